@@ -1,0 +1,3 @@
+"""pathprobe: find the effective MTU/MSS on each leg of a proxied path."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""The typer app: registers the subcommands and owns the one error boundary.
+
+Everything expected (``PathprobeError``) becomes one line on stderr and the
+exit status of design.md; anything unexpected is an internal error (4) with
+a hint to rerun with ``--traceback``. Keep imports here light: ``pathprobe
+--help`` must not load scapy.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from pathprobe import __version__
+from pathprobe.commands.analyze import analyze_command
+from pathprobe.commands.demo import demo_command
+from pathprobe.commands.diagnose import diagnose_command
+from pathprobe.commands.lab import lab_app
+from pathprobe.commands.mss import mss_command
+from pathprobe.commands.pmtu import pmtu_command
+from pathprobe.commands.serve import serve_command
+from pathprobe.commands.tunnel import tunnel_command
+from pathprobe.errors import PathprobeError
+from pathprobe.model import EXIT_STATUS_HELP, ExitStatus
+
+APP_HELP = f"""Find the effective MTU/MSS on each leg of a proxied path (FMC -> proxy -> upstream)
+and say exactly what breaks it: PMTU black holes, MSS clamping, resets on large
+segments, proxy refusals.
+
+{EXIT_STATUS_HELP}"""
+
+app = typer.Typer(
+    name="pathprobe",
+    help=APP_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pathprobe {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    traceback: Annotated[bool, typer.Option(
+        "--traceback", help="On an internal error, show the Python traceback.")] = False,
+) -> None:
+    """Global options (read by the error boundary in main())."""
+
+
+app.command("pmtu", epilog=EXIT_STATUS_HELP)(pmtu_command)
+app.command("mss", epilog=EXIT_STATUS_HELP)(mss_command)
+app.command("tunnel", epilog=EXIT_STATUS_HELP)(tunnel_command)
+app.command("serve", epilog=EXIT_STATUS_HELP)(serve_command)
+app.command("diagnose", epilog=EXIT_STATUS_HELP)(diagnose_command)
+app.command("demo", epilog=EXIT_STATUS_HELP)(demo_command)
+app.command("analyze", epilog=EXIT_STATUS_HELP)(analyze_command)
+app.add_typer(lab_app, name="lab")
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"pathprobe: error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit status; the only place exceptions become statuses."""
+    args = sys.argv[1:] if argv is None else argv
+    show_traceback = "--traceback" in args
+    try:
+        result = app(args=args, prog_name="pathprobe", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        return int(ExitStatus.USAGE)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _error("interrupted")
+        return int(ExitStatus.NOT_MEASURED)
+    except PathprobeError as e:
+        _error(str(e))
+        return int(e.exit_status)
+    except BrokenPipeError:
+        return int(ExitStatus.HEALTHY)
+    except Exception as e:
+        if show_traceback:
+            raise
+        _error(f"internal error: {type(e).__name__}: {e} (rerun with --traceback and report it)")
+        return int(ExitStatus.INTERNAL)
+    return result if isinstance(result, int) else int(ExitStatus.HEALTHY)

@@ -1,0 +1,1 @@
+"""One module per subcommand; ``pathprobe.cli`` registers them on the app."""

@@ -1,0 +1,359 @@
+"""Build, inspect and tear down the lab (root only).
+
+Everything the lab creates is named from one prefix (namespaces
+``<prefix>fmc`` ...) and recorded in a state file, so ``down`` (and the next
+``up``) removes a lab left behind by a killed run. ``up`` cleans up after
+itself on any failure or Ctrl-C before re-raising.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pathprobe.errors import LabError, MissingTool, PermissionNeeded
+from pathprobe.lab import topology as topo
+from pathprobe.lab.netns import run_in_netns, write_sysctl
+from pathprobe.lab.topology import Fault, ProxyMode, Scenario
+
+STATE_DIR = Path("/run/pathprobe")
+READY_TIMEOUT_S = 10.0
+
+REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool", "squid": "squid",
+                  "openssl": "openssl"}
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class LabState:
+    """What a running lab consists of; saved as JSON so another process can tear it down."""
+
+    prefix: str
+    scenario: str
+    description: str
+    proxy_mode: str
+    faults: list[str]
+    workdir: str
+    pids: dict[str, int] = field(default_factory=dict)
+    started: float = 0.0
+    ready_s: float = 0.0
+
+    @property
+    def namespaces(self) -> list[str]:
+        return [topo.namespace(self.prefix, n) for n in topo.NODES]
+
+
+def state_path(prefix: str) -> Path:
+    return STATE_DIR / f"{prefix}lab.json"
+
+
+def load_state(prefix: str) -> LabState | None:
+    try:
+        return LabState(**json.loads(state_path(prefix).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _save_state(state: LabState) -> None:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = state_path(state.prefix).with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(state), indent=2))
+    os.replace(tmp, state_path(state.prefix))
+
+
+def require_root_and_tools() -> None:
+    if os.geteuid() != 0:
+        raise PermissionNeeded("the lab builds network namespaces and needs root; rerun with sudo")
+    for program, package in REQUIRED_TOOLS.items():
+        if shutil.which(program) is None:
+            raise MissingTool(program, package)
+
+
+def _run(argv: Sequence[str], stdin: str | None = None) -> str:
+    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise LabError(f"{' '.join(argv[:6])} failed: {detail[-1] if detail else proc.returncode}")
+    return proc.stdout
+
+
+def existing_namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
+
+
+def _kill_group(pid: int) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        for _ in range(20):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+
+def _kill_namespace_processes(ns: str) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
+                             check=False)
+        pids = [int(p) for p in out.stdout.split() if p.isdigit()]
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            if not subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
+                                  check=False).stdout.split():
+                return
+            time.sleep(0.05)
+
+
+def down(prefix: str, log: Log = _quiet) -> list[str]:
+    """Remove every resource of the lab named by ``prefix``; returns what was removed."""
+    removed: list[str] = []
+    state = load_state(prefix)
+    if state:
+        for name, pid in state.pids.items():
+            _kill_group(pid)
+            removed.append(f"process {name} ({pid})")
+    present = existing_namespaces()
+    for node in topo.NODES:
+        ns = topo.namespace(prefix, node)
+        if ns in present:
+            _kill_namespace_processes(ns)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+            removed.append(f"namespace {ns}")
+    workdirs = [Path(state.workdir)] if state else []
+    workdirs += Path(tempfile.gettempdir()).glob(f"pathprobe-lab-{prefix}*")
+    for workdir in dict.fromkeys(workdirs):
+        if workdir.exists():
+            shutil.rmtree(workdir, ignore_errors=True)
+            removed.append(f"directory {workdir}")
+    state_path(prefix).unlink(missing_ok=True)
+    for item in removed:
+        log(f"removed {item}")
+    return removed
+
+
+def _build_topology(prefix: str) -> None:
+    ns = {n: topo.namespace(prefix, n) for n in topo.NODES}
+    for name in ns.values():
+        _run(["ip", "netns", "add", name])
+    for link in topo.LINKS:
+        _run(["ip", "link", "add", topo.ifname(link.host), "netns", ns[link.router], "type",
+              "veth", "peer", "name", topo.ifname(link.router), "netns", ns[link.host]])
+    for node in topo.NODES:
+        batch = ["link set lo up"]
+        for link in topo.LINKS:
+            if node not in (link.router, link.host):
+                continue
+            dev = topo.ifname(link.peer(node))
+            batch += [f"link set {dev} up",
+                      f"addr add {link.v4(node)}/24 dev {dev}",
+                      f"addr add {link.v6(node)}/64 dev {dev} nodad"]
+        for r in topo.routes(node):
+            if r.via:  # the family follows from the prefix
+                batch.append(f"route add {r.prefix} via {r.via} dev {r.dev}")
+        _run(["ip", "-n", ns[node], "-batch", "-"], stdin="\n".join(batch) + "\n")
+
+    def settle(node: str) -> Callable[[], None]:
+        def inside() -> None:
+            forwarding = "1" if node in topo.ROUTERS else "0"
+            write_sysctl("net.ipv6.conf.all.accept_dad", 0)
+            write_sysctl("net.ipv4.ip_forward", forwarding)
+            write_sysctl("net.ipv6.conf.all.forwarding", forwarding)
+            for link in topo.LINKS:
+                if node in (link.router, link.host):
+                    dev = topo.ifname(link.peer(node))
+                    # Real packet sizes on the wire: no segmentation/coalescing offloads.
+                    _run(["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"])
+        return inside
+
+    for node in topo.NODES:
+        run_in_netns(ns[node], settle(node))
+
+
+def _apply_faults(prefix: str, faults: Sequence[Fault], workdir: Path) -> None:
+    for router in ("r1", "r2"):
+        mine = [f for f in faults if f.router == router]
+        if not mine:
+            continue
+        ns = topo.namespace(prefix, router)
+        batch = [" ".join(cmd) for f in mine
+                 if f.kind in (topo.FaultKind.MTU, topo.FaultKind.MTU_NOICMP)
+                 for cmd in topo.mtu_route_commands(f)]
+        if batch:
+            _run(["ip", "-n", ns, "-batch", "-"], stdin="\n".join(batch) + "\n")
+        if topo.needs_conntrack_accounting(mine):
+            run_in_netns(ns, lambda: _enable_ct_accounting())
+        ruleset = workdir / f"{router}.nft"
+        ruleset.write_text(topo.nft_ruleset(mine))
+        _run(["ip", "netns", "exec", ns, "nft", "-f", str(ruleset)])
+
+
+def _enable_ct_accounting() -> None:
+    # The sysctl appears once nf_conntrack is loaded; a ct rule loads it.
+    key = Path("/proc/sys/net/netfilter/nf_conntrack_acct")
+    if not key.exists():
+        subprocess.run(["modprobe", "nf_conntrack"], capture_output=True, check=False)
+    write_sysctl("net.netfilter.nf_conntrack_acct", 1)
+
+
+def _write_proxy_files(mode: ProxyMode, workdir: Path) -> Path:
+    conf = workdir / "squid.conf"
+    conf.write_text(topo.squid_conf(mode, str(workdir)))
+    (workdir / "hosts").write_text(topo.hosts_file())
+    if mode is ProxyMode.BASIC:
+        hashed = _run(["openssl", "passwd", "-1", topo.LAB_PASSWORD]).strip()
+        (workdir / "passwd").write_text(f"{topo.LAB_USER}:{hashed}\n")
+    if mode is ProxyMode.DIGEST:
+        (workdir / "digest_passwd").write_text(f"{topo.LAB_USER}:{topo.LAB_PASSWORD}\n")
+    shutil.chown(workdir, user="proxy")
+    for f in workdir.iterdir():
+        shutil.chown(f, user="proxy")
+    return conf
+
+
+def _spawn(ns: str, argv: Sequence[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as out:
+        return subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _can_connect(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_ready(prefix: str, procs: dict[str, subprocess.Popen[bytes]], checks: dict[
+        str, tuple[str, str, int]], workdir: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    pending = dict(checks)
+    while pending:
+        for name, (node, host, port) in list(pending.items()):
+            proc = procs[name]
+            if proc.poll() is not None:
+                log = (workdir / f"{name}.log").read_text(errors="replace").strip().splitlines()
+                raise LabError(f"{name} exited with status {proc.returncode} while starting: "
+                               f"{log[-1] if log else 'no output'}")
+            ns = topo.namespace(prefix, node)
+            if run_in_netns(ns, functools.partial(_can_connect, host, port)):
+                del pending[name]
+        if pending and time.monotonic() > deadline:
+            raise LabError(f"{', '.join(pending)} not accepting connections after "
+                           f"{READY_TIMEOUT_S:.0f} s; see {workdir}")
+        if pending:
+            time.sleep(0.05)
+
+
+def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
+    """Build the lab for ``scenario`` (replacing any lab with this prefix) and wait until ready."""
+    require_root_and_tools()
+    t0 = time.monotonic()
+    down(prefix, log)
+    workdir = Path(tempfile.mkdtemp(prefix=f"pathprobe-lab-{prefix}"))
+    workdir.chmod(0o755)
+    state = LabState(prefix=prefix, scenario=scenario.name, description=scenario.description,
+                     proxy_mode=scenario.proxy.value,
+                     faults=[f"{f.kind.value}:{f.leg}:{f.direction.value}:{f.size}"
+                             for f in scenario.faults],
+                     workdir=str(workdir), started=time.time())
+    _save_state(state)
+    try:
+        log("building namespaces and links")
+        _build_topology(prefix)
+        log("applying faults" if scenario.faults else "no faults to apply")
+        _apply_faults(prefix, scenario.faults, workdir)
+        procs: dict[str, subprocess.Popen[bytes]] = {}
+        checks: dict[str, tuple[str, str, int]] = {}
+        if scenario.upstream_up:
+            cert, key = workdir / "upstream.crt", workdir / "upstream.key"
+            _run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                  "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                  f"/CN={topo.UPSTREAM_NAME}", "-addext",
+                  f"subjectAltName=DNS:{topo.UPSTREAM_NAME},IP:{topo.UPSTREAM_V4}",
+                  "-keyout", str(key), "-out", str(cert)])
+            procs["upstream"] = _spawn(
+                topo.namespace(prefix, "upstream"),
+                [sys.executable, "-m", "pathprobe.lab.upstream", "--cert", str(cert),
+                 "--key", str(key)], workdir / "upstream.log")
+            checks["upstream"] = ("proxy", topo.UPSTREAM_V4, topo.UPSTREAM_TLS_PORT)
+        conf = _write_proxy_files(scenario.proxy, workdir)
+        procs["squid"] = _spawn(topo.namespace(prefix, "proxy"),
+                                ["squid", "-N", "-f", str(conf), "-n", f"pathprobe{prefix[:-1]}"],
+                                workdir / "squid.log")
+        checks["squid"] = ("fmc", topo.PROXY_V4, topo.PROXY_PORT)
+        state.pids = {name: p.pid for name, p in procs.items()}
+        _save_state(state)
+        log("waiting for proxy and upstream to accept connections")
+        _wait_ready(prefix, procs, checks, workdir)
+        state.ready_s = round(time.monotonic() - t0, 3)
+        _save_state(state)
+        return state
+    except BaseException:
+        down(prefix)
+        raise
+
+
+def health(state: LabState) -> dict[str, bool]:
+    """Which parts of a recorded lab are still there."""
+    present = existing_namespaces()
+    out = {ns: ns in present for ns in state.namespaces}
+    for name, pid in state.pids.items():
+        try:
+            os.kill(pid, 0)
+            out[f"process {name}"] = True
+        except ProcessLookupError:
+            out[f"process {name}"] = False
+    return out
+
+
+def lab_environment(prefix: str) -> dict[str, str]:
+    """Environment for commands run inside the fmc namespace: the lab proxy and target."""
+    env = dict(os.environ)
+    env.update({
+        "HTTPS_PROXY": topo.PROXY_URL, "https_proxy": topo.PROXY_URL,
+        "PATHPROBE_LAB": prefix,
+        "PATHPROBE_LAB_TARGET": f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
+    })
+    return env
+
+
+def exec_in(prefix: str, node: str, argv: Sequence[str]) -> int:
+    """Run ``argv`` inside a lab namespace; returns its exit status."""
+    ns = topo.namespace(prefix, node)
+    if ns not in existing_namespaces():
+        raise LabError(f"the lab is not up (no namespace {ns}); run 'pathprobe lab up' first")
+    if not argv:
+        raise LabError("nothing to run: give a command after '--'")
+    try:
+        return subprocess.run(["ip", "netns", "exec", ns, *argv], env=lab_environment(prefix),
+                              check=False).returncode
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,411 @@
+"""The lab's shape as plain data: nodes, links, addresses, routes, scenarios,
+and the text of the configs (nft rulesets, squid.conf) that put faults in
+effect. Pure: nothing here runs a command, so all of it is unit-tested.
+
+Topology (every address from 198.18.0.0/15 and 2001:db8::/32)::
+
+    fmc --link1-- r1 --link2-- proxy --link3-- r2 --link4-- upstream
+    .2        .1     .1       .2     .2        .1     .1        .2
+
+Leg 1 (fmc-proxy) faults live on r1, leg 2 (proxy-upstream) faults on r2.
+"Up" is towards the upstream, "down" back towards the fmc.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from pathprobe.model import Direction
+
+DEFAULT_PREFIX = "pp-"
+PREFIX_ENV = "PATHPROBE_LAB_PREFIX"
+
+NODES = ("fmc", "r1", "proxy", "r2", "upstream")
+ROUTERS = ("r1", "proxy", "r2")  # forward packets; the proxy routes fmc<->upstream too
+
+PROXY_PORT = 3128
+UPSTREAM_TLS_PORT = 443
+UPSTREAM_HTTP_PORT = 80
+REFLECTOR_PORT = 7007
+UPSTREAM_NAME = "upstream.pathprobe.test"
+DENIED_NAME = "denied.pathprobe.test"
+LAB_USER = "fmc"
+LAB_PASSWORD = "lab-secret"  # a lab-only credential, documented in README
+AUTH_REALM = "pathprobe-lab"
+DEFAULT_BODY_BYTES = 256 * 1024
+
+IPV6_MIN_MTU = 1280
+
+
+@dataclass(frozen=True)
+class Link:
+    """A veth pair: ``router`` gets .1 / ::1 and ``host`` gets .2 / ::2 on subnet ``index``."""
+
+    index: int
+    router: str
+    host: str
+
+    @property
+    def v4_net(self) -> str:
+        return f"198.18.{self.index}.0/24"
+
+    @property
+    def v6_net(self) -> str:
+        return f"2001:db8:{self.index}::/64"
+
+    def v4(self, node: str) -> str:
+        return f"198.18.{self.index}.{1 if node == self.router else 2}"
+
+    def v6(self, node: str) -> str:
+        return f"2001:db8:{self.index}::{1 if node == self.router else 2}"
+
+    def peer(self, node: str) -> str:
+        return self.host if node == self.router else self.router
+
+
+LINKS = (
+    Link(1, "r1", "fmc"),
+    Link(2, "r1", "proxy"),
+    Link(3, "r2", "proxy"),
+    Link(4, "r2", "upstream"),
+)
+
+FMC_V4 = LINKS[0].v4("fmc")
+PROXY_V4 = LINKS[1].v4("proxy")
+PROXY_V6 = LINKS[1].v6("proxy")
+PROXY_UPSTREAM_SIDE_V4 = LINKS[2].v4("proxy")
+UPSTREAM_V4 = LINKS[3].v4("upstream")
+UPSTREAM_V6 = LINKS[3].v6("upstream")
+R1_V4 = LINKS[0].v4("r1")
+R2_V4 = LINKS[3].v4("r2")
+PROXY_URL = f"http://{PROXY_V4}:{PROXY_PORT}"
+
+
+def ifname(peer: str) -> str:
+    """Interface names are per namespace, so 'to-<peer>' is unique and readable."""
+    return f"to-{peer}"[:15]
+
+
+def lab_prefix() -> str:
+    """Namespace name prefix; PATHPROBE_LAB_PREFIX lets labs coexist (e.g. parallel CI jobs)."""
+    prefix = os.environ.get(PREFIX_ENV, DEFAULT_PREFIX)
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,5}-", prefix):
+        raise ValueError(f"{PREFIX_ENV} must look like 'pp-' (a letter, up to 5 more letters or "
+                         f"digits, then '-'), not {prefix!r}")
+    return prefix
+
+
+def namespace(prefix: str, node: str) -> str:
+    return f"{prefix}{node}"
+
+
+class FaultKind(StrEnum):
+    MTU = "mtu"
+    MTU_NOICMP = "mtu-noicmp"
+    BLACKHOLE = "blackhole"
+    CLAMP = "clamp"
+    RST = "rst"
+    STALL = "stall"
+
+
+FAULT_HELP = {
+    FaultKind.MTU: "router MTU N: larger DF packets get ICMP frag-needed / Packet Too Big",
+    FaultKind.MTU_NOICMP: "router MTU N with frag-needed / Packet Too Big filtered (no ICMP)",
+    FaultKind.BLACKHOLE: "packets larger than N bytes are silently dropped",
+    FaultKind.CLAMP: "MSS option of SYNs rewritten down to N",
+    FaultKind.RST: "TCP packets larger than N bytes are answered by a TCP reset",
+    FaultKind.STALL: "TCP connections stop passing data after N bytes (quota/inspection)",
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One impairment: kind, leg (1 = fmc-proxy on r1, 2 = proxy-upstream on r2), size N."""
+
+    kind: FaultKind
+    leg: int
+    direction: Direction
+    size: int
+
+    def __post_init__(self) -> None:
+        if self.leg not in (1, 2):
+            raise ValueError(f"leg must be 1 or 2, not {self.leg}")
+        low, high = SIZE_LIMITS[self.kind]
+        if not low <= self.size <= high:
+            raise ValueError(f"{self.kind.value} size must be in {low}..{high}, not {self.size}")
+
+    @property
+    def router(self) -> str:
+        return "r1" if self.leg == 1 else "r2"
+
+    def describe(self) -> str:
+        return (f"{self.kind.value} {self.size} on leg {self.leg} "
+                f"({'fmc-proxy' if self.leg == 1 else 'proxy-upstream'}), {self.direction.value}")
+
+    @classmethod
+    def parse(cls, spec: str) -> Fault:
+        """'KIND:LEG:DIRECTION:N', e.g. 'blackhole:2:up:1400'."""
+        parts = spec.split(":")
+        if len(parts) != 4:
+            raise ValueError(f"fault spec {spec!r} is not KIND:LEG:DIRECTION:N "
+                             "(e.g. blackhole:2:up:1400)")
+        kind, leg, direction, size = parts
+        try:
+            return cls(FaultKind(kind), int(leg), Direction(direction), int(size))
+        except ValueError as e:
+            raise ValueError(f"fault spec {spec!r}: {e}") from None
+
+
+SIZE_LIMITS = {
+    FaultKind.MTU: (576, 1500),
+    FaultKind.MTU_NOICMP: (576, 1500),
+    FaultKind.BLACKHOLE: (100, 1500),
+    FaultKind.CLAMP: (88, 1460),
+    FaultKind.RST: (100, 1500),
+    FaultKind.STALL: (1, 1 << 30),
+}
+
+
+class ProxyMode(StrEnum):
+    OPEN = "open"
+    ACL = "acl"
+    BASIC = "basic"
+    DIGEST = "digest"
+    NTLM = "ntlm"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    faults: tuple[Fault, ...] = ()
+    proxy: ProxyMode = ProxyMode.OPEN
+    upstream_up: bool = True
+    notes: tuple[str, ...] = field(default=())
+
+    def with_overrides(self, size: int | None, leg: int | None,
+                       direction: Direction | None, extra: Sequence[Fault]) -> Scenario:
+        """Apply --param/--leg/--direction to the main (first) fault and add --fault extras."""
+        faults = list(self.faults)
+        if size is not None or leg is not None or direction is not None:
+            if not faults:
+                raise ValueError(f"scenario {self.name!r} has no fault to adjust; "
+                                 "use --fault KIND:LEG:DIRECTION:N to add one")
+            main = faults[0]
+            faults[0] = Fault(main.kind, leg if leg is not None else main.leg,
+                              direction if direction is not None else main.direction,
+                              size if size is not None else main.size)
+        return replace(self, faults=(*faults, *extra))
+
+
+_BOTH, _UP = Direction.BOTH, Direction.UP
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("healthy", "clean path, open proxy, nothing wrong"),
+    Scenario("mtu", "leg 1 router MTU 1400; larger DF packets get ICMP frag-needed",
+             (Fault(FaultKind.MTU, 1, _BOTH, 1400),)),
+    Scenario("mtu-noicmp", "leg 1 router MTU 1400 with ICMP frag-needed filtered "
+             "(PMTUD black hole)", (Fault(FaultKind.MTU_NOICMP, 1, _BOTH, 1400),)),
+    Scenario("blackhole", "leg 1 silently drops packets larger than 1372 bytes",
+             (Fault(FaultKind.BLACKHOLE, 1, _BOTH, 1372),)),
+    Scenario("clamp", "leg 1 clamps the TCP MSS of SYNs to 1300",
+             (Fault(FaultKind.CLAMP, 1, _BOTH, 1300),)),
+    Scenario("rst", "leg 1 answers TCP packets larger than 1300 bytes with a reset",
+             (Fault(FaultKind.RST, 1, _BOTH, 1300),)),
+    Scenario("stall", "leg 2 stops passing a connection's data after 65536 bytes",
+             (Fault(FaultKind.STALL, 2, _BOTH, 65536),)),
+    Scenario("acl", "the proxy refuses CONNECT to the upstream with 403", proxy=ProxyMode.ACL),
+    Scenario("auth-basic", f"the proxy requires Basic auth (user {LAB_USER})",
+             proxy=ProxyMode.BASIC),
+    Scenario("auth-digest", f"the proxy requires Digest auth (user {LAB_USER})",
+             proxy=ProxyMode.DIGEST),
+    Scenario("auth-ntlm", "the proxy offers only NTLM authentication", proxy=ProxyMode.NTLM),
+    Scenario("upstream-down", "the upstream is not listening; the proxy answers 503",
+             upstream_up=False),
+    Scenario("article", "the article's failure: MSS clamped to 1300 on leg 1 and "
+             "a 1400-byte black hole on leg 2",
+             (Fault(FaultKind.CLAMP, 1, _BOTH, 1300), Fault(FaultKind.BLACKHOLE, 2, _UP, 1400))),
+)}
+
+
+def router_ifaces(router: str) -> tuple[str, str]:
+    """(interface towards the fmc, interface towards the upstream) of a router."""
+    down_peer = {"r1": "fmc", "r2": "proxy"}[router]
+    up_peer = {"r1": "proxy", "r2": "upstream"}[router]
+    return ifname(down_peer), ifname(up_peer)
+
+
+@dataclass(frozen=True)
+class Route:
+    prefix: str
+    via: str | None
+    dev: str
+
+
+def routes(node: str) -> list[Route]:
+    """Static routes for every lab subnet not directly attached to ``node``.
+
+    No default route anywhere: a lab packet to any address outside the lab
+    fails locally with 'network unreachable' instead of leaving.
+    """
+    attached = [link for link in LINKS if node in (link.router, link.host)]
+    out: list[Route] = []
+    for family in ("v4", "v6"):
+        for link in LINKS:
+            if link in attached:
+                out.append(Route(link.v4_net if family == "v4" else link.v6_net, None,
+                                 ifname(link.peer(node))))
+                continue
+            # Next hop: walk along the chain towards the target link.
+            here = NODES.index(node)
+            there = min(NODES.index(link.router), NODES.index(link.host))
+            step = 1 if there >= here else -1
+            neighbour = NODES[here + step]
+            via_link = next(x for x in attached if neighbour in (x.router, x.host))
+            via = via_link.v4(neighbour) if family == "v4" else via_link.v6(neighbour)
+            out.append(Route(link.v4_net if family == "v4" else link.v6_net, via,
+                             ifname(neighbour)))
+    return out
+
+
+def _direction_prefixes(router: str, direction: Direction) -> list[Route]:
+    """The routes on ``router`` that carry traffic in ``direction``."""
+    down_if, up_if = router_ifaces(router)
+    wanted = {Direction.UP: {up_if}, Direction.DOWN: {down_if},
+              Direction.BOTH: {up_if, down_if}}[direction]
+    return [r for r in routes(router) if r.dev in wanted]
+
+
+def mtu_route_commands(fault: Fault) -> list[list[str]]:
+    """`ip route replace ... mtu lock N` on the fault's router (family from the prefix).
+
+    A forwarding Linux router honours a route's MTU metric and answers larger
+    DF packets with frag-needed carrying N, exactly as a router with a small
+    next-hop link does, without touching veth MTUs (a veth silently drops
+    received frames above its own MTU, which would add an unwanted black hole
+    in the other direction).
+    """
+    cmds = []
+    for r in _direction_prefixes(fault.router, fault.direction):
+        is_v6 = ":" in r.prefix
+        if is_v6 and fault.size < IPV6_MIN_MTU:
+            continue  # IPv6 links cannot go below 1280; the v4 fault still applies
+        cmd = ["route", "replace", r.prefix]
+        if r.via:
+            cmd += ["via", r.via]
+        cmd += ["dev", r.dev, "mtu", "lock", str(fault.size)]
+        cmds.append(cmd)
+    return cmds
+
+
+def _iif_match(fault: Fault) -> list[str]:
+    down_if, up_if = router_ifaces(fault.router)
+    if fault.direction is Direction.UP:
+        return [f'iifname "{down_if}" ']
+    if fault.direction is Direction.DOWN:
+        return [f'iifname "{up_if}" ']
+    return [""]
+
+
+def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
+    """The nftables ruleset one router needs for ``faults`` (all on that router)."""
+    mangle: list[str] = []
+    filt: list[str] = []
+    output: list[str] = []
+    for f in faults:
+        for iif in _iif_match(f):
+            n = f.size
+            if f.kind is FaultKind.CLAMP:
+                mangle.append(f"{iif}tcp flags & syn == syn tcp option maxseg size > {n} "
+                              f"tcp option maxseg size set {n}")
+            elif f.kind is FaultKind.BLACKHOLE:
+                filt.append(f"{iif}ip length > {n} drop")
+                filt.append(f"{iif}ip6 length > {max(n - 40, 0)} drop")
+            elif f.kind is FaultKind.RST:
+                filt.append(f"{iif}meta l4proto tcp ip length > {n} reject with tcp reset")
+                filt.append(f"{iif}meta l4proto tcp ip6 length > {max(n - 40, 0)} "
+                            "reject with tcp reset")
+            elif f.kind is FaultKind.STALL:
+                filt.append(f"{iif}meta l4proto tcp ct bytes > {n} drop")
+        if f.kind is FaultKind.MTU_NOICMP:
+            output.append("icmp type destination-unreachable icmp code frag-needed drop")
+            output.append("icmpv6 type packet-too-big drop")
+    lines = [f"table inet {table} {{"]
+    for name, hook, prio, rules in (("mangle_fwd", "forward", "mangle", mangle),
+                                    ("filter_fwd", "forward", "filter", filt),
+                                    ("filter_out", "output", "filter", output)):
+        if not rules:
+            continue
+        lines.append(f"  chain {name} {{")
+        lines.append(f"    type filter hook {hook} priority {prio}; policy accept;")
+        lines += [f"    {rule}" for rule in dict.fromkeys(rules)]
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def needs_conntrack_accounting(faults: Sequence[Fault]) -> bool:
+    return any(f.kind is FaultKind.STALL for f in faults)
+
+
+def hosts_file() -> str:
+    """Names squid resolves; only lab addresses, so it never looks anything up outside."""
+    return (f"{UPSTREAM_V4} {UPSTREAM_NAME}\n{UPSTREAM_V6} {UPSTREAM_NAME}\n"
+            f"{UPSTREAM_V4} {DENIED_NAME}\n")
+
+
+def squid_conf(mode: ProxyMode, workdir: str) -> str:
+    """squid.conf for the proxy namespace: private files, lab destinations only."""
+    lines = [
+        f"http_port {PROXY_V4}:{PROXY_PORT}",
+        f"http_port [{PROXY_V6}]:{PROXY_PORT}",
+        f"pid_filename {workdir}/squid.pid",
+        f"access_log stdio:{workdir}/access.log",
+        f"cache_log {workdir}/cache.log",
+        "cache_store_log none",
+        f"coredump_dir {workdir}",
+        f"hosts_file {workdir}/hosts",
+        "dns_nameservers 127.0.0.1",
+        "dns_timeout 2 seconds",
+        "cache deny all",
+        "cache_mem 4 MB",
+        "visible_hostname pathprobe-lab-proxy",
+        "shutdown_lifetime 0 seconds",
+        "pinger_enable off",
+        "connect_timeout 5 seconds",
+        "forwarded_for delete",
+        "acl lab_dst dst 198.18.0.0/15 2001:db8::/32",
+        f"acl denied_name dstdomain {DENIED_NAME}",
+        "http_access deny !lab_dst",
+        "http_access deny denied_name",
+    ]
+    if mode is ProxyMode.BASIC:
+        lines += [f"auth_param basic program /usr/lib/squid/basic_ncsa_auth {workdir}/passwd",
+                  f"auth_param basic realm {AUTH_REALM}", "auth_param basic children 2"]
+    elif mode is ProxyMode.DIGEST:
+        lines += [f"auth_param digest program /usr/lib/squid/digest_file_auth "
+                  f"{workdir}/digest_passwd",
+                  f"auth_param digest realm {AUTH_REALM}", "auth_param digest children 2"]
+    elif mode is ProxyMode.NTLM:
+        lines += ["auth_param ntlm program /usr/lib/squid/ntlm_fake_auth",
+                  "auth_param ntlm children 2"]
+    if mode in (ProxyMode.BASIC, ProxyMode.DIGEST, ProxyMode.NTLM):
+        lines += ["acl authed proxy_auth REQUIRED", "http_access deny !authed"]
+    if mode is ProxyMode.ACL:
+        lines += ["http_access deny CONNECT"]
+    lines += ["http_access allow lab_dst", "http_access deny all"]
+    return "\n".join(lines) + "\n"
+
+
+def is_lab_address(address: str) -> bool:
+    """True for the only addresses lab traffic may go to."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    nets = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+    return any(ip in n for n in nets)

@@ -1,0 +1,1 @@
+"""The only place sockets and scapy are used."""

@@ -1,0 +1,127 @@
+"""Turn a Report into text: tables in the tabulate formats users paste into
+change requests, or the JSON object of design.md. Pure: returns strings."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from enum import StrEnum
+
+from tabulate import tabulate
+
+from pathprobe.model import Number, Report
+
+
+class TableFormat(StrEnum):
+    """The --format choices (names are tabulate's)."""
+
+    PLAIN = "plain"
+    SIMPLE = "simple"
+    GITHUB = "github"
+    GRID = "grid"
+    HTML = "html"
+    TSV = "tsv"
+
+
+# Leg columns in the order an engineer reads them; unknown keys follow, sorted.
+LEG_COLUMN_ORDER = (
+    "pmtu", "pmtu_low", "pmtu_high", "max_payload", "pmtu_method", "mss_sent",
+    "mss_received", "rst_threshold", "interface", "interface_mtu", "route_pmtu",
+    "probes", "rounds", "duration_s",
+)
+# Verdict numbers shown in the table's "numbers" column, in this order first.
+VERDICT_NUMBER_ORDER = ("mtu", "max_payload", "pmtu_low", "pmtu_high", "mss_sent",
+                        "mss_received", "status", "hop")
+
+
+def render_json(report: Report) -> str:
+    """The one JSON object written to stdout with --json."""
+    return json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n"
+
+
+def _fmt(value: Number) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if value < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def _ordered(keys: Sequence[str], order: Sequence[str]) -> list[str]:
+    known = [k for k in order if k in keys]
+    return known + sorted(k for k in keys if k not in order)
+
+
+def _legs_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    keys: list[str] = []
+    for leg in report.legs:
+        keys.extend(k for k in leg.measurements if k not in keys)
+    columns = _ordered(keys, LEG_COLUMN_ORDER)
+    headers = ["leg", "direction", "target", *columns, "notes"]
+    rows = []
+    for leg in report.legs:
+        notes = [*leg.notes, *(f"not measured: {why}" for why in leg.not_measured)]
+        rows.append([
+            leg.name,
+            leg.direction.value if leg.direction else "-",
+            leg.target,
+            *(_fmt(leg.measurements.get(c)) for c in columns),
+            "; ".join(notes) or "-",
+        ])
+    return headers, rows
+
+
+def _verdicts_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    headers = ["verdict", "leg", "direction", "numbers", "confidence", "evidence"]
+    rows = []
+    for v in report.verdicts:
+        numbers = ", ".join(
+            f"{k}={_fmt(v.numbers[k])}" for k in _ordered(list(v.numbers), VERDICT_NUMBER_ORDER))
+        rows.append([
+            v.code.value,
+            v.leg,
+            v.direction.value if v.direction else "-",
+            numbers or "-",
+            v.confidence.value,
+            "; ".join(v.evidence) or "-",
+        ])
+    return headers, rows
+
+
+def _recommendations_table(report: Report) -> tuple[list[str], list[list[str]]]:
+    headers = ["where", "platform", "command", "why"]
+    return headers, [[r.where, r.platform, r.command, r.why] for r in report.recommendations]
+
+
+def render_table(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
+    """A summary line, then one table each for legs, verdicts and recommendations."""
+    sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = []
+    if report.legs:
+        sections.append(("Legs", _legs_table(report)))
+    sections.append(("Verdicts", _verdicts_table(report)))
+    if report.recommendations:
+        sections.append(("Recommendations", _recommendations_table(report)))
+
+    summary = report.summary or "no summary"
+    if report.partial:
+        summary += " (PARTIAL: interrupted before every step ran)"
+    if fmt is TableFormat.HTML:
+        parts = [f"<p><strong>{html.escape(summary)}</strong></p>"]
+        parts += [f"<h3>{html.escape(e)}</h3>" for e in report.errors]
+        for title, (headers, rows) in sections:
+            parts.append(f"<h2>{title}</h2>")
+            parts.append(tabulate(rows, headers, tablefmt="html"))
+        return "\n".join(parts) + "\n"
+
+    lines = [summary]
+    lines += [f"not measured: {e}" for e in report.errors]
+    for title, (headers, rows) in sections:
+        lines.append("")
+        lines.append(f"# {title}" if fmt is TableFormat.TSV else f"{title}:")
+        lines.append(tabulate(rows, headers, tablefmt=fmt.value, disable_numparse=True))
+    return "\n".join(lines) + "\n"
+
+
+def render(report: Report, fmt: TableFormat, as_json: bool) -> str:
+    return render_json(report) if as_json else render_table(report, fmt)

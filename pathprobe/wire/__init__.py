@@ -1,0 +1,1 @@
+"""Pure byte-level wire formats (no sockets)."""
