@@ -7,7 +7,7 @@ them, so change them only on purpose (and bump ``SCHEMA``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -196,6 +196,31 @@ class Report:
         if self.errors:
             out["errors"] = list(self.errors)
         return out
+
+
+# Progress lines for humans (stderr); measuring code calls it, the CLI decides where it goes.
+Progress = Callable[[str], None]
+
+
+def no_progress(_: str) -> None:
+    """The default Progress: say nothing."""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several."""
+
+    legs: tuple[LegReport, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
+    errors: tuple[str, ...] = ()
+    summary: str = ""
+
+    def to_report(self, command: str, started: str, duration_s: float,
+                  recommendations: tuple[Recommendation, ...] = (),
+                  partial: bool = False) -> Report:
+        return Report(command=command, started=started, duration_s=duration_s, legs=self.legs,
+                      verdicts=self.verdicts, recommendations=recommendations,
+                      summary=self.summary, partial=partial, errors=self.errors)
 
 
 def healthy_unless(problems: Iterable[Verdict], leg: str, evidence: Iterable[str]) -> tuple[

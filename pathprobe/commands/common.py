@@ -58,3 +58,15 @@ def emit(report: Report, fmt: TableFormat, as_json: bool, output: Path | None = 
 
 def exit_with(status: ExitStatus) -> NoReturn:
     raise typer.Exit(int(status))
+
+
+def progress_to_stderr(message: str) -> None:
+    """Progress lines go to stderr (never stdout, which carries the report or JSON)."""
+    sys.stderr.write(f"pathprobe: {message}\n")
+    sys.stderr.flush()
+
+
+def utc_now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="seconds")
