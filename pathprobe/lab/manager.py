@@ -99,18 +99,25 @@ def existing_namespaces() -> set[str]:
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
 
+def _alive(pid: int) -> bool:
+    """True while pid runs; a zombie (exited, not yet reaped by its new parent) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
 def _kill_group(pid: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError):
             return
-        for _ in range(20):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+        for _ in range(40):
+            if not _alive(pid):
                 return
-            time.sleep(0.05)
+            time.sleep(0.025)
 
 
 def _kill_namespace_processes(ns: str) -> None:
@@ -158,14 +165,39 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
     return removed
 
 
+def _namespace_sysctls(node: str) -> Callable[[], None]:
+    def inside() -> None:
+        forwarding = "1" if node in topo.ROUTERS else "0"
+        # Before any link exists, so new links inherit it: no duplicate address
+        # detection, else link-local addresses stay tentative and IPv6 neighbour
+        # discovery (hence forwarding) does not work for a second or so.
+        for scope in ("default", "all"):
+            write_sysctl(f"net.ipv6.conf.{scope}.accept_dad", 0)
+            write_sysctl(f"net.ipv6.conf.{scope}.forwarding", forwarding)
+        write_sysctl("net.ipv4.ip_forward", forwarding)
+    return inside
+
+
+def _disable_offloads(node: str) -> Callable[[], None]:
+    def inside() -> None:
+        for link in topo.LINKS:
+            if node in (link.router, link.host):
+                dev = topo.ifname(link.peer(node))
+                # Real packet sizes on the wire: no segmentation/coalescing offloads.
+                _run(["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"])
+    return inside
+
+
 def _build_topology(prefix: str) -> None:
     ns = {n: topo.namespace(prefix, n) for n in topo.NODES}
-    for name in ns.values():
+    for node, name in ns.items():
         _run(["ip", "netns", "add", name])
+        run_in_netns(name, _namespace_sysctls(node))
     for link in topo.LINKS:
         _run(["ip", "link", "add", topo.ifname(link.host), "netns", ns[link.router], "type",
               "veth", "peer", "name", topo.ifname(link.router), "netns", ns[link.host]])
     for node in topo.NODES:
+        run_in_netns(ns[node], _disable_offloads(node))
         batch = ["link set lo up"]
         for link in topo.LINKS:
             if node not in (link.router, link.host):
@@ -178,22 +210,6 @@ def _build_topology(prefix: str) -> None:
             if r.via:  # the family follows from the prefix
                 batch.append(f"route add {r.prefix} via {r.via} dev {r.dev}")
         _run(["ip", "-n", ns[node], "-batch", "-"], stdin="\n".join(batch) + "\n")
-
-    def settle(node: str) -> Callable[[], None]:
-        def inside() -> None:
-            forwarding = "1" if node in topo.ROUTERS else "0"
-            write_sysctl("net.ipv6.conf.all.accept_dad", 0)
-            write_sysctl("net.ipv4.ip_forward", forwarding)
-            write_sysctl("net.ipv6.conf.all.forwarding", forwarding)
-            for link in topo.LINKS:
-                if node in (link.router, link.host):
-                    dev = topo.ifname(link.peer(node))
-                    # Real packet sizes on the wire: no segmentation/coalescing offloads.
-                    _run(["ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"])
-        return inside
-
-    for node in topo.NODES:
-        run_in_netns(ns[node], settle(node))
 
 
 def _apply_faults(prefix: str, faults: Sequence[Fault], workdir: Path) -> None:

@@ -297,7 +297,12 @@ def mtu_route_commands(fault: Fault) -> list[list[str]]:
         cmd = ["route", "replace", r.prefix]
         if r.via:
             cmd += ["via", r.via]
-        cmd += ["dev", r.dev, "mtu", "lock", str(fault.size)]
+        cmd += ["dev", r.dev]
+        if is_v6 and not r.via:
+            # IPv6 keys routes by metric: match the kernel's connected route (256)
+            # so it is replaced rather than shadowed by a second one.
+            cmd += ["metric", "256"]
+        cmd += ["mtu", "lock", str(fault.size)]
         cmds.append(cmd)
     return cmds
 
