@@ -1,0 +1,213 @@
+"""TLS records, sans-IO: a ClientHello of an exact byte size and record parsing.
+
+The tunnel's up-direction probe is one TLS record written in one piece, whose
+total size (5-byte record header included, i.e. the TCP payload) is exactly
+the size under test. RFC 7685's padding extension fills it. The "refused"
+variant offers only ``TLS_EMPTY_RENEGOTIATION_INFO_SCSV`` (0x00ff), so any
+server answers with a 7-byte handshake_failure alert: proof that the whole
+ClientHello arrived, without a large reply that could itself be lost.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+RECORD_HEADER = 5
+MAX_FRAGMENT = 1 << 14  # RFC 8446 5.1: a record's plaintext is at most 2^14 bytes
+
+CONTENT_ALERT = 21
+CONTENT_HANDSHAKE = 22
+HANDSHAKE_CLIENT_HELLO = 1
+HANDSHAKE_SERVER_HELLO = 2
+ALERT_HANDSHAKE_FAILURE = 40
+
+EXT_SERVER_NAME = 0x0000
+EXT_SUPPORTED_GROUPS = 0x000A
+EXT_EC_POINT_FORMATS = 0x000B
+EXT_SIGNATURE_ALGORITHMS = 0x000D
+EXT_PADDING = 0x0015
+
+SCSV_ONLY = (0x00FF,)
+# ECDHE AEAD suites every current server (and the lab's OpenSSL) accepts in TLS 1.2.
+COMMON_SUITES = (0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8, 0x009C, 0x009D, 0x00FF)
+_GROUPS = (0x001D, 0x0017, 0x0018)
+_SIGALGS = (0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601)
+
+
+def _u8(b: bytes) -> bytes:
+    return struct.pack("!B", len(b)) + b
+
+
+def _u16(b: bytes) -> bytes:
+    return struct.pack("!H", len(b)) + b
+
+
+def _u24(b: bytes) -> bytes:
+    return struct.pack("!I", len(b))[1:] + b
+
+
+def _ext(kind: int, data: bytes) -> bytes:
+    return struct.pack("!H", kind) + _u16(data)
+
+
+def _extensions(server_name: str | None, accept: bool) -> bytes:
+    exts = b""
+    if server_name:
+        name = server_name.encode("idna")
+        exts += _ext(EXT_SERVER_NAME, _u16(b"\x00" + _u16(name)))
+    if accept:
+        exts += _ext(EXT_SUPPORTED_GROUPS, _u16(b"".join(struct.pack("!H", g) for g in _GROUPS)))
+        exts += _ext(EXT_EC_POINT_FORMATS, _u8(b"\x00"))
+        exts += _ext(EXT_SIGNATURE_ALGORITHMS,
+                     _u16(b"".join(struct.pack("!H", a) for a in _SIGALGS)))
+    return exts
+
+
+def _record(suites: Sequence[int], session_id: bytes, exts: bytes, random: bytes) -> bytes:
+    body = (b"\x03\x03" + random + _u8(session_id)
+            + _u16(b"".join(struct.pack("!H", s) for s in suites))
+            + b"\x01\x00" + _u16(exts))
+    handshake = struct.pack("!B", HANDSHAKE_CLIENT_HELLO) + _u24(body)
+    return struct.pack("!BH", CONTENT_HANDSHAKE, 0x0301) + _u16(handshake)
+
+
+def min_client_hello_size(server_name: str | None = None, accept: bool = False) -> int:
+    """The smallest size ``client_hello`` can build with these options."""
+    return len(_record(COMMON_SUITES if accept else SCSV_ONLY, b"",
+                       _extensions(server_name, accept), bytes(32)))
+
+
+MAX_CLIENT_HELLO_SIZE = RECORD_HEADER + MAX_FRAGMENT
+
+
+def client_hello(size: int, server_name: str | None = None, *, accept: bool = False,
+                 random: bytes | None = None) -> bytes:
+    """A ClientHello record of exactly ``size`` bytes (record header included).
+
+    ``accept=False`` offers only 0x00ff, so the server must refuse with a
+    handshake_failure alert. Sizes the padding extension cannot reach (fewer
+    than 4 spare bytes) are made up with the session id instead.
+    """
+    rnd = os.urandom(32) if random is None else random
+    if len(rnd) != 32:
+        raise ValueError("random must be 32 bytes")
+    suites = COMMON_SUITES if accept else SCSV_ONLY
+    exts = _extensions(server_name, accept)
+    base = len(_record(suites, b"", exts, rnd))
+    if not base <= size <= MAX_CLIENT_HELLO_SIZE:
+        raise ValueError(f"a ClientHello must be {base}..{MAX_CLIENT_HELLO_SIZE} bytes, "
+                         f"not {size}")
+    spare = size - base
+    if spare < 4:
+        session_id = bytes(spare)
+    else:
+        session_id = b""
+        exts += _ext(EXT_PADDING, bytes(spare - 4))
+    out = _record(suites, session_id, exts, rnd)
+    assert len(out) == size
+    return out
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+class TlsParseError(ValueError):
+    """Bytes that cannot be TLS records."""
+
+
+@dataclass(frozen=True)
+class Record:
+    content_type: int
+    version: int
+    payload: bytes
+
+    @property
+    def is_handshake_failure(self) -> bool:
+        return (self.content_type == CONTENT_ALERT and len(self.payload) == 2
+                and self.payload[1] == ALERT_HANDSHAKE_FAILURE)
+
+    def describe(self) -> str:
+        if self.content_type == CONTENT_ALERT and len(self.payload) == 2:
+            level = "fatal" if self.payload[0] == 2 else "warning"
+            return f"TLS alert {self.payload[1]} ({level})"
+        if self.content_type == CONTENT_HANDSHAKE and self.payload:
+            kinds = {HANDSHAKE_SERVER_HELLO: "ServerHello", HANDSHAKE_CLIENT_HELLO: "ClientHello"}
+            return f"TLS handshake {kinds.get(self.payload[0], self.payload[0])}"
+        return f"TLS record type {self.content_type}"
+
+
+def parse_records(data: bytes) -> tuple[list[Record], bytes]:
+    """Complete records at the start of ``data`` and the incomplete rest.
+
+    Raises TlsParseError when the bytes are not TLS (so a proxy's HTML error
+    page or garbage inside the tunnel is recognised as such).
+    """
+    records: list[Record] = []
+    pos = 0
+    while len(data) - pos >= RECORD_HEADER:
+        ctype, version, length = struct.unpack_from("!BHH", data, pos)
+        if ctype not in (20, 21, 22, 23) or version >> 8 != 3 or length > MAX_FRAGMENT + 2048:
+            raise TlsParseError(f"not a TLS record: {data[pos:pos + 8].hex()}")
+        if len(data) - pos - RECORD_HEADER < length:
+            break
+        records.append(Record(ctype, version,
+                              data[pos + RECORD_HEADER:pos + RECORD_HEADER + length]))
+        pos += RECORD_HEADER + length
+    if len(data) - pos and data[pos] not in (20, 21, 22, 23):
+        raise TlsParseError(f"not a TLS record: {data[pos:pos + 8].hex()}")
+    return records, data[pos:]
+
+
+@dataclass(frozen=True)
+class ClientHelloInfo:
+    """What a parsed ClientHello contains (used by tests and the reflector)."""
+
+    size: int
+    cipher_suites: tuple[int, ...]
+    extensions: tuple[int, ...]
+    server_name: str | None
+    padding_len: int | None
+
+
+def parse_client_hello(data: bytes) -> ClientHelloInfo:
+    """Parse one ClientHello record strictly (every length must add up)."""
+    records, rest = parse_records(data)
+    if len(records) != 1 or rest or records[0].content_type != CONTENT_HANDSHAKE:
+        raise TlsParseError("expected exactly one handshake record")
+    hs = records[0].payload
+    if hs[0] != HANDSHAKE_CLIENT_HELLO or int.from_bytes(hs[1:4], "big") != len(hs) - 4:
+        raise TlsParseError("bad ClientHello handshake header")
+    body = memoryview(hs)[4:]
+    pos = 2 + 32
+    sid_len = body[pos]
+    pos += 1 + sid_len
+    (cs_len,) = struct.unpack_from("!H", body, pos)
+    pos += 2
+    suites = struct.unpack_from(f"!{cs_len // 2}H", body, pos)
+    pos += cs_len
+    comp_len = body[pos]
+    pos += 1 + comp_len
+    (ext_total,) = struct.unpack_from("!H", body, pos)
+    pos += 2
+    if pos + ext_total != len(body):
+        raise TlsParseError("extensions length does not match the ClientHello length")
+    kinds: list[int] = []
+    sni: str | None = None
+    padding: int | None = None
+    while pos < len(body):
+        kind, elen = struct.unpack_from("!HH", body, pos)
+        pos += 4
+        edata = bytes(body[pos:pos + elen])
+        if len(edata) != elen:
+            raise TlsParseError("truncated extension")
+        pos += elen
+        kinds.append(kind)
+        if kind == EXT_SERVER_NAME:
+            sni = edata[5:].decode("ascii", "replace")
+        elif kind == EXT_PADDING:
+            if any(edata):
+                raise TlsParseError("padding extension must be zeros (RFC 7685)")
+            padding = elen
+    return ClientHelloInfo(len(data), tuple(suites), tuple(kinds), sni, padding)
