@@ -1,0 +1,277 @@
+"""Sans-IO size search: the engine behind `pmtu`, the tunnel and the MSS probes.
+
+The engine proposes batches of sizes to probe in parallel and is fed what
+happened to each probe. It never touches sockets or clocks, so every rule
+(verify ``low`` first, plateau table, byte-exact bracket, RFC 8899 retries,
+ICMP hints that only ever lower the bound) is unit- and property-tested.
+
+Caller loop::
+
+    s = SizeSearch(low, high)
+    while (sizes := s.next_batch()):
+        s.feed(probe_all(sizes))        # one ProbeResult per size, same order
+    answer = s.result()
+
+Each ``feed`` call is one round. A round in which nothing at all was
+delivered is "dead": its losses prove nothing (the target or the path may
+just be down), so they are not counted against any size. To keep rounds
+alive, every batch after the first carries a *control* probe at the largest
+size already proven delivered. Sizes are sent in ascending order so that a
+router's limited ICMP budget is spent on the sizes that matter most.
+
+Never over-report: ``largest_ok`` is always a size that was really
+delivered; when the bracket cannot be closed the result says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import pairwise
+
+# RFC 1191 plateaus plus the tunnel overheads engineers meet (field-notes.md).
+PLATEAUS: tuple[int, ...] = (
+    1500, 1492, 1480, 1476, 1472, 1460, 1454, 1450, 1436, 1420, 1400, 1380,
+    1360, 1300, 1280, 1006, 576, 508, 296, 68,
+)
+
+
+class ProbeOutcome(StrEnum):
+    DELIVERED = "delivered"        # answered: the size crossed the path
+    TOO_BIG = "too-big"            # definitive failure (ICMP frag-needed/PTB, TCP reset): no retry
+    LOCAL_TOO_BIG = "local-too-big"  # EMSGSIZE from our own stack (local MTU/cached PMTU)
+    LOST = "lost"                  # no answer in time: maybe loss, maybe black hole -> retried
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    size: int
+    outcome: ProbeOutcome
+    next_hop_mtu: int | None = None   # MTU hint from ICMP (already checked against the quote)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    largest_ok: int | None      # largest size proven delivered (None: nothing delivered)
+    smallest_bad: int | None    # smallest size proven failing (TOO_BIG or LOST after all retries)
+    exact: bool                 # closed: smallest_bad == largest_ok + 1, or largest_ok == high
+    icmp_mtu: int | None        # smallest valid next-hop MTU hint seen
+    signalled: bool             # the failure above largest_ok was ICMP-signalled (hint)
+    probes: int                 # probes consumed
+    rounds: int
+    reason: str                 # one line: why the search stopped / why not exact
+
+
+# How a failing size was proven; decides ``signalled``.
+_ICMP = "icmp"          # TOO_BIG carrying a next-hop MTU hint
+_REFUSED = "refused"    # TOO_BIG without a hint (e.g. a TCP reset)
+_LOCAL = "local"        # EMSGSIZE from our own stack
+_LOST = "lost"          # lost in `retries` live rounds, or once and covered by an ICMP hint
+
+
+class SizeSearch:
+    """Find the largest size in [low, high] that crosses a path, in few parallel rounds.
+
+    ``retries`` is RFC 8899's MAX_PROBES: a size that gets no answer is proven
+    failing after this many attempts in live rounds (a single loss suffices
+    when a valid ICMP hint already says the size is too big). With
+    ``parallel_retries`` the remaining attempts for the bracket's edge are
+    sent as duplicate sizes in one batch (one round instead of several); off
+    by default because callers must then accept repeated sizes in a batch.
+    """
+
+    def __init__(self, low: int, high: int, *, plateaus: Sequence[int] = PLATEAUS,
+                 max_probes: int = 100, max_rounds: int = 12, retries: int = 3,
+                 batch: int = 16, parallel_retries: bool = False) -> None:
+        if low < 1 or high < low:
+            raise ValueError(f"need 1 <= low <= high, got low={low} high={high}")
+        if batch < 2 or max_probes < 1 or max_rounds < 1 or retries < 1:
+            raise ValueError("batch >= 2, max_probes >= 1, max_rounds >= 1, retries >= 1")
+        self.low = low
+        self.high = high
+        self.plateaus = tuple(sorted({p for p in plateaus if low < p <= high}))
+        self.max_probes = max_probes
+        self.max_rounds = max_rounds
+        self.retries = retries
+        self.batch = batch
+        self.parallel_retries = parallel_retries
+        self._ok: set[int] = set()
+        self._bad: dict[int, str] = {}         # size -> how it was proven failing
+        self._lost: dict[int, int] = {}        # size -> losses counted in live rounds
+        self._low_losses = 0                   # losses of `low` in any round (target silent?)
+        self._hints: list[tuple[int, int]] = []  # (probe size, next-hop MTU) from valid ICMP
+        self._probes = 0
+        self._rounds = 0
+        self._stop: str | None = None
+
+    # -- derived state ---------------------------------------------------------------
+
+    @property
+    def largest_ok(self) -> int | None:
+        return max(self._ok) if self._ok else None
+
+    def _smallest_bad(self) -> int | None:
+        floor = self.largest_ok
+        bad = [s for s in self._bad if floor is None or s > floor]
+        return min(bad) if bad else None
+
+    @property
+    def _probed(self) -> set[int]:
+        """Sizes with a counted result (a loss in a dead round does not count)."""
+        return self._ok | set(self._bad) | set(self._lost)
+
+    def _valid_hints(self) -> list[int]:
+        """Hints not contradicted by a delivery above them."""
+        floor = self.largest_ok
+        return [h for _, h in self._hints if floor is None or h >= floor]
+
+    def _hint_covers(self, size: int) -> bool:
+        return any(h < size for h in self._valid_hints())
+
+    def _closed(self) -> bool:
+        ok, bad = self.largest_ok, self._smallest_bad()
+        if ok is None:
+            return bad is not None and bad <= self.low
+        return ok >= self.high or (bad is not None and bad == ok + 1)
+
+    @property
+    def done(self) -> bool:
+        if self._stop is not None or self._closed():
+            return True
+        if self._probes >= self.max_probes or self._rounds >= self.max_rounds:
+            return True
+        return self.largest_ok is None and self._low_losses >= self.retries
+
+    # -- planning --------------------------------------------------------------------
+
+    def _spread(self, lo: int, hi: int, k: int, seeds: Iterable[int]) -> list[int]:
+        """Up to k unprobed sizes in (lo, hi), plateaus first, then halving the widest gaps."""
+        if k <= 0 or hi - lo <= 1:
+            return []
+        probed = self._probed
+        unknown = [s for s in range(lo + 1, hi) if s not in probed]
+        if len(unknown) <= k:
+            return unknown
+        chosen = sorted({s for s in seeds if lo < s < hi and s not in probed})
+        if len(chosen) > k:  # an even selection of the seeds, keeping the largest
+            n = len(chosen)
+            chosen = sorted({chosen[n - 1 - (i * (n - 1)) // max(1, k - 1)] for i in range(k)})
+        while len(chosen) < k:
+            edges = [lo, *chosen, hi]
+            gap, a, b = max((b - a, a, b) for a, b in pairwise(edges))
+            if gap <= 1:
+                break
+            mid = (a + b) // 2
+            # Step off a probed size (e.g. a pending loss) onto the nearest unprobed one.
+            cand = next((m for m in (mid, mid + 1, mid - 1) if a < m < b
+                         and m not in probed and m not in chosen), None)
+            if cand is None:
+                cand = next((m for m in range(a + 1, b)
+                             if m not in probed and m not in chosen), None)
+            if cand is None:
+                break
+            chosen = sorted({*chosen, cand})
+        return chosen
+
+    def next_batch(self) -> list[int]:
+        """Sizes to probe now, in parallel, ascending; [] when done."""
+        if self.done:
+            return []
+        budget = self.max_probes - self._probes
+        ok = self.largest_ok
+        if ok is None and self._rounds > 0:
+            # Nothing delivered yet after the first round: only re-verify `low`.
+            copies = self.retries - self._low_losses if self.parallel_retries else 1
+            return [self.low] * max(1, min(copies, budget))
+
+        lo = ok if ok is not None else self.low
+        bad = self._smallest_bad()
+        hi = bad if bad is not None else self.high + 1
+        pending = sorted(s for s in self._lost if lo < s < hi and s not in self._bad)
+        edge = pending[0] if pending else hi
+
+        picks: list[int] = [lo]  # `low` in round 1, the control probe afterwards
+        room = min(self.batch, budget) - 1
+        # ICMP hints: probe the claimed MTU and the size just above it.
+        for h in sorted(set(self._valid_hints())):
+            for s in (h, h + 1):
+                if lo < s < edge and s not in self._probed and s not in picks and room > 0:
+                    picks.append(s)
+                    room -= 1
+        searched = self._spread(lo, edge, room, (*self.plateaus, self.high))
+        if searched:
+            picks.extend(searched)
+        elif pending and room > 0 and len(picks) == 1:
+            # The bracket's edge is the only unknown: retry it.
+            need = self.retries - self._lost[edge] if self.parallel_retries else 1
+            picks.extend([edge] * max(1, min(need, room)))
+        if len(picks) == 1 and ok is not None:
+            # Nothing left to learn inside the budget (should be rare).
+            self._stop = "no size left to probe inside the budget"
+            return []
+        return sorted(picks[: max(1, budget)])
+
+    # -- results ---------------------------------------------------------------------
+
+    def feed(self, results: Iterable[ProbeResult]) -> None:
+        """Record one round of results (one per probe sent)."""
+        batch = list(results)
+        self._rounds += 1
+        self._probes += len(batch)
+        live = any(r.outcome is ProbeOutcome.DELIVERED for r in batch)
+        for r in batch:
+            if r.outcome is ProbeOutcome.DELIVERED:
+                self._ok.add(r.size)
+                self._lost.pop(r.size, None)
+            elif r.outcome is ProbeOutcome.TOO_BIG:
+                hint = r.next_hop_mtu
+                if hint is not None and 0 < hint < r.size:
+                    self._hints.append((r.size, hint))
+                    self._bad.setdefault(r.size, _ICMP)
+                else:
+                    self._bad.setdefault(r.size, _REFUSED)
+            elif r.outcome is ProbeOutcome.LOCAL_TOO_BIG:
+                self._bad.setdefault(r.size, _LOCAL)
+            else:
+                if r.size == self.low:
+                    self._low_losses += 1
+                if live:
+                    self._lost[r.size] = self._lost.get(r.size, 0) + 1
+        # Losses become proof: after `retries` live losses, or one when a hint covers it.
+        for size, n in self._lost.items():
+            if size in self._ok or size in self._bad:
+                continue
+            if n >= self.retries or self._hint_covers(size):
+                self._bad[size] = _LOST
+
+    def result(self) -> SearchResult:
+        ok, bad = self.largest_ok, self._smallest_bad()
+        hints = self._valid_hints()
+        icmp_mtu = min(hints) if hints else None
+        signalled = bad is not None and (
+            self._bad[bad] == _ICMP or (self._bad[bad] == _LOST and self._hint_covers(bad)))
+        exact = self._closed() and ok is not None
+        return SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=icmp_mtu,
+                            signalled=signalled, probes=self._probes, rounds=self._rounds,
+                            reason=self._reason(ok, bad))
+
+    def _reason(self, ok: int | None, bad: int | None) -> str:
+        if ok is None:
+            if bad is not None and bad <= self.low:
+                return f"even the smallest size ({self.low}) fails ({self._bad[bad]})"
+            if self._low_losses:
+                return (f"the smallest size ({self.low}) was never answered "
+                        f"({self._low_losses} tries): target silent or filtered")
+            return "nothing probed yet"
+        if ok >= self.high:
+            return f"the largest size ({self.high}) was delivered"
+        if bad is not None and bad == ok + 1:
+            how = {_ICMP: "signalled by ICMP", _REFUSED: "refused", _LOCAL: "refused locally",
+                   _LOST: f"lost {self.retries}x or lost under an ICMP hint"}[self._bad[bad]]
+            return f"{ok} delivered, {bad} fails ({how})"
+        why = self._stop or ("probe budget spent" if self._probes >= self.max_probes
+                             else "round limit reached" if self._rounds >= self.max_rounds
+                             else "search not finished")
+        upper = f"{bad} fails" if bad is not None else "no failing size proven"
+        return f"{why}: {ok} is the proven lower bound ({upper})"

@@ -1,0 +1,227 @@
+"""The size-search engine against simulated paths (no sockets): exact when the
+path is deterministic, never above the truth, bounded probes and rounds."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathprobe.search import PLATEAUS, ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+
+
+@dataclass
+class SimPath:
+    """A path with MTU `mtu`; above it: ICMP with a hint, a reset, or silence."""
+
+    mtu: int
+    icmp: bool = True
+    hint: int | None = None          # what the ICMP claims (None: the truth)
+    burst: int | None = None         # ICMP rate limit: tokens at start (None: unlimited)
+    refill: int = 1                  # tokens added per round
+    loss: float = 0.0                # random loss of probes or answers
+    silent: bool = False             # the target answers nothing at all
+    local_mtu: int | None = None     # our own stack refuses above this (EMSGSIZE)
+    seed: int = 0
+    sent: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.tokens = self.burst
+
+    def round(self, sizes: list[int]) -> list[ProbeResult]:
+        assert sizes == sorted(sizes), "the engine sends ascending sizes"
+        self.sent.extend(sizes)
+        out = []
+        for size in sizes:
+            out.append(self._one(size))
+        if self.tokens is not None and self.burst is not None:
+            self.tokens = min(self.burst, self.tokens + self.refill)
+        return out
+
+    def _one(self, size: int) -> ProbeResult:
+        if self.local_mtu is not None and size > self.local_mtu:
+            return ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG)
+        if self.loss and self.rng.random() < self.loss:
+            return ProbeResult(size, ProbeOutcome.LOST)
+        if size <= self.mtu:
+            if self.silent:
+                return ProbeResult(size, ProbeOutcome.LOST)
+            return ProbeResult(size, ProbeOutcome.DELIVERED)
+        if not self.icmp:
+            return ProbeResult(size, ProbeOutcome.LOST)
+        if self.tokens is not None:
+            if self.tokens <= 0:
+                return ProbeResult(size, ProbeOutcome.LOST)
+            self.tokens -= 1
+        if self.loss and self.rng.random() < self.loss:
+            return ProbeResult(size, ProbeOutcome.LOST)
+        hint = self.mtu if self.hint is None else self.hint
+        return ProbeResult(size, ProbeOutcome.TOO_BIG, hint if hint < size else None)
+
+
+def run(path: SimPath, low: int = 576, high: int = 1500, **kw: int | bool) -> SearchResult:
+    s = SizeSearch(low, high, **kw)  # type: ignore[arg-type]
+    for _ in range(1000):
+        sizes = s.next_batch()
+        if not sizes:
+            break
+        assert len(sizes) <= kw.get("batch", 16)
+        s.feed(path.round(sizes))
+    else:
+        raise AssertionError("the search never stopped")
+    assert s.done
+    return s.result()
+
+
+# -- examples -----------------------------------------------------------------------------
+
+def test_black_hole_1372_is_exact_and_silent() -> None:
+    r = run(SimPath(1372, icmp=False), batch=24, parallel_retries=True)
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1372, 1373, True, False)
+    assert r.rounds <= 4
+    assert r.icmp_mtu is None
+
+
+def test_icmp_signalled_mtu_is_exact_in_two_rounds() -> None:
+    r = run(SimPath(1372), batch=24)
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled, r.icmp_mtu) == (
+        1372, 1373, True, True, 1372)
+    assert r.rounds <= 2
+
+
+def test_rate_limited_icmp_still_signalled_and_exact() -> None:
+    r = run(SimPath(1372, burst=6, refill=0), batch=24)
+    assert (r.largest_ok, r.exact, r.signalled) == (1372, True, True)
+
+
+def test_healthy_path_stops_at_high() -> None:
+    r = run(SimPath(1500))
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1500, None, True, False)
+    assert r.rounds == 1
+    assert "1500" in r.reason
+
+
+def test_silent_target_never_yields_a_black_hole() -> None:
+    r = run(SimPath(1500, silent=True), parallel_retries=True)
+    assert r.largest_ok is None and r.smallest_bad is None and not r.exact
+    assert "never answered" in r.reason
+    assert r.rounds <= 2
+
+
+def test_low_itself_too_big() -> None:
+    r = run(SimPath(500), low=576)
+    assert r.largest_ok is None and r.smallest_bad == 576 and not r.exact
+
+
+def test_reset_without_hint_is_not_signalled() -> None:
+    r = run(SimPath(1300, hint=0))  # hint 0 means "no hint" for the engine
+    assert (r.largest_ok, r.smallest_bad, r.signalled) == (1300, 1301, False)
+
+
+def test_local_emsgsize_is_proof_but_not_icmp() -> None:
+    r = run(SimPath(1500, local_mtu=1400))
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1400, 1401, True, False)
+
+
+def test_wrong_low_hint_is_checked_not_trusted() -> None:
+    r = run(SimPath(1400, hint=1280))
+    assert (r.largest_ok, r.exact) == (1400, True)
+
+
+def test_budget_exhausted_reports_lower_bound() -> None:
+    r = run(SimPath(1372, icmp=False), max_probes=20)
+    assert r.probes <= 20
+    assert r.largest_ok is not None and r.largest_ok <= 1372
+    assert not r.exact
+    assert "lower bound" in r.reason
+
+
+def test_no_duplicates_without_parallel_retries() -> None:
+    path = SimPath(1372, icmp=False)
+    s = SizeSearch(576, 1500)
+    while sizes := s.next_batch():
+        assert len(sizes) == len(set(sizes))
+        s.feed(path.round(sizes))
+    assert s.result().largest_ok == 1372
+
+
+def test_first_round_probes_low_and_plateaus() -> None:
+    s = SizeSearch(576, 1500, batch=24)
+    first = s.next_batch()
+    assert first[0] == 576
+    assert {p for p in PLATEAUS if 576 < p <= 1500} <= set(first)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        SizeSearch(1500, 576)
+    with pytest.raises(ValueError):
+        SizeSearch(576, 1500, batch=1)
+
+
+# -- properties ---------------------------------------------------------------------------
+
+LOW, HIGH = 576, 1500
+
+
+@settings(max_examples=300, deadline=None)
+@given(mtu=st.integers(LOW, HIGH), icmp=st.booleans(), batch=st.integers(2, 32),
+       parallel=st.booleans(), burst=st.one_of(st.none(), st.integers(0, 8)))
+def test_deterministic_paths_are_exact(mtu: int, icmp: bool, batch: int, parallel: bool,
+                                       burst: int | None) -> None:
+    r = run(SimPath(mtu, icmp=icmp, burst=burst, refill=0), batch=batch,
+            parallel_retries=parallel, max_probes=400, max_rounds=60)
+    assert r.largest_ok == mtu
+    assert r.exact
+    assert r.smallest_bad == (None if mtu == HIGH else mtu + 1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mtu=st.integers(LOW, HIGH), icmp=st.booleans())
+def test_default_budget_is_exact_on_deterministic_paths(mtu: int, icmp: bool) -> None:
+    """With the defaults pmtu uses (batch 24, parallel retries) the budget suffices."""
+    r = run(SimPath(mtu, icmp=icmp), batch=24, parallel_retries=True)
+    assert (r.largest_ok, r.exact) == (mtu, True)
+    assert r.probes <= 100 and r.rounds <= 6
+
+
+@settings(max_examples=300, deadline=None)
+@given(mtu=st.integers(LOW, HIGH), icmp=st.booleans(), loss=st.floats(0.0, 0.5),
+       seed=st.integers(0, 2**32), burst=st.one_of(st.none(), st.integers(0, 8)),
+       hint=st.one_of(st.none(), st.integers(0, 2000)), batch=st.integers(2, 32),
+       max_probes=st.integers(1, 120), max_rounds=st.integers(1, 15),
+       parallel=st.booleans())
+def test_never_above_truth_and_bounded(mtu: int, icmp: bool, loss: float, seed: int,
+                                       burst: int | None, hint: int | None, batch: int,
+                                       max_probes: int, max_rounds: int,
+                                       parallel: bool) -> None:
+    path = SimPath(mtu, icmp=icmp, loss=loss, seed=seed, burst=burst, hint=hint)
+    r = run(path, batch=batch, max_probes=max_probes, max_rounds=max_rounds,
+            parallel_retries=parallel)
+    assert r.largest_ok is None or LOW <= r.largest_ok <= mtu
+    assert r.probes == len(path.sent) <= max_probes
+    assert r.rounds <= max_rounds
+    if r.exact:
+        assert r.largest_ok is not None
+    if r.smallest_bad is not None and r.largest_ok is not None:
+        assert r.smallest_bad > r.largest_ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(mtu=st.integers(LOW, HIGH), hint=st.integers(0, 3000), icmp_seed=st.integers(0, 9))
+def test_wrong_hints_never_break_exactness(mtu: int, hint: int, icmp_seed: int) -> None:
+    r = run(SimPath(mtu, hint=hint, seed=icmp_seed), batch=24, max_probes=400,
+            max_rounds=60)
+    assert (r.largest_ok, r.exact) == (mtu, True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32), parallel=st.booleans())
+def test_silent_target_never_concludes(seed: int, parallel: bool) -> None:
+    r = run(SimPath(HIGH, silent=True, seed=seed), parallel_retries=parallel)
+    assert r.largest_ok is None and r.smallest_bad is None
+    assert r.probes <= 100
