@@ -100,7 +100,7 @@ def lab() -> Iterator[Lab]:
 @pytest.fixture(scope="session")
 def unprivileged_ok() -> None:
     """Skip (fail in CI) unless 'nobody' can run this interpreter and read this checkout."""
-    probe = subprocess.run([*UNPRIVILEGED, sys.executable, "-c", "import pathprobe"],
+    probe = subprocess.run([*UNPRIVILEGED, sys.executable, "-c", "import pathprobe.cli"],
                            capture_output=True, text=True, env=cli_env(), cwd="/", check=False)
     if probe.returncode != 0:
         reason = (f"user nobody cannot run {sys.executable} with {REPO}: "

@@ -267,6 +267,18 @@ def _can_connect(host: str, port: int) -> bool:
         return False
 
 
+def _squid_fatal(workdir: Path) -> str | None:
+    """The first line of squid's log saying it cannot serve (squid itself may keep running)."""
+    try:
+        text = (workdir / "cache.log").read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if "FATAL" in line or "Cannot bind" in line:
+            return line.split("| ", 1)[-1].strip()
+    return None
+
+
 def _wait_ready(prefix: str, procs: dict[str, subprocess.Popen[bytes]], checks: dict[
         str, tuple[str, str, int]], workdir: Path) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
@@ -278,6 +290,8 @@ def _wait_ready(prefix: str, procs: dict[str, subprocess.Popen[bytes]], checks: 
                 log = (workdir / f"{name}.log").read_text(errors="replace").strip().splitlines()
                 raise LabError(f"{name} exited with status {proc.returncode} while starting: "
                                f"{log[-1] if log else 'no output'}")
+            if name == "squid" and (fatal := _squid_fatal(workdir)):
+                raise LabError(f"squid cannot start: {fatal}")
             ns = topo.namespace(prefix, node)
             if run_in_netns(ns, functools.partial(_can_connect, host, port)):
                 del pending[name]
