@@ -1,14 +1,114 @@
-"""`pathprobe demo`: not implemented yet (issue 6)."""
+"""`pathprobe demo`: build the lab with a failing scenario, diagnose it from the fmc, tear down."""
 
 from __future__ import annotations
 
-from pathprobe.commands.common import FormatOption, JsonOption, not_implemented
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+
+from pathprobe.commands.common import FormatOption, JsonOption, OutputOption
+from pathprobe.errors import UsageError
+from pathprobe.lab import topology as topo
+from pathprobe.model import ExitStatus
 from pathprobe.render import TableFormat
+
+DEMO_HELP = f"""Show the main job on a fresh machine (Linux, root): build the built-in lab
+with a realistic failing scenario, run 'pathprobe diagnose' from the lab's fmc
+namespace through its squid proxy ({topo.PROXY_URL}) to
+{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}, print the report, and tear the
+lab down again (also on error or Ctrl-C). Takes a few seconds.
+
+The default scenario, 'article', is the source article's failure: the MSS
+clamped to 1300 on leg 1 and a 1400-byte black hole on leg 2 (up). Any
+scenario of 'pathprobe lab list' can be chosen with --scenario.
+
+Namespaces are named with the prefix from ${topo.PREFIX_ENV}
+(default '{topo.DEFAULT_PREFIX}'); all traffic stays inside 198.18.0.0/15.
+
+The exit status is the diagnosis's (1 for a failing scenario, 0 for 'healthy').
+
+Example:
+
+\b
+  sudo pathprobe demo
+  sudo pathprobe demo --scenario mtu-noicmp --format github
+"""
+
+ScenarioOption = Annotated[str, typer.Option(
+    "--scenario", "-s", metavar="NAME",
+    help=f"Lab scenario: {', '.join(topo.SCENARIOS)}.")]
+
+
+def demo_argv(fmt: TableFormat, as_json: bool, output: str | None) -> list[str]:
+    """The diagnose command line run inside the fmc namespace (pure, for tests)."""
+    argv = [sys.executable, "-m", "pathprobe", "diagnose", "--proxy", topo.PROXY_URL,
+            "--target", f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
+            "--format", fmt.value]
+    if as_json:
+        argv.append("--json")
+    if output is not None:
+        argv += ["--output", output]
+    return argv
 
 
 def demo_command(
+    scenario: ScenarioOption = "article",
     as_json: JsonOption = False,
     fmt: FormatOption = TableFormat.SIMPLE,
+    output: OutputOption = None,
 ) -> None:
-    """Bring up the built-in lab with a failing scenario and diagnose it."""
-    not_implemented("demo", 6)
+    from pathprobe.lab.manager import down, lab_environment, up
+
+    if scenario not in topo.SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; choose one of: "
+                         f"{', '.join(topo.SCENARIOS)}")
+    try:
+        prefix = topo.lab_prefix()
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+    def say(message: str) -> None:
+        sys.stderr.write(f"demo: {message}\n")
+        sys.stderr.flush()
+
+    chosen = topo.SCENARIOS[scenario]
+    say(f"building the lab: {chosen.name}: {chosen.description}")
+    status = int(ExitStatus.NOT_MEASURED)
+    try:
+        state = up(chosen, prefix, say)
+        say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
+        argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
+                *demo_argv(fmt, as_json, str(output.resolve()) if output else None)]
+        env = lab_environment(prefix)
+        for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
+            env.pop(name, None)
+        # stdout/stderr inherited: the report streams straight to the user.
+        proc = subprocess.Popen(argv, env=env)
+        try:
+            status = proc.wait(timeout=120)
+        except KeyboardInterrupt:
+            # The child got the same SIGINT and prints its partial report; let it.
+            try:
+                proc.wait(timeout=10)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                proc.kill()
+                proc.wait()
+            say("interrupted")
+            status = int(ExitStatus.NOT_MEASURED)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            say("diagnose did not finish within 120 s; stopped it")
+            status = int(ExitStatus.NOT_MEASURED)
+    except KeyboardInterrupt:
+        say("interrupted")
+        status = int(ExitStatus.NOT_MEASURED)
+    finally:
+        removed = down(prefix)
+        say(f"lab torn down ({len(removed)} resources removed)")
+    raise typer.Exit(status)
+
+
+demo_command.__doc__ = DEMO_HELP

@@ -1,14 +1,88 @@
-"""`pathprobe diagnose`: not implemented yet (issue 6)."""
+"""`pathprobe diagnose`: the main job, every leg and direction, verdicts and recommendations."""
 
 from __future__ import annotations
 
-from pathprobe.commands.common import FormatOption, JsonOption, not_implemented
+import sys
+from typing import Annotated
+
+import typer
+
+from pathprobe.commands.common import (
+    FormatOption,
+    JsonOption,
+    OutputOption,
+    emit,
+    progress_to_stderr,
+    utc_now_iso,
+)
+from pathprobe.errors import UsageError
+from pathprobe.model import no_progress
 from pathprobe.render import TableFormat
+
+DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
+
+Measures, in order: the local interface and route toward the proxy (name, MTU,
+cached PMTU); leg 1 (fmc-proxy) path MTU in both directions, handshake MSS and
+clamping, and the size above which segments are reset; the CONNECT (status,
+authentication); leg 2 (proxy-upstream) up and down inside the tunnel; and the
+reflector when --reflector is given. Without a proxy there is one leg,
+fmc-upstream. A step that cannot run (no root, proxy refuses) is reported as
+not measured, with why; nothing is guessed.
+
+Prints a one-line summary, a table per leg and direction, the verdicts, and
+recommendations (where, platform, exact command, why) computed from the
+measured numbers and never above them. Ctrl-C prints what was measured so far,
+marked partial (exit 3 unless a problem was already found).
+
+The proxy comes from --proxy, else HTTPS_PROXY, else the FMC's
+/etc/sf/iprep_proxy.conf; the proxy password only from
+PATHPROBE_PROXY_PASSWORD or a no-echo prompt, never printed.
+
+Example (the built-in lab):
+
+\b
+  pathprobe diagnose --proxy http://198.18.2.2:3128 \\
+      --target upstream.pathprobe.test:443
+"""
 
 
 def diagnose_command(
+    proxy: Annotated[str | None, typer.Option(
+        "--proxy", "-x", metavar="URL", help="Proxy http://HOST:PORT. Default: HTTPS_PROXY, "
+        "then /etc/sf/iprep_proxy.conf; none found means a direct fmc-upstream leg.")] = None,
+    target: Annotated[str, typer.Option(
+        "--target", "-t", metavar="HOST:PORT",
+        help="What the FMC needs to reach through the proxy.")] = "tools.cisco.com:443",
+    proxy_user: Annotated[str | None, typer.Option(
+        "--proxy-user", "-U", metavar="USER", help="Proxy user (Basic or Digest); the password "
+        "comes from PATHPROBE_PROXY_PASSWORD or a prompt.")] = None,
+    reflector: Annotated[str | None, typer.Option(
+        "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
+        "the proxy, to measure leg 2 exactly (default: none).")] = None,
+    max_probes: Annotated[int, typer.Option(
+        "--max-probes", min=10, max=1000, help="Upper bound on probes per size search.")] = 100,
     as_json: JsonOption = False,
     fmt: FormatOption = TableFormat.SIMPLE,
+    output: OutputOption = None,
 ) -> None:
-    """The main job: measure every leg and direction, give verdicts and recommendations."""
-    not_implemented("diagnose", 6)
+    from pathprobe.diagnose import DiagnoseConfig, parse_target, run_diagnose
+    from pathprobe.proxyconf import discover_proxy, get_credentials
+
+    try:
+        host, port = parse_target(target)
+        if reflector is not None:
+            parse_target(reflector)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    found = discover_proxy(proxy)
+    credentials = get_credentials(proxy_user, found)
+    cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
+                         credentials=credentials, reflector=reflector, max_probes=max_probes)
+    progress = progress_to_stderr if sys.stderr.isatty() else no_progress
+    if found is not None:
+        progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
+    report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
+    emit(report, fmt, as_json, output)
+
+
+diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -1,0 +1,422 @@
+"""`diagnose`: run every step on every leg, then attribute, summarise and recommend.
+
+Two halves. The pure half (``merge_legs``, ``attribute``, ``summarize``,
+``build_report``) decides; it is unit-tested with fixed Measurements. The
+orchestration half (``run_diagnose``) calls the measuring steps, each of which
+may fail on its own: a step that cannot run is reported as not measured, with
+why, never guessed; Ctrl-C stops the run and what was measured so far is
+returned marked partial.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pathprobe.errors import PathprobeError
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    Leg,
+    LegReport,
+    Measurement,
+    Number,
+    Progress,
+    Report,
+    Verdict,
+    VerdictCode,
+    no_progress,
+)
+from pathprobe.recommend import IPV4_OVERHEAD, IPV6_OVERHEAD, recommend
+
+if TYPE_CHECKING:
+    from pathprobe.proxyconf import Credentials, ProxyConfig
+
+DEFAULT_TARGET = "tools.cisco.com:443"  # documented default only; tests always pass --target
+
+LEG_LABEL = {
+    Leg.FMC_PROXY.value: "leg 1 (fmc-proxy)",
+    Leg.PROXY_UPSTREAM.value: "leg 2 (proxy-upstream)",
+    Leg.FMC_UPSTREAM.value: "fmc-upstream",
+}
+
+# Most important first: the summary line leads with what breaks the transfer.
+SEVERITY = (
+    VerdictCode.PROXY_UNREACHABLE, VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_UNSUPPORTED,
+    VerdictCode.PROXY_AUTH_REQUIRED, VerdictCode.PROXY_UPSTREAM_ERROR,
+    VerdictCode.CONNECT_NO_RESPONSE, VerdictCode.PMTU_BLACKHOLE,
+    VerdictCode.RST_ON_LARGE_SEGMENT, VerdictCode.TUNNEL_STALL, VerdictCode.PMTU_REDUCED,
+    VerdictCode.MSS_CLAMPED, VerdictCode.HEALTHY,
+)
+
+
+# --------------------------------------------------------------------------- pure rules
+
+def _num(numbers: Mapping[str, Number], *keys: str) -> int | None:
+    for key in keys:
+        value = numbers.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
+    """One row per (leg, direction) where steps agree; a row of its own on a clash.
+
+    Steps report the same leg separately (pmtu, mss, the local interface);
+    merging them gives the table an engineer reads. A number two steps both
+    report differently is kept in two rows rather than one silently winning.
+    """
+    rows: list[LegReport] = []
+    for leg in legs:
+        for i, row in enumerate(rows):
+            if (row.name, row.direction, row.target) != (leg.name, leg.direction, leg.target):
+                continue
+            clash = any(k in row.measurements and row.measurements[k] != v
+                        for k, v in leg.measurements.items())
+            if clash:
+                continue
+            rows[i] = replace(
+                row, measurements={**row.measurements, **leg.measurements},
+                notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
+                not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))))
+            break
+        else:
+            rows.append(leg)
+    return tuple(rows)
+
+
+def leg1_max_payload(legs: Iterable[LegReport], ipv6: bool = False) -> int | None:
+    """Largest TCP payload per segment leg 1 is proven to carry (PMTU minus headers), if known."""
+    overhead = IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD
+    sizes = [m for leg in legs if leg.name == Leg.FMC_PROXY.value
+             for m in (_num(leg.measurements, "pmtu", "pmtu_up", "pmtu_down", "pmtu_low"),)
+             if m is not None]
+    return min(sizes) - overhead if sizes else None
+
+
+def _same_way(leg1: Verdict, leg2: Verdict) -> bool:
+    """Whether a leg-1 problem lies on the way a leg-2 finding's packets travelled."""
+    both = (None, Direction.BOTH)
+    return leg1.direction in both or leg2.direction in both or leg1.direction is leg2.direction
+
+
+def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]) -> tuple[Verdict, ...]:
+    """Put each size problem on the leg the numbers prove, never on the other one.
+
+    Tunnel traffic crosses leg 1 before leg 2. A leg-2 finding stays measured
+    only when leg 1 is shown to carry the sizes involved (its PMTU is above the
+    leg-2 limit, or leg 1 was found healthy); when leg 1 itself loses packets at
+    or below that size the leg-2 finding may be leg 1's and becomes inferred.
+    A leg-2 problem on a leg 1 that measured healthy gets that as evidence, so
+    nobody lowers the FMC's MTU for a proxy-side fault.
+    """
+    leg1_limit = leg1_max_payload(legs)
+    leg1_size_problem = [v for v in verdicts if v.leg == Leg.FMC_PROXY.value and v.code in (
+        VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)]
+    leg1_healthy = any(v.leg == Leg.FMC_PROXY.value and v.code is VerdictCode.HEALTHY
+                       for v in verdicts)
+    out: list[Verdict] = []
+    for v in verdicts:
+        size_codes = (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
+                      VerdictCode.TUNNEL_STALL)
+        if v.leg != Leg.PROXY_UPSTREAM.value or v.code not in size_codes:
+            out.append(v)
+            continue
+        payload = _num(v.numbers, "max_payload")
+        evidence = list(v.evidence)
+        confidence = v.confidence
+        if any(_same_way(p, v) for p in leg1_size_problem) and (
+                payload is None or leg1_limit is None or payload >= leg1_limit):
+            confidence = Confidence.INFERRED
+            evidence.append("leg 1 also loses or resets large packets; this leg-2 finding may "
+                            "be leg 1's: fix leg 1 first and rerun")
+        elif leg1_limit is not None and payload is not None and payload < leg1_limit:
+            evidence.append(f"leg 1 carries {leg1_limit} payload bytes per segment (measured), "
+                            "so segments are lost after the proxy, on leg 2")
+        elif leg1_healthy:
+            evidence.append("leg 1 measured healthy, so the loss is after the proxy, on leg 2")
+        out.append(replace(v, evidence=tuple(evidence), confidence=confidence))
+    return tuple(out)
+
+
+def _dir_words(v: Verdict) -> str:
+    if v.direction is Direction.UP:
+        return " going up (toward the upstream)"
+    if v.direction is Direction.DOWN:
+        return " coming down (toward the FMC)"
+    return ""
+
+
+def phrase(v: Verdict) -> str:
+    """A few words for one verdict, for the summary line."""
+    n = v.numbers
+    mtu = _num(n, "mtu", "pmtu", "pmtu_low")
+    payload = _num(n, "max_payload")
+    code = v.code
+    if code is VerdictCode.PMTU_BLACKHOLE:
+        if payload is not None:
+            return f"drops segments above {payload} payload bytes{_dir_words(v)}"
+        size = f"above {mtu} bytes" if mtu is not None else "above some size"
+        return f"silently drops packets {size}{_dir_words(v)}"
+    if code is VerdictCode.PMTU_REDUCED:
+        return f"path MTU {mtu if mtu is not None else '?'} (ICMP signalled; PMTUD works)"
+    if code is VerdictCode.MSS_CLAMPED:
+        sent, got = _num(n, "mss_sent"), _num(n, "mss_received")
+        return f"MSS clamped {sent if sent is not None else '?'}->{got if got is not None else '?'}"
+    if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        limit = _num(n, "rst_threshold", "max_payload", "mtu")
+        return f"resets segments above {limit if limit is not None else 'some size'}" + (
+            _dir_words(v))
+    if code is VerdictCode.TUNNEL_STALL:
+        return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (
+            _dir_words(v))
+    if code is VerdictCode.PROXY_DENIED:
+        status = _num(n, "status")
+        return f"proxy refuses CONNECT ({status or 403})"
+    if code is VerdictCode.PROXY_AUTH_REQUIRED:
+        return "proxy wants authentication (407)"
+    if code is VerdictCode.PROXY_AUTH_UNSUPPORTED:
+        return "proxy offers only authentication the FMC cannot use (NTLM/Negotiate)"
+    if code is VerdictCode.PROXY_UPSTREAM_ERROR:
+        status = _num(n, "status")
+        return f"proxy cannot reach the target ({status or 'error'})"
+    if code is VerdictCode.PROXY_UNREACHABLE:
+        return "no TCP connection to the proxy"
+    if code is VerdictCode.CONNECT_NO_RESPONSE:
+        return "CONNECT sent, no HTTP answer"
+    return "healthy"
+
+
+def _rank(v: Verdict) -> int:
+    return SEVERITY.index(v.code) if v.code in SEVERITY else len(SEVERITY)
+
+
+def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
+              errors: Sequence[str] = ()) -> str:
+    """The one line an engineer reads first, most serious finding first.
+
+    e.g. "leg 2 (proxy-upstream) drops segments above 1348 payload bytes going
+    up; leg 1 (fmc-proxy) MSS clamped 1460->1300".
+    """
+    order = [Leg.FMC_PROXY.value, Leg.PROXY_UPSTREAM.value, Leg.FMC_UPSTREAM.value]
+    names = [n for n in order if any(x.name == n for x in legs) or
+             any(v.leg == n for v in verdicts)]
+    names += sorted({v.leg for v in verdicts} - set(names))
+    by_leg: dict[str, list[Verdict]] = {n: [] for n in names}
+    for v in verdicts:
+        by_leg[v.leg].append(v)
+    problems = sorted((v for v in verdicts if v.code is not VerdictCode.HEALTHY), key=_rank)
+    parts: list[str] = []
+    said: set[str] = set()
+    for v in problems:
+        label = LEG_LABEL.get(v.leg, v.leg)
+        text = phrase(v)
+        if v.confidence is Confidence.INFERRED:
+            text += " (inferred)"
+        if v.leg in said:
+            parts.append(text)
+        else:
+            parts.append(f"{label} {text}")
+            said.add(v.leg)
+    for name in names:
+        if name in said:
+            continue
+        label = LEG_LABEL.get(name, name)
+        if any(v.code is VerdictCode.HEALTHY for v in by_leg.get(name, [])):
+            parts.append(f"{label} healthy")
+        elif any(x.not_measured for x in legs if x.name == name):
+            parts.append(f"{label} not measured")
+    if not parts:
+        return "nothing could be measured" + (f": {errors[0]}" if errors else "")
+    line = "; ".join(parts)
+    if errors and not problems:
+        line += f" ({len(errors)} step(s) not measured)"
+    return line
+
+
+def build_report(measurements: Sequence[Measurement], *, started: str, duration_s: float,
+                 partial: bool = False, extra_errors: Sequence[str] = (),
+                 command: str = "diagnose") -> Report:
+    """Combine the steps' Measurements into the final Report (pure)."""
+    legs = merge_legs(leg for m in measurements for leg in m.legs)
+    verdicts = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
+    # A HEALTHY verdict on a leg that also has a problem says less than nothing.
+    sick = {v.leg for v in verdicts if v.code is not VerdictCode.HEALTHY}
+    verdicts = tuple(v for v in verdicts if not (v.code is VerdictCode.HEALTHY and v.leg in sick))
+    verdicts = tuple(dict.fromkeys(verdicts))
+    errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))
+    targets = {leg.name: leg.target for leg in legs}
+    return Report(command=command, started=started, duration_s=duration_s, legs=legs,
+                  verdicts=verdicts, recommendations=recommend(verdicts, targets),
+                  summary=summarize(verdicts, legs, errors), partial=partial, errors=errors)
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """'HOST:PORT' / '[v6]:PORT' / 'HOST' (port 443) -> (host, port); ValueError when bad."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host, port_text = text, ""
+    if not host or any(c in host for c in "/ @"):
+        raise ValueError(f"target {text!r} is not HOST:PORT")
+    port = int(port_text) if port_text.isdigit() else (443 if not port_text else -1)
+    if not 0 < port < 65536:
+        raise ValueError(f"target {text!r} has no valid port")
+    return host, port
+
+
+# --------------------------------------------------------------------------- orchestration
+
+@dataclass(frozen=True)
+class DiagnoseConfig:
+    """What to diagnose: the proxy (None: direct), the target, optional credentials/reflector."""
+
+    target_host: str
+    target_port: int = 443
+    proxy: ProxyConfig | None = None
+    credentials: Credentials | None = field(default=None, repr=False)
+    reflector: str | None = None
+    max_probes: int = 100
+
+
+Step = Callable[[], Measurement]
+
+
+def local_route(host: str) -> LegReport | None:
+    """The interface and MTU the kernel uses toward ``host``, and any cached PMTU.
+
+    Read from iproute2 (``ip -j route get``) and sysfs; no packets are sent.
+    None when ``ip`` is missing or the route lookup fails (reported by the caller).
+    """
+    try:
+        proc = subprocess.run(["ip", "-j", "route", "get", host], capture_output=True,
+                              text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        raise _RouteError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
+                          else f"no route to {host}")
+    try:
+        route = json.loads(proc.stdout)[0]
+    except (ValueError, IndexError, KeyError):
+        return None
+    dev = str(route.get("dev", ""))
+    measurements: dict[str, Number] = {"interface": dev or None}
+    try:
+        measurements["interface_mtu"] = int(Path(f"/sys/class/net/{dev}/mtu").read_text())
+    except (OSError, ValueError):
+        measurements["interface_mtu"] = None
+    cached = None
+    for metric in route.get("metrics", []) or []:
+        if isinstance(metric, dict) and "mtu" in metric:
+            cached = int(metric["mtu"])
+    measurements["route_pmtu"] = cached
+    return LegReport("", host, measurements=measurements)
+
+
+class _RouteError(PathprobeError):
+    pass
+
+
+def _local_step(leg: str, host: str) -> Step:
+    def step() -> Measurement:
+        try:
+            found = local_route(host)
+        except _RouteError as e:
+            raise PathprobeError(f"route to {host}: {e}") from None
+        if found is None:
+            raise PathprobeError(f"cannot read the route to {host} ('ip -j route get' failed)")
+        return Measurement(legs=(replace(found, name=leg),))
+    return step
+
+
+def _is_ip_v6(host: str) -> bool:
+    return host.count(":") > 1
+
+
+def plan(cfg: DiagnoseConfig, progress: Progress,
+         leg1_payload: Callable[[], int | None]) -> list[tuple[str, str, str, Step]]:
+    """The steps in order: (description, leg, target, step). Imports are lazy so a
+    missing module is one step not measured, not a crash."""
+    steps: list[tuple[str, str, str, Step]] = []
+    if cfg.proxy is None:
+        leg, host, port = Leg.FMC_UPSTREAM.value, cfg.target_host, cfg.target_port
+    else:
+        leg, host, port = Leg.FMC_PROXY.value, cfg.proxy.host, cfg.proxy.port
+
+    steps.append((f"local interface and route toward {host}", leg, host, _local_step(leg, host)))
+
+    def pmtu_step() -> Measurement:
+        from pathprobe.pmtu import measure_pmtu
+
+        return measure_pmtu(host, leg=leg, port=port, max_probes=cfg.max_probes,
+                            progress=progress)
+
+    def mss_step() -> Measurement:
+        from pathprobe.mss import measure_mss
+
+        return measure_mss(host, port, leg=leg, progress=progress)
+
+    steps.append((f"{leg} path MTU to {host}", leg, host, pmtu_step))
+    steps.append((f"{leg} handshake MSS and large segments to {host}:{port}", leg, host,
+                  mss_step))
+    if cfg.proxy is not None:
+        proxy = cfg.proxy
+        target = f"{cfg.target_host}:{cfg.target_port}"
+
+        def tunnel_step() -> Measurement:
+            from pathprobe.tunnel import measure_tunnel
+
+            return measure_tunnel(proxy, target, credentials=cfg.credentials,
+                                  reflector=cfg.reflector, leg1_max_payload=leg1_payload(),
+                                  progress=progress)
+
+        steps.append((f"CONNECT {target} via {proxy.display} and leg 2 inside the tunnel",
+                      Leg.PROXY_UPSTREAM.value, target, tunnel_step))
+    return steps
+
+
+def not_measured(leg: str, target: str, description: str, why: str) -> Measurement:
+    """A step that could not run: the leg row says so and the report lists why."""
+    line = f"{description}: {why}"
+    return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
+
+
+def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress,
+                 clock: Callable[[], float] = time.monotonic) -> Report:
+    """Run each step, each failure contained; Ctrl-C returns what was measured, partial."""
+    t0 = clock()
+    done: list[Measurement] = []
+    extra: list[str] = []
+    partial = False
+
+    def leg1_payload() -> int | None:
+        legs = [leg for m in done for leg in m.legs]
+        return leg1_max_payload(legs, _is_ip_v6(cfg.proxy.host) if cfg.proxy else False)
+
+    for description, leg, target, step in plan(cfg, progress, leg1_payload):
+        progress(f"{description} ...")
+        try:
+            done.append(step())
+        except KeyboardInterrupt:
+            partial = True
+            extra.append(f"interrupted during: {description}")
+            break
+        except PathprobeError as e:
+            progress(f"{description}: not measured: {e}")
+            done.append(not_measured(leg, target, description, str(e)))
+        except ImportError as e:
+            done.append(not_measured(leg, target, description,
+                                     f"this build cannot measure it ({e})"))
+    return build_report(done, started=started, duration_s=clock() - t0, partial=partial,
+                        extra_errors=extra)

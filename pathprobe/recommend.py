@@ -1,0 +1,321 @@
+"""Recommendations computed from measured numbers: where, platform, exact command, why.
+
+Pure. Every size printed here is derived from a number a verdict rests on and
+is never above it: a recommendation computed from a too-high MTU recreates the
+black hole it should cure. The rules are data (``RULES``): a verdict code, the
+legs it applies to, and a function from the verdict's proven limits to
+recommendations.
+
+Command syntax was checked against vendor documentation:
+
+- FTD/ASA ``sysopt connection tcpmss BYTES`` (global; ASA default 1380; on an
+  FMC-managed FTD it is deployed with FlexConfig) and ``mtu IFNAME BYTES``.
+- IOS/IOS-XE ``ip tcp adjust-mss BYTES`` (interface configuration, 500..1460)
+  and ``ip mtu BYTES`` (interface configuration).
+- Linux ``ip link set dev IFACE mtu N`` and ``sysctl -w net.ipv4.tcp_mtu_probing=1``.
+- FMC: the management interface MTU is set in the web UI, System >
+  Configuration > Management Interfaces > Interfaces (edit the interface, MTU).
+  (``configure network mtu`` is the threat-defense device CLI, not the FMC's.)
+- FMC proxy authentication: Basic or Digest work, NTLM does not (the article).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pathprobe.model import Leg, Number, Recommendation, Verdict, VerdictCode
+
+IPV4_OVERHEAD = 40  # IPv4 header 20 + TCP header 20: MSS = MTU - 40
+IPV6_OVERHEAD = 60  # IPv6 header 40 + TCP header 20
+IPV4_MIN_MTU = 576  # smaller than this is not worth recommending to anyone
+IPV6_MIN_MTU = 1280
+IOS_ADJUST_MSS_RANGE = (500, 1460)
+FMC_MTU_UI = "System > Configuration > Management Interfaces > Interfaces"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a verdict proves about a leg, in the two units fixes are expressed in.
+
+    ``mtu``: the largest IP packet proven to cross (a lower bound when unsure).
+    ``mss``: the largest MSS that keeps every segment at or below that size.
+    """
+
+    mtu: int
+    mss: int
+    basis: str  # the measured number this rests on, for the "why"
+    ipv6: bool = False
+
+
+def _int(numbers: Mapping[str, Number], key: str) -> int | None:
+    value = numbers.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
+    """The proven size limits in a verdict's numbers, or None when it has none.
+
+    Order of trust: a measured MTU (``mtu``/``pmtu``), then the proven lower
+    bound ``pmtu_low``, then a leg-2 ``max_payload`` (the payload bytes per
+    segment proven to cross; the packet that carried it was at least 40 bytes
+    larger, so ``max_payload + 40`` is a lower bound of the path MTU and an
+    MSS of ``max_payload`` can never produce a larger segment).
+    """
+    overhead = IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD
+    n = verdict.numbers
+    for key in ("mtu", "pmtu", "pmtu_low"):
+        mtu = _int(n, key)
+        if mtu is not None and mtu > overhead:
+            word = "lower bound" if key == "pmtu_low" else "measured"
+            return Limits(mtu, mtu - overhead, f"{key}={mtu} ({word})", ipv6)
+    payload = _int(n, "max_payload")
+    if payload is not None and payload > 0:
+        return Limits(payload + overhead, payload,
+                      f"max_payload={payload} (largest payload per segment that crosses)", ipv6)
+    threshold = _int(n, "rst_threshold")
+    if threshold is not None and threshold > overhead + 1:
+        # rst_threshold: the smallest packet answered by a reset; one byte less passes.
+        mtu = threshold - 1
+        return Limits(mtu, mtu - overhead, f"rst_threshold={threshold} (packets of this size "
+                      "and larger are reset)", ipv6)
+    return None
+
+
+def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
+    """Leg 1 (FMC side): the FMC's own MTU governs what it sends and the MSS it advertises."""
+    where_path = "firewall/router between the FMC and the proxy"
+    if v.leg == Leg.FMC_UPSTREAM:
+        where_path = "firewall/router between the FMC and the upstream"
+    out = [
+        Recommendation(
+            "FMC management interface", "FMC web UI",
+            f"{FMC_MTU_UI}: edit the interface toward the proxy, MTU {lim.mtu}",
+            f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); an FMC MTU of "
+            f"{lim.mtu} makes it send and advertise (MSS {lim.mss}) only what fits, "
+            "in both directions"),
+        Recommendation(
+            "FMC expert shell (test before the permanent change)", "Linux",
+            f"sudo ip link set dev eth0 mtu {lim.mtu}",
+            "immediate, not persistent; confirms the fix before changing the UI setting"),
+        Recommendation(
+            "FMC expert shell", "Linux",
+            "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
+            "lets the FMC's TCP find a working segment size by itself when ICMP "
+            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD)"),
+        Recommendation(
+            where_path, "FTD/ASA",
+            f"sysopt connection tcpmss {lim.mss}",
+            f"clamps every TCP handshake through the firewall to MSS {lim.mss} "
+            f"(= {lim.mtu} - {lim.mtu - lim.mss}); on an FMC-managed FTD deploy it with "
+            "FlexConfig"),
+    ]
+    out += _ios(where_path, lim)
+    return out
+
+
+def _ios(where: str, lim: Limits) -> list[Recommendation]:
+    low, high = IOS_ADJUST_MSS_RANGE
+    out = []
+    if low <= lim.mss <= high:
+        keyword = "ipv6 tcp adjust-mss" if lim.ipv6 else "ip tcp adjust-mss"
+        out.append(Recommendation(
+            where, "IOS/IOS-XE", f"interface <IFACE>\n {keyword} {lim.mss}",
+            f"rewrites the MSS of SYNs crossing the interface down to {lim.mss}, so neither "
+            f"end sends segments larger than {lim.mtu}-byte packets"))
+    keyword = "ipv6 mtu" if lim.ipv6 else "ip mtu"
+    out.append(Recommendation(
+        f"{where}, interface on the narrow link", "IOS/IOS-XE",
+        f"interface <IFACE>\n {keyword} {lim.mtu}",
+        "the router then answers larger DF packets with ICMP frag-needed (PMTUD works) "
+        "instead of the link dropping them silently"))
+    return out
+
+
+def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
+    """Leg 2 is the proxy's business: the FMC's MTU does not change it."""
+    where_edge = "firewall/router between the proxy and the Internet"
+    out = [
+        Recommendation(
+            "proxy, interface toward the upstream", "Linux",
+            f"sudo ip link set dev <IFACE> mtu {lim.mtu}",
+            f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); the proxy then "
+            f"advertises MSS {lim.mss} and sends no larger segments. Lowering the FMC MTU "
+            "does not help: the proxy splits the TCP connection"),
+        Recommendation(
+            "proxy", "Linux", "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
+            "a Linux proxy does not recover from a PMTU black hole by default "
+            "(tcp_mtu_probing=0); probing lets it find a working segment size"),
+        Recommendation(
+            where_edge, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
+            f"clamps the handshakes of proxy-to-upstream connections to MSS {lim.mss}"),
+        Recommendation(
+            where_edge, "FTD/ASA/any firewall",
+            "permit ICMP type 3 code 4 (IPv6: type 2) toward the proxy",
+            "the black hole exists because the frag-needed / packet-too-big messages that "
+            "would tell the proxy to send smaller packets are filtered"),
+    ]
+    out += _ios(where_edge, lim)
+    return out
+
+
+def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
+    """A clamp is only a problem when it is above what the leg carries."""
+    received = _int(v.numbers, "mss_received")
+    if leg_limit is None or received is None or received <= leg_limit.mss:
+        return []
+    return [Recommendation(
+        "the device that rewrites the MSS on " + v.leg, "FTD/ASA",
+        f"sysopt connection tcpmss {leg_limit.mss}",
+        f"the clamp lets through MSS {received} but {v.leg} carries only "
+        f"{leg_limit.mtu}-byte packets ({leg_limit.basis})")]
+
+
+def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
+    where = ("firewall/IPS between the FMC and the proxy" if v.leg != Leg.PROXY_UPSTREAM
+             else "firewall/IPS between the proxy and the Internet")
+    return [
+        Recommendation(
+            where, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
+            f"segments in packets above {lim.mtu} bytes are answered by a TCP reset "
+            f"({lim.basis}); an MSS of {lim.mss} keeps every segment below that. Also look "
+            "for an IPS/inspection rule that resets large segments"),
+        *_ios(where, lim)[:1],
+    ]
+
+
+def _no_numbers(code: VerdictCode, v: Verdict) -> list[Recommendation]:
+    target = next((e.split("CONNECT ", 1)[1].split()[0] for e in v.evidence
+                   if "CONNECT " in e), "<TARGET:443>")
+    host = target.rsplit(":", 1)[0]
+    fixed: dict[VerdictCode, list[Recommendation]] = {
+        VerdictCode.PROXY_AUTH_UNSUPPORTED: [
+            Recommendation(
+                "proxy", "proxy (e.g. squid)",
+                "auth_param digest program /usr/lib/squid/digest_file_auth "
+                "/etc/squid/digest_passwd",
+                "the FMC supports Basic and Digest proxy authentication, not NTLM/Negotiate: "
+                "offer Digest (or Basic) to the FMC's address, or exempt it from authentication"),
+        ],
+        VerdictCode.PROXY_AUTH_REQUIRED: [
+            Recommendation(
+                "FMC", "FMC web UI",
+                "System > Configuration > Management Interfaces > Proxy: set user name and "
+                "password (Digest or Basic)",
+                "the proxy answers 407: the FMC has no credentials, or they were rejected"),
+        ],
+        VerdictCode.PROXY_DENIED: [
+            Recommendation(
+                "proxy ACL", "proxy (e.g. squid)",
+                f"acl fmc_targets dstdomain {host}\nhttp_access allow CONNECT fmc_targets",
+                f"the proxy refuses CONNECT to {target}; allow it for the FMC"),
+        ],
+        VerdictCode.PROXY_UPSTREAM_ERROR: [
+            Recommendation(
+                "proxy", "proxy", f"from the proxy: curl -v https://{target.replace(':443', '')}/",
+                "the proxy could not reach the target: check its DNS, route and firewall "
+                "toward the Internet"),
+        ],
+        VerdictCode.PROXY_UNREACHABLE: [
+            Recommendation(
+                "network between the FMC and the proxy", "any",
+                "check the proxy host/port in System > Configuration > Management Interfaces "
+                "> Proxy, the route and any ACL on the way",
+                "no TCP connection to the proxy could be opened"),
+        ],
+        VerdictCode.TUNNEL_STALL: [
+            Recommendation(
+                "proxy", "proxy", "review inspection, read timeouts and size/quota limits "
+                "for CONNECT tunnels from the FMC",
+                "the tunnel opened but data stopped flowing: the article names proxy "
+                "inspection delays, timeouts for long transfers and file-size limits"),
+        ],
+    }
+    return fixed.get(code, [])
+
+
+Builder = Callable[[Verdict, Limits], list[Recommendation]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Verdict code + legs it applies to -> builder taking the proven limits."""
+
+    code: VerdictCode
+    legs: frozenset[str]
+    build: Builder
+
+
+_LEG1 = frozenset({Leg.FMC_PROXY.value, Leg.FMC_UPSTREAM.value})
+_LEG2 = frozenset({Leg.PROXY_UPSTREAM.value})
+
+RULES: tuple[Rule, ...] = (
+    Rule(VerdictCode.PMTU_BLACKHOLE, _LEG1, _leg1_mtu_fixes),
+    Rule(VerdictCode.PMTU_BLACKHOLE, _LEG2, _leg2_mtu_fixes),
+    Rule(VerdictCode.TUNNEL_STALL, _LEG2, _leg2_mtu_fixes),  # only when it carries a size
+    Rule(VerdictCode.RST_ON_LARGE_SEGMENT, _LEG1 | _LEG2, _rst_fixes),
+)
+
+
+def _is_v6(target: str) -> bool:
+    return ":" in target.split("]")[0] if target.startswith("[") else target.count(":") > 1
+
+
+def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = None
+              ) -> tuple[Recommendation, ...]:
+    """Recommendations for ``verdicts``, de-duplicated, in the order found.
+
+    ``targets`` maps a leg name to its target address, to pick IPv4/IPv6 overheads.
+    A size is only ever the smallest proven limit on the leg, never more.
+    """
+    targets = targets or {}
+    # The smallest proven limit per leg: every fix on that leg must fit under it.
+    leg_limit: dict[str, Limits] = {}
+    for v in verdicts:
+        if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
+            continue
+        lim = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        if lim is not None and (v.leg not in leg_limit or lim.mtu < leg_limit[v.leg].mtu):
+            leg_limit[v.leg] = lim
+
+    out: list[Recommendation] = []
+    for v in verdicts:
+        if v.code is VerdictCode.HEALTHY:
+            continue
+        lim = leg_limit.get(v.leg)
+        if v.code is VerdictCode.MSS_CLAMPED:
+            out += _clamp_fixes(v, lim, lim)
+            continue
+        built = False
+        own = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        for rule in RULES:
+            if rule.code is v.code and v.leg in rule.legs and own is not None and lim is not None:
+                out += rule.build(v, lim)
+                built = True
+        if not built:
+            out += _no_numbers(v.code, v)
+    seen: set[tuple[str, str, str]] = set()
+    unique = []
+    for r in out:
+        key = (r.where, r.platform, r.command)
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return tuple(unique)
+
+
+def max_size_in(rec: Recommendation) -> int | None:
+    """The largest number in a recommendation's command (for tests and self-checks)."""
+    numbers = [int(x) for x in re.findall(r"(?<![\w.])(\d{3,5})(?![\w.])", rec.command)]
+    return max(numbers) if numbers else None
+
+
+__all__ = ["RULES", "Limits", "Rule", "limits_of", "max_size_in", "recommend"]
+
