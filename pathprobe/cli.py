@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import click
 import typer
 
 from pathprobe import __version__
@@ -79,14 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     show_traceback = "--traceback" in args
     try:
         result = app(args=args, prog_name="pathprobe", standalone_mode=False)
-    except click.exceptions.Exit as e:
+    except typer.Exit as e:
         return int(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        return int(ExitStatus.USAGE)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         _error("interrupted")
         return int(ExitStatus.NOT_MEASURED)
+    except typer.TyperException as e:  # typer's (vendored click) usage errors
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            _error(str(e))
+        return int(ExitStatus.USAGE)
     except PathprobeError as e:
         _error(str(e))
         return int(e.exit_status)

@@ -1,0 +1,80 @@
+"""The CLI skeleton: help everywhere, version, one error boundary, exit statuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from pathprobe import __version__
+from pathprobe.cli import main
+from pathprobe.commands import lab as lab_command
+from pathprobe.commands.common import NotImplementedYet, not_implemented
+from pathprobe.model import ExitStatus
+from tests.conftest import REPO, cli_env
+
+COMMANDS = ["pmtu", "mss", "tunnel", "serve", "diagnose", "demo", "analyze", "lab"]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pathprobe {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"Usage: pathprobe {command}" in out
+    if command != "lab":
+        assert "Exit status: 0 healthy, 1 a problem was found" in " ".join(out.split())
+
+
+def test_root_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"  {command} " in out
+
+
+@pytest.mark.parametrize("args", [["nosuch"], ["lab", "up", "--leg", "5"],
+                                  ["lab", "exec", "--node", "mars", "--", "true"]])
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args) == ExitStatus.USAGE
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_stub_mechanism_exits_3_and_says_so() -> None:
+    with pytest.raises(NotImplementedYet) as info:
+        not_implemented("thing", 99)
+    assert info.value.exit_status == ExitStatus.NOT_MEASURED
+    assert "not implemented yet (issue 99)" in str(info.value)
+
+
+def test_internal_error_is_one_line_exit_4_and_traceback_on_request(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def boom() -> str:
+        raise RuntimeError("kaboom")
+    monkeypatch.setattr(lab_command, "_prefix", boom)
+    assert main(["lab", "status"]) == ExitStatus.INTERNAL
+    err = capsys.readouterr().err
+    assert err == ("pathprobe: error: internal error: RuntimeError: kaboom "
+                   "(rerun with --traceback and report it)\n")
+    with pytest.raises(RuntimeError):
+        main(["--traceback", "lab", "status"])
+
+
+def test_help_does_not_import_scapy() -> None:
+    code = ("import sys; from pathprobe.cli import main; main(['--help']); "
+            "[main([c, '--help']) for c in %r]; "
+            "sys.stderr.write(str(any(m.startswith('scapy') for m in sys.modules)))" % COMMANDS)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=cli_env(), check=True)
+    assert r.stderr.strip() == "False"
+
+
+def test_python_dash_m_entry_point() -> None:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "--version"], capture_output=True,
+                       text=True, env=cli_env(), cwd=REPO, check=False)
+    assert r.returncode == 0 and r.stdout.startswith("pathprobe ")
