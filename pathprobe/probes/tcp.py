@@ -1,0 +1,443 @@
+"""TCP probes on kernel sockets: handshake MSS, sized segments, TTL-limited SYNs.
+
+Everything here uses the kernel's own TCP (no hand-built packets), so the
+kernel handles retransmission, checksums and resets for us and nothing needs
+a firewall rule. What privileges add:
+
+* root (``CAP_NET_RAW``): a raw IPPROTO_TCP socket sees the SYN-ACK exactly as
+  it arrived, so the MSS received is exact even above our own route's MSS;
+* root (``CAP_NET_ADMIN``): ``TCP_REPAIR_OPTIONS`` lets an established,
+  still-unused connection forget the peer's (clamped) MSS, so segments larger
+  than the clamp can be sent to find a reset or black-hole threshold hiding
+  behind it. Without it the segment test is bounded by the negotiated MSS.
+
+TTL-limited SYNs need no privilege: with ``IP_RECVERR`` the kernel queues the
+ICMP time-exceeded (and the quoted TCP header) on the connecting socket.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from pathprobe.errors import NotMeasuredError, UsageError
+from pathprobe.wire.headers import TCP_ACK, TCP_SYN, parse_ip, parse_tcp
+
+# Linux constants Python 3.11's socket module lacks (linux/tcp.h, linux/in.h, linux/in6.h).
+TCP_MAXSEG = 2
+TCP_INFO = 11
+TCP_REPAIR = 19
+TCP_REPAIR_OPTIONS = 22
+TCP_SAVE_SYN = 27
+TCP_SAVED_SYN = 28
+TCPOPT_MSS = 2
+TCPI_OPT_TIMESTAMPS = 1
+TCP_CLOSE = 7
+IP_MTU_DISCOVER = 10
+IP_RECVERR = 11
+IP_PMTUDISC_PROBE = 3
+IPV6_MTU_DISCOVER = 23
+IPV6_RECVERR = 25
+IPV6_PMTUDISC_PROBE = 3
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+
+TS_OPTION_LEN = 12   # timestamps option, padded: present in every segment when negotiated
+TCP_HEADER_LEN = 20
+
+
+def ip_header_len(family: int) -> int:
+    return 40 if family == socket.AF_INET6 else 20
+
+
+@dataclass(frozen=True)
+class TcpInfo:
+    """The fields of Linux ``struct tcp_info`` (linux/tcp.h) this tool reads."""
+
+    state: int
+    retransmits: int
+    options: int
+    snd_mss: int          # payload bytes per segment we may send (peer MSS - options, PMTU)
+    rcv_mss: int          # largest payload per segment seen from the peer (estimate)
+    unacked: int
+    pmtu: int
+    advmss: int           # our advertised MSS minus per-segment options
+    rtt_us: int
+    total_retrans: int
+    bytes_acked: int | None   # kernel >= 4.1
+
+    @property
+    def timestamps(self) -> bool:
+        return bool(self.options & TCPI_OPT_TIMESTAMPS)
+
+
+def parse_tcp_info(buf: bytes) -> TcpInfo:
+    """Decode ``struct tcp_info``: 8 one-byte fields, 24 u32 (from tcpi_rto), then u64s."""
+    if len(buf) < 104:
+        raise ValueError(f"tcp_info too short ({len(buf)} bytes)")
+    state, _ca, retrans, _probes, _backoff, options = buf[:6]
+    u = struct.unpack_from("=24I", buf, 8)
+    acked = struct.unpack_from("=Q", buf, 120)[0] if len(buf) >= 128 else None
+    return TcpInfo(state=state, retransmits=retrans, options=options, snd_mss=u[2],
+                   rcv_mss=u[3], unacked=u[4], pmtu=u[13], advmss=u[19], rtt_us=u[15],
+                   total_retrans=u[23], bytes_acked=acked)
+
+
+def tcp_info(sock: socket.socket) -> TcpInfo:
+    return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 232))
+
+
+def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
+    """(family, (address, port)) for HOST:PORT; names resolved once, numerically after."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot resolve '{host}': {exc.strerror}; give an IP address") from exc
+    family, _t, _p, _c, sockaddr = infos[0]
+    return int(family), (str(sockaddr[0]), int(sockaddr[1]))
+
+
+def _new_socket(family: int) -> socket.socket:
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # DF on, and do not let a cached PMTU resegment our probes.
+    if family == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+    else:
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE)
+    return s
+
+
+def _connect(family: int, addr: tuple[str, int], timeout: float) -> socket.socket:
+    s = _new_socket(family)
+    s.settimeout(timeout)
+    try:
+        s.connect(addr)
+    except TimeoutError as exc:
+        s.close()
+        raise NotMeasuredError(
+            f"no TCP connection to {addr[0]} port {addr[1]} within {timeout:g} s "
+            "(filtered or down); check the address and port") from exc
+    except OSError as exc:
+        s.close()
+        raise NotMeasuredError(
+            f"no TCP connection to {addr[0]} port {addr[1]}: {exc.strerror}; "
+            "check the address and port") from exc
+    return s
+
+
+# -- handshake ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Handshake:
+    """The MSS values of one real handshake."""
+
+    family: int
+    mss_sent: int             # the MSS option of our SYN
+    mss_received: int         # the MSS option of the SYN-ACK (exact, or a lower bound)
+    received_exact: bool
+    method: str               # "syn-ack capture" or "tcp_info"
+    timestamps: bool
+    snd_mss: int              # payload per segment the kernel will send
+    pmtu: int                 # our route's MTU towards the peer
+    rtt_s: float
+
+
+def _raw_listener(family: int) -> socket.socket | None:
+    """A raw socket that receives copies of incoming TCP segments; None without CAP_NET_RAW."""
+    try:
+        raw = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    except PermissionError:
+        return None
+    raw.setblocking(False)
+    return raw
+
+
+def _synack_mss(raw: socket.socket, family: int, peer: tuple[str, int], lport: int,
+                deadline: float) -> int | None:
+    """The MSS option of the SYN-ACK from ``peer`` to our ``lport`` seen on ``raw``."""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([raw], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return None
+        try:
+            data, src = raw.recvfrom(256)
+        except BlockingIOError:
+            continue
+        if family == socket.AF_INET:
+            ip = parse_ip(data)
+            if ip is None or ip.src != peer[0]:
+                continue
+            seg = data[ip.header_length:]
+        else:   # IPv6 raw sockets deliver the TCP segment without the IPv6 header
+            if socket.inet_pton(family, src[0]) != socket.inet_pton(family, peer[0]):
+                continue
+            seg = data
+        tcp = parse_tcp(seg)
+        if (tcp is not None and tcp.sport == peer[1] and tcp.dport == lport
+                and tcp.flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK):
+            return tcp.options.mss if tcp.options.mss is not None else 536
+    return None
+
+
+def handshake(family: int, addr: tuple[str, int], *, timeout: float = 3.0) -> Handshake:
+    """Connect once and read both MSS values; capture the SYN-ACK when privileged."""
+    raw = _raw_listener(family)
+    s = _new_socket(family)
+    try:
+        s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        lport = s.getsockname()[1]
+        s.settimeout(timeout)
+        t0 = time.monotonic()
+        try:
+            s.connect(addr)
+        except TimeoutError as exc:
+            raise NotMeasuredError(
+                f"no TCP connection to {addr[0]} port {addr[1]} within {timeout:g} s "
+                "(filtered or down); check the address and port") from exc
+        except OSError as exc:
+            raise NotMeasuredError(
+                f"no TCP connection to {addr[0]} port {addr[1]}: {exc.strerror}; "
+                "check the address and port") from exc
+        rtt = time.monotonic() - t0
+        info = tcp_info(s)
+    finally:
+        s.close()
+    ts = TS_OPTION_LEN if info.timestamps else 0
+    # Our SYN carried advmss + options; the kernel keeps advmss net of timestamps.
+    mss_sent = info.advmss + ts
+    # snd_mss = min(peer MSS, our PMTU - headers) - options: exact below our own limit.
+    own_limit = info.pmtu - ip_header_len(family) - TCP_HEADER_LEN
+    from_info = info.snd_mss + ts
+    captured = None
+    if raw is not None:
+        try:
+            captured = _synack_mss(raw, family, addr, lport, time.monotonic() + 0.2)
+        finally:
+            raw.close()
+    if captured is not None:
+        return Handshake(family, mss_sent, captured, True, "syn-ack capture", bool(ts),
+                         info.snd_mss, info.pmtu, rtt)
+    return Handshake(family, mss_sent, from_info, from_info < own_limit, "tcp_info", bool(ts),
+                     info.snd_mss, info.pmtu, rtt)
+
+
+# -- sized segments ----------------------------------------------------------------------
+
+class SegmentOutcome(StrEnum):
+    ACKED = "acked"
+    RESET = "reset"
+    LOST = "lost"              # not acknowledged in time (the kernel kept retransmitting)
+    ICMP_TOO_BIG = "icmp-too-big"   # the kernel lowered its PMTU: ICMP said too big
+    LOCAL_LIMIT = "local-limit"    # our stack will not send a segment this large
+    NO_CONNECTION = "no-connection"
+
+
+@dataclass(frozen=True)
+class SegmentProbe:
+    payload: int
+    outcome: SegmentOutcome
+    pmtu: int | None = None        # the kernel's PMTU after the probe (ICMP hint)
+    detail: str = ""
+
+
+def override_peer_mss(s: socket.socket, mss: int) -> bool:
+    """Raise the connection's send MSS to ``mss`` via TCP_REPAIR (CAP_NET_ADMIN).
+
+    Only valid on an established connection that has sent no data. Returns
+    False when not permitted, leaving the connection untouched.
+    """
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+    except OSError:
+        return False
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_OPTIONS, struct.pack("=II", TCPOPT_MSS, mss))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+
+
+def can_override_mss(family: int, addr: tuple[str, int], mss: int, timeout: float) -> bool:
+    """Whether TCP_REPAIR is permitted here (one connection, no data sent)."""
+    s = _connect(family, addr, timeout)
+    try:
+        return override_peer_mss(s, mss)
+    finally:
+        s.close()
+
+
+def _filler(n: int) -> bytes:
+    """Harmless bytes: an unterminated HTTP header line that any server just buffers."""
+    head = b"X-Pathprobe-Pad: "
+    return (head + b"a" * max(0, n - len(head)))[:n]
+
+
+def probe_segment(family: int, addr: tuple[str, int], payload: int, *, override_mss: int | None,
+                  connect_timeout: float = 3.0, ack_timeout: float = 1.0) -> SegmentProbe:
+    """Send one segment of ``payload`` bytes on a fresh connection; acked, reset or lost?"""
+    try:
+        s = _connect(family, addr, connect_timeout)
+    except NotMeasuredError as exc:
+        return SegmentProbe(payload, SegmentOutcome.NO_CONNECTION, detail=str(exc))
+    try:
+        if override_mss is not None and not override_peer_mss(s, override_mss):
+            return SegmentProbe(payload, SegmentOutcome.LOCAL_LIMIT,
+                                detail="TCP_REPAIR not permitted")
+        before = tcp_info(s)
+        if payload > before.snd_mss:
+            return SegmentProbe(payload, SegmentOutcome.LOCAL_LIMIT, before.pmtu,
+                                f"send MSS is {before.snd_mss}")
+        s.setblocking(False)
+        try:
+            s.send(_filler(payload))
+        except OSError as exc:
+            if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+                return SegmentProbe(payload, SegmentOutcome.RESET, detail="reset before send")
+            if exc.errno == errno.EMSGSIZE:
+                return SegmentProbe(payload, SegmentOutcome.LOCAL_LIMIT, detail="EMSGSIZE")
+            raise
+        deadline = time.monotonic() + ack_timeout
+        base = before.bytes_acked or 0
+        while True:
+            info = tcp_info(s)
+            acked = (info.bytes_acked - base >= payload if info.bytes_acked is not None
+                     else info.unacked == 0)
+            if info.pmtu < before.pmtu and info.pmtu < payload + _overhead(family, info):
+                return SegmentProbe(payload, SegmentOutcome.ICMP_TOO_BIG, info.pmtu,
+                                    f"kernel PMTU lowered to {info.pmtu}")
+            if acked:
+                return SegmentProbe(payload, SegmentOutcome.ACKED, info.pmtu)
+            if info.state == TCP_CLOSE:
+                return SegmentProbe(payload, SegmentOutcome.RESET, info.pmtu,
+                                    "connection reset by peer")
+            now = time.monotonic()
+            if now >= deadline:
+                return SegmentProbe(payload, SegmentOutcome.LOST, info.pmtu,
+                                    f"not acknowledged in {ack_timeout:g} s "
+                                    f"({info.total_retrans} retransmissions)")
+            select.select([s], [], [], min(0.01, deadline - now))
+    finally:
+        s.close()
+
+
+def _overhead(family: int, info: TcpInfo) -> int:
+    return ip_header_len(family) + TCP_HEADER_LEN + (TS_OPTION_LEN if info.timestamps else 0)
+
+
+def probe_segments(family: int, addr: tuple[str, int], payloads: Sequence[int], *,
+                   override_mss: int | None, connect_timeout: float = 3.0,
+                   ack_timeout: float = 1.0) -> list[SegmentProbe]:
+    """Probe several sizes in parallel (one connection each); results in input order."""
+    if not payloads:
+        return []
+    with ThreadPoolExecutor(max_workers=min(16, len(payloads))) as pool:
+        return list(pool.map(
+            lambda p: probe_segment(family, addr, p, override_mss=override_mss,
+                                    connect_timeout=connect_timeout, ack_timeout=ack_timeout),
+            payloads))
+
+
+# -- TTL-limited SYNs (tracebox-style) ---------------------------------------------------
+
+@dataclass(frozen=True)
+class HopQuote:
+    """What happened to a SYN sent with a given TTL."""
+
+    ttl: int
+    hop: str | None            # the router that answered (ICMP source), or the target
+    reached: bool              # the SYN reached the target (connection completed/refused)
+    quoted_mss: int | None     # MSS option in the quoted SYN (None: not quoted)
+    quoted_bytes: int          # how much of the TCP header the router quoted
+    icmp: str = ""             # "time-exceeded", "unreachable", "" (no answer)
+
+
+def _offender(anc: list[tuple[int, int, bytes]], family: int) -> tuple[str | None, int, int]:
+    """(offender address, ICMP type, code) from IP_RECVERR ancillary data."""
+    for level, _type, data in anc:
+        if level not in (socket.IPPROTO_IP, socket.IPPROTO_IPV6) or len(data) < 16:
+            continue
+        _errno, origin, itype, code = struct.unpack_from("=IBBB", data, 0)
+        if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+            continue
+        off = data[16:]
+        if family == socket.AF_INET and len(off) >= 8:
+            return socket.inet_ntop(socket.AF_INET, off[4:8]), itype, code
+        if family == socket.AF_INET6 and len(off) >= 24:
+            return socket.inet_ntop(socket.AF_INET6, off[8:24]), itype, code
+        return None, itype, code
+    return None, 0, 0
+
+
+def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
+             timeout: float = 1.0) -> list[HopQuote]:
+    """SYNs with TTL 1..max_hops in parallel; read each ICMP quotation from the error queue.
+
+    Stops being interesting at the first TTL that reaches the target; all
+    sockets are closed before returning. Bounded: max_hops SYNs, one wait.
+    """
+    socks: list[tuple[int, socket.socket]] = []
+    try:
+        for ttl in range(1, max_hops + 1):
+            s = socket.socket(family, socket.SOCK_STREAM)
+            if family == socket.AF_INET:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+                s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+            else:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
+                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+            s.setblocking(False)
+            socks.append((ttl, s))
+            try:
+                s.connect(addr)
+            except BlockingIOError:
+                pass
+            except OSError:
+                continue
+        results: dict[int, HopQuote] = {}
+        deadline = time.monotonic() + timeout
+        while len(results) < len(socks):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            pending = [s for t, s in socks if t not in results]
+            _, _, _ = select.select(pending, pending, [], min(left, 0.05))
+            for ttl, s in socks:
+                if ttl in results:
+                    continue
+                try:
+                    data, anc, _flags, _a = s.recvmsg(512, 512, socket.MSG_ERRQUEUE)
+                except (BlockingIOError, InterruptedError):
+                    data = None
+                except OSError:
+                    data = None
+                if data is not None:
+                    hop, itype, code = _offender(anc, family)
+                    tcp = parse_tcp(data)
+                    exceeded = itype == (11 if family == socket.AF_INET else 3)
+                    results[ttl] = HopQuote(
+                        ttl, hop, False, tcp.options.mss if tcp is not None else None,
+                        len(data), "time-exceeded" if exceeded else f"icmp {itype}/{code}")
+                    continue
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err == errno.ECONNREFUSED:
+                    results[ttl] = HopQuote(ttl, addr[0], True, None, 0, "refused")
+                elif err == 0:
+                    try:
+                        s.getpeername()
+                    except OSError:
+                        continue
+                    results[ttl] = HopQuote(ttl, addr[0], True, None, 0)
+        return [results.get(t, HopQuote(t, None, False, None, 0)) for t, _ in socks]
+    finally:
+        for _, s in socks:
+            s.close()
