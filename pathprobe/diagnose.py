@@ -249,7 +249,7 @@ def build_report(measurements: Sequence[Measurement], *, started: str, duration_
     # A HEALTHY verdict on a leg that also has a problem says less than nothing.
     sick = {v.leg for v in verdicts if v.code is not VerdictCode.HEALTHY}
     verdicts = tuple(v for v in verdicts if not (v.code is VerdictCode.HEALTHY and v.leg in sick))
-    verdicts = tuple(dict.fromkeys(verdicts))
+    verdicts = tuple({json.dumps(v.to_json(), sort_keys=True): v for v in verdicts}.values())
     errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
@@ -262,7 +262,9 @@ def parse_target(text: str) -> tuple[str, int]:
     text = text.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        port_text = rest[1:] if rest.startswith(":") else ""
+        if rest and (not rest.startswith(":") or rest == ":"):
+            raise ValueError(f"target {text!r} is not [ADDRESS]:PORT")
+        port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     else:
@@ -290,6 +292,7 @@ class DiagnoseConfig:
 
 
 Step = Callable[[], Measurement]
+PlannedStep = tuple[str, str, str, Step]  # (description, leg, target, step)
 
 
 def local_route(host: str) -> LegReport | None:
@@ -345,10 +348,10 @@ def _is_ip_v6(host: str) -> bool:
 
 
 def plan(cfg: DiagnoseConfig, progress: Progress,
-         leg1_payload: Callable[[], int | None]) -> list[tuple[str, str, str, Step]]:
+         leg1_payload: Callable[[], int | None]) -> list[PlannedStep]:
     """The steps in order: (description, leg, target, step). Imports are lazy so a
     missing module is one step not measured, not a crash."""
-    steps: list[tuple[str, str, str, Step]] = []
+    steps: list[PlannedStep] = []
     if cfg.proxy is None:
         leg, host, port = Leg.FMC_UPSTREAM.value, cfg.target_host, cfg.target_port
     else:
@@ -392,19 +395,20 @@ def not_measured(leg: str, target: str, description: str, why: str) -> Measureme
     return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
 
 
-def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress,
-                 clock: Callable[[], float] = time.monotonic) -> Report:
-    """Run each step, each failure contained; Ctrl-C returns what was measured, partial."""
+def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress = no_progress,
+              clock: Callable[[], float] = time.monotonic,
+              done: list[Measurement] | None = None) -> Report:
+    """Run (description, leg, target, step) in order, each failure contained.
+
+    A PathprobeError (or a measuring module this build lacks) makes that step
+    "not measured, because ..."; Ctrl-C stops the run and returns what was
+    measured so far, marked partial.
+    """
     t0 = clock()
-    done: list[Measurement] = []
+    done = [] if done is None else done
     extra: list[str] = []
     partial = False
-
-    def leg1_payload() -> int | None:
-        legs = [leg for m in done for leg in m.legs]
-        return leg1_max_payload(legs, _is_ip_v6(cfg.proxy.host) if cfg.proxy else False)
-
-    for description, leg, target, step in plan(cfg, progress, leg1_payload):
+    for description, leg, target, step in steps:
         progress(f"{description} ...")
         try:
             done.append(step())
@@ -420,3 +424,16 @@ def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_p
                                      f"this build cannot measure it ({e})"))
     return build_report(done, started=started, duration_s=clock() - t0, partial=partial,
                         extra_errors=extra)
+
+
+def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress
+                 ) -> Report:
+    """Plan the steps for ``cfg`` and run them; leg 1's result feeds the tunnel step."""
+    done: list[Measurement] = []
+
+    def leg1_payload() -> int | None:
+        legs = [leg for m in done for leg in m.legs]
+        return leg1_max_payload(legs, _is_ip_v6(cfg.proxy.host) if cfg.proxy else False)
+
+    return run_steps(plan(cfg, progress, leg1_payload), started=started, progress=progress,
+                     done=done)

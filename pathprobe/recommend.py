@@ -301,10 +301,11 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
                 built = True
         if not built:
             out += _no_numbers(v.code, v)
-    seen: set[tuple[str, str, str]] = set()
+    # The same command on the same platform once, even when two findings ask for it.
+    seen: set[tuple[str, str]] = set()
     unique = []
     for r in out:
-        key = (r.where, r.platform, r.command)
+        key = (r.platform, r.command)
         if key not in seen:
             seen.add(key)
             unique.append(r)
