@@ -1,0 +1,539 @@
+"""Don't-fragment probes of exact IP sizes: ICMP echo, UDP, TCP (the only socket code of pmtu).
+
+Each prober sends one round of sizes at once and classifies every probe as a
+``search.ProbeResult``. All methods use ``IP_PMTUDISC_PROBE`` (DF set, the
+kernel's cached PMTU ignored, so an earlier run cannot shrink our probes).
+
+Why stdlib sockets and not scapy for ICMP: importing scapy costs ~0.6-1.5 s
+on this class of machine, which alone would blow the 2 s budget of a whole
+`pathprobe pmtu` run on a black hole; a raw ICMP socket lets the kernel build
+the IP header with DF and still gives us every reply to match by id/seq.
+
+- ``icmp``: raw ICMP socket (root / CAP_NET_RAW) or an unprivileged ping
+  socket where ``net.ipv4.ping_group_range`` allows. Echo replies are as big
+  as the request, so it measures min(up, down).
+- ``udp``: unprivileged; a closed port's port-unreachable proves delivery,
+  frag-needed / Packet Too Big arrive on the error queue (``IP_RECVERR``).
+  Measures "up" only. Targets rate-limit port unreachable, so rounds are small.
+- ``tcp``: unprivileged; one connection per size to a port known open, the
+  payload sized so the segment has the exact IP size; the ACK proves
+  delivery. Measures "up" only. ICMP is absorbed by the kernel, which records
+  the learned PMTU in its route cache; we read it back with ``IP_MTU``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import socket
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pathprobe.errors import NotMeasuredError, PermissionNeeded
+from pathprobe.search import ProbeOutcome, ProbeResult
+from pathprobe.wire.headers import parse_icmp_error, parse_ip
+
+# Linux constants missing from Python 3.11's socket module (include/uapi/linux/in.h,
+# in6.h, errqueue.h, socket.h, tcp.h).
+IP_MTU_DISCOVER = 10
+IP_PMTUDISC_PROBE = 3
+IP_RECVERR = 11
+IP_MTU = 14
+IPV6_MTU_DISCOVER = 23
+IPV6_PMTUDISC_PROBE = 3
+IPV6_RECVERR = 25
+IPV6_MTU = 24
+MSG_ERRQUEUE = 0x2000
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
+TCP_INFO = 11
+TCPI_OPT_TIMESTAMPS = 1
+
+_EE = struct.Struct("=IBBBBII")   # struct sock_extended_err
+_ECHO = struct.Struct("!BBHHH")  # type, code, checksum, id, seq
+
+IPV4_HEADER, IPV6_HEADER = 20, 40
+MIN_MTU: dict[int, int] = {socket.AF_INET: 68, socket.AF_INET6: 1280}
+
+
+@dataclass
+class Timing:
+    """Round timeouts from the measured RTT, with a floor and a ceiling."""
+
+    floor: float = 0.15
+    ceiling: float = 2.0
+    first: float = 1.0          # until the first answer tells us the RTT
+    srtt: float | None = None
+
+    def observe(self, rtt: float) -> None:
+        self.srtt = rtt if self.srtt is None else 0.8 * self.srtt + 0.2 * rtt
+
+    def timeout(self) -> float:
+        if self.srtt is None:
+            return self.first
+        return min(self.ceiling, max(self.floor, 4 * self.srtt + 0.05))
+
+
+@dataclass
+class Prober:
+    """Base: one socket family, the rate cap, and the round bookkeeping."""
+
+    target: str
+    family: int
+    timing: Timing = field(default_factory=Timing)
+    rate_pps: float = 2000.0       # rate cap inside a round
+    method: str = ""
+    measures_down: bool = False    # replies as large as the probe (echo)
+    probes_sent: int = 0
+    detail: str = ""               # for the report, e.g. "raw ICMP echo socket"
+
+    @property
+    def max_size(self) -> int:
+        """The largest IP size this method can send (TCP: the peer's MSS limits it)."""
+        return 65535
+
+    @property
+    def ip_header(self) -> int:
+        return IPV4_HEADER if self.family == socket.AF_INET else IPV6_HEADER
+
+    def _pace(self, i: int, t0: float) -> None:
+        due = t0 + i / self.rate_pps
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release sockets."""
+
+
+def _set_probe_mode(sock: socket.socket, family: int, recverr: bool) -> None:
+    """DF on, cached PMTU ignored; optionally ICMP errors to the error queue."""
+    if family == socket.AF_INET:
+        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+        if recverr:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+    else:
+        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE)
+        if recverr:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+
+
+def _checksum(data: bytes) -> int:
+    """RFC 1071 checksum for raw ICMPv4 (the kernel fills it for ICMPv6 and ping sockets)."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return int(~total & 0xFFFF)
+
+
+@dataclass(frozen=True)
+class ErrQueueEntry:
+    """One message from the socket error queue (IP_RECVERR)."""
+
+    errno: int
+    origin: int
+    type: int
+    code: int
+    info: int           # next-hop MTU for frag-needed / Packet Too Big
+    offender: str | None
+    payload: bytes      # the start of what we sent, as quoted back
+
+
+def read_errqueue(sock: socket.socket) -> list[ErrQueueEntry]:
+    """Drain the error queue without blocking."""
+    out: list[ErrQueueEntry] = []
+    while True:
+        try:
+            data, anc, _flags, _addr = sock.recvmsg(2048, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return out
+        for level, kind, cmsg in anc:
+            if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR),
+                                     (socket.IPPROTO_IPV6, IPV6_RECVERR)):
+                continue
+            if len(cmsg) < _EE.size:
+                continue
+            ee_errno, origin, etype, code, _pad, info, _data = _EE.unpack_from(cmsg)
+            offender = _offender(cmsg[_EE.size:])
+            out.append(ErrQueueEntry(ee_errno, origin, etype, code, info, offender, data))
+
+
+def _offender(raw: bytes) -> str | None:
+    if len(raw) >= 8 and struct.unpack_from("=H", raw)[0] == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, raw[4:8])
+    if len(raw) >= 24 and struct.unpack_from("=H", raw)[0] == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, raw[8:24])
+    return None
+
+
+def _too_big(entry: ErrQueueEntry, family: int) -> bool:
+    if family == socket.AF_INET:
+        return entry.origin == SO_EE_ORIGIN_ICMP and entry.type == 3 and entry.code == 4
+    return entry.origin == SO_EE_ORIGIN_ICMP6 and entry.type == 2
+
+
+def _port_unreachable(entry: ErrQueueEntry, family: int) -> bool:
+    if family == socket.AF_INET:
+        return entry.origin == SO_EE_ORIGIN_ICMP and entry.type == 3 and entry.code == 3
+    return entry.origin == SO_EE_ORIGIN_ICMP6 and entry.type == 1 and entry.code == 4
+
+
+def _hint(mtu: int, sent: int, family: int) -> int | None:
+    """An ICMP MTU is a hint only if it is below what we sent and not below the minimum."""
+    return mtu if MIN_MTU[family] <= mtu < sent else None
+
+
+class _Round:
+    """Per-round bookkeeping: which probe is which, and when to stop waiting."""
+
+    def __init__(self, sizes: Sequence[int], timing: Timing) -> None:
+        self.sizes = list(sizes)
+        self.results: list[ProbeResult | None] = [None] * len(sizes)
+        self.timing = timing
+        self.sent_at = time.monotonic()
+        self.deadline = self.sent_at + timing.timeout()
+
+    def settle(self, i: int, result: ProbeResult, answered: bool = True) -> None:
+        if self.results[i] is not None:
+            return
+        self.results[i] = result
+        if answered:
+            first = self.timing.srtt is None
+            self.timing.observe(time.monotonic() - self.sent_at)
+            if first:
+                self.deadline = self.sent_at + self.timing.timeout()
+
+    @property
+    def open(self) -> bool:
+        return any(r is None for r in self.results) and time.monotonic() < self.deadline
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def finish(self) -> list[ProbeResult]:
+        return [r if r is not None else ProbeResult(s, ProbeOutcome.LOST)
+                for s, r in zip(self.sizes, self.results, strict=True)]
+
+
+class IcmpProber(Prober):
+    """ICMP echo with DF: raw socket when privileged, else a ping socket."""
+
+    def __init__(self, target: str, family: int, *, raw: bool,
+                 timing: Timing | None = None) -> None:
+        super().__init__(target, family, timing or Timing(), method="icmp", measures_down=True)
+        self.raw = raw
+        proto = socket.IPPROTO_ICMP if family == socket.AF_INET else socket.IPPROTO_ICMPV6
+        kind = socket.SOCK_RAW if raw else socket.SOCK_DGRAM
+        try:
+            self.sock = socket.socket(family, kind, proto)
+        except PermissionError as e:
+            if raw:
+                raise PermissionNeeded(
+                    "ICMP probes need root or CAP_NET_RAW; rerun with sudo or use "
+                    "--method udp or --method tcp") from e
+            raise PermissionNeeded(
+                "unprivileged ICMP (ping sockets) is disabled here "
+                "(net.ipv4.ping_group_range); use --method udp or --method tcp") from e
+        self.sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        _set_probe_mode(self.sock, family, recverr=not raw)
+        self.ident = (os.getpid() ^ int(time.monotonic() * 1000)) & 0xFFFF
+        self.seq = int.from_bytes(os.urandom(2), "big")
+        self.overhead = self.ip_header + 8
+        if not raw:
+            # The kernel chooses the echo id of a ping socket (its local "port").
+            self.sock.bind(("0.0.0.0", 0) if family == socket.AF_INET else ("::", 0))
+            self.ident = self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _packet(self, seq: int, size: int) -> bytes:
+        v4 = self.family == socket.AF_INET
+        payload = (b"pathprobe" * ((size // 9) + 1))[: size - self.overhead]
+        head = _ECHO.pack(8 if v4 else 128, 0, 0, self.ident, seq)
+        if v4 and self.raw:
+            head = _ECHO.pack(8, 0, _checksum(head + payload), self.ident, seq)
+        return head + payload
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        rnd = _Round(sizes, self.timing)
+        by_seq: dict[int, int] = {}
+        t0 = time.monotonic()
+        for i, size in enumerate(sizes):
+            self._pace(i, t0)
+            self.seq = (self.seq + 1) & 0xFFFF
+            by_seq[self.seq] = i
+            try:
+                self.sock.sendto(self._packet(self.seq, size), (self.target, 0))
+                self.probes_sent += 1
+            except OSError as e:
+                if e.errno != errno.EMSGSIZE:
+                    raise NotMeasuredError(f"cannot send ICMP to {self.target}: {e.strerror}") \
+                        from e
+                rnd.settle(i, ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG), answered=False)
+        rnd.sent_at = t0
+        while rnd.open:
+            ready, _, errs = select.select([self.sock], [], [self.sock], rnd.remaining())
+            if not ready and not errs:
+                continue
+            if not self.raw:
+                for entry in read_errqueue(self.sock):
+                    self._on_error(entry, rnd, by_seq)
+            while True:
+                try:
+                    data = self.sock.recv(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break  # an error-queue wake-up on a ping socket
+                self._on_packet(data, rnd, by_seq)
+        return rnd.finish()
+
+    def _on_error(self, entry: ErrQueueEntry, rnd: _Round, by_seq: dict[int, int]) -> None:
+        """Ping socket: frag-needed / PTB from the error queue; payload is our quoted echo."""
+        if not _too_big(entry, self.family) or len(entry.payload) < 8:
+            return
+        _t, _c, _s, _ident, seq = _ECHO.unpack_from(entry.payload)
+        i = by_seq.get(seq)
+        if i is None:
+            return
+        size = rnd.sizes[i]
+        rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG, _hint(entry.info, size,
+                                                                     self.family)))
+
+    def _on_packet(self, data: bytes, rnd: _Round, by_seq: dict[int, int]) -> None:
+        icmp = data
+        src: str | None = None
+        if self.family == socket.AF_INET and self.raw:
+            ip = parse_ip(data)
+            if ip is None:
+                return
+            icmp, src = data[ip.header_length:], ip.src
+        if len(icmp) < 8:
+            return
+        etype, _code, _sum, ident, seq = _ECHO.unpack_from(icmp)
+        reply = 0 if self.family == socket.AF_INET else 129
+        if etype == reply and src in (None, self.target):
+            i = by_seq.get(seq)
+            if i is not None and (ident == self.ident or not self.raw) \
+                    and len(icmp) + self.ip_header == rnd.sizes[i]:
+                rnd.settle(i, ProbeResult(rnd.sizes[i], ProbeOutcome.DELIVERED))
+            return
+        if not self.raw:
+            return
+        err = parse_icmp_error(icmp, 4 if self.family == socket.AF_INET else 6)
+        if err is None or not err.frag_needed or err.quoted_ip is None:
+            return
+        q = err.quoted_ip
+        quoted_echo = icmp[8 + q.header_length: 8 + q.header_length + 8]
+        if q.dst != self.target or len(quoted_echo) < 8:
+            return
+        _t, _c, _s, ident, seq = _ECHO.unpack_from(quoted_echo)
+        i = by_seq.get(seq)
+        if i is None or ident != self.ident:
+            return
+        size = rnd.sizes[i]
+        if q.total_length != size:  # the quote must be the packet we sent
+            return
+        hint = _hint(err.mtu, size, self.family) if err.mtu else None
+        rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG, hint))
+
+
+class UdpProber(Prober):
+    """Unprivileged UDP to a closed port: port unreachable = delivered (up only)."""
+
+    def __init__(self, target: str, family: int, *, port: int = 33434,
+                 timing: Timing | None = None) -> None:
+        super().__init__(target, family, timing or Timing(), method="udp")
+        self.port = port
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        _set_probe_mode(self.sock, family, recverr=True)
+        self.token = int.from_bytes(os.urandom(4), "big")
+        self.overhead = self.ip_header + 8
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        rnd = _Round(sizes, self.timing)
+        by_token: dict[int, int] = {}
+        t0 = time.monotonic()
+        for i, size in enumerate(sizes):
+            self._pace(i, t0)
+            self.token = (self.token + 1) & 0xFFFFFFFF
+            by_token[self.token] = i
+            payload = self.token.to_bytes(4, "big") + b"\0" * (size - self.overhead - 4)
+            try:
+                self.sock.sendto(payload, (self.target, self.port))
+                self.probes_sent += 1
+            except OSError as e:
+                if e.errno == errno.EMSGSIZE:
+                    rnd.settle(i, ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG), answered=False)
+                elif e.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
+                    continue  # a queued error surfaced on send; the probe is lost
+                else:
+                    raise NotMeasuredError(f"cannot send UDP to {self.target}: {e.strerror}") \
+                        from e
+        rnd.sent_at = t0
+        while rnd.open:
+            ready, _, errs = select.select([self.sock], [], [self.sock], rnd.remaining())
+            if not ready and not errs:
+                continue
+            for entry in read_errqueue(self.sock):
+                if len(entry.payload) < 4:
+                    continue
+                j = by_token.get(int.from_bytes(entry.payload[:4], "big"))
+                if j is None:
+                    continue
+                size = rnd.sizes[j]
+                if _port_unreachable(entry, self.family) and entry.offender == self.target:
+                    rnd.settle(j, ProbeResult(size, ProbeOutcome.DELIVERED))
+                elif _too_big(entry, self.family):
+                    rnd.settle(j, ProbeResult(size, ProbeOutcome.TOO_BIG,
+                                              _hint(entry.info, size, self.family)))
+            with contextlib.suppress(OSError):
+                while self.sock.recv(65535, socket.MSG_DONTWAIT):
+                    pass  # something answered on the port: ignore data, errors are above
+        return rnd.finish()
+
+
+@dataclass(frozen=True)
+class TcpPath:
+    """What one handshake taught: segment limits and header overhead."""
+
+    snd_mss: int
+    timestamps: bool
+    pmtu: int
+    rtt_s: float
+
+
+def tcp_info(sock: socket.socket) -> tuple[int, int, int, int, int]:
+    """(options, snd_mss, unacked, pmtu, rtt_us) from TCP_INFO."""
+    raw = sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 104)
+    options = raw[5]
+    _rto, _ato, snd_mss, _rcv_mss, unacked = struct.unpack_from("=5I", raw, 8)
+    pmtu, _ssthresh, rtt_us = struct.unpack_from("=3I", raw, 60)
+    return options, snd_mss, unacked, pmtu, rtt_us
+
+
+class TcpProber(Prober):
+    """Unprivileged TCP to an open port: one connection per size, its ACK proves delivery."""
+
+    def __init__(self, target: str, family: int, *, port: int,
+                 timing: Timing | None = None, connect_timeout: float = 2.0) -> None:
+        super().__init__(target, family, timing or Timing(), method="tcp")
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self.path = self._handshake_probe()
+        self.overhead = self.ip_header + 20 + (12 if self.path.timestamps else 0)
+
+    @property
+    def max_size(self) -> int:
+        """The largest IP size one segment can have on this connection (peer MSS)."""
+        return int(self.path.snd_mss + self.overhead)
+
+    def _connect(self) -> socket.socket:
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
+        _set_probe_mode(sock, self.family, recverr=False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Close with a reset: no retransmissions of unacknowledged probes after we are done.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.setblocking(False)
+        err = sock.connect_ex((self.target, self.port))
+        if err not in (0, errno.EINPROGRESS):
+            sock.close()
+            raise NotMeasuredError(f"cannot connect to {self.target} port {self.port}: "
+                                   f"{os.strerror(err)}")
+        return sock
+
+    def _handshake_probe(self) -> TcpPath:
+        t0 = time.monotonic()
+        sock = self._connect()
+        try:
+            _, w, _ = select.select([], [sock], [], self.connect_timeout)
+            err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if not w or err:
+                why = os.strerror(err) if err else "no answer"
+                raise NotMeasuredError(
+                    f"TCP port {self.port} on {self.target} is not open ({why}); "
+                    "give a port that accepts connections with --port")
+            rtt = time.monotonic() - t0
+            options, snd_mss, _unacked, pmtu, _rtt_us = tcp_info(sock)
+            self.timing.observe(rtt)
+            return TcpPath(snd_mss, bool(options & TCPI_OPT_TIMESTAMPS), pmtu, rtt)
+        finally:
+            sock.close()
+
+    def route_pmtu(self) -> int | None:
+        """The PMTU the kernel learned from ICMP for this target (route cache), if any."""
+        with socket.socket(self.family, socket.SOCK_DGRAM) as s:
+            s.connect((self.target, self.port))
+            level, opt = ((socket.IPPROTO_IP, IP_MTU) if self.family == socket.AF_INET
+                          else (socket.IPPROTO_IPV6, IPV6_MTU))
+            return int(s.getsockopt(level, opt))
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        rnd = _Round(sizes, self.timing)
+        rnd.deadline = time.monotonic() + self.timing.timeout() + self.connect_timeout / 2
+        socks: dict[socket.socket, int] = {}
+        pending_send: dict[socket.socket, int] = {}
+        t0 = time.monotonic()
+        try:
+            for i, size in enumerate(sizes):
+                if size > self.max_size:
+                    rnd.settle(i, ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG), answered=False)
+                    continue
+                self._pace(i, t0)
+                s = self._connect()
+                socks[s] = i
+                pending_send[s] = i
+            sent_at: dict[socket.socket, float] = {}
+            while rnd.open:
+                writers = list(pending_send)
+                _, w, _ = select.select([], writers, [], min(0.005, rnd.remaining())) \
+                    if writers else ([], [], [])
+                for s in w:
+                    i = pending_send.pop(s)
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        continue  # connection failed: the probe is lost
+                    payload = b"\0" * (rnd.sizes[i] - self.overhead)
+                    try:
+                        s.send(payload)
+                        self.probes_sent += 1
+                        sent_at[s] = time.monotonic()
+                    except OSError as e:
+                        if e.errno == errno.EMSGSIZE:
+                            rnd.settle(i, ProbeResult(rnd.sizes[i], ProbeOutcome.LOCAL_TOO_BIG),
+                                       answered=False)
+                for s, t in list(sent_at.items()):
+                    i = socks[s]
+                    if rnd.results[i] is None and tcp_info(s)[2] == 0:
+                        rnd.settle(i, ProbeResult(rnd.sizes[i], ProbeOutcome.DELIVERED))
+                        self.timing.observe(time.monotonic() - t)
+                        del sent_at[s]
+                if not writers:
+                    time.sleep(min(0.002, rnd.remaining()))
+        finally:
+            for s in socks:
+                s.close()
+        results = rnd.finish()
+        # ICMP frag-needed was absorbed by the kernel: read what it learned.
+        cached = self.route_pmtu()
+        if cached is not None:
+            results = [ProbeResult(r.size, ProbeOutcome.TOO_BIG, _hint(cached, r.size,
+                                                                      self.family))
+                       if r.outcome is ProbeOutcome.LOST and _hint(cached, r.size, self.family)
+                       else r for r in results]
+        return results
