@@ -1,0 +1,121 @@
+"""The lab's pure description: routes, addresses, fault rulesets, squid config."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pathprobe.lab import topology as topo
+from pathprobe.lab.topology import Fault, FaultKind, ProxyMode
+from pathprobe.model import Direction
+
+
+def test_every_node_routes_every_lab_subnet_via_a_neighbour() -> None:
+    for node in topo.NODES:
+        rs = topo.routes(node)
+        prefixes = {r.prefix for r in rs}
+        assert prefixes == {x.v4_net for x in topo.LINKS} | {x.v6_net for x in topo.LINKS}
+        for r in rs:
+            if r.via:
+                # The next hop is on a subnet the node is attached to.
+                attached = [x for x in topo.LINKS if node in (x.router, x.host)]
+                nets = [ipaddress.ip_network(x.v6_net if ":" in r.via else x.v4_net)
+                        for x in attached]
+                assert any(ipaddress.ip_address(r.via) in n for n in nets), (node, r)
+        assert not any(r.prefix in ("0.0.0.0/0", "::/0") for r in rs)
+
+
+def test_every_lab_address_is_in_the_benchmarking_or_documentation_range() -> None:
+    for link in topo.LINKS:
+        for node in (link.router, link.host):
+            assert topo.is_lab_address(link.v4(node)) and topo.is_lab_address(link.v6(node))
+    assert not topo.is_lab_address("10.0.0.1") and not topo.is_lab_address("nonsense")
+    assert topo.PROXY_V4 == "198.18.2.2" and topo.UPSTREAM_V4 == "198.18.4.2"
+
+
+def test_mtu_fault_routes_follow_the_direction() -> None:
+    up = topo.mtu_route_commands(Fault(FaultKind.MTU, 1, Direction.UP, 1400))
+    assert all("to-proxy" in c for c in up) and len(up) == 6  # 3 subnets x 2 families
+    down = topo.mtu_route_commands(Fault(FaultKind.MTU, 2, Direction.DOWN, 1300))
+    assert all("to-proxy" in c for c in down) and {c[2] for c in down} >= {"198.18.1.0/24"}
+    assert all(c[-3:] == ["mtu", "lock", "1300"] for c in down)
+    # IPv6 cannot go below 1280: only the IPv4 routes are changed.
+    small = topo.mtu_route_commands(Fault(FaultKind.MTU, 1, Direction.BOTH, 1000))
+    assert small and all(":" not in c[2] for c in small)
+
+
+@pytest.mark.parametrize(("direction", "match"), [(Direction.UP, 'iifname "to-fmc" '),
+                                                  (Direction.DOWN, 'iifname "to-proxy" '),
+                                                  (Direction.BOTH, "")])
+def test_blackhole_ruleset(direction: Direction, match: str) -> None:
+    rules = topo.nft_ruleset([Fault(FaultKind.BLACKHOLE, 1, direction, 1372)]).splitlines()
+    assert f"    {match}ip length > 1372 drop" in rules
+    assert f"    {match}ip6 length > 1332 drop" in rules
+    assert "hook forward priority filter" in rules
+
+
+def test_rst_clamp_stall_and_icmp_filter_rulesets() -> None:
+    rules = topo.nft_ruleset([
+        Fault(FaultKind.RST, 2, Direction.UP, 1300),
+        Fault(FaultKind.CLAMP, 2, Direction.BOTH, 1200),
+        Fault(FaultKind.STALL, 2, Direction.BOTH, 5000),
+        Fault(FaultKind.MTU_NOICMP, 2, Direction.BOTH, 1400)])
+    assert 'iifname "to-proxy" meta l4proto tcp ip length > 1300 reject with tcp reset' in rules
+    assert "tcp option maxseg size > 1200 tcp option maxseg size set 1200" in rules
+    assert "hook forward priority mangle" in rules
+    assert "ct bytes > 5000 drop" in rules
+    assert "icmp type destination-unreachable icmp code frag-needed drop" in rules
+    assert "icmpv6 type packet-too-big drop" in rules
+    assert topo.needs_conntrack_accounting([Fault(FaultKind.STALL, 1, Direction.UP, 9)])
+
+
+def test_squid_conf_modes() -> None:
+    base = topo.squid_conf(ProxyMode.OPEN, "/w")
+    assert "http_port 198.18.2.2:3128" in base and "hosts_file /w/hosts" in base
+    assert "http_access deny !lab_dst" in base  # never CONNECT outside the lab
+    assert "dns_nameservers 127.0.0.1" in base
+    assert "basic_ncsa_auth" in topo.squid_conf(ProxyMode.BASIC, "/w")
+    assert "digest_file_auth" in topo.squid_conf(ProxyMode.DIGEST, "/w")
+    ntlm = topo.squid_conf(ProxyMode.NTLM, "/w")
+    assert "ntlm_fake_auth" in ntlm and "auth_param basic" not in ntlm
+    assert "http_access deny CONNECT" in topo.squid_conf(ProxyMode.ACL, "/w")
+    assert topo.hosts_file().count(topo.UPSTREAM_NAME) == 2
+
+
+def test_fault_parse_and_validation() -> None:
+    assert Fault.parse("blackhole:2:up:1400") == Fault(FaultKind.BLACKHOLE, 2, Direction.UP, 1400)
+    for bad in ("blackhole:3:up:1400", "nope:1:up:1400", "mtu:1:sideways:1400", "mtu:1:up:10",
+                "mtu:1:up", "clamp:1:up:x"):
+        with pytest.raises(ValueError):
+            Fault.parse(bad)
+
+
+def test_scenario_overrides() -> None:
+    s = topo.SCENARIOS["blackhole"].with_overrides(1300, 2, Direction.DOWN,
+                                                   [Fault.parse("clamp:1:both:1200")])
+    assert s.faults == (Fault(FaultKind.BLACKHOLE, 2, Direction.DOWN, 1300),
+                        Fault(FaultKind.CLAMP, 1, Direction.BOTH, 1200))
+    with pytest.raises(ValueError, match="no fault to adjust"):
+        topo.SCENARIOS["acl"].with_overrides(1400, None, None, [])
+
+
+@given(st.text(max_size=8))
+def test_lab_prefix_is_validated(prefix: str) -> None:
+    import os
+    old = os.environ.get(topo.PREFIX_ENV)
+    os.environ[topo.PREFIX_ENV] = prefix
+    try:
+        try:
+            value = topo.lab_prefix()
+        except ValueError:
+            return
+        assert value == prefix and value.endswith("-") and len(value) <= 7
+        assert all(len(topo.namespace(value, n)) <= 15 for n in topo.NODES)
+    finally:
+        if old is None:
+            del os.environ[topo.PREFIX_ENV]
+        else:
+            os.environ[topo.PREFIX_ENV] = old
