@@ -67,8 +67,8 @@ def test_internal_error_is_one_line_exit_4_and_traceback_on_request(
 
 def test_help_does_not_import_scapy() -> None:
     code = ("import sys; from pathprobe.cli import main; main(['--help']); "
-            "[main([c, '--help']) for c in %r]; "
-            "sys.stderr.write(str(any(m.startswith('scapy') for m in sys.modules)))" % COMMANDS)
+            f"[main([c, '--help']) for c in {COMMANDS!r}]; "
+            "sys.stderr.write(str(any(m.startswith('scapy') for m in sys.modules)))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env=cli_env(), check=True)
     assert r.stderr.strip() == "False"

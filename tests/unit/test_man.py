@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
-import gen_man  # noqa: E402
+import gen_man
 
 MAN = (REPO / "man" / "pathprobe.1").read_text()
 

@@ -54,7 +54,7 @@ def test_blackhole_ruleset(direction: Direction, match: str) -> None:
     rules = topo.nft_ruleset([Fault(FaultKind.BLACKHOLE, 1, direction, 1372)]).splitlines()
     assert f"    {match}ip length > 1372 drop" in rules
     assert f"    {match}ip6 length > 1332 drop" in rules
-    assert "hook forward priority filter" in rules
+    assert "    type filter hook forward priority filter; policy accept;" in rules
 
 
 def test_rst_clamp_stall_and_icmp_filter_rulesets() -> None:
@@ -102,7 +102,8 @@ def test_scenario_overrides() -> None:
         topo.SCENARIOS["acl"].with_overrides(1400, None, None, [])
 
 
-@given(st.text(max_size=8))
+@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=8)
+       | st.from_regex(r"[a-z][a-z0-9]{0,5}-", fullmatch=True))
 def test_lab_prefix_is_validated(prefix: str) -> None:
     import os
     old = os.environ.get(topo.PREFIX_ENV)
