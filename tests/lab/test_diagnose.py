@@ -1,0 +1,199 @@
+"""`pathprobe diagnose` against the real lab: every verdict on the right leg and direction.
+
+Each test brings up a scenario and runs this checkout's CLI inside the fmc
+namespace, as the engineer would on an FMC, and checks the JSON report, the
+exit status and that no recommended size is above what was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.conftest import Lab, cli_env
+
+PROXY = "http://198.18.2.2:3128"
+TARGET = "upstream.pathprobe.test:443"
+SCHEMA = json.loads((Path(__file__).parents[1] / "pathprobe-1.schema.json").read_text())
+
+
+def diagnose(lab: Lab, *extra: str, user: str | None = None,
+             env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
+    r = lab.cli("diagnose", "--proxy", PROXY, "--target", TARGET, "--json", *extra,
+                user=user, env=env, timeout=60)
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    return r.returncode, doc, r.stderr
+
+
+def verdicts(doc: dict[str, Any], code: str, leg: str | None = None) -> list[dict[str, Any]]:
+    return [v for v in doc["verdicts"] if v["code"] == code and (leg is None or v["leg"] == leg)]
+
+
+def sizes_recommended(doc: dict[str, Any]) -> list[int]:
+    return [int(n) for r in doc["recommendations"]
+            for n in re.findall(r"(?<![\w.])(\d{3,5})(?![\w.])", r["command"])]
+
+
+def test_healthy_lab_is_healthy_on_both_legs(lab: Lab) -> None:
+    lab.up("healthy")
+    status, doc, err = diagnose(lab)
+    assert status == 0, (doc["summary"], doc.get("errors"), err)
+    assert {v["leg"] for v in verdicts(doc, "HEALTHY")} == {"fmc-proxy", "proxy-upstream"}
+    assert doc["recommendations"] == []
+    assert doc["summary"] == "leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) healthy"
+    assert doc["partial"] is False
+
+
+def test_article_blames_leg2_not_leg1_and_recommends_within_the_limit(lab: Lab) -> None:
+    lab.up("article")  # clamp 1300 on leg 1, 1400-byte black hole on leg 2 going up
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    hole = verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
+    assert hole and hole[0]["direction"] == "up", doc["verdicts"]
+    # 1400-byte packets minus IPv4 20, TCP 20, timestamps 12: byte-exact.
+    assert hole[0]["max_payload"] == 1348
+    assert hole[0]["confidence"] == "measured"
+    clamp = verdicts(doc, "MSS_CLAMPED", "fmc-proxy")
+    assert clamp and clamp[0]["mss_received"] == 1300
+    assert not verdicts(doc, "PMTU_BLACKHOLE", "fmc-proxy")
+    assert doc["summary"].startswith("leg 2 (proxy-upstream) drops segments above 1348")
+    assert doc["recommendations"]
+    assert max(sizes_recommended(doc)) <= 1400
+    assert not any("eth0" in r["command"] or "Management Interfaces" in r["command"]
+                   for r in doc["recommendations"])  # lowering the FMC MTU would not help
+
+
+def test_down_only_black_hole_on_leg1(lab: Lab) -> None:
+    lab.up("blackhole", direction="down")  # r1 drops >1372 toward the fmc only
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    hole = verdicts(doc, "PMTU_BLACKHOLE", "fmc-proxy")
+    assert hole and hole[0]["direction"] == "down", doc["verdicts"]
+    assert hole[0]["mtu"] == 1372
+    assert max(sizes_recommended(doc)) <= 1372
+    assert "sysopt connection tcpmss 1332" in [r["command"] for r in doc["recommendations"]]
+
+
+def test_rst_on_large_segment_on_leg1(lab: Lab) -> None:
+    lab.up("rst")
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    assert verdicts(doc, "RST_ON_LARGE_SEGMENT", "fmc-proxy"), doc["verdicts"]
+    assert max(sizes_recommended(doc)) <= 1300
+
+
+@pytest.mark.parametrize(("scenario", "code"), [
+    ("acl", "PROXY_DENIED"),
+    ("auth-ntlm", "PROXY_AUTH_UNSUPPORTED"),
+    ("auth-digest", "PROXY_AUTH_REQUIRED"),
+    ("upstream-down", "PROXY_UPSTREAM_ERROR"),
+])
+def test_proxy_refusals_are_named_and_leg2_is_not_guessed(lab: Lab, scenario: str,
+                                                          code: str) -> None:
+    lab.up(scenario)
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    assert verdicts(doc, code), doc["verdicts"]
+    assert not verdicts(doc, "HEALTHY", "proxy-upstream")
+    assert not verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
+    if code == "PROXY_AUTH_UNSUPPORTED":
+        assert any("digest" in r["command"].lower() for r in doc["recommendations"])
+
+
+def test_digest_credentials_work_and_the_password_is_never_shown(lab: Lab) -> None:
+    lab.up("auth-digest")
+    out = lab.cli("diagnose", "--proxy", PROXY, "--target", TARGET, "--proxy-user", "fmc",
+                  "--format", "grid", env={"PATHPROBE_PROXY_PASSWORD": "lab-secret"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "lab-secret" not in out.stdout + out.stderr
+    status, doc, err = diagnose(lab, "--proxy-user", "fmc",
+                                env={"PATHPROBE_PROXY_PASSWORD": "lab-secret"})
+    assert status == 0 and "lab-secret" not in json.dumps(doc) + err
+
+
+def test_unreachable_proxy(lab: Lab) -> None:
+    lab.up("healthy")
+    r = lab.cli("diagnose", "--proxy", "http://198.18.2.2:3129", "--target", TARGET, "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1, r.stderr
+    assert verdicts(doc, "PROXY_UNREACHABLE", "fmc-proxy"), doc
+
+
+def test_unprivileged_run_measures_or_says_why(lab: Lab, unprivileged_ok: None) -> None:
+    lab.up("article")
+    status, doc, err = diagnose(lab, user="nobody")
+    # Without root some steps may be not measured, but what is reported must be right.
+    assert status in (1, 3), err
+    assert not verdicts(doc, "PMTU_BLACKHOLE", "fmc-proxy")
+    for leg in doc["legs"]:
+        for why in leg.get("not_measured", []):
+            assert why.strip()
+    if status == 1:
+        assert verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
+
+
+def test_output_file_is_the_report_and_usage_errors_exit_2(lab: Lab, tmp_path: Path) -> None:
+    lab.up("healthy")
+    out = tmp_path / "report.txt"
+    r = lab.cli("diagnose", "--proxy", PROXY, "--target", TARGET, "--format", "github",
+                "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_text() == r.stdout and r.stdout.startswith("leg 1 (fmc-proxy) healthy")
+    assert not list(tmp_path.glob(".report.txt.*"))  # no temp file left behind
+    for bad in (["--target", "upstream.pathprobe.test:0"], ["--proxy", "ftp://198.18.2.2:21"],
+                ["--reflector", "nohost:"], ["--format", "pdf"]):
+        r = lab.cli("diagnose", "--target", TARGET, *bad)
+        assert r.returncode == 2, (bad, r.stderr)
+        assert "Traceback" not in r.stderr and r.stdout == ""
+    r = lab.cli("diagnose", "--proxy", PROXY, "--target", TARGET, "--output",
+                str(tmp_path / "missing" / "r.txt"))
+    assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_ctrl_c_prints_partial_report(lab: Lab) -> None:
+    """SIGINT mid-run: what was measured so far is printed, marked partial, exit 1 or 3."""
+    lab.up("article")
+    master, slave = pty.openpty()  # stderr a terminal, so progress lines are printed
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("fmc"), sys.executable, "-m", "pathprobe", "diagnose",
+         "--proxy", PROXY, "--target", TARGET, "--json"],
+        stdout=subprocess.PIPE, stderr=slave, env=cli_env(), cwd="/", text=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        # Interrupt once leg 1 is done and the tunnel step has started.
+        while b"CONNECT" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(master, 4096)
+                except OSError:
+                    break
+        assert b"CONNECT" in seen, seen.decode(errors="replace")
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=20)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    doc = json.loads(stdout)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["partial"] is True
+    assert any(e.startswith("interrupted during: CONNECT") for e in doc["errors"])
+    assert verdicts(doc, "MSS_CLAMPED", "fmc-proxy")  # measured before Ctrl-C, kept
+    assert proc.returncode == 1
