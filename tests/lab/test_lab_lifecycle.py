@@ -5,6 +5,7 @@ during up, and after a killed run (cleaned by the next down). Also the
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -156,3 +157,16 @@ def test_lab_needs_root_and_says_so(lab: Lab, unprivileged_ok: None) -> None:
                        check=False)
     assert r.returncode == 3
     assert "needs root" in r.stderr
+
+
+def test_missing_tool_is_named_with_its_package(lab: Lab, tmp_path: Path) -> None:
+    """With squid missing from PATH, `lab up` says which Debian package to install."""
+    for tool in ("ip", "nft", "ethtool", "openssl"):
+        found = shutil.which(tool)
+        assert found is not None
+        (tmp_path / tool).symlink_to(found)
+    r = _cli("lab", "up", env={"PATH": str(tmp_path)})
+    assert r.returncode == 3
+    assert r.stderr == ("pathprobe: error: 'squid' is not installed; install the Debian "
+                        "package 'squid' (apt-get install squid)\n")
+    assert _leftovers(lab.prefix, []) == []
