@@ -42,9 +42,11 @@ TCPI_OPT_TIMESTAMPS = 1
 TCP_CLOSE = 7
 IP_MTU_DISCOVER = 10
 IP_RECVERR = 11
+IP_PMTUDISC_DO = 2
 IP_PMTUDISC_PROBE = 3
 IPV6_MTU_DISCOVER = 23
 IPV6_RECVERR = 25
+IPV6_PMTUDISC_DO = 2
 IPV6_PMTUDISC_PROBE = 3
 SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
@@ -107,11 +109,13 @@ def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
 def _new_socket(family: int) -> socket.socket:
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    # DF on, and do not let a cached PMTU resegment our probes.
+    # DF on. Not IP_PMTUDISC_PROBE: Linux TCP sets DF only for DO/WANT (ip_dont_fragment),
+    # and WANT drops DF when the route's MTU is locked. An ICMP too-big then lowers
+    # tcpi_pmtu, which is how probe_segment sees it.
     if family == socket.AF_INET:
-        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
     else:
-        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
     return s
 
 

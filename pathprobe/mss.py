@@ -1,0 +1,376 @@
+"""`mss`: MSS clamping, RST-on-large-segment and black holes on one TCP path.
+
+Three measurements, each feeding a pure classifier:
+
+1. the handshake: the MSS we advertised and the MSS the SYN-ACK carried;
+2. sized segments on fresh connections, bisected with the shared
+   :class:`~pathprobe.search.SizeSearch` in IP packet bytes: each size is
+   acknowledged, reset or silently lost;
+3. (optional) TTL-limited SYNs whose ICMP quotations show where the SYN's
+   MSS option was rewritten (tracebox-style).
+
+:func:`classify` turns plain results into verdicts and never touches the
+network, so every rule is unit-tested; :func:`measure_mss` does the I/O.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    LegReport,
+    Measurement,
+    Number,
+    Progress,
+    Verdict,
+    VerdictCode,
+    healthy_unless,
+    no_progress,
+)
+from pathprobe.probes import tcp as tcpprobe
+from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+
+# Smallest packet we expect any path to carry (IPv4 must accept 576, IPv6 1280).
+MIN_PACKET = {4: 576, 6: 1280}
+
+
+class Failure(StrEnum):
+    """How the smallest failing segment size failed."""
+
+    RESET = "reset"
+    LOST = "lost"
+    ICMP = "icmp"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class HandshakeView:
+    """What the handshake showed (plain values; built from probes.tcp.Handshake)."""
+
+    family: int                 # 4 or 6
+    mss_sent: int
+    mss_received: int
+    received_exact: bool        # False: mss_received is only a lower bound
+    method: str
+    timestamps: bool
+    pmtu: int                   # our route's MTU towards the target
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """The outcome of the segment-size search, in IP packet bytes."""
+
+    overhead: int               # IP + TCP (+ timestamps) header bytes per segment
+    low: int
+    high: int                   # largest packet size that could be tested
+    beyond_clamp: bool          # True: sizes above the negotiated MSS were tested (TCP_REPAIR)
+    largest_ok: int | None
+    smallest_bad: int | None
+    failure: Failure | None     # how smallest_bad failed
+    exact: bool
+    icmp_mtu: int | None
+    probes: int
+    reason: str
+    resets: tuple[int, ...] = ()   # every size answered by a reset
+
+
+@dataclass(frozen=True)
+class HopView:
+    """TTL-limited SYN results: (ttl, hop address, quoted MSS or None, reached)."""
+
+    hops: tuple[tuple[int, str | None, int | None, bool], ...]
+
+
+@dataclass(frozen=True)
+class HopFinding:
+    hop: str | None             # the first hop that saw a rewritten MSS, if any
+    ttl: int | None
+    evidence: tuple[str, ...] = field(default_factory=tuple)
+
+
+def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
+    """Where the SYN's MSS changed, from the quotations (tracebox's rule).
+
+    A quotation from hop k shows the SYN as hop k received it: the first hop
+    whose quote carries a different MSS names the rewrite as happening
+    between hop k-1 and hop k.
+    """
+    last_clean: tuple[int, str | None] | None = None
+    for ttl, hop, quoted, reached in sorted(hops.hops):
+        if reached:
+            where = (f"hop {last_clean[0]} ({last_clean[1]})" if last_clean
+                     else "the first hop")
+            lines = (f"SYNs reached the target at TTL {ttl}; quotations up to {where} show "
+                     f"our MSS {mss_sent} unchanged",
+                     "the rewrite (if it is on our SYN) happens after that hop: on its "
+                     "egress or in a device that does not decrement the TTL; a rewrite of "
+                     "the SYN-ACK cannot be located from this side")
+            return HopFinding(None, None, lines)
+        if quoted is None:
+            continue
+        if quoted != mss_sent:
+            prev = f"hop {last_clean[0]} ({last_clean[1]})" if last_clean else "us"
+            return HopFinding(hop, ttl, (
+                f"hop {ttl} ({hop}) quotes our SYN with MSS {quoted} instead of {mss_sent}: "
+                f"rewritten between {prev} and hop {ttl}",))
+        last_clean = (ttl, hop)
+    answered = [h for h in hops.hops if h[2] is not None]
+    if not answered:
+        return HopFinding(None, None, (
+            "no router quoted the TCP options of our TTL-limited SYNs (ICMP filtered, "
+            "rate-limited, or quotations cut at 8 bytes): the rewrite cannot be located",))
+    return HopFinding(None, None, (
+        f"quotations from {len(answered)} hop(s) show our MSS {mss_sent} unchanged and the "
+        "target was not reached within the TTL range: the rewrite is further on",))
+
+
+def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
+             hops: HopFinding | None, *, duration_s: float = 0.0,
+             not_measured: tuple[str, ...] = ()) -> Measurement:
+    """Verdicts and the leg report from plain measurements. Pure."""
+    problems: list[Verdict] = []
+    healthy_lines: list[str] = []
+    notes: list[str] = []
+    ip_tcp = (40 if hs.family == 4 else 60)
+    m: dict[str, Number] = {
+        "mss_sent": hs.mss_sent,
+        "mss_received": hs.mss_received,
+        "mss_received_exact": hs.received_exact,
+        "mss_method": hs.method,
+        "timestamps": hs.timestamps,
+        "route_pmtu": hs.pmtu,
+    }
+
+    # 1. handshake
+    received_text = (f"{hs.mss_received}" if hs.received_exact
+                     else f"at least {hs.mss_received}")
+    hs_line = (f"SYN advertised MSS {hs.mss_sent}; SYN-ACK carried MSS {received_text} "
+               f"({hs.method})")
+    if hs.received_exact and hs.mss_received < hs.mss_sent:
+        ev = [hs_line,
+              f"MSS {hs.mss_received} implies {hs.mss_received + ip_tcp}-byte packets; "
+              "a middlebox clamp on the SYN-ACK's way to us, or the peer's own MTU/setting"]
+        nums: dict[str, Number] = {"mss_sent": hs.mss_sent, "mss_received": hs.mss_received}
+        confidence = Confidence.MEASURED
+        if (seg is not None and seg.beyond_clamp and seg.largest_ok is not None
+                and seg.largest_ok > hs.mss_received + ip_tcp + (12 if hs.timestamps else 0)):
+            ev.append(f"the path carried {seg.largest_ok}-byte packets to the peer, more "
+                      "than the received MSS allows: the MSS was lowered by a clamp (or "
+                      "the peer's setting), not by the path MTU")
+        if hops is not None:
+            ev.extend(hops.evidence)
+            if hops.hop is not None:
+                nums["hop"] = hops.hop
+                nums["hop_ttl"] = hops.ttl
+        problems.append(Verdict(VerdictCode.MSS_CLAMPED, leg, Direction.DOWN, tuple(ev),
+                                confidence, nums))
+    else:
+        healthy_lines.append(hs_line)
+        if not hs.received_exact:
+            notes.append(f"the MSS received is at least {hs.mss_received} (our own route MTU "
+                         f"{hs.pmtu} hides larger values without root)")
+    if hops is not None:
+        m["hop"] = hops.hop
+        m["hop_ttl"] = hops.ttl
+        if hops.hop is None and not problems:
+            notes.extend(hops.evidence)
+
+    # 2. sized segments
+    if seg is not None:
+        m.update({"segment_method": "tcp-repair" if seg.beyond_clamp else "negotiated-mss",
+                  "tested_up_to": seg.high, "largest_acked": seg.largest_ok,
+                  "smallest_failed": seg.smallest_bad, "probes": seg.probes})
+        if seg.largest_ok is not None:
+            m["max_payload"] = seg.largest_ok - seg.overhead
+        bounded = ("" if seg.beyond_clamp or seg.high >= hs.pmtu else
+                   f" (sizes above the negotiated MSS, packets > {seg.high} bytes, need root)")
+        if seg.largest_ok is None:
+            if seg.failure is Failure.RESET:
+                problems.append(Verdict(
+                    VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
+                    (f"even {seg.low}-byte packets (payload {seg.low - seg.overhead}) were "
+                     "answered by a TCP reset", seg.reason),
+                    Confidence.MEASURED, {"mtu": None, "smallest_reset": seg.smallest_bad}))
+            # Nothing acknowledged otherwise: measure_mss reports it as an error.
+        elif seg.failure is Failure.RESET:
+            threshold = seg.largest_ok
+            m["rst_threshold"] = threshold
+            ev = [f"{threshold}-byte packets (payload {threshold - seg.overhead}) acknowledged; "
+                  f"{seg.smallest_bad}-byte packets answered by a TCP reset",
+                  "no ICMP too-big was received: a device resets large segments; this is "
+                  "not an MTU problem"]
+            if not seg.exact:
+                ev.append(f"{threshold} is the proven lower bound: {seg.reason}")
+            problems.append(Verdict(
+                VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP, tuple(ev),
+                Confidence.MEASURED,
+                {"mtu": threshold, "max_payload": threshold - seg.overhead,
+                 "smallest_reset": seg.smallest_bad}))
+        elif seg.failure is Failure.LOST:
+            ok = seg.largest_ok
+            m["blackhole_threshold"] = ok
+            ev = [f"{ok}-byte packets (payload {ok - seg.overhead}) acknowledged; "
+                  f"{seg.smallest_bad}-byte packets never acknowledged, no ICMP, no reset",
+                  seg.reason]
+            if seg.resets:
+                ev.append(f"larger sizes were reset: {min(seg.resets)} bytes and up")
+            problems.append(Verdict(
+                VerdictCode.PMTU_BLACKHOLE, leg, Direction.UP, tuple(ev),
+                Confidence.MEASURED if seg.exact else Confidence.INFERRED,
+                {"mtu": ok, "max_payload": ok - seg.overhead}))
+        elif seg.failure is Failure.ICMP:
+            mtu = seg.icmp_mtu if seg.icmp_mtu is not None else seg.largest_ok
+            problems.append(Verdict(
+                VerdictCode.PMTU_REDUCED, leg, Direction.UP,
+                (f"an ICMP too-big (next-hop MTU {mtu}) answered larger segments; "
+                 f"{seg.largest_ok}-byte packets acknowledged, {seg.smallest_bad} not",
+                 "PMTUD works here; 'pathprobe pmtu' measures the path MTU in detail"),
+                Confidence.MEASURED, {"mtu": mtu, "max_payload": seg.largest_ok - seg.overhead}))
+        else:
+            healthy_lines.append(
+                f"segments up to {seg.largest_ok}-byte packets (payload "
+                f"{seg.largest_ok - seg.overhead}) acknowledged{bounded}")
+        if not seg.beyond_clamp and seg.largest_ok is not None and seg.high < hs.pmtu:
+            notes.append(f"segment sizes tested up to {seg.high}-byte packets: the negotiated "
+                         "MSS bounds them (root lifts the bound with TCP_REPAIR)")
+
+    m["duration_s"] = round(duration_s, 3)
+    report = LegReport(leg, target, None, m, tuple(notes), not_measured)
+    verdicts = healthy_unless(problems, leg, healthy_lines)
+    summary = "; ".join(_summary(v) for v in verdicts)
+    return Measurement(legs=(report,), verdicts=verdicts, summary=f"{leg}: {summary}")
+
+
+def _summary(v: Verdict) -> str:
+    if v.code is VerdictCode.MSS_CLAMPED:
+        return f"MSS_CLAMPED {v.numbers['mss_sent']} -> {v.numbers['mss_received']}"
+    mtu = v.numbers.get("mtu")
+    return f"{v.code.value} at {mtu}" if mtu is not None else v.code.value
+
+
+# -- I/O orchestration ----------------------------------------------------------------
+
+_OUTCOME = {
+    tcpprobe.SegmentOutcome.ACKED: ProbeOutcome.DELIVERED,
+    tcpprobe.SegmentOutcome.RESET: ProbeOutcome.TOO_BIG,
+    tcpprobe.SegmentOutcome.ICMP_TOO_BIG: ProbeOutcome.TOO_BIG,
+    tcpprobe.SegmentOutcome.LOCAL_LIMIT: ProbeOutcome.LOCAL_TOO_BIG,
+    tcpprobe.SegmentOutcome.LOST: ProbeOutcome.LOST,
+    tcpprobe.SegmentOutcome.NO_CONNECTION: ProbeOutcome.LOST,
+}
+
+_FAILURE = {
+    tcpprobe.SegmentOutcome.RESET: Failure.RESET,
+    tcpprobe.SegmentOutcome.ICMP_TOO_BIG: Failure.ICMP,
+    tcpprobe.SegmentOutcome.LOCAL_LIMIT: Failure.LOCAL,
+    tcpprobe.SegmentOutcome.LOST: Failure.LOST,
+    tcpprobe.SegmentOutcome.NO_CONNECTION: Failure.LOST,
+}
+
+
+def segment_view(result: SearchResult, outcomes: dict[int, tcpprobe.SegmentOutcome], *,
+                 overhead: int, low: int, high: int, beyond_clamp: bool) -> SegmentView:
+    """Combine the search result with how each size failed. Pure."""
+    bad = result.smallest_bad
+    failure = _FAILURE.get(outcomes[bad]) if bad is not None and bad in outcomes else None
+    if failure is Failure.LOCAL and any(
+            o is tcpprobe.SegmentOutcome.ICMP_TOO_BIG for o in outcomes.values()):
+        # Our stack refused the size because an ICMP too-big lowered the cached PMTU.
+        failure = Failure.ICMP
+    resets = tuple(sorted(s for s, o in outcomes.items() if o is tcpprobe.SegmentOutcome.RESET))
+    return SegmentView(overhead, low, high, beyond_clamp, result.largest_ok, bad, failure,
+                       result.exact, result.icmp_mtu, result.probes, result.reason, resets)
+
+
+def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, *,
+                    override: bool, ack_timeout: float, progress: Progress) -> SegmentView:
+    """Bisect the largest acknowledged segment (IP packet bytes) on fresh connections."""
+    fam = 6 if family == socket.AF_INET6 else 4
+    ts = tcpprobe.TS_OPTION_LEN if hs.timestamps else 0
+    overhead = tcpprobe.ip_header_len(family) + tcpprobe.TCP_HEADER_LEN + ts
+    max_payload = hs.pmtu - overhead if override else hs.snd_mss
+    high = overhead + max_payload
+    low = min(high, MIN_PACKET[fam])
+    search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3)
+    outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
+    while sizes := search.next_batch():
+        progress(f"segments: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes")
+        results = tcpprobe.probe_segments(
+            family, addr, [s - overhead for s in sizes],
+            override_mss=hs.mss_sent if override else None, ack_timeout=ack_timeout)
+        fed: list[ProbeResult] = []
+        for size, r in zip(sizes, results, strict=True):
+            if outcomes.get(size) is not tcpprobe.SegmentOutcome.ACKED:
+                outcomes[size] = r.outcome
+            hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None
+            fed.append(ProbeResult(size, _OUTCOME[r.outcome], hint))
+        search.feed(fed)
+    return segment_view(search.result(), outcomes, overhead=overhead, low=low, high=high,
+                        beyond_clamp=override)
+
+
+def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,
+                hops: bool = False, progress: Progress = no_progress,
+                ack_timeout: float = 1.0, max_hops: int = 8) -> Measurement:
+    """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
+
+    ``hops`` sends TTL-limited SYNs only when the handshake shows a lowered MSS.
+    Raises NotMeasuredError when no connection can be made.
+    """
+    t0 = time.monotonic()
+    family, addr = tcpprobe.resolve(host, port)
+    fam = 6 if family == socket.AF_INET6 else 4
+    target = f"[{addr[0]}]:{addr[1]}" if fam == 6 else f"{addr[0]}:{addr[1]}"
+    progress(f"handshake with {target}")
+    hs = tcpprobe.handshake(family, addr)
+    view = HandshakeView(fam, hs.mss_sent, hs.mss_received, hs.received_exact, hs.method,
+                         hs.timestamps, hs.pmtu)
+    not_measured: list[str] = []
+    if not hs.received_exact:
+        not_measured.append("exact MSS received: our route MTU bounds TCP_INFO; "
+                            "capturing the SYN-ACK needs root (CAP_NET_RAW)")
+    seg: SegmentView | None = None
+    errors: list[str] = []
+    if segments:
+        override = hs.snd_mss + (tcpprobe.TS_OPTION_LEN if hs.timestamps else 0) < hs.mss_sent
+        if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
+            override = False
+            not_measured.append(
+                f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
+                "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
+        seg = search_segments(family, addr, hs, override=override, ack_timeout=ack_timeout,
+                              progress=progress)
+        if seg.largest_ok is None and seg.failure is not Failure.RESET:
+            errors.append(f"no data segment to {target} was acknowledged ({seg.reason}); "
+                          "the service may not accept data")
+    finding: HopFinding | None = None
+    if hops and hs.received_exact and hs.mss_received < hs.mss_sent:
+        progress(f"TTL-limited SYNs, 1..{max_hops} hops")
+        quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
+        finding = locate_rewrite(hs.mss_sent, HopView(tuple(
+            (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
+    out = classify(leg, target, view, seg, finding, duration_s=time.monotonic() - t0,
+                   not_measured=tuple(not_measured))
+    if errors:
+        return Measurement(out.legs, out.verdicts if any(
+            v.code is not VerdictCode.HEALTHY for v in out.verdicts) else (),
+            tuple(errors), out.summary)
+    return out
+
+
+__all__ = [
+    "Failure",
+    "HandshakeView",
+    "HopFinding",
+    "HopView",
+    "SegmentView",
+    "classify",
+    "locate_rewrite",
+    "measure_mss",
+    "segment_view",
+]
