@@ -1,14 +1,100 @@
-"""`pathprobe tunnel`: not implemented yet (issue 5)."""
+"""`pathprobe tunnel`: measure leg 2 (proxy to upstream) from inside CONNECT tunnels."""
 
 from __future__ import annotations
 
-from pathprobe.commands.common import FormatOption, JsonOption, not_implemented
+import time
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from pathprobe.commands.common import (
+    FormatOption,
+    JsonOption,
+    OutputOption,
+    emit,
+    progress_to_stderr,
+    utc_now_iso,
+)
+from pathprobe.errors import UsageError
+from pathprobe.model import Direction, no_progress
+from pathprobe.proxyconf import PASSWORD_ENV, discover_proxy, get_credentials
 from pathprobe.render import TableFormat
+from pathprobe.tunnel import DEFAULT_TARGET, measure_tunnel, parse_target
+
+
+class DirectionChoice(StrEnum):
+    UP = "up"
+    DOWN = "down"
+    BOTH = "both"
 
 
 def tunnel_command(
+    proxy: Annotated[str | None, typer.Option(
+        "--proxy", metavar="http://HOST:PORT",
+        help="The explicit proxy. Default: HTTPS_PROXY, then https_proxy, then the FMC's "
+             "/etc/sf/iprep_proxy.conf.")] = None,
+    target: Annotated[str, typer.Option(
+        "--target", metavar="HOST:PORT",
+        help="What to CONNECT to (a TLS server: it must answer a ClientHello).")]
+        = DEFAULT_TARGET,
+    proxy_user: Annotated[str | None, typer.Option(
+        "--proxy-user", metavar="USER",
+        help=f"Proxy user (Basic or Digest). The password comes from {PASSWORD_ENV} or a "
+             "prompt without echo, never from the command line.")] = None,
+    reflector: Annotated[str | None, typer.Option(
+        "--reflector", metavar="HOST:PORT",
+        help="A 'pathprobe serve' reflector reachable through the proxy: byte-exact sizes "
+             "in both directions and the SYN MSS as it arrived on leg 2.")] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="Token the reflector was started with (--token).")] = None,
+    leg1_max_payload: Annotated[int | None, typer.Option(
+        "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
+        help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
+             "failure inside the tunnel be blamed on leg 2 with confidence 'measured'.")]
+        = None,
+    direction: Annotated[DirectionChoice, typer.Option(
+        "--direction", case_sensitive=False, help="Which directions of leg 2 to measure.")]
+        = DirectionChoice.BOTH,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+        = False,
     as_json: JsonOption = False,
     fmt: FormatOption = TableFormat.SIMPLE,
+    output: OutputOption = None,
 ) -> None:
-    """Measure leg 2 (proxy to upstream) from inside a CONNECT tunnel."""
-    not_implemented("tunnel", 5)
+    """Measure leg 2 (proxy to upstream) from inside CONNECT tunnels.
+
+    An explicit proxy splits TCP in two, so ping/tracepath from the FMC only
+    see leg 1. This opens CONNECT tunnels (Basic/Digest auth) and reports the
+    proxy's answer as a verdict (403 PROXY_DENIED, 407 PROXY_AUTH_REQUIRED or
+    PROXY_AUTH_UNSUPPORTED for NTLM/Negotiate, 502-504 PROXY_UPSTREAM_ERROR,
+    PROXY_UNREACHABLE, CONNECT_NO_RESPONSE). Once a tunnel opens it bisects
+    the size of one write the far end must answer (a TLS ClientHello that the
+    server refuses with a 7-byte alert), giving max_payload exactly and the
+    PMTU range it implies (pmtu_low..pmtu_high), and reads a large answer back
+    to find black holes and stalls (TUNNEL_STALL) in the down direction.
+
+    Every wait is bounded (probe timeouts follow the measured answer times,
+    0.5-3 s); at most 60 tunnels per direction.
+
+    Example:
+
+        PATHPROBE_PROXY_PASSWORD=... pathprobe tunnel --proxy http://198.18.2.2:3128
+        --target upstream.pathprobe.test:443 --proxy-user fmc
+    """
+    parse_target(target)
+    if reflector is not None:
+        parse_target(reflector)
+    config = discover_proxy(proxy)
+    if config is None:
+        raise UsageError("no proxy: give --proxy http://HOST:PORT or set HTTPS_PROXY "
+                         "(no /etc/sf/iprep_proxy.conf here)")
+    credentials = get_credentials(proxy_user, config)
+    dirs = ((Direction.UP, Direction.DOWN) if direction is DirectionChoice.BOTH
+            else (Direction(direction.value),))
+    started, t0 = utc_now_iso(), time.monotonic()
+    m = measure_tunnel(config, target, credentials=credentials, reflector=reflector,
+                       leg1_max_payload=leg1_max_payload,
+                       progress=no_progress if quiet else progress_to_stderr, token=token,
+                       directions=dirs)
+    emit(m.to_report("tunnel", started, time.monotonic() - t0), fmt, as_json, output)

@@ -1,0 +1,454 @@
+"""CONNECT tunnels through the proxy and what happens to a sized write inside one.
+
+The only I/O of the tunnel measurement: TCP to the proxy, CONNECT (with Basic
+or Digest authentication), then one probe per tunnel, classified as
+answered / reset / closed / stalled. Every wait has a deadline; nothing here
+decides verdicts (that is ``pathprobe.tunnel``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pathprobe.proxyconf import Credentials, ProxyConfig
+from pathprobe.wire import http_connect as hc
+from pathprobe.wire import tls
+
+TCP_MAXSEG = getattr(socket, "TCP_MAXSEG", 2)
+TCP_INFO = getattr(socket, "TCP_INFO", 11)
+TCPI_OPT_TIMESTAMPS = 1
+READ_CHUNK = 65536
+
+
+class ConnectFailure(StrEnum):
+    UNREACHABLE = "unreachable"      # no TCP connection to the proxy
+    NO_RESPONSE = "no-response"      # CONNECT sent, no (complete) HTTP answer in time
+    MALFORMED = "malformed"          # the answer is not HTTP
+    STATUS = "status"                # an HTTP answer other than 200
+
+
+@dataclass
+class Tunnel:
+    """An open CONNECT tunnel (the caller closes ``sock``)."""
+
+    sock: socket.socket
+    response: hc.ConnectResponse
+    connect_s: float          # TCP connect to the proxy
+    established_s: float      # CONNECT sent -> 200 received (includes the proxy's leg 2 connect)
+    snd_mss: int | None       # our segment size towards the proxy (leg 1 up), options excluded
+    peer_mss: int | None      # the proxy's SYN-ACK MSS as it reached us (estimated)
+
+
+@dataclass
+class ConnectError:
+    """Why a tunnel could not be opened, with what the proxy said."""
+
+    kind: ConnectFailure
+    detail: str
+    response: hc.ConnectResponse | None = None
+    challenges: list[hc.Challenge] = field(default_factory=list)
+    auth_tried: str | None = None  # the scheme we answered with, if any
+
+
+def tcp_info(sock: socket.socket) -> dict[str, int]:
+    """A few struct tcp_info fields (linux/tcp.h); empty where unsupported."""
+    try:
+        raw = sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 104)
+    except OSError:
+        return {}
+    if len(raw) < 88:
+        return {}
+    u32 = struct.unpack_from("=20I", raw, 8)
+    return {"options": raw[5], "snd_mss": u32[2], "rcv_mss": u32[3], "pmtu": u32[13],
+            "rtt_us": u32[15], "advmss": u32[19], "retrans": u32[7]}
+
+
+class Authenticator:
+    """Proxy-Authorization for each CONNECT: learns the challenge once, then reuses it.
+
+    Thread-safe: parallel probes share one Digest nonce with increasing nc; a
+    407 (e.g. stale nonce) during a probe refreshes the challenge once.
+    """
+
+    def __init__(self, credentials: Credentials | None, target: str) -> None:
+        self.credentials = credentials
+        self.target = target
+        self.challenge: hc.Challenge | None = None
+        self._nc = 0
+        self._lock = threading.Lock()
+
+    @property
+    def scheme(self) -> str | None:
+        return self.challenge.scheme if self.challenge else None
+
+    def learn(self, challenges: list[hc.Challenge]) -> bool:
+        """Pick a challenge we can answer; False when none fits our credentials."""
+        chosen = hc.pick_challenge(challenges, self.credentials is not None)
+        with self._lock:
+            self.challenge = chosen
+            self._nc = 0
+        return chosen is not None
+
+    def header(self) -> str | None:
+        creds, challenge = self.credentials, self.challenge
+        if creds is None or challenge is None:
+            return None
+        if challenge.scheme == "basic":
+            return hc.basic_authorization(creds.user, creds.password)
+        with self._lock:
+            self._nc += 1
+            nc = self._nc
+        return hc.digest_authorization(challenge, creds.user, creds.password, "CONNECT",
+                                       self.target, os.urandom(12).hex(), nc)
+
+
+def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | ConnectError:
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return ConnectError(ConnectFailure.NO_RESPONSE,
+                                f"no HTTP answer to CONNECT ({len(buf)} bytes received)")
+        sock.settimeout(left)
+        try:
+            piece = sock.recv(READ_CHUNK)
+        except TimeoutError:
+            continue
+        except OSError as e:
+            return ConnectError(ConnectFailure.NO_RESPONSE,
+                                f"connection to the proxy failed after CONNECT: {e.strerror or e}")
+        if not piece:
+            return ConnectError(ConnectFailure.NO_RESPONSE,
+                                f"the proxy closed the connection after CONNECT "
+                                f"({len(buf)} bytes received)")
+        buf += piece
+        try:
+            head = hc.parse_response_head(buf)
+        except hc.MalformedResponse as e:
+            return ConnectError(ConnectFailure.MALFORMED, f"the proxy's answer is not HTTP: {e}")
+        if head is not None:
+            return head
+
+
+def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, timeout: float,
+                  maxseg: int | None) -> Tunnel | ConnectError:
+    t0 = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(proxy.host, proxy.port, type=socket.SOCK_STREAM)
+    except OSError as e:
+        return ConnectError(ConnectFailure.UNREACHABLE,
+                            f"cannot resolve proxy {proxy.host}: {e.strerror or e}")
+    family, _, _, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if maxseg is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_MAXSEG, maxseg)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(addr)
+        except TimeoutError:
+            sock.close()
+            return ConnectError(ConnectFailure.UNREACHABLE,
+                                f"no TCP connection to {proxy.display} within {timeout:.1f} s")
+        except OSError as e:
+            sock.close()
+            return ConnectError(ConnectFailure.UNREACHABLE,
+                                f"no TCP connection to {proxy.display}: {e.strerror or e}")
+        t1 = time.monotonic()
+        sock.sendall(hc.connect_request(target, authorization))
+        head = _recv_head(sock, t1 + timeout)
+        if isinstance(head, ConnectError):
+            sock.close()
+            return head
+        t2 = time.monotonic()
+        if head.status != 200:
+            sock.close()
+            challenges: list[hc.Challenge] = []
+            with contextlib.suppress(hc.MalformedResponse):
+                challenges = hc.parse_challenges(head.get_all("Proxy-Authenticate"))
+            return ConnectError(ConnectFailure.STATUS,
+                                f"{head.status} {head.reason}".strip(), head, challenges)
+        info = tcp_info(sock)
+        snd_mss = info.get("snd_mss") or None
+        peer = None
+        if snd_mss is not None:
+            peer = snd_mss + (12 if info.get("options", 0) & TCPI_OPT_TIMESTAMPS else 0)
+        return Tunnel(sock, head, t1 - t0, t2 - t1, snd_mss, peer)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def open_tunnel(proxy: ProxyConfig, target: str, auth: Authenticator, *,
+                timeout: float = 5.0, maxseg: int | None = None) -> Tunnel | ConnectError:
+    """Open a CONNECT tunnel, answering at most two 407s (challenge, then stale nonce)."""
+    result = _connect_once(proxy, target, auth.header(), timeout, maxseg)
+    for _ in range(2):
+        if not (isinstance(result, ConnectError) and result.response is not None
+                and result.response.status == 407):
+            break
+        tried = auth.scheme
+        stale = any(c.params.get("stale", "").lower() == "true" for c in result.challenges)
+        if tried is not None and not stale and tried != "digest":
+            result.auth_tried = tried
+            break  # Basic credentials rejected: asking again will not help
+        if tried == "digest" and not stale and auth.challenge is not None:
+            fresh = next((c for c in result.challenges if c.scheme == "digest"), None)
+            if fresh is None or fresh.params.get("nonce") == auth.challenge.params.get("nonce"):
+                result.auth_tried = tried
+                break
+        if not auth.learn(result.challenges):
+            result.auth_tried = tried
+            break
+        result = _connect_once(proxy, target, auth.header(), timeout, maxseg)
+        if isinstance(result, ConnectError):
+            result.auth_tried = auth.scheme
+    return result
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    RESET = "reset"
+    CLOSED = "closed"
+    STALLED = "stalled"
+    GARBAGE = "garbage"
+    NO_TUNNEL = "no-tunnel"
+
+
+@dataclass(frozen=True)
+class SizedProbe:
+    """What happened to one sized write (or one sized read) inside a fresh tunnel."""
+
+    size: int
+    outcome: Outcome
+    elapsed_s: float          # write (or request) -> answer/failure
+    received: int = 0         # bytes that came back before the outcome
+    detail: str = ""
+    connect_error: ConnectError | None = None
+
+
+def _read_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: float,
+                limit: int) -> tuple[bytes, Outcome | None, str]:
+    """Read until ``done(buf)``; returns (buf, failure outcome or None, detail)."""
+    buf = b""
+    while not done(buf):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return buf, Outcome.STALLED, "no answer before the deadline"
+        sock.settimeout(left)
+        try:
+            piece = sock.recv(READ_CHUNK)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return buf, Outcome.RESET, "connection reset"
+        except OSError as e:
+            return buf, Outcome.RESET, f"socket error: {e.strerror or e}"
+        if not piece:
+            return buf, Outcome.CLOSED, "closed without an answer"
+        buf += piece
+        if len(buf) > limit:
+            break
+    return buf, None, ""
+
+
+def _has_tls_record(buf: bytes) -> bool:
+    try:
+        records, _ = tls.parse_records(buf)
+    except tls.TlsParseError:
+        return True  # stop reading; classified as garbage below
+    return bool(records)
+
+
+def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+                       server_name: str | None, timeout: float,
+                       connect_timeout: float = 5.0) -> SizedProbe:
+    """One fresh tunnel, one refused ClientHello of ``size`` bytes, one classified answer."""
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    if isinstance(t, ConnectError):
+        return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
+    with t.sock as sock:
+        hello = tls.client_hello(size, server_name)
+        t0 = time.monotonic()
+        try:
+            sock.sendall(hello)
+        except OSError as e:
+            return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
+        buf, failed, detail = _read_until(sock, _has_tls_record, t0 + timeout, 1 << 16)
+        elapsed = time.monotonic() - t0
+        if failed is not None:
+            return SizedProbe(size, failed, elapsed, len(buf), detail)
+        try:
+            records, _ = tls.parse_records(buf)
+        except tls.TlsParseError:
+            return SizedProbe(size, Outcome.GARBAGE, elapsed, len(buf),
+                              f"non-TLS bytes in the tunnel: {buf[:24]!r}")
+        return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf), records[0].describe())
+
+
+# --- reflector client ---------------------------------------------------------------------
+
+def _line_done(buf: bytes) -> bool:
+    return b"\n" in buf
+
+
+def reflector_request(sock: socket.socket, line: str, deadline: float) -> str | None:
+    """Send a one-line command, return the one-line answer (None on failure)."""
+    sock.sendall(line.encode() + b"\n")
+    buf, failed, _ = _read_until(sock, _line_done, deadline, 4096)
+    if failed is not None:
+        return None
+    return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
+
+
+SINK_HEADER = 11  # b"SINK nnnnn\n"
+
+
+def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+                       token: str | None, timeout: float,
+                       connect_timeout: float = 5.0) -> SizedProbe:
+    """Write ``size`` bytes in one piece to the reflector; it answers once all arrived."""
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    if isinstance(t, ConnectError):
+        return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
+    with t.sock as sock:
+        deadline = time.monotonic() + connect_timeout
+        hello = reflector_request(sock, f"HELLO {token or '-'}", deadline)
+        if hello is None or not hello.startswith("{"):
+            return SizedProbe(size, Outcome.GARBAGE, 0.0,
+                              detail=f"reflector did not greet: {hello!r}")
+        body = size - SINK_HEADER
+        t0 = time.monotonic()
+        try:
+            sock.sendall(f"SINK {body:05d}\n".encode() + b"r" * body)
+        except OSError as e:
+            return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
+        buf, failed, detail = _read_until(sock, _line_done, t0 + timeout, 4096)
+        elapsed = time.monotonic() - t0
+        if failed is not None:
+            return SizedProbe(size, failed, elapsed, len(buf), detail)
+        return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf),
+                          buf.split(b"\n", 1)[0].decode("utf-8", "replace"))
+
+
+def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+                         token: str | None, timeout: float, maxseg: int | None,
+                         connect_timeout: float = 5.0) -> SizedProbe:
+    """Ask the reflector for ``size`` bytes written in one piece (one segment on leg 2).
+
+    ``maxseg`` lowers our advertised MSS so that leg 1 (proxy to us) carries
+    the bytes in small segments and cannot be what limits this probe.
+    """
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
+    if isinstance(t, ConnectError):
+        return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
+    with t.sock as sock:
+        deadline = time.monotonic() + connect_timeout
+        hello = reflector_request(sock, f"HELLO {token or '-'}", deadline)
+        if hello is None or not hello.startswith("{"):
+            return SizedProbe(size, Outcome.GARBAGE, 0.0,
+                              detail=f"reflector did not greet: {hello!r}")
+        t0 = time.monotonic()
+        sock.sendall(f"SEND {size}\n".encode())
+        buf, failed, detail = _read_until(sock, lambda b: len(b) >= size, t0 + timeout, size)
+        elapsed = time.monotonic() - t0
+        if failed is not None:
+            return SizedProbe(size, failed, elapsed, len(buf), detail)
+        return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf))
+
+
+def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token: str | None,
+                    timeout: float) -> str | ConnectError | None:
+    """The reflector's greeting (a JSON line with the SYN it saw), or why there is none."""
+    t = open_tunnel(proxy, target, auth, timeout=timeout)
+    if isinstance(t, ConnectError):
+        return t
+    with t.sock as sock:
+        return reflector_request(sock, f"HELLO {token or '-'}", time.monotonic() + timeout)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A large answer read through the tunnel: how much came and whether it stopped."""
+
+    expected: int | None
+    received: int
+    complete: bool
+    stalled: bool
+    idle_s: float
+    elapsed_s: float
+    detail: str
+
+
+def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+                      path: str, idle_timeout: float, limit: int, maxseg: int | None,
+                      connect_timeout: float = 5.0) -> Download | ConnectError:
+    """GET ``path`` over TLS inside the tunnel and read at most ``limit`` bytes.
+
+    The certificate is not verified: nothing secret is sent, only the path's
+    ability to carry the answer is measured.
+    """
+    import ssl
+
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
+    if isinstance(t, ConnectError):
+        return t
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t0 = time.monotonic()
+    received = 0
+    expected: int | None = None
+    last = t0
+    handshake_done = False
+    try:
+        t.sock.settimeout(idle_timeout)
+        with ctx.wrap_socket(t.sock, server_hostname=server_name) as s:
+            handshake_done = True
+            last = time.monotonic()
+            host = target.rsplit(":", 1)[0]
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pathprobe\r\n"
+                      f"Connection: close\r\n\r\n".encode())
+            head = b""
+            while True:
+                piece = s.recv(READ_CHUNK)
+                if not piece:
+                    break
+                last = time.monotonic()
+                if expected is None:
+                    head += piece
+                    end = head.find(b"\r\n\r\n")
+                    if end == -1:
+                        continue
+                    parsed = hc.parse_response_head(head)
+                    length = parsed.get("content-length") if parsed else None
+                    expected = int(length) if length and length.isdigit() else -1
+                    received = len(head) - end - 4
+                else:
+                    received += len(piece)
+                if (expected is not None and 0 <= expected <= received) or received >= limit:
+                    break
+    except TimeoutError:
+        now = time.monotonic()
+        return Download(expected if expected != -1 else None, received, False, True,
+                        now - last, now - t0,
+                        "data stopped" if handshake_done else "TLS handshake stalled")
+    except (OSError, ValueError) as e:
+        now = time.monotonic()
+        return Download(expected if expected != -1 else None, received, False, False,
+                        now - last, now - t0, f"connection failed: {e}")
+    finally:
+        t.sock.close()
+    now = time.monotonic()
+    exp = expected if expected not in (None, -1) else None
+    return Download(exp, received, exp is None or received >= exp, False, 0.0, now - t0,
+                    "complete" if exp is None or received >= exp else "closed early")

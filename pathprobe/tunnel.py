@@ -1,0 +1,473 @@
+"""Leg 2 (proxy to upstream) measured from inside CONNECT tunnels.
+
+An explicit proxy splits TCP in two, so leg 2 is invisible to DF/ICMP probes
+from the FMC. Here: open a tunnel (proxy verdicts if that fails), then bisect
+the size of a single write the far end must answer (a refused ClientHello,
+or the ``pathprobe serve`` reflector), and read large answers back. The
+decisions are pure functions of the probe results (``classify_*``); the
+I/O is in ``pathprobe.probes.tunnel``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from pathprobe.errors import UsageError
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    Leg,
+    LegReport,
+    Measurement,
+    Number,
+    Progress,
+    Verdict,
+    VerdictCode,
+    no_progress,
+)
+from pathprobe.probes import tunnel as io
+from pathprobe.proxyconf import Credentials, ProxyConfig
+from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+from pathprobe.wire import http_connect as hc
+from pathprobe.wire import tls
+
+DEFAULT_TARGET = "tools.cisco.com:443"
+# Payload sizes searched: from a size every path carries to a full Ethernet segment.
+UP_LOW = 536
+DOWN_LOW = 536
+PAYLOAD_HIGH = 1460
+IPV4_TCP_HEADERS = 40
+IPV6_TCP_HEADERS = 60
+TIMESTAMPS = 12
+# Our advertised MSS for down-direction probes: leg 1 carries these small segments.
+DOWN_MAXSEG = 536
+BATCH = 12
+FIRST_ROUND_TIMEOUT_S = 2.0
+TIMEOUT_FLOOR_S = 0.5
+TIMEOUT_CEILING_S = 3.0
+MAX_PROBES = 60
+MAX_ROUNDS = 8
+CONNECT_TIMEOUT_S = 5.0
+DOWNLOAD_LIMIT = 1 << 20
+DOWNLOAD_IDLE_S = 3.0
+# A stall after fewer bytes than this looks like a size problem, not a quota.
+SIZE_STALL_BYTES = 2 * PAYLOAD_HIGH
+
+
+def parse_target(text: str) -> tuple[str, int]:
+    """HOST:PORT (IPv6 as [addr]:port) for CONNECT; UsageError otherwise."""
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", text.strip())
+    if m is None:
+        raise UsageError(f"--target must be HOST:PORT (e.g. {DEFAULT_TARGET}), not {text!r}")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if not 0 < port < 65536:
+        raise UsageError(f"--target port must be 1..65535, not {port}")
+    return host, port
+
+
+# --- pure classification ------------------------------------------------------------------
+
+_PROBE_OUTCOME = {
+    io.Outcome.ANSWERED: ProbeOutcome.DELIVERED,
+    io.Outcome.RESET: ProbeOutcome.TOO_BIG,
+    io.Outcome.CLOSED: ProbeOutcome.TOO_BIG,
+    io.Outcome.GARBAGE: ProbeOutcome.TOO_BIG,
+    io.Outcome.STALLED: ProbeOutcome.LOST,
+}
+
+
+def to_probe_result(p: io.SizedProbe) -> ProbeResult:
+    return ProbeResult(p.size, _PROBE_OUTCOME.get(p.outcome, ProbeOutcome.LOST))
+
+
+def next_timeout(answered_s: Sequence[float], current: float) -> float:
+    """Wait for an answer: 5x the slowest answer seen plus slack, within floor/ceiling."""
+    if not answered_s:
+        return current
+    return min(TIMEOUT_CEILING_S, max(TIMEOUT_FLOOR_S, 5 * max(answered_s) + 0.25))
+
+
+def connect_verdict(err: io.ConnectError, proxy: ProxyConfig, target: str,
+                    credentials: Credentials | None) -> Verdict:
+    """The proxy verdict for a CONNECT that did not give a tunnel."""
+    leg = Leg.FMC_PROXY.value
+    ev = [f"CONNECT {target} via {proxy.display} (from {proxy.source}): {err.detail}"]
+    if err.kind is io.ConnectFailure.UNREACHABLE:
+        return Verdict(VerdictCode.PROXY_UNREACHABLE, leg, None, tuple(ev))
+    if err.kind in (io.ConnectFailure.NO_RESPONSE, io.ConnectFailure.MALFORMED):
+        return Verdict(VerdictCode.CONNECT_NO_RESPONSE, leg, None, tuple(ev))
+    resp = err.response
+    assert resp is not None
+    status = resp.status
+    squid_error = resp.get("X-Squid-Error")
+    if squid_error:
+        ev.append(f"proxy error page: {squid_error}")
+    numbers: dict[str, Number] = {"status": status}
+    if status == 407:
+        schemes = hc.offered_schemes(err.challenges)
+        numbers["offered"] = ",".join(schemes) or "none"
+        ev.append(f"Proxy-Authenticate offers: {', '.join(schemes) or 'nothing'}")
+        usable = [s for s in schemes if s in ("basic", "digest")]
+        if not usable:
+            ev.append("the FMC supports Basic and Digest proxy authentication, not "
+                      f"{'/'.join(s.upper() for s in schemes) or 'this'}; configure Basic or "
+                      "Digest for the FMC on the proxy")
+            return Verdict(VerdictCode.PROXY_AUTH_UNSUPPORTED, leg, None, tuple(ev),
+                           numbers=numbers)
+        if credentials is None:
+            ev.append("no credentials given: use --proxy-user USER with "
+                      "PATHPROBE_PROXY_PASSWORD or the prompt")
+        else:
+            ev.append(f"credentials for user {credentials.user!r} were rejected "
+                      f"({err.auth_tried or 'no usable scheme'})")
+        return Verdict(VerdictCode.PROXY_AUTH_REQUIRED, leg, None, tuple(ev), numbers=numbers)
+    if status in (500, 502, 503, 504):
+        ev.append("the proxy could not reach the target (leg 2 connect failed or the upstream "
+                  "is down)")
+        return Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM.value, None,
+                       tuple(ev), numbers=numbers)
+    ev.append("the proxy refuses this CONNECT (ACL): allow the target host and port for the FMC")
+    return Verdict(VerdictCode.PROXY_DENIED, leg, None, tuple(ev), numbers=numbers)
+
+
+@dataclass(frozen=True)
+class SizeFinding:
+    """One direction of leg 2: the search result and how the failures looked."""
+
+    direction: Direction
+    search: SearchResult
+    high: int
+    failures: dict[int, io.Outcome]
+    method: str
+    # Leg 2's address family when known (an address literal, or what the reflector saw).
+    family: int | None = None
+    timestamps: bool | None = None
+
+
+def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int, str]:
+    """(least, most) IP+TCP header bytes per segment on leg 2, and how that was decided."""
+    low = IPV6_TCP_HEADERS if family == 6 else IPV4_TCP_HEADERS
+    high = IPV4_TCP_HEADERS if family == 4 else IPV6_TCP_HEADERS
+    if timestamps is True:
+        low, high = low + TIMESTAMPS, high + TIMESTAMPS
+    elif timestamps is None:
+        high += TIMESTAMPS
+    fam = {4: "IPv4", 6: "IPv6"}.get(family or 0, "IPv4 or IPv6")
+    opts = ("with TCP timestamps" if timestamps else "without TCP options"
+            if timestamps is not None else "without TCP options .. with timestamps")
+    return low, high, f"{fam}, {opts}"
+
+
+def size_numbers(f: SizeFinding) -> dict[str, Number]:
+    """max_payload and the PMTU range it implies for the unknown family/options of leg 2."""
+    lo_h, hi_h, _ = header_range(f.family, f.timestamps)
+    r = f.search
+    out: dict[str, Number] = {"pmtu_method": "tunnel", "probes": r.probes, "rounds": r.rounds}
+    if r.largest_ok is None:
+        out.update(max_payload=None, pmtu_low=None, pmtu_high=None)
+    elif r.largest_ok >= f.high:
+        # Every size up to a full segment crossed. The proxy splits writes above its own
+        # segment size, so this bounds nothing about the PMTU: report no PMTU at all.
+        out.update(max_payload=None, max_payload_at_least=r.largest_ok,
+                   pmtu_low=None, pmtu_high=None)
+    elif r.exact:
+        out.update(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
+                   pmtu_high=r.largest_ok + hi_h)
+    else:
+        out.update(max_payload=None, max_payload_at_least=r.largest_ok,
+                   pmtu_low=r.largest_ok + lo_h, pmtu_high=None)
+    return out
+
+
+def size_verdict(f: SizeFinding, leg1_max_payload: int | None) -> Verdict | None:
+    """PMTU_BLACKHOLE / RST_ON_LARGE_SEGMENT on leg 2 for one direction, or None."""
+    r = f.search
+    if r.largest_ok is None or r.smallest_bad is None or r.largest_ok >= f.high:
+        return None
+    bad = r.smallest_bad
+    kind = f.failures.get(bad, io.Outcome.STALLED)
+    numbers = {k: v for k, v in size_numbers(f).items() if k in (
+        "max_payload", "max_payload_at_least", "pmtu_low", "pmtu_high")}
+    ev = [f"{f.method}: {r.largest_ok} bytes in one write answered, {bad} "
+          f"{'stalled (no answer)' if kind is io.Outcome.STALLED else kind.value}"
+          f" ({r.reason}; {r.probes} probes in {r.rounds} rounds)"]
+    if r.exact:
+        ev.append(f"leg 2 {f.direction.value} carries {r.largest_ok}-byte TCP payloads: "
+                  f"PMTU {numbers['pmtu_low']}..{numbers['pmtu_high']} "
+                  f"({header_range(f.family, f.timestamps)[2]})")
+    else:
+        ev.append(f"not byte-exact: at least {r.largest_ok} bytes cross (proven lower bound)")
+    confidence = Confidence.MEASURED
+    leg = Leg.PROXY_UPSTREAM.value
+    if f.direction is Direction.UP:
+        if leg1_max_payload is None:
+            confidence = Confidence.INFERRED
+            ev.append("leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the "
+                      "proxy): blamed on leg 2 by inference")
+        elif leg1_max_payload < bad:
+            leg = Leg.FMC_PROXY.value
+            confidence = Confidence.INFERRED
+            ev.append(f"leg 1 carries only {leg1_max_payload}-byte payloads, so this limit may "
+                      "be leg 1's; not blamed on leg 2")
+        else:
+            ev.append(f"leg 1 carries {leg1_max_payload}-byte payloads, so the loss is on leg 2")
+    else:
+        ev.append(f"our advertised MSS was {DOWN_MAXSEG}, so leg 1 carried the answer in small "
+                  "segments: the loss is on leg 2")
+    code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (io.Outcome.RESET, io.Outcome.CLOSED)
+            else VerdictCode.PMTU_BLACKHOLE)
+    if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        numbers["rst_threshold"] = bad
+    return Verdict(code, leg, f.direction, tuple(ev), confidence, numbers)
+
+
+def download_verdict(d: io.Download, method: str) -> Verdict | None:
+    """TUNNEL_STALL (or a down-direction size problem) from a large download, or None."""
+    if not d.stalled:
+        return None
+    numbers: dict[str, Number] = {"stalled_after": d.received, "idle_s": round(d.idle_s, 2)}
+    if d.expected is not None:
+        numbers["expected"] = d.expected
+    ev = [f"{method}: {d.detail} after {d.received} bytes"
+          f"{f' of {d.expected}' if d.expected is not None else ''}; idle {d.idle_s:.1f} s"]
+    if d.received < SIZE_STALL_BYTES:
+        ev.append("nothing beyond the first segments arrived: full-size segments from the "
+                  "upstream are lost on the way down (use --reflector for the exact size)")
+        return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM.value, Direction.DOWN,
+                       tuple(ev), Confidence.INFERRED, numbers)
+    ev.append("data flowed, then stopped: proxy inspection, quota or timeout on the way")
+    return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM.value, Direction.DOWN,
+                   tuple(ev), Confidence.MEASURED, numbers)
+
+
+def clamp_verdict(hello: dict[str, object], peer_mss: int | None) -> Verdict | None:
+    """MSS_CLAMPED on leg 2 when the proxy's SYN reached the reflector with a lower MSS."""
+    syn_mss = hello.get("syn_mss")
+    if not isinstance(syn_mss, int):
+        return None
+    expected = peer_mss if peer_mss is not None else 1460
+    if syn_mss >= expected:
+        return None
+    ev = [f"the proxy's SYN arrived at the reflector with MSS {syn_mss}",
+          f"the proxy advertises MSS {expected} to us on leg 1"
+          if peer_mss is not None else "a 1500-byte-MTU proxy sends MSS 1460",
+          "a device on leg 2 lowered it"]
+    return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM.value, Direction.UP, tuple(ev),
+                   Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
+                   {"mss_sent": expected, "mss_received": syn_mss})
+
+
+# --- orchestration ------------------------------------------------------------------------
+
+Prober = Callable[[int, float], io.SizedProbe]
+
+
+def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
+            ) -> tuple[SearchResult, dict[int, io.Outcome], io.ConnectError | None]:
+    s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
+                   max_rounds=MAX_ROUNDS)
+    timeout = FIRST_ROUND_TIMEOUT_S
+    answered: list[float] = []
+    failures: dict[int, io.Outcome] = {}
+    with ThreadPoolExecutor(max_workers=BATCH) as pool:
+        while sizes := s.next_batch():
+            progress(f"{label}: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} "
+                     f"(timeout {timeout:.1f} s)")
+            probes = list(pool.map(lambda n, t=timeout: prober(n, t), sizes))
+            broken = next((p.connect_error for p in probes if p.connect_error), None)
+            if broken is not None:
+                return s.result(), failures, broken
+            for p in probes:
+                if p.outcome is io.Outcome.ANSWERED:
+                    answered.append(p.elapsed_s)
+                else:
+                    failures[p.size] = p.outcome
+            s.feed(to_probe_result(p) for p in probes)
+            timeout = next_timeout(answered, timeout)
+    return s.result(), failures, None
+
+
+def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
+                   reflector: str | None = None, leg1_max_payload: int | None = None,
+                   progress: Progress = no_progress, token: str | None = None,
+                   directions: Sequence[Direction] = (Direction.UP, Direction.DOWN)
+                   ) -> Measurement:
+    """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
+
+    With ``reflector`` (HOST:PORT of ``pathprobe serve``) both directions are
+    byte-exact and the SYN MSS on leg 2 is seen; without it the up direction
+    uses refused ClientHellos to ``target`` and the down direction a GET.
+    """
+    host, _ = parse_target(target)
+    if reflector is not None:
+        parse_target(reflector)
+    auth = io.Authenticator(credentials, target)
+    progress(f"CONNECT {target} via {proxy.display}")
+    first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S)
+    if isinstance(first, io.ConnectError):
+        fail = connect_verdict(first, proxy, target, credentials)
+        leg = LegReport(Leg.FMC_PROXY.value, proxy.display, None,
+                        {"connect_status": fail.numbers.get("status"),
+                         "auth": auth.scheme},
+                        notes=(f"proxy from {proxy.source}",))
+        return Measurement((leg,), (fail,), summary=f"{fail.code.value}: {first.detail}")
+    first.sock.close()
+    peer_mss = first.peer_mss
+    leg1 = LegReport(Leg.FMC_PROXY.value, proxy.display, None, {
+        "connect_status": 200, "auth": auth.scheme or "none",
+        "connect_ms": round(first.connect_s * 1000, 1),
+        "established_ms": round(first.established_s * 1000, 1),
+        "mss_received": peer_mss, "snd_mss": first.snd_mss,
+    }, notes=(f"proxy from {proxy.source}",))
+    legs: list[LegReport] = [leg1]
+    hello: dict[str, object] | None = None
+    verdicts: list[Verdict] = []
+    errors: list[str] = []
+
+    def stop_on(err: io.ConnectError) -> Measurement:
+        stop = connect_verdict(err, proxy, target, credentials)
+        return Measurement((*legs, ), (*verdicts, stop), tuple(errors),
+                           summary=f"{stop.code.value} during the measurement: {err.detail}")
+
+    if reflector is not None:
+        hello_raw = io.reflector_hello(proxy, reflector, io.Authenticator(credentials, reflector),
+                                       token, CONNECT_TIMEOUT_S)
+        if isinstance(hello_raw, io.ConnectError):
+            errors.append(f"reflector {reflector} not reachable through the proxy: "
+                          f"{hello_raw.detail}")
+            reflector = None
+        else:
+            hello = _parse_hello(hello_raw)
+            if hello is None:
+                errors.append(f"{reflector} is not a pathprobe reflector (greeting "
+                              f"{(hello_raw or '')[:60]!r}) or the token is wrong")
+                reflector = None
+            else:
+                syn_mss = hello.get("syn_mss")
+                legs.append(LegReport(Leg.PROXY_UPSTREAM.value, reflector, Direction.UP,
+                                      {"mss_sent": peer_mss, "mss_received":
+                                       syn_mss if isinstance(syn_mss, int) else None},
+                                      notes=("SYN as it arrived at the reflector",)))
+                clamp = clamp_verdict(hello, peer_mss)
+                if clamp is not None:
+                    verdicts.append(clamp)
+
+    far = reflector or target
+    family, stamps = _leg2_shape(parse_target(far)[0], hello if reflector is not None else None)
+    far_auth = io.Authenticator(credentials, far)
+    if auth.challenge is not None:
+        far_auth.learn([auth.challenge])
+
+    if Direction.UP in directions:
+        if reflector is not None:
+            method = f"reflector {reflector} (sized writes)"
+
+            def up_probe(n: int, t: float) -> io.SizedProbe:
+                return io.probe_reflector_up(proxy, far, far_auth, n, token, t)
+        else:
+            method = "refused TLS ClientHello"
+
+            def up_probe(n: int, t: float) -> io.SizedProbe:
+                return io.probe_client_hello(proxy, far, far_auth, n, host, t)
+        low = max(UP_LOW, tls.min_client_hello_size(host))
+        res, failures, err = _search(up_probe, low, PAYLOAD_HIGH, progress, "leg 2 up")
+        if err is not None:
+            return stop_on(err)
+        finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps)
+        legs.append(_size_leg(far, finding, first.snd_mss))
+        v = size_verdict(finding, leg1_max_payload)
+        if v is not None:
+            verdicts.append(v)
+        if res.largest_ok is None:
+            errors.append(f"leg 2 up: even {low}-byte writes got no answer ({res.reason})")
+
+    if Direction.DOWN in directions:
+        if reflector is not None:
+            def down_probe(n: int, t: float) -> io.SizedProbe:
+                return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG)
+            res, failures, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
+                                         "leg 2 down")
+            if err is not None:
+                return stop_on(err)
+            finding = SizeFinding(Direction.DOWN, res, PAYLOAD_HIGH, failures,
+                                  f"reflector {reflector} (sized replies)", family, stamps)
+            legs.append(_size_leg(far, finding, None))
+            v = size_verdict(finding, leg1_max_payload)
+            if v is not None:
+                verdicts.append(v)
+        progress("leg 2 down: reading a large answer through the tunnel")
+        d = io.download_over_tls(proxy, target, auth, host, "/", DOWNLOAD_IDLE_S,
+                                 DOWNLOAD_LIMIT, DOWN_MAXSEG)
+        if isinstance(d, io.ConnectError):
+            return stop_on(d)
+        dm: dict[str, Number] = {"downloaded": d.received, "expected": d.expected,
+                                 "download_s": round(d.elapsed_s, 2)}
+        notes = [f"GET / over TLS: {d.detail}"]
+        if not d.stalled and d.received < SIZE_STALL_BYTES:
+            notes.append("answer too small to need full-size segments: down direction "
+                         "not proven")
+        legs.append(LegReport(Leg.PROXY_UPSTREAM.value, target, Direction.DOWN, dm,
+                              tuple(notes)))
+        dv = download_verdict(d, "GET / over TLS")
+        if dv is not None and not any(x.direction is Direction.DOWN and x.code in (
+                VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT) for x in verdicts):
+            verdicts.append(dv)
+
+    if not verdicts and not errors:
+        verdicts.append(Verdict(VerdictCode.HEALTHY, Leg.PROXY_UPSTREAM.value, Direction.BOTH,
+                                ("every size up to a full segment crossed leg 2 "
+                                 f"({PAYLOAD_HIGH}-byte writes answered)",
+                                 "large answers arrived complete through the tunnel")))
+    summary = "; ".join(f"{v.code.value} {v.leg}"
+                        f"{' ' + v.direction.value if v.direction else ''}" for v in verdicts)
+    return Measurement(tuple(legs), tuple(verdicts), tuple(errors), summary)
+
+
+def _size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
+    notes = [f"{f.method}; {f.search.reason}"]
+    if snd_mss is not None and f.search.smallest_bad is not None and \
+            f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
+        notes.append(f"sizes above {snd_mss} crossed leg 1 in two segments; the proxy "
+                     "re-assembled them")
+    return LegReport(Leg.PROXY_UPSTREAM.value, target, f.direction, size_numbers(f),
+                     tuple(notes))
+
+
+def _parse_hello(line: str | None) -> dict[str, object] | None:
+    import json
+
+    if not line:
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict) or obj.get("pathprobe") != "reflector":
+        return None
+    return obj
+
+
+def _leg2_shape(host: str, hello: dict[str, object] | None) -> tuple[int | None, bool | None]:
+    """Leg 2's IP version and whether its segments carry timestamps, when known."""
+    import ipaddress
+
+    family: int | None = None
+    stamps: bool | None = None
+    candidates = [host]
+    if hello is not None and isinstance(hello.get("peer"), str):
+        candidates.insert(0, str(hello["peer"]))
+    for c in candidates:
+        try:
+            ip = ipaddress.ip_address(c)
+        except ValueError:
+            continue
+        mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+        family = 4 if mapped is not None else ip.version
+        break
+    if hello is not None and isinstance(hello.get("syn_timestamps"), bool):
+        stamps = bool(hello["syn_timestamps"])
+    return family, stamps
