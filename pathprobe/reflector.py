@@ -222,3 +222,37 @@ def parse_listen(text: str) -> tuple[str, int]:
         socket.getaddrinfo(host, None)
         return host, int(port)
     raise ValueError(f"--listen address {host!r} is not a local address")
+
+
+def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
+          announce: Callable[[str], None] | None = None) -> None:
+    """Listen on ``address`` until Ctrl-C (or ``max_time`` seconds); OSError if it cannot."""
+    server = ReflectorServer(address, token)
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    if announce is not None:
+        announce(f"reflector listening on [{host}]:{port} (replies <= {MAX_SEND} bytes"
+                 f"{', token required' if token else ''})")
+    if max_time:
+        timer = threading.Timer(max_time, server.shutdown)
+        timer.daemon = True
+        timer.start()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pathprobe.reflector [ADDR:PORT]``: what the lab runs (light imports)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        serve(parse_listen(args[0] if args else "[::]:7007"), None)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
-import threading
 from typing import Annotated
 
 import typer
 
+from pathprobe.commands.common import progress_to_stderr
 from pathprobe.errors import NotMeasuredError, UsageError
-from pathprobe.reflector import MAX_SEND, ReflectorServer, parse_listen
+from pathprobe.reflector import parse_listen, serve
 
 TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 
@@ -52,16 +51,6 @@ def serve_command(
         raise UsageError(str(e)) from None
     secret = token if token is not None else os.environ.get(TOKEN_ENV)
     try:
-        server = ReflectorServer(address, secret)
+        serve(address, secret, max_time, progress_to_stderr)
     except OSError as e:
         raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
-    host, port = str(server.server_address[0]), int(server.server_address[1])
-    sys.stderr.write(f"pathprobe: reflector listening on [{host}]:{port} (replies <= "
-                     f"{MAX_SEND} bytes{', token required' if secret else ''})\n")
-    sys.stderr.flush()
-    if max_time:
-        threading.Timer(max_time, server.shutdown).start()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        server.server_close()

@@ -334,6 +334,12 @@ def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
                 [sys.executable, "-m", "pathprobe.lab.upstream", "--cert", str(cert),
                  "--key", str(key)], workdir / "upstream.log")
             checks["upstream"] = ("proxy", topo.UPSTREAM_V4, topo.UPSTREAM_TLS_PORT)
+            # The 'pathprobe serve' reflector, for 'pathprobe tunnel --reflector' (issue 5).
+            procs["reflector"] = _spawn(
+                topo.namespace(prefix, "upstream"),
+                [sys.executable, "-m", "pathprobe.reflector", f"[::]:{topo.REFLECTOR_PORT}"],
+                workdir / "reflector.log")
+            checks["reflector"] = ("proxy", topo.UPSTREAM_V4, topo.REFLECTOR_PORT)
         conf = _write_proxy_files(scenario.proxy, workdir)
         procs["squid"] = _spawn(topo.namespace(prefix, "proxy"),
                                 ["squid", "-N", "-f", str(conf), "-n", f"pathprobe{prefix[:-1]}"],
