@@ -45,6 +45,7 @@ class SearchRun:
     duration_s: float
     measures_down: bool
     timed_out: bool = False
+    ceiling: int | None = None   # the largest size this method could send (TCP: peer MSS)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class DirectionCheck:
 
 
 def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: int,
-               progress: Progress, label: str) -> SearchRun:
+               progress: Progress, label: str, ceiling: int | None = None) -> SearchRun:
     """Drive SizeSearch with one prober, within the probe budget and TIME_BUDGET_S."""
     search = SizeSearch(low, high, max_probes=max_probes, batch=batch, parallel_retries=True)
     t0 = time.monotonic()
@@ -79,7 +80,8 @@ def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: i
                               f"time budget ({TIME_BUDGET_S:.0f} s) spent: "
                               f"{result.largest_ok} is the proven lower bound")
     return SearchRun(prober.method, prober.detail or prober.method, result,
-                     time.monotonic() - t0, prober.measures_down, timed_out)
+                     time.monotonic() - t0, prober.measures_down, timed_out,
+                     ceiling if ceiling is not None else high)
 
 
 def _make_prober(method: str, target: Target, port: int | None) -> Prober:
@@ -117,11 +119,11 @@ def _search_with(method: str, target: Target, port: int | None, low: int, high: 
                  max_probes: int, progress: Progress) -> SearchRun:
     prober = _make_prober(method, target, port)
     try:
-        if method == "tcp":
-            high = min(high, prober.max_size)
-            low = min(low, high)
-        return run_search(prober, low, high, max_probes=max_probes, batch=_batch_for(method),
-                          progress=progress, label=method)
+        # TCP cannot send a segment above the peer's MSS (or a PMTU the kernel cached).
+        ceiling = min(high, prober.max_size)
+        return run_search(prober, min(low, ceiling), ceiling, max_probes=max_probes,
+                          batch=_batch_for(method), progress=progress, label=method,
+                          ceiling=ceiling)
     finally:
         prober.close()
 
@@ -169,61 +171,75 @@ def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
         return (Direction.UP, pmtu, None,
                 [f"{run.method} probes measure the up direction only (replies are small); "
                  "the down direction was not measured"])
+    if run.result.signalled and run.result.exact:
+        return (Direction.UP, pmtu, None,
+                [f"the ICMP too-big answered our {run.result.smallest_bad}-byte requests on "
+                 f"the way up; down carries at least {pmtu}"])
     if check is None or check.up_ok is None:
         return (None, None, None,
                 ["ICMP echo replies are as large as the requests: the answer is "
                  "min(up, down); no up-only method answered to tell the direction"])
     if check.up_ok:
-        up = check.pmtu_up
-        return (Direction.DOWN, up, pmtu,
-                [f"{check.method} probes of {pmtu + 1 if pmtu else '?'} bytes cross upward "
+        return (Direction.DOWN, check.pmtu_up, pmtu,
+                [f"{check.method} probes of {(pmtu or 0) + 1} bytes cross upward "
                  f"but echo replies above {pmtu} bytes never come back: the limit is "
                  "on the way down"])
     return (Direction.UP, pmtu, None,
-            [f"{check.method} probes of {pmtu + 1 if pmtu else '?'} bytes do not cross "
+            [f"{check.method} probes of {(pmtu or 0) + 1} bytes do not cross "
              f"upward either: the limit is on the way up (down carries at least {pmtu}; "
              "more is not measurable from this end)"])
 
 
 def verdicts_for(leg: str, run: SearchRun, route: RouteInfo, high: int,
                  direction: Direction | None, dir_evidence: list[str],
-                 route_pmtu: int | None) -> tuple[Verdict, ...]:
-    """PMTU_REDUCED / PMTU_BLACKHOLE / HEALTHY with evidence and numbers."""
+                 route_pmtu: int | None) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
+    """(verdicts, errors): PMTU_REDUCED / PMTU_BLACKHOLE / HEALTHY with evidence and numbers.
+
+    No verdict (and an error line, so exit status 3) when nothing is proven either
+    way: the bracket is open and no size above the answer was shown to fail.
+    """
     r = run.result
     pmtu = r.largest_ok
     assert pmtu is not None
     iface = route.interface or "?"
+    ceiling = run.ceiling if run.ceiling is not None else high
     evidence = [f"{run.method} ({run.detail}): {r.reason}",
                 f"{r.probes} probes in {r.rounds} rounds, {run.duration_s:.2f} s"]
     numbers: dict[str, Number] = {"mtu": pmtu, "interface_mtu": route.interface_mtu}
     confidence = Confidence.MEASURED if r.exact else Confidence.INFERRED
-    if not r.exact:
-        evidence.append(f"bracket not closed: {pmtu} is a proven lower bound, the real "
-                        "path MTU may be higher")
     if pmtu >= high and r.exact:
         evidence.insert(0, f"probes of {pmtu} bytes (the MTU of {iface}) cross the path")
         return (Verdict(VerdictCode.HEALTHY, leg, Direction.BOTH if run.measures_down
-                        else Direction.UP, tuple(evidence), Confidence.MEASURED, numbers),)
-    if r.smallest_bad is None:
-        # Nothing above pmtu was proven to fail: no problem is proven either.
-        return (Verdict(VerdictCode.HEALTHY, leg, direction, tuple(evidence),
-                        Confidence.INFERRED, numbers),)
+                        else Direction.UP, tuple(evidence), Confidence.MEASURED, numbers),), ()
+    if pmtu >= ceiling and r.exact:
+        # The method itself cannot send more (TCP: peer MSS or a PMTU the kernel cached).
+        if route_pmtu is not None and route_pmtu == ceiling:
+            numbers["route_pmtu"] = route_pmtu
+            evidence.insert(0, f"the kernel's route cache holds PMTU {route_pmtu} for this "
+                            f"target (learned from ICMP) and {pmtu}-byte probes cross")
+            return (Verdict(VerdictCode.PMTU_REDUCED, leg, Direction.UP, tuple(evidence),
+                            Confidence.INFERRED, numbers),), ()
+        return (), (f"{run.method} can only send up to {ceiling} bytes here (the peer's MSS); "
+                    f"{pmtu} crosses, larger sizes were not measured: use --method icmp as "
+                    "root",)
+    if r.smallest_bad is None or (not r.exact and not r.signalled):
+        return (), (f"{run.method}: {r.reason}; {pmtu} bytes is only a lower bound "
+                    "(answers were lost or rate-limited); rerun, or use another --method",)
     numbers["smallest_failing"] = r.smallest_bad
+    if not r.exact:
+        evidence.append(f"bracket not closed: {pmtu} is a proven lower bound, the real "
+                        "path MTU may be higher")
     if r.signalled:
         numbers["icmp_mtu"] = r.icmp_mtu
-        evidence.insert(0, f"packets above {pmtu} bytes get ICMP "
-                        f"{'frag-needed' if '.' in (route.source or '') else 'too big'} "
+        evidence.insert(0, f"packets above {pmtu} bytes get ICMP too-big "
                         f"(next-hop MTU {r.icmp_mtu}); PMTUD works")
         code = VerdictCode.PMTU_REDUCED
     else:
         evidence.insert(0, f"packets above {pmtu} bytes vanish without any ICMP "
                         f"({r.smallest_bad} bytes never answered)")
-        if route_pmtu is not None and route.interface_mtu and route_pmtu < route.interface_mtu:
-            evidence.append(f"the kernel's route cache holds PMTU {route_pmtu} for this "
-                            "target (ICMP was seen at some point)")
         code = VerdictCode.PMTU_BLACKHOLE
     evidence.extend(dir_evidence)
-    return (Verdict(code, leg, direction, tuple(evidence), confidence, numbers),)
+    return (Verdict(code, leg, direction, tuple(evidence), confidence, numbers),), ()
 
 
 def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
@@ -276,12 +292,14 @@ def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
                                "address, or give an open TCP port with --port")
 
     check = None
-    if check_dir and method == "auto" and run.measures_down and run.result.largest_ok < high:
+    signalled = run.result.signalled and run.result.exact
+    if check_dir and method == "auto" and run.measures_down and not signalled \
+            and run.result.largest_ok < high:
         check = check_direction(target, port, run.result.largest_ok, high, max_probes,
                                 progress)
     direction, pmtu_up, pmtu_down, dir_evidence = direction_from(run, check)
     cached = route_mtu(target)
-    verdicts = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
+    verdicts, errors = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
 
     measurements: dict[str, Number] = {
         "pmtu": run.result.largest_ok,
@@ -306,8 +324,8 @@ def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
         measurements["hop"] = hop
         notes.extend(hop_notes)
     leg_report = LegReport(leg, target.address, direction, measurements, tuple(notes))
-    summary = _summary(target, run, verdicts[0])
-    return Measurement(legs=(leg_report,), verdicts=verdicts, summary=summary)
+    summary = _summary(target, run, verdicts[0] if verdicts else None)
+    return Measurement(legs=(leg_report,), verdicts=verdicts, errors=errors, summary=summary)
 
 
 def locate_hop(target: Target, run: SearchRun, progress: Progress) -> tuple[str | None,
@@ -316,9 +334,12 @@ def locate_hop(target: Target, run: SearchRun, progress: Progress) -> tuple[str 
     return None, ["--hops: locating the hop is not implemented yet"]
 
 
-def _summary(target: Target, run: SearchRun, verdict: Verdict) -> str:
+def _summary(target: Target, run: SearchRun, verdict: Verdict | None) -> str:
     r = run.result
-    bound = "exactly" if r.exact else "at least (lower bound)"
+    exact = r.exact and (run.ceiling is None or r.largest_ok != run.ceiling
+                         or verdict is not None)
+    bound = "exactly" if exact else "at least (lower bound)"
+    code = verdict.code.value if verdict is not None else "not concluded"
     return (f"path MTU to {target.address} is {bound} {r.largest_ok} bytes "
-            f"({verdict.code.value}, {run.method}, {r.probes} probes, {run.duration_s:.2f} s)")
+            f"({code}, {run.method}, {r.probes} probes, {run.duration_s:.2f} s)")
 

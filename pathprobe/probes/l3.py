@@ -40,6 +40,7 @@ from pathprobe.wire.headers import parse_icmp_error, parse_ip
 # Linux constants missing from Python 3.11's socket module (include/uapi/linux/in.h,
 # in6.h, errqueue.h, socket.h, tcp.h).
 IP_MTU_DISCOVER = 10
+IP_PMTUDISC_DO = 2
 IP_PMTUDISC_PROBE = 3
 IP_RECVERR = 11
 IP_MTU = 14
@@ -446,7 +447,13 @@ class TcpProber(Prober):
 
     def _connect(self) -> socket.socket:
         sock = socket.socket(self.family, socket.SOCK_STREAM)
-        _set_probe_mode(sock, self.family, recverr=False)
+        if self.family == socket.AF_INET:
+            # IPv4 TCP sets DF only with IP_PMTUDISC_DO (PROBE sends without DF and
+            # routers fragment). DO lets an ICMP shrink the MSS and the kernel resend
+            # smaller: probe() catches that via snd_mss and calls it TOO_BIG.
+            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        else:
+            _set_probe_mode(sock, self.family, recverr=False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # Close with a reset: no retransmissions of unacknowledged probes after we are done.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -486,10 +493,12 @@ class TcpProber(Prober):
 
     def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
         rnd = _Round(sizes, self.timing)
-        rnd.deadline = time.monotonic() + self.timing.timeout() + self.connect_timeout / 2
-        socks: dict[socket.socket, int] = {}
-        pending_send: dict[socket.socket, int] = {}
         t0 = time.monotonic()
+        connect_deadline = t0 + self.connect_timeout
+        rnd.deadline = connect_deadline + self.timing.ceiling  # hard stop for the round
+        socks: dict[socket.socket, int] = {}
+        connecting: dict[socket.socket, int] = {}
+        sent_at: dict[socket.socket, float] = {}
         try:
             for i, size in enumerate(sizes):
                 if size > self.max_size:
@@ -498,33 +507,45 @@ class TcpProber(Prober):
                 self._pace(i, t0)
                 s = self._connect()
                 socks[s] = i
-                pending_send[s] = i
-            sent_at: dict[socket.socket, float] = {}
+                connecting[s] = i
             while rnd.open:
-                writers = list(pending_send)
-                _, w, _ = select.select([], writers, [], min(0.005, rnd.remaining())) \
-                    if writers else ([], [], [])
+                now = time.monotonic()
+                if connecting and now > connect_deadline:
+                    connecting.clear()  # never connected: those probes are lost
+                for s, t in list(sent_at.items()):
+                    i = socks[s]
+                    size = rnd.sizes[i]
+                    _opts, snd_mss, unacked, pmtu, _rtt = tcp_info(s)
+                    if unacked == 0:
+                        if snd_mss < size - self.overhead:
+                            # ICMP shrank the MSS and the kernel resent smaller: too big.
+                            rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG,
+                                                      _hint(pmtu, size, self.family)))
+                        else:
+                            rnd.settle(i, ProbeResult(size, ProbeOutcome.DELIVERED))
+                            self.timing.observe(time.monotonic() - t)
+                        del sent_at[s]
+                    elif now - t > self.timing.timeout():
+                        del sent_at[s]  # not acknowledged in time: lost
+                if not connecting and not sent_at:
+                    break
+                writers = list(connecting)
+                wait = 0.002
+                _, w, _ = select.select([], writers, [], wait) if writers else ([], [], [])
+                if not writers:
+                    time.sleep(wait)
                 for s in w:
-                    i = pending_send.pop(s)
+                    i = connecting.pop(s)
                     if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                         continue  # connection failed: the probe is lost
-                    payload = b"\0" * (rnd.sizes[i] - self.overhead)
                     try:
-                        s.send(payload)
+                        s.send(b"\0" * (rnd.sizes[i] - self.overhead))
                         self.probes_sent += 1
                         sent_at[s] = time.monotonic()
                     except OSError as e:
                         if e.errno == errno.EMSGSIZE:
                             rnd.settle(i, ProbeResult(rnd.sizes[i], ProbeOutcome.LOCAL_TOO_BIG),
                                        answered=False)
-                for s, t in list(sent_at.items()):
-                    i = socks[s]
-                    if rnd.results[i] is None and tcp_info(s)[2] == 0:
-                        rnd.settle(i, ProbeResult(rnd.sizes[i], ProbeOutcome.DELIVERED))
-                        self.timing.observe(time.monotonic() - t)
-                        del sent_at[s]
-                if not writers:
-                    time.sleep(min(0.002, rnd.remaining()))
         finally:
             for s in socks:
                 s.close()
