@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -224,10 +225,11 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
                 Confidence.MEASURED if seg.exact else Confidence.INFERRED,
                 {"mtu": ok, "max_payload": ok - seg.overhead}))
         elif seg.failure is Failure.ICMP:
-            mtu = seg.icmp_mtu if seg.icmp_mtu is not None else seg.largest_ok
+            mtu = seg.largest_ok   # the proven size; the ICMP hint is only a claim
+            hint = seg.icmp_mtu if seg.icmp_mtu is not None else "unknown"
             problems.append(Verdict(
                 VerdictCode.PMTU_REDUCED, leg, Direction.UP,
-                (f"an ICMP too-big (next-hop MTU {mtu}) answered larger segments; "
+                (f"an ICMP too-big (next-hop MTU {hint}) answered larger segments; "
                  f"{seg.largest_ok}-byte packets acknowledged, {seg.smallest_bad} not",
                  "PMTUD works here; 'pathprobe pmtu' measures the path MTU in detail"),
                 Confidence.MEASURED, {"mtu": mtu, "max_payload": seg.largest_ok - seg.overhead}))
@@ -287,9 +289,23 @@ def segment_view(result: SearchResult, outcomes: dict[int, tcpprobe.SegmentOutco
                        result.exact, result.icmp_mtu, result.probes, result.reason, resets)
 
 
+SegmentProber = Callable[[Sequence[int]], list[tcpprobe.SegmentProbe]]
+
+
 def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, *,
-                    override: bool, ack_timeout: float, progress: Progress) -> SegmentView:
-    """Bisect the largest acknowledged segment (IP packet bytes) on fresh connections."""
+                    override: bool, ack_timeout: float, progress: Progress,
+                    prober: SegmentProber | None = None) -> SegmentView:
+    """Bisect the largest acknowledged segment (IP packet bytes) on fresh connections.
+
+    ``prober`` (payload sizes -> results) defaults to real connections to ``addr``;
+    unit tests pass a simulated path to test the search/outcome plumbing.
+    """
+    if prober is None:
+        def prober(payloads: Sequence[int]) -> list[tcpprobe.SegmentProbe]:
+            return tcpprobe.probe_segments(
+                family, addr, payloads, override_mss=hs.mss_sent if override else None,
+                ack_timeout=ack_timeout)
+
     fam = 6 if family == socket.AF_INET6 else 4
     ts = tcpprobe.TS_OPTION_LEN if hs.timestamps else 0
     overhead = tcpprobe.ip_header_len(family) + tcpprobe.TCP_HEADER_LEN + ts
@@ -300,9 +316,7 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
     while sizes := search.next_batch():
         progress(f"segments: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes")
-        results = tcpprobe.probe_segments(
-            family, addr, [s - overhead for s in sizes],
-            override_mss=hs.mss_sent if override else None, ack_timeout=ack_timeout)
+        results = prober([s - overhead for s in sizes])
         fed: list[ProbeResult] = []
         for size, r in zip(sizes, results, strict=True):
             if outcomes.get(size) is not tcpprobe.SegmentOutcome.ACKED:
