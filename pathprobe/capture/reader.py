@@ -1,0 +1,325 @@
+"""Streaming pcap/pcapng reader (optionally gzip-compressed) that yields raw frames.
+
+Why our own reader and not scapy's ``RawPcapReader``/``RawPcapNgReader``: both
+build a namedtuple of metadata per packet and scapy's pcapng reader parses every
+block's options in Python, which dominates the run time of ``analyze`` on
+captures of 500k+ packets; scapy also raises generic exceptions on truncated
+or corrupt files, which we must turn into one clear line. The formats are
+small (a 24-byte pcap header plus a 16-byte record header; pcapng blocks with
+a length prefix), so a ``struct``-based reader over a buffered file is short,
+constant in memory (one frame at a time), and measurably faster (see
+``scripts/bench_analyze.py``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from pathprobe.errors import CaptureError
+
+# Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW_OLD = 12   # DLT_RAW on most BSDs / old libpcap
+LINKTYPE_RAW_OBSD = 14
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_LINUX_SLL2 = 276
+
+LINKTYPE_NAMES = {
+    LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW_OLD: "raw IP",
+    LINKTYPE_RAW_OBSD: "raw IP", LINKTYPE_RAW: "raw IP", LINKTYPE_LOOP: "OpenBSD loopback",
+    LINKTYPE_LINUX_SLL: "Linux cooked (SLL)", LINKTYPE_IPV4: "raw IPv4",
+    LINKTYPE_IPV6: "raw IPv6", LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
+}
+SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
+
+# No sane capture has a single record above this; a larger length means corruption.
+MAX_RECORD = 1 << 24
+
+_PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
+_PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
+_GZIP = b"\x1f\x8b"
+
+# One frame: (frame number from 1, timestamp in seconds, link type, captured bytes, wire length)
+Frame = tuple[int, float, int, bytes, int]
+
+
+@dataclass
+class ReadStats:
+    """What the reader noticed besides frames; filled while iterating."""
+
+    frames: int = 0
+    linktypes: set[int] = field(default_factory=set)
+    truncated: str | None = None        # the last frame was cut short (file ends mid-record)
+    unsupported_frames: int = 0         # pcapng frames on interfaces of other link types
+    compressed: bool = False
+
+
+def _name(linktype: int) -> str:
+    return LINKTYPE_NAMES.get(linktype, f"link type {linktype}")
+
+
+def _unsupported(linktype: int) -> CaptureError:
+    names = ", ".join(sorted(set(LINKTYPE_NAMES.values())))
+    return CaptureError(f"capture link type {linktype} is not supported (supported: {names}); "
+                        "re-capture with 'tcpdump -i IFACE' on an Ethernet interface or 'any'")
+
+
+def open_capture(path: Path) -> tuple[BinaryIO, bool]:
+    """Open a capture, transparently gunzipping; (file, compressed)."""
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise CaptureError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+    except OSError as e:
+        raise CaptureError(f"{path}: cannot open: {e.strerror or e}") from None
+    head = raw.read(2)
+    raw.seek(0)
+    if head == _GZIP:
+        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+    return raw, False
+
+
+def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
+    """Yield every frame of a pcap/pcapng(.gz) file, one at a time (constant memory).
+
+    Raises CaptureError for files that are not captures or are corrupt; a
+    truncated last frame ends iteration and is reported in ``stats.truncated``.
+    """
+    stats = stats if stats is not None else ReadStats()
+    f, stats.compressed = open_capture(path)
+    try:
+        try:
+            magic = f.read(4)
+        except (OSError, EOFError, zlib.error) as e:
+            raise CaptureError(f"{path}: not a readable gzip file ({e})") from None
+        if magic in _PCAP_MAGICS:
+            yield from _guard(path, _read_pcap(f, magic, stats), stats)
+        elif magic == _PCAPNG_SHB:
+            yield from _guard(path, _read_pcapng(f, stats), stats)
+        elif len(magic) < 4:
+            raise CaptureError(f"{path}: empty or too short to be a capture file")
+        else:
+            raise CaptureError(f"{path}: not a pcap or pcapng capture (starts with "
+                               f"{magic.hex()}); save it with 'tcpdump -w' or as pcapng")
+    finally:
+        f.close()
+
+
+def _guard(path: Path, frames: Iterator[Frame], stats: ReadStats) -> Iterator[Frame]:
+    """Turn decompression errors into CaptureError; a cut-off gzip stream is a truncation."""
+    try:
+        yield from frames
+    except EOFError:
+        stats.truncated = (f"the compressed file ends early; frames after {stats.frames} "
+                           "(if any) are missing")
+    except (OSError, zlib.error) as e:
+        raise CaptureError(f"{path}: corrupt compressed data after frame {stats.frames} "
+                           f"({e})") from None
+    except struct.error as e:  # a record shorter than its fixed header inside a block
+        raise CaptureError(f"{path}: corrupt capture after frame {stats.frames} ({e})") from None
+
+
+def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[Frame]:
+    endian, resolution = _PCAP_MAGICS[magic]
+    header = f.read(20)
+    if len(header) < 20:
+        raise CaptureError("pcap file header is truncated: not a usable capture")
+    _vmaj, _vmin, _zone, _sigfigs, _snaplen, network = struct.unpack(endian + "HHiIII", header)
+    linktype = network & 0xFFFF
+    if linktype not in SUPPORTED_LINKTYPES:
+        raise _unsupported(linktype)
+    stats.linktypes.add(linktype)
+    rec = struct.Struct(endian + "IIII")
+    read = f.read
+    n = 0
+    while True:
+        hdr = read(16)
+        if len(hdr) < 16:
+            if hdr:
+                stats.truncated = f"frame {n + 1}: record header cut short ({len(hdr)} of 16 bytes)"
+            return
+        sec, frac, incl, orig = rec.unpack(hdr)
+        if incl > MAX_RECORD:
+            raise CaptureError(f"frame {n + 1}: record length {incl} is impossible; "
+                               "the capture is corrupt from here on")
+        data = read(incl)
+        n += 1
+        if len(data) < incl:
+            stats.truncated = (f"frame {n}: cut short ({len(data)} of {incl} captured bytes); "
+                               "it was not analysed")
+            return
+        stats.frames = n
+        yield n, sec + frac * resolution, linktype, data, orig
+
+
+_SHB_BOM_LE = b"\x4d\x3c\x2b\x1a"
+_SHB_BOM_BE = b"\x1a\x2b\x3c\x4d"
+
+
+def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
+    """pcapng: sections (SHB) of interfaces (IDB) and packets (EPB/SPB/obsolete PB)."""
+    read = f.read
+    endian = "<"
+    interfaces: list[tuple[int, float]] = []   # (linktype, seconds per timestamp unit)
+    n = 0
+    block_type = 0x0A0D0D0A  # the 4 magic bytes were consumed by the caller
+    first = True
+    while True:
+        if first:
+            first = False
+        else:
+            raw_type = read(4)
+            if len(raw_type) < 4:
+                if raw_type:
+                    stats.truncated = f"after frame {n}: block header cut short"
+                return
+            block_type = struct.unpack(endian + "I", raw_type)[0]
+        if block_type == 0x0A0D0D0A:
+            rest = read(8)
+            if len(rest) < 8:
+                raise CaptureError("pcapng section header is truncated")
+            bom = rest[4:8]
+            if bom == _SHB_BOM_LE:
+                endian = "<"
+            elif bom == _SHB_BOM_BE:
+                endian = ">"
+            else:
+                raise CaptureError("pcapng section header has a bad byte-order magic; "
+                                   "the file is corrupt")
+            length = struct.unpack(endian + "I", rest[:4])[0]
+            if length < 28 or length % 4 or length > MAX_RECORD:
+                raise CaptureError(f"pcapng section header length {length} is invalid")
+            body = read(length - 12)
+            if len(body) < length - 12:
+                stats.truncated = "section header cut short"
+                return
+            interfaces = []
+            continue
+        raw_len = read(4)
+        if len(raw_len) < 4:
+            stats.truncated = f"after frame {n}: block header cut short"
+            return
+        length = struct.unpack(endian + "I", raw_len)[0]
+        if length < 12 or length % 4 or length > MAX_RECORD:
+            raise CaptureError(f"after frame {n}: pcapng block length {length} is impossible; "
+                               "the capture is corrupt from here on")
+        body = read(length - 8)
+        if len(body) < length - 8:
+            if block_type in (6, 3, 2):
+                stats.truncated = (f"frame {n + 1}: cut short ({len(body)} of {length - 8} "
+                                   "block bytes); it was not analysed")
+            else:
+                stats.truncated = f"after frame {n}: last block cut short"
+            return
+        if block_type == 6:  # Enhanced Packet Block
+            if len(body) < 20:
+                raise CaptureError(f"frame {n + 1}: enhanced packet block too short")
+            iface, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "IIIII", body)
+            if iface >= len(interfaces) or caplen > len(body) - 24:
+                raise CaptureError(f"frame {n + 1}: refers to interface {iface} or length "
+                                   f"{caplen} that does not exist; the capture is corrupt")
+            n += 1
+            stats.frames = n
+            linktype, unit = interfaces[iface]
+            if linktype not in SUPPORTED_LINKTYPES:
+                stats.unsupported_frames += 1
+                continue
+            yield n, ((ts_hi << 32) | ts_lo) * unit, linktype, body[20:20 + caplen], origlen
+        elif block_type == 3:  # Simple Packet Block (interface 0, no timestamp)
+            if not interfaces or len(body) < 8:
+                raise CaptureError(f"frame {n + 1}: simple packet block without an interface")
+            origlen = struct.unpack_from(endian + "I", body)[0]
+            n += 1
+            stats.frames = n
+            linktype, _unit = interfaces[0]
+            if linktype not in SUPPORTED_LINKTYPES:
+                stats.unsupported_frames += 1
+                continue
+            yield n, 0.0, linktype, body[4:4 + min(origlen, len(body) - 8)], origlen
+        elif block_type == 1:  # Interface Description Block
+            if len(body) < 12:
+                raise CaptureError("pcapng interface description block too short")
+            linktype = struct.unpack_from(endian + "H", body)[0]
+            interfaces.append((linktype, _tsresol(body[8:-4], endian)))
+            if linktype in SUPPORTED_LINKTYPES:
+                stats.linktypes.add(linktype)
+        elif block_type == 2:  # obsolete Packet Block
+            if len(body) < 24:
+                raise CaptureError(f"frame {n + 1}: packet block too short")
+            iface, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(
+                endian + "HHIIII", body)
+            if iface >= len(interfaces):
+                raise CaptureError(f"frame {n + 1}: refers to a missing interface")
+            n += 1
+            stats.frames = n
+            linktype, unit = interfaces[iface]
+            if linktype not in SUPPORTED_LINKTYPES:
+                stats.unsupported_frames += 1
+                continue
+            yield n, ((ts_hi << 32) | ts_lo) * unit, linktype, body[20:20 + caplen], origlen
+        # other blocks (name resolution, statistics, custom, ...) are skipped
+
+
+def _tsresol(options: bytes, endian: str) -> float:
+    """Seconds per timestamp unit from an IDB's if_tsresol option (default microseconds)."""
+    i = 0
+    while i + 4 <= len(options):
+        code, length = struct.unpack_from(endian + "HH", options, i)
+        if code == 0:
+            break
+        if code == 9 and length >= 1 and i + 5 <= len(options):
+            v = options[i + 4]
+            return float(2 ** -(v & 0x7F)) if v & 0x80 else float(10 ** -v)
+        i += 4 + ((length + 3) & ~3)
+    return 1e-6
+
+
+# --- link layer ------------------------------------------------------------------------
+
+_ETH_VLAN = (0x8100, 0x88A8, 0x9100)
+ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
+
+
+def ip_offset(linktype: int, data: bytes) -> int:
+    """Offset of the IPv4/IPv6 header in a frame, or -1 if the frame carries no IP."""
+    if linktype == LINKTYPE_ETHERNET:
+        if len(data) < 14:
+            return -1
+        et = (data[12] << 8) | data[13]
+        off = 14
+        while et in _ETH_VLAN and len(data) >= off + 4:
+            et = (data[off + 2] << 8) | data[off + 3]
+            off += 4
+        return off if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else -1
+    if linktype == LINKTYPE_LINUX_SLL:
+        if len(data) < 16:
+            return -1
+        et = (data[14] << 8) | data[15]
+        return 16 if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else -1
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if len(data) < 20:
+            return -1
+        et = (data[0] << 8) | data[1]
+        return 20 if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6) else -1
+    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
+                    LINKTYPE_IPV6):
+        return 0
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        return 4 if len(data) > 4 and data[4] >> 4 in (4, 6) else -1
+    return -1

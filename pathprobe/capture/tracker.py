@@ -1,0 +1,437 @@
+"""Per-connection TCP state built from parsed headers: pure, no I/O.
+
+The tracker is fed one packet at a time (already parsed by
+``pathprobe.wire.headers``) and keeps only counters, a few frame numbers as
+evidence and a bounded window of unacknowledged segments per direction, so
+memory grows with the number of connections, never with the number of packets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, IpHeader, TcpHeader
+
+UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
+MASK = 0xFFFFFFFF
+HALF = 1 << 31
+INFLIGHT_MAX = 512        # unacknowledged segments remembered per direction
+RETX_MAX = 64             # distinct retransmitted large segments remembered per direction
+LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
+RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
+HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
+RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
+
+# Frame, timestamp, and the segment it belongs to; kept small as tuples.
+InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
+
+
+@dataclass
+class Exchange:
+    """One CONNECT request and the proxy's answer, if any."""
+
+    target: str
+    frame: int
+    ts: float
+    with_auth: bool
+    retransmits: int = 0
+    status: int | None = None
+    reason: str = ""
+    response_frame: int | None = None
+    schemes: tuple[str, ...] = ()
+    head_complete: bool = False
+
+
+@dataclass
+class Side:
+    """One direction of a connection (the bytes one endpoint sends)."""
+
+    isn: int | None = None
+    next_seq: int = 0           # highest relative sequence end seen
+    acked: int = 0              # highest relative ack the peer sent for these bytes
+    segments: int = 0
+    bytes: int = 0
+    max_payload: int = 0
+    max_payload_frame: int = 0
+    max_ip_len: int = 0
+    max_delivered_ip: int = 0
+    max_delivered_payload: int = 0
+    retransmits: int = 0
+    inflight: deque[InFlight] = field(default_factory=lambda: deque(maxlen=INFLIGHT_MAX))
+    # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
+    big_retx: dict[int, list[float]] = field(default_factory=dict)
+    hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
+    holes_filled: int = 0
+    fin_frame: int | None = None
+    rst_frame: int | None = None
+    syn_frame: int | None = None
+    syn_count: int = 0
+    mss: int | None = None
+    wscale: int | None = None
+    timestamps: bool = False
+    sack: bool = False
+
+    def rel(self, seq: int) -> int:
+        """Sequence number relative to the ISN, unwrapped around the highest seen."""
+        assert self.isn is not None
+        delta = (seq - self.isn - self.next_seq) & MASK
+        if delta >= HALF:
+            delta -= 1 << 32
+        return self.next_seq + delta
+
+
+@dataclass
+class Conn:
+    """Everything remembered about one TCP connection."""
+
+    index: int
+    family: int
+    client: str
+    cport: int
+    server: str
+    sport: int
+    first_frame: int
+    first_ts: float
+    saw_syn: bool
+    last_frame: int = 0
+    last_ts: float = 0.0
+    up: Side = field(default_factory=Side)
+    down: Side = field(default_factory=Side)
+    phase: str = "start"        # start | request | response | tunnel | other
+    exchanges: list[Exchange] = field(default_factory=list)
+    head: bytearray = field(default_factory=bytearray)
+    first_payload: str = ""     # what the client spoke first: connect, tls, http, other
+    client_hello: tuple[int, int] | None = None     # (frame, payload bytes)
+    server_hello: tuple[int, int] | None = None
+    tunnel_start: tuple[int, float] | None = None   # (frame, ts) of the 200
+    tunnel_up: int = 0
+    tunnel_down: int = 0
+    last_data_frame: int = 0
+    last_data_ts: float = 0.0
+    last_data_dir: int = UP
+    max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
+    gap_dir: int = UP            # direction of the last data before the longest gap
+    gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
+    after_gap: int = 0           # payload bytes (both directions) after the longest gap
+    end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
+    rst_on_large: tuple[int, int, int, int, float, int] | None = None
+    # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)
+    icmp: list[tuple[int, int, int, str, int]] = field(default_factory=list)
+    # ^ (frame, dir of quoted packet, mtu, router, quoted ip length)
+    fragments: int = 0
+    synack_rst: int | None = None   # frame of a RST answering the SYN
+
+    def side(self, direction: int) -> Side:
+        return self.up if direction == UP else self.down
+
+
+_CONNECT_RE = re.compile(rb"CONNECT ([^\s]+) HTTP/1\.[01]")
+_STATUS_RE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: ([^\r\n]*))?")
+_AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
+_HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
+
+
+def _connect_target(payload: bytes) -> str | None:
+    m = _CONNECT_RE.match(payload)
+    return m.group(1).decode("latin-1") if m else None
+
+
+class Tracker:
+    """Feeds packets into connections; call ``finish()`` to get them all."""
+
+    def __init__(self, keep: set[str] | None = None, ports: set[int] | None = None) -> None:
+        self.table: dict[tuple[str, int, str, int], tuple[Conn, int]] = {}
+        self.done: list[Conn] = []
+        # Recently closed connections: their stray packets must not start new ones.
+        self.retired: dict[tuple[str, int, str, int], None] = {}
+        self.count = 0
+        self.keep_hosts = keep or set()
+        self.keep_ports = ports or set()
+        self.capture_end = 0.0
+        self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
+        self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
+
+    # --- connection table ----------------------------------------------------------------
+
+    def _new(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader, client_is_src: bool,
+             saw_syn: bool) -> Conn:
+        if client_is_src:
+            c = Conn(self.count, ip.version, ip.src, tcp.sport, ip.dst, tcp.dport, frame, ts,
+                     saw_syn)
+        else:
+            c = Conn(self.count, ip.version, ip.dst, tcp.dport, ip.src, tcp.sport, frame, ts,
+                     saw_syn)
+        self.count += 1
+        self.table[(c.client, c.cport, c.server, c.sport)] = (c, UP)
+        self.table[(c.server, c.sport, c.client, c.cport)] = (c, DOWN)
+        return c
+
+    def _retire(self, c: Conn) -> None:
+        k1, k2 = (c.client, c.cport, c.server, c.sport), (c.server, c.sport, c.client, c.cport)
+        self.table.pop(k1, None)
+        self.table.pop(k2, None)
+        self.done.append(c)
+        self.retired[k1] = self.retired[k2] = None
+        if len(self.retired) > RETIRED_MAX:
+            for key in list(self.retired)[:RETIRED_MAX // 2]:
+                del self.retired[key]
+
+    def finish(self) -> list[Conn]:
+        """All connections, in order of first appearance."""
+        seen: set[int] = set()
+        for c, _d in list(self.table.values()):
+            if c.index not in seen:
+                seen.add(c.index)
+                self.done.append(c)
+        self.table.clear()
+        self.done.sort(key=lambda c: c.index)
+        return self.done
+
+    # --- packets ---------------------------------------------------------------------------
+
+    def tcp(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader, payload_len: int,
+            payload: bytes) -> None:
+        """One TCP segment; ``payload`` holds the captured part of its payload."""
+        self.capture_end = ts
+        flags = tcp.flags
+        entry = self.table.get((ip.src, tcp.sport, ip.dst, tcp.dport))
+        if flags & TCP_SYN:
+            if not flags & TCP_ACK:
+                if entry is not None:
+                    c, d = entry
+                    s = c.side(d)
+                    if d == UP and s.isn == tcp.seq:   # the same SYN again
+                        s.syn_count += 1
+                        c.last_frame, c.last_ts = frame, ts
+                        return
+                    self._retire(c)
+                c = self._new(frame, ts, ip, tcp, True, True)
+                d = UP
+            else:
+                if entry is None:
+                    c = self._new(frame, ts, ip, tcp, False, False)
+                    d = DOWN
+                else:
+                    c, d = entry
+            s = c.side(d)
+            if s.syn_frame is None:
+                s.isn = tcp.seq
+                s.next_seq = 1
+                s.syn_frame = frame
+                o = tcp.options
+                s.mss, s.wscale, s.sack = o.mss, o.wscale, o.sack_permitted
+                s.timestamps = o.timestamps is not None
+            s.syn_count += 1
+            c.last_frame, c.last_ts = frame, ts
+            if flags & TCP_ACK:
+                self._ack(c, d, tcp.ack)
+            return
+        if entry is None:
+            if not payload_len or (ip.src, tcp.sport, ip.dst, tcp.dport) in self.retired:
+                # An ACK, FIN or RST of a connection we never saw start, or a straggler
+                # of one that just closed.
+                return
+            # Mid-stream start: guess the client as the side with the higher port.
+            c = self._new(frame, ts, ip, tcp, tcp.sport >= tcp.dport, False)
+            d = UP if tcp.sport >= tcp.dport else DOWN
+        else:
+            c, d = entry
+        c.last_frame, c.last_ts = frame, ts
+        s = c.side(d)
+        if s.isn is None:
+            s.isn = (tcp.seq - 1) & MASK
+            s.next_seq = 1
+        if flags & TCP_RST:
+            self._rst(c, d, frame, ts)
+            return
+        if flags & TCP_ACK:
+            self._ack(c, d, tcp.ack)
+        if payload_len:
+            self._data(c, d, s, frame, ts, tcp.seq, payload_len, ip.total_length, payload)
+        if flags & TCP_FIN:
+            if s.fin_frame is None:
+                s.fin_frame = frame
+                if c.end is None:
+                    c.end = ("client FIN" if d == UP else "server FIN", frame, ts)
+            if c.up.fin_frame is not None and c.down.fin_frame is not None:
+                self._retire(c)
+
+    def _ack(self, c: Conn, d: int, ack: int) -> None:
+        o = c.side(1 - d)   # the bytes this ACK acknowledges
+        if o.isn is None:
+            o.isn = (ack - 1) & MASK
+            o.next_seq = 1
+        rel = o.rel(ack)
+        if rel <= o.acked:
+            return
+        o.acked = rel
+        q = o.inflight
+        while q and q[0][1] <= rel:
+            _start, _end, payload, ip_len, _f, _t = q.popleft()
+            if ip_len > o.max_delivered_ip:
+                o.max_delivered_ip = ip_len
+            if payload > o.max_delivered_payload:
+                o.max_delivered_payload = payload
+        if o.big_retx:
+            for start in [k for k, v in o.big_retx.items() if k + v[0] <= rel]:
+                payload = int(o.big_retx.pop(start)[0])
+                if payload > o.max_delivered_payload:
+                    o.max_delivered_payload = payload
+
+    def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
+              ip_len: int, payload: bytes) -> None:
+        start = s.rel(seq)
+        end = start + length
+        s.segments += 1
+        if length > s.max_payload:
+            s.max_payload, s.max_payload_frame = length, frame
+        if ip_len > s.max_ip_len:
+            s.max_ip_len = ip_len
+        if c.last_data_frame:
+            gap = ts - c.last_data_ts
+            if gap > c.max_gap[0]:
+                c.max_gap = (gap, c.last_data_frame, frame)
+                c.gap_dir = c.last_data_dir
+                c.gap_leg1_clear = c.up.acked >= c.up.next_seq
+                c.after_gap = 0
+            c.after_gap += length
+        c.last_data_frame, c.last_data_ts, c.last_data_dir = frame, ts, d
+        if s.hole is not None and start <= s.hole[0] < end:
+            s.hole = None
+            s.holes_filled += 1
+        if end <= s.next_seq:   # everything in it was seen before: a retransmission
+            s.retransmits += 1
+            if length > LARGE_PAYLOAD and end > s.acked:
+                r = s.big_retx.get(start)
+                if r is None:
+                    if len(s.big_retx) < RETX_MAX:
+                        s.big_retx[start] = [length, ip_len, frame, 1, frame, ts]
+                else:
+                    r[3] += 1
+                    r[4], r[5] = frame, ts
+            if d == UP and c.phase == "response" and c.exchanges:
+                c.exchanges[-1].retransmits += 1
+            return
+        if start > s.next_seq and s.hole is None:
+            s.hole = (s.next_seq, start, frame, ts)
+        fresh = start >= s.next_seq
+        s.next_seq = end
+        s.bytes += length
+        s.inflight.append((start, end, length, ip_len, frame, ts))
+        if c.phase == "tunnel":
+            if d == UP:
+                c.tunnel_up += length
+            else:
+                c.tunnel_down += length
+        if fresh:
+            self._content(c, d, frame, ts, length, payload)
+
+    def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
+                 payload: bytes) -> None:
+        """Recognise CONNECT, the proxy's answer and TLS hellos in new data."""
+        phase = c.phase
+        if d == UP and phase in ("start", "request"):
+            target = _connect_target(payload)
+            if target is not None:
+                c.exchanges.append(Exchange(target, frame, ts,
+                                            bool(_HAS_AUTHZ.search(payload[:HEAD_MAX]))))
+                c.phase = "response"
+                c.head.clear()
+                if not c.first_payload:
+                    c.first_payload = "connect"
+            elif phase == "start":
+                if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
+                    c.first_payload = "tls"
+                    c.client_hello = (frame, length)
+                    c.phase = "tunnel"
+                elif payload[:1].isalpha():
+                    c.first_payload = "http"
+                    c.phase = "other"
+                else:
+                    c.first_payload = "other"
+                    c.phase = "other"
+        elif d == DOWN and phase == "response":
+            self._response(c, frame, ts, payload)
+        elif phase == "tunnel":
+            if d == UP and c.client_hello is None:
+                if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
+                    c.client_hello = (frame, length)
+            elif d == DOWN and c.server_hello is None and payload[:1] == b"\x16" \
+                    and payload[5:6] == b"\x02":
+                c.server_hello = (frame, length)
+
+    def _response(self, c: Conn, frame: int, ts: float, payload: bytes) -> None:
+        ex = c.exchanges[-1]
+        if ex.status is None:
+            m = _STATUS_RE.match(payload)
+            if m is None:
+                return
+            ex.status = int(m.group(1))
+            ex.reason = (m.group(2) or b"").decode("latin-1")[:80]
+            ex.response_frame = frame
+        room = HEAD_MAX - len(c.head)
+        if room > 0:
+            c.head += payload[:room]
+        head_end = c.head.find(b"\r\n\r\n")
+        head = c.head if head_end < 0 else c.head[:head_end]
+        ex.schemes = tuple(dict.fromkeys(m.group(1).decode("latin-1").lower()
+                                         for m in _AUTH_RE.finditer(head)))
+        if head_end >= 0 or len(c.head) >= HEAD_MAX:
+            ex.head_complete = head_end >= 0
+            if ex.status == 200:
+                c.phase = "tunnel"
+                c.tunnel_start = (frame, ts)
+            else:
+                c.phase = "request"
+            c.head.clear()
+
+    def _rst(self, c: Conn, d: int, frame: int, ts: float) -> None:
+        s = c.side(d)
+        if s.rst_frame is None:
+            s.rst_frame = frame
+        if c.end is None:
+            c.end = ("client RST" if d == UP else "server RST", frame, ts)
+        if d == DOWN and c.down.syn_frame is None and c.up.syn_frame is not None:
+            c.synack_rst = frame
+        o = c.side(1 - d)
+        if c.rst_on_large is None and o.inflight:
+            _start, end, payload, ip_len, seg_frame, seg_ts = o.inflight[-1]
+            delay = ts - seg_ts
+            if (end > o.acked and payload > LARGE_PAYLOAD
+                    and payload > o.max_delivered_payload and 0 <= delay <= RST_AFTER_LARGE_S):
+                c.rst_on_large = (1 - d, ip_len, payload, seg_frame, delay, frame)
+        self._retire(c)
+
+    def icmp(self, frame: int, ts: float, router: str, family: int, mtu: int,
+             quoted: IpHeader, ports: tuple[int, int]) -> None:
+        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst."""
+        self.capture_end = ts
+        key = (quoted.src, ports[0], quoted.dst, ports[1])
+        entry = self.table.get(key)
+        if entry is None:
+            for c in reversed(self.done[-64:]):  # a connection that just closed
+                if (c.client, c.cport, c.server, c.sport) == key:
+                    entry = (c, UP)
+                elif (c.server, c.sport, c.client, c.cport) == key:
+                    entry = (c, DOWN)
+                if entry is not None:
+                    break
+        if entry is None:
+            if len(self.icmp_unmatched) < 100:
+                self.icmp_unmatched.append((frame, mtu, router,
+                                            f"{quoted.src}:{ports[0]} > {quoted.dst}:{ports[1]}"))
+            return
+        c, d = entry
+        if len(c.icmp) < 32:
+            c.icmp.append((frame, d, mtu, router, quoted.total_length))
+
+    def fragment(self, frame: int, ip: IpHeader) -> None:
+        key = (ip.src, ip.dst)
+        r = self.fragments.get(key)
+        if r is None:
+            if len(self.fragments) < 1000:
+                self.fragments[key] = [1, frame]
+        else:
+            r[0] += 1
