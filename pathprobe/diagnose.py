@@ -11,11 +11,9 @@ returned marked partial.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
@@ -136,6 +134,9 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]) -> tuple[V
             confidence = Confidence.INFERRED
             evidence.append("leg 1 also loses or resets large packets; this leg-2 finding may "
                             "be leg 1's: fix leg 1 first and rerun")
+        elif any(e.startswith("leg 1 ") or ", leg 1 " in e or "; leg 1 " in e
+                 for e in evidence):
+            pass  # the step already says what leg 1 carries
         elif leg1_limit is not None and payload is not None and payload < leg1_limit:
             evidence.append(f"leg 1 carries {leg1_limit} payload bytes per segment (measured), "
                             "so segments are lost after the proxy, on leg 2")
@@ -267,6 +268,8 @@ def parse_target(text: str) -> tuple[str, int]:
         port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
+        if not port_text:
+            raise ValueError(f"target {text!r} has an empty port")
     else:
         host, port_text = text, ""
     if not host or any(c in host for c in "/ @"):
@@ -295,51 +298,16 @@ Step = Callable[[], Measurement]
 PlannedStep = tuple[str, str, str, Step]  # (description, leg, target, step)
 
 
-def local_route(host: str) -> LegReport | None:
-    """The interface and MTU the kernel uses toward ``host``, and any cached PMTU.
-
-    Read from iproute2 (``ip -j route get``) and sysfs; no packets are sent.
-    None when ``ip`` is missing or the route lookup fails (reported by the caller).
-    """
-    try:
-        proc = subprocess.run(["ip", "-j", "route", "get", host], capture_output=True,
-                              text=True, timeout=5, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        raise _RouteError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip()
-                          else f"no route to {host}")
-    try:
-        route = json.loads(proc.stdout)[0]
-    except (ValueError, IndexError, KeyError):
-        return None
-    dev = str(route.get("dev", ""))
-    measurements: dict[str, Number] = {"interface": dev or None}
-    try:
-        measurements["interface_mtu"] = int(Path(f"/sys/class/net/{dev}/mtu").read_text())
-    except (OSError, ValueError):
-        measurements["interface_mtu"] = None
-    cached = None
-    for metric in route.get("metrics", []) or []:
-        if isinstance(metric, dict) and "mtu" in metric:
-            cached = int(metric["mtu"])
-    measurements["route_pmtu"] = cached
-    return LegReport("", host, measurements=measurements)
-
-
-class _RouteError(PathprobeError):
-    pass
-
-
 def _local_step(leg: str, host: str) -> Step:
+    """The interface and MTU the kernel uses toward ``host`` and its cached PMTU (no packets)."""
     def step() -> Measurement:
-        try:
-            found = local_route(host)
-        except _RouteError as e:
-            raise PathprobeError(f"route to {host}: {e}") from None
-        if found is None:
-            raise PathprobeError(f"cannot read the route to {host} ('ip -j route get' failed)")
-        return Measurement(legs=(replace(found, name=leg),))
+        from pathprobe.sysinfo import resolve, route_to
+
+        target = resolve(host)
+        route = route_to(target)
+        return Measurement(legs=(LegReport(leg, target.address, measurements={
+            "interface": route.interface, "interface_mtu": route.interface_mtu,
+            "route_pmtu": route.route_mtu}),))
     return step
 
 

@@ -265,7 +265,9 @@ RULES: tuple[Rule, ...] = (
 
 
 def _is_v6(target: str) -> bool:
-    return ":" in target.split("]")[0] if target.startswith("[") else target.count(":") > 1
+    """Whether a leg's target ('198.18.2.2', 'http://[2001:db8::2]:3128', 'h:443') is IPv6."""
+    bare = target.split("://", 1)[-1]
+    return bare.startswith("[") or bare.count(":") > 1
 
 
 def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = None

@@ -176,7 +176,7 @@ def test_parse_target(text: str, expected: tuple[str, int]) -> None:
 
 
 @pytest.mark.parametrize("bad", ["", "host:0", "host:99999", "host:x", "http://h/", "a b:1",
-                                 "[2001:db8::1]:"])
+                                 "[2001:db8::1]:", "host:"])
 def test_parse_target_rejects(bad: str) -> None:
     with pytest.raises(ValueError):
         parse_target(bad)

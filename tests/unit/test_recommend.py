@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -65,6 +66,16 @@ def test_ipv6_uses_60_bytes_of_headers_and_ipv6_keywords() -> None:
     assert "sysopt connection tcpmss 1340" in cmds
     assert "interface <IFACE>\n ipv6 tcp adjust-mss 1340" in cmds
     assert "interface <IFACE>\n ipv6 mtu 1400" in cmds
+
+
+@pytest.mark.parametrize(("target", "mss"), [
+    ("198.18.2.2", 1360), ("http://198.18.2.2:3128", 1360), ("198.18.2.2:3128", 1360),
+    ("2001:db8:2::2", 1340), ("http://[2001:db8:2::2]:3128", 1340), ("[2001:db8:2::2]:443", 1340),
+])
+def test_family_follows_the_leg_target_however_it_is_written(target: str, mss: int) -> None:
+    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, numbers={"mtu": 1400})],
+                     {L1: target})
+    assert f"sysopt connection tcpmss {mss}" in commands(recs)
 
 
 def test_smallest_limit_on_a_leg_wins() -> None:
