@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import select
 import socket
 import struct
+import termios
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -429,6 +431,16 @@ def tcp_info(sock: socket.socket) -> tuple[int, int, int, int, int]:
     return options, snd_mss, unacked, pmtu, rtt_us
 
 
+def unacked_bytes(sock: socket.socket) -> int:
+    """Bytes written but not yet acknowledged (SIOCOUTQ): 0 means the peer has it all.
+
+    tcpi_unacked counts segments in flight, which is 0 too while data still
+    waits in the send queue, so it cannot prove delivery.
+    """
+    buf = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return int(struct.unpack("i", buf)[0])
+
+
 class TcpProber(Prober):
     """Unprivileged TCP to an open port: one connection per size, its ACK proves delivery."""
 
@@ -515,8 +527,8 @@ class TcpProber(Prober):
                 for s, t in list(sent_at.items()):
                     i = socks[s]
                     size = rnd.sizes[i]
-                    _opts, snd_mss, unacked, pmtu, _rtt = tcp_info(s)
-                    if unacked == 0:
+                    _opts, snd_mss, _unacked, pmtu, _rtt = tcp_info(s)
+                    if unacked_bytes(s) == 0:
                         if snd_mss < size - self.overhead:
                             # ICMP shrank the MSS and the kernel resent smaller: too big.
                             rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG,
