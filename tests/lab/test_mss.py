@@ -1,0 +1,160 @@
+"""`pathprobe mss` against the real lab: squid on 198.18.2.2:3128 behind r1, with
+nft clamps, resets and drops on leg 1. Each case runs the CLI in the fmc
+namespace as root and without privileges.
+
+"Unprivileged" here is root with an empty capability bounding set (setpriv):
+no CAP_NET_RAW, no CAP_NET_ADMIN, exactly what the network code checks, and
+it can still run this checkout's interpreter (user nobody cannot reach a
+Python under /root). Each run asserts that the unprivileged method was used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from pathprobe.lab import topology as topo
+from tests.conftest import Lab
+
+PROXY = f"{topo.PROXY_V4}:3128"
+PROXY6 = f"[{topo.PROXY_V6}]:3128"
+NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
+
+
+def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, Any]]:
+    argv = [sys.executable, "-m", "pathprobe", "mss", *args, "--json"]
+    r = lab.run(argv if privileged else [*NO_CAPS, *argv], timeout=60)
+    assert r.returncode in (0, 1, 3), r.stderr
+    assert "Traceback" not in r.stderr
+    out = json.loads(r.stdout)
+    leg = out["legs"][0]
+    if privileged:
+        assert leg["mss_method"] == "syn-ack capture"
+    else:
+        assert leg["mss_method"] == "tcp_info"
+    return r.returncode, out
+
+
+def verdict(out: dict[str, Any], code: str) -> dict[str, Any]:
+    found = [v for v in out["verdicts"] if v["code"] == code]
+    assert found, f"no {code} in {[v['code'] for v in out['verdicts']]}"
+    assert found[0]["evidence"]
+    return found[0]
+
+
+def codes(out: dict[str, Any]) -> list[str]:
+    return [v["code"] for v in out["verdicts"]]
+
+
+@pytest.mark.parametrize("privileged", [True, False], ids=["root", "unprivileged"])
+def test_healthy(lab: Lab, privileged: bool) -> None:
+    lab.up("healthy")
+    rc, out = mss(lab, PROXY, privileged=privileged)
+    assert rc == 0 and codes(out) == ["HEALTHY"]
+    leg = out["legs"][0]
+    assert leg["name"] == "fmc-proxy" and leg["mss_sent"] == 1460
+    assert leg["mss_received"] == 1460 and leg["largest_acked"] == 1500
+    assert leg["max_payload"] == 1448
+
+
+@pytest.mark.parametrize("clamp", [1200, 1300, 1380])
+def test_clamp_values_root(lab: Lab, clamp: int) -> None:
+    lab.up("clamp", param=clamp)
+    rc, out = mss(lab, PROXY, "--leg", "site-a")
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
+    v = verdict(out, "MSS_CLAMPED")
+    assert (v["mss_sent"], v["mss_received"], v["leg"]) == (1460, clamp, "site-a")
+    leg = out["legs"][0]
+    # As root, segments go beyond the clamp (TCP_REPAIR): the path itself carries 1500.
+    assert leg["segment_method"] == "tcp-repair" and leg["largest_acked"] == 1500
+    assert any("not by the path MTU" in e for e in v["evidence"])
+    # TTL-limited SYNs: r1 quotes our SYN unchanged (it clamps on forwarding).
+    assert any("198.18.1.1" in e for e in v["evidence"])
+
+
+@pytest.mark.parametrize("clamp", [1220, 1300])
+def test_clamp_values_unprivileged(lab: Lab, clamp: int) -> None:
+    lab.up("clamp", param=clamp)
+    rc, out = mss(lab, PROXY, privileged=False)
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
+    v = verdict(out, "MSS_CLAMPED")
+    assert (v["mss_sent"], v["mss_received"]) == (1460, clamp)
+    leg = out["legs"][0]
+    assert leg["segment_method"] == "negotiated-mss"
+    assert leg["tested_up_to"] == clamp + 40 and leg["largest_acked"] == clamp + 40
+    assert any("TCP_REPAIR" in n for n in leg["not_measured"])
+
+
+def test_clamp_ipv6(lab: Lab) -> None:
+    lab.up("clamp", param=1300)
+    rc, out = mss(lab, PROXY6)
+    v = verdict(out, "MSS_CLAMPED")
+    assert (v["mss_sent"], v["mss_received"]) == (1440, 1300)
+    assert out["legs"][0]["largest_acked"] == 1500 and rc == 1
+
+
+@pytest.mark.parametrize(("threshold", "privileged"),
+                         [(1300, True), (1400, True), (1450, False), (1300, False)])
+def test_rst_threshold(lab: Lab, threshold: int, privileged: bool) -> None:
+    lab.up("rst", param=threshold)
+    # ICMP passes at 1500 on this path: the reset is not an MTU problem.
+    ping = lab.run(["ping", "-4", "-n", "-c", "1", "-W", "1", "-M", "do", "-s", "1472",
+                    topo.PROXY_V4])
+    assert ping.returncode == 0, ping.stdout
+    rc, out = mss(lab, PROXY, privileged=privileged)
+    assert rc == 1 and codes(out) == ["RST_ON_LARGE_SEGMENT"]
+    v = verdict(out, "RST_ON_LARGE_SEGMENT")
+    assert v["mtu"] == threshold and v["max_payload"] == threshold - 52
+    assert v["smallest_reset"] == threshold + 1 and v["direction"] == "up"
+    assert out["legs"][0]["rst_threshold"] == threshold
+
+
+def test_clamp_plus_rst_root(lab: Lab) -> None:
+    lab.up("clamp", param=1300, faults=["rst:1:up:1400"])
+    rc, out = mss(lab, PROXY)
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED", "RST_ON_LARGE_SEGMENT"]
+    assert verdict(out, "MSS_CLAMPED")["mss_received"] == 1300
+    assert verdict(out, "RST_ON_LARGE_SEGMENT")["mtu"] == 1400
+
+
+def test_clamp_plus_rst_unprivileged_says_what_it_could_not_test(lab: Lab) -> None:
+    lab.up("clamp", param=1300, faults=["rst:1:up:1400"])
+    rc, out = mss(lab, PROXY, privileged=False)
+    # The clamp keeps our segments at 1340 bytes, below the reset: only the clamp is seen,
+    # and the report says sizes above it need root.
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
+    leg = out["legs"][0]
+    assert leg["tested_up_to"] == 1340
+    assert any("TCP_REPAIR" in n for n in leg["not_measured"])
+
+
+@pytest.mark.parametrize("privileged", [True, False], ids=["root", "unprivileged"])
+def test_blackhole(lab: Lab, privileged: bool) -> None:
+    lab.up("blackhole")
+    rc, out = mss(lab, PROXY, privileged=privileged)
+    assert rc == 1 and codes(out) == ["PMTU_BLACKHOLE"]
+    v = verdict(out, "PMTU_BLACKHOLE")
+    assert v["mtu"] == 1372 and v["max_payload"] == 1320
+    assert out["legs"][0]["duration_s"] < 30
+
+
+def test_icmp_signalled_mtu_is_not_a_reset(lab: Lab) -> None:
+    lab.up("mtu", param=1400)
+    rc, out = mss(lab, PROXY)
+    assert rc == 1 and codes(out) == ["PMTU_REDUCED"]
+    assert verdict(out, "PMTU_REDUCED")["mtu"] == 1400
+
+
+def test_table_output_and_errors(lab: Lab) -> None:
+    lab.up("clamp", param=1300)
+    r = lab.cli("mss", PROXY)
+    assert r.returncode == 1
+    assert "MSS_CLAMPED" in r.stdout and "1460 -> 1300" in r.stdout
+    bad = lab.cli("mss", "198.18.2.2:notaport")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "HOST:PORT" in bad.stderr
+    closed = lab.cli("mss", "198.18.2.2:9")
+    assert closed.returncode == 3 and "Traceback" not in closed.stderr
+    assert "198.18.2.2 port 9" in closed.stderr
