@@ -15,13 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
-from pathprobe.capture.rules import (
-    DEFAULT_STALL_S,
-    Finding,
-    conn_findings,
-    conn_row,
-    merge,
-)
+from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn_row
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureError
 from pathprobe.model import LegReport, Measurement, Verdict, VerdictCode, healthy_unless
@@ -68,9 +62,55 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-def track(path: Path, filters: Filters, stats: ReadStats) -> Tracker:
+class Collector:
+    """Receives each finished connection: filter, judge, merge, keep a bounded table.
+
+    Connections are judged as soon as they end, so memory holds the open
+    connections, one finding per verdict group and at most ``max_rows`` rows of
+    each kind (problem, healthy), whatever the size of the capture.
+    """
+
+    def __init__(self, filters: Filters, stall_s: float, max_rows: int) -> None:
+        self.filters = filters
+        self.stall_s = stall_s
+        self.max_rows = max_rows
+        self.merger = Merger()
+        self.problem_rows: list[tuple[int, LegReport]] = []
+        self.healthy_rows: list[tuple[int, LegReport]] = []
+        self.seen = 0
+        self.chosen = 0
+        self.legs: set[str] = set()
+        self.tracker: Tracker | None = None
+
+    def __call__(self, c: Conn) -> None:
+        self.seen += 1
+        if not self.filters.wants(c):
+            return
+        self.chosen += 1
+        tracker = self.tracker
+        capture_end = tracker.capture_end if tracker is not None else c.last_ts
+        if tracker is not None and tracker.fragments:
+            for key in ((c.client, c.server), (c.server, c.client)):
+                frag = tracker.fragments.get(key)
+                if frag is not None:
+                    c.fragments += frag[0]
+        proxied = bool(c.exchanges) or self.filters.is_proxy(c)
+        findings = conn_findings(c, capture_end, proxied, self.stall_s)
+        for f in findings:
+            self.merger.add(f)
+        rows = self.problem_rows if findings else self.healthy_rows
+        if not self.max_rows or len(rows) < self.max_rows:
+            row = conn_row(c, findings, proxied)
+            rows.append((c.index, row))
+            self.legs.add(row.name)
+
+
+def track(path: Path, filters: Filters, stats: ReadStats,
+          on_done: Callable[[Conn], None] | None = None) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop)."""
-    tracker = Tracker()
+    tracker = Tracker(on_done)
+    if isinstance(on_done, Collector):
+        on_done.tracker = tracker
     hosts = filters.hosts
     host_filter = bool(hosts)
     on_tcp = tracker.tcp
@@ -136,46 +176,34 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     """Read ``path`` and say, per connection and overall, what went wrong."""
     stats = ReadStats()
     t0 = time.monotonic()
-    tracker = track(path, filters, stats)
+    collector = Collector(filters, stall_s, max_rows)
+    tracker = track(path, filters, stats, collector)
+    tracker.finish()
     if progress:
         progress(f"read {stats.frames} frames in {time.monotonic() - t0:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureError(f"{path}: the capture holds no packets")
-    conns = tracker.finish()
-    chosen = [c for c in conns if filters.wants(c)]
     notes: list[str] = []
     if stats.truncated:
         notes.append(f"capture truncated: {stats.truncated}")
     if stats.unsupported_frames:
         notes.append(f"{stats.unsupported_frames} frames on interfaces of unsupported link "
                      "types were skipped")
-    if not chosen:
+    if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"
                                                       if filters.proxy_host else ""))
         raise CaptureError(
-            f"{path}: {stats.frames} frames, {len(conns)} TCP connections, none {what}; "
+            f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none {what}; "
             "use --host/--port/--proxy to choose connections"
             + (f" ({notes[0]})" if notes else ""))
-    findings: list[Finding] = []
-    rows: list[tuple[bool, LegReport]] = []
-    for c in chosen:
-        proxied = bool(c.exchanges) or filters.is_proxy(c)
-        fs = conn_findings(c, tracker.capture_end, proxied, stall_s)
-        for key, frag in tracker.fragments.items():
-            if key in ((c.client, c.server), (c.server, c.client)):
-                c.fragments += frag[0]
-        findings.extend(fs)
-        rows.append((bool(fs), conn_row(c, fs, proxied)))
-    if max_rows and len(rows) > max_rows:
-        problems = [r for bad, r in rows if bad]
-        healthy = [r for bad, r in rows if not bad]
-        kept = (problems + healthy)[:max_rows]
-        notes.append(f"table shows {len(kept)} of {len(rows)} connections "
-                     "(problem connections first; --max-rows 0 shows all)")
-        legs = tuple(kept)
-    else:
-        legs = tuple(r for _bad, r in rows)
+    rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
+    if max_rows and len(rows) < collector.chosen:
+        notes.append(f"table shows {len(rows)} of {collector.chosen} connections "
+                     f"(up to {max_rows} with problems and {max_rows} healthy; "
+                     "--max-rows 0 shows all)")
+    rows = rows if max_rows else sorted(rows)
+    legs = tuple(r for _i, r in rows)
     for frame, mtu, router, quoted in tracker.icmp_unmatched[:5]:
         notes.append(f"frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} "
                      "(not a connection analysed here)")
@@ -183,14 +211,14 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     if frags:
         notes.append(f"{frags} IP fragments in the capture (first at frame "
                      f"{min(v[1] for v in tracker.fragments.values())})")
-    verdicts: tuple[Verdict, ...] = tuple(merge(findings))
-    proxy_legs = sorted({r.name for _b, r in rows})
-    verdicts = healthy_unless(verdicts, proxy_legs[0] if len(proxy_legs) == 1 else "fmc-proxy",
-                              [f"{len(chosen)} connection(s): no refusal, stall, reset, "
-                               "black hole or MSS change seen"])
-    summary = _summary(path, stats, len(chosen), len(conns), verdicts, notes)
+    legs_seen = sorted(collector.legs)
+    verdicts = healthy_unless(
+        collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else "fmc-proxy",
+        [f"{collector.chosen} connection(s): no refusal, stall, reset, black hole or MSS "
+         "change seen"])
+    summary = _summary(path, stats, collector.chosen, collector.seen, verdicts, notes)
     return Analysis(Measurement(legs=legs, verdicts=verdicts, summary=summary), stats,
-                    len(chosen), len(conns), notes)
+                    collector.chosen, collector.seen, notes)
 
 
 def _summary(path: Path, stats: ReadStats, chosen: int, total: int,

@@ -324,35 +324,57 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
     return None
 
 
+class Merger:
+    """Merges findings into one verdict per (code, leg, direction, key numbers), incrementally.
+
+    Only the first finding of each group and a few example client ports are kept,
+    so memory does not grow with the number of connections in the capture.
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[object, ...], tuple[Finding, list[int], list[int]]] = {}
+
+    def add(self, f: Finding) -> None:
+        g = self.groups.get(f.key())
+        if g is None:
+            self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)], [])
+            return
+        _first, counts, ports = g
+        counts[0] += 1
+        counts[1] += int(f.confidence is Confidence.MEASURED)
+        if len(ports) < EXAMPLE_PORTS and f.conn is not None:
+            ports.append(f.conn.cport)
+
+    def verdicts(self) -> list[Verdict]:
+        out: list[Verdict] = []
+        for first, (count, measured), ports in self.groups.values():
+            numbers: dict[str, Number] = dict(first.numbers)
+            evidence = list(first.evidence)
+            if first.conn is not None:
+                evidence.insert(0, f"connection {first.conn.client}:{first.conn.cport} -> "
+                                   f"{first.conn.server}:{first.conn.sport}")
+            if count > 1:
+                more = ", ..." if count - 1 > len(ports) else ""
+                evidence.append(f"the same in {count - 1} other connection(s) (client ports "
+                                f"{', '.join(map(str, ports))}{more})")
+            numbers["connections"] = count
+            filt = numbers.pop("wireshark_filter", None)
+            if filt is not None:
+                numbers["wireshark_filter"] = filt
+            confidence = Confidence.MEASURED if measured else Confidence.INFERRED
+            out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
+                               confidence, numbers))
+        order = list(VerdictCode)
+        out.sort(key=lambda v: order.index(v.code))
+        return out
+
+
 def merge(findings: Iterable[Finding]) -> list[Verdict]:
     """One verdict per (code, leg, direction, key numbers), counting the connections."""
-    groups: dict[tuple[object, ...], list[Finding]] = {}
+    m = Merger()
     for f in findings:
-        groups.setdefault(f.key(), []).append(f)
-    out: list[Verdict] = []
-    for fs in groups.values():
-        first = fs[0]
-        numbers: dict[str, Number] = dict(first.numbers)
-        evidence = list(first.evidence)
-        if first.conn is not None:
-            evidence.insert(0, f"connection {first.conn.client}:{first.conn.cport} -> "
-                               f"{first.conn.server}:{first.conn.sport}")
-        if len(fs) > 1:
-            ports = [str(f.conn.cport) for f in fs[1:EXAMPLE_PORTS + 1] if f.conn]
-            more = len(fs) - 1 - len(ports)
-            evidence.append(f"the same in {len(fs) - 1} other connection(s) (client ports "
-                            f"{', '.join(ports)}{', ...' if more > 0 else ''})")
-        numbers["connections"] = len(fs)
-        confidence = (Confidence.MEASURED if any(f.confidence is Confidence.MEASURED
-                                                 for f in fs) else Confidence.INFERRED)
-        filt = numbers.pop("wireshark_filter", None)
-        if filt is not None:
-            numbers["wireshark_filter"] = filt
-        out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
-                           confidence, numbers))
-    order = list(VerdictCode)
-    out.sort(key=lambda v: order.index(v.code))
-    return out
+        m.add(f)
+    return m.verdicts()
 
 
 def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:

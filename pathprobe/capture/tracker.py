@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, IpHeader, TcpHeader
@@ -141,14 +142,16 @@ def _connect_target(payload: bytes) -> str | None:
 class Tracker:
     """Feeds packets into connections; call ``finish()`` to get them all."""
 
-    def __init__(self, keep: set[str] | None = None, ports: set[int] | None = None) -> None:
+    def __init__(self, on_done: Callable[[Conn], None] | None = None) -> None:
         self.table: dict[tuple[str, int, str, int], tuple[Conn, int]] = {}
         self.done: list[Conn] = []
+        # Called with each connection once it is over (FIN both ways, RST, or end of
+        # capture); the default keeps them in ``done``. A streaming consumer passes its
+        # own and the tracker then holds only open connections.
+        self.on_done: Callable[[Conn], None] = on_done or self.done.append
         # Recently closed connections: their stray packets must not start new ones.
         self.retired: dict[tuple[str, int, str, int], None] = {}
         self.count = 0
-        self.keep_hosts = keep or set()
-        self.keep_ports = ports or set()
         self.capture_end = 0.0
         self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
@@ -172,20 +175,20 @@ class Tracker:
         k1, k2 = (c.client, c.cport, c.server, c.sport), (c.server, c.sport, c.client, c.cport)
         self.table.pop(k1, None)
         self.table.pop(k2, None)
-        self.done.append(c)
+        self.on_done(c)
         self.retired[k1] = self.retired[k2] = None
         if len(self.retired) > RETIRED_MAX:
             for key in list(self.retired)[:RETIRED_MAX // 2]:
                 del self.retired[key]
 
     def finish(self) -> list[Conn]:
-        """All connections, in order of first appearance."""
-        seen: set[int] = set()
-        for c, _d in list(self.table.values()):
-            if c.index not in seen:
-                seen.add(c.index)
-                self.done.append(c)
+        """Hand over the connections still open; returns ``done`` in order of appearance."""
+        still_open: dict[int, Conn] = {}
+        for c, _d in self.table.values():
+            still_open[c.index] = c
         self.table.clear()
+        for index in sorted(still_open):
+            self.on_done(still_open[index])
         self.done.sort(key=lambda c: c.index)
         return self.done
 
@@ -410,14 +413,6 @@ class Tracker:
         self.capture_end = ts
         key = (quoted.src, ports[0], quoted.dst, ports[1])
         entry = self.table.get(key)
-        if entry is None:
-            for c in reversed(self.done[-64:]):  # a connection that just closed
-                if (c.client, c.cport, c.server, c.sport) == key:
-                    entry = (c, UP)
-                elif (c.server, c.sport, c.client, c.cport) == key:
-                    entry = (c, DOWN)
-                if entry is not None:
-                    break
         if entry is None:
             if len(self.icmp_unmatched) < 100:
                 self.icmp_unmatched.append((frame, mtu, router,
