@@ -53,7 +53,7 @@ Example (the built-in lab, from the fmc namespace):
 
 def mss_command(
     host_port: Annotated[str, typer.Argument(
-        metavar="HOST:PORT", help="TCP service to probe, e.g. the proxy 10.0.0.1:3128 or "
+        metavar="HOST:PORT", help="TCP service to probe, e.g. the proxy proxy.example.com:3128 or "
         "[2001:db8::1]:8080 (port 443 when omitted).", show_default=False)],
     leg: Annotated[str, typer.Option(
         "--leg", metavar="NAME", help="Leg name used in the report.")] = "fmc-proxy",
