@@ -245,7 +245,8 @@ class IcmpProber(Prober):
                     "--method udp or --method tcp") from e
             raise PermissionNeeded(
                 "unprivileged ICMP (ping sockets) is disabled here "
-                "(net.ipv4.ping_group_range); use --method udp or --method tcp") from e
+                "(net.ipv4.ping_group_range); run as root, or use --method udp or "
+                "--method tcp") from e
         self.sock.setblocking(False)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

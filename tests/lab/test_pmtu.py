@@ -1,0 +1,174 @@
+"""`pathprobe pmtu` against the real lab: kernels, nftables, squid. Root and unprivileged.
+
+Each test brings up one scenario and runs the CLI inside the fmc namespace,
+with several sizes per fault kind so that no single magic number passes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from tests.conftest import Lab
+
+PROXY4, PROXY6 = "198.18.2.2", "2001:db8:2::2"
+NO_RAW = ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"]
+
+
+def pmtu(lab: Lab, *args: str, no_raw: bool = False, user: str | None = None,
+         expect: int | None = 1) -> dict[str, Any]:
+    """Run `pathprobe pmtu ARGS --json -q` in fmc; return the JSON (checks the exit status)."""
+    argv = [sys.executable, "-m", "pathprobe", "pmtu", *args, "--json", "-q"]
+    if no_raw:
+        argv = [*NO_RAW, *argv]
+    t0 = time.monotonic()
+    proc = lab.run(argv, user=user, timeout=60)
+    wall = time.monotonic() - t0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if expect is not None:
+        assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
+    out: dict[str, Any] = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    out["_wall"] = wall
+    out["_stderr"] = proc.stderr
+    out["_rc"] = proc.returncode
+    return out
+
+
+def leg(out: dict[str, Any]) -> dict[str, Any]:
+    legs: list[dict[str, Any]] = out["legs"]
+    assert len(legs) == 1
+    return legs[0]
+
+
+def verdict(out: dict[str, Any]) -> dict[str, Any]:
+    vs: list[dict[str, Any]] = out["verdicts"]
+    assert len(vs) == 1, vs
+    assert vs[0]["evidence"], "every verdict carries evidence"
+    return vs[0]
+
+
+def flush_route_cache(lab: Lab) -> None:
+    """Forget PMTUs learned by earlier runs, so each run measures from scratch."""
+    for fam in ("-4", "-6"):
+        subprocess.run(["ip", "-n", lab.ns("fmc"), fam, "route", "flush", "cache"],
+                       check=False, capture_output=True)
+
+
+@pytest.mark.parametrize("mtu", [1400, 1333])
+def test_mtu_with_icmp_is_exact_and_reduced(lab: Lab, mtu: int) -> None:
+    lab.up("mtu", param=mtu)
+    for target in (PROXY4, PROXY6):
+        flush_route_cache(lab)
+        out = pmtu(lab, target, "--leg", "fmc-proxy")
+        lg, v = leg(out), verdict(out)
+        assert (lg["pmtu"], lg["pmtu_exact"], lg["pmtu_method"]) == (mtu, True, "icmp")
+        assert lg["interface_mtu"] == 1500 and lg["interface"] == "to-r1"
+        assert lg["route_pmtu"] == mtu  # the kernel learned it from the same ICMP
+        assert lg["name"] == "fmc-proxy" and lg["target"] == target
+        assert (v["code"], v["mtu"], v["icmp_mtu"], v["direction"]) == (
+            "PMTU_REDUCED", mtu, mtu, "up")
+        assert v["confidence"] == "measured"
+        assert lg["probes"] <= 100 and lg["rounds"] <= 4
+
+
+def test_mtu_with_icmp_filtered_is_a_black_hole(lab: Lab) -> None:
+    lab.up("mtu-noicmp", param=1420)
+    for target in (PROXY4, PROXY6):
+        out = pmtu(lab, target)
+        lg, v = leg(out), verdict(out)
+        assert (lg["pmtu"], lg["pmtu_exact"]) == (1420, True)
+        assert (v["code"], v["mtu"], v["smallest_failing"]) == ("PMTU_BLACKHOLE", 1420, 1421)
+        assert lg["route_pmtu"] == 1500  # no ICMP ever reached the kernel
+
+
+@pytest.mark.parametrize("size", [1372, 1291])
+def test_black_hole_root_fast_and_exact(lab: Lab, size: int) -> None:
+    lab.up("blackhole", param=size)
+    out = pmtu(lab, PROXY4)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_exact"], v["code"]) == (size, True, "PMTU_BLACKHOLE")
+    assert v["confidence"] == "measured"
+    assert out["_wall"] < 4.0  # the bench holds the 2 s line; CI machines vary
+    out6 = pmtu(lab, PROXY6)
+    assert (leg(out6)["pmtu"], verdict(out6)["code"]) == (size, "PMTU_BLACKHOLE")
+
+
+def test_black_hole_direction_both_ways_and_unprivileged(lab: Lab) -> None:
+    lab.up("blackhole", param=1350)
+    # With an up-only method available, auto checks the direction: the limit is up.
+    out = pmtu(lab, PROXY4, "--port", "3128")
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_up"], v["direction"]) == (1350, 1350, "up")
+    # Without CAP_NET_RAW (ping sockets are off in the lab): TCP to the open proxy port.
+    out = pmtu(lab, PROXY4, "--port", "3128", no_raw=True)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1350, "tcp", True)
+    assert (v["code"], v["direction"]) == ("PMTU_BLACKHOLE", "up")
+    assert any("ping_group_range" in n for n in lg["notes"])
+    out = pmtu(lab, PROXY6, "--method", "tcp", "--port", "3128", no_raw=True)
+    assert (leg(out)["pmtu"], verdict(out)["code"]) == (1350, "PMTU_BLACKHOLE")
+
+
+@pytest.mark.parametrize("size", [1300, 1444])
+def test_down_only_black_hole_reports_direction(lab: Lab, size: int) -> None:
+    lab.up("blackhole", param=size, direction="down")
+    out = pmtu(lab, PROXY4, "--port", "3128")
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_down"], lg["pmtu_up"]) == (size, size, 1500)
+    assert (v["code"], v["direction"]) == ("PMTU_BLACKHOLE", "down")
+    # An up-only method alone sees a healthy path (and says it measured up only).
+    out = pmtu(lab, PROXY4, "--method", "tcp", "--port", "3128", expect=0)
+    assert (leg(out)["pmtu"], verdict(out)["code"], verdict(out)["direction"]) == (
+        1500, "HEALTHY", "up")
+
+
+def test_unprivileged_udp_and_tcp_on_icmp_path(lab: Lab) -> None:
+    lab.up("mtu", param=1410)
+    flush_route_cache(lab)
+    out = pmtu(lab, PROXY4, no_raw=True)  # auto -> udp (no port given)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_method"], v["code"]) == (1410, "udp", "PMTU_REDUCED")
+    flush_route_cache(lab)
+    out = pmtu(lab, PROXY6, "--method", "tcp", "--port", "3128", no_raw=True)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_method"], v["code"]) == (1410, "tcp", "PMTU_REDUCED")
+
+
+def test_healthy_path(lab: Lab) -> None:
+    lab.up("healthy")
+    out = pmtu(lab, PROXY4, "--port", "3128", expect=0)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_exact"], v["code"], v["direction"]) == (
+        1500, True, "HEALTHY", "both")
+    assert lg["rounds"] == 1
+
+
+def test_silent_target_cannot_be_measured(lab: Lab) -> None:
+    lab.up("healthy")
+    # Nobody holds 198.18.2.99: nothing answers, which must never read as a black hole.
+    out = pmtu(lab, "198.18.2.99", "--method", "icmp", expect=3)
+    assert out["_stderr"].startswith("pathprobe: error:")
+    assert "answered no probe" in out["_stderr"] or "never answered" in out["_stderr"]
+    assert len(out["_stderr"].strip().splitlines()) == 1
+    out = pmtu(lab, PROXY4, "--method", "tcp", "--port", "9", no_raw=True, expect=3)
+    assert "not open" in out["_stderr"]
+
+
+def test_bad_input_is_a_usage_error(lab: Lab) -> None:
+    lab.up("healthy")
+    for args in (["--method", "bogus", PROXY4], ["--port", "0", PROXY4],
+                 [PROXY4, "-4", "-6"], ["--method", "tcp", PROXY4]):
+        out = pmtu(lab, *args, expect=2)
+        assert "Traceback" not in out["_stderr"]
+
+
+def test_as_nobody(lab: Lab, unprivileged_ok: None) -> None:
+    """The issue's unprivileged run: setpriv to nobody (needs a world-readable interpreter)."""
+    lab.up("blackhole", param=1380)
+    out = pmtu(lab, PROXY4, "--port", "3128", user="nobody")
+    assert (leg(out)["pmtu"], leg(out)["pmtu_method"]) == (1380, "tcp")
