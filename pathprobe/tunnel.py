@@ -244,17 +244,27 @@ def download_verdict(d: io.Download, method: str) -> Verdict | None:
                    tuple(ev), Confidence.MEASURED, numbers)
 
 
-def clamp_verdict(hello: dict[str, object], peer_mss: int | None) -> Verdict | None:
-    """MSS_CLAMPED on leg 2 when the proxy's SYN reached the reflector with a lower MSS."""
+def clamp_verdict(hello: dict[str, object], peer_mss: int | None,
+                  leg1_version: int | None = None) -> Verdict | None:
+    """MSS_CLAMPED on leg 2 when the proxy's SYN reached the reflector with a lower MSS.
+
+    The proxy's MSS on leg 1 (its SYN-ACK to us) tells its interface MTU; on
+    leg 2 it advertises the same MTU minus 40 (IPv4) or 60 (IPv6) bytes.
+    """
     syn_mss = hello.get("syn_mss")
     if not isinstance(syn_mss, int):
         return None
-    expected = peer_mss if peer_mss is not None else 1460
+    leg2_version = hello.get("syn_ip_version")
+    expected = 1460 if peer_mss is None else peer_mss
+    l1 = leg1_version or 4
+    l2 = leg2_version if leg2_version in (4, 6) else l1
+    expected += (20 if l1 == 6 else 0) - (20 if l2 == 6 else 0)
     if syn_mss >= expected:
         return None
-    ev = [f"the proxy's SYN arrived at the reflector with MSS {syn_mss}",
-          f"the proxy advertises MSS {expected} to us on leg 1"
-          if peer_mss is not None else "a 1500-byte-MTU proxy sends MSS 1460",
+    ev = [f"the proxy's SYN arrived at the reflector over IPv{l2} with MSS {syn_mss}",
+          f"the proxy advertises MSS {peer_mss} to us on leg 1 (IPv{l1}), so it sends "
+          f"{expected} on leg 2" if peer_mss is not None
+          else f"a 1500-byte-MTU proxy sends MSS {expected}",
           "a device on leg 2 lowered it"]
     return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM.value, Direction.UP, tuple(ev),
                    Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
@@ -349,10 +359,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             else:
                 syn_mss = hello.get("syn_mss")
                 legs.append(LegReport(Leg.PROXY_UPSTREAM.value, reflector, Direction.UP,
-                                      {"mss_sent": peer_mss, "mss_received":
-                                       syn_mss if isinstance(syn_mss, int) else None},
+                                      {"mss_received": syn_mss if isinstance(syn_mss, int)
+                                       else None, "ip_version": version
+                                       if isinstance(version := hello.get("syn_ip_version"),
+                                                     int) else None},
                                       notes=("SYN as it arrived at the reflector",)))
-                clamp = clamp_verdict(hello, peer_mss)
+                clamp = clamp_verdict(hello, peer_mss, first.family)
                 if clamp is not None:
                     verdicts.append(clamp)
 
@@ -410,6 +422,9 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if not d.stalled and d.received < SIZE_STALL_BYTES:
             notes.append("answer too small to need full-size segments: down direction "
                          "not proven")
+            if reflector is None:
+                errors.append("leg 2 down not measured: the target's answer to GET / is too "
+                              "small (use --reflector)")
         legs.append(LegReport(Leg.PROXY_UPSTREAM.value, target, Direction.DOWN, dm,
                               tuple(notes)))
         dv = download_verdict(d, "GET / over TLS")
@@ -418,10 +433,16 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             verdicts.append(dv)
 
     if not verdicts and not errors:
-        verdicts.append(Verdict(VerdictCode.HEALTHY, Leg.PROXY_UPSTREAM.value, Direction.BOTH,
-                                ("every size up to a full segment crossed leg 2 "
-                                 f"({PAYLOAD_HIGH}-byte writes answered)",
-                                 "large answers arrived complete through the tunnel")))
+        ev = []
+        if Direction.UP in directions:
+            ev.append(f"up: every size up to a full segment crossed leg 2 ({PAYLOAD_HIGH}-byte "
+                      "writes answered)")
+        if Direction.DOWN in directions:
+            ev.append("down: " + ("sized replies up to a full segment and " if reflector else "")
+                      + "a large answer arrived complete through the tunnel")
+        both = Direction.UP in directions and Direction.DOWN in directions
+        verdicts.append(Verdict(VerdictCode.HEALTHY, Leg.PROXY_UPSTREAM.value,
+                                Direction.BOTH if both else directions[0], tuple(ev)))
     summary = "; ".join(f"{v.code.value} {v.leg}"
                         f"{' ' + v.direction.value if v.direction else ''}" for v in verdicts)
     return Measurement(tuple(legs), tuple(verdicts), tuple(errors), summary)

@@ -45,6 +45,7 @@ class Tunnel:
     established_s: float      # CONNECT sent -> 200 received (includes the proxy's leg 2 connect)
     snd_mss: int | None       # our segment size towards the proxy (leg 1 up), options excluded
     peer_mss: int | None      # the proxy's SYN-ACK MSS as it reached us (estimated)
+    family: int = 4           # IP version of leg 1
 
 
 @dataclass
@@ -182,7 +183,8 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
         peer = None
         if snd_mss is not None:
             peer = snd_mss + (12 if info.get("options", 0) & TCPI_OPT_TIMESTAMPS else 0)
-        return Tunnel(sock, head, t1 - t0, t2 - t1, snd_mss, peer)
+        return Tunnel(sock, head, t1 - t0, t2 - t1, snd_mss, peer,
+                      6 if family == socket.AF_INET6 else 4)
     except BaseException:
         sock.close()
         raise

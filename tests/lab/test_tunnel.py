@@ -1,0 +1,257 @@
+"""`pathprobe tunnel` against the real lab: squid in every proxy mode, faults on leg 2,
+the reflector in the upstream namespace. Each test runs the CLI inside the fmc namespace."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from typing import Any
+
+import pytest
+
+from pathprobe.lab import topology as topo
+from pathprobe.lab.netns import run_in_netns
+from tests.conftest import Lab
+
+PROXY = topo.PROXY_URL
+TARGET = f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}"
+REFLECTOR = f"{topo.UPSTREAM_NAME}:{topo.REFLECTOR_PORT}"
+PASSWORD = {"PATHPROBE_PROXY_PASSWORD": topo.LAB_PASSWORD}
+
+
+def tunnel(lab: Lab, *args: str, env: dict[str, str] | None = None,
+           proxy: str = PROXY, target: str = TARGET, timeout: float = 60,
+           user: str | None = None) -> tuple[int, dict[str, Any], str]:
+    r = lab.cli("tunnel", "--proxy", proxy, "--target", target, "--json", *args,
+                user=user, env=env, timeout=timeout)
+    assert r.stdout, r.stderr
+    return r.returncode, json.loads(r.stdout), r.stderr
+
+
+def codes(report: dict[str, Any]) -> list[str]:
+    return [v["code"] for v in report["verdicts"]]
+
+
+def verdict(report: dict[str, Any], code: str) -> dict[str, Any]:
+    found = [v for v in report["verdicts"] if v["code"] == code]
+    assert found, report["verdicts"]
+    return found[0]
+
+
+def leg(report: dict[str, Any], name: str, direction: str, *, with_key: str) -> dict[str, Any]:
+    found = [x for x in report["legs"] if x["name"] == name and x.get("direction") == direction
+             and with_key in x]
+    assert found, report["legs"]
+    return found[0]
+
+
+def test_healthy_both_directions_with_reflector(lab: Lab) -> None:
+    lab.up("healthy")
+    status, rep, _ = tunnel(lab, "--reflector", REFLECTOR)
+    assert status == 0 and codes(rep) == ["HEALTHY"], rep
+    up = leg(rep, "proxy-upstream", "up", with_key="max_payload_at_least")
+    assert up["max_payload_at_least"] == 1460 and up["max_payload"] is None
+    assert up["pmtu_low"] is None  # writes above the proxy's segment size prove no PMTU
+    syn = leg(rep, "proxy-upstream", "up", with_key="mss_received")
+    assert syn["mss_received"] == (1460 if syn["ip_version"] == 4 else 1440)
+    down = leg(rep, "proxy-upstream", "down", with_key="downloaded")
+    assert down["downloaded"] == down["expected"] == topo.DEFAULT_BODY_BYTES
+    first = leg(rep, "fmc-proxy", None, with_key="connect_status")  # type: ignore[arg-type]
+    assert first["connect_status"] == 200 and first["auth"] == "none"
+
+
+@pytest.mark.usefixtures("unprivileged_ok")
+def test_runs_unprivileged(lab: Lab) -> None:
+    lab.up("blackhole", leg=2, direction="up", param=1300)
+    status, rep, err = tunnel(lab, "--direction", "up", user="nobody")
+    assert status == 1 and codes(rep) == ["PMTU_BLACKHOLE"], err
+
+
+@pytest.mark.parametrize("mtu", [1400, 1300])
+def test_leg2_up_blackhole_with_refused_client_hellos(lab: Lab, mtu: int) -> None:
+    lab.up("blackhole", leg=2, direction="up", param=mtu)
+    status, rep, _ = tunnel(lab, "--direction", "up")
+    assert status == 1
+    v = verdict(rep, "PMTU_BLACKHOLE")
+    assert (v["leg"], v["direction"]) == ("proxy-upstream", "up")
+    # squid may reach the upstream over IPv6 (72 header bytes) or IPv4 (52): byte-exact either
+    # way, and the reported PMTU range must contain the real one.
+    assert v["max_payload"] in (mtu - 72, mtu - 52)
+    assert v["pmtu_low"] <= mtu <= v["pmtu_high"]
+    assert v["confidence"] == "inferred"  # leg 1 was not measured
+    status, rep, _ = tunnel(lab, "--direction", "up", "--leg1-max-payload", "1448")
+    assert verdict(rep, "PMTU_BLACKHOLE")["confidence"] == "measured"
+
+
+def test_leg2_both_directions_exact_with_reflector(lab: Lab) -> None:
+    lab.up("blackhole", leg=2, param=1350)
+    status, rep, _ = tunnel(lab, "--reflector", REFLECTOR)
+    assert status == 1
+    found = {v["direction"]: v for v in rep["verdicts"] if v["code"] == "PMTU_BLACKHOLE"}
+    assert set(found) == {"up", "down"}, rep["verdicts"]
+    for v in found.values():
+        # The reflector saw the proxy's address family and timestamps: one exact PMTU.
+        assert v["pmtu_low"] == v["pmtu_high"] == 1350, v
+        assert v["max_payload"] in (1350 - 72, 1350 - 52)
+
+
+def test_leg2_down_only_blackhole(lab: Lab) -> None:
+    lab.up("blackhole", leg=2, direction="down", param=1200)
+    status, rep, _ = tunnel(lab, "--reflector", REFLECTOR)
+    assert status == 1
+    v = verdict(rep, "PMTU_BLACKHOLE")
+    assert v["direction"] == "down" and v["pmtu_low"] == v["pmtu_high"] == 1200
+    assert [x["direction"] for x in rep["verdicts"]] == ["down"]  # up is clean
+    up = leg(rep, "proxy-upstream", "up", with_key="max_payload_at_least")
+    assert up["max_payload_at_least"] == 1460
+
+
+def test_leg2_rst_on_large_segment(lab: Lab) -> None:
+    lab.up("rst", leg=2, direction="up", param=1300)
+    status, rep, _ = tunnel(lab, "--direction", "up")
+    assert status == 1
+    v = verdict(rep, "RST_ON_LARGE_SEGMENT")
+    assert (v["leg"], v["direction"]) == ("proxy-upstream", "up")
+    assert v["rst_threshold"] == v["max_payload"] + 1
+    assert v["max_payload"] in (1300 - 72, 1300 - 52)
+
+
+def test_leg2_clamp_seen_by_the_reflector(lab: Lab) -> None:
+    lab.up("clamp", leg=2, param=1300)
+    status, rep, _ = tunnel(lab, "--reflector", REFLECTOR, "--direction", "up")
+    assert status == 1
+    v = verdict(rep, "MSS_CLAMPED")
+    assert (v["leg"], v["mss_received"]) == ("proxy-upstream", 1300)
+    # The proxy's own MSS on leg 2: 1460 over IPv4, 1440 over IPv6.
+    assert v["mss_sent"] in (1460, 1440)
+
+
+def test_leg1_clamp_is_not_blamed_on_leg2(lab: Lab) -> None:
+    """The article's case: clamp 1300 on leg 1, black hole 1400 up on leg 2."""
+    lab.up("article")
+    status, rep, _ = tunnel(lab, "--reflector", REFLECTOR, "--direction", "up")
+    assert status == 1
+    assert "MSS_CLAMPED" not in codes(rep)  # the leg-2 SYN kept its MSS
+    v = verdict(rep, "PMTU_BLACKHOLE")
+    assert v["leg"] == "proxy-upstream" and v["pmtu_low"] == v["pmtu_high"] == 1400
+
+
+def test_stall(lab: Lab) -> None:
+    lab.up("stall", param=65536)
+    status, rep, _ = tunnel(lab, "--direction", "down")
+    assert status == 1
+    v = verdict(rep, "TUNNEL_STALL")
+    assert v["leg"] == "proxy-upstream" and 4096 < v["stalled_after"] < 65536
+    assert v["idle_s"] >= 2.5 and v["expected"] == topo.DEFAULT_BODY_BYTES
+
+
+@pytest.mark.parametrize(("scenario", "target", "code", "leg_name", "status_code"), [
+    ("acl", TARGET, "PROXY_DENIED", "fmc-proxy", 403),
+    ("healthy", f"{topo.DENIED_NAME}:443", "PROXY_DENIED", "fmc-proxy", 403),
+    ("auth-ntlm", TARGET, "PROXY_AUTH_UNSUPPORTED", "fmc-proxy", 407),
+    ("auth-basic", TARGET, "PROXY_AUTH_REQUIRED", "fmc-proxy", 407),
+    ("auth-digest", TARGET, "PROXY_AUTH_REQUIRED", "fmc-proxy", 407),
+    ("upstream-down", TARGET, "PROXY_UPSTREAM_ERROR", "proxy-upstream", 503),
+])
+def test_proxy_verdicts(lab: Lab, scenario: str, target: str, code: str, leg_name: str,
+                        status_code: int) -> None:
+    lab.up(scenario)
+    status, rep, _ = tunnel(lab, target=target)
+    assert status == 1 and codes(rep) == [code], rep
+    v = rep["verdicts"][0]
+    assert v["leg"] == leg_name and v["status"] == status_code
+    if code == "PROXY_AUTH_UNSUPPORTED":
+        assert v["offered"] == "ntlm" and any("NTLM" in e for e in v["evidence"])
+    if code == "PROXY_AUTH_REQUIRED":
+        assert any("no credentials" in e for e in v["evidence"])
+
+
+@pytest.mark.parametrize("scenario", ["auth-basic", "auth-digest"])
+def test_auth_with_right_and_wrong_password_never_leaks(lab: Lab, scenario: str) -> None:
+    lab.up(scenario)
+    scheme = scenario.removeprefix("auth-")
+    status, rep, err = tunnel(lab, "--proxy-user", topo.LAB_USER, "--direction", "up",
+                              env=PASSWORD)
+    assert status == 0 and codes(rep) == ["HEALTHY"], rep
+    assert leg(rep, "fmc-proxy", None, with_key="auth")["auth"] == scheme  # type: ignore[arg-type]
+    for out in (json.dumps(rep), err):
+        assert topo.LAB_PASSWORD not in out
+    wrong = "wr0ng-Pa55word"
+    status, rep, err = tunnel(lab, "--proxy-user", topo.LAB_USER, "--direction", "up",
+                              env={"PATHPROBE_PROXY_PASSWORD": wrong})
+    assert status == 1 and codes(rep) == ["PROXY_AUTH_REQUIRED"]
+    assert any("rejected" in e for e in rep["verdicts"][0]["evidence"])
+    # Text output and a password inside HTTPS_PROXY: still never printed.
+    url = f"http://{topo.LAB_USER}:{topo.LAB_PASSWORD}@{topo.PROXY_V4}:{topo.PROXY_PORT}"
+    r = lab.cli("tunnel", "--target", TARGET, "--direction", "up", env={"HTTPS_PROXY": url})
+    assert r.returncode == 0, r.stdout + r.stderr
+    for out in (r.stdout, r.stderr, json.dumps(rep), err):
+        assert topo.LAB_PASSWORD not in out and wrong not in out
+
+
+def _silent_listener(ip: str) -> socket.socket:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((ip, 0))
+    s.listen(4)  # the kernel completes handshakes; nobody ever answers
+    return s
+
+
+def test_unreachable_and_silent_proxy(lab: Lab) -> None:
+    lab.up("healthy")
+    status, rep, _ = tunnel(lab, proxy=f"http://{topo.PROXY_V4}:3129")
+    assert status == 1 and codes(rep) == ["PROXY_UNREACHABLE"]
+    silent = run_in_netns(lab.ns("proxy"), lambda: _silent_listener(topo.PROXY_V4))
+    try:
+        port = silent.getsockname()[1]
+        status, rep, _ = tunnel(lab, proxy=f"http://{topo.PROXY_V4}:{port}")
+        assert status == 1 and codes(rep) == ["CONNECT_NO_RESPONSE"]
+    finally:
+        silent.close()
+
+
+def _garbage_proxy(ip: str, stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((ip, 0))
+    s.listen(4)
+    s.settimeout(0.2)
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = s.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n" + b"\x00" * 100)
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return s, t
+
+
+def test_garbage_instead_of_http_is_no_response(lab: Lab) -> None:
+    lab.up("healthy")
+    stop = threading.Event()
+    sock, thread = run_in_netns(lab.ns("proxy"), lambda: _garbage_proxy(topo.PROXY_V4, stop))
+    try:
+        status, rep, err = tunnel(lab, proxy=f"http://{topo.PROXY_V4}:{sock.getsockname()[1]}")
+        assert status == 1 and codes(rep) == ["CONNECT_NO_RESPONSE"]
+        assert "not HTTP" in rep["verdicts"][0]["evidence"][0] and "Traceback" not in err
+    finally:
+        stop.set()
+        thread.join(2)
+        sock.close()
+
+
+def test_usage_errors(lab: Lab) -> None:
+    lab.up("healthy")
+    r = lab.cli("tunnel", "--proxy", PROXY, "--target", "no-port-here")
+    assert r.returncode == 2 and "HOST:PORT" in r.stderr
+    r = lab.cli("tunnel", "--proxy", "https://198.18.2.2:3128", "--target", TARGET)
+    assert r.returncode == 2 and "http://" in r.stderr
+    r = lab.cli("tunnel", "--proxy", PROXY, "--target", TARGET, "--proxy-user", "fmc",
+                input="")
+    assert r.returncode == 2 and "PATHPROBE_PROXY_PASSWORD" in r.stderr
+    r = lab.cli("tunnel", "--target", TARGET, env={"HTTPS_PROXY": ""})
+    assert r.returncode == 2 and "no proxy" in r.stderr
+    assert "Traceback" not in r.stderr
