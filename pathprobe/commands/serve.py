@@ -39,11 +39,10 @@ def serve_command(
     connections/s per source, 10 s idle and 60 s lifetime limits. No root
     needed for ports above 1023.
 
+    \b
     Example (the proxy must allow CONNECT to this port):
-
-        pathprobe serve --listen 0.0.0.0:7007 --token s3cret
-
-        pathprobe tunnel --proxy http://proxy:3128 --reflector vm.example:7007 --token s3cret
+      pathprobe serve --listen 0.0.0.0:7007 --token s3cret
+      pathprobe tunnel --proxy http://proxy:3128 --reflector vm.example.net:7007 --token s3cret
     """
     try:
         address = parse_listen(listen)

@@ -47,7 +47,8 @@ def tunnel_command(
         help="A 'pathprobe serve' reflector reachable through the proxy: byte-exact sizes "
              "in both directions and the SYN MSS as it arrived on leg 2.")] = None,
     token: Annotated[str | None, typer.Option(
-        "--token", help="Token the reflector was started with (--token).")] = None,
+        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN",
+        help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[int | None, typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
         help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
@@ -74,13 +75,20 @@ def tunnel_command(
     PMTU range it implies (pmtu_low..pmtu_high), and reads a large answer back
     to find black holes and stalls (TUNNEL_STALL) in the down direction.
 
+    Reading the numbers: max_payload is the largest write that crossed leg 2
+    in one TCP segment; pmtu_low..pmtu_high adds the IP+TCP headers leg 2 may
+    use (IPv4/IPv6, with or without timestamps; one value with --reflector,
+    which also sees the proxy's SYN: MSS_CLAMPED on proxy-upstream).
+    max_payload_at_least means every size up to a full segment crossed.
+
     Every wait is bounded (probe timeouts follow the measured answer times,
-    0.5-3 s); at most 60 tunnels per direction.
+    0.5-3 s; at most 60 tunnels per direction); nothing is retried blindly.
 
-    Example:
-
-        PATHPROBE_PROXY_PASSWORD=... pathprobe tunnel --proxy http://198.18.2.2:3128
-        --target upstream.pathprobe.test:443 --proxy-user fmc
+    \b
+    Examples:
+      pathprobe tunnel --proxy http://198.18.2.2:3128 --target upstream.pathprobe.test:443
+      PATHPROBE_PROXY_PASSWORD=... pathprobe tunnel --proxy-user fmc --json
+      pathprobe tunnel --reflector vm.example.net:7007 --token s3cret
     """
     parse_target(target)
     if reflector is not None:
