@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pathprobe.errors import NotMeasuredError
 from pathprobe.model import (
     Confidence,
     Direction,
@@ -94,6 +95,28 @@ class HopFinding:
     evidence: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class PeerView:
+    """The peer's reply to one small request: bytes and the largest segment payload."""
+
+    received: int
+    rcv_mss: int
+    timestamps: bool
+    timed_out: bool = False
+
+
+def peer_conclusive(peer: PeerView) -> bool:
+    """Several segments arrived, so the largest one is the peer's full send MSS."""
+    return peer.rcv_mss > 0 and peer.received > peer.rcv_mss
+
+
+def mss_at_peer(peer: PeerView) -> int | None:
+    """The MSS our SYN arrived with at the peer, as its segments show (None: unknown)."""
+    if not peer_conclusive(peer):
+        return None
+    return peer.rcv_mss + (12 if peer.timestamps else 0)
+
+
 def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
     """Where the SYN's MSS changed, from the quotations (tracebox's rule).
 
@@ -131,7 +154,8 @@ def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
 
 
 def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
-             hops: HopFinding | None, *, duration_s: float = 0.0,
+             hops: HopFinding | None, *, peer: PeerView | None = None,
+             duration_s: float = 0.0,
              not_measured: tuple[str, ...] = ()) -> Measurement:
     """Verdicts and the leg report from plain measurements. Pure."""
     problems: list[Verdict] = []
@@ -152,34 +176,24 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
                      else f"at least {hs.mss_received}")
     hs_line = (f"SYN advertised MSS {hs.mss_sent}; SYN-ACK carried MSS {received_text} "
                f"({hs.method})")
-    if hs.received_exact and hs.mss_received < hs.mss_sent:
-        ev = [hs_line,
-              f"MSS {hs.mss_received} implies {hs.mss_received + ip_tcp}-byte packets; "
-              "a middlebox clamp on the SYN-ACK's way to us, or the peer's own MTU/setting"]
-        nums: dict[str, Number] = {"mss_sent": hs.mss_sent, "mss_received": hs.mss_received}
-        confidence = Confidence.MEASURED
+    clamp_ev: list[str] = []
+    clamp_nums: dict[str, Number] = {"mss_sent": hs.mss_sent, "mss_received": hs.mss_received}
+    down = hs.received_exact and hs.mss_received < hs.mss_sent
+    if down:
+        clamp_ev += [hs_line,
+                     f"MSS {hs.mss_received} implies {hs.mss_received + ip_tcp}-byte packets; "
+                     "a middlebox clamp on the SYN-ACK's way to us, or the peer's own "
+                     "MTU/setting"]
         if (seg is not None and seg.beyond_clamp and seg.largest_ok is not None
                 and seg.largest_ok > hs.mss_received + ip_tcp + (12 if hs.timestamps else 0)):
-            ev.append(f"the path carried {seg.largest_ok}-byte packets to the peer, more "
-                      "than the received MSS allows: the MSS was lowered by a clamp (or "
-                      "the peer's setting), not by the path MTU")
-        if hops is not None:
-            ev.extend(hops.evidence)
-            if hops.hop is not None:
-                nums["hop"] = hops.hop
-                nums["hop_ttl"] = hops.ttl
-        problems.append(Verdict(VerdictCode.MSS_CLAMPED, leg, Direction.DOWN, tuple(ev),
-                                confidence, nums))
+            clamp_ev.append(f"the path carried {seg.largest_ok}-byte packets to the peer, "
+                            "more than the received MSS allows: the MSS was lowered by a "
+                            "clamp (or the peer's setting), not by the path MTU")
     else:
         healthy_lines.append(hs_line)
         if not hs.received_exact:
             notes.append(f"the MSS received is at least {hs.mss_received} (our own route MTU "
                          f"{hs.pmtu} hides larger values without root)")
-    if hops is not None:
-        m["hop"] = hops.hop
-        m["hop_ttl"] = hops.ttl
-        if hops.hop is None and not problems:
-            notes.extend(hops.evidence)
 
     # 2. sized segments
     if seg is not None:
@@ -241,6 +255,51 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
             notes.append(f"segment sizes tested up to {seg.high}-byte packets: the negotiated "
                          "MSS bounds them (root lifts the bound with TCP_REPAIR)")
 
+    # 3. the peer's segments: the MSS our SYN arrived with (up direction)
+    up = False
+    if peer is not None:
+        m["peer_segment_max"] = peer.rcv_mss if peer_conclusive(peer) else None
+        at_peer = mss_at_peer(peer)
+        if at_peer is None:
+            notes.append(f"the peer's reply ({peer.received} bytes"
+                          f"{', timed out' if peer.timed_out else ''}) was too short to show "
+                          "its segment size (the MSS our SYN arrived with)")
+        elif at_peer < hs.mss_sent:
+            peer_packet = at_peer + ip_tcp
+            limit = (seg.largest_ok if seg is not None and seg.failure is not None
+                     and seg.failure is not Failure.LOCAL else None)
+            line = (f"the peer's segments to us carry at most {peer.rcv_mss} payload bytes "
+                    f"(MSS {at_peer} with options) although we advertised {hs.mss_sent}")
+            if limit is not None and peer_packet <= limit:
+                notes.append(line + f": consistent with the {limit}-byte path limit measured "
+                             "above, not a clamp")
+            else:
+                up = True
+                clamp_nums["mss_at_peer"] = at_peer
+                if not down:
+                    # Up only: the MSS arriving (at the peer) is what its segments show.
+                    clamp_nums["mss_received"] = at_peer
+                    clamp_nums["syn_ack_mss"] = hs.mss_received
+                    clamp_ev.append(hs_line)
+                clamp_ev += [line, "our SYN's MSS was lowered on its way to the peer (a "
+                             "clamp), or the peer's route back to us has a smaller MTU"]
+        else:
+            healthy_lines.append(f"the peer's segments to us carry up to {peer.rcv_mss} payload "
+                                 f"bytes: our MSS {hs.mss_sent} arrived intact")
+    if down or up:
+        if hops is not None:
+            clamp_ev.extend(hops.evidence)
+            if hops.hop is not None:
+                clamp_nums["hop"] = hops.hop
+                clamp_nums["hop_ttl"] = hops.ttl
+        direction = Direction.BOTH if down and up else Direction.DOWN if down else Direction.UP
+        problems.insert(0, Verdict(VerdictCode.MSS_CLAMPED, leg, direction, tuple(clamp_ev),
+                                   Confidence.MEASURED if down else Confidence.INFERRED,
+                                   clamp_nums))
+    if hops is not None:
+        m["hop"] = hops.hop
+        m["hop_ttl"] = hops.ttl
+
     m["duration_s"] = round(duration_s, 3)
     report = LegReport(leg, target, None, m, tuple(notes), not_measured)
     verdicts = healthy_unless(problems, leg, healthy_lines)
@@ -250,7 +309,8 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
 
 def _summary(v: Verdict) -> str:
     if v.code is VerdictCode.MSS_CLAMPED:
-        return f"MSS_CLAMPED {v.numbers['mss_sent']} -> {v.numbers['mss_received']}"
+        where = f" ({v.direction.value})" if v.direction else ""
+        return f"MSS_CLAMPED {v.numbers['mss_sent']} -> {v.numbers['mss_received']}{where}"
     mtu = v.numbers.get("mtu")
     return f"{v.code.value} at {mtu}" if mtu is not None else v.code.value
 
@@ -330,10 +390,13 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
 
 def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,
                 hops: bool = False, progress: Progress = no_progress,
-                ack_timeout: float = 1.0, max_hops: int = 8) -> Measurement:
+                ack_timeout: float = 1.0, max_hops: int = 8,
+                peer_probe: bool = True) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
-    ``hops`` sends TTL-limited SYNs only when the handshake shows a lowered MSS.
+    ``peer_probe`` sends one small HTTP request (GET /) to see the size of the
+    peer's reply segments, which shows a clamp applied to our SYN (up
+    direction). ``hops`` sends TTL-limited SYNs only when the MSS was lowered.
     Raises NotMeasuredError when no connection can be made.
     """
     t0 = time.monotonic()
@@ -362,13 +425,27 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
         if seg.largest_ok is None and seg.failure is not Failure.RESET:
             errors.append(f"no data segment to {target} was acknowledged ({seg.reason}); "
                           "the service may not accept data")
+    peer: PeerView | None = None
+    if peer_probe:
+        progress("asking the peer for a multi-segment reply (one small HTTP request)")
+        host_header = f"[{addr[0]}]" if fam == 6 else addr[0]
+        request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pathprobe\r\n"
+                   "Connection: close\r\n\r\n").encode("ascii")
+        try:
+            ps = tcpprobe.peer_segments(family, addr, request)
+            peer = PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
+        except NotMeasuredError as exc:
+            not_measured.append(f"the peer's segment size: {exc}")
+    lowered = (hs.received_exact and hs.mss_received < hs.mss_sent) or (
+        peer is not None and (mss_at_peer(peer) or hs.mss_sent) < hs.mss_sent)
     finding: HopFinding | None = None
-    if hops and hs.received_exact and hs.mss_received < hs.mss_sent:
+    if hops and lowered:
         progress(f"TTL-limited SYNs, 1..{max_hops} hops")
         quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
         finding = locate_rewrite(hs.mss_sent, HopView(tuple(
             (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
-    out = classify(leg, target, view, seg, finding, duration_s=time.monotonic() - t0,
+    out = classify(leg, target, view, seg, finding, peer=peer,
+                   duration_s=time.monotonic() - t0,
                    not_measured=tuple(not_measured))
     if errors:
         return Measurement(out.legs, out.verdicts if any(
@@ -382,6 +459,7 @@ __all__ = [
     "HandshakeView",
     "HopFinding",
     "HopView",
+    "PeerView",
     "SegmentView",
     "classify",
     "locate_rewrite",

@@ -22,7 +22,7 @@ from pathprobe.render import TableFormat
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
 
-Three steps, all on real connections to HOST:PORT (usually the proxy port):
+Four steps, all on real connections to HOST:PORT (usually the proxy port):
 
 \b
 1. Handshake: the MSS our SYN advertised and the MSS the SYN-ACK carried.
@@ -34,7 +34,11 @@ Three steps, all on real connections to HOST:PORT (usually the proxy port):
    reported separately. Without root the sizes stop at the negotiated MSS;
    as root TCP_REPAIR lifts that bound to find a reset or black hole hiding
    behind a clamp.
-3. With a lowered MSS, TTL-limited SYNs (no root needed): routers' ICMP
+3. The peer's segments (--http, default on): one small HTTP request
+   (GET /, harmless to a proxy, which answers with an error page) whose
+   multi-segment reply shows the MSS our SYN arrived with: a clamp on the
+   way up is invisible in the SYN-ACK but shows here.
+4. With a lowered MSS, TTL-limited SYNs (no root needed): routers' ICMP
    quotations show at which hop our SYN's MSS option was rewritten, when
    they quote enough (--no-hops to skip).
 
@@ -63,6 +67,9 @@ def mss_command(
     hops: Annotated[bool, typer.Option(
         "--hops/--no-hops", help="When the MSS is lowered, locate the rewriting hop with "
         "TTL-limited SYNs.")] = True,
+    http: Annotated[bool, typer.Option(
+        "--http/--no-http", help="Send one small HTTP request (GET /) and measure the size of "
+        "the peer's reply segments: shows a clamp on our SYN (up direction).")] = True,
     ack_timeout: Annotated[float, typer.Option(
         "--ack-timeout", metavar="SECONDS", min=0.1, max=10.0,
         help="How long one segment may wait for its ACK before it counts as lost.")] = 1.0,
@@ -81,7 +88,7 @@ def mss_command(
     t0 = time.monotonic()
     measurement = measure_mss(host, port, leg=leg, segments=segments, hops=hops,
                               progress=progress_to_stderr if sys.stderr.isatty() else no_progress,
-                              ack_timeout=ack_timeout)
+                              ack_timeout=ack_timeout, peer_probe=http)
     emit(measurement.to_report("mss", started, time.monotonic() - t0), fmt, as_json, output)
 
 

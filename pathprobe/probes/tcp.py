@@ -351,6 +351,53 @@ def probe_segments(family: int, addr: tuple[str, int], payloads: Sequence[int], 
             payloads))
 
 
+# -- the peer's segments -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PeerSegments:
+    """How large the peer's segments to us were (what MSS our SYN arrived with)."""
+
+    received: int        # reply bytes read
+    rcv_mss: int         # largest payload per segment seen (tcpi_rcv_mss)
+    timestamps: bool
+    timed_out: bool
+
+
+def peer_segments(family: int, addr: tuple[str, int], request: bytes, *,
+                  timeout: float = 2.0, max_bytes: int = 262144) -> PeerSegments:
+    """Send ``request`` and read the reply (bounded in bytes and time); report segment size.
+
+    The peer segments its reply at min(the MSS our SYN arrived with, its PMTU), so
+    a multi-segment reply shows a clamp applied to our SYN on the way out.
+    """
+    s = _connect(family, addr, timeout)
+    try:
+        s.sendall(request)
+        received = 0
+        timed_out = False
+        deadline = time.monotonic() + timeout
+        while received < max_bytes:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            s.settimeout(left)
+            try:
+                data = s.recv(65536)
+            except TimeoutError:
+                timed_out = True
+                break
+            except OSError:
+                break
+            if not data:
+                break
+            received += len(data)
+        info = tcp_info(s)
+        return PeerSegments(received, info.rcv_mss, info.timestamps, timed_out)
+    finally:
+        s.close()
+
+
 # -- TTL-limited SYNs (tracebox-style) ---------------------------------------------------
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def test_clamp_values_root(lab: Lab, clamp: int) -> None:
     assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
     v = verdict(out, "MSS_CLAMPED")
     assert (v["mss_sent"], v["mss_received"], v["leg"]) == (1460, clamp, "site-a")
+    # Our SYN was clamped too: the peer's reply segments show it.
+    assert v["direction"] == "both" and v["mss_at_peer"] == clamp
     leg = out["legs"][0]
     # As root, segments go beyond the clamp (TCP_REPAIR): the path itself carries 1500.
     assert leg["segment_method"] == "tcp-repair" and leg["largest_acked"] == 1500
@@ -86,6 +88,26 @@ def test_clamp_values_unprivileged(lab: Lab, clamp: int) -> None:
     assert leg["segment_method"] == "negotiated-mss"
     assert leg["tested_up_to"] == clamp + 40 and leg["largest_acked"] == clamp + 40
     assert any("TCP_REPAIR" in n for n in leg["not_measured"])
+
+
+@pytest.mark.parametrize("privileged", [True, False], ids=["root", "unprivileged"])
+def test_clamp_up_only_seen_in_peer_segments(lab: Lab, privileged: bool) -> None:
+    lab.up("clamp", param=1300, direction="up")
+    rc, out = mss(lab, PROXY, privileged=privileged)
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
+    v = verdict(out, "MSS_CLAMPED")
+    # The SYN-ACK is untouched; squid's error page comes back in 1288-byte segments.
+    assert v["direction"] == "up" and v["syn_ack_mss"] == 1460
+    assert (v["mss_sent"], v["mss_received"]) == (1460, 1300)
+    assert out["legs"][0]["peer_segment_max"] == 1288
+
+
+def test_clamp_down_only(lab: Lab) -> None:
+    lab.up("clamp", param=1280, direction="down")
+    rc, out = mss(lab, PROXY)
+    v = verdict(out, "MSS_CLAMPED")
+    assert rc == 1 and v["direction"] == "down" and v["mss_received"] == 1280
+    assert "mss_at_peer" not in v and out["legs"][0]["peer_segment_max"] == 1448
 
 
 def test_clamp_ipv6(lab: Lab) -> None:
@@ -152,7 +174,7 @@ def test_table_output_and_errors(lab: Lab) -> None:
     lab.up("clamp", param=1300)
     r = lab.cli("mss", PROXY)
     assert r.returncode == 1
-    assert "MSS_CLAMPED" in r.stdout and "1460 -> 1300" in r.stdout
+    assert "MSS_CLAMPED" in r.stdout and "1460 -> 1300 (both)" in r.stdout
     bad = lab.cli("mss", "198.18.2.2:notaport")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "HOST:PORT" in bad.stderr
     closed = lab.cli("mss", "198.18.2.2:9")

@@ -15,9 +15,11 @@ from pathprobe.mss import (
     Failure,
     HandshakeView,
     HopView,
+    PeerView,
     SegmentView,
     classify,
     locate_rewrite,
+    mss_at_peer,
     search_segments,
     segment_view,
 )
@@ -234,3 +236,42 @@ def test_icmp_hint_above_proven_size_not_reported() -> None:
     s = SegmentView(52, 576, 1500, False, 1300, 1450, Failure.ICMP, False, 1400, 30, "x")
     m = classify("fmc-proxy", "t", HS_OK, s, None)
     assert m.verdicts[0].numbers["mtu"] == 1300
+
+
+def test_up_only_clamp_from_peer_segments() -> None:
+    peer = PeerView(3623, 1288, True)
+    m = classify("fmc-proxy", "t", HS_OK, seg(1500, None, None), None, peer=peer)
+    assert codes(m) == [VerdictCode.MSS_CLAMPED]
+    v = m.verdicts[0]
+    assert v.direction is Direction.UP and v.confidence.value == "inferred"
+    assert (v.numbers["mss_sent"], v.numbers["mss_received"]) == (1460, 1300)
+    assert v.numbers["syn_ack_mss"] == 1460
+    assert "(up)" in m.summary
+
+
+def test_both_directions_clamp() -> None:
+    m = classify("fmc-proxy", "t", HS_CLAMP, None, None, peer=PeerView(3623, 1288, True))
+    v = m.verdicts[0]
+    assert v.direction is Direction.BOTH and v.numbers["mss_received"] == 1300
+    assert v.numbers["mss_at_peer"] == 1300
+
+
+def test_peer_segments_limited_by_measured_path_are_not_a_clamp() -> None:
+    # r1 route MTU 1400 both ways: the peer's segments shrink to 1348 by PMTUD.
+    s = SegmentView(52, 576, 1500, False, 1400, 1401, Failure.ICMP, True, 1400, 30, "x")
+    m = classify("fmc-proxy", "t", HS_OK, s, None, peer=PeerView(3623, 1348, True))
+    assert codes(m) == [VerdictCode.PMTU_REDUCED]
+    assert any("not a clamp" in n for n in m.legs[0].notes)
+
+
+def test_short_reply_is_inconclusive() -> None:
+    assert mss_at_peer(PeerView(500, 500, True)) is None
+    assert mss_at_peer(PeerView(0, 0, True, timed_out=True)) is None
+    m = classify("fmc-proxy", "t", HS_OK, seg(1500, None, None), None,
+                 peer=PeerView(500, 500, True))
+    assert codes(m) == [VerdictCode.HEALTHY]
+    assert any("too short" in n for n in m.legs[0].notes)
+    ok = classify("fmc-proxy", "t", HS_OK, seg(1500, None, None), None,
+                  peer=PeerView(3623, 1448, True))
+    assert codes(ok) == [VerdictCode.HEALTHY]
+    assert any("arrived intact" in e for e in ok.verdicts[0].evidence)
