@@ -10,6 +10,7 @@ I/O is in ``pathprobe.probes.tunnel``.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
 
 DEFAULT_TARGET = "tools.cisco.com:443"
+REFLECTOR_TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 # Payload sizes searched: from a size every path carries to a full Ethernet segment.
 UP_LOW = 536
 DOWN_LOW = 536
@@ -315,6 +317,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     host, _ = parse_target(target)
     if reflector is not None:
         parse_target(reflector)
+    if token is None:
+        token = os.environ.get(REFLECTOR_TOKEN_ENV)
     auth = io.Authenticator(credentials, target)
     progress(f"CONNECT {target} via {proxy.display}")
     first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S)
