@@ -9,6 +9,8 @@ when a connection is waiting for a CONNECT, an HTTP answer or a TLS hello.
 
 from __future__ import annotations
 
+import socket
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,10 +21,16 @@ from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureError
 from pathprobe.model import LegReport, Measurement, Verdict, VerdictCode, healthy_unless
-from pathprobe.wire.headers import PROTO_TCP, parse_icmp_error, parse_ip, parse_tcp
+from pathprobe.wire.headers import (
+    PROTO_TCP,
+    TCP_SYN,
+    parse_icmp_error,
+    parse_ip,
+    parse_tcp,
+    tcp_payload_length,
+)
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
-SNIFF_STATES = ("start", "request", "response")
 
 
 @dataclass(frozen=True)
@@ -105,69 +113,140 @@ class Collector:
             self.legs.add(row.name)
 
 
+# Fast path for the common case (IPv4 without options or fragmentation, IPv6 without
+# extension headers, carrying TCP): one struct unpack covers the IP and TCP fixed
+# headers, addresses stay packed. The shared parsers of pathprobe.wire.headers build
+# two frozen dataclasses and format both addresses per packet, which measured at over
+# half of the run time on 500k packets; they still do everything else (SYN options,
+# ICMP quotations, IP options, IPv6 extension chains, fragments), and a property test
+# checks that both agree on every field used here.
+_V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
+_V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
+EVICT_EVERY = 16384                               # frames between sweeps of idle connections
+
+FastTcp = tuple[int, bytes, bytes, int, int, int, int, int, int, int, int]
+
+
+def fast_tcp(data: bytes, off: int) -> FastTcp | None:
+    """(family, src, dst, sport, dport, seq, ack, flags, ip_len, payload_off, payload_len)
+    for plain IPv4/IPv6 TCP at ``off``; None when the slow path must decide.
+
+    The loop in ``track`` inlines this same logic; this function is its reference
+    for the tests."""
+    n = len(data)
+    if n <= off:
+        return None
+    v = data[off] >> 4
+    if v == 4 and n >= off + 40:
+        vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+            _V4TCP.unpack_from(data, off)
+        if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+            return None
+        family, hdr = 4, 20
+    elif v == 6 and n >= off + 60:
+        plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = _V6TCP.unpack_from(data, off)
+        if nxt != PROTO_TCP:
+            return None
+        family, hdr, total = 6, 40, 40 + plen
+    else:
+        return None
+    thl = (doff >> 4) * 4
+    if thl < 20:
+        return None
+    plen = total - hdr - thl
+    return (family, src, dst, sport, dport, seq, ack, flags, total, off + hdr + thl,
+            plen if plen > 0 else 0)
+
+
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop)."""
     tracker = Tracker(on_done)
     if isinstance(on_done, Collector):
         on_done.tracker = tracker
-    hosts = filters.hosts
-    host_filter = bool(hosts)
+    hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
+             for h in filters.hosts}
     on_tcp = tracker.tcp
-    table = tracker.table
+    v4u, v6u = _V4TCP.unpack_from, _V6TCP.unpack_from
+    next_sweep = EVICT_EVERY
     for frame, ts, linktype, data, _orig in read_frames(path, stats):
-        if linktype == LINKTYPE_ETHERNET and len(data) > 14 and data[12] == 8 and data[13] == 0:
+        if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00":
             off = 14
         else:
             off = ip_offset(linktype, data)
             if off < 0:
                 continue
-        # Early filter on raw bytes: only TCP, ICMP and fragments matter.
-        v = data[off] >> 4 if len(data) > off else 0
-        if v == 4:
-            if len(data) < off + 20:
-                continue
-            proto = data[off + 9]
-            if proto != PROTO_TCP and proto != PROTO_ICMP and not (
-                    data[off + 6] & 0x3F or data[off + 7]):
-                continue
-        elif v != 6:
+        if frame >= next_sweep:
+            next_sweep = frame + EVICT_EVERY
+            tracker.evict(ts)
+        # fast_tcp, inlined (a call per packet is measurable here)
+        n = len(data)
+        if n <= off:
             continue
-        mv = memoryview(data)[off:]
-        ip = parse_ip(mv)
-        if ip is None:
+        v = data[off] >> 4
+        if v == 4 and n >= off + 40:
+            vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+                v4u(data, off)
+            if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+                _slow(tracker, frame, ts, data, off, hosts)
+                continue
+            family, hdr = 4, 20
+        elif v == 6 and n >= off + 60:
+            plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
+            if nxt != PROTO_TCP:
+                _slow(tracker, frame, ts, data, off, hosts)
+                continue
+            family, hdr, total = 6, 40, 40 + plen
+        else:
+            _slow(tracker, frame, ts, data, off, hosts)
             continue
-        if ip.more_fragments or ip.frag_offset:
-            tracker.fragment(frame, ip)
-            if ip.frag_offset:
-                continue
-        proto = ip.proto
-        if proto == PROTO_TCP:
-            if host_filter and ip.src not in hosts and ip.dst not in hosts:
-                continue
-            hl = ip.header_length
-            tcp = parse_tcp(mv[hl:])
-            if tcp is None:
-                continue
-            plen = ip.total_length - hl - tcp.header_length
-            if plen < 0:
-                plen = 0
-            payload = b""
-            if plen:
-                entry = table.get((ip.src, tcp.sport, ip.dst, tcp.dport))
-                if entry is None or entry[0].phase in SNIFF_STATES or (
-                        entry[0].phase == "tunnel" and (entry[0].client_hello is None
-                                                        or entry[0].server_hello is None)):
-                    start = off + hl + tcp.header_length
-                    payload = data[start:start + 1024]
-            on_tcp(frame, ts, ip, tcp, plen, payload)
-        elif proto in (PROTO_ICMP, PROTO_ICMP6):
-            err = parse_icmp_error(mv[ip.header_length:], ip.version)
-            if (err is not None and err.frag_needed and err.mtu and err.quoted_ip is not None
-                    and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP):
-                tracker.icmp(frame, ts, ip.src, ip.version, err.mtu, err.quoted_ip,
-                             err.quoted_tcp_ports)
+        if hosts and src not in hosts and dst not in hosts:
+            continue
+        thl = (doff >> 4) * 4
+        if thl < 20:
+            continue
+        plen = total - hdr - thl
+        if flags & TCP_SYN:
+            parsed = parse_tcp(memoryview(data)[off + hdr:])
+            on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
+                   plen if plen > 0 else 0, data, off + hdr + thl,
+                   parsed.options if parsed is not None else None)
+        else:
+            on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
+                   plen if plen > 0 else 0, data, off + hdr + thl)
     return tracker
+
+
+def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
+          hosts: set[bytes]) -> None:
+    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers."""
+    mv = memoryview(data)[off:]
+    ip = parse_ip(mv)
+    if ip is None:
+        return
+    if ip.more_fragments or ip.frag_offset:
+        tracker.fragment(frame, ip)
+        if ip.frag_offset:
+            return
+    proto = ip.proto
+    if proto == PROTO_TCP:
+        af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        src, dst = socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst)
+        if hosts and src not in hosts and dst not in hosts:
+            return
+        tcp = parse_tcp(mv[ip.header_length:])
+        if tcp is None:
+            return
+        start = ip.header_length + tcp.header_length
+        tracker.tcp(frame, ts, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq, tcp.ack,
+                    tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), data, off + start,
+                    tcp.options)
+    elif proto in (PROTO_ICMP, PROTO_ICMP6):
+        err = parse_icmp_error(mv[ip.header_length:], ip.version)
+        if (err is not None and err.frag_needed and err.mtu and err.quoted_ip is not None
+                and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP):
+            tracker.icmp(frame, ts, ip.src, ip.version, err.mtu, err.quoted_ip,
+                         err.quoted_tcp_ports)
 
 
 def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL_S,

@@ -112,6 +112,8 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
 
 
 def _ended(c: Conn, capture_end: float) -> str:
+    if c.end is None and c.evicted_at is not None:
+        return f"silent for {c.evicted_at - c.last_ts:.0f} s (no FIN or RST seen by then)"
     if c.end is None:
         return f"still open when the capture ended ({capture_end - c.last_ts:.1f} s later)"
     how, frame, _ts = c.end
@@ -270,7 +272,8 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
     if not proxied and c.first_payload != "tls":
         return None
     leg = "proxy-upstream" if proxied else "fmc-upstream"
-    end_ts = c.end[2] if c.end is not None else capture_end
+    end_ts = (c.end[2] if c.end is not None else
+              c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
     opened = (f"frame {c.tunnel_start[0]}: proxy answered 200 (tunnel open)"
               if c.tunnel_start else "TLS session")

@@ -9,11 +9,21 @@ memory grows with the number of connections, never with the number of packets.
 from __future__ import annotations
 
 import re
+import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, IpHeader, TcpHeader
+from pathprobe.wire.headers import (
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    IpHeader,
+    TcpHeader,
+    TcpOptions,
+    tcp_payload_length,
+)
 
 UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
 MASK = 0xFFFFFFFF
@@ -21,9 +31,15 @@ HALF = 1 << 31
 INFLIGHT_MAX = 512        # unacknowledged segments remembered per direction
 RETX_MAX = 64             # distinct retransmitted large segments remembered per direction
 LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
+EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
+
+# A connection table key: (packed source address, port, packed destination, port)
+Key = tuple[bytes, int, bytes, int]
+SNIFF_PHASES = ("start", "request", "response")
+PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
 
 # Frame, timestamp, and the segment it belongs to; kept small as tuples.
 InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
@@ -123,6 +139,8 @@ class Conn:
     # ^ (frame, dir of quoted packet, mtu, router, quoted ip length)
     fragments: int = 0
     synack_rst: int | None = None   # frame of a RST answering the SYN
+    evicted_at: float | None = None   # capture time when it was judged while still open
+    keys: tuple[Key, Key] = ((b"", 0, b"", 0), (b"", 0, b"", 0))   # table keys (up, down)
 
     def side(self, direction: int) -> Side:
         return self.up if direction == UP else self.down
@@ -143,14 +161,14 @@ class Tracker:
     """Feeds packets into connections; call ``finish()`` to get them all."""
 
     def __init__(self, on_done: Callable[[Conn], None] | None = None) -> None:
-        self.table: dict[tuple[str, int, str, int], tuple[Conn, int]] = {}
+        self.table: dict[Key, tuple[Conn, int]] = {}
         self.done: list[Conn] = []
         # Called with each connection once it is over (FIN both ways, RST, or end of
         # capture); the default keeps them in ``done``. A streaming consumer passes its
         # own and the tracker then holds only open connections.
         self.on_done: Callable[[Conn], None] = on_done or self.done.append
         # Recently closed connections: their stray packets must not start new ones.
-        self.retired: dict[tuple[str, int, str, int], None] = {}
+        self.retired: dict[Key, None] = {}
         self.count = 0
         self.capture_end = 0.0
         self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
@@ -158,21 +176,24 @@ class Tracker:
 
     # --- connection table ----------------------------------------------------------------
 
-    def _new(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader, client_is_src: bool,
-             saw_syn: bool) -> Conn:
+    def _new(self, frame: int, ts: float, family: int, src: bytes, sport: int, dst: bytes,
+             dport: int, client_is_src: bool, saw_syn: bool) -> Conn:
+        af = socket.AF_INET6 if family == 6 else socket.AF_INET
+        a, b = socket.inet_ntop(af, src), socket.inet_ntop(af, dst)
         if client_is_src:
-            c = Conn(self.count, ip.version, ip.src, tcp.sport, ip.dst, tcp.dport, frame, ts,
-                     saw_syn)
+            c = Conn(self.count, family, a, sport, b, dport, frame, ts, saw_syn)
+            up_key, down_key = (src, sport, dst, dport), (dst, dport, src, sport)
         else:
-            c = Conn(self.count, ip.version, ip.dst, tcp.dport, ip.src, tcp.sport, frame, ts,
-                     saw_syn)
+            c = Conn(self.count, family, b, dport, a, sport, frame, ts, saw_syn)
+            up_key, down_key = (dst, dport, src, sport), (src, sport, dst, dport)
+        c.keys = (up_key, down_key)
         self.count += 1
-        self.table[(c.client, c.cport, c.server, c.sport)] = (c, UP)
-        self.table[(c.server, c.sport, c.client, c.cport)] = (c, DOWN)
+        self.table[up_key] = (c, UP)
+        self.table[down_key] = (c, DOWN)
         return c
 
     def _retire(self, c: Conn) -> None:
-        k1, k2 = (c.client, c.cport, c.server, c.sport), (c.server, c.sport, c.client, c.cport)
+        k1, k2 = c.keys
         self.table.pop(k1, None)
         self.table.pop(k2, None)
         self.on_done(c)
@@ -180,6 +201,18 @@ class Tracker:
         if len(self.retired) > RETIRED_MAX:
             for key in list(self.retired)[:RETIRED_MAX // 2]:
                 del self.retired[key]
+
+    def evict(self, now: float, idle_s: float = EVICT_IDLE_S) -> None:
+        """Judge connections silent for ``idle_s`` (capture time) so memory stays bounded."""
+        stale: dict[int, Conn] = {}
+        limit = now - idle_s
+        for c, _d in self.table.values():
+            if c.last_ts < limit:
+                stale[c.index] = c
+        for index in sorted(stale):
+            c = stale[index]
+            c.evicted_at = now
+            self._retire(c)
 
     def finish(self) -> list[Conn]:
         """Hand over the connections still open; returns ``done`` in order of appearance."""
@@ -194,65 +227,69 @@ class Tracker:
 
     # --- packets ---------------------------------------------------------------------------
 
-    def tcp(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader, payload_len: int,
-            payload: bytes) -> None:
-        """One TCP segment; ``payload`` holds the captured part of its payload."""
+    def tcp(self, frame: int, ts: float, family: int, src: bytes, dst: bytes, sport: int,
+            dport: int, seq: int, ack: int, flags: int, ip_len: int, payload_len: int,
+            data: bytes = b"", payload_off: int = 0, options: TcpOptions | None = None) -> None:
+        """One TCP segment (addresses packed; ``options`` needed for SYNs only).
+
+        The captured payload is ``data[payload_off:]``; it is only sliced (at most
+        PAYLOAD_PEEK bytes) while the connection waits for a CONNECT, an HTTP answer
+        or a TLS hello, so bulk data is never copied.
+        """
         self.capture_end = ts
-        flags = tcp.flags
-        entry = self.table.get((ip.src, tcp.sport, ip.dst, tcp.dport))
+        key = (src, sport, dst, dport)
+        entry = self.table.get(key)
         if flags & TCP_SYN:
             if not flags & TCP_ACK:
                 if entry is not None:
                     c, d = entry
-                    s = c.side(d)
-                    if d == UP and s.isn == tcp.seq:   # the same SYN again
-                        s.syn_count += 1
+                    if d == UP and c.up.isn == seq:   # the same SYN again
+                        c.up.syn_count += 1
                         c.last_frame, c.last_ts = frame, ts
                         return
                     self._retire(c)
-                c = self._new(frame, ts, ip, tcp, True, True)
+                c = self._new(frame, ts, family, src, sport, dst, dport, True, True)
                 d = UP
+            elif entry is None:
+                c = self._new(frame, ts, family, src, sport, dst, dport, False, False)
+                d = DOWN
             else:
-                if entry is None:
-                    c = self._new(frame, ts, ip, tcp, False, False)
-                    d = DOWN
-                else:
-                    c, d = entry
-            s = c.side(d)
+                c, d = entry
+            s = c.down if d else c.up
             if s.syn_frame is None:
-                s.isn = tcp.seq
+                s.isn = seq
                 s.next_seq = 1
                 s.syn_frame = frame
-                o = tcp.options
-                s.mss, s.wscale, s.sack = o.mss, o.wscale, o.sack_permitted
-                s.timestamps = o.timestamps is not None
+                if options is not None:
+                    s.mss, s.wscale, s.sack = options.mss, options.wscale, options.sack_permitted
+                    s.timestamps = options.timestamps is not None
             s.syn_count += 1
             c.last_frame, c.last_ts = frame, ts
             if flags & TCP_ACK:
-                self._ack(c, d, tcp.ack)
+                self._ack(c, d, ack)
             return
         if entry is None:
-            if not payload_len or (ip.src, tcp.sport, ip.dst, tcp.dport) in self.retired:
+            if not payload_len or key in self.retired:
                 # An ACK, FIN or RST of a connection we never saw start, or a straggler
                 # of one that just closed.
                 return
             # Mid-stream start: guess the client as the side with the higher port.
-            c = self._new(frame, ts, ip, tcp, tcp.sport >= tcp.dport, False)
-            d = UP if tcp.sport >= tcp.dport else DOWN
+            c = self._new(frame, ts, family, src, sport, dst, dport, sport >= dport, False)
+            d = UP if sport >= dport else DOWN
         else:
             c, d = entry
         c.last_frame, c.last_ts = frame, ts
-        s = c.side(d)
+        s = c.down if d else c.up
         if s.isn is None:
-            s.isn = (tcp.seq - 1) & MASK
+            s.isn = (seq - 1) & MASK
             s.next_seq = 1
         if flags & TCP_RST:
             self._rst(c, d, frame, ts)
             return
         if flags & TCP_ACK:
-            self._ack(c, d, tcp.ack)
+            self._ack(c, d, ack)
         if payload_len:
-            self._data(c, d, s, frame, ts, tcp.seq, payload_len, ip.total_length, payload)
+            self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
         if flags & TCP_FIN:
             if s.fin_frame is None:
                 s.fin_frame = frame
@@ -261,12 +298,23 @@ class Tracker:
             if c.up.fin_frame is not None and c.down.fin_frame is not None:
                 self._retire(c)
 
+    def tcp_headers(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader,
+                    payload: bytes = b"") -> None:
+        """Convenience: feed a segment given as parsed ``pathprobe.wire.headers`` objects."""
+        af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        self.tcp(frame, ts, ip.version, socket.inet_pton(af, ip.src),
+                 socket.inet_pton(af, ip.dst), tcp.sport, tcp.dport, tcp.seq, tcp.ack,
+                 tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), payload, 0,
+                 tcp.options)
+
     def _ack(self, c: Conn, d: int, ack: int) -> None:
-        o = c.side(1 - d)   # the bytes this ACK acknowledges
+        o = c.up if d else c.down   # the bytes this ACK acknowledges
         if o.isn is None:
             o.isn = (ack - 1) & MASK
             o.next_seq = 1
-        rel = o.rel(ack)
+        nxt = o.next_seq
+        delta = (ack - o.isn - nxt) & MASK      # o.rel(ack), inlined: this runs per packet
+        rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         if rel <= o.acked:
             return
         o.acked = rel
@@ -284,8 +332,11 @@ class Tracker:
                     o.max_delivered_payload = payload
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
-              ip_len: int, payload: bytes) -> None:
-        start = s.rel(seq)
+              ip_len: int, data: bytes, payload_off: int) -> None:
+        nxt = s.next_seq
+        isn = s.isn or 0                        # always set by tcp() before data arrives
+        delta = (seq - isn - nxt) & MASK        # s.rel(seq), inlined: this runs per segment
+        start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         end = start + length
         s.segments += 1
         if length > s.max_payload:
@@ -328,8 +379,11 @@ class Tracker:
                 c.tunnel_up += length
             else:
                 c.tunnel_down += length
-        if fresh:
-            self._content(c, d, frame, ts, length, payload)
+        if fresh and (c.phase in SNIFF_PHASES or (
+                c.phase == "tunnel" and (c.client_hello is None or c.server_hello is None))):
+            payload = data[payload_off:payload_off + PAYLOAD_PEEK]
+            if payload:
+                self._content(c, d, frame, ts, length, payload)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
                  payload: bytes) -> None:
@@ -411,7 +465,9 @@ class Tracker:
              quoted: IpHeader, ports: tuple[int, int]) -> None:
         """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst."""
         self.capture_end = ts
-        key = (quoted.src, ports[0], quoted.dst, ports[1])
+        af = socket.AF_INET6 if family == 6 else socket.AF_INET
+        key = (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
+               ports[1])
         entry = self.table.get(key)
         if entry is None:
             if len(self.icmp_unmatched) < 100:

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Benchmark `pathprobe analyze` against `tshark -q -z conv,tcp` on a large capture.
+
+Builds a synthetic capture of at least --packets packets (default 500k) by
+replicating the lab fixtures of tests/fixtures/captures/ with a distinct
+client port per copy (64 copies interleaved at a time, so connections
+overlap as on a busy FMC), then times both tools on it and prints the ratio
+and each one's peak memory (from wait4's rusage of the child). A second,
+smaller file shows whether memory depends on file size.
+
+    python scripts/bench_analyze.py [--packets 500000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "captures"
+MIX = ("healthy", "clamp", "stall", "mtu", "rst", "blackhole-leg1", "blackhole-leg2", "acl",
+       "auth-ntlm", "upstream-down", "no-response")
+FMC = bytes([198, 18, 1, 2])
+CONCURRENT = 64
+
+
+def _frames(path: Path) -> list[tuple[float, bytes, int]]:
+    """(relative time, frame bytes, original length) of an Ethernet pcap fixture."""
+    data = path.read_bytes()
+    magic = data[:4]
+    endian = "<" if magic == b"\xd4\xc3\xb2\xa1" else ">"
+    off, out, t0 = 24, [], None
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack_from(endian + "IIII", data, off)
+        ts = sec + usec / 1e6
+        t0 = ts if t0 is None else t0
+        out.append((ts - t0, data[off + 16:off + 16 + incl], orig))
+        off += 16 + incl
+    return out
+
+
+def _client_port(frames: list[tuple[float, bytes, int]]) -> int:
+    for _t, f, _o in frames:
+        if f[12:14] == b"\x08\x00" and f[14 + 9] == 6 and f[14 + 12:14 + 16] == FMC:
+            ihl = (f[14] & 0xF) * 4
+            return int.from_bytes(f[14 + ihl:16 + ihl], "big")
+    raise SystemExit("fixture without an IPv4 TCP packet from the fmc")
+
+
+def _rewrite(frame: bytes, old: int, new: int) -> bytes:
+    """Replace the client port in the TCP header (or in an ICMP quotation)."""
+    b = bytearray(frame)
+    if b[12:14] != b"\x08\x00":
+        return frame
+    ihl = (b[14] & 0xF) * 4
+    l4 = 14 + ihl
+    if b[23] == 1 and len(b) >= l4 + 8 + 24:      # ICMP: the quoted packet's ports
+        l4 = l4 + 8 + (b[l4 + 8] & 0xF) * 4
+    for pos in (l4, l4 + 2):
+        if len(b) >= pos + 2 and int.from_bytes(b[pos:pos + 2], "big") == old:
+            b[pos:pos + 2] = new.to_bytes(2, "big")
+    return bytes(b)
+
+
+def build(path: Path, packets: int) -> tuple[int, int]:
+    """Write a pcap of at least ``packets`` frames; returns (frames, connections)."""
+    sources = [(_frames(FIXTURES / f"{n}.pcap")) for n in MIX]
+    ports = [_client_port(s) for s in sources]
+    written = conns = 0
+    base = 1_700_000_000.0
+    rec = struct.Struct("<IIII")
+    with path.open("wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        batch = 0
+        while written < packets:
+            copies = []
+            for k in range(CONCURRENT):
+                i = (batch * CONCURRENT + k)
+                src = i % len(sources)
+                new_port = 1024 + (i % 64000)
+                copies.append((sources[src], ports[src], new_port, base + k * 0.001))
+            merged = sorted(((start + t, fr, orig, old, new)
+                             for frames, old, new, start in copies
+                             for t, fr, orig in frames), key=lambda x: x[0])
+            for ts, fr, orig, old, new in merged:
+                out = _rewrite(fr, old, new)
+                sec = int(ts)
+                f.write(rec.pack(sec, int((ts - sec) * 1e6), len(out), orig))
+                f.write(out)
+            written += len(merged)
+            conns += CONCURRENT
+            base += 20.0
+            batch += 1
+    return written, conns
+
+
+def run(argv: list[str]) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KiB, exit status) of one child process."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - t0
+    code = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss, code
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--packets", type=int, default=500_000)
+    ap.add_argument("--keep", type=Path, help="keep the generated captures in this directory")
+    args = ap.parse_args()
+    tshark = shutil.which("tshark")
+    workdir = Path(tempfile.mkdtemp(prefix="pathprobe-bench-"))
+    try:
+        results = []
+        for packets in (args.packets // 5, args.packets):
+            cap = workdir / f"bench-{packets}.pcap"
+            t0 = time.monotonic()
+            frames, conns = build(cap, packets)
+            print(f"built {cap.name}: {frames} frames, {conns} connections, "
+                  f"{cap.stat().st_size / 1e6:.0f} MB in {time.monotonic() - t0:.1f} s")
+            pp = run([sys.executable, "-m", "pathprobe", "analyze", str(cap), "--json"])
+            line = (f"  pathprobe analyze: {pp[0]:6.2f} s, peak {pp[1] / 1024:6.1f} MiB, "
+                    f"exit {pp[2]}")
+            if tshark:
+                ts = run([tshark, "-q", "-z", "conv,tcp", "-r", str(cap)])
+                line += (f"\n  tshark conv,tcp:   {ts[0]:6.2f} s, peak {ts[1] / 1024:6.1f} MiB,"
+                         f" exit {ts[2]}\n  ratio pathprobe/tshark: {pp[0] / ts[0]:.2f}x time, "
+                         f"{pp[1] / ts[1]:.2f}x memory")
+            print(line)
+            results.append((frames, pp[1]))
+        (f1, m1), (f2, m2) = results
+        print(f"memory: {m1 / 1024:.1f} MiB for {f1} frames vs {m2 / 1024:.1f} MiB for {f2} "
+              f"frames ({m2 / m1:.2f}x for {f2 / f1:.1f}x the packets)")
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for p in workdir.iterdir():
+                shutil.move(str(p), args.keep / p.name)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
