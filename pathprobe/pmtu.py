@@ -33,6 +33,7 @@ METHODS = ("auto", "icmp", "udp", "tcp")
 TIME_BUDGET_S = 15.0        # a whole search never runs longer than this
 MIN_LOW = {4: 576, 6: 1280}  # sizes every path must carry (RFC 791 / RFC 8200)
 DEFAULT_HIGH = 1500
+MAX_IP_SIZE = 65535          # IPv4 total length / IPv6 without jumbograms (lo has 65536)
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ def verdicts_for(leg: str, run: SearchRun, route: RouteInfo, high: int,
         return (), (f"{run.method} can only send up to {ceiling} bytes here (the peer's MSS); "
                     f"{pmtu} crosses, larger sizes were not measured: use --method icmp as "
                     "root",)
-    if r.smallest_bad is None or (not r.exact and not r.signalled):
+    if r.smallest_bad is None:
         return (), (f"{run.method}: {r.reason}; {pmtu} bytes is only a lower bound "
                     "(answers were lost or rate-limited); rerun, or use another --method",)
     numbers["smallest_failing"] = r.smallest_bad
@@ -256,7 +257,7 @@ def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
     t0 = time.monotonic()
     target = resolve(host, family)
     route = route_to(target)
-    high = route.interface_mtu or DEFAULT_HIGH
+    high = min(route.interface_mtu or DEFAULT_HIGH, MAX_IP_SIZE)
     low = min(MIN_LOW[target.version], high)
     progress(f"probing {target.address} via {route.interface or '?'} (MTU {high}), "
              f"sizes {low}..{high}")
