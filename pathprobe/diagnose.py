@@ -89,13 +89,28 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
     return tuple(rows)
 
 
+TCP_TIMESTAMPS = 12  # bytes of TCP options in every segment when timestamps are on (Linux default)
+
+
 def leg1_max_payload(legs: Iterable[LegReport], ipv6: bool = False) -> int | None:
-    """Largest TCP payload per segment leg 1 is proven to carry (PMTU minus headers), if known."""
-    overhead = IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD
-    sizes = [m for leg in legs if leg.name == Leg.FMC_PROXY.value
-             for m in (_num(leg.measurements, "pmtu", "pmtu_up", "pmtu_down", "pmtu_low"),)
-             if m is not None]
-    return min(sizes) - overhead if sizes else None
+    """Largest TCP payload per segment leg 1 is proven to carry, if known.
+
+    A measured ``max_payload`` (sized segments) is exact; from a PMTU alone
+    the timestamps option is assumed, so the figure is never above the truth.
+    """
+    overhead = (IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD) + TCP_TIMESTAMPS
+    sizes: list[int] = []
+    for leg in legs:
+        if leg.name != Leg.FMC_PROXY.value:
+            continue
+        payload = _num(leg.measurements, "max_payload")
+        if payload is not None:
+            sizes.append(payload)
+        for key in ("pmtu", "pmtu_up", "pmtu_down", "pmtu_low"):
+            mtu = _num(leg.measurements, key)
+            if mtu is not None:
+                sizes.append(mtu - overhead)
+    return min(sizes) if sizes else None
 
 
 def _same_way(leg1: Verdict, leg2: Verdict) -> bool:
@@ -104,46 +119,63 @@ def _same_way(leg1: Verdict, leg2: Verdict) -> bool:
     return leg1.direction in both or leg2.direction in both or leg1.direction is leg2.direction
 
 
-def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]) -> tuple[Verdict, ...]:
+SIZE_CODES = (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
+              VerdictCode.TUNNEL_STALL)
+
+
+def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
+              ) -> tuple[tuple[Verdict, ...], tuple[LegReport, ...]]:
     """Put each size problem on the leg the numbers prove, never on the other one.
 
-    Tunnel traffic crosses leg 1 before leg 2. A leg-2 finding stays measured
-    only when leg 1 is shown to carry the sizes involved (its PMTU is above the
-    leg-2 limit, or leg 1 was found healthy); when leg 1 itself loses packets at
-    or below that size the leg-2 finding may be leg 1's and becomes inferred.
-    A leg-2 problem on a leg 1 that measured healthy gets that as evidence, so
-    nobody lowers the FMC's MTU for a proxy-side fault.
+    Tunnel probes cross leg 1 before leg 2. When leg 1 itself stops segments
+    the same way at or below the size where the tunnel stalled, the stall is
+    leg 1's: the leg-2 verdict is dropped and leg 2 is noted as carrying *at
+    least* that much (all that is proven). When leg 1's limit is unknown the
+    leg-2 verdict stays but becomes inferred. A leg-2 problem below what leg 1
+    carries stays measured, with that as evidence, so nobody lowers the FMC's
+    MTU for a proxy-side fault.
     """
     leg1_limit = leg1_max_payload(legs)
-    leg1_size_problem = [v for v in verdicts if v.leg == Leg.FMC_PROXY.value and v.code in (
-        VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)]
+    leg1_size_problem = [v for v in verdicts if v.leg == Leg.FMC_PROXY.value
+                         and v.code in SIZE_CODES]
     leg1_healthy = any(v.leg == Leg.FMC_PROXY.value and v.code is VerdictCode.HEALTHY
                        for v in verdicts)
     out: list[Verdict] = []
+    leg2_notes: list[tuple[Direction | None, str]] = []
     for v in verdicts:
-        size_codes = (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
-                      VerdictCode.TUNNEL_STALL)
-        if v.leg != Leg.PROXY_UPSTREAM.value or v.code not in size_codes:
+        if v.leg != Leg.PROXY_UPSTREAM.value or v.code not in SIZE_CODES:
             out.append(v)
             continue
         payload = _num(v.numbers, "max_payload")
         evidence = list(v.evidence)
         confidence = v.confidence
-        if any(_same_way(p, v) for p in leg1_size_problem) and (
-                payload is None or leg1_limit is None or payload >= leg1_limit):
+        leg1_in_the_way = any(_same_way(p, v) for p in leg1_size_problem)
+        if leg1_in_the_way and leg1_limit is not None and payload is not None \
+                and payload >= leg1_limit:
+            leg2_notes.append((v.direction, (
+                f"carries at least {payload} payload bytes per segment; larger ones could not "
+                f"be tested: leg 1 stops segments above {leg1_limit} (fix leg 1, then rerun)")))
+            continue
+        below_leg1 = leg1_limit is not None and payload is not None and payload < leg1_limit
+        if leg1_in_the_way and not below_leg1:
             confidence = Confidence.INFERRED
             evidence.append("leg 1 also loses or resets large packets; this leg-2 finding may "
                             "be leg 1's: fix leg 1 first and rerun")
         elif any(e.startswith("leg 1 ") or ", leg 1 " in e or "; leg 1 " in e
                  for e in evidence):
             pass  # the step already says what leg 1 carries
-        elif leg1_limit is not None and payload is not None and payload < leg1_limit:
-            evidence.append(f"leg 1 carries {leg1_limit} payload bytes per segment (measured), "
-                            "so segments are lost after the proxy, on leg 2")
+        elif below_leg1:
+            evidence.append(f"leg 1 carries {leg1_limit} payload bytes per segment, so "
+                            "segments are lost after the proxy, on leg 2")
         elif leg1_healthy:
             evidence.append("leg 1 measured healthy, so the loss is after the proxy, on leg 2")
         out.append(replace(v, evidence=tuple(evidence), confidence=confidence))
-    return tuple(out)
+    new_legs = []
+    for leg in legs:
+        notes = [n for d, n in leg2_notes if leg.name == Leg.PROXY_UPSTREAM.value
+                 and (d is None or leg.direction in (None, d))]
+        new_legs.append(replace(leg, notes=(*leg.notes, *notes)) if notes else leg)
+    return tuple(out), tuple(new_legs)
 
 
 def _dir_words(v: Verdict) -> str:
@@ -157,11 +189,12 @@ def _dir_words(v: Verdict) -> str:
 def phrase(v: Verdict) -> str:
     """A few words for one verdict, for the summary line."""
     n = v.numbers
+    measured_mtu = _num(n, "mtu", "pmtu")
     mtu = _num(n, "mtu", "pmtu", "pmtu_low")
     payload = _num(n, "max_payload")
     code = v.code
     if code is VerdictCode.PMTU_BLACKHOLE:
-        if payload is not None:
+        if payload is not None and measured_mtu is None:
             return f"drops segments above {payload} payload bytes{_dir_words(v)}"
         size = f"above {mtu} bytes" if mtu is not None else "above some size"
         return f"silently drops packets {size}{_dir_words(v)}"
@@ -215,7 +248,11 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
     problems = sorted((v for v in verdicts if v.code is not VerdictCode.HEALTHY), key=_rank)
     parts: list[str] = []
     said: set[str] = set()
+    phrased: set[tuple[str, VerdictCode, Direction | None]] = set()
     for v in problems:
+        if (v.leg, v.code, v.direction) in phrased:
+            continue  # two steps found the same thing: say it once
+        phrased.add((v.leg, v.code, v.direction))
         label = LEG_LABEL.get(v.leg, v.leg)
         text = phrase(v)
         if v.confidence is Confidence.INFERRED:
@@ -233,6 +270,12 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
             parts.append(f"{label} healthy")
         elif any(x.not_measured for x in legs if x.name == name):
             parts.append(f"{label} not measured")
+        elif name == Leg.PROXY_UPSTREAM.value and (
+                any(n.startswith("carries at least") for x in legs if x.name == name
+                    for n in x.notes)
+                or any(v.leg == Leg.FMC_PROXY.value and v.code in SIZE_CODES
+                       for v in verdicts)):
+            parts.append(f"{label} untested above leg 1's limit")
     if not parts:
         return "nothing could be measured" + (f": {errors[0]}" if errors else "")
     line = "; ".join(parts)
@@ -246,7 +289,7 @@ def build_report(measurements: Sequence[Measurement], *, started: str, duration_
                  command: str = "diagnose") -> Report:
     """Combine the steps' Measurements into the final Report (pure)."""
     legs = merge_legs(leg for m in measurements for leg in m.legs)
-    verdicts = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
+    verdicts, legs = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
     # A HEALTHY verdict on a leg that also has a problem says less than nothing.
     sick = {v.leg for v in verdicts if v.code is not VerdictCode.HEALTHY}
     verdicts = tuple(v for v in verdicts if not (v.code is VerdictCode.HEALTHY and v.leg in sick))

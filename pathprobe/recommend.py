@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.model import Leg, Number, Recommendation, Verdict, VerdictCode
+from pathprobe.model import Confidence, Leg, Number, Recommendation, Verdict, VerdictCode
 
 IPV4_OVERHEAD = 40  # IPv4 header 20 + TCP header 20: MSS = MTU - 40
 IPV6_OVERHEAD = 60  # IPv6 header 40 + TCP header 20
@@ -279,12 +279,20 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
     """
     targets = targets or {}
     # The smallest proven limit per leg: every fix on that leg must fit under it.
+    # Measured verdicts first: an inferred lower bound does not override a measured limit.
     leg_limit: dict[str, Limits] = {}
-    for v in verdicts:
+    measured_legs: set[str] = set()
+    for v in sorted(verdicts, key=lambda x: x.confidence is not Confidence.MEASURED):
         if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
             continue
         lim = limits_of(v, _is_v6(targets.get(v.leg, "")))
-        if lim is not None and (v.leg not in leg_limit or lim.mtu < leg_limit[v.leg].mtu):
+        if lim is None:
+            continue
+        if v.confidence is Confidence.MEASURED:
+            measured_legs.add(v.leg)
+        elif v.leg in measured_legs:
+            continue
+        if v.leg not in leg_limit or lim.mtu < leg_limit[v.leg].mtu:
             leg_limit[v.leg] = lim
 
     out: list[Recommendation] = []

@@ -78,6 +78,21 @@ def test_article_blames_leg2_not_leg1_and_recommends_within_the_limit(lab: Lab) 
                    for r in doc["recommendations"])  # lowering the FMC MTU would not help
 
 
+def test_leg1_black_hole_is_not_blamed_on_leg2(lab: Lab) -> None:
+    lab.up("blackhole")  # r1 silently drops packets > 1372 bytes, both directions
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    hole = verdicts(doc, "PMTU_BLACKHOLE", "fmc-proxy")
+    assert hole and any(v.get("mtu") == 1372 and v["confidence"] == "measured" for v in hole)
+    assert not verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")  # tunnel stalls are leg 1's
+    assert doc["summary"] == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes going "
+                              "up (toward the upstream); leg 2 (proxy-upstream) untested above "
+                              "leg 1's limit")
+    assert max(sizes_recommended(doc)) == 1372
+    assert not any("Internet" in r["where"] or r["where"].startswith("proxy")
+                   for r in doc["recommendations"])
+
+
 def test_down_only_black_hole_on_leg1(lab: Lab) -> None:
     lab.up("blackhole", direction="down")  # r1 drops >1372 toward the fmc only
     status, doc, err = diagnose(lab)
@@ -188,10 +203,16 @@ def test_ctrl_c_prints_partial_report(lab: Lab) -> None:
         assert b"CONNECT" in seen, seen.decode(errors="replace")
         proc.send_signal(signal.SIGINT)
         stdout, _ = proc.communicate(timeout=20)
+        while select.select([master], [], [], 0.2)[0]:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
     finally:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
+    assert stdout.startswith("{"), seen.decode(errors="replace")
     doc = json.loads(stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["partial"] is True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,21 +59,47 @@ def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
 
 
 def test_leg2_problem_with_a_healthy_leg1_is_not_blamed_on_leg1() -> None:
-    out = attribute([LEG1_HEALTHY, LEG2_HOLE], [LEG1_OK])
+    out, _ = attribute([LEG1_HEALTHY, LEG2_HOLE], [LEG1_OK])
     hole = next(v for v in out if v.code is VerdictCode.PMTU_BLACKHOLE)
     assert hole.leg == L2 and hole.confidence is Confidence.MEASURED
-    assert any("1460 payload bytes" in e and "leg 2" in e for e in hole.evidence)
+    assert any("1448 payload bytes" in e and "leg 2" in e for e in hole.evidence)
+
+
+def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None:
+    """The lab's 'blackhole' scenario: leg 1 drops >1372 (payload 1320 with timestamps)."""
+    leg1_hole = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP,
+                        numbers={"mtu": 1372, "max_payload": 1320})
+    leg2_echo = Verdict(VerdictCode.PMTU_BLACKHOLE, L2, Direction.UP,
+                        numbers={"max_payload": 1320, "pmtu_low": 1360})
+    legs = [LegReport(L1, PROXY, Direction.UP, measurements={"pmtu": 1372}),
+            LegReport(L1, PROXY + ":3128", measurements={"max_payload": 1320}),
+            LegReport(L2, TARGET, Direction.UP, measurements={"max_payload": 1320})]
+    out, new_legs = attribute([leg1_hole, leg2_echo], legs)
+    assert [v.leg for v in out] == [L1]
+    assert new_legs[2].notes[0].startswith("carries at least 1320 payload bytes")
+    report = build_report([Measurement(legs=tuple(legs), verdicts=(leg1_hole, leg2_echo))],
+                          started="t", duration_s=1)
+    assert report.summary == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes going "
+                              "up (toward the upstream); leg 2 (proxy-upstream) untested above "
+                              "leg 1's limit")
+    assert not any(">" in r.where and "proxy" in r.where for r in report.recommendations)
+    assert all("Internet" not in r.where for r in report.recommendations)
 
 
 def test_leg2_finding_becomes_inferred_when_leg1_loses_packets_the_same_way() -> None:
     leg1_hole = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.BOTH, numbers={"mtu": 1372})
-    legs = [LegReport(L1, PROXY, measurements={"pmtu": 1372})]
-    out = attribute([leg1_hole, LEG2_HOLE], legs)
+    out, _ = attribute([leg1_hole, replace(LEG2_HOLE, numbers={})], [])
     hole2 = next(v for v in out if v.leg == L2)
     assert hole2.confidence is Confidence.INFERRED
+    # A leg-2 limit well below leg 1's stays leg 2's.
+    leg1_hole = replace(leg1_hole, numbers={"mtu": 1450})
+    out, _ = attribute([leg1_hole, LEG2_HOLE], [LegReport(L1, PROXY, measurements={
+        "pmtu": 1450, "max_payload": 1398})])
+    assert next(v for v in out if v.leg == L2).confidence is Confidence.MEASURED
     # A down-only hole on leg 1 does not touch an upward leg-2 search.
-    down_only = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN, numbers={"mtu": 1372})
-    out = attribute([down_only, LEG2_HOLE], [LegReport(L1, PROXY, measurements={"pmtu_up": 1500})])
+    down_only = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN, numbers={"mtu": 1300})
+    out, _ = attribute([down_only, LEG2_HOLE], [LegReport(L1, PROXY, measurements={
+        "pmtu_up": 1500})])
     assert next(v for v in out if v.leg == L2).confidence is Confidence.MEASURED
 
 
@@ -92,8 +120,10 @@ def test_leg1_max_payload_uses_the_smallest_direction() -> None:
     legs = [LegReport(L1, PROXY, Direction.UP, measurements={"pmtu_up": 1500}),
             LegReport(L1, PROXY, Direction.DOWN, measurements={"pmtu_down": 1372}),
             LegReport(L2, TARGET, measurements={"pmtu": 1000})]
-    assert leg1_max_payload(legs) == 1332
-    assert leg1_max_payload(legs, ipv6=True) == 1312
+    assert leg1_max_payload(legs) == 1320  # timestamps assumed from a PMTU alone
+    assert leg1_max_payload(legs, ipv6=True) == 1300
+    assert leg1_max_payload([*legs, LegReport(L1, PROXY, measurements={"max_payload": 1200})]
+                            ) == 1200
     assert leg1_max_payload([LegReport(L1, PROXY)]) is None
 
 

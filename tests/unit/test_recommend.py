@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprobe.model import Direction, Leg, Verdict, VerdictCode
+from pathprobe.model import Confidence, Direction, Leg, Verdict, VerdictCode
 from pathprobe.recommend import limits_of, max_size_in, recommend
 
 L1, L2, DIRECT = Leg.FMC_PROXY.value, Leg.PROXY_UPSTREAM.value, Leg.FMC_UPSTREAM.value
@@ -88,6 +88,16 @@ def test_smallest_limit_on_a_leg_wins() -> None:
     assert max(filter(None, map(max_size_in, recs))) == 1372
 
 
+def test_an_inferred_lower_bound_does_not_override_a_measured_limit() -> None:
+    recs = recommend([
+        Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, numbers={"mtu": 1372}),
+        Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, confidence=Confidence.INFERRED,
+                numbers={"max_payload": 1320, "pmtu_low": 1360}),
+    ])
+    assert "sysopt connection tcpmss 1332" in commands(recs)
+    assert not any("1360" in c or "1320" in c for c in commands(recs))
+
+
 def test_ios_adjust_mss_only_within_its_documented_range() -> None:
     recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, numbers={"mtu": 520})])
     cmds = commands(recs)
@@ -129,13 +139,18 @@ NUMBERS = st.one_of(
 )
 
 
-@given(st.lists(st.tuples(SIZE_CODES, NUMBERS), min_size=1, max_size=5),
+@given(st.lists(st.tuples(SIZE_CODES, NUMBERS, st.sampled_from(list(Confidence))),
+                min_size=1, max_size=5),
        st.sampled_from([L1, L2, DIRECT]), st.booleans())
 def test_no_recommended_size_is_above_the_smallest_proven_limit(
-        found: list[tuple[VerdictCode, dict[str, int]]], leg: str, v6: bool) -> None:
-    verdicts = [Verdict(code, leg, numbers=n) for code, n in found]
-    limits = [lim for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
-              for lim in (limits_of(v, v6),) if lim is not None]
+        found: list[tuple[VerdictCode, dict[str, int], Confidence]], leg: str,
+        v6: bool) -> None:
+    verdicts = [Verdict(code, leg, numbers=n, confidence=conf) for code, n, conf in found]
+    usable = [v for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
+              and limits_of(v, v6) is not None]
+    measured = [v for v in usable if v.confidence is Confidence.MEASURED]
+    limits = [lim for v in (measured or usable) for lim in (limits_of(v, v6),)
+              if lim is not None]
     recs = recommend(verdicts, {leg: "2001:db8:2::2" if v6 else "198.18.2.2"})
     if not limits:
         assert all(max_size_in(r) is None for r in recs)

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Benchmark `pathprobe diagnose` in the lab (root; traffic stays inside the lab).
+
+Prints, per scenario, the wall time of a whole diagnose run and, per leg, the
+packets (probes) sent and the time of each size search, against the targets
+of issue 6: healthy diagnose <= 4 s, a black-hole search <= 2 s per leg,
+<= 100 probes per search. Then `pathprobe --help` start-up time against a bare
+`python -c "import typer, tabulate"` (target <= 1.6x, and scapy must not load).
+
+Usage: sudo python scripts/bench_diagnose.py [--repeat N] [--strict]
+(uses the lab prefix from $PATHPROBE_LAB_PREFIX, default 'pp-').
+--strict exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tabulate import tabulate
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pathprobe.lab import topology as topo  # noqa: E402
+from pathprobe.lab.manager import down, up  # noqa: E402
+
+PROXY = topo.PROXY_URL
+TARGET = f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}"
+SCENARIOS = ("healthy", "blackhole", "mtu-noicmp", "article")
+HEALTHY_WALL_S = 4.0
+SEARCH_S = 2.0
+MAX_PROBES = 100
+HELP_RATIO = 1.6
+
+
+def env() -> dict[str, str]:
+    e = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    e["PYTHONPATH"] = str(REPO)
+    return e
+
+
+def run_diagnose(prefix: str) -> tuple[float, dict[str, object], int]:
+    argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"), sys.executable, "-m",
+            "pathprobe", "diagnose", "--proxy", PROXY, "--target", TARGET, "--json"]
+    t0 = time.monotonic()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env(), cwd="/",
+                          timeout=120, check=False)
+    wall = time.monotonic() - t0
+    try:
+        doc = json.loads(proc.stdout)
+    except ValueError:
+        raise SystemExit(f"diagnose printed no JSON (exit {proc.returncode}): "
+                         f"{proc.stderr.strip()[-300:]}") from None
+    return wall, doc, proc.returncode
+
+
+def time_cmd(argv: list[str], repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.monotonic()
+        subprocess.run(argv, capture_output=True, env=env(), cwd="/", check=False)
+        runs.append(time.monotonic() - t0)
+    return statistics.median(runs)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per --help timing")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--scenario", action="append", choices=list(topo.SCENARIOS),
+                        help=f"scenario(s) to run (default: {', '.join(SCENARIOS)})")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        print("bench_diagnose: needs root (it builds the lab)", file=sys.stderr)
+        return 3
+    prefix = topo.lab_prefix()
+    missed: list[str] = []
+    rows = []
+    try:
+        for name in args.scenario or SCENARIOS:
+            up(topo.SCENARIOS[name], prefix)
+            wall, doc, status = run_diagnose(prefix)
+            if name == "healthy" and wall > HEALTHY_WALL_S:
+                missed.append(f"healthy diagnose took {wall:.2f} s > {HEALTHY_WALL_S} s")
+            legs = doc.get("legs", [])
+            assert isinstance(legs, list)
+            for leg in legs:
+                probes, secs = leg.get("probes"), leg.get("duration_s")
+                if probes is None and secs is None:
+                    continue
+                label = f"{leg['name']} {leg.get('direction') or ''}".strip()
+                if isinstance(probes, int) and probes > MAX_PROBES:
+                    missed.append(f"{name}: {label} sent {probes} probes > {MAX_PROBES}")
+                if isinstance(secs, (int, float)) and secs > SEARCH_S:
+                    missed.append(f"{name}: {label} search took {secs:.2f} s > {SEARCH_S} s")
+                rows.append([name, label, leg.get("pmtu_method") or "-", probes,
+                             secs if secs is not None else "-", "", ""])
+            codes = ", ".join(sorted({str(v["code"]) for v in doc["verdicts"]}))  # type: ignore[index, union-attr]
+            rows.append([name, "(whole run)", "", "", "", f"{wall:.2f}",
+                         f"exit {status}: {codes}"])
+    finally:
+        down(prefix)
+    print(tabulate(rows, ["scenario", "leg", "method", "probes", "search s", "wall s",
+                          "result"], tablefmt="simple"))
+
+    bare = time_cmd([sys.executable, "-c", "import typer, tabulate"], args.repeat)
+    helped = time_cmd([sys.executable, "-m", "pathprobe", "--help"], args.repeat)
+    loads = subprocess.run([sys.executable, "-X", "importtime", "-m", "pathprobe", "--help"],
+                           capture_output=True, text=True, env=env(), cwd="/", check=False)
+    scapy = "scapy" in loads.stderr
+    ratio = helped / bare if bare else float("inf")
+    print(f"\npathprobe --help: {helped * 1000:.0f} ms median of {args.repeat}; bare "
+          f"'import typer, tabulate': {bare * 1000:.0f} ms; ratio {ratio:.2f} "
+          f"(target <= {HELP_RATIO}); scapy loaded: {'YES' if scapy else 'no'}")
+    if ratio > HELP_RATIO:
+        missed.append(f"--help is {ratio:.2f}x a bare import (> {HELP_RATIO}x)")
+    if scapy:
+        missed.append("scapy is imported on the --help path")
+    print("\ntargets: " + ("all met" if not missed else "MISSED:\n  " + "\n  ".join(missed)))
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
