@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pathprobe.errors import UsageError
 from pathprobe.model import (
@@ -231,12 +231,14 @@ def download_verdict(d: io.Download, method: str) -> Verdict | None:
     """TUNNEL_STALL (or a down-direction size problem) from a large download, or None."""
     if not d.stalled:
         return None
-    numbers: dict[str, Number] = {"stalled_after": d.received, "idle_s": round(d.idle_s, 2)}
+    numbers: dict[str, Number] = {"stalled_after": d.received, "idle_s": round(d.idle_s, 2),
+                                  "tunnel_bytes": d.raw_received}
     if d.expected is not None:
         numbers["expected"] = d.expected
-    ev = [f"{method}: {d.detail} after {d.received} bytes"
-          f"{f' of {d.expected}' if d.expected is not None else ''}; idle {d.idle_s:.1f} s"]
-    if d.received < SIZE_STALL_BYTES:
+    ev = [f"{method}: {d.detail} after {d.received} body bytes"
+          f"{f' of {d.expected}' if d.expected is not None else ''} ({d.raw_received} bytes "
+          f"through the tunnel in all); idle {d.idle_s:.1f} s"]
+    if d.raw_received < SIZE_STALL_BYTES:
         ev.append("nothing beyond the first segments arrived: full-size segments from the "
                   "upstream are lost on the way down (use --reflector for the exact size)")
         return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM.value, Direction.DOWN,
@@ -284,6 +286,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
                    max_rounds=MAX_ROUNDS)
     timeout = FIRST_ROUND_TIMEOUT_S
     answered: list[float] = []
+    delivered: set[int] = set()
     failures: dict[int, io.Outcome] = {}
     with ThreadPoolExecutor(max_workers=BATCH) as pool:
         while sizes := s.next_batch():
@@ -296,11 +299,30 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
             for p in probes:
                 if p.outcome is io.Outcome.ANSWERED:
                     answered.append(p.elapsed_s)
+                    delivered.add(p.size)
                 else:
                     failures[p.size] = p.outcome
             s.feed(to_probe_result(p) for p in probes)
             timeout = next_timeout(answered, timeout)
-    return s.result(), failures, None
+    return consistent(s.result(), delivered, failures), failures, None
+
+
+def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outcome]
+               ) -> SearchResult:
+    """Never over-report: a failure below a delivered size makes the answer a lower bound.
+
+    (The proxy may split a write that crossed leg 1 in two segments, so a
+    large size can pass where a smaller one failed; then only sizes below
+    the smallest failure are trusted.)
+    """
+    if r.largest_ok is None or not failures or min(failures) >= r.largest_ok:
+        return r
+    lowest_fail = min(failures)
+    below = [n for n in delivered if n < lowest_fail]
+    return replace(r, largest_ok=max(below) if below else None, smallest_bad=lowest_fail,
+                   exact=False,
+                   reason=f"inconsistent: {lowest_fail} failed below the delivered "
+                          f"{r.largest_ok}; only sizes below the failure are trusted")
 
 
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
@@ -421,9 +443,10 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if isinstance(d, io.ConnectError):
             return stop_on(d)
         dm: dict[str, Number] = {"downloaded": d.received, "expected": d.expected,
+                                 "tunnel_bytes": d.raw_received,
                                  "download_s": round(d.elapsed_s, 2)}
         notes = [f"GET / over TLS: {d.detail}"]
-        if not d.stalled and d.received < SIZE_STALL_BYTES:
+        if not d.stalled and d.raw_received < SIZE_STALL_BYTES:
             notes.append("answer too small to need full-size segments: down direction "
                          "not proven")
             if reflector is None:

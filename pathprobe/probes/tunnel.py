@@ -382,22 +382,30 @@ def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token:
 class Download:
     """A large answer read through the tunnel: how much came and whether it stopped."""
 
-    expected: int | None
-    received: int
+    expected: int | None      # Content-Length of the body, when given
+    received: int             # body bytes
     complete: bool
     stalled: bool
     idle_s: float
     elapsed_s: float
     detail: str
+    raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)
+
+
+class _Stalled(Exception):
+    pass
 
 
 def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
                       path: str, idle_timeout: float, limit: int, maxseg: int | None,
-                      connect_timeout: float = 5.0) -> Download | ConnectError:
-    """GET ``path`` over TLS inside the tunnel and read at most ``limit`` bytes.
+                      connect_timeout: float = 5.0, total_timeout: float = 20.0
+                      ) -> Download | ConnectError:
+    """GET ``path`` over TLS inside the tunnel and read at most ``limit`` body bytes.
 
-    The certificate is not verified: nothing secret is sent, only the path's
-    ability to carry the answer is measured.
+    TLS runs over memory BIOs so every raw byte is counted: a real server's
+    certificate flight already needs full-size segments down. The certificate
+    is not verified: nothing secret is sent, only the path's ability to carry
+    the answer is measured.
     """
     import ssl
 
@@ -407,50 +415,90 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls_obj = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
+    sock = t.sock
     t0 = time.monotonic()
+    state = {"raw": 0, "last": t0}
     received = 0
     expected: int | None = None
-    last = t0
     handshake_done = False
+
+    def flush() -> None:
+        data = outgoing.read()
+        if data:
+            sock.sendall(data)
+
+    def fill() -> None:
+        now = time.monotonic()
+        wait = min(idle_timeout, t0 + total_timeout - now)
+        if wait <= 0:
+            raise _Stalled
+        sock.settimeout(wait)
+        try:
+            data = sock.recv(READ_CHUNK)
+        except TimeoutError:
+            raise _Stalled from None
+        if not data:
+            incoming.write_eof()
+            return
+        state["raw"] += len(data)
+        state["last"] = time.monotonic()
+        incoming.write(data)
+
+    def result(complete: bool, stalled: bool, detail: str) -> Download:
+        now = time.monotonic()
+        exp = expected if expected not in (None, -1) else None
+        return Download(exp, received, complete, stalled,
+                        now - state["last"] if stalled else 0.0, now - t0, detail,
+                        int(state["raw"]))
+
     try:
-        t.sock.settimeout(idle_timeout)
-        with ctx.wrap_socket(t.sock, server_hostname=server_name) as s:
-            handshake_done = True
-            last = time.monotonic()
-            host = target.rsplit(":", 1)[0]
-            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pathprobe\r\n"
-                      f"Connection: close\r\n\r\n".encode())
-            head = b""
-            while True:
-                piece = s.recv(READ_CHUNK)
-                if not piece:
-                    break
-                last = time.monotonic()
-                if expected is None:
-                    head += piece
-                    end = head.find(b"\r\n\r\n")
-                    if end == -1:
-                        continue
-                    parsed = hc.parse_response_head(head)
-                    length = parsed.get("content-length") if parsed else None
-                    expected = int(length) if length and length.isdigit() else -1
-                    received = len(head) - end - 4
-                else:
-                    received += len(piece)
-                if (expected is not None and 0 <= expected <= received) or received >= limit:
-                    break
-    except TimeoutError:
-        now = time.monotonic()
-        return Download(expected if expected != -1 else None, received, False, True,
-                        now - last, now - t0,
-                        "data stopped" if handshake_done else "TLS handshake stalled")
-    except (OSError, ValueError) as e:
-        now = time.monotonic()
-        return Download(expected if expected != -1 else None, received, False, False,
-                        now - last, now - t0, f"connection failed: {e}")
+        while True:
+            try:
+                tls_obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                flush()
+                fill()
+        handshake_done = True
+        host = target.rsplit(":", 1)[0]
+        tls_obj.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pathprobe\r\n"
+                      "Connection: close\r\n\r\n".encode())
+        flush()
+        head = b""
+        while True:
+            try:
+                piece = tls_obj.read(READ_CHUNK)
+            except ssl.SSLWantReadError:
+                fill()
+                continue
+            except ssl.SSLZeroReturnError:
+                break
+            if not piece:
+                break
+            if expected is None:
+                head += piece
+                end = head.find(b"\r\n\r\n")
+                if end == -1:
+                    if len(head) > hc.MAX_HEAD_BYTES:
+                        return result(False, False, "answer head too large")
+                    continue
+                parsed = hc.parse_response_head(head)
+                length = parsed.get("content-length") if parsed else None
+                expected = int(length) if length and length.isdigit() else -1
+                received = len(head) - end - 4
+            else:
+                received += len(piece)
+            if (expected is not None and 0 <= expected <= received) or received >= limit:
+                break
+    except _Stalled:
+        return result(False, True, "data stopped" if handshake_done
+                      else "TLS handshake stalled")
+    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError; bad heads ValueError
+        return result(False, False, f"connection failed: {e}")
     finally:
-        t.sock.close()
-    now = time.monotonic()
+        sock.close()
     exp = expected if expected not in (None, -1) else None
-    return Download(exp, received, exp is None or received >= exp, False, 0.0, now - t0,
-                    "complete" if exp is None or received >= exp else "closed early")
+    done = exp is None or received >= exp
+    return result(done, False, "complete" if done else "closed early")

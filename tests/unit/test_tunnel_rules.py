@@ -115,11 +115,11 @@ def test_size_verdicts_and_leg_attribution() -> None:
 def test_download_verdicts() -> None:
     ok = io.Download(1000, 1000, True, False, 0.0, 0.1, "complete")
     assert download_verdict(ok, "GET") is None
-    stall = io.Download(262144, 60000, False, True, 3.0, 3.2, "data stopped")
+    stall = io.Download(262144, 60000, False, True, 3.0, 3.2, "data stopped", 61000)
     v = download_verdict(stall, "GET")
     assert v is not None and v.code is VerdictCode.TUNNEL_STALL
     assert v.numbers["stalled_after"] == 60000 and v.numbers["idle_s"] == 3.0
-    hole = io.Download(262144, 0, False, True, 3.0, 3.0, "data stopped")
+    hole = io.Download(262144, 0, False, True, 3.0, 3.0, "data stopped", 1100)
     v = download_verdict(hole, "GET")
     assert v is not None and v.code is VerdictCode.PMTU_BLACKHOLE
     assert v.direction is Direction.DOWN
@@ -191,3 +191,16 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
     assert b"Proxy-Authorization" not in seen[0]
     assert b'nonce="n1"' in seen[1] and b'nonce="n2"' in seen[2]
     assert b"pw" not in seen[1] and b"pw" not in seen[2]  # Digest never sends the password
+
+
+def test_inconsistent_answers_give_a_lower_bound_only() -> None:
+    from pathprobe.tunnel import consistent
+
+    r = SearchResult(1400, 1401, True, None, False, 20, 3, "1400 delivered, 1401 fails")
+    fixed = consistent(r, {536, 1300, 1348, 1400}, {1349: io.Outcome.STALLED,
+                                                    1401: io.Outcome.STALLED})
+    assert (fixed.largest_ok, fixed.smallest_bad, fixed.exact) == (1348, 1349, False)
+    assert "inconsistent" in fixed.reason
+    assert size_numbers(SizeFinding(Direction.UP, fixed, 1460, {}, "m"))["max_payload"] is None
+    same = consistent(r, {536, 1400}, {1401: io.Outcome.STALLED})
+    assert same == r
