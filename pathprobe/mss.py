@@ -18,7 +18,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from pathprobe.errors import NotMeasuredError
@@ -36,9 +36,6 @@ from pathprobe.model import (
 )
 from pathprobe.probes import tcp as tcpprobe
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
-
-# Smallest packet we expect any path to carry (IPv4 must accept 576, IPv6 1280).
-MIN_PACKET = {4: 576, 6: 1280}
 
 
 class Failure(StrEnum):
@@ -79,6 +76,7 @@ class SegmentView:
     probes: int
     reason: str
     resets: tuple[int, ...] = ()   # every size answered by a reset
+    service_resets: bool = False   # even a 1-byte segment is reset: the service, not a size
 
 
 @dataclass(frozen=True)
@@ -205,7 +203,7 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
         bounded = ("" if seg.beyond_clamp or seg.high >= hs.pmtu else
                    f" (sizes above the negotiated MSS, packets > {seg.high} bytes, need root)")
         if seg.largest_ok is None:
-            if seg.failure is Failure.RESET:
+            if seg.failure is Failure.RESET and not seg.service_resets:
                 problems.append(Verdict(
                     VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
                     (f"even {seg.low}-byte packets (payload {seg.low - seg.overhead}) were "
@@ -260,7 +258,11 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
     if peer is not None:
         m["peer_segment_max"] = peer.rcv_mss if peer_conclusive(peer) else None
         at_peer = mss_at_peer(peer)
-        if at_peer is None:
+        if at_peer is None and peer.received == 0 and peer.timed_out:
+            notes.append("no reply to our small HTTP request: the service may not speak "
+                         "HTTP, or the peer's large segments are lost on the way back (down "
+                         "direction; a reflector or 'pathprobe tunnel' can tell)")
+        elif at_peer is None:
             notes.append(f"the peer's reply ({peer.received} bytes"
                           f"{', timed out' if peer.timed_out else ''}) was too short to show "
                           "its segment size (the MSS our SYN arrived with)")
@@ -366,12 +368,13 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
                 family, addr, payloads, override_mss=hs.mss_sent if override else None,
                 ack_timeout=ack_timeout)
 
-    fam = 6 if family == socket.AF_INET6 else 4
     ts = tcpprobe.TS_OPTION_LEN if hs.timestamps else 0
     overhead = tcpprobe.ip_header_len(family) + tcpprobe.TCP_HEADER_LEN + ts
     max_payload = hs.pmtu - overhead if override else hs.snd_mss
     high = overhead + max_payload
-    low = min(high, MIN_PACKET[fam])
+    # A 1-byte segment must cross any path: starting there finds thresholds below 576
+    # and tells a service that resets any data from a size policy.
+    low = overhead + 1
     search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3)
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
     while sizes := search.next_batch():
@@ -384,13 +387,23 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
             hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None
             fed.append(ProbeResult(size, _OUTCOME[r.outcome], hint))
         search.feed(fed)
-    return segment_view(search.result(), outcomes, overhead=overhead, low=low, high=high,
+    view = segment_view(search.result(), outcomes, overhead=overhead, low=low, high=high,
                         beyond_clamp=override)
+    if view.largest_ok is None and view.failure is Failure.RESET:
+        # Even a 1-byte segment is reset: the service, not a size policy.
+        view = replace(view, service_resets=True, reason=(
+            "the service resets connections that send data, even 1 byte"))
+    return view
+
+
+def auto_ack_timeout(rtt_s: float) -> float:
+    """Long enough for the kernel to retransmit a lost segment at least once (RTO >= 200 ms)."""
+    return max(0.6, min(3.0, 0.4 + 10 * rtt_s))
 
 
 def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,
                 hops: bool = False, progress: Progress = no_progress,
-                ack_timeout: float = 1.0, max_hops: int = 8,
+                ack_timeout: float | None = None, max_hops: int = 8,
                 peer_probe: bool = True) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
@@ -420,9 +433,13 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
             not_measured.append(
                 f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
                 "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
-        seg = search_segments(family, addr, hs, override=override, ack_timeout=ack_timeout,
+        wait = ack_timeout if ack_timeout is not None else auto_ack_timeout(hs.rtt_s)
+        seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
                               progress=progress)
-        if seg.largest_ok is None and seg.failure is not Failure.RESET:
+        if seg.service_resets:
+            errors.append(f"{target} resets connections that send data, even 1 byte: "
+                          "segment sizes cannot be measured on this port; try the proxy port")
+        elif seg.largest_ok is None and seg.failure is not Failure.RESET:
             errors.append(f"no data segment to {target} was acknowledged ({seg.reason}); "
                           "the service may not accept data")
     peer: PeerView | None = None
@@ -432,7 +449,8 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
         request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pathprobe\r\n"
                    "Connection: close\r\n\r\n").encode("ascii")
         try:
-            ps = tcpprobe.peer_segments(family, addr, request)
+            ps = tcpprobe.peer_segments(family, addr, request,
+                                        timeout=max(1.0, min(3.0, 20 * hs.rtt_s)))
             peer = PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
         except NotMeasuredError as exc:
             not_measured.append(f"the peer's segment size: {exc}")

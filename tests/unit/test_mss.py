@@ -202,7 +202,7 @@ def _path(rst_above: int | None, drop_above: int | None, overhead: int = 52):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.one_of(st.none(), st.integers(577, 1499)), st.one_of(st.none(), st.integers(577, 1499)))
+@given(st.one_of(st.none(), st.integers(54, 1499)), st.one_of(st.none(), st.integers(54, 1499)))
 def test_search_finds_thresholds_exactly(rst: int | None, drop: int | None) -> None:
     v = search_segments(socket.AF_INET, ("198.18.2.2", 3128), _hs(), override=False,
                         ack_timeout=1.0, progress=lambda _: None, prober=_path(rst, drop))
@@ -275,3 +275,24 @@ def test_short_reply_is_inconclusive() -> None:
                   peer=PeerView(3623, 1448, True))
     assert codes(ok) == [VerdictCode.HEALTHY]
     assert any("arrived intact" in e for e in ok.verdicts[0].evidence)
+
+
+def test_service_that_resets_everything_is_not_a_size_verdict() -> None:
+    def prober(payloads: Sequence[int]) -> list[tcpprobe.SegmentProbe]:
+        return [tcpprobe.SegmentProbe(p, tcpprobe.SegmentOutcome.RESET) for p in payloads]
+    v = search_segments(socket.AF_INET, ("198.18.2.2", 3128), _hs(), override=False,
+                        ack_timeout=1.0, progress=lambda _: None, prober=prober)
+    assert v.service_resets and v.largest_ok is None
+    m = classify("fmc-proxy", "t", HS_OK, v, None)
+    assert VerdictCode.RST_ON_LARGE_SEGMENT not in codes(m)
+
+
+def test_reset_above_tiny_size_is_a_size_verdict() -> None:
+    def prober(payloads: Sequence[int]) -> list[tcpprobe.SegmentProbe]:
+        return [tcpprobe.SegmentProbe(p, tcpprobe.SegmentOutcome.RESET if p > 100
+                                      else tcpprobe.SegmentOutcome.ACKED) for p in payloads]
+    v = search_segments(socket.AF_INET, ("198.18.2.2", 3128), _hs(), override=False,
+                        ack_timeout=1.0, progress=lambda _: None, prober=prober)
+    assert not v.service_resets
+    m = classify("fmc-proxy", "t", HS_OK, v, None)
+    assert codes(m) == [VerdictCode.RST_ON_LARGE_SEGMENT]
