@@ -105,6 +105,11 @@ def test_leg2_down_only_blackhole(lab: Lab) -> None:
     assert [x["direction"] for x in rep["verdicts"]] == ["down"]  # up is clean
     up = leg(rep, "proxy-upstream", "up", with_key="max_payload_at_least")
     assert up["max_payload_at_least"] == 1460
+    # Without the reflector: the large GET stalls at once, a down-direction size problem.
+    status, rep, _ = tunnel(lab, "--direction", "down")
+    assert status == 1
+    v = verdict(rep, "PMTU_BLACKHOLE")
+    assert (v["direction"], v["confidence"], v["stalled_after"]) == ("down", "inferred", 0)
 
 
 def test_leg2_rst_on_large_segment(lab: Lab) -> None:
