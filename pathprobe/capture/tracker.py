@@ -152,6 +152,17 @@ _AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-
 _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
 
 
+def _replace_inflight(q: deque[InFlight], seg: InFlight) -> None:
+    """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
+    retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
+    start, end = seg[0], seg[1]
+    kept = [e for e in q if e[1] <= start or e[0] >= end]
+    kept.append(seg)
+    kept.sort(key=lambda e: e[1])
+    q.clear()
+    q.extend(kept)
+
+
 def _connect_target(payload: bytes) -> str | None:
     m = _CONNECT_RE.match(payload)
     return m.group(1).decode("latin-1") if m else None
@@ -357,6 +368,8 @@ class Tracker:
             s.holes_filled += 1
         if end <= s.next_seq:   # everything in it was seen before: a retransmission
             s.retransmits += 1
+            if end > s.acked:
+                _replace_inflight(s.inflight, (start, end, length, ip_len, frame, ts))
             if length > LARGE_PAYLOAD and end > s.acked:
                 r = s.big_retx.get(start)
                 if r is None:

@@ -1,0 +1,308 @@
+"""The capture reader: formats, link types, compression, damage; and the CLI's answers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture import Filters, ReadStats, analyze_capture, read_frames
+from pathprobe.capture.reader import ip_offset
+from pathprobe.cli import main
+from pathprobe.errors import CaptureError
+from pathprobe.model import ExitStatus, VerdictCode
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+HEALTHY = FIXTURES / "healthy.pcap"
+ACL = FIXTURES / "acl.pcap"
+
+
+def pcap_records(path: Path) -> tuple[int, list[tuple[int, int, bytes, int]]]:
+    """(link type, [(sec, usec, data, orig)]) of a little-endian fixture."""
+    raw = path.read_bytes()
+    linktype = struct.unpack_from("<I", raw, 20)[0]
+    out, off = [], 24
+    while off < len(raw):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", raw, off)
+        out.append((sec, usec, raw[off + 16:off + 16 + incl], orig))
+        off += 16 + incl
+    return linktype, out
+
+
+def write_pcap(path: Path, linktype: int, records: list[tuple[int, int, bytes, int]],
+               endian: str = "<", nanos: bool = False) -> Path:
+    magic = 0xA1B23C4D if nanos else 0xA1B2C3D4
+    with path.open("wb") as f:
+        f.write(struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype))
+        for sec, usec, data, orig in records:
+            f.write(struct.pack(endian + "IIII", sec, usec * 1000 if nanos else usec,
+                                len(data), orig))
+            f.write(data)
+    return path
+
+
+def _block(endian: str, btype: int, body: bytes) -> bytes:
+    body += b"\0" * (-len(body) % 4)
+    n = len(body) + 12
+    return struct.pack(endian + "II", btype, n) + body + struct.pack(endian + "I", n)
+
+
+def write_pcapng(path: Path, linktype: int, records: list[tuple[int, int, bytes, int]],
+                 endian: str = "<", tsresol: int | None = 9, simple: bool = False) -> Path:
+    """SHB, a statistics-like unknown block, one IDB (with if_tsresol), then EPBs or SPBs."""
+    shb = _block(endian, 0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    opts = b""
+    if tsresol is not None:
+        opts = struct.pack(endian + "HH", 9, 1) + bytes([tsresol]) + b"\0\0\0"
+        opts += struct.pack(endian + "HH", 0, 0)
+    idb = _block(endian, 1, struct.pack(endian + "HHI", linktype, 0, 65535) + opts)
+    out = [shb, _block(endian, 0x0BAD, b"custom"), idb]
+    unit = 10 ** (tsresol if tsresol is not None else 6)
+    for sec, usec, data, orig in records:
+        if simple:
+            out.append(_block(endian, 3, struct.pack(endian + "I", orig) + data))
+        else:
+            ts = sec * unit + usec * unit // 10**6
+            out.append(_block(endian, 6, struct.pack(endian + "IIIII", 0, ts >> 32,
+                                                     ts & 0xFFFFFFFF, len(data), orig) + data))
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def verdict_codes(path: Path) -> list[VerdictCode]:
+    return [v.code for v in analyze_capture(path, Filters()).measurement.verdicts]
+
+
+# --- formats --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+@pytest.mark.parametrize("nanos", [False, True])
+def test_pcap_byte_orders_and_resolutions(tmp_path: Path, endian: str, nanos: bool) -> None:
+    linktype, recs = pcap_records(ACL)
+    path = write_pcap(tmp_path / "x.pcap", linktype, recs, endian, nanos)
+    frames = list(read_frames(path))
+    assert len(frames) == len(recs)
+    assert frames[3][1] == pytest.approx(recs[3][0] + recs[3][1] / 1e6, abs=1e-6)
+    assert frames[3][3] == recs[3][2]
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+@pytest.mark.parametrize("tsresol", [None, 6, 9])
+def test_pcapng(tmp_path: Path, endian: str, tsresol: int | None) -> None:
+    linktype, recs = pcap_records(ACL)
+    path = write_pcapng(tmp_path / "x.pcapng", linktype, recs, endian, tsresol)
+    frames = list(read_frames(path))
+    assert [f[0] for f in frames] == list(range(1, len(recs) + 1))
+    assert frames[5][1] == pytest.approx(recs[5][0] + recs[5][1] / 1e6, abs=1e-6)
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
+
+
+def test_pcapng_simple_packet_blocks(tmp_path: Path) -> None:
+    linktype, recs = pcap_records(ACL)
+    path = write_pcapng(tmp_path / "x.pcapng", linktype, recs, simple=True)
+    assert [f[3] for f in read_frames(path)] == [r[2] for r in recs]
+
+
+def test_pcapng_written_by_editcap_if_available(tmp_path: Path) -> None:
+    editcap = shutil.which("editcap")
+    if editcap is None:
+        pytest.skip("editcap (wireshark-common) not installed")
+    import subprocess
+
+    out = tmp_path / "clamp.pcapng"
+    subprocess.run([editcap, "-F", "pcapng", str(FIXTURES / "clamp.pcap"), str(out)],
+                   check=True, capture_output=True)
+    assert verdict_codes(out) == [VerdictCode.MSS_CLAMPED]
+
+
+def test_gzip_compressed(tmp_path: Path) -> None:
+    path = tmp_path / "acl.pcap.gz"
+    path.write_bytes(gzip.compress(ACL.read_bytes()))
+    stats = ReadStats()
+    assert len(list(read_frames(path, stats))) == 12 and stats.compressed
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
+
+
+# --- link types ---------------------------------------------------------------------------
+
+def _strip_ethernet(recs: list[tuple[int, int, bytes, int]]) -> list[tuple[int, int, bytes,
+                                                                         int]]:
+    return [(s, u, d[14:], o - 14) for s, u, d, o in recs]
+
+
+@pytest.mark.parametrize(("linktype", "prefix"), [
+    (101, lambda ip: b""),                                          # raw IP
+    (12, lambda ip: b""),                                           # DLT_RAW (BSD)
+    (228, lambda ip: b""),                                          # raw IPv4
+    (113, lambda ip: struct.pack("!HHH8sH", 0, 1, 6, b"\x02" * 8, 0x0800)),   # SLL
+    (276, lambda ip: struct.pack("!HHIHBB8s", 0x0800, 0, 2, 1, 0, 6, b"\x02" * 8)),  # SLL2
+    (0, lambda ip: struct.pack("=I", 2)),                           # BSD loopback
+])
+def test_link_types(tmp_path: Path, linktype: int, prefix: object) -> None:
+    _lt, recs = pcap_records(ACL)
+    assert callable(prefix)
+    ip_recs = [(s, u, prefix(d) + d, o) for s, u, d, o in _strip_ethernet(recs)]
+    path = write_pcap(tmp_path / "x.pcap", linktype, ip_recs)
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
+
+
+def test_vlan_tagged_ethernet(tmp_path: Path) -> None:
+    _lt, recs = pcap_records(ACL)
+    tagged = [(s, u, d[:12] + b"\x81\x00\x00\x64" + d[12:], o + 4) for s, u, d, o in recs]
+    assert ip_offset(1, tagged[0][2]) == 18
+    path = write_pcap(tmp_path / "x.pcap", 1, tagged)
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
+
+
+def test_non_ip_frames_are_skipped() -> None:
+    arp = b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + b"\0" * 28
+    assert ip_offset(1, arp) == -1
+    assert ip_offset(113, b"\0" * 14 + b"\x08\x06") == -1
+    assert ip_offset(1, b"\0" * 5) == -1
+
+
+def test_unsupported_link_type_is_one_clear_error(tmp_path: Path) -> None:
+    path = write_pcap(tmp_path / "x.pcap", 127, [(0, 0, b"\0" * 40, 40)])   # 802.11 radiotap
+    with pytest.raises(CaptureError, match="link type 127 is not supported"):
+        list(read_frames(path))
+
+
+# --- damage ---------------------------------------------------------------------------------
+
+def test_truncated_last_packet_is_reported_and_the_rest_analysed(tmp_path: Path) -> None:
+    raw = ACL.read_bytes()
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(raw[:-10])
+    stats = ReadStats()
+    assert len(list(read_frames(path, stats))) == 11
+    assert stats.truncated is not None and "frame 12: cut short" in stats.truncated
+    result = analyze_capture(path, Filters())
+    assert "capture truncated: frame 12" in result.measurement.summary
+    assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
+
+
+def test_truncated_pcapng_and_gzip(tmp_path: Path) -> None:
+    linktype, recs = pcap_records(ACL)
+    ng = write_pcapng(tmp_path / "x.pcapng", linktype, recs)
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(ng.read_bytes()[:-7])
+    stats = ReadStats()
+    assert len(list(read_frames(cut, stats))) == 11 and stats.truncated
+    gz = tmp_path / "cut.pcap.gz"
+    gz.write_bytes(gzip.compress(ACL.read_bytes())[:-30])
+    stats = ReadStats()
+    frames = list(read_frames(gz, stats))
+    assert stats.truncated and len(frames) <= 12
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "empty or too short"),
+    (b"hello, this is a text file\n", "not a pcap or pcapng capture"),
+    (b"\xd4\xc3\xb2\xa1\x02\x00", "header is truncated"),
+    (gzip.compress(b"not a capture at all"), "not a pcap or pcapng capture"),
+    (b"\x1f\x8b\x08\x00garbage-garbage-garbage", "gzip"),
+])
+def test_non_captures_are_capture_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad"
+    path.write_bytes(content)
+    with pytest.raises(CaptureError, match=message):
+        analyze_capture(path, Filters())
+
+
+def test_impossible_record_length_is_corruption(tmp_path: Path) -> None:
+    raw = bytearray(ACL.read_bytes())
+    struct.pack_into("<I", raw, 24 + 8, 0x7FFFFFF0)
+    path = tmp_path / "corrupt.pcap"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CaptureError, match="frame 1: record length .* impossible"):
+        list(read_frames(path))
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(CaptureError, match="no such file"):
+        list(read_frames(tmp_path / "nope.pcap"))
+    with pytest.raises(CaptureError, match="is a directory"):
+        list(read_frames(tmp_path))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.sampled_from(["acl", "rst", "mtu", "healthy-v6"]), fmt=st.sampled_from(
+    ["pcap", "pcapng", "gz"]), cut=st.integers(0, 30000),
+       flips=st.lists(st.tuples(st.integers(0, 30000), st.integers(0, 255)), max_size=6))
+def test_fuzz_damaged_files_never_crash(tmp_path_factory: pytest.TempPathFactory, source: str,
+                                        fmt: str, cut: int,
+                                        flips: list[tuple[int, int]]) -> None:
+    """Truncated or corrupted captures give a report or a CaptureError, never anything else."""
+    linktype, recs = pcap_records(FIXTURES / f"{source}.pcap")
+    tmp = tmp_path_factory.mktemp("fuzz")
+    if fmt == "pcapng":
+        raw = write_pcapng(tmp / "x", linktype, recs).read_bytes()
+    else:
+        raw = (FIXTURES / f"{source}.pcap").read_bytes()
+        if fmt == "gz":
+            raw = gzip.compress(raw)
+    data = bytearray(raw[:max(0, len(raw) - cut)])
+    for pos, value in flips:
+        if data:
+            data[pos % len(data)] = value
+    path = tmp / "damaged"
+    path.write_bytes(bytes(data))
+    try:
+        result = analyze_capture(path, Filters())
+    except CaptureError as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert result.measurement.verdicts
+
+
+# --- the command line -------------------------------------------------------------------
+
+def test_cli_json_and_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(ACL), "--json"]) == ExitStatus.PROBLEM
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "pathprobe/1" and doc["command"] == "analyze"
+    assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED"]
+    assert doc["legs"][0]["client_port"] and doc["legs"][0]["status"] == 403
+    assert main(["analyze", str(HEALTHY)]) == ExitStatus.HEALTHY
+    out = capsys.readouterr().out
+    assert "HEALTHY" in out and "fmc-proxy" in out
+
+
+def test_cli_bad_file_is_one_line_exit_3(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a capture\n")
+    assert main(["analyze", str(path)]) == ExitStatus.NOT_MEASURED
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pathprobe: error: ")
+    assert "Traceback" not in err
+
+
+def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(ACL), "--proxy", "proxy.example:99999"]) == ExitStatus.USAGE
+    assert main(["analyze", str(ACL), "--host", "not-an-address"]) == ExitStatus.USAGE
+    assert main(["analyze", str(ACL), "--port", "0"]) == ExitStatus.USAGE
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+def test_cli_filters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(ACL), "--json", "--host", "198.18.2.2",
+                 "--port", "3128"]) == ExitStatus.PROBLEM
+    assert main(["analyze", str(ACL), "--port", "81"]) == ExitStatus.NOT_MEASURED
+    assert "none matching --host/--port" in capsys.readouterr().err
+
+
+def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "--help"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("pcapng", "--proxy", "--host", "--port", "--stall-after", "Example",
+                   "Exit status", "TUNNEL_STALL", "default: 3.0"):
+        assert needle in out, needle
