@@ -221,7 +221,7 @@ def test_impossible_record_length_is_corruption(tmp_path: Path) -> None:
     struct.pack_into("<I", raw, 24 + 8, 0x7FFFFFF0)
     path = tmp_path / "corrupt.pcap"
     path.write_bytes(bytes(raw))
-    with pytest.raises(CaptureError, match="frame 1: record length .* impossible"):
+    with pytest.raises(CaptureError, match=r"frame 1: record length .* impossible"):
         list(read_frames(path))
 
 
