@@ -47,6 +47,7 @@ class SearchRun:
     measures_down: bool
     timed_out: bool = False
     ceiling: int | None = None   # the largest size this method could send (TCP: peer MSS)
+    too_big_from: tuple[str, ...] = ()   # routers that sent ICMP too-big
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: i
                               f"{result.largest_ok} is the proven lower bound")
     return SearchRun(prober.method, prober.detail or prober.method, result,
                      time.monotonic() - t0, prober.measures_down, timed_out,
-                     ceiling if ceiling is not None else high)
+                     ceiling if ceiling is not None else high, tuple(sorted(prober.too_big_from)))
 
 
 def _make_prober(method: str, target: Target, port: int | None) -> Prober:
@@ -321,7 +322,7 @@ def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
     notes = [f"method: {run.detail}", f"source {route.source}", run.result.reason]
     notes.extend(f"not used: {f}" for f in failures)
     if hops:
-        hop, hop_notes = locate_hop(target, run, progress)
+        hop, hop_notes = locate_hop(target, run, progress, direction)
         measurements["hop"] = hop
         notes.extend(hop_notes)
     leg_report = LegReport(leg, target.address, direction, measurements, tuple(notes))
@@ -329,10 +330,65 @@ def measure_pmtu(host: str, *, leg: str = "fmc-upstream", method: str = "auto",
     return Measurement(legs=(leg_report,), verdicts=verdicts, errors=errors, summary=summary)
 
 
-def locate_hop(target: Target, run: SearchRun, progress: Progress) -> tuple[str | None,
-                                                                           list[str]]:
-    """Name the hop where the MTU drops (not implemented yet: says so instead of guessing)."""
-    return None, ["--hops: locating the hop is not implemented yet"]
+MAX_TTL = 16
+
+
+def locate_hop(target: Target, run: SearchRun, progress: Progress,
+               direction: Direction | None = None) -> tuple[str | None, list[str]]:
+    """Name the hop where the MTU drops: the ICMP sender, or the end of a TTL search."""
+    r = run.result
+    if r.largest_ok is None or r.smallest_bad is None:
+        return None, ["--hops: no size fails on this path, there is no hop to name"]
+    if direction is Direction.DOWN:
+        return None, ["--hops: the limit is on the way down; TTL-limited probes from this "
+                      "end cannot locate it"]
+    if r.signalled and run.too_big_from:
+        hop = run.too_big_from[0]
+        return hop, [f"--hops: {hop} sent the ICMP too-big (next-hop MTU {r.icmp_mtu})"]
+    from pathprobe.probes import l3
+
+    try:
+        try:
+            prober = l3.IcmpProber(target.address, target.family, raw=True)
+        except PermissionNeeded:
+            prober = l3.IcmpProber(target.address, target.family, raw=False)
+    except PermissionNeeded:
+        return None, ["--hops needs ICMP probes: run as root (or allow ping sockets via "
+                      "net.ipv4.ping_group_range)"]
+    try:
+        small = prober.trace(r.largest_ok, MAX_TTL)
+        large = prober.trace(r.smallest_bad, MAX_TTL)
+    finally:
+        prober.close()
+    return hop_from_traces(small, large, r.largest_ok, r.smallest_bad, progress)
+
+
+def hop_from_traces(small: dict[int, tuple[str, str]], large: dict[int, tuple[str, str]],
+                    ok: int, bad: int, progress: Progress = no_progress) -> tuple[
+                        str | None, list[str]]:
+    """The last hop that answers TTL-limited probes of the failing size (as scamper does)."""
+    last_small = min((t for t in small if small[t][1] == "reply"), default=max(small, default=0))
+    path = " ".join(f"{t}:{small[t][0]}" for t in sorted(small) if t <= last_small)
+    progress(f"hops ({ok} bytes): {path or 'none answered'}")
+    if not small:
+        return None, ["--hops: no hop answered TTL-limited probes (ICMP time-exceeded "
+                      "filtered?)"]
+    too_big = [t for t in sorted(large) if large[t][1] == "too-big"]
+    if too_big:
+        hop = large[too_big[0]][0]
+        return hop, [f"--hops: {hop} (hop {too_big[0]}) answers {bad}-byte probes with "
+                     "ICMP too-big"]
+    reached = [t for t in sorted(large) if large[t][1] == "time-exceeded"]
+    last = max(reached) if reached else 0
+    nxt = small.get(last + 1)
+    after = f", before hop {last + 1} ({nxt[0]})" if nxt else ""
+    if last == 0:
+        first = small.get(1)
+        return None, [f"--hops: {bad}-byte probes die before the first hop"
+                      f"{f' ({first[0]})' if first else ''}: the local link or host drops them"]
+    hop = large[last][0]
+    return hop, [f"--hops: {bad}-byte probes still reach hop {last} ({hop}) and vanish "
+                 f"after it{after}; {ok}-byte probes go through"]
 
 
 def _summary(target: Target, run: SearchRun, verdict: Verdict | None) -> str:

@@ -93,6 +93,7 @@ class Prober:
     measures_down: bool = False    # replies as large as the probe (echo)
     probes_sent: int = 0
     detail: str = ""               # for the report, e.g. "raw ICMP echo socket"
+    too_big_from: set[str] = field(default_factory=set)   # routers that sent too-big
 
     @property
     def max_size(self) -> int:
@@ -296,12 +297,12 @@ class IcmpProber(Prober):
                     self._on_error(entry, rnd, by_seq)
             while True:
                 try:
-                    data = self.sock.recv(65535)
+                    data, addr = self.sock.recvfrom(65535)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
                     break  # an error-queue wake-up on a ping socket
-                self._on_packet(data, rnd, by_seq)
+                self._on_packet(data, str(addr[0]), rnd, by_seq)
         return rnd.finish()
 
     def _on_error(self, entry: ErrQueueEntry, rnd: _Round, by_seq: dict[int, int]) -> None:
@@ -313,12 +314,13 @@ class IcmpProber(Prober):
         if i is None:
             return
         size = rnd.sizes[i]
+        if entry.offender:
+            self.too_big_from.add(entry.offender)
         rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG, _hint(entry.info, size,
                                                                      self.family)))
 
-    def _on_packet(self, data: bytes, rnd: _Round, by_seq: dict[int, int]) -> None:
+    def _on_packet(self, data: bytes, src: str, rnd: _Round, by_seq: dict[int, int]) -> None:
         icmp = data
-        src: str | None = None
         if self.family == socket.AF_INET and self.raw:
             ip = parse_ip(data)
             if ip is None:
@@ -328,7 +330,7 @@ class IcmpProber(Prober):
             return
         etype, _code, _sum, ident, seq = _ECHO.unpack_from(icmp)
         reply = 0 if self.family == socket.AF_INET else 129
-        if etype == reply and src in (None, self.target):
+        if etype == reply and src == self.target:
             i = by_seq.get(seq)
             if i is not None and (ident == self.ident or not self.raw) \
                     and len(icmp) + self.ip_header == rnd.sizes[i]:
@@ -351,7 +353,78 @@ class IcmpProber(Prober):
         if q.total_length != size:  # the quote must be the packet we sent
             return
         hint = _hint(err.mtu, size, self.family) if err.mtu else None
+        self.too_big_from.add(src)
         rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG, hint))
+
+    def trace(self, size: int, max_ttl: int, timeout: float | None = None) -> dict[
+            int, tuple[str, str]]:
+        """TTL-limited echo probes of one size: {ttl: (who answered, how)}.
+
+        how is "time-exceeded", "too-big" or "reply" (the target). One probe per
+        TTL, all sent at once (each router sees one or two: its ICMP rate limit
+        is not an issue); a TTL with no answer is absent from the result.
+        """
+        v4 = self.family == socket.AF_INET
+        level, opt = ((socket.IPPROTO_IP, socket.IP_TTL) if v4
+                      else (socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS))
+        by_seq: dict[int, int] = {}
+        for ttl in range(1, max_ttl + 1):
+            self.seq = (self.seq + 1) & 0xFFFF
+            by_seq[self.seq] = ttl
+            self.sock.setsockopt(level, opt, ttl)
+            with contextlib.suppress(OSError):
+                self.sock.sendto(self._packet(self.seq, size), (self.target, 0))
+                self.probes_sent += 1
+        self.sock.setsockopt(level, opt, 64)
+        found: dict[int, tuple[str, str]] = {}
+        deadline = time.monotonic() + (timeout if timeout is not None
+                                       else max(0.3, self.timing.timeout()))
+        exceeded, too_big = (11, 3) if v4 else (3, 2)
+        while time.monotonic() < deadline and len(found) < max_ttl:
+            ready, _, errs = select.select([self.sock], [], [self.sock],
+                                           max(0.0, deadline - time.monotonic()))
+            if not ready and not errs:
+                continue
+            if not self.raw:
+                for e in read_errqueue(self.sock):
+                    if len(e.payload) >= 8 and e.offender:
+                        hop_ttl = by_seq.get(_ECHO.unpack_from(e.payload)[4])
+                        how = ("time-exceeded" if e.type == exceeded else
+                               "too-big" if _too_big(e, self.family) else "")
+                        if hop_ttl and how:
+                            found.setdefault(hop_ttl, (e.offender, how))
+            while True:
+                try:
+                    data, addr = self.sock.recvfrom(65535)
+                except OSError:
+                    break
+                src, icmp = str(addr[0]), data
+                if v4 and self.raw:
+                    ip = parse_ip(data)
+                    if ip is None:
+                        continue
+                    src, icmp = ip.src, data[ip.header_length:]
+                if len(icmp) < 8:
+                    continue
+                etype, _c, _s, ident, seq = _ECHO.unpack_from(icmp)
+                if etype == (0 if v4 else 129) and src == self.target:
+                    if seq in by_seq and (ident == self.ident or not self.raw):
+                        found.setdefault(by_seq[seq], (src, "reply"))
+                    continue
+                if not self.raw or etype not in (exceeded, too_big):
+                    continue
+                err = parse_icmp_error(icmp, 4 if v4 else 6)
+                if err is None or err.quoted_ip is None:
+                    continue
+                q = err.quoted_ip
+                quoted = icmp[8 + q.header_length: 16 + q.header_length]
+                if q.dst != self.target or len(quoted) < 8:
+                    continue
+                _t, _c, _s, ident, seq = _ECHO.unpack_from(quoted)
+                if ident == self.ident and seq in by_seq:
+                    found.setdefault(by_seq[seq], (src, "time-exceeded" if etype == exceeded
+                                                   else "too-big"))
+        return found
 
 
 class UdpProber(Prober):
@@ -405,6 +478,8 @@ class UdpProber(Prober):
                 if _port_unreachable(entry, self.family) and entry.offender == self.target:
                     rnd.settle(j, ProbeResult(size, ProbeOutcome.DELIVERED))
                 elif _too_big(entry, self.family):
+                    if entry.offender:
+                        self.too_big_from.add(entry.offender)
                     rnd.settle(j, ProbeResult(size, ProbeOutcome.TOO_BIG,
                                               _hint(entry.info, size, self.family)))
             with contextlib.suppress(OSError):

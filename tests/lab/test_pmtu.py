@@ -172,3 +172,16 @@ def test_as_nobody(lab: Lab, unprivileged_ok: None) -> None:
     lab.up("blackhole", param=1380)
     out = pmtu(lab, PROXY4, "--port", "3128", user="nobody")
     assert (leg(out)["pmtu"], leg(out)["pmtu_method"]) == (1380, "tcp")
+
+
+def test_hops_names_the_router(lab: Lab) -> None:
+    lab.up("blackhole", param=1320)
+    for target, r1 in ((PROXY4, "198.18.1.1"), (PROXY6, "2001:db8:1::1")):
+        lg = leg(pmtu(lab, target, "--hops"))
+        assert (lg["pmtu"], lg["hop"]) == (1320, r1)
+        assert any("vanish after it" in n for n in lg["notes"])
+    lab.up("mtu", param=1390)
+    flush_route_cache(lab)
+    lg = leg(pmtu(lab, PROXY4, "--hops"))
+    assert (lg["pmtu"], lg["hop"]) == (1390, "198.18.1.1")
+    assert any("sent the ICMP too-big" in n for n in lg["notes"])

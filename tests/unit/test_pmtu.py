@@ -17,7 +17,14 @@ import pytest
 
 from pathprobe.errors import NotMeasuredError, UsageError
 from pathprobe.model import Direction, VerdictCode
-from pathprobe.pmtu import DirectionCheck, SearchRun, direction_from, measure_pmtu, verdicts_for
+from pathprobe.pmtu import (
+    DirectionCheck,
+    SearchRun,
+    direction_from,
+    hop_from_traces,
+    measure_pmtu,
+    verdicts_for,
+)
 from pathprobe.probes import l3
 from pathprobe.search import SearchResult
 from pathprobe.sysinfo import RouteInfo, parse_fmc_proxy_conf, resolve
@@ -215,3 +222,22 @@ def test_tcp_closed_port_is_not_measured() -> None:
     s.close()  # nothing listens there now
     with pytest.raises(NotMeasuredError, match="not open"):
         l3.TcpProber("127.0.0.1", socket.AF_INET, port=port)
+
+
+def test_hop_from_traces_black_hole_after_first_router() -> None:
+    small = {1: ("198.18.1.1", "time-exceeded"), 2: ("198.18.2.2", "reply")}
+    large = {1: ("198.18.1.1", "time-exceeded")}
+    hop, notes = hop_from_traces(small, large, 1372, 1373)
+    assert hop == "198.18.1.1"
+    assert "hop 1" in notes[0] and "198.18.2.2" in notes[0]
+
+
+def test_hop_from_traces_too_big_and_nothing() -> None:
+    small = {1: ("r1", "time-exceeded"), 2: ("r2", "time-exceeded"), 3: ("t", "reply")}
+    hop, _ = hop_from_traces(small, {1: ("r1", "time-exceeded"), 2: ("r2", "too-big")},
+                             1400, 1401)
+    assert hop == "r2"
+    hop, notes = hop_from_traces(small, {}, 1400, 1401)
+    assert hop is None and "first hop" in notes[0]
+    hop, notes = hop_from_traces({}, {}, 1400, 1401)
+    assert hop is None and "no hop answered" in notes[0]
