@@ -148,6 +148,8 @@ class SizeFinding:
     # Leg 2's address family when known (an address literal, or what the reflector saw).
     family: int | None = None
     timestamps: bool | None = None
+    # Largest TCP segment the reflector received (its TCP_INFO rcv_mss), when known.
+    max_segment: int | None = None
 
 
 def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int, str]:
@@ -169,13 +171,15 @@ def size_numbers(f: SizeFinding) -> dict[str, Number]:
     lo_h, hi_h, _ = header_range(f.family, f.timestamps)
     r = f.search
     out: dict[str, Number] = {"pmtu_method": "tunnel", "probes": r.probes, "rounds": r.rounds}
+    if f.max_segment is not None:
+        out["max_segment"] = f.max_segment
     if r.largest_ok is None:
         out.update(max_payload=None, pmtu_low=None, pmtu_high=None)
     elif r.largest_ok >= f.high:
         # Every size up to a full segment crossed. The proxy splits writes above its own
-        # segment size, so this bounds nothing about the PMTU: report no PMTU at all.
+        # segment size, so only a segment the reflector saw arrive bounds the PMTU.
         out.update(max_payload=None, max_payload_at_least=r.largest_ok,
-                   pmtu_low=None, pmtu_high=None)
+                   pmtu_low=f.max_segment + lo_h if f.max_segment else None, pmtu_high=None)
     elif r.exact:
         out.update(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
                    pmtu_high=r.largest_ok + hi_h)
@@ -281,12 +285,13 @@ Prober = Callable[[int, float], io.SizedProbe]
 
 
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
-            ) -> tuple[SearchResult, dict[int, io.Outcome], io.ConnectError | None]:
+            ) -> tuple[SearchResult, dict[int, io.Outcome], int | None, io.ConnectError | None]:
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
                    max_rounds=MAX_ROUNDS)
     timeout = FIRST_ROUND_TIMEOUT_S
     answered: list[float] = []
     delivered: set[int] = set()
+    segments: list[int] = []
     failures: dict[int, io.Outcome] = {}
     with ThreadPoolExecutor(max_workers=BATCH) as pool:
         while sizes := s.next_batch():
@@ -295,16 +300,19 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
             probes = list(pool.map(lambda n, t=timeout: prober(n, t), sizes))
             broken = next((p.connect_error for p in probes if p.connect_error), None)
             if broken is not None:
-                return s.result(), failures, broken
+                return s.result(), failures, None, broken
             for p in probes:
                 if p.outcome is io.Outcome.ANSWERED:
                     answered.append(p.elapsed_s)
                     delivered.add(p.size)
+                    if p.segment is not None:
+                        segments.append(p.segment)
                 else:
                     failures[p.size] = p.outcome
             s.feed(to_probe_result(p) for p in probes)
             timeout = next_timeout(answered, timeout)
-    return consistent(s.result(), delivered, failures), failures, None
+    return (consistent(s.result(), delivered, failures), failures,
+            max(segments) if segments else None, None)
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outcome]
@@ -412,10 +420,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             def up_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_client_hello(proxy, far, far_auth, n, host, t)
         low = max(UP_LOW, tls.min_client_hello_size(host))
-        res, failures, err = _search(up_probe, low, PAYLOAD_HIGH, progress, "leg 2 up")
+        res, failures, segment, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
+                                              "leg 2 up")
         if err is not None:
             return stop_on(err)
-        finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps)
+        finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
+                              segment)
         legs.append(_size_leg(far, finding, first.snd_mss))
         v = size_verdict(finding, leg1_max_payload)
         if v is not None:
@@ -427,8 +437,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if reflector is not None:
             def down_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG)
-            res, failures, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
-                                         "leg 2 down")
+            res, failures, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
+                                            "leg 2 down")
             if err is not None:
                 return stop_on(err)
             finding = SizeFinding(Direction.DOWN, res, PAYLOAD_HIGH, failures,

@@ -9,6 +9,7 @@ decides verdicts (that is ``pathprobe.tunnel``).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import struct
@@ -236,6 +237,7 @@ class SizedProbe:
     received: int = 0         # bytes that came back before the outcome
     detail: str = ""
     connect_error: ConnectError | None = None
+    segment: int | None = None  # largest segment the reflector received (its rcv_mss)
 
 
 def _read_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: float,
@@ -338,8 +340,15 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail)
-        return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf),
-                          buf.split(b"\n", 1)[0].decode("utf-8", "replace"))
+        line = buf.split(b"\n", 1)[0].decode("utf-8", "replace")
+        segment = None
+        try:
+            reply = json.loads(line)
+            if isinstance(reply, dict) and isinstance(reply.get("rcv_mss"), int):
+                segment = int(reply["rcv_mss"])
+        except ValueError:
+            pass
+        return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf), line, segment=segment)
 
 
 def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,

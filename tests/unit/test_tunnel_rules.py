@@ -94,6 +94,11 @@ def test_size_numbers_never_over_report() -> None:
     # Everything crossed: writes above the proxy's MSS are split, so no PMTU at all.
     n = size_numbers(_finding(1460, None))
     assert n["pmtu_low"] is None and n["max_payload_at_least"] == 1460
+    # ... unless the reflector saw the largest segment that arrived.
+    seen = SizeFinding(Direction.UP, SearchResult(1460, None, True, None, False, 12, 1, "t"),
+                       1460, {}, "m", 6, True, 1288)
+    n = size_numbers(seen)
+    assert (n["pmtu_low"], n["pmtu_high"], n["max_segment"]) == (1360, None, 1288)
 
 
 def test_size_verdicts_and_leg_attribution() -> None:
