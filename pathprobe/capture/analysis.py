@@ -258,8 +258,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     collector = Collector(filters, stall_s, max_rows)
     tracker = track(path, filters, stats, collector)
     tracker.finish()
-    if progress:
-        progress(f"read {stats.frames} frames in {time.monotonic() - t0:.1f} s")
+    elapsed = time.monotonic() - t0
+    if progress and elapsed >= 2.0:   # only worth saying for big captures
+        progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureError(f"{path}: the capture holds no packets")
     notes: list[str] = []

@@ -1,0 +1,132 @@
+"""`pathprobe analyze` on captures recorded fresh in the lab, as an engineer would on an
+FMC: tcpdump on the fmc's interface (leg 1 only) while curl goes through squid."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from pathprobe.lab import topology as topo
+from tests.conftest import Lab
+
+URL = f"https://{topo.UPSTREAM_NAME}"
+PROXY_V6_URL = f"http://[{topo.PROXY_V6}]:{topo.PROXY_PORT}"
+
+
+@contextmanager
+def tcpdump(lab: Lab, out: Path, snaplen: int = 400) -> Iterator[None]:
+    """Capture on the fmc's interface towards r1 for the duration of the block."""
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("fmc"), "tcpdump", "-i", "to-r1", "--immediate-mode",
+         "-U", "-Z", "root", "-n", "-s", str(snaplen), "-w", str(out), "tcp or icmp or icmp6"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "listening" in line, line
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+
+
+def upload(tmp_path: Path) -> Path:
+    path = tmp_path / "upload.bin"
+    path.write_bytes(os.urandom(30000))
+    return path
+
+
+def curl(lab: Lab, *args: str, proxy: str = topo.PROXY_URL, max_time: int = 4) -> None:
+    lab.run(["curl", "-sk", "-o", "/dev/null", "--max-time", str(max_time), "-x", proxy,
+             *args], timeout=max_time + 10)
+
+
+def analyze(lab: Lab, capture: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    r = lab.cli("analyze", str(capture), "--json", *extra)
+    assert r.returncode in (0, 1), r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def verdicts(doc: dict[str, object]) -> list[dict[str, object]]:
+    out = doc["verdicts"]
+    assert isinstance(out, list)
+    return out
+
+
+def by_code(doc: dict[str, object], code: str) -> dict[str, object]:
+    found = [v for v in verdicts(doc) if v["code"] == code]
+    assert len(found) == 1, [v["code"] for v in verdicts(doc)]
+    return found[0]
+
+
+def test_article_scenario_clamp_and_leg2_black_hole(lab: Lab, tmp_path: Path) -> None:
+    """MSS clamped to 1300 on leg 1, 1400-byte black hole on leg 2 (upload)."""
+    lab.up("article")
+    cap = tmp_path / "article.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, "--data-binary", f"@{upload(tmp_path)}", f"{URL}/upload")
+    status, doc = analyze(lab, cap)
+    assert status == 1
+    assert sorted(str(v["code"]) for v in verdicts(doc)) == ["MSS_CLAMPED", "TUNNEL_STALL"]
+    clamp = by_code(doc, "MSS_CLAMPED")
+    assert (clamp["mss_sent"], clamp["mss_received"]) == (1460, 1300)
+    stall = by_code(doc, "TUNNEL_STALL")
+    # Seen from the FMC, leg 1 delivered everything: blame beyond the proxy, inferred.
+    assert stall["leg"] == "proxy-upstream" and stall["confidence"] == "inferred"
+    assert stall["direction"] == "up"
+    assert not any(v["code"] == "PMTU_BLACKHOLE" for v in verdicts(doc))
+
+
+def test_rst_on_large_segment_from_a_fresh_capture(lab: Lab, tmp_path: Path) -> None:
+    lab.up("rst", param=1300)
+    cap = tmp_path / "rst.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, "--data-binary", f"@{upload(tmp_path)}", f"{URL}/upload")
+    status, doc = analyze(lab, cap)
+    assert status == 1
+    v = by_code(doc, "RST_ON_LARGE_SEGMENT")
+    size = v["size"]
+    assert isinstance(size, int) and size > 1300          # only packets above 1300 are reset
+    assert v["direction"] == "up" and v["leg"] == "fmc-proxy"
+
+
+def test_ipv6_packet_too_big_is_pmtu_reduced(lab: Lab, tmp_path: Path) -> None:
+    lab.up("mtu", param=1400)
+    cap = tmp_path / "mtu6.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, "--data-binary", f"@{upload(tmp_path)}", f"{URL}/upload",
+             proxy=PROXY_V6_URL)
+    status, doc = analyze(lab, cap)
+    assert status == 1
+    v = by_code(doc, "PMTU_REDUCED")
+    assert v["mtu"] == 1400 and v["direction"] == "up"
+    assert str(v["router"]).startswith("2001:db8:1::")
+    assert "icmpv6.type==2" in str(v["wireshark_filter"])
+
+
+def test_healthy_capture_with_filters_and_text_output(lab: Lab, tmp_path: Path) -> None:
+    lab.up("healthy")
+    cap = tmp_path / "healthy.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, f"{URL}/bytes/20000")
+    status, doc = analyze(lab, cap, "--proxy", f"{topo.PROXY_V4}:{topo.PROXY_PORT}")
+    assert status == 0 and [v["code"] for v in verdicts(doc)] == ["HEALTHY"]
+    legs = doc["legs"]
+    assert isinstance(legs, list) and len(legs) == 1
+    assert legs[0]["status"] == 200 and legs[0]["tls"] == "hello+server"
+    text = lab.cli("analyze", str(cap), "--format", "github")
+    assert text.returncode == 0 and "| fmc-proxy" in text.stdout
+
+
+@pytest.mark.parametrize("args", [("--port", "1"), ("--host", "198.18.9.9")])
+def test_nothing_matching_is_exit_3(lab: Lab, tmp_path: Path, args: Sequence[str]) -> None:
+    cap = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "healthy.pcap"
+    r = lab.cli("analyze", str(cap), *args)
+    assert r.returncode == 3 and r.stderr.count("\n") == 1
