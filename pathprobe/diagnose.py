@@ -178,6 +178,66 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
     return tuple(out), tuple(new_legs)
 
 
+def leg1_size_limit(measurements: Iterable[Measurement], ipv6: bool = False) -> int | None:
+    """The payload per segment above which leg 1 itself loses or resets segments going up.
+
+    None when the leg-1 steps proved no such limit: then leg 1 carries every
+    segment the FMC's TCP sends, and writes of any size cross it (split into
+    segments of at most the negotiated MSS).
+    """
+    overhead = (IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD) + TCP_TIMESTAMPS
+    limits: list[int] = []
+    for m in measurements:
+        for v in m.verdicts:
+            if v.leg != Leg.FMC_PROXY.value or v.code not in SIZE_CODES \
+                    or v.direction is Direction.DOWN:
+                continue
+            payload = _num(v.numbers, "max_payload")
+            mtu = _num(v.numbers, "mtu", "pmtu", "pmtu_low")
+            if payload is not None:
+                limits.append(payload)
+            elif mtu is not None:
+                limits.append(mtu - overhead)
+    return min(limits) if limits else None
+
+
+def tunnel_leg1_payload(measurements: Sequence[Measurement], ipv6: bool = False) -> int | None:
+    """What to tell the tunnel step about leg 1: its proven size limit, else what it carries."""
+    limit = leg1_size_limit(measurements, ipv6)
+    if limit is not None:
+        return limit
+    return leg1_max_payload((leg for m in measurements for leg in m.legs), ipv6)
+
+
+def reattribute_tunnel(tunnel: Measurement, leg1: Sequence[Measurement]) -> Measurement:
+    """Give back to leg 2 a tunnel finding the tunnel step put on leg 1 without cause.
+
+    The tunnel step blames leg 1 when a write larger than what leg 1 is known
+    to carry per segment fails. But when the leg-1 steps found no size limit,
+    leg 1 carries every segment the FMC's TCP sends (at most its negotiated
+    MSS), and larger writes cross it split into such segments: the loss is on
+    leg 2. (Seen without root behind an MSS clamp, where leg 1 can only be
+    tested up to the clamp.)
+    """
+    if leg1_size_limit(leg1) is not None:
+        return tunnel
+    measured_leg1 = any(v.leg == Leg.FMC_PROXY.value and v.confidence is Confidence.MEASURED
+                        for m in leg1 for v in m.verdicts)
+    out = []
+    for v in tunnel.verdicts:
+        if v.leg == Leg.FMC_PROXY.value and v.code in SIZE_CODES and \
+                v.direction is not Direction.DOWN:
+            evidence = [e for e in v.evidence if "not blamed on leg 2" not in e]
+            evidence.append("leg 1 showed no size limit for the segments the FMC sends (they "
+                            "are bounded by the negotiated MSS); larger writes cross leg 1 "
+                            "split into such segments, so the loss is on leg 2")
+            v = replace(v, leg=Leg.PROXY_UPSTREAM.value, evidence=tuple(evidence),
+                        confidence=Confidence.MEASURED if measured_leg1
+                        else Confidence.INFERRED)
+        out.append(v)
+    return replace(tunnel, verdicts=tuple(out))
+
+
 def _dir_words(v: Verdict) -> str:
     if v.direction is Direction.UP:
         return " going up (toward the upstream)"
@@ -359,7 +419,7 @@ def _is_ip_v6(host: str) -> bool:
 
 
 def plan(cfg: DiagnoseConfig, progress: Progress,
-         leg1_payload: Callable[[], int | None]) -> list[PlannedStep]:
+         done_so_far: Callable[[], Sequence[Measurement]] = list) -> list[PlannedStep]:
     """The steps in order: (description, leg, target, step). Imports are lazy so a
     missing module is one step not measured, not a crash."""
     steps: list[PlannedStep] = []
@@ -391,9 +451,12 @@ def plan(cfg: DiagnoseConfig, progress: Progress,
         def tunnel_step() -> Measurement:
             from pathprobe.tunnel import measure_tunnel
 
-            return measure_tunnel(proxy, target, credentials=cfg.credentials,
-                                  reflector=cfg.reflector, leg1_max_payload=leg1_payload(),
-                                  progress=progress)
+            leg1 = done_so_far()
+            measured = measure_tunnel(
+                proxy, target, credentials=cfg.credentials, reflector=cfg.reflector,
+                leg1_max_payload=tunnel_leg1_payload(leg1, _is_ip_v6(proxy.host)),
+                progress=progress)
+            return reattribute_tunnel(measured, leg1)
 
         steps.append((f"CONNECT {target} via {proxy.display} and leg 2 inside the tunnel",
                       Leg.PROXY_UPSTREAM.value, target, tunnel_step))
@@ -441,10 +504,5 @@ def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_p
                  ) -> Report:
     """Plan the steps for ``cfg`` and run them; leg 1's result feeds the tunnel step."""
     done: list[Measurement] = []
-
-    def leg1_payload() -> int | None:
-        legs = [leg for m in done for leg in m.legs]
-        return leg1_max_payload(legs, _is_ip_v6(cfg.proxy.host) if cfg.proxy else False)
-
-    return run_steps(plan(cfg, progress, leg1_payload), started=started, progress=progress,
-                     done=done)
+    return run_steps(plan(cfg, progress, lambda: tuple(done)), started=started,
+                     progress=progress, done=done)

@@ -13,10 +13,13 @@ from pathprobe.diagnose import (
     attribute,
     build_report,
     leg1_max_payload,
+    leg1_size_limit,
     merge_legs,
     parse_target,
+    reattribute_tunnel,
     run_steps,
     summarize,
+    tunnel_leg1_payload,
 )
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.model import (
@@ -224,3 +227,44 @@ def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
     assert argv[argv.index("--target") + 1] == TARGET
     assert argv[argv.index("--format") + 1] == "github"
     assert "--json" in argv and argv[-2:] == ["--output", "/tmp/x.json"]
+
+
+# Seen in the lab without root behind the article's clamp: leg 1 can only be tested up to
+# the clamped MSS, and the tunnel step, told "leg 1 carries 1288", blamed leg 1.
+UNPRIV_LEG1 = [
+    Measurement(legs=(LegReport(L1, PROXY, Direction.UP, measurements={
+        "pmtu": 1340, "pmtu_up": 1340, "pmtu_method": "tcp"}),), verdicts=(
+        Verdict(VerdictCode.HEALTHY, L1, Direction.UP, numbers={"mtu": 1340}),)),
+    Measurement(legs=(LegReport(L1, PROXY + ":3128", measurements={
+        "max_payload": 1288, "largest_acked": 1340}),), verdicts=(CLAMP,)),
+]
+TUNNEL_BLAMING_LEG1 = Measurement(
+    legs=(LegReport(L2, TARGET, Direction.UP, measurements={"max_payload": 1328}),),
+    verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, (
+        "1328 bytes in one write answered, 1329 stalled",
+        "leg 1 carries only 1288-byte payloads, so this limit may be leg 1's; not blamed on "
+        "leg 2"), Confidence.INFERRED,
+        {"max_payload": 1328, "pmtu_low": 1368, "pmtu_high": 1400}),))
+
+
+def test_tunnel_finding_goes_back_to_leg2_when_leg1_showed_no_limit() -> None:
+    assert leg1_size_limit(UNPRIV_LEG1) is None
+    assert tunnel_leg1_payload(UNPRIV_LEG1) == 1288
+    fixed = reattribute_tunnel(TUNNEL_BLAMING_LEG1, UNPRIV_LEG1)
+    (v,) = fixed.verdicts
+    assert (v.leg, v.confidence) == (L2, Confidence.MEASURED)
+    assert not any("not blamed on leg 2" in e for e in v.evidence)
+    report = build_report([*UNPRIV_LEG1, fixed], started="t", duration_s=1)
+    assert report.summary.startswith("leg 2 (proxy-upstream) drops segments above 1328")
+    assert not any(r.where.startswith("FMC") for r in report.recommendations)
+
+
+def test_tunnel_finding_stays_on_leg1_when_leg1_has_its_own_limit() -> None:
+    leg1 = [Measurement(verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.BOTH,
+                                          numbers={"mtu": 1372}),))]
+    assert leg1_size_limit(leg1) == 1320
+    assert tunnel_leg1_payload(leg1) == 1320
+    assert reattribute_tunnel(TUNNEL_BLAMING_LEG1, leg1) == TUNNEL_BLAMING_LEG1
+    down_only = [Measurement(verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN,
+                                               numbers={"mtu": 1372}),))]
+    assert leg1_size_limit(down_only) is None  # a down-only hole does not stop writes going up
