@@ -12,15 +12,23 @@ from __future__ import annotations
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
-from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn_row
+from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn_row, leg_of
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureError
-from pathprobe.model import LegReport, Measurement, Verdict, VerdictCode, healthy_unless
+from pathprobe.model import (
+    LegReport,
+    Measurement,
+    Recommendation,
+    Verdict,
+    VerdictCode,
+    healthy_unless,
+)
+from pathprobe.recommend import recommend
 from pathprobe.wire.headers import (
     PROTO_TCP,
     TCP_SYN,
@@ -68,6 +76,8 @@ class Analysis:
     connections: int
     tcp_connections: int
     notes: list[str] = field(default_factory=list)
+    # The same rules as the live commands (pathprobe.recommend), from the capture's numbers.
+    recommendations: tuple[Recommendation, ...] = ()
 
 
 class Collector:
@@ -88,6 +98,7 @@ class Collector:
         self.seen = 0
         self.chosen = 0
         self.legs: set[str] = set()
+        self.targets: dict[str, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
 
     def __call__(self, c: Conn) -> None:
@@ -104,6 +115,10 @@ class Collector:
                     c.fragments += frag[0]
         proxied = bool(c.exchanges) or self.filters.is_proxy(c)
         findings = conn_findings(c, capture_end, proxied, self.stall_s)
+        self.targets.setdefault(leg_of(c, proxied), f"[{c.server}]:{c.sport}" if c.family == 6
+                                else f"{c.server}:{c.sport}")
+        if c.exchanges:
+            self.targets.setdefault("proxy-upstream", c.exchanges[-1].target)
         for f in findings:
             self.merger.add(f)
         rows = self.problem_rows if findings else self.healthy_rows
@@ -122,6 +137,7 @@ class Collector:
 # checks that both agree on every field used here.
 _V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
 _V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
+WIDE_BRACKET = 64        # bytes between proven-good and proven-bad sizes worth measuring first
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
 FastTcp = tuple[int, bytes, bytes, int, int, int, int, int, int, int, int]
@@ -298,7 +314,45 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
          "change seen"])
     summary = _summary(path, stats, collector.chosen, collector.seen, verdicts, notes)
     return Analysis(Measurement(legs=legs, verdicts=verdicts, summary=summary), stats,
-                    collector.chosen, collector.seen, notes)
+                    collector.chosen, collector.seen, notes,
+                    recommendations(verdicts, collector.targets))
+
+
+def _bracket(v: Verdict) -> tuple[int, int] | None:
+    """(largest size proven to pass, smallest size proven to fail) of a size verdict."""
+    low = v.numbers.get("pmtu_low")
+    high = v.numbers.get("pmtu_high")
+    failing = high + 1 if isinstance(high, int) else v.numbers.get("size")
+    if isinstance(low, int) and isinstance(failing, int):
+        return low, failing
+    return None
+
+
+def recommendations(verdicts: Sequence[Verdict], targets: Mapping[str, str]
+                    ) -> tuple[Recommendation, ...]:
+    """The live commands' recommendations, except where the capture's bracket is wide.
+
+    A capture only shows the sizes the FMC happened to send (say 569 passed, 1500
+    vanished); an MTU fix computed from such a lower bound is safe but needlessly
+    small, so for a wide bracket the advice is to measure the exact size first.
+    """
+    tight: list[Verdict] = []
+    out: list[Recommendation] = []
+    for v in verdicts:
+        bracket = _bracket(v)
+        if (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
+                and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET):
+            where = targets.get(v.leg, "PROXY:PORT")
+            out.append(Recommendation(
+                "the FMC (expert shell)", "pathprobe",
+                f"pathprobe diagnose --proxy http://{where}" if v.leg == "fmc-proxy"
+                else f"pathprobe pmtu {where.rpartition(':')[0].strip('[]') or where}",
+                f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
+                f"{v.leg} (the FMC sent no sizes in between); measure the exact limit before "
+                "lowering an MTU or MSS to the proven lower bound"))
+        else:
+            tight.append(v)
+    return (*out, *recommend(tight, targets))
 
 
 def _summary(path: Path, stats: ReadStats, chosen: int, total: int,

@@ -214,10 +214,12 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
               f"frame {rst_frame}: RST from the other side {delay * 1000:.0f} ms later, "
               "before any ACK of it"]
         if s.max_delivered_ip:
-            ev.append(f"smaller packets (up to {s.max_delivered_ip} bytes) were acknowledged")
+            ev.append(f"smaller packets (up to {s.max_delivered_ip} bytes) were acknowledged: "
+                      "packets of that size pass (proven lower bound); the reset threshold "
+                      f"lies above it, at most {ip_len}")
         out.append(Finding(VerdictCode.RST_ON_LARGE_SEGMENT, leg, _dir(d),
                            {"size": ip_len, "payload": payload,
-                            "max_delivered": s.max_delivered_ip or None,
+                            "pmtu_low": s.max_delivered_ip or None,
                             "wireshark_filter": f"{base} && (tcp.flags.reset==1 || "
                                                 f"tcp.len>{max(s.max_delivered_payload, 0)})"},
                            ev, key_numbers=("size",), conn=c))
@@ -240,7 +242,7 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
                 ev.append(f"packets of up to {low} bytes were acknowledged: the path MTU is "
                           f"at least {low} (proven lower bound) and below {ip_len}")
             out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
-                               {"mtu": low, "pmtu_low": low, "pmtu_high": ip_len - 1,
+                               {"pmtu_low": low, "pmtu_high": ip_len - 1,
                                 "wireshark_filter": f"{base} && tcp.analysis.retransmission"
                                                     f" && tcp.len>{s.max_delivered_payload}"},
                                ev, key_numbers=("pmtu_low", "pmtu_high"), conn=c))
@@ -256,7 +258,7 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
                       f"segments of up to {s.max_payload} bytes did arrive: larger ones "
                       "seem to vanish before the capture point"]
                 out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
-                                   {"mtu": low, "pmtu_low": low, "missing_bytes": end - start,
+                                   {"pmtu_low": low, "missing_bytes": end - start,
                                     "wireshark_filter": f"{base} && (tcp.analysis.lost_segment"
                                                         " || tcp.analysis.retransmission)"},
                                    ev, Confidence.INFERRED, key_numbers=("pmtu_low",),

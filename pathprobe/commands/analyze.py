@@ -106,5 +106,6 @@ def analyze_command(
     if as_json:  # the text report carries the notes in its summary; JSON users get stderr
         for note in result.notes:
             progress_to_stderr(note)
-    report = result.measurement.to_report("analyze", started, time.monotonic() - t0)
+    report = result.measurement.to_report("analyze", started, time.monotonic() - t0,
+                                          recommendations=result.recommendations)
     emit(report, fmt, as_json, output)

@@ -245,7 +245,7 @@ def test_rst_right_after_a_large_segment(tmp_path: Path) -> None:
     v = only(analyse(tmp_path, f), VerdictCode.RST_ON_LARGE_SEGMENT)
     assert v.direction is Direction.UP
     assert v.numbers["size"] == 40 + 1448 and v.numbers["payload"] == 1448
-    assert v.numbers["max_delivered"] == 40 + len(CLIENT_HELLO)
+    assert v.numbers["pmtu_low"] == 40 + len(CLIENT_HELLO)
     assert VerdictCode.PMTU_BLACKHOLE not in codes(analyse(tmp_path, f))
 
 
@@ -270,7 +270,7 @@ def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -
     assert v.direction is Direction.UP
     low = 20 + 20 + len(CLIENT_HELLO)
     # Never over-report: the proven lower bound is the largest packet acknowledged.
-    assert v.numbers["mtu"] == low and v.numbers["pmtu_low"] == low
+    assert v.numbers["pmtu_low"] == low and "mtu" not in v.numbers
     assert v.numbers["pmtu_high"] == 40 + 1448 - 1
     assert any("retransmitted 4 time(s)" in e for e in v.evidence)
 
@@ -435,7 +435,7 @@ def test_fixture_black_hole_lower_bound_is_proven_not_guessed() -> None:
     v = analyze_capture(FIXTURES / "blackhole-leg1.pcap", Filters()).measurement.verdicts[0]
     low = v.numbers["pmtu_low"]
     assert isinstance(low, int) and low <= 1372
-    assert v.numbers["mtu"] == low
+    assert "mtu" not in v.numbers
 
 
 def test_fixture_leg2_black_hole_is_not_blamed_on_leg1() -> None:
@@ -500,3 +500,34 @@ def test_fast_path_declines_what_it_does_not_handle() -> None:
                     0) is None
     assert fast_tcp(bytes(IP(src=FMC, dst=PROXY, flags="MF") / TCP()), 0) is None
     assert fast_tcp(bytes(IPv6() / IPv6ExtHdrHopByHop() / TCP()), 0) is None
+
+
+# --- recommendations ---------------------------------------------------------------------
+
+def test_wide_bracket_recommends_measuring_not_a_tiny_mtu() -> None:
+    from pathprobe.capture.analysis import recommendations
+    from pathprobe.model import Confidence
+
+    v = Verdict(VerdictCode.PMTU_BLACKHOLE, "fmc-proxy", Direction.UP, ("e",),
+                Confidence.MEASURED, {"pmtu_low": 569, "pmtu_high": 1499})
+    (rec,) = recommendations([v], {"fmc-proxy": "198.18.2.2:3128"})
+    assert rec.command == "pathprobe diagnose --proxy http://198.18.2.2:3128"
+    assert "569 <= limit < 1500" in rec.why
+
+
+def test_tight_bracket_recommendations_never_exceed_the_proven_size() -> None:
+    from pathprobe.capture.analysis import recommendations
+    from pathprobe.model import Confidence
+    from pathprobe.recommend import max_size_in
+
+    v = Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, "fmc-proxy", Direction.UP, ("e",),
+                Confidence.MEASURED, {"size": 1400, "pmtu_low": 1380})
+    recs = recommendations([v], {"fmc-proxy": "198.18.2.2:3128"})
+    sizes = [s for s in (max_size_in(r) for r in recs) if s is not None]
+    assert sizes and max(sizes) <= 1380
+    assert not any(r.platform == "pathprobe" for r in recs)
+
+
+def test_fixture_auth_ntlm_recommends_digest_or_basic() -> None:
+    a = analyze_capture(FIXTURES / "auth-ntlm.pcap", Filters())
+    assert any("Digest" in r.why or "digest" in r.command for r in a.recommendations)
