@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
 from pathprobe.model import (
@@ -150,6 +150,8 @@ class SizeFinding:
     timestamps: bool | None = None
     # Largest TCP segment the reflector received (its TCP_INFO rcv_mss), when known.
     max_segment: int | None = None
+    # Failed up probes: did the proxy acknowledge the whole write (it crossed leg 1)?
+    acked: dict[int, bool | None] = field(default_factory=dict)
 
 
 def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int, str]:
@@ -209,7 +211,21 @@ def size_verdict(f: SizeFinding, leg1_max_payload: int | None) -> Verdict | None
         ev.append(f"not byte-exact: at least {r.largest_ok} bytes cross (proven lower bound)")
     confidence = Confidence.MEASURED
     leg = Leg.PROXY_UPSTREAM.value
-    if f.direction is Direction.UP:
+    crossed_leg1 = f.acked.get(bad)
+    if f.direction is Direction.UP and kind is io.Outcome.RESET:
+        leg = Leg.FMC_PROXY.value
+        confidence = Confidence.INFERRED
+        ev.append("the reset arrived on our own connection to the proxy: a device on leg 1 "
+                  "(or the proxy itself) resets large segments; a reset on leg 2 makes the "
+                  "proxy close the tunnel instead")
+    elif f.direction is Direction.UP and crossed_leg1 is False:
+        leg = Leg.FMC_PROXY.value
+        ev.append(f"the proxy never acknowledged the {bad}-byte write: it was lost on leg 1, "
+                  "not leg 2")
+    elif f.direction is Direction.UP and crossed_leg1 is True:
+        ev.append(f"the proxy acknowledged all {bad} bytes (they crossed leg 1), so the loss "
+                  "is on leg 2")
+    elif f.direction is Direction.UP:
         if leg1_max_payload is None:
             confidence = Confidence.INFERRED
             ev.append("leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the "
@@ -285,7 +301,8 @@ Prober = Callable[[int, float], io.SizedProbe]
 
 
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
-            ) -> tuple[SearchResult, dict[int, io.Outcome], int | None, io.ConnectError | None]:
+            ) -> tuple[SearchResult, dict[int, io.Outcome], int | None, dict[int, bool | None],
+                       io.ConnectError | None]:
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
                    max_rounds=MAX_ROUNDS)
     timeout = FIRST_ROUND_TIMEOUT_S
@@ -293,6 +310,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
     delivered: set[int] = set()
     segments: list[int] = []
     failures: dict[int, io.Outcome] = {}
+    acked: dict[int, bool | None] = {}
     with ThreadPoolExecutor(max_workers=BATCH) as pool:
         while sizes := s.next_batch():
             progress(f"{label}: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} "
@@ -300,7 +318,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
             probes = list(pool.map(lambda n, t=timeout: prober(n, t), sizes))
             broken = next((p.connect_error for p in probes if p.connect_error), None)
             if broken is not None:
-                return s.result(), failures, None, broken
+                return s.result(), failures, None, acked, broken
             for p in probes:
                 if p.outcome is io.Outcome.ANSWERED:
                     answered.append(p.elapsed_s)
@@ -309,10 +327,11 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
                         segments.append(p.segment)
                 else:
                     failures[p.size] = p.outcome
+                    acked[p.size] = p.acked
             s.feed(to_probe_result(p) for p in probes)
             timeout = next_timeout(answered, timeout)
     return (consistent(s.result(), delivered, failures), failures,
-            max(segments) if segments else None, None)
+            max(segments) if segments else None, acked, None)
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outcome]
@@ -420,12 +439,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             def up_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_client_hello(proxy, far, far_auth, n, host, t)
         low = max(UP_LOW, tls.min_client_hello_size(host))
-        res, failures, segment, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
-                                              "leg 2 up")
+        res, failures, segment, acked, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
+                                                     "leg 2 up")
         if err is not None:
             return stop_on(err)
         finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
-                              segment)
+                              segment, acked)
         legs.append(_size_leg(far, finding, first.snd_mss))
         v = size_verdict(finding, leg1_max_payload)
         if v is not None:
@@ -437,8 +456,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if reflector is not None:
             def down_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG)
-            res, failures, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
-                                            "leg 2 down")
+            res, failures, _, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
+                                               "leg 2 down")
             if err is not None:
                 return stop_on(err)
             finding = SizeFinding(Direction.DOWN, res, PAYLOAD_HIGH, failures,

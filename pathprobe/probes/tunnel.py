@@ -69,8 +69,15 @@ def tcp_info(sock: socket.socket) -> dict[str, int]:
     if len(raw) < 88:
         return {}
     u32 = struct.unpack_from("=20I", raw, 8)
-    return {"options": raw[5], "snd_mss": u32[2], "rcv_mss": u32[3], "pmtu": u32[13],
+    return {"options": raw[5], "snd_mss": u32[2], "rcv_mss": u32[3], "unacked": u32[4],
+            "pmtu": u32[13],
             "rtt_us": u32[15], "advmss": u32[19], "retrans": u32[7]}
+
+
+def all_acked(sock: socket.socket) -> bool | None:
+    """True when the peer (the proxy) has acknowledged everything we sent."""
+    info = tcp_info(sock)
+    return info["unacked"] == 0 if "unacked" in info else None
 
 
 class Authenticator:
@@ -238,6 +245,9 @@ class SizedProbe:
     detail: str = ""
     connect_error: ConnectError | None = None
     segment: int | None = None  # largest segment the reflector received (its rcv_mss)
+    # Up probes that failed: did the proxy acknowledge every byte we wrote (so the write
+    # crossed leg 1)? None when unknown.
+    acked: bool | None = None
 
 
 def _read_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: float,
@@ -290,7 +300,7 @@ def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         buf, failed, detail = _read_until(sock, _has_tls_record, t0 + timeout, 1 << 16)
         elapsed = time.monotonic() - t0
         if failed is not None:
-            return SizedProbe(size, failed, elapsed, len(buf), detail)
+            return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
         try:
             records, _ = tls.parse_records(buf)
         except tls.TlsParseError:
@@ -339,7 +349,7 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         buf, failed, detail = _read_until(sock, _line_done, t0 + timeout, 4096)
         elapsed = time.monotonic() - t0
         if failed is not None:
-            return SizedProbe(size, failed, elapsed, len(buf), detail)
+            return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
         line = buf.split(b"\n", 1)[0].decode("utf-8", "replace")
         segment = None
         try:

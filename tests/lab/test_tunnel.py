@@ -81,9 +81,20 @@ def test_leg2_up_blackhole_with_refused_client_hellos(lab: Lab, mtu: int) -> Non
     # way, and the reported PMTU range must contain the real one.
     assert v["max_payload"] in (mtu - 72, mtu - 52)
     assert v["pmtu_low"] <= mtu <= v["pmtu_high"]
-    assert v["confidence"] == "inferred"  # leg 1 was not measured
-    status, rep, _ = tunnel(lab, "--direction", "up", "--leg1-max-payload", "1448")
-    assert verdict(rep, "PMTU_BLACKHOLE")["confidence"] == "measured"
+    # The proxy acknowledged the lost writes, so they crossed leg 1: measured on leg 2.
+    assert v["confidence"] == "measured"
+    assert any("acknowledged all" in e for e in v["evidence"]), v["evidence"]
+
+
+@pytest.mark.parametrize(("fault", "code"), [("blackhole:1:up:1300", "PMTU_BLACKHOLE"),
+                                             ("rst:1:up:1300", "RST_ON_LARGE_SEGMENT")])
+def test_leg1_faults_are_not_blamed_on_leg2(lab: Lab, fault: str, code: str) -> None:
+    lab.up("healthy", faults=[fault])
+    status, rep, _ = tunnel(lab, "--direction", "up")
+    assert status == 1
+    v = verdict(rep, code)
+    assert v["leg"] == "fmc-proxy", v
+    assert not [x for x in rep["verdicts"] if x["leg"] == "proxy-upstream"]
 
 
 def test_leg2_both_directions_exact_with_reflector(lab: Lab) -> None:

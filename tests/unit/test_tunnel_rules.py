@@ -113,6 +113,16 @@ def test_size_verdicts_and_leg_attribution() -> None:
     v = size_verdict(_finding(1248, 1249, kind=io.Outcome.CLOSED), 1448)
     assert v is not None and v.code is VerdictCode.RST_ON_LARGE_SEGMENT
     assert v.numbers["rst_threshold"] == 1249
+    acked = SizeFinding(Direction.UP, SearchResult(1348, 1349, True, None, False, 9, 2, "t"),
+                        1460, {1349: io.Outcome.STALLED}, "m", acked={1349: True})
+    v = size_verdict(acked, None)
+    assert v is not None and (v.leg, v.confidence) == ("proxy-upstream", Confidence.MEASURED)
+    lost_on_leg1 = SizeFinding(Direction.UP, acked.search, 1460, acked.failures, "m",
+                               acked={1349: False})
+    v = size_verdict(lost_on_leg1, None)
+    assert v is not None and v.leg == "fmc-proxy"
+    v = size_verdict(_finding(1248, 1249, kind=io.Outcome.RESET), None)
+    assert v is not None and v.code is VerdictCode.RST_ON_LARGE_SEGMENT and v.leg == "fmc-proxy"
     v = size_verdict(_finding(1128, 1129, direction=Direction.DOWN), None)
     assert v is not None and v.confidence is Confidence.MEASURED  # leg 1 down used 536
 
