@@ -121,6 +121,12 @@ def _same_way(leg1: Verdict, leg2: Verdict) -> bool:
 
 SIZE_CODES = (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
               VerdictCode.TUNNEL_STALL)
+# Findings about the proxy itself rather than a leg's path.
+PROXY_CODES = (VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_REQUIRED,
+               VerdictCode.PROXY_AUTH_UNSUPPORTED, VerdictCode.PROXY_UPSTREAM_ERROR,
+               VerdictCode.PROXY_UNREACHABLE, VerdictCode.CONNECT_NO_RESPONSE)
+# Those that leave no tunnel to measure leg 2 through.
+NO_TUNNEL = tuple(c for c in PROXY_CODES if c is not VerdictCode.PROXY_UPSTREAM_ERROR)
 
 
 def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
@@ -264,9 +270,11 @@ def phrase(v: Verdict) -> str:
         sent, got = _num(n, "mss_sent"), _num(n, "mss_received")
         return f"MSS clamped {sent if sent is not None else '?'}->{got if got is not None else '?'}"
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
-        limit = _num(n, "rst_threshold", "max_payload", "mtu")
-        return f"resets segments above {limit if limit is not None else 'some size'}" + (
-            _dir_words(v))
+        if measured_mtu is not None:
+            return f"resets packets above {measured_mtu} bytes{_dir_words(v)}"
+        if payload is not None:
+            return f"resets segments above {payload} payload bytes{_dir_words(v)}"
+        return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
         return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (
             _dir_words(v))
@@ -301,6 +309,8 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
     order = [Leg.FMC_PROXY.value, Leg.PROXY_UPSTREAM.value, Leg.FMC_UPSTREAM.value]
     names = [n for n in order if any(x.name == n for x in legs) or
              any(v.leg == n for v in verdicts)]
+    if any(v.code in NO_TUNNEL for v in verdicts) and Leg.PROXY_UPSTREAM.value not in names:
+        names.append(Leg.PROXY_UPSTREAM.value)
     names += sorted({v.leg for v in verdicts} - set(names))
     by_leg: dict[str, list[Verdict]] = {n: [] for n in names}
     for v in verdicts:
@@ -317,7 +327,9 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
         text = phrase(v)
         if v.confidence is Confidence.INFERRED:
             text += " (inferred)"
-        if v.leg in said:
+        if v.code in PROXY_CODES:
+            parts.append(text)  # about the proxy, not the path: no leg label
+        elif v.leg in said:
             parts.append(text)
         else:
             parts.append(f"{label} {text}")
@@ -330,6 +342,8 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
             parts.append(f"{label} healthy")
         elif any(x.not_measured for x in legs if x.name == name):
             parts.append(f"{label} not measured")
+        elif name == Leg.PROXY_UPSTREAM.value and any(v.code in NO_TUNNEL for v in verdicts):
+            parts.append(f"{label} not measured (no tunnel)")
         elif name == Leg.PROXY_UPSTREAM.value and (
                 any(n.startswith("carries at least") for x in legs if x.name == name
                     for n in x.notes)
@@ -350,8 +364,9 @@ def build_report(measurements: Sequence[Measurement], *, started: str, duration_
     """Combine the steps' Measurements into the final Report (pure)."""
     legs = merge_legs(leg for m in measurements for leg in m.legs)
     verdicts, legs = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
-    # A HEALTHY verdict on a leg that also has a problem says less than nothing.
-    sick = {v.leg for v in verdicts if v.code is not VerdictCode.HEALTHY}
+    # A HEALTHY verdict on a leg whose path has a problem says less than nothing
+    # (a proxy refusal is not a path problem: leg 1 can still be healthy).
+    sick = {v.leg for v in verdicts if v.code not in (VerdictCode.HEALTHY, *PROXY_CODES)}
     verdicts = tuple(v for v in verdicts if not (v.code is VerdictCode.HEALTHY and v.leg in sick))
     verdicts = tuple({json.dumps(v.to_json(), sort_keys=True): v for v in verdicts}.values())
     errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))

@@ -268,3 +268,22 @@ def test_tunnel_finding_stays_on_leg1_when_leg1_has_its_own_limit() -> None:
     down_only = [Measurement(verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN,
                                                numbers={"mtu": 1372}),))]
     assert leg1_size_limit(down_only) is None  # a down-only hole does not stop writes going up
+
+
+def test_proxy_refusal_summary_keeps_leg1_health_and_says_leg2_was_not_measured() -> None:
+    denied = Verdict(VerdictCode.PROXY_DENIED, L1, None, ("CONNECT -> 403",),
+                     numbers={"status": 403})
+    report = build_report([Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY,)),
+                           Measurement(verdicts=(denied,))], started="t", duration_s=1)
+    assert report.summary == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
+                              "leg 2 (proxy-upstream) not measured (no tunnel)")
+    assert report.exit_status() is ExitStatus.PROBLEM
+
+
+def test_reset_phrase_uses_packet_bytes_when_measured() -> None:
+    rst = Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, L1, Direction.UP,
+                  numbers={"mtu": 1300, "max_payload": 1248, "smallest_reset": 1301})
+    assert summarize([rst], [LEG1_OK]).startswith(
+        "leg 1 (fmc-proxy) resets packets above 1300 bytes going up")
+    only_payload = replace(rst, numbers={"max_payload": 1248})
+    assert "resets segments above 1248 payload bytes" in summarize([only_payload], [])
