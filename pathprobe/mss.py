@@ -91,6 +91,7 @@ class HopFinding:
     hop: str | None             # the first hop that saw a rewritten MSS, if any
     ttl: int | None
     evidence: tuple[str, ...] = field(default_factory=tuple)
+    quoted_mss: int | None = None   # the rewritten MSS that hop quoted
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
             prev = f"hop {last_clean[0]} ({last_clean[1]})" if last_clean else "us"
             return HopFinding(hop, ttl, (
                 f"hop {ttl} ({hop}) quotes our SYN with MSS {quoted} instead of {mss_sent}: "
-                f"rewritten between {prev} and hop {ttl}",))
+                f"rewritten between {prev} and hop {ttl}",), quoted)
         last_clean = (ttl, hop)
     answered = [h for h in hops.hops if h[2] is not None]
     if not answered:
@@ -288,6 +289,15 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
         else:
             healthy_lines.append(f"the peer's segments to us carry up to {peer.rcv_mss} payload "
                                  f"bytes: our MSS {hs.mss_sent} arrived intact")
+    # 4. TTL-limited SYNs: a quotation with a rewritten MSS proves the up direction.
+    up_measured = hops is not None and hops.hop is not None and hops.quoted_mss is not None
+    if up_measured and hops is not None and hops.quoted_mss is not None and not up:
+        if not down:
+            clamp_nums["mss_received"] = hops.quoted_mss
+            clamp_nums["syn_ack_mss"] = hs.mss_received
+            clamp_ev.append(hs_line)
+        clamp_nums.setdefault("mss_at_peer", hops.quoted_mss)
+    up = up or up_measured
     if down or up:
         if hops is not None:
             clamp_ev.extend(hops.evidence)
@@ -296,8 +306,10 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
                 clamp_nums["hop_ttl"] = hops.ttl
         direction = Direction.BOTH if down and up else Direction.DOWN if down else Direction.UP
         problems.insert(0, Verdict(VerdictCode.MSS_CLAMPED, leg, direction, tuple(clamp_ev),
-                                   Confidence.MEASURED if down else Confidence.INFERRED,
-                                   clamp_nums))
+                                   Confidence.MEASURED if down or up_measured
+                                   else Confidence.INFERRED, clamp_nums))
+    elif hops is not None:
+        healthy_lines.extend(hops.evidence[:1])
     if hops is not None:
         m["hop"] = hops.hop
         m["hop_ttl"] = hops.ttl
@@ -409,7 +421,8 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
 
     ``peer_probe`` sends one small HTTP request (GET /) to see the size of the
     peer's reply segments, which shows a clamp applied to our SYN (up
-    direction). ``hops`` sends TTL-limited SYNs only when the MSS was lowered.
+    direction). ``hops`` sends TTL-limited SYNs (at most ``max_hops``, one
+    wait of about a second) whose quotations locate a rewrite of our SYN.
     Raises NotMeasuredError when no connection can be made.
     """
     t0 = time.monotonic()
@@ -424,6 +437,14 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
     if not hs.received_exact:
         not_measured.append("exact MSS received: our route MTU bounds TCP_INFO; "
                             "capturing the SYN-ACK needs root (CAP_NET_RAW)")
+    finding: HopFinding | None = None
+    if hops:   # before the segments: their ICMP may lower the cached PMTU and our SYN's MSS
+        progress(f"TTL-limited SYNs, 1..{max_hops} hops")
+        quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
+        # Compare each quotation with the MSS those SYNs really carried.
+        carried = [q.sent_mss for q in quotes if q.quoted_mss is not None and q.sent_mss]
+        finding = locate_rewrite(max(carried) if carried else hs.mss_sent, HopView(tuple(
+            (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
     seg: SegmentView | None = None
     errors: list[str] = []
     if segments:
@@ -454,14 +475,6 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
             peer = PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
         except NotMeasuredError as exc:
             not_measured.append(f"the peer's segment size: {exc}")
-    lowered = (hs.received_exact and hs.mss_received < hs.mss_sent) or (
-        peer is not None and (mss_at_peer(peer) or hs.mss_sent) < hs.mss_sent)
-    finding: HopFinding | None = None
-    if hops and lowered:
-        progress(f"TTL-limited SYNs, 1..{max_hops} hops")
-        quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
-        finding = locate_rewrite(hs.mss_sent, HopView(tuple(
-            (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
     out = classify(leg, target, view, seg, finding, peer=peer,
                    duration_s=time.monotonic() - t0,
                    not_measured=tuple(not_measured))

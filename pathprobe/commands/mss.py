@@ -38,7 +38,7 @@ Four steps, all on real connections to HOST:PORT (usually the proxy port):
    (GET /, harmless to a proxy, which answers with an error page) whose
    multi-segment reply shows the MSS our SYN arrived with: a clamp on the
    way up is invisible in the SYN-ACK but shows here.
-4. With a lowered MSS, TTL-limited SYNs (no root needed): routers' ICMP
+4. TTL-limited SYNs, TTL 1..8 (no root needed, IP_RECVERR): routers' ICMP
    quotations show at which hop our SYN's MSS option was rewritten, when
    they quote enough (--no-hops to skip).
 
@@ -65,8 +65,8 @@ def mss_command(
         "--segments/--no-segments", help="Probe sized segments (reset and black-hole "
         "thresholds).")] = True,
     hops: Annotated[bool, typer.Option(
-        "--hops/--no-hops", help="When the MSS is lowered, locate the rewriting hop with "
-        "TTL-limited SYNs.")] = True,
+        "--hops/--no-hops", help="Locate the hop that rewrites our SYN's MSS with "
+        "TTL-limited SYNs (1..8).")] = True,
     http: Annotated[bool, typer.Option(
         "--http/--no-http", help="Send one small HTTP request (GET /) and measure the size of "
         "the peer's reply segments: shows a clamp on our SYN (up direction).")] = True,

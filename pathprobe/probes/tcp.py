@@ -17,6 +17,7 @@ ICMP time-exceeded (and the quoted TCP header) on the connecting socket.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import select
 import socket
@@ -24,7 +25,7 @@ import struct
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from pathprobe.errors import NotMeasuredError, UsageError
@@ -410,6 +411,7 @@ class HopQuote:
     quoted_mss: int | None     # MSS option in the quoted SYN (None: not quoted)
     quoted_bytes: int          # how much of the TCP header the router quoted
     icmp: str = ""             # "time-exceeded", "unreachable", "" (no answer)
+    sent_mss: int | None = None   # the MSS option our SYN carried (TCP_INFO in SYN_SENT)
 
 
 def _offender(anc: list[tuple[int, int, bytes]], family: int) -> tuple[str | None, int, int]:
@@ -437,6 +439,7 @@ def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
     sockets are closed before returning. Bounded: max_hops SYNs, one wait.
     """
     socks: list[tuple[int, socket.socket]] = []
+    sent: dict[int, int] = {}
     try:
         for ttl in range(1, max_hops + 1):
             s = socket.socket(family, socket.SOCK_STREAM)
@@ -454,6 +457,9 @@ def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
                 pass
             except OSError:
                 continue
+            with contextlib.suppress(OSError, ValueError):
+                # In SYN_SENT, advmss is still the MSS option the SYN carried.
+                sent[ttl] = tcp_info(s).advmss
         results: dict[int, HopQuote] = {}
         deadline = time.monotonic() + timeout
         while len(results) < len(socks):
@@ -488,7 +494,8 @@ def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
                     except OSError:
                         continue
                     results[ttl] = HopQuote(ttl, addr[0], True, None, 0)
-        return [results.get(t, HopQuote(t, None, False, None, 0)) for t, _ in socks]
+        return [replace(results.get(t, HopQuote(t, None, False, None, 0)), sent_mss=sent.get(t))
+                for t, _ in socks]
     finally:
         for _, s in socks:
             s.close()

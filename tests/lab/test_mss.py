@@ -110,6 +110,20 @@ def test_clamp_down_only(lab: Lab) -> None:
     assert "mss_at_peer" not in v and out["legs"][0]["peer_segment_max"] == 1448
 
 
+@pytest.mark.parametrize("privileged", [True, False], ids=["root", "unprivileged"])
+def test_hop_located_through_the_proxy_host(lab: Lab, privileged: bool) -> None:
+    # fmc -> r1 (clamps on forwarding) -> proxy host (routes) -> r2 -> upstream:443.
+    # The TTL-2 SYN expires at the proxy host, whose quotation shows MSS 1300.
+    lab.up("clamp", param=1300, direction="up")
+    rc, out = mss(lab, f"{topo.UPSTREAM_V4}:443", "--leg", "fmc-upstream",
+                  privileged=privileged)
+    assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
+    v = verdict(out, "MSS_CLAMPED")
+    assert (v["hop"], v["hop_ttl"], v["direction"]) == (topo.PROXY_V4, 2, "up")
+    assert v["mss_received"] == 1300 and v["syn_ack_mss"] == 1460
+    assert any("between hop 1 (198.18.1.1) and hop 2" in e for e in v["evidence"])
+
+
 def test_clamp_ipv6(lab: Lab) -> None:
     lab.up("clamp", param=1300)
     rc, out = mss(lab, PROXY6)

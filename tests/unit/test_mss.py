@@ -296,3 +296,27 @@ def test_reset_above_tiny_size_is_a_size_verdict() -> None:
     assert not v.service_resets
     m = classify("fmc-proxy", "t", HS_OK, v, None)
     assert codes(m) == [VerdictCode.RST_ON_LARGE_SEGMENT]
+
+
+def test_up_clamp_proven_by_quotation() -> None:
+    hops = HopView(((1, "198.18.1.1", 1460, False), (2, "198.18.2.2", 1300, False),
+                    (3, "198.18.4.2", None, True)))
+    f = locate_rewrite(1460, hops)
+    assert f.quoted_mss == 1300
+    m = classify("fmc-upstream", "t", HS_OK, seg(1500, None, None), f,
+                 peer=PeerView(0, 0, True, timed_out=True))
+    v = m.verdicts[0]
+    assert v.code is VerdictCode.MSS_CLAMPED and v.direction is Direction.UP
+    assert v.confidence.value == "measured"
+    assert (v.numbers["mss_received"], v.numbers["hop"], v.numbers["hop_ttl"]) == (
+        1300, "198.18.2.2", 2)
+    both = classify("fmc-upstream", "t", HS_CLAMP, None, f)
+    assert both.verdicts[0].direction is Direction.BOTH
+
+
+def test_unchanged_quotations_stay_healthy() -> None:
+    f = locate_rewrite(1460, HopView(((1, "198.18.1.1", 1460, False),
+                                      (2, "198.18.2.2", None, True))))
+    m = classify("fmc-proxy", "t", HS_OK, seg(1500, None, None), f)
+    assert codes(m) == [VerdictCode.HEALTHY]
+    assert any("unchanged" in e for e in m.verdicts[0].evidence)
