@@ -91,13 +91,12 @@ def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
 
 def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
     """Leg 1 (FMC side): the FMC's own MTU governs what it sends and the MSS it advertises."""
-    where_path = "firewall/router between the FMC and the proxy"
-    if v.leg == Leg.FMC_UPSTREAM:
-        where_path = "firewall/router between the FMC and the upstream"
+    peer = "upstream" if v.leg == Leg.FMC_UPSTREAM else "proxy"
+    where_path = f"firewall/router between the FMC and the {peer}"
     out = [
         Recommendation(
             "FMC management interface", "FMC web UI",
-            f"{FMC_MTU_UI}: edit the interface toward the proxy, MTU {lim.mtu}",
+            f"{FMC_MTU_UI}: edit the interface toward the {peer}, MTU {lim.mtu}",
             f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); an FMC MTU of "
             f"{lim.mtu} makes it send and advertise (MSS {lim.mss}) only what fits, "
             "in both directions"),

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from tabulate import tabulate
 
-from pathprobe.model import Number, Report
+from pathprobe.model import LegReport, Number, Report
 
 
 class TableFormat(StrEnum):
@@ -125,3 +125,54 @@ def render_table(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
 
 def render(report: Report, fmt: TableFormat, as_json: bool) -> str:
     return render_json(report) if as_json else render_table(report, fmt)
+
+
+def _leg_groups(report: Report) -> list[tuple[str, list[LegReport]]]:
+    """Leg rows grouped by (leg, direction), in the order they were measured."""
+    groups: dict[tuple[str, str], list[LegReport]] = {}
+    for leg in report.legs:
+        groups.setdefault((leg.name, leg.direction.value if leg.direction else ""), []).append(leg)
+    return [(f"{name}, {direction}" if direction else name, rows)
+            for (name, direction), rows in groups.items()]
+
+
+def render_by_leg(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
+    """Like render_table, but one small table per leg and direction (only the columns
+    that leg measured), which is what reads well pasted into a change request."""
+    sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = []
+    for title, rows in _leg_groups(report):
+        keys: list[str] = []
+        for leg in rows:
+            keys.extend(k for k, v in leg.measurements.items() if v is not None and k not in keys)
+        columns = _ordered(keys, LEG_COLUMN_ORDER)
+        body = []
+        for leg in rows:
+            notes = [*leg.notes, *(f"not measured: {why}" for why in leg.not_measured)]
+            body.append([leg.target, *(_fmt(leg.measurements.get(c)) for c in columns),
+                         "; ".join(notes) or "-"])
+        sections.append((f"Leg {title}", (["target", *columns, "notes"], body)))
+    sections.append(("Verdicts", _verdicts_table(report)))
+    if report.recommendations:
+        sections.append(("Recommendations", _recommendations_table(report)))
+    return _render_sections(report, sections, fmt)
+
+
+def _render_sections(report: Report, sections: Sequence[tuple[str, tuple[
+        list[str], list[list[str]]]]], fmt: TableFormat) -> str:
+    summary = report.summary or "no summary"
+    if report.partial:
+        summary += " (PARTIAL: interrupted before every step ran)"
+    if fmt is TableFormat.HTML:
+        parts = [f"<p><strong>{html.escape(summary)}</strong></p>"]
+        parts += [f"<h3>{html.escape(e)}</h3>" for e in report.errors]
+        for title, (headers, rows) in sections:
+            parts.append(f"<h2>{html.escape(title)}</h2>")
+            parts.append(tabulate(rows, headers, tablefmt="html"))
+        return "\n".join(parts) + "\n"
+    lines = [summary]
+    lines += [f"not measured: {e}" for e in report.errors]
+    for title, (headers, rows) in sections:
+        lines.append("")
+        lines.append(f"# {title}" if fmt is TableFormat.TSV else f"{title}:")
+        lines.append(tabulate(rows, headers, tablefmt=fmt.value, disable_numparse=True))
+    return "\n".join(lines) + "\n"

@@ -11,13 +11,13 @@ from pathprobe.commands.common import (
     FormatOption,
     JsonOption,
     OutputOption,
-    emit,
     progress_to_stderr,
     utc_now_iso,
+    write_atomically,
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import no_progress
-from pathprobe.render import TableFormat
+from pathprobe.render import TableFormat, render_by_leg, render_json
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
 
@@ -82,7 +82,13 @@ def diagnose_command(
     if found is not None:
         progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
     report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
-    emit(report, fmt, as_json, output)
+    # One table per leg and direction (not one wide table of every column).
+    text = render_json(report) if as_json else render_by_leg(report, fmt)
+    if output is not None:
+        write_atomically(output, text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    raise typer.Exit(int(report.exit_status()))
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

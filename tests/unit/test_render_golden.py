@@ -25,7 +25,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.render import TableFormat, render
+from pathprobe.render import TableFormat, render, render_by_leg
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
@@ -65,7 +65,7 @@ def article_report(partial: bool = False) -> Report:
 
 @pytest.mark.parametrize("fmt", list(TableFormat))
 def test_every_format_matches_its_golden_file(fmt: TableFormat) -> None:
-    text = render(article_report(), fmt, as_json=False)
+    text = render_by_leg(article_report(), fmt)  # what `diagnose --format FMT` prints
     path = GOLDEN / f"article.{fmt.value}"
     if UPDATE:
         path.write_text(text)
@@ -86,11 +86,20 @@ def test_json_matches_golden_and_schema() -> None:
 
 def test_partial_report_is_marked_in_text_and_json() -> None:
     report = article_report(partial=True)
-    assert "(PARTIAL: interrupted before every step ran)" in render(report, TableFormat.PLAIN,
-                                                                   False)
+    assert "(PARTIAL: interrupted before every step ran)" in render_by_leg(report,
+                                                                          TableFormat.PLAIN)
     doc = json.loads(render(report, TableFormat.PLAIN, True))
     jsonschema.validate(doc, SCHEMA)
     assert doc["partial"] is True and doc["errors"] == ["interrupted during: leg 2 down"]
+
+
+def test_one_table_per_leg_and_direction_with_only_its_columns() -> None:
+    text = render_by_leg(article_report(), TableFormat.SIMPLE)
+    titles = [line for line in text.splitlines() if line.endswith(":")]
+    assert titles == ["Leg fmc-proxy:", "Leg fmc-proxy, up:", "Leg fmc-proxy, down:",
+                      "Leg proxy-upstream, up:", "Verdicts:", "Recommendations:"]
+    up2 = text.split("Leg proxy-upstream, up:")[1].split("Verdicts:")[0]
+    assert "max_payload" in up2 and "mss_sent" not in up2 and "interface" not in up2
 
 
 def test_schema_rejects_what_the_contract_forbids() -> None:
