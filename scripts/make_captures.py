@@ -64,6 +64,7 @@ RECIPES = {r.name: r for r in (
     Recipe("mtu", "mtu", POST),
     Recipe("blackhole-leg1", "blackhole", POST, max_time=6),
     Recipe("blackhole-leg2", "blackhole", POST, param=1400, leg=2, direction="up", max_time=6),
+    Recipe("blackhole-leg1-down", "blackhole", ("/bytes/20000",), direction="down", max_time=6),
     Recipe("stall", "stall", ("/bytes/300000",), max_time=6),
     Recipe("no-response", "blackhole", GET, param=120, leg=1, direction="up", max_time=5),
 )}

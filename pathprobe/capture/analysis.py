@@ -21,6 +21,7 @@ from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureError
 from pathprobe.model import (
+    Direction,
     LegReport,
     Measurement,
     Recommendation,
@@ -352,6 +353,15 @@ def recommendations(verdicts: Sequence[Verdict], targets: Mapping[str, str]
                 "lowering an MTU or MSS to the proven lower bound"))
         else:
             tight.append(v)
+        seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
+        if (v.code is VerdictCode.TUNNEL_STALL and v.direction is not Direction.UP
+                and isinstance(seg, int) and isinstance(full, int) and seg < full):
+            where = targets.get("fmc-proxy", "PROXY:PORT")
+            out.append(Recommendation(
+                "the FMC (expert shell)", "pathprobe",
+                f"pathprobe diagnose --proxy http://{where}",
+                f"no full-size segment ({full} bytes) ever arrived from the proxy: measure "
+                "whether leg 1 drops large packets downstream before blaming leg 2"))
     return (*out, *recommend(tight, targets))
 
 

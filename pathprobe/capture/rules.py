@@ -266,6 +266,35 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
     return out
 
 
+def full_segment(c: Conn) -> int:
+    """The payload of a full-size segment from the server: the smaller MSS, minus timestamps."""
+    mss = min(c.up.mss or 1460, c.down.mss or 1460)
+    return mss - (12 if c.up.timestamps and c.down.timestamps else 0)
+
+
+def _stall_context(c: Conn, d: int | None, clear: bool) -> list[str]:
+    """What the capture on leg 1 says about where the data stopped (honestly: inferred)."""
+    out: list[str] = []
+    if d == UP and clear:
+        out.append("everything the FMC had sent was acknowledged on leg 1 when the data "
+                   "stopped, so it is stuck beyond the proxy (leg 2 MTU/black hole, "
+                   "inspection, quota or timeout), not on the captured leg")
+    elif d == UP:
+        out.append("some data the FMC sent was never acknowledged on leg 1")
+    full = full_segment(c)
+    if d != UP:
+        if c.down.max_payload >= full:
+            out.append(f"full-size segments ({c.down.max_payload} bytes) did arrive from the "
+                       "proxy earlier, so leg 1 carries them downstream: the data stopped at "
+                       "or beyond the proxy (leg 2, inspection, quota or timeout)")
+        else:
+            out.append(f"no segment larger than {c.down.max_payload} bytes ever arrived from "
+                       f"the proxy (full size: {full}): either the data stopped at or beyond "
+                       "the proxy, or its large segments vanish on leg 1 downstream (a black "
+                       "hole leaves no trace at the FMC); 'pathprobe diagnose' tells which")
+    return out
+
+
 def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
                    stall_s: float) -> Finding | None:
     """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped."""
@@ -283,20 +312,21 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
     hello = c.client_hello
     if hello is not None:
         ev.append(f"frame {hello[0]}: TLS ClientHello ({hello[1]} bytes)")
-    leg1_ok = c.up.acked >= c.up.next_seq
-    why = ("everything the FMC sent was acknowledged on leg 1, so the data is stuck beyond "
-           "the proxy (leg 2 MTU/black hole, inspection, quota or timeout)" if proxied and
-           leg1_ok else "")
-    if hello is not None and c.server_hello is None and not proxied and idle < stall_s:
-        return None
+    numbers: dict[str, Number] = {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
+                                  "max_seg_down": c.down.max_payload,
+                                  "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
+        if not proxied and idle < stall_s:
+            return None
         ev.append(f"no ServerHello; connection {_ended(c, capture_end)} after "
                   f"{idle:.1f} s without data")
-        if why:
-            ev.append(why)
+        if proxied:
+            clear = c.up.acked >= hello[1]
+            ev.append("the ClientHello reached the proxy (acknowledged on leg 1)" if clear
+                      else "the ClientHello was never acknowledged on leg 1")
+            ev += _stall_context(c, None, clear)[-1:]
         return Finding(VerdictCode.TUNNEL_STALL, leg, None,
-                       {"idle_s": round(idle, 1), "bytes_up": c.tunnel_up,
-                        "bytes_down": c.tunnel_down,
+                       {"idle_s": round(idle, 1), **numbers,
                         "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                             "tcp.flags.reset==1)"},
                        ev, Confidence.INFERRED, key_numbers=(), conn=c)
@@ -317,13 +347,10 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
         ev.append(f"frame {gap_from}: last data ({'up' if d == UP else 'down'}), then "
                   f"{gap:.1f} s without data {then}; connection {_ended(c, capture_end)}")
         ev.append(f"{c.tunnel_up} bytes up and {c.tunnel_down} bytes down crossed the tunnel")
-        if proxied and clear:
-            ev.append("everything the FMC had sent was acknowledged on leg 1 when the data "
-                      "stopped, so it is stuck beyond the proxy (leg 2 MTU/black hole, "
-                      "inspection, quota or timeout), not on the captured leg")
+        if proxied:
+            ev += _stall_context(c, d, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, _dir(d),
-                       {"idle_s": round(gap, 1), "bytes_up": c.tunnel_up,
-                        "bytes_down": c.tunnel_down,
+                       {"idle_s": round(gap, 1), **numbers,
                         "wireshark_filter": f"{base} && frame.time_delta_displayed>{stall_s:g}"},
                        ev, Confidence.INFERRED, key_numbers=(), conn=c)
     return None

@@ -410,7 +410,8 @@ EXPECTED: dict[str, tuple[VerdictCode, Direction | None, dict[str, object]]] = {
     "mtu": (VerdictCode.PMTU_REDUCED, Direction.UP, {"mtu": 1400, "router": R1}),
     "blackhole-leg1": (VerdictCode.PMTU_BLACKHOLE, Direction.UP, {"pmtu_high": 1499}),
     "blackhole-leg2": (VerdictCode.TUNNEL_STALL, Direction.UP, {}),
-    "stall": (VerdictCode.TUNNEL_STALL, Direction.DOWN, {}),
+    "stall": (VerdictCode.TUNNEL_STALL, Direction.DOWN, {"max_seg_down": 1448}),
+    "blackhole-leg1-down": (VerdictCode.TUNNEL_STALL, Direction.DOWN, {"full_seg": 1448}),
     "no-response": (VerdictCode.CONNECT_NO_RESPONSE, Direction.UP, {"target": TARGET}),
 }
 
@@ -442,6 +443,21 @@ def test_fixture_leg2_black_hole_is_not_blamed_on_leg1() -> None:
     v = analyze_capture(FIXTURES / "blackhole-leg2.pcap", Filters()).measurement.verdicts[0]
     assert v.leg == "proxy-upstream" and v.confidence.value == "inferred"
     assert any("acknowledged on leg 1" in e for e in v.evidence)
+
+
+def test_fixture_leg1_down_black_hole_is_not_pinned_on_leg2() -> None:
+    """Leg 1 drops the proxy's large segments: the FMC sees nothing of them, so the
+    capture cannot tell this from a leg-2 stall, and must say both are possible."""
+    a = analyze_capture(FIXTURES / "blackhole-leg1-down.pcap", Filters())
+    (v,) = a.measurement.verdicts
+    seg = v.numbers["max_seg_down"]
+    assert isinstance(seg, int) and seg < 1448
+    assert any("vanish on leg 1 downstream" in e for e in v.evidence)
+    assert any(r.command.startswith("pathprobe diagnose") for r in a.recommendations)
+    stall = analyze_capture(FIXTURES / "stall.pcap", Filters())
+    assert any("leg 1 carries them downstream" in e for e in stall.measurement.verdicts[0]
+               .evidence)
+    assert not any(r.platform == "pathprobe" for r in stall.recommendations)
 
 
 def test_fixture_table_row() -> None:
