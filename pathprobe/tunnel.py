@@ -191,59 +191,64 @@ def size_numbers(f: SizeFinding) -> dict[str, Number]:
     return out
 
 
-def size_verdict(f: SizeFinding, leg1_max_payload: int | None) -> Verdict | None:
-    """PMTU_BLACKHOLE / RST_ON_LARGE_SEGMENT on leg 2 for one direction, or None."""
+def size_verdict(f: SizeFinding, leg1_max_payload: int | None,
+                 leg1_family: int | None = None) -> Verdict | None:
+    """PMTU_BLACKHOLE / RST_ON_LARGE_SEGMENT for one direction, on the leg it belongs to."""
     r = f.search
     if r.largest_ok is None or r.smallest_bad is None or r.largest_ok >= f.high:
         return None
     bad = r.smallest_bad
     kind = f.failures.get(bad, io.Outcome.STALLED)
-    numbers = {k: v for k, v in size_numbers(f).items() if k in (
+    why: list[str] = []
+    confidence = Confidence.MEASURED
+    on_leg1 = False
+    crossed_leg1 = f.acked.get(bad)
+    if f.direction is Direction.UP and kind is io.Outcome.RESET:
+        on_leg1, confidence = True, Confidence.INFERRED
+        why.append("the reset arrived on our own connection to the proxy: a device on leg 1 "
+                   "(or the proxy itself) resets large segments; a reset on leg 2 makes the "
+                   "proxy close the tunnel instead")
+    elif f.direction is Direction.UP and crossed_leg1 is False:
+        on_leg1 = True
+        why.append(f"the proxy never acknowledged the {bad}-byte write: it was lost on leg 1, "
+                   "not leg 2")
+    elif f.direction is Direction.UP and crossed_leg1 is True:
+        why.append(f"the proxy acknowledged all {bad} bytes (they crossed leg 1), so the loss "
+                   "is on leg 2")
+    elif f.direction is Direction.UP:
+        if leg1_max_payload is None:
+            confidence = Confidence.INFERRED
+            why.append("leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the "
+                       "proxy): blamed on leg 2 by inference")
+        elif leg1_max_payload < bad:
+            on_leg1, confidence = True, Confidence.INFERRED
+            why.append(f"leg 1 carries only {leg1_max_payload}-byte payloads, so this limit may "
+                       "be leg 1's; not blamed on leg 2")
+        else:
+            why.append(f"leg 1 carries {leg1_max_payload}-byte payloads, so the loss is on "
+                       "leg 2")
+    else:
+        why.append(f"our advertised MSS was {DOWN_MAXSEG}, so leg 1 carried the answer in "
+                   "small segments: the loss is on leg 2")
+    shape = (replace(f, family=leg1_family, timestamps=None) if on_leg1 else f)
+    numbers = {k: v for k, v in size_numbers(shape).items() if k in (
         "max_payload", "max_payload_at_least", "pmtu_low", "pmtu_high")}
+    leg_words = "leg 1" if on_leg1 else "leg 2"
     ev = [f"{f.method}: {r.largest_ok} bytes in one write answered, {bad} "
           f"{'stalled (no answer)' if kind is io.Outcome.STALLED else kind.value}"
           f" ({r.reason}; {r.probes} probes in {r.rounds} rounds)"]
     if r.exact:
-        ev.append(f"leg 2 {f.direction.value} carries {r.largest_ok}-byte TCP payloads: "
+        ev.append(f"{leg_words} {f.direction.value} carries {r.largest_ok}-byte TCP payloads: "
                   f"PMTU {numbers['pmtu_low']}..{numbers['pmtu_high']} "
-                  f"({header_range(f.family, f.timestamps)[2]})")
+                  f"({header_range(shape.family, shape.timestamps)[2]})")
     else:
         ev.append(f"not byte-exact: at least {r.largest_ok} bytes cross (proven lower bound)")
-    confidence = Confidence.MEASURED
-    leg = Leg.PROXY_UPSTREAM.value
-    crossed_leg1 = f.acked.get(bad)
-    if f.direction is Direction.UP and kind is io.Outcome.RESET:
-        leg = Leg.FMC_PROXY.value
-        confidence = Confidence.INFERRED
-        ev.append("the reset arrived on our own connection to the proxy: a device on leg 1 "
-                  "(or the proxy itself) resets large segments; a reset on leg 2 makes the "
-                  "proxy close the tunnel instead")
-    elif f.direction is Direction.UP and crossed_leg1 is False:
-        leg = Leg.FMC_PROXY.value
-        ev.append(f"the proxy never acknowledged the {bad}-byte write: it was lost on leg 1, "
-                  "not leg 2")
-    elif f.direction is Direction.UP and crossed_leg1 is True:
-        ev.append(f"the proxy acknowledged all {bad} bytes (they crossed leg 1), so the loss "
-                  "is on leg 2")
-    elif f.direction is Direction.UP:
-        if leg1_max_payload is None:
-            confidence = Confidence.INFERRED
-            ev.append("leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the "
-                      "proxy): blamed on leg 2 by inference")
-        elif leg1_max_payload < bad:
-            leg = Leg.FMC_PROXY.value
-            confidence = Confidence.INFERRED
-            ev.append(f"leg 1 carries only {leg1_max_payload}-byte payloads, so this limit may "
-                      "be leg 1's; not blamed on leg 2")
-        else:
-            ev.append(f"leg 1 carries {leg1_max_payload}-byte payloads, so the loss is on leg 2")
-    else:
-        ev.append(f"our advertised MSS was {DOWN_MAXSEG}, so leg 1 carried the answer in small "
-                  "segments: the loss is on leg 2")
+    ev += why
     code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (io.Outcome.RESET, io.Outcome.CLOSED)
             else VerdictCode.PMTU_BLACKHOLE)
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
         numbers["rst_threshold"] = bad
+    leg = Leg.FMC_PROXY.value if on_leg1 else Leg.PROXY_UPSTREAM.value
     return Verdict(code, leg, f.direction, tuple(ev), confidence, numbers)
 
 
@@ -445,8 +450,14 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             return stop_on(err)
         finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
                               segment, acked)
+        v = size_verdict(finding, leg1_max_payload, first.family)
+        if v is not None and v.leg == Leg.FMC_PROXY.value:
+            # Leg 1 stopped the larger writes: leg 2 is only known to carry what crossed.
+            finding = replace(finding, search=replace(
+                res, exact=False, smallest_bad=None,
+                reason=f"leg 1 limits the writes to {res.largest_ok} bytes; leg 2 carries at "
+                       "least that"))
         legs.append(_size_leg(far, finding, first.snd_mss))
-        v = size_verdict(finding, leg1_max_payload)
         if v is not None:
             verdicts.append(v)
         if res.largest_ok is None:

@@ -95,6 +95,8 @@ def test_leg1_faults_are_not_blamed_on_leg2(lab: Lab, fault: str, code: str) -> 
     v = verdict(rep, code)
     assert v["leg"] == "fmc-proxy", v
     assert not [x for x in rep["verdicts"] if x["leg"] == "proxy-upstream"]
+    leg2 = leg(rep, "proxy-upstream", "up", with_key="max_payload_at_least")
+    assert leg2["max_payload"] is None and leg2["max_payload_at_least"] == v["max_payload"]
 
 
 def test_leg2_both_directions_exact_with_reflector(lab: Lab) -> None:
