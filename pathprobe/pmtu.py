@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from pathprobe.probes.l3 import Prober
 
 METHODS = ("auto", "icmp", "udp", "tcp")
-TIME_BUDGET_S = 15.0        # a whole search never runs longer than this
+TIME_BUDGET_S = 15.0        # a whole search never runs longer than this ...
+UDP_TIME_BUDGET_S = 40.0    # ... except UDP, paced by the target's ICMP rate limit (1/s)
 MIN_LOW = {4: 576, 6: 1280}  # sizes every path must carry (RFC 791 / RFC 8200)
 DEFAULT_HIGH = 1500
 MAX_IP_SIZE = 65535          # IPv4 total length / IPv6 without jumbograms (lo has 65536)
@@ -62,11 +63,13 @@ class DirectionCheck:
 def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: int,
                progress: Progress, label: str, ceiling: int | None = None) -> SearchRun:
     """Drive SizeSearch with one prober, within the probe budget and TIME_BUDGET_S."""
-    search = SizeSearch(low, high, max_probes=max_probes, batch=batch, parallel_retries=True)
+    search = SizeSearch(low, high, max_probes=max_probes, batch=batch, parallel_retries=True,
+                        max_rounds=30 if prober.method == "udp" else 12)
     t0 = time.monotonic()
     timed_out = False
+    budget = UDP_TIME_BUDGET_S if prober.method == "udp" else TIME_BUDGET_S
     while sizes := search.next_batch():
-        if time.monotonic() - t0 > TIME_BUDGET_S:
+        if time.monotonic() - t0 > budget:
             timed_out = True
             break
         results = prober.probe(sizes)
@@ -79,7 +82,7 @@ def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: i
     if timed_out:
         result = SearchResult(result.largest_ok, result.smallest_bad, False, result.icmp_mtu,
                               result.signalled, result.probes, result.rounds,
-                              f"time budget ({TIME_BUDGET_S:.0f} s) spent: "
+                              f"time budget ({budget:.0f} s) spent: "
                               f"{result.largest_ok} is the proven lower bound")
     return SearchRun(prober.method, prober.detail or prober.method, result,
                      time.monotonic() - t0, prober.measures_down, timed_out,

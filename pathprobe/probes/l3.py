@@ -60,6 +60,8 @@ _EE = struct.Struct("=IBBBBII")   # struct sock_extended_err
 _ECHO = struct.Struct("!BBHHH")  # type, code, checksum, id, seq
 
 IPV4_HEADER, IPV6_HEADER = 20, 40
+ICMP_BURST, ICMP_RATE = 6, 1.0   # Linux icmp_ratelimit defaults (per destination)
+MAX_TOKEN_WAIT_S = 3.0
 MIN_MTU: dict[int, int] = {socket.AF_INET: 68, socket.AF_INET6: 1280}
 
 
@@ -439,11 +441,27 @@ class UdpProber(Prober):
         _set_probe_mode(self.sock, family, recverr=True)
         self.token = int.from_bytes(os.urandom(4), "big")
         self.overhead = self.ip_header + 8
+        # Our model of the target's port-unreachable budget (Linux: burst 6, then 1/s
+        # per destination). Without it, answers after the burst are suppressed and
+        # read as losses: slower than waiting for the tokens, and never more exact.
+        self.icmp_tokens = float(ICMP_BURST)
+        self.icmp_tokens_at = time.monotonic()
 
     def close(self) -> None:
         self.sock.close()
 
+    def _wait_for_tokens(self, wanted: int) -> None:
+        now = time.monotonic()
+        self.icmp_tokens = min(float(ICMP_BURST),
+                               self.icmp_tokens + (now - self.icmp_tokens_at) * ICMP_RATE)
+        self.icmp_tokens_at = now
+        missing = min(wanted, ICMP_BURST) - self.icmp_tokens
+        if missing > 0:
+            time.sleep(min(MAX_TOKEN_WAIT_S, missing / ICMP_RATE))
+            self._wait_for_tokens(0)
+
     def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        self._wait_for_tokens(len(sizes))
         rnd = _Round(sizes, self.timing)
         by_token: dict[int, int] = {}
         t0 = time.monotonic()
@@ -452,17 +470,22 @@ class UdpProber(Prober):
             self.token = (self.token + 1) & 0xFFFFFFFF
             by_token[self.token] = i
             payload = self.token.to_bytes(4, "big") + b"\0" * (size - self.overhead - 4)
-            try:
-                self.sock.sendto(payload, (self.target, self.port))
-                self.probes_sent += 1
-            except OSError as e:
-                if e.errno == errno.EMSGSIZE:
-                    rnd.settle(i, ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG), answered=False)
-                elif e.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
-                    continue  # a queued error surfaced on send; the probe is lost
-                else:
-                    raise NotMeasuredError(f"cannot send UDP to {self.target}: {e.strerror}") \
-                        from e
+            for _attempt in range(3):
+                try:
+                    self.sock.sendto(payload, (self.target, self.port))
+                    self.probes_sent += 1
+                except OSError as e:
+                    if e.errno == errno.EMSGSIZE:
+                        rnd.settle(i, ProbeResult(size, ProbeOutcome.LOCAL_TOO_BIG),
+                                   answered=False)
+                    elif e.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH):
+                        # An earlier probe's ICMP error (sk_err) surfaced on this send and
+                        # nothing was sent; reporting it cleared it, so send again.
+                        continue
+                    else:
+                        raise NotMeasuredError(
+                            f"cannot send UDP to {self.target}: {e.strerror}") from e
+                break
         rnd.sent_at = t0
         while rnd.open:
             ready, _, errs = select.select([self.sock], [], [self.sock], rnd.remaining())
@@ -485,6 +508,9 @@ class UdpProber(Prober):
             with contextlib.suppress(OSError):
                 while self.sock.recv(65535, socket.MSG_DONTWAIT):
                     pass  # something answered on the port: ignore data, errors are above
+        # Conservative: every probe may have cost the target a token (a suppressed
+        # answer looks exactly like a loss, so we cannot count only the answers).
+        self.icmp_tokens = max(0.0, self.icmp_tokens - len(sizes))
         return rnd.finish()
 
 

@@ -241,3 +241,33 @@ def test_hop_from_traces_too_big_and_nothing() -> None:
     assert hop is None and "first hop" in notes[0]
     hop, notes = hop_from_traces({}, {}, 1400, 1401)
     assert hop is None and "no hop answered" in notes[0]
+
+
+def _closed_udp_port(family: int, host: str) -> int:
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+@pytest.mark.parametrize(("family", "host"), [(socket.AF_INET, "127.0.0.1"),
+                                              (socket.AF_INET6, "::1")])
+def test_udp_back_to_back_probes_all_answered(family: int, host: str) -> None:
+    """Regression: an earlier probe's port-unreachable (sk_err) made the next send fail."""
+    prober = l3.UdpProber(host, family, port=_closed_udp_port(family, host))
+    try:
+        results = prober.probe([600, 1300, 1500])
+    finally:
+        prober.close()
+    assert [r.outcome.value for r in results] == ["delivered"] * 3
+
+
+def test_udp_local_emsgsize_above_interface_mtu() -> None:
+    prober = l3.UdpProber("127.0.0.1", socket.AF_INET, port=_closed_udp_port(
+        socket.AF_INET, "127.0.0.1"))
+    try:
+        (r,) = prober.probe([70000 - 1])  # above any IPv4 datagram: refused locally
+    finally:
+        prober.close()
+    assert r.outcome.value == "local-too-big"
