@@ -58,6 +58,7 @@ class HandshakeView:
     method: str
     timestamps: bool
     pmtu: int                   # our route's MTU towards the target
+    interface_mtu: int | None = None   # the egress interface's MTU, when known
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,20 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
             notes.append(f"segment sizes tested up to {seg.high}-byte packets: the negotiated "
                          "MSS bounds them (root lifts the bound with TCP_REPAIR)")
 
+    # A PMTU cached below the interface MTU: an ICMP too-big for this target was accepted
+    # recently, and it bounds every size we could send.
+    if (hs.interface_mtu is not None and hs.pmtu < hs.interface_mtu
+            and not any(v.code in (VerdictCode.PMTU_REDUCED, VerdictCode.PMTU_BLACKHOLE,
+                                   VerdictCode.RST_ON_LARGE_SEGMENT) for v in problems)):
+        m["interface_mtu"] = hs.interface_mtu
+        problems.append(Verdict(
+            VerdictCode.PMTU_REDUCED, leg, Direction.UP,
+            (f"our kernel has a path MTU of {hs.pmtu} cached for this target (interface MTU "
+             f"{hs.interface_mtu}): an ICMP too-big arrived recently",
+             f"sizes above {hs.pmtu} cannot be tested until it expires (about 10 minutes, or "
+             "'ip route flush cache' as root)"),
+            Confidence.INFERRED, {"mtu": hs.pmtu}))
+
     # 3. the peer's segments: the MSS our SYN arrived with (up direction)
     up = False
     if peer is not None:
@@ -408,6 +423,16 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     return view
 
 
+def _interface_mtu(family: int, address: str) -> int | None:
+    """The egress interface's MTU (None when it cannot be found)."""
+    from pathprobe.sysinfo import Target, route_to
+
+    try:
+        return route_to(Target(address, address, family)).interface_mtu
+    except NotMeasuredError:
+        return None
+
+
 def auto_ack_timeout(rtt_s: float) -> float:
     """Long enough for the kernel to retransmit a lost segment at least once (RTO >= 200 ms)."""
     return max(0.6, min(3.0, 0.4 + 10 * rtt_s))
@@ -432,7 +457,7 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
     progress(f"handshake with {target}")
     hs = tcpprobe.handshake(family, addr)
     view = HandshakeView(fam, hs.mss_sent, hs.mss_received, hs.received_exact, hs.method,
-                         hs.timestamps, hs.pmtu)
+                         hs.timestamps, hs.pmtu, _interface_mtu(family, addr[0]))
     not_measured: list[str] = []
     if not hs.received_exact:
         not_measured.append("exact MSS received: our route MTU bounds TCP_INFO; "

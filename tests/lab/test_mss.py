@@ -182,6 +182,12 @@ def test_icmp_signalled_mtu_is_not_a_reset(lab: Lab) -> None:
     rc, out = mss(lab, PROXY)
     assert rc == 1 and codes(out) == ["PMTU_REDUCED"]
     assert verdict(out, "PMTU_REDUCED")["mtu"] == 1400
+    # Run again: the kernel now has PMTU 1400 cached and advertises MSS 1360; the
+    # cached PMTU is still reported, not hidden behind a HEALTHY.
+    rc, again = mss(lab, PROXY)
+    v = verdict(again, "PMTU_REDUCED")
+    assert rc == 1 and v["mtu"] == 1400 and v["confidence"] == "inferred"
+    assert again["legs"][0]["mss_sent"] == 1360
 
 
 def test_table_output_and_errors(lab: Lab) -> None:

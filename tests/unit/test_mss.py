@@ -320,3 +320,14 @@ def test_unchanged_quotations_stay_healthy() -> None:
     m = classify("fmc-proxy", "t", HS_OK, seg(1500, None, None), f)
     assert codes(m) == [VerdictCode.HEALTHY]
     assert any("unchanged" in e for e in m.verdicts[0].evidence)
+
+
+def test_cached_pmtu_below_interface_is_reported() -> None:
+    hs = HandshakeView(4, 1360, 1460, True, "syn-ack capture", True, 1400, 1500)
+    m = classify("fmc-proxy", "t", hs, seg(1400, None, None, high=1400, beyond=False), None)
+    v = m.verdicts[0]
+    assert v.code is VerdictCode.PMTU_REDUCED and v.numbers["mtu"] == 1400
+    assert v.confidence.value == "inferred"
+    clean = HandshakeView(4, 1460, 1460, True, "syn-ack capture", True, 1500, 1500)
+    assert codes(classify("fmc-proxy", "t", clean, seg(1500, None, None), None)) == [
+        VerdictCode.HEALTHY]
