@@ -461,7 +461,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if v is not None:
             verdicts.append(v)
         if res.largest_ok is None:
-            errors.append(f"leg 2 up: even {low}-byte writes got no answer ({res.reason})")
+            hint = ("; the far end answered with non-TLS bytes"
+                    if io.Outcome.GARBAGE in failures.values() else "")
+            if reflector is None:
+                hint += ("; --target must be a TLS server that answers a ClientHello "
+                         "(or use --reflector)")
+            errors.append(f"leg 2 up: even {low}-byte writes got no answer ({res.reason}){hint}")
 
     if Direction.DOWN in directions:
         if reflector is not None:
@@ -512,6 +517,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                                 Direction.BOTH if both else directions[0], tuple(ev)))
     summary = "; ".join(f"{v.code.value} {v.leg}"
                         f"{' ' + v.direction.value if v.direction else ''}" for v in verdicts)
+    if not verdicts:
+        summary = f"could not measure leg 2 ({len(errors)} steps failed; see 'not measured')"
     return Measurement(tuple(legs), tuple(verdicts), tuple(errors), summary)
 
 

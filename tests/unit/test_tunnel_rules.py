@@ -219,3 +219,49 @@ def test_inconsistent_answers_give_a_lower_bound_only() -> None:
     assert size_numbers(SizeFinding(Direction.UP, fixed, 1460, {}, "m"))["max_payload"] is None
     same = consistent(r, {536, 1400}, {1401: io.Outcome.STALLED})
     assert same == r
+
+
+def _drip_proxy(payload: bytes, delay: float, stop: threading.Event,
+                step: int) -> socket.socket:
+    """A loopback 'proxy' that sends ``payload`` ``step`` bytes at a time, ``delay`` apart."""
+    import time
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(2)
+
+    def run() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            for i in range(0, len(payload), step):
+                if stop.is_set():
+                    return
+                try:
+                    conn.sendall(payload[i:i + step])
+                except OSError:
+                    return
+                time.sleep(delay)
+    threading.Thread(target=run, daemon=True).start()
+    return srv
+
+
+@pytest.mark.parametrize(("payload", "delay", "step", "kind"), [
+    (b"HTTP/1.1 200 Connection established\r\n\r\n", 0.1, 1, io.ConnectFailure.NO_RESPONSE),
+    (b"HTTP/1.1 200 OK\r\nX: " + b"a" * (hc.MAX_HEAD_BYTES + 10), 0.0, 4096,
+     io.ConnectFailure.MALFORMED),
+], ids=["slow-drip", "huge-head"])
+def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step: int,
+                                              kind: io.ConnectFailure) -> None:
+    import time
+
+    stop = threading.Event()
+    srv = _drip_proxy(payload, delay, stop, step)
+    try:
+        proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
+        t0 = time.monotonic()
+        res = io.open_tunnel(proxy, "h:443", io.Authenticator(None, "h:443"), timeout=1.0)
+        assert time.monotonic() - t0 < 3.0
+        assert isinstance(res, io.ConnectError) and res.kind is kind, res
+    finally:
+        stop.set()
+        srv.close()
