@@ -47,6 +47,9 @@ class Limits:
     mss: int
     basis: str  # the measured number this rests on, for the "why"
     ipv6: bool = False
+    # An exact limit (largest size that crosses, the next one fails) rather than a
+    # lower bound (at least this much crosses): an exact limit is the better number.
+    exact: bool = False
 
 
 def _int(numbers: Mapping[str, Number], key: str) -> int | None:
@@ -75,7 +78,8 @@ def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
         mtu = _int(n, key)
         if mtu is not None and mtu > overhead:
             word = "lower bound" if key == "pmtu_low" else "measured"
-            return Limits(mtu, mtu - overhead, f"{key}={mtu} ({word})", ipv6)
+            return Limits(mtu, mtu - overhead, f"{key}={mtu} ({word})", ipv6,
+                          exact=key != "pmtu_low")
     payload = _int(n, "max_payload")
     if payload is not None and payload > 0:
         return Limits(payload + overhead, payload,
@@ -278,21 +282,20 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
     """
     targets = targets or {}
     # The smallest proven limit per leg: every fix on that leg must fit under it.
-    # Measured verdicts first: an inferred lower bound does not override a measured limit.
-    leg_limit: dict[str, Limits] = {}
-    measured_legs: set[str] = set()
-    for v in sorted(verdicts, key=lambda x: x.confidence is not Confidence.MEASURED):
+    # Per leg, the most trustworthy limits decide: measured before inferred, exact
+    # limits before lower bounds; among those, the smallest (never above any of them).
+    candidates: dict[str, list[tuple[tuple[bool, bool], Limits]]] = {}
+    for v in verdicts:
         if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
             continue
         lim = limits_of(v, _is_v6(targets.get(v.leg, "")))
-        if lim is None:
-            continue
-        if v.confidence is Confidence.MEASURED:
-            measured_legs.add(v.leg)
-        elif v.leg in measured_legs:
-            continue
-        if v.leg not in leg_limit or lim.mtu < leg_limit[v.leg].mtu:
-            leg_limit[v.leg] = lim
+        if lim is not None:
+            rank = (v.confidence is not Confidence.MEASURED, not lim.exact)
+            candidates.setdefault(v.leg, []).append((rank, lim))
+    leg_limit: dict[str, Limits] = {}
+    for leg, found in candidates.items():
+        best = min(rank for rank, _ in found)
+        leg_limit[leg] = min((lim for rank, lim in found if rank == best), key=lambda x: x.mtu)
 
     out: list[Recommendation] = []
     for v in verdicts:

@@ -98,6 +98,17 @@ def test_an_inferred_lower_bound_does_not_override_a_measured_limit() -> None:
     assert not any("1360" in c or "1320" in c for c in commands(recs))
 
 
+def test_an_exact_limit_beats_a_lower_bound_on_the_same_leg() -> None:
+    """Seen in the lab: pmtu measures 1372 exactly; the tunnel proves 'at least 1360'."""
+    recs = recommend([
+        Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, numbers={"mtu": 1372}),
+        Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP,
+                numbers={"max_payload": 1320, "pmtu_low": 1360}),
+    ])
+    assert "sysopt connection tcpmss 1332" in commands(recs)
+    assert max(filter(None, map(max_size_in, recs))) == 1372
+
+
 def test_ios_adjust_mss_only_within_its_documented_range() -> None:
     recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, numbers={"mtu": 520})])
     cmds = commands(recs)
@@ -146,16 +157,18 @@ def test_no_recommended_size_is_above_the_smallest_proven_limit(
         found: list[tuple[VerdictCode, dict[str, int], Confidence]], leg: str,
         v6: bool) -> None:
     verdicts = [Verdict(code, leg, numbers=n, confidence=conf) for code, n, conf in found]
-    usable = [v for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
-              and limits_of(v, v6) is not None]
-    measured = [v for v in usable if v.confidence is Confidence.MEASURED]
-    limits = [lim for v in (measured or usable) for lim in (limits_of(v, v6),)
-              if lim is not None]
+    usable = [(v, lim) for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
+              for lim in (limits_of(v, v6),) if lim is not None]
+    exact_measured = [lim for v, lim in usable
+                      if lim.exact and v.confidence is Confidence.MEASURED]
+    limits = [lim for _, lim in usable]
     recs = recommend(verdicts, {leg: "2001:db8:2::2" if v6 else "198.18.2.2"})
     if not limits:
         assert all(max_size_in(r) is None for r in recs)
         return
-    ceiling = min(lim.mtu for lim in limits)
+    # Never above an exact measured limit; never above every proven size either.
+    ceiling = min(lim.mtu for lim in exact_measured) if exact_measured else max(
+        lim.mtu for lim in limits)
     overhead = 60 if v6 else 40
     for r in recs:
         size = max_size_in(r)
