@@ -221,3 +221,28 @@ def test_ctrl_c_prints_partial_report(lab: Lab) -> None:
     assert any(e.startswith("interrupted during: CONNECT") for e in doc["errors"])
     assert verdicts(doc, "MSS_CLAMPED", "fmc-proxy")  # measured before Ctrl-C, kept
     assert proc.returncode == 1
+
+
+def test_reflector_sees_a_clamp_on_leg2(lab: Lab) -> None:
+    """With `pathprobe serve` upstream, the proxy's SYN is seen as it arrived: leg 2's clamp."""
+    lab.up("healthy", faults=["clamp:2:both:1200"])
+    serve = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("upstream"), sys.executable, "-m", "pathprobe", "serve",
+         "--listen", "[::]:7007", "--max-time", "60"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env(), cwd="/")
+    try:
+        for _ in range(50):
+            probe = lab.run([sys.executable, "-c", "import socket; socket.create_connection("
+                             "('198.18.4.2', 7007), 0.2)"], node="upstream")
+            if probe.returncode == 0:
+                break
+            time.sleep(0.1)
+        status, doc, err = diagnose(lab, "--reflector", "upstream.pathprobe.test:7007")
+    finally:
+        serve.terminate()
+        serve.wait(timeout=10)
+    assert status == 1, err
+    clamp = verdicts(doc, "MSS_CLAMPED", "proxy-upstream")
+    assert clamp and clamp[0]["mss_received"] == 1200, doc["verdicts"]
+    assert not verdicts(doc, "MSS_CLAMPED", "fmc-proxy")
+    assert doc["summary"].startswith("leg 2 (proxy-upstream) MSS clamped")
