@@ -83,6 +83,8 @@ def mss_command(
     from pathprobe.mss import measure_mss
 
     try:
+        if host_port.strip().startswith("[") and "]" not in host_port:
+            raise ValueError(f"target {host_port!r} is not [ADDRESS]:PORT")
         host, port = parse_target(host_port)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None

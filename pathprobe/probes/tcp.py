@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from pathprobe.errors import NotMeasuredError, UsageError
+from pathprobe.errors import NotMeasuredError
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN, parse_ip, parse_tcp
 
 # Linux constants Python 3.11's socket module lacks (linux/tcp.h, linux/in.h, linux/in6.h).
@@ -102,7 +102,9 @@ def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UsageError(f"cannot resolve '{host}': {exc.strerror}; give an IP address") from exc
+        raise NotMeasuredError(
+            f"cannot resolve '{host}': {exc.strerror}; check the name or give an address"
+        ) from exc
     family, _t, _p, _c, sockaddr = infos[0]
     return int(family), (str(sockaddr[0]), int(sockaddr[1]))
 

@@ -200,3 +200,13 @@ def test_table_output_and_errors(lab: Lab) -> None:
     closed = lab.cli("mss", "198.18.2.2:9")
     assert closed.returncode == 3 and "Traceback" not in closed.stderr
     assert "198.18.2.2 port 9" in closed.stderr
+
+
+def test_as_user_nobody(lab: Lab, unprivileged_ok: None) -> None:
+    """The real unprivileged user, where it can run this checkout (CI)."""
+    lab.up("clamp", param=1300)
+    r = lab.cli("mss", PROXY, "--json", user="nobody")
+    assert r.returncode == 1, r.stderr
+    out = json.loads(r.stdout)
+    assert out["legs"][0]["mss_method"] == "tcp_info"
+    assert verdict(out, "MSS_CLAMPED")["mss_received"] == 1300

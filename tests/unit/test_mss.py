@@ -331,3 +331,30 @@ def test_cached_pmtu_below_interface_is_reported() -> None:
     clean = HandshakeView(4, 1460, 1460, True, "syn-ack capture", True, 1500, 1500)
     assert codes(classify("fmc-proxy", "t", clean, seg(1500, None, None), None)) == [
         VerdictCode.HEALTHY]
+
+
+def test_help_teaches_and_does_not_load_scapy() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, cli_env
+
+    code = ("import sys\nfrom pathprobe.cli import main\n"
+            "try:\n    main(['mss', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('SCAPY' if 'scapy' in sys.modules else 'NO-SCAPY')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=cli_env(), cwd=REPO, check=False)
+    out = r.stdout
+    for needed in ("HOST:PORT", "Example", "198.18.2.2:3128", "--ack-timeout", "--no-hops",
+                   "--leg", "RST_ON_LARGE_SEGMENT", "Exit status: 0 healthy", "2 usage error"):
+        assert needed in out, needed
+    assert out.strip().endswith("NO-SCAPY")
+
+
+def test_bad_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathprobe.cli import main
+
+    for bad in ("198.18.2.2:0", "198.18.2.2:99999", "[2001:db8::1", "a b:80"):
+        assert main(["mss", bad]) == 2, bad
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and err.count("\n") == 1 and "HOST:PORT" in err
