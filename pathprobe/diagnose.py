@@ -360,10 +360,15 @@ def summarize(verdicts: Sequence[Verdict], legs: Sequence[LegReport],
 
 def build_report(measurements: Sequence[Measurement], *, started: str, duration_s: float,
                  partial: bool = False, extra_errors: Sequence[str] = (),
-                 command: str = "diagnose") -> Report:
+                 command: str = "diagnose", leg2_target: str | None = None) -> Report:
     """Combine the steps' Measurements into the final Report (pure)."""
     legs = merge_legs(leg for m in measurements for leg in m.legs)
     verdicts, legs = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
+    refused = [v for v in verdicts if v.code in NO_TUNNEL]
+    if refused and leg2_target and not any(x.name == Leg.PROXY_UPSTREAM.value for x in legs):
+        # Say so in the leg rows too, not only in the summary: JSON readers look there.
+        legs = (*legs, LegReport(Leg.PROXY_UPSTREAM.value, leg2_target, not_measured=(
+            f"no tunnel to measure through: {refused[0].code.value}",)))
     # A HEALTHY verdict on a leg whose path has a problem says less than nothing
     # (a proxy refusal is not a path problem: leg 1 can still be healthy).
     sick = {v.leg for v in verdicts if v.code not in (VerdictCode.HEALTHY, *PROXY_CODES)}
@@ -486,7 +491,7 @@ def not_measured(leg: str, target: str, description: str, why: str) -> Measureme
 
 def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress = no_progress,
               clock: Callable[[], float] = time.monotonic,
-              done: list[Measurement] | None = None) -> Report:
+              done: list[Measurement] | None = None, leg2_target: str | None = None) -> Report:
     """Run (description, leg, target, step) in order, each failure contained.
 
     A PathprobeError (or a measuring module this build lacks) makes that step
@@ -512,7 +517,7 @@ def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress 
             done.append(not_measured(leg, target, description,
                                      f"this build cannot measure it ({e})"))
     return build_report(done, started=started, duration_s=clock() - t0, partial=partial,
-                        extra_errors=extra)
+                        extra_errors=extra, leg2_target=leg2_target)
 
 
 def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress
@@ -520,4 +525,5 @@ def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_p
     """Plan the steps for ``cfg`` and run them; leg 1's result feeds the tunnel step."""
     done: list[Measurement] = []
     return run_steps(plan(cfg, progress, lambda: tuple(done)), started=started,
-                     progress=progress, done=done)
+                     progress=progress, done=done,
+                     leg2_target=f"{cfg.target_host}:{cfg.target_port}" if cfg.proxy else None)

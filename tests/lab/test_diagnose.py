@@ -128,6 +128,11 @@ def test_proxy_refusals_are_named_and_leg2_is_not_guessed(lab: Lab, scenario: st
     assert not verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
     if code == "PROXY_AUTH_UNSUPPORTED":
         assert any("digest" in r["command"].lower() for r in doc["recommendations"])
+    if code != "PROXY_UPSTREAM_ERROR":  # no tunnel: leg 2 is not measured, and says why
+        assert doc["summary"].endswith("leg 2 (proxy-upstream) not measured"), doc["summary"]
+        assert any(leg["name"] == "proxy-upstream" and leg.get("not_measured")
+                   for leg in doc["legs"])
+    assert "leg 1 (fmc-proxy) healthy" in doc["summary"]
 
 
 def test_digest_credentials_work_and_the_password_is_never_shown(lab: Lab) -> None:

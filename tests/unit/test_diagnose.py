@@ -274,9 +274,11 @@ def test_proxy_refusal_summary_keeps_leg1_health_and_says_leg2_was_not_measured(
     denied = Verdict(VerdictCode.PROXY_DENIED, L1, None, ("CONNECT -> 403",),
                      numbers={"status": 403})
     report = build_report([Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY,)),
-                           Measurement(verdicts=(denied,))], started="t", duration_s=1)
+                           Measurement(verdicts=(denied,))], started="t", duration_s=1,
+                          leg2_target=TARGET)
     assert report.summary == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
-                              "leg 2 (proxy-upstream) not measured (no tunnel)")
+                              "leg 2 (proxy-upstream) not measured")
+    assert report.legs[-1].not_measured == ("no tunnel to measure through: PROXY_DENIED",)
     assert report.exit_status() is ExitStatus.PROBLEM
 
 
