@@ -29,7 +29,7 @@ from pathprobe.sysinfo import RouteInfo, Target, resolve, route_mtu, route_to
 if TYPE_CHECKING:
     from pathprobe.probes.l3 import Prober
 
-METHODS = ("auto", "icmp", "udp", "tcp")
+METHODS = ("auto", "icmp", "udp", "tcp", "syn")
 TIME_BUDGET_S = 15.0        # a whole search never runs longer than this ...
 UDP_TIME_BUDGET_S = 40.0    # ... except UDP, paced by the target's ICMP rate limit (1/s)
 MIN_LOW = {4: 576, 6: 1280}  # sizes every path must carry (RFC 791 / RFC 8200)
@@ -89,7 +89,8 @@ def run_search(prober: Prober, low: int, high: int, *, max_probes: int, batch: i
                      ceiling if ceiling is not None else high, tuple(sorted(prober.too_big_from)))
 
 
-def _make_prober(method: str, target: Target, port: int | None) -> Prober:
+def _make_prober(method: str, target: Target, port: int | None,
+                 source: str | None = None) -> Prober:
     from pathprobe.probes import l3
 
     prober: l3.Prober
@@ -109,6 +110,13 @@ def _make_prober(method: str, target: Target, port: int | None) -> Prober:
                              "(e.g. the proxy port)")
         prober = l3.TcpProber(target.address, target.family, port=port)
         prober_detail = f"TCP segments to open port {port}"
+    elif method == "syn":
+        if port is None:
+            raise UsageError("--method syn needs --port: a TCP port on the target (open or "
+                             "closed, as long as the target answers SYNs)")
+        prober = l3.SynProber(target.address, target.family, port=port,
+                              source=source or route_to(target).source)
+        prober_detail = f"scapy-crafted SYNs with payload to port {port}"
     else:
         raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     prober.detail = prober_detail
@@ -134,8 +142,8 @@ def _search_with(method: str, target: Target, port: int | None, low: int, high: 
 
 
 def _auto_order(port: int | None) -> list[str]:
-    """ICMP first (both directions, fastest); TCP to a known-open port; UDP last."""
-    return ["icmp", "tcp", "udp"] if port is not None else ["icmp", "udp"]
+    """ICMP first (both directions, fastest); TCP to a known-open port; SYNs (root); UDP."""
+    return ["icmp", "tcp", "syn", "udp"] if port is not None else ["icmp", "udp"]
 
 
 def check_direction(target: Target, port: int | None, echo_pmtu: int, high: int,

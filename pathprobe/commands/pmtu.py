@@ -27,6 +27,7 @@ class Method(StrEnum):
     ICMP = "icmp"
     UDP = "udp"
     TCP = "tcp"
+    SYN = "syn"
 
 
 def pmtu_command(
@@ -35,8 +36,11 @@ def pmtu_command(
     method: Annotated[Method, typer.Option(
         "--method", "-m", case_sensitive=False,
         help="auto: ICMP echo (raw socket as root, ping socket otherwise), then TCP to "
-             "--port, then UDP; the report says which was used. icmp measures "
-             "min(up, down); udp and tcp measure the up direction.")] = Method.AUTO,
+             "--port, then SYNs to --port (root), then UDP; the report says which was "
+             "used. icmp measures min(up, down); tcp (connections to an open port, no "
+             "root), syn (SYNs with payload, root, any answering port) and udp (closed "
+             "port, no root, slow: paced by the target's ICMP rate limit) measure the up "
+             "direction.")] = Method.AUTO,
     port: Annotated[int | None, typer.Option(
         "--port", "-p", min=1, max=65535,
         help="A TCP port open on HOST (e.g. the proxy port 3128): enables the TCP method "

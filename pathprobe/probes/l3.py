@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.search import ProbeOutcome, ProbeResult
-from pathprobe.wire.headers import parse_icmp_error, parse_ip
+from pathprobe.wire.headers import parse_icmp_error, parse_ip, parse_tcp
 
 # Linux constants missing from Python 3.11's socket module (include/uapi/linux/in.h,
 # in6.h, errqueue.h, socket.h, tcp.h).
@@ -672,3 +672,102 @@ class TcpProber(Prober):
                        if r.outcome is ProbeOutcome.LOST and _hint(cached, r.size, self.family)
                        else r for r in results]
         return results
+
+
+class SynProber(Prober):
+    """Root: SYNs carrying a payload, of exact IP sizes, to a TCP port (open or closed).
+
+    Any TCP answer (SYN-ACK from an open port, RST from a closed one) proves the
+    whole SYN arrived; answers are small, so this measures "up" only. For
+    targets that drop ICMP echo and UDP. scapy crafts the segments (TCP
+    checksum over the pseudo-header, options); a raw IPPROTO_TCP socket sends
+    them so the kernel adds the IP header with DF (IP_PMTUDISC_PROBE) and
+    refuses sizes above the interface MTU with EMSGSIZE. Our own kernel
+    answers the SYN-ACKs with a reset, so no connection is left behind.
+    """
+
+    def __init__(self, target: str, family: int, *, port: int, source: str,
+                 timing: Timing | None = None) -> None:
+        super().__init__(target, family, timing or Timing(), method="syn")
+        self.port = port
+        self.source = source
+        try:
+            self.sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_TCP)
+        except PermissionError as e:
+            raise PermissionNeeded("SYN probes need root or CAP_NET_RAW; rerun with sudo or "
+                                   "use --method tcp") from e
+        self.sock.setblocking(False)
+        with contextlib.suppress(OSError):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        _set_probe_mode(self.sock, family, recverr=True)
+        self.overhead = self.ip_header + 24          # TCP header with the MSS option
+        self.base_port = 20000 + int.from_bytes(os.urandom(2), "big") % 30000
+        self.next_port = 0
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _segment(self, sport: int, isn: int, size: int) -> bytes:
+        """The TCP segment (header + payload) of a SYN whose IP packet is `size` bytes."""
+        from scapy.layers.inet import IP, TCP  # lazy: scapy costs ~0.6 s to import
+        from scapy.layers.inet6 import IPv6
+        from scapy.packet import Raw
+
+        ip = (IP(src=self.source, dst=self.target) if self.family == socket.AF_INET
+              else IPv6(src=self.source, dst=self.target))
+        payload = b"\0" * (size - self.overhead)
+        pkt = ip / TCP(sport=sport, dport=self.port, flags="S", seq=isn, window=64240,
+                       options=[("MSS", 1460)]) / Raw(payload)
+        return bytes(pkt)[self.ip_header:]
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        rnd = _Round(sizes, self.timing)
+        by_port: dict[int, int] = {}
+        segments = []
+        for i, size in enumerate(sizes):
+            sport = self.base_port + (self.next_port % 10000)
+            self.next_port += 1
+            by_port[sport] = i
+            segments.append(self._segment(sport, int.from_bytes(os.urandom(4), "big"), size))
+        rnd.sent_at = t0 = time.monotonic()
+        rnd.deadline = t0 + self.timing.timeout()
+        for i, seg in enumerate(segments):
+            self._pace(i, t0)
+            try:
+                self.sock.sendto(seg, (self.target, 0))
+                self.probes_sent += 1
+            except OSError as e:
+                if e.errno != errno.EMSGSIZE:
+                    raise NotMeasuredError(f"cannot send to {self.target}: {e.strerror}") from e
+                rnd.settle(i, ProbeResult(sizes[i], ProbeOutcome.LOCAL_TOO_BIG), answered=False)
+        while rnd.open:
+            ready, _, errs = select.select([self.sock], [], [self.sock], rnd.remaining())
+            if not ready and not errs:
+                continue
+            for entry in read_errqueue(self.sock):
+                # Raw sockets quote from the transport header: our source port first.
+                if _too_big(entry, self.family) and len(entry.payload) >= 2:
+                    j = by_port.get(struct.unpack_from("!H", entry.payload)[0])
+                    if j is not None:
+                        if entry.offender:
+                            self.too_big_from.add(entry.offender)
+                        rnd.settle(j, ProbeResult(sizes[j], ProbeOutcome.TOO_BIG,
+                                                  _hint(entry.info, sizes[j], self.family)))
+            while True:
+                try:
+                    data, addr = self.sock.recvfrom(65535)
+                except OSError:
+                    break
+                src, seg = str(addr[0]), data
+                if self.family == socket.AF_INET:
+                    ip = parse_ip(data)
+                    if ip is None:
+                        continue
+                    src, seg = ip.src, data[ip.header_length:]
+                tcp = parse_tcp(seg)
+                if tcp is None or src != self.target or tcp.sport != self.port:
+                    continue
+                j = by_port.get(tcp.dport)
+                if j is not None and (tcp.syn or tcp.rst):
+                    rnd.settle(j, ProbeResult(sizes[j], ProbeOutcome.DELIVERED))
+        return rnd.finish()

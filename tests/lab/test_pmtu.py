@@ -185,3 +185,24 @@ def test_hops_names_the_router(lab: Lab) -> None:
     lg = leg(pmtu(lab, PROXY4, "--hops"))
     assert (lg["pmtu"], lg["hop"]) == (1390, "198.18.1.1")
     assert any("sent the ICMP too-big" in n for n in lg["notes"])
+
+
+def test_target_that_drops_icmp_echo(lab: Lab) -> None:
+    """Auto falls back to TCP; root SYN probes work to a closed port too."""
+    lab.up("blackhole", param=1400)
+    rules = ("table inet pptest {\n chain input {\n  type filter hook input priority 0;\n"
+             "  icmp type echo-request drop\n  icmpv6 type echo-request drop\n }\n}\n")
+    subprocess.run(["ip", "netns", "exec", lab.ns("proxy"), "nft", "-f", "-"], input=rules,
+                   text=True, check=True)
+    out = pmtu(lab, PROXY4, "--port", "3128")
+    lg = leg(out)
+    assert (lg["pmtu"], lg["pmtu_method"], verdict(out)["code"]) == (1400, "tcp",
+                                                                     "PMTU_BLACKHOLE")
+    assert any(n.startswith("not used: icmp") for n in lg["notes"])
+    for target in (PROXY4, PROXY6):
+        out = pmtu(lab, target, "--method", "syn", "--port", "81")  # closed: RSTs answer
+        lg = leg(out)
+        assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1400, "syn", True)
+        assert verdict(out)["direction"] == "up"
+    out = pmtu(lab, PROXY4, "--method", "syn", "--port", "81", no_raw=True, expect=3)
+    assert "root" in out["_stderr"]

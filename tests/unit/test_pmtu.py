@@ -124,6 +124,8 @@ def test_measure_rejects_bad_arguments() -> None:
         measure_pmtu("127.0.0.1", max_probes=0)
     with pytest.raises(UsageError):
         measure_pmtu("127.0.0.1", method="tcp")  # needs --port
+    with pytest.raises(UsageError):
+        measure_pmtu("127.0.0.1", method="syn")  # needs --port
 
 
 def test_icmp_checksum_vector() -> None:
