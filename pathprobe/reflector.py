@@ -21,6 +21,7 @@ import hmac
 import json
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -104,6 +105,11 @@ class _Handler(socketserver.BaseRequestHandler):
         peer = str(self.client_address[0])
         if peer.startswith("::ffff:"):
             peer = peer.removeprefix("::ffff:")
+        if self.server.ssl_context is not None:
+            try:
+                sock = self.server.ssl_context.wrap_socket(sock, server_side=True)
+            except OSError:
+                return  # not TLS, or the handshake failed: nothing to say
         reader = sock.makefile("rb", buffering=0)
         greeted = self.server.token is None
         budget = SEND_BUDGET
@@ -186,9 +192,11 @@ class ReflectorServer(socketserver.ThreadingTCPServer):
     request_queue_size = 64
 
     def __init__(self, address: tuple[str, int], token: str | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, ssl_context: ssl.SSLContext | None = None
+                 ) -> None:
         self.token = token
         self.limits = limits or Limits()
+        self.ssl_context = ssl_context
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
 
@@ -224,14 +232,22 @@ def parse_listen(text: str) -> tuple[str, int]:
     raise ValueError(f"--listen address {host!r} is not a local address")
 
 
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """Server context for ``serve --tls`` (OSError/ssl.SSLError if the files are unusable)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
 def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
-          announce: Callable[[str], None] | None = None) -> None:
+          announce: Callable[[str], None] | None = None,
+          ssl_context: ssl.SSLContext | None = None) -> None:
     """Listen on ``address`` until Ctrl-C (or ``max_time`` seconds); OSError if it cannot."""
-    server = ReflectorServer(address, token)
+    server = ReflectorServer(address, token, ssl_context=ssl_context)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     if announce is not None:
         announce(f"reflector listening on [{host}]:{port} (replies <= {MAX_SEND} bytes"
-                 f"{', token required' if token else ''})")
+                 f"{', TLS' if ssl_context else ''}{', token required' if token else ''})")
     if max_time:
         timer = threading.Timer(max_time, server.shutdown)
         timer.daemon = True

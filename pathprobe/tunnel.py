@@ -360,6 +360,7 @@ def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outc
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
                    reflector: str | None = None, leg1_max_payload: int | None = None,
                    progress: Progress = no_progress, token: str | None = None,
+                   reflector_tls: bool = False,
                    directions: Sequence[Direction] = (Direction.UP, Direction.DOWN)
                    ) -> Measurement:
     """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
@@ -373,6 +374,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         parse_target(reflector)
     if token is None:
         token = os.environ.get(REFLECTOR_TOKEN_ENV)
+    tls_name = parse_target(reflector)[0] if reflector is not None and reflector_tls else None
     auth = io.Authenticator(credentials, target)
     progress(f"CONNECT {target} via {proxy.display}")
     first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S)
@@ -403,7 +405,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
 
     if reflector is not None:
         hello_raw = io.reflector_hello(proxy, reflector, io.Authenticator(credentials, reflector),
-                                       token, CONNECT_TIMEOUT_S)
+                                       token, CONNECT_TIMEOUT_S, tls_name)
         if isinstance(hello_raw, io.ConnectError):
             errors.append(f"reflector {reflector} not reachable through the proxy: "
                           f"{hello_raw.detail}")
@@ -434,10 +436,10 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
 
     if Direction.UP in directions:
         if reflector is not None:
-            method = f"reflector {reflector} (sized writes)"
+            method = f"reflector {reflector} (sized writes{', TLS' if tls_name else ''})"
 
             def up_probe(n: int, t: float) -> io.SizedProbe:
-                return io.probe_reflector_up(proxy, far, far_auth, n, token, t)
+                return io.probe_reflector_up(proxy, far, far_auth, n, token, t, tls_name)
         else:
             method = "refused TLS ClientHello"
 
@@ -471,7 +473,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     if Direction.DOWN in directions:
         if reflector is not None:
             def down_probe(n: int, t: float) -> io.SizedProbe:
-                return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG)
+                return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG,
+                                               tls_name)
             res, failures, _, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
                                                "leg 2 down")
             if err is not None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import progress_to_stderr
-from pathprobe.errors import NotMeasuredError, UsageError
-from pathprobe.reflector import parse_listen, serve
+from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
+from pathprobe.reflector import parse_listen, serve, tls_context
 
 TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 
@@ -21,6 +25,15 @@ def serve_command(
     token: Annotated[str | None, typer.Option(
         "--token", help=f"Require this token in HELLO (or set {TOKEN_ENV}); use one on a "
                         "public address.")] = None,
+    tls: Annotated[bool, typer.Option(
+        "--tls", help="Speak TLS (for proxies that only pass TLS). Without --cert/--key a "
+                      "throwaway self-signed certificate is made with openssl; clients do not "
+                      "verify it (TLS here is camouflage, the token is the access control).")]
+        = False,
+    cert: Annotated[Path | None, typer.Option(
+        "--cert", exists=True, dir_okay=False, help="PEM certificate for --tls.")] = None,
+    key: Annotated[Path | None, typer.Option(
+        "--key", exists=True, dir_okay=False, help="PEM private key for --tls.")] = None,
     max_time: Annotated[float, typer.Option(
         "--max-time", metavar="SECONDS", min=0,
         help="Stop after this many seconds (0: run until Ctrl-C).")] = 0,
@@ -49,7 +62,36 @@ def serve_command(
     except ValueError as e:
         raise UsageError(str(e)) from None
     secret = token if token is not None else os.environ.get(TOKEN_ENV)
-    try:
-        serve(address, secret, max_time, progress_to_stderr)
-    except OSError as e:
-        raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
+    if (cert is None) != (key is None):
+        raise UsageError("--cert and --key go together")
+    if (cert is not None) and not tls:
+        raise UsageError("--cert/--key need --tls")
+    with tempfile.TemporaryDirectory(prefix="pathprobe-serve-") as tmp:
+        context = None
+        if tls:
+            if cert is None or key is None:
+                cert, key = _self_signed(Path(tmp))
+            try:
+                context = tls_context(str(cert), str(key))
+            except (OSError, ValueError) as e:
+                raise UsageError(f"cannot use --cert/--key: {e}") from None
+        try:
+            serve(address, secret, max_time, progress_to_stderr, context)
+        except OSError as e:
+            raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway EC certificate (openssl CLI: Python's ssl cannot make one)."""
+    cert, key = directory / "reflector.crt", directory / "reflector.key"
+    if shutil.which("openssl") is None:
+        raise MissingTool("openssl", "openssl")
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj",
+         "/CN=pathprobe-reflector", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, text=True, check=False, timeout=30)
+    if done.returncode != 0:
+        raise NotMeasuredError(f"openssl could not make a certificate: "
+                               f"{done.stderr.strip()[-200:]}")
+    return cert, key

@@ -46,6 +46,10 @@ def tunnel_command(
         "--reflector", metavar="HOST:PORT",
         help="A 'pathprobe serve' reflector reachable through the proxy: byte-exact sizes "
              "in both directions and the SYN MSS as it arrived on leg 2.")] = None,
+    reflector_tls: Annotated[bool, typer.Option(
+        "--reflector-tls",
+        help="Talk TLS to the reflector (started with 'serve --tls'), for proxies that only "
+             "pass TLS; write sizes stay exact on the wire.")] = False,
     token: Annotated[str | None, typer.Option(
         "--token", envvar="PATHPROBE_REFLECTOR_TOKEN",
         help="Token the reflector was started with (--token).")] = None,
@@ -104,5 +108,6 @@ def tunnel_command(
     m = measure_tunnel(config, target, credentials=credentials, reflector=reflector,
                        leg1_max_payload=leg1_max_payload,
                        progress=no_progress if quiet else progress_to_stderr, token=token,
+                       reflector_tls=reflector_tls,
                        directions=dirs)
     emit(m.to_report("tunnel", started, time.monotonic() - t0), fmt, as_json, output)

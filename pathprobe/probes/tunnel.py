@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.wire import http_connect as hc
@@ -315,10 +316,113 @@ def _line_done(buf: bytes) -> bool:
     return b"\n" in buf
 
 
-def reflector_request(sock: socket.socket, line: str, deadline: float) -> str | None:
+class Channel:
+    """The reflector conversation over a tunnel: plain bytes, or TLS over memory BIOs.
+
+    With TLS every write is one record sent in one piece, and ``overhead`` (the
+    record header, tag and nonce bytes one write gains, learnt from the first
+    write) lets callers size writes so that the bytes on the wire are exact.
+    """
+
+    def __init__(self, sock: socket.socket, tls_server_name: str | None = None,
+                 deadline: float | None = None) -> None:
+        self.sock = sock
+        self.overhead = 0
+        self._tls: Any = None
+        if tls_server_name is None:
+            return
+        import ssl
+
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # camouflage for TLS-only proxies, not security
+        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self._tls = ctx.wrap_bio(self._in, self._out, server_hostname=tls_server_name)
+        end = deadline if deadline is not None else time.monotonic() + 5.0
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                if not self._fill(end - time.monotonic()):
+                    raise ConnectionResetError(
+                        "TLS handshake with the reflector: closed") from None
+        self._flush()
+
+    def _flush(self) -> int:
+        data = self._out.read()
+        if data:
+            self.sock.sendall(data)
+        return len(data)
+
+    def _fill(self, timeout: float) -> bool:
+        if timeout <= 0:
+            raise TimeoutError
+        self.sock.settimeout(timeout)
+        data = self.sock.recv(READ_CHUNK)
+        if not data:
+            self._in.write_eof()
+            return False
+        self._in.write(data)
+        return True
+
+    def send(self, data: bytes) -> None:
+        """One write: one TCP send of ``len(data) + overhead`` bytes."""
+        if self._tls is None:
+            self.sock.sendall(data)
+            return
+        self._tls.write(data)
+        wire = self._flush()
+        if not self.overhead:
+            self.overhead = wire - len(data)
+
+    def recv(self, timeout: float) -> bytes:
+        """Up to READ_CHUNK bytes; b"" at end of stream; TimeoutError/OSError otherwise."""
+        if self._tls is None:
+            self.sock.settimeout(timeout)
+            return self.sock.recv(READ_CHUNK)
+        import ssl
+
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                return bytes(self._tls.read(READ_CHUNK))
+            except ssl.SSLWantReadError:
+                if not self._fill(end - time.monotonic()):
+                    return b""
+            except ssl.SSLZeroReturnError:
+                return b""
+
+
+def _read_channel(ch: Channel, done: Callable[[bytes], bool], deadline: float,
+                  limit: int) -> tuple[bytes, Outcome | None, str]:
+    """Like ``_read_until`` for a Channel."""
+    buf = b""
+    while not done(buf):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return buf, Outcome.STALLED, "no answer before the deadline"
+        try:
+            piece = ch.recv(left)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return buf, Outcome.RESET, "connection reset"
+        except OSError as e:  # ssl.SSLError included
+            return buf, Outcome.RESET, f"socket error: {e.strerror or e}"
+        if not piece:
+            return buf, Outcome.CLOSED, "closed without an answer"
+        buf += piece
+        if len(buf) > limit:
+            break
+    return buf, None, ""
+
+
+def reflector_request(ch: Channel, line: str, deadline: float) -> str | None:
     """Send a one-line command, return the one-line answer (None on failure)."""
-    sock.sendall(line.encode() + b"\n")
-    buf, failed, _ = _read_until(sock, _line_done, deadline, 4096)
+    ch.send(line.encode() + b"\n")
+    buf, failed, _ = _read_channel(ch, _line_done, deadline, 4096)
     if failed is not None:
         return None
     return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
@@ -327,26 +431,38 @@ def reflector_request(sock: socket.socket, line: str, deadline: float) -> str | 
 SINK_HEADER = 11  # b"SINK nnnnn\n"
 
 
+def _greet(t: Tunnel, token: str | None, tls_name: str | None, timeout: float
+           ) -> Channel | str:
+    """A Channel that has said HELLO, or why not (one line)."""
+    deadline = time.monotonic() + timeout
+    try:
+        ch = Channel(t.sock, tls_name, deadline)
+    except (OSError, ValueError) as e:
+        return f"TLS to the reflector failed: {e}"
+    hello = reflector_request(ch, f"HELLO {token or '-'}", deadline)
+    if hello is None or not hello.startswith("{"):
+        return f"reflector did not greet: {hello!r}"
+    return ch
+
+
 def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
-                       token: str | None, timeout: float,
+                       token: str | None, timeout: float, tls_name: str | None = None,
                        connect_timeout: float = 5.0) -> SizedProbe:
     """Write ``size`` bytes in one piece to the reflector; it answers once all arrived."""
     t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
     if isinstance(t, ConnectError):
         return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
     with t.sock as sock:
-        deadline = time.monotonic() + connect_timeout
-        hello = reflector_request(sock, f"HELLO {token or '-'}", deadline)
-        if hello is None or not hello.startswith("{"):
-            return SizedProbe(size, Outcome.GARBAGE, 0.0,
-                              detail=f"reflector did not greet: {hello!r}")
-        body = size - SINK_HEADER
+        ch = _greet(t, token, tls_name, connect_timeout)
+        if isinstance(ch, str):
+            return SizedProbe(size, Outcome.GARBAGE, 0.0, detail=ch)
+        body = size - SINK_HEADER - ch.overhead
         t0 = time.monotonic()
         try:
-            sock.sendall(f"SINK {body:05d}\n".encode() + b"r" * body)
+            ch.send(f"SINK {body:05d}\n".encode() + b"r" * body)
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
-        buf, failed, detail = _read_until(sock, _line_done, t0 + timeout, 4096)
+        buf, failed, detail = _read_channel(ch, _line_done, t0 + timeout, 4096)
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
@@ -363,6 +479,7 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
 
 def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
                          token: str | None, timeout: float, maxseg: int | None,
+                         tls_name: str | None = None,
                          connect_timeout: float = 5.0) -> SizedProbe:
     """Ask the reflector for ``size`` bytes written in one piece (one segment on leg 2).
 
@@ -372,15 +489,14 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
     t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
-    with t.sock as sock:
-        deadline = time.monotonic() + connect_timeout
-        hello = reflector_request(sock, f"HELLO {token or '-'}", deadline)
-        if hello is None or not hello.startswith("{"):
-            return SizedProbe(size, Outcome.GARBAGE, 0.0,
-                              detail=f"reflector did not greet: {hello!r}")
+    with t.sock:
+        ch = _greet(t, token, tls_name, connect_timeout)
+        if isinstance(ch, str):
+            return SizedProbe(size, Outcome.GARBAGE, 0.0, detail=ch)
+        want = size - ch.overhead  # the reflector's record gains the same overhead
         t0 = time.monotonic()
-        sock.sendall(f"SEND {size}\n".encode())
-        buf, failed, detail = _read_until(sock, lambda b: len(b) >= size, t0 + timeout, size)
+        ch.send(f"SEND {want}\n".encode())
+        buf, failed, detail = _read_channel(ch, lambda b: len(b) >= want, t0 + timeout, want)
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail)
@@ -388,13 +504,18 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
 
 
 def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token: str | None,
-                    timeout: float) -> str | ConnectError | None:
+                    timeout: float, tls_name: str | None = None) -> str | ConnectError | None:
     """The reflector's greeting (a JSON line with the SYN it saw), or why there is none."""
     t = open_tunnel(proxy, target, auth, timeout=timeout)
     if isinstance(t, ConnectError):
         return t
-    with t.sock as sock:
-        return reflector_request(sock, f"HELLO {token or '-'}", time.monotonic() + timeout)
+    with t.sock:
+        deadline = time.monotonic() + timeout
+        try:
+            ch = Channel(t.sock, tls_name, deadline)
+        except (OSError, ValueError) as e:
+            return f"TLS to the reflector failed: {e}"
+        return reflector_request(ch, f"HELLO {token or '-'}", deadline)
 
 
 @dataclass(frozen=True)

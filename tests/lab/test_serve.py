@@ -126,3 +126,30 @@ def test_serve_usage_errors(lab: Lab) -> None:
     r = lab.cli("serve", "--listen", f"[::]:{topo.REFLECTOR_PORT}", node="upstream")
     assert r.returncode == 3 and "cannot listen" in r.stderr
     assert time.monotonic() - t0 < 10 and "Traceback" not in r.stderr
+
+
+def test_tls_reflector_keeps_sizes_exact_on_the_wire(lab: Lab) -> None:
+    """`serve --tls` + `tunnel --reflector-tls`: TLS record overhead is accounted for."""
+    lab.up("blackhole", leg=2, param=1350)
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", lab.ns("upstream"), sys.executable, "-m", "pathprobe", "serve",
+         "--tls", "--listen", f"[::]:{PORT + 1}", "--max-time", "60"],
+        stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO)
+    assert proc.stderr is not None
+    try:
+        line = proc.stderr.readline()
+        assert "reflector listening" in line and "TLS" in line, line
+        r = lab.cli("tunnel", "--proxy", topo.PROXY_URL, "--target",
+                    f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}", "--reflector",
+                    f"{topo.UPSTREAM_NAME}:{PORT + 1}", "--reflector-tls", "--json")
+        rep = json.loads(r.stdout)
+        holes = {v["direction"]: v for v in rep["verdicts"] if v["code"] == "PMTU_BLACKHOLE"}
+        assert r.returncode == 1 and set(holes) == {"up", "down"}, rep
+        for v in holes.values():
+            assert v["pmtu_low"] == v["pmtu_high"] == 1350, v
+            assert any("TLS" in e for e in holes["up"]["evidence"])
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    bad = lab.cli("serve", "--cert", "/etc/hostname", "--key", "/etc/hostname", node="upstream")
+    assert bad.returncode == 2 and "--tls" in bad.stderr
