@@ -70,8 +70,15 @@ def pmtu_command(
     wall time. Verdicts: PMTU_REDUCED (ICMP says so), PMTU_BLACKHOLE (large
     packets vanish silently), HEALTHY. It never over-reports: if the bracket
     cannot be closed the answer is the proven lower bound, marked inferred.
+    With --port, auto also tells whether the limit is on the way up or down.
+    --hops names the router that sent the ICMP too-big, or for a black hole
+    the last hop that still answers TTL-limited probes of the failing size.
 
-    Example:  pathprobe pmtu 198.18.2.2 --port 3128 --leg fmc-proxy
+    \b
+    Examples:
+      pathprobe pmtu 198.18.2.2 --port 3128 --leg fmc-proxy    (root: ICMP echo)
+      pathprobe pmtu 198.18.2.2 --method tcp --port 3128       (no root needed)
+      pathprobe pmtu 2001:db8:2::2 --hops --json
     """
     if ipv4 and ipv6:
         raise UsageError("-4 and -6 exclude each other")
