@@ -137,20 +137,21 @@ def _leg_groups(report: Report) -> list[tuple[str, list[LegReport]]]:
 
 
 def render_by_leg(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
-    """Like render_table, but one small table per leg and direction (only the columns
-    that leg measured), which is what reads well pasted into a change request."""
+    """Like render_table, but one small table per leg and direction, what reads well
+    pasted into a change request: a row per measurement the leg has (in reading
+    order), a column per step that measured it (headed by the target it probed)."""
     sections: list[tuple[str, tuple[list[str], list[list[str]]]]] = []
     for title, rows in _leg_groups(report):
         keys: list[str] = []
         for leg in rows:
             keys.extend(k for k, v in leg.measurements.items() if v is not None and k not in keys)
-        columns = _ordered(keys, LEG_COLUMN_ORDER)
-        body = []
-        for leg in rows:
-            notes = [*leg.notes, *(f"not measured: {why}" for why in leg.not_measured)]
-            body.append([leg.target, *(_fmt(leg.measurements.get(c)) for c in columns),
-                         "; ".join(notes) or "-"])
-        sections.append((f"Leg {title}", (["target", *columns, "notes"], body)))
+        body = [[k, *(_fmt(leg.measurements.get(k)) for leg in rows)]
+                for k in _ordered(keys, LEG_COLUMN_ORDER)]
+        notes = [[*(f"not measured: {why}" for why in leg.not_measured), *leg.notes]
+                 for leg in rows]
+        if any(notes):
+            body.append(["notes", *("; ".join(n) or "-" for n in notes)])
+        sections.append((f"Leg {title}", (["measurement", *(leg.target for leg in rows)], body)))
     sections.append(("Verdicts", _verdicts_table(report)))
     if report.recommendations:
         sections.append(("Recommendations", _recommendations_table(report)))
