@@ -60,6 +60,21 @@ _V6_HOP_BY_HOP, _V6_ROUTING, _V6_FRAGMENT, _V6_DSTOPTS, _V6_AH = 0, 43, 44, 60, 
 _V6_GENERIC_EXT = frozenset({_V6_HOP_BY_HOP, _V6_ROUTING, _V6_DSTOPTS, 135, 139, 140})
 _V6_MAX_EXT = 8  # bound the walk: a crafted chain cannot make us loop long
 
+# Captures hold few distinct addresses: format each once (bounded, cleared when full).
+_ADDR_CACHE: dict[bytes, str] = {}
+_ADDR_CACHE_MAX = 65536
+
+
+def _addr(raw: bytes) -> str:
+    text = _ADDR_CACHE.get(raw)
+    if text is None:
+        if len(_ADDR_CACHE) >= _ADDR_CACHE_MAX:
+            _ADDR_CACHE.clear()
+        text = socket.inet_ntop(socket.AF_INET if len(raw) == 4 else socket.AF_INET6, raw)
+        _ADDR_CACHE[raw] = text
+    return text
+
+
 _V4 = struct.Struct("!BBHHHBBH4s4s")
 _V6 = struct.Struct("!IHBB16s16s")
 _TCP = struct.Struct("!HHIIBBH")
@@ -155,8 +170,7 @@ def parse_ip(data: bytes | memoryview) -> IpHeader | None:
         ihl = (vihl & 0x0F) * 4
         if ihl < 20 or ihl > n:
             return None
-        return IpHeader(4, socket.inet_ntop(socket.AF_INET, src),
-                        socket.inet_ntop(socket.AF_INET, dst), proto, total, ihl, ttl,
+        return IpHeader(4, _addr(src), _addr(dst), proto, total, ihl, ttl,
                         bool(frag & 0x4000), ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
     if version == 6:
         if n < 40:
@@ -185,8 +199,7 @@ def parse_ip(data: bytes | memoryview) -> IpHeader | None:
                 off += 8
             else:
                 break
-        return IpHeader(6, socket.inet_ntop(socket.AF_INET6, src),
-                        socket.inet_ntop(socket.AF_INET6, dst), nxt, 40 + plen, min(off, n),
+        return IpHeader(6, _addr(src), _addr(dst), nxt, 40 + plen, min(off, n),
                         hlim, True, ident, frag_offset, more)
     return None
 
