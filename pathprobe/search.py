@@ -267,8 +267,10 @@ class SizeSearch:
         if ok >= self.high:
             return f"the largest size ({self.high}) was delivered"
         if bad is not None and bad == ok + 1:
+            lost = ("lost, and an ICMP hint says it is too big" if self._hint_covers(bad)
+                    else f"lost {self._lost.get(bad, self.retries)} times, no ICMP")
             how = {_ICMP: "signalled by ICMP", _REFUSED: "refused", _LOCAL: "refused locally",
-                   _LOST: f"lost {self.retries}x or lost under an ICMP hint"}[self._bad[bad]]
+                   _LOST: lost}[self._bad[bad]]
             return f"{ok} delivered, {bad} fails ({how})"
         why = self._stop or ("probe budget spent" if self._probes >= self.max_probes
                              else "round limit reached" if self._rounds >= self.max_rounds
