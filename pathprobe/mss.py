@@ -155,7 +155,7 @@ def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
 
 def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
              hops: HopFinding | None, *, peer: PeerView | None = None,
-             duration_s: float = 0.0,
+             leg_pmtu: int | None = None, duration_s: float = 0.0,
              not_measured: tuple[str, ...] = ()) -> Measurement:
     """Verdicts and the leg report from plain measurements. Pure."""
     problems: list[Verdict] = []
@@ -189,6 +189,15 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
             clamp_ev.append(f"the path carried {seg.largest_ok}-byte packets to the peer, "
                             "more than the received MSS allows: the MSS was lowered by a "
                             "clamp (or the peer's setting), not by the path MTU")
+        if leg_pmtu is not None:
+            implied = hs.mss_received + ip_tcp
+            if leg_pmtu > implied:
+                clamp_ev.append(f"the leg's path MTU is {leg_pmtu} ('pmtu'), more than the "
+                                f"{implied} bytes the MSS implies: a clamp (or the peer's own "
+                                "setting), not the path MTU")
+            else:
+                clamp_ev.append(f"the leg's path MTU is {leg_pmtu} ('pmtu'): the MSS matches "
+                                "the path (the peer or a device sized it to the path MTU)")
     else:
         healthy_lines.append(hs_line)
         if not hs.received_exact:
@@ -441,12 +450,13 @@ def auto_ack_timeout(rtt_s: float) -> float:
 def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,
                 hops: bool = False, progress: Progress = no_progress,
                 ack_timeout: float | None = None, max_hops: int = 8,
-                peer_probe: bool = True) -> Measurement:
+                peer_probe: bool = True, leg_pmtu: int | None = None) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
     ``peer_probe`` sends one small HTTP request (GET /) to see the size of the
     peer's reply segments, which shows a clamp applied to our SYN (up
-    direction). ``hops`` sends TTL-limited SYNs (at most ``max_hops``, one
+    direction). ``leg_pmtu`` (from ``pmtu``, when the caller has it) tells a
+    clamp from an MSS sized to the path. ``hops`` sends TTL-limited SYNs (at most ``max_hops``, one
     wait of about a second) whose quotations locate a rewrite of our SYN.
     Raises NotMeasuredError when no connection can be made.
     """
@@ -500,7 +510,7 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
             peer = PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
         except NotMeasuredError as exc:
             not_measured.append(f"the peer's segment size: {exc}")
-    out = classify(leg, target, view, seg, finding, peer=peer,
+    out = classify(leg, target, view, seg, finding, peer=peer, leg_pmtu=leg_pmtu,
                    duration_s=time.monotonic() - t0,
                    not_measured=tuple(not_measured))
     if errors:

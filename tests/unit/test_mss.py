@@ -358,3 +358,10 @@ def test_bad_target_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
         assert main(["mss", bad]) == 2, bad
         err = capsys.readouterr().err
         assert "Traceback" not in err and err.count("\n") == 1 and "HOST:PORT" in err
+
+
+def test_leg_pmtu_tells_clamp_from_path_sized_mss() -> None:
+    clamp = classify("fmc-proxy", "t", HS_CLAMP, None, None, leg_pmtu=1500)
+    assert any("a clamp (or the peer's own setting)" in e for e in clamp.verdicts[0].evidence)
+    sized = classify("fmc-proxy", "t", HS_CLAMP, None, None, leg_pmtu=1340)
+    assert any("matches the path" in e for e in sized.verdicts[0].evidence)
