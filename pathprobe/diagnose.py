@@ -168,8 +168,8 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
             evidence.append("leg 1 also loses or resets large packets; this leg-2 finding may "
                             "be leg 1's: fix leg 1 first and rerun")
         elif any(e.startswith("leg 1 ") or ", leg 1 " in e or "; leg 1 " in e
-                 for e in evidence):
-            pass  # the step already says what leg 1 carries
+                 or "on leg 2" in e for e in evidence):
+            pass  # the step already says why this is leg 2's
         elif below_leg1:
             evidence.append(f"leg 1 carries {leg1_limit} payload bytes per segment, so "
                             "segments are lost after the proxy, on leg 2")
