@@ -186,6 +186,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     on_tcp = tracker.tcp
     v4u, v6u = _V4TCP.unpack_from, _V6TCP.unpack_from
     next_sweep = EVICT_EVERY
+    syn = TCP_SYN
+    ts = 0.0
     for frame, ts, linktype, data, _orig in read_frames(path, stats):
         if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00":
             off = 14
@@ -195,6 +197,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 continue
         if frame >= next_sweep:
             next_sweep = frame + EVICT_EVERY
+            tracker.capture_end = ts
             tracker.evict(ts)
         # fast_tcp, inlined (a call per packet is measurable here)
         n = len(data)
@@ -223,7 +226,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         if thl < 20:
             continue
         plen = total - hdr - thl
-        if flags & TCP_SYN:
+        if flags & syn:
             parsed = parse_tcp(memoryview(data)[off + hdr:])
             on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
                    plen if plen > 0 else 0, data, off + hdr + thl,
@@ -231,6 +234,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         else:
             on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
                    plen if plen > 0 else 0, data, off + hdr + thl)
+    tracker.capture_end = ts
     return tracker
 
 

@@ -61,14 +61,13 @@ class Exchange:
     head_complete: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Side:
     """One direction of a connection (the bytes one endpoint sends)."""
 
     isn: int | None = None
     next_seq: int = 0           # highest relative sequence end seen
     acked: int = 0              # highest relative ack the peer sent for these bytes
-    segments: int = 0
     bytes: int = 0
     max_payload: int = 0
     max_payload_frame: int = 0
@@ -99,7 +98,7 @@ class Side:
         return self.next_seq + delta
 
 
-@dataclass
+@dataclass(slots=True)
 class Conn:
     """Everything remembered about one TCP connection."""
 
@@ -181,7 +180,7 @@ class Tracker:
         # Recently closed connections: their stray packets must not start new ones.
         self.retired: dict[Key, None] = {}
         self.count = 0
-        self.capture_end = 0.0
+        self.capture_end = 0.0   # time of the last packet; the reading loop sets it
         self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
 
@@ -247,9 +246,25 @@ class Tracker:
         PAYLOAD_PEEK bytes) while the connection waits for a CONNECT, an HTTP answer
         or a TLS hello, so bulk data is never copied.
         """
-        self.capture_end = ts
         key = (src, sport, dst, dport)
         entry = self.table.get(key)
+        if entry is not None and not flags & 0x07:   # the common case: no SYN, FIN or RST
+            c, d = entry
+            c.last_frame = frame
+            c.last_ts = ts
+            if flags & TCP_ACK:
+                o = c.up if d else c.down
+                if o.isn is not None:
+                    nxt = o.next_seq
+                    delta = (ack - o.isn - nxt) & MASK
+                    if (nxt + delta - (1 << 32) if delta >= HALF else nxt + delta) > o.acked:
+                        self._ack(c, d, ack)
+                else:
+                    self._ack(c, d, ack)
+            if payload_len:
+                self._data(c, d, c.down if d else c.up, frame, ts, seq, payload_len, ip_len,
+                           data, payload_off)
+            return
         if flags & TCP_SYN:
             if not flags & TCP_ACK:
                 if entry is not None:
@@ -312,6 +327,7 @@ class Tracker:
     def tcp_headers(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader,
                     payload: bytes = b"") -> None:
         """Convenience: feed a segment given as parsed ``pathprobe.wire.headers`` objects."""
+        self.capture_end = ts
         af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
         self.tcp(frame, ts, ip.version, socket.inet_pton(af, ip.src),
                  socket.inet_pton(af, ip.dst), tcp.sport, tcp.dport, tcp.seq, tcp.ack,
@@ -344,12 +360,14 @@ class Tracker:
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
               ip_len: int, data: bytes, payload_off: int) -> None:
+        isn = s.isn
+        if isn is None:                         # a side first seen mid-stream, with data
+            isn = s.isn = (seq - 1) & MASK
+            s.next_seq = 1
         nxt = s.next_seq
-        isn = s.isn or 0                        # always set by tcp() before data arrives
         delta = (seq - isn - nxt) & MASK        # s.rel(seq), inlined: this runs per segment
         start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         end = start + length
-        s.segments += 1
         if length > s.max_payload:
             s.max_payload, s.max_payload_frame = length, frame
         if ip_len > s.max_ip_len:
