@@ -75,9 +75,9 @@ class Flow:
         seq = self.cseq if up else self.sseq
         self._pkt(ts, up, "PA", payload)
         if up:
-            self.cseq += len(payload)
+            self.cseq = (self.cseq + len(payload)) & 0xFFFFFFFF
         else:
-            self.sseq += len(payload)
+            self.sseq = (self.sseq + len(payload)) & 0xFFFFFFFF
         return seq
 
     def resend(self, ts: float, up: bool, seq: int, payload: bytes) -> None:
@@ -392,6 +392,77 @@ def test_passwords_in_the_capture_are_never_reported(tmp_path: Path) -> None:
                .to_json())
     assert "Zm1jOmxhYi1zZWNyZXQ" not in text and "lab-secret" not in text
     assert "rejected the credentials" in text
+
+
+def test_sequence_numbers_wrapping_are_not_retransmissions(tmp_path: Path) -> None:
+    f = Flow(cseq=0xFFFFFFFF - 3000, sseq=0xFFFFFFFF - 100)
+    f.tunnel()
+    for i in range(6):
+        f.send(0.1 + i * 0.01, True, b"\x17" * 1000)      # crosses 2**32 on the way up
+        f.send(0.105 + i * 0.01, False, b"\x17" * 1000)
+    f.ack(0.2, True)
+    f.ack(0.2, False)
+    f.close(0.3)
+    cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
+    a = analyze_capture(cap, Filters())
+    assert [v.code for v in a.measurement.verdicts] == [VerdictCode.HEALTHY]
+    assert not any("retransmissions" in n for n in a.measurement.legs[0].notes)
+
+
+def test_capture_started_mid_connection(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.2, False, SERVER_HELLO)
+    f.ack(0.3, True)
+    f.close(0.4)
+    late = f.frames[8:]                                 # no SYN, no CONNECT in the file
+    cap = write_pcap(tmp_path / "t.pcap", late)
+    with pytest.raises(CaptureError):
+        analyze_capture(cap, Filters())
+    a = analyze_capture(cap, Filters(ports=frozenset({3128})))
+    (row,) = a.measurement.legs
+    assert row.measurements["client_port"] == f.cport   # the higher port is the client
+    assert row.measurements["mss_sent"] is None
+    assert [v.code for v in a.measurement.verdicts] == [VerdictCode.HEALTHY]
+
+
+def test_ip_fragments_are_counted(tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, UDP, fragment
+    from scapy.layers.l2 import Ether
+
+    f = Flow()
+    f.tunnel()
+    f.close(0.5)
+    frags = fragment(IP(src=FMC, dst=PROXY) / UDP(sport=5000, dport=5001) / (b"u" * 3000),
+                     fragsize=1400)
+    extra = [(0.3, bytes(Ether() / p)) for p in frags]
+    cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames + extra, key=lambda x: x[0]))
+    a = analyze_capture(cap, Filters())
+    assert any(f"{len(frags)} IP fragments" in n for n in a.notes)
+    assert any(f"{len(frags)} IP fragments" in n for n in a.measurement.legs[0].notes)
+
+
+def test_long_silent_connections_are_judged_and_forgotten(tmp_path: Path) -> None:
+    from pathprobe.capture.tracker import EVICT_IDLE_S
+
+    stuck = Flow(cport=40001)
+    stuck.tunnel()
+    stuck.send(0.1, True, CLIENT_HELLO)
+    stuck.ack(0.11, False)                              # then silence, never closed
+    later = Flow(cport=40002)
+    later.tunnel(ts=EVICT_IDLE_S + 100)
+    later.send(EVICT_IDLE_S + 100.1, True, CLIENT_HELLO)
+    later.send(EVICT_IDLE_S + 100.2, False, SERVER_HELLO)
+    later.close(EVICT_IDLE_S + 100.3)
+    frames = sorted(stuck.frames + later.frames, key=lambda x: x[0])
+    filler = later.frames[2]                             # a bare ACK, repeated
+    frames += [(EVICT_IDLE_S + 101 + i * 1e-4, filler[1]) for i in range(17000)]
+    cap = write_pcap(tmp_path / "t.pcap", frames)
+    a = analyze_capture(cap, Filters())
+    v = only(a.measurement.verdicts, VerdictCode.TUNNEL_STALL)
+    assert any("no ServerHello" in e for e in v.evidence)
+    assert v.numbers["idle_s"] == pytest.approx(EVICT_IDLE_S + 100, abs=5)
 
 
 # --- the lab-recorded fixtures (scripts/make_captures.py) ------------------------------
