@@ -293,11 +293,13 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
                           "its segment size (the MSS our SYN arrived with)")
         elif at_peer < hs.mss_sent:
             peer_packet = at_peer + ip_tcp
-            limit = (seg.largest_ok if seg is not None and seg.failure is not None
-                     and seg.failure is not Failure.LOCAL else None)
+            # PMTUD (ICMP) shrinks the peer's segments to exactly the path MTU; resets and
+            # black holes do not shrink them, so only an ICMP-measured limit explains them.
+            limit = (seg.largest_ok if seg is not None and seg.failure is Failure.ICMP
+                     else None)
             line = (f"the peer's segments to us carry at most {peer.rcv_mss} payload bytes "
                     f"(MSS {at_peer} with options) although we advertised {hs.mss_sent}")
-            if limit is not None and peer_packet <= limit:
+            if limit is not None and peer_packet == limit:
                 notes.append(line + f": consistent with the {limit}-byte path limit measured "
                              "above, not a clamp")
             else:

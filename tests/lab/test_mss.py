@@ -153,6 +153,7 @@ def test_clamp_plus_rst_root(lab: Lab) -> None:
     rc, out = mss(lab, PROXY)
     assert rc == 1 and codes(out) == ["MSS_CLAMPED", "RST_ON_LARGE_SEGMENT"]
     assert verdict(out, "MSS_CLAMPED")["mss_received"] == 1300
+    assert verdict(out, "MSS_CLAMPED")["direction"] == "both"
     assert verdict(out, "RST_ON_LARGE_SEGMENT")["mtu"] == 1400
 
 

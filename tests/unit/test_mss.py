@@ -365,3 +365,11 @@ def test_leg_pmtu_tells_clamp_from_path_sized_mss() -> None:
     assert any("a clamp (or the peer's own setting)" in e for e in clamp.verdicts[0].evidence)
     sized = classify("fmc-proxy", "t", HS_CLAMP, None, None, leg_pmtu=1340)
     assert any("matches the path" in e for e in sized.verdicts[0].evidence)
+
+
+def test_reset_limit_does_not_explain_small_peer_segments() -> None:
+    # clamp 1300 both ways + resets above 1400 up: the peer's 1340-byte packets are the clamp.
+    m = classify("fmc-proxy", "t", HS_CLAMP, seg(1400, 1401, Failure.RESET), None,
+                 peer=PeerView(3623, 1288, True))
+    assert codes(m) == [VerdictCode.MSS_CLAMPED, VerdictCode.RST_ON_LARGE_SEGMENT]
+    assert m.verdicts[0].direction is Direction.BOTH
