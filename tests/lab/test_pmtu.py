@@ -206,3 +206,13 @@ def test_target_that_drops_icmp_echo(lab: Lab) -> None:
         assert verdict(out)["direction"] == "up"
     out = pmtu(lab, PROXY4, "--method", "syn", "--port", "81", no_raw=True, expect=3)
     assert "root" in out["_stderr"]
+
+
+def test_unprivileged_udp_black_hole_is_exact_but_paced(lab: Lab) -> None:
+    """Port unreachable is rate-limited (burst 6, then 1/s): slower, still exact."""
+    lab.up("blackhole", param=1336)
+    out = pmtu(lab, PROXY4, "--method", "udp", no_raw=True)
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_exact"], lg["pmtu_method"]) == (1336, True, "udp")
+    assert (v["code"], v["direction"]) == ("PMTU_BLACKHOLE", "up")
+    assert out["_wall"] < 45
