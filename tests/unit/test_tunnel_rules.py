@@ -5,6 +5,7 @@ send stale=true on demand)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -233,6 +234,7 @@ def _drip_proxy(payload: bytes, delay: float, stop: threading.Event,
     def run() -> None:
         conn, _ = srv.accept()
         with conn:
+            conn.recv(4096)  # the CONNECT request (unread data would make close() a reset)
             for i in range(0, len(payload), step):
                 if stop.is_set():
                     return
@@ -241,6 +243,10 @@ def _drip_proxy(payload: bytes, delay: float, stop: threading.Event,
                 except OSError:
                     return
                 time.sleep(delay)
+            conn.settimeout(15)
+            with contextlib.suppress(OSError):
+                while conn.recv(65536):  # until the client hangs up
+                    pass
     threading.Thread(target=run, daemon=True).start()
     return srv
 
