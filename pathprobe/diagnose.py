@@ -503,8 +503,10 @@ def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress 
     extra: list[str] = []
     partial = False
     for description, leg, target, step in steps:
-        progress(f"{description} ...")
         try:
+            # progress inside the try: Ctrl-C right after the line is printed still
+            # yields the partial report, not a bare "interrupted".
+            progress(f"{description} ...")
             done.append(step())
         except KeyboardInterrupt:
             partial = True

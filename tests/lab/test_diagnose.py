@@ -219,7 +219,7 @@ def test_ctrl_c_prints_partial_report(lab: Lab) -> None:
         os.close(master)
         if proc.poll() is None:
             proc.kill()
-    assert stdout.startswith("{"), seen.decode(errors="replace")
+    assert stdout.startswith("{"), (proc.returncode, seen.decode(errors="replace"))
     doc = json.loads(stdout)
     jsonschema.validate(doc, SCHEMA)
     assert doc["partial"] is True

@@ -289,3 +289,19 @@ def test_reset_phrase_uses_packet_bytes_when_measured() -> None:
         "leg 1 (fmc-proxy) resets packets above 1300 bytes going up")
     only_payload = replace(rst, numbers={"max_payload": 1248})
     assert "resets segments above 1248 payload bytes" in summarize([only_payload], [])
+
+
+def test_ctrl_c_while_printing_progress_still_gives_the_partial_report() -> None:
+    def clamp() -> Measurement:
+        return Measurement(legs=(LEG1_OK,), verdicts=(CLAMP,))
+
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 2:  # SIGINT lands just after the second step's line is printed
+            raise KeyboardInterrupt
+
+    report = run_steps(_steps(clamp, clamp), started="t", progress=progress)
+    assert report.partial and report.errors == ("interrupted during: step 1",)
+    assert [v.code for v in report.verdicts] == [VerdictCode.MSS_CLAMPED]
