@@ -445,4 +445,8 @@ def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
         notes.append(f"timestamps {'on' if c.up.timestamps and c.down.timestamps else 'off'}")
     if c.fragments:
         notes.append(f"{c.fragments} IP fragments")
+    biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
+    if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
+        notes.append("segments larger than any MSS: captured before segmentation offload "
+                     "(TSO/GRO); wire sizes were smaller (ethtool -K IFACE tso off gro off)")
     return LegReport(leg_of(c, proxied), target, None, measurements, tuple(notes))

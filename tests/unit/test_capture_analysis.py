@@ -618,3 +618,15 @@ def test_tight_bracket_recommendations_never_exceed_the_proven_size() -> None:
 def test_fixture_auth_ntlm_recommends_digest_or_basic() -> None:
     a = analyze_capture(FIXTURES / "auth-ntlm.pcap", Filters())
     assert any("Digest" in r.why or "digest" in r.command for r in a.recommendations)
+
+
+def test_offloaded_super_segments_are_flagged(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.2, False, b"\x17" * 2896)                  # GRO merged two 1448-byte segments
+    f.ack(0.21, True)
+    f.close(0.3)
+    cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
+    (row,) = analyze_capture(cap, Filters()).measurement.legs
+    assert any("TSO/GRO" in n for n in row.notes)
