@@ -216,3 +216,15 @@ def test_unprivileged_udp_black_hole_is_exact_but_paced(lab: Lab) -> None:
     assert (lg["pmtu"], lg["pmtu_exact"], lg["pmtu_method"]) == (1336, True, "udp")
     assert (v["code"], v["direction"]) == ("PMTU_BLACKHOLE", "up")
     assert out["_wall"] < 45
+
+
+def test_unprivileged_ping_socket_when_allowed(lab: Lab) -> None:
+    """Where ping_group_range allows it, auto uses an ICMP ping socket without root."""
+    lab.up("mtu", param=1388)
+    subprocess.run(["ip", "netns", "exec", lab.ns("fmc"), "sysctl", "-qw",
+                    "net.ipv4.ping_group_range=0 2147483647"], check=True)
+    for target in (PROXY4, PROXY6):
+        flush_route_cache(lab)
+        lg = leg(pmtu(lab, target, no_raw=True))
+        assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1388, "icmp", True)
+        assert "method: unprivileged ICMP ping socket" in lg["notes"]
