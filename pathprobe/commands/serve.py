@@ -50,7 +50,8 @@ def serve_command(
     Safe on a public address: replies are at most 16384 bytes per request and
     1 MiB per connection (no amplification), 64 connections at once, 50 new
     connections/s per source, 10 s idle and 60 s lifetime limits. No root
-    needed for ports above 1023.
+    needed for ports above 1023. Stopping it (Ctrl-C or --max-time) exits 0;
+    a port it cannot listen on exits 3.
 
     \b
     Example (the proxy must allow CONNECT to this port):
@@ -77,6 +78,8 @@ def serve_command(
                 raise UsageError(f"cannot use --cert/--key: {e}") from None
         try:
             serve(address, secret, max_time, progress_to_stderr, context)
+        except KeyboardInterrupt:
+            progress_to_stderr("reflector stopped")  # Ctrl-C is how a server ends: status 0
         except OSError as e:
             raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
 
