@@ -128,6 +128,7 @@ class Conn:
     last_data_ts: float = 0.0
     last_data_dir: int = UP
     max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
+    max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
     gap_dir: int = UP            # direction of the last data before the longest gap
     gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
     after_gap: int = 0           # payload bytes (both directions) after the longest gap
@@ -370,21 +371,26 @@ class Tracker:
         end = start + length
         if length > s.max_payload:
             s.max_payload, s.max_payload_frame = length, frame
-        if ip_len > s.max_ip_len:
-            s.max_ip_len = ip_len
-        if c.last_data_frame:
+            if ip_len > s.max_ip_len:
+                s.max_ip_len = ip_len
+        last = c.last_data_frame
+        if last:
             gap = ts - c.last_data_ts
-            if gap > c.max_gap[0]:
-                c.max_gap = (gap, c.last_data_frame, frame)
+            if gap > c.max_gap_s:
+                c.max_gap_s = gap
+                c.max_gap = (gap, last, frame)
                 c.gap_dir = c.last_data_dir
                 c.gap_leg1_clear = c.up.acked >= c.up.next_seq
                 c.after_gap = 0
             c.after_gap += length
-        c.last_data_frame, c.last_data_ts, c.last_data_dir = frame, ts, d
-        if s.hole is not None and start <= s.hole[0] < end:
+        c.last_data_frame = frame
+        c.last_data_ts = ts
+        c.last_data_dir = d
+        hole = s.hole
+        if hole is not None and start <= hole[0] < end:
             s.hole = None
             s.holes_filled += 1
-        if end <= s.next_seq:   # everything in it was seen before: a retransmission
+        if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             if end > s.acked:
                 _replace_inflight(s.inflight, (start, end, length, ip_len, frame, ts))
@@ -399,19 +405,23 @@ class Tracker:
             if d == UP and c.phase == "response" and c.exchanges:
                 c.exchanges[-1].retransmits += 1
             return
-        if start > s.next_seq and s.hole is None:
-            s.hole = (s.next_seq, start, frame, ts)
-        fresh = start >= s.next_seq
+        if start > nxt and s.hole is None:
+            s.hole = (nxt, start, frame, ts)
+        fresh = start >= nxt
         s.next_seq = end
         s.bytes += length
         s.inflight.append((start, end, length, ip_len, frame, ts))
-        if c.phase == "tunnel":
+        phase = c.phase
+        if phase == "tunnel":
             if d == UP:
                 c.tunnel_up += length
             else:
                 c.tunnel_down += length
-        if fresh and (c.phase in SNIFF_PHASES or (
-                c.phase == "tunnel" and (c.client_hello is None or c.server_hello is None))):
+            if fresh and (c.client_hello is None or c.server_hello is None):
+                payload = data[payload_off:payload_off + PAYLOAD_PEEK]
+                if payload:
+                    self._content(c, d, frame, ts, length, payload)
+        elif fresh and phase in SNIFF_PHASES:
             payload = data[payload_off:payload_off + PAYLOAD_PEEK]
             if payload:
                 self._content(c, d, frame, ts, length, payload)
