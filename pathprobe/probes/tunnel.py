@@ -174,7 +174,13 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
             return ConnectError(ConnectFailure.UNREACHABLE,
                                 f"no TCP connection to {proxy.display}: {e.strerror or e}")
         t1 = time.monotonic()
-        sock.sendall(hc.connect_request(target, authorization))
+        try:
+            sock.sendall(hc.connect_request(target, authorization))
+        except OSError as e:
+            sock.close()
+            return ConnectError(ConnectFailure.NO_RESPONSE,
+                                f"the proxy dropped the connection before CONNECT was sent: "
+                                f"{e.strerror or e}")
         head = _recv_head(sock, t1 + timeout)
         if isinstance(head, ConnectError):
             sock.close()
@@ -421,7 +427,10 @@ def _read_channel(ch: Channel, done: Callable[[bytes], bool], deadline: float,
 
 def reflector_request(ch: Channel, line: str, deadline: float) -> str | None:
     """Send a one-line command, return the one-line answer (None on failure)."""
-    ch.send(line.encode() + b"\n")
+    try:
+        ch.send(line.encode() + b"\n")
+    except OSError:
+        return None
     buf, failed, _ = _read_channel(ch, _line_done, deadline, 4096)
     if failed is not None:
         return None
@@ -495,7 +504,10 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
             return SizedProbe(size, Outcome.GARBAGE, 0.0, detail=ch)
         want = size - ch.overhead  # the reflector's record gains the same overhead
         t0 = time.monotonic()
-        ch.send(f"SEND {want}\n".encode())
+        try:
+            ch.send(f"SEND {want}\n".encode())
+        except OSError as e:
+            return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
         buf, failed, detail = _read_channel(ch, lambda b: len(b) >= want, t0 + timeout, want)
         elapsed = time.monotonic() - t0
         if failed is not None:
