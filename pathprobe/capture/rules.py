@@ -333,7 +333,7 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
     gap, gap_from, gap_to = c.max_gap
     if idle >= gap:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
-        d, clear = c.last_data_dir, c.up.acked >= c.up.next_seq
+        d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
     else:
         after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
     # A stall: a long silence after which (at most) a TLS alert and a close followed.
@@ -344,9 +344,10 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
             ev.append(f"frame {sh[0]}: TLS ServerHello")
         then = (f"until frame {gap_to}" + (f", then only {after} bytes (a TLS alert?)"
                                             if after else "") if gap_to else "")
-        ev.append(f"frame {gap_from}: last data ({'up' if d == UP else 'down'}), then "
+        ev.append(f"frame {gap_from}: last data, then "
                   f"{gap:.1f} s without data {then}; connection {_ended(c, capture_end)}")
-        ev.append(f"{c.tunnel_up} bytes up and {c.tunnel_down} bytes down crossed the tunnel")
+        ev.append(f"{c.tunnel_up} bytes up and {c.tunnel_down} bytes down crossed the tunnel; "
+                  f"the last large segments went {'up' if d == UP else 'down'}")
         if proxied:
             ev += _stall_context(c, d, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, _dir(d),

@@ -127,9 +127,12 @@ class Conn:
     last_data_frame: int = 0
     last_data_ts: float = 0.0
     last_data_dir: int = UP
+    # Direction of the last large segment: who was transferring when data stopped (small
+    # late segments such as TLS session tickets do not count).
+    last_big_dir: int = UP
     max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
     max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
-    gap_dir: int = UP            # direction of the last data before the longest gap
+    gap_dir: int = UP            # direction of the last large data before the longest gap
     gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
     after_gap: int = 0           # payload bytes (both directions) after the longest gap
     end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
@@ -379,13 +382,15 @@ class Tracker:
             if gap > c.max_gap_s:
                 c.max_gap_s = gap
                 c.max_gap = (gap, last, frame)
-                c.gap_dir = c.last_data_dir
+                c.gap_dir = c.last_big_dir
                 c.gap_leg1_clear = c.up.acked >= c.up.next_seq
                 c.after_gap = 0
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
         c.last_data_dir = d
+        if length > LARGE_PAYLOAD:
+            c.last_big_dir = d
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
