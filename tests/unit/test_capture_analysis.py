@@ -630,3 +630,22 @@ def test_offloaded_super_segments_are_flagged(tmp_path: Path) -> None:
     cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
     (row,) = analyze_capture(cap, Filters()).measurement.legs
     assert any("TSO/GRO" in n for n in row.notes)
+
+
+def test_upload_stall_direction_ignores_a_late_small_segment_down(tmp_path: Path) -> None:
+    """A leg-2 up black hole: the upload is acknowledged by the proxy, then nothing; a
+    255-byte TLS session ticket arriving last must not turn it into a download stall."""
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, SERVER_HELLO)
+    for i in range(8):
+        f.send(0.2 + i * 0.001, True, b"\x17" * 1288)
+    f.ack(0.21, False)
+    f.send(0.22, False, b"\x16" * 255)                   # late session ticket
+    f.ack(0.23, True)
+    f.send(6.0, True, b"\x15" * 24)
+    f.close(6.01)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert v.direction is Direction.UP and v.leg == "proxy-upstream"
+    assert any("acknowledged on leg 1" in e for e in v.evidence)
