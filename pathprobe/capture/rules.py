@@ -352,7 +352,7 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
             ev += _stall_context(c, d, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, _dir(d),
                        {"idle_s": round(gap, 1), **numbers,
-                        "wireshark_filter": f"{base} && frame.time_delta_displayed>{stall_s:g}"},
+                        "wireshark_filter": f"{base} && frame.number>={gap_from}"},
                        ev, Confidence.INFERRED, key_numbers=(), conn=c)
     return None
 
