@@ -123,11 +123,12 @@ def _ended(c: Conn, capture_end: float) -> str:
 def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
     out: list[Finding] = []
     last = c.exchanges[-1]
-    http = f"{base} && http"
     for i, ex in enumerate(c.exchanges):
         status = ex.status
         if status is None or status == 200:
             continue
+        # By frame number: Wireshark only dissects HTTP on ports it knows (3128, 8080...)
+        http = f"{base} && (frame.number=={ex.frame} || frame.number=={ex.response_frame})"
         later_ok = any(e.status == 200 for e in c.exchanges[i + 1:])
         ev = [f"frame {ex.frame}: CONNECT {ex.target}"
               + (" with Proxy-Authorization" if ex.with_auth else ""),
@@ -177,8 +178,9 @@ def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
             ev.append("the CONNECT was never acknowledged: it did not reach the proxy")
         out.append(Finding(VerdictCode.CONNECT_NO_RESPONSE, leg, Direction.UP,
                            {"target": last.target, "retransmits": last.retransmits,
-                            "wireshark_filter": f"{base} && (http || tcp.analysis.retransmission"
-                                                f" || tcp.flags.fin==1)"},
+                            "wireshark_filter": f"{base} && (frame.number=={last.frame} || "
+                                                "tcp.analysis.retransmission || "
+                                                "tcp.flags.fin==1)"},
                            ev, key_numbers=("target",), conn=c))
     return out
 

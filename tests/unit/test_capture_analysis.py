@@ -649,3 +649,27 @@ def test_upload_stall_direction_ignores_a_late_small_segment_down(tmp_path: Path
     v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
     assert v.direction is Direction.UP and v.leg == "proxy-upstream"
     assert any("acknowledged on leg 1" in e for e in v.evidence)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items()
+                                        if e[0] is not VerdictCode.HEALTHY))
+def test_wireshark_filters_are_valid_and_select_the_problem(name: str) -> None:
+    """Each suggested display filter is accepted by tshark and shows the frames cited."""
+    import re
+    import shutil
+    import subprocess
+
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        pytest.skip("tshark not installed")
+    path = FIXTURES / f"{name}.pcap"
+    for v in analyze_capture(path, Filters()).measurement.verdicts:
+        filt = str(v.numbers["wireshark_filter"])
+        r = subprocess.run([tshark, "-r", str(path), "-Y", filt, "-T", "fields", "-e",
+                            "frame.number"], capture_output=True, text=True, check=False,
+                           timeout=60)
+        assert r.returncode == 0, (filt, r.stderr)
+        shown = {int(x) for x in r.stdout.split()}
+        assert shown, filt
+        cited = {int(m) for e in v.evidence for m in re.findall(r"frame (\d+)", e)}
+        assert shown & cited, (filt, shown, cited)
