@@ -306,3 +306,21 @@ def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     for needle in ("pcapng", "--proxy", "--host", "--port", "--stall-after", "Example",
                    "Exit status", "TUNNEL_STALL", "default: 3.0"):
         assert needle in out, needle
+
+
+def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> None:
+    """Two sections (e.g. `cat a.pcapng b.pcapng`), the second big-endian; frames on an
+    interface of an unsupported link type are counted, skipped and reported."""
+    linktype, recs = pcap_records(ACL)
+    first = write_pcapng(tmp_path / "a", linktype, recs[:6]).read_bytes()
+    second = write_pcapng(tmp_path / "b", linktype, recs[6:], endian=">").read_bytes()
+    foreign = write_pcapng(tmp_path / "c", 127, [(0, 0, b"\0" * 40, 40)]).read_bytes()
+    path = tmp_path / "all.pcapng"
+    path.write_bytes(first + foreign + second)
+    stats = ReadStats()
+    frames = list(read_frames(path, stats))
+    assert len(frames) == 12 and stats.unsupported_frames == 1
+    assert [f[0] for f in frames] == [*range(1, 7), *range(8, 14)]   # Wireshark's numbering
+    result = analyze_capture(path, Filters())
+    assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
+    assert any("unsupported link types were skipped" in n for n in result.notes)
