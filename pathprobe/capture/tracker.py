@@ -155,12 +155,29 @@ _AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-
 _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
 
 
-def _replace_inflight(q: deque[InFlight], seg: InFlight) -> None:
+def _delivered(o: Side, rel: int) -> None:
+    """The peer acknowledged o's bytes up to ``rel``: the segments below it got through."""
+    q = o.inflight
+    while q and q[0][1] <= rel:
+        _start, _end, payload, ip_len, _f, _t = q.popleft()
+        if ip_len > o.max_delivered_ip:
+            o.max_delivered_ip = ip_len
+        if payload > o.max_delivered_payload:
+            o.max_delivered_payload = payload
+    if o.big_retx:
+        for start in [k for k, v in o.big_retx.items() if k + v[0] <= rel]:
+            payload = int(o.big_retx.pop(start)[0])
+            if payload > o.max_delivered_payload:
+                o.max_delivered_payload = payload
+
+
+def _replace_inflight(q: deque[InFlight], seg: InFlight, keep: bool) -> None:
     """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
     retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
     start, end = seg[0], seg[1]
     kept = [e for e in q if e[1] <= start or e[0] >= end]
-    kept.append(seg)
+    if keep:
+        kept.append(seg)
     kept.sort(key=lambda e: e[1])
     q.clear()
     q.extend(kept)
@@ -258,11 +275,14 @@ class Tracker:
             c.last_ts = ts
             if flags & TCP_ACK:
                 o = c.up if d else c.down
-                if o.isn is not None:
+                if o.isn is not None:   # _ack, inlined for the common case
                     nxt = o.next_seq
                     delta = (ack - o.isn - nxt) & MASK
-                    if (nxt + delta - (1 << 32) if delta >= HALF else nxt + delta) > o.acked:
-                        self._ack(c, d, ack)
+                    rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
+                    if rel > o.acked:
+                        o.acked = rel
+                        if o.inflight or o.big_retx:
+                            _delivered(o, rel)
                 else:
                     self._ack(c, d, ack)
             if payload_len:
@@ -349,18 +369,7 @@ class Tracker:
         if rel <= o.acked:
             return
         o.acked = rel
-        q = o.inflight
-        while q and q[0][1] <= rel:
-            _start, _end, payload, ip_len, _f, _t = q.popleft()
-            if ip_len > o.max_delivered_ip:
-                o.max_delivered_ip = ip_len
-            if payload > o.max_delivered_payload:
-                o.max_delivered_payload = payload
-        if o.big_retx:
-            for start in [k for k, v in o.big_retx.items() if k + v[0] <= rel]:
-                payload = int(o.big_retx.pop(start)[0])
-                if payload > o.max_delivered_payload:
-                    o.max_delivered_payload = payload
+        _delivered(o, rel)
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
               ip_len: int, data: bytes, payload_off: int) -> None:
@@ -398,7 +407,8 @@ class Tracker:
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             if end > s.acked:
-                _replace_inflight(s.inflight, (start, end, length, ip_len, frame, ts))
+                _replace_inflight(s.inflight, (start, end, length, ip_len, frame, ts),
+                                  length > s.max_delivered_payload)
             if length > LARGE_PAYLOAD and end > s.acked:
                 r = s.big_retx.get(start)
                 if r is None:
@@ -415,7 +425,11 @@ class Tracker:
         fresh = start >= nxt
         s.next_seq = end
         s.bytes += length
-        s.inflight.append((start, end, length, ip_len, frame, ts))
+        if length > s.max_delivered_payload:
+            # Only a segment larger than any delivered so far can teach us something
+            # (a new largest delivered size, or the large segment a RST answers); in a
+            # bulk transfer that keeps the queue empty once full-size segments got through.
+            s.inflight.append((start, end, length, ip_len, frame, ts))
         phase = c.phase
         if phase == "tunnel":
             if d == UP:
