@@ -141,9 +141,12 @@ def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
             if ex.schemes and set(ex.schemes) <= FMC_UNSUPPORTED_SCHEMES:
                 ev.append("the FMC supports Basic and Digest proxy authentication, not "
                           "NTLM/Negotiate: allow Basic/Digest for the FMC or exempt it")
+                # Schemes beyond the snap length may exist: then it is only inferred.
                 out.append(Finding(VerdictCode.PROXY_AUTH_UNSUPPORTED, leg, None,
                                    {"status": status, "schemes": offered,
                                     "wireshark_filter": http}, ev,
+                                   Confidence.MEASURED if ex.head_complete
+                                   else Confidence.INFERRED,
                                    key_numbers=("schemes",), conn=c))
             elif later_ok:
                 continue   # the usual 407-then-credentials dance, and it worked

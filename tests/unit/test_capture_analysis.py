@@ -185,6 +185,15 @@ def test_407_ntlm_only_is_unsupported(tmp_path: Path) -> None:
     f.close(0.1)
     v = only(analyse(tmp_path, f), VerdictCode.PROXY_AUTH_UNSUPPORTED)
     assert v.numbers["schemes"] == "ntlm, negotiate"
+    assert v.confidence.value == "measured"      # the whole head was captured
+
+
+def test_407_head_cut_by_the_snap_length_is_only_inferred() -> None:
+    """The lab fixture was taken with -s 400: more schemes could follow NTLM."""
+    a = analyze_capture(FIXTURES / "auth-ntlm.pcap", Filters())
+    v = only(a.measurement.verdicts, VerdictCode.PROXY_AUTH_UNSUPPORTED)
+    assert v.confidence.value == "inferred"
+    assert any("not fully captured" in e for e in v.evidence)
 
 
 def test_407_basic_without_credentials_is_auth_required(tmp_path: Path) -> None:
