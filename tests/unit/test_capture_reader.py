@@ -324,3 +324,40 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     result = analyze_capture(path, Filters())
     assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
     assert any("unsupported link types were skipped" in n for n in result.notes)
+
+
+def test_cli_ipv6_host_and_proxy_forms(capsys: pytest.CaptureFixture[str]) -> None:
+    v6 = str(FIXTURES / "healthy-v6.pcap")
+    assert main(["analyze", v6, "--host", "2001:DB8:2::2"]) == ExitStatus.HEALTHY
+    assert main(["analyze", v6, "--proxy", "[2001:db8:2::2]:3128"]) == ExitStatus.HEALTHY
+    assert main(["analyze", v6, "--host", "2001:db8:9::9"]) == ExitStatus.NOT_MEASURED
+    capsys.readouterr()
+
+
+def test_ipv6_extension_headers_take_the_slow_path(tmp_path: Path) -> None:
+    """TCP behind a hop-by-hop header is parsed by pathprobe.wire.headers and tracked."""
+    from scapy.layers.inet import TCP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
+    from scapy.layers.l2 import Ether
+
+    a, b = "2001:db8:1::2", "2001:db8:2::2"
+    connect = b"CONNECT upstream.pathprobe.test:443 HTTP/1.1\r\n\r\n"
+
+    def pkt(src: str, dst: str, sp: int, dp: int, flags: str, seq: int, ack: int,
+            payload: bytes = b"") -> bytes:
+        return bytes(Ether() / IPv6(src=src, dst=dst) / IPv6ExtHdrHopByHop() /
+                     TCP(sport=sp, dport=dp, flags=flags, seq=seq, ack=ack,
+                         options=[("MSS", 1440)] if "S" in flags else []) / payload)
+
+    frames = [
+        pkt(a, b, 40000, 3128, "S", 100, 0),
+        pkt(b, a, 3128, 40000, "SA", 900, 101),
+        pkt(a, b, 40000, 3128, "A", 101, 901),
+        pkt(a, b, 40000, 3128, "PA", 101, 901, connect),
+        pkt(b, a, 3128, 40000, "PA", 901, 101 + len(connect), b"HTTP/1.1 403 Forbidden\r\n\r\n"),
+    ]
+    path = write_pcap(tmp_path / "x.pcap", 1, [(i, 0, f, len(f)) for i, f in enumerate(frames)])
+    result = analyze_capture(path, Filters())
+    (v,) = result.measurement.verdicts
+    assert v.code is VerdictCode.PROXY_DENIED
+    assert result.measurement.legs[0].measurements["mss_sent"] == 1440
