@@ -449,6 +449,9 @@ def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
         notes.append(f"wscale {c.up.wscale}/{c.down.wscale}")
     if c.up.syn_frame is not None:
         notes.append(f"timestamps {'on' if c.up.timestamps and c.down.timestamps else 'off'}")
+        notes.append(f"SACK {'on' if c.up.sack and c.down.sack else 'off'}")
+    if not c.saw_syn:
+        notes.append("capture started mid-connection (no SYN): MSS and options unknown")
     if c.fragments:
         notes.append(f"{c.fragments} IP fragments")
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
