@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from pathprobe.errors import CaptureError
+from pathprobe.errors import CaptureError, UsageError
 
 # Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
 LINKTYPE_NULL = 0
@@ -83,10 +83,10 @@ def open_capture(path: Path) -> tuple[BinaryIO, bool]:
     """Open a capture, transparently gunzipping; (file, compressed)."""
     try:
         raw = path.open("rb")
-    except FileNotFoundError:
-        raise CaptureError(f"{path}: no such file") from None
+    except FileNotFoundError:   # the command line is wrong (exit 2), not the file (exit 3)
+        raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise CaptureError(f"{path}: is a directory, not a capture file") from None
+        raise UsageError(f"{path}: is a directory, not a capture file") from None
     except OSError as e:
         raise CaptureError(f"{path}: cannot open: {e.strerror or e}") from None
     head = raw.read(2)

@@ -90,8 +90,9 @@ def analyze_command(
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
 
-    A corrupt or non-capture file is one error line and exit status 3; a
-    truncated last packet is reported and the rest analysed.
+    A missing file is a usage error (exit 2); a corrupt or non-capture file is
+    one error line and exit status 3; a truncated last packet is reported and
+    the rest analysed.
     """
     started = utc_now_iso()
     t0 = time.monotonic()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, ReadStats, analyze_capture, read_frames
 from pathprobe.capture.reader import ip_offset
 from pathprobe.cli import main
-from pathprobe.errors import CaptureError
+from pathprobe.errors import CaptureError, UsageError
 from pathprobe.model import ExitStatus, VerdictCode
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
@@ -225,11 +225,12 @@ def test_impossible_record_length_is_corruption(tmp_path: Path) -> None:
         list(read_frames(path))
 
 
-def test_missing_file_and_directory(tmp_path: Path) -> None:
-    with pytest.raises(CaptureError, match="no such file"):
+def test_missing_file_and_directory_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
         list(read_frames(tmp_path / "nope.pcap"))
-    with pytest.raises(CaptureError, match="is a directory"):
+    with pytest.raises(UsageError, match="is a directory"):
         list(read_frames(tmp_path))
+    assert main(["analyze", str(tmp_path / "nope.pcap")]) == ExitStatus.USAGE
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
