@@ -384,7 +384,7 @@ def squid_conf(mode: ProxyMode, workdir: str) -> str:
         "connect_timeout 5 seconds",
         "forwarded_for delete",
         "acl lab_dst dst 198.18.0.0/15 2001:db8::/32",
-        f"acl denied_name dstdomain {DENIED_NAME}",
+        f"acl denied_name dstdomain -n {DENIED_NAME}",
         "http_access deny !lab_dst",
         "http_access deny denied_name",
     ]

@@ -206,6 +206,9 @@ def test_denied_name_is_refused_even_by_the_open_proxy(lab: Lab) -> None:
     lab.up("healthy")
     r = curl(lab, "-o", "/dev/null", "-w", "%{http_connect}", f"https://{topo.DENIED_NAME}/")
     assert r.stdout == "403"
+    # The refusal is by name only: the same address by IP (reverse lookup) is allowed.
+    by_ip = curl(lab, "-o", "/dev/null", "-w", "%{http_connect}", f"https://{topo.UPSTREAM_V4}/")
+    assert by_ip.stdout == "200"
 
 
 @pytest.mark.parametrize(("scenario", "scheme", "flag"), [
