@@ -155,8 +155,9 @@ def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
                           "no credentials were sent: configure the proxy user/password")
                 out.append(Finding(VerdictCode.PROXY_AUTH_REQUIRED, leg, None,
                                    {"status": status, "schemes": offered,
+                                    "credentials": "rejected" if ex.with_auth else "none sent",
                                     "wireshark_filter": http}, ev,
-                                   key_numbers=("status", "schemes"), conn=c))
+                                   key_numbers=("status", "schemes", "credentials"), conn=c))
         elif later_ok:
             continue
         elif status >= 500:
