@@ -13,6 +13,9 @@ from enum import IntEnum, StrEnum
 
 SCHEMA = "pathprobe/1"
 
+# The FMC's usual destination; a documented default only (tests always name a lab target).
+DEFAULT_TARGET = "tools.cisco.com:443"
+
 Number = int | float | str | None
 
 

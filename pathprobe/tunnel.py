@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
 from pathprobe.model import (
+    DEFAULT_TARGET,
     Confidence,
     Direction,
     Leg,
@@ -35,7 +36,6 @@ from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
 
-DEFAULT_TARGET = "tools.cisco.com:443"
 REFLECTOR_TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 # Payload sizes searched: from a size every path carries to a full Ethernet segment.
 UP_LOW = 536

@@ -13,7 +13,6 @@ import typer
 
 from pathprobe.commands.common import progress_to_stderr
 from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
-from pathprobe.reflector import parse_listen, serve, tls_context
 
 TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 
@@ -58,6 +57,9 @@ def serve_command(
       pathprobe serve --listen 0.0.0.0:7007 --token s3cret
       pathprobe tunnel --proxy http://proxy:3128 --reflector vm.example.net:7007 --token s3cret
     """
+    # Imported here, not at module level: `pathprobe --help` stays fast.
+    from pathprobe.reflector import parse_listen, serve, tls_context
+
     try:
         address = parse_listen(listen)
     except ValueError as e:

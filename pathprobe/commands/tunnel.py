@@ -17,10 +17,9 @@ from pathprobe.commands.common import (
     utc_now_iso,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import Direction, no_progress
+from pathprobe.model import DEFAULT_TARGET, Direction, no_progress
 from pathprobe.proxyconf import PASSWORD_ENV, discover_proxy, get_credentials
 from pathprobe.render import TableFormat
-from pathprobe.tunnel import DEFAULT_TARGET, measure_tunnel, parse_target
 
 
 class DirectionChoice(StrEnum):
@@ -94,6 +93,9 @@ def tunnel_command(
       PATHPROBE_PROXY_PASSWORD=... pathprobe tunnel --proxy-user fmc --json
       pathprobe tunnel --reflector vm.example.net:7007 --token s3cret
     """
+    # Imported here, not at module level: `pathprobe --help` stays fast.
+    from pathprobe.tunnel import measure_tunnel, parse_target
+
     parse_target(target)
     if reflector is not None:
         parse_target(reflector)
