@@ -103,24 +103,7 @@ def render_table(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
     if report.recommendations:
         sections.append(("Recommendations", _recommendations_table(report)))
 
-    summary = report.summary or "no summary"
-    if report.partial:
-        summary += " (PARTIAL: interrupted before every step ran)"
-    if fmt is TableFormat.HTML:
-        parts = [f"<p><strong>{html.escape(summary)}</strong></p>"]
-        parts += [f"<h3>{html.escape(e)}</h3>" for e in report.errors]
-        for title, (headers, rows) in sections:
-            parts.append(f"<h2>{title}</h2>")
-            parts.append(tabulate(rows, headers, tablefmt="html"))
-        return "\n".join(parts) + "\n"
-
-    lines = [summary]
-    lines += [f"not measured: {e}" for e in report.errors]
-    for title, (headers, rows) in sections:
-        lines.append("")
-        lines.append(f"# {title}" if fmt is TableFormat.TSV else f"{title}:")
-        lines.append(tabulate(rows, headers, tablefmt=fmt.value, disable_numparse=True))
-    return "\n".join(lines) + "\n"
+    return _render_sections(report, sections, fmt)
 
 
 def render(report: Report, fmt: TableFormat, as_json: bool) -> str:
