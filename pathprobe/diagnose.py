@@ -489,6 +489,16 @@ def not_measured(leg: str, target: str, description: str, why: str) -> Measureme
     return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
 
 
+def timed(m: Measurement, seconds: float) -> Measurement:
+    """The step's wall time on its leg rows that carry no duration of their own
+    (steps that only read local state and conclude nothing are left alone)."""
+    if not m.verdicts:
+        return m
+    legs = tuple(leg if "duration_s" in leg.measurements else replace(
+        leg, measurements={**leg.measurements, "step_s": round(seconds, 3)}) for leg in m.legs)
+    return replace(m, legs=legs)
+
+
 def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress = no_progress,
               clock: Callable[[], float] = time.monotonic,
               done: list[Measurement] | None = None, leg2_target: str | None = None) -> Report:
@@ -507,7 +517,8 @@ def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress 
             # progress inside the try: Ctrl-C right after the line is printed still
             # yields the partial report, not a bare "interrupted".
             progress(f"{description} ...")
-            done.append(step())
+            t_step = clock()
+            done.append(timed(step(), clock() - t_step))
         except KeyboardInterrupt:
             partial = True
             extra.append(f"interrupted during: {description}")

@@ -91,24 +91,36 @@ def main() -> int:
                 missed.append(f"healthy diagnose took {wall:.2f} s > {HEALTHY_WALL_S} s")
             legs = doc.get("legs", [])
             assert isinstance(legs, list)
+            steps_seen: set[float] = set()
             for leg in legs:
-                probes, secs = leg.get("probes"), leg.get("duration_s")
-                if probes is None and secs is None:
+                probes, search = leg.get("probes"), leg.get("duration_s")
+                step = leg.get("step_s")
+                if step in steps_seen:
+                    step = None  # the same step's time, already shown on its first row
+                elif step is not None:
+                    steps_seen.add(step)
+                if probes is None and search is None and step is None:
                     continue
                 label = f"{leg['name']} {leg.get('direction') or ''}".strip()
                 if isinstance(probes, int) and probes > MAX_PROBES:
                     missed.append(f"{name}: {label} sent {probes} probes > {MAX_PROBES}")
-                if isinstance(secs, (int, float)) and secs > SEARCH_S:
-                    missed.append(f"{name}: {label} search took {secs:.2f} s > {SEARCH_S} s")
+                if isinstance(search, (int, float)) and search > SEARCH_S:
+                    missed.append(f"{name}: {label} search took {search:.2f} s > {SEARCH_S} s")
+                # A step without its own timing (the tunnel: CONNECT + leg 2 up + down)
+                # holds up to two searches.
+                if isinstance(step, (int, float)) and step > 2 * SEARCH_S:
+                    missed.append(f"{name}: {label} step (two searches) took {step:.2f} s > "
+                                  f"{2 * SEARCH_S} s")
                 rows.append([name, label, leg.get("pmtu_method") or "-", probes,
-                             secs if secs is not None else "-", "", ""])
+                             search if search is not None else "-",
+                             step if step is not None else "-", "", ""])
             codes = ", ".join(sorted({str(v["code"]) for v in doc["verdicts"]}))  # type: ignore[index, union-attr]
-            rows.append([name, "(whole run)", "", "", "", f"{wall:.2f}",
+            rows.append([name, "(whole run)", "", "", "", "", f"{wall:.2f}",
                          f"exit {status}: {codes}"])
     finally:
         down(prefix)
-    print(tabulate(rows, ["scenario", "leg", "method", "probes", "search s", "wall s",
-                          "result"], tablefmt="simple"))
+    print(tabulate(rows, ["scenario", "leg", "method", "probes", "search s", "step s",
+                          "wall s", "result"], tablefmt="simple"))
 
     bare = time_cmd([sys.executable, "-c", "import typer, tabulate"], args.repeat)
     helped = time_cmd([sys.executable, "-m", "pathprobe", "--help"], args.repeat)
