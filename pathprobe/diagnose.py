@@ -35,8 +35,6 @@ from pathprobe.recommend import IPV4_OVERHEAD, IPV6_OVERHEAD, recommend
 if TYPE_CHECKING:
     from pathprobe.proxyconf import Credentials, ProxyConfig
 
-DEFAULT_TARGET = "tools.cisco.com:443"  # documented default only; tests always pass --target
-
 LEG_LABEL = {
     Leg.FMC_PROXY.value: "leg 1 (fmc-proxy)",
     Leg.PROXY_UPSTREAM.value: "leg 2 (proxy-upstream)",

@@ -16,7 +16,7 @@ from pathprobe.commands.common import (
     write_atomically,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import no_progress
+from pathprobe.model import DEFAULT_TARGET, no_progress
 from pathprobe.render import TableFormat, render_by_leg, render_json
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -52,7 +52,7 @@ def diagnose_command(
         "then /etc/sf/iprep_proxy.conf; none found means a direct fmc-upstream leg.")] = None,
     target: Annotated[str, typer.Option(
         "--target", "-t", metavar="HOST:PORT",
-        help="What the FMC needs to reach through the proxy.")] = "tools.cisco.com:443",
+        help="What the FMC needs to reach through the proxy.")] = DEFAULT_TARGET,
     proxy_user: Annotated[str | None, typer.Option(
         "--proxy-user", "-U", metavar="USER", help="Proxy user (Basic or Digest); the password "
         "comes from PATHPROBE_PROXY_PASSWORD or a prompt.")] = None,
