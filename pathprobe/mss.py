@@ -78,6 +78,7 @@ class SegmentView:
     reason: str
     resets: tuple[int, ...] = ()   # every size answered by a reset
     service_resets: bool = False   # even a 1-byte segment is reset: the service, not a size
+    search_s: float = 0.0          # wall time of the segment-size search alone
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,8 @@ def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
         m["hop_ttl"] = hops.ttl
 
     m["duration_s"] = round(duration_s, 3)
+    if seg is not None:
+        m["search_s"] = round(seg.search_s, 3)
     report = LegReport(leg, target, None, m, tuple(notes), not_measured)
     verdicts = healthy_unless(problems, leg, healthy_lines)
     summary = "; ".join(_summary(v) for v in verdicts)
@@ -413,7 +416,11 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     # A 1-byte segment must cross any path: starting there finds thresholds below 576
     # and tells a service that resets any data from a size policy.
     low = overhead + 1
-    search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3)
+    # Each probe is its own connection, so retries of the edge size go out together
+    # (one ack timeout instead of three in a black hole).
+    t0 = time.monotonic()
+    search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3,
+                        parallel_retries=True)
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
     while sizes := search.next_batch():
         progress(f"segments: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes")
@@ -425,8 +432,9 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
             hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None
             fed.append(ProbeResult(size, _OUTCOME[r.outcome], hint))
         search.feed(fed)
-    view = segment_view(search.result(), outcomes, overhead=overhead, low=low, high=high,
-                        beyond_clamp=override)
+    view = replace(segment_view(search.result(), outcomes, overhead=overhead, low=low,
+                                high=high, beyond_clamp=override),
+                   search_s=time.monotonic() - t0)
     if view.largest_ok is None and view.failure is Failure.RESET:
         # Even a 1-byte segment is reset: the service, not a size policy.
         view = replace(view, service_resets=True, reason=(
@@ -445,8 +453,9 @@ def _interface_mtu(family: int, address: str) -> int | None:
 
 
 def auto_ack_timeout(rtt_s: float) -> float:
-    """Long enough for the kernel to retransmit a lost segment at least once (RTO >= 200 ms)."""
-    return max(0.6, min(3.0, 0.4 + 10 * rtt_s))
+    """Long enough for the kernel to retransmit a lost segment at least once (RTO >= 200 ms),
+    short enough that a black hole's few rounds stay within the 2 s search budget."""
+    return max(0.4, min(3.0, 0.3 + 10 * rtt_s))
 
 
 def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,

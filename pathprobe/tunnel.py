@@ -48,6 +48,7 @@ TIMESTAMPS = 12
 DOWN_MAXSEG = 536
 BATCH = 12
 FIRST_ROUND_TIMEOUT_S = 2.0
+FIRST_ROUND_FLOOR_S = 1.0
 TIMEOUT_FLOOR_S = 0.5
 TIMEOUT_CEILING_S = 3.0
 MAX_PROBES = 60
@@ -91,6 +92,13 @@ def next_timeout(answered_s: Sequence[float], current: float) -> float:
     if not answered_s:
         return current
     return min(TIMEOUT_CEILING_S, max(TIMEOUT_FLOOR_S, 5 * max(answered_s) + 0.25))
+
+
+def first_round_timeout(connect_s: float) -> float:
+    """Round 1 has no answered probe yet: scale from the CONNECT's round trip (squid
+    answers 200 only after its handshake with the upstream, so it spans both legs),
+    never below 1 s so a slow server's first answers are not taken for losses."""
+    return max(FIRST_ROUND_FLOOR_S, next_timeout([connect_s], FIRST_ROUND_TIMEOUT_S))
 
 
 def connect_verdict(err: io.ConnectError, proxy: ProxyConfig, target: str,
@@ -305,12 +313,14 @@ def clamp_verdict(hello: dict[str, object], peer_mss: int | None,
 Prober = Callable[[int, float], io.SizedProbe]
 
 
-def _search(prober: Prober, low: int, high: int, progress: Progress, label: str
-            ) -> tuple[SearchResult, dict[int, io.Outcome], int | None, dict[int, bool | None],
-                       io.ConnectError | None]:
+SearchOutcome = tuple[SearchResult, dict[int, io.Outcome], int | None,
+                      dict[int, bool | None], io.ConnectError | None]
+
+
+def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
+            timeout: float) -> SearchOutcome:
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
                    max_rounds=MAX_ROUNDS)
-    timeout = FIRST_ROUND_TIMEOUT_S
     answered: list[float] = []
     delivered: set[int] = set()
     segments: list[int] = []
@@ -429,6 +439,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                     verdicts.append(clamp)
 
     far = reflector or target
+    round1_timeout = first_round_timeout(first.connect_s)
     family, stamps = _leg2_shape(parse_target(far)[0], hello if reflector is not None else None)
     far_auth = io.Authenticator(credentials, far)
     if auth.challenge is not None:
@@ -447,7 +458,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                 return io.probe_client_hello(proxy, far, far_auth, n, host, t)
         low = max(UP_LOW, tls.min_client_hello_size(host))
         res, failures, segment, acked, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
-                                                     "leg 2 up")
+                                                     "leg 2 up", round1_timeout)
         if err is not None:
             return stop_on(err)
         finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
@@ -476,7 +487,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                 return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG,
                                                tls_name)
             res, failures, _, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
-                                               "leg 2 down")
+                                               "leg 2 down", round1_timeout)
             if err is not None:
                 return stop_on(err)
             finding = SizeFinding(Direction.DOWN, res, PAYLOAD_HIGH, failures,

@@ -93,7 +93,8 @@ def main() -> int:
             assert isinstance(legs, list)
             steps_seen: set[float] = set()
             for leg in legs:
-                probes, search = leg.get("probes"), leg.get("duration_s")
+                # A step that measures more than one thing times its size search apart.
+                probes, search = leg.get("probes"), leg.get("search_s", leg.get("duration_s"))
                 step = leg.get("step_s")
                 if step in steps_seen:
                     step = None  # the same step's time, already shown on its first row

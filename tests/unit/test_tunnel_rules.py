@@ -23,6 +23,7 @@ from pathprobe.tunnel import (
     clamp_verdict,
     connect_verdict,
     download_verdict,
+    first_round_timeout,
     header_range,
     next_timeout,
     parse_target,
@@ -272,3 +273,9 @@ def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step
     finally:
         stop.set()
         srv.close()
+
+
+def test_first_round_timeout_scales_with_the_connect_round_trip() -> None:
+    assert first_round_timeout(0.0002) == 1.0  # lab: the floor
+    assert first_round_timeout(0.3) == 5 * 0.3 + 0.25  # a slow path waits longer
+    assert first_round_timeout(10.0) == 3.0  # never beyond the ceiling
