@@ -257,22 +257,21 @@ class SizedProbe:
     acked: bool | None = None
 
 
-def _read_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: float,
-                limit: int) -> tuple[bytes, Outcome | None, str]:
-    """Read until ``done(buf)``; returns (buf, failure outcome or None, detail)."""
+def _read_until(recv: Callable[[float], bytes], done: Callable[[bytes], bool],
+                deadline: float, limit: int) -> tuple[bytes, Outcome | None, str]:
+    """Read with ``recv(timeout)`` until ``done(buf)``; returns (buf, failure or None, detail)."""
     buf = b""
     while not done(buf):
         left = deadline - time.monotonic()
         if left <= 0:
             return buf, Outcome.STALLED, "no answer before the deadline"
-        sock.settimeout(left)
         try:
-            piece = sock.recv(READ_CHUNK)
+            piece = recv(left)
         except TimeoutError:
             continue
         except ConnectionResetError:
             return buf, Outcome.RESET, "connection reset"
-        except OSError as e:
+        except OSError as e:  # ssl.SSLError included
             return buf, Outcome.RESET, f"socket error: {e.strerror or e}"
         if not piece:
             return buf, Outcome.CLOSED, "closed without an answer"
@@ -280,6 +279,13 @@ def _read_until(sock: socket.socket, done: Callable[[bytes], bool], deadline: fl
         if len(buf) > limit:
             break
     return buf, None, ""
+
+
+def _socket_recv(sock: socket.socket) -> Callable[[float], bytes]:
+    def recv(timeout: float) -> bytes:
+        sock.settimeout(timeout)
+        return sock.recv(READ_CHUNK)
+    return recv
 
 
 def _has_tls_record(buf: bytes) -> bool:
@@ -304,7 +310,8 @@ def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, siz
             sock.sendall(hello)
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
-        buf, failed, detail = _read_until(sock, _has_tls_record, t0 + timeout, 1 << 16)
+        buf, failed, detail = _read_until(_socket_recv(sock), _has_tls_record, t0 + timeout,
+                                          1 << 16)
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
@@ -401,37 +408,13 @@ class Channel:
                 return b""
 
 
-def _read_channel(ch: Channel, done: Callable[[bytes], bool], deadline: float,
-                  limit: int) -> tuple[bytes, Outcome | None, str]:
-    """Like ``_read_until`` for a Channel."""
-    buf = b""
-    while not done(buf):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return buf, Outcome.STALLED, "no answer before the deadline"
-        try:
-            piece = ch.recv(left)
-        except TimeoutError:
-            continue
-        except ConnectionResetError:
-            return buf, Outcome.RESET, "connection reset"
-        except OSError as e:  # ssl.SSLError included
-            return buf, Outcome.RESET, f"socket error: {e.strerror or e}"
-        if not piece:
-            return buf, Outcome.CLOSED, "closed without an answer"
-        buf += piece
-        if len(buf) > limit:
-            break
-    return buf, None, ""
-
-
 def reflector_request(ch: Channel, line: str, deadline: float) -> str | None:
     """Send a one-line command, return the one-line answer (None on failure)."""
     try:
         ch.send(line.encode() + b"\n")
     except OSError:
         return None
-    buf, failed, _ = _read_channel(ch, _line_done, deadline, 4096)
+    buf, failed, _ = _read_until(ch.recv, _line_done, deadline, 4096)
     if failed is not None:
         return None
     return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
@@ -471,7 +454,7 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
             ch.send(f"SINK {body:05d}\n".encode() + b"r" * body)
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
-        buf, failed, detail = _read_channel(ch, _line_done, t0 + timeout, 4096)
+        buf, failed, detail = _read_until(ch.recv, _line_done, t0 + timeout, 4096)
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
@@ -508,7 +491,7 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
             ch.send(f"SEND {want}\n".encode())
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
-        buf, failed, detail = _read_channel(ch, lambda b: len(b) >= want, t0 + timeout, want)
+        buf, failed, detail = _read_until(ch.recv, lambda b: len(b) >= want, t0 + timeout, want)
         elapsed = time.monotonic() - t0
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail)
