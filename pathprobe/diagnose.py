@@ -379,28 +379,6 @@ def build_report(measurements: Sequence[Measurement], *, started: str, duration_
                   summary=summarize(verdicts, legs, errors), partial=partial, errors=errors)
 
 
-def parse_target(text: str) -> tuple[str, int]:
-    """'HOST:PORT' / '[v6]:PORT' / 'HOST' (port 443) -> (host, port); ValueError when bad."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and (not rest.startswith(":") or rest == ":"):
-            raise ValueError(f"target {text!r} is not [ADDRESS]:PORT")
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-        if not port_text:
-            raise ValueError(f"target {text!r} has an empty port")
-    else:
-        host, port_text = text, ""
-    if not host or any(c in host for c in "/ @"):
-        raise ValueError(f"target {text!r} is not HOST:PORT")
-    port = int(port_text) if port_text.isdigit() else (443 if not port_text else -1)
-    if not 0 < port < 65536:
-        raise ValueError(f"target {text!r} has no valid port")
-    return host, port
-
-
 # --------------------------------------------------------------------------- orchestration
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from pathprobe.model import (
 )
 from pathprobe.probes import tcp as tcpprobe
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+from pathprobe.sysinfo import Target, resolve, route_to
 
 
 class Failure(StrEnum):
@@ -444,8 +445,6 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
 
 def _interface_mtu(family: int, address: str) -> int | None:
     """The egress interface's MTU (None when it cannot be found)."""
-    from pathprobe.sysinfo import Target, route_to
-
     try:
         return route_to(Target(address, address, family)).interface_mtu
     except NotMeasuredError:
@@ -472,7 +471,8 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
     Raises NotMeasuredError when no connection can be made.
     """
     t0 = time.monotonic()
-    family, addr = tcpprobe.resolve(host, port)
+    resolved = resolve(host)
+    family, addr = resolved.family, (resolved.address, port)
     fam = 6 if family == socket.AF_INET6 else 4
     target = f"[{addr[0]}]:{addr[1]}" if fam == 6 else f"{addr[0]}:{addr[1]}"
     progress(f"handshake with {target}")

@@ -7,10 +7,8 @@ from ICMP when the kernel has one cached, else the device MTU).
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
@@ -19,7 +17,6 @@ from pathprobe.errors import NotMeasuredError, UsageError
 IP_MTU = 14        # linux/in.h
 IPV6_MTU = 24      # linux/in6.h
 
-FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
 
 
 @dataclass(frozen=True)
@@ -95,20 +92,3 @@ def interface_of(address: str) -> str | None:
             if a.address.split("%", 1)[0] == bare:
                 return name
     return None
-
-
-def parse_fmc_proxy_conf(text: str) -> tuple[str, int] | None:
-    """PROXY_HOST/PROXY_PORT from the FMC's iprep_proxy.conf (field-notes.md); None if absent."""
-    host = re.search(r"^\s*PROXY_HOST\s+([^\s;]+)\s*;", text, re.M)
-    port = re.search(r"^\s*PROXY_PORT\s+(\d+)\s*;", text, re.M)
-    if host is None or port is None:
-        return None
-    return host.group(1), int(port.group(1))
-
-
-def fmc_proxy(path: Path = FMC_PROXY_CONF) -> tuple[str, int] | None:
-    """The proxy the FMC is configured with, when run on an FMC."""
-    try:
-        return parse_fmc_proxy_conf(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError:
-        return None

@@ -11,7 +11,6 @@ I/O is in ``pathprobe.probes.tunnel``.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -62,14 +61,10 @@ SIZE_STALL_BYTES = 2 * PAYLOAD_HIGH
 
 def parse_target(text: str) -> tuple[str, int]:
     """HOST:PORT (IPv6 as [addr]:port) for CONNECT; UsageError otherwise."""
-    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([A-Za-z0-9.-]+):(\d{1,5})", text.strip())
-    if m is None:
-        raise UsageError(f"--target must be HOST:PORT (e.g. {DEFAULT_TARGET}), not {text!r}")
-    host = m.group(1) or m.group(3)
-    port = int(m.group(2) or m.group(4))
-    if not 0 < port < 65536:
-        raise UsageError(f"--target port must be 1..65535, not {port}")
-    return host, port
+    try:
+        return hc.parse_authority(text)
+    except ValueError as e:
+        raise UsageError(f"--target must be HOST:PORT (e.g. {DEFAULT_TARGET}): {e}") from None
 
 
 # --- pure classification ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from pathprobe.commands.common import (
 from pathprobe.errors import UsageError
 from pathprobe.model import DEFAULT_TARGET, no_progress
 from pathprobe.render import TableFormat, render_by_leg, render_json
+from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
 
@@ -65,13 +66,13 @@ def diagnose_command(
     fmt: FormatOption = TableFormat.SIMPLE,
     output: OutputOption = None,
 ) -> None:
-    from pathprobe.diagnose import DiagnoseConfig, parse_target, run_diagnose
+    from pathprobe.diagnose import DiagnoseConfig, run_diagnose
     from pathprobe.proxyconf import discover_proxy, get_credentials
 
     try:
-        host, port = parse_target(target)
+        host, port = parse_authority(target, default_port=443)
         if reflector is not None:
-            parse_target(reflector)
+            parse_authority(reflector, default_port=443)
     except ValueError as e:
         raise UsageError(str(e)) from None
     found = discover_proxy(proxy)

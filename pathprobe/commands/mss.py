@@ -19,6 +19,7 @@ from pathprobe.commands.common import (
 from pathprobe.errors import UsageError
 from pathprobe.model import no_progress
 from pathprobe.render import TableFormat
+from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
 
@@ -79,13 +80,10 @@ def mss_command(
     fmt: FormatOption = TableFormat.SIMPLE,
     output: OutputOption = None,
 ) -> None:
-    from pathprobe.diagnose import parse_target
     from pathprobe.mss import measure_mss
 
     try:
-        if host_port.strip().startswith("[") and "]" not in host_port:
-            raise ValueError(f"target {host_port!r} is not [ADDRESS]:PORT")
-        host, port = parse_target(host_port)
+        host, port = parse_authority(host_port, default_port=443)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None
     started = utc_now_iso()

@@ -97,18 +97,6 @@ def tcp_info(sock: socket.socket) -> TcpInfo:
     return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 232))
 
 
-def resolve(host: str, port: int) -> tuple[int, tuple[str, int]]:
-    """(family, (address, port)) for HOST:PORT; names resolved once, numerically after."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise NotMeasuredError(
-            f"cannot resolve '{host}': {exc.strerror}; check the name or give an address"
-        ) from exc
-    family, _t, _p, _c, sockaddr = infos[0]
-    return int(family), (str(sockaddr[0]), int(sockaddr[1]))
-
-
 def _new_socket(family: int) -> socket.socket:
     s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -275,3 +275,32 @@ def pick_challenge(challenges: Sequence[Challenge], have_credentials: bool) -> C
     if digests:
         return digests[0]
     return next((c for c in challenges if c.scheme == "basic"), None)
+
+
+def parse_authority(text: str, default_port: int | None = None) -> tuple[str, int]:
+    """'HOST:PORT' / '[v6]:PORT' (or a bare host with ``default_port``) -> (host, port).
+
+    The one parser for every HOST:PORT the commands take; ValueError says what is wrong.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and (not rest.startswith(":") or rest == ":")):
+            raise ValueError(f"target {text!r} is not [ADDRESS]:PORT")
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        if not port_text:
+            raise ValueError(f"target {text!r} has an empty port")
+    else:
+        host, port_text = text, ""
+    if not host or any(c in host for c in "/ @"):
+        raise ValueError(f"target {text!r} is not HOST:PORT")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"target {text!r} has no port")
+        return host, default_port
+    port = int(port_text) if port_text.isdigit() else -1
+    if not 0 < port < 65536:
+        raise ValueError(f"target {text!r} has no valid port")
+    return host, port

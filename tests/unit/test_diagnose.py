@@ -15,7 +15,6 @@ from pathprobe.diagnose import (
     leg1_max_payload,
     leg1_size_limit,
     merge_legs,
-    parse_target,
     reattribute_tunnel,
     run_steps,
     summarize,
@@ -33,6 +32,7 @@ from pathprobe.model import (
     VerdictCode,
 )
 from pathprobe.render import TableFormat
+from pathprobe.wire.http_connect import parse_authority
 
 L1, L2 = Leg.FMC_PROXY.value, Leg.PROXY_UPSTREAM.value
 PROXY, TARGET = "198.18.2.2", "upstream.pathprobe.test:443"
@@ -205,19 +205,19 @@ def test_missing_measuring_module_is_a_step_not_measured() -> None:
     ("2001:db8:4::2", ("2001:db8:4::2", 443)),
 ])
 def test_parse_target(text: str, expected: tuple[str, int]) -> None:
-    assert parse_target(text) == expected
+    assert parse_authority(text, default_port=443) == expected
 
 
 @pytest.mark.parametrize("bad", ["", "host:0", "host:99999", "host:x", "http://h/", "a b:1",
-                                 "[2001:db8::1]:", "host:"])
+                                 "[2001:db8::1]:", "host:", "[2001:db8::1"])
 def test_parse_target_rejects(bad: str) -> None:
     with pytest.raises(ValueError):
-        parse_target(bad)
+        parse_authority(bad, default_port=443)
 
 
 @given(st.from_regex(r"[a-z][a-z0-9.-]{0,30}", fullmatch=True), st.integers(1, 65535))
 def test_parse_target_round_trip(host: str, port: int) -> None:
-    assert parse_target(f"{host}:{port}") == (host, port)
+    assert parse_authority(f"{host}:{port}") == (host, port)
 
 
 def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:

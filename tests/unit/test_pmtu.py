@@ -27,7 +27,7 @@ from pathprobe.pmtu import (
 )
 from pathprobe.probes import l3
 from pathprobe.search import SearchResult
-from pathprobe.sysinfo import RouteInfo, parse_fmc_proxy_conf, resolve
+from pathprobe.sysinfo import RouteInfo, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = RouteInfo("198.18.1.2", "to-r1", 1500, 1500)
@@ -100,12 +100,6 @@ def test_direction_rules() -> None:
     assert direction_from(echo, DirectionCheck("udp", None, None))[0] is None
     assert direction_from(run(1400, 1401, signalled=True), None)[0] is Direction.UP
     assert direction_from(run(1400, 1401, down=False), None)[:3] == (Direction.UP, 1400, None)
-
-
-def test_fmc_proxy_conf() -> None:
-    text = "iprep_proxy {\n  PROXY_HOST 10.10.10.1;\n  PROXY_PORT 80;\n}\n"
-    assert parse_fmc_proxy_conf(text) == ("10.10.10.1", 80)
-    assert parse_fmc_proxy_conf("iprep_proxy {\n}\n") is None
 
 
 def test_resolve_rejects_garbage() -> None:

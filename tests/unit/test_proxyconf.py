@@ -63,6 +63,9 @@ def test_password_in_url_is_masked_everywhere() -> None:
 
 
 def test_fmc_conf_variants() -> None:
+    article = "iprep_proxy {\n  PROXY_HOST 10.10.10.1;\n  PROXY_PORT 80;\n}\n"
+    p = parse_fmc_proxy_conf(article)
+    assert p is not None and (p.host, p.port) == ("10.10.10.1", 80)
     assert parse_fmc_proxy_conf("iprep_proxy {\n}\n") is None
     p = parse_fmc_proxy_conf('iprep_proxy {\nPROXY_HOST "proxy.corp.example" ;\n}')
     assert p is not None and (p.host, p.port) == ("proxy.corp.example", 80)
