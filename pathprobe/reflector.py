@@ -40,9 +40,10 @@ MAX_COMMANDS = 64
 MAX_LINE = 128
 IDLE_TIMEOUT_S = 10.0
 LIFETIME_S = 60.0
-MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = 256
 RATE_PER_S = 50.0
 RATE_BURST = 100.0
+BUSY = b'{"error": "busy"}\n'
 
 
 def describe_syn(raw: bytes) -> dict[str, object]:
@@ -208,7 +209,13 @@ class ReflectorServer(socketserver.ThreadingTCPServer):
 
     def verify_request(self, request: object, client_address: object) -> bool:
         source = str(client_address[0]) if isinstance(client_address, tuple) else "?"
-        return self.limits.admit(source)
+        if self.limits.admit(source):
+            return True
+        if self.ssl_context is None and isinstance(request, socket.socket):
+            # Say why, so a client does not take the closed connection for a lost probe.
+            with contextlib.suppress(OSError):
+                request.send(BUSY)
+        return False
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:

@@ -78,8 +78,30 @@ _PROBE_OUTCOME = {
 }
 
 
-def to_probe_result(p: io.SizedProbe) -> ProbeResult:
+def to_probe_result(p: io.SizedProbe, leg1_segment: int | None = None,
+                    split_before: bool = False) -> ProbeResult | None:
+    """What one probe proves about its size; None when it proves nothing about it.
+
+    UNTESTED probes never wrote their size. An answered write above leg 1's
+    segment crossed leg 1 in pieces; when the reflector's largest segment is
+    exactly the first piece, the proxy passed the pieces on as they came (a
+    race in its reads), so the write was not tested on leg 2 in one segment:
+    only that piece is proven. A second such split of the same size is the
+    proxy's own segmentation, repeatable, and the write counts as delivered.
+    """
+    if p.outcome is io.Outcome.UNTESTED:
+        return None
+    if (p.outcome is io.Outcome.ANSWERED and not split_before
+            and was_split_by_leg1(p, leg1_segment)):
+        assert p.segment is not None
+        return ProbeResult(p.segment, ProbeOutcome.DELIVERED)
     return ProbeResult(p.size, _PROBE_OUTCOME.get(p.outcome, ProbeOutcome.LOST))
+
+
+def was_split_by_leg1(p: io.SizedProbe, leg1_segment: int | None) -> bool:
+    """The write reached the reflector in leg 1's pieces rather than whole."""
+    return (p.segment is not None and leg1_segment is not None
+            and p.size > leg1_segment and p.segment == leg1_segment)
 
 
 def next_timeout(answered_s: Sequence[float], current: float) -> float:
@@ -313,7 +335,7 @@ SearchOutcome = tuple[SearchResult, dict[int, io.Outcome], int | None,
 
 
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
-            timeout: float) -> SearchOutcome:
+            timeout: float, leg1_segment: int | None = None) -> SearchOutcome:
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
                    max_rounds=MAX_ROUNDS)
     answered: list[float] = []
@@ -321,6 +343,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
     segments: list[int] = []
     failures: dict[int, io.Outcome] = {}
     acked: dict[int, bool | None] = {}
+    split: set[int] = set()      # sizes once answered in leg 1's pieces (re-probed)
     with ThreadPoolExecutor(max_workers=BATCH) as pool:
         while sizes := s.next_batch():
             progress(f"{label}: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} "
@@ -329,16 +352,26 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
             broken = next((p.connect_error for p in probes if p.connect_error), None)
             if broken is not None:
                 return s.result(), failures, None, acked, broken
+            results: list[ProbeResult] = []
             for p in probes:
+                r = to_probe_result(p, leg1_segment, p.size in split)
+                if r is None:
+                    progress(f"{label}: {p.size} not tested ({p.detail}); probed again")
+                    continue
+                results.append(r)
                 if p.outcome is io.Outcome.ANSWERED:
                     answered.append(p.elapsed_s)
-                    delivered.add(p.size)
                     if p.segment is not None:
                         segments.append(p.segment)
+                    if r.size == p.size:
+                        delivered.add(p.size)
+                    else:
+                        split.add(p.size)
+                        delivered.add(r.size)
                 else:
                     failures[p.size] = p.outcome
                     acked[p.size] = p.acked
-            s.feed(to_probe_result(p) for p in probes)
+            s.feed(r for r in results if low <= r.size <= high)
             timeout = next_timeout(answered, timeout)
     return (consistent(s.result(), delivered, failures), failures,
             max(segments) if segments else None, acked, None)
@@ -453,7 +486,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                 return io.probe_client_hello(proxy, far, far_auth, n, host, t)
         low = max(UP_LOW, tls.min_client_hello_size(host))
         res, failures, segment, acked, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
-                                                     "leg 2 up", round1_timeout)
+                                                     "leg 2 up", round1_timeout,
+                                                     first.snd_mss)
         if err is not None:
             return stop_on(err)
         finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
@@ -474,7 +508,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             if reflector is None:
                 hint += ("; --target must be a TLS server that answers a ClientHello "
                          "(or use --reflector)")
-            errors.append(f"leg 2 up: even {low}-byte writes got no answer ({res.reason}){hint}")
+            if res.probes == 0:
+                errors.append("leg 2 up: no sized write could be sent (the reflector refused "
+                              "every connection: busy, rate-limited or a wrong token)")
+            else:
+                errors.append(f"leg 2 up: even {low}-byte writes got no answer "
+                              f"({res.reason}){hint}")
 
     if Direction.DOWN in directions:
         if reflector is not None:

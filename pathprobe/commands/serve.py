@@ -47,7 +47,7 @@ def serve_command(
     measured byte-exactly.
 
     Safe on a public address: replies are at most 16384 bytes per request and
-    1 MiB per connection (no amplification), 64 connections at once, 50 new
+    1 MiB per connection (no amplification), 256 connections at once, 50 new
     connections/s per source, 10 s idle and 60 s lifetime limits. No root
     needed for ports above 1023. Stopping it (Ctrl-C or --max-time) exits 0;
     a port it cannot listen on exits 3.

@@ -239,6 +239,7 @@ class Outcome(StrEnum):
     STALLED = "stalled"
     GARBAGE = "garbage"
     NO_TUNNEL = "no-tunnel"
+    UNTESTED = "untested"      # the sized write was never sent (e.g. the reflector was busy)
 
 
 @dataclass(frozen=True)
@@ -432,7 +433,7 @@ def _greet(t: Tunnel, token: str | None, tls_name: str | None, timeout: float
     except (OSError, ValueError) as e:
         return f"TLS to the reflector failed: {e}"
     hello = reflector_request(ch, f"HELLO {token or '-'}", deadline)
-    if hello is None or not hello.startswith("{"):
+    if hello is None or not hello.startswith("{") or '"error"' in hello:
         return f"reflector did not greet: {hello!r}"
     return ch
 
@@ -447,7 +448,7 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
     with t.sock as sock:
         ch = _greet(t, token, tls_name, connect_timeout)
         if isinstance(ch, str):
-            return SizedProbe(size, Outcome.GARBAGE, 0.0, detail=ch)
+            return SizedProbe(size, Outcome.UNTESTED, 0.0, detail=ch)
         body = size - SINK_HEADER - ch.overhead
         t0 = time.monotonic()
         try:
@@ -484,7 +485,7 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
     with t.sock:
         ch = _greet(t, token, tls_name, connect_timeout)
         if isinstance(ch, str):
-            return SizedProbe(size, Outcome.GARBAGE, 0.0, detail=ch)
+            return SizedProbe(size, Outcome.UNTESTED, 0.0, detail=ch)
         want = size - ch.overhead  # the reflector's record gains the same overhead
         t0 = time.monotonic()
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -279,3 +280,85 @@ def test_first_round_timeout_scales_with_the_connect_round_trip() -> None:
     assert first_round_timeout(0.0002) == 1.0  # lab: the floor
     assert first_round_timeout(0.3) == 5 * 0.3 + 0.25  # a slow path waits longer
     assert first_round_timeout(10.0) == 3.0  # never beyond the ceiling
+
+
+# --- the proxy passing leg 1's pieces on as they came (a race in its reads) ---------------
+
+LEG1_SEGMENT = 1288   # leg 1 clamped to 1300 (timestamps on)
+LEG2_LIMIT = 1328     # largest write that crosses leg 2 in one segment
+
+
+def _probe(size: int, outcome: io.Outcome, segment: int | None = None) -> io.SizedProbe:
+    return io.SizedProbe(size, outcome, 0.01, segment=segment)
+
+
+def test_a_write_answered_in_leg1_pieces_proves_only_the_piece() -> None:
+    from pathprobe.search import ProbeOutcome, ProbeResult
+    from pathprobe.tunnel import to_probe_result
+
+    split = _probe(1450, io.Outcome.ANSWERED, segment=LEG1_SEGMENT)
+    assert to_probe_result(split, LEG1_SEGMENT) == ProbeResult(LEG1_SEGMENT,
+                                                               ProbeOutcome.DELIVERED)
+    # The same split a second time is the proxy's own segmentation: the write got through.
+    assert to_probe_result(split, LEG1_SEGMENT, split_before=True) == ProbeResult(
+        1450, ProbeOutcome.DELIVERED)
+    # Re-assembled and segmented by the proxy at its own MSS: delivered.
+    whole = _probe(1450, io.Outcome.ANSWERED, segment=1428)
+    assert to_probe_result(whole, LEG1_SEGMENT).size == 1450
+    assert to_probe_result(split, None).size == 1450  # leg 1 unknown: as before
+    assert to_probe_result(_probe(900, io.Outcome.UNTESTED), LEG1_SEGMENT) is None
+    assert to_probe_result(_probe(900, io.Outcome.STALLED)) == ProbeResult(
+        900, ProbeOutcome.LOST)
+
+
+def _article_prober(splits: set[int], always_split: bool = False
+                    ) -> Callable[[int, float], io.SizedProbe]:
+    """Writes above leg 1's segment arrive in pieces when the proxy's read raced
+    (sizes in ``splits``, first attempt only, or always); otherwise re-assembled, and
+    a whole write above LEG2_LIMIT is black-holed on leg 2."""
+    tried: set[int] = set()
+    lock = threading.Lock()
+
+    def probe(n: int, timeout: float) -> io.SizedProbe:
+        with lock:
+            first = n not in tried
+            tried.add(n)
+        if n > LEG1_SEGMENT and (always_split or (first and n in splits)):
+            return _probe(n, io.Outcome.ANSWERED, segment=LEG1_SEGMENT)
+        if n > LEG2_LIMIT:
+            return io.SizedProbe(n, io.Outcome.STALLED, timeout, acked=True)
+        return _probe(n, io.Outcome.ANSWERED, segment=n)
+    return probe
+
+
+@given(st.sets(st.integers(LEG1_SEGMENT + 1, 1460), max_size=40))
+def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
+    from pathprobe.tunnel import _search
+
+    res, *_ = _search(_article_prober(splits), 536, 1460, lambda _m: None, "t", 0.5,
+                      LEG1_SEGMENT)
+    assert res.largest_ok is not None and res.largest_ok <= LEG2_LIMIT
+    if res.exact:
+        assert (res.largest_ok, res.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
+
+
+def test_repeatable_splits_count_as_delivered() -> None:
+    """PMTUD working on leg 2 at leg 1's segment size: every write gets through."""
+    from pathprobe.tunnel import _search
+
+    res, *_ = _search(_article_prober(set(), always_split=True), 536, 1460,
+                      lambda _m: None, "t", 0.5, LEG1_SEGMENT)
+    assert res.largest_ok == 1460
+
+
+def test_a_busy_reflector_says_so() -> None:
+    from pathprobe.reflector import BUSY, Limits, ReflectorServer
+
+    srv = ReflectorServer(("127.0.0.1", 0), limits=Limits(max_connections=0))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(srv.server_address[:2], timeout=3) as s:
+            assert s.makefile("rb").readline() == BUSY
+    finally:
+        srv.shutdown()
+        srv.server_close()
