@@ -61,6 +61,7 @@ class SearchResult:
     probes: int                 # probes consumed
     rounds: int
     reason: str                 # one line: why the search stopped / why not exact
+    retracted: tuple[int, ...] = ()   # deliveries withdrawn: a smaller size failed
 
 
 # How a failing size was proven; decides ``signalled``.
@@ -79,11 +80,18 @@ class SizeSearch:
     ``parallel_retries`` the remaining attempts for the bracket's edge are
     sent as duplicate sizes in one batch (one round instead of several); off
     by default because callers must then accept repeated sizes in a batch.
+
+    With ``retract_conflicts`` a delivery above a size proven failing is
+    withdrawn (when a smaller delivery keeps a floor) and the search goes on
+    below the failure: for paths where a large write may cross in pieces that
+    would not cross whole (a proxy relaying leg 1's segments as they come),
+    so delivery is weaker evidence than failure.
     """
 
     def __init__(self, low: int, high: int, *, plateaus: Sequence[int] = PLATEAUS,
                  max_probes: int = 100, max_rounds: int = 12, retries: int = 3,
-                 batch: int = 16, parallel_retries: bool = False) -> None:
+                 batch: int = 16, parallel_retries: bool = False,
+                 retract_conflicts: bool = False) -> None:
         if low < 1 or high < low:
             raise ValueError(f"need 1 <= low <= high, got low={low} high={high}")
         if batch < 2 or max_probes < 1 or max_rounds < 1 or retries < 1:
@@ -96,6 +104,8 @@ class SizeSearch:
         self.retries = retries
         self.batch = batch
         self.parallel_retries = parallel_retries
+        self.retract_conflicts = retract_conflicts
+        self._retracted: set[int] = set()
         self._ok: set[int] = set()
         self._bad: dict[int, str] = {}         # size -> how it was proven failing
         self._lost: dict[int, int] = {}        # size -> losses counted in live rounds
@@ -244,6 +254,19 @@ class SizeSearch:
                 continue
             if n >= self.retries or self._hint_covers(size):
                 self._bad[size] = _LOST
+        if self.retract_conflicts:
+            self._retract()
+
+    def _retract(self) -> None:
+        """Withdraw deliveries above the smallest failure that has a delivery below it."""
+        for fail in sorted(self._bad):
+            above = {s for s in self._ok if s > fail}
+            if not above:
+                return
+            if any(s < fail for s in self._ok):
+                self._ok -= above
+                self._retracted |= above
+                return
 
     def result(self) -> SearchResult:
         ok, bad = self.largest_ok, self._smallest_bad()
@@ -254,7 +277,8 @@ class SizeSearch:
         exact = self._closed() and ok is not None
         return SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=icmp_mtu,
                             signalled=signalled, probes=self._probes, rounds=self._rounds,
-                            reason=self._reason(ok, bad))
+                            reason=self._reason(ok, bad),
+                            retracted=tuple(sorted(self._retracted - self._ok)))
 
     def _reason(self, ok: int | None, bad: int | None) -> str:
         if ok is None:

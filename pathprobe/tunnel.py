@@ -268,6 +268,9 @@ def size_verdict(f: SizeFinding, leg1_max_payload: int | None,
                   f"({header_range(shape.family, shape.timestamps)[2]})")
     else:
         ev.append(f"not byte-exact: at least {r.largest_ok} bytes cross (proven lower bound)")
+    if r.retracted:
+        ev.append(f"larger writes ({', '.join(map(str, r.retracted))}) were answered once but "
+                  f"{bad} failed: the proxy relayed them in leg 1's pieces; not counted")
     ev += why
     code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (io.Outcome.RESET, io.Outcome.CLOSED)
             else VerdictCode.PMTU_BLACKHOLE)
@@ -337,7 +340,7 @@ SearchOutcome = tuple[SearchResult, dict[int, io.Outcome], int | None,
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
             timeout: float, leg1_segment: int | None = None) -> SearchOutcome:
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
-                   max_rounds=MAX_ROUNDS)
+                   max_rounds=MAX_ROUNDS, retract_conflicts=True)
     answered: list[float] = []
     delivered: set[int] = set()
     segments: list[int] = []
@@ -572,6 +575,10 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
 
 def _size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
     notes = [f"{f.method}; {f.search.reason}"]
+    if f.search.retracted:
+        sizes = ", ".join(map(str, f.search.retracted))
+        notes.append(f"not trusted: {sizes} answered although a smaller size failed (the "
+                     "proxy can relay a write in the pieces leg 1 carried it in)")
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(f"sizes above {snd_mss} crossed leg 1 in two segments; the proxy "

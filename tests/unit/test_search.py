@@ -225,3 +225,61 @@ def test_silent_target_never_concludes(seed: int, parallel: bool) -> None:
     r = run(SimPath(HIGH, silent=True, seed=seed), parallel_retries=parallel)
     assert r.largest_ok is None and r.smallest_bad is None
     assert r.probes <= 100
+
+
+def _feed(s: SizeSearch, results: dict[int, ProbeOutcome]) -> None:
+    s.feed(ProbeResult(n, o) for n, o in sorted(results.items()))
+
+
+def test_conflicting_delivery_is_retracted_and_the_search_goes_on() -> None:
+    """A write above a failure was answered (relayed in pieces): the failure wins."""
+    s = SizeSearch(536, 1460, retries=1, batch=12, retract_conflicts=True)
+    d, lost = ProbeOutcome.DELIVERED, ProbeOutcome.LOST
+    _feed(s, {536: d, 1300: d, 1360: lost, 1450: d, 1460: lost})
+    assert s.largest_ok == 1300
+    limit = 1328
+    while sizes := s.next_batch():
+        assert all(n < 1360 for n in sizes)
+        s.feed(ProbeResult(n, d if n <= limit else lost) for n in sizes)
+    r = s.result()
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.retracted) == (1328, 1329, True, (1450,))
+
+
+def test_without_retraction_the_conflict_is_ignored() -> None:
+    s = SizeSearch(536, 1460, retries=1, batch=12)
+    _feed(s, {536: ProbeOutcome.DELIVERED, 1360: ProbeOutcome.LOST,
+              1450: ProbeOutcome.DELIVERED})
+    assert s.largest_ok == 1450 and s.result().retracted == ()
+
+
+def test_a_failure_below_every_delivery_retracts_nothing() -> None:
+    """A reset of the smallest size while larger ones cross is an outlier, not a floor."""
+    s = SizeSearch(536, 1460, retries=1, batch=12, retract_conflicts=True)
+    _feed(s, {536: ProbeOutcome.TOO_BIG, 1000: ProbeOutcome.DELIVERED,
+              1460: ProbeOutcome.DELIVERED})
+    assert s.largest_ok == 1460 and s.result().retracted == ()
+
+
+@given(st.integers(600, 1459), st.sets(st.integers(601, 1460), max_size=30),
+       st.integers(4, 16))
+@settings(max_examples=200)
+def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: set[int],
+                                                          batch: int) -> None:
+    """Sizes above the limit may be answered once (relayed in pieces); whatever the
+    engine then concludes, it never keeps a delivery above a failure it proved."""
+    s = SizeSearch(536, 1460, retries=1, batch=batch, max_rounds=12, retract_conflicts=True)
+    tried: set[int] = set()
+    while sizes := s.next_batch():
+        out = []
+        for n in sizes:
+            fluke = n in splits and n not in tried
+            tried.add(n)
+            out.append(ProbeResult(n, ProbeOutcome.DELIVERED if n <= limit or fluke
+                                   else ProbeOutcome.LOST))
+        s.feed(out)
+    r = s.result()
+    assert r.largest_ok is not None
+    if r.smallest_bad is not None:
+        assert r.largest_ok < r.smallest_bad
+    if r.exact and r.largest_ok < 1460:
+        assert (r.largest_ok, r.smallest_bad) == (limit, limit + 1) or r.largest_ok in splits
