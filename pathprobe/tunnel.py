@@ -91,17 +91,19 @@ def to_probe_result(p: io.SizedProbe, leg1_segment: int | None = None,
     """
     if p.outcome is io.Outcome.UNTESTED:
         return None
-    if (p.outcome is io.Outcome.ANSWERED and not split_before
-            and was_split_by_leg1(p, leg1_segment)):
-        assert p.segment is not None
-        return ProbeResult(p.segment, ProbeOutcome.DELIVERED)
+    piece = None if split_before else leg1_piece(p, leg1_segment)
+    if piece is not None:
+        return ProbeResult(piece, ProbeOutcome.DELIVERED)
     return ProbeResult(p.size, _PROBE_OUTCOME.get(p.outcome, ProbeOutcome.LOST))
 
 
-def was_split_by_leg1(p: io.SizedProbe, leg1_segment: int | None) -> bool:
-    """The write reached the reflector in leg 1's pieces rather than whole."""
-    return (p.segment is not None and leg1_segment is not None
-            and p.size > leg1_segment and p.segment == leg1_segment)
+def leg1_piece(p: io.SizedProbe, leg1_segment: int | None) -> int | None:
+    """The piece size when an answered write reached the reflector only in leg 1's
+    pieces rather than whole; None otherwise."""
+    if (p.outcome is io.Outcome.ANSWERED and p.segment is not None
+            and leg1_segment is not None and p.size > leg1_segment == p.segment):
+        return p.segment
+    return None
 
 
 def next_timeout(answered_s: Sequence[float], current: float) -> float:
@@ -359,7 +361,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
             for p in probes:
                 r = to_probe_result(p, leg1_segment, p.size in split)
                 if r is None:
-                    progress(f"{label}: {p.size} not tested ({p.detail}); probed again")
+                    progress(f"{label}: {p.size} not tested ({p.detail}); not counted")
                     continue
                 results.append(r)
                 if p.outcome is io.Outcome.ANSWERED:
@@ -386,7 +388,9 @@ def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outc
 
     (The proxy may split a write that crossed leg 1 in two segments, so a
     large size can pass where a smaller one failed; then only sizes below
-    the smallest failure are trusted.)
+    the smallest failure are trusted.) The search already withdraws such
+    deliveries above failures it counted; this last check also covers the
+    ones it did not count (losses in rounds where nothing was answered).
     """
     if r.largest_ok is None or not failures or min(failures) >= r.largest_ok:
         return r

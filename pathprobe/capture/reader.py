@@ -243,10 +243,14 @@ def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
             else:
                 stats.truncated = f"after frame {n}: last block cut short"
             return
-        if block_type == 6:  # Enhanced Packet Block
-            if len(body) < 20:
-                raise CaptureError(f"frame {n + 1}: enhanced packet block too short")
-            iface, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "IIIII", body)
+        if block_type in (6, 2):  # Enhanced Packet Block, obsolete Packet Block
+            if len(body) < 24:   # 20 bytes of fields, 4 of trailing length
+                raise CaptureError(f"frame {n + 1}: packet block too short")
+            if block_type == 6:
+                iface, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "IIIII", body)
+            else:
+                iface, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(
+                    endian + "HHIIII", body)
             if iface >= len(interfaces) or caplen > len(body) - 24:
                 raise CaptureError(f"frame {n + 1}: refers to interface {iface} or length "
                                    f"{caplen} that does not exist; the capture is corrupt")
@@ -275,20 +279,6 @@ def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
             interfaces.append((linktype, _tsresol(body[8:-4], endian)))
             if linktype in SUPPORTED_LINKTYPES:
                 stats.linktypes.add(linktype)
-        elif block_type == 2:  # obsolete Packet Block
-            if len(body) < 24:
-                raise CaptureError(f"frame {n + 1}: packet block too short")
-            iface, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(
-                endian + "HHIIII", body)
-            if iface >= len(interfaces):
-                raise CaptureError(f"frame {n + 1}: refers to a missing interface")
-            n += 1
-            stats.frames = n
-            linktype, unit = interfaces[iface]
-            if linktype not in SUPPORTED_LINKTYPES:
-                stats.unsupported_frames += 1
-                continue
-            yield n, ((ts_hi << 32) | ts_lo) * unit, linktype, body[20:20 + caplen], origlen
         # other blocks (name resolution, statistics, custom, ...) are skipped
 
 

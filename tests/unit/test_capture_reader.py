@@ -54,8 +54,9 @@ def _block(endian: str, btype: int, body: bytes) -> bytes:
 
 
 def write_pcapng(path: Path, linktype: int, records: list[tuple[int, int, bytes, int]],
-                 endian: str = "<", tsresol: int | None = 9, simple: bool = False) -> Path:
-    """SHB, a statistics-like unknown block, one IDB (with if_tsresol), then EPBs or SPBs."""
+                 endian: str = "<", tsresol: int | None = 9, block: int = 6) -> Path:
+    """SHB, a statistics-like unknown block, one IDB (with if_tsresol), then packets as
+    EPBs (``block`` 6), SPBs (3) or obsolete PBs (2)."""
     shb = _block(endian, 0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1))
     opts = b""
     if tsresol is not None:
@@ -65,10 +66,13 @@ def write_pcapng(path: Path, linktype: int, records: list[tuple[int, int, bytes,
     out = [shb, _block(endian, 0x0BAD, b"custom"), idb]
     unit = 10 ** (tsresol if tsresol is not None else 6)
     for sec, usec, data, orig in records:
-        if simple:
+        ts = sec * unit + usec * unit // 10**6
+        if block == 3:
             out.append(_block(endian, 3, struct.pack(endian + "I", orig) + data))
+        elif block == 2:
+            out.append(_block(endian, 2, struct.pack(endian + "HHIIII", 0, 0, ts >> 32,
+                                                     ts & 0xFFFFFFFF, len(data), orig) + data))
         else:
-            ts = sec * unit + usec * unit // 10**6
             out.append(_block(endian, 6, struct.pack(endian + "IIIII", 0, ts >> 32,
                                                      ts & 0xFFFFFFFF, len(data), orig) + data))
     path.write_bytes(b"".join(out))
@@ -106,8 +110,18 @@ def test_pcapng(tmp_path: Path, endian: str, tsresol: int | None) -> None:
 
 def test_pcapng_simple_packet_blocks(tmp_path: Path) -> None:
     linktype, recs = pcap_records(ACL)
-    path = write_pcapng(tmp_path / "x.pcapng", linktype, recs, simple=True)
+    path = write_pcapng(tmp_path / "x.pcapng", linktype, recs, block=3)
     assert [f[3] for f in read_frames(path)] == [r[2] for r in recs]
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_pcapng_obsolete_packet_blocks(tmp_path: Path, endian: str) -> None:
+    linktype, recs = pcap_records(ACL)
+    path = write_pcapng(tmp_path / "x.pcapng", linktype, recs, endian, block=2)
+    frames = list(read_frames(path))
+    assert [f[3] for f in frames] == [r[2] for r in recs]
+    assert frames[5][1] == pytest.approx(recs[5][0] + recs[5][1] / 1e6, abs=1e-6)
+    assert verdict_codes(path) == [VerdictCode.PROXY_DENIED]
 
 
 def test_pcapng_written_by_editcap_if_available(tmp_path: Path) -> None:
