@@ -34,6 +34,8 @@ class VerdictCode(StrEnum):
     PROXY_UPSTREAM_ERROR = "PROXY_UPSTREAM_ERROR"
     PROXY_UNREACHABLE = "PROXY_UNREACHABLE"
     CONNECT_NO_RESPONSE = "CONNECT_NO_RESPONSE"
+    PROXY_TLS_INTERCEPTED = "PROXY_TLS_INTERCEPTED"
+    PROXY_CONFIG_UNSUPPORTED = "PROXY_CONFIG_UNSUPPORTED"
 
 
 VERDICT_MEANINGS: Mapping[VerdictCode, str] = {
@@ -49,6 +51,9 @@ VERDICT_MEANINGS: Mapping[VerdictCode, str] = {
     VerdictCode.PROXY_UPSTREAM_ERROR: "502/503/504 or the proxy could not reach the target",
     VerdictCode.PROXY_UNREACHABLE: "no TCP connection to the proxy",
     VerdictCode.CONNECT_NO_RESPONSE: "CONNECT sent, no HTTP answer",
+    VerdictCode.PROXY_TLS_INTERCEPTED: "the proxy terminates TLS (certificate for the target "
+                                       "issued by another party)",
+    VerdictCode.PROXY_CONFIG_UNSUPPORTED: "a proxy setting the FMC cannot use",
 }
 
 
@@ -73,6 +78,91 @@ class Confidence(StrEnum):
     INFERRED = "inferred"
 
 
+class Severity(StrEnum):
+    """How bad a finding is; decided by rule in ``pathprobe.findings``, never by a step."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return (Severity.INFO, Severity.WARNING, Severity.CRITICAL).index(self)
+
+
+class Step(StrEnum):
+    """The measuring step (or analysis) an evidence item comes from."""
+
+    LOCAL = "local"
+    PMTU = "pmtu"
+    MSS = "mss"
+    TUNNEL = "tunnel"
+    CAPTURE = "capture"
+    DIAGNOSE = "diagnose"
+
+
+class Basis(StrEnum):
+    """Why a finding sits on the leg it sits on (the attribution step decides with these)."""
+
+    # Probes that cross only this leg (DF/ICMP/TCP to the proxy itself): the leg is certain.
+    THIS_LEG_ONLY = "this-leg-only"
+    # Tunnel probes: the proxy acknowledged the whole lost write, so it crossed leg 1.
+    PROXY_ACKED = "proxy-acked"
+    # Tunnel probes: the proxy never acknowledged the lost write: lost on leg 1.
+    PROXY_NEVER_ACKED = "proxy-never-acked"
+    # Tunnel probes: the reset arrived on our own socket to the proxy (leg 1 or the proxy).
+    RESET_ON_OUR_SOCKET = "reset-on-our-socket"
+    # Down direction in the tunnel: our small advertised MSS kept leg 1's segments small.
+    SMALL_MSS_ON_LEG1 = "small-mss-on-leg1"
+    # Tunnel probes whose acknowledgement is unknown: leg 1 must be known to carry the size.
+    NEEDS_LEG1 = "needs-leg1"
+    # An HTTP answer of the proxy, or the proxy's own behaviour.
+    PROXY_ANSWER = "proxy-answer"
+    # What one capture point sees (captures).
+    CAPTURE_POINT = "capture-point"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A size limit a finding proves, in the units it was measured in.
+
+    ``mtu``: the largest IP packet proven to cross; ``max_payload``: the largest
+    TCP payload per segment proven to cross; ``pmtu_low``..``pmtu_high``: the
+    path MTU range a payload implies when the headers on the leg are unknown.
+    ``exact`` False means every number is a proven lower bound, nothing more.
+    """
+
+    mtu: int | None = None
+    max_payload: int | None = None
+    pmtu_low: int | None = None
+    pmtu_high: int | None = None
+    exact: bool = True
+
+    def fields(self) -> dict[str, int]:
+        """The numbers that are known, under their JSON names."""
+        out = {"mtu": self.mtu, "max_payload": self.max_payload, "pmtu_low": self.pmtu_low,
+               "pmtu_high": self.pmtu_high}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation a finding (or a leg) rests on. No sentence: ``render`` makes it.
+
+    ``fact`` is a member of one of the enums in ``pathprobe.facts``; ``values``
+    holds the numbers and names the sentence needs; ``frames`` the capture
+    frame numbers it rests on.
+    """
+
+    fact: StrEnum
+    step: Step
+    values: Mapping[str, Number] = field(default_factory=dict)
+    frames: tuple[int, ...] = ()
+
+    def value(self, key: str) -> Number:
+        return self.values.get(key)
+
+
 class ExitStatus(IntEnum):
     """Process exit statuses (design.md); documented in --help and the man page."""
 
@@ -84,48 +174,41 @@ class ExitStatus(IntEnum):
 
 
 EXIT_STATUS_HELP = (
-    "Exit status: 0 healthy, 1 a problem was found (any verdict other than HEALTHY), "
-    "2 usage error, 3 could not measure (permissions, unreachable, interrupted), "
-    "4 internal error."
+    "Exit status: 0 nothing at or above the --fail-on severity (default warning) was found, "
+    "1 a finding at or above it, 2 usage error, 3 could not measure (permissions, "
+    "unreachable, interrupted; with the partial report), 4 internal error."
 )
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One finding, with the numbers and evidence it rests on."""
+    """One finding: code, leg, direction, the limit and numbers it proves, and its evidence.
+
+    ``severity`` is None until ``pathprobe.findings.assess`` decides it by rule;
+    ``basis`` says why the finding is on its leg (typed, for the attribution).
+    """
 
     code: VerdictCode
-    leg: str
+    leg: Leg
     direction: Direction | None = None
-    evidence: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
     confidence: Confidence = Confidence.MEASURED
-    # The numbers the verdict rests on, e.g. {"mtu": 1372, "mss_sent": 1460}.
+    # Other numbers the verdict rests on, e.g. {"mss_sent": 1460, "status": 403}.
     numbers: Mapping[str, Number] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "code": self.code.value,
-            "leg": self.leg,
-            "direction": self.direction.value if self.direction else None,
-        }
-        out.update(self.numbers)
-        out["evidence"] = list(self.evidence)
-        out["confidence"] = self.confidence.value
-        return out
+    limit: Limit | None = None
+    basis: Basis | None = None
+    severity: Severity | None = None
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """A concrete change: where to make it, on what platform, the command, and why."""
+    """A concrete change: where, on what platform, the command, how to undo it, and why."""
 
     where: str
     platform: str
     command: str
     why: str
-
-    def to_json(self) -> dict[str, object]:
-        return {"where": self.where, "platform": self.platform,
-                "command": self.command, "why": self.why}
+    rollback: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,28 +221,17 @@ class LegReport:
     "not measured"; ``not_measured`` says why for steps that could not run.
     """
 
-    name: str
+    name: Leg
     target: str
     direction: Direction | None = None
     measurements: Mapping[str, Number] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Evidence, ...] = ()
     not_measured: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {"name": self.name, "target": self.target}
-        if self.direction is not None:
-            out["direction"] = self.direction.value
-        out.update(self.measurements)
-        if self.notes:
-            out["notes"] = list(self.notes)
-        if self.not_measured:
-            out["not_measured"] = list(self.not_measured)
-        return out
 
 
 @dataclass(frozen=True)
 class Report:
-    """Everything one command run found; rendered as tables or JSON."""
+    """Everything one command run found; rendered as tables or JSON by ``render``."""
 
     command: str
     started: str
@@ -167,38 +239,25 @@ class Report:
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
-    summary: str = ""
     partial: bool = False
     # Steps that could not run at all (permissions, unreachable) and why.
     errors: tuple[str, ...] = ()
+    # Capture reader notes and similar context lines (analyze).
+    notes: tuple[Evidence, ...] = ()
 
     @property
     def problems(self) -> tuple[Verdict, ...]:
         return tuple(v for v in self.verdicts if v.code is not VerdictCode.HEALTHY)
 
-    def exit_status(self) -> ExitStatus:
-        """1 when anything is wrong; 3 when nothing could be concluded; else 0."""
-        if self.problems:
+    def exit_status(self, fail_on: Severity = Severity.WARNING) -> ExitStatus:
+        """1 for a finding at or above ``fail_on``; 3 when nothing could be concluded
+        (or the run was cut short) and nothing failed; else 0."""
+        if any(v.severity is not None and v.severity.rank >= fail_on.rank
+               and v.code is not VerdictCode.HEALTHY for v in self.verdicts):
             return ExitStatus.PROBLEM
         if self.partial or self.errors or not self.verdicts:
             return ExitStatus.NOT_MEASURED
         return ExitStatus.HEALTHY
-
-    def to_json(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "schema": SCHEMA,
-            "command": self.command,
-            "started": self.started,
-            "duration_s": round(self.duration_s, 3),
-            "summary": self.summary,
-            "partial": self.partial,
-            "legs": [leg.to_json() for leg in self.legs],
-            "verdicts": [v.to_json() for v in self.verdicts],
-            "recommendations": [r.to_json() for r in self.recommendations],
-        }
-        if self.errors:
-            out["errors"] = list(self.errors)
-        return out
 
 
 # Progress lines for humans (stderr); measuring code calls it, the CLI decides where it goes.
@@ -211,25 +270,21 @@ def no_progress(_: str) -> None:
 
 @dataclass(frozen=True)
 class Measurement:
-    """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several."""
+    """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
+
+    A step that could not measure something says so in ``errors`` (why, for
+    people) and never raises for it.
+    """
 
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     errors: tuple[str, ...] = ()
-    summary: str = ""
-
-    def to_report(self, command: str, started: str, duration_s: float,
-                  recommendations: tuple[Recommendation, ...] = (),
-                  partial: bool = False) -> Report:
-        return Report(command=command, started=started, duration_s=duration_s, legs=self.legs,
-                      verdicts=self.verdicts, recommendations=recommendations,
-                      summary=self.summary, partial=partial, errors=self.errors)
 
 
-def healthy_unless(problems: Iterable[Verdict], leg: str, evidence: Iterable[str]) -> tuple[
-        Verdict, ...]:
+def healthy_unless(problems: Iterable[Verdict], leg: Leg, evidence: Iterable[Evidence],
+                   direction: Direction = Direction.BOTH) -> tuple[Verdict, ...]:
     """The problems found, or a single HEALTHY verdict for ``leg`` when there are none."""
     found = tuple(problems)
     if found:
         return found
-    return (Verdict(VerdictCode.HEALTHY, leg, Direction.BOTH, tuple(evidence)),)
+    return (Verdict(VerdictCode.HEALTHY, leg, direction, tuple(evidence)),)

@@ -25,10 +25,14 @@ delivered; when the bracket cannot be closed the result says why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import pairwise
+
+from pathprobe.facts.search import SearchFact
+from pathprobe.model import Evidence, Step
 
 # RFC 1191 plateaus plus the tunnel overheads engineers meet (field-notes.md).
 PLATEAUS: tuple[int, ...] = (
@@ -51,6 +55,30 @@ class ProbeResult:
     next_hop_mtu: int | None = None   # MTU hint from ICMP (already checked against the quote)
 
 
+class StopReason(StrEnum):
+    """Why a search stopped: the typed reason a report's sentence is made from."""
+
+    CLOSED = "closed"                  # largest_ok + 1 fails: byte-exact
+    HIGH_DELIVERED = "high-delivered"  # the largest size tested crossed
+    LOW_FAILS = "low-fails"            # even the smallest size fails
+    TARGET_SILENT = "target-silent"    # the smallest size was never answered
+    PROBE_BUDGET = "probe-budget"      # max_probes spent: largest_ok is a lower bound
+    ROUND_LIMIT = "round-limit"        # max_rounds reached: a lower bound
+    TIME_BUDGET = "time-budget"        # the driver's time budget spent: a lower bound
+    NOTHING_LEFT = "nothing-left"      # no size left to probe inside the budget
+    ABORTED = "aborted"                # the caller stopped it (e.g. the tunnel broke)
+    NOT_STARTED = "not-started"
+
+
+class FailedHow(StrEnum):
+    """How the smallest failing size was proven to fail."""
+
+    ICMP = "icmp"          # TOO_BIG carrying a next-hop MTU hint
+    REFUSED = "refused"    # TOO_BIG without a hint (e.g. a TCP reset)
+    LOCAL = "local"        # EMSGSIZE from our own stack
+    LOST = "lost"          # lost in `retries` live rounds, or once and covered by an ICMP hint
+
+
 @dataclass(frozen=True)
 class SearchResult:
     largest_ok: int | None      # largest size proven delivered (None: nothing delivered)
@@ -60,15 +88,17 @@ class SearchResult:
     signalled: bool             # the failure above largest_ok was ICMP-signalled (hint)
     probes: int                 # probes consumed
     rounds: int
-    reason: str                 # one line: why the search stopped / why not exact
+    stop: StopReason            # why the search stopped (why not exact, when it is not)
+    failed_how: FailedHow | None = None   # how smallest_bad failed
+    losses: int = 0             # times smallest_bad was lost (when failed_how is LOST)
+    low: int = 0                # the searched range
+    high: int = 0
     retracted: tuple[int, ...] = ()   # deliveries withdrawn: a smaller size failed
+    duration_s: float = 0.0     # wall time, when a driver ran it
 
 
-# How a failing size was proven; decides ``signalled``.
-_ICMP = "icmp"          # TOO_BIG carrying a next-hop MTU hint
-_REFUSED = "refused"    # TOO_BIG without a hint (e.g. a TCP reset)
-_LOCAL = "local"        # EMSGSIZE from our own stack
-_LOST = "lost"          # lost in `retries` live rounds, or once and covered by an ICMP hint
+_ICMP, _REFUSED, _LOCAL, _LOST = FailedHow.ICMP, FailedHow.REFUSED, FailedHow.LOCAL, \
+    FailedHow.LOST
 
 
 class SizeSearch:
@@ -107,13 +137,13 @@ class SizeSearch:
         self.retract_conflicts = retract_conflicts
         self._retracted: set[int] = set()
         self._ok: set[int] = set()
-        self._bad: dict[int, str] = {}         # size -> how it was proven failing
+        self._bad: dict[int, FailedHow] = {}         # size -> how it was proven failing
         self._lost: dict[int, int] = {}        # size -> losses counted in live rounds
         self._low_losses = 0                   # losses of `low` in any round (target silent?)
         self._hints: list[tuple[int, int]] = []  # (probe size, next-hop MTU) from valid ICMP
         self._probes = 0
         self._rounds = 0
-        self._stop: str | None = None
+        self._stop: StopReason | None = None
 
     # -- derived state ---------------------------------------------------------------
 
@@ -218,7 +248,7 @@ class SizeSearch:
             picks.extend([edge] * max(1, min(need, room)))
         if len(picks) == 1 and ok is not None:
             # Nothing left to learn inside the budget (should be rare).
-            self._stop = "no size left to probe inside the budget"
+            self._stop = StopReason.NOTHING_LEFT
             return []
         return sorted(picks[: max(1, budget)])
 
@@ -268,36 +298,79 @@ class SizeSearch:
                 self._retracted |= above
                 return
 
+    def stop(self, why: StopReason) -> None:
+        """End the search early (time budget, a broken tunnel ...); result() says why."""
+        self._stop = why
+
     def result(self) -> SearchResult:
         ok, bad = self.largest_ok, self._smallest_bad()
         hints = self._valid_hints()
         icmp_mtu = min(hints) if hints else None
+        how = self._bad[bad] if bad is not None else None
         signalled = bad is not None and (
-            self._bad[bad] == _ICMP or (self._bad[bad] == _LOST and self._hint_covers(bad)))
+            how is _ICMP or (how is _LOST and self._hint_covers(bad)))
         exact = self._closed() and ok is not None
         return SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=icmp_mtu,
                             signalled=signalled, probes=self._probes, rounds=self._rounds,
-                            reason=self._reason(ok, bad),
+                            stop=self._stop_reason(ok, bad), failed_how=how,
+                            losses=self._lost.get(bad, self.retries) if bad is not None else 0,
+                            low=self.low, high=self.high,
                             retracted=tuple(sorted(self._retracted - self._ok)))
 
-    def _reason(self, ok: int | None, bad: int | None) -> str:
+    def _stop_reason(self, ok: int | None, bad: int | None) -> StopReason:
         if ok is None:
             if bad is not None and bad <= self.low:
-                return f"even the smallest size ({self.low}) fails ({self._bad[bad]})"
+                return StopReason.LOW_FAILS
             if self._low_losses:
-                return (f"the smallest size ({self.low}) was never answered "
-                        f"({self._low_losses} tries): target silent or filtered")
-            return "nothing probed yet"
+                return StopReason.TARGET_SILENT
+            return self._stop or StopReason.NOT_STARTED
         if ok >= self.high:
-            return f"the largest size ({self.high}) was delivered"
+            return StopReason.HIGH_DELIVERED
         if bad is not None and bad == ok + 1:
-            lost = ("lost, and an ICMP hint says it is too big" if self._hint_covers(bad)
-                    else f"lost {self._lost.get(bad, self.retries)} times, no ICMP")
-            how = {_ICMP: "signalled by ICMP", _REFUSED: "refused", _LOCAL: "refused locally",
-                   _LOST: lost}[self._bad[bad]]
-            return f"{ok} delivered, {bad} fails ({how})"
-        why = self._stop or ("probe budget spent" if self._probes >= self.max_probes
-                             else "round limit reached" if self._rounds >= self.max_rounds
-                             else "search not finished")
-        upper = f"{bad} fails" if bad is not None else "no failing size proven"
-        return f"{why}: {ok} is the proven lower bound ({upper})"
+            return StopReason.CLOSED
+        if self._stop is not None:
+            return self._stop
+        if self._probes >= self.max_probes:
+            return StopReason.PROBE_BUDGET
+        if self._rounds >= self.max_rounds:
+            return StopReason.ROUND_LIMIT
+        return StopReason.NOT_STARTED
+
+
+def search_evidence(r: SearchResult, step: Step, method: str | None = None) -> Evidence:
+    """The search's result as an evidence item (its sentence is made in render)."""
+    return Evidence(SearchFact.SEARCH, step, {
+        "method": method, "stop": r.stop.value, "ok": r.largest_ok, "bad": r.smallest_bad,
+        "how": r.failed_how.value if r.failed_how else None, "losses": r.losses,
+        "hinted": r.signalled and r.failed_how is FailedHow.LOST, "low": r.low, "high": r.high,
+        "probes": r.probes, "rounds": r.rounds})
+
+
+class Aborted(Exception):
+    """Raised by a driver's probe function to stop the search (the result says ABORTED)."""
+
+
+BatchProber = Callable[[list[int]], Sequence[ProbeResult]]
+RoundReport = Callable[[SizeSearch, list[int]], None]
+
+
+def drive(search: SizeSearch, probe: BatchProber, *, budget_s: float,
+          clock: Callable[[], float] = time.monotonic,
+          on_round: RoundReport | None = None) -> SearchResult:
+    """The one search loop of pmtu, mss and tunnel: batches until done, the time budget
+    or an ``Aborted`` probe. ``probe`` returns one result per size it could test (a
+    probe that proved nothing is left out); ``on_round`` sees each finished round."""
+    t0 = clock()
+    while sizes := search.next_batch():
+        if clock() - t0 > budget_s:
+            search.stop(StopReason.TIME_BUDGET)
+            break
+        try:
+            results = probe(sizes)
+        except Aborted:
+            search.stop(StopReason.ABORTED)
+            break
+        search.feed(results)
+        if on_round is not None:
+            on_round(search, sizes)
+    return replace(search.result(), duration_s=clock() - t0)

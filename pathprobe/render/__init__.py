@@ -10,7 +10,16 @@ from enum import StrEnum
 
 from tabulate import tabulate
 
-from pathprobe.model import LegReport, Number, Report
+from pathprobe.model import (
+    SCHEMA,
+    Evidence,
+    LegReport,
+    Number,
+    Recommendation,
+    Report,
+    Verdict,
+)
+from pathprobe.render.evidence import describe
 
 
 class TableFormat(StrEnum):
@@ -35,9 +44,75 @@ VERDICT_NUMBER_ORDER = ("mtu", "max_payload", "pmtu_low", "pmtu_high", "mss_sent
                         "mss_received", "status", "hop")
 
 
+def fact_json(ev: Evidence) -> dict[str, object]:
+    """An evidence item as typed data (JSON ``facts[]``)."""
+    out: dict[str, object] = {"fact": ev.fact.value, "step": ev.step.value,
+                              "values": dict(ev.values)}
+    if ev.frames:
+        out["frames"] = list(ev.frames)
+    return out
+
+
+def verdict_json(v: Verdict) -> dict[str, object]:
+    out: dict[str, object] = {
+        "code": v.code.value,
+        "leg": v.leg.value,
+        "direction": v.direction.value if v.direction else None,
+        "severity": v.severity.value if v.severity else None,
+    }
+    if v.limit is not None:
+        out.update(v.limit.fields())
+        out["limit_exact"] = v.limit.exact
+    out.update(v.numbers)
+    out["evidence"] = [describe(e) for e in v.evidence]
+    out["facts"] = [fact_json(e) for e in v.evidence]
+    out["confidence"] = v.confidence.value
+    if v.basis is not None:
+        out["basis"] = v.basis.value
+    return out
+
+
+def leg_json(leg: LegReport) -> dict[str, object]:
+    out: dict[str, object] = {"name": leg.name.value, "target": leg.target}
+    if leg.direction is not None:
+        out["direction"] = leg.direction.value
+    out.update(leg.measurements)
+    if leg.notes:
+        out["notes"] = [describe(n) for n in leg.notes]
+    if leg.not_measured:
+        out["not_measured"] = list(leg.not_measured)
+    return out
+
+
+def recommendation_json(r: Recommendation) -> dict[str, object]:
+    return {"where": r.where, "platform": r.platform, "command": r.command,
+            "rollback": r.rollback, "why": r.why}
+
+
+def report_json(report: Report) -> dict[str, object]:
+    from pathprobe.findings import summarize
+
+    out: dict[str, object] = {
+        "schema": SCHEMA,
+        "command": report.command,
+        "started": report.started,
+        "duration_s": round(report.duration_s, 3),
+        "summary": summarize(report),
+        "partial": report.partial,
+        "legs": [leg_json(leg) for leg in report.legs],
+        "verdicts": [verdict_json(v) for v in report.verdicts],
+        "recommendations": [recommendation_json(r) for r in report.recommendations],
+    }
+    if report.errors:
+        out["errors"] = list(report.errors)
+    if report.notes:
+        out["notes"] = [describe(n) for n in report.notes]
+    return out
+
+
 def render_json(report: Report) -> str:
     """The one JSON object written to stdout with --json."""
-    return json.dumps(report.to_json(), indent=2, sort_keys=False) + "\n"
+    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
 def _fmt(value: Number) -> str:
@@ -61,9 +136,9 @@ def _legs_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = ["leg", "direction", "target", *columns, "notes"]
     rows = []
     for leg in report.legs:
-        notes = [*leg.notes, *(f"not measured: {why}" for why in leg.not_measured)]
+        notes = [*map(describe, leg.notes), *(f"not measured: {why}" for why in leg.not_measured)]
         rows.append([
-            leg.name,
+            leg.name.value,
             leg.direction.value if leg.direction else "-",
             leg.target,
             *(_fmt(leg.measurements.get(c)) for c in columns),
@@ -73,18 +148,22 @@ def _legs_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def _verdicts_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    headers = ["verdict", "leg", "direction", "numbers", "confidence", "evidence"]
+    headers = ["severity", "verdict", "leg", "direction", "numbers", "confidence", "evidence"]
     rows = []
     for v in report.verdicts:
+        values = {**(v.limit.fields() if v.limit else {}), **v.numbers}
         numbers = ", ".join(
-            f"{k}={_fmt(v.numbers[k])}" for k in _ordered(list(v.numbers), VERDICT_NUMBER_ORDER))
+            f"{k}={_fmt(values[k])}" for k in _ordered(list(values), VERDICT_NUMBER_ORDER))
+        if v.limit is not None and not v.limit.exact:
+            numbers += " (lower bound)"
         rows.append([
+            v.severity.value if v.severity else "-",
             v.code.value,
-            v.leg,
+            v.leg.value,
             v.direction.value if v.direction else "-",
             numbers or "-",
             v.confidence.value,
-            "; ".join(v.evidence) or "-",
+            "; ".join(map(describe, v.evidence)) or "-",
         ])
     return headers, rows
 
@@ -114,7 +193,7 @@ def _leg_groups(report: Report) -> list[tuple[str, list[LegReport]]]:
     """Leg rows grouped by (leg, direction), in the order they were measured."""
     groups: dict[tuple[str, str], list[LegReport]] = {}
     for leg in report.legs:
-        groups.setdefault((leg.name, leg.direction.value if leg.direction else ""), []).append(leg)
+        groups.setdefault((leg.name.value, leg.direction.value if leg.direction else ""), []).append(leg)
     return [(f"{name}, {direction}" if direction else name, rows)
             for (name, direction), rows in groups.items()]
 
@@ -130,7 +209,8 @@ def render_by_leg(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
             keys.extend(k for k, v in leg.measurements.items() if v is not None and k not in keys)
         body = [[k, *(_fmt(leg.measurements.get(k)) for leg in rows)]
                 for k in _ordered(keys, LEG_COLUMN_ORDER)]
-        notes = [[*(f"not measured: {why}" for why in leg.not_measured), *leg.notes]
+        notes = [[*(f"not measured: {why}" for why in leg.not_measured),
+                  *map(describe, leg.notes)]
                  for leg in rows]
         if any(notes):
             body.append(["notes", *("; ".join(n) or "-" for n in notes)])
@@ -143,7 +223,9 @@ def render_by_leg(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
 
 def _render_sections(report: Report, sections: Sequence[tuple[str, tuple[
         list[str], list[list[str]]]]], fmt: TableFormat) -> str:
-    summary = report.summary or "no summary"
+    from pathprobe.findings import summarize
+
+    summary = summarize(report)
     if report.partial:
         summary += " (PARTIAL: interrupted before every step ran)"
     if fmt is TableFormat.HTML:

@@ -1,0 +1,406 @@
+"""From the facts of every step to the findings a report states: decided once, here.
+
+Pure. The measuring steps (pmtu, mss, tunnel, capture) report verdicts with
+typed limits, evidence and an attribution ``Basis``; this module
+
+1. **attributes** each tunnel finding to the leg its facts prove (``attribute``),
+2. **merges** what several steps saw of the same fault into one verdict per
+   (code, leg, direction) (``merge``; a ``both`` verdict absorbs ``up``/``down``),
+3. tells an MSS sized to the path MTU from a clamp (``peer_mtu_is_not_a_clamp``),
+4. decides each verdict's **severity** by rule (``severity_of``):
+
+   - critical: traffic breaks - black hole, reset on large segments, stall,
+     proxy refusal, authentication failures, unreachable, no CONNECT answer,
+     upstream errors, TLS interception;
+   - warning: degraded or fragile - a path MTU reduction that is only
+     inferred (ICMP seen in part, or only a cached route), an MSS clamp that
+     still lets through segments larger than the leg carries, a proxy setting
+     the FMC cannot use;
+   - info: observed and harmless - an MSS lowered while traffic flows, a
+     reduced path MTU with working PMTUD (ICMP answered and the size below it
+     delivered), healthy legs;
+
+5. and builds the ``Report`` (``finish``). No decision reads a sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from pathprobe.facts.diagnose import DiagnoseFact
+from pathprobe.model import (
+    Basis,
+    Confidence,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Limit,
+    Measurement,
+    Number,
+    Recommendation,
+    Report,
+    Severity,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+
+SIZE_CODES = frozenset({VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
+                        VerdictCode.TUNNEL_STALL})
+# Findings about the proxy itself rather than a leg's path.
+PROXY_CODES = frozenset({VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_REQUIRED,
+                         VerdictCode.PROXY_AUTH_UNSUPPORTED, VerdictCode.PROXY_UPSTREAM_ERROR,
+                         VerdictCode.PROXY_UNREACHABLE, VerdictCode.CONNECT_NO_RESPONSE,
+                         VerdictCode.PROXY_TLS_INTERCEPTED,
+                         VerdictCode.PROXY_CONFIG_UNSUPPORTED})
+# Those that leave no tunnel to measure leg 2 through.
+NO_TUNNEL = frozenset({VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_REQUIRED,
+                       VerdictCode.PROXY_AUTH_UNSUPPORTED, VerdictCode.PROXY_UNREACHABLE,
+                       VerdictCode.CONNECT_NO_RESPONSE})
+CRITICAL_CODES = frozenset({*SIZE_CODES, *NO_TUNNEL, VerdictCode.PROXY_UPSTREAM_ERROR,
+                            VerdictCode.PROXY_TLS_INTERCEPTED})
+# The order findings of equal severity are listed in: what breaks the transfer first.
+CODE_ORDER = (
+    VerdictCode.PROXY_UNREACHABLE, VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_UNSUPPORTED,
+    VerdictCode.PROXY_AUTH_REQUIRED, VerdictCode.PROXY_UPSTREAM_ERROR,
+    VerdictCode.CONNECT_NO_RESPONSE, VerdictCode.PROXY_TLS_INTERCEPTED,
+    VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT, VerdictCode.TUNNEL_STALL,
+    VerdictCode.PROXY_CONFIG_UNSUPPORTED, VerdictCode.PMTU_REDUCED, VerdictCode.MSS_CLAMPED,
+    VerdictCode.HEALTHY,
+)
+# The tunnel's bases: its probes cross leg 1 before leg 2, so the leg is decided here.
+TUNNEL_BASES = frozenset({Basis.PROXY_ACKED, Basis.PROXY_NEVER_ACKED, Basis.RESET_ON_OUR_SOCKET,
+                          Basis.SMALL_MSS_ON_LEG1, Basis.NEEDS_LEG1})
+
+IP_TCP = {4: 40, 6: 60}   # IP + TCP header bytes without options
+TIMESTAMPS = 12           # the TCP timestamps option, on by default on Linux
+
+
+def _int(numbers: Mapping[str, Number], key: str) -> int | None:
+    value = numbers.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _leg1_legs(legs: Iterable[LegReport]) -> list[LegReport]:
+    return [x for x in legs if x.name is Leg.FMC_PROXY]
+
+
+def _same_way(a: Direction | None, b: Direction | None) -> bool:
+    both = (None, Direction.BOTH)
+    return a in both or b in both or a is b
+
+
+def payload_limit(limit: Limit, ip_version: int = 4) -> int | None:
+    """The largest TCP payload per segment a limit proves (never above the truth: from an
+    MTU the timestamps option is assumed)."""
+    if limit.max_payload is not None:
+        return limit.max_payload
+    mtu = limit.mtu if limit.mtu is not None else limit.pmtu_low
+    return None if mtu is None else mtu - IP_TCP[ip_version] - TIMESTAMPS
+
+
+def leg1_size_limit(verdicts: Iterable[Verdict], direction: Direction | None,
+                    ip_version: int = 4) -> int | None:
+    """The payload per segment above which leg 1 itself loses or resets segments that way
+    (from probes that cross leg 1 only); None when none was proven."""
+    limits = [payload_limit(v.limit, ip_version) for v in verdicts
+              if v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES and v.limit is not None
+              and v.basis is Basis.THIS_LEG_ONLY and _same_way(v.direction, direction)]
+    known = [x for x in limits if x is not None]
+    return min(known) if known else None
+
+
+def leg1_carries(legs: Iterable[LegReport], ip_version: int = 4) -> int | None:
+    """The largest TCP payload per segment leg 1 is proven to carry, if known."""
+    sizes: list[int] = []
+    for leg in _leg1_legs(legs):
+        payload = _int(leg.measurements, "max_payload")
+        if payload is not None:
+            sizes.append(payload)
+        for key in ("pmtu", "pmtu_up", "pmtu_down", "pmtu_low"):
+            mtu = _int(leg.measurements, key)
+            if mtu is not None:
+                sizes.append(mtu - IP_TCP[ip_version] - TIMESTAMPS)
+    return min(sizes) if sizes else None
+
+
+def _leg1_measured(verdicts: Iterable[Verdict]) -> bool:
+    return any(v.leg is Leg.FMC_PROXY and v.basis is Basis.THIS_LEG_ONLY
+               and v.confidence is Confidence.MEASURED for v in verdicts)
+
+
+def _on_leg1(v: Verdict, why: Evidence, confidence: Confidence) -> Verdict:
+    """A tunnel finding moved to leg 1: its limit in leg 1's terms (the write sizes)."""
+    ok = v.limit.max_payload if v.limit is not None else None
+    version = _int(v.numbers, "leg1_ip_version") or 4
+    limit = None
+    if ok is not None and v.limit is not None:
+        low = ok + IP_TCP[version]
+        limit = Limit(max_payload=ok, pmtu_low=low, pmtu_high=low + TIMESTAMPS,
+                      exact=v.limit.exact)
+    return replace(v, leg=Leg.FMC_PROXY, limit=limit, confidence=confidence,
+                   evidence=(*v.evidence, why))
+
+
+def _leg2_untested(legs: list[LegReport], v: Verdict, leg1: int | None) -> list[LegReport]:
+    """Leg 2's rows of the direction a moved finding came from: only a lower bound is left."""
+    ok = v.limit.max_payload if v.limit is not None else None
+    out = []
+    for leg in legs:
+        if leg.name is Leg.PROXY_UPSTREAM and leg.direction is v.direction \
+                and ok is not None and _int(leg.measurements, "max_payload") == ok:
+            m = {**leg.measurements, "max_payload": None, "max_payload_at_least": ok,
+                 "pmtu_high": None}
+            note = Evidence(DiagnoseFact.LEG2_UNTESTED_ABOVE, Step.DIAGNOSE,
+                            {"payload": ok, "leg1": leg1})
+            leg = replace(leg, measurements=m, notes=(*leg.notes, note))
+        out.append(leg)
+    return out
+
+
+def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
+              ) -> tuple[tuple[Verdict, ...], tuple[LegReport, ...]]:
+    """Put each tunnel finding on the leg its facts prove, never on the other one.
+
+    Tunnel probes cross leg 1 before leg 2. What the tunnel saw (the proxy's
+    acknowledgement, a reset on our own socket, our small advertised MSS)
+    decides where it can; otherwise leg 1's own measurements do: a failing
+    write above what leg 1 carries is leg 1's (inferred), below it leg 2's.
+    """
+    out: list[Verdict] = []
+    new_legs = list(legs)
+    steps_ev = Step.DIAGNOSE
+    leg1_measured = _leg1_measured(verdicts)
+    for v in verdicts:
+        if v.basis not in TUNNEL_BASES or v.code not in SIZE_CODES:
+            out.append(v)
+            continue
+        bad = _int(v.numbers, "write_failed")
+        values: dict[str, Number] = {"bad": bad}
+        if v.basis is Basis.RESET_ON_OUR_SOCKET:
+            out.append(_on_leg1(v, Evidence(DiagnoseFact.RESET_ON_OUR_SOCKET, steps_ev, values),
+                                Confidence.INFERRED))
+            new_legs = _leg2_untested(new_legs, v, None)
+            continue
+        if v.basis is Basis.PROXY_NEVER_ACKED:
+            out.append(_on_leg1(v, Evidence(DiagnoseFact.PROXY_NEVER_ACKED, steps_ev, values),
+                                v.confidence))
+            new_legs = _leg2_untested(new_legs, v, None)
+            continue
+        if v.basis is Basis.PROXY_ACKED:
+            out.append(replace(v, evidence=(*v.evidence, Evidence(
+                DiagnoseFact.PROXY_ACKED, steps_ev, values))))
+            continue
+        if v.basis is Basis.SMALL_MSS_ON_LEG1:
+            out.append(replace(v, evidence=(*v.evidence, Evidence(
+                DiagnoseFact.SMALL_MSS_ON_LEG1, steps_ev, {"mss": _int(v.numbers, "our_mss")}))))
+            continue
+        # NEEDS_LEG1: leg 1's own measurements decide.
+        version = _int(v.numbers, "leg1_ip_version") or 4
+        limit1 = leg1_size_limit(verdicts, v.direction, version)
+        carries = leg1_carries(legs, version)
+        if limit1 is not None and bad is not None and limit1 < bad:
+            out.append(_on_leg1(v, Evidence(DiagnoseFact.LEG1_LIMIT_BELOW, steps_ev,
+                                             {"leg1": limit1, "bad": bad}), Confidence.INFERRED))
+            new_legs = _leg2_untested(new_legs, v, limit1)
+            continue
+        proven = limit1 if limit1 is not None else carries
+        if proven is not None and bad is not None and proven >= bad:
+            why = Evidence(DiagnoseFact.LEG1_CARRIES, steps_ev, {"leg1": proven})
+            out.append(replace(v, evidence=(*v.evidence, why)))
+        elif leg1_measured and limit1 is None:
+            why = Evidence(DiagnoseFact.LEG1_NO_SIZE_LIMIT, steps_ev)
+            out.append(replace(v, evidence=(*v.evidence, why), confidence=Confidence.MEASURED))
+        else:
+            why = Evidence(DiagnoseFact.LEG1_NOT_MEASURED, steps_ev)
+            out.append(replace(v, evidence=(*v.evidence, why), confidence=Confidence.INFERRED))
+    return tuple(out), tuple(new_legs)
+
+
+def _limit_rank(v: Verdict) -> tuple[bool, bool, int]:
+    lim = v.limit
+    assert lim is not None
+    size = lim.mtu if lim.mtu is not None else (lim.pmtu_low or lim.max_payload or 0)
+    return (not lim.exact, v.confidence is not Confidence.MEASURED, size)
+
+
+def _best_limit(group: Sequence[Verdict]) -> Limit | None:
+    """The most trustworthy limit (exact before lower bound, measured before inferred, the
+    smallest), its unknown fields filled from others that agree with it."""
+    with_limit = [v for v in group if v.limit is not None]
+    if not with_limit:
+        return None
+    ranked = sorted(with_limit, key=_limit_rank)
+    best = ranked[0].limit
+    assert best is not None
+    for v in ranked[1:]:
+        other = v.limit
+        assert other is not None
+        if other.exact != best.exact:
+            continue
+        best = Limit(mtu=best.mtu if best.mtu is not None else other.mtu,
+                     max_payload=(best.max_payload if best.max_payload is not None
+                                  else other.max_payload),
+                     pmtu_low=best.pmtu_low if best.pmtu_low is not None else other.pmtu_low,
+                     pmtu_high=(best.pmtu_high if best.pmtu_high is not None
+                                else other.pmtu_high),
+                     exact=best.exact)
+    return best
+
+
+def _fold(group: Sequence[Verdict]) -> Verdict:
+    first = group[0]
+    directions = {v.direction for v in group}
+    direction = Direction.BOTH if Direction.BOTH in directions else first.direction
+    evidence = tuple(dict.fromkeys(e for v in group for e in v.evidence))
+    numbers: dict[str, Number] = {}
+    for v in reversed(group):
+        numbers.update(v.numbers)
+    confidence = (Confidence.MEASURED if any(v.confidence is Confidence.MEASURED for v in group)
+                  else Confidence.INFERRED)
+    basis = next((v.basis for v in group if v.basis is not None), None)
+    return replace(first, direction=direction, evidence=evidence, numbers=numbers,
+                   confidence=confidence, limit=_best_limit(group), basis=basis)
+
+
+def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
+    """One verdict per (code, leg, direction): every step that saw the same fault adds its
+    evidence to it. A ``both`` verdict takes in the ``up`` and ``down`` ones."""
+    groups: list[list[Verdict]] = []
+    for v in verdicts:
+        for g in groups:
+            head = g[0]
+            if head.code is not v.code or head.leg is not v.leg:
+                continue
+            dirs = {x.direction for x in g}
+            if v.direction in dirs or (Direction.BOTH in dirs and v.direction is not None) or (
+                    v.direction is Direction.BOTH and None not in dirs
+                    and len(dirs - {Direction.BOTH}) <= 1):
+                g.append(v)
+                break
+        else:
+            groups.append([v])
+    return tuple(_fold(g) for g in groups)
+
+
+def _overhead(v: Verdict) -> int:
+    return IP_TCP[6 if _int(v.numbers, "ip_version") == 6 else 4]
+
+
+def peer_mtu_is_not_a_clamp(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
+    """An MSS_CLAMPED seen only in the handshake whose MSS equals the leg's measured path MTU
+    minus the headers is the peer sizing its MSS to the path, not a clamp: it becomes
+    evidence on the path finding (or the leg's HEALTHY verdict)."""
+    out = list(verdicts)
+    for v in verdicts:
+        if v.code is not VerdictCode.MSS_CLAMPED or v.direction is not Direction.DOWN \
+                or "hop" in v.numbers:
+            continue
+        mss = _int(v.numbers, "mss_received")
+        for i, w in enumerate(out):
+            if w is v or w.leg is not v.leg or w.limit is None or not w.limit.exact \
+                    or w.limit.mtu is None or w.code not in (VerdictCode.PMTU_REDUCED,
+                                                             VerdictCode.PMTU_BLACKHOLE,
+                                                             VerdictCode.HEALTHY):
+                continue
+            if mss is not None and mss + _overhead(v) == w.limit.mtu:
+                note = Evidence(DiagnoseFact.MSS_MATCHES_PMTU, Step.DIAGNOSE,
+                                {"mss": mss, "mtu": w.limit.mtu, "overhead": _overhead(v)})
+                out[i] = replace(w, evidence=(*w.evidence, *v.evidence, note))
+                out.remove(v)
+                break
+    return tuple(out)
+
+
+def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
+    """The severity rules of the module docstring, from typed facts only."""
+    if v.code is VerdictCode.HEALTHY:
+        return Severity.INFO
+    if v.code in CRITICAL_CODES:
+        return Severity.CRITICAL
+    if v.code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
+        return Severity.WARNING
+    if v.code is VerdictCode.PMTU_REDUCED:
+        return Severity.INFO if v.confidence is Confidence.MEASURED else Severity.WARNING
+    if v.code is VerdictCode.MSS_CLAMPED:
+        received = _int(v.numbers, "mss_received")
+        for w in verdicts:
+            if w.leg is v.leg and w.code in SIZE_CODES and w.limit is not None \
+                    and _same_way(w.direction, v.direction):
+                carried = payload_limit(w.limit)
+                if received is not None and carried is not None \
+                        and received - TIMESTAMPS > carried:
+                    return Severity.WARNING   # the clamp does not keep segments small enough
+        return Severity.INFO
+    return Severity.WARNING
+
+
+def assess(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
+    """Each verdict with its severity decided, most severe first."""
+    rated = [replace(v, severity=severity_of(v, verdicts)) for v in verdicts]
+    order = {c: i for i, c in enumerate(CODE_ORDER)}
+    rated.sort(key=lambda v: (-(v.severity or Severity.INFO).rank, order.get(v.code, 99)))
+    return tuple(rated)
+
+
+def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
+    """One row per (leg, direction, target) where steps agree; a row of its own on a clash
+    (a number two steps report differently is kept twice rather than one silently winning)."""
+    rows: list[LegReport] = []
+    for leg in legs:
+        for i, row in enumerate(rows):
+            if (row.name, row.direction, row.target) != (leg.name, leg.direction, leg.target):
+                continue
+            if any(k in row.measurements and row.measurements[k] != v
+                   for k, v in leg.measurements.items()):
+                continue
+            rows[i] = replace(
+                row, measurements={**row.measurements, **leg.measurements},
+                notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
+                not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))))
+            break
+        else:
+            rows.append(leg)
+    return tuple(rows)
+
+
+Recommender = Callable[[Sequence[Verdict], Mapping[Leg, str]], tuple[Recommendation, ...]]
+
+
+def _default_recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                         ) -> tuple[Recommendation, ...]:
+    from pathprobe.recommend import recommend
+
+    return recommend(verdicts, targets)
+
+
+def combine(measurements: Sequence[Measurement], leg2_target: str | None = None
+            ) -> tuple[tuple[Verdict, ...], tuple[LegReport, ...]]:
+    """Attribute, merge and rate the verdicts of all steps; merge their leg rows."""
+    legs = merge_legs(leg for m in measurements for leg in m.legs)
+    verdicts, legs = attribute(tuple(v for m in measurements for v in m.verdicts), legs)
+    verdicts = peer_mtu_is_not_a_clamp(merge(verdicts))
+    refused = [v for v in verdicts if v.code in NO_TUNNEL]
+    if refused and leg2_target and not any(x.name is Leg.PROXY_UPSTREAM for x in legs):
+        legs = (*legs, LegReport(Leg.PROXY_UPSTREAM, leg2_target, not_measured=(
+            f"no tunnel to measure through: {refused[0].code.value}",)))
+    # A HEALTHY verdict on a leg whose path has a problem says less than nothing
+    # (a proxy refusal is not a path problem: leg 1 can still be healthy).
+    sick = {v.leg for v in verdicts if v.code not in (VerdictCode.HEALTHY, *PROXY_CODES)}
+    verdicts = tuple(v for v in verdicts if not (v.code is VerdictCode.HEALTHY and v.leg in sick))
+    return assess(verdicts), legs
+
+
+def finish(measurements: Sequence[Measurement], *, command: str, started: str,
+           duration_s: float, partial: bool = False, extra_errors: Sequence[str] = (),
+           notes: Sequence[Evidence] = (), leg2_target: str | None = None,
+           recommender: Recommender = _default_recommender) -> Report:
+    """The Report of one command run from its steps' Measurements (pure)."""
+    verdicts, legs = combine(measurements, leg2_target)
+    errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))
+    targets = {leg.name: leg.target for leg in legs}
+    return Report(command=command, started=started, duration_s=duration_s, legs=legs,
+                  verdicts=verdicts, recommendations=recommender(verdicts, targets),
+                  partial=partial, errors=errors, notes=tuple(notes))
