@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    progress_to_stderr,
+    QuietOption,
+    VerboseOption,
+    check_output_path,
+    emit,
     utc_now_iso,
-    write_atomically,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, no_progress
-from pathprobe.render import TableFormat, render_by_leg, render_json
+from pathprobe.model import DEFAULT_TARGET, Severity
+from pathprobe.render import TableFormat
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -62,6 +65,9 @@ def diagnose_command(
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
     max_probes: Annotated[int, typer.Option(
         "--max-probes", min=10, max=1000, help="Upper bound on probes per size search.")] = 100,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
     fmt: FormatOption = TableFormat.SIMPLE,
     output: OutputOption = None,
@@ -79,17 +85,15 @@ def diagnose_command(
     credentials = get_credentials(proxy_user, found)
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
                          credentials=credentials, reflector=reflector, max_probes=max_probes)
-    progress = progress_to_stderr if sys.stderr.isatty() else no_progress
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    if output is not None:
+        check_output_path(output)
+    progress = out.progress()
     if found is not None:
         progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
     report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
     # One table per leg and direction (not one wide table of every column).
-    text = render_json(report) if as_json else render_by_leg(report, fmt)
-    if output is not None:
-        write_atomically(output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    raise typer.Exit(int(report.exit_status()))
+    emit(report, out, by_leg=True)
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import socket
-import time
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    emit,
-    progress_to_stderr,
-    utc_now_iso,
+    QuietOption,
+    VerboseOption,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import no_progress
+from pathprobe.model import Leg, Severity
 from pathprobe.render import TableFormat
 
 
@@ -50,13 +51,15 @@ def pmtu_command(
         help="Probe budget per search (packets).")] = 100,
     hops: Annotated[bool, typer.Option(
         "--hops", help="Also try to name the hop where the MTU drops.")] = False,
-    leg: Annotated[str, typer.Option(
-        "--leg", help="Leg name in the report (fmc-proxy when HOST is the proxy).")
-    ] = "fmc-upstream",
+    leg: Annotated[Leg, typer.Option(
+        "--leg", case_sensitive=False,
+        help="Leg name in the report (fmc-proxy when HOST is the proxy).")
+    ] = Leg.FMC_UPSTREAM,
     ipv4: Annotated[bool, typer.Option("-4", help="Use IPv4 only.")] = False,
     ipv6: Annotated[bool, typer.Option("-6", help="Use IPv6 only.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress lines on stderr.")] = False,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
     fmt: FormatOption = TableFormat.SIMPLE,
     output: OutputOption = None,
@@ -85,11 +88,7 @@ def pmtu_command(
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else None
     from pathprobe.pmtu import measure_pmtu
 
-    started = utc_now_iso()
-    t0 = time.monotonic()
-    measurement = measure_pmtu(host, leg=leg, method=method.value, hops=hops,
-                               max_probes=max_probes, port=port,
-                               progress=no_progress if quiet else progress_to_stderr,
-                               family=family)
-    report = measurement.to_report("pmtu", started, time.monotonic() - t0)
-    emit(report, fmt, as_json, output)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    run_measuring("pmtu", lambda progress: [measure_pmtu(
+        host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
+        progress=progress, family=family)], out)

@@ -20,6 +20,7 @@ from pathprobe.model import (
     Verdict,
 )
 from pathprobe.render.evidence import describe
+from pathprobe.render.summary import summarize
 
 
 class TableFormat(StrEnum):
@@ -90,8 +91,6 @@ def recommendation_json(r: Recommendation) -> dict[str, object]:
 
 
 def report_json(report: Report) -> dict[str, object]:
-    from pathprobe.findings import summarize
-
     out: dict[str, object] = {
         "schema": SCHEMA,
         "command": report.command,
@@ -193,7 +192,8 @@ def _leg_groups(report: Report) -> list[tuple[str, list[LegReport]]]:
     """Leg rows grouped by (leg, direction), in the order they were measured."""
     groups: dict[tuple[str, str], list[LegReport]] = {}
     for leg in report.legs:
-        groups.setdefault((leg.name.value, leg.direction.value if leg.direction else ""), []).append(leg)
+        key = (leg.name.value, leg.direction.value if leg.direction else "")
+        groups.setdefault(key, []).append(leg)
     return [(f"{name}, {direction}" if direction else name, rows)
             for (name, direction), rows in groups.items()]
 
@@ -223,11 +223,7 @@ def render_by_leg(report: Report, fmt: TableFormat = TableFormat.SIMPLE) -> str:
 
 def _render_sections(report: Report, sections: Sequence[tuple[str, tuple[
         list[str], list[list[str]]]]], fmt: TableFormat) -> str:
-    from pathprobe.findings import summarize
-
     summary = summarize(report)
-    if report.partial:
-        summary += " (PARTIAL: interrupted before every step ran)"
     if fmt is TableFormat.HTML:
         parts = [f"<p><strong>{html.escape(summary)}</strong></p>"]
         parts += [f"<h3>{html.escape(e)}</h3>" for e in report.errors]

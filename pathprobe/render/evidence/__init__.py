@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 
 from pathprobe.model import Evidence
 from pathprobe.render.evidence import capture, diagnose, mss, pmtu, search, tunnel
 from pathprobe.render.evidence.base import Template, fill
 
-TEXT: Mapping[StrEnum, Template] = {
-    **pmtu.TEXT, **mss.TEXT, **tunnel.TEXT, **capture.TEXT, **diagnose.TEXT,
-    **search.TEXT,
-}
+TEXT: dict[StrEnum, Template] = {}
+for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT):
+    for _fact, _template in _table.items():
+        TEXT[_fact] = _template
 
 
 def describe(ev: Evidence) -> str:
