@@ -15,12 +15,15 @@ from pathprobe.commands.common import (
     Output,
     OutputOption,
     QuietOption,
+    TableOption,
     VerboseOption,
+    WidthOption,
+    make_context,
     run_measuring,
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Severity
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 
 
 class Method(StrEnum):
@@ -61,8 +64,10 @@ def pmtu_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Exact path MTU to HOST on leg 1 (DF probes, with or without root).
 
@@ -88,7 +93,7 @@ def pmtu_command(
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else None
     from pathprobe.pmtu import measure_pmtu
 
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("pmtu", lambda progress: [measure_pmtu(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
-        progress=progress, family=family)], out)
+        progress=progress, family=family)], out, context=make_context(target=host))
