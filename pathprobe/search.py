@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from itertools import pairwise
+
+from pathprobe.compat import StrEnum, pairwise
 
 # RFC 1191 plateaus plus the tunnel overheads engineers meet (field-notes.md).
 PLATEAUS: tuple[int, ...] = (
