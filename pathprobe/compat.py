@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC
+from datetime import timezone
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ __all__ = ["SLOTS", "UTC", "StrEnum", "pairwise"]
 
 T = TypeVar("T")
 
-UTC = UTC  # datetime.UTC is 3.11+
+UTC = timezone.utc  # datetime.UTC is 3.11+
 
 # ``@dataclass(**SLOTS)``: slotted instances (less memory, faster attributes) where the
 # interpreter can (dataclass(slots=True) is 3.10+), plain ones on 3.9.
