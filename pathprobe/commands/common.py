@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe/1) to stdout; logs go to stderr.")]
 FormatOption = Annotated[TableFormat | None, typer.Option(
-    "--format", "-f", case_sensitive=False, show_default=False,
+    "--format", "-f", case_sensitive=False, show_default=False, metavar="FORMAT",
     help="Report format: simple (default), plain, grid (text tables that fit --width), "
          "github/markdown/md (GitHub Markdown), html (a standalone page), tsv (one table, "
          "see --table). With -o and no --format: from the file's extension (.md, .html, "
@@ -50,8 +50,8 @@ WidthOption = Annotated[int | None, typer.Option(
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
          "is not a terminal); long cells wrap at spaces, commands are never split.")]
 TableOption = Annotated[TsvTable, typer.Option(
-    "--table", case_sensitive=False,
-    help="The table --format tsv writes.")]
+    "--table", case_sensitive=False, metavar="TABLE",
+    help="The table --format tsv writes: findings, recommendations or measurements.")]
 
 
 FailOnOption = Annotated[Severity, typer.Option(

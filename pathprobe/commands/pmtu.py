@@ -46,11 +46,11 @@ def pmtu_command(
              "port, no root, slow: paced by the target's ICMP rate limit) measure the up "
              "direction.")] = Method.AUTO,
     port: Annotated[int | None, typer.Option(
-        "--port", "-p", min=1, max=65535,
+        "--port", "-p", min=1, max=65535, metavar="PORT",
         help="A TCP port open on HOST (e.g. the proxy port 3128): enables the TCP method "
              "and lets auto tell up from down.")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=1, max=10000,
+        "--max-probes", min=1, max=10000, metavar="N",
         help="Probe budget per search (packets).")] = 100,
     hops: Annotated[bool, typer.Option(
         "--hops", help="Also try to name the hop where the MTU drops.")] = False,

@@ -64,7 +64,7 @@ def tunnel_command(
         help="Talk TLS to the reflector (started with 'serve --tls'), for proxies that only "
              "pass TLS; write sizes stay exact on the wire.")] = False,
     token: Annotated[str | None, typer.Option(
-        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN",
+        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN", metavar="TOKEN",
         help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[int | None, typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
