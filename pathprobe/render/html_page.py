@@ -11,7 +11,6 @@ from html import escape
 
 from pathprobe.model import Leg, Report
 from pathprobe.render.content import (
-    Segment,
     Table,
     context_rows,
     evidence_blocks,
@@ -29,8 +28,8 @@ h1{font-size:1.5em;margin:0 0 .5em}h2{font-size:1.2em;margin:1.4em 0 .4em;
 border-bottom:1px solid #d0d7de}h3{font-size:1em;margin:1em 0 .3em}
 table{border-collapse:collapse;margin:.4em 0;width:100%;table-layout:auto}
 th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
-th{background:#f6f8fa}pre{margin:0;white-space:pre-wrap;font-size:.9em;
+overflow-wrap:break-word}
+th{background:#f6f8fa}pre{margin:0;white-space:pre-wrap;overflow-wrap:normal;font-size:.9em;
 font-family:ui-monospace,Menlo,Consolas,monospace}
 .sev-critical{background:#ffebe9}.sev-warning{background:#fff8c5}.sev-info{background:#ddf4ff}
 .badge{font-weight:600;padding:1px 6px;border-radius:8px}
@@ -62,23 +61,27 @@ def _table(table: Table, classes: list[str] | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _segment_text(seg: Segment | None) -> str:
-    return "" if seg is None else f"{seg.direction.value}: {seg.text}"
+def _label(x: int, y: int, text: str, colour: str, weight: str = "normal") -> str:
+    if len(text) > 44:
+        text = text[:43] + "…"
+    return (f'<text x="{x}" y="{y}" text-anchor="middle" font-size="12" '
+            f'font-weight="{weight}" fill="{colour}">{escape(text)}</text>')
 
 
 def path_svg(report: Report) -> str:
-    """FMC -> proxy -> upstream as boxes and lines; each line coloured by its worst state."""
+    """FMC -> proxy -> upstream as boxes and lines; each line coloured by its worst state,
+    the up direction written above it and the down direction below."""
     segs = path_segments(report)
     direct = bool(segs) and segs[0].leg is Leg.FMC_UPSTREAM
     nodes = ["FMC", "upstream"] if direct else ["FMC", "proxy", "upstream"]
     legs = [Leg.FMC_UPSTREAM] if direct else [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM]
-    width, height, box_w, box_h = 960, 170, 120, 44
+    width, height, box_w, box_h = 1000, 180, 110, 44
     gap = (width - box_w * len(nodes)) // (len(nodes) - 1)
     xs = [i * (box_w + gap) for i in range(len(nodes))]
+    y = 92
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" aria-label="path diagram">',
              "<title>The path at a glance</title>"]
-    y = 63
     order = ["fault", "warning", "info", "not measured", "ok"]
     for i, leg in enumerate(legs):
         mine = [s for s in segs if s.leg is leg]
@@ -86,27 +89,22 @@ def path_svg(report: Report) -> str:
         x1, x2 = xs[i] + box_w, xs[i + 1]
         colour = COLOURS[worst]
         dash = ' stroke-dasharray="6 4"' if worst == "not measured" else ""
-        parts.append(f'<line x1="{x1}" y1="{y}" x2="{x2}" y2="{y}" stroke="{colour}" '
+        parts.append(f'<line x1="{x1 + 4}" y1="{y}" x2="{x2 - 4}" y2="{y}" stroke="{colour}" '
                      f'stroke-width="{6 if worst == "fault" else 3}"{dash}/>')
         mid = (x1 + x2) // 2
         name = {Leg.FMC_PROXY: "leg 1: fmc-proxy", Leg.PROXY_UPSTREAM: "leg 2: proxy-upstream",
                 Leg.FMC_UPSTREAM: "fmc-upstream"}[leg]
-        parts.append(f'<text x="{mid}" y="{y - 26}" text-anchor="middle" font-size="13" '
-                     f'font-weight="600">{escape(name)}</text>')
-        up = next((s for s in mine if s.direction.value == "up"), None)
-        down = next((s for s in mine if s.direction.value == "down"), None)
-        for seg, dy in ((up, -8), (down, 26)):
+        parts.append(_label(mid, 18, name + (" \u2716 fault" if worst == "fault" else ""),
+                            "#1b1f23", "600"))
+        for seg, top in ((next((s for s in mine if s.direction.value == "up"), None), 42),
+                         (next((s for s in mine if s.direction.value == "down"), None), 122)):
             if seg is None:
                 continue
-            text = _segment_text(seg)
-            if len(text) > 46:
-                text = text[:45] + "…"
-            parts.append(f'<text x="{mid}" y="{y + dy}" text-anchor="middle" font-size="12" '
-                         f'fill="{COLOURS[seg.state]}">{escape(text)}</text>')
-        if worst == "fault":
-            parts.append(f'<text x="{mid}" y="{y + 48}" text-anchor="middle" font-size="12" '
-                         f'font-weight="700" fill="{COLOURS["fault"]}">&#x2716; fault here'
-                         "</text>")
+            code, _, limit = seg.text.partition(": ")
+            arrow = "\u2192 up" if seg.direction.value == "up" else "\u2190 down"
+            parts.append(_label(mid, top, f"{arrow}: {code}", COLOURS[seg.state], "600"))
+            if limit:
+                parts.append(_label(mid, top + 16, limit, COLOURS[seg.state]))
     for x, name in zip(xs, nodes, strict=True):
         parts.append(f'<rect x="{x}" y="{y - box_h // 2}" width="{box_w}" height="{box_h}" '
                      'rx="8" fill="#f6f8fa" stroke="#57606a" stroke-width="1.5"/>')

@@ -78,7 +78,7 @@ def column_widths(table: Table, width: int, fmt: str) -> list[int]:
     return widths
 
 
-def table_text(table: Table, fmt: str, width: int) -> str:
+def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str:
     """The table laid out to fit ``width``; when even that cannot fit (a very narrow
     width), one record per block, "header: value" per line."""
     if not table.rows:
@@ -87,7 +87,7 @@ def table_text(table: Table, fmt: str, width: int) -> str:
     headers = [_wrap(h, widths[i]) for i, h in enumerate(table.headers)]
     rows = [[_wrap(cell, widths[i]) for i, cell in enumerate(row)] for row in table.rows]
     text = str(tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
-    if _width(text) <= width:
+    if _width(text) <= width or not fallback:
         return text
     return records_text(table, width)
 
@@ -104,6 +104,20 @@ def records_text(table: Table, width: int) -> str:
                 out += _indent_wrap(line, width, lead if n == 0 else " " * len(lead),
                                     " " * len(lead))
     return "\n".join(out)
+
+
+def _command_lines(command: str, width: int) -> list[str]:
+    """A command below its recommendation: after "do:" when it fits, else on lines of its
+    own (as little indent as it takes to fit); only a line longer than the whole width is
+    broken, and then between tokens."""
+    lines = command.split("\n")
+    if all(9 + _width(line) <= width for line in lines):
+        return [("   do:   " if n == 0 else " " * 9) + line for n, line in enumerate(lines)]
+    out = ["   do:"]
+    for line in lines:
+        indent = 5 if 5 + _width(line) <= width else 0
+        out += _indent_wrap(line, width, " " * indent, " " * (indent + 2))
+    return out
 
 
 def _without_command(table: Table) -> Table:
@@ -149,7 +163,8 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
                                      "     ")
     lines += _block("Findings", findings)
     if report.recommendations:
-        table = table_text(recommendations_table(report, details=False), fmt, width)
+        table = table_text(recommendations_table(report, details=False), fmt, width,
+                           fallback=False)
         commands_inline = _width(table) <= width
         if not commands_inline:  # too narrow for whole commands: they go below, one a line
             table = table_text(_without_command(recommendations_table(report, False)), fmt,
@@ -159,9 +174,7 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
             recs.append("")
             recs += _indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
             if not commands_inline:
-                for n, line in enumerate(r.command.split("\n")):
-                    recs += _indent_wrap(line, width, "   do:   " if n == 0 else " " * 9,
-                                         " " * 11)
+                recs += _command_lines(r.command, width)
             recs += _indent_wrap(r.rollback or "-", width, "   undo: ", "         ")
             recs += _indent_wrap(r.why, width, "   why:  ", "         ")
         lines += _block("Recommendations", recs)

@@ -50,7 +50,8 @@ def render_tsv(report: Report, table: TsvTable = TsvTable.FINDINGS,
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None,
                         lineterminator="\n", quotechar=None)
-    writer.writerow([escape_cell(h) for h in chosen.headers])
+    # "#" would read as a comment line to many TSV tools
+    writer.writerow([escape_cell("number" if h == "#" else h) for h in chosen.headers])
     for row in chosen.rows:
         writer.writerow([escape_cell(c) for c in row])
     return out.getvalue()
