@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from pathprobe.compat import StrEnum, pairwise
-
 from pathprobe.facts.search import SearchFact
 from pathprobe.model import Evidence, Step
 

@@ -68,7 +68,8 @@ def diagnose_command(
         "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=10, max=1000, metavar="N", help="Upper bound on probes per size search.")] = 100,
+        "--max-probes", min=10, max=1000, metavar="N",
+        help="Upper bound on probes per size search.")] = 100,
     fail_on: FailOnOption = Severity.WARNING,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
