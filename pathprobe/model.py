@@ -297,6 +297,9 @@ class Measurement:
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     errors: tuple[str, ...] = ()
+    # True when the step could not measure for lack of privileges (root, CAP_NET_RAW ...):
+    # typed, so the command runner can say "rerun as root" without reading ``errors``.
+    permission_needed: bool = False
 
 
 def healthy_unless(problems: Iterable[Verdict], leg: Leg, evidence: Iterable[Evidence],
