@@ -162,6 +162,10 @@ class Evidence:
     def value(self, key: str) -> Number:
         return self.values.get(key)
 
+    def __hash__(self) -> int:
+        # findings.merge de-duplicates evidence; the values dict itself is not hashable.
+        return hash((self.fact, self.step, tuple(sorted(self.values.items())), self.frames))
+
 
 class ExitStatus(IntEnum):
     """Process exit statuses (design.md); documented in --help and the man page."""
