@@ -349,16 +349,17 @@ def _bracket(v: Verdict) -> tuple[int, int] | None:
     return lim.pmtu_low, lim.pmtu_high + 1
 
 
-def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
-                    ) -> tuple[Recommendation, ...]:
-    """The live commands' recommendations, except where the capture's bracket is wide.
+def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                  ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
+    """The capture's own advice, and the verdicts left for the live commands' rules.
 
     A capture only shows the sizes the FMC happened to send (say 569 passed, 1500
     vanished); an MTU fix computed from such a lower bound is safe but needlessly
-    small, so for a wide bracket the advice is to measure the exact size first.
-    Signature of ``findings.Recommender``.
+    small, so for a wide bracket the advice is to measure the exact size first (and
+    the verdict gets no fix). A download stall without a full-size segment from the
+    proxy may be leg 1's black hole: measure before blaming leg 2.
     """
-    tight: list[Verdict] = []
+    rest: list[Verdict] = []
     out: list[Recommendation] = []
     for v in verdicts:
         bracket = _bracket(v)
@@ -373,7 +374,7 @@ def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
                 "before lowering an MTU or MSS to the proven lower bound"))
         else:
-            tight.append(v)
+            rest.append(v)
         seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
         if (v.code is VerdictCode.TUNNEL_STALL and v.direction is not Direction.UP
                 and isinstance(seg, int) and isinstance(full, int) and seg < full):
@@ -383,4 +384,12 @@ def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 f"pathprobe diagnose --proxy http://{where}",
                 f"no full-size segment ({full} bytes) ever arrived from the proxy: measure "
                 "whether leg 1 drops large packets downstream before blaming leg 2"))
-    return (*out, *recommend(tight, targets))
+    return tuple(out), tuple(rest)
+
+
+def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                    ) -> tuple[Recommendation, ...]:
+    """The live commands' recommendations, except where the capture's bracket is wide
+    (``measure_first``). Signature of ``findings.Recommender``."""
+    advice, rest = measure_first(verdicts, targets)
+    return (*advice, *recommend(rest, targets))

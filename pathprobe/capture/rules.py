@@ -235,13 +235,15 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
                            mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
             delivered = s.max_delivered_ip or None
-            if delivered is not None and delivered <= mtu:
+            # The router names the hop MTU; the capture proves it (and that PMTUD works)
+            # once a packet of that size was acknowledged, else only the sizes acknowledged
+            # so far (a small CONNECT proves nothing about PMTUD).
+            if delivered == mtu:
                 evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
-            # The router names the hop MTU; the capture proves it once that size was
-            # acknowledged (PMTUD works), else only the sizes acknowledged so far.
-            limit = (Limit(mtu=mtu) if delivered == mtu else
-                     Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
-                           else None, pmtu_high=mtu, exact=False))
+                limit = Limit(mtu=mtu)
+            else:
+                limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
+                              else None, pmtu_high=mtu, exact=False)
             out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
                                {"router": first[3],
                                 "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
