@@ -13,7 +13,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
@@ -89,13 +89,13 @@ class Analysis:
     # What the reader and the analysis noticed besides findings (Report.notes).
     notes: tuple[Evidence, ...] = ()
     # An address per leg as the capture shows it (for the recommendations' commands).
-    targets: Mapping[Leg, str] | None = None
+    targets: Mapping[Leg, str] = field(default_factory=dict)
 
     def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                     ) -> tuple[Recommendation, ...]:
         """``recommendations`` with this capture's addresses: pass it as the ``recommender``
         of ``findings.finish`` (the report's rows name the CONNECT target, not an address)."""
-        return recommendations(verdicts, {**targets, **(self.targets or {})})
+        return recommendations(verdicts, {**targets, **self.targets})
 
 
 class Collector:

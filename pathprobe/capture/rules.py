@@ -9,7 +9,7 @@ live in ``pathprobe.render.evidence.capture``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
@@ -427,14 +427,6 @@ class Merger:
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))
         return out
-
-
-def merge(findings: Iterable[Finding]) -> list[Verdict]:
-    """One verdict per (code, leg, direction, key values), counting the connections."""
-    m = Merger()
-    for f in findings:
-        m.add(f)
-    return m.verdicts()
 
 
 def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:

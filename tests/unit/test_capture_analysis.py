@@ -895,12 +895,12 @@ def test_fixture_leg1_down_black_hole_is_not_pinned_on_leg2() -> None:
     none_full = fact(v, CaptureFact.NO_FULL_SEGMENT)
     assert (none_full.value("max_seg_down"), none_full.value("full_seg")) == (seg, 1448)
     assert "vanish on leg 1 downstream" in describe(none_full)
-    advice, _rest = measure_first(a.measurement.verdicts, a.targets or {})
+    advice, _rest = measure_first(a.measurement.verdicts, a.targets)
     assert [r.command for r in advice] == ["pathprobe diagnose --proxy http://198.18.2.2:3128"]
     stall = analyze_capture(FIXTURES / "stall.pcap", Filters())
     (sv,) = stall.measurement.verdicts
     assert CaptureFact.FULL_SEGMENTS_ARRIVED in facts(sv)
-    advice, rest = measure_first(stall.measurement.verdicts, stall.targets or {})
+    advice, rest = measure_first(stall.measurement.verdicts, stall.targets)
     assert advice == () and rest == (sv,)
 
 
@@ -921,7 +921,7 @@ def test_fixture_table_row() -> None:
 
 def test_fixture_ipv6_target_is_bracketed() -> None:
     a = analyze_capture(FIXTURES / "healthy-v6.pcap", Filters())
-    assert (a.targets or {})[Leg.FMC_PROXY].startswith("[2001:db8:")
+    assert (a.targets)[Leg.FMC_PROXY].startswith("[2001:db8:")
 
 
 # --- the fast path agrees with the shared parsers ----------------------------------------
