@@ -253,7 +253,6 @@ class Report:
     command: str
     started: str
     duration_s: float
-    context: Context = field(default_factory=Context)
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
@@ -262,6 +261,7 @@ class Report:
     errors: tuple[str, ...] = ()
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
+    context: Context = field(default_factory=Context)
 
     @property
     def problems(self) -> tuple[Verdict, ...]:

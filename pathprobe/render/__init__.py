@@ -48,7 +48,7 @@ EXTENSION_FORMATS = {".md": TableFormat.GITHUB, ".markdown": TableFormat.GITHUB,
                      ".tsv": TableFormat.TSV}
 
 
-def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, *, as_json: bool = False,
+def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
            width: int = DEFAULT_WIDTH, table: TsvTable = TsvTable.FINDINGS,
            verbose: bool = False) -> str:
     """The report in one format: JSON, Markdown, HTML, TSV or a text table layout."""

@@ -17,6 +17,7 @@ from pathprobe.model import (
     Number,
     Report,
     Severity,
+    Step,
     Verdict,
     VerdictCode,
 )
@@ -183,8 +184,8 @@ def measurements_table(report: Report, verbose: bool = False) -> Table:
                     rows.append((name, direction, key, _value(value, "")))
         for why in leg.not_measured:
             rows.append((name, direction, "not measured", why))
-        if verbose:
-            for note in leg.notes:
+        for note in leg.notes:  # what the attribution concluded always; the rest with -v
+            if verbose or note.step is Step.DIAGNOSE:
                 rows.append((name, direction, "note", describe(note)))
     return Table(("leg", "direction", "quantity", "value"), tuple(rows))
 
@@ -250,13 +251,16 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
         for d in (Direction.UP, Direction.DOWN):
             found = [v for v in report.verdicts if v.leg is leg and _dir_matches(v, d)
                      and v.code is not VerdictCode.HEALTHY]
+            measured = _measured_text(report.legs, leg, d)
             if found:
                 worst = found[0]  # verdicts come most severe first
                 state = {Severity.CRITICAL: "fault", Severity.WARNING: "warning"}.get(
                     worst.severity or Severity.INFO, "info")
-                out.append(Segment(leg, d, state, f"{worst.code.value}: {limit_text(worst)}"))
+                text = f"{worst.code.value}: {limit_text(worst)}"
+                if state == "info" and measured is not None:
+                    text = f"{measured}; {text} (info)"
+                out.append(Segment(leg, d, state, text))
                 continue
-            measured = _measured_text(report.legs, leg, d)
             healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
                           and _dir_matches(v, d) for v in report.verdicts)
             if measured is not None or healthy:

@@ -175,7 +175,9 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
             recs += _indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
             if not commands_inline:
                 recs += _command_lines(r.command, width)
-            recs += _indent_wrap(r.rollback or "-", width, "   undo: ", "         ")
+            for n, line in enumerate((r.rollback or "-").split("\n")):
+                recs += _indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
+                                     " " * 11)
             recs += _indent_wrap(r.why, width, "   why:  ", "         ")
         lines += _block("Recommendations", recs)
     measured = measurements_table(report, verbose)

@@ -13,7 +13,6 @@ import pytest
 from pathprobe import __version__
 from pathprobe.cli import main
 from pathprobe.commands import lab as lab_command
-from pathprobe.commands.common import NotImplementedYet, not_implemented
 from pathprobe.model import ExitStatus
 from tests.conftest import REPO, cli_env
 
@@ -65,7 +64,7 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert f"Usage: pathprobe {command}" in out
     if command not in ("lab", "schema"):
-        assert "Exit status: 0 healthy, 1 a problem was found" in " ".join(out.split())
+        assert "Exit status: 0 nothing at or above the --fail-on severity" in " ".join(out.split())
 
 
 def test_root_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,13 +79,6 @@ def test_root_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> No
 def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == ExitStatus.USAGE
     assert "Traceback" not in capsys.readouterr().err
-
-
-def test_stub_mechanism_exits_3_and_says_so() -> None:
-    with pytest.raises(NotImplementedYet) as info:
-        not_implemented("thing", 99)
-    assert info.value.exit_status == ExitStatus.NOT_MEASURED
-    assert "not implemented yet (issue 99)" in str(info.value)
 
 
 def test_internal_error_is_one_line_exit_4_and_traceback_on_request(

@@ -28,7 +28,7 @@ from pathprobe.model import (
     VerdictCode,
     healthy_unless,
 )
-from pathprobe.render import TableFormat, render, render_json, render_table
+from pathprobe.render import TableFormat, render, render_json
 from pathprobe.render.evidence import describe
 
 L1 = Leg.FMC_PROXY
@@ -104,15 +104,20 @@ def test_json_facts_carry_frames_and_a_lower_bound_says_so() -> None:
 
 @pytest.mark.parametrize("fmt", list(TableFormat))
 def test_every_table_format_renders_every_section(fmt: TableFormat) -> None:
-    text = render_table(REPORT, fmt)
+    text = render(REPORT, fmt)
+    if fmt is TableFormat.TSV:  # one table: the findings, with their evidence
+        for needle in ("PMTU_BLACKHOLE", "critical", "MTU 1372",
+                       "1373 fails (lost 3 times, no ICMP)"):
+            assert needle in text, (fmt, needle)
+        assert text.splitlines()[0].startswith("number\tseverity\tleg")
+        return
     for needle in ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes",
-                   "PMTU_BLACKHOLE", "critical", "ip link set dev eth0 mtu 1372", "mtu=1372",
+                   "PMTU_BLACKHOLE", "critical", "ip link set dev eth0 mtu 1372", "MTU 1372",
                    "1373 fails (lost 3 times, no ICMP)", "carries at least 1320 payload bytes"):
-        assert needle in text, (fmt, needle)
+        assert needle in " ".join(text.split()), (fmt, needle)
     if fmt is TableFormat.HTML:
-        assert text.count("<table>") == 3
-    if fmt is TableFormat.TSV:
-        assert "# Verdicts" in text and "\t" in text
+        # context, findings, recommendations, measurements (the path is an SVG)
+        assert text.count("<table>") == 3 + bool(REPORT.recommendations)
     assert render(REPORT, fmt, as_json=True) == render_json(REPORT)
 
 
@@ -120,15 +125,15 @@ def test_a_lower_bound_is_marked_in_the_table() -> None:
     bound = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP,
                     limit=Limit(max_payload=1320, pmtu_low=1360, exact=False),
                     severity=Severity.CRITICAL)
-    text = render_table(Report("tunnel", "t", 0, verdicts=(bound,)), TableFormat.PLAIN)
-    assert "max_payload=1320, pmtu_low=1360 (lower bound)" in text
+    text = render(Report("tunnel", "t", 0, verdicts=(bound,)), TableFormat.PLAIN)
+    assert "at least max payload 1320 B, MTU 1360 (lower bound)" in text
     assert "drops segments above at least 1320 payload bytes going up" in text
 
 
 def test_partial_and_not_measured_are_visible() -> None:
     leg = LegReport(Leg.PROXY_UPSTREAM, "x:443", not_measured=("proxy refused CONNECT",))
     rep = Report("diagnose", "t", 0, (leg,), (BLACKHOLE,), partial=True, errors=("no root",))
-    text = render_table(rep)
+    text = render(rep)
     assert "PARTIAL" in text and "not measured: no root" in text
-    assert "not measured: proxy refused CONNECT" in text
+    assert "not measured  proxy refused CONNECT" in text
     assert json.loads(render_json(rep))["partial"] is True

@@ -31,7 +31,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.render import TableFormat, render, render_by_leg
+from pathprobe.render import TableFormat, render
 from pathprobe.schema import load_schema
 from pathprobe.search import FailedHow, SearchResult, StopReason, search_evidence
 
@@ -96,7 +96,7 @@ def article_report(partial: bool = False) -> Report:
 
 @pytest.mark.parametrize("fmt", list(TableFormat))
 def test_every_format_matches_its_golden_file(fmt: TableFormat) -> None:
-    text = render_by_leg(article_report(), fmt)  # what `diagnose --format FMT` prints
+    text = render(article_report(), fmt)  # what `diagnose --format FMT` prints
     path = GOLDEN / f"article.{fmt.value}"
     if UPDATE:
         path.write_text(text)
@@ -121,20 +121,25 @@ def test_json_matches_golden_and_schema() -> None:
 
 def test_partial_report_is_marked_in_text_and_json() -> None:
     report = article_report(partial=True)
-    assert "(PARTIAL: interrupted before every step ran)" in render_by_leg(report,
-                                                                          TableFormat.PLAIN)
+    text = render(report, TableFormat.PLAIN)
+    assert "(PARTIAL: interrupted before every step ran)" in text
+    assert "partial        yes: interrupted before every step ran" in text
     doc = json.loads(render(report, TableFormat.PLAIN, True))
     jsonschema.validate(doc, SCHEMA)
     assert doc["partial"] is True and doc["errors"] == ["interrupted during: leg 2 down"]
 
 
-def test_one_table_per_leg_and_direction_with_only_its_columns() -> None:
-    text = render_by_leg(article_report(), TableFormat.SIMPLE)
-    titles = [line for line in text.splitlines() if line.endswith(":")]
-    assert titles == ["Leg fmc-proxy:", "Leg fmc-proxy, up:", "Leg fmc-proxy, down:",
-                      "Leg proxy-upstream, up:", "Verdicts:", "Recommendations:"]
-    up2 = text.split("Leg proxy-upstream, up:")[1].split("Verdicts:")[0]
-    assert "max_payload" in up2 and "mss_sent" not in up2 and "interface" not in up2
+def test_the_six_sections_in_order_and_only_measured_quantities() -> None:
+    text = render(article_report(), TableFormat.SIMPLE)
+    titles = [line for line in text.splitlines() if line in (
+        "Context", "Path", "Summary", "Findings", "Recommendations", "Measurements")]
+    assert titles == ["Context", "Path", "Summary", "Findings", "Recommendations",
+                      "Measurements"]
+    measured = text.split("\nMeasurements\n")[1]
+    assert "largest payload per segment" in measured and "1348 B" in measured
+    for internal in ("probes", "pmtu_method", "step_s", "search_s", "mss_received_exact"):
+        assert internal not in measured
+    assert all(len(line) <= 100 for line in text.splitlines())
 
 
 def test_schema_rejects_what_the_contract_forbids() -> None:
@@ -161,6 +166,7 @@ def test_schema_rejects_what_the_contract_forbids() -> None:
 def test_the_schema_knows_every_code_severity_basis_and_step() -> None:
     verdict = SCHEMA["$defs"]["verdict"]["properties"]
     assert set(verdict["code"]["enum"]) == {c.value for c in VerdictCode}
-    assert set(verdict["severity"]["enum"]) == {s.value for s in Severity} | {None}
+    # every verdict of a report is rated (findings.assess): no null severity in JSON
+    assert set(verdict["severity"]["enum"]) == {s.value for s in Severity}
     assert set(verdict["basis"]["enum"]) == {b.value for b in Basis}
     assert set(SCHEMA["$defs"]["fact"]["properties"]["step"]["enum"]) == {s.value for s in Step}
