@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    check_output_path,
     emit,
-    progress_to_stderr,
+    make_context,
     utc_now_iso,
 )
 from pathprobe.errors import UsageError
 from pathprobe.findings import finish
-from pathprobe.render import TableFormat
+from pathprobe.model import Severity
+from pathprobe.render.tsv import TsvTable
 
 
 def _host(value: str) -> str:
@@ -66,9 +75,14 @@ def analyze_command(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
 
@@ -99,13 +113,16 @@ def analyze_command(
     t0 = time.monotonic()
     from pathprobe.capture import Filters, analyze_capture
 
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    if output is not None:
+        check_output_path(output)
     proxy_host, proxy_port = _proxy(proxy) if proxy else (None, None)
     filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
                       ports=frozenset(port or ()), proxy_host=proxy_host,
                       proxy_port=proxy_port)
     result = analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                             progress=progress_to_stderr if not as_json else None)
+                             progress=out.progress())
     report = finish([result.measurement], command="analyze", started=started,
                     duration_s=time.monotonic() - t0, notes=result.notes,
                     recommender=result.recommender)
-    emit(report, fmt, as_json, output)
+    emit(replace(report, context=make_context(target=str(capture))), out)
