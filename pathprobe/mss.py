@@ -4,13 +4,14 @@ Three measurements, each feeding a pure classifier:
 
 1. the handshake: the MSS we advertised and the MSS the SYN-ACK carried;
 2. sized segments on fresh connections, bisected with the shared
-   :class:`~pathprobe.search.SizeSearch` in IP packet bytes: each size is
-   acknowledged, reset or silently lost;
-3. (optional) TTL-limited SYNs whose ICMP quotations show where the SYN's
-   MSS option was rewritten (tracebox-style).
+   :class:`~pathprobe.search.SizeSearch` (driven by :func:`~pathprobe.search.drive`)
+   in IP packet bytes: each size is acknowledged, reset or silently lost;
+3. (optional) the peer's reply segments and TTL-limited SYNs whose ICMP
+   quotations show whether (and where) our SYN's MSS option was rewritten.
 
-:func:`classify` turns plain results into verdicts and never touches the
-network, so every rule is unit-tested; :func:`measure_mss` does the I/O.
+:func:`classify` turns plain results into typed verdicts and evidence and never
+touches the network, so every rule is unit-tested; :func:`measure_mss` does the
+I/O and returns "could not measure" as a result with ``errors``.
 """
 
 from __future__ import annotations
@@ -21,22 +22,49 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from pathprobe.errors import NotMeasuredError
+from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
+from pathprobe.facts.diagnose import DiagnoseFact
+from pathprobe.facts.mss import MssFact
 from pathprobe.model import (
+    Basis,
     Confidence,
     Direction,
+    Evidence,
+    Leg,
     LegReport,
+    Limit,
     Measurement,
     Number,
     Progress,
+    Step,
     Verdict,
     VerdictCode,
-    healthy_unless,
     no_progress,
 )
 from pathprobe.probes import tcp as tcpprobe
-from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+from pathprobe.search import (
+    ProbeOutcome,
+    ProbeResult,
+    SearchResult,
+    SizeSearch,
+    drive,
+    search_evidence,
+)
 from pathprobe.sysinfo import Target, resolve, route_to
+
+IP_TCP = {4: 40, 6: 60}     # IP + TCP header bytes without options
+MAX_IP_SIZE = 65535         # IPv4 total length caps a packet (lo's MTU is 65536)
+SEGMENT_BUDGET_S = 20.0     # the segment search never runs longer than this
+# Linux caps its send MSS at half the largest window the peer advertised
+# (tcp_bound_to_half_wnd); an opening window is at most 65535 bytes and rarely
+# below 16 KiB, so a TCP_INFO value above this may be that cap, not the peer's MSS.
+WINDOW_CAP_FLOOR = 8192
+
+Clock = Callable[[], float]
+
+
+def _ev(fact: MssFact, **values: Number) -> Evidence:
+    return Evidence(fact, Step.MSS, values)
 
 
 class Failure(StrEnum):
@@ -46,6 +74,13 @@ class Failure(StrEnum):
     LOST = "lost"
     ICMP = "icmp"
     LOCAL = "local"
+
+
+class ReceivedBound(StrEnum):
+    """Why the MSS received is only a lower bound (TCP_INFO without a captured SYN-ACK)."""
+
+    ROUTE_MTU = "route-mtu"       # our own route's MSS is smaller
+    HALF_WINDOW = "half-window"   # the kernel caps it at half the peer's first window
 
 
 @dataclass(frozen=True)
@@ -60,26 +95,62 @@ class HandshakeView:
     timestamps: bool
     pmtu: int                   # our route's MTU towards the target
     interface_mtu: int | None = None   # the egress interface's MTU, when known
+    bound: ReceivedBound | None = None  # why mss_received is a lower bound (not exact)
+
+
+def handshake_view(hs: tcpprobe.Handshake, interface_mtu: int | None) -> HandshakeView:
+    """The handshake as the classifier sees it; decides whether mss_received is exact.
+
+    A captured SYN-ACK is exact. TCP_INFO's send MSS is the smallest of the
+    peer's MSS, our route's MSS and half the peer's first window, so it is
+    exact only below the other two (on loopback the window cap reads 32753
+    for a 65495 MSS: never a clamp).
+    """
+    fam = 6 if hs.family == socket.AF_INET6 else 4
+    exact, bound = hs.received_exact, None
+    if hs.method != "syn-ack capture":
+        if not exact:
+            bound = ReceivedBound.ROUTE_MTU
+        elif hs.snd_mss > WINDOW_CAP_FLOOR:
+            exact, bound = False, ReceivedBound.HALF_WINDOW
+    return HandshakeView(fam, hs.mss_sent, hs.mss_received, exact, hs.method, hs.timestamps,
+                         hs.pmtu, interface_mtu, bound)
 
 
 @dataclass(frozen=True)
 class SegmentView:
-    """The outcome of the segment-size search, in IP packet bytes."""
+    """The outcome of the segment-size search (``result`` in IP packet bytes)."""
 
     overhead: int               # IP + TCP (+ timestamps) header bytes per segment
-    low: int
-    high: int                   # largest packet size that could be tested
     beyond_clamp: bool          # True: sizes above the negotiated MSS were tested (TCP_REPAIR)
-    largest_ok: int | None
-    smallest_bad: int | None
+    result: SearchResult
     failure: Failure | None     # how smallest_bad failed
-    exact: bool
-    icmp_mtu: int | None
-    probes: int
-    reason: str
     resets: tuple[int, ...] = ()   # every size answered by a reset
     service_resets: bool = False   # even a 1-byte segment is reset: the service, not a size
-    search_s: float = 0.0          # wall time of the segment-size search alone
+
+    @property
+    def largest_ok(self) -> int | None:
+        return self.result.largest_ok
+
+    @property
+    def smallest_bad(self) -> int | None:
+        return self.result.smallest_bad
+
+    @property
+    def exact(self) -> bool:
+        return self.result.exact
+
+    @property
+    def low(self) -> int:
+        return self.result.low
+
+    @property
+    def high(self) -> int:
+        """The largest packet size that could be tested."""
+        return self.result.high
+
+    def payload(self, size: int) -> int:
+        return size - self.overhead
 
 
 @dataclass(frozen=True)
@@ -93,7 +164,7 @@ class HopView:
 class HopFinding:
     hop: str | None             # the first hop that saw a rewritten MSS, if any
     ttl: int | None
-    evidence: tuple[str, ...] = field(default_factory=tuple)
+    evidence: tuple[Evidence, ...] = field(default_factory=tuple)
     quoted_mss: int | None = None   # the rewritten MSS that hop quoted
 
 
@@ -126,237 +197,262 @@ def locate_rewrite(mss_sent: int, hops: HopView) -> HopFinding:
     whose quote carries a different MSS names the rewrite as happening
     between hop k-1 and hop k.
     """
-    last_clean: tuple[int, str | None] | None = None
+    clean_ttl: int | None = None
+    clean_hop: str | None = None
     for ttl, hop, quoted, reached in sorted(hops.hops):
         if reached:
-            where = (f"hop {last_clean[0]} ({last_clean[1]})" if last_clean
-                     else "the first hop")
-            lines = (f"SYNs reached the target at TTL {ttl}; quotations up to {where} show "
-                     f"our MSS {mss_sent} unchanged",
-                     "the rewrite (if it is on our SYN) happens after that hop: on its "
-                     "egress or in a device that does not decrement the TTL; a rewrite of "
-                     "the SYN-ACK cannot be located from this side")
-            return HopFinding(None, None, lines)
+            return HopFinding(None, None, (
+                _ev(MssFact.HOPS_REACHED, ttl=ttl, clean_ttl=clean_ttl, clean_hop=clean_hop,
+                    mss_sent=mss_sent),
+                _ev(MssFact.HOPS_AFTER)))
         if quoted is None:
             continue
         if quoted != mss_sent:
-            prev = f"hop {last_clean[0]} ({last_clean[1]})" if last_clean else "us"
             return HopFinding(hop, ttl, (
-                f"hop {ttl} ({hop}) quotes our SYN with MSS {quoted} instead of {mss_sent}: "
-                f"rewritten between {prev} and hop {ttl}",), quoted)
-        last_clean = (ttl, hop)
+                _ev(MssFact.HOP_REWRITE, ttl=ttl, hop=hop, quoted=quoted, mss_sent=mss_sent,
+                    clean_ttl=clean_ttl, clean_hop=clean_hop),), quoted)
+        clean_ttl, clean_hop = ttl, hop
     answered = [h for h in hops.hops if h[2] is not None]
     if not answered:
-        return HopFinding(None, None, (
-            "no router quoted the TCP options of our TTL-limited SYNs (ICMP filtered, "
-            "rate-limited, or quotations cut at 8 bytes): the rewrite cannot be located",))
-    return HopFinding(None, None, (
-        f"quotations from {len(answered)} hop(s) show our MSS {mss_sent} unchanged and the "
-        "target was not reached within the TTL range: the rewrite is further on",))
+        return HopFinding(None, None, (_ev(MssFact.HOPS_NO_QUOTES),))
+    return HopFinding(None, None, (_ev(MssFact.HOPS_UNCHANGED, count=len(answered),
+                                       mss_sent=mss_sent),))
 
 
-def classify(leg: str, target: str, hs: HandshakeView, seg: SegmentView | None,
+@dataclass
+class _Facts:
+    """What classify's steps gather: problems, evidence for HEALTHY, the clamp, notes."""
+
+    problems: list[Verdict] = field(default_factory=list)
+    healthy: list[Evidence] = field(default_factory=list)
+    notes: list[Evidence] = field(default_factory=list)
+    clamp: list[Evidence] = field(default_factory=list)
+    clamp_numbers: dict[str, Number] = field(default_factory=dict)
+    m: dict[str, Number] = field(default_factory=dict)
+
+
+def _handshake_line(hs: HandshakeView) -> Evidence:
+    return _ev(MssFact.HANDSHAKE, mss_sent=hs.mss_sent, mss_received=hs.mss_received,
+               exact=hs.received_exact, method=hs.method)
+
+
+def _handshake_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None,
+                    leg_pmtu: int | None) -> bool:
+    """The SYN-ACK's MSS; True when it shows a lowered MSS (down direction)."""
+    ip_tcp = IP_TCP[hs.family]
+    line = _handshake_line(hs)
+    down = hs.received_exact and hs.mss_received < hs.mss_sent
+    if not down:
+        f.healthy.append(line)
+        if hs.bound is ReceivedBound.HALF_WINDOW:
+            f.notes.append(_ev(MssFact.RECEIVED_WINDOW_BOUND, mss_received=hs.mss_received))
+        elif not hs.received_exact:
+            f.notes.append(_ev(MssFact.RECEIVED_ROUTE_BOUND, mss_received=hs.mss_received,
+                               pmtu=hs.pmtu))
+        return False
+    implied = hs.mss_received + ip_tcp
+    f.clamp += [line, _ev(MssFact.MSS_IMPLIES, mss_received=hs.mss_received, packet=implied)]
+    if (seg is not None and seg.beyond_clamp and seg.largest_ok is not None
+            and seg.largest_ok > implied + (12 if hs.timestamps else 0)):
+        f.clamp.append(_ev(MssFact.PATH_CARRIED_MORE, largest_ok=seg.largest_ok))
+    if leg_pmtu is not None:
+        fact = (MssFact.LEG_PMTU_ABOVE if leg_pmtu > implied else
+                MssFact.LEG_PMTU_MATCHES if leg_pmtu == implied else MssFact.LEG_PMTU_BELOW)
+        f.clamp.append(_ev(fact, leg_pmtu=leg_pmtu, implied=implied))
+    return True
+
+
+def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> None:
+    """Sized segments: reset, black hole, ICMP-signalled limit, or all acknowledged."""
+    r = seg.result
+    f.m.update({"segment_method": "tcp-repair" if seg.beyond_clamp else "negotiated-mss",
+                "tested_up_to": seg.high, "largest_acked": seg.largest_ok,
+                "smallest_failed": seg.smallest_bad, "probes": r.probes})
+    search = search_evidence(r, Step.MSS, "segments")
+    ok, bad = seg.largest_ok, seg.smallest_bad
+    if ok is None:
+        if seg.failure is Failure.RESET and not seg.service_resets:
+            f.problems.append(Verdict(
+                VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
+                (_ev(MssFact.RESET_EVEN_AT_LOW, low=seg.low, payload=seg.payload(seg.low)),
+                 search),
+                Confidence.MEASURED, {"smallest_reset": bad}, basis=Basis.THIS_LEG_ONLY))
+        return   # nothing acknowledged otherwise: measure_mss reports it as an error
+    f.m["max_payload"] = seg.payload(ok)
+    limit = Limit(mtu=ok, max_payload=seg.payload(ok), exact=seg.exact)
+    if seg.failure is Failure.RESET:
+        f.m["rst_threshold"] = ok
+        ev = [_ev(MssFact.RESET_ABOVE, ok=ok, payload=seg.payload(ok), bad=bad),
+              _ev(MssFact.RESET_NOT_MTU)]
+        if not seg.exact:
+            ev.append(search)
+        f.problems.append(Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
+                                  tuple(ev), Confidence.MEASURED, {"smallest_reset": bad},
+                                  limit=limit, basis=Basis.THIS_LEG_ONLY))
+    elif seg.failure is Failure.LOST:
+        f.m["blackhole_threshold"] = ok
+        ev = [_ev(MssFact.LOST_ABOVE, ok=ok, payload=seg.payload(ok), bad=bad), search]
+        if seg.resets:
+            ev.append(_ev(MssFact.LARGER_RESET, size=min(seg.resets)))
+        f.problems.append(Verdict(
+            VerdictCode.PMTU_BLACKHOLE, leg, Direction.UP, tuple(ev),
+            Confidence.MEASURED if seg.exact else Confidence.INFERRED, {},
+            limit=limit, basis=Basis.THIS_LEG_ONLY))
+    elif seg.failure is Failure.ICMP:
+        # The proven size is the limit; the ICMP hint is only a claim.
+        numbers: dict[str, Number] = ({"icmp_mtu": r.icmp_mtu} if r.icmp_mtu is not None
+                                      else {})
+        f.problems.append(Verdict(
+            VerdictCode.PMTU_REDUCED, leg, Direction.UP,
+            (_ev(MssFact.ICMP_ANSWERED, hint=r.icmp_mtu, ok=ok, bad=bad),
+             _ev(MssFact.PMTUD_WORKS)),
+            Confidence.MEASURED, numbers, limit=limit, basis=Basis.THIS_LEG_ONLY))
+    else:
+        bounded = not seg.beyond_clamp and seg.high < hs.pmtu
+        f.healthy.append(_ev(MssFact.SEGMENTS_ACKED, ok=ok, payload=seg.payload(ok),
+                             bounded=bounded, high=seg.high))
+    if not seg.beyond_clamp and seg.high < hs.pmtu:
+        f.notes.append(_ev(MssFact.NEGOTIATED_BOUND, high=seg.high))
+
+
+def _cached_pmtu_step(f: _Facts, leg: Leg, hs: HandshakeView) -> None:
+    """A PMTU cached below the interface MTU: an ICMP too-big for this target was accepted
+    recently, and it bounds every size we could send. The interface MTU is capped at the
+    largest IP packet first (loopback's 65536 is not a reduction to 65535)."""
+    if hs.interface_mtu is None or hs.pmtu >= min(hs.interface_mtu, MAX_IP_SIZE):
+        return
+    if any(v.code in (VerdictCode.PMTU_REDUCED, VerdictCode.PMTU_BLACKHOLE,
+                      VerdictCode.RST_ON_LARGE_SEGMENT) for v in f.problems):
+        return
+    f.m["interface_mtu"] = hs.interface_mtu
+    f.problems.append(Verdict(
+        VerdictCode.PMTU_REDUCED, leg, Direction.UP,
+        (_ev(MssFact.CACHED_PMTU, pmtu=hs.pmtu, interface_mtu=hs.interface_mtu),
+         _ev(MssFact.CACHED_PMTU_BOUNDS, pmtu=hs.pmtu)),
+        Confidence.INFERRED, {}, limit=Limit(mtu=hs.pmtu), basis=Basis.THIS_LEG_ONLY))
+
+
+def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: PeerView,
+               down: bool) -> bool:
+    """The peer's segments: the MSS our SYN arrived with. True when they show it lowered."""
+    f.m["peer_segment_max"] = peer.rcv_mss if peer_conclusive(peer) else None
+    at_peer = mss_at_peer(peer)
+    if at_peer is None and peer.received == 0 and peer.timed_out:
+        f.notes.append(_ev(MssFact.PEER_NO_REPLY))
+        return False
+    if at_peer is None:
+        f.notes.append(_ev(MssFact.PEER_REPLY_SHORT, received=peer.received,
+                           timed_out=peer.timed_out))
+        return False
+    if at_peer >= hs.mss_sent:
+        f.healthy.append(_ev(MssFact.PEER_INTACT, rcv_mss=peer.rcv_mss, mss_sent=hs.mss_sent))
+        return False
+    # PMTUD (ICMP) shrinks the peer's segments to exactly the path MTU; resets and
+    # black holes do not shrink them, so only an ICMP-measured limit explains them.
+    limit = seg.largest_ok if seg is not None and seg.failure is Failure.ICMP else None
+    values: dict[str, Number] = {"rcv_mss": peer.rcv_mss, "at_peer": at_peer,
+                                 "mss_sent": hs.mss_sent}
+    if limit is not None and at_peer + IP_TCP[hs.family] == limit:
+        f.notes.append(Evidence(MssFact.PEER_SEGMENTS_PATH, Step.MSS, {**values,
+                                                                        "limit": limit}))
+        return False
+    f.clamp_numbers["mss_at_peer"] = at_peer
+    if not down:
+        # Up only: the MSS arriving (at the peer) is what its segments show.
+        f.clamp_numbers["mss_received"] = at_peer
+        f.clamp_numbers["syn_ack_mss"] = hs.mss_received
+        f.clamp.append(_handshake_line(hs))
+    f.clamp += [Evidence(MssFact.PEER_SEGMENTS_SMALL, Step.MSS, values),
+                _ev(MssFact.SYN_LOWERED)]
+    return True
+
+
+def _peer_sized_mss(f: _Facts, hs: HandshakeView, leg_pmtu: int) -> None:
+    """The SYN-ACK's MSS is the measured path MTU minus the headers and no rewrite of our
+    SYN was seen: the peer sized its MSS to the path. Evidence, not a clamp."""
+    overhead = IP_TCP[hs.family]
+    note = Evidence(DiagnoseFact.MSS_MATCHES_PMTU, Step.MSS,
+                    {"mss": hs.mss_received, "mtu": leg_pmtu, "overhead": overhead})
+    handshake = _handshake_line(hs)
+    for i, v in enumerate(f.problems):
+        if v.code in (VerdictCode.PMTU_REDUCED, VerdictCode.PMTU_BLACKHOLE):
+            f.problems[i] = replace(v, evidence=(*v.evidence, handshake, note))
+            return
+    if f.problems:
+        f.notes += [handshake, note]
+    else:
+        f.healthy += [handshake, note]
+
+
+def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
              hops: HopFinding | None, *, peer: PeerView | None = None,
              leg_pmtu: int | None = None, duration_s: float = 0.0,
              not_measured: tuple[str, ...] = ()) -> Measurement:
-    """Verdicts and the leg report from plain measurements. Pure."""
-    problems: list[Verdict] = []
-    healthy_lines: list[str] = []
-    notes: list[str] = []
-    ip_tcp = (40 if hs.family == 4 else 60)
-    m: dict[str, Number] = {
-        "mss_sent": hs.mss_sent,
-        "mss_received": hs.mss_received,
-        "mss_received_exact": hs.received_exact,
-        "mss_method": hs.method,
-        "timestamps": hs.timestamps,
-        "route_pmtu": hs.pmtu,
-    }
+    """Verdicts and the leg report from plain measurements. Pure.
 
-    # 1. handshake
-    received_text = (f"{hs.mss_received}" if hs.received_exact
-                     else f"at least {hs.mss_received}")
-    hs_line = (f"SYN advertised MSS {hs.mss_sent}; SYN-ACK carried MSS {received_text} "
-               f"({hs.method})")
-    clamp_ev: list[str] = []
-    clamp_nums: dict[str, Number] = {"mss_sent": hs.mss_sent, "mss_received": hs.mss_received}
-    down = hs.received_exact and hs.mss_received < hs.mss_sent
-    if down:
-        clamp_ev += [hs_line,
-                     f"MSS {hs.mss_received} implies {hs.mss_received + ip_tcp}-byte packets; "
-                     "a middlebox clamp on the SYN-ACK's way to us, or the peer's own "
-                     "MTU/setting"]
-        if (seg is not None and seg.beyond_clamp and seg.largest_ok is not None
-                and seg.largest_ok > hs.mss_received + ip_tcp + (12 if hs.timestamps else 0)):
-            clamp_ev.append(f"the path carried {seg.largest_ok}-byte packets to the peer, "
-                            "more than the received MSS allows: the MSS was lowered by a "
-                            "clamp (or the peer's setting), not by the path MTU")
-        if leg_pmtu is not None:
-            implied = hs.mss_received + ip_tcp
-            if leg_pmtu > implied:
-                clamp_ev.append(f"the leg's path MTU is {leg_pmtu} ('pmtu'), more than the "
-                                f"{implied} bytes the MSS implies: a clamp (or the peer's own "
-                                "setting), not the path MTU")
-            else:
-                clamp_ev.append(f"the leg's path MTU is {leg_pmtu} ('pmtu'): the MSS matches "
-                                "the path (the peer or a device sized it to the path MTU)")
-    else:
-        healthy_lines.append(hs_line)
-        if not hs.received_exact:
-            notes.append(f"the MSS received is at least {hs.mss_received} (our own route MTU "
-                         f"{hs.pmtu} hides larger values without root)")
-
-    # 2. sized segments
+    MSS_CLAMPED is ``down`` when only the SYN-ACK shows a lowered MSS, ``up``
+    or ``both`` only when the peer's segments or a quotation show our SYN was
+    rewritten; an MSS that is only a lower bound never makes one.
+    """
+    f = _Facts(m={"mss_sent": hs.mss_sent, "mss_received": hs.mss_received,
+                  "mss_received_exact": hs.received_exact, "mss_method": hs.method,
+                  "timestamps": hs.timestamps, "route_pmtu": hs.pmtu})
+    f.clamp_numbers.update({"mss_sent": hs.mss_sent, "mss_received": hs.mss_received,
+                            "ip_version": hs.family})
+    down = _handshake_step(f, hs, seg, leg_pmtu)
     if seg is not None:
-        m.update({"segment_method": "tcp-repair" if seg.beyond_clamp else "negotiated-mss",
-                  "tested_up_to": seg.high, "largest_acked": seg.largest_ok,
-                  "smallest_failed": seg.smallest_bad, "probes": seg.probes})
-        if seg.largest_ok is not None:
-            m["max_payload"] = seg.largest_ok - seg.overhead
-        bounded = ("" if seg.beyond_clamp or seg.high >= hs.pmtu else
-                   f" (sizes above the negotiated MSS, packets > {seg.high} bytes, need root)")
-        if seg.largest_ok is None:
-            if seg.failure is Failure.RESET and not seg.service_resets:
-                problems.append(Verdict(
-                    VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
-                    (f"even {seg.low}-byte packets (payload {seg.low - seg.overhead}) were "
-                     "answered by a TCP reset", seg.reason),
-                    Confidence.MEASURED, {"mtu": None, "smallest_reset": seg.smallest_bad}))
-            # Nothing acknowledged otherwise: measure_mss reports it as an error.
-        elif seg.failure is Failure.RESET:
-            threshold = seg.largest_ok
-            m["rst_threshold"] = threshold
-            ev = [f"{threshold}-byte packets (payload {threshold - seg.overhead}) acknowledged; "
-                  f"{seg.smallest_bad}-byte packets answered by a TCP reset",
-                  "no ICMP too-big was received: a device resets large segments; this is "
-                  "not an MTU problem"]
-            if not seg.exact:
-                ev.append(f"{threshold} is the proven lower bound: {seg.reason}")
-            problems.append(Verdict(
-                VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP, tuple(ev),
-                Confidence.MEASURED,
-                {"mtu": threshold, "max_payload": threshold - seg.overhead,
-                 "smallest_reset": seg.smallest_bad}))
-        elif seg.failure is Failure.LOST:
-            ok = seg.largest_ok
-            m["blackhole_threshold"] = ok
-            ev = [f"{ok}-byte packets (payload {ok - seg.overhead}) acknowledged; "
-                  f"{seg.smallest_bad}-byte packets never acknowledged, no ICMP, no reset",
-                  seg.reason]
-            if seg.resets:
-                ev.append(f"larger sizes were reset: {min(seg.resets)} bytes and up")
-            problems.append(Verdict(
-                VerdictCode.PMTU_BLACKHOLE, leg, Direction.UP, tuple(ev),
-                Confidence.MEASURED if seg.exact else Confidence.INFERRED,
-                {"mtu": ok, "max_payload": ok - seg.overhead}))
-        elif seg.failure is Failure.ICMP:
-            mtu = seg.largest_ok   # the proven size; the ICMP hint is only a claim
-            hint = seg.icmp_mtu if seg.icmp_mtu is not None else "unknown"
-            problems.append(Verdict(
-                VerdictCode.PMTU_REDUCED, leg, Direction.UP,
-                (f"an ICMP too-big (next-hop MTU {hint}) answered larger segments; "
-                 f"{seg.largest_ok}-byte packets acknowledged, {seg.smallest_bad} not",
-                 "PMTUD works here; 'pathprobe pmtu' measures the path MTU in detail"),
-                Confidence.MEASURED, {"mtu": mtu, "max_payload": seg.largest_ok - seg.overhead}))
-        else:
-            healthy_lines.append(
-                f"segments up to {seg.largest_ok}-byte packets (payload "
-                f"{seg.largest_ok - seg.overhead}) acknowledged{bounded}")
-        if not seg.beyond_clamp and seg.largest_ok is not None and seg.high < hs.pmtu:
-            notes.append(f"segment sizes tested up to {seg.high}-byte packets: the negotiated "
-                         "MSS bounds them (root lifts the bound with TCP_REPAIR)")
-
-    # A PMTU cached below the interface MTU: an ICMP too-big for this target was accepted
-    # recently, and it bounds every size we could send.
-    if (hs.interface_mtu is not None and hs.pmtu < hs.interface_mtu
-            and not any(v.code in (VerdictCode.PMTU_REDUCED, VerdictCode.PMTU_BLACKHOLE,
-                                   VerdictCode.RST_ON_LARGE_SEGMENT) for v in problems)):
-        m["interface_mtu"] = hs.interface_mtu
-        problems.append(Verdict(
-            VerdictCode.PMTU_REDUCED, leg, Direction.UP,
-            (f"our kernel has a path MTU of {hs.pmtu} cached for this target (interface MTU "
-             f"{hs.interface_mtu}): an ICMP too-big arrived recently",
-             f"sizes above {hs.pmtu} cannot be tested until it expires (about 10 minutes, or "
-             "'ip route flush cache' as root)"),
-            Confidence.INFERRED, {"mtu": hs.pmtu}))
-
-    # 3. the peer's segments: the MSS our SYN arrived with (up direction)
-    up = False
-    if peer is not None:
-        m["peer_segment_max"] = peer.rcv_mss if peer_conclusive(peer) else None
-        at_peer = mss_at_peer(peer)
-        if at_peer is None and peer.received == 0 and peer.timed_out:
-            notes.append("no reply to our small HTTP request: the service may not speak "
-                         "HTTP, or the peer's large segments are lost on the way back (down "
-                         "direction; a reflector or 'pathprobe tunnel' can tell)")
-        elif at_peer is None:
-            notes.append(f"the peer's reply ({peer.received} bytes"
-                          f"{', timed out' if peer.timed_out else ''}) was too short to show "
-                          "its segment size (the MSS our SYN arrived with)")
-        elif at_peer < hs.mss_sent:
-            peer_packet = at_peer + ip_tcp
-            # PMTUD (ICMP) shrinks the peer's segments to exactly the path MTU; resets and
-            # black holes do not shrink them, so only an ICMP-measured limit explains them.
-            limit = (seg.largest_ok if seg is not None and seg.failure is Failure.ICMP
-                     else None)
-            line = (f"the peer's segments to us carry at most {peer.rcv_mss} payload bytes "
-                    f"(MSS {at_peer} with options) although we advertised {hs.mss_sent}")
-            if limit is not None and peer_packet == limit:
-                notes.append(line + f": consistent with the {limit}-byte path limit measured "
-                             "above, not a clamp")
-            else:
-                up = True
-                clamp_nums["mss_at_peer"] = at_peer
-                if not down:
-                    # Up only: the MSS arriving (at the peer) is what its segments show.
-                    clamp_nums["mss_received"] = at_peer
-                    clamp_nums["syn_ack_mss"] = hs.mss_received
-                    clamp_ev.append(hs_line)
-                clamp_ev += [line, "our SYN's MSS was lowered on its way to the peer (a "
-                             "clamp), or the peer's route back to us has a smaller MTU"]
-        else:
-            healthy_lines.append(f"the peer's segments to us carry up to {peer.rcv_mss} payload "
-                                 f"bytes: our MSS {hs.mss_sent} arrived intact")
-    # 4. TTL-limited SYNs: a quotation with a rewritten MSS proves the up direction.
-    up_measured = hops is not None and hops.hop is not None and hops.quoted_mss is not None
-    if up_measured and hops is not None and hops.quoted_mss is not None and not up:
+        _segment_step(f, leg, hs, seg)
+    _cached_pmtu_step(f, leg, hs)
+    up = _peer_step(f, hs, seg, peer, down) if peer is not None else False
+    # TTL-limited SYNs: a quotation with a rewritten MSS proves the up direction.
+    quoted = hops.quoted_mss if hops is not None and hops.hop is not None else None
+    if quoted is not None and not up:
         if not down:
-            clamp_nums["mss_received"] = hops.quoted_mss
-            clamp_nums["syn_ack_mss"] = hs.mss_received
-            clamp_ev.append(hs_line)
-        clamp_nums.setdefault("mss_at_peer", hops.quoted_mss)
-    up = up or up_measured
-    if down or up:
+            f.clamp_numbers["mss_received"] = quoted
+            f.clamp_numbers["syn_ack_mss"] = hs.mss_received
+            f.clamp.append(_handshake_line(hs))
+        f.clamp_numbers.setdefault("mss_at_peer", quoted)
+    up = up or quoted is not None
+    clamped = down or up
+    if down and not up and leg_pmtu is not None \
+            and hs.mss_received + IP_TCP[hs.family] == leg_pmtu:
+        _peer_sized_mss(f, hs, leg_pmtu)
+        clamped = False
+    if clamped:
         if hops is not None:
-            clamp_ev.extend(hops.evidence)
+            f.clamp.extend(hops.evidence)
             if hops.hop is not None:
-                clamp_nums["hop"] = hops.hop
-                clamp_nums["hop_ttl"] = hops.ttl
+                f.clamp_numbers["hop"] = hops.hop
+                f.clamp_numbers["hop_ttl"] = hops.ttl
         direction = Direction.BOTH if down and up else Direction.DOWN if down else Direction.UP
-        problems.insert(0, Verdict(VerdictCode.MSS_CLAMPED, leg, direction, tuple(clamp_ev),
-                                   Confidence.MEASURED if down or up_measured
-                                   else Confidence.INFERRED, clamp_nums))
+        f.problems.insert(0, Verdict(
+            VerdictCode.MSS_CLAMPED, leg, direction, tuple(f.clamp),
+            Confidence.MEASURED if down or quoted is not None else Confidence.INFERRED,
+            f.clamp_numbers, basis=Basis.THIS_LEG_ONLY))
     elif hops is not None:
-        healthy_lines.extend(hops.evidence[:1])
+        f.healthy.extend(hops.evidence[:1])
     if hops is not None:
-        m["hop"] = hops.hop
-        m["hop_ttl"] = hops.ttl
-
-    m["duration_s"] = round(duration_s, 3)
+        f.m["hop"] = hops.hop
+        f.m["hop_ttl"] = hops.ttl
+    f.m["duration_s"] = round(duration_s, 3)
     if seg is not None:
-        m["search_s"] = round(seg.search_s, 3)
-    report = LegReport(leg, target, None, m, tuple(notes), not_measured)
-    verdicts = healthy_unless(problems, leg, healthy_lines)
-    summary = "; ".join(_summary(v) for v in verdicts)
-    return Measurement(legs=(report,), verdicts=verdicts, summary=f"{leg}: {summary}")
+        f.m["search_s"] = round(seg.result.duration_s, 3)
+    report = LegReport(leg, target, None, f.m, tuple(f.notes), not_measured)
+    if f.problems:
+        return Measurement(legs=(report,), verdicts=tuple(f.problems))
+    return Measurement(legs=(report,), verdicts=(_healthy(leg, hs, seg, f.healthy),))
 
 
-def _summary(v: Verdict) -> str:
-    if v.code is VerdictCode.MSS_CLAMPED:
-        where = f" ({v.direction.value})" if v.direction else ""
-        return f"MSS_CLAMPED {v.numbers['mss_sent']} -> {v.numbers['mss_received']}{where}"
-    mtu = v.numbers.get("mtu")
-    return f"{v.code.value} at {mtu}" if mtu is not None else v.code.value
+def _healthy(leg: Leg, hs: HandshakeView, seg: SegmentView | None,
+             evidence: Sequence[Evidence]) -> Verdict:
+    """HEALTHY, with the segment sizes proven to cross (a lower bound when the negotiated
+    MSS kept the search below our route's MTU)."""
+    limit = None
+    if seg is not None and seg.largest_ok is not None:
+        limit = Limit(mtu=seg.largest_ok, max_payload=seg.payload(seg.largest_ok),
+                      exact=seg.exact and (seg.beyond_clamp or seg.high >= hs.pmtu))
+    return Verdict(VerdictCode.HEALTHY, leg, Direction.BOTH, tuple(evidence),
+                   limit=limit, basis=Basis.THIS_LEG_ONLY)
 
 
 # -- I/O orchestration ----------------------------------------------------------------
@@ -380,7 +476,7 @@ _FAILURE = {
 
 
 def segment_view(result: SearchResult, outcomes: dict[int, tcpprobe.SegmentOutcome], *,
-                 overhead: int, low: int, high: int, beyond_clamp: bool) -> SegmentView:
+                 overhead: int, beyond_clamp: bool) -> SegmentView:
     """Combine the search result with how each size failed. Pure."""
     bad = result.smallest_bad
     failure = _FAILURE.get(outcomes[bad]) if bad is not None and bad in outcomes else None
@@ -389,8 +485,11 @@ def segment_view(result: SearchResult, outcomes: dict[int, tcpprobe.SegmentOutco
         # Our stack refused the size because an ICMP too-big lowered the cached PMTU.
         failure = Failure.ICMP
     resets = tuple(sorted(s for s, o in outcomes.items() if o is tcpprobe.SegmentOutcome.RESET))
-    return SegmentView(overhead, low, high, beyond_clamp, result.largest_ok, bad, failure,
-                       result.exact, result.icmp_mtu, result.probes, result.reason, resets)
+    view = SegmentView(overhead, beyond_clamp, result, failure, resets)
+    if result.largest_ok is None and failure is Failure.RESET:
+        # Even a 1-byte segment is reset: the service, not a size policy.
+        view = replace(view, service_resets=True)
+    return view
 
 
 SegmentProber = Callable[[Sequence[int]], list[tcpprobe.SegmentProbe]]
@@ -398,7 +497,8 @@ SegmentProber = Callable[[Sequence[int]], list[tcpprobe.SegmentProbe]]
 
 def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, *,
                     override: bool, ack_timeout: float, progress: Progress,
-                    prober: SegmentProber | None = None) -> SegmentView:
+                    prober: SegmentProber | None = None,
+                    clock: Clock = time.monotonic) -> SegmentView:
     """Bisect the largest acknowledged segment (IP packet bytes) on fresh connections.
 
     ``prober`` (payload sizes -> results) defaults to real connections to ``addr``;
@@ -409,38 +509,37 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
             return tcpprobe.probe_segments(
                 family, addr, payloads, override_mss=hs.mss_sent if override else None,
                 ack_timeout=ack_timeout)
+    send = prober
 
     ts = tcpprobe.TS_OPTION_LEN if hs.timestamps else 0
     overhead = tcpprobe.ip_header_len(family) + tcpprobe.TCP_HEADER_LEN + ts
     max_payload = hs.pmtu - overhead if override else hs.snd_mss
-    high = overhead + max_payload
     # A 1-byte segment must cross any path: starting there finds thresholds below 576
     # and tells a service that resets any data from a size policy.
-    low = overhead + 1
+    low, high = overhead + 1, overhead + max_payload
     # Each probe is its own connection, so retries of the edge size go out together
     # (one ack timeout instead of three in a black hole).
-    t0 = time.monotonic()
     search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3,
                         parallel_retries=True)
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
-    while sizes := search.next_batch():
-        progress(f"segments: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes")
-        results = prober([s - overhead for s in sizes])
+
+    def probe(sizes: list[int]) -> list[ProbeResult]:
+        results = send([s - overhead for s in sizes])
         fed: list[ProbeResult] = []
         for size, r in zip(sizes, results, strict=True):
             if outcomes.get(size) is not tcpprobe.SegmentOutcome.ACKED:
                 outcomes[size] = r.outcome
             hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None
             fed.append(ProbeResult(size, _OUTCOME[r.outcome], hint))
-        search.feed(fed)
-    view = replace(segment_view(search.result(), outcomes, overhead=overhead, low=low,
-                                high=high, beyond_clamp=override),
-                   search_s=time.monotonic() - t0)
-    if view.largest_ok is None and view.failure is Failure.RESET:
-        # Even a 1-byte segment is reset: the service, not a size policy.
-        view = replace(view, service_resets=True, reason=(
-            "the service resets connections that send data, even 1 byte"))
-    return view
+        return fed
+
+    def on_round(s: SizeSearch, sizes: list[int]) -> None:
+        ok = s.largest_ok
+        progress(f"segments: probed {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes, largest "
+                 f"acknowledged so far: {ok if ok is not None else 'none'}")
+
+    result = drive(search, probe, budget_s=SEGMENT_BUDGET_S, clock=clock, on_round=on_round)
+    return segment_view(result, outcomes, overhead=overhead, beyond_clamp=override)
 
 
 def _interface_mtu(family: int, address: str) -> int | None:
@@ -457,42 +556,68 @@ def auto_ack_timeout(rtt_s: float) -> float:
     return max(0.4, min(3.0, 0.3 + 10 * rtt_s))
 
 
-def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool = True,
+def _hop_finding(family: int, addr: tuple[str, int], mss_sent: int,
+                 max_hops: int) -> HopFinding:
+    quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
+    # Compare each quotation with the MSS those SYNs really carried.
+    carried = [q.sent_mss for q in quotes if q.quoted_mss is not None and q.sent_mss]
+    return locate_rewrite(max(carried) if carried else mss_sent, HopView(tuple(
+        (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
+
+
+def _peer_view(family: int, addr: tuple[str, int], fam: int, rtt_s: float) -> PeerView:
+    host_header = f"[{addr[0]}]" if fam == 6 else addr[0]
+    request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pathprobe\r\n"
+               "Connection: close\r\n\r\n").encode("ascii")
+    ps = tcpprobe.peer_segments(family, addr, request, timeout=max(1.0, min(3.0, 20 * rtt_s)))
+    return PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
+
+
+def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
                 hops: bool = False, progress: Progress = no_progress,
                 ack_timeout: float | None = None, max_hops: int = 8,
-                peer_probe: bool = True, leg_pmtu: int | None = None) -> Measurement:
+                peer_probe: bool = True, leg_pmtu: int | None = None,
+                clock: Clock = time.monotonic) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
     ``peer_probe`` sends one small HTTP request (GET /) to see the size of the
     peer's reply segments, which shows a clamp applied to our SYN (up
     direction). ``leg_pmtu`` (from ``pmtu``, when the caller has it) tells a
-    clamp from an MSS sized to the path. ``hops`` sends TTL-limited SYNs (at most ``max_hops``, one
-    wait of about a second) whose quotations locate a rewrite of our SYN.
-    Raises NotMeasuredError when no connection can be made.
+    clamp from an MSS sized to the path. ``hops`` sends TTL-limited SYNs (at
+    most ``max_hops``, one wait of about a second) whose quotations locate a
+    rewrite of our SYN. No connection at all is a Measurement with ``errors``.
     """
-    t0 = time.monotonic()
-    resolved = resolve(host)
-    family, addr = resolved.family, (resolved.address, port)
-    fam = 6 if family == socket.AF_INET6 else 4
-    target = f"[{addr[0]}]:{addr[1]}" if fam == 6 else f"{addr[0]}:{addr[1]}"
-    progress(f"handshake with {target}")
-    hs = tcpprobe.handshake(family, addr)
-    view = HandshakeView(fam, hs.mss_sent, hs.mss_received, hs.received_exact, hs.method,
-                         hs.timestamps, hs.pmtu, _interface_mtu(family, addr[0]))
+    if not 1 <= port <= 65535:
+        raise UsageError(f"port must be 1..65535, got {port}")
+    if not 1 <= max_hops <= 64:
+        raise UsageError(f"max_hops must be 1..64, got {max_hops}")
+    t0 = clock()
+    try:
+        resolved = resolve(host)
+        family, addr = resolved.family, (resolved.address, port)
+        fam = 6 if family == socket.AF_INET6 else 4
+        target = f"[{addr[0]}]:{addr[1]}" if fam == 6 else f"{addr[0]}:{addr[1]}"
+        progress(f"handshake with {target}")
+        hs = tcpprobe.handshake(family, addr)
+    except NotMeasuredError as e:
+        return Measurement(errors=(str(e),), permission_needed=isinstance(e, PermissionNeeded))
+    view = handshake_view(hs, _interface_mtu(family, addr[0]))
     not_measured: list[str] = []
-    if not hs.received_exact:
+    if view.bound is ReceivedBound.ROUTE_MTU:
         not_measured.append("exact MSS received: our route MTU bounds TCP_INFO; "
                             "capturing the SYN-ACK needs root (CAP_NET_RAW)")
+    elif view.bound is ReceivedBound.HALF_WINDOW:
+        not_measured.append("exact MSS received: TCP_INFO caps it at half the peer's window; "
+                            "capturing the SYN-ACK needs root (CAP_NET_RAW)")
+    errors: list[str] = []
     finding: HopFinding | None = None
     if hops:   # before the segments: their ICMP may lower the cached PMTU and our SYN's MSS
         progress(f"TTL-limited SYNs, 1..{max_hops} hops")
-        quotes = tcpprobe.ttl_syns(family, addr, max_hops=max_hops)
-        # Compare each quotation with the MSS those SYNs really carried.
-        carried = [q.sent_mss for q in quotes if q.quoted_mss is not None and q.sent_mss]
-        finding = locate_rewrite(max(carried) if carried else hs.mss_sent, HopView(tuple(
-            (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
+        try:
+            finding = _hop_finding(family, addr, hs.mss_sent, max_hops)
+        except NotMeasuredError as exc:
+            not_measured.append(f"the hop that rewrites our SYN: {exc}")
     seg: SegmentView | None = None
-    errors: list[str] = []
     if segments:
         override = hs.snd_mss + (tcpprobe.TS_OPTION_LEN if hs.timestamps else 0) < hs.mss_sent
         if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
@@ -501,33 +626,29 @@ def measure_mss(host: str, port: int, *, leg: str = "fmc-proxy", segments: bool 
                 f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
                 "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
         wait = ack_timeout if ack_timeout is not None else auto_ack_timeout(hs.rtt_s)
-        seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
-                              progress=progress)
-        if seg.service_resets:
+        try:
+            seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
+                                  progress=progress, clock=clock)
+        except NotMeasuredError as exc:
+            errors.append(f"segment sizes to {target}: {exc}")
+        if seg is not None and seg.service_resets:
             errors.append(f"{target} resets connections that send data, even 1 byte: "
                           "segment sizes cannot be measured on this port; try the proxy port")
-        elif seg.largest_ok is None and seg.failure is not Failure.RESET:
-            errors.append(f"no data segment to {target} was acknowledged ({seg.reason}); "
-                          "the service may not accept data")
+        elif seg is not None and seg.largest_ok is None and seg.failure is not Failure.RESET:
+            errors.append(f"no data segment to {target} was acknowledged; the service may "
+                          "not accept data")
     peer: PeerView | None = None
     if peer_probe:
         progress("asking the peer for a multi-segment reply (one small HTTP request)")
-        host_header = f"[{addr[0]}]" if fam == 6 else addr[0]
-        request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pathprobe\r\n"
-                   "Connection: close\r\n\r\n").encode("ascii")
         try:
-            ps = tcpprobe.peer_segments(family, addr, request,
-                                        timeout=max(1.0, min(3.0, 20 * hs.rtt_s)))
-            peer = PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
+            peer = _peer_view(family, addr, fam, hs.rtt_s)
         except NotMeasuredError as exc:
             not_measured.append(f"the peer's segment size: {exc}")
     out = classify(leg, target, view, seg, finding, peer=peer, leg_pmtu=leg_pmtu,
-                   duration_s=time.monotonic() - t0,
-                   not_measured=tuple(not_measured))
+                   duration_s=clock() - t0, not_measured=tuple(not_measured))
     if errors:
-        return Measurement(out.legs, out.verdicts if any(
-            v.code is not VerdictCode.HEALTHY for v in out.verdicts) else (),
-            tuple(errors), out.summary)
+        problems = tuple(v for v in out.verdicts if v.code is not VerdictCode.HEALTHY)
+        return replace(out, verdicts=problems, errors=tuple(errors))
     return out
 
 
@@ -537,9 +658,12 @@ __all__ = [
     "HopFinding",
     "HopView",
     "PeerView",
+    "ReceivedBound",
     "SegmentView",
     "classify",
+    "handshake_view",
     "locate_rewrite",
     "measure_mss",
+    "search_segments",
     "segment_view",
 ]

@@ -31,7 +31,7 @@ from pathprobe.model import Confidence, Leg, Recommendation, Verdict, VerdictCod
 UNDO_FMC_MTU = "set the MTU back to the value it had (1500 unless it was changed before)"
 UNDO_MTU_PROBING = "sudo sysctl -w net.ipv4.tcp_mtu_probing=0"
 UNDO_TCPMSS = "no sysopt connection tcpmss (back to the default, 1380)"
-PERSIST_MTU_PROBING = ("persist: echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee "
+PERSIST_MTU_PROBING = ("to keep it across reboots: echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee "
                        "/etc/sysctl.d/90-pathprobe.conf")
 
 
@@ -110,7 +110,7 @@ def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             "FMC expert shell", "Linux",
             "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
             "lets the FMC's TCP find a working segment size by itself when ICMP "
-            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD); not persistent: "
+            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD). Not persistent; "
             + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
         Recommendation(
             where_path, "FTD/ASA",
@@ -156,7 +156,7 @@ def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
         Recommendation(
             "proxy", "Linux", "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
             "a Linux proxy does not recover from a PMTU black hole by default "
-            "(tcp_mtu_probing=0); probing lets it find a working segment size; not persistent: "
+            "(tcp_mtu_probing=0); probing lets it find a working segment size. Not persistent; "
             + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
         Recommendation(
             where_edge, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",

@@ -18,6 +18,7 @@ from pathprobe.commands.common import (
     utc_now_iso,
 )
 from pathprobe.errors import UsageError
+from pathprobe.findings import finish
 from pathprobe.render import TableFormat
 
 
@@ -104,9 +105,7 @@ def analyze_command(
                       proxy_port=proxy_port)
     result = analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
                              progress=progress_to_stderr if not as_json else None)
-    if as_json:  # the text report carries the notes in its summary; JSON users get stderr
-        for note in result.notes:
-            progress_to_stderr(note)
-    report = result.measurement.to_report("analyze", started, time.monotonic() - t0,
-                                          recommendations=result.recommendations)
+    report = finish([result.measurement], command="analyze", started=started,
+                    duration_s=time.monotonic() - t0, notes=result.notes,
+                    recommender=result.recommender)
     emit(report, fmt, as_json, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -13,14 +14,17 @@ from pathprobe.commands.common import (
     Output,
     OutputOption,
     QuietOption,
+    TableOption,
     VerboseOption,
+    WidthOption,
     check_output_path,
     emit,
+    make_context,
     utc_now_iso,
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import DEFAULT_TARGET, Severity
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -64,13 +68,16 @@ def diagnose_command(
         "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=10, max=1000, help="Upper bound on probes per size search.")] = 100,
+        "--max-probes", min=10, max=1000, metavar="N",
+        help="Upper bound on probes per size search.")] = 100,
     fail_on: FailOnOption = Severity.WARNING,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     from pathprobe.diagnose import DiagnoseConfig, run_diagnose
     from pathprobe.proxyconf import discover_proxy, get_credentials
@@ -85,7 +92,7 @@ def diagnose_command(
     credentials = get_credentials(proxy_user, found)
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
                          credentials=credentials, reflector=reflector, max_probes=max_probes)
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     if output is not None:
         check_output_path(output)
     progress = out.progress()
@@ -93,7 +100,7 @@ def diagnose_command(
         progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
     report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
     # One table per leg and direction (not one wide table of every column).
-    emit(report, out, by_leg=True)
+    emit(replace(report, context=make_context(found, f"{host}:{port}")), out)
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -13,12 +13,15 @@ from pathprobe.commands.common import (
     Output,
     OutputOption,
     QuietOption,
+    TableOption,
     VerboseOption,
+    WidthOption,
+    make_context,
     run_measuring,
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Severity
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -80,8 +83,10 @@ def mss_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     from pathprobe.mss import measure_mss
 
@@ -89,10 +94,11 @@ def mss_command(
         host, port = parse_authority(host_port, default_port=443)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("mss", lambda progress: [measure_mss(
         host, port, leg=leg, segments=segments, hops=hops, progress=progress,
-        ack_timeout=ack_timeout, peer_probe=http)], out)
+        ack_timeout=ack_timeout, peer_probe=http)], out,
+        context=make_context(target=host_port))
 
 
 mss_command.__doc__ = MSS_HELP

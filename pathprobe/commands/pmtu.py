@@ -15,12 +15,15 @@ from pathprobe.commands.common import (
     Output,
     OutputOption,
     QuietOption,
+    TableOption,
     VerboseOption,
+    WidthOption,
+    make_context,
     run_measuring,
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Severity
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 
 
 class Method(StrEnum):
@@ -43,11 +46,11 @@ def pmtu_command(
              "port, no root, slow: paced by the target's ICMP rate limit) measure the up "
              "direction.")] = Method.AUTO,
     port: Annotated[int | None, typer.Option(
-        "--port", "-p", min=1, max=65535,
+        "--port", "-p", min=1, max=65535, metavar="PORT",
         help="A TCP port open on HOST (e.g. the proxy port 3128): enables the TCP method "
              "and lets auto tell up from down.")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=1, max=10000,
+        "--max-probes", min=1, max=10000, metavar="N",
         help="Probe budget per search (packets).")] = 100,
     hops: Annotated[bool, typer.Option(
         "--hops", help="Also try to name the hop where the MTU drops.")] = False,
@@ -61,8 +64,10 @@ def pmtu_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Exact path MTU to HOST on leg 1 (DF probes, with or without root).
 
@@ -88,7 +93,7 @@ def pmtu_command(
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else None
     from pathprobe.pmtu import measure_pmtu
 
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("pmtu", lambda progress: [measure_pmtu(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
-        progress=progress, family=family)], out)
+        progress=progress, family=family)], out, context=make_context(target=host))

@@ -14,7 +14,10 @@ from pathprobe.commands.common import (
     Output,
     OutputOption,
     QuietOption,
+    TableOption,
     VerboseOption,
+    WidthOption,
+    make_context,
     run_measuring,
 )
 from pathprobe.errors import UsageError
@@ -30,7 +33,7 @@ from pathprobe.model import (
     Step,
 )
 from pathprobe.proxyconf import PASSWORD_ENV, discover_proxy, get_credentials
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 
 
 class DirectionChoice(StrEnum):
@@ -61,7 +64,7 @@ def tunnel_command(
         help="Talk TLS to the reflector (started with 'serve --tls'), for proxies that only "
              "pass TLS; write sizes stay exact on the wire.")] = False,
     token: Annotated[str | None, typer.Option(
-        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN",
+        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN", metavar="TOKEN",
         help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[int | None, typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
@@ -75,8 +78,10 @@ def tunnel_command(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Measure leg 2 (proxy to upstream) from inside CONNECT tunnels.
 
@@ -125,8 +130,8 @@ def tunnel_command(
             Leg.FMC_PROXY, config.display, None, {"max_payload": leg1_max_payload},
             notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL,
                             {"payload": leg1_max_payload}),)),)))
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
         token=token, reflector_tls=reflector_tls, directions=dirs)], out,
-        leg2_target=target)
+        context=make_context(config, target), leg2_target=target)

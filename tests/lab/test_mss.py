@@ -11,17 +11,37 @@ Python under /root). Each run asserts that the unprivileged method was used.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from typing import Any
 
 import pytest
 
 from pathprobe.lab import topology as topo
-from tests.conftest import Lab
+from tests.conftest import UNPRIVILEGED, Lab, cli_env
 
 PROXY = f"{topo.PROXY_V4}:3128"
 PROXY6 = f"[{topo.PROXY_V6}]:3128"
 NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
+
+
+LOOPBACK_MSS = """
+import json, socket, threading
+from pathprobe.model import Leg
+from pathprobe.mss import measure_mss
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+def drain():
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=lambda c=c: [None for _ in iter(lambda: c.recv(65536), b"")],
+                         daemon=True).start()
+threading.Thread(target=drain, daemon=True).start()
+m = measure_mss("127.0.0.1", srv.getsockname()[1], leg=Leg.FMC_PROXY, peer_probe=False)
+print(json.dumps({"codes": [v.code.value for v in m.verdicts], "errors": list(m.errors),
+                  "leg": dict(m.legs[0].measurements) if m.legs else {}}))
+"""
 
 
 def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, Any]]:
@@ -63,10 +83,11 @@ def test_healthy(lab: Lab, privileged: bool) -> None:
 @pytest.mark.parametrize("clamp", [1200, 1300, 1380])
 def test_clamp_values_root(lab: Lab, clamp: int) -> None:
     lab.up("clamp", param=clamp)
-    rc, out = mss(lab, PROXY, "--leg", "site-a")
+    rc, out = mss(lab, PROXY, "--leg", "fmc-upstream")
     assert rc == 1 and codes(out) == ["MSS_CLAMPED"]
     v = verdict(out, "MSS_CLAMPED")
-    assert (v["mss_sent"], v["mss_received"], v["leg"]) == (1460, clamp, "site-a")
+    assert (v["mss_sent"], v["mss_received"], v["leg"]) == (1460, clamp, "fmc-upstream")
+    assert (v["ip_version"], v["basis"], v["severity"]) == (4, "this-leg-only", "info")
     # Our SYN was clamped too: the peer's reply segments show it.
     assert v["direction"] == "both" and v["mss_at_peer"] == clamp
     leg = out["legs"][0]
@@ -213,3 +234,22 @@ def test_as_user_nobody(lab: Lab, unprivileged_ok: None) -> None:
     out = json.loads(r.stdout)
     assert out["legs"][0]["mss_method"] == "tcp_info"
     assert verdict(out, "MSS_CLAMPED")["mss_received"] == 1300
+
+
+@pytest.mark.parametrize("user", [None, "nobody"], ids=["root", "nobody"])
+def test_loopback_is_neither_clamped_nor_reduced(user: str | None,
+                                                 unprivileged_ok: None) -> None:
+    """Issue 15 item 8: on lo (MTU 65536, route 65535) as nobody TCP_INFO reads MSS 32753
+    (half the 65483-byte window): that is a lower bound, not MSS_CLAMPED 65495->32753."""
+    argv = [sys.executable, "-c", LOOPBACK_MSS]
+    if user is not None:
+        argv = [*UNPRIVILEGED, *argv]
+    r = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), cwd="/",
+                       timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["codes"] == ["HEALTHY"] and not out["errors"], out
+    leg = out["leg"]
+    assert leg["mss_sent"] == 65495
+    if user is not None:
+        assert (leg["mss_method"], leg["mss_received_exact"]) == ("tcp_info", False)

