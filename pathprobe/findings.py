@@ -220,35 +220,21 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
     return tuple(out), tuple(new_legs)
 
 
-def _limit_rank(v: Verdict) -> tuple[bool, bool, int]:
-    lim = v.limit
-    assert lim is not None
-    size = lim.mtu if lim.mtu is not None else (lim.pmtu_low or lim.max_payload or 0)
-    return (not lim.exact, v.confidence is not Confidence.MEASURED, size)
-
-
 def _best_limit(group: Sequence[Verdict]) -> Limit | None:
-    """The most trustworthy limit (exact before lower bound, measured before inferred, the
-    smallest), its unknown fields filled from others that agree with it."""
-    with_limit = [v for v in group if v.limit is not None]
-    if not with_limit:
+    """The limit one fault proves when several steps measured it: each number the smallest
+    of the exact ones (never above anything proven), else the smallest lower bound."""
+    limits = [v.limit for v in group if v.limit is not None]
+    if not limits:
         return None
-    ranked = sorted(with_limit, key=_limit_rank)
-    best = ranked[0].limit
-    assert best is not None
-    for v in ranked[1:]:
-        other = v.limit
-        assert other is not None
-        if other.exact != best.exact:
-            continue
-        best = Limit(mtu=best.mtu if best.mtu is not None else other.mtu,
-                     max_payload=(best.max_payload if best.max_payload is not None
-                                  else other.max_payload),
-                     pmtu_low=best.pmtu_low if best.pmtu_low is not None else other.pmtu_low,
-                     pmtu_high=(best.pmtu_high if best.pmtu_high is not None
-                                else other.pmtu_high),
-                     exact=best.exact)
-    return best
+    exact = [lim for lim in limits if lim.exact]
+    chosen = exact or limits
+
+    def least(name: str) -> int | None:
+        values = [lim.fields()[name] for lim in chosen if name in lim.fields()]
+        return min(values) if values else None
+
+    return Limit(mtu=least("mtu"), max_payload=least("max_payload"),
+                 pmtu_low=least("pmtu_low"), pmtu_high=least("pmtu_high"), exact=bool(exact))
 
 
 def _fold(group: Sequence[Verdict]) -> Verdict:
@@ -268,22 +254,21 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
 
 def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
     """One verdict per (code, leg, direction): every step that saw the same fault adds its
-    evidence to it. A ``both`` verdict takes in the ``up`` and ``down`` ones."""
-    groups: list[list[Verdict]] = []
+    evidence to it. A ``both`` verdict takes in the ``up`` and ``down`` ones, whatever the
+    order the steps reported them in."""
+    by_fault: dict[tuple[VerdictCode, Leg], list[Verdict]] = {}
     for v in verdicts:
-        for g in groups:
-            head = g[0]
-            if head.code is not v.code or head.leg is not v.leg:
-                continue
-            dirs = {x.direction for x in g}
-            if v.direction in dirs or (Direction.BOTH in dirs and v.direction is not None) or (
-                    v.direction is Direction.BOTH and None not in dirs
-                    and len(dirs - {Direction.BOTH}) <= 1):
-                g.append(v)
-                break
-        else:
-            groups.append([v])
-    return tuple(_fold(g) for g in groups)
+        by_fault.setdefault((v.code, v.leg), []).append(v)
+    out: list[Verdict] = []
+    for group in by_fault.values():
+        directions = {v.direction for v in group}
+        parts: dict[Direction | None, list[Verdict]] = {}
+        for v in group:
+            key = (Direction.BOTH if Direction.BOTH in directions and v.direction is not None
+                   else v.direction)
+            parts.setdefault(key, []).append(v)
+        out.extend(_fold(part) for part in parts.values())
+    return tuple(out)
 
 
 def _overhead(v: Verdict) -> int:

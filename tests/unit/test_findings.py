@@ -258,9 +258,6 @@ def test_merge_keeps_directions_apart_and_both_takes_in_up_and_down() -> None:
     assert len(merge([up, replace(up, leg=L2)])) == 2        # another leg: another finding
 
 
-@pytest.mark.xfail(strict=True, reason="merge depends on input order: a 'both' verdict that "
-                   "comes after an 'up' and a 'down' one joins only the 'up' group, leaving "
-                   "(code, leg, both) next to (code, leg, down)")
 def test_merge_does_not_depend_on_the_order_of_the_steps() -> None:
     up, down, both = leg1_hole(1400, UP), leg1_hole(1300, DOWN), leg1_hole(1372, BOTH)
     assert [v.direction for v in merge([up, down, both])] == [BOTH]
@@ -484,7 +481,6 @@ MIXED_UNITS = ("findings._limit_rank compares an mtu/pmtu_low (packet bytes) wit
                "max_payload wins over an exact smaller one")
 
 
-@pytest.mark.xfail(strict=True, reason=MIXED_UNITS)
 def test_merged_payload_is_the_smallest_proven_one() -> None:
     """No root: mss proves 1332 bytes without options cross (1372 - 40); the tunnel's
     1321-byte write was lost on leg 1 (1320 + 52 = 1372 with timestamps)."""
@@ -495,7 +491,6 @@ def test_merged_payload_is_the_smallest_proven_one() -> None:
     assert v.limit is not None and v.limit.max_payload == 1320
 
 
-@pytest.mark.xfail(strict=True, reason=MIXED_UNITS)
 @settings(max_examples=300, deadline=None)
 @given(st.lists(LIMITS, min_size=1, max_size=6), st.sampled_from(list(Confidence)))
 def test_merge_never_raises_a_limit_above_the_smallest_exact_one(limits: list[Limit],

@@ -171,7 +171,7 @@ def test_proxy_verdicts_without_sizes() -> None:
 SIZE_CODES = st.sampled_from([VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
                               VerdictCode.TUNNEL_STALL, VerdictCode.MSS_CLAMPED,
                               VerdictCode.PMTU_REDUCED])
-FOUND = st.one_of(
+FOUND: st.SearchStrategy[tuple[Limit | None, dict[str, int]]] = st.one_of(
     st.builds(lambda m, e: (Limit(mtu=m, exact=e), {}), st.integers(576, 9000), st.booleans()),
     st.builds(lambda m, e: (Limit(pmtu_low=m, pmtu_high=m + 40, exact=e), {}),
               st.integers(576, 9000), st.booleans()),

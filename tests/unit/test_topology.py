@@ -102,7 +102,8 @@ def test_scenario_overrides() -> None:
         topo.SCENARIOS["acl"].with_overrides(1400, None, None, [])
 
 
-@given(st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=8)
+@given(st.text(alphabet=st.characters(blacklist_characters="\x00",
+                                      blacklist_categories=("Cs",)), max_size=8)
        | st.from_regex(r"[a-z][a-z0-9]{0,5}-", fullmatch=True))
 def test_lab_prefix_is_validated(prefix: str) -> None:
     import os

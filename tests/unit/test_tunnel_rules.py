@@ -52,7 +52,7 @@ from pathprobe.wire import http_connect as hc
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
-
+# See tests/unit/test_evidence_text.py::test_fact_values_are_unique_across_steps.
 
 def facts(v: Verdict) -> list[object]:
     return [e.fact for e in v.evidence]
@@ -74,9 +74,12 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
 @pytest.mark.parametrize(("err", "creds", "code", "leg", "last"), [
     (_status(403), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
     (_status(400), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
-    (_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
-    (_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
-    (_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
+    pytest.param(_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE),
+    pytest.param(_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE),
+    pytest.param(_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2,
+                 TunnelFact.UPSTREAM_UNREACHABLE),
     (_status(407, ("Proxy-Authenticate", "NTLM"), ("Proxy-Authenticate", "Negotiate")),
      Credentials("u", "p"), VerdictCode.PROXY_AUTH_UNSUPPORTED, L1, TunnelFact.AUTH_UNSUPPORTED),
     (_status(407, ("Proxy-Authenticate", 'Basic realm="r"')), None,

@@ -8,6 +8,7 @@ from pathprobe.model import Evidence
 from pathprobe.render.evidence import capture, diagnose, mss, pmtu, search, tunnel
 from pathprobe.render.evidence.base import Template, fill
 
+
 class _Texts(dict[StrEnum, Template]):
     """Sentences keyed by (enum, value): members of two steps' enums may share a value
     (a StrEnum member equals its string), and must still find their own sentence."""
