@@ -13,10 +13,7 @@ from dataclasses import dataclass
 import psutil
 
 from pathprobe.errors import NotMeasuredError, UsageError
-
-IP_MTU = 14        # linux/in.h
-IPV6_MTU = 24      # linux/in6.h
-
+from pathprobe.probes import kernel
 
 
 @dataclass(frozen=True)
@@ -57,14 +54,7 @@ def resolve(host: str, family: int | None = None) -> Target:
 
 def route_mtu(target: Target) -> int | None:
     """The MTU the kernel's route to target carries now (includes a cached PMTU)."""
-    with socket.socket(target.family, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect((target.address, 9))
-            level, opt = ((socket.IPPROTO_IP, IP_MTU) if target.family == socket.AF_INET
-                          else (socket.IPPROTO_IPV6, IPV6_MTU))
-            return int(s.getsockopt(level, opt))
-        except OSError:
-            return None
+    return kernel.route_mtu(target.family, target.address)
 
 
 def route_to(target: Target) -> RouteInfo:
