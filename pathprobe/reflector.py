@@ -1,6 +1,7 @@
 """`pathprobe serve`: the far end you control, for measuring leg 2 exactly.
 
-Through a CONNECT tunnel the client talks a line protocol:
+Through a CONNECT tunnel the client talks the line protocol of
+``pathprobe.wire.reflector_protocol``:
 
     HELLO <token|->      -> one JSON line: the SYN exactly as it arrived here
                             (TCP_SAVE_SYN/TCP_SAVED_SYN: MSS after any clamp on
@@ -10,187 +11,262 @@ Through a CONNECT tunnel the client talks a line protocol:
     QUIT
 
 Safe on a public address: replies are bounded (MAX_SEND per request and
-SEND_BUDGET per connection: no amplification), a connection limit, a
-per-source rate limit, idle and lifetime timeouts, and an optional token.
+SEND_BUDGET per connection: no amplification), a per-source rate limit, an
+optional token, and limits nobody can hold open: a connection has
+``greeting_s`` for its TLS handshake and HELLO line, connections that have
+not greeted yet are a separate pool whose oldest member makes room for a
+newcomer (so slow tokenless clients cannot lock a token holder out), greeted
+connections are capped, and the idle and lifetime limits apply inside every
+read and write (a slow SINK is cut at the lifetime).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import socket
 import socketserver
 import ssl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathprobe.probes import kernel
+from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire.headers import parse_ip, parse_tcp
 
-TCP_SAVE_SYN = 27
-TCP_SAVED_SYN = 28
-TCP_INFO = getattr(socket, "TCP_INFO", 11)
 MAX_SEND = 16384
 MAX_SINK = 65535
 SEND_BUDGET = 1 << 20
 MAX_COMMANDS = 64
-MAX_LINE = 128
+MAX_LINE = rp.MAX_LINE
+GREETING_S = 3.0
 IDLE_TIMEOUT_S = 10.0
 LIFETIME_S = 60.0
 MAX_CONNECTIONS = 256
+MAX_PENDING = 256
 RATE_PER_S = 50.0
 RATE_BURST = 100.0
-BUSY = b'{"error": "busy"}\n'
+BUSY = rp.BUSY
 
 
-def describe_syn(raw: bytes) -> dict[str, object]:
+def read_syn(raw: bytes) -> rp.Syn | None:
     """The fields of a saved SYN (IP + TCP headers) that matter for leg 2 (pure)."""
     ip = parse_ip(raw)
     if ip is None:
-        return {"syn": None}
+        return None
     tcp = parse_tcp(raw[ip.header_length:])
     if tcp is None:
-        return {"syn": None}
-    return {"syn_mss": tcp.options.mss, "syn_timestamps": tcp.options.timestamps is not None,
-            "syn_sack": tcp.options.sack_permitted, "syn_wscale": tcp.options.wscale,
-            "syn_ip_version": ip.version, "syn_ttl": ip.ttl,
-            "syn_header_bytes": ip.header_length + tcp.header_length}
+        return None
+    return rp.Syn(ip_version=ip.version, ttl=ip.ttl,
+                  header_bytes=ip.header_length + tcp.header_length, mss=tcp.options.mss,
+                  timestamps=tcp.options.timestamps is not None,
+                  sack=tcp.options.sack_permitted, wscale=tcp.options.wscale)
 
 
 @dataclass
 class Limits:
-    """Per-source token buckets and a global connection count (thread-safe)."""
+    """Admission and time limits (thread-safe counters and per-source token buckets)."""
 
-    max_connections: int = MAX_CONNECTIONS
-    rate: float = RATE_PER_S
+    max_connections: int = MAX_CONNECTIONS   # greeted connections at once
+    max_pending: int = MAX_PENDING           # not greeted yet; the oldest makes room
+    rate: float = RATE_PER_S                 # new connections per second per source
     burst: float = RATE_BURST
+    greeting_s: float = GREETING_S           # TLS handshake + the first line
+    idle_s: float = IDLE_TIMEOUT_S           # longest wait for any read or write
+    lifetime_s: float = LIFETIME_S
     clock: Callable[[], float] = time.monotonic
-    active: int = 0
+    greeted: int = 0
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def admit(self, source: str) -> bool:
+        """A new connection from ``source``: within its rate, and room to serve it later."""
         with self._lock:
             now = self.clock()
             tokens, last = self._buckets.get(source, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1 or self.active >= self.max_connections:
+            if tokens < 1 or self.greeted >= self.max_connections:
                 self._buckets[source] = (tokens, now)
                 return False
             self._buckets[source] = (tokens - 1, now)
             if len(self._buckets) > 10000:  # bound memory under a scan
                 self._buckets.clear()
-            self.active += 1
+            return True
+
+    def claim(self) -> bool:
+        """A slot among the greeted connections (False: busy)."""
+        with self._lock:
+            if self.greeted >= self.max_connections:
+                return False
+            self.greeted += 1
             return True
 
     def release(self) -> None:
         with self._lock:
-            self.active -= 1
+            self.greeted -= 1
+
+
+@dataclass
+class _Conn:
+    """One accepted connection as the reaper sees it."""
+
+    fd: int
+    greeting_end: float
+    lifetime_end: float
+    greeted: bool = False
+
+
+class _Reader:
+    """Buffered reads that never wait past a deadline or the idle limit."""
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        self.sock = sock
+        self.idle = idle
+        self.buf = b""
+
+    def _more(self, deadline: float) -> bool:
+        wait = min(self.idle, deadline - time.monotonic())
+        if wait <= 0:
+            return False
+        self.sock.settimeout(wait)
+        try:
+            data = self.sock.recv(65536)
+        except OSError:  # TimeoutError included
+            return False
+        self.buf += data
+        return bool(data)
+
+    def line(self, deadline: float) -> str | None:
+        """The next line (at most MAX_LINE bytes with its newline), None if it is not there."""
+        while b"\n" not in self.buf:
+            if len(self.buf) >= MAX_LINE or not self._more(deadline):
+                return None
+        line, _, self.buf = self.buf.partition(b"\n")
+        if len(line) >= MAX_LINE:
+            return None
+        return line.decode("ascii", "replace")
+
+    def skip(self, n: int, deadline: float) -> int:
+        """Consume up to ``n`` bytes; how many arrived before the deadline or the end."""
+        got = 0
+        while True:
+            take = min(n - got, len(self.buf))
+            got += take
+            self.buf = self.buf[take:]
+            if got >= n or not self._more(deadline):
+                return got
+
+
+def _send(sock: socket.socket, data: bytes, idle: float, deadline: float) -> None:
+    wait = min(idle, deadline - time.monotonic())
+    if wait <= 0:
+        raise TimeoutError
+    sock.settimeout(wait)
+    sock.sendall(data)
 
 
 class _Handler(socketserver.BaseRequestHandler):
     server: ReflectorServer
 
     def handle(self) -> None:
+        conn = self.server.connection(self.request)
+        self.tls_sock: ssl.SSLSocket | None = None
+        try:
+            self._converse(conn)
+        except OSError:
+            pass  # a peer that misbehaves or is cut at a limit is closed
+        finally:
+            self.server.forget(conn)  # before the descriptor is closed and reused
+            if self.tls_sock is not None:
+                self.tls_sock.close()
+
+    def _converse(self, conn: _Conn) -> None:
+        limits = self.server.limits
         sock: socket.socket = self.request
-        start = time.monotonic()
-        sock.settimeout(IDLE_TIMEOUT_S)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            saved = sock.getsockopt(socket.IPPROTO_TCP, TCP_SAVED_SYN, 512)
+            saved = sock.getsockopt(socket.IPPROTO_TCP, kernel.TCP_SAVED_SYN, 512)
         except OSError:
             saved = b""
-        peer = str(self.client_address[0])
-        if peer.startswith("::ffff:"):
-            peer = peer.removeprefix("::ffff:")
+        peer = str(self.client_address[0]).removeprefix("::ffff:")
         if self.server.ssl_context is not None:
-            try:
-                sock = self.server.ssl_context.wrap_socket(sock, server_side=True)
-            except OSError:
-                return  # not TLS, or the handshake failed: nothing to say
-        reader = sock.makefile("rb", buffering=0)
-        greeted = self.server.token is None
-        budget = SEND_BUDGET
-        try:
-            for _ in range(MAX_COMMANDS):
-                if time.monotonic() - start > LIFETIME_S:
-                    return
-                line = _read_line(reader)
-                if line is None:
-                    return
-                cmd, _, arg = line.partition(" ")
-                if cmd == "HELLO":
-                    if self.server.token is not None and not hmac.compare_digest(
-                            arg.encode(), self.server.token.encode()):
-                        sock.sendall(b'{"error": "bad token"}\n')
-                        return
-                    greeted = True
-                    info: dict[str, object] = {"pathprobe": "reflector", "version": 1,
-                                               "peer": peer}
-                    info.update(describe_syn(saved) if saved else {"syn": None})
-                    sock.sendall(json.dumps(info).encode() + b"\n")
-                elif not greeted:
-                    sock.sendall(b'{"error": "HELLO <token> first"}\n')
-                    return
-                elif cmd == "SINK" and arg.isdigit() and int(arg) <= MAX_SINK:
-                    n = int(arg)
-                    got = _read_exact(reader, n)
-                    if got < n:
-                        return
-                    sock.sendall(json.dumps({"received": got, "rcv_mss": _rcv_mss(sock)})
-                                 .encode() + b"\n")
-                elif cmd == "SEND" and arg.isdigit() and 0 < int(arg) <= min(MAX_SEND, budget):
-                    n = int(arg)
-                    budget -= n
-                    sock.sendall(b"s" * n)
-                elif cmd == "QUIT":
-                    return
-                else:
-                    sock.sendall(json.dumps({"error": f"bad command (SINK <= {MAX_SINK}, SEND "
-                                             f"<= {MAX_SEND}, {budget} bytes left)"})
-                                 .encode() + b"\n")
-                    return
-        except OSError:
+            sock.settimeout(max(0.01, conn.greeting_end - time.monotonic()))
+            # The reaper cuts a handshake that is still running at the greeting deadline.
+            sock = self.tls_sock = self.server.ssl_context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False)
+            sock.do_handshake()
+        reader = _Reader(sock, limits.idle_s)
+        line = reader.line(conn.greeting_end)
+        if line is None:
             return
+        token = self.server.token
+        request = rp.parse_request(line)
+        if token is not None:
+            if not isinstance(request, rp.HelloRequest):
+                _send(sock, rp.build_answer(rp.Refused(rp.HELLO_FIRST_MESSAGE)), limits.idle_s,
+                      conn.lifetime_end)
+                return
+            if not _token_matches(request, token):
+                _send(sock, rp.build_answer(rp.Refused(rp.BAD_TOKEN_MESSAGE)), limits.idle_s,
+                      conn.lifetime_end)
+                return
+        if not self.server.promote(conn):
+            _send(sock, BUSY, limits.idle_s, conn.lifetime_end)
+            return
+        try:
+            self._commands(sock, reader, request, conn, peer, saved)
+        finally:
+            limits.release()
+
+    def _commands(self, sock: socket.socket, reader: _Reader, request: rp.Request | None,
+                  conn: _Conn, peer: str, saved: bytes) -> None:
+        """Serve requests until QUIT, an error, MAX_COMMANDS or a limit."""
+        idle, end = self.server.limits.idle_s, conn.lifetime_end
+        budget = SEND_BUDGET
+        for _ in range(MAX_COMMANDS):
+            if isinstance(request, rp.HelloRequest):
+                if self.server.token is not None and not _token_matches(request,
+                                                                        self.server.token):
+                    _send(sock, rp.build_answer(rp.Refused(rp.BAD_TOKEN_MESSAGE)), idle, end)
+                    return
+                hello = rp.Hello(peer, read_syn(saved) if saved else None)
+                _send(sock, rp.build_answer(hello), idle, end)
+            elif isinstance(request, rp.SinkRequest) and request.size <= MAX_SINK:
+                got = reader.skip(request.size, end)
+                if got < request.size:
+                    return
+                info = kernel.tcp_info_or_none(sock)
+                _send(sock, rp.build_answer(rp.Sunk(got, info.rcv_mss if info else None)),
+                      idle, end)
+            elif isinstance(request, rp.SendRequest) and 0 < request.size <= min(MAX_SEND,
+                                                                                 budget):
+                budget -= request.size
+                _send(sock, rp.SEND_FILL * request.size, idle, end)
+            elif isinstance(request, rp.QuitRequest):
+                return
+            else:
+                _send(sock, rp.build_answer(rp.Refused(
+                    f"bad command (SINK <= {MAX_SINK}, SEND <= {MAX_SEND}, {budget} bytes "
+                    "left)")), idle, end)
+                return
+            line = reader.line(end)
+            if line is None:
+                return
+            request = rp.parse_request(line)
 
 
-def _read_line(reader: Any) -> str | None:
-    buf = b""
-    while not buf.endswith(b"\n"):
-        piece = reader.read(1)
-        if not piece:
-            return None
-        buf += piece
-        if len(buf) > MAX_LINE:
-            return None
-    return buf.decode("ascii", "replace").strip()
-
-
-def _read_exact(reader: Any, n: int) -> int:
-    got = 0
-    while got < n:
-        piece = reader.read(min(65536, n - got))
-        if not piece:
-            break
-        got += len(piece)
-    return got
-
-
-def _rcv_mss(sock: socket.socket) -> int | None:
-    try:
-        raw = sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 104)
-    except OSError:
-        return None
-    return int.from_bytes(raw[20:24], "little") if len(raw) >= 24 else None
+def _token_matches(request: rp.HelloRequest, token: str) -> bool:
+    return hmac.compare_digest((request.token or "").encode(), token.encode())
 
 
 class ReflectorServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], token: str | None = None,
                  limits: Limits | None = None, ssl_context: ssl.SSLContext | None = None
@@ -199,32 +275,81 @@ class ReflectorServer(socketserver.ThreadingTCPServer):
         self.limits = limits or Limits()
         self.ssl_context = ssl_context
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._conns: dict[int, _Conn] = {}
+        self._pending: OrderedDict[int, _Conn] = OrderedDict()
+        self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
         if self.address_family == socket.AF_INET6:
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        self.socket.setsockopt(socket.IPPROTO_TCP, TCP_SAVE_SYN, 1)
+        self.socket.setsockopt(socket.IPPROTO_TCP, kernel.TCP_SAVE_SYN, 1)
         super().server_bind()
 
-    def verify_request(self, request: object, client_address: object) -> bool:
+    def verify_request(self, request: Any, client_address: Any) -> bool:
         source = str(client_address[0]) if isinstance(client_address, tuple) else "?"
-        if self.limits.admit(source):
-            return True
-        if self.ssl_context is None and isinstance(request, socket.socket):
-            # Say why, so a client does not take the closed connection for a lost probe.
-            with contextlib.suppress(OSError):
-                request.send(BUSY)
-        return False
+        if not self.limits.admit(source):
+            if self.ssl_context is None and isinstance(request, socket.socket):
+                # Say why, so a client does not take the closed connection for a lost probe.
+                with contextlib.suppress(OSError):
+                    request.send(BUSY)
+            return False
+        now = time.monotonic()
+        conn = _Conn(request.fileno(), now + self.limits.greeting_s, now + self.limits.lifetime_s)
+        with self._conns_lock:
+            self._conns[conn.fd] = conn
+            self._pending[conn.fd] = conn
+            while len(self._pending) > self.limits.max_pending:
+                _, oldest = self._pending.popitem(last=False)
+                _cut(oldest.fd)  # its reads end now; its thread forgets it
+        return True
 
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.limits.release()
+    def connection(self, request: socket.socket) -> _Conn:
+        with self._conns_lock:
+            return self._conns[request.fileno()]
+
+    def promote(self, conn: _Conn) -> bool:
+        """Move a connection that greeted from the pending pool to the greeted one."""
+        with self._conns_lock:
+            if self._pending.pop(conn.fd, None) is None:
+                return False  # evicted or reaped meanwhile
+        if not self.limits.claim():
+            return False
+        conn.greeted = True
+        return True
+
+    def forget(self, conn: _Conn) -> None:
+        """Called before the socket is closed, so the reaper never cuts a reused fd."""
+        fd = conn.fd
+        with self._conns_lock:
+            if self._conns.get(fd) is conn:
+                del self._conns[fd]
+            if self._pending.get(fd) is conn:
+                del self._pending[fd]
+
+    def service_actions(self) -> None:
+        """The reaper (every poll interval): greeting and lifetime deadlines, whatever the
+        connection's thread is blocked in (a TLS handshake, a write to a full window)."""
+        now = time.monotonic()
+        with self._conns_lock:
+            for conn in list(self._conns.values()):
+                late = now > conn.lifetime_end or (not conn.greeted and now > conn.greeting_end)
+                if late:
+                    self._pending.pop(conn.fd, None)
+                    _cut(conn.fd)
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a peer that misbehaves is closed; nothing to report
+
+
+def _cut(fd: int) -> None:
+    """Shut a connection down by descriptor: its thread's blocked read or write returns."""
+    with contextlib.suppress(OSError):
+        s = socket.socket(fileno=fd)
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        finally:
+            s.detach()
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -248,9 +373,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
           announce: Callable[[str], None] | None = None,
-          ssl_context: ssl.SSLContext | None = None) -> None:
+          ssl_context: ssl.SSLContext | None = None, limits: Limits | None = None) -> None:
     """Listen on ``address`` until Ctrl-C (or ``max_time`` seconds); OSError if it cannot."""
-    server = ReflectorServer(address, token, ssl_context=ssl_context)
+    server = ReflectorServer(address, token, limits, ssl_context=ssl_context)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     if announce is not None:
         announce(f"reflector listening on [{host}]:{port} (replies <= {MAX_SEND} bytes"

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pathprobe.errors import NotMeasuredError, UsageError
+from pathprobe.probes import kernel
 from pathprobe.wire import rtnetlink
 
-IP_MTU = 14        # linux/in.h
-IPV6_MTU = 24      # linux/in6.h
 SIOCGIFMTU = 0x8921  # linux/sockios.h
 IFNAMSIZ = 16
 NETLINK_ROUTE = 0
@@ -62,14 +61,7 @@ def resolve(host: str, family: int | None = None) -> Target:
 
 def route_mtu(target: Target) -> int | None:
     """The MTU the kernel's route to target carries now (includes a cached PMTU)."""
-    with socket.socket(target.family, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect((target.address, 9))
-            level, opt = ((socket.IPPROTO_IP, IP_MTU) if target.family == socket.AF_INET
-                          else (socket.IPPROTO_IPV6, IPV6_MTU))
-            return int(s.getsockopt(level, opt))
-        except OSError:
-            return None
+    return kernel.route_mtu(target.family, target.address)
 
 
 def route_to(target: Target) -> RouteInfo:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -35,7 +37,7 @@ def serve_command(
         "--key", exists=True, dir_okay=False, help="PEM private key for --tls.")] = None,
     max_time: Annotated[float, typer.Option(
         "--max-time", metavar="SECONDS", min=0,
-        help="Stop after this many seconds (0: run until Ctrl-C).")] = 0,
+        help="Stop after this many seconds (0: run until Ctrl-C or SIGTERM).")] = 0,
 ) -> None:
     """Run the far-end reflector for 'pathprobe tunnel --reflector'.
 
@@ -47,10 +49,15 @@ def serve_command(
     measured byte-exactly.
 
     Safe on a public address: replies are at most 16384 bytes per request and
-    1 MiB per connection (no amplification), 256 connections at once, 50 new
-    connections/s per source, 10 s idle and 60 s lifetime limits. No root
-    needed for ports above 1023. Stopping it (Ctrl-C or --max-time) exits 0;
-    a port it cannot listen on exits 3.
+    1 MiB per connection (no amplification); 50 new connections/s per source
+    (burst 100); a new connection has 3 s for its TLS handshake and HELLO
+    line; at most 256 connections wait for their HELLO (the oldest is dropped
+    for a newcomer, so slow clients without the token cannot lock out one
+    with it) and 256 greeted connections are served at once (more are told
+    "busy"); every read and write gives up after 10 s idle, and a connection
+    is closed 60 s after it was accepted, even mid-transfer. No root needed
+    for ports above 1023. Stopping it (Ctrl-C, SIGTERM or --max-time) exits 0
+    and removes the throwaway certificate; a port it cannot listen on exits 3.
 
     \b
     Example (the proxy must allow CONNECT to this port):
@@ -59,31 +66,51 @@ def serve_command(
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
     from pathprobe.reflector import parse_listen, serve, tls_context
+    from pathprobe.wire.reflector_protocol import token_problem
 
+    if not math.isfinite(max_time) or max_time < 0:
+        raise UsageError(f"--max-time must be a number of seconds >= 0, not {max_time}")
     try:
         address = parse_listen(listen)
     except ValueError as e:
         raise UsageError(str(e)) from None
     secret = token if token is not None else os.environ.get(TOKEN_ENV)
+    if secret is not None and (problem := token_problem(secret)):
+        raise UsageError(f"unusable token: {problem}")
     if (cert is None) != (key is None):
         raise UsageError("--cert and --key go together")
     if (cert is not None) and not tls:
         raise UsageError("--cert/--key need --tls")
-    with tempfile.TemporaryDirectory(prefix="pathprobe-serve-") as tmp:
-        context = None
-        if tls:
-            if cert is None or key is None:
-                cert, key = _self_signed(Path(tmp))
+    # SIGTERM ends the server like Ctrl-C: the with-block below then removes the key.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pathprobe-serve-") as tmp:
+            context = None
+            if tls:
+                if cert is None or key is None:
+                    cert, key = _self_signed(Path(tmp))
+                try:
+                    context = tls_context(str(cert), str(key))
+                except (OSError, ValueError) as e:
+                    raise UsageError(f"cannot use --cert/--key: {e}") from None
             try:
-                context = tls_context(str(cert), str(key))
-            except (OSError, ValueError) as e:
-                raise UsageError(f"cannot use --cert/--key: {e}") from None
-        try:
-            serve(address, secret, max_time, progress_to_stderr, context)
-        except KeyboardInterrupt:
-            progress_to_stderr("reflector stopped")  # Ctrl-C is how a server ends: status 0
-        except OSError as e:
-            raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
+                serve(address, secret, max_time, progress_to_stderr, context)
+            except (KeyboardInterrupt, _Terminated):
+                progress_to_stderr("reflector stopped")  # how a server ends: status 0
+            except OSError as e:
+                raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
+    except _Terminated:
+        progress_to_stderr("reflector stopped")  # before it was listening
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised in the main thread so that cleanup runs."""
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from pathprobe.compat import StrEnum
 from pathprobe.model import Direction
+from pathprobe.wire.overhead import IPV6_HEADER  # nft "ip6 length" is the payload length
 
 DEFAULT_PREFIX = "pp-"
 PREFIX_ENV = "PATHPROBE_LAB_PREFIX"
@@ -329,10 +330,10 @@ def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
                               f"tcp option maxseg size set {n}")
             elif f.kind is FaultKind.BLACKHOLE:
                 filt.append(f"{iif}ip length > {n} drop")
-                filt.append(f"{iif}ip6 length > {max(n - 40, 0)} drop")
+                filt.append(f"{iif}ip6 length > {max(n - IPV6_HEADER, 0)} drop")
             elif f.kind is FaultKind.RST:
                 filt.append(f"{iif}meta l4proto tcp ip length > {n} reject with tcp reset")
-                filt.append(f"{iif}meta l4proto tcp ip6 length > {max(n - 40, 0)} "
+                filt.append(f"{iif}meta l4proto tcp ip6 length > {max(n - IPV6_HEADER, 0)} "
                             "reject with tcp reset")
             elif f.kind is FaultKind.STALL:
                 filt.append(f"{iif}meta l4proto tcp ct bytes > {n} drop")

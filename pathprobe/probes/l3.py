@@ -36,30 +36,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
+from pathprobe.probes import kernel
+from pathprobe.probes.kernel import ErrQueueEntry, read_errqueue
 from pathprobe.search import ProbeOutcome, ProbeResult
+from pathprobe.wire import overhead
 from pathprobe.wire.headers import parse_icmp_error, parse_ip, parse_tcp
 
-# Linux constants missing from Python 3.11's socket module (include/uapi/linux/in.h,
-# in6.h, errqueue.h, socket.h, tcp.h).
-IP_MTU_DISCOVER = 10
-IP_PMTUDISC_DO = 2
-IP_PMTUDISC_PROBE = 3
-IP_RECVERR = 11
-IP_MTU = 14
-IPV6_MTU_DISCOVER = 23
-IPV6_PMTUDISC_PROBE = 3
-IPV6_RECVERR = 25
-IPV6_MTU = 24
-MSG_ERRQUEUE = 0x2000
-SO_EE_ORIGIN_ICMP = 2
-SO_EE_ORIGIN_ICMP6 = 3
-TCP_INFO = 11
-TCPI_OPT_TIMESTAMPS = 1
-
-_EE = struct.Struct("=IBBBBII")   # struct sock_extended_err
 _ECHO = struct.Struct("!BBHHH")  # type, code, checksum, id, seq
 
-IPV4_HEADER, IPV6_HEADER = 20, 40
 ICMP_BURST, ICMP_RATE = 6, 1.0   # Linux icmp_ratelimit defaults (per destination)
 MAX_TOKEN_WAIT_S = 3.0
 MIN_MTU: dict[int, int] = {socket.AF_INET: 68, socket.AF_INET6: 1280}
@@ -104,7 +88,7 @@ class Prober:
 
     @property
     def ip_header(self) -> int:
-        return IPV4_HEADER if self.family == socket.AF_INET else IPV6_HEADER
+        return overhead.ip_header(self.family)
 
     def _pace(self, i: int, t0: float) -> None:
         due = t0 + i / self.rate_pps
@@ -121,14 +105,9 @@ class Prober:
 
 def _set_probe_mode(sock: socket.socket, family: int, recverr: bool) -> None:
     """DF on, cached PMTU ignored; optionally ICMP errors to the error queue."""
-    if family == socket.AF_INET:
-        sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE)
-        if recverr:
-            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
-    else:
-        sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE)
-        if recverr:
-            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+    kernel.set_dont_fragment(sock, family, ignore_cached_pmtu=True)
+    if recverr:
+        kernel.enable_recverr(sock, family)
 
 
 def _checksum(data: bytes) -> int:
@@ -139,58 +118,6 @@ def _checksum(data: bytes) -> int:
     total = (total >> 16) + (total & 0xFFFF)
     total += total >> 16
     return int(~total & 0xFFFF)
-
-
-@dataclass(frozen=True)
-class ErrQueueEntry:
-    """One message from the socket error queue (IP_RECVERR)."""
-
-    errno: int
-    origin: int
-    type: int
-    code: int
-    info: int           # next-hop MTU for frag-needed / Packet Too Big
-    offender: str | None
-    payload: bytes      # the start of what we sent, as quoted back
-
-
-def read_errqueue(sock: socket.socket) -> list[ErrQueueEntry]:
-    """Drain the error queue without blocking."""
-    out: list[ErrQueueEntry] = []
-    while True:
-        try:
-            data, anc, _flags, _addr = sock.recvmsg(2048, 512, MSG_ERRQUEUE | socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return out
-        for level, kind, cmsg in anc:
-            if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR),
-                                     (socket.IPPROTO_IPV6, IPV6_RECVERR)):
-                continue
-            if len(cmsg) < _EE.size:
-                continue
-            ee_errno, origin, etype, code, _pad, info, _data = _EE.unpack_from(cmsg)
-            offender = _offender(cmsg[_EE.size:])
-            out.append(ErrQueueEntry(ee_errno, origin, etype, code, info, offender, data))
-
-
-def _offender(raw: bytes) -> str | None:
-    if len(raw) >= 8 and struct.unpack_from("=H", raw)[0] == socket.AF_INET:
-        return socket.inet_ntop(socket.AF_INET, raw[4:8])
-    if len(raw) >= 24 and struct.unpack_from("=H", raw)[0] == socket.AF_INET6:
-        return socket.inet_ntop(socket.AF_INET6, raw[8:24])
-    return None
-
-
-def _too_big(entry: ErrQueueEntry, family: int) -> bool:
-    if family == socket.AF_INET:
-        return entry.origin == SO_EE_ORIGIN_ICMP and entry.type == 3 and entry.code == 4
-    return entry.origin == SO_EE_ORIGIN_ICMP6 and entry.type == 2
-
-
-def _port_unreachable(entry: ErrQueueEntry, family: int) -> bool:
-    if family == socket.AF_INET:
-        return entry.origin == SO_EE_ORIGIN_ICMP and entry.type == 3 and entry.code == 3
-    return entry.origin == SO_EE_ORIGIN_ICMP6 and entry.type == 1 and entry.code == 4
 
 
 def _hint(mtu: int, sent: int, family: int) -> int | None:
@@ -256,7 +183,7 @@ class IcmpProber(Prober):
         _set_probe_mode(self.sock, family, recverr=not raw)
         self.ident = (os.getpid() ^ int(time.monotonic() * 1000)) & 0xFFFF
         self.seq = int.from_bytes(os.urandom(2), "big")
-        self.overhead = self.ip_header + 8
+        self.overhead = self.ip_header + overhead.ICMP_ECHO_HEADER
         if not raw:
             # The kernel chooses the echo id of a ping socket (its local "port").
             self.sock.bind(("0.0.0.0", 0) if family == socket.AF_INET else ("::", 0))
@@ -309,7 +236,7 @@ class IcmpProber(Prober):
 
     def _on_error(self, entry: ErrQueueEntry, rnd: _Round, by_seq: dict[int, int]) -> None:
         """Ping socket: frag-needed / PTB from the error queue; payload is our quoted echo."""
-        if not _too_big(entry, self.family) or len(entry.payload) < 8:
+        if not entry.too_big(self.family) or len(entry.payload) < 8:
             return
         _t, _c, _s, _ident, seq = _ECHO.unpack_from(entry.payload)
         i = by_seq.get(seq)
@@ -392,7 +319,7 @@ class IcmpProber(Prober):
                     if len(e.payload) >= 8 and e.offender:
                         hop_ttl = by_seq.get(_ECHO.unpack_from(e.payload)[4])
                         how = ("time-exceeded" if e.type == exceeded else
-                               "too-big" if _too_big(e, self.family) else "")
+                               "too-big" if e.too_big(self.family) else "")
                         if hop_ttl and how:
                             found.setdefault(hop_ttl, (e.offender, how))
             while True:
@@ -440,7 +367,7 @@ class UdpProber(Prober):
         self.sock.setblocking(False)
         _set_probe_mode(self.sock, family, recverr=True)
         self.token = int.from_bytes(os.urandom(4), "big")
-        self.overhead = self.ip_header + 8
+        self.overhead = self.ip_header + overhead.UDP_HEADER
         # Our model of the target's port-unreachable budget (Linux: burst 6, then 1/s
         # per destination). Without it, answers after the burst are suppressed and
         # read as losses: slower than waiting for the tokens, and never more exact.
@@ -498,9 +425,9 @@ class UdpProber(Prober):
                 if j is None:
                     continue
                 size = rnd.sizes[j]
-                if _port_unreachable(entry, self.family) and entry.offender == self.target:
+                if entry.port_unreachable(self.family) and entry.offender == self.target:
                     rnd.settle(j, ProbeResult(size, ProbeOutcome.DELIVERED))
-                elif _too_big(entry, self.family):
+                elif entry.too_big(self.family):
                     if entry.offender:
                         self.too_big_from.add(entry.offender)
                     rnd.settle(j, ProbeResult(size, ProbeOutcome.TOO_BIG,
@@ -524,15 +451,6 @@ class TcpPath:
     rtt_s: float
 
 
-def tcp_info(sock: socket.socket) -> tuple[int, int, int, int, int]:
-    """(options, snd_mss, unacked, pmtu, rtt_us) from TCP_INFO."""
-    raw = sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 104)
-    options = raw[5]
-    _rto, _ato, snd_mss, _rcv_mss, unacked = struct.unpack_from("=5I", raw, 8)
-    pmtu, _ssthresh, rtt_us = struct.unpack_from("=3I", raw, 60)
-    return options, snd_mss, unacked, pmtu, rtt_us
-
-
 def unacked_bytes(sock: socket.socket) -> int:
     """Bytes written but not yet acknowledged (SIOCOUTQ): 0 means the peer has it all.
 
@@ -552,7 +470,7 @@ class TcpProber(Prober):
         self.port = port
         self.connect_timeout = connect_timeout
         self.path = self._handshake_probe()
-        self.overhead = self.ip_header + 20 + (12 if self.path.timestamps else 0)
+        self.overhead = overhead.ip_tcp_overhead(self.family, self.path.timestamps)
 
     @property
     def max_size(self) -> int:
@@ -565,7 +483,7 @@ class TcpProber(Prober):
             # IPv4 TCP sets DF only with IP_PMTUDISC_DO (PROBE sends without DF and
             # routers fragment). DO lets an ICMP shrink the MSS and the kernel resend
             # smaller: probe() catches that via snd_mss and calls it TOO_BIG.
-            sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+            kernel.set_dont_fragment(sock, self.family, ignore_cached_pmtu=False)
         else:
             _set_probe_mode(sock, self.family, recverr=False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -591,19 +509,15 @@ class TcpProber(Prober):
                     f"TCP port {self.port} on {self.target} is not open ({why}); "
                     "give a port that accepts connections with --port")
             rtt = time.monotonic() - t0
-            options, snd_mss, _unacked, pmtu, _rtt_us = tcp_info(sock)
+            info = kernel.tcp_info(sock)
             self.timing.observe(rtt)
-            return TcpPath(snd_mss, bool(options & TCPI_OPT_TIMESTAMPS), pmtu, rtt)
+            return TcpPath(info.snd_mss, info.timestamps, info.pmtu, rtt)
         finally:
             sock.close()
 
     def route_pmtu(self) -> int | None:
         """The PMTU the kernel learned from ICMP for this target (route cache), if any."""
-        with socket.socket(self.family, socket.SOCK_DGRAM) as s:
-            s.connect((self.target, self.port))
-            level, opt = ((socket.IPPROTO_IP, IP_MTU) if self.family == socket.AF_INET
-                          else (socket.IPPROTO_IPV6, IPV6_MTU))
-            return int(s.getsockopt(level, opt))
+        return kernel.route_mtu(self.family, self.target, self.port)
 
     def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:
         rnd = _Round(sizes, self.timing)
@@ -629,12 +543,12 @@ class TcpProber(Prober):
                 for s, t in list(sent_at.items()):
                     i = socks[s]
                     size = rnd.sizes[i]
-                    _opts, snd_mss, _unacked, pmtu, _rtt = tcp_info(s)
+                    info = kernel.tcp_info(s)
                     if unacked_bytes(s) == 0:
-                        if snd_mss < size - self.overhead:
+                        if info.snd_mss < size - self.overhead:
                             # ICMP shrank the MSS and the kernel resent smaller: too big.
                             rnd.settle(i, ProbeResult(size, ProbeOutcome.TOO_BIG,
-                                                      _hint(pmtu, size, self.family)))
+                                                      _hint(info.pmtu, size, self.family)))
                         else:
                             rnd.settle(i, ProbeResult(size, ProbeOutcome.DELIVERED))
                             self.timing.observe(time.monotonic() - t)
@@ -700,7 +614,7 @@ class SynProber(Prober):
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         _set_probe_mode(self.sock, family, recverr=True)
-        self.overhead = self.ip_header + 24          # TCP header with the MSS option
+        self.overhead = self.ip_header + overhead.TCP_HEADER + 4  # + the MSS option
         self.base_port = 20000 + int.from_bytes(os.urandom(2), "big") % 30000
         self.next_port = 0
 
@@ -746,7 +660,7 @@ class SynProber(Prober):
                 continue
             for entry in read_errqueue(self.sock):
                 # Raw sockets quote from the transport header: our source port first.
-                if _too_big(entry, self.family) and len(entry.payload) >= 2:
+                if entry.too_big(self.family) and len(entry.payload) >= 2:
                     j = by_port.get(struct.unpack_from("!H", entry.payload)[0])
                     if j is not None:
                         if entry.offender:

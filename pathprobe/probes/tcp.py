@@ -29,72 +29,15 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from pathprobe.errors import NotMeasuredError
+from pathprobe.probes import kernel
+from pathprobe.probes.kernel import tcp_info
+from pathprobe.wire import overhead
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN, parse_ip, parse_tcp
 
-# Linux constants Python 3.11's socket module lacks (linux/tcp.h, linux/in.h, linux/in6.h).
-TCP_MAXSEG = 2
-TCP_INFO = 11
-TCP_REPAIR = 19
-TCP_REPAIR_OPTIONS = 22
-TCP_SAVE_SYN = 27
-TCP_SAVED_SYN = 28
-TCPOPT_MSS = 2
-TCPI_OPT_TIMESTAMPS = 1
-TCP_CLOSE = 7
-IP_MTU_DISCOVER = 10
-IP_RECVERR = 11
-IP_PMTUDISC_DO = 2
-IP_PMTUDISC_PROBE = 3
-IPV6_MTU_DISCOVER = 23
-IPV6_RECVERR = 25
-IPV6_PMTUDISC_DO = 2
-IPV6_PMTUDISC_PROBE = 3
-SO_EE_ORIGIN_ICMP = 2
-SO_EE_ORIGIN_ICMP6 = 3
-
-TS_OPTION_LEN = 12   # timestamps option, padded: present in every segment when negotiated
-TCP_HEADER_LEN = 20
-
-
-def ip_header_len(family: int) -> int:
-    return 40 if family == socket.AF_INET6 else 20
-
-
-@dataclass(frozen=True)
-class TcpInfo:
-    """The fields of Linux ``struct tcp_info`` (linux/tcp.h) this tool reads."""
-
-    state: int
-    retransmits: int
-    options: int
-    snd_mss: int          # payload bytes per segment we may send (peer MSS - options, PMTU)
-    rcv_mss: int          # largest payload per segment seen from the peer (estimate)
-    unacked: int
-    pmtu: int
-    advmss: int           # our advertised MSS minus per-segment options
-    rtt_us: int
-    total_retrans: int
-    bytes_acked: int | None   # kernel >= 4.1
-
-    @property
-    def timestamps(self) -> bool:
-        return bool(self.options & TCPI_OPT_TIMESTAMPS)
-
-
-def parse_tcp_info(buf: bytes) -> TcpInfo:
-    """Decode ``struct tcp_info``: 8 one-byte fields, 24 u32 (from tcpi_rto), then u64s."""
-    if len(buf) < 104:
-        raise ValueError(f"tcp_info too short ({len(buf)} bytes)")
-    state, _ca, retrans, _probes, _backoff, options = buf[:6]
-    u = struct.unpack_from("=24I", buf, 8)
-    acked = struct.unpack_from("=Q", buf, 120)[0] if len(buf) >= 128 else None
-    return TcpInfo(state=state, retransmits=retrans, options=options, snd_mss=u[2],
-                   rcv_mss=u[3], unacked=u[4], pmtu=u[13], advmss=u[19], rtt_us=u[15],
-                   total_retrans=u[23], bytes_acked=acked)
-
-
-def tcp_info(sock: socket.socket) -> TcpInfo:
-    return parse_tcp_info(sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 232))
+# Kept for pathprobe.mss until it imports pathprobe.wire.overhead itself.
+TS_OPTION_LEN = overhead.TCP_TIMESTAMPS
+TCP_HEADER_LEN = overhead.TCP_HEADER
+ip_header_len = overhead.ip_header
 
 
 def _new_socket(family: int) -> socket.socket:
@@ -103,10 +46,7 @@ def _new_socket(family: int) -> socket.socket:
     # DF on. Not IP_PMTUDISC_PROBE: Linux TCP sets DF only for DO/WANT (ip_dont_fragment),
     # and WANT drops DF when the route's MTU is locked. An ICMP too-big then lowers
     # tcpi_pmtu, which is how probe_segment sees it.
-    if family == socket.AF_INET:
-        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
-    else:
-        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
+    kernel.set_dont_fragment(s, family, ignore_cached_pmtu=False)
     return s
 
 
@@ -205,12 +145,11 @@ def handshake(family: int, addr: tuple[str, int], *, timeout: float = 3.0) -> Ha
         info = tcp_info(s)
     finally:
         s.close()
-    ts = TS_OPTION_LEN if info.timestamps else 0
     # Our SYN carried advmss + options; the kernel keeps advmss net of timestamps.
-    mss_sent = info.advmss + ts
+    mss_sent = overhead.mss_for_payload(info.advmss, info.timestamps)
     # snd_mss = min(peer MSS, our PMTU - headers) - options: exact below our own limit.
-    own_limit = info.pmtu - ip_header_len(family) - TCP_HEADER_LEN
-    from_info = info.snd_mss + ts
+    own_limit = overhead.mss_for_mtu(info.pmtu, family)
+    from_info = overhead.mss_for_payload(info.snd_mss, info.timestamps)
     captured = None
     if raw is not None:
         try:
@@ -218,9 +157,10 @@ def handshake(family: int, addr: tuple[str, int], *, timeout: float = 3.0) -> Ha
         finally:
             raw.close()
     if captured is not None:
-        return Handshake(family, mss_sent, captured, True, "syn-ack capture", bool(ts),
+        return Handshake(family, mss_sent, captured, True, "syn-ack capture", info.timestamps,
                          info.snd_mss, info.pmtu, rtt)
-    return Handshake(family, mss_sent, from_info, from_info < own_limit, "tcp_info", bool(ts),
+    return Handshake(family, mss_sent, from_info, from_info < own_limit, "tcp_info",
+                     info.timestamps,
                      info.snd_mss, info.pmtu, rtt)
 
 
@@ -250,16 +190,17 @@ def override_peer_mss(s: socket.socket, mss: int) -> bool:
     False when not permitted, leaving the connection untouched.
     """
     try:
-        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+        s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_REPAIR, 1)
     except OSError:
         return False
     try:
-        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_OPTIONS, struct.pack("=II", TCPOPT_MSS, mss))
+        s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_REPAIR_OPTIONS,
+                     struct.pack("=II", kernel.TCPOPT_MSS, mss))
         return True
     except OSError:
         return False
     finally:
-        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 0)
+        s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_REPAIR, 0)
 
 
 def can_override_mss(family: int, addr: tuple[str, int], mss: int, timeout: float) -> bool:
@@ -307,12 +248,13 @@ def probe_segment(family: int, addr: tuple[str, int], payload: int, *, override_
             info = tcp_info(s)
             acked = (info.bytes_acked - base >= payload if info.bytes_acked is not None
                      else info.unacked == 0)
-            if info.pmtu < before.pmtu and info.pmtu < payload + _overhead(family, info):
+            if info.pmtu < before.pmtu and info.pmtu < overhead.mtu_for_payload(
+                    payload, family, info.timestamps):
                 return SegmentProbe(payload, SegmentOutcome.ICMP_TOO_BIG, info.pmtu,
                                     f"kernel PMTU lowered to {info.pmtu}")
             if acked:
                 return SegmentProbe(payload, SegmentOutcome.ACKED, info.pmtu)
-            if info.state == TCP_CLOSE:
+            if info.state == kernel.TCP_CLOSE:
                 return SegmentProbe(payload, SegmentOutcome.RESET, info.pmtu,
                                     "connection reset by peer")
             now = time.monotonic()
@@ -323,10 +265,6 @@ def probe_segment(family: int, addr: tuple[str, int], payload: int, *, override_
             select.select([s], [], [], min(0.01, deadline - now))
     finally:
         s.close()
-
-
-def _overhead(family: int, info: TcpInfo) -> int:
-    return ip_header_len(family) + TCP_HEADER_LEN + (TS_OPTION_LEN if info.timestamps else 0)
 
 
 def probe_segments(family: int, addr: tuple[str, int], payloads: Sequence[int], *,
@@ -404,23 +342,6 @@ class HopQuote:
     sent_mss: int | None = None   # the MSS option our SYN carried (TCP_INFO in SYN_SENT)
 
 
-def _offender(anc: list[tuple[int, int, bytes]], family: int) -> tuple[str | None, int, int]:
-    """(offender address, ICMP type, code) from IP_RECVERR ancillary data."""
-    for level, _type, data in anc:
-        if level not in (socket.IPPROTO_IP, socket.IPPROTO_IPV6) or len(data) < 16:
-            continue
-        _errno, origin, itype, code = struct.unpack_from("=IBBB", data, 0)
-        if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
-            continue
-        off = data[16:]
-        if family == socket.AF_INET and len(off) >= 8:
-            return socket.inet_ntop(socket.AF_INET, off[4:8]), itype, code
-        if family == socket.AF_INET6 and len(off) >= 24:
-            return socket.inet_ntop(socket.AF_INET6, off[8:24]), itype, code
-        return None, itype, code
-    return None, 0, 0
-
-
 def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
              timeout: float = 1.0) -> list[HopQuote]:
     """SYNs with TTL 1..max_hops in parallel; read each ICMP quotation from the error queue.
@@ -435,10 +356,9 @@ def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
             s = socket.socket(family, socket.SOCK_STREAM)
             if family == socket.AF_INET:
                 s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
-                s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
             else:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
-                s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+            kernel.enable_recverr(s, family)
             s.setblocking(False)
             socks.append((ttl, s))
             try:
@@ -462,18 +382,18 @@ def ttl_syns(family: int, addr: tuple[str, int], max_hops: int = 8,
                 if ttl in results:
                     continue
                 try:
-                    data, anc, _flags, _a = s.recvmsg(512, 512, socket.MSG_ERRQUEUE)
-                except (BlockingIOError, InterruptedError):
-                    data = None
+                    queued = kernel.read_errqueue(s)
                 except OSError:
-                    data = None
-                if data is not None:
-                    hop, itype, code = _offender(anc, family)
-                    tcp = parse_tcp(data)
-                    exceeded = itype == (11 if family == socket.AF_INET else 3)
+                    queued = []
+                if queued:
+                    icmp = next((e for e in queued if e.from_icmp), None)
+                    tcp = parse_tcp(queued[0].payload)
+                    how = ("" if icmp is None else "time-exceeded"
+                           if icmp.time_exceeded(family) else f"icmp {icmp.type}/{icmp.code}")
                     results[ttl] = HopQuote(
-                        ttl, hop, False, tcp.options.mss if tcp is not None else None,
-                        len(data), "time-exceeded" if exceeded else f"icmp {itype}/{code}")
+                        ttl, icmp.offender if icmp else None, False,
+                        tcp.options.mss if tcp is not None else None, len(queued[0].payload),
+                        how or "icmp 0/0")
                     continue
                 err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if err == errno.ECONNREFUSED:

@@ -9,25 +9,25 @@ decides verdicts (that is ``pathprobe.tunnel``).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
-import struct
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
+from pathprobe.probes import kernel
+from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire import tls
+from pathprobe.wire.http_get import get_request
 
-TCP_MAXSEG = getattr(socket, "TCP_MAXSEG", 2)
-TCP_INFO = getattr(socket, "TCP_INFO", 11)
-TCPI_OPT_TIMESTAMPS = 1
-READ_CHUNK = 65536
+# Names _connect_once uses (see tcp_info below).
+TCP_MAXSEG = kernel.TCP_MAXSEG
+TCPI_OPT_TIMESTAMPS = kernel.TCPI_OPT_TIMESTAMPS
 
 
 class ConnectFailure(StrEnum):
@@ -62,23 +62,19 @@ class ConnectError:
 
 
 def tcp_info(sock: socket.socket) -> dict[str, int]:
-    """A few struct tcp_info fields (linux/tcp.h); empty where unsupported."""
-    try:
-        raw = sock.getsockopt(socket.IPPROTO_TCP, TCP_INFO, 104)
-    except OSError:
-        return {}
-    if len(raw) < 88:
-        return {}
-    u32 = struct.unpack_from("=20I", raw, 8)
-    return {"options": raw[5], "snd_mss": u32[2], "rcv_mss": u32[3], "unacked": u32[4],
-            "pmtu": u32[13],
-            "rtt_us": u32[15], "advmss": u32[19], "retrans": u32[7]}
+    """The two fields _connect_once reads, from ``kernel.tcp_info`` ({} when unknown).
+
+    Only for _connect_once (hardened elsewhere): it should call
+    ``kernel.tcp_info_or_none`` and ``wire.overhead.payload_for_mss`` directly.
+    """
+    info = kernel.tcp_info_or_none(sock)
+    return {} if info is None else {"options": info.options, "snd_mss": info.snd_mss}
 
 
 def all_acked(sock: socket.socket) -> bool | None:
     """True when the peer (the proxy) has acknowledged everything we sent."""
-    info = tcp_info(sock)
-    return info["unacked"] == 0 if "unacked" in info else None
+    info = kernel.tcp_info_or_none(sock)
+    return None if info is None else info.unacked == 0
 
 
 class Authenticator:
@@ -282,13 +278,6 @@ def _read_until(recv: Callable[[float], bytes], done: Callable[[bytes], bool],
     return buf, None, ""
 
 
-def _socket_recv(sock: socket.socket) -> Callable[[float], bytes]:
-    def recv(timeout: float) -> bytes:
-        sock.settimeout(timeout)
-        return sock.recv(READ_CHUNK)
-    return recv
-
-
 def _has_tls_record(buf: bytes) -> bool:
     try:
         records, _ = tls.parse_records(buf)
@@ -311,7 +300,7 @@ def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, siz
             sock.sendall(hello)
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
-        buf, failed, detail = _read_until(_socket_recv(sock), _has_tls_record, t0 + timeout,
+        buf, failed, detail = _read_until(Channel(sock).recv, _has_tls_record, t0 + timeout,
                                           1 << 16)
         elapsed = time.monotonic() - t0
         if failed is not None:
@@ -330,89 +319,10 @@ def _line_done(buf: bytes) -> bool:
     return b"\n" in buf
 
 
-class Channel:
-    """The reflector conversation over a tunnel: plain bytes, or TLS over memory BIOs.
-
-    With TLS every write is one record sent in one piece, and ``overhead`` (the
-    record header, tag and nonce bytes one write gains, learnt from the first
-    write) lets callers size writes so that the bytes on the wire are exact.
-    """
-
-    def __init__(self, sock: socket.socket, tls_server_name: str | None = None,
-                 deadline: float | None = None) -> None:
-        self.sock = sock
-        self.overhead = 0
-        self._tls: Any = None
-        if tls_server_name is None:
-            return
-        import ssl
-
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # camouflage for TLS-only proxies, not security
-        self._in, self._out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self._tls = ctx.wrap_bio(self._in, self._out, server_hostname=tls_server_name)
-        end = deadline if deadline is not None else time.monotonic() + 5.0
-        while True:
-            try:
-                self._tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                self._flush()
-                if not self._fill(end - time.monotonic()):
-                    raise ConnectionResetError(
-                        "TLS handshake with the reflector: closed") from None
-        self._flush()
-
-    def _flush(self) -> int:
-        data = self._out.read()
-        if data:
-            self.sock.sendall(data)
-        return len(data)
-
-    def _fill(self, timeout: float) -> bool:
-        if timeout <= 0:
-            raise TimeoutError
-        self.sock.settimeout(timeout)
-        data = self.sock.recv(READ_CHUNK)
-        if not data:
-            self._in.write_eof()
-            return False
-        self._in.write(data)
-        return True
-
-    def send(self, data: bytes) -> None:
-        """One write: one TCP send of ``len(data) + overhead`` bytes."""
-        if self._tls is None:
-            self.sock.sendall(data)
-            return
-        self._tls.write(data)
-        wire = self._flush()
-        if not self.overhead:
-            self.overhead = wire - len(data)
-
-    def recv(self, timeout: float) -> bytes:
-        """Up to READ_CHUNK bytes; b"" at end of stream; TimeoutError/OSError otherwise."""
-        if self._tls is None:
-            self.sock.settimeout(timeout)
-            return self.sock.recv(READ_CHUNK)
-        import ssl
-
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                return bytes(self._tls.read(READ_CHUNK))
-            except ssl.SSLWantReadError:
-                if not self._fill(end - time.monotonic()):
-                    return b""
-            except ssl.SSLZeroReturnError:
-                return b""
-
-
-def reflector_request(ch: Channel, line: str, deadline: float) -> str | None:
-    """Send a one-line command, return the one-line answer (None on failure)."""
+def reflector_request(ch: Channel, request: rp.Request, deadline: float) -> str | None:
+    """Send one request line, return the one-line answer (None on failure)."""
     try:
-        ch.send(line.encode() + b"\n")
+        ch.send(rp.build_request(request))
     except OSError:
         return None
     buf, failed, _ = _read_until(ch.recv, _line_done, deadline, 4096)
@@ -421,20 +331,29 @@ def reflector_request(ch: Channel, line: str, deadline: float) -> str | None:
     return buf.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
-SINK_HEADER = 11  # b"SINK nnnnn\n"
+def _hello_line(sock: socket.socket, token: str | None, tls_name: str | None, deadline: float
+                ) -> tuple[Channel, str | None] | str:
+    """(channel, the greeting line or None) after HELLO, or why there is no channel."""
+    hello = rp.HelloRequest(token)
+    problem = token and rp.token_problem(token)
+    if problem:
+        return f"the token cannot be sent: {problem}"
+    try:
+        ch = open_channel(sock, tls_name, deadline)
+    except (OSError, ValueError) as e:
+        return f"TLS to the reflector failed: {e}"
+    return ch, reflector_request(ch, hello, deadline)
 
 
 def _greet(t: Tunnel, token: str | None, tls_name: str | None, timeout: float
            ) -> Channel | str:
     """A Channel that has said HELLO, or why not (one line)."""
-    deadline = time.monotonic() + timeout
-    try:
-        ch = Channel(t.sock, tls_name, deadline)
-    except (OSError, ValueError) as e:
-        return f"TLS to the reflector failed: {e}"
-    hello = reflector_request(ch, f"HELLO {token or '-'}", deadline)
-    if hello is None or not hello.startswith("{") or '"error"' in hello:
-        return f"reflector did not greet: {hello!r}"
+    opened = _hello_line(t.sock, token, tls_name, time.monotonic() + timeout)
+    if isinstance(opened, str):
+        return opened
+    ch, line = opened
+    if rp.parse_hello(line) is None:
+        return f"reflector did not greet: {line!r}"
     return ch
 
 
@@ -449,10 +368,10 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         ch = _greet(t, token, tls_name, connect_timeout)
         if isinstance(ch, str):
             return SizedProbe(size, Outcome.UNTESTED, 0.0, detail=ch)
-        body = size - SINK_HEADER - ch.overhead
+        body = size - rp.SINK_HEADER - ch.overhead
         t0 = time.monotonic()
         try:
-            ch.send(f"SINK {body:05d}\n".encode() + b"r" * body)
+            ch.send(rp.build_request(rp.SinkRequest(body)) + b"r" * body)
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
         buf, failed, detail = _read_until(ch.recv, _line_done, t0 + timeout, 4096)
@@ -460,13 +379,8 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
         line = buf.split(b"\n", 1)[0].decode("utf-8", "replace")
-        segment = None
-        try:
-            reply = json.loads(line)
-            if isinstance(reply, dict) and isinstance(reply.get("rcv_mss"), int):
-                segment = int(reply["rcv_mss"])
-        except ValueError:
-            pass
+        answer = rp.parse_answer(line)
+        segment = answer.rcv_mss if isinstance(answer, rp.Sunk) else None
         return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf), line, segment=segment)
 
 
@@ -489,7 +403,7 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
         want = size - ch.overhead  # the reflector's record gains the same overhead
         t0 = time.monotonic()
         try:
-            ch.send(f"SEND {want}\n".encode())
+            ch.send(rp.build_request(rp.SendRequest(want)))
         except OSError as e:
             return SizedProbe(size, Outcome.RESET, 0.0, detail=f"write failed: {e.strerror}")
         buf, failed, detail = _read_until(ch.recv, lambda b: len(b) >= want, t0 + timeout, want)
@@ -501,17 +415,13 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
 
 def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token: str | None,
                     timeout: float, tls_name: str | None = None) -> str | ConnectError | None:
-    """The reflector's greeting (a JSON line with the SYN it saw), or why there is none."""
+    """The reflector's greeting line (``rp.parse_hello`` reads it), or why there is none."""
     t = open_tunnel(proxy, target, auth, timeout=timeout)
     if isinstance(t, ConnectError):
         return t
     with t.sock:
-        deadline = time.monotonic() + timeout
-        try:
-            ch = Channel(t.sock, tls_name, deadline)
-        except (OSError, ValueError) as e:
-            return f"TLS to the reflector failed: {e}"
-        return reflector_request(ch, f"HELLO {token or '-'}", deadline)
+        opened = _hello_line(t.sock, token, tls_name, time.monotonic() + timeout)
+        return opened if isinstance(opened, str) else opened[1]
 
 
 @dataclass(frozen=True)
@@ -528,10 +438,6 @@ class Download:
     raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)
 
 
-class _Stalled(Exception):
-    pass
-
-
 def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
                       path: str, idle_timeout: float, limit: int, maxseg: int | None,
                       connect_timeout: float = 5.0, total_timeout: float = 20.0
@@ -543,98 +449,55 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
     is not verified: nothing secret is sent, only the path's ability to carry
     the answer is measured.
     """
-    import ssl
-
     t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return t
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-    tls_obj = ctx.wrap_bio(incoming, outgoing, server_hostname=server_name)
-    sock = t.sock
-    t0 = time.monotonic()
-    state = {"raw": 0, "last": t0}
+    ch = Channel(t.sock, server_name)
+    t0 = ch.last_received
+    deadline = t0 + total_timeout
     received = 0
-    expected: int | None = None
-    handshake_done = False
-
-    def flush() -> None:
-        data = outgoing.read()
-        if data:
-            sock.sendall(data)
-
-    def fill() -> None:
-        now = time.monotonic()
-        wait = min(idle_timeout, t0 + total_timeout - now)
-        if wait <= 0:
-            raise _Stalled
-        sock.settimeout(wait)
-        try:
-            data = sock.recv(READ_CHUNK)
-        except TimeoutError:
-            raise _Stalled from None
-        if not data:
-            incoming.write_eof()
-            return
-        state["raw"] += len(data)
-        state["last"] = time.monotonic()
-        incoming.write(data)
+    expected: int | None = None   # -1: an answer head without a usable Content-Length
 
     def result(complete: bool, stalled: bool, detail: str) -> Download:
         now = time.monotonic()
         exp = expected if expected not in (None, -1) else None
         return Download(exp, received, complete, stalled,
-                        now - state["last"] if stalled else 0.0, now - t0, detail,
-                        int(state["raw"]))
+                        now - ch.last_received if stalled else 0.0, now - t0, detail,
+                        ch.raw_received)
 
-    try:
-        while True:
-            try:
-                tls_obj.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                flush()
-                fill()
-        handshake_done = True
-        host = target.rsplit(":", 1)[0]
-        tls_obj.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: pathprobe\r\n"
-                      "Connection: close\r\n\r\n".encode())
-        flush()
-        head = b""
-        while True:
-            try:
-                piece = tls_obj.read(READ_CHUNK)
-            except ssl.SSLWantReadError:
-                fill()
-                continue
-            except ssl.SSLZeroReturnError:
-                break
-            if not piece:
-                break
-            if expected is None:
-                head += piece
-                end = head.find(b"\r\n\r\n")
-                if end == -1:
-                    if len(head) > hc.MAX_HEAD_BYTES:
-                        return result(False, False, "answer head too large")
-                    continue
-                parsed = hc.parse_response_head(head)
-                length = parsed.get("content-length") if parsed else None
-                expected = int(length) if length and length.isdigit() else -1
-                received = len(head) - end - 4
-            else:
-                received += len(piece)
-            if (expected is not None and 0 <= expected <= received) or received >= limit:
-                break
-    except _Stalled:
-        return result(False, True, "data stopped" if handshake_done
-                      else "TLS handshake stalled")
-    except (OSError, ValueError) as e:  # ssl.SSLError is an OSError; bad heads ValueError
-        return result(False, False, f"connection failed: {e}")
-    finally:
-        sock.close()
-    exp = expected if expected not in (None, -1) else None
-    done = exp is None or received >= exp
+    handshake_done = False
+    with t.sock:
+        try:
+            ch.handshake(deadline, idle_timeout)
+            handshake_done = True
+            ch.send(get_request(target.rsplit(":", 1)[0], path))
+            head = b""
+            while True:
+                piece = ch.recv(deadline - time.monotonic(), idle_timeout)
+                if not piece:
+                    if ch.truncated:
+                        return result(False, False, "connection failed: the TLS stream "
+                                      "ended without close_notify")
+                    break
+                if expected is None:
+                    head += piece
+                    end = head.find(b"\r\n\r\n")
+                    if end == -1:
+                        if len(head) > hc.MAX_HEAD_BYTES:
+                            return result(False, False, "answer head too large")
+                        continue
+                    parsed = hc.parse_response_head(head)
+                    length = parsed.get("content-length") if parsed else None
+                    expected = int(length) if length and length.isdigit() else -1
+                    received = len(head) - end - 4
+                else:
+                    received += len(piece)
+                if (expected is not None and 0 <= expected <= received) or received >= limit:
+                    break
+        except TimeoutError:
+            return result(False, True, "data stopped" if handshake_done
+                          else "TLS handshake stalled")
+        except (OSError, ValueError) as e:  # ssl.SSLError is an OSError; bad heads ValueError
+            return result(False, False, f"connection failed: {e}")
+    done = expected in (None, -1) or received >= (expected or 0)
     return result(done, False, "complete" if done else "closed early")

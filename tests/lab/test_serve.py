@@ -4,17 +4,23 @@ enforces its token and reply bounds, and is usable through squid by `pathprobe t
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns
-from pathprobe.reflector import MAX_SEND, Limits, describe_syn
+from pathprobe.reflector import MAX_SEND, Limits, ReflectorServer, read_syn
+from pathprobe.wire import reflector_protocol as rp
 from tests.conftest import REPO, Lab, cli_env
 
 PORT = 7010
@@ -29,24 +35,23 @@ def test_describe_syn_vector() -> None:
         sport=40000, dport=7007, flags="S",
         options=[("MSS", 1300), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None),
                  ("WScale", 7)]))
-    info = describe_syn(raw)
-    assert info == {"syn_mss": 1300, "syn_timestamps": True, "syn_sack": True, "syn_wscale": 7,
-                    "syn_ip_version": 4, "syn_ttl": 63, "syn_header_bytes": 60}
-    assert describe_syn(b"\x45\x00") == {"syn": None}
+    assert read_syn(raw) == rp.Syn(ip_version=4, ttl=63, header_bytes=60, mss=1300,
+                                   timestamps=True, sack=True, wscale=7)
+    assert read_syn(b"\x45\x00") is None
 
 
 def test_limits_rate_and_concurrency() -> None:
     now = [0.0]
-    lim = Limits(max_connections=3, rate=2.0, burst=2.0, clock=lambda: now[0])
+    lim = Limits(max_connections=2, rate=2.0, burst=2.0, clock=lambda: now[0])
     assert lim.admit("a") and lim.admit("a")
     assert not lim.admit("a")  # burst spent
-    assert lim.admit("b")
-    assert not lim.admit("c")  # three active: the global limit
+    assert lim.admit("b") and lim.claim() and lim.claim()
+    assert not lim.claim()     # two greeted: the global limit
+    assert not lim.admit("c")  # no room to serve it: refused at once
     lim.release()
     now[0] = 1.0  # two tokens refilled for "a"
-    assert lim.admit("a")
-    assert not lim.admit("a")  # active limit again
-    lim.release()
+    assert lim.admit("a") and lim.claim()
+    assert not lim.admit("a")  # greeted limit again
     lim.release()
     assert lim.admit("a")
 
@@ -153,3 +158,152 @@ def test_tls_reflector_keeps_sizes_exact_on_the_wire(lab: Lab) -> None:
         proc.wait(5)
     bad = lab.cli("serve", "--cert", "/etc/hostname", "--key", "/etc/hostname", node="upstream")
     assert bad.returncode == 2 and "--tls" in bad.stderr
+
+
+# --- the reflector under abuse (loopback, no lab) ------------------------------------------
+
+@pytest.fixture
+def loopback_reflector(request: pytest.FixtureRequest) -> Iterator[ReflectorServer]:
+    limits = getattr(request, "param", None) or Limits()
+    srv = ReflectorServer(("127.0.0.1", 0), token=TOKEN, limits=limits)
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _eof(s: socket.socket) -> bool:
+    """Whether the reflector closed ``s`` (never waits)."""
+    if not select.select([s], [], [], 0)[0]:
+        return False
+    try:
+        return s.recv(4096, socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True  # reset: also closed
+
+
+@pytest.fixture
+def serve_process() -> Iterator[tuple[str, int]]:
+    """`pathprobe serve --token` on loopback in its own process (as deployed)."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pathprobe", "serve", "--listen", f"127.0.0.1:{port}",
+         "--token", TOKEN, "--max-time", "60"],
+        stderr=subprocess.PIPE, text=True, env=cli_env(), cwd=REPO)
+    assert proc.stderr is not None
+    try:
+        line = proc.stderr.readline()
+        assert "reflector listening" in line, line
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_slow_tokenless_clients_cannot_lock_out_a_token_holder(
+        serve_process: tuple[str, int]) -> None:
+    """320 clients from 320 addresses drip their HELLO; one with the token is still served,
+    and the slow ones are cut at the greeting deadline."""
+    slow: list[socket.socket] = []
+    try:
+        t_start = time.monotonic()
+        for i in range(320):
+            s = socket.socket()
+            s.bind((f"127.0.{1 + i // 200}.{1 + i % 200}", 0))
+            s.settimeout(3)
+            s.connect(serve_process)
+            s.send(b"H")
+            slow.append(s)
+        last_connect = time.monotonic()
+        assert last_connect - t_start < Limits().greeting_s, "too slow to set up"
+        for s in slow:  # still dripping while the token holder comes
+            if not _eof(s):
+                s.send(b"E")
+        t0 = time.monotonic()
+        with socket.create_connection(serve_process, timeout=5) as c:
+            c.sendall(rp.build_request(rp.HelloRequest(TOKEN)))
+            hello = rp.parse_hello(c.makefile("rb").readline().decode())
+        waited = time.monotonic() - t0
+        assert hello is not None and hello.peer == "127.0.0.1", hello
+        assert waited < 2.0, waited
+        # Every slow client is gone by its 3 s greeting deadline (+ reaper slack).
+        deadline = last_connect + Limits().greeting_s + 1.5
+        alive = list(slow)
+        while alive and time.monotonic() < deadline:
+            select.select(alive, [], [], 0.1)
+            alive = [s for s in alive if not _eof(s)]
+        assert not alive, f"{len(alive)} slow clients still connected"
+    finally:
+        for s in slow:
+            s.close()
+
+
+@pytest.mark.parametrize("loopback_reflector", [Limits(lifetime_s=1.5, idle_s=5.0)],
+                         indirect=True)
+def test_lifetime_cuts_a_slow_sink(loopback_reflector: ReflectorServer) -> None:
+    t0 = time.monotonic()
+    with socket.create_connection(loopback_reflector.server_address[:2], timeout=3) as c:
+        f = c.makefile("rb")
+        c.sendall(rp.build_request(rp.HelloRequest(TOKEN)))
+        assert rp.parse_hello(f.readline().decode()) is not None
+        c.sendall(rp.build_request(rp.SinkRequest(1000)))
+        cut = None
+        for _ in range(40):  # one byte every 0.1 s: never idle, 4 s at most
+            try:
+                c.send(b"r")
+            except OSError:
+                cut = time.monotonic() - t0
+                break
+            if select.select([c], [], [], 0.1)[0] and _eof(c):
+                cut = time.monotonic() - t0
+                break
+        assert cut is not None and 1.3 <= cut <= 2.3, cut
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "-inf"])
+def test_serve_max_time_must_be_finite(value: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "serve", "--listen",
+                        f"127.0.0.1:{_free_port()}", f"--max-time={value}"],
+                       capture_output=True, text=True, timeout=20, env=cli_env(), cwd=REPO,
+                       check=False)
+    assert r.returncode == 2 and "max-time" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_rejects_an_unusable_token() -> None:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "serve", "--listen",
+                        f"127.0.0.1:{_free_port()}", "--token", "s3cr\u00e9t"],
+                       capture_output=True, text=True, timeout=20, env=cli_env(), cwd=REPO,
+                       check=False)
+    assert r.returncode == 2 and "token" in r.stderr
+
+
+def test_sigterm_removes_the_throwaway_key(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pathprobe", "serve", "--tls", "--listen",
+         f"127.0.0.1:{_free_port()}", "--max-time", "60"],
+        stderr=subprocess.PIPE, text=True, env=cli_env({"TMPDIR": str(tmp_path)}), cwd=REPO)
+    assert proc.stderr is not None
+    try:
+        line = proc.stderr.readline()
+        assert "reflector listening" in line and "TLS" in line, line
+        made = list(tmp_path.glob("pathprobe-serve-*/reflector.key"))
+        assert len(made) == 1
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert not made[0].parent.exists()
+        assert "reflector stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

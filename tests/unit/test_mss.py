@@ -37,32 +37,6 @@ from pathprobe.search import FailedHow, SearchResult, StopReason
 
 LEG = Leg.FMC_PROXY
 
-# struct tcp_info read in the lab (fmc -> squid, MSS clamped to 1300, timestamps on).
-TCP_INFO_CLAMPED = bytes.fromhex(
-    "010000000007aa01400d0300000000000805000018020000000000000000000000000000000000000000"
-    "000000000000000000000000000000000000dc05000058fa00004500000022000000ffffff7f0a000000"
-    "a8050000030000000000000090380000000000009909cc1f00000000ffffffffffffffff010000000000"
-    "00000000000000000000020000000100000000000000450000000000000000000000000000000000000000"
-    "00000000000000000000000000000000000000000000000000000100000000000000000000000000000000"
-    "0000000000000000000000000000000000000088fe0000")
-
-
-def test_parse_tcp_info_lab_vector() -> None:
-    info = tcpprobe.parse_tcp_info(TCP_INFO_CLAMPED)
-    assert info.state == 1 and info.timestamps
-    assert (info.snd_mss, info.advmss, info.pmtu) == (1288, 1448, 1500)
-    assert info.unacked == 0 and info.bytes_acked == 1
-    # what handshake() derives: received 1288 + 12, sent 1448 + 12
-    assert info.snd_mss + tcpprobe.TS_OPTION_LEN == 1300
-    assert info.advmss + tcpprobe.TS_OPTION_LEN == 1460
-
-
-def test_parse_tcp_info_short() -> None:
-    with pytest.raises(ValueError):
-        tcpprobe.parse_tcp_info(bytes(50))
-    assert tcpprobe.parse_tcp_info(TCP_INFO_CLAMPED[:104]).bytes_acked is None
-
-
 HS_OK = HandshakeView(4, 1460, 1460, True, "syn-ack capture", True, 1500)
 HS_CLAMP = HandshakeView(4, 1460, 1300, True, "syn-ack capture", True, 1500)
 

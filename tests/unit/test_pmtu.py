@@ -236,15 +236,6 @@ def test_hint_validity() -> None:
     assert l3._hint(1200, 1300, socket.AF_INET6) is None     # below the IPv6 minimum
 
 
-def test_offender_parsing() -> None:
-    sin = struct.pack("=HH4s8x", socket.AF_INET, 0, socket.inet_aton("198.18.1.1"))
-    assert l3._offender(sin) == "198.18.1.1"
-    sin6 = struct.pack("=HHI16sI", socket.AF_INET6, 0, 0,
-                       socket.inet_pton(socket.AF_INET6, "2001:db8:1::1"), 0)
-    assert l3._offender(sin6) == "2001:db8:1::1"
-    assert l3._offender(b"") is None
-
-
 def test_help_teaches_the_command() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-m", "pathprobe", "pmtu", "--help"],
