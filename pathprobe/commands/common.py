@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 
-from pathprobe.errors import PathprobeError, UsageError
+from pathprobe.errors import PathprobeError
 from pathprobe.model import ExitStatus, Report
+from pathprobe.outfile import write_output
 from pathprobe.render import TableFormat, render
 
 JsonOption = Annotated[bool, typer.Option(
@@ -32,18 +31,8 @@ def not_implemented(command: str, issue: int) -> NoReturn:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the report to --output without harming what is there (see pathprobe.outfile)."""
+    write_output(path, text)
 
 
 def emit(report: Report, fmt: TableFormat, as_json: bool, output: Path | None = None) -> NoReturn:
