@@ -15,10 +15,15 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
 from pathprobe.errors import NotMeasuredError, UsageError
+
+T = TypeVar("T")
 
 
 class OutputError(NotMeasuredError):
@@ -122,3 +127,70 @@ def write_output(path: Path, text: str) -> None:
             _in_place(target, data)
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+# --- standard output ----------------------------------------------------------------------
+
+class StdoutError(OutputError):
+    """Standard output is closed or cannot take the report (e.g. /dev/full); exit 3."""
+
+
+class GuardedStdout:
+    """``sys.stdout`` whose write errors are StdoutError (one line, exit 3), not internal
+    errors; a closed stdout (``None``) fails on the first write. Broken pipes pass through
+    (the reader left: not an error)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream
+        self.failed = False
+
+    def _guard(self, action: Callable[[TextIO], T]) -> T:
+        if self.stream is None:
+            self.failed = True
+            raise StdoutError("cannot write the report: standard output is closed")
+        try:
+            return action(self.stream)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            self.failed = True
+            raise StdoutError(f"cannot write the report to standard output: "
+                              f"{e.strerror or e}") from None
+
+    def write(self, text: str) -> int:
+        return self._guard(lambda s: s.write(text))
+
+    def flush(self) -> None:
+        if self.stream is not None:  # a closed stdout has nothing to flush
+            self._guard(lambda s: s.flush())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def guard_stdout() -> GuardedStdout:
+    """Install GuardedStdout as ``sys.stdout`` (the CLI does this once, in main())."""
+    guarded = GuardedStdout(sys.stdout)
+    sys.stdout = guarded  # type: ignore[assignment]
+    return guarded
+
+
+def release_stdout(guarded: GuardedStdout) -> str | None:
+    """Flush and restore the real stdout; the error line when the report did not get out
+    and none was reported yet. After a failure, fd 1 is pointed at /dev/null so the
+    interpreter's own final flush cannot print a traceback."""
+    problem = None
+    reported_before = guarded.failed
+    try:
+        guarded.flush()
+    except StdoutError as e:
+        problem = None if reported_before else str(e)
+    except BrokenPipeError:
+        guarded.failed = True
+    if guarded.failed and guarded.stream is not None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError):
+            os.dup2(devnull, guarded.stream.fileno())
+        os.close(devnull)
+    sys.stdout = guarded.stream  # type: ignore[assignment]
+    return problem

@@ -123,13 +123,38 @@ def test_no_permission_is_a_usage_error(tmp_path: Path) -> None:
 def test_cli_output_to_full_device_is_exit_3_not_success(tmp_path: Path) -> None:
     full = tmp_path / "full"
     os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
-    capture = Path(__file__).resolve().parents[1] / "fixtures"
-    pcaps = sorted(capture.rglob("*.pcap"))
-    if not pcaps:
-        pytest.skip("no capture fixture")
-    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(pcaps[0]),
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", CAPTURE,
                            "-o", str(full)], capture_output=True, text=True, env=cli_env(),
                           check=False, timeout=120)
     assert proc.returncode == 3, (proc.returncode, proc.stderr)
     assert proc.stderr.strip().splitlines()[-1].startswith("pathprobe: error: cannot write")
     assert "Traceback" not in proc.stderr
+
+
+def _cli_with_stdout(stdout: int | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with fd 1 as given (None: closed)."""
+    close = stdout is None
+    return subprocess.run([sys.executable, "-m", "pathprobe", *args],
+                          stdout=subprocess.DEVNULL if close else stdout, stderr=subprocess.PIPE,
+                          text=True, env=cli_env(), check=False, timeout=60,
+                          preexec_fn=(lambda: os.close(1)) if close else None)
+
+
+CAPTURE = str(Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "clamp.pcap")
+
+
+@pytest.mark.parametrize("args", [("lab", "list"), ("--version",),
+                                  ("analyze", CAPTURE, "--json")])
+def test_stdout_on_dev_full_is_exit_3_with_one_line(args: tuple[str, ...]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = _cli_with_stdout(full.fileno(), *args)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "pathprobe: error: cannot write the report to standard output: No space left on device"]
+
+
+def test_closed_stdout_is_exit_3_with_one_line() -> None:
+    proc = _cli_with_stdout(None, "lab", "list")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "pathprobe: error: cannot write the report: standard output is closed"]
