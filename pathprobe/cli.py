@@ -27,6 +27,7 @@ from pathprobe.commands.serve import serve_command
 from pathprobe.commands.tunnel import tunnel_command
 from pathprobe.errors import PathprobeError
 from pathprobe.model import EXIT_STATUS_HELP, ExitStatus
+from pathprobe.outfile import guard_stdout, release_stdout
 
 try:  # typer >= 0.27 vendors click: its usage errors derive from TyperException
     from typer import TyperException as CommandLineError
@@ -93,6 +94,17 @@ def _error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit status; the only place exceptions become statuses."""
+    stdout = guard_stdout()  # a closed or full stdout is exit 3 with one line
+    status = _main(argv)
+    problem = release_stdout(stdout)
+    if problem is not None:
+        _error(problem)
+        if status in (ExitStatus.HEALTHY, ExitStatus.PROBLEM):
+            return int(ExitStatus.NOT_MEASURED)
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     args = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in args
     try:

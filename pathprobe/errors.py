@@ -47,3 +47,7 @@ class LabError(NotMeasuredError):
 
 class CaptureError(NotMeasuredError):
     """A capture file cannot be read (not a capture, corrupt, unsupported link type)."""
+
+
+class Interrupted(NotMeasuredError):
+    """The user pressed Ctrl-C where no partial report can be printed (e.g. `lab up`)."""

@@ -9,7 +9,6 @@ masked in every repr so it cannot leak into logs, tracebacks or JSON.
 from __future__ import annotations
 
 import getpass
-import ipaddress
 import os
 import re
 import sys
@@ -19,10 +18,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pathprobe.errors import UsageError
+from pathprobe.sanitize import MASK
+from pathprobe.wire.http_connect import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
 PASSWORD_ENV = "PATHPROBE_PROXY_PASSWORD"
-MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -54,36 +54,61 @@ class ProxyConfig:
         return f"http://{host}:{self.port}"
 
 
-def _valid_host(host: str) -> bool:
+def _host(host: str, what: str) -> str:
+    """The proxy host as it goes on the wire (IDNA); UsageError when it cannot be one."""
     try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return bool(re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})", host))
+        return check_host(host)
+    except ValueError as e:
+        raise UsageError(f"{what}: {e}") from None
+
+
+def _port(text: str, what: str) -> int:
+    """A port 1-65535 written in ASCII digits (int() would take fullwidth digits or '+80')."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+        raise UsageError(f"{what}: port {text!r} is not a number 1-65535")
+    return int(text)
+
+
+def _user(name: str, what: str) -> str:
+    if not name or ":" in name or not name.isprintable():
+        raise UsageError(f"{what}: the proxy user must be a non-empty name without ':' "
+                         "or control characters")
+    return name
 
 
 def parse_proxy_url(text: str, source: str) -> ProxyConfig:
-    """``http://[user[:password]@]HOST:PORT`` (or bare ``HOST:PORT``) into a ProxyConfig."""
+    """``http://[user[:password]@]HOST:PORT`` (or bare ``HOST:PORT``) into a ProxyConfig.
+
+    Every way this can fail is a UsageError naming ``source`` (never the password).
+    """
     raw = text.strip()
+    if not raw.isprintable():
+        raise UsageError(f"{source}: the proxy URL contains control characters")
     if "://" not in raw:
         raw = "http://" + raw
     try:
         parts = urlsplit(raw)
-        port = parts.port
+        hostname = parts.hostname
     except ValueError as e:
         raise UsageError(f"{source}: cannot parse proxy {_mask_url(text)!r}: {e}") from None
     if parts.scheme.lower() != "http":
         raise UsageError(f"{source}: only http:// proxies are supported (the FMC speaks plain "
                          f"HTTP CONNECT to its proxy), not {parts.scheme}://")
-    host = parts.hostname or ""
-    if not host or not _valid_host(host):
+    if not hostname:
         raise UsageError(f"{source}: proxy {_mask_url(text)!r} has no valid host")
-    if parts.path not in ("", "/") or parts.query:
+    host = _host(hostname, f"{source}: proxy {_mask_url(text)!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise UsageError(f"{source}: a proxy is http://HOST:PORT, without a path")
+    hostport = parts.netloc.rpartition("@")[2]
+    port_text = hostport.rpartition("]")[2] if hostport.startswith("[") else hostport
+    port = 80
+    if ":" in port_text:
+        port = _port(port_text.rpartition(":")[2], f"{source}: proxy {_mask_url(text)!r}")
     creds = None
     if parts.username:
-        creds = Credentials(unquote(parts.username), unquote(parts.password or ""))
-    return ProxyConfig(host, port if port is not None else 80, source, creds)
+        creds = Credentials(_user(unquote(parts.username), source),
+                            unquote(parts.password or ""))
+    return ProxyConfig(host, port, source, creds)
 
 
 def _mask_url(text: str) -> str:
@@ -99,12 +124,8 @@ def parse_fmc_proxy_conf(text: str, source: str = str(FMC_PROXY_CONF)) -> ProxyC
     host = values.get("PROXY_HOST")
     if not host:
         return None
-    port_text = values.get("PROXY_PORT", "80")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise UsageError(f"{source}: PROXY_PORT {port_text!r} is not a port number")
-    if not _valid_host(host):
-        raise UsageError(f"{source}: PROXY_HOST {host!r} is not a host name or address")
-    return ProxyConfig(host, int(port_text), source)
+    port = _port(values.get("PROXY_PORT", "80"), f"{source}: PROXY_PORT")
+    return ProxyConfig(_host(host, f"{source}: PROXY_HOST"), port, source)
 
 
 def discover_proxy(explicit: str | None, env: Mapping[str, str] | None = None,
@@ -135,8 +156,7 @@ def get_credentials(user: str | None, proxy: ProxyConfig | None = None,
     environ = os.environ if env is None else env
     if user is None:
         return proxy.credentials if proxy is not None else None
-    if not user or ":" in user or any(c in user for c in "\r\n"):
-        raise UsageError("--proxy-user must be a non-empty user name without ':'")
+    _user(user, "--proxy-user")
     password = environ.get(PASSWORD_ENV)
     if password is None:
         tty = sys.stdin.isatty() if interactive is None else interactive

@@ -13,8 +13,8 @@ constant in memory (one frame at a time), and measurably faster (see
 
 from __future__ import annotations
 
-import gzip
 import struct
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,20 +79,78 @@ def _unsupported(linktype: int) -> CaptureError:
                         "re-capture with 'tcpdump -i IFACE' on an Ethernet interface or 'any'")
 
 
-def open_capture(path: Path) -> tuple[BinaryIO, bool]:
-    """Open a capture, transparently gunzipping; (file, compressed)."""
+class GunzipStream:
+    """Gzip decompression as a forward-only stream (pipes, FIFOs, stdin: no seek).
+
+    Unlike ``gzip.GzipFile``, a stream cut short is not an EOFError that loses the
+    last chunk: ``read`` returns every byte that decompressed and then b"", and
+    ``truncated`` says the end-of-stream marker never came. Concatenated gzip
+    members are read one after another, as gunzip does.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._buf = b""
+        self._eof = False
+        self.truncated = False
+        self.position = 0   # decompressed bytes handed out so far
+
+    def read(self, n: int = -1) -> bytes:
+        want = CHUNK if n < 0 else n
+        while len(self._buf) < want and not self._eof:
+            data = self._z.unconsumed_tail or self._raw.read(CHUNK)
+            if not data:
+                self._eof = True
+                self.truncated = not self._z.eof
+                self._buf += self._z.flush()
+                break
+            self._buf += self._z.decompress(data, want)
+            if self._z.eof:
+                rest = self._z.unused_data
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                if rest.strip(b"\0"):   # another member follows (trailing zeros are padding)
+                    self._buf += self._z.decompress(rest, want)
+                else:
+                    self._eof = not self._raw_has_more()
+        out, self._buf = self._buf[:want], self._buf[want:]
+        self.position += len(out)
+        return out
+
+    def _raw_has_more(self) -> bool:
+        more = self._raw.read(CHUNK)
+        if more:
+            self._buf += self._z.decompress(more, CHUNK)
+        return bool(more)
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+def _open_raw(path: Path) -> BinaryIO:
+    if str(path) == "-":
+        return sys.stdin.buffer
     try:
-        raw = path.open("rb")
+        return path.open("rb")
     except FileNotFoundError:   # the command line is wrong (exit 2), not the file (exit 3)
         raise UsageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a capture file") from None
     except OSError as e:
         raise CaptureError(f"{path}: cannot open: {e.strerror or e}") from None
-    head = raw.read(2)
-    raw.seek(0)
+
+
+def open_capture(path: Path) -> tuple[BinaryIO, bool]:
+    """Open a capture ('-' is stdin), gunzipping when it starts with the gzip magic;
+    (stream, compressed). Reads forward only: pipes, FIFOs and /dev/stdin work."""
+    raw = _open_raw(path)
+    try:
+        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+    except OSError as e:
+        raw.close()
+        raise CaptureError(f"{path}: cannot read: {e.strerror or e}") from None
     if head == _GZIP:
-        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+        return GunzipStream(raw), True  # type: ignore[return-value]
     return raw, False
 
 
@@ -100,7 +158,8 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
     """Yield every frame of a pcap/pcapng(.gz) file, one at a time (constant memory).
 
     Raises CaptureError for files that are not captures or are corrupt; a
-    truncated last frame ends iteration and is reported in ``stats.truncated``.
+    truncated last frame (or compressed stream) ends iteration and is reported
+    in ``stats.truncated``.
     """
     stats = stats if stats is not None else ReadStats()
     f, stats.compressed = open_capture(path)
@@ -108,7 +167,8 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
         try:
             magic = f.read(4)
         except (OSError, EOFError, zlib.error) as e:
-            raise CaptureError(f"{path}: not a readable gzip file ({e})") from None
+            what = "gzip file" if stats.compressed else "file"
+            raise CaptureError(f"{path}: not a readable {what} ({e})") from None
         if magic in _PCAP_MAGICS:
             yield from _guard(path, _read_pcap(f, magic, stats), stats)
         elif magic == _PCAPNG_SHB:
@@ -118,19 +178,23 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
         else:
             raise CaptureError(f"{path}: not a pcap or pcapng capture (starts with "
                                f"{magic.hex()}); save it with 'tcpdump -w' or as pcapng")
+        if isinstance(f, GunzipStream) and f.truncated:
+            cut = f" ({stats.truncated})" if stats.truncated else ""
+            stats.truncated = (f"the compressed data ends early, after {f.position} "
+                               f"uncompressed bytes: {stats.frames} complete frames were "
+                               f"analysed{cut}")
     finally:
-        f.close()
+        if f is not sys.stdin.buffer:
+            f.close()
 
 
 def _guard(path: Path, frames: Iterator[Frame], stats: ReadStats) -> Iterator[Frame]:
-    """Turn decompression errors into CaptureError; a cut-off gzip stream is a truncation."""
+    """Turn read and decompression errors into CaptureError."""
     try:
         yield from frames
-    except EOFError:
-        stats.truncated = (f"the compressed file ends early; frames after {stats.frames} "
-                           "(if any) are missing")
     except (OSError, zlib.error) as e:
-        raise CaptureError(f"{path}: corrupt compressed data after frame {stats.frames} "
+        what = "compressed data" if stats.compressed else "data"
+        raise CaptureError(f"{path}: cannot read the {what} after frame {stats.frames} "
                            f"({e})") from None
     except struct.error as e:  # a record shorter than its fixed header inside a block
         raise CaptureError(f"{path}: corrupt capture after frame {stats.frames} ({e})") from None

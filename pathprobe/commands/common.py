@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from pathprobe import __version__
-from pathprobe.errors import UsageError
 from pathprobe.findings import Recommender, default_recommender, finish
 from pathprobe.model import (
     Context,
@@ -28,6 +25,8 @@ from pathprobe.model import (
     Severity,
     no_progress,
 )
+from pathprobe.outfile import check_output_path as check_output_path
+from pathprobe.outfile import write_output
 from pathprobe.render import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, render
 from pathprobe.render.tsv import TsvTable
 
@@ -175,30 +174,9 @@ def emit(report: Report, out: Output) -> NoReturn:
     raise typer.Exit(int(report.exit_status(out.fail_on)))
 
 
-def check_output_path(path: Path) -> None:
-    """Fail before measuring when the report could not be written to ``path``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory")
-    if not os.access(directory, os.W_OK) and not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write {path}: permission denied")
-
-
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the report to --output without harming what is there (see pathprobe.outfile)."""
+    write_output(path, text)
 
 
 def progress_to_stderr(message: str) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from tabulate import tabulate
 
-from pathprobe.errors import UsageError
+from pathprobe.errors import Interrupted, UsageError
 from pathprobe.lab import topology as topo
 from pathprobe.model import Direction, ExitStatus
 
@@ -75,7 +75,10 @@ def lab_up(
         chosen = topo.SCENARIOS[scenario].with_overrides(param, leg, direction, extra)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    state = up(chosen, _prefix(), _say)
+    try:
+        state = up(chosen, _prefix(), _say)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted: the lab was removed") from None
     _say(f"'{state.scenario}' ready in {state.ready_s:.2f} s")
     for spec in state.faults:
         _say(f"fault: {topo.Fault.parse(spec).describe()}")
@@ -90,8 +93,9 @@ def lab_status(
     """Show the running lab: scenario, faults, addresses, and whether each part is alive.
 
     Exit status 0 when the lab is up and whole, 3 when it is down or damaged."""
-    from pathprobe.lab.manager import health, load_state
+    from pathprobe.lab.manager import health, load_state, require_root
 
+    require_root()
     state = load_state(_prefix())
     if state is None:
         typer.echo("no lab is up", err=True)
@@ -136,8 +140,9 @@ def lab_exec(
 @lab_app.command("down")
 def lab_down() -> None:
     """Remove the lab: processes, namespaces (and their veths), files. Safe to repeat."""
-    from pathprobe.lab.manager import down, require_root_and_tools
+    from pathprobe.lab.manager import down, require_root_and_tools, shielded_from_ctrl_c
 
     require_root_and_tools()
-    removed = down(_prefix())
+    with shielded_from_ctrl_c():
+        removed = down(_prefix())
     _say(f"removed {len(removed)} resources" if removed else "nothing to remove")

@@ -9,6 +9,7 @@ itself on any failure or Ctrl-C before re-raising.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import json
 import os
@@ -18,8 +19,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,7 +31,10 @@ from pathprobe.lab.netns import run_in_netns, write_sysctl
 from pathprobe.lab.topology import Fault, ProxyMode, Scenario
 
 STATE_DIR = Path("/run/pathprobe")
+SHM_DIR = Path("/dev/shm")
 READY_TIMEOUT_S = 10.0
+# After Ctrl-C, how long 'lab exec' waits for the command to print its partial report.
+EXEC_GRACE_S = 10.0
 
 REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool", "squid": "squid",
                   "openssl": "openssl"}
@@ -78,16 +83,23 @@ def _save_state(state: LabState) -> None:
     os.replace(tmp, state_path(state.prefix))
 
 
-def require_root_and_tools() -> None:
+def require_root() -> None:
     if os.geteuid() != 0:
         raise PermissionNeeded("the lab builds network namespaces and needs root; rerun with sudo")
+
+
+def require_root_and_tools() -> None:
+    require_root()
     for program, package in REQUIRED_TOOLS.items():
         if shutil.which(program) is None:
             raise MissingTool(program, package)
 
 
 def _run(argv: Sequence[str], stdin: str | None = None) -> str:
-    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False)
+    # Every helper runs in its own process group: a Ctrl-C at the terminal must not kill
+    # an 'ip netns del' half-way (that is what leaves namespaces behind).
+    proc = subprocess.run(list(argv), input=stdin, capture_output=True, text=True, check=False,
+                          process_group=0)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabError(f"{' '.join(argv[:6])} failed: {detail[-1] if detail else proc.returncode}")
@@ -95,7 +107,8 @@ def _run(argv: Sequence[str], stdin: str | None = None) -> str:
 
 
 def existing_namespaces() -> set[str]:
-    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False,
+                         process_group=0)
     return {line.split()[0] for line in out.stdout.splitlines() if line.strip()}
 
 
@@ -123,7 +136,7 @@ def _kill_group(pid: int) -> None:
 def _kill_namespace_processes(ns: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
-                             check=False)
+                             check=False, process_group=0)
         pids = [int(p) for p in out.stdout.split() if p.isdigit()]
         if not pids:
             return
@@ -133,7 +146,7 @@ def _kill_namespace_processes(ns: str) -> None:
         deadline = time.monotonic() + 2
         while time.monotonic() < deadline:
             if not subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
-                                  check=False).stdout.split():
+                                  check=False, process_group=0).stdout.split():
                 return
             time.sleep(0.05)
 
@@ -151,7 +164,8 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
         ns = topo.namespace(prefix, node)
         if ns in present:
             _kill_namespace_processes(ns)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False,
+                           process_group=0)
             removed.append(f"namespace {ns}")
     workdirs = [Path(state.workdir)] if state else []
     workdirs += Path(tempfile.gettempdir()).glob(f"pathprobe-lab-{prefix}*")
@@ -159,10 +173,68 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)
             removed.append(f"directory {workdir}")
+    for shm in sorted(SHM_DIR.glob(f"{squid_name(prefix)}-*")):
+        shm.unlink(missing_ok=True)
+        removed.append(f"shared memory {shm}")
     state_path(prefix).unlink(missing_ok=True)
     for item in removed:
         log(f"removed {item}")
     return removed
+
+
+def squid_name(prefix: str) -> str:
+    """squid's service name (-n) for this lab; it names squid's /dev/shm files, so 'down'
+    finds a stale lab's segments by prefix."""
+    return f"pathprobe{prefix[:-1]}"
+
+
+@contextlib.contextmanager
+def shielded_from_ctrl_c(first_interrupts: bool = False) -> Iterator[None]:
+    """Let a cleanup run to the end however often Ctrl-C is pressed.
+
+    With ``first_interrupts`` the first Ctrl-C still interrupts the work inside (as
+    KeyboardInterrupt) and only later ones are held back, so the cleanup that the
+    first one triggers cannot be cut short; otherwise all are held back and one is
+    raised at the end. Only the main thread can do this (elsewhere: no shield).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+        if first_interrupts and len(pending) == 1:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending and not first_interrupts:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def lab_lock(prefix: str) -> Iterator[None]:
+    """One 'lab up' per prefix at a time: a second one fails at once (exit 3) and leaves
+    the first lab alone."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    path = STATE_DIR / f"{prefix}lab.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise LabError(f"a lab with prefix {prefix!r} is being built by pid {holder}; "
+                           "wait for it, or use another PATHPROBE_LAB_PREFIX") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _namespace_sysctls(node: str) -> Callable[[], None]:
@@ -234,7 +306,8 @@ def _enable_ct_accounting() -> None:
     # The sysctl appears once nf_conntrack is loaded; a ct rule loads it.
     key = Path("/proc/sys/net/netfilter/nf_conntrack_acct")
     if not key.exists():
-        subprocess.run(["modprobe", "nf_conntrack"], capture_output=True, check=False)
+        subprocess.run(["modprobe", "nf_conntrack"], capture_output=True, check=False,
+                       process_group=0)
     write_sysctl("net.netfilter.nf_conntrack_acct", 1)
 
 
@@ -303,8 +376,17 @@ def _wait_ready(prefix: str, procs: dict[str, subprocess.Popen[bytes]], checks: 
 
 
 def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
-    """Build the lab for ``scenario`` (replacing any lab with this prefix) and wait until ready."""
+    """Build the lab for ``scenario`` (replacing any lab with this prefix) and wait until ready.
+
+    Holds the prefix's lock while building; on any failure or Ctrl-C the lab is
+    removed (a further Ctrl-C cannot cut that short) and the error re-raised.
+    """
     require_root_and_tools()
+    with lab_lock(prefix), shielded_from_ctrl_c(first_interrupts=True):
+        return _up(scenario, prefix, log)
+
+
+def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
     t0 = time.monotonic()
     down(prefix, log)
     workdir = Path(tempfile.mkdtemp(prefix=f"pathprobe-lab-{prefix}"))
@@ -342,7 +424,7 @@ def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
             checks["reflector"] = ("proxy", topo.UPSTREAM_V4, topo.REFLECTOR_PORT)
         conf = _write_proxy_files(scenario.proxy, workdir)
         procs["squid"] = _spawn(topo.namespace(prefix, "proxy"),
-                                ["squid", "-N", "-f", str(conf), "-n", f"pathprobe{prefix[:-1]}"],
+                                ["squid", "-N", "-f", str(conf), "-n", squid_name(prefix)],
                                 workdir / "squid.log")
         checks["squid"] = ("fmc", topo.PROXY_V4, topo.PROXY_PORT)
         state.pids = {name: p.pid for name, p in procs.items()}
@@ -353,7 +435,7 @@ def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
         _save_state(state)
         return state
     except BaseException:
-        down(prefix)
+        down(prefix)  # up() holds back further Ctrl-Cs meanwhile
         raise
 
 
@@ -382,14 +464,78 @@ def lab_environment(prefix: str) -> dict[str, str]:
 
 
 def exec_in(prefix: str, node: str, argv: Sequence[str]) -> int:
-    """Run ``argv`` inside a lab namespace; returns its exit status."""
+    """Run ``argv`` inside a lab namespace; returns its exit status (128+N if killed by N).
+
+    The command runs in its own process group (given the terminal while it runs), so
+    a Ctrl-C reaches it once: from the terminal, or forwarded from us when only we
+    were signalled (SIGINT/SIGTERM). Then it gets EXEC_GRACE_S to print its partial
+    report before it is killed.
+    """
+    require_root()
     ns = topo.namespace(prefix, node)
     if ns not in existing_namespaces():
         raise LabError(f"the lab is not up (no namespace {ns}); run 'pathprobe lab up' first")
     if not argv:
         raise LabError("nothing to run: give a command after '--'")
     try:
-        return subprocess.run(["ip", "netns", "exec", ns, *argv], env=lab_environment(prefix),
-                              check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *argv], env=lab_environment(prefix),
+                                process_group=0)
+    except OSError as e:
+        raise LabError(f"cannot run {argv[0]}: {e.strerror or e}") from None
+    with _foreground(proc.pid), _forwarding(proc) as interrupted:
+        deadline: float | None = None
+        while True:
+            try:
+                status = proc.wait(0.25)
+                break
+            except subprocess.TimeoutExpired:
+                if interrupted and deadline is None:
+                    deadline = time.monotonic() + EXEC_GRACE_S
+                if deadline is not None and time.monotonic() > deadline:
+                    _kill_group(proc.pid)
+    return status if status >= 0 else 128 - status
+
+
+@contextlib.contextmanager
+def _forwarding(proc: subprocess.Popen[bytes]) -> Iterator[list[int]]:
+    """Pass SIGINT/SIGTERM on to ``proc``'s group; the yielded list records them."""
+    got: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        got.append(signum)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield got
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _foreground(pgid: int) -> Iterator[None]:
+    """Make ``pgid`` the terminal's foreground group while it runs (so it can prompt and
+    gets Ctrl-C itself), as a shell does; nothing happens without a controlling terminal."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        ours = os.tcgetpgrp(tty)
+        if ours != os.getpgrp():
+            yield  # we are not in the foreground ourselves: leave the terminal alone
+            return
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(tty, pgid)
+        try:
+            yield
+        finally:
+            previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+            with contextlib.suppress(OSError):
+                os.tcsetpgrp(tty, ours)
+            signal.signal(signal.SIGTTOU, previous)
+    finally:
+        os.close(tty)

@@ -28,6 +28,7 @@ from pathprobe.wire.http_get import get_request
 # Names _connect_once uses (see tcp_info below).
 TCP_MAXSEG = kernel.TCP_MAXSEG
 TCPI_OPT_TIMESTAMPS = kernel.TCPI_OPT_TIMESTAMPS
+MAX_REASON = 200  # characters of a reason phrase worth quoting in evidence
 
 
 class ConnectFailure(StrEnum):
@@ -86,7 +87,11 @@ class Authenticator:
 
     def __init__(self, credentials: Credentials | None, target: str) -> None:
         self.credentials = credentials
-        self.target = target
+        # The Digest uri must be the request-target exactly as connect_request sends it.
+        try:
+            self.target = hc.connect_authority(target)
+        except ValueError:
+            self.target = target
         self.challenge: hc.Challenge | None = None
         self._nc = 0
         self._lock = threading.Lock()
@@ -104,25 +109,41 @@ class Authenticator:
         return chosen is not None
 
     def header(self) -> str | None:
+        """The Proxy-Authorization value, or None (no credentials, or none we can form:
+        the proxy then answers 407 again and the verdict says the credentials failed)."""
         creds, challenge = self.credentials, self.challenge
         if creds is None or challenge is None:
             return None
-        if challenge.scheme == "basic":
-            return hc.basic_authorization(creds.user, creds.password)
         with self._lock:
             self._nc += 1
             nc = self._nc
-        return hc.digest_authorization(challenge, creds.user, creds.password, "CONNECT",
-                                       self.target, os.urandom(12).hex(), nc)
+        try:
+            if challenge.scheme == "basic":
+                value = hc.basic_authorization(creds.user, creds.password)
+            else:
+                value = hc.digest_authorization(challenge, creds.user, creds.password,
+                                                "CONNECT", self.target, os.urandom(12).hex(),
+                                                nc)
+        except ValueError:
+            return None
+        # connect_request takes only one printable header line; anything else is not sent.
+        return value if hc.header_safe(value) else None
 
 
 def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | ConnectError:
+    """The proxy's final answer to CONNECT, read by ``deadline`` however the bytes drip.
+
+    Interim 1xx answers are read past; a 101 is no answer to CONNECT; the head is
+    bounded (hc.MAX_HEAD_BYTES, hc.MAX_HEADERS), so a hostile proxy gives a
+    ConnectError, never a hang or an exception.
+    """
     buf = b""
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
             return ConnectError(ConnectFailure.NO_RESPONSE,
-                                f"no HTTP answer to CONNECT ({len(buf)} bytes received)")
+                                f"no complete HTTP answer to CONNECT in time "
+                                f"({len(buf)} bytes received)")
         sock.settimeout(left)
         try:
             piece = sock.recv(READ_CHUNK)
@@ -130,16 +151,21 @@ def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | Con
             continue
         except OSError as e:
             return ConnectError(ConnectFailure.NO_RESPONSE,
-                                f"connection to the proxy failed after CONNECT: {e.strerror or e}")
+                                f"connection to the proxy failed after CONNECT: "
+                                f"{e.strerror or e} ({len(buf)} bytes received)")
         if not piece:
             return ConnectError(ConnectFailure.NO_RESPONSE,
                                 f"the proxy closed the connection after CONNECT "
                                 f"({len(buf)} bytes received)")
         buf += piece
         try:
-            head = hc.parse_response_head(buf)
+            head = hc.parse_final_response_head(buf)
         except hc.MalformedResponse as e:
             return ConnectError(ConnectFailure.MALFORMED, f"the proxy's answer is not HTTP: {e}")
+        if head is not None and head.status == 101:
+            return ConnectError(ConnectFailure.MALFORMED,
+                                f"the proxy answered CONNECT with '101 {head.reason}' "
+                                "(a protocol switch is no answer to CONNECT)", head)
         if head is not None:
             return head
 
@@ -149,9 +175,10 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
     t0 = time.monotonic()
     try:
         infos = socket.getaddrinfo(proxy.host, proxy.port, type=socket.SOCK_STREAM)
-    except OSError as e:
+    except (OSError, UnicodeError) as e:  # UnicodeError: a label the IDNA codec refuses
         return ConnectError(ConnectFailure.UNREACHABLE,
-                            f"cannot resolve proxy {proxy.host}: {e.strerror or e}")
+                            f"cannot resolve proxy {proxy.host}: "
+                            f"{getattr(e, 'strerror', None) or e}")
     family, _, _, _, addr = infos[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -188,7 +215,8 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
             with contextlib.suppress(hc.MalformedResponse):
                 challenges = hc.parse_challenges(head.get_all("Proxy-Authenticate"))
             return ConnectError(ConnectFailure.STATUS,
-                                f"{head.status} {head.reason}".strip(), head, challenges)
+                                f"{head.status} {head.reason[:MAX_REASON]}".strip(), head,
+                                challenges)
         info = tcp_info(sock)
         snd_mss = info.get("snd_mss") or None
         peer = None

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from pathprobe.sanitize import clean
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 200
+# 100 Continue and friends before the final answer; more than this is a hostile proxy.
+MAX_INTERIM = 8
 USER_AGENT = "pathprobe"
 
 _STATUS_RE = re.compile(rb"HTTP/(\d)\.(\d) (\d{3})(?: ([^\r\n]*))?")
@@ -51,16 +57,24 @@ class ConnectResponse:
 
 def connect_request(target: str, authorization: str | None = None,
                     user_agent: str = USER_AGENT) -> bytes:
-    """The CONNECT request an FMC sends (article: Host and Proxy-Connection: Keep-Alive)."""
-    if any(c in target for c in "\r\n \t") or not target:
-        raise ValueError(f"invalid CONNECT target {target!r}")
+    """The CONNECT request an FMC sends (article: Host and Proxy-Connection: Keep-Alive).
+
+    ``target`` is normalised by ``connect_authority`` (IDNA host, ASCII only), so no
+    user input can break the request line; ValueError when it is not HOST:PORT.
+    """
+    target = connect_authority(target)
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", f"User-Agent: {user_agent}",
              "Proxy-Connection: Keep-Alive"]
     if authorization is not None:
-        if "\r" in authorization or "\n" in authorization:
-            raise ValueError("authorization must be a single header line")
+        if not header_safe(authorization):
+            raise ValueError("authorization must be one printable Latin-1 header line")
         lines.append(f"Proxy-Authorization: {authorization}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def header_safe(value: str) -> bool:
+    """True when ``value`` can be sent as one header value: printable, Latin-1 only."""
+    return value.isprintable() and all(ord(c) < 256 for c in value)
 
 
 def parse_response_head(data: bytes) -> ConnectResponse | None:
@@ -85,7 +99,8 @@ def parse_response_head(data: bytes) -> ConnectResponse | None:
     if end > MAX_HEAD_BYTES:
         raise MalformedResponse(f"response head larger than {MAX_HEAD_BYTES} bytes")
     head, rest = data[:end], data[end + sep:]
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    # RFC 9112 section 2.2: a bare CR inside a line is replaced by SP before processing.
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b" ").split(b"\n")
     m = _STATUS_RE.fullmatch(lines[0])
     if m is None:
         raise MalformedResponse(f"bad status line {lines[0][:80]!r}")
@@ -93,19 +108,37 @@ def parse_response_head(data: bytes) -> ConnectResponse | None:
     for raw in lines[1:]:
         if raw[:1] in (b" ", b"\t") and headers:  # obsolete line folding
             name, value = headers[-1]
-            headers[-1] = (name, f"{value} {raw.strip().decode('latin-1')}")
+            headers[-1] = (name, f"{value} {clean(raw.strip().decode('latin-1'))}")
             continue
         name_b, colon, value_b = raw.partition(b":")
         name = name_b.decode("latin-1")
         if not colon or not _TOKEN_RE.fullmatch(name):
             raise MalformedResponse(f"bad header line {raw[:80]!r}")
-        headers.append((name, value_b.strip().decode("latin-1")))
+        headers.append((name, clean(value_b.strip().decode("latin-1")).strip()))
         if len(headers) > MAX_HEADERS:
             raise MalformedResponse(f"more than {MAX_HEADERS} header lines")
     return ConnectResponse(version=f"{m.group(1).decode()}.{m.group(2).decode()}",
                            status=int(m.group(3)),
-                           reason=(m.group(4) or b"").decode("latin-1").strip(),
+                           reason=clean((m.group(4) or b"").decode("latin-1")).strip(),
                            headers=tuple(headers), rest=rest)
+
+
+def parse_final_response_head(data: bytes) -> ConnectResponse | None:
+    """Like ``parse_response_head`` but reads past interim 1xx answers (100 Continue,
+    102, 103) to the final one; a 101 is returned as is (it is no answer to CONNECT,
+    the caller says so). Bounded: at most MAX_INTERIM interim heads, MAX_HEAD_BYTES in all.
+    """
+    rest = data
+    for _ in range(MAX_INTERIM + 1):
+        head = parse_response_head(rest)
+        if head is None:
+            if len(data) > MAX_HEAD_BYTES:
+                raise MalformedResponse(f"response heads larger than {MAX_HEAD_BYTES} bytes")
+            return None
+        if not 100 <= head.status < 200 or head.status == 101:
+            return head
+        rest = head.rest
+    raise MalformedResponse(f"more than {MAX_INTERIM} interim (1xx) answers")
 
 
 # --- Proxy-Authenticate -------------------------------------------------------------------
@@ -218,6 +251,8 @@ def digest_supported(challenge: Challenge) -> bool:
     """A Digest challenge we can answer: MD5 or SHA-256 (plain, not -sess), qop auth or none."""
     if challenge.scheme != "digest" or "nonce" not in challenge.params:
         return False
+    if not all(header_safe(v) for v in challenge.params.values()):
+        return False  # a value we would have to echo cannot carry control characters
     algorithm = challenge.params.get("algorithm", "MD5").lower()
     qops = [q.strip() for q in challenge.params.get("qop", "auth").split(",")]
     return algorithm in _DIGEST_ALGORITHMS and ("auth" in qops or "qop" not in challenge.params)
@@ -253,7 +288,10 @@ def digest_authorization(challenge: Challenge, user: str, password: str, method:
     if not digest_supported(challenge):
         raise ValueError("Digest challenge without a supported algorithm/qop")
     params = challenge.params
-    parts = [f"username={_q(user)}", f"realm={_q(params.get('realm', ''))}",
+    # RFC 7616 section 3.4.4: a user name that is not plain ASCII goes as username*.
+    name = (f"username={_q(user)}" if user.isascii() and user.isprintable()
+            else f"username*=UTF-8''{quote(user, safe='')}")
+    parts = [name, f"realm={_q(params.get('realm', ''))}",
              f"nonce={_q(params['nonce'])}", f"uri={_q(uri)}"]
     if "algorithm" in params:
         parts.append(f"algorithm={params['algorithm']}")
@@ -277,16 +315,61 @@ def pick_challenge(challenges: Sequence[Challenge], have_credentials: bool) -> C
     return next((c for c in challenges if c.scheme == "basic"), None)
 
 
+_LABEL_RE = re.compile(r"[A-Za-z0-9_-]+")  # lenient: internal names break the LDH rules
+
+
+def check_host(host: str) -> str:
+    """A host name or IP address as it goes on the wire; ValueError says what is wrong.
+
+    IP literals are returned as given; a name in Unicode is IDNA-encoded (the
+    ``idna`` codec, IDNA 2003) when the standard allows; an ASCII name must be
+    labels of 1-63 letters, digits, '-' or '_', 253 characters at most.
+    """
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if not host.isprintable() or any(c.isspace() for c in host):
+        raise ValueError(f"host {host!r} contains spaces or control characters")
+    name = host
+    if not host.isascii():
+        try:
+            name = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError(f"host {host!r} is not a valid internationalised "
+                             "domain name") from None
+    bare = name[:-1] if name.endswith(".") else name
+    if not bare or len(bare) > 253:
+        raise ValueError(f"host {host!r} is empty or longer than 253 characters")
+    for label in bare.split("."):
+        if not label:
+            raise ValueError(f"host {host!r} has an empty label")
+        if len(label) > 63:
+            raise ValueError(f"host {host!r} has a label longer than 63 characters")
+        if not _LABEL_RE.fullmatch(label):
+            raise ValueError(f"host {host!r} may contain only letters, digits, '-', '_' "
+                             "and '.'")
+    return name
+
+
 def parse_authority(text: str, default_port: int | None = None) -> tuple[str, int]:
     """'HOST:PORT' / '[v6]:PORT' (or a bare host with ``default_port``) -> (host, port).
 
-    The one parser for every HOST:PORT the commands take; ValueError says what is wrong.
+    The one parser for every HOST:PORT the commands take; the host comes back
+    as ``check_host`` returns it (IDNA-encoded). ValueError says what is wrong.
     """
-    text = text.strip()
+    if not text.isprintable():
+        raise ValueError(f"target {text!r} contains control characters (tab, CR, LF, ...)")
+    text = text.strip(" ")
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or (rest and (not rest.startswith(":") or rest == ":")):
             raise ValueError(f"target {text!r} is not [ADDRESS]:PORT")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"target {text!r}: [{host}] is not an IPv6 address") from None
         port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
@@ -296,11 +379,20 @@ def parse_authority(text: str, default_port: int | None = None) -> tuple[str, in
         host, port_text = text, ""
     if not host or any(c in host for c in "/ @"):
         raise ValueError(f"target {text!r} is not HOST:PORT")
+    host = check_host(host)
     if not port_text:
         if default_port is None:
             raise ValueError(f"target {text!r} has no port")
         return host, default_port
-    port = int(port_text) if port_text.isdigit() else -1
+    # ASCII digits only: int() would also take fullwidth digits or '+443'.
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
     if not 0 < port < 65536:
         raise ValueError(f"target {text!r} has no valid port")
     return host, port
+
+
+def connect_authority(text: str) -> str:
+    """The CONNECT request-target for ``text``: 'host:port' with the host IDNA-encoded,
+    an IPv6 address in brackets."""
+    host, port = parse_authority(text)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

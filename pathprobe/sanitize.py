@@ -1,0 +1,111 @@
+"""Make text from the network safe to print, and keep our credentials out of it.
+
+Two edges need this. Strings a proxy or server sent (a reason phrase, a
+header value, a challenge parameter) can carry ANSI escape sequences and
+control characters that rewrite the user's terminal or forge report lines:
+``clean`` removes them where such strings enter (the wire parsers). A proxy
+that echoes ``Proxy-Authorization`` hands our own secret back: ``Redactor``
+masks it, in the encodings it is likely to come back in, where text leaves
+(the report).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+MASK = "********"
+
+# ESC-introduced sequences (ECMA-48): CSI "ESC [ params intermediates final", string
+# controls (OSC, DCS, SOS, PM, APC) up to ST or BEL (or the end: an unterminated one is
+# still a sequence), and two-character escapes; then the 8-bit C1 forms of CSI and the
+# string controls.
+_ANSI_RE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|[\x90\x98\x9d\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)",
+    re.DOTALL,
+)
+_WHITESPACE_CONTROLS = frozenset("\t\n\v\f\r")
+# Bidirectional embeddings, overrides and isolates reorder what follows them on screen.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def clean(text: str) -> str:
+    """``text`` without escape sequences or control characters, printable Unicode kept.
+
+    Tab, CR, LF, VT and FF become one space each (so words do not merge);
+    every other C0/C1 control, DEL, lone surrogate, line/paragraph separator
+    and bidi override is dropped.
+    """
+    if text.isascii() and text.isprintable():
+        return text  # the common case, fast
+    out: list[str] = []
+    for c in _ANSI_RE.sub("", text):
+        if c in _WHITESPACE_CONTROLS:
+            out.append(" ")
+        elif c not in _BIDI_CONTROLS and unicodedata.category(c) not in _DROPPED_CATEGORIES:
+            out.append(c)
+    return "".join(out)
+
+
+def _b64_forms(raw: bytes) -> set[str]:
+    std = base64.b64encode(raw).decode("ascii")
+    url = base64.urlsafe_b64encode(raw).decode("ascii")
+    return {std, url, std.rstrip("="), url.rstrip("=")}
+
+
+class Redactor:
+    """Masks secrets in text: each as-is, base64 (standard and URL-safe, with or without
+    padding), URL-encoded (``%XX`` and ``+``) and hex (any case).
+
+    Build it with ``for_credentials(user, password)``; ``redact(text)`` returns the text
+    with every occurrence replaced by ``MASK``. An empty Redactor returns text unchanged.
+    """
+
+    # A one- or two-character password alone would mask half the report and hide nothing;
+    # user:password (always masked) is what proxies echo back.
+    MIN_SECRET = 3
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        exact: set[str] = set()
+        folded: set[str] = set()
+        for secret in secrets:
+            if len(secret) < self.MIN_SECRET:
+                continue
+            raw = secret.encode("utf-8", "surrogatepass")
+            exact.add(secret)
+            exact.update(_b64_forms(raw))
+            folded.add(quote(secret, safe=""))
+            folded.add(quote_plus(secret, safe=""))
+            folded.add(binascii.hexlify(raw).decode("ascii"))
+        exact -= {s for s in exact if len(s) < self.MIN_SECRET}
+        folded -= {s for s in folded if len(s) < self.MIN_SECRET}
+        # Longest first, so "user:password" wins over the "password" inside it.
+        alternatives = [(s, False) for s in exact] + [(s, True) for s in folded]
+        alternatives.sort(key=lambda a: -len(a[0]))
+        parts = [f"(?i:{re.escape(s)})" if fold else re.escape(s) for s, fold in alternatives]
+        self._pattern = re.compile("|".join(parts)) if parts else None
+
+    @classmethod
+    def for_credentials(cls, user: str, password: str) -> Redactor:
+        """The Redactor for one proxy login: ``user:password`` and the password."""
+        return cls([f"{user}:{password}", password])
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of every secret replaced by ``MASK``."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    __call__ = redact
