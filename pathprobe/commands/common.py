@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -29,9 +29,10 @@ from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
 from pathprobe.render import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, render
 from pathprobe.render.tsv import TsvTable
+from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
-    from pathprobe.proxyconf import ProxyConfig
+    from pathprobe.proxyconf import Credentials, ProxyConfig
 
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe/1) to stdout; logs go to stderr.")]
@@ -77,6 +78,9 @@ class Output:
     verbose: bool = False
     width: int | None = None
     table: TsvTable = TsvTable.FINDINGS
+    # Masks the proxy password (and user:password, the reflector token) in every form,
+    # in whatever the report and progress lines carry (a proxy may echo them back).
+    redactor: Redactor = field(default_factory=Redactor)
 
     def resolved(self) -> tuple[TableFormat, bool]:
         """(format, json): --format/--json win; else -o's extension; else simple."""
@@ -96,7 +100,19 @@ class Output:
 
     def progress(self) -> Progress:
         """Progress on stderr unless -q (whether or not stderr is a terminal)."""
-        return no_progress if self.quiet else progress_to_stderr
+        if self.quiet:
+            return no_progress
+        if not self.redactor:
+            return progress_to_stderr
+        redact = self.redactor.redact
+        return lambda message: progress_to_stderr(redact(message))
+
+    def hiding(self, credentials: Credentials | None, *secrets: str | None) -> Output:
+        """This Output, also masking a proxy login and other secrets (e.g. a token)."""
+        found = [f"{credentials.user}:{credentials.password}", credentials.password] \
+            if credentials is not None else []
+        found += [s for s in secrets if s]
+        return replace(self, redactor=Redactor(found)) if found else self
 
 
 Measure = Callable[[Progress], Sequence[Measurement]]
@@ -165,8 +181,8 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 def emit(report: Report, out: Output) -> NoReturn:
     """Print the report (and write --output), then exit with the report's status."""
     fmt, as_json = out.resolved()
-    text = render(report, fmt, as_json=as_json, width=out.columns(), table=out.table,
-                  verbose=out.verbose)
+    text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
+                                      table=out.table, verbose=out.verbose))
     if out.output is not None:
         write_atomically(out.output, text)
     sys.stdout.write(text)

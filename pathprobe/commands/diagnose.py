@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Annotated
 
@@ -92,7 +93,8 @@ def diagnose_command(
     credentials = get_credentials(proxy_user, found)
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
                          credentials=credentials, reflector=reflector, max_probes=max_probes)
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
+        credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
     if output is not None:
         check_output_path(output)
     progress = out.progress()

@@ -130,7 +130,8 @@ def tunnel_command(
             Leg.FMC_PROXY, config.display, None, {"max_payload": leg1_max_payload},
             notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL,
                             {"payload": leg1_max_payload}),)),)))
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
+        credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
         token=token, reflector_tls=reflector_tls, directions=dirs)], out,

@@ -96,8 +96,6 @@ def test_ansi_sequences_from_the_proxy_never_reach_the_output() -> None:
     assert "Forbidden" in proc.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 7: the lead applies "
-                   "pathprobe.sanitize.Redactor at the report edge")
 def test_echoed_credentials_are_redacted() -> None:
     proc, report, _ = run_tunnel("echo-credentials", "--proxy-user", USER,
                                  env={"PATHPROBE_PROXY_PASSWORD": PASSWORD})
@@ -120,7 +118,6 @@ def test_far_end_that_never_answers_is_no_size_verdict_or_crash(behaviour: str) 
     run_tunnel(behaviour)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15 item 4: lead fixes pathprobe/tunnel.py")
 @pytest.mark.parametrize("behaviour", ["200-then-silence", "http10-200-with-body",
                                        "bare-lf-200"])
 def test_far_end_that_never_answers_is_not_a_black_hole(behaviour: str) -> None:
