@@ -8,7 +8,9 @@ a hint to rerun with ``--traceback``. Keep imports here light: ``pathprobe
 
 from __future__ import annotations
 
+import platform
 import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -20,10 +22,16 @@ from pathprobe.commands.diagnose import diagnose_command
 from pathprobe.commands.lab import lab_app
 from pathprobe.commands.mss import mss_command
 from pathprobe.commands.pmtu import pmtu_command
+from pathprobe.commands.schema import schema_command
 from pathprobe.commands.serve import serve_command
 from pathprobe.commands.tunnel import tunnel_command
 from pathprobe.errors import PathprobeError
 from pathprobe.model import EXIT_STATUS_HELP, ExitStatus
+
+try:  # typer >= 0.27 vendors click: its usage errors derive from TyperException
+    from typer import TyperException as CommandLineError
+except ImportError:  # typer 0.23 (the newest for Python 3.9, the one-file build) uses click
+    from click import ClickException as CommandLineError  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
 APP_HELP = f"""Find the effective MTU/MSS on each leg of a proxied path (FMC -> proxy -> upstream)
 and say exactly what breaks it: PMTU black holes, MSS clamping, resets on large
@@ -35,16 +43,26 @@ app = typer.Typer(
     name="pathprobe",
     help=APP_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def version_line() -> str:
+    """What --version prints: ours, the interpreter's and scapy's (what a bug report needs)."""
+    try:  # from the installed metadata: importing scapy costs about a second
+        scapy = f"scapy {metadata.version('scapy')}"
+    except metadata.PackageNotFoundError:
+        scapy = "scapy not installed"
+    return (f"pathprobe {__version__} "
+            f"({platform.python_implementation()} {platform.python_version()}, {scapy})")
+
+
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"pathprobe {__version__}")
+        typer.echo(version_line())
         raise typer.Exit(0)
 
 
@@ -65,6 +83,7 @@ app.command("serve", epilog=EXIT_STATUS_HELP)(serve_command)
 app.command("diagnose", epilog=EXIT_STATUS_HELP)(diagnose_command)
 app.command("demo", epilog=EXIT_STATUS_HELP)(demo_command)
 app.command("analyze", epilog=EXIT_STATUS_HELP)(analyze_command)
+app.command("schema")(schema_command)
 app.add_typer(lab_app, name="lab")
 
 
@@ -83,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         _error("interrupted")
         return int(ExitStatus.NOT_MEASURED)
-    except typer.TyperException as e:  # typer's (vendored click) usage errors
+    except CommandLineError as e:  # typer's (or click's) usage errors
         show = getattr(e, "show", None)
         if callable(show):
             show()

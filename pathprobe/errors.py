@@ -47,7 +47,3 @@ class LabError(NotMeasuredError):
 
 class CaptureError(NotMeasuredError):
     """A capture file cannot be read (not a capture, corrupt, unsupported link type)."""
-
-
-class Interrupted(NotMeasuredError):
-    """The user pressed Ctrl-C; whatever was measured so far may be printed as partial."""

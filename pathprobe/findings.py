@@ -197,20 +197,21 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
             out.append(replace(v, evidence=(*v.evidence, Evidence(
                 DiagnoseFact.SMALL_MSS_ON_LEG1, steps_ev, {"mss": _int(v.numbers, "our_mss")}))))
             continue
-        # NEEDS_LEG1: leg 1's own measurements decide.
+        # NEEDS_LEG1: leg 1's own measurements decide (a proven limit first; then a leg 1
+        # measured without one: writes cross it split into segments of at most the MSS;
+        # then what leg 1 is said to carry; else nothing is known of leg 1).
         version = _int(v.numbers, "leg1_ip_version") or 4
         limit1 = leg1_size_limit(verdicts, v.direction, version)
-        carries = leg1_carries(legs, version)
+        if limit1 is None and not leg1_measured:
+            limit1 = leg1_carries(legs, version)
         if limit1 is not None and bad is not None and limit1 < bad:
             out.append(_on_leg1(v, Evidence(DiagnoseFact.LEG1_LIMIT_BELOW, steps_ev,
                                              {"leg1": limit1, "bad": bad}), Confidence.INFERRED))
             new_legs = _leg2_untested(new_legs, v, limit1)
-            continue
-        proven = limit1 if limit1 is not None else carries
-        if proven is not None and bad is not None and proven >= bad:
-            why = Evidence(DiagnoseFact.LEG1_CARRIES, steps_ev, {"leg1": proven})
+        elif limit1 is not None:
+            why = Evidence(DiagnoseFact.LEG1_CARRIES, steps_ev, {"leg1": limit1})
             out.append(replace(v, evidence=(*v.evidence, why)))
-        elif leg1_measured and limit1 is None:
+        elif leg1_measured:
             why = Evidence(DiagnoseFact.LEG1_NO_SIZE_LIMIT, steps_ev)
             out.append(replace(v, evidence=(*v.evidence, why), confidence=Confidence.MEASURED))
         else:
@@ -369,7 +370,7 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
 Recommender = Callable[[Sequence[Verdict], Mapping[Leg, str]], tuple[Recommendation, ...]]
 
 
-def _default_recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+def default_recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                          ) -> tuple[Recommendation, ...]:
     from pathprobe.recommend import recommend
 
@@ -396,7 +397,7 @@ def combine(measurements: Sequence[Measurement], leg2_target: str | None = None
 def finish(measurements: Sequence[Measurement], *, command: str, started: str,
            duration_s: float, partial: bool = False, extra_errors: Sequence[str] = (),
            notes: Sequence[Evidence] = (), leg2_target: str | None = None,
-           recommender: Recommender = _default_recommender) -> Report:
+           recommender: Recommender = default_recommender) -> Report:
     """The Report of one command run from its steps' Measurements (pure)."""
     verdicts, legs = combine(measurements, leg2_target)
     errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))

@@ -162,6 +162,10 @@ class Evidence:
     def value(self, key: str) -> Number:
         return self.values.get(key)
 
+    def __hash__(self) -> int:
+        # findings.merge de-duplicates evidence; the values dict itself is not hashable.
+        return hash((self.fact, self.step, tuple(sorted(self.values.items())), self.frames))
+
 
 class ExitStatus(IntEnum):
     """Process exit statuses (design.md); documented in --help and the man page."""
@@ -230,6 +234,19 @@ class LegReport:
 
 
 @dataclass(frozen=True)
+class Context:
+    """Where a report comes from: what a reader of a change request needs to trust it."""
+
+    tool: str = "pathprobe"
+    version: str = ""
+    host: str = ""
+    argv: tuple[str, ...] = ()        # the command line, secrets removed
+    proxy: str | None = None          # http://HOST:PORT, no credentials
+    proxy_source: str | None = None   # --proxy | HTTPS_PROXY | iprep_proxy.conf
+    target: str | None = None         # HOST:PORT, or the capture file for analyze
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything one command run found; rendered as tables or JSON by ``render``."""
 
@@ -244,6 +261,7 @@ class Report:
     errors: tuple[str, ...] = ()
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
+    context: Context = field(default_factory=Context)
 
     @property
     def problems(self) -> tuple[Verdict, ...]:

@@ -25,7 +25,19 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.model import Confidence, Leg, Number, Recommendation, Verdict, VerdictCode
+from pathprobe.model import Confidence, Leg, Recommendation, Verdict, VerdictCode
+
+# How to undo each kind of change (change requests need a backout plan).
+UNDO_FMC_MTU = "set the MTU back to the value it had (1500 unless it was changed before)"
+UNDO_MTU_PROBING = "sudo sysctl -w net.ipv4.tcp_mtu_probing=0"
+UNDO_TCPMSS = "no sysopt connection tcpmss (back to the default, 1380)"
+PERSIST_MTU_PROBING = ("to keep it across reboots: echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee "
+                       "/etc/sysctl.d/90-pathprobe.conf")
+
+
+def _undo_ip_link(dev: str) -> str:
+    return (f"sudo ip link set dev {dev} mtu <PREVIOUS> (note it first: ip link show {dev}); "
+            "a reboot also restores it")
 
 IPV4_OVERHEAD = 40  # IPv4 header 20 + TCP header 20: MSS = MTU - 40
 IPV6_OVERHEAD = 60  # IPv6 header 40 + TCP header 20
@@ -52,44 +64,29 @@ class Limits:
     exact: bool = False
 
 
-def _int(numbers: Mapping[str, Number], key: str) -> int | None:
-    value = numbers.get(key)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
 def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
-    """The proven size limits in a verdict's numbers, or None when it has none.
+    """The proven size limits of a verdict, or None when it has none.
 
-    Order of trust: a measured MTU (``mtu``/``pmtu``), then the proven lower
-    bound ``pmtu_low``, then a leg-2 ``max_payload`` (the payload bytes per
-    segment proven to cross; the packet that carried it was at least 40 bytes
-    larger, so ``max_payload + 40`` is a lower bound of the path MTU and an
-    MSS of ``max_payload`` can never produce a larger segment).
+    Order of trust: a measured MTU, then the proven lower bound ``pmtu_low``,
+    then a ``max_payload`` (the payload bytes per segment proven to cross; the
+    packet that carried it was at least 40 bytes larger, so ``max_payload +
+    40`` is a lower bound of the path MTU and an MSS of ``max_payload`` can
+    never produce a larger segment).
     """
     overhead = IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD
-    n = verdict.numbers
-    for key in ("mtu", "pmtu", "pmtu_low"):
-        mtu = _int(n, key)
-        if mtu is not None and mtu > overhead:
-            word = "lower bound" if key == "pmtu_low" else "measured"
-            return Limits(mtu, mtu - overhead, f"{key}={mtu} ({word})", ipv6,
-                          exact=key != "pmtu_low")
-    payload = _int(n, "max_payload")
-    if payload is not None and payload > 0:
-        return Limits(payload + overhead, payload,
-                      f"max_payload={payload} (largest payload per segment that crosses)", ipv6)
-    threshold = _int(n, "rst_threshold")
-    if threshold is not None and threshold > overhead + 1:
-        # rst_threshold: the smallest packet answered by a reset; one byte less passes.
-        mtu = threshold - 1
-        return Limits(mtu, mtu - overhead, f"rst_threshold={threshold} (packets of this size "
-                      "and larger are reset)", ipv6)
+    lim = verdict.limit
+    if lim is None:
+        return None
+    if lim.mtu is not None and lim.mtu > overhead:
+        word = "measured" if lim.exact else "lower bound"
+        return Limits(lim.mtu, lim.mtu - overhead, f"MTU {lim.mtu} ({word})", ipv6,
+                      exact=lim.exact)
+    if lim.pmtu_low is not None and lim.pmtu_low > overhead:
+        return Limits(lim.pmtu_low, lim.pmtu_low - overhead,
+                      f"path MTU at least {lim.pmtu_low} (lower bound)", ipv6)
+    if lim.max_payload is not None and lim.max_payload > 0:
+        return Limits(lim.max_payload + overhead, lim.max_payload,
+                      f"max payload {lim.max_payload} B per segment crosses", ipv6)
     return None
 
 
@@ -103,22 +100,24 @@ def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             f"{FMC_MTU_UI}: edit the interface toward the {peer}, MTU {lim.mtu}",
             f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); an FMC MTU of "
             f"{lim.mtu} makes it send and advertise (MSS {lim.mss}) only what fits, "
-            "in both directions"),
+            "in both directions", UNDO_FMC_MTU),
         Recommendation(
             "FMC expert shell (test before the permanent change)", "Linux",
             f"sudo ip link set dev eth0 mtu {lim.mtu}",
-            "immediate, not persistent; confirms the fix before changing the UI setting"),
+            "immediate, not persistent; confirms the fix before changing the UI setting",
+            _undo_ip_link("eth0")),
         Recommendation(
             "FMC expert shell", "Linux",
             "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
             "lets the FMC's TCP find a working segment size by itself when ICMP "
-            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD)"),
+            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD). Not persistent; "
+            + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
         Recommendation(
             where_path, "FTD/ASA",
             f"sysopt connection tcpmss {lim.mss}",
             f"clamps every TCP handshake through the firewall to MSS {lim.mss} "
             f"(= {lim.mtu} - {lim.mtu - lim.mss}); on an FMC-managed FTD deploy it with "
-            "FlexConfig"),
+            "FlexConfig", UNDO_TCPMSS),
     ]
     out += _ios(where_path, lim)
     return out
@@ -132,13 +131,14 @@ def _ios(where: str, lim: Limits) -> list[Recommendation]:
         out.append(Recommendation(
             where, "IOS/IOS-XE", f"interface <IFACE>\n {keyword} {lim.mss}",
             f"rewrites the MSS of SYNs crossing the interface down to {lim.mss}, so neither "
-            f"end sends segments larger than {lim.mtu}-byte packets"))
+            f"end sends segments larger than {lim.mtu}-byte packets",
+            f"interface <IFACE>\n no {keyword} {lim.mss}"))
     keyword = "ipv6 mtu" if lim.ipv6 else "ip mtu"
     out.append(Recommendation(
         f"{where}, interface on the narrow link", "IOS/IOS-XE",
         f"interface <IFACE>\n {keyword} {lim.mtu}",
         "the router then answers larger DF packets with ICMP frag-needed (PMTUD works) "
-        "instead of the link dropping them silently"))
+        "instead of the link dropping them silently", f"interface <IFACE>\n no {keyword}"))
     return out
 
 
@@ -151,19 +151,23 @@ def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             f"sudo ip link set dev <IFACE> mtu {lim.mtu}",
             f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); the proxy then "
             f"advertises MSS {lim.mss} and sends no larger segments. Lowering the FMC MTU "
-            "does not help: the proxy splits the TCP connection"),
+            "does not help: the proxy splits the TCP connection. Not persistent: set it in the "
+            "proxy's network configuration too", _undo_ip_link("<IFACE>")),
         Recommendation(
             "proxy", "Linux", "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
             "a Linux proxy does not recover from a PMTU black hole by default "
-            "(tcp_mtu_probing=0); probing lets it find a working segment size"),
+            "(tcp_mtu_probing=0); probing lets it find a working segment size. Not persistent; "
+            + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
         Recommendation(
             where_edge, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
-            f"clamps the handshakes of proxy-to-upstream connections to MSS {lim.mss}"),
+            f"clamps the handshakes of proxy-to-upstream connections to MSS {lim.mss}",
+            UNDO_TCPMSS),
         Recommendation(
             where_edge, "FTD/ASA/any firewall",
             "permit ICMP type 3 code 4 (IPv6: type 2) toward the proxy",
             "the black hole exists because the frag-needed / packet-too-big messages that "
-            "would tell the proxy to send smaller packets are filtered"),
+            "would tell the proxy to send smaller packets are filtered",
+            "remove the ICMP permit rule again"),
     ]
     out += _ios(where_edge, lim)
     return out
@@ -171,14 +175,16 @@ def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
 
 def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
     """A clamp is only a problem when it is above what the leg carries."""
-    received = _int(v.numbers, "mss_received")
-    if leg_limit is None or received is None or received <= leg_limit.mss:
+    received = v.numbers.get("mss_received")
+    if not isinstance(received, int):
+        return []
+    if leg_limit is None or received <= leg_limit.mss:
         return []
     return [Recommendation(
         "the device that rewrites the MSS on " + v.leg, "FTD/ASA",
         f"sysopt connection tcpmss {leg_limit.mss}",
         f"the clamp lets through MSS {received} but {v.leg} carries only "
-        f"{leg_limit.mtu}-byte packets ({leg_limit.basis})")]
+        f"{leg_limit.mtu}-byte packets ({leg_limit.basis})", UNDO_TCPMSS)]
 
 
 def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
@@ -189,14 +195,14 @@ def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             where, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
             f"segments in packets above {lim.mtu} bytes are answered by a TCP reset "
             f"({lim.basis}); an MSS of {lim.mss} keeps every segment below that. Also look "
-            "for an IPS/inspection rule that resets large segments"),
+            "for an IPS/inspection rule that resets large segments", UNDO_TCPMSS),
         *_ios(where, lim)[:1],
     ]
 
 
-def _no_numbers(code: VerdictCode, v: Verdict) -> list[Recommendation]:
-    target = next((e.split("CONNECT ", 1)[1].split()[0] for e in v.evidence
-                   if "CONNECT " in e), "<TARGET:443>")
+def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
+    named = v.numbers.get("target")
+    target = named if isinstance(named, str) else leg2_target or "<TARGET:443>"
     host = target.rsplit(":", 1)[0]
     fixed: dict[VerdictCode, list[Recommendation]] = {
         VerdictCode.PROXY_AUTH_UNSUPPORTED: [
@@ -205,40 +211,45 @@ def _no_numbers(code: VerdictCode, v: Verdict) -> list[Recommendation]:
                 "auth_param digest program /usr/lib/squid/digest_file_auth "
                 "/etc/squid/digest_passwd",
                 "the FMC supports Basic and Digest proxy authentication, not NTLM/Negotiate: "
-                "offer Digest (or Basic) to the FMC's address, or exempt it from authentication"),
+                "offer Digest (or Basic) to the FMC's address, or exempt it from authentication",
+                "remove the auth_param digest lines again; squid -k reconfigure"),
         ],
         VerdictCode.PROXY_AUTH_REQUIRED: [
             Recommendation(
                 "FMC", "FMC web UI",
                 "System > Configuration > Management Interfaces > Proxy: set user name and "
                 "password (Digest or Basic)",
-                "the proxy answers 407: the FMC has no credentials, or they were rejected"),
+                "the proxy answers 407: the FMC has no credentials, or they were rejected",
+                "clear the user name and password on the same page"),
         ],
         VerdictCode.PROXY_DENIED: [
             Recommendation(
                 "proxy ACL", "proxy (e.g. squid)",
                 f"acl fmc_targets dstdomain {host}\nhttp_access allow CONNECT fmc_targets",
-                f"the proxy refuses CONNECT to {target}; allow it for the FMC"),
+                f"the proxy refuses CONNECT to {target}; allow it for the FMC",
+                "remove the two lines again; squid -k reconfigure"),
         ],
         VerdictCode.PROXY_UPSTREAM_ERROR: [
             Recommendation(
                 "proxy", "proxy", f"from the proxy: curl -v https://{target.replace(':443', '')}/",
                 "the proxy could not reach the target: check its DNS, route and firewall "
-                "toward the Internet"),
+                "toward the Internet", "nothing to undo (a read-only check)"),
         ],
         VerdictCode.PROXY_UNREACHABLE: [
             Recommendation(
                 "network between the FMC and the proxy", "any",
                 "check the proxy host/port in System > Configuration > Management Interfaces "
                 "> Proxy, the route and any ACL on the way",
-                "no TCP connection to the proxy could be opened"),
+                "no TCP connection to the proxy could be opened",
+                "nothing to undo (a check)"),
         ],
         VerdictCode.TUNNEL_STALL: [
             Recommendation(
                 "proxy", "proxy", "review inspection, read timeouts and size/quota limits "
                 "for CONNECT tunnels from the FMC",
                 "the tunnel opened but data stopped flowing: the article names proxy "
-                "inspection delays, timeouts for long transfers and file-size limits"),
+                "inspection delays, timeouts for long transfers and file-size limits",
+                "restore the reviewed settings"),
         ],
     }
     return fixed.get(code, [])
@@ -252,12 +263,12 @@ class Rule:
     """Verdict code + legs it applies to -> builder taking the proven limits."""
 
     code: VerdictCode
-    legs: frozenset[str]
+    legs: frozenset[Leg]
     build: Builder
 
 
-_LEG1 = frozenset({Leg.FMC_PROXY.value, Leg.FMC_UPSTREAM.value})
-_LEG2 = frozenset({Leg.PROXY_UPSTREAM.value})
+_LEG1 = frozenset({Leg.FMC_PROXY, Leg.FMC_UPSTREAM})
+_LEG2 = frozenset({Leg.PROXY_UPSTREAM})
 
 RULES: tuple[Rule, ...] = (
     Rule(VerdictCode.PMTU_BLACKHOLE, _LEG1, _leg1_mtu_fixes),
@@ -273,7 +284,7 @@ def _is_v6(target: str) -> bool:
     return bare.startswith("[") or bare.count(":") > 1
 
 
-def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = None
+def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = None
               ) -> tuple[Recommendation, ...]:
     """Recommendations for ``verdicts``, de-duplicated, in the order found.
 
@@ -284,7 +295,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
     # The smallest proven limit per leg: every fix on that leg must fit under it.
     # Per leg, the most trustworthy limits decide: measured before inferred, exact
     # limits before lower bounds; among those, the smallest (never above any of them).
-    candidates: dict[str, list[tuple[tuple[bool, bool], Limits]]] = {}
+    candidates: dict[Leg, list[tuple[tuple[bool, bool], Limits]]] = {}
     for v in verdicts:
         if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
             continue
@@ -292,7 +303,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
         if lim is not None:
             rank = (v.confidence is not Confidence.MEASURED, not lim.exact)
             candidates.setdefault(v.leg, []).append((rank, lim))
-    leg_limit: dict[str, Limits] = {}
+    leg_limit: dict[Leg, Limits] = {}
     for leg, found in candidates.items():
         best = min(rank for rank, _ in found)
         leg_limit[leg] = min((lim for rank, lim in found if rank == best), key=lambda x: x.mtu)
@@ -312,7 +323,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[str, str] | None = N
                 out += rule.build(v, lim)
                 built = True
         if not built:
-            out += _no_numbers(v.code, v)
+            out += _no_numbers(v.code, v, targets.get(Leg.PROXY_UPSTREAM))
     # The same command on the same platform once, even when two findings ask for it.
     seen: set[tuple[str, str]] = set()
     unique = []

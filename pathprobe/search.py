@@ -28,9 +28,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from enum import StrEnum
-from itertools import pairwise
 
+from pathprobe.compat import StrEnum, pairwise
 from pathprobe.facts.search import SearchFact
 from pathprobe.model import Evidence, Step
 

@@ -7,17 +7,21 @@ from ICMP when the kernel has one cached, else the device MTU).
 
 from __future__ import annotations
 
+import fcntl
 import socket
+import struct
 from dataclasses import dataclass
-
-import psutil
+from pathlib import Path
 
 from pathprobe.errors import NotMeasuredError, UsageError
+from pathprobe.wire import rtnetlink
 
 IP_MTU = 14        # linux/in.h
 IPV6_MTU = 24      # linux/in6.h
-
-
+SIOCGIFMTU = 0x8921  # linux/sockios.h
+IFNAMSIZ = 16
+NETLINK_ROUTE = 0
+NETLINK_TIMEOUT_S = 1.0
 
 @dataclass(frozen=True)
 class Target:
@@ -36,6 +40,7 @@ class RouteInfo:
     interface: str | None
     interface_mtu: int | None
     route_mtu: int | None      # what the kernel would use now (cached PMTU or device MTU)
+    gateway: str | None = None  # next hop toward the target, None when on-link or unknown
 
 
 def resolve(host: str, family: int | None = None) -> Target:
@@ -68,7 +73,7 @@ def route_mtu(target: Target) -> int | None:
 
 
 def route_to(target: Target) -> RouteInfo:
-    """Source address, outgoing interface and MTUs for target; no packet is sent."""
+    """Source address, outgoing interface, gateway and MTUs for target; no packet is sent."""
     with socket.socket(target.family, socket.SOCK_DGRAM) as s:
         try:
             s.connect((target.address, 9))
@@ -76,19 +81,45 @@ def route_to(target: Target) -> RouteInfo:
             raise NotMeasuredError(f"no route to {target.address}: {e.strerror}; "
                                    "check the address and the routing table") from e
         source = str(s.getsockname()[0])
-    iface = interface_of(source)
-    mtu = None
-    if iface is not None:
-        stats = psutil.net_if_stats().get(iface)
-        mtu = stats.mtu if stats is not None else None
-    return RouteInfo(source, iface, mtu, route_mtu(target))
+    route = kernel_route(target.address)
+    iface = None
+    if route is not None and route.oif is not None:
+        try:
+            iface = socket.if_indextoname(route.oif)
+        except OSError:
+            iface = None
+    mtu = interface_mtu(iface) if iface is not None else None
+    return RouteInfo(source, iface, mtu, route_mtu(target),
+                     route.gateway if route is not None else None)
 
 
-def interface_of(address: str) -> str | None:
-    """The interface holding a local address (scope suffixes ignored)."""
-    bare = address.split("%", 1)[0]
-    for name, addrs in psutil.net_if_addrs().items():
-        for a in addrs:
-            if a.address.split("%", 1)[0] == bare:
-                return name
-    return None
+def kernel_route(address: str) -> rtnetlink.Route | None:
+    """The kernel's answer to ``ip route get ADDRESS`` over rtnetlink; None if it gives none."""
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as nl:
+            nl.settimeout(NETLINK_TIMEOUT_S)
+            nl.send(rtnetlink.get_route_request(address))
+            return rtnetlink.parse_route_reply(nl.recv(65536))
+    except (OSError, ValueError):   # no netlink (not Linux, seccomp), unroutable, malformed
+        return None
+
+
+def interface_mtu(name: str) -> int | None:
+    """An interface's MTU: sysfs, else the SIOCGIFMTU ioctl; None when neither answers."""
+    if not name or "/" in name or len(name.encode()) >= IFNAMSIZ:
+        return None
+    try:
+        return int((Path("/sys/class/net") / name / "mtu").read_text().strip())
+    except (OSError, ValueError):
+        return ioctl_mtu(name)
+
+
+def ioctl_mtu(name: str) -> int | None:
+    """SIOCGIFMTU: the interface MTU where sysfs is not mounted (some containers, chroots)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            ifreq = struct.pack(f"{IFNAMSIZ}si", name.encode(), 0)
+            answer = fcntl.ioctl(s.fileno(), SIOCGIFMTU, ifreq)
+            return int(struct.unpack_from("i", answer, IFNAMSIZ)[0])
+    except OSError:
+        return None

@@ -16,22 +16,36 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
+from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.model import (
     DEFAULT_TARGET,
+    Basis,
     Confidence,
     Direction,
+    Evidence,
     Leg,
     LegReport,
+    Limit,
     Measurement,
     Number,
     Progress,
+    Step,
     Verdict,
     VerdictCode,
     no_progress,
 )
 from pathprobe.probes import tunnel as io
 from pathprobe.proxyconf import Credentials, ProxyConfig
-from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+from pathprobe.search import (
+    Aborted,
+    ProbeOutcome,
+    ProbeResult,
+    SearchResult,
+    SizeSearch,
+    StopReason,
+    drive,
+    search_evidence,
+)
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
 
@@ -52,6 +66,7 @@ TIMEOUT_FLOOR_S = 0.5
 TIMEOUT_CEILING_S = 3.0
 MAX_PROBES = 60
 MAX_ROUNDS = 8
+SEARCH_BUDGET_S = 30.0   # one direction's search never runs longer than this
 CONNECT_TIMEOUT_S = 5.0
 DOWNLOAD_LIMIT = 1 << 20
 DOWNLOAD_IDLE_S = 3.0
@@ -123,44 +138,47 @@ def first_round_timeout(connect_s: float) -> float:
 def connect_verdict(err: io.ConnectError, proxy: ProxyConfig, target: str,
                     credentials: Credentials | None) -> Verdict:
     """The proxy verdict for a CONNECT that did not give a tunnel."""
-    leg = Leg.FMC_PROXY.value
-    ev = [f"CONNECT {target} via {proxy.display} (from {proxy.source}): {err.detail}"]
+    leg = Leg.FMC_PROXY
+    ev = [Evidence(TunnelFact.CONNECT_FAILED, Step.TUNNEL, {
+        "target": target, "proxy": proxy.display, "source": proxy.source, "detail": err.detail})]
     if err.kind is io.ConnectFailure.UNREACHABLE:
-        return Verdict(VerdictCode.PROXY_UNREACHABLE, leg, None, tuple(ev))
+        return Verdict(VerdictCode.PROXY_UNREACHABLE, leg, None, tuple(ev),
+                       basis=Basis.PROXY_ANSWER)
     if err.kind in (io.ConnectFailure.NO_RESPONSE, io.ConnectFailure.MALFORMED):
-        return Verdict(VerdictCode.CONNECT_NO_RESPONSE, leg, None, tuple(ev))
+        return Verdict(VerdictCode.CONNECT_NO_RESPONSE, leg, None, tuple(ev),
+                       basis=Basis.PROXY_ANSWER)
     resp = err.response
     assert resp is not None
     status = resp.status
     squid_error = resp.get("X-Squid-Error")
     if squid_error:
-        ev.append(f"proxy error page: {squid_error}")
-    numbers: dict[str, Number] = {"status": status}
+        ev.append(Evidence(TunnelFact.PROXY_ERROR_PAGE, Step.TUNNEL, {"error": squid_error}))
+    numbers: dict[str, Number] = {"status": status, "target": target}
     if status == 407:
         schemes = hc.offered_schemes(err.challenges)
         numbers["offered"] = ",".join(schemes) or "none"
-        ev.append(f"Proxy-Authenticate offers: {', '.join(schemes) or 'nothing'}")
+        ev.append(Evidence(TunnelFact.AUTH_OFFERED, Step.TUNNEL,
+                           {"schemes": ", ".join(schemes) or "nothing"}))
         usable = [s for s in schemes if s in ("basic", "digest")]
         if not usable:
-            ev.append("the FMC supports Basic and Digest proxy authentication, not "
-                      f"{'/'.join(s.upper() for s in schemes) or 'this'}; configure Basic or "
-                      "Digest for the FMC on the proxy")
+            ev.append(Evidence(TunnelFact.AUTH_UNSUPPORTED, Step.TUNNEL, {
+                "schemes": "/".join(s.upper() for s in schemes) or "this"}))
             return Verdict(VerdictCode.PROXY_AUTH_UNSUPPORTED, leg, None, tuple(ev),
-                           numbers=numbers)
+                           numbers=numbers, basis=Basis.PROXY_ANSWER)
         if credentials is None:
-            ev.append("no credentials given: use --proxy-user USER with "
-                      "PATHPROBE_PROXY_PASSWORD or the prompt")
+            ev.append(Evidence(TunnelFact.NO_CREDENTIALS, Step.TUNNEL))
         else:
-            ev.append(f"credentials for user {credentials.user!r} were rejected "
-                      f"({err.auth_tried or 'no usable scheme'})")
-        return Verdict(VerdictCode.PROXY_AUTH_REQUIRED, leg, None, tuple(ev), numbers=numbers)
+            ev.append(Evidence(TunnelFact.CREDENTIALS_REJECTED, Step.TUNNEL, {
+                "user": repr(credentials.user), "tried": err.auth_tried or "no usable scheme"}))
+        return Verdict(VerdictCode.PROXY_AUTH_REQUIRED, leg, None, tuple(ev), numbers=numbers,
+                       basis=Basis.PROXY_ANSWER)
     if status in (500, 502, 503, 504):
-        ev.append("the proxy could not reach the target (leg 2 connect failed or the upstream "
-                  "is down)")
-        return Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM.value, None,
-                       tuple(ev), numbers=numbers)
-    ev.append("the proxy refuses this CONNECT (ACL): allow the target host and port for the FMC")
-    return Verdict(VerdictCode.PROXY_DENIED, leg, None, tuple(ev), numbers=numbers)
+        ev.append(Evidence(TunnelFact.UPSTREAM_UNREACHABLE, Step.TUNNEL))
+        return Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM, None,
+                       tuple(ev), numbers=numbers, basis=Basis.PROXY_ANSWER)
+    ev.append(Evidence(TunnelFact.ACL_REFUSED, Step.TUNNEL))
+    return Verdict(VerdictCode.PROXY_DENIED, leg, None, tuple(ev), numbers=numbers,
+                   basis=Basis.PROXY_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -181,23 +199,20 @@ class SizeFinding:
     acked: dict[int, bool | None] = field(default_factory=dict)
 
 
-def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int, str]:
-    """(least, most) IP+TCP header bytes per segment on leg 2, and how that was decided."""
+def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int]:
+    """(least, most) IP+TCP header bytes per segment on leg 2 for what is known of it."""
     low = IPV6_TCP_HEADERS if family == 6 else IPV4_TCP_HEADERS
     high = IPV4_TCP_HEADERS if family == 4 else IPV6_TCP_HEADERS
     if timestamps is True:
         low, high = low + TIMESTAMPS, high + TIMESTAMPS
     elif timestamps is None:
         high += TIMESTAMPS
-    fam = {4: "IPv4", 6: "IPv6"}.get(family or 0, "IPv4 or IPv6")
-    opts = ("with TCP timestamps" if timestamps else "without TCP options"
-            if timestamps is not None else "without TCP options .. with timestamps")
-    return low, high, f"{fam}, {opts}"
+    return low, high
 
 
 def size_numbers(f: SizeFinding) -> dict[str, Number]:
-    """max_payload and the PMTU range it implies for the unknown family/options of leg 2."""
-    lo_h, hi_h, _ = header_range(f.family, f.timestamps)
+    """The leg row: max_payload and the PMTU range it implies for leg 2's unknown headers."""
+    lo_h, hi_h = header_range(f.family, f.timestamps)
     r = f.search
     out: dict[str, Number] = {"pmtu_method": "tunnel", "probes": r.probes, "rounds": r.rounds}
     if f.max_segment is not None:
@@ -218,116 +233,111 @@ def size_numbers(f: SizeFinding) -> dict[str, Number]:
     return out
 
 
-def size_verdict(f: SizeFinding, leg1_max_payload: int | None,
-                 leg1_family: int | None = None) -> Verdict | None:
-    """PMTU_BLACKHOLE / RST_ON_LARGE_SEGMENT for one direction, on the leg it belongs to."""
+def _basis(f: SizeFinding, bad: int, kind: io.Outcome) -> Basis:
+    """What the tunnel itself saw about where the failing write was lost."""
+    if f.direction is Direction.DOWN:
+        return Basis.SMALL_MSS_ON_LEG1
+    if kind is io.Outcome.RESET:
+        return Basis.RESET_ON_OUR_SOCKET
+    crossed = f.acked.get(bad)
+    if crossed is True:
+        return Basis.PROXY_ACKED
+    if crossed is False:
+        return Basis.PROXY_NEVER_ACKED
+    return Basis.NEEDS_LEG1
+
+
+def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | None:
+    """PMTU_BLACKHOLE / RST_ON_LARGE_SEGMENT for one direction, stated for leg 2 with the
+    basis that lets ``findings.attribute`` put it on the leg it belongs to."""
     r = f.search
     if r.largest_ok is None or r.smallest_bad is None or r.largest_ok >= f.high:
         return None
     bad = r.smallest_bad
     kind = f.failures.get(bad, io.Outcome.STALLED)
-    why: list[str] = []
-    confidence = Confidence.MEASURED
-    on_leg1 = False
-    crossed_leg1 = f.acked.get(bad)
-    if f.direction is Direction.UP and kind is io.Outcome.RESET:
-        on_leg1, confidence = True, Confidence.INFERRED
-        why.append("the reset arrived on our own connection to the proxy: a device on leg 1 "
-                   "(or the proxy itself) resets large segments; a reset on leg 2 makes the "
-                   "proxy close the tunnel instead")
-    elif f.direction is Direction.UP and crossed_leg1 is False:
-        on_leg1 = True
-        why.append(f"the proxy never acknowledged the {bad}-byte write: it was lost on leg 1, "
-                   "not leg 2")
-    elif f.direction is Direction.UP and crossed_leg1 is True:
-        why.append(f"the proxy acknowledged all {bad} bytes (they crossed leg 1), so the loss "
-                   "is on leg 2")
-    elif f.direction is Direction.UP:
-        if leg1_max_payload is None:
-            confidence = Confidence.INFERRED
-            why.append("leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the "
-                       "proxy): blamed on leg 2 by inference")
-        elif leg1_max_payload < bad:
-            on_leg1, confidence = True, Confidence.INFERRED
-            why.append(f"leg 1 carries only {leg1_max_payload}-byte payloads, so this limit may "
-                       "be leg 1's; not blamed on leg 2")
-        else:
-            why.append(f"leg 1 carries {leg1_max_payload}-byte payloads, so the loss is on "
-                       "leg 2")
-    else:
-        why.append(f"our advertised MSS was {DOWN_MAXSEG}, so leg 1 carried the answer in "
-                   "small segments: the loss is on leg 2")
-    shape = (replace(f, family=leg1_family, timestamps=None) if on_leg1 else f)
-    numbers = {k: v for k, v in size_numbers(shape).items() if k in (
-        "max_payload", "max_payload_at_least", "pmtu_low", "pmtu_high")}
-    leg_words = "leg 1" if on_leg1 else "leg 2"
-    ev = [f"{f.method}: {r.largest_ok} bytes in one write answered, {bad} "
-          f"{'stalled (no answer)' if kind is io.Outcome.STALLED else kind.value}"
-          f" ({r.reason}; {r.probes} probes in {r.rounds} rounds)"]
+    basis = _basis(f, bad, kind)
+    lo_h, hi_h = header_range(f.family, f.timestamps)
+    ev = [Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": f.method, "ok": r.largest_ok,
+                                                     "bad": bad, "how": kind.value}),
+          search_evidence(r, Step.TUNNEL)]
     if r.exact:
-        ev.append(f"{leg_words} {f.direction.value} carries {r.largest_ok}-byte TCP payloads: "
-                  f"PMTU {numbers['pmtu_low']}..{numbers['pmtu_high']} "
-                  f"({header_range(shape.family, shape.timestamps)[2]})")
+        ev.append(Evidence(TunnelFact.PAYLOAD_CROSSES, Step.TUNNEL, {
+            "direction": f.direction.value, "ok": r.largest_ok, "low": r.largest_ok + lo_h,
+            "high": r.largest_ok + hi_h, "family": f.family, "timestamps": f.timestamps}))
     else:
-        ev.append(f"not byte-exact: at least {r.largest_ok} bytes cross (proven lower bound)")
+        ev.append(Evidence(TunnelFact.NOT_EXACT, Step.TUNNEL, {"ok": r.largest_ok}))
     if r.retracted:
-        ev.append(f"larger writes ({', '.join(map(str, r.retracted))}) were answered once but "
-                  f"{bad} failed: the proxy relayed them in leg 1's pieces; not counted")
-    ev += why
+        ev.append(Evidence(TunnelFact.RETRACTED, Step.TUNNEL, {
+            "sizes": ", ".join(map(str, r.retracted)), "bad": bad}))
     code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (io.Outcome.RESET, io.Outcome.CLOSED)
             else VerdictCode.PMTU_BLACKHOLE)
-    if code is VerdictCode.RST_ON_LARGE_SEGMENT:
-        numbers["rst_threshold"] = bad
-    leg = Leg.FMC_PROXY.value if on_leg1 else Leg.PROXY_UPSTREAM.value
-    return Verdict(code, leg, f.direction, tuple(ev), confidence, numbers)
+    numbers: dict[str, Number] = {"write_failed": bad}
+    if leg1_version is not None:
+        numbers["leg1_ip_version"] = leg1_version
+    if f.direction is Direction.DOWN:
+        numbers["our_mss"] = DOWN_MAXSEG
+    limit = Limit(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
+                  pmtu_high=r.largest_ok + hi_h if r.exact else None, exact=r.exact)
+    return Verdict(code, Leg.PROXY_UPSTREAM, f.direction, tuple(ev), Confidence.MEASURED,
+                   numbers, limit=limit, basis=basis)
 
 
-def download_verdict(d: io.Download, method: str) -> Verdict | None:
-    """TUNNEL_STALL (or a down-direction size problem) from a large download, or None."""
+def download_verdict(d: io.Download, method: str, anything_answered: bool) -> Verdict | None:
+    """TUNNEL_STALL (or a down-direction size problem) from a large download, or None.
+
+    No size verdict rests on a far end that never answered anything: when not one
+    byte came back and no write was answered either, it is a stall, without a size.
+    """
     if not d.stalled:
         return None
     numbers: dict[str, Number] = {"stalled_after": d.received, "idle_s": round(d.idle_s, 2),
                                   "tunnel_bytes": d.raw_received}
     if d.expected is not None:
         numbers["expected"] = d.expected
-    ev = [f"{method}: {d.detail} after {d.received} body bytes"
-          f"{f' of {d.expected}' if d.expected is not None else ''} ({d.raw_received} bytes "
-          f"through the tunnel in all); idle {d.idle_s:.1f} s"]
+    ev = [Evidence(TunnelFact.DOWNLOAD_STALLED, Step.TUNNEL, {
+        "method": method, "detail": d.detail, "received": d.received, "expected": d.expected,
+        "raw": d.raw_received, "idle_s": round(d.idle_s, 1)})]
+    if d.raw_received == 0 and not anything_answered:
+        ev.append(Evidence(TunnelFact.FAR_END_SILENT, Step.TUNNEL, {"low": UP_LOW}))
+        return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, None, tuple(ev),
+                       Confidence.INFERRED, numbers, basis=Basis.PROXY_ANSWER)
     if d.raw_received < SIZE_STALL_BYTES:
-        ev.append("nothing beyond the first segments arrived: full-size segments from the "
-                  "upstream are lost on the way down (use --reflector for the exact size)")
-        return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM.value, Direction.DOWN,
-                       tuple(ev), Confidence.INFERRED, numbers)
-    ev.append("data flowed, then stopped: proxy inspection, quota or timeout on the way")
-    return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM.value, Direction.DOWN,
+        ev.append(Evidence(TunnelFact.DOWN_FIRST_SEGMENTS_ONLY, Step.TUNNEL))
+        return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM, Direction.DOWN,
+                       tuple(ev), Confidence.INFERRED, {**numbers, "our_mss": DOWN_MAXSEG},
+                       limit=Limit(max_payload=DOWN_MAXSEG, exact=False),
+                       basis=Basis.SMALL_MSS_ON_LEG1)
+    ev.append(Evidence(TunnelFact.DOWN_FLOWED_THEN_STOPPED, Step.TUNNEL))
+    return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.DOWN,
                    tuple(ev), Confidence.MEASURED, numbers)
 
 
-def clamp_verdict(hello: dict[str, object], peer_mss: int | None,
+def clamp_verdict(hello: Hello, peer_mss: int | None,
                   leg1_version: int | None = None) -> Verdict | None:
     """MSS_CLAMPED on leg 2 when the proxy's SYN reached the reflector with a lower MSS.
 
     The proxy's MSS on leg 1 (its SYN-ACK to us) tells its interface MTU; on
     leg 2 it advertises the same MTU minus 40 (IPv4) or 60 (IPv6) bytes.
     """
-    syn_mss = hello.get("syn_mss")
-    if not isinstance(syn_mss, int):
+    syn_mss = hello.syn_mss
+    if syn_mss is None:
         return None
-    leg2_version = hello.get("syn_ip_version")
     expected = 1460 if peer_mss is None else peer_mss
     l1 = leg1_version or 4
-    l2 = leg2_version if leg2_version in (4, 6) else l1
+    l2 = hello.syn_ip_version if hello.syn_ip_version in (4, 6) else l1
     expected += (20 if l1 == 6 else 0) - (20 if l2 == 6 else 0)
     if syn_mss >= expected:
         return None
-    ev = [f"the proxy's SYN arrived at the reflector over IPv{l2} with MSS {syn_mss}",
-          f"the proxy advertises MSS {peer_mss} to us on leg 1 (IPv{l1}), so it sends "
-          f"{expected} on leg 2" if peer_mss is not None
-          else f"a 1500-byte-MTU proxy sends MSS {expected}",
-          "a device on leg 2 lowered it"]
-    return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM.value, Direction.UP, tuple(ev),
+    ev = [Evidence(TunnelFact.SYN_AT_REFLECTOR, Step.TUNNEL, {"version": l2, "mss": syn_mss}),
+          Evidence(TunnelFact.PROXY_MSS_ON_LEG1, Step.TUNNEL, {
+              "peer_mss": peer_mss, "leg1_version": l1, "expected": expected})
+          if peer_mss is not None
+          else Evidence(TunnelFact.PROXY_MSS_DEFAULT, Step.TUNNEL, {"expected": expected}),
+          Evidence(TunnelFact.LEG2_DEVICE_LOWERED, Step.TUNNEL)]
+    return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM, Direction.UP, tuple(ev),
                    Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
-                   {"mss_sent": expected, "mss_received": syn_mss})
+                   {"mss_sent": expected, "mss_received": syn_mss, "ip_version": l2},
+                   basis=Basis.THIS_LEG_ONLY)
 
 
 # --- orchestration ------------------------------------------------------------------------
@@ -335,12 +345,20 @@ def clamp_verdict(hello: dict[str, object], peer_mss: int | None,
 Prober = Callable[[int, float], io.SizedProbe]
 
 
-SearchOutcome = tuple[SearchResult, dict[int, io.Outcome], int | None,
-                      dict[int, bool | None], io.ConnectError | None]
+@dataclass(frozen=True)
+class SearchOutcome:
+    """One direction's search and what the probes showed beside the sizes."""
+
+    result: SearchResult
+    failures: dict[int, io.Outcome]
+    max_segment: int | None
+    acked: dict[int, bool | None]
+    broken: io.ConnectError | None = None
 
 
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
             timeout: float, leg1_segment: int | None = None) -> SearchOutcome:
+    """Bisect one direction with ``search.drive``; the tunnel breaking aborts it."""
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
                    max_rounds=MAX_ROUNDS, retract_conflicts=True)
     answered: list[float] = []
@@ -349,14 +367,18 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
     failures: dict[int, io.Outcome] = {}
     acked: dict[int, bool | None] = {}
     split: set[int] = set()      # sizes once answered in leg 1's pieces (re-probed)
+    broken: list[io.ConnectError] = []
+    wait = [timeout]
+
     with ThreadPoolExecutor(max_workers=BATCH) as pool:
-        while sizes := s.next_batch():
+        def probe_batch(sizes: list[int]) -> list[ProbeResult]:
             progress(f"{label}: probing {len(sizes)} sizes {sizes[0]}..{sizes[-1]} "
-                     f"(timeout {timeout:.1f} s)")
-            probes = list(pool.map(lambda n, t=timeout: prober(n, t), sizes))
-            broken = next((p.connect_error for p in probes if p.connect_error), None)
-            if broken is not None:
-                return s.result(), failures, None, acked, broken
+                     f"(timeout {wait[0]:.1f} s)")
+            probes = list(pool.map(lambda n, t=wait[0]: prober(n, t), sizes))
+            err = next((p.connect_error for p in probes if p.connect_error), None)
+            if err is not None:
+                broken.append(err)
+                raise Aborted
             results: list[ProbeResult] = []
             for p in probes:
                 r = to_probe_result(p, leg1_segment, p.size in split)
@@ -376,10 +398,13 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
                 else:
                     failures[p.size] = p.outcome
                     acked[p.size] = p.acked
-            s.feed(r for r in results if low <= r.size <= high)
-            timeout = next_timeout(answered, timeout)
-    return (consistent(s.result(), delivered, failures), failures,
-            max(segments) if segments else None, acked, None)
+            wait[0] = next_timeout(answered, wait[0])
+            return [r for r in results if low <= r.size <= high]
+
+        result = drive(s, probe_batch, budget_s=SEARCH_BUDGET_S)
+    return SearchOutcome(consistent(result, delivered, failures), failures,
+                         max(segments) if segments else None, acked,
+                         broken[0] if broken else None)
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outcome]
@@ -397,15 +422,26 @@ def consistent(r: SearchResult, delivered: set[int], failures: dict[int, io.Outc
     lowest_fail = min(failures)
     below = [n for n in delivered if n < lowest_fail]
     return replace(r, largest_ok=max(below) if below else None, smallest_bad=lowest_fail,
-                   exact=False,
-                   reason=f"inconsistent: {lowest_fail} failed below the delivered "
-                          f"{r.largest_ok}; only sizes below the failure are trusted")
+                   exact=False, stop=StopReason.NOTHING_LEFT,
+                   retracted=tuple(sorted({*r.retracted, *(n for n in delivered
+                                                            if n > lowest_fail)})))
+
+
+@dataclass
+class _Run:
+    """What one measure_tunnel run has gathered so far (legs, verdicts, errors)."""
+
+    legs: list[LegReport]
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def measurement(self) -> Measurement:
+        return Measurement(tuple(self.legs), tuple(self.verdicts), tuple(self.errors))
 
 
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
-                   reflector: str | None = None, leg1_max_payload: int | None = None,
-                   progress: Progress = no_progress, token: str | None = None,
-                   reflector_tls: bool = False,
+                   reflector: str | None = None, progress: Progress = no_progress,
+                   token: str | None = None, reflector_tls: bool = False,
                    directions: Sequence[Direction] = (Direction.UP, Direction.DOWN)
                    ) -> Measurement:
     """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
@@ -413,6 +449,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     With ``reflector`` (HOST:PORT of ``pathprobe serve``) both directions are
     byte-exact and the SYN MSS on leg 2 is seen; without it the up direction
     uses refused ClientHellos to ``target`` and the down direction a GET.
+    Which leg a size finding belongs to is decided later, from the facts of
+    all steps (``pathprobe.findings.attribute``).
     """
     host, _ = parse_target(target)
     if reflector is not None:
@@ -421,57 +459,49 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         token = os.environ.get(REFLECTOR_TOKEN_ENV)
     tls_name = parse_target(reflector)[0] if reflector is not None and reflector_tls else None
     auth = io.Authenticator(credentials, target)
+    source = Evidence(TunnelFact.PROXY_SOURCE, Step.TUNNEL, {"source": proxy.source})
     progress(f"CONNECT {target} via {proxy.display}")
     first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S)
     if isinstance(first, io.ConnectError):
         fail = connect_verdict(first, proxy, target, credentials)
-        leg = LegReport(Leg.FMC_PROXY.value, proxy.display, None,
-                        {"connect_status": fail.numbers.get("status"),
-                         "auth": auth.scheme},
-                        notes=(f"proxy from {proxy.source}",))
-        return Measurement((leg,), (fail,), summary=f"{fail.code.value}: {first.detail}")
+        leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
+                        {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
+                        notes=(source,))
+        return Measurement((leg,), (fail,))
     first.sock.close()
     peer_mss = first.peer_mss
-    leg1 = LegReport(Leg.FMC_PROXY.value, proxy.display, None, {
+    run = _Run([LegReport(Leg.FMC_PROXY, proxy.display, None, {
         "connect_status": 200, "auth": auth.scheme or "none",
         "connect_ms": round(first.connect_s * 1000, 1),
         "established_ms": round(first.established_s * 1000, 1),
         "mss_received": peer_mss, "snd_mss": first.snd_mss,
-    }, notes=(f"proxy from {proxy.source}",))
-    legs: list[LegReport] = [leg1]
-    hello: dict[str, object] | None = None
-    verdicts: list[Verdict] = []
-    errors: list[str] = []
+    }, notes=(source,))])
 
     def stop_on(err: io.ConnectError) -> Measurement:
-        stop = connect_verdict(err, proxy, target, credentials)
-        return Measurement((*legs, ), (*verdicts, stop), tuple(errors),
-                           summary=f"{stop.code.value} during the measurement: {err.detail}")
+        run.verdicts.append(connect_verdict(err, proxy, target, credentials))
+        return run.measurement()
 
+    hello: Hello | None = None
     if reflector is not None:
         hello_raw = io.reflector_hello(proxy, reflector, io.Authenticator(credentials, reflector),
                                        token, CONNECT_TIMEOUT_S, tls_name)
         if isinstance(hello_raw, io.ConnectError):
-            errors.append(f"reflector {reflector} not reachable through the proxy: "
-                          f"{hello_raw.detail}")
+            run.errors.append(f"reflector {reflector} not reachable through the proxy: "
+                              f"{hello_raw.detail}")
             reflector = None
         else:
-            hello = _parse_hello(hello_raw)
+            hello = parse_hello(hello_raw)
             if hello is None:
-                errors.append(f"{reflector} is not a pathprobe reflector (greeting "
-                              f"{(hello_raw or '')[:60]!r}) or the token is wrong")
+                run.errors.append(f"{reflector} is not a pathprobe reflector (greeting "
+                                  f"{(hello_raw or '')[:60]!r}) or the token is wrong")
                 reflector = None
             else:
-                syn_mss = hello.get("syn_mss")
-                legs.append(LegReport(Leg.PROXY_UPSTREAM.value, reflector, Direction.UP,
-                                      {"mss_received": syn_mss if isinstance(syn_mss, int)
-                                       else None, "ip_version": version
-                                       if isinstance(version := hello.get("syn_ip_version"),
-                                                     int) else None},
-                                      notes=("SYN as it arrived at the reflector",)))
+                run.legs.append(LegReport(Leg.PROXY_UPSTREAM, reflector, Direction.UP, {
+                    "mss_received": hello.syn_mss, "ip_version": hello.syn_ip_version},
+                    notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),)))
                 clamp = clamp_verdict(hello, peer_mss, first.family)
                 if clamp is not None:
-                    verdicts.append(clamp)
+                    run.verdicts.append(clamp)
 
     far = reflector or target
     round1_timeout = first_round_timeout(first.connect_s)
@@ -479,6 +509,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     far_auth = io.Authenticator(credentials, far)
     if auth.challenge is not None:
         far_auth.learn([auth.challenge])
+    answered_up = False
 
     if Direction.UP in directions:
         if reflector is not None:
@@ -492,51 +523,46 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             def up_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_client_hello(proxy, far, far_auth, n, host, t)
         low = max(UP_LOW, tls.min_client_hello_size(host))
-        res, failures, segment, acked, err = _search(up_probe, low, PAYLOAD_HIGH, progress,
-                                                     "leg 2 up", round1_timeout,
-                                                     first.snd_mss)
-        if err is not None:
-            return stop_on(err)
-        finding = SizeFinding(Direction.UP, res, PAYLOAD_HIGH, failures, method, family, stamps,
-                              segment, acked)
-        v = size_verdict(finding, leg1_max_payload, first.family)
-        if v is not None and v.leg == Leg.FMC_PROXY.value:
-            # Leg 1 stopped the larger writes: leg 2 is only known to carry what crossed.
-            finding = replace(finding, search=replace(
-                res, exact=False, smallest_bad=None,
-                reason=f"leg 1 limits the writes to {res.largest_ok} bytes; leg 2 carries at "
-                       "least that"))
-        legs.append(_size_leg(far, finding, first.snd_mss))
+        up = _search(up_probe, low, PAYLOAD_HIGH, progress, "leg 2 up", round1_timeout,
+                     first.snd_mss)
+        if up.broken is not None:
+            return stop_on(up.broken)
+        answered_up = up.result.largest_ok is not None
+        finding = SizeFinding(Direction.UP, up.result, PAYLOAD_HIGH, up.failures, method,
+                              family, stamps, up.max_segment, up.acked)
+        run.legs.append(_size_leg(far, finding, first.snd_mss))
+        v = size_verdict(finding, first.family)
         if v is not None:
-            verdicts.append(v)
-        if res.largest_ok is None:
+            run.verdicts.append(v)
+        if up.result.largest_ok is None:
             hint = ("; the far end answered with non-TLS bytes"
-                    if io.Outcome.GARBAGE in failures.values() else "")
+                    if io.Outcome.GARBAGE in up.failures.values() else "")
             if reflector is None:
                 hint += ("; --target must be a TLS server that answers a ClientHello "
                          "(or use --reflector)")
-            if res.probes == 0:
-                errors.append("leg 2 up: no sized write could be sent (the reflector refused "
-                              "every connection: busy, rate-limited or a wrong token)")
+            if up.result.probes == 0:
+                run.errors.append("leg 2 up: no sized write could be sent (the reflector "
+                                  "refused every connection: busy, rate-limited or a wrong "
+                                  "token)")
             else:
-                errors.append(f"leg 2 up: even {low}-byte writes got no answer "
-                              f"({res.reason}){hint}")
+                run.errors.append(f"leg 2 up: even {low}-byte writes got no answer{hint}")
 
     if Direction.DOWN in directions:
         if reflector is not None:
             def down_probe(n: int, t: float) -> io.SizedProbe:
                 return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG,
                                                tls_name)
-            res, failures, _, _, err = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress,
-                                               "leg 2 down", round1_timeout)
-            if err is not None:
-                return stop_on(err)
-            finding = SizeFinding(Direction.DOWN, res, PAYLOAD_HIGH, failures,
+            down = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress, "leg 2 down",
+                           round1_timeout)
+            if down.broken is not None:
+                return stop_on(down.broken)
+            answered_up = answered_up or down.result.largest_ok is not None
+            finding = SizeFinding(Direction.DOWN, down.result, PAYLOAD_HIGH, down.failures,
                                   f"reflector {reflector} (sized replies)", family, stamps)
-            legs.append(_size_leg(far, finding, None))
-            v = size_verdict(finding, leg1_max_payload)
+            run.legs.append(_size_leg(far, finding, None))
+            v = size_verdict(finding)
             if v is not None:
-                verdicts.append(v)
+                run.verdicts.append(v)
         progress("leg 2 down: reading a large answer through the tunnel")
         d = io.download_over_tls(proxy, target, auth, host, "/", DOWNLOAD_IDLE_S,
                                  DOWNLOAD_LIMIT, DOWN_MAXSEG)
@@ -545,53 +571,58 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         dm: dict[str, Number] = {"downloaded": d.received, "expected": d.expected,
                                  "tunnel_bytes": d.raw_received,
                                  "download_s": round(d.elapsed_s, 2)}
-        notes = [f"GET / over TLS: {d.detail}"]
+        notes = [Evidence(TunnelFact.GET_RESULT, Step.TUNNEL, {"detail": d.detail})]
         if not d.stalled and d.raw_received < SIZE_STALL_BYTES:
-            notes.append("answer too small to need full-size segments: down direction "
-                         "not proven")
+            notes.append(Evidence(TunnelFact.ANSWER_TOO_SMALL, Step.TUNNEL))
             if reflector is None:
-                errors.append("leg 2 down not measured: the target's answer to GET / is too "
-                              "small (use --reflector)")
-        legs.append(LegReport(Leg.PROXY_UPSTREAM.value, target, Direction.DOWN, dm,
-                              tuple(notes)))
-        dv = download_verdict(d, "GET / over TLS")
+                run.errors.append("leg 2 down not measured: the target's answer to GET / is "
+                                  "too small (use --reflector)")
+        run.legs.append(LegReport(Leg.PROXY_UPSTREAM, target, Direction.DOWN, dm, tuple(notes)))
+        dv = download_verdict(d, "GET / over TLS", answered_up)
+        if dv is not None and dv.code is VerdictCode.TUNNEL_STALL and dv.direction is None:
+            run.errors.append("leg 2: the far end never answered through the tunnel; no size "
+                              "was measured")
         if dv is not None and not any(x.direction is Direction.DOWN and x.code in (
-                VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT) for x in verdicts):
-            verdicts.append(dv)
+                VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
+                for x in run.verdicts):
+            run.verdicts.append(dv)
 
-    if not verdicts and not errors:
+    if not run.verdicts and not run.errors:
         ev = []
         if Direction.UP in directions:
-            ev.append(f"up: every size up to a full segment crossed leg 2 ({PAYLOAD_HIGH}-byte "
-                      "writes answered)")
+            ev.append(Evidence(TunnelFact.UP_ALL_SIZES, Step.TUNNEL, {"high": PAYLOAD_HIGH}))
         if Direction.DOWN in directions:
-            ev.append("down: " + ("sized replies up to a full segment and " if reflector else "")
-                      + "a large answer arrived complete through the tunnel")
+            ev.append(Evidence(TunnelFact.DOWN_COMPLETE, Step.TUNNEL,
+                               {"reflector": reflector is not None}))
         both = Direction.UP in directions and Direction.DOWN in directions
-        verdicts.append(Verdict(VerdictCode.HEALTHY, Leg.PROXY_UPSTREAM.value,
-                                Direction.BOTH if both else directions[0], tuple(ev)))
-    summary = "; ".join(f"{v.code.value} {v.leg}"
-                        f"{' ' + v.direction.value if v.direction else ''}" for v in verdicts)
-    if not verdicts:
-        summary = f"could not measure leg 2 ({len(errors)} steps failed; see 'not measured')"
-    return Measurement(tuple(legs), tuple(verdicts), tuple(errors), summary)
+        run.verdicts.append(Verdict(VerdictCode.HEALTHY, Leg.PROXY_UPSTREAM,
+                                    Direction.BOTH if both else directions[0], tuple(ev)))
+    return run.measurement()
 
 
 def _size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
-    notes = [f"{f.method}; {f.search.reason}"]
+    notes = [search_evidence(f.search, Step.TUNNEL, f.method)]
     if f.search.retracted:
-        sizes = ", ".join(map(str, f.search.retracted))
-        notes.append(f"not trusted: {sizes} answered although a smaller size failed (the "
-                     "proxy can relay a write in the pieces leg 1 carried it in)")
+        notes.append(Evidence(TunnelFact.SPLIT_NOT_TRUSTED, Step.TUNNEL, {
+            "sizes": ", ".join(map(str, f.search.retracted))}))
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
-        notes.append(f"sizes above {snd_mss} crossed leg 1 in two segments; the proxy "
-                     "re-assembled them")
-    return LegReport(Leg.PROXY_UPSTREAM.value, target, f.direction, size_numbers(f),
-                     tuple(notes))
+        notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
+    return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes))
 
 
-def _parse_hello(line: str | None) -> dict[str, object] | None:
+@dataclass(frozen=True)
+class Hello:
+    """The reflector's greeting: the proxy's SYN as it arrived, and the proxy's address."""
+
+    syn_mss: int | None
+    syn_ip_version: int | None
+    syn_timestamps: bool | None
+    peer: str | None
+
+
+def parse_hello(line: str | None) -> Hello | None:
+    """The reflector's HELLO answer, or None when it is not one."""
     import json
 
     if not line:
@@ -602,18 +633,26 @@ def _parse_hello(line: str | None) -> dict[str, object] | None:
         return None
     if not isinstance(obj, dict) or obj.get("pathprobe") != "reflector":
         return None
-    return obj
+
+    def num(key: str) -> int | None:
+        value = obj.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    stamps = obj.get("syn_timestamps")
+    peer = obj.get("peer")
+    return Hello(num("syn_mss"), num("syn_ip_version"),
+                 stamps if isinstance(stamps, bool) else None,
+                 peer if isinstance(peer, str) else None)
 
 
-def _leg2_shape(host: str, hello: dict[str, object] | None) -> tuple[int | None, bool | None]:
+def _leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:
     """Leg 2's IP version and whether its segments carry timestamps, when known."""
     import ipaddress
 
     family: int | None = None
-    stamps: bool | None = None
     candidates = [host]
-    if hello is not None and isinstance(hello.get("peer"), str):
-        candidates.insert(0, str(hello["peer"]))
+    if hello is not None and hello.peer is not None:
+        candidates.insert(0, hello.peer)
     for c in candidates:
         try:
             ip = ipaddress.ip_address(c)
@@ -622,6 +661,4 @@ def _leg2_shape(host: str, hello: dict[str, object] | None) -> tuple[int | None,
         mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
         family = 4 if mapped is not None else ip.version
         break
-    if hello is not None and isinstance(hello.get("syn_timestamps"), bool):
-        stamps = bool(hello["syn_timestamps"])
-    return family, stamps
+    return family, hello.syn_timestamps if hello is not None else None

@@ -21,7 +21,8 @@ sys.path.insert(0, str(REPO))
 
 from pathprobe import __version__  # noqa: E402
 from pathprobe.cli import main as main_cli  # noqa: E402
-from pathprobe.model import EXIT_STATUS_HELP  # noqa: E402
+from pathprobe.model import EXIT_STATUS_HELP, VERDICT_MEANINGS, ExitStatus  # noqa: E402
+from pathprobe.schema import SCHEMA_ID  # noqa: E402
 
 MAN_PAGE = REPO / "man" / "pathprobe.1"
 
@@ -35,6 +36,20 @@ ENVIRONMENT = [
 FILES = [("/etc/sf/iprep_proxy.conf", "The FMC's proxy settings (PROXY_HOST, PROXY_PORT), read "
           "when no --proxy or HTTPS_PROXY is given.")]
 EXAMPLES = [
+    ("Diagnose both legs through the FMC's proxy (from HTTPS_PROXY, else "
+     "/etc/sf/iprep_proxy.conf) toward the default target, as root for exact answers:",
+     "sudo pathprobe diagnose"),
+    ("Diagnose through a given proxy toward a given target, with a password from the "
+     "environment, and keep the JSON report:",
+     "export PATHPROBE_PROXY_PASSWORD\n"
+     "pathprobe diagnose --proxy http://198.18.2.2:3128 --proxy-user fmc \\\n"
+     "    --target upstream.pathprobe.test:443 --json -o report.json"),
+    ("Analyse a capture taken on the FMC (expert shell) while a download failed:",
+     "sudo tcpdump -i eth0 -s 0 -w /var/tmp/proxy.pcap host 198.18.2.2 and port 3128\n"
+     "pathprobe analyze /var/tmp/proxy.pcap"),
+    ("The same as JSON, and the JSON Schema the report follows:",
+     "pathprobe analyze /var/tmp/proxy.pcap --json > report.json\n"
+     "pathprobe schema > pathprobe-1.schema.json"),
     ("Reproduce the article's failure in the built-in lab and diagnose it (root):",
      "sudo pathprobe demo"),
     ("Build a lab with a 1372-byte black hole on leg 1 and look at it:",
@@ -84,6 +99,18 @@ def walk(args: list[str] | None = None) -> list[tuple[list[str], str]]:
     return out
 
 
+def exit_statuses() -> list[tuple[int, str]]:
+    """(status, meaning) from model's one exit-status sentence, checked against ExitStatus."""
+    body = EXIT_STATUS_HELP.split(":", 1)[1].strip().rstrip(".")
+    out = []
+    for part in re.split(r",\s*(?=\d )", body):
+        number, text = part.split(" ", 1)
+        out.append((int(number), text))
+    if [n for n, _ in out] != [int(s) for s in ExitStatus]:
+        raise SystemExit("gen_man: EXIT_STATUS_HELP does not list every ExitStatus in order")
+    return out
+
+
 def generate() -> str:
     pages = walk()
     root_help = pages[0][1]
@@ -102,7 +129,21 @@ def generate() -> str:
     ]
     for args, text in pages:
         lines += [".SS " + esc(" ".join(["pathprobe", *args])), ".nf", esc(text.rstrip()), ".fi"]
-    lines += [".SH EXIT STATUS", esc(EXIT_STATUS_HELP), ".SH ENVIRONMENT"]
+    lines.append(".SH VERDICTS")
+    lines.append(esc("Each verdict names a leg (fmc-proxy, proxy-upstream, or fmc-upstream "
+                     "without a proxy), a direction and the numbers it rests on."))
+    for code, meaning in VERDICT_MEANINGS.items():
+        lines += [".TP", f".B {esc(code.value)}", esc(meaning)]
+    lines += [".SH JSON",
+              esc("With --json a measuring command writes one JSON object to standard output "
+                  '(its "schema" field is "pathprobe/1"); logs and progress go to standard '
+                  "error. "
+                  f"pathprobe schema prints its JSON Schema (draft 2020-12, $id {SCHEMA_ID}); "
+                  "CHANGELOG.md records every change to it and to the exit statuses.")]
+    lines += [".SH EXIT STATUS", esc("Every command exits with one of these statuses:")]
+    for status, text in exit_statuses():
+        lines += [".TP", f".B {status}", esc(text)]
+    lines.append(".SH ENVIRONMENT")
     for var, text in ENVIRONMENT:
         lines += [".TP", f".B {esc(var)}", esc(text)]
     lines.append(".SH FILES")

@@ -17,11 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
-from pathprobe.capture.rules import DEFAULT_STALL_S, Merger, conn_findings, conn_row, leg_of
+from pathprobe.capture.rules import (
+    DEFAULT_STALL_S,
+    Merger,
+    conn_findings,
+    conn_row,
+    ev,
+    leg_of,
+)
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureError
+from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Direction,
+    Evidence,
+    Leg,
     LegReport,
     Measurement,
     Recommendation,
@@ -68,7 +78,7 @@ class Filters:
         return self.proxy_port is None or c.sport == self.proxy_port
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
     """The outcome: verdicts, one row per connection, and what the reader noticed."""
 
@@ -76,9 +86,16 @@ class Analysis:
     stats: ReadStats
     connections: int
     tcp_connections: int
-    notes: list[str] = field(default_factory=list)
-    # The same rules as the live commands (pathprobe.recommend), from the capture's numbers.
-    recommendations: tuple[Recommendation, ...] = ()
+    # What the reader and the analysis noticed besides findings (Report.notes).
+    notes: tuple[Evidence, ...] = ()
+    # An address per leg as the capture shows it (for the recommendations' commands).
+    targets: Mapping[Leg, str] = field(default_factory=dict)
+
+    def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                    ) -> tuple[Recommendation, ...]:
+        """``recommendations`` with this capture's addresses: pass it as the ``recommender``
+        of ``findings.finish`` (the report's rows name the CONNECT target, not an address)."""
+        return recommendations(verdicts, {**targets, **self.targets})
 
 
 class Collector:
@@ -98,8 +115,8 @@ class Collector:
         self.healthy_rows: list[tuple[int, LegReport]] = []
         self.seen = 0
         self.chosen = 0
-        self.legs: set[str] = set()
-        self.targets: dict[str, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
+        self.legs: set[Leg] = set()
+        self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
 
     def __call__(self, c: Conn) -> None:
@@ -116,10 +133,10 @@ class Collector:
                     c.fragments += frag[0]
         proxied = bool(c.exchanges) or self.filters.is_proxy(c)
         findings = conn_findings(c, capture_end, proxied, self.stall_s)
-        self.targets.setdefault(leg_of(c, proxied), f"[{c.server}]:{c.sport}" if c.family == 6
+        self.targets.setdefault(leg_of(proxied), f"[{c.server}]:{c.sport}" if c.family == 6
                                 else f"{c.server}:{c.sport}")
         if c.exchanges:
-            self.targets.setdefault("proxy-upstream", c.exchanges[-1].target)
+            self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)
         for f in findings:
             self.merger.add(f)
         rows = self.problem_rows if findings else self.healthy_rows
@@ -273,7 +290,10 @@ def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
 def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL_S,
                     max_rows: int = 200,
                     progress: Callable[[str], None] | None = None) -> Analysis:
-    """Read ``path`` and say, per connection and overall, what went wrong."""
+    """Read ``path`` and say, per connection and overall, what went wrong.
+
+    Raises CaptureError (one line, exit status 3) for a file that is no usable capture
+    and when no connection matches the filters: there is then nothing to report."""
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
@@ -284,12 +304,6 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureError(f"{path}: the capture holds no packets")
-    notes: list[str] = []
-    if stats.truncated:
-        notes.append(f"capture truncated: {stats.truncated}")
-    if stats.unsupported_frames:
-        notes.append(f"{stats.unsupported_frames} frames on interfaces of unsupported link "
-                     "types were skipped")
     if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"
@@ -297,51 +311,55 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         raise CaptureError(
             f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none {what}; "
             "use --host/--port/--proxy to choose connections"
-            + (f" ({notes[0]})" if notes else ""))
+            + (f" (capture truncated: {stats.truncated})" if stats.truncated else
+               f" ({stats.unsupported_frames} frames on interfaces of unsupported link types "
+               "were skipped)" if stats.unsupported_frames else ""))
+    notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
+                chosen=collector.chosen, total=collector.seen)]
+    if stats.truncated:
+        notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
+    if stats.unsupported_frames:
+        notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
     rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
     if max_rows and len(rows) < collector.chosen:
-        notes.append(f"table shows {len(rows)} of {collector.chosen} connections "
-                     f"(up to {max_rows} with problems and {max_rows} healthy; "
-                     "--max-rows 0 shows all)")
+        notes.append(ev(CaptureFact.TABLE_LIMITED, shown=len(rows), chosen=collector.chosen,
+                        max_rows=max_rows))
     rows = rows if max_rows else sorted(rows)
     legs = tuple(r for _i, r in rows)
     for frame, mtu, router, quoted in tracker.icmp_unmatched[:5]:
-        notes.append(f"frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} "
-                     "(not a connection analysed here)")
+        notes.append(ev(CaptureFact.ICMP_UNMATCHED, frame, router=router, mtu=mtu,
+                        quoted=quoted))
     frags = sum(v[0] for v in tracker.fragments.values())
     if frags:
-        notes.append(f"{frags} IP fragments in the capture (first at frame "
-                     f"{min(v[1] for v in tracker.fragments.values())})")
+        notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),
+                        count=frags))
     legs_seen = sorted(collector.legs)
     verdicts = healthy_unless(
-        collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else "fmc-proxy",
-        [f"{collector.chosen} connection(s): no refusal, stall, reset, black hole or MSS "
-         "change seen"])
-    summary = _summary(path, stats, collector.chosen, collector.seen, verdicts, notes)
-    return Analysis(Measurement(legs=legs, verdicts=verdicts, summary=summary), stats,
-                    collector.chosen, collector.seen, notes,
-                    recommendations(verdicts, collector.targets))
+        collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
+        [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
+    return Analysis(Measurement(legs=legs, verdicts=verdicts), stats, collector.chosen,
+                    collector.seen, tuple(notes), dict(collector.targets))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:
     """(largest size proven to pass, smallest size proven to fail) of a size verdict."""
-    low = v.numbers.get("pmtu_low")
-    high = v.numbers.get("pmtu_high")
-    failing = high + 1 if isinstance(high, int) else v.numbers.get("size")
-    if isinstance(low, int) and isinstance(failing, int):
-        return low, failing
-    return None
+    lim = v.limit
+    if lim is None or lim.pmtu_low is None or lim.pmtu_high is None:
+        return None
+    return lim.pmtu_low, lim.pmtu_high + 1
 
 
-def recommendations(verdicts: Sequence[Verdict], targets: Mapping[str, str]
-                    ) -> tuple[Recommendation, ...]:
-    """The live commands' recommendations, except where the capture's bracket is wide.
+def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                  ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
+    """The capture's own advice, and the verdicts left for the live commands' rules.
 
     A capture only shows the sizes the FMC happened to send (say 569 passed, 1500
     vanished); an MTU fix computed from such a lower bound is safe but needlessly
-    small, so for a wide bracket the advice is to measure the exact size first.
+    small, so for a wide bracket the advice is to measure the exact size first (and
+    the verdict gets no fix). A download stall without a full-size segment from the
+    proxy may be leg 1's black hole: measure before blaming leg 2.
     """
-    tight: list[Verdict] = []
+    rest: list[Verdict] = []
     out: list[Recommendation] = []
     for v in verdicts:
         bracket = _bracket(v)
@@ -350,28 +368,28 @@ def recommendations(verdicts: Sequence[Verdict], targets: Mapping[str, str]
             where = targets.get(v.leg, "PROXY:PORT")
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
-                f"pathprobe diagnose --proxy http://{where}" if v.leg == "fmc-proxy"
+                f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
                 else f"pathprobe pmtu {where.rpartition(':')[0].strip('[]') or where}",
                 f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
-                f"{v.leg} (the FMC sent no sizes in between); measure the exact limit before "
-                "lowering an MTU or MSS to the proven lower bound"))
+                f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
+                "before lowering an MTU or MSS to the proven lower bound"))
         else:
-            tight.append(v)
+            rest.append(v)
         seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
         if (v.code is VerdictCode.TUNNEL_STALL and v.direction is not Direction.UP
                 and isinstance(seg, int) and isinstance(full, int) and seg < full):
-            where = targets.get("fmc-proxy", "PROXY:PORT")
+            where = targets.get(Leg.FMC_PROXY, "PROXY:PORT")
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
                 f"pathprobe diagnose --proxy http://{where}",
                 f"no full-size segment ({full} bytes) ever arrived from the proxy: measure "
                 "whether leg 1 drops large packets downstream before blaming leg 2"))
-    return (*out, *recommend(tight, targets))
+    return tuple(out), tuple(rest)
 
 
-def _summary(path: Path, stats: ReadStats, chosen: int, total: int,
-             verdicts: tuple[Verdict, ...], notes: list[str]) -> str:
-    problems = [v.code.value for v in verdicts if v.code is not VerdictCode.HEALTHY]
-    head = (f"{path.name}: {stats.frames} frames, {chosen} of {total} TCP connections analysed: "
-            + (", ".join(dict.fromkeys(problems)) if problems else "healthy"))
-    return "\n".join([head, *notes])
+def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                    ) -> tuple[Recommendation, ...]:
+    """The live commands' recommendations, except where the capture's bracket is wide
+    (``measure_first``). Signature of ``findings.Recommender``."""
+    advice, rest = measure_first(verdicts, targets)
+    return (*advice, *recommend(rest, targets))

@@ -1,17 +1,32 @@
 """Turn tracked connections into verdicts (design.md vocabulary) and table rows: pure.
 
-Each rule looks at one connection and says what it proves, with frame numbers
-as evidence; identical findings across connections are then merged so a
-capture of 500 failing retries gives one verdict that says "500 connections".
+Each rule looks at one connection and says what it proves, as typed evidence
+(``CaptureFact`` members with frame numbers); identical findings across
+connections are then merged so a capture of 500 failing retries gives one
+verdict that says "500 connections". No sentence is made here: the words
+live in ``pathprobe.render.evidence.capture``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
-from pathprobe.model import Confidence, Direction, LegReport, Number, Verdict, VerdictCode
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import (
+    Basis,
+    Confidence,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Limit,
+    Number,
+    Step,
+    Verdict,
+    VerdictCode,
+)
 
 FMC_UNSUPPORTED_SCHEMES = frozenset({"ntlm", "negotiate", "kerberos"})
 DEFAULT_STALL_S = 3.0
@@ -19,23 +34,31 @@ EXAMPLE_PORTS = 8
 TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
 
 
+def ev(fact: CaptureFact, frame: int | None = None, /, **values: Number) -> Evidence:
+    """A capture evidence item; a cited frame goes both into the values and ``frames``."""
+    if frame is None:
+        return Evidence(fact, Step.CAPTURE, values)
+    return Evidence(fact, Step.CAPTURE, {"frame": frame, **values}, (frame,))
+
+
 @dataclass
 class Finding:
     """A verdict about one connection, before merging across connections."""
 
     code: VerdictCode
-    leg: str
+    leg: Leg
     direction: Direction | None
     numbers: dict[str, Number]
-    evidence: list[str]
+    evidence: list[Evidence]
     confidence: Confidence = Confidence.MEASURED
-    # numbers that must match for two connections' findings to merge
-    key_numbers: tuple[str, ...] = ()
+    # the values that must match for two connections' findings to merge
+    key_values: tuple[Number, ...] = ()
+    limit: Limit | None = None
+    basis: Basis = Basis.CAPTURE_POINT
     conn: Conn | None = field(default=None, repr=False)
 
     def key(self) -> tuple[object, ...]:
-        return (self.code, self.leg, self.direction,
-                tuple(self.numbers.get(k) for k in self.key_numbers))
+        return (self.code, self.leg, self.direction, self.key_values)
 
 
 def _dir(d: int) -> Direction:
@@ -52,18 +75,25 @@ def conn_filter(c: Conn) -> str:
     return f"{ipf}=={c.client} && tcp.port=={c.cport}"
 
 
-def is_proxy_conn(c: Conn) -> bool:
-    return bool(c.exchanges)
+def leg_of(proxied: bool) -> Leg:
+    """The leg a capture on the FMC sees: to the proxy, or straight to the upstream."""
+    return Leg.FMC_PROXY if proxied else Leg.FMC_UPSTREAM
 
 
-def leg_of(c: Conn, proxied: bool) -> str:
-    return "fmc-proxy" if proxied else "fmc-upstream"
+def size_limit(delivered: int | None, failing: int) -> Limit:
+    """What a capture proves about a size limit: packets of ``delivered`` bytes were
+    acknowledged (proven lower bound), one of ``failing`` bytes was not. Exact only when
+    the bracket is closed (the next size up failed)."""
+    high = failing - 1
+    if delivered is not None and delivered >= high:
+        return Limit(mtu=high, pmtu_low=high, pmtu_high=high, exact=True)
+    return Limit(pmtu_low=delivered, pmtu_high=high, exact=False)
 
 
 def conn_findings(c: Conn, capture_end: float, proxied: bool,
                   stall_s: float = DEFAULT_STALL_S) -> list[Finding]:
     """Everything wrong with one connection (empty if it looks healthy)."""
-    leg = leg_of(c, proxied)
+    leg = leg_of(proxied)
     base = conn_filter(c)
     out: list[Finding] = []
     up, down = c.up, c.down
@@ -71,16 +101,15 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
     # --- handshake ---------------------------------------------------------------------
     if up.syn_frame is not None and down.syn_frame is None:
         if c.synack_rst is not None:
-            ev = [f"frame {up.syn_frame}: SYN to {c.server}:{c.sport}",
-                  f"frame {c.synack_rst}: answered by RST (nothing listens there, or a "
-                  "firewall rejects it)"]
+            evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
+                        ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
         else:
-            ev = [f"frame {up.syn_frame}: SYN to {c.server}:{c.sport} sent {up.syn_count} "
-                  f"time(s), never answered by a SYN-ACK in this capture"]
+            evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
+                           port=c.sport, count=up.syn_count)]
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None,
                            {"port": c.sport, "syn_sent": up.syn_count,
                             "wireshark_filter": f"{base} && tcp.flags.syn==1"},
-                           ev, key_numbers=("port",), conn=c))
+                           evidence, key_values=(c.sport,), conn=c))
         return out
 
     if up.mss is not None and down.mss is not None and down.mss < up.mss:
@@ -88,11 +117,10 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
             VerdictCode.MSS_CLAMPED, leg, Direction.BOTH,
             {"mss_sent": up.mss, "mss_received": down.mss,
              "wireshark_filter": f"{base} && tcp.flags.syn==1"},
-            [f"frame {up.syn_frame}: SYN from {c.client} carries MSS {up.mss}",
-             f"frame {down.syn_frame}: SYN-ACK from {c.server} carries MSS {down.mss}",
-             "one capture point cannot tell whether the peer or a middlebox lowered it; "
-             "'pathprobe mss' can"],
-            key_numbers=("mss_sent", "mss_received"), conn=c))
+            [ev(CaptureFact.SYN_MSS, up.syn_frame, sender=c.client, mss=up.mss),
+             ev(CaptureFact.SYNACK_MSS, down.syn_frame, sender=c.server, mss=down.mss),
+             ev(CaptureFact.CLAMP_WHO_UNKNOWN)],
+            key_values=(up.mss, down.mss), conn=c))
 
     # --- the proxy's answer --------------------------------------------------------------
     if c.exchanges:
@@ -111,16 +139,17 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
     return out
 
 
-def _ended(c: Conn, capture_end: float) -> str:
+def _ended(c: Conn, capture_end: float) -> dict[str, Number]:
+    """How the connection ended, as values for the ``ended`` sentence."""
     if c.end is None and c.evicted_at is not None:
-        return f"silent for {c.evicted_at - c.last_ts:.0f} s (no FIN or RST seen by then)"
+        return {"ended": "silent", "after_s": round(c.evicted_at - c.last_ts, 1)}
     if c.end is None:
-        return f"still open when the capture ended ({capture_end - c.last_ts:.1f} s later)"
+        return {"ended": "open", "after_s": round(capture_end - c.last_ts, 1)}
     how, frame, _ts = c.end
-    return f"{how} at frame {frame}"
+    return {"ended": "closed", "how": how, "end_frame": frame}
 
 
-def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
+def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     out: list[Finding] = []
     last = c.exchanges[-1]
     for i, ex in enumerate(c.exchanges):
@@ -130,66 +159,67 @@ def _proxy_findings(c: Conn, leg: str, base: str) -> list[Finding]:
         # By frame number: Wireshark only dissects HTTP on ports it knows (3128, 8080...)
         http = f"{base} && (frame.number=={ex.frame} || frame.number=={ex.response_frame})"
         later_ok = any(e.status == 200 for e in c.exchanges[i + 1:])
-        ev = [f"frame {ex.frame}: CONNECT {ex.target}"
-              + (" with Proxy-Authorization" if ex.with_auth else ""),
-              f"frame {ex.response_frame}: proxy answered {status} {ex.reason}".rstrip()]
+        evidence = [ev(CaptureFact.CONNECT_SENT, ex.frame, target=ex.target,
+                       with_auth=int(ex.with_auth)),
+                    ev(CaptureFact.PROXY_ANSWERED, ex.response_frame, status=status,
+                       reason=ex.reason)]
         if status == 407:
             offered = ", ".join(ex.schemes) or "none captured"
-            ev.append(f"Proxy-Authenticate schemes offered: {offered}"
-                      + ("" if ex.head_complete else
-                         " (response head not fully captured; capture with a larger -s)"))
+            evidence.append(ev(CaptureFact.AUTH_SCHEMES, schemes=offered,
+                               head_complete=int(ex.head_complete)))
             if ex.schemes and set(ex.schemes) <= FMC_UNSUPPORTED_SCHEMES:
-                ev.append("the FMC supports Basic and Digest proxy authentication, not "
-                          "NTLM/Negotiate: allow Basic/Digest for the FMC or exempt it")
+                evidence.append(ev(CaptureFact.FMC_SCHEMES_UNSUPPORTED))
                 # Schemes beyond the snap length may exist: then it is only inferred.
                 out.append(Finding(VerdictCode.PROXY_AUTH_UNSUPPORTED, leg, None,
                                    {"status": status, "schemes": offered,
-                                    "wireshark_filter": http}, ev,
+                                    "wireshark_filter": http}, evidence,
                                    Confidence.MEASURED if ex.head_complete
                                    else Confidence.INFERRED,
-                                   key_numbers=("schemes",), conn=c))
+                                   key_values=(offered,), basis=Basis.PROXY_ANSWER, conn=c))
             elif later_ok:
                 continue   # the usual 407-then-credentials dance, and it worked
             else:
-                ev.append("the proxy rejected the credentials sent" if ex.with_auth else
-                          "no credentials were sent: configure the proxy user/password")
+                evidence.append(ev(CaptureFact.CREDENTIALS_REJECTED if ex.with_auth
+                                   else CaptureFact.NO_CREDENTIALS_SENT))
+                credentials = "rejected" if ex.with_auth else "none sent"
                 out.append(Finding(VerdictCode.PROXY_AUTH_REQUIRED, leg, None,
                                    {"status": status, "schemes": offered,
-                                    "credentials": "rejected" if ex.with_auth else "none sent",
-                                    "wireshark_filter": http}, ev,
-                                   key_numbers=("status", "schemes", "credentials"), conn=c))
+                                    "credentials": credentials, "wireshark_filter": http},
+                                   evidence, key_values=(status, offered, credentials),
+                                   basis=Basis.PROXY_ANSWER, conn=c))
         elif later_ok:
             continue
         elif status >= 500:
-            ev.append(f"the proxy could not reach {ex.target} (or is overloaded); "
-                      "the fault is beyond the proxy")
-            out.append(Finding(VerdictCode.PROXY_UPSTREAM_ERROR, "proxy-upstream", None,
+            evidence.append(ev(CaptureFact.UPSTREAM_UNREACHABLE, target=ex.target))
+            out.append(Finding(VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM, None,
                                {"status": status, "target": ex.target,
-                                "wireshark_filter": http}, ev,
-                               key_numbers=("status", "target"), conn=c))
+                                "wireshark_filter": http}, evidence,
+                               key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
+                               conn=c))
         elif status >= 400:
-            ev.append(f"the proxy's policy refuses CONNECT to {ex.target}: ask its "
-                      "administrator to allow it")
+            evidence.append(ev(CaptureFact.POLICY_REFUSES, target=ex.target))
             out.append(Finding(VerdictCode.PROXY_DENIED, leg, None,
                                {"status": status, "target": ex.target,
-                                "wireshark_filter": http}, ev,
-                               key_numbers=("status", "target"), conn=c))
+                                "wireshark_filter": http}, evidence,
+                               key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
+                               conn=c))
     if last.status is None:
-        ev = [f"frame {last.frame}: CONNECT {last.target}"
-              + (f", retransmitted {last.retransmits} time(s)" if last.retransmits else ""),
-              f"no HTTP answer from the proxy; connection {_ended(c, c.last_ts)}"]
+        evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
+                       with_auth=int(last.with_auth), retransmits=last.retransmits),
+                    ev(CaptureFact.NO_HTTP_ANSWER, **_ended(c, c.last_ts))]
         if c.up.acked < c.up.next_seq:
-            ev.append("the CONNECT was never acknowledged: it did not reach the proxy")
+            evidence.append(ev(CaptureFact.CONNECT_NEVER_ACKED))
         out.append(Finding(VerdictCode.CONNECT_NO_RESPONSE, leg, Direction.UP,
                            {"target": last.target, "retransmits": last.retransmits,
                             "wireshark_filter": f"{base} && (frame.number=={last.frame} || "
                                                 "tcp.analysis.retransmission || "
                                                 "tcp.flags.fin==1)"},
-                           ev, key_numbers=("target",), conn=c))
+                           evidence, key_values=(last.target,), basis=Basis.PROXY_ANSWER,
+                           conn=c))
     return out
 
 
-def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
+def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     out: list[Finding] = []
     icmp_dirs: set[int] = set()
     if c.icmp:
@@ -202,33 +232,37 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
             first = recs[0]
             s = c.side(d)
             ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
-            ev = [f"frame {first[0]}: {first[3]} says the next hop MTU is {first[2]} for a "
-                  f"{first[4]}-byte packet from {_who(c, d)}"
-                  + (f" ({len(recs)} such messages)" if len(recs) > 1 else "")]
-            if s.max_delivered_ip and s.max_delivered_ip <= mtu:
-                ev.append(f"afterwards packets of up to {s.max_delivered_ip} bytes were "
-                          "acknowledged: PMTUD works")
+            evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
+                           mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
+            delivered = s.max_delivered_ip or None
+            # The router names the hop MTU; the capture proves it (and that PMTUD works)
+            # once a packet of that size was acknowledged, else only the sizes acknowledged
+            # so far (a small CONNECT proves nothing about PMTUD).
+            if delivered == mtu:
+                evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
+                limit = Limit(mtu=mtu)
+            else:
+                limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
+                              else None, pmtu_high=mtu, exact=False)
             out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
-                               {"mtu": mtu, "router": first[3],
+                               {"router": first[3],
                                 "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
-                               ev, key_numbers=("mtu",), conn=c))
+                               evidence, key_values=(mtu,), limit=limit, conn=c))
     if c.rst_on_large is not None:
         d, ip_len, payload, seg_frame, delay, rst_frame = c.rst_on_large
         s = c.side(d)
-        ev = [f"frame {seg_frame}: {payload}-byte segment ({ip_len}-byte packet) from "
-              f"{_who(c, d)}",
-              f"frame {rst_frame}: RST from the other side {delay * 1000:.0f} ms later, "
-              "before any ACK of it"]
+        evidence = [ev(CaptureFact.LARGE_SEGMENT, seg_frame, payload=payload, size=ip_len,
+                       sender=_who(c, d)),
+                    ev(CaptureFact.RST_AFTER_LARGE, rst_frame, delay_ms=round(delay * 1000))]
         if s.max_delivered_ip:
-            ev.append(f"smaller packets (up to {s.max_delivered_ip} bytes) were acknowledged: "
-                      "packets of that size pass (proven lower bound); the reset threshold "
-                      f"lies above it, at most {ip_len}")
+            evidence.append(ev(CaptureFact.RST_THRESHOLD_ABOVE, delivered=s.max_delivered_ip,
+                               size=ip_len))
         out.append(Finding(VerdictCode.RST_ON_LARGE_SEGMENT, leg, _dir(d),
-                           {"size": ip_len, "payload": payload,
-                            "pmtu_low": s.max_delivered_ip or None,
+                           {"payload": payload,
                             "wireshark_filter": f"{base} && (tcp.flags.reset==1 || "
                                                 f"tcp.len>{max(s.max_delivered_payload, 0)})"},
-                           ev, key_numbers=("size",), conn=c))
+                           evidence, key_values=(ip_len,),
+                           limit=size_limit(s.max_delivered_ip or None, ip_len), conn=c))
     for d in (UP, DOWN):
         if d in icmp_dirs:
             continue
@@ -241,17 +275,16 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
             if payload <= s.max_delivered_payload:
                 continue   # same-size segments got through: loss, not a size limit
             low = s.max_delivered_ip or None
-            ev = [f"from frame {first_frame}: a {payload}-byte segment ({ip_len}-byte packet) "
-                  f"from {_who(c, d)} retransmitted {count} time(s), never acknowledged, "
-                  "no ICMP seen"]
+            evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, first_frame, payload=payload,
+                           size=ip_len, sender=_who(c, d), count=count)]
             if low:
-                ev.append(f"packets of up to {low} bytes were acknowledged: the path MTU is "
-                          f"at least {low} (proven lower bound) and below {ip_len}")
+                evidence.append(ev(CaptureFact.BLACKHOLE_BRACKET, delivered=low, size=ip_len))
+            limit = size_limit(low, ip_len)
             out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
-                               {"pmtu_low": low, "pmtu_high": ip_len - 1,
-                                "wireshark_filter": f"{base} && tcp.analysis.retransmission"
+                               {"wireshark_filter": f"{base} && tcp.analysis.retransmission"
                                                     f" && tcp.len>{s.max_delivered_payload}"},
-                               ev, key_numbers=("pmtu_low", "pmtu_high"), conn=c))
+                               evidence, key_values=(limit.pmtu_low, limit.pmtu_high),
+                               limit=limit, conn=c))
             continue
         hole = s.hole
         if hole is not None and c.rst_on_large is None:
@@ -259,16 +292,15 @@ def _transport_findings(c: Conn, leg: str, base: str) -> list[Finding]:
             waited = (c.last_ts if c.end is None else c.end[2]) - ts
             if end - start > LARGE_PAYLOAD and waited >= 0.5:
                 low = s.max_ip_len or None
-                ev = [f"frame {frame}: data from {_who(c, d)} arrived after a gap of "
-                      f"{end - start} bytes that never showed up ({waited:.1f} s)",
-                      f"segments of up to {s.max_payload} bytes did arrive: larger ones "
-                      "seem to vanish before the capture point"]
+                evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=_who(c, d),
+                               missing=end - start, waited_s=round(waited, 1)),
+                            ev(CaptureFact.SMALLER_ARRIVED, max_payload=s.max_payload)]
                 out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
-                                   {"pmtu_low": low, "missing_bytes": end - start,
+                                   {"missing_bytes": end - start,
                                     "wireshark_filter": f"{base} && (tcp.analysis.lost_segment"
                                                         " || tcp.analysis.retransmission)"},
-                                   ev, Confidence.INFERRED, key_numbers=("pmtu_low",),
-                                   conn=c))
+                                   evidence, Confidence.INFERRED, key_values=(low,),
+                                   limit=Limit(pmtu_low=low, exact=False), conn=c))
     return out
 
 
@@ -278,26 +310,16 @@ def full_segment(c: Conn) -> int:
     return mss - (12 if c.up.timestamps and c.down.timestamps else 0)
 
 
-def _stall_context(c: Conn, d: int | None, clear: bool) -> list[str]:
+def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
     """What the capture on leg 1 says about where the data stopped (honestly: inferred)."""
-    out: list[str] = []
-    if d == UP and clear:
-        out.append("everything the FMC had sent was acknowledged on leg 1 when the data "
-                   "stopped, so it is stuck beyond the proxy (leg 2 MTU/black hole, "
-                   "inspection, quota or timeout), not on the captured leg")
-    elif d == UP:
-        out.append("some data the FMC sent was never acknowledged on leg 1")
-    full = full_segment(c)
-    if d != UP:
-        if c.down.max_payload >= full:
-            out.append(f"full-size segments ({c.down.max_payload} bytes) did arrive from the "
-                       "proxy earlier, so leg 1 carries them downstream: the data stopped at "
-                       "or beyond the proxy (leg 2, inspection, quota or timeout)")
-        else:
-            out.append(f"no segment larger than {c.down.max_payload} bytes ever arrived from "
-                       f"the proxy (full size: {full}): either the data stopped at or beyond "
-                       "the proxy, or its large segments vanish on leg 1 downstream (a black "
-                       "hole leaves no trace at the FMC); 'pathprobe diagnose' tells which")
+    out: list[Evidence] = []
+    if d == UP:
+        out.append(ev(CaptureFact.LEG1_ALL_ACKED if clear else CaptureFact.LEG1_SOME_UNACKED))
+    else:
+        full = full_segment(c)
+        out.append(ev(CaptureFact.FULL_SEGMENTS_ARRIVED if c.down.max_payload >= full
+                      else CaptureFact.NO_FULL_SEGMENT,
+                      max_seg_down=c.down.max_payload, full_seg=full))
     return out
 
 
@@ -308,34 +330,33 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
         return None
     if not proxied and c.first_payload != "tls":
         return None
-    leg = "proxy-upstream" if proxied else "fmc-upstream"
+    leg = Leg.PROXY_UPSTREAM if proxied else Leg.FMC_UPSTREAM
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
-    opened = (f"frame {c.tunnel_start[0]}: proxy answered 200 (tunnel open)"
-              if c.tunnel_start else "TLS session")
-    ev = [opened]
+    evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
+                else ev(CaptureFact.TLS_SESSION)]
     hello = c.client_hello
     if hello is not None:
-        ev.append(f"frame {hello[0]}: TLS ClientHello ({hello[1]} bytes)")
+        evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
     numbers: dict[str, Number] = {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
                                   "max_seg_down": c.down.max_payload,
                                   "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
         if not proxied and idle < stall_s:
             return None
-        ev.append(f"no ServerHello; connection {_ended(c, capture_end)} after "
-                  f"{idle:.1f} s without data")
+        evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
+                           **_ended(c, capture_end)))
         if proxied:
             clear = c.up.acked >= hello[1]
-            ev.append("the ClientHello reached the proxy (acknowledged on leg 1)" if clear
-                      else "the ClientHello was never acknowledged on leg 1")
-            ev += _stall_context(c, None, clear)[-1:]
+            evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1 if clear
+                               else CaptureFact.HELLO_NOT_ACKED_ON_LEG1))
+            evidence += _stall_context(c, None, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, None,
                        {"idle_s": round(idle, 1), **numbers,
                         "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                             "tcp.flags.reset==1)"},
-                       ev, Confidence.INFERRED, key_numbers=(), conn=c)
+                       evidence, Confidence.INFERRED, conn=c)
     gap, gap_from, gap_to = c.max_gap
     if idle >= gap:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
@@ -347,24 +368,23 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
             c.tunnel_start is None or gap_from >= c.tunnel_start[0]):
         sh = c.server_hello
         if sh is not None:
-            ev.append(f"frame {sh[0]}: TLS ServerHello")
-        then = (f"until frame {gap_to}" + (f", then only {after} bytes (a TLS alert?)"
-                                            if after else "") if gap_to else "")
-        ev.append(f"frame {gap_from}: last data, then "
-                  f"{gap:.1f} s without data {then}; connection {_ended(c, capture_end)}")
-        ev.append(f"{c.tunnel_up} bytes up and {c.tunnel_down} bytes down crossed the tunnel; "
-                  f"the last large segments went {'up' if d == UP else 'down'}")
+            evidence.append(ev(CaptureFact.SERVER_HELLO, sh[0]))
+        direction = _dir(d)
+        evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
+                           until_frame=gap_to or None, after=after, **_ended(c, capture_end)))
+        evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
+                           bytes_down=c.tunnel_down, direction=direction.value))
         if proxied:
-            ev += _stall_context(c, d, clear)
-        return Finding(VerdictCode.TUNNEL_STALL, leg, _dir(d),
+            evidence += _stall_context(c, d, clear)
+        return Finding(VerdictCode.TUNNEL_STALL, leg, direction,
                        {"idle_s": round(gap, 1), **numbers,
                         "wireshark_filter": f"{base} && frame.number>={gap_from}"},
-                       ev, Confidence.INFERRED, key_numbers=(), conn=c)
+                       evidence, Confidence.INFERRED, conn=c)
     return None
 
 
 class Merger:
-    """Merges findings into one verdict per (code, leg, direction, key numbers), incrementally.
+    """Merges findings into one verdict per (code, leg, direction, key values), incrementally.
 
     Only the first finding of each group and a few example client ports are kept,
     so memory does not grow with the number of connections in the capture.
@@ -389,31 +409,24 @@ class Merger:
         for first, (count, measured), ports in self.groups.values():
             numbers: dict[str, Number] = dict(first.numbers)
             evidence = list(first.evidence)
-            if first.conn is not None:
-                evidence.insert(0, f"connection {first.conn.client}:{first.conn.cport} -> "
-                                   f"{first.conn.server}:{first.conn.sport}")
+            c = first.conn
+            if c is not None:
+                evidence.insert(0, ev(CaptureFact.CONNECTION, client=c.client, cport=c.cport,
+                                      server=c.server, sport=c.sport))
             if count > 1:
-                more = ", ..." if count - 1 > len(ports) else ""
-                evidence.append(f"the same in {count - 1} other connection(s) (client ports "
-                                f"{', '.join(map(str, ports))}{more})")
+                evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
+                                   ports=", ".join(map(str, ports)),
+                                   unlisted=count - 1 - len(ports)))
             numbers["connections"] = count
             filt = numbers.pop("wireshark_filter", None)
             if filt is not None:
                 numbers["wireshark_filter"] = filt
             confidence = Confidence.MEASURED if measured else Confidence.INFERRED
             out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
-                               confidence, numbers))
+                               confidence, numbers, limit=first.limit, basis=first.basis))
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))
         return out
-
-
-def merge(findings: Iterable[Finding]) -> list[Verdict]:
-    """One verdict per (code, leg, direction, key numbers), counting the connections."""
-    m = Merger()
-    for f in findings:
-        m.add(f)
-    return m.verdicts()
 
 
 def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
@@ -439,24 +452,30 @@ def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
         "tls": tls,
         "ended": how,
     }
-    notes = [f.code.value for f in findings] or ["ok"]
-    notes.append(f"frames {c.first_frame}-{c.last_frame}")
+    notes = [ev(CaptureFact.ROW_FINDING, code=f.code.value) for f in findings] \
+        or [ev(CaptureFact.ROW_OK)]
+    notes.append(Evidence(CaptureFact.ROW_FRAMES, Step.CAPTURE,
+                          {"first": c.first_frame, "last": c.last_frame},
+                          (c.first_frame, c.last_frame)))
     if c.up.retransmits or c.down.retransmits:
-        notes.append(f"retransmissions {c.up.retransmits} up/{c.down.retransmits} down")
-    if c.max_gap[0] >= 1.0:
-        notes.append(f"idle {c.max_gap[0]:.1f} s between frames {c.max_gap[1]} and "
-                     f"{c.max_gap[2]}")
+        notes.append(ev(CaptureFact.ROW_RETRANSMISSIONS, up=c.up.retransmits,
+                        down=c.down.retransmits))
+    idle_s, before, after = c.max_gap
+    if idle_s >= 1.0:
+        notes.append(Evidence(CaptureFact.ROW_IDLE, Step.CAPTURE,
+                              {"idle_s": round(idle_s, 1), "before": before, "after": after},
+                              (before, after)))
     if c.up.wscale is not None or c.down.wscale is not None:
-        notes.append(f"wscale {c.up.wscale}/{c.down.wscale}")
+        notes.append(ev(CaptureFact.ROW_WSCALE, up=c.up.wscale, down=c.down.wscale))
     if c.up.syn_frame is not None:
-        notes.append(f"timestamps {'on' if c.up.timestamps and c.down.timestamps else 'off'}")
-        notes.append(f"SACK {'on' if c.up.sack and c.down.sack else 'off'}")
+        notes.append(ev(CaptureFact.ROW_TIMESTAMPS,
+                        on=int(c.up.timestamps and c.down.timestamps)))
+        notes.append(ev(CaptureFact.ROW_SACK, on=int(c.up.sack and c.down.sack)))
     if not c.saw_syn:
-        notes.append("capture started mid-connection (no SYN): MSS and options unknown")
+        notes.append(ev(CaptureFact.ROW_NO_SYN))
     if c.fragments:
-        notes.append(f"{c.fragments} IP fragments")
+        notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
     if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
-        notes.append("segments larger than any MSS: captured before segmentation offload "
-                     "(TSO/GRO); wire sizes were smaller (ethtool -K IFACE tso off gro off)")
-    return LegReport(leg_of(c, proxied), target, None, measurements, tuple(notes))
+        notes.append(ev(CaptureFact.ROW_OFFLOAD))
+    return LegReport(leg_of(proxied), target, None, measurements, tuple(notes))

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pathprobe.compat import SLOTS
 from pathprobe.wire.headers import (
     TCP_ACK,
     TCP_FIN,
@@ -61,7 +62,7 @@ class Exchange:
     head_complete: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Side:
     """One direction of a connection (the bytes one endpoint sends)."""
 
@@ -98,7 +99,7 @@ class Side:
         return self.next_seq + delta
 
 
-@dataclass(slots=True)
+@dataclass(**SLOTS)
 class Conn:
     """Everything remembered about one TCP connection."""
 

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import ipaddress
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    check_output_path,
     emit,
-    progress_to_stderr,
+    make_context,
     utc_now_iso,
 )
 from pathprobe.errors import UsageError
-from pathprobe.render import TableFormat
+from pathprobe.findings import finish
+from pathprobe.model import Severity
+from pathprobe.render.tsv import TsvTable
 
 
 def _host(value: str) -> str:
@@ -65,9 +75,14 @@ def analyze_command(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
 
@@ -94,6 +109,9 @@ def analyze_command(
     one error line and exit status 3; a truncated last packet is reported and
     the rest analysed.
     """
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    if output is not None:
+        check_output_path(output)
     started = utc_now_iso()
     t0 = time.monotonic()
     from pathprobe.capture import Filters, analyze_capture
@@ -102,11 +120,16 @@ def analyze_command(
     filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
                       ports=frozenset(port or ()), proxy_host=proxy_host,
                       proxy_port=proxy_port)
-    result = analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                             progress=progress_to_stderr if not as_json else None)
-    if as_json:  # the text report carries the notes in its summary; JSON users get stderr
-        for note in result.notes:
-            progress_to_stderr(note)
-    report = result.measurement.to_report("analyze", started, time.monotonic() - t0,
-                                          recommendations=result.recommendations)
-    emit(report, fmt, as_json, output)
+    context = make_context(target=str(capture))
+    try:
+        result = analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
+                                 progress=out.progress())
+    except KeyboardInterrupt:
+        emit(finish([], command="analyze", started=started,
+                    duration_s=time.monotonic() - t0, partial=True,
+                    extra_errors=("interrupted: 'analyze' was stopped before it finished",)
+                    ), out)
+    report = finish([result.measurement], command="analyze", started=started,
+                    duration_s=time.monotonic() - t0, notes=result.notes,
+                    recommender=result.recommender)
+    emit(replace(report, context=context), out)

@@ -3,32 +3,187 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from pathprobe.errors import PathprobeError, UsageError
-from pathprobe.model import ExitStatus, Report
-from pathprobe.render import TableFormat, render
+from pathprobe import __version__
+from pathprobe.errors import UsageError
+from pathprobe.findings import Recommender, default_recommender, finish
+from pathprobe.model import (
+    Context,
+    Evidence,
+    Measurement,
+    Progress,
+    Report,
+    Severity,
+    no_progress,
+)
+from pathprobe.render import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, render
+from pathprobe.render.tsv import TsvTable
+
+if TYPE_CHECKING:
+    from pathprobe.proxyconf import ProxyConfig
 
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe/1) to stdout; logs go to stderr.")]
-FormatOption = Annotated[TableFormat, typer.Option(
-    "--format", "-f", help="Table format for the text report.", case_sensitive=False)]
+FormatOption = Annotated[TableFormat | None, typer.Option(
+    "--format", "-f", case_sensitive=False, show_default=False, metavar="FORMAT",
+    help="Report format: simple (default), plain, grid (text tables that fit --width), "
+         "github/markdown/md (GitHub Markdown), html (a standalone page), tsv (one table, "
+         "see --table). With -o and no --format: from the file's extension (.md, .html, "
+         ".json, .tsv; anything else simple).")]
 OutputOption = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Also write the report to FILE (atomically).",
-    dir_okay=False, writable=True)]
+    "--output", "-o", metavar="FILE",
+    help="Also write the report to FILE (checked before measuring).", dir_okay=False)]
+WidthOption = Annotated[int | None, typer.Option(
+    "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
+    help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
+         "is not a terminal); long cells wrap at spaces, commands are never split.")]
+TableOption = Annotated[TsvTable, typer.Option(
+    "--table", case_sensitive=False, metavar="TABLE",
+    help="The table --format tsv writes: findings, recommendations or measurements.")]
 
 
-class NotImplementedYet(PathprobeError):
-    """A command whose issue has not landed; exit 3 so no script mistakes it for a result."""
+FailOnOption = Annotated[Severity, typer.Option(
+    "--fail-on", case_sensitive=False, metavar="SEVERITY",
+    help="Exit 1 when a finding of this severity or worse exists: critical, warning "
+         "(default) or info. Severity: critical = traffic breaks (black hole, reset, stall, "
+         "refusal, auth), warning = degraded or fragile, info = observed and harmless "
+         "(e.g. MSS lowered while traffic flows).")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress lines on stderr.")]
+VerboseOption = Annotated[bool, typer.Option(
+    "--verbose", "-v", help="More progress detail on stderr (each step's wall time).")]
 
 
-def not_implemented(command: str, issue: int) -> NoReturn:
-    raise NotImplementedYet(f"'pathprobe {command}' is not implemented yet (issue {issue})")
+@dataclass(frozen=True)
+class Output:
+    """How a measuring command reports: the options every one of them shares."""
+
+    fmt: TableFormat | None = None
+    as_json: bool = False
+    output: Path | None = None
+    fail_on: Severity = Severity.WARNING
+    quiet: bool = False
+    verbose: bool = False
+    width: int | None = None
+    table: TsvTable = TsvTable.FINDINGS
+
+    def resolved(self) -> tuple[TableFormat, bool]:
+        """(format, json): --format/--json win; else -o's extension; else simple."""
+        if self.as_json or self.fmt is not None:
+            return self.fmt or TableFormat.SIMPLE, self.as_json
+        suffix = self.output.suffix.lower() if self.output is not None else ""
+        if suffix == ".json":
+            return TableFormat.SIMPLE, True
+        return EXTENSION_FORMATS.get(suffix, TableFormat.SIMPLE), False
+
+    def columns(self) -> int:
+        if self.width is not None:
+            return self.width
+        if sys.stdout.isatty():
+            return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+        return DEFAULT_WIDTH
+
+    def progress(self) -> Progress:
+        """Progress on stderr unless -q (whether or not stderr is a terminal)."""
+        return no_progress if self.quiet else progress_to_stderr
+
+
+Measure = Callable[[Progress], Sequence[Measurement]]
+
+
+def run_measuring(command: str, measure: Measure, out: Output, *,
+                  context: Context | None = None, leg2_target: str | None = None,
+                  notes: Sequence[Evidence] = (),
+                  recommender: Recommender | None = None) -> NoReturn:
+    """The one runner of the measuring commands: check the output path, time the
+    measurement, turn Ctrl-C into a partial report (exit 3), combine the findings,
+    render, write, exit with the status of design.md."""
+    if out.output is not None:
+        check_output_path(out.output)
+    started, t0 = utc_now_iso(), time.monotonic()
+    progress = out.progress()
+    partial, extra = False, []
+    measured: tuple[Measurement, ...] = ()
+    try:
+        measured = tuple(measure(progress))
+    except KeyboardInterrupt:
+        partial = True
+        extra.append(f"interrupted: '{command}' was stopped before it finished")
+    if out.verbose:
+        progress(f"{command}: {time.monotonic() - t0:.2f} s")
+    report = finish(measured, command=command, started=started,
+                    duration_s=time.monotonic() - t0, partial=partial, extra_errors=extra,
+                    notes=notes, leg2_target=leg2_target,
+                    recommender=recommender or default_recommender)
+    emit(replace(report, context=context or make_context()), out)
+
+
+def make_context(proxy: ProxyConfig | None = None, target: str | None = None) -> Context:
+    """Tool, version, host and the command line (secrets removed) for the report."""
+    return Context(version=__version__, host=socket.gethostname(),
+                   argv=tuple(["pathprobe", *redact_argv(sys.argv[1:])]),
+                   proxy=proxy.display if proxy is not None else None,
+                   proxy_source=proxy.source if proxy is not None else None, target=target)
+
+
+SECRET_OPTIONS = ("--token", "--password", "--proxy-password")
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """The command line without secrets: option values that are secrets, and the password
+    of any URL with credentials."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append("***")
+            hide_next = False
+            continue
+        name, eq, _value = arg.partition("=")
+        if name in SECRET_OPTIONS:
+            if eq:
+                out.append(f"{name}=***")
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        out.append(re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", arg))
+    return out
+
+
+def emit(report: Report, out: Output) -> NoReturn:
+    """Print the report (and write --output), then exit with the report's status."""
+    fmt, as_json = out.resolved()
+    text = render(report, fmt, as_json=as_json, width=out.columns(), table=out.table,
+                  verbose=out.verbose)
+    if out.output is not None:
+        write_atomically(out.output, text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    raise typer.Exit(int(report.exit_status(out.fail_on)))
+
+
+def check_output_path(path: Path) -> None:
+    """Fail before measuring when the report could not be written to ``path``."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not os.access(directory, os.W_OK) and not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write {path}: permission denied")
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -44,20 +199,6 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def emit(report: Report, fmt: TableFormat, as_json: bool, output: Path | None = None) -> NoReturn:
-    """Print the report (and write --output), then exit with the report's status."""
-    text = render(report, fmt, as_json)
-    if output is not None:
-        write_atomically(output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    raise typer.Exit(int(report.exit_status()))
-
-
-def exit_with(status: ExitStatus) -> NoReturn:
-    raise typer.Exit(int(status))
 
 
 def progress_to_stderr(message: str) -> None:

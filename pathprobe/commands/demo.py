@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from typing import Annotated
@@ -41,11 +42,15 @@ ScenarioOption = Annotated[str, typer.Option(
     help=f"Lab scenario: {', '.join(topo.SCENARIOS)}.")]
 
 
-def demo_argv(fmt: TableFormat, as_json: bool, output: str | None) -> list[str]:
-    """The diagnose command line run inside the fmc namespace (pure, for tests)."""
+def demo_argv(fmt: TableFormat | None, as_json: bool, output: str | None,
+              width: int = 100) -> list[str]:
+    """The diagnose command line run inside the fmc namespace (pure, for tests); the
+    report fits ``width`` columns (100 at most, so it pastes anywhere)."""
     argv = [sys.executable, "-m", "pathprobe", "diagnose", "--proxy", topo.PROXY_URL,
             "--target", f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
-            "--format", fmt.value]
+            "--width", str(min(width, 100))]
+    if fmt is not None:
+        argv += ["--format", fmt.value]
     if as_json:
         argv.append("--json")
     if output is not None:
@@ -56,7 +61,7 @@ def demo_argv(fmt: TableFormat, as_json: bool, output: str | None) -> list[str]:
 def demo_command(
     scenario: ScenarioOption = "article",
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
     from pathprobe.lab.manager import down, lab_environment, up
@@ -80,7 +85,8 @@ def demo_command(
         state = up(chosen, prefix, say)
         say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
         argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
-                *demo_argv(fmt, as_json, str(output.resolve()) if output else None)]
+                *demo_argv(fmt, as_json, str(output.resolve()) if output else None,
+                           shutil.get_terminal_size((100, 24)).columns)]
         env = lab_environment(prefix)
         for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
             env.pop(name, None)

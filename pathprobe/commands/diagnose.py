@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    progress_to_stderr,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    check_output_path,
+    emit,
+    make_context,
     utc_now_iso,
-    write_atomically,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, no_progress
-from pathprobe.render import TableFormat, render_by_leg, render_json
+from pathprobe.model import DEFAULT_TARGET, Severity
+from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -61,10 +68,16 @@ def diagnose_command(
         "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=10, max=1000, help="Upper bound on probes per size search.")] = 100,
+        "--max-probes", min=10, max=1000, metavar="N",
+        help="Upper bound on probes per size search.")] = 100,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     from pathprobe.diagnose import DiagnoseConfig, run_diagnose
     from pathprobe.proxyconf import discover_proxy, get_credentials
@@ -79,17 +92,15 @@ def diagnose_command(
     credentials = get_credentials(proxy_user, found)
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
                          credentials=credentials, reflector=reflector, max_probes=max_probes)
-    progress = progress_to_stderr if sys.stderr.isatty() else no_progress
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    if output is not None:
+        check_output_path(output)
+    progress = out.progress()
     if found is not None:
         progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
     report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
     # One table per leg and direction (not one wide table of every column).
-    text = render_json(report) if as_json else render_by_leg(report, fmt)
-    if output is not None:
-        write_atomically(output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
-    raise typer.Exit(int(report.exit_status()))
+    emit(replace(report, context=make_context(found, f"{host}:{port}")), out)
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

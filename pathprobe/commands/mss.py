@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import sys
-import time
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    emit,
-    progress_to_stderr,
-    utc_now_iso,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    make_context,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import no_progress
-from pathprobe.render import TableFormat
+from pathprobe.model import Leg, Severity
+from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -60,8 +63,8 @@ def mss_command(
     host_port: Annotated[str, typer.Argument(
         metavar="HOST:PORT", help="TCP service to probe, e.g. the proxy proxy.example.com:3128 or "
         "[2001:db8::1]:8080 (port 443 when omitted).", show_default=False)],
-    leg: Annotated[str, typer.Option(
-        "--leg", metavar="NAME", help="Leg name used in the report.")] = "fmc-proxy",
+    leg: Annotated[Leg, typer.Option(
+        "--leg", case_sensitive=False, help="Leg name used in the report.")] = Leg.FMC_PROXY,
     segments: Annotated[bool, typer.Option(
         "--segments/--no-segments", help="Probe sized segments (reset and black-hole "
         "thresholds).")] = True,
@@ -76,9 +79,14 @@ def mss_command(
         help="How long one segment may wait for its ACK before it counts as lost "
         "(it is tried 3 times). Default: 0.4 s + 10 RTT, between 0.6 and 3 s.",
         show_default=False)] = None,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     from pathprobe.mss import measure_mss
 
@@ -86,12 +94,11 @@ def mss_command(
         host, port = parse_authority(host_port, default_port=443)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None
-    started = utc_now_iso()
-    t0 = time.monotonic()
-    measurement = measure_mss(host, port, leg=leg, segments=segments, hops=hops,
-                              progress=progress_to_stderr if sys.stderr.isatty() else no_progress,
-                              ack_timeout=ack_timeout, peer_probe=http)
-    emit(measurement.to_report("mss", started, time.monotonic() - t0), fmt, as_json, output)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    run_measuring("mss", lambda progress: [measure_mss(
+        host, port, leg=leg, segments=segments, hops=hops, progress=progress,
+        ack_timeout=ack_timeout, peer_probe=http)], out,
+        context=make_context(target=host_port))
 
 
 mss_command.__doc__ = MSS_HELP

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import socket
-import time
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    emit,
-    progress_to_stderr,
-    utc_now_iso,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    make_context,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import no_progress
-from pathprobe.render import TableFormat
+from pathprobe.model import Leg, Severity
+from pathprobe.render.tsv import TsvTable
 
 
 class Method(StrEnum):
@@ -42,24 +46,28 @@ def pmtu_command(
              "port, no root, slow: paced by the target's ICMP rate limit) measure the up "
              "direction.")] = Method.AUTO,
     port: Annotated[int | None, typer.Option(
-        "--port", "-p", min=1, max=65535,
+        "--port", "-p", min=1, max=65535, metavar="PORT",
         help="A TCP port open on HOST (e.g. the proxy port 3128): enables the TCP method "
              "and lets auto tell up from down.")] = None,
     max_probes: Annotated[int, typer.Option(
-        "--max-probes", min=1, max=10000,
+        "--max-probes", min=1, max=10000, metavar="N",
         help="Probe budget per search (packets).")] = 100,
     hops: Annotated[bool, typer.Option(
         "--hops", help="Also try to name the hop where the MTU drops.")] = False,
-    leg: Annotated[str, typer.Option(
-        "--leg", help="Leg name in the report (fmc-proxy when HOST is the proxy).")
-    ] = "fmc-upstream",
+    leg: Annotated[Leg, typer.Option(
+        "--leg", case_sensitive=False,
+        help="Leg name in the report (fmc-proxy when HOST is the proxy).")
+    ] = Leg.FMC_UPSTREAM,
     ipv4: Annotated[bool, typer.Option("-4", help="Use IPv4 only.")] = False,
     ipv6: Annotated[bool, typer.Option("-6", help="Use IPv6 only.")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", "-q", help="No progress lines on stderr.")] = False,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Exact path MTU to HOST on leg 1 (DF probes, with or without root).
 
@@ -85,11 +93,7 @@ def pmtu_command(
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else None
     from pathprobe.pmtu import measure_pmtu
 
-    started = utc_now_iso()
-    t0 = time.monotonic()
-    measurement = measure_pmtu(host, leg=leg, method=method.value, hops=hops,
-                               max_probes=max_probes, port=port,
-                               progress=no_progress if quiet else progress_to_stderr,
-                               family=family)
-    report = measurement.to_report("pmtu", started, time.monotonic() - t0)
-    emit(report, fmt, as_json, output)
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    run_measuring("pmtu", lambda progress: [measure_pmtu(
+        host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
+        progress=progress, family=family)], out, context=make_context(target=host))

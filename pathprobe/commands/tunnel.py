@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from pathprobe.commands.common import (
+    FailOnOption,
     FormatOption,
     JsonOption,
+    Output,
     OutputOption,
-    emit,
-    progress_to_stderr,
-    utc_now_iso,
+    QuietOption,
+    TableOption,
+    VerboseOption,
+    WidthOption,
+    make_context,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, Direction, no_progress
+from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.model import (
+    DEFAULT_TARGET,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Measurement,
+    Severity,
+    Step,
+)
 from pathprobe.proxyconf import PASSWORD_ENV, discover_proxy, get_credentials
-from pathprobe.render import TableFormat
+from pathprobe.render.tsv import TsvTable
 
 
 class DirectionChoice(StrEnum):
@@ -50,7 +64,7 @@ def tunnel_command(
         help="Talk TLS to the reflector (started with 'serve --tls'), for proxies that only "
              "pass TLS; write sizes stay exact on the wire.")] = False,
     token: Annotated[str | None, typer.Option(
-        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN",
+        "--token", envvar="PATHPROBE_REFLECTOR_TOKEN", metavar="TOKEN",
         help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[int | None, typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
@@ -60,11 +74,14 @@ def tunnel_command(
     direction: Annotated[DirectionChoice, typer.Option(
         "--direction", case_sensitive=False, help="Which directions of leg 2 to measure.")]
         = DirectionChoice.BOTH,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
-        = False,
+    fail_on: FailOnOption = Severity.WARNING,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
     as_json: JsonOption = False,
-    fmt: FormatOption = TableFormat.SIMPLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
+    width: WidthOption = None,
+    table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     """Measure leg 2 (proxy to upstream) from inside CONNECT tunnels.
 
@@ -106,10 +123,15 @@ def tunnel_command(
     credentials = get_credentials(proxy_user, config)
     dirs = ((Direction.UP, Direction.DOWN) if direction is DirectionChoice.BOTH
             else (Direction(direction.value),))
-    started, t0 = utc_now_iso(), time.monotonic()
-    m = measure_tunnel(config, target, credentials=credentials, reflector=reflector,
-                       leg1_max_payload=leg1_max_payload,
-                       progress=no_progress if quiet else progress_to_stderr, token=token,
-                       reflector_tls=reflector_tls,
-                       directions=dirs)
-    emit(m.to_report("tunnel", started, time.monotonic() - t0), fmt, as_json, output)
+    given: list[Measurement] = []
+    if leg1_max_payload is not None:
+        # What the user says leg 1 carries is a fact for the attribution, said as such.
+        given.append(Measurement(legs=(LegReport(
+            Leg.FMC_PROXY, config.display, None, {"max_payload": leg1_max_payload},
+            notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL,
+                            {"payload": leg1_max_payload}),)),)))
+    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
+    run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
+        config, target, credentials=credentials, reflector=reflector, progress=progress,
+        token=token, reflector_tls=reflector_tls, directions=dirs)], out,
+        context=make_context(config, target), leg2_target=target)

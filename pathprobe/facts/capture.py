@@ -1,4 +1,8 @@
-"""Observations of the `capture` step (sentences: pathprobe.render.evidence.capture)."""
+"""Observations of the `capture` step (sentences: pathprobe.render.evidence.capture).
+
+Values that cite a packet carry its number as ``frame`` (and in ``Evidence.frames``);
+``sender``/``server``/``client`` are addresses as the capture shows them.
+"""
 
 from __future__ import annotations
 
@@ -7,3 +11,69 @@ from enum import StrEnum
 
 class CaptureFact(StrEnum):
     """What the capture step can observe; each value is stable (JSON `facts[].fact`)."""
+
+    # --- the handshake ----------------------------------------------------------------
+    SYN_SENT = "syn-sent"                          # frame: SYN to {server}:{port}
+    SYN_ANSWERED_BY_RST = "syn-answered-by-rst"
+    SYN_UNANSWERED = "syn-unanswered"              # sent {count} times, no SYN-ACK
+    SYN_MSS = "syn-mss"                            # SYN from {sender} carries MSS {mss}
+    SYNACK_MSS = "synack-mss"                      # SYN-ACK from {sender} carries MSS {mss}
+    CLAMP_WHO_UNKNOWN = "clamp-who-unknown"        # one capture point cannot tell who
+    # --- the proxy's answer -------------------------------------------------------------
+    CONNECT_SENT = "connect-sent"                  # CONNECT {target} (with_auth, retransmits)
+    PROXY_ANSWERED = "proxy-answered"              # proxy answered {status} {reason}
+    AUTH_SCHEMES = "auth-schemes"                  # schemes offered (head_complete)
+    FMC_SCHEMES_UNSUPPORTED = "fmc-schemes-unsupported"
+    CREDENTIALS_REJECTED = "credentials-rejected"
+    NO_CREDENTIALS_SENT = "no-credentials-sent"
+    UPSTREAM_UNREACHABLE = "upstream-unreachable"  # the proxy could not reach {target}
+    POLICY_REFUSES = "policy-refuses"              # the proxy's policy refuses {target}
+    NO_HTTP_ANSWER = "no-http-answer"              # and how the connection ended
+    CONNECT_NEVER_ACKED = "connect-never-acked"
+    # --- transport on the captured leg --------------------------------------------------
+    ICMP_FRAG_NEEDED = "icmp-frag-needed"          # {router}: next hop MTU {mtu} for {size}
+    PMTUD_WORKS = "pmtud-works"                    # packets up to {delivered} acknowledged
+    LARGE_SEGMENT = "large-segment"                # {payload}-byte segment ({size} packet)
+    RST_AFTER_LARGE = "rst-after-large"            # RST {delay_ms} ms later, before any ACK
+    RST_THRESHOLD_ABOVE = "rst-threshold-above"    # up to {delivered} acked, threshold <= {size}
+    LARGE_RETRANSMITTED = "large-retransmitted"    # retransmitted {count} times, never acked
+    BLACKHOLE_BRACKET = "blackhole-bracket"        # {delivered} <= path MTU < {size}
+    DATA_AFTER_GAP = "data-after-gap"              # {missing} bytes never showed up
+    SMALLER_ARRIVED = "smaller-arrived"            # segments up to {max_payload} arrived
+    # --- the tunnel after 200 (or a direct TLS session) ---------------------------------
+    TUNNEL_OPEN = "tunnel-open"
+    TLS_SESSION = "tls-session"
+    CLIENT_HELLO = "client-hello"                  # ClientHello ({size} bytes)
+    SERVER_HELLO = "server-hello"
+    NO_SERVER_HELLO = "no-server-hello"            # after {idle_s} s without data
+    HELLO_ACKED_ON_LEG1 = "hello-acked-on-leg1"
+    HELLO_NOT_ACKED_ON_LEG1 = "hello-not-acked-on-leg1"
+    LAST_DATA = "last-data"                        # then {gap_s} s without data
+    TUNNEL_BYTES = "tunnel-bytes"                  # {bytes_up} up, {bytes_down} down
+    LEG1_ALL_ACKED = "leg1-all-acked"              # so the data is stuck beyond the proxy
+    LEG1_SOME_UNACKED = "leg1-some-unacked"
+    FULL_SEGMENTS_ARRIVED = "full-segments-arrived"  # {max_seg_down}: leg 1 carries them
+    NO_FULL_SEGMENT = "no-full-segment"            # none above {max_seg_down} (full {full_seg})
+    # --- merging across connections -----------------------------------------------------
+    CONNECTION = "connection"                      # {client}:{cport} -> {server}:{sport}
+    SAME_IN_OTHERS = "same-in-others"              # in {others} other connections ({ports})
+    NOTHING_WRONG = "nothing-wrong"                # {connections} connections, all fine
+    # --- one connection's row -----------------------------------------------------------
+    ROW_FINDING = "row-finding"                    # {code}
+    ROW_OK = "row-ok"
+    ROW_FRAMES = "row-frames"                      # frames {first}-{last}
+    ROW_RETRANSMISSIONS = "row-retransmissions"    # {up} up/{down} down
+    ROW_IDLE = "row-idle"                          # idle {seconds} s between two frames
+    ROW_WSCALE = "row-wscale"                      # {up}/{down}
+    ROW_TIMESTAMPS = "row-timestamps"              # on: 1/0
+    ROW_SACK = "row-sack"                          # on: 1/0
+    ROW_NO_SYN = "row-no-syn"                      # capture started mid-connection
+    ROW_FRAGMENTS = "row-fragments"                # {count} IP fragments
+    ROW_OFFLOAD = "row-offload"                    # segments larger than any MSS (TSO/GRO)
+    # --- the reader and the analysis as a whole -----------------------------------------
+    CAPTURE_READ = "capture-read"                  # {file}: {frames} frames, {chosen}/{total}
+    CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
+    UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
+    TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
+    ICMP_UNMATCHED = "icmp-unmatched"              # ICMP for a connection not analysed
+    FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}

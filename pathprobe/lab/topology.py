@@ -18,8 +18,8 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.model import Direction
 
 DEFAULT_PREFIX = "pp-"

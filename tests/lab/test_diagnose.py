@@ -22,11 +22,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from pathprobe.schema import load_schema
 from tests.conftest import Lab, cli_env
 
 PROXY = "http://198.18.2.2:3128"
 TARGET = "upstream.pathprobe.test:443"
-SCHEMA = json.loads((Path(__file__).parents[1] / "pathprobe-1.schema.json").read_text())
+SCHEMA = load_schema()
 
 
 def diagnose(lab: Lab, *extra: str, user: str | None = None,

@@ -3,6 +3,8 @@ and the fast header path against the shared parsers of pathprobe.wire.headers.""
 
 from __future__ import annotations
 
+import json
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,11 +15,29 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
-from pathprobe.capture.analysis import fast_tcp
+from pathprobe.capture.analysis import Analysis, fast_tcp, measure_first
+from pathprobe.capture.rules import EXAMPLE_PORTS, Merger, conn_findings, size_limit
 from pathprobe.errors import CaptureError
-from pathprobe.model import Direction, ExitStatus, Verdict, VerdictCode
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.findings import finish
+from pathprobe.model import (
+    Basis,
+    Confidence,
+    Direction,
+    Evidence,
+    ExitStatus,
+    Leg,
+    Limit,
+    Report,
+    Severity,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.render.evidence import describe
 from pathprobe.wire.headers import parse_ip, parse_tcp, tcp_payload_length
 
+PLACEHOLDER = re.compile(r"(?<!\w)\?")    # what render prints for a missing value
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 FMC, PROXY, R1 = "198.18.1.2", "198.18.2.2", "198.18.1.1"
 TARGET = "upstream.pathprobe.test:443"
@@ -116,7 +136,9 @@ def analyse(tmp_path: Path, *flows: Flow, extra: Sequence[tuple[float, bytes]] =
     frames = sorted([f for flow in flows for f in flow.frames] + list(extra),
                     key=lambda x: x[0])
     cap = write_pcap(tmp_path / "t.pcap", frames)
-    return list(analyze_capture(cap, filters or Filters()).measurement.verdicts)
+    a = analyze_capture(cap, filters or Filters())
+    assert_renders(all_evidence(a))
+    return list(a.measurement.verdicts)
 
 
 def codes(verdicts: Sequence[Verdict]) -> list[VerdictCode]:
@@ -129,6 +151,48 @@ def only(verdicts: Sequence[Verdict], code: VerdictCode) -> Verdict:
     return found[0]
 
 
+def facts(v: Verdict) -> list[object]:
+    return [e.fact for e in v.evidence]
+
+
+def fact(v: Verdict, member: CaptureFact) -> Evidence:
+    """The one evidence item of ``v`` naming ``member``."""
+    found = [e for e in v.evidence if e.fact is member]
+    assert len(found) == 1, facts(v)
+    return found[0]
+
+
+def texts(v: Verdict) -> list[str]:
+    return [describe(e) for e in v.evidence]
+
+
+def no_recommend(_verdicts: Sequence[Verdict], _targets: object) -> tuple[()]:
+    """findings.finish without pathprobe.recommend (tested on its own)."""
+    return ()
+
+
+def report(a: Analysis) -> Report:
+    """The analyze command's Report (without recommendations)."""
+    return finish([a.measurement], command="analyze", started="", duration_s=0.0,
+                  notes=a.notes, recommender=no_recommend)
+
+
+def all_evidence(a: Analysis) -> list[Evidence]:
+    m = a.measurement
+    return [*a.notes, *(e for v in m.verdicts for e in v.evidence),
+            *(n for leg in m.legs for n in leg.notes)]
+
+
+def assert_renders(items: Sequence[Evidence]) -> None:
+    """Every item has a sentence with every field filled in."""
+    for e in items:
+        text = describe(e)
+        assert e.step is Step.CAPTURE and isinstance(e.fact, CaptureFact)
+        assert text and not PLACEHOLDER.search(text) and "None" not in text, (e, text)
+        if e.frames:
+            assert e.value("frame") in (None, e.frames[0]), e
+
+
 # --- recognisers on hand-built conversations ---------------------------------------------
 
 def test_healthy_tunnel_is_healthy(tmp_path: Path) -> None:
@@ -138,7 +202,9 @@ def test_healthy_tunnel_is_healthy(tmp_path: Path) -> None:
     f.send(0.12, False, SERVER_HELLO)
     f.ack(0.13, True)
     f.close(0.2)
-    assert codes(analyse(tmp_path, f)) == [VerdictCode.HEALTHY]
+    (v,) = analyse(tmp_path, f)
+    assert (v.code, v.leg, v.direction) == (VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH)
+    assert fact(v, CaptureFact.NOTHING_WRONG).values == {"connections": 1}
 
 
 def test_mss_in_syn_ack_lower_than_syn_is_clamped(tmp_path: Path) -> None:
@@ -148,9 +214,14 @@ def test_mss_in_syn_ack_lower_than_syn_is_clamped(tmp_path: Path) -> None:
     f.send(0.02, False, b"HTTP/1.1 200 Connection established\r\n\r\n")
     f.close(0.1)
     v = only(analyse(tmp_path, f), VerdictCode.MSS_CLAMPED)
+    assert (v.leg, v.direction, v.basis, v.limit) == (Leg.FMC_PROXY, Direction.BOTH,
+                                                      Basis.CAPTURE_POINT, None)
     assert v.numbers["mss_sent"] == 1460 and v.numbers["mss_received"] == 1300
-    assert any("frame 1:" in e and "MSS 1460" in e for e in v.evidence)
-    assert any("frame 2:" in e and "MSS 1300" in e for e in v.evidence)
+    syn, synack = fact(v, CaptureFact.SYN_MSS), fact(v, CaptureFact.SYNACK_MSS)
+    assert (syn.frames, syn.value("mss"), syn.value("sender")) == ((1,), 1460, FMC)
+    assert (synack.frames, synack.value("mss"), synack.value("sender")) == ((2,), 1300, PROXY)
+    assert describe(syn) == f"frame 1: SYN from {FMC} carries MSS 1460"
+    assert facts(v)[0] is CaptureFact.CONNECTION and CaptureFact.CLAMP_WHO_UNKNOWN in facts(v)
 
 
 def test_higher_peer_mss_is_not_a_clamp(tmp_path: Path) -> None:
@@ -162,20 +233,30 @@ def test_higher_peer_mss_is_not_a_clamp(tmp_path: Path) -> None:
     assert codes(analyse(tmp_path, f)) == [VerdictCode.HEALTHY]
 
 
-@pytest.mark.parametrize(("status", "code"), [
-    (b"403 Forbidden", VerdictCode.PROXY_DENIED),
-    (b"400 Bad Request", VerdictCode.PROXY_DENIED),
-    (b"502 Bad Gateway", VerdictCode.PROXY_UPSTREAM_ERROR),
-    (b"503 Service Unavailable", VerdictCode.PROXY_UPSTREAM_ERROR),
-    (b"504 Gateway Timeout", VerdictCode.PROXY_UPSTREAM_ERROR),
+@pytest.mark.parametrize(("status", "code", "leg", "why"), [
+    (b"403 Forbidden", VerdictCode.PROXY_DENIED, Leg.FMC_PROXY, CaptureFact.POLICY_REFUSES),
+    (b"400 Bad Request", VerdictCode.PROXY_DENIED, Leg.FMC_PROXY, CaptureFact.POLICY_REFUSES),
+    (b"502 Bad Gateway", VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM,
+     CaptureFact.UPSTREAM_UNREACHABLE),
+    (b"503 Service Unavailable", VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM,
+     CaptureFact.UPSTREAM_UNREACHABLE),
+    (b"504 Gateway Timeout", VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM,
+     CaptureFact.UPSTREAM_UNREACHABLE),
 ])
-def test_proxy_refusals(tmp_path: Path, status: bytes, code: VerdictCode) -> None:
+def test_proxy_refusals(tmp_path: Path, status: bytes, code: VerdictCode, leg: Leg,
+                        why: CaptureFact) -> None:
     f = Flow()
     f.tunnel(status=status)
     f.close(0.1)
     v = only(analyse(tmp_path, f), code)
+    assert (v.leg, v.direction, v.basis) == (leg, None, Basis.PROXY_ANSWER)
     assert v.numbers["status"] == int(status[:3])
     assert v.numbers["target"] == TARGET
+    connect, answer = fact(v, CaptureFact.CONNECT_SENT), fact(v, CaptureFact.PROXY_ANSWERED)
+    assert connect.frames == (4,) and connect.value("target") == TARGET
+    assert answer.frames == (6,) and answer.value("status") == int(status[:3])
+    assert describe(answer) == f"frame 6: proxy answered {status.decode()}"
+    assert fact(v, why).value("target") == TARGET
 
 
 def test_407_ntlm_only_is_unsupported(tmp_path: Path) -> None:
@@ -185,15 +266,19 @@ def test_407_ntlm_only_is_unsupported(tmp_path: Path) -> None:
     f.close(0.1)
     v = only(analyse(tmp_path, f), VerdictCode.PROXY_AUTH_UNSUPPORTED)
     assert v.numbers["schemes"] == "ntlm, negotiate"
-    assert v.confidence.value == "measured"      # the whole head was captured
+    assert v.confidence is Confidence.MEASURED      # the whole head was captured
+    assert fact(v, CaptureFact.AUTH_SCHEMES).value("head_complete") == 1
+    assert CaptureFact.FMC_SCHEMES_UNSUPPORTED in facts(v)
 
 
 def test_407_head_cut_by_the_snap_length_is_only_inferred() -> None:
     """The lab fixture was taken with -s 400: more schemes could follow NTLM."""
     a = analyze_capture(FIXTURES / "auth-ntlm.pcap", Filters())
     v = only(a.measurement.verdicts, VerdictCode.PROXY_AUTH_UNSUPPORTED)
-    assert v.confidence.value == "inferred"
-    assert any("not fully captured" in e for e in v.evidence)
+    assert v.confidence is Confidence.INFERRED
+    schemes = fact(v, CaptureFact.AUTH_SCHEMES)
+    assert schemes.value("head_complete") == 0
+    assert "not fully captured" in describe(schemes)
 
 
 def test_407_basic_without_credentials_is_auth_required(tmp_path: Path) -> None:
@@ -202,8 +287,9 @@ def test_407_basic_without_credentials_is_auth_required(tmp_path: Path) -> None:
              headers=b'Proxy-Authenticate: Basic realm="x"\r\n')
     f.close(0.1)
     v = only(analyse(tmp_path, f), VerdictCode.PROXY_AUTH_REQUIRED)
-    assert v.numbers["schemes"] == "basic"
-    assert any("no credentials were sent" in e for e in v.evidence)
+    assert v.numbers["schemes"] == "basic" and v.numbers["credentials"] == "none sent"
+    assert CaptureFact.NO_CREDENTIALS_SENT in facts(v)
+    assert CaptureFact.CREDENTIALS_REJECTED not in facts(v)
 
 
 def test_407_then_200_on_the_same_connection_is_the_normal_dance(tmp_path: Path) -> None:
@@ -226,8 +312,14 @@ def test_connect_without_answer(tmp_path: Path) -> None:
         f.resend(0.2 * 2 ** i, True, seq, CONNECT)
     f.fin(3.0, True)
     v = only(analyse(tmp_path, f), VerdictCode.CONNECT_NO_RESPONSE)
+    assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.PROXY_ANSWER)
     assert v.numbers["retransmits"] == 3
-    assert any("never acknowledged" in e for e in v.evidence)
+    connect = fact(v, CaptureFact.CONNECT_SENT)
+    assert connect.frames == (4,) and connect.value("retransmits") == 3
+    assert describe(connect).endswith("retransmitted 3 time(s)")
+    ended = fact(v, CaptureFact.NO_HTTP_ANSWER)
+    assert (ended.value("ended"), ended.value("how")) == ("closed", "client FIN")
+    assert CaptureFact.CONNECT_NEVER_ACKED in facts(v)
 
 
 def test_syn_never_answered_to_the_proxy_is_unreachable(tmp_path: Path) -> None:
@@ -239,7 +331,9 @@ def test_syn_never_answered_to_the_proxy_is_unreachable(tmp_path: Path) -> None:
         analyse(tmp_path, f)
     v = only(analyse(tmp_path, f, filters=Filters(proxy_host=PROXY, proxy_port=3128)),
              VerdictCode.PROXY_UNREACHABLE)
-    assert v.numbers["syn_sent"] == 2
+    assert v.numbers["syn_sent"] == 2 and v.basis is Basis.CAPTURE_POINT
+    syn = fact(v, CaptureFact.SYN_UNANSWERED)
+    assert syn.frames == (1,) and syn.value("count") == 2 and syn.value("port") == 3128
 
 
 def test_rst_right_after_a_large_segment(tmp_path: Path) -> None:
@@ -251,11 +345,16 @@ def test_rst_right_after_a_large_segment(tmp_path: Path) -> None:
     f.ack(0.13, True)
     f.send(0.2, True, b"\x17" * 1448)
     f.rst(0.2005, False)
-    v = only(analyse(tmp_path, f), VerdictCode.RST_ON_LARGE_SEGMENT)
-    assert v.direction is Direction.UP
-    assert v.numbers["size"] == 40 + 1448 and v.numbers["payload"] == 1448
-    assert v.numbers["pmtu_low"] == 40 + len(CLIENT_HELLO)
-    assert VerdictCode.PMTU_BLACKHOLE not in codes(analyse(tmp_path, f))
+    verdicts = analyse(tmp_path, f)
+    v = only(verdicts, VerdictCode.RST_ON_LARGE_SEGMENT)
+    assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.CAPTURE_POINT)
+    assert v.limit == Limit(pmtu_low=40 + len(CLIENT_HELLO), pmtu_high=40 + 1448 - 1,
+                            exact=False)
+    seg, rst = fact(v, CaptureFact.LARGE_SEGMENT), fact(v, CaptureFact.RST_AFTER_LARGE)
+    assert (seg.value("size"), seg.value("payload")) == (40 + 1448, 1448)
+    assert rst.frames[0] == seg.frames[0] + 1 and rst.value("delay_ms") in (0, 1)
+    assert fact(v, CaptureFact.RST_THRESHOLD_ABOVE).value("delivered") == 40 + len(CLIENT_HELLO)
+    assert VerdictCode.PMTU_BLACKHOLE not in codes(verdicts)
 
 
 def test_rst_after_small_segment_is_not_blamed_on_size(tmp_path: Path) -> None:
@@ -266,22 +365,48 @@ def test_rst_after_small_segment_is_not_blamed_on_size(tmp_path: Path) -> None:
     assert VerdictCode.RST_ON_LARGE_SEGMENT not in codes(analyse(tmp_path, f))
 
 
-def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -> None:
+def _black_hole(first: bytes) -> Flow:
+    """A tunnel whose ``first`` record is acknowledged, then a 1448-byte one never is."""
     f = Flow()
     f.tunnel()
-    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.1, True, first)
     f.ack(0.11, False)
     big = b"\x17" * 1448
     seq = f.send(0.2, True, big)
     for i in range(4):
         f.resend(0.4 * 2 ** i, True, seq, big)
-    v = only(analyse(tmp_path, f), VerdictCode.PMTU_BLACKHOLE)
-    assert v.direction is Direction.UP
+    return f
+
+
+def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -> None:
+    v = only(analyse(tmp_path, _black_hole(CLIENT_HELLO)), VerdictCode.PMTU_BLACKHOLE)
+    assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.CAPTURE_POINT)
     low = 20 + 20 + len(CLIENT_HELLO)
     # Never over-report: the proven lower bound is the largest packet acknowledged.
-    assert v.numbers["pmtu_low"] == low and "mtu" not in v.numbers
-    assert v.numbers["pmtu_high"] == 40 + 1448 - 1
-    assert any("retransmitted 4 time(s)" in e for e in v.evidence)
+    assert v.limit == Limit(pmtu_low=low, pmtu_high=40 + 1448 - 1, exact=False)
+    retx = fact(v, CaptureFact.LARGE_RETRANSMITTED)
+    assert (retx.value("count"), retx.value("size"), retx.value("payload")) == (4, 1488, 1448)
+    assert retx.frames == (11,)                  # the first retransmission
+    assert "retransmitted 4 time(s)" in describe(retx)
+    bracket = fact(v, CaptureFact.BLACKHOLE_BRACKET)
+    assert (bracket.value("delivered"), bracket.value("size")) == (low, 1488)
+
+
+def test_black_hole_bracket_closed_is_exact(tmp_path: Path) -> None:
+    """1487-byte packets acknowledged, 1488 never: the limit is proven exactly."""
+    v = only(analyse(tmp_path, _black_hole(b"\x17" * 1447)), VerdictCode.PMTU_BLACKHOLE)
+    assert v.limit == Limit(mtu=1487, pmtu_low=1487, pmtu_high=1487, exact=True)
+
+
+@given(delivered=st.one_of(st.none(), st.integers(68, 9000)), failing=st.integers(69, 9001))
+def test_size_limit_never_claims_more_than_proven(delivered: int | None, failing: int) -> None:
+    lim = size_limit(delivered, failing)
+    assert lim.pmtu_high == failing - 1
+    assert lim.exact == (delivered is not None and delivered >= failing - 1)
+    if lim.exact:
+        assert lim.mtu == lim.pmtu_low == failing - 1
+    else:
+        assert lim.mtu is None and lim.pmtu_low == delivered
 
 
 def test_retransmission_later_acknowledged_is_no_black_hole(tmp_path: Path) -> None:
@@ -296,7 +421,7 @@ def test_retransmission_later_acknowledged_is_no_black_hole(tmp_path: Path) -> N
     assert codes(analyse(tmp_path, f)) == [VerdictCode.HEALTHY]
 
 
-def test_icmp_frag_needed_quoting_the_connection(tmp_path: Path) -> None:
+def _frag_needed(acked: bool) -> Flow:
     from scapy.layers.inet import ICMP, IP, TCP
     from scapy.layers.l2 import Ether
 
@@ -310,12 +435,27 @@ def test_icmp_frag_needed_quoting_the_connection(tmp_path: Path) -> None:
     f.frames.append((0.2001, bytes(icmp)))
     f.resend(0.21, True, seq, big[:1360])             # the kernel resends in smaller pieces
     f.resend(0.21, True, seq + 1360, big[1360:])
-    f.ack(0.22, False)
-    f.close(0.3)
-    v = only(analyse(tmp_path, f), VerdictCode.PMTU_REDUCED)
-    assert v.numbers["mtu"] == 1400 and v.numbers["router"] == R1
-    assert v.direction is Direction.UP
-    assert any("PMTUD works" in e for e in v.evidence)
+    if acked:
+        f.ack(0.22, False)
+        f.close(0.3)
+    return f
+
+
+def test_icmp_frag_needed_quoting_the_connection(tmp_path: Path) -> None:
+    v = only(analyse(tmp_path, _frag_needed(acked=True)), VerdictCode.PMTU_REDUCED)
+    assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.CAPTURE_POINT)
+    assert v.limit == Limit(mtu=1400) and v.numbers["router"] == R1
+    icmp = fact(v, CaptureFact.ICMP_FRAG_NEEDED)
+    assert (icmp.value("mtu"), icmp.value("router"), icmp.value("size")) == (1400, R1, 1488)
+    assert icmp.frames == (9,)
+    assert describe(fact(v, CaptureFact.PMTUD_WORKS)).endswith("PMTUD works")
+
+
+def test_icmp_without_the_smaller_size_acknowledged_is_no_exact_mtu(tmp_path: Path) -> None:
+    v = only(analyse(tmp_path, _frag_needed(acked=False)), VerdictCode.PMTU_REDUCED)
+    # Only the CONNECT's packet was acknowledged: that much is proven, 1400 is the ceiling.
+    assert v.limit == Limit(pmtu_low=40 + len(CONNECT), pmtu_high=1400, exact=False)
+    assert CaptureFact.PMTUD_WORKS not in facts(v)
 
 
 def test_tunnel_stall_after_clienthello(tmp_path: Path) -> None:
@@ -325,9 +465,14 @@ def test_tunnel_stall_after_clienthello(tmp_path: Path) -> None:
     f.ack(0.11, False)
     f.fin(30.0, True)
     v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
-    assert v.leg == "proxy-upstream" and v.confidence.value == "inferred"
-    assert any("no ServerHello" in e for e in v.evidence)
-    assert any("acknowledged on leg 1" in e for e in v.evidence)
+    assert (v.leg, v.direction, v.basis) == (Leg.PROXY_UPSTREAM, None, Basis.CAPTURE_POINT)
+    assert v.confidence is Confidence.INFERRED and v.limit is None
+    assert fact(v, CaptureFact.TUNNEL_OPEN).frames == (6,)
+    hello = fact(v, CaptureFact.CLIENT_HELLO)
+    assert hello.frames == (8,) and hello.value("size") == len(CLIENT_HELLO)
+    assert fact(v, CaptureFact.NO_SERVER_HELLO).value("idle_s") == pytest.approx(29.9, abs=0.05)
+    assert CaptureFact.HELLO_ACKED_ON_LEG1 in facts(v)
+    assert "acknowledged on leg 1" in describe(fact(v, CaptureFact.HELLO_ACKED_ON_LEG1))
 
 
 def test_tunnel_stall_mid_download_then_alert(tmp_path: Path) -> None:
@@ -345,6 +490,12 @@ def test_tunnel_stall_mid_download_then_alert(tmp_path: Path) -> None:
     assert v.direction is Direction.DOWN
     assert v.numbers["idle_s"] == pytest.approx(9.8, abs=0.05)
     assert v.numbers["bytes_down"] == len(SERVER_HELLO) + 14480
+    last = fact(v, CaptureFact.LAST_DATA)
+    assert last.value("after") == 24 and last.value("until_frame") == last.frames[0] + 2
+    assert fact(v, CaptureFact.TUNNEL_BYTES).value("direction") == "down"
+    # No timestamps in this handshake: a full segment carries 1460 bytes, more than came.
+    none_full = fact(v, CaptureFact.NO_FULL_SEGMENT)
+    assert (none_full.value("max_seg_down"), none_full.value("full_seg")) == (1448, 1460)
 
 
 def test_short_pause_with_data_resuming_is_not_a_stall(tmp_path: Path) -> None:
@@ -369,7 +520,39 @@ def test_same_problem_in_many_connections_is_one_verdict(tmp_path: Path) -> None
         flows.append(f)
     v = only(analyse(tmp_path, *flows), VerdictCode.PROXY_DENIED)
     assert v.numbers["connections"] == 12
-    assert any("the same in 11 other connection(s)" in e and "..." in e for e in v.evidence)
+    first = fact(v, CaptureFact.CONNECTION)
+    assert (first.value("client"), first.value("cport")) == (FMC, 41000)
+    same = fact(v, CaptureFact.SAME_IN_OTHERS)
+    assert same.value("others") == 11 and same.value("unlisted") == 11 - EXAMPLE_PORTS
+    assert same.value("ports") == ", ".join(str(41001 + i) for i in range(EXAMPLE_PORTS))
+    assert describe(same).startswith("the same in 11 other connection(s)")
+    assert describe(same).endswith(", ...)")
+
+
+def test_merger_keeps_one_finding_per_group(tmp_path: Path) -> None:
+    """Memory stays flat: 12 refused connections leave one finding and a few ports."""
+    from pathprobe.capture.tracker import Tracker
+
+    flows = []
+    for i in range(12):
+        f = Flow(cport=41000 + i)
+        f.tunnel(ts=i, status=b"403 Forbidden")
+        f.close(i + 0.5)
+        flows.append(f)
+    cap = write_pcap(tmp_path / "t.pcap", sorted((x for f in flows for x in f.frames),
+                                                 key=lambda x: x[0]))
+    from pathprobe.capture.analysis import track
+    from pathprobe.capture.reader import ReadStats
+
+    tracker: Tracker = track(cap, Filters(), ReadStats())
+    tracker.finish()
+    merger = Merger()
+    for c in tracker.done:
+        for finding in conn_findings(c, tracker.capture_end, proxied=True):
+            merger.add(finding)
+    (group,) = merger.groups.values()
+    _first, (count, measured), ports = group
+    assert (count, measured, len(ports)) == (12, 12, EXAMPLE_PORTS)
 
 
 def test_port_filter_selects_connections(tmp_path: Path) -> None:
@@ -390,6 +573,8 @@ def test_host_filter_matching_nothing_is_an_error(tmp_path: Path) -> None:
 
 
 def test_passwords_in_the_capture_are_never_reported(tmp_path: Path) -> None:
+    from pathprobe.render import leg_json, verdict_json
+
     f = Flow()
     f.handshake(0.0)
     f.send(0.01, True, CONNECT[:-2] + b"Proxy-Authorization: Basic Zm1jOmxhYi1zZWNyZXQ=\r\n\r\n")
@@ -397,8 +582,10 @@ def test_passwords_in_the_capture_are_never_reported(tmp_path: Path) -> None:
                         b"Proxy-Authenticate: Basic realm=\"x\"\r\n\r\n")
     f.close(0.1)
     cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames))
-    text = str(analyze_capture(cap, Filters()).measurement.to_report("analyze", "", 0)
-               .to_json())
+    a = analyze_capture(cap, Filters())
+    r = report(a)
+    text = json.dumps([*map(verdict_json, r.verdicts), *map(leg_json, r.legs),
+                       *map(describe, r.notes)])
     assert "Zm1jOmxhYi1zZWNyZXQ" not in text and "lab-secret" not in text
     assert "rejected the credentials" in text
 
@@ -415,7 +602,8 @@ def test_sequence_numbers_wrapping_are_not_retransmissions(tmp_path: Path) -> No
     cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
     a = analyze_capture(cap, Filters())
     assert [v.code for v in a.measurement.verdicts] == [VerdictCode.HEALTHY]
-    assert not any("retransmissions" in n for n in a.measurement.legs[0].notes)
+    notes = [n.fact for n in a.measurement.legs[0].notes]
+    assert CaptureFact.ROW_OK in notes and CaptureFact.ROW_RETRANSMISSIONS not in notes
 
 
 def test_capture_started_mid_connection(tmp_path: Path) -> None:
@@ -431,8 +619,10 @@ def test_capture_started_mid_connection(tmp_path: Path) -> None:
         analyze_capture(cap, Filters())
     a = analyze_capture(cap, Filters(ports=frozenset({3128})))
     (row,) = a.measurement.legs
+    assert row.name is Leg.FMC_UPSTREAM
     assert row.measurements["client_port"] == f.cport   # the higher port is the client
     assert row.measurements["mss_sent"] is None
+    assert CaptureFact.ROW_NO_SYN in [n.fact for n in row.notes]
     assert [v.code for v in a.measurement.verdicts] == [VerdictCode.HEALTHY]
 
 
@@ -448,8 +638,11 @@ def test_ip_fragments_are_counted(tmp_path: Path) -> None:
     extra = [(0.3, bytes(Ether() / p)) for p in frags]
     cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames + extra, key=lambda x: x[0]))
     a = analyze_capture(cap, Filters())
-    assert any(f"{len(frags)} IP fragments" in n for n in a.notes)
-    assert any(f"{len(frags)} IP fragments" in n for n in a.measurement.legs[0].notes)
+    (seen,) = [n for n in a.notes if n.fact is CaptureFact.FRAGMENTS_SEEN]
+    assert seen.value("count") == len(frags) and seen.frames == (8,)
+    (row,) = [n for n in a.measurement.legs[0].notes if n.fact is CaptureFact.ROW_FRAGMENTS]
+    assert row.value("count") == len(frags)
+    assert describe(row) == f"{len(frags)} IP fragments"
 
 
 def test_long_silent_connections_are_judged_and_forgotten(tmp_path: Path) -> None:
@@ -470,61 +663,226 @@ def test_long_silent_connections_are_judged_and_forgotten(tmp_path: Path) -> Non
     cap = write_pcap(tmp_path / "t.pcap", frames)
     a = analyze_capture(cap, Filters())
     v = only(a.measurement.verdicts, VerdictCode.TUNNEL_STALL)
-    assert any("no ServerHello" in e for e in v.evidence)
+    assert fact(v, CaptureFact.NO_SERVER_HELLO).value("ended") == "silent"
     assert v.numbers["idle_s"] == pytest.approx(EVICT_IDLE_S + 100, abs=5)
+
+
+def test_offloaded_super_segments_are_flagged(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.2, False, b"\x17" * 2896)                  # GRO merged two 1448-byte segments
+    f.ack(0.21, True)
+    f.close(0.3)
+    cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
+    (row,) = analyze_capture(cap, Filters()).measurement.legs
+    (offload,) = [n for n in row.notes if n.fact is CaptureFact.ROW_OFFLOAD]
+    assert "TSO/GRO" in describe(offload)
+
+
+def test_upload_stall_direction_ignores_a_late_small_segment_down(tmp_path: Path) -> None:
+    """A leg-2 up black hole: the upload is acknowledged by the proxy, then nothing; a
+    255-byte TLS session ticket arriving last must not turn it into a download stall."""
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, SERVER_HELLO)
+    for i in range(8):
+        f.send(0.2 + i * 0.001, True, b"\x17" * 1288)
+    f.ack(0.21, False)
+    f.send(0.22, False, b"\x16" * 255)                   # late session ticket
+    f.ack(0.23, True)
+    f.send(6.0, True, b"\x15" * 24)
+    f.close(6.01)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert v.direction is Direction.UP and v.leg is Leg.PROXY_UPSTREAM
+    assert CaptureFact.LEG1_ALL_ACKED in facts(v)
+
+
+def test_syn_answered_by_rst_is_unreachable(tmp_path: Path) -> None:
+    f = Flow()
+    f._pkt(0.0, True, "S", options=[("MSS", 1460)])
+    f._pkt(0.001, False, "RA")
+    v = only(analyse(tmp_path, f, filters=Filters(proxy_host=PROXY)),
+             VerdictCode.PROXY_UNREACHABLE)
+    assert [e.frames for e in v.evidence[1:]] == [(1,), (2,)]
+    assert facts(v)[1:] == [CaptureFact.SYN_SENT, CaptureFact.SYN_ANSWERED_BY_RST]
+    assert describe(v.evidence[1]) == f"frame 1: SYN to {PROXY}:3128"
+
+
+def test_bytes_missing_before_the_capture_point_are_an_inferred_black_hole(
+        tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, b"\x16" * 600)
+    f.sseq += 1448                                     # a full segment that never arrived
+    f.send(0.12, False, b"\x17" * 600)
+    f.ack(0.13, True)
+    f.close(2.0)
+    v = only(analyse(tmp_path, f), VerdictCode.PMTU_BLACKHOLE)
+    assert (v.direction, v.confidence) == (Direction.DOWN, Confidence.INFERRED)
+    assert v.limit == Limit(pmtu_low=640, exact=False) and v.numbers["missing_bytes"] == 1448
+    gap = fact(v, CaptureFact.DATA_AFTER_GAP)
+    assert gap.frames == (10,) and gap.value("missing") == 1448
+    assert fact(v, CaptureFact.SMALLER_ARRIVED).value("max_payload") == 600
+
+
+def test_direct_tls_session_without_server_hello_stalls_on_the_direct_leg(
+        tmp_path: Path) -> None:
+    f = Flow(server="198.18.3.2", sport=443)
+    f.handshake(0.0)
+    f.send(0.01, True, CLIENT_HELLO)
+    f.ack(0.02, False)
+    f.fin(30.0, True)
+    v = only(analyse(tmp_path, f, filters=Filters(ports=frozenset({443}))),
+             VerdictCode.TUNNEL_STALL)
+    assert (v.leg, v.direction) == (Leg.FMC_UPSTREAM, None)
+    assert facts(v)[1:] == [CaptureFact.TLS_SESSION, CaptureFact.CLIENT_HELLO,
+                            CaptureFact.NO_SERVER_HELLO]
+
+
+def test_upload_stall_with_data_unacknowledged_on_leg1(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, SERVER_HELLO)
+    f.ack(0.12, True)
+    for i in range(8):
+        f.send(0.2 + i * 0.001, True, b"\x17" * 1288)   # sent once, never acknowledged
+    f.fin(6.0, True)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert v.direction is Direction.UP
+    assert CaptureFact.LEG1_SOME_UNACKED in facts(v)
+    assert CaptureFact.LEG1_ALL_ACKED not in facts(v)
+
+
+def test_reader_notes_table_limit_and_unmatched_icmp(tmp_path: Path) -> None:
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.l2 import Ether
+
+    a, b = Flow(cport=40001), Flow(cport=40002)
+    a.tunnel()
+    a.close(0.1)
+    b.tunnel(ts=1.0)
+    b.close(1.1)
+    quoted = IP(src=FMC, dst=PROXY) / TCP(sport=50000, dport=3128) / (b"x" * 1448)
+    icmp = Ether() / IP(src=R1, dst=FMC) / ICMP(type=3, code=4, nexthopmtu=1400) / \
+        bytes(quoted)[:28]
+    frames = sorted(a.frames + b.frames + [(2.0, bytes(icmp))], key=lambda x: x[0])
+    result = analyze_capture(write_pcap(tmp_path / "t.pcap", frames), Filters(), max_rows=1)
+    assert_renders(all_evidence(result))
+    notes = {n.fact: n for n in result.notes}
+    limited = notes[CaptureFact.TABLE_LIMITED]
+    assert (limited.value("shown"), limited.value("chosen")) == (1, 2)
+    assert len(result.measurement.legs) == 1
+    unmatched = notes[CaptureFact.ICMP_UNMATCHED]
+    assert unmatched.frames == (len(frames),) and unmatched.value("mtu") == 1400
+    assert unmatched.value("router") == R1
+
+
+# --- the report: findings.finish over the capture's Measurement -------------------------
+
+def test_report_rates_and_keeps_one_verdict_per_finding(tmp_path: Path) -> None:
+    a, b = Flow(cport=40001), Flow(cport=40002, sport=3128)
+    a.handshake(0.0, mss=1460, peer_mss=1300)
+    a.send(0.01, True, CONNECT)
+    a.send(0.02, False, b"HTTP/1.1 403 Forbidden\r\n\r\n")
+    a.close(0.1)
+    b.tunnel(ts=1.0, status=b"403 Forbidden")
+    b.close(1.5)
+    cap = write_pcap(tmp_path / "t.pcap", sorted(a.frames + b.frames, key=lambda x: x[0]))
+    analysis = analyze_capture(cap, Filters())
+    r = report(analysis)
+    assert [(v.code, v.severity) for v in r.verdicts] == [
+        (VerdictCode.PROXY_DENIED, Severity.CRITICAL), (VerdictCode.MSS_CLAMPED, Severity.INFO)]
+    assert r.verdicts[0].numbers["connections"] == 2
+    assert r.exit_status() is ExitStatus.PROBLEM
+    assert {leg.measurements["client_port"] for leg in r.legs} == {40001, 40002}
+    read = r.notes[0]
+    assert read.fact is CaptureFact.CAPTURE_READ
+    assert (read.value("file"), read.value("chosen"), read.value("total")) == ("t.pcap", 2, 2)
+    assert describe(read).startswith("t.pcap: ")
+
+
+def test_healthy_report_exits_0(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.12, False, SERVER_HELLO)
+    f.close(0.2)
+    r = report(analyze_capture(write_pcap(tmp_path / "t.pcap", f.frames), Filters()))
+    assert [(v.code, v.severity) for v in r.verdicts] == [(VerdictCode.HEALTHY, Severity.INFO)]
+    assert r.exit_status() is ExitStatus.HEALTHY
 
 
 # --- the lab-recorded fixtures (scripts/make_captures.py) ------------------------------
 
-EXPECTED: dict[str, tuple[VerdictCode, Direction | None, dict[str, object]]] = {
-    "healthy": (VerdictCode.HEALTHY, Direction.BOTH, {}),
-    "healthy-v6": (VerdictCode.HEALTHY, Direction.BOTH, {}),
-    "healthy-sll2": (VerdictCode.HEALTHY, Direction.BOTH, {}),
-    "acl": (VerdictCode.PROXY_DENIED, None, {"status": 403}),
-    "auth-basic": (VerdictCode.PROXY_AUTH_REQUIRED, None, {"schemes": "basic",
-                                                           "credentials": "none sent"}),
-    "auth-basic-wrong": (VerdictCode.PROXY_AUTH_REQUIRED, None, {"schemes": "basic",
-                                                                 "credentials": "rejected"}),
-    "auth-ntlm": (VerdictCode.PROXY_AUTH_UNSUPPORTED, None, {"schemes": "ntlm"}),
-    "upstream-down": (VerdictCode.PROXY_UPSTREAM_ERROR, None, {"status": 503}),
-    "clamp": (VerdictCode.MSS_CLAMPED, Direction.BOTH, {"mss_sent": 1460, "mss_received": 1300}),
-    "rst": (VerdictCode.RST_ON_LARGE_SEGMENT, Direction.UP, {"size": 1500}),
-    "mtu": (VerdictCode.PMTU_REDUCED, Direction.UP, {"mtu": 1400, "router": R1}),
-    "blackhole-leg1": (VerdictCode.PMTU_BLACKHOLE, Direction.UP, {"pmtu_high": 1499}),
-    "blackhole-leg2": (VerdictCode.TUNNEL_STALL, Direction.UP, {}),
-    "stall": (VerdictCode.TUNNEL_STALL, Direction.DOWN, {"max_seg_down": 1448}),
-    "blackhole-leg1-down": (VerdictCode.TUNNEL_STALL, Direction.DOWN, {"full_seg": 1448}),
-    "no-response": (VerdictCode.CONNECT_NO_RESPONSE, Direction.UP, {"target": TARGET}),
+# name: code, leg, direction, limit, numbers
+EXPECTED: dict[str, tuple[VerdictCode, Leg, Direction | None, Limit | None,
+                          dict[str, object]]] = {
+    "healthy": (VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH, None, {}),
+    "healthy-v6": (VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH, None, {}),
+    "healthy-sll2": (VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH, None, {}),
+    "acl": (VerdictCode.PROXY_DENIED, Leg.FMC_PROXY, None, None, {"status": 403}),
+    "auth-basic": (VerdictCode.PROXY_AUTH_REQUIRED, Leg.FMC_PROXY, None, None,
+                   {"schemes": "basic", "credentials": "none sent"}),
+    "auth-basic-wrong": (VerdictCode.PROXY_AUTH_REQUIRED, Leg.FMC_PROXY, None, None,
+                         {"schemes": "basic", "credentials": "rejected"}),
+    "auth-ntlm": (VerdictCode.PROXY_AUTH_UNSUPPORTED, Leg.FMC_PROXY, None, None,
+                  {"schemes": "ntlm"}),
+    "upstream-down": (VerdictCode.PROXY_UPSTREAM_ERROR, Leg.PROXY_UPSTREAM, None, None,
+                      {"status": 503}),
+    "clamp": (VerdictCode.MSS_CLAMPED, Leg.FMC_PROXY, Direction.BOTH, None,
+              {"mss_sent": 1460, "mss_received": 1300}),
+    "rst": (VerdictCode.RST_ON_LARGE_SEGMENT, Leg.FMC_PROXY, Direction.UP,
+            Limit(pmtu_low=569, pmtu_high=1499, exact=False), {}),
+    "mtu": (VerdictCode.PMTU_REDUCED, Leg.FMC_PROXY, Direction.UP, Limit(mtu=1400),
+            {"router": R1}),
+    "blackhole-leg1": (VerdictCode.PMTU_BLACKHOLE, Leg.FMC_PROXY, Direction.UP,
+                       Limit(pmtu_low=569, pmtu_high=1499, exact=False), {}),
+    "blackhole-leg2": (VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.UP, None, {}),
+    "stall": (VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.DOWN, None,
+              {"max_seg_down": 1448}),
+    "blackhole-leg1-down": (VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.DOWN, None,
+                            {"full_seg": 1448}),
+    "no-response": (VerdictCode.CONNECT_NO_RESPONSE, Leg.FMC_PROXY, Direction.UP, None,
+                    {"target": TARGET}),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_verdicts(name: str) -> None:
-    code, direction, numbers = EXPECTED[name]
+    code, leg, direction, limit, numbers = EXPECTED[name]
     result = analyze_capture(FIXTURES / f"{name}.pcap", Filters())
     verdicts = result.measurement.verdicts
-    assert codes(verdicts) == [code], [v.to_json() for v in verdicts]
+    assert codes(verdicts) == [code], verdicts
     v = verdicts[0]
-    assert v.direction == direction
+    assert (v.leg, v.direction, v.limit, v.severity) == (leg, direction, limit, None)
     for key, value in numbers.items():
         assert v.numbers[key] == value, (key, v.numbers)
-    assert v.evidence and all(isinstance(e, str) and e for e in v.evidence)
+    assert v.evidence
+    assert_renders(all_evidence(result))
     if code is not VerdictCode.HEALTHY:
-        assert "wireshark_filter" in v.numbers
+        assert isinstance(v.numbers["wireshark_filter"], str)
+        assert v.basis in (Basis.CAPTURE_POINT, Basis.PROXY_ANSWER)
+        assert any(e.frames for e in v.evidence)
+    (rv,) = report(result).verdicts               # findings.finish keeps it and rates it
+    assert rv.code is code and rv.severity is not None
 
 
 def test_fixture_black_hole_lower_bound_is_proven_not_guessed() -> None:
     """Leg 1 drops packets above 1372: the capture proves only what was acknowledged."""
     v = analyze_capture(FIXTURES / "blackhole-leg1.pcap", Filters()).measurement.verdicts[0]
-    low = v.numbers["pmtu_low"]
+    assert v.limit is not None and not v.limit.exact and v.limit.mtu is None
+    low = v.limit.pmtu_low
     assert isinstance(low, int) and low <= 1372
-    assert "mtu" not in v.numbers
 
 
 def test_fixture_leg2_black_hole_is_not_blamed_on_leg1() -> None:
     v = analyze_capture(FIXTURES / "blackhole-leg2.pcap", Filters()).measurement.verdicts[0]
-    assert v.leg == "proxy-upstream" and v.confidence.value == "inferred"
-    assert any("acknowledged on leg 1" in e for e in v.evidence)
+    assert v.leg is Leg.PROXY_UPSTREAM and v.confidence is Confidence.INFERRED
+    assert "acknowledged on leg 1" in describe(fact(v, CaptureFact.LEG1_ALL_ACKED))
 
 
 def test_fixture_leg1_down_black_hole_is_not_pinned_on_leg2() -> None:
@@ -534,22 +892,36 @@ def test_fixture_leg1_down_black_hole_is_not_pinned_on_leg2() -> None:
     (v,) = a.measurement.verdicts
     seg = v.numbers["max_seg_down"]
     assert isinstance(seg, int) and seg < 1448
-    assert any("vanish on leg 1 downstream" in e for e in v.evidence)
-    assert any(r.command.startswith("pathprobe diagnose") for r in a.recommendations)
+    none_full = fact(v, CaptureFact.NO_FULL_SEGMENT)
+    assert (none_full.value("max_seg_down"), none_full.value("full_seg")) == (seg, 1448)
+    assert "vanish on leg 1 downstream" in describe(none_full)
+    advice, _rest = measure_first(a.measurement.verdicts, a.targets)
+    assert [r.command for r in advice] == ["pathprobe diagnose --proxy http://198.18.2.2:3128"]
     stall = analyze_capture(FIXTURES / "stall.pcap", Filters())
-    assert any("leg 1 carries them downstream" in e for e in stall.measurement.verdicts[0]
-               .evidence)
-    assert not any(r.platform == "pathprobe" for r in stall.recommendations)
+    (sv,) = stall.measurement.verdicts
+    assert CaptureFact.FULL_SEGMENTS_ARRIVED in facts(sv)
+    advice, rest = measure_first(stall.measurement.verdicts, stall.targets)
+    assert advice == () and rest == (sv,)
 
 
 def test_fixture_table_row() -> None:
     a = analyze_capture(FIXTURES / "clamp.pcap", Filters())
     (row,) = a.measurement.legs
     m = row.measurements
-    assert row.name == "fmc-proxy" and row.target.startswith(TARGET)
+    assert row.name is Leg.FMC_PROXY and row.target.startswith(TARGET)
     assert (m["status"], m["mss_sent"], m["mss_received"]) == (200, 1460, 1300)
     assert m["max_seg_down"] == 1288          # 1300 - 12 bytes of timestamps
     assert m["tls"] == "hello+server" and m["ended"] == "client FIN"
+    notes = {n.fact: n for n in row.notes}
+    assert notes[CaptureFact.ROW_FINDING].value("code") == "MSS_CLAMPED"
+    assert notes[CaptureFact.ROW_FRAMES].frames == (1, 39)
+    assert describe(notes[CaptureFact.ROW_TIMESTAMPS]) == "timestamps on"
+    assert a.targets == {Leg.FMC_PROXY: "198.18.2.2:3128", Leg.PROXY_UPSTREAM: TARGET}
+
+
+def test_fixture_ipv6_target_is_bracketed() -> None:
+    a = analyze_capture(FIXTURES / "healthy-v6.pcap", Filters())
+    assert (a.targets)[Leg.FMC_PROXY].startswith("[2001:db8:")
 
 
 # --- the fast path agrees with the shared parsers ----------------------------------------
@@ -602,71 +974,48 @@ def test_fast_path_declines_what_it_does_not_handle() -> None:
 
 # --- recommendations ---------------------------------------------------------------------
 
+def _size_verdict(code: VerdictCode, limit: Limit, leg: Leg = Leg.FMC_PROXY) -> Verdict:
+    return Verdict(code, leg, Direction.UP, (), Confidence.MEASURED, {}, limit=limit,
+                   basis=Basis.CAPTURE_POINT)
+
+
 def test_wide_bracket_recommends_measuring_not_a_tiny_mtu() -> None:
-    from pathprobe.capture.analysis import recommendations
-    from pathprobe.model import Confidence
-
-    v = Verdict(VerdictCode.PMTU_BLACKHOLE, "fmc-proxy", Direction.UP, ("e",),
-                Confidence.MEASURED, {"pmtu_low": 569, "pmtu_high": 1499})
-    (rec,) = recommendations([v], {"fmc-proxy": "198.18.2.2:3128"})
+    v = _size_verdict(VerdictCode.PMTU_BLACKHOLE, Limit(pmtu_low=569, pmtu_high=1499,
+                                                        exact=False))
+    (rec,), rest = measure_first([v], {Leg.FMC_PROXY: "198.18.2.2:3128"})
+    assert rest == ()
     assert rec.command == "pathprobe diagnose --proxy http://198.18.2.2:3128"
-    assert "569 <= limit < 1500" in rec.why
+    assert "569 <= limit < 1500" in rec.why and "fmc-proxy" in rec.why
 
 
-def test_tight_bracket_recommendations_never_exceed_the_proven_size() -> None:
-    from pathprobe.capture.analysis import recommendations
-    from pathprobe.model import Confidence
-    from pathprobe.recommend import max_size_in
-
-    v = Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, "fmc-proxy", Direction.UP, ("e",),
-                Confidence.MEASURED, {"size": 1400, "pmtu_low": 1380})
-    recs = recommendations([v], {"fmc-proxy": "198.18.2.2:3128"})
-    sizes = [s for s in (max_size_in(r) for r in recs) if s is not None]
-    assert sizes and max(sizes) <= 1380
-    assert not any(r.platform == "pathprobe" for r in recs)
+def test_wide_bracket_on_the_direct_leg_measures_the_address() -> None:
+    v = _size_verdict(VerdictCode.RST_ON_LARGE_SEGMENT,
+                      Limit(pmtu_low=600, pmtu_high=1499, exact=False), Leg.FMC_UPSTREAM)
+    (rec,), _ = measure_first([v], {Leg.FMC_UPSTREAM: "[2001:db8:2::2]:443"})
+    assert rec.command == "pathprobe pmtu 2001:db8:2::2"
 
 
-def test_fixture_auth_ntlm_recommends_digest_or_basic() -> None:
-    a = analyze_capture(FIXTURES / "auth-ntlm.pcap", Filters())
-    assert any("Digest" in r.why or "digest" in r.command for r in a.recommendations)
+def test_tight_or_unbounded_limits_go_to_the_live_rules() -> None:
+    tight = _size_verdict(VerdictCode.RST_ON_LARGE_SEGMENT,
+                          Limit(pmtu_low=1380, pmtu_high=1399, exact=False))
+    no_low = _size_verdict(VerdictCode.PMTU_BLACKHOLE, Limit(pmtu_high=1499, exact=False))
+    exact = _size_verdict(VerdictCode.PMTU_BLACKHOLE, size_limit(1400, 1401))
+    advice, rest = measure_first([tight, no_low, exact], {})
+    assert advice == () and rest == (tight, no_low, exact)
 
 
-def test_offloaded_super_segments_are_flagged(tmp_path: Path) -> None:
-    f = Flow()
-    f.tunnel()
-    f.send(0.1, True, CLIENT_HELLO)
-    f.send(0.2, False, b"\x17" * 2896)                  # GRO merged two 1448-byte segments
-    f.ack(0.21, True)
-    f.close(0.3)
-    cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames, key=lambda x: x[0]))
-    (row,) = analyze_capture(cap, Filters()).measurement.legs
-    assert any("TSO/GRO" in n for n in row.notes)
-
-
-def test_upload_stall_direction_ignores_a_late_small_segment_down(tmp_path: Path) -> None:
-    """A leg-2 up black hole: the upload is acknowledged by the proxy, then nothing; a
-    255-byte TLS session ticket arriving last must not turn it into a download stall."""
-    f = Flow()
-    f.tunnel()
-    f.send(0.1, True, CLIENT_HELLO)
-    f.send(0.11, False, SERVER_HELLO)
-    for i in range(8):
-        f.send(0.2 + i * 0.001, True, b"\x17" * 1288)
-    f.ack(0.21, False)
-    f.send(0.22, False, b"\x16" * 255)                   # late session ticket
-    f.ack(0.23, True)
-    f.send(6.0, True, b"\x15" * 24)
-    f.close(6.01)
-    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
-    assert v.direction is Direction.UP and v.leg == "proxy-upstream"
-    assert any("acknowledged on leg 1" in e for e in v.evidence)
+def test_recommender_uses_the_capture_addresses() -> None:
+    """findings.finish passes the rows' targets ("T via P"); the capture's own win."""
+    a = analyze_capture(FIXTURES / "blackhole-leg1.pcap", Filters())
+    recs = a.recommender(a.measurement.verdicts,
+                         {Leg.FMC_PROXY: f"{TARGET} via 198.18.2.2:3128"})
+    assert [r.command for r in recs] == ["pathprobe diagnose --proxy http://198.18.2.2:3128"]
 
 
 @pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items()
                                         if e[0] is not VerdictCode.HEALTHY))
 def test_wireshark_filters_are_valid_and_select_the_problem(name: str) -> None:
     """Each suggested display filter is accepted by tshark and shows the frames cited."""
-    import re
     import shutil
     import subprocess
 
@@ -682,5 +1031,5 @@ def test_wireshark_filters_are_valid_and_select_the_problem(name: str) -> None:
         assert r.returncode == 0, (filt, r.stderr)
         shown = {int(x) for x in r.stdout.split()}
         assert shown, filt
-        cited = {int(m) for e in v.evidence for m in re.findall(r"frame (\d+)", e)}
+        cited = {frame for e in v.evidence for frame in e.frames}
         assert shown & cited, (filt, shown, cited)

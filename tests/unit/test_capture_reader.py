@@ -16,7 +16,9 @@ from pathprobe.capture import Filters, ReadStats, analyze_capture, read_frames
 from pathprobe.capture.reader import ip_offset
 from pathprobe.cli import main
 from pathprobe.errors import CaptureError, UsageError
+from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import ExitStatus, VerdictCode
+from pathprobe.render.evidence import describe
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 HEALTHY = FIXTURES / "healthy.pcap"
@@ -198,7 +200,8 @@ def test_truncated_last_packet_is_reported_and_the_rest_analysed(tmp_path: Path)
     assert len(list(read_frames(path, stats))) == 11
     assert stats.truncated is not None and "frame 12: cut short" in stats.truncated
     result = analyze_capture(path, Filters())
-    assert "capture truncated: frame 12" in result.measurement.summary
+    (cut,) = [n for n in result.notes if n.fact is CaptureFact.CAPTURE_TRUNCATED]
+    assert "capture truncated: frame 12" in describe(cut)
     assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
 
 
@@ -338,7 +341,9 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     assert [f[0] for f in frames] == [*range(1, 7), *range(8, 14)]   # Wireshark's numbering
     result = analyze_capture(path, Filters())
     assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
-    assert any("unsupported link types were skipped" in n for n in result.notes)
+    (skipped,) = [n for n in result.notes if n.fact is CaptureFact.UNSUPPORTED_FRAMES]
+    assert skipped.value("count") == 1
+    assert "unsupported link types were skipped" in describe(skipped)
 
 
 def test_cli_ipv6_host_and_proxy_forms(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import platform
+import re
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
 from pathprobe import __version__
 from pathprobe.cli import main
 from pathprobe.commands import lab as lab_command
-from pathprobe.commands.common import NotImplementedYet, not_implemented
 from pathprobe.model import ExitStatus
 from tests.conftest import REPO, cli_env
 
-COMMANDS = ["pmtu", "mss", "tunnel", "serve", "diagnose", "demo", "analyze", "lab"]
+COMMANDS = ["pmtu", "mss", "tunnel", "serve", "diagnose", "demo", "analyze", "schema", "lab"]
 
 
-def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_names_python_and_scapy(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"pathprobe {__version__}"
+    expected = (f"pathprobe {__version__} ({platform.python_implementation()} "
+                f"{platform.python_version()}, scapy {metadata.version('scapy')})")
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_version_does_not_import_scapy() -> None:
+    code = ("import sys; from pathprobe.cli import main; main(['--version']); "
+            "print('scapy' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=cli_env(), timeout=60, check=True)
+    assert r.stdout.splitlines()[-1] == "False"
+
+
+def test_version_is_in_one_place() -> None:
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert 'version = {attr = "pathprobe.__version__"}' in pyproject
+    assert not re.search(r'(?m)^version\s*=\s*"', pyproject)
+    assert f"## [{__version__}]" in (REPO / "CHANGELOG.md").read_text()
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_completion_script_is_available(shell: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "--show-completion", shell],
+                       capture_output=True, text=True, env=cli_env(), timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    assert "_PATHPROBE_COMPLETE" in r.stdout
+
+
+def test_completion_completes_subcommands() -> None:
+    env = cli_env({"_PATHPROBE_COMPLETE": "complete_bash", "COMP_WORDS": "pathprobe sch",
+                   "COMP_CWORD": "1"})
+    r = subprocess.run([sys.executable, "-m", "pathprobe"], capture_output=True, text=True,
+                       env=env, timeout=60, check=False)
+    assert "schema" in r.stdout.split(), (r.stdout, r.stderr)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -27,8 +63,8 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out
     assert f"Usage: pathprobe {command}" in out
-    if command != "lab":
-        assert "Exit status: 0 healthy, 1 a problem was found" in " ".join(out.split())
+    if command not in ("lab", "schema"):
+        assert "Exit status: 0 nothing at or above the --fail-on severity" in " ".join(out.split())
 
 
 def test_root_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -43,13 +79,6 @@ def test_root_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> No
 def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args) == ExitStatus.USAGE
     assert "Traceback" not in capsys.readouterr().err
-
-
-def test_stub_mechanism_exits_3_and_says_so() -> None:
-    with pytest.raises(NotImplementedYet) as info:
-        not_implemented("thing", 99)
-    assert info.value.exit_status == ExitStatus.NOT_MEASURED
-    assert "not implemented yet (issue 99)" in str(info.value)
 
 
 def test_internal_error_is_one_line_exit_4_and_traceback_on_request(

@@ -1,7 +1,9 @@
-"""diagnose's pure half: merging legs, leg attribution, the summary line, step containment."""
+"""diagnose: its steps, each failure contained, Ctrl-C a partial report; the findings of
+all steps combined once (pathprobe.findings.finish) into the report and its summary line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -9,165 +11,184 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.commands.demo import demo_argv
-from pathprobe.diagnose import (
-    attribute,
-    build_report,
-    leg1_max_payload,
-    leg1_size_limit,
-    merge_legs,
-    reattribute_tunnel,
-    run_steps,
-    summarize,
-    tunnel_leg1_payload,
-)
+from pathprobe.diagnose import DiagnoseConfig, PlannedStep, not_measured, plan, run_steps
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
+from pathprobe.facts.diagnose import DiagnoseFact
+from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.findings import finish
 from pathprobe.model import (
+    Basis,
     Confidence,
     Direction,
+    Evidence,
     ExitStatus,
     Leg,
     LegReport,
+    Limit,
     Measurement,
+    Report,
+    Severity,
+    Step,
     Verdict,
     VerdictCode,
+    no_progress,
 )
+from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render import TableFormat
+from pathprobe.render.summary import summarize
 from pathprobe.wire.http_connect import parse_authority
 
-L1, L2 = Leg.FMC_PROXY.value, Leg.PROXY_UPSTREAM.value
+L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
+UP, DOWN, BOTH = Direction.UP, Direction.DOWN, Direction.BOTH
 PROXY, TARGET = "198.18.2.2", "upstream.pathprobe.test:443"
+HOLE = VerdictCode.PMTU_BLACKHOLE
 
-LEG1_OK = LegReport(L1, PROXY, measurements={"pmtu": 1500, "pmtu_method": "tcp"})
-LEG1_HEALTHY = Verdict(VerdictCode.HEALTHY, L1, Direction.BOTH, ("pmtu 1500",))
-LEG2_HOLE = Verdict(VerdictCode.PMTU_BLACKHOLE, L2, Direction.UP, ("1349 stalls",),
-                    numbers={"max_payload": 1348, "pmtu_low": 1388, "pmtu_high": 1428})
-CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, Direction.BOTH, ("SYN-ACK MSS 1300",),
-                numbers={"mss_sent": 1460, "mss_received": 1300})
+LEG1_OK = LegReport(L1, PROXY, None, {"pmtu": 1500, "pmtu_method": "tcp"})
+LEG1_HEALTHY = Verdict(VerdictCode.HEALTHY, L1, BOTH, limit=Limit(mtu=1500),
+                       basis=Basis.THIS_LEG_ONLY)
+WRITES = Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS ClientHello",
+                                                   "ok": 1348, "bad": 1349, "how": "stalled"})
+LEG2_HOLE = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1349},
+                    limit=Limit(max_payload=1348, pmtu_low=1388, pmtu_high=1428),
+                    basis=Basis.PROXY_ACKED)
+CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH, numbers={"mss_sent": 1460,
+                                                           "mss_received": 1300},
+                basis=Basis.THIS_LEG_ONLY)
 
+
+def report(*measurements: Measurement, leg2_target: str | None = None,
+           errors: tuple[str, ...] = ()) -> Report:
+    return finish(measurements, command="diagnose", started="t", duration_s=1.0,
+                  extra_errors=errors, leg2_target=leg2_target)
+
+
+def facts(v: Verdict) -> list[object]:
+    return [e.fact for e in v.evidence]
+
+
+# --- the summary line of a combined report ----------------------------------------------------
 
 def test_summary_of_the_article_puts_the_leg2_black_hole_first() -> None:
-    line = summarize([CLAMP, LEG2_HOLE], [LEG1_OK])
-    assert line == ("leg 2 (proxy-upstream) drops segments above 1348 payload bytes going up "
-                    "(toward the upstream); leg 1 (fmc-proxy) MSS clamped 1460->1300")
+    r = report(Measurement((LEG1_OK,), (CLAMP,)), Measurement(verdicts=(LEG2_HOLE,)))
+    assert summarize(r) == ("leg 2 (proxy-upstream) drops segments above 1348 payload bytes "
+                            "going up (toward the upstream); leg 1 (fmc-proxy) MSS lowered "
+                            "1460->1300 (info)")
+    assert [(v.code, v.severity) for v in r.verdicts] == [(HOLE, Severity.CRITICAL), (
+        VerdictCode.MSS_CLAMPED, Severity.INFO)]
+    assert r.exit_status() is ExitStatus.PROBLEM
 
 
 def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
-    assert summarize([LEG2_HOLE, LEG1_HEALTHY], [LEG1_OK]) == (
-        "leg 2 (proxy-upstream) drops segments above 1348 payload bytes going up (toward the "
-        "upstream); leg 1 (fmc-proxy) healthy")
-    legs = [LEG1_OK, LegReport(L2, TARGET, not_measured=("tunnel: 407",))]
-    assert summarize([LEG1_HEALTHY], legs, ["tunnel: 407"]) == (
-        "leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured (1 step(s) not measured)")
-    assert summarize([], [], ["pmtu: needs root"]) == "nothing could be measured: pmtu: needs root"
+    r = report(Measurement((LEG1_OK,), (LEG2_HOLE, LEG1_HEALTHY)))
+    assert summarize(r) == ("leg 2 (proxy-upstream) drops segments above 1348 payload bytes "
+                            "going up (toward the upstream); leg 1 (fmc-proxy) healthy")
+    r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)),
+               not_measured(L2, TARGET, "tunnel", "407"))
+    assert summarize(r) == ("leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured "
+                            "(1 step(s) not measured)")
+    assert summarize(report(errors=("pmtu: needs root",))) == (
+        "nothing could be measured: pmtu: needs root")
 
 
-def test_leg2_problem_with_a_healthy_leg1_is_not_blamed_on_leg1() -> None:
-    out, _ = attribute([LEG1_HEALTHY, LEG2_HOLE], [LEG1_OK])
-    hole = next(v for v in out if v.code is VerdictCode.PMTU_BLACKHOLE)
-    assert hole.leg == L2 and hole.confidence is Confidence.MEASURED
-    assert any("1448 payload bytes" in e and "leg 2" in e for e in hole.evidence)
+def test_a_leg2_problem_with_a_healthy_leg1_is_not_blamed_on_leg1() -> None:
+    r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY, replace(LEG2_HOLE,
+                                                              basis=Basis.NEEDS_LEG1))))
+    hole = next(v for v in r.verdicts if v.code is HOLE)
+    assert (hole.leg, hole.confidence) == (L2, Confidence.MEASURED)
+    assert DiagnoseFact.LEG1_NO_SIZE_LIMIT in facts(hole)
+    assert any(v.code is VerdictCode.HEALTHY and v.leg is L1 for v in r.verdicts)
 
 
 def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None:
     """The lab's 'blackhole' scenario: leg 1 drops >1372 (payload 1320 with timestamps)."""
-    leg1_hole = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP,
-                        numbers={"mtu": 1372, "max_payload": 1320})
-    leg2_echo = Verdict(VerdictCode.PMTU_BLACKHOLE, L2, Direction.UP,
-                        numbers={"max_payload": 1320, "pmtu_low": 1360})
-    legs = [LegReport(L1, PROXY, Direction.UP, measurements={"pmtu": 1372}),
-            LegReport(L1, PROXY + ":3128", measurements={"max_payload": 1320}),
-            LegReport(L2, TARGET, Direction.UP, measurements={"max_payload": 1320})]
-    out, new_legs = attribute([leg1_hole, leg2_echo], legs)
-    assert [v.leg for v in out] == [L1]
-    assert new_legs[2].notes[0].startswith("carries at least 1320 payload bytes")
-    report = build_report([Measurement(legs=tuple(legs), verdicts=(leg1_hole, leg2_echo))],
-                          started="t", duration_s=1)
-    assert report.summary == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes going "
-                              "up (toward the upstream); leg 2 (proxy-upstream) untested above "
-                              "leg 1's limit")
-    assert not any(">" in r.where and "proxy" in r.where for r in report.recommendations)
-    assert all("Internet" not in r.where for r in report.recommendations)
+    leg1_hole = Verdict(HOLE, L1, UP, limit=Limit(mtu=1372), basis=Basis.THIS_LEG_ONLY)
+    leg2_echo = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1321},
+                        limit=Limit(max_payload=1320, pmtu_low=1360, pmtu_high=1372),
+                        basis=Basis.NEEDS_LEG1)
+    legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}),
+            LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320}),
+            LegReport(L2, TARGET, UP, {"max_payload": 1320}))
+    r = report(Measurement(legs, (leg1_hole, leg2_echo)))
+    (v,) = r.verdicts
+    assert (v.code, v.leg, v.direction, v.severity) == (HOLE, L1, UP, Severity.CRITICAL)
+    assert v.limit is not None and v.limit.mtu == 1372
+    assert DiagnoseFact.LEG1_LIMIT_BELOW in facts(v)
+    row = next(x for x in r.legs if x.name is L2)
+    assert row.measurements["max_payload"] is None
+    assert row.measurements["max_payload_at_least"] == 1320
+    assert [n.fact for n in row.notes] == [DiagnoseFact.LEG2_UNTESTED_ABOVE]
+    assert summarize(r) == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes going "
+                            "up (toward the upstream); leg 2 (proxy-upstream) untested above "
+                            "leg 1's limit")
+    assert all("Internet" not in rec.where and not rec.where.startswith("proxy")
+               for rec in r.recommendations)
+    assert any("mtu 1372" in rec.command for rec in r.recommendations)
 
 
-def test_leg2_finding_becomes_inferred_when_leg1_loses_packets_the_same_way() -> None:
-    leg1_hole = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.BOTH, numbers={"mtu": 1372})
-    out, _ = attribute([leg1_hole, replace(LEG2_HOLE, numbers={})], [])
-    hole2 = next(v for v in out if v.leg == L2)
-    assert hole2.confidence is Confidence.INFERRED
+def test_leg1_losing_the_failing_write_size_takes_the_tunnel_finding() -> None:
+    leg1_hole = Verdict(HOLE, L1, BOTH, limit=Limit(mtu=1372), basis=Basis.THIS_LEG_ONLY)
+    r = report(Measurement(verdicts=(leg1_hole, replace(LEG2_HOLE, basis=Basis.NEEDS_LEG1))))
+    (v,) = r.verdicts   # one fault, one finding
+    assert (v.leg, v.direction, v.confidence) == (L1, BOTH, Confidence.MEASURED)
     # A leg-2 limit well below leg 1's stays leg 2's.
-    leg1_hole = replace(leg1_hole, numbers={"mtu": 1450})
-    out, _ = attribute([leg1_hole, LEG2_HOLE], [LegReport(L1, PROXY, measurements={
-        "pmtu": 1450, "max_payload": 1398})])
-    assert next(v for v in out if v.leg == L2).confidence is Confidence.MEASURED
+    wide = replace(leg1_hole, limit=Limit(mtu=1450))
+    r = report(Measurement(verdicts=(wide, replace(LEG2_HOLE, basis=Basis.NEEDS_LEG1))))
+    hole2 = next(v for v in r.verdicts if v.leg is L2)
+    assert hole2.confidence is Confidence.MEASURED
+    assert next(e for e in hole2.evidence if e.fact is DiagnoseFact.LEG1_CARRIES).values == {
+        "leg1": 1398}
     # A down-only hole on leg 1 does not touch an upward leg-2 search.
-    down_only = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN, numbers={"mtu": 1300})
-    out, _ = attribute([down_only, LEG2_HOLE], [LegReport(L1, PROXY, measurements={
-        "pmtu_up": 1500})])
-    assert next(v for v in out if v.leg == L2).confidence is Confidence.MEASURED
-
-
-def test_merge_legs_joins_steps_but_keeps_clashing_numbers_apart() -> None:
-    local = LegReport(L1, PROXY, measurements={"interface": "eth0", "interface_mtu": 1500})
-    mss = LegReport(L1, PROXY, measurements={"mss_sent": 1460, "probes": 3})
-    pmtu = LegReport(L1, PROXY, measurements={"pmtu": 1500, "probes": 12})
-    merged = merge_legs([local, mss, pmtu])
-    assert len(merged) == 2
-    assert dict(merged[0].measurements) == {"interface": "eth0", "interface_mtu": 1500,
-                                            "mss_sent": 1460, "probes": 3}
-    assert merged[1].measurements["probes"] == 12
-    up = LegReport(L1, PROXY, Direction.UP, measurements={"pmtu": 1400})
-    assert len(merge_legs([pmtu, up])) == 2
-
-
-def test_leg1_max_payload_uses_the_smallest_direction() -> None:
-    legs = [LegReport(L1, PROXY, Direction.UP, measurements={"pmtu_up": 1500}),
-            LegReport(L1, PROXY, Direction.DOWN, measurements={"pmtu_down": 1372}),
-            LegReport(L2, TARGET, measurements={"pmtu": 1000})]
-    assert leg1_max_payload(legs) == 1320  # timestamps assumed from a PMTU alone
-    assert leg1_max_payload(legs, ipv6=True) == 1300
-    assert leg1_max_payload([*legs, LegReport(L1, PROXY, measurements={"max_payload": 1200})]
-                            ) == 1200
-    assert leg1_max_payload([LegReport(L1, PROXY)]) is None
+    down_only = replace(leg1_hole, direction=DOWN, limit=Limit(mtu=1300))
+    r = report(Measurement(verdicts=(down_only, replace(LEG2_HOLE, basis=Basis.NEEDS_LEG1))))
+    hole2 = next(v for v in r.verdicts if v.leg is L2)
+    assert (hole2.direction, hole2.confidence) == (UP, Confidence.MEASURED)
 
 
 def test_report_drops_healthy_on_a_sick_leg_and_exits_1() -> None:
-    m1 = Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY, CLAMP))
-    m2 = Measurement(legs=(LegReport(L2, TARGET, measurements={"max_payload": 1348}),),
-                     verdicts=(LEG2_HOLE,))
-    report = build_report([m1, m2], started="2026-01-01T00:00:00+00:00", duration_s=1.0)
-    assert [v.code for v in report.verdicts] == [VerdictCode.MSS_CLAMPED,
-                                                 VerdictCode.PMTU_BLACKHOLE]
-    assert report.exit_status() is ExitStatus.PROBLEM
-    assert any(r.command == "sysopt connection tcpmss 1348" for r in report.recommendations)
-    assert report.summary.startswith("leg 2 (proxy-upstream) drops segments above 1348")
+    m1 = Measurement((LEG1_OK,), (LEG1_HEALTHY, CLAMP))
+    m2 = Measurement((LegReport(L2, TARGET, None, {"max_payload": 1348}),), (LEG2_HOLE,))
+    r = finish([m1, m2], command="diagnose", started="2026-01-01T00:00:00+00:00",
+               duration_s=1.0)
+    assert [v.code for v in r.verdicts] == [HOLE, VerdictCode.MSS_CLAMPED]
+    assert r.exit_status() is ExitStatus.PROBLEM
+    assert any(rec.command == "sysopt connection tcpmss 1348" for rec in r.recommendations)
+    assert all(rec.rollback for rec in r.recommendations)
+    assert summarize(r).startswith("leg 2 (proxy-upstream) drops segments above 1348")
 
 
-def _steps(*fns):  # type: ignore[no-untyped-def]
-    return [(f"step {i}", L1 if i < 2 else L2, PROXY, fn) for i, fn in enumerate(fns)]
+# --- running the steps ------------------------------------------------------------------------
+
+StepFn = Callable[[], Measurement]
+
+
+def _steps(*fns: StepFn) -> list[PlannedStep]:
+    return [PlannedStep(f"step {i}", L1 if i < 2 else L2, PROXY, fn) for i, fn in enumerate(fns)]
+
+
+def healthy() -> Measurement:
+    return Measurement((LEG1_OK,), (LEG1_HEALTHY,))
 
 
 def test_a_step_that_cannot_run_is_not_measured_with_why_and_exit_3() -> None:
-    def healthy() -> Measurement:
-        return Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY,))
-
     def needs_root() -> Measurement:
         raise PermissionNeeded("raw probes need root; rerun with sudo")
 
-    report = run_steps(_steps(healthy, needs_root), started="t")
-    assert report.errors == ("step 1: raw probes need root; rerun with sudo",)
-    assert report.exit_status() is ExitStatus.NOT_MEASURED
-    assert not report.partial
-    assert "(1 step(s) not measured)" in report.summary
-    row = next(leg for leg in report.legs if leg.not_measured)
+    r = run_steps(_steps(healthy, needs_root), started="t")
+    assert r.errors == ("step 1: raw probes need root; rerun with sudo",)
+    assert r.exit_status() is ExitStatus.NOT_MEASURED
+    assert not r.partial
+    assert "(1 step(s) not measured)" in summarize(r)
+    row = next(leg for leg in r.legs if leg.not_measured)
     assert row.not_measured == ("step 1: raw probes need root; rerun with sudo",)
 
 
 def test_ctrl_c_keeps_what_was_measured_marks_partial_and_stops() -> None:
     ran: list[str] = []
+    hole = Verdict(HOLE, L1, BOTH, limit=Limit(mtu=1372), basis=Basis.THIS_LEG_ONLY)
 
-    def clamp() -> Measurement:
-        ran.append("clamp")
-        return Measurement(legs=(LEG1_OK,), verdicts=(CLAMP,))
+    def found() -> Measurement:
+        ran.append("found")
+        return Measurement((LEG1_OK,), (hole,))
 
     def interrupted() -> Measurement:
         raise KeyboardInterrupt
@@ -176,14 +197,26 @@ def test_ctrl_c_keeps_what_was_measured_marks_partial_and_stops() -> None:
         ran.append("never")
         raise AssertionError("must not run after Ctrl-C")
 
-    report = run_steps(_steps(clamp, interrupted, never), started="t")
-    assert ran == ["clamp"]
-    assert report.partial
-    assert report.errors == ("interrupted during: step 1",)
-    assert report.exit_status() is ExitStatus.PROBLEM  # the clamp was found before Ctrl-C
-    quiet = run_steps(_steps(lambda: Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY,)),
-                             interrupted), started="t")
+    r = run_steps(_steps(found, interrupted, never), started="t")
+    assert ran == ["found"]
+    assert r.partial
+    assert r.errors == ("interrupted during: step 1",)
+    assert r.exit_status() is ExitStatus.PROBLEM  # the black hole was found before Ctrl-C
+    assert summarize(r).endswith("(PARTIAL: interrupted before every step ran)")
+    quiet = run_steps(_steps(healthy, interrupted), started="t")
     assert quiet.partial and quiet.exit_status() is ExitStatus.NOT_MEASURED
+
+
+def test_a_clamp_found_before_ctrl_c_is_info_and_the_run_exits_3() -> None:
+    def clamp() -> Measurement:
+        return Measurement((LEG1_OK,), (CLAMP,))
+
+    def interrupted() -> Measurement:
+        raise KeyboardInterrupt
+
+    r = run_steps(_steps(clamp, interrupted), started="t")
+    assert r.exit_status() is ExitStatus.NOT_MEASURED
+    assert r.exit_status(Severity.INFO) is ExitStatus.PROBLEM
 
 
 def test_missing_measuring_module_is_a_step_not_measured() -> None:
@@ -193,9 +226,21 @@ def test_missing_measuring_module_is_a_step_not_measured() -> None:
     def unreachable() -> Measurement:
         raise NotMeasuredError("no answer from 198.18.2.2")
 
-    report = run_steps(_steps(missing, unreachable), started="t")
-    assert len(report.errors) == 2
-    assert "this build cannot measure it" in report.errors[0]
+    r = run_steps(_steps(missing, unreachable), started="t")
+    assert len(r.errors) == 2
+    assert "this build cannot measure it" in r.errors[0]
+    assert r.errors[1] == "step 1: no answer from 198.18.2.2"
+
+
+def test_the_plan_measures_both_legs_through_a_proxy_and_one_leg_without() -> None:
+    proxy = ProxyConfig(PROXY, 3128, "--proxy")
+    steps = plan(DiagnoseConfig("upstream.pathprobe.test", 443, proxy), no_progress)
+    assert [(s.leg, s.target) for s in steps] == [
+        (L1, PROXY), (L1, PROXY), (L1, PROXY), (L2, TARGET)]
+    assert steps[-1].description.startswith(f"CONNECT {TARGET} via ")
+    direct = plan(DiagnoseConfig("upstream.pathprobe.test", 443), no_progress)
+    assert {s.leg for s in direct} == {Leg.FMC_UPSTREAM}
+    assert len(direct) == 3
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -230,70 +275,83 @@ def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
 
 
 # Seen in the lab without root behind the article's clamp: leg 1 can only be tested up to
-# the clamped MSS, and the tunnel step, told "leg 1 carries 1288", blamed leg 1.
+# the clamped MSS (no size limit shown), and the tunnel's failing 1329-byte write was not
+# known to be acknowledged: leg 1 carries the writes split, so the loss is leg 2's.
 UNPRIV_LEG1 = [
-    Measurement(legs=(LegReport(L1, PROXY, Direction.UP, measurements={
-        "pmtu": 1340, "pmtu_up": 1340, "pmtu_method": "tcp"}),), verdicts=(
-        Verdict(VerdictCode.HEALTHY, L1, Direction.UP, numbers={"mtu": 1340}),)),
-    Measurement(legs=(LegReport(L1, PROXY + ":3128", measurements={
-        "max_payload": 1288, "largest_acked": 1340}),), verdicts=(CLAMP,)),
+    Measurement(legs=(LegReport(L1, PROXY, UP, {"pmtu": 1340, "pmtu_up": 1340,
+                                                "pmtu_method": "tcp"}),),
+                verdicts=(Verdict(VerdictCode.HEALTHY, L1, UP, limit=Limit(mtu=1340),
+                                  basis=Basis.THIS_LEG_ONLY),)),
+    Measurement(legs=(LegReport(L1, PROXY + ":3128", None, {"max_payload": 1288,
+                                                            "largest_acked": 1340}),),
+                verdicts=(CLAMP,)),
 ]
-TUNNEL_BLAMING_LEG1 = Measurement(
-    legs=(LegReport(L2, TARGET, Direction.UP, measurements={"max_payload": 1328}),),
-    verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, (
-        "1328 bytes in one write answered, 1329 stalled",
-        "leg 1 carries only 1288-byte payloads, so this limit may be leg 1's; not blamed on "
-        "leg 2"), Confidence.INFERRED,
-        {"max_payload": 1328, "pmtu_low": 1368, "pmtu_high": 1400}),))
+TUNNEL_1328 = Measurement(
+    legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}),),
+    verdicts=(Verdict(HOLE, L2, UP, (WRITES,), Confidence.MEASURED, {"write_failed": 1329},
+                      Limit(max_payload=1328, pmtu_low=1368, pmtu_high=1400),
+                      Basis.NEEDS_LEG1),))
 
 
-def test_tunnel_finding_goes_back_to_leg2_when_leg1_showed_no_limit() -> None:
-    assert leg1_size_limit(UNPRIV_LEG1) is None
-    assert tunnel_leg1_payload(UNPRIV_LEG1) == 1288
-    fixed = reattribute_tunnel(TUNNEL_BLAMING_LEG1, UNPRIV_LEG1)
-    (v,) = fixed.verdicts
-    assert (v.leg, v.confidence) == (L2, Confidence.MEASURED)
-    assert not any("not blamed on leg 2" in e for e in v.evidence)
-    report = build_report([*UNPRIV_LEG1, fixed], started="t", duration_s=1)
-    assert report.summary.startswith("leg 2 (proxy-upstream) drops segments above 1328")
-    assert not any(r.where.startswith("FMC") for r in report.recommendations)
+def test_tunnel_finding_is_leg2s_when_leg1_showed_no_limit() -> None:
+    r = report(*UNPRIV_LEG1, TUNNEL_1328)
+    hole = next(v for v in r.verdicts if v.code is HOLE)
+    assert (hole.leg, hole.confidence) == (L2, Confidence.MEASURED)
+    assert DiagnoseFact.LEG1_NO_SIZE_LIMIT in facts(hole)
+    assert DiagnoseFact.LEG1_LIMIT_BELOW not in facts(hole)
+    assert summarize(r).startswith("leg 2 (proxy-upstream) drops segments above 1328")
+    assert not any(rec.where.startswith("FMC") for rec in r.recommendations)
+    leg2 = next(x for x in r.legs if x.name is L2)
+    assert leg2.measurements["max_payload"] == 1328   # still exact
 
 
-def test_tunnel_finding_stays_on_leg1_when_leg1_has_its_own_limit() -> None:
-    leg1 = [Measurement(verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.BOTH,
-                                          numbers={"mtu": 1372}),))]
-    assert leg1_size_limit(leg1) == 1320
-    assert tunnel_leg1_payload(leg1) == 1320
-    assert reattribute_tunnel(TUNNEL_BLAMING_LEG1, leg1) == TUNNEL_BLAMING_LEG1
-    down_only = [Measurement(verdicts=(Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.DOWN,
-                                               numbers={"mtu": 1372}),))]
-    assert leg1_size_limit(down_only) is None  # a down-only hole does not stop writes going up
+def test_tunnel_finding_is_leg1s_when_leg1_has_its_own_smaller_limit() -> None:
+    leg1 = Measurement(verdicts=(Verdict(HOLE, L1, BOTH, limit=Limit(mtu=1372),
+                                         basis=Basis.THIS_LEG_ONLY),))
+    r = report(leg1, TUNNEL_1328)
+    (v,) = r.verdicts
+    assert (v.leg, v.direction) == (L1, BOTH)
+    assert next(e for e in v.evidence if e.fact is DiagnoseFact.LEG1_LIMIT_BELOW).values == {
+        "leg1": 1320, "bad": 1329}
+    assert summarize(r).startswith("leg 1 (fmc-proxy) silently drops packets above 1372 bytes")
+    down_only = Measurement(verdicts=(Verdict(HOLE, L1, DOWN, limit=Limit(mtu=1372),
+                                              basis=Basis.THIS_LEG_ONLY),))
+    r = report(down_only, TUNNEL_1328)   # a down-only hole does not stop writes going up
+    assert {(v.leg, v.direction) for v in r.verdicts} == {(L1, DOWN), (L2, UP)}
 
 
 def test_proxy_refusal_summary_keeps_leg1_health_and_says_leg2_was_not_measured() -> None:
-    denied = Verdict(VerdictCode.PROXY_DENIED, L1, None, ("CONNECT -> 403",),
-                     numbers={"status": 403})
-    report = build_report([Measurement(legs=(LEG1_OK,), verdicts=(LEG1_HEALTHY,)),
-                           Measurement(verdicts=(denied,))], started="t", duration_s=1,
-                          leg2_target=TARGET)
-    assert report.summary == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
-                              "leg 2 (proxy-upstream) not measured")
-    assert report.legs[-1].not_measured == ("no tunnel to measure through: PROXY_DENIED",)
-    assert report.exit_status() is ExitStatus.PROBLEM
+    denied = Verdict(VerdictCode.PROXY_DENIED, L1, None,
+                     (Evidence(TunnelFact.ACL_REFUSED, Step.TUNNEL),),
+                     numbers={"status": 403, "target": TARGET}, basis=Basis.PROXY_ANSWER)
+    r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)), Measurement(verdicts=(denied,)),
+               leg2_target=TARGET)
+    assert summarize(r) == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
+                            "leg 2 (proxy-upstream) not measured")
+    assert r.legs[-1].name is L2
+    assert r.legs[-1].not_measured == ("no tunnel to measure through: PROXY_DENIED",)
+    assert r.exit_status() is ExitStatus.PROBLEM
+    assert r.exit_status(Severity.CRITICAL) is ExitStatus.PROBLEM
+    assert r.recommendations[0].command == ("acl fmc_targets dstdomain upstream.pathprobe.test\n"
+                                            "http_access allow CONNECT fmc_targets")
 
 
 def test_reset_phrase_uses_packet_bytes_when_measured() -> None:
-    rst = Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, L1, Direction.UP,
-                  numbers={"mtu": 1300, "max_payload": 1248, "smallest_reset": 1301})
-    assert summarize([rst], [LEG1_OK]).startswith(
+    rst = Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, L1, UP,
+                  limit=Limit(mtu=1300, max_payload=1248), basis=Basis.THIS_LEG_ONLY)
+    assert summarize(report(Measurement((LEG1_OK,), (rst,)))).startswith(
         "leg 1 (fmc-proxy) resets packets above 1300 bytes going up")
-    only_payload = replace(rst, numbers={"max_payload": 1248})
-    assert "resets segments above 1248 payload bytes" in summarize([only_payload], [])
+    only_payload = replace(rst, limit=Limit(max_payload=1248))
+    assert "resets segments above 1248 payload bytes" in summarize(
+        report(Measurement(verdicts=(only_payload,))))
+    bound = replace(rst, limit=Limit(max_payload=1248, exact=False))
+    assert "resets segments above at least 1248 payload bytes" in summarize(
+        report(Measurement(verdicts=(bound,))))
 
 
 def test_ctrl_c_while_printing_progress_still_gives_the_partial_report() -> None:
     def clamp() -> Measurement:
-        return Measurement(legs=(LEG1_OK,), verdicts=(CLAMP,))
+        return Measurement((LEG1_OK,), (CLAMP,))
 
     lines: list[str] = []
 
@@ -302,6 +360,6 @@ def test_ctrl_c_while_printing_progress_still_gives_the_partial_report() -> None
         if len(lines) == 2:  # SIGINT lands just after the second step's line is printed
             raise KeyboardInterrupt
 
-    report = run_steps(_steps(clamp, clamp), started="t", progress=progress)
-    assert report.partial and report.errors == ("interrupted during: step 1",)
-    assert [v.code for v in report.verdicts] == [VerdictCode.MSS_CLAMPED]
+    r = run_steps(_steps(clamp, clamp), started="t", progress=progress)
+    assert r.partial and r.errors == ("interrupted during: step 1",)
+    assert [v.code for v in r.verdicts] == [VerdictCode.MSS_CLAMPED]

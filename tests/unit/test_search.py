@@ -10,7 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pathprobe.search import PLATEAUS, ProbeOutcome, ProbeResult, SearchResult, SizeSearch
+from pathprobe.facts.search import SearchFact
+from pathprobe.model import Step
+from pathprobe.render.evidence import describe
+from pathprobe.search import (
+    PLATEAUS,
+    Aborted,
+    FailedHow,
+    ProbeOutcome,
+    ProbeResult,
+    SearchResult,
+    SizeSearch,
+    StopReason,
+    drive,
+    search_evidence,
+)
 
 
 @dataclass
@@ -84,6 +98,14 @@ def test_black_hole_1372_is_exact_and_silent() -> None:
     assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1372, 1373, True, False)
     assert r.rounds <= 4
     assert r.icmp_mtu is None
+    assert (r.stop, r.failed_how, r.losses) == (StopReason.CLOSED, FailedHow.LOST, 3)
+    ev = search_evidence(r, Step.PMTU, "udp")
+    assert ev.fact is SearchFact.SEARCH and ev.step is Step.PMTU
+    assert dict(ev.values) == {"method": "udp", "stop": "closed", "ok": 1372, "bad": 1373,
+                               "how": "lost", "losses": 3, "hinted": False, "low": 576,
+                               "high": 1500, "probes": r.probes, "rounds": r.rounds}
+    assert describe(ev) == (f"udp: 1372 delivered, 1373 fails (lost 3 times, no ICMP) "
+                            f"({r.probes} probes in {r.rounds} rounds)")
 
 
 def test_icmp_signalled_mtu_is_exact_in_two_rounds() -> None:
@@ -91,6 +113,9 @@ def test_icmp_signalled_mtu_is_exact_in_two_rounds() -> None:
     assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled, r.icmp_mtu) == (
         1372, 1373, True, True, 1372)
     assert r.rounds <= 2
+    assert (r.stop, r.failed_how) == (StopReason.CLOSED, FailedHow.ICMP)
+    assert "1372 delivered, 1373 fails (signalled by ICMP)" in describe(
+        search_evidence(r, Step.PMTU))
 
 
 def test_rate_limited_icmp_still_signalled_and_exact() -> None:
@@ -102,29 +127,40 @@ def test_healthy_path_stops_at_high() -> None:
     r = run(SimPath(1500))
     assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1500, None, True, False)
     assert r.rounds == 1
-    assert "1500" in r.reason
+    assert r.stop is StopReason.HIGH_DELIVERED and r.failed_how is None
+    assert describe(search_evidence(r, Step.PMTU)) == (
+        f"the largest size (1500) was delivered ({r.probes} probes in 1 rounds)")
 
 
 def test_silent_target_never_yields_a_black_hole() -> None:
     r = run(SimPath(1500, silent=True), parallel_retries=True)
     assert r.largest_ok is None and r.smallest_bad is None and not r.exact
-    assert "never answered" in r.reason
+    assert r.stop is StopReason.TARGET_SILENT
     assert r.rounds <= 2
+    assert "(576) was never answered: target silent or filtered" in describe(
+        search_evidence(r, Step.PMTU))
 
 
 def test_low_itself_too_big() -> None:
     r = run(SimPath(500), low=576)
     assert r.largest_ok is None and r.smallest_bad == 576 and not r.exact
+    assert (r.stop, r.failed_how) == (StopReason.LOW_FAILS, FailedHow.ICMP)
+    assert describe(search_evidence(r, Step.PMTU)).startswith(
+        "even the smallest size (576) fails (signalled by ICMP)")
 
 
 def test_reset_without_hint_is_not_signalled() -> None:
     r = run(SimPath(1300, hint=0))  # hint 0 means "no hint" for the engine
     assert (r.largest_ok, r.smallest_bad, r.signalled) == (1300, 1301, False)
+    assert (r.stop, r.failed_how) == (StopReason.CLOSED, FailedHow.REFUSED)
 
 
 def test_local_emsgsize_is_proof_but_not_icmp() -> None:
     r = run(SimPath(1500, local_mtu=1400))
     assert (r.largest_ok, r.smallest_bad, r.exact, r.signalled) == (1400, 1401, True, False)
+    assert r.failed_how is FailedHow.LOCAL
+    assert "1400 delivered, 1401 fails (refused locally)" in describe(
+        search_evidence(r, Step.PMTU))
 
 
 def test_wrong_low_hint_is_checked_not_trusted() -> None:
@@ -137,7 +173,9 @@ def test_budget_exhausted_reports_lower_bound() -> None:
     assert r.probes <= 20
     assert r.largest_ok is not None and r.largest_ok <= 1372
     assert not r.exact
-    assert "lower bound" in r.reason
+    assert r.stop is StopReason.PROBE_BUDGET
+    assert describe(search_evidence(r, Step.PMTU, "tcp")).startswith(
+        f"tcp: probe budget spent: {r.largest_ok} is the proven lower bound")
 
 
 def test_no_duplicates_without_parallel_retries() -> None:
@@ -283,3 +321,87 @@ def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: se
         assert r.largest_ok < r.smallest_bad
     if r.exact and r.largest_ok < 1460:
         assert (r.largest_ok, r.smallest_bad) == (limit, limit + 1) or r.largest_ok in splits
+
+
+# -- the one search driver ------------------------------------------------------------------
+
+class FakeClock:
+    """Time advances only when a probe round 'takes' it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_drive_runs_the_search_to_the_end_and_reports_each_round() -> None:
+    path, clock = SimPath(1372, icmp=False), FakeClock()
+    seen: list[list[int]] = []
+
+    def probe(sizes: list[int]) -> list[ProbeResult]:
+        clock.now += 0.5
+        return path.round(sizes)
+
+    r = drive(SizeSearch(576, 1500, batch=24, parallel_retries=True), probe, budget_s=30,
+              clock=clock, on_round=lambda s, sizes: seen.append(sizes))
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.stop) == (1372, 1373, True,
+                                                               StopReason.CLOSED)
+    assert len(seen) == r.rounds and sum(map(len, seen)) == r.probes == len(path.sent)
+    assert r.duration_s == 0.5 * r.rounds
+
+
+def test_drive_stops_at_the_time_budget_with_a_lower_bound() -> None:
+    path, clock = SimPath(1372, icmp=False), FakeClock()
+
+    def probe(sizes: list[int]) -> list[ProbeResult]:
+        clock.now += 2.0
+        return path.round(sizes)
+
+    r = drive(SizeSearch(576, 1500, batch=4), probe, budget_s=3.0, clock=clock)
+    assert r.stop is StopReason.TIME_BUDGET and not r.exact
+    assert r.rounds == 2   # started at 0 and 2 s; the third would start after 4 s
+    assert r.largest_ok is not None and r.largest_ok <= 1372
+    assert describe(search_evidence(r, Step.TUNNEL)).startswith("time budget spent: ")
+
+
+def test_drive_stops_when_a_probe_aborts() -> None:
+    calls: list[int] = []
+
+    def probe(sizes: list[int]) -> list[ProbeResult]:
+        calls.append(len(sizes))
+        if len(calls) == 2:
+            raise Aborted
+        return [ProbeResult(n, ProbeOutcome.DELIVERED if n <= 1300 else ProbeOutcome.LOST)
+                for n in sizes]
+
+    r = drive(SizeSearch(576, 1500), probe, budget_s=30, clock=FakeClock())
+    assert len(calls) == 2 and r.rounds == 1
+    assert r.stop is StopReason.ABORTED and not r.exact
+    assert r.largest_ok == 1300
+
+
+def test_drive_accepts_rounds_where_some_probes_proved_nothing() -> None:
+    """A probe function leaves out sizes it could not test (e.g. an untested tunnel)."""
+    def probe(sizes: list[int]) -> list[ProbeResult]:
+        return [ProbeResult(n, ProbeOutcome.DELIVERED if n <= 1400 else ProbeOutcome.TOO_BIG)
+                for n in sizes if n % 7]
+
+    r = drive(SizeSearch(576, 1500, max_rounds=30, max_probes=400), probe, budget_s=30,
+              clock=FakeClock())
+    assert r.largest_ok is not None and r.largest_ok <= 1400
+    assert r.smallest_bad is None or r.smallest_bad > 1400
+
+
+def _stopped(stop: StopReason) -> SearchResult:
+    return SearchResult(largest_ok=1300, smallest_bad=1301, exact=False, icmp_mtu=None,
+                        signalled=False, probes=5, rounds=2, stop=stop,
+                        failed_how=FailedHow.LOST, losses=3, low=576, high=1500)
+
+
+@pytest.mark.parametrize("stop", list(StopReason))
+def test_every_stop_reason_has_its_own_sentence(stop: StopReason) -> None:
+    text = describe(search_evidence(_stopped(stop), Step.PMTU))
+    assert text.endswith("(5 probes in 2 rounds)") and "?" not in text and "None" not in text
+    others = {describe(search_evidence(_stopped(s), Step.PMTU)) for s in StopReason}
+    assert len(others) == len(StopReason)

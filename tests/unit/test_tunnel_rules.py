@@ -15,11 +15,27 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.errors import UsageError
-from pathprobe.model import Confidence, Direction, VerdictCode
+from pathprobe.facts.diagnose import DiagnoseFact
+from pathprobe.facts.search import SearchFact
+from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.findings import attribute
+from pathprobe.model import (
+    Basis,
+    Confidence,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Limit,
+    Verdict,
+    VerdictCode,
+)
 from pathprobe.probes import tunnel as io
 from pathprobe.proxyconf import Credentials, ProxyConfig
-from pathprobe.search import SearchResult
+from pathprobe.render.evidence import describe
+from pathprobe.search import SearchResult, StopReason
 from pathprobe.tunnel import (
+    Hello,
     SizeFinding,
     clamp_verdict,
     connect_verdict,
@@ -27,6 +43,7 @@ from pathprobe.tunnel import (
     first_round_timeout,
     header_range,
     next_timeout,
+    parse_hello,
     parse_target,
     size_numbers,
     size_verdict,
@@ -34,6 +51,15 @@ from pathprobe.tunnel import (
 from pathprobe.wire import http_connect as hc
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
+L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
+
+
+def facts(v: Verdict) -> list[object]:
+    return [e.fact for e in v.evidence]
+
+
+def fact(v: Verdict, member: object) -> Evidence:
+    return next(e for e in v.evidence if e.fact == member)
 
 
 def _status(status: int, *headers: tuple[str, str], tried: str | None = None
@@ -45,37 +71,77 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
     return io.ConnectError(io.ConnectFailure.STATUS, f"{status} X", resp, challenges, tried)
 
 
-@pytest.mark.parametrize(("err", "creds", "code", "leg"), [
-    (_status(403), None, VerdictCode.PROXY_DENIED, "fmc-proxy"),
-    (_status(400), None, VerdictCode.PROXY_DENIED, "fmc-proxy"),
-    (_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, "proxy-upstream"),
-    (_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, "proxy-upstream"),
-    (_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, "proxy-upstream"),
+@pytest.mark.parametrize(("err", "creds", "code", "leg", "last"), [
+    (_status(403), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
+    (_status(400), None, VerdictCode.PROXY_DENIED, L1, TunnelFact.ACL_REFUSED),
+    (_status(502), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
+    (_status(503), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
+    (_status(504), None, VerdictCode.PROXY_UPSTREAM_ERROR, L2, TunnelFact.UPSTREAM_UNREACHABLE),
     (_status(407, ("Proxy-Authenticate", "NTLM"), ("Proxy-Authenticate", "Negotiate")),
-     Credentials("u", "p"), VerdictCode.PROXY_AUTH_UNSUPPORTED, "fmc-proxy"),
+     Credentials("u", "p"), VerdictCode.PROXY_AUTH_UNSUPPORTED, L1, TunnelFact.AUTH_UNSUPPORTED),
     (_status(407, ("Proxy-Authenticate", 'Basic realm="r"')), None,
-     VerdictCode.PROXY_AUTH_REQUIRED, "fmc-proxy"),
+     VerdictCode.PROXY_AUTH_REQUIRED, L1, TunnelFact.NO_CREDENTIALS),
     (_status(407, ("Proxy-Authenticate", 'Basic realm="r"'), tried="basic"),
-     Credentials("u", "p"), VerdictCode.PROXY_AUTH_REQUIRED, "fmc-proxy"),
+     Credentials("u", "p"), VerdictCode.PROXY_AUTH_REQUIRED, L1,
+     TunnelFact.CREDENTIALS_REJECTED),
     (io.ConnectError(io.ConnectFailure.UNREACHABLE, "refused"), None,
-     VerdictCode.PROXY_UNREACHABLE, "fmc-proxy"),
+     VerdictCode.PROXY_UNREACHABLE, L1, TunnelFact.CONNECT_FAILED),
     (io.ConnectError(io.ConnectFailure.NO_RESPONSE, "silent"), None,
-     VerdictCode.CONNECT_NO_RESPONSE, "fmc-proxy"),
+     VerdictCode.CONNECT_NO_RESPONSE, L1, TunnelFact.CONNECT_FAILED),
     (io.ConnectError(io.ConnectFailure.MALFORMED, "not HTTP"), None,
-     VerdictCode.CONNECT_NO_RESPONSE, "fmc-proxy"),
+     VerdictCode.CONNECT_NO_RESPONSE, L1, TunnelFact.CONNECT_FAILED),
 ])
 def test_connect_verdicts(err: io.ConnectError, creds: Credentials | None, code: VerdictCode,
-                          leg: str) -> None:
+                          leg: Leg, last: TunnelFact) -> None:
     v = connect_verdict(err, PROXY, "upstream.pathprobe.test:443", creds)
-    assert (v.code, v.leg) == (code, leg)
-    assert v.evidence and "198.18.2.2:3128" in v.evidence[0]
+    assert (v.code, v.leg, v.direction, v.basis, v.severity) == (
+        code, leg, None, Basis.PROXY_ANSWER, None)
+    first = v.evidence[0]
+    assert first.fact is TunnelFact.CONNECT_FAILED and first.step.value == "tunnel"
+    assert first.values["proxy"] == "http://198.18.2.2:3128"
+    assert first.values["target"] == "upstream.pathprobe.test:443"
+    assert v.evidence[-1].fact is last
+    assert describe(first).startswith(
+        "CONNECT upstream.pathprobe.test:443 via http://198.18.2.2:3128 (from --proxy): ")
+    if err.response is not None:
+        assert v.numbers["status"] == err.response.status
+    assert not any("?" in describe(e) or "'p'" in describe(e) for e in v.evidence)
+
+
+def test_auth_evidence_names_the_schemes_and_the_user_never_the_password() -> None:
+    ntlm = connect_verdict(_status(407, ("Proxy-Authenticate", "NTLM"),
+                                   ("Proxy-Authenticate", "Negotiate")), PROXY, "h:443",
+                           Credentials("fmc", "s3cret"))
+    assert ntlm.numbers["offered"] == "ntlm,negotiate"
+    assert fact(ntlm, TunnelFact.AUTH_OFFERED).values == {"schemes": "ntlm, negotiate"}
+    assert describe(fact(ntlm, TunnelFact.AUTH_UNSUPPORTED)).startswith(
+        "the FMC supports Basic and Digest proxy authentication, not NTLM/NEGOTIATE")
+    rejected = connect_verdict(_status(407, ("Proxy-Authenticate", 'Basic realm="r"'),
+                                       tried="basic"), PROXY, "h:443",
+                               Credentials("fmc", "s3cret"))
+    text = " ".join(describe(e) for e in rejected.evidence)
+    assert "credentials for user 'fmc' were rejected (basic)" in text
+    assert "s3cret" not in text and "s3cret" not in repr(rejected)
+    squid = connect_verdict(_status(403, ("X-Squid-Error", "ERR_ACCESS_DENIED 0")), PROXY,
+                            "h:443", None)
+    assert fact(squid, TunnelFact.PROXY_ERROR_PAGE).values == {"error": "ERR_ACCESS_DENIED 0"}
+
+
+def _result(ok: int | None, bad: int | None, exact: bool = True, probes: int = 20,
+            rounds: int = 3) -> SearchResult:
+    stop = (StopReason.CLOSED if exact and bad is not None else
+            StopReason.HIGH_DELIVERED if exact else StopReason.PROBE_BUDGET)
+    return SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=None,
+                        signalled=False, probes=probes, rounds=rounds, stop=stop, low=536,
+                        high=1460)
 
 
 def _finding(ok: int | None, bad: int | None, *, exact: bool = True,
              direction: Direction = Direction.UP, kind: io.Outcome = io.Outcome.STALLED,
-             family: int | None = None, stamps: bool | None = None) -> SizeFinding:
-    r = SearchResult(ok, bad, exact, None, False, 20, 3, "test")
-    return SizeFinding(direction, r, 1460, {bad: kind} if bad else {}, "m", family, stamps)
+             family: int | None = None, stamps: bool | None = None,
+             acked: bool | None = None) -> SizeFinding:
+    return SizeFinding(direction, _result(ok, bad, exact), 1460, {bad: kind} if bad else {},
+                       "m", family, stamps, acked={bad: acked} if bad else {})
 
 
 def test_header_ranges() -> None:
@@ -98,59 +164,142 @@ def test_size_numbers_never_over_report() -> None:
     n = size_numbers(_finding(1460, None))
     assert n["pmtu_low"] is None and n["max_payload_at_least"] == 1460
     # ... unless the reflector saw the largest segment that arrived.
-    seen = SizeFinding(Direction.UP, SearchResult(1460, None, True, None, False, 12, 1, "t"),
-                       1460, {}, "m", 6, True, 1288)
+    seen = SizeFinding(Direction.UP, _result(1460, None, probes=12, rounds=1), 1460, {}, "m",
+                       6, True, 1288)
     n = size_numbers(seen)
     assert (n["pmtu_low"], n["pmtu_high"], n["max_segment"]) == (1360, None, 1288)
 
 
-def test_size_verdicts_and_leg_attribution() -> None:
+def test_size_verdicts_state_leg2_with_the_basis_of_what_the_tunnel_saw() -> None:
     assert size_verdict(_finding(1460, None), None) is None
-    v = size_verdict(_finding(1348, 1349), None)
+    assert size_verdict(_finding(None, 536), None) is None   # nothing crossed: no size
+    v = size_verdict(_finding(1348, 1349, family=4, stamps=True), 4)
     assert v is not None and v.code is VerdictCode.PMTU_BLACKHOLE
-    assert (v.leg, v.confidence) == ("proxy-upstream", Confidence.INFERRED)
-    v = size_verdict(_finding(1348, 1349), 1448)
-    assert v is not None and v.confidence is Confidence.MEASURED
-    v = size_verdict(_finding(1348, 1349), 1300)  # leg 1 is the smaller limit
-    assert v is not None and v.leg == "fmc-proxy" and v.confidence is Confidence.INFERRED
-    v = size_verdict(_finding(1248, 1249, kind=io.Outcome.CLOSED), 1448)
-    assert v is not None and v.code is VerdictCode.RST_ON_LARGE_SEGMENT
-    assert v.numbers["rst_threshold"] == 1249
-    acked = SizeFinding(Direction.UP, SearchResult(1348, 1349, True, None, False, 9, 2, "t"),
-                        1460, {1349: io.Outcome.STALLED}, "m", acked={1349: True})
-    v = size_verdict(acked, None)
-    assert v is not None and (v.leg, v.confidence) == ("proxy-upstream", Confidence.MEASURED)
-    lost_on_leg1 = SizeFinding(Direction.UP, acked.search, 1460, acked.failures, "m",
-                               acked={1349: False})
-    v = size_verdict(lost_on_leg1, None)
-    assert v is not None and v.leg == "fmc-proxy"
-    v = size_verdict(_finding(1248, 1249, kind=io.Outcome.RESET), None)
-    assert v is not None and v.code is VerdictCode.RST_ON_LARGE_SEGMENT and v.leg == "fmc-proxy"
-    v = size_verdict(_finding(1128, 1129, direction=Direction.DOWN), None)
-    assert v is not None and v.confidence is Confidence.MEASURED  # leg 1 down used 536
+    assert (v.leg, v.direction, v.confidence, v.basis, v.severity) == (
+        L2, Direction.UP, Confidence.MEASURED, Basis.NEEDS_LEG1, None)
+    assert v.limit == Limit(max_payload=1348, pmtu_low=1400, pmtu_high=1400, exact=True)
+    assert v.numbers == {"write_failed": 1349, "leg1_ip_version": 4}
+    assert facts(v) == [TunnelFact.WRITES, SearchFact.SEARCH, TunnelFact.PAYLOAD_CROSSES]
+    assert fact(v, TunnelFact.WRITES).values == {"method": "m", "ok": 1348, "bad": 1349,
+                                                 "how": "stalled"}
+    assert describe(fact(v, TunnelFact.WRITES)) == (
+        "m: 1348 bytes in one write answered, 1349 stalled (no answer)")
+    assert describe(fact(v, TunnelFact.PAYLOAD_CROSSES)) == (
+        "up: 1348-byte TCP payloads cross in one segment: PMTU 1400..1400 (IPv4, with TCP "
+        "timestamps)")
+    bound = size_verdict(_finding(1200, 1400, exact=False), None)
+    assert bound is not None and bound.limit == Limit(max_payload=1200, pmtu_low=1240,
+                                                      exact=False)
+    assert fact(bound, TunnelFact.NOT_EXACT).values == {"ok": 1200}
+
+
+@pytest.mark.parametrize(("finding", "code", "basis"), [
+    (_finding(1348, 1349, acked=True), VerdictCode.PMTU_BLACKHOLE, Basis.PROXY_ACKED),
+    (_finding(1348, 1349, acked=False), VerdictCode.PMTU_BLACKHOLE, Basis.PROXY_NEVER_ACKED),
+    (_finding(1348, 1349), VerdictCode.PMTU_BLACKHOLE, Basis.NEEDS_LEG1),
+    (_finding(1248, 1249, kind=io.Outcome.RESET), VerdictCode.RST_ON_LARGE_SEGMENT,
+     Basis.RESET_ON_OUR_SOCKET),
+    (_finding(1248, 1249, kind=io.Outcome.CLOSED), VerdictCode.RST_ON_LARGE_SEGMENT,
+     Basis.NEEDS_LEG1),
+    (_finding(1128, 1129, direction=Direction.DOWN), VerdictCode.PMTU_BLACKHOLE,
+     Basis.SMALL_MSS_ON_LEG1),
+], ids=["acked", "never-acked", "ack-unknown", "reset", "closed", "down"])
+def test_the_basis_follows_what_the_tunnel_saw(finding: SizeFinding, code: VerdictCode,
+                                               basis: Basis) -> None:
+    v = size_verdict(finding, None)
+    assert v is not None and (v.code, v.leg, v.basis) == (code, L2, basis)
+    assert v.numbers["write_failed"] == finding.search.smallest_bad
+    if finding.direction is Direction.DOWN:
+        assert v.numbers["our_mss"] == 536
+
+
+def test_size_verdicts_end_on_the_leg_their_basis_proves() -> None:
+    """size_verdict states facts; findings.attribute decides the leg (as diagnose does)."""
+    def leg_of(f: SizeFinding, *context: Verdict, legs: tuple[LegReport, ...] = ()
+               ) -> tuple[Leg, Confidence]:
+        v = size_verdict(f, 4)
+        assert v is not None
+        out, _ = attribute([*context, v], legs)
+        return out[-1].leg, out[-1].confidence
+
+    healthy_leg1 = Verdict(VerdictCode.HEALTHY, L1, Direction.BOTH, limit=Limit(mtu=1500),
+                           basis=Basis.THIS_LEG_ONLY)
+    assert leg_of(_finding(1348, 1349)) == (L2, Confidence.INFERRED)     # leg 1 unknown
+    assert leg_of(_finding(1348, 1349), healthy_leg1) == (L2, Confidence.MEASURED)
+    said_1300 = (LegReport(L1, "198.18.2.2:3128", None, {"max_payload": 1300}),)
+    assert leg_of(_finding(1348, 1349), legs=said_1300) == (L1, Confidence.INFERRED)
+    assert leg_of(_finding(1348, 1349, acked=True)) == (L2, Confidence.MEASURED)
+    assert leg_of(_finding(1348, 1349, acked=False)) == (L1, Confidence.MEASURED)
+    assert leg_of(_finding(1248, 1249, kind=io.Outcome.RESET)) == (L1, Confidence.INFERRED)
+    assert leg_of(_finding(1128, 1129, direction=Direction.DOWN)) == (L2, Confidence.MEASURED)
+    v = size_verdict(_finding(1248, 1249, kind=io.Outcome.RESET), 4)
+    assert v is not None
+    (moved,), _ = attribute([v], [])
+    assert DiagnoseFact.RESET_ON_OUR_SOCKET in facts(moved)
+    assert moved.limit == Limit(max_payload=1248, pmtu_low=1288, pmtu_high=1300)
 
 
 def test_download_verdicts() -> None:
-    ok = io.Download(1000, 1000, True, False, 0.0, 0.1, "complete")
-    assert download_verdict(ok, "GET") is None
+    ok = io.Download(1000, 1000, True, False, 0.0, 0.1, "complete", 5000)
+    assert download_verdict(ok, "GET", True) is None
     stall = io.Download(262144, 60000, False, True, 3.0, 3.2, "data stopped", 61000)
-    v = download_verdict(stall, "GET")
+    v = download_verdict(stall, "GET", True)
     assert v is not None and v.code is VerdictCode.TUNNEL_STALL
+    assert (v.leg, v.direction, v.confidence) == (L2, Direction.DOWN, Confidence.MEASURED)
     assert v.numbers["stalled_after"] == 60000 and v.numbers["idle_s"] == 3.0
+    assert facts(v) == [TunnelFact.DOWNLOAD_STALLED, TunnelFact.DOWN_FLOWED_THEN_STOPPED]
+    assert describe(v.evidence[0]) == (
+        "GET: data stopped after 60000 body bytes of 262144 (61000 bytes through the tunnel "
+        "in all); idle 3.0 s")
     hole = io.Download(262144, 0, False, True, 3.0, 3.0, "data stopped", 1100)
-    v = download_verdict(hole, "GET")
+    v = download_verdict(hole, "GET", True)
     assert v is not None and v.code is VerdictCode.PMTU_BLACKHOLE
-    assert v.direction is Direction.DOWN
+    assert (v.leg, v.direction, v.basis) == (L2, Direction.DOWN, Basis.SMALL_MSS_ON_LEG1)
+    assert v.limit == Limit(max_payload=536, exact=False)
+    assert TunnelFact.DOWN_FIRST_SEGMENTS_ONLY in facts(v)
+    # Not one byte back and no write answered: a silent far end, no size concluded.
+    silent = io.Download(None, 0, False, True, 3.0, 3.0, "no answer", 0)
+    v = download_verdict(silent, "GET", False)
+    assert v is not None and (v.code, v.direction, v.limit) == (VerdictCode.TUNNEL_STALL,
+                                                                None, None)
+    assert v.confidence is Confidence.INFERRED and TunnelFact.FAR_END_SILENT in facts(v)
+    # ... but when writes were answered, the same silence is a down-direction size problem.
+    v = download_verdict(silent, "GET", True)
+    assert v is not None and v.code is VerdictCode.PMTU_BLACKHOLE
+
+
+def _hello(mss: int | None, version: int | None = 4) -> Hello:
+    return Hello(syn_mss=mss, syn_ip_version=version, syn_timestamps=True, peer=None)
 
 
 def test_clamp_verdicts_are_family_aware() -> None:
-    assert clamp_verdict({"syn_mss": 1460, "syn_ip_version": 4}, 1460, 4) is None
-    assert clamp_verdict({"syn_mss": 1440, "syn_ip_version": 6}, 1460, 4) is None
-    v = clamp_verdict({"syn_mss": 1300, "syn_ip_version": 6}, 1460, 4)
-    assert v is not None and v.numbers == {"mss_sent": 1440, "mss_received": 1300}
-    v = clamp_verdict({"syn_mss": 1300, "syn_ip_version": 4}, None)
+    assert clamp_verdict(_hello(1460), 1460, 4) is None
+    assert clamp_verdict(_hello(1440, 6), 1460, 4) is None
+    v = clamp_verdict(_hello(1300, 6), 1460, 4)
+    assert v is not None and v.numbers == {"mss_sent": 1440, "mss_received": 1300,
+                                           "ip_version": 6}
+    assert (v.code, v.leg, v.direction, v.confidence) == (
+        VerdictCode.MSS_CLAMPED, L2, Direction.UP, Confidence.MEASURED)
+    assert facts(v) == [TunnelFact.SYN_AT_REFLECTOR, TunnelFact.PROXY_MSS_ON_LEG1,
+                        TunnelFact.LEG2_DEVICE_LOWERED]
+    assert describe(v.evidence[1]) == (
+        "the proxy advertises MSS 1460 to us on leg 1 (IPv4), so it sends 1440 on leg 2")
+    v = clamp_verdict(_hello(1300), None)
     assert v is not None and v.confidence is Confidence.INFERRED
-    assert clamp_verdict({"syn": None}, 1460) is None
+    assert fact(v, TunnelFact.PROXY_MSS_DEFAULT).values == {"expected": 1460}
+    assert clamp_verdict(_hello(None), 1460) is None
+
+
+@pytest.mark.parametrize(("line", "hello"), [
+    ('{"pathprobe": "reflector", "syn_mss": 1300, "syn_ip_version": 6, "syn_timestamps": '
+     'false, "peer": "2001:db8:3::2"}', Hello(1300, 6, False, "2001:db8:3::2")),
+    ('{"pathprobe": "reflector", "syn_mss": true, "syn_ip_version": "4", "peer": 7}',
+     Hello(None, None, None, None)),
+    ('{"pathprobe": "other", "syn_mss": 1300}', None),
+    ("[1, 2]", None), ("not json", None), ("", None), (None, None),
+])
+def test_parse_hello(line: str | None, hello: Hello | None) -> None:
+    assert parse_hello(line) == hello
 
 
 @given(st.lists(st.floats(0, 100), max_size=20), st.floats(0.5, 3))
@@ -214,11 +363,13 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
 def test_inconsistent_answers_give_a_lower_bound_only() -> None:
     from pathprobe.tunnel import consistent
 
-    r = SearchResult(1400, 1401, True, None, False, 20, 3, "1400 delivered, 1401 fails")
-    fixed = consistent(r, {536, 1300, 1348, 1400}, {1349: io.Outcome.STALLED,
-                                                    1401: io.Outcome.STALLED})
+    r = _result(1400, 1401)
+    fixed = consistent(r, {536, 1300, 1348, 1400, 1450}, {1349: io.Outcome.STALLED,
+                                                          1401: io.Outcome.STALLED})
     assert (fixed.largest_ok, fixed.smallest_bad, fixed.exact) == (1348, 1349, False)
-    assert "inconsistent" in fixed.reason
+    assert fixed.stop is StopReason.NOTHING_LEFT
+    assert fixed.retracted == (1400, 1450)
+    assert (fixed.probes, fixed.rounds) == (r.probes, r.rounds)
     assert size_numbers(SizeFinding(Direction.UP, fixed, 1460, {}, "m"))["max_payload"] is None
     same = consistent(r, {536, 1400}, {1401: io.Outcome.STALLED})
     assert same == r
@@ -335,8 +486,8 @@ def _article_prober(splits: set[int], always_split: bool = False
 def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
     from pathprobe.tunnel import _search
 
-    res, *_ = _search(_article_prober(splits), 536, 1460, lambda _m: None, "t", 0.5,
-                      LEG1_SEGMENT)
+    res = _search(_article_prober(splits), 536, 1460, lambda _m: None, "t", 0.5,
+                  LEG1_SEGMENT).result
     assert res.largest_ok is not None and res.largest_ok <= LEG2_LIMIT
     if res.exact:
         assert (res.largest_ok, res.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
@@ -346,9 +497,34 @@ def test_repeatable_splits_count_as_delivered() -> None:
     """PMTUD working on leg 2 at leg 1's segment size: every write gets through."""
     from pathprobe.tunnel import _search
 
-    res, *_ = _search(_article_prober(set(), always_split=True), 536, 1460,
-                      lambda _m: None, "t", 0.5, LEG1_SEGMENT)
-    assert res.largest_ok == 1460
+    out = _search(_article_prober(set(), always_split=True), 536, 1460,
+                  lambda _m: None, "t", 0.5, LEG1_SEGMENT)
+    assert out.result.largest_ok == 1460 and out.broken is None
+    assert out.max_segment == LEG1_SEGMENT
+
+
+def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
+    from pathprobe.tunnel import _search
+
+    out = _search(_article_prober(set()), 536, 1460, lambda _m: None, "t", 0.5)
+    assert (out.result.largest_ok, out.result.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
+    assert out.failures[LEG2_LIMIT + 1] is io.Outcome.STALLED
+    assert out.acked[LEG2_LIMIT + 1] is True
+
+
+def test_a_broken_tunnel_aborts_the_search_and_says_why() -> None:
+    from pathprobe.tunnel import _search
+
+    err = io.ConnectError(io.ConnectFailure.STATUS, "403 Forbidden")
+
+    def prober(n: int, timeout: float) -> io.SizedProbe:
+        if n > 1000:
+            return io.SizedProbe(n, io.Outcome.UNTESTED, 0.0, connect_error=err)
+        return _probe(n, io.Outcome.ANSWERED, segment=n)
+
+    out = _search(prober, 536, 1460, lambda _m: None, "t", 0.5)
+    assert out.broken is err
+    assert out.result.stop is StopReason.ABORTED and not out.result.exact
 
 
 def test_a_busy_reflector_says_so() -> None:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 
 from pathprobe.model import Evidence
 from pathprobe.render.evidence import capture, diagnose, mss, pmtu, search, tunnel
 from pathprobe.render.evidence.base import Template, fill
 
-TEXT: Mapping[StrEnum, Template] = {
-    **pmtu.TEXT, **mss.TEXT, **tunnel.TEXT, **capture.TEXT, **diagnose.TEXT,
-    **search.TEXT,
-}
+class _Texts(dict[StrEnum, Template]):
+    """Sentences keyed by (enum, value): members of two steps' enums may share a value
+    (a StrEnum member equals its string), and must still find their own sentence."""
+
+    def __getitem__(self, fact: StrEnum) -> Template:
+        return self._by_key[(type(fact), fact.value)]
+
+    def get(self, fact: StrEnum, default: Template | None = None) -> Template | None:  # type: ignore[override]
+        return self._by_key.get((type(fact), fact.value), default)
+
+    def __contains__(self, fact: object) -> bool:
+        return isinstance(fact, StrEnum) and (type(fact), fact.value) in self._by_key
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_key: dict[tuple[type, str], Template] = {}
+
+    def add(self, fact: StrEnum, template: Template) -> None:
+        self._by_key[(type(fact), fact.value)] = template
+        super().__setitem__(fact, template)
+
+
+TEXT = _Texts()
+for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT):
+    for _fact, _template in _table.items():
+        TEXT.add(_fact, _template)
 
 
 def describe(ev: Evidence) -> str:

@@ -23,7 +23,7 @@ class _Formatter(Formatter):
     def format_field(self, value: object, format_spec: str) -> str:
         if value is None or (format_spec and isinstance(value, str)):
             return "?" if value is None else str(value)
-        return super().format_field(value, format_spec)
+        return str(super().format_field(value, format_spec))
 
 
 _FORMATTER = _Formatter()

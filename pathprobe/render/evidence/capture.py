@@ -2,8 +2,190 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import Number
 from pathprobe.render.evidence.base import Template
 
+
+def _float(v: Mapping[str, Number], key: str) -> float:
+    x = v.get(key)
+    return float(x) if isinstance(x, int | float) else 0.0
+
+
+def ended(v: Mapping[str, Number]) -> str:
+    """How a connection ended, from the ``ended``/``how``/``end_frame``/``after_s`` values."""
+    kind = v.get("ended")
+    if kind == "silent":
+        return f"silent for {_float(v, 'after_s'):.0f} s (no FIN or RST seen by then)"
+    if kind == "open":
+        return f"still open when the capture ended ({_float(v, 'after_s'):.1f} s later)"
+    return f"{v.get('how')} at frame {v.get('end_frame')}"
+
+
+def _syn_unanswered(v: Mapping[str, Number]) -> str:
+    return (f"frame {v.get('frame')}: SYN to {v.get('server')}:{v.get('port')} sent "
+            f"{v.get('count')} time(s), never answered by a SYN-ACK in this capture")
+
+
+def _connect_sent(v: Mapping[str, Number]) -> str:
+    retx = v.get("retransmits")
+    return (f"frame {v.get('frame')}: CONNECT {v.get('target')}"
+            + (" with Proxy-Authorization" if v.get("with_auth") else "")
+            + (f", retransmitted {retx} time(s)" if retx else ""))
+
+
+def _proxy_answered(v: Mapping[str, Number]) -> str:
+    return f"frame {v.get('frame')}: proxy answered {v.get('status')} {v.get('reason') or ''}" \
+        .rstrip()
+
+
+def _auth_schemes(v: Mapping[str, Number]) -> str:
+    return (f"Proxy-Authenticate schemes offered: {v.get('schemes') or 'none captured'}"
+            + ("" if v.get("head_complete") else
+               " (response head not fully captured; capture with a larger -s)"))
+
+
+def _icmp(v: Mapping[str, Number]) -> str:
+    count = v.get("count")
+    return (f"frame {v.get('frame')}: {v.get('router')} says the next hop MTU is {v.get('mtu')}"
+            f" for a {v.get('size')}-byte packet from {v.get('sender')}"
+            + (f" ({count} such messages)" if isinstance(count, int) and count > 1 else ""))
+
+
+def _data_after_gap(v: Mapping[str, Number]) -> str:
+    return (f"frame {v.get('frame')}: data from {v.get('sender')} arrived after a gap of "
+            f"{v.get('missing')} bytes that never showed up ({_float(v, 'waited_s'):.1f} s)")
+
+
+def _no_server_hello(v: Mapping[str, Number]) -> str:
+    return (f"no ServerHello; connection {ended(v)} after {_float(v, 'idle_s'):.1f} s "
+            "without data")
+
+
+def _last_data(v: Mapping[str, Number]) -> str:
+    until, after = v.get("until_frame"), v.get("after")
+    then = (f"until frame {until}" + (f", then only {after} bytes (a TLS alert?)" if after
+                                      else "")) if until else ""
+    return (f"frame {v.get('frame')}: last data, then {_float(v, 'gap_s'):.1f} s without data "
+            f"{then}; connection {ended(v)}")
+
+
+def _same_in_others(v: Mapping[str, Number]) -> str:
+    more = ", ..." if v.get("unlisted") else ""
+    return (f"the same in {v.get('others')} other connection(s) (client ports "
+            f"{v.get('ports')}{more})")
+
+
+def _none_dash(x: Number) -> str:
+    return "-" if x is None else str(x)
+
+
+def _on(v: Mapping[str, Number]) -> str:
+    return "on" if v.get("on") else "off"
+
+
 TEXT: dict[CaptureFact, Template] = {
+    CaptureFact.SYN_SENT: "frame {frame}: SYN to {server}:{port}",
+    CaptureFact.SYN_ANSWERED_BY_RST:
+        "frame {frame}: answered by RST (nothing listens there, or a firewall rejects it)",
+    CaptureFact.SYN_UNANSWERED: _syn_unanswered,
+    CaptureFact.SYN_MSS: "frame {frame}: SYN from {sender} carries MSS {mss}",
+    CaptureFact.SYNACK_MSS: "frame {frame}: SYN-ACK from {sender} carries MSS {mss}",
+    CaptureFact.CLAMP_WHO_UNKNOWN:
+        "one capture point cannot tell whether the peer or a middlebox lowered it; "
+        "'pathprobe mss' can",
+    CaptureFact.CONNECT_SENT: _connect_sent,
+    CaptureFact.PROXY_ANSWERED: _proxy_answered,
+    CaptureFact.AUTH_SCHEMES: _auth_schemes,
+    CaptureFact.FMC_SCHEMES_UNSUPPORTED:
+        "the FMC supports Basic and Digest proxy authentication, not NTLM/Negotiate: allow "
+        "Basic/Digest for the FMC or exempt it",
+    CaptureFact.CREDENTIALS_REJECTED: "the proxy rejected the credentials sent",
+    CaptureFact.NO_CREDENTIALS_SENT:
+        "no credentials were sent: configure the proxy user/password",
+    CaptureFact.UPSTREAM_UNREACHABLE:
+        "the proxy could not reach {target} (or is overloaded); the fault is beyond the proxy",
+    CaptureFact.POLICY_REFUSES:
+        "the proxy's policy refuses CONNECT to {target}: ask its administrator to allow it",
+    CaptureFact.NO_HTTP_ANSWER: lambda v: f"no HTTP answer from the proxy; connection {ended(v)}",
+    CaptureFact.CONNECT_NEVER_ACKED:
+        "the CONNECT was never acknowledged: it did not reach the proxy",
+    CaptureFact.ICMP_FRAG_NEEDED: _icmp,
+    CaptureFact.PMTUD_WORKS:
+        "afterwards packets of up to {delivered} bytes were acknowledged: PMTUD works",
+    CaptureFact.LARGE_SEGMENT:
+        "frame {frame}: {payload}-byte segment ({size}-byte packet) from {sender}",
+    CaptureFact.RST_AFTER_LARGE:
+        "frame {frame}: RST from the other side {delay_ms} ms later, before any ACK of it",
+    CaptureFact.RST_THRESHOLD_ABOVE:
+        "smaller packets (up to {delivered} bytes) were acknowledged: packets of that size pass "
+        "(proven lower bound); the reset threshold lies above it, at most {size}",
+    CaptureFact.LARGE_RETRANSMITTED:
+        "from frame {frame}: a {payload}-byte segment ({size}-byte packet) from {sender} "
+        "retransmitted {count} time(s), never acknowledged, no ICMP seen",
+    CaptureFact.BLACKHOLE_BRACKET:
+        "packets of up to {delivered} bytes were acknowledged: the path MTU is at least "
+        "{delivered} (proven lower bound) and below {size}",
+    CaptureFact.DATA_AFTER_GAP: _data_after_gap,
+    CaptureFact.SMALLER_ARRIVED:
+        "segments of up to {max_payload} bytes did arrive: larger ones seem to vanish before "
+        "the capture point",
+    CaptureFact.TUNNEL_OPEN: "frame {frame}: proxy answered 200 (tunnel open)",
+    CaptureFact.TLS_SESSION: "TLS session",
+    CaptureFact.CLIENT_HELLO: "frame {frame}: TLS ClientHello ({size} bytes)",
+    CaptureFact.SERVER_HELLO: "frame {frame}: TLS ServerHello",
+    CaptureFact.NO_SERVER_HELLO: _no_server_hello,
+    CaptureFact.HELLO_ACKED_ON_LEG1: "the ClientHello reached the proxy (acknowledged on leg 1)",
+    CaptureFact.HELLO_NOT_ACKED_ON_LEG1: "the ClientHello was never acknowledged on leg 1",
+    CaptureFact.LAST_DATA: _last_data,
+    CaptureFact.TUNNEL_BYTES:
+        "{bytes_up} bytes up and {bytes_down} bytes down crossed the tunnel; the last large "
+        "segments went {direction}",
+    CaptureFact.LEG1_ALL_ACKED:
+        "everything the FMC had sent was acknowledged on leg 1 when the data stopped, so it is "
+        "stuck beyond the proxy (leg 2 MTU/black hole, inspection, quota or timeout), not on "
+        "the captured leg",
+    CaptureFact.LEG1_SOME_UNACKED: "some data the FMC sent was never acknowledged on leg 1",
+    CaptureFact.FULL_SEGMENTS_ARRIVED:
+        "full-size segments ({max_seg_down} bytes) did arrive from the proxy earlier, so leg 1 "
+        "carries them downstream: the data stopped at or beyond the proxy (leg 2, inspection, "
+        "quota or timeout)",
+    CaptureFact.NO_FULL_SEGMENT:
+        "no segment larger than {max_seg_down} bytes ever arrived from the proxy (full size: "
+        "{full_seg}): either the data stopped at or beyond the proxy, or its large segments "
+        "vanish on leg 1 downstream (a black hole leaves no trace at the FMC); 'pathprobe "
+        "diagnose' tells which",
+    CaptureFact.CONNECTION: "connection {client}:{cport} -> {server}:{sport}",
+    CaptureFact.SAME_IN_OTHERS: _same_in_others,
+    CaptureFact.NOTHING_WRONG:
+        "{connections} connection(s): no refusal, stall, reset, black hole or MSS change seen",
+    CaptureFact.ROW_FINDING: "{code}",
+    CaptureFact.ROW_OK: "ok",
+    CaptureFact.ROW_FRAMES: "frames {first}-{last}",
+    CaptureFact.ROW_RETRANSMISSIONS: "retransmissions {up} up/{down} down",
+    CaptureFact.ROW_IDLE: lambda v: (f"idle {_float(v, 'idle_s'):.1f} s between frames "
+                                     f"{v.get('before')} and {v.get('after')}"),
+    CaptureFact.ROW_WSCALE: lambda v: (f"wscale {_none_dash(v.get('up'))}/"
+                                       f"{_none_dash(v.get('down'))}"),
+    CaptureFact.ROW_TIMESTAMPS: lambda v: f"timestamps {_on(v)}",
+    CaptureFact.ROW_SACK: lambda v: f"SACK {_on(v)}",
+    CaptureFact.ROW_NO_SYN: "capture started mid-connection (no SYN): MSS and options unknown",
+    CaptureFact.ROW_FRAGMENTS: "{count} IP fragments",
+    CaptureFact.ROW_OFFLOAD:
+        "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
+        "sizes were smaller (ethtool -K IFACE tso off gro off)",
+    CaptureFact.CAPTURE_READ:
+        "{file}: {frames} frames, {chosen} of {total} TCP connections analysed",
+    CaptureFact.CAPTURE_TRUNCATED: "capture truncated: {detail}",
+    CaptureFact.UNSUPPORTED_FRAMES:
+        "{count} frames on interfaces of unsupported link types were skipped",
+    CaptureFact.TABLE_LIMITED:
+        "table shows {shown} of {chosen} connections (up to {max_rows} with problems and "
+        "{max_rows} healthy; --max-rows 0 shows all)",
+    CaptureFact.ICMP_UNMATCHED:
+        "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
+        "analysed here)",
+    CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
 }

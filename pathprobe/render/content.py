@@ -1,0 +1,288 @@
+"""What a report says, independent of the format: the six sections as plain cells.
+
+Pure. Every format (text tables, Markdown, HTML, TSV) lays out the same
+content from here, so they never disagree: context, the path at a glance,
+summary, findings (with their evidence), recommendations, measurements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pathprobe.model import (
+    Direction,
+    Leg,
+    LegReport,
+    Number,
+    Report,
+    Severity,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.render.evidence import describe
+
+LEG_NAME = {Leg.FMC_PROXY: "leg 1 (FMC to proxy)", Leg.PROXY_UPSTREAM: "leg 2 (proxy to upstream)",
+            Leg.FMC_UPSTREAM: "FMC to upstream"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's cells; ``code`` names the columns that hold commands (never re-worded)."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    code: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class EvidenceBlock:
+    """One finding's evidence: a title, the lines, and a Wireshark filter (captures)."""
+
+    title: str
+    severity: Severity | None
+    lines: tuple[str, ...]
+    filter: str | None = None
+
+
+def _num(numbers: Mapping[str, Number], key: str) -> int | None:
+    value = numbers.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def limit_text(v: Verdict) -> str:
+    """The limit a finding proves, in words a change request can quote."""
+    lim = v.limit
+    if v.code is VerdictCode.MSS_CLAMPED:
+        sent, got = _num(v.numbers, "mss_sent"), _num(v.numbers, "mss_received")
+        return f"MSS {sent if sent is not None else '?'} -> {got if got is not None else '?'}"
+    if lim is None:
+        status = _num(v.numbers, "status")
+        return f"HTTP {status}" if status is not None else "-"
+    parts = []
+    if lim.max_payload is not None:
+        parts.append(f"max payload {lim.max_payload} B")
+    if lim.mtu is not None:
+        parts.append(f"MTU {lim.mtu}")
+    elif lim.pmtu_low is not None and lim.pmtu_high is not None:
+        parts.append(f"MTU {lim.pmtu_low}..{lim.pmtu_high}")
+    elif lim.pmtu_low is not None:
+        parts.append(f"MTU {lim.pmtu_low}")
+    text = ", ".join(parts) or "-"
+    return text if lim.exact else f"at least {text} (lower bound)"
+
+
+def context_rows(report: Report) -> tuple[tuple[str, str], ...]:
+    c = report.context
+    rows = [("tool", f"{c.tool} {c.version}".strip()), ("host", c.host or "-"),
+            ("started (UTC)", report.started), ("duration", f"{report.duration_s:.1f} s")]
+    if c.argv:
+        rows.append(("command line", " ".join(c.argv)))
+    if c.proxy:
+        rows.append(("proxy", f"{c.proxy} (from {c.proxy_source or '?'})"))
+    if c.target:
+        rows.append(("capture" if report.command == "analyze" else "target", c.target))
+    if report.partial:
+        rows.append(("partial", "yes: interrupted before every step ran"))
+    return tuple(rows)
+
+
+def findings_table(report: Report) -> Table:
+    rows = []
+    for i, v in enumerate(report.verdicts, 1):
+        rows.append((str(i), v.severity.value if v.severity else "-", v.leg.value,
+                     v.direction.value if v.direction else "-", v.code.value, limit_text(v)))
+    return Table(("#", "severity", "leg", "direction", "verdict", "limit"), tuple(rows))
+
+
+def evidence_blocks(report: Report) -> tuple[EvidenceBlock, ...]:
+    out = []
+    for i, v in enumerate(report.verdicts, 1):
+        where = f" {v.direction.value}" if v.direction else ""
+        title = f"{i}. {v.code.value} on {v.leg.value}{where} ({v.confidence.value})"
+        filt = v.numbers.get("wireshark_filter")
+        out.append(EvidenceBlock(title, v.severity, tuple(describe(e) for e in v.evidence),
+                                 filt if isinstance(filt, str) else None))
+    return tuple(out)
+
+
+def recommendations_table(report: Report, details: bool = True) -> Table:
+    """Where, platform, command (and, with ``details``, how to undo it and why)."""
+    if not details:
+        return Table(("#", "where", "platform", "command"), tuple(
+            (str(i), r.where, r.platform, r.command)
+            for i, r in enumerate(report.recommendations, 1)), code=frozenset({3}))
+    rows = tuple((str(i), r.where, r.platform, r.command, r.rollback or "-", r.why)
+                 for i, r in enumerate(report.recommendations, 1))
+    return Table(("#", "where", "platform", "command", "undo", "why"), rows,
+                 code=frozenset({3}))
+
+
+# Measured quantities with human names and units; anything else is internal (-v, JSON).
+QUANTITIES: tuple[tuple[str, str, str], ...] = (
+    ("pmtu", "path MTU", "B"),
+    ("pmtu_up", "path MTU up", "B"),
+    ("pmtu_down", "path MTU down", "B"),
+    ("pmtu_low", "path MTU at least", "B"),
+    ("pmtu_high", "path MTU at most", "B"),
+    ("max_payload", "largest payload per segment", "B"),
+    ("max_payload_at_least", "largest payload per segment, at least", "B"),
+    ("max_segment", "largest segment seen by the reflector", "B"),
+    ("mss_sent", "MSS sent", "B"),
+    ("mss_received", "MSS received", "B"),
+    ("mss_at_peer", "MSS as it reached the peer", "B"),
+    ("peer_segment_max", "largest segment from the peer", "B"),
+    ("rst_threshold", "reset above", "B"),
+    ("blackhole_threshold", "lost above", "B"),
+    ("interface", "interface", ""),
+    ("interface_mtu", "interface MTU", "B"),
+    ("route_pmtu", "cached route PMTU", "B"),
+    ("icmp_mtu", "next-hop MTU in ICMP", "B"),
+    ("hop", "hop", ""),
+    ("connect_status", "CONNECT answer", ""),
+    ("auth", "proxy authentication", ""),
+    ("downloaded", "downloaded", "B"),
+    ("expected", "expected", "B"),
+    ("ip_version", "IP version", ""),
+)
+INTERNAL_ORDER = ("pmtu_method", "method", "probes", "rounds", "duration_s", "search_s",
+                  "step_s", "connect_ms", "established_ms", "tunnel_bytes", "download_s")
+
+
+def _value(value: Number, unit: str) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        value = round(value, 3)
+    return f"{value} {unit}".strip() if unit and isinstance(value, int | float) else str(value)
+
+
+def _leg_label(leg: LegReport) -> tuple[str, str]:
+    return leg.name.value, leg.direction.value if leg.direction else "-"
+
+
+def measurements_table(report: Report, verbose: bool = False) -> Table:
+    """Per leg and direction, the measured quantities; with ``verbose`` the internal ones."""
+    if report.command == "analyze":
+        return connections_table(report)
+    rows: list[tuple[str, ...]] = []
+    for leg in report.legs:
+        name, direction = _leg_label(leg)
+        for key, label, unit in QUANTITIES:
+            value = leg.measurements.get(key)
+            if value is not None:
+                rows.append((name, direction, label, _value(value, unit)))
+        if verbose:
+            known = {k for k, _, _ in QUANTITIES}
+            extra = [k for k in leg.measurements if k not in known]
+            extra.sort(key=lambda k: (INTERNAL_ORDER.index(k) if k in INTERNAL_ORDER
+                                      else len(INTERNAL_ORDER), k))
+            for key in extra:
+                value = leg.measurements[key]
+                if value is not None:
+                    rows.append((name, direction, key, _value(value, "")))
+        for why in leg.not_measured:
+            rows.append((name, direction, "not measured", why))
+        for note in leg.notes:  # what the attribution concluded always; the rest with -v
+            if verbose or note.step is Step.DIAGNOSE:
+                rows.append((name, direction, "note", describe(note)))
+    return Table(("leg", "direction", "quantity", "value"), tuple(rows))
+
+
+def connections_table(report: Report) -> Table:
+    """analyze: one row per connection."""
+    rows = []
+    for leg in report.legs:
+        def get(key: str, m: Mapping[str, Number] = leg.measurements) -> str:
+            value = m.get(key)
+            return "-" if value is None else str(value)
+
+        rows.append((get("client_port"), leg.target, get("status"),
+                     f"{get('mss_sent')} -> {get('mss_received')}",
+                     f"{get('max_seg_up')} / {get('max_seg_down')}", get("tls"), get("ended")))
+    return Table(("client port", "target", "answer", "MSS sent -> received",
+                  "largest segment up / down", "TLS", "ended"), tuple(rows))
+
+
+# ----------------------------------------------------------------------------- the path
+
+@dataclass(frozen=True)
+class Segment:
+    """One leg and direction of the path diagram."""
+
+    leg: Leg
+    direction: Direction
+    state: str           # "fault", "warning", "info", "ok", "not measured"
+    text: str
+
+
+def _dir_matches(v: Verdict, d: Direction) -> bool:
+    return v.direction in (d, Direction.BOTH) or (v.direction is None)
+
+
+def _measured_text(legs: tuple[LegReport, ...], leg: Leg, d: Direction) -> str | None:
+    for x in legs:
+        if x.name is not leg or x.direction not in (d, None):
+            continue
+        m = x.measurements
+        for key in (f"pmtu_{d.value}", "pmtu"):
+            value = _num(m, key)
+            if value is not None and (x.direction is d or key != "pmtu"
+                                      or x.direction is None):
+                return f"MTU {value}"
+        payload = _num(m, "max_payload")
+        if payload is not None and x.direction is d:
+            return f"max payload {payload} B"
+        at_least = _num(m, "max_payload_at_least")
+        if at_least is not None and x.direction is d:
+            return f"payload at least {at_least} B"
+    return None
+
+
+def path_segments(report: Report) -> tuple[Segment, ...]:
+    """Each leg and direction: its worst finding, else what was measured, else why not."""
+    legs: tuple[Leg, ...] = (Leg.FMC_PROXY, Leg.PROXY_UPSTREAM)
+    if any(x.name is Leg.FMC_UPSTREAM for x in report.legs) or any(
+            v.leg is Leg.FMC_UPSTREAM for v in report.verdicts):
+        legs = (Leg.FMC_UPSTREAM,)
+    out = []
+    for leg in legs:
+        for d in (Direction.UP, Direction.DOWN):
+            found = [v for v in report.verdicts if v.leg is leg and _dir_matches(v, d)
+                     and v.code is not VerdictCode.HEALTHY]
+            measured = _measured_text(report.legs, leg, d)
+            if found:
+                worst = found[0]  # verdicts come most severe first
+                state = {Severity.CRITICAL: "fault", Severity.WARNING: "warning"}.get(
+                    worst.severity or Severity.INFO, "info")
+                text = f"{worst.code.value}: {limit_text(worst)}"
+                if state == "info" and measured is not None:
+                    text = f"{measured}; {text} (info)"
+                out.append(Segment(leg, d, state, text))
+                continue
+            healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
+                          and _dir_matches(v, d) for v in report.verdicts)
+            if measured is not None or healthy:
+                out.append(Segment(leg, d, "ok", measured or "healthy"))
+            else:
+                out.append(Segment(leg, d, "not measured", "not measured"))
+    return tuple(out)
+
+
+MARK = {"fault": "XX", "warning": "!!", "info": "ok", "ok": "ok", "not measured": "??"}
+
+
+def path_text(report: Report) -> tuple[str, ...]:
+    """The path as text art: the nodes on one line, then one line per leg and direction."""
+    segs = path_segments(report)
+    if segs and segs[0].leg is Leg.FMC_UPSTREAM:
+        head = "FMC ==[ fmc-upstream ]==> upstream"
+    else:
+        head = "FMC ==[ leg 1: fmc-proxy ]==> proxy ==[ leg 2: proxy-upstream ]==> upstream"
+    lines = [head]
+    for s in segs:
+        leg = {Leg.FMC_PROXY: "leg 1", Leg.PROXY_UPSTREAM: "leg 2",
+               Leg.FMC_UPSTREAM: "direct"}[s.leg]
+        lines.append(f"{MARK[s.state]} {leg} {s.direction.value:<4}  {s.text}")
+    return tuple(lines)

@@ -1,0 +1,126 @@
+"""The one line an engineer reads first: worst finding first, with numbers."""
+
+from __future__ import annotations
+
+from pathprobe.findings import NO_TUNNEL, PROXY_CODES, SIZE_CODES
+from pathprobe.model import Confidence, Direction, Leg, Report, Verdict, VerdictCode
+
+LEG_LABEL = {
+    Leg.FMC_PROXY: "leg 1 (fmc-proxy)",
+    Leg.PROXY_UPSTREAM: "leg 2 (proxy-upstream)",
+    Leg.FMC_UPSTREAM: "fmc-upstream",
+}
+
+
+def _dir_words(v: Verdict) -> str:
+    if v.direction is Direction.UP:
+        return " going up (toward the upstream)"
+    if v.direction is Direction.DOWN:
+        return " coming down (toward the FMC)"
+    return ""
+
+
+def _num(v: Verdict, key: str) -> int | None:
+    value = v.numbers.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def phrase(v: Verdict) -> str:
+    """A few words for one verdict."""
+    lim = v.limit
+    bound = "" if lim is None or lim.exact else "at least "
+    mtu = lim.mtu if lim is not None else None
+    low = lim.pmtu_low if lim is not None else None
+    payload = lim.max_payload if lim is not None else None
+    code = v.code
+    if code is VerdictCode.PMTU_BLACKHOLE:
+        if mtu is not None:
+            return f"silently drops packets above {bound}{mtu} bytes{_dir_words(v)}"
+        if payload is not None:
+            return f"drops segments above {bound}{payload} payload bytes{_dir_words(v)}"
+        if low is not None:
+            return f"silently drops packets above {bound}{low} bytes{_dir_words(v)}"
+        return f"silently drops large packets{_dir_words(v)}"
+    if code is VerdictCode.PMTU_REDUCED:
+        size = mtu if mtu is not None else low
+        return f"path MTU {bound}{size if size is not None else '?'} (ICMP signalled; PMTUD works)"
+    if code is VerdictCode.MSS_CLAMPED:
+        sent, got = _num(v, "mss_sent"), _num(v, "mss_received")
+        return (f"MSS lowered {sent if sent is not None else '?'}->"
+                f"{got if got is not None else '?'}{_dir_words(v)}")
+    if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        if mtu is not None:
+            return f"resets packets above {bound}{mtu} bytes{_dir_words(v)}"
+        if payload is not None:
+            return f"resets segments above {bound}{payload} payload bytes{_dir_words(v)}"
+        return f"resets large segments{_dir_words(v)}"
+    if code is VerdictCode.TUNNEL_STALL:
+        if v.direction is None and v.limit is None:
+            return "tunnel opens, but the far end never answers"
+        return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (
+            _dir_words(v))
+    if code is VerdictCode.PROXY_DENIED:
+        return f"proxy refuses CONNECT ({_num(v, 'status') or 403})"
+    if code is VerdictCode.PROXY_AUTH_REQUIRED:
+        return "proxy wants authentication (407)"
+    if code is VerdictCode.PROXY_AUTH_UNSUPPORTED:
+        return "proxy offers only authentication the FMC cannot use (NTLM/Negotiate)"
+    if code is VerdictCode.PROXY_UPSTREAM_ERROR:
+        return f"proxy cannot reach the target ({_num(v, 'status') or 'error'})"
+    if code is VerdictCode.PROXY_UNREACHABLE:
+        return "no TCP connection to the proxy"
+    if code is VerdictCode.CONNECT_NO_RESPONSE:
+        return "CONNECT sent, no HTTP answer"
+    if code is VerdictCode.PROXY_TLS_INTERCEPTED:
+        return "proxy intercepts TLS (certificate issued by another party)"
+    if code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
+        return "proxy setting the FMC cannot use"
+    return "healthy"
+
+
+def summarize(report: Report) -> str:
+    """e.g. "leg 2 (proxy-upstream) drops segments above 1348 payload bytes going up;
+    leg 1 (fmc-proxy) MSS lowered 1460->1300 (info)". Worst first (verdicts come sorted)."""
+    verdicts, legs, errors = report.verdicts, report.legs, report.errors
+    order = [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM]
+    names = [n for n in order if any(x.name is n for x in legs) or
+             any(v.leg is n for v in verdicts)]
+    if any(v.code in NO_TUNNEL for v in verdicts) and Leg.PROXY_UPSTREAM not in names:
+        names.append(Leg.PROXY_UPSTREAM)
+    problems = [v for v in verdicts if v.code is not VerdictCode.HEALTHY]
+    parts: list[str] = []
+    said: set[Leg] = set()
+    for v in problems:
+        text = phrase(v)
+        if v.confidence is Confidence.INFERRED:
+            text += " (inferred)"
+        if v.severity is not None and v.severity.rank == 0:
+            text += " (info)"
+        if v.code in PROXY_CODES:
+            parts.append(text)  # about the proxy, not the path: no leg label
+        elif v.leg in said:
+            parts.append(text)
+        else:
+            parts.append(f"{LEG_LABEL[v.leg]} {text}")
+            said.add(v.leg)
+    for name in names:
+        if name in said:
+            continue
+        label = LEG_LABEL[name]
+        if any(v.code is VerdictCode.HEALTHY and v.leg is name for v in verdicts):
+            parts.append(f"{label} healthy")
+        elif any(x.not_measured for x in legs if x.name is name):
+            parts.append(f"{label} not measured")
+        elif name is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts):
+            parts.append(f"{label} not measured (no tunnel)")
+        elif name is Leg.PROXY_UPSTREAM and any(
+                v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):
+            parts.append(f"{label} untested above leg 1's limit")
+    if not parts:
+        return "nothing could be measured" + (f": {errors[0]}" if errors else "")
+    line = "; ".join(parts)
+    if errors and not problems:
+        line += f" ({len(errors)} step(s) not measured)"
+    if report.partial:
+        line += " (PARTIAL: interrupted before every step ran)"
+    return line

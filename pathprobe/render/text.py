@@ -1,0 +1,193 @@
+"""Text reports (tabulate's plain, simple, grid) that fit a given width.
+
+Cells are wrapped here, at spaces only, before tabulate lays them out: a
+command is never broken inside a token, and its column is at least as wide
+as its longest line when the width allows it at all.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+from tabulate import tabulate
+from wcwidth import wcswidth
+
+from pathprobe.model import Report
+from pathprobe.render.content import (
+    Table,
+    context_rows,
+    evidence_blocks,
+    findings_table,
+    measurements_table,
+    path_text,
+    recommendations_table,
+)
+from pathprobe.render.summary import summarize
+
+MIN_COLUMN = 6
+
+
+def _width(text: str) -> int:
+    return max((max(wcswidth(line), 0) for line in text.split("\n")), default=0)
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap at spaces only (long tokens stay whole), keeping explicit line breaks."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        pieces = textwrap.wrap(line, width=max(width, 1), break_long_words=False,
+                               break_on_hyphens=False, subsequent_indent=indent,
+                               drop_whitespace=True)
+        out.extend(pieces or [""])
+    return "\n".join(out)
+
+
+def _overhead(fmt: str, ncols: int) -> int:
+    """Characters a table adds to its cells' widths: tabulate pads every column by 2
+    (its MIN_PADDING, with headers), then separators ("  "; grid: "| ", " |")."""
+    if fmt == "grid":
+        return 5 * ncols + 1
+    return 2 * ncols + 2 * (ncols - 1)
+
+
+def column_widths(table: Table, width: int, fmt: str) -> list[int]:
+    """Widths that fit ``width`` where possible: short columns keep their natural width,
+    command columns keep their longest line, the rest share what is left."""
+    ncols = len(table.headers)
+    natural = [max([_width(h) for h in table.headers[i].split()] + [_width(table.headers[i])]
+                   + [_width(r[i]) for r in table.rows]) for i in range(ncols)]
+    longest_token = [max([_width(tok) for r in table.rows for tok in r[i].split()]
+                         + [_width(tok) for tok in table.headers[i].split()] + [1])
+                     for i in range(ncols)]
+    floor = [natural[i] if i in table.code else max(min(natural[i], MIN_COLUMN),
+                                                     longest_token[i]) for i in range(ncols)]
+    avail = width - _overhead(fmt, ncols)
+    if sum(natural) <= avail:
+        return natural
+    widths = list(floor)
+    spare = avail - sum(widths)
+    if spare <= 0:
+        return widths
+    wants = [natural[i] - widths[i] for i in range(ncols)]
+    total = sum(wants)
+    for i in range(ncols):
+        if total:
+            widths[i] += min(wants[i], spare * wants[i] // total)
+    return widths
+
+
+def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str:
+    """The table laid out to fit ``width``; when even that cannot fit (a very narrow
+    width), one record per block, "header: value" per line."""
+    if not table.rows:
+        return "(none)"
+    widths = column_widths(table, width, fmt)
+    headers = [_wrap(h, widths[i]) for i, h in enumerate(table.headers)]
+    rows = [[_wrap(cell, widths[i]) for i, cell in enumerate(row)] for row in table.rows]
+    text = str(tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
+    if _width(text) <= width or not fallback:
+        return text
+    return records_text(table, width)
+
+
+def records_text(table: Table, width: int) -> str:
+    label = max(_width(h) for h in table.headers)
+    out: list[str] = []
+    for row in table.rows:
+        if out:
+            out.append("")
+        for header, cell in zip(table.headers, row, strict=True):
+            lead = f"{header:<{label}}  "
+            for n, line in enumerate(cell.split("\n")):
+                out += _indent_wrap(line, width, lead if n == 0 else " " * len(lead),
+                                    " " * len(lead))
+    return "\n".join(out)
+
+
+def _command_lines(command: str, width: int) -> list[str]:
+    """A command below its recommendation: after "do:" when it fits, else on lines of its
+    own (as little indent as it takes to fit); only a line longer than the whole width is
+    broken, and then between tokens."""
+    lines = command.split("\n")
+    if all(9 + _width(line) <= width for line in lines):
+        return [("   do:   " if n == 0 else " " * 9) + line for n, line in enumerate(lines)]
+    out = ["   do:"]
+    for line in lines:
+        indent = 5 if 5 + _width(line) <= width else 0
+        out += _indent_wrap(line, width, " " * indent, " " * (indent + 2))
+    return out
+
+
+def _without_command(table: Table) -> Table:
+    keep = [i for i, h in enumerate(table.headers) if h != "command"]
+    return Table(tuple(table.headers[i] for i in keep),
+                 tuple(tuple(row[i] for i in keep) for row in table.rows))
+
+
+def _block(title: str, body: Sequence[str]) -> list[str]:
+    return [title, *body, ""]
+
+
+def _indent_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+    return textwrap.wrap(text, width=max(width, 20), initial_indent=first,
+                         subsequent_indent=rest, break_long_words=False,
+                         break_on_hyphens=False) or [first.rstrip()]
+
+
+def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> str:
+    """Context, path, summary, findings with evidence, recommendations, measurements."""
+    title = f"pathprobe {report.command} report"
+    lines = [title, "=" * len(title), ""]
+    label_w = max(len(k) for k, _ in context_rows(report))
+    ctx = []
+    for key, value in context_rows(report):
+        ctx += _indent_wrap(value, width, f"  {key:<{label_w}}  ", " " * (label_w + 4))
+    lines += _block("Context", ctx)
+    path: list[str] = []
+    for line in path_text(report):
+        path += _indent_wrap(line, width, "  ", "      ")
+    lines += _block("Path", path)
+    summary = _indent_wrap(summarize(report), width, "  ", "  ")
+    summary += [f"  not measured: {e}" for e in report.errors]
+    lines += _block("Summary", summary)
+    findings = [table_text(findings_table(report), fmt, width)]
+    for block in evidence_blocks(report):
+        findings.append("")
+        findings += _indent_wrap(block.title, width, "", "   ")
+        for line in block.lines:
+            findings += _indent_wrap(line, width, "   - ", "     ")
+        if block.filter:
+            findings += _indent_wrap(block.filter, width, "   Wireshark filter: ",
+                                     "     ")
+    lines += _block("Findings", findings)
+    if report.recommendations:
+        table = table_text(recommendations_table(report, details=False), fmt, width,
+                           fallback=False)
+        commands_inline = _width(table) <= width
+        if not commands_inline:  # too narrow for whole commands: they go below, one a line
+            table = table_text(_without_command(recommendations_table(report, False)), fmt,
+                               width)
+        recs = [table]
+        for i, r in enumerate(report.recommendations, 1):
+            recs.append("")
+            recs += _indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
+            if not commands_inline:
+                recs += _command_lines(r.command, width)
+            for n, line in enumerate((r.rollback or "-").split("\n")):
+                recs += _indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
+                                     " " * 11)
+            recs += _indent_wrap(r.why, width, "   why:  ", "         ")
+        lines += _block("Recommendations", recs)
+    measured = measurements_table(report, verbose)
+    if measured.rows:
+        lines += _block("Measurements", [table_text(measured, fmt, width)])
+    if report.notes:
+        from pathprobe.render.evidence import describe
+
+        notes: list[str] = []
+        for note in report.notes:
+            notes += _indent_wrap(describe(note), width, "  - ", "    ")
+        lines += _block("Notes", notes)
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,146 @@
+"""Every report format, on reports built from typed findings: width, Markdown validity,
+standalone HTML, TSV records, commands kept whole, the six sections in order."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.findings import finish
+from pathprobe.model import (
+    Basis,
+    Context,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Limit,
+    Measurement,
+    Recommendation,
+    Report,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.render import TableFormat, render
+from pathprobe.render.markdown import code_cell, text_cell
+from pathprobe.render.tsv import escape_cell
+from pathprobe.search import FailedHow, SearchResult, StopReason, search_evidence
+from tests.reports import check_all, check_markdown, check_text
+
+CONTEXT = Context(version="0.1.0", host="fmc1",
+                  argv=("pathprobe", "diagnose", "--proxy", "http://198.18.2.2:3128"),
+                  proxy="http://198.18.2.2:3128", proxy_source="--proxy",
+                  target="upstream.pathprobe.test:443")
+
+
+def article() -> Report:
+    """The source article: MSS lowered 1460 -> 1300 on leg 1, a leg-2 black hole at 1348."""
+    r = SearchResult(1348, 1349, True, None, False, 17, 4, StopReason.CLOSED, FailedHow.LOST,
+                     3, 536, 1460)
+    hole = Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM, Direction.UP, (
+        Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS ClientHello",
+                                                   "ok": 1348, "bad": 1349, "how": "stalled"}),
+        search_evidence(r, Step.TUNNEL)),
+        numbers={"write_failed": 1349}, limit=Limit(max_payload=1348, pmtu_low=1388,
+                                                     pmtu_high=1428),
+        basis=Basis.NEEDS_LEG1)
+    clamp = Verdict(VerdictCode.MSS_CLAMPED, Leg.FMC_PROXY, Direction.DOWN, (),
+                    numbers={"mss_sent": 1460, "mss_received": 1300, "ip_version": 4},
+                    basis=Basis.THIS_LEG_ONLY)
+    healthy = Verdict(VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH,
+                      basis=Basis.THIS_LEG_ONLY)
+    legs = (LegReport(Leg.FMC_PROXY, "198.18.2.2", None, {"mss_sent": 1460, "mss_received": 1300,
+                                                         "interface_mtu": 1500}),
+            LegReport(Leg.FMC_PROXY, "198.18.2.2", Direction.UP, {"pmtu": 1500}),
+            LegReport(Leg.PROXY_UPSTREAM, "upstream.pathprobe.test:443", Direction.UP,
+                      {"max_payload": 1348, "pmtu_low": 1388, "pmtu_high": 1428}))
+    report = finish([Measurement(legs, (clamp, healthy, hole))], command="diagnose",
+                    started="2026-11-29T22:00:00+00:00", duration_s=2.5,
+                    leg2_target="upstream.pathprobe.test:443")
+    return replace(report, context=CONTEXT)
+
+
+def denied() -> Report:
+    refusal = Verdict(VerdictCode.PROXY_DENIED, Leg.FMC_PROXY, None, (
+        Evidence(TunnelFact.ACL_REFUSED, Step.TUNNEL),),
+        numbers={"status": 403, "target": "blocked.example:443"}, basis=Basis.PROXY_ANSWER)
+    report = finish([Measurement((), (refusal,))], command="tunnel",
+                    started="2026-11-29T22:00:00+00:00", duration_s=0.2,
+                    leg2_target="blocked.example:443")
+    return replace(report, context=CONTEXT)
+
+
+def test_article_sections_in_order() -> None:
+    text = render(article(), TableFormat.SIMPLE)
+    titles = [line for line in text.splitlines() if line and not line.startswith(" ")
+              and line[0].isupper() and " " not in line.strip()]
+    assert titles == ["Context", "Path", "Summary", "Findings", "Recommendations",
+                      "Measurements"]
+    # One finding per fault, worst first, with its limit in words.
+    assert "critical    proxy-upstream  up" in text
+    assert "max payload 1348 B, MTU 1388..1428" in text
+    assert "MSS 1460 -> 1300" in text
+    # Internal numbers stay out of the default report.
+    assert "probes" not in text.split("Measurements")[1]
+
+
+@pytest.mark.parametrize("make", [article, denied])
+def test_every_format_is_valid(make: object) -> None:
+    assert callable(make)
+    check_all(make())
+
+
+def test_markdown_escapes_pipes_and_keeps_multiline_commands_in_one_row() -> None:
+    rec = Recommendation("edge | core", "IOS/IOS-XE", "interface Gi0/1\n ip tcp adjust-mss 1300",
+                         "x || y", "interface Gi0/1\n no ip tcp adjust-mss 1300")
+    report = replace(article(), recommendations=(rec,))
+    text = check_markdown(report)
+    assert "`interface Gi0/1`<br>`ip tcp adjust-mss 1300`" in text
+    assert "edge \\| core" in text and "x \\|\\| y" in text
+
+
+def test_text_never_splits_a_command_even_when_narrow() -> None:
+    long = Recommendation("proxy", "Linux", "echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee "
+                          "/etc/sysctl.d/90-pathprobe.conf", "why " * 40, "undo")
+    report = replace(article(), recommendations=(long,))
+    for width in (60, 80, 100):
+        out = check_text(report, width)
+        assert "/etc/sysctl.d/90-pathprobe.conf" in out
+
+
+@given(st.text(min_size=0, max_size=60))
+@settings(max_examples=200)
+def test_markdown_cells_never_break_a_table(text: str) -> None:
+    for cell in (text_cell(text), code_cell(text or "-")):
+        assert "\n" not in cell
+        # every '|' is escaped, so GFM sees it as cell content
+        assert "|" not in cell.replace("\\|", "")
+
+
+@given(st.text(max_size=60))
+def test_tsv_cells_stay_on_one_line(text: str) -> None:
+    cell = escape_cell(text)
+    assert "\t" not in cell and "\n" not in cell and "\r" not in cell
+    assert cell.replace("\\n", "\n").replace("\\t", "\t").replace("\\r", "\r").replace(
+        "\\\\", "\\") == text or "\\" in text
+
+
+def test_output_extension_picks_the_format(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from pathprobe.commands.common import Output
+
+    for suffix, want in ((".md", (TableFormat.GITHUB, False)),
+                         (".html", (TableFormat.HTML, False)),
+                         (".json", (TableFormat.SIMPLE, True)),
+                         (".tsv", (TableFormat.TSV, False)),
+                         (".txt", (TableFormat.SIMPLE, False))):
+        assert Output(output=Path(f"r{suffix}")).resolved() == want
+    # --format wins over the extension
+    assert Output(fmt=TableFormat.GRID, output=Path("r.md")).resolved() == (
+        TableFormat.GRID, False)
