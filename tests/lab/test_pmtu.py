@@ -64,7 +64,8 @@ def test_mtu_with_icmp_is_exact_and_reduced(lab: Lab, mtu: int) -> None:
     lab.up("mtu", param=mtu)
     for target in (PROXY4, PROXY6):
         flush_route_cache(lab)
-        out = pmtu(lab, target, "--leg", "fmc-proxy")
+        # PMTU reduced with working PMTUD is information (severity info): exit 0.
+        out = pmtu(lab, target, "--leg", "fmc-proxy", expect=0)
         lg, v = leg(out), verdict(out)
         assert (lg["pmtu"], lg["pmtu_exact"], lg["pmtu_method"]) == (mtu, True, "icmp")
         assert lg["interface_mtu"] == 1500 and lg["interface"] == "to-r1"
@@ -72,7 +73,8 @@ def test_mtu_with_icmp_is_exact_and_reduced(lab: Lab, mtu: int) -> None:
         assert lg["name"] == "fmc-proxy" and lg["target"] == target
         assert (v["code"], v["mtu"], v["icmp_mtu"], v["direction"]) == (
             "PMTU_REDUCED", mtu, mtu, "up")
-        assert v["confidence"] == "measured"
+        assert (v["confidence"], v["severity"], v["basis"]) == (
+            "measured", "info", "this-leg-only")
         assert lg["probes"] <= 100 and lg["rounds"] <= 4
 
 
@@ -83,6 +85,7 @@ def test_mtu_with_icmp_filtered_is_a_black_hole(lab: Lab) -> None:
         lg, v = leg(out), verdict(out)
         assert (lg["pmtu"], lg["pmtu_exact"]) == (1420, True)
         assert (v["code"], v["mtu"], v["smallest_failing"]) == ("PMTU_BLACKHOLE", 1420, 1421)
+        assert (v["severity"], v["limit_exact"]) == ("critical", True)
         assert lg["route_pmtu"] == 1500  # no ICMP ever reached the kernel
 
 
@@ -130,11 +133,11 @@ def test_down_only_black_hole_reports_direction(lab: Lab, size: int) -> None:
 def test_unprivileged_udp_and_tcp_on_icmp_path(lab: Lab) -> None:
     lab.up("mtu", param=1410)
     flush_route_cache(lab)
-    out = pmtu(lab, PROXY4, no_raw=True)  # auto -> udp (no port given)
+    out = pmtu(lab, PROXY4, no_raw=True, expect=0)  # auto -> udp (no port given)
     lg, v = leg(out), verdict(out)
     assert (lg["pmtu"], lg["pmtu_method"], v["code"]) == (1410, "udp", "PMTU_REDUCED")
     flush_route_cache(lab)
-    out = pmtu(lab, PROXY6, "--method", "tcp", "--port", "3128", no_raw=True)
+    out = pmtu(lab, PROXY6, "--method", "tcp", "--port", "3128", no_raw=True, expect=0)
     lg, v = leg(out), verdict(out)
     assert (lg["pmtu"], lg["pmtu_method"], v["code"]) == (1410, "tcp", "PMTU_REDUCED")
 
@@ -151,12 +154,13 @@ def test_healthy_path(lab: Lab) -> None:
 def test_silent_target_cannot_be_measured(lab: Lab) -> None:
     lab.up("healthy")
     # Nobody holds 198.18.2.99: nothing answers, which must never read as a black hole.
+    # Could not measure is a result: exit 3, the reason in the report's errors, no verdict.
     out = pmtu(lab, "198.18.2.99", "--method", "icmp", expect=3)
-    assert out["_stderr"].startswith("pathprobe: error:")
-    assert "answered no probe" in out["_stderr"] or "never answered" in out["_stderr"]
-    assert len(out["_stderr"].strip().splitlines()) == 1
+    why = " ".join(out["errors"])
+    assert "answered no probe" in why or "never answered" in why
+    assert not out["verdicts"]
     out = pmtu(lab, PROXY4, "--method", "tcp", "--port", "9", no_raw=True, expect=3)
-    assert "not open" in out["_stderr"]
+    assert "not open" in " ".join(out["errors"])
 
 
 def test_bad_input_is_a_usage_error(lab: Lab) -> None:
@@ -182,7 +186,7 @@ def test_hops_names_the_router(lab: Lab) -> None:
         assert any("vanish after it" in n for n in lg["notes"])
     lab.up("mtu", param=1390)
     flush_route_cache(lab)
-    lg = leg(pmtu(lab, PROXY4, "--hops"))
+    lg = leg(pmtu(lab, PROXY4, "--hops", expect=0))
     assert (lg["pmtu"], lg["hop"]) == (1390, "198.18.1.1")
     assert any("sent the ICMP too-big" in n for n in lg["notes"])
 
@@ -205,7 +209,7 @@ def test_target_that_drops_icmp_echo(lab: Lab) -> None:
         assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1400, "syn", True)
         assert verdict(out)["direction"] == "up"
     out = pmtu(lab, PROXY4, "--method", "syn", "--port", "81", no_raw=True, expect=3)
-    assert "root" in out["_stderr"]
+    assert "root" in " ".join(out["errors"]) and not out["verdicts"]
 
 
 def test_unprivileged_udp_black_hole_is_exact_but_paced(lab: Lab) -> None:
@@ -225,7 +229,7 @@ def test_unprivileged_ping_socket_when_allowed(lab: Lab) -> None:
                     "net.ipv4.ping_group_range=0 2147483647"], check=True)
     for target in (PROXY4, PROXY6):
         flush_route_cache(lab)
-        lg = leg(pmtu(lab, target, no_raw=True))
+        lg = leg(pmtu(lab, target, no_raw=True, expect=0))
         assert (lg["pmtu"], lg["pmtu_method"], lg["pmtu_exact"]) == (1388, "icmp", True)
         assert "method: unprivileged ICMP ping socket" in lg["notes"]
 
