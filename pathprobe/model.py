@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
+from enum import IntEnum
+from typing import Union
+
+from pathprobe.compat import StrEnum
 
 SCHEMA = "pathprobe/1"
 
 # The FMC's usual destination; a documented default only (tests always name a lab target).
 DEFAULT_TARGET = "tools.cisco.com:443"
 
-Number = int | float | str | None
+Number = Union[int, float, str, None]
 
 
 class VerdictCode(StrEnum):

@@ -20,8 +20,8 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.mss import MssFact
@@ -526,7 +526,7 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     def probe(sizes: list[int]) -> list[ProbeResult]:
         results = send([s - overhead for s in sizes])
         fed: list[ProbeResult] = []
-        for size, r in zip(sizes, results, strict=True):
+        for size, r in zip(sizes, results):
             if outcomes.get(size) is not tcpprobe.SegmentOutcome.ACKED:
                 outcomes[size] = r.outcome
             hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None

@@ -6,7 +6,7 @@ import ipaddress
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -58,14 +58,14 @@ def analyze_command(
     capture: Annotated[Path, typer.Argument(
         metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
         "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'.")],
-    host: Annotated[list[str] | None, typer.Option(
+    host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,
-    port: Annotated[list[int] | None, typer.Option(
+    port: Annotated[Optional[list[int]], typer.Option(
         "--port", metavar="PORT",
         help="Only connections with this TCP port on either side (repeatable).",
         min=1, max=65535)] = None,
-    proxy: Annotated[str | None, typer.Option(
+    proxy: Annotated[Optional[str], typer.Option(
         "--proxy", metavar="ADDR[:PORT]",
         help="The proxy's address: also analyse connections to it that never sent a "
              "CONNECT (e.g. SYNs left unanswered).")] = None,

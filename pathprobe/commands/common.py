@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
@@ -36,16 +36,16 @@ if TYPE_CHECKING:
 
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe/1) to stdout; logs go to stderr.")]
-FormatOption = Annotated[TableFormat | None, typer.Option(
+FormatOption = Annotated[Optional[TableFormat], typer.Option(
     "--format", "-f", case_sensitive=False, show_default=False, metavar="FORMAT",
     help="Report format: simple (default), plain, grid (text tables that fit --width), "
          "github/markdown/md (GitHub Markdown), html (a standalone page), tsv (one table, "
          "see --table). With -o and no --format: from the file's extension (.md, .html, "
          ".json, .tsv; anything else simple).")]
-OutputOption = Annotated[Path | None, typer.Option(
+OutputOption = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE",
     help="Also write the report to FILE (checked before measuring).", dir_okay=False)]
-WidthOption = Annotated[int | None, typer.Option(
+WidthOption = Annotated[Optional[int], typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
          "is not a terminal); long cells wrap at spaces, commands are never split.")]
@@ -202,6 +202,8 @@ def progress_to_stderr(message: str) -> None:
 
 
 def utc_now_iso() -> str:
-    from datetime import UTC, datetime
+    from datetime import datetime
+
+    from pathprobe.compat import UTC
 
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -56,16 +56,16 @@ Example (the built-in lab):
 
 
 def diagnose_command(
-    proxy: Annotated[str | None, typer.Option(
+    proxy: Annotated[Optional[str], typer.Option(
         "--proxy", "-x", metavar="URL", help="Proxy http://HOST:PORT. Default: HTTPS_PROXY, "
         "then /etc/sf/iprep_proxy.conf; none found means a direct fmc-upstream leg.")] = None,
     target: Annotated[str, typer.Option(
         "--target", "-t", metavar="HOST:PORT",
         help="What the FMC needs to reach through the proxy.")] = DEFAULT_TARGET,
-    proxy_user: Annotated[str | None, typer.Option(
+    proxy_user: Annotated[Optional[str], typer.Option(
         "--proxy-user", "-U", metavar="USER", help="Proxy user (Basic or Digest); the password "
         "comes from PATHPROBE_PROXY_PASSWORD or a prompt.")] = None,
-    reflector: Annotated[str | None, typer.Option(
+    reflector: Annotated[Optional[str], typer.Option(
         "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
     max_probes: Annotated[int, typer.Option(

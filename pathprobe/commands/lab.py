@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from tabulate import tabulate
@@ -51,16 +51,16 @@ def lab_list() -> None:
 def lab_up(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see 'pathprobe lab list').")
                         ] = "healthy",
-    param: Annotated[int | None, typer.Option(
+    param: Annotated[Optional[int], typer.Option(
         "--param", "-p", help="Size N of the scenario's main fault (bytes; for clamp, the MSS).")
     ] = None,
-    leg: Annotated[int | None, typer.Option(
+    leg: Annotated[Optional[int], typer.Option(
         "--leg", min=1, max=2, help="Put the main fault on leg 1 (fmc-proxy) or 2 "
         "(proxy-upstream).")] = None,
-    direction: Annotated[Direction | None, typer.Option(
+    direction: Annotated[Optional[Direction], typer.Option(
         "--direction", "-d", help="Direction of the main fault: up (towards the upstream), "
         "down, or both.")] = None,
-    fault: Annotated[list[str] | None, typer.Option(
+    fault: Annotated[Optional[list[str]], typer.Option(
         "--fault", help="Add a fault KIND:LEG:DIRECTION:N (repeatable), e.g. rst:1:up:1300.")
     ] = None,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -74,7 +74,7 @@ def mss_command(
     http: Annotated[bool, typer.Option(
         "--http/--no-http", help="Send one small HTTP request (GET /) and measure the size of "
         "the peer's reply segments: shows a clamp on our SYN (up direction).")] = True,
-    ack_timeout: Annotated[float | None, typer.Option(
+    ack_timeout: Annotated[Optional[float], typer.Option(
         "--ack-timeout", metavar="SECONDS", min=0.1, max=10.0,
         help="How long one segment may wait for its ACK before it counts as lost "
         "(it is tried 3 times). Default: 0.4 s + 10 RTT, between 0.6 and 3 s.",

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import socket
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -21,6 +20,7 @@ from pathprobe.commands.common import (
     make_context,
     run_measuring,
 )
+from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Severity
 from pathprobe.render.tsv import TsvTable
@@ -45,7 +45,7 @@ def pmtu_command(
              "root), syn (SYNs with payload, root, any answering port) and udp (closed "
              "port, no root, slow: paced by the target's ICMP rate limit) measure the up "
              "direction.")] = Method.AUTO,
-    port: Annotated[int | None, typer.Option(
+    port: Annotated[Optional[int], typer.Option(
         "--port", "-p", min=1, max=65535, metavar="PORT",
         help="A TCP port open on HOST (e.g. the proxy port 3128): enables the TCP method "
              "and lets auto tell up from down.")] = None,

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -23,7 +23,7 @@ def serve_command(
     listen: Annotated[str, typer.Option(
         "--listen", metavar="ADDR:PORT",
         help="Where to listen; [::]:PORT takes IPv4 and IPv6.")] = "[::]:7007",
-    token: Annotated[str | None, typer.Option(
+    token: Annotated[Optional[str], typer.Option(
         "--token", help=f"Require this token in HELLO (or set {TOKEN_ENV}); use one on a "
                         "public address.")] = None,
     tls: Annotated[bool, typer.Option(
@@ -31,9 +31,9 @@ def serve_command(
                       "throwaway self-signed certificate is made with openssl; clients do not "
                       "verify it (TLS here is camouflage, the token is the access control).")]
         = False,
-    cert: Annotated[Path | None, typer.Option(
+    cert: Annotated[Optional[Path], typer.Option(
         "--cert", exists=True, dir_okay=False, help="PEM certificate for --tls.")] = None,
-    key: Annotated[Path | None, typer.Option(
+    key: Annotated[Optional[Path], typer.Option(
         "--key", exists=True, dir_okay=False, help="PEM private key for --tls.")] = None,
     max_time: Annotated[float, typer.Option(
         "--max-time", metavar="SECONDS", min=0,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -20,6 +19,7 @@ from pathprobe.commands.common import (
     make_context,
     run_measuring,
 )
+from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.model import (
@@ -43,7 +43,7 @@ class DirectionChoice(StrEnum):
 
 
 def tunnel_command(
-    proxy: Annotated[str | None, typer.Option(
+    proxy: Annotated[Optional[str], typer.Option(
         "--proxy", metavar="http://HOST:PORT",
         help="The explicit proxy. Default: HTTPS_PROXY, then https_proxy, then the FMC's "
              "/etc/sf/iprep_proxy.conf.")] = None,
@@ -51,11 +51,11 @@ def tunnel_command(
         "--target", metavar="HOST:PORT",
         help="What to CONNECT to (a TLS server: it must answer a ClientHello).")]
         = DEFAULT_TARGET,
-    proxy_user: Annotated[str | None, typer.Option(
+    proxy_user: Annotated[Optional[str], typer.Option(
         "--proxy-user", metavar="USER",
         help=f"Proxy user (Basic or Digest). The password comes from {PASSWORD_ENV} or a "
              "prompt without echo, never from the command line.")] = None,
-    reflector: Annotated[str | None, typer.Option(
+    reflector: Annotated[Optional[str], typer.Option(
         "--reflector", metavar="HOST:PORT",
         help="A 'pathprobe serve' reflector reachable through the proxy: byte-exact sizes "
              "in both directions and the SYN MSS as it arrived on leg 2.")] = None,
@@ -63,10 +63,10 @@ def tunnel_command(
         "--reflector-tls",
         help="Talk TLS to the reflector (started with 'serve --tls'), for proxies that only "
              "pass TLS; write sizes stay exact on the wire.")] = False,
-    token: Annotated[str | None, typer.Option(
+    token: Annotated[Optional[str], typer.Option(
         "--token", envvar="PATHPROBE_REFLECTOR_TOKEN", metavar="TOKEN",
         help="Token the reflector was started with (--token).")] = None,
-    leg1_max_payload: Annotated[int | None, typer.Option(
+    leg1_max_payload: Annotated[Optional[int], typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
         help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
              "failure inside the tunnel be blamed on leg 2 with confidence 'measured'.")]

@@ -6,7 +6,7 @@ Values that cite a packet carry its number as ``frame`` (and in ``Evidence.frame
 
 from __future__ import annotations
 
-from enum import StrEnum
+from pathprobe.compat import StrEnum
 
 
 class CaptureFact(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from pathprobe.compat import StrEnum
 
 
 class SearchFact(StrEnum):

@@ -154,7 +154,7 @@ class _Round:
 
     def finish(self) -> list[ProbeResult]:
         return [r if r is not None else ProbeResult(s, ProbeOutcome.LOST)
-                for s, r in zip(self.sizes, self.results, strict=True)]
+                for s, r in zip(self.sizes, self.results)]
 
 
 class IcmpProber(Prober):

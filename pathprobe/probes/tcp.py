@@ -26,8 +26,8 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.errors import NotMeasuredError
 from pathprobe.probes import kernel
 from pathprobe.probes.kernel import tcp_info

@@ -15,8 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.proxyconf import Credentials, ProxyConfig

@@ -8,8 +8,8 @@ to undo them), measurements."""
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.model import (
     SCHEMA,
     Context,

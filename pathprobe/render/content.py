@@ -155,7 +155,7 @@ def _value(value: Number, unit: str) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         value = round(value, 3)
-    return f"{value} {unit}".strip() if unit and isinstance(value, int | float) else str(value)
+    return f"{value} {unit}".strip() if unit and isinstance(value, (int, float)) else str(value)
 
 
 def _leg_label(leg: LegReport) -> tuple[str, str]:

@@ -105,7 +105,7 @@ def path_svg(report: Report) -> str:
             parts.append(_label(mid, top, f"{arrow}: {code}", COLOURS[seg.state], "600"))
             if limit:
                 parts.append(_label(mid, top + 16, limit, COLOURS[seg.state]))
-    for x, name in zip(xs, nodes, strict=True):
+    for x, name in zip(xs, nodes):
         parts.append(f'<rect x="{x}" y="{y - box_h // 2}" width="{box_w}" height="{box_h}" '
                      'rx="8" fill="#f6f8fa" stroke="#57606a" stroke-width="1.5"/>')
         parts.append(f'<text x="{x + box_w // 2}" y="{y + 5}" text-anchor="middle" '

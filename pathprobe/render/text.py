@@ -98,7 +98,7 @@ def records_text(table: Table, width: int) -> str:
     for row in table.rows:
         if out:
             out.append("")
-        for header, cell in zip(table.headers, row, strict=True):
+        for header, cell in zip(table.headers, row):
             lead = f"{header:<{label}}  "
             for n, line in enumerate(cell.split("\n")):
                 out += _indent_wrap(line, width, lead if n == 0 else " " * len(lead),

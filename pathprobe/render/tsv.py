@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from enum import StrEnum
 
+from pathprobe.compat import StrEnum
 from pathprobe.model import Report
 from pathprobe.render.content import (
     Table,
@@ -38,7 +38,7 @@ def _findings_with_evidence(report: Report) -> Table:
 
     base = findings_table(report)
     rows = tuple((*row, v.confidence.value, "\n".join(describe(e) for e in v.evidence))
-                 for row, v in zip(base.rows, report.verdicts, strict=True))
+                 for row, v in zip(base.rows, report.verdicts))
     return Table((*base.headers, "confidence", "evidence"), rows)
 
 

@@ -12,6 +12,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from pathprobe.compat import SLOTS
+
 __all__ = [
     "ICMP6_DEST_UNREACH",
     "ICMP6_PACKET_TOO_BIG",
@@ -80,7 +82,7 @@ _V6 = struct.Struct("!IHBB16s16s")
 _TCP = struct.Struct("!HHIIBBH")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class TcpOptions:
     """The TCP options that matter for MSS/MTU reasoning (others are skipped)."""
 
@@ -135,7 +137,7 @@ def parse_tcp_options(data: bytes | memoryview) -> TcpOptions:
     return TcpOptions(mss, wscale, sack, ts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class IpHeader:
     """An IPv4 or IPv6 header; for IPv6, fragment fields come from a fragment header."""
 
@@ -204,7 +206,7 @@ def parse_ip(data: bytes | memoryview) -> IpHeader | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class TcpHeader:
     sport: int
     dport: int
@@ -245,7 +247,7 @@ def tcp_payload_length(ip: IpHeader, tcp: TcpHeader) -> int:
     return max(0, ip.total_length - ip.header_length - tcp.header_length)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class IcmpError:
     family: int            # 4 or 6
     type: int

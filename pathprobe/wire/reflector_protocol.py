@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Union
 
 MAX_LINE = 128            # bytes of a request line, newline included
 SINK_DIGITS = 5
@@ -56,7 +57,7 @@ class QuitRequest:
     pass
 
 
-Request = HelloRequest | SinkRequest | SendRequest | QuitRequest
+Request = Union[HelloRequest, SinkRequest, SendRequest, QuitRequest]
 
 
 def token_problem(token: str) -> str | None:
@@ -168,7 +169,7 @@ class Refused:
         return self.error == BUSY_MESSAGE
 
 
-Answer = Hello | Sunk | Refused
+Answer = Union[Hello, Sunk, Refused]
 
 
 def _line(obj: dict[str, object]) -> bytes:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from pathprobe.compat import StrEnum
 from pathprobe.model import Evidence
 from pathprobe.render.evidence import capture, diagnose, mss, pmtu, search, tunnel
 from pathprobe.render.evidence.base import Template, fill

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from string import Formatter
+from typing import Union
 
 from pathprobe.model import Number
 
 # A str.format template over the evidence values ("{size} bytes ..."), or a function of them
 # for sentences whose wording depends on the numbers.
-Template = str | Callable[[Mapping[str, Number]], str]
+Template = Union[str, Callable[[Mapping[str, Number]], str]]
 
 
 class _Values(dict[str, Number]):

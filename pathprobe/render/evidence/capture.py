@@ -11,7 +11,7 @@ from pathprobe.render.evidence.base import Template
 
 def _float(v: Mapping[str, Number], key: str) -> float:
     x = v.get(key)
-    return float(x) if isinstance(x, int | float) else 0.0
+    return float(x) if isinstance(x, (int, float)) else 0.0
 
 
 def ended(v: Mapping[str, Number]) -> str:

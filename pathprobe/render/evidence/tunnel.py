@@ -21,7 +21,7 @@ def _stalled(v: Mapping[str, Number]) -> str:
     expected = v.get("expected")
     of = f" of {expected}" if expected is not None else ""
     idle = v.get("idle_s")
-    idle_text = f"{idle:.1f}" if isinstance(idle, float | int) else "?"
+    idle_text = f"{idle:.1f}" if isinstance(idle, (float, int)) else "?"
     return (f"{v.get('method')}: {v.get('detail')} after {v.get('received')} body bytes{of} "
             f"({v.get('raw')} bytes through the tunnel in all); idle {idle_text} s")
 
