@@ -263,8 +263,12 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
                 continue
             healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
                           and _dir_matches(v, d) for v in report.verdicts)
-            if measured is not None or healthy:
-                out.append(Segment(leg, d, "ok", measured or "healthy"))
+            # A step measured this way and found nothing wrong (e.g. a large answer came).
+            clean = any(x.name is leg and x.direction is d and x.measurements
+                        and not x.not_measured for x in report.legs)
+            if measured is not None or healthy or clean:
+                out.append(Segment(leg, d, "ok", measured or (
+                    "healthy" if healthy else "no fault found")))
             else:
                 out.append(Segment(leg, d, "not measured", "not measured"))
     return tuple(out)

@@ -46,7 +46,7 @@ def phrase(v: Verdict) -> str:
         return f"path MTU {bound}{size if size is not None else '?'} (ICMP signalled; PMTUD works)"
     if code is VerdictCode.MSS_CLAMPED:
         sent, got = _num(v, "mss_sent"), _num(v, "mss_received")
-        return (f"MSS lowered {sent if sent is not None else '?'}->"
+        return (f"MSS clamped {sent if sent is not None else '?'}->"
                 f"{got if got is not None else '?'}{_dir_words(v)}")
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
         if mtu is not None:
@@ -80,7 +80,7 @@ def phrase(v: Verdict) -> str:
 
 def summarize(report: Report) -> str:
     """e.g. "leg 2 (proxy-upstream) drops segments above 1348 payload bytes going up;
-    leg 1 (fmc-proxy) MSS lowered 1460->1300 (info)". Worst first (verdicts come sorted)."""
+    leg 1 (fmc-proxy) MSS clamped 1460->1300 (info)". Worst first (verdicts come sorted)."""
     verdicts, legs, errors = report.verdicts, report.legs, report.errors
     order = [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM]
     names = [n for n in order if any(x.name is n for x in legs) or

@@ -32,7 +32,9 @@ def test_demo_article_finds_leg2_black_hole_in_under_60s_and_tears_down() -> Non
     elapsed = time.monotonic() - t0
     assert elapsed < 60
     assert r.returncode == 1, r.stdout + r.stderr
-    assert r.stdout.startswith("leg 2 (proxy-upstream) drops segments above 13"), r.stdout
+    summary = " ".join(r.stdout.split("\nSummary\n")[1].split("\n\n")[0].split())
+    assert summary.startswith("leg 2 (proxy-upstream) drops segments above 13"), r.stdout
+    assert all(len(line) <= 100 for line in r.stdout.splitlines())   # pastes anywhere
     assert "PMTU_BLACKHOLE" in r.stdout and "MSS_CLAMPED" in r.stdout
     assert "lab torn down" in r.stderr
     assert mine() == set()

@@ -221,7 +221,7 @@ def test_table_output_and_errors(lab: Lab) -> None:
     r = lab.cli("mss", PROXY)
     assert r.returncode == 0
     assert "MSS_CLAMPED" in r.stdout and "MSS 1460 -> 1300" in r.stdout
-    assert "MSS lowered 1460->1300 (info)" in r.stdout
+    assert "MSS clamped 1460->1300 (info)" in r.stdout
     bad = lab.cli("mss", "198.18.2.2:notaport")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "HOST:PORT" in bad.stderr
     closed = lab.cli("mss", "198.18.2.2:9")
