@@ -46,6 +46,12 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
+from pathprobe.wire.overhead import (
+    ip_tcp_overhead,
+    mtu_for_payload,
+    payload_for_mss,
+    payload_for_mtu,
+)
 
 SIZE_CODES = frozenset({VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
                         VerdictCode.TUNNEL_STALL})
@@ -74,8 +80,6 @@ CODE_ORDER = (
 TUNNEL_BASES = frozenset({Basis.PROXY_ACKED, Basis.PROXY_NEVER_ACKED, Basis.RESET_ON_OUR_SOCKET,
                           Basis.SMALL_MSS_ON_LEG1, Basis.NEEDS_LEG1})
 
-IP_TCP = {4: 40, 6: 60}   # IP + TCP header bytes without options
-TIMESTAMPS = 12           # the TCP timestamps option, on by default on Linux
 
 
 def _int(numbers: Mapping[str, Number], key: str) -> int | None:
@@ -98,7 +102,7 @@ def payload_limit(limit: Limit, ip_version: int = 4) -> int | None:
     if limit.max_payload is not None:
         return limit.max_payload
     mtu = limit.mtu if limit.mtu is not None else limit.pmtu_low
-    return None if mtu is None else mtu - IP_TCP[ip_version] - TIMESTAMPS
+    return None if mtu is None else payload_for_mtu(mtu, ip_version, timestamps=True)
 
 
 def leg1_size_limit(verdicts: Iterable[Verdict], direction: Direction | None,
@@ -122,7 +126,7 @@ def leg1_carries(legs: Iterable[LegReport], ip_version: int = 4) -> int | None:
         for key in ("pmtu", "pmtu_up", "pmtu_down", "pmtu_low"):
             mtu = _int(leg.measurements, key)
             if mtu is not None:
-                sizes.append(mtu - IP_TCP[ip_version] - TIMESTAMPS)
+                sizes.append(payload_for_mtu(mtu, ip_version, timestamps=True))
     return min(sizes) if sizes else None
 
 
@@ -137,8 +141,9 @@ def _on_leg1(v: Verdict, why: Evidence, confidence: Confidence) -> Verdict:
     version = _int(v.numbers, "leg1_ip_version") or 4
     limit = None
     if ok is not None and v.limit is not None:
-        low = ok + IP_TCP[version]
-        limit = Limit(max_payload=ok, pmtu_low=low, pmtu_high=low + TIMESTAMPS,
+        low = mtu_for_payload(ok, version, timestamps=False)
+        limit = Limit(max_payload=ok, pmtu_low=low,
+                      pmtu_high=mtu_for_payload(ok, version, timestamps=True),
                       exact=v.limit.exact)
     return replace(v, leg=Leg.FMC_PROXY, limit=limit, confidence=confidence,
                    evidence=(*v.evidence, why))
@@ -272,7 +277,7 @@ def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
 
 
 def _overhead(v: Verdict) -> int:
-    return IP_TCP[6 if _int(v.numbers, "ip_version") == 6 else 4]
+    return ip_tcp_overhead(6 if _int(v.numbers, "ip_version") == 6 else 4)
 
 
 def peer_mtu_is_not_a_clamp(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
@@ -317,7 +322,7 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
                     and _same_way(w.direction, v.direction):
                 carried = payload_limit(w.limit)
                 if received is not None and carried is not None \
-                        and received - TIMESTAMPS > carried:
+                        and payload_for_mss(received, timestamps=True) > carried:
                     return Severity.WARNING   # the clamp does not keep segments small enough
         return Severity.INFO
     return Severity.WARNING

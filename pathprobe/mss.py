@@ -51,8 +51,9 @@ from pathprobe.search import (
     search_evidence,
 )
 from pathprobe.sysinfo import Target, resolve, route_to
+from pathprobe.wire.http_get import get_request
+from pathprobe.wire.overhead import ip_tcp_overhead, mss_for_payload
 
-IP_TCP = {4: 40, 6: 60}     # IP + TCP header bytes without options
 MAX_IP_SIZE = 65535         # IPv4 total length caps a packet (lo's MTU is 65536)
 SEGMENT_BUDGET_S = 20.0     # the segment search never runs longer than this
 # Linux caps its send MSS at half the largest window the peer advertised
@@ -239,7 +240,7 @@ def _handshake_line(hs: HandshakeView) -> Evidence:
 def _handshake_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None,
                     leg_pmtu: int | None) -> bool:
     """The SYN-ACK's MSS; True when it shows a lowered MSS (down direction)."""
-    ip_tcp = IP_TCP[hs.family]
+    ip_tcp = ip_tcp_overhead(hs.family)
     line = _handshake_line(hs)
     down = hs.received_exact and hs.mss_received < hs.mss_sent
     if not down:
@@ -352,7 +353,7 @@ def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: Peer
     limit = seg.largest_ok if seg is not None and seg.failure is Failure.ICMP else None
     values: dict[str, Number] = {"rcv_mss": peer.rcv_mss, "at_peer": at_peer,
                                  "mss_sent": hs.mss_sent}
-    if limit is not None and at_peer + IP_TCP[hs.family] == limit:
+    if limit is not None and at_peer + ip_tcp_overhead(hs.family) == limit:
         f.notes.append(Evidence(MssFact.PEER_SEGMENTS_PATH, Step.MSS, {**values,
                                                                         "limit": limit}))
         return False
@@ -370,7 +371,7 @@ def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: Peer
 def _peer_sized_mss(f: _Facts, hs: HandshakeView, leg_pmtu: int) -> None:
     """The SYN-ACK's MSS is the measured path MTU minus the headers and no rewrite of our
     SYN was seen: the peer sized its MSS to the path. Evidence, not a clamp."""
-    overhead = IP_TCP[hs.family]
+    overhead = ip_tcp_overhead(hs.family)
     note = Evidence(DiagnoseFact.MSS_MATCHES_PMTU, Step.MSS,
                     {"mss": hs.mss_received, "mtu": leg_pmtu, "overhead": overhead})
     handshake = _handshake_line(hs)
@@ -415,7 +416,7 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
     up = up or quoted is not None
     clamped = down or up
     if down and not up and leg_pmtu is not None \
-            and hs.mss_received + IP_TCP[hs.family] == leg_pmtu:
+            and hs.mss_received + ip_tcp_overhead(hs.family) == leg_pmtu:
         _peer_sized_mss(f, hs, leg_pmtu)
         clamped = False
     if clamped:
@@ -511,8 +512,7 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
                 ack_timeout=ack_timeout)
     send = prober
 
-    ts = tcpprobe.TS_OPTION_LEN if hs.timestamps else 0
-    overhead = tcpprobe.ip_header_len(family) + tcpprobe.TCP_HEADER_LEN + ts
+    overhead = ip_tcp_overhead(family, hs.timestamps)
     max_payload = hs.pmtu - overhead if override else hs.snd_mss
     # A 1-byte segment must cross any path: starting there finds thresholds below 576
     # and tells a service that resets any data from a size policy.
@@ -566,9 +566,7 @@ def _hop_finding(family: int, addr: tuple[str, int], mss_sent: int,
 
 
 def _peer_view(family: int, addr: tuple[str, int], fam: int, rtt_s: float) -> PeerView:
-    host_header = f"[{addr[0]}]" if fam == 6 else addr[0]
-    request = (f"GET / HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: pathprobe\r\n"
-               "Connection: close\r\n\r\n").encode("ascii")
+    request = get_request(addr[0])
     ps = tcpprobe.peer_segments(family, addr, request, timeout=max(1.0, min(3.0, 20 * rtt_s)))
     return PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
 
@@ -619,7 +617,7 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
             not_measured.append(f"the hop that rewrites our SYN: {exc}")
     seg: SegmentView | None = None
     if segments:
-        override = hs.snd_mss + (tcpprobe.TS_OPTION_LEN if hs.timestamps else 0) < hs.mss_sent
+        override = mss_for_payload(hs.snd_mss, hs.timestamps) < hs.mss_sent
         if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
             override = False
             not_measured.append(

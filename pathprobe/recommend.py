@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.model import Confidence, Leg, Recommendation, Verdict, VerdictCode
+from pathprobe.wire.overhead import ip_tcp_overhead
 
 # How to undo each kind of change (change requests need a backout plan).
 UNDO_FMC_MTU = "set the MTU back to the value it had (1500 unless it was changed before)"
@@ -39,8 +40,6 @@ def _undo_ip_link(dev: str) -> str:
     return (f"sudo ip link set dev {dev} mtu <PREVIOUS> (note it first: ip link show {dev}); "
             "a reboot also restores it")
 
-IPV4_OVERHEAD = 40  # IPv4 header 20 + TCP header 20: MSS = MTU - 40
-IPV6_OVERHEAD = 60  # IPv6 header 40 + TCP header 20
 IPV4_MIN_MTU = 576  # smaller than this is not worth recommending to anyone
 IPV6_MIN_MTU = 1280
 IOS_ADJUST_MSS_RANGE = (500, 1460)
@@ -73,7 +72,7 @@ def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
     40`` is a lower bound of the path MTU and an MSS of ``max_payload`` can
     never produce a larger segment).
     """
-    overhead = IPV6_OVERHEAD if ipv6 else IPV4_OVERHEAD
+    overhead = ip_tcp_overhead(6 if ipv6 else 4)   # MSS = MTU - 40 (IPv6: 60)
     lim = verdict.limit
     if lim is None:
         return None

@@ -48,15 +48,14 @@ from pathprobe.search import (
 )
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
+from pathprobe.wire.overhead import TCP_TIMESTAMPS, ip_tcp_overhead, mss_for_mtu, mtu_for_mss
+from pathprobe.wire.reflector_protocol import Hello, parse_hello
 
 REFLECTOR_TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 # Payload sizes searched: from a size every path carries to a full Ethernet segment.
 UP_LOW = 536
 DOWN_LOW = 536
 PAYLOAD_HIGH = 1460
-IPV4_TCP_HEADERS = 40
-IPV6_TCP_HEADERS = 60
-TIMESTAMPS = 12
 # Our advertised MSS for down-direction probes: leg 1 carries these small segments.
 DOWN_MAXSEG = 536
 BATCH = 12
@@ -66,6 +65,7 @@ TIMEOUT_FLOOR_S = 0.5
 TIMEOUT_CEILING_S = 3.0
 MAX_PROBES = 60
 MAX_ROUNDS = 8
+DEFAULT_MSS = 1460  # what a proxy on a 1500-byte IPv4 Ethernet announces
 SEARCH_BUDGET_S = 30.0   # one direction's search never runs longer than this
 CONNECT_TIMEOUT_S = 5.0
 DOWNLOAD_LIMIT = 1 << 20
@@ -201,12 +201,12 @@ class SizeFinding:
 
 def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int]:
     """(least, most) IP+TCP header bytes per segment on leg 2 for what is known of it."""
-    low = IPV6_TCP_HEADERS if family == 6 else IPV4_TCP_HEADERS
-    high = IPV4_TCP_HEADERS if family == 4 else IPV6_TCP_HEADERS
+    low = ip_tcp_overhead(6 if family == 6 else 4)
+    high = ip_tcp_overhead(4 if family == 4 else 6)
     if timestamps is True:
-        low, high = low + TIMESTAMPS, high + TIMESTAMPS
+        low, high = low + TCP_TIMESTAMPS, high + TCP_TIMESTAMPS
     elif timestamps is None:
-        high += TIMESTAMPS
+        high += TCP_TIMESTAMPS
     return low, high
 
 
@@ -322,10 +322,11 @@ def clamp_verdict(hello: Hello, peer_mss: int | None,
     syn_mss = hello.syn_mss
     if syn_mss is None:
         return None
-    expected = 1460 if peer_mss is None else peer_mss
     l1 = leg1_version or 4
     l2 = hello.syn_ip_version if hello.syn_ip_version in (4, 6) else l1
-    expected += (20 if l1 == 6 else 0) - (20 if l2 == 6 else 0)
+    # The same interface MTU on both legs; only the IP header differs with the version.
+    mtu = mtu_for_mss(DEFAULT_MSS if peer_mss is None else peer_mss, l1)
+    expected = mss_for_mtu(mtu, l2)
     if syn_mss >= expected:
         return None
     ev = [Evidence(TunnelFact.SYN_AT_REFLECTOR, Step.TUNNEL, {"version": l2, "mss": syn_mss}),
@@ -609,40 +610,6 @@ def _size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
     return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes))
-
-
-@dataclass(frozen=True)
-class Hello:
-    """The reflector's greeting: the proxy's SYN as it arrived, and the proxy's address."""
-
-    syn_mss: int | None
-    syn_ip_version: int | None
-    syn_timestamps: bool | None
-    peer: str | None
-
-
-def parse_hello(line: str | None) -> Hello | None:
-    """The reflector's HELLO answer, or None when it is not one."""
-    import json
-
-    if not line:
-        return None
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict) or obj.get("pathprobe") != "reflector":
-        return None
-
-    def num(key: str) -> int | None:
-        value = obj.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    stamps = obj.get("syn_timestamps")
-    peer = obj.get("peer")
-    return Hello(num("syn_mss"), num("syn_ip_version"),
-                 stamps if isinstance(stamps, bool) else None,
-                 peer if isinstance(peer, str) else None)
 
 
 def _leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:

@@ -34,11 +34,6 @@ from pathprobe.probes.kernel import tcp_info
 from pathprobe.wire import overhead
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN, parse_ip, parse_tcp
 
-# Kept for pathprobe.mss until it imports pathprobe.wire.overhead itself.
-TS_OPTION_LEN = overhead.TCP_TIMESTAMPS
-TCP_HEADER_LEN = overhead.TCP_HEADER
-ip_header_len = overhead.ip_header
-
 
 def _new_socket(family: int) -> socket.socket:
     s = socket.socket(family, socket.SOCK_STREAM)

@@ -21,13 +21,10 @@ from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire import overhead, tls
 from pathprobe.wire import reflector_protocol as rp
-from pathprobe.wire import tls
 from pathprobe.wire.http_get import get_request
 
-# Names _connect_once uses (see tcp_info below).
-TCP_MAXSEG = kernel.TCP_MAXSEG
-TCPI_OPT_TIMESTAMPS = kernel.TCPI_OPT_TIMESTAMPS
 MAX_REASON = 200  # characters of a reason phrase worth quoting in evidence
 
 
@@ -60,16 +57,6 @@ class ConnectError:
     response: hc.ConnectResponse | None = None
     challenges: list[hc.Challenge] = field(default_factory=list)
     auth_tried: str | None = None  # the scheme we answered with, if any
-
-
-def tcp_info(sock: socket.socket) -> dict[str, int]:
-    """The two fields _connect_once reads, from ``kernel.tcp_info`` ({} when unknown).
-
-    Only for _connect_once (hardened elsewhere): it should call
-    ``kernel.tcp_info_or_none`` and ``wire.overhead.payload_for_mss`` directly.
-    """
-    info = kernel.tcp_info_or_none(sock)
-    return {} if info is None else {"options": info.options, "snd_mss": info.snd_mss}
 
 
 def all_acked(sock: socket.socket) -> bool | None:
@@ -184,7 +171,7 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if maxseg is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, TCP_MAXSEG, maxseg)
+            sock.setsockopt(socket.IPPROTO_TCP, kernel.TCP_MAXSEG, maxseg)
         sock.settimeout(timeout)
         try:
             sock.connect(addr)
@@ -217,11 +204,11 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
             return ConnectError(ConnectFailure.STATUS,
                                 f"{head.status} {head.reason[:MAX_REASON]}".strip(), head,
                                 challenges)
-        info = tcp_info(sock)
-        snd_mss = info.get("snd_mss") or None
+        info = kernel.tcp_info_or_none(sock)
+        snd_mss = info.snd_mss or None if info is not None else None
         peer = None
-        if snd_mss is not None:
-            peer = snd_mss + (12 if info.get("options", 0) & TCPI_OPT_TIMESTAMPS else 0)
+        if info is not None and snd_mss is not None:
+            peer = overhead.mss_for_payload(snd_mss, info.timestamps)
         return Tunnel(sock, head, t1 - t0, t2 - t1, snd_mss, peer,
                       6 if family == socket.AF_INET6 else 4)
     except BaseException:
