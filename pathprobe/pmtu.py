@@ -280,6 +280,52 @@ def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
             [_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=pmtu)])
 
 
+DOWN_TIMEOUT_S = 1.0   # an answer of a few segments on a LAN arrives well within this
+
+
+def measure_down(target: Target, port: int, floor: int, high: int, max_probes: int,
+                 progress: Progress, clock: Clock = time.monotonic
+                 ) -> tuple[SearchResult, int]:
+    """Bisect the largest packet the way down carries, from ``floor`` (proven by echo)
+    up to ``high``, with answers the peer sends under our advertised MSS. Returns the
+    result and how many answers were too small to test their size."""
+    from pathprobe.probes.down import DownProber
+    from pathprobe.wire.http_get import get_request
+
+    prober = DownProber(target.family, (target.address, port), get_request(target.address),
+                        DOWN_TIMEOUT_S)
+    search = SizeSearch(floor, high, max_probes=max_probes, batch=12, retries=2,
+                        parallel_retries=True, max_rounds=8)
+
+    def on_round(s: SizeSearch, sizes: list[int]) -> None:
+        progress(f"down (advertised MSS) round {s.result().rounds}: {len(sizes)} probes "
+                 f"{sizes[0]}..{sizes[-1]} bytes")
+
+    return drive(search, prober.probe, budget_s=TIME_BUDGET_S, clock=clock,
+                 on_round=on_round), prober.short
+
+
+def down_direction(check: DirectionCheck, up_limit: int, high: int,
+                   down: tuple[SearchResult, int], port: int
+                   ) -> tuple[Direction, int | None, list[Evidence]]:
+    """(direction, pmtu_down, evidence) once the way down was measured on its own: both
+    when it stops at the up limit too, up when it carries more."""
+    result, short = down
+    size = up_limit + 1
+    ok = result.largest_ok
+    if ok is None or (short and result.smallest_bad is None and ok <= up_limit):
+        return (Direction.UP, None,
+                [_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=up_limit),
+                 _ev(PmtuFact.DOWN_UNMEASURED, mtu=up_limit, port=port)])
+    search_ev = _ev(PmtuFact.DOWN_SEARCH, port=port, ok=ok, bad=result.smallest_bad
+                    if result.exact else None)
+    if result.exact and ok == up_limit:
+        return (Direction.BOTH, ok,
+                [_ev(PmtuFact.LIMIT_BOTH, method=check.method, size=size), search_ev])
+    return (Direction.UP, ok,
+            [_ev(PmtuFact.LIMIT_UP_ONLY, method=check.method, size=size, down=ok), search_ev])
+
+
 def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
                  direction: Direction | None, dir_evidence: Sequence[Evidence],
                  route_pmtu: int | None) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
@@ -382,6 +428,12 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         check = check_direction(target, port, run.result.largest_ok, high, max_probes,
                                 progress, clock)
     direction, pmtu_up, pmtu_down, dir_evidence = direction_from(run, check)
+    if direction is Direction.UP and check is not None and check.up_ok is False \
+            and port is not None:
+        # Up stops at a; the way down carries at least a: measure it on its own.
+        a = run.result.largest_ok
+        down = measure_down(target, port, a, high, max_probes, progress, clock)
+        direction, pmtu_down, dir_evidence = down_direction(check, a, high, down, port)
     cached = route_mtu(target)
     verdicts, errors = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
 

@@ -57,7 +57,8 @@ def _proxy(value: str) -> tuple[str, int | None]:
 def analyze_command(
     capture: Annotated[Path, typer.Argument(
         metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
-        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'.")],
+        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'; '-' reads standard input, and pipes "
+        "and FIFOs are read as streams.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,

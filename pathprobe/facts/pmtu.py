@@ -21,6 +21,10 @@ class PmtuFact(StrEnum):
     DIRECTION_UNKNOWN = "direction-unknown"  # echo is min(up, down), nothing told which
     LIMIT_DOWN = "limit-down"                # {method} {size} crosses up, echo replies don't
     LIMIT_UP = "limit-up"                    # {method} {size} does not cross up either
+    LIMIT_UP_ONLY = "limit-up-only"          # ... and the way down carries more ({down})
+    LIMIT_BOTH = "limit-both"                # ... and the way down stops at the same size
+    DOWN_SEARCH = "down-search"              # answers under a small advertised MSS: {ok}/{bad}
+    DOWN_UNMEASURED = "down-unmeasured"      # the service's answers are too small to tell
     # leg notes
     PROBE = "probe"                          # the probe kind used ({probe}, {port})
     SOURCE = "source"                        # our source address {source}

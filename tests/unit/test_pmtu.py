@@ -406,3 +406,58 @@ def test_measure_over_loopback_is_never_reduced(tcp_server: int) -> None:
             assert v.code is VerdictCode.HEALTHY and v.limit == Limit(mtu=65535)
         for leg in m.legs:
             rendered(leg.notes)
+
+
+# --- the way down measured on its own (our advertised MSS, a small request) ------------
+
+def _down_result(ok: int | None, bad: int | None, exact: bool) -> SearchResult:
+    return SearchResult(ok, bad, exact, None, False, 12, 3,
+                        StopReason.CLOSED if exact else StopReason.PROBE_BUDGET,
+                        FailedHow.LOST if bad is not None else None, 2, 1404, 1500)
+
+
+def test_down_stopping_at_the_up_limit_is_both() -> None:
+    from pathprobe.pmtu import DirectionCheck, down_direction
+
+    check = DirectionCheck("tcp", False, 1404)
+    direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1404, 1405, True), 0),
+                                         3128)
+    assert (direction, down) == (Direction.BOTH, 1404)
+    assert [e.fact for e in ev] == [PmtuFact.LIMIT_BOTH, PmtuFact.DOWN_SEARCH]
+
+
+def test_down_carrying_more_keeps_the_limit_up() -> None:
+    from pathprobe.pmtu import DirectionCheck, down_direction
+
+    check = DirectionCheck("tcp", False, 1404)
+    direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1500, None, True), 0),
+                                         3128)
+    assert (direction, down) == (Direction.UP, 1500)
+    assert ev[0].fact is PmtuFact.LIMIT_UP_ONLY and ev[0].values["down"] == 1500
+    # an open bracket is never called "both": only a closed one at the same size is
+    direction, down, _ = down_direction(check, 1404, 1500,
+                                        (_down_result(1404, None, False), 0), 3128)
+    assert direction is Direction.UP
+
+
+def test_down_unmeasurable_when_answers_are_too_small() -> None:
+    from pathprobe.pmtu import DirectionCheck, down_direction
+
+    check = DirectionCheck("tcp", False, 1404)
+    direction, down, ev = down_direction(check, 1404, 1500, (_down_result(None, None, False), 5),
+                                         3128)
+    assert (direction, down) == (Direction.UP, None)
+    assert ev[-1].fact is PmtuFact.DOWN_UNMEASURED
+
+
+def test_a_complete_answer_proves_only_the_packets_that_came() -> None:
+    from pathprobe.probes.down import DownOutcome, DownProbe, as_result
+
+    whole = as_result(DownProbe(1500, DownOutcome.COMPLETE, 3600, 1500))
+    assert whole is not None and (whole.size, whole.outcome) == (1500, ProbeOutcome.DELIVERED)
+    smaller = as_result(DownProbe(1500, DownOutcome.COMPLETE, 3600, 1352))
+    assert smaller is not None and smaller.size == 1352
+    stalled = as_result(DownProbe(1500, DownOutcome.STALLED, 0, None))
+    assert stalled is not None and stalled.outcome is ProbeOutcome.LOST
+    assert as_result(DownProbe(1500, DownOutcome.SHORT, 400, 400)) is None
+    assert as_result(DownProbe(1500, DownOutcome.REFUSED, 0, None)) is None

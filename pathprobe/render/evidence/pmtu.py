@@ -70,6 +70,21 @@ TEXT: dict[PmtuFact, Template] = {
     PmtuFact.LIMIT_UP:
         "{method} probes of {size} bytes do not cross upward either: the limit is on the way "
         "up (down carries at least {mtu}; more is not measurable from this end)",
+    PmtuFact.LIMIT_UP_ONLY:
+        "{method} probes of {size} bytes do not cross upward either: the limit is on the way "
+        "up; the way down carries {down}-byte packets",
+    PmtuFact.LIMIT_BOTH:
+        "{method} probes of {size} bytes do not cross upward either, and the way down stops "
+        "at the same size: the limit is in both directions",
+    PmtuFact.DOWN_SEARCH: lambda v: (
+        "the way down, measured without large packets from us (our SYN's MSS bounds the "
+        f"segments port {v.get('port')} answers in; the request stays small): "
+        f"{v.get('ok')}-byte packets arrive"
+        + (f", {v.get('bad')}-byte ones stall" if v.get("bad") is not None
+           else " (a lower bound: nothing larger was proven to fail)")),
+    PmtuFact.DOWN_UNMEASURED:
+        "the way down above {mtu} bytes could not be measured: the answers of port {port} "
+        "are too small to need full-size segments",
     PmtuFact.PROBE: _probe,
     PmtuFact.SOURCE: "source {source}",
     PmtuFact.NOT_USED: _not_used,
