@@ -340,10 +340,12 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
     """One row per (leg, direction, target) where steps agree; a row of its own on a clash
     (a number two steps report differently is kept twice rather than one silently winning)."""
     rows: list[LegReport] = []
+    # Rows by (leg, direction, target): a capture has one row per connection, thousands.
+    same: dict[tuple[Leg, Direction | None, str], list[int]] = {}
     for leg in legs:
-        for i, row in enumerate(rows):
-            if (row.name, row.direction, row.target) != (leg.name, leg.direction, leg.target):
-                continue
+        key = (leg.name, leg.direction, leg.target)
+        for i in same.get(key, ()):
+            row = rows[i]
             if any(k in row.measurements and row.measurements[k] != v
                    for k, v in leg.measurements.items()):
                 continue
@@ -353,6 +355,7 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
                 not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))))
             break
         else:
+            same.setdefault(key, []).append(len(rows))
             rows.append(leg)
     return tuple(rows)
 

@@ -9,10 +9,8 @@ class DiagnoseFact(StrEnum):
     """What the attribution step concludes from the facts of all steps (pathprobe.findings)."""
 
     LEG1_CARRIES = "leg1-carries"                  # leg 1 carries {leg1} bytes per segment
-    LEG1_MEASURED_HEALTHY = "leg1-measured-healthy"
     LEG1_NOT_MEASURED = "leg1-not-measured"
     LEG1_LIMIT_BELOW = "leg1-limit-below"          # leg 1 carries only {leg1} < {bad}
-    LEG1_ALSO_FAILS = "leg1-also-fails"            # leg 1 also loses large packets that way
     LEG1_NO_SIZE_LIMIT = "leg1-no-size-limit"      # leg 1 showed no limit: writes cross split
     PROXY_ACKED = "proxy-acked"                    # the proxy acknowledged all {bad} bytes
     PROXY_NEVER_ACKED = "proxy-never-acked"
@@ -20,4 +18,3 @@ class DiagnoseFact(StrEnum):
     SMALL_MSS_ON_LEG1 = "small-mss-on-leg1"        # our advertised MSS {mss} kept leg 1 small
     LEG2_UNTESTED_ABOVE = "leg2-untested-above"    # leg 2 carries at least {payload}; leg 1 ...
     MSS_MATCHES_PMTU = "mss-matches-pmtu"          # MSS {mss} matches path MTU {mtu}
-    STEP_NOT_MEASURED = "step-not-measured"

@@ -9,17 +9,12 @@ TEXT: dict[DiagnoseFact, Template] = {
     DiagnoseFact.LEG1_CARRIES:
         "leg 1 carries {leg1} payload bytes per segment, so the loss is after the proxy, on "
         "leg 2",
-    DiagnoseFact.LEG1_MEASURED_HEALTHY:
-        "leg 1 measured healthy, so the loss is after the proxy, on leg 2",
     DiagnoseFact.LEG1_NOT_MEASURED:
         "leg 1 was not measured for these sizes (run 'pathprobe pmtu' to the proxy): blamed on "
         "leg 2 by inference",
     DiagnoseFact.LEG1_LIMIT_BELOW:
         "leg 1 itself carries only {leg1}-byte payloads, below the {bad}-byte write that failed "
         "in the tunnel: the limit is leg 1's, not leg 2's",
-    DiagnoseFact.LEG1_ALSO_FAILS:
-        "leg 1 also loses or resets large packets; this leg-2 finding may be leg 1's: fix leg 1 "
-        "first and rerun",
     DiagnoseFact.LEG1_NO_SIZE_LIMIT:
         "leg 1 showed no size limit for the segments the FMC sends (they are bounded by the "
         "negotiated MSS); larger writes cross leg 1 split into such segments, so the loss is on "
@@ -41,5 +36,4 @@ TEXT: dict[DiagnoseFact, Template] = {
     DiagnoseFact.MSS_MATCHES_PMTU:
         "MSS {mss} matches path MTU {mtu} ({mtu} - {overhead}): the peer sized its MSS to the "
         "path, no rewrite of our SYN was seen; not a clamp",
-    DiagnoseFact.STEP_NOT_MEASURED: "{step}: not measured: {why}",
 }
