@@ -6,12 +6,10 @@ a hint to rerun with ``--traceback``. Keep imports here light: ``pathprobe
 --help`` must not load scapy.
 """
 
-from __future__ import annotations
-
 import platform
 import sys
 from importlib import metadata
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -92,7 +90,7 @@ def _error(message: str) -> None:
     sys.stderr.write(f"pathprobe: error: {message}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     """Run the CLI and return the exit status; the only place exceptions become statuses."""
     stdout = guard_stdout()  # a closed or full stdout is exit 3 with one line
     status = _main(argv)
@@ -104,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: Optional[list[str]]) -> int:
     args = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in args
     try:

@@ -8,17 +8,23 @@ standard library's own objects.
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import timezone
 from enum import Enum
 from typing import Any, TypeVar
 
-__all__ = ["SLOTS", "UTC", "StrEnum", "pairwise"]
+__all__ = ["SLOTS", "TIMEOUTS", "UTC", "StrEnum", "pairwise"]
 
 T = TypeVar("T")
 
 UTC = timezone.utc  # datetime.UTC is 3.11+
+
+# ``except TIMEOUTS:`` catches a socket timeout everywhere: before 3.10 ``socket.timeout``
+# is its own OSError subclass, not ``TimeoutError`` (an ``except OSError`` below would
+# then take a timeout for a connection error).
+TIMEOUTS: tuple[type[OSError], ...] = (TimeoutError, socket.timeout)
 
 # ``@dataclass(**SLOTS)``: slotted instances (less memory, faster attributes) where the
 # interpreter can (dataclass(slots=True) is 3.10+), plain ones on 3.9.

@@ -272,6 +272,8 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
     code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (io.Outcome.RESET, io.Outcome.CLOSED)
             else VerdictCode.PMTU_BLACKHOLE)
     numbers: dict[str, Number] = {"write_failed": bad}
+    if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        numbers["rst_threshold"] = bad   # the smallest write answered by a reset
     if leg1_version is not None:
         numbers["leg1_ip_version"] = leg1_version
     if f.direction is Direction.DOWN:

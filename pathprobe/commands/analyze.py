@@ -1,7 +1,5 @@
 """`pathprobe analyze CAPTURE`: diagnose a pcap/pcapng taken on the FMC, offline."""
 
-from __future__ import annotations
-
 import ipaddress
 import time
 from dataclasses import replace
@@ -40,7 +38,7 @@ def _host(value: str) -> str:
                          f"not {value!r}") from None
 
 
-def _proxy(value: str) -> tuple[str, int | None]:
+def _proxy(value: str) -> tuple[str, Optional[int]]:
     v = value.strip()
     if v.startswith("["):                      # [2001:db8::2]:3128
         addr, _, rest = v[1:].partition("]")

@@ -1,11 +1,9 @@
 """`pathprobe demo`: build the lab with a failing scenario, diagnose it from the fmc, tear down."""
 
-from __future__ import annotations
-
 import shutil
 import subprocess
 import sys
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -42,7 +40,7 @@ ScenarioOption = Annotated[str, typer.Option(
     help=f"Lab scenario: {', '.join(topo.SCENARIOS)}.")]
 
 
-def demo_argv(fmt: TableFormat | None, as_json: bool, output: str | None,
+def demo_argv(fmt: Optional[TableFormat], as_json: bool, output: Optional[str],
               width: int = 100) -> list[str]:
     """The diagnose command line run inside the fmc namespace (pure, for tests); the
     report fits ``width`` columns (100 at most, so it pastes anywhere)."""

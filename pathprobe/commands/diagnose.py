@@ -1,7 +1,5 @@
 """`pathprobe diagnose`: the main job, every leg and direction, verdicts and recommendations."""
 
-from __future__ import annotations
-
 import os
 from dataclasses import replace
 from typing import Annotated, Optional

@@ -1,7 +1,5 @@
 """`pathprobe lab`: the built-in network-namespace lab (Linux, root)."""
 
-from __future__ import annotations
-
 import json
 import sys
 from typing import Annotated, Optional

@@ -1,7 +1,5 @@
 """`pathprobe mss HOST:PORT`: MSS clamping, resets on large segments, black holes (issue 4)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

@@ -1,7 +1,5 @@
 """`pathprobe pmtu HOST`: exact path MTU on leg 1, with or without root."""
 
-from __future__ import annotations
-
 import socket
 from typing import Annotated, Optional
 

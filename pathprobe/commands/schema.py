@@ -1,7 +1,5 @@
 """``pathprobe schema``: print the JSON Schema that every ``--json`` report follows."""
 
-from __future__ import annotations
-
 import typer
 
 from pathprobe.schema import schema_text

@@ -1,7 +1,5 @@
 """`pathprobe serve`: the far-end reflector that reports what arrived through the proxy."""
 
-from __future__ import annotations
-
 import math
 import os
 import shutil

@@ -1,7 +1,5 @@
 """`pathprobe tunnel`: measure leg 2 (proxy to upstream) from inside CONNECT tunnels."""
 
-from __future__ import annotations
-
 from typing import Annotated, Optional
 
 import typer

@@ -15,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from pathprobe.compat import StrEnum
+from pathprobe.compat import TIMEOUTS, StrEnum
 from pathprobe.probes import kernel
 from pathprobe.search import ProbeOutcome, ProbeResult
 from pathprobe.wire import overhead
@@ -63,7 +63,7 @@ def probe_down(family: int, addr: tuple[str, int], size: int, request: bytes,
             sock.settimeout(left)
             try:
                 data = sock.recv(READ_CHUNK)
-            except (TimeoutError, socket.timeout):
+            except TIMEOUTS:
                 break
             except OSError:
                 break

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from pathprobe.compat import StrEnum
+from pathprobe.compat import TIMEOUTS, StrEnum
 from pathprobe.errors import NotMeasuredError
 from pathprobe.probes import kernel
 from pathprobe.probes.kernel import tcp_info
@@ -50,7 +50,7 @@ def _connect(family: int, addr: tuple[str, int], timeout: float) -> socket.socke
     s.settimeout(timeout)
     try:
         s.connect(addr)
-    except TimeoutError as exc:
+    except TIMEOUTS as exc:
         s.close()
         raise NotMeasuredError(
             f"no TCP connection to {addr[0]} port {addr[1]} within {timeout:g} s "
@@ -128,7 +128,7 @@ def handshake(family: int, addr: tuple[str, int], *, timeout: float = 3.0) -> Ha
         t0 = time.monotonic()
         try:
             s.connect(addr)
-        except TimeoutError as exc:
+        except TIMEOUTS as exc:
             raise NotMeasuredError(
                 f"no TCP connection to {addr[0]} port {addr[1]} within {timeout:g} s "
                 "(filtered or down); check the address and port") from exc
@@ -308,7 +308,7 @@ def peer_segments(family: int, addr: tuple[str, int], request: bytes, *,
             s.settimeout(left)
             try:
                 data = s.recv(65536)
-            except TimeoutError:
+            except TIMEOUTS:
                 timed_out = True
                 break
             except OSError:

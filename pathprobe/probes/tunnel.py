@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pathprobe.compat import StrEnum
+from pathprobe.compat import TIMEOUTS, StrEnum
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.proxyconf import Credentials, ProxyConfig
@@ -134,7 +134,7 @@ def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | Con
         sock.settimeout(left)
         try:
             piece = sock.recv(READ_CHUNK)
-        except TimeoutError:
+        except TIMEOUTS:
             continue
         except OSError as e:
             return ConnectError(ConnectFailure.NO_RESPONSE,
@@ -175,7 +175,7 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
         sock.settimeout(timeout)
         try:
             sock.connect(addr)
-        except TimeoutError:
+        except TIMEOUTS:
             sock.close()
             return ConnectError(ConnectFailure.UNREACHABLE,
                                 f"no TCP connection to {proxy.display} within {timeout:.1f} s")
@@ -279,7 +279,7 @@ def _read_until(recv: Callable[[float], bytes], done: Callable[[bytes], bool],
             return buf, Outcome.STALLED, "no answer before the deadline"
         try:
             piece = recv(left)
-        except TimeoutError:
+        except TIMEOUTS:
             continue
         except ConnectionResetError:
             return buf, Outcome.RESET, "connection reset"
@@ -509,7 +509,7 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
                     received += len(piece)
                 if (expected is not None and 0 <= expected <= received) or received >= limit:
                     break
-        except TimeoutError:
+        except TIMEOUTS:
             return result(False, True, "data stopped" if handshake_done
                           else "TLS handshake stalled")
         except (OSError, ValueError) as e:  # ssl.SSLError is an OSError; bad heads ValueError

@@ -103,10 +103,14 @@ def test_black_hole_root_fast_and_exact(lab: Lab, size: int) -> None:
 
 def test_black_hole_direction_both_ways_and_unprivileged(lab: Lab) -> None:
     lab.up("blackhole", param=1350)
-    # With an up-only method available, auto checks the direction: the limit is up.
+    # With an up-only method available, auto checks the direction: the limit is up, and
+    # the way down, measured on its own (our advertised MSS), stops at the same size.
     out = pmtu(lab, PROXY4, "--port", "3128")
     lg, v = leg(out), verdict(out)
-    assert (lg["pmtu"], lg["pmtu_up"], v["direction"]) == (1350, 1350, "up")
+    assert (lg["pmtu"], lg["pmtu_up"], lg["pmtu_down"], v["direction"]) == (
+        1350, 1350, 1350, "both")
+    assert [f["fact"] for f in v["facts"] if f["fact"] in ("limit-both", "down-search")] == [
+        "limit-both", "down-search"]
     # Without CAP_NET_RAW (ping sockets are off in the lab): TCP to the open proxy port.
     out = pmtu(lab, PROXY4, "--port", "3128", no_raw=True)
     lg, v = leg(out), verdict(out)
@@ -115,6 +119,14 @@ def test_black_hole_direction_both_ways_and_unprivileged(lab: Lab) -> None:
     assert any("ping_group_range" in n for n in lg["notes"])
     out = pmtu(lab, PROXY6, "--method", "tcp", "--port", "3128", no_raw=True)
     assert (leg(out)["pmtu"], verdict(out)["code"]) == (1350, "PMTU_BLACKHOLE")
+
+
+def test_up_only_black_hole_says_what_the_way_down_carries(lab: Lab) -> None:
+    lab.up("blackhole", param=1350, direction="up")
+    out = pmtu(lab, PROXY4, "--port", "3128")
+    lg, v = leg(out), verdict(out)
+    assert (lg["pmtu"], lg["pmtu_up"], lg["pmtu_down"]) == (1350, 1350, 1500)
+    assert (v["code"], v["direction"], v["mtu"]) == ("PMTU_BLACKHOLE", "up", 1350)
 
 
 @pytest.mark.parametrize("size", [1300, 1444])

@@ -112,7 +112,8 @@ def test_tunnel_uses_the_reflector_through_squid(lab: Lab,
                 "--json")
     rep = json.loads(r.stdout)
     clamp = [v for v in rep["verdicts"] if v["code"] == "MSS_CLAMPED"]
-    assert r.returncode == 1 and clamp, rep
+    # the clamp lets every size through: information (exit 0), not failure
+    assert r.returncode == 0 and clamp and clamp[0]["severity"] == "info", rep
     # squid may use IPv4 or IPv6 on leg 2; the clamp applies to both (1200 either way).
     assert clamp[0]["mss_received"] == 1200 and clamp[0]["leg"] == "proxy-upstream"
     wrong = lab.cli("tunnel", "--proxy", topo.PROXY_URL, "--target",

@@ -214,3 +214,19 @@ def test_python_dash_m_entry_point() -> None:
     r = subprocess.run([sys.executable, "-m", "pathprobe", "--version"], capture_output=True,
                        text=True, env=cli_env(), cwd=REPO, check=False)
     assert r.returncode == 0 and r.stdout.startswith("pathprobe ")
+
+
+def test_typer_command_modules_keep_annotations_evaluated() -> None:
+    """On Python 3.9 typer (0.23) reads Annotated[...] options from the signature without
+    evaluating strings: a command module with `from __future__ import annotations` loses
+    every option's name, help and callback there (--version stopped working)."""
+    import ast
+
+    for path in [REPO / "pathprobe" / "cli.py", *(REPO / "pathprobe" / "commands").glob("*.py")]:
+        tree = ast.parse(path.read_text())
+        defines_commands = any(isinstance(node, ast.FunctionDef) and any(
+            isinstance(a.annotation, ast.Subscript) and "typer" in ast.unparse(a.annotation)
+            for a in node.args.args) for node in ast.walk(tree))
+        future = any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                     for node in tree.body)
+        assert not (defines_commands and future), path
