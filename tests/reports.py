@@ -21,8 +21,8 @@ SECTIONS = ("Context", "The path at a glance", "Summary", "Findings")
 
 
 def check_text(report: Report, width: int) -> str:
-    """Every text layout fits ``width``; every command line stays whole from 80 columns
-    on, and below that is only ever broken between tokens, never inside one."""
+    """Every text layout fits ``width``; every command line that fits the width stays
+    whole, and a longer one is only ever broken between tokens, never inside one."""
     out = ""
     for fmt in TEXT_FORMATS:
         out = render(report, fmt, width=width)
@@ -31,7 +31,7 @@ def check_text(report: Report, width: int) -> str:
         words = out.split()
         for rec in report.recommendations:
             for line in rec.command.split("\n"):
-                if width >= 80:
+                if len(line.strip()) <= width:   # what fits the width stays whole
                     assert line.strip() in out, f"{fmt} at {width} split {line!r}"
                 for token in line.split():
                     assert token in words, f"{fmt} at {width} broke the token {token!r}"
@@ -41,14 +41,19 @@ def check_text(report: Report, width: int) -> str:
 def check_markdown(report: Report) -> str:
     """Valid GitHub Markdown: the section headings, and tables whose rows all have as many
     cells as their header."""
-    text = render(report, TableFormat.GITHUB)
+    return check_markdown_text(render(report, TableFormat.GITHUB),
+                               bool(report.recommendations))
+
+
+def check_markdown_text(text: str, recommendations: bool | None = None) -> str:
+    """``check_markdown`` on a rendering (e.g. what the CLI printed)."""
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens)
                 if t.type == "heading_open" and t.tag == "h2"]
     for name in SECTIONS:
         assert name in headings, (name, headings)
-    if report.recommendations:
-        assert "Recommendations" in headings
+    if recommendations is not None:
+        assert ("Recommendations" in headings) == recommendations
     tables = 0
     cells = 0
     header = None
@@ -95,7 +100,14 @@ class _Html(HTMLParser):
 
 def check_html(report: Report) -> str:
     """A standalone page: doctype, UTF-8, title, styles, the SVG; nothing external, no script."""
-    page = render(report, TableFormat.HTML)
+    page = check_html_text(render(report, TableFormat.HTML))
+    if report.recommendations:
+        assert "<pre>" in page
+    return page
+
+
+def check_html_text(page: str) -> str:
+    """``check_html`` on a rendering."""
     assert page.startswith("<!DOCTYPE html>")
     parser = _Html()
     parser.feed(page)
@@ -107,8 +119,6 @@ def check_html(report: Report) -> str:
     for name, value in parser.attrs:
         if name in ("src", "href") and value:
             raise AssertionError(f"external resource {name}={value!r}")
-    if report.recommendations:
-        assert "<pre>" in page
     return page
 
 
@@ -117,17 +127,26 @@ def check_tsv(report: Report) -> None:
     from pathprobe.render.tsv import TsvTable
 
     for table in TsvTable:
-        text = render(report, TableFormat.TSV, table=table)
-        lines = text.split("\n")
-        assert lines[-1] == "" and all(lines[:-1])
-        rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
-        assert len(rows) == len(lines) - 1
-        width = len(rows[0])
-        for row in rows:
-            assert len(row) == width, row
-            for cell in row:
-                assert cell == cell.strip(), f"padded cell {cell!r}"
-        assert not any(line.startswith("#") for line in lines)
+        check_tsv_text(render(report, TableFormat.TSV, table=table))
+
+
+def check_tsv_text(text: str) -> None:
+    """``check_tsv`` on one rendering."""
+    lines = text.split("\n")
+    assert lines[-1] == "" and all(lines[:-1])
+    rows = list(csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
+    assert len(rows) == len(lines) - 1
+    width = len(rows[0])
+    for row in rows:
+        assert len(row) == width, row
+        for cell in row:
+            assert cell == cell.strip(), f"padded cell {cell!r}"
+    assert not any(line.startswith("#") for line in lines)
+
+
+def check_width(text: str, width: int) -> None:
+    too_wide = [line for line in text.splitlines() if len(line) > width]
+    assert not too_wide, too_wide[:3]
 
 
 def check_all(report: Report) -> None:

@@ -256,7 +256,8 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
                 worst = found[0]  # verdicts come most severe first
                 state = {Severity.CRITICAL: "fault", Severity.WARNING: "warning"}.get(
                     worst.severity or Severity.INFO, "info")
-                text = f"{worst.code.value}: {limit_text(worst)}"
+                limit = limit_text(worst)
+                text = worst.code.value if limit == "-" else f"{worst.code.value}: {limit}"
                 if state == "info" and measured is not None:
                     text = f"{measured}; {text} (info)"
                 out.append(Segment(leg, d, state, text))
@@ -264,7 +265,7 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
             healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
                           and _dir_matches(v, d) for v in report.verdicts)
             # A step measured this way and found nothing wrong (e.g. a large answer came).
-            clean = any(x.name is leg and x.direction is d and x.measurements
+            clean = any(x.name is leg and x.direction in (d, None) and x.measurements
                         and not x.not_measured for x in report.legs)
             if measured is not None or healthy or clean:
                 out.append(Segment(leg, d, "ok", measured or (

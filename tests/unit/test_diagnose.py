@@ -71,7 +71,7 @@ def facts(v: Verdict) -> list[object]:
 def test_summary_of_the_article_puts_the_leg2_black_hole_first() -> None:
     r = report(Measurement((LEG1_OK,), (CLAMP,)), Measurement(verdicts=(LEG2_HOLE,)))
     assert summarize(r) == ("leg 2 (proxy-upstream) drops segments above 1348 payload bytes "
-                            "going up (toward the upstream); leg 1 (fmc-proxy) MSS lowered "
+                            "going up (toward the upstream); leg 1 (fmc-proxy) MSS clamped "
                             "1460->1300 (info)")
     assert [(v.code, v.severity) for v in r.verdicts] == [(HOLE, Severity.CRITICAL), (
         VerdictCode.MSS_CLAMPED, Severity.INFO)]

@@ -35,7 +35,6 @@ from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.render.evidence import describe
 from pathprobe.search import SearchResult, StopReason
 from pathprobe.tunnel import (
-    Hello,
     SizeFinding,
     clamp_verdict,
     connect_verdict,
@@ -49,6 +48,7 @@ from pathprobe.tunnel import (
     size_verdict,
 )
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.reflector_protocol import Hello, Syn
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
@@ -272,7 +272,9 @@ def test_download_verdicts() -> None:
 
 
 def _hello(mss: int | None, version: int | None = 4) -> Hello:
-    return Hello(syn_mss=mss, syn_ip_version=version, syn_timestamps=True, peer=None)
+    if version is None:
+        return Hello(None, None)
+    return Hello(None, Syn(version, 64, 60 if version == 4 else 80, mss, True, True, 7))
 
 
 def test_clamp_verdicts_are_family_aware() -> None:
@@ -293,16 +295,25 @@ def test_clamp_verdicts_are_family_aware() -> None:
     assert clamp_verdict(_hello(None), 1460) is None
 
 
-@pytest.mark.parametrize(("line", "hello"), [
-    ('{"pathprobe": "reflector", "syn_mss": 1300, "syn_ip_version": 6, "syn_timestamps": '
-     'false, "peer": "2001:db8:3::2"}', Hello(1300, 6, False, "2001:db8:3::2")),
+@pytest.mark.parametrize(("line", "shape"), [
+    ('{"pathprobe": "reflector", "version": 1, "peer": "2001:db8:3::2", "syn_mss": 1300, '
+     '"syn_ip_version": 6, "syn_ttl": 63, "syn_header_bytes": 80, "syn_timestamps": false}',
+     (1300, 6, False, "2001:db8:3::2")),
     ('{"pathprobe": "reflector", "syn_mss": true, "syn_ip_version": "4", "peer": 7}',
-     Hello(None, None, None, None)),
+     (None, None, None, None)),
     ('{"pathprobe": "other", "syn_mss": 1300}', None),
     ("[1, 2]", None), ("not json", None), ("", None), (None, None),
 ])
-def test_parse_hello(line: str | None, hello: Hello | None) -> None:
-    assert parse_hello(line) == hello
+def test_parse_hello(line: str | None,
+                     shape: tuple[int | None, int | None, bool | None, str | None] | None
+                     ) -> None:
+    """The tunnel reads the greeting with the reflector protocol's own parser."""
+    hello = parse_hello(line)
+    if shape is None:
+        assert hello is None
+        return
+    assert hello is not None
+    assert (hello.syn_mss, hello.syn_ip_version, hello.syn_timestamps, hello.peer) == shape
 
 
 @given(st.lists(st.floats(0, 100), max_size=20), st.floats(0.5, 3))
