@@ -281,6 +281,7 @@ def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
 
 
 DOWN_TIMEOUT_S = 1.0   # an answer of a few segments on a LAN arrives well within this
+DOWN_FLOOR_S = 0.3     # never wait less for an answer under a small advertised MSS
 
 
 def measure_down(target: Target, port: int, floor: int, high: int, max_probes: int,
@@ -289,12 +290,20 @@ def measure_down(target: Target, port: int, floor: int, high: int, max_probes: i
     """Bisect the largest packet the way down carries, from ``floor`` (proven by echo)
     up to ``high``, with answers the peer sends under our advertised MSS. Returns the
     result and how many answers were too small to test their size."""
-    from pathprobe.probes.down import DownProber
+    from pathprobe.probes.down import DownOutcome, DownProber, probe_down
     from pathprobe.wire.http_get import get_request
 
-    prober = DownProber(target.family, (target.address, port), get_request(target.address),
-                        DOWN_TIMEOUT_S)
-    search = SizeSearch(floor, high, max_probes=max_probes, batch=12, retries=2,
+    request = get_request(target.address)
+    # One answer at the proven size first: how long an answer takes here sets the wait
+    # for the rest (a lost answer costs a timeout per round, so keep it tight).
+    t0 = clock()
+    first = probe_down(target.family, (target.address, port), floor, request,
+                       DOWN_TIMEOUT_S)
+    took = clock() - t0
+    timeout = (min(DOWN_TIMEOUT_S, max(DOWN_FLOOR_S, 4 * took + 0.2))
+               if first.outcome is DownOutcome.COMPLETE else DOWN_TIMEOUT_S)
+    prober = DownProber(target.family, (target.address, port), request, timeout)
+    search = SizeSearch(floor, high, max_probes=max_probes, batch=24, retries=2,
                         parallel_retries=True, max_rounds=8)
 
     def on_round(s: SizeSearch, sizes: list[int]) -> None:

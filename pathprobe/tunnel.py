@@ -514,49 +514,67 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         far_auth.learn([auth.challenge])
     answered_up = False
 
-    if Direction.UP in directions:
+    def down_probe(n: int, t: float) -> io.SizedProbe:
+        return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG,
+                                       tls_name)
+
+    def down_work() -> tuple[SearchOutcome | None, io.Download | io.ConnectError]:
+        """The down direction: sized replies (reflector), then one large answer."""
+        down = None
         if reflector is not None:
-            method = f"reflector {reflector} (sized writes{', TLS' if tls_name else ''})"
-
-            def up_probe(n: int, t: float) -> io.SizedProbe:
-                return io.probe_reflector_up(proxy, far, far_auth, n, token, t, tls_name)
-        else:
-            method = "refused TLS ClientHello"
-
-            def up_probe(n: int, t: float) -> io.SizedProbe:
-                return io.probe_client_hello(proxy, far, far_auth, n, host, t)
-        low = max(UP_LOW, tls.min_client_hello_size(host))
-        up = _search(up_probe, low, PAYLOAD_HIGH, progress, "leg 2 up", round1_timeout,
-                     first.snd_mss)
-        if up.broken is not None:
-            return stop_on(up.broken)
-        answered_up = up.result.largest_ok is not None
-        finding = SizeFinding(Direction.UP, up.result, PAYLOAD_HIGH, up.failures, method,
-                              family, stamps, up.max_segment, up.acked)
-        run.legs.append(_size_leg(far, finding, first.snd_mss))
-        v = size_verdict(finding, first.family)
-        if v is not None:
-            run.verdicts.append(v)
-        if up.result.largest_ok is None:
-            hint = ("; the far end answered with non-TLS bytes"
-                    if io.Outcome.GARBAGE in up.failures.values() else "")
-            if reflector is None:
-                hint += ("; --target must be a TLS server that answers a ClientHello "
-                         "(or use --reflector)")
-            if up.result.probes == 0:
-                run.errors.append("leg 2 up: no sized write could be sent (the reflector "
-                                  "refused every connection: busy, rate-limited or a wrong "
-                                  "token)")
-            else:
-                run.errors.append(f"leg 2 up: even {low}-byte writes got no answer{hint}")
-
-    if Direction.DOWN in directions:
-        if reflector is not None:
-            def down_probe(n: int, t: float) -> io.SizedProbe:
-                return io.probe_reflector_down(proxy, far, far_auth, n, token, t, DOWN_MAXSEG,
-                                               tls_name)
             down = _search(down_probe, DOWN_LOW, PAYLOAD_HIGH, progress, "leg 2 down",
                            round1_timeout)
+            if down.broken is not None:
+                return down, down.broken
+        progress("leg 2 down: reading a large answer through the tunnel")
+        return down, io.download_over_tls(proxy, target, auth, host, "/", DOWNLOAD_IDLE_S,
+                                          DOWNLOAD_LIMIT, DOWN_MAXSEG)
+
+    # Without a reflector the two directions share nothing (ClientHellos up, one GET
+    # down), so their waits overlap; a reflector's per-source connection limit keeps
+    # them in turn there.
+    overlap = reflector is None and Direction.UP in directions and Direction.DOWN in directions
+    with ThreadPoolExecutor(max_workers=1) as background:
+        pending = background.submit(down_work) if overlap else None
+        if Direction.UP in directions:
+            if reflector is not None:
+                method = f"reflector {reflector} (sized writes{', TLS' if tls_name else ''})"
+
+                def up_probe(n: int, t: float) -> io.SizedProbe:
+                    return io.probe_reflector_up(proxy, far, far_auth, n, token, t, tls_name)
+            else:
+                method = "refused TLS ClientHello"
+
+                def up_probe(n: int, t: float) -> io.SizedProbe:
+                    return io.probe_client_hello(proxy, far, far_auth, n, host, t)
+            low = max(UP_LOW, tls.min_client_hello_size(host))
+            up = _search(up_probe, low, PAYLOAD_HIGH, progress, "leg 2 up", round1_timeout,
+                         first.snd_mss)
+            if up.broken is not None:
+                return stop_on(up.broken)
+            answered_up = up.result.largest_ok is not None
+            finding = SizeFinding(Direction.UP, up.result, PAYLOAD_HIGH, up.failures, method,
+                                  family, stamps, up.max_segment, up.acked)
+            run.legs.append(_size_leg(far, finding, first.snd_mss))
+            v = size_verdict(finding, first.family)
+            if v is not None:
+                run.verdicts.append(v)
+            if up.result.largest_ok is None:
+                hint = ("; the far end answered with non-TLS bytes"
+                        if io.Outcome.GARBAGE in up.failures.values() else "")
+                if reflector is None:
+                    hint += ("; --target must be a TLS server that answers a ClientHello "
+                             "(or use --reflector)")
+                if up.result.probes == 0:
+                    run.errors.append("leg 2 up: no sized write could be sent (the reflector "
+                                      "refused every connection: busy, rate-limited or a "
+                                      "wrong token)")
+                else:
+                    run.errors.append(f"leg 2 up: even {low}-byte writes got no answer{hint}")
+        if Direction.DOWN in directions:
+            down, d = pending.result() if pending is not None else down_work()
+    if Direction.DOWN in directions:
+        if down is not None:
             if down.broken is not None:
                 return stop_on(down.broken)
             answered_up = answered_up or down.result.largest_ok is not None
@@ -566,9 +584,6 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
             v = size_verdict(finding)
             if v is not None:
                 run.verdicts.append(v)
-        progress("leg 2 down: reading a large answer through the tunnel")
-        d = io.download_over_tls(proxy, target, auth, host, "/", DOWNLOAD_IDLE_S,
-                                 DOWNLOAD_LIMIT, DOWN_MAXSEG)
         if isinstance(d, io.ConnectError):
             return stop_on(d)
         dm: dict[str, Number] = {"downloaded": d.received, "expected": d.expected,
