@@ -187,7 +187,8 @@ def measurements_table(report: Report, verbose: bool = False) -> Table:
         for note in leg.notes:  # what the attribution concluded always; the rest with -v
             if verbose or note.step is Step.DIAGNOSE:
                 rows.append((name, direction, "note", describe(note)))
-    return Table(("leg", "direction", "quantity", "value"), tuple(rows))
+    # Steps that measured the same thing agree: say it once.
+    return Table(("leg", "direction", "quantity", "value"), tuple(dict.fromkeys(rows)))
 
 
 def connections_table(report: Report) -> Table:

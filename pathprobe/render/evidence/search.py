@@ -13,6 +13,10 @@ _HOW = {FailedHow.ICMP.value: "signalled by ICMP", FailedHow.REFUSED.value: "ref
         FailedHow.LOCAL.value: "refused locally"}
 
 
+def _times(n: Number) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
 def _search(v: Mapping[str, Number]) -> str:
     stop, ok, bad, how = v.get("stop"), v.get("ok"), v.get("bad"), v.get("how")
     method = v.get("method")
@@ -27,7 +31,7 @@ def _search(v: Mapping[str, Number]) -> str:
     elif stop == StopReason.CLOSED:
         if how == FailedHow.LOST:
             lost = ("lost, and an ICMP hint says it is too big" if v.get("hinted")
-                    else f"lost {v.get('losses')} times, no ICMP")
+                    else f"lost {_times(v.get('losses'))}, no ICMP")
         else:
             lost = _HOW.get(str(how), str(how))
         text = f"{ok} delivered, {bad} fails ({lost})"
