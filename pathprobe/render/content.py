@@ -62,15 +62,18 @@ def limit_text(v: Verdict) -> str:
         return f"HTTP {status}" if status is not None else "-"
     parts = []
     if lim.max_payload is not None:
-        parts.append(f"max payload {lim.max_payload} B")
+        parts.append(f"max payload {lim.max_payload} B" if lim.exact
+                     else f"max payload at least {lim.max_payload} B")
     if lim.mtu is not None:
-        parts.append(f"MTU {lim.mtu}")
+        parts.append(f"MTU {lim.mtu}" if lim.exact else f"MTU at least {lim.mtu}")
     elif lim.pmtu_low is not None and lim.pmtu_high is not None:
-        parts.append(f"MTU {lim.pmtu_low}..{lim.pmtu_high}")
+        # exact: the headers of the leg are unknown; a lower bound: the MTU lies in between
+        parts.append(f"MTU {lim.pmtu_low}..{lim.pmtu_high}" if lim.exact
+                     else f"MTU between {lim.pmtu_low} and {lim.pmtu_high}")
     elif lim.pmtu_low is not None:
-        parts.append(f"MTU {lim.pmtu_low}")
+        parts.append(f"MTU {lim.pmtu_low}" if lim.exact else f"MTU at least {lim.pmtu_low}")
     text = ", ".join(parts) or "-"
-    return text if lim.exact else f"at least {text} (lower bound)"
+    return text if lim.exact else f"{text} (not exact)"
 
 
 def context_rows(report: Report) -> tuple[tuple[str, str], ...]:
@@ -266,8 +269,9 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
             healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
                           and _dir_matches(v, d) for v in report.verdicts)
             # A step measured this way and found nothing wrong (e.g. a large answer came).
-            clean = any(x.name is leg and x.direction in (d, None) and x.measurements
-                        and not x.not_measured for x in report.legs)
+            clean = any(x.name is leg and x.direction in (d, None) and not x.not_measured
+                        and any(x.measurements.get(k) is not None for k in SIZE_KEYS)
+                        for x in report.legs)
             if measured is not None or healthy or clean:
                 out.append(Segment(leg, d, "ok", measured or (
                     "healthy" if healthy else "no fault found")))
@@ -275,6 +279,10 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
                 out.append(Segment(leg, d, "not measured", "not measured"))
     return tuple(out)
 
+
+# Measurements that show what sizes a leg carried (a CONNECT answer alone says nothing).
+SIZE_KEYS = ("pmtu", "pmtu_up", "pmtu_down", "max_payload", "max_payload_at_least",
+             "downloaded", "largest_acked", "max_seg_up", "max_seg_down")
 
 MARK = {"fault": "XX", "warning": "!!", "info": "ok", "ok": "ok", "not measured": "??"}
 

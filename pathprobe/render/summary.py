@@ -25,34 +25,54 @@ def _num(v: Verdict, key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def phrase(v: Verdict) -> str:
-    """A few words for one verdict."""
+def _bound(v: Verdict) -> str:
+    """What a lower-bound limit proves, in words: what crosses, and what does not."""
     lim = v.limit
-    bound = "" if lim is None or lim.exact else "at least "
+    if lim is None:
+        return ""
+    if lim.max_payload is not None and lim.mtu is None and lim.pmtu_low is None:
+        return f" ({lim.max_payload}-byte payloads cross)"
+    low = lim.mtu if lim.mtu is not None else lim.pmtu_low
+    high = lim.pmtu_high
+    if low is None:
+        return ""
+    return f" ({low}-byte packets cross" + (f", {high + 1} do not)" if high else ")")
+
+
+def phrase(v: Verdict) -> str:
+    """A few words for one verdict; sizes only when proven exactly, else what crossed."""
+    lim = v.limit
+    exact = lim is not None and lim.exact
     mtu = lim.mtu if lim is not None else None
     low = lim.pmtu_low if lim is not None else None
     payload = lim.max_payload if lim is not None else None
     code = v.code
     if code is VerdictCode.PMTU_BLACKHOLE:
+        if not exact:
+            return f"silently drops large packets{_dir_words(v)}{_bound(v)}"
         if mtu is not None:
-            return f"silently drops packets above {bound}{mtu} bytes{_dir_words(v)}"
+            return f"silently drops packets above {mtu} bytes{_dir_words(v)}"
         if payload is not None:
-            return f"drops segments above {bound}{payload} payload bytes{_dir_words(v)}"
+            return f"drops segments above {payload} payload bytes{_dir_words(v)}"
         if low is not None:
-            return f"silently drops packets above {bound}{low} bytes{_dir_words(v)}"
+            return f"silently drops packets above {low} bytes{_dir_words(v)}"
         return f"silently drops large packets{_dir_words(v)}"
     if code is VerdictCode.PMTU_REDUCED:
         size = mtu if mtu is not None else low
-        return f"path MTU {bound}{size if size is not None else '?'} (ICMP signalled; PMTUD works)"
+        word = "" if exact else "at least "
+        return (f"path MTU {word}{size if size is not None else '?'} "
+                "(ICMP signalled; PMTUD works)")
     if code is VerdictCode.MSS_CLAMPED:
         sent, got = _num(v, "mss_sent"), _num(v, "mss_received")
         return (f"MSS clamped {sent if sent is not None else '?'}->"
                 f"{got if got is not None else '?'}{_dir_words(v)}")
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        if not exact:
+            return f"resets large segments{_dir_words(v)}{_bound(v)}"
         if mtu is not None:
-            return f"resets packets above {bound}{mtu} bytes{_dir_words(v)}"
+            return f"resets packets above {mtu} bytes{_dir_words(v)}"
         if payload is not None:
-            return f"resets segments above {bound}{payload} payload bytes{_dir_words(v)}"
+            return f"resets segments above {payload} payload bytes{_dir_words(v)}"
         return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
         if v.direction is None and v.limit is None:

@@ -126,8 +126,9 @@ def test_a_lower_bound_is_marked_in_the_table() -> None:
                     limit=Limit(max_payload=1320, pmtu_low=1360, exact=False),
                     severity=Severity.CRITICAL)
     text = render(Report("tunnel", "t", 0, verdicts=(bound,)), TableFormat.PLAIN)
-    assert "at least max payload 1320 B, MTU 1360 (lower bound)" in text
-    assert "drops segments above at least 1320 payload bytes going up" in text
+    assert "max payload at least 1320 B, MTU at least 1360 (not exact)" in text
+    assert "silently drops large packets going up (toward the upstream) (1360-byte packets" \
+        " cross)" in " ".join(text.split())
 
 
 def test_partial_and_not_measured_are_visible() -> None:
