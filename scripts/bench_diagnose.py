@@ -4,7 +4,8 @@
 Prints, per scenario, the wall time of a whole diagnose run and, per leg, the
 packets (probes) sent and the time of each size search, against the targets
 of the "findings as data" issue: every single-fault scenario <= 3 s, healthy
-<= 1 s, <= 100 probes per search (and a black-hole search <= 2 s per leg). Then `pathprobe --help` start-up time against a bare
+<= 1 s, <= 100 probes per search (and a black-hole search <= 2 s per
+leg). Then `pathprobe --help` start-up time against a bare
 `python -c "import typer, tabulate"` (target <= 1.6x, and scapy must not load).
 
 Usage: sudo python scripts/bench_diagnose.py [--repeat N] [--strict]
