@@ -11,9 +11,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from pathprobe.lab import topology as topo
+from pathprobe.schema import load_schema
 from tests.conftest import Lab
 
 URL = f"https://{topo.UPSTREAM_NAME}"
@@ -51,7 +53,9 @@ def curl(lab: Lab, *args: str, proxy: str = topo.PROXY_URL, max_time: int = 4) -
 def analyze(lab: Lab, capture: Path, *extra: str) -> tuple[int, dict[str, object]]:
     r = lab.cli("analyze", str(capture), "--json", *extra)
     assert r.returncode in (0, 1), r.stderr
-    return r.returncode, json.loads(r.stdout)
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, load_schema())   # every report follows `pathprobe schema`
+    return r.returncode, doc
 
 
 def verdicts(doc: dict[str, object]) -> list[dict[str, object]]:

@@ -15,9 +15,11 @@ import subprocess
 import sys
 from typing import Any
 
+import jsonschema
 import pytest
 
 from pathprobe.lab import topology as topo
+from pathprobe.schema import load_schema
 from tests.conftest import UNPRIVILEGED, Lab, cli_env
 
 PROXY = f"{topo.PROXY_V4}:3128"
@@ -50,6 +52,7 @@ def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, A
     assert r.returncode in (0, 1, 3), r.stderr
     assert "Traceback" not in r.stderr
     out = json.loads(r.stdout)
+    jsonschema.validate(out, load_schema())   # every report follows `pathprobe schema`
     leg = out["legs"][0]
     if privileged:
         assert leg["mss_method"] == "syn-ack capture"

@@ -12,8 +12,10 @@ import sys
 import time
 from typing import Any
 
+import jsonschema
 import pytest
 
+from pathprobe.schema import load_schema
 from tests.conftest import UNPRIVILEGED, Lab, cli_env
 
 PROXY4, PROXY6 = "198.18.2.2", "2001:db8:2::2"
@@ -33,6 +35,8 @@ def pmtu(lab: Lab, *args: str, no_raw: bool = False, user: str | None = None,
     if expect is not None:
         assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)
     out: dict[str, Any] = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    if out:
+        jsonschema.validate(out, load_schema())   # every report follows `pathprobe schema`
     out["_wall"] = wall
     out["_stderr"] = proc.stderr
     out["_rc"] = proc.returncode
@@ -248,6 +252,7 @@ def test_unprivileged_ping_socket_when_allowed(lab: Lab) -> None:
 
 LOOPBACK_PMTU = """
 import json, socket, threading
+from pathprobe.schema import load_schema
 from pathprobe.model import Leg
 from pathprobe.pmtu import measure_pmtu
 srv = socket.socket()

@@ -8,10 +8,12 @@ import socket
 import threading
 from typing import Any
 
+import jsonschema
 import pytest
 
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns
+from pathprobe.schema import load_schema
 from tests.conftest import Lab
 
 PROXY = topo.PROXY_URL
@@ -26,7 +28,9 @@ def tunnel(lab: Lab, *args: str, env: dict[str, str] | None = None,
     r = lab.cli("tunnel", "--proxy", proxy, "--target", target, "--json", *args,
                 user=user, env=env, timeout=timeout)
     assert r.stdout, r.stderr
-    return r.returncode, json.loads(r.stdout), r.stderr
+    doc = json.loads(r.stdout)
+    jsonschema.validate(doc, load_schema())   # every report follows `pathprobe schema`
+    return r.returncode, doc, r.stderr
 
 
 def codes(report: dict[str, Any]) -> list[str]:
