@@ -51,6 +51,7 @@ from pathprobe.search import (
     search_evidence,
 )
 from pathprobe.sysinfo import Target, resolve, route_to
+from pathprobe.timeouts import ACK_WAIT
 from pathprobe.wire.http_get import get_request
 from pathprobe.wire.overhead import ip_tcp_overhead, mss_for_payload
 
@@ -553,7 +554,7 @@ def _interface_mtu(family: int, address: str) -> int | None:
 def auto_ack_timeout(rtt_s: float) -> float:
     """Long enough for the kernel to retransmit a lost segment at least once (RTO >= 200 ms),
     short enough that a black hole's few rounds stay within the 2 s search budget."""
-    return max(0.4, min(3.0, 0.3 + 10 * rtt_s))
+    return ACK_WAIT.wait(rtt_s)
 
 
 def _hop_finding(family: int, addr: tuple[str, int], mss_sent: int,

@@ -41,6 +41,7 @@ from pathprobe.search import (
     search_evidence,
 )
 from pathprobe.sysinfo import RouteInfo, Target, resolve, route_mtu, route_to
+from pathprobe.timeouts import DOWN_WAIT
 
 if TYPE_CHECKING:
     from pathprobe.probes.l3 import Prober
@@ -280,8 +281,6 @@ def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
             [_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=pmtu)])
 
 
-DOWN_TIMEOUT_S = 1.0   # an answer of a few segments on a LAN arrives well within this
-DOWN_FLOOR_S = 0.3     # never wait less for an answer under a small advertised MSS
 
 
 def measure_down(target: Target, port: int, floor: int, high: int, max_probes: int,
@@ -298,10 +297,10 @@ def measure_down(target: Target, port: int, floor: int, high: int, max_probes: i
     # for the rest (a lost answer costs a timeout per round, so keep it tight).
     t0 = clock()
     first = probe_down(target.family, (target.address, port), floor, request,
-                       DOWN_TIMEOUT_S)
+                       DOWN_WAIT.ceiling)
     took = clock() - t0
-    timeout = (min(DOWN_TIMEOUT_S, max(DOWN_FLOOR_S, 4 * took + 0.2))
-               if first.outcome is DownOutcome.COMPLETE else DOWN_TIMEOUT_S)
+    timeout = DOWN_WAIT.wait(took) if first.outcome is DownOutcome.COMPLETE \
+        else DOWN_WAIT.ceiling
     prober = DownProber(target.family, (target.address, port), request, timeout)
     search = SizeSearch(floor, high, max_probes=max_probes, batch=24, retries=2,
                         parallel_retries=True, max_rounds=8)

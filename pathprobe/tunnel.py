@@ -46,6 +46,7 @@ from pathprobe.search import (
     drive,
     search_evidence,
 )
+from pathprobe.timeouts import TUNNEL_WAIT
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
 from pathprobe.wire.overhead import TCP_TIMESTAMPS, ip_tcp_overhead, mss_for_mtu, mtu_for_mss
@@ -61,8 +62,6 @@ DOWN_MAXSEG = 536
 BATCH = 12
 FIRST_ROUND_TIMEOUT_S = 2.0
 FIRST_ROUND_FLOOR_S = 1.0
-TIMEOUT_FLOOR_S = 0.5
-TIMEOUT_CEILING_S = 3.0
 MAX_PROBES = 60
 MAX_ROUNDS = 8
 DEFAULT_MSS = 1460  # what a proxy on a 1500-byte IPv4 Ethernet announces
@@ -125,7 +124,7 @@ def next_timeout(answered_s: Sequence[float], current: float) -> float:
     """Wait for an answer: 5x the slowest answer seen plus slack, within floor/ceiling."""
     if not answered_s:
         return current
-    return min(TIMEOUT_CEILING_S, max(TIMEOUT_FLOOR_S, 5 * max(answered_s) + 0.25))
+    return TUNNEL_WAIT.wait(max(answered_s))
 
 
 def first_round_timeout(connect_s: float) -> float:

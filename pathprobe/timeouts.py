@@ -1,0 +1,33 @@
+"""One rule for how long a probe waits for its answer, used by every measuring step.
+
+A lost probe costs its whole wait, and a search has a few rounds of them, so the
+wait follows what answers took on this path: a multiple of the observed time plus
+slack, never below a floor (a slow first answer is not a loss) nor above a ceiling
+(a black hole ends in bounded time). Each step names its own numbers here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WaitPolicy:
+    """``factor * observed + slack``, within ``floor``..``ceiling`` seconds."""
+
+    factor: float
+    slack: float
+    floor: float
+    ceiling: float
+
+    def wait(self, observed_s: float) -> float:
+        return min(self.ceiling, max(self.floor, self.factor * observed_s + self.slack))
+
+
+# Tunnel probes: from the slowest answered probe (or the CONNECT's round trip).
+TUNNEL_WAIT = WaitPolicy(factor=5, slack=0.25, floor=0.5, ceiling=3.0)
+# mss segment probes: from the handshake's RTT; long enough for one kernel retransmit
+# (RTO >= 200 ms), short enough that a black hole's rounds stay within about 2 s.
+ACK_WAIT = WaitPolicy(factor=10, slack=0.3, floor=0.4, ceiling=3.0)
+# Leg 1's way down: from one answer's time at the proven size.
+DOWN_WAIT = WaitPolicy(factor=4, slack=0.2, floor=0.3, ceiling=1.0)
