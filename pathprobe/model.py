@@ -266,10 +266,6 @@ class Report:
     notes: tuple[Evidence, ...] = ()
     context: Context = field(default_factory=Context)
 
-    @property
-    def problems(self) -> tuple[Verdict, ...]:
-        return tuple(v for v in self.verdicts if v.code is not VerdictCode.HEALTHY)
-
     def exit_status(self, fail_on: Severity = Severity.WARNING) -> ExitStatus:
         """1 for a finding at or above ``fail_on``; 3 when nothing could be concluded
         (or the run was cut short) and nothing failed; else 0."""

@@ -184,15 +184,10 @@ def emit(report: Report, out: Output) -> NoReturn:
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
     if out.output is not None:
-        write_atomically(out.output, text)
+        write_output(out.output, text)
     sys.stdout.write(text)
     sys.stdout.flush()
     raise typer.Exit(int(report.exit_status(out.fail_on)))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write the report to --output without harming what is there (see pathprobe.outfile)."""
-    write_output(path, text)
 
 
 def progress_to_stderr(message: str) -> None:
