@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathprobe.compat import StrEnum
 from pathprobe.model import Evidence
-from pathprobe.render.evidence import capture, diagnose, mss, pmtu, search, tunnel
+from pathprobe.render.evidence import (
+    capture,
+    diagnose,
+    interception,
+    mss,
+    pmtu,
+    proxyconf,
+    search,
+    tunnel,
+)
 from pathprobe.render.evidence.base import Template, fill
 
 
@@ -31,7 +40,8 @@ class _Texts(dict[StrEnum, Template]):
 
 
 TEXT = _Texts()
-for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT):
+for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT,
+               interception.TEXT, proxyconf.TEXT):
     for _fact, _template in _table.items():
         TEXT.add(_fact, _template)
 
