@@ -144,6 +144,10 @@ def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress 
 
 def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress
                  ) -> Report:
-    """Plan the steps for ``cfg`` and run them."""
+    """Plan the steps for ``cfg`` and run them (after the static checks of the proxy setting,
+    whose findings never stop the measurement)."""
+    from pathprobe.proxyconf import config_findings
+
     return run_steps(plan(cfg, progress), started=started, progress=progress,
+                     done=[config_findings(cfg.proxy)],
                      leg2_target=f"{cfg.target_host}:{cfg.target_port}" if cfg.proxy else None)

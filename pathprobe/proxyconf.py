@@ -4,11 +4,18 @@ Discovery order (issue 5): ``--proxy``, then ``HTTPS_PROXY`` / ``https_proxy``,
 then an FMC's ``/etc/sf/iprep_proxy.conf``. The password never comes from
 argv: only ``PATHPROBE_PROXY_PASSWORD`` or a prompt without echo, and it is
 masked in every repr so it cannot leak into logs, tracebacks or JSON.
+
+A setting the tool can use but the FMC cannot (a proxy FQDN over 64
+characters with Smart Licensing, a missing PROXY_PORT) is kept as typed
+evidence on the ``ProxyConfig`` and becomes a ``PROXY_CONFIG_UNSUPPORTED``
+finding (``config_findings``) while the measurement goes on; a file that
+cannot be read or is not an iprep_proxy.conf at all is a one-line error.
 """
 
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
 import re
 import sys
@@ -18,11 +25,25 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pathprobe.errors import UsageError
+from pathprobe.facts.proxyconf import ProxyConfigFact
+from pathprobe.model import (
+    Basis,
+    Evidence,
+    Leg,
+    Measurement,
+    Number,
+    Step,
+    Verdict,
+    VerdictCode,
+)
 from pathprobe.sanitize import MASK
 from pathprobe.wire.http_connect import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
 PASSWORD_ENV = "PATHPROBE_PROXY_PASSWORD"
+# Smart Licensing accepts a proxy FQDN of at most this many characters (the article).
+FMC_MAX_PROXY_FQDN = 64
+DEFAULT_PROXY_PORT = 80
 
 
 @dataclass(frozen=True)
@@ -47,6 +68,8 @@ class ProxyConfig:
     source: str  # "--proxy", "HTTPS_PROXY", "https_proxy", or the FMC file path
     # user:password@ found in a proxy URL (environment variables often carry them).
     credentials: Credentials | None = None
+    # What the FMC could not use in this setting (ProxyConfigFact evidence), see config_findings.
+    problems: tuple[Evidence, ...] = ()
 
     @property
     def display(self) -> str:
@@ -108,7 +131,33 @@ def parse_proxy_url(text: str, source: str) -> ProxyConfig:
     if parts.username:
         creds = Credentials(_user(unquote(parts.username), source),
                             unquote(parts.password or ""))
-    return ProxyConfig(host, port, source, creds)
+    return ProxyConfig(host, port, source, creds, fqdn_problems(host, source))
+
+
+def fqdn_problems(host: str, source: str) -> tuple[Evidence, ...]:
+    """A proxy name longer than Smart Licensing accepts (IP literals have no such limit)."""
+    try:
+        ipaddress.ip_address(host)
+        return ()
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) <= FMC_MAX_PROXY_FQDN:
+        return ()
+    return (Evidence(ProxyConfigFact.FQDN_TOO_LONG, Step.LOCAL, {
+        "host": name, "source": source, "length": len(name), "limit": FMC_MAX_PROXY_FQDN}),)
+
+
+def config_findings(proxy: ProxyConfig | None) -> Measurement:
+    """PROXY_CONFIG_UNSUPPORTED (leg fmc-proxy) for what the FMC cannot use in the setting;
+    an empty Measurement when there is nothing to say."""
+    if proxy is None or not proxy.problems:
+        return Measurement()
+    numbers: dict[str, Number] = {"proxy_host": proxy.host,
+                                  "proxy_host_length": len(proxy.host.rstrip("."))}
+    return Measurement(verdicts=(Verdict(VerdictCode.PROXY_CONFIG_UNSUPPORTED, Leg.FMC_PROXY,
+                                         None, proxy.problems, numbers=numbers,
+                                         basis=Basis.PROXY_ANSWER),))
 
 
 def _mask_url(text: str) -> str:
@@ -117,15 +166,30 @@ def _mask_url(text: str) -> str:
 
 
 def parse_fmc_proxy_conf(text: str, source: str = str(FMC_PROXY_CONF)) -> ProxyConfig | None:
-    """The proxy in an FMC's iprep_proxy.conf (``PROXY_HOST h;`` / ``PROXY_PORT p;``)."""
+    """The proxy in an FMC's iprep_proxy.conf (``PROXY_HOST h;`` / ``PROXY_PORT p;``).
+
+    None when the file sets no proxy (no PROXY_HOST); UsageError when it is not an
+    iprep_proxy.conf at all or a value is unusable; a missing PROXY_PORT is a problem
+    the report states (port 80 is assumed)."""
     values: dict[str, str] = {}
     for m in re.finditer(r"^\s*(PROXY_[A-Z_]+)\s+([^;\s]+)\s*;", text, re.MULTILINE):
         values[m.group(1)] = m.group(2).strip('"')
+    if not values and text.strip() and "iprep_proxy" not in text:
+        raise UsageError(f"{source} is not an iprep_proxy.conf (no 'iprep_proxy {{' block, no "
+                         "PROXY_HOST line); fix it on the FMC or give --proxy")
     host = values.get("PROXY_HOST")
     if not host:
         return None
-    port = _port(values.get("PROXY_PORT", "80"), f"{source}: PROXY_PORT")
-    return ProxyConfig(_host(host, f"{source}: PROXY_HOST"), port, source)
+    host = _host(host, f"{source}: PROXY_HOST")
+    problems = fqdn_problems(host, source)
+    port_text = values.get("PROXY_PORT")
+    if port_text is None:
+        port = DEFAULT_PROXY_PORT
+        problems += (Evidence(ProxyConfigFact.PORT_MISSING, Step.LOCAL,
+                              {"source": source, "port": port}),)
+    else:
+        port = _port(port_text, f"{source}: PROXY_PORT")
+    return ProxyConfig(host, port, source, problems=problems)
 
 
 def discover_proxy(explicit: str | None, env: Mapping[str, str] | None = None,
@@ -140,8 +204,11 @@ def discover_proxy(explicit: str | None, env: Mapping[str, str] | None = None,
             return parse_proxy_url(value, name)
     try:
         text = fmc_conf.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except FileNotFoundError:
         return None
+    except OSError as e:
+        raise UsageError(f"cannot read {fmc_conf}: {e.strerror or e}; run as root or give "
+                         "--proxy") from None
     return parse_fmc_proxy_conf(text, str(fmc_conf))
 
 

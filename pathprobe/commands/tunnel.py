@@ -30,7 +30,7 @@ from pathprobe.model import (
     Severity,
     Step,
 )
-from pathprobe.proxyconf import PASSWORD_ENV, discover_proxy, get_credentials
+from pathprobe.proxyconf import PASSWORD_ENV, config_findings, discover_proxy, get_credentials
 from pathprobe.render.tsv import TsvTable
 
 
@@ -121,7 +121,8 @@ def tunnel_command(
     credentials = get_credentials(proxy_user, config)
     dirs = ((Direction.UP, Direction.DOWN) if direction is DirectionChoice.BOTH
             else (Direction(direction.value),))
-    given: list[Measurement] = []
+    # A setting the FMC cannot use is a finding of its own; the measurement goes on.
+    given: list[Measurement] = [config_findings(config)]
     if leg1_max_payload is not None:
         # What the user says leg 1 carries is a fact for the attribution, said as such.
         given.append(Measurement(legs=(LegReport(

@@ -11,4 +11,3 @@ class ProxyConfigFact(StrEnum):
 
     FQDN_TOO_LONG = "fqdn-too-long"        # {host} has {length} characters, limit {limit}
     PORT_MISSING = "port-missing"          # {source} has no PROXY_PORT; {port} assumed
-    UNKNOWN_KEYS = "unknown-keys"          # {source}: lines not understood: {lines}

@@ -86,3 +86,56 @@ def test_credentials_sources() -> None:
         get_credentials("a:b", None, {PASSWORD_ENV: "x"})
     from_url = parse_proxy_url("http://u:pw@198.18.2.2:3128", "HTTPS_PROXY")
     assert get_credentials(None, from_url, {}) == Credentials("u", "pw")
+
+
+LONG_NAME = "proxy-for-smart-licensing-with-a-long-name.egress.corp.example.test"  # 67
+
+
+@pytest.mark.parametrize("source", ["--proxy", "HTTPS_PROXY", "iprep_proxy.conf"])
+def test_fqdn_over_64_characters_is_config_unsupported(source: str, tmp_path: Path) -> None:
+    from pathprobe.findings import finish
+    from pathprobe.model import Leg, Severity, VerdictCode
+    from pathprobe.proxyconf import config_findings
+    from pathprobe.render.evidence import describe
+
+    assert len(LONG_NAME) == 67
+    if source == "iprep_proxy.conf":
+        conf = tmp_path / "iprep_proxy.conf"
+        conf.write_text(f"iprep_proxy {{\n  PROXY_HOST {LONG_NAME};\n  PROXY_PORT 3128;\n}}\n")
+        p = discover_proxy(None, {}, conf)
+    else:
+        p = discover_proxy(f"http://{LONG_NAME}:3128" if source == "--proxy" else None,
+                           {"HTTPS_PROXY": f"http://{LONG_NAME}:3128"}, tmp_path / "none")
+    assert p is not None and p.host == LONG_NAME and p.port == 3128
+    report = finish([config_findings(p)], command="tunnel", started="", duration_s=0)
+    (v,) = report.verdicts
+    assert (v.code, v.leg, v.severity) == (VerdictCode.PROXY_CONFIG_UNSUPPORTED, Leg.FMC_PROXY,
+                                           Severity.WARNING)
+    assert "67 characters" in describe(v.evidence[0]) and "at most 64" in describe(v.evidence[0])
+
+
+@pytest.mark.parametrize("host", ["a" * 60 + ".com", "198.18.2.2", "2001:db8:2::2",
+                                  "a" * 62 + ".b."])
+def test_names_up_to_64_and_addresses_are_fine(host: str) -> None:
+    from pathprobe.proxyconf import config_findings
+
+    shown = f"[{host}]" if ":" in host else host
+    p = parse_proxy_url(f"http://{shown}:3128", "--proxy")
+    assert p.problems == () and config_findings(p).verdicts == ()
+    assert config_findings(None).verdicts == ()
+
+
+def test_missing_port_in_fmc_file_is_stated() -> None:
+    from pathprobe.facts.proxyconf import ProxyConfigFact
+
+    p = parse_fmc_proxy_conf("iprep_proxy {\n  PROXY_HOST 198.18.2.2;\n}\n", "conf")
+    assert p is not None and p.port == 80
+    assert [e.fact for e in p.problems] == [ProxyConfigFact.PORT_MISSING]
+
+
+def test_fmc_file_that_is_not_one_or_unreadable_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"not an iprep_proxy\.conf"):
+        parse_fmc_proxy_conf("\x00\x01garbage here\n", "conf")
+    with pytest.raises(UsageError, match="cannot read"):
+        discover_proxy(None, {}, tmp_path)   # a directory: unreadable as a file
+    assert discover_proxy(None, {}, tmp_path / "absent") is None

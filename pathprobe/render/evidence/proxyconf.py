@@ -12,6 +12,4 @@ TEXT: dict[ProxyConfigFact, Template] = {
     ProxyConfigFact.PORT_MISSING:
         "{source} sets PROXY_HOST but no PROXY_PORT; port {port} was assumed: set the port "
         "explicitly",
-    ProxyConfigFact.UNKNOWN_KEYS:
-        "{source}: lines not understood (ignored): {lines}",
 }
