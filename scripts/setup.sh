@@ -6,9 +6,11 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PATHPROBE_VENV:-/opt/pathprobe/venv}"
-APT_PACKAGES=(squid nftables iproute2 ethtool tcpdump iputils-ping iputils-tracepath curl
+APT_PACKAGES=(squid-openssl nftables iproute2 ethtool tcpdump iputils-ping iputils-tracepath curl
               openssl kmod util-linux python3 python3-venv scamper tshark
               chromium fonts-dejavu-core)  # chromium: the HTML report is checked in a real browser
+# squid-openssl: Debian's squid built with ssl-bump (the lab's 'intercept'); it conflicts with
+# the 'squid' package and replaces it (same /usr/sbin/squid).
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (sudo $0): it installs packages and builds namespaces" >&2

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
@@ -61,6 +62,10 @@ def lab_up(
     fault: Annotated[Optional[list[str]], typer.Option(
         "--fault", help="Add a fault KIND:LEG:DIRECTION:N (repeatable), e.g. rst:1:up:1300.")
     ] = None,
+    intercept: Annotated[bool, typer.Option(
+        "--intercept", help="The proxy also decrypts TLS to port 443 (squid ssl-bump with a "
+        f"lab CA, {topo.PROXY_CA_CERT} in the lab's work directory); the 'intercept' "
+        "scenario is 'healthy' with this.")] = False,
 ) -> None:
     """Build (or replace) the lab for SCENARIO and wait until proxy and upstream accept."""
     from pathprobe.lab.manager import up
@@ -71,6 +76,8 @@ def lab_up(
     try:
         extra = [topo.Fault.parse(spec) for spec in fault or []]
         chosen = topo.SCENARIOS[scenario].with_overrides(param, leg, direction, extra)
+        if intercept:
+            chosen = replace(chosen, intercept=True)
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:
@@ -80,6 +87,8 @@ def lab_up(
     _say(f"'{state.scenario}' ready in {state.ready_s:.2f} s")
     for spec in state.faults:
         _say(f"fault: {topo.Fault.parse(spec).describe()}")
+    if state.intercept:
+        _say(f"the proxy decrypts TLS; its CA: {state.workdir}/{topo.PROXY_CA_CERT}")
     _say(f"proxy {topo.PROXY_URL}, target {topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}; "
          "run commands with 'pathprobe lab exec -- CMD'")
 
@@ -102,6 +111,7 @@ def lab_status(
     if as_json:
         typer.echo(json.dumps({"scenario": state.scenario, "description": state.description,
                                "proxy_mode": state.proxy_mode, "faults": state.faults,
+                               "intercept": state.intercept,
                                "prefix": state.prefix, "workdir": state.workdir,
                                "ready_s": state.ready_s, "health": parts,
                                "proxy": topo.PROXY_URL,
@@ -109,7 +119,8 @@ def lab_status(
                               indent=2))
     else:
         typer.echo(f"scenario: {state.scenario} ({state.description})")
-        typer.echo(f"proxy:    {topo.PROXY_URL} (mode {state.proxy_mode})")
+        typer.echo(f"proxy:    {topo.PROXY_URL} (mode {state.proxy_mode}"
+                   f"{', decrypts TLS' if state.intercept else ''})")
         typer.echo(f"target:   {topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT} "
                    f"({topo.UPSTREAM_V4}, {topo.UPSTREAM_V6})")
         for spec in state.faults:

@@ -32,12 +32,15 @@ from pathprobe.lab.topology import Fault, ProxyMode, Scenario
 
 STATE_DIR = Path("/run/pathprobe")
 SHM_DIR = Path("/dev/shm")
+# 'ip netns exec NS' bind-mounts /etc/netns/NS/hosts over /etc/hosts: how the fmc namespace
+# resolves the lab proxy's names (topology.fmc_hosts_file).
+NETNS_ETC = Path("/etc/netns")
 READY_TIMEOUT_S = 10.0
 # After Ctrl-C, how long 'lab exec' waits for the command to print its partial report.
 EXEC_GRACE_S = 10.0
 
-REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool", "squid": "squid",
-                  "openssl": "openssl"}
+REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool",
+                  "squid": "squid-openssl", "openssl": "openssl"}
 
 Log = Callable[[str], None]
 
@@ -59,6 +62,7 @@ class LabState:
     pids: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ready_s: float = 0.0
+    intercept: bool = False
 
     @property
     def namespaces(self) -> list[str]:
@@ -173,6 +177,10 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)
             removed.append(f"directory {workdir}")
+    etc = NETNS_ETC / topo.namespace(prefix, "fmc")
+    if etc.exists():
+        shutil.rmtree(etc, ignore_errors=True)
+        removed.append(f"directory {etc}")
     for shm in sorted(SHM_DIR.glob(f"{squid_name(prefix)}-*")):
         shm.unlink(missing_ok=True)
         removed.append(f"shared memory {shm}")
@@ -311,17 +319,38 @@ def _enable_ct_accounting() -> None:
     write_sysctl("net.netfilter.nf_conntrack_acct", 1)
 
 
-def _write_proxy_files(mode: ProxyMode, workdir: Path) -> Path:
+def _write_fmc_hosts(prefix: str) -> None:
+    """The fmc namespace's /etc/hosts: the system's lines plus the lab proxy's names."""
+    try:
+        system = Path("/etc/hosts").read_text(errors="replace")
+    except OSError:
+        system = "127.0.0.1 localhost\n::1 localhost\n"
+    etc = NETNS_ETC / topo.namespace(prefix, "fmc")
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "hosts").write_text(topo.fmc_hosts_file(system))
+
+
+def _make_interception_ca(workdir: Path) -> None:
+    """The lab CA squid signs its forged certificates with, and squid's certificate DB.
+    The key stays in the work directory, readable by squid's user only."""
+    for cmd in topo.ca_commands(str(workdir)):
+        _run(cmd)
+    (workdir / topo.PROXY_CA_KEY).chmod(0o600)
+
+
+def _write_proxy_files(mode: ProxyMode, workdir: Path, intercept: bool = False) -> Path:
     conf = workdir / "squid.conf"
-    conf.write_text(topo.squid_conf(mode, str(workdir)))
+    conf.write_text(topo.squid_conf(mode, str(workdir), intercept))
     (workdir / "hosts").write_text(topo.hosts_file())
+    if intercept:
+        _make_interception_ca(workdir)
     if mode is ProxyMode.BASIC:
         hashed = _run(["openssl", "passwd", "-1", topo.LAB_PASSWORD]).strip()
         (workdir / "passwd").write_text(f"{topo.LAB_USER}:{hashed}\n")
     if mode is ProxyMode.DIGEST:
         (workdir / "digest_passwd").write_text(f"{topo.LAB_USER}:{topo.LAB_PASSWORD}\n")
     shutil.chown(workdir, user="proxy")
-    for f in workdir.iterdir():
+    for f in workdir.rglob("*"):
         shutil.chown(f, user="proxy")
     return conf
 
@@ -392,7 +421,7 @@ def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
     workdir = Path(tempfile.mkdtemp(prefix=f"pathprobe-lab-{prefix}"))
     workdir.chmod(0o755)
     state = LabState(prefix=prefix, scenario=scenario.name, description=scenario.description,
-                     proxy_mode=scenario.proxy.value,
+                     proxy_mode=scenario.proxy.value, intercept=scenario.intercept,
                      faults=[f"{f.kind.value}:{f.leg}:{f.direction.value}:{f.size}"
                              for f in scenario.faults],
                      workdir=str(workdir), started=time.time())
@@ -422,7 +451,8 @@ def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
                 [sys.executable, "-m", "pathprobe.reflector", f"[::]:{topo.REFLECTOR_PORT}"],
                 workdir / "reflector.log")
             checks["reflector"] = ("proxy", topo.UPSTREAM_V4, topo.REFLECTOR_PORT)
-        conf = _write_proxy_files(scenario.proxy, workdir)
+        _write_fmc_hosts(prefix)
+        conf = _write_proxy_files(scenario.proxy, workdir, scenario.intercept)
         procs["squid"] = _spawn(topo.namespace(prefix, "proxy"),
                                 ["squid", "-N", "-f", str(conf), "-n", squid_name(prefix)],
                                 workdir / "squid.log")

@@ -39,6 +39,17 @@ LAB_USER = "fmc"
 LAB_PASSWORD = "lab-secret"  # a lab-only credential, documented in README
 AUTH_REALM = "pathprobe-lab"
 DEFAULT_BODY_BYTES = 256 * 1024
+# Interception (squid ssl-bump): the lab CA's files and squid's certificate database, all
+# inside the lab's work directory (removed with it at 'lab down').
+PROXY_CA_CERT = "proxy-ca.crt"
+PROXY_CA_KEY = "proxy-ca.key"
+PROXY_CA_NAME = "pathprobe lab interception CA"
+CERT_DB = "ssl_db"
+CERTGEN = "/usr/lib/squid/security_file_certgen"
+# A name for the proxy longer than the 64 characters Smart Licensing accepts; the fmc
+# namespace resolves it (and PROXY_NAME) to the proxy's lab address (fmc_hosts_file).
+PROXY_NAME = "proxy.pathprobe.test"
+LONG_PROXY_NAME = "proxy-with-a-name-longer-than-smart-licensing-allows.pathprobe.test"
 
 IPV6_MIN_MTU = 1280
 
@@ -182,12 +193,16 @@ class ProxyMode(StrEnum):
 
 @dataclass(frozen=True)
 class Scenario:
+    """A named lab set-up. ``intercept`` makes squid decrypt TLS (ssl-bump, peek at step 1,
+    then bump) with the lab's own CA; it combines with every proxy mode and fault."""
+
     name: str
     description: str
     faults: tuple[Fault, ...] = ()
     proxy: ProxyMode = ProxyMode.OPEN
     upstream_up: bool = True
     notes: tuple[str, ...] = field(default=())
+    intercept: bool = False
 
     def with_overrides(self, size: int | None, leg: int | None,
                        direction: Direction | None, extra: Sequence[Fault]) -> Scenario:
@@ -227,6 +242,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("auth-ntlm", "the proxy offers only NTLM authentication", proxy=ProxyMode.NTLM),
     Scenario("upstream-down", "the upstream is not listening; the proxy answers 503",
              upstream_up=False),
+    Scenario("intercept", "the proxy decrypts TLS to port 443 (squid ssl-bump, its own lab "
+             "CA); combine with --fault", intercept=True),
     Scenario("article", "the article's failure: MSS clamped to 1300 on leg 1 and "
              "a 1400-byte black hole on leg 2",
              (Fault(FaultKind.CLAMP, 1, _BOTH, 1300), Fault(FaultKind.BLACKHOLE, 2, _UP, 1400))),
@@ -364,11 +381,57 @@ def hosts_file() -> str:
             f"{UPSTREAM_V4} {DENIED_NAME}\n")
 
 
-def squid_conf(mode: ProxyMode, workdir: str) -> str:
-    """squid.conf for the proxy namespace: private files, lab destinations only."""
+def fmc_hosts_file(system_hosts: str) -> str:
+    """/etc/hosts as the fmc namespace sees it ('ip netns exec' mounts it from
+    /etc/netns/NS/hosts): the host's own lines plus the proxy's lab names."""
+    base = system_hosts if system_hosts.endswith("\n") or not system_hosts else system_hosts + "\n"
+    return (f"{base}# pathprobe lab: names of the lab proxy (lab addresses only)\n"
+            f"{PROXY_V4} {PROXY_NAME} {LONG_PROXY_NAME}\n"
+            f"{PROXY_V6} {PROXY_NAME} {LONG_PROXY_NAME}\n")
+
+
+def ca_commands(workdir: str) -> list[list[str]]:
+    """The lab interception CA (openssl) and squid's empty certificate database, in order.
+
+    The CA is what a decrypting proxy signs its forged certificates with:
+    basicConstraints CA:TRUE and keyUsage keyCertSign, valid for two days.
+    """
+    return [
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", f"/O=pathprobe lab/CN={PROXY_CA_NAME}",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", f"{workdir}/{PROXY_CA_KEY}", "-out", f"{workdir}/{PROXY_CA_CERT}"],
+        [CERTGEN, "-c", "-s", f"{workdir}/{CERT_DB}", "-M", "4MB"],
+    ]
+
+
+def _ssl_bump_lines(workdir: str) -> list[str]:
+    """Peek at step 1 (learn the SNI), then bump: the client gets a certificate for the
+    target name issued by the lab CA. Connections to other ports than 443 (the reflector)
+    are spliced, as enterprise proxies usually do."""
+    return [
+        f"sslcrtd_program {CERTGEN} -s {workdir}/{CERT_DB} -M 4MB",
+        "sslcrtd_children 3 startup=1 idle=1",
+        "tls_outgoing_options flags=DONT_VERIFY_PEER",   # the lab upstream is self-signed
+        "sslproxy_cert_error allow all",
+        f"acl tls_port port {UPSTREAM_TLS_PORT}",
+        "acl step1 at_step SslBump1",
+        "ssl_bump splice !tls_port",
+        "ssl_bump peek step1",
+        "ssl_bump bump all",
+    ]
+
+
+def squid_conf(mode: ProxyMode, workdir: str, intercept: bool = False) -> str:
+    """squid.conf for the proxy namespace: private files, lab destinations only; with
+    ``intercept``, TLS to port 443 is decrypted with the lab CA (ssl-bump)."""
+    bump = (f" ssl-bump tls-cert={workdir}/{PROXY_CA_CERT} tls-key={workdir}/{PROXY_CA_KEY}"
+            " generate-host-certificates=on dynamic_cert_mem_cache_size=4MB"
+            if intercept else "")
     lines = [
-        f"http_port {PROXY_V4}:{PROXY_PORT}",
-        f"http_port [{PROXY_V6}]:{PROXY_PORT}",
+        f"http_port {PROXY_V4}:{PROXY_PORT}{bump}",
+        f"http_port [{PROXY_V6}]:{PROXY_PORT}{bump}",
         f"pid_filename {workdir}/squid.pid",
         f"access_log stdio:{workdir}/access.log",
         f"cache_log {workdir}/cache.log",
@@ -404,6 +467,8 @@ def squid_conf(mode: ProxyMode, workdir: str) -> str:
     if mode is ProxyMode.ACL:
         lines += ["http_access deny CONNECT"]
     lines += ["http_access allow lab_dst", "http_access deny all"]
+    if intercept:
+        lines += _ssl_bump_lines(workdir)
     return "\n".join(lines) + "\n"
 
 

@@ -121,3 +121,50 @@ def test_lab_prefix_is_validated(prefix: str) -> None:
             del os.environ[topo.PREFIX_ENV]
         else:
             os.environ[topo.PREFIX_ENV] = old
+
+
+def test_squid_conf_intercept_combines_with_every_mode() -> None:
+    for mode in ProxyMode:
+        plain = topo.squid_conf(mode, "/w")
+        bumped = topo.squid_conf(mode, "/w", intercept=True)
+        assert "ssl-bump" not in plain and "ssl_bump" not in plain
+        port_lines = [x for x in bumped.splitlines() if x.startswith("http_port ")]
+        assert len(port_lines) == 2 and all(
+            "ssl-bump tls-cert=/w/proxy-ca.crt tls-key=/w/proxy-ca.key "
+            "generate-host-certificates=on" in x for x in port_lines)
+        # peek at step 1 to learn the SNI, then bump; other ports (the reflector) spliced
+        rules = [x for x in bumped.splitlines() if x.startswith("ssl_bump ")]
+        assert rules == ["ssl_bump splice !tls_port", "ssl_bump peek step1", "ssl_bump bump all"]
+        assert "sslcrtd_program /usr/lib/squid/security_file_certgen -s /w/ssl_db -M 4MB" in bumped
+        # the mode's own rules stay, in the same order
+        assert [x for x in bumped.splitlines() if x.startswith("http_access")] == \
+            [x for x in plain.splitlines() if x.startswith("http_access")]
+
+
+def test_intercept_scenario_and_flag_combine_with_faults() -> None:
+    s = topo.SCENARIOS["intercept"]
+    assert s.intercept and s.faults == () and s.proxy is ProxyMode.OPEN
+    extra = topo.Fault.parse("blackhole:2:up:1400")
+    combined = s.with_overrides(None, None, None, [extra])
+    assert combined.intercept and combined.faults == (extra,)
+    assert not topo.SCENARIOS["healthy"].intercept
+
+
+def test_ca_commands_stay_in_the_workdir() -> None:
+    cmds = topo.ca_commands("/w")
+    assert cmds[0][0] == "openssl" and "basicConstraints=critical,CA:TRUE" in cmds[0]
+    assert cmds[1] == [topo.CERTGEN, "-c", "-s", "/w/ssl_db", "-M", "4MB"]
+    paths = [a for cmd in cmds for a in cmd
+             if a.startswith("/") and a != topo.CERTGEN and not a.startswith("/O=")]
+    assert paths and all(p.startswith("/w/") for p in paths)
+
+
+def test_fmc_hosts_keeps_the_system_lines_and_names_only_lab_addresses() -> None:
+    text = topo.fmc_hosts_file("127.0.0.1 localhost")
+    assert text.startswith("127.0.0.1 localhost\n")
+    assert len(topo.LONG_PROXY_NAME) > 64
+    for line in text.splitlines()[1:]:
+        if line.startswith("#"):
+            continue
+        address, *names = line.split()
+        assert topo.is_lab_address(address) and topo.LONG_PROXY_NAME in names
