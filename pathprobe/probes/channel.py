@@ -5,7 +5,8 @@ seen: a write is one record sent in one TCP send, its on-wire overhead is
 known, and bytes received are counted even when the handshake never ends.
 The certificate is not verified: TLS is camouflage for TLS-only proxies
 (the reflector) or a way to make a real server answer (a download), never a
-carrier of secrets.
+carrier of secrets. The one exception is the interception check, which
+passes its own verifying ``context`` to see whether the chain verifies.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class Channel:
     ``raw_received`` and ``last_received`` count what arrived from the socket.
     """
 
-    def __init__(self, sock: socket.socket, tls_server_name: str | None = None) -> None:
+    def __init__(self, sock: socket.socket, tls_server_name: str | None = None,
+                 context: ssl.SSLContext | None = None) -> None:
         self.sock = sock
         self.overhead = 0
         self.raw_received = 0
@@ -35,14 +37,20 @@ class Channel:
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
         if tls_server_name is not None:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE  # camouflage / reachability, not security
+            ctx = context
+            if ctx is None:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE  # camouflage / reachability, not security
             self._tls = ctx.wrap_bio(self._in, self._out, server_hostname=tls_server_name)
 
     @property
     def is_tls(self) -> bool:
         return self._tls is not None
+
+    def peer_certificate(self) -> bytes | None:
+        """The server's leaf certificate (DER) once the handshake is done, verified or not."""
+        return self._tls.getpeercert(binary_form=True) if self._tls is not None else None
 
     def handshake(self, deadline: float, idle: float | None = None) -> None:
         """Complete the TLS handshake by ``deadline`` (no-op for plain channels).

@@ -1,0 +1,129 @@
+"""The interception check's I/O: one real TLS handshake with the target through a CONNECT
+tunnel, and HTTP POST bodies through the (possibly decrypted) session.
+
+Every wait has a deadline: a decrypting proxy presents its certificate only after its
+own handshake with the upstream, which a black hole on leg 2 can hold for a minute
+(squid: about 60 s); the check gives up at its deadline and says so. Nothing here
+decides anything (that is ``pathprobe.interception``).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from pathlib import Path
+
+from pathprobe.compat import TIMEOUTS
+from pathprobe.errors import UsageError
+from pathprobe.interception import PostProbe, TlsCheck, TlsOutcome
+from pathprobe.probes.channel import Channel
+from pathprobe.probes.tunnel import Authenticator, ConnectError, all_acked, open_tunnel
+from pathprobe.proxyconf import ProxyConfig
+from pathprobe.wire import http_connect as hc
+from pathprobe.wire.http_get import post_head
+
+MAX_CA_FILE_BYTES = 4 << 20
+
+
+def verifying_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system trust store plus ``ca_file`` (PEM), checking the host name, as curl
+    --cacert would (but keeping the system store)."""
+    ctx = ssl.create_default_context()
+    if ca_file is not None:
+        ctx.load_verify_locations(cafile=ca_file)
+    return ctx
+
+
+def check_ca_file(path: Path) -> str:
+    """``--ca-file``: a readable PEM file with at least one certificate; UsageError (one
+    line, exit 2) otherwise. Returns the path as given."""
+    shown = str(path)
+    try:
+        if not path.is_file():
+            raise UsageError(f"--ca-file {shown}: not a readable file")
+        if path.stat().st_size > MAX_CA_FILE_BYTES:
+            raise UsageError(f"--ca-file {shown}: larger than {MAX_CA_FILE_BYTES >> 20} MiB")
+        verifying_context(shown)
+    except ssl.SSLError as e:
+        raise UsageError(f"--ca-file {shown}: no PEM certificate could be loaded "
+                         f"({e.reason or e})") from None
+    except OSError as e:
+        raise UsageError(f"--ca-file {shown}: {e.strerror or e}") from None
+    return shown
+
+
+def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+               context: ssl.SSLContext | None, deadline: float
+               ) -> tuple[TlsOutcome, bytes | None, str] | ConnectError:
+    t = open_tunnel(proxy, target, auth, timeout=max(0.1, deadline - time.monotonic()))
+    if isinstance(t, ConnectError):
+        return t
+    with t.sock:
+        ch = Channel(t.sock, server_name, context)
+        try:
+            ch.handshake(deadline)
+        except ssl.SSLCertVerificationError as e:
+            return TlsOutcome.UNVERIFIED, None, str(e.verify_message or e.reason or e)
+        except TIMEOUTS:
+            return TlsOutcome.STALLED, None, f"{ch.raw_received} bytes received"
+        except OSError as e:   # ssl.SSLError included: alerts, resets, closes
+            return TlsOutcome.FAILED, None, str(getattr(e, "reason", None) or e)
+        return TlsOutcome.VERIFIED, ch.peer_certificate(), ""
+
+
+def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+              ca_file: str | None, timeout: float) -> TlsCheck | ConnectError:
+    """Handshake with the target through the tunnel, verifying the chain; when it does not
+    verify, handshake once more without verifying to read the certificate that was shown.
+    Both together end within ``timeout`` seconds."""
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    first = _handshake(proxy, target, auth, server_name, verifying_context(ca_file), deadline)
+    if isinstance(first, ConnectError):
+        return first
+    outcome, leaf, reason = first
+    if outcome is TlsOutcome.UNVERIFIED:
+        second = _handshake(proxy, target, auth, server_name, None, deadline)
+        if isinstance(second, ConnectError):
+            return second
+        shown, leaf, _ = second
+        if shown is not TlsOutcome.VERIFIED:   # the unverified handshake did not complete
+            outcome, reason = shown, f"{reason}; then: {second[2]}"
+    return TlsCheck(outcome, leaf, reason, timeout, time.monotonic() - t0, ca_file)
+
+
+def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+              size: int, timeout: float, connect_timeout: float = 5.0
+              ) -> PostProbe | ConnectError:
+    """One fresh tunnel, TLS to the target (not verified: only the path is measured), one
+    POST of ``size`` body bytes; answered when an HTTP answer head arrives in time."""
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    if isinstance(t, ConnectError):
+        return t
+    host = target.rsplit(":", 1)[0].strip("[]")
+    with t.sock:
+        ch = Channel(t.sock, server_name)
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        try:
+            ch.handshake(deadline)
+            t.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            ch.send(post_head(host, size) + b"p" * size)
+            head = b""
+            parsed = None
+            while parsed is None:
+                piece = ch.recv(max(0.0, deadline - time.monotonic()))
+                if not piece:
+                    return PostProbe(size, False, time.monotonic() - t0, all_acked(t.sock),
+                                     "closed without an answer")
+                head += piece
+                parsed = hc.parse_response_head(head)
+        except TIMEOUTS:
+            return PostProbe(size, False, time.monotonic() - t0, all_acked(t.sock),
+                             "no answer before the deadline")
+        except hc.MalformedResponse as e:
+            return PostProbe(size, False, time.monotonic() - t0, None, f"not HTTP: {e}")
+        except OSError as e:
+            return PostProbe(size, False, time.monotonic() - t0, all_acked(t.sock),
+                             f"connection failed: {e}")
+        return PostProbe(size, True, time.monotonic() - t0, None, f"HTTP {parsed.status}")
