@@ -17,6 +17,17 @@ Command syntax was checked against vendor documentation:
   Configuration > Management Interfaces > Interfaces (edit the interface, MTU).
   (``configure network mtu`` is the threat-defense device CLI, not the FMC's.)
 - FMC proxy authentication: Basic or Digest work, NTLM does not (the article).
+- Exempting the FMC's destinations from TLS decryption: squid ``ssl_bump splice``
+  with an ``ssl::server_name`` ACL after ``ssl_bump peek step1`` (squid-cache.org
+  Doc/config/ssl_bump and Doc/config/acl; tried in the lab's 'intercept'
+  scenario: the client then sees the target's own certificate); Cisco Secure Web
+  Appliance: a Decryption Policy whose custom URL category holds the FMC's
+  destinations, action "Pass Through" (AsyncOS for Web User Guide, "Bypassing
+  Decryption for Particular Websites" and "Configuring URL Filters for Decryption
+  Policy Groups", Web Security Manager > Decryption Policies).
+- The appliance's own MTU/MSS toward the Internet: no AsyncOS command for it was
+  found in the guides checked, so none is printed; the generic proxy form and the
+  edge firewall's commands (above) apply to it.
 """
 
 from __future__ import annotations
@@ -169,7 +180,42 @@ def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             "remove the ICMP permit rule again"),
     ]
     out += _ios(where_edge, lim)
+    out.append(Recommendation(
+        "proxy (any product), interface toward the upstream", "any proxy",
+        f"set the MTU of the proxy's interface toward the Internet to {lim.mtu}, or have the "
+        f"device in front of it clamp the MSS of the proxy's upstream connections to "
+        f"{lim.mss}",
+        f"{v.leg} carries at most {lim.mtu}-byte packets ({lim.basis}); the same fix for any "
+        "proxy product (Cisco Secure Web Appliance, cloud or appliance proxies): only the "
+        "proxy's own segments toward the upstream are too large",
+        "set the MTU (or remove the MSS clamp) back to its previous value"))
     return out
+
+
+def _decryption_exemptions(host: str) -> list[Recommendation]:
+    """The proxy decrypts the FMC's TLS: exempt the FMC's destinations (verified syntax, see
+    the module docstring)."""
+    why = (f"the proxy terminates TLS to {host} with its own certificate; the FMC's cloud "
+           "services check the server's certificate and fail behind decryption")
+    return [
+        Recommendation(
+            "proxy (squid with ssl-bump)", "squid",
+            f"acl fmc_no_decrypt ssl::server_name {host}\nssl_bump splice fmc_no_decrypt",
+            why + ". Put the two lines after 'ssl_bump peek step1' and before the first "
+            "'ssl_bump bump'; add the FMC's other cloud destinations to the acl",
+            "remove the two lines again; squid -k reconfigure"),
+        Recommendation(
+            "proxy (Cisco Secure Web Appliance)", "AsyncOS",
+            f"Web Security Manager > Decryption Policies: a policy for the FMC whose custom URL "
+            f"category holds {host} (and the FMC's other cloud destinations), action Pass "
+            "Through; submit and commit",
+            why, "set the category's action back (or delete the policy); submit and commit"),
+        Recommendation(
+            "proxy (any product that decrypts TLS)", "any proxy",
+            f"exempt {host} and the FMC's other cloud destinations from TLS decryption "
+            "(a do-not-decrypt / bypass rule for the FMC's address or these names)",
+            why, "remove the exemption again"),
+    ]
 
 
 def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
@@ -227,6 +273,16 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
                 f"acl fmc_targets dstdomain {host}\nhttp_access allow CONNECT fmc_targets",
                 f"the proxy refuses CONNECT to {target}; allow it for the FMC",
                 "remove the two lines again; squid -k reconfigure"),
+        ],
+        VerdictCode.PROXY_TLS_INTERCEPTED: _decryption_exemptions(host),
+        VerdictCode.PROXY_CONFIG_UNSUPPORTED: [
+            Recommendation(
+                "FMC", "FMC web UI",
+                "System > Configuration > Management Interfaces > Proxy: give the proxy by a "
+                "name of at most 64 characters (or its address) and its port",
+                "with Smart Licensing the FMC accepts a proxy FQDN of at most 64 characters; "
+                "a setting it cannot use breaks its cloud services however healthy the path is",
+                "restore the previous proxy setting on the same page"),
         ],
         VerdictCode.PROXY_UPSTREAM_ERROR: [
             Recommendation(

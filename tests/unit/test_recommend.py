@@ -208,3 +208,31 @@ def test_no_recommended_size_is_above_the_smallest_proven_limit(
         assert size is None or size <= ceiling, (r, ceiling)
         for mss in re.findall(r"(?:tcpmss|adjust-mss) (\d+)", r.command):
             assert int(mss) <= ceiling - overhead
+
+
+def test_interception_is_exempted_on_squid_the_appliance_and_any_proxy() -> None:
+    v = Verdict(VerdictCode.PROXY_TLS_INTERCEPTED, L1,
+                numbers={"target": "tools.cisco.com:443"})
+    recs = recommend([v])
+    by_platform = {r.platform: r for r in recs}
+    assert set(by_platform) == {"squid", "AsyncOS", "any proxy"}
+    assert by_platform["squid"].command == (
+        "acl fmc_no_decrypt ssl::server_name tools.cisco.com\n"
+        "ssl_bump splice fmc_no_decrypt")
+    assert "Pass Through" in by_platform["AsyncOS"].command
+    assert "tools.cisco.com" in by_platform["AsyncOS"].command
+    assert all(r.rollback and r.why for r in recs)
+
+
+def test_leg2_hole_gets_the_generic_proxy_form_within_the_limit() -> None:
+    recs = recommend([Verdict(HOLE, L2, Direction.UP, limit=Limit(max_payload=1024,
+                                                                   exact=False))])
+    generic = [r for r in recs if r.platform == "any proxy"]
+    assert len(generic) == 1 and "MTU" in generic[0].command
+    assert "1064" in generic[0].command and "1024" in generic[0].command
+    assert all((max_size_in(r) or 0) <= 1064 for r in recs)
+
+
+def test_unusable_proxy_setting_points_at_the_fmc_proxy_page() -> None:
+    recs = recommend([Verdict(VerdictCode.PROXY_CONFIG_UNSUPPORTED, L1)])
+    assert len(recs) == 1 and "64 characters" in recs[0].command
