@@ -1,8 +1,13 @@
-"""Observations of the `tunnel` step (sentences: pathprobe.render.evidence.tunnel)."""
+"""What the `tunnel` step observes: the typed results of its probes (made by
+``pathprobe.probes.tunnel``, judged by ``pathprobe.tunnel_rules``) and the kinds of
+evidence it reports (sentences: ``pathprobe.render.evidence.tunnel``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pathprobe.compat import StrEnum
+from pathprobe.wire import http_connect as hc
 
 
 class TunnelFact(StrEnum):
@@ -37,3 +42,61 @@ class TunnelFact(StrEnum):
     GET_RESULT = "get-result"
     ANSWER_TOO_SMALL = "answer-too-small"
     LEG1_GIVEN = "leg1-given"                    # --leg1-max-payload: said, not measured here
+
+
+class ConnectFailure(StrEnum):
+    UNREACHABLE = "unreachable"      # no TCP connection to the proxy
+    NO_RESPONSE = "no-response"      # CONNECT sent, no (complete) HTTP answer in time
+    MALFORMED = "malformed"          # the answer is not HTTP
+    STATUS = "status"                # an HTTP answer other than 200
+
+
+@dataclass
+class ConnectError:
+    """Why a tunnel could not be opened, with what the proxy said."""
+
+    kind: ConnectFailure
+    detail: str
+    response: hc.ConnectResponse | None = None
+    challenges: list[hc.Challenge] = field(default_factory=list)
+    auth_tried: str | None = None  # the scheme we answered with, if any
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    RESET = "reset"
+    CLOSED = "closed"
+    STALLED = "stalled"
+    GARBAGE = "garbage"
+    NO_TUNNEL = "no-tunnel"
+    UNTESTED = "untested"      # the sized write was never sent (e.g. the reflector was busy)
+
+
+@dataclass(frozen=True)
+class SizedProbe:
+    """What happened to one sized write (or one sized read) inside a fresh tunnel."""
+
+    size: int
+    outcome: Outcome
+    elapsed_s: float          # write (or request) -> answer/failure
+    received: int = 0         # bytes that came back before the outcome
+    detail: str = ""
+    connect_error: ConnectError | None = None
+    segment: int | None = None  # largest segment the reflector received (its rcv_mss)
+    # Up probes that failed: did the proxy acknowledge every byte we wrote (so the write
+    # crossed leg 1)? None when unknown.
+    acked: bool | None = None
+
+
+@dataclass(frozen=True)
+class Download:
+    """A large answer read through the tunnel: how much came and whether it stopped."""
+
+    expected: int | None      # Content-Length of the body, when given
+    received: int             # body bytes
+    complete: bool
+    stalled: bool
+    idle_s: float
+    elapsed_s: float
+    detail: str
+    raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)

@@ -14,9 +14,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pathprobe.compat import TIMEOUTS, StrEnum
+from pathprobe.compat import TIMEOUTS
+from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Download, Outcome, SizedProbe
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.proxyconf import Credentials, ProxyConfig
@@ -26,13 +27,6 @@ from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire.http_get import get_request
 
 MAX_REASON = 200  # characters of a reason phrase worth quoting in evidence
-
-
-class ConnectFailure(StrEnum):
-    UNREACHABLE = "unreachable"      # no TCP connection to the proxy
-    NO_RESPONSE = "no-response"      # CONNECT sent, no (complete) HTTP answer in time
-    MALFORMED = "malformed"          # the answer is not HTTP
-    STATUS = "status"                # an HTTP answer other than 200
 
 
 @dataclass
@@ -46,17 +40,6 @@ class Tunnel:
     snd_mss: int | None       # our segment size towards the proxy (leg 1 up), options excluded
     peer_mss: int | None      # the proxy's SYN-ACK MSS as it reached us (estimated)
     family: int = 4           # IP version of leg 1
-
-
-@dataclass
-class ConnectError:
-    """Why a tunnel could not be opened, with what the proxy said."""
-
-    kind: ConnectFailure
-    detail: str
-    response: hc.ConnectResponse | None = None
-    challenges: list[hc.Challenge] = field(default_factory=list)
-    auth_tried: str | None = None  # the scheme we answered with, if any
 
 
 def all_acked(sock: socket.socket) -> bool | None:
@@ -243,32 +226,6 @@ def open_tunnel(proxy: ProxyConfig, target: str, auth: Authenticator, *,
     return result
 
 
-class Outcome(StrEnum):
-    ANSWERED = "answered"
-    RESET = "reset"
-    CLOSED = "closed"
-    STALLED = "stalled"
-    GARBAGE = "garbage"
-    NO_TUNNEL = "no-tunnel"
-    UNTESTED = "untested"      # the sized write was never sent (e.g. the reflector was busy)
-
-
-@dataclass(frozen=True)
-class SizedProbe:
-    """What happened to one sized write (or one sized read) inside a fresh tunnel."""
-
-    size: int
-    outcome: Outcome
-    elapsed_s: float          # write (or request) -> answer/failure
-    received: int = 0         # bytes that came back before the outcome
-    detail: str = ""
-    connect_error: ConnectError | None = None
-    segment: int | None = None  # largest segment the reflector received (its rcv_mss)
-    # Up probes that failed: did the proxy acknowledge every byte we wrote (so the write
-    # crossed leg 1)? None when unknown.
-    acked: bool | None = None
-
-
 def _read_until(recv: Callable[[float], bytes], done: Callable[[bytes], bool],
                 deadline: float, limit: int) -> tuple[bytes, Outcome | None, str]:
     """Read with ``recv(timeout)`` until ``done(buf)``; returns (buf, failure or None, detail)."""
@@ -437,20 +394,6 @@ def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token:
     with t.sock:
         opened = _hello_line(t.sock, token, tls_name, time.monotonic() + timeout)
         return opened if isinstance(opened, str) else opened[1]
-
-
-@dataclass(frozen=True)
-class Download:
-    """A large answer read through the tunnel: how much came and whether it stopped."""
-
-    expected: int | None      # Content-Length of the body, when given
-    received: int             # body bytes
-    complete: bool
-    stalled: bool
-    idle_s: float
-    elapsed_s: float
-    detail: str
-    raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)
 
 
 def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,

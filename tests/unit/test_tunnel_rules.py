@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from pathprobe.errors import UsageError
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.search import SearchFact
-from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.facts.tunnel import (
+    ConnectError,
+    ConnectFailure,
+    Download,
+    Outcome,
+    SizedProbe,
+    TunnelFact,
+)
 from pathprobe.findings import attribute
 from pathprobe.model import (
     Basis,
@@ -34,7 +41,8 @@ from pathprobe.probes import tunnel as io
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.render.evidence import describe
 from pathprobe.search import SearchResult, StopReason
-from pathprobe.tunnel import (
+from pathprobe.tunnel import parse_target
+from pathprobe.tunnel_rules import (
     SizeFinding,
     clamp_verdict,
     connect_verdict,
@@ -42,13 +50,11 @@ from pathprobe.tunnel import (
     first_round_timeout,
     header_range,
     next_timeout,
-    parse_hello,
-    parse_target,
     size_numbers,
     size_verdict,
 )
 from pathprobe.wire import http_connect as hc
-from pathprobe.wire.reflector_protocol import Hello, Syn
+from pathprobe.wire.reflector_protocol import Hello, Syn, parse_hello
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
@@ -63,12 +69,12 @@ def fact(v: Verdict, member: object) -> Evidence:
 
 
 def _status(status: int, *headers: tuple[str, str], tried: str | None = None
-            ) -> io.ConnectError:
+            ) -> ConnectError:
     raw = f"HTTP/1.1 {status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
     resp = hc.parse_response_head(raw.encode())
     assert resp is not None
     challenges = hc.parse_challenges(resp.get_all("Proxy-Authenticate"))
-    return io.ConnectError(io.ConnectFailure.STATUS, f"{status} X", resp, challenges, tried)
+    return ConnectError(ConnectFailure.STATUS, f"{status} X", resp, challenges, tried)
 
 
 @pytest.mark.parametrize(("err", "creds", "code", "leg", "last"), [
@@ -87,14 +93,14 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
     (_status(407, ("Proxy-Authenticate", 'Basic realm="r"'), tried="basic"),
      Credentials("u", "p"), VerdictCode.PROXY_AUTH_REQUIRED, L1,
      TunnelFact.CREDENTIALS_REJECTED),
-    (io.ConnectError(io.ConnectFailure.UNREACHABLE, "refused"), None,
+    (ConnectError(ConnectFailure.UNREACHABLE, "refused"), None,
      VerdictCode.PROXY_UNREACHABLE, L1, TunnelFact.CONNECT_FAILED),
-    (io.ConnectError(io.ConnectFailure.NO_RESPONSE, "silent"), None,
+    (ConnectError(ConnectFailure.NO_RESPONSE, "silent"), None,
      VerdictCode.CONNECT_NO_RESPONSE, L1, TunnelFact.CONNECT_FAILED),
-    (io.ConnectError(io.ConnectFailure.MALFORMED, "not HTTP"), None,
+    (ConnectError(ConnectFailure.MALFORMED, "not HTTP"), None,
      VerdictCode.CONNECT_NO_RESPONSE, L1, TunnelFact.CONNECT_FAILED),
 ])
-def test_connect_verdicts(err: io.ConnectError, creds: Credentials | None, code: VerdictCode,
+def test_connect_verdicts(err: ConnectError, creds: Credentials | None, code: VerdictCode,
                           leg: Leg, last: TunnelFact) -> None:
     v = connect_verdict(err, PROXY, "upstream.pathprobe.test:443", creds)
     assert (v.code, v.leg, v.direction, v.basis, v.severity) == (
@@ -140,7 +146,7 @@ def _result(ok: int | None, bad: int | None, exact: bool = True, probes: int = 2
 
 
 def _finding(ok: int | None, bad: int | None, *, exact: bool = True,
-             direction: Direction = Direction.UP, kind: io.Outcome = io.Outcome.STALLED,
+             direction: Direction = Direction.UP, kind: Outcome = Outcome.STALLED,
              family: int | None = None, stamps: bool | None = None,
              acked: bool | None = None) -> SizeFinding:
     return SizeFinding(direction, _result(ok, bad, exact), 1460, {bad: kind} if bad else {},
@@ -200,9 +206,9 @@ def test_size_verdicts_state_leg2_with_the_basis_of_what_the_tunnel_saw() -> Non
     (_finding(1348, 1349, acked=True), VerdictCode.PMTU_BLACKHOLE, Basis.PROXY_ACKED),
     (_finding(1348, 1349, acked=False), VerdictCode.PMTU_BLACKHOLE, Basis.PROXY_NEVER_ACKED),
     (_finding(1348, 1349), VerdictCode.PMTU_BLACKHOLE, Basis.NEEDS_LEG1),
-    (_finding(1248, 1249, kind=io.Outcome.RESET), VerdictCode.RST_ON_LARGE_SEGMENT,
+    (_finding(1248, 1249, kind=Outcome.RESET), VerdictCode.RST_ON_LARGE_SEGMENT,
      Basis.RESET_ON_OUR_SOCKET),
-    (_finding(1248, 1249, kind=io.Outcome.CLOSED), VerdictCode.RST_ON_LARGE_SEGMENT,
+    (_finding(1248, 1249, kind=Outcome.CLOSED), VerdictCode.RST_ON_LARGE_SEGMENT,
      Basis.NEEDS_LEG1),
     (_finding(1128, 1129, direction=Direction.DOWN), VerdictCode.PMTU_BLACKHOLE,
      Basis.SMALL_MSS_ON_LEG1),
@@ -233,9 +239,9 @@ def test_size_verdicts_end_on_the_leg_their_basis_proves() -> None:
     assert leg_of(_finding(1348, 1349), legs=said_1300) == (L1, Confidence.INFERRED)
     assert leg_of(_finding(1348, 1349, acked=True)) == (L2, Confidence.MEASURED)
     assert leg_of(_finding(1348, 1349, acked=False)) == (L1, Confidence.MEASURED)
-    assert leg_of(_finding(1248, 1249, kind=io.Outcome.RESET)) == (L1, Confidence.INFERRED)
+    assert leg_of(_finding(1248, 1249, kind=Outcome.RESET)) == (L1, Confidence.INFERRED)
     assert leg_of(_finding(1128, 1129, direction=Direction.DOWN)) == (L2, Confidence.MEASURED)
-    v = size_verdict(_finding(1248, 1249, kind=io.Outcome.RESET), 4)
+    v = size_verdict(_finding(1248, 1249, kind=Outcome.RESET), 4)
     assert v is not None
     (moved,), _ = attribute([v], [])
     assert DiagnoseFact.RESET_ON_OUR_SOCKET in facts(moved)
@@ -243,9 +249,9 @@ def test_size_verdicts_end_on_the_leg_their_basis_proves() -> None:
 
 
 def test_download_verdicts() -> None:
-    ok = io.Download(1000, 1000, True, False, 0.0, 0.1, "complete", 5000)
+    ok = Download(1000, 1000, True, False, 0.0, 0.1, "complete", 5000)
     assert download_verdict(ok, "GET", True) is None
-    stall = io.Download(262144, 60000, False, True, 3.0, 3.2, "data stopped", 61000)
+    stall = Download(262144, 60000, False, True, 3.0, 3.2, "data stopped", 61000)
     v = download_verdict(stall, "GET", True)
     assert v is not None and v.code is VerdictCode.TUNNEL_STALL
     assert (v.leg, v.direction, v.confidence) == (L2, Direction.DOWN, Confidence.MEASURED)
@@ -254,14 +260,14 @@ def test_download_verdicts() -> None:
     assert describe(v.evidence[0]) == (
         "GET: data stopped after 60000 body bytes of 262144 (61000 bytes through the tunnel "
         "in all); idle 3.0 s")
-    hole = io.Download(262144, 0, False, True, 3.0, 3.0, "data stopped", 1100)
+    hole = Download(262144, 0, False, True, 3.0, 3.0, "data stopped", 1100)
     v = download_verdict(hole, "GET", True)
     assert v is not None and v.code is VerdictCode.PMTU_BLACKHOLE
     assert (v.leg, v.direction, v.basis) == (L2, Direction.DOWN, Basis.SMALL_MSS_ON_LEG1)
     assert v.limit == Limit(max_payload=536, exact=False)
     assert TunnelFact.DOWN_FIRST_SEGMENTS_ONLY in facts(v)
     # Not one byte back and no write answered: a silent far end, no size concluded.
-    silent = io.Download(None, 0, False, True, 3.0, 3.0, "no answer", 0)
+    silent = Download(None, 0, False, True, 3.0, 3.0, "no answer", 0)
     v = download_verdict(silent, "GET", False)
     assert v is not None and (v.code, v.direction, v.limit) == (VerdictCode.TUNNEL_STALL,
                                                                 None, None)
@@ -375,17 +381,17 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
 
 
 def test_inconsistent_answers_give_a_lower_bound_only() -> None:
-    from pathprobe.tunnel import consistent
+    from pathprobe.tunnel_rules import consistent
 
     r = _result(1400, 1401)
-    fixed = consistent(r, {536, 1300, 1348, 1400, 1450}, {1349: io.Outcome.STALLED,
-                                                          1401: io.Outcome.STALLED})
+    fixed = consistent(r, {536, 1300, 1348, 1400, 1450}, {1349: Outcome.STALLED,
+                                                          1401: Outcome.STALLED})
     assert (fixed.largest_ok, fixed.smallest_bad, fixed.exact) == (1348, 1349, False)
     assert fixed.stop is StopReason.NOTHING_LEFT
     assert fixed.retracted == (1400, 1450)
     assert (fixed.probes, fixed.rounds) == (r.probes, r.rounds)
     assert size_numbers(SizeFinding(Direction.UP, fixed, 1460, {}, "m"))["max_payload"] is None
-    same = consistent(r, {536, 1400}, {1401: io.Outcome.STALLED})
+    same = consistent(r, {536, 1400}, {1401: Outcome.STALLED})
     assert same == r
 
 
@@ -420,12 +426,12 @@ def _drip_proxy(payload: bytes, delay: float, stop: threading.Event,
 
 @pytest.mark.parametrize(("payload", "delay", "step", "timeout", "kind"), [
     (b"HTTP/1.1 200 Connection established\r\n\r\n", 0.1, 1, 1.0,
-     io.ConnectFailure.NO_RESPONSE),
+     ConnectFailure.NO_RESPONSE),
     (b"HTTP/1.1 200 OK\r\nX: " + b"a" * (hc.MAX_HEAD_BYTES + 10), 0.0, 1 << 20, 10.0,
-     io.ConnectFailure.MALFORMED),
+     ConnectFailure.MALFORMED),
 ], ids=["slow-drip", "huge-head"])
 def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step: int,
-                                              timeout: float, kind: io.ConnectFailure) -> None:
+                                              timeout: float, kind: ConnectFailure) -> None:
     import time
 
     stop = threading.Event()
@@ -435,7 +441,7 @@ def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step
         t0 = time.monotonic()
         res = io.open_tunnel(proxy, "h:443", io.Authenticator(None, "h:443"), timeout=timeout)
         assert time.monotonic() - t0 < timeout + 2.0
-        assert isinstance(res, io.ConnectError) and res.kind is kind, res
+        assert isinstance(res, ConnectError) and res.kind is kind, res
     finally:
         stop.set()
         srv.close()
@@ -453,46 +459,46 @@ LEG1_SEGMENT = 1288   # leg 1 clamped to 1300 (timestamps on)
 LEG2_LIMIT = 1328     # largest write that crosses leg 2 in one segment
 
 
-def _probe(size: int, outcome: io.Outcome, segment: int | None = None) -> io.SizedProbe:
-    return io.SizedProbe(size, outcome, 0.01, segment=segment)
+def _probe(size: int, outcome: Outcome, segment: int | None = None) -> SizedProbe:
+    return SizedProbe(size, outcome, 0.01, segment=segment)
 
 
 def test_a_write_answered_in_leg1_pieces_proves_only_the_piece() -> None:
     from pathprobe.search import ProbeOutcome, ProbeResult
-    from pathprobe.tunnel import to_probe_result
+    from pathprobe.tunnel_rules import to_probe_result
 
-    split = _probe(1450, io.Outcome.ANSWERED, segment=LEG1_SEGMENT)
+    split = _probe(1450, Outcome.ANSWERED, segment=LEG1_SEGMENT)
     assert to_probe_result(split, LEG1_SEGMENT) == ProbeResult(LEG1_SEGMENT,
                                                                ProbeOutcome.DELIVERED)
     # The same split a second time is the proxy's own segmentation: the write got through.
     assert to_probe_result(split, LEG1_SEGMENT, split_before=True) == ProbeResult(
         1450, ProbeOutcome.DELIVERED)
     # Re-assembled and segmented by the proxy at its own MSS: delivered.
-    whole = _probe(1450, io.Outcome.ANSWERED, segment=1428)
+    whole = _probe(1450, Outcome.ANSWERED, segment=1428)
     assert to_probe_result(whole, LEG1_SEGMENT).size == 1450
     assert to_probe_result(split, None).size == 1450  # leg 1 unknown: as before
-    assert to_probe_result(_probe(900, io.Outcome.UNTESTED), LEG1_SEGMENT) is None
-    assert to_probe_result(_probe(900, io.Outcome.STALLED)) == ProbeResult(
+    assert to_probe_result(_probe(900, Outcome.UNTESTED), LEG1_SEGMENT) is None
+    assert to_probe_result(_probe(900, Outcome.STALLED)) == ProbeResult(
         900, ProbeOutcome.LOST)
 
 
 def _article_prober(splits: set[int], always_split: bool = False
-                    ) -> Callable[[int, float], io.SizedProbe]:
+                    ) -> Callable[[int, float], SizedProbe]:
     """Writes above leg 1's segment arrive in pieces when the proxy's read raced
     (sizes in ``splits``, first attempt only, or always); otherwise re-assembled, and
     a whole write above LEG2_LIMIT is black-holed on leg 2."""
     tried: set[int] = set()
     lock = threading.Lock()
 
-    def probe(n: int, timeout: float) -> io.SizedProbe:
+    def probe(n: int, timeout: float) -> SizedProbe:
         with lock:
             first = n not in tried
             tried.add(n)
         if n > LEG1_SEGMENT and (always_split or (first and n in splits)):
-            return _probe(n, io.Outcome.ANSWERED, segment=LEG1_SEGMENT)
+            return _probe(n, Outcome.ANSWERED, segment=LEG1_SEGMENT)
         if n > LEG2_LIMIT:
-            return io.SizedProbe(n, io.Outcome.STALLED, timeout, acked=True)
-        return _probe(n, io.Outcome.ANSWERED, segment=n)
+            return SizedProbe(n, Outcome.STALLED, timeout, acked=True)
+        return _probe(n, Outcome.ANSWERED, segment=n)
     return probe
 
 
@@ -522,19 +528,19 @@ def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
 
     out = _search(_article_prober(set()), 536, 1460, lambda _m: None, "t", 0.5)
     assert (out.result.largest_ok, out.result.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
-    assert out.failures[LEG2_LIMIT + 1] is io.Outcome.STALLED
+    assert out.failures[LEG2_LIMIT + 1] is Outcome.STALLED
     assert out.acked[LEG2_LIMIT + 1] is True
 
 
 def test_a_broken_tunnel_aborts_the_search_and_says_why() -> None:
     from pathprobe.tunnel import _search
 
-    err = io.ConnectError(io.ConnectFailure.STATUS, "403 Forbidden")
+    err = ConnectError(ConnectFailure.STATUS, "403 Forbidden")
 
-    def prober(n: int, timeout: float) -> io.SizedProbe:
+    def prober(n: int, timeout: float) -> SizedProbe:
         if n > 1000:
-            return io.SizedProbe(n, io.Outcome.UNTESTED, 0.0, connect_error=err)
-        return _probe(n, io.Outcome.ANSWERED, segment=n)
+            return SizedProbe(n, Outcome.UNTESTED, 0.0, connect_error=err)
+        return _probe(n, Outcome.ANSWERED, segment=n)
 
     out = _search(prober, 536, 1460, lambda _m: None, "t", 0.5)
     assert out.broken is err
