@@ -33,6 +33,7 @@ from pathprobe.model import (
     Direction,
     Evidence,
     Leg,
+    LegReport,
     Limit,
     Number,
     Step,
@@ -139,6 +140,22 @@ class PostProbe:
     elapsed_s: float = 0.0
     acked: bool | None = None     # did the proxy acknowledge every byte we wrote?
     detail: str = ""
+
+
+def tls_row(proxy: str, check: TlsCheck, result: InterceptionResult) -> LegReport:
+    """Leg 1's row gains what the check saw (merged with the CONNECT's row by target)."""
+    values: dict[str, Number] = {"tls_check": result.kind.value,
+                                 "tls_check_ms": round(check.elapsed_s * 1000, 1)}
+    if result.cert is not None:
+        values["tls_issuer"] = result.cert.issuer
+    return LegReport(Leg.FMC_PROXY, proxy, None, values, result.notes)
+
+
+def post_leg(target: str, probes: Sequence[PostProbe], timeout_s: float) -> LegReport:
+    """Leg 2 up measured with POST bodies: no exact size, and why not the ClientHellos."""
+    notes = (Evidence(InterceptionFact.HELLOS_ANSWERED_BY_PROXY, Step.TUNNEL),
+             post_evidence(probes, timeout_s))
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, post_numbers(probes), notes)
 
 
 def post_numbers(probes: Sequence[PostProbe]) -> dict[str, Number]:

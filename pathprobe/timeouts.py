@@ -31,3 +31,9 @@ TUNNEL_WAIT = WaitPolicy(factor=5, slack=0.25, floor=0.5, ceiling=3.0)
 ACK_WAIT = WaitPolicy(factor=10, slack=0.3, floor=0.4, ceiling=3.0)
 # Leg 1's way down: from one answer's time at the proven size.
 DOWN_WAIT = WaitPolicy(factor=4, slack=0.2, floor=0.3, ceiling=1.0)
+# The interception check (two TLS handshakes through the proxy): from the CONNECT's round
+# trip, which already spans leg 2; a decrypting proxy stuck on leg 2 is given up on in 5 s
+# (squid itself waits about 60 s before it answers).
+TLS_CHECK_WAIT = WaitPolicy(factor=10, slack=1.0, floor=2.0, ceiling=5.0)
+# POST bodies through a decrypting proxy: from the check's time (two handshakes).
+POST_WAIT = WaitPolicy(factor=3, slack=0.5, floor=1.0, ceiling=3.0)

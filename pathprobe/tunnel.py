@@ -6,6 +6,11 @@ the size of a single write the far end must answer (a refused ClientHello,
 or the ``pathprobe serve`` reflector), and read large answers back. This
 module runs those steps in order; the probes' I/O is ``pathprobe.probes.tunnel``
 and every decision is a pure rule in ``pathprobe.tunnel_rules``.
+
+Before the sizes, one real TLS handshake with the target tells whether the
+proxy decrypts TLS (``pathprobe.interception``). If it does, it answers
+ClientHellos itself, so without a reflector leg 2 up is measured with HTTP
+POST bodies through the decrypted session instead (a lower bound only).
 """
 
 from __future__ import annotations
@@ -13,10 +18,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
+from pathprobe.facts.interception import InterceptionFact
 from pathprobe.facts.tunnel import ConnectError, Download, Outcome, SizedProbe, TunnelFact
+from pathprobe.interception import (
+    POST_SIZES,
+    assess_tls,
+    post_evidence,
+    post_leg,
+    post_verdict,
+    tls_row,
+)
 from pathprobe.model import (
     DEFAULT_TARGET,
     Direction,
@@ -27,12 +41,15 @@ from pathprobe.model import (
     Progress,
     Step,
     Verdict,
+    VerdictCode,
     no_progress,
 )
+from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
+from pathprobe.timeouts import POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
     DOWN_MAXSEG,
@@ -179,6 +196,12 @@ class _Session:
     reflector: str | None = None
     tls_name: str | None = None
     hello: Hello | None = None
+    ca_file: str | None = None
+    # The proxy decrypts TLS to the target (the interception check said so).
+    intercepted: bool = False
+    check_s: float = 0.0
+    # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
+    up_evidence: Evidence | None = None
 
     @property
     def host(self) -> str:
@@ -206,13 +229,15 @@ class _Session:
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
                    reflector: str | None = None, progress: Progress = no_progress,
                    token: str | None = None, reflector_tls: bool = False,
-                   directions: Sequence[Direction] = (Direction.UP, Direction.DOWN)
-                   ) -> Measurement:
+                   directions: Sequence[Direction] = (Direction.UP, Direction.DOWN),
+                   ca_file: str | None = None) -> Measurement:
     """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
 
     With ``reflector`` (HOST:PORT of ``pathprobe serve``) both directions are
     byte-exact and the SYN MSS on leg 2 is seen; without it the up direction
-    uses refused ClientHellos to ``target`` and the down direction a GET.
+    uses refused ClientHellos to ``target`` (POST bodies when the proxy decrypts
+    TLS) and the down direction a GET. ``ca_file`` (PEM) is trusted besides the
+    system store when the target's certificate chain is checked.
     Which leg a size finding belongs to is decided later, from the facts of
     all steps (``pathprobe.findings.attribute``).
     """
@@ -232,16 +257,21 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     first.sock.close()
     run = _Run([_leg1_row(proxy, auth, first, source)])
     session = _Session(proxy, target, credentials, auth, first, progress,
-                       token if token is not None else os.environ.get(REFLECTOR_TOKEN_ENV))
+                       token if token is not None else os.environ.get(REFLECTOR_TOKEN_ENV),
+                       ca_file=ca_file)
     try:
         if reflector is not None:
             _greet_reflector(session, run, reflector, reflector_tls)
+        _check_interception(session, run)
         _measure_sizes(session, run, directions)
     except _Broken as broken:
         run.verdicts.append(connect_verdict(broken.err, proxy, target, credentials))
         return run.measurement()
-    if not run.verdicts and not run.errors:
-        run.verdicts.append(healthy_verdict(directions, session.reflector is not None))
+    # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
+    path_findings = [v for v in run.verdicts if v.code is not VerdictCode.PROXY_TLS_INTERCEPTED]
+    if not path_findings and not run.errors:
+        run.verdicts.append(healthy_verdict(directions, session.reflector is not None,
+                                            session.up_evidence))
     return run.measurement()
 
 
@@ -277,6 +307,21 @@ def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> N
     run.add(clamp_verdict(hello, s.first.peer_mss, s.first.family))
 
 
+def _check_interception(s: _Session, run: _Run) -> None:
+    """One real handshake with the target through the proxy (bounded: a decrypting proxy
+    stuck on leg 2 is not waited for): PROXY_TLS_INTERCEPTED, or a note on leg 1's row."""
+    timeout = TLS_CHECK_WAIT.wait(s.first.established_s)
+    s.progress(f"TLS to {s.host} through the proxy: is it decrypted? (at most {timeout:.1f} s)")
+    check = tls_check.check_tls(s.proxy, s.target, io.Authenticator(s.credentials, s.target),
+                                s.host, s.ca_file, timeout)
+    if isinstance(check, ConnectError):
+        raise _Broken(check)
+    result = assess_tls(check, s.host, s.target)
+    s.intercepted, s.check_s = result.intercepted, check.elapsed_s
+    run.legs.append(tls_row(s.proxy.display, check, result))
+    run.add(result.verdict)
+
+
 def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> None:
     """Up and down in the order their waits allow.
 
@@ -295,6 +340,8 @@ def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> N
 
 def _measure_up(s: _Session, run: _Run) -> bool:
     """Bisect the largest write leg 2 carries up; True when any write was answered."""
+    if s.intercepted and s.reflector is None:
+        return _measure_up_posts(s, run)
     far, far_auth, tls_name = s.far, s.far_auth(), s.tls_name
     if s.reflector is not None:
         method = f"reflector {s.reflector} (sized writes{', TLS' if tls_name else ''})"
@@ -319,6 +366,24 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     if up.result.largest_ok is None:
         run.errors.append(_nothing_answered_up(up, low, reflector=s.reflector is not None))
     return up.result.largest_ok is not None
+
+
+def _measure_up_posts(s: _Session, run: _Run) -> bool:
+    """Leg 2 up through a proxy that decrypts TLS: it answers ClientHellos itself, so they
+    measure nothing on leg 2; POST bodies of growing size go through its decrypted session
+    instead, and what stalls there is leg 2's (inferred, a lower bound only)."""
+    timeout = POST_WAIT.wait(s.check_s)
+    s.progress(f"leg 2 up: the proxy decrypts TLS; POST bodies of {POST_SIZES[0]}.."
+               f"{POST_SIZES[-1]} bytes through it (timeout {timeout:.1f} s)")
+    posts = tls_check.post_bodies(s.proxy, s.target, s.far_auth(), s.host, POST_SIZES, timeout)
+    if isinstance(posts, ConnectError):
+        raise _Broken(posts)
+    run.legs.append(post_leg(s.target, posts, timeout))
+    verdict = post_verdict(posts, timeout)
+    run.add(verdict)
+    if verdict is None:
+        s.up_evidence = post_evidence(posts, timeout)
+    return any(p.answered for p in posts)
 
 
 def _nothing_answered_up(up: SearchOutcome, low: int, *, reflector: bool) -> str:
@@ -368,7 +433,11 @@ def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
     if answer_too_small(d) and s.reflector is None:
         run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
                           "(use --reflector)")
-    run.legs.append(download_leg(s.target, d))
+    row = download_leg(s.target, d)
+    if s.intercepted:
+        row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
+                                                       Step.TUNNEL)))
+    run.legs.append(row)
     dv = download_verdict(d, "GET / over TLS", answered_up)
     if dv is not None and dv.direction is None:
         run.errors.append("leg 2: the far end never answered through the tunnel; no size was "

@@ -384,11 +384,14 @@ def has_down_size_verdict(verdicts: Sequence[Verdict]) -> bool:
         VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT) for v in verdicts)
 
 
-def healthy_verdict(directions: Sequence[Direction], reflector_used: bool) -> Verdict:
-    """HEALTHY for leg 2 in the directions measured, saying what crossed."""
+def healthy_verdict(directions: Sequence[Direction], reflector_used: bool,
+                    up_evidence: Evidence | None = None) -> Verdict:
+    """HEALTHY for leg 2 in the directions measured, saying what crossed (``up_evidence``
+    when the up direction was measured another way than sized writes)."""
     ev = []
     if Direction.UP in directions:
-        ev.append(Evidence(TunnelFact.UP_ALL_SIZES, Step.TUNNEL, {"high": PAYLOAD_HIGH}))
+        ev.append(up_evidence or Evidence(TunnelFact.UP_ALL_SIZES, Step.TUNNEL,
+                                          {"high": PAYLOAD_HIGH}))
     if Direction.DOWN in directions:
         ev.append(Evidence(TunnelFact.DOWN_COMPLETE, Step.TUNNEL, {"reflector": reflector_used}))
     both = Direction.UP in directions and Direction.DOWN in directions

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import ssl
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pathprobe.compat import TIMEOUTS
 from pathprobe.errors import UsageError
+from pathprobe.facts.tunnel import ConnectError
 from pathprobe.interception import PostProbe, TlsCheck, TlsOutcome
 from pathprobe.probes.channel import Channel
-from pathprobe.probes.tunnel import Authenticator, ConnectError, all_acked, open_tunnel
+from pathprobe.probes.tunnel import Authenticator, all_acked, open_tunnel
 from pathprobe.proxyconf import ProxyConfig
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire.http_get import post_head
@@ -127,3 +129,16 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
             return PostProbe(size, False, time.monotonic() - t0, all_acked(t.sock),
                              f"connection failed: {e}")
         return PostProbe(size, True, time.monotonic() - t0, None, f"HTTP {parsed.status}")
+
+
+def post_bodies(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+                sizes: tuple[int, ...], timeout: float) -> list[PostProbe] | ConnectError:
+    """One POST per size, all at once (each in its own tunnel), so the whole ladder costs
+    one wait; the proxy refusing a tunnel ends it with that refusal."""
+    with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
+        results = list(pool.map(
+            lambda n: post_body(proxy, target, auth, server_name, n, timeout), sizes))
+    refused = next((r for r in results if isinstance(r, ConnectError)), None)
+    if refused is not None:
+        return refused
+    return [r for r in results if isinstance(r, PostProbe)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
-PURE = ["tunnel_rules.py", "findings.py", "model.py", "search.py", "timeouts.py",
+PURE = ["tunnel_rules.py", "interception.py", "findings.py", "model.py", "search.py", "timeouts.py",
         "recommend.py", "facts", "render", "wire"]
 # (socket is allowed: wire modules take address-family constants from it.)
 IO_MODULES = ("pathprobe.probes", "pathprobe.lab", "pathprobe.commands", "subprocess",
