@@ -33,6 +33,7 @@ class DiagnoseConfig:
     credentials: Credentials | None = field(default=None, repr=False)
     reflector: str | None = None
     max_probes: int = 100
+    ca_file: str | None = None    # PEM CAs trusted besides the system store (TLS check)
 
 
 StepFn = Callable[[], Measurement]
@@ -96,7 +97,8 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
             from pathprobe.tunnel import measure_tunnel
 
             return measure_tunnel(proxy, target, credentials=cfg.credentials,
-                                  reflector=cfg.reflector, progress=progress)
+                                  reflector=cfg.reflector, progress=progress,
+                                  ca_file=cfg.ca_file)
 
         steps.append(PlannedStep(f"CONNECT {target} via {proxy.display} and leg 2 inside the "
                                  "tunnel", Leg.PROXY_UPSTREAM, target, tunnel_step))

@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -32,7 +33,12 @@ Measures, in order: the local interface and route toward the proxy (name, MTU,
 cached PMTU); leg 1 (fmc-proxy) path MTU in both directions, handshake MSS and
 clamping, and the size above which segments are reset; the CONNECT (status,
 authentication); leg 2 (proxy-upstream) up and down inside the tunnel; and the
-reflector when --reflector is given. Without a proxy there is one leg,
+reflector when --reflector is given; whether the proxy decrypts TLS
+(PROXY_TLS_INTERCEPTED: the target's certificate issued by another party and
+not trusted by the system store or --ca-file; then leg 2 up is measured with
+POST bodies through the decrypted session); and whether the FMC can use the
+proxy setting at all (PROXY_CONFIG_UNSUPPORTED: a name over 64 characters
+with Smart Licensing). Without a proxy there is one leg,
 fmc-upstream. A step that cannot run (no root, proxy refuses) is reported as
 not measured, with why; nothing is guessed.
 
@@ -66,6 +72,10 @@ def diagnose_command(
     reflector: Annotated[Optional[str], typer.Option(
         "--reflector", metavar="HOST:PORT", help="A 'pathprobe serve' far end, reached through "
         "the proxy, to measure leg 2 exactly (default: none).")] = None,
+    ca_file: Annotated[Optional[Path], typer.Option(
+        "--ca-file", metavar="PATH", dir_okay=False,
+        help="PEM CA certificates to trust besides the system store when checking whether "
+             "the proxy decrypts TLS (like curl's --cacert).")] = None,
     max_probes: Annotated[int, typer.Option(
         "--max-probes", min=10, max=1000, metavar="N",
         help="Upper bound on probes per size search.")] = 100,
@@ -79,6 +89,7 @@ def diagnose_command(
     table: TableOption = TsvTable.FINDINGS,
 ) -> None:
     from pathprobe.diagnose import DiagnoseConfig, run_diagnose
+    from pathprobe.probes.tls_check import check_ca_file
     from pathprobe.proxyconf import discover_proxy, get_credentials
 
     try:
@@ -87,10 +98,12 @@ def diagnose_command(
             parse_authority(reflector, default_port=443)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    trusted = check_ca_file(ca_file) if ca_file is not None else None
     found = discover_proxy(proxy)
     credentials = get_credentials(proxy_user, found)
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
-                         credentials=credentials, reflector=reflector, max_probes=max_probes)
+                         credentials=credentials, reflector=reflector, max_probes=max_probes,
+                         ca_file=trusted)
     out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
         credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
     if output is not None:

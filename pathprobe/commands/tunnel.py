@@ -1,5 +1,6 @@
 """`pathprobe tunnel`: measure leg 2 (proxy to upstream) from inside CONNECT tunnels."""
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -69,6 +70,11 @@ def tunnel_command(
         help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
              "failure inside the tunnel be blamed on leg 2 with confidence 'measured'.")]
         = None,
+    ca_file: Annotated[Optional[Path], typer.Option(
+        "--ca-file", metavar="PATH", dir_okay=False,
+        help="PEM file of CA certificates to trust besides the system store when checking "
+             "whether the proxy decrypts TLS (like curl's --cacert): the target's private CA, "
+             "or a decrypting proxy's CA you accept.")] = None,
     direction: Annotated[DirectionChoice, typer.Option(
         "--direction", case_sensitive=False, help="Which directions of leg 2 to measure.")]
         = DirectionChoice.BOTH,
@@ -99,8 +105,22 @@ def tunnel_command(
     which also sees the proxy's SYN: MSS_CLAMPED on proxy-upstream).
     max_payload_at_least means every size up to a full segment crossed.
 
+    TLS interception: one real TLS handshake with the target (SNI = its name)
+    checks the certificate chain against the system store plus --ca-file. A
+    chain that does not verify, whose certificate names the target but was
+    issued by another party, is PROXY_TLS_INTERCEPTED (critical; evidence names
+    subject, issuer and SHA-256 fingerprint); the target's own self-signed
+    certificate is only a note. A decrypting proxy answers ClientHellos
+    itself, so then leg 2 up is measured with HTTP POST bodies through the
+    decrypted session (a stall there: leg 2, inferred, a lower bound only).
+
+    A proxy name the FMC cannot use (over 64 characters with Smart Licensing,
+    or an iprep_proxy.conf without PROXY_PORT) is PROXY_CONFIG_UNSUPPORTED
+    (warning); the measurement goes on.
+
     Every wait is bounded (probe timeouts follow the measured answer times,
-    0.5-3 s; at most 60 tunnels per direction); nothing is retried blindly.
+    0.5-3 s; the TLS check at most 5 s; at most 60 tunnels per direction);
+    nothing is retried blindly.
 
     \b
     Examples:
@@ -109,11 +129,13 @@ def tunnel_command(
       pathprobe tunnel --reflector vm.example.net:7007 --token s3cret
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
+    from pathprobe.probes.tls_check import check_ca_file
     from pathprobe.tunnel import measure_tunnel, parse_target
 
     parse_target(target)
     if reflector is not None:
         parse_target(reflector)
+    trusted = check_ca_file(ca_file) if ca_file is not None else None
     config = discover_proxy(proxy)
     if config is None:
         raise UsageError("no proxy: give --proxy http://HOST:PORT or set HTTPS_PROXY "
@@ -133,5 +155,5 @@ def tunnel_command(
         credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
-        token=token, reflector_tls=reflector_tls, directions=dirs)], out,
+        token=token, reflector_tls=reflector_tls, directions=dirs, ca_file=trusted)], out,
         context=make_context(config, target), leg2_target=target)
