@@ -5,7 +5,8 @@ name, I/O in ``pathprobe.probes.tls_check``) yields a ``TlsCheck``: whether the
 chain verified against the system store (plus ``--ca-file``) and the leaf in
 DER. The rules:
 
-- a chain that verifies: not interception;
+- a chain that verifies: not interception (but when only ``--ca-file`` made it
+  verify, the session may still end at the proxy, if that CA is the proxy's);
 - the target's own self-signed certificate (issuer = subject): a note, not
   interception;
 - a chain that does not verify, whose leaf names the target but was issued by
@@ -41,6 +42,7 @@ from pathprobe.model import (
     VerdictCode,
 )
 from pathprobe.wire.certs import Certificate, CertParseError, names_host, parse_certificate
+from pathprobe.wire.http_connect import ConnectResponse
 
 # HTTP POST bodies sent through a decrypting proxy, smallest first: the small ones fit
 # one segment on any path, the large ones need many full-size segments on leg 2.
@@ -50,7 +52,8 @@ POST_SIZES = (256, 512, 1024, 2048, 8192, 32768)
 class TlsOutcome(StrEnum):
     """How the handshake with the target (through the tunnel) ended."""
 
-    VERIFIED = "verified"        # the chain verified (system store plus --ca-file)
+    VERIFIED = "verified"        # the chain verified against the system store
+    VERIFIED_WITH_CA_FILE = "verified-with-ca-file"   # only with --ca-file's CAs added
     UNVERIFIED = "unverified"    # a certificate arrived but did not verify
     STALLED = "stalled"          # no certificate before the deadline
     FAILED = "failed"            # alert, reset or close before a certificate
@@ -84,6 +87,10 @@ class InterceptionResult:
     verdict: Verdict | None
     notes: tuple[Evidence, ...]
 
+    # The session may end at the proxy (its certificate, or a private CA's that could be the
+    # proxy's): then ClientHellos say nothing about leg 2 and POST bodies measure it instead.
+    proxy_may_terminate: bool = False
+
     @property
     def intercepted(self) -> bool:
         return self.kind is Interception.INTERCEPTED
@@ -111,15 +118,18 @@ def assess_tls(check: TlsCheck, host: str, target: str) -> InterceptionResult:
         return InterceptionResult(Interception.UNDECIDED, None, None, (Evidence(
             InterceptionFact.CERT_UNREADABLE, ev, {"host": host, "detail": str(e)}),))
     values = _cert_values(cert, host)
-    if check.outcome is TlsOutcome.VERIFIED:
+    if check.outcome in (TlsOutcome.VERIFIED, TlsOutcome.VERIFIED_WITH_CA_FILE):
+        private = check.outcome is TlsOutcome.VERIFIED_WITH_CA_FILE
         return InterceptionResult(Interception.NOT_INTERCEPTED, cert, None, (Evidence(
-            InterceptionFact.CHAIN_VERIFIED, ev, {**values, "ca_file": check.ca_file}),))
+            InterceptionFact.CHAIN_VERIFIED, ev,
+            {**values, "ca_file": check.ca_file if private else None}),),
+            proxy_may_terminate=private)
     if cert.self_issued:
         return InterceptionResult(Interception.SELF_SIGNED_TARGET, cert, None, (Evidence(
             InterceptionFact.SELF_SIGNED_TARGET, ev, values),))
     if not names_host(cert, host):
         return InterceptionResult(Interception.UNDECIDED, cert, None, (Evidence(
-            InterceptionFact.OTHER_NAME, ev, values),))
+            InterceptionFact.OTHER_NAME, ev, values),), proxy_may_terminate=True)
     evidence = (Evidence(InterceptionFact.ISSUED_BY_OTHER, ev, values),
                 Evidence(InterceptionFact.CHAIN_NOT_VERIFIED, ev,
                          {"reason": check.reason or "not trusted", "ca_file": check.ca_file}),
@@ -128,7 +138,8 @@ def assess_tls(check: TlsCheck, host: str, target: str) -> InterceptionResult:
                       Confidence.MEASURED, {"target": target, "issuer": cert.issuer,
                                             "sha256": cert.sha256},
                       basis=Basis.PROXY_ANSWER)
-    return InterceptionResult(Interception.INTERCEPTED, cert, verdict, evidence[:1])
+    return InterceptionResult(Interception.INTERCEPTED, cert, verdict, evidence[:1],
+                              proxy_may_terminate=True)
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,22 @@ class PostProbe:
     elapsed_s: float = 0.0
     acked: bool | None = None     # did the proxy acknowledge every byte we wrote?
     detail: str = ""
+    # The answer when it is the proxy's own error page (see proxy_refusal), else None.
+    refusal: ConnectResponse | None = None
+
+
+# Headers only a proxy's own error answer carries (squid's, and RFC 9209's generic one).
+PROXY_ERROR_HEADERS = ("X-Squid-Error", "Proxy-Status")
+
+
+def proxy_refusal(head: ConnectResponse) -> bool:
+    """Whether an HTTP answer inside the decrypted session is the proxy's own refusal (a
+    decrypting squid answers a denied CONNECT with 200, then its 403 inside TLS)."""
+    return head.status >= 400 and any(head.get(h) for h in PROXY_ERROR_HEADERS)
+
+
+def first_refusal(probes: Sequence[PostProbe]) -> ConnectResponse | None:
+    return next((p.refusal for p in probes if p.refusal is not None), None)
 
 
 def tls_row(proxy: str, check: TlsCheck, result: InterceptionResult) -> LegReport:

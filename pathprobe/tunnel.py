@@ -22,10 +22,18 @@ from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
 from pathprobe.facts.interception import InterceptionFact
-from pathprobe.facts.tunnel import ConnectError, Download, Outcome, SizedProbe, TunnelFact
+from pathprobe.facts.tunnel import (
+    ConnectError,
+    ConnectFailure,
+    Download,
+    Outcome,
+    SizedProbe,
+    TunnelFact,
+)
 from pathprobe.interception import (
     POST_SIZES,
     assess_tls,
+    first_refusal,
     post_evidence,
     post_leg,
     post_verdict,
@@ -175,11 +183,13 @@ class _Run:
 
 
 class _Broken(Exception):
-    """A later tunnel could not be opened: the run ends with the proxy's verdict."""
+    """A later tunnel could not be opened (or the proxy refused inside a decrypted session):
+    the run ends with the proxy's verdict."""
 
-    def __init__(self, err: ConnectError) -> None:
+    def __init__(self, err: ConnectError, *evidence: Evidence) -> None:
         super().__init__(err.detail)
         self.err = err
+        self.evidence = evidence
 
 
 @dataclass
@@ -197,8 +207,8 @@ class _Session:
     tls_name: str | None = None
     hello: Hello | None = None
     ca_file: str | None = None
-    # The proxy decrypts TLS to the target (the interception check said so).
-    intercepted: bool = False
+    # The TLS session may end at the proxy (the interception check): no ClientHello sizes.
+    proxy_may_terminate: bool = False
     check_s: float = 0.0
     # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
     up_evidence: Evidence | None = None
@@ -265,7 +275,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         _check_interception(session, run)
         _measure_sizes(session, run, directions)
     except _Broken as broken:
-        run.verdicts.append(connect_verdict(broken.err, proxy, target, credentials))
+        v = connect_verdict(broken.err, proxy, target, credentials)
+        run.verdicts.append(replace(v, evidence=(*v.evidence, *broken.evidence)))
         return run.measurement()
     # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
     path_findings = [v for v in run.verdicts if v.code is not VerdictCode.PROXY_TLS_INTERCEPTED]
@@ -317,7 +328,7 @@ def _check_interception(s: _Session, run: _Run) -> None:
     if isinstance(check, ConnectError):
         raise _Broken(check)
     result = assess_tls(check, s.host, s.target)
-    s.intercepted, s.check_s = result.intercepted, check.elapsed_s
+    s.proxy_may_terminate, s.check_s = result.proxy_may_terminate, check.elapsed_s
     run.legs.append(tls_row(s.proxy.display, check, result))
     run.add(result.verdict)
 
@@ -340,7 +351,7 @@ def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> N
 
 def _measure_up(s: _Session, run: _Run) -> bool:
     """Bisect the largest write leg 2 carries up; True when any write was answered."""
-    if s.intercepted and s.reflector is None:
+    if s.proxy_may_terminate and s.reflector is None:
         return _measure_up_posts(s, run)
     far, far_auth, tls_name = s.far, s.far_auth(), s.tls_name
     if s.reflector is not None:
@@ -369,15 +380,22 @@ def _measure_up(s: _Session, run: _Run) -> bool:
 
 
 def _measure_up_posts(s: _Session, run: _Run) -> bool:
-    """Leg 2 up through a proxy that decrypts TLS: it answers ClientHellos itself, so they
-    measure nothing on leg 2; POST bodies of growing size go through its decrypted session
-    instead, and what stalls there is leg 2's (inferred, a lower bound only)."""
+    """Leg 2 up through a proxy that decrypts TLS (or may: a certificate from a private CA):
+    it answers ClientHellos itself, so they measure nothing on leg 2; POST bodies of growing
+    size go through its decrypted session instead, and what stalls there is leg 2's
+    (inferred, a lower bound only)."""
     timeout = POST_WAIT.wait(s.check_s)
-    s.progress(f"leg 2 up: the proxy decrypts TLS; POST bodies of {POST_SIZES[0]}.."
+    s.progress(f"leg 2 up: the TLS session may end at the proxy; POST bodies of {POST_SIZES[0]}.."
                f"{POST_SIZES[-1]} bytes through it (timeout {timeout:.1f} s)")
     posts = tls_check.post_bodies(s.proxy, s.target, s.far_auth(), s.host, POST_SIZES, timeout)
     if isinstance(posts, ConnectError):
         raise _Broken(posts)
+    refusal = first_refusal(posts)
+    if refusal is not None:
+        raise _Broken(ConnectError(ConnectFailure.STATUS,
+                                   f"{refusal.status} {refusal.reason[:200]}".strip(), refusal),
+                      Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
+                               {"status": refusal.status}))
     run.legs.append(post_leg(s.target, posts, timeout))
     verdict = post_verdict(posts, timeout)
     run.add(verdict)
@@ -434,7 +452,7 @@ def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
         run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
                           "(use --reflector)")
     row = download_leg(s.target, d)
-    if s.intercepted:
+    if s.proxy_may_terminate:
         row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
                                                        Step.TUNNEL)))
     run.legs.append(row)

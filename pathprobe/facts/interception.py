@@ -23,3 +23,4 @@ class InterceptionFact(StrEnum):
     POST_STALLED = "post-stalled"                  # {bad}-byte body stalled, {ok} answered
     POSTS_ACKED = "posts-acked"                    # the proxy took every byte (leg 1 carried it)
     DECRYPTED_DOWNLOAD = "decrypted-download"      # leg note: down measured through the proxy
+    REFUSED_INSIDE_TLS = "refused-inside-tls"      # CONNECT got 200, the refusal came in TLS

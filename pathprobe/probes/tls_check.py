@@ -17,7 +17,7 @@ from pathlib import Path
 from pathprobe.compat import TIMEOUTS
 from pathprobe.errors import UsageError
 from pathprobe.facts.tunnel import ConnectError
-from pathprobe.interception import PostProbe, TlsCheck, TlsOutcome
+from pathprobe.interception import PostProbe, TlsCheck, TlsOutcome, proxy_refusal
 from pathprobe.probes.channel import Channel
 from pathprobe.probes.tunnel import Authenticator, all_acked, open_tunnel
 from pathprobe.proxyconf import ProxyConfig
@@ -75,23 +75,36 @@ def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name
 
 def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
               ca_file: str | None, timeout: float) -> TlsCheck | ConnectError:
-    """Handshake with the target through the tunnel, verifying the chain; when it does not
-    verify, handshake once more without verifying to read the certificate that was shown.
-    Both together end within ``timeout`` seconds."""
+    """Handshake with the target through the tunnel, verifying the chain against the system
+    store, then (if that fails) with ``ca_file`` added; when it still does not verify,
+    handshake once more without verifying to read the certificate that was shown. All of
+    it ends within ``timeout`` seconds."""
     t0 = time.monotonic()
     deadline = t0 + timeout
-    first = _handshake(proxy, target, auth, server_name, verifying_context(ca_file), deadline)
+
+    def done(outcome: TlsOutcome, leaf: bytes | None, reason: str) -> TlsCheck:
+        return TlsCheck(outcome, leaf, reason, timeout, time.monotonic() - t0, ca_file)
+
+    first = _handshake(proxy, target, auth, server_name, verifying_context(None), deadline)
     if isinstance(first, ConnectError):
         return first
     outcome, leaf, reason = first
-    if outcome is TlsOutcome.UNVERIFIED:
-        second = _handshake(proxy, target, auth, server_name, None, deadline)
-        if isinstance(second, ConnectError):
-            return second
-        shown, leaf, _ = second
-        if shown is not TlsOutcome.VERIFIED:   # the unverified handshake did not complete
-            outcome, reason = shown, f"{reason}; then: {second[2]}"
-    return TlsCheck(outcome, leaf, reason, timeout, time.monotonic() - t0, ca_file)
+    if outcome is not TlsOutcome.UNVERIFIED:
+        return done(outcome, leaf, reason)
+    if ca_file is not None:
+        with_ca = _handshake(proxy, target, auth, server_name, verifying_context(ca_file),
+                             deadline)
+        if isinstance(with_ca, ConnectError):
+            return with_ca
+        if with_ca[0] is TlsOutcome.VERIFIED:
+            return done(TlsOutcome.VERIFIED_WITH_CA_FILE, with_ca[1], "")
+        reason = with_ca[2] or reason
+    shown = _handshake(proxy, target, auth, server_name, None, deadline)
+    if isinstance(shown, ConnectError):
+        return shown
+    if shown[0] is not TlsOutcome.VERIFIED:   # the unverified handshake did not complete
+        return done(shown[0], None, f"{reason}; then: {shown[2]}")
+    return done(TlsOutcome.UNVERIFIED, shown[1], reason)
 
 
 def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
@@ -128,7 +141,9 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
         except OSError as e:
             return PostProbe(size, False, time.monotonic() - t0, all_acked(t.sock),
                              f"connection failed: {e}")
-        return PostProbe(size, True, time.monotonic() - t0, None, f"HTTP {parsed.status}")
+        refused = proxy_refusal(parsed)
+        return PostProbe(size, not refused, time.monotonic() - t0, None, f"HTTP {parsed.status}",
+                         parsed if refused else None)
 
 
 def post_bodies(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,

@@ -47,7 +47,7 @@ def test_leaf_for_target_issued_by_another_party_is_interception() -> None:
 
 
 def test_verified_chain_is_not_interception_even_from_a_private_ca() -> None:
-    check = TlsCheck(TlsOutcome.VERIFIED, der("leaf-by-ca.der"), ca_file="/tmp/ca.pem")
+    check = TlsCheck(TlsOutcome.VERIFIED_WITH_CA_FILE, der("leaf-by-ca.der"), ca_file="/tmp/ca.pem")
     r = assess_tls(check, HOST, TARGET)
     assert r.kind is Interception.NOT_INTERCEPTED and r.verdict is None
     assert r.notes[0].fact is InterceptionFact.CHAIN_VERIFIED
@@ -116,3 +116,32 @@ def test_post_stall_never_acked_is_leg1s() -> None:
 def test_every_post_stalled_is_a_stall_without_size() -> None:
     v = post_verdict(probes(0), 1.0)
     assert v is not None and v.code is VerdictCode.TUNNEL_STALL and v.limit is None
+
+
+def test_verified_only_with_the_ca_file_is_not_interception_but_may_end_at_the_proxy() -> None:
+    r = assess_tls(TlsCheck(TlsOutcome.VERIFIED_WITH_CA_FILE, der("leaf-by-ca.der"),
+                            ca_file="/tmp/ca.pem"), HOST, TARGET)
+    assert r.kind is Interception.NOT_INTERCEPTED and r.verdict is None
+    assert r.proxy_may_terminate and "plus /tmp/ca.pem" in describe(r.notes[0])
+    public = assess_tls(TlsCheck(TlsOutcome.VERIFIED, der("leaf-by-ca.der"),
+                                 ca_file="/tmp/ca.pem"), HOST, TARGET)
+    assert not public.proxy_may_terminate and "plus" not in describe(public.notes[0])
+    selfsigned = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("self-signed.der")), HOST, TARGET)
+    assert not selfsigned.proxy_may_terminate
+
+
+def test_a_proxy_error_page_inside_tls_is_a_refusal_a_targets_answer_is_not() -> None:
+    from pathprobe.interception import first_refusal, proxy_refusal
+    from pathprobe.wire.http_connect import parse_response_head
+
+    squid = parse_response_head(b"HTTP/1.1 403 Forbidden\r\nServer: squid/5.7\r\n"
+                                b"X-Squid-Error: ERR_ACCESS_DENIED 0\r\n\r\n")
+    generic = parse_response_head(b"HTTP/1.1 502 Bad Gateway\r\n"
+                                  b"Proxy-Status: corp-proxy; error=dns_timeout\r\n\r\n")
+    target = parse_response_head(b"HTTP/1.1 405 Method Not Allowed\r\nServer: nginx\r\n\r\n")
+    ok = parse_response_head(b"HTTP/1.1 200 OK\r\nX-Squid-Error: none\r\n\r\n")
+    assert squid and generic and target and ok
+    assert proxy_refusal(squid) and proxy_refusal(generic)
+    assert not proxy_refusal(target) and not proxy_refusal(ok)
+    probes = [PostProbe(256, True), PostProbe(512, False, refusal=squid)]
+    assert first_refusal(probes) is squid and first_refusal(probes[:1]) is None

@@ -56,6 +56,9 @@ TEXT: dict[InterceptionFact, Template] = {
     InterceptionFact.POST_STALLED: _stalled_posts,
     InterceptionFact.POSTS_ACKED:
         "the proxy acknowledged every byte of the stalled body: it crossed leg 1",
+    InterceptionFact.REFUSED_INSIDE_TLS:
+        "the proxy answered CONNECT with 200 but its refusal ({status}) came inside the "
+        "decrypted TLS session, as the answer to the first request",
     InterceptionFact.DECRYPTED_DOWNLOAD:
         "the download ran through the proxy's decrypted session: the proxy fetched it over "
         "leg 2 itself",
