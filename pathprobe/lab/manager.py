@@ -333,6 +333,9 @@ def _write_fmc_hosts(prefix: str) -> None:
 def _make_interception_ca(workdir: Path) -> None:
     """The lab CA squid signs its forged certificates with, and squid's certificate DB.
     The key stays in the work directory, readable by squid's user only."""
+    if not Path(topo.CERTGEN).exists():
+        # Debian's plain 'squid' (GnuTLS) has no ssl-bump; 'squid-openssl' replaces it.
+        raise MissingTool(Path(topo.CERTGEN).name, "squid-openssl")
     for cmd in topo.ca_commands(str(workdir)):
         _run(cmd)
     (workdir / topo.PROXY_CA_KEY).chmod(0o600)
