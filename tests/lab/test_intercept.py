@@ -138,3 +138,27 @@ def test_lab_up_intercept_flag_combines_with_a_proxy_mode(lab: Lab) -> None:
     assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED", "PROXY_TLS_INTERCEPTED"]
     (denied,) = found(doc, "PROXY_DENIED", "fmc-proxy")
     assert any("inside the decrypted TLS session" in e for e in denied["evidence"])
+
+
+def test_with_a_reflector_leg2_stays_byte_exact_under_interception(lab: Lab) -> None:
+    lab.up("intercept", faults=["blackhole:2:up:1400"])
+    reflector = f"{topo.UPSTREAM_NAME}:{topo.REFLECTOR_PORT}"
+    status, doc, _ = run(lab, "tunnel", "--direction", "up", "--reflector", reflector)
+    assert status == 1 and found(doc, "PROXY_TLS_INTERCEPTED", "fmc-proxy")
+    (hole,) = found(doc, "PMTU_BLACKHOLE", "proxy-upstream")
+    # The proxy cannot answer for the reflector: its writes reached leg 2, and the exact size
+    # is 1400 minus IP (IPv4 20 / IPv6 40), TCP (20) and timestamps (12).
+    assert hole["max_payload"] in (1348, 1328) and hole["confidence"] == "measured"
+
+
+def test_a_decrypting_proxy_stuck_on_leg2_is_not_waited_for(lab: Lab) -> None:
+    # The upstream's certificate flight is lost on the way down: squid's own handshake
+    # stalls, and with it the certificate it would forge (squid gives up after ~60 s).
+    lab.up("intercept", faults=["blackhole:2:down:800"])
+    status, doc, took = run(lab, "diagnose")
+    assert took < 20, f"diagnose took {took:.1f} s"
+    assert not found(doc, "PROXY_TLS_INTERCEPTED")
+    assert row(doc, "fmc-proxy", None, "tls_check")["tls_check"] == "undecided"
+    problems = [v for v in doc["verdicts"] if v["code"] != "HEALTHY"]
+    assert problems and all(v["leg"] == "proxy-upstream" for v in problems), problems
+    assert status == 1
