@@ -87,21 +87,23 @@ def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
 
     first = _handshake(proxy, target, auth, server_name, verifying_context(None), deadline)
     if isinstance(first, ConnectError):
-        return first
+        return first      # the proxy refused a tunnel it opened a moment ago: its verdict
     outcome, leaf, reason = first
     if outcome is not TlsOutcome.UNVERIFIED:
         return done(outcome, leaf, reason)
+    # Later tunnels only have what is left of the deadline: failing to open one ends the
+    # check with what is known, never with a verdict on the proxy.
     if ca_file is not None:
         with_ca = _handshake(proxy, target, auth, server_name, verifying_context(ca_file),
                              deadline)
         if isinstance(with_ca, ConnectError):
-            return with_ca
+            return done(TlsOutcome.FAILED, None, f"{reason}; then: {with_ca.detail}")
         if with_ca[0] is TlsOutcome.VERIFIED:
             return done(TlsOutcome.VERIFIED_WITH_CA_FILE, with_ca[1], "")
         reason = with_ca[2] or reason
     shown = _handshake(proxy, target, auth, server_name, None, deadline)
     if isinstance(shown, ConnectError):
-        return shown
+        return done(TlsOutcome.FAILED, None, f"{reason}; then: {shown.detail}")
     if shown[0] is not TlsOutcome.VERIFIED:   # the unverified handshake did not complete
         return done(shown[0], None, f"{reason}; then: {shown[2]}")
     return done(TlsOutcome.UNVERIFIED, shown[1], reason)

@@ -168,5 +168,5 @@ def test_missing_tool_is_named_with_its_package(lab: Lab, tmp_path: Path) -> Non
     r = _cli("lab", "up", env={"PATH": str(tmp_path)})
     assert r.returncode == 3
     assert r.stderr == ("pathprobe: error: 'squid' is not installed; install the Debian "
-                        "package 'squid' (apt-get install squid)\n")
+                        "package 'squid-openssl' (apt-get install squid-openssl)\n")
     assert _leftovers(lab.prefix, []) == []
