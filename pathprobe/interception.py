@@ -153,6 +153,9 @@ class PostProbe:
     detail: str = ""
     # The answer when it is the proxy's own error page (see proxy_refusal), else None.
     refusal: ConnectResponse | None = None
+    # False when TLS through the tunnel never completed: the body was never sent, so the
+    # probe says nothing about leg 2 up.
+    sent: bool = True
 
 
 # Headers only a proxy's own error answer carries (squid's, and RFC 9209's generic one).
@@ -194,7 +197,7 @@ def post_numbers(probes: Sequence[PostProbe]) -> dict[str, Number]:
 
 def _ok_bad(probes: Sequence[PostProbe]) -> tuple[int | None, int | None]:
     """(largest body answered below the smallest that failed, smallest that failed)."""
-    failed = [p.size for p in probes if not p.answered]
+    failed = [p.size for p in probes if p.sent and not p.answered]
     bad = min(failed) if failed else None
     ok = [p.size for p in probes if p.answered and (bad is None or p.size < bad)]
     return (max(ok) if ok else None), bad

@@ -323,7 +323,8 @@ def _check_interception(s: _Session, run: _Run) -> None:
     stuck on leg 2 is not waited for): PROXY_TLS_INTERCEPTED, or a note on leg 1's row."""
     timeout = TLS_CHECK_WAIT.wait(s.first.established_s)
     s.progress(f"TLS to {s.host} through the proxy: is it decrypted? (at most {timeout:.1f} s)")
-    check = tls_check.check_tls(s.proxy, s.target, s.auth, s.host, s.ca_file, timeout)
+    check = tls_check.check_tls(s.proxy, s.target, s.auth, s.host, s.ca_file, timeout,
+                                DOWN_MAXSEG)
     if isinstance(check, ConnectError):
         raise _Broken(check)
     result = assess_tls(check, s.host, s.target)
@@ -386,7 +387,8 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
     timeout = POST_WAIT.wait(s.check_s)
     s.progress(f"leg 2 up: the TLS session may end at the proxy; POST bodies of {POST_SIZES[0]}.."
                f"{POST_SIZES[-1]} bytes through it (timeout {timeout:.1f} s)")
-    posts = tls_check.post_bodies(s.proxy, s.target, s.auth, s.host, POST_SIZES, timeout)
+    posts = tls_check.post_bodies(s.proxy, s.target, s.auth, s.host, POST_SIZES, timeout,
+                                  DOWN_MAXSEG)
     if isinstance(posts, ConnectError):
         raise _Broken(posts)
     refusal = first_refusal(posts)
@@ -396,6 +398,10 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
                       Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
                                {"status": refusal.status}))
     run.legs.append(post_leg(s.target, posts, timeout))
+    if not any(p.sent for p in posts):
+        run.errors.append("leg 2 up not measured: TLS through the proxy did not complete for "
+                          "the POST bodies")
+        return False
     verdict = post_verdict(posts, timeout)
     run.add(verdict)
     if verdict is None:

@@ -55,9 +55,10 @@ def check_ca_file(path: Path) -> str:
 
 
 def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
-               context: ssl.SSLContext | None, deadline: float
+               context: ssl.SSLContext | None, deadline: float, maxseg: int | None
                ) -> tuple[TlsOutcome, bytes | None, str] | ConnectError:
-    t = open_tunnel(proxy, target, auth, timeout=max(0.1, deadline - time.monotonic()))
+    t = open_tunnel(proxy, target, auth, timeout=max(0.1, deadline - time.monotonic()),
+                    maxseg=maxseg)
     if isinstance(t, ConnectError):
         return t
     with t.sock:
@@ -74,18 +75,21 @@ def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name
 
 
 def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
-              ca_file: str | None, timeout: float) -> TlsCheck | ConnectError:
+              ca_file: str | None, timeout: float, maxseg: int | None = None
+              ) -> TlsCheck | ConnectError:
     """Handshake with the target through the tunnel, verifying the chain against the system
     store, then (if that fails) with ``ca_file`` added; when it still does not verify,
     handshake once more without verifying to read the certificate that was shown. All of
-    it ends within ``timeout`` seconds."""
+    it ends within ``timeout`` seconds. ``maxseg`` (our advertised MSS) keeps the
+    certificate flight's segments on leg 1 small, so a leg-1 limit cannot stall it."""
     t0 = time.monotonic()
     deadline = t0 + timeout
 
     def done(outcome: TlsOutcome, leaf: bytes | None, reason: str) -> TlsCheck:
         return TlsCheck(outcome, leaf, reason, timeout, time.monotonic() - t0, ca_file)
 
-    first = _handshake(proxy, target, auth, server_name, verifying_context(None), deadline)
+    first = _handshake(proxy, target, auth, server_name, verifying_context(None), deadline,
+                       maxseg)
     if isinstance(first, ConnectError):
         return first      # the proxy refused a tunnel it opened a moment ago: its verdict
     outcome, leaf, reason = first
@@ -95,13 +99,13 @@ def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
     # check with what is known, never with a verdict on the proxy.
     if ca_file is not None:
         with_ca = _handshake(proxy, target, auth, server_name, verifying_context(ca_file),
-                             deadline)
+                             deadline, maxseg)
         if isinstance(with_ca, ConnectError):
             return done(TlsOutcome.FAILED, None, f"{reason}; then: {with_ca.detail}")
         if with_ca[0] is TlsOutcome.VERIFIED:
             return done(TlsOutcome.VERIFIED_WITH_CA_FILE, with_ca[1], "")
         reason = with_ca[2] or reason
-    shown = _handshake(proxy, target, auth, server_name, None, deadline)
+    shown = _handshake(proxy, target, auth, server_name, None, deadline, maxseg)
     if isinstance(shown, ConnectError):
         return done(TlsOutcome.FAILED, None, f"{reason}; then: {shown.detail}")
     if shown[0] is not TlsOutcome.VERIFIED:   # the unverified handshake did not complete
@@ -110,11 +114,13 @@ def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
 
 
 def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
-              size: int, timeout: float, connect_timeout: float = 5.0
-              ) -> PostProbe | ConnectError:
+              size: int, timeout: float, maxseg: int | None = None,
+              connect_timeout: float = 5.0) -> PostProbe | ConnectError:
     """One fresh tunnel, TLS to the target (not verified: only the path is measured), one
-    POST of ``size`` body bytes; answered when an HTTP answer head arrives in time."""
-    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    POST of ``size`` body bytes; answered when an HTTP answer head arrives in time.
+    ``maxseg`` keeps what comes back on leg 1 in small segments (only the upload is
+    measured)."""
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return t
     host = target.rsplit(":", 1)[0].strip("[]")
@@ -124,6 +130,11 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
         deadline = t0 + timeout
         try:
             ch.handshake(deadline)
+        except OSError as e:   # timeouts included (they are OSErrors)
+            return PostProbe(size, False, time.monotonic() - t0, None,
+                             f"TLS through the proxy did not complete: {e or 'timeout'}",
+                             sent=False)
+        try:
             t.sock.settimeout(max(0.01, deadline - time.monotonic()))
             ch.send(post_head(host, size) + b"p" * size)
             head = b""
@@ -149,12 +160,13 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
 
 
 def post_bodies(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
-                sizes: tuple[int, ...], timeout: float) -> list[PostProbe] | ConnectError:
+                sizes: tuple[int, ...], timeout: float, maxseg: int | None = None
+                ) -> list[PostProbe] | ConnectError:
     """One POST per size, all at once (each in its own tunnel), so the whole ladder costs
     one wait; the proxy refusing a tunnel ends it with that refusal."""
     with ThreadPoolExecutor(max_workers=len(sizes)) as pool:
         results = list(pool.map(
-            lambda n: post_body(proxy, target, auth, server_name, n, timeout), sizes))
+            lambda n: post_body(proxy, target, auth, server_name, n, timeout, maxseg), sizes))
     refused = next((r for r in results if isinstance(r, ConnectError)), None)
     if refused is not None:
         return refused

@@ -145,3 +145,12 @@ def test_a_proxy_error_page_inside_tls_is_a_refusal_a_targets_answer_is_not() ->
     assert not proxy_refusal(target) and not proxy_refusal(ok)
     probes = [PostProbe(256, True), PostProbe(512, False, refusal=squid)]
     assert first_refusal(probes) is squid and first_refusal(probes[:1]) is None
+
+
+def test_a_post_whose_tls_never_completed_proves_nothing() -> None:
+    unsent = [PostProbe(n, False, 1.0, None, "handshake", sent=False) for n in POST_SIZES]
+    assert post_verdict(unsent, 1.0) is None
+    mixed = [PostProbe(256, True), PostProbe(512, False, sent=False), PostProbe(1024, True),
+             PostProbe(2048, False, acked=True)]
+    v = post_verdict(mixed, 1.0)
+    assert v is not None and v.limit is not None and v.limit.max_payload == 1024
