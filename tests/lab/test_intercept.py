@@ -162,3 +162,14 @@ def test_a_decrypting_proxy_stuck_on_leg2_is_not_waited_for(lab: Lab) -> None:
     problems = [v for v in doc["verdicts"] if v["code"] != "HEALTHY"]
     assert problems and all(v["leg"] == "proxy-upstream" for v in problems), problems
     assert status == 1
+
+
+def test_interception_plus_leg1_black_hole_is_leg1s_never_leg2s(lab: Lab) -> None:
+    # The forged certificate's flight comes down leg 1: the check and the POST bodies keep
+    # leg 1's segments small, so the hole neither hides the interception nor lands on leg 2.
+    lab.up("intercept", faults=["blackhole:1:down:700"])
+    status, doc, _ = run(lab, "diagnose")
+    assert status == 1 and found(doc, "PROXY_TLS_INTERCEPTED", "fmc-proxy")
+    (hole,) = found(doc, "PMTU_BLACKHOLE")
+    assert hole["leg"] == "fmc-proxy" and hole["direction"] == "down" and hole["mtu"] == 700
+    assert [v["code"] for v in doc["verdicts"] if v["leg"] == "proxy-upstream"] == ["HEALTHY"]
