@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
-from pathprobe.findings import finish
-from pathprobe.model import Leg, LegReport, Measurement, Progress, Report, no_progress
+from pathprobe.findings import SIZE_CODES, finish, leg1_size_limit
+from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, Report, no_progress
 
 if TYPE_CHECKING:
     from pathprobe.proxyconf import Credentials, ProxyConfig
@@ -61,11 +61,44 @@ def _local_step(leg: Leg, host: str) -> StepFn:
     return step
 
 
+@dataclass
+class Proven:
+    """What pmtu (and then mss) proved about the first leg, for later steps to aim with.
+
+    Only aiming: the mss step probes the proven MTU first (and still confirms it
+    itself) and keeps its peer probe's reply within a proven limit on the way
+    back; the tunnel keeps its segments within leg 1's proven payload, so leg 1's
+    loss timeouts are not waited for twice and leg 2 is measured beyond leg 1's
+    limit. Nothing proven: every step searches on its own.
+    """
+
+    mtu: int | None = None          # the leg's exact path MTU below its interface's
+    up_payload: int | None = None   # TCP payload per segment leg 1 carries up
+    down_payload: int | None = None  # ... and down
+
+    def learn(self, m: Measurement, leg: Leg) -> None:
+        """Add what one step proved (the least of each limit stays)."""
+        exact = [v.limit.mtu for v in m.verdicts if v.leg is leg and v.code in SIZE_CODES
+                 and v.limit is not None and v.limit.exact and v.limit.mtu is not None]
+        self.mtu = _least(self.mtu, min(exact) if exact else None)
+        if leg is Leg.FMC_PROXY:
+            # IPv6 headers assumed: 20 bytes under an IPv4 leg's limit, never above either.
+            self.up_payload = _least(self.up_payload,
+                                     leg1_size_limit(m.verdicts, Direction.UP, 6))
+            self.down_payload = _least(self.down_payload,
+                                       leg1_size_limit(m.verdicts, Direction.DOWN, 6))
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
     """The steps in order. Imports are lazy so a missing module is one step not
-    measured, not a crash. No step needs another's result: the findings of all
-    of them are combined afterwards."""
+    measured, not a crash. Later steps aim with what earlier steps proved (``Proven``) but
+    measure on their own; the findings of all of them are combined afterwards."""
     steps: list[PlannedStep] = []
+    proven = Proven()
     if cfg.proxy is None:
         leg, host, port = Leg.FMC_UPSTREAM, cfg.target_host, cfg.target_port
     else:
@@ -77,13 +110,18 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
     def pmtu_step() -> Measurement:
         from pathprobe.pmtu import measure_pmtu
 
-        return measure_pmtu(host, leg=leg, port=port, max_probes=cfg.max_probes,
-                            progress=progress)
+        m = measure_pmtu(host, leg=leg, port=port, max_probes=cfg.max_probes,
+                         progress=progress)
+        proven.learn(m, leg)
+        return m
 
     def mss_step() -> Measurement:
         from pathprobe.mss import measure_mss
 
-        return measure_mss(host, port, leg=leg, progress=progress)
+        m = measure_mss(host, port, leg=leg, progress=progress, expected_mtu=proven.mtu,
+                        down_payload=proven.down_payload)
+        proven.learn(m, leg)
+        return m
 
     steps.append(PlannedStep(f"{leg} path MTU to {host}", leg, host, pmtu_step))
     steps.append(PlannedStep(f"{leg} handshake MSS and large segments to {host}:{port}", leg,
@@ -96,7 +134,8 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
             from pathprobe.tunnel import measure_tunnel
 
             return measure_tunnel(proxy, target, credentials=cfg.credentials,
-                                  reflector=cfg.reflector, progress=progress)
+                                  reflector=cfg.reflector, progress=progress,
+                                  leg1_payload=proven.up_payload)
 
         steps.append(PlannedStep(f"CONNECT {target} via {proxy.display} and leg 2 inside the "
                                  "tunnel", Leg.PROXY_UPSTREAM, target, tunnel_step))

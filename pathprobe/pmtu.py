@@ -302,8 +302,9 @@ def measure_down(target: Target, port: int, floor: int, high: int, max_probes: i
     timeout = DOWN_WAIT.wait(took) if first.outcome is DownOutcome.COMPLETE \
         else DOWN_WAIT.ceiling
     prober = DownProber(target.family, (target.address, port), request, timeout)
+    # The way up stops at ``floor``: the way down most likely at the same size.
     search = SizeSearch(floor, high, max_probes=max_probes, batch=24, retries=2,
-                        parallel_retries=True, max_rounds=8)
+                        parallel_retries=True, max_rounds=8, first=(floor + 1,))
 
     def on_round(s: SizeSearch, sizes: list[int]) -> None:
         progress(f"down (advertised MSS) round {s.result().rounds}: {len(sizes)} probes "

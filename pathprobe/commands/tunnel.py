@@ -66,8 +66,9 @@ def tunnel_command(
         help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[Optional[int], typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
-        help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
-             "failure inside the tunnel be blamed on leg 2 with confidence 'measured'.")]
+        help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'): the up "
+             "probes' segments stay within it, so leg 2 is measured beyond leg 1's limit and "
+             "a failure inside the tunnel is blamed on leg 2 with confidence 'measured'.")]
         = None,
     direction: Annotated[DirectionChoice, typer.Option(
         "--direction", case_sensitive=False, help="Which directions of leg 2 to measure.")]
@@ -132,5 +133,6 @@ def tunnel_command(
         credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
-        token=token, reflector_tls=reflector_tls, directions=dirs)], out,
+        token=token, reflector_tls=reflector_tls, directions=dirs,
+        leg1_payload=leg1_max_payload)], out,
         context=make_context(config, target), leg2_target=target)

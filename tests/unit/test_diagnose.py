@@ -365,3 +365,37 @@ def test_ctrl_c_while_printing_progress_still_gives_the_partial_report() -> None
     r = run_steps(_steps(clamp, clamp), started="t", progress=progress)
     assert r.partial and r.errors == ("interrupted during: step 1",)
     assert [v.code for v in r.verdicts] == [VerdictCode.MSS_CLAMPED]
+
+
+def _pmtu_verdict(code: VerdictCode, direction: Direction, mtu: int, exact: bool = True
+                  ) -> Verdict:
+    return Verdict(code, Leg.FMC_PROXY, direction, (), limit=Limit(mtu=mtu, exact=exact),
+                   basis=Basis.THIS_LEG_ONLY)
+
+
+def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
+    from pathprobe.diagnose import Proven
+
+    hole = Proven()
+    hole.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                   Direction.BOTH, 1372),)), Leg.FMC_PROXY)
+    # IPv6 headers and timestamps assumed: never above what the leg carries either way.
+    assert (hole.mtu, hole.up_payload, hole.down_payload) == (1372, 1300, 1300)
+    up_only = Proven()
+    up_only.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                      Direction.UP, 1350),)), Leg.FMC_PROXY)
+    assert (up_only.up_payload, up_only.down_payload) == (1278, None)
+    # A lower bound is no edge to aim at, but still a size leg 1 carries.
+    bound = Proven()
+    bound.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                    Direction.BOTH, 1372, False),)),
+                Leg.FMC_PROXY)
+    assert (bound.mtu, bound.up_payload) == (None, 1300)
+    # PMTUD that works needs no help; nothing measured aims nothing.
+    for m, leg in ((Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_REDUCED,
+                                                         Direction.BOTH, 1400),)),
+                    Leg.FMC_PROXY),
+                   (Measurement(errors=("no answer",)), Leg.FMC_PROXY)):
+        p = Proven()
+        p.learn(m, leg)
+        assert p == Proven(), m
