@@ -1,22 +1,22 @@
-"""`diagnose`: run every step on every leg; ``pathprobe.findings`` decides the rest.
+"""`diagnose`: plan every step on every leg and run them in order.
 
 Each step may fail on its own: a step that cannot run is reported as not
 measured, with why, never guessed; Ctrl-C stops the run and what was measured
-so far is returned marked partial. Attribution, merging, severity and
-recommendations are decided once, from the facts of all steps, in
+so far is kept, marked partial (``pathprobe.runner``). Attribution, merging,
+severity and recommendations are decided once, from the facts of all steps, in
 ``pathprobe.findings.finish``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
-from pathprobe.findings import SIZE_CODES, finish, leg1_size_limit
-from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, Report, no_progress
+from pathprobe.findings import SIZE_CODES, leg1_size_limit
+from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, no_progress
+from pathprobe.runner import InterruptedDuring
 
 if TYPE_CHECKING:
     from pathprobe.proxyconf import Credentials, ProxyConfig
@@ -148,41 +148,26 @@ def not_measured(leg: Leg, target: str, description: str, why: str) -> Measureme
     return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
 
 
-def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress = no_progress,
-              clock: Callable[[], float] = time.monotonic,
-              done: list[Measurement] | None = None, leg2_target: str | None = None) -> Report:
-    """Run (description, leg, target, step) in order, each failure contained.
+def measure_steps(steps: Iterable[PlannedStep], progress: Progress = no_progress
+                  ) -> Iterator[Measurement]:
+    """Each step's Measurement in order, each failure contained.
 
     A PathprobeError (or a measuring module this build lacks) makes that step
-    "not measured, because ..."; Ctrl-C stops the run and returns what was
-    measured so far, marked partial.
+    "not measured, because ..."; Ctrl-C ends the run, naming the step it stopped
+    (``runner.measure_report`` keeps what was measured so far, marked partial).
     """
-    t0 = clock()
-    done = [] if done is None else done
-    extra: list[str] = []
-    partial = False
     for step in steps:
         try:
             # progress inside the try: Ctrl-C right after the line is printed still
-            # yields the partial report, not a bare "interrupted".
+            # names the step.
             progress(f"{step.description} ...")
-            done.append(step.run())
+            m = step.run()
         except KeyboardInterrupt:
-            partial = True
-            extra.append(f"interrupted during: {step.description}")
-            break
+            raise InterruptedDuring(step.description) from None
         except PathprobeError as e:
             progress(f"{step.description}: not measured: {e}")
-            done.append(not_measured(step.leg, step.target, step.description, str(e)))
+            m = not_measured(step.leg, step.target, step.description, str(e))
         except ImportError as e:
-            done.append(not_measured(step.leg, step.target, step.description,
-                                     f"this build cannot measure it ({e})"))
-    return finish(done, command="diagnose", started=started, duration_s=clock() - t0,
-                  partial=partial, extra_errors=extra, leg2_target=leg2_target)
-
-
-def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress
-                 ) -> Report:
-    """Plan the steps for ``cfg`` and run them."""
-    return run_steps(plan(cfg, progress), started=started, progress=progress,
-                     leg2_target=f"{cfg.target_host}:{cfg.target_port}" if cfg.proxy else None)
+            m = not_measured(step.leg, step.target, step.description,
+                             f"this build cannot measure it ({e})")
+        yield m

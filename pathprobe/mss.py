@@ -37,6 +37,7 @@ from pathprobe.model import (
     Number,
     Progress,
     Step,
+    Unmeasured,
     Verdict,
     VerdictCode,
     no_progress,
@@ -612,7 +613,8 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
         progress(f"handshake with {target}")
         hs = tcpprobe.handshake(family, addr)
     except NotMeasuredError as e:
-        return Measurement(errors=(str(e),), permission_needed=isinstance(e, PermissionNeeded))
+        return Measurement(errors=(str(e),), unmeasured=Unmeasured.PERMISSION
+                           if isinstance(e, PermissionNeeded) else Unmeasured.ERROR)
     view = handshake_view(hs, _interface_mtu(family, addr[0]))
     not_measured: list[str] = []
     if view.bound is ReceivedBound.ROUTE_MTU:

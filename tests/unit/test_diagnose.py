@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.commands.demo import demo_argv
-from pathprobe.diagnose import DiagnoseConfig, PlannedStep, not_measured, plan, run_steps
+from pathprobe.diagnose import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.tunnel import TunnelFact
@@ -36,6 +36,7 @@ from pathprobe.model import (
 from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render import TableFormat
 from pathprobe.render.summary import summarize
+from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority
 
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
@@ -159,6 +160,13 @@ def test_report_drops_healthy_on_a_sick_leg_and_exits_1() -> None:
 # --- running the steps ------------------------------------------------------------------------
 
 StepFn = Callable[[], Measurement]
+
+
+def run_steps(steps: list[PlannedStep], *, started: str,
+              progress: Callable[[str], None] = no_progress) -> Report:
+    """diagnose's steps through the runner every measuring command uses."""
+    return measure_report("diagnose", lambda p: measure_steps(steps, p), started=started,
+                          progress=progress)
 
 
 def _steps(*fns: StepFn) -> list[PlannedStep]:
@@ -399,3 +407,17 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
         p = Proven()
         p.learn(m, leg)
         assert p == Proven(), m
+
+
+def test_hints_name_the_flags_of_the_command_once_each() -> None:
+    from pathprobe.model import Unmeasured
+    from pathprobe.runner import hints_for
+
+    perm = Measurement(errors=("icmp: needs root",), unmeasured=Unmeasured.PERMISSION)
+    silent = Measurement(errors=("no answer",), unmeasured=Unmeasured.SILENT)
+    hints = {Unmeasured.PERMISSION: "run it as root"}
+    assert hints_for([perm, silent, perm, healthy()], hints) == ("run it as root",)
+    r = measure_report("pmtu", lambda p: [perm], started="t", hints=hints)
+    assert r.errors == ("icmp: needs root", "run it as root")
+    assert measure_report("pmtu", lambda p: [silent], started="t", hints=hints).errors == (
+        "no answer",)

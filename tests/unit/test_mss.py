@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from pathprobe.errors import UsageError
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.mss import MssFact
-from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Measurement, VerdictCode
+from pathprobe.model import (
+    Basis,
+    Direction,
+    Evidence,
+    Leg,
+    Limit,
+    Measurement,
+    Unmeasured,
+    VerdictCode,
+)
 from pathprobe.mss import (
     Failure,
     HandshakeView,
@@ -556,7 +565,7 @@ def test_measure_without_a_listener_is_a_result() -> None:
     s.close()
     m = measure_mss("127.0.0.1", port, leg=LEG)
     assert not m.verdicts and not m.legs and "127.0.0.1 port" in m.errors[0]
-    assert not m.permission_needed
+    assert m.unmeasured is Unmeasured.ERROR
     with pytest.raises(UsageError):
         measure_mss("127.0.0.1", 0, leg=LEG)
 
