@@ -27,6 +27,9 @@ from pathprobe.render.text import _command_lines, _indent_wrap, table_text
 from pathprobe.render.tsv import escape_cell
 
 TITLE = "pathprobe fleet report"
+# Seven columns of recommendations: at a narrow window a long token may wrap inside (the
+# text copied from the page is unchanged).
+FLEET_CSS = CSS + "td,td pre{overflow-wrap:anywhere}\n"
 
 
 class FleetTable(StrEnum):
@@ -169,7 +172,7 @@ def render_fleet_html(fleet: Fleet, fail_on: Severity) -> str:
         body += ["<h2>Recommendations</h2>", table_html(tables.recommendations)]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{escape(TITLE)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            f"<title>{escape(TITLE)}</title>\n<style>{FLEET_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
 
 
