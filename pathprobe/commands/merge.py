@@ -11,7 +11,6 @@ import typer
 from pathprobe.commands.common import (
     FailOnOption,
     FormatOption,
-    JsonOption,
     Output,
     OutputOption,
     WidthOption,
@@ -22,6 +21,10 @@ from pathprobe.model import Severity
 from pathprobe.outfile import write_output
 from pathprobe.render.fleet import FleetTable, render_fleet
 
+FleetJsonOption = Annotated[bool, typer.Option(
+    "--json", help="Write one JSON object (schema pathprobe-fleet/1: $defs/fleet in "
+                   "'pathprobe schema') to stdout: every host with its verdicts as read, "
+                   "and the recommendations with their hosts.")]
 FleetTableOption = Annotated[FleetTable, typer.Option(
     "--table", case_sensitive=False, metavar="TABLE",
     help="The table --format tsv writes: hosts, findings (one row per host and finding) "
@@ -50,10 +53,10 @@ def load(path: Path) -> HostReport:
 
 def merge_command(
     reports: Annotated[list[Path], typer.Argument(
-        metavar="REPORT.json...", show_default=False,
+        metavar="REPORT.json", show_default=False,
         help="JSON reports of any pathprobe command (--json output), one per host.")],
     fail_on: FailOnOption = Severity.WARNING,
-    as_json: JsonOption = False,
+    as_json: FleetJsonOption = False,
     fmt: FormatOption = None,
     output: OutputOption = None,
     width: WidthOption = None,

@@ -87,9 +87,10 @@ def fleet_tables(fleet: Fleet, fail_on: Severity, details: bool = True) -> Fleet
         hosts = Table(("host", "outcome", "command", "started (UTC)", "summary"), tuple(
             (fleet.label(h), outcome(h, fail_on), h.command or "-", h.started or "-",
              summary(h)) for h in fleet.hosts))
-    else:  # text: the summary gets the width
+    else:  # text: the summary gets the width; host names and outcomes are never wrapped
         hosts = Table(("host", "outcome", "summary"), tuple(
-            (fleet.label(h), outcome(h, fail_on), summary(h)) for h in fleet.hosts))
+            (fleet.label(h), outcome(h, fail_on), summary(h)) for h in fleet.hosts),
+            code=frozenset({0, 1}))
     rows, sevs = [], []
     for h in fleet.hosts:
         for v in h.verdicts:
