@@ -41,6 +41,7 @@ class HostState(StrEnum):
     UNREADABLE = "unreadable"
     INVALID_JSON = "invalid-json"
     NOT_A_REPORT = "not-a-report"
+    FLEET = "fleet"  # a merge's own --json output: skipped, not a host
 
 
 @dataclass(frozen=True)
@@ -144,10 +145,15 @@ def verdict_from_json(obj: Mapping[str, Any]) -> Verdict:
                    severity=Severity(severity) if severity else None)
 
 
+def clean_lines(text: str) -> str:
+    """``clean`` for text whose line breaks mean something (a multi-line command)."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
 def recommendation_from_json(obj: Mapping[str, Any]) -> Recommendation:
-    return Recommendation(where=obj["where"], platform=obj["platform"],
-                          command=obj["command"], why=obj["why"],
-                          rollback=obj.get("rollback", ""))
+    return Recommendation(where=clean(obj["where"]), platform=clean(obj["platform"]),
+                          command=clean_lines(obj["command"]), why=clean_lines(obj["why"]),
+                          rollback=clean_lines(obj.get("rollback", "")))
 
 
 def read_host(source: str, data: bytes) -> HostReport:
@@ -169,7 +175,7 @@ def read_host(source: str, data: bytes) -> HostReport:
             e, json.JSONDecodeError) else ""
         return HostReport(source, fallback, HostState.INVALID_JSON, f"not JSON{where}")
     if isinstance(doc, dict) and doc.get("schema") == FLEET_SCHEMA:
-        return HostReport(source, fallback, HostState.NOT_A_REPORT,
+        return HostReport(source, fallback, HostState.FLEET,
                           "a fleet report (merge the hosts' own reports instead)")
     try:
         problem = schema_problem(doc)
@@ -197,7 +203,8 @@ def unreadable(source: str, why: str) -> HostReport:
 def merge(hosts: Sequence[HostReport]) -> Fleet:
     """The fleet, hosts sorted by name; two files naming the same host are told apart by
     their file names."""
-    unique = {h.source: h for h in hosts}  # the same file given twice counts once
+    # the same file given twice counts once; a fleet report is no host
+    unique = {h.source: h for h in hosts if h.state is not HostState.FLEET}
     ordered = tuple(sorted(unique.values(), key=lambda h: (h.host, h.source)))
     count: dict[str, int] = {}
     for h in ordered:

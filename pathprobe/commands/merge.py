@@ -15,11 +15,20 @@ from pathprobe.commands.common import (
     OutputOption,
     WidthOption,
     check_output_path,
+    progress_to_stderr,
 )
-from pathprobe.fleet import MAX_REPORT_BYTES, HostReport, merge, read_host, unreadable
+from pathprobe.fleet import (
+    MAX_REPORT_BYTES,
+    HostReport,
+    HostState,
+    merge,
+    read_host,
+    unreadable,
+)
 from pathprobe.model import Severity
 from pathprobe.outfile import write_output
 from pathprobe.render.fleet import FleetTable, render_fleet
+from pathprobe.sanitize import clean
 
 FleetJsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe-fleet/1: $defs/fleet in "
@@ -85,7 +94,10 @@ def merge_command(
     out = Output(fmt, as_json, output, fail_on, width=width)
     if output is not None:
         check_output_path(output)
-    fleet = merge([load(p) for p in reports])
+    hosts = [load(p) for p in reports]
+    for skipped in (h for h in hosts if h.state is HostState.FLEET):
+        progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
+    fleet = merge(hosts)
     chosen, json_out = out.resolved()
     text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
     if output is not None:

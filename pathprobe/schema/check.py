@@ -10,6 +10,7 @@ this checks; tests compare it with jsonschema on generated values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -108,9 +109,14 @@ class _Checker:
         return None
 
 
+@functools.cache
+def _schema() -> dict[str, Any]:
+    return load_schema()  # parsed once per process, however many files are checked
+
+
 def schema_problem(value: object, definition: str | None = None) -> str | None:
     """Why ``value`` does not follow the packaged schema (or its ``$defs/definition``),
     or None when it does."""
-    root = load_schema()
+    root = _schema()
     schema = root if definition is None else root["$defs"][definition]
     return _Checker(root).check(value, schema, ())

@@ -111,7 +111,7 @@ HOSTILE: list[tuple[str, bytes, HostState, str]] = [
     ("bad-code", json.dumps({**golden("acl"), "verdicts": [
         {**golden("acl")["verdicts"][0], "code": "\x1b[31mOWNED"}]}).encode(),
      HostState.NOT_A_REPORT, ".verdicts[0].code"),
-    ("fleet", json.dumps({"schema": "pathprobe-fleet/1"}).encode(), HostState.NOT_A_REPORT,
+    ("fleet", json.dumps({"schema": "pathprobe-fleet/1"}).encode(), HostState.FLEET,
      "fleet report"),
 ]
 
@@ -135,6 +135,28 @@ def test_control_characters_in_a_host_name_never_reach_the_output() -> None:
     text = render_fleet(merge([host]), Severity.WARNING, width=80)
     assert "\x1b" not in text and "\u202e" not in text and "\r" not in text
     assert "forged" in text and "\nforged" not in text
+
+
+def test_control_characters_in_recommendations_are_removed_line_by_line() -> None:
+    doc = golden("acl")
+    doc["recommendations"][0]["command"] = "acl x\x1b[2J\nhttp_access allow\x07 x"
+    doc["recommendations"][0]["why"] = "because\x1b]8;;http://evil\x07 click"
+    host = read_host("x.json", json.dumps(doc).encode())
+    assert host.recommendations[0].command == "acl x\nhttp_access allow x"
+    for fmt in (TableFormat.SIMPLE, TableFormat.GITHUB, TableFormat.HTML):
+        text = render_fleet(merge([host]), Severity.WARNING, fmt, width=100)
+        assert "\x1b" not in text and "\x07" not in text and "evil" not in text
+
+
+def test_a_fleet_report_among_the_inputs_is_skipped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(p) for p in site_fleet(tmp_path)[:1]]
+    status, fleet_json, _ = run(["merge", *files, "--json"], capsys)
+    (tmp_path / "fleet.json").write_text(fleet_json)
+    again, out, err = run(["merge", *files, str(tmp_path / "fleet.json"), "--json"], capsys)
+    assert again == status == ExitStatus.HEALTHY
+    assert json.loads(out)["hosts"] == json.loads(fleet_json)["hosts"]
+    assert "skipping" in err and "fleet.json" in err
 
 
 def test_a_file_larger_than_the_limit_is_not_read_as_a_report(
