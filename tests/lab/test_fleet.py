@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -179,3 +180,50 @@ def test_playbook_with_connection_local(lab: Lab, tmp_path: Path) -> None:
     md = (reports / "fleet.md").read_text()
     assert f"| {doc['context']['host']} | ok | diagnose |" in md
     assert not Path("/var/tmp/pathprobe-localhost").exists()
+
+
+def _pmtu(lab: Lab, node: str, target: str) -> dict[str, Any]:
+    run = lab.cli("pmtu", target, "--json", "-q", node=node)
+    assert run.returncode in (0, 1), run.stderr
+    doc: dict[str, Any] = json.loads(run.stdout)
+    return doc
+
+
+def test_each_fmc_has_its_own_leg1_and_sshd(lab: Lab) -> None:
+    """fmc2's MTU fault (its own policy table for the way up) and fmc3's black hole touch
+    neither fmc nor each other; every sshd answers on its lab address only, and 'down'
+    leaves no sshd, key or namespace behind."""
+    state = up(topo.SCENARIOS["healthy"].with_overrides(None, None, None, [
+        topo.Fault.parse("mtu:1:both:1400@fmc2"),
+        topo.Fault.parse("blackhole:1:both:1300@fmc3")]), lab.prefix, fmcs=3, ssh=True)
+    lab.state = state
+    for node, v4, v6 in (("fmc", "198.18.2.2", "2001:db8:2::2"),
+                         ("fmc2", "198.18.2.2", "2001:db8:2::2"),
+                         ("fmc3", "198.18.2.2", "2001:db8:2::2")):
+        lab.run(["ip", "route", "flush", "cache"], node=node)
+        lab.run(["ip", "-6", "route", "flush", "cache"], node=node)
+        got = {t: _pmtu(lab, node, t)["legs"][0]["pmtu"] for t in (v4, v6)}
+        expected = {"fmc": 1500, "fmc2": 1400, "fmc3": 1300}[node]
+        assert got == {v4: expected, v6: expected}, node
+    codes = {v["code"] for v in _pmtu(lab, "fmc2", "198.18.2.2")["verdicts"]}
+    assert codes == {"PMTU_REDUCED"}                     # the ICMP came: PMTUD works
+    keys = Path(str(state.ssh_dir))
+    for name in ("fmc", "fmc2", "fmc3"):
+        r = lab.run(["ssh", "-F", str(keys / "ssh_config"), name, "hostname"], node="r1",
+                    timeout=30)
+        assert (r.returncode, r.stdout.strip()) == (0, name), r.stderr
+    # fmc2's sshd listens on its lab IPv4 address only: not on its IPv6 one, not on lo
+    for node, address in (("r1", "2001:db8:12::2"), ("fmc2", "127.0.0.1")):
+        r = lab.run(["ssh", "-F", str(keys / "ssh_config"), "-o", f"HostName={address}",
+                     "fmc2", "true"], node=node, timeout=30)
+        assert r.returncode == 255 and "refused" in r.stderr, (address, r.stderr)
+    pids = dict(state.pids)
+    assert {f"sshd-{n}" for n in ("fmc", "fmc2", "fmc3")} <= set(pids)
+    lab.down()
+    assert not keys.exists()
+    for name, pid in pids.items():
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
+            f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0], name
+    left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                          check=True).stdout
+    assert lab.prefix + "fmc" not in left
