@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ from pathprobe.render.fleet import FleetTable, render_fleet
 from pathprobe.schema import load_schema
 from pathprobe.schema.check import schema_problem
 from tests.browser import page_width, png_colours, screenshot
+from tests.conftest import cli_env
+from tests.hostile import BEHAVIOURS, HostileProxy
 from tests.reports import check_html_text, check_tsv_text, check_width
 from tests.unit.test_report_formats import article, denied
 
@@ -175,6 +179,32 @@ def test_unreadable_paths(tmp_path: Path) -> None:
                        (tmp_path, "not a regular file"), (fifo, "not a regular file")):
         host = load(path)
         assert host.state is HostState.UNREADABLE and says in host.problem
+
+
+def test_reports_from_hostile_proxies_merge_clean(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Real reports of `tunnel` against proxies that answer with escape sequences or echo
+    the credentials back (tests/hostile.py): merged, nothing of either gets through."""
+    password = "Hostile-Merge-Secret-7"
+    files = []
+    for name in ("ansi-reason", "echo-credentials", "garbage"):
+        with HostileProxy(BEHAVIOURS[name]) as proxy:
+            run_ = subprocess.run(
+                [sys.executable, "-m", "pathprobe", "tunnel", "--proxy", proxy.url,
+                 "--target", "upstream.pathprobe.test:443", "--proxy-user", "fmc", "--json",
+                 "--quiet"], capture_output=True, text=True, timeout=90, check=False,
+                env=cli_env({"PATHPROBE_PROXY_PASSWORD": password}))
+        assert run_.returncode in (1, 3), run_.stderr
+        path = tmp_path / f"{name}.json"
+        path.write_text(run_.stdout)
+        files.append(str(path))
+    for args in ([], ["-f", "github"], ["-f", "html"], ["-f", "tsv"], ["--json"]):
+        status, out, err = run(["merge", *files, *args], capsys)
+        assert status in (ExitStatus.PROBLEM, ExitStatus.NOT_MEASURED)
+        assert "\x1b" not in out and "\x9b" not in out and password not in out + err
+        assert "not a report" not in out and "not-a-report" not in out  # all three read
+    doc = json.loads(out)
+    assert [h["state"] for h in doc["hosts"]] == ["report"] * 3
 
 
 # ----------------------------------------------------------------------------- the fleet
