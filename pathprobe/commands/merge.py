@@ -42,7 +42,7 @@ FleetTableOption = Annotated[FleetTable, typer.Option(
 
 def load(path: Path) -> HostReport:
     """One file as a host: read at most MAX_REPORT_BYTES + 1 bytes of a regular file."""
-    name = str(path)
+    name = clean(str(path))  # a file name is shown as it is: no escape sequences
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as e:

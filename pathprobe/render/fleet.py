@@ -18,7 +18,7 @@ from html import escape
 from pathprobe.compat import StrEnum
 from pathprobe.fleet import FLEET_SCHEMA, Fleet, HostReport, HostState
 from pathprobe.model import ExitStatus, Severity
-from pathprobe.render import MARKDOWN_FORMATS, TableFormat, recommendation_json
+from pathprobe.render import DEFAULT_WIDTH, MARKDOWN_FORMATS, TableFormat, recommendation_json
 from pathprobe.render.content import Table, limit_text
 from pathprobe.render.html_page import CSS
 from pathprobe.render.html_page import _table as table_html
@@ -221,7 +221,7 @@ def fleet_json(fleet: Fleet, fail_on: Severity) -> dict[str, object]:
 
 
 def render_fleet(fleet: Fleet, fail_on: Severity, fmt: TableFormat = TableFormat.SIMPLE,
-                 as_json: bool = False, *, width: int = 100,
+                 as_json: bool = False, *, width: int = DEFAULT_WIDTH,
                  table: FleetTable = FleetTable.FINDINGS) -> str:
     """The fleet report in one format (the --format/--json choices of every command)."""
     if as_json:

@@ -172,6 +172,15 @@ def test_a_file_larger_than_the_limit_is_not_read_as_a_report(
     assert host.state is HostState.NOT_A_REPORT and "larger than" in host.problem
 
 
+def test_a_file_name_with_escape_sequences_is_shown_clean(tmp_path: Path) -> None:
+    path = tmp_path / "fmc\x1b[2J\x07.json"
+    path.write_text("{")
+    host = load(path)
+    assert host.state is HostState.INVALID_JSON
+    text = render_fleet(merge([host]), Severity.WARNING, width=100)
+    assert "\x1b" not in text and "\x07" not in text and "fmc" in text
+
+
 def test_unreadable_paths(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)  # nobody writes: reading it would block for ever
