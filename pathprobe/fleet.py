@@ -99,15 +99,17 @@ class Fleet:
                                   ExitStatus.NOT_MEASURED).index(s))
 
     def recommendation_groups(self) -> tuple[RecommendationGroup, ...]:
-        """Identical recommendations said once, with the hosts that need them (first seen
-        first; hosts in fleet order)."""
+        """Identical recommendations said once, with the hosts that need them, grouped by
+        where they apply (places in the order first seen; hosts in fleet order)."""
         groups: dict[Recommendation, list[str]] = {}
         for host in self.hosts:
             for r in host.recommendations:
                 names = groups.setdefault(r, [])
                 if self.label(host) not in names:
                     names.append(self.label(host))
-        return tuple(RecommendationGroup(r, tuple(h)) for r, h in groups.items())
+        places = list(dict.fromkeys(r.where for r in groups))
+        ordered = sorted(groups.items(), key=lambda item: places.index(item[0].where))
+        return tuple(RecommendationGroup(r, tuple(h)) for r, h in ordered)
 
 
 def host_from_name(source: str) -> str:

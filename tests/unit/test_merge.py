@@ -249,6 +249,8 @@ def test_fleet_status_and_groups_follow_the_hosts(paths: list[Path],
     assert len({g.recommendation for g in groups}) == len(groups)  # each said once
     for g in groups:
         assert set(g.hosts) == {h.host for h in hosts if g.recommendation in h.recommendations}
+    places = [g.recommendation.where for g in groups]
+    assert places == sorted(places, key=places.index)   # each place's rows together
     rows = render_fleet(fleet, fail_on, TableFormat.TSV, table=FleetTable.FINDINGS)
     assert len(rows.splitlines()) == 1 + sum(len(h.verdicts) for h in hosts)
 
