@@ -63,7 +63,10 @@ def _setup(tmp: Path, ssh_dir: str) -> None:
     assert "$ANSIBLE_VAULT" in vaulted.stdout and SECRET not in vaulted.stdout
     (tmp / "inventory.ini").write_text(
         "[fmcs]\nfmc\nfmc2\nfmc3\n"
-        f"fmc4 ansible_host={UNREACHABLE}\n\n"
+        f"fmc4 ansible_host={UNREACHABLE}\n"
+        # the same machines again, once with a bad option and once with too little time
+        "fmc-bad ansible_host=fmc pathprobe_extra_args='[\"--no-such-option\"]'\n"
+        "fmc2-hurried ansible_host=fmc2 pathprobe_timeout=1\n\n"
         "[fmcs:vars]\nansible_user=root\nansible_python_interpreter=/usr/bin/python3\n"
         f"pathprobe_become=false\npathprobe_proxy={topo.PROXY_URL}\n"
         f"pathprobe_target={TARGET}\npathprobe_proxy_user={topo.LAB_USER}\n"
@@ -129,6 +132,11 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path) -> None:
     assert not any(v["code"].startswith("PROXY_AUTH") for h in ("fmc", "fmc2", "fmc3")
                    for v in docs[h]["verdicts"])
     assert docs["fmc4"]["verdicts"] == [] and "unreachable" in docs["fmc4"]["errors"][0]
+    for host, why in (("fmc-bad", "exited with status 2"),
+                      ("fmc2-hurried", "did not finish within 1 s")):
+        doc = json.loads((reports / f"{host}.json").read_text())
+        jsonschema.validate(doc, schema)
+        assert doc["verdicts"] == [] and why in doc.get("errors", [""])[0], (host, doc)
 
     md = (reports / "fleet.md").read_text()
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
@@ -146,12 +154,13 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path) -> None:
                             timeout=60, check=False)
     assert merged.returncode == 3                    # fmc4 could not be measured at all
     fleet = json.loads(merged.stdout)
-    assert [h["exit_status"] for h in fleet["hosts"]] == [0, 1, 0, 3]
+    assert [(h["host"], h["exit_status"]) for h in fleet["hosts"]] == [
+        ("fmc", 0), ("fmc-bad", 3), ("fmc2", 1), ("fmc2-hurried", 3), ("fmc3", 0), ("fmc4", 3)]
     assert any("fmc2" in r["hosts"] for r in fleet["recommendations"])
 
     _no_secret_in(tmp_path, run.stdout, run.stderr)
     _no_secret_in(Path(state.workdir))
-    for host in ("fmc", "fmc2", "fmc3"):
+    for host in ("fmc", "fmc2", "fmc3", "fmc-bad"):
         assert not Path(f"/var/tmp/pathprobe-{host}").exists()   # the playbook cleaned up
 
 
