@@ -29,7 +29,7 @@ from pathprobe.render.tsv import escape_cell
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
 # text copied from the page is unchanged).
-FLEET_CSS = CSS + "td,td pre{overflow-wrap:anywhere}\n"
+FLEET_CSS = CSS + "td pre{overflow-wrap:anywhere}\n"
 
 
 class FleetTable(StrEnum):
