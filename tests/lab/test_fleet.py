@@ -226,6 +226,18 @@ def test_each_fmc_has_its_own_leg1_and_sshd(lab: Lab) -> None:
         r = lab.run(["ssh", "-F", str(keys / "ssh_config"), "-o", f"HostName={address}",
                      "fmc2", "true"], node=node, timeout=30)
         assert r.returncode == 255 and "refused" in r.stderr, (address, r.stderr)
+    # the CLI: 'lab exec --node fmc2' runs there, 'lab status' names the FMCs and the keys
+    cli = [sys.executable, "-m", "pathprobe", "lab"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), topo.PREFIX_ENV: lab.prefix}
+    r = subprocess.run([*cli, "exec", "--node", "fmc2", "--", "ip", "-br", "addr"],
+                       capture_output=True, text=True, env=env, timeout=30, check=False)
+    assert r.returncode == 0 and "198.18.12.2/24" in r.stdout, r.stderr
+    r = subprocess.run([*cli, "status", "--json"], capture_output=True, text=True, env=env,
+                       timeout=30, check=False)
+    status = json.loads(r.stdout)
+    assert r.returncode == 0 and status["ssh_dir"] == state.ssh_dir
+    assert status["fmcs"] == {"fmc": "198.18.1.2", "fmc2": "198.18.12.2", "fmc3": "198.18.13.2"}
+    assert status["faults"] == ["mtu:1:both:1400@fmc2", "blackhole:1:both:1300@fmc3"]
     pids = dict(state.pids)
     assert {f"sshd-{n}" for n in ("fmc", "fmc2", "fmc3")} <= set(pids)
     lab.down()
