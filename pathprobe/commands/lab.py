@@ -61,19 +61,19 @@ def lab_up(
     direction: Annotated[Optional[Direction], typer.Option(
         "--direction", "-d", help="Direction of the main fault: up (towards the upstream), "
         "down, or both.")] = None,
-    fault: Annotated[Optional[list[str]], typer.Option(
-        "--fault", help="Add a fault KIND:LEG:DIRECTION:N[@FMC] (repeatable), e.g. "
-        "rst:1:up:1300; a leg-1 fault with @fmc2 is on fmc2's own link only.")
-    ] = None,
     fmcs: Annotated[int, typer.Option(
         "--fmcs", min=1, max=topo.MAX_FMCS, metavar="N",
         help="FMC nodes: fmc, fmc2 ... fmcN, each on its own link to r1 and subnet "
-             "(fmcK: 198.18.(10+K).2). With N > 1 a leg-1 fault without @FMC is on fmc's "
-             "link only.")] = 1,
+             "(fmcK: 198.18.(10+K).2). A leg-1 --fault with @FMC is on that FMC's link "
+             "only (e.g. blackhole:1:both:1372@fmc2); with N > 1 one without @FMC is on "
+             "fmc's link.")] = 1,
     ssh: Annotated[bool, typer.Option(
         "--ssh", help="Run an sshd in every FMC on its lab address (root, key only); the "
                       "keys and an ssh_config are made for this lab and removed with it "
                       "('lab status' shows where).")] = False,
+    fault: Annotated[Optional[list[str]], typer.Option(
+        "--fault", help="Add a fault KIND:LEG:DIRECTION:N (repeatable), e.g. rst:1:up:1300.")
+    ] = None,
 ) -> None:
     """Build (or replace) the lab for SCENARIO and wait until proxy and upstream accept.
 
@@ -92,7 +92,6 @@ def lab_up(
     try:
         extra = [topo.Fault.parse(spec) for spec in fault or []]
         chosen = topo.SCENARIOS[scenario].with_overrides(param, leg, direction, extra)
-        chosen = chosen.for_fmcs(fmcs)
     except ValueError as e:
         raise UsageError(str(e)) from None
     try:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pathprobe.errors import LabError, MissingTool, PermissionNeeded
+from pathprobe.errors import LabError, MissingTool, PermissionNeeded, UsageError
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns, write_sysctl
 from pathprobe.lab.topology import Fault, ProxyMode, Scenario
@@ -56,11 +56,11 @@ class LabState:
     proxy_mode: str
     faults: list[str]
     workdir: str
+    fmcs: int = 1
+    ssh_dir: str | None = None  # keys and ssh_config of 'lab up --ssh'
     pids: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ready_s: float = 0.0
-    fmcs: int = 1
-    ssh_dir: str | None = None  # keys and ssh_config of 'lab up --ssh'
 
     @property
     def namespaces(self) -> list[str]:
@@ -389,12 +389,15 @@ def up(scenario: Scenario, prefix: str, log: Log = _quiet, *, fmcs: int = 1,
     Holds the prefix's lock while building; on any failure or Ctrl-C the lab is
     removed (a further Ctrl-C cannot cut that short) and the error re-raised.
     """
+    try:
+        scenario = scenario.for_fmcs(fmcs)
+    except ValueError as e:  # e.g. a fault names fmc3 in a lab of two
+        raise UsageError(str(e)) from None
     require_root_and_tools()
     if ssh:
         from pathprobe.lab.ssh import require_ssh_tools
 
         require_ssh_tools()
-    scenario = scenario.for_fmcs(fmcs)
     with lab_lock(prefix), shielded_from_ctrl_c(first_interrupts=True):
         return _up(scenario, prefix, log, fmcs, ssh)
 
