@@ -255,6 +255,20 @@ def test_fleet_status_and_groups_follow_the_hosts(paths: list[Path],
     assert len(rows.splitlines()) == 1 + sum(len(h.verdicts) for h in hosts)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(GOLDEN), min_size=1, max_size=5), st.integers(40, 160),
+       st.sampled_from(["plain", "simple", "grid"]))
+def test_text_fits_any_width(paths: list[Path], width: int, fmt: str) -> None:
+    hosts = [read_host(f"{p.stem}.json", as_host(json.loads(p.read_text()), f"fmc-{i}"))
+             for i, p in enumerate(paths)]
+    text = render_fleet(merge(hosts), Severity.WARNING, TableFormat(fmt), width=width)
+    check_width(text, width)
+    for h in hosts:   # every command survives whole or split between tokens only
+        for r in h.recommendations:
+            for token in r.command.split():
+                assert token in text.split()
+
+
 def test_same_host_twice_is_told_apart_by_file() -> None:
     a = read_host("one/fmc.json", as_host(golden("acl"), "fmc"))
     b = read_host("two/fmc.json", as_host(golden("healthy"), "fmc"))
