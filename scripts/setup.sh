@@ -28,6 +28,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian may start a squid service on install; the lab runs its own, in a namespace.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now squid >/dev/null 2>&1 || true; fi
+# The same for an openssh-server installed just now (the lab FMCs run their own sshds);
+# one that was already here (e.g. how this machine is reached) is left alone.
+if [[ " ${missing[*]:-} " == *" openssh-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now ssh >/dev/null 2>&1 || true
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup.sh: creating $VENV" >&2
