@@ -20,10 +20,9 @@ from pathprobe.fleet import FLEET_SCHEMA, Fleet, HostReport, HostState
 from pathprobe.model import ExitStatus, Severity
 from pathprobe.render import DEFAULT_WIDTH, MARKDOWN_FORMATS, TableFormat, recommendation_json
 from pathprobe.render.content import Table, limit_text
-from pathprobe.render.html_page import CSS
-from pathprobe.render.html_page import _table as table_html
-from pathprobe.render.markdown import _para, table_md
-from pathprobe.render.text import _command_lines, _indent_wrap, table_text
+from pathprobe.render.html_page import CSS, table_html
+from pathprobe.render.markdown import paragraph_md, table_md
+from pathprobe.render.text import command_lines, indent_wrap, table_text
 from pathprobe.render.tsv import escape_cell
 
 TITLE = "pathprobe fleet report"
@@ -118,7 +117,7 @@ def fleet_tables(fleet: Fleet, fail_on: Severity, details: bool = True) -> Fleet
 def render_fleet_text(fleet: Fleet, fail_on: Severity, fmt: str, width: int) -> str:
     tables = fleet_tables(fleet, fail_on, details=False)
     lines = [TITLE, "=" * len(TITLE), ""]
-    lines += ["Summary", *_indent_wrap(fleet_summary(fleet, fail_on), width, "  ", "  "), ""]
+    lines += ["Summary", *indent_wrap(fleet_summary(fleet, fail_on), width, "  ", "  "), ""]
     lines += ["Hosts", table_text(tables.hosts, fmt, width), ""]
     lines += ["Findings", table_text(tables.findings, fmt, width), ""]
     groups = fleet.recommendation_groups()
@@ -127,20 +126,20 @@ def render_fleet_text(fleet: Fleet, fail_on: Severity, fmt: str, width: int) -> 
         for i, g in enumerate(groups, 1):
             r = g.recommendation
             recs.append("")
-            recs += _indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
-            recs += _indent_wrap(", ".join(g.hosts), width, "   for:  ", " " * 9)
-            recs += _command_lines(r.command, width)
+            recs += indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
+            recs += indent_wrap(", ".join(g.hosts), width, "   for:  ", " " * 9)
+            recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
-                recs += _indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
+                recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
                                      " " * 11)
-            recs += _indent_wrap(r.why, width, "   why:  ", " " * 9)
+            recs += indent_wrap(r.why, width, "   why:  ", " " * 9)
         lines += ["Recommendations", *recs, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def render_fleet_markdown(fleet: Fleet, fail_on: Severity) -> str:
     tables = fleet_tables(fleet, fail_on)
-    lines = [f"# {TITLE}", "", "## Summary", "", _para(fleet_summary(fleet, fail_on)), "",
+    lines = [f"# {TITLE}", "", "## Summary", "", paragraph_md(fleet_summary(fleet, fail_on)), "",
              "## Hosts", "", *table_md(tables.hosts), "", "## Findings", "",
              *table_md(tables.findings)]
     if tables.recommendations.rows:
