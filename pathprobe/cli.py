@@ -18,6 +18,7 @@ from pathprobe.commands.analyze import analyze_command
 from pathprobe.commands.demo import demo_command
 from pathprobe.commands.diagnose import diagnose_command
 from pathprobe.commands.lab import lab_app
+from pathprobe.commands.merge import merge_command
 from pathprobe.commands.mss import mss_command
 from pathprobe.commands.pmtu import pmtu_command
 from pathprobe.commands.schema import schema_command
@@ -82,6 +83,7 @@ app.command("serve", epilog=EXIT_STATUS_HELP)(serve_command)
 app.command("diagnose", epilog=EXIT_STATUS_HELP)(diagnose_command)
 app.command("demo", epilog=EXIT_STATUS_HELP)(demo_command)
 app.command("analyze", epilog=EXIT_STATUS_HELP)(analyze_command)
+app.command("merge")(merge_command)
 app.command("schema")(schema_command)
 app.add_typer(lab_app, name="lab")
 

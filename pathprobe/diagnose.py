@@ -1,22 +1,22 @@
-"""`diagnose`: run every step on every leg; ``pathprobe.findings`` decides the rest.
+"""`diagnose`: plan every step on every leg and run them in order.
 
 Each step may fail on its own: a step that cannot run is reported as not
 measured, with why, never guessed; Ctrl-C stops the run and what was measured
-so far is returned marked partial. Attribution, merging, severity and
-recommendations are decided once, from the facts of all steps, in
+so far is kept, marked partial (``pathprobe.runner``). Attribution, merging,
+severity and recommendations are decided once, from the facts of all steps, in
 ``pathprobe.findings.finish``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
-from pathprobe.findings import finish
-from pathprobe.model import Leg, LegReport, Measurement, Progress, Report, no_progress
+from pathprobe.findings import SIZE_CODES, leg1_size_limit
+from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, no_progress
+from pathprobe.runner import InterruptedDuring
 
 if TYPE_CHECKING:
     from pathprobe.proxyconf import Credentials, ProxyConfig
@@ -62,11 +62,44 @@ def _local_step(leg: Leg, host: str) -> StepFn:
     return step
 
 
+@dataclass
+class Proven:
+    """What pmtu (and then mss) proved about the first leg, for later steps to aim with.
+
+    Only aiming: the mss step probes the proven MTU first (and still confirms it
+    itself) and keeps its peer probe's reply within a proven limit on the way
+    back; the tunnel keeps its segments within leg 1's proven payload, so leg 1's
+    loss timeouts are not waited for twice and leg 2 is measured beyond leg 1's
+    limit. Nothing proven: every step searches on its own.
+    """
+
+    mtu: int | None = None          # the leg's exact path MTU below its interface's
+    up_payload: int | None = None   # TCP payload per segment leg 1 carries up
+    down_payload: int | None = None  # ... and down
+
+    def learn(self, m: Measurement, leg: Leg) -> None:
+        """Add what one step proved (the least of each limit stays)."""
+        exact = [v.limit.mtu for v in m.verdicts if v.leg is leg and v.code in SIZE_CODES
+                 and v.limit is not None and v.limit.exact and v.limit.mtu is not None]
+        self.mtu = _least(self.mtu, min(exact) if exact else None)
+        if leg is Leg.FMC_PROXY:
+            # IPv6 headers assumed: 20 bytes under an IPv4 leg's limit, never above either.
+            self.up_payload = _least(self.up_payload,
+                                     leg1_size_limit(m.verdicts, Direction.UP, 6))
+            self.down_payload = _least(self.down_payload,
+                                       leg1_size_limit(m.verdicts, Direction.DOWN, 6))
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
 def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
     """The steps in order. Imports are lazy so a missing module is one step not
-    measured, not a crash. No step needs another's result: the findings of all
-    of them are combined afterwards."""
+    measured, not a crash. Later steps aim with what earlier steps proved (``Proven``) but
+    measure on their own; the findings of all of them are combined afterwards."""
     steps: list[PlannedStep] = []
+    proven = Proven()
     if cfg.proxy is None:
         leg, host, port = Leg.FMC_UPSTREAM, cfg.target_host, cfg.target_port
     else:
@@ -78,13 +111,18 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
     def pmtu_step() -> Measurement:
         from pathprobe.pmtu import measure_pmtu
 
-        return measure_pmtu(host, leg=leg, port=port, max_probes=cfg.max_probes,
-                            progress=progress)
+        m = measure_pmtu(host, leg=leg, port=port, max_probes=cfg.max_probes,
+                         progress=progress)
+        proven.learn(m, leg)
+        return m
 
     def mss_step() -> Measurement:
         from pathprobe.mss import measure_mss
 
-        return measure_mss(host, port, leg=leg, progress=progress)
+        m = measure_mss(host, port, leg=leg, progress=progress, expected_mtu=proven.mtu,
+                        down_payload=proven.down_payload)
+        proven.learn(m, leg)
+        return m
 
     steps.append(PlannedStep(f"{leg} path MTU to {host}", leg, host, pmtu_step))
     steps.append(PlannedStep(f"{leg} handshake MSS and large segments to {host}:{port}", leg,
@@ -98,6 +136,7 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
 
             return measure_tunnel(proxy, target, credentials=cfg.credentials,
                                   reflector=cfg.reflector, progress=progress,
+                                  leg1_payload=proven.up_payload,
                                   ca_file=cfg.ca_file)
 
         steps.append(PlannedStep(f"CONNECT {target} via {proxy.display} and leg 2 inside the "
@@ -111,45 +150,26 @@ def not_measured(leg: Leg, target: str, description: str, why: str) -> Measureme
     return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
 
 
-def run_steps(steps: Iterable[PlannedStep], *, started: str, progress: Progress = no_progress,
-              clock: Callable[[], float] = time.monotonic,
-              done: list[Measurement] | None = None, leg2_target: str | None = None) -> Report:
-    """Run (description, leg, target, step) in order, each failure contained.
+def measure_steps(steps: Iterable[PlannedStep], progress: Progress = no_progress
+                  ) -> Iterator[Measurement]:
+    """Each step's Measurement in order, each failure contained.
 
     A PathprobeError (or a measuring module this build lacks) makes that step
-    "not measured, because ..."; Ctrl-C stops the run and returns what was
-    measured so far, marked partial.
+    "not measured, because ..."; Ctrl-C ends the run, naming the step it stopped
+    (``runner.measure_report`` keeps what was measured so far, marked partial).
     """
-    t0 = clock()
-    done = [] if done is None else done
-    extra: list[str] = []
-    partial = False
     for step in steps:
         try:
             # progress inside the try: Ctrl-C right after the line is printed still
-            # yields the partial report, not a bare "interrupted".
+            # names the step.
             progress(f"{step.description} ...")
-            done.append(step.run())
+            m = step.run()
         except KeyboardInterrupt:
-            partial = True
-            extra.append(f"interrupted during: {step.description}")
-            break
+            raise InterruptedDuring(step.description) from None
         except PathprobeError as e:
             progress(f"{step.description}: not measured: {e}")
-            done.append(not_measured(step.leg, step.target, step.description, str(e)))
+            m = not_measured(step.leg, step.target, step.description, str(e))
         except ImportError as e:
-            done.append(not_measured(step.leg, step.target, step.description,
-                                     f"this build cannot measure it ({e})"))
-    return finish(done, command="diagnose", started=started, duration_s=clock() - t0,
-                  partial=partial, extra_errors=extra, leg2_target=leg2_target)
-
-
-def run_diagnose(cfg: DiagnoseConfig, *, started: str, progress: Progress = no_progress
-                 ) -> Report:
-    """Plan the steps for ``cfg`` and run them (after the static checks of the proxy setting,
-    whose findings never stop the measurement)."""
-    from pathprobe.proxyconf import config_findings
-
-    return run_steps(plan(cfg, progress), started=started, progress=progress,
-                     done=[config_findings(cfg.proxy)],
-                     leg2_target=f"{cfg.target_host}:{cfg.target_port}" if cfg.proxy else None)
+            m = not_measured(step.leg, step.target, step.description,
+                             f"this build cannot measure it ({e})")
+        yield m

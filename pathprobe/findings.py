@@ -397,4 +397,5 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
-                  partial=partial, errors=errors, notes=tuple(notes))
+                  partial=partial, errors=errors,
+                  notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))))

@@ -285,6 +285,14 @@ def no_progress(_: str) -> None:
     """The default Progress: say nothing."""
 
 
+class Unmeasured(StrEnum):
+    """Why a step (or one of its methods) measured nothing."""
+
+    PERMISSION = "permission"   # it needs privileges this process lacks
+    ERROR = "error"             # it could not run (port not open, send failed ...)
+    SILENT = "silent"           # it ran and nothing was delivered
+
+
 @dataclass(frozen=True)
 class Measurement:
     """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
@@ -296,9 +304,11 @@ class Measurement:
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     errors: tuple[str, ...] = ()
-    # True when the step could not measure for lack of privileges (root, CAP_NET_RAW ...):
-    # typed, so the command runner can say "rerun as root" without reading ``errors``.
-    permission_needed: bool = False
+    # Why the step measured nothing, typed, so the command layer can add the hint that
+    # names its own flags ("rerun as root", "give --port") without reading ``errors``.
+    unmeasured: Unmeasured | None = None
+    # What the step noticed besides findings and legs (the report's notes).
+    notes: tuple[Evidence, ...] = ()
 
 
 def healthy_unless(problems: Iterable[Verdict], leg: Leg, evidence: Iterable[Evidence],

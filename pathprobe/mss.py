@@ -37,6 +37,7 @@ from pathprobe.model import (
     Number,
     Progress,
     Step,
+    Unmeasured,
     Verdict,
     VerdictCode,
     no_progress,
@@ -51,7 +52,7 @@ from pathprobe.search import (
     search_evidence,
 )
 from pathprobe.sysinfo import Target, resolve, route_to
-from pathprobe.timeouts import ACK_WAIT
+from pathprobe.timeouts import ACK_WAIT, PEER_WAIT
 from pathprobe.wire.http_get import get_request
 from pathprobe.wire.overhead import ip_tcp_overhead, mss_for_payload
 
@@ -178,6 +179,7 @@ class PeerView:
     rcv_mss: int
     timestamps: bool
     timed_out: bool = False
+    advertised: int | None = None  # the lower MSS our SYN carried, when we lowered it
 
 
 def peer_conclusive(peer: PeerView) -> bool:
@@ -346,14 +348,15 @@ def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: Peer
         f.notes.append(_ev(MssFact.PEER_REPLY_SHORT, received=peer.received,
                            timed_out=peer.timed_out))
         return False
-    if at_peer >= hs.mss_sent:
-        f.healthy.append(_ev(MssFact.PEER_INTACT, rcv_mss=peer.rcv_mss, mss_sent=hs.mss_sent))
+    sent = min(hs.mss_sent, peer.advertised or hs.mss_sent)
+    if at_peer >= sent:
+        f.healthy.append(_ev(MssFact.PEER_INTACT, rcv_mss=peer.rcv_mss, mss_sent=sent))
         return False
     # PMTUD (ICMP) shrinks the peer's segments to exactly the path MTU; resets and
     # black holes do not shrink them, so only an ICMP-measured limit explains them.
     limit = seg.largest_ok if seg is not None and seg.failure is Failure.ICMP else None
     values: dict[str, Number] = {"rcv_mss": peer.rcv_mss, "at_peer": at_peer,
-                                 "mss_sent": hs.mss_sent}
+                                 "mss_sent": sent}
     if limit is not None and at_peer + ip_tcp_overhead(hs.family) == limit:
         f.notes.append(Evidence(MssFact.PEER_SEGMENTS_PATH, Step.MSS, {**values,
                                                                         "limit": limit}))
@@ -499,10 +502,12 @@ SegmentProber = Callable[[Sequence[int]], list[tcpprobe.SegmentProbe]]
 
 def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, *,
                     override: bool, ack_timeout: float, progress: Progress,
-                    prober: SegmentProber | None = None,
+                    prober: SegmentProber | None = None, expected_mtu: int | None = None,
                     clock: Clock = time.monotonic) -> SegmentView:
     """Bisect the largest acknowledged segment (IP packet bytes) on fresh connections.
 
+    ``expected_mtu`` (the path MTU another step proved) is probed, with the size
+    above it, in the first round: a limit that TCP confirms there needs no halving.
     ``prober`` (payload sizes -> results) defaults to real connections to ``addr``;
     unit tests pass a simulated path to test the search/outcome plumbing.
     """
@@ -520,8 +525,9 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     low, high = overhead + 1, overhead + max_payload
     # Each probe is its own connection, so retries of the edge size go out together
     # (one ack timeout instead of three in a black hole).
+    seeds = () if expected_mtu is None else (expected_mtu, expected_mtu + 1)
     search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3,
-                        parallel_retries=True)
+                        parallel_retries=True, first=seeds)
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
 
     def probe(sizes: list[int]) -> list[ProbeResult]:
@@ -566,16 +572,19 @@ def _hop_finding(family: int, addr: tuple[str, int], mss_sent: int,
         (q.ttl, q.hop, q.quoted_mss, q.reached) for q in quotes)))
 
 
-def _peer_view(family: int, addr: tuple[str, int], fam: int, rtt_s: float) -> PeerView:
+def _peer_view(family: int, addr: tuple[str, int], rtt_s: float,
+               maxseg: int | None) -> PeerView:
     request = get_request(addr[0])
-    ps = tcpprobe.peer_segments(family, addr, request, timeout=max(1.0, min(3.0, 20 * rtt_s)))
-    return PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out)
+    ps = tcpprobe.peer_segments(family, addr, request, timeout=PEER_WAIT.wait(rtt_s),
+                                maxseg=maxseg)
+    return PeerView(ps.received, ps.rcv_mss, ps.timestamps, ps.timed_out, maxseg)
 
 
 def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
                 hops: bool = False, progress: Progress = no_progress,
                 ack_timeout: float | None = None, max_hops: int = 8,
                 peer_probe: bool = True, leg_pmtu: int | None = None,
+                expected_mtu: int | None = None, down_payload: int | None = None,
                 clock: Clock = time.monotonic) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
@@ -584,7 +593,12 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
     direction). ``leg_pmtu`` (from ``pmtu``, when the caller has it) tells a
     clamp from an MSS sized to the path. ``hops`` sends TTL-limited SYNs (at
     most ``max_hops``, one wait of about a second) whose quotations locate a
-    rewrite of our SYN. No connection at all is a Measurement with ``errors``.
+    rewrite of our SYN. ``expected_mtu`` (a path MTU the caller already proved)
+    only aims the segment search; it is not taken as a result. ``down_payload``
+    (the payload per segment the way back is proven to carry) lowers the MSS of
+    the peer probe's SYN to it, so the reply is not lost in a known black hole; a
+    clamp below it still shows. No connection at all is a Measurement with
+    ``errors``.
     """
     if not 1 <= port <= 65535:
         raise UsageError(f"port must be 1..65535, got {port}")
@@ -599,7 +613,8 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
         progress(f"handshake with {target}")
         hs = tcpprobe.handshake(family, addr)
     except NotMeasuredError as e:
-        return Measurement(errors=(str(e),), permission_needed=isinstance(e, PermissionNeeded))
+        return Measurement(errors=(str(e),), unmeasured=Unmeasured.PERMISSION
+                           if isinstance(e, PermissionNeeded) else Unmeasured.ERROR)
     view = handshake_view(hs, _interface_mtu(family, addr[0]))
     not_measured: list[str] = []
     if view.bound is ReceivedBound.ROUTE_MTU:
@@ -627,7 +642,7 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
         wait = ack_timeout if ack_timeout is not None else auto_ack_timeout(hs.rtt_s)
         try:
             seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
-                                  progress=progress, clock=clock)
+                                  progress=progress, expected_mtu=expected_mtu, clock=clock)
         except NotMeasuredError as exc:
             errors.append(f"segment sizes to {target}: {exc}")
         if seg is not None and seg.service_resets:
@@ -640,7 +655,9 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
     if peer_probe:
         progress("asking the peer for a multi-segment reply (one small HTTP request)")
         try:
-            peer = _peer_view(family, addr, fam, hs.rtt_s)
+            lowered = down_payload if down_payload is not None and \
+                down_payload < hs.mss_sent else None
+            peer = _peer_view(family, addr, hs.rtt_s, lowered)
         except NotMeasuredError as exc:
             not_measured.append(f"the peer's segment size: {exc}")
     out = classify(leg, target, view, seg, finding, peer=peer, leg_pmtu=leg_pmtu,

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pathprobe.compat import StrEnum
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.model import (
@@ -29,6 +28,7 @@ from pathprobe.model import (
     Number,
     Progress,
     Step,
+    Unmeasured,
     Verdict,
     VerdictCode,
     no_progress,
@@ -63,14 +63,6 @@ Clock = Callable[[], float]
 
 def _ev(fact: PmtuFact, **values: Number) -> Evidence:
     return Evidence(fact, Step.PMTU, values)
-
-
-class Unmeasured(StrEnum):
-    """Why a probe method gave no answer (typed: the permission decision reads this)."""
-
-    PERMISSION = "permission"   # it needs privileges this process lacks
-    ERROR = "error"             # it could not run (port not open, send failed ...)
-    SILENT = "silent"           # it ran and nothing was delivered
 
 
 @dataclass(frozen=True)
@@ -217,15 +209,16 @@ def not_measured(address: str, failures: Sequence[MethodFailure]) -> Measurement
     from pathprobe.render.evidence import describe
 
     permission = bool(failures) and all(f.why is Unmeasured.PERMISSION for f in failures)
+    why = Unmeasured.PERMISSION if permission else Unmeasured.SILENT
     if len(failures) == 1 and failures[0].result is None:
-        return Measurement(errors=(failures[0].message,), permission_needed=permission)
+        return Measurement(errors=(failures[0].message,),
+                           unmeasured=why if permission else failures[0].why)
     detail = "; ".join(describe(search_evidence(f.result, Step.PMTU, f.method))
                        if f.result is not None else f"{f.method}: {f.message}"
                        for f in failures) or "no method available"
     if permission:
-        return Measurement(errors=(detail,), permission_needed=True)
-    return Measurement(errors=(f"{address} answered no probe ({detail}); check the address, "
-                               "or give an open TCP port with --port",))
+        return Measurement(errors=(detail,), unmeasured=why)
+    return Measurement(errors=(f"{address} answered no probe ({detail})",), unmeasured=why)
 
 
 def check_direction(target: Target, port: int | None, echo_pmtu: int, high: int,
@@ -302,8 +295,9 @@ def measure_down(target: Target, port: int, floor: int, high: int, max_probes: i
     timeout = DOWN_WAIT.wait(took) if first.outcome is DownOutcome.COMPLETE \
         else DOWN_WAIT.ceiling
     prober = DownProber(target.family, (target.address, port), request, timeout)
+    # The way up stops at ``floor``: the way down most likely at the same size.
     search = SizeSearch(floor, high, max_probes=max_probes, batch=24, retries=2,
-                        parallel_retries=True, max_rounds=8)
+                        parallel_retries=True, max_rounds=8, first=(floor + 1,))
 
     def on_round(s: SizeSearch, sizes: list[int]) -> None:
         progress(f"down (advertised MSS) round {s.result().rounds}: {len(sizes)} probes "
@@ -406,7 +400,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
                  progress: Progress = no_progress, family: int | None = None,
                  check_dir: bool = True, clock: Clock = time.monotonic) -> Measurement:
     """Measure the path MTU to host. Bad arguments raise UsageError; anything that cannot
-    be measured is a Measurement with ``errors`` (``permission_needed`` when privileges
+    be measured is a Measurement with ``errors`` (``unmeasured`` says why, e.g. when privileges
     were what was missing)."""
     _check_arguments(method, max_probes, port)
     t0 = clock()
@@ -414,7 +408,8 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         target = resolve(host, family)
         route = route_to(target)
     except NotMeasuredError as e:
-        return Measurement(errors=(str(e),), permission_needed=isinstance(e, PermissionNeeded))
+        return Measurement(errors=(str(e),), unmeasured=Unmeasured.PERMISSION
+                           if isinstance(e, PermissionNeeded) else Unmeasured.ERROR)
     high = min(route.interface_mtu or DEFAULT_HIGH, MAX_IP_SIZE)
     low = min(MIN_LOW[target.version], high)
     progress(f"probing {target.address} via {route.interface or '?'} (MTU {high}), "

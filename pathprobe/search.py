@@ -115,9 +115,15 @@ class SizeSearch:
     below the failure: for paths where a large write may cross in pieces that
     would not cross whole (a proxy relaying leg 1's segments as they come),
     so delivery is weaker evidence than failure.
+
+    ``first`` are sizes another measurement points at (e.g. a path MTU a previous
+    step proved, and the size above it): probed in the first round, before the
+    plateaus (with ``parallel_retries``, every attempt at once), so a limit
+    confirmed there needs no second round.
     """
 
     def __init__(self, low: int, high: int, *, plateaus: Sequence[int] = PLATEAUS,
+                 first: Sequence[int] = (),
                  max_probes: int = 100, max_rounds: int = 12, retries: int = 3,
                  batch: int = 16, parallel_retries: bool = False,
                  retract_conflicts: bool = False) -> None:
@@ -128,6 +134,7 @@ class SizeSearch:
         self.low = low
         self.high = high
         self.plateaus = tuple(sorted({p for p in plateaus if low < p <= high}))
+        self.first = tuple(sorted({p for p in first if low < p <= high}))
         self.max_probes = max_probes
         self.max_rounds = max_rounds
         self.retries = retries
@@ -184,11 +191,13 @@ class SizeSearch:
 
     # -- planning --------------------------------------------------------------------
 
-    def _spread(self, lo: int, hi: int, k: int, seeds: Iterable[int]) -> list[int]:
-        """Up to k unprobed sizes in (lo, hi), plateaus first, then halving the widest gaps."""
+    def _spread(self, lo: int, hi: int, k: int, seeds: Iterable[int],
+                taken: Iterable[int] = ()) -> list[int]:
+        """Up to k unprobed sizes in (lo, hi) besides ``taken`` (already picked this round),
+        plateaus first, then halving the widest gaps."""
         if k <= 0 or hi - lo <= 1:
             return []
-        probed = self._probed
+        probed = self._probed | set(taken)
         unknown = [s for s in range(lo + 1, hi) if s not in probed]
         if len(unknown) <= k:
             return unknown
@@ -238,7 +247,13 @@ class SizeSearch:
                 if lo < s < edge and s not in self._probed and s not in picks and room > 0:
                     picks.append(s)
                     room -= 1
-        searched = self._spread(lo, edge, room, (*self.plateaus, self.high))
+        for s in self.first:
+            if lo < s < edge and s not in self._probed and s not in picks and room > 0:
+                # Pointed at, so likely the edge: all its attempts at once when allowed.
+                copies = min(room, self.retries if self.parallel_retries else 1)
+                picks.extend([s] * copies)
+                room -= copies
+        searched = self._spread(lo, edge, room, (*self.plateaus, self.high), picks)
         if searched:
             picks.extend(searched)
         elif pending and room > 0 and len(picks) == 1:

@@ -31,6 +31,14 @@ TUNNEL_WAIT = WaitPolicy(factor=5, slack=0.25, floor=0.5, ceiling=3.0)
 ACK_WAIT = WaitPolicy(factor=10, slack=0.3, floor=0.4, ceiling=3.0)
 # Leg 1's way down: from one answer's time at the proven size.
 DOWN_WAIT = WaitPolicy(factor=4, slack=0.2, floor=0.3, ceiling=1.0)
+# mss's peer probe (one small request, a multi-segment reply): from the handshake's RTT.
+# Only informational (a clamp of our SYN shows in the reply's segments), so a reply the
+# path loses costs half a second, not more.
+PEER_WAIT = WaitPolicy(factor=20, slack=0.0, floor=0.5, ceiling=3.0)
+# A download inside the tunnel counts as stalled after this much silence, from the
+# CONNECT's time to 200 (it spans both legs): the floor outlasts three back-to-back
+# retransmissions at Linux's minimum RTO (0.2 + 0.4 + 0.8 s).
+IDLE_WAIT = WaitPolicy(factor=8, slack=0.0, floor=1.5, ceiling=3.0)
 # The interception check (two TLS handshakes through the proxy): from the CONNECT's round
 # trip, which already spans leg 2; a decrypting proxy stuck on leg 2 is given up on in 5 s
 # (squid itself waits about 60 s before it answers).

@@ -57,7 +57,7 @@ from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
 from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
-from pathprobe.timeouts import POST_WAIT, TLS_CHECK_WAIT
+from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
     DOWN_MAXSEG,
@@ -90,7 +90,6 @@ MAX_ROUNDS = 8
 SEARCH_BUDGET_S = 30.0   # one direction's search never runs longer than this
 CONNECT_TIMEOUT_S = 5.0
 DOWNLOAD_LIMIT = 1 << 20
-DOWNLOAD_IDLE_S = 3.0
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -203,6 +202,9 @@ class _Session:
     first: Tunnel
     progress: Progress
     token: str | None
+    # Leg 1's proven payload per segment up (from pmtu): the up probes' segments stay
+    # within it, so their writes cross leg 1 and what fails is leg 2's.
+    leg1_payload: int | None = None
     reflector: str | None = None
     tls_name: str | None = None
     hello: Hello | None = None
@@ -240,7 +242,8 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                    reflector: str | None = None, progress: Progress = no_progress,
                    token: str | None = None, reflector_tls: bool = False,
                    directions: Sequence[Direction] = (Direction.UP, Direction.DOWN),
-                   ca_file: str | None = None) -> Measurement:
+                   leg1_payload: int | None = None, ca_file: str | None = None
+                   ) -> Measurement:
     """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
 
     With ``reflector`` (HOST:PORT of ``pathprobe serve``) both directions are
@@ -249,7 +252,10 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     TLS) and the down direction a GET. ``ca_file`` (PEM) is trusted besides the
     system store when the target's certificate chain is checked.
     Which leg a size finding belongs to is decided later, from the facts of
-    all steps (``pathprobe.findings.attribute``).
+    all steps (``pathprobe.findings.attribute``). ``leg1_payload``, when leg 1's
+    limit is already proven (diagnose's pmtu step), keeps the up probes' segments
+    within it: leg 1's loss timeouts are not waited for again, and leg 2 is measured
+    beyond leg 1's limit.
     """
     parse_target(target)
     if reflector is not None:
@@ -257,7 +263,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     auth = io.Authenticator(credentials, target)
     source = Evidence(TunnelFact.PROXY_SOURCE, Step.TUNNEL, {"source": proxy.source})
     progress(f"CONNECT {target} via {proxy.display}")
-    first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S)
+    first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S, maxseg=leg1_payload)
     if isinstance(first, ConnectError):
         fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
@@ -268,7 +274,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     run = _Run([_leg1_row(proxy, auth, first, source)])
     session = _Session(proxy, target, credentials, auth, first, progress,
                        token if token is not None else os.environ.get(REFLECTOR_TOKEN_ENV),
-                       ca_file=ca_file)
+                       leg1_payload, ca_file=ca_file)
     try:
         if reflector is not None:
             _greet_reflector(session, run, reflector, reflector_tls)
@@ -353,26 +359,32 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     """Bisect the largest write leg 2 carries up; True when any write was answered."""
     if s.proxy_may_terminate and s.reflector is None:
         return _measure_up_posts(s, run)
-    far, far_auth, tls_name = s.far, s.far_auth(), s.tls_name
+    far, far_auth, tls_name, maxseg = s.far, s.far_auth(), s.tls_name, s.leg1_payload
     if s.reflector is not None:
         method = f"reflector {s.reflector} (sized writes{', TLS' if tls_name else ''})"
 
         def probe(n: int, t: float) -> SizedProbe:
-            return io.probe_reflector_up(s.proxy, far, far_auth, n, s.token, t, tls_name)
+            return io.probe_reflector_up(s.proxy, far, far_auth, n, s.token, t, tls_name,
+                                         maxseg)
     else:
         method = "refused TLS ClientHello"
 
         def probe(n: int, t: float) -> SizedProbe:
-            return io.probe_client_hello(s.proxy, far, far_auth, n, s.host, t)
+            return io.probe_client_hello(s.proxy, far, far_auth, n, s.host, t, maxseg)
     low = max(UP_LOW, tls.min_client_hello_size(s.host))
+    leg1_segment = s.first.snd_mss   # opened with the same maxseg as the probes
     up = _search(probe, low, PAYLOAD_HIGH, s.progress, "leg 2 up", s.round1_timeout(),
-                 s.first.snd_mss)
+                 leg1_segment)
     if up.broken is not None:
         raise _Broken(up.broken)
     family, stamps = s.shape()
     finding = SizeFinding(Direction.UP, up.result, PAYLOAD_HIGH, up.failures, method,
                           family, stamps, up.max_segment, up.acked)
-    run.legs.append(size_leg(far, finding, s.first.snd_mss))
+    row = size_leg(far, finding, leg1_segment)
+    if maxseg is not None:
+        row = replace(row, notes=(*row.notes, Evidence(TunnelFact.WITHIN_LEG1_LIMIT, Step.TUNNEL,
+                                                       {"payload": maxseg})))
+    run.legs.append(row)
     run.add(size_verdict(finding, s.first.family))
     if up.result.largest_ok is None:
         run.errors.append(_nothing_answered_up(up, low, reflector=s.reflector is not None))
@@ -435,8 +447,9 @@ def _down_probes(s: _Session) -> tuple[SearchOutcome | None, Download | ConnectE
         if sized.broken is not None:
             return sized, sized.broken
     s.progress("leg 2 down: reading a large answer through the tunnel")
-    return sized, io.download_over_tls(s.proxy, s.target, s.auth, s.host, "/", DOWNLOAD_IDLE_S,
-                                       DOWNLOAD_LIMIT, DOWN_MAXSEG)
+    return sized, io.download_over_tls(s.proxy, s.target, s.auth, s.host, "/",
+                                       IDLE_WAIT.wait(s.first.established_s), DOWNLOAD_LIMIT,
+                                       DOWN_MAXSEG)
 
 
 def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,

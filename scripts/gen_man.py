@@ -54,6 +54,12 @@ EXAMPLES = [
      "sudo pathprobe demo"),
     ("Build a lab with a 1372-byte black hole on leg 1 and look at it:",
      "sudo pathprobe lab up blackhole --param 1372\nsudo pathprobe lab status"),
+    ("Merge the JSON reports of many FMCs (e.g. from contrib/ansible/pathprobe.yml) into one "
+     "fleet report for a change request:",
+     "pathprobe merge reports/*.json -o reports/fleet.md"),
+    ("A lab with three FMCs, a black hole on fmc2's leg 1 only, and an sshd on each FMC:",
+     "sudo pathprobe lab up healthy --fmcs 3 --fault blackhole:1:both:1372@fmc2 --ssh\n"
+     "sudo pathprobe lab exec --node fmc2 -- pathprobe diagnose"),
     ("Run a command inside the lab's fmc namespace:",
      "sudo pathprobe lab exec -- curl -x http://198.18.2.2:3128 https://upstream.pathprobe.test/"),
 ]

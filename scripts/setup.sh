@@ -12,6 +12,7 @@ APT_PACKAGES=(squid-openssl nftables iproute2 ethtool tcpdump iputils-ping iputi
 # squid-openssl: Debian's squid built with ssl-bump (the lab's 'intercept'); it conflicts with
 # the 'squid' package and replaces it (same /usr/sbin/squid).
 
+APT_PACKAGES+=(openssh-server openssh-client)  # an sshd per lab FMC: the Ansible playbook's test
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (sudo $0): it installs packages and builds namespaces" >&2
   exit 3
@@ -29,6 +30,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian may start a squid service on install; the lab runs its own, in a namespace.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now squid >/dev/null 2>&1 || true; fi
+# The same for an openssh-server installed just now (the lab FMCs run their own sshds);
+# one that was already here (e.g. how this machine is reached) is left alone.
+if [[ " ${missing[*]:-} " == *" openssh-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now ssh >/dev/null 2>&1 || true
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup.sh: creating $VENV" >&2

@@ -86,10 +86,13 @@ class Analysis:
     stats: ReadStats
     connections: int
     tcp_connections: int
-    # What the reader and the analysis noticed besides findings (Report.notes).
-    notes: tuple[Evidence, ...] = ()
     # An address per leg as the capture shows it (for the recommendations' commands).
     targets: Mapping[Leg, str] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> tuple[Evidence, ...]:
+        """What the reader and the analysis noticed besides findings (Report.notes)."""
+        return self.measurement.notes
 
     def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                     ) -> tuple[Recommendation, ...]:
@@ -337,8 +340,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     verdicts = healthy_unless(
         collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
-    return Analysis(Measurement(legs=legs, verdicts=verdicts), stats, collector.chosen,
-                    collector.seen, tuple(notes), dict(collector.targets))
+    return Analysis(Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes)), stats,
+                    collector.chosen, collector.seen, dict(collector.targets))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:

@@ -1,10 +1,9 @@
 """`pathprobe analyze CAPTURE`: diagnose a pcap/pcapng taken on the FMC, offline."""
 
 import ipaddress
-import time
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -18,15 +17,15 @@ from pathprobe.commands.common import (
     TableOption,
     VerboseOption,
     WidthOption,
-    check_output_path,
-    emit,
     make_context,
-    utc_now_iso,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.findings import finish
-from pathprobe.model import Severity
+from pathprobe.model import Leg, Measurement, Progress, Recommendation, Severity, Verdict
 from pathprobe.render.tsv import TsvTable
+
+if TYPE_CHECKING:
+    from pathprobe.capture import Analysis
 
 
 def _host(value: str) -> str:
@@ -109,26 +108,23 @@ def analyze_command(
     the rest analysed.
     """
     out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
-    if output is not None:
-        check_output_path(output)
-    started = utc_now_iso()
-    t0 = time.monotonic()
     from pathprobe.capture import Filters, analyze_capture
 
     proxy_host, proxy_port = _proxy(proxy) if proxy else (None, None)
     filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
                       ports=frozenset(port or ()), proxy_host=proxy_host,
                       proxy_port=proxy_port)
-    context = make_context(target=str(capture))
-    try:
-        result = analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                                 progress=out.progress())
-    except KeyboardInterrupt:
-        emit(finish([], command="analyze", started=started,
-                    duration_s=time.monotonic() - t0, partial=True,
-                    extra_errors=("interrupted: 'analyze' was stopped before it finished",)
-                    ), out)
-    report = finish([result.measurement], command="analyze", started=started,
-                    duration_s=time.monotonic() - t0, notes=result.notes,
-                    recommender=result.recommender)
-    emit(replace(report, context=context), out)
+    done: list[Analysis] = []
+
+    def measure(progress: Progress) -> list[Measurement]:
+        done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
+                                    progress=progress))
+        return [done[0].measurement]
+
+    def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                    ) -> tuple[Recommendation, ...]:
+        # The capture's own addresses, known once it was read.
+        return done[0].recommender(verdicts, targets) if done else ()
+
+    run_measuring("analyze", measure, out, context=make_context(target=str(capture)),
+                  recommender=recommender)

@@ -7,7 +7,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
@@ -15,20 +15,21 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from pathprobe import __version__
-from pathprobe.findings import Recommender, default_recommender, finish
+from pathprobe.findings import Recommender, default_recommender
 from pathprobe.model import (
     Context,
     Evidence,
-    Measurement,
     Progress,
     Report,
     Severity,
+    Unmeasured,
     no_progress,
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
 from pathprobe.render import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, render
 from pathprobe.render.tsv import TsvTable
+from pathprobe.runner import Measure, measure_report
 from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
@@ -115,33 +116,23 @@ class Output:
         return replace(self, redactor=Redactor(found)) if found else self
 
 
-Measure = Callable[[Progress], Sequence[Measurement]]
-
-
 def run_measuring(command: str, measure: Measure, out: Output, *,
                   context: Context | None = None, leg2_target: str | None = None,
-                  notes: Sequence[Evidence] = (),
+                  notes: Sequence[Evidence] = (), hints: Mapping[Unmeasured, str] | None = None,
                   recommender: Recommender | None = None) -> NoReturn:
-    """The one runner of the measuring commands: check the output path, time the
-    measurement, turn Ctrl-C into a partial report (exit 3), combine the findings,
-    render, write, exit with the status of design.md."""
+    """The one runner of the measuring commands: check the output path, measure
+    (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings,
+    ``hints`` naming this command's flags), render, write, exit with the status of
+    design.md."""
     if out.output is not None:
         check_output_path(out.output)
-    started, t0 = utc_now_iso(), time.monotonic()
     progress = out.progress()
-    partial, extra = False, []
-    measured: tuple[Measurement, ...] = ()
-    try:
-        measured = tuple(measure(progress))
-    except KeyboardInterrupt:
-        partial = True
-        extra.append(f"interrupted: '{command}' was stopped before it finished")
+    t0 = time.monotonic()
+    report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
+                            hints=hints, leg2_target=leg2_target, notes=notes,
+                            recommender=recommender or default_recommender)
     if out.verbose:
         progress(f"{command}: {time.monotonic() - t0:.2f} s")
-    report = finish(measured, command=command, started=started,
-                    duration_s=time.monotonic() - t0, partial=partial, extra_errors=extra,
-                    notes=notes, leg2_target=leg2_target,
-                    recommender=recommender or default_recommender)
     emit(replace(report, context=context or make_context()), out)
 
 

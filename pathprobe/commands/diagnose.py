@@ -1,7 +1,7 @@
 """`pathprobe diagnose`: the main job, every leg and direction, verdicts and recommendations."""
 
 import os
-from dataclasses import replace
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,13 +17,11 @@ from pathprobe.commands.common import (
     TableOption,
     VerboseOption,
     WidthOption,
-    check_output_path,
-    emit,
     make_context,
-    utc_now_iso,
+    run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, Severity
+from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, Severity, Unmeasured
 from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
@@ -88,9 +86,9 @@ def diagnose_command(
     width: WidthOption = None,
     table: TableOption = TsvTable.FINDINGS,
 ) -> None:
-    from pathprobe.diagnose import DiagnoseConfig, run_diagnose
+    from pathprobe.diagnose import DiagnoseConfig, measure_steps, plan
     from pathprobe.probes.tls_check import check_ca_file
-    from pathprobe.proxyconf import discover_proxy, get_credentials
+    from pathprobe.proxyconf import config_findings, discover_proxy, get_credentials
 
     try:
         host, port = parse_authority(target, default_port=443)
@@ -106,14 +104,18 @@ def diagnose_command(
                          ca_file=trusted)
     out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
         credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
-    if output is not None:
-        check_output_path(output)
-    progress = out.progress()
-    if found is not None:
-        progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
-    report = run_diagnose(cfg, started=utc_now_iso(), progress=progress)
-    # One table per leg and direction (not one wide table of every column).
-    emit(replace(report, context=make_context(found, f"{host}:{port}")), out)
+
+    def measure(progress: Progress) -> Iterator[Measurement]:
+        if found is not None:
+            progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
+        # A proxy setting the FMC cannot use is a finding of its own; the steps go on.
+        yield config_findings(found)
+        yield from measure_steps(plan(cfg, progress), progress)
+
+    run_measuring("diagnose", measure, out, context=make_context(found, f"{host}:{port}"),
+                  leg2_target=f"{host}:{port}" if found is not None else None,
+                  hints={Unmeasured.PERMISSION: "some probes need root: run 'sudo pathprobe "
+                                                "diagnose ...' to measure every step"})
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -18,7 +18,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import Leg, Severity
+from pathprobe.model import Leg, Severity, Unmeasured
 from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
@@ -96,7 +96,8 @@ def mss_command(
     run_measuring("mss", lambda progress: [measure_mss(
         host, port, leg=leg, segments=segments, hops=hops, progress=progress,
         ack_timeout=ack_timeout, peer_probe=http)], out,
-        context=make_context(target=host_port))
+        context=make_context(target=host_port),
+        hints={Unmeasured.PERMISSION: "run it as root (sudo)"})
 
 
 mss_command.__doc__ = MSS_HELP

@@ -20,7 +20,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
-from pathprobe.model import Leg, Severity
+from pathprobe.model import Leg, Severity, Unmeasured
 from pathprobe.render.tsv import TsvTable
 
 
@@ -94,4 +94,7 @@ def pmtu_command(
     out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("pmtu", lambda progress: [measure_pmtu(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
-        progress=progress, family=family)], out, context=make_context(target=host))
+        progress=progress, family=family)], out, context=make_context(target=host),
+        hints={Unmeasured.SILENT: "check the address, or give an open TCP port with --port",
+               Unmeasured.PERMISSION: "run it as root (sudo), or use --method tcp --port PORT "
+                                      "(no root needed)"})

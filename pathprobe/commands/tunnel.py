@@ -67,8 +67,9 @@ def tunnel_command(
         help="Token the reflector was started with (--token).")] = None,
     leg1_max_payload: Annotated[Optional[int], typer.Option(
         "--leg1-max-payload", metavar="BYTES", min=68, max=65535,
-        help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'); lets a "
-             "failure inside the tunnel be blamed on leg 2 with confidence 'measured'.")]
+        help="TCP payload leg 1 is known to carry (from 'pathprobe pmtu'/'mss'): the up "
+             "probes' segments stay within it, so leg 2 is measured beyond leg 1's limit and "
+             "a failure inside the tunnel is blamed on leg 2 with confidence 'measured'.")]
         = None,
     ca_file: Annotated[Optional[Path], typer.Option(
         "--ca-file", metavar="PATH", dir_okay=False,
@@ -155,5 +156,6 @@ def tunnel_command(
         credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
-        token=token, reflector_tls=reflector_tls, directions=dirs, ca_file=trusted)], out,
+        token=token, reflector_tls=reflector_tls, directions=dirs,
+        leg1_payload=leg1_max_payload, ca_file=trusted)], out,
         context=make_context(config, target), leg2_target=target)

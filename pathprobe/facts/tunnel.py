@@ -42,6 +42,7 @@ class TunnelFact(StrEnum):
     GET_RESULT = "get-result"
     ANSWER_TOO_SMALL = "answer-too-small"
     LEG1_GIVEN = "leg1-given"                    # --leg1-max-payload: said, not measured here
+    WITHIN_LEG1_LIMIT = "within-leg1-limit"      # up probes sent in segments of <= {payload}
 
 
 class ConnectFailure(StrEnum):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pathprobe.errors import LabError, MissingTool, PermissionNeeded
+from pathprobe.errors import LabError, MissingTool, PermissionNeeded, UsageError
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns, write_sysctl
 from pathprobe.lab.topology import Fault, ProxyMode, Scenario
@@ -59,6 +59,8 @@ class LabState:
     proxy_mode: str
     faults: list[str]
     workdir: str
+    fmcs: int = 1
+    ssh_dir: str | None = None  # keys and ssh_config of 'lab up --ssh'
     pids: dict[str, int] = field(default_factory=dict)
     started: float = 0.0
     ready_s: float = 0.0
@@ -66,7 +68,7 @@ class LabState:
 
     @property
     def namespaces(self) -> list[str]:
-        return [topo.namespace(self.prefix, n) for n in topo.NODES]
+        return [topo.namespace(self.prefix, n) for n in topo.lab_nodes(self.fmcs)]
 
 
 def state_path(prefix: str) -> Path:
@@ -164,7 +166,7 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
             _kill_group(pid)
             removed.append(f"process {name} ({pid})")
     present = existing_namespaces()
-    for node in topo.NODES:
+    for node in topo.ALL_NODES:
         ns = topo.namespace(prefix, node)
         if ns in present:
             _kill_namespace_processes(ns)
@@ -177,10 +179,11 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
         if workdir.exists():
             shutil.rmtree(workdir, ignore_errors=True)
             removed.append(f"directory {workdir}")
-    etc = NETNS_ETC / topo.namespace(prefix, "fmc")
-    if etc.exists():
-        shutil.rmtree(etc, ignore_errors=True)
-        removed.append(f"directory {etc}")
+    for fmc in topo.fmc_names(topo.MAX_FMCS):
+        etc = NETNS_ETC / topo.namespace(prefix, fmc)
+        if etc.exists():
+            shutil.rmtree(etc, ignore_errors=True)
+            removed.append(f"directory {etc}")
     for shm in sorted(SHM_DIR.glob(f"{squid_name(prefix)}-*")):
         shm.unlink(missing_ok=True)
         removed.append(f"shared memory {shm}")
@@ -258,9 +261,9 @@ def _namespace_sysctls(node: str) -> Callable[[], None]:
     return inside
 
 
-def _disable_offloads(node: str) -> Callable[[], None]:
+def _disable_offloads(node: str, fmcs: int) -> Callable[[], None]:
     def inside() -> None:
-        for link in topo.LINKS:
+        for link in topo.lab_links(fmcs):
             if node in (link.router, link.host):
                 dev = topo.ifname(link.peer(node))
                 # Real packet sizes on the wire: no segmentation/coalescing offloads.
@@ -268,25 +271,26 @@ def _disable_offloads(node: str) -> Callable[[], None]:
     return inside
 
 
-def _build_topology(prefix: str) -> None:
-    ns = {n: topo.namespace(prefix, n) for n in topo.NODES}
+def _build_topology(prefix: str, fmcs: int = 1) -> None:
+    ns = {n: topo.namespace(prefix, n) for n in topo.lab_nodes(fmcs)}
+    links = topo.lab_links(fmcs)
     for node, name in ns.items():
         _run(["ip", "netns", "add", name])
         run_in_netns(name, _namespace_sysctls(node))
-    for link in topo.LINKS:
+    for link in links:
         _run(["ip", "link", "add", topo.ifname(link.host), "netns", ns[link.router], "type",
               "veth", "peer", "name", topo.ifname(link.router), "netns", ns[link.host]])
-    for node in topo.NODES:
-        run_in_netns(ns[node], _disable_offloads(node))
+    for node in ns:
+        run_in_netns(ns[node], _disable_offloads(node, fmcs))
         batch = ["link set lo up"]
-        for link in topo.LINKS:
+        for link in links:
             if node not in (link.router, link.host):
                 continue
             dev = topo.ifname(link.peer(node))
             batch += [f"link set {dev} up",
                       f"addr add {link.v4(node)}/24 dev {dev}",
                       f"addr add {link.v6(node)}/64 dev {dev} nodad"]
-        for r in topo.routes(node):
+        for r in topo.routes(node, fmcs):
             if r.via:  # the family follows from the prefix
                 batch.append(f"route add {r.prefix} via {r.via} dev {r.dev}")
         _run(["ip", "-n", ns[node], "-batch", "-"], stdin="\n".join(batch) + "\n")
@@ -303,6 +307,8 @@ def _apply_faults(prefix: str, faults: Sequence[Fault], workdir: Path) -> None:
                  for cmd in topo.mtu_route_commands(f)]
         if batch:
             _run(["ip", "-n", ns, "-batch", "-"], stdin="\n".join(batch) + "\n")
+        for rule in (r for f in mine for r in topo.mtu_rule_commands(f)):
+            _run(["ip", "-n", ns, *rule])
         if topo.needs_conntrack_accounting(mine):
             run_in_netns(ns, lambda: _enable_ct_accounting())
         ruleset = workdir / f"{router}.nft"
@@ -319,15 +325,16 @@ def _enable_ct_accounting() -> None:
     write_sysctl("net.netfilter.nf_conntrack_acct", 1)
 
 
-def _write_fmc_hosts(prefix: str) -> None:
-    """The fmc namespace's /etc/hosts: the system's lines plus the lab proxy's names."""
+def _write_fmc_hosts(prefix: str, fmcs: int) -> None:
+    """Each FMC namespace's /etc/hosts: the system's lines plus the lab proxy's names."""
     try:
         system = Path("/etc/hosts").read_text(errors="replace")
     except OSError:
         system = "127.0.0.1 localhost\n::1 localhost\n"
-    etc = NETNS_ETC / topo.namespace(prefix, "fmc")
-    etc.mkdir(parents=True, exist_ok=True)
-    (etc / "hosts").write_text(topo.fmc_hosts_file(system))
+    for fmc in topo.fmc_names(fmcs):
+        etc = NETNS_ETC / topo.namespace(prefix, fmc)
+        etc.mkdir(parents=True, exist_ok=True)
+        (etc / "hosts").write_text(topo.fmc_hosts_file(system))
 
 
 def _make_interception_ca(workdir: Path) -> None:
@@ -407,31 +414,42 @@ def _wait_ready(prefix: str, procs: dict[str, subprocess.Popen[bytes]], checks: 
             time.sleep(0.05)
 
 
-def up(scenario: Scenario, prefix: str, log: Log = _quiet) -> LabState:
+def up(scenario: Scenario, prefix: str, log: Log = _quiet, *, fmcs: int = 1,
+       ssh: bool = False) -> LabState:
     """Build the lab for ``scenario`` (replacing any lab with this prefix) and wait until ready.
 
+    ``fmcs`` FMC nodes (fmc, fmc2 ...); with ``ssh`` each runs its own sshd on its lab
+    address, with keys made for this lab only (``pathprobe.lab.ssh``).
     Holds the prefix's lock while building; on any failure or Ctrl-C the lab is
     removed (a further Ctrl-C cannot cut that short) and the error re-raised.
     """
+    try:
+        scenario = scenario.for_fmcs(fmcs)
+    except ValueError as e:  # e.g. a fault names fmc3 in a lab of two
+        raise UsageError(str(e)) from None
     require_root_and_tools()
+    if ssh:
+        from pathprobe.lab.ssh import require_ssh_tools
+
+        require_ssh_tools()
     with lab_lock(prefix), shielded_from_ctrl_c(first_interrupts=True):
-        return _up(scenario, prefix, log)
+        return _up(scenario, prefix, log, fmcs, ssh)
 
 
-def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
+def _up(scenario: Scenario, prefix: str, log: Log, fmcs: int = 1, ssh: bool = False
+        ) -> LabState:
     t0 = time.monotonic()
     down(prefix, log)
     workdir = Path(tempfile.mkdtemp(prefix=f"pathprobe-lab-{prefix}"))
     workdir.chmod(0o755)
     state = LabState(prefix=prefix, scenario=scenario.name, description=scenario.description,
                      proxy_mode=scenario.proxy.value, intercept=scenario.intercept,
-                     faults=[f"{f.kind.value}:{f.leg}:{f.direction.value}:{f.size}"
-                             for f in scenario.faults],
-                     workdir=str(workdir), started=time.time())
+                     faults=[f.spec for f in scenario.faults],
+                     workdir=str(workdir), started=time.time(), fmcs=fmcs)
     _save_state(state)
     try:
         log("building namespaces and links")
-        _build_topology(prefix)
+        _build_topology(prefix, fmcs)
         log("applying faults" if scenario.faults else "no faults to apply")
         _apply_faults(prefix, scenario.faults, workdir)
         procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -454,12 +472,14 @@ def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
                 [sys.executable, "-m", "pathprobe.reflector", f"[::]:{topo.REFLECTOR_PORT}"],
                 workdir / "reflector.log")
             checks["reflector"] = ("proxy", topo.UPSTREAM_V4, topo.REFLECTOR_PORT)
-        _write_fmc_hosts(prefix)
+        _write_fmc_hosts(prefix, fmcs)
         conf = _write_proxy_files(scenario.proxy, workdir, scenario.intercept)
         procs["squid"] = _spawn(topo.namespace(prefix, "proxy"),
                                 ["squid", "-N", "-f", str(conf), "-n", squid_name(prefix)],
                                 workdir / "squid.log")
         checks["squid"] = ("fmc", topo.PROXY_V4, topo.PROXY_PORT)
+        if ssh:
+            state.ssh_dir = str(_start_sshds(prefix, fmcs, workdir, procs, checks))
         state.pids = {name: p.pid for name, p in procs.items()}
         _save_state(state)
         log("waiting for proxy and upstream to accept connections")
@@ -470,6 +490,20 @@ def _up(scenario: Scenario, prefix: str, log: Log) -> LabState:
     except BaseException:
         down(prefix)  # up() holds back further Ctrl-Cs meanwhile
         raise
+
+
+def _start_sshds(prefix: str, fmcs: int, workdir: Path,
+                 procs: dict[str, subprocess.Popen[bytes]],
+                 checks: dict[str, tuple[str, str, int]]) -> Path:
+    """An sshd per FMC (waited for with the other services); returns the keys' directory."""
+    from pathprobe.lab import ssh
+
+    keys = ssh.make_keys(workdir / "ssh", topo.fmc_names(fmcs))
+    for name in topo.fmc_names(fmcs):
+        procs[f"sshd-{name}"] = _spawn(topo.namespace(prefix, name),
+                                       ssh.sshd_argv(keys, name), workdir / f"sshd-{name}.log")
+        checks[f"sshd-{name}"] = ("r1", topo.fmc_link(name).v4(name), ssh.SSH_PORT)
+    return keys
 
 
 def health(state: LabState) -> dict[str, bool]:

@@ -9,6 +9,10 @@ Topology (every address from 198.18.0.0/15 and 2001:db8::/32)::
 
 Leg 1 (fmc-proxy) faults live on r1, leg 2 (proxy-upstream) faults on r2.
 "Up" is towards the upstream, "down" back towards the fmc.
+
+With ``--fmcs N`` (many FMCs, issue 14) fmc2..fmcN hang off r1 as well, each on
+its own link and subnet (fmcK: 198.18.(10+K).0/24, 2001:db8:(10+K)::/64), and
+a leg-1 fault can name the FMC whose link it is on (``@fmc2``).
 """
 
 from __future__ import annotations
@@ -87,6 +91,43 @@ LINKS = (
     Link(4, "r2", "upstream"),
 )
 
+MAX_FMCS = 4
+FMC_LINK_BASE = 10  # fmcK's link (K >= 2) is number 10 + K: 198.18.12.0/24 for fmc2
+
+
+def fmc_names(fmcs: int = 1) -> tuple[str, ...]:
+    """The FMC nodes of a lab with ``fmcs`` FMCs: fmc, fmc2, fmc3 ..."""
+    if not 1 <= fmcs <= MAX_FMCS:
+        raise ValueError(f"the lab has 1 to {MAX_FMCS} FMCs, not {fmcs}")
+    return ("fmc", *(f"fmc{k}" for k in range(2, fmcs + 1)))
+
+
+def lab_links(fmcs: int = 1) -> tuple[Link, ...]:
+    """Every link of a lab with ``fmcs`` FMCs (the first four are LINKS)."""
+    return LINKS + tuple(Link(FMC_LINK_BASE + int(name[3:]), "r1", name)
+                         for name in fmc_names(fmcs)[1:])
+
+
+def lab_nodes(fmcs: int = 1) -> tuple[str, ...]:
+    return NODES + fmc_names(fmcs)[1:]
+
+
+ALL_NODES = lab_nodes(MAX_FMCS)  # what 'lab down' looks for, whatever the state file says
+
+
+def fmc_link(name: str) -> Link:
+    """The link between r1 and FMC ``name``."""
+    found = [x for x in lab_links(MAX_FMCS) if x.host == name and x.router == "r1"]
+    if not found:
+        raise ValueError(f"no FMC named {name!r}; FMCs are {', '.join(fmc_names(MAX_FMCS))}")
+    return found[0]
+
+
+def _chain_position(node: str) -> int:
+    """Where ``node`` sits on fmc -- r1 -- proxy -- r2 -- upstream (every FMC at 0)."""
+    return 0 if node.startswith("fmc") else NODES.index(node)
+
+
 FMC_V4 = LINKS[0].v4("fmc")
 PROXY_V4 = LINKS[1].v4("proxy")
 PROXY_V6 = LINKS[1].v6("proxy")
@@ -137,16 +178,26 @@ FAULT_HELP = {
 
 @dataclass(frozen=True)
 class Fault:
-    """One impairment: kind, leg (1 = fmc-proxy on r1, 2 = proxy-upstream on r2), size N."""
+    """One impairment: kind, leg (1 = fmc-proxy on r1, 2 = proxy-upstream on r2), size N.
+
+    ``fmc`` pins a leg-1 fault to one FMC's link (many FMCs); None: all traffic r1
+    forwards, as in the one-FMC lab.
+    """
 
     kind: FaultKind
     leg: int
     direction: Direction
     size: int
+    fmc: str | None = None
 
     def __post_init__(self) -> None:
         if self.leg not in (1, 2):
             raise ValueError(f"leg must be 1 or 2, not {self.leg}")
+        if self.fmc is not None:
+            if self.leg != 1:
+                raise ValueError("only a leg-1 fault can name an FMC (@FMC): leg 2 is "
+                                 "shared by every FMC")
+            fmc_link(self.fmc)
         low, high = SIZE_LIMITS[self.kind]
         if not low <= self.size <= high:
             raise ValueError(f"{self.kind.value} size must be in {low}..{high}, not {self.size}")
@@ -156,19 +207,28 @@ class Fault:
         return "r1" if self.leg == 1 else "r2"
 
     def describe(self) -> str:
-        return (f"{self.kind.value} {self.size} on leg {self.leg} "
+        where = f" of {self.fmc}" if self.fmc else ""
+        return (f"{self.kind.value} {self.size} on leg {self.leg}{where} "
                 f"({'fmc-proxy' if self.leg == 1 else 'proxy-upstream'}), {self.direction.value}")
+
+    @property
+    def spec(self) -> str:
+        """The --fault text that gives this fault back (``Fault.parse``)."""
+        text = f"{self.kind.value}:{self.leg}:{self.direction.value}:{self.size}"
+        return f"{text}@{self.fmc}" if self.fmc else text
 
     @classmethod
     def parse(cls, spec: str) -> Fault:
-        """'KIND:LEG:DIRECTION:N', e.g. 'blackhole:2:up:1400'."""
-        parts = spec.split(":")
-        if len(parts) != 4:
-            raise ValueError(f"fault spec {spec!r} is not KIND:LEG:DIRECTION:N "
-                             "(e.g. blackhole:2:up:1400)")
+        """'KIND:LEG:DIRECTION:N[@FMC]', e.g. 'blackhole:2:up:1400', 'clamp:1:both:1300@fmc3'."""
+        body, at, fmc = spec.partition("@")
+        parts = body.split(":")
+        if len(parts) != 4 or (at and not fmc):
+            raise ValueError(f"fault spec {spec!r} is not KIND:LEG:DIRECTION:N[@FMC] "
+                             "(e.g. blackhole:2:up:1400 or blackhole:1:both:1372@fmc2)")
         kind, leg, direction, size = parts
         try:
-            return cls(FaultKind(kind), int(leg), Direction(direction), int(size))
+            return cls(FaultKind(kind), int(leg), Direction(direction), int(size),
+                       fmc or None)
         except ValueError as e:
             raise ValueError(f"fault spec {spec!r}: {e}") from None
 
@@ -218,6 +278,21 @@ class Scenario:
                               size if size is not None else main.size)
         return replace(self, faults=(*faults, *extra))
 
+    def for_fmcs(self, fmcs: int) -> Scenario:
+        """This scenario on a lab with ``fmcs`` FMCs: with more than one, a leg-1 fault
+        without @FMC is pinned to the first FMC (fmc), so the others keep a clean leg 1;
+        a fault naming an FMC the lab does not have is an error."""
+        names = fmc_names(fmcs)
+        for f in self.faults:
+            if f.fmc is not None and f.fmc not in names:
+                raise ValueError(f"fault {f.spec!r} names {f.fmc}, but the lab has "
+                                 f"{', '.join(names)} (use --fmcs)")
+        if fmcs == 1:
+            return self
+        return replace(self, faults=tuple(
+            replace(f, fmc="fmc") if f.leg == 1 and f.fmc is None else f
+            for f in self.faults))
+
 
 _BOTH, _UP = Direction.BOTH, Direction.UP
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
@@ -264,23 +339,25 @@ class Route:
     dev: str
 
 
-def routes(node: str) -> list[Route]:
+def routes(node: str, fmcs: int = 1) -> list[Route]:
     """Static routes for every lab subnet not directly attached to ``node``.
 
     No default route anywhere: a lab packet to any address outside the lab
     fails locally with 'network unreachable' instead of leaving.
     """
-    attached = [link for link in LINKS if node in (link.router, link.host)]
+    links = lab_links(fmcs)
+    attached = [link for link in links if node in (link.router, link.host)]
     out: list[Route] = []
     for family in ("v4", "v6"):
-        for link in LINKS:
+        for link in links:
             if link in attached:
                 out.append(Route(link.v4_net if family == "v4" else link.v6_net, None,
                                  ifname(link.peer(node))))
                 continue
-            # Next hop: walk along the chain towards the target link.
-            here = NODES.index(node)
-            there = min(NODES.index(link.router), NODES.index(link.host))
+            # Next hop: walk along the chain towards the target link (every FMC is at
+            # the fmc end, behind r1).
+            here = _chain_position(node)
+            there = min(_chain_position(link.router), _chain_position(link.host))
             step = 1 if there >= here else -1
             neighbour = NODES[here + step]
             via_link = next(x for x in attached if neighbour in (x.router, x.host))
@@ -306,7 +383,12 @@ def mtu_route_commands(fault: Fault) -> list[list[str]]:
     next-hop link does, without touching veth MTUs (a veth silently drops
     received frames above its own MTU, which would add an unwanted black hole
     in the other direction).
+
+    A fault pinned to one FMC changes that FMC's connected route (down) and, for up,
+    the routes of its own policy table (``mtu_rule_commands`` sends its traffic there).
     """
+    if fault.fmc is not None:
+        return _pinned_mtu_route_commands(fault)
     cmds = []
     for r in _direction_prefixes(fault.router, fault.direction):
         is_v6 = ":" in r.prefix
@@ -325,13 +407,69 @@ def mtu_route_commands(fault: Fault) -> list[list[str]]:
     return cmds
 
 
+def fmc_table(fmc: str) -> int:
+    """The policy routing table on r1 for traffic from FMC ``fmc`` (fmc: 101, fmc2: 102)."""
+    return 100 + (int(fmc[3:]) if fmc[3:] else 1)
+
+
+def _pinned_mtu_route_commands(fault: Fault) -> list[list[str]]:
+    assert fault.fmc is not None
+    dev = ifname(fault.fmc)
+    table = str(fmc_table(fault.fmc))
+    cmds = []
+    for r in routes("r1", MAX_FMCS):
+        is_v6 = ":" in r.prefix
+        if is_v6 and fault.size < IPV6_MIN_MTU:
+            continue
+        going_down = r.dev == dev and fault.direction in (Direction.DOWN, Direction.BOTH)
+        going_up = r.dev == ifname("proxy") and fault.direction in (Direction.UP,
+                                                                     Direction.BOTH)
+        if not (going_down or going_up):
+            continue
+        cmd = ["route", "replace", r.prefix, *(["via", r.via] if r.via else []), "dev", r.dev]
+        if going_up:
+            cmd += ["table", table]
+        elif is_v6:
+            cmd += ["metric", "256"]  # the connected route, as above
+        cmds.append([*cmd, "mtu", "lock", str(fault.size)])
+    return cmds
+
+
+def mtu_rule_commands(fault: Fault) -> list[list[str]]:
+    """`ip -4/-6 rule` arguments that route a pinned FMC's up traffic through its own table
+    (where ``mtu_route_commands`` lowered the MTU); none for any other fault."""
+    if fault.fmc is None or fault.direction is Direction.DOWN or fault.kind not in (
+            FaultKind.MTU, FaultKind.MTU_NOICMP):
+        return []
+    rule = ["rule", "add", "iif", ifname(fault.fmc), "lookup", str(fmc_table(fault.fmc))]
+    families = ["-4"] + (["-6"] if fault.size >= IPV6_MIN_MTU else [])
+    return [[family, *rule] for family in families]
+
+
 def _iif_match(fault: Fault) -> list[str]:
+    if fault.fmc is not None:  # this FMC's link only: in from it (up), out to it (down)
+        dev = ifname(fault.fmc)
+        return {Direction.UP: [f'iifname "{dev}" '], Direction.DOWN: [f'oifname "{dev}" '],
+                Direction.BOTH: [f'iifname "{dev}" ', f'oifname "{dev}" ']}[fault.direction]
     down_if, up_if = router_ifaces(fault.router)
     if fault.direction is Direction.UP:
         return [f'iifname "{down_if}" ']
     if fault.direction is Direction.DOWN:
         return [f'iifname "{up_if}" ']
     return [""]
+
+
+def _icmp_out_match(fault: Fault) -> list[str]:
+    """Where the ICMP a pinned MTU fault would send leaves r1: to the FMC for its up
+    traffic, to the proxy for its down traffic (shared with the other FMCs' down ICMP)."""
+    if fault.fmc is None:
+        return [""]
+    out = []
+    if fault.direction in (Direction.UP, Direction.BOTH):
+        out.append(f'oifname "{ifname(fault.fmc)}" ')
+    if fault.direction in (Direction.DOWN, Direction.BOTH):
+        out.append(f'oifname "{ifname("proxy")}" ')
+    return out
 
 
 def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
@@ -355,8 +493,10 @@ def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
             elif f.kind is FaultKind.STALL:
                 filt.append(f"{iif}meta l4proto tcp ct bytes > {n} drop")
         if f.kind is FaultKind.MTU_NOICMP:
-            output.append("icmp type destination-unreachable icmp code frag-needed drop")
-            output.append("icmpv6 type packet-too-big drop")
+            for oif in _icmp_out_match(f):
+                output.append(f"{oif}icmp type destination-unreachable icmp code frag-needed "
+                              "drop")
+                output.append(f"{oif}icmpv6 type packet-too-big drop")
     lines = [f"table inet {table} {{"]
     for name, hook, prio, rules in (("mangle_fwd", "forward", "mangle", mangle),
                                     ("filter_fwd", "forward", "filter", filt),

@@ -45,8 +45,11 @@ def _new_socket(family: int) -> socket.socket:
     return s
 
 
-def _connect(family: int, addr: tuple[str, int], timeout: float) -> socket.socket:
+def _connect(family: int, addr: tuple[str, int], timeout: float,
+             maxseg: int | None = None) -> socket.socket:
     s = _new_socket(family)
+    if maxseg is not None:   # our SYN's MSS: the peer's segments stay within it
+        s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_MAXSEG, maxseg)
     s.settimeout(timeout)
     try:
         s.connect(addr)
@@ -288,13 +291,16 @@ class PeerSegments:
 
 
 def peer_segments(family: int, addr: tuple[str, int], request: bytes, *,
-                  timeout: float = 2.0, max_bytes: int = 262144) -> PeerSegments:
+                  timeout: float = 2.0, max_bytes: int = 262144,
+                  maxseg: int | None = None) -> PeerSegments:
     """Send ``request`` and read the reply (bounded in bytes and time); report segment size.
 
     The peer segments its reply at min(the MSS our SYN arrived with, its PMTU), so
     a multi-segment reply shows a clamp applied to our SYN on the way out.
+    ``maxseg`` lowers the MSS our SYN carries (e.g. below a proven black hole on
+    the way back, so the reply is not lost there).
     """
-    s = _connect(family, addr, timeout)
+    s = _connect(family, addr, timeout, maxseg)
     try:
         s.sendall(request)
         received = 0

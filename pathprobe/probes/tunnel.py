@@ -259,10 +259,10 @@ def _has_tls_record(buf: bytes) -> bool:
 
 
 def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
-                       server_name: str | None, timeout: float,
+                       server_name: str | None, timeout: float, maxseg: int | None = None,
                        connect_timeout: float = 5.0) -> SizedProbe:
     """One fresh tunnel, one refused ClientHello of ``size`` bytes, one classified answer."""
-    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
     with t.sock as sock:
@@ -331,9 +331,9 @@ def _greet(t: Tunnel, token: str | None, tls_name: str | None, timeout: float
 
 def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
                        token: str | None, timeout: float, tls_name: str | None = None,
-                       connect_timeout: float = 5.0) -> SizedProbe:
+                       maxseg: int | None = None, connect_timeout: float = 5.0) -> SizedProbe:
     """Write ``size`` bytes in one piece to the reflector; it answers once all arrived."""
-    t = open_tunnel(proxy, target, auth, timeout=connect_timeout)
+    t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return SizedProbe(size, Outcome.NO_TUNNEL, 0.0, detail=t.detail, connect_error=t)
     with t.sock as sock:

@@ -45,7 +45,7 @@ COLOURS = {"fault": "#cf222e", "warning": "#bf8700", "info": "#0969da", "ok": "#
            "not measured": "#8c959f"}
 
 
-def _table(table: Table, classes: list[str] | None = None) -> str:
+def table_html(table: Table, classes: list[str] | None = None) -> str:
     if not table.rows:
         return "<p>(none)</p>"
     head = "".join(f"<th>{escape(h)}</th>" for h in table.headers)
@@ -116,7 +116,7 @@ def path_svg(report: Report) -> str:
 
 def render_html(report: Report, verbose: bool = False) -> str:
     title = f"pathprobe {report.command} report"
-    ctx = _table(Table(("item", "value"), context_rows(report)))
+    ctx = table_html(Table(("item", "value"), context_rows(report)))
     findings = findings_table(report)
     classes = [f"sev-{v.severity.value}" if v.severity else "" for v in report.verdicts]
     evidence = []
@@ -132,12 +132,12 @@ def render_html(report: Report, verbose: bool = False) -> str:
             "<h2>The path at a glance</h2>", path_svg(report),
             "<h2>Summary</h2>", f'<p class="summary">{escape(summarize(report))}</p>',
             f"<ul>{errors}</ul>" if errors else "",
-            "<h2>Findings</h2>", _table(findings, classes), *evidence]
+            "<h2>Findings</h2>", table_html(findings, classes), *evidence]
     if report.recommendations:
-        body += ["<h2>Recommendations</h2>", _table(recommendations_table(report))]
+        body += ["<h2>Recommendations</h2>", table_html(recommendations_table(report))]
     measured = measurements_table(report, verbose)
     if measured.rows:
-        body += ["<h2>Measurements</h2>", _table(measured)]
+        body += ["<h2>Measurements</h2>", table_html(measured)]
     if report.notes:
         from pathprobe.render.evidence import describe
 

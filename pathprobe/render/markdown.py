@@ -54,7 +54,7 @@ def table_md(table: Table) -> list[str]:
     return out
 
 
-def _para(text: str) -> str:
+def paragraph_md(text: str) -> str:
     return text_cell(text).replace("<br>", "  \n")
 
 
@@ -62,14 +62,14 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
     lines = [f"# pathprobe {report.command} report", "", "## Context", ""]
     lines += table_md(Table(("item", "value"), context_rows(report)))
     lines += ["", "## The path at a glance", "", "```text", *path_text(report), "```", "",
-              "## Summary", "", _para(summarize(report))]
+              "## Summary", "", paragraph_md(summarize(report))]
     for e in report.errors:
-        lines += ["", f"- not measured: {_para(e)}"]
+        lines += ["", f"- not measured: {paragraph_md(e)}"]
     lines += ["", "## Findings", ""]
     lines += table_md(findings_table(report))
     for block in evidence_blocks(report):
-        lines += ["", f"### {_para(block.title)}", ""]
-        lines += [f"- {_para(line)}" for line in block.lines]
+        lines += ["", f"### {paragraph_md(block.title)}", ""]
+        lines += [f"- {paragraph_md(line)}" for line in block.lines]
         if block.filter:
             lines += ["", "Wireshark display filter:", "", "```text", block.filter, "```"]
     if report.recommendations:
@@ -83,5 +83,5 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
         from pathprobe.render.evidence import describe
 
         lines += ["", "## Notes", ""]
-        lines += [f"- {_para(describe(n))}" for n in report.notes]
+        lines += [f"- {paragraph_md(describe(n))}" for n in report.notes]
     return "\n".join(lines) + "\n"

@@ -101,12 +101,12 @@ def records_text(table: Table, width: int) -> str:
         for header, cell in zip(table.headers, row):
             lead = f"{header:<{label}}  "
             for n, line in enumerate(cell.split("\n")):
-                out += _indent_wrap(line, width, lead if n == 0 else " " * len(lead),
+                out += indent_wrap(line, width, lead if n == 0 else " " * len(lead),
                                     " " * len(lead))
     return "\n".join(out)
 
 
-def _command_lines(command: str, width: int) -> list[str]:
+def command_lines(command: str, width: int) -> list[str]:
     """A command below its recommendation: after "do:" when it fits, else on lines of its
     own (as little indent as it takes to fit); only a line longer than the whole width is
     broken, and then between tokens."""
@@ -116,7 +116,7 @@ def _command_lines(command: str, width: int) -> list[str]:
     out = ["   do:"]
     for line in lines:
         indent = 5 if 5 + _width(line) <= width else 0
-        out += _indent_wrap(line, width, " " * indent, " " * (indent + 2))
+        out += indent_wrap(line, width, " " * indent, " " * (indent + 2))
     return out
 
 
@@ -130,7 +130,7 @@ def _block(title: str, body: Sequence[str]) -> list[str]:
     return [title, *body, ""]
 
 
-def _indent_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+def indent_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
     return textwrap.wrap(text, width=max(width, 20), initial_indent=first,
                          subsequent_indent=rest, break_long_words=False,
                          break_on_hyphens=False) or [first.rstrip()]
@@ -143,23 +143,23 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
     label_w = max(len(k) for k, _ in context_rows(report))
     ctx = []
     for key, value in context_rows(report):
-        ctx += _indent_wrap(value, width, f"  {key:<{label_w}}  ", " " * (label_w + 4))
+        ctx += indent_wrap(value, width, f"  {key:<{label_w}}  ", " " * (label_w + 4))
     lines += _block("Context", ctx)
     path: list[str] = []
     for line in path_text(report):
-        path += _indent_wrap(line, width, "  ", "      ")
+        path += indent_wrap(line, width, "  ", "      ")
     lines += _block("Path", path)
-    summary = _indent_wrap(summarize(report), width, "  ", "  ")
+    summary = indent_wrap(summarize(report), width, "  ", "  ")
     summary += [f"  not measured: {e}" for e in report.errors]
     lines += _block("Summary", summary)
     findings = [table_text(findings_table(report), fmt, width)]
     for block in evidence_blocks(report):
         findings.append("")
-        findings += _indent_wrap(block.title, width, "", "   ")
+        findings += indent_wrap(block.title, width, "", "   ")
         for line in block.lines:
-            findings += _indent_wrap(line, width, "   - ", "     ")
+            findings += indent_wrap(line, width, "   - ", "     ")
         if block.filter:
-            findings += _indent_wrap(block.filter, width, "   Wireshark filter: ",
+            findings += indent_wrap(block.filter, width, "   Wireshark filter: ",
                                      "     ")
     lines += _block("Findings", findings)
     if report.recommendations:
@@ -172,13 +172,13 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
         recs = [table]
         for i, r in enumerate(report.recommendations, 1):
             recs.append("")
-            recs += _indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
+            recs += indent_wrap(f"{i}. {r.where} ({r.platform})", width, "", "   ")
             if not commands_inline:
-                recs += _command_lines(r.command, width)
+                recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
-                recs += _indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
+                recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
                                      " " * 11)
-            recs += _indent_wrap(r.why, width, "   why:  ", "         ")
+            recs += indent_wrap(r.why, width, "   why:  ", "         ")
         lines += _block("Recommendations", recs)
     measured = measurements_table(report, verbose)
     if measured.rows:
@@ -188,6 +188,6 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
 
         notes: list[str] = []
         for note in report.notes:
-            notes += _indent_wrap(describe(note), width, "  - ", "    ")
+            notes += indent_wrap(describe(note), width, "  - ", "    ")
         lines += _block("Notes", notes)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -83,15 +83,23 @@ def test_leg1_black_hole_is_not_blamed_on_leg2(lab: Lab) -> None:
     lab.up("blackhole")  # r1 silently drops packets > 1372 bytes, both directions
     status, doc, err = diagnose(lab)
     assert status == 1, err
-    # One finding for the one fault, in both directions, with what pmtu, mss and the tunnel
-    # each saw of it (it was three verdicts, one per step).
+    # One finding for the one fault, in both directions, with what pmtu and mss each saw
+    # of it (it was three verdicts, one per step).
     (hole,) = verdicts(doc, "PMTU_BLACKHOLE", "fmc-proxy")
     assert (hole["mtu"], hole["direction"], hole["confidence"], hole["severity"]) == (
         1372, "both", "measured", "critical")
-    assert {f["step"] for f in hole["facts"]} >= {"pmtu", "mss", "tunnel"}
-    assert len(doc["verdicts"]) == 1          # tunnel stalls are leg 1's, not leg 2's
+    assert {f["step"] for f in hole["facts"]} >= {"pmtu", "mss"}
+    # The tunnel kept its segments within the limit pmtu proved, so it measured leg 2
+    # itself (healthy, up to a lower bound) instead of running into leg 1's hole again.
+    assert [v["code"] for v in doc["verdicts"]] == ["PMTU_BLACKHOLE", "HEALTHY"]
+    assert verdicts(doc, "HEALTHY", "proxy-upstream")
+    up2 = [leg for leg in doc["legs"] if leg["name"] == "proxy-upstream"
+           and leg.get("direction") == "up" and leg.get("max_payload_at_least")]
+    assert up2 and up2[0]["max_payload_at_least"] == 1460, doc["legs"]
+    assert any("within leg 1's proven limit" in n and "at most 1300 payload" in n
+               for n in up2[0]["notes"]), up2[0]["notes"]
     assert doc["summary"] == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes; "
-                              "leg 2 (proxy-upstream) untested above leg 1's limit")
+                              "leg 2 (proxy-upstream) healthy")
     assert max(sizes_recommended(doc)) == 1372
     assert not any("Internet" in r["where"] or r["where"].startswith("proxy")
                    for r in doc["recommendations"])

@@ -174,7 +174,7 @@ def no_recommend(_verdicts: Sequence[Verdict], _targets: object) -> tuple[()]:
 def report(a: Analysis) -> Report:
     """The analyze command's Report (without recommendations)."""
     return finish([a.measurement], command="analyze", started="", duration_s=0.0,
-                  notes=a.notes, recommender=no_recommend)
+                  recommender=no_recommend)
 
 
 def all_evidence(a: Analysis) -> list[Evidence]:

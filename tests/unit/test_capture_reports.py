@@ -30,7 +30,7 @@ def report_of(name: str) -> Report:
     """What `pathprobe analyze FIXTURE` reports, with a fixed context and time."""
     a = analyze_capture(FIXTURES / name, Filters())
     report = finish([a.measurement], command="analyze", started="2026-11-29T00:00:00+00:00",
-                    duration_s=0.1, notes=a.notes, recommender=a.recommender)
+                    duration_s=0.1, recommender=a.recommender)
     return replace(report, context=Context(version="test", host="fmc",
                                            argv=("pathprobe", "analyze", name), target=name))
 

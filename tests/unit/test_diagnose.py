@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.commands.demo import demo_argv
-from pathprobe.diagnose import DiagnoseConfig, PlannedStep, not_measured, plan, run_steps
+from pathprobe.diagnose import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.tunnel import TunnelFact
@@ -36,6 +36,7 @@ from pathprobe.model import (
 from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render import TableFormat
 from pathprobe.render.summary import summarize
+from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority
 
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
@@ -159,6 +160,13 @@ def test_report_drops_healthy_on_a_sick_leg_and_exits_1() -> None:
 # --- running the steps ------------------------------------------------------------------------
 
 StepFn = Callable[[], Measurement]
+
+
+def run_steps(steps: list[PlannedStep], *, started: str,
+              progress: Callable[[str], None] = no_progress) -> Report:
+    """diagnose's steps through the runner every measuring command uses."""
+    return measure_report("diagnose", lambda p: measure_steps(steps, p), started=started,
+                          progress=progress)
 
 
 def _steps(*fns: StepFn) -> list[PlannedStep]:
@@ -365,3 +373,51 @@ def test_ctrl_c_while_printing_progress_still_gives_the_partial_report() -> None
     r = run_steps(_steps(clamp, clamp), started="t", progress=progress)
     assert r.partial and r.errors == ("interrupted during: step 1",)
     assert [v.code for v in r.verdicts] == [VerdictCode.MSS_CLAMPED]
+
+
+def _pmtu_verdict(code: VerdictCode, direction: Direction, mtu: int, exact: bool = True
+                  ) -> Verdict:
+    return Verdict(code, Leg.FMC_PROXY, direction, (), limit=Limit(mtu=mtu, exact=exact),
+                   basis=Basis.THIS_LEG_ONLY)
+
+
+def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
+    from pathprobe.diagnose import Proven
+
+    hole = Proven()
+    hole.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                   Direction.BOTH, 1372),)), Leg.FMC_PROXY)
+    # IPv6 headers and timestamps assumed: never above what the leg carries either way.
+    assert (hole.mtu, hole.up_payload, hole.down_payload) == (1372, 1300, 1300)
+    up_only = Proven()
+    up_only.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                      Direction.UP, 1350),)), Leg.FMC_PROXY)
+    assert (up_only.up_payload, up_only.down_payload) == (1278, None)
+    # A lower bound is no edge to aim at, but still a size leg 1 carries.
+    bound = Proven()
+    bound.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,
+                                                    Direction.BOTH, 1372, False),)),
+                Leg.FMC_PROXY)
+    assert (bound.mtu, bound.up_payload) == (None, 1300)
+    # PMTUD that works needs no help; nothing measured aims nothing.
+    for m, leg in ((Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_REDUCED,
+                                                         Direction.BOTH, 1400),)),
+                    Leg.FMC_PROXY),
+                   (Measurement(errors=("no answer",)), Leg.FMC_PROXY)):
+        p = Proven()
+        p.learn(m, leg)
+        assert p == Proven(), m
+
+
+def test_hints_name_the_flags_of_the_command_once_each() -> None:
+    from pathprobe.model import Unmeasured
+    from pathprobe.runner import hints_for
+
+    perm = Measurement(errors=("icmp: needs root",), unmeasured=Unmeasured.PERMISSION)
+    silent = Measurement(errors=("no answer",), unmeasured=Unmeasured.SILENT)
+    hints = {Unmeasured.PERMISSION: "run it as root"}
+    assert hints_for([perm, silent, perm, healthy()], hints) == ("run it as root",)
+    r = measure_report("pmtu", lambda p: [perm], started="t", hints=hints)
+    assert r.errors == ("icmp: needs root", "run it as root")
+    assert measure_report("pmtu", lambda p: [silent], started="t", hints=hints).errors == (
+        "no answer",)

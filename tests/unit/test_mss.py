@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from pathprobe.errors import UsageError
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.mss import MssFact
-from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Measurement, VerdictCode
+from pathprobe.model import (
+    Basis,
+    Direction,
+    Evidence,
+    Leg,
+    Limit,
+    Measurement,
+    Unmeasured,
+    VerdictCode,
+)
 from pathprobe.mss import (
     Failure,
     HandshakeView,
@@ -556,7 +565,7 @@ def test_measure_without_a_listener_is_a_result() -> None:
     s.close()
     m = measure_mss("127.0.0.1", port, leg=LEG)
     assert not m.verdicts and not m.legs and "127.0.0.1 port" in m.errors[0]
-    assert not m.permission_needed
+    assert m.unmeasured is Unmeasured.ERROR
     with pytest.raises(UsageError):
         measure_mss("127.0.0.1", 0, leg=LEG)
 
@@ -568,3 +577,20 @@ def test_search_segments_time_budget_with_injected_clock() -> None:
                         clock=lambda: float(ticks.__next__()))
     assert v.result.stop is StopReason.TIME_BUDGET and not v.exact
     assert v.result.rounds == 1
+
+
+def test_peer_probe_under_our_lowered_mss() -> None:
+    # diagnose lowered the probe's SYN to 1308 (below a proven black hole on the way back):
+    # segments of exactly that size are intact, not a clamp ...
+    intact = classify(LEG, "t", HS_OK, seg(1500, None, None), None,
+                      peer=PeerView(3623, 1296, True, advertised=1308))
+    assert codes(intact) == [VerdictCode.HEALTHY]
+    ev = next(e for e in intact.verdicts[0].evidence if e.fact is MssFact.PEER_INTACT)
+    assert ev.values["mss_sent"] == 1308
+    # ... and a clamp below what we advertised still shows.
+    clamped = classify(LEG, "t", HS_OK, seg(1500, None, None), None,
+                       peer=PeerView(3623, 1188, True, advertised=1308))
+    assert codes(clamped) == [VerdictCode.MSS_CLAMPED]
+    v = clamped.verdicts[0]
+    assert (v.numbers["mss_sent"], v.numbers["mss_received"]) == (1460, 1200)
+    assert "although we advertised 1308" in texts(v.evidence)[1]

@@ -18,12 +18,11 @@ import pytest
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.facts.search import SearchFact
-from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Step, VerdictCode
+from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Step, Unmeasured, VerdictCode
 from pathprobe.pmtu import (
     DirectionCheck,
     MethodFailure,
     SearchRun,
-    Unmeasured,
     _Probe,
     direction_from,
     first_answer,
@@ -186,13 +185,13 @@ def test_not_measured_is_a_result_with_a_typed_permission_flag() -> None:
     perm = [MethodFailure("icmp", Unmeasured.PERMISSION, "ICMP probes need root"),
             MethodFailure("syn", Unmeasured.PERMISSION, "SYN probes need root")]
     m = not_measured("198.18.2.2", perm)
-    assert m.permission_needed and not m.verdicts and "root" in m.errors[0]
+    assert m.unmeasured is Unmeasured.PERMISSION and not m.verdicts
     one = not_measured("198.18.2.2", [MethodFailure("tcp", Unmeasured.ERROR, "not open")])
-    assert (one.errors, one.permission_needed) == (("not open",), False)
+    assert (one.errors, one.unmeasured) == (("not open",), Unmeasured.ERROR)
     # A root message from a probe that did run is no permission problem: typed, not read.
     mixed = not_measured("198.18.2.2", [perm[0], MethodFailure("udp", Unmeasured.SILENT,
                                                                  result=_silent("udp").result)])
-    assert not mixed.permission_needed
+    assert mixed.unmeasured is Unmeasured.SILENT
     assert mixed.errors[0].startswith("198.18.2.2 answered no probe (icmp: ICMP probes need")
     assert "udp: the smallest size (576) was never answered" in mixed.errors[0]
 
@@ -216,7 +215,7 @@ def test_measure_rejects_bad_arguments() -> None:
 def test_measure_unresolvable_is_a_result_not_an_exception() -> None:
     m = measure_pmtu("no-such-host.invalid", leg=LEG, method="icmp")
     assert not m.verdicts and m.errors and "cannot resolve" in m.errors[0]
-    assert not m.permission_needed
+    assert m.unmeasured is Unmeasured.ERROR
 
 
 def test_icmp_checksum_vector() -> None:

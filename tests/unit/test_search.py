@@ -77,13 +77,14 @@ class SimPath:
         return ProbeResult(size, ProbeOutcome.TOO_BIG, hint if hint < size else None)
 
 
-def run(path: SimPath, low: int = 576, high: int = 1500, **kw: int | bool) -> SearchResult:
+def run(path: SimPath, low: int = 576, high: int = 1500,
+        **kw: int | bool | tuple[int, ...]) -> SearchResult:
     s = SizeSearch(low, high, **kw)  # type: ignore[arg-type]
     for _ in range(1000):
         sizes = s.next_batch()
         if not sizes:
             break
-        assert len(sizes) <= kw.get("batch", 16)
+        assert len(sizes) <= kw.get("batch", 16)  # type: ignore[operator]
         s.feed(path.round(sizes))
     else:
         raise AssertionError("the search never stopped")
@@ -247,6 +248,38 @@ def test_never_above_truth_and_bounded(mtu: int, icmp: bool, loss: float, seed: 
         assert r.largest_ok is not None
     if r.smallest_bad is not None and r.largest_ok is not None:
         assert r.smallest_bad > r.largest_ok
+
+
+def test_a_limit_pointed_at_is_confirmed_in_one_round() -> None:
+    # mss after pmtu proved 1372: the edge and every attempt above it in round 1.
+    r = run(SimPath(1372, icmp=False), 41, 1500, batch=16, retries=3, parallel_retries=True,
+            first=(1372, 1373))
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.rounds) == (1372, 1373, True, 1)
+    # pmtu's way down from the proven way-up limit.
+    r = run(SimPath(1372, icmp=False), 1372, 1500, batch=24, retries=2, parallel_retries=True,
+            first=(1373,))
+    assert (r.largest_ok, r.exact, r.rounds) == (1372, True, 1)
+    # Pointed at the wrong size, the search still finds the truth.
+    r = run(SimPath(1400, icmp=False), 41, 1500, batch=16, retries=3, parallel_retries=True,
+            first=(1372, 1373))
+    assert (r.largest_ok, r.exact) == (1400, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mtu=st.integers(LOW, HIGH), icmp=st.booleans(), loss=st.floats(0.0, 0.5),
+       seed=st.integers(0, 2**32), parallel=st.booleans(), retries=st.integers(1, 4),
+       first=st.lists(st.integers(0, 2000), max_size=4))
+def test_sizes_pointed_at_never_push_above_truth(mtu: int, icmp: bool, loss: float, seed: int,
+                                                 parallel: bool, retries: int,
+                                                 first: list[int]) -> None:
+    path = SimPath(mtu, icmp=icmp, loss=loss, seed=seed)
+    r = run(path, batch=16, parallel_retries=parallel, retries=retries, first=tuple(first))
+    assert r.largest_ok is None or LOW <= r.largest_ok <= mtu
+    assert r.probes == len(path.sent) <= 100
+    if loss == 0.0:
+        exact = run(SimPath(mtu, icmp=icmp), batch=16, parallel_retries=parallel,
+                    retries=retries, first=tuple(first), max_probes=400, max_rounds=60)
+        assert (exact.largest_ok, exact.exact) == (mtu, True)
 
 
 @settings(max_examples=200, deadline=None)

@@ -89,6 +89,9 @@ TEXT: dict[TunnelFact, Template] = {
     TunnelFact.LEG1_GIVEN:
         "leg 1 carries {payload}-byte payloads per segment (given with --leg1-max-payload, not "
         "measured here)",
+    TunnelFact.WITHIN_LEG1_LIMIT:
+        "up probes sent in segments of at most {payload} payload bytes, within leg 1's proven "
+        "limit: their writes crossed leg 1, so what failed is leg 2's",
     TunnelFact.ANSWER_TOO_SMALL:
         "answer too small to need full-size segments: down direction not proven",
 }

@@ -1,0 +1,108 @@
+"""`pathprobe merge REPORT.json...`: many hosts' JSON reports as one fleet report."""
+
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pathprobe.commands.common import (
+    FailOnOption,
+    FormatOption,
+    Output,
+    OutputOption,
+    WidthOption,
+    check_output_path,
+    progress_to_stderr,
+)
+from pathprobe.fleet import (
+    MAX_REPORT_BYTES,
+    HostReport,
+    HostState,
+    merge,
+    read_host,
+    unreadable,
+)
+from pathprobe.model import Severity
+from pathprobe.outfile import write_output
+from pathprobe.render.fleet import FleetTable, render_fleet
+from pathprobe.sanitize import clean
+
+FleetJsonOption = Annotated[bool, typer.Option(
+    "--json", help="Write one JSON object (schema pathprobe-fleet/1: $defs/fleet in "
+                   "'pathprobe schema') to stdout: every host with its verdicts as read, "
+                   "and the recommendations with their hosts.")]
+FleetTableOption = Annotated[FleetTable, typer.Option(
+    "--table", case_sensitive=False, metavar="TABLE",
+    help="The table --format tsv writes: hosts, findings (one row per host and finding) "
+         "or recommendations (with the hosts that need each).")]
+
+
+def load(path: Path) -> HostReport:
+    """One file as a host: read at most MAX_REPORT_BYTES + 1 bytes of a regular file."""
+    name = clean(str(path))  # a file name is shown as it is: no escape sequences
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        return unreadable(name, e.strerror or str(e))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return unreadable(name, "not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_REPORT_BYTES + 1)
+    except OSError as e:
+        return unreadable(name, e.strerror or str(e))
+    finally:
+        os.close(fd)
+    return read_host(name, data)
+
+
+def merge_command(
+    reports: Annotated[list[Path], typer.Argument(
+        metavar="REPORT.json", show_default=False,
+        help="JSON reports of any pathprobe command (--json output), one per host.")],
+    fail_on: FailOnOption = Severity.WARNING,
+    as_json: FleetJsonOption = False,
+    fmt: FormatOption = None,
+    output: OutputOption = None,
+    width: WidthOption = None,
+    table: FleetTableOption = FleetTable.FINDINGS,
+) -> None:
+    """Merge many hosts' JSON reports into one fleet report for one change request.
+
+    For every file: the host (the report's context.host, else the file name),
+    how it came out (ok, findings, not measured, or why the file is no report:
+    unreadable, not JSON, not a pathprobe/1 report), and its summary; then one
+    row per host and finding (severity, leg, direction, verdict, limit); then
+    each recommendation once, with the hosts that need it. Every file is
+    checked against the schema of `pathprobe schema`; a bad file is listed, never
+    fatal.
+
+    \b
+    Example (the reports of contrib/ansible/pathprobe.yml):
+      pathprobe merge reports/*.json -o reports/fleet.md
+      pathprobe merge reports/*.json -o reports/fleet.html
+      pathprobe merge reports/*.json --format tsv --table findings
+
+    Exit status: the worst host's: 3 when any host could not be measured at all
+    (or its file is no report), else 1 when any host has a finding at or above
+    --fail-on (default warning), else 0; 2 usage error.
+    """
+    out = Output(fmt, as_json, output, fail_on, width=width)
+    if output is not None:
+        check_output_path(output)
+    hosts = [load(p) for p in reports]
+    for skipped in (h for h in hosts if h.state is HostState.FLEET):
+        progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
+    fleet = merge(hosts)
+    chosen, json_out = out.resolved()
+    text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
+    if output is not None:
+        write_output(output, text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    raise typer.Exit(int(fleet.exit_status(fail_on)))
+

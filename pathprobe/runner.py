@@ -1,0 +1,57 @@
+"""One way to run a measuring command's steps into a Report, for every command.
+
+The steps yield Measurements; what they yielded before a Ctrl-C is kept and the
+report is marked partial. Timing, the hints that name a command's own flags (from
+the steps' typed ``unmeasured``) and the findings (``findings.finish``) are done
+here once; ``commands.common.run_measuring`` adds the output and the exit status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from pathprobe.findings import Recommender, default_recommender, finish
+from pathprobe.model import Evidence, Measurement, Progress, Report, Unmeasured, no_progress
+
+Measure = Callable[[Progress], Iterable[Measurement]]
+
+
+class InterruptedDuring(KeyboardInterrupt):
+    """Ctrl-C while a named part of a run was going on (the partial report says which)."""
+
+    def __init__(self, during: str) -> None:
+        super().__init__(during)
+        self.during = during
+
+
+def hints_for(measured: Sequence[Measurement], hints: Mapping[Unmeasured, str]
+              ) -> tuple[str, ...]:
+    """The command's hint for each reason a step measured nothing, once each."""
+    return tuple(dict.fromkeys(hints[m.unmeasured] for m in measured
+                               if m.unmeasured is not None and m.unmeasured in hints))
+
+
+def measure_report(command: str, measure: Measure, *, started: str,
+                   progress: Progress = no_progress, clock: Callable[[], float] = time.monotonic,
+                   hints: Mapping[Unmeasured, str] | None = None,
+                   leg2_target: str | None = None, notes: Sequence[Evidence] = (),
+                   recommender: Recommender = default_recommender) -> Report:
+    """Run ``measure`` and make its report; Ctrl-C keeps what was measured so far."""
+    t0 = clock()
+    measured: list[Measurement] = []
+    extra: list[str] = []
+    partial = False
+    try:
+        for m in measure(progress):
+            measured.append(m)
+    except InterruptedDuring as e:
+        partial = True
+        extra.append(f"interrupted during: {e.during}")
+    except KeyboardInterrupt:
+        partial = True
+        extra.append(f"interrupted: '{command}' was stopped before it finished")
+    extra.extend(hints_for(measured, hints or {}))
+    return finish(measured, command=command, started=started, duration_s=clock() - t0,
+                  partial=partial, extra_errors=extra, notes=notes, leg2_target=leg2_target,
+                  recommender=recommender)
