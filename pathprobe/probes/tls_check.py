@@ -27,10 +27,17 @@ from pathprobe.wire.http_get import post_head
 MAX_CA_FILE_BYTES = 4 << 20
 
 
+# Python 3.13 turned these on in create_default_context; OpenSSL's (and curl's) defaults
+# leave them off. Off here too, so the verdict does not depend on the Python version (3.13
+# alone rejected a decrypting squid's certificates under a CA given with --ca-file).
+_NON_DEFAULT_FLAGS = ssl.VERIFY_X509_STRICT | getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+
+
 def verifying_context(ca_file: str | None) -> ssl.SSLContext:
     """The system trust store plus ``ca_file`` (PEM), checking the host name, as curl
     --cacert would (but keeping the system store)."""
     ctx = ssl.create_default_context()
+    ctx.verify_flags &= ~_NON_DEFAULT_FLAGS
     if ca_file is not None:
         ctx.load_verify_locations(cafile=ca_file)
     return ctx

@@ -62,3 +62,12 @@ def test_help_documents_ca_file(command: str) -> None:
                        capture_output=True, text=True, env={**cli_env(), "COLUMNS": "200"},
                        timeout=60, check=False)
     assert r.returncode == 0 and "--ca-file" in r.stdout and "PROXY_TLS_INTERCEPTED" in r.stdout
+
+
+def test_verification_is_the_same_on_every_python() -> None:
+    # 3.13's create_default_context adds X509_STRICT and PARTIAL_CHAIN; the check does not,
+    # so a chain's verdict does not change with the interpreter.
+    flags = verifying_context(None).verify_flags
+    assert not flags & ssl.VERIFY_X509_STRICT
+    partial = getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0)
+    assert not flags & partial
