@@ -8,7 +8,6 @@ a hint to rerun with ``--traceback``. Keep imports here light: ``pathprobe
 
 import platform
 import sys
-from importlib import metadata
 from typing import Annotated, Optional
 
 import typer
@@ -52,6 +51,8 @@ app = typer.Typer(
 
 def version_line() -> str:
     """What --version prints: ours, the interpreter's and scapy's (what a bug report needs)."""
+    from importlib import metadata  # only here: it costs --help 15 ms
+
     try:  # from the installed metadata: importing scapy costs about a second
         scapy = f"scapy {metadata.version('scapy')}"
     except metadata.PackageNotFoundError:

@@ -13,8 +13,9 @@ from html.parser import HTMLParser
 
 from markdown_it import MarkdownIt
 
+from pathprobe.formats import TableFormat
 from pathprobe.model import Report
-from pathprobe.render import TableFormat, render
+from pathprobe.render import render
 
 TEXT_FORMATS = (TableFormat.PLAIN, TableFormat.SIMPLE, TableFormat.GRID)
 SECTIONS = ("Context", "The path at a glance", "Summary", "Findings")
@@ -124,7 +125,7 @@ def check_html_text(page: str) -> str:
 
 def check_tsv(report: Report) -> None:
     """One header line, one record per line, the same number of fields, no padding."""
-    from pathprobe.render.tsv import TsvTable
+    from pathprobe.formats import TsvTable
 
     for table in TsvTable:
         check_tsv_text(render(report, TableFormat.TSV, table=table))

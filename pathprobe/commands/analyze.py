@@ -21,8 +21,8 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
+from pathprobe.formats import TsvTable
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Severity, Verdict
-from pathprobe.render.tsv import TsvTable
 
 if TYPE_CHECKING:
     from pathprobe.capture import Analysis

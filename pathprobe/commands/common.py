@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from pathprobe import __version__
-from pathprobe.findings import Recommender, default_recommender
+from pathprobe.formats import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, TsvTable
 from pathprobe.model import (
     Context,
     Evidence,
@@ -27,13 +27,12 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
-from pathprobe.render import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, render
-from pathprobe.render.tsv import TsvTable
-from pathprobe.runner import Measure, measure_report
 from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
+    from pathprobe.findings import Recommender
     from pathprobe.proxyconf import Credentials, ProxyConfig
+    from pathprobe.runner import Measure
 
 JsonOption = Annotated[bool, typer.Option(
     "--json", help="Write one JSON object (schema pathprobe/1) to stdout; logs go to stderr.")]
@@ -124,6 +123,9 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings,
     ``hints`` naming this command's flags), render, write, exit with the status of
     design.md."""
+    from pathprobe.findings import default_recommender
+    from pathprobe.runner import measure_report
+
     if out.output is not None:
         check_output_path(out.output)
     progress = out.progress()
@@ -171,6 +173,8 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 def emit(report: Report, out: Output) -> NoReturn:
     """Print the report (and write --output), then exit with the report's status."""
+    from pathprobe.render import render  # the renderers load only when a report is made
+
     fmt, as_json = out.resolved()
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))

@@ -9,9 +9,9 @@ import typer
 
 from pathprobe.commands.common import FormatOption, JsonOption, OutputOption
 from pathprobe.errors import UsageError
+from pathprobe.formats import TableFormat
 from pathprobe.lab import topology as topo
 from pathprobe.model import ExitStatus
-from pathprobe.render import TableFormat
 
 DEMO_HELP = f"""Show the main job on a fresh machine (Linux, root): build the built-in lab
 with a realistic failing scenario, run 'pathprobe diagnose' from the lab's fmc

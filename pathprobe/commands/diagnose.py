@@ -21,8 +21,8 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
+from pathprobe.formats import TsvTable
 from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, Severity, Unmeasured
-from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.

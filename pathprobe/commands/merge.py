@@ -25,9 +25,9 @@ from pathprobe.fleet import (
     read_host,
     unreadable,
 )
+from pathprobe.formats import FleetTable
 from pathprobe.model import Severity
 from pathprobe.outfile import write_output
-from pathprobe.render.fleet import FleetTable, render_fleet
 from pathprobe.sanitize import clean
 
 FleetJsonOption = Annotated[bool, typer.Option(
@@ -99,6 +99,8 @@ def merge_command(
         progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
     fleet = merge(hosts)
     chosen, json_out = out.resolved()
+    from pathprobe.render.fleet import render_fleet  # the renderers load only now
+
     text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
     if output is not None:
         write_output(output, text)

@@ -18,8 +18,8 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
+from pathprobe.formats import TsvTable
 from pathprobe.model import Leg, Severity, Unmeasured
-from pathprobe.render.tsv import TsvTable
 from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.

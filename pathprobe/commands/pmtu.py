@@ -20,8 +20,8 @@ from pathprobe.commands.common import (
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
+from pathprobe.formats import TsvTable
 from pathprobe.model import Leg, Severity, Unmeasured
-from pathprobe.render.tsv import TsvTable
 
 
 class Method(StrEnum):

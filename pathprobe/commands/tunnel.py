@@ -21,6 +21,7 @@ from pathprobe.commands.common import (
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
 from pathprobe.facts.tunnel import TunnelFact
+from pathprobe.formats import TsvTable
 from pathprobe.model import (
     DEFAULT_TARGET,
     Direction,
@@ -32,7 +33,6 @@ from pathprobe.model import (
     Step,
 )
 from pathprobe.proxyconf import PASSWORD_ENV, config_findings, discover_proxy, get_credentials
-from pathprobe.render.tsv import TsvTable
 
 
 class DirectionChoice(StrEnum):

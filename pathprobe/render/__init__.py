@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import json
 
-from pathprobe.compat import StrEnum
+from pathprobe.formats import (
+    DEFAULT_WIDTH,
+    MARKDOWN_FORMATS,
+    TableFormat,
+    TsvTable,
+)
 from pathprobe.model import (
     SCHEMA,
     Context,
@@ -24,28 +29,7 @@ from pathprobe.render.html_page import render_html
 from pathprobe.render.markdown import render_markdown
 from pathprobe.render.summary import summarize
 from pathprobe.render.text import render_text
-from pathprobe.render.tsv import TsvTable, render_tsv
-
-
-class TableFormat(StrEnum):
-    """The --format choices: text tables (tabulate's names), Markdown, HTML, TSV."""
-
-    PLAIN = "plain"
-    SIMPLE = "simple"
-    GITHUB = "github"
-    MARKDOWN = "markdown"
-    MD = "md"
-    GRID = "grid"
-    HTML = "html"
-    TSV = "tsv"
-
-
-MARKDOWN_FORMATS = (TableFormat.GITHUB, TableFormat.MARKDOWN, TableFormat.MD)
-DEFAULT_WIDTH = 100
-# -o FILE picks the format from its extension when --format/--json are not given.
-EXTENSION_FORMATS = {".md": TableFormat.GITHUB, ".markdown": TableFormat.GITHUB,
-                     ".html": TableFormat.HTML, ".htm": TableFormat.HTML,
-                     ".tsv": TableFormat.TSV}
+from pathprobe.render.tsv import render_tsv
 
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,

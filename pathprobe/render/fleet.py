@@ -15,10 +15,10 @@ import json
 from dataclasses import dataclass
 from html import escape
 
-from pathprobe.compat import StrEnum
 from pathprobe.fleet import FLEET_SCHEMA, Fleet, HostReport, HostState
+from pathprobe.formats import DEFAULT_WIDTH, MARKDOWN_FORMATS, FleetTable, TableFormat
 from pathprobe.model import ExitStatus, Severity
-from pathprobe.render import DEFAULT_WIDTH, MARKDOWN_FORMATS, TableFormat, recommendation_json
+from pathprobe.render import recommendation_json
 from pathprobe.render.content import Table, limit_text
 from pathprobe.render.html_page import CSS, table_html
 from pathprobe.render.markdown import paragraph_md, table_md
@@ -29,14 +29,6 @@ TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
 # text copied from the page is unchanged).
 FLEET_CSS = CSS + "td pre{overflow-wrap:anywhere}\n"
-
-
-class FleetTable(StrEnum):
-    """Which table --format tsv writes for a fleet (--table)."""
-
-    HOSTS = "hosts"
-    FINDINGS = "findings"
-    RECOMMENDATIONS = "recommendations"
 
 
 def outcome(host: HostReport, fail_on: Severity) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pathprobe.compat import StrEnum
+from pathprobe.formats import TsvTable
 from pathprobe.model import Report
 from pathprobe.render.content import (
     Table,
@@ -18,14 +18,6 @@ from pathprobe.render.content import (
     measurements_table,
     recommendations_table,
 )
-
-
-class TsvTable(StrEnum):
-    """Which table --format tsv writes (--table)."""
-
-    FINDINGS = "findings"
-    RECOMMENDATIONS = "recommendations"
-    MEASUREMENTS = "measurements"
 
 
 def escape_cell(text: str) -> str:

@@ -13,8 +13,9 @@ import pytest
 
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.findings import finish
+from pathprobe.formats import TableFormat
 from pathprobe.model import Context, Report
-from pathprobe.render import TableFormat, render
+from pathprobe.render import render
 from pathprobe.schema import load_schema
 from tests.reports import check_all
 

@@ -16,6 +16,7 @@ from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.findings import finish
+from pathprobe.formats import TableFormat
 from pathprobe.model import (
     Basis,
     Confidence,
@@ -34,7 +35,6 @@ from pathprobe.model import (
     no_progress,
 )
 from pathprobe.proxyconf import ProxyConfig
-from pathprobe.render import TableFormat
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pathprobe.render import TableFormat, render
+from pathprobe.formats import TableFormat
+from pathprobe.render import render
 from tests.browser import page_width, png_colours, screenshot
 from tests.unit.test_report_formats import article, denied
 

@@ -21,10 +21,11 @@ from pathprobe import fleet as fleet_mod
 from pathprobe.cli import main
 from pathprobe.commands.merge import load
 from pathprobe.fleet import HostState, merge, read_host
+from pathprobe.formats import FleetTable, TableFormat
 from pathprobe.model import ExitStatus, Report, Severity
-from pathprobe.render import TableFormat, render_json
+from pathprobe.render import render_json
 from pathprobe.render.content import limit_text
-from pathprobe.render.fleet import FleetTable, render_fleet
+from pathprobe.render.fleet import render_fleet
 from pathprobe.schema import load_schema
 from pathprobe.schema.check import schema_problem
 from tests.browser import page_width, png_colours, screenshot

@@ -10,6 +10,7 @@ import pytest
 
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.search import SearchFact
+from pathprobe.formats import TableFormat
 from pathprobe.model import (
     SCHEMA,
     Basis,
@@ -28,7 +29,7 @@ from pathprobe.model import (
     VerdictCode,
     healthy_unless,
 )
-from pathprobe.render import TableFormat, render, render_json
+from pathprobe.render import render, render_json
 from pathprobe.render.evidence import describe
 
 L1 = Leg.FMC_PROXY

@@ -16,6 +16,7 @@ import pytest
 
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.findings import finish
+from pathprobe.formats import TableFormat
 from pathprobe.model import (
     Basis,
     Confidence,
@@ -31,7 +32,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.render import TableFormat, render
+from pathprobe.render import render
 from pathprobe.schema import load_schema
 from pathprobe.search import FailedHow, SearchResult, StopReason, search_evidence
 

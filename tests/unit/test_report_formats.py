@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.findings import finish
+from pathprobe.formats import TableFormat
 from pathprobe.model import (
     Basis,
     Context,
@@ -26,7 +27,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.render import TableFormat, render
+from pathprobe.render import render
 from pathprobe.render.markdown import code_cell, text_cell
 from pathprobe.render.tsv import escape_cell
 from pathprobe.search import FailedHow, SearchResult, StopReason, search_evidence
