@@ -98,6 +98,19 @@ def lab() -> Iterator[Lab]:
 
 
 @pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dist/pathprobe.pyz built once per session by scripts/build-pyz.sh, here in the root
+    namespace: its dependency cache (dist/pyz-deps/) is then warm, so a later build inside
+    a lab namespace (the Ansible playbook's) needs no network."""
+    out = tmp_path_factory.mktemp("pyz") / "pathprobe.pyz"
+    r = subprocess.run(["bash", str(REPO / "scripts" / "build-pyz.sh")], capture_output=True,
+                       text=True, timeout=900, check=False,
+                       env={**os.environ, "PATHPROBE_PYZ": str(out), "PYTHON": sys.executable})
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
 def unprivileged_ok() -> None:
     """Skip (fail in CI) unless 'nobody' can run this interpreter and read this checkout."""
     probe = subprocess.run([*UNPRIVILEGED, sys.executable, "-c", "import pathprobe.cli"],

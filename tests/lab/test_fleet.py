@@ -94,7 +94,7 @@ def _no_secret_in(tmp: Path, *texts: str) -> None:
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path) -> None:
+def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path, pyz: Path) -> None:
     _need_ansible()
     scenario = topo.SCENARIOS["auth-basic"].with_overrides(None, None, None, [
         topo.Fault.parse("blackhole:1:both:1372@fmc2"),
@@ -104,7 +104,9 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path) -> None:
     assert state.ssh_dir is not None
     _setup(tmp_path, state.ssh_dir)
     reports = tmp_path / "reports"
-    pyz = tmp_path / "dist" / "pathprobe.pyz"   # missing: the playbook builds it
+    # Missing: the playbook builds it (from the dependency cache the pyz fixture warmed;
+    # inside the lab there is no PyPI).
+    pyz = tmp_path / "dist" / "pathprobe.pyz"
     # -vvv: even Ansible's most verbose output must not show the password
     run = _playbook(tmp_path, lab.ns("r1"), "-vvv", "-i", "inventory.ini", "-e", "@vault.yml",
                     "--vault-password-file", "vault-pass", "-e", f"pathprobe_pyz={pyz}",
@@ -164,7 +166,7 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path) -> None:
         assert not Path(f"/var/tmp/pathprobe-{host}").exists()   # the playbook cleaned up
 
 
-def test_playbook_with_connection_local(lab: Lab, tmp_path: Path) -> None:
+def test_playbook_with_connection_local(lab: Lab, tmp_path: Path, pyz: Path) -> None:
     """``-c local`` in the fmc namespace: the controller is the FMC."""
     _need_ansible()
     lab.state = up(topo.SCENARIOS["healthy"], lab.prefix)
@@ -172,10 +174,8 @@ def test_playbook_with_connection_local(lab: Lab, tmp_path: Path) -> None:
     (tmp_path / "ansible.cfg").write_text(
         f"[defaults]\nremote_tmp = {tmp_path / 'remote-tmp'}\n"
         f"local_tmp = {tmp_path / 'local-tmp'}\n")
-    pyz = tmp_path / "pathprobe.pyz"
-    built = REPO / "dist" / "pathprobe.pyz"
-    if built.exists():
-        shutil.copy(built, pyz)
+    built, pyz = pyz, tmp_path / "pathprobe.pyz"
+    shutil.copy(built, pyz)
     reports = tmp_path / "reports"
     run = _playbook(tmp_path, lab.ns("fmc"), "-c", "local", "-i", "localhost,",
                     "-e", "ansible_python_interpreter=/usr/bin/python3",

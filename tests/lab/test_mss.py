@@ -28,7 +28,7 @@ NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
 LOOPBACK_MSS = """
-import json, socket, threading
+import json, os, socket, sys, threading
 from pathprobe.model import Leg
 from pathprobe.mss import measure_mss
 srv = socket.socket()
@@ -43,6 +43,8 @@ threading.Thread(target=drain, daemon=True).start()
 m = measure_mss("127.0.0.1", srv.getsockname()[1], leg=Leg.FMC_PROXY, peer_probe=False)
 print(json.dumps({"codes": [v.code.value for v in m.verdicts], "errors": list(m.errors),
                   "leg": dict(m.legs[0].measurements) if m.legs else {}}))
+sys.stdout.flush()
+os._exit(0)   # no interpreter shutdown under the daemon threads still blocked in accept/recv
 """
 
 

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -68,16 +67,6 @@ def chosen() -> list[tuple[int, int, int]]:
 
 
 PYTHONS = [pytest.param(v, id="py" + ".".join(map(str, v))) for v in chosen()]
-
-
-@pytest.fixture(scope="session")
-def pyz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("pyz") / "pathprobe.pyz"
-    r = subprocess.run(["bash", str(REPO / "scripts" / "build-pyz.sh")], capture_output=True,
-                       text=True, timeout=900, check=False,
-                       env={**os.environ, "PATHPROBE_PYZ": str(out), "PYTHON": sys.executable})
-    assert r.returncode == 0, r.stderr[-3000:]
-    yield out
 
 
 def run(python: str, pyz: Path, *args: str,
