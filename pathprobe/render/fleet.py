@@ -9,8 +9,6 @@ the table helpers of the one-report renderers lay them out.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass
 from html import escape
@@ -23,7 +21,7 @@ from pathprobe.render.content import Table, limit_text
 from pathprobe.render.html_page import CSS, table_html
 from pathprobe.render.markdown import paragraph_md, table_md
 from pathprobe.render.text import command_lines, indent_wrap, table_text
-from pathprobe.render.tsv import escape_cell
+from pathprobe.render.tsv import tsv_text
 
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
@@ -173,13 +171,7 @@ def render_fleet_tsv(fleet: Fleet, fail_on: Severity,
     tables = fleet_tables(fleet, fail_on)
     chosen = {FleetTable.HOSTS: tables.hosts, FleetTable.FINDINGS: tables.findings,
               FleetTable.RECOMMENDATIONS: tables.recommendations}[table]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None,
-                        lineterminator="\n", quotechar=None)
-    writer.writerow([escape_cell("number" if h == "#" else h) for h in chosen.headers])
-    for row in chosen.rows:
-        writer.writerow([escape_cell(c) for c in row])
-    return out.getvalue()
+    return tsv_text(chosen)
 
 
 def host_json(fleet: Fleet, host: HostReport, fail_on: Severity) -> dict[str, object]:

@@ -39,11 +39,16 @@ def render_tsv(report: Report, table: TsvTable = TsvTable.FINDINGS,
     chosen = {TsvTable.FINDINGS: lambda: _findings_with_evidence(report),
               TsvTable.RECOMMENDATIONS: lambda: recommendations_table(report),
               TsvTable.MEASUREMENTS: lambda: measurements_table(report, verbose)}[table]()
+    return tsv_text(chosen)
+
+
+def tsv_text(table: Table) -> str:
+    """One table as TSV records: a header line, then one escaped line per row."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter="\t", quoting=csv.QUOTE_NONE, escapechar=None,
                         lineterminator="\n", quotechar=None)
     # "#" would read as a comment line to many TSV tools
-    writer.writerow([escape_cell("number" if h == "#" else h) for h in chosen.headers])
-    for row in chosen.rows:
+    writer.writerow([escape_cell("number" if h == "#" else h) for h in table.headers])
+    for row in table.rows:
         writer.writerow([escape_cell(c) for c in row])
     return out.getvalue()
