@@ -148,6 +148,10 @@ QUANTITIES: tuple[tuple[str, str, str], ...] = (
     ("downloaded", "downloaded", "B"),
     ("expected", "expected", "B"),
     ("ip_version", "IP version", ""),
+    ("tls_check", "TLS certificate check", ""),
+    ("tls_issuer", "certificate issuer shown", ""),
+    ("post_ok", "largest POST body answered", "B"),
+    ("post_failed", "POST body that stalled", "B"),
 )
 INTERNAL_ORDER = ("pmtu_method", "method", "probes", "rounds", "duration_s", "search_s",
                   "step_s", "connect_ms", "established_ms", "tunnel_bytes", "download_s")

@@ -154,3 +154,18 @@ def test_a_post_whose_tls_never_completed_proves_nothing() -> None:
              PostProbe(2048, False, acked=True)]
     v = post_verdict(mixed, 1.0)
     assert v is not None and v.limit is not None and v.limit.max_payload == 1024
+
+
+def test_the_measurements_table_shows_the_check_and_the_post_sizes() -> None:
+    from pathprobe.interception import post_leg, tls_row
+    from pathprobe.render.content import measurements_table
+
+    check = TlsCheck(TlsOutcome.UNVERIFIED, der("leaf-by-ca.der"), "unable to verify")
+    rows = (tls_row("http://198.18.2.2:3128", check, assess_tls(check, HOST, TARGET)),
+            post_leg(TARGET, probes(2048), 1.5))
+    report = finish([Measurement(legs=rows)], command="tunnel", started="", duration_s=0)
+    shown = {(r[2], r[3]) for r in measurements_table(report).rows}
+    assert ("TLS certificate check", "intercepted") in shown
+    assert ("certificate issuer shown", "O=pathprobe test, CN=pathprobe test CA") in shown
+    assert ("largest POST body answered", "1024 B") in shown
+    assert ("POST body that stalled", "2048 B") in shown
