@@ -37,6 +37,7 @@ from pathprobe.interception import (
     post_evidence,
     post_leg,
     post_verdict,
+    proxy_refusal,
     tls_row,
 )
 from pathprobe.model import (
@@ -466,6 +467,12 @@ def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
         run.add(size_verdict(finding))
     if isinstance(d, ConnectError):
         raise _Broken(d)
+    if s.proxy_may_terminate and d.head is not None and proxy_refusal(d.head):
+        # A decrypting proxy's 200 to CONNECT, then its own refusal inside TLS.
+        raise _Broken(ConnectError(ConnectFailure.STATUS,
+                                   f"{d.head.status} {d.head.reason[:200]}".strip(), d.head),
+                      Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
+                               {"status": d.head.status}))
     if answer_too_small(d) and s.reflector is None:
         run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
                           "(use --reflector)")

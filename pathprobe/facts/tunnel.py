@@ -101,3 +101,4 @@ class Download:
     elapsed_s: float
     detail: str
     raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)
+    head: hc.ConnectResponse | None = None  # the answer's status line and headers

@@ -415,13 +415,14 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
     deadline = t0 + total_timeout
     received = 0
     expected: int | None = None   # -1: an answer head without a usable Content-Length
+    answer: hc.ConnectResponse | None = None
 
     def result(complete: bool, stalled: bool, detail: str) -> Download:
         now = time.monotonic()
         exp = expected if expected not in (None, -1) else None
         return Download(exp, received, complete, stalled,
                         now - ch.last_received if stalled else 0.0, now - t0, detail,
-                        ch.raw_received)
+                        ch.raw_received, answer)
 
     handshake_done = False
     with t.sock:
@@ -445,6 +446,7 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
                             return result(False, False, "answer head too large")
                         continue
                     parsed = hc.parse_response_head(head)
+                    answer = parsed
                     length = parsed.get("content-length") if parsed else None
                     expected = int(length) if length and length.isdigit() else -1
                     received = len(head) - end - 4

@@ -138,6 +138,13 @@ def test_lab_up_intercept_flag_combines_with_a_proxy_mode(lab: Lab) -> None:
     assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED", "PROXY_TLS_INTERCEPTED"]
     (denied,) = found(doc, "PROXY_DENIED", "fmc-proxy")
     assert any("inside the decrypted TLS session" in e for e in denied["evidence"])
+    # Down only (no POST bodies): the refusal inside TLS is read from the download's answer.
+    code, doc, _ = run(lab, "tunnel", "--direction", "down")
+    assert code == 1
+    assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED", "PROXY_TLS_INTERCEPTED"]
+    (denied,) = found(doc, "PROXY_DENIED", "fmc-proxy")
+    assert any("inside the decrypted TLS session" in e for e in denied["evidence"])
+    assert not found(doc, "HEALTHY", "proxy-upstream")
 
 
 def test_with_a_reflector_leg2_stays_byte_exact_under_interception(lab: Lab) -> None:
