@@ -243,7 +243,12 @@ def lab_lock(prefix: str) -> Iterator[None]:
                            "wait for it, or use another PATHPROBE_LAB_PREFIX") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        try:
+            yield
+        finally:
+            # Still holding it: the lock file is a lab file too, not left behind.
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     finally:
         os.close(fd)
 

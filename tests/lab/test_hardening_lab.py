@@ -18,6 +18,7 @@ import pytest
 from pathprobe.lab import topology as topo
 from pathprobe.lab.manager import (
     SHM_DIR,
+    STATE_DIR,
     existing_namespaces,
     lab_lock,
     squid_name,
@@ -81,6 +82,7 @@ def test_concurrent_lab_up_is_refused_and_the_first_survives(lab: Lab) -> None:
     with lab_lock(PREFIX):
         second = cli("lab", "up", "healthy")
         _, err = second.communicate(timeout=60)
+    assert not (STATE_DIR / f"{PREFIX}lab.lock").exists()   # the lock file goes with the lock
     assert second.returncode == 3, err
     assert err.strip().splitlines() == [
         f"pathprobe: error: a lab with prefix {PREFIX!r} is being built by pid {os.getpid()}; "
