@@ -191,6 +191,14 @@ class _Broken(Exception):
         self.err = err
         self.evidence = evidence
 
+    @classmethod
+    def refused_inside_tls(cls, head: hc.ConnectResponse) -> _Broken:
+        """A decrypting proxy's 200 to CONNECT, then its own refusal inside TLS."""
+        return cls(ConnectError(ConnectFailure.STATUS, f"{head.status} {head.reason[:200]}".strip(),
+                                head),
+                   Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
+                            {"status": head.status}))
+
 
 @dataclass
 class _Session:
@@ -406,10 +414,7 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
         raise _Broken(posts)
     refusal = first_refusal(posts)
     if refusal is not None:
-        raise _Broken(ConnectError(ConnectFailure.STATUS,
-                                   f"{refusal.status} {refusal.reason[:200]}".strip(), refusal),
-                      Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
-                               {"status": refusal.status}))
+        raise _Broken.refused_inside_tls(refusal)
     run.legs.append(post_leg(s.target, posts, timeout))
     if not any(p.sent for p in posts):
         run.errors.append("leg 2 up not measured: TLS through the proxy did not complete for "
@@ -468,11 +473,7 @@ def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
     if isinstance(d, ConnectError):
         raise _Broken(d)
     if s.proxy_may_terminate and d.head is not None and proxy_refusal(d.head):
-        # A decrypting proxy's 200 to CONNECT, then its own refusal inside TLS.
-        raise _Broken(ConnectError(ConnectFailure.STATUS,
-                                   f"{d.head.status} {d.head.reason[:200]}".strip(), d.head),
-                      Evidence(InterceptionFact.REFUSED_INSIDE_TLS, Step.TUNNEL,
-                               {"status": d.head.status}))
+        raise _Broken.refused_inside_tls(d.head)
     if answer_too_small(d) and s.reflector is None:
         run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
                           "(use --reflector)")

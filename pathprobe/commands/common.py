@@ -6,7 +6,6 @@ import re
 import shutil
 import socket
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,12 +128,11 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     if out.output is not None:
         check_output_path(out.output)
     progress = out.progress()
-    t0 = time.monotonic()
     report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
                             hints=hints, leg2_target=leg2_target, notes=notes,
                             recommender=recommender or default_recommender)
     if out.verbose:
-        progress(f"{command}: {time.monotonic() - t0:.2f} s")
+        progress(f"{command}: {report.duration_s:.2f} s")
     emit(replace(report, context=context or make_context()), out)
 
 

@@ -414,13 +414,12 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
     t0 = ch.last_received
     deadline = t0 + total_timeout
     received = 0
-    expected: int | None = None   # -1: an answer head without a usable Content-Length
-    answer: hc.ConnectResponse | None = None
+    answer: hc.ConnectResponse | None = None   # the answer's head, once it is complete
+    expected: int | None = None                # its Content-Length, when usable
 
     def result(complete: bool, stalled: bool, detail: str) -> Download:
         now = time.monotonic()
-        exp = expected if expected not in (None, -1) else None
-        return Download(exp, received, complete, stalled,
+        return Download(expected, received, complete, stalled,
                         now - ch.last_received if stalled else 0.0, now - t0, detail,
                         ch.raw_received, answer)
 
@@ -438,26 +437,23 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
                         return result(False, False, "connection failed: the TLS stream "
                                       "ended without close_notify")
                     break
-                if expected is None:
+                if answer is None:
+                    # Bounded (MAX_HEAD_BYTES) and checked as it grows by the parser.
                     head += piece
-                    end = head.find(b"\r\n\r\n")
-                    if end == -1:
-                        if len(head) > hc.MAX_HEAD_BYTES:
-                            return result(False, False, "answer head too large")
+                    answer = hc.parse_response_head(head)
+                    if answer is None:
                         continue
-                    parsed = hc.parse_response_head(head)
-                    answer = parsed
-                    length = parsed.get("content-length") if parsed else None
-                    expected = int(length) if length and length.isdigit() else -1
-                    received = len(head) - end - 4
+                    length = answer.get("content-length")
+                    expected = int(length) if length and length.isdigit() else None
+                    received = len(answer.rest)
                 else:
                     received += len(piece)
-                if (expected is not None and 0 <= expected <= received) or received >= limit:
+                if (expected is not None and expected <= received) or received >= limit:
                     break
         except TIMEOUTS:
             return result(False, True, "data stopped" if handshake_done
                           else "TLS handshake stalled")
         except (OSError, ValueError) as e:  # ssl.SSLError is an OSError; bad heads ValueError
             return result(False, False, f"connection failed: {e}")
-    done = expected in (None, -1) or received >= (expected or 0)
+    done = expected is None or received >= expected
     return result(done, False, "complete" if done else "closed early")

@@ -136,10 +136,13 @@ def _string(data: bytes, tlv: Tlv) -> str:
         raise CertParseError(f"attribute value is not valid {codec}") from None
 
 
-def _name(data: bytes, tlv: Tlv) -> str:
-    """A Name as 'CN=..., O=...' in the order it is encoded (openssl's order)."""
+Name = tuple[tuple[str, str], ...]   # (attribute, value) pairs in encoded order
+
+
+def _name(data: bytes, tlv: Tlv) -> Name:
+    """A Name's attributes, e.g. (("O", ...), ("CN", ...)), in the order it is encoded."""
     _expect(tlv, TAG_SEQUENCE, "name")
-    parts: list[str] = []
+    parts: list[tuple[str, str]] = []
     for rdn in children(data, tlv):
         _expect(rdn, TAG_SET, "relative distinguished name")
         for atv in children(data, rdn):
@@ -148,8 +151,13 @@ def _name(data: bytes, tlv: Tlv) -> str:
                 raise CertParseError("attribute is not (type, value)")
             oid = decode_oid(data[_expect(items[0], TAG_OID, "attribute type").start:
                                   items[0].end])
-            parts.append(f"{ATTRIBUTE_NAMES.get(oid, oid)}={_string(data, items[1])}")
-    return ", ".join(parts)
+            parts.append((ATTRIBUTE_NAMES.get(oid, oid), _string(data, items[1])))
+    return tuple(parts)
+
+
+def name_text(name: Name) -> str:
+    """A Name as 'O=..., CN=...' (openssl's order), for people; never parsed back."""
+    return ", ".join(f"{attr}={value}" for attr, value in name)
 
 
 def _alt_names(data: bytes, value: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -177,19 +185,25 @@ def _alt_names(data: bytes, value: bytes) -> tuple[tuple[str, ...], tuple[str, .
 class Certificate:
     """What the interception check needs to know about one certificate."""
 
-    subject: str
-    issuer: str
+    subject_name: Name
+    issuer_name: Name
     dns_names: tuple[str, ...]
     ip_addresses: tuple[str, ...]
     sha256: str              # fingerprint, upper-case hex pairs joined by ':'
     self_issued: bool        # issuer == subject, byte for byte (a self-signed certificate)
 
     @property
+    def subject(self) -> str:
+        return name_text(self.subject_name)
+
+    @property
+    def issuer(self) -> str:
+        return name_text(self.issuer_name)
+
+    @property
     def common_name(self) -> str | None:
-        for part in self.subject.split(", "):
-            if part.startswith("CN="):
-                return part[3:]
-        return None
+        """The subject's first CN, from the typed attributes (a value may contain ', CN=')."""
+        return next((value for attr, value in self.subject_name if attr == "CN"), None)
 
 
 def fingerprint(der: bytes) -> str:

@@ -37,6 +37,15 @@ def test_leaf_issued_by_a_ca() -> None:
     assert cert.common_name == "upstream.pathprobe.test"
 
 
+def test_a_value_that_reads_like_another_attribute_is_not_one() -> None:
+    cert = parse_certificate(load("comma-in-value.der"))
+    assert cert.subject_name == (("O", "a, CN=upstream.pathprobe.test"), ("CN", "other.test"))
+    assert cert.common_name == "other.test"
+    assert not cert.dns_names
+    assert names_host(cert, "other.test")
+    assert not names_host(cert, "upstream.pathprobe.test")
+
+
 def test_self_signed_leaf_and_ca() -> None:
     leaf = parse_certificate(load("self-signed.der"))
     assert leaf.self_issued and leaf.subject == leaf.issuer == "CN=upstream.pathprobe.test"
