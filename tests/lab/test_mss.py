@@ -21,31 +21,20 @@ import pytest
 from pathprobe.lab import topology as topo
 from pathprobe.schema import load_schema
 from tests.conftest import UNPRIVILEGED, Lab, cli_env
+from tests.loopback import loopback_script
 
 PROXY = f"{topo.PROXY_V4}:3128"
 PROXY6 = f"[{topo.PROXY_V6}]:3128"
 NO_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
-LOOPBACK_MSS = """
-import json, os, socket, sys, threading
+LOOPBACK_MSS = loopback_script("""
 from pathprobe.model import Leg
 from pathprobe.mss import measure_mss
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(16)
-def drain():
-    while True:
-        c, _ = srv.accept()
-        threading.Thread(target=lambda c=c: [None for _ in iter(lambda: c.recv(65536), b"")],
-                         daemon=True).start()
-threading.Thread(target=drain, daemon=True).start()
-m = measure_mss("127.0.0.1", srv.getsockname()[1], leg=Leg.FMC_PROXY, peer_probe=False)
+m = measure_mss("127.0.0.1", PORT, leg=Leg.FMC_PROXY, peer_probe=False)
 print(json.dumps({"codes": [v.code.value for v in m.verdicts], "errors": list(m.errors),
                   "leg": dict(m.legs[0].measurements) if m.legs else {}}))
-sys.stdout.flush()
-os._exit(0)   # no interpreter shutdown under the daemon threads still blocked in accept/recv
-"""
+""")
 
 
 def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, Any]]:

@@ -17,6 +17,7 @@ import pytest
 
 from pathprobe.schema import load_schema
 from tests.conftest import UNPRIVILEGED, Lab, cli_env
+from tests.loopback import loopback_script
 
 PROXY4, PROXY6 = "198.18.2.2", "2001:db8:2::2"
 NO_RAW = ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw"]
@@ -250,27 +251,16 @@ def test_unprivileged_ping_socket_when_allowed(lab: Lab) -> None:
         assert "method: unprivileged ICMP ping socket" in lg["notes"]
 
 
-LOOPBACK_PMTU = """
-import json, socket, threading
-from pathprobe.schema import load_schema
+LOOPBACK_PMTU = loopback_script("""
 from pathprobe.model import Leg
 from pathprobe.pmtu import measure_pmtu
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(64)
-def drain():
-    while True:
-        c, _ = srv.accept()
-        threading.Thread(target=lambda c=c: [None for _ in iter(lambda: c.recv(65536), b"")],
-                         daemon=True).start()
-threading.Thread(target=drain, daemon=True).start()
 out = []
 for method in ("auto", "tcp"):
-    m = measure_pmtu("127.0.0.1", leg=Leg.FMC_PROXY, method=method, port=srv.getsockname()[1])
+    m = measure_pmtu("127.0.0.1", leg=Leg.FMC_PROXY, method=method, port=PORT)
     out.append({"codes": [v.code.value for v in m.verdicts], "errors": list(m.errors),
                 "mtu": [v.limit.mtu for v in m.verdicts if v.limit]})
 print(json.dumps(out))
-"""
+""")
 
 
 @pytest.mark.parametrize("user", [None, "nobody"], ids=["root", "nobody"])
