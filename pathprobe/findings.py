@@ -66,14 +66,15 @@ NO_TUNNEL = frozenset({VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_REQUIRED
                        VerdictCode.PROXY_AUTH_UNSUPPORTED, VerdictCode.PROXY_UNREACHABLE,
                        VerdictCode.CONNECT_NO_RESPONSE})
 CRITICAL_CODES = frozenset({*SIZE_CODES, *NO_TUNNEL, VerdictCode.PROXY_UPSTREAM_ERROR,
-                            VerdictCode.PROXY_TLS_INTERCEPTED})
+                            VerdictCode.PROXY_TLS_INTERCEPTED, VerdictCode.TLS_HELLO_DROPPED})
 # The order findings of equal severity are listed in: what breaks the transfer first.
 CODE_ORDER = (
     VerdictCode.PROXY_UNREACHABLE, VerdictCode.PROXY_DENIED, VerdictCode.PROXY_AUTH_UNSUPPORTED,
     VerdictCode.PROXY_AUTH_REQUIRED, VerdictCode.PROXY_UPSTREAM_ERROR,
     VerdictCode.CONNECT_NO_RESPONSE, VerdictCode.PROXY_TLS_INTERCEPTED,
-    VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT, VerdictCode.TUNNEL_STALL,
-    VerdictCode.PROXY_CONFIG_UNSUPPORTED, VerdictCode.PMTU_REDUCED, VerdictCode.MSS_CLAMPED,
+    VerdictCode.TLS_HELLO_DROPPED, VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
+    VerdictCode.TUNNEL_STALL, VerdictCode.PROXY_CONFIG_UNSUPPORTED, VerdictCode.PMTU_REDUCED,
+    VerdictCode.MSS_CLAMPED,
     VerdictCode.HEALTHY,
 )
 # The tunnel's bases: its probes cross leg 1 before leg 2, so the leg is decided here.

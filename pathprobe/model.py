@@ -39,6 +39,7 @@ class VerdictCode(StrEnum):
     CONNECT_NO_RESPONSE = "CONNECT_NO_RESPONSE"
     PROXY_TLS_INTERCEPTED = "PROXY_TLS_INTERCEPTED"
     PROXY_CONFIG_UNSUPPORTED = "PROXY_CONFIG_UNSUPPORTED"
+    TLS_HELLO_DROPPED = "TLS_HELLO_DROPPED"
 
 
 VERDICT_MEANINGS: Mapping[VerdictCode, str] = {
@@ -57,6 +58,9 @@ VERDICT_MEANINGS: Mapping[VerdictCode, str] = {
     VerdictCode.PROXY_TLS_INTERCEPTED: "the proxy terminates TLS (certificate for the target "
                                        "issued by another party)",
     VerdictCode.PROXY_CONFIG_UNSUPPORTED: "a proxy setting the FMC cannot use",
+    VerdictCode.TLS_HELLO_DROPPED: "TLS ClientHellos above a size are dropped or reset by "
+                                   "something that reads them, while packets of that size "
+                                   "cross: not an MTU",
 }
 
 

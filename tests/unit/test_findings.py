@@ -377,6 +377,7 @@ def test_every_code_has_a_severity_rule() -> None:
         VerdictCode.CONNECT_NO_RESPONSE: Severity.CRITICAL,
         VerdictCode.PROXY_TLS_INTERCEPTED: Severity.CRITICAL,
         VerdictCode.PROXY_CONFIG_UNSUPPORTED: Severity.WARNING,
+        VerdictCode.TLS_HELLO_DROPPED: Severity.CRITICAL,
     }
     assert set(expected) == set(VerdictCode)
     assert {c: severity_of(Verdict(c, L1), []) for c in VerdictCode} == expected
