@@ -25,7 +25,7 @@ from pathprobe.model import (
     no_progress,
 )
 from pathprobe.outfile import check_output_path as check_output_path
-from pathprobe.outfile import write_output
+from pathprobe.outfile import deliver
 from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
@@ -43,7 +43,8 @@ FormatOption = Annotated[Optional[TableFormat], typer.Option(
          ".json, .tsv; anything else simple).")]
 OutputOption = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE",
-    help="Also write the report to FILE (checked before measuring).", dir_okay=False)]
+    help="Write the report to FILE only (checked before measuring); the terminal gets "
+         "one line, the summary and the path (nothing with -q).", dir_okay=False)]
 WidthOption = Annotated[Optional[int], typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
@@ -172,14 +173,12 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 def emit(report: Report, out: Output) -> NoReturn:
     """Print the report (and write --output), then exit with the report's status."""
     from pathprobe.render import render  # the renderers load only when a report is made
+    from pathprobe.render.summary import summarize
 
     fmt, as_json = out.resolved()
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
-    if out.output is not None:
-        write_output(out.output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    deliver(text, out.output, out.redactor.redact(summarize(report)), quiet=out.quiet)
     raise typer.Exit(int(report.exit_status(out.fail_on)))
 
 

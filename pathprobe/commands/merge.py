@@ -2,7 +2,6 @@
 
 import os
 import stat
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +26,7 @@ from pathprobe.fleet import (
 )
 from pathprobe.formats import FleetTable
 from pathprobe.model import Severity
-from pathprobe.outfile import write_output
+from pathprobe.outfile import deliver
 from pathprobe.sanitize import clean
 
 FleetJsonOption = Annotated[bool, typer.Option(
@@ -99,12 +98,10 @@ def merge_command(
         progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
     fleet = merge(hosts)
     chosen, json_out = out.resolved()
-    from pathprobe.render.fleet import render_fleet  # the renderers load only now
+    # the renderers load only now
+    from pathprobe.render.fleet import fleet_summary, render_fleet
 
     text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
-    if output is not None:
-        write_output(output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    deliver(text, output, fleet_summary(fleet, fail_on), quiet=out.quiet)
     raise typer.Exit(int(fleet.exit_status(fail_on)))
 
