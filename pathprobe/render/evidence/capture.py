@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 
 def _float(v: Mapping[str, Number], key: str) -> float:
@@ -55,8 +55,9 @@ def _icmp(v: Mapping[str, Number]) -> str:
 
 
 def _data_after_gap(v: Mapping[str, Number]) -> str:
+    gap = counted(v.get("missing"), "byte")
     return (f"frame {v.get('frame')}: data from {v.get('sender')} arrived after a gap of "
-            f"{v.get('missing')} bytes that never showed up ({_float(v, 'waited_s'):.1f} s)")
+            f"{gap} that never showed up ({_float(v, 'waited_s'):.1f} s)")
 
 
 def _no_server_hello(v: Mapping[str, Number]) -> str:
@@ -66,8 +67,8 @@ def _no_server_hello(v: Mapping[str, Number]) -> str:
 
 def _last_data(v: Mapping[str, Number]) -> str:
     until, after = v.get("until_frame"), v.get("after")
-    then = (f"until frame {until}" + (f", then only {after} bytes (a TLS alert?)" if after
-                                      else "")) if until else ""
+    alert = f", then only {counted(after, 'byte')} (a TLS alert?)" if after else ""
+    then = f"until frame {until}{alert}" if until else ""
     return (f"frame {v.get('frame')}: last data, then {_float(v, 'gap_s'):.1f} s without data "
             f"{then}; connection {ended(v)}")
 
@@ -124,7 +125,7 @@ TEXT: dict[CaptureFact, Template] = {
         "(proven lower bound); the reset threshold lies above it, at most {size}",
     CaptureFact.LARGE_RETRANSMITTED:
         "from frame {frame}: a {payload}-byte segment ({size}-byte packet) from {sender} "
-        "retransmitted {count} time(s), never acknowledged, no ICMP seen",
+        "retransmitted {count:#time}, never acknowledged, no ICMP seen",
     CaptureFact.BLACKHOLE_BRACKET:
         "packets of up to {delivered} bytes were acknowledged: the path MTU is at least "
         "{delivered} (proven lower bound) and below {size}",
@@ -172,20 +173,20 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_TIMESTAMPS: lambda v: f"timestamps {_on(v)}",
     CaptureFact.ROW_SACK: lambda v: f"SACK {_on(v)}",
     CaptureFact.ROW_NO_SYN: "capture started mid-connection (no SYN): MSS and options unknown",
-    CaptureFact.ROW_FRAGMENTS: "{count} IP fragments",
+    CaptureFact.ROW_FRAGMENTS: "{count:#IP fragment}",
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
     CaptureFact.CAPTURE_READ:
-        "{file}: {frames} frames, {chosen} of {total} TCP connections analysed",
+        "{file}: {frames:#frame}, {chosen} of {total:#TCP connection} analysed",
     CaptureFact.CAPTURE_TRUNCATED: "capture truncated: {detail}",
     CaptureFact.UNSUPPORTED_FRAMES:
-        "{count} frames on interfaces of unsupported link types were skipped",
+        "{count:#frame} on interfaces of unsupported link types skipped",
     CaptureFact.TABLE_LIMITED:
-        "table shows {shown} of {chosen} connections (up to {max_rows} with problems and "
+        "table shows {shown} of {chosen:#connection} (up to {max_rows} with problems and "
         "{max_rows} healthy; --max-rows 0 shows all)",
     CaptureFact.ICMP_UNMATCHED:
         "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
         "analysed here)",
-    CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
+    CaptureFact.FRAGMENTS_SEEN: "{count:#IP fragment} in the capture (first at frame {frame})",
 }

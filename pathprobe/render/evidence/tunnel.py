@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 _FAILED = {"stalled": "stalled (no answer)", "reset": "reset", "closed": "closed",
            "garbage": "answered with non-TLS bytes"}
@@ -22,8 +22,9 @@ def _stalled(v: Mapping[str, Number]) -> str:
     of = f" of {expected}" if expected is not None else ""
     idle = v.get("idle_s")
     idle_text = f"{idle:.1f}" if isinstance(idle, (float, int)) else "?"
-    return (f"{v.get('method')}: {v.get('detail')} after {v.get('received')} body bytes{of} "
-            f"({v.get('raw')} bytes through the tunnel in all); idle {idle_text} s")
+    body = counted(v.get("received"), "body byte")
+    return (f"{v.get('method')}: {v.get('detail')} after {body}{of} "
+            f"({counted(v.get('raw'), 'byte')} through the tunnel in all); idle {idle_text} s")
 
 
 def _shape(v: Mapping[str, Number]) -> str:
