@@ -361,13 +361,13 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
                             Confidence.INFERRED, numbers, limit=Limit(mtu=pmtu),
                             basis=Basis.THIS_LEG_ONLY),), ()
         return (), (f"{run.method} can only send up to {ceiling} bytes here (the peer's MSS); "
-                    f"{pmtu} crosses, larger sizes were not measured: use --method icmp as "
-                    "root",)
+                    f"{pmtu} crosses, larger sizes were not measured (ICMP probes as root "
+                    "can send them)",)
     if r.smallest_bad is None:
         from pathprobe.render.evidence import describe
 
         return (), (f"{describe(evidence[0])}; {pmtu} bytes is only a lower bound (answers "
-                    "were lost or rate-limited); rerun, or use another --method",)
+                    "were lost or rate-limited); rerun, or measure with another method",)
     numbers["smallest_failing"] = r.smallest_bad
     if not r.exact:
         evidence.append(_ev(PmtuFact.OPEN_BRACKET, mtu=pmtu))

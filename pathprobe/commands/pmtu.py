@@ -96,5 +96,7 @@ def pmtu_command(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
         progress=progress, family=family)], out, context=make_context(target=host),
         hints={Unmeasured.SILENT: "check the address, or give an open TCP port with --port",
+               Unmeasured.ERROR: "check the address, and give --port a TCP port open on "
+                                 "HOST (or another --method)",
                Unmeasured.PERMISSION: "run it as root (sudo), or use --method tcp --port PORT "
                                       "(no root needed)"})

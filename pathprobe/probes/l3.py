@@ -170,13 +170,10 @@ class IcmpProber(Prober):
             self.sock = socket.socket(family, kind, proto)
         except PermissionError as e:
             if raw:
-                raise PermissionNeeded(
-                    "ICMP probes need root or CAP_NET_RAW; rerun with sudo or use "
-                    "--method udp or --method tcp") from e
+                raise PermissionNeeded("ICMP probes need root or CAP_NET_RAW") from e
             raise PermissionNeeded(
                 "unprivileged ICMP (ping sockets) is disabled here "
-                "(net.ipv4.ping_group_range); run as root, or use --method udp or "
-                "--method tcp") from e
+                "(net.ipv4.ping_group_range)") from e
         self.sock.setblocking(False)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -506,8 +503,7 @@ class TcpProber(Prober):
             if not w or err:
                 why = os.strerror(err) if err else "no answer"
                 raise NotMeasuredError(
-                    f"TCP port {self.port} on {self.target} is not open ({why}); "
-                    "give a port that accepts connections with --port")
+                    f"TCP port {self.port} on {self.target} is not open ({why})")
             rtt = time.monotonic() - t0
             info = kernel.tcp_info(sock)
             self.timing.observe(rtt)
@@ -608,8 +604,7 @@ class SynProber(Prober):
         try:
             self.sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_TCP)
         except PermissionError as e:
-            raise PermissionNeeded("SYN probes need root or CAP_NET_RAW; rerun with sudo or "
-                                   "use --method tcp") from e
+            raise PermissionNeeded("SYN probes need root or CAP_NET_RAW") from e
         self.sock.setblocking(False)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

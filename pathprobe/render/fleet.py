@@ -121,7 +121,7 @@ def render_fleet_text(fleet: Fleet, fail_on: Severity, fmt: str, width: int) -> 
             recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
                 recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
-                                     " " * 11)
+                                     " " * 11, whole_tokens=True)
             recs += indent_wrap(r.why, width, "   why:  ", " " * 9)
         lines += ["Recommendations", *recs, ""]
     return "\n".join(lines).rstrip("\n") + "\n"

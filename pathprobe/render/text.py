@@ -98,25 +98,28 @@ def records_text(table: Table, width: int) -> str:
     for row in table.rows:
         if out:
             out.append("")
-        for header, cell in zip(table.headers, row):
+        for i, (header, cell) in enumerate(zip(table.headers, row)):
             lead = f"{header:<{label}}  "
             for n, line in enumerate(cell.split("\n")):
                 out += indent_wrap(line, width, lead if n == 0 else " " * len(lead),
-                                    " " * len(lead))
+                                   " " * len(lead), whole_tokens=i in table.code)
     return "\n".join(out)
 
 
 def command_lines(command: str, width: int) -> list[str]:
     """A command below its recommendation: after "do:" when it fits, else on lines of its
-    own (as little indent as it takes to fit); only a line longer than the whole width is
-    broken, and then between tokens."""
+    own, indented under "do:" (less only where that keeps a line whole); only a line
+    longer than the whole width is broken, between tokens, its rest indented further."""
     lines = command.split("\n")
     if all(9 + _width(line) <= width for line in lines):
         return [("   do:   " if n == 0 else " " * 9) + line for n, line in enumerate(lines)]
     out = ["   do:"]
     for line in lines:
-        indent = 5 if 5 + _width(line) <= width else 0
-        out += indent_wrap(line, width, " " * indent, " " * (indent + 2))
+        if _width(line) <= width:
+            indent = min(5, width - _width(line))
+            out.append(" " * indent + line)
+        else:
+            out += indent_wrap(line, width, " " * 5, " " * 7, whole_tokens=True)
     return out
 
 
@@ -130,9 +133,12 @@ def _block(title: str, body: Sequence[str]) -> list[str]:
     return [title, *body, ""]
 
 
-def indent_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+def indent_wrap(text: str, width: int, first: str, rest: str, *,
+                whole_tokens: bool = False) -> list[str]:
+    """``text`` wrapped at spaces to ``width``; a token longer than a whole line is cut
+    (prose only: with ``whole_tokens``, e.g. commands, it stays whole and overflows)."""
     return textwrap.wrap(text, width=max(width, 20), initial_indent=first,
-                         subsequent_indent=rest, break_long_words=False,
+                         subsequent_indent=rest, break_long_words=not whole_tokens,
                          break_on_hyphens=False) or [first.rstrip()]
 
 
@@ -150,7 +156,8 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
         path += indent_wrap(line, width, "  ", "      ")
     lines += _block("Path", path)
     summary = indent_wrap(summarize(report), width, "  ", "  ")
-    summary += [f"  not measured: {e}" for e in report.errors]
+    for error in report.errors:
+        summary += indent_wrap(error, width, "  not measured: ", "    ")
     lines += _block("Summary", summary)
     findings = [table_text(findings_table(report), fmt, width)]
     for block in evidence_blocks(report):
@@ -160,7 +167,7 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
             findings += indent_wrap(line, width, "   - ", "     ")
         if block.filter:
             findings += indent_wrap(block.filter, width, "   Wireshark filter: ",
-                                     "     ")
+                                     "     ", whole_tokens=True)
     lines += _block("Findings", findings)
     if report.recommendations:
         table = table_text(recommendations_table(report, details=False), fmt, width,
@@ -177,7 +184,7 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
                 recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
                 recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
-                                     " " * 11)
+                                     " " * 11, whole_tokens=True)
             recs += indent_wrap(r.why, width, "   why:  ", "         ")
         lines += _block("Recommendations", recs)
     measured = measurements_table(report, verbose)

@@ -145,3 +145,22 @@ def test_output_extension_picks_the_format(tmp_path: object) -> None:
     # --format wins over the extension
     assert Output(fmt=TableFormat.GRID, output=Path("r.md")).resolved() == (
         TableFormat.GRID, False)
+
+
+def test_long_not_measured_lines_and_prose_commands_fit_and_are_indented() -> None:
+    """Issue 21: "not measured" lines of 457 characters; "do:" prose at column 0."""
+    why = ("198.18.2.9 answered no probe (icmp: the smallest size (576) was never answered: "
+           "target silent or filtered (26 probes in 2 rounds); tcp: TCP port 3128 on "
+           "198.18.2.9 is not open (no answer); udp: the smallest size (576) was never "
+           "answered: target silent or filtered (8 probes in 2 rounds)) " + "x" * 130)
+    prose = Recommendation("proxy", "any proxy", "set the MTU of the proxy's interface "
+                           "toward the Internet to 1368, or have the device in front of it "
+                           "clamp the MSS of the proxy's upstream connections to 1328",
+                           "because", "undo it")
+    report = replace(denied(), errors=(why,), recommendations=(prose,))
+    for width in (60, 80, 100):
+        text = check_text(report, width)
+        recs = text.split("\nRecommendations\n")[1].split("\nMeasurements\n")[0]
+        block = recs.split("\n\n")[-1].splitlines()
+        assert all(line.startswith("   ") for line in block[1:]), block
+    check_all(report)
