@@ -118,8 +118,9 @@ def recommendations_table(report: Report, details: bool = True) -> Table:
             for i, r in enumerate(report.recommendations, 1)), code=frozenset({3}))
     rows = tuple((str(i), r.where, r.platform, r.command, r.rollback or "-", r.why)
                  for i, r in enumerate(report.recommendations, 1))
+    # command and undo keep their lines and indentation (IOS configuration)
     return Table(("#", "where", "platform", "command", "undo", "why"), rows,
-                 code=frozenset({3}))
+                 code=frozenset({3, 4}))
 
 
 # Measured quantities with human names and units; anything else is internal (-v, JSON).

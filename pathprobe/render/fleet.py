@@ -26,7 +26,7 @@ from pathprobe.render.tsv import tsv_text
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
 # text copied from the page is unchanged).
-FLEET_CSS = CSS + "td pre{overflow-wrap:anywhere}\n"
+FLEET_CSS = CSS
 
 
 def outcome(host: HostReport, fail_on: Severity) -> str:
@@ -96,7 +96,7 @@ def fleet_tables(fleet: Fleet, fail_on: Severity, details: bool = True) -> Fleet
             (str(i), g.recommendation.where, g.recommendation.platform,
              g.recommendation.command, g.recommendation.rollback or "-",
              g.recommendation.why, ", ".join(g.hosts))
-            for i, g in enumerate(groups, 1)), code=frozenset({3}))
+            for i, g in enumerate(groups, 1)), code=frozenset({3, 4}))
     else:
         recs = Table(("#", "where", "platform", "hosts"), tuple(
             (str(i), g.recommendation.where, g.recommendation.platform, ", ".join(g.hosts))

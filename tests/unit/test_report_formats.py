@@ -101,7 +101,7 @@ def test_markdown_escapes_pipes_and_keeps_multiline_commands_in_one_row() -> Non
                          "x || y", "interface Gi0/1\n no ip tcp adjust-mss 1300")
     report = replace(article(), recommendations=(rec,))
     text = check_markdown(report)
-    assert "`interface Gi0/1`<br>`ip tcp adjust-mss 1300`" in text
+    assert "`interface Gi0/1`<br>`  ip tcp adjust-mss 1300 `" in text   # indentation kept
     assert "edge \\| core" in text and "x \\|\\| y" in text
 
 
