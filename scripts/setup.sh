@@ -12,6 +12,7 @@ APT_PACKAGES=(squid-openssl nftables iproute2 ethtool tcpdump iputils-ping iputi
 # squid-openssl: Debian's squid built with ssl-bump (the lab's 'intercept'); it conflicts with
 # the 'squid' package and replaces it (same /usr/sbin/squid).
 
+APT_PACKAGES+=(poppler-utils)  # pdftotext, pdftoppm: the HTML report printed to PDF is checked
 APT_PACKAGES+=(openssh-server openssh-client)  # an sshd per lab FMC: the Ansible playbook's test
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh: run as root (sudo $0): it installs packages and builds namespaces" >&2
