@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
 from pathprobe.findings import SIZE_CODES, leg1_size_limit
-from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, no_progress
+from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, Step, no_progress
 from pathprobe.runner import InterruptedDuring
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def _local_step(leg: Leg, host: str) -> StepFn:
         route = route_to(target)
         return Measurement(legs=(LegReport(leg, target.address, measurements={
             "interface": route.interface, "interface_mtu": route.interface_mtu,
-            "route_pmtu": route.route_mtu}),))
+            "route_pmtu": route.route_mtu}, step=Step.LOCAL),))
     return step
 
 

@@ -230,6 +230,8 @@ class LegReport:
     (``pmtu``, ``pmtu_method``, ``mss_sent``, ``mss_received``, ``probes``,
     ``max_payload``, ``pmtu_low``, ``pmtu_high`` ...). A value of None means
     "not measured"; ``not_measured`` says why for steps that could not run.
+    ``step`` is the step that measured it (a report's ``steps``); the report's
+    ``legs`` combine the steps into one row per leg and direction.
     """
 
     name: Leg
@@ -238,6 +240,7 @@ class LegReport:
     measurements: Mapping[str, Number] = field(default_factory=dict)
     notes: tuple[Evidence, ...] = ()
     not_measured: tuple[str, ...] = ()
+    step: Step | None = None
 
 
 @dataclass(frozen=True)
@@ -269,6 +272,8 @@ class Report:
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
     context: Context = field(default_factory=Context)
+    # What each step measured, one row per step, leg and direction (``legs`` combines them).
+    steps: tuple[LegReport, ...] = ()
 
     def exit_status(self, fail_on: Severity = Severity.WARNING) -> ExitStatus:
         """1 for a finding at or above ``fail_on``; 3 when nothing could be concluded

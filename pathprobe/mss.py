@@ -442,7 +442,7 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
     f.m["duration_s"] = round(duration_s, 3)
     if seg is not None:
         f.m["search_s"] = round(seg.result.duration_s, 3)
-    report = LegReport(leg, target, None, f.m, tuple(f.notes), not_measured)
+    report = LegReport(leg, target, None, f.m, tuple(f.notes), not_measured, step=Step.MSS)
     if f.problems:
         return Measurement(legs=(report,), verdicts=tuple(f.problems))
     return Measurement(legs=(report,), verdicts=(_healthy(leg, hs, seg, f.healthy),))

@@ -463,7 +463,8 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         measurements["hop"] = hop
         notes.extend(hop_notes)
     measurements["duration_s"] = round(clock() - t0, 3)
-    leg_report = LegReport(leg, target.address, direction, measurements, tuple(notes))
+    leg_report = LegReport(leg, target.address, direction, measurements, tuple(notes),
+                           step=Step.PMTU)
     return Measurement(legs=(leg_report,), verdicts=verdicts, errors=errors)
 
 

@@ -277,7 +277,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
                         {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
-                        notes=(source,))
+                        notes=(source,), step=Step.TUNNEL)
         return Measurement((leg,), (fail,))
     first.sock.close()
     run = _Run([_leg1_row(proxy, auth, first, source)])
@@ -304,12 +304,14 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
 def _leg1_row(proxy: ProxyConfig, auth: io.Authenticator, first: Tunnel,
               source: Evidence) -> LegReport:
     """Leg 1 as the first CONNECT saw it (status, timing, the proxy's MSS)."""
+    # peer_mss: the proxy's MSS as our socket sees it, capped by any MSS we set ourselves
+    # (not a measurement of the handshake: the mss step's mss_received is).
     return LegReport(Leg.FMC_PROXY, proxy.display, None, {
         "connect_status": 200, "auth": auth.scheme or "none",
         "connect_ms": round(first.connect_s * 1000, 1),
         "established_ms": round(first.established_s * 1000, 1),
-        "mss_received": first.peer_mss, "snd_mss": first.snd_mss,
-    }, notes=(source,))
+        "peer_mss": first.peer_mss, "snd_mss": first.snd_mss,
+    }, notes=(source,), step=Step.TUNNEL)
 
 
 def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> None:
@@ -329,7 +331,7 @@ def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> N
     s.reflector, s.tls_name, s.hello = reflector, tls_name, hello
     run.legs.append(LegReport(Leg.PROXY_UPSTREAM, reflector, Direction.UP, {
         "mss_received": hello.syn_mss, "ip_version": hello.syn_ip_version},
-        notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),)))
+        notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),), step=Step.TUNNEL))
     run.add(clamp_verdict(hello, s.first.peer_mss, s.first.family))
 
 

@@ -342,7 +342,8 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
-    return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes))
+    return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes),
+                     step=Step.TUNNEL)
 
 
 def leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:
@@ -370,7 +371,8 @@ def download_leg(target: str, d: Download) -> LegReport:
     notes = [Evidence(TunnelFact.GET_RESULT, Step.TUNNEL, {"detail": d.detail})]
     if answer_too_small(d):
         notes.append(Evidence(TunnelFact.ANSWER_TOO_SMALL, Step.TUNNEL))
-    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.DOWN, numbers, tuple(notes))
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.DOWN, numbers, tuple(notes),
+                     step=Step.TUNNEL)
 
 
 def answer_too_small(d: Download) -> bool:

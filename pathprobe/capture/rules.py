@@ -478,4 +478,5 @@ def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
     if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
         notes.append(ev(CaptureFact.ROW_OFFLOAD))
-    return LegReport(leg_of(proxied), target, None, measurements, tuple(notes))
+    return LegReport(leg_of(proxied), target, None, measurements, tuple(notes),
+                     step=Step.CAPTURE)

@@ -76,6 +76,8 @@ def verdict_json(v: Verdict) -> dict[str, object]:
 
 
 def leg_json(leg: LegReport) -> dict[str, object]:
+    """A leg and direction (``legs[]``), or one step's row of it (``steps[]``, with
+    ``step``)."""
     out: dict[str, object] = {"name": leg.name.value, "target": leg.target}
     if leg.direction is not None:
         out["direction"] = leg.direction.value
@@ -85,6 +87,10 @@ def leg_json(leg: LegReport) -> dict[str, object]:
     if leg.not_measured:
         out["not_measured"] = list(leg.not_measured)
     return out
+
+
+def step_json(row: LegReport) -> dict[str, object]:
+    return {"step": row.step.value if row.step else None, **leg_json(row)}
 
 
 def recommendation_json(r: Recommendation) -> dict[str, object]:
@@ -110,6 +116,8 @@ def report_json(report: Report) -> dict[str, object]:
         "verdicts": [verdict_json(v) for v in report.verdicts],
         "recommendations": [recommendation_json(r) for r in report.recommendations],
     }
+    if report.steps:
+        out["steps"] = [step_json(row) for row in report.steps]
     if report.errors:
         out["errors"] = list(report.errors)
     if report.notes:

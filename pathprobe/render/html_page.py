@@ -18,6 +18,7 @@ from pathprobe.render.content import (
     findings_table,
     measurements_table,
     path_segments,
+    proxy_marks,
     recommendations_table,
 )
 from pathprobe.render.summary import summarize
@@ -42,8 +43,9 @@ li{overflow-wrap:anywhere}
 background:#f6f8fa;overflow-wrap:anywhere}
 svg{max-width:100%;height:auto}
 .path-narrow{display:none}
-@media screen and (max-width:700px){body{margin:10px}th,td{padding:3px 5px}
-.path-wide{display:none}.path-narrow{display:block;width:100%;max-width:420px}}
+@media screen and (max-width:700px){body{margin:10px}th,td{padding:3px 5px}}
+@media screen and (max-width:900px){.path-wide{display:none}
+.path-narrow{display:block;width:100%;max-width:420px}}
 @media print{body{margin:0;max-width:none}.summary{border-left-color:#000}
 .scroll{overflow:visible}tr,li,pre,svg,h3{break-inside:avoid;page-break-inside:avoid}
 h2,h3{break-after:avoid;page-break-after:avoid}thead{display:table-header-group}
@@ -123,9 +125,11 @@ def _direction_labels(mine: list[Segment], x: int, ys: tuple[int, int], anchor: 
     return parts
 
 
-def _box(x: int, y: int, w: int, h: int, name: str) -> str:
-    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="#f6f8fa" '
-            f'stroke="#57606a" stroke-width="1.5"/><text x="{x + w // 2}" y="{y + h // 2 + 5}" '
+def _box(x: int, y: int, w: int, h: int, name: str, state: str | None = None) -> str:
+    fill, stroke, line = ("#f6f8fa", "#57606a", 1.5) if state is None else (
+        "#ffebe9" if state == "fault" else "#fff8c5", COLOURS[state], 3)
+    return (f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{fill}" '
+            f'stroke="{stroke}" stroke-width="{line}"/><text x="{x + w // 2}" y="{y + h // 2 + 5}" '
             f'text-anchor="middle" font-size="15" font-weight="600">{escape(name)}</text>')
 
 
@@ -147,7 +151,12 @@ def path_svg(report: Report) -> str:
     the up direction written above it and the down direction below. A wide drawing for
     screens and print, and a tall one that phones show instead (its text stays ~12 px)."""
     nodes, legs = _legs(report)
-    width, height, box_w, box_h = 1000, 180, 110, 44
+    marks = proxy_marks(report) if "proxy" in nodes else ()
+    # the proxy's own findings (a refusal ...) are drawn on the proxy, not on a leg
+    mark_state = marks[0].state if marks else None
+    mark = (f"\u2716 {marks[0].text}" + (f" (+{len(marks) - 1} more)" if len(marks) > 1
+                                          else "")) if marks else ""
+    width, height, box_w, box_h = 1000, 190, 110, 44
     gap = (width - box_w * len(nodes)) // (len(nodes) - 1)
     xs = [i * (box_w + gap) for i in range(len(nodes))]
     y = 92
@@ -159,7 +168,10 @@ def path_svg(report: Report) -> str:
         wide.append(_label(mid, 18, LEG_TITLE[leg] + (" \u2716 fault" if worst == "fault"
                                                       else ""), "#1b1f23", "600"))
         wide += _direction_labels(mine, mid, (42, 122), "middle", 44)
-    wide += [_box(x, y - box_h // 2, box_w, box_h, name) for x, name in zip(xs, nodes)]
+    wide += [_box(x, y - box_h // 2, box_w, box_h, name, mark_state if name == "proxy"
+                  else None) for x, name in zip(xs, nodes)]
+    if marks:
+        wide.append(_label(xs[1] + box_w // 2, 174, mark, COLOURS[marks[0].state], "600"))
     # tall: boxes stacked, each leg a vertical line with its labels beside it
     t_width, t_box_w, leg_h = 360, 120, 120
     tall: list[str] = []
@@ -170,7 +182,11 @@ def path_svg(report: Report) -> str:
         tall.append(_label(t_box_w // 2 + 16, top + 20, LEG_TITLE[leg] + (
             " \u2716 fault" if worst == "fault" else ""), "#1b1f23", "600", "start", 38))
         tall += _direction_labels(mine, t_box_w // 2 + 16, (top + 44, top + 84), "start", 38)
-    tall += [_box(0, y0, t_box_w, box_h, name) for y0, name in zip(ys, nodes)]
+    tall += [_box(0, y0, t_box_w, box_h, name, mark_state if name == "proxy" else None)
+             for y0, name in zip(ys, nodes)]
+    if marks:
+        tall.append(_label(t_box_w + 12, ys[1] + box_h // 2 + 5, mark,
+                           COLOURS[marks[0].state], "600", "start", 30))
     return (_svg("wide", width, height, wide)
             + _svg("narrow", t_width, ys[-1] + box_h + 2, tall))
 

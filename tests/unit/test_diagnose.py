@@ -86,7 +86,7 @@ def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
     r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)),
                not_measured(L2, TARGET, "tunnel", "407"))
     assert summarize(r) == ("leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured "
-                            "(1 step(s) not measured)")
+                            "(1 step not measured)")
     assert summarize(report(errors=("pmtu: needs root",))) == (
         "nothing could be measured: pmtu: needs root")
 
@@ -185,7 +185,7 @@ def test_a_step_that_cannot_run_is_not_measured_with_why_and_exit_3() -> None:
     assert r.errors == ("step 1: raw probes need root; rerun with sudo",)
     assert r.exit_status() is ExitStatus.NOT_MEASURED
     assert not r.partial
-    assert "(1 step(s) not measured)" in summarize(r)
+    assert "(1 step not measured)" in summarize(r)
     row = next(leg for leg in r.legs if leg.not_measured)
     assert row.not_measured == ("step 1: raw probes need root; rerun with sudo",)
 
@@ -336,7 +336,7 @@ def test_proxy_refusal_summary_keeps_leg1_health_and_says_leg2_was_not_measured(
     r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)), Measurement(verdicts=(denied,)),
                leg2_target=TARGET)
     assert summarize(r) == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
-                            "leg 2 (proxy-upstream) not measured")
+                            "leg 2 (proxy-upstream) not measured (no tunnel)")
     assert r.legs[-1].name is L2
     assert r.legs[-1].not_measured == ("no tunnel to measure through: PROXY_DENIED",)
     assert r.exit_status() is ExitStatus.PROBLEM
