@@ -70,7 +70,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
     traceback: Annotated[bool, typer.Option(
         "--traceback", help="On an internal error, show the Python traceback.")] = False,
 ) -> None:
