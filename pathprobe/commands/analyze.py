@@ -89,9 +89,10 @@ def analyze_command(
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
 
-    A missing file is a usage error (exit 2); a corrupt or non-capture file is
-    one error line and exit status 3; a truncated last packet is reported and
-    the rest analysed.
+    A missing, corrupt or non-capture file is bad input: one error line, exit
+    status 2. A file the system cannot read, or one with no packets or no
+    matching connection, is exit status 3. A truncated last packet is reported
+    and the rest analysed.
     """
     from pathprobe.capture import Filters, analyze_capture
 
