@@ -180,15 +180,24 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     design.md."""
     from pathprobe.findings import default_recommender
     from pathprobe.runner import measure_report
+    from pathprobe.terminal import display_for
 
     if out.output is not None:
         check_output_path(out.output)
-    progress = out.progress()
-    report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
-                            hints=hints, leg2_target=leg2_target, notes=notes,
-                            recommender=recommender or default_recommender)
-    if out.verbose:
-        progress(f"{command}: {report.duration_s:.2f} s")
+    # one updating line on a terminal, plain lines elsewhere, nothing with -q
+    display = display_for(quiet=out.quiet, verbose=out.verbose, json_out=out.resolved()[1],
+                          redact=out.redactor.redact)
+    try:
+        report = measure_report(command, measure, started=utc_now_iso(),
+                                progress=display or no_progress, hints=hints,
+                                leg2_target=leg2_target, notes=notes,
+                                recommender=recommender or default_recommender,
+                                on_step=display.step_done if display is not None else None)
+    finally:
+        if display is not None:
+            display.close()
+    if display is not None and out.verbose:
+        display.write_line(f"{command}: {report.duration_s:.2f} s")
     emit(replace(report, context=context or make_context()), out)
 
 
@@ -227,13 +236,19 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
 
 def emit(report: Report, out: Output) -> NoReturn:
     """Print the report (and write --output), then exit with the report's status."""
+    from pathprobe.formats import TEXT_FORMATS
     from pathprobe.render import render  # the renderers load only when a report is made
     from pathprobe.render.summary import summarize
+    from pathprobe.terminal import is_terminal, styled
 
     fmt, as_json = out.resolved()
     assert isinstance(out.table, TsvTable)  # a FleetTable only with `merge`'s own declaration
+    # a text report on a terminal: the summary last as well, colour unless NO_COLOR
+    terminal = out.output is None and not as_json and fmt in TEXT_FORMATS \
+        and is_terminal(sys.stdout)
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
-                                      table=out.table, verbose=out.verbose))
+                                      table=out.table, verbose=out.verbose,
+                                      terminal=terminal, colour=terminal and styled(sys.stdout)))
     deliver(text, out.output, out.redactor.redact(summarize(report)), quiet=out.quiet)
     raise typer.Exit(int(report.exit_status(out.fail_on)))
 

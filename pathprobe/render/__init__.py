@@ -34,8 +34,9 @@ from pathprobe.render.tsv import render_tsv
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
            width: int = DEFAULT_WIDTH, table: TsvTable = TsvTable.FINDINGS,
-           verbose: bool = False) -> str:
-    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout."""
+           verbose: bool = False, terminal: bool = False, colour: bool = False) -> str:
+    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout (for a
+    ``terminal``: the summary last as well, and with ``colour`` the severities coloured)."""
     if as_json:
         return render_json(report)
     if fmt in MARKDOWN_FORMATS:
@@ -44,7 +45,8 @@ def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool 
         return render_html(report, verbose)
     if fmt is TableFormat.TSV:
         return render_tsv(report, table, verbose)
-    return render_text(report, fmt.value, width, verbose)
+    return render_text(report, fmt.value, width, verbose, colour=colour,
+                       summary_last=terminal)
 
 
 def fact_json(ev: Evidence) -> dict[str, object]:

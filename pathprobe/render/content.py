@@ -328,22 +328,27 @@ SIZE_KEYS = ("pmtu", "pmtu_up", "pmtu_down", "max_payload", "max_payload_at_leas
 MARK = {"fault": "XX", "warning": "!!", "info": "ok", "ok": "ok", "not measured": "??"}
 
 
-def path_text(report: Report) -> tuple[str, ...]:
-    """The path as text art: the nodes on one line, then one line per leg and direction,
-    the proxy's own findings between its legs."""
+def path_lines(report: Report) -> tuple[tuple[str | None, str], ...]:
+    """The path as text art with each line's state: the nodes on one line, then one line
+    per leg and direction, the proxy's own findings between its legs."""
     segs = path_segments(report)
     if segs and segs[0].leg is Leg.FMC_UPSTREAM:
         head = "FMC ==[ fmc-upstream ]==> upstream"
     else:
         head = "FMC ==[ leg 1: fmc-proxy ]==> proxy ==[ leg 2: proxy-upstream ]==> upstream"
-    lines = [head]
+    lines: list[tuple[str | None, str]] = [(None, head)]
     marks = proxy_marks(report)
     for s in segs:
         if s.leg is Leg.PROXY_UPSTREAM and marks:
-            lines += [f"{MARK[m.state]} proxy       {m.text}" for m in marks]
+            lines += [(m.state, f"{MARK[m.state]} proxy       {m.text}") for m in marks]
             marks = ()
         leg = {Leg.FMC_PROXY: "leg 1", Leg.PROXY_UPSTREAM: "leg 2",
                Leg.FMC_UPSTREAM: "direct"}[s.leg]
-        lines.append(f"{MARK[s.state]} {leg} {s.direction.value:<4}  {s.text}")
-    lines += [f"{MARK[m.state]} proxy       {m.text}" for m in marks]
+        lines.append((s.state, f"{MARK[s.state]} {leg} {s.direction.value:<4}  {s.text}"))
+    lines += [(m.state, f"{MARK[m.state]} proxy       {m.text}") for m in marks]
     return tuple(lines)
+
+
+def path_text(report: Report) -> tuple[str, ...]:
+    """The path as text art (``path_lines`` without the states)."""
+    return tuple(line for _, line in path_lines(report))

@@ -70,3 +70,25 @@ def test_a_refusal_is_drawn_on_the_proxy_and_the_summary_agrees(lab: Lab) -> Non
     assert not any("leg" in line and "PROXY_DENIED" in line for line in path)
     page = diagnose(lab, "--format", "html")
     assert "\u2716 PROXY_DENIED" in page      # the proxy box carries the refusal
+
+
+def test_progress_is_one_updating_line_on_a_terminal(lab: Lab) -> None:
+    """Progress was ~20 scrolling lines that wrapped mid-word at 80 columns, without colour,
+    and the verdict scrolled away (issue 21, item 4)."""
+    from tests.terminal import ANSI, run_on_pty, visible_lines
+
+    lab.up("article")
+    status, screen, _ = run_on_pty(["diagnose", "--proxy", PROXY, "--target", TARGET],
+                                   prefix=["ip", "netns", "exec", lab.ns("fmc")])
+    assert status == 1, screen
+    before = screen.split("pathprobe diagnose report")[0]
+    assert "\r\x1b[K" in before and "\n" not in before, before   # one line, rewritten
+    assert "[step 3," in before or "[step 4," in before           # the step it is at
+    assert all(len(line) <= 80 for line in visible_lines(screen))
+    assert "\x1b[31;1m" in screen                                 # critical in red
+    plain = ANSI.sub("", screen).replace("\r", "")
+    assert plain.rstrip().split("\nSummary\n")[-1].strip().startswith("leg 2 (proxy-upstream)")
+    status, screen, _ = run_on_pty(["diagnose", "--proxy", PROXY, "--target", TARGET, "-v"],
+                                   prefix=["ip", "netns", "exec", lab.ns("fmc")])
+    steps = [line for line in visible_lines(screen) if line.startswith("pathprobe: step ")]
+    assert len(steps) >= 4 and all(line.endswith(" s") for line in steps), steps

@@ -22,7 +22,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "findings", "recommend", "tunnel_rules", "interception", "runner", "fleet", "render",
         "wire", "schema", "capture.tracker", "capture.rules")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
-EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "pmtu", "mss",
+EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "terminal", "pmtu", "mss",
         "tunnel", "diagnose", "capture.reader", "capture.analysis", "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")
