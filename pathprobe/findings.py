@@ -388,9 +388,8 @@ def combine_leg(rows: Sequence[LegReport]) -> LegReport:
 
 def combine_legs(steps: Sequence[LegReport]) -> tuple[LegReport, ...]:
     """The report's legs: one row per leg and direction (a capture keeps one per connection).
-    A number a leg's direction-less row already holds is not repeated in its directed rows,
-    nor ``pmtu_up``/``pmtu_down`` equal to the ``pmtu`` of a row of that direction (or
-    both)."""
+    A number a leg's direction-less row already holds is not repeated in its directed
+    rows."""
     groups: dict[tuple[Leg, Direction | None], list[LegReport]] = {}
     passed: list[LegReport] = []
     for row in steps:
@@ -407,10 +406,6 @@ def combine_legs(steps: Sequence[LegReport]) -> tuple[LegReport, ...]:
             for key, value in (whole.measurements.items() if whole is not None else ()):
                 if key in m and m[key] == value:
                     del m[key]
-            ways = ("up", "down") if direction is Direction.BOTH else (direction.value,)
-            for same in (f"pmtu_{way}" for way in ways):
-                if same in m and m[same] is not None and m[same] == m.get("pmtu"):
-                    del m[same]
         out.append(replace(leg, measurements=m))
     return (*out, *passed)
 

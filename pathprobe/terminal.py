@@ -72,7 +72,7 @@ class Display:
     def step_done(self, seconds: float) -> None:
         if self.verbose:
             what = f" ({self.title})" if self.title else ""
-            self.write_line(f"step {self.step}{what}: {seconds:.2f} s")
+            self.write_line(f"step {self.step}: {seconds:.2f} s{what}")
         self.step += 1
         self.title = None
 

@@ -183,6 +183,11 @@ def _by_step(report: Report, leg: LegReport, key: str) -> list[tuple[str, Number
 def _rows_for(report: Report, leg: LegReport, key: str, label: str, unit: str
               ) -> list[tuple[str, ...]]:
     name, direction = _leg_label(leg)
+    way = leg.direction.value if leg.direction is not None else None
+    if way is not None and key in ("pmtu_up", "pmtu_down") and (
+            way in ("both", key[5:])) and leg.measurements.get(key) == leg.measurements.get(
+            "pmtu"):
+        return []   # "path MTU" of this direction already says it
     steps = _by_step(report, leg, key)
     if steps:  # two steps measured it differently: each named, none silently winning
         return [(name, direction, f"{label} ({step} step)", _value(value, unit))

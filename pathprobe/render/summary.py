@@ -105,6 +105,9 @@ def _leg_words(report: Report, leg: Leg, segs: list[Segment]) -> str | None:
     missing = [s.direction.value for s in segs if s.state == "not measured"]
     label = LEG_LABEL[leg]
     verdicts = report.verdicts
+    healthy = any(v.code is VerdictCode.HEALTHY and v.leg is leg for v in verdicts)
+    if not missing and healthy:
+        return f"{label} healthy"
     if leg is Leg.PROXY_UPSTREAM and any(
             v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):
         return f"{label} untested above leg 1's limit"   # what crossed is a lower bound
@@ -112,7 +115,8 @@ def _leg_words(report: Report, leg: Leg, segs: list[Segment]) -> str | None:
         return f"{label} healthy"
     if ok:
         return f"{label} healthy {' and '.join(ok)}, not measured {' and '.join(missing)}"
-    if leg is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts):
+    if leg is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts) and not any(
+            x.not_measured for x in report.legs if x.name is leg):
         return f"{label} not measured (no tunnel)"
     return f"{label} not measured"
 

@@ -176,7 +176,7 @@ def test_quiet_silences_progress_and_verbose_adds_the_wall_time(
     _run([CLAMP], Output(verbose=True))
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "pathprobe: probing"
-    assert err[1].startswith("pathprobe: step 1 (probing): ") and err[1].endswith(" s")
+    assert err[1].startswith("pathprobe: step 1: ") and err[1].endswith(" s (probing)")
     assert err[2].startswith("pathprobe: mss: ") and err[2].endswith(" s")
 
 

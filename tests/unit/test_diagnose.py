@@ -341,7 +341,7 @@ def test_proxy_refusal_summary_keeps_leg1_health_and_says_leg2_was_not_measured(
     r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)), Measurement(verdicts=(denied,)),
                leg2_target=TARGET)
     assert summarize(r) == ("proxy refuses CONNECT (403); leg 1 (fmc-proxy) healthy; "
-                            "leg 2 (proxy-upstream) not measured (no tunnel)")
+                            "leg 2 (proxy-upstream) not measured")
     assert r.legs[-1].name is L2
     assert r.legs[-1].not_measured == ("no tunnel to measure through: PROXY_DENIED",)
     assert r.exit_status() is ExitStatus.PROBLEM
