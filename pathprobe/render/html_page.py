@@ -34,6 +34,7 @@ th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:to
 overflow-wrap:break-word}
 th{background:#f6f8fa}pre{margin:0;white-space:pre-wrap;overflow-wrap:normal;font-size:.9em;
 font-family:ui-monospace,Menlo,Consolas,monospace}
+td pre{white-space:pre}
 li{overflow-wrap:anywhere}
 .sev-critical{background:#ffebe9}.sev-warning{background:#fff8c5}.sev-info{background:#ddf4ff}
 .badge{font-weight:600;padding:1px 6px;border-radius:8px}
@@ -49,7 +50,7 @@ svg{max-width:100%;height:auto}
 @media print{body{margin:0;max-width:none}.summary{border-left-color:#000}
 .scroll{overflow:visible}tr,li,pre,svg,h3{break-inside:avoid;page-break-inside:avoid}
 h2,h3{break-after:avoid;page-break-after:avoid}thead{display:table-header-group}
-td pre{font-size:.85em}th,td{padding:3px 5px}
+td pre{font-size:.85em;white-space:pre-wrap}th,td{padding:3px 5px}
 .cards table,.cards tbody,.cards tr,.cards td{display:block;width:auto}.cards thead{display:none}
 .cards tr{border:1px solid #8c959f;margin:0 0 6px;padding:2px 0}.cards td{border:0;padding:1px 6px}
 .cards td::before{content:attr(data-label) ":";font-weight:600;display:inline-block;

@@ -12,6 +12,7 @@ from pathprobe.formats import TableFormat
 from pathprobe.model import Recommendation, Report
 from pathprobe.render import render
 from tests.browser import (
+    measure,
     page_width,
     pdf_pages,
     pdf_png,
@@ -108,3 +109,16 @@ def test_print_keeps_rows_on_one_page_and_commands_and_urls_whole(tmp_path: Path
         for token in rec.command.split():               # no command token broken
             assert any(token in w for w in words), token
     pdf_png(pdf, tmp_path / "print-page")
+
+
+def test_commands_keep_their_lines_on_screen(tmp_path: Path) -> None:
+    """A command is never wrapped on screen (it was, even inside a path, after a hyphen):
+    every command cell is exactly as many lines high as the command has lines."""
+    page = _page(tmp_path, _many_recommendations(), "lines")
+    for viewport in (PHONE, 1280):
+        wrapped = measure(page, (
+            "Array.prototype.slice.call(d.querySelectorAll('td pre')).filter(function(p){"
+            "var lh=parseFloat(getComputedStyle(p).lineHeight)||16;"
+            "return p.getBoundingClientRect().height>p.textContent.split('\\n').length*lh+2;"
+            "}).length"), viewport)
+        assert wrapped == "0", viewport
