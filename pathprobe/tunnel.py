@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
+from pathprobe import hellos
 from pathprobe.errors import UsageError
+from pathprobe.facts.hello import HelloProfile
 from pathprobe.facts.interception import InterceptionFact
 from pathprobe.facts.tunnel import (
     ConnectError,
@@ -30,6 +32,7 @@ from pathprobe.facts.tunnel import (
     SizedProbe,
     TunnelFact,
 )
+from pathprobe.hello_rules import needs_shapes
 from pathprobe.interception import (
     POST_SIZES,
     assess_tls,
@@ -251,15 +254,16 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
                    reflector: str | None = None, progress: Progress = no_progress,
                    token: str | None = None, reflector_tls: bool = False,
                    directions: Sequence[Direction] = (Direction.UP, Direction.DOWN),
-                   leg1_payload: int | None = None, ca_file: str | None = None
-                   ) -> Measurement:
+                   leg1_payload: int | None = None, ca_file: str | None = None,
+                   hello: HelloProfile = HelloProfile.BOTH) -> Measurement:
     """Open a tunnel to ``target`` and measure leg 2 up and down inside it.
 
     With ``reflector`` (HOST:PORT of ``pathprobe serve``) both directions are
     byte-exact and the SYN MSS on leg 2 is seen; without it the up direction
     uses refused ClientHellos to ``target`` (POST bodies when the proxy decrypts
     TLS) and the down direction a GET. ``ca_file`` (PEM) is trusted besides the
-    system store when the target's certificate chain is checked.
+    system store when the target's certificate chain is checked. ``hello``: the realistic
+    ClientHellos sent beside the up search (``pathprobe.hellos``).
     Which leg a size finding belongs to is decided later, from the facts of
     all steps (``pathprobe.findings.attribute``). ``leg1_payload``, when leg 1's
     limit is already proven (diagnose's pmtu step), keeps the up probes' segments
@@ -288,7 +292,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         if reflector is not None:
             _greet_reflector(session, run, reflector, reflector_tls)
         _check_interception(session, run)
-        _measure_sizes(session, run, directions)
+        _measure_with_hellos(session, run, directions, hello)
     except _Broken as broken:
         v = connect_verdict(broken.err, proxy, target, credentials)
         run.verdicts.append(replace(v, evidence=(*v.evidence, *broken.evidence)))
@@ -348,6 +352,26 @@ def _check_interception(s: _Session, run: _Run) -> None:
     run.add(result.verdict)
 
 
+def _hello_target(s: _Session, timeout: float) -> hellos.HelloTarget:
+    """The hellos go where the ClientHello probes go: the target, within leg 1's limit."""
+    return hellos.HelloTarget(s.proxy, s.target, s.auth, s.host, s.leg1_payload, timeout)
+
+
+def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction],
+                         which: HelloProfile) -> None:
+    """The sizes, with the realistic hellos (post-quantum, classic) sent beside the up search
+    so their waits overlap it; then what the hellos show, per leg."""
+    if Direction.UP not in directions:
+        which = HelloProfile.NONE
+    with ThreadPoolExecutor(max_workers=1) as background:
+        pending = hellos.start_profile(background, _hello_target(s, s.round1_timeout()), which)
+        _measure_sizes(s, run, directions)
+        results = pending.result() if pending is not None else []
+    hellos.judge_profile(results, s.target, run.legs, run.verdicts,
+                         proxy_answers=s.proxy_may_terminate,
+                         hellos_probed=s.reflector is None, full_segment=PAYLOAD_HIGH)
+
+
 def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> None:
     """Up and down in the order their waits allow.
 
@@ -393,8 +417,14 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     if maxseg is not None:
         row = replace(row, notes=(*row.notes, Evidence(TunnelFact.WITHIN_LEG1_LIMIT, Step.TUNNEL,
                                                        {"payload": maxseg})))
+    verdict = size_verdict(finding, s.first.family)
+    if s.reflector is None and verdict is not None and needs_shapes(verdict):
+        # ClientHellos were the probes: a hello reader looks like a path MTU until the
+        # same bytes in other shapes rule it out (or in).
+        verdict, row = hellos.rule_out_content(_hello_target(s, s.round1_timeout()), verdict,
+                                               row, s.progress, family, stamps, PAYLOAD_HIGH)
     run.legs.append(row)
-    run.add(size_verdict(finding, s.first.family))
+    run.add(verdict)
     if up.result.largest_ok is None:
         run.errors.append(_nothing_answered_up(up, low, reflector=s.reflector is not None))
     return up.result.largest_ok is not None

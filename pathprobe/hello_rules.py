@@ -1,0 +1,205 @@
+"""Size or content? The pure rules of the ClientHello checks (issue 19).
+
+The size search on leg 2 up writes one ClientHello record per probe, so a
+middlebox that reads hellos and drops (or resets) the large ones looks exactly
+like a path MTU. Here the other shapes of the same bytes decide
+(``pathprobe.facts.hello``):
+
+- the same byte count with the handshake message fragmented over small
+  records, in one segment: a path MTU loses it as well; a hello reader does not
+  see a large ClientHello and lets it through;
+- the same record cut in two writes, two smaller segments: a path MTU lets
+  them through; a reader of record headers still sees the full length.
+
+Only when every one-segment shape stops at the same byte count and the smaller
+segments cross is it a size; a one-segment shape that crosses proves content
+(``TLS_HELLO_DROPPED``). When the shapes cannot tell, the size verdict stays,
+its confidence lowered and the alternative named. No MTU is ever derived from
+a ``TLS_HELLO_DROPPED``: it carries no ``Limit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pathprobe.facts.hello import HelloFact, HelloShape, ShapeResult
+from pathprobe.facts.tunnel import Outcome
+from pathprobe.model import (
+    Basis,
+    Confidence,
+    Direction,
+    Evidence,
+    Leg,
+    LegReport,
+    Number,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.tunnel_rules import header_range
+from pathprobe.wire.tls import RECORD_HEADER
+
+HELLO_SIZE_CODES = frozenset({VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT})
+RESETS = frozenset({Outcome.RESET, Outcome.CLOSED})
+
+
+def needs_shapes(v: Verdict | None) -> bool:
+    """A size verdict on leg 2 up that rests on ClientHello probes: content is not yet
+    ruled out (the shapes must run before it is stated)."""
+    return (v is not None and v.code in HELLO_SIZE_CODES and v.leg is Leg.PROXY_UPSTREAM
+            and v.direction is Direction.UP and isinstance(v.numbers.get("write_failed"), int))
+
+
+def shape_evidence(r: ShapeResult) -> Evidence:
+    """One shape's result as evidence (the sentence is made in render)."""
+    values: dict[str, Number] = {"shape": r.shape.value, "size": r.size, "records": r.records,
+                                 "writes": r.writes}
+    if not r.tested:
+        return Evidence(HelloFact.SHAPE_UNTESTED, Step.TUNNEL, {**values, "detail": r.detail})
+    if r.answered:
+        return Evidence(HelloFact.SHAPE_ANSWERED, Step.TUNNEL, values)
+    return Evidence(HelloFact.SHAPE_FAILED, Step.TUNNEL, {
+        **values, "how": r.outcome.value, "acked": r.acked, "elapsed_s": round(r.elapsed_s, 1)})
+
+
+def _find(shapes: Sequence[ShapeResult], shape: HelloShape) -> ShapeResult | None:
+    return next((r for r in shapes if r.shape is shape), None)
+
+
+def _failed(r: ShapeResult | None) -> bool:
+    return r is not None and r.tested and not r.answered
+
+
+def differential(size: Verdict, shapes: Sequence[ShapeResult], row: LegReport,
+                 family: int | None = None, timestamps: bool | None = None
+                 ) -> tuple[Verdict, LegReport]:
+    """The verdict and leg-2 up row once the shapes have run at the failing size.
+
+    ``size`` is the search's PMTU_BLACKHOLE or RST_ON_LARGE_SEGMENT on leg 2 up;
+    ``shapes`` the FRAGMENTED and SPLIT_WRITES results at its failing size (FRAGMENTED
+    also at a full segment: the largest that crossed is what the path is proven to carry).
+    """
+    frags = [r for r in shapes if r.shape is HelloShape.FRAGMENTED]
+    split = _find(shapes, HelloShape.SPLIT_WRITES)
+    evidence = tuple(shape_evidence(r) for r in shapes)
+    bad = size.numbers.get("write_failed")
+    crossed = [r for r in frags if r.answered]
+    if crossed:
+        largest = max(crossed, key=lambda r: r.size)
+        return hello_verdict(size, largest, evidence, family, timestamps), \
+            hello_row(row, largest.size, family, timestamps, size)
+    frag_failed = bool(frags) and all(_failed(r) for r in frags)
+    if frag_failed and split is not None and split.answered:
+        note = Evidence(HelloFact.PATH_LIMIT, Step.TUNNEL, {"size": bad})
+        return replace(size, evidence=(*size.evidence, *evidence, note)), row
+    why = ("every shape failed, even in smaller segments" if frag_failed and _failed(split)
+           else "the other shapes could not be sent")
+    note = Evidence(HelloFact.CONTENT_NOT_RULED_OUT, Step.TUNNEL, {"size": bad, "why": why})
+    return replace(size, evidence=(*size.evidence, *evidence, note),
+                   confidence=Confidence.INFERRED), row
+
+
+def hello_verdict(size: Verdict, crossed: ShapeResult, evidence: tuple[Evidence, ...],
+                  family: int | None, timestamps: bool | None) -> Verdict:
+    """TLS_HELLO_DROPPED from a size verdict whose failing size crossed in another shape:
+    the same leg, direction and basis (the attribution decides the leg as for sizes)."""
+    bad = size.numbers.get("write_failed")
+    ok = size.limit.max_payload if size.limit is not None else None
+    how = "reset" if size.code is VerdictCode.RST_ON_LARGE_SEGMENT else "drop"
+    lo_h, hi_h = header_range(family, timestamps)
+    numbers: dict[str, Number] = {
+        "write_failed": bad, "hello_max": ok, "hello_dropped_from": bad,
+        "record_limit": ok - RECORD_HEADER if isinstance(ok, int) else None,
+        "segment_crossed": crossed.size, "packet_crossed": crossed.size + lo_h, "how": how,
+        "threshold_exact": bool(size.limit is not None and size.limit.exact)}
+    if "leg1_ip_version" in size.numbers:
+        numbers["leg1_ip_version"] = size.numbers["leg1_ip_version"]
+    head = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
+                "ok": ok, "bad": bad, "how": how, "record": numbers["record_limit"],
+                "crossed": crossed.size, "low": crossed.size + lo_h,
+                "high": crossed.size + hi_h}),
+            Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
+                "size": crossed.size, "records": crossed.records, "bad": bad}))
+    # The search's own evidence (which sizes crossed) stays; its PMTU reading does not.
+    kept = tuple(e for e in size.evidence[:2])
+    return Verdict(VerdictCode.TLS_HELLO_DROPPED, size.leg, size.direction,
+                   (*head, *evidence, *kept), size.confidence, numbers, limit=None,
+                   basis=size.basis)
+
+
+def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool | None,
+              size: Verdict | None = None) -> LegReport:
+    """Leg 2 up's row once content is proven: the hello limit is not a path MTU; the
+    segment that crossed in another shape is a proven lower bound of what the path carries."""
+    lo_h, _ = header_range(family, timestamps)
+    m: dict[str, Number] = {**row.measurements, "max_payload": None,
+                            "max_payload_at_least": crossed, "pmtu_low": crossed + lo_h,
+                            "pmtu_high": None}
+    if size is not None and size.limit is not None and size.limit.max_payload is not None:
+        m["hello_max"] = size.limit.max_payload
+    note = Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {"size": crossed})
+    return replace(row, measurements=m, notes=(*row.notes, note))
+
+
+# --- the realistic hellos: will a post-quantum handshake work? ----------------------------
+
+def profile_row(results: Sequence[ShapeResult], target: str, proxy_answers: bool) -> LegReport:
+    """The hello results as a leg row: on leg 2 when they reached the far end, on leg 1
+    when the proxy answers hellos itself (it decrypts TLS)."""
+    m: dict[str, Number] = {}
+    for r in results:
+        key = "pq_hello" if r.shape is HelloShape.PQ else "classic_hello"
+        m[key] = r.outcome.value
+        m[f"{key}_bytes"] = r.size
+    notes = tuple(shape_evidence(r) for r in results)
+    if proxy_answers:
+        return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, (
+            *notes, Evidence(HelloFact.PROXY_ANSWERS_HELLOS, Step.TUNNEL),
+            Evidence(HelloFact.PROXY_OWN_HELLO, Step.TUNNEL)))
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, m, notes)
+
+
+def _basis(r: ShapeResult) -> Basis:
+    if r.outcome is Outcome.RESET:
+        return Basis.RESET_ON_OUR_SOCKET
+    if r.acked is None:
+        return Basis.NEEDS_LEG1
+    return Basis.PROXY_ACKED if r.acked else Basis.PROXY_NEVER_ACKED
+
+
+def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
+                    hello_carried: int | None, full_segment: int) -> Verdict | None:
+    """TLS_HELLO_DROPPED when the post-quantum hello fails while the classic one is answered
+    and leg 2 up is proven to carry full segments (``carried`` >= ``full_segment``): the
+    PQ hello's segments are no larger than those, so only its content can stop it.
+
+    ``hello_carried``: the largest one-record ClientHello proven to cross (the size
+    search's, when it used hellos), else the classic hello's size is the bound.
+    """
+    pq = _find(results, HelloShape.PQ)
+    classic = _find(results, HelloShape.CLASSIC)
+    if pq is None or classic is None or not _failed(pq) or not classic.answered:
+        return None
+    if carried is None or carried < full_segment:
+        return None
+    ok = max(x for x in (hello_carried, classic.size) if x is not None)
+    how = "reset" if pq.outcome in RESETS else "drop"
+    numbers: dict[str, Number] = {
+        "write_failed": pq.size, "hello_max": ok, "hello_dropped_from": pq.size,
+        "record_limit": ok - RECORD_HEADER, "segment_crossed": carried, "how": how,
+        "threshold_exact": False}
+    ev = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
+              "ok": ok, "bad": pq.size, "how": how, "record": ok - RECORD_HEADER,
+              "crossed": carried, "low": None, "high": None}),
+          Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
+              "size": carried, "records": 1, "bad": pq.size}),
+          *(shape_evidence(r) for r in results))
+    return Verdict(VerdictCode.TLS_HELLO_DROPPED, Leg.PROXY_UPSTREAM, Direction.UP, ev,
+                   Confidence.MEASURED, numbers, basis=_basis(pq))
+
+
+def with_profile(v: Verdict, results: Sequence[ShapeResult]) -> Verdict:
+    """A hello verdict from the size shapes, with the realistic hellos' results added."""
+    extra = tuple(shape_evidence(r) for r in results)
+    return replace(v, evidence=tuple(dict.fromkeys((*v.evidence, *extra))))
