@@ -169,13 +169,16 @@ def _basis(r: ShapeResult) -> Basis:
 
 
 def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
-                    hello_carried: int | None, full_segment: int) -> Verdict | None:
+                    hello_carried: int | None, full_segment: int,
+                    packet: int | None = None, segment: int | None = None) -> Verdict | None:
     """TLS_HELLO_DROPPED when the post-quantum hello fails while the classic one is answered
     and leg 2 up is proven to carry full segments (``carried`` >= ``full_segment``): the
     PQ hello's segments are no larger than those, so only its content can stop it.
 
     ``hello_carried``: the largest one-record ClientHello proven to cross (the size
-    search's, when it used hellos), else the classic hello's size is the bound.
+    search's, when it used hellos), else the classic hello's size is the bound. ``packet``:
+    the IP packet size proven to cross (a lower bound), when known; ``segment`` the
+    largest segment the far end saw arrive (the reflector's), when known.
     """
     pq = _find(results, HelloShape.PQ)
     classic = _find(results, HelloShape.CLASSIC)
@@ -187,16 +190,32 @@ def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
     how = "reset" if pq.outcome in RESETS else "drop"
     numbers: dict[str, Number] = {
         "write_failed": pq.size, "hello_max": ok, "hello_dropped_from": pq.size,
-        "record_limit": ok - RECORD_HEADER, "segment_crossed": carried, "how": how,
-        "threshold_exact": False}
+        "record_limit": ok - RECORD_HEADER, "segment_crossed": segment or carried,
+        "how": how, "threshold_exact": False}
+    if packet is not None:
+        numbers["packet_crossed"] = packet
     ev = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
               "ok": ok, "bad": pq.size, "how": how, "record": ok - RECORD_HEADER,
-              "crossed": carried, "low": None, "high": None}),
+              "crossed": segment or carried, "low": packet, "high": packet}),
           Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
-              "size": carried, "records": 1, "bad": pq.size}),
+              "size": segment or carried, "records": 1, "bad": pq.size}),
           *(shape_evidence(r) for r in results))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, Leg.PROXY_UPSTREAM, Direction.UP, ev,
                    Confidence.MEASURED, numbers, basis=_basis(pq))
+
+
+def refine_threshold(v: Verdict, ok: int | None, bad: int | None, exact: bool,
+                     search: Evidence | None = None) -> Verdict:
+    """A hello verdict with the threshold a search of one-record ClientHellos found between
+    the classic hello (answered) and the post-quantum one (lost); unchanged without one."""
+    if ok is None or bad is None:
+        return v
+    numbers = {**v.numbers, "hello_max": ok, "hello_dropped_from": bad,
+               "record_limit": ok - RECORD_HEADER, "threshold_exact": exact}
+    evidence = tuple(replace(e, values={**e.values, "ok": ok, "bad": bad,
+                                        "record": ok - RECORD_HEADER})
+                     if e.fact is HelloFact.THRESHOLD else e for e in v.evidence)
+    return replace(v, numbers=numbers, evidence=(*evidence, *((search,) if search else ())))
 
 
 def with_profile(v: Verdict, results: Sequence[ShapeResult]) -> Verdict:

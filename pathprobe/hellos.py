@@ -32,6 +32,7 @@ from pathprobe.model import (
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.hello import send_shape
 from pathprobe.proxyconf import ProxyConfig
+from pathprobe.tunnel_rules import header_range
 from pathprobe.wire import tls
 
 MAX_FRAGMENT = 256   # records of the fragmented shape: far below any hello limit searched
@@ -104,43 +105,49 @@ def start_profile(pool: ThreadPoolExecutor, t: HelloTarget, which: HelloProfile
     return pool.submit(run_shapes, t, jobs) if jobs else None
 
 
-def _up_carried(legs: Sequence[LegReport]) -> int | None:
-    """The largest payload per segment leg 2 up is proven to carry, from its rows so far."""
-    carried: list[int] = []
+def _up_value(legs: Sequence[LegReport], keys: Sequence[str]) -> int | None:
+    """The largest of ``keys`` in leg 2 up's rows measured so far."""
+    found: list[int] = []
     for row in legs:
         if row.name is not Leg.PROXY_UPSTREAM or row.direction is not Direction.UP:
             continue
-        for key in ("max_payload", "max_payload_at_least", "max_segment"):
+        for key in keys:
             value = row.measurements.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
-                carried.append(value)
-    return max(carried) if carried else None
+                found.append(value)
+    return max(found) if found else None
 
 
 def judge_profile(results: Sequence[ShapeResult], target: str, legs: list[LegReport],
                   verdicts: list[Verdict], *, proxy_answers: bool, hellos_probed: bool,
-                  full_segment: int) -> None:
+                  full_segment: int, family: int | None = None,
+                  timestamps: bool | None = None) -> Verdict | None:
     """Add the realistic hellos' row, their evidence to a hello verdict already found, or
-    a TLS_HELLO_DROPPED of their own when only the post-quantum one fails (in place)."""
+    a TLS_HELLO_DROPPED of their own when only the post-quantum one fails (in place; that
+    one is returned, for its threshold to be searched)."""
     if not results:
-        return
+        return None
     legs.append(profile_row(results, target, proxy_answers))
     if proxy_answers:
-        return
+        return None
     for i, v in enumerate(verdicts):
         if v.code is VerdictCode.TLS_HELLO_DROPPED:
             verdicts[i] = with_profile(v, results)
-            return
+            return None
     if any(v.leg is Leg.PROXY_UPSTREAM and v.direction in (Direction.UP, Direction.BOTH)
            for v in verdicts if v.code is not VerdictCode.HEALTHY
            and v.code is not VerdictCode.PROXY_TLS_INTERCEPTED):
-        return   # a size finding on leg 2 up already explains a lost PQ hello
-    carried = _up_carried(legs)
+        return None   # a size finding on leg 2 up already explains a lost PQ hello
+    carried = _up_value(legs, ("max_payload", "max_payload_at_least", "max_segment"))
+    # What reached the far end in one segment (the reflector's largest, else a whole write).
+    seen = _up_value(legs, ("max_segment",))
+    segment = seen or carried
+    packet = segment + header_range(family, timestamps)[0] if segment is not None else None
     found = profile_verdict(results, carried, carried if hellos_probed else None,
-                            full_segment)
+                            full_segment, packet, seen)
     if found is not None:
-        # The up direction was not unhealthy until now: its HEALTHY is decided later.
         verdicts.append(found)
+    return found
 
 
 __all__ = ["HelloTarget", "judge_profile", "rule_out_content",

@@ -32,7 +32,7 @@ from pathprobe.facts.tunnel import (
     SizedProbe,
     TunnelFact,
 )
-from pathprobe.hello_rules import needs_shapes
+from pathprobe.hello_rules import needs_shapes, refine_threshold
 from pathprobe.interception import (
     POST_SIZES,
     assess_tls,
@@ -60,7 +60,7 @@ from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
 from pathprobe.proxyconf import Credentials, ProxyConfig
-from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
+from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive, search_evidence
 from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
@@ -367,9 +367,34 @@ def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction]
         pending = hellos.start_profile(background, _hello_target(s, s.round1_timeout()), which)
         _measure_sizes(s, run, directions)
         results = pending.result() if pending is not None else []
-    hellos.judge_profile(results, s.target, run.legs, run.verdicts,
-                         proxy_answers=s.proxy_may_terminate,
-                         hellos_probed=s.reflector is None, full_segment=PAYLOAD_HIGH)
+    family, stamps = s.shape()
+    found = hellos.judge_profile(results, s.target, run.legs, run.verdicts,
+                                 proxy_answers=s.proxy_may_terminate,
+                                 hellos_probed=s.reflector is None, full_segment=PAYLOAD_HIGH,
+                                 family=family, timestamps=stamps)
+    if found is not None and s.reflector is not None:
+        _hello_threshold(s, run, found)
+
+
+def _hello_threshold(s: _Session, run: _Run, found: Verdict) -> None:
+    """The sized writes went to the reflector, so no ClientHello size was searched: search
+    one-record hellos between the classic one (answered) and the post-quantum one (lost)."""
+    low, high = found.numbers.get("hello_max"), found.numbers.get("hello_dropped_from")
+    if not (isinstance(low, int) and isinstance(high, int) and low < high):
+        return
+    auth = io.Authenticator(s.credentials, s.target)
+    if s.auth.challenge is not None:
+        auth.learn([s.auth.challenge])
+
+    def probe(n: int, t: float) -> SizedProbe:
+        return io.probe_client_hello(s.proxy, s.target, auth, n, s.host, t, s.leg1_payload)
+    hello = _search(probe, low, high, s.progress, "ClientHello sizes", s.round1_timeout(),
+                    s.first.snd_mss)
+    r = hello.result
+    i = run.verdicts.index(found)
+    run.verdicts[i] = refine_threshold(found, r.largest_ok, r.smallest_bad, r.exact,
+                                       search_evidence(r, Step.TUNNEL,
+                                                       "one-record ClientHellos"))
 
 
 def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> None:

@@ -37,10 +37,11 @@ def _failed(v: Mapping[str, Number]) -> str:
 def _threshold(v: Mapping[str, Number]) -> str:
     how = "reset" if v.get("how") == "reset" else "dropped"
     low, high = v.get("low"), v.get("high")
-    packets = f" (packets of {low}..{high} B)" if low is not None else ""
+    packets = ("" if low is None else f" (packets of {low} B)" if low == high
+               else f" (packets of {low}..{high} B)")
     return (f"ClientHello records longer than {v.get('record')} B ({v.get('bad')}-byte hellos "
             f"and up) are {how}; {v.get('ok')}-byte hellos are answered, and "
-            f"{v.get('crossed')}-byte writes in one piece{packets} cross: not a path MTU")
+            f"{v.get('crossed')}-byte segments{packets} cross: not a path MTU")
 
 
 TEXT: dict[HelloFact, Template] = {
