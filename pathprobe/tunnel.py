@@ -116,6 +116,7 @@ class SearchOutcome:
     max_segment: int | None
     acked: dict[int, bool | None]
     broken: ConnectError | None = None
+    wait: float = 0.0     # the last round's wait, fitted to the answers seen
 
 
 def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
@@ -166,7 +167,7 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
         result = drive(s, probe_batch, budget_s=SEARCH_BUDGET_S)
     return SearchOutcome(consistent(result, delivered, failures), failures,
                          max(segments) if segments else None, acked,
-                         broken[0] if broken else None)
+                         broken[0] if broken else None, wait[0])
 
 
 @dataclass
@@ -446,7 +447,7 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     if s.reflector is None and verdict is not None and needs_shapes(verdict):
         # ClientHellos were the probes: a hello reader looks like a path MTU until the
         # same bytes in other shapes rule it out (or in).
-        verdict, row = hellos.rule_out_content(_hello_target(s, s.round1_timeout()), verdict,
+        verdict, row = hellos.rule_out_content(_hello_target(s, up.wait), verdict,
                                                row, s.progress, family, stamps, PAYLOAD_HIGH)
     run.legs.append(row)
     run.add(verdict)
