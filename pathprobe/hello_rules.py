@@ -218,6 +218,21 @@ def refine_threshold(v: Verdict, ok: int | None, bad: int | None, exact: bool,
     return replace(v, numbers=numbers, evidence=(*evidence, *((search,) if search else ())))
 
 
+def own_hello_suspected(verdicts: Sequence[Verdict], results: Sequence[ShapeResult],
+                        tls_stalled: bool) -> tuple[Verdict, ...]:
+    """A far end that never answered, seen through a proxy that may decrypt TLS: when the
+    handshake stalled before any certificate and every realistic hello crossed leg 1
+    unanswered, the proxy's own hello toward the upstream is one of the causes that remain
+    (named in the stall's evidence; the verdict itself stays)."""
+    if not tls_stalled or not results or not all(
+            _failed(r) and r.acked is True for r in results):
+        return tuple(verdicts)
+    note = Evidence(HelloFact.OWN_HELLO_SUSPECTED, Step.TUNNEL)
+    return tuple(replace(v, evidence=(*v.evidence, note))
+                 if v.code is VerdictCode.TUNNEL_STALL and v.leg is Leg.PROXY_UPSTREAM
+                 and v.direction is None else v for v in verdicts)
+
+
 def with_profile(v: Verdict, results: Sequence[ShapeResult]) -> Verdict:
     """A hello verdict from the size shapes, with the realistic hellos' results added."""
     extra = tuple(shape_evidence(r) for r in results)

@@ -32,9 +32,10 @@ from pathprobe.facts.tunnel import (
     SizedProbe,
     TunnelFact,
 )
-from pathprobe.hello_rules import needs_shapes, refine_threshold
+from pathprobe.hello_rules import needs_shapes, own_hello_suspected, refine_threshold
 from pathprobe.interception import (
     POST_SIZES,
+    TlsOutcome,
     assess_tls,
     first_refusal,
     post_evidence,
@@ -224,6 +225,7 @@ class _Session:
     ca_file: str | None = None
     # The TLS session may end at the proxy (the interception check): no ClientHello sizes.
     proxy_may_terminate: bool = False
+    tls_stalled: bool = False    # the check's handshake got no certificate in time
     check_s: float = 0.0
     # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
     up_evidence: Evidence | None = None
@@ -349,6 +351,7 @@ def _check_interception(s: _Session, run: _Run) -> None:
         raise _Broken(check)
     result = assess_tls(check, s.host, s.target)
     s.proxy_may_terminate, s.check_s = result.proxy_may_terminate, check.elapsed_s
+    s.tls_stalled = check.outcome is TlsOutcome.STALLED
     run.legs.append(tls_row(s.proxy.display, check, result))
     run.add(result.verdict)
 
@@ -375,6 +378,7 @@ def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction]
                                  family=family, timestamps=stamps)
     if found is not None and s.reflector is not None:
         _hello_threshold(s, run, found)
+    run.verdicts[:] = own_hello_suspected(run.verdicts, results, s.tls_stalled)
 
 
 def _hello_threshold(s: _Session, run: _Run, found: Verdict) -> None:

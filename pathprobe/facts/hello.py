@@ -52,6 +52,8 @@ class HelloFact(StrEnum):
     PROXY_ANSWERS_HELLOS = "hello-proxy-answers"  # the proxy decrypts: hellos test leg 1 only
     PROXY_OWN_HELLO = "hello-proxy-own"        # the proxy's own upstream hello: what its
                                                # certificate and the POST bodies show
+    OWN_HELLO_SUSPECTED = "hello-proxy-own-suspected"  # no certificate, every hello unanswered:
+                                                       # a dead leg 2, or the proxy's own hello
 
 
 @dataclass(frozen=True)

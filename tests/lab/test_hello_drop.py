@@ -114,3 +114,27 @@ def test_hello_drop_with_a_reflector_is_byte_exact(lab: Lab) -> None:
     assert v["packet_crossed"] == 1500
     assert (v["record_limit"], v["hello_max"], v["hello_dropped_from"]) == (1200, 1205, 1206)
     assert not codes(doc) & SIZE_CODES
+
+
+def test_a_decrypting_proxy_answers_the_hellos_itself(lab: Lab) -> None:
+    """squid bumps TLS: the FMC's hellos end at the proxy (leg 1); its own, small hello
+    crosses the middlebox, and the POST bodies through its session prove leg 2."""
+    lab.up("intercept", faults=["hello-drop:2:up:1200"])
+    status, doc, err = run(lab, "tunnel", "--direction", "up")
+    assert status == 1   # the interception itself is critical
+    assert "TLS_HELLO_DROPPED" not in codes(doc) and "PROXY_TLS_INTERCEPTED" in codes(doc), err
+    row = next(x for x in doc["legs"] if "pq_hello" in x)
+    assert (row["name"], row["pq_hello"]) == ("fmc-proxy", "answered")
+    assert any("answered these ClientHellos itself" in n for n in row["notes"])
+
+
+def test_a_decrypting_proxy_whose_own_hello_is_lost_is_named_as_a_cause(lab: Lab) -> None:
+    """The middlebox drops even the proxy's own (classic) hello: no certificate ever comes
+    and nothing is answered; no size is concluded and the remaining causes are named."""
+    lab.up("intercept", faults=["hello-drop:2:up:200"])
+    status, doc, err = run(lab, "tunnel")
+    assert status == 1, err
+    assert not codes(doc) & SIZE_CODES and "TLS_HELLO_DROPPED" not in codes(doc)
+    stall = next(v for v in doc["verdicts"] if v["code"] == "TUNNEL_STALL")
+    assert any("its own ClientHello toward the upstream is lost" in e
+               for e in stall["evidence"]), stall

@@ -16,6 +16,7 @@ from pathprobe.findings import attribute, combine
 from pathprobe.hello_rules import (
     differential,
     needs_shapes,
+    own_hello_suspected,
     profile_row,
     profile_verdict,
     with_profile,
@@ -225,3 +226,13 @@ def test_profile_rows_per_leg() -> None:
     hello, _ = differential(size_verdict(), [shape(FRAG, A)], row())
     more = with_profile(hello, hellos(S))
     assert len(more.evidence) == len(hello.evidence) + 2
+
+
+def test_the_proxys_own_hello_is_named_only_when_every_hello_crossed_leg1_unanswered() -> None:
+    stall = Verdict(VerdictCode.TUNNEL_STALL, L2, None, confidence=Confidence.INFERRED)
+    (named,) = own_hello_suspected([stall], hellos(S, S), tls_stalled=True)
+    assert [e.fact for e in named.evidence] == [HelloFact.OWN_HELLO_SUSPECTED]
+    assert own_hello_suspected([stall], hellos(S, S), tls_stalled=False) == (stall,)
+    assert own_hello_suspected([stall], hellos(S, A), tls_stalled=True) == (stall,)
+    assert own_hello_suspected([stall], hellos(S, S, acked=None), tls_stalled=True) == (stall,)
+    assert own_hello_suspected([stall], [], tls_stalled=True) == (stall,)

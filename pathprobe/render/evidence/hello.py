@@ -64,4 +64,10 @@ TEXT: dict[HelloFact, Template] = {
         "toward the upstream the proxy sends its own ClientHello: whether it crosses leg 2 "
         "shows in the POST bodies through the proxy's decrypted session and in the "
         "certificate check above",
+    HelloFact.OWN_HELLO_SUSPECTED:
+        "the TLS handshake through the proxy stalled before any certificate, and every "
+        "ClientHello (classic and post-quantum) crossed leg 1 unanswered: either nothing "
+        "crosses leg 2 to the target, or the proxy decrypts TLS and its own ClientHello toward "
+        "the upstream is lost (a proxy with OpenSSL 3.5+ sends a post-quantum one; a "
+        "middlebox that drops large hellos stops it); --reflector tells them apart",
 }
