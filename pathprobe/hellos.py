@@ -26,12 +26,12 @@ from pathprobe.model import (
     Leg,
     LegReport,
     Progress,
+    ProxyConfig,
     Verdict,
     VerdictCode,
 )
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.hello import send_shape
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.tunnel_rules import header_range
 from pathprobe.wire import tls
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from pathprobe.facts.hello import HelloShape, ShapeResult
 from pathprobe.facts.tunnel import ConnectError, Outcome
+from pathprobe.model import ProxyConfig
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.channel import Channel
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.wire import tls
 
 # Between two writes of one record: until the proxy acknowledged the first piece (it has
