@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from pathprobe.facts.hello import HelloFact, HelloShape, ShapeResult
-from pathprobe.facts.tunnel import Outcome
+from pathprobe.facts.search import SearchFact
+from pathprobe.facts.tunnel import Outcome, TunnelFact
 from pathprobe.model import (
     Basis,
     Confidence,
@@ -72,38 +73,47 @@ def _failed(r: ShapeResult | None) -> bool:
 
 
 def differential(size: Verdict, shapes: Sequence[ShapeResult], row: LegReport,
-                 family: int | None = None, timestamps: bool | None = None
-                 ) -> tuple[Verdict, LegReport]:
+                 family: int | None = None, timestamps: bool | None = None,
+                 leg1_segment: int | None = None) -> tuple[Verdict, LegReport]:
     """The verdict and leg-2 up row once the shapes have run at the failing size.
 
     ``size`` is the search's PMTU_BLACKHOLE or RST_ON_LARGE_SEGMENT on leg 2 up;
     ``shapes`` the FRAGMENTED and SPLIT_WRITES results at its failing size (FRAGMENTED
-    also at a full segment: the largest that crossed is what the path is proven to carry).
+    also at a full segment). A one-write shape is written as the failing hello was, so the
+    proxy segments it the same way on leg 2; but a write larger than leg 1's segment
+    (``leg1_segment``) reaches the proxy in pieces it may relay as they came, so then its
+    crossing proves nothing and only the split record decides.
     """
+    bad = size.numbers.get("write_failed")
+    assert isinstance(bad, int)
     frags = [r for r in shapes if r.shape is HelloShape.FRAGMENTED]
+    at_bad = next((r for r in frags if r.size == bad), None)
+    if leg1_segment is not None and bad > leg1_segment:
+        at_bad = None
     split = _find(shapes, HelloShape.SPLIT_WRITES)
     evidence = tuple(shape_evidence(r) for r in shapes)
-    bad = size.numbers.get("write_failed")
-    crossed = [r for r in frags if r.answered]
-    if crossed:
-        largest = max(crossed, key=lambda r: r.size)
-        return hello_verdict(size, largest, evidence, family, timestamps), \
-            hello_row(row, largest.size, family, timestamps, size)
-    frag_failed = bool(frags) and all(_failed(r) for r in frags)
-    if frag_failed and split is not None and split.answered:
+    if at_bad is not None and at_bad.answered:
+        written = max(r.size for r in frags if r.answered)
+        return (hello_verdict(size, at_bad, written, evidence, family, timestamps),
+                hello_row(row, at_bad.size, family, timestamps, size))
+    if (at_bad is None or _failed(at_bad)) and split is not None and split.answered:
         note = Evidence(HelloFact.PATH_LIMIT, Step.TUNNEL, {"size": bad})
         return replace(size, evidence=(*size.evidence, *evidence, note)), row
-    why = ("every shape failed, even in smaller segments" if frag_failed and _failed(split)
-           else "the other shapes could not be sent")
+    why = ("every shape failed, even in smaller segments" if _failed(at_bad) and _failed(split)
+           else "the other shapes could not be sent, or crossed leg 1 in pieces")
     note = Evidence(HelloFact.CONTENT_NOT_RULED_OUT, Step.TUNNEL, {"size": bad, "why": why})
     return replace(size, evidence=(*size.evidence, *evidence, note),
                    confidence=Confidence.INFERRED), row
 
 
-def hello_verdict(size: Verdict, crossed: ShapeResult, evidence: tuple[Evidence, ...],
-                  family: int | None, timestamps: bool | None) -> Verdict:
+def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
+                  evidence: tuple[Evidence, ...], family: int | None,
+                  timestamps: bool | None) -> Verdict:
     """TLS_HELLO_DROPPED from a size verdict whose failing size crossed in another shape:
-    the same leg, direction and basis (the attribution decides the leg as for sizes)."""
+    the same leg, direction and basis (the attribution decides the leg as for sizes).
+    ``crossed`` went in one segment, as the failing hello would have; ``written`` is the
+    largest write of other bytes that crossed (a full segment's may be split by the proxy,
+    so it proves no packet size)."""
     bad = size.numbers.get("write_failed")
     ok = size.limit.max_payload if size.limit is not None else None
     how = "reset" if size.code is VerdictCode.RST_ON_LARGE_SEGMENT else "drop"
@@ -111,18 +121,19 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, evidence: tuple[Evidence,
     numbers: dict[str, Number] = {
         "write_failed": bad, "hello_max": ok, "hello_dropped_from": bad,
         "record_limit": ok - RECORD_HEADER if isinstance(ok, int) else None,
-        "segment_crossed": crossed.size, "packet_crossed": crossed.size + lo_h, "how": how,
+        "segment_crossed": crossed.size, "packet_crossed": crossed.size + lo_h,
+        "write_crossed": written, "how": how,
         "threshold_exact": bool(size.limit is not None and size.limit.exact)}
     if "leg1_ip_version" in size.numbers:
         numbers["leg1_ip_version"] = size.numbers["leg1_ip_version"]
     head = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
                 "ok": ok, "bad": bad, "how": how, "record": numbers["record_limit"],
                 "crossed": crossed.size, "low": crossed.size + lo_h,
-                "high": crossed.size + hi_h}),
+                "high": crossed.size + hi_h, "written": written}),
             Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
                 "size": crossed.size, "records": crossed.records, "bad": bad}))
     # The search's own evidence (which sizes crossed) stays; its PMTU reading does not.
-    kept = tuple(e for e in size.evidence[:2])
+    kept = tuple(e for e in size.evidence if e.fact in (TunnelFact.WRITES, SearchFact.SEARCH))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, size.leg, size.direction,
                    (*head, *evidence, *kept), size.confidence, numbers, limit=None,
                    basis=size.basis)
@@ -191,12 +202,13 @@ def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
     numbers: dict[str, Number] = {
         "write_failed": pq.size, "hello_max": ok, "hello_dropped_from": pq.size,
         "record_limit": ok - RECORD_HEADER, "segment_crossed": segment or carried,
-        "how": how, "threshold_exact": False}
+        "write_crossed": carried, "how": how, "threshold_exact": False}
     if packet is not None:
         numbers["packet_crossed"] = packet
     ev = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
               "ok": ok, "bad": pq.size, "how": how, "record": ok - RECORD_HEADER,
-              "crossed": segment or carried, "low": packet, "high": packet}),
+              "crossed": segment or carried, "low": packet, "high": packet,
+              "written": carried}),
           Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
               "size": segment or carried, "records": 1, "bad": pq.size}),
           *(shape_evidence(r) for r in results))

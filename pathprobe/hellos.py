@@ -81,8 +81,8 @@ def run_shapes(t: HelloTarget, jobs: Sequence[tuple[HelloShape, int]]) -> list[S
 
 
 def rule_out_content(t: HelloTarget, size: Verdict, row: LegReport, progress: Progress,
-                     family: int | None, timestamps: bool | None, full_segment: int
-                     ) -> tuple[Verdict, LegReport]:
+                     family: int | None, timestamps: bool | None, full_segment: int,
+                     leg1_segment: int | None = None) -> tuple[Verdict, LegReport]:
     """Before a size verdict on leg 2 up is stated: the failing byte count in the shapes
     that tell a path MTU from a hello reader; the verdict and row they prove."""
     bad = size.numbers.get("write_failed")
@@ -91,11 +91,10 @@ def rule_out_content(t: HelloTarget, size: Verdict, row: LegReport, progress: Pr
              f"(size or content?), at most {t.timeout:.1f} s")
     jobs = [(HelloShape.FRAGMENTED, bad), (HelloShape.SPLIT_WRITES, bad)]
     if full_segment > bad:
-        # The same at a full segment: if it crosses, full-size packets do ("1500-byte packets
-        # cross").
+        # The same at a full segment: other bytes that cross in writes that large.
         jobs.append((HelloShape.FRAGMENTED, full_segment))
     results = run_shapes(t, jobs)
-    return differential(size, results, row, family, timestamps)
+    return differential(size, results, row, family, timestamps, leg1_segment)
 
 
 def start_profile(pool: ThreadPoolExecutor, t: HelloTarget, which: HelloProfile

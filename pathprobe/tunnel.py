@@ -453,7 +453,8 @@ def _measure_up(s: _Session, run: _Run) -> bool:
         # ClientHellos were the probes: a hello reader looks like a path MTU until the
         # same bytes in other shapes rule it out (or in).
         verdict, row = hellos.rule_out_content(_hello_target(s, up.wait), verdict,
-                                               row, s.progress, family, stamps, PAYLOAD_HIGH)
+                                               row, s.progress, family, stamps, PAYLOAD_HIGH,
+                                               leg1_segment)
     run.legs.append(row)
     run.add(verdict)
     if up.result.largest_ok is None:

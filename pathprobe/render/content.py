@@ -52,7 +52,7 @@ def _num(numbers: Mapping[str, Number], key: str) -> int | None:
 
 
 def _hello_text(v: Verdict) -> str:
-    """'ClientHello records > 1200 B dropped; 1500-byte packets cross' from the numbers."""
+    """'ClientHello records > 1200 B dropped; 1246-byte packets cross' from the numbers."""
     record, packet = _num(v.numbers, "record_limit"), _num(v.numbers, "packet_crossed")
     crossed = _num(v.numbers, "segment_crossed")
     how = "reset" if v.numbers.get("how") == "reset" else "dropped"

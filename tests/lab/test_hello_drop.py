@@ -49,7 +49,7 @@ def test_hello_drop_is_no_mtu_in_diagnose(lab: Lab) -> None:
     assert v["confidence"] == "measured" and v["basis"] == "proxy-acked"
     # The threshold: nft drops record lengths > 1200, i.e. hellos of 1206 bytes and more.
     assert (v["record_limit"], v["hello_max"], v["hello_dropped_from"]) == (1200, 1205, 1206)
-    assert v["how"] == "drop" and v["segment_crossed"] == 1460
+    assert v["how"] == "drop" and (v["segment_crossed"], v["write_crossed"]) == (1206, 1460)
     assert "pmtu_low" not in v and "max_payload" not in v and "mtu" not in v
     assert not codes(doc) & SIZE_CODES, doc["verdicts"]
     # Evidence for each shape: the fragmented one crossed, the split record did not.

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pathprobe.facts.hello import HelloFact, HelloProfile, HelloShape, ShapeResult
 from pathprobe.facts.search import SearchFact
-from pathprobe.facts.tunnel import Outcome
+from pathprobe.facts.tunnel import Outcome, TunnelFact
 from pathprobe.findings import attribute, combine
 from pathprobe.hello_rules import (
     differential,
@@ -48,7 +48,9 @@ OK, BAD = 1205, 1206
 def size_verdict(code: VerdictCode = VerdictCode.PMTU_BLACKHOLE, ok: int = OK, bad: int = BAD,
                  basis: Basis = Basis.PROXY_ACKED) -> Verdict:
     """What tunnel_rules.size_verdict states for the search's ClientHello probes."""
-    return Verdict(code, L2, UP, (Evidence(SearchFact.SEARCH, Step.TUNNEL, {"ok": ok}),),
+    return Verdict(code, L2, UP, (Evidence(TunnelFact.WRITES, Step.TUNNEL, {"ok": ok}),
+                                  Evidence(SearchFact.SEARCH, Step.TUNNEL, {"ok": ok}),
+                                  Evidence(TunnelFact.PAYLOAD_CROSSES, Step.TUNNEL, {"ok": ok})),
                    Confidence.MEASURED, {"write_failed": bad},
                    Limit(max_payload=ok, pmtu_low=ok + 40, pmtu_high=ok + 72), basis=basis)
 
@@ -73,16 +75,34 @@ def test_a_fragmented_hello_that_crosses_proves_content() -> None:
     assert v.limit is None   # no MTU can ever be derived from it
     assert v.basis is Basis.PROXY_ACKED and v.confidence is Confidence.MEASURED
     assert v.numbers["record_limit"] == 1200 and v.numbers["hello_dropped_from"] == BAD
-    assert v.numbers["segment_crossed"] == 1460
-    assert v.numbers["packet_crossed"] == 1460 + 52   # IPv4 with timestamps
+    # The failing byte count crossed in one segment (as the hello was written); a full
+    # segment's write crossed too, but the proxy may split that: no packet size from it.
+    assert (v.numbers["segment_crossed"], v.numbers["write_crossed"]) == (BAD, 1460)
+    assert v.numbers["packet_crossed"] == BAD + 52   # IPv4 with timestamps
     assert v.numbers["how"] == "drop"
     facts = [e.fact for e in v.evidence]
     assert facts[:2] == [HelloFact.THRESHOLD, HelloFact.SIZE_RULED_OUT]
     assert facts.count(HelloFact.SHAPE_ANSWERED) == 2 and HelloFact.SHAPE_FAILED in facts
+    # Which sizes the search saw stays; its PMTU reading of them does not.
+    assert TunnelFact.WRITES in facts and SearchFact.SEARCH in facts
+    assert TunnelFact.PAYLOAD_CROSSES not in facts
     # The leg row: the hello limit is no path limit; the crossing write is a lower bound.
     m = r.measurements
     assert m["max_payload"] is None and m["pmtu_high"] is None
-    assert (m["max_payload_at_least"], m["pmtu_low"], m["hello_max"]) == (1460, 1512, OK)
+    assert (m["max_payload_at_least"], m["pmtu_low"], m["hello_max"]) == (BAD, BAD + 52, OK)
+
+
+def test_a_write_leg1_carried_in_pieces_proves_no_content() -> None:
+    """Above leg 1's segment the proxy may relay the pieces as they came: a crossing
+    fragmented write then proves nothing, and the split record alone decides."""
+    shapes = [shape(FRAG, A), shape(SPLIT, A)]
+    v, _ = differential(size_verdict(), shapes, row(), leg1_segment=1188)
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence is Confidence.MEASURED
+    v, _ = differential(size_verdict(), [shape(FRAG, A), shape(SPLIT, S)], row(),
+                        leg1_segment=1188)
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence is Confidence.INFERRED
+    v, _ = differential(size_verdict(), shapes, row(), leg1_segment=1448)
+    assert v.code is VerdictCode.TLS_HELLO_DROPPED
 
 
 def test_the_reset_variant_says_reset() -> None:
@@ -120,7 +140,7 @@ def test_only_a_crossing_one_segment_shape_names_content(frag: Outcome, split: O
     size verdict stated as measured unless the smaller segments crossed."""
     shapes = [shape(FRAG, frag), shape(SPLIT, split), shape(FRAG, full, 1460)]
     v, _ = differential(size_verdict(), shapes, row())
-    crossed = A in (frag, full)
+    crossed = frag is A
     assert (v.code is VerdictCode.TLS_HELLO_DROPPED) is crossed
     if not crossed and v.confidence is Confidence.MEASURED:
         assert split is A
@@ -164,7 +184,7 @@ def test_hello_verdict_is_critical_alone_and_recommends_no_mtu_or_mss() -> None:
 def test_sentences_and_summary() -> None:
     hello, _ = differential(size_verdict(), [shape(FRAG, A), shape(SPLIT, S),
                                              shape(FRAG, A, 1460)], row())
-    assert limit_text(hello) == "ClientHello records > 1200 B dropped; 1500-byte packets cross"
+    assert limit_text(hello) == "ClientHello records > 1200 B dropped; 1246-byte packets cross"
     assert phrase(hello).startswith("drops TLS ClientHellos of 1206 bytes and more")
     lines = [describe(e) for e in hello.evidence]
     assert lines[0].startswith("ClientHello records longer than 1200 B (1206-byte hellos and "

@@ -39,9 +39,12 @@ def _threshold(v: Mapping[str, Number]) -> str:
     low, high = v.get("low"), v.get("high")
     packets = ("" if low is None else f" (packets of {low} B)" if low == high
                else f" (packets of {low}..{high} B)")
+    written, crossed = v.get("written"), v.get("crossed")
+    more = (f"; writes of {written} B cross too" if isinstance(written, int)
+            and isinstance(crossed, int) and written > crossed else "")
     return (f"ClientHello records longer than {v.get('record')} B ({v.get('bad')}-byte hellos "
             f"and up) are {how}; {v.get('ok')}-byte hellos are answered, and "
-            f"{v.get('crossed')}-byte segments{packets} cross: not a path MTU")
+            f"{crossed}-byte segments{packets} of other bytes cross{more}: not a path MTU")
 
 
 TEXT: dict[HelloFact, Template] = {
