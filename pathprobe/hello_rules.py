@@ -78,22 +78,25 @@ def differential(size: Verdict, shapes: Sequence[ShapeResult], row: LegReport,
     """The verdict and leg-2 up row once the shapes have run at the failing size.
 
     ``size`` is the search's PMTU_BLACKHOLE or RST_ON_LARGE_SEGMENT on leg 2 up;
-    ``shapes`` the FRAGMENTED and SPLIT_WRITES results at its failing size (FRAGMENTED
-    also at a full segment). A one-write shape is written as the failing hello was, so the
-    proxy segments it the same way on leg 2; but a write larger than leg 1's segment
-    (``leg1_segment``) reaches the proxy in pieces it may relay as they came, so then its
-    crossing proves nothing and only the split record decides.
+    ``shapes`` the FRAGMENTED and SPLIT_WRITES results at (or above) its failing size. A
+    one-write shape at least that large is segmented by the proxy at least as large as the
+    failing hello was, so under a size limit it fails too; but a write larger than leg 1's
+    segment (``leg1_segment``) reaches the proxy in pieces it may relay as they came, so
+    then its crossing proves nothing and only the split record decides.
     """
     bad = size.numbers.get("write_failed")
     assert isinstance(bad, int)
-    frags = [r for r in shapes if r.shape is HelloShape.FRAGMENTED]
-    at_bad = next((r for r in frags if r.size == bad), None)
-    if leg1_segment is not None and bad > leg1_segment:
-        at_bad = None
+    # A one-write shape of at least the failing size, carried whole by leg 1: under a size
+    # limit its largest segment on leg 2 is at least the failing hello's, so it must fail.
+    usable = [r for r in shapes if r.shape is HelloShape.FRAGMENTED and r.size >= bad
+              and (leg1_segment is None or r.size <= leg1_segment)]
+    crossing = [r for r in usable if r.answered]
+    at_bad = (max(crossing, key=lambda r: r.size) if crossing
+              else min(usable, key=lambda r: r.size) if usable else None)
     split = _find(shapes, HelloShape.SPLIT_WRITES)
     evidence = tuple(shape_evidence(r) for r in shapes)
     if at_bad is not None and at_bad.answered:
-        written = max(r.size for r in frags if r.answered)
+        written = max(r.size for r in shapes if r.shape is HelloShape.FRAGMENTED and r.answered)
         return (hello_verdict(size, at_bad, written, evidence, family, timestamps),
                 hello_row(row, at_bad.size, family, timestamps, size))
     if (at_bad is None or _failed(at_bad)) and split is not None and split.answered:

@@ -80,13 +80,27 @@ def run_shapes(t: HelloTarget, jobs: Sequence[tuple[HelloShape, int]]) -> list[S
                              jobs))
 
 
+def start_shapes(pool: ThreadPoolExecutor, t: HelloTarget, size: int
+                 ) -> Future[list[ShapeResult]]:
+    """The shapes at ``size`` (the largest write leg 1 carries whole), beside the size
+    search: if it finds a limit at or below ``size`` they are already answered (or not), and
+    a healthy run pays two quick tunnels for them."""
+    return pool.submit(run_shapes, t, [(HelloShape.FRAGMENTED, size),
+                                       (HelloShape.SPLIT_WRITES, size)])
+
+
 def rule_out_content(t: HelloTarget, size: Verdict, row: LegReport, progress: Progress,
                      family: int | None, timestamps: bool | None, full_segment: int,
-                     leg1_segment: int | None = None) -> tuple[Verdict, LegReport]:
-    """Before a size verdict on leg 2 up is stated: the failing byte count in the shapes
-    that tell a path MTU from a hello reader; the verdict and row they prove."""
+                     leg1_segment: int | None = None, early: Sequence[ShapeResult] = ()
+                     ) -> tuple[Verdict, LegReport]:
+    """Before a size verdict on leg 2 up is stated: the failing byte count (or more) in the
+    shapes that tell a path MTU from a hello reader; the verdict and row they prove.
+    ``early``: the shapes ``start_shapes`` sent beside the search, used when they were at
+    least as large as the failing write."""
     bad = size.numbers.get("write_failed")
     assert isinstance(bad, int)
+    if early and all(r.size >= bad for r in early):
+        return differential(size, early, row, family, timestamps, leg1_segment)
     progress(f"leg 2 up: {bad} bytes failed as one ClientHello; the same bytes in other shapes "
              f"(size or content?), at most {t.timeout:.1f} s")
     jobs = [(HelloShape.FRAGMENTED, bad), (HelloShape.SPLIT_WRITES, bad)]

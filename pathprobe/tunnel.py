@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from pathprobe import hellos
 from pathprobe.errors import UsageError
-from pathprobe.facts.hello import HelloProfile
+from pathprobe.facts.hello import HelloProfile, ShapeResult
 from pathprobe.facts.interception import InterceptionFact
 from pathprobe.facts.tunnel import (
     ConnectError,
@@ -227,6 +227,8 @@ class _Session:
     # The TLS session may end at the proxy (the interception check): no ClientHello sizes.
     proxy_may_terminate: bool = False
     tls_stalled: bool = False    # the check's handshake got no certificate in time
+    # The size-or-content shapes sent beside the up search (hellos.start_shapes).
+    shapes: Future[list[ShapeResult]] | None = None
     check_s: float = 0.0
     # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
     up_evidence: Evidence | None = None
@@ -368,8 +370,14 @@ def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction]
     so their waits overlap it; then what the hellos show, per leg."""
     if Direction.UP not in directions:
         which = HelloProfile.NONE
-    with ThreadPoolExecutor(max_workers=1) as background:
-        pending = hellos.start_profile(background, _hello_target(s, s.round1_timeout()), which)
+    with ThreadPoolExecutor(max_workers=2) as background:
+        target = _hello_target(s, s.round1_timeout())
+        pending = hellos.start_profile(background, target, which)
+        if Direction.UP in directions and s.reflector is None and not s.proxy_may_terminate:
+            # ClientHellos will be the up probes: the shapes that tell a size limit from a
+            # hello reader go now, at the largest write leg 1 carries whole.
+            s.shapes = hellos.start_shapes(background, target,
+                                           min(PAYLOAD_HIGH, s.first.snd_mss or PAYLOAD_HIGH))
         _measure_sizes(s, run, directions)
         results = pending.result() if pending is not None else []
     family, stamps = s.shape()
@@ -452,9 +460,9 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     if s.reflector is None and verdict is not None and needs_shapes(verdict):
         # ClientHellos were the probes: a hello reader looks like a path MTU until the
         # same bytes in other shapes rule it out (or in).
-        verdict, row = hellos.rule_out_content(_hello_target(s, up.wait), verdict,
-                                               row, s.progress, family, stamps, PAYLOAD_HIGH,
-                                               leg1_segment)
+        verdict, row = hellos.rule_out_content(
+            _hello_target(s, up.wait), verdict, row, s.progress, family, stamps, PAYLOAD_HIGH,
+            leg1_segment, s.shapes.result() if s.shapes is not None else ())
     run.legs.append(row)
     run.add(verdict)
     if up.result.largest_ok is None:

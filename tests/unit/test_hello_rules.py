@@ -70,7 +70,7 @@ A, S, R = Outcome.ANSWERED, Outcome.STALLED, Outcome.CLOSED
 
 def test_a_fragmented_hello_that_crosses_proves_content() -> None:
     shapes = [shape(FRAG, A), shape(SPLIT, S), shape(FRAG, A, 1460)]
-    v, r = differential(size_verdict(), shapes, row(), 4, True)
+    v, r = differential(size_verdict(), shapes, row(), 4, True, leg1_segment=1448)
     assert v.code is VerdictCode.TLS_HELLO_DROPPED and (v.leg, v.direction) == (L2, UP)
     assert v.limit is None   # no MTU can ever be derived from it
     assert v.basis is Basis.PROXY_ACKED and v.confidence is Confidence.MEASURED
@@ -103,6 +103,21 @@ def test_a_write_leg1_carried_in_pieces_proves_no_content() -> None:
     assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence is Confidence.INFERRED
     v, _ = differential(size_verdict(), shapes, row(), leg1_segment=1448)
     assert v.code is VerdictCode.TLS_HELLO_DROPPED
+
+
+def test_shapes_sent_beside_the_search_at_a_larger_size_decide_too() -> None:
+    """Sent before the limit was known, at the largest write leg 1 carries whole: a larger
+    write of other bytes that crosses proves content; one that fails, with the split record
+    crossing, a size."""
+    v, _ = differential(size_verdict(), [shape(FRAG, A, 1448), shape(SPLIT, S, 1448)], row(),
+                        leg1_segment=1448)
+    assert v.code is VerdictCode.TLS_HELLO_DROPPED and v.numbers["segment_crossed"] == 1448
+    v, _ = differential(size_verdict(), [shape(FRAG, S, 1448), shape(SPLIT, A, 1448)], row(),
+                        leg1_segment=1448)
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence is Confidence.MEASURED
+    # Smaller than the failing write: proves nothing either way.
+    v, _ = differential(size_verdict(), [shape(FRAG, A, 1100)], row(), leg1_segment=1448)
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.confidence is Confidence.INFERRED
 
 
 def test_the_reset_variant_says_reset() -> None:
@@ -139,7 +154,7 @@ def test_only_a_crossing_one_segment_shape_names_content(frag: Outcome, split: O
     """Never TLS_HELLO_DROPPED unless the failing byte count crossed in one write; never a
     size verdict stated as measured unless the smaller segments crossed."""
     shapes = [shape(FRAG, frag), shape(SPLIT, split), shape(FRAG, full, 1460)]
-    v, _ = differential(size_verdict(), shapes, row())
+    v, _ = differential(size_verdict(), shapes, row(), leg1_segment=1448)
     crossed = frag is A
     assert (v.code is VerdictCode.TLS_HELLO_DROPPED) is crossed
     if not crossed and v.confidence is Confidence.MEASURED:
@@ -183,7 +198,7 @@ def test_hello_verdict_is_critical_alone_and_recommends_no_mtu_or_mss() -> None:
 
 def test_sentences_and_summary() -> None:
     hello, _ = differential(size_verdict(), [shape(FRAG, A), shape(SPLIT, S),
-                                             shape(FRAG, A, 1460)], row())
+                                             shape(FRAG, A, 1460)], row(), leg1_segment=1448)
     assert limit_text(hello) == "ClientHello records > 1200 B dropped; 1246-byte packets cross"
     assert phrase(hello).startswith("drops TLS ClientHellos of 1206 bytes and more")
     lines = [describe(e) for e in hello.evidence]
