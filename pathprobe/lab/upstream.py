@@ -80,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
 class DualStackServer(ThreadingHTTPServer):
     address_family = socket.AF_INET6
     daemon_threads = True
+    # A tunnel measurement opens a dozen or more connections at once (the search's batch,
+    # the TLS check, the download, the hello checks); socketserver's default backlog of 5
+    # dropped SYNs now and then, each a 1 s retransmission no real server would cost.
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # refused handshakes and dropped peers are the lab's daily business

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import jsonschema
@@ -140,3 +141,31 @@ def test_a_decrypting_proxy_whose_own_hello_is_lost_is_named_as_a_cause(lab: Lab
     stall = next(v for v in doc["verdicts"] if v["code"] == "TUNNEL_STALL")
     assert any("its own ClientHello toward the upstream is lost" in e
                for e in stall["evidence"]), stall
+
+
+BURST = """
+import socket, time
+socks, t0 = [], time.monotonic()
+for _ in range(40):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("{addr}", 443))
+    socks.append(s)
+time.sleep(0.5)          # the SYN-ACKs of an accept queue that is not full
+def connected(s):
+    try:
+        return s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 and s.send(b"x") == 1
+    except OSError:      # still connecting: its SYN was dropped
+        return False
+print(sum(map(connected, socks)))
+"""
+
+
+def test_the_upstream_takes_a_burst_of_connections_without_dropping_syns(lab: Lab) -> None:
+    """A measurement opens a dozen or more tunnels at once (search batch, TLS check,
+    download, hello checks): a small accept queue at the upstream dropped SYNs, each a 1 s
+    retransmission that slowed healthy runs now and then."""
+    lab.up("healthy")
+    r = lab.run([sys.executable, "-c", BURST.format(addr=topo.UPSTREAM_V4)], node="proxy")
+    assert r.returncode == 0, r.stderr
+    assert int(r.stdout) == 40
