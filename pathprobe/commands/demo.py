@@ -58,6 +58,8 @@ def demo_argv(out: Output, terminal_width: int = 100) -> list[str]:
         argv.append("--json")
     if out.table is not TsvTable.FINDINGS:
         argv += ["--table", out.table.value]
+    if out.host_name is not None:
+        argv += ["--host-name", out.host_name]
     if out.output is not None:  # the child runs elsewhere: the path as the user meant it
         argv += ["--output", str(out.output.resolve())]
     return argv

@@ -5,6 +5,7 @@ item 5)."""
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,7 +52,8 @@ def test_no_letter_has_two_meanings() -> None:
 
 
 # Which shared flags each command takes: everywhere they make sense.
-REPORTING = ("-q", "-v", "-o", "-f", "--json", "--fail-on", "--width", "--table")
+REPORTING = ("-q", "-v", "-o", "-f", "--json", "--fail-on", "--width", "--table",
+             "--host-name")
 EXPECTED = {
     ("pmtu",): REPORTING,
     ("mss",): REPORTING,
@@ -103,3 +105,12 @@ def test_output_options_are_declared_once() -> None:
                 assert own <= OWN_MEANING.get(module.name, set()), (module.name, own)
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Output":
                 assert not node.args, f"{module.name}: Output(...) with positional arguments"
+
+
+def test_host_name_names_the_host_in_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Reports carry the name the user gives (Ansible's inventory_hostname), control
+    characters removed, and merge names the host so."""
+    capture = REPO / "tests" / "fixtures" / "captures" / "healthy.pcap"
+    assert main(["analyze", str(capture), "--json", "-q", "--host-name", "fmc-a\x1b[2J"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["context"]["host"] == "fmc-a"  # the escape sequence is gone
