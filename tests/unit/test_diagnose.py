@@ -29,6 +29,7 @@ from pathprobe.model import (
     LegReport,
     Limit,
     Measurement,
+    ProxyConfig,
     Report,
     Severity,
     Step,
@@ -36,7 +37,6 @@ from pathprobe.model import (
     VerdictCode,
     no_progress,
 )
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority
