@@ -106,6 +106,9 @@ def output_options(*, only: Collection[str] | None = None,
     the shared one of the same name, e.g. merge's --table); the command function declares
     its own arguments and ``out: Output``, and receives the options as that one value."""
     replaced = {p.name: p for p in replacing}
+    unknown = {*(only or ()), *replaced} - {p.name for p in OUTPUT_OPTIONS}
+    if unknown:  # a typo would silently drop an option
+        raise ValueError(f"no such output option: {', '.join(sorted(unknown))}")
     chosen = [replaced.get(p.name, p) for p in OUTPUT_OPTIONS if only is None or p.name in only]
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:

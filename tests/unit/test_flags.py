@@ -150,3 +150,10 @@ def test_merge_quiet_says_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "skipping" in capsys.readouterr().err
     assert main(["merge", str(report), str(fleet), "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_an_unknown_output_option_name_is_refused() -> None:
+    from pathprobe.commands.common import output_options
+
+    with pytest.raises(ValueError, match="no such output option: quite"):
+        output_options(only=("quite",))
