@@ -24,9 +24,10 @@ def interpreters() -> dict[str, Path]:
     found: dict[str, Path] = {}
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     for minor in ("3.9", "3.10", "3.11", "3.12", "3.13"):
-        candidates = sorted(pyenv.glob(f"{minor}.*/bin/python3"),
-                            key=lambda p: int(p.parts[-3].split(".")[2].split("-")[0]
-                                              if p.parts[-3].split(".")[2][:1].isdigit() else 0))
+        # 3.X.Y directories only (not 3.X-dev or 3.Xt), the newest patch release last
+        candidates = sorted((p for p in pyenv.glob(f"{minor}.*/bin/python3")
+                             if p.parts[-3].split(".")[2].isdigit()),
+                            key=lambda p: int(p.parts[-3].split(".")[2]))
         system = shutil.which(f"python{minor}")
         if candidates:
             found[minor] = candidates[-1]
