@@ -159,14 +159,17 @@ def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool
 # --- the realistic hellos: will a post-quantum handshake work? ----------------------------
 
 def profile_row(results: Sequence[ShapeResult], target: str, proxy_answers: bool) -> LegReport:
-    """The hello results as a leg row: on leg 2 when they reached the far end, on leg 1
-    when the proxy answers hellos itself (it decrypts TLS)."""
+    """The hello results as a leg row: on leg 2 when they reached the proxy (answered, or
+    lost beyond it), on leg 1 when the proxy answers hellos itself (it decrypts TLS) or
+    never acknowledged a lost one."""
     m: dict[str, Number] = {}
     for r in results:
         key = "pq_hello" if r.shape is HelloShape.PQ else "classic_hello"
         m[key] = r.outcome.value
         m[f"{key}_bytes"] = r.size
     notes = tuple(shape_evidence(r) for r in results)
+    if any(_failed(r) and r.acked is False for r in results):
+        return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, notes)
     if proxy_answers:
         return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, (
             *notes, Evidence(HelloFact.PROXY_ANSWERS_HELLOS, Step.TUNNEL),

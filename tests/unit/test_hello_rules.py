@@ -255,6 +255,8 @@ def test_profile_rows_per_leg() -> None:
     assert r.name is L2 and r.measurements == {"pq_hello": "stalled", "pq_hello_bytes": 1797,
                                                "classic_hello": "answered",
                                                "classic_hello_bytes": 517}
+    # Lost before the proxy took it: leg 1's.
+    assert profile_row(hellos(S, acked=False), "t:443", proxy_answers=False).name is Leg.FMC_PROXY
     r = profile_row(hellos(A), "t:443", proxy_answers=True)
     assert r.name is Leg.FMC_PROXY
     assert HelloFact.PROXY_ANSWERS_HELLOS in [e.fact for e in r.notes]
