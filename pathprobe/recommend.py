@@ -235,9 +235,9 @@ def _hello_fixes(v: Verdict, host: str) -> list[Recommendation]:
            "(post-quantum key shares, X25519MLKEM768, make hellos 1.6-2.1 KB); lowering an MTU "
            "or clamping the MSS does not help: the first segment still announces the whole "
            "record")
-    bump = ("when the proxy decrypts (bumps) TLS, the hello on leg 2 is the proxy's own (squid "
-            "built with OpenSSL 3.5 sends X25519MLKEM768 by default); splicing passes the "
-            "FMC's own hello instead")
+    bump = ("when the proxy decrypts (bumps) TLS, the hello on leg 2 is the proxy's own "
+            "(e.g. squid built with OpenSSL 3.5 sends X25519MLKEM768 by default); splicing "
+            "passes the FMC's own hello instead")
     return [
         Recommendation(
             f"TLS-inspecting firewall/IPS {between}", "any inspecting middlebox",
