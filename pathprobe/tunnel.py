@@ -32,7 +32,12 @@ from pathprobe.facts.tunnel import (
     SizedProbe,
     TunnelFact,
 )
-from pathprobe.hello_rules import needs_shapes, own_hello_suspected, refine_threshold
+from pathprobe.hello_rules import (
+    needs_shapes,
+    own_hello_suspected,
+    refine_threshold,
+    shape_evidence,
+)
 from pathprobe.interception import (
     POST_SIZES,
     TlsOutcome,
@@ -229,6 +234,7 @@ class _Session:
     tls_stalled: bool = False    # the check's handshake got no certificate in time
     # The size-or-content shapes sent beside the up search (hellos.start_shapes).
     shapes: Future[list[ShapeResult]] | None = None
+    hello_evidence: tuple[Evidence, ...] = ()   # the realistic hellos that crossed leg 2
     check_s: float = 0.0
     # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
     up_evidence: Evidence | None = None
@@ -314,8 +320,11 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
     path_findings = [v for v in run.verdicts if v.code is not VerdictCode.PROXY_TLS_INTERCEPTED]
     if not path_findings and not run.errors:
-        run.verdicts.append(healthy_verdict(directions, session.reflector is not None,
-                                            session.up_evidence))
+        healthy = healthy_verdict(directions, session.reflector is not None,
+                                  session.up_evidence)
+        # "Will a post-quantum handshake through this proxy work?" answered where it is read.
+        run.verdicts.append(replace(healthy, evidence=(*healthy.evidence,
+                                                       *session.hello_evidence)))
     return run.measurement()
 
 
@@ -396,6 +405,8 @@ def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction]
     if found is not None and s.reflector is not None:
         _hello_threshold(s, run, found)
     run.verdicts[:] = own_hello_suspected(run.verdicts, results, s.tls_stalled)
+    if not s.proxy_may_terminate:
+        s.hello_evidence = tuple(shape_evidence(r) for r in results if r.answered)
 
 
 def _hello_threshold(s: _Session, run: _Run, found: Verdict) -> None:

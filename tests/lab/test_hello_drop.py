@@ -169,3 +169,13 @@ def test_the_upstream_takes_a_burst_of_connections_without_dropping_syns(lab: La
     r = lab.run([sys.executable, "-c", BURST.format(addr=topo.UPSTREAM_V4)], node="proxy")
     assert r.returncode == 0, r.stderr
     assert int(r.stdout) == 40
+
+
+def test_healthy_says_the_pq_hello_crossed_in_its_findings(lab: Lab) -> None:
+    lab.up("healthy")
+    status, doc, err = run(lab, "diagnose")
+    assert status == 0, err
+    healthy = next(v for v in doc["verdicts"]
+                   if v["code"] == "HEALTHY" and v["leg"] == "proxy-upstream")
+    assert any(e.startswith("post-quantum ClientHello (X25519MLKEM768 + X25519 key shares): "
+                            "1797 bytes: answered") for e in healthy["evidence"]), healthy
