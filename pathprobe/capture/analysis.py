@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
+from pathprobe.capture.reader import (
+    LINKTYPE_ETHERNET,
+    ReadStats,
+    inner_ip,
+    ip_offset,
+    no_ip_error,
+    note_not_ip,
+    read_frames,
+)
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Merger,
@@ -214,6 +222,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         else:
             off = ip_offset(linktype, data)
             if off < 0:
+                note_not_ip(stats, linktype, data)
                 continue
         if frame >= next_sweep:
             next_sweep = frame + EVICT_EVERY
@@ -260,7 +269,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
 
 def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
           hosts: set[bytes]) -> None:
-    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers."""
+    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers, tunnels."""
+    inner = inner_ip(data, off)
+    if inner >= 0:
+        off = inner
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
@@ -307,6 +319,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureError(f"{path}: the capture holds no packets")
+    if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
+        raise no_ip_error(path, stats)
     if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"

@@ -186,7 +186,7 @@ def test_non_ip_frames_are_skipped() -> None:
 
 def test_unsupported_link_type_is_one_clear_error(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "x.pcap", 127, [(0, 0, b"\0" * 40, 40)])   # 802.11 radiotap
-    with pytest.raises(CaptureError, match="link type 127 is not supported"):
+    with pytest.raises(CaptureError, match=r"802.11 radiotap .link type 127.* no IP"):
         list(read_frames(path))
 
 
