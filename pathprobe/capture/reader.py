@@ -19,9 +19,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from pathprobe.errors import CaptureError, UsageError
+
+if TYPE_CHECKING:
+    from pathprobe.capture.textframes import TextInfo
 
 # Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
 LINKTYPE_NULL = 0
@@ -48,6 +51,7 @@ LINKTYPE_NAMES = {
     LINKTYPE_C_HDLC: "Cisco HDLC",
 }
 SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
+TEXT_PEEK = 1 << 16       # bytes looked at to tell capture text from other files
 
 # Link types seen in the wild that carry no IP we can find, named so the error says what
 # the file is (https://www.tcpdump.org/linktypes.html); the advice says where to capture.
@@ -89,6 +93,7 @@ class ReadStats:
     compressed: bool = False
     not_ip: int = 0                     # frames of supported link types that carry no IP
     not_ip_kinds: dict[str, int] = field(default_factory=dict)   # what they carry instead
+    text: TextInfo | None = None        # the input was capture text, not a capture file
 
 
 def _name(linktype: int) -> str:
@@ -212,11 +217,8 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
             yield from _guard(path, _read_pcap(f, magic, stats), stats)
         elif magic == _PCAPNG_SHB:
             yield from _guard(path, _read_pcapng(f, stats), stats)
-        elif len(magic) < 4:
-            raise CaptureError(f"{path}: empty or too short to be a capture file")
         else:
-            raise CaptureError(f"{path}: not a pcap or pcapng capture (starts with "
-                               f"{magic.hex()}); save it with 'tcpdump -w' or as pcapng")
+            yield from _read_other(path, f, magic, stats)
         if isinstance(f, GunzipStream) and f.truncated:
             cut = f" ({stats.truncated})" if stats.truncated else ""
             stats.truncated = (f"the compressed data ends early, after {f.position} "
@@ -225,6 +227,30 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[Frame]:
+    """Capture text (tcpdump lines, Wireshark rows ...), or a one-line usage error: a file
+    that is no capture at all is bad input (exit 2), like a missing one."""
+    try:
+        head = magic + f.read(TEXT_PEEK)
+    except (OSError, EOFError, zlib.error) as e:
+        raise CaptureError(f"{path}: cannot read: {e}") from None
+    from pathprobe.capture.textframes import TEXT_MAX, looks_like_text, open_text, text_frames
+    if len(head.strip()) < 4:
+        raise UsageError(f"{path}: empty or too short to be a capture file or capture text")
+    if not looks_like_text(head):
+        raise UsageError(f"{path}: not a capture: neither pcap/pcapng (starts with "
+                         f"{magic.hex()}) nor text; save it with 'tcpdump -w' or as pcapng, "
+                         "or paste the tcpdump/Wireshark lines as text")
+    try:
+        data = head + f.read(TEXT_MAX + 1 - len(head))
+    except (OSError, EOFError, zlib.error) as e:
+        raise CaptureError(f"{path}: cannot read: {e}") from None
+    stats.text = open_text(path.name if str(path) != "-" else "stdin", data)
+    for frame in text_frames(stats.text):
+        stats.frames += 1
+        yield frame
 
 
 def _guard(path: Path, frames: Iterator[Frame], stats: ReadStats) -> Iterator[Frame]:

@@ -117,8 +117,10 @@ def analyze_command(
     done: list[Analysis] = []
 
     def measure(progress: Progress) -> list[Measurement]:
-        done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                                    progress=progress))
+        from pathprobe.capture.textframes import as_text_analysis
+
+        done.append(as_text_analysis(analyze_capture(capture, filters, stall_s=stall,
+                                                     max_rows=max_rows, progress=progress)))
         return [done[0].measurement]
 
     def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
