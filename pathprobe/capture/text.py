@@ -68,6 +68,7 @@ class TextPacket:
     options_shown: bool = False
     retx_mark: bool = False
     content: bytes = b""            # payload bytes the text spells out (HTTP head, TLS hello)
+    number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
 
 
 @dataclass
@@ -325,7 +326,8 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
     for word in re.split(r",\s*", tcp.group("flags")):
         flags |= _WS_FLAG_BITS.get(word, 0)
     p = TextPacket(lineno, TextForm.PACKET_LIST, src, int(tcp.group("sport")), dst,
-                   int(tcp.group("dport")), flags, t, frame_len=int(m.group("flen")))
+                   int(tcp.group("dport")), flags, t, frame_len=int(m.group("flen")),
+                   number=_int(m, m.re.groupindex["no"]))
     if p.sport > 65535 or p.dport > 65535:
         return None
     p.seq = _int(re.search(r"\bSeq=(\d+)", info))
@@ -344,7 +346,7 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
 # --- tshark -V detail blocks -----------------------------------------------------------
 
 _MARK = re.compile(r"^\s*(?:[>v<\u25b8\u25be\u25b6\u25bc\u2023+]\s+)?")
-_FRAME = re.compile(r"^Frame (\d+): \d+ bytes on wire")
+_FRAME = re.compile(r"^Frame (\d+): (\d+) bytes on wire")
 _IPV = re.compile(r"^Internet Protocol Version ([46]), Src: (.+?), Dst: (.+?)\s*$")
 _TCPV = re.compile(r"^Transmission Control Protocol, Src Port: (?:\S+ \()?(\d+)\)?, "
                    r"Dst Port: (?:\S+ \()?(\d+)\)?")
@@ -379,6 +381,7 @@ def _detail_time(s: str, t: float | None) -> float | None:
 def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPacket | None]:
     """A ``tshark -V`` frame from line ``i``: (next line, the TCP packet if it is one)."""
     fields: dict[str, str] = {}
+    frame = _FRAME.match(_MARK.sub("", lines[i]).strip())
     t: float | None = None
     tcp: re.Match[str] | None = None
     ip: re.Match[str] | None = None
@@ -427,6 +430,8 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     p.tsopt = "Timestamps: TSval" in joined
     p.options_shown = "Options:" in joined or p.mss is not None
     p.retx_mark = "retx" in fields
+    if frame is not None:
+        p.number, p.frame_len = _int(frame), _int(frame, 2)
     if http:
         p.content = ("\r\n".join(http) + "\r\n\r\n").encode("latin-1", "replace")
     elif "tls" in fields:
@@ -484,7 +489,8 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     if m is None or ports is None or not m.group("proto").upper().startswith(_STREAM_PROTOCOLS):
         return None
     q = TextPacket(lineno, TextForm.PACKET_LIST, src, ports[0], dst, ports[1], TCP_PSH,
-                   parse_time(m.group("time")), frame_len=int(m.group("flen")))
+                   parse_time(m.group("time")), frame_len=int(m.group("flen")),
+                   number=_int(m, m.re.groupindex["no"]))
     q.content = content_of(info)
     q.retx_mark = bool(_RETX.search(info))
     return q
@@ -500,6 +506,9 @@ def parse_text(lines: Sequence[str]) -> TextParse:
 
     def add(p: TextPacket) -> None:
         nonlocal attach_to
+        if p.form is TextForm.DETAIL and _detail_of_listed(out.packets, p):
+            out.seen(p.form)
+            return
         out.packets.append(p)
         out.seen(p.form)
         conv.add(p)
@@ -553,6 +562,28 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         out.first_unparsed = out.first_unparsed or lineno
         i += 1
     return out
+
+
+DETAIL_MATCH_BACK = 500   # packets looked back at for the row a detail block expands
+
+
+def _detail_of_listed(packets: list[TextPacket], d: TextPacket) -> bool:
+    """Is this detail block the expansion of a packet-list row above it (as pasted from
+    Wireshark: the list, then the details of one frame)? Then it adds to that row."""
+    for p in reversed(packets[-DETAIL_MATCH_BACK:]):
+        if p.form is not TextForm.PACKET_LIST or (p.src, p.sport, p.dst, p.dport) != (
+                d.src, d.sport, d.dst, d.dport):
+            continue
+        same = (p.number == d.number if p.number is not None and d.number is not None
+                else p.frame_len == d.frame_len and p.seq in (None, d.seq))
+        if same:
+            p.seq = d.seq if p.seq is None else p.seq
+            if p.ack is None and d.ack is not None:
+                p.ack, p.flags = d.ack, p.flags | d.flags
+            p.length = d.length if p.length is None else p.length
+            p.content = p.content if p.content.count(b"\r\n") > 2 else d.content or p.content
+            return True
+    return False
 
 
 def _standalone(out: TextParse, conv: _Conversations, lineno: int, request: bool,

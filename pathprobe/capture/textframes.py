@@ -205,7 +205,7 @@ def link_header(packets: Sequence[TextPacket]) -> int:
     and the TCP length (most common value; Ethernet when none does)."""
     seen: Counter[int] = Counter()
     for p in packets:
-        if p.frame_len is not None and p.length and not p.flags & TCP_SYN:
+        if p.frame_len is not None and p.length and p.options_shown and not p.flags & TCP_SYN:
             ip = 40 if ":" in p.src else 20
             v = p.frame_len - p.length - ip - 20 - (12 if p.tsopt else 0)
             if 0 <= v <= 64:
@@ -245,8 +245,6 @@ def _length(p: TextPacket, info: TextInfo, ts_conns: set[frozenset[tuple[str, in
     if p.length is not None:
         return p.length
     if p.frame_len is not None:
-        if frozenset(((p.src, p.sport), (p.dst, p.dport))) in ts_conns:
-            p.tsopt = True
         ip = 40 if ":" in p.src else 20
         _count(info.length_estimated, p.line)
         return max(0, p.frame_len - info.link_header - ip - 20 - (12 if p.tsopt else 0))
@@ -261,9 +259,20 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     sides: dict[tuple[str, int, str, int], _Side] = {}
     ts_conns: set[frozenset[tuple[str, int]]] = set()
     ts, day = 0.0, 0.0
+    syn_ts: dict[frozenset[tuple[str, int]], int] = {}
     for p in packets:
-        if p.tsopt and p.flags & TCP_SYN:
-            ts_conns.add(frozenset(((p.src, p.sport), (p.dst, p.dport))))
+        conn = frozenset(((p.src, p.sport), (p.dst, p.dport)))
+        if p.flags & TCP_SYN:
+            syn_ts[conn] = syn_ts.get(conn, 0) | (1 << bool(p.flags & TCP_ACK)) * p.tsopt
+            if syn_ts[conn] == 3:
+                ts_conns.add(conn)
+        elif not p.options_shown and conn in ts_conns:
+            # Both SYNs carried timestamps: then every segment does (RFC 7323), whether
+            # or not the line shows them.
+            p.tsopt = p.options_shown = True
+        if p.flags & TCP_SYN and not p.flags & TCP_ACK:   # a new connection on these ports
+            sides[(p.src, p.sport, p.dst, p.dport)] = _Side()
+            sides[(p.dst, p.dport, p.src, p.sport)] = _Side()
         s = sides.setdefault((p.src, p.sport, p.dst, p.dport), _Side())
         o = sides.setdefault((p.dst, p.dport, p.src, p.sport), _Side())
         if p.ts is None:
@@ -333,7 +342,7 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
                           (TextFact.NO_TIMES, info.no_time)):
         if counter:
-            extra: dict[str, Number] = ({"overhead": info.link_header + 40}
+            extra: dict[str, Number] = ({"overhead": info.link_header}
                                         if fact is TextFact.LENGTH_ESTIMATED else {})
             notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))
     if parse.http_standalone:

@@ -31,7 +31,8 @@ TEXT: dict[TextFact, Template] = {
         "as the next bytes in order, so a retransmission among them cannot be seen",
     TextFact.LENGTH_ESTIMATED:
         "{count} row(s) show no TCP length (first: line {line}): it was estimated as the "
-        "Length column minus {overhead} bytes of link header and the IP and TCP headers",
+        "Length column minus a {overhead}-byte link header (learned from rows that show both) "
+        "and the IP and TCP headers",
     TextFact.SIZES_ASSUMED:
         "{count} line(s) with data show no TCP options (first: line {line}): their packet sizes "
         "count 20-byte TCP headers, so they may be up to 40 bytes short",
