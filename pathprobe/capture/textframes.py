@@ -88,8 +88,9 @@ def looks_like_text(head: bytes) -> bool:
     except UnicodeDecodeError as e:
         if e.start >= len(head) - 3 and e.reason == "unexpected end of data":
             return True
-    printable = sum(1 for b in head if b >= 0x20 or b in (9, 10, 13))
-    return printable >= 0.97 * len(head)
+    # Latin-1 or another 8-bit code page: mostly ASCII all the same.
+    ascii_text = sum(1 for b in head if 0x20 <= b < 0x7F or b in (9, 10, 13))
+    return ascii_text >= 0.9 * len(head)
 
 
 def decode_text(data: bytes) -> list[str]:
@@ -160,7 +161,7 @@ def _resolve(side: _Side, value: int) -> int:
     connection absolute and later ones relative to it (unless -S); take whichever reading
     lies nearer to where the connection is."""
     base = side.base
-    if base is None or base < SMALL_BASE or base > MASK - SMALL_BASE:
+    if base is None or base < SMALL_BASE:
         return value
     expected = side.next if side.next is not None else base
     rel = (base + value) & MASK
