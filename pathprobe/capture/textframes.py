@@ -29,7 +29,7 @@ from pathprobe.errors import UsageError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Evidence, LegReport, Number, Step, Verdict
-from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_SYN
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 
 if TYPE_CHECKING:
     from pathprobe.capture.analysis import Analysis
@@ -52,6 +52,7 @@ class _Side:
     acked: int | None = None
     last_seg: tuple[int, int] | None = None          # (seq, length) of the last data
     last_data: tuple[int, int, str] | None = None    # (line, length, sender)
+    end_line: int = 0                                # last FIN or RST either way
 
 
 @dataclass
@@ -295,14 +296,28 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             ack = o.next or 0          # a SYN-ACK whose ack the text left out
         else:
             flags &= ~TCP_ACK          # an ACK flag without a number proves nothing
+        if flags & (TCP_FIN | TCP_RST):
+            s.end_line = o.end_line = p.line
         family, src, dst = addresses.pair(p)
         data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
         yield p.line, ts, LINKTYPE_RAW, data, total
-    for s in sides.values():
-        if s.last_data is None or s.next is None or len(info.unacked) >= ENDS_UNACKED_MAX:
+    info.unacked = _ends_unacked(sides)
+
+
+def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tuple[int, int, str]]:
+    """The last data of each connection when nothing acknowledged, reset or closed it
+    before the text ends (then the text cannot say what followed)."""
+    out = []
+    for (a, ap, b, bp), s in sides.items():
+        o = sides.get((b, bp, a, ap))
+        last = s.last_data
+        if last is None or s.next is None or s.end_line > last[0]:
             continue
+        if o is not None and o.last_data is not None and o.last_data[0] > last[0]:
+            continue   # the other side spoke last
         if s.acked is None or 0 < (s.next - s.acked) & MASK < HALF:
-            info.unacked.append(s.last_data)
+            out.append(last)
+    return sorted(out)[:ENDS_UNACKED_MAX]
 
 
 def open_text(path_name: str, data: bytes) -> TextInfo:
