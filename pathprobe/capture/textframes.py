@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from pathprobe.capture.reader import LINKTYPE_RAW, Frame
 from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
+from pathprobe.capture.tracker import LARGE_PAYLOAD
 from pathprobe.errors import UsageError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -305,13 +306,13 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
 
 
 def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tuple[int, int, str]]:
-    """The last data of each connection when nothing acknowledged, reset or closed it
-    before the text ends (then the text cannot say what followed)."""
+    """The last data of each connection, when large and nothing acknowledged, reset or
+    closed it before the text ends (then the text cannot say what followed)."""
     out = []
     for (a, ap, b, bp), s in sides.items():
         o = sides.get((b, bp, a, ap))
         last = s.last_data
-        if last is None or s.next is None or s.end_line > last[0]:
+        if last is None or last[1] <= LARGE_PAYLOAD or s.next is None or s.end_line > last[0]:
             continue
         if o is not None and o.last_data is not None and o.last_data[0] > last[0]:
             continue   # the other side spoke last
