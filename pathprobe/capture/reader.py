@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from pathprobe.errors import CaptureError, UsageError
+from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 
 if TYPE_CHECKING:
     from pathprobe.capture.textframes import TextInfo
@@ -119,7 +119,8 @@ def recapture_advice(linktype: int) -> str:
 
 
 def _unsupported(linktype: int) -> CaptureError:
-    return CaptureError(f"the capture's link type is {linktype_name(linktype)}, which carries "
+    """No IP traffic at all can come from this file: nothing to analyse (exit 3)."""
+    return CaptureUnreadable(f"the capture's link type is {linktype_name(linktype)}, which carries "
                         f"no IP pathprobe can find; {recapture_advice(linktype)}")
 
 
@@ -181,7 +182,7 @@ def _open_raw(path: Path) -> BinaryIO:
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a capture file") from None
     except OSError as e:
-        raise CaptureError(f"{path}: cannot open: {e.strerror or e}") from None
+        raise CaptureUnreadable(f"{path}: cannot open: {e.strerror or e}") from None
 
 
 def open_capture(path: Path) -> tuple[BinaryIO, bool]:
@@ -192,7 +193,7 @@ def open_capture(path: Path) -> tuple[BinaryIO, bool]:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     except OSError as e:
         raw.close()
-        raise CaptureError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise CaptureUnreadable(f"{path}: cannot read: {e.strerror or e}") from None
     if head == _GZIP:
         return GunzipStream(raw), True  # type: ignore[return-value]
     return raw, False
@@ -212,7 +213,10 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
             magic = f.read(4)
         except (OSError, EOFError, zlib.error) as e:
             what = "gzip file" if stats.compressed else "file"
-            raise CaptureError(f"{path}: not a readable {what} ({e})") from None
+            # the system could not read it (exit 3) vs the bytes are no capture (exit 2)
+            error = CaptureError if stats.compressed or not isinstance(e, OSError) \
+                else CaptureUnreadable
+            raise error(f"{path}: not a readable {what} ({e})") from None
         if magic in _PCAP_MAGICS:
             yield from _guard(path, _read_pcap(f, magic, stats), stats)
         elif magic == _PCAPNG_SHB:
@@ -230,23 +234,23 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
 
 
 def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[Frame]:
-    """Capture text (tcpdump lines, Wireshark rows ...), or a one-line usage error: a file
-    that is no capture at all is bad input (exit 2), like a missing one."""
+    """Capture text (tcpdump lines, Wireshark rows ...), or a one-line CaptureError: a file
+    that is no capture at all is bad input (exit 2)."""
     try:
         head = magic + f.read(TEXT_PEEK)
     except (OSError, EOFError, zlib.error) as e:
-        raise CaptureError(f"{path}: cannot read: {e}") from None
+        raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
     from pathprobe.capture.textframes import TEXT_MAX, looks_like_text, open_text, text_frames
     if len(head.strip()) < 4:
-        raise UsageError(f"{path}: empty or too short to be a capture file or capture text")
+        raise CaptureError(f"{path}: empty or too short to be a capture file or capture text")
     if not looks_like_text(head):
-        raise UsageError(f"{path}: not a capture: neither pcap/pcapng (starts with "
+        raise CaptureError(f"{path}: not a capture: neither pcap/pcapng (starts with "
                          f"{magic.hex()}) nor text; save it with 'tcpdump -w' or as pcapng, "
                          "or paste the tcpdump/Wireshark lines as text")
     try:
         data = head + f.read(TEXT_MAX + 1 - len(head))
     except (OSError, EOFError, zlib.error) as e:
-        raise CaptureError(f"{path}: cannot read: {e}") from None
+        raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
     stats.text = open_text(path.name if str(path) != "-" else "stdin", data)
     for frame in text_frames(stats.text):
         stats.frames += 1
@@ -259,8 +263,9 @@ def _guard(path: Path, frames: Iterator[Frame], stats: ReadStats) -> Iterator[Fr
         yield from frames
     except (OSError, zlib.error) as e:
         what = "compressed data" if stats.compressed else "data"
-        raise CaptureError(f"{path}: cannot read the {what} after frame {stats.frames} "
-                           f"({e})") from None
+        error = CaptureError if stats.compressed or not isinstance(e, OSError) \
+            else CaptureUnreadable
+        raise error(f"{path}: cannot read the {what} after frame {stats.frames} ({e})") from None
     except struct.error as e:  # a record shorter than its fixed header inside a block
         raise CaptureError(f"{path}: corrupt capture after frame {stats.frames} ({e})") from None
 
@@ -592,12 +597,12 @@ def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
         kinds[kind] = kinds.get(kind, 0) + 1
 
 
-def no_ip_error(path: Path, stats: ReadStats) -> CaptureError:
+def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     """The one line for a capture without any IP packet: what it holds, how to re-capture."""
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats.not_ip_kinds.items(),
                                                        key=lambda kv: -kv[1]))
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET
-    return CaptureError(f"{path}: no IP packet in {stats.frames} frames ({kinds}) on "
+    return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} frames ({kinds}) on "
                         f"{linktype_name(lt)}; {recapture_advice(lt)}")
 
 

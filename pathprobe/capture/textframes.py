@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from pathprobe.capture.reader import LINKTYPE_RAW, Frame
 from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
 from pathprobe.capture.tracker import LARGE_PAYLOAD
-from pathprobe.errors import UsageError
+from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Evidence, LegReport, Number, Step, Verdict
@@ -322,16 +322,16 @@ def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tupl
 
 
 def open_text(path_name: str, data: bytes) -> TextInfo:
-    """Parse a capture text; UsageError (exit 2) when it shows no packet at all."""
+    """Parse a capture text; CaptureError (bad input, exit 2) when it shows no packet."""
     if len(data) > TEXT_MAX:
-        raise UsageError(f"{path_name}: a text of over {TEXT_MAX >> 20} MiB is no pasted "
+        raise CaptureError(f"{path_name}: a text of over {TEXT_MAX >> 20} MiB is no pasted "
                          "capture; save the capture as pcap ('tcpdump -w FILE')")
     lines = decode_text(data)
     parsed = parse_text(lines)
     if not parsed.packets:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
-        raise UsageError(
+        raise CaptureError(
             f"{path_name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
             f"tshark or HTTP lines in {len(lines)} lines of text (first: {shown!r}); give a "
             "capture file or paste the packet lines")

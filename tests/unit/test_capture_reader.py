@@ -309,7 +309,7 @@ def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a capture\n")
-    assert main(["analyze", str(path)]) == ExitStatus.USAGE
+    assert main(["analyze", str(path)]) == ExitStatus.USAGE  # bad input (README's table)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("pathprobe: error: ")
     assert "Traceback" not in err

@@ -1,6 +1,6 @@
 """`analyze` reads streams: '-', /dev/stdin, FIFOs, gzip pipes; a truncated .gz keeps
-its intact frames (issue 15 item 6); unreadable inputs are one line, exit 3 (item 5);
-files that are no capture at all exit 2 (issue 20)."""
+its intact frames (issue 15 item 6); unreadable inputs are one line, exit 3, and
+non-captures exit 2 (item 5)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_fifo_with_a_writer(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("path", "status"), [("/proc/self/mem", 3), ("/dev/zero", 2)])
 def test_unreadable_or_endless_non_captures_are_one_line(path: str, status: int) -> None:
-    """Unreadable: could not measure (3); readable but no capture (zeros): bad input (2)."""
+    """Unreadable (the system says no) is 3; readable but no capture is bad input, 2."""
     proc = analyze(path)
     assert proc.returncode == status, proc.stderr
     lines = proc.stderr.decode().strip().splitlines()
