@@ -5,7 +5,8 @@ Each fixture of tests/fixtures/captures/encap/ is a lab recording of
 tests/fixtures/captures/ whose IP packets scapy puts into another frame:
 802.1Q, QinQ (802.1ad + 802.1Q), PPPoE session over Ethernet, PPP (link type 9),
 GRE, VXLAN (UDP 4789) and GENEVE (UDP 6081). The inner packets are unchanged,
-so `analyze` must give the same verdicts as on the original. Scapy builds the
+so `analyze` must give the same verdicts as on the original. `pppoe-1492` is the
+classic PPPoE story built here (1492-byte packets cross, 1500-byte ones vanish). Scapy builds the
 outer headers, not pathprobe's decoders: the two are independent.
 
     python scripts/make_encap_captures.py            # writes the fixtures
@@ -71,6 +72,7 @@ PLAN = {
     "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve"),
     "rst": ("pppoe", "ppp", "vxlan"),
     "healthy-v6": ("qinq", "gre", "geneve"),
+    "pppoe-1492": ("pppoe", "ppp"),
 }
 
 
@@ -86,13 +88,30 @@ def ip_packets(path: Path) -> list[tuple[float, bytes]]:
     return out
 
 
+def pppoe_1492() -> list[tuple[float, bytes]]:
+    """The classic PPPoE case: 1492-byte packets get through, 1500-byte ones vanish (the
+    FMC retransmits its 1460-byte segment and nothing acknowledges it)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_text_captures import Conv, app_data
+
+    c = Conv(1460, 1460)
+    c.opening()
+    c.add(0.012, True, "PA", app_data(1452))       # 1492-byte packet: acknowledged
+    c.add(0.020, False, "A")
+    c.add(0.010, True, "PA", app_data(1460))       # 1500-byte packet: never
+    start = c.seq[True] - 1460
+    for dt in (0.21, 0.42, 0.84, 1.68):
+        c.add(dt, True, "PA", app_data(1460), seq=start)
+    return [(float(f.time), bytes(f)[14:]) for f in c.packets]  # type: ignore[attr-defined]
+
+
 def build(out_dir: Path) -> list[Path]:
     from scapy.utils import PcapWriter
 
     wrappers = _wrappers()
     written = []
     for source, names in PLAN.items():
-        packets = ip_packets(SRC / f"{source}.pcap")
+        packets = pppoe_1492() if source == "pppoe-1492" else ip_packets(SRC / f"{source}.pcap")
         for name in names:
             wrap, linktype = wrappers[name]
             path = out_dir / f"{source}.{name}.pcap"

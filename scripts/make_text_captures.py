@@ -87,7 +87,7 @@ class Conv:
         self.add(0.032767, False, "A")
         self.add(0.143737, False, "PA", ESTABLISHED)
         self.add(0.000054, True, "A")
-        self.add(0.038490, True, "PA", client_hello(517, "tools.cisco.com"))
+        self.add(0.038490, True, "PA", client_hello(517, "tools.cisco.com", random=bytes(32)))
         self.add(0.021072, False, "A")
         self.add(0.027762, False, "PA", SERVER_HELLO + app_data(1200 - len(SERVER_HELLO)))
         self.add(0.000120, True, "A")
