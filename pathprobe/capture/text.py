@@ -90,9 +90,10 @@ class TextParse:
 
 # --- small parsers ---------------------------------------------------------------------
 
-_TIME = (r"(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d:\d\d(?:[.,]\d+)?"
-         r"|\d{9,10}\.\d+|\d{1,6}\.\d+")
-_TIME_RE = re.compile(r"(?:(\d{4})-(\d\d)-(\d\d)[ T])?(\d{1,2}):(\d\d):(\d\d(?:[.,]\d+)?)$")
+_TIME = (r"(?:\d{4}-\d\d-\d\d[ T]|[A-Z][a-z]{2} {1,2}\d{1,2}, \d{4} )?"
+         r"\d{1,2}:\d\d:\d\d(?:[.,]\d+)?|\d{9,10}\.\d+|\d{1,6}\.\d+")
+_TIME_RE = re.compile(r"(?:(\d{4})-(\d\d)-(\d\d)[ T]|([A-Z][a-z]{2}) {1,2}(\d{1,2}), (\d{4}) )?"
+                      r"(\d{1,2}):(\d\d):(\d\d(?:[.,]\d+)?)$")
 _MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 SERVICES = {"http": 80, "www": 80, "https": 443, "http-alt": 8080, "webcache": 8080,
@@ -110,8 +111,12 @@ def parse_time(text: str) -> float | None:
         except ValueError:
             return None
         return v if math.isfinite(v) else None
-    y, mo, d, hh, mm, ss = m.groups()
+    y, mo, d, month, day, year, hh, mm, ss = m.groups()
     secs = int(hh) * 3600 + int(mm) * 60 + float(ss.replace(",", "."))
+    if month is not None:   # Wireshark's "Mar 14, 2025 11:30:12.517129"
+        if month.lower() not in _MONTHS:
+            return None
+        y, mo, d = year, str(_MONTHS[month.lower()]), day
     if y is not None:
         try:
             secs += datetime.date(int(y), int(mo), int(d)).toordinal() * 86400.0
@@ -214,12 +219,14 @@ def content_of(text: str) -> bytes:
 
 _TD = re.compile(
     r"^\s*(?:(?P<time>" + _TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
+    r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
     r"(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
 _TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + _TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
                        r"hlim|class).*\)\s*$")
-_TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + _TIME + r")\s+)?\S+ > \S+, ethertype (?P<et>IPv[46]|"
-                       r"\w+) \(0x[0-9a-f]+\), length \d+: (?P<rest>.*)$")
+# -e: the link header first, perhaps with 802.1Q tags ("vlan 100, p 0, ethertype IPv4 ..."):
+# the last ethertype names what follows.
+_TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + _TIME + r")\s+)?\S+ > \S+, .*\bethertype "
+                       r"(?P<et>IPv[46]|\w+) \(0x[0-9a-f]+\),(?: length \d+:)? (?P<rest>.*)$")
 _TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
@@ -239,6 +246,28 @@ def _td_options(p: TextPacket, opts: str) -> None:
     p.tsopt = "TS val" in opts
 
 
+_TD_FLOW = re.compile(r"(?<![\w.:])[0-9A-Za-z][\w.:-]*\.[\w-]+ > [0-9A-Za-z][\w.:-]*\.[\w-]+: "
+                      r"Flags \[")
+_TD_TIME_AT_START = re.compile(r"^\s*(" + _TIME + r")\s")
+
+
+def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
+    """The innermost TCP packet of a line that shows an outer one first ('IP a > b: GREv0,
+    length 194: IP c.1 > d.2: Flags ...'), as a line of its own; None if there is none."""
+    flows = list(_TD_FLOW.finditer(line))
+    last = flows[-1] if flows else None
+    if last is None or last.start() == 0:
+        return None
+    before = line[:last.start()]
+    if re.search(r"\bIP6\b|\bIPv6\b|0x86dd|\(0x0057\)", before.rsplit(":", 2)[-1]):
+        fam = "IP6"
+    elif fam is None:
+        fam = "IP"
+    start = _TD_TIME_AT_START.match(before)
+    time_s = start.group(1) if start is not None else time_s
+    return f"{time_s or ''} {fam} {line[last.start():]}".strip()
+
+
 def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None)
                  ) -> TextPacket | str | None:
     """A tcpdump line: a packet, "other" (a recognised non-TCP line), or None.
@@ -251,14 +280,17 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
         line = m_eth.group("rest")
     m = _TD.match(line)
-    if m is None:
-        return None
+    flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
+    if m is None or flags_m is None:
+        inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
+        if inner is not None:
+            return tcpdump_line(inner, lineno)
+        if m is None:
+            return None
+        return "other" if (m.group("time") or time_s or m.group("fam") or fam) else None
     time_s = m.group("time") or time_s
     fam = m.group("fam") or fam
     rest = m.group("rest")
-    flags_m = _TD_FLAGS.match(rest)
-    if flags_m is None:
-        return "other" if (time_s or fam) else None
     sport, dport = parse_port(m.group("sport")), parse_port(m.group("dport"))
     if sport is None or dport is None:
         return None

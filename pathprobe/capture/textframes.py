@@ -254,10 +254,26 @@ def _length(p: TextPacket, info: TextInfo, ts_conns: set[frozenset[tuple[str, in
     return len(p.content)
 
 
+def deltas_to_times(packets: Sequence[TextPacket]) -> None:
+    """tcpdump -ttt prints the time since the previous packet ("00:00:00.000046", the first
+    one 00:00:00.000000): when the times start at zero and go backwards, add them up."""
+    times = [p.ts for p in packets if p.ts is not None]
+    if not times or times[0] != 0.0 or max(times) >= 3600.0:
+        return
+    if all(b >= a for a, b in zip(times, times[1:])):
+        return
+    total = 0.0
+    for p in packets:
+        if p.ts is not None:
+            total += p.ts
+            p.ts = total
+
+
 def text_frames(info: TextInfo) -> Iterator[Frame]:
     """Each packet of the text as a raw IP frame numbered by its line."""
     packets = info.parse.packets
     info.link_header = link_header(packets)
+    deltas_to_times(packets)
     addresses = _Addresses(info.names)
     sides: dict[tuple[str, int, str, int], _Side] = {}
     ts_conns: set[frozenset[tuple[str, int]]] = set()

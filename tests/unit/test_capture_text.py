@@ -86,6 +86,39 @@ def test_tcpdump_lines() -> None:
     assert isinstance(p2, TextPacket) and p2.ts == 11 * 3600 + 30 * 60 + 12.5 and p2.seq == 5
 
 
+@pytest.mark.parametrize(("line", "family"), [
+    ("09:21:27.911973 IP 198.18.100.1 > 198.18.100.2: GREv0, length 194: IP 198.18.1.2.38240 > "
+     "198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:01:01 > 02:00:00:00:01:02, ethertype IPv4 (0x0800), length 228:"
+     " 198.18.100.1 > 198.18.100.2: GREv0, proto IPv4 (0x0800), length 194: 198.18.1.2.38240 > "
+     "198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 PPPoE  [ses 0x1234] IP 198.18.1.2.38240 > 198.18.2.2.3128: Flags [P.], "
+     "seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype PPPoE S (0x8864), length "
+     "212: PPPoE  [ses 0x1234] IP (0x0021), length 192: 198.18.1.2.38240 > 198.18.2.2.3128: "
+     "Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q-QinQ (0x88a8), "
+     "length 212: vlan 200, p 0, ethertype 802.1Q (0x8100), vlan 100, p 0, ethertype IPv4 "
+     "(0x0800), 198.18.1.2.38240 > 198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, "
+     "length 138", 4),
+])
+def test_tcpdump_lines_of_encapsulated_packets(line: str, family: int) -> None:
+    """The inner packet, as tcpdump prints GRE, PPPoE, PPP and 802.1Q (with and without -e)."""
+    p = td(line)
+    assert (p.src, p.sport, p.dst, p.dport, p.seq, p.length, p.family) == (
+        "198.18.1.2", 38240, "198.18.2.2", 3128, 1, 138, family)
+    assert p.ts == 9 * 3600 + 21 * 60 + 27.911973
+
+
+def test_tcpdump_ttt_deltas_are_added_up() -> None:
+    from pathprobe.capture.textframes import deltas_to_times
+
+    packets = [td(f" 00:00:0{t} IP a.1 > b.2: Flags [.], ack 1, win 1, length 0")
+               for t in ("0.000000", "1.500000", "0.250000")]
+    deltas_to_times(packets)
+    assert [p.ts for p in packets] == [0.0, 1.5, 1.75]
+
+
 def test_packet_list_rows() -> None:
     row = packet_list_row("6 2025-03-14 11:30:12.536846 10.10.10.1 10.40.40.1 TCP 74 80 → 48716 "
                           "[SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0 MSS=1300 WS=64 SACK_PERM "
@@ -156,6 +189,7 @@ def test_detail_block() -> None:
 @pytest.mark.parametrize(("text", "seconds"), [
     ("10:20:58.987654", 37258.987654), ("0.019717", 0.019717), ("1741951812.5", 1741951812.5),
     ("2025-03-14 00:00:01,5", 739324 * 86400 + 1.5), ("nan", None), ("2025-13-40 00:00:01", None),
+    ("Mar 14, 2025 00:00:01.5", 739324 * 86400 + 1.5), ("Foo 14, 2025 00:00:01", None),
 ])
 def test_times(text: str, seconds: float | None) -> None:
     assert parse_time(text) == seconds
