@@ -267,12 +267,33 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     return tracker
 
 
+def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
+                   hosts: set[bytes]) -> bool:
+    """Plain TCP inside a tunnel (VXLAN, GRE ...), fed as the fast path feeds it; False when
+    the slow path must decide (fragments, options, extension headers, not TCP)."""
+    seg = fast_tcp(data, off)
+    if seg is None:
+        return False
+    family, src, dst, sport, dport, seq, ack, flags, total, poff, plen = seg
+    if hosts and src not in hosts and dst not in hosts:
+        return True
+    options = None
+    if flags & TCP_SYN:
+        parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
+        options = parsed.options if parsed is not None else None
+    tracker.tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total, plen, data,
+                poff, options)
+    return True
+
+
 def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
           hosts: set[bytes]) -> None:
     """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers, tunnels."""
     inner = inner_ip(data, off)
     if inner >= 0:
         off = inner
+        if _tunnelled_tcp(tracker, frame, ts, data, off, hosts):
+            return
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
