@@ -33,6 +33,7 @@ from pathprobe.capture.rules import (
     ev,
     leg_of,
 )
+from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -376,8 +377,10 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     verdicts = healthy_unless(
         collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
-    return Analysis(Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes)), stats,
-                    collector.chosen, collector.seen, dict(collector.targets))
+    # A capture read from text is told as such (lines, names, what text cannot prove).
+    return as_text_analysis(Analysis(Measurement(legs=legs, verdicts=verdicts,
+                                                 notes=tuple(notes)), stats,
+                                     collector.chosen, collector.seen, dict(collector.targets)))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:

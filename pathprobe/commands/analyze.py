@@ -111,10 +111,8 @@ def analyze_command(
     done: list[Analysis] = []
 
     def measure(progress: Progress) -> list[Measurement]:
-        from pathprobe.capture.textframes import as_text_analysis
-
-        done.append(as_text_analysis(analyze_capture(capture, filters, stall_s=stall,
-                                                     max_rows=max_rows, progress=progress)))
+        done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
+                                    progress=progress))
         return [done[0].measurement]
 
     def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
