@@ -18,11 +18,15 @@ installed tools themselves (nothing typed by hand):
   STORY.tcpdump-S.txt     tcpdump -n -S -r           STORY.list-nonum.txt  no No., absolute times
   STORY.tcpdump-names.txt tcpdump -r with names for the addresses, comments, blank lines
 
+and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
+tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
+
     python scripts/make_text_captures.py
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 import subprocess
@@ -194,6 +198,15 @@ def main() -> int:
         for form, text in forms(pcap).items():
             (OUT / f"{name}.{form}.txt").write_text(text)
         print(f"wrote {name}: pcap and {len(forms(pcap))} text forms")
+    # The lab's ICMP story (frag-needed, MTU 1400) in the forms that show the MTU.
+    lab = REPO / "tests" / "fixtures" / "captures" / "mtu.pcap"
+    texts = forms(lab)
+    for form in ("tcpdump-n", "tcpdump-v"):
+        (OUT / f"mtu.{form}.txt").write_text(texts[form])
+    # 300 KB of detail: kept gzip-compressed (analyze reads .gz text as it reads .gz pcaps)
+    (OUT / "mtu.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
+                                                            mtime=0))
+    print("wrote mtu: 3 text forms of tests/fixtures/captures/mtu.pcap")
     return 0
 
 

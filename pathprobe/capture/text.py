@@ -69,6 +69,12 @@ class TextPacket:
     retx_mark: bool = False
     content: bytes = b""            # payload bytes the text spells out (HTTP head, TLS hello)
     number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
+    # An ICMP frag-needed / Packet Too Big line: the MTU it names, the destination of the
+    # packet it answers, and that packet when tcpdump -v quoted it (on the next lines).
+    icmp_mtu: int | None = None
+    icmp_orig: str = ""
+    quoted: TextPacket | None = None
+    quoted_len: int | None = None
 
 
 @dataclass
@@ -227,6 +233,11 @@ _TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + _TIME + r")\s+)?(?P<fam>IP6?) \((?:
 # the last ethertype names what follows.
 _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + _TIME + r")\s+)?\S+ > \S+, .*\bethertype "
                        r"(?P<et>IPv[46]|\w+) \(0x[0-9a-f]+\),(?: length \d+:)? (?P<rest>.*)$")
+_TD_ICMP = re.compile(
+    r"^\s*(?:(?P<time>" + _TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+    r"(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
+    r"unreachable - need to frag \(mtu (?P<mtu>\d+)\)|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
+_TD_VLEN = re.compile(r"\blength (\d+)\)\s*$")
 _TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
@@ -268,6 +279,34 @@ def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
     return f"{time_s or ''} {fam} {line[last.start():]}".strip()
 
 
+def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None
+               ) -> TextPacket | None:
+    """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender."""
+    mtu = _int(m, m.re.groupindex["mtu"]) or _int(m, m.re.groupindex["mtu6"])
+    if mtu is None or mtu > 0xFFFF:
+        return None
+    time_s = m.group("time") or time_s
+    family = 6 if m.group("mtu6") is not None or (m.group("fam") or fam) == "IP6" else 4
+    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), 0, m.group("dst"), 0, 0,
+                      parse_time(time_s) if time_s else None, family, icmp_mtu=mtu,
+                      icmp_orig=m.group("orig") or "")
+
+
+def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None] | None:
+    """tcpdump -v's quotation of the packet an ICMP error answers, at line ``i``: the IP
+    header line, then the TCP line. (next line, the quoted packet, its IP length)."""
+    if i + 1 >= len(lines):
+        return None
+    head = _TD_VHEAD.match(lines[i])
+    if head is None:
+        return None
+    q = tcpdump_line(lines[i + 1], i + 2, (None, head.group("fam")))
+    if not isinstance(q, TextPacket) or q.icmp_mtu is not None:
+        return None
+    length = _TD_VLEN.search(lines[i])
+    return i + 2, q, _int(length)
+
+
 def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None)
                  ) -> TextPacket | str | None:
     """A tcpdump line: a packet, "other" (a recognised non-TCP line), or None.
@@ -279,6 +318,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         time_s = m_eth.group("time") or time_s
         fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
         line = m_eth.group("rest")
+    icmp = _TD_ICMP.match(line)
+    if icmp is not None:
+        return _icmp_line(icmp, lineno, time_s, fam)
     m = _TD.match(line)
     flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
     if m is None or flags_m is None:
@@ -410,6 +452,27 @@ def _detail_time(s: str, t: float | None) -> float | None:
     return t
 
 
+def _detail_icmp(ip: re.Match[str], lines: list[str], t: float | None, lineno: int
+                 ) -> TextPacket | None:
+    """A tshark -V ICMP frag-needed / ICMPv6 Packet Too Big and the packet it quotes."""
+    text = "\n".join(lines)
+    if "Fragmentation needed" not in text and "Packet Too Big" not in text:
+        return None
+    mtu = _int(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
+    qip = next((m for m in map(_IPV.match, lines) if m is not None), None)
+    qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
+    if mtu is None or mtu > 0xFFFF or qip is None:
+        return None
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), 0, _addr(ip.group(3)), 0, 0, t,
+                   int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
+    if qtcp is not None:
+        p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), int(qtcp.group(1)),
+                              _addr(qip.group(3)), int(qtcp.group(2)), 0)
+        length = _int(re.search(r"(?m)^(?:Total Length|Payload Length): (\d+)", text))
+        p.quoted_len = length + 40 if length is not None and qip.group(1) == "6" else length
+    return p
+
+
 def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPacket | None]:
     """A ``tshark -V`` frame from line ``i``: (next line, the TCP packet if it is one)."""
     fields: dict[str, str] = {}
@@ -419,16 +482,22 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     ip: re.Match[str] | None = None
     http: list[str] = []
     opts: list[str] = []
+    icmp: list[str] | None = None     # an ICMP error's lines, its quotation included
     j = i
     while j < len(lines):
         raw = lines[j]
         s = _MARK.sub("", raw).strip()
-        if j > i and (not s or _FRAME.match(s) or (ip is not None and _IPV.match(s))):
+        if j > i and (not s or _FRAME.match(s)
+                      or (ip is not None and icmp is None and _IPV.match(s))):
             break
         j += 1
         if not s:
             continue
-        if ip is None and _IPV.match(s):
+        if icmp is not None:
+            icmp.append(s)
+        elif ip is not None and tcp is None and s.startswith("Internet Control Message"):
+            icmp = [s]
+        elif ip is None and _IPV.match(s):
             ip = _IPV.match(s)
         elif tcp is None and _TCPV.match(s):
             tcp = _TCPV.match(s)
@@ -445,6 +514,8 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
             http.append(_bare(s))
         else:
             opts.append(s)
+    if ip is not None and icmp is not None:
+        return j, _detail_icmp(ip, icmp, t, lineno)
     if ip is None or tcp is None:
         return j, None
     p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), int(tcp.group(1)),
@@ -543,8 +614,9 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             return
         out.packets.append(p)
         out.seen(p.form)
-        conv.add(p)
-        attach_to = p if p.length and not p.content else None
+        if p.icmp_mtu is None:
+            conv.add(p)
+            attach_to = p if p.length and not p.content else None
 
     while i < len(lines):
         line, lineno = lines[i], i + 1
@@ -559,11 +631,14 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         td = tcpdump_line(line, lineno, pending)
         pending = (None, None)
         if td is not None:
+            i += 1
             if isinstance(td, TextPacket):
+                quote = quotation(lines, i) if td.icmp_mtu is not None else None
+                if quote is not None:
+                    i, td.quoted, td.quoted_len = quote
                 add(td)
             else:
                 out.other_protocols += 1
-            i += 1
             continue
         if block_start(line):
             i, p = detail_block(lines, i, lineno)

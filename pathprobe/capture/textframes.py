@@ -69,6 +69,7 @@ class TextInfo:
     sizes_assumed: list[int] = field(default_factory=list)
     no_time: list[int] = field(default_factory=list)
     unacked: list[tuple[int, int, str]] = field(default_factory=list)
+    icmp_unquoted: list[int] = field(default_factory=list)
 
 
 def _count(counter: list[int], line: int) -> None:
@@ -277,9 +278,15 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     addresses = _Addresses(info.names)
     sides: dict[tuple[str, int, str, int], _Side] = {}
     ts_conns: set[frozenset[tuple[str, int]]] = set()
-    ts, day = 0.0, 0.0
+    clock = _Clock()
     syn_ts: dict[frozenset[tuple[str, int]], int] = {}
+    sent: dict[str, tuple[str, int, int, int]] = {}    # src -> (dst, sport, dport, ip length)
     for p in packets:
+        ts = clock.at(p, info)
+        if p.icmp_mtu is not None:
+            data = _icmp_bytes(p, addresses, sent, info)
+            yield p.line, ts, LINKTYPE_RAW, data, len(data)
+            continue
         conn = frozenset(((p.src, p.sport), (p.dst, p.dport)))
         if p.flags & TCP_SYN:
             syn_ts[conn] = syn_ts.get(conn, 0) | (1 << bool(p.flags & TCP_ACK)) * p.tsopt
@@ -294,12 +301,6 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             sides[(p.dst, p.dport, p.src, p.sport)] = _Side()
         s = sides.setdefault((p.src, p.sport, p.dst, p.dport), _Side())
         o = sides.setdefault((p.dst, p.dport, p.src, p.sport), _Side())
-        if p.ts is None:
-            _count(info.no_time, p.line)
-        else:
-            if p.ts + day < ts - DAY / 2 and p.ts < DAY:   # a time of day past midnight
-                day += DAY
-            ts = p.ts + day
         length = _length(p, info, ts_conns)
         if length and not p.options_shown:
             _count(info.sizes_assumed, p.line)
@@ -317,8 +318,56 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             s.end_line = o.end_line = p.line
         family, src, dst = addresses.pair(p)
         data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
+        sent[p.src] = sent[f"{p.src}>{p.dst}"] = (p.dst, p.sport, p.dport, total)
         yield p.line, ts, LINKTYPE_RAW, data, total
     info.unacked = _ends_unacked(sides)
+
+
+class _Clock:
+    """Capture time from the lines' times: days added past midnight, the last time kept
+    for lines without one (and counted)."""
+
+    def __init__(self) -> None:
+        self.ts = 0.0
+        self.day = 0.0
+
+    def at(self, p: TextPacket, info: TextInfo) -> float:
+        if p.ts is None:
+            _count(info.no_time, p.line)
+        else:
+            if p.ts + self.day < self.ts - DAY / 2 and p.ts < DAY:   # past midnight
+                self.day += DAY
+            self.ts = p.ts + self.day
+        return self.ts
+
+
+def _icmp_bytes(p: TextPacket, addresses: _Addresses,
+                sent: Mapping[str, tuple[str, int, int, int]], info: TextInfo) -> bytes:
+    """An ICMP frag-needed / ICMPv6 Packet Too Big from the router to the sender, quoting
+    the packet tcpdump -v showed, or else the sender's last packet to that destination."""
+    family, router, to = addresses.pair(p)
+    q = p.quoted
+    if q is not None:
+        qsrc, qdst, sport, dport = q.src, q.dst, q.sport, q.dport
+        qlen = p.quoted_len or ((20 if family == 4 else 40) + 20 + (q.length or 0))
+    else:
+        _count(info.icmp_unquoted, p.line)
+        last = sent.get(f"{p.dst}>{p.icmp_orig}" if p.icmp_orig else p.dst)
+        qsrc = p.dst
+        qdst, sport, dport, qlen = last if last is not None else (p.icmp_orig or p.src, 0, 0,
+                                                                  (p.icmp_mtu or 0) + 1)
+    _f, qs = addresses.get(qsrc, family)
+    _f, qd = addresses.get(qdst, family)
+    ports = struct.pack("!HHI", sport, dport, 0)
+    mtu = p.icmp_mtu or 0
+    if family == 4:
+        quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000, 64, 6, 0, qs, qd)
+        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quote + ports
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(icmp), 0, 0, 64, 1, 0,
+                           router, to) + icmp
+    quote = struct.pack("!IHBB16s16s", 6 << 28, max(qlen - 40, 0), 6, 64, qs, qd)
+    icmp = struct.pack("!BBHI", 2, 0, 0, mtu) + quote + ports
+    return struct.pack("!IHBB16s16s", 6 << 28, len(icmp), 58, 64, router, to) + icmp
 
 
 def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tuple[int, int, str]]:
@@ -373,7 +422,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     for fact, counter in ((TextFact.SEQ_INFERRED, info.seq_inferred),
                           (TextFact.LENGTH_ESTIMATED, info.length_estimated),
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
-                          (TextFact.NO_TIMES, info.no_time)):
+                          (TextFact.NO_TIMES, info.no_time),
+                          (TextFact.ICMP_UNQUOTED, info.icmp_unquoted)):
         if counter:
             extra: dict[str, Number] = ({"overhead": info.link_header}
                                         if fact is TextFact.LENGTH_ESTIMATED else {})

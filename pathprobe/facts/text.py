@@ -23,3 +23,4 @@ class TextFact(StrEnum):
     HTTP_STANDALONE = "text-http-standalone"   # {count} HTTP heads on their own lines
     UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
+    ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote

@@ -281,6 +281,41 @@ def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> Non
     assert "text holds no payload bytes" in notes and "retransmissions are known only" in notes
 
 
+@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V"])
+def test_icmp_frag_needed_in_text(form: str) -> None:
+    """The lab's frag-needed capture as tcpdump (with and without -v's quotation) and tshark
+    -V (gzip-compressed text): PMTU_REDUCED with MTU 1400, as from the pcap."""
+    proxy = ("--proxy", "198.18.2.2:3128")   # tcpdump does not decode HTTP on 3128
+    _status, doc = report(str(TEXT.parent / "captures" / "mtu.pcap"), *proxy)
+    name = f"mtu.{form}.txt" + (".gz" if form == "tshark-V" else "")
+    _status, text_doc = report(str(TEXT / name), *proxy)
+    assert summary(text_doc, False)[0] == summary(doc, False)[0]
+    (v,) = text_doc["verdicts"]   # type: ignore[misc]
+    assert (v["code"], v["mtu"], v["router"]) == ("PMTU_REDUCED", 1400, "198.18.1.1")
+    unquoted = [n for n in text_doc["notes"] if "show no quoted packet" in n]  # type: ignore
+    assert bool(unquoted) == (form == "tcpdump-n")
+
+
+def test_icmp_lines() -> None:
+    p = td("09:21:26.014704 IP 198.18.1.1 > 198.18.1.2: ICMP 198.18.2.2 unreachable - need to "
+           "frag (mtu 1400), length 556")
+    assert (p.icmp_mtu, p.icmp_orig, p.src, p.dst, p.family) == (1400, "198.18.2.2",
+                                                                 "198.18.1.1", "198.18.1.2", 4)
+    p = td("09:21:26.1 IP6 2001:db8:1::1 > 2001:db8:1::2: ICMP6, packet too big, mtu 1280, "
+           "length 1240")
+    assert (p.icmp_mtu, p.family, p.icmp_orig) == (1280, 6, "")
+    parsed = parse_text([
+        "09:21:26.014704 IP (tos 0xc0, ttl 64, id 1, offset 0, flags [none], proto ICMP (1), "
+        "length 576)",
+        "    198.18.1.1 > 198.18.1.2: ICMP 198.18.2.2 unreachable - need to frag (mtu 1400), "
+        "length 556",
+        "\tIP (tos 0x0, ttl 64, id 2, offset 0, flags [DF], proto TCP (6), length 1500)",
+        "    198.18.1.2.38190 > 198.18.2.2.3128: Flags [.], seq 736:2184, ack 867, win 63, "
+        "length 1448"])
+    (icmp,) = parsed.packets      # the quotation is no packet of its own
+    assert icmp.quoted is not None and icmp.quoted.sport == 38190 and icmp.quoted_len == 1500
+
+
 def test_evidence_cites_lines_and_names() -> None:
     path = TEXT / "rst.tcpdump-names.txt"
     _status, doc = report(str(path))

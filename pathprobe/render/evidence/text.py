@@ -45,6 +45,9 @@ TEXT: dict[TextFact, Template] = {
     TextFact.UNPARSED:
         "{count} line(s) were neither packets nor HTTP heads and were skipped (first: line "
         "{line})",
+    TextFact.ICMP_UNQUOTED:
+        "{count} ICMP error line(s) show no quoted packet (first: line {line}): each was "
+        "taken to answer the last packet its receiver sent there ('tcpdump -v' shows the quote)",
     TextFact.ENDS_UNACKED:
         "line {frame}: {payload} bytes from {sender} are never acknowledged before the text "
         "ends; what followed (an answer, retransmissions, silence) is not in the text",
