@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from pathprobe.errors import UsageError
+from pathprobe.facts.http_range import RangeFact, RangeUnmeasured
 from pathprobe.facts.interception import InterceptionFact
 from pathprobe.facts.tunnel import (
     ConnectError,
@@ -47,6 +48,7 @@ from pathprobe.model import (
     Leg,
     LegReport,
     Measurement,
+    Number,
     Progress,
     Step,
     Verdict,
@@ -55,10 +57,20 @@ from pathprobe.model import (
 )
 from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
+from pathprobe.probes.http_range import range_get
 from pathprobe.probes.tunnel import Tunnel
 from pathprobe.proxyconf import Credentials, ProxyConfig
+from pathprobe.range_rules import (
+    RANGE_PATH,
+    RANGE_PORT,
+    judge_discovery,
+    lower_bound,
+    not_possible,
+    range_verdict,
+    to_sized,
+)
 from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
-from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT
+from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT, TUNNEL_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
     DOWN_MAXSEG,
@@ -82,6 +94,7 @@ from pathprobe.tunnel_rules import (
 )
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
+from pathprobe.wire.http_get import absolute_url
 from pathprobe.wire.reflector_protocol import Hello, parse_hello
 
 REFLECTOR_TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
@@ -360,8 +373,8 @@ def _measure_sizes(s: _Session, run: _Run, directions: Sequence[Direction]) -> N
         pending = background.submit(_down_probes, s) if up and down and not s.reflector else None
         answered_up = _measure_up(s, run) if up else False
         if down:
-            sized, d = pending.result() if pending is not None else _down_probes(s)
-            _judge_down(s, run, sized, d, answered_up)
+            probes = pending.result() if pending is not None else _down_probes(s)
+            _judge_down(s, run, probes, answered_up)
 
 
 def _measure_up(s: _Session, run: _Run) -> bool:
@@ -439,8 +452,30 @@ def _nothing_answered_up(up: SearchOutcome, low: int, *, reflector: bool) -> str
     return f"leg 2 up: even {low}-byte writes got no answer{hint}"
 
 
-def _down_probes(s: _Session) -> tuple[SearchOutcome | None, Download | ConnectError]:
-    """The down direction's probes: sized replies (reflector), then one large answer."""
+@dataclass(frozen=True)
+class _RangeSizing:
+    """Leg 2 down sized with ranged plain-HTTP answers (no reflector): the object's URL,
+    and the search, or why there is none."""
+
+    url: str
+    total: int | None = None
+    sized: SearchOutcome | None = None
+    why: RangeUnmeasured | None = None
+    values: dict[str, Number] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _DownProbes:
+    """What the down direction's probes brought back."""
+
+    sized: SearchOutcome | None            # the reflector's sized replies
+    download: Download | ConnectError      # one large answer over TLS
+    ranged: _RangeSizing | None = None     # ranged plain-HTTP answers (without a reflector)
+
+
+def _down_probes(s: _Session) -> _DownProbes:
+    """The down direction's probes: sized replies (reflector), or ranged plain-HTTP answers
+    beside it, and one large answer."""
     sized = None
     if s.reflector is not None:
         far, far_auth = s.far, s.far_auth()
@@ -451,16 +486,55 @@ def _down_probes(s: _Session) -> tuple[SearchOutcome | None, Download | ConnectE
         sized = _search(probe, DOWN_LOW, PAYLOAD_HIGH, s.progress, "leg 2 down",
                         s.round1_timeout())
         if sized.broken is not None:
-            return sized, sized.broken
+            return _DownProbes(sized, sized.broken)
+        return _DownProbes(sized, _download(s))
+    # No reflector: the ranged answers' waits overlap the download's.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        ranged = background.submit(_range_probes, s)
+        d = _download(s)
+        return _DownProbes(None, d, ranged.result())
+
+
+def _download(s: _Session) -> Download | ConnectError:
     s.progress("leg 2 down: reading a large answer through the tunnel")
-    return sized, io.download_over_tls(s.proxy, s.target, s.auth, s.host, "/",
-                                       IDLE_WAIT.wait(s.first.established_s), DOWNLOAD_LIMIT,
-                                       DOWN_MAXSEG)
+    return io.download_over_tls(s.proxy, s.target, s.auth, s.host, "/",
+                                IDLE_WAIT.wait(s.first.established_s), DOWNLOAD_LIMIT,
+                                DOWN_MAXSEG)
 
 
-def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
-                d: Download | ConnectError, answered_up: bool) -> None:
+def _range_probes(s: _Session) -> _RangeSizing:
+    """Bisect the size of ranged plain-HTTP answers from the target host's port 80 through
+    the proxy (``GET http://host/`` as the FMC sends it); first one byte, which says whether
+    the proxy forwards plain HTTP, the upstream honours Range and how large the object is."""
+    host = s.host
+    url = absolute_url(host, RANGE_PORT, RANGE_PATH)
+    s.progress(f"leg 2 down: ranged GET {url} through the proxy")
+    first = range_get(s.proxy, s.auth, host, RANGE_PORT, 0, 0,
+                      IDLE_WAIT.wait(s.first.established_s), DOWN_MAXSEG, RANGE_PATH)
+    total, why, values = judge_discovery(first, PAYLOAD_HIGH)
+    if why is not None or total is None:
+        return _RangeSizing(url, why=why, values=values)
+    assert not isinstance(first, ConnectError)
+
+    def probe(n: int, t: float) -> SizedProbe:
+        return to_sized(range_get(s.proxy, s.auth, host, RANGE_PORT, 0, n - 1, t, DOWN_MAXSEG,
+                                  RANGE_PATH), n)
+    # The one-byte answer crossed both legs: its time sets the first round's wait, as an
+    # answered probe's does for the rounds after it.
+    sized = _search(probe, DOWN_LOW, PAYLOAD_HIGH, s.progress, "leg 2 down (ranged GET)",
+                    TUNNEL_WAIT.wait(first.elapsed_s))
+    if sized.broken is not None:
+        return _RangeSizing(url, total, why=RangeUnmeasured.NO_ANSWER,
+                            values={"detail": sized.broken.detail})
+    if sized.result.largest_ok is None:
+        return _RangeSizing(url, total, why=RangeUnmeasured.LOW_FAILS,
+                            values={"low": DOWN_LOW})
+    return _RangeSizing(url, total, sized)
+
+
+def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) -> None:
     """Verdicts and rows for the down direction from its probes' results."""
+    sized, d = probes.sized, probes.download
     if sized is not None:
         if sized.broken is not None:
             raise _Broken(sized.broken)
@@ -481,10 +555,44 @@ def _judge_down(s: _Session, run: _Run, sized: SearchOutcome | None,
     if s.proxy_may_terminate:
         row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
                                                        Step.TUNNEL)))
+    unsized = _judge_ranged(s, run, probes.ranged, d)
+    if unsized is not None:
+        row = replace(row, notes=(*row.notes, unsized))
     run.legs.append(row)
     dv = download_verdict(d, "GET / over TLS", answered_up)
+    if dv is not None and unsized is not None and dv.direction is Direction.DOWN:
+        dv = replace(dv, evidence=(*dv.evidence, unsized))   # why it is not sized better
     if dv is not None and dv.direction is None:
         run.errors.append("leg 2: the far end never answered through the tunnel; no size was "
                           "measured")
     if dv is not None and not has_down_size_verdict(run.verdicts):
         run.verdicts.append(dv)
+
+
+def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None,
+                  d: Download | ConnectError) -> Evidence | None:
+    """The ranged answers' row and size verdict; the note saying why they sized nothing
+    (None when they did, or were not tried)."""
+    if ranged is None:
+        return None
+    if ranged.sized is None:
+        assert ranged.why is not None
+        return not_possible(ranged.why, ranged.url, ranged.values)
+    family, stamps = s.shape()
+    method = f"ranged GET {ranged.url}"
+    finding = SizeFinding(Direction.DOWN, lower_bound(ranged.sized.result), PAYLOAD_HIGH,
+                          ranged.sized.failures, method, family, stamps)
+    row = size_leg(ranged.url, finding, None)
+    verdict = size_verdict(finding)
+    ok = ranged.sized.result.largest_ok
+    if verdict is not None and isinstance(d, Download) and d.complete:
+        # A large answer over TLS came whole: full-size segments cross leg 2 down, so the
+        # ranged answers that did not arrive were stopped by something else than their size.
+        row = replace(row, notes=(*row.notes, Evidence(RangeFact.DOWNLOAD_DISAGREES,
+                                                       Step.TUNNEL, {"ok": ok})))
+        verdict = None
+    run.legs.append(replace(row, notes=(*row.notes, Evidence(
+        RangeFact.OBJECT, Step.TUNNEL, {"url": ranged.url, "total": ranged.total}))))
+    if verdict is not None:
+        run.add(range_verdict(verdict, ranged.url, ranged.total or 0))
+    return None

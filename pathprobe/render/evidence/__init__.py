@@ -7,6 +7,7 @@ from pathprobe.model import Evidence
 from pathprobe.render.evidence import (
     capture,
     diagnose,
+    http_range,
     interception,
     mss,
     pmtu,
@@ -41,7 +42,7 @@ class _Texts(dict[StrEnum, Template]):
 
 TEXT = _Texts()
 for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT,
-               interception.TEXT, proxyconf.TEXT):
+               interception.TEXT, proxyconf.TEXT, http_range.TEXT):
     for _fact, _template in _table.items():
         TEXT.add(_fact, _template)
 
