@@ -33,6 +33,7 @@ from pathprobe.facts.tunnel import (
 )
 from pathprobe.interception import (
     POST_SIZES,
+    TlsOutcome,
     assess_tls,
     first_refusal,
     post_evidence,
@@ -74,6 +75,7 @@ from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT, TUNNEL_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
     DOWN_MAXSEG,
+    FIRST_ROUND_TIMEOUT_S,
     PAYLOAD_HIGH,
     UP_LOW,
     SizeFinding,
@@ -234,6 +236,9 @@ class _Session:
     # The TLS session may end at the proxy (the interception check): no ClientHello sizes.
     proxy_may_terminate: bool = False
     check_s: float = 0.0
+    # The check's time when the target itself answered it (not a decrypting proxy): an
+    # answer over both legs, as an answered probe is.
+    answered_s: float | None = None
     # What leg 2 up showed when it was measured with POST bodies (for HEALTHY's evidence).
     up_evidence: Evidence | None = None
 
@@ -254,6 +259,10 @@ class _Session:
         return auth
 
     def round1_timeout(self) -> float:
+        """The first round's wait: from the check's answer when the target answered it (as
+        the rounds after it wait from their answers), else from the CONNECT alone."""
+        if self.answered_s is not None:
+            return next_timeout([self.answered_s], FIRST_ROUND_TIMEOUT_S)
         return first_round_timeout(self.first.connect_s)
 
     def shape(self) -> tuple[int | None, bool | None]:
@@ -346,6 +355,10 @@ def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> N
     run.add(clamp_verdict(hello, s.first.peer_mss, s.first.family))
 
 
+# Handshakes the target completed (a certificate came): the check's time spans both legs.
+_ANSWERED_CHECKS = (TlsOutcome.VERIFIED, TlsOutcome.VERIFIED_WITH_CA_FILE, TlsOutcome.UNVERIFIED)
+
+
 def _check_interception(s: _Session, run: _Run) -> None:
     """One real handshake with the target through the proxy (bounded: a decrypting proxy
     stuck on leg 2 is not waited for): PROXY_TLS_INTERCEPTED, or a note on leg 1's row."""
@@ -357,6 +370,8 @@ def _check_interception(s: _Session, run: _Run) -> None:
         raise _Broken(check)
     result = assess_tls(check, s.host, s.target)
     s.proxy_may_terminate, s.check_s = result.proxy_may_terminate, check.elapsed_s
+    if not s.proxy_may_terminate and check.outcome in _ANSWERED_CHECKS:
+        s.answered_s = check.elapsed_s
     run.legs.append(tls_row(s.proxy.display, check, result))
     run.add(result.verdict)
 
