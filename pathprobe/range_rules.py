@@ -76,8 +76,8 @@ def judge_discovery(a: RangeAnswer | ConnectError, need: int
         return None, RangeUnmeasured.NO_RANGE, values
     squid = head.get("x-squid-error")
     if head.status in _PROXY_REFUSALS or (squid is not None and head.status < 500):
-        return None, RangeUnmeasured.PROXY_REFUSES, {**values, "error": squid}
-    return None, RangeUnmeasured.NO_OBJECT, {**values, "error": squid}
+        return None, RangeUnmeasured.PROXY_REFUSES, {**values, "error": squid and squid[:80]}
+    return None, RangeUnmeasured.NO_OBJECT, {**values, "error": squid and squid[:80]}
 
 
 def to_sized(a: RangeAnswer | ConnectError, size: int) -> SizedProbe:

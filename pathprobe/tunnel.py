@@ -582,6 +582,8 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
                           "measured")
     if dv is not None and not has_down_size_verdict(run.verdicts):
         run.verdicts.append(dv)
+    elif dv is not None and probes.ranged is not None:
+        _add_download_evidence(run, dv)
 
 
 def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None,
@@ -611,3 +613,15 @@ def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None,
     if verdict is not None:
         run.add(range_verdict(verdict, ranged.url, ranged.total or 0))
     return None
+
+
+def _add_download_evidence(run: _Run, dv: Verdict) -> None:
+    """The ranged answers sized the down direction; the stalled download saw the same fault:
+    its stall (facts and numbers) joins that one verdict."""
+    for i, v in enumerate(run.verdicts):
+        if v.direction is Direction.DOWN and v.code is dv.code:
+            stall = tuple(e for e in dv.evidence if e.fact is TunnelFact.DOWNLOAD_STALLED)
+            numbers = {k: n for k, n in dv.numbers.items() if k not in v.numbers}
+            run.verdicts[i] = replace(v, evidence=(*v.evidence, *stall),
+                                      numbers={**v.numbers, **numbers})
+            return
