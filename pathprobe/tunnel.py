@@ -16,6 +16,7 @@ POST bodies through the decrypted session instead (a lower bound only).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -503,11 +504,29 @@ def _down_probes(s: _Session) -> _DownProbes:
         if sized.broken is not None:
             return _DownProbes(sized, sized.broken)
         return _DownProbes(sized, _download(s))
-    # No reflector: the ranged answers' waits overlap the download's.
-    with ThreadPoolExecutor(max_workers=1) as background:
-        ranged = background.submit(_range_probes, s)
-        d = _download(s)
-        return _DownProbes(None, d, ranged.result())
+    # No reflector: the ranged answers' waits overlap the download's. They only sharpen a
+    # down-direction finding, so when the large answer came whole they are not waited for
+    # (a filtered port 80 must not slow a healthy run): the daemon thread stops at its next
+    # round, or is left behind at exit.
+    stop = threading.Event()
+    box: list[_RangeSizing | BaseException] = []
+
+    def ranged() -> None:
+        try:
+            box.append(_range_probes(s, stop))
+        except BaseException as e:   # re-raised in the caller's thread, when it waits
+            box.append(e)
+    worker = threading.Thread(target=ranged, name="pathprobe-ranged", daemon=True)
+    worker.start()
+    d = _download(s)
+    if not isinstance(d, Download) or not (d.stalled or answer_too_small(d)):
+        stop.set()
+        return _DownProbes(None, d)
+    worker.join()   # bounded by the ranged answers' own waits and the search's budget
+    found = box[0] if box else None
+    if isinstance(found, BaseException):
+        raise found
+    return _DownProbes(None, d, found)
 
 
 def _download(s: _Session) -> Download | ConnectError:
@@ -517,7 +536,7 @@ def _download(s: _Session) -> Download | ConnectError:
                                 DOWN_MAXSEG)
 
 
-def _range_probes(s: _Session) -> _RangeSizing:
+def _range_probes(s: _Session, stop: threading.Event) -> _RangeSizing:
     """Bisect the size of ranged plain-HTTP answers from the target host's port 80 through
     the proxy (``GET http://host/`` as the FMC sends it); first one byte, which says whether
     the proxy forwards plain HTTP, the upstream honours Range and how large the object is."""
@@ -532,6 +551,8 @@ def _range_probes(s: _Session) -> _RangeSizing:
     assert not isinstance(first, ConnectError)
 
     def probe(n: int, t: float) -> SizedProbe:
+        if stop.is_set():   # not needed any more: ends the search like a broken tunnel
+            return to_sized(ConnectError(ConnectFailure.NO_RESPONSE, "not needed"), n)
         return to_sized(range_get(s.proxy, s.auth, host, RANGE_PORT, 0, n - 1, t, DOWN_MAXSEG,
                                   RANGE_PATH), n)
     # The one-byte answer crossed both legs: its time sets the first round's wait, as an
@@ -570,7 +591,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
     if s.proxy_may_terminate:
         row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
                                                        Step.TUNNEL)))
-    unsized = _judge_ranged(s, run, probes.ranged, d)
+    unsized = _judge_ranged(s, run, probes.ranged)
     if unsized is not None:
         row = replace(row, notes=(*row.notes, unsized))
     run.legs.append(row)
@@ -586,8 +607,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
         _add_download_evidence(run, dv)
 
 
-def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None,
-                  d: Download | ConnectError) -> Evidence | None:
+def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None) -> Evidence | None:
     """The ranged answers' row and size verdict; the note saying why they sized nothing
     (None when they did, or were not tried)."""
     if ranged is None:
@@ -601,13 +621,6 @@ def _judge_ranged(s: _Session, run: _Run, ranged: _RangeSizing | None,
                           ranged.sized.failures, method, family, stamps)
     row = size_leg(ranged.url, finding, None)
     verdict = size_verdict(finding)
-    ok = ranged.sized.result.largest_ok
-    if verdict is not None and isinstance(d, Download) and d.complete:
-        # A large answer over TLS came whole: full-size segments cross leg 2 down, so the
-        # ranged answers that did not arrive were stopped by something else than their size.
-        row = replace(row, notes=(*row.notes, Evidence(RangeFact.DOWNLOAD_DISAGREES,
-                                                       Step.TUNNEL, {"ok": ok})))
-        verdict = None
     run.legs.append(replace(row, notes=(*row.notes, Evidence(
         RangeFact.OBJECT, Step.TUNNEL, {"url": ranged.url, "total": ranged.total}))))
     if verdict is not None:

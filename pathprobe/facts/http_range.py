@@ -22,7 +22,6 @@ class RangeFact(StrEnum):
     SIZED = "range-sized"                    # answers up to {ok} body bytes whole, {bad} not
     NOT_POSSIBLE = "range-not-possible"      # why no ranged answer could size leg 2 down
     OBJECT = "range-object"                  # the object sized: {url}, {total} bytes
-    DOWNLOAD_DISAGREES = "range-download-disagrees"  # a large answer arrived all the same
 
 
 class RangeUnmeasured(StrEnum):

@@ -36,7 +36,4 @@ TEXT: dict[RangeFact, Template] = {
         "in one piece, as web servers do)",
     RangeFact.NOT_POSSIBLE: _not_possible,
     RangeFact.OBJECT: "ranged GET {url}: a {total}-byte object with Range support",
-    RangeFact.DOWNLOAD_DISAGREES:
-        "ranged answers above {ok} bytes did not arrive, yet a large answer over TLS arrived "
-        "whole: not a size limit (no verdict from the ranged answers)",
 }
