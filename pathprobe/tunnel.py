@@ -107,6 +107,9 @@ MAX_ROUNDS = 8
 SEARCH_BUDGET_S = 30.0   # one direction's search never runs longer than this
 CONNECT_TIMEOUT_S = 5.0
 DOWNLOAD_LIMIT = 1 << 20
+# The large answer over TLS usually comes whole within this on a healthy path; after it the
+# ranged plain-HTTP answers start beside it (their rounds then overlap its idle wait).
+RANGED_GRACE_S = 0.25
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -504,14 +507,18 @@ def _down_probes(s: _Session) -> _DownProbes:
         if sized.broken is not None:
             return _DownProbes(sized, sized.broken)
         return _DownProbes(sized, _download(s))
-    # No reflector: the ranged answers' waits overlap the download's. They only sharpen a
-    # down-direction finding, so when the large answer came whole they are not waited for
-    # (a filtered port 80 must not slow a healthy run): the daemon thread stops at its next
+    # No reflector: the ranged answers only sharpen a down-direction finding. They start
+    # when the large answer showed trouble, or had not come whole within RANGED_GRACE_S (then
+    # their waits overlap the download's); when it came whole they are not waited for (a
+    # filtered port 80 must not slow a healthy run): the daemon thread stops at its next
     # round, or is left behind at exit.
-    stop = threading.Event()
+    stop, settled = threading.Event(), threading.Event()
     box: list[_RangeSizing | BaseException] = []
 
     def ranged() -> None:
+        settled.wait(RANGED_GRACE_S)
+        if stop.is_set():
+            return
         try:
             box.append(_range_probes(s, stop))
         except BaseException as e:   # re-raised in the caller's thread, when it waits
@@ -521,7 +528,9 @@ def _down_probes(s: _Session) -> _DownProbes:
     d = _download(s)
     if not isinstance(d, Download) or not (d.stalled or answer_too_small(d)):
         stop.set()
+        settled.set()
         return _DownProbes(None, d)
+    settled.set()
     worker.join()   # bounded by the ranged answers' own waits and the search's budget
     found = box[0] if box else None
     if isinstance(found, BaseException):
