@@ -76,7 +76,6 @@ from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT, TUNNEL_WAIT
 from pathprobe.tunnel_rules import (
     DOWN_LOW,
     DOWN_MAXSEG,
-    FIRST_ROUND_TIMEOUT_S,
     PAYLOAD_HIGH,
     UP_LOW,
     SizeFinding,
@@ -265,9 +264,7 @@ class _Session:
     def round1_timeout(self) -> float:
         """The first round's wait: from the check's answer when the target answered it (as
         the rounds after it wait from their answers), else from the CONNECT alone."""
-        if self.answered_s is not None:
-            return next_timeout([self.answered_s], FIRST_ROUND_TIMEOUT_S)
-        return first_round_timeout(self.first.connect_s)
+        return first_round_timeout(self.first.connect_s, self.answered_s)
 
     def shape(self) -> tuple[int | None, bool | None]:
         return leg2_shape(parse_target(self.far)[0], self.hello)
