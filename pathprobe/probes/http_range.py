@@ -8,6 +8,7 @@ deadline passed. Nothing here decides anything (``pathprobe.range_rules``).
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -49,14 +50,34 @@ def range_get(proxy: ProxyConfig, auth: Authenticator, host: str, port: int, fir
     """``GET http://host:port/path`` with ``Range: bytes=first-last`` through the proxy.
 
     ANSWERED once a head other than 206 came (the rules judge it) or a 206 with its whole
-    body; STALLED when the deadline (``timeout`` after the request) passed first.
+    body; STALLED when the deadline (``timeout`` after the request) passed first. A 407
+    (a Digest nonce gone stale: parallel requests reach the proxy out of order) is
+    answered once more with that answer's own challenge.
     """
+    url = absolute_url(host, port, path)
+    answer = _range_once(proxy, auth.header("GET", url), host, port, first, last, timeout,
+                         maxseg, path, connect_timeout)
+    if isinstance(answer, ConnectError) or answer.head is None or answer.head.status != 407 \
+            or auth.credentials is None:
+        return answer
+    own = Authenticator(auth.credentials, auth.target)
+    challenges: list[hc.Challenge] = []
+    with contextlib.suppress(hc.MalformedResponse):
+        challenges = hc.parse_challenges(answer.head.get_all("Proxy-Authenticate"))
+    if not own.learn(challenges):
+        return answer
+    return _range_once(proxy, own.header("GET", url), host, port, first, last, timeout,
+                       maxseg, path, connect_timeout)
+
+
+def _range_once(proxy: ProxyConfig, authorization: str | None, host: str, port: int,
+                first: int, last: int, timeout: float, maxseg: int | None, path: str,
+                connect_timeout: float) -> RangeAnswer | ConnectError:
     sock = _connect(proxy, connect_timeout, maxseg)
     if isinstance(sock, ConnectError):
         return sock
     with sock:
-        request = range_request(host, port, first, last, path,
-                                auth.header("GET", absolute_url(host, port, path)))
+        request = range_request(host, port, first, last, path, authorization)
         t0 = time.monotonic()
         try:
             sock.sendall(request)

@@ -142,6 +142,19 @@ def test_leg2_down_only_blackhole(lab: Lab) -> None:
     assert ranged["max_payload_at_least"] == v["max_payload"]
 
 
+def test_leg2_down_ranged_answers_through_a_digest_proxy(lab: Lab) -> None:
+    # Parallel GETs reach squid out of order, so their Digest nonce goes stale (407,
+    # stale=true): each answers that 407 with its own fresh challenge, and the sizes hold.
+    lab.up("auth-digest", faults=["blackhole:2:down:1200"])
+    status, rep, err = tunnel(lab, "--direction", "down", "--proxy-user", topo.LAB_USER,
+                              env=PASSWORD)
+    assert status == 1
+    (v,) = rep["verdicts"]
+    assert (v["code"], v["direction"]) == ("PMTU_BLACKHOLE", "down")
+    assert v["max_payload"] in (1200 - 72, 1200 - 52), (v, err)
+    assert topo.LAB_PASSWORD not in json.dumps(rep) + err
+
+
 def test_leg2_down_says_why_not_sized_when_the_proxy_refuses_plain_http(lab: Lab) -> None:
     lab.up("connect-only", faults=["blackhole:2:down:1200"])
     status, rep, _ = tunnel(lab, "--direction", "down")
