@@ -45,6 +45,7 @@ from pathprobe.interception import (
 )
 from pathprobe.model import (
     DEFAULT_TARGET,
+    Credentials,
     Direction,
     Evidence,
     Leg,
@@ -52,6 +53,7 @@ from pathprobe.model import (
     Measurement,
     Number,
     Progress,
+    ProxyConfig,
     Step,
     Verdict,
     VerdictCode,
@@ -61,7 +63,6 @@ from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.http_range import range_get
 from pathprobe.probes.tunnel import Tunnel
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.range_rules import (
     RANGE_PATH,
     RANGE_PORT,

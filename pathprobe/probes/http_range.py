@@ -15,10 +15,10 @@ import time
 from pathprobe.compat import TIMEOUTS
 from pathprobe.facts.http_range import RangeAnswer
 from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Outcome
+from pathprobe.model import ProxyConfig
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK
 from pathprobe.probes.tunnel import Authenticator
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire.http_get import absolute_url, range_request
 
