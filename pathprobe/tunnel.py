@@ -591,7 +591,8 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
         raise _Broken(d)
     if s.proxy_may_terminate and d.head is not None and proxy_refusal(d.head):
         raise _Broken.refused_inside_tls(d.head)
-    if answer_too_small(d) and s.reflector is None:
+    ranged_sized = probes.ranged is not None and probes.ranged.sized is not None
+    if answer_too_small(d) and s.reflector is None and not ranged_sized:
         run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
                           "(use --reflector)")
     row = download_leg(s.target, d)

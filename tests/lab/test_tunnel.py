@@ -142,6 +142,18 @@ def test_leg2_down_only_blackhole(lab: Lab) -> None:
     assert ranged["max_payload_at_least"] == v["max_payload"]
 
 
+def test_leg2_down_reset_is_sized_when_the_large_answer_proves_nothing(lab: Lab) -> None:
+    # r2 answers the upstream's large segments with a reset sent back to the upstream: the
+    # tunnel closes after the TLS handshake (too small an answer to prove anything, which was
+    # "leg 2 down not measured", exit 3), while the proxy only ever sees the big answers vanish.
+    lab.up("rst", leg=2, direction="down", param=1300)
+    status, rep, _ = tunnel(lab, "--direction", "down")
+    assert status == 1 and "errors" not in rep, rep.get("errors")
+    (v,) = rep["verdicts"]
+    assert (v["code"], v["direction"], v["confidence"]) == ("PMTU_BLACKHOLE", "down", "inferred")
+    assert v["max_payload"] in (1300 - 72, 1300 - 52) and v["limit_exact"] is False
+
+
 def test_leg2_down_ranged_answers_through_a_digest_proxy(lab: Lab) -> None:
     # Parallel GETs reach squid out of order, so their Digest nonce goes stale (407,
     # stale=true): each answers that 407 with its own fresh challenge, and the sizes hold.
