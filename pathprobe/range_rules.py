@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pathprobe.facts.http_range import RangeAnswer, RangeFact, RangeUnmeasured
-from pathprobe.facts.tunnel import ConnectError, Outcome, SizedProbe
+from pathprobe.facts.tunnel import ConnectError, Outcome, SizedProbe, TunnelFact
 from pathprobe.model import Confidence, Evidence, Number, Step, Verdict
 from pathprobe.search import SearchResult
 from pathprobe.wire import http_connect as hc
@@ -104,11 +104,13 @@ def lower_bound(r: SearchResult) -> SearchResult:
 
 def range_verdict(v: Verdict, url: str, total: int) -> Verdict:
     """The size verdict of the ranged answers, inferred (it rests on how the upstream writes
-    its answers) and saying so."""
+    its answers) and saying so: their own sentence stands for the generic ones about writes
+    and a proven lower bound."""
     ok = v.limit.max_payload if v.limit is not None else None
     ev = Evidence(RangeFact.SIZED, Step.TUNNEL, {"url": url, "total": total, "ok": ok,
                                                  "bad": v.numbers.get("write_failed")})
-    return replace(v, confidence=Confidence.INFERRED, evidence=(*v.evidence, ev))
+    kept = tuple(e for e in v.evidence if e.fact not in (TunnelFact.WRITES, TunnelFact.NOT_EXACT))
+    return replace(v, confidence=Confidence.INFERRED, evidence=(ev, *kept))
 
 
 def not_possible(why: RangeUnmeasured, url: str, values: dict[str, Number]) -> Evidence:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.facts.http_range import RangeAnswer, RangeFact, RangeUnmeasured
-from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Outcome
+from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Outcome, TunnelFact
 from pathprobe.lab.upstream import byte_range
 from pathprobe.model import Confidence, Direction, Evidence, Step
 from pathprobe.range_rules import (
@@ -151,9 +151,11 @@ def test_a_closed_bracket_is_still_a_lower_bound_and_inferred() -> None:
     assert v is not None and v.limit is not None and not v.limit.exact
     r = range_verdict(v, "http://h/", 262144)
     assert r.confidence is Confidence.INFERRED and r.code is v.code
-    assert r.evidence[-1].fact is RangeFact.SIZED
-    text = describe(r.evidence[-1])
+    assert r.evidence[0].fact is RangeFact.SIZED
+    text = describe(r.evidence[0])
     assert "1328" in text and "1329" in text and "lower bound" in text
+    # Not "in one write answered", not "proven": the ranged sentence stands for those.
+    assert not {e.fact for e in r.evidence} & {TunnelFact.WRITES, TunnelFact.NOT_EXACT}
 
 
 @pytest.mark.parametrize("why", list(RangeUnmeasured))
