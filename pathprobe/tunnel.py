@@ -549,7 +549,11 @@ def _range_probes(s: _Session, stop: threading.Event) -> _RangeSizing:
     the proxy forwards plain HTTP, the upstream honours Range and how large the object is."""
     host = s.host
     url = absolute_url(host, RANGE_PORT, RANGE_PATH)
-    s.progress(f"leg 2 down: ranged GET {url} through the proxy")
+
+    def progress(line: str) -> None:   # silent once not needed: the report may be printing
+        if not stop.is_set():
+            s.progress(line)
+    progress(f"leg 2 down: ranged GET {url} through the proxy")
     first = range_get(s.proxy, s.auth, host, RANGE_PORT, 0, 0,
                       IDLE_WAIT.wait(s.first.established_s), DOWN_MAXSEG, RANGE_PATH)
     total, why, values = judge_discovery(first, PAYLOAD_HIGH)
@@ -564,7 +568,7 @@ def _range_probes(s: _Session, stop: threading.Event) -> _RangeSizing:
                                   RANGE_PATH), n)
     # The one-byte answer crossed both legs: its time sets the first round's wait, as an
     # answered probe's does for the rounds after it.
-    sized = _search(probe, DOWN_LOW, PAYLOAD_HIGH, s.progress, "leg 2 down (ranged GET)",
+    sized = _search(probe, DOWN_LOW, PAYLOAD_HIGH, progress, "leg 2 down (ranged GET)",
                     TUNNEL_WAIT.wait(first.elapsed_s))
     if sized.broken is not None:
         return _RangeSizing(url, total, why=RangeUnmeasured.NO_ANSWER,
