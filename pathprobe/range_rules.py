@@ -24,7 +24,15 @@ from dataclasses import replace
 
 from pathprobe.facts.http_range import RangeAnswer, RangeFact, RangeUnmeasured
 from pathprobe.facts.tunnel import ConnectError, Outcome, SizedProbe, TunnelFact
-from pathprobe.model import Confidence, Evidence, Number, Step, Verdict
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    Evidence,
+    Number,
+    Step,
+    Verdict,
+    VerdictCode,
+)
 from pathprobe.search import SearchResult
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire.http_get import parse_content_range
@@ -117,3 +125,15 @@ def not_possible(why: RangeUnmeasured, url: str, values: dict[str, Number]) -> E
     """Why leg 2 down has no size from ranged answers (a note; its sentence is in render)."""
     return Evidence(RangeFact.NOT_POSSIBLE, Step.TUNNEL, {"why": why.value, "url": url,
                                                           **values})
+
+
+def not_a_size(download: Verdict, crossed: int) -> Verdict:
+    """The large answer over TLS stopped after its first segments (a size, it seemed), yet
+    ranged answers of ``crossed`` bytes, a full segment, came whole down the same leg: the
+    stall is not a size limit. A TUNNEL_STALL then (inferred), never PMTU_BLACKHOLE."""
+    kept = tuple(e for e in download.evidence if e.fact is TunnelFact.DOWNLOAD_STALLED)
+    numbers = {k: n for k, n in download.numbers.items() if k != "our_mss"}
+    return Verdict(VerdictCode.TUNNEL_STALL, download.leg, Direction.DOWN,
+                   (*kept, Evidence(RangeFact.FULL_SIZE_CROSSED, Step.TUNNEL,
+                                    {"crossed": crossed})),
+                   Confidence.INFERRED, numbers)

@@ -68,6 +68,7 @@ from pathprobe.range_rules import (
     RANGE_PORT,
     judge_discovery,
     lower_bound,
+    not_a_size,
     not_possible,
     range_verdict,
     to_sized,
@@ -479,6 +480,7 @@ class _RangeSizing:
     sized: SearchOutcome | None = None
     why: RangeUnmeasured | None = None
     values: dict[str, Number] = field(default_factory=dict)
+    crossed: int | None = None     # the largest answer that came whole, trusted or not
 
 
 @dataclass(frozen=True)
@@ -573,10 +575,16 @@ def _range_probes(s: _Session, stop: threading.Event) -> _RangeSizing:
     if sized.broken is not None:
         return _RangeSizing(url, total, why=RangeUnmeasured.NO_ANSWER,
                             values={"detail": sized.broken.detail})
-    if sized.result.largest_ok is None:
+    r = sized.result
+    crossed = max([*r.retracted, r.largest_ok or 0]) or None
+    if r.retracted:   # our leg-1 MSS is small: nothing else explains a larger answer coming
+        return _RangeSizing(url, total, why=RangeUnmeasured.NOT_BY_SIZE, crossed=crossed,
+                            values={"sizes": ", ".join(map(str, r.retracted)),
+                                    "bad": r.smallest_bad})
+    if r.largest_ok is None:
         return _RangeSizing(url, total, why=RangeUnmeasured.LOW_FAILS,
                             values={"low": DOWN_LOW})
-    return _RangeSizing(url, total, sized)
+    return _RangeSizing(url, total, sized, crossed=crossed)
 
 
 def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) -> None:
@@ -610,6 +618,10 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
     dv = download_verdict(d, "GET / over TLS", answered_up)
     if dv is not None and unsized is not None and dv.direction is Direction.DOWN:
         dv = replace(dv, evidence=(*dv.evidence, unsized))   # why it is not sized better
+    crossed = probes.ranged.crossed if probes.ranged is not None else None
+    if dv is not None and dv.code is VerdictCode.PMTU_BLACKHOLE and crossed is not None \
+            and crossed >= PAYLOAD_HIGH:
+        dv = not_a_size(dv, crossed)   # full-size answers came down: never blame the size
     if dv is not None and dv.direction is None:
         run.errors.append("leg 2: the far end never answered through the tunnel; no size was "
                           "measured")

@@ -22,6 +22,7 @@ class RangeFact(StrEnum):
     SIZED = "range-sized"                    # answers up to {ok} body bytes whole, {bad} not
     NOT_POSSIBLE = "range-not-possible"      # why no ranged answer could size leg 2 down
     OBJECT = "range-object"                  # the object sized: {url}, {total} bytes
+    FULL_SIZE_CROSSED = "range-full-size-crossed"   # {crossed}-byte answers came whole
 
 
 class RangeUnmeasured(StrEnum):
@@ -34,6 +35,7 @@ class RangeUnmeasured(StrEnum):
     CACHED = "cached"                        # the answer came from a cache, not over leg 2
     NO_ANSWER = "no-answer"                  # not even a one-byte range was answered
     LOW_FAILS = "low-fails"                  # even the smallest sized answer stalled
+    NOT_BY_SIZE = "not-by-size"              # larger answers came whole, smaller ones did not
 
 
 @dataclass(frozen=True)

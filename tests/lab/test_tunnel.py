@@ -154,6 +154,25 @@ def test_leg2_down_reset_is_sized_when_the_large_answer_proves_nothing(lab: Lab)
     assert v["max_payload"] in (1300 - 72, 1300 - 52) and v["limit_exact"] is False
 
 
+def test_leg2_down_quota_is_never_sized_by_ranged_answers(lab: Lab) -> None:
+    # A leg-2 quota of 2500 bytes per connection: the TLS answer stops after its first
+    # segments (it looks like a size), and squid reuses its upstream connections for the
+    # ranged GETs, so they stop by the bytes before them, not by their size. Never a size
+    # from that: either full-size answers came whole (then the stall is not a size), or the
+    # answers disagree with any size limit and the 536-byte floor stays, saying why.
+    lab.up("stall", leg=2, direction="both", param=2500)
+    status, rep, _ = tunnel(lab, "--direction", "down")
+    assert status == 1
+    (v,) = rep["verdicts"]
+    facts = {f["fact"]: f["values"] for f in v["facts"]}
+    if v["code"] == "TUNNEL_STALL":
+        assert facts["range-full-size-crossed"]["crossed"] >= 1460 and "max_payload" not in v
+    else:
+        assert (v["code"], v["max_payload"], v["confidence"]) == (
+            "PMTU_BLACKHOLE", 536, "inferred"), v
+        assert facts["range-not-possible"]["why"] in ("not-by-size", "low-fails"), facts
+
+
 def test_leg2_down_ranged_answers_through_a_digest_proxy(lab: Lab) -> None:
     # Parallel GETs reach squid out of order, so their Digest nonce goes stale (407,
     # stale=true): each answers that 407 with its own fresh challenge, and the sizes hold.

@@ -9,20 +9,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.facts.http_range import RangeAnswer, RangeFact, RangeUnmeasured
-from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Outcome, TunnelFact
+from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Download, Outcome, TunnelFact
 from pathprobe.lab.upstream import byte_range
-from pathprobe.model import Confidence, Direction, Evidence, Step
+from pathprobe.model import Confidence, Direction, Evidence, Step, VerdictCode
 from pathprobe.range_rules import (
     from_cache,
     judge_discovery,
     lower_bound,
+    not_a_size,
     not_possible,
     range_verdict,
     to_sized,
 )
 from pathprobe.render.evidence import describe
 from pathprobe.search import SearchResult, StopReason
-from pathprobe.tunnel_rules import SizeFinding, size_numbers, size_verdict
+from pathprobe.tunnel_rules import SizeFinding, download_verdict, size_numbers, size_verdict
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire.http_get import absolute_url, parse_content_range, range_request
 
@@ -161,7 +162,7 @@ def test_a_closed_bracket_is_still_a_lower_bound_and_inferred() -> None:
 @pytest.mark.parametrize("why", list(RangeUnmeasured))
 def test_every_reason_has_its_sentence(why: RangeUnmeasured) -> None:
     values = {"status": 403, "error": "ERR_ACCESS_DENIED 0", "total": 900, "need": 1460,
-              "detail": "timed out", "low": 536}
+              "detail": "timed out", "low": 536, "sizes": "1300, 1400", "bad": 600}
     text = describe(not_possible(why, "http://h/", values))
     assert text.startswith("leg 2 down not sized with ranged GET http://h/: ")
     assert "?" not in text and "{" not in text and why.value not in text
@@ -177,3 +178,17 @@ def test_lab_upstream_ranges() -> None:
     assert byte_range("bytes=5-4", 100) is False
     assert byte_range("bytes=-5", 100) is None          # suffix ranges: the whole object
     assert byte_range("bytes=0-1,5-6", 100) is None
+
+
+def test_a_first_segments_stall_is_no_size_when_full_size_answers_came_down() -> None:
+    stalled = Download(None, 0, False, True, 1.5, 1.6, "data stopped", raw_received=1081)
+    seemed = download_verdict(stalled, "GET / over TLS", True)
+    assert seemed is not None and seemed.code is VerdictCode.PMTU_BLACKHOLE
+    v = not_a_size(seemed, 1460)
+    assert (v.code, v.direction, v.confidence, v.limit) == (
+        VerdictCode.TUNNEL_STALL, Direction.DOWN, Confidence.INFERRED, None)
+    assert [e.fact for e in v.evidence] == [TunnelFact.DOWNLOAD_STALLED,
+                                            RangeFact.FULL_SIZE_CROSSED]
+    assert v.numbers["stalled_after"] == 0 and "our_mss" not in v.numbers
+    text = describe(v.evidence[-1])
+    assert "1460" in text and "not a size limit" in text

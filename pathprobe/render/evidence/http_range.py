@@ -18,6 +18,9 @@ _WHY: dict[str, str] = {
     RangeUnmeasured.CACHED.value: "the answer came from a cache, not over leg 2",
     RangeUnmeasured.NO_ANSWER.value: "not even a one-byte range was answered ({detail})",
     RangeUnmeasured.LOW_FAILS.value: "even the smallest sized answer ({low} bytes) stalled",
+    RangeUnmeasured.NOT_BY_SIZE.value: "answers of {sizes} bytes came whole although {bad} did "
+                                       "not: what stops them is not their size (a quota or "
+                                       "inspection on the proxy's reused upstream connections)",
 }
 
 
@@ -36,4 +39,8 @@ TEXT: dict[RangeFact, Template] = {
         "in one piece, as web servers do)",
     RangeFact.NOT_POSSIBLE: _not_possible,
     RangeFact.OBJECT: "ranged GET {url}: a {total}-byte object with Range support",
+    RangeFact.FULL_SIZE_CROSSED:
+        "yet ranged plain-HTTP answers of {crossed} bytes (full segments) came whole down "
+        "leg 2: not a size limit; what remains: inspection of the TLS answer, a proxy "
+        "policy or a quota",
 }
