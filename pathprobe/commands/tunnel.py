@@ -88,6 +88,15 @@ def tunnel_command(
     PMTU range it implies (pmtu_low..pmtu_high), and reads a large answer back
     to find black holes and stalls (TUNNEL_STALL) in the down direction.
 
+    Without --reflector the down direction is also sized where the proxy
+    forwards plain HTTP, as the FMC uses it: GET http://HOST/ with Range
+    requests for answers of a chosen size, bisected. An answer that arrived
+    whole bounds the limit from below (max_payload_at_least, inferred: the
+    upstream's header may share the segment); one that never arrived proves no
+    size. When that is not possible (the proxy refuses plain HTTP, no object,
+    no Range support, an object under a full segment, a cached answer) the
+    report says why, and the down size stays the 536-byte lower bound.
+
     Reading the numbers: max_payload is the largest write that crossed leg 2
     in one TCP segment; pmtu_low..pmtu_high adds the IP+TCP headers leg 2 may
     use (IPv4/IPv6, with or without timestamps; one value with --reflector,

@@ -260,6 +260,7 @@ class ProxyMode(StrEnum):
     BASIC = "basic"
     DIGEST = "digest"
     NTLM = "ntlm"
+    CONNECT_ONLY = "connect-only"   # tunnels only: plain HTTP (GET http://...) refused
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("auth-digest", f"the proxy requires Digest auth (user {LAB_USER})",
              proxy=ProxyMode.DIGEST),
     Scenario("auth-ntlm", "the proxy offers only NTLM authentication", proxy=ProxyMode.NTLM),
+    Scenario("connect-only", "the proxy allows CONNECT tunnels only; plain HTTP "
+             "(GET http://...) gets 403", proxy=ProxyMode.CONNECT_ONLY),
     Scenario("upstream-down", "the upstream is not listening; the proxy answers 503",
              upstream_up=False),
     Scenario("intercept", "the proxy decrypts TLS to port 443 (squid ssl-bump, its own lab "
@@ -626,6 +629,8 @@ def squid_conf(mode: ProxyMode, workdir: str, intercept: bool = False) -> str:
         lines += ["acl authed proxy_auth REQUIRED", "http_access deny !authed"]
     if mode is ProxyMode.ACL:
         lines += ["http_access deny CONNECT"]
+    if mode is ProxyMode.CONNECT_ONLY:
+        lines += ["http_access deny !CONNECT"]
     lines += ["http_access allow lab_dst", "http_access deny all"]
     if intercept:
         lines += _ssl_bump_lines(workdir)

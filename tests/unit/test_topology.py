@@ -82,6 +82,10 @@ def test_squid_conf_modes() -> None:
     ntlm = topo.squid_conf(ProxyMode.NTLM, "/w")
     assert "ntlm_fake_auth" in ntlm and "auth_param basic" not in ntlm
     assert "http_access deny CONNECT" in topo.squid_conf(ProxyMode.ACL, "/w")
+    only = topo.squid_conf(ProxyMode.CONNECT_ONLY, "/w")
+    # Plain HTTP refused before anything is allowed; CONNECT still reaches the allow line.
+    assert only.index("http_access deny !CONNECT") < only.index("http_access allow lab_dst")
+    assert "http_access deny !CONNECT" not in base
     assert topo.hosts_file().count(topo.UPSTREAM_NAME) == 2
 
 
