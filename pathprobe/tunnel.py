@@ -290,7 +290,8 @@ def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
     said as such, on the leg-1 row."""
     return Measurement(legs=(LegReport(
         Leg.FMC_PROXY, proxy.display, None, {"max_payload": payload},
-        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),)),))
+        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),),
+        step=Step.TUNNEL),))
 
 
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,

@@ -50,6 +50,7 @@ def test_a_leg1_black_hole_states_each_quantity_once(lab: Lab) -> None:
     jsonschema.validate(doc, load_schema())
     keys = [(leg["name"], leg.get("direction")) for leg in doc["legs"]]
     assert len(keys) == len(set(keys)), keys
+    assert all(row["step"] for row in doc["steps"]), doc["steps"]   # each row names its step
     steps = {row["step"] for row in doc["steps"]}
     assert {"local", "pmtu", "mss", "tunnel"} <= steps
     leg1 = [leg for leg in doc["legs"] if leg["name"] == "fmc-proxy"]
