@@ -25,7 +25,7 @@ from pathprobe.capture.rules import (
     ev,
     leg_of,
 )
-from pathprobe.capture.tracker import Conn, Tracker
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Tracker
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
@@ -196,9 +196,10 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
 
 
 def track(path: Path, filters: Filters, stats: ReadStats,
-          on_done: Callable[[Conn], None] | None = None) -> Tracker:
+          on_done: Callable[[Conn], None] | None = None,
+          max_connections: int = MAX_CONNECTIONS) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop)."""
-    tracker = Tracker(on_done)
+    tracker = Tracker(on_done, max_connections)
     if isinstance(on_done, Collector):
         on_done.tracker = tracker
     hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
@@ -292,7 +293,8 @@ def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
 
 def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL_S,
                     max_rows: int = 200,
-                    progress: Callable[[str], None] | None = None) -> Analysis:
+                    progress: Callable[[str], None] | None = None,
+                    max_connections: int = MAX_CONNECTIONS) -> Analysis:
     """Read ``path`` and say, per connection and overall, what went wrong.
 
     Raises CaptureError (one line, exit status 3) for a file that is no usable capture
@@ -300,7 +302,7 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
-    tracker = track(path, filters, stats, collector)
+    tracker = track(path, filters, stats, collector, max_connections)
     tracker.finish()
     elapsed = time.monotonic() - t0
     if progress and elapsed >= 2.0:   # only worth saying for big captures
@@ -323,6 +325,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.unsupported_frames:
         notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
+    if tracker.shed_total:
+        notes.append(ev(CaptureFact.CONNECTIONS_SHED, count=tracker.shed_total,
+                        syn_only=tracker.shed_syn_only, max_connections=max_connections))
     rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
     if max_rows and len(rows) < collector.chosen:
         notes.append(ev(CaptureFact.TABLE_LIMITED, shown=len(rows), chosen=collector.chosen,

@@ -73,6 +73,11 @@ def analyze_command(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
+    max_connections: Annotated[int, typer.Option(
+        "--max-connections", metavar="N", min=1,
+        help="Connections followed at once; beyond this, idle SYN-only ones (then "
+        "finished, then the least recently active) are judged early as they stand, and the "
+        "report's notes say how many. Bounds memory (~2 KB per connection).")] = 50_000,
     fail_on: FailOnOption = Severity.WARNING,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
@@ -118,7 +123,7 @@ def analyze_command(
 
     def measure(progress: Progress) -> list[Measurement]:
         done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                                    progress=progress))
+                                    progress=progress, max_connections=max_connections))
         return [done[0].measurement]
 
     def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]

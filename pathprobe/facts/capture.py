@@ -77,3 +77,4 @@ class CaptureFact(StrEnum):
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
     ICMP_UNMATCHED = "icmp-unmatched"              # ICMP for a connection not analysed
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
+    CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)

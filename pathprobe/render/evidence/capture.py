@@ -188,4 +188,8 @@ TEXT: dict[CaptureFact, Template] = {
         "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
         "analysed here)",
     CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
+    CaptureFact.CONNECTIONS_SHED:
+        "more than {max_connections} connections open at once: {count} were judged early, "
+        "as they stood ({syn_only} had sent only a SYN; idle ones first), to bound memory; "
+        "raise --max-connections to follow more at once",
 }
