@@ -30,7 +30,7 @@ from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
-    from pathprobe.proxyconf import Credentials, ProxyConfig
+    from pathprobe.model import Credentials, ProxyConfig
     from pathprobe.runner import Measure
 
 JsonOption = Annotated[bool, typer.Option(

@@ -27,6 +27,7 @@ from pathprobe.model import (
     LegReport,
     Limit,
     Measurement,
+    ProxyConfig,
     Report,
     Severity,
     Step,
@@ -34,7 +35,6 @@ from pathprobe.model import (
     VerdictCode,
     no_progress,
 )
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority
