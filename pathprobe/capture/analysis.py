@@ -162,6 +162,10 @@ WIDE_BRACKET = 64        # bytes between proven-good and proven-bad sizes worth 
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
 FastTcp = tuple[int, bytes, bytes, int, int, int, int, int, int, int, int]
+# (frame, ts, data, ip offset, family, src, dst, sport, dport, seq, ack, flags,
+#  payload length, payload offset): what a per-segment tap of ``track`` receives
+Tap = Callable[[int, float, bytes, int, int, bytes, bytes, int, int, int, int, int, int, int],
+               None]
 
 
 def fast_tcp(data: bytes, off: int) -> FastTcp | None:
@@ -197,8 +201,9 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
 
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
-          max_connections: int = MAX_CONNECTIONS) -> Tracker:
-    """Run every frame of the capture through the tracker (the hot loop)."""
+          max_connections: int = MAX_CONNECTIONS, tap: Tap | None = None) -> Tracker:
+    """Run every frame of the capture through the tracker (the hot loop); ``tap``, when
+    given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``)."""
     tracker = Tracker(on_done, max_connections)
     if isinstance(on_done, Collector):
         on_done.tracker = tracker
@@ -229,17 +234,17 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
                 v4u(data, off)
             if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
-                _slow(tracker, frame, ts, data, off, hosts)
+                _slow(tracker, frame, ts, data, off, hosts, tap)
                 continue
             family, hdr = 4, 20
         elif v == 6 and n >= off + 60:
             plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
             if nxt != PROTO_TCP:
-                _slow(tracker, frame, ts, data, off, hosts)
+                _slow(tracker, frame, ts, data, off, hosts, tap)
                 continue
             family, hdr, total = 6, 40, 40 + plen
         else:
-            _slow(tracker, frame, ts, data, off, hosts)
+            _slow(tracker, frame, ts, data, off, hosts, tap)
             continue
         if hosts and src not in hosts and dst not in hosts:
             continue
@@ -247,6 +252,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         if thl < 20:
             continue
         plen = total - hdr - thl
+        if tap is not None:
+            tap(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags,
+                plen if plen > 0 else 0, off + hdr + thl)
         if flags & syn:
             parsed = parse_tcp(memoryview(data)[off + hdr:])
             on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
@@ -260,7 +268,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
 
 
 def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
-          hosts: set[bytes]) -> None:
+          hosts: set[bytes], tap: Tap | None = None) -> None:
     """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers."""
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
@@ -280,6 +288,9 @@ def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
         if tcp is None:
             return
         start = ip.header_length + tcp.header_length
+        if tap is not None:
+            tap(frame, ts, data, off, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq,
+                tcp.ack, tcp.flags, tcp_payload_length(ip, tcp), off + start)
         tracker.tcp(frame, ts, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq, tcp.ack,
                     tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), data, off + start,
                     tcp.options)
@@ -294,7 +305,8 @@ def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
 def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL_S,
                     max_rows: int = 200,
                     progress: Callable[[str], None] | None = None,
-                    max_connections: int = MAX_CONNECTIONS) -> Analysis:
+                    max_connections: int = MAX_CONNECTIONS,
+                    tap: Tap | None = None) -> Analysis:
     """Read ``path`` and say, per connection and overall, what went wrong.
 
     Raises CaptureError (one line, exit status 3) for a file that is no usable capture
@@ -302,7 +314,7 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
-    tracker = track(path, filters, stats, collector, max_connections)
+    tracker = track(path, filters, stats, collector, max_connections, tap)
     tracker.finish()
     elapsed = time.monotonic() - t0
     if progress and elapsed >= 2.0:   # only worth saying for big captures

@@ -25,7 +25,7 @@ from pathprobe.formats import TsvTable
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Severity, Verdict
 
 if TYPE_CHECKING:
-    from pathprobe.capture import Analysis
+    from pathprobe.capture import Analysis, Filters
 
 
 def _host(value: str) -> str:
@@ -52,10 +52,12 @@ def _proxy(value: str) -> tuple[str, Optional[int]]:
 
 
 def analyze_command(
-    capture: Annotated[Path, typer.Argument(
-        metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
-        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'; '-' reads standard input, and pipes "
-        "and FIFOs are read as streams.")],
+    captures: Annotated[list[Path], typer.Argument(
+        metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be gzip-compressed), "
+        "e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'; '-' reads standard input, "
+        "and pipes and FIFOs are read as streams. A second capture of the same connections "
+        "taken elsewhere on the path (the proxy, the far side of a firewall; NAT allowed) "
+        "says where each lost segment vanished; give the one nearest the FMC first.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,
@@ -119,10 +121,17 @@ def analyze_command(
     filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
                       ports=frozenset(port or ()), proxy_host=proxy_host,
                       proxy_port=proxy_port)
+    if len(captures) > 2:
+        raise UsageError(f"analyze takes one capture, or two of the same connections; "
+                         f"{len(captures)} were given")
+    if len(captures) == 2 and str(captures[0]) == str(captures[1]) == "-":
+        raise UsageError("only one of the two captures can be '-' (standard input)")
     done: list[Analysis] = []
 
     def measure(progress: Progress) -> list[Measurement]:
-        done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
+        if len(captures) == 2:
+            return [_two(captures, filters, stall, max_rows, max_connections, progress, done)]
+        done.append(analyze_capture(captures[0], filters, stall_s=stall, max_rows=max_rows,
                                     progress=progress, max_connections=max_connections))
         return [done[0].measurement]
 
@@ -131,5 +140,25 @@ def analyze_command(
         # The capture's own addresses, known once it was read.
         return done[0].recommender(verdicts, targets) if done else ()
 
-    run_measuring("analyze", measure, out, context=make_context(target=str(capture)),
+    run_measuring("analyze", measure, out,
+                  context=make_context(target=" + ".join(map(str, captures))),
                   recommender=recommender)
+
+
+def _two(captures: Sequence[Path], filters: "Filters", stall: float, max_rows: int,
+         max_connections: int, progress: Progress, done: "list[Analysis]") -> Measurement:
+    """Both captures analysed on their own, then matched: one report."""
+    from pathprobe.capture import analyze_capture
+    from pathprobe.capture.correlate import SegmentLog, combine, correlate
+
+    names = [p.name for p in captures]
+    if names[0] == names[1]:
+        names = [str(p) for p in captures]
+    logs = [SegmentLog(n) for n in names]
+    parts = []
+    for path, log in zip(captures, logs):
+        a = analyze_capture(path, filters, stall_s=stall, max_rows=max_rows, progress=progress,
+                            max_connections=max_connections, tap=log)
+        done.append(a)
+        parts.append((log.name, a.measurement))
+    return combine(parts, correlate(logs[0], logs[1]))

@@ -1,0 +1,449 @@
+"""Two captures of the same connections, one story: where each lost segment vanished.
+
+TAC localises a drop by capturing at two points (the FMC and the proxy, or both
+sides of a firewall) and asking, for each segment the sender had to retransmit:
+did it reach the second capture point? ``SegmentLog`` is fed the same per-packet
+fields as the tracker (``analysis.track`` calls it as its ``tap``) and keeps, per
+connection and direction, the byte ranges seen (coalesced), how many copies of
+each retransmitted segment passed, and the highest acknowledgement; bounded, so
+memory does not grow with the capture. ``correlate`` then matches connections
+across the two logs (same addresses and ports; behind NAT by the SYN's initial
+sequence number or the first payload bytes, with the server port) and says, as
+typed ``Localisation`` records, on which side of which capture each loss happened.
+Pure: no I/O, no sentences (``pathprobe.render.evidence.capture`` words them).
+"""
+
+from __future__ import annotations
+
+import socket
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from pathprobe.capture.rules import ev
+from pathprobe.compat import SLOTS, StrEnum
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode
+from pathprobe.wire.headers import TCP_ACK, TCP_SYN
+
+MASK = 0xFFFFFFFF
+HALF = 1 << 31
+INTERVALS_MAX = 256      # disjoint seen ranges kept per direction (holes are rare)
+COPIES_MAX = 256         # retransmitted segments remembered per direction
+RECENT_MAX = 512         # first-copy frames remembered per direction (to cite the original)
+LOGS_MAX = 200_000       # connections logged per capture; clean ones are forgotten first
+FINGERPRINT = 64         # payload bytes hashed to match connections behind NAT
+PER_CONN_MAX = 8         # localisations reported per connection and direction
+
+Endpoint = tuple[bytes, int]
+
+
+class Where(StrEnum):
+    """Where a copy of a segment (or its acknowledgement) vanished."""
+
+    BETWEEN = "between"              # seen at the near capture, never at the far one
+    SOME_BETWEEN = "some-between"    # fewer copies at the far capture than at the near one
+    AFTER_FAR = "after-far"          # every copy passed both, never acknowledged
+    ACK_BETWEEN = "ack-between"      # acknowledged at the far capture, the ACK never came back
+    FAR_MISSED = "far-missed"        # acknowledged by the receiver, the far capture missed it
+
+
+class Order(StrEnum):
+    """How the capture nearer the sender was told apart."""
+
+    TTL = "ttl"                      # the sender's packets had a higher TTL there
+    ARGUMENTS = "arguments"          # same TTL: the first capture is nearest the client
+
+
+@dataclass(**SLOTS)
+class Flow:
+    """One direction of one connection in one capture."""
+
+    isn: int
+    saw_syn: bool
+    ttl: int
+    max_end: int = 0                 # relative end of the highest byte seen
+    seen: list[list[int]] = field(default_factory=list)   # sorted [start, end) ranges
+    overflow: bool = False           # more holes than INTERVALS_MAX: 'never seen' unprovable
+    # start -> [end, copies, first frame, last frame, frame of the first ACK covering it]
+    copies: dict[int, list[int]] = field(default_factory=dict)
+    unacked_copies: int = 0
+    recent: dict[int, int] = field(default_factory=dict)        # start -> frame of first copy
+    acked: int = 0                   # highest relative ACK from the peer
+    ack_frame: int = 0
+    fingerprint: int = 0             # crc32 of the first payload bytes (0: none yet)
+
+    def rel(self, seq: int) -> int:
+        delta = (seq - self.isn - self.max_end) & MASK
+        return self.max_end + (delta - (1 << 32) if delta >= HALF else delta)
+
+    def covered(self, start: int, end: int) -> bool:
+        """Whether every byte of [start, end) was seen."""
+        for a, b in self.seen:
+            if a <= start and end <= b:
+                return True
+            if a > start:
+                return False
+        return False
+
+    def holes(self) -> Iterator[tuple[int, int]]:
+        """Ranges below the highest byte seen that never showed up."""
+        prev = 1 if self.saw_syn else (self.seen[0][0] if self.seen else 0)
+        for a, b in self.seen:
+            if a > prev:
+                yield prev, a
+            prev = max(prev, b)
+
+
+@dataclass(**SLOTS)
+class ConnLog:
+    """One TCP connection in one capture: its endpoints (as seen there) and both flows."""
+
+    client: Endpoint
+    server: Endpoint
+    family: int
+    first_ts: float
+    flows: dict[Endpoint, Flow] = field(default_factory=dict)   # sender -> its flow
+    lossy: bool = False
+
+
+class SegmentLog:
+    """Per-packet tap for ``analysis.track``: logs what two-capture matching needs."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
+        self.forgotten = 0
+
+    def __call__(self, frame: int, ts: float, data: bytes, ip_off: int, family: int,
+                 src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
+                 flags: int, payload_len: int, payload_off: int) -> None:
+        a, b = (src, sport), (dst, dport)
+        log = self.conns.get((a, b) if a < b else (b, a))
+        if log is None:   # the client: the SYN's sender, else the higher port (as tracker)
+            client_is_src = not flags & TCP_ACK if flags & TCP_SYN else sport >= dport
+            log = self._new(a, b, family, ts) if client_is_src else self._new(b, a, family, ts)
+        flow = log.flows.get(a)
+        if flow is None:
+            ttl = data[ip_off + 8] if family == 4 else data[ip_off + 7]
+            syn = bool(flags & TCP_SYN)
+            flow = log.flows[a] = Flow(seq if syn else (seq - 1) & MASK, syn, ttl)
+        if flags & TCP_ACK:
+            peer = log.flows.get(b)
+            if peer is not None:
+                rel = peer.rel(ack)
+                if rel > peer.acked:
+                    peer.acked, peer.ack_frame = rel, frame
+                    if peer.unacked_copies:
+                        _acked_copies(peer, rel, frame)
+        if payload_len:
+            if self._data(flow, frame, flow.rel(seq), payload_len):
+                log.lossy = True
+            if not flow.fingerprint:
+                flow.fingerprint = zlib.crc32(data[payload_off:payload_off + FINGERPRINT]) or 1
+
+    def _new(self, client: Endpoint, server: Endpoint, family: int, ts: float) -> ConnLog:
+        if len(self.conns) >= LOGS_MAX:
+            self._forget()
+        log = ConnLog(client, server, family, ts)
+        self.conns[(client, server) if client < server else (server, client)] = log
+        return log
+
+    def _forget(self) -> None:
+        """Drop the oldest half of the connections that lost nothing (bounded memory)."""
+        clean = [k for k, v in self.conns.items() if not v.lossy][:LOGS_MAX // 2]
+        if not clean:
+            clean = list(self.conns)[:LOGS_MAX // 2]
+        for k in clean:
+            del self.conns[k]
+        self.forgotten += len(clean)
+
+    @staticmethod
+    def _data(f: Flow, frame: int, start: int, length: int) -> bool:
+        """Log one data segment; True when it repeats bytes already seen or leaves a hole."""
+        end = start + length
+        seen = f.seen
+        if seen and seen[-1][1] == start:          # the common case: the next bytes
+            seen[-1][1] = end
+            f.max_end = end
+            if len(f.recent) >= RECENT_MAX:
+                del f.recent[next(iter(f.recent))]
+            f.recent[start] = frame
+            return False
+        if f.covered(start, end):                  # a retransmission
+            c = f.copies.get(start)
+            if c is not None:
+                c[1] += 1
+                c[3] = frame
+            elif len(f.copies) < COPIES_MAX:
+                acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
+                f.copies[start] = [end, 2, f.recent.get(start, 0), frame, acked]
+                f.unacked_copies += not acked
+            return True
+        _add_range(f, start, end)
+        if len(f.recent) >= RECENT_MAX:
+            del f.recent[next(iter(f.recent))]
+        f.recent[start] = frame
+        return True
+
+
+def _acked_copies(f: Flow, rel: int, frame: int) -> None:
+    """Note the frame of the first ACK covering each repeated segment."""
+    for c in f.copies.values():
+        if not c[4] and c[0] <= rel:
+            c[4] = frame
+            f.unacked_copies -= 1
+
+
+def _add_range(f: Flow, start: int, end: int) -> None:
+    """Insert [start, end) into the sorted, disjoint ranges, merging neighbours."""
+    out: list[list[int]] = []
+    placed = False
+    for a, b in f.seen:
+        if b < start:
+            out.append([a, b])
+        elif a > end:
+            if not placed:
+                out.append([start, end])
+                placed = True
+            out.append([a, b])
+        else:
+            start, end = min(a, start), max(b, end)
+    if not placed:
+        out.append([start, end])
+    out.sort()
+    if len(out) > INTERVALS_MAX:               # keep the first ranges; beyond, unprovable
+        out = [*out[:INTERVALS_MAX - 1], [out[INTERVALS_MAX - 1][0], out[-1][1]]]
+        f.overflow = True
+    f.seen = out
+    f.max_end = max(f.max_end, end)
+
+
+# --- matching and localising ------------------------------------------------------------
+
+class MatchBy(StrEnum):
+    ADDRESSES = "addresses"      # the same addresses and ports in both captures
+    ISN = "isn"                  # NAT: the client's initial sequence number and server port
+    PAYLOAD = "payload"          # NAT and ISN rewriting: the first payload bytes
+
+
+@dataclass(frozen=True)
+class Localisation:
+    """One lost segment (or ACK) and the stretch of path where it vanished."""
+
+    where: Where
+    order: Order
+    near: str                    # the capture nearer the segment's sender
+    far: str
+    sender: str                  # address:port as the near capture shows it
+    receiver: str
+    start: int                   # relative sequence number of the segment's first byte
+    length: int
+    copies_near: int
+    copies_far: int
+    frame_near: int              # the first copy at the near capture (0: not remembered)
+    frame_far: int               # the first copy at the far capture (0: never seen)
+    ack_frame: int               # the far capture's covering ACK (ACK_BETWEEN, FAR_MISSED)
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """The outcome of matching two captures."""
+
+    first: str
+    second: str
+    matched: dict[MatchBy, int]
+    only_first: int
+    only_second: int
+    found: tuple[Localisation, ...]
+    unprovable: int              # directions with too many holes to say 'never seen'
+
+
+def _ep(family: int, e: Endpoint) -> str:
+    return _hostport(socket.inet_ntop(socket.AF_INET6 if family == 6 else socket.AF_INET,
+                                      e[0]), e[1])
+
+
+def match(first: SegmentLog, second: SegmentLog
+          ) -> tuple[list[tuple[ConnLog, ConnLog, MatchBy]], int, int]:
+    """Pairs of the same connection in both logs; (pairs, unmatched in first, in second)."""
+    by_isn: dict[tuple[int, int], ConnLog] = {}
+    by_payload: dict[tuple[int, int, int], ConnLog] = {}
+    for log in second.conns.values():
+        c, s = log.flows.get(log.client), log.flows.get(log.server)
+        if c is not None and c.saw_syn:
+            by_isn.setdefault((c.isn, log.server[1]), log)
+        if c is not None and c.fingerprint:
+            by_payload.setdefault((c.fingerprint, s.fingerprint if s else 0, log.server[1]),
+                                  log)
+    pairs: list[tuple[ConnLog, ConnLog, MatchBy]] = []
+    used: set[int] = set()
+    unmatched = 0
+    for key, log in first.conns.items():
+        c, s = log.flows.get(log.client), log.flows.get(log.server)
+        other, how = second.conns.get(key), MatchBy.ADDRESSES
+        if other is None and c is not None and c.saw_syn:
+            other, how = by_isn.get((c.isn, log.server[1])), MatchBy.ISN
+        if other is None and c is not None and c.fingerprint:
+            other = by_payload.get((c.fingerprint, s.fingerprint if s else 0, log.server[1]))
+            how = MatchBy.PAYLOAD
+        if other is None or id(other) in used:
+            unmatched += 1
+            continue
+        used.add(id(other))
+        pairs.append((log, other, how))
+    return pairs, unmatched, len(second.conns) - len(used)
+
+
+def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correlation:
+    """Match the two captures' connections and localise every loss (at most ``limit``)."""
+    pairs, only_first, only_second = match(first, second)
+    matched = {m: 0 for m in MatchBy}
+    found: list[Localisation] = []
+    unprovable = 0
+    for a, b, how in pairs:
+        matched[how] += 1
+        if not (a.lossy or b.lossy):
+            continue
+        for sender_a in (a.client, a.server):
+            sender_b = b.client if sender_a == a.client else b.server
+            fa, fb = a.flows.get(sender_a), b.flows.get(sender_b)
+            if fa is None or fb is None:
+                continue
+            near_is_first, order = _order(fa, fb, sender_a == a.client)
+            near, far = (fa, fb) if near_is_first else (fb, fa)
+            near_log = a if near_is_first else b
+            near_name, far_name = ((first.name, second.name) if near_is_first
+                                   else (second.name, first.name))
+            shift = _shift(near, far)
+            sender = sender_a if near_is_first else sender_b
+            receiver = near_log.server if sender == near_log.client else near_log.client
+            ctx = (order, near_name, far_name, _ep(near_log.family, sender),
+                   _ep(near_log.family, receiver))
+            unprovable += int(far.overflow)
+            found.extend(_localise(near, far, shift, ctx)[:PER_CONN_MAX])
+    return Correlation(first.name, second.name, matched, only_first, only_second,
+                       tuple(found[:limit]), unprovable)
+
+
+def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
+    """Whether the first capture is nearer this flow's sender, and how that was told."""
+    if fa.ttl != fb.ttl:
+        return fa.ttl > fb.ttl, Order.TTL
+    return client_sends, Order.ARGUMENTS
+
+
+def _shift(near: Flow, far: Flow) -> int:
+    """Add to a far relative sequence number to get the near one (0 when both saw the SYN,
+    whatever a middlebox did to the ISN; else the raw ISN difference)."""
+    if near.saw_syn and far.saw_syn:
+        return 0
+    d = (far.isn - near.isn) & MASK
+    return d - (1 << 32) if d >= HALF else d
+
+
+Ctx = tuple[Order, str, str, str, str]
+
+
+def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx) -> list[Localisation]:
+    """Each segment the sender repeated at the near capture, and each hole at the far one."""
+    order, near_name, far_name, sender, receiver = ctx
+    out: list[Localisation] = []
+
+    def add(where: Where, start: int, end: int, n_near: int, n_far: int, f_near: int,
+            f_far: int, ack_frame: int = 0) -> None:
+        out.append(Localisation(where, order, near_name, far_name, sender, receiver, start,
+                                end - start, n_near, n_far, f_near, f_far, ack_frame))
+
+    for start, (end, n, frame0, last, acked_at) in sorted(near.copies.items()):
+        fs, fe = start - shift, end - shift
+        c = far.copies.get(fs)
+        # at the far capture, the receiver's ACK passed before the last copy arrived there,
+        # while at the near one no ACK came before the sender repeated it: the ACK was lost
+        acked_early_far = c is not None and 0 < c[4] < c[3]
+        acked_early_near = 0 < acked_at < last
+        n_far = c[1] if c is not None else 1 if far.covered(fs, fe) else 0
+        f_far = (c[2] if c is not None else far.recent.get(fs, 0)) if n_far else 0
+        if n_far == 0:
+            if far.overflow:
+                continue
+            add(Where.BETWEEN, start, end, n, 0, frame0, 0)
+        elif n_far < n:
+            add(Where.SOME_BETWEEN, start, end, n, n_far, frame0, f_far)
+        elif far.acked < fe:
+            add(Where.AFTER_FAR, start, end, n, n_far, frame0, f_far)
+        elif c is not None and acked_early_far and not acked_early_near:
+            add(Where.ACK_BETWEEN, start, end, n, n_far, frame0, f_far, c[4])
+    if not far.overflow:
+        for hs, he in far.holes():
+            ns, ne = hs + shift, he + shift
+            if ne > near.max_end or not near.covered(ns, ne) or ns in near.copies:
+                continue
+            if far.acked >= he:              # the receiver had them: the far capture missed them
+                add(Where.FAR_MISSED, ns, ne, 1, 0, near.recent.get(ns, 0), 0, far.ack_frame)
+    return out
+
+
+# --- one report from two analyses -------------------------------------------------------
+
+_FACT = {
+    Where.BETWEEN: CaptureFact.LOST_BETWEEN,
+    Where.SOME_BETWEEN: CaptureFact.SOME_LOST_BETWEEN,
+    Where.AFTER_FAR: CaptureFact.LOST_AFTER_FAR,
+    Where.ACK_BETWEEN: CaptureFact.ACK_LOST_BETWEEN,
+    Where.FAR_MISSED: CaptureFact.FAR_CAPTURE_MISSED,
+}
+
+
+def localisation_evidence(loc: Localisation) -> Evidence:
+    """The typed fact of one localisation; its frames are the near capture's."""
+    return ev(_FACT[loc.where], loc.frame_near or None, near=loc.near, far=loc.far,
+              sender=loc.sender, receiver=loc.receiver, start=loc.start, length=loc.length,
+              copies_near=loc.copies_near, copies_far=loc.copies_far,
+              frame_far=loc.frame_far or None, ack_frame=loc.ack_frame or None,
+              order=loc.order.value)
+
+
+def matched_evidence(corr: Correlation) -> Evidence:
+    return ev(CaptureFact.CAPTURES_MATCHED, first=corr.first, second=corr.second,
+              matched=sum(corr.matched.values()), by_addresses=corr.matched[MatchBy.ADDRESSES],
+              by_isn=corr.matched[MatchBy.ISN], by_payload=corr.matched[MatchBy.PAYLOAD],
+              only_first=corr.only_first, only_second=corr.only_second,
+              unprovable=corr.unprovable)
+
+
+def _conn_of(v: Verdict) -> set[str]:
+    """The endpoints (address:port) of the connection a verdict cites first."""
+    for e in v.evidence:
+        if e.fact is CaptureFact.CONNECTION:
+            return {_hostport(str(e.value("client")), e.value("cport")),
+                    _hostport(str(e.value("server")), e.value("sport"))}
+    return set()
+
+
+def _hostport(addr: str, port: object) -> str:
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def combine(parts: Sequence[tuple[str, Measurement]], corr: Correlation) -> Measurement:
+    """One report: both captures' rows and verdicts (each saying its capture), the
+    localisations added to the verdicts of the connection they concern and to the notes."""
+    legs = tuple(replace(row, target=f"{name}: {row.target}")
+                 for name, m in parts for row in m.legs)
+    verdicts: list[Verdict] = []
+    for name, m in parts:
+        for v in m.verdicts:
+            if v.code is VerdictCode.HEALTHY and any(
+                    x.code is VerdictCode.HEALTHY for x in verdicts):
+                continue
+            extra = [localisation_evidence(loc) for loc in corr.found
+                     if loc.near == name and {loc.sender, loc.receiver} == _conn_of(v)]
+            verdicts.append(replace(v, evidence=(ev(CaptureFact.IN_CAPTURE, file=name),
+                                                 *v.evidence, *extra)))
+    if len(verdicts) > 1:
+        verdicts = [v for v in verdicts if v.code is not VerdictCode.HEALTHY]
+    order = list(VerdictCode)
+    verdicts.sort(key=lambda v: order.index(v.code))
+    notes = [*(n for _name, m in parts for n in m.notes), matched_evidence(corr),
+             *(localisation_evidence(loc) for loc in corr.found)]
+    return Measurement(legs=legs, verdicts=tuple(verdicts), notes=tuple(notes))
