@@ -19,6 +19,7 @@ import socket
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pathprobe.capture.rules import ev
 from pathprobe.compat import SLOTS, StrEnum
@@ -30,7 +31,7 @@ MASK = 0xFFFFFFFF
 HALF = 1 << 31
 INTERVALS_MAX = 256      # disjoint seen ranges kept per direction (holes are rare)
 COPIES_MAX = 256         # retransmitted segments remembered per direction
-RECENT_MAX = 512         # first-copy frames remembered per direction (to cite the original)
+RECENT_MAX = 64          # first-copy frames remembered per direction (to cite the original)
 LOGS_MAX = 200_000       # connections logged per capture; clean ones are forgotten first
 FINGERPRINT = 64         # payload bytes hashed to match connections behind NAT
 PER_CONN_MAX = 8         # localisations reported per connection and direction
@@ -57,42 +58,49 @@ class Order(StrEnum):
 
 @dataclass(**SLOTS)
 class Flow:
-    """One direction of one connection in one capture."""
+    """One direction of one connection in one capture (sequence numbers relative to the ISN).
+
+    The bytes seen are the current run [base, max_end) plus earlier disjoint runs in
+    ``seen``: in-order data only moves ``max_end`` (the per-packet cost matters)."""
 
     isn: int
     saw_syn: bool
     ttl: int
-    max_end: int = 0                 # relative end of the highest byte seen
-    seen: list[list[int]] = field(default_factory=list)   # sorted [start, end) ranges
+    base: int = 1
+    max_end: int = 1                 # relative end of the highest byte seen
+    seen: list[list[int]] = field(default_factory=list)   # earlier [start, end) runs
     overflow: bool = False           # more holes than INTERVALS_MAX: 'never seen' unprovable
     # start -> [end, copies, first frame, last frame, frame of the first ACK covering it]
     copies: dict[int, list[int]] = field(default_factory=dict)
     unacked_copies: int = 0
-    recent: dict[int, int] = field(default_factory=dict)        # start -> frame of first copy
+    ring: list[tuple[int, int]] = field(default_factory=lambda: [(-1, 0)] * RECENT_MAX)
+    ring_i: int = 0                  # (start, frame) of the latest first copies, cyclic
     acked: int = 0                   # highest relative ACK from the peer
     ack_frame: int = 0
     fingerprint: int = 0             # crc32 of the first payload bytes (0: none yet)
 
-    def rel(self, seq: int) -> int:
-        delta = (seq - self.isn - self.max_end) & MASK
-        return self.max_end + (delta - (1 << 32) if delta >= HALF else delta)
+    def runs(self) -> list[list[int]]:
+        return [*self.seen, [self.base, self.max_end]] if self.max_end > self.base \
+            else list(self.seen)
 
     def covered(self, start: int, end: int) -> bool:
         """Whether every byte of [start, end) was seen."""
-        for a, b in self.seen:
-            if a <= start and end <= b:
-                return True
-            if a > start:
-                return False
-        return False
+        if self.base <= start and end <= self.max_end:
+            return True
+        return any(a <= start and end <= b for a, b in self.seen)
 
     def holes(self) -> Iterator[tuple[int, int]]:
         """Ranges below the highest byte seen that never showed up."""
-        prev = 1 if self.saw_syn else (self.seen[0][0] if self.seen else 0)
-        for a, b in self.seen:
+        runs = self.runs()
+        prev = 1 if self.saw_syn else (runs[0][0] if runs else 0)
+        for a, b in runs:
             if a > prev:
                 yield prev, a
             prev = max(prev, b)
+
+    def first_frame(self, start: int) -> int:
+        """The frame of the first copy of the segment at ``start``, if still remembered."""
+        return next((f for s, f in self.ring if s == start), 0)
 
 
 @dataclass(**SLOTS)
@@ -104,50 +112,85 @@ class ConnLog:
     family: int
     first_ts: float
     flows: dict[Endpoint, Flow] = field(default_factory=dict)   # sender -> its flow
+    entries: tuple[list[object], list[object]] = ([], [])      # table rows (client, server)
     lossy: bool = False
 
 
 class SegmentLog:
-    """Per-packet tap for ``analysis.track``: logs what two-capture matching needs."""
+    """Per-packet tap for ``analysis.track``: logs what two-capture matching needs.
+
+    ``table`` maps a directional key to [this direction's Flow, the other's, ConnLog],
+    so a packet costs one dict lookup and, in order, a few integer operations."""
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.table: dict[tuple[bytes, int, bytes, int], list[Any]] = {}
         self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
         self.forgotten = 0
 
     def __call__(self, frame: int, ts: float, data: bytes, ip_off: int, family: int,
                  src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
                  flags: int, payload_len: int, payload_off: int) -> None:
-        a, b = (src, sport), (dst, dport)
-        log = self.conns.get((a, b) if a < b else (b, a))
-        if log is None:   # the client: the SYN's sender, else the higher port (as tracker)
-            client_is_src = not flags & TCP_ACK if flags & TCP_SYN else sport >= dport
-            log = self._new(a, b, family, ts) if client_is_src else self._new(b, a, family, ts)
-        flow = log.flows.get(a)
-        if flow is None:
-            ttl = data[ip_off + 8] if family == 4 else data[ip_off + 7]
-            syn = bool(flags & TCP_SYN)
-            flow = log.flows[a] = Flow(seq if syn else (seq - 1) & MASK, syn, ttl)
-        if flags & TCP_ACK:
-            peer = log.flows.get(b)
-            if peer is not None:
-                rel = peer.rel(ack)
-                if rel > peer.acked:
-                    peer.acked, peer.ack_frame = rel, frame
-                    if peer.unacked_copies:
-                        _acked_copies(peer, rel, frame)
-        if payload_len:
-            if self._data(flow, frame, flow.rel(seq), payload_len):
-                log.lossy = True
+        row = self.table.get((src, sport, dst, dport))
+        if row is None or flags & 0x07 or row[0] is None:
+            row = self._enter(row, frame, ts, data, ip_off, family, src, dst, sport, dport,
+                              seq, flags)
+        flow, peer = row[0], row[1]
+        if flags & 0x10 and peer is not None:       # ACK
+            d = (ack - peer.isn - peer.acked) & MASK
+            if 0 < d < HALF:
+                peer.acked += d
+                peer.ack_frame = frame
+                if peer.unacked_copies:
+                    _acked_copies(peer, peer.acked, frame)
+        if payload_len and not flags & TCP_SYN:
+            end = flow.max_end
+            d = (seq - flow.isn - end) & MASK
+            if d == 0:                              # the next bytes: the common case
+                flow.max_end = end + payload_len
+                i = flow.ring_i
+                flow.ring[i] = (end, frame)
+                flow.ring_i = (i + 1) % RECENT_MAX
+            else:
+                start = end + (d - (1 << 32) if d >= HALF else d)
+                _data(flow, frame, start, payload_len)
+                row[2].lossy = True
             if not flow.fingerprint:
                 flow.fingerprint = zlib.crc32(data[payload_off:payload_off + FINGERPRINT]) or 1
 
-    def _new(self, client: Endpoint, server: Endpoint, family: int, ts: float) -> ConnLog:
+    def _enter(self, row: list[Any] | None, frame: int, ts: float, data: bytes, ip_off: int,
+               family: int, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
+               flags: int) -> list[Any]:
+        """A packet of a new connection, a SYN, FIN or RST, or a direction's first packet."""
+        syn = bool(flags & TCP_SYN)
+        if row is not None and syn and not flags & TCP_ACK and row[0] is not None \
+                and row[0].isn != seq:
+            row = None                              # the port pair reused: a new connection
+        if row is None:
+            a, b = (src, sport), (dst, dport)
+            client_is_src = not flags & TCP_ACK if syn else sport >= dport
+            row = self._new(a, b, family, ts) if client_is_src else self._new(b, a, family, ts)
+            row = row if client_is_src else row[2].entries[1]
+        if row[0] is None:
+            ttl = data[ip_off + 8] if family == 4 else data[ip_off + 7]
+            flow = Flow(seq if syn else (seq - 1) & MASK, syn, ttl)
+            log: ConnLog = row[2]
+            log.flows[(src, sport)] = flow
+            row[0] = flow
+            other = log.entries[1] if row is log.entries[0] else log.entries[0]
+            other[1] = flow
+        return row
+
+    def _new(self, client: Endpoint, server: Endpoint, family: int, ts: float) -> list[Any]:
+        """A new connection; returns its client's table row."""
         if len(self.conns) >= LOGS_MAX:
             self._forget()
         log = ConnLog(client, server, family, ts)
+        log.entries = ([None, None, log], [None, None, log])
         self.conns[(client, server) if client < server else (server, client)] = log
-        return log
+        self.table[(*client, *server)] = log.entries[0]
+        self.table[(*server, *client)] = log.entries[1]
+        return log.entries[0]
 
     def _forget(self) -> None:
         """Drop the oldest half of the connections that lost nothing (bounded memory)."""
@@ -155,36 +198,38 @@ class SegmentLog:
         if not clean:
             clean = list(self.conns)[:LOGS_MAX // 2]
         for k in clean:
-            del self.conns[k]
+            log = self.conns.pop(k)
+            self.table.pop((*log.client, *log.server), None)
+            self.table.pop((*log.server, *log.client), None)
         self.forgotten += len(clean)
 
-    @staticmethod
-    def _data(f: Flow, frame: int, start: int, length: int) -> bool:
-        """Log one data segment; True when it repeats bytes already seen or leaves a hole."""
-        end = start + length
-        seen = f.seen
-        if seen and seen[-1][1] == start:          # the common case: the next bytes
-            seen[-1][1] = end
-            f.max_end = end
-            if len(f.recent) >= RECENT_MAX:
-                del f.recent[next(iter(f.recent))]
-            f.recent[start] = frame
-            return False
-        if f.covered(start, end):                  # a retransmission
-            c = f.copies.get(start)
-            if c is not None:
-                c[1] += 1
-                c[3] = frame
-            elif len(f.copies) < COPIES_MAX:
-                acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
-                f.copies[start] = [end, 2, f.recent.get(start, 0), frame, acked]
-                f.unacked_copies += not acked
-            return True
-        _add_range(f, start, end)
-        if len(f.recent) >= RECENT_MAX:
-            del f.recent[next(iter(f.recent))]
-        f.recent[start] = frame
-        return True
+
+def _data(f: Flow, frame: int, start: int, length: int) -> None:
+    """A segment that is not simply the next bytes: a retransmission, a jump past a hole,
+    or bytes filling one."""
+    end = start + length
+    if f.covered(start, end):                  # a retransmission
+        c = f.copies.get(start)
+        if c is not None:
+            c[1] += 1
+            c[3] = frame
+        elif len(f.copies) < COPIES_MAX:
+            acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
+            f.copies[start] = [end, 2, f.first_frame(start), frame, acked]
+            f.unacked_copies += not acked
+        return
+    if start > f.max_end and f.max_end <= f.base:  # nothing seen yet: the run starts here
+        f.base, f.max_end = start, end
+    else:
+        runs = _merged([*f.runs(), [start, end]])
+        if len(runs) > INTERVALS_MAX:          # keep the first ranges; beyond, unprovable
+            runs = [*runs[:INTERVALS_MAX - 1], [runs[INTERVALS_MAX - 1][0], runs[-1][1]]]
+            f.overflow = True
+        f.seen = runs[:-1]
+        f.base, f.max_end = runs[-1]
+    i = f.ring_i
+    f.ring[i] = (start, frame)
+    f.ring_i = (i + 1) % RECENT_MAX
 
 
 def _acked_copies(f: Flow, rel: int, frame: int) -> None:
@@ -195,28 +240,15 @@ def _acked_copies(f: Flow, rel: int, frame: int) -> None:
             f.unacked_copies -= 1
 
 
-def _add_range(f: Flow, start: int, end: int) -> None:
-    """Insert [start, end) into the sorted, disjoint ranges, merging neighbours."""
+def _merged(runs: list[list[int]]) -> list[list[int]]:
+    """Sorted, disjoint ranges covering the same bytes."""
     out: list[list[int]] = []
-    placed = False
-    for a, b in f.seen:
-        if b < start:
-            out.append([a, b])
-        elif a > end:
-            if not placed:
-                out.append([start, end])
-                placed = True
-            out.append([a, b])
+    for a, b in sorted(runs):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
         else:
-            start, end = min(a, start), max(b, end)
-    if not placed:
-        out.append([start, end])
-    out.sort()
-    if len(out) > INTERVALS_MAX:               # keep the first ranges; beyond, unprovable
-        out = [*out[:INTERVALS_MAX - 1], [out[INTERVALS_MAX - 1][0], out[-1][1]]]
-        f.overflow = True
-    f.seen = out
-    f.max_end = max(f.max_end, end)
+            out.append([a, b])
+    return out
 
 
 # --- matching and localising ------------------------------------------------------------
@@ -363,7 +395,7 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx) -> list[Localisation]
         acked_early_far = c is not None and 0 < c[4] < c[3]
         acked_early_near = 0 < acked_at < last
         n_far = c[1] if c is not None else 1 if far.covered(fs, fe) else 0
-        f_far = (c[2] if c is not None else far.recent.get(fs, 0)) if n_far else 0
+        f_far = (c[2] if c is not None else far.first_frame(fs)) if n_far else 0
         if n_far == 0:
             if far.overflow:
                 continue
@@ -380,7 +412,7 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx) -> list[Localisation]
             if ne > near.max_end or not near.covered(ns, ne) or ns in near.copies:
                 continue
             if far.acked >= he:              # the receiver had them: the far capture missed them
-                add(Where.FAR_MISSED, ns, ne, 1, 0, near.recent.get(ns, 0), 0, far.ack_frame)
+                add(Where.FAR_MISSED, ns, ne, 1, 0, near.first_frame(ns), 0, far.ack_frame)
     return out
 
 
