@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import socket
 import zlib
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,8 +32,10 @@ MASK = 0xFFFFFFFF
 HALF = 1 << 31
 INTERVALS_MAX = 256      # disjoint seen ranges kept per direction (holes are rare)
 COPIES_MAX = 256         # retransmitted segments remembered per direction
-RECENT_MAX = 64          # first-copy frames remembered per direction (to cite the original)
-LOGS_MAX = 200_000       # connections logged per capture; clean ones are forgotten first
+RECENT_MAX = 16          # first-copy frames remembered per direction (to cite the original)
+RING = 2 * RECENT_MAX
+_RING0 = array("q", bytes(8 * RING))      # zeros: no segment starts at relative 0
+LOGS_MAX = 50_000        # connections logged per capture; clean ones are forgotten first
 FINGERPRINT = 64         # payload bytes hashed to match connections behind NAT
 PER_CONN_MAX = 8         # localisations reported per connection and direction
 
@@ -73,11 +76,18 @@ class Flow:
     # start -> [end, copies, first frame, last frame, frame of the first ACK covering it]
     copies: dict[int, list[int]] = field(default_factory=dict)
     unacked_copies: int = 0
-    ring: list[tuple[int, int]] = field(default_factory=lambda: [(-1, 0)] * RECENT_MAX)
-    ring_i: int = 0                  # (start, frame) of the latest first copies, cyclic
+    # start, frame, start, frame ... of the latest first copies, cyclic (no per-packet
+    # objects: an array of machine integers)
+    ring: array[int] = field(default_factory=lambda: _RING0[:])
+    ring_i: int = 0
     acked: int = 0                   # highest relative ACK from the peer
     ack_frame: int = 0
     fingerprint: int = 0             # crc32 of the first payload bytes (0: none yet)
+
+    def rel(self, seq: int) -> int:
+        """A raw sequence number relative to the ISN, unwrapped around the highest seen."""
+        delta = (seq - self.isn - self.max_end) & MASK
+        return self.max_end + (delta - (1 << 32) if delta >= HALF else delta)
 
     def runs(self) -> list[list[int]]:
         return [*self.seen, [self.base, self.max_end]] if self.max_end > self.base \
@@ -100,7 +110,8 @@ class Flow:
 
     def first_frame(self, start: int) -> int:
         """The frame of the first copy of the segment at ``start``, if still remembered."""
-        return next((f for s, f in self.ring if s == start), 0)
+        r = self.ring
+        return next((r[i + 1] for i in range(0, len(r), 2) if r[i] == start), 0)
 
 
 @dataclass(**SLOTS)
@@ -112,15 +123,26 @@ class ConnLog:
     family: int
     first_ts: float
     flows: dict[Endpoint, Flow] = field(default_factory=dict)   # sender -> its flow
-    entries: tuple[list[object], list[object]] = ([], [])      # table rows (client, server)
+    entries: tuple[list[Any], list[Any]] = ([], [])            # table rows (client, server)
     lossy: bool = False
+
+
+# A SegmentLog table row, one per direction of a connection (a list: the reading loop
+# updates the last five slots in place for in-order packets, without calling the log).
+FLOW, PEER, LOG, NEXT, ACK, WATCH, LAST_SEQ, LAST_FRAME, ACK_FRAME = range(9)
 
 
 class SegmentLog:
     """Per-packet tap for ``analysis.track``: logs what two-capture matching needs.
 
-    ``table`` maps a directional key to [this direction's Flow, the other's, ConnLog],
-    so a packet costs one dict lookup and, in order, a few integer operations."""
+    ``table`` maps a directional key to a row [this direction's Flow, the other's,
+    ConnLog, next raw sequence number, last raw ACK, watch, last in-order segment's raw
+    sequence number and frame, last ACK's frame]. The reading loop handles an in-order
+    packet itself (``fast_path``: a dict lookup and a few stores); the log is called for
+    the rest: SYN/FIN/RST, a direction's first packet, data out of order (repeated bytes,
+    holes), and every packet of a direction whose ACKs must be timed (``watch``: the other
+    direction has repeated segments not yet acknowledged). ``settle`` brings the flows up
+    to date before matching."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -132,31 +154,40 @@ class SegmentLog:
                  src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
                  flags: int, payload_len: int, payload_off: int) -> None:
         row = self.table.get((src, sport, dst, dport))
-        if row is None or flags & 0x07 or row[0] is None:
+        if row is None or flags & 0x07 or row[FLOW] is None:
             row = self._enter(row, frame, ts, data, ip_off, family, src, dst, sport, dport,
                               seq, flags)
-        flow, peer = row[0], row[1]
-        if flags & 0x10 and peer is not None:       # ACK
-            d = (ack - peer.isn - peer.acked) & MASK
-            if 0 < d < HALF:
-                peer.acked += d
-                peer.ack_frame = frame
-                if peer.unacked_copies:
-                    _acked_copies(peer, peer.acked, frame)
+        flow, peer = row[FLOW], row[PEER]
+        _catch_up(row, _reverse(row))
+        if flags & TCP_ACK:
+            row[ACK], row[ACK_FRAME] = ack, frame
+            if peer is not None:
+                _ack(peer, ack, frame, row)
         if payload_len and not flags & TCP_SYN:
             end = flow.max_end
             d = (seq - flow.isn - end) & MASK
-            if d == 0:                              # the next bytes: the common case
+            if d == 0:                              # the next bytes
                 flow.max_end = end + payload_len
-                i = flow.ring_i
-                flow.ring[i] = (end, frame)
-                flow.ring_i = (i + 1) % RECENT_MAX
+                _remember(flow, end, frame)
             else:
-                start = end + (d - (1 << 32) if d >= HALF else d)
-                _data(flow, frame, start, payload_len)
-                row[2].lossy = True
+                _data(flow, frame, end + (d - (1 << 32) if d >= HALF else d), payload_len)
+                row[LOG].lossy = True
+                if flow.unacked_copies:
+                    _reverse(row)[WATCH] = True
+            row[NEXT] = (flow.isn + flow.max_end) & MASK
+            row[LAST_FRAME] = 0                     # (remembered already)
             if not flow.fingerprint:
                 flow.fingerprint = zlib.crc32(data[payload_off:payload_off + FINGERPRINT]) or 1
+        elif flags & TCP_SYN:
+            row[NEXT] = (seq + 1) & MASK
+
+    def settle(self) -> None:
+        """Apply what the reading loop recorded in place (in-order data, ACKs)."""
+        for log in self.conns.values():
+            a, b = log.entries
+            for row, rev in ((a, b), (b, a)):
+                if row[FLOW] is not None:
+                    _catch_up(row, rev)
 
     def _enter(self, row: list[Any] | None, frame: int, ts: float, data: bytes, ip_off: int,
                family: int, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
@@ -186,7 +217,8 @@ class SegmentLog:
         if len(self.conns) >= LOGS_MAX:
             self._forget()
         log = ConnLog(client, server, family, ts)
-        log.entries = ([None, None, log], [None, None, log])
+        log.entries = ([None, None, log, None, None, False, None, 0, 0],
+                       [None, None, log, None, None, False, None, 0, 0])
         self.conns[(client, server) if client < server else (server, client)] = log
         self.table[(*client, *server)] = log.entries[0]
         self.table[(*server, *client)] = log.entries[1]
@@ -204,6 +236,46 @@ class SegmentLog:
         self.forgotten += len(clean)
 
 
+def _reverse(row: list[Any]) -> list[Any]:
+    log: ConnLog = row[LOG]
+    a, b = log.entries
+    return b if row is a else a
+
+
+def _catch_up(row: list[Any], rev: list[Any]) -> None:
+    """Bring a flow up to date with what the loop recorded: in-order bytes up to NEXT,
+    the last in-order segment's frame, the ACKs the other direction sent."""
+    f: Flow = row[FLOW]
+    if row[NEXT] is not None:
+        d = (row[NEXT] - f.isn - f.max_end) & MASK
+        if 0 < d < HALF:
+            f.max_end += d
+    if row[LAST_FRAME]:
+        _remember(f, f.rel(row[LAST_SEQ]), row[LAST_FRAME])
+        row[LAST_FRAME] = 0
+    if rev[ACK] is not None:
+        _ack(f, rev[ACK], rev[ACK_FRAME], rev)
+
+
+def _ack(f: Flow, ack: int, frame: int, acker: list[Any]) -> None:
+    """The other side acknowledged f's bytes up to ``ack`` (raw) in ``frame``."""
+    d = (ack - f.isn - f.acked) & MASK
+    if 0 < d < HALF:
+        f.acked += d
+        f.ack_frame = frame
+        if f.unacked_copies:
+            _acked_copies(f, f.acked, frame)
+            if not f.unacked_copies:
+                acker[WATCH] = False
+
+
+def _remember(f: Flow, start: int, frame: int) -> None:
+    i = f.ring_i
+    f.ring[i] = start
+    f.ring[i + 1] = frame
+    f.ring_i = (i + 2) % RING
+
+
 def _data(f: Flow, frame: int, start: int, length: int) -> None:
     """A segment that is not simply the next bytes: a retransmission, a jump past a hole,
     or bytes filling one."""
@@ -215,7 +287,8 @@ def _data(f: Flow, frame: int, start: int, length: int) -> None:
             c[3] = frame
         elif len(f.copies) < COPIES_MAX:
             acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
-            f.copies[start] = [end, 2, f.first_frame(start), frame, acked]
+            # the first copy's frame when still remembered, else this repetition's
+            f.copies[start] = [end, 2, f.first_frame(start) or frame, frame, acked]
             f.unacked_copies += not acked
         return
     if start > f.max_end and f.max_end <= f.base:  # nothing seen yet: the run starts here
@@ -227,9 +300,7 @@ def _data(f: Flow, frame: int, start: int, length: int) -> None:
             f.overflow = True
         f.seen = runs[:-1]
         f.base, f.max_end = runs[-1]
-    i = f.ring_i
-    f.ring[i] = (start, frame)
-    f.ring_i = (i + 1) % RECENT_MAX
+    _remember(f, start, frame)
 
 
 def _acked_copies(f: Flow, rel: int, frame: int) -> None:
@@ -289,6 +360,7 @@ class Correlation:
     only_second: int
     found: tuple[Localisation, ...]
     unprovable: int              # directions with too many holes to say 'never seen'
+    forgotten: int = 0           # connections without loss dropped from a log (bounded memory)
 
 
 def _ep(family: int, e: Endpoint) -> str:
@@ -329,6 +401,8 @@ def match(first: SegmentLog, second: SegmentLog
 
 def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correlation:
     """Match the two captures' connections and localise every loss (at most ``limit``)."""
+    first.settle()
+    second.settle()
     pairs, only_first, only_second = match(first, second)
     matched = {m: 0 for m in MatchBy}
     found: list[Localisation] = []
@@ -355,7 +429,7 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
             unprovable += int(far.overflow)
             found.extend(_localise(near, far, shift, ctx)[:PER_CONN_MAX])
     return Correlation(first.name, second.name, matched, only_first, only_second,
-                       tuple(found[:limit]), unprovable)
+                       tuple(found[:limit]), unprovable, first.forgotten + second.forgotten)
 
 
 def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
@@ -441,7 +515,7 @@ def matched_evidence(corr: Correlation) -> Evidence:
               matched=sum(corr.matched.values()), by_addresses=corr.matched[MatchBy.ADDRESSES],
               by_isn=corr.matched[MatchBy.ISN], by_payload=corr.matched[MatchBy.PAYLOAD],
               only_first=corr.only_first, only_second=corr.only_second,
-              unprovable=corr.unprovable)
+              unprovable=corr.unprovable, forgotten=corr.forgotten)
 
 
 def _conn_of(v: Verdict) -> set[str]:

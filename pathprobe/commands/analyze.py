@@ -104,11 +104,21 @@ def analyze_command(
     Wireshark display filter. A capture on the FMC sees leg 1 only: trouble
     beyond the proxy shows as TUNNEL_STALL (inferred), never as a leg-1 MTU.
 
+    Two captures of the same connections, taken at two points of the path
+    (the FMC and the proxy, or both sides of a firewall), are matched
+    connection by connection (by addresses and ports; behind NAT by the
+    SYN's initial sequence number or the first payload bytes), and each lost
+    segment is localised: lost between the two capture points, lost after
+    the farther one, its acknowledgement lost on the way back, or missed by
+    one capture only (capture loss). The sender's TTL tells which capture is
+    nearer; with equal TTLs the first capture is taken as nearest the client.
+
     \b
     Example:
       tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
+      pathprobe analyze fmc.pcap proxy.pcap
 
     A missing file is a usage error (exit 2); a corrupt or non-capture file is
     one error line and exit status 3; a truncated last packet is reported and

@@ -46,7 +46,9 @@ def _captures_matched(v: Mapping[str, Number]) -> str:
             f"both ({ways or 'none'}); {v.get('only_first')} only in {v.get('first')}, "
             f"{v.get('only_second')} only in {v.get('second')}"
             + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
-               "arrived" if v.get("unprovable") else ""))
+               "arrived" if v.get("unprovable") else "")
+            + (f"; {v.get('forgotten')} connections without a loss were not kept for matching "
+               "(bounded memory)" if v.get("forgotten") else ""))
 
 
 def _connect_sent(v: Mapping[str, Number]) -> str:
