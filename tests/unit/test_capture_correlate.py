@@ -12,11 +12,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from pathprobe.capture import Filters, analyze_capture
+import pytest
+
+from pathprobe.capture import Filters, analyze_capture, read_frames
+from pathprobe.capture.analysis import fast_tcp
 from pathprobe.capture.correlate import MatchBy, Order, SegmentLog, Where, correlate
+from pathprobe.capture.reader import ip_offset
 from tests.conftest import cli_env
 from tests.unit.test_capture_analysis import (
     CLIENT_HELLO,
+    FIXTURES,
     FMC,
     SERVER_HELLO,
     Flow,
@@ -222,3 +227,32 @@ def test_three_captures_or_two_stdins_are_usage_errors(tmp_path: Path) -> None:
                               capture_output=True, env=cli_env(), check=False, timeout=60,
                               text=True, input="")
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def _state(log: SegmentLog) -> dict[object, object]:
+    log.settle()
+    out: dict[object, object] = {}
+    for key, conn in log.conns.items():
+        for sender, f in conn.flows.items():
+            out[(key, sender)] = (f.isn, f.base, f.max_end, f.seen, f.acked, f.overflow,
+                                  {s: (c[0], c[1]) for s, c in f.copies.items()})
+    return out
+
+
+@pytest.mark.parametrize("fixture", ["blackhole-leg1", "rst", "healthy-v6", "stall", "mtu"])
+def test_the_loops_in_order_shortcut_keeps_the_log_exact(fixture: str) -> None:
+    """The reading loop updates the log's rows itself for in-order packets; the outcome
+    must be what the log computes when it is called for every packet."""
+    cap = FIXTURES / f"{fixture}.pcap"
+    shortcut = SegmentLog("a")
+    analyze_capture(cap, Filters(), tap=shortcut)
+    every = SegmentLog("a")
+    for frame, ts, linktype, data, _orig in read_frames(cap):
+        off = ip_offset(linktype, data)
+        t = fast_tcp(data, off) if off >= 0 else None
+        if t is None:
+            continue
+        family, src, dst, sport, dport, seq, ack, flags, _ip_len, poff, plen = t
+        every(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen,
+              poff)
+    assert _state(shortcut) == _state(every) and _state(every)
