@@ -138,8 +138,8 @@ class SegmentLog:
     ``table`` maps a directional key to a row [this direction's Flow, the other's,
     ConnLog, next raw sequence number, last raw ACK, watch, last in-order segment's raw
     sequence number and frame, last ACK's frame]. The reading loop handles an in-order
-    packet itself (``fast_path``: a dict lookup and a few stores); the log is called for
-    the rest: SYN/FIN/RST, a direction's first packet, data out of order (repeated bytes,
+    packet itself (a dict lookup and a few stores); the log is called for the rest:
+    SYNs and packets without ACK, a direction's first packet, data out of order (repeated bytes,
     holes), and every packet of a direction whose ACKs must be timed (``watch``: the other
     direction has repeated segments not yet acknowledged). ``settle`` brings the flows up
     to date before matching."""
@@ -154,7 +154,7 @@ class SegmentLog:
                  src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
                  flags: int, payload_len: int, payload_off: int) -> None:
         row = self.table.get((src, sport, dst, dport))
-        if row is None or flags & 0x07 or row[FLOW] is None:
+        if row is None or flags & TCP_SYN or row[FLOW] is None:   # (or without ACK)
             row = self._enter(row, frame, ts, data, ip_off, family, src, dst, sport, dport,
                               seq, flags)
         flow, peer = row[FLOW], row[PEER]
@@ -192,7 +192,7 @@ class SegmentLog:
     def _enter(self, row: list[Any] | None, frame: int, ts: float, data: bytes, ip_off: int,
                family: int, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
                flags: int) -> list[Any]:
-        """A packet of a new connection, a SYN, FIN or RST, or a direction's first packet."""
+        """A packet of a new connection, a SYN, or a direction's first packet."""
         syn = bool(flags & TCP_SYN)
         if row is not None and syn and not flags & TCP_ACK and row[0] is not None \
                 and row[0].isn != seq:
