@@ -187,7 +187,7 @@ class ExitStatus(IntEnum):
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 nothing at or above the --fail-on severity (default warning) was found, "
-    "1 a finding at or above it, 2 usage error, 3 could not measure (permissions, "
+    "1 a finding at or above it, 2 usage error or bad input, 3 could not measure (permissions, "
     "unreachable, interrupted; with the partial report), 4 internal error."
 )
 
