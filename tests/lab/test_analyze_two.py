@@ -84,7 +84,7 @@ def test_drop_on_the_router_between_the_captures(lab: Lab, tmp_path: Path) -> No
     assert lost, notes(doc)
     assert all("(fmc.pcap is nearer 198.18.1.2:" in n and "higher TTL there" in n
                and "never reached proxy.pcap" in n for n in lost)
-    assert any("connections seen in both (1 by addresses and ports)" in n
+    assert any("1 connection(s) seen in both (1 by addresses and ports)" in n
                for n in notes(doc))
     assert "lost-between" in facts_of(doc, "PMTU_BLACKHOLE")
     # given the other way round, the TTL still says which capture is nearer the FMC

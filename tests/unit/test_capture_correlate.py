@@ -119,7 +119,7 @@ def test_segment_seen_at_the_fmc_never_at_the_proxy_is_lost_between(tmp_path: Pa
     assert f"left fmc.pcap (frame {big[0] + 1}, sent 4 time(s)) and never reached proxy.pcap" in loc
     assert "fmc.pcap is nearer 198.18.1.2:40001, higher TTL there" in loc
     matched = [n for n in notes(doc) if n.startswith("fmc.pcap and proxy.pcap:")]
-    assert matched == ["fmc.pcap and proxy.pcap: 1 connections seen in both (1 by addresses "
+    assert matched == ["fmc.pcap and proxy.pcap: 1 connection(s) seen in both (1 by addresses "
                        "and ports); 0 only in fmc.pcap, 0 only in proxy.pcap"]
     verdicts = doc["verdicts"]
     assert isinstance(verdicts, list)

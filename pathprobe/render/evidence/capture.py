@@ -42,7 +42,7 @@ def _captures_matched(v: Mapping[str, Number]) -> str:
     ways = ", ".join(f"{v.get(k)} by {w}" for k, w in (
         ("by_addresses", "addresses and ports"), ("by_isn", "initial sequence number (NAT)"),
         ("by_payload", "first payload bytes (NAT)")) if v.get(k))
-    return (f"{v.get('first')} and {v.get('second')}: {v.get('matched')} connections seen in "
+    return (f"{v.get('first')} and {v.get('second')}: {v.get('matched')} connection(s) seen in "
             f"both ({ways or 'none'}); {v.get('only_first')} only in {v.get('first')}, "
             f"{v.get('only_second')} only in {v.get('second')}"
             + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
