@@ -184,10 +184,7 @@ class SegmentLog:
     def settle(self) -> None:
         """Apply what the reading loop recorded in place (in-order data, ACKs)."""
         for log in self.conns.values():
-            a, b = log.entries
-            for row, rev in ((a, b), (b, a)):
-                if row[FLOW] is not None:
-                    _catch_up(row, rev)
+            _settle(log)
 
     def _enter(self, row: list[Any] | None, frame: int, ts: float, data: bytes, ip_off: int,
                family: int, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
@@ -234,6 +231,13 @@ class SegmentLog:
             self.table.pop((*log.client, *log.server), None)
             self.table.pop((*log.server, *log.client), None)
         self.forgotten += len(clean)
+
+
+def _settle(log: ConnLog) -> None:
+    a, b = log.entries
+    for row, rev in ((a, b), (b, a)):
+        if row[FLOW] is not None:
+            _catch_up(row, rev)
 
 
 def _reverse(row: list[Any]) -> list[Any]:
@@ -361,6 +365,7 @@ class Correlation:
     found: tuple[Localisation, ...]
     unprovable: int              # directions with too many holes to say 'never seen'
     forgotten: int = 0           # connections without loss dropped from a log (bounded memory)
+    unlisted: int = 0            # connections with repeated or missing data not examined
 
 
 def _ep(family: int, e: Endpoint) -> str:
@@ -401,16 +406,19 @@ def match(first: SegmentLog, second: SegmentLog
 
 def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correlation:
     """Match the two captures' connections and localise every loss (at most ``limit``)."""
-    first.settle()
-    second.settle()
     pairs, only_first, only_second = match(first, second)
     matched = {m: 0 for m in MatchBy}
     found: list[Localisation] = []
-    unprovable = 0
+    unprovable = unlisted = 0
     for a, b, how in pairs:
         matched[how] += 1
         if not (a.lossy or b.lossy):
             continue
+        if len(found) >= limit:      # enough to tell the story; the rest only counted
+            unlisted += 1
+            continue
+        _settle(a)
+        _settle(b)
         for sender_a in (a.client, a.server):
             sender_b = b.client if sender_a == a.client else b.server
             fa, fb = a.flows.get(sender_a), b.flows.get(sender_b)
@@ -429,7 +437,8 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
             unprovable += int(far.overflow)
             found.extend(_localise(near, far, shift, ctx)[:PER_CONN_MAX])
     return Correlation(first.name, second.name, matched, only_first, only_second,
-                       tuple(found[:limit]), unprovable, first.forgotten + second.forgotten)
+                       tuple(found[:limit]), unprovable, first.forgotten + second.forgotten,
+                       unlisted)
 
 
 def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
@@ -515,7 +524,8 @@ def matched_evidence(corr: Correlation) -> Evidence:
               matched=sum(corr.matched.values()), by_addresses=corr.matched[MatchBy.ADDRESSES],
               by_isn=corr.matched[MatchBy.ISN], by_payload=corr.matched[MatchBy.PAYLOAD],
               only_first=corr.only_first, only_second=corr.only_second,
-              unprovable=corr.unprovable, forgotten=corr.forgotten)
+              unprovable=corr.unprovable, forgotten=corr.forgotten, unlisted=corr.unlisted,
+              listed=len(corr.found))
 
 
 def _conn_of(v: Verdict) -> set[str]:

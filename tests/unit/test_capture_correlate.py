@@ -16,8 +16,16 @@ import pytest
 
 from pathprobe.capture import Filters, analyze_capture, read_frames
 from pathprobe.capture.analysis import fast_tcp
-from pathprobe.capture.correlate import MatchBy, Order, SegmentLog, Where, correlate
+from pathprobe.capture.correlate import (
+    MatchBy,
+    Order,
+    SegmentLog,
+    Where,
+    correlate,
+    matched_evidence,
+)
 from pathprobe.capture.reader import ip_offset
+from pathprobe.render.evidence import describe
 from tests.conftest import cli_env
 from tests.unit.test_capture_analysis import (
     CLIENT_HELLO,
@@ -256,3 +264,14 @@ def test_the_loops_in_order_shortcut_keeps_the_log_exact(fixture: str) -> None:
         every(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen,
               poff)
     assert _state(shortcut) == _state(every) and _state(every)
+
+
+def test_beyond_the_limit_losses_are_counted_not_listed(tmp_path: Path) -> None:
+    flows = [black_hole(41000 + i)[0] for i in range(3)]
+    frames = [x for f in flows for x in f.frames]
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(frames))
+    b = write(tmp_path, "proxy.pcap", as_seen_at_b(frames))
+    corr = correlate(*logs(a, b), limit=1)
+    assert len(corr.found) == 1 and corr.unlisted == 2
+    assert "1 losses listed, 2 more connections with repeated or missing data not examined" \
+        in describe(matched_evidence(corr))

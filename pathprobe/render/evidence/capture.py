@@ -48,7 +48,9 @@ def _captures_matched(v: Mapping[str, Number]) -> str:
             + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
                "arrived" if v.get("unprovable") else "")
             + (f"; {v.get('forgotten')} connections without a loss were not kept for matching "
-               "(bounded memory)" if v.get("forgotten") else ""))
+               "(bounded memory)" if v.get("forgotten") else "")
+            + (f"; {v.get('listed')} losses listed, {v.get('unlisted')} more connections with "
+               "repeated or missing data not examined" if v.get("unlisted") else ""))
 
 
 def _connect_sent(v: Mapping[str, Number]) -> str:
