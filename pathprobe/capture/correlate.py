@@ -178,8 +178,8 @@ class SegmentLog:
             row[LAST_FRAME] = 0                     # (remembered already)
             if not flow.fingerprint:
                 flow.fingerprint = zlib.crc32(data[payload_off:payload_off + FINGERPRINT]) or 1
-        elif flags & TCP_SYN:
-            row[NEXT] = (seq + 1) & MASK
+        # (NEXT stays unset until a direction's first data: the loop then calls the log for
+        # it, which takes the payload's fingerprint)
 
     def settle(self) -> None:
         """Apply what the reading loop recorded in place (in-order data, ACKs)."""

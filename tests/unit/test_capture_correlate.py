@@ -57,14 +57,20 @@ def as_seen_at_a(frames: Frames) -> Frames:
 
 
 def as_seen_at_b(frames: Frames, lost: Callable[[int, bytes], bool] = lambda i, f: False,
-                 nat: bool = False) -> Frames:
+                 nat: bool = False, isn_shift: int = 0) -> Frames:
     """One router further: TTLs the other way round, ``lost`` frames missing, and with
-    ``nat`` the FMC's address and port rewritten (source NAT between the two points)."""
+    ``nat`` the FMC's address and port rewritten (source NAT between the two points);
+    ``isn_shift`` moves the FMC's sequence numbers (a firewall's ISN randomisation)."""
     out = []
     for i, (t, f) in enumerate(frames):
         if lost(i, f):
             continue
         g = _ttl(f, 63 if _up(f) else 64)
+        if isn_shift:
+            at = 38 if _up(g) else 42         # the FMC's seq going up, the server's ACK down
+            moved = (int.from_bytes(g[at:at + 4], "big") + isn_shift) & 0xFFFFFFFF
+            if at == 38 or g[47] & 0x10:
+                g = g[:at] + moved.to_bytes(4, "big") + g[at + 4:]
         if nat:
             if _up(g):
                 g = g[:26] + NAT + g[30:34] + (61000).to_bytes(2, "big") + g[36:]
@@ -207,6 +213,20 @@ def test_behind_nat_connections_match_by_initial_sequence_number(tmp_path: Path)
     assert corr.matched[MatchBy.ISN] == 1 and corr.only_first == 1 and corr.only_second == 0
     (loc,) = corr.found
     assert loc.where is Where.BETWEEN and loc.sender == f"{FMC}:40006"
+
+
+def test_behind_nat_and_isn_randomisation_connections_match_by_payload(
+        tmp_path: Path) -> None:
+    f, big = black_hole(40010)
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(f.frames))
+    b = write(tmp_path, "outside.pcap",
+              as_seen_at_b(f.frames, lambda i, _f: i in big[1:], nat=True, isn_shift=12345))
+    corr = correlate(*logs(a, b))
+    assert corr.matched[MatchBy.PAYLOAD] == 1
+    (loc,) = corr.found        # both saw the SYN: relative numbers line up despite the shift
+    assert (loc.where, loc.copies_near, loc.copies_far) == (Where.SOME_BETWEEN, 4, 1)
+    _status, doc = cli(a, b)
+    assert any("1 by first payload bytes (NAT)" in n for n in notes(doc))
 
 
 def test_identical_clean_captures_localise_nothing(tmp_path: Path) -> None:
