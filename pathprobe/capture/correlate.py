@@ -2,11 +2,12 @@
 
 TAC localises a drop by capturing at two points (the FMC and the proxy, or both
 sides of a firewall) and asking, for each segment the sender had to retransmit:
-did it reach the second capture point? ``SegmentLog`` is fed the same per-packet
-fields as the tracker (``analysis.track`` calls it as its ``tap``) and keeps, per
-connection and direction, the byte ranges seen (coalesced), how many copies of
-each retransmitted segment passed, and the highest acknowledgement; bounded, so
-memory does not grow with the capture. ``correlate`` then matches connections
+did it reach the second capture point? ``SegmentLog`` rides along the reading
+loop of ``analysis.track`` (its ``tap``: the loop updates a row in place for
+in-order packets and calls the log for the rest) and keeps, per connection and
+direction, the byte ranges seen (coalesced), how many copies of each repeated
+segment passed, and the highest acknowledgement; bounded, so memory does not
+grow with the packets. ``correlate`` then matches connections
 across the two logs (same addresses and ports; behind NAT by the SYN's initial
 sequence number or the first payload bytes, with the server port) and says, as
 typed ``Localisation`` records, on which side of which capture each loss happened.
