@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
         "findings", "recommend", "tunnel_rules", "interception", "runner", "fleet", "render",
-        "wire", "schema", "capture.tracker", "capture.rules")
+        "wire", "schema", "capture.tracker", "capture.rules", "capture.correlate")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "pmtu", "mss",
         "tunnel", "diagnose", "capture.reader", "capture.analysis", "capture")
@@ -32,13 +32,15 @@ PURE_STDLIB = frozenset({
     "__future__", "collections", "collections.abc", "dataclasses", "enum", "typing", "re",
     "struct", "ipaddress", "functools", "itertools", "string", "textwrap", "unicodedata",
     "html", "json", "csv", "io", "base64", "binascii", "hashlib", "hmac", "math",
-    "urllib.parse", "datetime", "errno",
+    "urllib.parse", "datetime", "errno", "heapq", "array",
 })
 # A pure module's few further imports, each with why.
 PURE_EXTRA: dict[str, frozenset[str]] = {
     # address-family and protocol constants only (no socket is opened)
     "wire": frozenset({"socket"}),
     "capture.tracker": frozenset({"socket"}),
+    # address formatting, and a checksum of the first payload bytes to match connections
+    "capture.correlate": frozenset({"socket", "zlib"}),
     "compat": frozenset({"socket", "sys"}),
     # the padding and random fields of a ClientHello
     "wire.tls": frozenset({"os"}),
