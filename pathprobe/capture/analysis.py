@@ -278,6 +278,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 on_tcp(frame, ts, v, src, dst, sport, dport, seq, ack, flags, total, plen,
                        data, start)
     tracker.capture_end = ts
+    if tap is not None:
+        tap.end_ts = ts
     return tracker
 
 

@@ -39,6 +39,7 @@ _RING0 = array("q", bytes(8 * RING))      # zeros: no segment starts at relative
 LOGS_MAX = 50_000        # connections logged per capture; clean ones are forgotten first
 FINGERPRINT = 64         # payload bytes hashed to match connections behind NAT
 PER_CONN_MAX = 8         # localisations reported per connection and direction
+LATE_S = 1.0             # a copy needs the far capture to run this much longer to be judged
 
 Endpoint = tuple[bytes, int]
 
@@ -74,8 +75,9 @@ class Flow:
     max_end: int = 1                 # relative end of the highest byte seen
     seen: list[list[int]] = field(default_factory=list)   # earlier [start, end) runs
     overflow: bool = False           # more holes than INTERVALS_MAX: 'never seen' unprovable
-    # start -> [end, copies, first frame, last frame, frame of the first ACK covering it]
-    copies: dict[int, list[int]] = field(default_factory=dict)
+    # start -> [end, copies, first frame, last frame, frame of the first ACK covering it,
+    #           time of the first repetition, time of the last copy]
+    copies: dict[int, list[Any]] = field(default_factory=dict)
     unacked_copies: int = 0
     # start, frame, start, frame ... of the latest first copies, cyclic (no per-packet
     # objects: an array of machine integers)
@@ -150,6 +152,7 @@ class SegmentLog:
         self.table: dict[tuple[bytes, int, bytes, int], list[Any]] = {}
         self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
         self.forgotten = 0
+        self.end_ts = 0.0       # the capture's last packet (the reading loop sets it)
 
     def __call__(self, frame: int, ts: float, data: bytes, ip_off: int, family: int,
                  src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
@@ -171,7 +174,7 @@ class SegmentLog:
                 flow.max_end = end + payload_len
                 _remember(flow, end, frame)
             else:
-                _data(flow, frame, end + (d - (1 << 32) if d >= HALF else d), payload_len)
+                _data(flow, frame, ts, end + (d - (1 << 32) if d >= HALF else d), payload_len)
                 row[LOG].lossy = True
                 if flow.unacked_copies:
                     _reverse(row)[WATCH] = True
@@ -281,7 +284,7 @@ def _remember(f: Flow, start: int, frame: int) -> None:
     f.ring_i = (i + 2) % RING
 
 
-def _data(f: Flow, frame: int, start: int, length: int) -> None:
+def _data(f: Flow, frame: int, ts: float, start: int, length: int) -> None:
     """A segment that is not simply the next bytes: a retransmission, a jump past a hole,
     or bytes filling one."""
     end = start + length
@@ -290,10 +293,11 @@ def _data(f: Flow, frame: int, start: int, length: int) -> None:
         if c is not None:
             c[1] += 1
             c[3] = frame
+            c[6] = ts
         elif len(f.copies) < COPIES_MAX:
             acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
             # the first copy's frame when still remembered, else this repetition's
-            f.copies[start] = [end, 2, f.first_frame(start) or frame, frame, acked]
+            f.copies[start] = [end, 2, f.first_frame(start) or frame, frame, acked, ts, ts]
             f.unacked_copies += not acked
         return
     if start > f.max_end and f.max_end <= f.base:  # nothing seen yet: the run starts here
@@ -352,6 +356,8 @@ class Localisation:
     frame_near: int              # the first copy at the near capture (0: not remembered)
     frame_far: int               # the first copy at the far capture (0: never seen)
     ack_frame: int               # the far capture's covering ACK (ACK_BETWEEN, FAR_MISSED)
+    far_quiet: bool = False      # the far capture shows no packet from then on: it may have
+    #                              stopped capturing, the claim is unproven
 
 
 @dataclass(frozen=True)
@@ -427,7 +433,11 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
                 continue
             near_is_first, order = _order(fa, fb, sender_a == a.client)
             near, far = (fa, fb) if near_is_first else (fb, fa)
-            near_log = a if near_is_first else b
+            near_log, far_log = (a, b) if near_is_first else (b, a)
+            # a copy sent after this (near time) could have reached the far point when that
+            # capture shows nothing more (clocks aligned on the connection's first packets)
+            far_end = ((second if near_is_first else first).end_ts
+                       - (far_log.first_ts - near_log.first_ts) - LATE_S)
             near_name, far_name = ((first.name, second.name) if near_is_first
                                    else (second.name, first.name))
             shift = _shift(near, far)
@@ -436,7 +446,7 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
             ctx = (order, near_name, far_name, _ep(near_log.family, sender),
                    _ep(near_log.family, receiver))
             unprovable += int(far.overflow)
-            found.extend(_localise(near, far, shift, ctx)[:PER_CONN_MAX])
+            found.extend(_localise(near, far, shift, ctx, far_end)[:PER_CONN_MAX])
     return Correlation(first.name, second.name, matched, only_first, only_second,
                        tuple(found[:limit]), unprovable, first.forgotten + second.forgotten,
                        unlisted)
@@ -461,17 +471,25 @@ def _shift(near: Flow, far: Flow) -> int:
 Ctx = tuple[Order, str, str, str, str]
 
 
-def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx) -> list[Localisation]:
+def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
+              ) -> list[Localisation]:
     """Each segment the sender repeated at the near capture, and each hole at the far one."""
     order, near_name, far_name, sender, receiver = ctx
     out: list[Localisation] = []
 
+    quiet = False
+
     def add(where: Where, start: int, end: int, n_near: int, n_far: int, f_near: int,
             f_far: int, ack_frame: int = 0) -> None:
         out.append(Localisation(where, order, near_name, far_name, sender, receiver, start,
-                                end - start, n_near, n_far, f_near, f_far, ack_frame))
+                                end - start, n_near, n_far, f_near, f_far, ack_frame,
+                                quiet and where is not Where.ACK_BETWEEN))
 
-    for start, (end, n, frame0, last, acked_at) in sorted(near.copies.items()):
+    for start, (end, n, frame0, last, acked_at, early_ts, last_ts) in sorted(
+            near.copies.items()):
+        # the far capture shows no packet at all from when these copies could have got
+        # there: it may have stopped capturing (the other explanation, said with the claim)
+        quiet = early_ts > far_end
         fs, fe = start - shift, end - shift
         c = far.copies.get(fs)
         # at the far capture, the receiver's ACK passed before the last copy arrived there,
@@ -485,11 +503,13 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx) -> list[Localisation]
                 continue
             add(Where.BETWEEN, start, end, n, 0, frame0, 0)
         elif n_far < n:
+            quiet = last_ts > far_end       # the missing copies may be the late ones
             add(Where.SOME_BETWEEN, start, end, n, n_far, frame0, f_far)
         elif far.acked < fe:
             add(Where.AFTER_FAR, start, end, n, n_far, frame0, f_far)
         elif c is not None and acked_early_far and not acked_early_near:
             add(Where.ACK_BETWEEN, start, end, n, n_far, frame0, f_far, c[4])
+    quiet = False
     if not far.overflow:
         for hs, he in far.holes():
             ns, ne = hs + shift, he + shift
@@ -517,7 +537,7 @@ def localisation_evidence(loc: Localisation) -> Evidence:
               sender=loc.sender, receiver=loc.receiver, start=loc.start, length=loc.length,
               copies_near=loc.copies_near, copies_far=loc.copies_far,
               frame_far=loc.frame_far or None, ack_frame=loc.ack_frame or None,
-              order=loc.order.value)
+              order=loc.order.value, far_quiet=int(loc.far_quiet))
 
 
 def matched_evidence(corr: Correlation) -> Evidence:

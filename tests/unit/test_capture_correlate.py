@@ -22,6 +22,7 @@ from pathprobe.capture.correlate import (
     SegmentLog,
     Where,
     correlate,
+    localisation_evidence,
     matched_evidence,
 )
 from pathprobe.capture.reader import ip_offset
@@ -96,8 +97,12 @@ def black_hole(cport: int) -> tuple[Flow, list[int]]:
     return f, big
 
 
-def write(tmp_path: Path, name: str, frames: Frames) -> Path:
-    return write_pcap(tmp_path / name, sorted(frames, key=lambda x: x[0]))
+ARP = b"\xff" * 6 + b"\x02" + b"\x00" * 5 + b"\x08\x06" + b"\x00" * 46
+
+
+def write(tmp_path: Path, name: str, frames: Frames, until: float = 9.0) -> Path:
+    """A capture of ``frames`` that runs on until ``until`` (a last frame, not IP)."""
+    return write_pcap(tmp_path / name, [*sorted(frames, key=lambda x: x[0]), (until, ARP)])
 
 
 def logs(a: Path, b: Path) -> tuple[SegmentLog, SegmentLog]:
@@ -284,6 +289,23 @@ def test_the_loops_in_order_shortcut_keeps_the_log_exact(fixture: str) -> None:
         every(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen,
               poff)
     assert _state(shortcut) == _state(every) and _state(every)
+
+
+def test_a_far_capture_silent_from_then_on_leaves_the_claim_open(tmp_path: Path) -> None:
+    """The proxy's capture shows nothing after the FMC's first large segment: either it was
+    lost between the two, or that capture had stopped; the report says both."""
+    f, big = black_hole(40011)
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(f.frames))
+    b = write(tmp_path, "proxy.pcap", as_seen_at_b(f.frames[:big[0]]), until=0.3)
+    (loc,) = correlate(*logs(a, b)).found
+    assert loc.where is Where.BETWEEN and loc.far_quiet
+    assert describe(localisation_evidence(loc)).endswith(
+        "lost between the two capture points - unless proxy.pcap had stopped capturing: it "
+        "shows no packet at all from then on (capture with a steady ping running to prove it "
+        "ran)")
+    ran_on = write(tmp_path, "proxy2.pcap", as_seen_at_b(f.frames[:big[0]]))
+    (loc,) = correlate(*logs(a, ran_on)).found
+    assert not loc.far_quiet and "unless" not in describe(localisation_evidence(loc))
 
 
 def test_beyond_the_limit_losses_are_counted_not_listed(tmp_path: Path) -> None:

@@ -38,6 +38,14 @@ def _segment(v: Mapping[str, Number]) -> str:
             f"{how})")
 
 
+def _quiet(v: Mapping[str, Number]) -> str:
+    """The other explanation when the far capture shows nothing from then on."""
+    if not v.get("far_quiet"):
+        return ""
+    return (f" - unless {v.get('far')} had stopped capturing: it shows no packet at all from "
+            "then on (capture with a steady ping running to prove it ran)")
+
+
 def _captures_matched(v: Mapping[str, Number]) -> str:
     ways = ", ".join(f"{v.get(k)} by {w}" for k, w in (
         ("by_addresses", "addresses and ports"), ("by_isn", "initial sequence number (NAT)"),
@@ -216,15 +224,17 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.CAPTURES_MATCHED: _captures_matched,
     CaptureFact.LOST_BETWEEN: lambda v: _segment(v) + (
         f" left {v.get('near')} (frame {v.get('frame')}, sent {v.get('copies_near')} "
-        f"time(s)) and never reached {v.get('far')}: lost between the two capture points"),
+        f"time(s)) and never reached {v.get('far')}: lost between the two capture points")
+        + _quiet(v),
     CaptureFact.SOME_LOST_BETWEEN: lambda v: _segment(v) + (
         f" passed {v.get('near')} {v.get('copies_near')} times (first at frame "
         f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')} (first at frame "
-        f"{v.get('frame_far')}): the other copies were lost between the two capture points"),
+        f"{v.get('frame_far')}): the other copies were lost between the two capture points")
+        + _quiet(v),
     CaptureFact.LOST_AFTER_FAR: lambda v: _segment(v) + (
         f" passed {v.get('near')} (frame {v.get('frame')}) and {v.get('far')} (frame "
         f"{v.get('frame_far')}), {v.get('copies_far')} time(s), and was never acknowledged: "
-        f"lost after {v.get('far')}, between it and {v.get('receiver')}"),
+        f"lost after {v.get('far')}, between it and {v.get('receiver')}") + _quiet(v),
     CaptureFact.ACK_LOST_BETWEEN: lambda v: _segment(v) + (
         f" reached {v.get('far')} (frame {v.get('frame_far')}) and {v.get('receiver')} "
         f"acknowledged it there (frame {v.get('ack_frame')} in {v.get('far')}); that ACK "
