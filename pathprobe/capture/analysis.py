@@ -258,9 +258,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             plen = total - hdr - thl
             if plen < 0:
                 plen = 0
-            if tap is not None:     # SegmentLog's in-order path for ACKed non-SYNs, inlined
+            if tap is not None:     # SegmentLog's path for in-order plain ACKed segments
                 st = tap_rows.get((src, sport, dst, dport))
-                if (st is None or flags & 0x12 != 0x10 or st[5] or st[0] is None
+                if (st is None or flags & 0x17 != 0x10 or st[5] or st[0] is None
                         or (plen and seq != st[3])):
                     tap(frame, ts, data, off, v, src, dst, sport, dport, seq, ack, flags, plen,
                         start)

@@ -36,7 +36,7 @@ COPIES_MAX = 256         # retransmitted segments remembered per direction
 RECENT_MAX = 16          # first-copy frames remembered per direction (to cite the original)
 RING = 2 * RECENT_MAX
 _RING0 = array("q", bytes(8 * RING))      # zeros: no segment starts at relative 0
-LOGS_MAX = 50_000        # connections logged per capture; clean ones are forgotten first
+LOGS_MAX = 20_000        # connections logged per capture (~4 KB each); clean ones go first
 FINGERPRINT = 64         # payload bytes hashed to match connections behind NAT
 PER_CONN_MAX = 8         # localisations reported per connection and direction
 LATE_S = 1.0             # a copy needs the far capture to run this much longer to be judged
@@ -128,6 +128,7 @@ class ConnLog:
     flows: dict[Endpoint, Flow] = field(default_factory=dict)   # sender -> its flow
     entries: tuple[list[Any], list[Any]] = ([], [])            # table rows (client, server)
     lossy: bool = False
+    finished: bool = False       # a FIN or RST was seen
 
 
 # A SegmentLog table row, one per direction of a connection (a list: the reading loop
@@ -142,10 +143,10 @@ class SegmentLog:
     ConnLog, next raw sequence number, last raw ACK, watch, last in-order segment's raw
     sequence number and frame, last ACK's frame]. The reading loop handles an in-order
     packet itself (a dict lookup and a few stores); the log is called for the rest:
-    SYNs and packets without ACK, a direction's first packet, data out of order (repeated bytes,
-    holes), and every packet of a direction whose ACKs must be timed (``watch``: the other
-    direction has repeated segments not yet acknowledged). ``settle`` brings the flows up
-    to date before matching."""
+    SYN, FIN and RST, packets without ACK, a direction's first packet, data out of order
+    (repeated bytes, holes), and every packet of a direction whose ACKs must be timed
+    (``watch``: the other direction has repeated segments not yet acknowledged).
+    ``settle`` brings the flows up to date before matching."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -158,11 +159,13 @@ class SegmentLog:
                  src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
                  flags: int, payload_len: int, payload_off: int) -> None:
         row = self.table.get((src, sport, dst, dport))
-        if row is None or flags & TCP_SYN or row[FLOW] is None:   # (or without ACK)
+        if row is None or flags & TCP_SYN or row[FLOW] is None:
             row = self._enter(row, frame, ts, data, ip_off, family, src, dst, sport, dport,
                               seq, flags)
         flow, peer = row[FLOW], row[PEER]
         _catch_up(row, _reverse(row))
+        if flags & 0x05:                            # FIN or RST: may be forgotten first
+            row[LOG].finished = True
         if flags & TCP_ACK:
             row[ACK], row[ACK_FRAME] = ack, frame
             if peer is not None:
@@ -226,10 +229,16 @@ class SegmentLog:
         return log.entries[0]
 
     def _forget(self) -> None:
-        """Drop the oldest half of the connections that lost nothing (bounded memory)."""
-        clean = [k for k, v in self.conns.items() if not v.lossy][:LOGS_MAX // 2]
+        """Drop half of the connections (bounded memory): finished ones that lost nothing,
+        then the oldest that lost nothing so far, then the oldest."""
+        half = LOGS_MAX // 2
+        clean = [k for k, v in self.conns.items() if not v.lossy and v.finished][:half]
+        if len(clean) < half:
+            chosen = set(clean)
+            clean += [k for k, v in self.conns.items()
+                      if not v.lossy and k not in chosen][:half - len(clean)]
         if not clean:
-            clean = list(self.conns)[:LOGS_MAX // 2]
+            clean = list(self.conns)[:half]
         for k in clean:
             log = self.conns.pop(k)
             self.table.pop((*log.client, *log.server), None)

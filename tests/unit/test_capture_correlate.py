@@ -317,3 +317,30 @@ def test_beyond_the_limit_losses_are_counted_not_listed(tmp_path: Path) -> None:
     assert len(corr.found) == 1 and corr.unlisted == 2
     assert "1 losses listed, 2 more connections with repeated or missing data not examined" \
         in describe(matched_evidence(corr))
+
+
+def test_the_log_forgets_clean_connections_first(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory is bounded: beyond LOGS_MAX connections, those that lost nothing are dropped
+    (and counted in the note); the lossy one is still localised."""
+    monkeypatch.setattr("pathprobe.capture.correlate.LOGS_MAX", 4)
+    lossy, big = black_hole(42000)         # the oldest, lossy only from 0.5 s on
+    clean = []
+    for i in range(6):
+        f = Flow(cport=42001 + i)
+        f.tunnel(ts=0.05 * i)
+        f.close(0.05 * i + 0.03)           # finished: forgotten before the open one
+        clean.append(f)
+    frames = lossy.frames + [x for f in clean for x in f.frames]
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(frames))
+    b = write(tmp_path, "proxy.pcap", as_seen_at_b(frames, lambda i, _f: i in big))
+    la, lb = logs(a, b)
+    assert len(la.conns) <= 4 and la.forgotten >= 2
+    corr = correlate(la, lb)
+    (loc,) = corr.found
+    assert loc.where is Where.BETWEEN and loc.sender == f"{FMC}:42000"
+    assert corr.matched[MatchBy.ADDRESSES] >= 1 and la.conns[
+        ((b"\xc6\x12\x01\x02", 42000), (b"\xc6\x12\x02\x02", 3128))].flows[
+        (b"\xc6\x12\x01\x02", 42000)].saw_syn        # the original log, never re-made
+    assert f"{corr.forgotten} connections without a loss were not kept for matching" in \
+        describe(matched_evidence(corr))
