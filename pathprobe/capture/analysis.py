@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.correlate import SegmentLog
-from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_batches
+from pathprobe.capture.reader import (
+    LINKTYPE_ETHERNET,
+    ReadStats,
+    inner_ip,
+    ip_offset,
+    no_ip_error,
+    note_not_ip,
+    read_batches,
+)
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Merger,
@@ -28,6 +36,7 @@ from pathprobe.capture.rules import (
     ev,
     leg_of,
 )
+from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -227,6 +236,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             else:
                 off = ip_offset(linktype, data)
                 if off < 0:
+                    note_not_ip(stats, linktype, data)
                     continue
             # fast_tcp, inlined (a call per packet is measurable here)
             n = len(data)
@@ -299,9 +309,35 @@ def no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
+                   hosts: set[bytes], tap: SegmentLog | None) -> bool:
+    """Plain TCP inside a tunnel (VXLAN, GRE ...), fed as the fast path feeds it; False when
+    the slow path must decide (fragments, options, extension headers, not TCP)."""
+    seg = fast_tcp(data, off)
+    if seg is None:
+        return False
+    family, src, dst, sport, dport, seq, ack, flags, total, poff, plen = seg
+    if hosts and src not in hosts and dst not in hosts:
+        return True
+    options = None
+    if flags & TCP_SYN:
+        parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
+        options = parsed.options if parsed is not None else None
+    if tap is not None:
+        tap(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen, poff)
+    tracker.tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total, plen, data,
+                poff, options)
+    return True
+
+
 def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
           hosts: set[bytes], tap: SegmentLog | None = None) -> None:
-    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers."""
+    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers, tunnels."""
+    inner = inner_ip(data, off)
+    if inner >= 0:
+        off = inner
+        if _tunnelled_tcp(tracker, frame, ts, data, off, hosts, tap):
+            return
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
@@ -355,6 +391,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureUnreadable(f"{path}: the capture holds no packets")
+    if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
+        raise no_ip_error(path, stats)
     if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"
@@ -391,8 +429,10 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     verdicts = healthy_unless(
         collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
-    return Analysis(Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes)), stats,
-                    collector.chosen, collector.seen, dict(collector.targets))
+    # A capture read from text is told as such (lines, names, what text cannot prove).
+    return as_text_analysis(Analysis(Measurement(legs=legs, verdicts=verdicts,
+                                                 notes=tuple(notes)), stats,
+                                     collector.chosen, collector.seen, dict(collector.targets)))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:
