@@ -405,3 +405,13 @@ def test_garbage_text_gives_a_report_or_a_typed_error(tmp_path_factory: pytest.T
         assert str(e) and "\n" not in str(e)
     else:
         assert result.measurement.verdicts
+
+
+def test_a_line_whose_inner_packet_is_itself_is_not_opened_forever(tmp_path: Path) -> None:
+    # hypothesis found it: a control character in the flags made the tunnel opener rebuild
+    # the same line again and again (RecursionError, exit 4).
+    path = tmp_path / "paste.txt"
+    path.write_text("11:30:12.569756 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [\r.], ack 123, "
+                    "win 64240, length 0\n")
+    with pytest.raises(CaptureError):
+        analyze_capture(path, Filters())
