@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Union
 
-from pathprobe.compat import StrEnum
+from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
 
 SCHEMA = "pathprobe/1"
@@ -280,6 +280,37 @@ class Report:
         if self.partial or self.errors or not self.verdicts:
             return ExitStatus.NOT_MEASURED
         return ExitStatus.HEALTHY
+
+
+class IpVersion(IntEnum):
+    """The IP version of a leg (JSON writes the plain number)."""
+
+    V4 = 4
+    V6 = 6
+
+
+@dataclass(frozen=True)
+class Target:
+    """A host as the user wrote it and the one address probed."""
+
+    host: str         # as the user wrote it
+    address: str      # the address probed
+    family: int       # socket.AF_INET / AF_INET6
+
+    @property
+    def version(self) -> IpVersion:
+        return IpVersion(ip_version(self.family))
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """What the kernel's route toward a target says (no packet sent to learn it)."""
+
+    source: str
+    interface: str | None
+    interface_mtu: int | None
+    route_mtu: int | None      # what the kernel would use now (cached PMTU or device MTU)
+    gateway: str | None = None  # next hop toward the target, None when on-link or unknown
 
 
 # Progress lines for humans (stderr); measuring code calls it, the CLI decides where it goes.

@@ -19,10 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # The pure core: vocabulary, rules, parsers, rendering. No sockets, files, processes or
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
-        "findings", "recommend", "tunnel_rules", "interception", "runner", "fleet", "render",
-        "wire", "schema", "capture.tracker", "capture.rules")
+        "findings", "recommend", "tunnel_rules", "pmtu_rules", "mss_rules", "interception",
+        "runner", "fleet", "render", "wire", "schema", "capture.tracker", "capture.rules")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
-EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "pmtu", "mss",
+EDGE = ("probes", "lab", "reflector", "proxyconf", "outfile", "pmtu", "mss",
         "tunnel", "diagnose", "capture.reader", "capture.analysis", "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")
@@ -42,6 +42,9 @@ PURE_EXTRA: dict[str, frozenset[str]] = {
     "compat": frozenset({"socket", "sys"}),
     # the padding and random fields of a ClientHello
     "wire.tls": frozenset({"os"}),
+    # the Digest client nonce by default (injectable), and the lock that keeps nc increasing
+    # when parallel probes share one challenge
+    "wire.proxy_auth": frozenset({"os", "threading"}),
     # the search and the runner time what they are given
     "search": frozenset({"time"}),
     "runner": frozenset({"time"}),

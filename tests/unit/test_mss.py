@@ -25,7 +25,8 @@ from pathprobe.model import (
     Unmeasured,
     VerdictCode,
 )
-from pathprobe.mss import (
+from pathprobe.mss import handshake_view, measure_mss, search_segments, segment_view
+from pathprobe.mss_rules import (
     Failure,
     HandshakeView,
     HopView,
@@ -33,12 +34,8 @@ from pathprobe.mss import (
     ReceivedBound,
     SegmentView,
     classify,
-    handshake_view,
     locate_rewrite,
-    measure_mss,
     mss_at_peer,
-    search_segments,
-    segment_view,
 )
 from pathprobe.probes import tcp as tcpprobe
 from pathprobe.render.evidence import describe

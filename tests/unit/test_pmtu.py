@@ -18,24 +18,32 @@ import pytest
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.facts.search import SearchFact
-from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Step, Unmeasured, VerdictCode
-from pathprobe.pmtu import (
+from pathprobe.model import (
+    Basis,
+    Direction,
+    Evidence,
+    Leg,
+    Limit,
+    RouteInfo,
+    Step,
+    Unmeasured,
+    VerdictCode,
+)
+from pathprobe.pmtu import _Probe, measure_pmtu, run_search
+from pathprobe.pmtu_rules import (
     DirectionCheck,
     MethodFailure,
     SearchRun,
-    _Probe,
     direction_from,
     first_answer,
     hop_from_traces,
-    measure_pmtu,
     not_measured,
-    run_search,
     verdicts_for,
 )
 from pathprobe.probes import l3
+from pathprobe.probes.kernel import resolve
 from pathprobe.render.evidence import describe
 from pathprobe.search import FailedHow, ProbeOutcome, ProbeResult, SearchResult, StopReason
-from pathprobe.sysinfo import RouteInfo, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = RouteInfo("198.18.1.2", "to-r1", 1500, 1500)
@@ -416,7 +424,7 @@ def _down_result(ok: int | None, bad: int | None, exact: bool) -> SearchResult:
 
 
 def test_down_stopping_at_the_up_limit_is_both() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1404, 1405, True), 0),
@@ -426,7 +434,7 @@ def test_down_stopping_at_the_up_limit_is_both() -> None:
 
 
 def test_down_carrying_more_keeps_the_limit_up() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1500, None, True), 0),
@@ -440,7 +448,7 @@ def test_down_carrying_more_keeps_the_limit_up() -> None:
 
 
 def test_down_unmeasurable_when_answers_are_too_small() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(None, None, False), 5),
