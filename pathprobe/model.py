@@ -303,6 +303,14 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Hop:
+    """A router on the path: its address and, when TTL-limited probes found it, how far."""
+
+    address: str
+    ttl: int | None = None
+
+
+@dataclass(frozen=True)
 class RouteInfo:
     """What the kernel's route toward a target says (no packet sent to learn it)."""
 

@@ -21,6 +21,8 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    Hop,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -30,7 +32,9 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
+from pathprobe.records import MssClamp, MssResult, SegmentResult, UpSeenBy
 from pathprobe.search import SearchResult, search_evidence
+from pathprobe.serialize import mss_clamp_numbers, mss_measurements
 from pathprobe.wire.overhead import ip_tcp_overhead
 
 MAX_IP_SIZE = 65535         # IPv4 total length caps a packet (lo's MTU is 65536)
@@ -185,8 +189,9 @@ class _Facts:
     healthy: list[Evidence] = field(default_factory=list)
     notes: list[Evidence] = field(default_factory=list)
     clamp: list[Evidence] = field(default_factory=list)
-    clamp_numbers: dict[str, Number] = field(default_factory=dict)
-    m: dict[str, Number] = field(default_factory=dict)
+    clamp_up: UpSeenBy | None = None     # how a rewrite of our SYN (up) was seen
+    at_peer: int | None = None           # the MSS our SYN arrived with, when seen
+    cached_pmtu: bool = False            # a cached PMTU below the interface MTU bounds us
 
 
 def _handshake_line(hs: HandshakeView) -> Evidence:
@@ -223,9 +228,6 @@ def _handshake_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None,
 def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> None:
     """Sized segments: reset, black hole, ICMP-signalled limit, or all acknowledged."""
     r = seg.result
-    f.m.update({"segment_method": "tcp-repair" if seg.beyond_clamp else "negotiated-mss",
-                "tested_up_to": seg.high, "largest_acked": seg.largest_ok,
-                "smallest_failed": seg.smallest_bad, "probes": r.probes})
     search = search_evidence(r, Step.MSS, "segments")
     ok, bad = seg.largest_ok, seg.smallest_bad
     if ok is None:
@@ -236,10 +238,8 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
                  search),
                 Confidence.MEASURED, {"smallest_reset": bad}, basis=Basis.THIS_LEG_ONLY))
         return   # nothing acknowledged otherwise: measure_mss reports it as an error
-    f.m["max_payload"] = seg.payload(ok)
     limit = Limit(mtu=ok, max_payload=seg.payload(ok), exact=seg.exact)
     if seg.failure is Failure.RESET:
-        f.m["rst_threshold"] = ok
         ev = [_ev(MssFact.RESET_ABOVE, ok=ok, payload=seg.payload(ok), bad=bad),
               _ev(MssFact.RESET_NOT_MTU)]
         if not seg.exact:
@@ -248,7 +248,6 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
                                   tuple(ev), Confidence.MEASURED, {"smallest_reset": bad},
                                   limit=limit, basis=Basis.THIS_LEG_ONLY))
     elif seg.failure is Failure.LOST:
-        f.m["blackhole_threshold"] = ok
         ev = [_ev(MssFact.LOST_ABOVE, ok=ok, payload=seg.payload(ok), bad=bad), search]
         if seg.resets:
             ev.append(_ev(MssFact.LARGER_RESET, size=min(seg.resets)))
@@ -282,7 +281,7 @@ def _cached_pmtu_step(f: _Facts, leg: Leg, hs: HandshakeView) -> None:
     if any(v.code in (VerdictCode.PMTU_REDUCED, VerdictCode.PMTU_BLACKHOLE,
                       VerdictCode.RST_ON_LARGE_SEGMENT) for v in f.problems):
         return
-    f.m["interface_mtu"] = hs.interface_mtu
+    f.cached_pmtu = True
     f.problems.append(Verdict(
         VerdictCode.PMTU_REDUCED, leg, Direction.UP,
         (_ev(MssFact.CACHED_PMTU, pmtu=hs.pmtu, interface_mtu=hs.interface_mtu),
@@ -293,7 +292,6 @@ def _cached_pmtu_step(f: _Facts, leg: Leg, hs: HandshakeView) -> None:
 def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: PeerView,
                down: bool) -> bool:
     """The peer's segments: the MSS our SYN arrived with. True when they show it lowered."""
-    f.m["peer_segment_max"] = peer.rcv_mss if peer_conclusive(peer) else None
     at_peer = mss_at_peer(peer)
     if at_peer is None and peer.received == 0 and peer.timed_out:
         f.notes.append(_ev(MssFact.PEER_NO_REPLY))
@@ -315,11 +313,9 @@ def _peer_step(f: _Facts, hs: HandshakeView, seg: SegmentView | None, peer: Peer
         f.notes.append(Evidence(MssFact.PEER_SEGMENTS_PATH, Step.MSS, {**values,
                                                                         "limit": limit}))
         return False
-    f.clamp_numbers["mss_at_peer"] = at_peer
+    f.clamp_up, f.at_peer = UpSeenBy.PEER_SEGMENTS, at_peer
     if not down:
         # Up only: the MSS arriving (at the peer) is what its segments show.
-        f.clamp_numbers["mss_received"] = at_peer
-        f.clamp_numbers["syn_ack_mss"] = hs.mss_received
         f.clamp.append(_handshake_line(hs))
     f.clamp += [Evidence(MssFact.PEER_SEGMENTS_SMALL, Step.MSS, values),
                 _ev(MssFact.SYN_LOWERED)]
@@ -343,6 +339,18 @@ def _peer_sized_mss(f: _Facts, hs: HandshakeView, leg_pmtu: int) -> None:
         f.healthy += [handshake, note]
 
 
+def segment_result(seg: SegmentView) -> SegmentResult:
+    """The segment search as the report records it."""
+    ok = seg.largest_ok
+    return SegmentResult(
+        beyond_clamp=seg.beyond_clamp, tested_up_to=seg.high, largest_acked=ok,
+        smallest_failed=seg.smallest_bad, probes=seg.result.probes,
+        max_payload=seg.payload(ok) if ok is not None else None,
+        rst_threshold=ok if ok is not None and seg.failure is Failure.RESET else None,
+        blackhole_threshold=ok if ok is not None and seg.failure is Failure.LOST else None,
+        search_s=round(seg.result.duration_s, 3))
+
+
 def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
              hops: HopFinding | None, *, peer: PeerView | None = None,
              leg_pmtu: int | None = None, duration_s: float = 0.0,
@@ -353,11 +361,7 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
     or ``both`` only when the peer's segments or a quotation show our SYN was
     rewritten; an MSS that is only a lower bound never makes one.
     """
-    f = _Facts(m={"mss_sent": hs.mss_sent, "mss_received": hs.mss_received,
-                  "mss_received_exact": hs.received_exact, "mss_method": hs.method,
-                  "timestamps": hs.timestamps, "route_pmtu": hs.pmtu})
-    f.clamp_numbers.update({"mss_sent": hs.mss_sent, "mss_received": hs.mss_received,
-                            "ip_version": hs.family})
+    f = _Facts()
     down = _handshake_step(f, hs, seg, leg_pmtu)
     if seg is not None:
         _segment_step(f, leg, hs, seg)
@@ -367,36 +371,37 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
     quoted = hops.quoted_mss if hops is not None and hops.hop is not None else None
     if quoted is not None and not up:
         if not down:
-            f.clamp_numbers["mss_received"] = quoted
-            f.clamp_numbers["syn_ack_mss"] = hs.mss_received
             f.clamp.append(_handshake_line(hs))
-        f.clamp_numbers.setdefault("mss_at_peer", quoted)
+        f.clamp_up, f.at_peer = UpSeenBy.QUOTATION, quoted
     up = up or quoted is not None
     clamped = down or up
     if down and not up and leg_pmtu is not None \
             and hs.mss_received + ip_tcp_overhead(hs.family) == leg_pmtu:
         _peer_sized_mss(f, hs, leg_pmtu)
         clamped = False
+    hop = (Hop(hops.hop, hops.ttl) if hops is not None and hops.hop is not None else None)
     if clamped:
         if hops is not None:
             f.clamp.extend(hops.evidence)
-            if hops.hop is not None:
-                f.clamp_numbers["hop"] = hops.hop
-                f.clamp_numbers["hop_ttl"] = hops.ttl
         direction = Direction.BOTH if down and up else Direction.DOWN if down else Direction.UP
+        numbers = MssClamp(hs.mss_sent, hs.mss_received if down else f.at_peer or 0,
+                           IpVersion(hs.family), f.clamp_up,
+                           None if down else hs.mss_received, f.at_peer, hop)
         f.problems.insert(0, Verdict(
             VerdictCode.MSS_CLAMPED, leg, direction, tuple(f.clamp),
             Confidence.MEASURED if down or quoted is not None else Confidence.INFERRED,
-            f.clamp_numbers, basis=Basis.THIS_LEG_ONLY))
+            mss_clamp_numbers(numbers), basis=Basis.THIS_LEG_ONLY))
     elif hops is not None:
         f.healthy.extend(hops.evidence[:1])
-    if hops is not None:
-        f.m["hop"] = hops.hop
-        f.m["hop_ttl"] = hops.ttl
-    f.m["duration_s"] = round(duration_s, 3)
-    if seg is not None:
-        f.m["search_s"] = round(seg.result.duration_s, 3)
-    report = LegReport(leg, target, None, f.m, tuple(f.notes), not_measured)
+    result = MssResult(
+        hs.mss_sent, hs.mss_received, hs.received_exact, hs.method, hs.timestamps, hs.pmtu,
+        segments=segment_result(seg) if seg is not None else None,
+        interface_mtu=hs.interface_mtu if f.cached_pmtu else None,
+        peer_probed=peer is not None,
+        peer_segment_max=peer.rcv_mss if peer is not None and peer_conclusive(peer) else None,
+        hops_probed=hops is not None, hop=hop, duration_s=round(duration_s, 3))
+    report = LegReport(leg, target, None, mss_measurements(result), tuple(f.notes),
+                       not_measured)
     if f.problems:
         return Measurement(legs=(report,), verdicts=tuple(f.problems))
     return Measurement(legs=(report,), verdicts=(_healthy(leg, hs, seg, f.healthy),))

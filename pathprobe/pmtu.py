@@ -21,10 +21,10 @@ from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.model import (
     Direction,
     Evidence,
+    Hop,
     Leg,
     LegReport,
     Measurement,
-    Number,
     Progress,
     Step,
     Target,
@@ -54,7 +54,9 @@ from pathprobe.pmtu_rules import (
     verdicts_for,
 )
 from pathprobe.probes.kernel import resolve, route_to, target_route_mtu
+from pathprobe.records import PmtuResult
 from pathprobe.search import ProbeOutcome, SearchResult, SizeSearch, drive, search_evidence
+from pathprobe.serialize import pmtu_measurements
 from pathprobe.timeouts import DOWN_WAIT
 
 if TYPE_CHECKING:
@@ -122,9 +124,14 @@ def _make_prober(method: str, target: Target, port: int | None,
                                source=source or route_to(target).source), ProbeKind.SYN, port)
 
 
+# The socket factory: (method, target, port) -> an open prober. Tests pass a simulated path.
+ProbeFactory = Callable[[str, Target, "int | None"], _Probe]
+
+
 def _search_with(method: str, target: Target, port: int | None, low: int, high: int,
-                 max_probes: int, progress: Progress, clock: Clock) -> SearchRun:
-    probe = _make_prober(method, target, port)
+                 max_probes: int, progress: Progress, clock: Clock,
+                 make_probe: ProbeFactory = _make_prober) -> SearchRun:
+    probe = make_probe(method, target, port)
     try:
         # TCP cannot send a segment above the peer's MSS (or a PMTU the kernel cached).
         ceiling = min(high, probe.prober.max_size)
@@ -136,12 +143,12 @@ def _search_with(method: str, target: Target, port: int | None, low: int, high: 
 
 
 def check_direction(target: Target, port: int | None, echo_pmtu: int, high: int,
-                    max_probes: int, progress: Progress,
-                    clock: Clock = time.monotonic) -> DirectionCheck | None:
+                    max_probes: int, progress: Progress, clock: Clock = time.monotonic,
+                    make_probe: ProbeFactory = _make_prober) -> DirectionCheck | None:
     """Echo measured min(up, down) = a; an up-only method tells whether a+1 goes up."""
     method = "tcp" if port is not None else "udp"
     try:
-        probe = _make_prober(method, target, port)
+        probe = make_probe(method, target, port)
     except (NotMeasuredError, OSError):
         return None
     try:
@@ -203,7 +210,8 @@ def measure_down(target: Target, port: int, floor: int, high: int, max_probes: i
 def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = False,
                  max_probes: int = 100, port: int | None = None,
                  progress: Progress = no_progress, family: int | None = None,
-                 check_dir: bool = True, clock: Clock = time.monotonic) -> Measurement:
+                 check_dir: bool = True, clock: Clock = time.monotonic,
+                 make_probe: ProbeFactory = _make_prober) -> Measurement:
     """Measure the path MTU to host. Bad arguments raise UsageError; anything that cannot
     be measured is a Measurement with ``errors`` (``unmeasured`` says why, e.g. when privileges
     were what was missing)."""
@@ -222,7 +230,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
 
     order = auto_order(port) if method == "auto" else [method]
     run, failures = first_answer(order, lambda m: _search_with(
-        m, target, port, low, high, max_probes, progress, clock))
+        m, target, port, low, high, max_probes, progress, clock, make_probe))
     if run is None or run.result.largest_ok is None:
         if run is not None:   # even the smallest size fails: say how
             failures = (*failures, MethodFailure(run.method, Unmeasured.SILENT,
@@ -234,7 +242,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
     if check_dir and method == "auto" and run.measures_down and not signalled \
             and run.result.largest_ok < high:
         check = check_direction(target, port, run.result.largest_ok, high, max_probes,
-                                progress, clock)
+                                progress, clock, make_probe)
     direction, pmtu_up, pmtu_down, dir_evidence = direction_from(run, check)
     if direction is Direction.UP and check is not None and check.up_ok is False \
             and port is not None:
@@ -245,30 +253,23 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
     cached = target_route_mtu(target)
     verdicts, errors = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
 
-    measurements: dict[str, Number] = {
-        "pmtu": run.result.largest_ok,
-        "pmtu_method": run.method,
-        "pmtu_exact": run.result.exact,
-        "probes": run.result.probes,
-        "rounds": run.result.rounds,
-        "interface": route.interface,
-        "interface_mtu": route.interface_mtu,
-        "route_pmtu": cached,
-    }
-    if run.result.icmp_mtu is not None:
-        measurements["icmp_mtu"] = run.result.icmp_mtu
-    if pmtu_up is not None or pmtu_down is not None or direction is not None:
-        measurements["pmtu_up"] = pmtu_up
-        measurements["pmtu_down"] = pmtu_down
     notes = [run.probe_note(), _ev(PmtuFact.SOURCE, source=route.source),
              search_evidence(run.result, Step.PMTU, run.method)]
     notes.extend(f.evidence() for f in failures)
+    hop: Hop | None = None
     if hops:
-        hop, hop_notes = locate_hop(target, run, progress, direction)
-        measurements["hop"] = hop
+        address, hop_notes = locate_hop(target, run, progress, direction)
+        hop = Hop(address) if address is not None else None
         notes.extend(hop_notes)
-    measurements["duration_s"] = round(clock() - t0, 3)
-    leg_report = LegReport(leg, target.address, direction, measurements, tuple(notes))
+    result = PmtuResult(
+        mtu=run.result.largest_ok, method=run.method, exact=run.result.exact,
+        probes=run.result.probes, rounds=run.result.rounds, interface=route.interface,
+        interface_mtu=route.interface_mtu, route_pmtu=cached, icmp_mtu=run.result.icmp_mtu,
+        direction_known=pmtu_up is not None or pmtu_down is not None or direction is not None,
+        mtu_up=pmtu_up, mtu_down=pmtu_down, hops_searched=hops, hop=hop,
+        duration_s=round(clock() - t0, 3))
+    leg_report = LegReport(leg, target.address, direction, pmtu_measurements(result),
+                           tuple(notes))
     return Measurement(legs=(leg_report,), verdicts=verdicts, errors=errors)
 
 

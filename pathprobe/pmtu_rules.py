@@ -9,7 +9,7 @@ evidence, so every rule is unit-tested on plain values. ``pmtu`` wires them to
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
@@ -30,7 +30,9 @@ from pathprobe.model import (
     VerdictCode,
     no_progress,
 )
+from pathprobe.records import PmtuNumbers
 from pathprobe.search import SearchResult, search_evidence
+from pathprobe.serialize import pmtu_numbers
 
 METHODS = ("auto", "icmp", "udp", "tcp", "syn")
 
@@ -199,7 +201,7 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
     evidence = [search_evidence(r, Step.PMTU, run.method),
                 _ev(PmtuFact.SEARCH_TIME, probes=r.probes, rounds=r.rounds,
                     duration_s=round(r.duration_s, 3))]
-    numbers: dict[str, Number] = {"interface_mtu": route.interface_mtu}
+    numbers = pmtu_numbers(PmtuNumbers(route.interface_mtu))
     if pmtu >= high and r.exact:
         evidence.insert(0, _ev(PmtuFact.INTERFACE_MTU_CROSSES, mtu=pmtu,
                                interface=route.interface))
@@ -209,7 +211,7 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
     if pmtu >= ceiling and r.exact:
         # The method itself cannot send more (TCP: peer MSS or a PMTU the kernel cached).
         if route_pmtu is not None and route_pmtu == ceiling and route_pmtu < high:
-            numbers["route_pmtu"] = route_pmtu
+            numbers = pmtu_numbers(PmtuNumbers(route.interface_mtu, route_pmtu=route_pmtu))
             evidence.insert(0, _ev(PmtuFact.ROUTE_CACHE, route_pmtu=route_pmtu, mtu=pmtu))
             return (Verdict(VerdictCode.PMTU_REDUCED, leg, Direction.UP, tuple(evidence),
                             Confidence.INFERRED, numbers, limit=Limit(mtu=pmtu),
@@ -222,11 +224,11 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
 
         return (), (f"{describe(evidence[0])}; {pmtu} bytes is only a lower bound (answers "
                     "were lost or rate-limited); rerun, or use another --method",)
-    numbers["smallest_failing"] = r.smallest_bad
+    found = PmtuNumbers(route.interface_mtu, smallest_failing=r.smallest_bad)
     if not r.exact:
         evidence.append(_ev(PmtuFact.OPEN_BRACKET, mtu=pmtu))
     if r.signalled:
-        numbers["icmp_mtu"] = r.icmp_mtu
+        found = replace(found, icmp_signalled=True, icmp_mtu=r.icmp_mtu)
         evidence.insert(0, _ev(PmtuFact.ICMP_TOO_BIG, mtu=pmtu, icmp_mtu=r.icmp_mtu))
         code = VerdictCode.PMTU_REDUCED
     else:
@@ -234,7 +236,7 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
         code = VerdictCode.PMTU_BLACKHOLE
     evidence.extend(dir_evidence)
     confidence = Confidence.MEASURED if r.exact else Confidence.INFERRED
-    return (Verdict(code, leg, direction, tuple(evidence), confidence, numbers,
+    return (Verdict(code, leg, direction, tuple(evidence), confidence, pmtu_numbers(found),
                     limit=Limit(mtu=pmtu, exact=r.exact), basis=Basis.THIS_LEG_ONLY),), ()
 
 

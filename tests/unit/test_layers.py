@@ -19,8 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # The pure core: vocabulary, rules, parsers, rendering. No sockets, files, processes or
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
-        "findings", "recommend", "tunnel_rules", "pmtu_rules", "mss_rules", "interception",
-        "runner", "fleet", "render", "wire", "schema", "capture.tracker", "capture.rules")
+        "findings", "recommend", "tunnel_rules", "pmtu_rules", "mss_rules", "records",
+        "serialize", "interception", "runner", "fleet", "render", "wire", "schema",
+        "capture.tracker", "capture.rules")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("probes", "lab", "reflector", "proxyconf", "outfile", "pmtu", "mss",
         "tunnel", "diagnose", "capture.reader", "capture.analysis", "capture")

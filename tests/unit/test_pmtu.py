@@ -403,6 +403,32 @@ def test_run_search_time_budget_uses_the_injected_clock() -> None:
     assert r.largest_ok is not None and r.largest_ok <= 1372   # a proven lower bound
 
 
+def test_measure_pmtu_orchestration_through_the_socket_factory() -> None:
+    """measure_pmtu with a simulated path (no probe socket): auto skips a method that needs
+    root, the next one finds the black hole, and the leg's JSON names are the usual ones."""
+    asked: list[str] = []
+
+    def make_probe(method: str, target: object, port: int | None) -> _Probe:
+        asked.append(method)
+        if method == "icmp":
+            raise PermissionNeeded("raw ICMP needs root")
+        hole = _BlackHole(1372)
+        hole.method, hole.measures_down = method, False
+        return _Probe(hole, ProbeKind.UDP)
+
+    m = measure_pmtu("127.0.0.1", leg=LEG, make_probe=make_probe)
+    assert asked == ["icmp", "udp"]
+    (v,) = m.verdicts
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.limit == Limit(mtu=1372, exact=True)
+    assert v.direction is Direction.UP
+    (leg,) = m.legs
+    assert list(leg.measurements)[:4] == ["pmtu", "pmtu_method", "pmtu_exact", "probes"]
+    assert (leg.measurements["pmtu"], leg.measurements["pmtu_method"]) == (1372, "udp")
+    assert leg.measurements["pmtu_up"] == 1372 and leg.measurements["pmtu_down"] is None
+    failures = [n for n in leg.notes if n.fact is PmtuFact.NOT_USED]
+    assert len(failures) == 1 and failures[0].values["method"] == "icmp"
+
+
 def test_measure_over_loopback_is_never_reduced(tcp_server: int) -> None:
     """Issue 15 item 8: lo's MTU 65536 vs its route MTU 65535 is no PMTU reduction."""
     for method in ("auto", "tcp"):
