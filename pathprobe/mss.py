@@ -25,8 +25,10 @@ from pathprobe.model import (
     Leg,
     Measurement,
     Progress,
+    Step,
     Target,
     Unmeasured,
+    UnmeasuredReason,
     VerdictCode,
     no_progress,
 )
@@ -198,7 +200,8 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
                 ack_timeout: float | None = None, max_hops: int = 8,
                 peer_probe: bool = True, leg_pmtu: int | None = None,
                 expected_mtu: int | None = None, down_payload: int | None = None,
-                clock: Clock = time.monotonic) -> Measurement:
+                clock: Clock = time.monotonic,
+                segment_prober: SegmentProber | None = None) -> Measurement:
     """Measure the handshake MSS, segment thresholds and (with ``hops``) the clamp's hop.
 
     ``peer_probe`` sends one small HTTP request (GET /) to see the size of the
@@ -211,7 +214,8 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
     (the payload per segment the way back is proven to carry) lowers the MSS of
     the peer probe's SYN to it, so the reply is not lost in a known black hole; a
     clamp below it still shows. No connection at all is a Measurement with
-    ``errors``.
+    ``unmeasured``. ``segment_prober`` replaces the sized-segment connections (tests
+    pass a simulated path behind a real handshake).
     """
     if not 1 <= port <= 65535:
         raise UsageError(f"port must be 1..65535, got {port}")
@@ -221,22 +225,16 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
     try:
         resolved = resolve(host)
         family, addr = resolved.family, (resolved.address, port)
-        fam = 6 if family == socket.AF_INET6 else 4
-        target = f"[{addr[0]}]:{addr[1]}" if fam == 6 else f"{addr[0]}:{addr[1]}"
+        target = (f"[{addr[0]}]:{addr[1]}" if family == socket.AF_INET6
+                  else f"{addr[0]}:{addr[1]}")
         progress(f"handshake with {target}")
         hs = tcpprobe.handshake(family, addr)
     except NotMeasuredError as e:
-        return Measurement(errors=(str(e),), unmeasured=Unmeasured.PERMISSION
-                           if isinstance(e, PermissionNeeded) else Unmeasured.ERROR)
+        why = (UnmeasuredReason.PERMISSION if isinstance(e, PermissionNeeded)
+               else UnmeasuredReason.ERROR)
+        return Measurement(unmeasured=(Unmeasured(Step.MSS, why, host, cause=str(e)),))
     view = handshake_view(hs, _interface_mtu(family, addr[0]))
-    not_measured: list[str] = []
-    if view.bound is ReceivedBound.ROUTE_MTU:
-        not_measured.append("exact MSS received: our route MTU bounds TCP_INFO; "
-                            "capturing the SYN-ACK needs root (CAP_NET_RAW)")
-    elif view.bound is ReceivedBound.HALF_WINDOW:
-        not_measured.append("exact MSS received: TCP_INFO caps it at half the peer's window; "
-                            "capturing the SYN-ACK needs root (CAP_NET_RAW)")
-    errors: list[str] = []
+    not_measured = _bound_note(view)
     finding: HopFinding | None = None
     if hops:   # before the segments: their ICMP may lower the cached PMTU and our SYN's MSS
         progress(f"TTL-limited SYNs, 1..{max_hops} hops")
@@ -245,25 +243,11 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
         except NotMeasuredError as exc:
             not_measured.append(f"the hop that rewrites our SYN: {exc}")
     seg: SegmentView | None = None
+    unmeasured: tuple[Unmeasured, ...] = ()
     if segments:
-        override = mss_for_payload(hs.snd_mss, hs.timestamps) < hs.mss_sent
-        if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
-            override = False
-            not_measured.append(
-                f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
-                "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
         wait = ack_timeout if ack_timeout is not None else auto_ack_timeout(hs.rtt_s)
-        try:
-            seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
-                                  progress=progress, expected_mtu=expected_mtu, clock=clock)
-        except NotMeasuredError as exc:
-            errors.append(f"segment sizes to {target}: {exc}")
-        if seg is not None and seg.service_resets:
-            errors.append(f"{target} resets connections that send data, even 1 byte: "
-                          "segment sizes cannot be measured on this port; try the proxy port")
-        elif seg is not None and seg.largest_ok is None and seg.failure is not Failure.RESET:
-            errors.append(f"no data segment to {target} was acknowledged; the service may "
-                          "not accept data")
+        seg, unmeasured = _segments(family, addr, target, hs, wait, not_measured, progress,
+                                    expected_mtu, clock, segment_prober)
     peer: PeerView | None = None
     if peer_probe:
         progress("asking the peer for a multi-segment reply (one small HTTP request)")
@@ -275,10 +259,47 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
             not_measured.append(f"the peer's segment size: {exc}")
     out = classify(leg, target, view, seg, finding, peer=peer, leg_pmtu=leg_pmtu,
                    duration_s=clock() - t0, not_measured=tuple(not_measured))
-    if errors:
+    if unmeasured:   # what was not measured keeps HEALTHY out
         problems = tuple(v for v in out.verdicts if v.code is not VerdictCode.HEALTHY)
-        return replace(out, verdicts=problems, errors=tuple(errors))
+        return replace(out, verdicts=problems, unmeasured=unmeasured)
     return out
+
+
+def _bound_note(view: HandshakeView) -> list[str]:
+    """Why the MSS received is only a lower bound, for the leg's "not measured" list."""
+    if view.bound is ReceivedBound.ROUTE_MTU:
+        return ["exact MSS received: our route MTU bounds TCP_INFO; "
+                "capturing the SYN-ACK needs root (CAP_NET_RAW)"]
+    if view.bound is ReceivedBound.HALF_WINDOW:
+        return ["exact MSS received: TCP_INFO caps it at half the peer's window; "
+                "capturing the SYN-ACK needs root (CAP_NET_RAW)"]
+    return []
+
+
+def _segments(family: int, addr: tuple[str, int], target: str, hs: tcpprobe.Handshake,
+              wait: float, not_measured: list[str], progress: Progress,
+              expected_mtu: int | None, clock: Clock, prober: SegmentProber | None = None
+              ) -> tuple[SegmentView | None, tuple[Unmeasured, ...]]:
+    """The segment search (above the negotiated MSS when TCP_REPAIR lets us), and what it
+    could not measure: no search at all, a service that resets any data, nothing acked."""
+    override = mss_for_payload(hs.snd_mss, hs.timestamps) < hs.mss_sent
+    if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
+        override = False
+        not_measured.append(
+            f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
+            "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
+    try:
+        seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
+                              progress=progress, prober=prober, expected_mtu=expected_mtu,
+                              clock=clock)
+    except NotMeasuredError as exc:
+        return None, (Unmeasured(Step.MSS, UnmeasuredReason.ERROR, target, "segments",
+                                 cause=str(exc)),)
+    if seg.service_resets:
+        return seg, (Unmeasured(Step.MSS, UnmeasuredReason.SERVICE_RESETS_DATA, target),)
+    if seg.largest_ok is None and seg.failure is not Failure.RESET:
+        return seg, (Unmeasured(Step.MSS, UnmeasuredReason.NOTHING_ACKED, target),)
+    return seg, ()
 
 
 __all__ = [

@@ -29,6 +29,7 @@ from pathprobe.model import (
     Step,
     Target,
     Unmeasured,
+    UnmeasuredReason,
     no_progress,
 )
 from pathprobe.pmtu_rules import (
@@ -221,8 +222,9 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         target = resolve(host, family)
         route = route_to(target)
     except NotMeasuredError as e:
-        return Measurement(errors=(str(e),), unmeasured=Unmeasured.PERMISSION
-                           if isinstance(e, PermissionNeeded) else Unmeasured.ERROR)
+        why = (UnmeasuredReason.PERMISSION if isinstance(e, PermissionNeeded)
+               else UnmeasuredReason.ERROR)
+        return Measurement(unmeasured=(Unmeasured(Step.PMTU, why, host, cause=str(e)),))
     high = min(route.interface_mtu or DEFAULT_HIGH, MAX_IP_SIZE)
     low = min(MIN_LOW[target.version], high)
     progress(f"probing {target.address} via {route.interface or '?'} (MTU {high}), "
@@ -233,7 +235,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         m, target, port, low, high, max_probes, progress, clock, make_probe))
     if run is None or run.result.largest_ok is None:
         if run is not None:   # even the smallest size fails: say how
-            failures = (*failures, MethodFailure(run.method, Unmeasured.SILENT,
+            failures = (*failures, MethodFailure(run.method, UnmeasuredReason.SILENT,
                                                  result=run.result))
         return not_measured(target.address, failures)
 
@@ -251,7 +253,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         down = measure_down(target, port, a, high, max_probes, progress, clock)
         direction, pmtu_down, dir_evidence = down_direction(check, a, high, down, port)
     cached = target_route_mtu(target)
-    verdicts, errors = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
+    verdicts, unmeasured = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
 
     notes = [run.probe_note(), _ev(PmtuFact.SOURCE, source=route.source),
              search_evidence(run.result, Step.PMTU, run.method)]
@@ -270,7 +272,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         duration_s=round(clock() - t0, 3))
     leg_report = LegReport(leg, target.address, direction, pmtu_measurements(result),
                            tuple(notes))
-    return Measurement(legs=(leg_report,), verdicts=verdicts, errors=errors)
+    return Measurement(legs=(leg_report,), verdicts=verdicts, unmeasured=unmeasured)
 
 
 def locate_hop(target: Target, run: SearchRun, progress: Progress,

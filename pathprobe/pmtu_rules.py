@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.model import (
+    Attempt,
     Basis,
     Confidence,
     Direction,
@@ -26,6 +27,7 @@ from pathprobe.model import (
     RouteInfo,
     Step,
     Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
     no_progress,
@@ -60,9 +62,14 @@ class MethodFailure:
     """One method tried without an answer: why, and the probe's own message for people."""
 
     method: str
-    why: Unmeasured
+    why: UnmeasuredReason
     message: str = ""
     result: SearchResult | None = None   # the search, when one ran (SILENT)
+
+    def attempt(self) -> Attempt:
+        search = (search_evidence(self.result, Step.PMTU, self.method)
+                  if self.result is not None else None)
+        return Attempt(self.method, search, self.message)
 
     def evidence(self) -> Evidence:
         if self.result is not None:
@@ -115,33 +122,28 @@ def first_answer(order: Sequence[str], search: Callable[[str], SearchRun]
         try:
             run = search(m)
         except PermissionNeeded as e:
-            failures.append(MethodFailure(m, Unmeasured.PERMISSION, str(e)))
+            failures.append(MethodFailure(m, UnmeasuredReason.PERMISSION, str(e)))
             continue
         except NotMeasuredError as e:
-            failures.append(MethodFailure(m, Unmeasured.ERROR, str(e)))
+            failures.append(MethodFailure(m, UnmeasuredReason.ERROR, str(e)))
             continue
         if run.result.largest_ok is not None or run.result.smallest_bad is not None:
             # low itself failing is an answer, not silence
             return run, tuple(failures)
-        failures.append(MethodFailure(m, Unmeasured.SILENT, result=run.result))
+        failures.append(MethodFailure(m, UnmeasuredReason.SILENT, result=run.result))
     return None, tuple(failures)
 
 
 def not_measured(address: str, failures: Sequence[MethodFailure]) -> Measurement:
-    """No method answered: a result with errors (and the typed permission flag)."""
-    from pathprobe.render.evidence import describe
-
-    permission = bool(failures) and all(f.why is Unmeasured.PERMISSION for f in failures)
-    why = Unmeasured.PERMISSION if permission else Unmeasured.SILENT
+    """No method answered: why, typed (all needed privileges, or the target was silent)."""
+    permission = bool(failures) and all(f.why is UnmeasuredReason.PERMISSION for f in failures)
+    why = UnmeasuredReason.PERMISSION if permission else UnmeasuredReason.SILENT
     if len(failures) == 1 and failures[0].result is None:
-        return Measurement(errors=(failures[0].message,),
-                           unmeasured=why if permission else failures[0].why)
-    detail = "; ".join(describe(search_evidence(f.result, Step.PMTU, f.method))
-                       if f.result is not None else f"{f.method}: {f.message}"
-                       for f in failures) or "no method available"
-    if permission:
-        return Measurement(errors=(detail,), unmeasured=why)
-    return Measurement(errors=(f"{address} answered no probe ({detail})",), unmeasured=why)
+        return Measurement(unmeasured=(Unmeasured(
+            Step.PMTU, why if permission else failures[0].why, address,
+            failures[0].method, cause=failures[0].message),))
+    tried = tuple(f.attempt() for f in failures)
+    return Measurement(unmeasured=(Unmeasured(Step.PMTU, why, address, tried=tried),))
 
 
 def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
@@ -186,17 +188,19 @@ def down_direction(check: DirectionCheck, up_limit: int, high: int,
 
 def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
                  direction: Direction | None, dir_evidence: Sequence[Evidence],
-                 route_pmtu: int | None) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
-    """(verdicts, errors): PMTU_REDUCED / PMTU_BLACKHOLE / HEALTHY with evidence and limits.
+                 route_pmtu: int | None) -> tuple[tuple[Verdict, ...], tuple[Unmeasured, ...]]:
+    """(verdicts, unmeasured): PMTU_REDUCED / PMTU_BLACKHOLE / HEALTHY with evidence and
+    limits.
 
     ``high`` is the interface MTU capped at the largest IP packet (65535). No
-    verdict (and an error line, so exit status 3) when nothing is proven either
+    verdict (and an Unmeasured, so exit status 3) when nothing is proven either
     way: the bracket is open and no size above the answer was shown to fail.
     """
     r = run.result
     pmtu = r.largest_ok
     if pmtu is None:
-        return (), (f"{run.method}: nothing was delivered, not even {r.low} bytes",)
+        return (), (Unmeasured(Step.PMTU, UnmeasuredReason.NOTHING_DELIVERED,
+                               method=run.method, size=r.low),)
     ceiling = run.ceiling if run.ceiling is not None else high
     evidence = [search_evidence(r, Step.PMTU, run.method),
                 _ev(PmtuFact.SEARCH_TIME, probes=r.probes, rounds=r.rounds,
@@ -216,14 +220,11 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
             return (Verdict(VerdictCode.PMTU_REDUCED, leg, Direction.UP, tuple(evidence),
                             Confidence.INFERRED, numbers, limit=Limit(mtu=pmtu),
                             basis=Basis.THIS_LEG_ONLY),), ()
-        return (), (f"{run.method} can only send up to {ceiling} bytes here (the peer's MSS); "
-                    f"{pmtu} crosses, larger sizes were not measured: use --method icmp as "
-                    "root",)
+        return (), (Unmeasured(Step.PMTU, UnmeasuredReason.METHOD_CEILING, method=run.method,
+                               size=ceiling, mtu=pmtu),)
     if r.smallest_bad is None:
-        from pathprobe.render.evidence import describe
-
-        return (), (f"{describe(evidence[0])}; {pmtu} bytes is only a lower bound (answers "
-                    "were lost or rate-limited); rerun, or use another --method",)
+        return (), (Unmeasured(Step.PMTU, UnmeasuredReason.LOWER_BOUND, method=run.method,
+                               mtu=pmtu, tried=(Attempt(run.method, evidence[0]),)),)
     found = PmtuNumbers(route.interface_mtu, smallest_failing=r.smallest_bad)
     if not r.exact:
         evidence.append(_ev(PmtuFact.OPEN_BRACKET, mtu=pmtu))
