@@ -2,7 +2,7 @@
 
 The decisions live in ``pmtu_rules`` (pure, unit-tested); this module resolves
 the target, asks the kernel for the route (``probes.kernel``), opens the probers
-of ``probes.l3`` / ``probes.down`` and feeds what they measured to the rules.
+of ``probes.l3`` / ``probes.l3_tcp`` / ``probes.down`` and feeds what they measured to the rules.
 "Could not measure" is a result (``Measurement.unmeasured``), never an
 exception; only bad arguments raise (``UsageError``). ``make_probe`` is the
 socket factory: tests pass a simulated path to drive the orchestration without
@@ -118,11 +118,14 @@ def _make_prober(method: str, target: Target, port: int | None,
         raise UsageError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if port is None:
         raise UsageError(NEEDS_PORT[method])
+    from pathprobe.probes import l3_tcp
+
     if method == "tcp":
-        return _Probe(l3.TcpProber(target.address, target.family, port=port), ProbeKind.TCP,
-                      port)
-    return _Probe(l3.SynProber(target.address, target.family, port=port,
-                               source=source or route_to(target).source), ProbeKind.SYN, port)
+        return _Probe(l3_tcp.TcpProber(target.address, target.family, port=port),
+                      ProbeKind.TCP, port)
+    return _Probe(l3_tcp.SynProber(target.address, target.family, port=port,
+                                   source=source or route_to(target).source),
+                  ProbeKind.SYN, port)
 
 
 # The socket factory: (method, target, port) -> an open prober. Tests pass a simulated path.

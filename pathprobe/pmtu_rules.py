@@ -3,7 +3,7 @@
 No sockets, no clock, no resolver: each function takes what the probes measured
 (``SearchRun``, ``DirectionCheck``, traces) and returns typed verdicts and
 evidence, so every rule is unit-tested on plain values. ``pmtu`` wires them to
-``probes.l3`` and ``probes.down``.
+``probes.l3``, ``probes.l3_tcp`` and ``probes.down``.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from pathprobe.pmtu_rules import (
     not_measured,
     verdicts_for,
 )
-from pathprobe.probes import l3
+from pathprobe.probes import l3, l3_tcp
 from pathprobe.probes.kernel import resolve
 from pathprobe.render.evidence import describe
 from pathprobe.render.unmeasured import unmeasured_sentence
@@ -263,10 +263,10 @@ def test_icmp_checksum_vector() -> None:
 
 
 def test_hint_validity() -> None:
-    assert l3._hint(1400, 1500, socket.AF_INET) == 1400
-    assert l3._hint(1500, 1500, socket.AF_INET) is None      # not below what we sent
-    assert l3._hint(60, 1500, socket.AF_INET) is None        # below the IPv4 minimum
-    assert l3._hint(1200, 1300, socket.AF_INET6) is None     # below the IPv6 minimum
+    assert l3.mtu_hint(1400, 1500, socket.AF_INET) == 1400
+    assert l3.mtu_hint(1500, 1500, socket.AF_INET) is None      # not below what we sent
+    assert l3.mtu_hint(60, 1500, socket.AF_INET) is None        # below the IPv4 minimum
+    assert l3.mtu_hint(1200, 1300, socket.AF_INET6) is None     # below the IPv6 minimum
 
 
 def test_help_teaches_the_command() -> None:
@@ -322,7 +322,7 @@ def tcp_server() -> Iterator[int]:
 
 
 def test_tcp_probe_over_loopback(tcp_server: int) -> None:
-    prober = l3.TcpProber("127.0.0.1", socket.AF_INET, port=tcp_server)
+    prober = l3_tcp.TcpProber("127.0.0.1", socket.AF_INET, port=tcp_server)
     try:
         sizes = [576, 1500, 9000]
         results = prober.probe(sizes)
@@ -338,7 +338,7 @@ def test_tcp_closed_port_is_not_measured() -> None:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     with pytest.raises(NotMeasuredError, match="not open"):
-        l3.TcpProber("127.0.0.1", socket.AF_INET, port=port)
+        l3_tcp.TcpProber("127.0.0.1", socket.AF_INET, port=port)
 
 
 def test_hop_from_traces_black_hole_after_first_router() -> None:
