@@ -342,6 +342,10 @@ class UnmeasuredReason(StrEnum):
     LOWER_BOUND = "lower-bound"   # answers were lost: the size is only a lower bound
     SERVICE_RESETS_DATA = "service-resets-data"   # even 1 byte of data is reset
     NOTHING_ACKED = "nothing-acked"   # no data segment was acknowledged
+    # Parts of a step (the leg's "not measured" list; they do not decide the exit status):
+    RECEIVED_ROUTE_BOUND = "received-route-bound"    # TCP_INFO's MSS is our route's
+    RECEIVED_WINDOW_BOUND = "received-window-bound"  # TCP_INFO's MSS is half the window
+    NO_TCP_REPAIR = "no-tcp-repair"   # sizes above the negotiated MSS need CAP_NET_ADMIN
 
 
 @dataclass(frozen=True)

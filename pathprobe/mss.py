@@ -46,6 +46,7 @@ from pathprobe.mss_rules import (
 )
 from pathprobe.probes import tcp as tcpprobe
 from pathprobe.probes.kernel import resolve, route_to
+from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch, drive
 from pathprobe.timeouts import ACK_WAIT, PEER_WAIT
 from pathprobe.wire.http_get import get_request
@@ -234,19 +235,20 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
                else UnmeasuredReason.ERROR)
         return Measurement(unmeasured=(Unmeasured(Step.MSS, why, host, cause=str(e)),))
     view = handshake_view(hs, _interface_mtu(family, addr[0]))
-    not_measured = _bound_note(view)
+    gaps = _bound_gap(view)
     finding: HopFinding | None = None
     if hops:   # before the segments: their ICMP may lower the cached PMTU and our SYN's MSS
         progress(f"TTL-limited SYNs, 1..{max_hops} hops")
         try:
             finding = _hop_finding(family, addr, hs.mss_sent, max_hops)
         except NotMeasuredError as exc:
-            not_measured.append(f"the hop that rewrites our SYN: {exc}")
+            gaps.append(Unmeasured(Step.MSS, UnmeasuredReason.ERROR, method="hops",
+                                   cause=str(exc)))
     seg: SegmentView | None = None
     unmeasured: tuple[Unmeasured, ...] = ()
     if segments:
         wait = ack_timeout if ack_timeout is not None else auto_ack_timeout(hs.rtt_s)
-        seg, unmeasured = _segments(family, addr, target, hs, wait, not_measured, progress,
+        seg, unmeasured = _segments(family, addr, target, hs, wait, gaps, progress,
                                     expected_mtu, clock, segment_prober)
     peer: PeerView | None = None
     if peer_probe:
@@ -256,28 +258,28 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
                 down_payload < hs.mss_sent else None
             peer = _peer_view(family, addr, hs.rtt_s, lowered)
         except NotMeasuredError as exc:
-            not_measured.append(f"the peer's segment size: {exc}")
+            gaps.append(Unmeasured(Step.MSS, UnmeasuredReason.ERROR, method="peer",
+                                   cause=str(exc)))
     out = classify(leg, target, view, seg, finding, peer=peer, leg_pmtu=leg_pmtu,
-                   duration_s=clock() - t0, not_measured=tuple(not_measured))
+                   duration_s=clock() - t0,
+                   not_measured=tuple(unmeasured_sentence(u, "mss") for u in gaps))
     if unmeasured:   # what was not measured keeps HEALTHY out
         problems = tuple(v for v in out.verdicts if v.code is not VerdictCode.HEALTHY)
         return replace(out, verdicts=problems, unmeasured=unmeasured)
     return out
 
 
-def _bound_note(view: HandshakeView) -> list[str]:
+def _bound_gap(view: HandshakeView) -> list[Unmeasured]:
     """Why the MSS received is only a lower bound, for the leg's "not measured" list."""
     if view.bound is ReceivedBound.ROUTE_MTU:
-        return ["exact MSS received: our route MTU bounds TCP_INFO; "
-                "capturing the SYN-ACK needs root (CAP_NET_RAW)"]
+        return [Unmeasured(Step.MSS, UnmeasuredReason.RECEIVED_ROUTE_BOUND)]
     if view.bound is ReceivedBound.HALF_WINDOW:
-        return ["exact MSS received: TCP_INFO caps it at half the peer's window; "
-                "capturing the SYN-ACK needs root (CAP_NET_RAW)"]
+        return [Unmeasured(Step.MSS, UnmeasuredReason.RECEIVED_WINDOW_BOUND)]
     return []
 
 
 def _segments(family: int, addr: tuple[str, int], target: str, hs: tcpprobe.Handshake,
-              wait: float, not_measured: list[str], progress: Progress,
+              wait: float, gaps: list[Unmeasured], progress: Progress,
               expected_mtu: int | None, clock: Clock, prober: SegmentProber | None = None
               ) -> tuple[SegmentView | None, tuple[Unmeasured, ...]]:
     """The segment search (above the negotiated MSS when TCP_REPAIR lets us), and what it
@@ -285,9 +287,8 @@ def _segments(family: int, addr: tuple[str, int], target: str, hs: tcpprobe.Hand
     override = mss_for_payload(hs.snd_mss, hs.timestamps) < hs.mss_sent
     if override and not tcpprobe.can_override_mss(family, addr, hs.mss_sent, 3.0):
         override = False
-        not_measured.append(
-            f"segments above the negotiated MSS ({hs.mss_received}): raising our send "
-            "MSS needs root (CAP_NET_ADMIN for TCP_REPAIR)")
+        gaps.append(Unmeasured(Step.MSS, UnmeasuredReason.NO_TCP_REPAIR,
+                               size=hs.mss_received))
     try:
         seg = search_segments(family, addr, hs, override=override, ack_timeout=wait,
                               progress=progress, prober=prober, expected_mtu=expected_mtu,

@@ -45,10 +45,13 @@ def _lower_bound(u: Unmeasured, command: str) -> str:
             f"rate-limited); {fix}")
 
 
+# What an mss part that failed was for, by its ``method``.
+_PART = {"segments": "segment sizes to {target}: ", "hops": "the hop that rewrites our SYN: ",
+         "peer": "the peer's segment size: "}
+
+
 def _error(u: Unmeasured, command: str) -> str:
-    if u.method == "segments":
-        return f"segment sizes to {u.target}: {u.cause}"
-    return u.cause
+    return _PART.get(u.method or "", "").format(target=u.target) + u.cause
 
 
 def _resets_data(u: Unmeasured, command: str) -> str:
@@ -67,6 +70,15 @@ _SENTENCES: dict[UnmeasuredReason, Callable[[Unmeasured, str], str]] = {
     UnmeasuredReason.SERVICE_RESETS_DATA: _resets_data,
     UnmeasuredReason.NOTHING_ACKED: lambda u, _c: (
         f"no data segment to {u.target} was acknowledged; the service may not accept data"),
+    UnmeasuredReason.RECEIVED_ROUTE_BOUND: lambda _u, _c: (
+        "exact MSS received: our route MTU bounds TCP_INFO; capturing the SYN-ACK needs root "
+        "(CAP_NET_RAW)"),
+    UnmeasuredReason.RECEIVED_WINDOW_BOUND: lambda _u, _c: (
+        "exact MSS received: TCP_INFO caps it at half the peer's window; capturing the "
+        "SYN-ACK needs root (CAP_NET_RAW)"),
+    UnmeasuredReason.NO_TCP_REPAIR: lambda u, _c: (
+        f"segments above the negotiated MSS ({u.size}): raising our send MSS needs root "
+        "(CAP_NET_ADMIN for TCP_REPAIR)"),
 }
 
 
