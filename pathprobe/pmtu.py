@@ -42,7 +42,6 @@ from pathprobe.pmtu_rules import (
     DirectionCheck,
     MethodFailure,
     SearchRun,
-    _ev,
     auto_order,
     batch_for,
     check_arguments,
@@ -52,6 +51,7 @@ from pathprobe.pmtu_rules import (
     hop_from_traces,
     hop_without_trace,
     not_measured,
+    pmtu_ev,
     verdicts_for,
 )
 from pathprobe.probes.kernel import resolve, route_to, target_route_mtu
@@ -217,8 +217,8 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
                  check_dir: bool = True, clock: Clock = time.monotonic,
                  make_probe: ProbeFactory = _make_prober) -> Measurement:
     """Measure the path MTU to host. Bad arguments raise UsageError; anything that cannot
-    be measured is a Measurement with ``errors`` (``unmeasured`` says why, e.g. when privileges
-    were what was missing)."""
+    be measured is a Measurement whose typed ``unmeasured`` says what and why (e.g. that
+    privileges were what was missing). ``make_probe`` is the socket factory."""
     check_arguments(method, max_probes, port)
     t0 = clock()
     try:
@@ -258,7 +258,7 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
     cached = target_route_mtu(target)
     verdicts, unmeasured = verdicts_for(leg, run, route, high, direction, dir_evidence, cached)
 
-    notes = [run.probe_note(), _ev(PmtuFact.SOURCE, source=route.source),
+    notes = [run.probe_note(), pmtu_ev(PmtuFact.SOURCE, source=route.source),
              search_evidence(run.result, Step.PMTU, run.method)]
     notes.extend(f.evidence() for f in failures)
     hop: Hop | None = None
@@ -296,7 +296,7 @@ def locate_hop(target: Target, run: SearchRun, progress: Progress,
         except PermissionNeeded:
             prober = l3.IcmpProber(target.address, target.family, raw=False)
     except PermissionNeeded:
-        return None, [_ev(PmtuFact.HOPS_NEED_ICMP)]
+        return None, [pmtu_ev(PmtuFact.HOPS_NEED_ICMP)]
     try:
         small = prober.trace(ok, MAX_TTL)
         large = prober.trace(bad, MAX_TTL)

@@ -53,7 +53,8 @@ MAX_IP_SIZE = 65535          # IPv4 total length / IPv6 without jumbograms (lo h
 MAX_TTL = 16                 # TTL-limited probes that locate the hop
 
 
-def _ev(fact: PmtuFact, **values: Number) -> Evidence:
+def pmtu_ev(fact: PmtuFact, **values: Number) -> Evidence:
+    """One pmtu evidence item (the values are the template's fields)."""
     return Evidence(fact, Step.PMTU, values)
 
 
@@ -73,9 +74,9 @@ class MethodFailure:
 
     def evidence(self) -> Evidence:
         if self.result is not None:
-            return _ev(PmtuFact.NOT_USED,
+            return pmtu_ev(PmtuFact.NOT_USED,
                        **search_evidence(self.result, Step.PMTU, self.method).values)
-        return _ev(PmtuFact.NOT_USED, method=self.method, why=self.message)
+        return pmtu_ev(PmtuFact.NOT_USED, method=self.method, why=self.message)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class SearchRun:
     port: int | None = None
 
     def probe_note(self) -> Evidence:
-        return _ev(PmtuFact.PROBE, probe=self.probe.value, port=self.port)
+        return pmtu_ev(PmtuFact.PROBE, probe=self.probe.value, port=self.port)
 
 
 @dataclass(frozen=True)
@@ -151,18 +152,18 @@ def direction_from(run: SearchRun, check: DirectionCheck | None) -> tuple[
     """(direction, pmtu_up, pmtu_down, evidence) from the main run and the up-only check."""
     pmtu = run.result.largest_ok
     if not run.measures_down:
-        return Direction.UP, pmtu, None, [_ev(PmtuFact.UP_ONLY_METHOD, method=run.method)]
+        return Direction.UP, pmtu, None, [pmtu_ev(PmtuFact.UP_ONLY_METHOD, method=run.method)]
     if run.result.signalled and run.result.exact:
         return (Direction.UP, pmtu, None,
-                [_ev(PmtuFact.TOO_BIG_ON_WAY_UP, bad=run.result.smallest_bad, mtu=pmtu)])
+                [pmtu_ev(PmtuFact.TOO_BIG_ON_WAY_UP, bad=run.result.smallest_bad, mtu=pmtu)])
     if check is None or check.up_ok is None:
-        return None, None, None, [_ev(PmtuFact.DIRECTION_UNKNOWN)]
+        return None, None, None, [pmtu_ev(PmtuFact.DIRECTION_UNKNOWN)]
     size = (pmtu or 0) + 1
     if check.up_ok:
         return (Direction.DOWN, check.pmtu_up, pmtu,
-                [_ev(PmtuFact.LIMIT_DOWN, method=check.method, size=size, mtu=pmtu)])
+                [pmtu_ev(PmtuFact.LIMIT_DOWN, method=check.method, size=size, mtu=pmtu)])
     return (Direction.UP, pmtu, None,
-            [_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=pmtu)])
+            [pmtu_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=pmtu)])
 
 
 def down_direction(check: DirectionCheck, up_limit: int, high: int,
@@ -175,15 +176,15 @@ def down_direction(check: DirectionCheck, up_limit: int, high: int,
     ok = result.largest_ok
     if ok is None or (short and result.smallest_bad is None and ok <= up_limit):
         return (Direction.UP, None,
-                [_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=up_limit),
-                 _ev(PmtuFact.DOWN_UNMEASURED, mtu=up_limit, port=port)])
-    search_ev = _ev(PmtuFact.DOWN_SEARCH, port=port, ok=ok, bad=result.smallest_bad
+                [pmtu_ev(PmtuFact.LIMIT_UP, method=check.method, size=size, mtu=up_limit),
+                 pmtu_ev(PmtuFact.DOWN_UNMEASURED, mtu=up_limit, port=port)])
+    search_ev = pmtu_ev(PmtuFact.DOWN_SEARCH, port=port, ok=ok, bad=result.smallest_bad
                     if result.exact else None)
     if result.exact and ok == up_limit:
         return (Direction.BOTH, ok,
-                [_ev(PmtuFact.LIMIT_BOTH, method=check.method, size=size), search_ev])
+                [pmtu_ev(PmtuFact.LIMIT_BOTH, method=check.method, size=size), search_ev])
     return (Direction.UP, ok,
-            [_ev(PmtuFact.LIMIT_UP_ONLY, method=check.method, size=size, down=ok), search_ev])
+            [pmtu_ev(PmtuFact.LIMIT_UP_ONLY, method=check.method, size=size, down=ok), search_ev])
 
 
 def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
@@ -203,11 +204,11 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
                                method=run.method, size=r.low),)
     ceiling = run.ceiling if run.ceiling is not None else high
     evidence = [search_evidence(r, Step.PMTU, run.method),
-                _ev(PmtuFact.SEARCH_TIME, probes=r.probes, rounds=r.rounds,
+                pmtu_ev(PmtuFact.SEARCH_TIME, probes=r.probes, rounds=r.rounds,
                     duration_s=round(r.duration_s, 3))]
     numbers = pmtu_numbers(PmtuNumbers(route.interface_mtu))
     if pmtu >= high and r.exact:
-        evidence.insert(0, _ev(PmtuFact.INTERFACE_MTU_CROSSES, mtu=pmtu,
+        evidence.insert(0, pmtu_ev(PmtuFact.INTERFACE_MTU_CROSSES, mtu=pmtu,
                                interface=route.interface))
         return (Verdict(VerdictCode.HEALTHY, leg, Direction.BOTH if run.measures_down
                         else Direction.UP, tuple(evidence), Confidence.MEASURED, numbers,
@@ -216,7 +217,7 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
         # The method itself cannot send more (TCP: peer MSS or a PMTU the kernel cached).
         if route_pmtu is not None and route_pmtu == ceiling and route_pmtu < high:
             numbers = pmtu_numbers(PmtuNumbers(route.interface_mtu, route_pmtu=route_pmtu))
-            evidence.insert(0, _ev(PmtuFact.ROUTE_CACHE, route_pmtu=route_pmtu, mtu=pmtu))
+            evidence.insert(0, pmtu_ev(PmtuFact.ROUTE_CACHE, route_pmtu=route_pmtu, mtu=pmtu))
             return (Verdict(VerdictCode.PMTU_REDUCED, leg, Direction.UP, tuple(evidence),
                             Confidence.INFERRED, numbers, limit=Limit(mtu=pmtu),
                             basis=Basis.THIS_LEG_ONLY),), ()
@@ -227,13 +228,13 @@ def verdicts_for(leg: Leg, run: SearchRun, route: RouteInfo, high: int,
                                mtu=pmtu, tried=(Attempt(run.method, evidence[0]),)),)
     found = PmtuNumbers(route.interface_mtu, smallest_failing=r.smallest_bad)
     if not r.exact:
-        evidence.append(_ev(PmtuFact.OPEN_BRACKET, mtu=pmtu))
+        evidence.append(pmtu_ev(PmtuFact.OPEN_BRACKET, mtu=pmtu))
     if r.signalled:
         found = replace(found, icmp_signalled=True, icmp_mtu=r.icmp_mtu)
-        evidence.insert(0, _ev(PmtuFact.ICMP_TOO_BIG, mtu=pmtu, icmp_mtu=r.icmp_mtu))
+        evidence.insert(0, pmtu_ev(PmtuFact.ICMP_TOO_BIG, mtu=pmtu, icmp_mtu=r.icmp_mtu))
         code = VerdictCode.PMTU_REDUCED
     else:
-        evidence.insert(0, _ev(PmtuFact.VANISH, mtu=pmtu, bad=r.smallest_bad))
+        evidence.insert(0, pmtu_ev(PmtuFact.VANISH, mtu=pmtu, bad=r.smallest_bad))
         code = VerdictCode.PMTU_BLACKHOLE
     evidence.extend(dir_evidence)
     confidence = Confidence.MEASURED if r.exact else Confidence.INFERRED
@@ -258,12 +259,12 @@ def hop_without_trace(run: SearchRun, direction: Direction | None = None
     no failing size, a limit on the way down, or the ICMP sender. None: trace."""
     r = run.result
     if r.largest_ok is None or r.smallest_bad is None:
-        return None, [_ev(PmtuFact.HOPS_NO_FAILURE)]
+        return None, [pmtu_ev(PmtuFact.HOPS_NO_FAILURE)]
     if direction is Direction.DOWN:
-        return None, [_ev(PmtuFact.HOPS_DOWN)]
+        return None, [pmtu_ev(PmtuFact.HOPS_DOWN)]
     if r.signalled and run.too_big_from:
         hop = run.too_big_from[0]
-        return hop, [_ev(PmtuFact.HOPS_ICMP_SENDER, hop=hop, icmp_mtu=r.icmp_mtu)]
+        return hop, [pmtu_ev(PmtuFact.HOPS_ICMP_SENDER, hop=hop, icmp_mtu=r.icmp_mtu)]
     return None
 
 
@@ -275,19 +276,19 @@ def hop_from_traces(small: dict[int, tuple[str, str]], large: dict[int, tuple[st
     path = " ".join(f"{t}:{small[t][0]}" for t in sorted(small) if t <= last_small)
     progress(f"hops ({ok} bytes): {path or 'none answered'}")
     if not small:
-        return None, [_ev(PmtuFact.HOPS_NONE_ANSWERED)]
+        return None, [pmtu_ev(PmtuFact.HOPS_NONE_ANSWERED)]
     too_big = [t for t in sorted(large) if large[t][1] == "too-big"]
     if too_big:
         hop = large[too_big[0]][0]
-        return hop, [_ev(PmtuFact.HOPS_TOO_BIG_AT, hop=hop, ttl=too_big[0], bad=bad)]
+        return hop, [pmtu_ev(PmtuFact.HOPS_TOO_BIG_AT, hop=hop, ttl=too_big[0], bad=bad)]
     reached = [t for t in sorted(large) if large[t][1] == "time-exceeded"]
     last = max(reached) if reached else 0
     if last == 0:
         first = small.get(1)
-        return None, [_ev(PmtuFact.HOPS_DIE_FIRST, bad=bad,
+        return None, [pmtu_ev(PmtuFact.HOPS_DIE_FIRST, bad=bad,
                           first=first[0] if first else None)]
     nxt = small.get(last + 1)
     hop = large[last][0]
-    return hop, [_ev(PmtuFact.HOPS_VANISH_AFTER, bad=bad, ok=ok, ttl=last, hop=hop,
+    return hop, [pmtu_ev(PmtuFact.HOPS_VANISH_AFTER, bad=bad, ok=ok, ttl=last, hop=hop,
                      next_ttl=last + 1, next_hop=nxt[0] if nxt else None)]
 
