@@ -34,7 +34,12 @@ from pathprobe.model import (
 )
 from pathprobe.records import MssClamp, MssResult, SegmentResult, UpSeenBy
 from pathprobe.search import SearchResult, search_evidence
-from pathprobe.serialize import mss_clamp_numbers, mss_measurements
+from pathprobe.serialize import (
+    mss_clamp_numbers,
+    mss_icmp_numbers,
+    mss_measurements,
+    mss_reset_numbers,
+)
 from pathprobe.wire.overhead import ip_tcp_overhead
 
 MAX_IP_SIZE = 65535         # IPv4 total length caps a packet (lo's MTU is 65536)
@@ -236,7 +241,7 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
                 VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
                 (_ev(MssFact.RESET_EVEN_AT_LOW, low=seg.low, payload=seg.payload(seg.low)),
                  search),
-                Confidence.MEASURED, {"smallest_reset": bad}, basis=Basis.THIS_LEG_ONLY))
+                Confidence.MEASURED, mss_reset_numbers(bad), basis=Basis.THIS_LEG_ONLY))
         return   # nothing acknowledged otherwise: measure_mss reports it as an error
     limit = Limit(mtu=ok, max_payload=seg.payload(ok), exact=seg.exact)
     if seg.failure is Failure.RESET:
@@ -245,7 +250,7 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
         if not seg.exact:
             ev.append(search)
         f.problems.append(Verdict(VerdictCode.RST_ON_LARGE_SEGMENT, leg, Direction.UP,
-                                  tuple(ev), Confidence.MEASURED, {"smallest_reset": bad},
+                                  tuple(ev), Confidence.MEASURED, mss_reset_numbers(bad),
                                   limit=limit, basis=Basis.THIS_LEG_ONLY))
     elif seg.failure is Failure.LOST:
         ev = [_ev(MssFact.LOST_ABOVE, ok=ok, payload=seg.payload(ok), bad=bad), search]
@@ -257,13 +262,12 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
             limit=limit, basis=Basis.THIS_LEG_ONLY))
     elif seg.failure is Failure.ICMP:
         # The proven size is the limit; the ICMP hint is only a claim.
-        numbers: dict[str, Number] = ({"icmp_mtu": r.icmp_mtu} if r.icmp_mtu is not None
-                                      else {})
         f.problems.append(Verdict(
             VerdictCode.PMTU_REDUCED, leg, Direction.UP,
             (_ev(MssFact.ICMP_ANSWERED, hint=r.icmp_mtu, ok=ok, bad=bad),
              _ev(MssFact.PMTUD_WORKS)),
-            Confidence.MEASURED, numbers, limit=limit, basis=Basis.THIS_LEG_ONLY))
+            Confidence.MEASURED, mss_icmp_numbers(r.icmp_mtu), limit=limit,
+            basis=Basis.THIS_LEG_ONLY))
     else:
         bounded = not seg.beyond_clamp and seg.high < hs.pmtu
         f.healthy.append(_ev(MssFact.SEGMENTS_ACKED, ok=ok, payload=seg.payload(ok),

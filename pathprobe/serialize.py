@@ -109,3 +109,13 @@ def mss_clamp_numbers(c: MssClamp) -> dict[str, Number]:
         out["hop"] = c.hop.address
         out["hop_ttl"] = c.hop.ttl
     return out
+
+
+def mss_reset_numbers(smallest_reset: int | None) -> dict[str, Number]:
+    """An RST_ON_LARGE_SEGMENT verdict's numbers: the smallest size answered by a reset."""
+    return {"smallest_reset": smallest_reset}
+
+
+def mss_icmp_numbers(icmp_mtu: int | None) -> dict[str, Number]:
+    """An mss PMTU_REDUCED verdict's numbers: the MTU the ICMP claimed, when it named one."""
+    return {"icmp_mtu": icmp_mtu} if icmp_mtu is not None else {}

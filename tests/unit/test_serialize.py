@@ -17,7 +17,9 @@ from pathprobe.records import (
 )
 from pathprobe.serialize import (
     mss_clamp_numbers,
+    mss_icmp_numbers,
     mss_measurements,
+    mss_reset_numbers,
     pmtu_measurements,
     pmtu_numbers,
 )
@@ -87,3 +89,10 @@ def test_mss_clamp_numbers_follow_how_the_clamp_was_seen() -> None:
         ("mss_sent", 1460), ("mss_received", 1300), ("ip_version", 4), ("syn_ack_mss", 1460),
         ("mss_at_peer", 1300), ("hop", "198.18.1.1"), ("hop_ttl", 2)]
     assert type(mss_clamp_numbers(quoted)["ip_version"]) is int
+
+
+def test_mss_reset_and_icmp_numbers() -> None:
+    assert mss_reset_numbers(1373) == {"smallest_reset": 1373}
+    assert mss_reset_numbers(None) == {"smallest_reset": None}
+    assert mss_icmp_numbers(1400) == {"icmp_mtu": 1400}
+    assert mss_icmp_numbers(None) == {}
