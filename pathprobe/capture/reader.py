@@ -66,6 +66,7 @@ class ReadStats:
     linktypes: set[int] = field(default_factory=set)
     truncated: str | None = None        # the last frame was cut short (file ends mid-record)
     unsupported_frames: int = 0         # pcapng frames on interfaces of other link types
+    non_ip: int = 0                     # frames holding no IPv4/IPv6 packet (set by analyze)
     compressed: bool = False
 
 

@@ -211,8 +211,8 @@ def _proxy_request(payload: bytes) -> tuple[str, str] | None:
 
 # One proxied request as the tracker saw it, for joining the proxy's own connection
 # upstream (leg 2) in a capture taken on the proxy:
-# (ts, frame, client address, proxy address, proxy port, target "host:port")
-Request = tuple[float, int, str, str, int, str]
+# (ts, frame, client address, client port, proxy address, proxy port, target "host:port")
+Request = tuple[float, int, str, int, str, int, str]
 REQUESTS_MAX = 4096
 
 
@@ -232,6 +232,7 @@ class Tracker:
         self.capture_end = 0.0   # time of the last packet; the reading loop sets it
         self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
         self.requests: deque[Request] = deque(maxlen=REQUESTS_MAX)  # recent proxied requests
+        self.proxies: dict[tuple[str, int], None] = {}   # (address, port) sent such requests
         # (packed address, port) seen answering a SYN: a listener, so the server side of a
         # connection whose start the capture missed.
         self.listening: set[tuple[bytes, int]] = set()
@@ -509,7 +510,8 @@ class Tracker:
                 c.exchanges.append(Exchange(target, frame, ts,
                                             bool(_HAS_AUTHZ.search(payload[:HEAD_MAX])),
                                             method=method))
-                self.requests.append((ts, frame, c.client, c.server, c.sport, target))
+                self.requests.append((ts, frame, c.client, c.cport, c.server, c.sport, target))
+                self.proxies[(c.server, c.sport)] = None
                 c.phase = "response"
                 c.head.clear()
                 if not c.first_payload:
@@ -593,8 +595,9 @@ class Tracker:
         self._retire(c)
 
     def icmp(self, frame: int, ts: float, router: str, family: int, mtu: int,
-             quoted: IpHeader, ports: tuple[int, int]) -> None:
-        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst."""
+             quoted: IpHeader, ports: tuple[int, int]) -> bool:
+        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst;
+        False when it quotes no connection the tracker follows."""
         self.capture_end = ts
         af = socket.AF_INET6 if family == 6 else socket.AF_INET
         key = (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
@@ -604,10 +607,11 @@ class Tracker:
             if len(self.icmp_unmatched) < 100:
                 self.icmp_unmatched.append((frame, mtu, router,
                                             f"{quoted.src}:{ports[0]} > {quoted.dst}:{ports[1]}"))
-            return
+            return False
         c, d = entry
         if len(c.icmp) < 32:
             c.icmp.append((frame, d, mtu, router, quoted.total_length))
+        return True
 
     def fragment(self, frame: int, ip: IpHeader) -> None:
         key = (ip.src, ip.dst)
