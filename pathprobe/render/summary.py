@@ -88,7 +88,11 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PROXY_UPSTREAM_ERROR:
         return f"proxy cannot reach the target ({_num(v, 'status') or 'error'})"
     if code is VerdictCode.PROXY_UNREACHABLE:
-        return "no TCP connection to the proxy"
+        return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
+                                                else "proxy")
+                + (" (once; others succeeded)" if _num(v, "others_connected") else ""))
+    if code is VerdictCode.TLS_HELLO_DROPPED:
+        return f"drops large TLS ClientHellos ({_num(v, 'hello_bytes') or '?'} bytes), not an MTU"
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:
@@ -105,7 +109,9 @@ def summarize(report: Report) -> str:
     order = [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM]
     names = [n for n in order if any(x.name is n for x in legs) or
              any(v.leg is n for v in verdicts)]
-    if any(v.code in NO_TUNNEL for v in verdicts) and Leg.PROXY_UPSTREAM not in names:
+    # Without a proxy (a direct connection refused) there is no leg 2 to speak of.
+    no_tunnel = any(v.code in NO_TUNNEL and v.leg is not Leg.FMC_UPSTREAM for v in verdicts)
+    if no_tunnel and Leg.PROXY_UPSTREAM not in names:
         names.append(Leg.PROXY_UPSTREAM)
     problems = [v for v in verdicts if v.code is not VerdictCode.HEALTHY]
     parts: list[str] = []
@@ -131,7 +137,7 @@ def summarize(report: Report) -> str:
             parts.append(f"{label} healthy")
         elif any(x.not_measured for x in legs if x.name is name):
             parts.append(f"{label} not measured")
-        elif name is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts):
+        elif name is Leg.PROXY_UPSTREAM and no_tunnel:
             parts.append(f"{label} not measured (no tunnel)")
         elif name is Leg.PROXY_UPSTREAM and any(
                 v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):
