@@ -383,7 +383,7 @@ def test_a_black_hole_needs_smaller_segments_to_get_through(tmp_path: Path) -> N
     c = Conv(server=UPSTREAM, sport=443)
     c.handshake(0.0)
     _stuck(c, 1448, 0.01)
-    status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    _status, doc, _err = cli(tmp_path, c.frames, *PORT443)
     assert "PMTU_BLACKHOLE" not in codes(doc)
 
 
@@ -507,7 +507,7 @@ def test_a_hello_whose_first_segment_vanishes_upstream_is_no_pmtu_verdict(
         c.pkt(1.01 + i, True, "PA", hello[:1448], seq=seq)
     c.pkt(8.0, False, "RA", ack=seq)
     status, doc, _err = cli(tmp_path, earlier.frames + c.frames, *PORT443)
-    assert codes(doc) == ["TLS_HELLO_DROPPED"], codes(doc)
+    assert status == 1 and codes(doc) == ["TLS_HELLO_DROPPED"], codes(doc)
     v = doc["verdicts"][0]
     assert v["leg"] == "fmc-upstream" and "PMTU_BLACKHOLE" not in codes(doc)
     assert any("retransmitted 3 time(s), never acknowledged" in e for e in v["evidence"])
