@@ -167,7 +167,8 @@ class Collector:
         self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
         self.refused: list[Conn] = []
-        self.connected: dict[tuple[str, int], int] = {}
+        # handshakes completed per (server, port) and per pair of hosts
+        self.connected: dict[tuple[str, str], int] = {}
         self.crossed: dict[tuple[str, str], int] = {}    # (client, server) -> payload
         self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
         self.joined = 0
@@ -188,9 +189,10 @@ class Collector:
     def __call__(self, c: Conn) -> None:
         self.seen += 1
         if c.down.syn_frame is not None:
-            key = (c.server, c.sport)
-            if key in self.connected or len(self.connected) < CONNECTED_MAX:
-                self.connected[key] = self.connected.get(key, 0) + 1
+            pair = (min(c.client, c.server), max(c.client, c.server))
+            for key in ((c.server, str(c.sport)), pair):
+                if key in self.connected or len(self.connected) < CONNECTED_MAX:
+                    self.connected[key] = self.connected.get(key, 0) + 1
         elif c.up.syn_frame is not None and len(self.refused) < REFUSED_MAX:
             self.refused.append(c)      # judged in close(), against the successes
             return
@@ -218,7 +220,9 @@ class Collector:
             self.joined += 1
             self.proxy_addrs.setdefault(c.client, None)
         path = (c.client, c.server)
-        ctx = PathContext(others_connected=self.connected.get((c.server, c.sport), 0),
+        same_port = self.connected.get((c.server, str(c.sport)), 0)
+        pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
+        ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
                           full_crossed=self.crossed.get(path, 0))
         findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
         if not findings and (c.server_hello is not None or c.down.bytes):

@@ -89,8 +89,11 @@ MIN_MTU = {4: 576, 6: 1280}
 class PathContext:
     """What other connections of the capture proved about this one's path."""
 
-    # Handshakes completed with the same server address and port (besides this one).
+    # Handshakes completed with the same server address and port (besides this one), or
+    # else between the same two hosts (``same_port`` False: e.g. BGP peers, one of which
+    # refuses while the other's connection succeeds).
     others_connected: int = 0
+    same_port: bool = True
     # Largest payload the same client sent to the same server that was acknowledged
     # and answered (so it crossed the whole path), before this connection was judged.
     full_crossed: int = 0
@@ -116,7 +119,9 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     up, down = c.up, c.down
 
     # --- handshake ---------------------------------------------------------------------
-    if up.syn_frame is not None and down.syn_frame is None:
+    if up.syn_frame is not None and down.syn_frame is None and not syn_failed(c, capture_end):
+        pass   # the capture missed the SYN-ACK, or ended before an answer could come
+    elif up.syn_frame is not None and down.syn_frame is None:
         if c.synack_rst is not None:
             evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
                         ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
@@ -127,7 +132,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         if ctx.others_connected:
             # One refusal among successful connections: not "unreachable" (a warning).
             evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
-                               count=ctx.others_connected))
+                               count=ctx.others_connected, same_port=int(ctx.same_port)))
             numbers["others_connected"] = ctx.others_connected
         numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
@@ -166,6 +171,20 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         if stall is not None:
             out.append(stall)
     return out
+
+
+SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all
+
+
+def syn_failed(c: Conn, capture_end: float) -> bool:
+    """The client's SYN got no SYN-ACK: a reset came, or the capture went on long enough
+    after it; and the client never acknowledged anything from the server (else the
+    capture only missed the SYN-ACK)."""
+    if c.up.syn_frame is None or c.down.syn_frame is not None:
+        return False
+    if c.down.acked or c.up.bytes or c.down.bytes:
+        return False
+    return c.synack_rst is not None or capture_end - c.first_ts >= SYN_WAIT_S
 
 
 def hello_spans(c: Conn) -> bool:

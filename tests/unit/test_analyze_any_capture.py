@@ -433,6 +433,38 @@ def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
     assert "proxy" not in json.dumps(doc["recommendations"]).lower()
 
 
+def test_a_syn_the_capture_ends_with_or_whose_answer_it_missed_is_no_refusal(
+        tmp_path: Path) -> None:
+    last = Conv(server=UPSTREAM, sport=443, cport=40001)
+    tls_session(last, 0.0)
+    last.pkt(0.5, True, "S", options=[("MSS", 1460)], seq=5000)   # the capture's last packet
+    status, doc, _err = cli(tmp_path, last.frames, *PORT443)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    missed = Conv(server=UPSTREAM, sport=443, cport=40002)
+    missed.handshake(0.0)
+    missed.frames.pop(1)                         # the SYN-ACK is not in the capture ...
+    missed.send(0.01, True, CLIENT_HELLO)        # ... but the client acknowledged it
+    missed.ack(0.02, False)
+    missed.pkt(3.0, True, "FA")
+    status, doc, _err = cli(tmp_path, missed.frames, *PORT443)
+    assert "PROXY_UNREACHABLE" not in codes(doc)
+
+
+def test_a_peer_refusing_while_the_other_side_connects_is_a_warning(tmp_path: Path) -> None:
+    """BGP peers: A's SYN to B:179 is refused, B's connection to A:179 succeeds."""
+    refused = Conv(client="198.18.1.2", server="198.18.1.1", cport=40001, sport=179)
+    refused.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    refused.pkt(0.001, False, "RA", ack=refused.cseq + 1)
+    other = Conv(client="198.18.1.1", server="198.18.1.2", cport=35000, sport=179)
+    other.handshake(0.5)
+    other.send(0.6, True, b"\xff" * 19)
+    other.ack(0.61, False)
+    status, doc, _err = cli(tmp_path, refused.frames + other.frames, "--port", "179")
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert v["severity"] == "warning" and status == 1
+    assert any("between the same two hosts" in e for e in v["evidence"])
+
+
 # --- issue 19 item 4: a large ClientHello dropped for what it is ------------------------------
 
 def _pq_hello() -> bytes:

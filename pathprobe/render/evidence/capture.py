@@ -94,6 +94,15 @@ def _ping(v: Mapping[str, Number], what: str) -> str:
             f"{what} {v.get('size')} bytes")
 
 
+def _others_connected(v: Mapping[str, Number]) -> str:
+    where = (f"to {v.get('server')}:{v.get('port')}" if v.get("same_port", 1)
+             else f"between the same two hosts (to {v.get('server')} or from it)")
+    return (f"{v.get('count')} other connection(s) {where} in this capture succeeded: one "
+            "refusal, not an unreachable server (a listener's backlog, a rate limit, a peer "
+            "that only accepts the other way round, or a closed port on one of several "
+            "servers)")
+
+
 def _none_dash(x: Number) -> str:
     return "-" if x is None else str(x)
 
@@ -160,10 +169,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.PING_SMALL_LATER_OK:
         "smaller pings were answered after the first large one was lost: the host was up, "
         "only the large ones vanish",
-    CaptureFact.OTHERS_CONNECTED:
-        "{count} other connection(s) to {server}:{port} in this capture succeeded: one "
-        "refusal, not an unreachable server (a listener's backlog, a rate limit, a reset "
-        "connection, or a closed port on one of several servers)",
+    CaptureFact.OTHERS_CONNECTED: _others_connected,
     CaptureFact.HELLO_SPANS: _hello_spans,
     CaptureFact.HELLO_RETRANSMITTED:
         "from frame {frame}: the segment starting the ClientHello was retransmitted {count} "
