@@ -89,6 +89,13 @@ def _hello_spans(v: Mapping[str, Number]) -> str:
             "first; post-quantum key shares make hellos this large)")
 
 
+def _icmp_quotes(v: Mapping[str, Number]) -> str:
+    ports = v.get("ports")
+    return (f"frame {v.get('frame')}: the message quotes the {v.get('proto')} packet "
+            f"{v.get('src')} > {v.get('dst')} ({v.get('size')} bytes"
+            + (f", ports {ports}" if ports and ports != "-" else "") + ") that did not fit")
+
+
 def _ping(v: Mapping[str, Number], what: str) -> str:
     return (f"frame {v.get('frame')}: {v.get('count')} DF ping(s) to {v.get('dst')} "
             f"{what} {v.get('size')} bytes")
@@ -157,9 +164,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SMALLER_ARRIVED:
         "segments of up to {max_payload} bytes did arrive: larger ones seem to vanish before "
         "the capture point",
-    CaptureFact.ICMP_QUOTES:
-        "frame {frame}: the message quotes the {proto} packet {src} > {dst} ({size} bytes, "
-        "ports {ports}) that did not fit",
+    CaptureFact.ICMP_QUOTES: _icmp_quotes,
     CaptureFact.PING_AT_MTU_ANSWERED:
         "a DF ping of {size} bytes (the MTU the router named) was answered: PMTU discovery "
         "works at that size",
