@@ -488,7 +488,10 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         count=frags))
     legs_seen = sorted(collector.legs)
     verdicts = healthy_unless(
-        collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
+        collector.merger.verdicts(),
+        # no connection at all: no proxy either, so nothing is said about one
+        legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY if legs_seen
+        else Leg.FMC_UPSTREAM,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))
 
