@@ -531,7 +531,8 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
         else:
             rest.append(v)
         seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
-        if (v.code is VerdictCode.TUNNEL_STALL and v.direction is not Direction.UP
+        if (v.code is VerdictCode.TUNNEL_STALL and v.leg is Leg.PROXY_UPSTREAM
+                and v.direction is not Direction.UP
                 and isinstance(seg, int) and isinstance(full, int) and seg < full):
             where = targets.get(Leg.FMC_PROXY, "PROXY:PORT")
             out.append(Recommendation(

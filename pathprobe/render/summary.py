@@ -14,7 +14,8 @@ LEG_LABEL = {
 
 def _dir_words(v: Verdict) -> str:
     if v.direction is Direction.UP:
-        return " going up (toward the upstream)"
+        return (" going up (toward the server)" if v.leg is Leg.FMC_UPSTREAM
+                else " going up (toward the upstream)")
     if v.direction is Direction.DOWN:
         return " coming down (toward the FMC)"
     return ""
@@ -75,6 +76,10 @@ def phrase(v: Verdict) -> str:
             return f"resets segments above {payload} payload bytes{_dir_words(v)}"
         return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
+        if v.leg is Leg.FMC_UPSTREAM:   # no proxy, no tunnel: a TLS session to a server
+            if v.direction is None and v.limit is None:
+                return "TLS session opens, but the server never answers"
+            return "TLS session stalls" + _dir_words(v)
         if v.direction is None and v.limit is None:
             return "tunnel opens, but the far end never answers"
         return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (

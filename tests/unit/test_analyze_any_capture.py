@@ -422,6 +422,30 @@ def test_one_refused_syn_among_successes_is_a_warning_and_says_server(tmp_path: 
     assert "server" in doc["summary"] and "proxy" not in words.lower()
 
 
+def test_a_direct_session_s_words_name_the_server(tmp_path: Path) -> None:
+    """A TLS session straight to a server that stops answering, and a black hole on it:
+    no proxy, no tunnel, no 'diagnose --proxy' in what the report says."""
+    d = Conv(server=UPSTREAM, sport=443)
+    d.handshake(0.0)
+    d.send(0.01, True, CLIENT_HELLO)
+    d.ack(0.02, False)
+    d.pkt(10.0, True, "FA")
+    _status, doc, _err = cli(tmp_path, d.frames, *PORT443)
+    assert doc["summary"] == "fmc-upstream TLS session opens, but the server never answers " \
+        "(inferred)"
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, b"\x16" * 600)
+    c.ack(0.02, False)
+    _stuck(c, 1448, 0.03)
+    _status, doc2, _err = cli(tmp_path, c.frames, *PORT443)
+    assert "toward the server" in doc2["summary"]
+    for report in (doc, doc2):
+        words = json.dumps([report["summary"], report["recommendations"],
+                            [v["evidence"] for v in report["verdicts"]]]).lower()
+        assert "proxy" not in words and "tunnel" not in words, words
+
+
 def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
     refused = Conv(server=UPSTREAM, sport=443, cport=40001)
     refused.pkt(0.0, True, "S", options=[("MSS", 1460)])
