@@ -70,7 +70,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
     traceback: Annotated[bool, typer.Option(
         "--traceback", help="On an internal error, show the Python traceback.")] = False,
 ) -> None:
@@ -87,6 +88,29 @@ app.command("analyze", epilog=EXIT_STATUS_HELP)(analyze_command)
 app.command("merge")(merge_command)
 app.command("schema")(schema_command)
 app.add_typer(lab_app, name="lab")
+
+
+def usage_line(error: Exception, args: list[str]) -> str:
+    """A usage error of the CLI layer as one line that names the help to read: click's four
+    lines (usage, try, blank, error) and pydantic's "Value error," prefix go."""
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else str(error)
+    message = " ".join(str(message).replace("Value error, ", "").split()).rstrip(".")
+    return f"{message[:1].lower()}{message[1:]} (see '{_command_path(args)} --help')"
+
+
+def _command_path(args: list[str]) -> str:
+    """'pathprobe lab up' for ``lab up --leg 5``: the deepest command the arguments name."""
+    path, group = ["pathprobe"], typer.main.get_command(app)
+    for arg in args:
+        sub = getattr(group, "commands", {}).get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue  # a root option (--traceback) before the command
+            break
+        path.append(arg)
+        group = sub
+    return " ".join(path)
 
 
 def _error(message: str) -> None:
@@ -117,10 +141,10 @@ def _main(argv: Optional[list[str]]) -> int:
         return int(ExitStatus.NOT_MEASURED)
     except CommandLineError as e:  # typer's (or click's) usage errors
         show = getattr(e, "show", None)
-        if callable(show):
-            show()
+        if type(e).__name__ == "NoArgsIsHelpError" and callable(show):  # `pathprobe` alone
+            show()  # the help
         else:
-            _error(str(e))
+            _error(usage_line(e, args))
         return int(ExitStatus.USAGE)
     except PathprobeError as e:
         _error(str(e))

@@ -42,12 +42,14 @@ from pathprobe.interception import (
 )
 from pathprobe.model import (
     DEFAULT_TARGET,
+    Credentials,
     Direction,
     Evidence,
     Leg,
     LegReport,
     Measurement,
     Progress,
+    ProxyConfig,
     Step,
     Verdict,
     VerdictCode,
@@ -56,7 +58,6 @@ from pathprobe.model import (
 from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
 from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_rules import (

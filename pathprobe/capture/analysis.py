@@ -27,7 +27,7 @@ from pathprobe.capture.rules import (
     ev,
 )
 from pathprobe.capture.tracker import Conn, Request, Tracker
-from pathprobe.errors import CaptureError, UsageError
+from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Direction,
@@ -425,8 +425,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     progress: Callable[[str], None] | None = None) -> Analysis:
     """Read ``path`` and say, per connection and overall, what went wrong.
 
-    Raises CaptureError (one line, exit status 3) for a file that is no usable capture
-    and when no connection matches the filters: there is then nothing to report."""
+    Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
+    CaptureUnreadable (exit status 3) when it holds no packets, no IP packet at all, or
+    nothing matches the filters: there is then nothing to report."""
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
@@ -438,17 +439,17 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     if progress and elapsed >= 2.0:   # only worth saying for big captures
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
-        raise CaptureError(f"{path}: the capture holds no packets")
+        raise CaptureUnreadable(f"{path}: the capture holds no packets")
     ip_frames = stats.frames - stats.non_ip
     if ip_frames <= 0:
-        raise CaptureError(
+        raise CaptureUnreadable(
             f"{path}: {stats.frames} frames, none holds an IPv4 or IPv6 packet; nothing to "
             "analyse" + (f" (capture truncated: {stats.truncated})" if stats.truncated else
                          f" ({stats.unsupported_frames} frames on interfaces of unsupported "
                          "link types were skipped)" if stats.unsupported_frames else ""))
     icmp_found = icmp_findings(icmp, collector.leg_between)
     if not collector.chosen and not icmp_found and filters.explicit:
-        raise UsageError(
+        raise CaptureUnreadable(
             f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none matching "
             "--host/--port/--proxy; leave them out to see every connection")
     for f in icmp_found:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import shutil
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, Union
 
 import typer
 
 from pathprobe import __version__
-from pathprobe.formats import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, TsvTable
+from pathprobe.formats import (
+    DEFAULT_WIDTH,
+    EXTENSION_FORMATS,
+    FleetTable,
+    TableFormat,
+    TsvTable,
+)
 from pathprobe.model import (
     Context,
     Evidence,
@@ -30,7 +38,7 @@ from pathprobe.sanitize import Redactor
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
-    from pathprobe.proxyconf import Credentials, ProxyConfig
+    from pathprobe.model import Credentials, ProxyConfig
     from pathprobe.runner import Measure
 
 JsonOption = Annotated[bool, typer.Option(
@@ -60,9 +68,56 @@ FailOnOption = Annotated[Severity, typer.Option(
          "refusal, auth), warning = degraded or fragile, info = observed and harmless "
          "(e.g. MSS lowered while traffic flows).")]
 QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress lines on stderr.")]
+    "--quiet", "-q", help="No progress lines on stderr (errors only).")]
 VerboseOption = Annotated[bool, typer.Option(
     "--verbose", "-v", help="More progress detail on stderr (each step's wall time).")]
+
+
+def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """One command-line option as typer reads it: a keyword parameter with its annotation."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+# The one declaration of the output options: every command that reports takes these (or
+# the subset that makes sense for it) through @output_options, and receives them as one
+# ``out: Output``. The names are Output's field names.
+OUTPUT_OPTIONS: tuple[inspect.Parameter, ...] = (
+    option("fail_on", FailOnOption, Severity.WARNING),
+    option("quiet", QuietOption, False),
+    option("verbose", VerboseOption, False),
+    option("as_json", JsonOption, False),
+    option("fmt", FormatOption, None),
+    option("output", OutputOption, None),
+    option("width", WidthOption, None),
+    option("table", TableOption, TsvTable.FINDINGS),
+)
+
+
+def output_options(*, only: Collection[str] | None = None,
+                   replacing: Sequence[inspect.Parameter] = ()
+                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the shared output options (``only`` those named, some ``replacing``
+    the shared one of the same name, e.g. merge's --table); the command function declares
+    its own arguments and ``out: Output``, and receives the options as that one value."""
+    replaced = {p.name: p for p in replacing}
+    chosen = [replaced.get(p.name, p) for p in OUTPUT_OPTIONS if only is None or p.name in only]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "out"]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> None:
+            out = Output(**{p.name: kwargs.pop(p.name) for p in chosen})
+            command(*args, out=out, **kwargs)
+
+        # typer reads the parameters from the signature and their types from the annotations.
+        params = [*own, *chosen]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -76,7 +131,7 @@ class Output:
     quiet: bool = False
     verbose: bool = False
     width: int | None = None
-    table: TsvTable = TsvTable.FINDINGS
+    table: Union[TsvTable, FleetTable] = TsvTable.FINDINGS  # FleetTable for `merge`
     # Masks the proxy password (and user:password, the reflector token) in every form,
     # in whatever the report and progress lines carry (a proxy may echo them back).
     redactor: Redactor = field(default_factory=Redactor)
@@ -174,6 +229,7 @@ def emit(report: Report, out: Output) -> NoReturn:
     from pathprobe.render import render  # the renderers load only when a report is made
 
     fmt, as_json = out.resolved()
+    assert isinstance(out.table, TsvTable)  # a FleetTable only with `merge`'s own declaration
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
     if out.output is not None:

@@ -3,13 +3,13 @@
 import shutil
 import subprocess
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from pathprobe.commands.common import FormatOption, JsonOption, OutputOption
+from pathprobe.commands.common import Output, output_options
 from pathprobe.errors import UsageError
-from pathprobe.formats import TableFormat
+from pathprobe.formats import TsvTable
 from pathprobe.lab import topology as topo
 from pathprobe.model import ExitStatus
 
@@ -40,27 +40,33 @@ ScenarioOption = Annotated[str, typer.Option(
     help=f"Lab scenario: {', '.join(topo.SCENARIOS)}.")]
 
 
-def demo_argv(fmt: Optional[TableFormat], as_json: bool, output: Optional[str],
-              width: int = 100) -> list[str]:
-    """The diagnose command line run inside the fmc namespace (pure, for tests); the
-    report fits ``width`` columns (100 at most, so it pastes anywhere)."""
+def demo_argv(out: Output, terminal_width: int = 100) -> list[str]:
+    """The diagnose command line run inside the fmc namespace, carrying the demo's output
+    options (pure, for tests); without --width the report fits the terminal, at most 100
+    columns (so it pastes anywhere)."""
+    width = out.width if out.width is not None else min(terminal_width, 100)
     argv = [sys.executable, "-m", "pathprobe", "diagnose", "--proxy", topo.PROXY_URL,
             "--target", f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
-            "--width", str(min(width, 100))]
-    if fmt is not None:
-        argv += ["--format", fmt.value]
-    if as_json:
+            "--width", str(width), "--fail-on", out.fail_on.value]
+    if out.quiet:
+        argv.append("--quiet")
+    if out.verbose:
+        argv.append("--verbose")
+    if out.fmt is not None:
+        argv += ["--format", out.fmt.value]
+    if out.as_json:
         argv.append("--json")
-    if output is not None:
-        argv += ["--output", output]
+    if out.table is not TsvTable.FINDINGS:
+        argv += ["--table", out.table.value]
+    if out.output is not None:  # the child runs elsewhere: the path as the user meant it
+        argv += ["--output", str(out.output.resolve())]
     return argv
 
 
+@output_options()
 def demo_command(
     scenario: ScenarioOption = "article",
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
+    *, out: Output,
 ) -> None:
     from pathprobe.lab.manager import down, lab_environment, up
 
@@ -73,8 +79,9 @@ def demo_command(
         raise UsageError(str(e)) from None
 
     def say(message: str) -> None:
-        sys.stderr.write(f"demo: {message}\n")
-        sys.stderr.flush()
+        if not out.quiet:
+            sys.stderr.write(f"demo: {message}\n")
+            sys.stderr.flush()
 
     chosen = topo.SCENARIOS[scenario]
     say(f"building the lab: {chosen.name}: {chosen.description}")
@@ -83,8 +90,7 @@ def demo_command(
         state = up(chosen, prefix, say)
         say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
         argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
-                *demo_argv(fmt, as_json, str(output.resolve()) if output else None,
-                           shutil.get_terminal_size((100, 24)).columns)]
+                *demo_argv(out, shutil.get_terminal_size((100, 24)).columns)]
         env = lab_environment(prefix)
         for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
             env.pop(name, None)

@@ -11,12 +11,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from pathprobe.commands.common import progress_to_stderr
+from pathprobe.commands.common import Output, output_options
 from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
 
 TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 
 
+@output_options(only=("quiet",))
 def serve_command(
     listen: Annotated[str, typer.Option(
         "--listen", metavar="ADDR:PORT",
@@ -36,6 +37,7 @@ def serve_command(
     max_time: Annotated[float, typer.Option(
         "--max-time", metavar="SECONDS", min=0,
         help="Stop after this many seconds (0: run until Ctrl-C or SIGTERM).")] = 0,
+    *, out: Output,
 ) -> None:
     """Run the far-end reflector for 'pathprobe tunnel --reflector'.
 
@@ -72,6 +74,7 @@ def serve_command(
         address = parse_listen(listen)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    say = out.progress()
     secret = token if token is not None else os.environ.get(TOKEN_ENV)
     if secret is not None and (problem := token_problem(secret)):
         raise UsageError(f"unusable token: {problem}")
@@ -92,13 +95,13 @@ def serve_command(
                 except (OSError, ValueError) as e:
                     raise UsageError(f"cannot use --cert/--key: {e}") from None
             try:
-                serve(address, secret, max_time, progress_to_stderr, context)
+                serve(address, secret, max_time, say, context)
             except (KeyboardInterrupt, _Terminated):
-                progress_to_stderr("reflector stopped")  # how a server ends: status 0
+                say("reflector stopped")  # how a server ends: status 0
             except OSError as e:
                 raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
     except _Terminated:
-        progress_to_stderr("reflector stopped")  # before it was listening
+        say("reflector stopped")  # before it was listening
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -142,12 +142,11 @@ def test_healthy_capture_with_filters_and_text_output(lab: Lab, tmp_path: Path) 
 
 
 @pytest.mark.parametrize("args", [("--port", "1"), ("--host", "198.18.9.9")])
-def test_filters_matching_nothing_are_exit_2(lab: Lab, tmp_path: Path,
-                                             args: Sequence[str]) -> None:
-    """Filters narrow the view; one that leaves nothing is a usage error (issue 20)."""
+def test_nothing_matching_is_exit_3(lab: Lab, tmp_path: Path, args: Sequence[str]) -> None:
+    """Filters narrow the view; one that leaves nothing leaves nothing to analyse."""
     cap = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "healthy.pcap"
     r = lab.cli("analyze", str(cap), *args)
-    assert r.returncode == 2 and r.stderr.count("\n") == 1
+    assert r.returncode == 3 and r.stderr.count("\n") == 1
 
 
 def test_capture_on_the_proxy_joins_both_legs_for_connect_and_plain_http(

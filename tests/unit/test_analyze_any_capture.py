@@ -192,7 +192,7 @@ def test_host_and_port_narrow_the_view(tmp_path: Path) -> None:
     _s, narrowed, _e = cli(tmp_path, a.frames + b.frames, "--port", "80")
     assert [r["client_port"] for r in narrowed["legs"]] == [40002]
     status, _doc, err = cli(tmp_path, a.frames + b.frames, "--host", "198.18.9.9")
-    assert status == 2 and "none matching" in err
+    assert status == 3 and "none matching" in err
 
 
 # --- item 2: plain-HTTP proxying --------------------------------------------------------------

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.analysis import Analysis, fast_tcp, measure_first
 from pathprobe.capture.rules import EXAMPLE_PORTS, Merger, conn_findings, size_limit
-from pathprobe.errors import UsageError
+from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.findings import finish
 from pathprobe.model import (
@@ -564,13 +564,12 @@ def test_port_filter_selects_connections(tmp_path: Path) -> None:
 
 
 def test_host_filter_matching_nothing_is_an_error(tmp_path: Path) -> None:
-    """Filters narrow the view: one that leaves nothing is the user's mistake (exit 2),
-    not a capture that could not be analysed (exit 3 is for no IP traffic at all)."""
+    """Filters narrow the view; one that leaves nothing leaves nothing to analyse."""
     f = Flow()
     f.tunnel()
-    with pytest.raises(UsageError) as e:
+    with pytest.raises(CaptureUnreadable) as e:
         analyse(tmp_path, f, filters=Filters(hosts=frozenset({"198.18.9.9"})))
-    assert e.value.exit_status is ExitStatus.USAGE
+    assert e.value.exit_status is ExitStatus.NOT_MEASURED
 
 
 def test_passwords_in_the_capture_are_never_reported(tmp_path: Path) -> None:

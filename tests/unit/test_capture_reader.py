@@ -293,11 +293,11 @@ def test_cli_json_and_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
     assert "HEALTHY" in out and "fmc-proxy" in out
 
 
-def test_cli_bad_file_is_one_line_exit_3(tmp_path: Path,
+def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a capture\n")
-    assert main(["analyze", str(path)]) == ExitStatus.NOT_MEASURED
+    assert main(["analyze", str(path)]) == ExitStatus.USAGE  # bad input (README's table)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("pathprobe: error: ")
     assert "Traceback" not in err
@@ -314,7 +314,7 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_filters(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", str(ACL), "--json", "--host", "198.18.2.2",
                  "--port", "3128"]) == ExitStatus.PROBLEM
-    assert main(["analyze", str(ACL), "--port", "81"]) == ExitStatus.USAGE   # narrowed to nothing
+    assert main(["analyze", str(ACL), "--port", "81"]) == ExitStatus.NOT_MEASURED
     assert "none matching --host/--port" in capsys.readouterr().err
 
 
@@ -350,7 +350,7 @@ def test_cli_ipv6_host_and_proxy_forms(capsys: pytest.CaptureFixture[str]) -> No
     v6 = str(FIXTURES / "healthy-v6.pcap")
     assert main(["analyze", v6, "--host", "2001:DB8:2::2"]) == ExitStatus.HEALTHY
     assert main(["analyze", v6, "--proxy", "[2001:db8:2::2]:3128"]) == ExitStatus.HEALTHY
-    assert main(["analyze", v6, "--host", "2001:db8:9::9"]) == ExitStatus.USAGE
+    assert main(["analyze", v6, "--host", "2001:db8:9::9"]) == ExitStatus.NOT_MEASURED
     capsys.readouterr()
 
 
