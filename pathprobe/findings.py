@@ -15,7 +15,8 @@ typed limits, evidence and an attribution ``Basis``; this module
    - warning: degraded or fragile - a path MTU reduction that is only
      inferred (ICMP seen in part, or only a cached route), an MSS clamp that
      still lets through segments larger than the leg carries, a proxy setting
-     the FMC cannot use;
+     the FMC cannot use, one refused connection while others to the same server
+     succeeded (``others_connected``, from a capture);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
