@@ -75,11 +75,6 @@ def conn_filter(c: Conn) -> str:
     return f"{ipf}=={c.client} && tcp.port=={c.cport}"
 
 
-def leg_of(proxied: bool) -> Leg:
-    """The leg of a client's connection: to the proxy, or straight to the server."""
-    return Leg.FMC_PROXY if proxied else Leg.FMC_UPSTREAM
-
-
 # The smallest MTU every IPv4 / IPv6 path must carry: below it a lost packet is loss,
 # never a path MTU, unless an ICMP message says so (RFC 791, RFC 8200).
 MIN_MTU = {4: 576, 6: 1280}

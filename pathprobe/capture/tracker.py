@@ -230,7 +230,6 @@ class Tracker:
         self.retired: dict[Key, None] = {}
         self.count = 0
         self.capture_end = 0.0   # time of the last packet; the reading loop sets it
-        self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
         self.requests: deque[Request] = deque(maxlen=REQUESTS_MAX)  # recent proxied requests
         self.proxies: dict[tuple[str, int], None] = {}   # (address, port) sent such requests
         # (packed address, port) seen answering a SYN: a listener, so the server side of a
@@ -604,9 +603,6 @@ class Tracker:
                ports[1])
         entry = self.table.get(key)
         if entry is None:
-            if len(self.icmp_unmatched) < 100:
-                self.icmp_unmatched.append((frame, mtu, router,
-                                            f"{quoted.src}:{ports[0]} > {quoted.dst}:{ports[1]}"))
             return False
         c, d = entry
         if len(c.icmp) < 32:

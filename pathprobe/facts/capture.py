@@ -89,7 +89,6 @@ class CaptureFact(StrEnum):
     CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
     UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
-    ICMP_UNMATCHED = "icmp-unmatched"              # ICMP for a connection not analysed
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection

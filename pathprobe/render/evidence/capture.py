@@ -254,8 +254,5 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.TABLE_LIMITED:
         "table shows {shown} of {chosen} connections (up to {max_rows} with problems and "
         "{max_rows} healthy; --max-rows 0 shows all)",
-    CaptureFact.ICMP_UNMATCHED:
-        "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
-        "analysed here)",
     CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
 }
