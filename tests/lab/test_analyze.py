@@ -185,3 +185,18 @@ def test_proxy_side_capture_of_a_leg2_clamp_blames_leg2(lab: Lab, tmp_path: Path
     assert v["leg"] == "proxy-upstream"
     rows = {str(r["name"]) for r in doc["legs"]}   # with --port: still both legs, not "direct"
     assert rows == {"fmc-proxy", "proxy-upstream"}
+
+
+def test_plain_http_through_squid_asking_for_credentials(lab: Lab, tmp_path: Path) -> None:
+    """The FMC fetches http://... through squid (absolute-form GET, no CONNECT) and squid
+    wants Basic credentials: a proxied session with the proxy's refusal, from the capture."""
+    lab.up("auth-basic")
+    cap = tmp_path / "plain-407.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, f"http://{topo.UPSTREAM_NAME}/bytes/2000")
+    status, doc = analyze(lab, cap)
+    v = by_code(doc, "PROXY_AUTH_REQUIRED")
+    assert status == 1 and v["leg"] == "fmc-proxy" and v["schemes"] == "basic"
+    assert any(f"GET http://{topo.UPSTREAM_NAME}:80/..." in str(e) for e in v["evidence"])
+    (row,) = doc["legs"]
+    assert row["name"] == "fmc-proxy" and row["status"] == 407
