@@ -208,11 +208,9 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     if leg is Leg.FMC_PROXY:
         if c.tunnel_start is None or not acked:
             return None
-        crossed = max(ctx.full_crossed, 0)
-    else:
-        if stuck is None or stuck[3] < 2 or acked:
-            return None
-        crossed = ctx.full_crossed
+    elif stuck is None or stuck[3] < 2 or acked:
+        return None
+    crossed = ctx.full_crossed
     if crossed < first:
         return None
     reset = c.down.rst_frame
@@ -329,35 +327,40 @@ def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     return out
 
 
-def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+def _conn_icmp_findings(c: Conn, leg: Leg) -> tuple[list[Finding], set[int]]:
+    """PMTU_REDUCED from ICMP quoting this connection, and the directions it covers."""
     out: list[Finding] = []
     icmp_dirs: set[int] = set()
-    if c.icmp:
-        by_dir: dict[int, list[tuple[int, int, int, str, int]]] = {}
-        for rec in c.icmp:
-            by_dir.setdefault(rec[1], []).append(rec)
-        for d, recs in sorted(by_dir.items()):
-            icmp_dirs.add(d)
-            mtu = min(r[2] for r in recs)
-            first = recs[0]
-            s = c.side(d)
-            ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
-            evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
-                           mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
-            delivered = s.max_delivered_ip or None
-            # The router names the hop MTU; the capture proves it (and that PMTUD works)
-            # once a packet of that size was acknowledged, else only the sizes acknowledged
-            # so far (a small CONNECT proves nothing about PMTUD).
-            if delivered == mtu:
-                evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
-                limit = Limit(mtu=mtu)
-            else:
-                limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
-                              else None, pmtu_high=mtu, exact=False)
-            out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
-                               {"router": first[3],
-                                "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
-                               evidence, key_values=(mtu,), limit=limit, conn=c))
+    by_dir: dict[int, list[tuple[int, int, int, str, int]]] = {}
+    for rec in c.icmp:
+        by_dir.setdefault(rec[1], []).append(rec)
+    for d, recs in sorted(by_dir.items()):
+        icmp_dirs.add(d)
+        mtu = min(r[2] for r in recs)
+        first = recs[0]
+        s = c.side(d)
+        ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
+        evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
+                       mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
+        delivered = s.max_delivered_ip or None
+        # The router names the hop MTU; the capture proves it (and that PMTUD works)
+        # once a packet of that size was acknowledged, else only the sizes acknowledged
+        # so far (a small CONNECT proves nothing about PMTUD).
+        if delivered == mtu:
+            evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
+            limit = Limit(mtu=mtu)
+        else:
+            limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
+                          else None, pmtu_high=mtu, exact=False)
+        out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
+                           {"router": first[3],
+                            "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
+                           evidence, key_values=(mtu,), limit=limit, conn=c))
+    return out, icmp_dirs
+
+
+def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+    out, icmp_dirs = _conn_icmp_findings(c, leg) if c.icmp else ([], set())
     if c.rst_on_large is not None:
         d, ip_len, payload, seg_frame, delay, rst_frame = c.rst_on_large
         s = c.side(d)
