@@ -277,6 +277,18 @@ def test_a_capture_on_the_proxy_shows_both_legs(tmp_path: Path) -> None:
     assert unrelated[0]["name"] == "fmc-upstream"
 
 
+def test_the_text_report_names_each_connection_s_leg(tmp_path: Path) -> None:
+    cap = write_pcap(tmp_path / "p.pcap", sorted(_proxy_side(), key=lambda x: x[0]))
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(cap), "--format",
+                        "github"], capture_output=True, text=True, env=cli_env(), timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    head = next(line for line in r.stdout.splitlines() if "client port" in line)
+    assert head.split("|")[1].strip() == "leg"
+    assert any(line.startswith("| proxy-upstream") and f"for {FMC}:40000" in line
+               for line in r.stdout.splitlines())
+
+
 def test_proxy_filter_narrows_to_the_proxy_s_legs(tmp_path: Path) -> None:
     _s, doc, _e = cli(tmp_path, _proxy_side(), "--proxy", f"{PROXY}:3128")
     assert sorted(r["name"] for r in doc["legs"]) == ["fmc-proxy", "proxy-upstream"]
