@@ -579,3 +579,23 @@ def test_a_hello_whose_first_segment_vanishes_upstream_is_no_pmtu_verdict(
     v = doc["verdicts"][0]
     assert v["leg"] == "fmc-upstream" and "PMTU_BLACKHOLE" not in codes(doc)
     assert any("retransmitted 3 time(s), never acknowledged" in e for e in v["evidence"])
+
+
+def test_every_format_holds_for_the_new_reports(tmp_path: Path) -> None:
+    """Width, Markdown tables (markdown-it-py), standalone HTML and TSV for a proxy-side,
+    an ICMP-only and a TLS_HELLO_DROPPED report."""
+    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.findings import finish
+    from tests.reports import check_all
+
+    cases = {
+        "proxy": _proxy_side(leg2_mss=1300),
+        "icmp": _too_big(False) + _too_big(True),
+        "hello": _hello_tunnel(40001, 0.0, "server").frames
+        + _hello_tunnel(40002, 1.0, "rst").frames,
+    }
+    for name, frames in cases.items():
+        cap = write_pcap(tmp_path / f"{name}.pcap", sorted(frames, key=lambda x: x[0]))
+        a = analyze_capture(cap, Filters())
+        check_all(finish([a.measurement], command="analyze", started="2026-12-03T00:00:00",
+                         duration_s=0.1, recommender=a.recommender))
