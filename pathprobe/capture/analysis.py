@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathprobe.capture.icmp import IcmpLog, icmp_findings
+from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
+    Finding,
     Merger,
     PathContext,
     conn_findings,
@@ -455,12 +456,13 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     for f in icmp_found:
         collector.merger.add(f)
         collector.legs.add(f.leg)
-    return Analysis(_measurement(path, stats, collector, tracker, icmp, max_rows), stats,
-                    collector.chosen, collector.seen, dict(collector.targets))
+    measurement = _measurement(path, stats, collector, tracker, icmp, icmp_found, max_rows)
+    return Analysis(measurement, stats, collector.chosen, collector.seen,
+                    dict(collector.targets))
 
 
 def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,
-                 icmp: IcmpLog, max_rows: int) -> Measurement:
+                 icmp: IcmpLog, icmp_found: list[Finding], max_rows: int) -> Measurement:
     """The verdicts, the table and the notes of what the reader and analysis noticed."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
@@ -481,8 +483,7 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         max_rows=max_rows))
     rows = rows if max_rows else sorted(rows)
     legs = tuple(r for _i, r in rows)
-    for frame, router, dst in icmp.hops[:8]:
-        notes.append(ev(CaptureFact.TTL_EXCEEDED, frame, router=router, dst=dst))
+    notes += icmp_notes(icmp, icmp_found)
     frags = sum(v[0] for v in tracker.fragments.values())
     if frags:
         notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),

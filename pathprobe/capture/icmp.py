@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pathprobe.capture.rules import MIN_MTU, Finding, ev, size_limit
 from pathprobe.facts.capture import CaptureFact
-from pathprobe.model import Confidence, Direction, Leg, Limit, VerdictCode
+from pathprobe.model import Confidence, Direction, Evidence, Leg, Limit, VerdictCode
 from pathprobe.wire.headers import IcmpError, IpHeader
 
 PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
@@ -128,6 +128,23 @@ def icmp_findings(log: IcmpLog, leg_of: LegOf) -> list[Finding]:
         f = _sweep_finding(family, src, dst, pings, leg_of)
         if f is not None:
             out.append(f)
+    return out
+
+
+def icmp_notes(log: IcmpLog, findings: list[Finding]) -> list[Evidence]:
+    """DF pings that proved no fault: the largest size answered per destination (positive
+    evidence: packets of that size cross), and the TTL-exceeded hops."""
+    judged = {str(e.value("dst")) for f in findings for e in f.evidence
+              if e.fact is CaptureFact.PING_ANSWERED}
+    out: list[Evidence] = []
+    for (_family, _src, dst), pings in _sweeps(log).items():
+        answered = [p for p in pings if p.reply_frame is not None]
+        if answered and dst not in judged:
+            biggest = max(answered, key=lambda p: p.size)
+            out.append(ev(CaptureFact.PING_ANSWERED, biggest.frame, size=biggest.size, dst=dst,
+                          count=len(answered)))
+    for frame, router, dst in log.hops[:8]:
+        out.append(ev(CaptureFact.TTL_EXCEEDED, frame, router=router, dst=dst))
     return out
 
 

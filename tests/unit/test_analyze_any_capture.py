@@ -353,6 +353,7 @@ def test_pings_lost_below_the_minimum_mtu_are_loss_not_a_path_mtu(tmp_path: Path
               for f in _ping(float(i), size, i, ok)]
     status, doc, _err = cli(tmp_path, frames)
     assert status == 0 and codes(doc) == ["HEALTHY"]
+    assert f"frame 3: 3 DF ping(s) to {UPSTREAM} answered, up to 300 bytes" in doc["notes"]
 
 
 def test_ttl_exceeded_hops_are_listed(tmp_path: Path) -> None:
