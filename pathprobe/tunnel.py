@@ -248,6 +248,14 @@ class _Session:
         return leg2_shape(parse_target(self.far)[0], self.hello)
 
 
+def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
+    """What the user says leg 1 carries (--leg1-max-payload): a fact for the attribution,
+    said as such, on the leg-1 row."""
+    return Measurement(legs=(LegReport(
+        Leg.FMC_PROXY, proxy.display, None, {"max_payload": payload},
+        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),)),))
+
+
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
                    reflector: str | None = None, progress: Progress = no_progress,
                    token: str | None = None, reflector_tls: bool = False,

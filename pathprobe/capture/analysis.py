@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
-from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
+from pathprobe.capture.reader import (
+    LINKTYPE_ETHERNET,
+    ReadStats,
+    inner_ip,
+    ip_offset,
+    no_ip_error,
+    note_not_ip,
+    read_frames,
+)
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Finding,
@@ -27,6 +35,7 @@ from pathprobe.capture.rules import (
     conn_row,
     ev,
 )
+from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.tracker import Conn, Request, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -305,7 +314,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           icmp: IcmpLog | None = None) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop); frames that
-    hold no IP packet are counted in ``stats.non_ip``."""
+    hold no IP packet are counted in ``stats.not_ip``."""
     tracker = Tracker(on_done)
     icmp = icmp if icmp is not None else IcmpLog()
     if isinstance(on_done, Collector):
@@ -317,14 +326,13 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     next_sweep = EVICT_EVERY
     syn = TCP_SYN
     ts = 0.0
-    non_ip = 0
     for frame, ts, linktype, data, _orig in read_frames(path, stats):
         if linktype == LINKTYPE_ETHERNET and data[12:14] == b"\x08\x00":
             off = 14
         else:
             off = ip_offset(linktype, data)
             if off < 0:
-                non_ip += 1
+                note_not_ip(stats, linktype, data)
                 continue
         if frame >= next_sweep:
             next_sweep = frame + EVICT_EVERY
@@ -339,17 +347,20 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
                 v4u(data, off)
             if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
-                non_ip += _slow(tracker, icmp, frame, ts, data, off, hosts)
+                if not _slow(tracker, icmp, frame, ts, data, off, hosts):
+                    note_not_ip(stats, linktype, data)
                 continue
             family, hdr = 4, 20
         elif v == 6 and n >= off + 60:
             plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
             if nxt != PROTO_TCP:
-                non_ip += _slow(tracker, icmp, frame, ts, data, off, hosts)
+                if not _slow(tracker, icmp, frame, ts, data, off, hosts):
+                    note_not_ip(stats, linktype, data)
                 continue
             family, hdr, total = 6, 40, 40 + plen
         else:
-            non_ip += _slow(tracker, icmp, frame, ts, data, off, hosts)
+            if not _slow(tracker, icmp, frame, ts, data, off, hosts):
+                note_not_ip(stats, linktype, data)
             continue
         if hosts and src not in hosts and dst not in hosts:
             continue
@@ -366,32 +377,55 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             on_tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total,
                    plen if plen > 0 else 0, data, off + hdr + thl)
     tracker.capture_end = ts
-    stats.non_ip = non_ip
     return tracker
 
 
+def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
+                   hosts: set[bytes]) -> bool:
+    """Plain TCP inside a tunnel (VXLAN, GRE ...), fed as the fast path feeds it; False when
+    the slow path must decide (fragments, options, extension headers, not TCP)."""
+    seg = fast_tcp(data, off)
+    if seg is None:
+        return False
+    family, src, dst, sport, dport, seq, ack, flags, total, poff, plen = seg
+    if hosts and src not in hosts and dst not in hosts:
+        return True
+    options = None
+    if flags & TCP_SYN:
+        parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
+        options = parsed.options if parsed is not None else None
+    tracker.tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total, plen, data,
+                poff, options)
+    return True
+
+
 def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, off: int,
-          hosts: set[bytes]) -> int:
-    """Everything but plain TCP: fragments, ICMP, IPv6 extension headers. Returns 1 when
-    the frame holds no IP packet, else 0."""
+          hosts: set[bytes]) -> bool:
+    """Everything but plain TCP: fragments, ICMP, IPv6 extension headers, tunnels. False
+    when the frame holds no IP packet after all."""
+    inner = inner_ip(data, off)
+    if inner >= 0:
+        off = inner
+        if _tunnelled_tcp(tracker, frame, ts, data, off, hosts):
+            return True
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
-        return 1
+        return False
     if ip.more_fragments or ip.frag_offset:
         tracker.fragment(frame, ip)
         if ip.frag_offset:
-            return 0
+            return True
     proto = ip.proto
     af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
     if hosts and socket.inet_pton(af, ip.src) not in hosts \
             and socket.inet_pton(af, ip.dst) not in hosts and proto == PROTO_TCP:
-        return 0
+        return True
     if proto == PROTO_TCP:
         src, dst = socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst)
         tcp = parse_tcp(mv[ip.header_length:])
         if tcp is None:
-            return 0
+            return True
         start = ip.header_length + tcp.header_length
         tracker.tcp(frame, ts, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq, tcp.ack,
                     tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), data, off + start,
@@ -408,7 +442,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
             pass   # claimed by the connection it quotes
         elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
             icmp.error(frame, ip, err)
-    return 0
+    return True
 
 
 def _quoted_addrs(quoted: IpHeader | None, ip: IpHeader) -> set[bytes]:
@@ -441,13 +475,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureUnreadable(f"{path}: the capture holds no packets")
-    ip_frames = stats.frames - stats.non_ip
-    if ip_frames <= 0:
-        raise CaptureUnreadable(
-            f"{path}: {stats.frames} frames, none holds an IPv4 or IPv6 packet; nothing to "
-            "analyse" + (f" (capture truncated: {stats.truncated})" if stats.truncated else
-                         f" ({stats.unsupported_frames} frames on interfaces of unsupported "
-                         "link types were skipped)" if stats.unsupported_frames else ""))
+    if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
+        raise no_ip_error(path, stats)
     icmp_found = icmp_findings(icmp, collector.leg_between)
     if not collector.chosen and not icmp_found and filters.explicit:
         raise CaptureUnreadable(
@@ -457,8 +486,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         collector.merger.add(f)
         collector.legs.add(f.leg)
     measurement = _measurement(path, stats, collector, tracker, icmp, icmp_found, max_rows)
-    return Analysis(measurement, stats, collector.chosen, collector.seen,
-                    dict(collector.targets))
+    # A capture read from text is told as such (lines, names, what text cannot prove).
+    return as_text_analysis(Analysis(measurement, stats, collector.chosen, collector.seen,
+                                     dict(collector.targets)))
 
 
 def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,
@@ -467,7 +497,7 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
     if not collector.seen:
-        notes.append(ev(CaptureFact.NO_TCP, packets=stats.frames - stats.non_ip))
+        notes.append(ev(CaptureFact.NO_TCP, packets=stats.frames - stats.not_ip))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.unsupported_frames:

@@ -47,8 +47,9 @@ def _proxy(value: str) -> tuple[str, Optional[int]]:
 def analyze_command(
     capture: Annotated[Path, typer.Argument(
         metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
-        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'; '-' reads standard input, and pipes "
-        "and FIFOs are read as streams.")],
+        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted into a "
+        "case (tcpdump lines, a Wireshark/tshark packet list, tshark -V, HTTP heads); '-' "
+        "reads standard input, and pipes and FIFOs are read as streams.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections (and ICMP) to/from this IP address (repeatable).")] = None,
@@ -71,18 +72,22 @@ def analyze_command(
 ) -> None:
     """Diagnose a packet capture offline, in the live verdict vocabulary.
 
-    Reads pcap/pcapng (Ethernet, Linux cooked SLL/SLL2, raw IP; IPv4 and IPv6;
-    .gz accepted) as a stream and analyses every TCP connection, inferring
-    the roles from what it sees: a connection that sends CONNECT or an
-    absolute-form request (GET http://host/...) goes to a proxy (leg 1); in a
-    capture taken on the proxy, the proxy's own connection to the requested
-    host (by time, SNI or Host, and port) is leg 2; anything else is a client
-    talking straight to a server. Connections whose start was not captured
-    are analysed from where the capture starts. --host/--port/--proxy only
-    narrow the view. Per connection it reports the MSS in SYN vs SYN-ACK, the
-    request and the proxy's answer (403, 407 and offered schemes, 5xx, none),
-    TLS ClientHello/ServerHello, the largest segment each way, retransmitted
-    large segments never acknowledged (black hole), resets right after a large
+    Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
+    cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
+    IPv6; .gz accepted) as a stream, or capture text recognised by its content
+    (tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
+    detail, decoded HTTP heads; evidence then cites line numbers and says what
+    text cannot prove), and analyses every TCP connection, inferring the roles
+    from what it sees: a connection that sends CONNECT or an absolute-form
+    request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
+    on the proxy, the proxy's own connection to the requested host (by time,
+    SNI or Host, and port) is leg 2; anything else is a client talking
+    straight to a server. Connections whose start was not captured are
+    analysed from where the capture starts. --host/--port/--proxy only narrow
+    the view. Per connection it reports the MSS in SYN vs SYN-ACK, the request
+    and the proxy's answer (403, 407 and offered schemes, 5xx, none), TLS
+    ClientHello/ServerHello, the largest segment each way, retransmitted large
+    segments never acknowledged (black hole), resets right after a large
     segment, large ClientHellos dropped while full-size segments cross
     (TLS_HELLO_DROPPED), ICMP frag-needed / Packet Too Big, fragments, idle
     stalls, and how it ended. ICMP alone is evidence too: frag-needed /
@@ -102,11 +107,14 @@ def analyze_command(
       pathprobe analyze proxy-any.pcap --proxy 10.10.10.1:3128   # taken on the proxy
       pathprobe analyze pings.pcap                                 # ICMP only
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
+      pathprobe analyze case-1234-tcpdump.txt
 
-    A missing, corrupt or non-capture file is bad input: one error line, exit
-    status 2. A file the system cannot read, or one with no packets, no IP
-    packet at all, or no connection or ICMP matching the filters, is exit
-    status 3. A truncated last packet is reported and the rest analysed.
+    A missing file, or one that is neither a capture nor capture text, or a
+    corrupt capture, is bad input: one error line, exit status 2. A file the
+    system cannot read, or one with no packets, no IP packet, or no
+    connection or ICMP matching the filters, is exit status 3 (the line names
+    what the frames carry and how to re-capture). A truncated last packet is
+    reported and the rest analysed.
     """
     from pathprobe.capture import Filters, analyze_capture
 

@@ -34,7 +34,7 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
-from pathprobe.sanitize import Redactor
+from pathprobe.sanitize import Redactor, clean
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -56,6 +56,10 @@ WidthOption = Annotated[Optional[int], typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
          "is not a terminal); long cells wrap at spaces, commands are never split.")]
+HostNameOption = Annotated[Optional[str], typer.Option(
+    "--host-name", metavar="NAME", show_default=False,
+    help="This host's name in the report (JSON context.host; default: the system's host "
+         "name), e.g. its Ansible inventory name, so that 'pathprobe merge' names it so.")]
 TableOption = Annotated[TsvTable, typer.Option(
     "--table", case_sensitive=False, metavar="TABLE",
     help="The table --format tsv writes: findings, recommendations or measurements.")]
@@ -91,6 +95,7 @@ OUTPUT_OPTIONS: tuple[inspect.Parameter, ...] = (
     option("output", OutputOption, None),
     option("width", WidthOption, None),
     option("table", TableOption, TsvTable.FINDINGS),
+    option("host_name", HostNameOption, None),
 )
 
 
@@ -101,6 +106,9 @@ def output_options(*, only: Collection[str] | None = None,
     the shared one of the same name, e.g. merge's --table); the command function declares
     its own arguments and ``out: Output``, and receives the options as that one value."""
     replaced = {p.name: p for p in replacing}
+    unknown = {*(only or ()), *replaced} - {p.name for p in OUTPUT_OPTIONS}
+    if unknown:  # a typo would silently drop an option
+        raise ValueError(f"no such output option: {', '.join(sorted(unknown))}")
     chosen = [replaced.get(p.name, p) for p in OUTPUT_OPTIONS if only is None or p.name in only]
 
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
@@ -132,6 +140,7 @@ class Output:
     verbose: bool = False
     width: int | None = None
     table: Union[TsvTable, FleetTable] = TsvTable.FINDINGS  # FleetTable for `merge`
+    host_name: str | None = None
     # Masks the proxy password (and user:password, the reflector token) in every form,
     # in whatever the report and progress lines carry (a proxy may echo them back).
     redactor: Redactor = field(default_factory=Redactor)
@@ -188,7 +197,10 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
                             recommender=recommender or default_recommender)
     if out.verbose:
         progress(f"{command}: {report.duration_s:.2f} s")
-    emit(replace(report, context=context or make_context()), out)
+    context = context or make_context()
+    if out.host_name:  # the name the user gives this host (an inventory name) wins
+        context = replace(context, host=clean(out.host_name).strip() or context.host)
+    emit(replace(report, context=context), out)
 
 
 def make_context(proxy: ProxyConfig | None = None, target: str | None = None) -> Context:

@@ -1,7 +1,6 @@
 """`pathprobe demo`: build the lab with a failing scenario, diagnose it from the fmc, tear down."""
 
 import shutil
-import subprocess
 import sys
 from typing import Annotated
 
@@ -11,7 +10,6 @@ from pathprobe.commands.common import Output, output_options
 from pathprobe.errors import UsageError
 from pathprobe.formats import TsvTable
 from pathprobe.lab import topology as topo
-from pathprobe.model import ExitStatus
 
 DEMO_HELP = f"""Show the main job on a fresh machine (Linux, root): build the built-in lab
 with a realistic failing scenario, run 'pathprobe diagnose' from the lab's fmc
@@ -58,6 +56,8 @@ def demo_argv(out: Output, terminal_width: int = 100) -> list[str]:
         argv.append("--json")
     if out.table is not TsvTable.FINDINGS:
         argv += ["--table", out.table.value]
+    if out.host_name is not None:
+        argv += ["--host-name", out.host_name]
     if out.output is not None:  # the child runs elsewhere: the path as the user meant it
         argv += ["--output", str(out.output.resolve())]
     return argv
@@ -68,7 +68,7 @@ def demo_command(
     scenario: ScenarioOption = "article",
     *, out: Output,
 ) -> None:
-    from pathprobe.lab.manager import down, lab_environment, up
+    from pathprobe.lab.demo import run_demo
 
     if scenario not in topo.SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; choose one of: "
@@ -83,42 +83,8 @@ def demo_command(
             sys.stderr.write(f"demo: {message}\n")
             sys.stderr.flush()
 
-    chosen = topo.SCENARIOS[scenario]
-    say(f"building the lab: {chosen.name}: {chosen.description}")
-    status = int(ExitStatus.NOT_MEASURED)
-    try:
-        state = up(chosen, prefix, say)
-        say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
-        argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
-                *demo_argv(out, shutil.get_terminal_size((100, 24)).columns)]
-        env = lab_environment(prefix)
-        for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
-            env.pop(name, None)
-        # stdout/stderr inherited: the report streams straight to the user.
-        proc = subprocess.Popen(argv, env=env)
-        try:
-            status = proc.wait(timeout=120)
-        except KeyboardInterrupt:
-            # The child got the same SIGINT and prints its partial report; let it.
-            try:
-                proc.wait(timeout=10)
-            except (subprocess.TimeoutExpired, KeyboardInterrupt):
-                proc.kill()
-                proc.wait()
-            say("interrupted")
-            status = int(ExitStatus.NOT_MEASURED)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            say("diagnose did not finish within 120 s; stopped it")
-            status = int(ExitStatus.NOT_MEASURED)
-    except KeyboardInterrupt:
-        say("interrupted")
-        status = int(ExitStatus.NOT_MEASURED)
-    finally:
-        removed = down(prefix)
-        say(f"lab torn down ({len(removed)} resources removed)")
-    raise typer.Exit(status)
+    argv = demo_argv(out, shutil.get_terminal_size((100, 24)).columns)
+    raise typer.Exit(run_demo(topo.SCENARIOS[scenario], prefix, argv, say))
 
 
 demo_command.__doc__ = DEMO_HELP

@@ -13,15 +13,10 @@ from pathprobe.commands.common import (
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
-from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.model import (
     DEFAULT_TARGET,
     Direction,
-    Evidence,
-    Leg,
-    LegReport,
     Measurement,
-    Step,
 )
 from pathprobe.proxyconf import PASSWORD_ENV, config_findings, discover_proxy, get_credentials
 
@@ -116,7 +111,7 @@ def tunnel_command(
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
     from pathprobe.probes.tls_check import check_ca_file
-    from pathprobe.tunnel import measure_tunnel, parse_target
+    from pathprobe.tunnel import leg1_given, measure_tunnel, parse_target
 
     parse_target(target)
     if reflector is not None:
@@ -132,11 +127,7 @@ def tunnel_command(
     # A setting the FMC cannot use is a finding of its own; the measurement goes on.
     given: list[Measurement] = [config_findings(config)]
     if leg1_max_payload is not None:
-        # What the user says leg 1 carries is a fact for the attribution, said as such.
-        given.append(Measurement(legs=(LegReport(
-            Leg.FMC_PROXY, config.display, None, {"max_payload": leg1_max_payload},
-            notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL,
-                            {"payload": leg1_max_payload}),)),)))
+        given.append(leg1_given(config, leg1_max_payload))
     out = out.hiding(credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,

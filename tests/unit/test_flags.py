@@ -5,14 +5,19 @@ item 5)."""
 from __future__ import annotations
 
 import ast
+import json
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer.main
 
 from pathprobe.cli import app, main
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_env
 
 
 def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -51,7 +56,8 @@ def test_no_letter_has_two_meanings() -> None:
 
 
 # Which shared flags each command takes: everywhere they make sense.
-REPORTING = ("-q", "-v", "-o", "-f", "--json", "--fail-on", "--width", "--table")
+REPORTING = ("-q", "-v", "-o", "-f", "--json", "--fail-on", "--width", "--table",
+             "--host-name")
 EXPECTED = {
     ("pmtu",): REPORTING,
     ("mss",): REPORTING,
@@ -103,3 +109,51 @@ def test_output_options_are_declared_once() -> None:
                 assert own <= OWN_MEANING.get(module.name, set()), (module.name, own)
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Output":
                 assert not node.args, f"{module.name}: Output(...) with positional arguments"
+
+
+def test_host_name_names_the_host_in_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    """Reports carry the name the user gives (Ansible's inventory_hostname), control
+    characters removed, and merge names the host so."""
+    capture = REPO / "tests" / "fixtures" / "captures" / "healthy.pcap"
+    assert main(["analyze", str(capture), "--json", "-q", "--host-name", "fmc-a\x1b[2J"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["context"]["host"] == "fmc-a"  # the escape sequence is gone
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_quiet_says_nothing() -> None:
+    """serve -q: no 'listening' or 'stopped' line (without -q both are there)."""
+    port = _free_port()
+    args = [sys.executable, "-m", "pathprobe", "serve", "--listen", f"127.0.0.1:{port}",
+            "--max-time", "0.5"]
+    loud = subprocess.run(args, capture_output=True, text=True, env=cli_env(), timeout=30,
+                          check=False)
+    assert loud.returncode == 0 and "reflector listening" in loud.stderr, loud.stderr
+    quiet = subprocess.run([*args, "-q"], capture_output=True, text=True, env=cli_env(),
+                           timeout=30, check=False)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
+def test_merge_quiet_says_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """merge -q: a file that is a fleet report is skipped without a line on stderr."""
+    capture = REPO / "tests" / "fixtures" / "captures" / "healthy.pcap"
+    report, fleet = tmp_path / "fmc.json", tmp_path / "fleet.json"
+    assert main(["analyze", str(capture), "-q", "-o", str(report), "--json"]) == 0
+    assert main(["merge", str(report), "--json", "-o", str(fleet)]) == 0
+    capsys.readouterr()
+    assert main(["merge", str(report), str(fleet)]) == 0
+    assert "skipping" in capsys.readouterr().err
+    assert main(["merge", str(report), str(fleet), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unknown_output_option_name_is_refused() -> None:
+    from pathprobe.commands.common import output_options
+
+    with pytest.raises(ValueError, match="no such output option: quite"):
+        output_options(only=("quite",))

@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
         "findings", "recommend", "tunnel_rules", "interception", "runner", "fleet", "render",
-        "wire", "schema", "capture.tracker", "capture.rules")
+        "wire", "schema", "capture.tracker", "capture.rules", "capture.text")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "pmtu", "mss",
         "tunnel", "diagnose", "capture.reader", "capture.analysis", "capture")
