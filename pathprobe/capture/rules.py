@@ -147,7 +147,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
 
     # --- the proxy's answer --------------------------------------------------------------
     if c.exchanges:
-        out.extend(_proxy_findings(c, leg, base))
+        out.extend(_proxy_findings(c, leg, base, capture_end, stall_s))
 
     # --- a ClientHello dropped for what it is, not for its size (issue 19) ---------------
     hello = hello_dropped(c, leg, base, capture_end, stall_s, ctx)
@@ -254,7 +254,8 @@ def _method(ex: Exchange) -> dict[str, Number]:
     return {} if ex.method == "CONNECT" else {"method": ex.method}
 
 
-def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
+                    stall_s: float) -> list[Finding]:
     out: list[Finding] = []
     last = c.exchanges[-1]
     for i, ex in enumerate(c.exchanges):
@@ -310,7 +311,10 @@ def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                                 "wireshark_filter": http}, evidence,
                                key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
                                conn=c))
-    if last.status is None:
+    # Unanswered: the connection ended without an answer, or the capture went on long
+    # enough after the request (a capture that simply ends after it proves nothing).
+    waited = (c.evicted_at if c.evicted_at is not None else capture_end) - last.ts
+    if last.status is None and (c.end is not None or waited >= stall_s):
         evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
                        with_auth=int(last.with_auth), retransmits=last.retransmits,
                        **_method(last)),

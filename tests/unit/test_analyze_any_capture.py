@@ -227,6 +227,19 @@ def test_a_plain_http_request_refused_for_credentials(tmp_path: Path) -> None:
     assert f"frame 4: GET http://{NAME}:80/... (plain HTTP through the proxy)" in v["evidence"]
 
 
+def test_a_request_the_capture_ends_with_is_not_unanswered(tmp_path: Path) -> None:
+    """The capture stops right after a request (a one-packet capture): no verdict on an
+    answer nobody could have seen; the same request with 5 s of silence after it is one."""
+    c = Conv()
+    c.handshake(0.0)
+    c.send(0.01, True, f"POST http://{NAME}/x HTTP/1.1\r\nHost: {NAME}\r\n\r\n".encode())
+    status, doc, _err = cli(tmp_path, c.frames, "--port", "3128")
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    c.ack(5.0, False)
+    status, doc, _err = cli(tmp_path, c.frames, "--port", "3128")
+    assert status == 1 and verdict(doc, "CONNECT_NO_RESPONSE")["leg"] == "fmc-proxy"
+
+
 def test_the_origin_s_own_404_through_the_proxy_is_no_proxy_refusal(tmp_path: Path) -> None:
     status, doc, _err = cli(tmp_path, _plain_http(b"404 Not Found").frames)
     assert status == 0 and codes(doc) == ["HEALTHY"]
