@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.facts.capture import CaptureFact
+from pathprobe.facts.tunnel import Outcome
 from pathprobe.model import (
     Basis,
     Confidence,
@@ -231,8 +232,9 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
                        **_ended(c, capture_end)))
     target_leg = Leg.PROXY_UPSTREAM if leg is Leg.FMC_PROXY else leg
     return Finding(VerdictCode.TLS_HELLO_DROPPED, target_leg, Direction.UP,
-                   {"hello_bytes": c.hello_record, "first_segment": first,
-                    "full_size_crossed": crossed,
+                   {"hello_dropped_from": c.hello_record, "first_segment": first,
+                    "segment_crossed": crossed,
+                    "how": (Outcome.RESET if reset is not None else Outcome.STALLED).value,
                     "wireshark_filter": f"{base} && (tls.handshake.type==1 || "
                                         "tcp.flags.reset==1 || tcp.analysis.retransmission)"},
                    evidence, Confidence.INFERRED, key_values=(c.hello_record > 0,),

@@ -96,14 +96,18 @@ def phrase(v: Verdict) -> str:
         return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
                                                 else "proxy")
                 + (" (once; others succeeded)" if _num(v, "others_connected") else ""))
-    if code is VerdictCode.TLS_HELLO_DROPPED:
-        return f"drops large TLS ClientHellos ({_num(v, 'hello_bytes') or '?'} bytes), not an MTU"
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:
         return "proxy intercepts TLS (certificate issued by another party)"
     if code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
         return "proxy setting the FMC cannot use"
+    if code is VerdictCode.TLS_HELLO_DROPPED:
+        how = "resets" if v.numbers.get("how") == "reset" else "drops"
+        bad, packet = _num(v, "hello_dropped_from"), _num(v, "packet_crossed")
+        crossed = f"; {packet}-byte packets cross" if packet is not None else ""
+        return (f"{how} TLS ClientHellos of {bad if bad is not None else '?'} bytes and more"
+                f"{_dir_words(v)} (not an MTU{crossed})")
     return "healthy"
 
 

@@ -558,7 +558,9 @@ def test_a_large_hello_acked_by_the_proxy_then_nothing_is_tls_hello_dropped(
         assert codes(doc) == ["TLS_HELLO_DROPPED"], (answer, codes(doc))
         v = doc["verdicts"][0]
         assert status == 1 and v["severity"] == "critical" and v["confidence"] == "inferred"
-        assert (v["leg"], v["direction"], v["hello_bytes"]) == ("proxy-upstream", "up", 1800)
+        assert (v["leg"], v["direction"], v["hello_dropped_from"]) == ("proxy-upstream", "up", 1800)
+        assert v["how"] == ("reset" if answer == "rst" else "stalled")
+        assert v["segment_crossed"] == 1448 and v["first_segment"] == 1448
         assert any(e.startswith("frame 23: TLS ClientHello for upstream.pathprobe.test of 1800 "
                                 "bytes spans segments") for e in v["evidence"])
         assert not any(r["command"].startswith(("sysopt", "ip link", "ifconfig"))

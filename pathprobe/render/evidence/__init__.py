@@ -9,6 +9,8 @@ from pathprobe.model import Evidence
 from pathprobe.render.evidence import (
     capture,
     diagnose,
+    hello,
+    http_range,
     interception,
     mss,
     pmtu,
@@ -47,7 +49,7 @@ class _Texts(dict[StrEnum, Template]):
 
 TEXT = _Texts()
 for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT,
-               interception.TEXT, proxyconf.TEXT, text.TEXT):
+               interception.TEXT, proxyconf.TEXT, hello.TEXT, http_range.TEXT, text.TEXT):
     for _fact, _template in _table.items():
         TEXT.add(_fact, _template)
 
