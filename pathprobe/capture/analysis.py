@@ -180,6 +180,7 @@ class Collector:
         # handshakes completed per (server, port) and per pair of hosts
         self.connected: dict[tuple[str, str], int] = {}
         self.crossed: dict[tuple[str, str], int] = {}    # (client, server) -> payload
+        self.hellos: dict[tuple[str, str], int] = {}     # (client, server) -> hello answered
         self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
         self.joined = 0
         self.loss = [0, 0]                                # connections, bytes
@@ -233,10 +234,13 @@ class Collector:
         same_port = self.connected.get((c.server, str(c.sport)), 0)
         pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
         ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
-                          full_crossed=self.crossed.get(path, 0))
+                          full_crossed=self.crossed.get(path, 0),
+                          hello_answered=self.hellos.get(path, 0))
         findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
         if not findings and (c.server_hello is not None or c.down.bytes):
             self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)
+        if c.server_hello is not None and c.hello_record:
+            self.hellos[path] = max(self.hellos.get(path, 0), c.hello_record)
         for side in (c.up, c.down):
             if side.hole is not None and side.acked >= side.hole[1]:
                 self.loss[0] += 1

@@ -93,6 +93,8 @@ class PathContext:
     # Largest payload the same client sent to the same server that was acknowledged
     # and answered (so it crossed the whole path), before this connection was judged.
     full_crossed: int = 0
+    # Largest ClientHello record the same client sent the same peer that was answered.
+    hello_answered: int = 0
 
 
 def size_limit(delivered: int | None, failing: int) -> Limit:
@@ -214,11 +216,17 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     crossed = ctx.full_crossed
     if crossed < first:
         return None
-    reset = c.down.rst_frame
+    # The far side's answer: a reset, or (through a proxy, which turns the upstream's
+    # reset into a close of the tunnel) a FIN; else silence, long enough to count.
+    first_end = c.end[0] if c.end is not None else ""
+    reset = c.down.rst_frame if first_end == "server RST" else None
+    closed = c.down.fin_frame if first_end == "server FIN" else None
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
-    if reset is None and end_ts - c.last_data_ts < stall_s:
+    if reset is None and closed is None and end_ts - c.last_data_ts < stall_s:
         return None
+    how = (Outcome.RESET if reset is not None else Outcome.CLOSED if closed is not None
+           else Outcome.STALLED)
     evidence = [ev(CaptureFact.HELLO_SPANS, frame, record=c.hello_record, first=first,
                    name=c.server_name or "-")]
     if leg is Leg.FMC_PROXY:
@@ -227,14 +235,21 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
         evidence.append(ev(CaptureFact.HELLO_RETRANSMITTED, int(stuck[2]) if stuck else None,
                            count=int(stuck[3]) if stuck else 0))
     evidence.append(ev(CaptureFact.FULL_SIZE_CROSSED, payload=crossed, first=first))
-    evidence.append(ev(CaptureFact.HELLO_RESET, reset) if reset is not None else
-                    ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(end_ts - c.last_data_ts, 1),
-                       **_ended(c, capture_end)))
+    if reset is not None:
+        evidence.append(ev(CaptureFact.HELLO_RESET, reset))
+    elif closed is not None:
+        evidence.append(ev(CaptureFact.HELLO_CLOSED, closed,
+                           proxied=int(leg is Leg.FMC_PROXY)))
+    else:
+        evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(end_ts - c.last_data_ts, 1),
+                           **_ended(c, capture_end)))
     target_leg = Leg.PROXY_UPSTREAM if leg is Leg.FMC_PROXY else leg
     return Finding(VerdictCode.TLS_HELLO_DROPPED, target_leg, Direction.UP,
                    {"hello_dropped_from": c.hello_record, "first_segment": first,
                     "segment_crossed": crossed,
-                    "how": (Outcome.RESET if reset is not None else Outcome.STALLED).value,
+                    "how": how.value,
+                    **({"hello_max": ctx.hello_answered}
+                       if 0 < ctx.hello_answered < c.hello_record else {}),
                     "wireshark_filter": f"{base} && (tls.handshake.type==1 || "
                                         "tcp.flags.reset==1 || tcp.analysis.retransmission)"},
                    evidence, Confidence.INFERRED, key_values=(c.hello_record > 0,),

@@ -52,6 +52,7 @@ class CaptureFact(StrEnum):
     HELLO_RETRANSMITTED = "hello-retransmitted"    # its first segment resent {count} times
     FULL_SIZE_CROSSED = "full-size-crossed"        # {payload}-byte segments crossed before
     HELLO_RESET = "hello-reset"                    # answered by RST
+    HELLO_CLOSED = "hello-closed"                  # answered by FIN (proxied: tunnel closed)
     HELLO_OR_SIZE = "hello-or-size"                # size or content: both remain
     # --- the tunnel after 200 (or a direct TLS session) ---------------------------------
     TUNNEL_OPEN = "tunnel-open"

@@ -57,9 +57,10 @@ def _hello_text(v: Verdict) -> str:
     crossed = _num(v.numbers, "segment_crossed")
     how = "reset" if v.numbers.get("how") == "reset" else "dropped"
     exact = v.numbers.get("threshold_exact") is True
+    answered = _num(v.numbers, "hello_max")   # unknown from a capture without a smaller one
     head = (f"ClientHello records > {record} B {how}" if exact
-            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}, "
-                 f"{_num(v.numbers, 'hello_max')} B answered")
+            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}"
+                 + (f", {answered} B answered" if answered is not None else ""))
     if packet is not None:
         return f"{head}; {packet}-byte packets cross"
     return f"{head}; {crossed}-byte segments cross" if crossed is not None else head

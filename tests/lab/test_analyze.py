@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -200,3 +201,45 @@ def test_plain_http_through_squid_asking_for_credentials(lab: Lab, tmp_path: Pat
     assert any(f"GET http://{topo.UPSTREAM_NAME}:80/..." in str(e) for e in v["evidence"])
     (row,) = doc["legs"]
     assert row["name"] == "fmc-proxy" and row["status"] == 407
+
+
+PQ_CLIENT = """
+import socket
+from pathprobe.lab import topology as topo
+from pathprobe.wire.tls import pq_client_hello
+s = socket.create_connection((topo.PROXY_V4, topo.PROXY_PORT), timeout=5)
+s.sendall(b"CONNECT %s:443 HTTP/1.1\\r\\n\\r\\n" % topo.UPSTREAM_NAME.encode())
+head = b""
+while b"\\r\\n\\r\\n" not in head:
+    head += s.recv(4096)
+s.sendall(pq_client_hello(topo.UPSTREAM_NAME))   # ~1.8 KB: two segments
+s.settimeout(4)
+try:
+    print("answered" if s.recv(4096) else "closed")
+except OSError:
+    print("silence")
+s.close()
+"""
+
+
+@pytest.mark.parametrize(("scenario", "how"), [("hello-drop", "stalled"),
+                                               ("hello-rst", "closed")])
+def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
+        lab: Lab, tmp_path: Path, scenario: str, how: str) -> None:
+    """Issue 19 item 4 on the lab's hello-inspecting middlebox: an upload crosses with
+    full-size segments, then a post-quantum hello through a new tunnel is acknowledged by
+    squid and never answered (or reset): TLS_HELLO_DROPPED from the FMC's capture."""
+    lab.up(scenario)
+    cap = tmp_path / "hello.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, "--data-binary", f"@{upload(tmp_path)}", f"{URL}/upload")
+        r = lab.run([sys.executable, "-c", PQ_CLIENT], timeout=30)
+        assert r.returncode == 0 and r.stdout.strip() in ("closed", "silence"), r
+    status, doc = analyze(lab, cap)
+    assert status == 1 and [v["code"] for v in verdicts(doc)] == ["TLS_HELLO_DROPPED"]
+    v = by_code(doc, "TLS_HELLO_DROPPED")
+    assert (v["leg"], v["direction"], v["how"]) == ("proxy-upstream", "up", how)
+    assert isinstance(v["hello_dropped_from"], int) and v["hello_dropped_from"] > 1500
+    assert v["segment_crossed"] == 1448 and isinstance(v["hello_max"], int)
+    assert not any(str(r["command"]).startswith(("sysopt", "ip link", "ip route"))
+                   for r in doc["recommendations"])

@@ -185,6 +185,11 @@ TEXT: dict[CaptureFact, Template] = {
         "problem, something that reads ClientHellos drops this one (inferred from one "
         "capture point)",
     CaptureFact.HELLO_RESET: "frame {frame}: answered by RST instead of a ServerHello",
+    CaptureFact.HELLO_CLOSED: lambda v: (
+        f"frame {v.get('frame')}: "
+        + ("the proxy closed the tunnel instead of a ServerHello (how a proxy passes on the "
+           "upstream's reset)" if v.get("proxied") else
+           "the server closed the connection instead of a ServerHello")),
     CaptureFact.HELLO_OR_SIZE:
         "nothing in the capture shows segments of that size crossing the path: either a "
         "size limit (MTU) or something dropping large ClientHellos; 'pathprobe tunnel "
