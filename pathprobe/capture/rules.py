@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.facts.capture import CaptureFact
-from pathprobe.facts.tunnel import Outcome
 from pathprobe.model import (
     Basis,
     Confidence,
@@ -225,8 +224,8 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
               c.evicted_at if c.evicted_at is not None else capture_end)
     if reset is None and closed is None and end_ts - c.last_data_ts < stall_s:
         return None
-    how = (Outcome.RESET if reset is not None else Outcome.CLOSED if closed is not None
-           else Outcome.STALLED)
+    # The verdict's vocabulary (as from `tunnel`): refused actively, or dropped.
+    how = "drop" if reset is None and closed is None else "reset"
     evidence = [ev(CaptureFact.HELLO_SPANS, frame, record=c.hello_record, first=first,
                    name=c.server_name or "-")]
     if leg is Leg.FMC_PROXY:
@@ -247,7 +246,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     return Finding(VerdictCode.TLS_HELLO_DROPPED, target_leg, Direction.UP,
                    {"hello_dropped_from": c.hello_record, "first_segment": first,
                     "segment_crossed": crossed,
-                    "how": how.value,
+                    "how": how,
                     **({"hello_max": ctx.hello_answered}
                        if 0 < ctx.hello_answered < c.hello_record else {}),
                     "wireshark_filter": f"{base} && (tls.handshake.type==1 || "

@@ -222,8 +222,8 @@ s.close()
 """
 
 
-@pytest.mark.parametrize(("scenario", "how"), [("hello-drop", "stalled"),
-                                               ("hello-rst", "closed")])
+@pytest.mark.parametrize(("scenario", "how"), [("hello-drop", "drop"),
+                                               ("hello-rst", "reset")])
 def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
         lab: Lab, tmp_path: Path, scenario: str, how: str) -> None:
     """Issue 19 item 4 on the lab's hello-inspecting middlebox: an upload crosses with

@@ -559,7 +559,7 @@ def test_a_large_hello_acked_by_the_proxy_then_nothing_is_tls_hello_dropped(
         v = doc["verdicts"][0]
         assert status == 1 and v["severity"] == "critical" and v["confidence"] == "inferred"
         assert (v["leg"], v["direction"], v["hello_dropped_from"]) == ("proxy-upstream", "up", 1800)
-        assert v["how"] == ("reset" if answer == "rst" else "stalled")
+        assert v["how"] == ("reset" if answer == "rst" else "drop")
         assert v["segment_crossed"] == 1448 and v["first_segment"] == 1448
         assert any(e.startswith("frame 23: TLS ClientHello for upstream.pathprobe.test of 1800 "
                                 "bytes spans segments") for e in v["evidence"])
