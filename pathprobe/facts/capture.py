@@ -95,3 +95,12 @@ class CaptureFact(StrEnum):
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
     TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}
+    CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)
+    # --- two captures of the same connections (pathprobe.capture.correlate) -------------
+    IN_CAPTURE = "in-capture"                      # the verdict comes from {file}
+    CAPTURES_MATCHED = "captures-matched"          # {matched} connections in {first}, {second}
+    LOST_BETWEEN = "lost-between"                  # seen at {near}, never at {far}
+    SOME_LOST_BETWEEN = "some-lost-between"        # {copies_near} copies at near, fewer at far
+    LOST_AFTER_FAR = "lost-after-far"              # seen in both, never acknowledged
+    ACK_LOST_BETWEEN = "ack-lost-between"          # acknowledged at {far}, ACK never at {near}
+    FAR_CAPTURE_MISSED = "far-capture-missed"      # acknowledged, yet {far} never shows it
