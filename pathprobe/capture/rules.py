@@ -184,6 +184,13 @@ def syn_failed(c: Conn, capture_end: float) -> bool:
     return c.synack_rst is not None or capture_end - c.first_ts >= SYN_WAIT_S
 
 
+def _hello_name(c: Conn) -> str:
+    """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
+    if c.server_name:
+        return c.server_name
+    return c.exchanges[-1].target.rpartition(":")[0] if c.exchanges else "-"
+
+
 def hello_spans(c: Conn) -> bool:
     """The ClientHello record is longer than the segment that starts it."""
     return c.client_hello is not None and c.hello_record > c.client_hello[1]
@@ -227,7 +234,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     # The verdict's vocabulary (as from `tunnel`): refused actively, or dropped.
     how = "drop" if reset is None and closed is None else "reset"
     evidence = [ev(CaptureFact.HELLO_SPANS, frame, record=c.hello_record, first=first,
-                   name=c.server_name or "-")]
+                   name=_hello_name(c))]
     if leg is Leg.FMC_PROXY:
         evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1))
     else:
@@ -492,7 +499,7 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
             # Not TLS_HELLO_DROPPED only because nothing proved that segments of that
             # size cross the path: both remain.
             evidence.append(ev(CaptureFact.HELLO_SPANS, hello[0], record=c.hello_record,
-                               first=hello[1], name=c.server_name or "-"))
+                               first=hello[1], name=_hello_name(c)))
             evidence.append(ev(CaptureFact.HELLO_OR_SIZE))
         if proxied:
             clear = c.up.acked >= hello[1]

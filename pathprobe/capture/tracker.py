@@ -589,7 +589,8 @@ class Tracker:
     @staticmethod
     def _hello(c: Conn, frame: int, length: int, payload: bytes) -> bool:
         """Note a ClientHello starting this segment (its record length, SNI, where it ends)."""
-        hello = sniff_client_hello(payload)
+        # Inside a CONNECT tunnel the request already names the host: no SNI walk.
+        hello = sniff_client_hello(payload, name=not c.exchanges)
         if hello is None:
             return False
         c.client_hello = (frame, length)

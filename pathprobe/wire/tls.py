@@ -361,19 +361,20 @@ def parse_client_hello(data: bytes) -> ClientHelloInfo:
     return ClientHelloInfo(len(data), tuple(suites), tuple(kinds), sni, padding, raw)
 
 
-def sniff_client_hello(data: bytes) -> tuple[int, str | None] | None:
+def sniff_client_hello(data: bytes, name: bool = True) -> tuple[int, str | None] | None:
     """(declared record length including its 5-byte header, SNI or None) of the ClientHello
     a TCP payload starts with; None when it starts no ClientHello.
 
     Lenient where ``parse_client_hello`` is strict: a capture holds only the first
     segment of a large hello, often cut by the snap length, so the name is read only
-    if it is within the bytes present.
+    if it is within the bytes present (and only if ``name``: it costs a walk of the
+    extensions).
     """
     if len(data) < 6 or data[0] != CONTENT_HANDSHAKE or data[1] != 3 \
             or data[5] != HANDSHAKE_CLIENT_HELLO:
         return None
     record = int.from_bytes(data[3:5], "big") + 5
-    return record, _sniff_sni(memoryview(data)[9:])
+    return record, _sniff_sni(memoryview(data)[9:]) if name else None
 
 
 def _sniff_sni(body: memoryview) -> str | None:
