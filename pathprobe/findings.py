@@ -399,9 +399,13 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
            recommender: Recommender = default_recommender) -> Report:
     """The Report of one command run from its steps' Measurements (pure)."""
     verdicts, legs = combine(measurements, leg2_target)
-    errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))
+    from pathprobe.render.unmeasured import unmeasured_sentence
+
+    errors = tuple(dict.fromkeys((*(e for m in measurements for e in (
+        *(unmeasured_sentence(u, command) for u in m.unmeasured), *m.errors)), *extra_errors)))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
                   partial=partial, errors=errors,
+                  unmeasured=tuple(u for m in measurements for u in m.unmeasured),
                   notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))))
