@@ -58,9 +58,10 @@ def _hello_text(v: Verdict) -> str:
     crossed = _num(v.numbers, "segment_crossed")
     how = "reset" if v.numbers.get("how") == "reset" else "dropped"
     exact = v.numbers.get("threshold_exact") is True
+    answered = _num(v.numbers, "hello_max")   # unknown from a capture without a smaller one
     head = (f"ClientHello records > {record} B {how}" if exact
-            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}, "
-                 f"{_num(v.numbers, 'hello_max')} B answered")
+            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}"
+                 + (f", {answered} B answered" if answered is not None else ""))
     if packet is not None:
         return f"{head}; {packet}-byte packets cross"
     return f"{head}; {crossed}-byte segments cross" if crossed is not None else head
@@ -243,18 +244,22 @@ def measurements_table(report: Report, verbose: bool = False) -> Table:
 
 
 def connections_table(report: Report) -> Table:
-    """analyze: one row per connection."""
+    """analyze: one row per connection; with a "leg" column when the capture shows more
+    than one leg (taken on the proxy, or proxied and direct connections mixed)."""
+    several = len({leg.name for leg in report.legs}) > 1
     rows = []
     for leg in report.legs:
         def get(key: str, m: Mapping[str, Number] = leg.measurements) -> str:
             value = m.get(key)
             return "-" if value is None else str(value)
 
-        rows.append((get("client_port"), leg.target, get("status"),
-                     f"{get('mss_sent')} -> {get('mss_received')}",
-                     f"{get('max_seg_up')} / {get('max_seg_down')}", get("tls"), get("ended")))
-    return Table(("client port", "target", "answer", "MSS sent -> received",
-                  "largest segment up / down", "TLS", "ended"), tuple(rows))
+        row = (get("client_port"), leg.target, get("status"),
+               f"{get('mss_sent')} -> {get('mss_received')}",
+               f"{get('max_seg_up')} / {get('max_seg_down')}", get("tls"), get("ended"))
+        rows.append((leg.name.value, *row) if several else row)
+    head = ("client port", "target", "answer", "MSS sent -> received",
+            "largest segment up / down", "TLS", "ended")
+    return Table(("leg", *head) if several else head, tuple(rows))
 
 
 # ----------------------------------------------------------------------------- the path
@@ -312,7 +317,10 @@ def path_legs(report: Report) -> tuple[Leg, ...]:
 
 def proxy_marks(report: Report) -> tuple[Segment, ...]:
     """The findings about the proxy itself (a refusal, no answer, interception, a setting),
-    worst first: drawn on the proxy, never on a leg whose probes crossed."""
+    worst first: drawn on the proxy, never on a leg whose probes crossed (without a proxy,
+    on the one direct leg)."""
+    if path_legs(report) == (Leg.FMC_UPSTREAM,):
+        return ()
     return tuple(Segment(v.leg, v.direction or Direction.BOTH, _state(v), _finding_text(v))
                  for v in report.verdicts if v.code in PROXY_CODES)
 
@@ -324,7 +332,8 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
     for leg in path_legs(report):
         for d in (Direction.UP, Direction.DOWN):
             found = [v for v in report.verdicts if v.leg is leg and _dir_matches(v, d)
-                     and v.code is not VerdictCode.HEALTHY and v.code not in PROXY_CODES]
+                     and v.code is not VerdictCode.HEALTHY
+                     and (v.code not in PROXY_CODES or leg is Leg.FMC_UPSTREAM)]
             measured = _measured_text(report.legs, leg, d)
             if found:
                 worst = found[0]  # verdicts come most severe first

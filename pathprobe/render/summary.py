@@ -15,7 +15,8 @@ LEG_LABEL = {
 
 def _dir_words(v: Verdict) -> str:
     if v.direction is Direction.UP:
-        return " going up (toward the upstream)"
+        return (" going up (toward the server)" if v.leg is Leg.FMC_UPSTREAM
+                else " going up (toward the upstream)")
     if v.direction is Direction.DOWN:
         return " coming down (toward the FMC)"
     return ""
@@ -76,6 +77,10 @@ def phrase(v: Verdict) -> str:
             return f"resets segments above {payload} payload bytes{_dir_words(v)}"
         return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
+        if v.leg is Leg.FMC_UPSTREAM:   # no proxy, no tunnel: a TLS session to a server
+            if v.direction is None and v.limit is None:
+                return "TLS session opens, but the server never answers"
+            return "TLS session stalls" + _dir_words(v)
         if v.direction is None and v.limit is None:
             return "tunnel opens, but the far end never answers"
         return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (
@@ -89,7 +94,9 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PROXY_UPSTREAM_ERROR:
         return f"proxy cannot reach the target ({_num(v, 'status') or 'error'})"
     if code is VerdictCode.PROXY_UNREACHABLE:
-        return "no TCP connection to the proxy"
+        return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
+                                                else "proxy")
+                + (" (once; others succeeded)" if _num(v, "others_connected") else ""))
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:
@@ -107,6 +114,8 @@ def phrase(v: Verdict) -> str:
 
 def _leg_words(report: Report, leg: Leg, segs: list[Segment]) -> str | None:
     """What the drawing shows of a leg with no finding of its own, in words."""
+    if any(s.state not in ("ok", "not measured") for s in segs):
+        return None   # its finding was said
     ok = [s.direction.value for s in segs if s.state != "not measured"]
     missing = [s.direction.value for s in segs if s.state == "not measured"]
     label = LEG_LABEL[leg]
@@ -144,6 +153,8 @@ def summarize(report: Report) -> str:
             text += " (info)"
         if v.code in PROXY_CODES:
             parts.append(text)  # about the proxy, not the path: no leg label
+            if v.leg is Leg.FMC_UPSTREAM:   # no proxy: it is what the direct leg shows
+                said.add(v.leg)
         elif v.leg in said:
             parts.append(text)
         else:
