@@ -27,7 +27,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.sanitize import clean
+from pathprobe.sanitize import clean, clean_lines
 
 FLEET_SCHEMA = "pathprobe-fleet/1"
 # A report is a few kB, a capture's a few MB at most; anything far larger is not one.
@@ -145,11 +145,6 @@ def verdict_from_json(obj: Mapping[str, Any]) -> Verdict:
                    confidence=Confidence(obj.get("confidence", "measured")),
                    numbers=numbers, limit=_limit(obj),
                    severity=Severity(severity) if severity else None)
-
-
-def clean_lines(text: str) -> str:
-    """``clean`` for text whose line breaks mean something (a multi-line command)."""
-    return "\n".join(clean(line) for line in text.split("\n"))
 
 
 def recommendation_from_json(obj: Mapping[str, Any]) -> Recommendation:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Union
+from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum
 
@@ -220,6 +220,9 @@ class Recommendation:
     command: str
     why: str
     rollback: str = ""
+
+    # Line breaks in these mean something (a command of several lines); see sanitize.scrub.
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"command", "why", "rollback"})
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
@@ -54,6 +57,44 @@ def clean(text: str) -> str:
         elif c not in _BIDI_CONTROLS and unicodedata.category(c) not in _DROPPED_CATEGORIES:
             out.append(c)
     return "".join(out)
+
+
+def clean_lines(text: str) -> str:
+    """``clean`` for text whose line breaks mean something (a multi-line command)."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+T = TypeVar("T")
+
+
+def scrub(value: T) -> T:
+    """A copy of ``value`` (a report, a fleet: dataclasses, tuples, lists, mappings) with
+    every string in it ``clean``; enums, numbers and None as they are.
+
+    The renderers call it once on what they are given, so no string from the network, a
+    capture or a file reaches any output format unclean, whatever field it sits in. A
+    dataclass names the fields whose line breaks mean something in ``MULTILINE_FIELDS``.
+    """
+    return cast(T, _scrub(value, False))
+
+
+def _scrub(value: Any, lines: bool) -> Any:
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return clean_lines(value) if lines else clean(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        multiline = getattr(type(value), "MULTILINE_FIELDS", frozenset())
+        changes = {f.name: _scrub(getattr(value, f.name), f.name in multiline)
+                   for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, tuple):
+        return tuple(_scrub(v, lines) for v in value)
+    if isinstance(value, list):
+        return [_scrub(v, lines) for v in value]
+    if isinstance(value, Mapping):
+        return {_scrub(k, False): _scrub(v, lines) for k, v in value.items()}
+    return value
 
 
 def _b64_forms(raw: bytes) -> set[str]:

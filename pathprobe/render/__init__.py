@@ -30,12 +30,18 @@ from pathprobe.render.markdown import render_markdown
 from pathprobe.render.summary import summarize
 from pathprobe.render.text import render_text
 from pathprobe.render.tsv import render_tsv
+from pathprobe.sanitize import scrub
 
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
            width: int = DEFAULT_WIDTH, table: TsvTable = TsvTable.FINDINGS,
            verbose: bool = False) -> str:
-    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout."""
+    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout.
+
+    Every string in it is cleaned first (``sanitize.scrub``): whatever a proxy, a capture
+    or a file put in a field, no format carries its escape sequences or control
+    characters."""
+    report = scrub(report)
     if as_json:
         return render_json(report)
     if fmt in MARKDOWN_FORMATS:

@@ -22,6 +22,7 @@ from pathprobe.render.html_page import CSS, table_html
 from pathprobe.render.markdown import paragraph_md, table_md
 from pathprobe.render.text import command_lines, indent_wrap, table_text
 from pathprobe.render.tsv import tsv_text
+from pathprobe.sanitize import scrub
 
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
@@ -206,7 +207,9 @@ def fleet_json(fleet: Fleet, fail_on: Severity) -> dict[str, object]:
 def render_fleet(fleet: Fleet, fail_on: Severity, fmt: TableFormat = TableFormat.SIMPLE,
                  as_json: bool = False, *, width: int = DEFAULT_WIDTH,
                  table: FleetTable = FleetTable.FINDINGS) -> str:
-    """The fleet report in one format (the --format/--json choices of every command)."""
+    """The fleet report in one format (the --format/--json choices of every command); every
+    string cleaned first (``sanitize.scrub``), as in ``render``."""
+    fleet = scrub(fleet)
     if as_json:
         return json.dumps(fleet_json(fleet, fail_on), indent=2) + "\n"
     if fmt in MARKDOWN_FORMATS:
