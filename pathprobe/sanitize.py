@@ -84,7 +84,7 @@ def _scrub(value: Any, lines: bool) -> Any:
     if isinstance(value, str):
         return clean_lines(value) if lines else clean(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        multiline = getattr(type(value), "MULTILINE_FIELDS", frozenset())
+        multiline: frozenset[str] = getattr(type(value), "MULTILINE_FIELDS", frozenset())
         changes = {f.name: _scrub(getattr(value, f.name), f.name in multiline)
                    for f in dataclasses.fields(value) if f.init}
         return dataclasses.replace(value, **changes)
