@@ -59,6 +59,23 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+ECHO_LIMIT = 200
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` for one error line: every run of more than ``limit`` non-blank characters
+    (an echoed --proxy of 100k characters) cut to ``limit`` and a count of the rest, and
+    the whole kept to about 5 x ``limit`` (its start and its end, where the hint is)."""
+    def cut(m: re.Match[str]) -> str:
+        word = m.group()
+        return f"{word[:limit]}...({len(word) - limit} more characters)"
+
+    text = re.sub(rf"\S{{{limit + 1},}}", cut, text)
+    if len(text) > 5 * limit:
+        text = f"{text[:4 * limit]}...({len(text) - 5 * limit} characters cut)...{text[-limit:]}"
+    return text
+
+
 def clean_lines(text: str) -> str:
     """``clean`` for text whose line breaks mean something (a multi-line command)."""
     return "\n".join(clean(line) for line in text.split("\n"))

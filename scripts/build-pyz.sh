@@ -53,11 +53,9 @@ mkdir -p "$stage/pathprobe"
 cp "$REPO/LICENSE" "$stage/pathprobe/LICENSE"
 cat >"$stage/__main__.py" <<'PY'
 """python3 pathprobe.pyz ...: the one-file build's entry point."""
-import sys
+from pathprobe.__main__ import run
 
-from pathprobe.cli import main
-
-sys.exit(main())
+run()
 PY
 find "$stage" -name '__pycache__' -type d -prune -exec rm -rf {} +
 

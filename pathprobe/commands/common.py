@@ -15,6 +15,7 @@ import typer
 
 from pathprobe import __version__
 from pathprobe.formats import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, TsvTable
+from pathprobe.interrupts import report_done
 from pathprobe.model import (
     Context,
     Evidence,
@@ -26,7 +27,7 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
-from pathprobe.sanitize import Redactor
+from pathprobe.sanitize import Redactor, clean, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -176,6 +177,7 @@ def emit(report: Report, out: Output) -> NoReturn:
     fmt, as_json = out.resolved()
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
     if out.output is not None:
         write_output(out.output, text)
     sys.stdout.write(text)
@@ -185,7 +187,7 @@ def emit(report: Report, out: Output) -> NoReturn:
 
 def progress_to_stderr(message: str) -> None:
     """Progress lines go to stderr (never stdout, which carries the report or JSON)."""
-    sys.stderr.write(f"pathprobe: {message}\n")
+    sys.stderr.write(f"pathprobe: {shorten(clean(message))}\n")
     sys.stderr.flush()
 
 

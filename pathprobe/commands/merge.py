@@ -26,6 +26,7 @@ from pathprobe.fleet import (
     unreadable,
 )
 from pathprobe.formats import FleetTable
+from pathprobe.interrupts import report_done
 from pathprobe.model import Severity
 from pathprobe.outfile import write_output
 from pathprobe.sanitize import clean
@@ -102,6 +103,7 @@ def merge_command(
     from pathprobe.render.fleet import render_fleet  # the renderers load only now
 
     text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
     if output is not None:
         write_output(output, text)
     sys.stdout.write(text)
