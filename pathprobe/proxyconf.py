@@ -36,7 +36,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.sanitize import MASK
+from pathprobe.sanitize import MASK, mask_userinfo
 from pathprobe.wire.http_connect import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
@@ -162,7 +162,7 @@ def config_findings(proxy: ProxyConfig | None) -> Measurement:
 
 def _mask_url(text: str) -> str:
     """The URL with any password replaced, safe for error messages."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", rf"\g<1>{MASK}@", text)
+    return mask_userinfo(text, whole=True)
 
 
 def parse_fmc_proxy_conf(text: str, source: str = str(FMC_PROXY_CONF)) -> ProxyConfig | None:

@@ -59,6 +59,26 @@ def clean(text: str) -> str:
     return "".join(out)
 
 
+# scheme:// and what follows up to a blank (or, for one argument, to its end).
+_URL_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(\S*)")
+_URL_WHOLE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(.*)", re.DOTALL)
+
+
+def mask_userinfo(text: str, whole: bool = False, mask: str = MASK) -> str:
+    """``text`` with the password of every URL in it masked: the userinfo ends at the
+    *last* '@' (a password may contain '@', '/', or be percent-encoded), the user is kept.
+    With ``whole`` the text is one value (an argument), so a blank cannot end the URL."""
+    def one(m: re.Match[str]) -> str:
+        rest = m.group(2)
+        at = rest.rfind("@")
+        if at < 0:
+            return m.group(0)
+        user, colon, _ = rest[:at].partition(":")
+        return f"{m.group(1)}{user}{colon}{mask if colon else ''}@{rest[at + 1:]}"
+
+    return (_URL_WHOLE if whole else _URL_IN_TEXT).sub(one, text)
+
+
 ECHO_LIMIT = 200
 
 

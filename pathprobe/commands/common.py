@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import socket
 import sys
@@ -27,7 +26,7 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
-from pathprobe.sanitize import Redactor, clean, shorten
+from pathprobe.sanitize import Redactor, clean, mask_userinfo, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -166,7 +165,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", arg))
+        out.append(mask_userinfo(arg, whole=True, mask="***"))
     return out
 
 
