@@ -7,8 +7,6 @@ to undo them), measurements."""
 
 from __future__ import annotations
 
-import json
-
 from pathprobe.formats import (
     DEFAULT_WIDTH,
     MARKDOWN_FORMATS,
@@ -31,6 +29,7 @@ from pathprobe.render.summary import summarize
 from pathprobe.render.text import render_text
 from pathprobe.render.tsv import render_tsv
 from pathprobe.sanitize import scrub
+from pathprobe.wire import strict_json
 
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
@@ -125,6 +124,6 @@ def report_json(report: Report) -> dict[str, object]:
 
 def render_json(report: Report) -> str:
     """The one JSON object written to stdout with --json."""
-    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
+    return strict_json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 
