@@ -1,5 +1,6 @@
 """`pathprobe merge REPORT.json...`: many hosts' JSON reports as one fleet report."""
 
+import contextlib
 import os
 import stat
 import sys
@@ -17,6 +18,7 @@ from pathprobe.commands.common import (
     check_output_path,
     progress_to_stderr,
 )
+from pathprobe.errors import UsageError
 from pathprobe.fleet import (
     MAX_REPORT_BYTES,
     HostReport,
@@ -61,6 +63,20 @@ def load(path: Path) -> HostReport:
     return read_host(name, data)
 
 
+def refuse_input_as_output(output: Path, reports: list[Path]) -> None:
+    """-o must not be one of the reports read (the same file by any name or link)."""
+    try:
+        target = os.stat(output)
+    except OSError:
+        return  # not there yet: no input can be it
+    for path in reports:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                raise UsageError(f"-o {clean(str(output))} is one of the reports to merge "
+                                 f"({clean(str(path))}); write the fleet report elsewhere")
+
+
 def merge_command(
     reports: Annotated[list[Path], typer.Argument(
         metavar="REPORT.json", show_default=False,
@@ -95,6 +111,7 @@ def merge_command(
     out = Output(fmt, as_json, output, fail_on, width=width)
     if output is not None:
         check_output_path(output)
+        refuse_input_as_output(output, reports)
     hosts = [load(p) for p in reports]
     for skipped in (h for h in hosts if h.state is HostState.FLEET):
         progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
