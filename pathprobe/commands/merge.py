@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +27,7 @@ from pathprobe.fleet import (
     unreadable,
 )
 from pathprobe.formats import FleetTable
+from pathprobe.infile import NotAFile, read_bounded
 from pathprobe.interrupts import report_done
 from pathprobe.model import Severity
 from pathprobe.outfile import write_output
@@ -47,19 +47,11 @@ def load(path: Path) -> HostReport:
     """One file as a host: read at most MAX_REPORT_BYTES + 1 bytes of a regular file."""
     name = clean(str(path))  # a file name is shown as it is: no escape sequences
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_bounded(path, MAX_REPORT_BYTES)
+    except NotAFile:
+        return unreadable(name, "not a regular file")
     except OSError as e:
         return unreadable(name, e.strerror or str(e))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return unreadable(name, "not a regular file")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_REPORT_BYTES + 1)
-    except OSError as e:
-        return unreadable(name, e.strerror or str(e))
-    finally:
-        os.close(fd)
     return read_host(name, data)
 
 

@@ -136,6 +136,6 @@ def test_missing_port_in_fmc_file_is_stated() -> None:
 def test_fmc_file_that_is_not_one_or_unreadable_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"not an iprep_proxy\.conf"):
         parse_fmc_proxy_conf("\x00\x01garbage here\n", "conf")
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="is a directory"):
         discover_proxy(None, {}, tmp_path)   # a directory: unreadable as a file
     assert discover_proxy(None, {}, tmp_path / "absent") is None
