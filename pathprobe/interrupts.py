@@ -8,7 +8,9 @@ program happens to be):
 - while a lab or other resources are cleaned up: SIGINT is blocked (the
   children the cleanup starts inherit the mask, so a Ctrl-C from the terminal
   cannot kill them either) and taken back afterwards (``masked``);
-- after the report is complete: its exit status stands (``report_done``).
+- after the report is complete: its exit status stands (``report_done``);
+- a run that builds something (``demo``): only the first Ctrl-C interrupts it
+  (``first_interrupt``), and its cleanup runs ``masked``.
 """
 
 from __future__ import annotations
@@ -29,11 +31,46 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def _install(handler: Handler) -> None:
+    """Set the SIGINT handler; the first one replaced is what ``release`` restores."""
+    previous = signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+    if not _held:
+        _held.append(previous)
+
+
 def report_done() -> None:
     """The report is written: from now on Ctrl-C is ignored, so the exit status is the
     report's, not that of an interrupt arriving on the way out."""
-    if _main_thread() and not _held:
-        _held.append(signal.signal(signal.SIGINT, signal.SIG_IGN))
+    if _main_thread():
+        _install(signal.SIG_IGN)
+
+
+class FirstInterrupt:
+    """The SIGINT handler of a run that must clean up after itself (``demo``): the first
+    Ctrl-C raises KeyboardInterrupt, once; later ones (and any after ``disarm``) are
+    only counted, so the cleanup the first one starts cannot be cut short by the next."""
+
+    def __init__(self) -> None:
+        self.armed = True
+        self.count = 0
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt
+
+    def disarm(self) -> None:
+        """From now on Ctrl-C changes nothing (the work is done, or cleanup begins)."""
+        self.armed = False
+
+
+def first_interrupt() -> FirstInterrupt:
+    """Install a ``FirstInterrupt`` for the rest of the run (``release`` undoes it)."""
+    guard = FirstInterrupt()
+    if _main_thread():
+        _install(guard)
+    return guard
 
 
 def release() -> None:

@@ -14,7 +14,7 @@ import typer
 
 from pathprobe import __version__
 from pathprobe.formats import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, TsvTable
-from pathprobe.interrupts import report_done
+from pathprobe.interrupts import first_interrupt, report_done
 from pathprobe.model import (
     Context,
     Evidence,
@@ -128,6 +128,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     if out.output is not None:
         check_output_path(out.output)
     progress = out.progress()
+    first_interrupt()  # a second Ctrl-C cannot cut the partial report short
     report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
                             hints=hints, leg2_target=leg2_target, notes=notes,
                             recommender=recommender or default_recommender)

@@ -1,15 +1,19 @@
 """`pathprobe demo`: build the lab with a failing scenario, diagnose it from the fmc, tear down."""
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 
 from pathprobe.commands.common import FormatOption, JsonOption, OutputOption
 from pathprobe.errors import UsageError
 from pathprobe.formats import TableFormat
+from pathprobe.interrupts import FirstInterrupt, first_interrupt, masked
 from pathprobe.lab import topology as topo
 from pathprobe.model import ExitStatus
 
@@ -34,6 +38,12 @@ Example:
   sudo pathprobe demo
   sudo pathprobe demo --scenario mtu-noicmp --format github
 """
+
+DIAGNOSE_TIMEOUT_S = 120
+GRACE_S = 10  # for an interrupted diagnose to print its partial report
+
+DIAGNOSE_TIMEOUT_S = 120
+GRACE_S = 10  # for an interrupted diagnose to print its partial report
 
 ScenarioOption = Annotated[str, typer.Option(
     "--scenario", "-s", metavar="NAME",
@@ -62,7 +72,7 @@ def demo_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
-    from pathprobe.lab.manager import down, lab_environment, up
+    from pathprobe.lab.manager import lab_environment, up
 
     if scenario not in topo.SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; choose one of: "
@@ -78,41 +88,66 @@ def demo_command(
 
     chosen = topo.SCENARIOS[scenario]
     say(f"building the lab: {chosen.name}: {chosen.description}")
-    status = int(ExitStatus.NOT_MEASURED)
+    # Only the first Ctrl-C interrupts (the build, or diagnose: it prints its partial
+    # report); once diagnose is done, or the teardown began, Ctrl-C changes nothing.
+    guard = first_interrupt()
+    status: int | None = None
     try:
         state = up(chosen, prefix, say)
         say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
         argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
                 *demo_argv(fmt, as_json, str(output.resolve()) if output else None,
                            shutil.get_terminal_size((100, 24)).columns)]
-        env = lab_environment(prefix)
-        for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
-            env.pop(name, None)
-        # stdout/stderr inherited: the report streams straight to the user.
-        proc = subprocess.Popen(argv, env=env)
-        try:
-            status = proc.wait(timeout=120)
-        except KeyboardInterrupt:
-            # The child got the same SIGINT and prints its partial report; let it.
-            try:
-                proc.wait(timeout=10)
-            except (subprocess.TimeoutExpired, KeyboardInterrupt):
-                proc.kill()
-                proc.wait()
-            say("interrupted")
-            status = int(ExitStatus.NOT_MEASURED)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            say("diagnose did not finish within 120 s; stopped it")
-            status = int(ExitStatus.NOT_MEASURED)
+        status = _diagnose(argv, lab_environment(prefix), say)
+        guard.disarm()
     except KeyboardInterrupt:
+        pass
+    finally:
+        _teardown(prefix, guard, say)
+    if status is None:
         say("interrupted")
         status = int(ExitStatus.NOT_MEASURED)
-    finally:
-        removed = down(prefix)
-        say(f"lab torn down ({len(removed)} resources removed)")
     raise typer.Exit(status)
+
+
+def _diagnose(argv: list[str], env: dict[str, str], say: Callable[[str], None]) -> int:
+    """Run diagnose (its report streams to our stdout) and return its status. It runs in
+    its own session, so Ctrl-C reaches it exactly once, from us: then it gets
+    GRACE_S to print its partial report (exit 3)."""
+    for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
+        env.pop(name, None)
+    proc = subprocess.Popen(argv, env=env, start_new_session=True)
+    try:
+        try:
+            return proc.wait(timeout=DIAGNOSE_TIMEOUT_S)
+        except KeyboardInterrupt:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+            return proc.wait(timeout=GRACE_S)
+    except subprocess.TimeoutExpired:
+        say("diagnose did not finish in time; stopped it")
+        return int(ExitStatus.NOT_MEASURED)
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _teardown(prefix: str, guard: FirstInterrupt, say: Callable[[str], None]) -> None:
+    """Remove the lab; no Ctrl-C can cut this short (SIGINT is blocked meanwhile, also
+    for the programs it runs). Retried once should the first Ctrl-C land on its way in."""
+    from pathprobe.lab.manager import down
+
+    for _ in range(2):
+        try:
+            guard.disarm()
+            with masked():
+                removed = down(prefix)
+            say(f"lab torn down ({len(removed)} resources removed)")
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 demo_command.__doc__ = DEMO_HELP
