@@ -54,8 +54,9 @@ OUR_FRAME = re.compile(re.escape(f'File "{REPO / "pathprobe"}/'))
 def test_ctrl_c_at_any_moment_is_quiet_and_consistent() -> None:
     """Once pathprobe's code runs: before the CLI is ready, 130 and no output; once the
     command began, 3 with one line, or with the partial report once it measures; after
-    the report, the report's status. Never a traceback from our code. (Python's own start - importing site, finding the module -
-    comes before any of our code can run; a Ctrl-C there is the interpreter's to report.)"""
+    the report, the report's status. Never a traceback from our code. (Python's own
+    start - importing site, finding the module - comes before any of our code can run;
+    a Ctrl-C there is the interpreter's to report.)"""
     full = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(FIXTURE), "--json"],
                           capture_output=True, text=True, env=cli_env(), check=False)
     seen: dict[str, int] = {}
