@@ -177,3 +177,39 @@ def test_demo_ctrl_c_before_the_report_is_exit_3_and_tears_down(after: str, dela
     failing = any(v["severity"] in ("critical", "warning") for v in doc["verdicts"])
     assert status == (1 if failing or not doc["partial"] else 3), err
     assert not (complete and doc["partial"]), err
+
+
+@pytest.mark.parametrize(("after", "delay", "times"), [
+    ("building namespaces", 0.0, 1), ("building namespaces", 0.1, 3),
+    ("applying faults", 0.0, 2), ("waiting for proxy", 0.0, 1), ("waiting for proxy", 0.1, 4),
+])
+def test_lab_up_ctrl_c_removes_the_lab(after: str, delay: float, times: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "lab", "up", "blackhole"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=cli_env({topo.PREFIX_ENV: DEMO_PREFIX}), cwd="/",
+                            start_new_session=True)
+    try:
+        assert proc.stderr is not None
+        seen = ""
+        while after not in seen:
+            line = proc.stderr.readline()
+            assert line, seen
+            seen += line
+        time.sleep(delay)
+        for _ in range(times):
+            os.killpg(proc.pid, signal.SIGINT)
+            time.sleep(0.03)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            down(DEMO_PREFIX)
+    if proc.returncode == 0:        # it was ready before the signal: it stays up, as asked
+        down(DEMO_PREFIX)
+        assert "ready in" in err
+        return
+    left = lab_leftovers(DEMO_PREFIX)
+    down(DEMO_PREFIX)
+    assert proc.returncode == 3 and "the lab was removed" in err, err
+    assert "Traceback" not in err
+    assert left == []
