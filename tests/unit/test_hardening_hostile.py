@@ -134,7 +134,7 @@ def test_tunnel_that_closes_or_echoes_after_200_is_a_stall_never_a_size(
     """Issue 23 item 8: one verdict, no size anywhere, and the path agrees with the summary
     (it said 'ok leg 2 down' while the summary said 'not measured'); our own ClientHello
     echoed back is not the far end's answer."""
-    proc, report, _ = run_tunnel(behaviour)
+    _, report, _ = run_tunnel(behaviour)
     assert codes(report) == ["TUNNEL_STALL"], report
     (v,) = report["verdicts"]
     assert v["confidence"] == "inferred" and v["leg"] == "proxy-upstream"
