@@ -6,7 +6,6 @@ a hint to rerun with ``--traceback``. Keep imports here light: ``pathprobe
 --help`` must not load scapy.
 """
 
-import io
 import platform
 import sys
 from typing import Annotated, Optional
@@ -73,7 +72,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+        "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False,
     traceback: Annotated[bool, typer.Option(
         "--traceback", help="On an internal error, show the Python traceback.")] = False,
 ) -> None:
@@ -92,21 +92,32 @@ app.command("schema")(schema_command)
 app.add_typer(lab_app, name="lab")
 
 
+def usage_line(error: Exception, args: list[str]) -> str:
+    """A usage error of the CLI layer as one line that names the help to read: click's four
+    lines (usage, try, blank, error) and pydantic's "Value error," prefix go."""
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else str(error)
+    message = " ".join(str(message).replace("Value error, ", "").split()).rstrip(".")
+    return f"{message[:1].lower()}{message[1:]} (see '{_command_path(args)} --help')"
+
+
+def _command_path(args: list[str]) -> str:
+    """'pathprobe lab up' for ``lab up --leg 5``: the deepest command the arguments name."""
+    path, group = ["pathprobe"], typer.main.get_command(app)
+    for arg in args:
+        sub = getattr(group, "commands", {}).get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue  # a root option (--traceback) before the command
+            break
+        path.append(arg)
+        group = sub
+    return " ".join(path)
+
+
 def _error(message: str) -> None:
     """One line: whatever input it echoes is cleaned and cut (``sanitize.shorten``)."""
     sys.stderr.write(f"pathprobe: error: {shorten(clean(message))}\n")
-
-
-def _usage_error(e: Exception) -> None:
-    """typer's (click's) usage message, with echoed values cleaned and cut like ours."""
-    show = getattr(e, "show", None)
-    if not callable(show):
-        _error(str(e))
-        return
-    buf = io.StringIO()
-    show(file=buf)
-    sys.stderr.write("".join(shorten(clean(line)) + "\n"
-                             for line in buf.getvalue().rstrip("\n").split("\n")))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -148,7 +159,11 @@ def _main(argv: Optional[list[str]]) -> int:
         _error("interrupted")
         return int(ExitStatus.NOT_MEASURED)
     except CommandLineError as e:  # typer's (or click's) usage errors
-        _usage_error(e)
+        show = getattr(e, "show", None)
+        if type(e).__name__ == "NoArgsIsHelpError" and callable(show):  # `pathprobe` alone
+            show()  # the help
+        else:
+            _error(usage_line(e, args))
         return int(ExitStatus.USAGE)
     except PathprobeError as e:
         _error(str(e))

@@ -19,7 +19,7 @@ from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, no
 from pathprobe.runner import InterruptedDuring
 
 if TYPE_CHECKING:
-    from pathprobe.proxyconf import Credentials, ProxyConfig
+    from pathprobe.model import Credentials, ProxyConfig
 
 # --------------------------------------------------------------------------- orchestration
 

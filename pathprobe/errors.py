@@ -45,8 +45,16 @@ class LabError(NotMeasuredError):
     """The network-namespace lab could not be built or used."""
 
 
-class CaptureError(NotMeasuredError):
-    """A capture file cannot be read (not a capture, corrupt, unsupported link type)."""
+class CaptureError(UsageError):
+    """A file that is no usable capture (not a capture, corrupt, unsupported link type):
+    bad input, exit status 2 like any other bad input file."""
+
+
+class CaptureUnreadable(CaptureError):
+    """The capture could not be read (permissions, I/O error) or holds nothing to
+    analyse (no packets, no connection matching): could not measure, exit status 3."""
+
+    exit_status = ExitStatus.NOT_MEASURED
 
 
 class Interrupted(NotMeasuredError):

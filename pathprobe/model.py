@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum
+from pathprobe.sanitize import MASK
 
 SCHEMA = "pathprobe/1"
 
@@ -186,7 +187,7 @@ class ExitStatus(IntEnum):
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 nothing at or above the --fail-on severity (default warning) was found, "
-    "1 a finding at or above it, 2 usage error, 3 could not measure (permissions, "
+    "1 a finding at or above it, 2 usage error or bad input, 3 could not measure (permissions, "
     "unreachable, interrupted; with the partial report), 4 internal error."
 )
 
@@ -325,3 +326,34 @@ def healthy_unless(problems: Iterable[Verdict], leg: Leg, evidence: Iterable[Evi
     if found:
         return found
     return (Verdict(VerdictCode.HEALTHY, leg, direction, tuple(evidence)),)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A proxy user and password; the password never appears in repr or str."""
+
+    user: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Credentials(user={self.user!r}, password={MASK!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """An explicit HTTP proxy and where its address came from."""
+
+    host: str
+    port: int
+    source: str  # "--proxy", "HTTPS_PROXY", "https_proxy", or the FMC file path
+    # user:password@ found in a proxy URL (environment variables often carry them).
+    credentials: Credentials | None = None
+    # What the FMC could not use in this setting (ProxyConfigFact evidence), see config_findings.
+    problems: tuple[Evidence, ...] = ()
+
+    @property
+    def display(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"

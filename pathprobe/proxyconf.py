@@ -20,7 +20,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,15 +28,17 @@ from pathprobe.facts.proxyconf import ProxyConfigFact
 from pathprobe.infile import NotAFile, read_bounded
 from pathprobe.model import (
     Basis,
+    Credentials,
     Evidence,
     Leg,
     Measurement,
     Number,
+    ProxyConfig,
     Step,
     Verdict,
     VerdictCode,
 )
-from pathprobe.sanitize import MASK, mask_userinfo
+from pathprobe.sanitize import mask_userinfo
 from pathprobe.wire.http_connect import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
@@ -45,37 +46,6 @@ PASSWORD_ENV = "PATHPROBE_PROXY_PASSWORD"
 # Smart Licensing accepts a proxy FQDN of at most this many characters (the article).
 FMC_MAX_PROXY_FQDN = 64
 DEFAULT_PROXY_PORT = 80
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """A proxy user and password; the password never appears in repr or str."""
-
-    user: str
-    password: str = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Credentials(user={self.user!r}, password={MASK!r})"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """An explicit HTTP proxy and where its address came from."""
-
-    host: str
-    port: int
-    source: str  # "--proxy", "HTTPS_PROXY", "https_proxy", or the FMC file path
-    # user:password@ found in a proxy URL (environment variables often carry them).
-    credentials: Credentials | None = None
-    # What the FMC could not use in this setting (ProxyConfigFact evidence), see config_findings.
-    problems: tuple[Evidence, ...] = ()
-
-    @property
-    def display(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
 
 def _host(host: str, what: str) -> str:

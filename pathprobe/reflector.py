@@ -24,16 +24,22 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import shutil
+import signal
 import socket
 import socketserver
 import ssl
+import subprocess
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
 from pathprobe.probes import kernel
 from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire.headers import parse_ip, parse_tcp
@@ -388,6 +394,64 @@ def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
+
+
+def run_reflector(address: tuple[str, int], token: str | None, max_time: float,
+                  announce: Callable[[str], None], *, tls: bool = False,
+                  cert: Path | None = None, key: Path | None = None) -> None:
+    """``pathprobe serve``: the reflector until Ctrl-C, SIGTERM or ``max_time``, each an
+    ordinary end (announced); for TLS without ``cert``/``key`` a throwaway self-signed
+    certificate, removed on the way out whatever ends it. UsageError for an unusable
+    certificate or key, NotMeasuredError when it cannot listen."""
+    # SIGTERM ends the server like Ctrl-C: the with-block below then removes the key.
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pathprobe-serve-") as tmp:
+            context = None
+            if tls:
+                if cert is None or key is None:
+                    cert, key = self_signed(Path(tmp))
+                try:
+                    context = tls_context(str(cert), str(key))
+                except (OSError, ValueError) as e:
+                    raise UsageError(f"cannot use --cert/--key: {e}") from None
+            try:
+                serve(address, token, max_time, announce, context)
+            except (KeyboardInterrupt, _Terminated):
+                announce("reflector stopped")  # how a server ends: status 0
+            except OSError as e:
+                host = f"[{address[0]}]" if ":" in address[0] else address[0]
+                raise NotMeasuredError(f"cannot listen on {host}:{address[1]}: "
+                                       f"{e.strerror or e}") from None
+    except _Terminated:
+        announce("reflector stopped")  # before it was listening
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised in the main thread so that cleanup runs."""
+
+
+def _terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A throwaway EC certificate and key in ``directory`` (the openssl CLI: Python's ssl
+    cannot make one)."""
+    cert, key = directory / "reflector.crt", directory / "reflector.key"
+    if shutil.which("openssl") is None:
+        raise MissingTool("openssl", "openssl")
+    done = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj",
+         "/CN=pathprobe-reflector", "-keyout", str(key), "-out", str(cert)],
+        capture_output=True, text=True, check=False, timeout=30)
+    if done.returncode != 0:
+        raise NotMeasuredError(f"openssl could not make a certificate: "
+                               f"{done.stderr.strip()[-200:]}")
+    return cert, key
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,12 +42,14 @@ from pathprobe.interception import (
 )
 from pathprobe.model import (
     DEFAULT_TARGET,
+    Credentials,
     Direction,
     Evidence,
     Leg,
     LegReport,
     Measurement,
     Progress,
+    ProxyConfig,
     Step,
     Verdict,
     VerdictCode,
@@ -56,7 +58,6 @@ from pathprobe.model import (
 from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.search import Aborted, ProbeResult, SearchResult, SizeSearch, drive
 from pathprobe.timeouts import IDLE_WAIT, POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_rules import (
@@ -245,6 +246,14 @@ class _Session:
 
     def shape(self) -> tuple[int | None, bool | None]:
         return leg2_shape(parse_target(self.far)[0], self.hello)
+
+
+def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
+    """What the user says leg 1 carries (--leg1-max-payload): a fact for the attribution,
+    said as such, on the leg-1 row."""
+    return Measurement(legs=(LegReport(
+        Leg.FMC_PROXY, proxy.display, None, {"max_payload": payload},
+        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),)),))
 
 
 def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,

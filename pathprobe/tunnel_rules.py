@@ -25,17 +25,18 @@ from pathprobe.facts.tunnel import (
 from pathprobe.model import (
     Basis,
     Confidence,
+    Credentials,
     Direction,
     Evidence,
     Leg,
     LegReport,
     Limit,
     Number,
+    ProxyConfig,
     Step,
     Verdict,
     VerdictCode,
 )
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, StopReason, search_evidence
 from pathprobe.timeouts import TUNNEL_WAIT
 from pathprobe.wire import http_connect as hc

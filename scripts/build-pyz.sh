@@ -51,12 +51,9 @@ mkdir -p "$stage/pathprobe"
 (cd "$REPO" && find pathprobe -type f \( -name '*.py' -o -name '*.json' -o -name 'py.typed' \) \
    -not -path '*/__pycache__/*' -exec cp --parents {} "$stage/" \;)
 cp "$REPO/LICENSE" "$stage/pathprobe/LICENSE"
-cat >"$stage/__main__.py" <<'PY'
-"""python3 pathprobe.pyz ...: the one-file build's entry point."""
-from pathprobe.__main__ import run
-
-run()
-PY
+# The entry point: pathprobe/__main__.py, which refuses Python < 3.9 in one line (exit 2)
+# before importing anything, then makes an early Ctrl-C quiet (exit 130).
+cp "$REPO/pathprobe/__main__.py" "$stage/__main__.py"
 find "$stage" -name '__pycache__' -type d -prune -exec rm -rf {} +
 
 compiled="$(find "$stage" -type f \( -name '*.so' -o -name '*.so.*' -o -name '*.pyd' \

@@ -50,10 +50,18 @@ local_tmp = $work/local-tmp
 ssh_args = -F $ssh_dir/ssh_config
 pipelining = True
 EOF
+status=0
 HOME="$work/home" ANSIBLE_CONFIG="$work/ansible.cfg" PATH="$VENV/bin:$PATH" \
   ip netns exec "${PATHPROBE_LAB_PREFIX}r1" "$VENV/bin/ansible-playbook" -i inventory.ini \
   -e @vault.yml --vault-password-file vault-pass -e "pathprobe_reports_dir=$work/reports" \
-  "$REPO/contrib/ansible/pathprobe.yml" > playbook.log
+  "$REPO/contrib/ansible/pathprobe.yml" > playbook.log || status=$?
+# 2: the play failed fmc2 (black hole) and fmc4 (unreachable) at pathprobe_fail_on, after
+# writing every report, as it should
+if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then
+  cat playbook.log >&2
+  echo "make-fleet-example: ansible-playbook exited with status $status" >&2
+  exit 1
+fi
 cd "$work/reports"
 merge() { "$PY" -m pathprobe merge fmc.json fmc2.json fmc3.json fmc4.json "$@" || true; }
 merge --width 100 > "$DOCS/fleet.txt"

@@ -6,5 +6,5 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PATHPROBE_VENV:-/opt/pathprobe/venv}"
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$0" "$@"; fi
-"$REPO/scripts/setup.sh"
+"$REPO/scripts/setup.sh"          # the tool and its lab only; then `pathprobe` is on PATH
 exec "$VENV/bin/pathprobe" demo "$@"

@@ -5,7 +5,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PATHPROBE_VENV:-/opt/pathprobe/venv}"
 if [ "$(id -u)" -ne 0 ]; then exec sudo -E "$0" "$@"; fi
-"$REPO/scripts/setup.sh"
+"$REPO/scripts/setup.sh" --test   # the tool, the lab, and the test tools
 
 # The unprivileged tests run this checkout as user 'nobody': if nobody cannot
 # read it where it is (e.g. under /root), test a readable copy instead.

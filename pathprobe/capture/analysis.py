@@ -26,7 +26,7 @@ from pathprobe.capture.rules import (
     leg_of,
 )
 from pathprobe.capture.tracker import Conn, Tracker
-from pathprobe.errors import CaptureError
+from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Direction,
@@ -295,8 +295,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     progress: Callable[[str], None] | None = None) -> Analysis:
     """Read ``path`` and say, per connection and overall, what went wrong.
 
-    Raises CaptureError (one line, exit status 3) for a file that is no usable capture
-    and when no connection matches the filters: there is then nothing to report."""
+    Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
+    CaptureUnreadable (exit status 3) when it holds no packets or no connection matches
+    the filters: there is then nothing to report."""
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
@@ -306,12 +307,12 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     if progress and elapsed >= 2.0:   # only worth saying for big captures
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
-        raise CaptureError(f"{path}: the capture holds no packets")
+        raise CaptureUnreadable(f"{path}: the capture holds no packets")
     if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"
                                                       if filters.proxy_host else ""))
-        raise CaptureError(
+        raise CaptureUnreadable(
             f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none {what}; "
             "use --host/--port/--proxy to choose connections"
             + (f" (capture truncated: {stats.truncated})" if stats.truncated else

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from pathprobe.errors import CaptureError, UsageError
+from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 
 # Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
 LINKTYPE_NULL = 0
@@ -137,7 +137,7 @@ def _open_raw(path: Path) -> BinaryIO:
     except IsADirectoryError:
         raise UsageError(f"{path}: is a directory, not a capture file") from None
     except OSError as e:
-        raise CaptureError(f"{path}: cannot open: {e.strerror or e}") from None
+        raise CaptureUnreadable(f"{path}: cannot open: {e.strerror or e}") from None
 
 
 def open_capture(path: Path) -> tuple[BinaryIO, bool]:
@@ -148,7 +148,7 @@ def open_capture(path: Path) -> tuple[BinaryIO, bool]:
         head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
     except OSError as e:
         raw.close()
-        raise CaptureError(f"{path}: cannot read: {e.strerror or e}") from None
+        raise CaptureUnreadable(f"{path}: cannot read: {e.strerror or e}") from None
     if head == _GZIP:
         return GunzipStream(raw), True  # type: ignore[return-value]
     return raw, False
@@ -168,7 +168,10 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
             magic = f.read(4)
         except (OSError, EOFError, zlib.error) as e:
             what = "gzip file" if stats.compressed else "file"
-            raise CaptureError(f"{path}: not a readable {what} ({e})") from None
+            # the system could not read it (exit 3) vs the bytes are no capture (exit 2)
+            error = CaptureError if stats.compressed or not isinstance(e, OSError) \
+                else CaptureUnreadable
+            raise error(f"{path}: not a readable {what} ({e})") from None
         if magic in _PCAP_MAGICS:
             yield from _guard(path, _read_pcap(f, magic, stats), stats)
         elif magic == _PCAPNG_SHB:
@@ -194,8 +197,9 @@ def _guard(path: Path, frames: Iterator[Frame], stats: ReadStats) -> Iterator[Fr
         yield from frames
     except (OSError, zlib.error) as e:
         what = "compressed data" if stats.compressed else "data"
-        raise CaptureError(f"{path}: cannot read the {what} after frame {stats.frames} "
-                           f"({e})") from None
+        error = CaptureError if stats.compressed or not isinstance(e, OSError) \
+            else CaptureUnreadable
+        raise error(f"{path}: cannot read the {what} after frame {stats.frames} ({e})") from None
     except struct.error as e:  # a record shorter than its fixed header inside a block
         raise CaptureError(f"{path}: corrupt capture after frame {stats.frames} ({e})") from None
 

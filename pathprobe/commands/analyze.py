@@ -8,21 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
-    JsonOption,
     Output,
-    OutputOption,
-    QuietOption,
-    TableOption,
-    VerboseOption,
-    WidthOption,
     make_context,
+    output_options,
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.formats import TsvTable
-from pathprobe.model import Leg, Measurement, Progress, Recommendation, Severity, Verdict
+from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
 
 if TYPE_CHECKING:
     from pathprobe.capture import Analysis
@@ -51,6 +43,7 @@ def _proxy(value: str) -> tuple[str, Optional[int]]:
     return _host(addr), int(port) if port is not None else None
 
 
+@output_options()
 def analyze_command(
     capture: Annotated[Path, typer.Argument(
         metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
@@ -60,11 +53,11 @@ def analyze_command(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,
     port: Annotated[Optional[list[int]], typer.Option(
-        "--port", metavar="PORT",
+        "--port", "-p", metavar="PORT",
         help="Only connections with this TCP port on either side (repeatable).",
         min=1, max=65535)] = None,
     proxy: Annotated[Optional[str], typer.Option(
-        "--proxy", metavar="ADDR[:PORT]",
+        "--proxy", "-x", metavar="ADDR[:PORT]",
         help="The proxy's address: also analyse connections to it that never sent a "
              "CONNECT (e.g. SYNs left unanswered).")] = None,
     stall: Annotated[float, typer.Option(
@@ -73,14 +66,7 @@ def analyze_command(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
-    fail_on: FailOnOption = Severity.WARNING,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: TableOption = TsvTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
 
@@ -103,11 +89,11 @@ def analyze_command(
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
 
-    A missing file is a usage error (exit 2); a corrupt or non-capture file is
-    one error line and exit status 3; a truncated last packet is reported and
-    the rest analysed.
+    A missing, corrupt or non-capture file is bad input: one error line, exit
+    status 2. A file the system cannot read, or one with no packets or no
+    matching connection, is exit status 3. A truncated last packet is reported
+    and the rest analysed.
     """
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     from pathprobe.capture import Filters, analyze_capture
 
     proxy_host, proxy_port = _proxy(proxy) if proxy else (None, None)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import shutil
 import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, Union
 
 import typer
 
 from pathprobe import __version__
-from pathprobe.formats import DEFAULT_WIDTH, EXTENSION_FORMATS, TableFormat, TsvTable
+from pathprobe.formats import (
+    DEFAULT_WIDTH,
+    EXTENSION_FORMATS,
+    FleetTable,
+    TableFormat,
+    TsvTable,
+)
 from pathprobe.interrupts import first_interrupt, report_done
 from pathprobe.model import (
     Context,
@@ -30,7 +38,7 @@ from pathprobe.sanitize import Redactor, clean, mask_userinfo, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
-    from pathprobe.proxyconf import Credentials, ProxyConfig
+    from pathprobe.model import Credentials, ProxyConfig
     from pathprobe.runner import Measure
 
 JsonOption = Annotated[bool, typer.Option(
@@ -48,6 +56,10 @@ WidthOption = Annotated[Optional[int], typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
          "is not a terminal); long cells wrap at spaces, commands are never split.")]
+HostNameOption = Annotated[Optional[str], typer.Option(
+    "--host-name", metavar="NAME", show_default=False,
+    help="This host's name in the report (JSON context.host; default: the system's host "
+         "name), e.g. its Ansible inventory name, so that 'pathprobe merge' names it so.")]
 TableOption = Annotated[TsvTable, typer.Option(
     "--table", case_sensitive=False, metavar="TABLE",
     help="The table --format tsv writes: findings, recommendations or measurements.")]
@@ -60,9 +72,60 @@ FailOnOption = Annotated[Severity, typer.Option(
          "refusal, auth), warning = degraded or fragile, info = observed and harmless "
          "(e.g. MSS lowered while traffic flows).")]
 QuietOption = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress lines on stderr.")]
+    "--quiet", "-q", help="No progress lines on stderr (errors only).")]
 VerboseOption = Annotated[bool, typer.Option(
     "--verbose", "-v", help="More progress detail on stderr (each step's wall time).")]
+
+
+def option(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    """One command-line option as typer reads it: a keyword parameter with its annotation."""
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+# The one declaration of the output options: every command that reports takes these (or
+# the subset that makes sense for it) through @output_options, and receives them as one
+# ``out: Output``. The names are Output's field names.
+OUTPUT_OPTIONS: tuple[inspect.Parameter, ...] = (
+    option("fail_on", FailOnOption, Severity.WARNING),
+    option("quiet", QuietOption, False),
+    option("verbose", VerboseOption, False),
+    option("as_json", JsonOption, False),
+    option("fmt", FormatOption, None),
+    option("output", OutputOption, None),
+    option("width", WidthOption, None),
+    option("table", TableOption, TsvTable.FINDINGS),
+    option("host_name", HostNameOption, None),
+)
+
+
+def output_options(*, only: Collection[str] | None = None,
+                   replacing: Sequence[inspect.Parameter] = ()
+                   ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command the shared output options (``only`` those named, some ``replacing``
+    the shared one of the same name, e.g. merge's --table); the command function declares
+    its own arguments and ``out: Output``, and receives the options as that one value."""
+    replaced = {p.name: p for p in replacing}
+    unknown = {*(only or ()), *replaced} - {p.name for p in OUTPUT_OPTIONS}
+    if unknown:  # a typo would silently drop an option
+        raise ValueError(f"no such output option: {', '.join(sorted(unknown))}")
+    chosen = [replaced.get(p.name, p) for p in OUTPUT_OPTIONS if only is None or p.name in only]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command).parameters.values() if p.name != "out"]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> None:
+            out = Output(**{p.name: kwargs.pop(p.name) for p in chosen})
+            command(*args, out=out, **kwargs)
+
+        # typer reads the parameters from the signature and their types from the annotations.
+        params = [*own, *chosen]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -76,7 +139,8 @@ class Output:
     quiet: bool = False
     verbose: bool = False
     width: int | None = None
-    table: TsvTable = TsvTable.FINDINGS
+    table: Union[TsvTable, FleetTable] = TsvTable.FINDINGS  # FleetTable for `merge`
+    host_name: str | None = None
     # Masks the proxy password (and user:password, the reflector token) in every form,
     # in whatever the report and progress lines carry (a proxy may echo them back).
     redactor: Redactor = field(default_factory=Redactor)
@@ -134,7 +198,10 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
                             recommender=recommender or default_recommender)
     if out.verbose:
         progress(f"{command}: {report.duration_s:.2f} s")
-    emit(replace(report, context=context or make_context()), out)
+    context = context or make_context()
+    if out.host_name:  # the name the user gives this host (an inventory name) wins
+        context = replace(context, host=clean(out.host_name).strip() or context.host)
+    emit(replace(report, context=context), out)
 
 
 def make_context(proxy: ProxyConfig | None = None, target: str | None = None) -> Context:
@@ -175,6 +242,7 @@ def emit(report: Report, out: Output) -> NoReturn:
     from pathprobe.render import render  # the renderers load only when a report is made
 
     fmt, as_json = out.resolved()
+    assert isinstance(out.table, TsvTable)  # a FleetTable only with `merge`'s own declaration
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
     report_done()  # complete: a Ctrl-C from here on leaves its exit status alone

@@ -1,21 +1,15 @@
 """`pathprobe demo`: build the lab with a failing scenario, diagnose it from the fmc, tear down."""
 
-import contextlib
-import os
 import shutil
-import signal
-import subprocess
 import sys
-from typing import Annotated, Callable, Optional
+from typing import Annotated
 
 import typer
 
-from pathprobe.commands.common import FormatOption, JsonOption, OutputOption
+from pathprobe.commands.common import Output, output_options
 from pathprobe.errors import UsageError
-from pathprobe.formats import TableFormat
-from pathprobe.interrupts import FirstInterrupt, first_interrupt, masked
+from pathprobe.formats import TsvTable
 from pathprobe.lab import topology as topo
-from pathprobe.model import ExitStatus
 
 DEMO_HELP = f"""Show the main job on a fresh machine (Linux, root): build the built-in lab
 with a realistic failing scenario, run 'pathprobe diagnose' from the lab's fmc
@@ -39,40 +33,42 @@ Example:
   sudo pathprobe demo --scenario mtu-noicmp --format github
 """
 
-DIAGNOSE_TIMEOUT_S = 120
-GRACE_S = 10  # for an interrupted diagnose to print its partial report
-
-DIAGNOSE_TIMEOUT_S = 120
-GRACE_S = 10  # for an interrupted diagnose to print its partial report
-
 ScenarioOption = Annotated[str, typer.Option(
     "--scenario", "-s", metavar="NAME",
     help=f"Lab scenario: {', '.join(topo.SCENARIOS)}.")]
 
 
-def demo_argv(fmt: Optional[TableFormat], as_json: bool, output: Optional[str],
-              width: int = 100) -> list[str]:
-    """The diagnose command line run inside the fmc namespace (pure, for tests); the
-    report fits ``width`` columns (100 at most, so it pastes anywhere)."""
+def demo_argv(out: Output, terminal_width: int = 100) -> list[str]:
+    """The diagnose command line run inside the fmc namespace, carrying the demo's output
+    options (pure, for tests); without --width the report fits the terminal, at most 100
+    columns (so it pastes anywhere)."""
+    width = out.width if out.width is not None else min(terminal_width, 100)
     argv = [sys.executable, "-m", "pathprobe", "diagnose", "--proxy", topo.PROXY_URL,
             "--target", f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
-            "--width", str(min(width, 100))]
-    if fmt is not None:
-        argv += ["--format", fmt.value]
-    if as_json:
+            "--width", str(width), "--fail-on", out.fail_on.value]
+    if out.quiet:
+        argv.append("--quiet")
+    if out.verbose:
+        argv.append("--verbose")
+    if out.fmt is not None:
+        argv += ["--format", out.fmt.value]
+    if out.as_json:
         argv.append("--json")
-    if output is not None:
-        argv += ["--output", output]
+    if out.table is not TsvTable.FINDINGS:
+        argv += ["--table", out.table.value]
+    if out.host_name is not None:
+        argv += ["--host-name", out.host_name]
+    if out.output is not None:  # the child runs elsewhere: the path as the user meant it
+        argv += ["--output", str(out.output.resolve())]
     return argv
 
 
+@output_options()
 def demo_command(
     scenario: ScenarioOption = "article",
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
+    *, out: Output,
 ) -> None:
-    from pathprobe.lab.manager import lab_environment, up
+    from pathprobe.lab.demo import run_demo
 
     if scenario not in topo.SCENARIOS:
         raise UsageError(f"unknown scenario {scenario!r}; choose one of: "
@@ -83,71 +79,12 @@ def demo_command(
         raise UsageError(str(e)) from None
 
     def say(message: str) -> None:
-        sys.stderr.write(f"demo: {message}\n")
-        sys.stderr.flush()
+        if not out.quiet:
+            sys.stderr.write(f"demo: {message}\n")
+            sys.stderr.flush()
 
-    chosen = topo.SCENARIOS[scenario]
-    say(f"building the lab: {chosen.name}: {chosen.description}")
-    # Only the first Ctrl-C interrupts (the build, or diagnose: it prints its partial
-    # report); once diagnose is done, or the teardown began, Ctrl-C changes nothing.
-    guard = first_interrupt()
-    status: int | None = None
-    try:
-        state = up(chosen, prefix, say)
-        say(f"lab ready in {state.ready_s:.1f} s; running diagnose in {prefix}fmc")
-        argv = ["ip", "netns", "exec", topo.namespace(prefix, "fmc"),
-                *demo_argv(fmt, as_json, str(output.resolve()) if output else None,
-                           shutil.get_terminal_size((100, 24)).columns)]
-        status = _diagnose(argv, lab_environment(prefix), say)
-        guard.disarm()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _teardown(prefix, guard, say)
-    if status is None:
-        say("interrupted")
-        status = int(ExitStatus.NOT_MEASURED)
-    raise typer.Exit(status)
-
-
-def _diagnose(argv: list[str], env: dict[str, str], say: Callable[[str], None]) -> int:
-    """Run diagnose (its report streams to our stdout) and return its status. It runs in
-    its own session, so Ctrl-C reaches it exactly once, from us: then it gets
-    GRACE_S to print its partial report (exit 3)."""
-    for name in ("HTTPS_PROXY", "https_proxy"):  # the demo passes --proxy explicitly
-        env.pop(name, None)
-    proc = subprocess.Popen(argv, env=env, start_new_session=True)
-    try:
-        try:
-            return proc.wait(timeout=DIAGNOSE_TIMEOUT_S)
-        except KeyboardInterrupt:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
-            return proc.wait(timeout=GRACE_S)
-    except subprocess.TimeoutExpired:
-        say("diagnose did not finish in time; stopped it")
-        return int(ExitStatus.NOT_MEASURED)
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _teardown(prefix: str, guard: FirstInterrupt, say: Callable[[str], None]) -> None:
-    """Remove the lab; no Ctrl-C can cut this short (SIGINT is blocked meanwhile, also
-    for the programs it runs). Retried once should the first Ctrl-C land on its way in."""
-    from pathprobe.lab.manager import down
-
-    for _ in range(2):
-        try:
-            guard.disarm()
-            with masked():
-                removed = down(prefix)
-            say(f"lab torn down ({len(removed)} resources removed)")
-            return
-        except KeyboardInterrupt:
-            continue
+    argv = demo_argv(out, shutil.get_terminal_size((100, 24)).columns)
+    raise typer.Exit(run_demo(topo.SCENARIOS[scenario], prefix, argv, say))
 
 
 demo_command.__doc__ = DEMO_HELP

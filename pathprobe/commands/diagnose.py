@@ -8,21 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
-    JsonOption,
     Output,
-    OutputOption,
-    QuietOption,
-    TableOption,
-    VerboseOption,
-    WidthOption,
     make_context,
+    output_options,
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.formats import TsvTable
-from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, Severity, Unmeasured
+from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, Unmeasured
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -57,6 +49,7 @@ Example (the built-in lab):
 """
 
 
+@output_options()
 def diagnose_command(
     proxy: Annotated[Optional[str], typer.Option(
         "--proxy", "-x", metavar="URL", help="Proxy http://HOST:PORT. Default: HTTPS_PROXY, "
@@ -77,14 +70,7 @@ def diagnose_command(
     max_probes: Annotated[int, typer.Option(
         "--max-probes", min=10, max=1000, metavar="N",
         help="Upper bound on probes per size search.")] = 100,
-    fail_on: FailOnOption = Severity.WARNING,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: TableOption = TsvTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     from pathprobe.diagnose import DiagnoseConfig, measure_steps, plan
     from pathprobe.probes.tls_check import check_ca_file
@@ -102,8 +88,7 @@ def diagnose_command(
     cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
                          credentials=credentials, reflector=reflector, max_probes=max_probes,
                          ca_file=trusted)
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
-        credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
+    out = out.hiding(credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
 
     def measure(progress: Progress) -> Iterator[Measurement]:
         if found is not None:

@@ -54,7 +54,8 @@ def lab_up(
     scenario: Annotated[str, typer.Argument(help="Scenario name (see 'pathprobe lab list').")
                         ] = "healthy",
     param: Annotated[Optional[int], typer.Option(
-        "--param", "-p", help="Size N of the scenario's main fault (bytes; for clamp, the MSS).")
+        "--param", metavar="N",
+        help="Size N of the scenario's main fault (bytes; for clamp, the MSS).")
     ] = None,
     leg: Annotated[Optional[int], typer.Option(
         "--leg", min=1, max=2, help="Put the main fault on leg 1 (fmc-proxy) or 2 "

@@ -9,13 +9,10 @@ from typing import Annotated
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
     Output,
-    OutputOption,
-    WidthOption,
     check_output_path,
-    progress_to_stderr,
+    option,
+    output_options,
 )
 from pathprobe.errors import UsageError
 from pathprobe.fleet import (
@@ -29,7 +26,6 @@ from pathprobe.fleet import (
 from pathprobe.formats import FleetTable
 from pathprobe.infile import NotAFile, read_bounded
 from pathprobe.interrupts import report_done
-from pathprobe.model import Severity
 from pathprobe.outfile import write_output
 from pathprobe.sanitize import clean
 
@@ -69,16 +65,14 @@ def refuse_input_as_output(output: Path, reports: list[Path]) -> None:
                                  f"({clean(str(path))}); write the fleet report elsewhere")
 
 
+@output_options(only=("fail_on", "quiet", "as_json", "fmt", "output", "width", "table"),
+                replacing=(option("as_json", FleetJsonOption, False),
+                           option("table", FleetTableOption, FleetTable.FINDINGS)))
 def merge_command(
     reports: Annotated[list[Path], typer.Argument(
         metavar="REPORT.json", show_default=False,
         help="JSON reports of any pathprobe command (--json output), one per host.")],
-    fail_on: FailOnOption = Severity.WARNING,
-    as_json: FleetJsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: FleetTableOption = FleetTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     """Merge many hosts' JSON reports into one fleet report for one change request.
 
@@ -100,22 +94,24 @@ def merge_command(
     (or its file is no report), else 1 when any host has a finding at or above
     --fail-on (default warning), else 0; 2 usage error.
     """
-    out = Output(fmt, as_json, output, fail_on, width=width)
-    if output is not None:
-        check_output_path(output)
-        refuse_input_as_output(output, reports)
+    if out.output is not None:
+        check_output_path(out.output)
+        refuse_input_as_output(out.output, reports)
     hosts = [load(p) for p in reports]
+    progress = out.progress()
     for skipped in (h for h in hosts if h.state is HostState.FLEET):
-        progress_to_stderr(f"skipping {clean(skipped.source)}: {skipped.problem}")
+        progress(f"skipping {clean(skipped.source)}: {skipped.problem}")
     fleet = merge(hosts)
     chosen, json_out = out.resolved()
     from pathprobe.render.fleet import render_fleet  # the renderers load only now
 
-    text = render_fleet(fleet, fail_on, chosen, json_out, width=out.columns(), table=table)
+    assert isinstance(out.table, FleetTable)  # merge's own --table
+    text = render_fleet(fleet, out.fail_on, chosen, json_out, width=out.columns(),
+                        table=out.table)
     report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
-    if output is not None:
-        write_output(output, text)
+    if out.output is not None:
+        write_output(out.output, text)
     sys.stdout.write(text)
     sys.stdout.flush()
-    raise typer.Exit(int(fleet.exit_status(fail_on)))
+    raise typer.Exit(int(fleet.exit_status(out.fail_on)))
 

@@ -5,21 +5,13 @@ from typing import Annotated, Optional
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
-    JsonOption,
     Output,
-    OutputOption,
-    QuietOption,
-    TableOption,
-    VerboseOption,
-    WidthOption,
     make_context,
+    output_options,
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.formats import TsvTable
-from pathprobe.model import Leg, Severity, Unmeasured
+from pathprobe.model import Leg, Unmeasured
 from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -57,6 +49,7 @@ Example (the built-in lab, from the fmc namespace):
 """
 
 
+@output_options()
 def mss_command(
     host_port: Annotated[str, typer.Argument(
         metavar="HOST:PORT", help="TCP service to probe, e.g. the proxy proxy.example.com:3128 or "
@@ -77,14 +70,7 @@ def mss_command(
         help="How long one segment may wait for its ACK before it counts as lost "
         "(it is tried 3 times). Default: 0.4 s + 10 RTT, between 0.6 and 3 s.",
         show_default=False)] = None,
-    fail_on: FailOnOption = Severity.WARNING,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: TableOption = TsvTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     from pathprobe.mss import measure_mss
 
@@ -92,7 +78,6 @@ def mss_command(
         host, port = parse_authority(host_port, default_port=443)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("mss", lambda progress: [measure_mss(
         host, port, leg=leg, segments=segments, hops=hops, progress=progress,
         ack_timeout=ack_timeout, peer_probe=http)], out,

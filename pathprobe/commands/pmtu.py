@@ -6,22 +6,14 @@ from typing import Annotated, Optional
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
-    JsonOption,
     Output,
-    OutputOption,
-    QuietOption,
-    TableOption,
-    VerboseOption,
-    WidthOption,
     make_context,
+    output_options,
     run_measuring,
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
-from pathprobe.formats import TsvTable
-from pathprobe.model import Leg, Severity, Unmeasured
+from pathprobe.model import Leg, Unmeasured
 
 
 class Method(StrEnum):
@@ -32,6 +24,7 @@ class Method(StrEnum):
     SYN = "syn"
 
 
+@output_options()
 def pmtu_command(
     host: Annotated[str, typer.Argument(
         metavar="HOST", help="Address or name to probe (normally the proxy: leg 1).")],
@@ -58,14 +51,7 @@ def pmtu_command(
     ] = Leg.FMC_UPSTREAM,
     ipv4: Annotated[bool, typer.Option("-4", help="Use IPv4 only.")] = False,
     ipv6: Annotated[bool, typer.Option("-6", help="Use IPv6 only.")] = False,
-    fail_on: FailOnOption = Severity.WARNING,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: TableOption = TsvTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     """Exact path MTU to HOST on leg 1 (DF probes, with or without root).
 
@@ -91,7 +77,6 @@ def pmtu_command(
     family = socket.AF_INET if ipv4 else socket.AF_INET6 if ipv6 else None
     from pathprobe.pmtu import measure_pmtu
 
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table)
     run_measuring("pmtu", lambda progress: [measure_pmtu(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
         progress=progress, family=family)], out, context=make_context(target=host),

@@ -2,21 +2,18 @@
 
 import math
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from pathprobe.commands.common import progress_to_stderr
-from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
+from pathprobe.commands.common import Output, output_options
+from pathprobe.errors import UsageError
 
 TOKEN_ENV = "PATHPROBE_REFLECTOR_TOKEN"
 
 
+@output_options(only=("quiet",))
 def serve_command(
     listen: Annotated[str, typer.Option(
         "--listen", metavar="ADDR:PORT",
@@ -36,6 +33,7 @@ def serve_command(
     max_time: Annotated[float, typer.Option(
         "--max-time", metavar="SECONDS", min=0,
         help="Stop after this many seconds (0: run until Ctrl-C or SIGTERM).")] = 0,
+    *, out: Output,
 ) -> None:
     """Run the far-end reflector for 'pathprobe tunnel --reflector'.
 
@@ -63,7 +61,7 @@ def serve_command(
       pathprobe tunnel --proxy http://proxy:3128 --reflector vm.example.net:7007 --token s3cret
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
-    from pathprobe.reflector import parse_listen, serve, tls_context
+    from pathprobe.reflector import parse_listen, run_reflector
     from pathprobe.wire.reflector_protocol import token_problem
 
     if not math.isfinite(max_time) or max_time < 0:
@@ -79,49 +77,4 @@ def serve_command(
         raise UsageError("--cert and --key go together")
     if (cert is not None) and not tls:
         raise UsageError("--cert/--key need --tls")
-    # SIGTERM ends the server like Ctrl-C: the with-block below then removes the key.
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        with tempfile.TemporaryDirectory(prefix="pathprobe-serve-") as tmp:
-            context = None
-            if tls:
-                if cert is None or key is None:
-                    cert, key = _self_signed(Path(tmp))
-                try:
-                    context = tls_context(str(cert), str(key))
-                except (OSError, ValueError) as e:
-                    raise UsageError(f"cannot use --cert/--key: {e}") from None
-            try:
-                serve(address, secret, max_time, progress_to_stderr, context)
-            except (KeyboardInterrupt, _Terminated):
-                progress_to_stderr("reflector stopped")  # how a server ends: status 0
-            except OSError as e:
-                raise NotMeasuredError(f"cannot listen on {listen}: {e.strerror or e}") from None
-    except _Terminated:
-        progress_to_stderr("reflector stopped")  # before it was listening
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-class _Terminated(Exception):
-    """SIGTERM, raised in the main thread so that cleanup runs."""
-
-
-def _terminated(_signum: int, _frame: object) -> None:
-    raise _Terminated
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A throwaway EC certificate (openssl CLI: Python's ssl cannot make one)."""
-    cert, key = directory / "reflector.crt", directory / "reflector.key"
-    if shutil.which("openssl") is None:
-        raise MissingTool("openssl", "openssl")
-    done = subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "7", "-subj",
-         "/CN=pathprobe-reflector", "-keyout", str(key), "-out", str(cert)],
-        capture_output=True, text=True, check=False, timeout=30)
-    if done.returncode != 0:
-        raise NotMeasuredError(f"openssl could not make a certificate: "
-                               f"{done.stderr.strip()[-200:]}")
-    return cert, key
+    run_reflector(address, secret, max_time, out.progress(), tls=tls, cert=cert, key=key)

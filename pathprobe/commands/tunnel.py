@@ -6,31 +6,17 @@ from typing import Annotated, Optional
 import typer
 
 from pathprobe.commands.common import (
-    FailOnOption,
-    FormatOption,
-    JsonOption,
     Output,
-    OutputOption,
-    QuietOption,
-    TableOption,
-    VerboseOption,
-    WidthOption,
     make_context,
+    output_options,
     run_measuring,
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
-from pathprobe.facts.tunnel import TunnelFact
-from pathprobe.formats import TsvTable
 from pathprobe.model import (
     DEFAULT_TARGET,
     Direction,
-    Evidence,
-    Leg,
-    LegReport,
     Measurement,
-    Severity,
-    Step,
 )
 from pathprobe.proxyconf import PASSWORD_ENV, config_findings, discover_proxy, get_credentials
 
@@ -41,17 +27,18 @@ class DirectionChoice(StrEnum):
     BOTH = "both"
 
 
+@output_options()
 def tunnel_command(
     proxy: Annotated[Optional[str], typer.Option(
-        "--proxy", metavar="http://HOST:PORT",
-        help="The explicit proxy. Default: HTTPS_PROXY, then https_proxy, then the FMC's "
-             "/etc/sf/iprep_proxy.conf.")] = None,
+        "--proxy", "-x", metavar="URL",
+        help="The explicit proxy, http://HOST:PORT. Default: HTTPS_PROXY, then https_proxy, "
+             "then the FMC's /etc/sf/iprep_proxy.conf.")] = None,
     target: Annotated[str, typer.Option(
-        "--target", metavar="HOST:PORT",
+        "--target", "-t", metavar="HOST:PORT",
         help="What to CONNECT to (a TLS server: it must answer a ClientHello).")]
         = DEFAULT_TARGET,
     proxy_user: Annotated[Optional[str], typer.Option(
-        "--proxy-user", metavar="USER",
+        "--proxy-user", "-U", metavar="USER",
         help=f"Proxy user (Basic or Digest). The password comes from {PASSWORD_ENV} or a "
              "prompt without echo, never from the command line.")] = None,
     reflector: Annotated[Optional[str], typer.Option(
@@ -77,16 +64,9 @@ def tunnel_command(
              "whether the proxy decrypts TLS (like curl's --cacert): the target's private CA, "
              "or a decrypting proxy's CA you accept.")] = None,
     direction: Annotated[DirectionChoice, typer.Option(
-        "--direction", case_sensitive=False, help="Which directions of leg 2 to measure.")]
+        "--direction", "-d", case_sensitive=False, help="Which directions of leg 2 to measure.")]
         = DirectionChoice.BOTH,
-    fail_on: FailOnOption = Severity.WARNING,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    as_json: JsonOption = False,
-    fmt: FormatOption = None,
-    output: OutputOption = None,
-    width: WidthOption = None,
-    table: TableOption = TsvTable.FINDINGS,
+    *, out: Output,
 ) -> None:
     """Measure leg 2 (proxy to upstream) from inside CONNECT tunnels.
 
@@ -131,7 +111,7 @@ def tunnel_command(
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
     from pathprobe.probes.tls_check import check_ca_file
-    from pathprobe.tunnel import measure_tunnel, parse_target
+    from pathprobe.tunnel import leg1_given, measure_tunnel, parse_target
 
     parse_target(target)
     if reflector is not None:
@@ -147,13 +127,8 @@ def tunnel_command(
     # A setting the FMC cannot use is a finding of its own; the measurement goes on.
     given: list[Measurement] = [config_findings(config)]
     if leg1_max_payload is not None:
-        # What the user says leg 1 carries is a fact for the attribution, said as such.
-        given.append(Measurement(legs=(LegReport(
-            Leg.FMC_PROXY, config.display, None, {"max_payload": leg1_max_payload},
-            notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL,
-                            {"payload": leg1_max_payload}),)),)))
-    out = Output(fmt, as_json, output, fail_on, quiet, verbose, width, table).hiding(
-        credentials, token)
+        given.append(leg1_given(config, leg1_max_payload))
+    out = out.hiding(credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
         token=token, reflector_tls=reflector_tls, directions=dirs,

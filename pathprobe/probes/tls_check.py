@@ -18,9 +18,9 @@ from pathprobe.compat import TIMEOUTS
 from pathprobe.errors import UsageError
 from pathprobe.facts.tunnel import ConnectError
 from pathprobe.interception import PostProbe, TlsCheck, TlsOutcome, proxy_refusal
+from pathprobe.model import ProxyConfig
 from pathprobe.probes.channel import Channel
 from pathprobe.probes.tunnel import Authenticator, all_acked, open_tunnel
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire.http_get import post_head
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from pathprobe.compat import TIMEOUTS
 from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Download, Outcome, SizedProbe
+from pathprobe.model import Credentials, ProxyConfig
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import overhead, tls
 from pathprobe.wire import reflector_protocol as rp

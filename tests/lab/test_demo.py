@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -44,6 +45,20 @@ def test_demo_healthy_scenario_json_exit_0() -> None:
     r = demo("--scenario", "healthy", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert '"schema": "pathprobe/1"' in r.stdout
+    assert mine() == set()
+
+
+def test_demo_quiet_and_the_output_options_reach_diagnose() -> None:
+    """-q silences the demo and its diagnose (stderr empty); --fail-on and --host-name are
+    diagnose's: the healthy lab at --fail-on info is still 0, and the report names the host."""
+    r = demo("--scenario", "healthy", "-q", "--json", "--fail-on", "info",
+             "--host-name", "lab-fmc")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr == ""
+    context = json.loads(r.stdout)["context"]
+    assert context["host"] == "lab-fmc"
+    argv = context["argv"]
+    assert argv[argv.index("--fail-on") + 1] == "info" and "--quiet" in argv
     assert mine() == set()
 
 

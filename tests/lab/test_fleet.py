@@ -1,17 +1,22 @@
-"""contrib/ansible/pathprobe.yml for real: ansible-core over SSH to three lab FMCs.
+"""contrib/ansible (the thin playbook and its role) for real: ansible-core over SSH to three
+lab FMCs, and ansible-lint's production profile.
 
 The lab runs 'auth-basic' (the proxy wants the password, which comes from an
 Ansible Vault) with three FMCs, each with its own sshd and leg 1: fmc healthy,
-fmc2 behind a 1372-byte black hole, fmc3 behind an MSS clamp to 1300; a fourth
-inventory host (a lab address nobody has) is unreachable. The controller runs
-in the r1 namespace, so SSH goes to lab addresses only. Then the same playbook
-with ``-c local`` inside an FMC namespace.
+fmc2 behind a 1372-byte black hole, fmc3 (in the inventory as 'edge-c', a name
+that is not its host name) behind an MSS clamp to 1300; a fourth inventory host
+(a lab address nobody has) is unreachable. The controller runs in the r1
+namespace, so SSH goes to lab addresses only. Check mode first (nothing run or
+written), then the real run, which fails the hosts at or above pathprobe_fail_on
+after writing every report; then only the merge again (its tag) at another
+pathprobe_fail_on. Then the same playbook with ``-c local`` inside an FMC namespace.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +33,8 @@ from pathprobe.schema import load_schema
 from tests.conftest import IN_CI, REPO, Lab
 
 PLAYBOOK = REPO / "contrib" / "ansible" / "pathprobe.yml"
+ANSIBLE_LINT = Path(os.environ.get("PATHPROBE_VENV", "/opt/pathprobe/venv") + "-lint",
+                    "bin", "ansible-lint")
 BIN = Path(sys.executable).parent
 SECRET = topo.LAB_PASSWORD
 TARGET = f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}"
@@ -62,7 +69,7 @@ def _setup(tmp: Path, ssh_dir: str) -> None:
     (tmp / "vault.yml").write_text(vaulted.stdout)
     assert "$ANSIBLE_VAULT" in vaulted.stdout and SECRET not in vaulted.stdout
     (tmp / "inventory.ini").write_text(
-        "[fmcs]\nfmc\nfmc2\nfmc3\n"
+        "[fmcs]\nfmc\nfmc2\nedge-c ansible_host=fmc3\n"
         f"fmc4 ansible_host={UNREACHABLE}\n"
         # the same machines again, once with a bad option and once with too little time
         "fmc-bad ansible_host=fmc pathprobe_extra_args='[\"--no-such-option\"]'\n"
@@ -86,6 +93,13 @@ def _playbook(tmp: Path, ns: str, *args: str) -> subprocess.CompletedProcess[str
         check=False)
 
 
+def _recap(stdout: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP: host -> {ok, changed, unreachable, failed, ...}."""
+    recap = stdout.rsplit("PLAY RECAP", 1)[1]
+    return {m[1]: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m[2])}
+            for m in re.finditer(r"(?m)^(\S+)\s+: (.*)$", recap)}
+
+
 def _no_secret_in(tmp: Path, *texts: str) -> None:
     for text in texts:
         assert SECRET not in text
@@ -107,23 +121,41 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path, pyz: Path) -> No
     # Missing: the playbook builds it (from the dependency cache the pyz fixture warmed;
     # inside the lab there is no PyPI).
     pyz = tmp_path / "dist" / "pathprobe.pyz"
+    common = ("-i", "inventory.ini", "-e", "@vault.yml", "--vault-password-file", "vault-pass",
+              "-e", f"pathprobe_pyz={pyz}", "-e", f"pathprobe_reports_dir={reports}")
+    # Check mode: says it changed nothing, and it did not (no pyz, no report, nothing left
+    # on the hosts).
+    check = _playbook(tmp_path, lab.ns("r1"), "--check", *common)
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]
+    assert "check mode: nothing was run, copied or written" in check.stdout
+    assert all(r["changed"] == 0 and r["failed"] == 0 for r in _recap(check.stdout).values())
+    assert not reports.exists() and not pyz.exists()
+
     # -vvv: even Ansible's most verbose output must not show the password
-    run = _playbook(tmp_path, lab.ns("r1"), "-vvv", "-i", "inventory.ini", "-e", "@vault.yml",
-                    "--vault-password-file", "vault-pass", "-e", f"pathprobe_pyz={pyz}",
-                    "-e", f"pathprobe_reports_dir={reports}")
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    run = _playbook(tmp_path, lab.ns("r1"), "-vvv", *common)
+    # every report is written, then the play fails the hosts at or above 'warning' and the
+    # ones not measured; the others pass
+    assert run.returncode == 2, run.stdout[-3000:] + run.stderr[-2000:]
+    recap = _recap(run.stdout)
+    failed = {host for host, r in recap.items() if r["failed"]}
+    assert failed == {"fmc2", "fmc4", "fmc-bad", "fmc2-hurried"}, recap
+    assert "fmc2: a finding at or above warning" in run.stdout
+    assert "fmc4: nothing could be measured" in run.stdout
     assert pyz.exists()
     assert "fmc4" in run.stdout and "UNREACHABLE" in run.stdout   # and the others went on
+    assert (reports / "fleet.json").exists()
 
     schema = load_schema()
     docs = {}
-    for host in ("fmc", "fmc2", "fmc3", "fmc4"):
+    for host in ("fmc", "fmc2", "edge-c", "fmc4"):
         doc = json.loads((reports / f"{host}.json").read_text())
         jsonschema.validate(doc, schema)
         docs[host] = doc
-    # each FMC's sshd lives in a UTS namespace named after it
+    docs["fmc3"] = docs.pop("edge-c")
+    # each report names its host by its inventory name: fmc3's sshd lives in a UTS
+    # namespace named fmc3, but the inventory calls it edge-c
     assert [docs[h]["context"]["host"] for h in ("fmc", "fmc2", "fmc3")] == [
-        "fmc", "fmc2", "fmc3"]
+        "fmc", "fmc2", "edge-c"]
     assert all(docs[h]["context"]["proxy"] == topo.PROXY_URL for h in ("fmc", "fmc2", "fmc3"))
     # fmc: the vaulted password got it through the proxy, and nothing is wrong
     assert {v["code"] for v in docs["fmc"]["verdicts"]} == {"HEALTHY"}
@@ -143,7 +175,7 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path, pyz: Path) -> No
     md = (reports / "fleet.md").read_text()
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     cells = ["".join(c.content for c in t.children or ()) for t in tokens if t.type == "inline"]
-    for host, outcome in (("fmc", "ok"), ("fmc2", "findings"), ("fmc3", "ok"),
+    for host, outcome in (("fmc", "ok"), ("fmc2", "findings"), ("edge-c", "ok"),
                           ("fmc4", "not measured")):
         i = cells.index(host)
         assert cells[i + 1] == outcome, (host, cells[i:i + 3])
@@ -157,12 +189,24 @@ def test_playbook_over_ssh_three_fmcs(lab: Lab, tmp_path: Path, pyz: Path) -> No
     assert merged.returncode == 3                    # fmc4 could not be measured at all
     fleet = json.loads(merged.stdout)
     assert [(h["host"], h["exit_status"]) for h in fleet["hosts"]] == [
-        ("fmc", 0), ("fmc-bad", 3), ("fmc2", 1), ("fmc2-hurried", 3), ("fmc3", 0), ("fmc4", 3)]
+        ("edge-c", 0), ("fmc", 0), ("fmc-bad", 3), ("fmc2", 1), ("fmc2-hurried", 3), ("fmc4", 3)]
     assert any("fmc2" in r["hosts"] for r in fleet["recommendations"])
+    assert json.loads((reports / "fleet.json").read_text())["hosts"] == fleet["hosts"]
+
+    # Only the merge again (its tag), at 'info': edge-c's clamp now fails it too; nothing
+    # is measured again.
+    before = (reports / "fmc.json").read_bytes()
+    again = _playbook(tmp_path, lab.ns("r1"), "--tags", "pathprobe_merge", "-e",
+                      "pathprobe_fail_on=info", *common)
+    assert again.returncode == 2, again.stdout[-3000:]
+    failed = {host for host, r in _recap(again.stdout).items() if r["failed"]}
+    assert failed == {"fmc2", "fmc4", "fmc-bad", "fmc2-hurried", "edge-c"}
+    assert "edge-c: a finding at or above info" in again.stdout
+    assert (reports / "fmc.json").read_bytes() == before
 
     _no_secret_in(tmp_path, run.stdout, run.stderr)
     _no_secret_in(Path(state.workdir))
-    for host in ("fmc", "fmc2", "fmc3", "fmc-bad"):
+    for host in ("fmc", "fmc2", "edge-c", "fmc-bad"):
         assert not Path(f"/var/tmp/pathprobe-{host}").exists()   # the playbook cleaned up
 
 
@@ -186,9 +230,30 @@ def test_playbook_with_connection_local(lab: Lab, tmp_path: Path, pyz: Path) -> 
     doc = json.loads((reports / "localhost.json").read_text())
     jsonschema.validate(doc, load_schema())
     assert {v["code"] for v in doc["verdicts"]} == {"HEALTHY"}
+    assert doc["context"]["host"] == "localhost"   # the inventory name
     md = (reports / "fleet.md").read_text()
-    assert f"| {doc['context']['host']} | ok | diagnose |" in md
+    assert "| localhost | ok | diagnose |" in md
     assert not Path("/var/tmp/pathprobe-localhost").exists()
+
+
+def test_ansible_lint_production_profile() -> None:
+    """The role and the playbook are clean under ansible-lint's strictest profile (its own
+    virtualenv: scripts/setup.sh --test)."""
+    if not ANSIBLE_LINT.exists():
+        reason = f"ansible-lint is not installed at {ANSIBLE_LINT} (scripts/setup.sh --test)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    r = subprocess.run([str(ANSIBLE_LINT), "--offline", "--nocolor", "--profile", "production",
+                        "contrib/ansible"], capture_output=True, text=True, cwd=REPO,
+                       timeout=300, check=False,
+                       env={"PATH": f"{ANSIBLE_LINT.parent}:/usr/bin:/bin", "HOME": "/tmp",
+                            "LC_ALL": "C.UTF-8"})
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "Profile 'production' was required, and it passed" in r.stderr + r.stdout
+    role = REPO / "contrib" / "ansible" / "roles" / "pathprobe"
+    for part in ("defaults/main.yml", "meta/argument_specs.yml", "tasks/main.yml"):
+        assert (role / part).is_file(), part
 
 
 def _pmtu(lab: Lab, node: str, target: str) -> dict[str, Any]:

@@ -94,6 +94,43 @@ def test_archive_is_pure_python_and_complete(pyz: Path) -> None:
     assert not [n for n in names if "__pycache__" in n]
 
 
+def old_pythons() -> list[str]:
+    """Interpreters older than 3.9 found here (pyenv's 2.7, 3.6-3.8, ...), for the guard."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = []
+    for exe in sorted(map(str, pyenv.glob("versions/*/bin/python"))):
+        r = subprocess.run([exe, "-c", "import sys; print('%d %d' % sys.version_info[:2])"],
+                           capture_output=True, text=True, timeout=20, check=False)
+        words = r.stdout.split()
+        if r.returncode == 0 and len(words) == 2 and (int(words[0]), int(words[1])) < MIN_PYTHON:
+            found.append(exe)
+    return found
+
+
+OLD = old_pythons()
+
+
+@pytest.mark.skipif(not OLD, reason="no Python older than 3.9 here (the unit test "
+                                    "tests/unit/test_entry_point.py checks the guard)")
+@pytest.mark.parametrize("python", OLD)
+def test_too_old_python_is_one_line_exit_2(pyz: Path, python: str) -> None:
+    """Python 3.8 (and older) would die with an ImportError traceback and exit 1, which
+    the Ansible playbook would count as findings."""
+    # -E -s rather than -I, which Python 2.7 does not know
+    r = subprocess.run([python, "-E", "-s", str(pyz), "diagnose", "--json"],
+                       capture_output=True, text=True, timeout=60, cwd="/", check=False,
+                       env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LC_ALL": "C.UTF-8"})
+    assert r.returncode == 2 and r.stdout == "", (r.returncode, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pathprobe: error: Python "), r.stderr
+    assert "3.9 or newer" in lines[0]
+
+
+def test_the_archive_starts_with_the_guard(pyz: Path) -> None:
+    main = zipfile.ZipFile(pyz).read("__main__.py")
+    assert main == (REPO / "pathprobe" / "__main__.py").read_bytes()
+
+
 @pytest.mark.parametrize("version", PYTHONS)
 def test_version_and_help(pyz: Path, version: tuple[int, int, int]) -> None:
     python = interpreters()[version]

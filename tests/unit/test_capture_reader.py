@@ -293,11 +293,11 @@ def test_cli_json_and_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
     assert "HEALTHY" in out and "fmc-proxy" in out
 
 
-def test_cli_bad_file_is_one_line_exit_3(tmp_path: Path,
+def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a capture\n")
-    assert main(["analyze", str(path)]) == ExitStatus.NOT_MEASURED
+    assert main(["analyze", str(path)]) == ExitStatus.USAGE  # bad input (README's table)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("pathprobe: error: ")
     assert "Traceback" not in err

@@ -83,7 +83,8 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert f"Usage: pathprobe {command}" in out
     if command not in ("lab", "schema"):
         assert ("Exit status: 0 nothing at or above the --fail-on severity (default warning) "
-                "was found, 1 a finding at or above it, 2 usage error, 3 could not measure"
+                "was found, 1 a finding at or above it, 2 usage error or bad input, 3 could not "
+                "measure"
                 ) in " ".join(out.split())
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pathprobe.commands.common import Output
 from pathprobe.commands.demo import demo_argv
 from pathprobe.diagnose import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
@@ -27,6 +29,7 @@ from pathprobe.model import (
     LegReport,
     Limit,
     Measurement,
+    ProxyConfig,
     Report,
     Severity,
     Step,
@@ -34,7 +37,6 @@ from pathprobe.model import (
     VerdictCode,
     no_progress,
 )
-from pathprobe.proxyconf import ProxyConfig
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
 from pathprobe.wire.http_connect import parse_authority
@@ -275,12 +277,15 @@ def test_parse_target_round_trip(host: str, port: int) -> None:
 
 
 def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
-    argv = demo_argv(TableFormat.GITHUB, True, "/tmp/x.json")
+    argv = demo_argv(Output(fmt=TableFormat.GITHUB, as_json=True, output=Path("/tmp/x.json"),
+                            quiet=True, fail_on=Severity.CRITICAL))
     assert argv[1:4] == ["-m", "pathprobe", "diagnose"]
     assert argv[argv.index("--proxy") + 1] == "http://198.18.2.2:3128"
     assert argv[argv.index("--target") + 1] == TARGET
     assert argv[argv.index("--format") + 1] == "github"
     assert "--json" in argv and argv[-2:] == ["--output", "/tmp/x.json"]
+    assert "--quiet" in argv and argv[argv.index("--fail-on") + 1] == "critical"
+    assert argv[argv.index("--width") + 1] == "100"
 
 
 # Seen in the lab without root behind the article's clamp: leg 1 can only be tested up to

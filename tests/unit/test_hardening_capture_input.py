@@ -1,5 +1,6 @@
 """`analyze` reads streams: '-', /dev/stdin, FIFOs, gzip pipes; a truncated .gz keeps
-its intact frames (issue 15 item 6); unreadable inputs are one line, exit 3 (item 5)."""
+its intact frames (issue 15 item 6); unreadable inputs are one line, exit 3, and
+non-captures exit 2 (item 5)."""
 
 from __future__ import annotations
 
@@ -93,9 +94,10 @@ def test_fifo_with_a_writer(tmp_path: Path) -> None:
     assert b'"verdicts"' in proc.stdout
 
 
-@pytest.mark.parametrize("path", ["/proc/self/mem", "/dev/zero"])
-def test_unreadable_or_endless_non_captures_are_exit_3(path: str) -> None:
+@pytest.mark.parametrize(("path", "status"), [("/proc/self/mem", 3), ("/dev/zero", 2)])
+def test_unreadable_or_endless_non_captures_are_one_line(path: str, status: int) -> None:
+    """Unreadable (the system says no) is 3; readable but no capture is bad input, 2."""
     proc = analyze(path)
-    assert proc.returncode == 3, proc.stderr
+    assert proc.returncode == status, proc.stderr
     lines = proc.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("pathprobe: error: "), lines

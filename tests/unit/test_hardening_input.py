@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathprobe.errors import UsageError
-from pathprobe.proxyconf import Credentials, get_credentials, parse_fmc_proxy_conf, parse_proxy_url
+from pathprobe.model import Credentials
+from pathprobe.proxyconf import get_credentials, parse_fmc_proxy_conf, parse_proxy_url
 from pathprobe.sanitize import clean
 from pathprobe.wire import http_connect as hc
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from pathprobe.errors import UsageError
+from pathprobe.model import Credentials
 from pathprobe.proxyconf import (
     PASSWORD_ENV,
-    Credentials,
     discover_proxy,
     get_credentials,
     parse_fmc_proxy_conf,

@@ -29,16 +29,17 @@ from pathprobe.findings import attribute
 from pathprobe.model import (
     Basis,
     Confidence,
+    Credentials,
     Direction,
     Evidence,
     Leg,
     LegReport,
     Limit,
+    ProxyConfig,
     Verdict,
     VerdictCode,
 )
 from pathprobe.probes import tunnel as io
-from pathprobe.proxyconf import Credentials, ProxyConfig
 from pathprobe.render.evidence import describe
 from pathprobe.search import SearchResult, StopReason
 from pathprobe.tunnel import parse_target
