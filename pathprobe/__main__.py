@@ -21,7 +21,7 @@ if sys.version_info < (3, 9):  # noqa: UP036 (the point: run on what pyproject e
 import _signal  # type: ignore[import-not-found]
 import os
 
-SIGINT = 2
+SIGINT = 2  # and the exit status is model.ExitStatus.INTERRUPTED_EARLY, 128 + SIGINT
 
 
 def _exit_quietly(signum, frame):  # type: (int, object) -> None
