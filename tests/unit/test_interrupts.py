@@ -88,3 +88,22 @@ def test_ctrl_c_at_any_moment_is_quiet_and_consistent() -> None:
             assert json.loads(stdout)["partial"] is False, where
         seen[kind] = seen.get(kind, 0) + 1
     assert seen.get("before ready") and seen.get("complete"), seen
+
+
+def test_masked_holds_ctrl_c_back_from_us_and_the_programs_we_start() -> None:
+    """The teardown's shield (issue 23 item 4): a real SIGINT inside ``masked`` raises
+    nothing, is reported afterwards and not delivered later; a program started inside
+    inherits the mask, so a Ctrl-C to it cannot cut it short either."""
+    from pathprobe.interrupts import masked
+
+    with masked() as seen:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        child = subprocess.run(["sh", "-c", "kill -INT $$; echo survived"],
+                               capture_output=True, text=True, timeout=10, check=False)
+    assert seen.interrupted
+    assert child.stdout == "survived\n"
+    time.sleep(0.05)   # had it been left pending, KeyboardInterrupt would come here
+    with masked() as quiet:
+        pass
+    assert not quiet.interrupted
