@@ -154,7 +154,7 @@ def parse_fmc_proxy_conf(text: str, source: str = str(FMC_PROXY_CONF)) -> ProxyC
         m = _SETTING.match(line)
         if m is not None:
             values[m.group(1)] = m.group(2).strip('"')
-        elif _NAMES_A_SETTING.search(line):
+        elif _NAMES_A_SETTING.search(line) and not line.lstrip().startswith("#"):
             raise UsageError(f"{source}, line {number}: cannot read {line.strip()!r} (expected "
                              "e.g. 'PROXY_HOST 10.10.10.1;'); fix it on the FMC or give --proxy")
     if not values and text.strip() and "iprep_proxy" not in text:
