@@ -46,16 +46,14 @@ def report_done() -> None:
 
 
 class FirstInterrupt:
-    """The SIGINT handler of a run that must clean up after itself (``demo``): the first
-    Ctrl-C raises KeyboardInterrupt, once; later ones (and any after ``disarm``) are
-    only counted, so the cleanup the first one starts cannot be cut short by the next."""
+    """The SIGINT handler of a run that must finish what the first Ctrl-C starts (the
+    partial report of a measuring command, ``demo``'s teardown): that one raises
+    KeyboardInterrupt; later ones, and any after ``disarm``, change nothing."""
 
     def __init__(self) -> None:
         self.armed = True
-        self.count = 0
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.count += 1
         if self.armed:
             self.armed = False
             raise KeyboardInterrupt
@@ -74,7 +72,8 @@ def first_interrupt() -> FirstInterrupt:
 
 
 def release() -> None:
-    """Undo ``report_done`` (for a caller that runs the CLI in its own process and goes on)."""
+    """Put back the SIGINT handler ``report_done``/``first_interrupt`` replaced (for a
+    caller that runs the CLI in its own process and goes on)."""
     if _held and _main_thread():
         signal.signal(signal.SIGINT, _held.pop())
 
@@ -101,7 +100,7 @@ def masked() -> Iterator[Masked]:
     try:
         yield seen
     finally:
-        pending = signal.sigpending() & signals - old
+        pending = signal.sigpending() & (signals - old)
         for signum in pending:
             signal.sigwait({signum})  # pending, so this returns at once and consumes it
         seen.interrupted = signal.SIGINT in pending or signal.SIGTERM in pending

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -115,22 +116,40 @@ def scrub(value: T) -> T:
     return cast(T, _scrub(value, False))
 
 
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """A dataclass's init fields, each with whether its line breaks mean something."""
+    multiline: frozenset[str] = getattr(cls, "MULTILINE_FIELDS", frozenset())
+    return tuple((f.name, f.name in multiline) for f in dataclasses.fields(cls) if f.init)
+
+
 def _scrub(value: Any, lines: bool) -> Any:
+    """``value`` cleaned; the very same object when nothing in it needed cleaning (most
+    reports: so the walk allocates almost nothing)."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():
+            return value
+        return clean_lines(value) if lines else clean(value)
     if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float)):
         return value
-    if isinstance(value, str):
-        return clean_lines(value) if lines else clean(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        multiline: frozenset[str] = getattr(type(value), "MULTILINE_FIELDS", frozenset())
-        changes = {f.name: _scrub(getattr(value, f.name), f.name in multiline)
-                   for f in dataclasses.fields(value) if f.init}
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, tuple):
-        return tuple(_scrub(v, lines) for v in value)
-    if isinstance(value, list):
-        return [_scrub(v, lines) for v in value]
+    if isinstance(value, (tuple, list)):
+        items = [_scrub(v, lines) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, Mapping):
-        return {_scrub(k, False): _scrub(v, lines) for k, v in value.items()}
+        pairs = [(_scrub(k, False), _scrub(v, lines)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for name, multi in _fields(type(value)):
+            old = getattr(value, name)
+            new = _scrub(old, multi)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
     return value
 
 

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pathprobe.schema.check import schema_problem
 from tests.conftest import cli_env
 
@@ -140,3 +143,40 @@ def test_merge_of_hostile_reports_is_clean_in_every_format(tmp_path: Path) -> No
     unknown = tmp_path / "other.json"      # a file that is no report shows its problem
     unknown.write_text(json.dumps({"schema": f"x{HOSTILE}"}))
     assert_clean_everywhere(("merge", str(report), str(unknown)), FLEET_TABLES)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    import dataclasses
+
+    if isinstance(value, str):
+        yield value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+
+
+@given(st.text(), st.text(), st.text())
+def test_scrub_cleans_every_string_and_keeps_clean_reports_as_they_are(
+        a: str, b: str, c: str) -> None:
+    from pathprobe.facts.capture import CaptureFact
+    from pathprobe.model import Context, Evidence, Leg, LegReport, Recommendation, Report, Step
+    from pathprobe.sanitize import scrub
+
+    report = Report("analyze", a, 1.0, legs=(LegReport(Leg.FMC_PROXY, b, None, {c: a}, (
+        Evidence(next(iter(CaptureFact)), Step.CAPTURE, {"target": c}),), (a,)),),
+        recommendations=(Recommendation(a, b, f"{c}\n{a}", b, c),), errors=(c,),
+        context=Context(host=a, argv=(b, c), target=c))
+    out = scrub(report)
+    for s in _strings(out):
+        assert unsafe(s) == [], s
+    assert scrub(out) == out                         # idempotent
+    if all(s.isascii() and s.isprintable() for s in _strings(report.context)):
+        assert out.context is report.context         # nothing to clean: the same objects
+    assert out.recommendations[0].command.count("\n") >= 1   # a command's lines stay
