@@ -77,6 +77,8 @@ CODE_ORDER = (
     VerdictCode.MSS_CLAMPED,
     VerdictCode.HEALTHY,
 )
+# Tunnel findings whose leg the attribution decides (a hello drop is found by the same probes).
+ATTRIBUTED_CODES = frozenset({*SIZE_CODES, VerdictCode.TLS_HELLO_DROPPED})
 # The tunnel's bases: its probes cross leg 1 before leg 2, so the leg is decided here.
 TUNNEL_BASES = frozenset({Basis.PROXY_ACKED, Basis.PROXY_NEVER_ACKED, Basis.RESET_ON_OUR_SOCKET,
                           Basis.SMALL_MSS_ON_LEG1, Basis.NEEDS_LEG1})
@@ -180,7 +182,7 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
     steps_ev = Step.DIAGNOSE
     leg1_measured = _leg1_measured(verdicts)
     for v in verdicts:
-        if v.basis not in TUNNEL_BASES or v.code not in SIZE_CODES:
+        if v.basis not in TUNNEL_BASES or v.code not in ATTRIBUTED_CODES:
             out.append(v)
             continue
         bad = _int(v.numbers, "write_failed")

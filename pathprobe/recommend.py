@@ -25,6 +25,11 @@ Command syntax was checked against vendor documentation:
   destinations, action "Pass Through" (AsyncOS for Web User Guide, "Bypassing
   Decryption for Particular Websites" and "Configuring URL Filters for Decryption
   Policy Groups", Web Security Manager > Decryption Policies).
+- Post-quantum hellos (TLS_HELLO_DROPPED): OpenSSL 3.5's ``Groups`` list marks the
+  groups that get a key share with ``*`` (SSL_CTX_set1_groups_list); Chrome/Edge's
+  enterprise policy ``PostQuantumKeyAgreementEnabled``; Firefox's
+  ``security.tls.enable_kyber``; Go 1.24's ``GODEBUG=tlsmlkem=0``. Never an MTU or MSS
+  change for this verdict.
 - The appliance's own MTU/MSS toward the Internet: no AsyncOS command for it was
   found in the guides checked, so none is printed; the generic proxy form and the
   edge firewall's commands (above) apply to it.
@@ -218,6 +223,58 @@ def _decryption_exemptions(host: str) -> list[Recommendation]:
     ]
 
 
+def _hello_fixes(v: Verdict, host: str) -> list[Recommendation]:
+    """TLS_HELLO_DROPPED: something reads ClientHellos and drops (or resets) the large ones.
+    Never an MTU or MSS change: a clamp splits the hello into segments and the first one still
+    starts a record announcing its full length."""
+    between = ("between the FMC and the proxy" if v.leg is not Leg.PROXY_UPSTREAM
+               else "between the proxy and the Internet")
+    record = v.numbers.get("record_limit")
+    size = f"longer than {record} B " if isinstance(record, int) else ""
+    why = (f"a device {between} drops ClientHello records {size}while full-size packets cross "
+           "(post-quantum key shares, X25519MLKEM768, make hellos 1.6-2.1 KB); lowering an MTU "
+           "or clamping the MSS does not help: the first segment still announces the whole "
+           "record")
+    bump = ("when the proxy decrypts (bumps) TLS, the hello on leg 2 is the proxy's own "
+            "(e.g. squid built with OpenSSL 3.5 sends X25519MLKEM768 by default); splicing "
+            "passes the FMC's own hello instead")
+    return [
+        Recommendation(
+            f"TLS-inspecting firewall/IPS {between}", "any inspecting middlebox",
+            f"exempt {host} and the FMC's other cloud destinations from TLS inspection (a "
+            "do-not-decrypt / bypass rule), or update the middlebox to a release that parses "
+            "ClientHellos spanning several TCP segments", why,
+            "remove the exemption again (or keep the update)"),
+        Recommendation(
+            "proxy (squid with ssl-bump)", "squid",
+            f"acl fmc_splice ssl::server_name {host}\nssl_bump splice fmc_splice",
+            bump + ". Put the two lines after 'ssl_bump peek step1' and before the first "
+            "'ssl_bump bump'", "remove the two lines again; squid -k reconfigure"),
+        Recommendation(
+            "proxy (Cisco Secure Web Appliance)", "AsyncOS",
+            f"Web Security Manager > Decryption Policies: a policy whose custom URL category "
+            f"holds {host} (and the FMC's other cloud destinations), action Pass Through; "
+            "submit and commit", bump,
+            "set the category's action back (or delete the policy); submit and commit"),
+        Recommendation(
+            "a client you control (OpenSSL 3.5+ only)", "OpenSSL",
+            "openssl.cnf, [system_default_sect]: Groups = *X25519:X25519MLKEM768:secp256r1 "
+            "(a key share for X25519 only; X25519MLKEM768 only after a HelloRetryRequest)",
+            "keeps the first ClientHello classic-sized while a server that prefers the hybrid "
+            "still gets it; only OpenSSL 3.5+ lets the key shares be chosen (browsers and Go "
+            "do not: turn the hybrid off there instead)", "restore the previous Groups line"),
+        Recommendation(
+            "a client you control: turn the hybrid group off", "Chrome/Edge, Firefox, Go, "
+            "OpenSSL 3.5+",
+            "Chrome/Edge policy PostQuantumKeyAgreementEnabled=false; Firefox about:config "
+            "security.tls.enable_kyber=false; Go 1.24+ GODEBUG=tlsmlkem=0; OpenSSL 3.5+ Groups "
+            "without X25519MLKEM768",
+            "a stopgap until the middlebox is fixed: it gives up post-quantum protection. The "
+            "FMC itself has no such setting: fix the middlebox or the proxy",
+            "remove the policy / preference / variable again"),
+    ]
+
+
 def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
     """A clamp is only a problem when it is above what the leg carries."""
     received = v.numbers.get("mss_received")
@@ -275,6 +332,7 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
                 "remove the two lines again; squid -k reconfigure"),
         ],
         VerdictCode.PROXY_TLS_INTERCEPTED: _decryption_exemptions(host),
+        VerdictCode.TLS_HELLO_DROPPED: _hello_fixes(v, host),
         VerdictCode.PROXY_CONFIG_UNSUPPORTED: [
             Recommendation(
                 "FMC", "FMC web UI",

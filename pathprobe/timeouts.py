@@ -24,7 +24,10 @@ class WaitPolicy:
         return min(self.ceiling, max(self.floor, self.factor * observed_s + self.slack))
 
 
-# Tunnel probes: from the slowest answered probe (or the CONNECT's round trip).
+# Tunnel probes: from the slowest answered probe; before the first one, from another answer
+# over both legs (the TLS check's handshake with the target, the ranged GET's one byte), else
+# from the CONNECT's round trip. The floor outlasts one retransmission at Linux's minimum RTO
+# (0.2 s) with slack, so a stall is still a stall.
 TUNNEL_WAIT = WaitPolicy(factor=5, slack=0.25, floor=0.5, ceiling=3.0)
 # mss segment probes: from the handshake's RTT; long enough for one kernel retransmit
 # (RTO >= 200 ms), short enough that a black hole's rounds stay within about 2 s.

@@ -101,10 +101,14 @@ def next_timeout(answered_s: Sequence[float], current: float) -> float:
     return TUNNEL_WAIT.wait(max(answered_s))
 
 
-def first_round_timeout(connect_s: float) -> float:
-    """Round 1 has no answered probe yet: scale from the CONNECT's round trip (squid
-    answers 200 only after its handshake with the upstream, so it spans both legs),
-    never below 1 s so a slow server's first answers are not taken for losses."""
+def first_round_timeout(connect_s: float, answered_s: float | None = None) -> float:
+    """Round 1 has no answered probe yet. With another answer from the far end over both
+    legs (``answered_s``: the TLS check's handshake), wait as the later rounds do from
+    theirs; else scale from the CONNECT's round trip (squid answers 200 only after its
+    handshake with the upstream, so it spans both legs), never below 1 s so a slow
+    server's first answers are not taken for losses."""
+    if answered_s is not None:
+        return next_timeout([answered_s], FIRST_ROUND_TIMEOUT_S)
     return max(FIRST_ROUND_FLOOR_S, next_timeout([connect_s], FIRST_ROUND_TIMEOUT_S))
 
 

@@ -5,10 +5,12 @@ Prints, per scenario, the wall time of a whole diagnose run and, per leg, the
 packets (probes) sent and the time of each size search, against the targets
 of the "findings as data" issue: every single-fault scenario <= 3 s, healthy
 <= 1 s, <= 100 probes per search (and a black-hole search <= 2 s per
-leg). Then `pathprobe --help` start-up time against a bare
+leg). Besides the lab's own scenarios it runs the leg-2 ones of issue 19 (black hole up,
+down only, both ways, reset; and the lab's hello-drop scenario when `lab list` has one),
+each <= 3 s too. Then `pathprobe --help` start-up time against a bare
 `python -c "import typer, tabulate"` (target <= 1.6x, and scapy must not load).
 
-Usage: sudo python scripts/bench_diagnose.py [--repeat N] [--strict]
+Usage: sudo python scripts/bench_diagnose.py [--repeat N] [--strict] [--scenario NAME ...]
 (uses the lab prefix from $PATHPROBE_LAB_PREFIX, default 'pp-').
 --strict exits 1 when a target is missed.
 """
@@ -34,7 +36,23 @@ from pathprobe.lab.manager import down, up  # noqa: E402
 
 PROXY = topo.PROXY_URL
 TARGET = f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}"
-SCENARIOS = tuple(topo.SCENARIOS)      # every scenario; all but "article" have one fault
+# Leg-2 faults (issue 19, item 7): a lab scenario with its fault moved to leg 2.
+LEG2: dict[str, topo.Scenario] = {
+    "leg2-blackhole-up": topo.Scenario("leg2-blackhole-up", "leg 2 drops > 1400 B going up",
+                                       (topo.Fault.parse("blackhole:2:up:1400"),)),
+    "leg2-blackhole-down": topo.Scenario("leg2-blackhole-down",
+                                         "leg 2 drops > 1400 B coming down only",
+                                         (topo.Fault.parse("blackhole:2:down:1400"),)),
+    "leg2-blackhole-both": topo.Scenario("leg2-blackhole-both",
+                                         "leg 2 drops > 1400 B both ways",
+                                         (topo.Fault.parse("blackhole:2:both:1400"),)),
+    "leg2-rst": topo.Scenario("leg2-rst", "leg 2 resets TCP packets > 1300 B",
+                              (topo.Fault.parse("rst:2:both:1300"),)),
+}
+# The lab's own scenarios (all but "article" have one fault, "hello-drop" on leg 2 when the
+# lab has it), then the leg-2 ones above.
+ALL: dict[str, topo.Scenario] = {**topo.SCENARIOS, **LEG2}
+SCENARIOS = tuple(ALL)
 MULTI_FAULT = ("article",)
 HEALTHY_WALL_S = 1.0
 FAULT_WALL_S = 3.0
@@ -77,7 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per --help timing")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument("--scenario", action="append", choices=list(topo.SCENARIOS),
+    parser.add_argument("--scenario", action="append", choices=list(ALL),
                         help=f"scenario(s) to run (default: {', '.join(SCENARIOS)})")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -88,7 +106,7 @@ def main() -> int:
     rows = []
     try:
         for name in args.scenario or SCENARIOS:
-            up(topo.SCENARIOS[name], prefix)
+            up(ALL[name], prefix)
             wall, doc, status = run_diagnose(prefix)
             if name == "healthy" and wall > HEALTHY_WALL_S:
                 missed.append(f"healthy diagnose took {wall:.2f} s > {HEALTHY_WALL_S} s")

@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathprobe.capture.reader import LINKTYPE_ETHERNET, ReadStats, ip_offset, read_frames
+from pathprobe.capture.reader import (
+    LINKTYPE_ETHERNET,
+    ReadStats,
+    inner_ip,
+    ip_offset,
+    no_ip_error,
+    note_not_ip,
+    read_frames,
+)
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Merger,
@@ -25,6 +33,7 @@ from pathprobe.capture.rules import (
     ev,
     leg_of,
 )
+from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.tracker import Conn, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -214,6 +223,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         else:
             off = ip_offset(linktype, data)
             if off < 0:
+                note_not_ip(stats, linktype, data)
                 continue
         if frame >= next_sweep:
             next_sweep = frame + EVICT_EVERY
@@ -258,9 +268,33 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     return tracker
 
 
+def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
+                   hosts: set[bytes]) -> bool:
+    """Plain TCP inside a tunnel (VXLAN, GRE ...), fed as the fast path feeds it; False when
+    the slow path must decide (fragments, options, extension headers, not TCP)."""
+    seg = fast_tcp(data, off)
+    if seg is None:
+        return False
+    family, src, dst, sport, dport, seq, ack, flags, total, poff, plen = seg
+    if hosts and src not in hosts and dst not in hosts:
+        return True
+    options = None
+    if flags & TCP_SYN:
+        parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
+        options = parsed.options if parsed is not None else None
+    tracker.tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total, plen, data,
+                poff, options)
+    return True
+
+
 def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
           hosts: set[bytes]) -> None:
-    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers."""
+    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers, tunnels."""
+    inner = inner_ip(data, off)
+    if inner >= 0:
+        off = inner
+        if _tunnelled_tcp(tracker, frame, ts, data, off, hosts):
+            return
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
@@ -308,6 +342,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureUnreadable(f"{path}: the capture holds no packets")
+    if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
+        raise no_ip_error(path, stats)
     if not collector.chosen:
         what = ("matching --host/--port" if filters.explicit else
                 "that looks like a proxy CONNECT" + (" or goes to --proxy"
@@ -341,8 +377,10 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     verdicts = healthy_unless(
         collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
-    return Analysis(Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes)), stats,
-                    collector.chosen, collector.seen, dict(collector.targets))
+    # A capture read from text is told as such (lines, names, what text cannot prove).
+    return as_text_analysis(Analysis(Measurement(legs=legs, verdicts=verdicts,
+                                                 notes=tuple(notes)), stats,
+                                     collector.chosen, collector.seen, dict(collector.targets)))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:

@@ -47,8 +47,9 @@ def _proxy(value: str) -> tuple[str, Optional[int]]:
 def analyze_command(
     capture: Annotated[Path, typer.Argument(
         metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
-        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY'; '-' reads standard input, and pipes "
-        "and FIFOs are read as streams.")],
+        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted into a "
+        "case (tcpdump lines, a Wireshark/tshark packet list, tshark -V, HTTP heads); '-' "
+        "reads standard input, and pipes and FIFOs are read as streams.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,
@@ -70,8 +71,12 @@ def analyze_command(
 ) -> None:
     """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
 
-    Reads pcap/pcapng (Ethernet, Linux cooked SLL/SLL2, raw IP; IPv4 and IPv6;
-    .gz accepted) as a stream and follows every TCP connection that sends a
+    Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
+    cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
+    IPv6; .gz accepted) as a stream, or capture text recognised by its content
+    (tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
+    detail, decoded HTTP heads; evidence then cites line numbers and says what
+    text cannot prove), and follows every TCP connection that sends a
     proxy CONNECT (plus, with --proxy, every connection to the proxy; with
     --host/--port, exactly the matching ones). Per connection it reports the
     MSS in SYN vs SYN-ACK, the CONNECT target and the proxy's answer (403,
@@ -88,11 +93,14 @@ def analyze_command(
       tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
+      pathprobe analyze case-1234-tcpdump.txt
 
-    A missing, corrupt or non-capture file is bad input: one error line, exit
-    status 2. A file the system cannot read, or one with no packets or no
-    matching connection, is exit status 3. A truncated last packet is reported
-    and the rest analysed.
+    A missing file, or one that is neither a capture nor capture text, or a
+    corrupt capture, is bad input: one error line, exit status 2. A file the
+    system cannot read, or one with no packets, no IP packet or no matching
+    connection, is exit status 3 (the line names what the frames carry and
+    how to re-capture). A truncated last packet is reported and the rest
+    analysed.
     """
     from pathprobe.capture import Filters, analyze_capture
 

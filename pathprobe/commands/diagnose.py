@@ -22,7 +22,9 @@ DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by le
 Measures, in order: the local interface and route toward the proxy (name, MTU,
 cached PMTU); leg 1 (fmc-proxy) path MTU in both directions, handshake MSS and
 clamping, and the size above which segments are reset; the CONNECT (status,
-authentication); leg 2 (proxy-upstream) up and down inside the tunnel; and the
+authentication); leg 2 (proxy-upstream) up and down inside the tunnel (down also
+with ranged plain-HTTP answers, GET http://HOST/ with Range, where the proxy
+forwards them: a lower bound instead of 536 B, or why not); and the
 reflector when --reflector is given; whether the proxy decrypts TLS
 (PROXY_TLS_INTERCEPTED: the target's certificate issued by another party and
 not trusted by the system store or --ca-file; then leg 2 up is measured with

@@ -13,6 +13,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
+from pathprobe.facts.hello import HelloProfile
 from pathprobe.model import (
     DEFAULT_TARGET,
     Direction,
@@ -66,6 +67,13 @@ def tunnel_command(
     direction: Annotated[DirectionChoice, typer.Option(
         "--direction", "-d", case_sensitive=False, help="Which directions of leg 2 to measure.")]
         = DirectionChoice.BOTH,
+    hello: Annotated[HelloProfile, typer.Option(
+        "--hello", case_sensitive=False,
+        help="Realistic ClientHellos to send through the proxy beside the up search: 'pq' "
+             "(X25519MLKEM768 + X25519 key shares, ~1.8 KB, as browsers, OpenSSL 3.5 and Go "
+             "send by default), 'classic' (517 B), 'both', or 'none'. Answers 'will a "
+             "post-quantum handshake through this proxy work?', per leg.")]
+        = HelloProfile.BOTH,
     *, out: Output,
 ) -> None:
     """Measure leg 2 (proxy to upstream) from inside CONNECT tunnels.
@@ -79,6 +87,15 @@ def tunnel_command(
     server refuses with a 7-byte alert), giving max_payload exactly and the
     PMTU range it implies (pmtu_low..pmtu_high), and reads a large answer back
     to find black holes and stalls (TUNNEL_STALL) in the down direction.
+
+    Without --reflector the down direction is also sized where the proxy
+    forwards plain HTTP, as the FMC uses it: GET http://HOST/ with Range
+    requests for answers of a chosen size, bisected. An answer that arrived
+    whole bounds the limit from below (max_payload_at_least, inferred: the
+    upstream's header may share the segment); one that never arrived proves no
+    size. When that is not possible (the proxy refuses plain HTTP, no object,
+    no Range support, an object under a full segment, a cached answer) the
+    report says why, and the down size stays the 536-byte lower bound.
 
     Reading the numbers: max_payload is the largest write that crossed leg 2
     in one TCP segment; pmtu_low..pmtu_high adds the IP+TCP headers leg 2 may
@@ -95,6 +112,17 @@ def tunnel_command(
     itself, so then leg 2 up is measured with HTTP POST bodies through the
     decrypted session (a stall there: leg 2, inferred, a lower bound only).
 
+    Size or content: a limit found with ClientHellos on leg 2 up is stated only
+    after the same byte count was sent in shapes a hello-reading middlebox
+    cannot mistake for one large ClientHello (the handshake fragmented over
+    small records; the record cut in two writes). When those cross, the
+    finding is TLS_HELLO_DROPPED (critical), e.g. "ClientHello records > 1200 B
+    dropped; 1500-byte packets cross", never an MTU; the reset variant the same.
+    --hello pq also gives TLS_HELLO_DROPPED when only the post-quantum hello is
+    lost while full-size segments cross. Under a decrypting proxy the hellos
+    are answered by the proxy (leg 1 only); its own hello toward the upstream
+    shows in the POST bodies.
+
     A proxy name the FMC cannot use (over 64 characters with Smart Licensing,
     or an iprep_proxy.conf without PROXY_PORT) is PROXY_CONFIG_UNSUPPORTED
     (warning); the measurement goes on.
@@ -108,6 +136,7 @@ def tunnel_command(
       pathprobe tunnel --proxy http://198.18.2.2:3128 --target upstream.pathprobe.test:443
       PATHPROBE_PROXY_PASSWORD=... pathprobe tunnel --proxy-user fmc --json
       pathprobe tunnel --reflector vm.example.net:7007 --token s3cret
+      pathprobe tunnel --hello pq --direction up
     """
     # Imported here, not at module level: `pathprobe --help` stays fast.
     from pathprobe.probes.tls_check import check_ca_file
@@ -132,5 +161,5 @@ def tunnel_command(
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
         config, target, credentials=credentials, reflector=reflector, progress=progress,
         token=token, reflector_tls=reflector_tls, directions=dirs,
-        leg1_payload=leg1_max_payload, ca_file=trusted)], out,
+        leg1_payload=leg1_max_payload, ca_file=trusted, hello=hello)], out,
         context=make_context(config, target), leg2_target=target)

@@ -164,6 +164,8 @@ class FaultKind(StrEnum):
     CLAMP = "clamp"
     RST = "rst"
     STALL = "stall"
+    HELLO_DROP = "hello-drop"
+    HELLO_RST = "hello-rst"
 
 
 FAULT_HELP = {
@@ -173,6 +175,9 @@ FAULT_HELP = {
     FaultKind.CLAMP: "MSS option of SYNs rewritten down to N",
     FaultKind.RST: "TCP packets larger than N bytes are answered by a TCP reset",
     FaultKind.STALL: "TCP connections stop passing data after N bytes (quota/inspection)",
+    FaultKind.HELLO_DROP: "segments to port 443 starting a TLS ClientHello record longer than N "
+                          "bytes are dropped (a hello-inspecting middlebox; sizes alone pass)",
+    FaultKind.HELLO_RST: "the same ClientHello records are answered by a TCP reset",
 }
 
 
@@ -240,7 +245,13 @@ SIZE_LIMITS = {
     FaultKind.CLAMP: (88, 1460),
     FaultKind.RST: (100, 1500),
     FaultKind.STALL: (1, 1 << 30),
+    FaultKind.HELLO_DROP: (100, 16384),
+    FaultKind.HELLO_RST: (100, 16384),
 }
+# A segment to the TLS port that starts a handshake record (type 22) carrying a ClientHello
+# (type 1) whose record length (bytes 3-4) exceeds N: nftables 1.0.6 raw payload after the
+# transport header (@ih, offsets in bits), the field-notes recipe.
+_HELLO_MATCH = "tcp dport {port} @ih,0,8 0x16 @ih,40,8 0x01 @ih,24,16 > {n}"
 
 
 class ProxyMode(StrEnum):
@@ -249,6 +260,7 @@ class ProxyMode(StrEnum):
     BASIC = "basic"
     DIGEST = "digest"
     NTLM = "ntlm"
+    CONNECT_ONLY = "connect-only"   # tunnels only: plain HTTP (GET http://...) refused
 
 
 @dataclass(frozen=True)
@@ -315,10 +327,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("auth-digest", f"the proxy requires Digest auth (user {LAB_USER})",
              proxy=ProxyMode.DIGEST),
     Scenario("auth-ntlm", "the proxy offers only NTLM authentication", proxy=ProxyMode.NTLM),
+    Scenario("connect-only", "the proxy allows CONNECT tunnels only; plain HTTP "
+             "(GET http://...) gets 403", proxy=ProxyMode.CONNECT_ONLY),
     Scenario("upstream-down", "the upstream is not listening; the proxy answers 503",
              upstream_up=False),
     Scenario("intercept", "the proxy decrypts TLS to port 443 (squid ssl-bump, its own lab "
              "CA); combine with --fault", intercept=True),
+    Scenario("hello-drop", "leg 2 drops TLS ClientHello records longer than 1200 bytes while "
+             "1500-byte packets cross (post-quantum hello intolerance, 'tldr.fail')",
+             (Fault(FaultKind.HELLO_DROP, 2, _UP, 1200),)),
+    Scenario("hello-rst", "leg 2 answers TLS ClientHello records longer than 1200 bytes with "
+             "a TCP reset; 1500-byte packets cross", (Fault(FaultKind.HELLO_RST, 2, _UP, 1200),)),
     Scenario("article", "the article's failure: MSS clamped to 1300 on leg 1 and "
              "a 1400-byte black hole on leg 2",
              (Fault(FaultKind.CLAMP, 1, _BOTH, 1300), Fault(FaultKind.BLACKHOLE, 2, _UP, 1400))),
@@ -492,6 +511,10 @@ def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
                             "reject with tcp reset")
             elif f.kind is FaultKind.STALL:
                 filt.append(f"{iif}meta l4proto tcp ct bytes > {n} drop")
+            elif f.kind in (FaultKind.HELLO_DROP, FaultKind.HELLO_RST):
+                action = "drop" if f.kind is FaultKind.HELLO_DROP else "reject with tcp reset"
+                match = _HELLO_MATCH.format(port=UPSTREAM_TLS_PORT, n=n)
+                filt.append(f"{iif}{match} {action}")
         if f.kind is FaultKind.MTU_NOICMP:
             for oif in _icmp_out_match(f):
                 output.append(f"{oif}icmp type destination-unreachable icmp code frag-needed "
@@ -606,6 +629,8 @@ def squid_conf(mode: ProxyMode, workdir: str, intercept: bool = False) -> str:
         lines += ["acl authed proxy_auth REQUIRED", "http_access deny !authed"]
     if mode is ProxyMode.ACL:
         lines += ["http_access deny CONNECT"]
+    if mode is ProxyMode.CONNECT_ONLY:
+        lines += ["http_access deny !CONNECT"]
     lines += ["http_access allow lab_dst", "http_access deny all"]
     if intercept:
         lines += _ssl_bump_lines(workdir)

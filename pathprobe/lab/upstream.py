@@ -2,7 +2,9 @@
 
 HTTPS on 443 and HTTP on 80, dual-stack. ``GET /`` returns a large body so
 the down direction carries full-size segments; ``GET /bytes/N`` returns N
-bytes; ``POST`` reads the body and answers with its length. The TLS
+bytes; both honour one ``Range: bytes=A-B`` (or ``A-``) with 206, as web servers
+do (the tunnel sizes leg 2 down with ranged answers); ``POST`` reads the body and
+answers with its length. The TLS
 handshake runs in the connection's own thread, so a stalled handshake (a
 black-holed ClientHello) never blocks other clients.
 
@@ -12,6 +14,7 @@ black-holed ClientHello) never blocks other clients.
 from __future__ import annotations
 
 import argparse
+import re
 import socket
 import ssl
 import sys
@@ -23,6 +26,22 @@ from pathprobe.lab.topology import DEFAULT_BODY_BYTES, UPSTREAM_HTTP_PORT, UPSTR
 
 MAX_BODY = 64 * 1024 * 1024
 IDLE_TIMEOUT_S = 30
+_RANGE_RE = re.compile(r"bytes=(\d{1,18})-(\d{0,18})")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | bool | None:
+    """(first, last) of one ``bytes=A-B`` / ``bytes=A-`` range within ``size`` bytes; None
+    without a usable Range (the whole object is sent); False when it cannot be satisfied."""
+    if header is None:
+        return None
+    m = _RANGE_RE.fullmatch(header.strip())
+    if m is None:
+        return None      # several ranges, suffix ranges ...: answered with the whole object
+    first = int(m.group(1))
+    last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    if first >= size or last < first:
+        return False
+    return first, last
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -38,10 +57,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def _send(self, status: int, body_len: int, chunk: bytes = b"x" * 65536) -> None:
+    def _send(self, status: int, body_len: int, chunk: bytes = b"x" * 65536,
+              content_range: str | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(body_len))
+        self.send_header("Accept-Ranges", "bytes")
+        if content_range is not None:
+            self.send_header("Content-Range", content_range)
         self.end_headers()
         left = body_len
         while left > 0:
@@ -60,7 +83,14 @@ class Handler(BaseHTTPRequestHandler):
             if not 0 <= size <= MAX_BODY:
                 self._send(400, 0)
                 return
-        self._send(200, size)
+        wanted = byte_range(self.headers.get("Range"), size)
+        if wanted is False:
+            self._send(416, 0, content_range=f"bytes */{size}")
+        elif isinstance(wanted, tuple):
+            first, last = wanted
+            self._send(206, last - first + 1, content_range=f"bytes {first}-{last}/{size}")
+        else:
+            self._send(200, size)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0") or 0)
@@ -80,6 +110,10 @@ class Handler(BaseHTTPRequestHandler):
 class DualStackServer(ThreadingHTTPServer):
     address_family = socket.AF_INET6
     daemon_threads = True
+    # A real web server's backlog (nginx: 511). socketserver's default of 5 overflows when a
+    # search opens a dozen tunnels at once: the kernel then drops the handshake's last ACK
+    # and the SYN-ACK is sent again a second later, a lab artefact that looks like a slow path.
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # refused handshakes and dropped peers are the lab's daily business

@@ -78,9 +78,10 @@ class Authenticator:
             self._nc = 0
         return chosen is not None
 
-    def header(self) -> str | None:
+    def header(self, method: str = "CONNECT", uri: str | None = None) -> str | None:
         """The Proxy-Authorization value, or None (no credentials, or none we can form:
-        the proxy then answers 407 again and the verdict says the credentials failed)."""
+        the proxy then answers 407 again and the verdict says the credentials failed).
+        ``method`` and ``uri`` (the request-target) for another request than the CONNECT."""
         creds, challenge = self.credentials, self.challenge
         if creds is None or challenge is None:
             return None
@@ -91,9 +92,8 @@ class Authenticator:
             if challenge.scheme == "basic":
                 value = hc.basic_authorization(creds.user, creds.password)
             else:
-                value = hc.digest_authorization(challenge, creds.user, creds.password,
-                                                "CONNECT", self.target, os.urandom(12).hex(),
-                                                nc)
+                value = hc.digest_authorization(challenge, creds.user, creds.password, method,
+                                                uri or self.target, os.urandom(12).hex(), nc)
         except ValueError:
             return None
         # connect_request takes only one printable header line; anything else is not sent.

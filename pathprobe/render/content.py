@@ -51,12 +51,28 @@ def _num(numbers: Mapping[str, Number], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _hello_text(v: Verdict) -> str:
+    """'ClientHello records > 1200 B dropped; 1246-byte packets cross' from the numbers."""
+    record, packet = _num(v.numbers, "record_limit"), _num(v.numbers, "packet_crossed")
+    crossed = _num(v.numbers, "segment_crossed")
+    how = "reset" if v.numbers.get("how") == "reset" else "dropped"
+    exact = v.numbers.get("threshold_exact") is True
+    head = (f"ClientHello records > {record} B {how}" if exact
+            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}, "
+                 f"{_num(v.numbers, 'hello_max')} B answered")
+    if packet is not None:
+        return f"{head}; {packet}-byte packets cross"
+    return f"{head}; {crossed}-byte segments cross" if crossed is not None else head
+
+
 def limit_text(v: Verdict) -> str:
     """The limit a finding proves, in words a change request can quote."""
     lim = v.limit
     if v.code is VerdictCode.MSS_CLAMPED:
         sent, got = _num(v.numbers, "mss_sent"), _num(v.numbers, "mss_received")
         return f"MSS {sent if sent is not None else '?'} -> {got if got is not None else '?'}"
+    if v.code is VerdictCode.TLS_HELLO_DROPPED:
+        return _hello_text(v)
     if lim is None:
         status = _num(v.numbers, "status")
         return f"HTTP {status}" if status is not None else "-"
@@ -152,6 +168,11 @@ QUANTITIES: tuple[tuple[str, str, str], ...] = (
     ("tls_issuer", "certificate issuer shown", ""),
     ("post_ok", "largest POST body answered", "B"),
     ("post_failed", "POST body that stalled", "B"),
+    ("hello_max", "largest ClientHello answered", "B"),
+    ("pq_hello", "post-quantum ClientHello", ""),
+    ("pq_hello_bytes", "post-quantum ClientHello size", "B"),
+    ("classic_hello", "classic ClientHello", ""),
+    ("classic_hello_bytes", "classic ClientHello size", "B"),
 )
 INTERNAL_ORDER = ("pmtu_method", "method", "probes", "rounds", "duration_s", "search_s",
                   "step_s", "connect_ms", "established_ms", "tunnel_bytes", "download_s")

@@ -95,6 +95,12 @@ def phrase(v: Verdict) -> str:
         return "proxy intercepts TLS (certificate issued by another party)"
     if code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
         return "proxy setting the FMC cannot use"
+    if code is VerdictCode.TLS_HELLO_DROPPED:
+        how = "resets" if v.numbers.get("how") == "reset" else "drops"
+        bad, packet = _num(v, "hello_dropped_from"), _num(v, "packet_crossed")
+        crossed = f"; {packet}-byte packets cross" if packet is not None else ""
+        return (f"{how} TLS ClientHellos of {bad if bad is not None else '?'} bytes and more"
+                f"{_dir_words(v)} (not an MTU{crossed})")
     return "healthy"
 
 

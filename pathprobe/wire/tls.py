@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 RECORD_HEADER = 5
 MAX_FRAGMENT = 1 << 14  # RFC 8446 5.1: a record's plaintext is at most 2^14 bytes
@@ -111,6 +111,151 @@ def client_hello(size: int, server_name: str | None = None, *, accept: bool = Fa
     return out
 
 
+# --- other shapes of the same ClientHello (size vs content, issue 19) ---------------------
+
+def fragmented(size: int, server_name: str | None = None, *, max_fragment: int = 256,
+               random: bytes | None = None) -> bytes:
+    """``size`` bytes carrying one refused ClientHello whose handshake message is
+    fragmented over several records of at most ``max_fragment`` bytes each (RFC 8446 5.1
+    allows it): the same byte count as ``client_hello(size)``, but no record announces a
+    large ClientHello, and only the first one starts with the ClientHello type."""
+    if max_fragment < 1:
+        raise ValueError("max_fragment must be positive")
+    # n records: 5n header bytes, and a message of size - 5n bytes in n non-empty pieces.
+    n = 1
+    while -(-(size - RECORD_HEADER * n) // n) > max_fragment:
+        n += 1
+    message = client_hello(size - RECORD_HEADER * (n - 1), server_name,
+                           random=random)[RECORD_HEADER:]
+    step = -(-len(message) // n)
+    pieces = [message[i:i + step] for i in range(0, len(message), step)]
+    out = b"".join(struct.pack("!BH", CONTENT_HANDSHAKE, 0x0301) + _u16(p) for p in pieces)
+    if len(out) != size:   # fewer pieces than records planned (tiny sizes only)
+        raise ValueError(f"cannot fragment a {size}-byte ClientHello into "
+                         f"{max_fragment}-byte records")
+    return out
+
+
+def split_writes(record: bytes, first: int) -> tuple[bytes, bytes]:
+    """One record cut in two TCP writes after ``first`` bytes (a record may span segments):
+    the first write still starts the record and announces its full length."""
+    if not 0 < first < len(record):
+        raise ValueError(f"cut at 1..{len(record) - 1}, not {first}")
+    return record[:first], record[first:]
+
+
+# --- realistic hellos: what a post-quantum client and a classic one send ------------------
+
+GROUP_X25519 = 0x001D
+GROUP_SECP256R1 = 0x0017
+GROUP_SECP384R1 = 0x0018
+GROUP_X25519MLKEM768 = 0x11EC
+MLKEM768_SHARE = 1184 + 32    # ML-KEM-768 encapsulation key + X25519 public key
+X25519_SHARE = 32
+CLASSIC_HELLO_SIZE = 517      # OpenSSL/curl's padded hello, as in the article's captures
+
+EXT_STATUS_REQUEST = 0x0005
+EXT_ALPN = 0x0010
+EXT_SCT = 0x0012
+EXT_EXTENDED_MASTER_SECRET = 0x0017
+EXT_COMPRESS_CERTIFICATE = 0x001B
+EXT_SESSION_TICKET = 0x0023
+EXT_SUPPORTED_VERSIONS = 0x002B
+EXT_PSK_MODES = 0x002D
+EXT_KEY_SHARE = 0x0033
+EXT_RENEGOTIATION_INFO = 0xFF01
+EXT_APPLICATION_SETTINGS = 0x44CD
+EXT_ECH = 0xFE0D
+GREASE = 0x0A0A                # RFC 8701: values a server must ignore (browsers send them)
+ECH_GREASE_PAYLOAD = 208       # Chrome's GREASE ECH payload is 144..240 bytes
+
+# TLS 1.3 suites, then the TLS 1.2 ECDHE AEAD ones (as browsers and OpenSSL 3.5 offer them).
+MODERN_SUITES = (0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
+                 0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035)
+_MODERN_SIGALGS = (0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601)
+
+
+def _u16s(values: Sequence[int]) -> bytes:
+    return b"".join(struct.pack("!H", v) for v in values)
+
+
+def _modern_extensions(server_name: str | None, shares: Sequence[tuple[int, int]],
+                       groups: Sequence[int], browser: bool) -> bytes:
+    """The extensions of a current hello, with key shares of the given (group, length) made
+    of random bytes; ``browser`` adds what Chrome adds (GREASE, ALPS, a GREASE ECH)."""
+    grease: tuple[int, ...] = (GREASE,) if browser else ()
+    entries = [(GREASE, b"\x00")] if browser else []
+    entries += [(g, os.urandom(n)) for g, n in shares]
+    key_shares = b"".join(struct.pack("!H", g) + _u16(data) for g, data in entries)
+    exts = b""
+    if server_name:
+        name = server_name.encode("idna")
+        exts += _ext(EXT_SERVER_NAME, _u16(b"\x00" + _u16(name)))
+    exts += _ext(EXT_EXTENDED_MASTER_SECRET, b"")
+    exts += _ext(EXT_RENEGOTIATION_INFO, b"\x00")
+    exts += _ext(EXT_SUPPORTED_GROUPS, _u16(_u16s((*grease, *groups))))
+    exts += _ext(EXT_EC_POINT_FORMATS, _u8(b"\x00"))
+    exts += _ext(EXT_SESSION_TICKET, b"")
+    exts += _ext(EXT_ALPN, _u16(_u8(b"h2") + _u8(b"http/1.1")))
+    exts += _ext(EXT_STATUS_REQUEST, b"\x01\x00\x00\x00\x00")
+    exts += _ext(EXT_SIGNATURE_ALGORITHMS, _u16(_u16s(_MODERN_SIGALGS)))
+    exts += _ext(EXT_SCT, b"")
+    exts += _ext(EXT_KEY_SHARE, _u16(key_shares))
+    exts += _ext(EXT_PSK_MODES, _u8(b"\x01"))
+    exts += _ext(EXT_SUPPORTED_VERSIONS, _u8(_u16s((*grease, 0x0304, 0x0303))))
+    if not browser:
+        return exts
+    exts += _ext(EXT_COMPRESS_CERTIFICATE, _u8(_u16s((0x0002,))))
+    exts += _ext(EXT_APPLICATION_SETTINGS, _u16(_u8(b"h2")))
+    # A GREASE encrypted_client_hello (outer, HPKE X25519/HKDF-SHA256/AES-128-GCM).
+    exts += _ext(EXT_ECH, b"\x00" + _u16s((0x0001, 0x0001)) + os.urandom(1)
+                 + _u16(os.urandom(32)) + _u16(os.urandom(ECH_GREASE_PAYLOAD)))
+    return _ext(GREASE, b"") + exts + _ext(GREASE + 0x1010, b"\x00")
+
+
+def pq_client_hello(server_name: str | None = None, *, random: bytes | None = None) -> bytes:
+    """A post-quantum ClientHello as Chrome, OpenSSL 3.5 and Go send it by default: an
+    X25519MLKEM768 key share (0x11EC, 1216 bytes) beside an X25519 one, real-world
+    extensions, a 32-byte legacy session id; about 1.8 KB, two TCP segments. Any server
+    answers it (a server without ML-KEM picks X25519)."""
+    rnd = os.urandom(32) if random is None else random
+    shares = ((GROUP_X25519MLKEM768, MLKEM768_SHARE), (GROUP_X25519, X25519_SHARE))
+    exts = _modern_extensions(server_name, shares,
+                              (GROUP_X25519MLKEM768, GROUP_X25519, GROUP_SECP256R1,
+                               GROUP_SECP384R1), browser=True)
+    return _record((GREASE, *MODERN_SUITES), os.urandom(32), exts, rnd)
+
+
+def classic_client_hello(server_name: str | None = None, *,
+                         random: bytes | None = None) -> bytes:
+    """A classic ClientHello (X25519 key share only) padded to 517 bytes, as OpenSSL and
+    curl send it (RFC 7685 padding of the handshake to 512 bytes)."""
+    rnd = os.urandom(32) if random is None else random
+    exts = _modern_extensions(server_name, ((GROUP_X25519, X25519_SHARE),),
+                              (GROUP_X25519, GROUP_SECP256R1, GROUP_SECP384R1),
+                              browser=False)
+    spare = CLASSIC_HELLO_SIZE - len(_record(MODERN_SUITES, bytes(32), exts, rnd)) - 4
+    if spare >= 0:
+        exts += _ext(EXT_PADDING, bytes(spare))
+    return _record(MODERN_SUITES, os.urandom(32), exts, rnd)
+
+
+def key_share_groups(record: bytes) -> tuple[int, ...]:
+    """The groups of the key shares a one-record ClientHello offers (for tests and the
+    evidence); () when it has no key_share extension."""
+    info = parse_client_hello(record)
+    data = info.raw_extensions.get(EXT_KEY_SHARE)
+    if data is None:
+        return ()
+    groups: list[int] = []
+    pos = 2
+    while pos + 4 <= len(data):
+        group, length = struct.unpack_from("!HH", data, pos)
+        groups.append(group)
+        pos += 4 + length
+    return tuple(groups)
+
+
 # --- parsing ------------------------------------------------------------------------------
 
 class TlsParseError(ValueError):
@@ -169,6 +314,7 @@ class ClientHelloInfo:
     extensions: tuple[int, ...]
     server_name: str | None
     padding_len: int | None
+    raw_extensions: dict[int, bytes] = field(default_factory=dict)
 
 
 def parse_client_hello(data: bytes) -> ClientHelloInfo:
@@ -194,6 +340,7 @@ def parse_client_hello(data: bytes) -> ClientHelloInfo:
     if pos + ext_total != len(body):
         raise TlsParseError("extensions length does not match the ClientHello length")
     kinds: list[int] = []
+    raw: dict[int, bytes] = {}
     sni: str | None = None
     padding: int | None = None
     while pos < len(body):
@@ -204,10 +351,11 @@ def parse_client_hello(data: bytes) -> ClientHelloInfo:
             raise TlsParseError("truncated extension")
         pos += elen
         kinds.append(kind)
+        raw[kind] = edata
         if kind == EXT_SERVER_NAME:
             sni = edata[5:].decode("ascii", "replace")
         elif kind == EXT_PADDING:
             if any(edata):
                 raise TlsParseError("padding extension must be zeros (RFC 7685)")
             padding = elen
-    return ClientHelloInfo(len(data), tuple(suites), tuple(kinds), sni, padding)
+    return ClientHelloInfo(len(data), tuple(suites), tuple(kinds), sni, padding, raw)

@@ -116,6 +116,21 @@ def test_down_only_black_hole_on_leg1(lab: Lab) -> None:
     assert "sysopt connection tcpmss 1332" in [r["command"] for r in doc["recommendations"]]
 
 
+def test_down_only_black_hole_on_leg2_is_bounded_without_a_reflector(lab: Lab) -> None:
+    lab.up("healthy", faults=["blackhole:2:down:1300"])  # r2 drops >1300 toward the proxy
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    (hole,) = verdicts(doc, "PMTU_BLACKHOLE")
+    assert (hole["leg"], hole["direction"], hole["confidence"]) == (
+        "proxy-upstream", "down", "inferred")
+    # Ranged plain-HTTP answers bound it from below (it was "at least 536 B"): 1300-byte
+    # packets minus IPv6 or IPv4, TCP and timestamps; never more than crossed.
+    assert hole["max_payload"] in (1300 - 72, 1300 - 52) and hole["limit_exact"] is False
+    assert hole["pmtu_low"] <= 1300
+    assert not verdicts(doc, "TLS_HELLO_DROPPED") and not verdicts(doc, "MSS_CLAMPED")
+    assert doc["recommendations"] and max(sizes_recommended(doc)) <= 1300
+
+
 def test_rst_on_large_segment_on_leg1(lab: Lab) -> None:
     lab.up("rst")
     status, doc, err = diagnose(lab)

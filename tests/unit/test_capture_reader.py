@@ -186,7 +186,7 @@ def test_non_ip_frames_are_skipped() -> None:
 
 def test_unsupported_link_type_is_one_clear_error(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "x.pcap", 127, [(0, 0, b"\0" * 40, 40)])   # 802.11 radiotap
-    with pytest.raises(CaptureError, match="link type 127 is not supported"):
+    with pytest.raises(CaptureError, match=r"802.11 radiotap .link type 127.* no IP"):
         list(read_frames(path))
 
 
@@ -221,12 +221,23 @@ def test_truncated_pcapng_and_gzip(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "empty or too short"),
-    (b"hello, this is a text file\n", "not a pcap or pcapng capture"),
+    (b"hello, this is a text file\n", "not a capture: no pcap/pcapng header"),
+    (gzip.compress(b"not a capture at all"), "not a capture: no pcap/pcapng header"),
+    (b"\x7fELF\x02\x01\x01\x00" + bytes(64), "neither pcap/pcapng .* nor text"),
+])
+def test_non_captures_are_usage_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    """A file that is no capture at all (nor capture text) is bad input: exit 2 (issue 20)."""
+    path = tmp_path / "bad"
+    path.write_bytes(content)
+    with pytest.raises(UsageError, match=message):
+        analyze_capture(path, Filters())
+
+
+@pytest.mark.parametrize(("content", "message"), [
     (b"\xd4\xc3\xb2\xa1\x02\x00", "header is truncated"),
-    (gzip.compress(b"not a capture at all"), "not a pcap or pcapng capture"),
     (b"\x1f\x8b\x08\x00garbage-garbage-garbage", "gzip"),
 ])
-def test_non_captures_are_capture_errors(tmp_path: Path, content: bytes, message: str) -> None:
+def test_broken_captures_are_capture_errors(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad"
     path.write_bytes(content)
     with pytest.raises(CaptureError, match=message):
@@ -257,7 +268,8 @@ def test_missing_file_and_directory_are_usage_errors(tmp_path: Path) -> None:
 def test_fuzz_damaged_files_never_crash(tmp_path_factory: pytest.TempPathFactory, source: str,
                                         fmt: str, cut: int,
                                         flips: list[tuple[int, int]]) -> None:
-    """Truncated or corrupted captures give a report or a CaptureError, never anything else."""
+    """Truncated or corrupted captures give a report or a one-line typed error (CaptureError;
+    UsageError when so little is left that it is no capture at all), never anything else."""
     linktype, recs = pcap_records(FIXTURES / f"{source}.pcap")
     tmp = tmp_path_factory.mktemp("fuzz")
     if fmt == "pcapng":
@@ -274,7 +286,7 @@ def test_fuzz_damaged_files_never_crash(tmp_path_factory: pytest.TempPathFactory
     path.write_bytes(bytes(data))
     try:
         result = analyze_capture(path, Filters())
-    except CaptureError as e:
+    except (CaptureError, UsageError) as e:
         assert str(e) and "\n" not in str(e)
     else:
         assert result.measurement.verdicts

@@ -19,11 +19,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # The pure core: vocabulary, rules, parsers, rendering. No sockets, files, processes or
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
-        "findings", "recommend", "tunnel_rules", "interception", "runner", "fleet", "render",
-        "wire", "schema", "capture.tracker", "capture.rules")
+        "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "interception",
+        "runner", "fleet", "render", "wire", "schema", "capture.tracker", "capture.rules",
+        "capture.text")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "infile",
-        "interrupts", "pmtu", "mss", "tunnel", "diagnose", "capture.reader",
+        "interrupts", "pmtu", "mss", "tunnel", "hellos", "diagnose", "capture.reader",
         "capture.analysis", "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")

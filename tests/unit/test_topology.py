@@ -82,6 +82,10 @@ def test_squid_conf_modes() -> None:
     ntlm = topo.squid_conf(ProxyMode.NTLM, "/w")
     assert "ntlm_fake_auth" in ntlm and "auth_param basic" not in ntlm
     assert "http_access deny CONNECT" in topo.squid_conf(ProxyMode.ACL, "/w")
+    only = topo.squid_conf(ProxyMode.CONNECT_ONLY, "/w")
+    # Plain HTTP refused before anything is allowed; CONNECT still reaches the allow line.
+    assert only.index("http_access deny !CONNECT") < only.index("http_access allow lab_dst")
+    assert "http_access deny !CONNECT" not in base
     assert topo.hosts_file().count(topo.UPSTREAM_NAME) == 2
 
 
@@ -168,3 +172,20 @@ def test_fmc_hosts_keeps_the_system_lines_and_names_only_lab_addresses() -> None
             continue
         address, *names = line.split()
         assert topo.is_lab_address(address) and topo.LONG_PROXY_NAME in names
+
+
+def test_hello_drop_and_reset_rulesets_match_the_clienthello_record_length() -> None:
+    # The field-notes recipe: a segment to port 443 that starts a handshake record (22)
+    # carrying a ClientHello (1) whose record length exceeds N; nothing else is touched.
+    drop = topo.nft_ruleset([Fault(FaultKind.HELLO_DROP, 2, Direction.UP, 1200)]).splitlines()
+    assert ('    iifname "to-proxy" tcp dport 443 @ih,0,8 0x16 @ih,40,8 0x01 '
+            '@ih,24,16 > 1200 drop') in drop
+    rst = topo.nft_ruleset([Fault(FaultKind.HELLO_RST, 2, Direction.UP, 1200)])
+    assert "@ih,24,16 > 1200 reject with tcp reset" in rst
+    assert "ip length" not in rst and "ip6 length" not in rst   # sizes alone pass
+
+
+def test_hello_scenarios_are_listed() -> None:
+    for name, kind in (("hello-drop", FaultKind.HELLO_DROP), ("hello-rst", FaultKind.HELLO_RST)):
+        s = topo.SCENARIOS[name]
+        assert [(f.kind, f.leg, f.direction) for f in s.faults] == [(kind, 2, Direction.UP)]

@@ -454,6 +454,16 @@ def test_first_round_timeout_scales_with_the_connect_round_trip() -> None:
     assert first_round_timeout(10.0) == 3.0  # never beyond the ceiling
 
 
+def test_first_round_waits_from_an_answer_over_both_legs_when_there_is_one() -> None:
+    # The TLS check's handshake was answered by the target: round 1 waits as later rounds
+    # wait from their answers (5x + 0.25 s), not from a fixed 1 s floor ...
+    assert first_round_timeout(0.0002, 0.02) == 0.5
+    assert first_round_timeout(0.0002, 0.3) == 5 * 0.3 + 0.25
+    assert first_round_timeout(0.0002, 10.0) == 3.0
+    # ... and never below the floor that outlasts a retransmission at the minimum RTO.
+    assert first_round_timeout(0.0002, 0.0) == next_timeout([0.0], 9.9) == 0.5
+
+
 # --- the proxy passing leg 1's pieces on as they came (a race in its reads) ---------------
 
 LEG1_SEGMENT = 1288   # leg 1 clamped to 1300 (timestamps on)

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from pathprobe.compat import StrEnum
 from pathprobe.model import Evidence
 from pathprobe.render.evidence import (
     capture,
     diagnose,
+    hello,
+    http_range,
     interception,
     mss,
     pmtu,
     proxyconf,
     search,
+    text,
     tunnel,
 )
 from pathprobe.render.evidence.base import Template, fill
+
+# A capture read from text cites line numbers: its evidence carries {"unit": "line"}.
+_FRAME_WORD = re.compile(r"\bframe(s?)\b")
 
 
 class _Texts(dict[StrEnum, Template]):
@@ -41,7 +49,7 @@ class _Texts(dict[StrEnum, Template]):
 
 TEXT = _Texts()
 for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT,
-               interception.TEXT, proxyconf.TEXT):
+               interception.TEXT, proxyconf.TEXT, hello.TEXT, http_range.TEXT, text.TEXT):
     for _fact, _template in _table.items():
         TEXT.add(_fact, _template)
 
@@ -50,6 +58,8 @@ def describe(ev: Evidence) -> str:
     """One human-readable line for an evidence item (frames first, for captures)."""
     template = TEXT.get(ev.fact)
     text = fill(template, ev.values) if template is not None else str(ev.fact)
+    if ev.values.get("unit") == "line":
+        text = _FRAME_WORD.sub(r"line\1", text)
     return text
 
 

@@ -1,0 +1,491 @@
+"""Capture text -> the raw IP frames the reader yields, and the report's words about text.
+
+Why frames and not a second tracker: the packets of a text go through the same
+reader loop, tracker and rules as a pcap's, so a verdict means the same from
+either (issue 20 item 6). Each packet becomes an IPv4/IPv6 + TCP header with the
+options the line shows and, as its captured payload, only the bytes the text
+spells out (an HTTP head, a TLS hello); the IP length says how long it was.
+
+What the text does not show is filled in and said: a missing sequence number is
+the next byte in order, a missing length comes from Wireshark's Length column,
+names get stand-in addresses (240.0.0.0/4, 100::/64) that the report turns back
+into the names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import socket
+import struct
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pathprobe.capture.reader import LINKTYPE_RAW, Frame
+from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
+from pathprobe.capture.tracker import LARGE_PAYLOAD
+from pathprobe.errors import CaptureError
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.facts.text import TextFact
+from pathprobe.model import Evidence, LegReport, Number, Step, Verdict
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
+
+if TYPE_CHECKING:
+    from pathprobe.capture.analysis import Analysis
+
+MASK = 0xFFFFFFFF
+HALF = 1 << 31
+SMALL_BASE = 1 << 16      # sequence bases below this: the text numbers relatively throughout
+DEFAULT_LINK_HEADER = 14  # Ethernet, when no row tells otherwise
+TEXT_MAX = 64 << 20       # bytes of text read; more is no paste
+ENDS_UNACKED_MAX = 3
+DAY = 86400.0
+
+
+@dataclass
+class _Side:
+    """One direction of a connection in the text: its sequence base and progress."""
+
+    base: int | None = None
+    next: int | None = None
+    acked: int | None = None
+    last_seg: tuple[int, int] | None = None          # (seq, length) of the last data
+    last_data: tuple[int, int, str] | None = None    # (line, length, sender)
+    end_line: int = 0                                # last FIN or RST either way
+
+
+@dataclass
+class TextInfo:
+    """What reading a text taught, for the report (``ReadStats.text``)."""
+
+    file: str
+    parse: TextParse
+    names: dict[str, str] = field(default_factory=dict)   # stand-in address -> name
+    link_header: int = DEFAULT_LINK_HEADER
+    seq_inferred: list[int] = field(default_factory=list)       # [count, first line]
+    length_estimated: list[int] = field(default_factory=list)
+    sizes_assumed: list[int] = field(default_factory=list)
+    no_time: list[int] = field(default_factory=list)
+    unacked: list[tuple[int, int, str]] = field(default_factory=list)
+    icmp_unquoted: list[int] = field(default_factory=list)
+
+
+def _count(counter: list[int], line: int) -> None:
+    if counter:
+        counter[0] += 1
+    else:
+        counter.extend((1, line))
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Is this the start of a text file (UTF-8, Latin-1 or UTF-16 with its mark)?"""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 3 and e.reason == "unexpected end of data":
+            return True
+    # Latin-1 or another 8-bit code page: mostly ASCII all the same.
+    ascii_text = sum(1 for b in head if 0x20 <= b < 0x7F or b in (9, 10, 13))
+    return ascii_text >= 0.9 * len(head)
+
+
+def decode_text(data: bytes) -> list[str]:
+    """The lines of a text file, whatever its encoding (never raises)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        text = data.decode("utf-16", "replace")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    return text.splitlines()
+
+
+class _Addresses:
+    """Addresses as packed bytes; names get stand-in addresses remembered for the report."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = names
+        self.packed: dict[tuple[str, int], tuple[int, bytes]] = {}
+
+    @staticmethod
+    def literal(text: str) -> tuple[int, bytes] | None:
+        for family, af in ((6, socket.AF_INET6), (4, socket.AF_INET)):
+            try:
+                return family, socket.inet_pton(af, text.strip("[]"))
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def get(self, text: str, family: int) -> tuple[int, bytes]:
+        known = self.packed.get((text, family))
+        if known is not None:
+            return known
+        found = self.literal(text)
+        if found is None:
+            n = len(self.names) + 1
+            if family == 6:
+                stand_in = f"100::{n:x}"
+                found = 6, socket.inet_pton(socket.AF_INET6, stand_in)
+            else:
+                stand_in = f"240.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+                found = 4, socket.inet_pton(socket.AF_INET, stand_in)
+            self.names[stand_in] = text
+        self.packed[(text, family)] = found
+        return found
+
+    def pair(self, p: TextPacket) -> tuple[int, bytes, bytes]:
+        family = p.family
+        if not family:
+            lit = self.literal(p.src) or self.literal(p.dst)
+            family = lit[0] if lit is not None else 4
+        fs, src = self.get(p.src, family)
+        fd, dst = self.get(p.dst, family)
+        if fs != fd:   # one literal of the other family: the name follows the literal
+            fs, src = self.get(p.src, fd) if self.literal(p.src) is None else (fs, src)
+            fd, dst = self.get(p.dst, fs) if self.literal(p.dst) is None else (fd, dst)
+        return fs, src, dst
+
+
+def _dist(a: int, b: int) -> int:
+    d = (a - b) & MASK
+    return min(d, (1 << 32) - d)
+
+
+def _resolve(side: _Side, value: int) -> int:
+    """A shown sequence number as an absolute one: tcpdump prints the first packet of a
+    connection absolute and later ones relative to it (unless -S); take whichever reading
+    lies nearer to where the connection is."""
+    base = side.base
+    if base is None or base < SMALL_BASE:
+        return value
+    expected = side.next if side.next is not None else base
+    rel = (base + value) & MASK
+    return rel if _dist(rel, expected) < _dist(value, expected) else value
+
+
+def _seq(s: _Side, p: TextPacket, length: int, info: TextInfo) -> int:
+    syn_fin = (1 if p.flags & TCP_SYN else 0) + (1 if p.flags & TCP_FIN else 0)
+    if p.seq is not None and p.flags & TCP_SYN:
+        s.base = seq = p.seq
+    elif p.seq is not None:
+        if s.base is None:
+            s.base = p.seq
+        seq = _resolve(s, p.seq)
+    else:
+        if p.retx_mark and s.last_seg is not None:
+            seq = s.last_seg[0]
+        elif s.next is not None:
+            seq = s.next
+        else:
+            s.base, seq = 0, 0 if p.flags & TCP_SYN else 1
+        if length or syn_fin:
+            _count(info.seq_inferred, p.line)
+    end = (seq + length + syn_fin) & MASK
+    if s.next is None or (end - s.next) & MASK < HALF:
+        s.next = end
+    if length:
+        s.last_seg = (seq, length)
+        s.last_data = (p.line, length, f"{p.src}:{p.sport}")
+    return seq
+
+
+def _ack(o: _Side, value: int) -> int:
+    if o.base is None:
+        o.base, o.next = (value - 1) & MASK, value
+        return value
+    return _resolve(o, value)
+
+
+def link_header(packets: Sequence[TextPacket]) -> int:
+    """Link-header bytes in Wireshark's Length column, learned from rows that show both it
+    and the TCP length (most common value; Ethernet when none does)."""
+    seen: Counter[int] = Counter()
+    for p in packets:
+        if p.frame_len is not None and p.length and p.options_shown and not p.flags & TCP_SYN:
+            ip = 40 if ":" in p.src else 20
+            v = p.frame_len - p.length - ip - 20 - (12 if p.tsopt else 0)
+            if 0 <= v <= 64:
+                seen[v] += 1
+    return seen.most_common(1)[0][0] if seen else DEFAULT_LINK_HEADER
+
+
+def _options(p: TextPacket) -> bytes:
+    out = b""
+    if p.mss is not None:
+        out += struct.pack("!BBH", 2, 4, p.mss & 0xFFFF)
+    if p.sack:
+        out += b"\x04\x02"
+    if p.tsopt:
+        out += b"\x08\x0a" + bytes(8)
+    if p.wscale is not None:
+        out += bytes((3, 3, p.wscale & 0xFF))
+    return b"\x01" * (-len(out) % 4) + out
+
+
+def packet_bytes(family: int, src: bytes, dst: bytes, p: TextPacket, seq: int, ack: int,
+                 flags: int, length: int) -> tuple[bytes, int]:
+    """(IP + TCP headers + the payload bytes the text spells out, IP total length)."""
+    opts = _options(p)
+    thl = 20 + len(opts)
+    total = min((20 if family == 4 else 40) + thl + length, 0xFFFF)
+    tcp = struct.pack("!HHIIBBHHH", p.sport, p.dport, seq, ack, (thl // 4) << 4, flags,
+                      0xFFFF, 0, 0) + opts
+    if family == 4:
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
+    else:
+        ip = struct.pack("!IHBB16s16s", 6 << 28, total - 40, 6, 64, src, dst)
+    return ip + tcp + p.content[:length], total
+
+
+def _length(p: TextPacket, info: TextInfo, ts_conns: set[frozenset[tuple[str, int]]]) -> int:
+    if p.length is not None:
+        return p.length
+    if p.frame_len is not None:
+        ip = 40 if ":" in p.src else 20
+        _count(info.length_estimated, p.line)
+        return max(0, p.frame_len - info.link_header - ip - 20 - (12 if p.tsopt else 0))
+    return len(p.content)
+
+
+def deltas_to_times(packets: Sequence[TextPacket]) -> None:
+    """tcpdump -ttt prints the time since the previous packet ("00:00:00.000046", the first
+    one 00:00:00.000000): when the times start at zero and go backwards, add them up."""
+    times = [p.ts for p in packets if p.ts is not None]
+    if not times or times[0] != 0.0 or max(times) >= 3600.0:
+        return
+    if all(b >= a for a, b in zip(times, times[1:])):
+        return
+    total = 0.0
+    for p in packets:
+        if p.ts is not None:
+            total += p.ts
+            p.ts = total
+
+
+def text_frames(info: TextInfo) -> Iterator[Frame]:
+    """Each packet of the text as a raw IP frame numbered by its line."""
+    packets = info.parse.packets
+    info.link_header = link_header(packets)
+    deltas_to_times(packets)
+    addresses = _Addresses(info.names)
+    sides: dict[tuple[str, int, str, int], _Side] = {}
+    ts_conns: set[frozenset[tuple[str, int]]] = set()
+    clock = _Clock()
+    syn_ts: dict[frozenset[tuple[str, int]], int] = {}
+    sent: dict[str, tuple[str, int, int, int]] = {}    # src -> (dst, sport, dport, ip length)
+    for p in packets:
+        ts = clock.at(p, info)
+        if p.icmp_mtu is not None:
+            data = _icmp_bytes(p, addresses, sent, info)
+            yield p.line, ts, LINKTYPE_RAW, data, len(data)
+            continue
+        conn = frozenset(((p.src, p.sport), (p.dst, p.dport)))
+        if p.flags & TCP_SYN:
+            syn_ts[conn] = syn_ts.get(conn, 0) | (1 << bool(p.flags & TCP_ACK)) * p.tsopt
+            if syn_ts[conn] == 3:
+                ts_conns.add(conn)
+        elif not p.options_shown and conn in ts_conns:
+            # Both SYNs carried timestamps: then every segment does (RFC 7323), whether
+            # or not the line shows them.
+            p.tsopt = p.options_shown = True
+        if p.flags & TCP_SYN and not p.flags & TCP_ACK:   # a new connection on these ports
+            sides[(p.src, p.sport, p.dst, p.dport)] = _Side()
+            sides[(p.dst, p.dport, p.src, p.sport)] = _Side()
+        s = sides.setdefault((p.src, p.sport, p.dst, p.dport), _Side())
+        o = sides.setdefault((p.dst, p.dport, p.src, p.sport), _Side())
+        length = _length(p, info, ts_conns)
+        if length and not p.options_shown:
+            _count(info.sizes_assumed, p.line)
+        seq = _seq(s, p, length, info)
+        flags, ack = p.flags, 0
+        if p.ack is not None and flags & TCP_ACK:
+            ack = _ack(o, p.ack)
+            if o.acked is None or (ack - o.acked) & MASK < HALF:
+                o.acked = ack
+        elif flags & TCP_ACK and flags & TCP_SYN:
+            ack = o.next or 0          # a SYN-ACK whose ack the text left out
+        else:
+            flags &= ~TCP_ACK          # an ACK flag without a number proves nothing
+        if flags & (TCP_FIN | TCP_RST):
+            s.end_line = o.end_line = p.line
+        family, src, dst = addresses.pair(p)
+        data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
+        sent[p.src] = sent[f"{p.src}>{p.dst}"] = (p.dst, p.sport, p.dport, total)
+        yield p.line, ts, LINKTYPE_RAW, data, total
+    info.unacked = _ends_unacked(sides)
+
+
+class _Clock:
+    """Capture time from the lines' times: days added past midnight, the last time kept
+    for lines without one (and counted)."""
+
+    def __init__(self) -> None:
+        self.ts = 0.0
+        self.day = 0.0
+
+    def at(self, p: TextPacket, info: TextInfo) -> float:
+        if p.ts is None:
+            _count(info.no_time, p.line)
+        else:
+            if p.ts + self.day < self.ts - DAY / 2 and p.ts < DAY:   # past midnight
+                self.day += DAY
+            self.ts = p.ts + self.day
+        return self.ts
+
+
+def _icmp_bytes(p: TextPacket, addresses: _Addresses,
+                sent: Mapping[str, tuple[str, int, int, int]], info: TextInfo) -> bytes:
+    """An ICMP frag-needed / ICMPv6 Packet Too Big from the router to the sender, quoting
+    the packet tcpdump -v showed, or else the sender's last packet to that destination."""
+    family, router, to = addresses.pair(p)
+    q = p.quoted
+    if q is not None:
+        qsrc, qdst, sport, dport = q.src, q.dst, q.sport, q.dport
+        qlen = p.quoted_len or ((20 if family == 4 else 40) + 20 + (q.length or 0))
+    else:
+        _count(info.icmp_unquoted, p.line)
+        last = sent.get(f"{p.dst}>{p.icmp_orig}" if p.icmp_orig else p.dst)
+        qsrc = p.dst
+        qdst, sport, dport, qlen = last if last is not None else (p.icmp_orig or p.src, 0, 0,
+                                                                  (p.icmp_mtu or 0) + 1)
+    _f, qs = addresses.get(qsrc, family)
+    _f, qd = addresses.get(qdst, family)
+    ports = struct.pack("!HHI", sport, dport, 0)
+    mtu = p.icmp_mtu or 0
+    if family == 4:
+        quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000, 64, 6, 0, qs, qd)
+        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quote + ports
+        return struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(icmp), 0, 0, 64, 1, 0,
+                           router, to) + icmp
+    quote = struct.pack("!IHBB16s16s", 6 << 28, max(qlen - 40, 0), 6, 64, qs, qd)
+    icmp = struct.pack("!BBHI", 2, 0, 0, mtu) + quote + ports
+    return struct.pack("!IHBB16s16s", 6 << 28, len(icmp), 58, 64, router, to) + icmp
+
+
+def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tuple[int, int, str]]:
+    """The last data of each connection, when large and nothing acknowledged, reset or
+    closed it before the text ends (then the text cannot say what followed)."""
+    out = []
+    for (a, ap, b, bp), s in sides.items():
+        o = sides.get((b, bp, a, ap))
+        last = s.last_data
+        if last is None or last[1] <= LARGE_PAYLOAD or s.next is None or s.end_line > last[0]:
+            continue
+        if o is not None and o.last_data is not None and o.last_data[0] > last[0]:
+            continue   # the other side spoke last
+        if s.acked is None or 0 < (s.next - s.acked) & MASK < HALF:
+            out.append(last)
+    return sorted(out)[:ENDS_UNACKED_MAX]
+
+
+def open_text(path_name: str, data: bytes) -> TextInfo:
+    """Parse a capture text; CaptureError (bad input, exit 2) when it shows no packet."""
+    if len(data) > TEXT_MAX:
+        raise CaptureError(f"{path_name}: a text of over {TEXT_MAX >> 20} MiB is no pasted "
+                         "capture; save the capture as pcap ('tcpdump -w FILE')")
+    lines = decode_text(data)
+    parsed = parse_text(lines)
+    if not parsed.packets:
+        first = next((ln.strip() for ln in lines if ln.strip()), "")
+        shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
+        raise CaptureError(
+            f"{path_name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
+            f"tshark or HTTP lines in {len(lines)} lines of text (first: {shown!r}); give a "
+            "capture file or paste the packet lines")
+    return TextInfo(path_name, parsed)
+
+
+# --- the report ------------------------------------------------------------------------
+
+def _ev(fact: TextFact, frame: int | None = None, /, **values: Number) -> Evidence:
+    if frame is None:
+        return Evidence(fact, Step.CAPTURE, values)
+    return Evidence(fact, Step.CAPTURE, {"frame": frame, **values}, (frame,))
+
+
+def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
+    """What the text showed and what it could not prove, as typed notes."""
+    parse = info.parse
+    forms = ", ".join(f.value for f in TextForm if f in parse.forms)
+    notes = [_ev(TextFact.TEXT_READ, file=info.file, forms=forms, packets=len(parse.packets),
+                 lines=parse.lines, chosen=chosen, total=total),
+             _ev(TextFact.NO_PAYLOAD),
+             _ev(TextFact.LOSS_UNKNOWN, marks=sum(p.retx_mark for p in parse.packets))]
+    for fact, counter in ((TextFact.SEQ_INFERRED, info.seq_inferred),
+                          (TextFact.LENGTH_ESTIMATED, info.length_estimated),
+                          (TextFact.SIZES_ASSUMED, info.sizes_assumed),
+                          (TextFact.NO_TIMES, info.no_time),
+                          (TextFact.ICMP_UNQUOTED, info.icmp_unquoted)):
+        if counter:
+            extra: dict[str, Number] = ({"overhead": info.link_header}
+                                        if fact is TextFact.LENGTH_ESTIMATED else {})
+            notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))
+    if parse.http_standalone:
+        notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
+                         line=parse.first_standalone))
+    if parse.unparsed:
+        notes.append(_ev(TextFact.UNPARSED, count=parse.unparsed, line=parse.first_unparsed))
+    for line, payload, sender in info.unacked:
+        notes.append(_ev(TextFact.ENDS_UNACKED, line, payload=payload, sender=sender))
+    return notes
+
+
+class _Relabel:
+    """Evidence of a text: stand-in addresses back to the names, frames called lines."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        self.names = names
+        keys = sorted(names, key=len, reverse=True)
+        self.pattern = (re.compile(r"(?<![0-9A-Za-z.:])(" + "|".join(map(re.escape, keys))
+                                   + r")(?![0-9A-Za-z]|\.\d)") if keys else None)
+
+    def text(self, s: str) -> str:
+        if self.pattern is None:
+            return s
+        return self.pattern.sub(lambda m: self.names[m.group(1)], s)
+
+    def values(self, values: Mapping[str, Number]) -> dict[str, Number]:
+        return {k: self.text(v) if isinstance(v, str) else v for k, v in values.items()}
+
+    def evidence(self, ev: Evidence) -> Evidence:
+        values = self.values(ev.values)
+        if ev.step is Step.CAPTURE:
+            values["unit"] = "line"
+        return dataclasses.replace(ev, values=values)
+
+    def verdict(self, v: Verdict) -> Verdict:
+        numbers = {k: n for k, n in self.values(v.numbers).items() if k != "wireshark_filter"}
+        return dataclasses.replace(v, evidence=tuple(self.evidence(e) for e in v.evidence),
+                                   numbers=numbers)
+
+    def leg(self, leg: LegReport) -> LegReport:
+        return dataclasses.replace(leg, target=self.text(leg.target),
+                                   measurements=self.values(leg.measurements),
+                                   notes=tuple(self.evidence(e) for e in leg.notes))
+
+
+def as_text_analysis(analysis: Analysis) -> Analysis:
+    """The analysis of a text, told as such: the notes of ``text_notes`` instead of the
+    capture-read line, names instead of stand-in addresses, 'line' instead of 'frame', and
+    no Wireshark filters (they would cite line numbers as frame numbers)."""
+    info = analysis.stats.text
+    if info is None:
+        return analysis
+    relabel = _Relabel(info.names)
+    m = analysis.measurement
+    kept = [relabel.evidence(n) for n in m.notes if n.fact is not CaptureFact.CAPTURE_READ]
+    notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
+                                                     analysis.tcp_connections)]
+    measurement = dataclasses.replace(
+        m, legs=tuple(relabel.leg(leg) for leg in m.legs),
+        verdicts=tuple(relabel.verdict(v) for v in m.verdicts), notes=(*notes, *kept))
+    targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
+    return dataclasses.replace(analysis, measurement=measurement, targets=targets)

@@ -1,0 +1,26 @@
+"""What `analyze` says about capture text (sentences: pathprobe.render.evidence.text).
+
+Text is not a capture: it holds no payload bytes, shows only the packets someone
+copied, and leaves out whatever the tool did not print. These facts say, each
+time, what the text could not prove.
+"""
+
+from __future__ import annotations
+
+from pathprobe.compat import StrEnum
+
+
+class TextFact(StrEnum):
+    """Observations about a text input; each value is stable (JSON `facts[].fact`)."""
+
+    TEXT_READ = "text-read"                    # {file}: {forms}, {packets} packets, {lines}
+    NO_PAYLOAD = "text-no-payload"             # content known only where a line names it
+    LOSS_UNKNOWN = "text-loss-unknown"         # retransmissions only from seq numbers/marks
+    SEQ_INFERRED = "text-seq-inferred"         # {count} lines without seq (first: {line})
+    LENGTH_ESTIMATED = "text-length-estimated"  # {count} rows: Length - {overhead} bytes
+    SIZES_ASSUMED = "text-sizes-assumed"       # {count} data lines showed no TCP options
+    NO_TIMES = "text-no-times"                 # {count} lines without a time
+    HTTP_STANDALONE = "text-http-standalone"   # {count} HTTP heads on their own lines
+    UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})
+    ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
+    ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote

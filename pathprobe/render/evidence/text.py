@@ -1,0 +1,54 @@
+"""Sentences for what `analyze` says about capture text (pathprobe.facts.text)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pathprobe.facts.text import TextFact
+from pathprobe.model import Number
+from pathprobe.render.evidence.base import Template
+
+
+def _marks(v: Mapping[str, Number]) -> str:
+    marks = v.get("marks")
+    return (f" ({marks} marked in the text)" if isinstance(marks, int) and marks
+            else " (none marked in the text)")
+
+
+TEXT: dict[TextFact, Template] = {
+    TextFact.TEXT_READ:
+        "{file}: text ({forms}), {packets} packets on {lines} lines, {chosen} of {total} TCP "
+        "connections analysed; the numbers cited are line numbers of the text",
+    TextFact.NO_PAYLOAD:
+        "text holds no payload bytes: what a segment carried (an HTTP head, a TLS hello) is "
+        "known only where a line names it, and header sizes only as far as the lines show them",
+    TextFact.LOSS_UNKNOWN: lambda v: (
+        "retransmissions are known only from sequence numbers the lines repeat and Wireshark's "
+        f"retransmission marks{_marks(v)}; a packet left out of the text cannot be told from "
+        "a packet lost on the wire"),
+    TextFact.SEQ_INFERRED:
+        "{count} packet line(s) show no sequence number (first: line {line}): each was taken "
+        "as the next bytes in order, so a retransmission among them cannot be seen",
+    TextFact.LENGTH_ESTIMATED:
+        "{count} row(s) show no TCP length (first: line {line}): it was estimated as the "
+        "Length column minus a {overhead}-byte link header (learned from rows that show both) "
+        "and the IP and TCP headers",
+    TextFact.SIZES_ASSUMED:
+        "{count} line(s) with data show no TCP options (first: line {line}): their packet sizes "
+        "count 20-byte TCP headers, so they may be up to 40 bytes short",
+    TextFact.NO_TIMES:
+        "{count} packet line(s) carry no time (first: line {line}): delays, idle times and "
+        "stalls involving them are not measured",
+    TextFact.HTTP_STANDALONE:
+        "{count} HTTP head(s) stand on lines of their own (first: line {line}): each was taken "
+        "as sent on the connection above it, as long as its text",
+    TextFact.UNPARSED:
+        "{count} line(s) were neither packets nor HTTP heads and were skipped (first: line "
+        "{line})",
+    TextFact.ICMP_UNQUOTED:
+        "{count} ICMP error line(s) show no quoted packet (first: line {line}): each was "
+        "taken to answer the last packet its receiver sent there ('tcpdump -v' shows the quote)",
+    TextFact.ENDS_UNACKED:
+        "line {frame}: {payload} bytes from {sender} are never acknowledged before the text "
+        "ends; what followed (an answer, retransmissions, silence) is not in the text",
+}

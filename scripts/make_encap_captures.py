@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Re-wrap lab captures in the encapsulations `analyze` must open (issue 20, item 8).
+
+Each fixture of tests/fixtures/captures/encap/ is a lab recording of
+tests/fixtures/captures/ whose IP packets scapy puts into another frame:
+802.1Q, QinQ (802.1ad + 802.1Q), PPPoE session over Ethernet, PPP (link type 9),
+GRE, VXLAN (UDP 4789) and GENEVE (UDP 6081). The inner packets are unchanged,
+so `analyze` must give the same verdicts as on the original. `pppoe-1492` is the
+classic PPPoE story built here (1492-byte packets cross, 1500-byte ones vanish). Scapy builds the
+outer headers, not pathprobe's decoders: the two are independent.
+
+    python scripts/make_encap_captures.py            # writes the fixtures
+    python scripts/make_encap_captures.py --check    # fails if a fixture differs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "tests" / "fixtures" / "captures"
+OUT = SRC / "encap"
+# Tunnel endpoints: documentation/benchmark addresses only.
+OUTER_A, OUTER_B = "198.18.100.1", "198.18.100.2"
+
+
+def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
+    """name -> (IP packet bytes -> scapy frame, link type)."""
+    from scapy.contrib.geneve import GENEVE
+    from scapy.layers.inet import GRE, IP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+    from scapy.layers.ppp import PPP, PPPoE
+    from scapy.layers.vxlan import VXLAN
+
+    def inner(ip: bytes) -> object:
+        return IPv6(ip) if ip[0] >> 4 == 6 else IP(ip)
+
+    def eth(ip: bytes) -> object:
+        return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / inner(ip)
+
+    def outer() -> object:
+        return Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02") / IP(
+            src=OUTER_A, dst=OUTER_B, flags="DF", ttl=64)
+
+    return {
+        "vlan": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / Dot1Q(vlan=100) / inner(ip), 1),
+        "qinq": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / Dot1AD(vlan=200) / Dot1Q(vlan=100) / inner(ip), 1),
+        "pppoe": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                  / PPPoE(sessionid=0x1234) / PPP(proto=0x57 if ip[0] >> 4 == 6 else 0x21)
+                  / inner(ip), 1),
+        "ppp": (lambda ip: PPP(proto=0x57 if ip[0] >> 4 == 6 else 0x21) / inner(ip), 9),
+        "gre": (lambda ip: outer() / GRE(proto=0x86DD if ip[0] >> 4 == 6 else 0x0800)
+                / inner(ip), 1),
+        "gre-key-seq": (lambda ip: outer() / GRE(key_present=1, key=42, seqnum_present=1,
+                                                 seqence_number=7, proto=0x6558) / eth(ip), 1),
+        "vxlan": (lambda ip: outer() / UDP(sport=49152, dport=4789) / VXLAN(vni=4242)
+                  / eth(ip), 1),
+        "geneve": (lambda ip: outer() / UDP(sport=49152, dport=6081)
+                   / GENEVE(vni=4242, proto=0x6558) / eth(ip), 1),
+    }
+
+
+# (source fixture, wrappers applied to it)
+PLAN = {
+    "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve"),
+    "rst": ("pppoe", "ppp", "vxlan"),
+    "healthy-v6": ("qinq", "gre", "geneve"),
+    "pppoe-1492": ("pppoe", "ppp"),
+}
+
+
+def ip_packets(path: Path) -> list[tuple[float, bytes]]:
+    """(timestamp, IP packet) of an Ethernet fixture, read with scapy."""
+    from scapy.utils import RawPcapReader
+
+    out = []
+    for data, meta in RawPcapReader(str(path)):
+        et = int.from_bytes(data[12:14], "big")
+        if et in (0x0800, 0x86DD):
+            out.append((meta.sec + meta.usec / 1e6, bytes(data[14:])))
+    return out
+
+
+def pppoe_1492() -> list[tuple[float, bytes]]:
+    """The classic PPPoE case: 1492-byte packets get through, 1500-byte ones vanish (the
+    FMC retransmits its 1460-byte segment and nothing acknowledges it)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_text_captures import Conv, app_data
+
+    c = Conv(1460, 1460)
+    c.opening()
+    c.add(0.012, True, "PA", app_data(1452))       # 1492-byte packet: acknowledged
+    c.add(0.020, False, "A")
+    c.add(0.010, True, "PA", app_data(1460))       # 1500-byte packet: never
+    start = c.seq[True] - 1460
+    for dt in (0.21, 0.42, 0.84, 1.68):
+        c.add(dt, True, "PA", app_data(1460), seq=start)
+    return [(float(f.time), bytes(f)[14:]) for f in c.packets]  # type: ignore[attr-defined]
+
+
+def build(out_dir: Path) -> list[Path]:
+    from scapy.utils import PcapWriter
+
+    wrappers = _wrappers()
+    written = []
+    for source, names in PLAN.items():
+        packets = pppoe_1492() if source == "pppoe-1492" else ip_packets(SRC / f"{source}.pcap")
+        for name in names:
+            wrap, linktype = wrappers[name]
+            path = out_dir / f"{source}.{name}.pcap"
+            with PcapWriter(str(path), linktype=linktype, sync=True) as w:
+                for ts, ip in packets:
+                    frame = wrap(ip)
+                    frame.time = ts  # type: ignore[attr-defined]
+                    w.write(frame)
+            written.append(path)
+    no_ip = out_dir / "lldp-only.pcap"
+    from scapy.layers.l2 import Ether
+    with PcapWriter(str(no_ip), linktype=1, sync=True) as w:
+        for i in range(3):
+            frame = Ether(src="02:00:00:00:00:01", dst="01:80:c2:00:00:0e", type=0x88CC) \
+                / (b"\x02\x07\x04" + bytes(6) + b"\x00" * 20)
+            frame.time = 1700000000 + i  # type: ignore[attr-defined]
+            w.write(frame)
+    written.append(no_ip)
+    return written
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare with the committed files")
+    args = ap.parse_args()
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = [p.name for p in build(Path(tmp))
+                   if (OUT / p.name).read_bytes() != p.read_bytes()]
+        print("differ: " + ", ".join(bad) if bad else "all fixtures match")
+        return 1 if bad else 0
+    OUT.mkdir(exist_ok=True)
+    for p in build(OUT):
+        print(f"wrote {p.relative_to(REPO)} ({p.stat().st_size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

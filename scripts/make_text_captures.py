@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""The article's three stories as pcaps, and as the text the real tools print for them.
+
+Issue 20 item 6: `analyze` reads pasted capture text with the verdicts it gives for
+the pcap. This script builds each story with scapy (FMC 198.18.1.2 -> proxy
+198.18.2.2:80 as in the article, CONNECT tools.cisco.com:443):
+
+  healthy   MSS 1460 sent, 1300 received; tunnel, TLS, data, FIN both ways
+  rst       a 1440-byte segment from the FMC answered by a reset from the proxy
+  silence   a 1440-byte segment retransmitted into silence (smaller ones got through)
+
+and writes tests/fixtures/text/STORY.pcap plus the text of each form, made by the
+installed tools themselves (nothing typed by hand):
+
+  STORY.tcpdump-n.txt     tcpdump -n -r              STORY.tshark.txt      tshark -n -r
+  STORY.tcpdump-v.txt     tcpdump -n -v -r           STORY.tshark-V.txt    tshark -n -V -r
+  STORY.tcpdump-A.txt     tcpdump -n -A -r           STORY.list.txt        packet list, No. column
+  STORY.tcpdump-S.txt     tcpdump -n -S -r           STORY.list-nonum.txt  no No., absolute times
+  STORY.tcpdump-names.txt tcpdump -r with names for the addresses, comments, blank lines
+
+and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
+tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
+
+    python scripts/make_text_captures.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pathprobe.wire.tls import client_hello  # noqa: E402
+
+OUT = REPO / "tests" / "fixtures" / "text"
+FMC, PROXY = "198.18.1.2", "198.18.2.2"
+NAMES = {FMC: "fmc.example.com", PROXY: "proxy.example.com"}
+CPORT, PPORT = 48716, 80
+T0 = 1741951812.517129          # 2025-03-14 11:30:12.517129 UTC, as in the article
+CONNECT = (b"CONNECT tools.cisco.com:443 HTTP/1.1\r\nHost: tools.cisco.com:443\r\n"
+           b"User-Agent: curl/7.79.1\r\nProxy-Connection: Keep-Alive\r\n\r\n")
+ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
+SERVER_HELLO = b"\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03" + bytes(32) + b"\x00\x13\x01\x00"
+
+
+def app_data(n: int) -> bytes:
+    return b"\x17\x03\x03" + (n - 5).to_bytes(2, "big") + bytes(n - 5)
+
+
+class Conv:
+    """One TCP connection FMC -> proxy, its sequence numbers kept as packets are added."""
+
+    def __init__(self, mss_c: int, mss_s: int) -> None:
+        self.t = T0
+        self.packets: list[object] = []
+        self.seq = {True: 3735928559, False: 2882400001}   # ISNs, as tcpdump prints them
+        self.mss = {True: mss_c, False: mss_s}
+
+    def add(self, dt: float, fmc: bool, flags: str, payload: bytes = b"",
+            seq: int | None = None) -> None:
+        from scapy.layers.inet import IP, TCP
+        from scapy.layers.l2 import Ether
+
+        self.t += dt
+        src, dst = (FMC, PROXY) if fmc else (PROXY, FMC)
+        sport, dport = (CPORT, PPORT) if fmc else (PPORT, CPORT)
+        opts = ([("MSS", self.mss[fmc]), ("SAckOK", b""), ("NOP", None), ("WScale", 7)]
+                if "S" in flags else [])
+        tcp = TCP(sport=sport, dport=dport, flags=flags, seq=self.seq[fmc] if seq is None
+                  else seq, ack=self.seq[not fmc] if "A" in flags else 0, window=64240,
+                  options=opts)
+        frame = Ether(src="02:00:00:00:00:01" if fmc else "02:00:00:00:00:02",
+                      dst="02:00:00:00:00:02" if fmc else "02:00:00:00:00:01") \
+            / IP(src=src, dst=dst, flags="DF", ttl=64) / tcp / payload
+        frame.time = self.t  # type: ignore[attr-defined]
+        self.packets.append(frame)
+        if seq is None:
+            self.seq[fmc] += len(payload) + ("S" in flags) + ("F" in flags)
+
+    def opening(self) -> None:
+        self.add(0, True, "S")
+        self.add(0.019717, False, "SA")
+        self.add(0.000067, True, "A")
+        self.add(0.000076, True, "PA", CONNECT)
+        self.add(0.032767, False, "A")
+        self.add(0.143737, False, "PA", ESTABLISHED)
+        self.add(0.000054, True, "A")
+        self.add(0.038490, True, "PA", client_hello(517, "tools.cisco.com", random=bytes(32)))
+        self.add(0.021072, False, "A")
+        self.add(0.027762, False, "PA", SERVER_HELLO + app_data(1200 - len(SERVER_HELLO)))
+        self.add(0.000120, True, "A")
+
+
+def healthy() -> Conv:
+    c = Conv(1460, 1300)
+    c.opening()
+    c.add(0.012, True, "PA", app_data(126))
+    c.add(0.020, False, "PA", app_data(1288))
+    c.add(0.000010, False, "PA", app_data(700))
+    c.add(0.000090, True, "A")
+    c.add(0.010, True, "FA")
+    c.add(0.001, False, "FA")
+    c.add(0.000100, True, "A")
+    return c
+
+
+def rst() -> Conv:
+    c = Conv(1460, 1460)
+    c.opening()
+    c.add(0.012, True, "PA", app_data(126))
+    c.add(0.020, False, "A")
+    c.add(1.2, True, "PA", app_data(1440))
+    c.add(0.000123, False, "R")
+    return c
+
+
+def silence() -> Conv:
+    c = Conv(1460, 1460)
+    c.opening()
+    c.add(0.012, True, "PA", app_data(126))
+    c.add(0.020, False, "A")
+    c.add(1.2, True, "PA", app_data(1440))
+    start = c.seq[True] - 1440
+    for dt in (0.21, 0.42, 0.84, 1.68, 3.36):
+        c.add(dt, True, "PA", app_data(1440), seq=start)
+    c.add(15.0, True, "RA", seq=start + 1440)
+    return c
+
+
+STORIES = {"healthy": healthy, "rst": rst, "silence": silence}
+
+
+def run(argv: list[str]) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout
+
+
+def names(text: str) -> str:
+    """tcpdump's output as without -n: names for the addresses and ports, with the comments
+    and blank lines people put between the lines they paste."""
+    for addr, name in NAMES.items():
+        text = text.replace(addr + ".", name + ".")
+    text = re.sub(r"\.80([:\s])", r".http\1", text)
+    lines = text.splitlines()
+    out = ["# tcpdump on the FMC, times in UTC", ""]
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i == 2:
+            out += ["", "# handshake done, now the CONNECT", ""]
+    return "\n".join(out) + "\n"
+
+
+def forms(pcap: Path) -> dict[str, str]:
+    tz = {"TZ": "UTC", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    td = ["tcpdump", "-r", str(pcap)]
+    ts = ["tshark", "-r", str(pcap), "-n"]
+    fields = ["-T", "fields", "-E", "separator=/t", "-e", "_ws.col.Time", "-e", "ip.src",
+              "-e", "ip.dst", "-e", "_ws.col.Protocol", "-e", "frame.len", "-e", "_ws.col.Info"]
+
+    def go(argv: list[str]) -> str:
+        return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60,
+                              env=tz).stdout
+
+    listing = go([*ts, "-T", "fields", "-E", "separator=/t", "-e", "frame.number",
+                  *fields[4:]])
+    return {
+        "tcpdump-n": go([*td, "-n"]),
+        "tcpdump-v": go([*td, "-n", "-v"]),
+        "tcpdump-A": go([*td, "-n", "-A"]),
+        "tcpdump-S": go([*td, "-n", "-S"]),
+        "tcpdump-names": names(go([*td, "-n"])),
+        "tshark": go(ts),
+        "tshark-V": go([*ts, "-V"]),
+        "list": "No.\tTime\tSource\tDestination\tProtocol\tLength\tInfo\n" + listing,
+        "list-nonum": go([*ts, "-t", "ad", *fields]).replace("\t", " "),
+    }
+
+
+def main() -> int:
+    from scapy.utils import PcapWriter
+
+    for tool in ("tcpdump", "tshark"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            print(f"{tool} is needed (apt-get install {tool})", file=sys.stderr)
+            return 1
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, story in STORIES.items():
+        pcap = OUT / f"{name}.pcap"
+        with PcapWriter(str(pcap), linktype=1, sync=True) as w:
+            for frame in story().packets:
+                w.write(frame)
+        for form, text in forms(pcap).items():
+            (OUT / f"{name}.{form}.txt").write_text(text)
+        print(f"wrote {name}: pcap and {len(forms(pcap))} text forms")
+    # The lab's ICMP story (frag-needed, MTU 1400) in the forms that show the MTU.
+    lab = REPO / "tests" / "fixtures" / "captures" / "mtu.pcap"
+    texts = forms(lab)
+    for form in ("tcpdump-n", "tcpdump-v"):
+        (OUT / f"mtu.{form}.txt").write_text(texts[form])
+    # 300 KB of detail: kept gzip-compressed (analyze reads .gz text as it reads .gz pcaps)
+    (OUT / "mtu.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
+                                                            mtime=0))
+    print("wrote mtu: 3 text forms of tests/fixtures/captures/mtu.pcap")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Encapsulations `analyze` opens (issue 20 item 8): 802.1Q/QinQ, PPPoE, PPP (link type 9),
+MPLS, GRE, VXLAN, GENEVE, IP-in-IP: byte vectors for the decoders, and the real CLI on
+lab captures that scapy re-wrapped (scripts/make_encap_captures.py)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture.reader import inner_ip, ip_offset
+from tests.conftest import cli_env
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+ENCAP = CAPTURES / "encap"
+
+# A minimal IPv4 header (TCP) and IPv6 header, enough for the offset logic.
+V4 = bytes([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]) + bytes([198, 18, 1, 2, 198, 18, 2, 2])
+V6 = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(32)
+ETH = b"\x02" * 12
+
+
+def outer_v4(proto: int, payload: bytes) -> bytes:
+    return bytes([0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0]) + bytes(8) + payload
+
+
+def udp(dport: int, payload: bytes) -> bytes:
+    return struct.pack("!HHHH", 49152, dport, 8 + len(payload), 0) + payload
+
+
+@pytest.mark.parametrize(("linktype", "frame", "offset"), [
+    (1, ETH + b"\x81\x00\x00\x64\x08\x00" + V4, 18),                          # 802.1Q
+    (1, ETH + b"\x88\xa8\x00\xc8\x81\x00\x00\x64\x86\xdd" + V6, 22),          # QinQ
+    (1, ETH + b"\x88\x64\x11\x00\x12\x34\x00\x2a\x00\x21" + V4, 22),          # PPPoE
+    (1, ETH + b"\x81\x00\x00\x64\x88\x64\x11\x00\x12\x34\x00\x2a\x00\x57" + V6, 26),
+    (1, ETH + b"\x88\x64\x11\x00\x12\x34\x00\x2a\xc0\x21" + bytes(20), -1),   # LCP, no IP
+    (1, ETH + b"\x88\x63\x11\x09\x00\x00\x00\x00" + bytes(20), -1),           # discovery
+    (1, ETH + b"\x88\x47" + b"\x00\x01\x00\x40" + b"\x00\x02\x01\x40" + V4, 22),  # MPLS x2
+    (9, b"\xff\x03\x00\x21" + V4, 4),                                          # PPP, HDLC a/c
+    (9, b"\x00\x57" + V6, 2),                                                  # PPP, no a/c
+    (9, b"\x21" + V4, 1),                                                      # compressed
+    (9, b"\xff\x03\xc0\x21" + bytes(20), -1),                                  # LCP
+    (50, b"\xff\x03\x00\x21" + V4, 4),
+    (51, b"\x11\x00\x12\x34\x00\x2a\x00\x21" + V4, 8),                         # PPPoE, bare
+    (104, b"\x0f\x00\x08\x00" + V4, 4),                                        # Cisco HDLC
+    (9, b"\xff", -1), (51, b"\x11\x00", -1), (1, ETH + b"\x88\x64\x11", -1),   # cut short
+])
+def test_link_layer_offsets(linktype: int, frame: bytes, offset: int) -> None:
+    assert ip_offset(linktype, frame) == offset
+
+
+GRE_V4 = b"\x00\x00\x08\x00"
+VXLAN = b"\x08\x00\x00\x00\x00\x10\x92\x00"
+
+
+@pytest.mark.parametrize(("packet", "offset"), [
+    (outer_v4(47, GRE_V4 + V4), 24),                                            # GRE
+    (outer_v4(47, b"\xb0\x00\x08\x00" + bytes(12) + V4), 36),                   # C, K, S
+    (outer_v4(47, b"\x00\x00\x65\x58" + ETH + b"\x08\x00" + V4), 38),           # bridged
+    (outer_v4(47, b"\x10\x00\x88\xbe" + bytes(4) + bytes(8) + ETH + b"\x08\x00" + V4), 50),
+    (outer_v4(47, b"\x00\x01\x88\x0b" + bytes(8)), -1),                          # PPTP GRE v1
+    (outer_v4(17, udp(4789, VXLAN + ETH + b"\x08\x00" + V4)), 50),             # VXLAN
+    (outer_v4(17, udp(4789, b"\x00" * 8 + ETH + b"\x08\x00" + V4)), -1),       # no I flag
+    (outer_v4(17, udp(6081, b"\x00\x00\x65\x58" + bytes(4) + ETH + b"\x86\xdd" + V6)), 50),
+    (outer_v4(17, udp(6081, b"\x02\x00\x08\x00" + bytes(4) + bytes(8) + V4)), 44),  # options
+    (outer_v4(17, udp(53, bytes(40))), -1),                                     # just UDP
+    (outer_v4(4, V4), 20), (outer_v4(41, V6), 20),                             # IP-in-IP
+    (outer_v4(17, udp(4789, VXLAN + ETH + b"\x08\x00" + outer_v4(47, GRE_V4 + V4))), 74),
+    (outer_v4(6, bytes(20)), -1),                                               # plain TCP
+    (bytes([0x45, 0, 0, 0, 0, 0, 0x20, 0, 64, 47, 0, 0]) + bytes(8) + GRE_V4 + V4, -1),  # MF
+])
+def test_tunnel_offsets(packet: bytes, offset: int) -> None:
+    assert inner_ip(packet, 0) == offset
+
+
+@settings(max_examples=400, deadline=None)
+@given(linktype=st.sampled_from([0, 1, 9, 50, 51, 104, 113, 276]), data=st.binary(max_size=120))
+def test_offsets_never_raise_and_stay_inside(linktype: int, data: bytes) -> None:
+    off = ip_offset(linktype, data)
+    assert off == -1 or 0 <= off <= len(data)
+    inner = inner_ip(data, max(off, 0))
+    assert inner == -1 or 0 < inner < len(data)
+
+
+def analyze(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+                          capture_output=True, text=True, env=cli_env(), check=False,
+                          timeout=120)
+
+
+def summary(path: Path) -> list[tuple[object, ...]]:
+    proc = analyze(path)
+    assert proc.returncode in (0, 1) and not proc.stderr.strip(), proc.stderr
+    doc = json.loads(proc.stdout)
+    return [(v["code"], v["leg"], v["direction"], v.get("pmtu_low"), v.get("pmtu_high"))
+            for v in doc["verdicts"]]
+
+
+@pytest.mark.parametrize("path", sorted(p for p in ENCAP.glob("*.pcap") if "." in p.stem
+                                       and not p.name.startswith("pppoe-1492")),
+                         ids=lambda p: p.stem)
+def test_wrapped_captures_give_the_verdicts_of_the_original(path: Path) -> None:
+    original = CAPTURES / f"{path.stem.split('.')[0]}.pcap"
+    want = summary(original)
+    assert (want and want[0][0] != "HEALTHY") or "healthy" in original.stem
+    assert summary(path) == want
+
+
+@pytest.mark.parametrize("wrap", ["pppoe", "ppp"])
+def test_the_classic_pppoe_1492_case(wrap: str) -> None:
+    """1492-byte packets acknowledged, a 1500-byte one retransmitted into silence, inside
+    PPPoE over Ethernet and on a PPP link (DLT 9): the bracket is 1492..1499."""
+    (v,) = summary(ENCAP / f"pppoe-1492.{wrap}.pcap")
+    assert v == ("PMTU_BLACKHOLE", "fmc-proxy", "up", 1492, 1499)
+
+
+def test_no_ip_at_all_names_what_is_there_and_how_to_recapture() -> None:
+    proc = analyze(ENCAP / "lldp-only.pcap")
+    assert proc.returncode == 3, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no IP packet in 3 frames" in line and "LLDP" in line and "tcpdump -i" in line
+
+
+def test_unknown_link_type_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "wifi.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 105)
+                     + struct.pack("<IIII", 0, 0, 40, 40) + bytes(40))
+    proc = analyze(path)
+    assert proc.returncode == 3
+    (line,) = proc.stderr.strip().splitlines()
+    assert "IEEE 802.11 (Wi-Fi)" in line and "wired side" in line
+
+
+def test_generator_reproduces_the_fixtures() -> None:
+    script = Path(__file__).resolve().parents[2] / "scripts" / "make_encap_captures.py"
+    proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                          text=True, env=cli_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

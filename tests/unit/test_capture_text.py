@@ -1,0 +1,407 @@
+"""`analyze` on pasted capture text (issue 20 item 6): line vectors for the parser, the
+real CLI on the article's three stories in every form the real tools print (and in the
+article's own paste style), and a property test that garbage text only ever gives the
+typed one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture import Filters, analyze_capture
+from pathprobe.capture.text import (
+    CLIENT_HELLO,
+    TextForm,
+    TextPacket,
+    detail_block,
+    http_head,
+    packet_list_row,
+    parse_text,
+    parse_time,
+    tcpdump_line,
+)
+from pathprobe.capture.textframes import _Relabel, _resolve, _Side, looks_like_text
+from pathprobe.errors import CaptureError, UsageError
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
+from tests.conftest import cli_env
+
+TEXT = Path(__file__).resolve().parents[1] / "fixtures" / "text"
+ARTICLE = TEXT / "article"
+SEEDS = Path("/work/shared/seeds")
+STORIES = ("healthy", "rst", "silence")
+FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-A", "tcpdump-S", "tcpdump-names", "tshark",
+         "tshark-V", "list", "list-nonum")
+SHOWS_TLS = ("tshark", "tshark-V", "list", "list-nonum")   # tcpdump prints no TLS names
+
+
+# --- line vectors ------------------------------------------------------------------------
+
+def td(line: str) -> TextPacket:
+    p = tcpdump_line(line, 7)
+    assert isinstance(p, TextPacket), line
+    return p
+
+
+def test_tcpdump_lines() -> None:
+    p = td("10:20:58.987700 IP proxy.80 > fmc.54321: Flags [S.], seq 0, ack 1, win 65160, "
+           "options [mss 1300,sackOK,TS val 1 ecr 2,nop,wscale 7], length 0")
+    assert (p.src, p.sport, p.dst, p.dport, p.flags) == ("proxy", 80, "fmc", 54321,
+                                                         TCP_SYN | TCP_ACK)
+    assert (p.seq, p.ack, p.length, p.mss, p.wscale, p.sack, p.tsopt) == (0, 1, 0, 1300, 7,
+                                                                           True, True)
+    assert p.ts == 10 * 3600 + 20 * 60 + 58.9877 and p.family == 4 and p.line == 7
+    p = td("10:21:00.456000 IP fmc.example.com.54321 > proxy.example.com.http: Flags [P.], "
+           "seq 1:1441, ack 1, win 502, length 1440")
+    assert (p.src, p.sport, p.dport, p.seq, p.length) == ("fmc.example.com", 54321, 80, 1, 1440)
+    p = td("10:21:00.456123 IP proxy.80 > fmc.54321: Flags [R], seq X, win 0, length 0")
+    assert p.flags == TCP_RST and p.seq is None and p.length == 0
+    p = td("10:20:59.123456 IP client.54321 > proxy.80: Flags [P.], length 517 (Client Hello)")
+    assert p.content == CLIENT_HELLO and p.seq is None and p.ack is None
+    p = td("11:30:12.536989 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [P.], seq 1:123, ack 1, "
+           "win 64240, length 122: HTTP: CONNECT tools.cisco.com:443 HTTP/1.1")
+    assert p.content.startswith(b"CONNECT tools.cisco.com:443 HTTP/1.1\r\n")
+    p = td("12:00:00.000001 IP6 2001:db8::1.443 > 2001:db8::2.50000: Flags [F.], seq 5, ack 9, "
+           "win 1, length 0")
+    assert (p.family, p.src, p.flags) == (6, "2001:db8::1", TCP_FIN | TCP_ACK)
+    p = td("12:00:00.000001 eth0  Out IP 198.18.1.2.1 > 198.18.2.2.2: Flags [.], ack 1, "
+           "win 1, length 0")
+    assert p.src == "198.18.1.2" and p.flags == TCP_ACK
+    p = td("12:00:00.000001 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv6 (0x86dd), "
+           "length 86: 2001:db8::1.1 > 2001:db8::2.2: Flags [S], seq 9, win 1, length 0")
+    assert p.family == 6 and p.seq == 9
+    assert tcpdump_line("12:00:00.1 IP 198.18.1.2.53 > 198.18.2.2.53: 1+ A? x. (17)", 1) \
+        == "other"
+    assert tcpdump_line("we saw 1.2 > 3.4: nothing", 1) is None
+    # -v: the addresses on the line after the IP header line
+    p2 = tcpdump_line("    198.18.1.2.48716 > 198.18.2.2.80: Flags [S], cksum 0x1 (correct), "
+                      "seq 5, win 1, length 0", 2, ("11:30:12.5", "IP"))
+    assert isinstance(p2, TextPacket) and p2.ts == 11 * 3600 + 30 * 60 + 12.5 and p2.seq == 5
+
+
+@pytest.mark.parametrize(("line", "family"), [
+    ("09:21:27.911973 IP 198.18.100.1 > 198.18.100.2: GREv0, length 194: IP 198.18.1.2.38240 > "
+     "198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:01:01 > 02:00:00:00:01:02, ethertype IPv4 (0x0800), length 228:"
+     " 198.18.100.1 > 198.18.100.2: GREv0, proto IPv4 (0x0800), length 194: 198.18.1.2.38240 > "
+     "198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 PPPoE  [ses 0x1234] IP 198.18.1.2.38240 > 198.18.2.2.3128: Flags [P.], "
+     "seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype PPPoE S (0x8864), length "
+     "212: PPPoE  [ses 0x1234] IP (0x0021), length 192: 198.18.1.2.38240 > 198.18.2.2.3128: "
+     "Flags [P.], seq 1:139, ack 1, win 63, length 138", 4),
+    ("09:21:27.911973 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q-QinQ (0x88a8), "
+     "length 212: vlan 200, p 0, ethertype 802.1Q (0x8100), vlan 100, p 0, ethertype IPv4 "
+     "(0x0800), 198.18.1.2.38240 > 198.18.2.2.3128: Flags [P.], seq 1:139, ack 1, win 63, "
+     "length 138", 4),
+])
+def test_tcpdump_lines_of_encapsulated_packets(line: str, family: int) -> None:
+    """The inner packet, as tcpdump prints GRE, PPPoE, PPP and 802.1Q (with and without -e)."""
+    p = td(line)
+    assert (p.src, p.sport, p.dst, p.dport, p.seq, p.length, p.family) == (
+        "198.18.1.2", 38240, "198.18.2.2", 3128, 1, 138, family)
+    assert p.ts == 9 * 3600 + 21 * 60 + 27.911973
+
+
+def test_tcpdump_ttt_deltas_are_added_up() -> None:
+    from pathprobe.capture.textframes import deltas_to_times
+
+    packets = [td(f" 00:00:0{t} IP a.1 > b.2: Flags [.], ack 1, win 1, length 0")
+               for t in ("0.000000", "1.500000", "0.250000")]
+    deltas_to_times(packets)
+    assert [p.ts for p in packets] == [0.0, 1.5, 1.75]
+
+
+def test_packet_list_rows() -> None:
+    row = packet_list_row("6 2025-03-14 11:30:12.536846 10.10.10.1 10.40.40.1 TCP 74 80 → 48716 "
+                          "[SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0 MSS=1300 WS=64 SACK_PERM "
+                          "TSval=1 TSecr=2", 3)
+    assert row is not None and row[0] is not None
+    p = row[0]
+    assert (p.sport, p.dport, p.flags, p.seq, p.ack, p.length, p.mss, p.wscale, p.number) == (
+        80, 48716, TCP_SYN | TCP_ACK, 0, 1, 0, 1300, 6, 6)
+    assert p.sack and p.tsopt and p.frame_len == 74
+    for line in ("2025-03-14 11:30:12.569885 10.10.10.1 10.40.40.1 TCP 66 80 → 48716 [ACK] "
+                 "Seq=1 Ack=123 Win=262400 Len=0",
+                 '"9","0.052","10.10.10.1","10.40.40.1","TCP","66","80 → 48716 [ACK] Seq=1 '
+                 'Ack=123 Len=0"',
+                 "    9   0.052000 10.10.10.1 → 10.40.40.1  TCP 66 80 → 48716 [ACK] Seq=1 "
+                 "Ack=123 Len=0"):
+        row = packet_list_row(line, 1)
+        assert row is not None and row[0] is not None, line
+        assert (row[0].src, row[0].ack, row[0].flags) == ("10.10.10.1", 123, TCP_ACK)
+    row = packet_list_row("12 0.5 10.40.40.1 10.10.10.1 TCP 1506 [TCP Retransmission] 48716 → 80 "
+                          "[PSH, ACK] Seq=640 Ack=40 Win=502 Len=1440", 1)
+    assert row is not None and row[0] is not None and row[0].retx_mark
+    assert row[0].flags == TCP_PSH | TCP_ACK
+    row = packet_list_row("8 0.5 10.40.40.1 10.10.10.1 HTTP 188 CONNECT tools.cisco.com:443 "
+                          "HTTP/1.1", 1)
+    assert row is not None and row[0] is None and row[3].startswith("CONNECT")
+
+
+def test_http_heads_broken_over_lines() -> None:
+    lines = ["HTTP/1.1", "```", "", "403", "", "Forbidden", "Content-Type: text/html",
+             "Proxy-Authenticate: NTLM", "Connection: close", "", "next"]
+    head = http_head(lines, 0)
+    assert head is not None
+    end, kind, body = head
+    assert kind == "response" and end == 9
+    assert body == (b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/html\r\n"
+                    b"Proxy-Authenticate: NTLM\r\nConnection: close\r\n\r\n")
+    head = http_head(["E..<..@.@.......P.CONNECT tools.cisco.com:443 HTTP/1.1",
+                      "Host: tools.cisco.com:443"], 0)
+    assert head is not None and head[2].startswith(b"CONNECT tools.cisco.com:443 HTTP/1.1\r\nHost")
+    # A status broken over lines does not swallow the packet line after it.
+    lines = ["HTTP/1.1", "200", "10:20:59.123456 IP fmc.1 > proxy.80: Flags [P.], length 5"]
+    assert http_head(lines, 0) == (2, "response", b"HTTP/1.1 200\r\n\r\n")
+    assert http_head(["Si vous recevez HTTP/1.1 200 Connection established, alors"], 0) is None
+
+
+def test_detail_block() -> None:
+    lines = ["Frame 8: 188 bytes on wire (1504 bits), 188 bytes captured (1504 bits)",
+             "    Epoch Time: 1741951812.536989000 seconds",
+             "Internet Protocol Version 4, Src: fmc (10.40.40.1), Dst: 10.10.10.1",
+             "Transmission Control Protocol, Src Port: 48716, Dst Port: 80, Seq: 1, Ack: 1, "
+             "Len: 122",
+             "    Flags: 0x018 (PSH, ACK)",
+             "    [Expert Info: HTTP/1.1 200 bogus\\r\\n]",
+             "Hypertext Transfer Protocol",
+             "    CONNECT tools.cisco.com:443 HTTP/1.1\\r\\n",
+             "    Host: tools.cisco.com:443\\r\\n",
+             "    \\r\\n",
+             "",
+             "Frame 9: 66 bytes on wire"]
+    end, p = detail_block(lines, 0, 1)
+    assert end == 10 and p is not None
+    assert (p.src, p.sport, p.seq, p.ack, p.length, p.flags, p.number, p.frame_len) == (
+        "10.40.40.1", 48716, 1, 1, 122, TCP_PSH | TCP_ACK, 8, 188)
+    assert p.ts == 1741951812.536989
+    assert p.content == b"CONNECT tools.cisco.com:443 HTTP/1.1\r\nHost: tools.cisco.com:443\r\n\r\n"
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("10:20:58.987654", 37258.987654), ("0.019717", 0.019717), ("1741951812.5", 1741951812.5),
+    ("2025-03-14 00:00:01,5", 739324 * 86400 + 1.5), ("nan", None), ("2025-13-40 00:00:01", None),
+    ("Mar 14, 2025 00:00:01.5", 739324 * 86400 + 1.5), ("Foo 14, 2025 00:00:01", None),
+])
+def test_times(text: str, seconds: float | None) -> None:
+    assert parse_time(text) == seconds
+
+
+def test_sequence_numbers_relative_or_absolute() -> None:
+    side = _Side(base=3735928559, next=3735928560)
+    assert _resolve(side, 1) == 3735928560              # tcpdump: relative after the SYN
+    assert _resolve(side, 3735928560) == 3735928560     # tcpdump -S: absolute throughout
+    assert _resolve(_Side(base=0, next=1), 1441) == 1441  # Wireshark: relative from 0
+    wrap = _Side(base=0xFFFFFF00, next=0xFFFFFF01)
+    assert _resolve(wrap, 0x200) == 0x100               # relative, across the 32-bit wrap
+
+
+def test_relabel_names_only_whole_addresses() -> None:
+    r = _Relabel({"240.0.0.1": "fmc", "100::2": "proxy"})
+    assert r.text("240.0.0.1:54321 -> [100::2]:80") == "fmc:54321 -> [proxy]:80"
+    assert r.text("240.0.0.12 1240.0.0.1 240.0.0.1.5") == "240.0.0.12 1240.0.0.1 240.0.0.1.5"
+
+
+def test_parse_text_counts_what_it_skips() -> None:
+    lines = ["$ tcpdump -i eth0", "# a comment", "", "prose about the proxy",
+             "10:00:00.1 IP a.1 > b.80: Flags [S], seq 0, win 1, options [mss 1460], length 0",
+             "CONNECT x:443 HTTP/1.1", "Host: x:443"]
+    parsed = parse_text(lines)
+    assert [p.form for p in parsed.packets] == [TextForm.TCPDUMP, TextForm.HTTP]
+    assert (parsed.unparsed, parsed.first_unparsed) == (2, 1)
+    assert parsed.packets[1].src == "a" and parsed.packets[1].dport == 80
+    assert parsed.http_standalone == 1 and parsed.first_standalone == 6
+
+
+def test_text_detection() -> None:
+    assert looks_like_text(b"10:00 IP a.1 > b.2: Flags [S]\n")
+    assert looks_like_text("é".encode("utf-16"))
+    assert looks_like_text(b"x" * 10 + "é".encode()[:1])    # cut mid-character
+    assert not looks_like_text(b"\x7fELF\x02\x01\x01\x00")
+    assert not looks_like_text(bytes(range(0x80, 0xFF)))
+
+
+# --- the real CLI ------------------------------------------------------------------------
+
+def analyze(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "pathprobe", "analyze", *args],
+                          input=stdin, capture_output=True, env=cli_env(), check=False,
+                          timeout=120)
+
+
+def report(*args: str, stdin: bytes | None = None) -> tuple[int, dict[str, object]]:
+    proc = analyze(*args, "--json", stdin=stdin)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert not proc.stderr.strip(), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def summary(doc: dict[str, object], tls: bool = True) -> tuple[object, ...]:
+    verdicts = doc["verdicts"]
+    legs = doc["legs"]
+    assert isinstance(verdicts, list) and isinstance(legs, list)
+    return (tuple((v["code"], v["leg"], v["direction"], v.get("severity"), v.get("pmtu_low"),
+                   v.get("pmtu_high"), v.get("mtu"), v.get("mss_sent"), v.get("mss_received"))
+                  for v in verdicts),
+            tuple((leg["name"], leg["status"], leg["mss_sent"], leg["mss_received"],
+                   leg["max_seg_up"], leg["max_seg_down"], leg["ended"],
+                   leg["tls"] if tls else None) for leg in legs))
+
+
+_PCAP_SUMMARIES: dict[str, tuple[int, dict[str, object]]] = {}
+
+
+def from_pcap(story: str) -> tuple[int, dict[str, object]]:
+    if story not in _PCAP_SUMMARIES:
+        _PCAP_SUMMARIES[story] = report(str(TEXT / f"{story}.pcap"))
+    return _PCAP_SUMMARIES[story]
+
+
+WANT = {"healthy": "MSS_CLAMPED", "rst": "RST_ON_LARGE_SEGMENT", "silence": "PMTU_BLACKHOLE"}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("story", STORIES)
+def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> None:
+    status, doc = from_pcap(story)
+    assert [v["code"] for v in doc["verdicts"]] == [WANT[story]]   # type: ignore[index]
+    text_status, text_doc = report(str(TEXT / f"{story}.{form}.txt"))
+    assert text_status == status
+    assert summary(text_doc, form in SHOWS_TLS) == summary(doc, form in SHOWS_TLS)
+    notes = " | ".join(text_doc["notes"])   # type: ignore[arg-type]
+    assert f"{story}.{form}.txt: text (" in notes and "line numbers of the text" in notes
+    assert "text holds no payload bytes" in notes and "retransmissions are known only" in notes
+
+
+@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V"])
+def test_icmp_frag_needed_in_text(form: str) -> None:
+    """The lab's frag-needed capture as tcpdump (with and without -v's quotation) and tshark
+    -V (gzip-compressed text): PMTU_REDUCED with MTU 1400, as from the pcap."""
+    proxy = ("--proxy", "198.18.2.2:3128")   # tcpdump does not decode HTTP on 3128
+    _status, doc = report(str(TEXT.parent / "captures" / "mtu.pcap"), *proxy)
+    name = f"mtu.{form}.txt" + (".gz" if form == "tshark-V" else "")
+    _status, text_doc = report(str(TEXT / name), *proxy)
+    assert summary(text_doc, False)[0] == summary(doc, False)[0]
+    (v,) = text_doc["verdicts"]   # type: ignore[misc]
+    assert (v["code"], v["mtu"], v["router"]) == ("PMTU_REDUCED", 1400, "198.18.1.1")
+    unquoted = [n for n in text_doc["notes"] if "show no quoted packet" in n]  # type: ignore
+    assert bool(unquoted) == (form == "tcpdump-n")
+
+
+def test_icmp_lines() -> None:
+    p = td("09:21:26.014704 IP 198.18.1.1 > 198.18.1.2: ICMP 198.18.2.2 unreachable - need to "
+           "frag (mtu 1400), length 556")
+    assert (p.icmp_mtu, p.icmp_orig, p.src, p.dst, p.family) == (1400, "198.18.2.2",
+                                                                 "198.18.1.1", "198.18.1.2", 4)
+    p = td("09:21:26.1 IP6 2001:db8:1::1 > 2001:db8:1::2: ICMP6, packet too big, mtu 1280, "
+           "length 1240")
+    assert (p.icmp_mtu, p.family, p.icmp_orig) == (1280, 6, "")
+    parsed = parse_text([
+        "09:21:26.014704 IP (tos 0xc0, ttl 64, id 1, offset 0, flags [none], proto ICMP (1), "
+        "length 576)",
+        "    198.18.1.1 > 198.18.1.2: ICMP 198.18.2.2 unreachable - need to frag (mtu 1400), "
+        "length 556",
+        "\tIP (tos 0x0, ttl 64, id 2, offset 0, flags [DF], proto TCP (6), length 1500)",
+        "    198.18.1.2.38190 > 198.18.2.2.3128: Flags [.], seq 736:2184, ack 867, win 63, "
+        "length 1448"])
+    (icmp,) = parsed.packets      # the quotation is no packet of its own
+    assert icmp.quoted is not None and icmp.quoted.sport == 38190 and icmp.quoted_len == 1500
+
+
+def test_evidence_cites_lines_and_names() -> None:
+    path = TEXT / "rst.tcpdump-names.txt"
+    _status, doc = report(str(path))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    lines = path.read_text().splitlines()
+    large = next(f for f in v["facts"] if f["fact"] == "large-segment")
+    assert "length 1440" in lines[large["values"]["frame"] - 1]
+    assert large["values"]["unit"] == "line" and large["frames"] == [large["values"]["frame"]]
+    assert any(e.startswith(f"line {large['values']['frame']}: 1440-byte segment")
+               for e in v["evidence"])
+    assert "wireshark_filter" not in v
+    text = " ".join(v["evidence"])
+    assert "fmc.example.com:48716 -> proxy.example.com:80" in text and "frame" not in text
+    plain = analyze(str(path)).stdout.decode()
+    assert "proxy.example.com:80" in plain and not re.search(r"\b240\.\d", plain)
+
+
+def test_article_stories_as_pasted() -> None:
+    status, doc = report(str(ARTICLE / "healthy.list.txt"))
+    assert status == 0 and summary(doc)[0] == (
+        ("MSS_CLAMPED", "fmc-proxy", "both", "info", None, None, None, 1460, 1300),)
+    assert doc["legs"][0]["max_seg_up"] == 517   # type: ignore[index]
+    status, doc = report(str(ARTICLE / "rst.tcpdump.txt"))
+    assert status == 1 and [v["code"] for v in doc["verdicts"]] == [   # type: ignore[attr-defined]
+        "RST_ON_LARGE_SEGMENT"]
+    # 1440 bytes then only comments: the text cannot prove what followed, so no size verdict,
+    # and the report says so.
+    status, doc = report(str(ARTICLE / "silence.tcpdump.txt"))
+    assert status == 0 and [v["code"] for v in doc["verdicts"]] == ["HEALTHY"]  # type: ignore
+    assert ("line 16: 1440 bytes from fmc:54321 are never acknowledged before the text ends"
+            in " | ".join(doc["notes"]))   # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_text_on_standard_input(packed: bool) -> None:
+    data = (ARTICLE / "rst.tcpdump.txt").read_bytes()
+    status, doc = report("-", stdin=gzip.compress(data) if packed else data)
+    assert status == 1 and doc["verdicts"][0]["code"] == "RST_ON_LARGE_SEGMENT"  # type: ignore
+
+
+@pytest.mark.parametrize("content", [
+    b"Dear TAC, the proxy does not work.\nRegards\n",
+    b"",
+    b"\x7fELF\x02\x01\x01\x00" + bytes(100),
+    b"No. Time Source Destination Protocol Length Info\n",
+])
+def test_unknown_text_or_bytes_is_one_line_exit_2(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "case.txt"
+    path.write_bytes(content)
+    proc = analyze(str(path))
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.decode().splitlines()
+    assert line.startswith("pathprobe: error: ") and "capture" in line
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the article's pasted captures are not here")
+@pytest.mark.parametrize("seed", sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else [],
+                         ids=lambda p: p.name[:3])
+def test_the_article_itself(seed: Path) -> None:
+    """The whole article (5 languages), prose and all: its refusal, its reset, and the MSS
+    change of its Wireshark list (one translation leaves the list out)."""
+    _status, doc = report(str(seed))
+    codes = {v["code"] for v in doc["verdicts"]}   # type: ignore[attr-defined]
+    assert {"PROXY_DENIED", "RST_ON_LARGE_SEGMENT"} <= codes
+    assert ("MSS_CLAMPED" in codes) == ("MSS=1300" in seed.read_text())
+
+
+# --- garbage -----------------------------------------------------------------------------
+
+_FRAGMENTS = [ln for p in sorted(TEXT.glob("*.txt")) + sorted(ARTICLE.glob("*.txt"))
+              for ln in p.read_text().splitlines()[:40]]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(st.one_of(
+    st.sampled_from(_FRAGMENTS),
+    st.tuples(st.sampled_from(_FRAGMENTS), st.integers(0, 200), st.text(max_size=8)).map(
+        lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:]),
+    st.text(max_size=60)), max_size=40))
+def test_garbage_text_gives_a_report_or_a_typed_error(tmp_path_factory: pytest.TempPathFactory,
+                                                      lines: list[str]) -> None:
+    path = tmp_path_factory.mktemp("text") / "paste.txt"
+    path.write_text("\n".join(lines), encoding="utf-8", errors="surrogateescape")
+    try:
+        result = analyze_capture(path, Filters())
+    except (UsageError, CaptureError) as e:
+        assert str(e) and "\n" not in str(e)
+    else:
+        assert result.measurement.verdicts
