@@ -269,7 +269,7 @@ def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdi
     closed right after the proxy's 200) and no write was answered either, it is a
     stall, without a size.
     """
-    silent = d.raw_received == 0 or d.echoed
+    silent = far_end_silent(d)
     if not d.stalled and not (silent and not d.complete):
         return None
     if not d.stalled:   # closed or echoed at once: nothing about sizes, only that
@@ -394,8 +394,14 @@ def download_leg(target: str, d: Download) -> LegReport:
 
 
 def answer_too_small(d: Download) -> bool:
-    """A complete answer smaller than two full segments proves nothing about size."""
-    return d.complete and not d.stalled and d.raw_received < SIZE_STALL_BYTES
+    """An answer smaller than two full segments proves nothing about size (one that never
+    came from the far end at all is not an answer: ``far_end_silent``)."""
+    return not d.stalled and not far_end_silent(d) and d.raw_received < SIZE_STALL_BYTES
+
+
+def far_end_silent(d: Download) -> bool:
+    """Not one byte of the far end's came back: nothing at all, or only our own (echoed)."""
+    return d.raw_received == 0 or d.echoed
 
 
 def has_down_size_verdict(verdicts: Sequence[Verdict]) -> bool:

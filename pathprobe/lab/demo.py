@@ -55,11 +55,11 @@ def _run(argv: list[str], env: dict[str, str], say: Callable[[str], None]) -> in
     proc = subprocess.Popen(argv, env=env, start_new_session=True)
     try:
         try:
-            return proc.wait(timeout=DEMO_TIMEOUT_S)
+            return _as_demo_status(proc.wait(timeout=DEMO_TIMEOUT_S))
         except KeyboardInterrupt:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGINT)
-            return proc.wait(timeout=INTERRUPT_GRACE_S)
+            return _as_demo_status(proc.wait(timeout=INTERRUPT_GRACE_S))
     except subprocess.TimeoutExpired:
         say(f"diagnose did not finish in time ({DEMO_TIMEOUT_S} s, or {INTERRUPT_GRACE_S} s "
             "after Ctrl-C); stopped it")
@@ -69,6 +69,14 @@ def _run(argv: list[str], env: dict[str, str], say: Callable[[str], None]) -> in
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _as_demo_status(status: int) -> int:
+    """The command's status as the demo's: interrupted while it was still starting (130)
+    or killed by a signal (negative) is 3, interrupted; the rest as it is."""
+    if status < 0 or status == ExitStatus.INTERRUPTED_EARLY:
+        return int(ExitStatus.NOT_MEASURED)
+    return status
 
 
 def _teardown(prefix: str, guard: FirstInterrupt, say: Callable[[str], None]) -> None:
