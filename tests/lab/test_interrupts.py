@@ -119,11 +119,15 @@ class Demo:
         except ValueError:
             return False
 
-    def ctrl_c(self, times: int = 1) -> None:
-        """What Ctrl-C in a terminal does: SIGINT to the whole foreground group."""
+    def ctrl_c(self, times: int = 1, *, group: bool = True) -> None:
+        """What Ctrl-C in a terminal does: SIGINT to the whole foreground group (or, with
+        ``group=False``, what `kill -INT PID` does: to the demo alone)."""
         for _ in range(times):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGINT)
+                if group:
+                    os.killpg(self.proc.pid, signal.SIGINT)
+                else:
+                    os.kill(self.proc.pid, signal.SIGINT)
             time.sleep(0.03)
 
     def finish(self) -> tuple[int, str, str]:
@@ -177,6 +181,19 @@ def test_demo_ctrl_c_before_the_report_is_exit_3_and_tears_down(after: str, dela
     failing = any(v["severity"] in ("critical", "warning") for v in doc["verdicts"])
     assert status == (1 if failing or not doc["partial"] else 3), err
     assert not (complete and doc["partial"]), err
+
+
+def test_demo_sigint_to_the_demo_alone_reaches_diagnose_once() -> None:
+    """`kill -INT` to the demo only: it passes the interrupt on, diagnose prints its
+    partial report, and the lab goes."""
+    demo = Demo("--scenario", "blackhole")
+    demo.wait_for(lambda: "icmp round 1" in "".join(demo.err))
+    demo.ctrl_c(group=False)
+    status, out, err = demo.finish()
+    assert "Traceback" not in err and "lab torn down" in err
+    doc = json.loads(out)
+    assert doc["partial"] is True and status in (1, 3), err
+    assert lab_leftovers(DEMO_PREFIX) == []
 
 
 @pytest.mark.parametrize(("after", "delay", "times"), [
