@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 
+from pathprobe.compat import UTC
 from pathprobe.findings import Recommender, default_recommender, finish
 from pathprobe.model import Evidence, Measurement, Progress, Report, Unmeasured, no_progress
 
 Measure = Callable[[Progress], Iterable[Measurement]]
+
+
+def utc_now_iso() -> str:
+    """When a run started, as the report's ``started`` says it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class InterruptedDuring(KeyboardInterrupt):

@@ -6,7 +6,9 @@ replicating the lab fixtures of tests/fixtures/captures/ with a distinct
 client port per copy (64 copies interleaved at a time, so connections
 overlap as on a busy FMC), then times both tools on it and prints the ratio
 and each one's peak memory (from wait4's rusage of the child). A second,
-smaller file shows whether memory depends on file size.
+smaller file shows whether memory depends on file size. Last, the large capture
+and a copy one router further (TTLs one lower) are analysed together, as two
+captures of the same connections, against the time of one.
 
     python scripts/bench_analyze.py [--packets 500000] [--keep DIR]
 """
@@ -119,6 +121,37 @@ def _run_once(argv: list[str]) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss, code
 
 
+def two(cap: Path, one: float, repeat: int) -> None:
+    """Two captures of the same connections (the second one router further on: every TTL
+    one lower) analysed together, against one of them alone (target: at most 2x)."""
+    second = cap.with_name("bench-far.pcap")
+    _copy_ttl_minus_one(cap, second)
+    pp = run([sys.executable, "-m", "pathprobe", "analyze", str(cap), str(second), "--json"],
+             repeat)
+    print(f"two captures of {cap.stat().st_size / 1e6:.0f} MB each: {pp[0]:6.2f} s, peak "
+          f"{pp[1] / 1024:6.1f} MiB, exit {pp[2]}; {pp[0] / one:.2f}x one capture's time")
+
+
+def _copy_ttl_minus_one(src: Path, dst: Path) -> None:
+    """The same pcap with the TTL (IPv4) / hop limit (IPv6) of every packet one lower,
+    copied record by record (a copy in memory would inflate the children's peak RSS)."""
+    rec = struct.Struct("<IIII")
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fout.write(fin.read(24))
+        while True:
+            head = fin.read(16)
+            if len(head) < 16:
+                break
+            frame = bytearray(fin.read(rec.unpack(head)[2]))
+            et = frame[12:14]
+            if et == b"\x08\x00" and len(frame) > 22 and frame[22]:
+                frame[22] -= 1
+            elif et == b"\x86\xdd" and len(frame) > 21 and frame[21]:
+                frame[21] -= 1
+            fout.write(head)
+            fout.write(frame)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packets", type=int, default=500_000)
@@ -129,6 +162,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pathprobe-bench-"))
     try:
         results = []
+        pp_time: list[float] = []
         for packets in (args.packets // 5, args.packets):
             cap = workdir / f"bench-{packets}.pcap"
             t0 = time.monotonic()
@@ -146,9 +180,11 @@ def main() -> int:
                          f"{pp[1] / ts[1]:.2f}x memory")
             print(line)
             results.append((frames, pp[1]))
+            pp_time.append(pp[0])
         (f1, m1), (f2, m2) = results
         print(f"memory: {m1 / 1024:.1f} MiB for {f1} frames vs {m2 / 1024:.1f} MiB for {f2} "
               f"frames ({m2 / m1:.2f}x for {f2 / f1:.1f}x the packets)")
+        two(workdir / f"bench-{args.packets}.pcap", one=pp_time[-1], repeat=args.repeat)
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for p in workdir.iterdir():

@@ -262,6 +262,10 @@ _TD_FLOW = re.compile(r"(?<![\w.:])[0-9A-Za-z][\w.:-]*\.[\w-]+ > [0-9A-Za-z][\w.
 _TD_TIME_AT_START = re.compile(r"^\s*(" + _TIME + r")\s")
 
 
+# Tunnels inside tunnels a line may show (GRE in GRE ...); deeper ones are not opened.
+MAX_TUNNEL_DEPTH = 8
+
+
 def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
     """The innermost TCP packet of a line that shows an outer one first ('IP a > b: GREv0,
     length 194: IP c.1 > d.2: Flags ...'), as a line of its own; None if there is none."""
@@ -307,11 +311,12 @@ def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None
     return i + 2, q, _int(length)
 
 
-def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None)
-                 ) -> TextPacket | str | None:
+def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None),
+                 depth: int = 0) -> TextPacket | str | None:
     """A tcpdump line: a packet, "other" (a recognised non-TCP line), or None.
 
-    ``pending`` is (time, family) from a ``-v`` IP header line just above."""
+    ``pending`` is (time, family) from a ``-v`` IP header line just above; ``depth`` counts
+    the tunnels opened so far (a line whose inner packet is itself is not opened again)."""
     time_s, fam = pending
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
@@ -325,8 +330,8 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
     if m is None or flags_m is None:
         inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
-        if inner is not None:
-            return tcpdump_line(inner, lineno)
+        if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
+            return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:
             return None
         return "other" if (m.group("time") or time_s or m.group("fam") or fam) else None

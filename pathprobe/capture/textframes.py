@@ -41,6 +41,8 @@ SMALL_BASE = 1 << 16      # sequence bases below this: the text numbers relative
 DEFAULT_LINK_HEADER = 14  # Ethernet, when no row tells otherwise
 TEXT_MAX = 64 << 20       # bytes of text read; more is no paste
 ENDS_UNACKED_MAX = 3
+# Out-of-order lines within a snippet (capture points, copy order) move back this little.
+SNIPPET_SLACK = 1.0
 DAY = 86400.0
 
 
@@ -325,19 +327,30 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
 
 class _Clock:
     """Capture time from the lines' times: days added past midnight, the last time kept
-    for lines without one (and counted)."""
+    for lines without one (and counted).
+
+    A paste often joins snippets printed with different clocks (relative seconds, time of
+    day, full dates): a time that jumps back, or more than a day ahead, starts a new
+    snippet, whose times continue from the last one, so capture time never runs backwards
+    and no idle time spans two clocks."""
 
     def __init__(self) -> None:
         self.ts = 0.0
-        self.day = 0.0
+        self.offset = 0.0
+        self.started = False
 
     def at(self, p: TextPacket, info: TextInfo) -> float:
         if p.ts is None:
             _count(info.no_time, p.line)
-        else:
-            if p.ts + self.day < self.ts - DAY / 2 and p.ts < DAY:   # past midnight
-                self.day += DAY
-            self.ts = p.ts + self.day
+            return self.ts
+        t = p.ts + self.offset
+        if self.started and t < self.ts - DAY / 2 and p.ts < DAY:   # past midnight
+            self.offset += DAY
+            t += DAY
+        if self.started and (t < self.ts - SNIPPET_SLACK or t > self.ts + DAY):
+            self.offset += self.ts - t      # another snippet, another clock
+            t = self.ts
+        self.ts, self.started = t, True
         return self.ts
 
 

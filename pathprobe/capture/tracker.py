@@ -8,6 +8,7 @@ memory grows with the number of connections, never with the number of packets.
 
 from __future__ import annotations
 
+import heapq
 import re
 import socket
 from collections import deque
@@ -34,6 +35,7 @@ RETX_MAX = 64             # distinct retransmitted large segments remembered per
 LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
 EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
+MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
 
@@ -76,7 +78,9 @@ class Side:
     max_delivered_ip: int = 0
     max_delivered_payload: int = 0
     retransmits: int = 0
-    inflight: deque[InFlight] = field(default_factory=lambda: deque(maxlen=INFLIGHT_MAX))
+    # Created on the first segment worth remembering: an empty deque is ~0.6 KB, most of
+    # a SYN-only connection's memory.
+    inflight: deque[InFlight] | None = None
     # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
     big_retx: dict[int, list[float]] = field(default_factory=dict)
     hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
@@ -159,7 +163,7 @@ _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
 def _delivered(o: Side, rel: int) -> None:
     """The peer acknowledged o's bytes up to ``rel``: the segments below it got through."""
     q = o.inflight
-    while q and q[0][1] <= rel:
+    while q and q[0][1] <= rel:   # (None while nothing was remembered)
         _start, _end, payload, ip_len, _f, _t = q.popleft()
         if ip_len > o.max_delivered_ip:
             o.max_delivered_ip = ip_len
@@ -172,9 +176,28 @@ def _delivered(o: Side, rel: int) -> None:
                 o.max_delivered_payload = payload
 
 
-def _replace_inflight(q: deque[InFlight], seg: InFlight, keep: bool) -> None:
+def _syn_only(c: Conn) -> bool:
+    return c.down.syn_frame is None and not c.up.bytes and not c.down.bytes
+
+
+def _shed_order(c: Conn) -> tuple[int, float]:
+    """Which connections to judge first when the table is full (smallest first)."""
+    rank = 0 if _syn_only(c) else 1 if c.end is not None else 2
+    return rank, c.last_ts
+
+
+def _remember(s: Side, seg: InFlight) -> None:
+    if s.inflight is None:
+        s.inflight = deque(maxlen=INFLIGHT_MAX)
+    s.inflight.append(seg)
+
+
+def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
     """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
     retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
+    if s.inflight is None:
+        s.inflight = deque(maxlen=INFLIGHT_MAX)
+    q = s.inflight
     start, end = seg[0], seg[1]
     kept = [e for e in q if e[1] <= start or e[0] >= end]
     if keep:
@@ -192,8 +215,12 @@ def _connect_target(payload: bytes) -> str | None:
 class Tracker:
     """Feeds packets into connections; call ``finish()`` to get them all."""
 
-    def __init__(self, on_done: Callable[[Conn], None] | None = None) -> None:
+    def __init__(self, on_done: Callable[[Conn], None] | None = None,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         self.table: dict[Key, tuple[Conn, int]] = {}
+        self.max_connections = max_connections
+        self.shed_total = 0       # connections judged early because the table was full
+        self.shed_syn_only = 0    # ... of which had sent only a SYN
         self.done: list[Conn] = []
         # Called with each connection once it is over (FIN both ways, RST, or end of
         # capture); the default keeps them in ``done``. A streaming consumer passes its
@@ -219,6 +246,8 @@ class Tracker:
             c = Conn(self.count, family, b, dport, a, sport, frame, ts, saw_syn)
             up_key, down_key = (dst, dport, src, sport), (src, sport, dst, dport)
         c.keys = (up_key, down_key)
+        if len(self.table) >= 2 * self.max_connections:
+            self.shed(ts)
         self.count += 1
         self.table[up_key] = (c, UP)
         self.table[down_key] = (c, DOWN)
@@ -243,6 +272,25 @@ class Tracker:
                 stale[c.index] = c
         for index in sorted(stale):
             c = stale[index]
+            c.evicted_at = now
+            self._retire(c)
+
+    def shed(self, now: float) -> None:
+        """The table is full: judge a quarter of it early, least useful and idlest first.
+
+        Order: connections that only sent a SYN, then finished ones (a FIN seen), then
+        the rest, each by last activity (LRU). A quarter at a time, so the scan over the
+        table is paid once per ``max_connections / 4`` new connections; memory stays
+        bounded whatever the capture holds (e.g. a SYN flood)."""
+        conns = [c for c, d in self.table.values() if d == UP]
+        target = len(conns) - max(1, self.max_connections // 4)
+        if target < 0:
+            return
+        victims = heapq.nsmallest(len(conns) - target, conns, key=_shed_order)
+        for c in sorted(victims, key=lambda c: c.index):
+            if _syn_only(c):
+                self.shed_syn_only += 1
+            self.shed_total += 1
             c.evicted_at = now
             self._retire(c)
 
@@ -408,7 +456,7 @@ class Tracker:
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             if end > s.acked:
-                _replace_inflight(s.inflight, (start, end, length, ip_len, frame, ts),
+                _replace_inflight(s, (start, end, length, ip_len, frame, ts),
                                   length > s.max_delivered_payload)
             if length > LARGE_PAYLOAD and end > s.acked:
                 r = s.big_retx.get(start)
@@ -430,7 +478,7 @@ class Tracker:
             # Only a segment larger than any delivered so far can teach us something
             # (a new largest delivered size, or the large segment a RST answers); in a
             # bulk transfer that keeps the queue empty once full-size segments got through.
-            s.inflight.append((start, end, length, ip_len, frame, ts))
+            _remember(s, (start, end, length, ip_len, frame, ts))
         phase = c.phase
         if phase == "tunnel":
             if d == UP:

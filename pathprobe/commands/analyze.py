@@ -17,7 +17,7 @@ from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
 
 if TYPE_CHECKING:
-    from pathprobe.capture import Analysis
+    from pathprobe.capture import Analysis, Filters
 
 
 def _host(value: str) -> str:
@@ -45,11 +45,14 @@ def _proxy(value: str) -> tuple[str, Optional[int]]:
 
 @output_options()
 def analyze_command(
-    capture: Annotated[Path, typer.Argument(
-        metavar="CAPTURE", help="pcap or pcapng file (may be gzip-compressed), e.g. from "
-        "'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted into a "
-        "case (tcpdump lines, a Wireshark/tshark packet list, tshark -V, HTTP heads); '-' "
-        "reads standard input, and pipes and FIFOs are read as streams.")],
+    captures: Annotated[list[Path], typer.Argument(
+        metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be gzip-compressed), "
+        "e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
+        "into a case (tcpdump lines, a Wireshark/tshark packet list, tshark -V, HTTP heads); "
+        "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "
+        "of the same connections taken elsewhere on the path (the proxy, the far side of a "
+        "firewall; NAT allowed) says where each lost segment vanished; give the one nearest "
+        "the FMC first.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
         help="Only connections to/from this IP address (repeatable).")] = None,
@@ -67,6 +70,11 @@ def analyze_command(
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
+    max_connections: Annotated[int, typer.Option(
+        "--max-connections", metavar="N", min=1,
+        help="Connections followed at once; beyond this, idle SYN-only ones (then "
+        "finished, then the least recently active) are judged early as they stand, and the "
+        "report's notes say how many. Bounds memory (~2 KB per connection).")] = 50_000,
     *, out: Output,
 ) -> None:
     """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
@@ -88,12 +96,22 @@ def analyze_command(
     Wireshark display filter. A capture on the FMC sees leg 1 only: trouble
     beyond the proxy shows as TUNNEL_STALL (inferred), never as a leg-1 MTU.
 
+    Two captures of the same connections, taken at two points of the path
+    (the FMC and the proxy, or both sides of a firewall), are matched
+    connection by connection (by addresses and ports; behind NAT by the
+    SYN's initial sequence number or the first payload bytes), and each lost
+    segment is localised: lost between the two capture points, lost after
+    the farther one, its acknowledgement lost on the way back, or missed by
+    one capture only (capture loss). The sender's TTL tells which capture is
+    nearer; with equal TTLs the first capture is taken as nearest the client.
+
     \b
     Example:
       tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
       pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
       pathprobe analyze case-1234-tcpdump.txt
+      pathprobe analyze fmc.pcap proxy.pcap
 
     A missing file, or one that is neither a capture nor capture text, or a
     corrupt capture, is bad input: one error line, exit status 2. A file the
@@ -108,11 +126,18 @@ def analyze_command(
     filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
                       ports=frozenset(port or ()), proxy_host=proxy_host,
                       proxy_port=proxy_port)
+    if len(captures) > 2:
+        raise UsageError(f"analyze takes one capture, or two of the same connections; "
+                         f"{len(captures)} were given")
+    if len(captures) == 2 and str(captures[0]) == str(captures[1]) == "-":
+        raise UsageError("only one of the two captures can be '-' (standard input)")
     done: list[Analysis] = []
 
     def measure(progress: Progress) -> list[Measurement]:
-        done.append(analyze_capture(capture, filters, stall_s=stall, max_rows=max_rows,
-                                    progress=progress))
+        if len(captures) == 2:
+            return [_two(captures, filters, stall, max_rows, max_connections, progress, done)]
+        done.append(analyze_capture(captures[0], filters, stall_s=stall, max_rows=max_rows,
+                                    progress=progress, max_connections=max_connections))
         return [done[0].measurement]
 
     def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
@@ -120,5 +145,25 @@ def analyze_command(
         # The capture's own addresses, known once it was read.
         return done[0].recommender(verdicts, targets) if done else ()
 
-    run_measuring("analyze", measure, out, context=make_context(target=str(capture)),
+    run_measuring("analyze", measure, out,
+                  context=make_context(target=" + ".join(map(str, captures))),
                   recommender=recommender)
+
+
+def _two(captures: Sequence[Path], filters: "Filters", stall: float, max_rows: int,
+         max_connections: int, progress: Progress, done: "list[Analysis]") -> Measurement:
+    """Both captures analysed on their own, then matched: one report."""
+    from pathprobe.capture import analyze_capture
+    from pathprobe.capture.correlate import SegmentLog, combine, correlate
+
+    names = [p.name for p in captures]
+    if names[0] == names[1]:
+        names = [str(p) for p in captures]
+    logs = [SegmentLog(n) for n in names]
+    parts = []
+    for path, log in zip(captures, logs):
+        a = analyze_capture(path, filters, stall_s=stall, max_rows=max_rows, progress=progress,
+                            max_connections=max_connections, tap=log)
+        done.append(a)
+        parts.append((log.name, a.measurement))
+    return combine(parts, correlate(logs[0], logs[1]))

@@ -187,7 +187,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     ``hints`` naming this command's flags), render, write, exit with the status of
     design.md."""
     from pathprobe.findings import default_recommender
-    from pathprobe.runner import measure_report
+    from pathprobe.runner import measure_report, utc_now_iso
 
     if out.output is not None:
         check_output_path(out.output)
@@ -259,9 +259,4 @@ def progress_to_stderr(message: str) -> None:
     sys.stderr.flush()
 
 
-def utc_now_iso() -> str:
-    from datetime import datetime
 
-    from pathprobe.compat import UTC
-
-    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -74,7 +74,7 @@ def diagnose_command(
         help="Upper bound on probes per size search.")] = 100,
     *, out: Output,
 ) -> None:
-    from pathprobe.diagnose import DiagnoseConfig, measure_steps, plan
+    from pathprobe.diagnosis import DiagnoseConfig, measure_steps, plan
     from pathprobe.probes.tls_check import check_ca_file
     from pathprobe.proxyconf import config_findings, discover_proxy, get_credentials
 

@@ -77,3 +77,12 @@ class CaptureFact(StrEnum):
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
     ICMP_UNMATCHED = "icmp-unmatched"              # ICMP for a connection not analysed
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
+    CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)
+    # --- two captures of the same connections (pathprobe.capture.correlate) -------------
+    IN_CAPTURE = "in-capture"                      # the verdict comes from {file}
+    CAPTURES_MATCHED = "captures-matched"          # {matched} connections in {first}, {second}
+    LOST_BETWEEN = "lost-between"                  # seen at {near}, never at {far}
+    SOME_LOST_BETWEEN = "some-lost-between"        # {copies_near} copies at near, fewer at far
+    LOST_AFTER_FAR = "lost-after-far"              # seen in both, never acknowledged
+    ACK_LOST_BETWEEN = "ack-lost-between"          # acknowledged at {far}, ACK never at {near}
+    FAR_CAPTURE_MISSED = "far-capture-missed"      # acknowledged, yet {far} never shows it

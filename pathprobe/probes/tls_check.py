@@ -43,22 +43,22 @@ def verifying_context(ca_file: str | None) -> ssl.SSLContext:
     return ctx
 
 
-def check_ca_file(path: Path) -> str:
+def check_ca_file(path: Path, what: str = "--ca-file") -> str:
     """``--ca-file``: a readable PEM file with at least one certificate; UsageError (one
-    line, exit 2) otherwise. Returns the path as given."""
-    shown = str(path)
+    line, exit 2, naming ``what``) otherwise. Returns the path as given."""
+    shown = f"{what} {path}"
     try:
         if not path.is_file():
-            raise UsageError(f"--ca-file {shown}: not a readable file")
+            raise UsageError(f"{shown}: not a readable file")
         if path.stat().st_size > MAX_CA_FILE_BYTES:
-            raise UsageError(f"--ca-file {shown}: larger than {MAX_CA_FILE_BYTES >> 20} MiB")
-        verifying_context(shown)
+            raise UsageError(f"{shown}: larger than {MAX_CA_FILE_BYTES >> 20} MiB")
+        verifying_context(str(path))
     except ssl.SSLError as e:
-        raise UsageError(f"--ca-file {shown}: no PEM certificate could be loaded "
+        raise UsageError(f"{shown}: no PEM certificate could be loaded "
                          f"({e.reason or e})") from None
     except OSError as e:
-        raise UsageError(f"--ca-file {shown}: {e.strerror or e}") from None
-    return shown
+        raise UsageError(f"{shown}: {e.strerror or e}") from None
+    return str(path)
 
 
 def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,

@@ -405,3 +405,40 @@ def test_garbage_text_gives_a_report_or_a_typed_error(tmp_path_factory: pytest.T
         assert str(e) and "\n" not in str(e)
     else:
         assert result.measurement.verdicts
+
+
+def test_a_line_whose_inner_packet_is_itself_is_not_opened_forever(tmp_path: Path) -> None:
+    # hypothesis found it: a control character in the flags made the tunnel opener rebuild
+    # the same line again and again (RecursionError, exit 4).
+    path = tmp_path / "paste.txt"
+    path.write_text("11:30:12.569756 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [\r.], ack 123, "
+                    "win 64240, length 0\n")
+    with pytest.raises(CaptureError):
+        analyze_capture(path, Filters())
+
+
+def test_snippets_printed_with_different_clocks_never_run_time_backwards(tmp_path: Path) -> None:
+    # The article pastes a snippet with full dates, then others with relative times: the
+    # first tunnel's idle time came out as -63877548612.8 s (a date's ordinal seconds
+    # against seconds since the start of another snippet).
+    dated = (
+        "2025-03-14 11:30:12.517129 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [S], seq 1, "
+        "win 64240, options [mss 1460], length 0\n"
+        "2025-03-14 11:30:12.536846 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [S.], seq 5, "
+        "ack 2, win 65535, options [mss 1300], length 0\n"
+        "2025-03-14 11:30:12.536989 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [P.], "
+        "seq 2:124, ack 6, win 502, length 122: HTTP: CONNECT tools.cisco.com:443 HTTP/1.1\n"
+        "2025-03-14 11:30:12.713622 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [P.], "
+        "seq 6:45, ack 124, win 502, length 39: HTTP: HTTP/1.1 200 Connection established\n"
+        "2025-03-14 11:30:12.752166 198.18.1.2 198.18.2.2 TLSv1.2 583 Client Hello "
+        "(SNI=tools.cisco.com)\n")
+    relative = ("0.000000 IP 198.18.1.2.40000 > 198.18.2.2.80: Flags [S], seq 1, win 64240, "
+                "options [mss 1460], length 0\n"
+                "0.000400 IP 198.18.2.2.80 > 198.18.1.2.40000: Flags [S.], seq 9, ack 2, "
+                "win 64240, options [mss 1460], length 0\n")
+    path = tmp_path / "paste.txt"
+    path.write_text(dated + "\n# another capture\n" + relative)
+    r = analyze(str(path), "--width", "200")
+    assert r.returncode in (0, 1), r.stderr
+    assert b"still open when the capture ended" in r.stdout, r.stdout[-2000:]
+    assert not re.search(rb"-\d+(\.\d+)? s\b", r.stdout), r.stdout[-2000:]

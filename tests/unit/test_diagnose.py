@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from pathprobe.commands.common import Output
 from pathprobe.commands.demo import demo_argv
-from pathprobe.diagnose import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
+from pathprobe.diagnosis import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
 from pathprobe.errors import NotMeasuredError, PermissionNeeded
 from pathprobe.facts.diagnose import DiagnoseFact
 from pathprobe.facts.tunnel import TunnelFact
@@ -387,7 +387,7 @@ def _pmtu_verdict(code: VerdictCode, direction: Direction, mtu: int, exact: bool
 
 
 def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
-    from pathprobe.diagnose import Proven
+    from pathprobe.diagnosis import Proven
 
     hole = Proven()
     hole.learn(Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_BLACKHOLE,

@@ -21,10 +21,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
         "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "interception",
         "runner", "fleet", "render", "wire", "schema", "capture.tracker", "capture.rules",
-        "capture.text")
+        "capture.text", "capture.correlate")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
-EDGE = ("probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "infile",
-        "interrupts", "pmtu", "mss", "tunnel", "hellos", "diagnose", "capture.reader",
+EDGE = ("api", "probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "infile",
+        "interrupts", "pmtu", "mss", "tunnel", "hellos", "diagnosis", "capture.reader",
         "capture.analysis", "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")
@@ -34,13 +34,15 @@ PURE_STDLIB = frozenset({
     "__future__", "collections", "collections.abc", "dataclasses", "enum", "typing", "re",
     "struct", "ipaddress", "functools", "itertools", "string", "textwrap", "unicodedata",
     "html", "json", "csv", "io", "base64", "binascii", "hashlib", "hmac", "math",
-    "urllib.parse", "datetime", "errno",
+    "urllib.parse", "datetime", "errno", "heapq", "array",
 })
 # A pure module's few further imports, each with why.
 PURE_EXTRA: dict[str, frozenset[str]] = {
     # address-family and protocol constants only (no socket is opened)
     "wire": frozenset({"socket"}),
     "capture.tracker": frozenset({"socket"}),
+    # address formatting, and a checksum of the first payload bytes to match connections
+    "capture.correlate": frozenset({"socket", "zlib"}),
     "compat": frozenset({"socket", "sys"}),
     # the padding and random fields of a ClientHello
     "wire.tls": frozenset({"os"}),

@@ -29,6 +29,38 @@ def _syn_unanswered(v: Mapping[str, Number]) -> str:
             f"{v.get('count')} time(s), never answered by a SYN-ACK in this capture")
 
 
+def _segment(v: Mapping[str, Number]) -> str:
+    """The start of a two-capture localisation: which segment, and how the order is known."""
+    how = ("higher TTL there" if v.get("order") == "ttl" else
+           "same TTL in both: assumed from the order given, first capture nearest the client")
+    return (f"{v.get('sender')} -> {v.get('receiver')}: the {v.get('length')}-byte segment at "
+            f"relative sequence {v.get('start')} ({v.get('near')} is nearer {v.get('sender')}, "
+            f"{how})")
+
+
+def _quiet(v: Mapping[str, Number]) -> str:
+    """The other explanation when the far capture shows nothing from then on."""
+    if not v.get("far_quiet"):
+        return ""
+    return (f" - unless {v.get('far')} had stopped capturing: it shows no packet at all from "
+            "then on (capture with a steady ping running to prove it ran)")
+
+
+def _captures_matched(v: Mapping[str, Number]) -> str:
+    ways = ", ".join(f"{v.get(k)} by {w}" for k, w in (
+        ("by_addresses", "addresses and ports"), ("by_isn", "initial sequence number (NAT)"),
+        ("by_payload", "first payload bytes (NAT)")) if v.get(k))
+    return (f"{v.get('first')} and {v.get('second')}: {v.get('matched')} connection(s) seen in "
+            f"both ({ways or 'none'}); {v.get('only_first')} only in {v.get('first')}, "
+            f"{v.get('only_second')} only in {v.get('second')}"
+            + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
+               "arrived" if v.get("unprovable") else "")
+            + (f"; {v.get('forgotten')} connections without a loss were not kept for matching "
+               "(bounded memory)" if v.get("forgotten") else "")
+            + (f"; {v.get('listed')} losses listed, {v.get('unlisted')} more connections with "
+               "repeated or missing data not examined" if v.get("unlisted") else ""))
+
+
 def _connect_sent(v: Mapping[str, Number]) -> str:
     retx = v.get("retransmits")
     return (f"frame {v.get('frame')}: CONNECT {v.get('target')}"
@@ -188,4 +220,32 @@ TEXT: dict[CaptureFact, Template] = {
         "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
         "analysed here)",
     CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
+    CaptureFact.IN_CAPTURE: "in capture {file}",
+    CaptureFact.CAPTURES_MATCHED: _captures_matched,
+    CaptureFact.LOST_BETWEEN: lambda v: _segment(v) + (
+        f" left {v.get('near')} (frame {v.get('frame')}, sent {v.get('copies_near')} "
+        f"time(s)) and never reached {v.get('far')}: lost between the two capture points")
+        + _quiet(v),
+    CaptureFact.SOME_LOST_BETWEEN: lambda v: _segment(v) + (
+        f" passed {v.get('near')} {v.get('copies_near')} times (first at frame "
+        f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')} (first at frame "
+        f"{v.get('frame_far')}): the other copies were lost between the two capture points")
+        + _quiet(v),
+    CaptureFact.LOST_AFTER_FAR: lambda v: _segment(v) + (
+        f" passed {v.get('near')} (frame {v.get('frame')}) and {v.get('far')} (frame "
+        f"{v.get('frame_far')}), {v.get('copies_far')} time(s), and was never acknowledged: "
+        f"lost after {v.get('far')}, between it and {v.get('receiver')}") + _quiet(v),
+    CaptureFact.ACK_LOST_BETWEEN: lambda v: _segment(v) + (
+        f" reached {v.get('far')} (frame {v.get('frame_far')}) and {v.get('receiver')} "
+        f"acknowledged it there (frame {v.get('ack_frame')} in {v.get('far')}); that ACK "
+        f"never reached {v.get('near')}: the acknowledgement was lost between the two capture "
+        "points"),
+    CaptureFact.FAR_CAPTURE_MISSED: lambda v: _segment(v) + (
+        f" passed {v.get('near')} (frame {v.get('frame')}); {v.get('far')} never shows it, yet "
+        f"{v.get('receiver')} acknowledged it (frame {v.get('ack_frame')} in {v.get('far')}): "
+        f"{v.get('far')} missed it (capture loss, not network loss)"),
+    CaptureFact.CONNECTIONS_SHED:
+        "more than {max_connections} connections open at once: {count} were judged early, "
+        "as they stood ({syn_only} had sent only a SYN; idle ones first), to bound memory; "
+        "raise --max-connections to follow more at once",
 }

@@ -1,4 +1,8 @@
-"""`diagnose`: plan every step on every leg and run them in order.
+"""`diagnose`, the plan: every step on every leg, run in order.
+
+(The command is pathprobe.commands.diagnose, the library call pathprobe.api.diagnose;
+this module is not named ``diagnose`` so that ``from pathprobe import diagnose`` is
+the function.)
 
 Each step may fail on its own: a step that cannot run is reported as not
 measured, with why, never guessed; Ctrl-C stops the run and what was measured

@@ -1,0 +1,86 @@
+"""pathprobe as a library: the typed report of ``diagnose`` and ``analyze``.
+
+For scripted bisection runs that want the findings as data rather than parse the
+JSON of the command line::
+
+    from pathprobe import diagnose
+    report = diagnose("upstream.example:443", proxy="http://198.18.2.2:3128")
+    worst = report.verdicts[0]
+    print(worst.code, worst.leg, worst.limit)
+
+Both functions return a ``pathprobe.model.Report`` (the same object the command
+line renders) and raise ``pathprobe.errors.PathprobeError`` subclasses whose
+messages name these functions' parameters, never command-line flags:
+``UsageError`` for bad arguments, ``NotMeasuredError`` when nothing could be
+measured at all. Ctrl-C returns the partial report, as on the command line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from pathprobe.errors import UsageError
+from pathprobe.model import (
+    DEFAULT_TARGET,
+    Credentials,
+    Measurement,
+    Progress,
+    ProxyConfig,
+    Report,
+    no_progress,
+)
+
+
+def _proxy(proxy: str | None, discover: bool) -> ProxyConfig | None:
+    from pathprobe.proxyconf import discover_proxy, parse_proxy_url
+
+    if proxy is not None:
+        return parse_proxy_url(proxy, "proxy")
+    return discover_proxy(None) if discover else None
+
+
+def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
+             discover_proxy: bool = True, user: str | None = None,
+             password: str | None = None, reflector: str | None = None,
+             ca_file: str | Path | None = None, max_probes: int = 100,
+             progress: Progress = no_progress) -> Report:
+    """Diagnose the path to ``target`` (HOST:PORT) through ``proxy`` (``http://HOST:PORT``).
+
+    Without ``proxy`` the proxy is found as the command line finds it (HTTPS_PROXY,
+    then the FMC's iprep_proxy.conf) unless ``discover_proxy`` is false; none found
+    means a direct leg. ``user``/``password`` authenticate to the proxy (Basic or
+    Digest); credentials in the proxy URL are used when ``user`` is not given.
+    """
+    from pathprobe.diagnosis import DiagnoseConfig, measure_steps, plan
+    from pathprobe.findings import default_recommender
+    from pathprobe.probes.tls_check import check_ca_file
+    from pathprobe.proxyconf import config_findings
+    from pathprobe.runner import measure_report, utc_now_iso
+    from pathprobe.wire.http_connect import parse_authority
+
+    if not 10 <= max_probes <= 1000:
+        raise UsageError(f"max_probes: {max_probes} is not within 10..1000")
+    try:
+        host, port = parse_authority(target, default_port=443)
+        if reflector is not None:
+            parse_authority(reflector, default_port=443)
+    except ValueError as e:
+        raise UsageError(f"target/reflector: {e}") from None
+    if password is not None and user is None:
+        raise UsageError("password: given without user")
+    found = _proxy(proxy, discover_proxy)
+    credentials = (Credentials(user, password or "") if user is not None
+                   else found.credentials if found is not None else None)
+    trusted = check_ca_file(Path(ca_file), "ca_file") if ca_file is not None else None
+    cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
+                         credentials=credentials, reflector=reflector, max_probes=max_probes,
+                         ca_file=trusted)
+
+    def measure(progress: Progress) -> Iterator[Measurement]:
+        yield config_findings(found)
+        yield from measure_steps(plan(cfg, progress), progress)
+
+    return measure_report("diagnose", measure, started=utc_now_iso(), progress=progress,
+                          leg2_target=f"{host}:{port}" if found is not None else None,
+                          recommender=default_recommender)
