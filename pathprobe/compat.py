@@ -60,3 +60,8 @@ else:
         for item in it:
             yield prev, item
             prev = item
+
+
+def ip_version(family: int) -> int:
+    """4 or 6 for a socket address family (AF_INET6's number differs between systems)."""
+    return 6 if family == socket.AF_INET6 else 4

@@ -56,7 +56,7 @@ class PlannedStep:
 def _local_step(leg: Leg, host: str) -> StepFn:
     """The interface and MTU the kernel uses toward ``host`` and its cached PMTU (no packets)."""
     def step() -> Measurement:
-        from pathprobe.sysinfo import resolve, route_to
+        from pathprobe.probes.kernel import resolve, route_to
 
         target = resolve(host)
         route = route_to(target)

@@ -15,7 +15,8 @@ typed limits, evidence and an attribution ``Basis``; this module
    - warning: degraded or fragile - a path MTU reduction that is only
      inferred (ICMP seen in part, or only a cached route), an MSS clamp that
      still lets through segments larger than the leg carries, a proxy setting
-     the FMC cannot use;
+     the FMC cannot use, one refused connection while others to the same server
+     succeeded (``others_connected``, from a capture);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
@@ -312,6 +313,8 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     """The severity rules of the module docstring, from typed facts only."""
     if v.code is VerdictCode.HEALTHY:
         return Severity.INFO
+    if v.code is VerdictCode.PROXY_UNREACHABLE and _int(v.numbers, "others_connected"):
+        return Severity.WARNING   # one refusal while other connections to it succeeded
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL
     if v.code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
@@ -396,9 +399,13 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
            recommender: Recommender = default_recommender) -> Report:
     """The Report of one command run from its steps' Measurements (pure)."""
     verdicts, legs = combine(measurements, leg2_target)
-    errors = tuple(dict.fromkeys((*(e for m in measurements for e in m.errors), *extra_errors)))
+    from pathprobe.render.unmeasured import unmeasured_sentence
+
+    errors = tuple(dict.fromkeys((*(e for m in measurements for e in (
+        *(unmeasured_sentence(u, command) for u in m.unmeasured), *m.errors)), *extra_errors)))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
                   partial=partial, errors=errors,
+                  unmeasured=tuple(u for m in measurements for u in m.unmeasured),
                   notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import ClassVar, Union
 
-from pathprobe.compat import StrEnum
+from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
 
 SCHEMA = "pathprobe/1"
@@ -271,8 +271,10 @@ class Report:
     verdicts: tuple[Verdict, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     partial: bool = False
-    # Steps that could not run at all (permissions, unreachable) and why.
+    # Steps that could not run at all (permissions, unreachable) and why, as sentences.
     errors: tuple[str, ...] = ()
+    # ... and typed: what decides the exit status.
+    unmeasured: tuple[Unmeasured, ...] = ()
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
     context: Context = field(default_factory=Context)
@@ -283,9 +285,48 @@ class Report:
         if any(v.severity is not None and v.severity.rank >= fail_on.rank
                and v.code is not VerdictCode.HEALTHY for v in self.verdicts):
             return ExitStatus.PROBLEM
-        if self.partial or self.errors or not self.verdicts:
+        if self.partial or self.unmeasured or self.errors or not self.verdicts:
             return ExitStatus.NOT_MEASURED
         return ExitStatus.HEALTHY
+
+
+class IpVersion(IntEnum):
+    """The IP version of a leg (JSON writes the plain number)."""
+
+    V4 = 4
+    V6 = 6
+
+
+@dataclass(frozen=True)
+class Target:
+    """A host as the user wrote it and the one address probed."""
+
+    host: str         # as the user wrote it
+    address: str      # the address probed
+    family: int       # socket.AF_INET / AF_INET6
+
+    @property
+    def version(self) -> IpVersion:
+        return IpVersion(ip_version(self.family))
+
+
+@dataclass(frozen=True)
+class Hop:
+    """A router on the path: its address and, when TTL-limited probes found it, how far."""
+
+    address: str
+    ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """What the kernel's route toward a target says (no packet sent to learn it)."""
+
+    source: str
+    interface: str | None
+    interface_mtu: int | None
+    route_mtu: int | None      # what the kernel would use now (cached PMTU or device MTU)
+    gateway: str | None = None  # next hop toward the target, None when on-link or unknown
 
 
 # Progress lines for humans (stderr); measuring code calls it, the CLI decides where it goes.
@@ -296,28 +337,65 @@ def no_progress(_: str) -> None:
     """The default Progress: say nothing."""
 
 
-class Unmeasured(StrEnum):
+class UnmeasuredReason(StrEnum):
     """Why a step (or one of its methods) measured nothing."""
 
     PERMISSION = "permission"   # it needs privileges this process lacks
-    ERROR = "error"             # it could not run (port not open, send failed ...)
+    ERROR = "error"             # it could not run (no route, port not open, send failed ...)
     SILENT = "silent"           # it ran and nothing was delivered
+    NOTHING_DELIVERED = "nothing-delivered"   # not even the smallest size crossed
+    METHOD_CEILING = "method-ceiling"   # the method cannot send larger (TCP: the peer's MSS)
+    LOWER_BOUND = "lower-bound"   # answers were lost: the size is only a lower bound
+    SERVICE_RESETS_DATA = "service-resets-data"   # even 1 byte of data is reset
+    NOTHING_ACKED = "nothing-acked"   # no data segment was acknowledged
+    # Parts of a step (the leg's "not measured" list; they do not decide the exit status):
+    RECEIVED_ROUTE_BOUND = "received-route-bound"    # TCP_INFO's MSS is our route's
+    RECEIVED_WINDOW_BOUND = "received-window-bound"  # TCP_INFO's MSS is half the window
+    NO_TCP_REPAIR = "no-tcp-repair"   # sizes above the negotiated MSS need CAP_NET_ADMIN
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One method tried without an answer: its search (evidence), or the probe's message."""
+
+    method: str
+    search: Evidence | None = None
+    message: str = ""           # the probe's or the OS's own one-line message
+
+
+@dataclass(frozen=True)
+class Unmeasured:
+    """A step that could not measure (part of) what it is for: why, typed.
+
+    It decides the exit status (3) and keeps HEALTHY out; ``render.unmeasured``
+    makes the sentence, naming the running command's own flags.
+    """
+
+    step: Step
+    reason: UnmeasuredReason
+    target: str | None = None   # the address that did not answer
+    method: str | None = None
+    size: int | None = None     # bytes: the smallest size tried, or the method's ceiling
+    mtu: int | None = None      # bytes proven to cross
+    cause: str = ""             # the probe's or the OS's own one-line message
+    tried: tuple[Attempt, ...] = ()
 
 
 @dataclass(frozen=True)
 class Measurement:
     """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
 
-    A step that could not measure something says so in ``errors`` (why, for
-    people) and never raises for it.
+    A step that could not measure something says so in ``unmeasured`` (typed; the
+    sentence is made in ``render``) and never raises for it. ``errors`` holds the
+    sentences of steps not yet typed (tunnel, a step that crashed).
     """
 
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
     errors: tuple[str, ...] = ()
-    # Why the step measured nothing, typed, so the command layer can add the hint that
-    # names its own flags ("rerun as root", "give --port") without reading ``errors``.
-    unmeasured: Unmeasured | None = None
+    # What the step could not measure and why: decides the exit status, and the command
+    # layer adds the hint that names its own flags ("rerun as root", "give --port").
+    unmeasured: tuple[Unmeasured, ...] = ()
     # What the step noticed besides findings and legs (the report's notes).
     notes: tuple[Evidence, ...] = ()
 

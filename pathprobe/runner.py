@@ -14,7 +14,14 @@ from datetime import datetime
 
 from pathprobe.compat import UTC
 from pathprobe.findings import Recommender, default_recommender, finish
-from pathprobe.model import Evidence, Measurement, Progress, Report, Unmeasured, no_progress
+from pathprobe.model import (
+    Evidence,
+    Measurement,
+    Progress,
+    Report,
+    UnmeasuredReason,
+    no_progress,
+)
 
 Measure = Callable[[Progress], Iterable[Measurement]]
 
@@ -32,16 +39,16 @@ class InterruptedDuring(KeyboardInterrupt):
         self.during = during
 
 
-def hints_for(measured: Sequence[Measurement], hints: Mapping[Unmeasured, str]
+def hints_for(measured: Sequence[Measurement], hints: Mapping[UnmeasuredReason, str]
               ) -> tuple[str, ...]:
     """The command's hint for each reason a step measured nothing, once each."""
-    return tuple(dict.fromkeys(hints[m.unmeasured] for m in measured
-                               if m.unmeasured is not None and m.unmeasured in hints))
+    return tuple(dict.fromkeys(hints[u.reason] for m in measured for u in m.unmeasured
+                               if u.reason in hints))
 
 
 def measure_report(command: str, measure: Measure, *, started: str,
                    progress: Progress = no_progress, clock: Callable[[], float] = time.monotonic,
-                   hints: Mapping[Unmeasured, str] | None = None,
+                   hints: Mapping[UnmeasuredReason, str] | None = None,
                    leg2_target: str | None = None, notes: Sequence[Evidence] = (),
                    recommender: Recommender = default_recommender) -> Report:
     """Run ``measure`` and make its report; Ctrl-C keeps what was measured so far."""

@@ -29,7 +29,7 @@ from pathprobe.model import (
     Progress,
     Report,
     Severity,
-    Unmeasured,
+    UnmeasuredReason,
     no_progress,
 )
 from pathprobe.outfile import check_output_path as check_output_path
@@ -180,7 +180,8 @@ class Output:
 
 def run_measuring(command: str, measure: Measure, out: Output, *,
                   context: Context | None = None, leg2_target: str | None = None,
-                  notes: Sequence[Evidence] = (), hints: Mapping[Unmeasured, str] | None = None,
+                  notes: Sequence[Evidence] = (),
+                  hints: Mapping[UnmeasuredReason, str] | None = None,
                   recommender: Recommender | None = None) -> NoReturn:
     """The one runner of the measuring commands: check the output path, measure
     (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings,

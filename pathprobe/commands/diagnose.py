@@ -14,7 +14,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, Unmeasured
+from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, UnmeasuredReason
 from pathprobe.wire.http_connect import parse_authority
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -101,7 +101,7 @@ def diagnose_command(
 
     run_measuring("diagnose", measure, out, context=make_context(found, f"{host}:{port}"),
                   leg2_target=f"{host}:{port}" if found is not None else None,
-                  hints={Unmeasured.PERMISSION: "some probes need root: run 'sudo pathprobe "
+                  hints={UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe "
                                                 "diagnose ...' to measure every step"})
 
 

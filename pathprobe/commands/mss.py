@@ -11,7 +11,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import Leg, Unmeasured
+from pathprobe.model import Leg, UnmeasuredReason
 from pathprobe.wire.http_connect import parse_authority
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -82,7 +82,7 @@ def mss_command(
         host, port, leg=leg, segments=segments, hops=hops, progress=progress,
         ack_timeout=ack_timeout, peer_probe=http)], out,
         context=make_context(target=host_port),
-        hints={Unmeasured.PERMISSION: "run it as root (sudo)"})
+        hints={UnmeasuredReason.PERMISSION: "run it as root (sudo)"})
 
 
 mss_command.__doc__ = MSS_HELP

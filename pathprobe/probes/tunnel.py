@@ -9,22 +9,21 @@ decides verdicts (that is ``pathprobe.tunnel``).
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pathprobe.compat import TIMEOUTS
 from pathprobe.facts.tunnel import ConnectError, ConnectFailure, Download, Outcome, SizedProbe
-from pathprobe.model import Credentials, ProxyConfig
+from pathprobe.model import ProxyConfig
 from pathprobe.probes import kernel
 from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import overhead, tls
 from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire.http_get import get_request
+from pathprobe.wire.proxy_auth import Authenticator as Authenticator  # re-exported: callers' name
 
 MAX_REASON = 200  # characters of a reason phrase worth quoting in evidence
 
@@ -46,58 +45,6 @@ def all_acked(sock: socket.socket) -> bool | None:
     """True when the peer (the proxy) has acknowledged everything we sent."""
     info = kernel.tcp_info_or_none(sock)
     return None if info is None else info.unacked == 0
-
-
-class Authenticator:
-    """Proxy-Authorization for each CONNECT: learns the challenge once, then reuses it.
-
-    Thread-safe: parallel probes share one Digest nonce with increasing nc; a
-    407 (e.g. stale nonce) during a probe refreshes the challenge once.
-    """
-
-    def __init__(self, credentials: Credentials | None, target: str) -> None:
-        self.credentials = credentials
-        # The Digest uri must be the request-target exactly as connect_request sends it.
-        try:
-            self.target = hc.connect_authority(target)
-        except ValueError:
-            self.target = target
-        self.challenge: hc.Challenge | None = None
-        self._nc = 0
-        self._lock = threading.Lock()
-
-    @property
-    def scheme(self) -> str | None:
-        return self.challenge.scheme if self.challenge else None
-
-    def learn(self, challenges: list[hc.Challenge]) -> bool:
-        """Pick a challenge we can answer; False when none fits our credentials."""
-        chosen = hc.pick_challenge(challenges, self.credentials is not None)
-        with self._lock:
-            self.challenge = chosen
-            self._nc = 0
-        return chosen is not None
-
-    def header(self, method: str = "CONNECT", uri: str | None = None) -> str | None:
-        """The Proxy-Authorization value, or None (no credentials, or none we can form:
-        the proxy then answers 407 again and the verdict says the credentials failed).
-        ``method`` and ``uri`` (the request-target) for another request than the CONNECT."""
-        creds, challenge = self.credentials, self.challenge
-        if creds is None or challenge is None:
-            return None
-        with self._lock:
-            self._nc += 1
-            nc = self._nc
-        try:
-            if challenge.scheme == "basic":
-                value = hc.basic_authorization(creds.user, creds.password)
-            else:
-                value = hc.digest_authorization(challenge, creds.user, creds.password, method,
-                                                uri or self.target, os.urandom(12).hex(), nc)
-        except ValueError:
-            return None
-        # connect_request takes only one printable header line; anything else is not sent.
-        return value if hc.header_safe(value) else None
 
 
 def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | ConnectError:

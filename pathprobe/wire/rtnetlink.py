@@ -1,6 +1,6 @@
 """The kernel's route lookup (``ip route get ADDR``) as bytes: build the request, parse the answer.
 
-Pure: no socket here (``pathprobe.sysinfo`` sends and receives). Asking
+Pure: no socket here (``pathprobe.probes.kernel`` sends and receives). Asking
 rtnetlink which route a packet to the proxy takes gives the outgoing
 interface, the gateway and the preferred source without any compiled
 package (psutil, netifaces) and without matching addresses by hand.

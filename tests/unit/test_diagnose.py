@@ -415,14 +415,33 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
 
 
 def test_hints_name_the_flags_of_the_command_once_each() -> None:
-    from pathprobe.model import Unmeasured
+    from pathprobe.model import Step, Unmeasured, UnmeasuredReason
     from pathprobe.runner import hints_for
 
-    perm = Measurement(errors=("icmp: needs root",), unmeasured=Unmeasured.PERMISSION)
-    silent = Measurement(errors=("no answer",), unmeasured=Unmeasured.SILENT)
-    hints = {Unmeasured.PERMISSION: "run it as root"}
+    perm = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.PERMISSION,
+                                              cause="icmp: needs root"),))
+    silent = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.SILENT,
+                                                cause="no answer"),))
+    hints = {UnmeasuredReason.PERMISSION: "run it as root"}
     assert hints_for([perm, silent, perm, healthy()], hints) == ("run it as root",)
     r = measure_report("pmtu", lambda p: [perm], started="t", hints=hints)
     assert r.errors == ("icmp: needs root", "run it as root")
     assert measure_report("pmtu", lambda p: [silent], started="t", hints=hints).errors == (
         "no answer",)
+
+
+def test_typed_unmeasured_decides_the_exit_status_not_the_sentences() -> None:
+    """A step that could not measure makes the run exit 3 even beside a HEALTHY verdict,
+    from the typed record alone (no error sentence in the Measurement)."""
+    from pathprobe.model import ExitStatus, Step, Unmeasured, UnmeasuredReason
+
+    lower = Unmeasured(Step.PMTU, UnmeasuredReason.LOWER_BOUND, method="udp", mtu=918)
+    r = finish([healthy(), Measurement(unmeasured=(lower,))], command="diagnose",
+               started="t", duration_s=1.0)
+    assert r.unmeasured == (lower,)
+    assert r.exit_status() is ExitStatus.NOT_MEASURED
+    # the sentence is made for the running command: diagnose has no --method
+    assert len(r.errors) == 1 and "918 bytes is only a lower bound" in r.errors[0]
+    assert "--method" not in r.errors[0]
+    assert finish([healthy()], command="diagnose", started="t",
+                  duration_s=1.0).exit_status() is ExitStatus.HEALTHY

@@ -19,13 +19,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pathprobe"
 # The pure core: vocabulary, rules, parsers, rendering. No sockets, files, processes or
 # environment; what each may import is listed below.
 PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "timeouts",
-        "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "interception",
-        "runner", "fleet", "render", "wire", "schema", "capture.tracker", "capture.rules",
-        "capture.text", "capture.correlate")
+        "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "pmtu_rules",
+        "mss_rules", "records", "serialize", "interception", "runner", "fleet", "render", "wire",
+        "schema", "capture.tracker", "capture.rules", "capture.text", "capture.correlate")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
-EDGE = ("api", "probes", "lab", "reflector", "sysinfo", "proxyconf", "outfile", "infile",
-        "interrupts", "pmtu", "mss", "tunnel", "hellos", "diagnosis", "capture.reader",
-        "capture.analysis", "capture")
+EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",
+        "pmtu", "mss", "tunnel", "hellos", "diagnosis", "capture.reader", "capture.analysis",
+        "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")
 
@@ -46,6 +46,9 @@ PURE_EXTRA: dict[str, frozenset[str]] = {
     "compat": frozenset({"socket", "sys"}),
     # the padding and random fields of a ClientHello
     "wire.tls": frozenset({"os"}),
+    # the Digest client nonce by default (injectable), and the lock that keeps nc increasing
+    # when parallel probes share one challenge
+    "wire.proxy_auth": frozenset({"os", "threading"}),
     # the search and the runner time what they are given
     "search": frozenset({"time"}),
     "runner": frozenset({"time"}),

@@ -22,10 +22,12 @@ from pathprobe.model import (
     Leg,
     Limit,
     Measurement,
-    Unmeasured,
+    Step,
+    UnmeasuredReason,
     VerdictCode,
 )
-from pathprobe.mss import (
+from pathprobe.mss import handshake_view, measure_mss, search_segments, segment_view
+from pathprobe.mss_rules import (
     Failure,
     HandshakeView,
     HopView,
@@ -33,15 +35,12 @@ from pathprobe.mss import (
     ReceivedBound,
     SegmentView,
     classify,
-    handshake_view,
     locate_rewrite,
-    measure_mss,
     mss_at_peer,
-    search_segments,
-    segment_view,
 )
 from pathprobe.probes import tcp as tcpprobe
 from pathprobe.render.evidence import describe
+from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import FailedHow, SearchResult, StopReason
 
 LEG = Leg.FMC_PROXY
@@ -564,8 +563,10 @@ def test_measure_without_a_listener_is_a_result() -> None:
     port = s.getsockname()[1]
     s.close()
     m = measure_mss("127.0.0.1", port, leg=LEG)
-    assert not m.verdicts and not m.legs and "127.0.0.1 port" in m.errors[0]
-    assert m.unmeasured is Unmeasured.ERROR
+    (u,) = m.unmeasured
+    assert not m.verdicts and not m.legs and (u.step, u.reason) == (Step.MSS,
+                                                                    UnmeasuredReason.ERROR)
+    assert "127.0.0.1 port" in unmeasured_sentence(u, "mss")
     with pytest.raises(UsageError):
         measure_mss("127.0.0.1", 0, leg=LEG)
 
@@ -594,3 +595,38 @@ def test_peer_probe_under_our_lowered_mss() -> None:
     v = clamped.verdicts[0]
     assert (v.numbers["mss_sent"], v.numbers["mss_received"]) == (1460, 1200)
     assert "although we advertised 1308" in texts(v.evidence)[1]
+
+
+def test_a_service_that_resets_any_data_is_not_measured_and_never_healthy() -> None:
+    """A real handshake over loopback, then segments on a simulated path where every data
+    segment is reset: the typed Unmeasured keeps HEALTHY out (no error sentence is read)
+    and its sentence, made in render, names the target."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        m = measure_mss("127.0.0.1", srv.getsockname()[1], leg=LEG, peer_probe=False,
+                        segment_prober=lambda payloads: [tcpprobe.SegmentProbe(
+                            p, tcpprobe.SegmentOutcome.RESET) for p in payloads])
+    finally:
+        srv.close()
+    assert [u.reason for u in m.unmeasured] == [UnmeasuredReason.SERVICE_RESETS_DATA]
+    assert m.legs and all(v.code is not VerdictCode.HEALTHY for v in m.verdicts)
+    assert not m.errors
+    (line,) = [unmeasured_sentence(u, "mss") for u in m.unmeasured]
+    assert line.startswith("127.0.0.1:") and "resets connections that send data" in line
+
+
+def test_nothing_acknowledged_is_not_measured() -> None:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    try:
+        m = measure_mss("127.0.0.1", srv.getsockname()[1], leg=LEG, peer_probe=False,
+                        segment_prober=lambda payloads: [tcpprobe.SegmentProbe(
+                            p, tcpprobe.SegmentOutcome.LOST) for p in payloads],
+                        clock=iter(range(0, 10_000)).__next__)
+    finally:
+        srv.close()
+    assert [u.reason for u in m.unmeasured] == [UnmeasuredReason.NOTHING_ACKED]
+    assert all(v.code is not VerdictCode.HEALTHY for v in m.verdicts)

@@ -18,24 +18,34 @@ import pytest
 from pathprobe.errors import NotMeasuredError, PermissionNeeded, UsageError
 from pathprobe.facts.pmtu import PmtuFact, ProbeKind
 from pathprobe.facts.search import SearchFact
-from pathprobe.model import Basis, Direction, Evidence, Leg, Limit, Step, Unmeasured, VerdictCode
-from pathprobe.pmtu import (
+from pathprobe.model import (
+    Basis,
+    Direction,
+    Evidence,
+    Leg,
+    Limit,
+    RouteInfo,
+    Step,
+    Unmeasured,
+    UnmeasuredReason,
+    VerdictCode,
+)
+from pathprobe.pmtu import _Probe, measure_pmtu, run_search
+from pathprobe.pmtu_rules import (
     DirectionCheck,
     MethodFailure,
     SearchRun,
-    _Probe,
     direction_from,
     first_answer,
     hop_from_traces,
-    measure_pmtu,
     not_measured,
-    run_search,
     verdicts_for,
 )
-from pathprobe.probes import l3
+from pathprobe.probes import l3, l3_tcp
+from pathprobe.probes.kernel import resolve
 from pathprobe.render.evidence import describe
+from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import FailedHow, ProbeOutcome, ProbeResult, SearchResult, StopReason
-from pathprobe.sysinfo import RouteInfo, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = RouteInfo("198.18.1.2", "to-r1", 1500, 1500)
@@ -55,6 +65,11 @@ def run(ok: int | None, bad: int | None, *, exact: bool = True, signalled: bool 
     return SearchRun(method, ProbeKind.ICMP_RAW, result, down, ceiling=ceiling)
 
 
+def said(unmeasured: tuple[Unmeasured, ...], command: str = "pmtu") -> list[str]:
+    """What the report says for each thing not measured, as the command names it."""
+    return [unmeasured_sentence(u, command) for u in unmeasured]
+
+
 def facts(evidence: tuple[Evidence, ...] | list[Evidence]) -> list[object]:
     return [e.fact for e in evidence]
 
@@ -70,10 +85,10 @@ def rendered(evidence: tuple[Evidence, ...] | list[Evidence]) -> list[str]:
 def test_black_hole_verdict_carries_limit_and_evidence() -> None:
     dir_ev = [Evidence(PmtuFact.LIMIT_UP, Step.PMTU, {"method": "tcp", "size": 1373,
                                                      "mtu": 1372})]
-    verdicts, errors = verdicts_for(LEG, run(1372, 1373), ROUTE, 1500, Direction.UP, dir_ev,
-                                    1500)
+    verdicts, unmeasured = verdicts_for(LEG, run(1372, 1373), ROUTE, 1500, Direction.UP,
+                                        dir_ev, 1500)
     (v,) = verdicts
-    assert not errors
+    assert not unmeasured
     assert (v.code, v.leg, v.direction, v.limit, v.numbers["smallest_failing"]) == (
         VerdictCode.PMTU_BLACKHOLE, Leg.FMC_PROXY, Direction.UP, Limit(mtu=1372), 1373)
     assert v.basis is Basis.THIS_LEG_ONLY and v.severity is None
@@ -107,9 +122,16 @@ def test_healthy_when_interface_mtu_crosses() -> None:
 
 
 def test_open_bracket_without_failure_is_not_a_verdict() -> None:
-    verdicts, errors = verdicts_for(LEG, run(918, None, exact=False, method="udp"), ROUTE,
-                                    1500, Direction.UP, [], 1500)
-    assert verdicts == () and "lower bound" in errors[0] and "918" in errors[0]
+    verdicts, unmeasured = verdicts_for(LEG, run(918, None, exact=False, method="udp"), ROUTE,
+                                        1500, Direction.UP, [], 1500)
+    (u,) = unmeasured
+    assert verdicts == () and (u.step, u.reason, u.mtu) == (
+        Step.PMTU, UnmeasuredReason.LOWER_BOUND, 918)
+    (line,) = said(unmeasured)
+    assert "918 bytes is only a lower bound" in line and line.endswith("another --method")
+    # diagnose has no --method: its sentence never tells the user to use one
+    (line,) = said(unmeasured, "diagnose")
+    assert "918 bytes is only a lower bound" in line and "--method" not in line
 
 
 def test_open_bracket_with_failure_is_inferred_lower_bound() -> None:
@@ -128,10 +150,15 @@ def test_tcp_ceiling_below_interface() -> None:
         VerdictCode.PMTU_REDUCED, "inferred", 1380)
     assert v.evidence[0].fact is PmtuFact.ROUTE_CACHE
     # A peer MSS limit without any ICMP learned: nothing concluded above it.
-    verdicts, errors = verdicts_for(LEG, run(1340, None, method="tcp", down=False,
-                                             ceiling=1340), ROUTE, 1500, Direction.UP, [],
-                                    1500)
-    assert verdicts == () and "1340" in errors[0]
+    verdicts, unmeasured = verdicts_for(LEG, run(1340, None, method="tcp", down=False,
+                                                 ceiling=1340), ROUTE, 1500, Direction.UP, [],
+                                        1500)
+    assert verdicts == () and [(u.reason, u.size) for u in unmeasured] == [
+        (UnmeasuredReason.METHOD_CEILING, 1340)]
+    assert said(unmeasured) == [
+        "tcp can only send up to 1340 bytes here (the peer's MSS); 1340 crosses, larger "
+        "sizes were not measured: use --method icmp as root"]
+    assert "--method" not in said(unmeasured, "diagnose")[0]
 
 
 def test_loopback_route_mtu_is_not_a_reduction() -> None:
@@ -175,25 +202,32 @@ def test_first_answer_records_typed_failures() -> None:
     got, failures = first_answer(["icmp", "tcp", "syn", "udp"], search)
     assert got is not None and got.method == "udp"
     assert [(f.method, f.why) for f in failures] == [
-        ("icmp", Unmeasured.PERMISSION), ("tcp", Unmeasured.ERROR), ("syn", Unmeasured.SILENT)]
+        ("icmp", UnmeasuredReason.PERMISSION), ("tcp", UnmeasuredReason.ERROR),
+        ("syn", UnmeasuredReason.SILENT)]
     notes = rendered([f.evidence() for f in failures])
     assert notes[0] == "not used: icmp: ICMP probes need root or CAP_NET_RAW"
     assert notes[2].startswith("not used: syn: the smallest size (576) was never answered")
 
 
 def test_not_measured_is_a_result_with_a_typed_permission_flag() -> None:
-    perm = [MethodFailure("icmp", Unmeasured.PERMISSION, "ICMP probes need root"),
-            MethodFailure("syn", Unmeasured.PERMISSION, "SYN probes need root")]
+    perm = [MethodFailure("icmp", UnmeasuredReason.PERMISSION, "ICMP probes need root"),
+            MethodFailure("syn", UnmeasuredReason.PERMISSION, "SYN probes need root")]
     m = not_measured("198.18.2.2", perm)
-    assert m.unmeasured is Unmeasured.PERMISSION and not m.verdicts
-    one = not_measured("198.18.2.2", [MethodFailure("tcp", Unmeasured.ERROR, "not open")])
-    assert (one.errors, one.unmeasured) == (("not open",), Unmeasured.ERROR)
+    assert [u.reason for u in m.unmeasured] == [UnmeasuredReason.PERMISSION]
+    assert not m.verdicts and not m.errors
+    assert said(m.unmeasured) == ["icmp: ICMP probes need root; syn: SYN probes need root"]
+    one = not_measured("198.18.2.2", [MethodFailure("tcp", UnmeasuredReason.ERROR, "not open")])
+    assert (said(one.unmeasured), one.unmeasured[0].reason) == (["not open"],
+                                                                UnmeasuredReason.ERROR)
     # A root message from a probe that did run is no permission problem: typed, not read.
-    mixed = not_measured("198.18.2.2", [perm[0], MethodFailure("udp", Unmeasured.SILENT,
+    mixed = not_measured("198.18.2.2", [perm[0], MethodFailure("udp", UnmeasuredReason.SILENT,
                                                                  result=_silent("udp").result)])
-    assert mixed.unmeasured is Unmeasured.SILENT
-    assert mixed.errors[0].startswith("198.18.2.2 answered no probe (icmp: ICMP probes need")
-    assert "udp: the smallest size (576) was never answered" in mixed.errors[0]
+    assert [u.reason for u in mixed.unmeasured] == [UnmeasuredReason.SILENT]
+    (line,) = said(mixed.unmeasured)
+    assert line.startswith("198.18.2.2 answered no probe (icmp: ICMP probes need")
+    assert "udp: the smallest size (576) was never answered" in line
+    assert said(not_measured("198.18.2.2", []).unmeasured) == [
+        "198.18.2.2 answered no probe (no method available)"]
 
 
 def test_resolve_rejects_garbage() -> None:
@@ -214,8 +248,8 @@ def test_measure_rejects_bad_arguments() -> None:
 
 def test_measure_unresolvable_is_a_result_not_an_exception() -> None:
     m = measure_pmtu("no-such-host.invalid", leg=LEG, method="icmp")
-    assert not m.verdicts and m.errors and "cannot resolve" in m.errors[0]
-    assert m.unmeasured is Unmeasured.ERROR
+    assert not m.verdicts and not m.errors and "cannot resolve" in said(m.unmeasured)[0]
+    assert [u.reason for u in m.unmeasured] == [UnmeasuredReason.ERROR]
 
 
 def test_icmp_checksum_vector() -> None:
@@ -229,10 +263,10 @@ def test_icmp_checksum_vector() -> None:
 
 
 def test_hint_validity() -> None:
-    assert l3._hint(1400, 1500, socket.AF_INET) == 1400
-    assert l3._hint(1500, 1500, socket.AF_INET) is None      # not below what we sent
-    assert l3._hint(60, 1500, socket.AF_INET) is None        # below the IPv4 minimum
-    assert l3._hint(1200, 1300, socket.AF_INET6) is None     # below the IPv6 minimum
+    assert l3.mtu_hint(1400, 1500, socket.AF_INET) == 1400
+    assert l3.mtu_hint(1500, 1500, socket.AF_INET) is None      # not below what we sent
+    assert l3.mtu_hint(60, 1500, socket.AF_INET) is None        # below the IPv4 minimum
+    assert l3.mtu_hint(1200, 1300, socket.AF_INET6) is None     # below the IPv6 minimum
 
 
 def test_help_teaches_the_command() -> None:
@@ -288,7 +322,7 @@ def tcp_server() -> Iterator[int]:
 
 
 def test_tcp_probe_over_loopback(tcp_server: int) -> None:
-    prober = l3.TcpProber("127.0.0.1", socket.AF_INET, port=tcp_server)
+    prober = l3_tcp.TcpProber("127.0.0.1", socket.AF_INET, port=tcp_server)
     try:
         sizes = [576, 1500, 9000]
         results = prober.probe(sizes)
@@ -304,7 +338,7 @@ def test_tcp_closed_port_is_not_measured() -> None:
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     with pytest.raises(NotMeasuredError, match="not open"):
-        l3.TcpProber("127.0.0.1", socket.AF_INET, port=port)
+        l3_tcp.TcpProber("127.0.0.1", socket.AF_INET, port=port)
 
 
 def test_hop_from_traces_black_hole_after_first_router() -> None:
@@ -395,12 +429,38 @@ def test_run_search_time_budget_uses_the_injected_clock() -> None:
     assert r.largest_ok is not None and r.largest_ok <= 1372   # a proven lower bound
 
 
+def test_measure_pmtu_orchestration_through_the_socket_factory() -> None:
+    """measure_pmtu with a simulated path (no probe socket): auto skips a method that needs
+    root, the next one finds the black hole, and the leg's JSON names are the usual ones."""
+    asked: list[str] = []
+
+    def make_probe(method: str, target: object, port: int | None) -> _Probe:
+        asked.append(method)
+        if method == "icmp":
+            raise PermissionNeeded("raw ICMP needs root")
+        hole = _BlackHole(1372)
+        hole.method, hole.measures_down = method, False
+        return _Probe(hole, ProbeKind.UDP)
+
+    m = measure_pmtu("127.0.0.1", leg=LEG, make_probe=make_probe)
+    assert asked == ["icmp", "udp"]
+    (v,) = m.verdicts
+    assert v.code is VerdictCode.PMTU_BLACKHOLE and v.limit == Limit(mtu=1372, exact=True)
+    assert v.direction is Direction.UP
+    (leg,) = m.legs
+    assert list(leg.measurements)[:4] == ["pmtu", "pmtu_method", "pmtu_exact", "probes"]
+    assert (leg.measurements["pmtu"], leg.measurements["pmtu_method"]) == (1372, "udp")
+    assert leg.measurements["pmtu_up"] == 1372 and leg.measurements["pmtu_down"] is None
+    failures = [n for n in leg.notes if n.fact is PmtuFact.NOT_USED]
+    assert len(failures) == 1 and failures[0].values["method"] == "icmp"
+
+
 def test_measure_over_loopback_is_never_reduced(tcp_server: int) -> None:
     """Issue 15 item 8: lo's MTU 65536 vs its route MTU 65535 is no PMTU reduction."""
     for method in ("auto", "tcp"):
         m = measure_pmtu("127.0.0.1", leg=LEG, method=method, port=tcp_server)
         assert all(v.code is not VerdictCode.PMTU_REDUCED for v in m.verdicts), m
-        assert m.verdicts or m.errors
+        assert m.verdicts or m.unmeasured
         for v in m.verdicts:
             assert v.code is VerdictCode.HEALTHY and v.limit == Limit(mtu=65535)
         for leg in m.legs:
@@ -416,7 +476,7 @@ def _down_result(ok: int | None, bad: int | None, exact: bool) -> SearchResult:
 
 
 def test_down_stopping_at_the_up_limit_is_both() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1404, 1405, True), 0),
@@ -426,7 +486,7 @@ def test_down_stopping_at_the_up_limit_is_both() -> None:
 
 
 def test_down_carrying_more_keeps_the_limit_up() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(1500, None, True), 0),
@@ -440,7 +500,7 @@ def test_down_carrying_more_keeps_the_limit_up() -> None:
 
 
 def test_down_unmeasurable_when_answers_are_too_small() -> None:
-    from pathprobe.pmtu import DirectionCheck, down_direction
+    from pathprobe.pmtu_rules import DirectionCheck, down_direction
 
     check = DirectionCheck("tcp", False, 1404)
     direction, down, ev = down_direction(check, 1404, 1500, (_down_result(None, None, False), 5),

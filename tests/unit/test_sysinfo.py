@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprobe.sysinfo import interface_mtu, ioctl_mtu, kernel_route, resolve, route_to
+from pathprobe.probes.kernel import interface_mtu, ioctl_mtu, kernel_route, resolve, route_to
 from pathprobe.wire import rtnetlink as rt
 
 

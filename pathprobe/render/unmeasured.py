@@ -1,0 +1,87 @@
+""""Not measured" sentences: a step's typed ``Unmeasured`` becomes one line here, and only
+here, naming the flags of the command that is running (pmtu has ``--method``; diagnose
+does not, so it is never told to use one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pathprobe.model import Attempt, Unmeasured, UnmeasuredReason
+from pathprobe.render.evidence import describe
+
+# Commands that let the user pick the probe method (``--method``).
+CHOOSES_METHOD = frozenset({"pmtu"})
+
+
+def _attempt(a: Attempt) -> str:
+    return describe(a.search) if a.search is not None else f"{a.method}: {a.message}"
+
+
+def _tried(u: Unmeasured) -> str:
+    return "; ".join(_attempt(a) for a in u.tried) or "no method available"
+
+
+def _silent(u: Unmeasured, command: str) -> str:
+    if u.cause and not u.tried:
+        return u.cause
+    return f"{u.target} answered no probe ({_tried(u)})"
+
+
+def _permission(u: Unmeasured, command: str) -> str:
+    return _tried(u) if u.tried else u.cause
+
+
+def _ceiling(u: Unmeasured, command: str) -> str:
+    fix = ("use --method icmp as root" if command in CHOOSES_METHOD
+           else "run it as root (sudo) to probe with ICMP")
+    return (f"{u.method} can only send up to {u.size} bytes here (the peer's MSS); "
+            f"{u.mtu} crosses, larger sizes were not measured: {fix}")
+
+
+def _lower_bound(u: Unmeasured, command: str) -> str:
+    fix = "rerun, or use another --method" if command in CHOOSES_METHOD else "rerun"
+    search = describe(u.tried[0].search) if u.tried and u.tried[0].search is not None else ""
+    return (f"{search}; {u.mtu} bytes is only a lower bound (answers were lost or "
+            f"rate-limited); {fix}")
+
+
+# What an mss part that failed was for, by its ``method``.
+_PART = {"segments": "segment sizes to {target}: ", "hops": "the hop that rewrites our SYN: ",
+         "peer": "the peer's segment size: "}
+
+
+def _error(u: Unmeasured, command: str) -> str:
+    return _PART.get(u.method or "", "").format(target=u.target) + u.cause
+
+
+def _resets_data(u: Unmeasured, command: str) -> str:
+    return (f"{u.target} resets connections that send data, even 1 byte: segment sizes "
+            "cannot be measured on this port; try the proxy port")
+
+
+_SENTENCES: dict[UnmeasuredReason, Callable[[Unmeasured, str], str]] = {
+    UnmeasuredReason.PERMISSION: _permission,
+    UnmeasuredReason.SILENT: _silent,
+    UnmeasuredReason.ERROR: _error,
+    UnmeasuredReason.NOTHING_DELIVERED: lambda u, _c: (
+        f"{u.method}: nothing was delivered, not even {u.size} bytes"),
+    UnmeasuredReason.METHOD_CEILING: _ceiling,
+    UnmeasuredReason.LOWER_BOUND: _lower_bound,
+    UnmeasuredReason.SERVICE_RESETS_DATA: _resets_data,
+    UnmeasuredReason.NOTHING_ACKED: lambda u, _c: (
+        f"no data segment to {u.target} was acknowledged; the service may not accept data"),
+    UnmeasuredReason.RECEIVED_ROUTE_BOUND: lambda _u, _c: (
+        "exact MSS received: our route MTU bounds TCP_INFO; capturing the SYN-ACK needs root "
+        "(CAP_NET_RAW)"),
+    UnmeasuredReason.RECEIVED_WINDOW_BOUND: lambda _u, _c: (
+        "exact MSS received: TCP_INFO caps it at half the peer's window; capturing the "
+        "SYN-ACK needs root (CAP_NET_RAW)"),
+    UnmeasuredReason.NO_TCP_REPAIR: lambda u, _c: (
+        f"segments above the negotiated MSS ({u.size}): raising our send MSS needs root "
+        "(CAP_NET_ADMIN for TCP_REPAIR)"),
+}
+
+
+def unmeasured_sentence(u: Unmeasured, command: str) -> str:
+    """The one line that says what ``u``'s step could not measure and why."""
+    return _SENTENCES[u.reason](u, command)

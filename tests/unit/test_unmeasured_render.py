@@ -1,0 +1,62 @@
+"""render.unmeasured: every reason's sentence, word for word as pmtu and mss wrote them
+before the reasons were typed (so the JSON of pmtu and mss does not change), and the
+command's own flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from pathprobe.model import Attempt, Step, Unmeasured, UnmeasuredReason
+from pathprobe.render.unmeasured import unmeasured_sentence
+
+R = UnmeasuredReason
+CASES = [
+    (Unmeasured(Step.PMTU, R.NOTHING_DELIVERED, method="udp", size=576), "pmtu",
+     "udp: nothing was delivered, not even 576 bytes"),
+    (Unmeasured(Step.PMTU, R.PERMISSION, cause="ICMP probes need root"), "pmtu",
+     "ICMP probes need root"),
+    (Unmeasured(Step.PMTU, R.PERMISSION, tried=(Attempt("icmp", message="needs root"),
+                                               Attempt("syn", message="needs root too"))),
+     "pmtu", "icmp: needs root; syn: needs root too"),
+    (Unmeasured(Step.PMTU, R.SILENT, "198.18.2.2", tried=(Attempt("tcp", message="x"),)),
+     "pmtu", "198.18.2.2 answered no probe (tcp: x)"),
+    (Unmeasured(Step.MSS, R.ERROR, "198.18.2.2:3128", "segments", cause="reset"), "mss",
+     "segment sizes to 198.18.2.2:3128: reset"),
+    (Unmeasured(Step.MSS, R.ERROR, method="hops", cause="needs root"), "mss",
+     "the hop that rewrites our SYN: needs root"),
+    (Unmeasured(Step.MSS, R.ERROR, method="peer", cause="timed out"), "mss",
+     "the peer's segment size: timed out"),
+    (Unmeasured(Step.MSS, R.ERROR, cause="cannot resolve x"), "mss", "cannot resolve x"),
+    (Unmeasured(Step.MSS, R.SERVICE_RESETS_DATA, "198.18.2.2:443"), "mss",
+     "198.18.2.2:443 resets connections that send data, even 1 byte: segment sizes cannot be "
+     "measured on this port; try the proxy port"),
+    (Unmeasured(Step.MSS, R.NOTHING_ACKED, "198.18.2.2:443"), "mss",
+     "no data segment to 198.18.2.2:443 was acknowledged; the service may not accept data"),
+    (Unmeasured(Step.MSS, R.RECEIVED_ROUTE_BOUND), "mss",
+     "exact MSS received: our route MTU bounds TCP_INFO; capturing the SYN-ACK needs root "
+     "(CAP_NET_RAW)"),
+    (Unmeasured(Step.MSS, R.RECEIVED_WINDOW_BOUND), "mss",
+     "exact MSS received: TCP_INFO caps it at half the peer's window; capturing the SYN-ACK "
+     "needs root (CAP_NET_RAW)"),
+    (Unmeasured(Step.MSS, R.NO_TCP_REPAIR, size=1300), "mss",
+     "segments above the negotiated MSS (1300): raising our send MSS needs root "
+     "(CAP_NET_ADMIN for TCP_REPAIR)"),
+    (Unmeasured(Step.PMTU, R.METHOD_CEILING, method="tcp", size=1340, mtu=1340), "pmtu",
+     "tcp can only send up to 1340 bytes here (the peer's MSS); 1340 crosses, larger sizes "
+     "were not measured: use --method icmp as root"),
+    (Unmeasured(Step.PMTU, R.METHOD_CEILING, method="tcp", size=1340, mtu=1340), "diagnose",
+     "tcp can only send up to 1340 bytes here (the peer's MSS); 1340 crosses, larger sizes "
+     "were not measured: run it as root (sudo) to probe with ICMP"),
+]
+
+
+@pytest.mark.parametrize(("u", "command", "text"), CASES)
+def test_sentence(u: Unmeasured, command: str, text: str) -> None:
+    assert unmeasured_sentence(u, command) == text
+
+
+def test_every_reason_has_a_sentence() -> None:
+    covered = {u.reason for u, _c, _t in CASES} | {R.LOWER_BOUND}
+    assert covered == set(R)
+    for reason in R:
+        assert unmeasured_sentence(Unmeasured(Step.MSS, reason), "mss") is not None
