@@ -491,7 +491,8 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                                   "max_seg_down": c.down.max_payload,
                                   "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
-        if not proxied and idle < stall_s:
+        # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
+        if idle < stall_s and (not proxied or c.end is None):
             return None
         evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                            **_ended(c, capture_end)))
