@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import shutil
 import socket
 import sys
@@ -23,6 +22,7 @@ from pathprobe.formats import (
     TableFormat,
     TsvTable,
 )
+from pathprobe.interrupts import first_interrupt, report_done
 from pathprobe.model import (
     Context,
     Evidence,
@@ -34,7 +34,7 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import write_output
-from pathprobe.sanitize import Redactor, clean
+from pathprobe.sanitize import Redactor, clean, mask_userinfo, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -193,6 +193,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     if out.output is not None:
         check_output_path(out.output)
     progress = out.progress()
+    first_interrupt()  # a second Ctrl-C cannot cut the partial report short
     report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
                             hints=hints, leg2_target=leg2_target, notes=notes,
                             recommender=recommender or default_recommender)
@@ -233,7 +234,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", arg))
+        out.append(mask_userinfo(arg, whole=True, mask="***"))
     return out
 
 
@@ -245,6 +246,7 @@ def emit(report: Report, out: Output) -> NoReturn:
     assert isinstance(out.table, TsvTable)  # a FleetTable only with `merge`'s own declaration
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose))
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
     if out.output is not None:
         write_output(out.output, text)
     sys.stdout.write(text)
@@ -254,7 +256,7 @@ def emit(report: Report, out: Output) -> NoReturn:
 
 def progress_to_stderr(message: str) -> None:
     """Progress lines go to stderr (never stdout, which carries the report or JSON)."""
-    sys.stderr.write(f"pathprobe: {message}\n")
+    sys.stderr.write(f"pathprobe: {shorten(clean(message))}\n")
     sys.stderr.flush()
 
 
