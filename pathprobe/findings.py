@@ -313,8 +313,11 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     """The severity rules of the module docstring, from typed facts only."""
     if v.code is VerdictCode.HEALTHY:
         return Severity.INFO
-    if v.code is VerdictCode.PROXY_UNREACHABLE and _int(v.numbers, "others_connected"):
-        return Severity.WARNING   # one refusal while other connections to it succeeded
+    if v.code is VerdictCode.PROXY_UNREACHABLE and (
+            _int(v.numbers, "others_connected") or v.confidence is Confidence.INFERRED):
+        # one refusal while other connections to it succeeded, or a lone SYN the capture
+        # cannot tell from a capture gap: not proven to break traffic
+        return Severity.WARNING
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL
     if v.code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Union
+from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
@@ -183,12 +183,15 @@ class ExitStatus(IntEnum):
     USAGE = 2
     NOT_MEASURED = 3
     INTERNAL = 4
+    # Ctrl-C while the CLI was still starting (pathprobe.__main__, which cannot import this).
+    INTERRUPTED_EARLY = 130
 
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 nothing at or above the --fail-on severity (default warning) was found, "
     "1 a finding at or above it, 2 usage error or bad input, 3 could not measure (permissions, "
-    "unreachable, interrupted; with the partial report), 4 internal error."
+    "unreachable, interrupted; with the partial report), 4 internal error, 130 interrupted "
+    "while still starting (nothing done)."
 )
 
 
@@ -221,6 +224,9 @@ class Recommendation:
     command: str
     why: str
     rollback: str = ""
+
+    # Line breaks in these mean something (a command of several lines); see sanitize.scrub.
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"command", "why", "rollback"})
 
 
 @dataclass(frozen=True)

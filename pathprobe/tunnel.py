@@ -555,6 +555,8 @@ def _nothing_answered_up(up: SearchOutcome, low: int, *, reflector: bool) -> str
                 "connection: busy, rate-limited or a wrong token)")
     hint = ("; the far end answered with non-TLS bytes"
             if Outcome.GARBAGE in up.failures.values() else "")
+    if Outcome.ECHOED in up.failures.values():
+        hint += "; our own bytes came back (the tunnel echoes): not the far end's answer"
     if not reflector:
         hint += "; --target must be a TLS server that answers a ClientHello (or use --reflector)"
     return f"leg 2 up: even {low}-byte writes got no answer{hint}"

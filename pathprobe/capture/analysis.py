@@ -22,6 +22,7 @@ from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.reader import (
     LINKTYPE_ETHERNET,
+    LINKTYPE_TEXT_BREAK,
     ReadStats,
     inner_ip,
     ip_offset,
@@ -349,7 +350,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             else:
                 off = ip_offset(linktype, data)
                 if off < 0:
-                    note_not_ip(stats, linktype, data)
+                    if linktype == LINKTYPE_TEXT_BREAK:
+                        tracker.end_observation(ts)
+                    else:
+                        note_not_ip(stats, linktype, data)
                     continue
             # fast_tcp, inlined (a call per packet is measurable here)
             n = len(data)

@@ -126,6 +126,13 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
             evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
                            port=c.sport, count=up.syn_count)]
         numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
+        # A client that got no answer sends its SYN again after about 1 s; one SYN and then
+        # nothing, with capture time to spare, is as likely a capture that misses this
+        # connection's later packets (one-way capture, filter) as a host that never answers.
+        retried = c.synack_rst is not None or up.syn_count >= 2
+        if not retried:
+            evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
+                               after_s=round(capture_end - c.first_ts, 1)))
         if ctx.others_connected:
             # One refusal among successful connections: not "unreachable" (a warning).
             evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
@@ -133,7 +140,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
             numbers["others_connected"] = ctx.others_connected
         numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
-                           Confidence.MEASURED,
+                           Confidence.MEASURED if retried else Confidence.INFERRED,
                            key_values=(c.sport, ctx.others_connected > 0), conn=c))
         return out
 
@@ -491,7 +498,8 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                                   "max_seg_down": c.down.max_payload,
                                   "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
-        if not proxied and idle < stall_s:
+        # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
+        if idle < stall_s and (not proxied or c.end is None):
             return None
         evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                            **_ended(c, capture_end)))

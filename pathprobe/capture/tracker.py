@@ -324,6 +324,11 @@ class Tracker:
             c.evicted_at = now
             self._retire(c)
 
+    def end_observation(self, now: float) -> None:
+        """What is open was seen until ``now`` and no further (a pasted snippet ended):
+        judge it as it stands, so a later snippet's time never counts as its silence."""
+        self.evict(now, idle_s=-1.0)
+
     def shed(self, now: float) -> None:
         """The table is full: judge a quarter of it early, least useful and idlest first.
 

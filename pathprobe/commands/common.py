@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import shutil
 import socket
 import sys
@@ -23,6 +22,7 @@ from pathprobe.formats import (
     TableFormat,
     TsvTable,
 )
+from pathprobe.interrupts import first_interrupt, report_done
 from pathprobe.model import (
     Context,
     Evidence,
@@ -34,7 +34,7 @@ from pathprobe.model import (
 )
 from pathprobe.outfile import check_output_path as check_output_path
 from pathprobe.outfile import deliver
-from pathprobe.sanitize import Redactor, clean
+from pathprobe.sanitize import Redactor, clean, mask_userinfo, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -197,6 +197,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     # one updating line on a terminal, plain lines elsewhere, nothing with -q
     display = display_for(quiet=out.quiet, verbose=out.verbose, json_out=out.resolved()[1],
                           redact=out.redactor.redact)
+    first_interrupt()  # a second Ctrl-C cannot cut the partial report short
     try:
         report = measure_report(command, measure, started=utc_now_iso(),
                                 progress=display or no_progress, hints=hints,
@@ -243,7 +244,7 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", arg))
+        out.append(mask_userinfo(arg, whole=True, mask="***"))
     return out
 
 
@@ -262,13 +263,14 @@ def emit(report: Report, out: Output) -> NoReturn:
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
                                       table=out.table, verbose=out.verbose,
                                       terminal=terminal, colour=terminal and styled(sys.stdout)))
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
     deliver(text, out.output, out.redactor.redact(summarize(report)), quiet=out.quiet)
     raise typer.Exit(int(report.exit_status(out.fail_on)))
 
 
 def progress_to_stderr(message: str) -> None:
     """Progress lines go to stderr (never stdout, which carries the report or JSON)."""
-    sys.stderr.write(f"pathprobe: {message}\n")
+    sys.stderr.write(f"pathprobe: {shorten(clean(message))}\n")
     sys.stderr.flush()
 
 

@@ -7,8 +7,6 @@ to undo them), measurements."""
 
 from __future__ import annotations
 
-import json
-
 from pathprobe.formats import (
     DEFAULT_WIDTH,
     MARKDOWN_FORMATS,
@@ -30,13 +28,20 @@ from pathprobe.render.markdown import render_markdown
 from pathprobe.render.summary import summarize
 from pathprobe.render.text import render_text
 from pathprobe.render.tsv import render_tsv
+from pathprobe.sanitize import scrub
+from pathprobe.wire import strict_json
 
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
            width: int = DEFAULT_WIDTH, table: TsvTable = TsvTable.FINDINGS,
            verbose: bool = False, terminal: bool = False, colour: bool = False) -> str:
     """The report in one format: JSON, Markdown, HTML, TSV or a text table layout (for a
-    ``terminal``: the summary last as well, and with ``colour`` the severities coloured)."""
+    ``terminal``: the summary last as well, and with ``colour`` the severities coloured).
+
+    Every string in it is cleaned first (``sanitize.scrub``): whatever a proxy, a capture
+    or a file put in a field, no format carries its escape sequences or control
+    characters."""
+    report = scrub(report)
     if as_json:
         return render_json(report)
     if fmt in MARKDOWN_FORMATS:
@@ -129,6 +134,6 @@ def report_json(report: Report) -> dict[str, object]:
 
 def render_json(report: Report) -> str:
     """The one JSON object written to stdout with --json."""
-    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
+    return strict_json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 

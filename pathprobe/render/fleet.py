@@ -9,7 +9,6 @@ the table helpers of the one-report renderers lay them out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from html import escape
 
@@ -22,6 +21,8 @@ from pathprobe.render.html_page import CSS, table_html
 from pathprobe.render.markdown import paragraph_md, table_md
 from pathprobe.render.text import command_lines, indent_wrap, table_text
 from pathprobe.render.tsv import tsv_text
+from pathprobe.sanitize import scrub
+from pathprobe.wire import strict_json
 
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
@@ -206,9 +207,11 @@ def fleet_json(fleet: Fleet, fail_on: Severity) -> dict[str, object]:
 def render_fleet(fleet: Fleet, fail_on: Severity, fmt: TableFormat = TableFormat.SIMPLE,
                  as_json: bool = False, *, width: int = DEFAULT_WIDTH,
                  table: FleetTable = FleetTable.FINDINGS) -> str:
-    """The fleet report in one format (the --format/--json choices of every command)."""
+    """The fleet report in one format (the --format/--json choices of every command); every
+    string cleaned first (``sanitize.scrub``), as in ``render``."""
+    fleet = scrub(fleet)
     if as_json:
-        return json.dumps(fleet_json(fleet, fail_on), indent=2) + "\n"
+        return strict_json.dumps(fleet_json(fleet, fail_on), indent=2) + "\n"
     if fmt in MARKDOWN_FORMATS:
         return render_fleet_markdown(fleet, fail_on)
     if fmt is TableFormat.HTML:

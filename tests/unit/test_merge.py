@@ -108,7 +108,7 @@ HOSTILE: list[tuple[str, bytes, HostState, str]] = [
     ("deep", b"[" * 200_000 + b"]" * 200_000, HostState.INVALID_JSON, "nested too deeply"),
     ("deep-object", b'{"a":' * 500 + b"1" + b"}" * 500, HostState.NOT_A_REPORT, "report"),
     ("array", b"[1, 2, 3]", HostState.NOT_A_REPORT, "expected object"),
-    ("nan", b'{"schema": NaN}', HostState.NOT_A_REPORT, "pathprobe/1"),
+    ("nan", b'{"schema": NaN}', HostState.INVALID_JSON, "NaN is not a JSON number"),
     ("text-report", (CAPTURES / "acl.pcap.simple").read_bytes(), HostState.INVALID_JSON,
      "line 1"),
     ("wrong-type", json.dumps({**golden("acl"), "partial": "no"}).encode(),

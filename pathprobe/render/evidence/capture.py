@@ -25,8 +25,16 @@ def ended(v: Mapping[str, Number]) -> str:
 
 
 def _syn_unanswered(v: Mapping[str, Number]) -> str:
+    times = "once" if v.get("count") == 1 else f"{v.get('count')} times"
     return (f"frame {v.get('frame')}: SYN to {v.get('server')}:{v.get('port')} sent "
-            f"{v.get('count')} time(s), never answered by a SYN-ACK in this capture")
+            f"{times}, never answered by a SYN-ACK in this capture")
+
+
+def _syn_never_retried(v: Mapping[str, Number]) -> str:
+    return (f"the client never sent that SYN again in the {v.get('after_s')} s of capture "
+            "that followed (a client without an answer retries after about 1 s): the capture "
+            "may miss this connection's later packets (taken one way, or filtered), or the "
+            "client gave up; an unreachable server is one explanation, not a proven one")
 
 
 def _segment(v: Mapping[str, Number]) -> str:
@@ -158,6 +166,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SYN_ANSWERED_BY_RST:
         "frame {frame}: answered by RST (nothing listens there, or a firewall rejects it)",
     CaptureFact.SYN_UNANSWERED: _syn_unanswered,
+    CaptureFact.SYN_NEVER_RETRIED: _syn_never_retried,
     CaptureFact.SYN_MSS: "frame {frame}: SYN from {sender} carries MSS {mss}",
     CaptureFact.SYNACK_MSS: "frame {frame}: SYN-ACK from {sender} carries MSS {mss}",
     CaptureFact.CLAMP_WHO_UNKNOWN:

@@ -86,6 +86,11 @@ TEXT: dict[TunnelFact, Template] = {
     TunnelFact.REASSEMBLED:
         "sizes above {snd_mss} crossed leg 1 in two segments; the proxy re-assembled them",
     TunnelFact.SYN_AS_ARRIVED: "SYN as it arrived at the reflector",
+    TunnelFact.TUNNEL_ECHOED:
+        "what came back through the tunnel was our own bytes (the proxy, or something behind "
+        "it, echoes them): no answer from the far end",
+    TunnelFact.TUNNEL_CLOSED:
+        "the tunnel closed after the proxy's 200, before the far end said anything",
     TunnelFact.GET_RESULT: "GET / over TLS: {detail}",
     TunnelFact.LEG1_GIVEN:
         "leg 1 carries {payload}-byte payloads per segment (given with --leg1-max-payload, not "
