@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
 from pathprobe.findings import SIZE_CODES, leg1_size_limit
-from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, no_progress
+from pathprobe.model import (
+    Direction,
+    Leg,
+    LegReport,
+    Measurement,
+    Progress,
+    Step,
+    Unmeasured,
+    UnmeasuredReason,
+    no_progress,
+)
 from pathprobe.runner import InterruptedDuring
 
 if TYPE_CHECKING:
@@ -149,9 +159,14 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
 
 
 def not_measured(leg: Leg, target: str, description: str, why: str) -> Measurement:
-    """A step that could not run: the leg row says so and the report lists why."""
-    line = f"{description}: {why}"
-    return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
+    """A step that could not run: the leg row says so and the report lists why (typed:
+    it decides the exit status)."""
+    from pathprobe.render.unmeasured import unmeasured_sentence
+
+    u = Unmeasured(Step.DIAGNOSE, UnmeasuredReason.STEP_FAILED, target, method=description,
+                   cause=why)
+    return Measurement(legs=(LegReport(leg, target, not_measured=(
+        unmeasured_sentence(u, "diagnose"),)),), unmeasured=(u,))
 
 
 def measure_steps(steps: Iterable[PlannedStep], progress: Progress = no_progress

@@ -398,8 +398,8 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
     verdicts, legs = combine(measurements, leg2_target)
     from pathprobe.render.unmeasured import unmeasured_sentence
 
-    errors = tuple(dict.fromkeys((*(e for m in measurements for e in (
-        *(unmeasured_sentence(u, command) for u in m.unmeasured), *m.errors)), *extra_errors)))
+    errors = tuple(dict.fromkeys((*(unmeasured_sentence(u, command) for m in measurements
+                                    for u in m.unmeasured), *extra_errors)))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),

@@ -265,9 +265,10 @@ class Report:
     verdicts: tuple[Verdict, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     partial: bool = False
-    # Steps that could not run at all (permissions, unreachable) and why, as sentences.
+    # What could not be measured and why, as the sentences ``render`` made for the JSON
+    # and tables (never read back: ``unmeasured`` and ``partial`` decide).
     errors: tuple[str, ...] = ()
-    # ... and typed: what decides the exit status.
+    # ... typed: what decides the exit status.
     unmeasured: tuple[Unmeasured, ...] = ()
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
@@ -279,7 +280,7 @@ class Report:
         if any(v.severity is not None and v.severity.rank >= fail_on.rank
                and v.code is not VerdictCode.HEALTHY for v in self.verdicts):
             return ExitStatus.PROBLEM
-        if self.partial or self.unmeasured or self.errors or not self.verdicts:
+        if self.partial or self.unmeasured or not self.verdicts:
             return ExitStatus.NOT_MEASURED
         return ExitStatus.HEALTHY
 
@@ -346,6 +347,16 @@ class UnmeasuredReason(StrEnum):
     RECEIVED_ROUTE_BOUND = "received-route-bound"    # TCP_INFO's MSS is our route's
     RECEIVED_WINDOW_BOUND = "received-window-bound"  # TCP_INFO's MSS is half the window
     NO_TCP_REPAIR = "no-tcp-repair"   # sizes above the negotiated MSS need CAP_NET_ADMIN
+    # A diagnose step that could not run at all (``method``: the step, ``cause``: why).
+    STEP_FAILED = "step-failed"
+    # The tunnel (leg 2 inside the proxy's tunnel):
+    REFLECTOR_UNREACHABLE = "reflector-unreachable"   # no tunnel to --reflector
+    NOT_A_REFLECTOR = "not-a-reflector"   # its greeting is not ours (or the token is wrong)
+    NO_SIZED_WRITE = "no-sized-write"     # the reflector refused every sized connection
+    NO_ANSWER_UP = "no-answer-up"         # even the smallest write got no answer
+    POSTS_INCOMPLETE = "posts-incomplete"   # TLS through a decrypting proxy never completed
+    ANSWER_TOO_SMALL = "answer-too-small"   # the target's answer is too small to size down
+    FAR_END_SILENT = "far-end-silent"       # nothing answered through the tunnel at all
 
 
 @dataclass(frozen=True)
@@ -373,6 +384,7 @@ class Unmeasured:
     mtu: int | None = None      # bytes proven to cross
     cause: str = ""             # the probe's or the OS's own one-line message
     tried: tuple[Attempt, ...] = ()
+    non_tls: bool = False       # the far end answered with bytes that are not TLS
 
 
 @dataclass(frozen=True)
@@ -380,13 +392,11 @@ class Measurement:
     """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
 
     A step that could not measure something says so in ``unmeasured`` (typed; the
-    sentence is made in ``render``) and never raises for it. ``errors`` holds the
-    sentences of steps not yet typed (tunnel, a step that crashed).
+    sentence is made in ``render``) and never raises for it.
     """
 
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
-    errors: tuple[str, ...] = ()
     # What the step could not measure and why: decides the exit status, and the command
     # layer adds the hint that names its own flags ("rerun as root", "give --port").
     unmeasured: tuple[Unmeasured, ...] = ()

@@ -63,6 +63,8 @@ from pathprobe.model import (
     Progress,
     ProxyConfig,
     Step,
+    Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
     no_progress,
@@ -197,18 +199,23 @@ def _search(prober: Prober, low: int, high: int, progress: Progress, label: str,
 
 @dataclass
 class _Run:
-    """What one measure_tunnel run has gathered so far (legs, verdicts, errors)."""
+    """What one measure_tunnel run has gathered so far (legs, verdicts, what it could not
+    measure)."""
 
     legs: list[LegReport]
     verdicts: list[Verdict] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    unmeasured: list[Unmeasured] = field(default_factory=list)
 
     def add(self, verdict: Verdict | None) -> None:
         if verdict is not None:
             self.verdicts.append(verdict)
 
     def measurement(self) -> Measurement:
-        return Measurement(tuple(self.legs), tuple(self.verdicts), tuple(self.errors))
+        return Measurement(tuple(self.legs), tuple(self.verdicts),
+                           unmeasured=tuple(self.unmeasured))
+
+    def not_measured(self, reason: UnmeasuredReason, target: str, cause: str = "") -> None:
+        self.unmeasured.append(Unmeasured(Step.TUNNEL, reason, target, cause=cause))
 
 
 class _Broken(Exception):
@@ -342,7 +349,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         return run.measurement()
     # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
     path_findings = [v for v in run.verdicts if v.code is not VerdictCode.PROXY_TLS_INTERCEPTED]
-    if not path_findings and not run.errors:
+    if not path_findings and not run.unmeasured:
         healthy = healthy_verdict(directions, session.reflector is not None,
                                   session.up_evidence)
         # "Will a post-quantum handshake through this proxy work?" answered where it is read.
@@ -369,12 +376,13 @@ def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> N
     raw = io.reflector_hello(s.proxy, reflector, io.Authenticator(s.credentials, reflector),
                              s.token, CONNECT_TIMEOUT_S, tls_name)
     if isinstance(raw, ConnectError):
-        run.errors.append(f"reflector {reflector} not reachable through the proxy: {raw.detail}")
+        run.not_measured(UnmeasuredReason.REFLECTOR_UNREACHABLE, target=reflector,
+                         cause=raw.detail)
         return
     hello = parse_hello(raw)
     if hello is None:
-        run.errors.append(f"{reflector} is not a pathprobe reflector (greeting "
-                          f"{(raw or '')[:60]!r}) or the token is wrong")
+        run.not_measured(UnmeasuredReason.NOT_A_REFLECTOR, target=reflector,
+                         cause=(raw or "")[:60])
         return
     s.reflector, s.tls_name, s.hello = reflector, tls_name, hello
     run.legs.append(LegReport(Leg.PROXY_UPSTREAM, reflector, Direction.UP, {
@@ -514,7 +522,7 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     run.legs.append(row)
     run.add(verdict)
     if up.result.largest_ok is None:
-        run.errors.append(_nothing_answered_up(up, low, reflector=s.reflector is not None))
+        run.unmeasured.append(_nothing_answered_up(up, low, s.reflector))
     return up.result.largest_ok is not None
 
 
@@ -535,8 +543,7 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
         raise _Broken.refused_inside_tls(refusal)
     run.legs.append(post_leg(s.target, posts, timeout))
     if not any(p.sent for p in posts):
-        run.errors.append("leg 2 up not measured: TLS through the proxy did not complete for "
-                          "the POST bodies")
+        run.not_measured(UnmeasuredReason.POSTS_INCOMPLETE, target=s.target)
         return False
     verdict = post_verdict(posts, timeout)
     run.add(verdict)
@@ -545,16 +552,13 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
     return any(p.answered for p in posts)
 
 
-def _nothing_answered_up(up: SearchOutcome, low: int, *, reflector: bool) -> str:
-    """Why leg 2 up has no size, for people (and what to try)."""
+def _nothing_answered_up(up: SearchOutcome, low: int, reflector: str | None) -> Unmeasured:
+    """Why leg 2 up has no size (typed; ``render.unmeasured`` says what to try)."""
     if up.result.probes == 0:
-        return ("leg 2 up: no sized write could be sent (the reflector refused every "
-                "connection: busy, rate-limited or a wrong token)")
-    hint = ("; the far end answered with non-TLS bytes"
-            if Outcome.GARBAGE in up.failures.values() else "")
-    if not reflector:
-        hint += "; --target must be a TLS server that answers a ClientHello (or use --reflector)"
-    return f"leg 2 up: even {low}-byte writes got no answer{hint}"
+        return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_SIZED_WRITE, target=reflector)
+    return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_ANSWER_UP, target=reflector,
+                      method="reflector" if reflector is not None else "hello", size=low,
+                      non_tls=Outcome.GARBAGE in up.failures.values())
 
 
 @dataclass(frozen=True)
@@ -692,8 +696,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
         raise _Broken.refused_inside_tls(d.head)
     ranged_sized = probes.ranged is not None and probes.ranged.sized is not None
     if answer_too_small(d) and s.reflector is None and not ranged_sized:
-        run.errors.append("leg 2 down not measured: the target's answer to GET / is too small "
-                          "(use --reflector)")
+        run.not_measured(UnmeasuredReason.ANSWER_TOO_SMALL, target=s.target)
     row = download_leg(s.target, d)
     if s.proxy_may_terminate:
         row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
@@ -710,8 +713,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
             and crossed >= PAYLOAD_HIGH:
         dv = not_a_size(dv, crossed)   # full-size answers came down: never blame the size
     if dv is not None and dv.direction is None:
-        run.errors.append("leg 2: the far end never answered through the tunnel; no size was "
-                          "measured")
+        run.not_measured(UnmeasuredReason.FAR_END_SILENT, target=s.target)
     if dv is not None and not has_down_size_verdict(run.verdicts):
         run.verdicts.append(dv)
     elif dv is not None and probes.ranged is not None:

@@ -408,7 +408,7 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
     for m, leg in ((Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_REDUCED,
                                                          Direction.BOTH, 1400),)),
                     Leg.FMC_PROXY),
-                   (Measurement(errors=("no answer",)), Leg.FMC_PROXY)):
+                   (not_measured(Leg.FMC_PROXY, "198.18.2.2", "step", "no answer"), Leg.FMC_PROXY)):
         p = Proven()
         p.learn(m, leg)
         assert p == Proven(), m

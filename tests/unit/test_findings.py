@@ -36,6 +36,8 @@ from pathprobe.model import (
     Measurement,
     Severity,
     Step,
+    Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
 )
@@ -445,9 +447,13 @@ def test_fail_on_thresholds(verdict: Verdict, critical: int, warning: int, info:
 def test_nothing_measured_or_interrupted_exits_3_unless_something_failed() -> None:
     empty = finish([], command="pmtu", started="t", duration_s=0)
     assert empty.exit_status() is ExitStatus.NOT_MEASURED
-    errors = finish([Measurement(verdicts=(LEG1_HEALTHY,), errors=("mss: needs root",))],
+    errors = finish([Measurement(verdicts=(LEG1_HEALTHY,), unmeasured=(Unmeasured(
+        Step.MSS, UnmeasuredReason.PERMISSION, cause="mss: needs root"),))],
                     command="diagnose", started="t", duration_s=0)
+    assert errors.errors == ("mss: needs root",)
     assert errors.exit_status() is ExitStatus.NOT_MEASURED
+    # The sentences are output only: the typed records decide.
+    assert replace(errors, unmeasured=()).exit_status() is ExitStatus.HEALTHY
     partial = finish([Measurement(verdicts=(leg1_hole(1372),))], command="diagnose",
                      started="t", duration_s=0, partial=True)
     assert partial.exit_status() is ExitStatus.PROBLEM
