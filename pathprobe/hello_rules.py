@@ -121,16 +121,17 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
     ok = size.limit.max_payload if size.limit is not None else None
     how = "reset" if size.code is VerdictCode.RST_ON_LARGE_SEGMENT else "drop"
     lo_h, hi_h = header_range(family, timestamps)
+    record = ok - RECORD_HEADER if isinstance(ok, int) else None
     numbers: dict[str, Number] = {
         "write_failed": bad, "hello_max": ok, "hello_dropped_from": bad,
-        "record_limit": ok - RECORD_HEADER if isinstance(ok, int) else None,
+        "record_limit": record,
         "segment_crossed": crossed.size, "packet_crossed": crossed.size + lo_h,
         "write_crossed": written, "how": how,
         "threshold_exact": bool(size.limit is not None and size.limit.exact)}
-    if "leg1_ip_version" in size.numbers:
-        numbers["leg1_ip_version"] = size.numbers["leg1_ip_version"]
+    if size.leg1_ip_version is not None:
+        numbers["leg1_ip_version"] = int(size.leg1_ip_version)
     head = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
-                "ok": ok, "bad": bad, "how": how, "record": numbers["record_limit"],
+                "ok": ok, "bad": bad, "how": how, "record": record,
                 "crossed": crossed.size, "low": crossed.size + lo_h,
                 "high": crossed.size + hi_h, "written": written}),
             Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
@@ -139,7 +140,7 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
     kept = tuple(e for e in size.evidence if e.fact in (TunnelFact.WRITES, SearchFact.SEARCH))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, size.leg, size.direction,
                    (*head, *evidence, *kept), size.confidence, numbers, limit=None,
-                   basis=size.basis)
+                   basis=size.basis, leg1_ip_version=size.leg1_ip_version)
 
 
 def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool | None,

@@ -198,6 +198,8 @@ class Verdict:
 
     ``severity`` is None until ``pathprobe.findings.assess`` decides it by rule;
     ``basis`` says why the finding is on its leg (typed, for the attribution).
+    ``ip_version``, ``leg1_ip_version`` and ``hop`` are what the rules decide on (the
+    same facts reach the JSON through ``numbers``, made by ``serialize``).
     """
 
     code: VerdictCode
@@ -210,6 +212,9 @@ class Verdict:
     limit: Limit | None = None
     basis: Basis | None = None
     severity: Severity | None = None
+    ip_version: IpVersion | None = None        # of the leg's packets (MSS overheads)
+    leg1_ip_version: IpVersion | None = None   # tunnel findings: of leg 1, if moved there
+    hop: Hop | None = None                     # where the finding was located, if it was
 
 
 @dataclass(frozen=True)
@@ -239,6 +244,8 @@ class LegReport:
     measurements: Mapping[str, Number] = field(default_factory=dict)
     notes: tuple[Evidence, ...] = ()
     not_measured: tuple[str, ...] = ()
+    # The IP version of the leg's packets, when a step resolved its address (not in JSON).
+    ip_version: IpVersion | None = None
 
 
 @dataclass(frozen=True)

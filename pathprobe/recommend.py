@@ -41,7 +41,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.model import Confidence, Leg, Recommendation, Verdict, VerdictCode
+from pathprobe.model import Confidence, IpVersion, Leg, Recommendation, Verdict, VerdictCode
 from pathprobe.wire.overhead import ip_tcp_overhead
 
 # How to undo each kind of change (change requests need a backout plan).
@@ -391,17 +391,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _is_v6(target: str) -> bool:
-    """Whether a leg's target ('198.18.2.2', 'http://[2001:db8::2]:3128', 'h:443') is IPv6."""
-    bare = target.split("://", 1)[-1]
-    return bare.startswith("[") or bare.count(":") > 1
-
-
 def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = None
               ) -> tuple[Recommendation, ...]:
     """Recommendations for ``verdicts``, de-duplicated, in the order found.
 
-    ``targets`` maps a leg name to its target address, to pick IPv4/IPv6 overheads.
+    ``targets`` maps a leg name to its target address (named in the commands); each
+    verdict's ``ip_version`` picks the IPv4/IPv6 header sizes.
     A size is only ever the smallest proven limit on the leg, never more.
     """
     targets = targets or {}
@@ -412,7 +407,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = N
     for v in verdicts:
         if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
             continue
-        lim = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        lim = limits_of(v, v.ip_version is IpVersion.V6)
         if lim is not None:
             rank = (v.confidence is not Confidence.MEASURED, not lim.exact)
             candidates.setdefault(v.leg, []).append((rank, lim))
@@ -430,7 +425,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = N
             out += _clamp_fixes(v, lim, lim)
             continue
         built = False
-        own = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        own = limits_of(v, v.ip_version is IpVersion.V6)
         for rule in RULES:
             if rule.code is v.code and v.leg in rule.legs and own is not None and lim is not None:
                 out += rule.build(v, lim)

@@ -56,6 +56,7 @@ from pathprobe.model import (
     Credentials,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Measurement,
@@ -366,7 +367,7 @@ def _leg1_row(proxy: ProxyConfig, auth: io.Authenticator, first: Tunnel,
         "connect_ms": round(first.connect_s * 1000, 1),
         "established_ms": round(first.established_s * 1000, 1),
         "mss_received": first.peer_mss, "snd_mss": first.snd_mss,
-    }, notes=(source,))
+    }, notes=(source,), ip_version=IpVersion(first.family))
 
 
 def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> None:

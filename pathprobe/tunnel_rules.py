@@ -28,6 +28,7 @@ from pathprobe.model import (
     Credentials,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -251,13 +252,14 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
         numbers["rst_threshold"] = bad   # the smallest write answered by a reset
     if leg1_version is not None:
-        numbers["leg1_ip_version"] = leg1_version
+        numbers["leg1_ip_version"] = leg1_version   # the JSON name of Verdict.leg1_ip_version
     if f.direction is Direction.DOWN:
         numbers["our_mss"] = DOWN_MAXSEG
     limit = Limit(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
                   pmtu_high=r.largest_ok + hi_h if r.exact else None, exact=r.exact)
     return Verdict(code, Leg.PROXY_UPSTREAM, f.direction, tuple(ev), Confidence.MEASURED,
-                   numbers, limit=limit, basis=basis)
+                   numbers, limit=limit, basis=basis,
+                   leg1_ip_version=IpVersion(leg1_version) if leg1_version in (4, 6) else None)
 
 
 def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdict | None:
@@ -316,7 +318,7 @@ def clamp_verdict(hello: Hello, peer_mss: int | None,
     return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM, Direction.UP, tuple(ev),
                    Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
                    {"mss_sent": expected, "mss_received": syn_mss, "ip_version": l2},
-                   basis=Basis.THIS_LEG_ONLY)
+                   basis=Basis.THIS_LEG_ONLY, ip_version=IpVersion(l2))
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, Outcome]
@@ -347,7 +349,8 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
-    return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes))
+    return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes),
+                     ip_version=IpVersion(f.family) if f.family in (4, 6) else None)
 
 
 def leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:

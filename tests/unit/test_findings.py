@@ -30,6 +30,8 @@ from pathprobe.model import (
     Direction,
     Evidence,
     ExitStatus,
+    Hop,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -300,11 +302,17 @@ def test_merge_legs_joins_steps_but_keeps_clashing_numbers_apart() -> None:
 
 # --- peer MTU or clamp ---------------------------------------------------------------------
 
-def handshake_clamp(received: int, **numbers: int) -> Verdict:
+def handshake_clamp(received: int, ip_version: int | None = None, hop: int | None = None
+                    ) -> Verdict:
+    """The rules read the typed fields; the numbers carry the same facts for the JSON."""
+    numbers: dict[str, int] = {"mss_sent": 1460, "mss_received": received}
+    if ip_version is not None:
+        numbers["ip_version"] = ip_version
     return Verdict(VerdictCode.MSS_CLAMPED, L1, DOWN,
                    (Evidence(TunnelFact.SYN_AS_ARRIVED, Step.MSS),),
-                   numbers={"mss_sent": 1460, "mss_received": received, **numbers},
-                   basis=Basis.THIS_LEG_ONLY)
+                   numbers=numbers, basis=Basis.THIS_LEG_ONLY,
+                   ip_version=IpVersion(ip_version) if ip_version is not None else None,
+                   hop=Hop("198.18.1.1", hop) if hop is not None else None)
 
 
 @pytest.mark.parametrize("path", [

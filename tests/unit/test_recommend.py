@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprobe.model import Confidence, Direction, Leg, Limit, Recommendation, Verdict, VerdictCode
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    IpVersion,
+    Leg,
+    Limit,
+    Recommendation,
+    Verdict,
+    VerdictCode,
+)
 from pathprobe.recommend import limits_of, max_size_in, recommend
 
 L1, L2, DIRECT = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM
@@ -75,22 +84,36 @@ def test_leg2_black_hole_is_fixed_on_the_proxy_side_not_the_fmc() -> None:
 
 
 def test_ipv6_uses_60_bytes_of_headers_and_ipv6_keywords() -> None:
-    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))],
-                     {L1: "2001:db8:2::2"})
+    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400),
+                              ip_version=IpVersion.V6)], {L1: "2001:db8:2::2"})
     cmds = commands(recs)
     assert "sysopt connection tcpmss 1340" in cmds
     assert "interface <IFACE>\n ipv6 tcp adjust-mss 1340" in cmds
     assert "interface <IFACE>\n ipv6 mtu 1400" in cmds
 
 
-@pytest.mark.parametrize(("target", "mss"), [
-    ("198.18.2.2", 1360), ("http://198.18.2.2:3128", 1360), ("198.18.2.2:3128", 1360),
-    ("2001:db8:2::2", 1340), ("http://[2001:db8:2::2]:3128", 1340), ("[2001:db8:2::2]:443", 1340),
+@pytest.mark.parametrize(("target", "version", "mss"), [
+    ("http://198.18.2.2:3128", IpVersion.V4, 1360), ("proxy.example:3128", None, 1360),
+    # The typed version decides, never the way the target is written.
+    ("http://[2001:db8:2::2]:3128", IpVersion.V6, 1340), ("proxy.example:3128", IpVersion.V6, 1340),
+    ("[2001:db8:2::2]:443", IpVersion.V4, 1360),
 ])
-def test_family_follows_the_leg_target_however_it_is_written(target: str, mss: int) -> None:
-    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))],
-                     {L1: target})
+def test_family_follows_the_verdicts_ip_version(target: str, version: IpVersion | None,
+                                                 mss: int) -> None:
+    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400),
+                              ip_version=version)], {L1: target})
     assert f"sysopt connection tcpmss {mss}" in commands(recs)
+
+
+def test_finish_gives_each_verdict_its_legs_ip_version() -> None:
+    from pathprobe.findings import finish
+    from pathprobe.model import LegReport, Measurement
+
+    v = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))
+    legs = (LegReport(L1, "2001:db8:2::2", ip_version=IpVersion.V6),)
+    rep = finish([Measurement(legs, (v,))], command="pmtu", started="t", duration_s=0)
+    assert rep.verdicts[0].ip_version is IpVersion.V6
+    assert "sysopt connection tcpmss 1340" in commands(rep.recommendations)
 
 
 def test_smallest_limit_on_a_leg_wins() -> None:
@@ -188,7 +211,8 @@ FOUND: st.SearchStrategy[tuple[Limit | None, dict[str, int]]] = st.one_of(
 def test_no_recommended_size_is_above_the_smallest_proven_limit(
         found: list[tuple[VerdictCode, tuple[Limit | None, dict[str, int]], Confidence]],
         leg: Leg, v6: bool) -> None:
-    verdicts = [Verdict(code, leg, numbers=n, confidence=conf, limit=lim)
+    verdicts = [Verdict(code, leg, numbers=n, confidence=conf, limit=lim,
+                        ip_version=IpVersion.V6 if v6 else IpVersion.V4)
                 for code, (lim, n), conf in found]
     usable = [(v, lim) for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
               for lim in (limits_of(v, v6),) if lim is not None]
