@@ -34,6 +34,7 @@ from pathprobe.probes import tunnel as io
 from pathprobe.probes.hello import send_shape
 from pathprobe.tunnel_rules import header_range
 from pathprobe.wire import tls
+from pathprobe.wire.hostport import HostPort
 
 MAX_FRAGMENT = 256   # records of the fragmented shape: far below any hello limit searched
 
@@ -43,7 +44,7 @@ class HelloTarget:
     """Where the hellos go and how: the tunnel's far end, its name (SNI), leg 1's limit."""
 
     proxy: ProxyConfig
-    target: str
+    target: HostPort
     auth: io.Authenticator
     host: str
     maxseg: int | None

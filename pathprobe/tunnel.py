@@ -109,6 +109,7 @@ from pathprobe.tunnel_rules import (
 )
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import tls
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.http_get import absolute_url
 from pathprobe.wire.reflector_protocol import Hello, parse_hello
 
@@ -124,10 +125,10 @@ DOWNLOAD_LIMIT = 1 << 20
 RANGED_GRACE_S = 0.25
 
 
-def parse_target(text: str) -> tuple[str, int]:
+def parse_target(text: str) -> HostPort:
     """HOST:PORT (IPv6 as [addr]:port) for CONNECT; UsageError otherwise."""
     try:
-        return hc.parse_authority(text)
+        return HostPort.parse(text)
     except ValueError as e:
         raise UsageError(f"--target must be HOST:PORT (e.g. {DEFAULT_TARGET}): {e}") from None
 
@@ -242,7 +243,7 @@ class _Session:
     """Everything the steps after the first CONNECT share."""
 
     proxy: ProxyConfig
-    target: str
+    target: HostPort
     credentials: Credentials | None
     auth: io.Authenticator
     first: Tunnel
@@ -251,7 +252,7 @@ class _Session:
     # Leg 1's proven payload per segment up (from pmtu): the up probes' segments stay
     # within it, so their writes cross leg 1 and what fails is leg 2's.
     leg1_payload: int | None = None
-    reflector: str | None = None
+    reflector: HostPort | None = None
     tls_name: str | None = None
     hello: Hello | None = None
     ca_file: str | None = None
@@ -270,10 +271,10 @@ class _Session:
 
     @property
     def host(self) -> str:
-        return parse_target(self.target)[0]
+        return self.target.host
 
     @property
-    def far(self) -> str:
+    def far(self) -> HostPort:
         """Where the sized probes go: the reflector when it answered, else the target."""
         return self.reflector or self.target
 
@@ -290,7 +291,7 @@ class _Session:
         return first_round_timeout(self.first.connect_s, self.answered_s)
 
     def shape(self) -> tuple[int | None, bool | None]:
-        return leg2_shape(parse_target(self.far)[0], self.hello)
+        return leg2_shape(self.far.host, self.hello)
 
 
 def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
@@ -301,8 +302,9 @@ def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
         notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),)),))
 
 
-def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials | None = None,
-                   reflector: str | None = None, progress: Progress = no_progress,
+def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
+                   credentials: Credentials | None = None,
+                   reflector: HostPort | None = None, progress: Progress = no_progress,
                    token: str | None = None, reflector_tls: bool = False,
                    directions: Sequence[Direction] = (Direction.UP, Direction.DOWN),
                    leg1_payload: int | None = None, ca_file: str | None = None,
@@ -321,15 +323,12 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
     within it: leg 1's loss timeouts are not waited for again, and leg 2 is measured
     beyond leg 1's limit.
     """
-    parse_target(target)
-    if reflector is not None:
-        parse_target(reflector)
     auth = io.Authenticator(credentials, target)
     source = Evidence(TunnelFact.PROXY_SOURCE, Step.TUNNEL, {"source": proxy.source})
     progress(f"CONNECT {target} via {proxy.display}")
     first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S, maxseg=leg1_payload)
     if isinstance(first, ConnectError):
-        fail = connect_verdict(first, proxy, target, credentials)
+        fail = connect_verdict(first, proxy, str(target), credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
                         {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
                         notes=(source,))
@@ -345,7 +344,7 @@ def measure_tunnel(proxy: ProxyConfig, target: str, *, credentials: Credentials 
         _check_interception(session, run)
         _measure_with_hellos(session, run, directions, hello)
     except _Broken as broken:
-        v = connect_verdict(broken.err, proxy, target, credentials)
+        v = connect_verdict(broken.err, proxy, str(target), credentials)
         run.verdicts.append(replace(v, evidence=(*v.evidence, *broken.evidence)))
         return run.measurement()
     # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
@@ -370,23 +369,23 @@ def _leg1_row(proxy: ProxyConfig, auth: io.Authenticator, first: Tunnel,
     }, notes=(source,), ip_version=IpVersion(first.family))
 
 
-def _greet_reflector(s: _Session, run: _Run, reflector: str, use_tls: bool) -> None:
+def _greet_reflector(s: _Session, run: _Run, reflector: HostPort, use_tls: bool) -> None:
     """Ask the reflector how the proxy's SYN arrived; without a valid greeting the run
     goes on without it (an error says why)."""
-    tls_name = parse_target(reflector)[0] if use_tls else None
+    tls_name = reflector.host if use_tls else None
     raw = io.reflector_hello(s.proxy, reflector, io.Authenticator(s.credentials, reflector),
                              s.token, CONNECT_TIMEOUT_S, tls_name)
     if isinstance(raw, ConnectError):
-        run.not_measured(UnmeasuredReason.REFLECTOR_UNREACHABLE, target=reflector,
+        run.not_measured(UnmeasuredReason.REFLECTOR_UNREACHABLE, target=str(reflector),
                          cause=raw.detail)
         return
     hello = parse_hello(raw)
     if hello is None:
-        run.not_measured(UnmeasuredReason.NOT_A_REFLECTOR, target=reflector,
+        run.not_measured(UnmeasuredReason.NOT_A_REFLECTOR, target=str(reflector),
                          cause=(raw or "")[:60])
         return
     s.reflector, s.tls_name, s.hello = reflector, tls_name, hello
-    run.legs.append(LegReport(Leg.PROXY_UPSTREAM, reflector, Direction.UP, {
+    run.legs.append(LegReport(Leg.PROXY_UPSTREAM, str(reflector), Direction.UP, {
         "mss_received": hello.syn_mss, "ip_version": hello.syn_ip_version},
         notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),)))
     run.add(clamp_verdict(hello, s.first.peer_mss, s.first.family))
@@ -405,7 +404,7 @@ def _check_interception(s: _Session, run: _Run) -> None:
                                 DOWN_MAXSEG)
     if isinstance(check, ConnectError):
         raise _Broken(check)
-    result = assess_tls(check, s.host, s.target)
+    result = assess_tls(check, s.host, str(s.target))
     s.proxy_may_terminate, s.check_s = result.proxy_may_terminate, check.elapsed_s
     s.tls_stalled = check.outcome is TlsOutcome.STALLED
     if not s.proxy_may_terminate and check.outcome in _ANSWERED_CHECKS:
@@ -436,7 +435,7 @@ def _measure_with_hellos(s: _Session, run: _Run, directions: Sequence[Direction]
         _measure_sizes(s, run, directions)
         results = pending.result() if pending is not None else []
     family, stamps = s.shape()
-    found = hellos.judge_profile(results, s.target, run.legs, run.verdicts,
+    found = hellos.judge_profile(results, str(s.target), run.legs, run.verdicts,
                                  proxy_answers=s.proxy_may_terminate,
                                  hellos_probed=s.reflector is None, full_segment=PAYLOAD_HIGH,
                                  family=family, timestamps=stamps)
@@ -509,7 +508,7 @@ def _measure_up(s: _Session, run: _Run) -> bool:
     family, stamps = s.shape()
     finding = SizeFinding(Direction.UP, up.result, PAYLOAD_HIGH, up.failures, method,
                           family, stamps, up.max_segment, up.acked)
-    row = size_leg(far, finding, leg1_segment)
+    row = size_leg(str(far), finding, leg1_segment)
     if maxseg is not None:
         row = replace(row, notes=(*row.notes, Evidence(TunnelFact.WITHIN_LEG1_LIMIT, Step.TUNNEL,
                                                        {"payload": maxseg})))
@@ -542,9 +541,9 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
     refusal = first_refusal(posts)
     if refusal is not None:
         raise _Broken.refused_inside_tls(refusal)
-    run.legs.append(post_leg(s.target, posts, timeout))
+    run.legs.append(post_leg(str(s.target), posts, timeout))
     if not any(p.sent for p in posts):
-        run.not_measured(UnmeasuredReason.POSTS_INCOMPLETE, target=s.target)
+        run.not_measured(UnmeasuredReason.POSTS_INCOMPLETE, target=str(s.target))
         return False
     verdict = post_verdict(posts, timeout)
     run.add(verdict)
@@ -553,11 +552,13 @@ def _measure_up_posts(s: _Session, run: _Run) -> bool:
     return any(p.answered for p in posts)
 
 
-def _nothing_answered_up(up: SearchOutcome, low: int, reflector: str | None) -> Unmeasured:
+def _nothing_answered_up(up: SearchOutcome, low: int, reflector: HostPort | None
+                         ) -> Unmeasured:
     """Why leg 2 up has no size (typed; ``render.unmeasured`` says what to try)."""
+    far = str(reflector) if reflector is not None else None
     if up.result.probes == 0:
-        return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_SIZED_WRITE, target=reflector)
-    return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_ANSWER_UP, target=reflector,
+        return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_SIZED_WRITE, target=far)
+    return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_ANSWER_UP, target=far,
                       method="reflector" if reflector is not None else "hello", size=low,
                       non_tls=Outcome.GARBAGE in up.failures.values())
 
@@ -689,7 +690,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
         family, stamps = s.shape()
         finding = SizeFinding(Direction.DOWN, sized.result, PAYLOAD_HIGH, sized.failures,
                               f"reflector {s.reflector} (sized replies)", family, stamps)
-        run.legs.append(size_leg(s.far, finding, None))
+        run.legs.append(size_leg(str(s.far), finding, None))
         run.add(size_verdict(finding))
     if isinstance(d, ConnectError):
         raise _Broken(d)
@@ -697,8 +698,8 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
         raise _Broken.refused_inside_tls(d.head)
     ranged_sized = probes.ranged is not None and probes.ranged.sized is not None
     if answer_too_small(d) and s.reflector is None and not ranged_sized:
-        run.not_measured(UnmeasuredReason.ANSWER_TOO_SMALL, target=s.target)
-    row = download_leg(s.target, d)
+        run.not_measured(UnmeasuredReason.ANSWER_TOO_SMALL, target=str(s.target))
+    row = download_leg(str(s.target), d)
     if s.proxy_may_terminate:
         row = replace(row, notes=(*row.notes, Evidence(InterceptionFact.DECRYPTED_DOWNLOAD,
                                                        Step.TUNNEL)))
@@ -714,7 +715,7 @@ def _judge_down(s: _Session, run: _Run, probes: _DownProbes, answered_up: bool) 
             and crossed >= PAYLOAD_HIGH:
         dv = not_a_size(dv, crossed)   # full-size answers came down: never blame the size
     if dv is not None and dv.direction is None:
-        run.not_measured(UnmeasuredReason.FAR_END_SILENT, target=s.target)
+        run.not_measured(UnmeasuredReason.FAR_END_SILENT, target=str(s.target))
     if dv is not None and not has_down_size_verdict(run.verdicts):
         run.verdicts.append(dv)
     elif dv is not None and probes.ranged is not None:

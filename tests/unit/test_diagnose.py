@@ -7,10 +7,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from pathprobe.commands.common import Output
 from pathprobe.commands.demo import demo_argv
 from pathprobe.diagnosis import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
@@ -39,7 +35,7 @@ from pathprobe.model import (
 )
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
-from pathprobe.wire.http_connect import parse_authority
+from pathprobe.wire.hostport import HostPort
 
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
 UP, DOWN, BOTH = Direction.UP, Direction.DOWN, Direction.BOTH
@@ -244,36 +240,13 @@ def test_missing_measuring_module_is_a_step_not_measured() -> None:
 
 def test_the_plan_measures_both_legs_through_a_proxy_and_one_leg_without() -> None:
     proxy = ProxyConfig(PROXY, 3128, "--proxy")
-    steps = plan(DiagnoseConfig("upstream.pathprobe.test", 443, proxy), no_progress)
+    steps = plan(DiagnoseConfig(HostPort("upstream.pathprobe.test", 443), proxy), no_progress)
     assert [(s.leg, s.target) for s in steps] == [
         (L1, PROXY), (L1, PROXY), (L1, PROXY), (L2, TARGET)]
     assert steps[-1].description.startswith(f"CONNECT {TARGET} via ")
-    direct = plan(DiagnoseConfig("upstream.pathprobe.test", 443), no_progress)
+    direct = plan(DiagnoseConfig(HostPort("upstream.pathprobe.test", 443)), no_progress)
     assert {s.leg for s in direct} == {Leg.FMC_UPSTREAM}
     assert len(direct) == 3
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("upstream.pathprobe.test:443", ("upstream.pathprobe.test", 443)),
-    ("tools.cisco.com", ("tools.cisco.com", 443)),
-    ("[2001:db8:4::2]:8443", ("2001:db8:4::2", 8443)),
-    ("2001:db8:4::2", ("2001:db8:4::2", 443)),
-])
-def test_parse_target(text: str, expected: tuple[str, int]) -> None:
-    assert parse_authority(text, default_port=443) == expected
-
-
-@pytest.mark.parametrize("bad", ["", "host:0", "host:99999", "host:x", "http://h/", "a b:1",
-                                 "[2001:db8::1]:", "host:", "[2001:db8::1"])
-def test_parse_target_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
-        parse_authority(bad, default_port=443)
-
-
-@given(st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z0-9-]{1,20}){0,3}\.?", fullmatch=True),
-       st.integers(1, 65535))
-def test_parse_target_round_trip(host: str, port: int) -> None:
-    assert parse_authority(f"{host}:{port}") == (host, port)
 
 
 def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:

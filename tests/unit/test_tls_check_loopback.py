@@ -19,10 +19,11 @@ from pathprobe.interception import Interception, TlsCheck, TlsOutcome, assess_tl
 from pathprobe.probes.tls_check import check_tls, post_bodies
 from pathprobe.probes.tunnel import Authenticator
 from pathprobe.proxyconf import parse_proxy_url
+from pathprobe.wire.hostport import HostPort
 from tests.hostile import HostileProxy, hold
 
 HOST = "tools.example.test"
-TARGET = f"{HOST}:443"
+TARGET = HostPort(HOST, 443)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

@@ -55,6 +55,7 @@ from pathprobe.tunnel_rules import (
     size_verdict,
 )
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.reflector_protocol import Hello, Syn, parse_hello
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
@@ -333,7 +334,7 @@ def test_timeouts_stay_bounded(answered: list[float], current: float) -> None:
     ("tools.cisco.com:443", "tools.cisco.com", 443), ("[2001:db8:4::2]:443", "2001:db8:4::2", 443),
     ("198.18.4.2:7007", "198.18.4.2", 7007)])
 def test_targets(text: str, host: str, port: int) -> None:
-    assert parse_target(text) == (host, port)
+    assert parse_target(text) == HostPort(host, port)
 
 
 @pytest.mark.parametrize("text", ["tools.cisco.com", "a b:1", "h:0", "h:70000", "2001:db8::1:443"])
@@ -371,7 +372,7 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
     try:
         proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
         auth = io.Authenticator(Credentials("fmc", "pw"), "h:443")
-        t = io.open_tunnel(proxy, "h:443", auth, timeout=3)
+        t = io.open_tunnel(proxy, HostPort("h", 443), auth, timeout=3)
         assert isinstance(t, io.Tunnel) and t.response.status == 200
         t.sock.close()
     finally:
@@ -440,7 +441,8 @@ def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step
     try:
         proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
         t0 = time.monotonic()
-        res = io.open_tunnel(proxy, "h:443", io.Authenticator(None, "h:443"), timeout=timeout)
+        res = io.open_tunnel(proxy, HostPort("h", 443), io.Authenticator(None, "h:443"),
+                             timeout=timeout)
         assert time.monotonic() - t0 < timeout + 2.0
         assert isinstance(res, ConnectError) and res.kind is kind, res
     finally:
