@@ -14,6 +14,7 @@ from typing import Union
 
 from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
+from pathprobe.wire.hostport import HostPort
 
 SCHEMA = "pathprobe/1"
 
@@ -215,6 +216,7 @@ class Verdict:
     ip_version: IpVersion | None = None        # of the leg's packets (MSS overheads)
     leg1_ip_version: IpVersion | None = None   # tunnel findings: of leg 1, if moved there
     hop: Hop | None = None                     # where the finding was located, if it was
+    target: HostPort | None = None             # the CONNECT target it concerns, if one
 
 
 @dataclass(frozen=True)

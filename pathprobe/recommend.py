@@ -41,7 +41,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.model import Confidence, IpVersion, Leg, Recommendation, Verdict, VerdictCode
+from pathprobe.model import (
+    Confidence,
+    IpVersion,
+    Leg,
+    Number,
+    Recommendation,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.overhead import ip_tcp_overhead
 
 # How to undo each kind of change (change requests need a backout plan).
@@ -302,10 +311,21 @@ def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
     ]
 
 
+def _text_target(named: Number, leg2_target: str | None) -> HostPort | None:
+    """A target known only as text (a capture's CONNECT line, the leg-2 row), read by the
+    one parser; None when there is none."""
+    text = named if isinstance(named, str) else leg2_target
+    try:
+        return HostPort.parse(text, default_port=443) if text is not None else None
+    except ValueError:
+        return None
+
+
 def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
-    named = v.numbers.get("target")
-    target = named if isinstance(named, str) else leg2_target or "<TARGET:443>"
-    host = target.rsplit(":", 1)[0]
+    at = v.target or _text_target(v.numbers.get("target"), leg2_target)
+    host, target = (at.host, str(at)) if at is not None else ("<TARGET>", "<TARGET:443>")
+    url = (f"https://{at.url_host}{'' if at.port == 443 else f':{at.port}'}/" if at is not None
+           else "https://<TARGET>/")
     fixed: dict[VerdictCode, list[Recommendation]] = {
         VerdictCode.PROXY_AUTH_UNSUPPORTED: [
             Recommendation(
@@ -344,7 +364,7 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
         ],
         VerdictCode.PROXY_UPSTREAM_ERROR: [
             Recommendation(
-                "proxy", "proxy", f"from the proxy: curl -v https://{target.replace(':443', '')}/",
+                "proxy", "proxy", f"from the proxy: curl -v {url}",
                 "the proxy could not reach the target: check its DNS, route and firewall "
                 "toward the Internet", "nothing to undo (a read-only check)"),
         ],

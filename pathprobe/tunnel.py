@@ -328,7 +328,7 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
     progress(f"CONNECT {target} via {proxy.display}")
     first = io.open_tunnel(proxy, target, auth, timeout=CONNECT_TIMEOUT_S, maxseg=leg1_payload)
     if isinstance(first, ConnectError):
-        fail = connect_verdict(first, proxy, str(target), credentials)
+        fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
                         {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
                         notes=(source,))
@@ -344,7 +344,7 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
         _check_interception(session, run)
         _measure_with_hellos(session, run, directions, hello)
     except _Broken as broken:
-        v = connect_verdict(broken.err, proxy, str(target), credentials)
+        v = connect_verdict(broken.err, proxy, target, credentials)
         run.verdicts.append(replace(v, evidence=(*v.evidence, *broken.evidence)))
         return run.measurement()
     # Interception is a finding about the proxy, not about leg 2's path: leg 2 can be healthy.
@@ -404,7 +404,7 @@ def _check_interception(s: _Session, run: _Run) -> None:
                                 DOWN_MAXSEG)
     if isinstance(check, ConnectError):
         raise _Broken(check)
-    result = assess_tls(check, s.host, str(s.target))
+    result = assess_tls(check, s.target)
     s.proxy_may_terminate, s.check_s = result.proxy_may_terminate, check.elapsed_s
     s.tls_stalled = check.outcome is TlsOutcome.STALLED
     if not s.proxy_may_terminate and check.outcome in _ANSWERED_CHECKS:

@@ -41,6 +41,7 @@ from pathprobe.model import (
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, StopReason, search_evidence
 from pathprobe.timeouts import TUNNEL_WAIT
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.overhead import TCP_TIMESTAMPS, ip_tcp_overhead, mss_for_mtu, mtu_for_mss
 from pathprobe.wire.reflector_protocol import Hello
 
@@ -112,9 +113,15 @@ def first_round_timeout(connect_s: float, answered_s: float | None = None) -> fl
     return max(FIRST_ROUND_FLOOR_S, next_timeout([connect_s], FIRST_ROUND_TIMEOUT_S))
 
 
-def connect_verdict(err: ConnectError, proxy: ProxyConfig, target: str,
+def connect_verdict(err: ConnectError, proxy: ProxyConfig, target: HostPort,
                     credentials: Credentials | None) -> Verdict:
-    """The proxy verdict for a CONNECT that did not give a tunnel."""
+    """The proxy verdict for a CONNECT that did not give a tunnel (``target`` typed for the
+    recommendations; its text in the evidence and JSON)."""
+    return replace(_refusal(err, proxy, str(target), credentials), target=target)
+
+
+def _refusal(err: ConnectError, proxy: ProxyConfig, target: str,
+             credentials: Credentials | None) -> Verdict:
     leg = Leg.FMC_PROXY
     ev = [Evidence(TunnelFact.CONNECT_FAILED, Step.TUNNEL, {
         "target": target, "proxy": proxy.display, "source": proxy.source, "detail": err.detail})]

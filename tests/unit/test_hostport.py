@@ -104,3 +104,25 @@ def test_a_unicode_name_is_written_as_its_idna_form(label: str, port: int) -> No
         return
     assert hp.host.isascii() and str(hp) == f"{hp.host}:{port}"
     assert HostPort.parse(str(hp)) == hp
+
+
+# --- serve --listen: the same parser, ':PORT' meaning every address ---------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (":7007", HostPort("::", 7007)), ("0.0.0.0:7007", HostPort("0.0.0.0", 7007)),
+    ("[::1]:8444", HostPort("::1", 8444)), ("[::]:7007", HostPort("::", 7007)),
+])
+def test_listen_addresses(text: str, expected: HostPort) -> None:
+    from pathprobe.reflector import parse_listen
+
+    assert parse_listen(text) == expected
+
+
+@pytest.mark.parametrize("text", ["7007", "0.0.0.0:0", "0.0.0.0:", "[::1]", "a b:1",
+                                  "2001:db8::1:7007", "[::1]:x"])
+def test_listen_rejects_with_the_flag_named(text: str) -> None:
+    from pathprobe.reflector import parse_listen
+
+    with pytest.raises(ValueError, match="--listen must be ADDR:PORT"):
+        parse_listen(text)

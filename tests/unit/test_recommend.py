@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -260,3 +261,18 @@ def test_leg2_hole_gets_the_generic_proxy_form_within_the_limit() -> None:
 def test_unusable_proxy_setting_points_at_the_fmc_proxy_page() -> None:
     recs = recommend([Verdict(VerdictCode.PROXY_CONFIG_UNSUPPORTED, L1)])
     assert len(recs) == 1 and "64 characters" in recs[0].command
+
+
+def test_refusal_fixes_name_the_typed_target() -> None:
+    from pathprobe.wire.hostport import HostPort
+
+    denied = Verdict(VerdictCode.PROXY_DENIED, L1, target=HostPort("2001:db8:4::2", 8443))
+    cmds = commands(recommend([denied]))
+    assert "acl fmc_targets dstdomain 2001:db8:4::2\nhttp_access allow CONNECT fmc_targets" in cmds
+    upstream = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, target=HostPort.parse("例え.jp:443"))
+    assert "from the proxy: curl -v https://xn--r8jz45g.jp/" in commands(recommend([upstream]))
+    # A target known only as text (a capture's CONNECT line) goes through the same parser.
+    texted = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={"target": "[2001:db8::9]:444"})
+    assert "from the proxy: curl -v https://[2001:db8::9]:444/" in commands(recommend([texted]))
+    assert "from the proxy: curl -v https://<TARGET>/" in commands(
+        recommend([replace(texted, numbers={})]))

@@ -95,7 +95,7 @@ def test_a_terminating_proxy_is_named_and_a_given_ca_makes_it_trusted(pki: Path)
         check = check_tls(cfg, TARGET, Authenticator(None, TARGET), HOST, None, 5.0)
         assert isinstance(check, TlsCheck)
         assert check.outcome is TlsOutcome.UNVERIFIED and check.leaf
-        r = assess_tls(check, HOST, TARGET)
+        r = assess_tls(check, TARGET)
         assert r.kind is Interception.INTERCEPTED and r.cert is not None
         assert r.cert.issuer == "O=proxy test, CN=proxy test CA"
         trusted = check_tls(cfg, TARGET, Authenticator(None, TARGET), HOST,

@@ -104,7 +104,7 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
 ])
 def test_connect_verdicts(err: ConnectError, creds: Credentials | None, code: VerdictCode,
                           leg: Leg, last: TunnelFact) -> None:
-    v = connect_verdict(err, PROXY, "upstream.pathprobe.test:443", creds)
+    v = connect_verdict(err, PROXY, HostPort("upstream.pathprobe.test", 443), creds)
     assert (v.code, v.leg, v.direction, v.basis, v.severity) == (
         code, leg, None, Basis.PROXY_ANSWER, None)
     first = v.evidence[0]
@@ -121,20 +121,20 @@ def test_connect_verdicts(err: ConnectError, creds: Credentials | None, code: Ve
 
 def test_auth_evidence_names_the_schemes_and_the_user_never_the_password() -> None:
     ntlm = connect_verdict(_status(407, ("Proxy-Authenticate", "NTLM"),
-                                   ("Proxy-Authenticate", "Negotiate")), PROXY, "h:443",
+                                   ("Proxy-Authenticate", "Negotiate")), PROXY, HostPort("h", 443),
                            Credentials("fmc", "s3cret"))
     assert ntlm.numbers["offered"] == "ntlm,negotiate"
     assert fact(ntlm, TunnelFact.AUTH_OFFERED).values == {"schemes": "ntlm, negotiate"}
     assert describe(fact(ntlm, TunnelFact.AUTH_UNSUPPORTED)).startswith(
         "the FMC supports Basic and Digest proxy authentication, not NTLM/NEGOTIATE")
     rejected = connect_verdict(_status(407, ("Proxy-Authenticate", 'Basic realm="r"'),
-                                       tried="basic"), PROXY, "h:443",
+                                       tried="basic"), PROXY, HostPort("h", 443),
                                Credentials("fmc", "s3cret"))
     text = " ".join(describe(e) for e in rejected.evidence)
     assert "credentials for user 'fmc' were rejected (basic)" in text
     assert "s3cret" not in text and "s3cret" not in repr(rejected)
     squid = connect_verdict(_status(403, ("X-Squid-Error", "ERR_ACCESS_DENIED 0")), PROXY,
-                            "h:443", None)
+                            HostPort("h", 443), None)
     assert fact(squid, TunnelFact.PROXY_ERROR_PAGE).values == {"error": "ERR_ACCESS_DENIED 0"}
 
 
