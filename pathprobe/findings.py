@@ -15,7 +15,8 @@ typed limits, evidence and an attribution ``Basis``; this module
    - warning: degraded or fragile - a path MTU reduction that is only
      inferred (ICMP seen in part, or only a cached route), an MSS clamp that
      still lets through segments larger than the leg carries, a proxy setting
-     the FMC cannot use;
+     the FMC cannot use, one refused connection while others to the same server
+     succeeded (``others_connected``, from a capture);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
@@ -313,6 +314,8 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     """The severity rules of the module docstring, from typed facts only."""
     if v.code is VerdictCode.HEALTHY:
         return Severity.INFO
+    if v.code is VerdictCode.PROXY_UNREACHABLE and _int(v.numbers, "others_connected"):
+        return Severity.WARNING   # one refusal while other connections to it succeeded
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL
     if v.code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:

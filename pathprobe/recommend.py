@@ -116,7 +116,7 @@ def limits_of(verdict: Verdict, ipv6: bool = False) -> Limits | None:
 
 def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
     """Leg 1 (FMC side): the FMC's own MTU governs what it sends and the MSS it advertises."""
-    peer = "upstream" if v.leg == Leg.FMC_UPSTREAM else "proxy"
+    peer = "server" if v.leg == Leg.FMC_UPSTREAM else "proxy"
     where_path = f"firewall/router between the FMC and the {peer}"
     out = [
         Recommendation(
@@ -299,8 +299,9 @@ def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> li
 
 
 def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
-    where = ("firewall/IPS between the FMC and the proxy" if v.leg != Leg.PROXY_UPSTREAM
-             else "firewall/IPS between the proxy and the Internet")
+    where = ("firewall/IPS between the proxy and the Internet" if v.leg is Leg.PROXY_UPSTREAM
+             else "firewall/IPS between the FMC and the server" if v.leg is Leg.FMC_UPSTREAM
+             else "firewall/IPS between the FMC and the proxy")
     return [
         Recommendation(
             where, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
@@ -385,6 +386,18 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
                 "restore the reviewed settings"),
         ],
     }
+    if v.leg is Leg.FMC_UPSTREAM:   # no proxy in sight: the words say "server"
+        fixed[VerdictCode.PROXY_UNREACHABLE] = [Recommendation(
+            "network between the FMC and the server", "any",
+            "check the server's address and port, the route and any ACL on the way",
+            "no TCP connection to the server could be opened", "nothing to undo (a check)")]
+        fixed[VerdictCode.TUNNEL_STALL] = [Recommendation(
+            "server, or a firewall/IPS on the way", "any",
+            "review inspection, read timeouts and size/quota limits for the FMC's TLS "
+            "connections to the server",
+            "the TLS session opened but data stopped flowing: inspection delays, timeouts "
+            "for long transfers and file-size limits are the usual causes",
+            "restore the reviewed settings")]
     return fixed.get(code, [])
 
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.correlate import SegmentLog
+from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.reader import (
     LINKTYPE_ETHERNET,
+    LINKTYPE_TEXT_BREAK,
     ReadStats,
     inner_ip,
     ip_offset,
@@ -30,14 +32,15 @@ from pathprobe.capture.reader import (
 )
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
+    Finding,
     Merger,
+    PathContext,
     conn_findings,
     conn_row,
     ev,
-    leg_of,
 )
 from pathprobe.capture.textframes import as_text_analysis
-from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Tracker
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Request, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
@@ -55,6 +58,7 @@ from pathprobe.recommend import recommend
 from pathprobe.wire.headers import (
     PROTO_TCP,
     TCP_SYN,
+    IpHeader,
     parse_icmp_error,
     parse_ip,
     parse_tcp,
@@ -67,7 +71,7 @@ PROTO_ICMP, PROTO_ICMP6 = 1, 58
 
 @dataclass(frozen=True)
 class Filters:
-    """Which connections to analyse (design: CONNECTs plus everything to/from --proxy)."""
+    """Which connections to show: all by default; --host/--port/--proxy narrow the view."""
 
     hosts: frozenset[str] = frozenset()
     ports: frozenset[int] = frozenset()
@@ -76,19 +80,60 @@ class Filters:
 
     @property
     def explicit(self) -> bool:
-        return bool(self.hosts or self.ports)
+        return bool(self.hosts or self.ports or self.proxy_host)
 
-    def wants(self, c: Conn) -> bool:
-        if self.explicit:
-            host_ok = not self.hosts or c.client in self.hosts or c.server in self.hosts
-            port_ok = not self.ports or c.cport in self.ports or c.sport in self.ports
-            return host_ok and port_ok
-        return bool(c.exchanges) or self.is_proxy(c)
+    def wants(self, c: Conn, leg: Leg) -> bool:
+        host_ok = not self.hosts or c.client in self.hosts or c.server in self.hosts
+        port_ok = not self.ports or c.cport in self.ports or c.sport in self.ports
+        proxy_ok = (self.proxy_host is None or self.is_proxy(c) or c.client == self.proxy_host
+                    or leg is Leg.PROXY_UPSTREAM)
+        return host_ok and port_ok and proxy_ok
 
     def is_proxy(self, c: Conn) -> bool:
         if self.proxy_host is None or c.server != self.proxy_host:
             return False
         return self.proxy_port is None or c.sport == self.proxy_port
+
+
+JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
+REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
+CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
+
+
+def _split_target(target: str) -> tuple[str, int]:
+    host, _, port = target.rpartition(":")
+    return host.strip("[]").lower(), int(port) if port.isdigit() else 0
+
+
+def _host_only(name: str) -> str:
+    """The host of an SNI or a Host header (which may carry a port, or be [v6]:port)."""
+    name = name.lower()
+    if name.startswith("["):
+        return name[1:].partition("]")[0]
+    return name.partition(":")[0] if name.count(":") == 1 else name
+
+
+def _join(c: Conn, requests: Sequence[Request], proxy_addrs: Mapping[str, None]
+          ) -> Request | None:
+    """The proxied request this connection serves upstream (a capture on the proxy): one
+    made shortly before it starts, for the same port and the host it names (SNI, Host),
+    or, without a name, to the same address or from the proxy's own address."""
+    name = _host_only(c.server_name)
+    for r in reversed(requests):
+        ts, _frame, client, _cport, proxy, _pport, target = r
+        if ts > c.first_ts + 0.001:
+            continue
+        if ts < c.first_ts - JOIN_S:
+            break
+        host, port = _split_target(target)
+        if port != c.sport or c.client == client or c.server == proxy:
+            continue
+        if name:
+            if name == host:
+                return r
+        elif host == c.server or c.client == proxy or c.client in proxy_addrs:
+            return r
+    return None
 
 
 @dataclass(frozen=True)
@@ -115,11 +160,13 @@ class Analysis:
 
 
 class Collector:
-    """Receives each finished connection: filter, judge, merge, keep a bounded table.
+    """Receives each finished connection: role, filter, judge, merge, keep a bounded table.
 
     Connections are judged as soon as they end, so memory holds the open
     connections, one finding per verdict group and at most ``max_rows`` rows of
-    each kind (problem, healthy), whatever the size of the capture.
+    each kind (problem, healthy), whatever the size of the capture. Failed
+    handshakes alone wait for the end (bounded), to be weighed against the
+    successful ones to the same server.
     """
 
     def __init__(self, filters: Filters, stall_s: float, max_rows: int) -> None:
@@ -134,10 +181,48 @@ class Collector:
         self.legs: set[Leg] = set()
         self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
+        self.refused: list[Conn] = []
+        # handshakes completed per (server, port) and per pair of hosts
+        self.connected: dict[tuple[str, str], int] = {}
+        self.crossed: dict[tuple[str, str], int] = {}    # (client, server) -> payload
+        self.hellos: dict[tuple[str, str], int] = {}     # (client, server) -> hello answered
+        self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
+        self.joined = 0
+        self.loss = [0, 0]                                # connections, bytes
+
+    def role(self, c: Conn) -> tuple[Leg, Request | None]:
+        """Client to proxy, proxy to upstream (joined to its request), or direct."""
+        t = self.tracker
+        if c.exchanges or self.filters.is_proxy(c) or (
+                t is not None and (c.server, c.sport) in t.proxies):
+            return Leg.FMC_PROXY, None
+        if t is not None and t.requests:
+            r = _join(c, t.requests, self.proxy_addrs)
+            if r is not None:
+                return Leg.PROXY_UPSTREAM, r
+        return Leg.FMC_UPSTREAM, None
 
     def __call__(self, c: Conn) -> None:
         self.seen += 1
-        if not self.filters.wants(c):
+        if c.down.syn_frame is not None:
+            pair = (min(c.client, c.server), max(c.client, c.server))
+            for key in ((c.server, str(c.sport)), pair):
+                if key in self.connected or len(self.connected) < CONNECTED_MAX:
+                    self.connected[key] = self.connected.get(key, 0) + 1
+        elif c.up.syn_frame is not None and len(self.refused) < REFUSED_MAX:
+            self.refused.append(c)      # judged in close(), against the successes
+            return
+        self.judge(c)
+
+    def close(self) -> None:
+        """Judge the held-back failed handshakes, now that all successes are counted."""
+        for c in self.refused:
+            self.judge(c)
+        self.refused.clear()
+
+    def judge(self, c: Conn) -> None:
+        leg, request = self.role(c)
+        if not self.filters.wants(c, leg):
             return
         self.chosen += 1
         tracker = self.tracker
@@ -147,19 +232,45 @@ class Collector:
                 frag = tracker.fragments.get(key)
                 if frag is not None:
                     c.fragments += frag[0]
-        proxied = bool(c.exchanges) or self.filters.is_proxy(c)
-        findings = conn_findings(c, capture_end, proxied, self.stall_s)
-        self.targets.setdefault(leg_of(proxied), f"[{c.server}]:{c.sport}" if c.family == 6
+        if request is not None:
+            self.joined += 1
+            self.proxy_addrs.setdefault(c.client, None)
+        path = (c.client, c.server)
+        same_port = self.connected.get((c.server, str(c.sport)), 0)
+        pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
+        ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
+                          full_crossed=self.crossed.get(path, 0),
+                          hello_answered=self.hellos.get(path, 0))
+        findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
+        if not findings and (c.server_hello is not None or c.down.bytes):
+            self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)
+        if c.server_hello is not None and c.hello_record:
+            self.hellos[path] = max(self.hellos.get(path, 0), c.hello_record)
+        for side in (c.up, c.down):
+            if side.hole is not None and side.acked >= side.hole[1]:
+                self.loss[0] += 1
+                self.loss[1] += side.hole[1] - side.hole[0]
+        self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
                                 else f"{c.server}:{c.sport}")
-        if c.exchanges:
+        if c.exchanges and c.exchanges[-1].method == "CONNECT":
             self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)
         for f in findings:
             self.merger.add(f)
         rows = self.problem_rows if findings else self.healthy_rows
         if not self.max_rows or len(rows) < self.max_rows:
-            row = conn_row(c, findings, proxied)
+            row = conn_row(c, findings, leg, request[2:4] if request is not None else None)
             rows.append((c.index, row))
             self.legs.add(row.name)
+
+    def leg_between(self, src: str, dst: str) -> Leg:
+        """The leg a (non-TCP) packet from ``src`` to ``dst`` travels, by known roles."""
+        t = self.tracker
+        proxies = {a for a, _p in t.proxies} if t is not None else set()
+        if dst in proxies or self.filters.proxy_host == dst:
+            return Leg.FMC_PROXY
+        if src in proxies or src in self.proxy_addrs or self.filters.proxy_host == src:
+            return Leg.PROXY_UPSTREAM
+        return Leg.FMC_UPSTREAM
 
 
 # Fast path for the common case (IPv4 without options or fragmentation, IPv6 without
@@ -210,10 +321,13 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
 
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
-          max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None) -> Tracker:
+          max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
+          icmp: IcmpLog | None = None) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop); ``tap``, when
-    given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``)."""
+    given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``);
+    ICMP goes to ``icmp``; frames that hold no IP packet are counted in ``stats.not_ip``."""
     tracker = Tracker(on_done, max_connections)
+    icmp = icmp if icmp is not None else IcmpLog()
     if isinstance(on_done, Collector):
         on_done.tracker = tracker
     hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
@@ -236,7 +350,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             else:
                 off = ip_offset(linktype, data)
                 if off < 0:
-                    note_not_ip(stats, linktype, data)
+                    if linktype == LINKTYPE_TEXT_BREAK:
+                        tracker.end_observation(ts)
+                    else:
+                        note_not_ip(stats, linktype, data)
                     continue
             # fast_tcp, inlined (a call per packet is measurable here)
             n = len(data)
@@ -247,17 +364,20 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
                     v4u(data, off)
                 if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
-                    _slow(tracker, frame, ts, data, off, hosts, tap)
+                    if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                        note_not_ip(stats, linktype, data)
                     continue
                 hdr = 20
             elif v == 6 and n >= off + 60:
                 plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
                 if nxt != PROTO_TCP:
-                    _slow(tracker, frame, ts, data, off, hosts, tap)
+                    if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                        note_not_ip(stats, linktype, data)
                     continue
                 hdr, total = 40, 40 + plen
             else:
-                _slow(tracker, frame, ts, data, off, hosts, tap)
+                if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                    note_not_ip(stats, linktype, data)
                 continue
             if hosts and src not in hosts and dst not in hosts:
                 continue
@@ -330,31 +450,33 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     return True
 
 
-def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
-          hosts: set[bytes], tap: SegmentLog | None = None) -> None:
-    """Everything but plain TCP: fragments, ICMP errors, IPv6 extension headers, tunnels."""
+def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, off: int,
+          hosts: set[bytes], tap: SegmentLog | None = None) -> bool:
+    """Everything but plain TCP: fragments, ICMP, IPv6 extension headers, tunnels. False
+    when the frame holds no IP packet after all."""
     inner = inner_ip(data, off)
     if inner >= 0:
         off = inner
         if _tunnelled_tcp(tracker, frame, ts, data, off, hosts, tap):
-            return
+            return True
     mv = memoryview(data)[off:]
     ip = parse_ip(mv)
     if ip is None:
-        return
+        return False
     if ip.more_fragments or ip.frag_offset:
         tracker.fragment(frame, ip)
         if ip.frag_offset:
-            return
+            return True
     proto = ip.proto
+    af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    if hosts and socket.inet_pton(af, ip.src) not in hosts \
+            and socket.inet_pton(af, ip.dst) not in hosts and proto == PROTO_TCP:
+        return True
     if proto == PROTO_TCP:
-        af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
         src, dst = socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst)
-        if hosts and src not in hosts and dst not in hosts:
-            return
         tcp = parse_tcp(mv[ip.header_length:])
         if tcp is None:
-            return
+            return True
         start = ip.header_length + tcp.header_length
         if tap is not None:
             tap(frame, ts, data, off, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq,
@@ -363,11 +485,28 @@ def _slow(tracker: Tracker, frame: int, ts: float, data: bytes, off: int,
                     tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), data, off + start,
                     tcp.options)
     elif proto in (PROTO_ICMP, PROTO_ICMP6):
-        err = parse_icmp_error(mv[ip.header_length:], ip.version)
-        if (err is not None and err.frag_needed and err.mtu and err.quoted_ip is not None
-                and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP):
-            tracker.icmp(frame, ts, ip.src, ip.version, err.mtu, err.quoted_ip,
-                         err.quoted_tcp_ports)
+        body = mv[ip.header_length:]
+        err = parse_icmp_error(body, ip.version)
+        if err is None:
+            icmp.echo(frame, ts, ip, body)
+        elif (err.frag_needed and err.mtu and err.quoted_ip is not None
+                and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP
+                and tracker.icmp(frame, ts, ip.src, ip.version, err.mtu, err.quoted_ip,
+                                 err.quoted_tcp_ports)):
+            pass   # claimed by the connection it quotes
+        elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
+            icmp.error(frame, ip, err)
+    return True
+
+
+def _quoted_addrs(quoted: IpHeader | None, ip: IpHeader) -> set[bytes]:
+    """The packed addresses an ICMP message concerns (for --host)."""
+    af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    out = {socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst)}
+    if quoted is not None:
+        qaf = socket.AF_INET6 if quoted.version == 6 else socket.AF_INET
+        out |= {socket.inet_pton(qaf, quoted.src), socket.inet_pton(qaf, quoted.dst)}
+    return out
 
 
 def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL_S,
@@ -378,14 +517,16 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     """Read ``path`` and say, per connection and overall, what went wrong.
 
     Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
-    CaptureUnreadable (exit status 3) when it holds no packets or no connection matches
-    the filters: there is then nothing to report."""
+    CaptureUnreadable (exit status 3) when it holds no packets, no IP packet at all, or
+    nothing matches the filters: there is then nothing to report."""
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
+    icmp = IcmpLog()
     with no_cyclic_gc():
-        tracker = track(path, filters, stats, collector, max_connections, tap)
+        tracker = track(path, filters, stats, collector, max_connections, tap, icmp)
         tracker.finish()
+        collector.close()
     elapsed = time.monotonic() - t0
     if progress and elapsed >= 2.0:   # only worth saying for big captures
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
@@ -393,46 +534,58 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         raise CaptureUnreadable(f"{path}: the capture holds no packets")
     if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
         raise no_ip_error(path, stats)
-    if not collector.chosen:
-        what = ("matching --host/--port" if filters.explicit else
-                "that looks like a proxy CONNECT" + (" or goes to --proxy"
-                                                      if filters.proxy_host else ""))
+    icmp_found = icmp_findings(icmp, collector.leg_between)
+    if not collector.chosen and not icmp_found and filters.explicit:
         raise CaptureUnreadable(
-            f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none {what}; "
-            "use --host/--port/--proxy to choose connections"
-            + (f" (capture truncated: {stats.truncated})" if stats.truncated else
-               f" ({stats.unsupported_frames} frames on interfaces of unsupported link types "
-               "were skipped)" if stats.unsupported_frames else ""))
+            f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none matching "
+            "--host/--port/--proxy; leave them out to see every connection")
+    for f in icmp_found:
+        collector.merger.add(f)
+        collector.legs.add(f.leg)
+    measurement = _measurement(path, stats, collector, tracker, icmp, icmp_found, max_rows)
+    # A capture read from text is told as such (lines, names, what text cannot prove).
+    return as_text_analysis(Analysis(measurement, stats, collector.chosen, collector.seen,
+                                     dict(collector.targets)))
+
+
+def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,
+                 icmp: IcmpLog, icmp_found: list[Finding], max_rows: int) -> Measurement:
+    """The verdicts, the table and the notes of what the reader and analysis noticed."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
+    if not collector.seen:
+        notes.append(ev(CaptureFact.NO_TCP, packets=stats.frames - stats.not_ip))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.unsupported_frames:
         notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
     if tracker.shed_total:
         notes.append(ev(CaptureFact.CONNECTIONS_SHED, count=tracker.shed_total,
-                        syn_only=tracker.shed_syn_only, max_connections=max_connections))
+                        syn_only=tracker.shed_syn_only, max_connections=tracker.max_connections))
+    if collector.joined:
+        notes.append(ev(CaptureFact.LEG2_JOINED, joined=collector.joined))
+    if collector.loss[0]:
+        notes.append(ev(CaptureFact.CAPTURE_LOSS, connections=collector.loss[0],
+                        missing=collector.loss[1]))
     rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
     if max_rows and len(rows) < collector.chosen:
         notes.append(ev(CaptureFact.TABLE_LIMITED, shown=len(rows), chosen=collector.chosen,
                         max_rows=max_rows))
     rows = rows if max_rows else sorted(rows)
     legs = tuple(r for _i, r in rows)
-    for frame, mtu, router, quoted in tracker.icmp_unmatched[:5]:
-        notes.append(ev(CaptureFact.ICMP_UNMATCHED, frame, router=router, mtu=mtu,
-                        quoted=quoted))
+    notes += icmp_notes(icmp, icmp_found)
     frags = sum(v[0] for v in tracker.fragments.values())
     if frags:
         notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),
                         count=frags))
     legs_seen = sorted(collector.legs)
     verdicts = healthy_unless(
-        collector.merger.verdicts(), legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY,
+        collector.merger.verdicts(),
+        # no connection at all: no proxy either, so nothing is said about one
+        legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY if legs_seen
+        else Leg.FMC_UPSTREAM,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
-    # A capture read from text is told as such (lines, names, what text cannot prove).
-    return as_text_analysis(Analysis(Measurement(legs=legs, verdicts=verdicts,
-                                                 notes=tuple(notes)), stats,
-                                     collector.chosen, collector.seen, dict(collector.targets)))
+    return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))
 
 
 def _bracket(v: Verdict) -> tuple[int, int] | None:
@@ -470,7 +623,8 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
         else:
             rest.append(v)
         seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
-        if (v.code is VerdictCode.TUNNEL_STALL and v.direction is not Direction.UP
+        if (v.code is VerdictCode.TUNNEL_STALL and v.leg is Leg.PROXY_UPSTREAM
+                and v.direction is not Direction.UP
                 and isinstance(seg, int) and isinstance(full, int) and seg < full):
             where = targets.get(Leg.FMC_PROXY, "PROXY:PORT")
             out.append(Recommendation(

@@ -41,6 +41,9 @@ LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
+# Not a link type: pasted text's frame maker marks where one snippet ends and the next,
+# with a clock of its own, begins (capture/textframes.py). Never in a capture file.
+LINKTYPE_TEXT_BREAK = -1
 
 LINKTYPE_NAMES = {
     LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW_OLD: "raw IP",

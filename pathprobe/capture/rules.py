@@ -75,9 +75,25 @@ def conn_filter(c: Conn) -> str:
     return f"{ipf}=={c.client} && tcp.port=={c.cport}"
 
 
-def leg_of(proxied: bool) -> Leg:
-    """The leg a capture on the FMC sees: to the proxy, or straight to the upstream."""
-    return Leg.FMC_PROXY if proxied else Leg.FMC_UPSTREAM
+# The smallest MTU every IPv4 / IPv6 path must carry: below it a lost packet is loss,
+# never a path MTU, unless an ICMP message says so (RFC 791, RFC 8200).
+MIN_MTU = {4: 576, 6: 1280}
+
+
+@dataclass(frozen=True)
+class PathContext:
+    """What other connections of the capture proved about this one's path."""
+
+    # Handshakes completed with the same server address and port (besides this one), or
+    # else between the same two hosts (``same_port`` False: e.g. BGP peers, one of which
+    # refuses while the other's connection succeeds).
+    others_connected: int = 0
+    same_port: bool = True
+    # Largest payload the same client sent to the same server that was acknowledged
+    # and answered (so it crossed the whole path), before this connection was judged.
+    full_crossed: int = 0
+    # Largest ClientHello record the same client sent the same peer that was answered.
+    hello_answered: int = 0
 
 
 def size_limit(delivered: int | None, failing: int) -> Limit:
@@ -90,26 +106,35 @@ def size_limit(delivered: int | None, failing: int) -> Limit:
     return Limit(pmtu_low=delivered, pmtu_high=high, exact=False)
 
 
-def conn_findings(c: Conn, capture_end: float, proxied: bool,
-                  stall_s: float = DEFAULT_STALL_S) -> list[Finding]:
-    """Everything wrong with one connection (empty if it looks healthy)."""
-    leg = leg_of(proxied)
+def conn_findings(c: Conn, capture_end: float, leg: Leg,
+                  stall_s: float = DEFAULT_STALL_S,
+                  ctx: PathContext = PathContext()) -> list[Finding]:
+    """Everything wrong with one connection (empty if it looks healthy); ``leg`` is its
+    role: client to proxy, proxy to upstream, or client straight to the server."""
     base = conn_filter(c)
     out: list[Finding] = []
     up, down = c.up, c.down
 
     # --- handshake ---------------------------------------------------------------------
-    if up.syn_frame is not None and down.syn_frame is None:
+    if up.syn_frame is not None and down.syn_frame is None and not syn_failed(c, capture_end):
+        pass   # the capture missed the SYN-ACK, or ended before an answer could come
+    elif up.syn_frame is not None and down.syn_frame is None:
         if c.synack_rst is not None:
             evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
                         ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
         else:
             evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
                            port=c.sport, count=up.syn_count)]
-        out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None,
-                           {"port": c.sport, "syn_sent": up.syn_count,
-                            "wireshark_filter": f"{base} && tcp.flags.syn==1"},
-                           evidence, key_values=(c.sport,), conn=c))
+        numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
+        if ctx.others_connected:
+            # One refusal among successful connections: not "unreachable" (a warning).
+            evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
+                               count=ctx.others_connected, same_port=int(ctx.same_port)))
+            numbers["others_connected"] = ctx.others_connected
+        numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
+        out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
+                           Confidence.MEASURED,
+                           key_values=(c.sport, ctx.others_connected > 0), conn=c))
         return out
 
     if up.mss is not None and down.mss is not None and down.mss < up.mss:
@@ -124,7 +149,13 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
 
     # --- the proxy's answer --------------------------------------------------------------
     if c.exchanges:
-        out.extend(_proxy_findings(c, leg, base))
+        out.extend(_proxy_findings(c, leg, base, capture_end, stall_s))
+
+    # --- a ClientHello dropped for what it is, not for its size (issue 19) ---------------
+    hello = hello_dropped(c, leg, base, capture_end, stall_s, ctx)
+    if hello is not None:
+        out.append(hello)
+        return out
 
     # --- transport on the captured leg -----------------------------------------------------
     transport = _transport_findings(c, leg, base)
@@ -133,10 +164,102 @@ def conn_findings(c: Conn, capture_end: float, proxied: bool,
     # --- the tunnel after 200 (or a direct TLS session) ------------------------------------
     if not any(f.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
                for f in transport):
-        stall = _stall_finding(c, capture_end, proxied, base, stall_s)
+        stall = _stall_finding(c, capture_end, leg, base, stall_s)
         if stall is not None:
             out.append(stall)
     return out
+
+
+SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all
+
+
+def syn_failed(c: Conn, capture_end: float) -> bool:
+    """The client's SYN got no SYN-ACK: a reset came, or the capture went on long enough
+    after it; and the client never acknowledged anything from the server (else the
+    capture only missed the SYN-ACK)."""
+    if c.up.syn_frame is None or c.down.syn_frame is not None:
+        return False
+    if c.down.acked or c.up.bytes or c.down.bytes:
+        return False
+    return c.synack_rst is not None or capture_end - c.first_ts >= SYN_WAIT_S
+
+
+def _hello_name(c: Conn) -> str:
+    """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
+    if c.server_name:
+        return c.server_name
+    return c.exchanges[-1].target.rpartition(":")[0] if c.exchanges else "-"
+
+
+def hello_spans(c: Conn) -> bool:
+    """The ClientHello record is longer than the segment that starts it."""
+    return c.client_hello is not None and c.hello_record > c.client_hello[1]
+
+
+def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: float,
+                  ctx: PathContext) -> Finding | None:
+    """TLS_HELLO_DROPPED (inferred): a ClientHello spanning segments got no answer but
+    silence or a reset, while full-size segments crossed the same path before.
+
+    Two shapes: through a tunnel, the proxy acknowledged the whole hello (so leg 1 carried
+    it) and the upstream never answered; on the captured leg itself, the hello's first
+    segment was retransmitted, never acknowledged, although segments at least as large
+    had crossed to the same server. Either way not a path MTU: the same sizes cross.
+    """
+    hello = c.client_hello
+    if hello is None or not hello_spans(c) or c.server_hello is not None:
+        return None
+    frame, first = hello
+    up = c.up
+    start = c.hello_end - c.hello_record
+    stuck = up.big_retx.get(start)
+    acked = up.acked >= c.hello_end
+    if leg is Leg.FMC_PROXY:
+        if c.tunnel_start is None or not acked:
+            return None
+    elif stuck is None or stuck[3] < 2 or acked:
+        return None
+    crossed = ctx.full_crossed
+    if crossed < first:
+        return None
+    # The far side's answer: a reset, or (through a proxy, which turns the upstream's
+    # reset into a close of the tunnel) a FIN; else silence, long enough to count.
+    first_end = c.end[0] if c.end is not None else ""
+    reset = c.down.rst_frame if first_end == "server RST" else None
+    closed = c.down.fin_frame if first_end == "server FIN" else None
+    end_ts = (c.end[2] if c.end is not None else
+              c.evicted_at if c.evicted_at is not None else capture_end)
+    if reset is None and closed is None and end_ts - c.last_data_ts < stall_s:
+        return None
+    # The verdict's vocabulary (as from `tunnel`): refused actively, or dropped.
+    how = "drop" if reset is None and closed is None else "reset"
+    evidence = [ev(CaptureFact.HELLO_SPANS, frame, record=c.hello_record, first=first,
+                   name=_hello_name(c))]
+    if leg is Leg.FMC_PROXY:
+        evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1))
+    else:
+        evidence.append(ev(CaptureFact.HELLO_RETRANSMITTED, int(stuck[2]) if stuck else None,
+                           count=int(stuck[3]) if stuck else 0))
+    evidence.append(ev(CaptureFact.FULL_SIZE_CROSSED, payload=crossed, first=first))
+    if reset is not None:
+        evidence.append(ev(CaptureFact.HELLO_RESET, reset))
+    elif closed is not None:
+        evidence.append(ev(CaptureFact.HELLO_CLOSED, closed,
+                           proxied=int(leg is Leg.FMC_PROXY)))
+    else:
+        evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(end_ts - c.last_data_ts, 1),
+                           **_ended(c, capture_end)))
+    target_leg = Leg.PROXY_UPSTREAM if leg is Leg.FMC_PROXY else leg
+    return Finding(VerdictCode.TLS_HELLO_DROPPED, target_leg, Direction.UP,
+                   {"hello_dropped_from": c.hello_record, "first_segment": first,
+                    "segment_crossed": crossed,
+                    "how": how,
+                    **({"hello_max": ctx.hello_answered}
+                       if 0 < ctx.hello_answered < c.hello_record else {}),
+                    "wireshark_filter": f"{base} && (tls.handshake.type==1 || "
+                                        "tcp.flags.reset==1 || tcp.analysis.retransmission)"},
+                   evidence, Confidence.INFERRED, key_values=(c.hello_record > 0,),
+                   basis=Basis.CAPTURE_POINT, conn=c)
 
 
 def _ended(c: Conn, capture_end: float) -> dict[str, Number]:
@@ -149,18 +272,26 @@ def _ended(c: Conn, capture_end: float) -> dict[str, Number]:
     return {"ended": "closed", "how": how, "end_frame": frame}
 
 
-def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+def _method(ex: Exchange) -> dict[str, Number]:
+    """The request's method as an evidence value, for plain HTTP only (CONNECT is implied)."""
+    return {} if ex.method == "CONNECT" else {"method": ex.method}
+
+
+def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
+                    stall_s: float) -> list[Finding]:
     out: list[Finding] = []
     last = c.exchanges[-1]
     for i, ex in enumerate(c.exchanges):
         status = ex.status
         if status is None or status == 200:
             continue
+        if ex.method != "CONNECT" and status != 407 and status not in (502, 503, 504):
+            continue   # a plain-HTTP answer may be the origin's own (404, 403...)
         # By frame number: Wireshark only dissects HTTP on ports it knows (3128, 8080...)
         http = f"{base} && (frame.number=={ex.frame} || frame.number=={ex.response_frame})"
         later_ok = any(e.status == 200 for e in c.exchanges[i + 1:])
         evidence = [ev(CaptureFact.CONNECT_SENT, ex.frame, target=ex.target,
-                       with_auth=int(ex.with_auth)),
+                       with_auth=int(ex.with_auth), **_method(ex)),
                     ev(CaptureFact.PROXY_ANSWERED, ex.response_frame, status=status,
                        reason=ex.reason)]
         if status == 407:
@@ -203,9 +334,13 @@ def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                                 "wireshark_filter": http}, evidence,
                                key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
                                conn=c))
-    if last.status is None:
+    # Unanswered: the connection ended without an answer, or the capture went on long
+    # enough after the request (a capture that simply ends after it proves nothing).
+    waited = (c.evicted_at if c.evicted_at is not None else capture_end) - last.ts
+    if last.status is None and (c.end is not None or waited >= stall_s):
         evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
-                       with_auth=int(last.with_auth), retransmits=last.retransmits),
+                       with_auth=int(last.with_auth), retransmits=last.retransmits,
+                       **_method(last)),
                     ev(CaptureFact.NO_HTTP_ANSWER, **_ended(c, c.last_ts))]
         if c.up.acked < c.up.next_seq:
             evidence.append(ev(CaptureFact.CONNECT_NEVER_ACKED))
@@ -219,35 +354,40 @@ def _proxy_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     return out
 
 
-def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+def _conn_icmp_findings(c: Conn, leg: Leg) -> tuple[list[Finding], set[int]]:
+    """PMTU_REDUCED from ICMP quoting this connection, and the directions it covers."""
     out: list[Finding] = []
     icmp_dirs: set[int] = set()
-    if c.icmp:
-        by_dir: dict[int, list[tuple[int, int, int, str, int]]] = {}
-        for rec in c.icmp:
-            by_dir.setdefault(rec[1], []).append(rec)
-        for d, recs in sorted(by_dir.items()):
-            icmp_dirs.add(d)
-            mtu = min(r[2] for r in recs)
-            first = recs[0]
-            s = c.side(d)
-            ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
-            evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
-                           mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
-            delivered = s.max_delivered_ip or None
-            # The router names the hop MTU; the capture proves it (and that PMTUD works)
-            # once a packet of that size was acknowledged, else only the sizes acknowledged
-            # so far (a small CONNECT proves nothing about PMTUD).
-            if delivered == mtu:
-                evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
-                limit = Limit(mtu=mtu)
-            else:
-                limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
-                              else None, pmtu_high=mtu, exact=False)
-            out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
-                               {"router": first[3],
-                                "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
-                               evidence, key_values=(mtu,), limit=limit, conn=c))
+    by_dir: dict[int, list[tuple[int, int, int, str, int]]] = {}
+    for rec in c.icmp:
+        by_dir.setdefault(rec[1], []).append(rec)
+    for d, recs in sorted(by_dir.items()):
+        icmp_dirs.add(d)
+        mtu = min(r[2] for r in recs)
+        first = recs[0]
+        s = c.side(d)
+        ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
+        evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
+                       mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
+        delivered = s.max_delivered_ip or None
+        # The router names the hop MTU; the capture proves it (and that PMTUD works)
+        # once a packet of that size was acknowledged, else only the sizes acknowledged
+        # so far (a small CONNECT proves nothing about PMTUD).
+        if delivered == mtu:
+            evidence.append(ev(CaptureFact.PMTUD_WORKS, delivered=delivered))
+            limit = Limit(mtu=mtu)
+        else:
+            limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
+                          else None, pmtu_high=mtu, exact=False)
+        out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
+                           {"router": first[3],
+                            "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
+                           evidence, key_values=(mtu,), limit=limit, conn=c))
+    return out, icmp_dirs
+
+
+def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
+    out, icmp_dirs = _conn_icmp_findings(c, leg) if c.icmp else ([], set())
     if c.rst_on_large is not None:
         d, ip_len, payload, seg_frame, delay, rst_frame = c.rst_on_large
         s = c.side(d)
@@ -275,6 +415,10 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             if payload <= s.max_delivered_payload:
                 continue   # same-size segments got through: loss, not a size limit
             low = s.max_delivered_ip or None
+            if low is None or ip_len <= MIN_MTU.get(c.family, 576):
+                # Nothing smaller got through, or a size every path carries: the
+                # connection lost packets, which says nothing about a path MTU.
+                continue
             evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, first_frame, payload=payload,
                            size=ip_len, sender=_who(c, d), count=count)]
             if low:
@@ -290,7 +434,10 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         if hole is not None and c.rst_on_large is None:
             start, end, frame, ts = hole
             waited = (c.last_ts if c.end is None else c.end[2]) - ts
-            if end - start > LARGE_PAYLOAD and waited >= 0.5:
+            if s.acked >= end:
+                continue   # the peer acknowledged the bytes: the capture missed them
+            if end - start > LARGE_PAYLOAD and waited >= 0.5 \
+                    and s.max_ip_len >= MIN_MTU.get(c.family, 576):
                 low = s.max_ip_len or None
                 evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=_who(c, d),
                                missing=end - start, waited_s=round(waited, 1)),
@@ -323,14 +470,15 @@ def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
     return out
 
 
-def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
+def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                    stall_s: float) -> Finding | None:
     """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped."""
+    proxied = conn_leg is Leg.FMC_PROXY
     if proxied and c.tunnel_start is None:
         return None
     if not proxied and c.first_payload != "tls":
         return None
-    leg = Leg.PROXY_UPSTREAM if proxied else Leg.FMC_UPSTREAM
+    leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
@@ -343,10 +491,17 @@ def _stall_finding(c: Conn, capture_end: float, proxied: bool, base: str,
                                   "max_seg_down": c.down.max_payload,
                                   "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
-        if not proxied and idle < stall_s:
+        # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
+        if idle < stall_s and (not proxied or c.end is None):
             return None
         evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                            **_ended(c, capture_end)))
+        if hello_spans(c):
+            # Not TLS_HELLO_DROPPED only because nothing proved that segments of that
+            # size cross the path: both remain.
+            evidence.append(ev(CaptureFact.HELLO_SPANS, hello[0], record=c.hello_record,
+                               first=hello[1], name=_hello_name(c)))
+            evidence.append(ev(CaptureFact.HELLO_OR_SIZE))
         if proxied:
             clear = c.up.acked >= hello[1]
             evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1 if clear
@@ -429,11 +584,19 @@ class Merger:
         return out
 
 
-def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
-    """One table row per connection (the legs table of the report)."""
+def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
+             joined: tuple[str, int] | None = None) -> LegReport:
+    """One table row per connection (the legs table of the report); ``joined`` names the
+    leg-1 client and port whose request this proxy-to-upstream connection serves."""
     last: Exchange | None = c.exchanges[-1] if c.exchanges else None
     target = (f"{last.target} via {c.server}:{c.sport}" if last is not None
               else f"{c.server}:{c.sport}")
+    if last is not None and last.method != "CONNECT":
+        target = f"{last.method} {target}"       # plain HTTP through the proxy
+    if c.server_name and last is None:
+        target = f"{c.server_name} at {target}"
+    if joined is not None:
+        target += f" for {joined[0]}:{joined[1]}"
     if last is not None:
         status: Number = last.status if last.status is not None else "none"
     else:
@@ -475,7 +638,13 @@ def conn_row(c: Conn, findings: Sequence[Finding], proxied: bool) -> LegReport:
         notes.append(ev(CaptureFact.ROW_NO_SYN))
     if c.fragments:
         notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
+    for d in (UP, DOWN):
+        hole = c.side(d).hole
+        if hole is not None and c.side(d).acked >= hole[1]:
+            notes.append(Evidence(CaptureFact.ROW_CAPTURE_LOSS, Step.CAPTURE,
+                                  {"frame": hole[2], "missing": hole[1] - hole[0],
+                                   "sender": _who(c, d)}, (hole[2],)))
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
     if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
         notes.append(ev(CaptureFact.ROW_OFFLOAD))
-    return LegReport(leg_of(proxied), target, None, measurements, tuple(notes))
+    return LegReport(leg, target, None, measurements, tuple(notes))

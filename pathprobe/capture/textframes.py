@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pathprobe.capture.reader import LINKTYPE_RAW, Frame
+from pathprobe.capture.reader import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
 from pathprobe.capture.tracker import LARGE_PAYLOAD
 from pathprobe.errors import CaptureError
@@ -285,6 +285,8 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     sent: dict[str, tuple[str, int, int, int]] = {}    # src -> (dst, sport, dport, ip length)
     for p in packets:
         ts = clock.at(p, info)
+        if clock.broke:     # what was open in the last snippet was seen until its end
+            yield p.line, ts, LINKTYPE_TEXT_BREAK, b"", 0
         if p.icmp_mtu is not None:
             data = _icmp_bytes(p, addresses, sent, info)
             yield p.line, ts, LINKTYPE_RAW, data, len(data)
@@ -331,18 +333,21 @@ class _Clock:
 
     A paste often joins snippets printed with different clocks (relative seconds, time of
     day, full dates): a time that jumps back, or more than a day ahead, starts a new
-    snippet, whose times continue from the last one, so capture time never runs backwards
-    and no idle time spans two clocks."""
+    snippet, whose times continue from the last one, so capture time never runs backwards;
+    ``broke`` tells the frame maker, which ends the last snippet's connections there (a
+    snippet that stops is no connection that stalls)."""
 
     def __init__(self) -> None:
         self.ts = 0.0
         self.offset = 0.0
         self.started = False
+        self.broke = False
 
     def at(self, p: TextPacket, info: TextInfo) -> float:
         if p.ts is None:
             _count(info.no_time, p.line)
             return self.ts
+        self.broke = False
         t = p.ts + self.offset
         if self.started and t < self.ts - DAY / 2 and p.ts < DAY:   # past midnight
             self.offset += DAY
@@ -350,6 +355,7 @@ class _Clock:
         if self.started and (t < self.ts - SNIPPET_SLACK or t > self.ts + DAY):
             self.offset += self.ts - t      # another snippet, another clock
             t = self.ts
+            self.broke = True
         self.ts, self.started = t, True
         return self.ts
 

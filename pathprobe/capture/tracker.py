@@ -26,6 +26,7 @@ from pathprobe.wire.headers import (
     TcpOptions,
     tcp_payload_length,
 )
+from pathprobe.wire.tls import sniff_client_hello
 
 UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
 MASK = 0xFFFFFFFF
@@ -38,6 +39,7 @@ RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
+LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
 # A connection table key: (packed source address, port, packed destination, port)
 Key = tuple[bytes, int, bytes, int]
@@ -62,6 +64,9 @@ class Exchange:
     response_frame: int | None = None
     schemes: tuple[str, ...] = ()
     head_complete: bool = False
+    # "CONNECT", or the method of an absolute-form request (``GET http://host/...``): a
+    # plain-HTTP request through a proxy, answered by the proxy without a tunnel.
+    method: str = "CONNECT"
 
 
 @dataclass(**SLOTS)
@@ -125,6 +130,9 @@ class Conn:
     head: bytearray = field(default_factory=bytearray)
     first_payload: str = ""     # what the client spoke first: connect, tls, http, other
     client_hello: tuple[int, int] | None = None     # (frame, payload bytes)
+    hello_record: int = 0        # the ClientHello record's declared length (with its header)
+    hello_end: int = 0           # relative sequence number where that record ends
+    server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
     server_hello: tuple[int, int] | None = None
     tunnel_start: tuple[int, float] | None = None   # (frame, ts) of the 200
     tunnel_up: int = 0
@@ -155,6 +163,10 @@ class Conn:
 
 
 _CONNECT_RE = re.compile(rb"CONNECT ([^\s]+) HTTP/1\.[01]")
+# An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2)
+_ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) http://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
+_ORIGIN_RE = re.compile(rb"[A-Z]{3,7} /[^\s]* HTTP/1\.[01]\r?\n")
+_HOST_RE = re.compile(rb"(?im)^host:[ \t]*([A-Za-z0-9.:\[\]_-]+)")
 _STATUS_RE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: ([^\r\n]*))?")
 _AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
 _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
@@ -207,9 +219,24 @@ def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
     q.extend(kept)
 
 
-def _connect_target(payload: bytes) -> str | None:
+def _proxy_request(payload: bytes) -> tuple[str, str] | None:
+    """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form."""
     m = _CONNECT_RE.match(payload)
-    return m.group(1).decode("latin-1") if m else None
+    if m:
+        return "CONNECT", m.group(1).decode("latin-1")
+    m = _ABSOLUTE_RE.match(payload)
+    if m is None:
+        return None
+    authority = m.group(2).decode("latin-1").rpartition("@")[2]
+    has_port = authority.rpartition("]")[2].count(":") == 1
+    return m.group(1).decode("latin-1"), authority if has_port else authority + ":80"
+
+
+# One proxied request as the tracker saw it, for joining the proxy's own connection
+# upstream (leg 2) in a capture taken on the proxy:
+# (ts, frame, client address, client port, proxy address, proxy port, target "host:port")
+Request = tuple[float, int, str, int, str, int, str]
+REQUESTS_MAX = 4096
 
 
 class Tracker:
@@ -230,7 +257,11 @@ class Tracker:
         self.retired: dict[Key, None] = {}
         self.count = 0
         self.capture_end = 0.0   # time of the last packet; the reading loop sets it
-        self.icmp_unmatched: list[tuple[int, int, str, str]] = []   # (frame, mtu, router, quoted)
+        self.requests: deque[Request] = deque(maxlen=REQUESTS_MAX)  # recent proxied requests
+        self.proxies: dict[tuple[str, int], None] = {}   # (address, port) sent such requests
+        # (packed address, port) seen answering a SYN: a listener, so the server side of a
+        # connection whose start the capture missed.
+        self.listening: set[tuple[bytes, int]] = set()
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
 
     # --- connection table ----------------------------------------------------------------
@@ -253,6 +284,24 @@ class Tracker:
         self.table[down_key] = (c, DOWN)
         return c
 
+    def _src_is_client(self, src: bytes, sport: int, dst: bytes, dport: int, data: bytes,
+                       payload_off: int) -> bool:
+        """Who is the client of a connection first seen mid-stream: the side that is not a
+        known listener, that sends a request (not an answer), else the higher port."""
+        if (dst, dport) in self.listening:
+            return True
+        if (src, sport) in self.listening:
+            return False
+        head = data[payload_off:payload_off + 8]
+        if head.startswith(b"HTTP/1."):
+            return False
+        if _proxy_request(data[payload_off:payload_off + PAYLOAD_PEEK]) is not None \
+                or _ORIGIN_RE.match(data[payload_off:payload_off + 256]):
+            return True
+        if (sport < 1024) != (dport < 1024):
+            return dport < 1024
+        return sport >= dport
+
     def _retire(self, c: Conn) -> None:
         k1, k2 = c.keys
         self.table.pop(k1, None)
@@ -274,6 +323,11 @@ class Tracker:
             c = stale[index]
             c.evicted_at = now
             self._retire(c)
+
+    def end_observation(self, now: float) -> None:
+        """What is open was seen until ``now`` and no further (a pasted snippet ended):
+        judge it as it stands, so a later snippet's time never counts as its silence."""
+        self.evict(now, idle_s=-1.0)
 
     def shed(self, now: float) -> None:
         """The table is full: judge a quarter of it early, least useful and idlest first.
@@ -354,6 +408,8 @@ class Tracker:
                 d = DOWN
             else:
                 c, d = entry
+            if flags & TCP_ACK and len(self.listening) < LISTENERS_MAX:
+                self.listening.add((src, sport))
             s = c.down if d else c.up
             if s.syn_frame is None:
                 s.isn = seq
@@ -372,9 +428,10 @@ class Tracker:
                 # An ACK, FIN or RST of a connection we never saw start, or a straggler
                 # of one that just closed.
                 return
-            # Mid-stream start: guess the client as the side with the higher port.
-            c = self._new(frame, ts, family, src, sport, dst, dport, sport >= dport, False)
-            d = UP if sport >= dport else DOWN
+            # Mid-stream start: the capture is analysed from here, with the roles inferred.
+            client_is_src = self._src_is_client(src, sport, dst, dport, data, payload_off)
+            c = self._new(frame, ts, family, src, sport, dst, dport, client_is_src, False)
+            d = UP if client_is_src else DOWN
         else:
             c, d = entry
         c.last_frame, c.last_ts = frame, ts
@@ -489,32 +546,39 @@ class Tracker:
                 payload = data[payload_off:payload_off + PAYLOAD_PEEK]
                 if payload:
                     self._content(c, d, frame, ts, length, payload)
-        elif fresh and phase in SNIFF_PHASES:
+        elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request"):
             payload = data[payload_off:payload_off + PAYLOAD_PEEK]
             if payload:
                 self._content(c, d, frame, ts, length, payload)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
                  payload: bytes) -> None:
-        """Recognise CONNECT, the proxy's answer and TLS hellos in new data."""
+        """Recognise CONNECT, absolute-form requests, the proxy's answer and TLS hellos."""
         phase = c.phase
         if d == UP and phase in ("start", "request"):
-            target = _connect_target(payload)
-            if target is not None:
+            request = _proxy_request(payload)
+            if request is not None:
+                method, target = request
                 c.exchanges.append(Exchange(target, frame, ts,
-                                            bool(_HAS_AUTHZ.search(payload[:HEAD_MAX]))))
+                                            bool(_HAS_AUTHZ.search(payload[:HEAD_MAX])),
+                                            method=method))
+                self.requests.append((ts, frame, c.client, c.cport, c.server, c.sport, target))
+                self.proxies[(c.server, c.sport)] = None
                 c.phase = "response"
                 c.head.clear()
                 if not c.first_payload:
-                    c.first_payload = "connect"
+                    c.first_payload = "connect" if method == "CONNECT" else "http-proxy"
             elif phase == "start":
-                if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
+                if self._hello(c, frame, length, payload):
                     c.first_payload = "tls"
-                    c.client_hello = (frame, length)
                     c.phase = "tunnel"
                 elif payload[:1].isalpha():
                     c.first_payload = "http"
                     c.phase = "other"
+                    if _ORIGIN_RE.match(payload):
+                        m = _HOST_RE.search(payload[:HEAD_MAX])
+                        if m:
+                            c.server_name = m.group(1).decode("latin-1")
                 else:
                     c.first_payload = "other"
                     c.phase = "other"
@@ -522,11 +586,24 @@ class Tracker:
             self._response(c, frame, ts, payload)
         elif phase == "tunnel":
             if d == UP and c.client_hello is None:
-                if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
-                    c.client_hello = (frame, length)
+                self._hello(c, frame, length, payload)
             elif d == DOWN and c.server_hello is None and payload[:1] == b"\x16" \
                     and payload[5:6] == b"\x02":
                 c.server_hello = (frame, length)
+
+    @staticmethod
+    def _hello(c: Conn, frame: int, length: int, payload: bytes) -> bool:
+        """Note a ClientHello starting this segment (its record length, SNI, where it ends)."""
+        # Inside a CONNECT tunnel the request already names the host: no SNI walk.
+        hello = sniff_client_hello(payload, name=not c.exchanges)
+        if hello is None:
+            return False
+        c.client_hello = (frame, length)
+        c.hello_record = hello[0]
+        c.hello_end = c.up.next_seq - length + hello[0]
+        if hello[1] and not c.server_name:
+            c.server_name = hello[1]
+        return True
 
     def _response(self, c: Conn, frame: int, ts: float, payload: bytes) -> None:
         ex = c.exchanges[-1]
@@ -546,7 +623,7 @@ class Tracker:
                                          for m in _AUTH_RE.finditer(head)))
         if head_end >= 0 or len(c.head) >= HEAD_MAX:
             ex.head_complete = head_end >= 0
-            if ex.status == 200:
+            if ex.status == 200 and ex.method == "CONNECT":
                 c.phase = "tunnel"
                 c.tunnel_start = (frame, ts)
             else:
@@ -571,21 +648,20 @@ class Tracker:
         self._retire(c)
 
     def icmp(self, frame: int, ts: float, router: str, family: int, mtu: int,
-             quoted: IpHeader, ports: tuple[int, int]) -> None:
-        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst."""
+             quoted: IpHeader, ports: tuple[int, int]) -> bool:
+        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst;
+        False when it quotes no connection the tracker follows."""
         self.capture_end = ts
         af = socket.AF_INET6 if family == 6 else socket.AF_INET
         key = (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
                ports[1])
         entry = self.table.get(key)
         if entry is None:
-            if len(self.icmp_unmatched) < 100:
-                self.icmp_unmatched.append((frame, mtu, router,
-                                            f"{quoted.src}:{ports[0]} > {quoted.dst}:{ports[1]}"))
-            return
+            return False
         c, d = entry
         if len(c.icmp) < 32:
             c.icmp.append((frame, d, mtu, router, quoted.total_length))
+        return True
 
     def fragment(self, frame: int, ip: IpHeader) -> None:
         key = (ip.src, ip.dst)

@@ -55,15 +55,16 @@ def analyze_command(
         "the FMC first.")],
     host: Annotated[Optional[list[str]], typer.Option(
         "--host", metavar="ADDR",
-        help="Only connections to/from this IP address (repeatable).")] = None,
+        help="Only connections (and ICMP) to/from this IP address (repeatable).")] = None,
     port: Annotated[Optional[list[int]], typer.Option(
         "--port", "-p", metavar="PORT",
         help="Only connections with this TCP port on either side (repeatable).",
         min=1, max=65535)] = None,
     proxy: Annotated[Optional[str], typer.Option(
         "--proxy", "-x", metavar="ADDR[:PORT]",
-        help="The proxy's address: also analyse connections to it that never sent a "
-             "CONNECT (e.g. SYNs left unanswered).")] = None,
+        help="The proxy's address: its connections are leg 1 even without a request "
+             "seen (e.g. SYNs left unanswered), and the view narrows to the proxy's "
+             "connections on both legs.")] = None,
     stall: Annotated[float, typer.Option(
         "--stall-after", metavar="SECONDS", min=0.1,
         help="Idle time after the last data that counts as a tunnel stall.")] = 3.0,
@@ -77,24 +78,35 @@ def analyze_command(
         "report's notes say how many. Bounds memory (~2 KB per connection).")] = 50_000,
     *, out: Output,
 ) -> None:
-    """Diagnose a packet capture of proxied sessions offline, in the live verdict vocabulary.
+    """Diagnose a packet capture offline, in the live verdict vocabulary.
 
     Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
     cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
     IPv6; .gz accepted) as a stream, or capture text recognised by its content
     (tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
     detail, decoded HTTP heads; evidence then cites line numbers and says what
-    text cannot prove), and follows every TCP connection that sends a
-    proxy CONNECT (plus, with --proxy, every connection to the proxy; with
-    --host/--port, exactly the matching ones). Per connection it reports the
-    MSS in SYN vs SYN-ACK, the CONNECT target and the proxy's answer (403,
-    407 and offered schemes, 5xx, none), TLS ClientHello/ServerHello after
-    200, the largest segment each way, retransmitted large segments never
-    acknowledged (black hole), resets right after a large segment, ICMP
-    frag-needed / Packet Too Big quoting the connection, fragments, idle
-    stalls, and how it ended. Every verdict cites frame numbers and a
-    Wireshark display filter. A capture on the FMC sees leg 1 only: trouble
-    beyond the proxy shows as TUNNEL_STALL (inferred), never as a leg-1 MTU.
+    text cannot prove), and analyses every TCP connection, inferring the roles
+    from what it sees: a connection that sends CONNECT or an absolute-form
+    request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
+    on the proxy, the proxy's own connection to the requested host (by time,
+    SNI or Host, and port) is leg 2; anything else is a client talking
+    straight to a server. Connections whose start was not captured are
+    analysed from where the capture starts. --host/--port/--proxy only narrow
+    the view. Per connection it reports the MSS in SYN vs SYN-ACK, the request
+    and the proxy's answer (403, 407 and offered schemes, 5xx, none), TLS
+    ClientHello/ServerHello, the largest segment each way, retransmitted large
+    segments never acknowledged (black hole), resets right after a large
+    segment, large ClientHellos dropped while full-size segments cross
+    (TLS_HELLO_DROPPED), ICMP frag-needed / Packet Too Big, fragments, idle
+    stalls, and how it ended. ICMP alone is evidence too: frag-needed /
+    Packet Too Big (router, MTU, the quoted packet), DF pings of each size
+    answered or not, TTL-exceeded hops. Bytes the peer acknowledged but the
+    capture lacks are capture loss (a note), never a black hole; no path MTU
+    below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
+    among successful connections is a warning. Every verdict cites frame
+    numbers and a Wireshark display filter. A capture on the FMC sees leg 1
+    only: trouble beyond the proxy shows as TUNNEL_STALL (inferred), never as
+    a leg-1 MTU.
 
     Two captures of the same connections, taken at two points of the path
     (the FMC and the proxy, or both sides of a firewall), are matched
@@ -106,19 +118,21 @@ def analyze_command(
     nearer; with equal TTLs the first capture is taken as nearest the client.
 
     \b
-    Example:
+    Examples:
       tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
-      pathprobe analyze /var/tmp/fmc.pcap --proxy 10.10.10.1:80
+      pathprobe analyze /var/tmp/fmc.pcap
+      pathprobe analyze proxy-any.pcap --proxy 10.10.10.1:3128   # taken on the proxy
+      pathprobe analyze pings.pcap                                 # ICMP only
       pathprobe analyze fmc.pcapng.gz --port 8080 --json
       pathprobe analyze case-1234-tcpdump.txt
       pathprobe analyze fmc.pcap proxy.pcap
 
     A missing file, or one that is neither a capture nor capture text, or a
     corrupt capture, is bad input: one error line, exit status 2. A file the
-    system cannot read, or one with no packets, no IP packet or no matching
-    connection, is exit status 3 (the line names what the frames carry and
-    how to re-capture). A truncated last packet is reported and the rest
-    analysed.
+    system cannot read, or one with no packets, no IP packet, or no
+    connection or ICMP matching the filters, is exit status 3 (the line names
+    what the frames carry and how to re-capture). A truncated last packet is
+    reported and the rest analysed.
     """
     from pathprobe.capture import Filters, analyze_capture
 

@@ -40,6 +40,20 @@ class CaptureFact(StrEnum):
     BLACKHOLE_BRACKET = "blackhole-bracket"        # {delivered} <= path MTU < {size}
     DATA_AFTER_GAP = "data-after-gap"              # {missing} bytes never showed up
     SMALLER_ARRIVED = "smaller-arrived"            # segments up to {max_payload} arrived
+    ICMP_QUOTES = "icmp-quotes"                    # the quoted {proto} packet {src} > {dst}
+    PING_AT_MTU_ANSWERED = "ping-at-mtu-answered"  # a DF ping of {size} bytes was answered
+    PING_ANSWERED = "ping-answered"                # DF pings up to {size} bytes answered
+    PING_UNANSWERED = "ping-unanswered"            # DF pings from {size} bytes unanswered
+    PING_NO_ICMP = "ping-no-icmp"                  # and no ICMP said why
+    PING_SMALL_LATER_OK = "ping-small-later-ok"    # smaller ones answered afterwards
+    OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
+    # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------
+    HELLO_SPANS = "hello-spans"                    # {record}-byte hello, {first} in 1st segment
+    HELLO_RETRANSMITTED = "hello-retransmitted"    # its first segment resent {count} times
+    FULL_SIZE_CROSSED = "full-size-crossed"        # {payload}-byte segments crossed before
+    HELLO_RESET = "hello-reset"                    # answered by RST
+    HELLO_CLOSED = "hello-closed"                  # answered by FIN (proxied: tunnel closed)
+    HELLO_OR_SIZE = "hello-or-size"                # size or content: both remain
     # --- the tunnel after 200 (or a direct TLS session) ---------------------------------
     TUNNEL_OPEN = "tunnel-open"
     TLS_SESSION = "tls-session"
@@ -70,13 +84,17 @@ class CaptureFact(StrEnum):
     ROW_NO_SYN = "row-no-syn"                      # capture started mid-connection
     ROW_FRAGMENTS = "row-fragments"                # {count} IP fragments
     ROW_OFFLOAD = "row-offload"                    # segments larger than any MSS (TSO/GRO)
+    ROW_CAPTURE_LOSS = "row-capture-loss"          # {missing} bytes acked but not captured
     # --- the reader and the analysis as a whole -----------------------------------------
     CAPTURE_READ = "capture-read"                  # {file}: {frames} frames, {chosen}/{total}
     CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
     UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
-    ICMP_UNMATCHED = "icmp-unmatched"              # ICMP for a connection not analysed
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
+    CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
+    NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
+    LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
+    TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}
     CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)
     # --- two captures of the same connections (pathprobe.capture.correlate) -------------
     IN_CAPTURE = "in-capture"                      # the verdict comes from {file}

@@ -57,9 +57,10 @@ def _hello_text(v: Verdict) -> str:
     crossed = _num(v.numbers, "segment_crossed")
     how = "reset" if v.numbers.get("how") == "reset" else "dropped"
     exact = v.numbers.get("threshold_exact") is True
+    answered = _num(v.numbers, "hello_max")   # unknown from a capture without a smaller one
     head = (f"ClientHello records > {record} B {how}" if exact
-            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}, "
-                 f"{_num(v.numbers, 'hello_max')} B answered")
+            else f"ClientHellos of {_num(v.numbers, 'hello_dropped_from')} B {how}"
+                 + (f", {answered} B answered" if answered is not None else ""))
     if packet is not None:
         return f"{head}; {packet}-byte packets cross"
     return f"{head}; {crossed}-byte segments cross" if crossed is not None else head
@@ -220,18 +221,22 @@ def measurements_table(report: Report, verbose: bool = False) -> Table:
 
 
 def connections_table(report: Report) -> Table:
-    """analyze: one row per connection."""
+    """analyze: one row per connection; with a "leg" column when the capture shows more
+    than one leg (taken on the proxy, or proxied and direct connections mixed)."""
+    several = len({leg.name for leg in report.legs}) > 1
     rows = []
     for leg in report.legs:
         def get(key: str, m: Mapping[str, Number] = leg.measurements) -> str:
             value = m.get(key)
             return "-" if value is None else str(value)
 
-        rows.append((get("client_port"), leg.target, get("status"),
-                     f"{get('mss_sent')} -> {get('mss_received')}",
-                     f"{get('max_seg_up')} / {get('max_seg_down')}", get("tls"), get("ended")))
-    return Table(("client port", "target", "answer", "MSS sent -> received",
-                  "largest segment up / down", "TLS", "ended"), tuple(rows))
+        row = (get("client_port"), leg.target, get("status"),
+               f"{get('mss_sent')} -> {get('mss_received')}",
+               f"{get('max_seg_up')} / {get('max_seg_down')}", get("tls"), get("ended"))
+        rows.append((leg.name.value, *row) if several else row)
+    head = ("client port", "target", "answer", "MSS sent -> received",
+            "largest segment up / down", "TLS", "ended")
+    return Table(("leg", *head) if several else head, tuple(rows))
 
 
 # ----------------------------------------------------------------------------- the path

@@ -14,7 +14,8 @@ LEG_LABEL = {
 
 def _dir_words(v: Verdict) -> str:
     if v.direction is Direction.UP:
-        return " going up (toward the upstream)"
+        return (" going up (toward the server)" if v.leg is Leg.FMC_UPSTREAM
+                else " going up (toward the upstream)")
     if v.direction is Direction.DOWN:
         return " coming down (toward the FMC)"
     return ""
@@ -75,6 +76,10 @@ def phrase(v: Verdict) -> str:
             return f"resets segments above {payload} payload bytes{_dir_words(v)}"
         return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
+        if v.leg is Leg.FMC_UPSTREAM:   # no proxy, no tunnel: a TLS session to a server
+            if v.direction is None and v.limit is None:
+                return "TLS session opens, but the server never answers"
+            return "TLS session stalls" + _dir_words(v)
         if v.direction is None and v.limit is None:
             return "tunnel opens, but the far end never answers"
         return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (
@@ -88,7 +93,9 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PROXY_UPSTREAM_ERROR:
         return f"proxy cannot reach the target ({_num(v, 'status') or 'error'})"
     if code is VerdictCode.PROXY_UNREACHABLE:
-        return "no TCP connection to the proxy"
+        return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
+                                                else "proxy")
+                + (" (once; others succeeded)" if _num(v, "others_connected") else ""))
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:
@@ -111,7 +118,9 @@ def summarize(report: Report) -> str:
     order = [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM]
     names = [n for n in order if any(x.name is n for x in legs) or
              any(v.leg is n for v in verdicts)]
-    if any(v.code in NO_TUNNEL for v in verdicts) and Leg.PROXY_UPSTREAM not in names:
+    # Without a proxy (a direct connection refused) there is no leg 2 to speak of.
+    no_tunnel = any(v.code in NO_TUNNEL and v.leg is not Leg.FMC_UPSTREAM for v in verdicts)
+    if no_tunnel and Leg.PROXY_UPSTREAM not in names:
         names.append(Leg.PROXY_UPSTREAM)
     problems = [v for v in verdicts if v.code is not VerdictCode.HEALTHY]
     parts: list[str] = []
@@ -137,7 +146,7 @@ def summarize(report: Report) -> str:
             parts.append(f"{label} healthy")
         elif any(x.not_measured for x in legs if x.name is name):
             parts.append(f"{label} not measured")
-        elif name is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts):
+        elif name is Leg.PROXY_UPSTREAM and no_tunnel:
             parts.append(f"{label} not measured (no tunnel)")
         elif name is Leg.PROXY_UPSTREAM and any(
                 v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):

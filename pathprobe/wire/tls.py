@@ -359,3 +359,44 @@ def parse_client_hello(data: bytes) -> ClientHelloInfo:
                 raise TlsParseError("padding extension must be zeros (RFC 7685)")
             padding = elen
     return ClientHelloInfo(len(data), tuple(suites), tuple(kinds), sni, padding, raw)
+
+
+def sniff_client_hello(data: bytes, name: bool = True) -> tuple[int, str | None] | None:
+    """(declared record length including its 5-byte header, SNI or None) of the ClientHello
+    a TCP payload starts with; None when it starts no ClientHello.
+
+    Lenient where ``parse_client_hello`` is strict: a capture holds only the first
+    segment of a large hello, often cut by the snap length, so the name is read only
+    if it is within the bytes present (and only if ``name``: it costs a walk of the
+    extensions).
+    """
+    if len(data) < 6 or data[0] != CONTENT_HANDSHAKE or data[1] != 3 \
+            or data[5] != HANDSHAKE_CLIENT_HELLO:
+        return None
+    record = int.from_bytes(data[3:5], "big") + 5
+    return record, _sniff_sni(memoryview(data)[9:]) if name else None
+
+
+def _sniff_sni(body: memoryview) -> str | None:
+    """The server_name in a (possibly truncated) ClientHello body, or None."""
+    try:
+        pos = 2 + 32
+        pos += 1 + body[pos]
+        pos += 2 + int.from_bytes(body[pos:pos + 2], "big")
+        pos += 1 + body[pos]
+        end = min(len(body), pos + 2 + int.from_bytes(body[pos:pos + 2], "big"))
+        pos += 2
+        while pos + 4 <= end:
+            kind = int.from_bytes(body[pos:pos + 2], "big")
+            elen = int.from_bytes(body[pos + 2:pos + 4], "big")
+            pos += 4
+            if kind == EXT_SERVER_NAME:
+                raw = bytes(body[pos + 5:pos + elen])
+                if pos + elen > len(body) or not raw:
+                    return None
+                name = raw.decode("ascii", "replace")
+                return name if all(c.isalnum() or c in ".-_" for c in name) else None
+            pos += elen
+    except IndexError:
+        return None
+    return None

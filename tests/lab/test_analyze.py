@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,15 +24,20 @@ PROXY_V6_URL = f"http://[{topo.PROXY_V6}]:{topo.PROXY_PORT}"
 
 
 @contextmanager
-def tcpdump(lab: Lab, out: Path, snaplen: int = 400) -> Iterator[None]:
-    """Capture on the fmc's interface towards r1 for the duration of the block."""
+def tcpdump(lab: Lab, out: Path, snaplen: int = 400, node: str = "fmc",
+            iface: str = "to-r1") -> Iterator[None]:
+    """Capture on a node's interface (the fmc's towards r1) for the duration of the block."""
     proc = subprocess.Popen(
-        ["ip", "netns", "exec", lab.ns("fmc"), "tcpdump", "-i", "to-r1", "--immediate-mode",
+        ["ip", "netns", "exec", lab.ns(node), "tcpdump", "-i", iface, "--immediate-mode",
          "-U", "-Z", "root", "-n", "-s", str(snaplen), "-w", str(out), "tcp or icmp or icmp6"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()
+        line = ""
+        for _ in range(5):     # "-i any" first says which link type it uses
+            line = proc.stderr.readline()
+            if "listening" in line or not line:
+                break
         assert "listening" in line, line
         yield
     finally:
@@ -138,6 +144,102 @@ def test_healthy_capture_with_filters_and_text_output(lab: Lab, tmp_path: Path) 
 
 @pytest.mark.parametrize("args", [("--port", "1"), ("--host", "198.18.9.9")])
 def test_nothing_matching_is_exit_3(lab: Lab, tmp_path: Path, args: Sequence[str]) -> None:
+    """Filters narrow the view; one that leaves nothing leaves nothing to analyse."""
     cap = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "healthy.pcap"
     r = lab.cli("analyze", str(cap), *args)
     assert r.returncode == 3 and r.stderr.count("\n") == 1
+
+
+def test_capture_on_the_proxy_joins_both_legs_for_connect_and_plain_http(
+        lab: Lab, tmp_path: Path) -> None:
+    """tcpdump -i any on the squid box, while the FMC fetches over CONNECT and over plain
+    HTTP (absolute-form GET): each FMC request on leg 1 is joined to squid's own
+    connection to the upstream on leg 2, each leg with its own MSS and segment sizes."""
+    lab.up("healthy")
+    cap = tmp_path / "proxy.pcap"
+    with tcpdump(lab, cap, node="proxy", iface="any"):
+        curl(lab, f"{URL}/bytes/20000")
+        curl(lab, f"http://{topo.UPSTREAM_NAME}/bytes/20000")
+    status, doc = analyze(lab, cap)
+    assert status == 0 and [v["code"] for v in verdicts(doc)] == ["HEALTHY"], verdicts(doc)
+    legs = doc["legs"]
+    assert isinstance(legs, list)
+    leg1 = [r for r in legs if r["name"] == "fmc-proxy"]
+    leg2 = [r for r in legs if r["name"] == "proxy-upstream"]
+    assert sorted(str(r["target"]).split(" ")[0] for r in leg1) == [
+        "GET", f"{topo.UPSTREAM_NAME}:443"]
+    assert len(leg2) == 2 and all(f"for {topo.FMC_V4}:" in str(r["target"]) for r in leg2)
+    assert all(str(r["target"]).startswith(topo.UPSTREAM_NAME) for r in leg2)
+    for r in leg1 + leg2:
+        assert isinstance(r["mss_sent"], int) and isinstance(r["max_seg_down"], int)
+    assert any("captured on the proxy: 2 connection(s)" in str(n) for n in doc["notes"])
+
+
+def test_proxy_side_capture_of_a_leg2_clamp_blames_leg2(lab: Lab, tmp_path: Path) -> None:
+    """The MSS clamp on leg 2 shows on the proxy's own connection, not on the FMC's."""
+    lab.up("clamp", leg=2)
+    cap = tmp_path / "proxy-clamp.pcap"
+    with tcpdump(lab, cap, node="proxy", iface="any"):
+        curl(lab, f"http://{topo.UPSTREAM_NAME}/bytes/20000")
+    _status, doc = analyze(lab, cap, "--port", "3128", "--port", "80")
+    v = by_code(doc, "MSS_CLAMPED")
+    assert v["leg"] == "proxy-upstream"
+    rows = {str(r["name"]) for r in doc["legs"]}   # with --port: still both legs, not "direct"
+    assert rows == {"fmc-proxy", "proxy-upstream"}
+
+
+def test_plain_http_through_squid_asking_for_credentials(lab: Lab, tmp_path: Path) -> None:
+    """The FMC fetches http://... through squid (absolute-form GET, no CONNECT) and squid
+    wants Basic credentials: a proxied session with the proxy's refusal, from the capture."""
+    lab.up("auth-basic")
+    cap = tmp_path / "plain-407.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, f"http://{topo.UPSTREAM_NAME}/bytes/2000")
+    status, doc = analyze(lab, cap)
+    v = by_code(doc, "PROXY_AUTH_REQUIRED")
+    assert status == 1 and v["leg"] == "fmc-proxy" and v["schemes"] == "basic"
+    assert any(f"GET http://{topo.UPSTREAM_NAME}:80/..." in str(e) for e in v["evidence"])
+    (row,) = doc["legs"]
+    assert row["name"] == "fmc-proxy" and row["status"] == 407
+
+
+PQ_CLIENT = """
+import socket
+from pathprobe.lab import topology as topo
+from pathprobe.wire.tls import pq_client_hello
+s = socket.create_connection((topo.PROXY_V4, topo.PROXY_PORT), timeout=5)
+s.sendall(b"CONNECT %s:443 HTTP/1.1\\r\\n\\r\\n" % topo.UPSTREAM_NAME.encode())
+head = b""
+while b"\\r\\n\\r\\n" not in head:
+    head += s.recv(4096)
+s.sendall(pq_client_hello(topo.UPSTREAM_NAME))   # ~1.8 KB: two segments
+s.settimeout(4)
+try:
+    print("answered" if s.recv(4096) else "closed")
+except OSError:
+    print("silence")
+s.close()
+"""
+
+
+@pytest.mark.parametrize(("scenario", "how"), [("hello-drop", "drop"),
+                                               ("hello-rst", "reset")])
+def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
+        lab: Lab, tmp_path: Path, scenario: str, how: str) -> None:
+    """Issue 19 item 4 on the lab's hello-inspecting middlebox: an upload crosses with
+    full-size segments, then a post-quantum hello through a new tunnel is acknowledged by
+    squid and never answered (or reset): TLS_HELLO_DROPPED from the FMC's capture."""
+    lab.up(scenario)
+    cap = tmp_path / "hello.pcap"
+    with tcpdump(lab, cap):
+        curl(lab, "--data-binary", f"@{upload(tmp_path)}", f"{URL}/upload")
+        r = lab.run([sys.executable, "-c", PQ_CLIENT], timeout=30)
+        assert r.returncode == 0 and r.stdout.strip() in ("closed", "silence"), r
+    status, doc = analyze(lab, cap)
+    assert status == 1 and [v["code"] for v in verdicts(doc)] == ["TLS_HELLO_DROPPED"]
+    v = by_code(doc, "TLS_HELLO_DROPPED")
+    assert (v["leg"], v["direction"], v["how"]) == ("proxy-upstream", "up", how)
+    assert isinstance(v["hello_dropped_from"], int) and v["hello_dropped_from"] > 1500
+    assert v["segment_crossed"] == 1448 and isinstance(v["hello_max"], int)
+    assert not any(str(r["command"]).startswith(("sysopt", "ip link", "ip route"))
+                   for r in doc["recommendations"])

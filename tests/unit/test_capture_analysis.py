@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.analysis import Analysis, fast_tcp, measure_first
 from pathprobe.capture.rules import EXAMPLE_PORTS, Merger, conn_findings, size_limit
-from pathprobe.errors import CaptureError
+from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.findings import finish
 from pathprobe.model import (
@@ -326,9 +326,8 @@ def test_syn_never_answered_to_the_proxy_is_unreachable(tmp_path: Path) -> None:
     f = Flow()
     f._pkt(0.0, True, "S", options=[("MSS", 1460)])
     f._pkt(1.0, True, "S", options=[("MSS", 1460)])
-    # Without --proxy nothing says this SYN went to a proxy.
-    with pytest.raises(CaptureError, match="none that looks like a proxy CONNECT"):
-        analyse(tmp_path, f)
+    # Without --proxy nothing says this SYN went to a proxy: a server, on the direct leg.
+    assert only(analyse(tmp_path, f), VerdictCode.PROXY_UNREACHABLE).leg is Leg.FMC_UPSTREAM
     v = only(analyse(tmp_path, f, filters=Filters(proxy_host=PROXY, proxy_port=3128)),
              VerdictCode.PROXY_UNREACHABLE)
     assert v.numbers["syn_sent"] == 2 and v.basis is Basis.CAPTURE_POINT
@@ -548,7 +547,7 @@ def test_merger_keeps_one_finding_per_group(tmp_path: Path) -> None:
     tracker.finish()
     merger = Merger()
     for c in tracker.done:
-        for finding in conn_findings(c, tracker.capture_end, proxied=True):
+        for finding in conn_findings(c, tracker.capture_end, Leg.FMC_PROXY):
             merger.add(finding)
     (group,) = merger.groups.values()
     _first, (count, measured), ports = group
@@ -565,9 +564,10 @@ def test_port_filter_selects_connections(tmp_path: Path) -> None:
 
 
 def test_host_filter_matching_nothing_is_an_error(tmp_path: Path) -> None:
+    """Filters narrow the view; one that leaves nothing leaves nothing to analyse."""
     f = Flow()
     f.tunnel()
-    with pytest.raises(CaptureError) as e:
+    with pytest.raises(CaptureUnreadable) as e:
         analyse(tmp_path, f, filters=Filters(hosts=frozenset({"198.18.9.9"})))
     assert e.value.exit_status is ExitStatus.NOT_MEASURED
 
@@ -615,8 +615,7 @@ def test_capture_started_mid_connection(tmp_path: Path) -> None:
     f.close(0.4)
     late = f.frames[8:]                                 # no SYN, no CONNECT in the file
     cap = write_pcap(tmp_path / "t.pcap", late)
-    with pytest.raises(CaptureError):
-        analyze_capture(cap, Filters())
+    assert analyze_capture(cap, Filters()).measurement.legs   # analysed without filters
     a = analyze_capture(cap, Filters(ports=frozenset({3128})))
     (row,) = a.measurement.legs
     assert row.name is Leg.FMC_UPSTREAM
@@ -710,22 +709,46 @@ def test_syn_answered_by_rst_is_unreachable(tmp_path: Path) -> None:
     assert describe(v.evidence[1]) == f"frame 1: SYN to {PROXY}:3128"
 
 
-def test_bytes_missing_before_the_capture_point_are_an_inferred_black_hole(
-        tmp_path: Path) -> None:
+def _gap_flow(acked: bool) -> Flow:
+    """A full segment from the proxy missing from the capture; the FMC's ACK covers it
+    (it was delivered: capture loss) or stays below it (it never arrived)."""
     f = Flow()
     f.tunnel()
     f.send(0.1, True, CLIENT_HELLO)
-    f.send(0.11, False, b"\x16" * 600)
+    f.send(0.11, False, SERVER_HELLO[:600])
+    before = f.sseq
     f.sseq += 1448                                     # a full segment that never arrived
     f.send(0.12, False, b"\x17" * 600)
-    f.ack(0.13, True)
-    f.close(2.0)
-    v = only(analyse(tmp_path, f), VerdictCode.PMTU_BLACKHOLE)
+    if acked:
+        f.ack(0.13, True)
+        f.close(2.0)
+    else:
+        f.sseq = before                                # duplicate ACKs below the gap
+        f.ack(0.13, True)
+        f.ack(2.0, True)
+    return f
+
+
+def test_bytes_missing_before_the_capture_point_are_an_inferred_black_hole(
+        tmp_path: Path) -> None:
+    v = only(analyse(tmp_path, _gap_flow(acked=False)), VerdictCode.PMTU_BLACKHOLE)
     assert (v.direction, v.confidence) == (Direction.DOWN, Confidence.INFERRED)
     assert v.limit == Limit(pmtu_low=640, exact=False) and v.numbers["missing_bytes"] == 1448
     gap = fact(v, CaptureFact.DATA_AFTER_GAP)
     assert gap.frames == (10,) and gap.value("missing") == 1448
     assert fact(v, CaptureFact.SMALLER_ARRIVED).value("max_payload") == 600
+
+
+def test_bytes_acknowledged_but_not_captured_are_capture_loss(tmp_path: Path) -> None:
+    """Issue 20 item 7: the peer acknowledged the gap, so the network delivered it."""
+    f = _gap_flow(acked=True)
+    frames = sorted(f.frames, key=lambda x: x[0])
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", frames), Filters())
+    assert codes(a.measurement.verdicts) == [VerdictCode.HEALTHY]
+    (loss,) = [n for n in a.notes if n.fact is CaptureFact.CAPTURE_LOSS]
+    assert (loss.value("connections"), loss.value("missing")) == (1, 1448)
+    (row,) = [n for n in a.measurement.legs[0].notes if n.fact is CaptureFact.ROW_CAPTURE_LOSS]
+    assert row.frames == (10,) and "capture loss" in describe(row)
 
 
 def test_direct_tls_session_without_server_hello_stalls_on_the_direct_leg(
@@ -776,9 +799,11 @@ def test_reader_notes_table_limit_and_unmatched_icmp(tmp_path: Path) -> None:
     limited = notes[CaptureFact.TABLE_LIMITED]
     assert (limited.value("shown"), limited.value("chosen")) == (1, 2)
     assert len(result.measurement.legs) == 1
-    unmatched = notes[CaptureFact.ICMP_UNMATCHED]
-    assert unmatched.frames == (len(frames),) and unmatched.value("mtu") == 1400
-    assert unmatched.value("router") == R1
+    # The ICMP quotes no connection of the capture: it is evidence on its own.
+    v = only(result.measurement.verdicts, VerdictCode.PMTU_REDUCED)
+    icmp_fact = fact(v, CaptureFact.ICMP_FRAG_NEEDED)
+    assert icmp_fact.frames == (len(frames),) and icmp_fact.value("mtu") == 1400
+    assert icmp_fact.value("router") == R1 and v.leg is Leg.FMC_PROXY
 
 
 # --- the report: findings.finish over the capture's Measurement -------------------------

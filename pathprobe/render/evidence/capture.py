@@ -63,7 +63,10 @@ def _captures_matched(v: Mapping[str, Number]) -> str:
 
 def _connect_sent(v: Mapping[str, Number]) -> str:
     retx = v.get("retransmits")
-    return (f"frame {v.get('frame')}: CONNECT {v.get('target')}"
+    method = v.get("method")
+    what = (f"{method} http://{v.get('target')}/... (plain HTTP through the proxy)" if method
+            else f"CONNECT {v.get('target')}")
+    return (f"frame {v.get('frame')}: {what}"
             + (" with Proxy-Authorization" if v.get("with_auth") else "")
             + (f", retransmitted {retx} time(s)" if retx else ""))
 
@@ -108,6 +111,35 @@ def _same_in_others(v: Mapping[str, Number]) -> str:
     more = ", ..." if v.get("unlisted") else ""
     return (f"the same in {v.get('others')} other connection(s) (client ports "
             f"{v.get('ports')}{more})")
+
+
+def _hello_spans(v: Mapping[str, Number]) -> str:
+    name = v.get("name")
+    return (f"frame {v.get('frame')}: TLS ClientHello"
+            + (f" for {name}" if name and name != "-" else "")
+            + f" of {v.get('record')} bytes spans segments ({v.get('first')} bytes in the "
+            "first; post-quantum key shares make hellos this large)")
+
+
+def _icmp_quotes(v: Mapping[str, Number]) -> str:
+    ports = v.get("ports")
+    return (f"frame {v.get('frame')}: the message quotes the {v.get('proto')} packet "
+            f"{v.get('src')} > {v.get('dst')} ({v.get('size')} bytes"
+            + (f", ports {ports}" if ports and ports != "-" else "") + ") that did not fit")
+
+
+def _ping(v: Mapping[str, Number], what: str) -> str:
+    return (f"frame {v.get('frame')}: {v.get('count')} DF ping(s) to {v.get('dst')} "
+            f"{what} {v.get('size')} bytes")
+
+
+def _others_connected(v: Mapping[str, Number]) -> str:
+    where = (f"to {v.get('server')}:{v.get('port')}" if v.get("same_port", 1)
+             else f"between the same two hosts (to {v.get('server')} or from it)")
+    return (f"{v.get('count')} other connection(s) {where} in this capture succeeded: one "
+            "refusal, not an unreachable server (a listener's backlog, a rate limit, a peer "
+            "that only accepts the other way round, or a closed port on one of several "
+            "servers)")
 
 
 def _none_dash(x: Number) -> str:
@@ -164,6 +196,36 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SMALLER_ARRIVED:
         "segments of up to {max_payload} bytes did arrive: larger ones seem to vanish before "
         "the capture point",
+    CaptureFact.ICMP_QUOTES: _icmp_quotes,
+    CaptureFact.PING_AT_MTU_ANSWERED:
+        "a DF ping of {size} bytes (the MTU the router named) was answered: PMTU discovery "
+        "works at that size",
+    CaptureFact.PING_ANSWERED: lambda v: _ping(v, "answered, up to"),
+    CaptureFact.PING_UNANSWERED: lambda v: _ping(v, "never answered, from"),
+    CaptureFact.PING_NO_ICMP: "no ICMP frag-needed / Packet Too Big said why",
+    CaptureFact.PING_SMALL_LATER_OK:
+        "smaller pings were answered after the first large one was lost: the host was up, "
+        "only the large ones vanish",
+    CaptureFact.OTHERS_CONNECTED: _others_connected,
+    CaptureFact.HELLO_SPANS: _hello_spans,
+    CaptureFact.HELLO_RETRANSMITTED:
+        "from frame {frame}: the segment starting the ClientHello was retransmitted {count} "
+        "time(s), never acknowledged",
+    CaptureFact.FULL_SIZE_CROSSED:
+        "segments of {payload} bytes (at least the {first} of the hello's first segment) "
+        "crossed the same path in connections that were answered: the size is not the "
+        "problem, something that reads ClientHellos drops this one (inferred from one "
+        "capture point)",
+    CaptureFact.HELLO_RESET: "frame {frame}: answered by RST instead of a ServerHello",
+    CaptureFact.HELLO_CLOSED: lambda v: (
+        f"frame {v.get('frame')}: "
+        + ("the proxy closed the tunnel instead of a ServerHello (how a proxy passes on the "
+           "upstream's reset)" if v.get("proxied") else
+           "the server closed the connection instead of a ServerHello")),
+    CaptureFact.HELLO_OR_SIZE:
+        "nothing in the capture shows segments of that size crossing the path: either a "
+        "size limit (MTU) or something dropping large ClientHellos; 'pathprobe tunnel "
+        "--hello both' tells which",
     CaptureFact.TUNNEL_OPEN: "frame {frame}: proxy answered 200 (tunnel open)",
     CaptureFact.TLS_SESSION: "TLS session",
     CaptureFact.CLIENT_HELLO: "frame {frame}: TLS ClientHello ({size} bytes)",
@@ -208,6 +270,19 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
+    CaptureFact.ROW_CAPTURE_LOSS:
+        "frame {frame}: {missing} bytes from {sender} missing from the capture but "
+        "acknowledged by the peer (capture loss, not network loss)",
+    CaptureFact.CAPTURE_LOSS:
+        "{connections} connection(s) with bytes the peer acknowledged that the capture never "
+        "showed ({missing} bytes in all): the capture dropped packets (tcpdump -B, a larger "
+        "buffer, or a snap length of 400 helps), the network delivered them",
+    CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
+    CaptureFact.LEG2_JOINED:
+        "captured on the proxy: {joined} connection(s) from the proxy to the upstream joined "
+        "to the client's request by time, requested host and port (leg 2 rows)",
+    CaptureFact.TTL_EXCEEDED:
+        "frame {frame}: TTL exceeded at {router} on the way to {dst}",
     CaptureFact.CAPTURE_READ:
         "{file}: {frames} frames, {chosen} of {total} TCP connections analysed",
     CaptureFact.CAPTURE_TRUNCATED: "capture truncated: {detail}",
@@ -216,9 +291,6 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.TABLE_LIMITED:
         "table shows {shown} of {chosen} connections (up to {max_rows} with problems and "
         "{max_rows} healthy; --max-rows 0 shows all)",
-    CaptureFact.ICMP_UNMATCHED:
-        "frame {frame}: ICMP from {router} says MTU {mtu} for {quoted} (not a connection "
-        "analysed here)",
     CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
     CaptureFact.IN_CAPTURE: "in capture {file}",
     CaptureFact.CAPTURES_MATCHED: _captures_matched,

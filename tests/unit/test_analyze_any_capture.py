@@ -1,0 +1,617 @@
+"""`pathprobe analyze` through the real CLI on captures of what people actually send
+(issue 20 items 1, 2, 3, 5, 7; issue 19 item 4): any TCP capture, plain-HTTP proxying,
+captures taken on the proxy, ICMP on its own, and no false alarms.
+
+The captures are built here packet by packet (scapy), each the smallest that shows the
+case; the lab-recorded ones are in tests/lab/test_analyze.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from pathprobe.schema import load_schema
+from tests.conftest import cli_env
+from tests.unit.test_capture_analysis import CLIENT_HELLO, SERVER_HELLO, write_pcap
+
+FMC, PROXY, PROXY_OUT, UPSTREAM, ROUTER = (
+    "198.18.1.2", "198.18.2.2", "198.18.3.1", "198.18.4.2", "198.18.1.1")
+FMC6, SERVER6, ROUTER6 = "2001:db8:1::2", "2001:db8:4::2", "2001:db8:1::1"
+NAME = "upstream.pathprobe.test"
+
+
+@dataclass
+class Conv:
+    """One TCP conversation client:cport <-> server:sport, seq/ack kept right."""
+
+    client: str = FMC
+    server: str = PROXY
+    cport: int = 40000
+    sport: int = 3128
+    cseq: int = 1000
+    sseq: int = 7000
+    frames: list[tuple[float, bytes]] = field(default_factory=list)
+
+    def pkt(self, ts: float, up: bool, flags: str, payload: bytes = b"",
+            seq: int | None = None, ack: int | None = None,
+            options: Sequence[tuple[str, object]] = ()) -> None:
+        from scapy.layers.inet import IP, TCP
+        from scapy.layers.inet6 import IPv6
+        from scapy.layers.l2 import Ether
+
+        src, dst = (self.client, self.server) if up else (self.server, self.client)
+        sp, dp = (self.cport, self.sport) if up else (self.sport, self.cport)
+        mine = self.cseq if up else self.sseq
+        theirs = self.sseq if up else self.cseq
+        tcp = TCP(sport=sp, dport=dp, flags=flags, seq=mine if seq is None else seq,
+                  ack=(theirs if ack is None else ack) if "A" in flags else 0,
+                  options=list(options), window=502)
+        ip = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst, flags="DF")
+        pkt = Ether() / ip / tcp
+        if payload:
+            pkt = pkt / payload
+        self.frames.append((ts, bytes(pkt)))
+
+    def handshake(self, ts: float, mss: int = 1460, peer_mss: int = 1460) -> None:
+        self.pkt(ts, True, "S", options=[("MSS", mss)])
+        self.cseq += 1
+        self.pkt(ts + 0.001, False, "SA", options=[("MSS", peer_mss)])
+        self.sseq += 1
+        self.pkt(ts + 0.002, True, "A")
+
+    def send(self, ts: float, up: bool, payload: bytes) -> int:
+        seq = self.cseq if up else self.sseq
+        self.pkt(ts, up, "PA", payload)
+        if up:
+            self.cseq += len(payload)
+        else:
+            self.sseq += len(payload)
+        return seq
+
+    def ack(self, ts: float, up: bool) -> None:
+        self.pkt(ts, up, "A")
+
+    def close(self, ts: float) -> None:
+        self.pkt(ts, True, "FA")
+        self.cseq += 1
+        self.pkt(ts + 0.001, False, "FA")
+        self.sseq += 1
+        self.pkt(ts + 0.002, True, "A")
+
+
+def ether(pkt: Any) -> bytes:
+    from scapy.layers.l2 import Ether
+
+    return bytes(Ether() / pkt)
+
+
+def cli(tmp_path: Path, frames: Sequence[tuple[float, bytes]], *args: str
+        ) -> tuple[int, dict[str, Any], str]:
+    """`pathprobe analyze CAPTURE --json ARGS` in a subprocess: (exit status, JSON, stderr)."""
+    cap = write_pcap(tmp_path / "t.pcap", sorted(frames, key=lambda x: x[0]))
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(cap), "--json", *args],
+                       capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
+    assert "Traceback" not in r.stderr, r.stderr
+    doc = json.loads(r.stdout) if r.stdout.strip() else {}
+    if doc:
+        jsonschema.validate(doc, load_schema())
+    return r.returncode, doc, r.stderr
+
+
+def verdict(doc: dict[str, Any], code: str) -> dict[str, Any]:
+    found = [v for v in doc["verdicts"] if v["code"] == code]
+    assert len(found) == 1, [v["code"] for v in doc["verdicts"]]
+    return found[0]
+
+
+def codes(doc: dict[str, Any]) -> list[str]:
+    return [v["code"] for v in doc["verdicts"]]
+
+
+def tls_session(c: Conv, ts: float, upload: int = 0) -> None:
+    """Handshake, ClientHello, ServerHello, an optional upload the server acknowledges."""
+    c.handshake(ts)
+    c.send(ts + 0.01, True, CLIENT_HELLO)
+    c.send(ts + 0.02, False, SERVER_HELLO)
+    for i in range(upload):
+        c.send(ts + 0.03 + i * 0.001, True, b"\x17" * 1448)
+    c.send(ts + 0.05, False, b"\x17" * 100)
+    c.ack(ts + 0.06, True)
+    c.close(ts + 0.1)
+
+
+# --- item 1: any TCP capture ----------------------------------------------------------------
+
+def test_a_direct_tls_capture_is_analysed_without_options(tmp_path: Path) -> None:
+    """No CONNECT anywhere: every connection is analysed, its roles from the handshake."""
+    c = Conv(server=UPSTREAM, sport=443)
+    tls_session(c, 0.0)
+    status, doc, _err = cli(tmp_path, c.frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    (row,) = doc["legs"]
+    assert row["name"] == "fmc-upstream" and row["client_port"] == 40000
+    assert row["target"] == f"{UPSTREAM}:443" and row["tls"] == "hello+server"
+
+
+def test_connections_without_a_syn_are_analysed_from_where_the_capture_starts(
+        tmp_path: Path) -> None:
+    c = Conv(server=UPSTREAM, sport=443, cport=50123)
+    tls_session(c, 0.0)
+    c.frames = c.frames[3:]                       # the capture started after the handshake
+    status, doc, _err = cli(tmp_path, c.frames)
+    assert status == 0
+    (row,) = doc["legs"]
+    assert (row["client_port"], row["mss_sent"]) == (50123, None)
+    assert "capture started mid-connection (no SYN): MSS and options unknown" in row["notes"]
+
+
+def test_the_server_is_the_listener_even_with_the_higher_port(tmp_path: Path) -> None:
+    """A client on port 1025 talking to a server on 8443, captured mid-stream: the port
+    that answered a SYN earlier is the listener, whatever the port numbers say."""
+    first = Conv(server=UPSTREAM, sport=8443, cport=1025)
+    tls_session(first, 0.0)
+    later = Conv(server=UPSTREAM, sport=8443, cport=1026)
+    tls_session(later, 1.0)
+    later.frames = later.frames[3:]
+    _status, doc, _err = cli(tmp_path, first.frames + later.frames)
+    assert sorted(r["client_port"] for r in doc["legs"]) == [1025, 1026]
+
+
+def test_ip_without_tcp_is_a_report_and_no_ip_at_all_is_exit_3(tmp_path: Path) -> None:
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import ARP
+
+    udp = [(0.0, ether(IP(src=FMC, dst=UPSTREAM) / UDP(sport=5000, dport=53) / b"q"))]
+    status, doc, _err = cli(tmp_path, udp)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    assert any("no TCP connection in the capture" in n for n in doc["notes"])
+    arp = [(0.0, ether(ARP(psrc=FMC, pdst=ROUTER)))]
+    status, doc, err = cli(tmp_path, arp)
+    assert status == 3 and not doc
+    assert "no IP packet in 1 frames" in err and len(err.strip().splitlines()) == 1
+
+
+def test_host_and_port_narrow_the_view(tmp_path: Path) -> None:
+    a = Conv(server=UPSTREAM, sport=443, cport=40001)
+    tls_session(a, 0.0)
+    b = Conv(server="198.18.4.3", sport=80, cport=40002)
+    b.handshake(1.0)
+    b.send(1.01, True, b"GET / HTTP/1.1\r\nHost: b\r\n\r\n")
+    b.send(1.02, False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    b.close(1.1)
+    _s, everything, _e = cli(tmp_path, a.frames + b.frames)
+    assert len(everything["legs"]) == 2
+    _s, narrowed, _e = cli(tmp_path, a.frames + b.frames, "--port", "80")
+    assert [r["client_port"] for r in narrowed["legs"]] == [40002]
+    status, _doc, err = cli(tmp_path, a.frames + b.frames, "--host", "198.18.9.9")
+    assert status == 3 and "none matching" in err
+
+
+# --- item 2: plain-HTTP proxying --------------------------------------------------------------
+
+def _plain_http(status_line: bytes, headers: bytes = b"") -> Conv:
+    c = Conv()
+    c.handshake(0.0)
+    c.send(0.01, True, f"GET http://{NAME}/file HTTP/1.1\r\nHost: {NAME}\r\n\r\n".encode())
+    c.send(0.02, False, b"HTTP/1.1 " + status_line + b"\r\n" + headers +
+           b"Content-Length: 0\r\n\r\n")
+    c.ack(0.03, True)
+    c.close(0.1)
+    return c
+
+
+def test_a_plain_http_request_through_the_proxy_is_a_proxied_session(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _plain_http(b"200 OK").frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    (row,) = doc["legs"]
+    assert row["name"] == "fmc-proxy" and row["status"] == 200
+    assert row["target"] == f"GET {NAME}:80 via {PROXY}:3128"
+    # with --port, as the issue saw it, it stays a proxied session (not "direct")
+    _s, doc, _e = cli(tmp_path, _plain_http(b"200 OK").frames, "--port", "3128")
+    assert doc["legs"][0]["name"] == "fmc-proxy"
+
+
+def test_a_plain_http_request_refused_for_credentials(tmp_path: Path) -> None:
+    c = _plain_http(b"407 Proxy Authentication Required", b"Proxy-Authenticate: Basic realm=x\r\n")
+    status, doc, _err = cli(tmp_path, c.frames)
+    v = verdict(doc, "PROXY_AUTH_REQUIRED")
+    assert status == 1 and v["leg"] == "fmc-proxy"
+    assert f"frame 4: GET http://{NAME}:80/... (plain HTTP through the proxy)" in v["evidence"]
+
+
+def test_a_request_the_capture_ends_with_is_not_unanswered(tmp_path: Path) -> None:
+    """The capture stops right after a request (a one-packet capture): no verdict on an
+    answer nobody could have seen; the same request with 5 s of silence after it is one."""
+    c = Conv()
+    c.handshake(0.0)
+    c.send(0.01, True, f"POST http://{NAME}/x HTTP/1.1\r\nHost: {NAME}\r\n\r\n".encode())
+    status, doc, _err = cli(tmp_path, c.frames, "--port", "3128")
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    c.ack(5.0, False)
+    status, doc, _err = cli(tmp_path, c.frames, "--port", "3128")
+    assert status == 1 and verdict(doc, "CONNECT_NO_RESPONSE")["leg"] == "fmc-proxy"
+
+
+def test_the_origin_s_own_404_through_the_proxy_is_no_proxy_refusal(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _plain_http(b"404 Not Found").frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+
+
+# --- item 3: a capture taken on the proxy -----------------------------------------------------
+
+def _proxy_side(leg2_mss: int = 1460) -> list[tuple[float, bytes]]:
+    """The FMC's CONNECT on leg 1 and the proxy's own connection to the upstream on leg 2
+    (from its other address), as tcpdump -i any on the proxy shows them."""
+    leg1 = Conv(cport=40000)
+    leg1.handshake(0.0)
+    leg1.send(0.01, True, f"CONNECT {NAME}:443 HTTP/1.1\r\nHost: {NAME}:443\r\n\r\n".encode())
+    leg2 = Conv(client=PROXY_OUT, server=UPSTREAM, cport=51000, sport=443)
+    leg2.handshake(0.02, mss=1460, peer_mss=leg2_mss)
+    leg1.send(0.03, False, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    from pathprobe.wire.tls import client_hello
+
+    hello = client_hello(517, NAME)
+    leg1.send(0.04, True, hello)
+    leg2.send(0.05, True, hello)
+    flight = SERVER_HELLO + b"\x16" * 2000
+    leg2.send(0.06, False, flight[:leg2_mss])
+    leg1.send(0.07, False, flight[:1448])
+    leg1.ack(0.08, True)
+    leg2.ack(0.08, True)
+    leg2.close(0.2)
+    leg1.close(0.21)
+    # and an unrelated connection of the proxy's own (not the FMC's request)
+    other = Conv(client=PROXY_OUT, server="198.18.4.9", cport=51001, sport=53)
+    other.handshake(0.03)
+    other.close(0.05)
+    return leg1.frames + leg2.frames + other.frames
+
+
+def test_a_capture_on_the_proxy_shows_both_legs(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _proxy_side(leg2_mss=1300))
+    rows = {r["name"]: r for r in doc["legs"] if r["client_port"] != 51001}
+    assert set(rows) == {"fmc-proxy", "proxy-upstream"}
+    leg2 = rows["proxy-upstream"]
+    assert leg2["target"] == f"{NAME} at {UPSTREAM}:443 for {FMC}:40000"
+    assert (leg2["mss_sent"], leg2["mss_received"], leg2["max_seg_down"]) == (1460, 1300, 1300)
+    assert (rows["fmc-proxy"]["mss_received"], rows["fmc-proxy"]["max_seg_down"]) == (1460, 1448)
+    v = verdict(doc, "MSS_CLAMPED")                    # each leg's own fault on its own leg
+    assert v["leg"] == "proxy-upstream" and status == 0
+    assert any("captured on the proxy: 1 connection(s)" in n for n in doc["notes"])
+    unrelated = [r for r in doc["legs"] if r["client_port"] == 51001]
+    assert unrelated[0]["name"] == "fmc-upstream"
+
+
+def test_the_text_report_names_each_connection_s_leg(tmp_path: Path) -> None:
+    cap = write_pcap(tmp_path / "p.pcap", sorted(_proxy_side(), key=lambda x: x[0]))
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(cap), "--format",
+                        "github"], capture_output=True, text=True, env=cli_env(), timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    head = next(line for line in r.stdout.splitlines() if "client port" in line)
+    assert head.split("|")[1].strip() == "leg"
+    assert any(line.startswith("| proxy-upstream") and f"for {FMC}:40000" in line
+               for line in r.stdout.splitlines())
+
+
+def test_proxy_filter_narrows_to_the_proxy_s_legs(tmp_path: Path) -> None:
+    _s, doc, _e = cli(tmp_path, _proxy_side(), "--proxy", f"{PROXY}:3128")
+    assert sorted(r["name"] for r in doc["legs"]) == ["fmc-proxy", "proxy-upstream"]
+
+
+# --- item 5: ICMP evidence on its own ---------------------------------------------------------
+
+def _too_big(v6: bool) -> list[tuple[float, bytes]]:
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
+
+    if v6:
+        ping = IPv6(src=FMC6, dst=SERVER6) / ICMPv6EchoRequest(id=7, seq=1) / (b"p" * 1452)
+        err = IPv6(src=ROUTER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1400) / bytes(ping)[:1232]
+    else:
+        ping = IP(src=FMC, dst=UPSTREAM, flags="DF") / ICMP(id=7, seq=1) / (b"p" * 1472)
+        err = IP(src=ROUTER, dst=FMC) / ICMP(type=3, code=4, nexthopmtu=1400) / \
+            bytes(ping)[:28]
+    return [(0.0, ether(ping)), (0.001, ether(err))]
+
+
+def test_frag_needed_alone_is_a_path_mtu_finding(tmp_path: Path) -> None:
+    for v6 in (False, True):
+        status, doc, _err = cli(tmp_path, _too_big(v6))
+        v = verdict(doc, "PMTU_REDUCED")
+        router, src, dst = (ROUTER6, FMC6, SERVER6) if v6 else (ROUTER, FMC, UPSTREAM)
+        assert status == 0 and v["leg"] == "fmc-upstream" and v["router"] == router
+        assert v["pmtu_high"] == 1400 and v["severity"] == "info"
+        assert (f"frame 2: {router} says the next hop MTU is 1400 for a 1500-byte packet from "
+                f"{src}") in v["evidence"]
+        proto = "ICMPv6" if v6 else "ICMP"
+        assert any(e.startswith(f"frame 2: the message quotes the {proto} packet {src} > {dst}")
+                   for e in v["evidence"])
+
+
+def _ping(ts: float, size: int, seq: int, answered: bool, dst: str = UPSTREAM
+          ) -> list[tuple[float, bytes]]:
+    from scapy.layers.inet import ICMP, IP
+
+    out = [(ts, ether(IP(src=FMC, dst=dst, flags="DF") / ICMP(id=9, seq=seq) /
+                      (b"p" * (size - 28))))]
+    if answered:
+        out.append((ts + 0.01, ether(IP(src=dst, dst=FMC) / ICMP(type=0, id=9, seq=seq) /
+                                     (b"p" * (size - 28)))))
+    return out
+
+
+def test_a_df_ping_sweep_shows_a_black_hole(tmp_path: Path) -> None:
+    frames = [f for i, (size, ok) in enumerate(
+        [(600, True), (1000, True), (1400, True), (1450, False), (1500, False), (1000, True)])
+        for f in _ping(float(i), size, i, ok)]
+    status, doc, _err = cli(tmp_path, frames)
+    v = verdict(doc, "PMTU_BLACKHOLE")
+    assert status == 1 and (v["pmtu_low"], v["pmtu_high"]) == (1400, 1449)
+    assert v["confidence"] == "measured" and v["largest_answered"] == 1400
+    assert "frame 7: 2 DF ping(s) to 198.18.4.2 never answered, from 1450 bytes" in v["evidence"]
+
+
+def test_pings_lost_below_the_minimum_mtu_are_loss_not_a_path_mtu(tmp_path: Path) -> None:
+    frames = [f for i, (size, ok) in enumerate([(100, True), (300, True), (500, False),
+                                                 (100, True)])
+              for f in _ping(float(i), size, i, ok)]
+    status, doc, _err = cli(tmp_path, frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    assert f"frame 3: 3 DF ping(s) to {UPSTREAM} answered, up to 300 bytes" in doc["notes"]
+
+
+def test_ttl_exceeded_hops_are_listed(tmp_path: Path) -> None:
+    from scapy.layers.inet import ICMP, IP, UDP
+
+    probe = IP(src=FMC, dst=UPSTREAM, ttl=1) / UDP(sport=40000, dport=33434)
+    hop = IP(src=ROUTER, dst=FMC) / ICMP(type=11, code=0) / bytes(probe)
+    _s, doc, _e = cli(tmp_path, [(0.0, ether(probe)), (0.01, ether(hop))])
+    assert f"frame 2: TTL exceeded at {ROUTER} on the way to {UPSTREAM}" in doc["notes"]
+
+
+# --- item 7: no false alarms ------------------------------------------------------------------
+# (--port chooses the connections the same way before and after issue 20, so these tests
+# fail on the old rules, not on the old refusal of captures without a CONNECT)
+PORT443 = ("--port", "443")
+
+
+def test_a_gap_the_peer_acknowledged_is_capture_loss(tmp_path: Path) -> None:
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.send(0.02, False, SERVER_HELLO)
+    c.sseq += 1448                               # the capture dropped a full segment
+    c.send(0.03, False, b"\x17" * 44)            # "MTU at least 84" said the old code
+    c.ack(0.04, True)                            # the FMC acknowledged all of it
+    c.pkt(1.5, True, "FA")
+    status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    assert status == 0 and codes(doc) == ["HEALTHY"], doc["verdicts"]
+    assert any("capture loss" in n for n in doc["legs"][0]["notes"])
+
+
+def _stuck(c: Conv, size: int, ts: float) -> None:
+    seq = c.send(ts, True, b"\x17" * size)
+    for i in range(1, 4):
+        c.pkt(ts + i, True, "PA", b"\x17" * size, seq=seq)
+
+
+def test_a_black_hole_needs_smaller_segments_to_get_through(tmp_path: Path) -> None:
+    """Retransmissions of the only segment ever sent: the connection died, no size shown."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    _stuck(c, 1448, 0.01)
+    _status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    assert "PMTU_BLACKHOLE" not in codes(doc)
+
+
+def test_no_pmtu_verdict_below_the_ipv6_minimum_mtu(tmp_path: Path) -> None:
+    c = Conv(client=FMC6, server=SERVER6, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, b"\x16" * 300)
+    c.ack(0.02, False)
+    _stuck(c, 1000, 0.03)                        # a 1060-byte packet: every v6 path carries it
+    _status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    assert "PMTU_BLACKHOLE" not in codes(doc)
+    # the same at 1400 bytes (a 1460-byte packet) is a black hole
+    d = Conv(client=FMC6, server=SERVER6, sport=443)
+    d.handshake(0.0)
+    d.send(0.01, True, b"\x16" * 300)
+    d.ack(0.02, False)
+    _stuck(d, 1400, 0.03)
+    _status, doc, _err = cli(tmp_path, d.frames, *PORT443)
+    assert verdict(doc, "PMTU_BLACKHOLE")["pmtu_low"] == 360
+
+
+def test_one_refused_syn_among_successes_is_a_warning_and_says_server(tmp_path: Path) -> None:
+    refused = Conv(server=UPSTREAM, sport=443, cport=40001)
+    refused.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    refused.pkt(0.001, False, "RA", ack=refused.cseq + 1)
+    ok = [Conv(server=UPSTREAM, sport=443, cport=40002 + i) for i in range(3)]
+    for i, c in enumerate(ok):
+        tls_session(c, 1.0 + i)
+    frames = refused.frames + [f for c in ok for f in c.frames]
+    status, doc, _err = cli(tmp_path, frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "warning" and v["others_connected"] == 3
+    status, _doc, _err = cli(tmp_path, frames, "--fail-on", "critical", *PORT443)
+    assert status == 0
+    words = json.dumps([doc["summary"], doc["recommendations"], v["evidence"]])
+    assert "server" in doc["summary"] and "proxy" not in words.lower()
+
+
+def test_a_direct_session_s_words_name_the_server(tmp_path: Path) -> None:
+    """A TLS session straight to a server that stops answering, and a black hole on it:
+    no proxy, no tunnel, no 'diagnose --proxy' in what the report says."""
+    d = Conv(server=UPSTREAM, sport=443)
+    d.handshake(0.0)
+    d.send(0.01, True, CLIENT_HELLO)
+    d.ack(0.02, False)
+    d.pkt(10.0, True, "FA")
+    _status, doc, _err = cli(tmp_path, d.frames, *PORT443)
+    assert doc["summary"] == "fmc-upstream TLS session opens, but the server never answers " \
+        "(inferred)"
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, b"\x16" * 600)
+    c.ack(0.02, False)
+    _stuck(c, 1448, 0.03)
+    _status, doc2, _err = cli(tmp_path, c.frames, *PORT443)
+    assert "toward the server" in doc2["summary"]
+    for report in (doc, doc2):
+        words = json.dumps([report["summary"], report["recommendations"],
+                            [v["evidence"] for v in report["verdicts"]]]).lower()
+        assert "proxy" not in words and "tunnel" not in words, words
+
+
+def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
+    refused = Conv(server=UPSTREAM, sport=443, cport=40001)
+    refused.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    refused.pkt(0.001, False, "RA", ack=refused.cseq + 1)
+    status, doc, _err = cli(tmp_path, refused.frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "critical" and v["leg"] == "fmc-upstream"
+    assert doc["summary"] == "no TCP connection to the server"
+    assert "proxy" not in json.dumps(doc["recommendations"]).lower()
+
+
+def test_a_syn_the_capture_ends_with_or_whose_answer_it_missed_is_no_refusal(
+        tmp_path: Path) -> None:
+    last = Conv(server=UPSTREAM, sport=443, cport=40001)
+    tls_session(last, 0.0)
+    last.pkt(0.5, True, "S", options=[("MSS", 1460)], seq=5000)   # the capture's last packet
+    status, doc, _err = cli(tmp_path, last.frames, *PORT443)
+    assert status == 0 and codes(doc) == ["HEALTHY"]
+    missed = Conv(server=UPSTREAM, sport=443, cport=40002)
+    missed.handshake(0.0)
+    missed.frames.pop(1)                         # the SYN-ACK is not in the capture ...
+    missed.send(0.01, True, CLIENT_HELLO)        # ... but the client acknowledged it
+    missed.ack(0.02, False)
+    missed.pkt(3.0, True, "FA")
+    status, doc, _err = cli(tmp_path, missed.frames, *PORT443)
+    assert "PROXY_UNREACHABLE" not in codes(doc)
+
+
+def test_a_peer_refusing_while_the_other_side_connects_is_a_warning(tmp_path: Path) -> None:
+    """BGP peers: A's SYN to B:179 is refused, B's connection to A:179 succeeds."""
+    refused = Conv(client="198.18.1.2", server="198.18.1.1", cport=40001, sport=179)
+    refused.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    refused.pkt(0.001, False, "RA", ack=refused.cseq + 1)
+    other = Conv(client="198.18.1.1", server="198.18.1.2", cport=35000, sport=179)
+    other.handshake(0.5)
+    other.send(0.6, True, b"\xff" * 19)
+    other.ack(0.61, False)
+    status, doc, _err = cli(tmp_path, refused.frames + other.frames, "--port", "179")
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert v["severity"] == "warning" and status == 1
+    assert any("between the same two hosts" in e for e in v["evidence"])
+
+
+# --- issue 19 item 4: a large ClientHello dropped for what it is ------------------------------
+
+def _pq_hello() -> bytes:
+    """A post-quantum-sized ClientHello record (1800 bytes) starting with its header."""
+    from pathprobe.wire.tls import client_hello
+
+    return client_hello(1800, NAME)
+
+
+def _hello_tunnel(cport: int, ts: float, answer: str) -> Conv:
+    """A tunnel whose 1800-byte hello goes in two segments, ACKed by the proxy; then the
+    upstream's answer: "server" (a ServerHello), "silence" or "rst"."""
+    c = Conv(cport=cport)
+    c.handshake(ts)
+    c.send(ts + 0.01, True, f"CONNECT {NAME}:443 HTTP/1.1\r\n\r\n".encode())
+    c.send(ts + 0.02, False, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    hello = _pq_hello()
+    c.send(ts + 0.03, True, hello[:1448])
+    c.send(ts + 0.031, True, hello[1448:])
+    c.ack(ts + 0.04, False)
+    if answer == "server":
+        c.send(ts + 0.05, False, SERVER_HELLO)
+        for i in range(3):
+            c.send(ts + 0.06 + i * 0.001, True, b"\x17" * 1448)
+        c.send(ts + 0.08, False, b"\x17" * 100)
+        c.ack(ts + 0.09, True)
+        c.close(ts + 0.1)
+    elif answer == "rst":
+        c.pkt(ts + 0.2, False, "RA")
+    else:
+        c.pkt(ts + 10.0, True, "FA")
+    return c
+
+
+def test_a_large_hello_acked_by_the_proxy_then_nothing_is_tls_hello_dropped(
+        tmp_path: Path) -> None:
+    for answer in ("silence", "rst"):
+        earlier = _hello_tunnel(40001, 0.0, "server")    # full-size segments crossed
+        dropped = _hello_tunnel(40002, 1.0, answer)
+        status, doc, _err = cli(tmp_path, earlier.frames + dropped.frames)
+        assert codes(doc) == ["TLS_HELLO_DROPPED"], (answer, codes(doc))
+        v = doc["verdicts"][0]
+        assert status == 1 and v["severity"] == "critical" and v["confidence"] == "inferred"
+        assert (v["leg"], v["direction"], v["hello_dropped_from"]) == ("proxy-upstream", "up", 1800)
+        assert v["how"] == ("reset" if answer == "rst" else "drop")
+        assert v["segment_crossed"] == 1448 and v["first_segment"] == 1448
+        assert any(e.startswith("frame 23: TLS ClientHello for upstream.pathprobe.test of 1800 "
+                                "bytes spans segments") for e in v["evidence"])
+        assert not any(r["command"].startswith(("sysopt", "ip link", "ifconfig"))
+                       for r in doc["recommendations"])
+
+
+def test_a_large_hello_without_proof_that_the_size_crosses_stays_open(tmp_path: Path) -> None:
+    """Nothing shows 1448-byte segments crossing leg 2: size or content, both remain."""
+    status, doc, _err = cli(tmp_path, _hello_tunnel(40002, 1.0, "silence").frames)
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and "TLS_HELLO_DROPPED" not in codes(doc)
+    assert any("'pathprobe tunnel --hello both' tells which" in e for e in v["evidence"])
+
+
+def test_a_hello_whose_first_segment_vanishes_upstream_is_no_pmtu_verdict(
+        tmp_path: Path) -> None:
+    """Captured on the leg the hello crosses: its first segment, starting the record, is
+    retransmitted unacknowledged, while 1448-byte segments of an earlier session crossed."""
+    earlier = Conv(server=UPSTREAM, sport=443, cport=40001)
+    tls_session(earlier, 0.0, upload=3)
+    c = Conv(server=UPSTREAM, sport=443, cport=40002)
+    c.handshake(1.0)
+    hello = _pq_hello()
+    seq = c.send(1.01, True, hello[:1448])
+    c.send(1.011, True, hello[1448:])
+    c.pkt(1.02, False, "A", ack=seq)              # duplicate ACKs: the first never arrived
+    for i in range(1, 4):
+        c.pkt(1.01 + i, True, "PA", hello[:1448], seq=seq)
+    c.pkt(8.0, False, "RA", ack=seq)
+    status, doc, _err = cli(tmp_path, earlier.frames + c.frames, *PORT443)
+    assert status == 1 and codes(doc) == ["TLS_HELLO_DROPPED"], codes(doc)
+    v = doc["verdicts"][0]
+    assert v["leg"] == "fmc-upstream" and "PMTU_BLACKHOLE" not in codes(doc)
+    assert any("retransmitted 3 time(s), never acknowledged" in e for e in v["evidence"])
+
+
+def test_every_format_holds_for_the_new_reports(tmp_path: Path) -> None:
+    """Width, Markdown tables (markdown-it-py), standalone HTML and TSV for a proxy-side,
+    an ICMP-only and a TLS_HELLO_DROPPED report."""
+    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.findings import finish
+    from tests.reports import check_all
+
+    cases = {
+        "proxy": _proxy_side(leg2_mss=1300),
+        "icmp": _too_big(False) + _too_big(True),
+        "hello": _hello_tunnel(40001, 0.0, "server").frames
+        + _hello_tunnel(40002, 1.0, "rst").frames,
+    }
+    for name, frames in cases.items():
+        cap = write_pcap(tmp_path / f"{name}.pcap", sorted(frames, key=lambda x: x[0]))
+        a = analyze_capture(cap, Filters())
+        check_all(finish([a.measurement], command="analyze", started="2026-12-03T00:00:00",
+                         duration_s=0.1, recommender=a.recommender))
