@@ -9,6 +9,7 @@ when a connection is waiting for a CONNECT, an HTTP answer or a TLS hello.
 
 from __future__ import annotations
 
+import functools
 import gc
 import socket
 import struct
@@ -65,6 +66,7 @@ from pathprobe.wire.headers import (
     parse_tcp_options,
     tcp_payload_length,
 )
+from pathprobe.wire.hostport import parse_host
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
 
@@ -100,17 +102,22 @@ REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare w
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
 
 
+@functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
 def _split_target(target: str) -> tuple[str, int]:
-    host, _, port = target.rpartition(":")
-    return host.strip("[]").lower(), int(port) if port.isdigit() else 0
+    """Host and port of a CONNECT target read from the capture (0: none readable)."""
+    try:
+        host, port = parse_host(target)
+    except ValueError:
+        return target.lower(), 0
+    return host.lower(), port or 0
 
 
 def _host_only(name: str) -> str:
     """The host of an SNI or a Host header (which may carry a port, or be [v6]:port)."""
-    name = name.lower()
-    if name.startswith("["):
-        return name[1:].partition("]")[0]
-    return name.partition(":")[0] if name.count(":") == 1 else name
+    try:
+        return parse_host(name)[0].lower()
+    except ValueError:
+        return name.lower()
 
 
 def _join(c: Conn, requests: Sequence[Request], proxy_addrs: Mapping[str, None]

@@ -27,6 +27,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
+from pathprobe.wire.hostport import parse_host
 
 FMC_UNSUPPORTED_SCHEMES = frozenset({"ntlm", "negotiate", "kerberos"})
 DEFAULT_STALL_S = 3.0
@@ -188,7 +189,13 @@ def _hello_name(c: Conn) -> str:
     """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
     if c.server_name:
         return c.server_name
-    return c.exchanges[-1].target.rpartition(":")[0] if c.exchanges else "-"
+    if not c.exchanges:
+        return "-"
+    target = c.exchanges[-1].target
+    try:
+        return parse_host(target)[0]
+    except ValueError:
+        return target
 
 
 def hello_spans(c: Conn) -> bool:

@@ -15,6 +15,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
+from pathprobe.wire.hostport import parse_host
 
 if TYPE_CHECKING:
     from pathprobe.capture import Analysis, Filters
@@ -30,17 +31,12 @@ def _host(value: str) -> str:
 
 
 def _proxy(value: str) -> tuple[str, Optional[int]]:
-    v = value.strip()
-    if v.startswith("["):                      # [2001:db8::2]:3128
-        addr, _, rest = v[1:].partition("]")
-        port = rest.removeprefix(":") or None
-    elif v.count(":") == 1:                    # 198.18.2.2:3128
-        addr, port = v.split(":")
-    else:
-        addr, port = v, None
-    if port is not None and (not port.isdigit() or not 0 < int(port) < 65536):
-        raise UsageError(f"--proxy port must be 1-65535, not {port!r}")
-    return _host(addr), int(port) if port is not None else None
+    """ADDR, ADDR:PORT, [V6] or [V6]:PORT (the one HOST:PORT parser, port optional)."""
+    try:
+        addr, port = parse_host(value.strip())
+    except ValueError as e:
+        raise UsageError(f"--proxy wants ADDR or ADDR:PORT (port 1-65535): {e}") from None
+    return _host(addr), port
 
 
 @output_options()

@@ -69,6 +69,26 @@ def _split(text: str) -> tuple[str, str]:
     return text, ""
 
 
+def parse_host(text: str) -> tuple[str, int | None]:
+    """'HOST[:PORT]' / '[v6][:PORT]' -> (host, port or None): the parser ``HostPort.parse``
+    uses, for the places a port is optional (``analyze --proxy``, a Host header or SNI read
+    from a capture). ValueError says what is wrong."""
+    if not text.isprintable():
+        raise ValueError(f"target {text!r} contains control characters (tab, CR, LF, ...)")
+    text = text.strip(" ")
+    host, port_text = _split(text)
+    if not host or any(c in host for c in "/ @"):
+        raise ValueError(f"target {text!r} is not HOST:PORT")
+    host = check_host(host)
+    if not port_text:
+        return host, None
+    # ASCII digits only: int() would also take fullwidth digits or '+443'.
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
+    if not 0 < port < 65536:
+        raise ValueError(f"target {text!r} has no valid port")
+    return host, port
+
+
 @dataclass(frozen=True)
 class HostPort:
     """A checked host (IDNA name or IP literal, IPv6 without brackets) and a port."""
@@ -80,21 +100,11 @@ class HostPort:
     def parse(cls, text: str, default_port: int | None = None) -> HostPort:
         """'HOST:PORT' / '[v6]:PORT' (or a bare host with ``default_port``); ValueError
         says what is wrong (a bare IPv6 address needs brackets when a port follows)."""
-        if not text.isprintable():
-            raise ValueError(f"target {text!r} contains control characters (tab, CR, LF, ...)")
-        text = text.strip(" ")
-        host, port_text = _split(text)
-        if not host or any(c in host for c in "/ @"):
-            raise ValueError(f"target {text!r} is not HOST:PORT")
-        host = check_host(host)
-        if not port_text:
+        host, port = parse_host(text)
+        if port is None:
             if default_port is None:
-                raise ValueError(f"target {text!r} has no port")
-            return cls(host, default_port)
-        # ASCII digits only: int() would also take fullwidth digits or '+443'.
-        port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
-        if not 0 < port < 65536:
-            raise ValueError(f"target {text!r} has no valid port")
+                raise ValueError(f"target {text.strip(' ')!r} has no port")
+            port = default_port
         return cls(host, port)
 
     @property
@@ -111,4 +121,4 @@ class HostPort:
         return f"{self.url_host}:{self.port}"
 
 
-__all__ = ["HostPort", "check_host"]
+__all__ = ["HostPort", "check_host", "parse_host"]

@@ -126,3 +126,23 @@ def test_listen_rejects_with_the_flag_named(text: str) -> None:
 
     with pytest.raises(ValueError, match="--listen must be ADDR:PORT"):
         parse_listen(text)
+
+
+# --- analyze --proxy: the same parser through the real CLI, one line and status 2 --------------
+
+
+@pytest.mark.parametrize(("proxy", "said"), [
+    ("198.18.2.2:0", "has no valid port"), ("[zz]:1", "is not an IPv6 address"),
+    ("198.18.2.2:+1", "has no valid port"), ("proxy.example:3128", "wants an IP address"),
+])
+def test_analyze_proxy_is_one_usage_error(proxy: str, said: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    capture = next((Path(__file__).parents[1] / "fixtures" / "captures").glob("*.pcap*"))
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(capture), "--proxy",
+                        proxy, "-q"], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2, r.stderr
+    (line,) = r.stderr.strip().splitlines()
+    assert "--proxy" in line and said in line
