@@ -517,7 +517,7 @@ def _article_prober(splits: set[int], always_split: bool = False
 
 @given(st.sets(st.integers(LEG1_SEGMENT + 1, 1460), max_size=40))
 def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     res = _search(_article_prober(splits), 536, 1460, lambda _m: None, "t", 0.5,
                   LEG1_SEGMENT).result
@@ -528,7 +528,7 @@ def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
 
 def test_repeatable_splits_count_as_delivered() -> None:
     """PMTUD working on leg 2 at leg 1's segment size: every write gets through."""
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     out = _search(_article_prober(set(), always_split=True), 536, 1460,
                   lambda _m: None, "t", 0.5, LEG1_SEGMENT)
@@ -537,7 +537,7 @@ def test_repeatable_splits_count_as_delivered() -> None:
 
 
 def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     out = _search(_article_prober(set()), 536, 1460, lambda _m: None, "t", 0.5)
     assert (out.result.largest_ok, out.result.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
@@ -546,7 +546,7 @@ def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
 
 
 def test_a_broken_tunnel_aborts_the_search_and_says_why() -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     err = ConnectError(ConnectFailure.STATUS, "403 Forbidden")
 
