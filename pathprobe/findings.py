@@ -187,7 +187,7 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
         if v.basis not in TUNNEL_BASES or v.code not in ATTRIBUTED_CODES:
             out.append(v)
             continue
-        bad = _int(v.numbers, "write_failed")
+        bad = v.write_failed
         values: dict[str, Number] = {"bad": bad}
         if v.basis is Basis.RESET_ON_OUR_SOCKET:
             out.append(_on_leg1(v, Evidence(DiagnoseFact.RESET_ON_OUR_SOCKET, steps_ev, values),
@@ -294,7 +294,7 @@ def peer_mtu_is_not_a_clamp(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
         if v.code is not VerdictCode.MSS_CLAMPED or v.direction is not Direction.DOWN \
                 or v.hop is not None:
             continue
-        mss = _int(v.numbers, "mss_received")
+        mss = v.mss_received
         for i, w in enumerate(out):
             if w is v or w.leg is not v.leg or w.limit is None or not w.limit.exact \
                     or w.limit.mtu is None or w.code not in (VerdictCode.PMTU_REDUCED,
@@ -323,7 +323,7 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     if v.code is VerdictCode.PMTU_REDUCED:
         return Severity.INFO if v.confidence is Confidence.MEASURED else Severity.WARNING
     if v.code is VerdictCode.MSS_CLAMPED:
-        received = _int(v.numbers, "mss_received")
+        received = v.mss_received
         for w in verdicts:
             if w.leg is v.leg and w.code in SIZE_CODES and w.limit is not None \
                     and _same_way(w.direction, v.direction):

@@ -234,7 +234,7 @@ def post_verdict(probes: Sequence[PostProbe], timeout_s: float) -> Verdict | Non
     numbers: Mapping[str, Number] = {"write_failed": bad, "post_ok": ok}
     if ok is None:
         return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.UP,
-                       tuple(evidence), Confidence.INFERRED, numbers)
+                       tuple(evidence), Confidence.INFERRED, numbers, write_failed=bad)
     return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM, Direction.UP,
                    tuple(evidence), Confidence.INFERRED, numbers,
-                   limit=Limit(max_payload=ok, exact=False), basis=basis)
+                   limit=Limit(max_payload=ok, exact=False), basis=basis, write_failed=bad)

@@ -199,8 +199,9 @@ class Verdict:
 
     ``severity`` is None until ``pathprobe.findings.assess`` decides it by rule;
     ``basis`` says why the finding is on its leg (typed, for the attribution).
-    ``ip_version``, ``leg1_ip_version`` and ``hop`` are what the rules decide on (the
-    same facts reach the JSON through ``numbers``, made by ``serialize``).
+    ``ip_version``, ``leg1_ip_version``, ``hop``, ``target``, ``write_failed`` and
+    ``mss_received`` are what the rules decide on (the same facts reach the JSON through
+    ``numbers``, whose keys no rule reads).
     """
 
     code: VerdictCode
@@ -217,6 +218,8 @@ class Verdict:
     leg1_ip_version: IpVersion | None = None   # tunnel findings: of leg 1, if moved there
     hop: Hop | None = None                     # where the finding was located, if it was
     target: HostPort | None = None             # the CONNECT target it concerns, if one
+    write_failed: int | None = None    # tunnel probes: the smallest write that failed (bytes)
+    mss_received: int | None = None    # MSS_CLAMPED: the MSS that arrived (TCP payload bytes)
 
 
 @dataclass(frozen=True)

@@ -395,7 +395,7 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
             VerdictCode.MSS_CLAMPED, leg, direction, tuple(f.clamp),
             Confidence.MEASURED if down or quoted is not None else Confidence.INFERRED,
             mss_clamp_numbers(numbers), basis=Basis.THIS_LEG_ONLY,
-            ip_version=numbers.ip_version, hop=numbers.hop))
+            ip_version=numbers.ip_version, hop=numbers.hop, mss_received=numbers.received))
     elif hops is not None:
         f.healthy.extend(hops.evidence[:1])
     result = MssResult(

@@ -286,8 +286,8 @@ def _hello_fixes(v: Verdict, host: str) -> list[Recommendation]:
 
 def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
     """A clamp is only a problem when it is above what the leg carries."""
-    received = v.numbers.get("mss_received")
-    if not isinstance(received, int):
+    received = v.mss_received
+    if received is None:
         return []
     if leg_limit is None or received <= leg_limit.mss:
         return []

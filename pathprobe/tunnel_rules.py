@@ -265,7 +265,7 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
     limit = Limit(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
                   pmtu_high=r.largest_ok + hi_h if r.exact else None, exact=r.exact)
     return Verdict(code, Leg.PROXY_UPSTREAM, f.direction, tuple(ev), Confidence.MEASURED,
-                   numbers, limit=limit, basis=basis,
+                   numbers, limit=limit, basis=basis, write_failed=bad,
                    leg1_ip_version=IpVersion(leg1_version) if leg1_version in (4, 6) else None)
 
 
@@ -325,7 +325,7 @@ def clamp_verdict(hello: Hello, peer_mss: int | None,
     return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM, Direction.UP, tuple(ev),
                    Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
                    {"mss_sent": expected, "mss_received": syn_mss, "ip_version": l2},
-                   basis=Basis.THIS_LEG_ONLY, ip_version=IpVersion(l2))
+                   basis=Basis.THIS_LEG_ONLY, ip_version=IpVersion(l2), mss_received=syn_mss)
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, Outcome]

@@ -603,6 +603,14 @@ def _bracket(v: Verdict) -> tuple[int, int] | None:
     return lim.pmtu_low, lim.pmtu_high + 1
 
 
+def _host_of(target: str) -> str:
+    """The host of a target text (the address recorded for a leg), by the one parser."""
+    try:
+        return parse_host(target)[0]
+    except ValueError:
+        return target
+
+
 def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                   ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
     """The capture's own advice, and the verdicts left for the live commands' rules.
@@ -623,7 +631,7 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
                 f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
-                else f"pathprobe pmtu {where.rpartition(':')[0].strip('[]') or where}",
+                else f"pathprobe pmtu {_host_of(where)}",
                 f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
                 f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
                 "before lowering an MTU or MSS to the proven lower bound"))

@@ -49,10 +49,10 @@ WRITES = Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS Client
                                                    "ok": 1348, "bad": 1349, "how": "stalled"})
 LEG2_HOLE = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1349},
                     limit=Limit(max_payload=1348, pmtu_low=1388, pmtu_high=1428),
-                    basis=Basis.PROXY_ACKED)
+                    basis=Basis.PROXY_ACKED, write_failed=1349)
 CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH, numbers={"mss_sent": 1460,
                                                            "mss_received": 1300},
-                basis=Basis.THIS_LEG_ONLY)
+                basis=Basis.THIS_LEG_ONLY, mss_received=1300)
 
 
 def report(*measurements: Measurement, leg2_target: str | None = None,
@@ -103,7 +103,7 @@ def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None
     leg1_hole = Verdict(HOLE, L1, UP, limit=Limit(mtu=1372), basis=Basis.THIS_LEG_ONLY)
     leg2_echo = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1321},
                         limit=Limit(max_payload=1320, pmtu_low=1360, pmtu_high=1372),
-                        basis=Basis.NEEDS_LEG1)
+                        basis=Basis.NEEDS_LEG1, write_failed=1321)
     legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}),
             LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320}),
             LegReport(L2, TARGET, UP, {"max_payload": 1320}))
@@ -277,7 +277,7 @@ TUNNEL_1328 = Measurement(
     legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}),),
     verdicts=(Verdict(HOLE, L2, UP, (WRITES,), Confidence.MEASURED, {"write_failed": 1329},
                       Limit(max_payload=1328, pmtu_low=1368, pmtu_high=1400),
-                      Basis.NEEDS_LEG1),))
+                      Basis.NEEDS_LEG1, write_failed=1329),))
 
 
 def test_tunnel_finding_is_leg2s_when_leg1_showed_no_limit() -> None:

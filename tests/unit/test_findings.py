@@ -72,7 +72,7 @@ def tunnel_hole(ok: int, basis: Basis, *, code: VerdictCode = HOLE, direction: D
     return Verdict(code, L2, direction, (ev,), confidence, numbers,
                    limit=Limit(max_payload=ok, pmtu_low=ok + 40,
                                pmtu_high=ok + 52 if exact else None, exact=exact),
-                   basis=basis)
+                   basis=basis, write_failed=ok + 1, leg1_ip_version=IpVersion.V4)
 
 
 def leg2_row(ok: int, direction: Direction = UP) -> LegReport:
@@ -310,7 +310,7 @@ def handshake_clamp(received: int, ip_version: int | None = None, hop: int | Non
         numbers["ip_version"] = ip_version
     return Verdict(VerdictCode.MSS_CLAMPED, L1, DOWN,
                    (Evidence(TunnelFact.SYN_AS_ARRIVED, Step.MSS),),
-                   numbers=numbers, basis=Basis.THIS_LEG_ONLY,
+                   numbers=numbers, basis=Basis.THIS_LEG_ONLY, mss_received=received,
                    ip_version=IpVersion(ip_version) if ip_version is not None else None,
                    hop=Hop("198.18.1.1", hop) if hop is not None else None)
 
@@ -402,11 +402,12 @@ def test_a_reduced_path_mtu_is_info_when_measured_and_a_warning_when_inferred() 
 
 def test_a_clamp_is_info_while_traffic_flows_and_a_warning_above_what_the_leg_carries() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1300})
+                    numbers={"mss_sent": 1460, "mss_received": 1300}, mss_received=1300)
     assert severity_of(clamp, [clamp, LEG1_HEALTHY]) is Severity.INFO
     # Leg 1 carries 1320 payload bytes (1372 - 52): a 1300 clamp keeps segments small enough.
     assert severity_of(clamp, [clamp, leg1_hole(1372)]) is Severity.INFO
-    too_high = replace(clamp, numbers={"mss_sent": 1460, "mss_received": 1400})
+    too_high = replace(clamp, numbers={"mss_sent": 1460, "mss_received": 1400},
+                       mss_received=1400)
     assert severity_of(too_high, [too_high, leg1_hole(1372)]) is Severity.WARNING
     # ... but not for a limit on the other leg or in the other direction.
     assert severity_of(too_high, [replace(leg1_hole(1372), leg=L2)]) is Severity.INFO
@@ -416,7 +417,7 @@ def test_a_clamp_is_info_while_traffic_flows_and_a_warning_above_what_the_leg_ca
 
 def test_verdicts_come_out_worst_first() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1300})
+                    numbers={"mss_sent": 1460, "mss_received": 1300}, mss_received=1300)
     denied = Verdict(VerdictCode.PROXY_DENIED, L1, numbers={"status": 403})
     hole = tunnel_hole(1348, Basis.PROXY_ACKED)
     verdicts, _ = combine([Measurement(verdicts=(clamp, hole, denied))])
@@ -429,7 +430,7 @@ def test_verdicts_come_out_worst_first() -> None:
 
 def test_a_clamp_only_report_exits_0_by_default_and_1_with_fail_on_info() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1336})
+                    numbers={"mss_sent": 1460, "mss_received": 1336}, mss_received=1336)
     report = finish([Measurement(verdicts=(clamp, LEG1_HEALTHY))], command="mss",
                     started="t", duration_s=0)
     assert report.exit_status() is ExitStatus.HEALTHY

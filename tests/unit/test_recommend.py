@@ -156,7 +156,8 @@ def test_ios_adjust_mss_only_within_its_documented_range() -> None:
 
 
 def test_clamp_alone_needs_no_change_but_a_clamp_too_high_for_the_leg_does() -> None:
-    clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, numbers={"mss_sent": 1460, "mss_received": 1300})
+    clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, numbers={"mss_sent": 1460, "mss_received": 1300},
+                    mss_received=1300)
     assert recommend([clamp]) == ()
     fits = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1372))
     assert "sysopt connection tcpmss 1332" in commands(recommend([clamp, fits]))
@@ -213,7 +214,8 @@ def test_no_recommended_size_is_above_the_smallest_proven_limit(
         found: list[tuple[VerdictCode, tuple[Limit | None, dict[str, int]], Confidence]],
         leg: Leg, v6: bool) -> None:
     verdicts = [Verdict(code, leg, numbers=n, confidence=conf, limit=lim,
-                        ip_version=IpVersion.V6 if v6 else IpVersion.V4)
+                        ip_version=IpVersion.V6 if v6 else IpVersion.V4,
+                        mss_received=n.get("mss_received"))
                 for code, (lim, n), conf in found]
     usable = [(v, lim) for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
               for lim in (limits_of(v, v6),) if lim is not None]
