@@ -8,6 +8,9 @@ JSON of the command line::
     worst = report.verdicts[0]
     print(worst.code, worst.leg, worst.limit)
 
+    from pathprobe import analyze
+    report = analyze("fmc.pcap", "proxy.pcap")     # or one capture, or pasted text
+
 Both functions return a ``pathprobe.model.Report`` (the same object the command
 line renders) and raise ``pathprobe.errors.PathprobeError`` subclasses whose
 messages name these functions' parameters, never command-line flags:
@@ -17,7 +20,7 @@ measured at all. Ctrl-C returns the partial report, as on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from pathprobe.errors import UsageError
@@ -84,3 +87,25 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
     return measure_report("diagnose", measure, started=utc_now_iso(), progress=progress,
                           leg2_target=str(far) if found is not None else None,
                           recommender=default_recommender)
+
+
+def analyze(*captures: str | Path, hosts: Sequence[str] = (), ports: Sequence[int] = (),
+            proxy: str | None = None, stall_after: float = 3.0, max_rows: int = 200,
+            max_connections: int = 50000, progress: Progress = no_progress) -> Report:
+    """Diagnose one capture, or two of the same connections taken at two points, offline.
+
+    Each capture is a pcap/pcapng file (gzip too) or capture text as pasted into a case.
+    ``hosts``/``ports``/``proxy`` (addresses as the capture shows them) narrow the view.
+    """
+    from pathprobe.capture.run import CaptureRun, check_captures, make_filters
+    from pathprobe.runner import measure_report, utc_now_iso
+
+    paths = [Path(c) for c in captures]
+    check_captures(paths)
+    if stall_after < 0.1 or max_rows < 0 or max_connections < 1:
+        raise UsageError("stall_after must be >= 0.1, max_rows >= 0, max_connections >= 1")
+    run = CaptureRun(paths, make_filters(hosts, ports, proxy, host_word="hosts",
+                                         proxy_word="proxy"),
+                     stall_after, max_rows, max_connections)
+    return measure_report("analyze", run.measure, started=utc_now_iso(), progress=progress,
+                          recommender=run.recommender)

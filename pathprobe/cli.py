@@ -24,8 +24,10 @@ from pathprobe.commands.schema import schema_command
 from pathprobe.commands.serve import serve_command
 from pathprobe.commands.tunnel import tunnel_command
 from pathprobe.errors import PathprobeError
+from pathprobe.interrupts import release, report_done
 from pathprobe.model import EXIT_STATUS_HELP, ExitStatus
-from pathprobe.outfile import guard_stdout, release_stdout
+from pathprobe.outfile import GuardedStdout, guard_stdout, release_stdout
+from pathprobe.sanitize import clean, shorten
 
 try:  # typer >= 0.27 vendors click: its usage errors derive from TyperException
     from typer import TyperException as CommandLineError
@@ -114,13 +116,30 @@ def _command_path(args: list[str]) -> str:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"pathprobe: error: {message}\n")
+    """One line: whatever input it echoes is cleaned and cut (``sanitize.shorten``)."""
+    sys.stderr.write(f"pathprobe: error: {shorten(clean(message))}\n")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI and return the exit status; the only place exceptions become statuses."""
+    """Run the CLI and return the exit status; the only place exceptions become statuses.
+
+    Once the status is decided a Ctrl-C no longer changes it (``interrupts.report_done``);
+    a caller that passes ``argv`` (runs the CLI inside its own process) gets its Ctrl-C back.
+    """
     stdout = guard_stdout()  # a closed or full stdout is exit 3 with one line
-    status = _main(argv)
+    try:
+        status = _main(argv)
+    except KeyboardInterrupt:  # on the way out of a command that had handled its own
+        status = int(ExitStatus.NOT_MEASURED)
+    report_done()
+    try:
+        return _finish(stdout, status)
+    finally:
+        if argv is not None:
+            release()
+
+
+def _finish(stdout: GuardedStdout, status: int) -> int:
     problem = release_stdout(stdout)
     if problem is not None:
         _error(problem)

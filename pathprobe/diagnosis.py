@@ -72,7 +72,7 @@ def _local_step(leg: Leg, host: str) -> StepFn:
         route = route_to(target)
         return Measurement(legs=(LegReport(leg, target.address, measurements={
             "interface": route.interface, "interface_mtu": route.interface_mtu,
-            "route_pmtu": route.route_mtu}),))
+            "route_pmtu": route.route_mtu}, step=Step.LOCAL),))
     return step
 
 

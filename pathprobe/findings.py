@@ -314,8 +314,11 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     """The severity rules of the module docstring, from typed facts only."""
     if v.code is VerdictCode.HEALTHY:
         return Severity.INFO
-    if v.code is VerdictCode.PROXY_UNREACHABLE and _int(v.numbers, "others_connected"):
-        return Severity.WARNING   # one refusal while other connections to it succeeded
+    if v.code is VerdictCode.PROXY_UNREACHABLE and (
+            _int(v.numbers, "others_connected") or v.confidence is Confidence.INFERRED):
+        # one refusal while other connections to it succeeded, or a lone SYN the capture
+        # cannot tell from a capture gap: not proven to break traffic
+        return Severity.WARNING
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL
     if v.code is VerdictCode.PROXY_CONFIG_UNSUPPORTED:
@@ -344,13 +347,14 @@ def assess(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
 
 
 def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
-    """One row per (leg, direction, target) where steps agree; a row of its own on a clash
-    (a number two steps report differently is kept twice rather than one silently winning)."""
+    """One row per (leg, direction, target, step) where a step's rows agree; a row of its own
+    on a clash (a number reported differently is kept twice rather than one silently
+    winning)."""
     rows: list[LegReport] = []
-    # Rows by (leg, direction, target): a capture has one row per connection, thousands.
-    same: dict[tuple[Leg, Direction | None, str], list[int]] = {}
+    # Rows by key: a capture has one row per connection, thousands.
+    same: dict[tuple[Leg, Direction | None, str, Step | None], list[int]] = {}
     for leg in legs:
-        key = (leg.name, leg.direction, leg.target)
+        key = (leg.name, leg.direction, leg.target, leg.step)
         for i in same.get(key, ()):
             row = rows[i]
             if any(row.measurements.get(k, v) != v for k, v in leg.measurements.items()):
@@ -365,6 +369,54 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
             same.setdefault(key, []).append(len(rows))
             rows.append(leg)
     return tuple(rows)
+
+
+# Which step's number a leg shows when two steps measured the same quantity differently
+# (the report lists each step's own beside it): the step made to measure it comes first.
+STEP_AUTHORITY = (Step.LOCAL, Step.PMTU, Step.MSS, Step.TUNNEL, Step.CAPTURE, Step.DIAGNOSE,
+                  None)
+
+
+def _authority(row: LegReport) -> int:
+    return STEP_AUTHORITY.index(row.step)
+
+
+def combine_leg(rows: Sequence[LegReport]) -> LegReport:
+    """One leg and direction from what every step measured there: a number the steps agree
+    on once, a number they disagree on from the step with the authority for it."""
+    ranked = sorted(rows, key=_authority)
+    values: dict[str, Number] = {}
+    for key in dict.fromkeys(k for row in rows for k in row.measurements):
+        found = [row.measurements[key] for row in ranked
+                 if row.measurements.get(key) is not None]
+        values[key] = found[0] if found else None
+    return LegReport(rows[0].name, ranked[0].target, rows[0].direction, values,
+                     tuple(dict.fromkeys(n for row in rows for n in row.notes)),
+                     tuple(dict.fromkeys(w for row in rows for w in row.not_measured)))
+
+
+def combine_legs(steps: Sequence[LegReport]) -> tuple[LegReport, ...]:
+    """The report's legs: one row per leg and direction (a capture keeps one per connection).
+    A number a leg's direction-less row already holds is not repeated in its directed
+    rows."""
+    groups: dict[tuple[Leg, Direction | None], list[LegReport]] = {}
+    passed: list[LegReport] = []
+    for row in steps:
+        if row.step is Step.CAPTURE:
+            passed.append(row)
+        else:
+            groups.setdefault((row.name, row.direction), []).append(row)
+    combined = {key: combine_leg(rows) for key, rows in groups.items()}
+    out: list[LegReport] = []
+    for (name, direction), leg in combined.items():
+        whole = combined.get((name, None))
+        m = dict(leg.measurements)
+        if direction is not None:
+            for key, value in (whole.measurements.items() if whole is not None else ()):
+                if key in m and m[key] == value:
+                    del m[key]
+        out.append(replace(leg, measurements=m))
+    return (*out, *passed)
 
 
 Recommender = Callable[[Sequence[Verdict], Mapping[Leg, str]], tuple[Recommendation, ...]]
@@ -411,8 +463,9 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
            notes: Sequence[Evidence] = (), leg2_target: str | None = None,
            recommender: Recommender = default_recommender) -> Report:
     """The Report of one command run from its steps' Measurements (pure)."""
-    verdicts, legs = combine(measurements, leg2_target)
-    verdicts = with_leg_versions(verdicts, legs)
+    verdicts, steps = combine(measurements, leg2_target)
+    verdicts = with_leg_versions(verdicts, steps)
+    legs = combine_legs(steps)
     from pathprobe.render.unmeasured import unmeasured_sentence
 
     errors = tuple(dict.fromkeys((*(unmeasured_sentence(u, command) for m in measurements
@@ -422,4 +475,5 @@ def finish(measurements: Sequence[Measurement], *, command: str, started: str,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
                   partial=partial, errors=errors,
                   unmeasured=tuple(u for m in measurements for u in m.unmeasured),
-                  notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))))
+                  notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))),
+                  steps=tuple(row for row in steps if row.step is not Step.CAPTURE))

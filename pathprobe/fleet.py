@@ -27,7 +27,8 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.sanitize import clean
+from pathprobe.sanitize import clean, clean_lines
+from pathprobe.wire import strict_json
 
 FLEET_SCHEMA = "pathprobe-fleet/1"
 # A report is a few kB, a capture's a few MB at most; anything far larger is not one.
@@ -149,11 +150,6 @@ def verdict_from_json(obj: Mapping[str, Any]) -> Verdict:
                    severity=Severity(severity) if severity else None)
 
 
-def clean_lines(text: str) -> str:
-    """``clean`` for text whose line breaks mean something (a multi-line command)."""
-    return "\n".join(clean(line) for line in text.split("\n"))
-
-
 def recommendation_from_json(obj: Mapping[str, Any]) -> Recommendation:
     return Recommendation(where=clean(obj["where"]), platform=clean(obj["platform"]),
                           command=clean_lines(obj["command"]), why=clean_lines(obj["why"]),
@@ -169,11 +165,13 @@ def read_host(source: str, data: bytes) -> HostReport:
         return HostReport(source, fallback, HostState.NOT_A_REPORT,
                           f"larger than {MAX_REPORT_BYTES // (1024 * 1024)} MiB")
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = strict_json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         return HostReport(source, fallback, HostState.INVALID_JSON, "not UTF-8 text")
     except RecursionError:
         return HostReport(source, fallback, HostState.INVALID_JSON, "nested too deeply")
+    except strict_json.NonFiniteNumber as e:
+        return HostReport(source, fallback, HostState.INVALID_JSON, f"not JSON: {e}")
     except ValueError as e:
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(
             e, json.JSONDecodeError) else ""

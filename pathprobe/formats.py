@@ -23,6 +23,7 @@ class TableFormat(StrEnum):
 
 
 MARKDOWN_FORMATS = (TableFormat.GITHUB, TableFormat.MARKDOWN, TableFormat.MD)
+TEXT_FORMATS = (TableFormat.SIMPLE, TableFormat.PLAIN, TableFormat.GRID)
 DEFAULT_WIDTH = 100
 # -o FILE picks the format from its extension when --format/--json are not given.
 EXTENSION_FORMATS = {".md": TableFormat.GITHUB, ".markdown": TableFormat.GITHUB,

@@ -170,12 +170,12 @@ def profile_row(results: Sequence[ShapeResult], target: str, proxy_answers: bool
         m[f"{key}_bytes"] = r.size
     notes = tuple(shape_evidence(r) for r in results)
     if any(_failed(r) and r.acked is False for r in results):
-        return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, notes)
+        return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, notes, step=Step.TUNNEL)
     if proxy_answers:
         return LegReport(Leg.FMC_PROXY, target, Direction.UP, m, (
             *notes, Evidence(HelloFact.PROXY_ANSWERS_HELLOS, Step.TUNNEL),
-            Evidence(HelloFact.PROXY_OWN_HELLO, Step.TUNNEL)))
-    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, m, notes)
+            Evidence(HelloFact.PROXY_OWN_HELLO, Step.TUNNEL)), step=Step.TUNNEL)
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, m, notes, step=Step.TUNNEL)
 
 
 def _basis(r: ShapeResult) -> Basis:

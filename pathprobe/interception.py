@@ -180,14 +180,15 @@ def tls_row(proxy: str, check: TlsCheck, result: InterceptionResult) -> LegRepor
                                  "tls_check_ms": round(check.elapsed_s * 1000, 1)}
     if result.cert is not None:
         values["tls_issuer"] = result.cert.issuer
-    return LegReport(Leg.FMC_PROXY, proxy, None, values, result.notes)
+    return LegReport(Leg.FMC_PROXY, proxy, None, values, result.notes, step=Step.TUNNEL)
 
 
 def post_leg(target: str, probes: Sequence[PostProbe], timeout_s: float) -> LegReport:
     """Leg 2 up measured with POST bodies: no exact size, and why not the ClientHellos."""
     notes = (Evidence(InterceptionFact.HELLOS_ANSWERED_BY_PROXY, Step.TUNNEL),
              post_evidence(probes, timeout_s))
-    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, post_numbers(probes), notes)
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.UP, post_numbers(probes), notes,
+                     step=Step.TUNNEL)
 
 
 def post_numbers(probes: Sequence[PostProbe]) -> dict[str, Number]:

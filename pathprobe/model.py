@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Union
+from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
@@ -184,12 +184,15 @@ class ExitStatus(IntEnum):
     USAGE = 2
     NOT_MEASURED = 3
     INTERNAL = 4
+    # Ctrl-C while the CLI was still starting (pathprobe.__main__, which cannot import this).
+    INTERRUPTED_EARLY = 130
 
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 nothing at or above the --fail-on severity (default warning) was found, "
     "1 a finding at or above it, 2 usage error or bad input, 3 could not measure (permissions, "
-    "unreachable, interrupted; with the partial report), 4 internal error."
+    "unreachable, interrupted; with the partial report), 4 internal error, 130 interrupted "
+    "while still starting (nothing done)."
 )
 
 
@@ -232,6 +235,9 @@ class Recommendation:
     why: str
     rollback: str = ""
 
+    # Line breaks in these mean something (a command of several lines); see sanitize.scrub.
+    MULTILINE_FIELDS: ClassVar[frozenset[str]] = frozenset({"command", "why", "rollback"})
+
 
 @dataclass(frozen=True)
 class LegReport:
@@ -241,6 +247,8 @@ class LegReport:
     (``pmtu``, ``pmtu_method``, ``mss_sent``, ``mss_received``, ``probes``,
     ``max_payload``, ``pmtu_low``, ``pmtu_high`` ...). A value of None means
     "not measured"; ``not_measured`` says why for steps that could not run.
+    ``step`` is the step that measured it (a report's ``steps``); the report's
+    ``legs`` combine the steps into one row per leg and direction.
     """
 
     name: Leg
@@ -249,6 +257,7 @@ class LegReport:
     measurements: Mapping[str, Number] = field(default_factory=dict)
     notes: tuple[Evidence, ...] = ()
     not_measured: tuple[str, ...] = ()
+    step: Step | None = None
     # The IP version of the leg's packets, when a step resolved its address (not in JSON).
     ip_version: IpVersion | None = None
 
@@ -285,6 +294,8 @@ class Report:
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
     context: Context = field(default_factory=Context)
+    # What each step measured, one row per step, leg and direction (``legs`` combines them).
+    steps: tuple[LegReport, ...] = ()
 
     def exit_status(self, fail_on: Severity = Severity.WARNING) -> ExitStatus:
         """1 for a finding at or above ``fail_on``; 3 when nothing could be concluded
@@ -397,6 +408,7 @@ class Unmeasured:
     cause: str = ""             # the probe's or the OS's own one-line message
     tried: tuple[Attempt, ...] = ()
     non_tls: bool = False       # the far end answered with bytes that are not TLS
+    echoed: bool = False        # our own bytes came back (the tunnel echoes)
 
 
 @dataclass(frozen=True)

@@ -194,3 +194,20 @@ def release_stdout(guarded: GuardedStdout) -> str | None:
         os.close(devnull)
     sys.stdout = guarded.stream  # type: ignore[assignment]
     return problem
+
+
+# --- where the report goes -----------------------------------------------------------------
+
+def deliver(text: str, path: Path | None, summary: str, *, quiet: bool = False) -> None:
+    """The report on stdout, or with ``-o`` in the file only: then the terminal (stderr)
+    gets one line, the summary and the path (nothing with ``quiet``), as curl and tshark
+    do. The line never holds a line break, whatever the summary says."""
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    write_output(path, text)
+    if not quiet:
+        line = " ".join(f"{summary}; report written to {path}".split())
+        sys.stderr.write(f"pathprobe: {line}\n")
+        sys.stderr.flush()

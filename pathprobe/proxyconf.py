@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from pathprobe.errors import UsageError
 from pathprobe.facts.proxyconf import ProxyConfigFact
+from pathprobe.infile import NotAFile, read_bounded
 from pathprobe.model import (
     Basis,
     Credentials,
@@ -37,7 +38,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.sanitize import MASK
+from pathprobe.sanitize import mask_userinfo
 from pathprobe.wire.hostport import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
@@ -132,18 +133,30 @@ def config_findings(proxy: ProxyConfig | None) -> Measurement:
 
 def _mask_url(text: str) -> str:
     """The URL with any password replaced, safe for error messages."""
-    return re.sub(r"(://[^:/@]*:)[^@/]*@", rf"\g<1>{MASK}@", text)
+    return mask_userinfo(text, whole=True)
+
+
+_SETTING = re.compile(r"\s*(PROXY_[A-Z_]+)\s+([^;\s]+)\s*;\s*$")
+_NAMES_A_SETTING = re.compile(r"PROXY_(?:HOST|PORT)", re.IGNORECASE)
+# An FMC's iprep_proxy.conf is a few lines; anything this large is something else.
+MAX_CONF_BYTES = 64 * 1024
 
 
 def parse_fmc_proxy_conf(text: str, source: str = str(FMC_PROXY_CONF)) -> ProxyConfig | None:
     """The proxy in an FMC's iprep_proxy.conf (``PROXY_HOST h;`` / ``PROXY_PORT p;``).
 
     None when the file sets no proxy (no PROXY_HOST); UsageError when it is not an
-    iprep_proxy.conf at all or a value is unusable; a missing PROXY_PORT is a problem
-    the report states (port 80 is assumed)."""
+    iprep_proxy.conf at all, a PROXY_HOST/PROXY_PORT line cannot be read (never taken
+    for "no proxy") or a value is unusable; a missing PROXY_PORT is a problem the report
+    states (port 80 is assumed)."""
     values: dict[str, str] = {}
-    for m in re.finditer(r"^\s*(PROXY_[A-Z_]+)\s+([^;\s]+)\s*;", text, re.MULTILINE):
-        values[m.group(1)] = m.group(2).strip('"')
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _SETTING.match(line)
+        if m is not None:
+            values[m.group(1)] = m.group(2).strip('"')
+        elif _NAMES_A_SETTING.search(line) and not line.lstrip().startswith("#"):
+            raise UsageError(f"{source}, line {number}: cannot read {line.strip()!r} (expected "
+                             "e.g. 'PROXY_HOST 10.10.10.1;'); fix it on the FMC or give --proxy")
     if not values and text.strip() and "iprep_proxy" not in text:
         raise UsageError(f"{source} is not an iprep_proxy.conf (no 'iprep_proxy {{' block, no "
                          "PROXY_HOST line); fix it on the FMC or give --proxy")
@@ -172,14 +185,32 @@ def discover_proxy(explicit: str | None, env: Mapping[str, str] | None = None,
         value = environ.get(name)
         if value:
             return parse_proxy_url(value, name)
+    text = read_fmc_conf(fmc_conf)
+    return parse_fmc_proxy_conf(text, str(fmc_conf)) if text is not None else None
+
+
+def read_fmc_conf(path: Path) -> str | None:
+    """The text of the FMC's proxy file; None when there is none. Bounded and never
+    blocking (``infile.read_bounded``); a file that is there but cannot be used (a
+    dangling link, a FIFO, a device, too large, unreadable) is a UsageError, never
+    taken for "no proxy"."""
+    fix = "fix it on the FMC or give --proxy"
     try:
-        text = fmc_conf.read_text(encoding="utf-8", errors="replace")
+        data = read_bounded(path, MAX_CONF_BYTES)
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise UsageError(f"{path} is a link to {os.readlink(path)!r}, which does not "
+                             f"exist; {fix}") from None
         return None
+    except NotAFile as e:
+        raise UsageError(f"{path} is {e}, not a file; {fix}") from None
     except OSError as e:
-        raise UsageError(f"cannot read {fmc_conf}: {e.strerror or e}; run as root or give "
+        raise UsageError(f"cannot read {path}: {e.strerror or e}; run as root or give "
                          "--proxy") from None
-    return parse_fmc_proxy_conf(text, str(fmc_conf))
+    if len(data) > MAX_CONF_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_CONF_BYTES // 1024} KiB: not an FMC's "
+                         f"iprep_proxy.conf; {fix}")
+    return data.decode("utf-8", errors="replace")
 
 
 def get_credentials(user: str | None, proxy: ProxyConfig | None = None,

@@ -55,10 +55,12 @@ from pathprobe.wire.overhead import ip_tcp_overhead
 
 # How to undo each kind of change (change requests need a backout plan).
 UNDO_FMC_MTU = "set the MTU back to the value it had (1500 unless it was changed before)"
-UNDO_MTU_PROBING = "sudo sysctl -w net.ipv4.tcp_mtu_probing=0"
+# Now, and across reboots: the persistent line is a command of its own (never inside "why").
+MTU_PROBING = ("sudo sysctl -w net.ipv4.tcp_mtu_probing=1\n"
+               "echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee /etc/sysctl.d/90-pathprobe.conf")
+UNDO_MTU_PROBING = ("sudo sysctl -w net.ipv4.tcp_mtu_probing=0\n"
+                    "sudo rm /etc/sysctl.d/90-pathprobe.conf")
 UNDO_TCPMSS = "no sysopt connection tcpmss (back to the default, 1380)"
-PERSIST_MTU_PROBING = ("to keep it across reboots: echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee "
-                       "/etc/sysctl.d/90-pathprobe.conf")
 
 
 def _undo_ip_link(dev: str) -> str:
@@ -132,10 +134,10 @@ def _leg1_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             _undo_ip_link("eth0")),
         Recommendation(
             "FMC expert shell", "Linux",
-            "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
+            MTU_PROBING,
             "lets the FMC's TCP find a working segment size by itself when ICMP "
-            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD). Not persistent; "
-            + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
+            "frag-needed never arrives (RFC 4821 packetization-layer PMTUD); the second line "
+            "keeps it across reboots", UNDO_MTU_PROBING),
         Recommendation(
             where_path, "FTD/ASA",
             f"sysopt connection tcpmss {lim.mss}",
@@ -178,10 +180,10 @@ def _leg2_mtu_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
             "does not help: the proxy splits the TCP connection. Not persistent: set it in the "
             "proxy's network configuration too", _undo_ip_link("<IFACE>")),
         Recommendation(
-            "proxy", "Linux", "sudo sysctl -w net.ipv4.tcp_mtu_probing=1",
+            "proxy", "Linux", MTU_PROBING,
             "a Linux proxy does not recover from a PMTU black hole by default "
-            "(tcp_mtu_probing=0); probing lets it find a working segment size. Not persistent; "
-            + PERSIST_MTU_PROBING, UNDO_MTU_PROBING),
+            "(tcp_mtu_probing=0); probing lets it find a working segment size; the second "
+            "line keeps it across reboots", UNDO_MTU_PROBING),
         Recommendation(
             where_edge, "FTD/ASA", f"sysopt connection tcpmss {lim.mss}",
             f"clamps the handshakes of proxy-to-upstream connections to MSS {lim.mss}",

@@ -50,15 +50,22 @@ def measure_report(command: str, measure: Measure, *, started: str,
                    progress: Progress = no_progress, clock: Callable[[], float] = time.monotonic,
                    hints: Mapping[UnmeasuredReason, str] | None = None,
                    leg2_target: str | None = None, notes: Sequence[Evidence] = (),
-                   recommender: Recommender = default_recommender) -> Report:
-    """Run ``measure`` and make its report; Ctrl-C keeps what was measured so far."""
+                   recommender: Recommender = default_recommender,
+                   on_step: Callable[[float], None] | None = None) -> Report:
+    """Run ``measure`` and make its report; Ctrl-C keeps what was measured so far.
+    ``on_step`` gets each step's wall time (a step: what one Measurement took)."""
     t0 = clock()
     measured: list[Measurement] = []
     extra: list[str] = []
     partial = False
     try:
+        last = t0
         for m in measure(progress):
             measured.append(m)
+            if on_step is not None:
+                now = clock()
+                on_step(now - last)
+                last = now
     except InterruptedDuring as e:
         partial = True
         extra.append(f"interrupted during: {e.during}")

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, quote_plus
 
 MASK = "********"
@@ -54,6 +58,99 @@ def clean(text: str) -> str:
         elif c not in _BIDI_CONTROLS and unicodedata.category(c) not in _DROPPED_CATEGORIES:
             out.append(c)
     return "".join(out)
+
+
+# scheme:// and what follows up to a blank (or, for one argument, to its end).
+_URL_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(\S*)")
+_URL_WHOLE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(.*)", re.DOTALL)
+
+
+def mask_userinfo(text: str, whole: bool = False, mask: str = MASK) -> str:
+    """``text`` with the password of every URL in it masked: the userinfo ends at the
+    *last* '@' (a password may contain '@', '/', or be percent-encoded), the user is kept.
+    With ``whole`` the text is one value (an argument), so a blank cannot end the URL."""
+    def one(m: re.Match[str]) -> str:
+        rest = m.group(2)
+        at = rest.rfind("@")
+        if at < 0:
+            return m.group(0)
+        user, colon, _ = rest[:at].partition(":")
+        return f"{m.group(1)}{user}{colon}{mask if colon else ''}@{rest[at + 1:]}"
+
+    return (_URL_WHOLE if whole else _URL_IN_TEXT).sub(one, text)
+
+
+ECHO_LIMIT = 200
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text`` for one error line: every run of more than ``limit`` non-blank characters
+    (an echoed --proxy of 100k characters) cut to ``limit`` and a count of the rest, and
+    the whole kept to about 5 x ``limit`` (its start and its end, where the hint is)."""
+    def cut(m: re.Match[str]) -> str:
+        word = m.group()
+        return f"{word[:limit]}...({len(word) - limit} more characters)"
+
+    text = re.sub(rf"\S{{{limit + 1},}}", cut, text)
+    if len(text) > 5 * limit:
+        text = f"{text[:4 * limit]}...({len(text) - 5 * limit} characters cut)...{text[-limit:]}"
+    return text
+
+
+def clean_lines(text: str) -> str:
+    """``clean`` for text whose line breaks mean something (a multi-line command)."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+T = TypeVar("T")
+
+
+def scrub(value: T) -> T:
+    """A copy of ``value`` (a report, a fleet: dataclasses, tuples, lists, mappings) with
+    every string in it ``clean``; enums, numbers and None as they are.
+
+    The renderers call it once on what they are given, so no string from the network, a
+    capture or a file reaches any output format unclean, whatever field it sits in. A
+    dataclass names the fields whose line breaks mean something in ``MULTILINE_FIELDS``.
+    """
+    return cast(T, _scrub(value, False))
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, bool], ...]:
+    """A dataclass's init fields, each with whether its line breaks mean something."""
+    multiline: frozenset[str] = getattr(cls, "MULTILINE_FIELDS", frozenset())
+    return tuple((f.name, f.name in multiline) for f in dataclasses.fields(cls) if f.init)
+
+
+def _scrub(value: Any, lines: bool) -> Any:
+    """``value`` cleaned; the very same object when nothing in it needed cleaning (most
+    reports: so the walk allocates almost nothing)."""
+    if isinstance(value, str):
+        if value.isascii() and value.isprintable():
+            return value
+        return clean_lines(value) if lines else clean(value)
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (tuple, list)):
+        items = [_scrub(v, lines) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, Mapping):
+        pairs = [(_scrub(k, False), _scrub(v, lines)) for k, v in value.items()]
+        if all(k is k0 and v is v0 for (k, v), (k0, v0) in zip(pairs, value.items())):
+            return value
+        return dict(pairs)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for name, multi in _fields(type(value)):
+            old = getattr(value, name)
+            new = _scrub(old, multi)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 def _b64_forms(raw: bytes) -> set[str]:

@@ -108,7 +108,8 @@ def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
     said as such, on the leg-1 row."""
     return Measurement(legs=(LegReport(
         Leg.FMC_PROXY, proxy.display, None, {"max_payload": payload},
-        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),)),))
+        notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),),
+        step=Step.TUNNEL),))
 
 
 def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
@@ -140,7 +141,7 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
         fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
                         {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
-                        notes=(source,))
+                        notes=(source,), step=Step.TUNNEL)
         return Measurement((leg,), (fail,))
     first.sock.close()
     run = Run([_leg1_row(proxy, auth, first, source)])
@@ -170,12 +171,14 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
 def _leg1_row(proxy: ProxyConfig, auth: io.Authenticator, first: Tunnel,
               source: Evidence) -> LegReport:
     """Leg 1 as the first CONNECT saw it (status, timing, the proxy's MSS)."""
+    # peer_mss: the proxy's MSS as our socket sees it, capped by any MSS we set ourselves
+    # (not a measurement of the handshake: the mss step's mss_received is).
     return LegReport(Leg.FMC_PROXY, proxy.display, None, {
         "connect_status": 200, "auth": auth.scheme or "none",
         "connect_ms": round(first.connect_s * 1000, 1),
         "established_ms": round(first.established_s * 1000, 1),
-        "mss_received": first.peer_mss, "snd_mss": first.snd_mss,
-    }, notes=(source,), ip_version=IpVersion(first.family))
+        "peer_mss": first.peer_mss, "snd_mss": first.snd_mss,
+    }, notes=(source,), step=Step.TUNNEL, ip_version=IpVersion(first.family))
 
 
 def _greet_reflector(s: Session, run: Run, reflector: HostPort, use_tls: bool) -> None:
@@ -196,7 +199,7 @@ def _greet_reflector(s: Session, run: Run, reflector: HostPort, use_tls: bool) -
     s.reflector, s.tls_name, s.hello = reflector, tls_name, hello
     run.legs.append(LegReport(Leg.PROXY_UPSTREAM, str(reflector), Direction.UP, {
         "mss_received": hello.syn_mss, "ip_version": hello.syn_ip_version},
-        notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),)))
+        notes=(Evidence(TunnelFact.SYN_AS_ARRIVED, Step.TUNNEL),), step=Step.TUNNEL))
     run.add(clamp_verdict(hello, s.first.peer_mss, s.first.family))
 
 
@@ -369,6 +372,7 @@ def _nothing_answered_up(up: SearchOutcome, low: int, reflector: HostPort | None
         return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_SIZED_WRITE, target=far)
     return Unmeasured(Step.TUNNEL, UnmeasuredReason.NO_ANSWER_UP, target=far,
                       method="reflector" if reflector is not None else "hello", size=low,
-                      non_tls=Outcome.GARBAGE in up.failures.values())
+                      non_tls=Outcome.GARBAGE in up.failures.values(),
+                      echoed=Outcome.ECHOED in up.failures.values())
 
 

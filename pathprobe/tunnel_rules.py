@@ -64,6 +64,7 @@ _PROBE_OUTCOME = {
     Outcome.CLOSED: ProbeOutcome.TOO_BIG,
     Outcome.GARBAGE: ProbeOutcome.TOO_BIG,
     Outcome.STALLED: ProbeOutcome.LOST,
+    Outcome.ECHOED: ProbeOutcome.LOST,   # no answer from the far end, at any size
 }
 
 
@@ -273,10 +274,22 @@ def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdi
     """TUNNEL_STALL (or a down-direction size problem) from a large download, or None.
 
     No size verdict rests on a far end that never answered anything: when not one
-    byte came back and no write was answered either, it is a stall, without a size.
+    byte of its came back (nothing at all, only our own bytes echoed, or the tunnel
+    closed right after the proxy's 200) and no write was answered either, it is a
+    stall, without a size.
     """
-    if not d.stalled:
+    silent = far_end_silent(d)
+    if not d.stalled and not (silent and not d.complete):
         return None
+    if not d.stalled:   # closed or echoed at once: nothing about sizes, only that
+        if anything_answered:
+            return None
+        ev = [Evidence(TunnelFact.TUNNEL_ECHOED if d.echoed else TunnelFact.TUNNEL_CLOSED,
+                       Step.TUNNEL),
+              Evidence(TunnelFact.GET_RESULT, Step.TUNNEL, {"detail": d.detail})]
+        return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, None, tuple(ev),
+                       Confidence.INFERRED, {"tunnel_bytes": d.raw_received},
+                       basis=Basis.PROXY_ANSWER)
     numbers: dict[str, Number] = {"stalled_after": d.received, "idle_s": round(d.idle_s, 2),
                                   "tunnel_bytes": d.raw_received}
     if d.expected is not None:
@@ -284,7 +297,9 @@ def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdi
     ev = [Evidence(TunnelFact.DOWNLOAD_STALLED, Step.TUNNEL, {
         "method": method, "detail": d.detail, "received": d.received, "expected": d.expected,
         "raw": d.raw_received, "idle_s": round(d.idle_s, 1)})]
-    if d.raw_received == 0 and not anything_answered:
+    if silent and not anything_answered:
+        if d.echoed:
+            ev.append(Evidence(TunnelFact.TUNNEL_ECHOED, Step.TUNNEL))
         ev.append(Evidence(TunnelFact.FAR_END_SILENT, Step.TUNNEL, {"low": UP_LOW}))
         return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, None, tuple(ev),
                        Confidence.INFERRED, numbers, basis=Basis.PROXY_ANSWER)
@@ -357,6 +372,7 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
     return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes),
+                     step=Step.TUNNEL,
                      ip_version=IpVersion(f.family) if f.family in (4, 6) else None)
 
 
@@ -385,12 +401,19 @@ def download_leg(target: str, d: Download) -> LegReport:
     notes = [Evidence(TunnelFact.GET_RESULT, Step.TUNNEL, {"detail": d.detail})]
     if answer_too_small(d):
         notes.append(Evidence(TunnelFact.ANSWER_TOO_SMALL, Step.TUNNEL))
-    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.DOWN, numbers, tuple(notes))
+    return LegReport(Leg.PROXY_UPSTREAM, target, Direction.DOWN, numbers, tuple(notes),
+                     step=Step.TUNNEL)
 
 
 def answer_too_small(d: Download) -> bool:
-    """A complete answer smaller than two full segments proves nothing about size."""
-    return not d.stalled and d.raw_received < SIZE_STALL_BYTES
+    """An answer smaller than two full segments proves nothing about size (one that never
+    came from the far end at all is not an answer: ``far_end_silent``)."""
+    return not d.stalled and not far_end_silent(d) and d.raw_received < SIZE_STALL_BYTES
+
+
+def far_end_silent(d: Download) -> bool:
+    """Not one byte of the far end's came back: nothing at all, or only our own (echoed)."""
+    return d.raw_received == 0 or d.echoed
 
 
 def has_down_size_verdict(verdicts: Sequence[Verdict]) -> bool:

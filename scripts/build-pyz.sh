@@ -52,7 +52,7 @@ mkdir -p "$stage/pathprobe"
    -not -path '*/__pycache__/*' -exec cp --parents {} "$stage/" \;)
 cp "$REPO/LICENSE" "$stage/pathprobe/LICENSE"
 # The entry point: pathprobe/__main__.py, which refuses Python < 3.9 in one line (exit 2)
-# before importing anything.
+# before importing anything, then makes an early Ctrl-C quiet (exit 130).
 cp "$REPO/pathprobe/__main__.py" "$stage/__main__.py"
 find "$stage" -name '__pycache__' -type d -prune -exec rm -rf {} +
 

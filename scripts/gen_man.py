@@ -109,7 +109,7 @@ def exit_statuses() -> list[tuple[int, str]]:
     """(status, meaning) from model's one exit-status sentence, checked against ExitStatus."""
     body = EXIT_STATUS_HELP.split(":", 1)[1].strip().rstrip(".")
     out = []
-    for part in re.split(r",\s*(?=\d )", body):
+    for part in re.split(r",\s*(?=\d+ )", body):
         number, text = part.split(" ", 1)
         out.append((int(number), text))
     if [n for n, _ in out] != [int(s) for s in ExitStatus]:

@@ -31,6 +31,8 @@ APT_PACKAGES=(squid-openssl nftables iproute2 ethtool openssl kmod util-linux py
 TEST_PACKAGES=(tcpdump tshark iputils-ping iputils-tracepath scamper curl chromium
                fonts-dejavu-core openssh-server openssh-client sudo)
 
+TEST_PACKAGES+=(poppler-utils)  # pdftotext, pdftoppm: the HTML report printed to PDF is checked
+
 usage() { echo "usage: $0 [--test | --link-only]" >&2; exit 2; }
 mode="tool"
 case "${1:-}" in

@@ -8,6 +8,7 @@ blank page from a drawn one.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -39,20 +40,65 @@ def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[st
                               capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def page_width(html_file: Path, viewport: int = 1280) -> int:
-    """The report's document scroll width in CSS pixels at a ``viewport``-wide window."""
+def measure(html_file: Path, expression: str, viewport: int = 1280) -> str:
+    """A JavaScript ``expression`` over ``d`` (the report's document) evaluated in a real
+    browser with a ``viewport``-wide window, as a string. The report itself has no script:
+    a same-directory wrapper page loads it in a frame and measures it."""
     wrapper = html_file.with_name(html_file.stem + ".measure.html")
     wrapper.write_text(
         "<!DOCTYPE html><html><body style='margin:0'>"
         f"<iframe id='f' src='{html_file.name}' style='width:{viewport}px;height:900px;"
         "border:0'></iframe><script>document.getElementById('f').onload=function(){"
-        "var d=this.contentDocument.documentElement;"
-        "document.body.setAttribute('data-width',d.scrollWidth);};</script></body></html>",
+        "var d=this.contentDocument;var r;"
+        f"try{{r=String({expression});}}catch(e){{r='error: '+e;}}"
+        "var p=document.createElement('pre');p.id='result';p.textContent=r;"
+        "document.body.appendChild(p);};</script></body></html>",
         encoding="utf-8")
     out = _run(["--virtual-time-budget=5000", "--dump-dom", wrapper.as_uri()])
-    found = re.search(r'data-width="(\d+)"', out.stdout)
+    found = re.search(r'<pre id="result">(.*?)</pre>', out.stdout, re.S)
     assert found, f"chromium measured nothing: {out.stderr[-400:]}"
-    return int(found.group(1))
+    return html.unescape(found.group(1))
+
+
+def page_width(html_file: Path, viewport: int = 1280) -> int:
+    """The report's document scroll width in CSS pixels at a ``viewport``-wide window."""
+    return int(measure(html_file, "d.documentElement.scrollWidth", viewport))
+
+
+def smallest_svg_text(html_file: Path, viewport: int) -> float:
+    """The smallest rendered height (CSS px) of any visible text of the path diagram."""
+    return float(measure(html_file, (
+        "Math.min.apply(null,Array.prototype.slice.call(d.querySelectorAll('svg text'))"
+        ".map(function(t){var h=t.getBoundingClientRect().height;return h>0?h:1e9;}))"),
+        viewport))
+
+
+def print_pdf(html_file: Path, pdf: Path) -> Path:
+    """The page printed by chromium (A4/Letter default, no header or footer)."""
+    out = _run(["--no-pdf-header-footer", f"--print-to-pdf={pdf}", html_file.as_uri()])
+    assert pdf.exists(), f"no PDF: {out.stderr[-400:]}"
+    return pdf
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each printed page (poppler's pdftotext)."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdftotext is not installed (scripts/setup.sh installs poppler-utils)")
+        pytest.skip("pdftotext is not installed")
+    text = subprocess.run([tool, "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def pdf_png(pdf: Path, prefix: Path) -> list[Path]:
+    """Each printed page as a PNG (to look at)."""
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        return []
+    subprocess.run([tool, "-png", "-r", "60", str(pdf), str(prefix)], check=True, timeout=60)
+    return sorted(prefix.parent.glob(prefix.name + "*.png"))
 
 
 def screenshot(html_file: Path, png: Path, width: int = 1280, height: int = 1600) -> Path:

@@ -90,6 +90,28 @@ def ok_then_silence(conn: socket.socket, request: bytes) -> None:
     hold(conn)
 
 
+def ok_then_close(conn: socket.socket, request: bytes) -> None:
+    """200, then the tunnel closes at once (FIN) whatever comes through it."""
+    with contextlib.suppress(OSError):
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        conn.shutdown(socket.SHUT_WR)
+    hold(conn, 5)
+
+
+def ok_then_echo(conn: socket.socket, request: bytes) -> None:
+    """200, then every byte that comes through the tunnel goes straight back (our own
+    ClientHello and probes return to us as if the far end had answered)."""
+    end = time.monotonic() + HOLD_S
+    with contextlib.suppress(OSError):
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        while (left := end - time.monotonic()) > 0:
+            conn.settimeout(left)
+            data = conn.recv(65536)
+            if not data:
+                return
+            conn.sendall(data)
+
+
 def http10_ok_with_body(conn: socket.socket, request: bytes) -> None:
     with contextlib.suppress(OSError):
         conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n"
@@ -178,6 +200,7 @@ def switching_protocols(conn: socket.socket, request: bytes) -> None:
 BEHAVIOURS: dict[str, Behaviour] = {
     "silent": silent, "dripping": dripping, "endless-headers": endless_headers,
     "garbage": garbage, "200-then-silence": ok_then_silence,
+    "200-then-close": ok_then_close, "200-then-echo": ok_then_echo,
     "http10-200-with-body": http10_ok_with_body, "bare-lf-200": bare_lf_ok,
     "huge-407": huge_407, "malformed-407": malformed_407, "cr-in-challenge": cr_in_challenge,
     "ansi-reason": ansi_reason, "echo-credentials": echo_credentials,

@@ -129,6 +129,13 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
             evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
                            port=c.sport, count=up.syn_count)]
         numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
+        # A client that got no answer sends its SYN again after about 1 s; one SYN and then
+        # nothing, with capture time to spare, is as likely a capture that misses this
+        # connection's later packets (one-way capture, filter) as a host that never answers.
+        retried = c.synack_rst is not None or up.syn_count >= 2
+        if not retried:
+            evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
+                               after_s=round(capture_end - c.first_ts, 1)))
         if ctx.others_connected:
             # One refusal among successful connections: not "unreachable" (a warning).
             evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
@@ -136,7 +143,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
             numbers["others_connected"] = ctx.others_connected
         numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
-                           Confidence.MEASURED,
+                           Confidence.MEASURED if retried else Confidence.INFERRED,
                            key_values=(c.sport, ctx.others_connected > 0), conn=c))
         return out
 
@@ -658,5 +665,5 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
     if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
         notes.append(ev(CaptureFact.ROW_OFFLOAD))
-    return LegReport(leg, target, None, measurements, tuple(notes),
+    return LegReport(leg, target, None, measurements, tuple(notes), step=Step.CAPTURE,
                      ip_version=IpVersion(c.family))

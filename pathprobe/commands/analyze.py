@@ -1,7 +1,5 @@
 """`pathprobe analyze CAPTURE`: diagnose a pcap/pcapng taken on the FMC, offline."""
 
-import ipaddress
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -13,30 +11,9 @@ from pathprobe.commands.common import (
     output_options,
     run_measuring,
 )
-from pathprobe.errors import UsageError
-from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
-from pathprobe.wire.hostport import parse_host
 
 if TYPE_CHECKING:
-    from pathprobe.capture import Analysis, Filters
-
-
-def _host(value: str) -> str:
-    """Normalise an address the way the parser prints it (so 2001:DB8::1 matches)."""
-    try:
-        return str(ipaddress.ip_address(value.strip("[]")))
-    except ValueError:
-        raise UsageError(f"--host/--proxy wants an IP address as it appears in the capture, "
-                         f"not {value!r}") from None
-
-
-def _proxy(value: str) -> tuple[str, Optional[int]]:
-    """ADDR, ADDR:PORT, [V6] or [V6]:PORT (the one HOST:PORT parser, port optional)."""
-    try:
-        addr, port = parse_host(value.strip())
-    except ValueError as e:
-        raise UsageError(f"--proxy wants ADDR or ADDR:PORT (port 1-65535): {e}") from None
-    return _host(addr), port
+    pass
 
 
 @output_options()
@@ -130,50 +107,11 @@ def analyze_command(
     what the frames carry and how to re-capture). A truncated last packet is
     reported and the rest analysed.
     """
-    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.capture.run import CaptureRun, check_captures, make_filters
 
-    proxy_host, proxy_port = _proxy(proxy) if proxy else (None, None)
-    filters = Filters(hosts=frozenset(_host(h) for h in host or ()),
-                      ports=frozenset(port or ()), proxy_host=proxy_host,
-                      proxy_port=proxy_port)
-    if len(captures) > 2:
-        raise UsageError(f"analyze takes one capture, or two of the same connections; "
-                         f"{len(captures)} were given")
-    if len(captures) == 2 and str(captures[0]) == str(captures[1]) == "-":
-        raise UsageError("only one of the two captures can be '-' (standard input)")
-    done: list[Analysis] = []
-
-    def measure(progress: Progress) -> list[Measurement]:
-        if len(captures) == 2:
-            return [_two(captures, filters, stall, max_rows, max_connections, progress, done)]
-        done.append(analyze_capture(captures[0], filters, stall_s=stall, max_rows=max_rows,
-                                    progress=progress, max_connections=max_connections))
-        return [done[0].measurement]
-
-    def recommender(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
-                    ) -> tuple[Recommendation, ...]:
-        # The capture's own addresses, known once it was read.
-        return done[0].recommender(verdicts, targets) if done else ()
-
-    run_measuring("analyze", measure, out,
+    check_captures(captures)
+    run = CaptureRun(captures, make_filters(host or (), port or (), proxy), stall, max_rows,
+                     max_connections)
+    run_measuring("analyze", run.measure, out,
                   context=make_context(target=" + ".join(map(str, captures))),
-                  recommender=recommender)
-
-
-def _two(captures: Sequence[Path], filters: "Filters", stall: float, max_rows: int,
-         max_connections: int, progress: Progress, done: "list[Analysis]") -> Measurement:
-    """Both captures analysed on their own, then matched: one report."""
-    from pathprobe.capture import analyze_capture
-    from pathprobe.capture.correlate import SegmentLog, combine, correlate
-
-    names = [p.name for p in captures]
-    if names[0] == names[1]:
-        names = [str(p) for p in captures]
-    logs = [SegmentLog(n) for n in names]
-    parts = []
-    for path, log in zip(captures, logs):
-        a = analyze_capture(path, filters, stall_s=stall, max_rows=max_rows, progress=progress,
-                            max_connections=max_connections, tap=log)
-        done.append(a)
-        parts.append((log.name, a.measurement))
-    return combine(parts, correlate(logs[0], logs[1]))
+                  recommender=run.recommender)

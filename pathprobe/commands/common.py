@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 import shutil
 import socket
 import sys
@@ -23,6 +22,7 @@ from pathprobe.formats import (
     TableFormat,
     TsvTable,
 )
+from pathprobe.interrupts import first_interrupt, report_done
 from pathprobe.model import (
     Context,
     Evidence,
@@ -33,8 +33,8 @@ from pathprobe.model import (
     no_progress,
 )
 from pathprobe.outfile import check_output_path as check_output_path
-from pathprobe.outfile import write_output
-from pathprobe.sanitize import Redactor, clean
+from pathprobe.outfile import deliver
+from pathprobe.sanitize import Redactor, clean, mask_userinfo, shorten
 
 if TYPE_CHECKING:
     from pathprobe.findings import Recommender
@@ -51,7 +51,8 @@ FormatOption = Annotated[Optional[TableFormat], typer.Option(
          ".json, .tsv; anything else simple).")]
 OutputOption = Annotated[Optional[Path], typer.Option(
     "--output", "-o", metavar="FILE",
-    help="Also write the report to FILE (checked before measuring).", dir_okay=False)]
+    help="Write the report to FILE only (checked before measuring); the terminal gets "
+         "one line, the summary and the path (nothing with -q).", dir_okay=False)]
 WidthOption = Annotated[Optional[int], typer.Option(
     "--width", metavar="COLUMNS", min=40, max=1000, show_default=False,
     help="Longest line of a text report (default: the terminal's width, or 100 when stdout "
@@ -189,15 +190,25 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     design.md."""
     from pathprobe.findings import default_recommender
     from pathprobe.runner import measure_report, utc_now_iso
+    from pathprobe.terminal import display_for
 
     if out.output is not None:
         check_output_path(out.output)
-    progress = out.progress()
-    report = measure_report(command, measure, started=utc_now_iso(), progress=progress,
-                            hints=hints, leg2_target=leg2_target, notes=notes,
-                            recommender=recommender or default_recommender)
-    if out.verbose:
-        progress(f"{command}: {report.duration_s:.2f} s")
+    # one updating line on a terminal, plain lines elsewhere, nothing with -q
+    display = display_for(quiet=out.quiet, verbose=out.verbose, json_out=out.resolved()[1],
+                          redact=out.redactor.redact)
+    first_interrupt()  # a second Ctrl-C cannot cut the partial report short
+    try:
+        report = measure_report(command, measure, started=utc_now_iso(),
+                                progress=display or no_progress, hints=hints,
+                                leg2_target=leg2_target, notes=notes,
+                                recommender=recommender or default_recommender,
+                                on_step=display.step_done if display is not None else None)
+    finally:
+        if display is not None:
+            display.close()
+    if display is not None and out.verbose:
+        display.write_line(f"{command}: {report.duration_s:.2f} s")
     context = context or make_context()
     if out.host_name:  # the name the user gives this host (an inventory name) wins
         context = replace(context, host=clean(out.host_name).strip() or context.host)
@@ -233,28 +244,33 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
                 out.append(arg)
                 hide_next = True
             continue
-        out.append(re.sub(r"(://[^/@\s:]*):[^/@\s]*@", r"\1:***@", arg))
+        out.append(mask_userinfo(arg, whole=True, mask="***"))
     return out
 
 
 def emit(report: Report, out: Output) -> NoReturn:
     """Print the report (and write --output), then exit with the report's status."""
+    from pathprobe.formats import TEXT_FORMATS
     from pathprobe.render import render  # the renderers load only when a report is made
+    from pathprobe.render.summary import summarize
+    from pathprobe.terminal import is_terminal, styled
 
     fmt, as_json = out.resolved()
     assert isinstance(out.table, TsvTable)  # a FleetTable only with `merge`'s own declaration
+    # a text report on a terminal: the summary last as well, colour unless NO_COLOR
+    terminal = out.output is None and not as_json and fmt in TEXT_FORMATS \
+        and is_terminal(sys.stdout)
     text = out.redactor.redact(render(report, fmt, as_json=as_json, width=out.columns(),
-                                      table=out.table, verbose=out.verbose))
-    if out.output is not None:
-        write_output(out.output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+                                      table=out.table, verbose=out.verbose,
+                                      terminal=terminal, colour=terminal and styled(sys.stdout)))
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
+    deliver(text, out.output, out.redactor.redact(summarize(report)), quiet=out.quiet)
     raise typer.Exit(int(report.exit_status(out.fail_on)))
 
 
 def progress_to_stderr(message: str) -> None:
     """Progress lines go to stderr (never stdout, which carries the report or JSON)."""
-    sys.stderr.write(f"pathprobe: {message}\n")
+    sys.stderr.write(f"pathprobe: {shorten(clean(message))}\n")
     sys.stderr.flush()
 
 

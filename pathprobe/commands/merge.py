@@ -1,8 +1,7 @@
 """`pathprobe merge REPORT.json...`: many hosts' JSON reports as one fleet report."""
 
+import contextlib
 import os
-import stat
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ from pathprobe.commands.common import (
     option,
     output_options,
 )
+from pathprobe.errors import UsageError
 from pathprobe.fleet import (
     MAX_REPORT_BYTES,
     HostReport,
@@ -23,7 +23,9 @@ from pathprobe.fleet import (
     unreadable,
 )
 from pathprobe.formats import FleetTable
-from pathprobe.outfile import write_output
+from pathprobe.infile import NotAFile, read_bounded
+from pathprobe.interrupts import report_done
+from pathprobe.outfile import deliver
 from pathprobe.sanitize import clean
 
 FleetJsonOption = Annotated[bool, typer.Option(
@@ -40,20 +42,26 @@ def load(path: Path) -> HostReport:
     """One file as a host: read at most MAX_REPORT_BYTES + 1 bytes of a regular file."""
     name = clean(str(path))  # a file name is shown as it is: no escape sequences
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_bounded(path, MAX_REPORT_BYTES)
+    except NotAFile:
+        return unreadable(name, "not a regular file")
     except OSError as e:
         return unreadable(name, e.strerror or str(e))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return unreadable(name, "not a regular file")
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_REPORT_BYTES + 1)
-    except OSError as e:
-        return unreadable(name, e.strerror or str(e))
-    finally:
-        os.close(fd)
     return read_host(name, data)
+
+
+def refuse_input_as_output(output: Path, reports: list[Path]) -> None:
+    """-o must not be one of the reports read (the same file by any name or link)."""
+    try:
+        target = os.stat(output)
+    except OSError:
+        return  # not there yet: no input can be it
+    for path in reports:
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+                raise UsageError(f"-o {clean(str(output))} is one of the reports to merge "
+                                 f"({clean(str(path))}); write the fleet report elsewhere")
 
 
 @output_options(only=("fail_on", "quiet", "as_json", "fmt", "output", "width", "table"),
@@ -87,20 +95,20 @@ def merge_command(
     """
     if out.output is not None:
         check_output_path(out.output)
+        refuse_input_as_output(out.output, reports)
     hosts = [load(p) for p in reports]
     progress = out.progress()
     for skipped in (h for h in hosts if h.state is HostState.FLEET):
         progress(f"skipping {clean(skipped.source)}: {skipped.problem}")
     fleet = merge(hosts)
     chosen, json_out = out.resolved()
-    from pathprobe.render.fleet import render_fleet  # the renderers load only now
+    # the renderers load only now
+    from pathprobe.render.fleet import fleet_summary, render_fleet
 
     assert isinstance(out.table, FleetTable)  # merge's own --table
     text = render_fleet(fleet, out.fail_on, chosen, json_out, width=out.columns(),
                         table=out.table)
-    if out.output is not None:
-        write_output(out.output, text)
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    report_done()  # complete: a Ctrl-C from here on leaves its exit status alone
+    deliver(text, out.output, fleet_summary(fleet, out.fail_on), quiet=out.quiet)
     raise typer.Exit(int(fleet.exit_status(out.fail_on)))
 

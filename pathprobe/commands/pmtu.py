@@ -82,5 +82,7 @@ def pmtu_command(
         progress=progress, family=family)], out, context=make_context(target=host),
         hints={UnmeasuredReason.SILENT: "check the address, or give an open TCP port with "
                                         "--port",
+               UnmeasuredReason.ERROR: "check the address, and give --port a TCP port open "
+                                       "on HOST (or another --method)",
                UnmeasuredReason.PERMISSION: "run it as root (sudo), or use --method tcp --port "
                                             "PORT (no root needed)"})

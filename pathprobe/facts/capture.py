@@ -47,6 +47,7 @@ class CaptureFact(StrEnum):
     PING_NO_ICMP = "ping-no-icmp"                  # and no ICMP said why
     PING_SMALL_LATER_OK = "ping-small-later-ok"    # smaller ones answered afterwards
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
+    SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it
     # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------
     HELLO_SPANS = "hello-spans"                    # {record}-byte hello, {first} in 1st segment
     HELLO_RETRANSMITTED = "hello-retransmitted"    # its first segment resent {count} times

@@ -29,6 +29,8 @@ class TunnelFact(StrEnum):
     DOWN_FIRST_SEGMENTS_ONLY = "down-first-segments-only"
     DOWN_FLOWED_THEN_STOPPED = "down-flowed-then-stopped"
     FAR_END_SILENT = "far-end-silent"            # not one byte came back through the tunnel
+    TUNNEL_ECHOED = "tunnel-echoed"              # what came back was our own bytes
+    TUNNEL_CLOSED = "tunnel-closed"              # closed after 200, before any answer
     SYN_AT_REFLECTOR = "syn-at-reflector"
     PROXY_MSS_ON_LEG1 = "proxy-mss-on-leg1"
     PROXY_MSS_DEFAULT = "proxy-mss-default"
@@ -71,6 +73,7 @@ class Outcome(StrEnum):
     GARBAGE = "garbage"
     NO_TUNNEL = "no-tunnel"
     UNTESTED = "untested"      # the sized write was never sent (e.g. the reflector was busy)
+    ECHOED = "echoed"          # our own bytes came back: the tunnel echoes, no far end answered
 
 
 @dataclass(frozen=True)
@@ -102,3 +105,5 @@ class Download:
     detail: str
     raw_received: int = 0     # every byte from the tunnel (TLS handshake flight included)
     head: hc.ConnectResponse | None = None  # the answer's status line and headers
+    # What came back was only our own bytes (an echoing proxy): nothing from the far end.
+    echoed: bool = False

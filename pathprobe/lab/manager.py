@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pathprobe.errors import LabError, MissingTool, PermissionNeeded, UsageError
+from pathprobe.interrupts import masked
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns, write_sysctl
 from pathprobe.lab.topology import Fault, ProxyMode, Scenario
@@ -493,7 +494,8 @@ def _up(scenario: Scenario, prefix: str, log: Log, fmcs: int = 1, ssh: bool = Fa
         _save_state(state)
         return state
     except BaseException:
-        down(prefix)  # up() holds back further Ctrl-Cs meanwhile
+        with masked():  # no Ctrl-C reaches the teardown, nor the programs it runs
+            down(prefix)
         raise
 
 

@@ -16,6 +16,8 @@ import ssl
 import time
 
 READ_CHUNK = 65536
+# How much of each direction is kept to tell an echo (our bytes coming back) from an answer.
+ECHO_WINDOW = 4096
 
 
 class Channel:
@@ -33,6 +35,8 @@ class Channel:
         self.raw_received = 0
         self.last_received = time.monotonic()
         self.truncated = False   # TLS: the stream ended without close_notify
+        self._sent_head = b""     # the first ECHO_WINDOW bytes each way (see ``echoed``)
+        self._received_head = b""
         self._tls: ssl.SSLObject | None = None
         self._in = ssl.MemoryBIO()
         self._out = ssl.MemoryBIO()
@@ -71,9 +75,20 @@ class Channel:
                         "TLS handshake: the peer closed the connection") from None
         self._flush()
 
+    @property
+    def echoed(self) -> bool:
+        """All that came back so far is what we sent (an echoing tunnel), byte for byte."""
+        got, sent = self._received_head, self._sent_head
+        return bool(got) and (sent.startswith(got) or got.startswith(sent))
+
+    def _sent(self, data: bytes) -> None:
+        if len(self._sent_head) < ECHO_WINDOW:
+            self._sent_head += data[:ECHO_WINDOW - len(self._sent_head)]
+
     def _flush(self) -> int:
         data = self._out.read()
         if data:
+            self._sent(data)
             self.sock.sendall(data)
         return len(data)
 
@@ -89,6 +104,8 @@ class Channel:
         if data:
             self.raw_received += len(data)
             self.last_received = time.monotonic()
+            if len(self._received_head) < ECHO_WINDOW:
+                self._received_head += data[:ECHO_WINDOW - len(self._received_head)]
         return data
 
     def _fill(self, deadline: float, idle: float | None) -> bool:
@@ -102,6 +119,7 @@ class Channel:
     def send(self, data: bytes) -> None:
         """One write: one TCP send of ``len(data) + overhead`` bytes."""
         if self._tls is None:
+            self._sent(data)
             self.sock.sendall(data)
             return
         self._tls.write(data)

@@ -169,13 +169,11 @@ class IcmpProber(Prober):
             self.sock = socket.socket(family, kind, proto)
         except PermissionError as e:
             if raw:
-                raise PermissionNeeded(
-                    "ICMP probes need root or CAP_NET_RAW; rerun with sudo or use "
-                    "--method udp or --method tcp") from e
+                # a fact only: each command's hint names its own flags
+                raise PermissionNeeded("ICMP probes need root or CAP_NET_RAW") from e
             raise PermissionNeeded(
                 "unprivileged ICMP (ping sockets) is disabled here "
-                "(net.ipv4.ping_group_range); run as root, or use --method udp or "
-                "--method tcp") from e
+                "(net.ipv4.ping_group_range)") from e
         self.sock.setblocking(False)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

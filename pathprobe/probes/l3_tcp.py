@@ -92,8 +92,7 @@ class TcpProber(Prober):
             if not w or err:
                 why = os.strerror(err) if err else "no answer"
                 raise NotMeasuredError(
-                    f"TCP port {self.port} on {self.target} is not open ({why}); "
-                    "give a port that accepts connections with --port")
+                    f"TCP port {self.port} on {self.target} is not open ({why})")
             rtt = time.monotonic() - t0
             info = kernel.tcp_info(sock)
             self.timing.observe(rtt)
@@ -194,8 +193,7 @@ class SynProber(Prober):
         try:
             self.sock = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_TCP)
         except PermissionError as e:
-            raise PermissionNeeded("SYN probes need root or CAP_NET_RAW; rerun with sudo or "
-                                   "use --method tcp") from e
+            raise PermissionNeeded("SYN probes need root or CAP_NET_RAW") from e
         self.sock.setblocking(False)
         with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)

@@ -223,6 +223,9 @@ def probe_client_hello(proxy: ProxyConfig, target: HostPort, auth: Authenticator
         buf, failed, detail = _read_until(Channel(sock).recv, _has_tls_record, t0 + timeout,
                                           1 << 16)
         elapsed = time.monotonic() - t0
+        if buf and (hello.startswith(buf) or buf.startswith(hello)):
+            return SizedProbe(size, Outcome.ECHOED, elapsed, len(buf),
+                              "our own ClientHello came back (the tunnel echoes)")
         if failed is not None:
             return SizedProbe(size, failed, elapsed, len(buf), detail, acked=all_acked(sock))
         try:
@@ -369,7 +372,7 @@ def download_over_tls(proxy: ProxyConfig, target: HostPort, auth: Authenticator,
         now = time.monotonic()
         return Download(expected, received, complete, stalled,
                         now - ch.last_received if stalled else 0.0, now - t0, detail,
-                        ch.raw_received, answer)
+                        ch.raw_received, answer, ch.echoed)
 
     handshake_done = False
     with t.sock:

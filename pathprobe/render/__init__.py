@@ -7,8 +7,6 @@ to undo them), measurements."""
 
 from __future__ import annotations
 
-import json
-
 from pathprobe.formats import (
     DEFAULT_WIDTH,
     MARKDOWN_FORMATS,
@@ -30,12 +28,20 @@ from pathprobe.render.markdown import render_markdown
 from pathprobe.render.summary import summarize
 from pathprobe.render.text import render_text
 from pathprobe.render.tsv import render_tsv
+from pathprobe.sanitize import scrub
+from pathprobe.wire import strict_json
 
 
 def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool = False, *,
            width: int = DEFAULT_WIDTH, table: TsvTable = TsvTable.FINDINGS,
-           verbose: bool = False) -> str:
-    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout."""
+           verbose: bool = False, terminal: bool = False, colour: bool = False) -> str:
+    """The report in one format: JSON, Markdown, HTML, TSV or a text table layout (for a
+    ``terminal``: the summary last as well, and with ``colour`` the severities coloured).
+
+    Every string in it is cleaned first (``sanitize.scrub``): whatever a proxy, a capture
+    or a file put in a field, no format carries its escape sequences or control
+    characters."""
+    report = scrub(report)
     if as_json:
         return render_json(report)
     if fmt in MARKDOWN_FORMATS:
@@ -44,7 +50,8 @@ def render(report: Report, fmt: TableFormat = TableFormat.SIMPLE, as_json: bool 
         return render_html(report, verbose)
     if fmt is TableFormat.TSV:
         return render_tsv(report, table, verbose)
-    return render_text(report, fmt.value, width, verbose)
+    return render_text(report, fmt.value, width, verbose, colour=colour,
+                       summary_last=terminal)
 
 
 def fact_json(ev: Evidence) -> dict[str, object]:
@@ -76,6 +83,8 @@ def verdict_json(v: Verdict) -> dict[str, object]:
 
 
 def leg_json(leg: LegReport) -> dict[str, object]:
+    """A leg and direction (``legs[]``), or one step's row of it (``steps[]``, with
+    ``step``)."""
     out: dict[str, object] = {"name": leg.name.value, "target": leg.target}
     if leg.direction is not None:
         out["direction"] = leg.direction.value
@@ -85,6 +94,10 @@ def leg_json(leg: LegReport) -> dict[str, object]:
     if leg.not_measured:
         out["not_measured"] = list(leg.not_measured)
     return out
+
+
+def step_json(row: LegReport) -> dict[str, object]:
+    return {"step": row.step.value if row.step else None, **leg_json(row)}
 
 
 def recommendation_json(r: Recommendation) -> dict[str, object]:
@@ -110,6 +123,8 @@ def report_json(report: Report) -> dict[str, object]:
         "verdicts": [verdict_json(v) for v in report.verdicts],
         "recommendations": [recommendation_json(r) for r in report.recommendations],
     }
+    if report.steps:
+        out["steps"] = [step_json(row) for row in report.steps]
     if report.errors:
         out["errors"] = list(report.errors)
     if report.notes:
@@ -119,6 +134,6 @@ def report_json(report: Report) -> dict[str, object]:
 
 def render_json(report: Report) -> str:
     """The one JSON object written to stdout with --json."""
-    return json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
+    return strict_json.dumps(report_json(report), indent=2, sort_keys=False) + "\n"
 
 

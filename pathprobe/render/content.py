@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pathprobe.findings import PROXY_CODES
 from pathprobe.model import (
     Direction,
     Leg,
@@ -135,8 +136,9 @@ def recommendations_table(report: Report, details: bool = True) -> Table:
             for i, r in enumerate(report.recommendations, 1)), code=frozenset({3}))
     rows = tuple((str(i), r.where, r.platform, r.command, r.rollback or "-", r.why)
                  for i, r in enumerate(report.recommendations, 1))
+    # command and undo keep their lines and indentation (IOS configuration)
     return Table(("#", "where", "platform", "command", "undo", "why"), rows,
-                 code=frozenset({3}))
+                 code=frozenset({3, 4}))
 
 
 # Measured quantities with human names and units; anything else is internal (-v, JSON).
@@ -191,32 +193,53 @@ def _leg_label(leg: LegReport) -> tuple[str, str]:
     return leg.name.value, leg.direction.value if leg.direction else "-"
 
 
+def _by_step(report: Report, leg: LegReport, key: str) -> list[tuple[str, Number]]:
+    """Each step's own value of ``key`` on this leg and direction, when the steps disagree
+    (empty when they agree: the leg's one value says it)."""
+    found = [(row.step.value if row.step else "-", row.measurements[key])
+             for row in report.steps if row.name is leg.name
+             and row.direction is leg.direction and row.measurements.get(key) is not None]
+    return found if len({value for _, value in found}) > 1 else []
+
+
+def _rows_for(report: Report, leg: LegReport, key: str, label: str, unit: str
+              ) -> list[tuple[str, ...]]:
+    name, direction = _leg_label(leg)
+    way = leg.direction.value if leg.direction is not None else None
+    if way is not None and key in ("pmtu_up", "pmtu_down") and (
+            way in ("both", key[5:])) and leg.measurements.get(key) == leg.measurements.get(
+            "pmtu"):
+        return []   # "path MTU" of this direction already says it
+    steps = _by_step(report, leg, key)
+    if steps:  # two steps measured it differently: each named, none silently winning
+        return [(name, direction, f"{label} ({step} step)", _value(value, unit))
+                for step, value in steps]
+    value = leg.measurements.get(key)
+    return [] if value is None else [(name, direction, label, _value(value, unit))]
+
+
 def measurements_table(report: Report, verbose: bool = False) -> Table:
-    """Per leg and direction, the measured quantities; with ``verbose`` the internal ones."""
+    """Per leg and direction, the measured quantities, once each (per step where steps
+    disagree); with ``verbose`` the internal ones."""
     if report.command == "analyze":
         return connections_table(report)
     rows: list[tuple[str, ...]] = []
     for leg in report.legs:
         name, direction = _leg_label(leg)
         for key, label, unit in QUANTITIES:
-            value = leg.measurements.get(key)
-            if value is not None:
-                rows.append((name, direction, label, _value(value, unit)))
+            rows += _rows_for(report, leg, key, label, unit)
         if verbose:
             known = {k for k, _, _ in QUANTITIES}
             extra = [k for k in leg.measurements if k not in known]
             extra.sort(key=lambda k: (INTERNAL_ORDER.index(k) if k in INTERNAL_ORDER
                                       else len(INTERNAL_ORDER), k))
             for key in extra:
-                value = leg.measurements[key]
-                if value is not None:
-                    rows.append((name, direction, key, _value(value, "")))
+                rows += _rows_for(report, leg, key, key, "")
         for why in leg.not_measured:
             rows.append((name, direction, "not measured", why))
         for note in leg.notes:  # what the attribution concluded always; the rest with -v
             if verbose or note.step is Step.DIAGNOSE:
                 rows.append((name, direction, "note", describe(note)))
-    # Steps that measured the same thing agree: say it once.
     return Table(("leg", "direction", "quantity", "value"), tuple(dict.fromkeys(rows)))
 
 
@@ -274,24 +297,47 @@ def _measured_text(legs: tuple[LegReport, ...], leg: Leg, d: Direction) -> str |
     return None
 
 
-def path_segments(report: Report) -> tuple[Segment, ...]:
-    """Each leg and direction: its worst finding, else what was measured, else why not."""
-    legs: tuple[Leg, ...] = (Leg.FMC_PROXY, Leg.PROXY_UPSTREAM)
+def _state(v: Verdict) -> str:
+    return {Severity.CRITICAL: "fault", Severity.WARNING: "warning"}.get(
+        v.severity or Severity.INFO, "info")
+
+
+def _finding_text(v: Verdict) -> str:
+    limit = limit_text(v)
+    return v.code.value if limit == "-" else f"{v.code.value}: {limit}"
+
+
+def path_legs(report: Report) -> tuple[Leg, ...]:
+    """The legs the path has: fmc-upstream alone without a proxy, else leg 1 and leg 2."""
     if any(x.name is Leg.FMC_UPSTREAM for x in report.legs) or any(
             v.leg is Leg.FMC_UPSTREAM for v in report.verdicts):
-        legs = (Leg.FMC_UPSTREAM,)
+        return (Leg.FMC_UPSTREAM,)
+    return (Leg.FMC_PROXY, Leg.PROXY_UPSTREAM)
+
+
+def proxy_marks(report: Report) -> tuple[Segment, ...]:
+    """The findings about the proxy itself (a refusal, no answer, interception, a setting),
+    worst first: drawn on the proxy, never on a leg whose probes crossed (without a proxy,
+    on the one direct leg)."""
+    if path_legs(report) == (Leg.FMC_UPSTREAM,):
+        return ()
+    return tuple(Segment(v.leg, v.direction or Direction.BOTH, _state(v), _finding_text(v))
+                 for v in report.verdicts if v.code in PROXY_CODES)
+
+
+def path_segments(report: Report) -> tuple[Segment, ...]:
+    """Each leg and direction: its worst path finding, else what was measured, else why
+    not. The one source of the drawing and of the summary's words for each leg."""
     out = []
-    for leg in legs:
+    for leg in path_legs(report):
         for d in (Direction.UP, Direction.DOWN):
             found = [v for v in report.verdicts if v.leg is leg and _dir_matches(v, d)
-                     and v.code is not VerdictCode.HEALTHY]
+                     and v.code is not VerdictCode.HEALTHY
+                     and (v.code not in PROXY_CODES or leg is Leg.FMC_UPSTREAM)]
             measured = _measured_text(report.legs, leg, d)
             if found:
                 worst = found[0]  # verdicts come most severe first
-                state = {Severity.CRITICAL: "fault", Severity.WARNING: "warning"}.get(
-                    worst.severity or Severity.INFO, "info")
-                limit = limit_text(worst)
-                text = worst.code.value if limit == "-" else f"{worst.code.value}: {limit}"
+                state, text = _state(worst), _finding_text(worst)
                 if state == "info" and measured is not None:
                     text = f"{measured}; {text} (info)"
                 out.append(Segment(leg, d, state, text))
@@ -317,16 +363,27 @@ SIZE_KEYS = ("pmtu", "pmtu_up", "pmtu_down", "max_payload", "max_payload_at_leas
 MARK = {"fault": "XX", "warning": "!!", "info": "ok", "ok": "ok", "not measured": "??"}
 
 
-def path_text(report: Report) -> tuple[str, ...]:
-    """The path as text art: the nodes on one line, then one line per leg and direction."""
+def path_lines(report: Report) -> tuple[tuple[str | None, str], ...]:
+    """The path as text art with each line's state: the nodes on one line, then one line
+    per leg and direction, the proxy's own findings between its legs."""
     segs = path_segments(report)
     if segs and segs[0].leg is Leg.FMC_UPSTREAM:
         head = "FMC ==[ fmc-upstream ]==> upstream"
     else:
         head = "FMC ==[ leg 1: fmc-proxy ]==> proxy ==[ leg 2: proxy-upstream ]==> upstream"
-    lines = [head]
+    lines: list[tuple[str | None, str]] = [(None, head)]
+    marks = proxy_marks(report)
     for s in segs:
+        if s.leg is Leg.PROXY_UPSTREAM and marks:
+            lines += [(m.state, f"{MARK[m.state]} proxy       {m.text}") for m in marks]
+            marks = ()
         leg = {Leg.FMC_PROXY: "leg 1", Leg.PROXY_UPSTREAM: "leg 2",
                Leg.FMC_UPSTREAM: "direct"}[s.leg]
-        lines.append(f"{MARK[s.state]} {leg} {s.direction.value:<4}  {s.text}")
+        lines.append((s.state, f"{MARK[s.state]} {leg} {s.direction.value:<4}  {s.text}"))
+    lines += [(m.state, f"{MARK[m.state]} proxy       {m.text}") for m in marks]
     return tuple(lines)
+
+
+def path_text(report: Report) -> tuple[str, ...]:
+    """The path as text art (``path_lines`` without the states)."""
+    return tuple(line for _, line in path_lines(report))

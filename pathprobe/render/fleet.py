@@ -9,7 +9,6 @@ the table helpers of the one-report renderers lay them out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from html import escape
 
@@ -22,11 +21,13 @@ from pathprobe.render.html_page import CSS, table_html
 from pathprobe.render.markdown import paragraph_md, table_md
 from pathprobe.render.text import command_lines, indent_wrap, table_text
 from pathprobe.render.tsv import tsv_text
+from pathprobe.sanitize import scrub
+from pathprobe.wire import strict_json
 
 TITLE = "pathprobe fleet report"
 # Seven columns of recommendations: at a narrow window a long token may wrap inside (the
 # text copied from the page is unchanged).
-FLEET_CSS = CSS + "td pre{overflow-wrap:anywhere}\n"
+FLEET_CSS = CSS
 
 
 def outcome(host: HostReport, fail_on: Severity) -> str:
@@ -96,7 +97,7 @@ def fleet_tables(fleet: Fleet, fail_on: Severity, details: bool = True) -> Fleet
             (str(i), g.recommendation.where, g.recommendation.platform,
              g.recommendation.command, g.recommendation.rollback or "-",
              g.recommendation.why, ", ".join(g.hosts))
-            for i, g in enumerate(groups, 1)), code=frozenset({3}))
+            for i, g in enumerate(groups, 1)), code=frozenset({3, 4}))
     else:
         recs = Table(("#", "where", "platform", "hosts"), tuple(
             (str(i), g.recommendation.where, g.recommendation.platform, ", ".join(g.hosts))
@@ -121,7 +122,7 @@ def render_fleet_text(fleet: Fleet, fail_on: Severity, fmt: str, width: int) -> 
             recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
                 recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
-                                     " " * 11)
+                                     " " * 11, whole_tokens=True)
             recs += indent_wrap(r.why, width, "   why:  ", " " * 9)
         lines += ["Recommendations", *recs, ""]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -206,9 +207,11 @@ def fleet_json(fleet: Fleet, fail_on: Severity) -> dict[str, object]:
 def render_fleet(fleet: Fleet, fail_on: Severity, fmt: TableFormat = TableFormat.SIMPLE,
                  as_json: bool = False, *, width: int = DEFAULT_WIDTH,
                  table: FleetTable = FleetTable.FINDINGS) -> str:
-    """The fleet report in one format (the --format/--json choices of every command)."""
+    """The fleet report in one format (the --format/--json choices of every command); every
+    string cleaned first (``sanitize.scrub``), as in ``render``."""
+    fleet = scrub(fleet)
     if as_json:
-        return json.dumps(fleet_json(fleet, fail_on), indent=2) + "\n"
+        return strict_json.dumps(fleet_json(fleet, fail_on), indent=2) + "\n"
     if fmt in MARKDOWN_FORMATS:
         return render_fleet_markdown(fleet, fail_on)
     if fmt is TableFormat.HTML:

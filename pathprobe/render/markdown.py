@@ -7,7 +7,7 @@ its header; commands are code spans, one per line of the command.
 
 from __future__ import annotations
 
-import html
+import re
 
 from pathprobe.model import Report
 from pathprobe.render.content import (
@@ -21,26 +21,55 @@ from pathprobe.render.content import (
 )
 from pathprobe.render.summary import summarize
 
+# A line starting with one of these could open a block (quote, heading, list, setext
+# underline, fence) when it follows a hard line break: its first character is escaped.
+_BLOCK_STARTS = frozenset(">#+-=~")
+
+
+def _line_start(line: str) -> str:
+    if line[:1] in _BLOCK_STARTS:
+        return "\\" + line
+    numbered = re.match(r"(\d{1,9})([.)])", line)
+    return f"{numbered.group(1)}\\{line[numbered.end(1):]}" if numbered else line
+
 
 def text_cell(text: str) -> str:
-    """Plain text for a table cell: HTML-escaped, '|' escaped, line breaks as <br>."""
-    escaped = html.escape(text, quote=False).replace("\\", "\\\\")
+    """Plain text for a table cell: '&' and '<' as entities (no raw HTML can start), the
+    Markdown punctuation escaped, line breaks as <br>; '>' stays as it is ("->")."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace("\\", "\\\\")
     for char in "|*_[]`":
         escaped = escaped.replace(char, "\\" + char)
     return "<br>".join(line.strip() for line in escaped.split("\n"))
 
 
+def code_span(text: str) -> str:
+    """``text`` as one code span, exactly: its fence is longer than any backtick run
+    inside (the content can never close it), padded with a space when the content starts
+    or ends with a backtick or a space (CommonMark strips one from each side), so leading
+    indentation (IOS config) is kept."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def code_cell(text: str) -> str:
-    """A command for a table cell: each line a code span (in a GFM table '|' still needs
-    its backslash inside a code span)."""
+    """A command for a table cell: each line a code span that keeps its indentation (in a
+    GFM table '|' still needs its backslash inside a code span); a line of only spaces
+    is left out."""
     if text == "-":
         return "-"
-    spans = []
-    for line in text.split("\n"):
-        line = line.strip().replace("|", "\\|")
-        fence = "``" if "`" in line else "`"
-        spans.append(f"{fence} {line} {fence}" if fence == "``" else f"`{line}`")
-    return "<br>".join(spans)
+    spans = [code_span(line.rstrip().replace("|", "\\|"))
+             for line in text.split("\n") if line.strip()]
+    return "<br>".join(spans) or "-"
+
+
+def fence(text: str, info: str = "text") -> list[str]:
+    """A fenced code block that its content cannot close (a longer fence than any
+    backtick run inside)."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+    marker = "`" * max(3, longest + 1)
+    return [f"{marker}{info}", *text.split("\n"), marker]
 
 
 def table_md(table: Table) -> list[str]:
@@ -55,13 +84,14 @@ def table_md(table: Table) -> list[str]:
 
 
 def paragraph_md(text: str) -> str:
-    return text_cell(text).replace("<br>", "  \n")
+    """Text as a paragraph (line breaks kept); no line can open a block."""
+    return "  \n".join(_line_start(line) for line in text_cell(text).split("<br>"))
 
 
 def render_markdown(report: Report, verbose: bool = False) -> str:
     lines = [f"# pathprobe {report.command} report", "", "## Context", ""]
     lines += table_md(Table(("item", "value"), context_rows(report)))
-    lines += ["", "## The path at a glance", "", "```text", *path_text(report), "```", "",
+    lines += ["", "## The path at a glance", "", *fence("\n".join(path_text(report))), "",
               "## Summary", "", paragraph_md(summarize(report))]
     for e in report.errors:
         lines += ["", f"- not measured: {paragraph_md(e)}"]
@@ -71,7 +101,7 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
         lines += ["", f"### {paragraph_md(block.title)}", ""]
         lines += [f"- {paragraph_md(line)}" for line in block.lines]
         if block.filter:
-            lines += ["", "Wireshark display filter:", "", "```text", block.filter, "```"]
+            lines += ["", "Wireshark display filter:", "", *fence(block.filter)]
     if report.recommendations:
         lines += ["", "## Recommendations", ""]
         lines += table_md(recommendations_table(report))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathprobe.findings import NO_TUNNEL, PROXY_CODES, SIZE_CODES
 from pathprobe.model import Confidence, Direction, Leg, Report, Verdict, VerdictCode
+from pathprobe.render.content import Segment, path_legs, path_segments
 
 LEG_LABEL = {
     Leg.FMC_PROXY: "leg 1 (fmc-proxy)",
@@ -111,17 +112,36 @@ def phrase(v: Verdict) -> str:
     return "healthy"
 
 
+def _leg_words(report: Report, leg: Leg, segs: list[Segment]) -> str | None:
+    """What the drawing shows of a leg with no finding of its own, in words."""
+    if any(s.state not in ("ok", "not measured") for s in segs):
+        return None   # its finding was said
+    ok = [s.direction.value for s in segs if s.state != "not measured"]
+    missing = [s.direction.value for s in segs if s.state == "not measured"]
+    label = LEG_LABEL[leg]
+    verdicts = report.verdicts
+    healthy = any(v.code is VerdictCode.HEALTHY and v.leg is leg for v in verdicts)
+    if not missing and healthy:
+        return f"{label} healthy"
+    if leg is Leg.PROXY_UPSTREAM and any(
+            v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):
+        return f"{label} untested above leg 1's limit"   # what crossed is a lower bound
+    if not missing:
+        return f"{label} healthy"
+    if ok:
+        return f"{label} healthy {' and '.join(ok)}, not measured {' and '.join(missing)}"
+    if leg is Leg.PROXY_UPSTREAM and any(v.code in NO_TUNNEL for v in verdicts) and not any(
+            x.not_measured for x in report.legs if x.name is leg):
+        return f"{label} not measured (no tunnel)"
+    return f"{label} not measured"
+
+
 def summarize(report: Report) -> str:
     """e.g. "leg 2 (proxy-upstream) drops segments above 1348 payload bytes going up;
-    leg 1 (fmc-proxy) MSS clamped 1460->1300 (info)". Worst first (verdicts come sorted)."""
-    verdicts, legs, errors = report.verdicts, report.legs, report.errors
-    order = [Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM]
-    names = [n for n in order if any(x.name is n for x in legs) or
-             any(v.leg is n for v in verdicts)]
-    # Without a proxy (a direct connection refused) there is no leg 2 to speak of.
-    no_tunnel = any(v.code in NO_TUNNEL and v.leg is not Leg.FMC_UPSTREAM for v in verdicts)
-    if no_tunnel and Leg.PROXY_UPSTREAM not in names:
-        names.append(Leg.PROXY_UPSTREAM)
+    leg 1 (fmc-proxy) MSS clamped 1460->1300 (info)". Worst first (verdicts come sorted);
+    each leg without a finding of its own as the path drawing shows it (the same
+    ``path_segments``), so the two never disagree."""
+    verdicts, errors = report.verdicts, report.errors
     problems = [v for v in verdicts if v.code is not VerdictCode.HEALTHY]
     parts: list[str] = []
     said: set[Leg] = set()
@@ -133,29 +153,26 @@ def summarize(report: Report) -> str:
             text += " (info)"
         if v.code in PROXY_CODES:
             parts.append(text)  # about the proxy, not the path: no leg label
+            if v.leg is Leg.FMC_UPSTREAM:   # no proxy: it is what the direct leg shows
+                said.add(v.leg)
         elif v.leg in said:
             parts.append(text)
         else:
             parts.append(f"{LEG_LABEL[v.leg]} {text}")
             said.add(v.leg)
-    for name in names:
-        if name in said:
+    segs = path_segments(report)
+    measured_anything = bool(report.legs) or bool(verdicts)
+    for leg in path_legs(report):
+        if leg in said or not measured_anything:
             continue
-        label = LEG_LABEL[name]
-        if any(v.code is VerdictCode.HEALTHY and v.leg is name for v in verdicts):
-            parts.append(f"{label} healthy")
-        elif any(x.not_measured for x in legs if x.name is name):
-            parts.append(f"{label} not measured")
-        elif name is Leg.PROXY_UPSTREAM and no_tunnel:
-            parts.append(f"{label} not measured (no tunnel)")
-        elif name is Leg.PROXY_UPSTREAM and any(
-                v.leg is Leg.FMC_PROXY and v.code in SIZE_CODES for v in verdicts):
-            parts.append(f"{label} untested above leg 1's limit")
-    if not parts:
+        words = _leg_words(report, leg, [s for s in segs if s.leg is leg])
+        if words is not None:
+            parts.append(words)
+    if not problems and not any(s.state != "not measured" for s in segs):
         return "nothing could be measured" + (f": {errors[0]}" if errors else "")
     line = "; ".join(parts)
     if errors and not problems:
-        line += f" ({len(errors)} step(s) not measured)"
+        line += f" ({len(errors)} step{'s' if len(errors) != 1 else ''} not measured)"
     if report.partial:
         line += " (PARTIAL: interrupted before every step ran)"
     return line

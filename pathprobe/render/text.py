@@ -7,20 +7,21 @@ as its longest line when the width allows it at all.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 
 from tabulate import tabulate
 from wcwidth import wcswidth
 
-from pathprobe.model import Report
+from pathprobe.model import Report, VerdictCode
 from pathprobe.render.content import (
     Table,
     context_rows,
     evidence_blocks,
     findings_table,
     measurements_table,
-    path_text,
+    path_lines,
     recommendations_table,
 )
 from pathprobe.render.summary import summarize
@@ -98,25 +99,28 @@ def records_text(table: Table, width: int) -> str:
     for row in table.rows:
         if out:
             out.append("")
-        for header, cell in zip(table.headers, row):
+        for i, (header, cell) in enumerate(zip(table.headers, row)):
             lead = f"{header:<{label}}  "
             for n, line in enumerate(cell.split("\n")):
                 out += indent_wrap(line, width, lead if n == 0 else " " * len(lead),
-                                    " " * len(lead))
+                                   " " * len(lead), whole_tokens=i in table.code)
     return "\n".join(out)
 
 
 def command_lines(command: str, width: int) -> list[str]:
     """A command below its recommendation: after "do:" when it fits, else on lines of its
-    own (as little indent as it takes to fit); only a line longer than the whole width is
-    broken, and then between tokens."""
+    own, indented under "do:" (less only where that keeps a line whole); only a line
+    longer than the whole width is broken, between tokens, its rest indented further."""
     lines = command.split("\n")
     if all(9 + _width(line) <= width for line in lines):
         return [("   do:   " if n == 0 else " " * 9) + line for n, line in enumerate(lines)]
     out = ["   do:"]
     for line in lines:
-        indent = 5 if 5 + _width(line) <= width else 0
-        out += indent_wrap(line, width, " " * indent, " " * (indent + 2))
+        if _width(line) <= width:
+            indent = min(5, width - _width(line))
+            out.append(" " * indent + line)
+        else:
+            out += indent_wrap(line, width, " " * 5, " " * 7, whole_tokens=True)
     return out
 
 
@@ -130,14 +134,37 @@ def _block(title: str, body: Sequence[str]) -> list[str]:
     return [title, *body, ""]
 
 
-def indent_wrap(text: str, width: int, first: str, rest: str) -> list[str]:
+def indent_wrap(text: str, width: int, first: str, rest: str, *,
+                whole_tokens: bool = False) -> list[str]:
+    """``text`` wrapped at spaces to ``width``; a token longer than a whole line is cut
+    (prose only: with ``whole_tokens``, e.g. commands, it stays whole and overflows)."""
     return textwrap.wrap(text, width=max(width, 20), initial_indent=first,
-                         subsequent_indent=rest, break_long_words=False,
+                         subsequent_indent=rest, break_long_words=not whole_tokens,
                          break_on_hyphens=False) or [first.rstrip()]
 
 
-def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> str:
-    """Context, path, summary, findings with evidence, recommendations, measurements."""
+# ANSI SGR colours for a terminal (a state of the path, or a severity)
+SGR = {"fault": "31;1", "critical": "31;1", "warning": "33;1", "info": "36", "ok": "32",
+       "not measured": "2"}
+SEVERITY_WORD = re.compile(r"(?<![\w-])(critical|warning|info)(?![\w-])")
+
+
+def paint(text: str, state: str | None) -> str:
+    """``text`` in the colour of ``state`` (its visible width unchanged)."""
+    code = SGR.get(state or "")
+    return f"\x1b[{code}m{text}\x1b[0m" if code and text else text
+
+
+def _paint_severities(table: str) -> str:
+    return SEVERITY_WORD.sub(lambda m: paint(m.group(1), m.group(1)), table)
+
+
+def render_text(report: Report, fmt: str, width: int, verbose: bool = False,
+                colour: bool = False, summary_last: bool = False) -> str:
+    """Context, path, summary, findings with evidence, recommendations, measurements;
+    for a terminal, with ``colour`` the path and the severities coloured, and with
+    ``summary_last`` the summary repeated at the end, where the eye is when a run ends."""
+    lit = paint if colour else (lambda text, _state: text)
     title = f"pathprobe {report.command} report"
     lines = [title, "=" * len(title), ""]
     label_w = max(len(k) for k, _ in context_rows(report))
@@ -146,21 +173,29 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
         ctx += indent_wrap(value, width, f"  {key:<{label_w}}  ", " " * (label_w + 4))
     lines += _block("Context", ctx)
     path: list[str] = []
-    for line in path_text(report):
-        path += indent_wrap(line, width, "  ", "      ")
+    for state, line in path_lines(report):
+        path += [lit(piece, state) for piece in indent_wrap(line, width, "  ", "      ")]
     lines += _block("Path", path)
-    summary = indent_wrap(summarize(report), width, "  ", "  ")
-    summary += [f"  not measured: {e}" for e in report.errors]
+    worst = report.verdicts[0].severity.value if report.verdicts and \
+        report.verdicts[0].severity and report.verdicts[0].code is not VerdictCode.HEALTHY \
+        else "ok"
+    summary = [lit(piece, worst) for piece in indent_wrap(summarize(report), width, "  ",
+                                                           "  ")]
+    for error in report.errors:
+        summary += indent_wrap(error, width, "  not measured: ", "    ")
     lines += _block("Summary", summary)
-    findings = [table_text(findings_table(report), fmt, width)]
+    table = table_text(findings_table(report), fmt, width)
+    findings = [_paint_severities(table) if colour else table]
     for block in evidence_blocks(report):
         findings.append("")
-        findings += indent_wrap(block.title, width, "", "   ")
+        severity = block.severity.value if block.severity else None
+        findings += [lit(piece, severity) for piece in indent_wrap(block.title, width, "",
+                                                                    "   ")]
         for line in block.lines:
             findings += indent_wrap(line, width, "   - ", "     ")
         if block.filter:
             findings += indent_wrap(block.filter, width, "   Wireshark filter: ",
-                                     "     ")
+                                     "     ", whole_tokens=True)
     lines += _block("Findings", findings)
     if report.recommendations:
         table = table_text(recommendations_table(report, details=False), fmt, width,
@@ -177,7 +212,7 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
                 recs += command_lines(r.command, width)
             for n, line in enumerate((r.rollback or "-").split("\n")):
                 recs += indent_wrap(line, width, "   undo: " if n == 0 else " " * 9,
-                                     " " * 11)
+                                     " " * 11, whole_tokens=True)
             recs += indent_wrap(r.why, width, "   why:  ", "         ")
         lines += _block("Recommendations", recs)
     measured = measurements_table(report, verbose)
@@ -190,4 +225,6 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False) -> 
         for note in report.notes:
             notes += indent_wrap(describe(note), width, "  - ", "    ")
         lines += _block("Notes", notes)
+    if summary_last:  # the verdict does not scroll away: the summary once more, last
+        lines += _block("Summary", summary)
     return "\n".join(lines).rstrip("\n") + "\n"

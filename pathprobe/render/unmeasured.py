@@ -65,6 +65,8 @@ CHOOSES_FAR_END = frozenset({"tunnel", "diagnose"})
 
 def _no_answer_up(u: Unmeasured, command: str) -> str:
     hint = "; the far end answered with non-TLS bytes" if u.non_tls else ""
+    if u.echoed:
+        hint += "; our own bytes came back (the tunnel echoes): not the far end's answer"
     if u.method != "reflector":
         hint += ("; --target must be a TLS server that answers a ClientHello (or use --reflector)"
                  if command in CHOOSES_FAR_END

@@ -11,6 +11,7 @@ this checks; tests compare it with jsonschema on generated values.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def _is_type(value: object, name: str) -> bool:
     if name in ("integer", "number") and isinstance(value, bool):
         return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN and Infinity are no JSON numbers
     if name == "integer" and isinstance(value, float):
         return value.is_integer()
     return isinstance(value, _TYPES[name])

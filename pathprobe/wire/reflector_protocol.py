@@ -20,9 +20,10 @@ or None for anything that is not this protocol (never an exception).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Union
+
+from pathprobe.wire import strict_json
 
 MAX_LINE = 128            # bytes of a request line, newline included
 SINK_DIGITS = 5
@@ -173,7 +174,7 @@ Answer = Union[Hello, Sunk, Refused]
 
 
 def _line(obj: dict[str, object]) -> bytes:
-    return json.dumps(obj).encode() + b"\n"
+    return strict_json.dumps(obj).encode() + b"\n"
 
 
 def build_answer(answer: Answer) -> bytes:
@@ -214,7 +215,7 @@ def _syn(obj: dict[str, object]) -> Syn | None:
 def parse_answer(line: str | bytes) -> Answer | None:
     """One answer line; None when it is not this protocol."""
     try:
-        obj = json.loads(line)
+        obj = strict_json.loads(line)
     except ValueError:
         return None
     if not isinstance(obj, dict):

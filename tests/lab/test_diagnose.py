@@ -202,7 +202,8 @@ def test_output_file_is_the_report_and_usage_errors_exit_2(lab: Lab, tmp_path: P
     r = lab.cli("diagnose", "--proxy", PROXY, "--target", TARGET, "--format", "github",
                 "--output", str(out))
     assert r.returncode == 0, r.stderr
-    assert out.read_text() == r.stdout and "## Summary\n\nleg 1 (fmc-proxy) healthy" in r.stdout
+    assert r.stdout == "" and "## Summary\n\nleg 1 (fmc-proxy) healthy" in out.read_text()
+    assert r.stderr.splitlines()[-1].endswith(f"report written to {out}")
     assert not list(tmp_path.glob(".report.txt.*"))  # no temp file left behind
     for bad in (["--target", "upstream.pathprobe.test:0"], ["--proxy", "ftp://198.18.2.2:21"],
                 ["--reflector", "nohost:"], ["--format", "pdf"]):

@@ -58,3 +58,37 @@ def test_diagnose_html_in_a_real_browser(article: Lab, tmp_path: Path) -> None:
     page.write_text(run(article, "diagnose", "--format", "html"), encoding="utf-8")
     assert page_width(page) <= 1280
     assert png_colours(screenshot(page, tmp_path / "report.png")) >= 8
+
+
+def test_an_unreachable_proxy_fits_80_columns_and_names_diagnose_flags_only(
+        article: Lab) -> None:
+    """Issue 21: at --width 80 an unreachable proxy printed "not measured" lines of 105 and
+    457 characters, advising pmtu's --port; every line fits, and no other command's flag."""
+    r = article.cli("diagnose", "--proxy", "http://198.18.2.9:3128", "--target", TARGET,
+                    "--width", "80", "-q", timeout=120)
+    assert r.returncode == 1, r.stderr
+    check_width(r.stdout, 80)
+    assert "not measured:" in r.stdout and "PROXY_UNREACHABLE" in r.stdout
+    for flag in ("--port", "--method"):
+        assert flag not in r.stdout, flag
+
+
+def test_pmtu_names_its_own_port_flag(article: Lab) -> None:
+    r = article.cli("pmtu", "198.18.2.2", "--method", "tcp", "--port", "3129", "--width", "80",
+                    "-q", timeout=60)
+    assert r.returncode == 3, r.stderr
+    check_width(r.stdout, 80)
+    assert "--port" in " ".join(r.stdout.split())
+
+
+def test_article_at_80_columns_keeps_commands_whole_and_prose_indented(article: Lab) -> None:
+    """The persistent sysctl line is a command of its own (it was split inside "why"), and
+    a "do:" that does not fit beside its label is indented below it (it began at column 0)."""
+    text = run(article, "diagnose", "--width", "80")
+    check_width(text, 80)
+    persist = "echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee /etc/sysctl.d/90-pathprobe.conf"
+    assert any(line.strip() == persist for line in text.splitlines())
+    recs = text.split("\nRecommendations\n")[1].split("\nMeasurements\n")[0]
+    for block in recs.split("\n\n")[1:]:
+        lines = block.splitlines()
+        assert all(line.startswith(" ") for line in lines[1:]), block

@@ -615,3 +615,28 @@ def test_every_format_holds_for_the_new_reports(tmp_path: Path) -> None:
         a = analyze_capture(cap, Filters())
         check_all(finish([a.measurement], command="analyze", started="2026-12-03T00:00:00",
                          duration_s=0.1, recommender=a.recommender))
+
+
+def test_a_lone_syn_never_retried_is_no_proven_outage_but_retried_ones_are(
+        tmp_path: Path) -> None:
+    """The tcpdump project's scps_invalid.pcap: one SYN, then 299 s of capture without it
+    coming again. A client without an answer retries after about 1 s, so the capture likely
+    misses the connection's later packets: inferred, a warning, both causes named."""
+    lone = Conv(server=UPSTREAM, sport=443, cport=40001)
+    lone.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    other = Conv(server=UPSTREAM, sport=443, cport=40002, client="198.18.1.9")
+    other.pkt(299.0, True, "S", options=[("MSS", 1460)])
+    status, doc, _err = cli(tmp_path, lone.frames + other.frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert (v["confidence"], v["severity"], status) == ("inferred", "warning", 1)
+    assert any("never sent that SYN again in the 299.0 s" in e for e in v["evidence"])
+    retried = Conv(server=UPSTREAM, sport=443, cport=40003)
+    for t in (0.0, 1.0, 3.0):
+        retried.pkt(t, True, "S", options=[("MSS", 1460)], seq=9000)
+    tail = Conv(server=UPSTREAM, sport=443, cport=40004)
+    tail.pkt(10.0, True, "S", options=[("MSS", 1460)])     # capture time after the retries
+    _status, doc, _err = cli(tmp_path, retried.frames + tail.frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert (v["confidence"], v["severity"]) == ("measured", "critical")
+    assert any("sent 3 times" in e for e in v["evidence"])
+    assert not any("never sent that SYN again" in e for e in v["evidence"])

@@ -44,3 +44,29 @@ def test_the_module_docstring_example_names_real_fields() -> None:
     assert "report.verdicts[0]" in doc and "worst.limit" in doc
     from pathprobe.model import Verdict
     assert {"code", "leg", "limit"} <= set(Verdict.__dataclass_fields__)
+
+
+def test_analyze_returns_the_report_the_command_line_renders() -> None:
+    import json
+
+    capture = REPO / "tests" / "fixtures" / "captures" / "blackhole-leg2.pcap"
+    report = pathprobe.analyze(capture)
+    cli = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(capture), "--json"],
+                         capture_output=True, text=True, env=cli_env(), check=False)
+    doc = json.loads(cli.stdout)
+    assert [(v.code.value, v.leg.value) for v in report.verdicts] == \
+        [(v["code"], v["leg"]) for v in doc["verdicts"]]
+    assert report.exit_status().value == cli.returncode
+
+
+@pytest.mark.parametrize(("args", "kwargs", "names"), [
+    ((), {}, "capture"),
+    (("a.pcap", "b.pcap", "c.pcap"), {}, "capture"),
+    (("x.pcap",), {"hosts": ["not-an-address"]}, "hosts"),
+    (("x.pcap",), {"proxy": "198.18.2.2:99999"}, "proxy"),
+])
+def test_analyze_argument_errors_name_its_parameters(
+        args: tuple[str, ...], kwargs: dict[str, object], names: str) -> None:
+    with pytest.raises(UsageError) as e:
+        pathprobe.analyze(*args, **kwargs)  # type: ignore[arg-type]
+    assert names in str(e.value) and "--" not in str(e.value)

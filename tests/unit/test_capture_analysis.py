@@ -386,7 +386,7 @@ def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -
     retx = fact(v, CaptureFact.LARGE_RETRANSMITTED)
     assert (retx.value("count"), retx.value("size"), retx.value("payload")) == (4, 1488, 1448)
     assert retx.frames == (11,)                  # the first retransmission
-    assert "retransmitted 4 time(s)" in describe(retx)
+    assert "retransmitted 4 times" in describe(retx)
     bracket = fact(v, CaptureFact.BLACKHOLE_BRACKET)
     assert (bracket.value("delivered"), bracket.value("size")) == (low, 1488)
 

@@ -315,7 +315,7 @@ def test_beyond_the_limit_losses_are_counted_not_listed(tmp_path: Path) -> None:
     b = write(tmp_path, "proxy.pcap", as_seen_at_b(frames))
     corr = correlate(*logs(a, b), limit=1)
     assert len(corr.found) == 1 and corr.unlisted == 2
-    assert "1 losses listed, 2 more connections with repeated or missing data not examined" \
+    assert "1 loss listed, 2 more connections with repeated or missing data not examined" \
         in describe(matched_evidence(corr))
 
 

@@ -355,7 +355,7 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
     (skipped,) = [n for n in result.notes if n.fact is CaptureFact.UNSUPPORTED_FRAMES]
     assert skipped.value("count") == 1
-    assert "unsupported link types were skipped" in describe(skipped)
+    assert describe(skipped) == "1 frame on interfaces of unsupported link types skipped"
 
 
 def test_cli_ipv6_host_and_proxy_forms(capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,7 +84,7 @@ def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
     r = report(Measurement((LEG1_OK,), (LEG1_HEALTHY,)),
                not_measured(L2, TARGET, "tunnel", "407"))
     assert summarize(r) == ("leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured "
-                            "(1 step(s) not measured)")
+                            "(1 step not measured)")
     assert summarize(report(errors=("pmtu: needs root",))) == (
         "nothing could be measured: pmtu: needs root")
 
@@ -183,7 +183,7 @@ def test_a_step_that_cannot_run_is_not_measured_with_why_and_exit_3() -> None:
     assert r.errors == ("step 1: raw probes need root; rerun with sudo",)
     assert r.exit_status() is ExitStatus.NOT_MEASURED
     assert not r.partial
-    assert "(1 step(s) not measured)" in summarize(r)
+    assert "(1 step not measured)" in summarize(r)
     row = next(leg for leg in r.legs if leg.not_measured)
     assert row.not_measured == ("step 1: raw probes need root; rerun with sudo",)
 

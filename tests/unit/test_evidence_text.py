@@ -138,3 +138,26 @@ def test_capture_facts_have_sentences_with_their_values() -> None:
             text = describe(e)
             assert text and not PLACEHOLDER.search(text) and "None" not in text, (path, e)
     assert len(seen) >= 30        # the fixtures exercise most of the vocabulary
+
+
+COUNT_NOUNS = re.compile(r"\b1 (probes|rounds|sizes|frames|times|hops|connections|"
+                         r"TCP connections|IP fragments)\b")
+
+
+@pytest.mark.parametrize("member", ALL_FACTS, ids=lambda m: f"{type(m).__name__}.{m.name}")
+def test_a_count_of_one_is_singular(member: StrEnum) -> None:
+    """"1 round", never "1 rounds" (issue 21): every sentence with every count at 1."""
+    class Ones(dict):  # type: ignore[type-arg]
+        def __missing__(self, key: str) -> int:
+            return 1
+
+        def get(self, key: str, default: object = None) -> object:
+            return self[key]
+
+    template = TEXT[member]
+    values = Ones({name: 1 for name in fields_of(template)}, method="icmp")
+    text = describe(Evidence(member, Step.DIAGNOSE, values))
+    assert not COUNT_NOUNS.search(text), text
+    for many in (0, 3):
+        text = describe(Evidence(member, Step.DIAGNOSE, {n: many for n in fields_of(template)}))
+        assert " 3 round " not in f"{text} " and " 3 probe " not in f"{text} "

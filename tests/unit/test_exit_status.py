@@ -22,7 +22,7 @@ def readme_table() -> dict[int, str]:
     """status -> meaning, from the README's "Exit status" table."""
     text = (REPO / "README.md").read_text()
     section = text.split("### Exit status", 1)[1].split("\n\n", 2)[1]
-    return {int(m[1]): m[2] for m in re.finditer(r"(?m)^\| (\d) \| (.+?) \|$", section)}
+    return {int(m[1]): m[2] for m in re.finditer(r"(?m)^\| (\d+) \| (.+?) \|$", section)}
 
 
 def run(*args: str, code: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -119,6 +119,18 @@ def test_4_internal_error() -> None:
     assert r.returncode == ExitStatus.INTERNAL == 4
     line = _one_error_line(r)
     assert "internal error: KeyError" in line and "--traceback" in line
+
+
+def test_130_interrupted_while_starting() -> None:
+    """Ctrl-C before the CLI is ready (issue 23 item 9): the entry point's own handler,
+    by a real SIGINT after its first lines ran and before the CLI was imported."""
+    code = ("import os, signal, pathprobe.__main__ as entry\n"
+            "os.kill(os.getpid(), signal.SIGINT)\n"
+            "entry.run()\n")
+    r = subprocess.run([sys.executable, "-c", code, "analyze", str(CAPTURES / "acl.pcap")],
+                       capture_output=True, text=True, env=cli_env(), timeout=60, check=False)
+    assert r.returncode == ExitStatus.INTERRUPTED_EARLY == 130
+    assert r.stdout == "" and r.stderr == ""
 
 
 def test_readme_table_is_what_help_says(tmp_path: Path) -> None:

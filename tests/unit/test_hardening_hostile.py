@@ -123,3 +123,32 @@ def test_far_end_that_never_answers_is_no_size_verdict_or_crash(behaviour: str) 
 def test_far_end_that_never_answers_is_not_a_black_hole(behaviour: str) -> None:
     _, report, _ = run_tunnel(behaviour)
     assert "PMTU_BLACKHOLE" not in codes(report), report
+
+
+@pytest.mark.parametrize(("behaviour", "evidence"), [
+    ("200-then-close", "the tunnel closed after the proxy's 200"),
+    ("200-then-echo", "was our own bytes"),
+])
+def test_tunnel_that_closes_or_echoes_after_200_is_a_stall_never_a_size(
+        behaviour: str, evidence: str) -> None:
+    """Issue 23 item 8: one verdict, no size anywhere, and the path agrees with the summary
+    (it said 'ok leg 2 down' while the summary said 'not measured'); our own ClientHello
+    echoed back is not the far end's answer."""
+    _, report, _ = run_tunnel(behaviour)
+    assert codes(report) == ["TUNNEL_STALL"], report
+    (v,) = report["verdicts"]
+    assert v["confidence"] == "inferred" and v["leg"] == "proxy-upstream"
+    assert all(v.get(k) is None for k in ("mtu", "max_payload", "pmtu_low", "pmtu_high")), v
+    assert any(evidence in line for line in v["evidence"]), v["evidence"]
+    for leg in report["legs"]:
+        assert all(leg.get(k) is None for k in ("max_payload", "max_payload_at_least", "pmtu",
+                                                 "pmtu_low", "pmtu_high")), leg
+    assert "never answers" in report["summary"]
+    with HostileProxy(BEHAVIOURS[behaviour]) as proxy:
+        text = subprocess.run(
+            [sys.executable, "-m", "pathprobe", "tunnel", "--proxy", proxy.url, "--target",
+             TARGET, "--quiet"], capture_output=True, text=True, timeout=BOUND_S + 30,
+            env=cli_env(), check=False).stdout
+    path = text.split("\nPath\n")[1].split("\n\n")[0]
+    assert "XX leg 2 up    TUNNEL_STALL" in path and "XX leg 2 down  TUNNEL_STALL" in path, text
+    assert "ok leg 2" not in path and "answer to GET / is too small" not in text

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from tests.conftest import cli_env
+import pytest
+
+from tests.conftest import REPO, cli_env
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "acl.pcap"
 
 
-def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path) -> None:
+@pytest.mark.parametrize("presses", [1, 2, 6])
+def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path, presses: int) -> None:
+    """Also pressed again and again (issue 23 item 4): the partial report still comes."""
     fifo = tmp_path / "live.pcap"
     os.mkfifo(fifo)
     proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(fifo), "--json"],
@@ -25,7 +30,9 @@ def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path) -> None:
     try:
         os.write(writer, FIXTURE.read_bytes())
         time.sleep(1.0)                   # analyze is now waiting for more
-        proc.send_signal(signal.SIGINT)
+        for _ in range(presses):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.01)
         stdout, stderr = proc.communicate(timeout=20)
     finally:
         os.close(writer)
@@ -35,3 +42,80 @@ def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path) -> None:
     doc = json.loads(stdout)
     assert doc["partial"] is True and any("interrupted" in e for e in doc["errors"])
     assert "Traceback" not in stderr
+
+
+# Moments from the interpreter's start to well after the report (analyze of a small
+# capture takes ~0.3-0.6 s here): issue 23 item 9.
+MOMENTS_S = [0.01 + i * 0.003 for i in range(30)] + [i * 0.05 for i in range(2, 14)] + [
+    0.9, 1.2, 1.6, 2.0]
+OUR_FRAME = re.compile(re.escape(f'File "{REPO / "pathprobe"}/') + r'([^"]+)", line (\d+)')
+# The entry point's handler exists from this line on; before it (the package's three
+# statements, __main__'s first lines) a Ctrl-C is still Python's own to report.
+HANDLER_LINE = next((i for i, line in enumerate(
+    (REPO / "pathprobe" / "__main__.py").read_text().splitlines(), 1)
+    if line.startswith("_PREVIOUS = ")), 0)
+
+
+def ours_after_start(stderr: str) -> bool:
+    """Whether a traceback shows our code running after the quiet handler was set."""
+    return any(not (name == "__init__.py" or (name == "__main__.py"
+                                               and int(line) <= HANDLER_LINE))
+               for name, line in OUR_FRAME.findall(stderr))
+
+
+def test_ctrl_c_at_any_moment_is_quiet_and_consistent() -> None:
+    """Once pathprobe's code runs: before the CLI is ready, 130 and no output; once the
+    command began, 3 with one line, or with the partial report once it measures; after
+    the report, the report's status. Never a traceback from our code. (Python's own
+    start - importing site, finding the module - comes before any of our code can run;
+    a Ctrl-C there is the interpreter's to report.)"""
+    full = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(FIXTURE), "--json"],
+                          capture_output=True, text=True, env=cli_env(), check=False)
+    seen: dict[str, int] = {}
+    for delay in MOMENTS_S:
+        proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(FIXTURE),
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=cli_env(), text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        where = f"SIGINT after {delay:.3f} s: {proc.returncode} {stderr[-600:]!r}"
+        assert not ours_after_start(stderr), where
+        if "Traceback" in stderr or "init_import_site" in stderr:
+            kind = "interpreter start"
+            assert stdout == "", where
+        elif proc.returncode in (130, -signal.SIGINT):  # ours, or before Python had a handler
+            kind = "before ready"
+            assert stdout == "" and stderr == "", where
+        elif proc.returncode == 3 and stdout == "":   # the command began, nothing measured
+            kind = "interrupted"
+            assert stderr == "pathprobe: error: interrupted\n", where
+        elif proc.returncode == 3:
+            kind = "partial"
+            doc = json.loads(stdout)
+            assert doc["partial"] is True, where
+        else:
+            kind = "complete"
+            assert proc.returncode == full.returncode, where
+            assert json.loads(stdout)["partial"] is False, where
+        seen[kind] = seen.get(kind, 0) + 1
+    assert seen.get("before ready") and seen.get("complete"), seen
+
+
+def test_masked_holds_ctrl_c_back_from_us_and_the_programs_we_start() -> None:
+    """The teardown's shield (issue 23 item 4): a real SIGINT inside ``masked`` raises
+    nothing, is reported afterwards and not delivered later; a program started inside
+    inherits the mask, so a Ctrl-C to it cannot cut it short either."""
+    from pathprobe.interrupts import masked
+
+    with masked() as seen:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        child = subprocess.run(["sh", "-c", "kill -INT $$; echo survived"],
+                               capture_output=True, text=True, timeout=10, check=False)
+    assert seen.interrupted
+    assert child.stdout == "survived\n"
+    time.sleep(0.05)   # had it been left pending, KeyboardInterrupt would come here
+    with masked() as quiet:
+        pass
+    assert not quiet.interrupted

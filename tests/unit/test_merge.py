@@ -108,7 +108,7 @@ HOSTILE: list[tuple[str, bytes, HostState, str]] = [
     ("deep", b"[" * 200_000 + b"]" * 200_000, HostState.INVALID_JSON, "nested too deeply"),
     ("deep-object", b'{"a":' * 500 + b"1" + b"}" * 500, HostState.NOT_A_REPORT, "report"),
     ("array", b"[1, 2, 3]", HostState.NOT_A_REPORT, "expected object"),
-    ("nan", b'{"schema": NaN}', HostState.NOT_A_REPORT, "pathprobe/1"),
+    ("nan", b'{"schema": NaN}', HostState.INVALID_JSON, "NaN is not a JSON number"),
     ("text-report", (CAPTURES / "acl.pcap.simple").read_bytes(), HostState.INVALID_JSON,
      "line 1"),
     ("wrong-type", json.dumps({**golden("acl"), "partial": "no"}).encode(),
@@ -294,8 +294,9 @@ def test_merge_command_every_format(tmp_path: Path, capsys: pytest.CaptureFixtur
     status, out, _ = run(["merge", files[0]], capsys)
     assert status == ExitStatus.HEALTHY
 
-    status, md, _ = run(["merge", *files, "-o", str(tmp_path / "fleet.md")], capsys)
-    assert (tmp_path / "fleet.md").read_text() == md
+    status, printed, _ = run(["merge", *files, "-o", str(tmp_path / "fleet.md")], capsys)
+    assert printed == ""                            # -o: the file only
+    md = (tmp_path / "fleet.md").read_text()
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings == ["pathprobe fleet report", "Summary", "Hosts", "Findings",

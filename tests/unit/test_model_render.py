@@ -71,7 +71,8 @@ def test_json_shape_matches_design() -> None:
     doc = json.loads(render_json(REPORT))
     assert doc["schema"] == SCHEMA == "pathprobe/1"
     assert doc["duration_s"] == 1.234 or doc["duration_s"] == 1.235
-    assert doc["summary"] == "leg 1 (fmc-proxy) silently drops packets above 1372 bytes"
+    assert doc["summary"] == ("leg 1 (fmc-proxy) silently drops packets above 1372 bytes; "
+                              "leg 2 (proxy-upstream) untested above leg 1's limit")
     assert doc["legs"][0] == {
         "name": "fmc-proxy", "target": "198.18.2.2", "pmtu": 1372, "pmtu_method": "icmp",
         "probes": 41, "mss_sent": 1460, "notes": [describe(NOTE)]}

@@ -133,9 +133,20 @@ def test_missing_port_in_fmc_file_is_stated() -> None:
     assert [e.fact for e in p.problems] == [ProxyConfigFact.PORT_MISSING]
 
 
+@pytest.mark.parametrize(("line", "number"), [
+    ("PROXY_HOST = 198.18.2.2;", 2), ("PROXY_HOST 198.18.2.2", 2), ("PROXY_HOST ;", 2),
+    ("proxy_host 198.18.2.2;", 2), ("PROXY_HOST 198.18.2.2; PROXY_PORT 3128;", 2),
+])
+def test_garbled_setting_is_said_never_no_proxy(line: str, number: int) -> None:
+    """Issue 23 item 12: a PROXY_HOST line that cannot be read is an error naming it."""
+    with pytest.raises(UsageError, match=f"line {number}: cannot read"):
+        parse_fmc_proxy_conf(f"iprep_proxy {{\n  {line}\n}}\n", "conf")
+    assert parse_fmc_proxy_conf("iprep_proxy {\n# PROXY_HOST was 10.1.1.1\n}\n") is None
+
+
 def test_fmc_file_that_is_not_one_or_unreadable_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"not an iprep_proxy\.conf"):
         parse_fmc_proxy_conf("\x00\x01garbage here\n", "conf")
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(UsageError, match="is a directory"):
         discover_proxy(None, {}, tmp_path)   # a directory: unreadable as a file
     assert discover_proxy(None, {}, tmp_path / "absent") is None

@@ -57,14 +57,17 @@ def test_leg1_black_hole_fixes_the_fmc_and_the_path() -> None:
     cmds = commands(recs)
     assert any("MTU 1372" in c and "Management Interfaces" in c for c in cmds)
     assert "sudo ip link set dev eth0 mtu 1372" in cmds
-    assert "sudo sysctl -w net.ipv4.tcp_mtu_probing=1" in cmds
+    probing = ("sudo sysctl -w net.ipv4.tcp_mtu_probing=1\n"
+               "echo 'net.ipv4.tcp_mtu_probing=1' | sudo tee /etc/sysctl.d/90-pathprobe.conf")
+    assert probing in cmds     # the persistent line is a command, never inside "why"
+    assert not any("tee" in r.why for r in recs)
     assert "sysopt connection tcpmss 1332" in cmds
     assert "interface <IFACE>\n ip tcp adjust-mss 1332" in cmds
     assert "interface <IFACE>\n ip mtu 1372" in cmds
     assert all(r.where and r.platform and r.why and r.rollback for r in recs)
     rollback = dict(zip(cmds, (r.rollback for r in recs), strict=True))
-    assert rollback["sudo sysctl -w net.ipv4.tcp_mtu_probing=1"] == (
-        "sudo sysctl -w net.ipv4.tcp_mtu_probing=0")
+    assert rollback[probing] == (
+        "sudo sysctl -w net.ipv4.tcp_mtu_probing=0\nsudo rm /etc/sysctl.d/90-pathprobe.conf")
     assert rollback["sysopt connection tcpmss 1332"].startswith("no sysopt connection tcpmss")
     assert rollback["interface <IFACE>\n ip tcp adjust-mss 1332"] == (
         "interface <IFACE>\n no ip tcp adjust-mss 1332")

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.findings import finish
-from pathprobe.formats import TableFormat
+from pathprobe.formats import TableFormat, TsvTable
 from pathprobe.model import (
     Basis,
     Context,
@@ -102,7 +102,7 @@ def test_markdown_escapes_pipes_and_keeps_multiline_commands_in_one_row() -> Non
                          "x || y", "interface Gi0/1\n no ip tcp adjust-mss 1300")
     report = replace(article(), recommendations=(rec,))
     text = check_markdown(report)
-    assert "`interface Gi0/1`<br>`ip tcp adjust-mss 1300`" in text
+    assert "`interface Gi0/1`<br>`  ip tcp adjust-mss 1300 `" in text   # indentation kept
     assert "edge \\| core" in text and "x \\|\\| y" in text
 
 
@@ -146,3 +146,52 @@ def test_output_extension_picks_the_format(tmp_path: object) -> None:
     # --format wins over the extension
     assert Output(fmt=TableFormat.GRID, output=Path("r.md")).resolved() == (
         TableFormat.GRID, False)
+
+
+def test_long_not_measured_lines_and_prose_commands_fit_and_are_indented() -> None:
+    """Issue 21: "not measured" lines of 457 characters; "do:" prose at column 0."""
+    why = ("198.18.2.9 answered no probe (icmp: the smallest size (576) was never answered: "
+           "target silent or filtered (26 probes in 2 rounds); tcp: TCP port 3128 on "
+           "198.18.2.9 is not open (no answer); udp: the smallest size (576) was never "
+           "answered: target silent or filtered (8 probes in 2 rounds)) " + "x" * 130)
+    prose = Recommendation("proxy", "any proxy", "set the MTU of the proxy's interface "
+                           "toward the Internet to 1368, or have the device in front of it "
+                           "clamp the MSS of the proxy's upstream connections to 1328",
+                           "because", "undo it")
+    report = replace(denied(), errors=(why,), recommendations=(prose,))
+    for width in (60, 80, 100):
+        text = check_text(report, width)
+        recs = text.split("\nRecommendations\n")[1].split("\nMeasurements\n")[0]
+        block = recs.split("\n\n")[-1].splitlines()
+        assert all(line.startswith("   ") for line in block[1:]), block
+    check_all(report)
+
+
+def test_two_steps_measuring_one_quantity_differently_are_each_named() -> None:
+    """One row per quantity where the steps agree; where they disagree, one per step, named
+    (none silently winning); JSON legs one per leg and direction, each step in ``steps``."""
+    from pathprobe.model import Step
+    from pathprobe.render import report_json
+
+    rows = (LegReport(Leg.FMC_PROXY, "198.18.2.2", None, {"interface_mtu": 1500,
+                                                         "route_pmtu": 1500}, step=Step.LOCAL),
+            LegReport(Leg.FMC_PROXY, "198.18.2.2", Direction.UP, {
+                "pmtu": 1400, "pmtu_up": 1400, "interface_mtu": 1500, "route_pmtu": 1400},
+                step=Step.PMTU),
+            LegReport(Leg.FMC_PROXY, "198.18.2.2:3128", None, {"mss_received": 1460,
+                                                              "route_pmtu": 1400},
+                      step=Step.MSS))
+    report = finish([Measurement(rows)], command="diagnose", started="t", duration_s=1.0)
+    table = render(report, TableFormat.TSV, table=TsvTable.MEASUREMENTS)
+    lines = table.splitlines()
+    assert sum("interface MTU" in line for line in lines) == 1
+    assert "fmc-proxy\t-\tcached route PMTU (local step)\t1500 B" in lines
+    assert "fmc-proxy\t-\tcached route PMTU (mss step)\t1400 B" in lines
+    assert not any("path MTU up" in line for line in lines)   # the up row's pmtu says it
+    doc = report_json(report)
+    legs = doc["legs"]
+    assert isinstance(legs, list)
+    assert [(x["name"], x.get("direction")) for x in legs] == [("fmc-proxy", None),
+                                                              ("fmc-proxy", "up")]
+    assert legs[0]["route_pmtu"] == 1500       # the step made to measure it
+    assert [s["step"] for s in doc["steps"]] == ["local", "pmtu", "mss"]  # type: ignore[union-attr,index]

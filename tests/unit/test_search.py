@@ -130,7 +130,7 @@ def test_healthy_path_stops_at_high() -> None:
     assert r.rounds == 1
     assert r.stop is StopReason.HIGH_DELIVERED and r.failed_how is None
     assert describe(search_evidence(r, Step.PMTU)) == (
-        f"the largest size (1500) was delivered ({r.probes} probes in 1 rounds)")
+        f"the largest size (1500) was delivered ({r.probes} probes in 1 round)")
 
 
 def test_silent_target_never_yields_a_black_hole() -> None:

@@ -20,8 +20,18 @@ class _Values(dict[str, Number]):
         return "?"
 
 
+def counted(n: Number, noun: str) -> str:
+    """"1 round", "3 rounds": a count and its noun, singular or plural as the count says."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class _Formatter(Formatter):
+    """str.format, plus the spec ``#NOUN`` for a count: ``{rounds:#round}`` -> "1 round",
+    "3 rounds"."""
+
     def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec.startswith("#"):
+            return counted(value if isinstance(value, (int, float)) else "?", format_spec[1:])
         if value is None or (format_spec and isinstance(value, str)):
             return "?" if value is None else str(value)
         return str(super().format_field(value, format_spec))

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 
 def _float(v: Mapping[str, Number], key: str) -> float:
@@ -25,8 +25,16 @@ def ended(v: Mapping[str, Number]) -> str:
 
 
 def _syn_unanswered(v: Mapping[str, Number]) -> str:
+    times = "once" if v.get("count") == 1 else f"{v.get('count')} times"
     return (f"frame {v.get('frame')}: SYN to {v.get('server')}:{v.get('port')} sent "
-            f"{v.get('count')} time(s), never answered by a SYN-ACK in this capture")
+            f"{times}, never answered by a SYN-ACK in this capture")
+
+
+def _syn_never_retried(v: Mapping[str, Number]) -> str:
+    return (f"the client never sent that SYN again in the {v.get('after_s')} s of capture "
+            "that followed (a client without an answer retries after about 1 s): the capture "
+            "may miss this connection's later packets (taken one way, or filtered), or the "
+            "client gave up; an unreachable server is one explanation, not a proven one")
 
 
 def _segment(v: Mapping[str, Number]) -> str:
@@ -55,10 +63,12 @@ def _captures_matched(v: Mapping[str, Number]) -> str:
             f"{v.get('only_second')} only in {v.get('second')}"
             + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
                "arrived" if v.get("unprovable") else "")
-            + (f"; {v.get('forgotten')} connections without a loss were not kept for matching "
+            + (f"; {counted(v.get('forgotten'), 'connection')} without a loss "
+               f"{'was' if v.get('forgotten') == 1 else 'were'} not kept for matching "
                "(bounded memory)" if v.get("forgotten") else "")
-            + (f"; {v.get('listed')} losses listed, {v.get('unlisted')} more connections with "
-               "repeated or missing data not examined" if v.get("unlisted") else ""))
+            + (f"; {v.get('listed')} {'loss' if v.get('listed') == 1 else 'losses'} listed, "
+               f"{counted(v.get('unlisted'), 'more connection')} with repeated or missing data "
+               "not examined" if v.get("unlisted") else ""))
 
 
 def _connect_sent(v: Mapping[str, Number]) -> str:
@@ -90,8 +100,9 @@ def _icmp(v: Mapping[str, Number]) -> str:
 
 
 def _data_after_gap(v: Mapping[str, Number]) -> str:
+    gap = counted(v.get("missing"), "byte")
     return (f"frame {v.get('frame')}: data from {v.get('sender')} arrived after a gap of "
-            f"{v.get('missing')} bytes that never showed up ({_float(v, 'waited_s'):.1f} s)")
+            f"{gap} that never showed up ({_float(v, 'waited_s'):.1f} s)")
 
 
 def _no_server_hello(v: Mapping[str, Number]) -> str:
@@ -101,8 +112,8 @@ def _no_server_hello(v: Mapping[str, Number]) -> str:
 
 def _last_data(v: Mapping[str, Number]) -> str:
     until, after = v.get("until_frame"), v.get("after")
-    then = (f"until frame {until}" + (f", then only {after} bytes (a TLS alert?)" if after
-                                      else "")) if until else ""
+    alert = f", then only {counted(after, 'byte')} (a TLS alert?)" if after else ""
+    then = f"until frame {until}{alert}" if until else ""
     return (f"frame {v.get('frame')}: last data, then {_float(v, 'gap_s'):.1f} s without data "
             f"{then}; connection {ended(v)}")
 
@@ -155,6 +166,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SYN_ANSWERED_BY_RST:
         "frame {frame}: answered by RST (nothing listens there, or a firewall rejects it)",
     CaptureFact.SYN_UNANSWERED: _syn_unanswered,
+    CaptureFact.SYN_NEVER_RETRIED: _syn_never_retried,
     CaptureFact.SYN_MSS: "frame {frame}: SYN from {sender} carries MSS {mss}",
     CaptureFact.SYNACK_MSS: "frame {frame}: SYN-ACK from {sender} carries MSS {mss}",
     CaptureFact.CLAMP_WHO_UNKNOWN:
@@ -188,7 +200,7 @@ TEXT: dict[CaptureFact, Template] = {
         "(proven lower bound); the reset threshold lies above it, at most {size}",
     CaptureFact.LARGE_RETRANSMITTED:
         "from frame {frame}: a {payload}-byte segment ({size}-byte packet) from {sender} "
-        "retransmitted {count} time(s), never acknowledged, no ICMP seen",
+        "retransmitted {count:#time}, never acknowledged, no ICMP seen",
     CaptureFact.BLACKHOLE_BRACKET:
         "packets of up to {delivered} bytes were acknowledged: the path MTU is at least "
         "{delivered} (proven lower bound) and below {size}",
@@ -266,7 +278,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_TIMESTAMPS: lambda v: f"timestamps {_on(v)}",
     CaptureFact.ROW_SACK: lambda v: f"SACK {_on(v)}",
     CaptureFact.ROW_NO_SYN: "capture started mid-connection (no SYN): MSS and options unknown",
-    CaptureFact.ROW_FRAGMENTS: "{count} IP fragments",
+    CaptureFact.ROW_FRAGMENTS: "{count:#IP fragment}",
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
@@ -284,14 +296,14 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.TTL_EXCEEDED:
         "frame {frame}: TTL exceeded at {router} on the way to {dst}",
     CaptureFact.CAPTURE_READ:
-        "{file}: {frames} frames, {chosen} of {total} TCP connections analysed",
+        "{file}: {frames:#frame}, {chosen} of {total:#TCP connection} analysed",
     CaptureFact.CAPTURE_TRUNCATED: "capture truncated: {detail}",
     CaptureFact.UNSUPPORTED_FRAMES:
-        "{count} frames on interfaces of unsupported link types were skipped",
+        "{count:#frame} on interfaces of unsupported link types skipped",
     CaptureFact.TABLE_LIMITED:
-        "table shows {shown} of {chosen} connections (up to {max_rows} with problems and "
+        "table shows {shown} of {chosen:#connection} (up to {max_rows} with problems and "
         "{max_rows} healthy; --max-rows 0 shows all)",
-    CaptureFact.FRAGMENTS_SEEN: "{count} IP fragments in the capture (first at frame {frame})",
+    CaptureFact.FRAGMENTS_SEEN: "{count:#IP fragment} in the capture (first at frame {frame})",
     CaptureFact.IN_CAPTURE: "in capture {file}",
     CaptureFact.CAPTURES_MATCHED: _captures_matched,
     CaptureFact.LOST_BETWEEN: lambda v: _segment(v) + (
@@ -299,7 +311,7 @@ TEXT: dict[CaptureFact, Template] = {
         f"time(s)) and never reached {v.get('far')}: lost between the two capture points")
         + _quiet(v),
     CaptureFact.SOME_LOST_BETWEEN: lambda v: _segment(v) + (
-        f" passed {v.get('near')} {v.get('copies_near')} times (first at frame "
+        f" passed {v.get('near')} {counted(v.get('copies_near'), 'time')} (first at frame "
         f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')} (first at frame "
         f"{v.get('frame_far')}): the other copies were lost between the two capture points")
         + _quiet(v),
@@ -317,7 +329,7 @@ TEXT: dict[CaptureFact, Template] = {
         f"{v.get('receiver')} acknowledged it (frame {v.get('ack_frame')} in {v.get('far')}): "
         f"{v.get('far')} missed it (capture loss, not network loss)"),
     CaptureFact.CONNECTIONS_SHED:
-        "more than {max_connections} connections open at once: {count} were judged early, "
+        "more than {max_connections:#connection} open at once: {count} judged early, "
         "as they stood ({syn_only} had sent only a SYN; idle ones first), to bound memory; "
         "raise --max-connections to follow more at once",
 }

@@ -52,7 +52,7 @@ TEXT: dict[InterceptionFact, Template] = {
         "so they never reach leg 2 (they cross leg 1 only)",
     InterceptionFact.POSTS_CROSSED:
         "HTTP POST through the proxy's decrypted session: bodies up to {ok} bytes answered "
-        "by the target ({count} sizes)",
+        "by the target ({count:#size})",
     InterceptionFact.POST_STALLED: _stalled_posts,
     InterceptionFact.POSTS_ACKED:
         "the proxy acknowledged every byte of the stalled body: it crossed leg 1",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.mss import MssFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 
 def _handshake(v: Mapping[str, Number]) -> str:
@@ -32,7 +32,8 @@ def _segments_acked(v: Mapping[str, Number]) -> str:
 
 def _reply_short(v: Mapping[str, Number]) -> str:
     late = ", timed out" if v.get("timed_out") else ""
-    return (f"the peer's reply ({v.get('received')} bytes{late}) was too short to show its "
+    got = counted(v.get("received"), "byte")
+    return (f"the peer's reply ({got}{late}) was too short to show its "
             "segment size (the MSS our SYN arrived with)")
 
 
@@ -133,6 +134,6 @@ TEXT: dict[MssFact, Template] = {
         "no router quoted the TCP options of our TTL-limited SYNs (ICMP filtered, "
         "rate-limited, or quotations cut at 8 bytes): the rewrite cannot be located",
     MssFact.HOPS_UNCHANGED:
-        "quotations from {count} hop(s) show our MSS {mss_sent} unchanged and the target was "
+        "quotations from {count:#hop} show our MSS {mss_sent} unchanged and the target was "
         "not reached within the TTL range: the rewrite is further on",
 }

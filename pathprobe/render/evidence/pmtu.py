@@ -44,7 +44,7 @@ def _vanish_after(v: Mapping[str, Number]) -> str:
 
 
 TEXT: dict[PmtuFact, Template] = {
-    PmtuFact.SEARCH_TIME: "{probes} probes in {rounds} rounds, {duration_s:.2f} s",
+    PmtuFact.SEARCH_TIME: "{probes:#probe} in {rounds:#round}, {duration_s:.2f} s",
     PmtuFact.INTERFACE_MTU_CROSSES: "probes of {mtu} bytes (the MTU of {interface}) cross the path",
     PmtuFact.ROUTE_CACHE:
         "the kernel's route cache holds PMTU {route_pmtu} for this target (learned from ICMP) "

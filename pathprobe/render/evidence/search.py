@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.search import SearchFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 from pathprobe.search import FailedHow, StopReason
 
 _HOW = {FailedHow.ICMP.value: "signalled by ICMP", FailedHow.REFUSED.value: "refused",
@@ -21,7 +21,7 @@ def _search(v: Mapping[str, Number]) -> str:
     stop, ok, bad, how = v.get("stop"), v.get("ok"), v.get("bad"), v.get("how")
     method = v.get("method")
     head = f"{method}: " if method else ""
-    tail = f" ({v.get('probes')} probes in {v.get('rounds')} rounds)"
+    tail = f" ({counted(v.get('probes'), 'probe')} in {counted(v.get('rounds'), 'round')})"
     if stop == StopReason.LOW_FAILS:
         text = f"even the smallest size ({v.get('low')}) fails ({_HOW.get(str(how), how)})"
     elif stop == StopReason.TARGET_SILENT:

@@ -17,8 +17,8 @@ def _marks(v: Mapping[str, Number]) -> str:
 
 TEXT: dict[TextFact, Template] = {
     TextFact.TEXT_READ:
-        "{file}: text ({forms}), {packets} packets on {lines} lines, {chosen} of {total} TCP "
-        "connections analysed; the numbers cited are line numbers of the text",
+        "{file}: text ({forms}), {packets:#packet} on {lines:#line}, {chosen} of "
+        "{total:#TCP connection} analysed; the numbers cited are line numbers of the text",
     TextFact.NO_PAYLOAD:
         "text holds no payload bytes: what a segment carried (an HTTP head, a TLS hello) is "
         "known only where a line names it, and header sizes only as far as the lines show them",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.tunnel import TunnelFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 _FAILED = {"stalled": "stalled (no answer)", "reset": "reset", "closed": "closed",
            "garbage": "answered with non-TLS bytes"}
@@ -22,8 +22,9 @@ def _stalled(v: Mapping[str, Number]) -> str:
     of = f" of {expected}" if expected is not None else ""
     idle = v.get("idle_s")
     idle_text = f"{idle:.1f}" if isinstance(idle, (float, int)) else "?"
-    return (f"{v.get('method')}: {v.get('detail')} after {v.get('received')} body bytes{of} "
-            f"({v.get('raw')} bytes through the tunnel in all); idle {idle_text} s")
+    body = counted(v.get("received"), "body byte")
+    return (f"{v.get('method')}: {v.get('detail')} after {body}{of} "
+            f"({counted(v.get('raw'), 'byte')} through the tunnel in all); idle {idle_text} s")
 
 
 def _shape(v: Mapping[str, Number]) -> str:
@@ -85,6 +86,11 @@ TEXT: dict[TunnelFact, Template] = {
     TunnelFact.REASSEMBLED:
         "sizes above {snd_mss} crossed leg 1 in two segments; the proxy re-assembled them",
     TunnelFact.SYN_AS_ARRIVED: "SYN as it arrived at the reflector",
+    TunnelFact.TUNNEL_ECHOED:
+        "what came back through the tunnel was our own bytes (the proxy, or something behind "
+        "it, echoes them): no answer from the far end",
+    TunnelFact.TUNNEL_CLOSED:
+        "the tunnel closed after the proxy's 200, before the far end said anything",
     TunnelFact.GET_RESULT: "GET / over TLS: {detail}",
     TunnelFact.LEG1_GIVEN:
         "leg 1 carries {payload}-byte payloads per segment (given with --leg1-max-payload, not "

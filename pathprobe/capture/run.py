@@ -1,0 +1,100 @@
+"""One analyze run over one capture, or two of the same connections: what the command
+line and the library API (``pathprobe.api.analyze``) both call.
+
+Arguments are checked here once, with errors that name the caller's own words for
+them (``--host`` on the command line, ``hosts`` in the API).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathprobe.capture.analysis import Analysis, Filters, analyze_capture
+from pathprobe.errors import UsageError
+from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
+from pathprobe.wire.hostport import parse_host
+
+
+def capture_address(value: str, what: str) -> str:
+    """Normalise an address the way the parser prints it (so 2001:DB8::1 matches)."""
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        raise UsageError(f"{what} wants an IP address as it appears in the capture, "
+                         f"not {value[:200]!r}") from None
+
+
+def proxy_address(value: str, what: str) -> tuple[str, int | None]:
+    """``ADDR``, ``ADDR:PORT`` or ``[V6]:PORT`` of the proxy as the capture shows it (the one
+    HOST:PORT parser, port optional)."""
+    try:
+        addr, port = parse_host(value.strip())
+    except ValueError as e:
+        raise UsageError(f"{what} wants ADDR or ADDR:PORT (port 1-65535): {e}") from None
+    return capture_address(addr, what), port
+
+
+def make_filters(hosts: Iterable[str] = (), ports: Iterable[int] = (),
+                 proxy: str | None = None, *, host_word: str = "--host",
+                 proxy_word: str = "--proxy") -> Filters:
+    """The view a run narrows to (nothing given: every connection)."""
+    for p in ports:
+        if not 0 < p < 65536:
+            raise UsageError(f"a port must be 1-65535, not {p}")
+    proxy_host, proxy_port = proxy_address(proxy, proxy_word) if proxy else (None, None)
+    return Filters(hosts=frozenset(capture_address(h, host_word) for h in hosts),
+                   ports=frozenset(ports), proxy_host=proxy_host, proxy_port=proxy_port)
+
+
+def check_captures(captures: Sequence[Path]) -> None:
+    if not 1 <= len(captures) <= 2:
+        raise UsageError(f"analyze takes one capture, or two of the same connections; "
+                         f"{len(captures)} were given")
+    if len(captures) == 2 and str(captures[0]) == str(captures[1]) == "-":
+        raise UsageError("only one of the two captures can be '-' (standard input)")
+
+
+@dataclass
+class CaptureRun:
+    """The captures and how to read them; ``measure`` runs, ``recommender`` advises with
+    the capture's own addresses once it was read."""
+
+    captures: Sequence[Path]
+    filters: Filters
+    stall_s: float
+    max_rows: int
+    max_connections: int
+    done: list[Analysis] = field(default_factory=list)
+
+    def measure(self, progress: Progress) -> list[Measurement]:
+        check_captures(self.captures)
+        if len(self.captures) == 2:
+            return [self._two(progress)]
+        self.done.append(analyze_capture(self.captures[0], self.filters, stall_s=self.stall_s,
+                                         max_rows=self.max_rows, progress=progress,
+                                         max_connections=self.max_connections))
+        return [self.done[0].measurement]
+
+    def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
+                    ) -> tuple[Recommendation, ...]:
+        return self.done[0].recommender(verdicts, targets) if self.done else ()
+
+    def _two(self, progress: Progress) -> Measurement:
+        """Both captures analysed on their own, then matched: one report."""
+        from pathprobe.capture.correlate import SegmentLog, combine, correlate
+
+        names = [p.name for p in self.captures]
+        if names[0] == names[1]:
+            names = [str(p) for p in self.captures]
+        logs = [SegmentLog(n) for n in names]
+        parts = []
+        for path, log in zip(self.captures, logs):
+            a = analyze_capture(path, self.filters, stall_s=self.stall_s,
+                                max_rows=self.max_rows, progress=progress,
+                                max_connections=self.max_connections, tap=log)
+            self.done.append(a)
+            parts.append((log.name, a.measurement))
+        return combine(parts, correlate(logs[0], logs[1]))
