@@ -63,6 +63,9 @@ CASES = [
     (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, None, "hello", 517, non_tls=True), "diagnose",
      "leg 2 up: even 517-byte writes got no answer; the far end answered with non-TLS bytes; "
      "--target must be a TLS server that answers a ClientHello (or use --reflector)"),
+    (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, "r.example:8444", "reflector", 517, echoed=True),
+     "tunnel", "leg 2 up: even 517-byte writes got no answer; our own bytes came back (the "
+     "tunnel echoes): not the far end's answer"),
     (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, None, "hello", 517), "library",
      "leg 2 up: even 517-byte writes got no answer; the target must be a TLS server that "
      "answers a ClientHello"),
