@@ -45,7 +45,6 @@ from pathprobe.model import (
     Confidence,
     IpVersion,
     Leg,
-    Number,
     Recommendation,
     Verdict,
     VerdictCode,
@@ -314,10 +313,9 @@ def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
     ]
 
 
-def _text_target(named: Number, leg2_target: str | None) -> HostPort | None:
+def _text_target(text: str | None) -> HostPort | None:
     """A target known only as text (a capture's CONNECT line, the leg-2 row), read by the
-    one parser; None when there is none."""
-    text = named if isinstance(named, str) else leg2_target
+    one parser; None when there is none or it is no HOST:PORT."""
     try:
         return HostPort.parse(text, default_port=443) if text is not None else None
     except ValueError:
@@ -325,10 +323,15 @@ def _text_target(named: Number, leg2_target: str | None) -> HostPort | None:
 
 
 def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
-    at = v.target or _text_target(v.numbers.get("target"), leg2_target)
-    host, target = (at.host, str(at)) if at is not None else ("<TARGET>", "<TARGET:443>")
-    url = (f"https://{at.url_host}{'' if at.port == 443 else f':{at.port}'}/" if at is not None
-           else "https://<TARGET>/")
+    named = v.numbers.get("target")
+    text = named if isinstance(named, str) else leg2_target
+    at = v.target or _text_target(text)
+    if at is not None:
+        host, target = at.host, str(at)
+        url = f"https://{at.url_host}{'' if at.port == 443 else f':{at.port}'}/"
+    else:   # no target, or text that is no HOST:PORT (shown as it came, cleaned by render)
+        host, target = text or "<TARGET>", text or "<TARGET:443>"
+        url = f"https://{host}/"
     fixed: dict[VerdictCode, list[Recommendation]] = {
         VerdictCode.PROXY_AUTH_UNSUPPORTED: [
             Recommendation(
