@@ -60,14 +60,14 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
     from pathprobe.probes.tls_check import check_ca_file
     from pathprobe.proxyconf import config_findings
     from pathprobe.runner import measure_report, utc_now_iso
-    from pathprobe.wire.http_connect import parse_authority
+    from pathprobe.wire.hostport import HostPort
 
     if not 10 <= max_probes <= 1000:
         raise UsageError(f"max_probes: {max_probes} is not within 10..1000")
     try:
-        host, port = parse_authority(target, default_port=443)
-        if reflector is not None:
-            parse_authority(reflector, default_port=443)
+        far = HostPort.parse(target, default_port=443)
+        reflector_at = (HostPort.parse(reflector, default_port=443) if reflector is not None
+                        else None)
     except ValueError as e:
         raise UsageError(f"target/reflector: {e}") from None
     if password is not None and user is None:
@@ -76,8 +76,8 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
     credentials = (Credentials(user, password or "") if user is not None
                    else found.credentials if found is not None else None)
     trusted = check_ca_file(Path(ca_file), "ca_file") if ca_file is not None else None
-    cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
-                         credentials=credentials, reflector=reflector, max_probes=max_probes,
+    cfg = DiagnoseConfig(target=far, proxy=found,
+                         credentials=credentials, reflector=reflector_at, max_probes=max_probes,
                          ca_file=trusted)
 
     def measure(progress: Progress) -> Iterator[Measurement]:
@@ -85,7 +85,7 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
         yield from measure_steps(plan(cfg, progress), progress)
 
     return measure_report("diagnose", measure, started=utc_now_iso(), progress=progress,
-                          leg2_target=f"{host}:{port}" if found is not None else None,
+                          leg2_target=str(far) if found is not None else None,
                           recommender=default_recommender)
 
 

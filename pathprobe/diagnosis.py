@@ -19,8 +19,19 @@ from typing import TYPE_CHECKING
 
 from pathprobe.errors import PathprobeError
 from pathprobe.findings import SIZE_CODES, leg1_size_limit
-from pathprobe.model import Direction, Leg, LegReport, Measurement, Progress, Step, no_progress
+from pathprobe.model import (
+    Direction,
+    Leg,
+    LegReport,
+    Measurement,
+    Progress,
+    Step,
+    Unmeasured,
+    UnmeasuredReason,
+    no_progress,
+)
 from pathprobe.runner import InterruptedDuring
+from pathprobe.wire.hostport import HostPort
 
 if TYPE_CHECKING:
     from pathprobe.model import Credentials, ProxyConfig
@@ -31,11 +42,10 @@ if TYPE_CHECKING:
 class DiagnoseConfig:
     """What to diagnose: the proxy (None: direct), the target, optional credentials/reflector."""
 
-    target_host: str
-    target_port: int = 443
+    target: HostPort
     proxy: ProxyConfig | None = None
     credentials: Credentials | None = field(default=None, repr=False)
-    reflector: str | None = None
+    reflector: HostPort | None = None
     max_probes: int = 100
     ca_file: str | None = None    # PEM CAs trusted besides the system store (TLS check)
 
@@ -105,7 +115,7 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
     steps: list[PlannedStep] = []
     proven = Proven()
     if cfg.proxy is None:
-        leg, host, port = Leg.FMC_UPSTREAM, cfg.target_host, cfg.target_port
+        leg, host, port = Leg.FMC_UPSTREAM, cfg.target.host, cfg.target.port
     else:
         leg, host, port = Leg.FMC_PROXY, cfg.proxy.host, cfg.proxy.port
 
@@ -129,11 +139,11 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
         return m
 
     steps.append(PlannedStep(f"{leg} path MTU to {host}", leg, host, pmtu_step))
-    steps.append(PlannedStep(f"{leg} handshake MSS and large segments to {host}:{port}", leg,
-                             host, mss_step))
+    steps.append(PlannedStep(f"{leg} handshake MSS and large segments to "
+                             f"{HostPort(host, port)}", leg, host, mss_step))
     if cfg.proxy is not None:
         proxy = cfg.proxy
-        target = f"{cfg.target_host}:{cfg.target_port}"
+        target = cfg.target
 
         def tunnel_step() -> Measurement:
             from pathprobe.tunnel import measure_tunnel
@@ -144,14 +154,19 @@ def plan(cfg: DiagnoseConfig, progress: Progress) -> list[PlannedStep]:
                                   ca_file=cfg.ca_file)
 
         steps.append(PlannedStep(f"CONNECT {target} via {proxy.display} and leg 2 inside the "
-                                 "tunnel", Leg.PROXY_UPSTREAM, target, tunnel_step))
+                                 "tunnel", Leg.PROXY_UPSTREAM, str(target), tunnel_step))
     return steps
 
 
 def not_measured(leg: Leg, target: str, description: str, why: str) -> Measurement:
-    """A step that could not run: the leg row says so and the report lists why."""
-    line = f"{description}: {why}"
-    return Measurement(legs=(LegReport(leg, target, not_measured=(line,)),), errors=(line,))
+    """A step that could not run: the leg row says so and the report lists why (typed:
+    it decides the exit status)."""
+    from pathprobe.render.unmeasured import unmeasured_sentence
+
+    u = Unmeasured(Step.DIAGNOSE, UnmeasuredReason.STEP_FAILED, target, method=description,
+                   cause=why)
+    return Measurement(legs=(LegReport(leg, target, not_measured=(
+        unmeasured_sentence(u, "diagnose"),)),), unmeasured=(u,))
 
 
 def measure_steps(steps: Iterable[PlannedStep], progress: Progress = no_progress

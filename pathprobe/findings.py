@@ -35,6 +35,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -142,7 +143,7 @@ def _leg1_measured(verdicts: Iterable[Verdict]) -> bool:
 def _on_leg1(v: Verdict, why: Evidence, confidence: Confidence) -> Verdict:
     """A tunnel finding moved to leg 1: its limit in leg 1's terms (the write sizes)."""
     ok = v.limit.max_payload if v.limit is not None else None
-    version = _int(v.numbers, "leg1_ip_version") or 4
+    version = v.leg1_ip_version or IpVersion.V4
     limit = None
     if ok is not None and v.limit is not None:
         low = mtu_for_payload(ok, version, timestamps=False)
@@ -186,7 +187,7 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
         if v.basis not in TUNNEL_BASES or v.code not in ATTRIBUTED_CODES:
             out.append(v)
             continue
-        bad = _int(v.numbers, "write_failed")
+        bad = v.write_failed
         values: dict[str, Number] = {"bad": bad}
         if v.basis is Basis.RESET_ON_OUR_SOCKET:
             out.append(_on_leg1(v, Evidence(DiagnoseFact.RESET_ON_OUR_SOCKET, steps_ev, values),
@@ -209,7 +210,7 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
         # NEEDS_LEG1: leg 1's own measurements decide (a proven limit first; then a leg 1
         # measured without one: writes cross it split into segments of at most the MSS;
         # then what leg 1 is said to carry; else nothing is known of leg 1).
-        version = _int(v.numbers, "leg1_ip_version") or 4
+        version = v.leg1_ip_version or IpVersion.V4
         limit1 = leg1_size_limit(verdicts, v.direction, version)
         if limit1 is None and not leg1_measured:
             limit1 = leg1_carries(legs, version)
@@ -281,7 +282,7 @@ def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
 
 
 def _overhead(v: Verdict) -> int:
-    return ip_tcp_overhead(6 if _int(v.numbers, "ip_version") == 6 else 4)
+    return ip_tcp_overhead(v.ip_version or IpVersion.V4)
 
 
 def peer_mtu_is_not_a_clamp(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
@@ -291,9 +292,9 @@ def peer_mtu_is_not_a_clamp(verdicts: Sequence[Verdict]) -> tuple[Verdict, ...]:
     out = list(verdicts)
     for v in verdicts:
         if v.code is not VerdictCode.MSS_CLAMPED or v.direction is not Direction.DOWN \
-                or "hop" in v.numbers:
+                or v.hop is not None:
             continue
-        mss = _int(v.numbers, "mss_received")
+        mss = v.mss_received
         for i, w in enumerate(out):
             if w is v or w.leg is not v.leg or w.limit is None or not w.limit.exact \
                     or w.limit.mtu is None or w.code not in (VerdictCode.PMTU_REDUCED,
@@ -325,7 +326,7 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     if v.code is VerdictCode.PMTU_REDUCED:
         return Severity.INFO if v.confidence is Confidence.MEASURED else Severity.WARNING
     if v.code is VerdictCode.MSS_CLAMPED:
-        received = _int(v.numbers, "mss_received")
+        received = v.mss_received
         for w in verdicts:
             if w.leg is v.leg and w.code in SIZE_CODES and w.limit is not None \
                     and _same_way(w.direction, v.direction):
@@ -356,13 +357,13 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
         key = (leg.name, leg.direction, leg.target, leg.step)
         for i in same.get(key, ()):
             row = rows[i]
-            if any(k in row.measurements and row.measurements[k] != v
-                   for k, v in leg.measurements.items()):
+            if any(row.measurements.get(k, v) != v for k, v in leg.measurements.items()):
                 continue
             rows[i] = replace(
                 row, measurements={**row.measurements, **leg.measurements},
                 notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
-                not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))))
+                not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))),
+                ip_version=row.ip_version or leg.ip_version)
             break
         else:
             same.setdefault(key, []).append(len(rows))
@@ -445,17 +446,30 @@ def combine(measurements: Sequence[Measurement], leg2_target: str | None = None
     return assess(verdicts), legs
 
 
+def with_leg_versions(verdicts: Sequence[Verdict], legs: Iterable[LegReport]
+                      ) -> tuple[Verdict, ...]:
+    """Each verdict that does not know its IP version takes its leg's (the recommendations'
+    header sizes follow it)."""
+    versions: dict[Leg, IpVersion] = {}
+    for leg in legs:
+        if leg.ip_version is not None:
+            versions.setdefault(leg.name, leg.ip_version)
+    return tuple(v if v.ip_version is not None or v.leg not in versions
+                 else replace(v, ip_version=versions[v.leg]) for v in verdicts)
+
+
 def finish(measurements: Sequence[Measurement], *, command: str, started: str,
            duration_s: float, partial: bool = False, extra_errors: Sequence[str] = (),
            notes: Sequence[Evidence] = (), leg2_target: str | None = None,
            recommender: Recommender = default_recommender) -> Report:
     """The Report of one command run from its steps' Measurements (pure)."""
     verdicts, steps = combine(measurements, leg2_target)
+    verdicts = with_leg_versions(verdicts, steps)
     legs = combine_legs(steps)
     from pathprobe.render.unmeasured import unmeasured_sentence
 
-    errors = tuple(dict.fromkeys((*(e for m in measurements for e in (
-        *(unmeasured_sentence(u, command) for u in m.unmeasured), *m.errors)), *extra_errors)))
+    errors = tuple(dict.fromkeys((*(unmeasured_sentence(u, command) for m in measurements
+                                    for u in m.unmeasured), *extra_errors)))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),

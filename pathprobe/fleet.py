@@ -67,8 +67,10 @@ class HostReport:
         """The report's own status (Report.exit_status's rule); 3 for a file that is none."""
         if self.state is not HostState.REPORT:
             return ExitStatus.NOT_MEASURED
+        # A report read back has no typed records: its "errors" list is the JSON's word that
+        # something was not measured (a run writes one exactly when it has an Unmeasured).
         report = Report(self.command, self.started, 0.0, verdicts=self.verdicts,
-                        partial=self.partial, errors=self.errors)
+                        partial=self.partial or bool(self.errors))
         return report.exit_status(fail_on)
 
 

@@ -49,7 +49,7 @@ def needs_shapes(v: Verdict | None) -> bool:
     """A size verdict on leg 2 up that rests on ClientHello probes: content is not yet
     ruled out (the shapes must run before it is stated)."""
     return (v is not None and v.code in HELLO_SIZE_CODES and v.leg is Leg.PROXY_UPSTREAM
-            and v.direction is Direction.UP and isinstance(v.numbers.get("write_failed"), int))
+            and v.direction is Direction.UP and v.write_failed is not None)
 
 
 def shape_evidence(r: ShapeResult) -> Evidence:
@@ -84,8 +84,8 @@ def differential(size: Verdict, shapes: Sequence[ShapeResult], row: LegReport,
     segment (``leg1_segment``) reaches the proxy in pieces it may relay as they came, so
     then its crossing proves nothing and only the split record decides.
     """
-    bad = size.numbers.get("write_failed")
-    assert isinstance(bad, int)
+    bad = size.write_failed
+    assert bad is not None
     # A one-write shape of at least the failing size, carried whole by leg 1: under a size
     # limit its largest segment on leg 2 is at least the failing hello's, so it must fail.
     usable = [r for r in shapes if r.shape is HelloShape.FRAGMENTED and r.size >= bad
@@ -117,20 +117,21 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
     ``crossed`` went in one segment, as the failing hello would have; ``written`` is the
     largest write of other bytes that crossed (a full segment's may be split by the proxy,
     so it proves no packet size)."""
-    bad = size.numbers.get("write_failed")
+    bad = size.write_failed
     ok = size.limit.max_payload if size.limit is not None else None
     how = "reset" if size.code is VerdictCode.RST_ON_LARGE_SEGMENT else "drop"
     lo_h, hi_h = header_range(family, timestamps)
+    record = ok - RECORD_HEADER if isinstance(ok, int) else None
     numbers: dict[str, Number] = {
         "write_failed": bad, "hello_max": ok, "hello_dropped_from": bad,
-        "record_limit": ok - RECORD_HEADER if isinstance(ok, int) else None,
+        "record_limit": record,
         "segment_crossed": crossed.size, "packet_crossed": crossed.size + lo_h,
         "write_crossed": written, "how": how,
         "threshold_exact": bool(size.limit is not None and size.limit.exact)}
-    if "leg1_ip_version" in size.numbers:
-        numbers["leg1_ip_version"] = size.numbers["leg1_ip_version"]
+    if size.leg1_ip_version is not None:
+        numbers["leg1_ip_version"] = int(size.leg1_ip_version)
     head = (Evidence(HelloFact.THRESHOLD, Step.TUNNEL, {
-                "ok": ok, "bad": bad, "how": how, "record": numbers["record_limit"],
+                "ok": ok, "bad": bad, "how": how, "record": record,
                 "crossed": crossed.size, "low": crossed.size + lo_h,
                 "high": crossed.size + hi_h, "written": written}),
             Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {
@@ -139,7 +140,7 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
     kept = tuple(e for e in size.evidence if e.fact in (TunnelFact.WRITES, SearchFact.SEARCH))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, size.leg, size.direction,
                    (*head, *evidence, *kept), size.confidence, numbers, limit=None,
-                   basis=size.basis)
+                   basis=size.basis, leg1_ip_version=size.leg1_ip_version, write_failed=bad)
 
 
 def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool | None,
@@ -219,7 +220,7 @@ def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
               "size": segment or carried, "records": 1, "bad": pq.size}),
           *(shape_evidence(r) for r in results))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, Leg.PROXY_UPSTREAM, Direction.UP, ev,
-                   Confidence.MEASURED, numbers, basis=_basis(pq))
+                   Confidence.MEASURED, numbers, basis=_basis(pq), write_failed=pq.size)
 
 
 def refine_threshold(v: Verdict, ok: int | None, bad: int | None, exact: bool,

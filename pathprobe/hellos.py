@@ -34,6 +34,7 @@ from pathprobe.probes import tunnel as io
 from pathprobe.probes.hello import send_shape
 from pathprobe.tunnel_rules import header_range
 from pathprobe.wire import tls
+from pathprobe.wire.hostport import HostPort
 
 MAX_FRAGMENT = 256   # records of the fragmented shape: far below any hello limit searched
 
@@ -43,7 +44,7 @@ class HelloTarget:
     """Where the hellos go and how: the tunnel's far end, its name (SNI), leg 1's limit."""
 
     proxy: ProxyConfig
-    target: str
+    target: HostPort
     auth: io.Authenticator
     host: str
     maxseg: int | None
@@ -97,8 +98,8 @@ def rule_out_content(t: HelloTarget, size: Verdict, row: LegReport, progress: Pr
     shapes that tell a path MTU from a hello reader; the verdict and row they prove.
     ``early``: the shapes ``start_shapes`` sent beside the search, used when they were at
     least as large as the failing write."""
-    bad = size.numbers.get("write_failed")
-    assert isinstance(bad, int)
+    bad = size.write_failed
+    assert bad is not None
     if early and all(r.size >= bad for r in early):
         return differential(size, early, row, family, timestamps, leg1_segment)
     progress(f"leg 2 up: {bad} bytes failed as one ClientHello; the same bytes in other shapes "

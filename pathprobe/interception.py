@@ -42,6 +42,7 @@ from pathprobe.model import (
     VerdictCode,
 )
 from pathprobe.wire.certs import Certificate, CertParseError, names_host, parse_certificate
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.http_connect import ConnectResponse
 
 # HTTP POST bodies sent through a decrypting proxy, smallest first: the small ones fit
@@ -101,8 +102,9 @@ def _cert_values(cert: Certificate, host: str) -> dict[str, Number]:
             "sha256": cert.sha256}
 
 
-def assess_tls(check: TlsCheck, host: str, target: str) -> InterceptionResult:
+def assess_tls(check: TlsCheck, target: HostPort) -> InterceptionResult:
     """The rules of the module docstring, on typed facts only (``reason`` is only shown)."""
+    host = target.host
     ev = Step.TUNNEL
     if check.outcome is TlsOutcome.STALLED:
         return InterceptionResult(Interception.UNDECIDED, None, None, (Evidence(
@@ -135,9 +137,9 @@ def assess_tls(check: TlsCheck, host: str, target: str) -> InterceptionResult:
                          {"reason": check.reason or "not trusted", "ca_file": check.ca_file}),
                 Evidence(InterceptionFact.FMC_REJECTS, ev))
     verdict = Verdict(VerdictCode.PROXY_TLS_INTERCEPTED, Leg.FMC_PROXY, None, evidence,
-                      Confidence.MEASURED, {"target": target, "issuer": cert.issuer,
+                      Confidence.MEASURED, {"target": str(target), "issuer": cert.issuer,
                                             "sha256": cert.sha256},
-                      basis=Basis.PROXY_ANSWER)
+                      basis=Basis.PROXY_ANSWER, target=target)
     return InterceptionResult(Interception.INTERCEPTED, cert, verdict, evidence[:1],
                               proxy_may_terminate=True)
 
@@ -233,7 +235,7 @@ def post_verdict(probes: Sequence[PostProbe], timeout_s: float) -> Verdict | Non
     numbers: Mapping[str, Number] = {"write_failed": bad, "post_ok": ok}
     if ok is None:
         return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.UP,
-                       tuple(evidence), Confidence.INFERRED, numbers)
+                       tuple(evidence), Confidence.INFERRED, numbers, write_failed=bad)
     return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM, Direction.UP,
                    tuple(evidence), Confidence.INFERRED, numbers,
-                   limit=Limit(max_payload=ok, exact=False), basis=basis)
+                   limit=Limit(max_payload=ok, exact=False), basis=basis, write_failed=bad)

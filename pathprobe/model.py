@@ -14,6 +14,7 @@ from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
+from pathprobe.wire.hostport import HostPort
 
 SCHEMA = "pathprobe/1"
 
@@ -201,6 +202,9 @@ class Verdict:
 
     ``severity`` is None until ``pathprobe.findings.assess`` decides it by rule;
     ``basis`` says why the finding is on its leg (typed, for the attribution).
+    ``ip_version``, ``leg1_ip_version``, ``hop``, ``target``, ``write_failed`` and
+    ``mss_received`` are what the rules decide on (the same facts reach the JSON through
+    ``numbers``, whose keys no rule reads).
     """
 
     code: VerdictCode
@@ -213,6 +217,12 @@ class Verdict:
     limit: Limit | None = None
     basis: Basis | None = None
     severity: Severity | None = None
+    ip_version: IpVersion | None = None        # of the leg's packets (MSS overheads)
+    leg1_ip_version: IpVersion | None = None   # tunnel findings: of leg 1, if moved there
+    hop: Hop | None = None                     # where the finding was located, if it was
+    target: HostPort | None = None             # the CONNECT target it concerns, if one
+    write_failed: int | None = None    # tunnel probes: the smallest write that failed (bytes)
+    mss_received: int | None = None    # MSS_CLAMPED: the MSS that arrived (TCP payload bytes)
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,8 @@ class LegReport:
     notes: tuple[Evidence, ...] = ()
     not_measured: tuple[str, ...] = ()
     step: Step | None = None
+    # The IP version of the leg's packets, when a step resolved its address (not in JSON).
+    ip_version: IpVersion | None = None
 
 
 @dataclass(frozen=True)
@@ -274,9 +286,10 @@ class Report:
     verdicts: tuple[Verdict, ...] = ()
     recommendations: tuple[Recommendation, ...] = ()
     partial: bool = False
-    # Steps that could not run at all (permissions, unreachable) and why, as sentences.
+    # What could not be measured and why, as the sentences ``render`` made for the JSON
+    # and tables (never read back: ``unmeasured`` and ``partial`` decide).
     errors: tuple[str, ...] = ()
-    # ... and typed: what decides the exit status.
+    # ... typed: what decides the exit status.
     unmeasured: tuple[Unmeasured, ...] = ()
     # Capture reader notes and similar context lines (analyze).
     notes: tuple[Evidence, ...] = ()
@@ -290,7 +303,7 @@ class Report:
         if any(v.severity is not None and v.severity.rank >= fail_on.rank
                and v.code is not VerdictCode.HEALTHY for v in self.verdicts):
             return ExitStatus.PROBLEM
-        if self.partial or self.unmeasured or self.errors or not self.verdicts:
+        if self.partial or self.unmeasured or not self.verdicts:
             return ExitStatus.NOT_MEASURED
         return ExitStatus.HEALTHY
 
@@ -357,6 +370,16 @@ class UnmeasuredReason(StrEnum):
     RECEIVED_ROUTE_BOUND = "received-route-bound"    # TCP_INFO's MSS is our route's
     RECEIVED_WINDOW_BOUND = "received-window-bound"  # TCP_INFO's MSS is half the window
     NO_TCP_REPAIR = "no-tcp-repair"   # sizes above the negotiated MSS need CAP_NET_ADMIN
+    # A diagnose step that could not run at all (``method``: the step, ``cause``: why).
+    STEP_FAILED = "step-failed"
+    # The tunnel (leg 2 inside the proxy's tunnel):
+    REFLECTOR_UNREACHABLE = "reflector-unreachable"   # no tunnel to --reflector
+    NOT_A_REFLECTOR = "not-a-reflector"   # its greeting is not ours (or the token is wrong)
+    NO_SIZED_WRITE = "no-sized-write"     # the reflector refused every sized connection
+    NO_ANSWER_UP = "no-answer-up"         # even the smallest write got no answer
+    POSTS_INCOMPLETE = "posts-incomplete"   # TLS through a decrypting proxy never completed
+    ANSWER_TOO_SMALL = "answer-too-small"   # the target's answer is too small to size down
+    FAR_END_SILENT = "far-end-silent"       # nothing answered through the tunnel at all
 
 
 @dataclass(frozen=True)
@@ -384,6 +407,8 @@ class Unmeasured:
     mtu: int | None = None      # bytes proven to cross
     cause: str = ""             # the probe's or the OS's own one-line message
     tried: tuple[Attempt, ...] = ()
+    non_tls: bool = False       # the far end answered with bytes that are not TLS
+    echoed: bool = False        # our own bytes came back (the tunnel echoes)
 
 
 @dataclass(frozen=True)
@@ -391,13 +416,11 @@ class Measurement:
     """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
 
     A step that could not measure something says so in ``unmeasured`` (typed; the
-    sentence is made in ``render``) and never raises for it. ``errors`` holds the
-    sentences of steps not yet typed (tunnel, a step that crashed).
+    sentence is made in ``render``) and never raises for it.
     """
 
     legs: tuple[LegReport, ...] = ()
     verdicts: tuple[Verdict, ...] = ()
-    errors: tuple[str, ...] = ()
     # What the step could not measure and why: decides the exit status, and the command
     # layer adds the hint that names its own flags ("rerun as root", "give --port").
     unmeasured: tuple[Unmeasured, ...] = ()

@@ -394,7 +394,8 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
         f.problems.insert(0, Verdict(
             VerdictCode.MSS_CLAMPED, leg, direction, tuple(f.clamp),
             Confidence.MEASURED if down or quoted is not None else Confidence.INFERRED,
-            mss_clamp_numbers(numbers), basis=Basis.THIS_LEG_ONLY))
+            mss_clamp_numbers(numbers), basis=Basis.THIS_LEG_ONLY,
+            ip_version=numbers.ip_version, hop=numbers.hop, mss_received=numbers.received))
     elif hops is not None:
         f.healthy.extend(hops.evidence[:1])
     result = MssResult(
@@ -405,7 +406,7 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
         peer_segment_max=peer.rcv_mss if peer is not None and peer_conclusive(peer) else None,
         hops_probed=hops is not None, hop=hop, duration_s=round(duration_s, 3))
     report = LegReport(leg, target, None, mss_measurements(result), tuple(f.notes),
-                       not_measured, step=Step.MSS)
+                       not_measured, step=Step.MSS, ip_version=IpVersion(hs.family))
     if f.problems:
         return Measurement(legs=(report,), verdicts=tuple(f.problems))
     return Measurement(legs=(report,), verdicts=(_healthy(leg, hs, seg, f.healthy),))

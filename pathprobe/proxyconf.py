@@ -39,7 +39,7 @@ from pathprobe.model import (
     VerdictCode,
 )
 from pathprobe.sanitize import mask_userinfo
-from pathprobe.wire.http_connect import check_host
+from pathprobe.wire.hostport import check_host
 
 FMC_PROXY_CONF = Path("/etc/sf/iprep_proxy.conf")
 PASSWORD_ENV = "PATHPROBE_PROXY_PASSWORD"

@@ -116,7 +116,7 @@ def range_verdict(v: Verdict, url: str, total: int) -> Verdict:
     and a proven lower bound."""
     ok = v.limit.max_payload if v.limit is not None else None
     ev = Evidence(RangeFact.SIZED, Step.TUNNEL, {"url": url, "total": total, "ok": ok,
-                                                 "bad": v.numbers.get("write_failed")})
+                                                 "bad": v.write_failed})
     kept = tuple(e for e in v.evidence if e.fact not in (TunnelFact.WRITES, TunnelFact.NOT_EXACT))
     return replace(v, confidence=Confidence.INFERRED, evidence=(ev, *kept))
 

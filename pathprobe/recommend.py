@@ -41,7 +41,15 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.model import Confidence, Leg, Recommendation, Verdict, VerdictCode
+from pathprobe.model import (
+    Confidence,
+    IpVersion,
+    Leg,
+    Recommendation,
+    Verdict,
+    VerdictCode,
+)
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.overhead import ip_tcp_overhead
 
 # How to undo each kind of change (change requests need a backout plan).
@@ -279,8 +287,8 @@ def _hello_fixes(v: Verdict, host: str) -> list[Recommendation]:
 
 def _clamp_fixes(v: Verdict, lim: Limits | None, leg_limit: Limits | None) -> list[Recommendation]:
     """A clamp is only a problem when it is above what the leg carries."""
-    received = v.numbers.get("mss_received")
-    if not isinstance(received, int):
+    received = v.mss_received
+    if received is None:
         return []
     if leg_limit is None or received <= leg_limit.mss:
         return []
@@ -305,10 +313,25 @@ def _rst_fixes(v: Verdict, lim: Limits) -> list[Recommendation]:
     ]
 
 
+def _text_target(text: str | None) -> HostPort | None:
+    """A target known only as text (a capture's CONNECT line, the leg-2 row), read by the
+    one parser; None when there is none or it is no HOST:PORT."""
+    try:
+        return HostPort.parse(text, default_port=443) if text is not None else None
+    except ValueError:
+        return None
+
+
 def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
     named = v.numbers.get("target")
-    target = named if isinstance(named, str) else leg2_target or "<TARGET:443>"
-    host = target.rsplit(":", 1)[0]
+    text = named if isinstance(named, str) else leg2_target
+    at = v.target or _text_target(text)
+    if at is not None:
+        host, target = at.host, str(at)
+        url = f"https://{at.url_host}{'' if at.port == 443 else f':{at.port}'}/"
+    else:   # no target, or text that is no HOST:PORT (shown as it came, cleaned by render)
+        host, target = text or "<TARGET>", text or "<TARGET:443>"
+        url = f"https://{host}/"
     fixed: dict[VerdictCode, list[Recommendation]] = {
         VerdictCode.PROXY_AUTH_UNSUPPORTED: [
             Recommendation(
@@ -347,7 +370,7 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
         ],
         VerdictCode.PROXY_UPSTREAM_ERROR: [
             Recommendation(
-                "proxy", "proxy", f"from the proxy: curl -v https://{target.replace(':443', '')}/",
+                "proxy", "proxy", f"from the proxy: curl -v {url}",
                 "the proxy could not reach the target: check its DNS, route and firewall "
                 "toward the Internet", "nothing to undo (a read-only check)"),
         ],
@@ -406,17 +429,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _is_v6(target: str) -> bool:
-    """Whether a leg's target ('198.18.2.2', 'http://[2001:db8::2]:3128', 'h:443') is IPv6."""
-    bare = target.split("://", 1)[-1]
-    return bare.startswith("[") or bare.count(":") > 1
-
-
 def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = None
               ) -> tuple[Recommendation, ...]:
     """Recommendations for ``verdicts``, de-duplicated, in the order found.
 
-    ``targets`` maps a leg name to its target address, to pick IPv4/IPv6 overheads.
+    ``targets`` maps a leg name to its target address (named in the commands); each
+    verdict's ``ip_version`` picks the IPv4/IPv6 header sizes.
     A size is only ever the smallest proven limit on the leg, never more.
     """
     targets = targets or {}
@@ -427,7 +445,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = N
     for v in verdicts:
         if v.code in (VerdictCode.HEALTHY, VerdictCode.MSS_CLAMPED):
             continue
-        lim = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        lim = limits_of(v, v.ip_version is IpVersion.V6)
         if lim is not None:
             rank = (v.confidence is not Confidence.MEASURED, not lim.exact)
             candidates.setdefault(v.leg, []).append((rank, lim))
@@ -445,7 +463,7 @@ def recommend(verdicts: Sequence[Verdict], targets: Mapping[Leg, str] | None = N
             out += _clamp_fixes(v, lim, lim)
             continue
         built = False
-        own = limits_of(v, _is_v6(targets.get(v.leg, "")))
+        own = limits_of(v, v.ip_version is IpVersion.V6)
         for rule in RULES:
             if rule.code is v.code and v.leg in rule.legs and own is not None and lim is not None:
                 out += rule.build(v, lim)

@@ -43,6 +43,7 @@ from pathprobe.errors import MissingTool, NotMeasuredError, UsageError
 from pathprobe.probes import kernel
 from pathprobe.wire import reflector_protocol as rp
 from pathprobe.wire.headers import parse_ip, parse_tcp
+from pathprobe.wire.hostport import HostPort
 
 MAX_SEND = 16384
 MAX_SINK = 65535
@@ -358,16 +359,17 @@ def _cut(fd: int) -> None:
             s.detach()
 
 
-def parse_listen(text: str) -> tuple[str, int]:
+def parse_listen(text: str) -> HostPort:
     """ADDR:PORT or [V6]:PORT or :PORT (all addresses) for --listen."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--listen must be ADDR:PORT (e.g. 0.0.0.0:7007), not {text!r}")
-    host = host.strip("[]") or "::"
+    try:
+        at = HostPort.parse(f"[::]{text}" if text.startswith(":") else text)
+    except ValueError as e:
+        raise ValueError(f"--listen must be ADDR:PORT (e.g. 0.0.0.0:7007), not {text!r}: "
+                         f"{e}") from None
     with contextlib.suppress(OSError):
-        socket.getaddrinfo(host, None)
-        return host, int(port)
-    raise ValueError(f"--listen address {host!r} is not a local address")
+        socket.getaddrinfo(at.host, None)
+        return at
+    raise ValueError(f"--listen address {at.host!r} is not a local address")
 
 
 def tls_context(cert: str, key: str) -> ssl.SSLContext:
@@ -377,11 +379,12 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
-def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
+def serve(address: HostPort, token: str | None, max_time: float = 0,
           announce: Callable[[str], None] | None = None,
           ssl_context: ssl.SSLContext | None = None, limits: Limits | None = None) -> None:
     """Listen on ``address`` until Ctrl-C (or ``max_time`` seconds); OSError if it cannot."""
-    server = ReflectorServer(address, token, limits, ssl_context=ssl_context)
+    server = ReflectorServer((address.host, address.port), token, limits,
+                             ssl_context=ssl_context)
     host, port = str(server.server_address[0]), int(server.server_address[1])
     if announce is not None:
         announce(f"reflector listening on [{host}]:{port} (replies <= {MAX_SEND} bytes"
@@ -396,7 +399,7 @@ def serve(address: tuple[str, int], token: str | None, max_time: float = 0,
         server.server_close()
 
 
-def run_reflector(address: tuple[str, int], token: str | None, max_time: float,
+def run_reflector(address: HostPort, token: str | None, max_time: float,
                   announce: Callable[[str], None], *, tls: bool = False,
                   cert: Path | None = None, key: Path | None = None) -> None:
     """``pathprobe serve``: the reflector until Ctrl-C, SIGTERM or ``max_time``, each an
@@ -420,8 +423,7 @@ def run_reflector(address: tuple[str, int], token: str | None, max_time: float,
             except (KeyboardInterrupt, _Terminated):
                 announce("reflector stopped")  # how a server ends: status 0
             except OSError as e:
-                host = f"[{address[0]}]" if ":" in address[0] else address[0]
-                raise NotMeasuredError(f"cannot listen on {host}:{address[1]}: "
+                raise NotMeasuredError(f"cannot listen on {address}: "
                                        f"{e.strerror or e}") from None
     except _Terminated:
         announce("reflector stopped")  # before it was listening

@@ -28,6 +28,7 @@ from pathprobe.model import (
     Credentials,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -40,6 +41,7 @@ from pathprobe.model import (
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, StopReason, search_evidence
 from pathprobe.timeouts import TUNNEL_WAIT
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.overhead import TCP_TIMESTAMPS, ip_tcp_overhead, mss_for_mtu, mtu_for_mss
 from pathprobe.wire.reflector_protocol import Hello
 
@@ -112,9 +114,15 @@ def first_round_timeout(connect_s: float, answered_s: float | None = None) -> fl
     return max(FIRST_ROUND_FLOOR_S, next_timeout([connect_s], FIRST_ROUND_TIMEOUT_S))
 
 
-def connect_verdict(err: ConnectError, proxy: ProxyConfig, target: str,
+def connect_verdict(err: ConnectError, proxy: ProxyConfig, target: HostPort,
                     credentials: Credentials | None) -> Verdict:
-    """The proxy verdict for a CONNECT that did not give a tunnel."""
+    """The proxy verdict for a CONNECT that did not give a tunnel (``target`` typed for the
+    recommendations; its text in the evidence and JSON)."""
+    return replace(_refusal(err, proxy, str(target), credentials), target=target)
+
+
+def _refusal(err: ConnectError, proxy: ProxyConfig, target: str,
+             credentials: Credentials | None) -> Verdict:
     leg = Leg.FMC_PROXY
     ev = [Evidence(TunnelFact.CONNECT_FAILED, Step.TUNNEL, {
         "target": target, "proxy": proxy.display, "source": proxy.source, "detail": err.detail})]
@@ -252,13 +260,14 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
         numbers["rst_threshold"] = bad   # the smallest write answered by a reset
     if leg1_version is not None:
-        numbers["leg1_ip_version"] = leg1_version
+        numbers["leg1_ip_version"] = leg1_version   # the JSON name of Verdict.leg1_ip_version
     if f.direction is Direction.DOWN:
         numbers["our_mss"] = DOWN_MAXSEG
     limit = Limit(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
                   pmtu_high=r.largest_ok + hi_h if r.exact else None, exact=r.exact)
     return Verdict(code, Leg.PROXY_UPSTREAM, f.direction, tuple(ev), Confidence.MEASURED,
-                   numbers, limit=limit, basis=basis)
+                   numbers, limit=limit, basis=basis, write_failed=bad,
+                   leg1_ip_version=IpVersion(leg1_version) if leg1_version in (4, 6) else None)
 
 
 def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdict | None:
@@ -331,7 +340,7 @@ def clamp_verdict(hello: Hello, peer_mss: int | None,
     return Verdict(VerdictCode.MSS_CLAMPED, Leg.PROXY_UPSTREAM, Direction.UP, tuple(ev),
                    Confidence.MEASURED if peer_mss is not None else Confidence.INFERRED,
                    {"mss_sent": expected, "mss_received": syn_mss, "ip_version": l2},
-                   basis=Basis.THIS_LEG_ONLY)
+                   basis=Basis.THIS_LEG_ONLY, ip_version=IpVersion(l2), mss_received=syn_mss)
 
 
 def consistent(r: SearchResult, delivered: set[int], failures: dict[int, Outcome]
@@ -363,7 +372,8 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
     return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes),
-                     step=Step.TUNNEL)
+                     step=Step.TUNNEL,
+                     ip_version=IpVersion(f.family) if f.family in (4, 6) else None)
 
 
 def leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:

@@ -9,6 +9,7 @@ when a connection is waiting for a CONNECT, an HTTP answer or a TLS hello.
 
 from __future__ import annotations
 
+import functools
 import gc
 import socket
 import struct
@@ -65,6 +66,7 @@ from pathprobe.wire.headers import (
     parse_tcp_options,
     tcp_payload_length,
 )
+from pathprobe.wire.hostport import parse_host
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
 
@@ -100,17 +102,22 @@ REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare w
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
 
 
+@functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
 def _split_target(target: str) -> tuple[str, int]:
-    host, _, port = target.rpartition(":")
-    return host.strip("[]").lower(), int(port) if port.isdigit() else 0
+    """Host and port of a CONNECT target read from the capture (0: none readable)."""
+    try:
+        host, port = parse_host(target)
+    except ValueError:
+        return target.lower(), 0
+    return host.lower(), port or 0
 
 
 def _host_only(name: str) -> str:
     """The host of an SNI or a Host header (which may carry a port, or be [v6]:port)."""
-    name = name.lower()
-    if name.startswith("["):
-        return name[1:].partition("]")[0]
-    return name.partition(":")[0] if name.count(":") == 1 else name
+    try:
+        return parse_host(name)[0].lower()
+    except ValueError:
+        return name.lower()
 
 
 def _join(c: Conn, requests: Sequence[Request], proxy_addrs: Mapping[str, None]
@@ -596,6 +603,14 @@ def _bracket(v: Verdict) -> tuple[int, int] | None:
     return lim.pmtu_low, lim.pmtu_high + 1
 
 
+def _host_of(target: str) -> str:
+    """The host of a target text (the address recorded for a leg), by the one parser."""
+    try:
+        return parse_host(target)[0]
+    except ValueError:
+        return target
+
+
 def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                   ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
     """The capture's own advice, and the verdicts left for the live commands' rules.
@@ -616,7 +631,7 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
                 f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
-                else f"pathprobe pmtu {where.rpartition(':')[0].strip('[]') or where}",
+                else f"pathprobe pmtu {_host_of(where)}",
                 f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
                 f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
                 "before lowering an MTU or MSS to the proven lower bound"))

@@ -19,6 +19,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -27,6 +28,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
+from pathprobe.wire.hostport import parse_host
 
 FMC_UNSUPPORTED_SCHEMES = frozenset({"ntlm", "negotiate", "kerberos"})
 DEFAULT_STALL_S = 3.0
@@ -56,6 +58,7 @@ class Finding:
     limit: Limit | None = None
     basis: Basis = Basis.CAPTURE_POINT
     conn: Conn | None = field(default=None, repr=False)
+    mss_received: int | None = None   # MSS_CLAMPED: the SYN-ACK's MSS
 
     def key(self) -> tuple[object, ...]:
         return (self.code, self.leg, self.direction, self.key_values)
@@ -152,7 +155,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
             [ev(CaptureFact.SYN_MSS, up.syn_frame, sender=c.client, mss=up.mss),
              ev(CaptureFact.SYNACK_MSS, down.syn_frame, sender=c.server, mss=down.mss),
              ev(CaptureFact.CLAMP_WHO_UNKNOWN)],
-            key_values=(up.mss, down.mss), conn=c))
+            key_values=(up.mss, down.mss), conn=c, mss_received=down.mss))
 
     # --- the proxy's answer --------------------------------------------------------------
     if c.exchanges:
@@ -195,7 +198,13 @@ def _hello_name(c: Conn) -> str:
     """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
     if c.server_name:
         return c.server_name
-    return c.exchanges[-1].target.rpartition(":")[0] if c.exchanges else "-"
+    if not c.exchanges:
+        return "-"
+    target = c.exchanges[-1].target
+    try:
+        return parse_host(target)[0]
+    except ValueError:
+        return target
 
 
 def hello_spans(c: Conn) -> bool:
@@ -585,7 +594,9 @@ class Merger:
                 numbers["wireshark_filter"] = filt
             confidence = Confidence.MEASURED if measured else Confidence.INFERRED
             out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
-                               confidence, numbers, limit=first.limit, basis=first.basis))
+                               confidence, numbers, limit=first.limit, basis=first.basis,
+                               ip_version=IpVersion(c.family) if c is not None else None,
+                               mss_received=first.mss_received))
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))
         return out
@@ -654,4 +665,5 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
     if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
         notes.append(ev(CaptureFact.ROW_OFFLOAD))
-    return LegReport(leg, target, None, measurements, tuple(notes), step=Step.CAPTURE)
+    return LegReport(leg, target, None, measurements, tuple(notes), step=Step.CAPTURE,
+                     ip_version=IpVersion(c.family))

@@ -15,6 +15,7 @@ from pathlib import Path
 from pathprobe.capture.analysis import Analysis, Filters, analyze_capture
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
+from pathprobe.wire.hostport import parse_host
 
 
 def capture_address(value: str, what: str) -> str:
@@ -27,19 +28,13 @@ def capture_address(value: str, what: str) -> str:
 
 
 def proxy_address(value: str, what: str) -> tuple[str, int | None]:
-    """``ADDR``, ``ADDR:PORT`` or ``[V6]:PORT`` of the proxy as the capture shows it."""
-    v = value.strip()
-    port: str | None
-    if v.startswith("["):                      # [2001:db8::2]:3128
-        addr, _, rest = v[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
-    elif v.count(":") == 1:                    # 198.18.2.2:3128
-        addr, port = v.split(":")
-    else:
-        addr, port = v, None
-    if port is not None and (not port.isdigit() or not 0 < int(port) < 65536):
-        raise UsageError(f"{what} port must be 1-65535, not {port[:20]!r}")
-    return capture_address(addr, what), int(port) if port is not None else None
+    """``ADDR``, ``ADDR:PORT`` or ``[V6]:PORT`` of the proxy as the capture shows it (the one
+    HOST:PORT parser, port optional)."""
+    try:
+        addr, port = parse_host(value.strip())
+    except ValueError as e:
+        raise UsageError(f"{what} wants ADDR or ADDR:PORT (port 1-65535): {e}") from None
+    return capture_address(addr, what), port
 
 
 def make_filters(hosts: Iterable[str] = (), ports: Iterable[int] = (),

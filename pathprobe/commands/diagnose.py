@@ -15,7 +15,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, UnmeasuredReason
-from pathprobe.wire.http_connect import parse_authority
+from pathprobe.wire.hostport import HostPort
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
 
@@ -79,28 +79,28 @@ def diagnose_command(
     from pathprobe.proxyconf import config_findings, discover_proxy, get_credentials
 
     try:
-        host, port = parse_authority(target, default_port=443)
-        if reflector is not None:
-            parse_authority(reflector, default_port=443)
+        far = HostPort.parse(target, default_port=443)
+        reflector_at = (HostPort.parse(reflector, default_port=443) if reflector is not None
+                        else None)
     except ValueError as e:
         raise UsageError(str(e)) from None
     trusted = check_ca_file(ca_file) if ca_file is not None else None
     found = discover_proxy(proxy)
     credentials = get_credentials(proxy_user, found)
-    cfg = DiagnoseConfig(target_host=host, target_port=port, proxy=found,
-                         credentials=credentials, reflector=reflector, max_probes=max_probes,
+    cfg = DiagnoseConfig(target=far, proxy=found,
+                         credentials=credentials, reflector=reflector_at, max_probes=max_probes,
                          ca_file=trusted)
     out = out.hiding(credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
 
     def measure(progress: Progress) -> Iterator[Measurement]:
         if found is not None:
-            progress(f"proxy {found.display} (from {found.source}), target {host}:{port}")
+            progress(f"proxy {found.display} (from {found.source}), target {far}")
         # A proxy setting the FMC cannot use is a finding of its own; the steps go on.
         yield config_findings(found)
         yield from measure_steps(plan(cfg, progress), progress)
 
-    run_measuring("diagnose", measure, out, context=make_context(found, f"{host}:{port}"),
-                  leg2_target=f"{host}:{port}" if found is not None else None,
+    run_measuring("diagnose", measure, out, context=make_context(found, str(far)),
+                  leg2_target=str(far) if found is not None else None,
                   hints={UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe "
                                                 "diagnose ...' to measure every step"})
 

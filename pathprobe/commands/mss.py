@@ -12,7 +12,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, UnmeasuredReason
-from pathprobe.wire.http_connect import parse_authority
+from pathprobe.wire.hostport import HostPort
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
 
@@ -75,11 +75,11 @@ def mss_command(
     from pathprobe.mss import measure_mss
 
     try:
-        host, port = parse_authority(host_port, default_port=443)
+        at = HostPort.parse(host_port, default_port=443)
     except ValueError as e:
         raise UsageError(f"{e}; expected HOST:PORT, e.g. 198.18.2.2:3128") from None
     run_measuring("mss", lambda progress: [measure_mss(
-        host, port, leg=leg, segments=segments, hops=hops, progress=progress,
+        at.host, at.port, leg=leg, segments=segments, hops=hops, progress=progress,
         ack_timeout=ack_timeout, peer_probe=http)], out,
         context=make_context(target=host_port),
         hints={UnmeasuredReason.PERMISSION: "run it as root (sudo)"})

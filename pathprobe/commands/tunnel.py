@@ -142,9 +142,8 @@ def tunnel_command(
     from pathprobe.probes.tls_check import check_ca_file
     from pathprobe.tunnel import leg1_given, measure_tunnel, parse_target
 
-    parse_target(target)
-    if reflector is not None:
-        parse_target(reflector)
+    far = parse_target(target)
+    reflector_at = parse_target(reflector) if reflector is not None else None
     trusted = check_ca_file(ca_file) if ca_file is not None else None
     config = discover_proxy(proxy)
     if config is None:
@@ -159,7 +158,7 @@ def tunnel_command(
         given.append(leg1_given(config, leg1_max_payload))
     out = out.hiding(credentials, token)
     run_measuring("tunnel", lambda progress: [*given, measure_tunnel(
-        config, target, credentials=credentials, reflector=reflector, progress=progress,
+        config, far, credentials=credentials, reflector=reflector_at, progress=progress,
         token=token, reflector_tls=reflector_tls, directions=dirs,
         leg1_payload=leg1_max_payload, ca_file=trusted, hello=hello)], out,
         context=make_context(config, target), leg2_target=target)

@@ -16,6 +16,7 @@ from pathprobe.model import ProxyConfig
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.channel import Channel
 from pathprobe.wire import tls
+from pathprobe.wire.hostport import HostPort
 
 # Between two writes of one record: until the proxy acknowledged the first piece (it has
 # it), then a little more so it forwards the piece before the rest arrives; at most this.
@@ -32,7 +33,7 @@ def _wait_acked(sock: socket.socket, deadline: float) -> None:
     time.sleep(FORWARD_S)
 
 
-def send_shape(proxy: ProxyConfig, target: str, auth: io.Authenticator, shape: HelloShape,
+def send_shape(proxy: ProxyConfig, target: HostPort, auth: io.Authenticator, shape: HelloShape,
                writes: Sequence[bytes], timeout: float, maxseg: int | None = None,
                connect_timeout: float = 5.0) -> ShapeResult | ConnectError:
     """Write ``writes`` (the pieces of one shape) into a fresh tunnel to ``target`` and

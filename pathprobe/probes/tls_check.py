@@ -22,6 +22,7 @@ from pathprobe.model import ProxyConfig
 from pathprobe.probes.channel import Channel
 from pathprobe.probes.tunnel import Authenticator, all_acked, open_tunnel
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.http_get import post_head
 
 MAX_CA_FILE_BYTES = 4 << 20
@@ -61,7 +62,7 @@ def check_ca_file(path: Path, what: str = "--ca-file") -> str:
     return str(path)
 
 
-def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+def _handshake(proxy: ProxyConfig, target: HostPort, auth: Authenticator, server_name: str,
                context: ssl.SSLContext | None, deadline: float, maxseg: int | None
                ) -> tuple[TlsOutcome, bytes | None, str] | ConnectError:
     t = open_tunnel(proxy, target, auth, timeout=max(0.1, deadline - time.monotonic()),
@@ -81,7 +82,7 @@ def _handshake(proxy: ProxyConfig, target: str, auth: Authenticator, server_name
         return TlsOutcome.VERIFIED, ch.peer_certificate(), ""
 
 
-def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+def check_tls(proxy: ProxyConfig, target: HostPort, auth: Authenticator, server_name: str,
               ca_file: str | None, timeout: float, maxseg: int | None = None
               ) -> TlsCheck | ConnectError:
     """Handshake with the target through the tunnel, verifying the chain against the system
@@ -120,7 +121,7 @@ def check_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
     return done(TlsOutcome.UNVERIFIED, shown[1], reason)
 
 
-def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+def post_body(proxy: ProxyConfig, target: HostPort, auth: Authenticator, server_name: str,
               size: int, timeout: float, maxseg: int | None = None,
               connect_timeout: float = 5.0) -> PostProbe | ConnectError:
     """One fresh tunnel, TLS to the target (not verified: only the path is measured), one
@@ -130,7 +131,7 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
     t = open_tunnel(proxy, target, auth, timeout=connect_timeout, maxseg=maxseg)
     if isinstance(t, ConnectError):
         return t
-    host = target.rsplit(":", 1)[0].strip("[]")
+    host = target.host
     with t.sock:
         ch = Channel(t.sock, server_name)
         t0 = time.monotonic()
@@ -166,7 +167,7 @@ def post_body(proxy: ProxyConfig, target: str, auth: Authenticator, server_name:
                          parsed if refused else None)
 
 
-def post_bodies(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+def post_bodies(proxy: ProxyConfig, target: HostPort, auth: Authenticator, server_name: str,
                 sizes: tuple[int, ...], timeout: float, maxseg: int | None = None
                 ) -> list[PostProbe] | ConnectError:
     """One POST per size, all at once (each in its own tunnel), so the whole ladder costs

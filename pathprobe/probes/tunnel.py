@@ -22,6 +22,7 @@ from pathprobe.probes.channel import READ_CHUNK, Channel, open_channel
 from pathprobe.wire import http_connect as hc
 from pathprobe.wire import overhead, tls
 from pathprobe.wire import reflector_protocol as rp
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.http_get import get_request
 from pathprobe.wire.proxy_auth import Authenticator as Authenticator  # re-exported: callers' name
 
@@ -87,7 +88,7 @@ def _recv_head(sock: socket.socket, deadline: float) -> hc.ConnectResponse | Con
             return head
 
 
-def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, timeout: float,
+def _connect_once(proxy: ProxyConfig, target: HostPort, authorization: str | None, timeout: float,
                   maxseg: int | None) -> Tunnel | ConnectError:
     t0 = time.monotonic()
     try:
@@ -146,7 +147,7 @@ def _connect_once(proxy: ProxyConfig, target: str, authorization: str | None, ti
         raise
 
 
-def open_tunnel(proxy: ProxyConfig, target: str, auth: Authenticator, *,
+def open_tunnel(proxy: ProxyConfig, target: HostPort, auth: Authenticator, *,
                 timeout: float = 5.0, maxseg: int | None = None) -> Tunnel | ConnectError:
     """Open a CONNECT tunnel, answering at most two 407s (challenge, then stale nonce)."""
     result = _connect_once(proxy, target, auth.header(), timeout, maxseg)
@@ -205,7 +206,7 @@ def _has_tls_record(buf: bytes) -> bool:
     return bool(records)
 
 
-def probe_client_hello(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+def probe_client_hello(proxy: ProxyConfig, target: HostPort, auth: Authenticator, size: int,
                        server_name: str | None, timeout: float, maxseg: int | None = None,
                        connect_timeout: float = 5.0) -> SizedProbe:
     """One fresh tunnel, one refused ClientHello of ``size`` bytes, one classified answer."""
@@ -279,7 +280,7 @@ def _greet(t: Tunnel, token: str | None, tls_name: str | None, timeout: float
     return ch
 
 
-def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+def probe_reflector_up(proxy: ProxyConfig, target: HostPort, auth: Authenticator, size: int,
                        token: str | None, timeout: float, tls_name: str | None = None,
                        maxseg: int | None = None, connect_timeout: float = 5.0) -> SizedProbe:
     """Write ``size`` bytes in one piece to the reflector; it answers once all arrived."""
@@ -306,7 +307,7 @@ def probe_reflector_up(proxy: ProxyConfig, target: str, auth: Authenticator, siz
         return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf), line, segment=segment)
 
 
-def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, size: int,
+def probe_reflector_down(proxy: ProxyConfig, target: HostPort, auth: Authenticator, size: int,
                          token: str | None, timeout: float, maxseg: int | None,
                          tls_name: str | None = None,
                          connect_timeout: float = 5.0) -> SizedProbe:
@@ -335,7 +336,7 @@ def probe_reflector_down(proxy: ProxyConfig, target: str, auth: Authenticator, s
         return SizedProbe(size, Outcome.ANSWERED, elapsed, len(buf))
 
 
-def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token: str | None,
+def reflector_hello(proxy: ProxyConfig, target: HostPort, auth: Authenticator, token: str | None,
                     timeout: float, tls_name: str | None = None) -> str | ConnectError | None:
     """The reflector's greeting line (``rp.parse_hello`` reads it), or why there is none."""
     t = open_tunnel(proxy, target, auth, timeout=timeout)
@@ -346,7 +347,7 @@ def reflector_hello(proxy: ProxyConfig, target: str, auth: Authenticator, token:
         return opened if isinstance(opened, str) else opened[1]
 
 
-def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, server_name: str,
+def download_over_tls(proxy: ProxyConfig, target: HostPort, auth: Authenticator, server_name: str,
                       path: str, idle_timeout: float, limit: int, maxseg: int | None,
                       connect_timeout: float = 5.0, total_timeout: float = 20.0
                       ) -> Download | ConnectError:
@@ -378,7 +379,7 @@ def download_over_tls(proxy: ProxyConfig, target: str, auth: Authenticator, serv
         try:
             ch.handshake(deadline, idle_timeout)
             handshake_done = True
-            ch.send(get_request(target.rsplit(":", 1)[0], path))
+            ch.send(get_request(target.url_host, path))
             head = b""
             while True:
                 piece = ch.recv(deadline - time.monotonic(), idle_timeout)

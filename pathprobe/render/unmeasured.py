@@ -59,6 +59,26 @@ def _resets_data(u: Unmeasured, command: str) -> str:
             "cannot be measured on this port; try the proxy port")
 
 
+# Commands whose far end for leg 2 is chosen with --target / --reflector.
+CHOOSES_FAR_END = frozenset({"tunnel", "diagnose"})
+
+
+def _no_answer_up(u: Unmeasured, command: str) -> str:
+    hint = "; the far end answered with non-TLS bytes" if u.non_tls else ""
+    if u.echoed:
+        hint += "; our own bytes came back (the tunnel echoes): not the far end's answer"
+    if u.method != "reflector":
+        hint += ("; --target must be a TLS server that answers a ClientHello (or use --reflector)"
+                 if command in CHOOSES_FAR_END
+                 else "; the target must be a TLS server that answers a ClientHello")
+    return f"leg 2 up: even {u.size}-byte writes got no answer{hint}"
+
+
+def _too_small(u: Unmeasured, command: str) -> str:
+    fix = " (use --reflector)" if command in CHOOSES_FAR_END else ""
+    return f"leg 2 down not measured: the target's answer to GET / is too small{fix}"
+
+
 _SENTENCES: dict[UnmeasuredReason, Callable[[Unmeasured, str], str]] = {
     UnmeasuredReason.PERMISSION: _permission,
     UnmeasuredReason.SILENT: _silent,
@@ -79,6 +99,20 @@ _SENTENCES: dict[UnmeasuredReason, Callable[[Unmeasured, str], str]] = {
     UnmeasuredReason.NO_TCP_REPAIR: lambda u, _c: (
         f"segments above the negotiated MSS ({u.size}): raising our send MSS needs root "
         "(CAP_NET_ADMIN for TCP_REPAIR)"),
+    UnmeasuredReason.STEP_FAILED: lambda u, _c: f"{u.method}: {u.cause}",
+    UnmeasuredReason.REFLECTOR_UNREACHABLE: lambda u, _c: (
+        f"reflector {u.target} not reachable through the proxy: {u.cause}"),
+    UnmeasuredReason.NOT_A_REFLECTOR: lambda u, _c: (
+        f"{u.target} is not a pathprobe reflector (greeting {u.cause!r}) or the token is wrong"),
+    UnmeasuredReason.NO_SIZED_WRITE: lambda _u, _c: (
+        "leg 2 up: no sized write could be sent (the reflector refused every connection: "
+        "busy, rate-limited or a wrong token)"),
+    UnmeasuredReason.NO_ANSWER_UP: _no_answer_up,
+    UnmeasuredReason.POSTS_INCOMPLETE: lambda _u, _c: (
+        "leg 2 up not measured: TLS through the proxy did not complete for the POST bodies"),
+    UnmeasuredReason.ANSWER_TOO_SMALL: _too_small,
+    UnmeasuredReason.FAR_END_SILENT: lambda _u, _c: (
+        "leg 2: the far end never answered through the tunnel; no size was measured"),
 }
 
 

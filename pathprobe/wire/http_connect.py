@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from pathprobe.sanitize import clean
+from pathprobe.wire.hostport import HostPort
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 200
@@ -55,15 +55,15 @@ class ConnectResponse:
         return values[0] if values else None
 
 
-def connect_request(target: str, authorization: str | None = None,
+def connect_request(target: HostPort | str, authorization: str | None = None,
                     user_agent: str = USER_AGENT) -> bytes:
     """The CONNECT request an FMC sends (article: Host and Proxy-Connection: Keep-Alive).
 
     ``target`` is normalised by ``connect_authority`` (IDNA host, ASCII only), so no
     user input can break the request line; ValueError when it is not HOST:PORT.
     """
-    target = connect_authority(target)
-    lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", f"User-Agent: {user_agent}",
+    authority = connect_authority(target)
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", f"User-Agent: {user_agent}",
              "Proxy-Connection: Keep-Alive"]
     if authorization is not None:
         if not header_safe(authorization):
@@ -315,84 +315,7 @@ def pick_challenge(challenges: Sequence[Challenge], have_credentials: bool) -> C
     return next((c for c in challenges if c.scheme == "basic"), None)
 
 
-_LABEL_RE = re.compile(r"[A-Za-z0-9_-]+")  # lenient: internal names break the LDH rules
-
-
-def check_host(host: str) -> str:
-    """A host name or IP address as it goes on the wire; ValueError says what is wrong.
-
-    IP literals are returned as given; a name in Unicode is IDNA-encoded (the
-    ``idna`` codec, IDNA 2003) when the standard allows; an ASCII name must be
-    labels of 1-63 letters, digits, '-' or '_', 253 characters at most.
-    """
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
-    if not host.isprintable() or any(c.isspace() for c in host):
-        raise ValueError(f"host {host!r} contains spaces or control characters")
-    name = host
-    if not host.isascii():
-        try:
-            name = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise ValueError(f"host {host!r} is not a valid internationalised "
-                             "domain name") from None
-    bare = name[:-1] if name.endswith(".") else name
-    if not bare or len(bare) > 253:
-        raise ValueError(f"host {host!r} is empty or longer than 253 characters")
-    for label in bare.split("."):
-        if not label:
-            raise ValueError(f"host {host!r} has an empty label")
-        if len(label) > 63:
-            raise ValueError(f"host {host!r} has a label longer than 63 characters")
-        if not _LABEL_RE.fullmatch(label):
-            raise ValueError(f"host {host!r} may contain only letters, digits, '-', '_' "
-                             "and '.'")
-    return name
-
-
-def parse_authority(text: str, default_port: int | None = None) -> tuple[str, int]:
-    """'HOST:PORT' / '[v6]:PORT' (or a bare host with ``default_port``) -> (host, port).
-
-    The one parser for every HOST:PORT the commands take; the host comes back
-    as ``check_host`` returns it (IDNA-encoded). ValueError says what is wrong.
-    """
-    if not text.isprintable():
-        raise ValueError(f"target {text!r} contains control characters (tab, CR, LF, ...)")
-    text = text.strip(" ")
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and (not rest.startswith(":") or rest == ":")):
-            raise ValueError(f"target {text!r} is not [ADDRESS]:PORT")
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            raise ValueError(f"target {text!r}: [{host}] is not an IPv6 address") from None
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-        if not port_text:
-            raise ValueError(f"target {text!r} has an empty port")
-    else:
-        host, port_text = text, ""
-    if not host or any(c in host for c in "/ @"):
-        raise ValueError(f"target {text!r} is not HOST:PORT")
-    host = check_host(host)
-    if not port_text:
-        if default_port is None:
-            raise ValueError(f"target {text!r} has no port")
-        return host, default_port
-    # ASCII digits only: int() would also take fullwidth digits or '+443'.
-    port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
-    if not 0 < port < 65536:
-        raise ValueError(f"target {text!r} has no valid port")
-    return host, port
-
-
-def connect_authority(text: str) -> str:
-    """The CONNECT request-target for ``text``: 'host:port' with the host IDNA-encoded,
-    an IPv6 address in brackets."""
-    host, port = parse_authority(text)
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+def connect_authority(target: HostPort | str) -> str:
+    """The CONNECT request-target for ``target``: 'host:port' with the host IDNA-encoded,
+    an IPv6 address in brackets (text is parsed by ``HostPort.parse``)."""
+    return str(target if isinstance(target, HostPort) else HostPort.parse(target))

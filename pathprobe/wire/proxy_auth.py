@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from pathprobe.model import Credentials
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 
 
 def random_cnonce() -> str:
@@ -28,14 +29,14 @@ class Authenticator:
     407 (e.g. stale nonce) during a probe refreshes the challenge once.
     """
 
-    def __init__(self, credentials: Credentials | None, target: str, *,
+    def __init__(self, credentials: Credentials | None, target: HostPort | str, *,
                  cnonce: Callable[[], str] = random_cnonce, method: str = "CONNECT") -> None:
         self.credentials = credentials
         # The Digest uri must be the request-target exactly as connect_request sends it.
         try:
             self.target = hc.connect_authority(target)
         except ValueError:
-            self.target = target
+            self.target = str(target)
         self.challenge: hc.Challenge | None = None
         self.method = method
         self._cnonce = cnonce

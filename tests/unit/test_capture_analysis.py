@@ -949,6 +949,21 @@ def test_fixture_ipv6_target_is_bracketed() -> None:
     assert (a.targets)[Leg.FMC_PROXY].startswith("[2001:db8:")
 
 
+def test_rows_and_verdicts_carry_their_ip_version_and_clamp_typed() -> None:
+    """The recommendations' header sizes follow the capture's own IP version (typed), not
+    how an address is written."""
+    from pathprobe.findings import finish
+    from pathprobe.model import IpVersion
+
+    v6 = analyze_capture(FIXTURES / "healthy-v6.pcap", Filters())
+    assert {row.ip_version for row in v6.measurement.legs} == {IpVersion.V6}
+    report = finish([v6.measurement], command="analyze", started="t", duration_s=0,
+                    recommender=v6.recommender)
+    assert report.verdicts and all(v.ip_version is IpVersion.V6 for v in report.verdicts)
+    (clamp,) = analyze_capture(FIXTURES / "clamp.pcap", Filters()).measurement.verdicts
+    assert (clamp.mss_received, clamp.ip_version) == (1300, IpVersion.V4)
+
+
 # --- the fast path agrees with the shared parsers ----------------------------------------
 
 @settings(max_examples=300, deadline=None)

@@ -124,7 +124,8 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
 
 L1 = Leg.FMC_PROXY
 CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, Direction.BOTH,
-                numbers={"mss_sent": 1460, "mss_received": 1336}, basis=Basis.THIS_LEG_ONLY)
+                numbers={"mss_sent": 1460, "mss_received": 1336}, basis=Basis.THIS_LEG_ONLY,
+                mss_received=1336)
 HOLE = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.BOTH, limit=Limit(mtu=1372),
                basis=Basis.THIS_LEG_ONLY)
 ROW = LegReport(L1, "198.18.2.2", None, {"pmtu": 1500})

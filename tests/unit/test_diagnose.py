@@ -7,10 +7,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from pathprobe.commands.common import Output
 from pathprobe.commands.demo import demo_argv
 from pathprobe.diagnosis import DiagnoseConfig, PlannedStep, measure_steps, not_measured, plan
@@ -39,7 +35,7 @@ from pathprobe.model import (
 )
 from pathprobe.render.summary import summarize
 from pathprobe.runner import measure_report
-from pathprobe.wire.http_connect import parse_authority
+from pathprobe.wire.hostport import HostPort
 
 L1, L2 = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM
 UP, DOWN, BOTH = Direction.UP, Direction.DOWN, Direction.BOTH
@@ -53,10 +49,10 @@ WRITES = Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS Client
                                                    "ok": 1348, "bad": 1349, "how": "stalled"})
 LEG2_HOLE = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1349},
                     limit=Limit(max_payload=1348, pmtu_low=1388, pmtu_high=1428),
-                    basis=Basis.PROXY_ACKED)
+                    basis=Basis.PROXY_ACKED, write_failed=1349)
 CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH, numbers={"mss_sent": 1460,
                                                            "mss_received": 1300},
-                basis=Basis.THIS_LEG_ONLY)
+                basis=Basis.THIS_LEG_ONLY, mss_received=1300)
 
 
 def report(*measurements: Measurement, leg2_target: str | None = None,
@@ -107,7 +103,7 @@ def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None
     leg1_hole = Verdict(HOLE, L1, UP, limit=Limit(mtu=1372), basis=Basis.THIS_LEG_ONLY)
     leg2_echo = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1321},
                         limit=Limit(max_payload=1320, pmtu_low=1360, pmtu_high=1372),
-                        basis=Basis.NEEDS_LEG1)
+                        basis=Basis.NEEDS_LEG1, write_failed=1321)
     legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}),
             LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320}),
             LegReport(L2, TARGET, UP, {"max_payload": 1320}))
@@ -244,36 +240,13 @@ def test_missing_measuring_module_is_a_step_not_measured() -> None:
 
 def test_the_plan_measures_both_legs_through_a_proxy_and_one_leg_without() -> None:
     proxy = ProxyConfig(PROXY, 3128, "--proxy")
-    steps = plan(DiagnoseConfig("upstream.pathprobe.test", 443, proxy), no_progress)
+    steps = plan(DiagnoseConfig(HostPort("upstream.pathprobe.test", 443), proxy), no_progress)
     assert [(s.leg, s.target) for s in steps] == [
         (L1, PROXY), (L1, PROXY), (L1, PROXY), (L2, TARGET)]
     assert steps[-1].description.startswith(f"CONNECT {TARGET} via ")
-    direct = plan(DiagnoseConfig("upstream.pathprobe.test", 443), no_progress)
+    direct = plan(DiagnoseConfig(HostPort("upstream.pathprobe.test", 443)), no_progress)
     assert {s.leg for s in direct} == {Leg.FMC_UPSTREAM}
     assert len(direct) == 3
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("upstream.pathprobe.test:443", ("upstream.pathprobe.test", 443)),
-    ("tools.cisco.com", ("tools.cisco.com", 443)),
-    ("[2001:db8:4::2]:8443", ("2001:db8:4::2", 8443)),
-    ("2001:db8:4::2", ("2001:db8:4::2", 443)),
-])
-def test_parse_target(text: str, expected: tuple[str, int]) -> None:
-    assert parse_authority(text, default_port=443) == expected
-
-
-@pytest.mark.parametrize("bad", ["", "host:0", "host:99999", "host:x", "http://h/", "a b:1",
-                                 "[2001:db8::1]:", "host:", "[2001:db8::1"])
-def test_parse_target_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
-        parse_authority(bad, default_port=443)
-
-
-@given(st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z0-9-]{1,20}){0,3}\.?", fullmatch=True),
-       st.integers(1, 65535))
-def test_parse_target_round_trip(host: str, port: int) -> None:
-    assert parse_authority(f"{host}:{port}") == (host, port)
 
 
 def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
@@ -304,7 +277,7 @@ TUNNEL_1328 = Measurement(
     legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}),),
     verdicts=(Verdict(HOLE, L2, UP, (WRITES,), Confidence.MEASURED, {"write_failed": 1329},
                       Limit(max_payload=1328, pmtu_low=1368, pmtu_high=1400),
-                      Basis.NEEDS_LEG1),))
+                      Basis.NEEDS_LEG1, write_failed=1329),))
 
 
 def test_tunnel_finding_is_leg2s_when_leg1_showed_no_limit() -> None:
@@ -408,7 +381,7 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
     for m, leg in ((Measurement(verdicts=(_pmtu_verdict(VerdictCode.PMTU_REDUCED,
                                                          Direction.BOTH, 1400),)),
                     Leg.FMC_PROXY),
-                   (Measurement(errors=("no answer",)), Leg.FMC_PROXY)):
+                   (not_measured(Leg.FMC_PROXY, "198.18.2.2", "step", "no answer"), Leg.FMC_PROXY)):
         p = Proven()
         p.learn(m, leg)
         assert p == Proven(), m

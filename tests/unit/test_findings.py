@@ -30,12 +30,16 @@ from pathprobe.model import (
     Direction,
     Evidence,
     ExitStatus,
+    Hop,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
     Measurement,
     Severity,
     Step,
+    Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
 )
@@ -68,7 +72,7 @@ def tunnel_hole(ok: int, basis: Basis, *, code: VerdictCode = HOLE, direction: D
     return Verdict(code, L2, direction, (ev,), confidence, numbers,
                    limit=Limit(max_payload=ok, pmtu_low=ok + 40,
                                pmtu_high=ok + 52 if exact else None, exact=exact),
-                   basis=basis)
+                   basis=basis, write_failed=ok + 1, leg1_ip_version=IpVersion.V4)
 
 
 def leg2_row(ok: int, direction: Direction = UP) -> LegReport:
@@ -298,11 +302,17 @@ def test_merge_legs_joins_steps_but_keeps_clashing_numbers_apart() -> None:
 
 # --- peer MTU or clamp ---------------------------------------------------------------------
 
-def handshake_clamp(received: int, **numbers: int) -> Verdict:
+def handshake_clamp(received: int, ip_version: int | None = None, hop: int | None = None
+                    ) -> Verdict:
+    """The rules read the typed fields; the numbers carry the same facts for the JSON."""
+    numbers: dict[str, int] = {"mss_sent": 1460, "mss_received": received}
+    if ip_version is not None:
+        numbers["ip_version"] = ip_version
     return Verdict(VerdictCode.MSS_CLAMPED, L1, DOWN,
                    (Evidence(TunnelFact.SYN_AS_ARRIVED, Step.MSS),),
-                   numbers={"mss_sent": 1460, "mss_received": received, **numbers},
-                   basis=Basis.THIS_LEG_ONLY)
+                   numbers=numbers, basis=Basis.THIS_LEG_ONLY, mss_received=received,
+                   ip_version=IpVersion(ip_version) if ip_version is not None else None,
+                   hop=Hop("198.18.1.1", hop) if hop is not None else None)
 
 
 @pytest.mark.parametrize("path", [
@@ -392,11 +402,12 @@ def test_a_reduced_path_mtu_is_info_when_measured_and_a_warning_when_inferred() 
 
 def test_a_clamp_is_info_while_traffic_flows_and_a_warning_above_what_the_leg_carries() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1300})
+                    numbers={"mss_sent": 1460, "mss_received": 1300}, mss_received=1300)
     assert severity_of(clamp, [clamp, LEG1_HEALTHY]) is Severity.INFO
     # Leg 1 carries 1320 payload bytes (1372 - 52): a 1300 clamp keeps segments small enough.
     assert severity_of(clamp, [clamp, leg1_hole(1372)]) is Severity.INFO
-    too_high = replace(clamp, numbers={"mss_sent": 1460, "mss_received": 1400})
+    too_high = replace(clamp, numbers={"mss_sent": 1460, "mss_received": 1400},
+                       mss_received=1400)
     assert severity_of(too_high, [too_high, leg1_hole(1372)]) is Severity.WARNING
     # ... but not for a limit on the other leg or in the other direction.
     assert severity_of(too_high, [replace(leg1_hole(1372), leg=L2)]) is Severity.INFO
@@ -406,7 +417,7 @@ def test_a_clamp_is_info_while_traffic_flows_and_a_warning_above_what_the_leg_ca
 
 def test_verdicts_come_out_worst_first() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1300})
+                    numbers={"mss_sent": 1460, "mss_received": 1300}, mss_received=1300)
     denied = Verdict(VerdictCode.PROXY_DENIED, L1, numbers={"status": 403})
     hole = tunnel_hole(1348, Basis.PROXY_ACKED)
     verdicts, _ = combine([Measurement(verdicts=(clamp, hole, denied))])
@@ -419,7 +430,7 @@ def test_verdicts_come_out_worst_first() -> None:
 
 def test_a_clamp_only_report_exits_0_by_default_and_1_with_fail_on_info() -> None:
     clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH,
-                    numbers={"mss_sent": 1460, "mss_received": 1336})
+                    numbers={"mss_sent": 1460, "mss_received": 1336}, mss_received=1336)
     report = finish([Measurement(verdicts=(clamp, LEG1_HEALTHY))], command="mss",
                     started="t", duration_s=0)
     assert report.exit_status() is ExitStatus.HEALTHY
@@ -445,9 +456,13 @@ def test_fail_on_thresholds(verdict: Verdict, critical: int, warning: int, info:
 def test_nothing_measured_or_interrupted_exits_3_unless_something_failed() -> None:
     empty = finish([], command="pmtu", started="t", duration_s=0)
     assert empty.exit_status() is ExitStatus.NOT_MEASURED
-    errors = finish([Measurement(verdicts=(LEG1_HEALTHY,), errors=("mss: needs root",))],
+    errors = finish([Measurement(verdicts=(LEG1_HEALTHY,), unmeasured=(Unmeasured(
+        Step.MSS, UnmeasuredReason.PERMISSION, cause="mss: needs root"),))],
                     command="diagnose", started="t", duration_s=0)
+    assert errors.errors == ("mss: needs root",)
     assert errors.exit_status() is ExitStatus.NOT_MEASURED
+    # The sentences are output only: the typed records decide.
+    assert replace(errors, unmeasured=()).exit_status() is ExitStatus.HEALTHY
     partial = finish([Measurement(verdicts=(leg1_hole(1372),))], command="diagnose",
                      started="t", duration_s=0, partial=True)
     assert partial.exit_status() is ExitStatus.PROBLEM

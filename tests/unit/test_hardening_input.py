@@ -16,53 +16,7 @@ from pathprobe.wire import http_connect as hc
 # --- HOST:PORT ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("例え.jp:443", ("xn--r8jz45g.jp", 443)),
-    ("Bücher.example:8443", ("xn--bcher-kva.example", 8443)),
-    ("upstream.pathprobe.test:443", ("upstream.pathprobe.test", 443)),
-    ("[2001:db8::2]:3128", ("2001:db8::2", 3128)),
-    ("198.18.2.2:80", ("198.18.2.2", 80)),
-    (" host:1 ", ("host", 1)),
-])
-def test_parse_authority_accepts(text: str, expected: tuple[str, int]) -> None:
-    assert hc.parse_authority(text) == expected
-
-
-@pytest.mark.parametrize("text", [
-    "host:\uff14\uff14\uff13",  # Unicode (fullwidth) digits
-    "host:\u0664\u0664\u0663",  # Arabic-Indic digits
-    "host:+443", "host:0", "host:65536",
-    "ho\tst:443", "host:443\r\n", "host\n:443", "\thost:443",
-    "a..b:443", "a" * 64 + ".example:443", ".example:443",
-    ("a." * 127) + "b:443",  # 255 characters
-    "[not-v6]:443", "[2001:db8::1:443",
-    "exa mple:443", "bad!name:443",
-    "\u202eevil:443",         # a bidi override
-    "xn--a.example\x00:443",
-])
-def test_parse_authority_rejects_with_value_error(text: str) -> None:
-    with pytest.raises(ValueError):
-        hc.parse_authority(text)
-
-
-def test_connect_request_uses_the_idna_name() -> None:
-    assert hc.connect_request("例え.jp:443").startswith(
-        b"CONNECT xn--r8jz45g.jp:443 HTTP/1.1\r\nHost: xn--r8jz45g.jp:443\r\n")
-    assert hc.connect_request("[2001:db8::2]:443").startswith(b"CONNECT [2001:db8::2]:443 ")
-
-
-@settings(max_examples=400)
-@given(st.text(max_size=80), st.none() | st.integers(1, 65535))
-def test_parse_authority_returns_or_raises_value_error(text: str, default: int | None) -> None:
-    try:
-        host, port = hc.parse_authority(text, default)
-    except ValueError:
-        return
-    assert 0 < port < 65536
-    assert host.isascii() and host.isprintable() and " " not in host
-    # whatever parses can be put on the wire
-    hc.connect_request(hc.connect_authority(f"[{host}]:{port}" if ":" in host
-                                            else f"{host}:{port}"))
+# HOST:PORT: its vectors and properties are in test_hostport.py (one parser, HostPort.parse).
 
 
 # --- proxies --------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def size_verdict(code: VerdictCode = VerdictCode.PMTU_BLACKHOLE, ok: int = OK, b
                                   Evidence(SearchFact.SEARCH, Step.TUNNEL, {"ok": ok}),
                                   Evidence(TunnelFact.PAYLOAD_CROSSES, Step.TUNNEL, {"ok": ok})),
                    Confidence.MEASURED, {"write_failed": bad},
-                   Limit(max_payload=ok, pmtu_low=ok + 40, pmtu_high=ok + 72), basis=basis)
+                   Limit(max_payload=ok, pmtu_low=ok + 40, pmtu_high=ok + 72), basis=basis,
+                   write_failed=bad)
 
 
 def row() -> LegReport:
@@ -165,7 +166,8 @@ def test_needs_shapes_only_for_leg2_up_size_verdicts() -> None:
     assert needs_shapes(size_verdict())
     assert needs_shapes(size_verdict(VerdictCode.RST_ON_LARGE_SEGMENT))
     assert not needs_shapes(None)
-    down = Verdict(VerdictCode.PMTU_BLACKHOLE, L2, Direction.DOWN, numbers={"write_failed": 9})
+    down = Verdict(VerdictCode.PMTU_BLACKHOLE, L2, Direction.DOWN, numbers={"write_failed": 9},
+                   write_failed=9)
     assert not needs_shapes(down)
     assert not needs_shapes(Verdict(VerdictCode.TUNNEL_STALL, L2, UP))
 

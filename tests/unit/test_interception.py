@@ -21,10 +21,11 @@ from pathprobe.interception import (
 )
 from pathprobe.model import Basis, Confidence, Direction, Leg, Measurement, Severity, VerdictCode
 from pathprobe.render.evidence import describe
+from pathprobe.wire.hostport import HostPort
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "certs"
 HOST = "upstream.pathprobe.test"
-TARGET = f"{HOST}:443"
+TARGET = HostPort(HOST, 443)
 
 
 def der(name: str) -> bytes:
@@ -34,7 +35,7 @@ def der(name: str) -> bytes:
 def test_leaf_for_target_issued_by_another_party_is_interception() -> None:
     check = TlsCheck(TlsOutcome.UNVERIFIED, der("leaf-by-ca.der"),
                      "self-signed certificate in certificate chain")
-    r = assess_tls(check, HOST, TARGET)
+    r = assess_tls(check, TARGET)
     assert r.kind is Interception.INTERCEPTED and r.verdict is not None
     v = r.verdict
     assert v.code is VerdictCode.PROXY_TLS_INTERCEPTED and v.leg is Leg.FMC_PROXY
@@ -48,29 +49,28 @@ def test_leaf_for_target_issued_by_another_party_is_interception() -> None:
 
 def test_verified_chain_is_not_interception_even_from_a_private_ca() -> None:
     check = TlsCheck(TlsOutcome.VERIFIED_WITH_CA_FILE, der("leaf-by-ca.der"), ca_file="/tmp/ca.pem")
-    r = assess_tls(check, HOST, TARGET)
+    r = assess_tls(check, TARGET)
     assert r.kind is Interception.NOT_INTERCEPTED and r.verdict is None
     assert r.notes[0].fact is InterceptionFact.CHAIN_VERIFIED
     assert "plus /tmp/ca.pem" in describe(r.notes[0])
 
 
 def test_self_signed_target_is_a_note() -> None:
-    r = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("self-signed.der"), "self-signed"),
-                   HOST, TARGET)
+    r = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("self-signed.der"), "self-signed"), TARGET)
     assert r.kind is Interception.SELF_SIGNED_TARGET and r.verdict is None
     assert r.notes[0].fact is InterceptionFact.SELF_SIGNED_TARGET
 
 
 def test_unverified_leaf_for_another_name_is_undecided() -> None:
-    r = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("leaf-by-ca.der")), "tools.cisco.com",
-                   "tools.cisco.com:443")
+    r = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("leaf-by-ca.der")),
+                   HostPort("tools.cisco.com", 443))
     assert r.kind is Interception.UNDECIDED and r.verdict is None
     assert r.notes[0].fact is InterceptionFact.OTHER_NAME
 
 
 def test_stall_and_failure_decide_nothing() -> None:
-    stalled = assess_tls(TlsCheck(TlsOutcome.STALLED, timeout_s=4.0), HOST, TARGET)
-    failed = assess_tls(TlsCheck(TlsOutcome.FAILED, reason="reset"), HOST, TARGET)
+    stalled = assess_tls(TlsCheck(TlsOutcome.STALLED, timeout_s=4.0), TARGET)
+    failed = assess_tls(TlsCheck(TlsOutcome.FAILED, reason="reset"), TARGET)
     assert stalled.verdict is None and failed.verdict is None
     assert "within 4.0 s" in describe(stalled.notes[0])
     assert "reset" in describe(failed.notes[0])
@@ -79,7 +79,7 @@ def test_stall_and_failure_decide_nothing() -> None:
 @given(st.binary(max_size=300), st.sampled_from(list(TlsOutcome)))
 def test_any_leaf_bytes_give_a_result_never_an_exception(leaf: bytes, outcome: TlsOutcome
                                                          ) -> None:
-    r = assess_tls(TlsCheck(outcome, leaf), HOST, TARGET)
+    r = assess_tls(TlsCheck(outcome, leaf), TARGET)
     assert r.notes and (r.verdict is None) == (r.kind is not Interception.INTERCEPTED)
 
 
@@ -120,13 +120,13 @@ def test_every_post_stalled_is_a_stall_without_size() -> None:
 
 def test_verified_only_with_the_ca_file_is_not_interception_but_may_end_at_the_proxy() -> None:
     r = assess_tls(TlsCheck(TlsOutcome.VERIFIED_WITH_CA_FILE, der("leaf-by-ca.der"),
-                            ca_file="/tmp/ca.pem"), HOST, TARGET)
+                            ca_file="/tmp/ca.pem"), TARGET)
     assert r.kind is Interception.NOT_INTERCEPTED and r.verdict is None
     assert r.proxy_may_terminate and "plus /tmp/ca.pem" in describe(r.notes[0])
     public = assess_tls(TlsCheck(TlsOutcome.VERIFIED, der("leaf-by-ca.der"),
-                                 ca_file="/tmp/ca.pem"), HOST, TARGET)
+                                 ca_file="/tmp/ca.pem"), TARGET)
     assert not public.proxy_may_terminate and "plus" not in describe(public.notes[0])
-    selfsigned = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("self-signed.der")), HOST, TARGET)
+    selfsigned = assess_tls(TlsCheck(TlsOutcome.UNVERIFIED, der("self-signed.der")), TARGET)
     assert not selfsigned.proxy_may_terminate
 
 
@@ -161,7 +161,7 @@ def test_the_measurements_table_shows_the_check_and_the_post_sizes() -> None:
     from pathprobe.render.content import measurements_table
 
     check = TlsCheck(TlsOutcome.UNVERIFIED, der("leaf-by-ca.der"), "unable to verify")
-    rows = (tls_row("http://198.18.2.2:3128", check, assess_tls(check, HOST, TARGET)),
+    rows = (tls_row("http://198.18.2.2:3128", check, assess_tls(check, TARGET)),
             post_leg(TARGET, probes(2048), 1.5))
     report = finish([Measurement(legs=rows)], command="tunnel", started="", duration_s=0)
     shown = {(r[2], r[3]) for r in measurements_table(report).rows}

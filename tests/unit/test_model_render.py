@@ -93,7 +93,7 @@ def test_json_facts_carry_frames_and_a_lower_bound_says_so() -> None:
                       {"mss": 1396, "mtu": 1436, "overhead": 40}, frames=(3, 4))
     bound = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, Direction.UP, (framed,),
                     Confidence.INFERRED, {"write_failed": 1321},
-                    Limit(max_payload=1320, pmtu_low=1360, exact=False))
+                    Limit(max_payload=1320, pmtu_low=1360, exact=False), write_failed=1321)
     doc = json.loads(render_json(Report("tunnel", "t", 0, verdicts=(bound,))))
     (v,) = doc["verdicts"]
     assert v["facts"] == [{"fact": "mss-matches-pmtu", "step": "capture",

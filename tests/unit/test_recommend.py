@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pathprobe.model import Confidence, Direction, Leg, Limit, Recommendation, Verdict, VerdictCode
+from pathprobe.model import (
+    Confidence,
+    Direction,
+    IpVersion,
+    Leg,
+    Limit,
+    Recommendation,
+    Verdict,
+    VerdictCode,
+)
 from pathprobe.recommend import limits_of, max_size_in, recommend
 
 L1, L2, DIRECT = Leg.FMC_PROXY, Leg.PROXY_UPSTREAM, Leg.FMC_UPSTREAM
@@ -78,22 +88,36 @@ def test_leg2_black_hole_is_fixed_on_the_proxy_side_not_the_fmc() -> None:
 
 
 def test_ipv6_uses_60_bytes_of_headers_and_ipv6_keywords() -> None:
-    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))],
-                     {L1: "2001:db8:2::2"})
+    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400),
+                              ip_version=IpVersion.V6)], {L1: "2001:db8:2::2"})
     cmds = commands(recs)
     assert "sysopt connection tcpmss 1340" in cmds
     assert "interface <IFACE>\n ipv6 tcp adjust-mss 1340" in cmds
     assert "interface <IFACE>\n ipv6 mtu 1400" in cmds
 
 
-@pytest.mark.parametrize(("target", "mss"), [
-    ("198.18.2.2", 1360), ("http://198.18.2.2:3128", 1360), ("198.18.2.2:3128", 1360),
-    ("2001:db8:2::2", 1340), ("http://[2001:db8:2::2]:3128", 1340), ("[2001:db8:2::2]:443", 1340),
+@pytest.mark.parametrize(("target", "version", "mss"), [
+    ("http://198.18.2.2:3128", IpVersion.V4, 1360), ("proxy.example:3128", None, 1360),
+    # The typed version decides, never the way the target is written.
+    ("http://[2001:db8:2::2]:3128", IpVersion.V6, 1340), ("proxy.example:3128", IpVersion.V6, 1340),
+    ("[2001:db8:2::2]:443", IpVersion.V4, 1360),
 ])
-def test_family_follows_the_leg_target_however_it_is_written(target: str, mss: int) -> None:
-    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))],
-                     {L1: target})
+def test_family_follows_the_verdicts_ip_version(target: str, version: IpVersion | None,
+                                                 mss: int) -> None:
+    recs = recommend([Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400),
+                              ip_version=version)], {L1: target})
     assert f"sysopt connection tcpmss {mss}" in commands(recs)
+
+
+def test_finish_gives_each_verdict_its_legs_ip_version() -> None:
+    from pathprobe.findings import finish
+    from pathprobe.model import LegReport, Measurement
+
+    v = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1400))
+    legs = (LegReport(L1, "2001:db8:2::2", ip_version=IpVersion.V6),)
+    rep = finish([Measurement(legs, (v,))], command="pmtu", started="t", duration_s=0)
+    assert rep.verdicts[0].ip_version is IpVersion.V6
+    assert "sysopt connection tcpmss 1340" in commands(rep.recommendations)
 
 
 def test_smallest_limit_on_a_leg_wins() -> None:
@@ -135,7 +159,8 @@ def test_ios_adjust_mss_only_within_its_documented_range() -> None:
 
 
 def test_clamp_alone_needs_no_change_but_a_clamp_too_high_for_the_leg_does() -> None:
-    clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, numbers={"mss_sent": 1460, "mss_received": 1300})
+    clamp = Verdict(VerdictCode.MSS_CLAMPED, L1, numbers={"mss_sent": 1460, "mss_received": 1300},
+                    mss_received=1300)
     assert recommend([clamp]) == ()
     fits = Verdict(VerdictCode.PMTU_BLACKHOLE, L1, limit=Limit(mtu=1372))
     assert "sysopt connection tcpmss 1332" in commands(recommend([clamp, fits]))
@@ -191,7 +216,9 @@ FOUND: st.SearchStrategy[tuple[Limit | None, dict[str, int]]] = st.one_of(
 def test_no_recommended_size_is_above_the_smallest_proven_limit(
         found: list[tuple[VerdictCode, tuple[Limit | None, dict[str, int]], Confidence]],
         leg: Leg, v6: bool) -> None:
-    verdicts = [Verdict(code, leg, numbers=n, confidence=conf, limit=lim)
+    verdicts = [Verdict(code, leg, numbers=n, confidence=conf, limit=lim,
+                        ip_version=IpVersion.V6 if v6 else IpVersion.V4,
+                        mss_received=n.get("mss_received"))
                 for code, (lim, n), conf in found]
     usable = [(v, lim) for v in verdicts if v.code is not VerdictCode.MSS_CLAMPED
               for lim in (limits_of(v, v6),) if lim is not None]
@@ -239,3 +266,18 @@ def test_leg2_hole_gets_the_generic_proxy_form_within_the_limit() -> None:
 def test_unusable_proxy_setting_points_at_the_fmc_proxy_page() -> None:
     recs = recommend([Verdict(VerdictCode.PROXY_CONFIG_UNSUPPORTED, L1)])
     assert len(recs) == 1 and "64 characters" in recs[0].command
+
+
+def test_refusal_fixes_name_the_typed_target() -> None:
+    from pathprobe.wire.hostport import HostPort
+
+    denied = Verdict(VerdictCode.PROXY_DENIED, L1, target=HostPort("2001:db8:4::2", 8443))
+    cmds = commands(recommend([denied]))
+    assert "acl fmc_targets dstdomain 2001:db8:4::2\nhttp_access allow CONNECT fmc_targets" in cmds
+    upstream = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, target=HostPort.parse("例え.jp:443"))
+    assert "from the proxy: curl -v https://xn--r8jz45g.jp/" in commands(recommend([upstream]))
+    # A target known only as text (a capture's CONNECT line) goes through the same parser.
+    texted = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={"target": "[2001:db8::9]:444"})
+    assert "from the proxy: curl -v https://[2001:db8::9]:444/" in commands(recommend([texted]))
+    assert "from the proxy: curl -v https://<TARGET>/" in commands(
+        recommend([replace(texted, numbers={})]))

@@ -22,6 +22,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -75,7 +76,7 @@ def article_report(partial: bool = False) -> Report:
         "mss_sent": 1460, "mss_received": 1300}),), verdicts=(
         Verdict(VerdictCode.MSS_CLAMPED, L1, Direction.BOTH,
                 numbers={"mss_sent": 1460, "mss_received": 1300},
-                basis=Basis.THIS_LEG_ONLY),))
+                basis=Basis.THIS_LEG_ONLY, mss_received=1300),))
     method = "refused TLS ClientHello"
     found = _search(Step.TUNNEL, 1348, 1349, 17, 3, method, low=536, high=1460)
     tunnel = Measurement(legs=(LegReport(L2, TARGET, Direction.UP, {
@@ -89,7 +90,7 @@ def article_report(partial: bool = False) -> Report:
                 "timestamps": None})),
             Confidence.MEASURED, {"write_failed": 1349, "leg1_ip_version": 4},
             Limit(max_payload=1348, pmtu_low=1388, pmtu_high=1420),
-            Basis.PROXY_ACKED),))
+            Basis.PROXY_ACKED, write_failed=1349, leg1_ip_version=IpVersion.V4),))
     return finish([local, pmtu, mss, tunnel], command="diagnose",
                   started="2026-11-23T09:00:00+00:00", duration_s=2.345, partial=partial,
                   extra_errors=("interrupted during: leg 2 down",) if partial else ())

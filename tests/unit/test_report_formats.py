@@ -17,6 +17,7 @@ from pathprobe.model import (
     Context,
     Direction,
     Evidence,
+    IpVersion,
     Leg,
     LegReport,
     Limit,
@@ -49,10 +50,10 @@ def article() -> Report:
         search_evidence(r, Step.TUNNEL)),
         numbers={"write_failed": 1349}, limit=Limit(max_payload=1348, pmtu_low=1388,
                                                      pmtu_high=1428),
-        basis=Basis.NEEDS_LEG1)
+        basis=Basis.NEEDS_LEG1, write_failed=1349)
     clamp = Verdict(VerdictCode.MSS_CLAMPED, Leg.FMC_PROXY, Direction.DOWN, (),
                     numbers={"mss_sent": 1460, "mss_received": 1300, "ip_version": 4},
-                    basis=Basis.THIS_LEG_ONLY)
+                    basis=Basis.THIS_LEG_ONLY, mss_received=1300, ip_version=IpVersion.V4)
     healthy = Verdict(VerdictCode.HEALTHY, Leg.FMC_PROXY, Direction.BOTH,
                       basis=Basis.THIS_LEG_ONLY)
     legs = (LegReport(Leg.FMC_PROXY, "198.18.2.2", None, {"mss_sent": 1460, "mss_received": 1300,

@@ -19,10 +19,11 @@ from pathprobe.interception import Interception, TlsCheck, TlsOutcome, assess_tl
 from pathprobe.probes.tls_check import check_tls, post_bodies
 from pathprobe.probes.tunnel import Authenticator
 from pathprobe.proxyconf import parse_proxy_url
+from pathprobe.wire.hostport import HostPort
 from tests.hostile import HostileProxy, hold
 
 HOST = "tools.example.test"
-TARGET = f"{HOST}:443"
+TARGET = HostPort(HOST, 443)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -94,7 +95,7 @@ def test_a_terminating_proxy_is_named_and_a_given_ca_makes_it_trusted(pki: Path)
         check = check_tls(cfg, TARGET, Authenticator(None, TARGET), HOST, None, 5.0)
         assert isinstance(check, TlsCheck)
         assert check.outcome is TlsOutcome.UNVERIFIED and check.leaf
-        r = assess_tls(check, HOST, TARGET)
+        r = assess_tls(check, TARGET)
         assert r.kind is Interception.INTERCEPTED and r.cert is not None
         assert r.cert.issuer == "O=proxy test, CN=proxy test CA"
         trusted = check_tls(cfg, TARGET, Authenticator(None, TARGET), HOST,

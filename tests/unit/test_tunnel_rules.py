@@ -55,6 +55,7 @@ from pathprobe.tunnel_rules import (
     size_verdict,
 )
 from pathprobe.wire import http_connect as hc
+from pathprobe.wire.hostport import HostPort
 from pathprobe.wire.reflector_protocol import Hello, Syn, parse_hello
 
 PROXY = ProxyConfig("198.18.2.2", 3128, "--proxy")
@@ -103,7 +104,7 @@ def _status(status: int, *headers: tuple[str, str], tried: str | None = None
 ])
 def test_connect_verdicts(err: ConnectError, creds: Credentials | None, code: VerdictCode,
                           leg: Leg, last: TunnelFact) -> None:
-    v = connect_verdict(err, PROXY, "upstream.pathprobe.test:443", creds)
+    v = connect_verdict(err, PROXY, HostPort("upstream.pathprobe.test", 443), creds)
     assert (v.code, v.leg, v.direction, v.basis, v.severity) == (
         code, leg, None, Basis.PROXY_ANSWER, None)
     first = v.evidence[0]
@@ -120,20 +121,20 @@ def test_connect_verdicts(err: ConnectError, creds: Credentials | None, code: Ve
 
 def test_auth_evidence_names_the_schemes_and_the_user_never_the_password() -> None:
     ntlm = connect_verdict(_status(407, ("Proxy-Authenticate", "NTLM"),
-                                   ("Proxy-Authenticate", "Negotiate")), PROXY, "h:443",
+                                   ("Proxy-Authenticate", "Negotiate")), PROXY, HostPort("h", 443),
                            Credentials("fmc", "s3cret"))
     assert ntlm.numbers["offered"] == "ntlm,negotiate"
     assert fact(ntlm, TunnelFact.AUTH_OFFERED).values == {"schemes": "ntlm, negotiate"}
     assert describe(fact(ntlm, TunnelFact.AUTH_UNSUPPORTED)).startswith(
         "the FMC supports Basic and Digest proxy authentication, not NTLM/NEGOTIATE")
     rejected = connect_verdict(_status(407, ("Proxy-Authenticate", 'Basic realm="r"'),
-                                       tried="basic"), PROXY, "h:443",
+                                       tried="basic"), PROXY, HostPort("h", 443),
                                Credentials("fmc", "s3cret"))
     text = " ".join(describe(e) for e in rejected.evidence)
     assert "credentials for user 'fmc' were rejected (basic)" in text
     assert "s3cret" not in text and "s3cret" not in repr(rejected)
     squid = connect_verdict(_status(403, ("X-Squid-Error", "ERR_ACCESS_DENIED 0")), PROXY,
-                            "h:443", None)
+                            HostPort("h", 443), None)
     assert fact(squid, TunnelFact.PROXY_ERROR_PAGE).values == {"error": "ERR_ACCESS_DENIED 0"}
 
 
@@ -333,7 +334,7 @@ def test_timeouts_stay_bounded(answered: list[float], current: float) -> None:
     ("tools.cisco.com:443", "tools.cisco.com", 443), ("[2001:db8:4::2]:443", "2001:db8:4::2", 443),
     ("198.18.4.2:7007", "198.18.4.2", 7007)])
 def test_targets(text: str, host: str, port: int) -> None:
-    assert parse_target(text) == (host, port)
+    assert parse_target(text) == HostPort(host, port)
 
 
 @pytest.mark.parametrize("text", ["tools.cisco.com", "a b:1", "h:0", "h:70000", "2001:db8::1:443"])
@@ -371,7 +372,7 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
     try:
         proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
         auth = io.Authenticator(Credentials("fmc", "pw"), "h:443")
-        t = io.open_tunnel(proxy, "h:443", auth, timeout=3)
+        t = io.open_tunnel(proxy, HostPort("h", 443), auth, timeout=3)
         assert isinstance(t, io.Tunnel) and t.response.status == 200
         t.sock.close()
     finally:
@@ -440,7 +441,8 @@ def test_slow_drip_and_huge_heads_are_bounded(payload: bytes, delay: float, step
     try:
         proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
         t0 = time.monotonic()
-        res = io.open_tunnel(proxy, "h:443", io.Authenticator(None, "h:443"), timeout=timeout)
+        res = io.open_tunnel(proxy, HostPort("h", 443), io.Authenticator(None, "h:443"),
+                             timeout=timeout)
         assert time.monotonic() - t0 < timeout + 2.0
         assert isinstance(res, ConnectError) and res.kind is kind, res
     finally:
@@ -515,7 +517,7 @@ def _article_prober(splits: set[int], always_split: bool = False
 
 @given(st.sets(st.integers(LEG1_SEGMENT + 1, 1460), max_size=40))
 def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     res = _search(_article_prober(splits), 536, 1460, lambda _m: None, "t", 0.5,
                   LEG1_SEGMENT).result
@@ -526,7 +528,7 @@ def test_racy_splits_never_raise_the_answer(splits: set[int]) -> None:
 
 def test_repeatable_splits_count_as_delivered() -> None:
     """PMTUD working on leg 2 at leg 1's segment size: every write gets through."""
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     out = _search(_article_prober(set(), always_split=True), 536, 1460,
                   lambda _m: None, "t", 0.5, LEG1_SEGMENT)
@@ -535,7 +537,7 @@ def test_repeatable_splits_count_as_delivered() -> None:
 
 
 def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     out = _search(_article_prober(set()), 536, 1460, lambda _m: None, "t", 0.5)
     assert (out.result.largest_ok, out.result.smallest_bad) == (LEG2_LIMIT, LEG2_LIMIT + 1)
@@ -544,7 +546,7 @@ def test_a_failed_write_records_whether_the_proxy_acked_it() -> None:
 
 
 def test_a_broken_tunnel_aborts_the_search_and_says_why() -> None:
-    from pathprobe.tunnel import _search
+    from pathprobe.tunnel_session import search_direction as _search
 
     err = ConnectError(ConnectFailure.STATUS, "403 Forbidden")
 

@@ -47,6 +47,36 @@ CASES = [
     (Unmeasured(Step.PMTU, R.METHOD_CEILING, method="tcp", size=1340, mtu=1340), "diagnose",
      "tcp can only send up to 1340 bytes here (the peer's MSS); 1340 crosses, larger sizes "
      "were not measured: run it as root (sudo) to probe with ICMP"),
+    # diagnose: a step that could not run; tunnel: word for word as its error lines were.
+    (Unmeasured(Step.DIAGNOSE, R.STEP_FAILED, "198.18.2.2", "step 1", cause="no answer"),
+     "diagnose", "step 1: no answer"),
+    (Unmeasured(Step.TUNNEL, R.REFLECTOR_UNREACHABLE, "r.example:8444", cause="403 Forbidden"),
+     "tunnel", "reflector r.example:8444 not reachable through the proxy: 403 Forbidden"),
+    (Unmeasured(Step.TUNNEL, R.NOT_A_REFLECTOR, "r.example:8444", cause="HTTP/1.0 200"),
+     "tunnel", "r.example:8444 is not a pathprobe reflector (greeting 'HTTP/1.0 200') or the "
+     "token is wrong"),
+    (Unmeasured(Step.TUNNEL, R.NO_SIZED_WRITE, "r.example:8444"), "tunnel",
+     "leg 2 up: no sized write could be sent (the reflector refused every connection: busy, "
+     "rate-limited or a wrong token)"),
+    (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, "r.example:8444", "reflector", 517), "tunnel",
+     "leg 2 up: even 517-byte writes got no answer"),
+    (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, None, "hello", 517, non_tls=True), "diagnose",
+     "leg 2 up: even 517-byte writes got no answer; the far end answered with non-TLS bytes; "
+     "--target must be a TLS server that answers a ClientHello (or use --reflector)"),
+    (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, "r.example:8444", "reflector", 517, echoed=True),
+     "tunnel", "leg 2 up: even 517-byte writes got no answer; our own bytes came back (the "
+     "tunnel echoes): not the far end's answer"),
+    (Unmeasured(Step.TUNNEL, R.NO_ANSWER_UP, None, "hello", 517), "library",
+     "leg 2 up: even 517-byte writes got no answer; the target must be a TLS server that "
+     "answers a ClientHello"),
+    (Unmeasured(Step.TUNNEL, R.POSTS_INCOMPLETE, "t.example:443"), "tunnel",
+     "leg 2 up not measured: TLS through the proxy did not complete for the POST bodies"),
+    (Unmeasured(Step.TUNNEL, R.ANSWER_TOO_SMALL, "t.example:443"), "tunnel",
+     "leg 2 down not measured: the target's answer to GET / is too small (use --reflector)"),
+    (Unmeasured(Step.TUNNEL, R.ANSWER_TOO_SMALL, "t.example:443"), "library",
+     "leg 2 down not measured: the target's answer to GET / is too small"),
+    (Unmeasured(Step.TUNNEL, R.FAR_END_SILENT, "t.example:443"), "tunnel",
+     "leg 2: the far end never answered through the tunnel; no size was measured"),
 ]
 
 
