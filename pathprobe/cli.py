@@ -115,6 +115,20 @@ def _command_path(args: list[str]) -> str:
     return " ".join(path)
 
 
+def interrupted_inside(error: BaseException) -> bool:
+    """True when a Ctrl-C is what this error wraps: Python before 3.12 turns an exception
+    raised while a class is made (a dataclass field's ``__set_name__``) into a RuntimeError
+    whose cause is the KeyboardInterrupt; that is the user's interrupt, not our bug."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _error(message: str) -> None:
     """One line: whatever input it echoes is cleaned and cut (``sanitize.shorten``)."""
     sys.stderr.write(f"pathprobe: error: {shorten(clean(message))}\n")
@@ -171,6 +185,9 @@ def _main(argv: Optional[list[str]]) -> int:
     except BrokenPipeError:
         return int(ExitStatus.HEALTHY)
     except Exception as e:
+        if interrupted_inside(e):  # Ctrl-C while Python wrapped it (``__set_name__`` before 3.12)
+            _error("interrupted")
+            return int(ExitStatus.NOT_MEASURED)
         if show_traceback:
             raise
         _error(f"internal error: {type(e).__name__}: {e} (rerun with --traceback and report it)")

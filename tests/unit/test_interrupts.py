@@ -119,3 +119,29 @@ def test_masked_holds_ctrl_c_back_from_us_and_the_programs_we_start() -> None:
     with masked() as quiet:
         pass
     assert not quiet.interrupted
+
+
+def test_a_ctrl_c_python_wrapped_while_making_a_class_is_an_interrupt() -> None:
+    """CI caught it: Ctrl-C while a dataclass was being made came out (on 3.11) as
+    'internal error: RuntimeError: Error calling __set_name__' and exit 4."""
+    from pathprobe.cli import interrupted_inside
+
+    class PressesCtrlC:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    try:
+        type("Made", (), {"field": PressesCtrlC()})
+    except KeyboardInterrupt as bare:  # Python 3.12+ no longer wraps it
+        assert interrupted_inside(bare)
+    except RuntimeError as wrapped:     # 3.9-3.11
+        assert interrupted_inside(wrapped)
+    else:
+        raise AssertionError("__set_name__ did not raise")
+    try:
+        try:
+            raise ValueError("a real bug")
+        except ValueError as first:
+            raise RuntimeError("while handling it") from first
+    except RuntimeError as unrelated:
+        assert not interrupted_inside(unrelated)
