@@ -392,18 +392,24 @@ def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[
         ],
     }
     if v.leg is Leg.FMC_UPSTREAM:   # no proxy in sight: the words say "server"
-        fixed[VerdictCode.PROXY_UNREACHABLE] = [Recommendation(
-            "network between the FMC and the server", "any",
-            "check the server's address and port, the route and any ACL on the way",
-            "no TCP connection to the server could be opened", "nothing to undo (a check)")]
-        fixed[VerdictCode.TUNNEL_STALL] = [Recommendation(
-            "server, or a firewall/IPS on the way", "any",
-            "review inspection, read timeouts and size/quota limits for the FMC's TLS "
-            "connections to the server",
-            "the TLS session opened but data stopped flowing: inspection delays, timeouts "
-            "for long transfers and file-size limits are the usual causes",
-            "restore the reviewed settings")]
+        fixed.update((c, list(recs)) for c, recs in _SERVER_FIXES.items())
     return fixed.get(code, [])
+
+
+# What _no_numbers recommends instead when the FMC talks to the server with no proxy.
+_SERVER_FIXES: dict[VerdictCode, tuple[Recommendation, ...]] = {
+    VerdictCode.PROXY_UNREACHABLE: (Recommendation(
+        "network between the FMC and the server", "any",
+        "check the server's address and port, the route and any ACL on the way",
+        "no TCP connection to the server could be opened", "nothing to undo (a check)"),),
+    VerdictCode.TUNNEL_STALL: (Recommendation(
+        "server, or a firewall/IPS on the way", "any",
+        "review inspection, read timeouts and size/quota limits for the FMC's TLS "
+        "connections to the server",
+        "the TLS session opened but data stopped flowing: inspection delays, timeouts "
+        "for long transfers and file-size limits are the usual causes",
+        "restore the reviewed settings"),),
+}
 
 
 Builder = Callable[[Verdict, Limits], list[Recommendation]]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pathprobe import hellos
 from pathprobe.errors import UsageError
@@ -66,6 +66,7 @@ from pathprobe.model import (
 from pathprobe.probes import tls_check
 from pathprobe.probes import tunnel as io
 from pathprobe.probes.tunnel import Tunnel
+from pathprobe.proxyconf import config_findings
 from pathprobe.search import search_evidence
 from pathprobe.timeouts import POST_WAIT, TLS_CHECK_WAIT
 from pathprobe.tunnel_down import down_probes, judge_down
@@ -376,3 +377,32 @@ def _nothing_answered_up(up: SearchOutcome, low: int, reflector: HostPort | None
                       echoed=Outcome.ECHOED in up.failures.values())
 
 
+
+
+@dataclass(frozen=True)
+class TunnelRun:
+    """One ``pathprobe tunnel`` run, its arguments checked: what the command hands to the
+    runner. Besides leg 2 measured it reports what the command line already says: a proxy
+    setting the FMC cannot use (a finding of its own; the measurement goes on) and the
+    leg-1 payload the user gives (``leg1_given``)."""
+
+    proxy: ProxyConfig
+    target: HostPort
+    credentials: Credentials | None = None
+    reflector: HostPort | None = None
+    token: str | None = None
+    reflector_tls: bool = False
+    directions: tuple[Direction, ...] = (Direction.UP, Direction.DOWN)
+    leg1_payload: int | None = None
+    ca_file: str | None = None
+    hello: HelloProfile = HelloProfile.BOTH
+
+    def measure(self, progress: Progress) -> list[Measurement]:
+        given = [config_findings(self.proxy)]
+        if self.leg1_payload is not None:
+            given.append(leg1_given(self.proxy, self.leg1_payload))
+        return [*given, measure_tunnel(
+            self.proxy, self.target, credentials=self.credentials, reflector=self.reflector,
+            progress=progress, token=self.token, reflector_tls=self.reflector_tls,
+            directions=self.directions, leg1_payload=self.leg1_payload, ca_file=self.ca_file,
+            hello=self.hello)]

@@ -1,7 +1,7 @@
 """`pathprobe analyze CAPTURE`: diagnose a pcap/pcapng taken on the FMC, offline."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -12,8 +12,62 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 
-if TYPE_CHECKING:
-    pass
+ANALYZE_HELP = """Diagnose a packet capture offline, in the live verdict vocabulary.
+
+Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
+cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
+IPv6; .gz accepted) as a stream, or capture text recognised by its content
+(tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
+detail, decoded HTTP heads; evidence then cites line numbers and says what
+text cannot prove), and analyses every TCP connection, inferring the roles
+from what it sees: a connection that sends CONNECT or an absolute-form
+request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
+on the proxy, the proxy's own connection to the requested host (by time,
+SNI or Host, and port) is leg 2; anything else is a client talking
+straight to a server. Connections whose start was not captured are
+analysed from where the capture starts. --host/--port/--proxy only narrow
+the view. Per connection it reports the MSS in SYN vs SYN-ACK, the request
+and the proxy's answer (403, 407 and offered schemes, 5xx, none), TLS
+ClientHello/ServerHello, the largest segment each way, retransmitted large
+segments never acknowledged (black hole), resets right after a large
+segment, large ClientHellos dropped while full-size segments cross
+(TLS_HELLO_DROPPED), ICMP frag-needed / Packet Too Big, fragments, idle
+stalls, and how it ended. ICMP alone is evidence too: frag-needed /
+Packet Too Big (router, MTU, the quoted packet), DF pings of each size
+answered or not, TTL-exceeded hops. Bytes the peer acknowledged but the
+capture lacks are capture loss (a note), never a black hole; no path MTU
+below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
+among successful connections is a warning. Every verdict cites frame
+numbers and a Wireshark display filter. A capture on the FMC sees leg 1
+only: trouble beyond the proxy shows as TUNNEL_STALL (inferred), never as
+a leg-1 MTU.
+
+Two captures of the same connections, taken at two points of the path
+(the FMC and the proxy, or both sides of a firewall), are matched
+connection by connection (by addresses and ports; behind NAT by the
+SYN's initial sequence number or the first payload bytes), and each lost
+segment is localised: lost between the two capture points, lost after
+the farther one, its acknowledgement lost on the way back, or missed by
+one capture only (capture loss). The sender's TTL tells which capture is
+nearer; with equal TTLs the first capture is taken as nearest the client.
+
+\b
+Examples:
+  tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
+  pathprobe analyze /var/tmp/fmc.pcap
+  pathprobe analyze proxy-any.pcap --proxy 10.10.10.1:3128   # taken on the proxy
+  pathprobe analyze pings.pcap                                 # ICMP only
+  pathprobe analyze fmc.pcapng.gz --port 8080 --json
+  pathprobe analyze case-1234-tcpdump.txt
+  pathprobe analyze fmc.pcap proxy.pcap
+
+A missing file, or one that is neither a capture nor capture text, or a
+corrupt capture, is bad input: one error line, exit status 2. A file the
+system cannot read, or one with no packets, no IP packet, or no
+connection or ICMP matching the filters, is exit status 3 (the line names
+what the frames carry and how to re-capture). A truncated last packet is
+reported and the rest analysed.
+"""
 
 
 @output_options()
@@ -51,62 +105,6 @@ def analyze_command(
         "report's notes say how many. Bounds memory (~2 KB per connection).")] = 50_000,
     *, out: Output,
 ) -> None:
-    """Diagnose a packet capture offline, in the live verdict vocabulary.
-
-    Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
-    cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
-    IPv6; .gz accepted) as a stream, or capture text recognised by its content
-    (tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
-    detail, decoded HTTP heads; evidence then cites line numbers and says what
-    text cannot prove), and analyses every TCP connection, inferring the roles
-    from what it sees: a connection that sends CONNECT or an absolute-form
-    request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
-    on the proxy, the proxy's own connection to the requested host (by time,
-    SNI or Host, and port) is leg 2; anything else is a client talking
-    straight to a server. Connections whose start was not captured are
-    analysed from where the capture starts. --host/--port/--proxy only narrow
-    the view. Per connection it reports the MSS in SYN vs SYN-ACK, the request
-    and the proxy's answer (403, 407 and offered schemes, 5xx, none), TLS
-    ClientHello/ServerHello, the largest segment each way, retransmitted large
-    segments never acknowledged (black hole), resets right after a large
-    segment, large ClientHellos dropped while full-size segments cross
-    (TLS_HELLO_DROPPED), ICMP frag-needed / Packet Too Big, fragments, idle
-    stalls, and how it ended. ICMP alone is evidence too: frag-needed /
-    Packet Too Big (router, MTU, the quoted packet), DF pings of each size
-    answered or not, TTL-exceeded hops. Bytes the peer acknowledged but the
-    capture lacks are capture loss (a note), never a black hole; no path MTU
-    below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
-    among successful connections is a warning. Every verdict cites frame
-    numbers and a Wireshark display filter. A capture on the FMC sees leg 1
-    only: trouble beyond the proxy shows as TUNNEL_STALL (inferred), never as
-    a leg-1 MTU.
-
-    Two captures of the same connections, taken at two points of the path
-    (the FMC and the proxy, or both sides of a firewall), are matched
-    connection by connection (by addresses and ports; behind NAT by the
-    SYN's initial sequence number or the first payload bytes), and each lost
-    segment is localised: lost between the two capture points, lost after
-    the farther one, its acknowledgement lost on the way back, or missed by
-    one capture only (capture loss). The sender's TTL tells which capture is
-    nearer; with equal TTLs the first capture is taken as nearest the client.
-
-    \b
-    Examples:
-      tcpdump -i eth0 -s 0 -w /var/tmp/fmc.pcap host 10.10.10.1 and port 80
-      pathprobe analyze /var/tmp/fmc.pcap
-      pathprobe analyze proxy-any.pcap --proxy 10.10.10.1:3128   # taken on the proxy
-      pathprobe analyze pings.pcap                                 # ICMP only
-      pathprobe analyze fmc.pcapng.gz --port 8080 --json
-      pathprobe analyze case-1234-tcpdump.txt
-      pathprobe analyze fmc.pcap proxy.pcap
-
-    A missing file, or one that is neither a capture nor capture text, or a
-    corrupt capture, is bad input: one error line, exit status 2. A file the
-    system cannot read, or one with no packets, no IP packet, or no
-    connection or ICMP matching the filters, is exit status 3 (the line names
-    what the frames carry and how to re-capture). A truncated last packet is
-    reported and the rest analysed.
-    """
     from pathprobe.capture.run import CaptureRun, check_captures, make_filters
 
     check_captures(captures)
@@ -115,3 +113,6 @@ def analyze_command(
     run_measuring("analyze", run.measure, out,
                   context=make_context(target=" + ".join(map(str, captures))),
                   recommender=run.recommender)
+
+
+analyze_command.__doc__ = ANALYZE_HELP
