@@ -20,14 +20,13 @@ measured at all. Ctrl-C returns the partial report, as on the command line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pathprobe.errors import UsageError
 from pathprobe.model import (
     DEFAULT_TARGET,
     Credentials,
-    Measurement,
     Progress,
     ProxyConfig,
     Report,
@@ -55,10 +54,9 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
     means a direct leg. ``user``/``password`` authenticate to the proxy (Basic or
     Digest); credentials in the proxy URL are used when ``user`` is not given.
     """
-    from pathprobe.diagnosis import DiagnoseConfig, measure_steps, plan
+    from pathprobe.diagnosis import DiagnoseConfig
     from pathprobe.findings import default_recommender
     from pathprobe.probes.tls_check import check_ca_file
-    from pathprobe.proxyconf import config_findings
     from pathprobe.runner import measure_report, utc_now_iso
     from pathprobe.wire.hostport import HostPort
 
@@ -79,12 +77,7 @@ def diagnose(target: str = DEFAULT_TARGET, *, proxy: str | None = None,
     cfg = DiagnoseConfig(target=far, proxy=found,
                          credentials=credentials, reflector=reflector_at, max_probes=max_probes,
                          ca_file=trusted)
-
-    def measure(progress: Progress) -> Iterator[Measurement]:
-        yield config_findings(found)
-        yield from measure_steps(plan(cfg, progress), progress)
-
-    return measure_report("diagnose", measure, started=utc_now_iso(), progress=progress,
+    return measure_report("diagnose", cfg.measure, started=utc_now_iso(), progress=progress,
                           leg2_target=str(far) if found is not None else None,
                           recommender=default_recommender)
 

@@ -30,6 +30,7 @@ from pathprobe.model import (
     UnmeasuredReason,
     no_progress,
 )
+from pathprobe.proxyconf import config_findings
 from pathprobe.runner import InterruptedDuring
 from pathprobe.wire.hostport import HostPort
 
@@ -48,6 +49,15 @@ class DiagnoseConfig:
     reflector: HostPort | None = None
     max_probes: int = 100
     ca_file: str | None = None    # PEM CAs trusted besides the system store (TLS check)
+
+    def measure(self, progress: Progress) -> Iterator[Measurement]:
+        """The whole run: the proxy setting's own finding first (one the FMC cannot use;
+        the steps go on), then every step of the plan in order."""
+        if self.proxy is not None:
+            progress(f"proxy {self.proxy.display} (from {self.proxy.source}), "
+                     f"target {self.target}")
+        yield config_findings(self.proxy)
+        yield from measure_steps(plan(self, progress), progress)
 
 
 StepFn = Callable[[], Measurement]

@@ -1,7 +1,6 @@
 """`pathprobe diagnose`: the main job, every leg and direction, verdicts and recommendations."""
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +13,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, UnmeasuredReason
+from pathprobe.model import DEFAULT_TARGET, UnmeasuredReason
 from pathprobe.wire.hostport import HostPort
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -74,9 +73,9 @@ def diagnose_command(
         help="Upper bound on probes per size search.")] = 100,
     *, out: Output,
 ) -> None:
-    from pathprobe.diagnosis import DiagnoseConfig, measure_steps, plan
+    from pathprobe.diagnosis import DiagnoseConfig
     from pathprobe.probes.tls_check import check_ca_file
-    from pathprobe.proxyconf import config_findings, discover_proxy, get_credentials
+    from pathprobe.proxyconf import discover_proxy, get_credentials
 
     try:
         far = HostPort.parse(target, default_port=443)
@@ -91,15 +90,7 @@ def diagnose_command(
                          credentials=credentials, reflector=reflector_at, max_probes=max_probes,
                          ca_file=trusted)
     out = out.hiding(credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
-
-    def measure(progress: Progress) -> Iterator[Measurement]:
-        if found is not None:
-            progress(f"proxy {found.display} (from {found.source}), target {far}")
-        # A proxy setting the FMC cannot use is a finding of its own; the steps go on.
-        yield config_findings(found)
-        yield from measure_steps(plan(cfg, progress), progress)
-
-    run_measuring("diagnose", measure, out, context=make_context(found, str(far)),
+    run_measuring("diagnose", cfg.measure, out, context=make_context(found, str(far)),
                   leg2_target=str(far) if found is not None else None,
                   hints={UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe "
                                                 "diagnose ...' to measure every step"})

@@ -177,7 +177,7 @@ def lab_exec(
     """Run a command inside a lab namespace (default fmc) with HTTPS_PROXY set to the lab proxy.
 
     Exits with the command's own exit status."""
-    from pathprobe.lab.manager import exec_in
+    from pathprobe.lab.execute import exec_in
 
     if node not in topo.ALL_NODES:
         raise UsageError(f"unknown node {node!r}; choose one of: {', '.join(topo.ALL_NODES)}")
@@ -187,9 +187,8 @@ def lab_exec(
 @lab_app.command("down")
 def lab_down() -> None:
     """Remove the lab: processes, namespaces (and their veths), files. Safe to repeat."""
-    from pathprobe.lab.manager import down, require_root_and_tools, shielded_from_ctrl_c
+    from pathprobe.lab.manager import down_shielded, require_root_and_tools
 
     require_root_and_tools()
-    with shielded_from_ctrl_c():
-        removed = down(_prefix())
+    removed = down_shielded(_prefix())
     _say(f"removed {len(removed)} resources" if removed else "nothing to remove")

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 
 from pathprobe.interrupts import FirstInterrupt, first_interrupt, masked
 from pathprobe.lab import topology as topo
-from pathprobe.lab.manager import down, lab_environment, up
+from pathprobe.lab.execute import lab_environment
+from pathprobe.lab.manager import down, up
 from pathprobe.model import ExitStatus
 
 DEMO_TIMEOUT_S = 120

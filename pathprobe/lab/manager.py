@@ -27,6 +27,7 @@ from pathlib import Path
 
 from pathprobe.errors import LabError, MissingTool, PermissionNeeded, UsageError
 from pathprobe.interrupts import masked
+from pathprobe.lab import squid
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns, write_sysctl
 from pathprobe.lab.topology import Fault, ProxyMode, Scenario
@@ -34,11 +35,9 @@ from pathprobe.lab.topology import Fault, ProxyMode, Scenario
 STATE_DIR = Path("/run/pathprobe")
 SHM_DIR = Path("/dev/shm")
 # 'ip netns exec NS' bind-mounts /etc/netns/NS/hosts over /etc/hosts: how the fmc namespace
-# resolves the lab proxy's names (topology.fmc_hosts_file).
+# resolves the lab proxy's names (squid.fmc_hosts_file).
 NETNS_ETC = Path("/etc/netns")
 READY_TIMEOUT_S = 10.0
-# After Ctrl-C, how long 'lab exec' waits for the command to print its partial report.
-EXEC_GRACE_S = 10.0
 
 REQUIRED_TOOLS = {"ip": "iproute2", "nft": "nftables", "ethtool": "ethtool",
                   "squid": "squid-openssl", "openssl": "openssl"}
@@ -128,7 +127,8 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _kill_group(pid: int) -> None:
+def kill_group(pid: int) -> None:
+    """End a process group we started: SIGTERM, then SIGKILL if it is still there."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
@@ -164,7 +164,7 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
     state = load_state(prefix)
     if state:
         for name, pid in state.pids.items():
-            _kill_group(pid)
+            kill_group(pid)
             removed.append(f"process {name} ({pid})")
     present = existing_namespaces()
     for node in topo.ALL_NODES:
@@ -192,6 +192,13 @@ def down(prefix: str, log: Log = _quiet) -> list[str]:
     for item in removed:
         log(f"removed {item}")
     return removed
+
+
+def down_shielded(prefix: str, log: Log = _quiet) -> list[str]:
+    """``down`` that runs to the end however often Ctrl-C is pressed (one is raised after):
+    what 'lab down' runs."""
+    with shielded_from_ctrl_c():
+        return down(prefix, log)
 
 
 def squid_name(prefix: str) -> str:
@@ -340,7 +347,7 @@ def _write_fmc_hosts(prefix: str, fmcs: int) -> None:
     for fmc in topo.fmc_names(fmcs):
         etc = NETNS_ETC / topo.namespace(prefix, fmc)
         etc.mkdir(parents=True, exist_ok=True)
-        (etc / "hosts").write_text(topo.fmc_hosts_file(system))
+        (etc / "hosts").write_text(squid.fmc_hosts_file(system))
 
 
 def _make_interception_ca(workdir: Path) -> None:
@@ -349,15 +356,15 @@ def _make_interception_ca(workdir: Path) -> None:
     if not Path(topo.CERTGEN).exists():
         # Debian's plain 'squid' (GnuTLS) has no ssl-bump; 'squid-openssl' replaces it.
         raise MissingTool(Path(topo.CERTGEN).name, "squid-openssl")
-    for cmd in topo.ca_commands(str(workdir)):
+    for cmd in squid.ca_commands(str(workdir)):
         _run(cmd)
     (workdir / topo.PROXY_CA_KEY).chmod(0o600)
 
 
 def _write_proxy_files(mode: ProxyMode, workdir: Path, intercept: bool = False) -> Path:
     conf = workdir / "squid.conf"
-    conf.write_text(topo.squid_conf(mode, str(workdir), intercept))
-    (workdir / "hosts").write_text(topo.hosts_file())
+    conf.write_text(squid.squid_conf(mode, str(workdir), intercept))
+    (workdir / "hosts").write_text(squid.hosts_file())
     if intercept:
         _make_interception_ca(workdir)
     if mode is ProxyMode.BASIC:
@@ -524,92 +531,3 @@ def health(state: LabState) -> dict[str, bool]:
         except ProcessLookupError:
             out[f"process {name}"] = False
     return out
-
-
-def lab_environment(prefix: str) -> dict[str, str]:
-    """Environment for commands run inside the fmc namespace: the lab proxy and target."""
-    env = dict(os.environ)
-    env.update({
-        "HTTPS_PROXY": topo.PROXY_URL, "https_proxy": topo.PROXY_URL,
-        "PATHPROBE_LAB": prefix,
-        "PATHPROBE_LAB_TARGET": f"{topo.UPSTREAM_NAME}:{topo.UPSTREAM_TLS_PORT}",
-    })
-    return env
-
-
-def exec_in(prefix: str, node: str, argv: Sequence[str]) -> int:
-    """Run ``argv`` inside a lab namespace; returns its exit status (128+N if killed by N).
-
-    The command runs in its own process group (given the terminal while it runs), so
-    a Ctrl-C reaches it once: from the terminal, or forwarded from us when only we
-    were signalled (SIGINT/SIGTERM). Then it gets EXEC_GRACE_S to print its partial
-    report before it is killed.
-    """
-    require_root()
-    ns = topo.namespace(prefix, node)
-    if ns not in existing_namespaces():
-        raise LabError(f"the lab is not up (no namespace {ns}); run 'pathprobe lab up' first")
-    if not argv:
-        raise LabError("nothing to run: give a command after '--'")
-    try:
-        proc = subprocess.Popen(["ip", "netns", "exec", ns, *argv], env=lab_environment(prefix),
-                                process_group=0)
-    except OSError as e:
-        raise LabError(f"cannot run {argv[0]}: {e.strerror or e}") from None
-    with _foreground(proc.pid), _forwarding(proc) as interrupted:
-        deadline: float | None = None
-        while True:
-            try:
-                status = proc.wait(0.25)
-                break
-            except subprocess.TimeoutExpired:
-                if interrupted and deadline is None:
-                    deadline = time.monotonic() + EXEC_GRACE_S
-                if deadline is not None and time.monotonic() > deadline:
-                    _kill_group(proc.pid)
-    return status if status >= 0 else 128 - status
-
-
-@contextlib.contextmanager
-def _forwarding(proc: subprocess.Popen[bytes]) -> Iterator[list[int]]:
-    """Pass SIGINT/SIGTERM on to ``proc``'s group; the yielded list records them."""
-    got: list[int] = []
-
-    def forward(signum: int, frame: object) -> None:
-        got.append(signum)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield got
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def _foreground(pgid: int) -> Iterator[None]:
-    """Make ``pgid`` the terminal's foreground group while it runs (so it can prompt and
-    gets Ctrl-C itself), as a shell does; nothing happens without a controlling terminal."""
-    try:
-        tty = os.open("/dev/tty", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        yield
-        return
-    try:
-        ours = os.tcgetpgrp(tty)
-        if ours != os.getpgrp():
-            yield  # we are not in the foreground ourselves: leave the terminal alone
-            return
-        with contextlib.suppress(OSError):
-            os.tcsetpgrp(tty, pgid)
-        try:
-            yield
-        finally:
-            previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-            with contextlib.suppress(OSError):
-                os.tcsetpgrp(tty, ours)
-            signal.signal(signal.SIGTTOU, previous)
-    finally:
-        os.close(tty)

@@ -1,6 +1,7 @@
 """The lab's shape as plain data: nodes, links, addresses, routes, scenarios,
-and the text of the configs (nft rulesets, squid.conf) that put faults in
-effect. Pure: nothing here runs a command, so all of it is unit-tested.
+and the commands and nft rulesets that put faults in effect (the proxy's own
+config text is ``pathprobe.lab.squid``). Pure: nothing here runs a command, so
+all of it is unit-tested.
 
 Topology (every address from 198.18.0.0/15 and 2001:db8::/32)::
 
@@ -51,7 +52,7 @@ PROXY_CA_NAME = "pathprobe lab interception CA"
 CERT_DB = "ssl_db"
 CERTGEN = "/usr/lib/squid/security_file_certgen"
 # A name for the proxy longer than the 64 characters Smart Licensing accepts; the fmc
-# namespace resolves it (and PROXY_NAME) to the proxy's lab address (fmc_hosts_file).
+# namespace resolves it (and PROXY_NAME) to the proxy's lab address (squid.fmc_hosts_file).
 PROXY_NAME = "proxy.pathprobe.test"
 LONG_PROXY_NAME = "proxy-with-a-name-longer-than-smart-licensing-allows.pathprobe.test"
 
@@ -536,105 +537,6 @@ def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
 
 def needs_conntrack_accounting(faults: Sequence[Fault]) -> bool:
     return any(f.kind is FaultKind.STALL for f in faults)
-
-
-def hosts_file() -> str:
-    """Names squid resolves; only lab addresses, so it never looks anything up outside."""
-    return (f"{UPSTREAM_V4} {UPSTREAM_NAME}\n{UPSTREAM_V6} {UPSTREAM_NAME}\n"
-            f"{UPSTREAM_V4} {DENIED_NAME}\n")
-
-
-def fmc_hosts_file(system_hosts: str) -> str:
-    """/etc/hosts as the fmc namespace sees it ('ip netns exec' mounts it from
-    /etc/netns/NS/hosts): the host's own lines plus the proxy's lab names."""
-    base = system_hosts if system_hosts.endswith("\n") or not system_hosts else system_hosts + "\n"
-    return (f"{base}# pathprobe lab: names of the lab proxy (lab addresses only)\n"
-            f"{PROXY_V4} {PROXY_NAME} {LONG_PROXY_NAME}\n"
-            f"{PROXY_V6} {PROXY_NAME} {LONG_PROXY_NAME}\n")
-
-
-def ca_commands(workdir: str) -> list[list[str]]:
-    """The lab interception CA (openssl) and squid's empty certificate database, in order.
-
-    The CA is what a decrypting proxy signs its forged certificates with:
-    basicConstraints CA:TRUE and keyUsage keyCertSign, valid for two days.
-    """
-    return [
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", f"/O=pathprobe lab/CN={PROXY_CA_NAME}",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-         "-keyout", f"{workdir}/{PROXY_CA_KEY}", "-out", f"{workdir}/{PROXY_CA_CERT}"],
-        [CERTGEN, "-c", "-s", f"{workdir}/{CERT_DB}", "-M", "4MB"],
-    ]
-
-
-def _ssl_bump_lines(workdir: str) -> list[str]:
-    """Peek at step 1 (learn the SNI), then bump: the client gets a certificate for the
-    target name issued by the lab CA. Connections to other ports than 443 (the reflector)
-    are spliced, as enterprise proxies usually do."""
-    return [
-        f"sslcrtd_program {CERTGEN} -s {workdir}/{CERT_DB} -M 4MB",
-        "sslcrtd_children 3 startup=1 idle=1",
-        "tls_outgoing_options flags=DONT_VERIFY_PEER",   # the lab upstream is self-signed
-        "sslproxy_cert_error allow all",
-        f"acl tls_port port {UPSTREAM_TLS_PORT}",
-        "acl step1 at_step SslBump1",
-        "ssl_bump splice !tls_port",
-        "ssl_bump peek step1",
-        "ssl_bump bump all",
-    ]
-
-
-def squid_conf(mode: ProxyMode, workdir: str, intercept: bool = False) -> str:
-    """squid.conf for the proxy namespace: private files, lab destinations only; with
-    ``intercept``, TLS to port 443 is decrypted with the lab CA (ssl-bump)."""
-    bump = (f" ssl-bump tls-cert={workdir}/{PROXY_CA_CERT} tls-key={workdir}/{PROXY_CA_KEY}"
-            " generate-host-certificates=on dynamic_cert_mem_cache_size=4MB"
-            if intercept else "")
-    lines = [
-        f"http_port {PROXY_V4}:{PROXY_PORT}{bump}",
-        f"http_port [{PROXY_V6}]:{PROXY_PORT}{bump}",
-        f"pid_filename {workdir}/squid.pid",
-        f"access_log stdio:{workdir}/access.log",
-        f"cache_log {workdir}/cache.log",
-        "cache_store_log none",
-        f"coredump_dir {workdir}",
-        f"hosts_file {workdir}/hosts",
-        "dns_nameservers 127.0.0.1",
-        "dns_timeout 2 seconds",
-        "cache deny all",
-        "cache_mem 4 MB",
-        "visible_hostname pathprobe-lab-proxy",
-        "shutdown_lifetime 0 seconds",
-        "pinger_enable off",
-        "connect_timeout 5 seconds",
-        "forwarded_for delete",
-        "acl lab_dst dst 198.18.0.0/15 2001:db8::/32",
-        f"acl denied_name dstdomain -n {DENIED_NAME}",
-        "http_access deny !lab_dst",
-        "http_access deny denied_name",
-    ]
-    if mode is ProxyMode.BASIC:
-        lines += [f"auth_param basic program /usr/lib/squid/basic_ncsa_auth {workdir}/passwd",
-                  f"auth_param basic realm {AUTH_REALM}", "auth_param basic children 2"]
-    elif mode is ProxyMode.DIGEST:
-        lines += [f"auth_param digest program /usr/lib/squid/digest_file_auth "
-                  f"{workdir}/digest_passwd",
-                  f"auth_param digest realm {AUTH_REALM}", "auth_param digest children 2"]
-    elif mode is ProxyMode.NTLM:
-        lines += ["auth_param ntlm program /usr/lib/squid/ntlm_fake_auth",
-                  "auth_param ntlm children 2"]
-    if mode in (ProxyMode.BASIC, ProxyMode.DIGEST, ProxyMode.NTLM):
-        lines += ["acl authed proxy_auth REQUIRED", "http_access deny !authed"]
-    if mode is ProxyMode.ACL:
-        lines += ["http_access deny CONNECT"]
-    if mode is ProxyMode.CONNECT_ONLY:
-        lines += ["http_access deny !CONNECT"]
-    lines += ["http_access allow lab_dst", "http_access deny all"]
-    if intercept:
-        lines += _ssl_bump_lines(workdir)
-    return "\n".join(lines) + "\n"
 
 
 def is_lab_address(address: str) -> bool:

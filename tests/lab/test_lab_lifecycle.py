@@ -20,7 +20,7 @@ from tests.conftest import UNPRIVILEGED, Lab, cli_env
 # the test can interrupt or kill it mid-way, "badproxy" makes squid fail to start.
 CHILD = """
 import sys, time
-from pathprobe.lab import manager, topology as topo
+from pathprobe.lab import manager, squid, topology as topo
 mode, prefix = sys.argv[1], sys.argv[2]
 if mode == "slow":
     real_wait = manager._wait_ready
@@ -29,8 +29,8 @@ if mode == "slow":
         return real_wait(*args, **kwargs)
     manager._wait_ready = slow_wait
 if mode == "badproxy":  # an address on no interface: squid cannot bind and exits
-    real_conf = topo.squid_conf
-    topo.squid_conf = lambda *a: real_conf(*a).replace("port 198.18.2.2", "port 198.18.9.9")
+    real_conf = squid.squid_conf
+    squid.squid_conf = lambda *a: real_conf(*a).replace("port 198.18.2.2", "port 198.18.9.9")
 manager.up(topo.SCENARIOS["healthy"], prefix)
 """
 

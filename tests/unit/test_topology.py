@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pathprobe.lab import squid
 from pathprobe.lab import topology as topo
 from pathprobe.lab.topology import Fault, FaultKind, ProxyMode
 from pathprobe.model import Direction
@@ -73,20 +74,20 @@ def test_rst_clamp_stall_and_icmp_filter_rulesets() -> None:
 
 
 def test_squid_conf_modes() -> None:
-    base = topo.squid_conf(ProxyMode.OPEN, "/w")
+    base = squid.squid_conf(ProxyMode.OPEN, "/w")
     assert "http_port 198.18.2.2:3128" in base and "hosts_file /w/hosts" in base
     assert "http_access deny !lab_dst" in base  # never CONNECT outside the lab
     assert "dns_nameservers 127.0.0.1" in base
-    assert "basic_ncsa_auth" in topo.squid_conf(ProxyMode.BASIC, "/w")
-    assert "digest_file_auth" in topo.squid_conf(ProxyMode.DIGEST, "/w")
-    ntlm = topo.squid_conf(ProxyMode.NTLM, "/w")
+    assert "basic_ncsa_auth" in squid.squid_conf(ProxyMode.BASIC, "/w")
+    assert "digest_file_auth" in squid.squid_conf(ProxyMode.DIGEST, "/w")
+    ntlm = squid.squid_conf(ProxyMode.NTLM, "/w")
     assert "ntlm_fake_auth" in ntlm and "auth_param basic" not in ntlm
-    assert "http_access deny CONNECT" in topo.squid_conf(ProxyMode.ACL, "/w")
-    only = topo.squid_conf(ProxyMode.CONNECT_ONLY, "/w")
+    assert "http_access deny CONNECT" in squid.squid_conf(ProxyMode.ACL, "/w")
+    only = squid.squid_conf(ProxyMode.CONNECT_ONLY, "/w")
     # Plain HTTP refused before anything is allowed; CONNECT still reaches the allow line.
     assert only.index("http_access deny !CONNECT") < only.index("http_access allow lab_dst")
     assert "http_access deny !CONNECT" not in base
-    assert topo.hosts_file().count(topo.UPSTREAM_NAME) == 2
+    assert squid.hosts_file().count(topo.UPSTREAM_NAME) == 2
 
 
 def test_fault_parse_and_validation() -> None:
@@ -129,8 +130,8 @@ def test_lab_prefix_is_validated(prefix: str) -> None:
 
 def test_squid_conf_intercept_combines_with_every_mode() -> None:
     for mode in ProxyMode:
-        plain = topo.squid_conf(mode, "/w")
-        bumped = topo.squid_conf(mode, "/w", intercept=True)
+        plain = squid.squid_conf(mode, "/w")
+        bumped = squid.squid_conf(mode, "/w", intercept=True)
         assert "ssl-bump" not in plain and "ssl_bump" not in plain
         port_lines = [x for x in bumped.splitlines() if x.startswith("http_port ")]
         assert len(port_lines) == 2 and all(
@@ -155,7 +156,7 @@ def test_intercept_scenario_and_flag_combine_with_faults() -> None:
 
 
 def test_ca_commands_stay_in_the_workdir() -> None:
-    cmds = topo.ca_commands("/w")
+    cmds = squid.ca_commands("/w")
     assert cmds[0][0] == "openssl" and "basicConstraints=critical,CA:TRUE" in cmds[0]
     assert cmds[1] == [topo.CERTGEN, "-c", "-s", "/w/ssl_db", "-M", "4MB"]
     paths = [a for cmd in cmds for a in cmd
@@ -164,7 +165,7 @@ def test_ca_commands_stay_in_the_workdir() -> None:
 
 
 def test_fmc_hosts_keeps_the_system_lines_and_names_only_lab_addresses() -> None:
-    text = topo.fmc_hosts_file("127.0.0.1 localhost")
+    text = squid.fmc_hosts_file("127.0.0.1 localhost")
     assert text.startswith("127.0.0.1 localhost\n")
     assert len(topo.LONG_PROXY_NAME) > 64
     for line in text.splitlines()[1:]:
