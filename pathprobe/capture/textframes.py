@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.capture.reader import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
-from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse
 from pathprobe.capture.tracker import LARGE_PAYLOAD
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact

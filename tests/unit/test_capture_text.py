@@ -17,18 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
-from pathprobe.capture.text import (
-    CLIENT_HELLO,
-    TextForm,
-    TextPacket,
-    detail_block,
-    http_head,
-    packet_list_row,
-    parse_text,
-    parse_time,
-    tcpdump_line,
-)
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.textforms import detail_block, http_head, packet_list_row, tcpdump_line
 from pathprobe.capture.textframes import _Relabel, _resolve, _Side, looks_like_text
+from pathprobe.capture.textpacket import CLIENT_HELLO, TextForm, TextPacket, parse_time
 from pathprobe.errors import CaptureError, UsageError
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
 from tests.conftest import cli_env

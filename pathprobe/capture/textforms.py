@@ -1,0 +1,404 @@
+"""The line parsers of each form of capture text: ``tcpdump`` lines (``-v`` quotations,
+``-e`` link headers, tunnels), Wireshark/tshark packet-list rows (CSV too), ``tshark -V``
+detail blocks, and HTTP heads broken over lines. Each turns a line (or a block) into a
+``TextPacket`` showing what the text shows and nothing more.
+
+Pure, no I/O; ``pathprobe.capture.text.parse_text`` decides which form a line is.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+
+from pathprobe.capture.textpacket import (
+    HEADER_LINE,
+    MONTHS,
+    REQUEST_LINE,
+    STATUS_LINE,
+    TIME,
+    TextForm,
+    TextPacket,
+    bare,
+    content_of,
+    ignorable,
+    parse_port,
+    parse_time,
+    u32,
+)
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
+
+TCP_URG, TCP_ECE, TCP_CWR = 0x20, 0x40, 0x80
+STATUS_LOOKAHEAD = 6        # lines searched for the parts of an HTTP status broken over lines
+MAX_HEADERS = 64
+
+
+# --- HTTP heads ------------------------------------------------------------------------
+
+def _reason(s: str) -> bool:
+    """Could this line be the reason phrase of a status broken over lines?"""
+    return (len(s) < 80 and not HEADER_LINE.match(s) and not REQUEST_LINE.match(s)
+            and tcpdump_line(s, 0) is None and not ROW.match(s))
+
+
+def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
+    """An HTTP request or response head starting at line ``i``: (next line, kind, bytes).
+
+    The status line may be broken over lines ('HTTP/1.1' / '200' / 'Connection
+    established', blank lines and code fences between); header lines follow."""
+    first = bare(lines[i])
+    j = i + 1
+    request, status = REQUEST_LINE.match(first), STATUS_LINE.match(first)
+    if request is not None:
+        kind, start = "request", request.group(1)
+    elif status is not None:
+        kind, start = "response", status.group(1).strip()
+    elif first in ("HTTP/1.1", "HTTP/1.0"):
+        parts: list[str] = []
+        while j < len(lines) and j <= i + STATUS_LOOKAHEAD and len(parts) < 2:
+            s = bare(lines[j])
+            if ignorable(lines[j]):
+                j += 1
+                continue
+            code = not parts and re.fullmatch(r"\d{3}", s) is not None
+            if not (code or (parts and _reason(s))):
+                break
+            parts.append(s)
+            j += 1
+        if not parts:
+            return None
+        kind, start = "response", " ".join([first, *parts])
+    else:
+        return None
+    headers = [start]
+    while j < len(lines) and len(headers) < MAX_HEADERS and HEADER_LINE.match(bare(lines[j])):
+        headers.append(bare(lines[j]))
+        j += 1
+    return j, kind, ("\r\n".join(headers) + "\r\n\r\n").encode("latin-1", "replace")
+
+
+# --- tcpdump ---------------------------------------------------------------------------
+
+_TD = re.compile(
+    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+    r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
+    r"(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
+TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
+                       r"hlim|class).*\)\s*$")
+# -e: the link header first, perhaps with 802.1Q tags ("vlan 100, p 0, ethertype IPv4 ..."):
+# the last ethertype names what follows.
+_TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?\S+ > \S+, .*\bethertype "
+                       r"(?P<et>IPv[46]|\w+) \(0x[0-9a-f]+\),(?: length \d+:)? (?P<rest>.*)$")
+_TD_ICMP = re.compile(
+    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+    r"(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
+    r"unreachable - need to frag \(mtu (?P<mtu>\d+)\)|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
+_TD_VLEN = re.compile(r"\blength (\d+)\)\s*$")
+_TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
+_TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
+_TD_ACK = re.compile(r"\back (\d+)")
+_TD_OPTS = re.compile(r"options \[([^\]]*)\]")
+_TD_LEN = re.compile(r"\blength (\d+)(?::?\s*(.*))?")
+_TD_FLAG_BITS = {"S": TCP_SYN, "F": TCP_FIN, "P": TCP_PSH, "R": TCP_RST, ".": TCP_ACK,
+                 "U": TCP_URG, "E": TCP_ECE, "W": TCP_CWR}
+
+
+def _td_options(p: TextPacket, opts: str) -> None:
+    p.options_shown = True
+    m = re.search(r"\bmss (\d+)", opts)
+    p.mss = int(m.group(1)) if m and int(m.group(1)) < 65536 else None
+    m = re.search(r"\bwscale (\d+)", opts)
+    p.wscale = int(m.group(1)) if m and int(m.group(1)) < 256 else None
+    p.sack = "sackOK" in opts
+    p.tsopt = "TS val" in opts
+
+
+_TD_FLOW = re.compile(r"(?<![\w.:])[0-9A-Za-z][\w.:-]*\.[\w-]+ > [0-9A-Za-z][\w.:-]*\.[\w-]+: "
+                      r"Flags \[")
+_TD_TIME_AT_START = re.compile(r"^\s*(" + TIME + r")\s")
+
+
+# Tunnels inside tunnels a line may show (GRE in GRE ...); deeper ones are not opened.
+MAX_TUNNEL_DEPTH = 8
+
+
+def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
+    """The innermost TCP packet of a line that shows an outer one first ('IP a > b: GREv0,
+    length 194: IP c.1 > d.2: Flags ...'), as a line of its own; None if there is none."""
+    flows = list(_TD_FLOW.finditer(line))
+    last = flows[-1] if flows else None
+    if last is None or last.start() == 0:
+        return None
+    before = line[:last.start()]
+    if re.search(r"\bIP6\b|\bIPv6\b|0x86dd|\(0x0057\)", before.rsplit(":", 2)[-1]):
+        fam = "IP6"
+    elif fam is None:
+        fam = "IP"
+    start = _TD_TIME_AT_START.match(before)
+    time_s = start.group(1) if start is not None else time_s
+    return f"{time_s or ''} {fam} {line[last.start():]}".strip()
+
+
+def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None
+               ) -> TextPacket | None:
+    """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender."""
+    mtu = u32(m, m.re.groupindex["mtu"]) or u32(m, m.re.groupindex["mtu6"])
+    if mtu is None or mtu > 0xFFFF:
+        return None
+    time_s = m.group("time") or time_s
+    family = 6 if m.group("mtu6") is not None or (m.group("fam") or fam) == "IP6" else 4
+    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), 0, m.group("dst"), 0, 0,
+                      parse_time(time_s) if time_s else None, family, icmp_mtu=mtu,
+                      icmp_orig=m.group("orig") or "")
+
+
+def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None] | None:
+    """tcpdump -v's quotation of the packet an ICMP error answers, at line ``i``: the IP
+    header line, then the TCP line. (next line, the quoted packet, its IP length)."""
+    if i + 1 >= len(lines):
+        return None
+    head = TD_VHEAD.match(lines[i])
+    if head is None:
+        return None
+    q = tcpdump_line(lines[i + 1], i + 2, (None, head.group("fam")))
+    if not isinstance(q, TextPacket) or q.icmp_mtu is not None:
+        return None
+    length = _TD_VLEN.search(lines[i])
+    return i + 2, q, u32(length)
+
+
+def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None),
+                 depth: int = 0) -> TextPacket | str | None:
+    """A tcpdump line: a packet, "other" (a recognised non-TCP line), or None.
+
+    ``pending`` is (time, family) from a ``-v`` IP header line just above; ``depth`` counts
+    the tunnels opened so far (a line whose inner packet is itself is not opened again)."""
+    time_s, fam = pending
+    m_eth = _TD_ETHER.match(line)
+    if m_eth is not None:
+        time_s = m_eth.group("time") or time_s
+        fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
+        line = m_eth.group("rest")
+    icmp = _TD_ICMP.match(line)
+    if icmp is not None:
+        return _icmp_line(icmp, lineno, time_s, fam)
+    m = _TD.match(line)
+    flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
+    if m is None or flags_m is None:
+        inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
+        if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
+            return tcpdump_line(inner, lineno, depth=depth + 1)
+        if m is None:
+            return None
+        return "other" if (m.group("time") or time_s or m.group("fam") or fam) else None
+    time_s = m.group("time") or time_s
+    fam = m.group("fam") or fam
+    rest = m.group("rest")
+    sport, dport = parse_port(m.group("sport")), parse_port(m.group("dport"))
+    if sport is None or dport is None:
+        return None
+    flags = 0
+    for ch in flags_m.group(1):
+        flags |= _TD_FLAG_BITS.get(ch, 0)
+    p = TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"), dport,
+                   flags, parse_time(time_s) if time_s else None,
+                   6 if fam == "IP6" else 4 if fam == "IP" else 0)
+    seq_m = _TD_SEQ.search(rest)
+    p.seq = u32(seq_m)
+    p.ack = u32(_TD_ACK.search(rest))
+    opts = _TD_OPTS.search(rest)
+    if opts is not None:
+        _td_options(p, opts.group(1))
+    tail = rest[opts.end():] if opts is not None else rest
+    len_m = _TD_LEN.search(tail)
+    if len_m is not None:
+        p.length = u32(len_m)
+        p.content = content_of(len_m.group(2) or "")
+    elif seq_m is not None and seq_m.group(2) is not None and p.seq is not None:
+        p.length = max(0, int(seq_m.group(2)) - p.seq)
+    if not p.content:
+        p.content = content_of(rest[rest.rfind("(") + 1:rest.rfind(")")]) if ")" in rest else b""
+    return p
+
+
+# --- Wireshark / tshark packet list ----------------------------------------------------
+
+ROW = re.compile(
+    r"^\s*(?:(?P<no>\d+)\s+)?(?P<time>" + TIME + r")\s+(?P<src>[^\s\u2192]+)\s+"
+    r"(?:(?:\u2192|->|>)\s+)?(?P<dst>[^\s\u2192]+)\s+(?P<proto>[A-Za-z][A-Za-z0-9./_-]*)\s+"
+    r"(?P<flen>\d+)\s+(?P<info>.*)$")
+_INFO_TCP = re.compile(r"(?P<sport>\d+)\s*(?:\u2192|->|>|\?|\u00e2\S*)\s*(?P<dport>\d+)\s+"
+                       r"\[(?P<flags>[A-Z]{2,3}(?:, ?[A-Z]{2,3})*)\]")
+_WS_FLAG_BITS = {"SYN": TCP_SYN, "FIN": TCP_FIN, "PSH": TCP_PSH, "RST": TCP_RST,
+                 "ACK": TCP_ACK, "URG": TCP_URG, "ECE": TCP_ECE, "ECN": TCP_ECE,
+                 "CWR": TCP_CWR}
+RETX = re.compile(r"(?:Fast |Spurious )?[Rr]etransmission")
+
+
+def csv_row(line: str) -> str:
+    """A packet-list row exported as CSV ("1","0.000","10.0.0.1",...) as a plain row."""
+    try:
+        cells = next(csv.reader([line]))
+    except (csv.Error, StopIteration):
+        return line
+    return " ".join(c.strip() for c in cells)
+
+
+def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str, str] | None:
+    """A packet-list row: (packet or None when the row names no ports, src, dst, info)."""
+    if line.lstrip().startswith('"'):
+        line = csv_row(line)
+    m = ROW.match(line)
+    if m is None:
+        return None
+    info = m.group("info")
+    src, dst = m.group("src"), m.group("dst")
+    t = parse_time(m.group("time"))
+    tcp = _INFO_TCP.search(info)
+    if tcp is None:
+        return None, src, dst, info
+    flags = 0
+    for word in re.split(r",\s*", tcp.group("flags")):
+        flags |= _WS_FLAG_BITS.get(word, 0)
+    p = TextPacket(lineno, TextForm.PACKET_LIST, src, int(tcp.group("sport")), dst,
+                   int(tcp.group("dport")), flags, t, frame_len=int(m.group("flen")),
+                   number=u32(m, m.re.groupindex["no"]))
+    if p.sport > 65535 or p.dport > 65535:
+        return None
+    p.seq = u32(re.search(r"\bSeq=(\d+)", info))
+    p.ack = u32(re.search(r"\bAck=(\d+)", info))
+    p.length = u32(re.search(r"\bLen=(\d+)", info))
+    p.mss = u32(re.search(r"\bMSS=(\d+)", info))
+    ws = u32(re.search(r"\bWS=(\d+)", info))
+    p.wscale = ws.bit_length() - 1 if ws else None
+    p.sack = "SACK_PERM" in info
+    p.tsopt = "TSval=" in info
+    p.options_shown = True
+    p.retx_mark = bool(RETX.search(info[:tcp.start()]))
+    return p, src, dst, info
+
+
+# --- tshark -V detail blocks -----------------------------------------------------------
+
+_MARK = re.compile(r"^\s*(?:[>v<\u25b8\u25be\u25b6\u25bc\u2023+]\s+)?")
+_FRAME = re.compile(r"^Frame (\d+): (\d+) bytes on wire")
+_IPV = re.compile(r"^Internet Protocol Version ([46]), Src: (.+?), Dst: (.+?)\s*$")
+_TCPV = re.compile(r"^Transmission Control Protocol, Src Port: (?:\S+ \()?(\d+)\)?, "
+                   r"Dst Port: (?:\S+ \()?(\d+)\)?")
+_ARRIVAL = re.compile(r"Arrival Time: (\w{3})\w* +(\d+), (\d{4}) (\d\d:\d\d:\d\d(?:\.\d+)?)")
+_EPOCH = re.compile(r"Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?)")
+_TCP_FLAGS = re.compile(r"^Flags: 0x([0-9a-fA-F]{1,4})\b")
+
+
+def _addr(text: str) -> str:
+    """'fmc.example.com (10.40.40.1)' -> the address; else the text as it is."""
+    m = re.search(r"\(([0-9a-fA-F:.]+)\)\s*$", text)
+    return m.group(1) if m else text.strip()
+
+
+def block_start(line: str) -> bool:
+    s = _MARK.sub("", line)
+    return bool(_FRAME.match(s) or _IPV.match(s) or _TCPV.match(s))
+
+
+def _detail_time(s: str, t: float | None) -> float | None:
+    m = _EPOCH.search(s)
+    if m is not None:
+        return float(m.group(1))
+    m = _ARRIVAL.search(s)
+    if m is not None and t is None and m.group(1).lower() in MONTHS:
+        day = parse_time(f"{m.group(3)}-{MONTHS[m.group(1).lower()]:02d}-{int(m.group(2)):02d}"
+                         f" {m.group(4)}")
+        return day
+    return t
+
+
+def _detail_icmp(ip: re.Match[str], lines: list[str], t: float | None, lineno: int
+                 ) -> TextPacket | None:
+    """A tshark -V ICMP frag-needed / ICMPv6 Packet Too Big and the packet it quotes."""
+    text = "\n".join(lines)
+    if "Fragmentation needed" not in text and "Packet Too Big" not in text:
+        return None
+    mtu = u32(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
+    qip = next((m for m in map(_IPV.match, lines) if m is not None), None)
+    qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
+    if mtu is None or mtu > 0xFFFF or qip is None:
+        return None
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), 0, _addr(ip.group(3)), 0, 0, t,
+                   int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
+    if qtcp is not None:
+        p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), int(qtcp.group(1)),
+                              _addr(qip.group(3)), int(qtcp.group(2)), 0)
+        length = u32(re.search(r"(?m)^(?:Total Length|Payload Length): (\d+)", text))
+        p.quoted_len = length + 40 if length is not None and qip.group(1) == "6" else length
+    return p
+
+
+def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPacket | None]:
+    """A ``tshark -V`` frame from line ``i``: (next line, the TCP packet if it is one)."""
+    fields: dict[str, str] = {}
+    frame = _FRAME.match(_MARK.sub("", lines[i]).strip())
+    t: float | None = None
+    tcp: re.Match[str] | None = None
+    ip: re.Match[str] | None = None
+    http: list[str] = []
+    opts: list[str] = []
+    icmp: list[str] | None = None     # an ICMP error's lines, its quotation included
+    j = i
+    while j < len(lines):
+        raw = lines[j]
+        s = _MARK.sub("", raw).strip()
+        if j > i and (not s or _FRAME.match(s)
+                      or (ip is not None and icmp is None and _IPV.match(s))):
+            break
+        j += 1
+        if not s:
+            continue
+        if icmp is not None:
+            icmp.append(s)
+        elif ip is not None and tcp is None and s.startswith("Internet Control Message"):
+            icmp = [s]
+        elif ip is None and _IPV.match(s):
+            ip = _IPV.match(s)
+        elif tcp is None and _TCPV.match(s):
+            tcp = _TCPV.match(s)
+        elif tcp is None:
+            t = _detail_time(s, t)
+        elif _TCP_FLAGS.match(s) and "flags" not in fields:
+            fields["flags"] = _TCP_FLAGS.match(s).group(1)  # type: ignore[union-attr]
+        elif re.search(r"[Rr]etransmission", s):
+            fields["retx"] = "1"
+        elif "Handshake Type: Client Hello" in s or "Handshake Type: Server Hello" in s:
+            fields.setdefault("tls", s)
+        elif not s.startswith("[") and (REQUEST_LINE.match(bare(s)) or STATUS_LINE.match(bare(s))
+                                         or (http and HEADER_LINE.match(s))):
+            http.append(bare(s))
+        else:
+            opts.append(s)
+    if ip is not None and icmp is not None:
+        return j, _detail_icmp(ip, icmp, t, lineno)
+    if ip is None or tcp is None:
+        return j, None
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), int(tcp.group(1)),
+                   _addr(ip.group(3)), int(tcp.group(2)), int(fields.get("flags", "0"), 16) & 0xFF,
+                   t, int(ip.group(1)))
+    head = tcp.group(0) + tcp.string[tcp.end():]
+    p.seq = u32(re.search(r"\bSeq: (\d+)", head))
+    p.ack = u32(re.search(r"\bAck: (\d+)", head))
+    p.length = u32(re.search(r"\bLen: (\d+)", head))
+    joined = "\n".join(opts)
+    p.mss = u32(re.search(r"Maximum segment size: (\d+) bytes", joined))
+    ws = re.search(r"Window scale: (\d+) \(multiply", joined)
+    p.wscale = int(ws.group(1)) if ws and int(ws.group(1)) < 256 else None
+    p.sack = "SACK permitted" in joined
+    p.tsopt = "Timestamps: TSval" in joined
+    p.options_shown = "Options:" in joined or p.mss is not None
+    p.retx_mark = "retx" in fields
+    if frame is not None:
+        p.number, p.frame_len = u32(frame), u32(frame, 2)
+    if http:
+        p.content = ("\r\n".join(http) + "\r\n\r\n").encode("latin-1", "replace")
+    elif "tls" in fields:
+        p.content = content_of(fields["tls"])
+    return j, p

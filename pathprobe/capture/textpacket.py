@@ -1,0 +1,164 @@
+"""One TCP segment as capture text shows it (``TextPacket``), and the small parsers every
+text form shares: times, ports, the HTTP first lines and what a decoded summary names.
+
+Pure, no I/O. The forms' line parsers are ``pathprobe.capture.textforms``; the whole
+text, in order, is ``pathprobe.capture.text.parse_text``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from dataclasses import dataclass, field
+
+from pathprobe.compat import StrEnum
+
+# TLS record starts the tracker recognises (content type 22, handshake type 1 or 2).
+CLIENT_HELLO = b"\x16\x03\x01\x02\x00\x01"
+SERVER_HELLO = b"\x16\x03\x03\x00\x5a\x02"
+
+
+class TextForm(StrEnum):
+    """The forms of capture text we read (stable values: JSON facts)."""
+
+    TCPDUMP = "tcpdump"
+    PACKET_LIST = "Wireshark/tshark packet list"
+    DETAIL = "tshark -V detail"
+    HTTP = "decoded HTTP"
+
+
+@dataclass
+class TextPacket:
+    """One TCP segment as a line (or a detail block) shows it; None: not shown."""
+
+    line: int
+    form: TextForm
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    flags: int
+    ts: float | None = None
+    family: int = 0                 # 4 or 6 when the text says; 0: from the addresses
+    seq: int | None = None
+    ack: int | None = None
+    length: int | None = None       # TCP payload bytes
+    frame_len: int | None = None    # Wireshark's Length column (link header included)
+    mss: int | None = None
+    wscale: int | None = None
+    sack: bool = False
+    tsopt: bool = False
+    options_shown: bool = False
+    retx_mark: bool = False
+    content: bytes = b""            # payload bytes the text spells out (HTTP head, TLS hello)
+    number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
+    # An ICMP frag-needed / Packet Too Big line: the MTU it names, the destination of the
+    # packet it answers, and that packet when tcpdump -v quoted it (on the next lines).
+    icmp_mtu: int | None = None
+    icmp_orig: str = ""
+    quoted: TextPacket | None = None
+    quoted_len: int | None = None
+
+
+@dataclass
+class TextParse:
+    """The packets of a text and what the parser noticed on the way."""
+
+    packets: list[TextPacket] = field(default_factory=list)
+    forms: dict[TextForm, int] = field(default_factory=dict)
+    lines: int = 0
+    unparsed: int = 0
+    first_unparsed: int = 0
+    other_protocols: int = 0        # recognised lines of UDP, ICMP, ARP ...
+    http_standalone: int = 0        # HTTP heads on lines of their own
+    first_standalone: int = 0
+
+    def seen(self, form: TextForm) -> None:
+        self.forms[form] = self.forms.get(form, 0) + 1
+
+
+# --- small parsers ---------------------------------------------------------------------
+
+TIME = (r"(?:\d{4}-\d\d-\d\d[ T]|[A-Z][a-z]{2} {1,2}\d{1,2}, \d{4} )?"
+         r"\d{1,2}:\d\d:\d\d(?:[.,]\d+)?|\d{9,10}\.\d+|\d{1,6}\.\d+")
+_TIME_RE = re.compile(r"(?:(\d{4})-(\d\d)-(\d\d)[ T]|([A-Z][a-z]{2}) {1,2}(\d{1,2}), (\d{4}) )?"
+                      r"(\d{1,2}):(\d\d):(\d\d(?:[.,]\d+)?)$")
+MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+SERVICES = {"http": 80, "www": 80, "https": 443, "http-alt": 8080, "webcache": 8080,
+            "squid": 3128, "ndl-aas": 3128, "socks": 1080, "ssh": 22, "domain": 53,
+            "https-alt": 8443, "pcsync-https": 8443, "tproxy": 8081, "sunproxyadmin": 8081,
+            "ftp": 21, "smtp": 25, "ldap": 389, "ldaps": 636, "imaps": 993, "submission": 587}
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds from a time as tcpdump or Wireshark print it (time of day: since midnight)."""
+    m = _TIME_RE.match(text)
+    if m is None:
+        try:
+            v = float(text)
+        except ValueError:
+            return None
+        return v if math.isfinite(v) else None
+    y, mo, d, month, day, year, hh, mm, ss = m.groups()
+    secs = int(hh) * 3600 + int(mm) * 60 + float(ss.replace(",", "."))
+    if month is not None:   # Wireshark's "Mar 14, 2025 11:30:12.517129"
+        if month.lower() not in MONTHS:
+            return None
+        y, mo, d = year, str(MONTHS[month.lower()]), day
+    if y is not None:
+        try:
+            secs += datetime.date(int(y), int(mo), int(d)).toordinal() * 86400.0
+        except ValueError:
+            return None
+    return secs
+
+
+def parse_port(text: str) -> int | None:
+    if text.isdigit():
+        v = int(text)
+        return v if v < 65536 else None
+    return SERVICES.get(text.lower())
+
+
+def u32(m: re.Match[str] | None, group: int = 1) -> int | None:
+    if m is None or m.group(group) is None:
+        return None
+    v = int(m.group(group))
+    return v if v < 1 << 32 else None
+
+
+# --- HTTP first lines ---------------------------------------------------------------------------
+
+REQUEST_LINE = re.compile(r"^[\x21-\x7e]*?\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) "
+                  r"\S+ HTTP/1\.[01])\s*$")
+STATUS_LINE = re.compile(r"^[\x21-\x7e]*?(HTTP/1\.[01] \d{3}(?: [^\r\n]*)?)$")
+# The same, anywhere in a packet line's decoded summary ("length 122: HTTP: CONNECT ...").
+_REQ_IN = re.compile(r"\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) \S+ HTTP/1\.[01])")
+_STATUS_IN = re.compile(r"(?<![\w/])(HTTP/1\.[01] \d{3}(?: [^\r\n(]*)?)")
+HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]*\S")
+_CRLF = re.compile(r"(?:\\r\\n|\\n)+$")
+
+
+def bare(line: str) -> str:
+    """A line without Wireshark's literal '\\r\\n' and surrounding space."""
+    return _CRLF.sub("", line.strip()).strip()
+
+
+def ignorable(line: str) -> bool:
+    s = line.strip()
+    return not s or s.startswith("```") or s == "<#root>"
+
+
+def content_of(text: str) -> bytes:
+    """Payload bytes named by a line's decoded summary (an HTTP first line, a TLS hello)."""
+    s = bare(text)
+    m = _REQ_IN.search(s) or _STATUS_IN.search(s)
+    if m is not None:
+        return (m.group(1).strip() + "\r\n\r\n").encode("latin-1", "replace")
+    if "Client Hello" in s:
+        return CLIENT_HELLO
+    if "Server Hello" in s:
+        return SERVER_HELLO
+    return b""
