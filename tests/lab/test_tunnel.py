@@ -103,6 +103,19 @@ def test_leg1_faults_are_not_blamed_on_leg2(lab: Lab, fault: str, code: str) -> 
     assert leg2["max_payload"] is None and leg2["max_payload_at_least"] == v["max_payload"]
 
 
+def test_leg1_max_payload_is_reported_as_given_and_keeps_leg2_measured(lab: Lab) -> None:
+    """--leg1-max-payload: a leg-1 row with the number, said to be given (not measured), and
+    the up probes kept within it, so a leg-2 black hole above it is measured on leg 2."""
+    lab.up("blackhole", leg=2, direction="up", param=1400)
+    status, rep, _ = tunnel(lab, "--direction", "up", "--leg1-max-payload", "1300")
+    assert status == 1
+    first = [x for x in rep["legs"] if x["name"] == "fmc-proxy" and x.get("max_payload")]
+    assert [x["max_payload"] for x in first] == [1300], rep["legs"]
+    assert any("given with --leg1-max-payload" in n for n in first[0]["notes"]), first
+    v = verdict(rep, "PMTU_BLACKHOLE")
+    assert (v["leg"], v["confidence"]) == ("proxy-upstream", "measured"), v
+
+
 def test_leg2_both_directions_exact_with_reflector(lab: Lab) -> None:
     lab.up("blackhole", leg=2, param=1350)
     status, rep, _ = tunnel(lab, "--reflector", REFLECTOR)
