@@ -23,6 +23,7 @@ from pathprobe.model import (
     ExitStatus,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Measurement,
     ProxyConfig,
@@ -42,7 +43,8 @@ UP, DOWN, BOTH = Direction.UP, Direction.DOWN, Direction.BOTH
 PROXY, TARGET = "198.18.2.2", "upstream.pathprobe.test:443"
 HOLE = VerdictCode.PMTU_BLACKHOLE
 
-LEG1_OK = LegReport(L1, PROXY, None, {"pmtu": 1500, "pmtu_method": "tcp"})
+LEG1_OK = LegReport(L1, PROXY, None, {"pmtu": 1500, "pmtu_method": "tcp"},
+                    sizes=LegSizes(pmtu=1500))
 LEG1_HEALTHY = Verdict(VerdictCode.HEALTHY, L1, BOTH, limit=Limit(mtu=1500),
                        basis=Basis.THIS_LEG_ONLY)
 WRITES = Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS ClientHello",
@@ -104,9 +106,10 @@ def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None
     leg2_echo = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1321},
                         limit=Limit(max_payload=1320, pmtu_low=1360, pmtu_high=1372),
                         basis=Basis.NEEDS_LEG1, write_failed=1321)
-    legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}),
-            LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320}),
-            LegReport(L2, TARGET, UP, {"max_payload": 1320}))
+    legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}, sizes=LegSizes(pmtu=1372)),
+            LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320},
+                      sizes=LegSizes(max_payload=1320)),
+            LegReport(L2, TARGET, UP, {"max_payload": 1320}, sizes=LegSizes(max_payload=1320)))
     r = report(Measurement(legs, (leg1_hole, leg2_echo)))
     (v,) = r.verdicts
     assert (v.code, v.leg, v.direction, v.severity) == (HOLE, L1, UP, Severity.CRITICAL)
@@ -145,7 +148,8 @@ def test_leg1_losing_the_failing_write_size_takes_the_tunnel_finding() -> None:
 
 def test_report_drops_healthy_on_a_sick_leg_and_exits_1() -> None:
     m1 = Measurement((LEG1_OK,), (LEG1_HEALTHY, CLAMP))
-    m2 = Measurement((LegReport(L2, TARGET, None, {"max_payload": 1348}),), (LEG2_HOLE,))
+    m2 = Measurement((LegReport(L2, TARGET, None, {"max_payload": 1348},
+                                sizes=LegSizes(max_payload=1348)),), (LEG2_HOLE,))
     r = finish([m1, m2], command="diagnose", started="2026-01-01T00:00:00+00:00",
                duration_s=1.0)
     assert [v.code for v in r.verdicts] == [HOLE, VerdictCode.MSS_CLAMPED]
@@ -266,15 +270,17 @@ def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
 # known to be acknowledged: leg 1 carries the writes split, so the loss is leg 2's.
 UNPRIV_LEG1 = [
     Measurement(legs=(LegReport(L1, PROXY, UP, {"pmtu": 1340, "pmtu_up": 1340,
-                                                "pmtu_method": "tcp"}),),
+                                                "pmtu_method": "tcp"},
+                                sizes=LegSizes(pmtu=1340, pmtu_up=1340)),),
                 verdicts=(Verdict(VerdictCode.HEALTHY, L1, UP, limit=Limit(mtu=1340),
                                   basis=Basis.THIS_LEG_ONLY),)),
     Measurement(legs=(LegReport(L1, PROXY + ":3128", None, {"max_payload": 1288,
-                                                            "largest_acked": 1340}),),
+                                                            "largest_acked": 1340},
+                                sizes=LegSizes(max_payload=1288)),),
                 verdicts=(CLAMP,)),
 ]
 TUNNEL_1328 = Measurement(
-    legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}),),
+    legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}, sizes=LegSizes(max_payload=1328)),),
     verdicts=(Verdict(HOLE, L2, UP, (WRITES,), Confidence.MEASURED, {"write_failed": 1329},
                       Limit(max_payload=1328, pmtu_low=1368, pmtu_high=1400),
                       Basis.NEEDS_LEG1, write_failed=1329),))
