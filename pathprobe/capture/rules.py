@@ -66,9 +66,15 @@ class Finding:
     target_text: str | None = None
     max_seg_down: int | None = None
     full_seg: int | None = None
+    pinged: str | None = None   # a DF ping sweep's destination
 
     def key(self) -> tuple[object, ...]:
         return (self.code, self.leg, self.direction, self.key_values)
+
+
+def host_port(address: str, port: int) -> str:
+    """An endpoint as address:port (an IPv6 address in brackets)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _dir(d: int) -> Direction:
@@ -612,7 +618,10 @@ class Merger:
                                mss_received=first.mss_received, hello=first.hello,
                                others_connected=first.others_connected,
                                target_text=first.target_text,
-                               max_seg_down=first.max_seg_down, full_seg=first.full_seg))
+                               max_seg_down=first.max_seg_down, full_seg=first.full_seg,
+                               endpoints=(host_port(c.client, c.cport),
+                                          host_port(c.server, c.sport))
+                               if c is not None else None))
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))
         return out
