@@ -35,6 +35,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    Interrupted,
     IpVersion,
     Leg,
     LegReport,
@@ -456,21 +457,31 @@ def with_leg_versions(verdicts: Sequence[Verdict], legs: Iterable[LegReport]
 
 
 def finish(measurements: Sequence[Measurement], *, command: str, started: str,
-           duration_s: float, partial: bool = False, extra_errors: Sequence[str] = (),
-           notes: Sequence[Evidence] = (), leg2_target: str | None = None,
+           duration_s: float, partial: bool = False, interrupted: Interrupted | None = None,
+           hints: bool = False, notes: Sequence[Evidence] = (),
+           leg2_target: str | None = None,
            recommender: Recommender = default_recommender) -> Report:
-    """The Report of one command run from its steps' Measurements (pure)."""
+    """The Report of one command run from its steps' Measurements (pure). ``interrupted``:
+    Ctrl-C cut it short (the report is partial); ``hints``: add the lines that name the
+    command's own flags (the CLI's reports)."""
     verdicts, steps = combine(measurements, leg2_target)
     verdicts = with_leg_versions(verdicts, steps)
     legs = combine_legs(steps)
-    from pathprobe.render.unmeasured import unmeasured_sentence
+    from pathprobe.render.unmeasured import (
+        hint_sentences,
+        interrupted_sentence,
+        unmeasured_sentence,
+    )
 
-    errors = tuple(dict.fromkeys((*(unmeasured_sentence(u, command) for m in measurements
-                                    for u in m.unmeasured), *extra_errors)))
+    unmeasured = tuple(u for m in measurements for u in m.unmeasured)
+    errors = tuple(dict.fromkeys((
+        *(unmeasured_sentence(u, command) for u in unmeasured),
+        *((interrupted_sentence(interrupted, command),) if interrupted is not None else ()),
+        *(hint_sentences(unmeasured, command) if hints else ()))))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
-                  partial=partial, errors=errors,
-                  unmeasured=tuple(u for m in measurements for u in m.unmeasured),
+                  partial=partial or interrupted is not None, errors=errors,
+                  unmeasured=unmeasured,
                   notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))),
                   steps=tuple(row for row in steps if row.step is not Step.CAPTURE))

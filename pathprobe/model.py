@@ -465,6 +465,14 @@ class Unmeasured:
 
 
 @dataclass(frozen=True)
+class Interrupted:
+    """A run cut short by Ctrl-C: the step it stopped, when one was named (its sentence is
+    made in ``render.unmeasured``)."""
+
+    during: str | None = None
+
+
+@dataclass(frozen=True)
 class Measurement:
     """What one measuring step (pmtu, mss, tunnel ...) produced; diagnose combines several.
 

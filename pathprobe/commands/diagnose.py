@@ -14,7 +14,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, Measurement, Progress, UnmeasuredReason
+from pathprobe.model import DEFAULT_TARGET, Measurement, Progress
 from pathprobe.wire.hostport import HostPort
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -100,9 +100,7 @@ def diagnose_command(
         yield from measure_steps(plan(cfg, progress), progress)
 
     run_measuring("diagnose", measure, out, context=make_context(found, str(far)),
-                  leg2_target=str(far) if found is not None else None,
-                  hints={UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe "
-                                                "diagnose ...' to measure every step"})
+                  leg2_target=str(far) if found is not None else None)
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -30,6 +30,8 @@ from pathprobe.model import (
     Report,
     Severity,
     Step,
+    Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
     no_progress,
@@ -57,10 +59,9 @@ CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH, numbers={"mss_sent": 1460,
                 basis=Basis.THIS_LEG_ONLY, mss_received=1300)
 
 
-def report(*measurements: Measurement, leg2_target: str | None = None,
-           errors: tuple[str, ...] = ()) -> Report:
+def report(*measurements: Measurement, leg2_target: str | None = None) -> Report:
     return finish(measurements, command="diagnose", started="t", duration_s=1.0,
-                  extra_errors=errors, leg2_target=leg2_target)
+                  leg2_target=leg2_target)
 
 
 def facts(v: Verdict) -> list[object]:
@@ -87,7 +88,8 @@ def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
                not_measured(L2, TARGET, "tunnel", "407"))
     assert summarize(r) == ("leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured "
                             "(1 step not measured)")
-    assert summarize(report(errors=("pmtu: needs root",))) == (
+    needs_root = Unmeasured(Step.PMTU, UnmeasuredReason.PERMISSION, cause="pmtu: needs root")
+    assert summarize(report(Measurement(unmeasured=(needs_root,)))) == (
         "nothing could be measured: pmtu: needs root")
 
 
@@ -394,25 +396,28 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
 
 
 def test_hints_name_the_flags_of_the_command_once_each() -> None:
-    from pathprobe.model import Step, Unmeasured, UnmeasuredReason
-    from pathprobe.runner import hints_for
+    from pathprobe.render.unmeasured import hint_sentences
 
-    perm = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.PERMISSION,
-                                              cause="icmp: needs root"),))
-    silent = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.SILENT,
-                                                cause="no answer"),))
-    hints = {UnmeasuredReason.PERMISSION: "run it as root"}
-    assert hints_for([perm, silent, perm, healthy()], hints) == ("run it as root",)
-    r = measure_report("pmtu", lambda p: [perm], started="t", hints=hints)
-    assert r.errors == ("icmp: needs root", "run it as root")
-    assert measure_report("pmtu", lambda p: [silent], started="t", hints=hints).errors == (
-        "no answer",)
+    perm = Unmeasured(Step.MSS, UnmeasuredReason.PERMISSION, cause="segments: needs root")
+    silent = Unmeasured(Step.MSS, UnmeasuredReason.SILENT, cause="no answer")
+    assert hint_sentences([perm, silent, perm], "mss") == ("run it as root (sudo)",)
+    assert hint_sentences([perm], "diagnose") == (
+        "some probes need root: run 'sudo pathprobe diagnose ...' to measure every step",)
+    assert hint_sentences([perm], "analyze") == ()   # no flag of its own to name
+    r = measure_report("mss", lambda p: [Measurement(unmeasured=(perm,))], started="t",
+                       hints=True)
+    assert r.errors == ("segments: needs root", "run it as root (sudo)")
+    assert measure_report("mss", lambda p: [Measurement(unmeasured=(silent,))], started="t",
+                          hints=True).errors == ("no answer",)
+    # The library's reports (no flags to name) get the finding's own line only.
+    assert measure_report("mss", lambda p: [Measurement(unmeasured=(perm,))],
+                          started="t").errors == ("segments: needs root",)
 
 
 def test_typed_unmeasured_decides_the_exit_status_not_the_sentences() -> None:
     """A step that could not measure makes the run exit 3 even beside a HEALTHY verdict,
     from the typed record alone (no error sentence in the Measurement)."""
-    from pathprobe.model import ExitStatus, Step, Unmeasured, UnmeasuredReason
+    from pathprobe.model import ExitStatus
 
     lower = Unmeasured(Step.PMTU, UnmeasuredReason.LOWER_BOUND, method="udp", mtu=918)
     r = finish([healthy(), Measurement(unmeasured=(lower,))], command="diagnose",
