@@ -35,9 +35,11 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    Interrupted,
     IpVersion,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Measurement,
     Number,
@@ -87,11 +89,6 @@ TUNNEL_BASES = frozenset({Basis.PROXY_ACKED, Basis.PROXY_NEVER_ACKED, Basis.RESE
 
 
 
-def _int(numbers: Mapping[str, Number], key: str) -> int | None:
-    value = numbers.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _leg1_legs(legs: Iterable[LegReport]) -> list[LegReport]:
     return [x for x in legs if x.name is Leg.FMC_PROXY]
 
@@ -125,13 +122,10 @@ def leg1_carries(legs: Iterable[LegReport], ip_version: int = 4) -> int | None:
     """The largest TCP payload per segment leg 1 is proven to carry, if known."""
     sizes: list[int] = []
     for leg in _leg1_legs(legs):
-        payload = _int(leg.measurements, "max_payload")
-        if payload is not None:
-            sizes.append(payload)
-        for key in ("pmtu", "pmtu_up", "pmtu_down", "pmtu_low"):
-            mtu = _int(leg.measurements, key)
-            if mtu is not None:
-                sizes.append(payload_for_mtu(mtu, ip_version, timestamps=True))
+        if leg.sizes.max_payload is not None:
+            sizes.append(leg.sizes.max_payload)
+        sizes.extend(payload_for_mtu(mtu, ip_version, timestamps=True)
+                     for mtu in leg.sizes.mtus())
     return min(sizes) if sizes else None
 
 
@@ -160,12 +154,13 @@ def _leg2_untested(legs: list[LegReport], v: Verdict, leg1: int | None) -> list[
     out = []
     for leg in legs:
         if leg.name is Leg.PROXY_UPSTREAM and leg.direction is v.direction \
-                and ok is not None and _int(leg.measurements, "max_payload") == ok:
+                and ok is not None and leg.sizes.max_payload == ok:
             m = {**leg.measurements, "max_payload": None, "max_payload_at_least": ok,
                  "pmtu_high": None}
             note = Evidence(DiagnoseFact.LEG2_UNTESTED_ABOVE, Step.DIAGNOSE,
                             {"payload": ok, "leg1": leg1})
-            leg = replace(leg, measurements=m, notes=(*leg.notes, note))
+            leg = replace(leg, measurements=m, notes=(*leg.notes, note),
+                          sizes=replace(leg.sizes, max_payload=None, payload_at_least=ok))
         out.append(leg)
     return out
 
@@ -205,7 +200,7 @@ def attribute(verdicts: Sequence[Verdict], legs: Sequence[LegReport]
             continue
         if v.basis is Basis.SMALL_MSS_ON_LEG1:
             out.append(replace(v, evidence=(*v.evidence, Evidence(
-                DiagnoseFact.SMALL_MSS_ON_LEG1, steps_ev, {"mss": _int(v.numbers, "our_mss")}))))
+                DiagnoseFact.SMALL_MSS_ON_LEG1, steps_ev, {"mss": v.our_mss}))))
             continue
         # NEEDS_LEG1: leg 1's own measurements decide (a proven limit first; then a leg 1
         # measured without one: writes cross it split into segments of at most the MSS;
@@ -315,7 +310,7 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
     if v.code is VerdictCode.HEALTHY:
         return Severity.INFO
     if v.code is VerdictCode.PROXY_UNREACHABLE and (
-            _int(v.numbers, "others_connected") or v.confidence is Confidence.INFERRED):
+            v.others_connected or v.confidence is Confidence.INFERRED):
         # one refusal while other connections to it succeeded, or a lone SYN the capture
         # cannot tell from a capture gap: not proven to break traffic
         return Severity.WARNING
@@ -363,7 +358,7 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
                 row, measurements={**row.measurements, **leg.measurements},
                 notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
                 not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))),
-                ip_version=row.ip_version or leg.ip_version)
+                ip_version=row.ip_version or leg.ip_version, sizes=row.sizes.merged(leg.sizes))
             break
         else:
             same.setdefault(key, []).append(len(rows))
@@ -387,12 +382,15 @@ def combine_leg(rows: Sequence[LegReport]) -> LegReport:
     ranked = sorted(rows, key=_authority)
     values: dict[str, Number] = {}
     for key in dict.fromkeys(k for row in rows for k in row.measurements):
-        found = [row.measurements[key] for row in ranked
-                 if row.measurements.get(key) is not None]
-        values[key] = found[0] if found else None
+        found = (row.measurements.get(key) for row in ranked)
+        values[key] = next((x for x in found if x is not None), None)
+    sizes = LegSizes()
+    for row in ranked:
+        sizes = sizes.merged(row.sizes)
     return LegReport(rows[0].name, ranked[0].target, rows[0].direction, values,
                      tuple(dict.fromkeys(n for row in rows for n in row.notes)),
-                     tuple(dict.fromkeys(w for row in rows for w in row.not_measured)))
+                     tuple(dict.fromkeys(w for row in rows for w in row.not_measured)),
+                     sizes=sizes)
 
 
 def combine_legs(steps: Sequence[LegReport]) -> tuple[LegReport, ...]:
@@ -459,21 +457,31 @@ def with_leg_versions(verdicts: Sequence[Verdict], legs: Iterable[LegReport]
 
 
 def finish(measurements: Sequence[Measurement], *, command: str, started: str,
-           duration_s: float, partial: bool = False, extra_errors: Sequence[str] = (),
-           notes: Sequence[Evidence] = (), leg2_target: str | None = None,
+           duration_s: float, partial: bool = False, interrupted: Interrupted | None = None,
+           hints: bool = False, notes: Sequence[Evidence] = (),
+           leg2_target: str | None = None,
            recommender: Recommender = default_recommender) -> Report:
-    """The Report of one command run from its steps' Measurements (pure)."""
+    """The Report of one command run from its steps' Measurements (pure). ``interrupted``:
+    Ctrl-C cut it short (the report is partial); ``hints``: add the lines that name the
+    command's own flags (the CLI's reports)."""
     verdicts, steps = combine(measurements, leg2_target)
     verdicts = with_leg_versions(verdicts, steps)
     legs = combine_legs(steps)
-    from pathprobe.render.unmeasured import unmeasured_sentence
+    from pathprobe.render.unmeasured import (
+        hint_sentences,
+        interrupted_sentence,
+        unmeasured_sentence,
+    )
 
-    errors = tuple(dict.fromkeys((*(unmeasured_sentence(u, command) for m in measurements
-                                    for u in m.unmeasured), *extra_errors)))
+    unmeasured = tuple(u for m in measurements for u in m.unmeasured)
+    errors = tuple(dict.fromkeys((
+        *(unmeasured_sentence(u, command) for u in unmeasured),
+        *((interrupted_sentence(interrupted, command),) if interrupted is not None else ()),
+        *(hint_sentences(unmeasured, command) if hints else ()))))
     targets = {leg.name: leg.target for leg in legs}
     return Report(command=command, started=started, duration_s=duration_s, legs=legs,
                   verdicts=verdicts, recommendations=recommender(verdicts, targets),
-                  partial=partial, errors=errors,
-                  unmeasured=tuple(u for m in measurements for u in m.unmeasured),
+                  partial=partial or interrupted is not None, errors=errors,
+                  unmeasured=unmeasured,
                   notes=tuple(dict.fromkeys((*notes, *(n for m in measurements for n in m.notes)))),
                   steps=tuple(row for row in steps if row.step is not Step.CAPTURE))

@@ -31,6 +31,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    HelloSizes,
     Leg,
     LegReport,
     Number,
@@ -140,7 +141,8 @@ def hello_verdict(size: Verdict, crossed: ShapeResult, written: int,
     kept = tuple(e for e in size.evidence if e.fact in (TunnelFact.WRITES, SearchFact.SEARCH))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, size.leg, size.direction,
                    (*head, *evidence, *kept), size.confidence, numbers, limit=None,
-                   basis=size.basis, leg1_ip_version=size.leg1_ip_version, write_failed=bad)
+                   basis=size.basis, leg1_ip_version=size.leg1_ip_version, write_failed=bad,
+                   hello=HelloSizes(ok, bad, record))
 
 
 def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool | None,
@@ -154,7 +156,9 @@ def hello_row(row: LegReport, crossed: int, family: int | None, timestamps: bool
     if size is not None and size.limit is not None and size.limit.max_payload is not None:
         m["hello_max"] = size.limit.max_payload
     note = Evidence(HelloFact.SIZE_RULED_OUT, Step.TUNNEL, {"size": crossed})
-    return replace(row, measurements=m, notes=(*row.notes, note))
+    sizes = replace(row.sizes, max_payload=None, payload_at_least=crossed,
+                    pmtu_low=crossed + lo_h)
+    return replace(row, measurements=m, notes=(*row.notes, note), sizes=sizes)
 
 
 # --- the realistic hellos: will a post-quantum handshake work? ----------------------------
@@ -220,7 +224,8 @@ def profile_verdict(results: Sequence[ShapeResult], carried: int | None,
               "size": segment or carried, "records": 1, "bad": pq.size}),
           *(shape_evidence(r) for r in results))
     return Verdict(VerdictCode.TLS_HELLO_DROPPED, Leg.PROXY_UPSTREAM, Direction.UP, ev,
-                   Confidence.MEASURED, numbers, basis=_basis(pq), write_failed=pq.size)
+                   Confidence.MEASURED, numbers, basis=_basis(pq), write_failed=pq.size,
+                   hello=HelloSizes(ok, pq.size, ok - RECORD_HEADER))
 
 
 def refine_threshold(v: Verdict, ok: int | None, bad: int | None, exact: bool,
@@ -234,7 +239,8 @@ def refine_threshold(v: Verdict, ok: int | None, bad: int | None, exact: bool,
     evidence = tuple(replace(e, values={**e.values, "ok": ok, "bad": bad,
                                         "record": ok - RECORD_HEADER})
                      if e.fact is HelloFact.THRESHOLD else e for e in v.evidence)
-    return replace(v, numbers=numbers, evidence=(*evidence, *((search,) if search else ())))
+    return replace(v, numbers=numbers, evidence=(*evidence, *((search,) if search else ())),
+                   hello=HelloSizes(ok, bad, ok - RECORD_HEADER))
 
 
 def own_hello_suspected(verdicts: Sequence[Verdict], results: Sequence[ShapeResult],

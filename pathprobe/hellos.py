@@ -14,7 +14,7 @@ Two checks, both through fresh CONNECT tunnels to the target, run from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -25,6 +25,7 @@ from pathprobe.model import (
     Direction,
     Leg,
     LegReport,
+    LegSizes,
     Progress,
     ProxyConfig,
     Verdict,
@@ -119,17 +120,15 @@ def start_profile(pool: ThreadPoolExecutor, t: HelloTarget, which: HelloProfile
     return pool.submit(run_shapes, t, jobs) if jobs else None
 
 
-def _up_value(legs: Sequence[LegReport], keys: Sequence[str]) -> int | None:
-    """The largest of ``keys`` in leg 2 up's rows measured so far."""
-    found: list[int] = []
-    for row in legs:
-        if row.name is not Leg.PROXY_UPSTREAM or row.direction is not Direction.UP:
-            continue
-        for key in keys:
-            value = row.measurements.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
-                found.append(value)
-    return max(found) if found else None
+def _up_sizes(legs: Sequence[LegReport]) -> list[LegSizes]:
+    """The sizes of leg 2 up's rows measured so far."""
+    return [row.sizes for row in legs
+            if row.name is Leg.PROXY_UPSTREAM and row.direction is Direction.UP]
+
+
+def _largest(values: Iterable[int | None]) -> int | None:
+    known = [x for x in values if x is not None]
+    return max(known) if known else None
 
 
 def judge_profile(results: Sequence[ShapeResult], target: str, legs: list[LegReport],
@@ -152,9 +151,10 @@ def judge_profile(results: Sequence[ShapeResult], target: str, legs: list[LegRep
            for v in verdicts if v.code is not VerdictCode.HEALTHY
            and v.code is not VerdictCode.PROXY_TLS_INTERCEPTED):
         return None   # a size finding on leg 2 up already explains a lost PQ hello
-    carried = _up_value(legs, ("max_payload", "max_payload_at_least", "max_segment"))
+    up = _up_sizes(legs)
+    carried = _largest(x for s in up for x in (s.max_payload, s.payload_at_least, s.max_segment))
     # What reached the far end in one segment (the reflector's largest, else a whole write).
-    seen = _up_value(legs, ("max_segment",))
+    seen = _largest(s.max_segment for s in up)
     segment = seen or carried
     packet = segment + header_range(family, timestamps)[0] if segment is not None else None
     found = profile_verdict(results, carried, carried if hellos_probed else None,

@@ -7,6 +7,7 @@ them, so change them only on purpose (and bump ``SCHEMA``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -197,13 +198,55 @@ EXIT_STATUS_HELP = (
 
 
 @dataclass(frozen=True)
+class HelloSizes:
+    """TLS_HELLO_DROPPED's sizes (ClientHello bytes as written): what rules and the
+    recommendations read (the JSON names them ``hello_max``, ``hello_dropped_from`` and
+    ``record_limit`` in the verdict's ``numbers``)."""
+
+    answered: int | None          # the largest hello proven to be answered
+    dropped_from: int | None      # the smallest hello dropped or reset
+    record_limit: int | None = None   # the largest TLS record body answered, when known
+
+
+@dataclass(frozen=True)
+class LegSizes:
+    """What a leg row proves its path carries, in bytes: what the rules read (the same
+    numbers reach the JSON through ``LegReport.measurements`` under their own names).
+
+    ``max_payload``: the largest TCP payload per segment proven (exact);
+    ``payload_at_least``: a payload proven to cross when no exact one is known;
+    ``max_segment``: the largest segment the far end saw arrive; ``pmtu``, ``pmtu_up``,
+    ``pmtu_down``: IP packet sizes proven to cross; ``pmtu_low``: the low end of the PMTU
+    range a payload implies.
+    """
+
+    max_payload: int | None = None
+    payload_at_least: int | None = None
+    max_segment: int | None = None
+    pmtu: int | None = None
+    pmtu_up: int | None = None
+    pmtu_down: int | None = None
+    pmtu_low: int | None = None
+
+    def mtus(self) -> tuple[int, ...]:
+        """The IP packet sizes this row proves to cross."""
+        return tuple(x for x in (self.pmtu, self.pmtu_up, self.pmtu_down, self.pmtu_low)
+                     if x is not None)
+
+    def merged(self, other: LegSizes) -> LegSizes:
+        """Both rows' sizes, this one's first where both know one."""
+        return LegSizes(*(a if a is not None else b for a, b in zip(
+            dataclasses.astuple(self), dataclasses.astuple(other))))
+
+
+@dataclass(frozen=True)
 class Verdict:
     """One finding: code, leg, direction, the limit and numbers it proves, and its evidence.
 
     ``severity`` is None until ``pathprobe.findings.assess`` decides it by rule;
     ``basis`` says why the finding is on its leg (typed, for the attribution).
-    ``ip_version``, ``leg1_ip_version``, ``hop``, ``target``, ``write_failed`` and
-    ``mss_received`` are what the rules decide on (the same facts reach the JSON through
+    ``ip_version``, ``leg1_ip_version``, ``hop``, ``target`` and the typed fields after
+    ``write_failed`` are what the rules decide on (the same facts reach the JSON through
     ``numbers``, whose keys no rule reads).
     """
 
@@ -223,6 +266,14 @@ class Verdict:
     target: HostPort | None = None             # the CONNECT target it concerns, if one
     write_failed: int | None = None    # tunnel probes: the smallest write that failed (bytes)
     mss_received: int | None = None    # MSS_CLAMPED: the MSS that arrived (TCP payload bytes)
+    hello: HelloSizes | None = None    # TLS_HELLO_DROPPED: the hello sizes answered and lost
+    our_mss: int | None = None   # tunnel down probes: the MSS we advertised on leg 1 (bytes)
+    others_connected: int | None = None   # a capture's refusal: other connections that got in
+    target_text: str | None = None   # a capture's CONNECT target as sent (maybe no HOST:PORT)
+    max_seg_down: int | None = None   # a capture's stall: the largest segment down (bytes)
+    full_seg: int | None = None       # ... and a full-size segment's payload there (bytes)
+    # A capture verdict's first connection: (client, server), each "address:port".
+    endpoints: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +311,8 @@ class LegReport:
     step: Step | None = None
     # The IP version of the leg's packets, when a step resolved its address (not in JSON).
     ip_version: IpVersion | None = None
+    # The sizes the row proves, for the rules (in JSON through ``measurements``).
+    sizes: LegSizes = field(default_factory=LegSizes)
 
 
 @dataclass(frozen=True)
@@ -409,6 +462,14 @@ class Unmeasured:
     tried: tuple[Attempt, ...] = ()
     non_tls: bool = False       # the far end answered with bytes that are not TLS
     echoed: bool = False        # our own bytes came back (the tunnel echoes)
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A run cut short by Ctrl-C: the step it stopped, when one was named (its sentence is
+    made in ``render.unmeasured``)."""
+
+    during: str | None = None
 
 
 @dataclass(frozen=True)

@@ -406,7 +406,8 @@ def classify(leg: Leg, target: str, hs: HandshakeView, seg: SegmentView | None,
         peer_segment_max=peer.rcv_mss if peer is not None and peer_conclusive(peer) else None,
         hops_probed=hops is not None, hop=hop, duration_s=round(duration_s, 3))
     report = LegReport(leg, target, None, mss_measurements(result), tuple(f.notes),
-                       not_measured, step=Step.MSS, ip_version=IpVersion(hs.family))
+                       not_measured, step=Step.MSS, ip_version=IpVersion(hs.family),
+                       sizes=result.sizes())
     if f.problems:
         return Measurement(legs=(report,), verdicts=tuple(f.problems))
     return Measurement(legs=(report,), verdicts=(_healthy(leg, hs, seg, f.healthy),))

@@ -274,7 +274,8 @@ def measure_pmtu(host: str, *, leg: Leg, method: str = "auto", hops: bool = Fals
         mtu_up=pmtu_up, mtu_down=pmtu_down, hops_searched=hops, hop=hop,
         duration_s=round(clock() - t0, 3))
     leg_report = LegReport(leg, target.address, direction, pmtu_measurements(result),
-                           tuple(notes), step=Step.PMTU, ip_version=target.version)
+                           tuple(notes), step=Step.PMTU, ip_version=target.version,
+                           sizes=result.sizes())
     return Measurement(legs=(leg_report,), verdicts=verdicts, unmeasured=unmeasured)
 
 

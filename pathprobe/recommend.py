@@ -239,8 +239,8 @@ def _hello_fixes(v: Verdict, host: str) -> list[Recommendation]:
     starts a record announcing its full length."""
     between = ("between the FMC and the proxy" if v.leg is not Leg.PROXY_UPSTREAM
                else "between the proxy and the Internet")
-    record = v.numbers.get("record_limit")
-    size = f"longer than {record} B " if isinstance(record, int) else ""
+    record = v.hello.record_limit if v.hello is not None else None
+    size = f"longer than {record} B " if record is not None else ""
     why = (f"a device {between} drops ClientHello records {size}while full-size packets cross "
            "(post-quantum key shares, X25519MLKEM768, make hellos 1.6-2.1 KB); lowering an MTU "
            "or clamping the MSS does not help: the first segment still announces the whole "
@@ -323,8 +323,7 @@ def _text_target(text: str | None) -> HostPort | None:
 
 
 def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
-    named = v.numbers.get("target")
-    text = named if isinstance(named, str) else leg2_target
+    text = v.target_text if v.target_text is not None else leg2_target
     at = v.target or _text_target(text)
     if at is not None:
         host, target = at.host, str(at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pathprobe.compat import StrEnum
-from pathprobe.model import Hop, IpVersion
+from pathprobe.model import Hop, IpVersion, LegSizes
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ class PmtuResult:
     hops_searched: bool = False   # --hops ran
     hop: Hop | None = None        # where the MTU drops, when --hops found it
     duration_s: float = 0.0
+
+    def sizes(self) -> LegSizes:
+        """What the leg's row proves it carries, for the rules."""
+        if not self.direction_known:
+            return LegSizes(pmtu=self.mtu)
+        return LegSizes(pmtu=self.mtu, pmtu_up=self.mtu_up, pmtu_down=self.mtu_down)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ class MssResult:
     hops_probed: bool = False
     hop: Hop | None = None      # the first hop that saw our SYN's MSS rewritten
     duration_s: float = 0.0
+
+    def sizes(self) -> LegSizes:
+        """What the leg's row proves it carries, for the rules."""
+        return LegSizes(max_payload=self.segments.max_payload
+                        if self.segments is not None else None)
 
 
 class UpSeenBy(StrEnum):

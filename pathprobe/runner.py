@@ -1,25 +1,26 @@
 """One way to run a measuring command's steps into a Report, for every command.
 
 The steps yield Measurements; what they yielded before a Ctrl-C is kept and the
-report is marked partial. Timing, the hints that name a command's own flags (from
-the steps' typed ``unmeasured``) and the findings (``findings.finish``) are done
-here once; ``commands.common.run_measuring`` adds the output and the exit status.
+report is marked partial (``Interrupted``, typed: ``render`` says it). Timing and the
+findings (``findings.finish``, which also adds the hints naming a command's own flags)
+are done here once; ``commands.common.run_measuring`` adds the output and the exit
+status.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from pathprobe.compat import UTC
 from pathprobe.findings import Recommender, default_recommender, finish
 from pathprobe.model import (
     Evidence,
+    Interrupted,
     Measurement,
     Progress,
     Report,
-    UnmeasuredReason,
     no_progress,
 )
 
@@ -39,25 +40,18 @@ class InterruptedDuring(KeyboardInterrupt):
         self.during = during
 
 
-def hints_for(measured: Sequence[Measurement], hints: Mapping[UnmeasuredReason, str]
-              ) -> tuple[str, ...]:
-    """The command's hint for each reason a step measured nothing, once each."""
-    return tuple(dict.fromkeys(hints[u.reason] for m in measured for u in m.unmeasured
-                               if u.reason in hints))
-
-
 def measure_report(command: str, measure: Measure, *, started: str,
                    progress: Progress = no_progress, clock: Callable[[], float] = time.monotonic,
-                   hints: Mapping[UnmeasuredReason, str] | None = None,
+                   hints: bool = False,
                    leg2_target: str | None = None, notes: Sequence[Evidence] = (),
                    recommender: Recommender = default_recommender,
                    on_step: Callable[[float], None] | None = None) -> Report:
     """Run ``measure`` and make its report; Ctrl-C keeps what was measured so far.
+    ``hints``: add the lines naming the command's own flags (the CLI's, not the library's).
     ``on_step`` gets each step's wall time (a step: what one Measurement took)."""
     t0 = clock()
     measured: list[Measurement] = []
-    extra: list[str] = []
-    partial = False
+    interrupted: Interrupted | None = None
     try:
         last = t0
         for m in measure(progress):
@@ -67,12 +61,9 @@ def measure_report(command: str, measure: Measure, *, started: str,
                 on_step(now - last)
                 last = now
     except InterruptedDuring as e:
-        partial = True
-        extra.append(f"interrupted during: {e.during}")
+        interrupted = Interrupted(e.during)
     except KeyboardInterrupt:
-        partial = True
-        extra.append(f"interrupted: '{command}' was stopped before it finished")
-    extra.extend(hints_for(measured, hints or {}))
+        interrupted = Interrupted()
     return finish(measured, command=command, started=started, duration_s=clock() - t0,
-                  partial=partial, extra_errors=extra, notes=notes, leg2_target=leg2_target,
-                  recommender=recommender)
+                  interrupted=interrupted, hints=hints, notes=notes,
+                  leg2_target=leg2_target, recommender=recommender)

@@ -53,6 +53,7 @@ from pathprobe.model import (
     IpVersion,
     Leg,
     LegReport,
+    LegSizes,
     Measurement,
     Progress,
     ProxyConfig,
@@ -110,7 +111,7 @@ def leg1_given(proxy: ProxyConfig, payload: int) -> Measurement:
     return Measurement(legs=(LegReport(
         Leg.FMC_PROXY, proxy.display, None, {"max_payload": payload},
         notes=(Evidence(TunnelFact.LEG1_GIVEN, Step.TUNNEL, {"payload": payload}),),
-        step=Step.TUNNEL),))
+        step=Step.TUNNEL, sizes=LegSizes(max_payload=payload)),))
 
 
 def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
@@ -141,7 +142,7 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
     if isinstance(first, ConnectError):
         fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
-                        {"connect_status": fail.numbers.get("status"), "auth": auth.scheme},
+                        {"connect_status": first.status, "auth": auth.scheme},
                         notes=(source,), step=Step.TUNNEL)
         return Measurement((leg,), (fail,))
     first.sock.close()
@@ -262,8 +263,10 @@ def _measure_with_hellos(s: Session, run: Run, directions: Sequence[Direction],
 def _hello_threshold(s: Session, run: Run, found: Verdict) -> None:
     """The sized writes went to the reflector, so no ClientHello size was searched: search
     one-record hellos between the classic one (answered) and the post-quantum one (lost)."""
-    low, high = found.numbers.get("hello_max"), found.numbers.get("hello_dropped_from")
-    if not (isinstance(low, int) and isinstance(high, int) and low < high):
+    if found.hello is None:
+        return
+    low, high = found.hello.answered, found.hello.dropped_from
+    if low is None or high is None or low >= high:
         return
     auth = io.Authenticator(s.credentials, s.target)
     if s.auth.challenge is not None:

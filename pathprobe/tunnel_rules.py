@@ -31,6 +31,7 @@ from pathprobe.model import (
     IpVersion,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Number,
     ProxyConfig,
@@ -196,26 +197,38 @@ def header_range(family: int | None, timestamps: bool | None) -> tuple[int, int]
 
 
 def size_numbers(f: SizeFinding) -> dict[str, Number]:
-    """The leg row: max_payload and the PMTU range it implies for leg 2's unknown headers."""
-    lo_h, hi_h = header_range(f.family, f.timestamps)
+    """The leg row: max_payload and the PMTU range it implies for leg 2's unknown headers
+    (the JSON names of ``size_sizes``, in the order the JSON has always had them)."""
+    _, hi_h = header_range(f.family, f.timestamps)
     r = f.search
+    sizes = size_sizes(f)
     out: dict[str, Number] = {"pmtu_method": "tunnel", "probes": r.probes, "rounds": r.rounds}
     if f.max_segment is not None:
         out["max_segment"] = f.max_segment
-    if r.largest_ok is None:
-        out.update(max_payload=None, pmtu_low=None, pmtu_high=None)
-    elif r.largest_ok >= f.high:
-        # Every size up to a full segment crossed. The proxy splits writes above its own
-        # segment size, so only a segment the reflector saw arrive bounds the PMTU.
-        out.update(max_payload=None, max_payload_at_least=r.largest_ok,
-                   pmtu_low=f.max_segment + lo_h if f.max_segment else None, pmtu_high=None)
-    elif r.exact:
-        out.update(max_payload=r.largest_ok, pmtu_low=r.largest_ok + lo_h,
-                   pmtu_high=r.largest_ok + hi_h)
-    else:
-        out.update(max_payload=None, max_payload_at_least=r.largest_ok,
-                   pmtu_low=r.largest_ok + lo_h, pmtu_high=None)
+    out["max_payload"] = sizes.max_payload
+    if sizes.payload_at_least is not None:
+        out["max_payload_at_least"] = sizes.payload_at_least
+    out["pmtu_low"] = sizes.pmtu_low
+    out["pmtu_high"] = sizes.max_payload + hi_h if sizes.max_payload is not None else None
     return out
+
+
+def size_sizes(f: SizeFinding) -> LegSizes:
+    """The row's sizes, typed for the rules. Every size up to a full segment crossed: the
+    proxy splits writes above its own segment size, so only a segment the reflector saw
+    arrive bounds the PMTU."""
+    lo_h, _ = header_range(f.family, f.timestamps)
+    r = f.search
+    if r.largest_ok is None:
+        return LegSizes(max_segment=f.max_segment)
+    if r.largest_ok >= f.high:
+        return LegSizes(payload_at_least=r.largest_ok, max_segment=f.max_segment,
+                        pmtu_low=f.max_segment + lo_h if f.max_segment else None)
+    if r.exact:
+        return LegSizes(max_payload=r.largest_ok, max_segment=f.max_segment,
+                        pmtu_low=r.largest_ok + lo_h)
+    return LegSizes(payload_at_least=r.largest_ok, max_segment=f.max_segment,
+                    pmtu_low=r.largest_ok + lo_h)
 
 
 def _basis(f: SizeFinding, bad: int, kind: Outcome) -> Basis:
@@ -267,7 +280,8 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
                   pmtu_high=r.largest_ok + hi_h if r.exact else None, exact=r.exact)
     return Verdict(code, Leg.PROXY_UPSTREAM, f.direction, tuple(ev), Confidence.MEASURED,
                    numbers, limit=limit, basis=basis, write_failed=bad,
-                   leg1_ip_version=IpVersion(leg1_version) if leg1_version in (4, 6) else None)
+                   leg1_ip_version=IpVersion(leg1_version) if leg1_version in (4, 6) else None,
+                   our_mss=DOWN_MAXSEG if f.direction is Direction.DOWN else None)
 
 
 def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdict | None:
@@ -308,7 +322,7 @@ def download_verdict(d: Download, method: str, anything_answered: bool) -> Verdi
         return Verdict(VerdictCode.PMTU_BLACKHOLE, Leg.PROXY_UPSTREAM, Direction.DOWN,
                        tuple(ev), Confidence.INFERRED, {**numbers, "our_mss": DOWN_MAXSEG},
                        limit=Limit(max_payload=DOWN_MAXSEG, exact=False),
-                       basis=Basis.SMALL_MSS_ON_LEG1)
+                       basis=Basis.SMALL_MSS_ON_LEG1, our_mss=DOWN_MAXSEG)
     ev.append(Evidence(TunnelFact.DOWN_FLOWED_THEN_STOPPED, Step.TUNNEL))
     return Verdict(VerdictCode.TUNNEL_STALL, Leg.PROXY_UPSTREAM, Direction.DOWN,
                    tuple(ev), Confidence.MEASURED, numbers)
@@ -373,7 +387,8 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))
     return LegReport(Leg.PROXY_UPSTREAM, target, f.direction, size_numbers(f), tuple(notes),
                      step=Step.TUNNEL,
-                     ip_version=IpVersion(f.family) if f.family in (4, 6) else None)
+                     ip_version=IpVersion(f.family) if f.family in (4, 6) else None,
+                     sizes=size_sizes(f))
 
 
 def leg2_shape(host: str, hello: Hello | None) -> tuple[int | None, bool | None]:

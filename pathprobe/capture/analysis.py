@@ -637,7 +637,7 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 "before lowering an MTU or MSS to the proven lower bound"))
         else:
             rest.append(v)
-        seg, full = v.numbers.get("max_seg_down"), v.numbers.get("full_seg")
+        seg, full = v.max_seg_down, v.full_seg
         if (v.code is VerdictCode.TUNNEL_STALL and v.leg is Leg.PROXY_UPSTREAM
                 and v.direction is not Direction.UP
                 and isinstance(seg, int) and isinstance(full, int) and seg < full):

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pathprobe.capture.rules import ev
+from pathprobe.capture.rules import ev, host_port
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode
@@ -385,7 +385,7 @@ class Correlation:
 
 
 def _ep(family: int, e: Endpoint) -> str:
-    return _hostport(socket.inet_ntop(socket.AF_INET6 if family == 6 else socket.AF_INET,
+    return host_port(socket.inet_ntop(socket.AF_INET6 if family == 6 else socket.AF_INET,
                                       e[0]), e[1])
 
 
@@ -560,15 +560,7 @@ def matched_evidence(corr: Correlation) -> Evidence:
 
 def _conn_of(v: Verdict) -> set[str]:
     """The endpoints (address:port) of the connection a verdict cites first."""
-    for e in v.evidence:
-        if e.fact is CaptureFact.CONNECTION:
-            return {_hostport(str(e.value("client")), e.value("cport")),
-                    _hostport(str(e.value("server")), e.value("sport"))}
-    return set()
-
-
-def _hostport(addr: str, port: object) -> str:
-    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+    return set(v.endpoints) if v.endpoints is not None else set()
 
 
 def combine(parts: Sequence[tuple[str, Measurement]], corr: Correlation) -> Measurement:

@@ -134,8 +134,7 @@ def icmp_findings(log: IcmpLog, leg_of: LegOf) -> list[Finding]:
 def icmp_notes(log: IcmpLog, findings: list[Finding]) -> list[Evidence]:
     """DF pings that proved no fault: the largest size answered per destination (positive
     evidence: packets of that size cross), and the TTL-exceeded hops."""
-    judged = {str(e.value("dst")) for f in findings for e in f.evidence
-              if e.fact is CaptureFact.PING_ANSWERED}
+    judged = {f.pinged for f in findings if f.pinged is not None}
     out: list[Evidence] = []
     for (_family, _src, dst), pings in _sweeps(log).items():
         answered = [p for p in pings if p.reply_frame is not None]
@@ -195,4 +194,4 @@ def _sweep_finding(family: int, src: str, dst: str, pings: list[Ping], leg_of: L
                    {"largest_answered": passed, "smallest_unanswered": failing,
                     "wireshark_filter": f"{ipf}=={dst} && ({echo})"},
                    evidence, confidence, key_values=(limit.pmtu_low, limit.pmtu_high, dst),
-                   limit=limit)
+                   limit=limit, pinged=dst)

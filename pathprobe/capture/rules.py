@@ -19,6 +19,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    HelloSizes,
     IpVersion,
     Leg,
     LegReport,
@@ -59,9 +60,21 @@ class Finding:
     basis: Basis = Basis.CAPTURE_POINT
     conn: Conn | None = field(default=None, repr=False)
     mss_received: int | None = None   # MSS_CLAMPED: the SYN-ACK's MSS
+    # The facts the rules read, typed (``numbers`` holds them under their JSON names).
+    hello: HelloSizes | None = None
+    others_connected: int | None = None
+    target_text: str | None = None
+    max_seg_down: int | None = None
+    full_seg: int | None = None
+    pinged: str | None = None   # a DF ping sweep's destination
 
     def key(self) -> tuple[object, ...]:
         return (self.code, self.leg, self.direction, self.key_values)
+
+
+def host_port(address: str, port: int) -> str:
+    """An endpoint as address:port (an IPv6 address in brackets)."""
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _dir(d: int) -> Direction:
@@ -144,7 +157,8 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
                            Confidence.MEASURED if retried else Confidence.INFERRED,
-                           key_values=(c.sport, ctx.others_connected > 0), conn=c))
+                           key_values=(c.sport, ctx.others_connected > 0), conn=c,
+                           others_connected=ctx.others_connected or None))
         return out
 
     if up.mss is not None and down.mss is not None and down.mss < up.mss:
@@ -275,7 +289,10 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
                     "wireshark_filter": f"{base} && (tls.handshake.type==1 || "
                                         "tcp.flags.reset==1 || tcp.analysis.retransmission)"},
                    evidence, Confidence.INFERRED, key_values=(c.hello_record > 0,),
-                   basis=Basis.CAPTURE_POINT, conn=c)
+                   basis=Basis.CAPTURE_POINT, conn=c,
+                   hello=HelloSizes(ctx.hello_answered
+                                    if 0 < ctx.hello_answered < c.hello_record else None,
+                                    c.hello_record))
 
 
 def _ended(c: Conn, capture_end: float) -> dict[str, Number]:
@@ -342,14 +359,14 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
                                {"status": status, "target": ex.target,
                                 "wireshark_filter": http}, evidence,
                                key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
-                               conn=c))
+                               conn=c, target_text=ex.target))
         elif status >= 400:
             evidence.append(ev(CaptureFact.POLICY_REFUSES, target=ex.target))
             out.append(Finding(VerdictCode.PROXY_DENIED, leg, None,
                                {"status": status, "target": ex.target,
                                 "wireshark_filter": http}, evidence,
                                key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
-                               conn=c))
+                               conn=c, target_text=ex.target))
     # Unanswered: the connection ended without an answer, or the capture went on long
     # enough after the request (a capture that simply ends after it proves nothing).
     waited = (c.evicted_at if c.evicted_at is not None else capture_end) - last.ts
@@ -366,7 +383,7 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
                                                 "tcp.analysis.retransmission || "
                                                 "tcp.flags.fin==1)"},
                            evidence, key_values=(last.target,), basis=Basis.PROXY_ANSWER,
-                           conn=c))
+                           conn=c, target_text=last.target))
     return out
 
 
@@ -527,7 +544,8 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                        {"idle_s": round(idle, 1), **numbers,
                         "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                             "tcp.flags.reset==1)"},
-                       evidence, Confidence.INFERRED, conn=c)
+                       evidence, Confidence.INFERRED, conn=c,
+                       max_seg_down=c.down.max_payload, full_seg=full_segment(c))
     gap, gap_from, gap_to = c.max_gap
     if idle >= gap:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
@@ -550,7 +568,8 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
         return Finding(VerdictCode.TUNNEL_STALL, leg, direction,
                        {"idle_s": round(gap, 1), **numbers,
                         "wireshark_filter": f"{base} && frame.number>={gap_from}"},
-                       evidence, Confidence.INFERRED, conn=c)
+                       evidence, Confidence.INFERRED, conn=c,
+                       max_seg_down=c.down.max_payload, full_seg=full_segment(c))
     return None
 
 
@@ -596,7 +615,13 @@ class Merger:
             out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
                                confidence, numbers, limit=first.limit, basis=first.basis,
                                ip_version=IpVersion(c.family) if c is not None else None,
-                               mss_received=first.mss_received))
+                               mss_received=first.mss_received, hello=first.hello,
+                               others_connected=first.others_connected,
+                               target_text=first.target_text,
+                               max_seg_down=first.max_seg_down, full_seg=first.full_seg,
+                               endpoints=(host_port(c.client, c.cport),
+                                          host_port(c.server, c.sport))
+                               if c is not None else None))
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))
         return out

@@ -7,7 +7,7 @@ import inspect
 import shutil
 import socket
 import sys
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional, Union
@@ -29,7 +29,6 @@ from pathprobe.model import (
     Progress,
     Report,
     Severity,
-    UnmeasuredReason,
     no_progress,
 )
 from pathprobe.outfile import check_output_path as check_output_path
@@ -182,11 +181,10 @@ class Output:
 def run_measuring(command: str, measure: Measure, out: Output, *,
                   context: Context | None = None, leg2_target: str | None = None,
                   notes: Sequence[Evidence] = (),
-                  hints: Mapping[UnmeasuredReason, str] | None = None,
                   recommender: Recommender | None = None) -> NoReturn:
     """The one runner of the measuring commands: check the output path, measure
-    (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings,
-    ``hints`` naming this command's flags), render, write, exit with the status of
+    (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings, the
+    hints naming this command's flags), render, write, exit with the status of
     design.md."""
     from pathprobe.findings import default_recommender
     from pathprobe.runner import measure_report, utc_now_iso
@@ -200,7 +198,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
     first_interrupt()  # a second Ctrl-C cannot cut the partial report short
     try:
         report = measure_report(command, measure, started=utc_now_iso(),
-                                progress=display or no_progress, hints=hints,
+                                progress=display or no_progress, hints=True,
                                 leg2_target=leg2_target, notes=notes,
                                 recommender=recommender or default_recommender,
                                 on_step=display.step_done if display is not None else None)

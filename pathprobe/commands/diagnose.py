@@ -13,7 +13,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import DEFAULT_TARGET, UnmeasuredReason
+from pathprobe.model import DEFAULT_TARGET
 from pathprobe.wire.hostport import HostPort
 
 DIAGNOSE_HELP = """Diagnose the FMC's path through its explicit proxy, leg by leg.
@@ -91,9 +91,7 @@ def diagnose_command(
                          ca_file=trusted)
     out = out.hiding(credentials, os.environ.get("PATHPROBE_REFLECTOR_TOKEN"))
     run_measuring("diagnose", cfg.measure, out, context=make_context(found, str(far)),
-                  leg2_target=str(far) if found is not None else None,
-                  hints={UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe "
-                                                "diagnose ...' to measure every step"})
+                  leg2_target=str(far) if found is not None else None)
 
 
 diagnose_command.__doc__ = DIAGNOSE_HELP

@@ -11,7 +11,7 @@ from pathprobe.commands.common import (
     run_measuring,
 )
 from pathprobe.errors import UsageError
-from pathprobe.model import Leg, UnmeasuredReason
+from pathprobe.model import Leg
 from pathprobe.wire.hostport import HostPort
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -81,8 +81,7 @@ def mss_command(
     run_measuring("mss", lambda progress: [measure_mss(
         at.host, at.port, leg=leg, segments=segments, hops=hops, progress=progress,
         ack_timeout=ack_timeout, peer_probe=http)], out,
-        context=make_context(target=host_port),
-        hints={UnmeasuredReason.PERMISSION: "run it as root (sudo)"})
+        context=make_context(target=host_port))
 
 
 mss_command.__doc__ = MSS_HELP

@@ -13,7 +13,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.compat import StrEnum
 from pathprobe.errors import UsageError
-from pathprobe.model import Leg, UnmeasuredReason
+from pathprobe.model import Leg
 
 
 class Method(StrEnum):
@@ -79,10 +79,4 @@ def pmtu_command(
 
     run_measuring("pmtu", lambda progress: [measure_pmtu(
         host, leg=leg, method=method.value, hops=hops, max_probes=max_probes, port=port,
-        progress=progress, family=family)], out, context=make_context(target=host),
-        hints={UnmeasuredReason.SILENT: "check the address, or give an open TCP port with "
-                                        "--port",
-               UnmeasuredReason.ERROR: "check the address, and give --port a TCP port open "
-                                       "on HOST (or another --method)",
-               UnmeasuredReason.PERMISSION: "run it as root (sudo), or use --method tcp --port "
-                                            "PORT (no root needed)"})
+        progress=progress, family=family)], out, context=make_context(target=host))

@@ -64,6 +64,12 @@ class ConnectError:
     challenges: list[hc.Challenge] = field(default_factory=list)
     auth_tried: str | None = None  # the scheme we answered with, if any
 
+    @property
+    def status(self) -> int | None:
+        """The HTTP status the proxy answered with, when it answered one."""
+        return (self.response.status if self.kind is ConnectFailure.STATUS
+                and self.response is not None else None)
+
 
 class Outcome(StrEnum):
     ANSWERED = "answered"

@@ -4,9 +4,9 @@ does not, so it is never told to use one)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
-from pathprobe.model import Attempt, Unmeasured, UnmeasuredReason
+from pathprobe.model import Attempt, Interrupted, Unmeasured, UnmeasuredReason
 from pathprobe.render.evidence import describe
 
 # Commands that let the user pick the probe method (``--method``).
@@ -119,3 +119,32 @@ _SENTENCES: dict[UnmeasuredReason, Callable[[Unmeasured, str], str]] = {
 def unmeasured_sentence(u: Unmeasured, command: str) -> str:
     """The one line that says what ``u``'s step could not measure and why."""
     return _SENTENCES[u.reason](u, command)
+
+
+def interrupted_sentence(i: Interrupted, command: str) -> str:
+    """The line of a report that Ctrl-C cut short."""
+    if i.during is not None:
+        return f"interrupted during: {i.during}"
+    return f"interrupted: '{command}' was stopped before it finished"
+
+
+# What to do about a reason a step measured nothing, naming the running command's own flags
+# (only the CLI's reports get them: the library's callers have no flags).
+HINTS: Mapping[str, Mapping[UnmeasuredReason, str]] = {
+    "diagnose": {
+        UnmeasuredReason.PERMISSION: "some probes need root: run 'sudo pathprobe diagnose "
+                                     "...' to measure every step"},
+    "pmtu": {
+        UnmeasuredReason.SILENT: "check the address, or give an open TCP port with --port",
+        UnmeasuredReason.ERROR: "check the address, and give --port a TCP port open on HOST "
+                                "(or another --method)",
+        UnmeasuredReason.PERMISSION: "run it as root (sudo), or use --method tcp --port PORT "
+                                     "(no root needed)"},
+    "mss": {UnmeasuredReason.PERMISSION: "run it as root (sudo)"},
+}
+
+
+def hint_sentences(unmeasured: Iterable[Unmeasured], command: str) -> tuple[str, ...]:
+    """The command's hint for each reason a step measured nothing, once each."""
+    hints = HINTS.get(command, {})
+    return tuple(dict.fromkeys(hints[u.reason] for u in unmeasured if u.reason in hints))

@@ -23,12 +23,15 @@ from pathprobe.model import (
     ExitStatus,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Measurement,
     ProxyConfig,
     Report,
     Severity,
     Step,
+    Unmeasured,
+    UnmeasuredReason,
     Verdict,
     VerdictCode,
     no_progress,
@@ -42,7 +45,8 @@ UP, DOWN, BOTH = Direction.UP, Direction.DOWN, Direction.BOTH
 PROXY, TARGET = "198.18.2.2", "upstream.pathprobe.test:443"
 HOLE = VerdictCode.PMTU_BLACKHOLE
 
-LEG1_OK = LegReport(L1, PROXY, None, {"pmtu": 1500, "pmtu_method": "tcp"})
+LEG1_OK = LegReport(L1, PROXY, None, {"pmtu": 1500, "pmtu_method": "tcp"},
+                    sizes=LegSizes(pmtu=1500))
 LEG1_HEALTHY = Verdict(VerdictCode.HEALTHY, L1, BOTH, limit=Limit(mtu=1500),
                        basis=Basis.THIS_LEG_ONLY)
 WRITES = Evidence(TunnelFact.WRITES, Step.TUNNEL, {"method": "refused TLS ClientHello",
@@ -55,10 +59,9 @@ CLAMP = Verdict(VerdictCode.MSS_CLAMPED, L1, BOTH, numbers={"mss_sent": 1460,
                 basis=Basis.THIS_LEG_ONLY, mss_received=1300)
 
 
-def report(*measurements: Measurement, leg2_target: str | None = None,
-           errors: tuple[str, ...] = ()) -> Report:
+def report(*measurements: Measurement, leg2_target: str | None = None) -> Report:
     return finish(measurements, command="diagnose", started="t", duration_s=1.0,
-                  extra_errors=errors, leg2_target=leg2_target)
+                  leg2_target=leg2_target)
 
 
 def facts(v: Verdict) -> list[object]:
@@ -85,7 +88,8 @@ def test_summary_healthy_and_not_measured_legs_in_path_order() -> None:
                not_measured(L2, TARGET, "tunnel", "407"))
     assert summarize(r) == ("leg 1 (fmc-proxy) healthy; leg 2 (proxy-upstream) not measured "
                             "(1 step not measured)")
-    assert summarize(report(errors=("pmtu: needs root",))) == (
+    needs_root = Unmeasured(Step.PMTU, UnmeasuredReason.PERMISSION, cause="pmtu: needs root")
+    assert summarize(report(Measurement(unmeasured=(needs_root,)))) == (
         "nothing could be measured: pmtu: needs root")
 
 
@@ -104,9 +108,10 @@ def test_a_stall_at_leg1s_own_limit_is_leg1s_and_leg2_is_only_at_least() -> None
     leg2_echo = Verdict(HOLE, L2, UP, (WRITES,), numbers={"write_failed": 1321},
                         limit=Limit(max_payload=1320, pmtu_low=1360, pmtu_high=1372),
                         basis=Basis.NEEDS_LEG1, write_failed=1321)
-    legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}),
-            LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320}),
-            LegReport(L2, TARGET, UP, {"max_payload": 1320}))
+    legs = (LegReport(L1, PROXY, UP, {"pmtu": 1372}, sizes=LegSizes(pmtu=1372)),
+            LegReport(L1, PROXY + ":3128", None, {"max_payload": 1320},
+                      sizes=LegSizes(max_payload=1320)),
+            LegReport(L2, TARGET, UP, {"max_payload": 1320}, sizes=LegSizes(max_payload=1320)))
     r = report(Measurement(legs, (leg1_hole, leg2_echo)))
     (v,) = r.verdicts
     assert (v.code, v.leg, v.direction, v.severity) == (HOLE, L1, UP, Severity.CRITICAL)
@@ -145,7 +150,8 @@ def test_leg1_losing_the_failing_write_size_takes_the_tunnel_finding() -> None:
 
 def test_report_drops_healthy_on_a_sick_leg_and_exits_1() -> None:
     m1 = Measurement((LEG1_OK,), (LEG1_HEALTHY, CLAMP))
-    m2 = Measurement((LegReport(L2, TARGET, None, {"max_payload": 1348}),), (LEG2_HOLE,))
+    m2 = Measurement((LegReport(L2, TARGET, None, {"max_payload": 1348},
+                                sizes=LegSizes(max_payload=1348)),), (LEG2_HOLE,))
     r = finish([m1, m2], command="diagnose", started="2026-01-01T00:00:00+00:00",
                duration_s=1.0)
     assert [v.code for v in r.verdicts] == [HOLE, VerdictCode.MSS_CLAMPED]
@@ -266,15 +272,17 @@ def test_demo_runs_diagnose_against_the_lab_proxy_and_target() -> None:
 # known to be acknowledged: leg 1 carries the writes split, so the loss is leg 2's.
 UNPRIV_LEG1 = [
     Measurement(legs=(LegReport(L1, PROXY, UP, {"pmtu": 1340, "pmtu_up": 1340,
-                                                "pmtu_method": "tcp"}),),
+                                                "pmtu_method": "tcp"},
+                                sizes=LegSizes(pmtu=1340, pmtu_up=1340)),),
                 verdicts=(Verdict(VerdictCode.HEALTHY, L1, UP, limit=Limit(mtu=1340),
                                   basis=Basis.THIS_LEG_ONLY),)),
     Measurement(legs=(LegReport(L1, PROXY + ":3128", None, {"max_payload": 1288,
-                                                            "largest_acked": 1340}),),
+                                                            "largest_acked": 1340},
+                                sizes=LegSizes(max_payload=1288)),),
                 verdicts=(CLAMP,)),
 ]
 TUNNEL_1328 = Measurement(
-    legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}),),
+    legs=(LegReport(L2, TARGET, UP, {"max_payload": 1328}, sizes=LegSizes(max_payload=1328)),),
     verdicts=(Verdict(HOLE, L2, UP, (WRITES,), Confidence.MEASURED, {"write_failed": 1329},
                       Limit(max_payload=1328, pmtu_low=1368, pmtu_high=1400),
                       Basis.NEEDS_LEG1, write_failed=1329),))
@@ -388,25 +396,28 @@ def test_later_steps_aim_only_with_what_pmtu_proved() -> None:
 
 
 def test_hints_name_the_flags_of_the_command_once_each() -> None:
-    from pathprobe.model import Step, Unmeasured, UnmeasuredReason
-    from pathprobe.runner import hints_for
+    from pathprobe.render.unmeasured import hint_sentences
 
-    perm = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.PERMISSION,
-                                              cause="icmp: needs root"),))
-    silent = Measurement(unmeasured=(Unmeasured(Step.PMTU, UnmeasuredReason.SILENT,
-                                                cause="no answer"),))
-    hints = {UnmeasuredReason.PERMISSION: "run it as root"}
-    assert hints_for([perm, silent, perm, healthy()], hints) == ("run it as root",)
-    r = measure_report("pmtu", lambda p: [perm], started="t", hints=hints)
-    assert r.errors == ("icmp: needs root", "run it as root")
-    assert measure_report("pmtu", lambda p: [silent], started="t", hints=hints).errors == (
-        "no answer",)
+    perm = Unmeasured(Step.MSS, UnmeasuredReason.PERMISSION, cause="segments: needs root")
+    silent = Unmeasured(Step.MSS, UnmeasuredReason.SILENT, cause="no answer")
+    assert hint_sentences([perm, silent, perm], "mss") == ("run it as root (sudo)",)
+    assert hint_sentences([perm], "diagnose") == (
+        "some probes need root: run 'sudo pathprobe diagnose ...' to measure every step",)
+    assert hint_sentences([perm], "analyze") == ()   # no flag of its own to name
+    r = measure_report("mss", lambda p: [Measurement(unmeasured=(perm,))], started="t",
+                       hints=True)
+    assert r.errors == ("segments: needs root", "run it as root (sudo)")
+    assert measure_report("mss", lambda p: [Measurement(unmeasured=(silent,))], started="t",
+                          hints=True).errors == ("no answer",)
+    # The library's reports (no flags to name) get the finding's own line only.
+    assert measure_report("mss", lambda p: [Measurement(unmeasured=(perm,))],
+                          started="t").errors == ("segments: needs root",)
 
 
 def test_typed_unmeasured_decides_the_exit_status_not_the_sentences() -> None:
     """A step that could not measure makes the run exit 3 even beside a HEALTHY verdict,
     from the typed record alone (no error sentence in the Measurement)."""
-    from pathprobe.model import ExitStatus, Step, Unmeasured, UnmeasuredReason
+    from pathprobe.model import ExitStatus
 
     lower = Unmeasured(Step.PMTU, UnmeasuredReason.LOWER_BOUND, method="udp", mtu=918)
     r = finish([healthy(), Measurement(unmeasured=(lower,))], command="diagnose",

@@ -34,6 +34,7 @@ from pathprobe.model import (
     IpVersion,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Measurement,
     Severity,
@@ -72,12 +73,21 @@ def tunnel_hole(ok: int, basis: Basis, *, code: VerdictCode = HOLE, direction: D
     return Verdict(code, L2, direction, (ev,), confidence, numbers,
                    limit=Limit(max_payload=ok, pmtu_low=ok + 40,
                                pmtu_high=ok + 52 if exact else None, exact=exact),
-                   basis=basis, write_failed=ok + 1, leg1_ip_version=IpVersion.V4)
+                   basis=basis, write_failed=ok + 1, leg1_ip_version=IpVersion.V4,
+                   our_mss=536 if direction is DOWN else None)
 
 
 def leg2_row(ok: int, direction: Direction = UP) -> LegReport:
     return LegReport(L2, TARGET, direction, {"max_payload": ok, "pmtu_low": ok + 40,
-                                             "pmtu_high": ok + 52, "pmtu_method": "tunnel"})
+                                             "pmtu_high": ok + 52, "pmtu_method": "tunnel"},
+                     sizes=LegSizes(max_payload=ok, pmtu_low=ok + 40))
+
+
+def leg1_row(direction: Direction | None = None, **sizes: int) -> LegReport:
+    """A leg-1 row as a step makes it: its typed sizes, and the same under the JSON names."""
+    names = {"payload_at_least": "max_payload_at_least"}
+    return LegReport(L1, PROXY, direction, {names.get(k, k): n for k, n in sizes.items()},
+                     sizes=LegSizes(**sizes))
 
 
 def leg1_hole(mtu: int, direction: Direction = BOTH, code: VerdictCode = HOLE) -> Verdict:
@@ -159,7 +169,7 @@ def test_needs_leg1_with_leg1_measured_healthy_is_leg2s() -> None:
     """Seen in the lab behind the article's clamp: leg 1 showed no limit for the segments
     the FMC sends, so writes cross it split; the loss is after the proxy."""
     v = tunnel_hole(1328, Basis.NEEDS_LEG1)
-    out, _ = attribute([LEG1_HEALTHY, v], [LegReport(L1, PROXY, UP, {"max_payload": 1288})])
+    out, _ = attribute([LEG1_HEALTHY, v], [leg1_row(UP, max_payload=1288)])
     moved = out[1]
     assert (moved.leg, moved.confidence) == (L2, Confidence.MEASURED)
     assert DiagnoseFact.LEG1_NO_SIZE_LIMIT in facts(moved)
@@ -168,12 +178,12 @@ def test_needs_leg1_with_leg1_measured_healthy_is_leg2s() -> None:
 
 def test_needs_leg1_with_leg1_only_said_to_carry_a_size() -> None:
     """tunnel --leg1-max-payload: no leg-1 verdict, only a leg-1 row with the number."""
-    given_row = LegReport(L1, PROXY, None, {"max_payload": 1300})
+    given_row = leg1_row(max_payload=1300)
     out, _ = attribute([tunnel_hole(1348, Basis.NEEDS_LEG1)], [given_row])
     assert (out[0].leg, out[0].confidence) == (L1, Confidence.INFERRED)
     assert fact(out[0], DiagnoseFact.LEG1_LIMIT_BELOW).values == {"leg1": 1300, "bad": 1349}
     out, _ = attribute([tunnel_hole(1348, Basis.NEEDS_LEG1)],
-                       [replace(given_row, measurements={"max_payload": 1448})])
+                       [leg1_row(max_payload=1448)])
     assert out[0].leg is L2
     assert fact(out[0], DiagnoseFact.LEG1_CARRIES).values == {"leg1": 1448}
 
@@ -212,12 +222,11 @@ def test_leg1_limits_in_payload_bytes() -> None:
     assert payload_limit(Limit(max_payload=1200, mtu=1500)) == 1200
     assert payload_limit(Limit(pmtu_low=1360, exact=False)) == 1308
     assert payload_limit(Limit()) is None
-    legs = [LegReport(L1, PROXY, UP, {"pmtu_up": 1500}),
-            LegReport(L1, PROXY, DOWN, {"pmtu_down": 1372}),
-            LegReport(L2, TARGET, None, {"pmtu": 1000})]
+    legs = [leg1_row(UP, pmtu_up=1500), leg1_row(DOWN, pmtu_down=1372),
+            LegReport(L2, TARGET, None, {"pmtu": 1000}, sizes=LegSizes(pmtu=1000))]
     assert leg1_carries(legs) == 1320      # the smallest direction, leg 2 ignored
     assert leg1_carries(legs, ip_version=6) == 1300
-    assert leg1_carries([*legs, LegReport(L1, PROXY, None, {"max_payload": 1200})]) == 1200
+    assert leg1_carries([*legs, leg1_row(max_payload=1200)]) == 1200
     assert leg1_carries([LegReport(L1, PROXY)]) is None
     # Only limits the leg-1 probes proved themselves count (not a tunnel finding moved there).
     moved = replace(tunnel_hole(1200, Basis.PROXY_NEVER_ACKED), leg=L1)
@@ -234,8 +243,8 @@ def article_leg1_hole() -> list[Measurement]:
     mss = Verdict(HOLE, L1, UP, (Evidence(TunnelFact.NOT_EXACT, Step.MSS, {"ok": 1352}),),
                   limit=Limit(max_payload=1352), basis=Basis.THIS_LEG_ONLY)
     tunnel = tunnel_hole(1352, Basis.NEEDS_LEG1)
-    return [Measurement((LegReport(L1, PROXY, BOTH, {"pmtu": 1404}),), (pmtu,)),
-            Measurement((LegReport(L1, PROXY + ":3128", None, {"max_payload": 1352}),),
+    return [Measurement((leg1_row(BOTH, pmtu=1404),), (pmtu,)),
+            Measurement((replace(leg1_row(max_payload=1352), target=PROXY + ":3128"),),
                         (mss,)),
             Measurement((leg2_row(1352),), (tunnel,))]
 
@@ -537,7 +546,7 @@ def test_attribution_never_puts_a_never_acked_write_on_leg2(
     tunnel = [tunnel_hole(ok, basis, direction=d, exact=exact) for ok, basis, d, exact in found]
     legs = [leg2_row(ok, d) for ok, _, d, _ in found]
     if carried is not None:
-        legs.append(LegReport(L1, PROXY, None, {"max_payload": carried}))
+        legs.append(leg1_row(max_payload=carried))
     out, new_legs = attribute([*leg1, *tunnel], legs)
     assert len(out) == len(leg1) + len(tunnel)
     for before, after in zip(tunnel, out[len(leg1):], strict=True):

@@ -19,6 +19,7 @@ from pathprobe.hello_rules import (
     own_hello_suspected,
     profile_row,
     profile_verdict,
+    refine_threshold,
     with_profile,
 )
 from pathprobe.model import (
@@ -26,8 +27,10 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    HelloSizes,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     Measurement,
     Severity,
@@ -58,7 +61,8 @@ def size_verdict(code: VerdictCode = VerdictCode.PMTU_BLACKHOLE, ok: int = OK, b
 
 def row() -> LegReport:
     return LegReport(L2, "upstream.pathprobe.test:443", UP,
-                     {"max_payload": OK, "pmtu_low": OK + 40, "pmtu_high": OK + 72})
+                     {"max_payload": OK, "pmtu_low": OK + 40, "pmtu_high": OK + 72},
+                     sizes=LegSizes(max_payload=OK, pmtu_low=OK + 40))
 
 
 def shape(kind: HelloShape, outcome: Outcome, size: int = BAD) -> ShapeResult:
@@ -76,6 +80,7 @@ def test_a_fragmented_hello_that_crosses_proves_content() -> None:
     assert v.limit is None   # no MTU can ever be derived from it
     assert v.basis is Basis.PROXY_ACKED and v.confidence is Confidence.MEASURED
     assert v.numbers["record_limit"] == 1200 and v.numbers["hello_dropped_from"] == BAD
+    assert v.hello == HelloSizes(OK, BAD, 1200)   # what the rules read, typed
     # The failing byte count crossed in one segment (as the hello was written); a full
     # segment's write crossed too, but the proxy may split that: no packet size from it.
     assert (v.numbers["segment_crossed"], v.numbers["write_crossed"]) == (BAD, 1460)
@@ -91,6 +96,7 @@ def test_a_fragmented_hello_that_crosses_proves_content() -> None:
     m = r.measurements
     assert m["max_payload"] is None and m["pmtu_high"] is None
     assert (m["max_payload_at_least"], m["pmtu_low"], m["hello_max"]) == (BAD, BAD + 52, OK)
+    assert r.sizes == LegSizes(payload_at_least=BAD, pmtu_low=BAD + 52)
 
 
 def test_a_write_leg1_carried_in_pieces_proves_no_content() -> None:
@@ -229,6 +235,7 @@ def test_pq_hello_lost_while_full_segments_cross_is_a_hello_drop() -> None:
     v = profile_verdict(hellos(S), carried=1460, hello_carried=1460, full_segment=1460)
     assert v is not None and v.code is VerdictCode.TLS_HELLO_DROPPED and v.limit is None
     assert (v.numbers["hello_max"], v.numbers["hello_dropped_from"]) == (1460, 1797)
+    assert v.hello == HelloSizes(1460, 1797, 1460 - 5)
     assert v.numbers["threshold_exact"] is False and v.basis is Basis.PROXY_ACKED
     assert limit_text(v) == ("ClientHellos of 1797 B dropped, 1460 B answered; 1460-byte "
                              "segments cross")
@@ -275,3 +282,14 @@ def test_the_proxys_own_hello_is_named_only_when_every_hello_crossed_leg1_unansw
     assert own_hello_suspected([stall], hellos(S, A), tls_stalled=True) == (stall,)
     assert own_hello_suspected([stall], hellos(S, S, acked=None), tls_stalled=True) == (stall,)
     assert own_hello_suspected([stall], [], tls_stalled=True) == (stall,)
+
+
+def test_a_searched_threshold_reaches_the_typed_sizes_and_the_json_alike() -> None:
+    """tunnel's reflector search reads ``v.hello`` (never the JSON's numbers) and writes both."""
+    v = profile_verdict(hellos(S), carried=1460, hello_carried=None, full_segment=1460)
+    assert v is not None and v.hello is not None
+    refined = refine_threshold(v, 1600, 1601, True)
+    assert refined.hello == HelloSizes(1600, 1601, 1595)
+    assert (refined.numbers["hello_max"], refined.numbers["hello_dropped_from"],
+            refined.numbers["record_limit"]) == (1600, 1601, 1595)
+    assert refine_threshold(v, None, 1601, True) is v

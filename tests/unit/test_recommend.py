@@ -176,15 +176,15 @@ def test_proxy_verdicts_without_sizes() -> None:
     ntlm = recommend([Verdict(VerdictCode.PROXY_AUTH_UNSUPPORTED, L1,
                               numbers={"status": 407, "offered": "ntlm"})])
     assert "digest" in ntlm[0].command and "NTLM" in ntlm[0].why
-    denied = recommend([Verdict(VerdictCode.PROXY_DENIED, L1, numbers={
-        "status": 403, "target": "upstream.pathprobe.test:443"})])
+    denied = recommend([Verdict(VerdictCode.PROXY_DENIED, L1, numbers={"status": 403},
+                                target_text="upstream.pathprobe.test:443")])
     assert denied[0].command == ("acl fmc_targets dstdomain upstream.pathprobe.test\n"
                                  "http_access allow CONNECT fmc_targets")
     # Without a target in the verdict, leg 2's target names it (never evidence text).
     by_leg = recommend([Verdict(VerdictCode.PROXY_DENIED, L1)], {L2: "tools.cisco.com:443"})
     assert "dstdomain tools.cisco.com\n" in by_leg[0].command
-    upstream = recommend([Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={
-        "status": 502, "target": "tools.cisco.com:443"})])
+    upstream = recommend([Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={"status": 502},
+                                  target_text="tools.cisco.com:443")])
     assert upstream[0].command == "from the proxy: curl -v https://tools.cisco.com/"
     assert recommend([Verdict(VerdictCode.HEALTHY, L1)]) == ()
     stall = recommend([Verdict(VerdictCode.TUNNEL_STALL, L2)])
@@ -241,8 +241,7 @@ def test_no_recommended_size_is_above_the_smallest_proven_limit(
 
 
 def test_interception_is_exempted_on_squid_the_appliance_and_any_proxy() -> None:
-    v = Verdict(VerdictCode.PROXY_TLS_INTERCEPTED, L1,
-                numbers={"target": "tools.cisco.com:443"})
+    v = Verdict(VerdictCode.PROXY_TLS_INTERCEPTED, L1, target_text="tools.cisco.com:443")
     recs = recommend([v])
     by_platform = {r.platform: r for r in recs}
     assert set(by_platform) == {"squid", "AsyncOS", "any proxy"}
@@ -277,7 +276,10 @@ def test_refusal_fixes_name_the_typed_target() -> None:
     upstream = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, target=HostPort.parse("例え.jp:443"))
     assert "from the proxy: curl -v https://xn--r8jz45g.jp/" in commands(recommend([upstream]))
     # A target known only as text (a capture's CONNECT line) goes through the same parser.
-    texted = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={"target": "[2001:db8::9]:444"})
+    texted = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, target_text="[2001:db8::9]:444")
     assert "from the proxy: curl -v https://[2001:db8::9]:444/" in commands(recommend([texted]))
     assert "from the proxy: curl -v https://<TARGET>/" in commands(
-        recommend([replace(texted, numbers={})]))
+        recommend([replace(texted, target_text=None)]))
+    # The JSON's numbers are never read back: a target only there names nothing.
+    numbered = Verdict(VerdictCode.PROXY_UPSTREAM_ERROR, L2, numbers={"target": "a.test:443"})
+    assert "from the proxy: curl -v https://<TARGET>/" in commands(recommend([numbered]))

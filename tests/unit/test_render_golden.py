@@ -22,6 +22,7 @@ from pathprobe.model import (
     Confidence,
     Direction,
     Evidence,
+    Interrupted,
     IpVersion,
     Leg,
     LegReport,
@@ -93,7 +94,7 @@ def article_report(partial: bool = False) -> Report:
             Basis.PROXY_ACKED, write_failed=1349, leg1_ip_version=IpVersion.V4),))
     return finish([local, pmtu, mss, tunnel], command="diagnose",
                   started="2026-11-23T09:00:00+00:00", duration_s=2.345, partial=partial,
-                  extra_errors=("interrupted during: leg 2 down",) if partial else ())
+                  interrupted=Interrupted("leg 2 down") if partial else None)
 
 
 @pytest.mark.parametrize("fmt", list(TableFormat))

@@ -34,6 +34,7 @@ from pathprobe.model import (
     Evidence,
     Leg,
     LegReport,
+    LegSizes,
     Limit,
     ProxyConfig,
     Verdict,
@@ -237,7 +238,8 @@ def test_size_verdicts_end_on_the_leg_their_basis_proves() -> None:
                            basis=Basis.THIS_LEG_ONLY)
     assert leg_of(_finding(1348, 1349)) == (L2, Confidence.INFERRED)     # leg 1 unknown
     assert leg_of(_finding(1348, 1349), healthy_leg1) == (L2, Confidence.MEASURED)
-    said_1300 = (LegReport(L1, "198.18.2.2:3128", None, {"max_payload": 1300}),)
+    said_1300 = (LegReport(L1, "198.18.2.2:3128", None, {"max_payload": 1300},
+                           sizes=LegSizes(max_payload=1300)),)
     assert leg_of(_finding(1348, 1349), legs=said_1300) == (L1, Confidence.INFERRED)
     assert leg_of(_finding(1348, 1349, acked=True)) == (L2, Confidence.MEASURED)
     assert leg_of(_finding(1348, 1349, acked=False)) == (L1, Confidence.MEASURED)

@@ -4,10 +4,16 @@ command's own flags."""
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
+
 import pytest
 
 from pathprobe.model import Attempt, Step, Unmeasured, UnmeasuredReason
 from pathprobe.render.unmeasured import unmeasured_sentence
+from tests.conftest import cli_env
 
 R = UnmeasuredReason
 CASES = [
@@ -90,3 +96,19 @@ def test_every_reason_has_a_sentence() -> None:
     assert covered == set(R)
     for reason in R:
         assert unmeasured_sentence(Unmeasured(Step.MSS, reason), "mss") is not None
+
+
+def test_the_cli_adds_the_hint_that_names_its_own_flags() -> None:
+    """Through the real CLI, on loopback: a closed TCP port is not measured (exit 3), and
+    the hint render makes names pmtu's own --port and --method."""
+    with socket.socket() as s:   # a port that was free a moment ago: closed now
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "pmtu", "127.0.0.1", "--method",
+                        "tcp", "--port", str(port), "--json"], capture_output=True, text=True,
+                       env=cli_env(), timeout=60, check=False)
+    assert r.returncode == 3, r.stderr[-500:]
+    errors = json.loads(r.stdout)["errors"]
+    assert errors == [f"TCP port {port} on 127.0.0.1 is not open (Connection refused)",
+                      "check the address, and give --port a TCP port open on HOST "
+                      "(or another --method)"]
