@@ -41,7 +41,7 @@ from pathprobe.capture.rules import (
     ev,
 )
 from pathprobe.capture.textframes import as_text_analysis
-from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Request, Tracker
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Request, Tracker, _delivered
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
@@ -339,7 +339,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         on_done.tracker = tracker
     hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
              for h in filters.hosts}
-    on_tcp = tracker.tcp
+    on_tcp, on_ack, on_data = tracker.tcp, tracker._ack, tracker._data
+    table_get = tracker.table.get
+    delivered = _delivered
     v4u, v6u = _V4TCP.unpack_from, _V6TCP.unpack_from
     next_sweep = EVICT_EVERY
     syn = TCP_SYN
@@ -408,6 +410,28 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         st[3] = (seq + plen) & 0xFFFFFFFF
                         st[6] = seq
                         st[7] = frame
+            if not flags & 0x07:     # no SYN, FIN or RST: Tracker.tcp's common case, inlined
+                entry = table_get((src, sport, dst, dport))
+                if entry is not None:
+                    c, d, s, o = entry
+                    c.last_frame = frame
+                    c.last_ts = ts
+                    if flags & 0x10:
+                        isn = o.isn
+                        if isn is not None:
+                            nxt = o.next_seq
+                            delta = (ack - isn - nxt) & 0xFFFFFFFF
+                            rel = nxt + delta - 0x100000000 if delta >= 0x80000000 \
+                                else nxt + delta
+                            if rel > o.acked:
+                                o.acked = rel
+                                if o.inflight or o.big_retx:
+                                    delivered(o, rel)
+                        else:
+                            on_ack(c, d, ack)
+                    if plen:
+                        on_data(c, d, s, frame, ts, seq, plen, total, data, start)
+                    continue
             if flags & syn:
                 on_tcp(frame, ts, v, src, dst, sport, dport, seq, ack, flags, total, plen,
                        data, start, parse_tcp_options(data[off + hdr + 20:start]))

@@ -239,12 +239,18 @@ Request = tuple[float, int, str, int, str, int, str]
 REQUESTS_MAX = 4096
 
 
+# A connection table entry: (connection, direction, sending Side, the other Side)
+Entry = tuple[Conn, int, Side, Side]
+
+
 class Tracker:
     """Feeds packets into connections; call ``finish()`` to get them all."""
 
     def __init__(self, on_done: Callable[[Conn], None] | None = None,
                  max_connections: int = MAX_CONNECTIONS) -> None:
-        self.table: dict[Key, tuple[Conn, int]] = {}
+        # key -> (connection, direction of packets with this key, their sender's Side, the
+        # other Side): the reading loop unpacks it without a lookup of which side is which
+        self.table: dict[Key, Entry] = {}
         self.max_connections = max_connections
         self.shed_total = 0       # connections judged early because the table was full
         self.shed_syn_only = 0    # ... of which had sent only a SYN
@@ -280,8 +286,8 @@ class Tracker:
         if len(self.table) >= 2 * self.max_connections:
             self.shed(ts)
         self.count += 1
-        self.table[up_key] = (c, UP)
-        self.table[down_key] = (c, DOWN)
+        self.table[up_key] = (c, UP, c.up, c.down)
+        self.table[down_key] = (c, DOWN, c.down, c.up)
         return c
 
     def _src_is_client(self, src: bytes, sport: int, dst: bytes, dport: int, data: bytes,
@@ -316,7 +322,7 @@ class Tracker:
         """Judge connections silent for ``idle_s`` (capture time) so memory stays bounded."""
         stale: dict[int, Conn] = {}
         limit = now - idle_s
-        for c, _d in self.table.values():
+        for c, _d, _s, _o in self.table.values():
             if c.last_ts < limit:
                 stale[c.index] = c
         for index in sorted(stale):
@@ -336,7 +342,7 @@ class Tracker:
         the rest, each by last activity (LRU). A quarter at a time, so the scan over the
         table is paid once per ``max_connections / 4`` new connections; memory stays
         bounded whatever the capture holds (e.g. a SYN flood)."""
-        conns = [c for c, d in self.table.values() if d == UP]
+        conns = [e[0] for e in self.table.values() if e[1] == UP]
         target = len(conns) - max(1, self.max_connections // 4)
         if target < 0:
             return
@@ -351,7 +357,7 @@ class Tracker:
     def finish(self) -> list[Conn]:
         """Hand over the connections still open; returns ``done`` in order of appearance."""
         still_open: dict[int, Conn] = {}
-        for c, _d in self.table.values():
+        for c, _d, _s, _o in self.table.values():
             still_open[c.index] = c
         self.table.clear()
         for index in sorted(still_open):
@@ -373,11 +379,10 @@ class Tracker:
         key = (src, sport, dst, dport)
         entry = self.table.get(key)
         if entry is not None and not flags & 0x07:   # the common case: no SYN, FIN or RST
-            c, d = entry
+            c, d, s, o = entry
             c.last_frame = frame
             c.last_ts = ts
             if flags & TCP_ACK:
-                o = c.up if d else c.down
                 if o.isn is not None:   # _ack, inlined for the common case
                     nxt = o.next_seq
                     delta = (ack - o.isn - nxt) & MASK
@@ -389,13 +394,12 @@ class Tracker:
                 else:
                     self._ack(c, d, ack)
             if payload_len:
-                self._data(c, d, c.down if d else c.up, frame, ts, seq, payload_len, ip_len,
-                           data, payload_off)
+                self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
             return
         if flags & TCP_SYN:
             if not flags & TCP_ACK:
                 if entry is not None:
-                    c, d = entry
+                    c, d = entry[0], entry[1]
                     if d == UP and c.up.isn == seq:   # the same SYN again
                         c.up.syn_count += 1
                         c.last_frame, c.last_ts = frame, ts
@@ -407,7 +411,7 @@ class Tracker:
                 c = self._new(frame, ts, family, src, sport, dst, dport, False, False)
                 d = DOWN
             else:
-                c, d = entry
+                c, d = entry[0], entry[1]
             if flags & TCP_ACK and len(self.listening) < LISTENERS_MAX:
                 self.listening.add((src, sport))
             s = c.down if d else c.up
@@ -433,7 +437,7 @@ class Tracker:
             c = self._new(frame, ts, family, src, sport, dst, dport, client_is_src, False)
             d = UP if client_is_src else DOWN
         else:
-            c, d = entry
+            c, d = entry[0], entry[1]
         c.last_frame, c.last_ts = frame, ts
         s = c.down if d else c.up
         if s.isn is None:
@@ -658,7 +662,7 @@ class Tracker:
         entry = self.table.get(key)
         if entry is None:
             return False
-        c, d = entry
+        c, d = entry[0], entry[1]
         if len(c.icmp) < 32:
             c.icmp.append((frame, d, mtu, router, quoted.total_length))
         return True

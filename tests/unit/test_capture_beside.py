@@ -1,0 +1,42 @@
+"""The second of two captures is read in a forked child: same answer, same errors."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from pathprobe.capture.beside import Beside
+from pathprobe.errors import CaptureError
+
+
+def test_the_work_runs_in_another_process_and_its_result_comes_back() -> None:
+    job = Beside(lambda: (os.getpid(), list(range(100_000))))
+    pid, numbers = job.result()
+    assert pid != os.getpid()
+    assert numbers == list(range(100_000))      # more than a pipe buffer holds
+
+
+def test_the_childs_error_is_raised_here_with_its_message() -> None:
+    def bad() -> None:
+        raise CaptureError("b.pcap: not a capture")
+
+    job = Beside(bad)
+    with pytest.raises(CaptureError, match="b.pcap: not a capture"):
+        job.result()
+
+
+def test_a_result_that_cannot_be_handed_over_is_computed_here() -> None:
+    job = Beside(lambda: (os.getpid(), threading.Lock()))   # a lock does not pickle
+    pid, _lock = job.result()
+    assert pid == os.getpid()
+
+
+def test_cancel_stops_the_child() -> None:
+    job = Beside(lambda: threading.Event().wait(30))
+    pid = job.pid
+    job.cancel()
+    assert pid and job.pid == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
