@@ -21,16 +21,8 @@ from pathlib import Path
 
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
-from pathprobe.capture.reader import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_TEXT_BREAK,
-    ReadStats,
-    inner_ip,
-    ip_offset,
-    no_ip_error,
-    note_not_ip,
-    read_batches,
-)
+from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
+from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Finding,

@@ -23,7 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pathprobe.capture.reader import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
+from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK
+from pathprobe.capture.reader import Frame
 from pathprobe.capture.text import TextForm, TextPacket, TextParse, parse_text
 from pathprobe.capture.tracker import LARGE_PAYLOAD
 from pathprobe.errors import CaptureError

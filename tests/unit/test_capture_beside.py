@@ -23,7 +23,7 @@ def test_the_childs_error_is_raised_here_with_its_message() -> None:
         raise CaptureError("b.pcap: not a capture")
 
     job = Beside(bad)
-    with pytest.raises(CaptureError, match="b.pcap: not a capture"):
+    with pytest.raises(CaptureError, match=r"b\.pcap: not a capture"):
         job.result()
 
 

@@ -25,7 +25,7 @@ from pathprobe.capture.correlate import (
     localisation_evidence,
     matched_evidence,
 )
-from pathprobe.capture.reader import ip_offset
+from pathprobe.capture.linklayer import ip_offset
 from pathprobe.render.evidence import describe
 from tests.conftest import cli_env
 from tests.unit.test_capture_analysis import (
