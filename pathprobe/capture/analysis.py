@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pathprobe.capture.conn import Conn
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
@@ -33,7 +34,7 @@ from pathprobe.capture.rules import (
     ev,
 )
 from pathprobe.capture.textframes import as_text_analysis
-from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Request, Tracker, _delivered
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Request, Tracker, _delivered
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
+from pathprobe.capture.conn import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Basis,
