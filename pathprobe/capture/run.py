@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathprobe.capture.analysis import Analysis, Filters, analyze_capture
+from pathprobe.capture.analysis import Analysis, analyze_capture
 from pathprobe.capture.beside import Beside
+from pathprobe.capture.collector import Filters
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
