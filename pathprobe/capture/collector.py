@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.capture.conn import Conn
-from pathprobe.capture.rules import Merger, PathContext, conn_findings, conn_row
+from pathprobe.capture.report import Merger, conn_row
+from pathprobe.capture.rules import PathContext, conn_findings
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
 from pathprobe.wire.hostport import parse_host

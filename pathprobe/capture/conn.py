@@ -137,3 +137,7 @@ class Conn:
 
     def side(self, direction: int) -> Side:
         return self.up if direction == UP else self.down
+
+    def endpoint(self, direction: int) -> str:
+        """``address:port`` of the sender of ``direction`` (as evidence shows it)."""
+        return f"{self.client}:{self.cport}" if direction == UP else f"{self.server}:{self.sport}"
