@@ -91,6 +91,7 @@ class Analysis:
 # checks that both agree on every field used here.
 _V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
 _V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
+_ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 54: Ethernet + _V4TCP
 WIDE_BRACKET = 64        # bytes between proven-good and proven-bad sizes worth measuring first
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
@@ -146,7 +147,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     on_tcp, on_ack, on_data = tracker.tcp, tracker._ack, tracker._data
     table_get = tracker.table.get
     delivered = _delivered
-    v4u, v6u = _V4TCP.unpack_from, _V6TCP.unpack_from
+    v4u, v6u, ev4u = _V4TCP.unpack_from, _V6TCP.unpack_from, _ETH_V4TCP.unpack_from
     next_sweep = EVICT_EVERY
     syn = TCP_SYN
     ts = 0.0
@@ -158,40 +159,51 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             tracker.capture_end = batch[0][1]
             tracker.evict(batch[0][1])
         for frame, ts, linktype, data, _orig in batch:
-            if linktype == eth and data[12:14] == ipv4:
-                off = 14
+            # Ethernet, IPv4 without options or fragmentation, TCP: one unpack decides
+            if linktype == eth and len(data) >= 54:
+                et, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+                    ev4u(data, 0)
+                if vihl != 0x45 or et != 0x0800 or proto != PROTO_TCP or frag & 0x3FFF:
+                    et = 0
             else:
-                off = ip_offset(linktype, data)
-                if off < 0:
-                    if linktype == LINKTYPE_TEXT_BREAK:
-                        tracker.end_observation(ts)
-                    else:
-                        note_not_ip(stats, linktype, data)
+                et = 0
+            if et:
+                off, v, hdr = 14, 4, 20
+            else:
+                if linktype == eth and data[12:14] == ipv4:
+                    off = 14
+                else:
+                    off = ip_offset(linktype, data)
+                    if off < 0:
+                        if linktype == LINKTYPE_TEXT_BREAK:
+                            tracker.end_observation(ts)
+                        else:
+                            note_not_ip(stats, linktype, data)
+                        continue
+                # fast_tcp, inlined (a call per packet is measurable here)
+                n = len(data)
+                if n <= off:
                     continue
-            # fast_tcp, inlined (a call per packet is measurable here)
-            n = len(data)
-            if n <= off:
-                continue
-            v = data[off] >> 4
-            if v == 4 and n >= off + 40:
-                vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
-                    v4u(data, off)
-                if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+                v = data[off] >> 4
+                if v == 4 and n >= off + 40:
+                    vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+                        v4u(data, off)
+                    if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                            note_not_ip(stats, linktype, data)
+                        continue
+                    hdr = 20
+                elif v == 6 and n >= off + 60:
+                    plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
+                    if nxt != PROTO_TCP:
+                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                            note_not_ip(stats, linktype, data)
+                        continue
+                    hdr, total = 40, 40 + plen
+                else:
                     if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
                         note_not_ip(stats, linktype, data)
                     continue
-                hdr = 20
-            elif v == 6 and n >= off + 60:
-                plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
-                if nxt != PROTO_TCP:
-                    if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
-                        note_not_ip(stats, linktype, data)
-                    continue
-                hdr, total = 40, 40 + plen
-            else:
-                if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
-                    note_not_ip(stats, linktype, data)
-                continue
             if hosts and src not in hosts and dst not in hosts:
                 continue
             thl = (doff >> 4) * 4

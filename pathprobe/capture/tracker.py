@@ -95,14 +95,22 @@ def _remember(s: Side, seg: InFlight) -> None:
 def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
     """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
     retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
-    if s.inflight is None:
-        s.inflight = deque(maxlen=INFLIGHT_MAX)
     q = s.inflight
+    if q is None:
+        q = s.inflight = deque(maxlen=INFLIGHT_MAX)
     start, end = seg[0], seg[1]
     kept = [e for e in q if e[1] <= start or e[0] >= end]
-    if keep:
-        kept.append(seg)
-    kept.sort(key=lambda e: e[1])
+    if not keep:
+        if len(kept) == len(q):
+            return          # it overlaps nothing remembered
+    else:
+        # The queue is sorted by end (segments are remembered as the highest sequence
+        # number grows, and replaced here in order): the copy goes after every segment
+        # that ends no later than it.
+        i, n = 0, len(kept)
+        while i < n and kept[i][1] <= end:
+            i += 1
+        kept.insert(i, seg)
     q.clear()
     q.extend(kept)
 
@@ -440,7 +448,8 @@ class Tracker:
                 c.tunnel_up += length
             else:
                 c.tunnel_down += length
-            if fresh and (c.client_hello is None or c.server_hello is None):
+            # (a tunnel's content is looked at only for the hello its sender owes)
+            if fresh and (c.client_hello if d == UP else c.server_hello) is None:
                 payload = data[payload_off:payload_off + PAYLOAD_PEEK]
                 if payload:
                     self._content(c, d, frame, ts, length, payload)
