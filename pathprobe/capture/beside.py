@@ -18,7 +18,9 @@ import pickle
 import signal
 import sys
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
+
+from pathprobe.capture.analysis import no_cyclic_gc
 
 T = TypeVar("T")
 
@@ -51,26 +53,23 @@ class Beside(Generic[T]):
         """The child's result (its exception raised here), or the work done here."""
         if not self.pid:
             return self.work()
-        chunks = []
+        ok: bool | None = None
+        value: Any = None
         try:
-            with os.fdopen(self.fd, "rb") as f:
+            # Loaded as the child writes it (the two overlap), without the cyclic garbage
+            # collector, which would walk the growing heap of new objects again and again.
+            with os.fdopen(self.fd, "rb") as f, no_cyclic_gc():
                 self.fd = -1
-                while True:
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
+                ok, value = pickle.load(f)
+        except Exception:   # nothing (or not all) handed over: killed, out of memory
+            ok = None
         finally:
             self._reap()
-        try:
-            ok, value = pickle.loads(b"".join(chunks))
-        except Exception:   # nothing handed over (killed, out of memory)
-            ok, value = None, None
         if ok is None:
             return self.work()
         if not ok:
             raise value
-        return value  # type: ignore[no-any-return]
+        return cast(T, value)
 
     def cancel(self) -> None:
         """Stop the child (the parent failed or was interrupted)."""
@@ -96,12 +95,10 @@ def _child(work: Callable[[], object], fd: int) -> None:
             outcome: tuple[bool | None, object] = (True, work())
         except BaseException as e:   # handed to the parent, raised there
             outcome = (False, e)
-        try:
-            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:   # the parent does the work itself
-            data = pickle.dumps((None, None))
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            # Written as it is pickled; if that fails half-way, the parent cannot load
+            # it and does the work itself.
+            pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException:   # the parent sees no result and does the work
         status = 1
     finally:

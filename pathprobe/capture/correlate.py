@@ -188,6 +188,14 @@ class SegmentLog:
         # (NEXT stays unset until a direction's first data: the loop then calls the log for
         # it, which takes the payload's fingerprint)
 
+    def release(self) -> None:
+        """Forget every connection, now: a connection and its table rows reference each
+        other, so without this only the cyclic garbage collector could free them."""
+        for log in self.conns.values():
+            log.entries = ([], [])
+        self.conns.clear()
+        self.table.clear()
+
     def settle(self) -> None:
         """Apply what the reading loop recorded in place (in-order data, ACKs)."""
         for log in self.conns.values():

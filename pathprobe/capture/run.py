@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pathprobe.capture.analysis import Analysis, analyze_capture
+from pathprobe.capture.analysis import Analysis, analyze_capture, no_cyclic_gc
 from pathprobe.capture.beside import Beside
 from pathprobe.capture.collector import Filters
 from pathprobe.capture.correlate import SegmentLog
@@ -105,7 +105,12 @@ class CaptureRun:
                 progress(line)
             self.done.append(a)
             parts.append((log.name, a.measurement))
-        return combine(parts, correlate(results[0][1], results[1][1]))
+        first, other = results[0][1], results[1][1]
+        with no_cyclic_gc():     # the logs are large object graphs: nothing to collect
+            corr = correlate(first, other)
+            first.release()
+            other.release()
+        return combine(parts, corr)
 
     def _one(self, path: Path, log: SegmentLog) -> tuple[Analysis, SegmentLog, list[str]]:
         """One of two captures, with the log that matches it to the other; what it would
