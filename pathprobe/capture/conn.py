@@ -55,7 +55,6 @@ class Side:
     acked: int = 0              # highest relative ack the peer sent for these bytes
     bytes: int = 0
     max_payload: int = 0
-    max_payload_frame: int = 0
     max_ip_len: int = 0
     max_delivered_ip: int = 0
     max_delivered_payload: int = 0
@@ -66,7 +65,6 @@ class Side:
     # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
     big_retx: dict[int, list[float]] = field(default_factory=dict)
     hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
-    holes_filled: int = 0
     fin_frame: int | None = None
     rst_frame: int | None = None
     syn_frame: int | None = None
@@ -116,7 +114,6 @@ class Conn:
     tunnel_down: int = 0
     last_data_frame: int = 0
     last_data_ts: float = 0.0
-    last_data_dir: int = UP
     # Direction of the last large segment: who was transferring when data stopped (small
     # late segments such as TLS session tickets do not count).
     last_big_dir: int = UP

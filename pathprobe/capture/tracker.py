@@ -86,12 +86,6 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     return rank, c.last_ts
 
 
-def _remember(s: Side, seg: InFlight) -> None:
-    if s.inflight is None:
-        s.inflight = deque(maxlen=INFLIGHT_MAX)
-    s.inflight.append(seg)
-
-
 def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
     """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
     retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
@@ -394,7 +388,7 @@ class Tracker:
         start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         end = start + length
         if length > s.max_payload:
-            s.max_payload, s.max_payload_frame = length, frame
+            s.max_payload = length
             if ip_len > s.max_ip_len:
                 s.max_ip_len = ip_len
         last = c.last_data_frame
@@ -409,13 +403,11 @@ class Tracker:
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
-        c.last_data_dir = d
         if length > LARGE_PAYLOAD:
             c.last_big_dir = d
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
-            s.holes_filled += 1
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             if end > s.acked:
@@ -441,7 +433,10 @@ class Tracker:
             # Only a segment larger than any delivered so far can teach us something
             # (a new largest delivered size, or the large segment a RST answers); in a
             # bulk transfer that keeps the queue empty once full-size segments got through.
-            _remember(s, (start, end, length, ip_len, frame, ts))
+            q = s.inflight
+            if q is None:   # created on the first segment worth remembering (memory)
+                q = s.inflight = deque(maxlen=INFLIGHT_MAX)
+            q.append((start, end, length, ip_len, frame, ts))
         phase = c.phase
         if phase == "tunnel":
             if d == UP:
