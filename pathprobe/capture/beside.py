@@ -75,7 +75,7 @@ class Beside(Generic[T]):
         """Stop the child (the parent failed or was interrupted)."""
         if self.pid:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
+                os.kill(self.pid, signal.SIGKILL)
             self._reap()
         if self.fd >= 0:
             os.close(self.fd)
