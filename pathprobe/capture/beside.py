@@ -5,9 +5,9 @@ Why a fork and not threads: the reading loop is pure Python and holds the GIL, s
 second process reads the second capture at the same time. The child hands back its
 result pickled through a pipe; it never writes to the terminal (a progress thread of the
 parent may hold a lock at the moment of the fork), so its progress messages come back
-with the result. Where ``os.fork`` is missing, or the child cannot hand over its result
-(unpicklable, killed), the parent does the work itself: never a different answer, at
-worst the time of doing both in turn.
+with the result. Where ``os.fork`` is missing or only one CPU is available, or the child
+cannot hand over its result (unpicklable, killed), the parent does the work itself:
+never a different answer, at worst the time of doing both in turn.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class Beside(Generic[T]):
         self.work = work
         self.pid = 0
         self.fd = -1
-        if hasattr(os, "fork") and sys.platform.startswith("linux"):
+        if hasattr(os, "fork") and sys.platform.startswith("linux") and _cpus() > 1:
             self._start()
 
     def _start(self) -> None:
@@ -86,6 +86,14 @@ class Beside(Generic[T]):
         if pid:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _cpus() -> int:
+    """CPUs this process may run on: with one, a child would only add the hand-over."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _child(work: Callable[[], object], fd: int) -> None:

@@ -11,6 +11,12 @@ from pathprobe.capture.beside import Beside
 from pathprobe.errors import CaptureError
 
 
+@pytest.fixture(autouse=True)
+def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child is used only with a second CPU: these tests want one whatever the machine."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1})
+
+
 def test_the_work_runs_in_another_process_and_its_result_comes_back() -> None:
     job = Beside(lambda: (os.getpid(), list(range(100_000))))
     pid, numbers = job.result()
@@ -40,3 +46,9 @@ def test_cancel_stops_the_child() -> None:
     assert pid and job.pid == 0
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_with_one_cpu_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    job = Beside(os.getpid)
+    assert job.pid == 0 and job.result() == os.getpid()
