@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 
 from pathprobe.capture.beside import Beside
 from pathprobe.errors import CaptureError
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +55,32 @@ def test_with_one_cpu_the_work_is_done_here(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
     job = Beside(os.getpid)
     assert job.pid == 0 and job.result() == os.getpid()
+
+
+@pytest.mark.parametrize("pair", [("blackhole-leg1", "blackhole-leg2"), ("stall", "mtu"),
+                                  ("healthy", "healthy")])
+def test_two_captures_give_the_same_report_with_or_without_the_child(
+        pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the child hands back (the analysis and the segment log, pickled) makes the
+    same report as reading both captures here."""
+    from pathprobe.api import analyze
+    from pathprobe.render import report_json
+
+    paths = [CAPTURES / f"{name}.pcap" for name in pair]
+    seen: list[int] = []
+    fork = os.fork
+
+    def counted_fork() -> int:
+        seen.append(1)
+        return fork()
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    beside = analyze(*paths)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    here = analyze(*paths)
+    assert len(seen) == 1                      # the first run used a child, the second not
+    a, b = (report_json(r) for r in (beside, here))
+    for doc in (a, b):
+        for key in ("started", "duration_s"):
+            doc.pop(key, None)
+    assert a == b and a["verdicts"]
