@@ -7,11 +7,11 @@ loop of ``analysis.track`` (its ``tap``: the loop updates a row in place for
 in-order packets and calls the log for the rest) and keeps, per connection and
 direction, the byte ranges seen (coalesced), how many copies of each repeated
 segment passed, and the highest acknowledgement; bounded, so memory does not
-grow with the packets. ``correlate`` then matches connections
-across the two logs (same addresses and ports; behind NAT by the SYN's initial
-sequence number or the first payload bytes, with the server port) and says, as
-typed ``Localisation`` records, on which side of which capture each loss happened.
-Pure: no I/O, no sentences (``pathprobe.render.evidence.capture`` words them).
+grow with the packets. ``correlate`` then matches connections across the two logs
+(same addresses and ports; behind NAT by the SYN's initial sequence number or the
+first payload bytes, with the server port) and says, as typed ``Localisation``
+records, on which side of which capture each loss happened. Pure: no I/O, no
+sentences (``pathprobe.render.evidence.capture`` words them).
 """
 
 from __future__ import annotations
@@ -189,12 +189,10 @@ class SegmentLog:
         # it, which takes the payload's fingerprint)
 
     def release(self) -> None:
-        """Forget every connection, now: a connection and its table rows reference each
-        other, so without this only the cyclic garbage collector could free them."""
+        """Forget every connection now (each and its rows form a cycle for the collector)."""
         for log in self.conns.values():
             log.entries = ([], [])
         self.conns.clear()
-        self.table.clear()
 
     def settle(self) -> None:
         """Apply what the reading loop recorded in place (in-order data, ACKs)."""
@@ -493,7 +491,6 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
     """Each segment the sender repeated at the near capture, and each hole at the far one."""
     order, near_name, far_name, sender, receiver = ctx
     out: list[Localisation] = []
-
     quiet = False
 
     def add(where: Where, start: int, end: int, n_near: int, n_far: int, f_near: int,
