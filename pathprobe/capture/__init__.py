@@ -5,7 +5,8 @@ state, ``rules`` turns it into the verdicts of design.md, ``analysis`` glues
 them together. Only ``reader``/``analysis`` touch files; the rest is pure.
 """
 
-from pathprobe.capture.analysis import Analysis, Filters, analyze_capture
+from pathprobe.capture.analysis import Analysis, analyze_capture
+from pathprobe.capture.collector import Filters
 from pathprobe.capture.reader import ReadStats, read_frames
 
 __all__ = ["Analysis", "Filters", "ReadStats", "analyze_capture", "read_frames"]

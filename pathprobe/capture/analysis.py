@@ -9,7 +9,6 @@ when a connection is waiting for a CONNECT, an HTTP answer or a TLS hello.
 
 from __future__ import annotations
 
-import functools
 import gc
 import socket
 import struct
@@ -19,36 +18,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pathprobe.capture.collector import Collector, Filters
+from pathprobe.capture.conn import Conn
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
-from pathprobe.capture.reader import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_TEXT_BREAK,
-    ReadStats,
-    inner_ip,
-    ip_offset,
-    no_ip_error,
-    note_not_ip,
-    read_batches,
-)
+from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
+from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import (
     DEFAULT_STALL_S,
     Finding,
-    Merger,
-    PathContext,
-    conn_findings,
-    conn_row,
     ev,
 )
 from pathprobe.capture.textframes import as_text_analysis
-from pathprobe.capture.tracker import MAX_CONNECTIONS, Conn, Request, Tracker
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker, _delivered
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Direction,
     Evidence,
     Leg,
-    LegReport,
     Measurement,
     Recommendation,
     Verdict,
@@ -69,78 +57,6 @@ from pathprobe.wire.headers import (
 from pathprobe.wire.hostport import parse_host
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which connections to show: all by default; --host/--port/--proxy narrow the view."""
-
-    hosts: frozenset[str] = frozenset()
-    ports: frozenset[int] = frozenset()
-    proxy_host: str | None = None
-    proxy_port: int | None = None
-
-    @property
-    def explicit(self) -> bool:
-        return bool(self.hosts or self.ports or self.proxy_host)
-
-    def wants(self, c: Conn, leg: Leg) -> bool:
-        host_ok = not self.hosts or c.client in self.hosts or c.server in self.hosts
-        port_ok = not self.ports or c.cport in self.ports or c.sport in self.ports
-        proxy_ok = (self.proxy_host is None or self.is_proxy(c) or c.client == self.proxy_host
-                    or leg is Leg.PROXY_UPSTREAM)
-        return host_ok and port_ok and proxy_ok
-
-    def is_proxy(self, c: Conn) -> bool:
-        if self.proxy_host is None or c.server != self.proxy_host:
-            return False
-        return self.proxy_port is None or c.sport == self.proxy_port
-
-
-JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
-REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
-CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
-
-
-@functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
-def _split_target(target: str) -> tuple[str, int]:
-    """Host and port of a CONNECT target read from the capture (0: none readable)."""
-    try:
-        host, port = parse_host(target)
-    except ValueError:
-        return target.lower(), 0
-    return host.lower(), port or 0
-
-
-def _host_only(name: str) -> str:
-    """The host of an SNI or a Host header (which may carry a port, or be [v6]:port)."""
-    try:
-        return parse_host(name)[0].lower()
-    except ValueError:
-        return name.lower()
-
-
-def _join(c: Conn, requests: Sequence[Request], proxy_addrs: Mapping[str, None]
-          ) -> Request | None:
-    """The proxied request this connection serves upstream (a capture on the proxy): one
-    made shortly before it starts, for the same port and the host it names (SNI, Host),
-    or, without a name, to the same address or from the proxy's own address."""
-    name = _host_only(c.server_name)
-    for r in reversed(requests):
-        ts, _frame, client, _cport, proxy, _pport, target = r
-        if ts > c.first_ts + 0.001:
-            continue
-        if ts < c.first_ts - JOIN_S:
-            break
-        host, port = _split_target(target)
-        if port != c.sport or c.client == client or c.server == proxy:
-            continue
-        if name:
-            if name == host:
-                return r
-        elif host == c.server or c.client == proxy or c.client in proxy_addrs:
-            return r
-    return None
 
 
 @dataclass(frozen=True)
@@ -166,120 +82,6 @@ class Analysis:
         return recommendations(verdicts, {**targets, **self.targets})
 
 
-class Collector:
-    """Receives each finished connection: role, filter, judge, merge, keep a bounded table.
-
-    Connections are judged as soon as they end, so memory holds the open
-    connections, one finding per verdict group and at most ``max_rows`` rows of
-    each kind (problem, healthy), whatever the size of the capture. Failed
-    handshakes alone wait for the end (bounded), to be weighed against the
-    successful ones to the same server.
-    """
-
-    def __init__(self, filters: Filters, stall_s: float, max_rows: int) -> None:
-        self.filters = filters
-        self.stall_s = stall_s
-        self.max_rows = max_rows
-        self.merger = Merger()
-        self.problem_rows: list[tuple[int, LegReport]] = []
-        self.healthy_rows: list[tuple[int, LegReport]] = []
-        self.seen = 0
-        self.chosen = 0
-        self.legs: set[Leg] = set()
-        self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
-        self.tracker: Tracker | None = None
-        self.refused: list[Conn] = []
-        # handshakes completed per (server, port) and per pair of hosts
-        self.connected: dict[tuple[str, str], int] = {}
-        self.crossed: dict[tuple[str, str], int] = {}    # (client, server) -> payload
-        self.hellos: dict[tuple[str, str], int] = {}     # (client, server) -> hello answered
-        self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
-        self.joined = 0
-        self.loss = [0, 0]                                # connections, bytes
-
-    def role(self, c: Conn) -> tuple[Leg, Request | None]:
-        """Client to proxy, proxy to upstream (joined to its request), or direct."""
-        t = self.tracker
-        if c.exchanges or self.filters.is_proxy(c) or (
-                t is not None and (c.server, c.sport) in t.proxies):
-            return Leg.FMC_PROXY, None
-        if t is not None and t.requests:
-            r = _join(c, t.requests, self.proxy_addrs)
-            if r is not None:
-                return Leg.PROXY_UPSTREAM, r
-        return Leg.FMC_UPSTREAM, None
-
-    def __call__(self, c: Conn) -> None:
-        self.seen += 1
-        if c.down.syn_frame is not None:
-            pair = (min(c.client, c.server), max(c.client, c.server))
-            for key in ((c.server, str(c.sport)), pair):
-                if key in self.connected or len(self.connected) < CONNECTED_MAX:
-                    self.connected[key] = self.connected.get(key, 0) + 1
-        elif c.up.syn_frame is not None and len(self.refused) < REFUSED_MAX:
-            self.refused.append(c)      # judged in close(), against the successes
-            return
-        self.judge(c)
-
-    def close(self) -> None:
-        """Judge the held-back failed handshakes, now that all successes are counted."""
-        for c in self.refused:
-            self.judge(c)
-        self.refused.clear()
-
-    def judge(self, c: Conn) -> None:
-        leg, request = self.role(c)
-        if not self.filters.wants(c, leg):
-            return
-        self.chosen += 1
-        tracker = self.tracker
-        capture_end = tracker.capture_end if tracker is not None else c.last_ts
-        if tracker is not None and tracker.fragments:
-            for key in ((c.client, c.server), (c.server, c.client)):
-                frag = tracker.fragments.get(key)
-                if frag is not None:
-                    c.fragments += frag[0]
-        if request is not None:
-            self.joined += 1
-            self.proxy_addrs.setdefault(c.client, None)
-        path = (c.client, c.server)
-        same_port = self.connected.get((c.server, str(c.sport)), 0)
-        pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
-        ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
-                          full_crossed=self.crossed.get(path, 0),
-                          hello_answered=self.hellos.get(path, 0))
-        findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
-        if not findings and (c.server_hello is not None or c.down.bytes):
-            self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)
-        if c.server_hello is not None and c.hello_record:
-            self.hellos[path] = max(self.hellos.get(path, 0), c.hello_record)
-        for side in (c.up, c.down):
-            if side.hole is not None and side.acked >= side.hole[1]:
-                self.loss[0] += 1
-                self.loss[1] += side.hole[1] - side.hole[0]
-        self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
-                                else f"{c.server}:{c.sport}")
-        if c.exchanges and c.exchanges[-1].method == "CONNECT":
-            self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)
-        for f in findings:
-            self.merger.add(f)
-        rows = self.problem_rows if findings else self.healthy_rows
-        if not self.max_rows or len(rows) < self.max_rows:
-            row = conn_row(c, findings, leg, request[2:4] if request is not None else None)
-            rows.append((c.index, row))
-            self.legs.add(row.name)
-
-    def leg_between(self, src: str, dst: str) -> Leg:
-        """The leg a (non-TCP) packet from ``src`` to ``dst`` travels, by known roles."""
-        t = self.tracker
-        proxies = {a for a, _p in t.proxies} if t is not None else set()
-        if dst in proxies or self.filters.proxy_host == dst:
-            return Leg.FMC_PROXY
-        if src in proxies or src in self.proxy_addrs or self.filters.proxy_host == src:
-            return Leg.PROXY_UPSTREAM
-        return Leg.FMC_UPSTREAM
-
-
 # Fast path for the common case (IPv4 without options or fragmentation, IPv6 without
 # extension headers, carrying TCP): one struct unpack covers the IP and TCP fixed
 # headers, addresses stay packed. The shared parsers of pathprobe.wire.headers build
@@ -289,6 +91,7 @@ class Collector:
 # checks that both agree on every field used here.
 _V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
 _V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
+_ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 54: Ethernet + _V4TCP
 WIDE_BRACKET = 64        # bytes between proven-good and proven-bad sizes worth measuring first
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
@@ -326,6 +129,8 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
             plen if plen > 0 else 0)
 
 
+# hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
+# measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
@@ -339,8 +144,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         on_done.tracker = tracker
     hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
              for h in filters.hosts}
-    on_tcp = tracker.tcp
-    v4u, v6u = _V4TCP.unpack_from, _V6TCP.unpack_from
+    on_tcp, on_ack, on_data = tracker.tcp, tracker._ack, tracker._data
+    table_get = tracker.table.get
+    delivered = _delivered
+    v4u, v6u, ev4u = _V4TCP.unpack_from, _V6TCP.unpack_from, _ETH_V4TCP.unpack_from
     next_sweep = EVICT_EVERY
     syn = TCP_SYN
     ts = 0.0
@@ -352,40 +159,51 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             tracker.capture_end = batch[0][1]
             tracker.evict(batch[0][1])
         for frame, ts, linktype, data, _orig in batch:
-            if linktype == eth and data[12:14] == ipv4:
-                off = 14
+            # Ethernet, IPv4 without options or fragmentation, TCP: one unpack decides
+            if linktype == eth and len(data) >= 54:
+                et, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+                    ev4u(data, 0)
+                if vihl != 0x45 or et != 0x0800 or proto != PROTO_TCP or frag & 0x3FFF:
+                    et = 0
             else:
-                off = ip_offset(linktype, data)
-                if off < 0:
-                    if linktype == LINKTYPE_TEXT_BREAK:
-                        tracker.end_observation(ts)
-                    else:
-                        note_not_ip(stats, linktype, data)
+                et = 0
+            if et:
+                off, v, hdr = 14, 4, 20
+            else:
+                if linktype == eth and data[12:14] == ipv4:
+                    off = 14
+                else:
+                    off = ip_offset(linktype, data)
+                    if off < 0:
+                        if linktype == LINKTYPE_TEXT_BREAK:
+                            tracker.end_observation(ts)
+                        else:
+                            note_not_ip(stats, linktype, data)
+                        continue
+                # fast_tcp, inlined (a call per packet is measurable here)
+                n = len(data)
+                if n <= off:
                     continue
-            # fast_tcp, inlined (a call per packet is measurable here)
-            n = len(data)
-            if n <= off:
-                continue
-            v = data[off] >> 4
-            if v == 4 and n >= off + 40:
-                vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
-                    v4u(data, off)
-                if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+                v = data[off] >> 4
+                if v == 4 and n >= off + 40:
+                    vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
+                        v4u(data, off)
+                    if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
+                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                            note_not_ip(stats, linktype, data)
+                        continue
+                    hdr = 20
+                elif v == 6 and n >= off + 60:
+                    plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
+                    if nxt != PROTO_TCP:
+                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                            note_not_ip(stats, linktype, data)
+                        continue
+                    hdr, total = 40, 40 + plen
+                else:
                     if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
                         note_not_ip(stats, linktype, data)
                     continue
-                hdr = 20
-            elif v == 6 and n >= off + 60:
-                plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
-                if nxt != PROTO_TCP:
-                    if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
-                        note_not_ip(stats, linktype, data)
-                    continue
-                hdr, total = 40, 40 + plen
-            else:
-                if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
-                    note_not_ip(stats, linktype, data)
-                continue
             if hosts and src not in hosts and dst not in hosts:
                 continue
             thl = (doff >> 4) * 4
@@ -408,6 +226,28 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         st[3] = (seq + plen) & 0xFFFFFFFF
                         st[6] = seq
                         st[7] = frame
+            if not flags & 0x07:     # no SYN, FIN or RST: Tracker.tcp's common case, inlined
+                entry = table_get((src, sport, dst, dport))
+                if entry is not None:
+                    c, d, s, o = entry
+                    c.last_frame = frame
+                    c.last_ts = ts
+                    if flags & 0x10:
+                        isn = o.isn
+                        if isn is not None:
+                            nxt = o.next_seq
+                            delta = (ack - isn - nxt) & 0xFFFFFFFF
+                            rel = nxt + delta - 0x100000000 if delta >= 0x80000000 \
+                                else nxt + delta
+                            if rel > o.acked:
+                                o.acked = rel
+                                if o.inflight or o.big_retx:
+                                    delivered(o, rel)
+                        else:
+                            on_ack(c, d, ack)
+                    if plen:
+                        on_data(c, d, s, frame, ts, seq, plen, total, data, start)
+                    continue
             if flags & syn:
                 on_tcp(frame, ts, v, src, dst, sport, dport, seq, ack, flags, total, plen,
                        data, start, parse_tcp_options(data[off + hdr + 20:start]))

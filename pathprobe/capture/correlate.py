@@ -7,11 +7,11 @@ loop of ``analysis.track`` (its ``tap``: the loop updates a row in place for
 in-order packets and calls the log for the rest) and keeps, per connection and
 direction, the byte ranges seen (coalesced), how many copies of each repeated
 segment passed, and the highest acknowledgement; bounded, so memory does not
-grow with the packets. ``correlate`` then matches connections
-across the two logs (same addresses and ports; behind NAT by the SYN's initial
-sequence number or the first payload bytes, with the server port) and says, as
-typed ``Localisation`` records, on which side of which capture each loss happened.
-Pure: no I/O, no sentences (``pathprobe.render.evidence.capture`` words them).
+grow with the packets. ``correlate`` then matches connections across the two logs
+(same addresses and ports; behind NAT by the SYN's initial sequence number or the
+first payload bytes, with the server port) and says, as typed ``Localisation``
+records, on which side of which capture each loss happened. Pure: no I/O, no
+sentences (``pathprobe.render.evidence.capture`` words them).
 """
 
 from __future__ import annotations
@@ -187,6 +187,12 @@ class SegmentLog:
                 flow.fingerprint = zlib.crc32(data[payload_off:payload_off + FINGERPRINT]) or 1
         # (NEXT stays unset until a direction's first data: the loop then calls the log for
         # it, which takes the payload's fingerprint)
+
+    def release(self) -> None:
+        """Forget every connection now (each and its rows form a cycle for the collector)."""
+        for log in self.conns.values():
+            log.entries = ([], [])
+        self.conns.clear()
 
     def settle(self) -> None:
         """Apply what the reading loop recorded in place (in-order data, ACKs)."""
@@ -485,7 +491,6 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
     """Each segment the sender repeated at the near capture, and each hole at the far one."""
     order, near_name, far_name, sender, receiver = ctx
     out: list[Localisation] = []
-
     quiet = False
 
     def add(where: Where, start: int, end: int, n_near: int, n_far: int, f_near: int,

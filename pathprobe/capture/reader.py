@@ -16,59 +16,25 @@ from __future__ import annotations
 import struct
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from pathprobe.capture.linklayer import (
+    LINKTYPE_ETHERNET,
+    SUPPORTED_LINKTYPES,
+    frame_kind,
+    linktype_name,
+    recapture_advice,
+)
 from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 
 if TYPE_CHECKING:
     from pathprobe.capture.textframes import TextInfo
 
-# Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
-LINKTYPE_NULL = 0
-LINKTYPE_ETHERNET = 1
-LINKTYPE_PPP = 9          # DLT_PPP: PPP frames, optionally with HDLC address/control bytes
-LINKTYPE_RAW_OLD = 12   # DLT_RAW on most BSDs / old libpcap
-LINKTYPE_RAW_OBSD = 14
-LINKTYPE_RAW = 101
-LINKTYPE_PPP_HDLC = 50    # PPP in HDLC-like framing (0xFF 0x03 ...)
-LINKTYPE_PPP_ETHER = 51   # PPPoE session header, then PPP (no Ethernet header)
-LINKTYPE_C_HDLC = 104     # Cisco HDLC: address, control, then an ethertype
-LINKTYPE_LOOP = 108
-LINKTYPE_LINUX_SLL = 113
-LINKTYPE_IPV4 = 228
-LINKTYPE_IPV6 = 229
-LINKTYPE_LINUX_SLL2 = 276
-# Not a link type: pasted text's frame maker marks where one snippet ends and the next,
-# with a clock of its own, begins (capture/textframes.py). Never in a capture file.
-LINKTYPE_TEXT_BREAK = -1
-
-LINKTYPE_NAMES = {
-    LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW_OLD: "raw IP",
-    LINKTYPE_RAW_OBSD: "raw IP", LINKTYPE_RAW: "raw IP", LINKTYPE_LOOP: "OpenBSD loopback",
-    LINKTYPE_LINUX_SLL: "Linux cooked (SLL)", LINKTYPE_IPV4: "raw IPv4",
-    LINKTYPE_IPV6: "raw IPv6", LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
-    LINKTYPE_PPP: "PPP", LINKTYPE_PPP_HDLC: "PPP in HDLC framing", LINKTYPE_PPP_ETHER: "PPPoE",
-    LINKTYPE_C_HDLC: "Cisco HDLC",
-}
-SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
 TEXT_PEEK = 1 << 16       # bytes looked at to tell capture text from other files
-
-# Link types seen in the wild that carry no IP we can find, named so the error says what
-# the file is (https://www.tcpdump.org/linktypes.html); the advice says where to capture.
-_WIRELESS = "capture on the wired side of the access point, or on the FMC's own interface"
-OTHER_LINKTYPES: dict[int, tuple[str, str]] = {
-    6: ("Token Ring", ""), 8: ("SLIP", ""), 10: ("FDDI", ""),
-    105: ("IEEE 802.11 (Wi-Fi)", _WIRELESS), 119: ("802.11 Prism", _WIRELESS),
-    127: ("802.11 radiotap", _WIRELESS), 163: ("802.11 AVS", _WIRELESS),
-    192: ("PPI", _WIRELESS), 143: ("DOCSIS", ""), 187: ("Bluetooth HCI", ""),
-    195: ("IEEE 802.15.4", ""), 197: ("Endace ERF", ""), 201: ("Bluetooth", ""),
-    220: ("USB", ""), 239: ("Linux NFLOG", "capture on an interface ('tcpdump -i eth0') "
-                                          "instead of the nflog group"),
-    253: ("Linux netlink", ""),
-}
+KINDS_MAX = 8             # kinds of non-IP frames named in the no-IP message
 
 CHUNK = 1 << 20
 # No sane capture has a single record above this; a larger length means corruption.
@@ -97,28 +63,6 @@ class ReadStats:
     not_ip: int = 0                     # frames of supported link types that carry no IP
     not_ip_kinds: dict[str, int] = field(default_factory=dict)   # what they carry instead
     text: TextInfo | None = None        # the input was capture text, not a capture file
-
-
-def _name(linktype: int) -> str:
-    return LINKTYPE_NAMES.get(linktype, f"link type {linktype}")
-
-
-def linktype_name(linktype: int) -> str:
-    """The link type's name, for messages ("link type 147" when we do not know it)."""
-    if linktype in LINKTYPE_NAMES:
-        return LINKTYPE_NAMES[linktype]
-    if linktype in OTHER_LINKTYPES:
-        return f"{OTHER_LINKTYPES[linktype][0]} (link type {linktype})"
-    if 147 <= linktype <= 162:
-        return f"a private link type (DLT_USER{linktype - 147}, link type {linktype})"
-    return f"link type {linktype}"
-
-
-def recapture_advice(linktype: int) -> str:
-    """How to take a capture we can read instead."""
-    advice = OTHER_LINKTYPES.get(linktype, ("", ""))[1]
-    return advice or ("re-capture with 'tcpdump -i any -w FILE' (Linux cooked) or on the "
-                      "Ethernet interface ('tcpdump -i eth0 -w FILE')")
 
 
 def _unsupported(linktype: int) -> CaptureError:
@@ -374,71 +318,22 @@ def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
                 return
             block_type = struct.unpack(endian + "I", raw_type)[0]
         if block_type == 0x0A0D0D0A:
-            rest = read(8)
-            if len(rest) < 8:
-                raise CaptureError("pcapng section header is truncated")
-            bom = rest[4:8]
-            if bom == _SHB_BOM_LE:
-                endian = "<"
-            elif bom == _SHB_BOM_BE:
-                endian = ">"
-            else:
-                raise CaptureError("pcapng section header has a bad byte-order magic; "
-                                   "the file is corrupt")
-            length = struct.unpack(endian + "I", rest[:4])[0]
-            if length < 28 or length % 4 or length > MAX_RECORD:
-                raise CaptureError(f"pcapng section header length {length} is invalid")
-            body = read(length - 12)
-            if len(body) < length - 12:
-                stats.truncated = "section header cut short"
+            section = _section_header(read, stats)
+            if section is None:
                 return
-            interfaces = []
+            endian, interfaces = section, []
             continue
-        raw_len = read(4)
-        if len(raw_len) < 4:
-            stats.truncated = f"after frame {n}: block header cut short"
+        body = _block_body(read, endian, block_type, n, stats)
+        if body is None:
             return
-        length = struct.unpack(endian + "I", raw_len)[0]
-        if length < 12 or length % 4 or length > MAX_RECORD:
-            raise CaptureError(f"after frame {n}: pcapng block length {length} is impossible; "
-                               "the capture is corrupt from here on")
-        body = read(length - 8)
-        if len(body) < length - 8:
-            if block_type in (6, 3, 2):
-                stats.truncated = (f"frame {n + 1}: cut short ({len(body)} of {length - 8} "
-                                   "block bytes); it was not analysed")
-            else:
-                stats.truncated = f"after frame {n}: last block cut short"
-            return
-        if block_type in (6, 2):  # Enhanced Packet Block, obsolete Packet Block
-            if len(body) < 24:   # 20 bytes of fields, 4 of trailing length
-                raise CaptureError(f"frame {n + 1}: packet block too short")
-            if block_type == 6:
-                iface, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "IIIII", body)
-            else:
-                iface, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(
-                    endian + "HHIIII", body)
-            if iface >= len(interfaces) or caplen > len(body) - 24:
-                raise CaptureError(f"frame {n + 1}: refers to interface {iface} or length "
-                                   f"{caplen} that does not exist; the capture is corrupt")
+        if block_type in (6, 2, 3):   # Enhanced, obsolete and Simple Packet Blocks
+            frame = _packet(block_type, body, endian, interfaces, n + 1)
             n += 1
             stats.frames = n
-            linktype, unit = interfaces[iface]
-            if linktype not in SUPPORTED_LINKTYPES:
+            if frame[2] not in SUPPORTED_LINKTYPES:
                 stats.unsupported_frames += 1
                 continue
-            yield n, ((ts_hi << 32) | ts_lo) * unit, linktype, body[20:20 + caplen], origlen
-        elif block_type == 3:  # Simple Packet Block (interface 0, no timestamp)
-            if not interfaces or len(body) < 8:
-                raise CaptureError(f"frame {n + 1}: simple packet block without an interface")
-            origlen = struct.unpack_from(endian + "I", body)[0]
-            n += 1
-            stats.frames = n
-            linktype, _unit = interfaces[0]
-            if linktype not in SUPPORTED_LINKTYPES:
-                stats.unsupported_frames += 1
-                continue
-            yield n, 0.0, linktype, body[4:4 + min(origlen, len(body) - 8)], origlen
+            yield frame
         elif block_type == 1:  # Interface Description Block
             if len(body) < 12:
                 raise CaptureError("pcapng interface description block too short")
@@ -447,6 +342,74 @@ def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
             if linktype in SUPPORTED_LINKTYPES:
                 stats.linktypes.add(linktype)
         # other blocks (name resolution, statistics, custom, ...) are skipped
+
+
+def _section_header(read: Callable[[int], bytes], stats: ReadStats) -> str | None:
+    """The rest of a Section Header Block: the section's byte order ("<" or ">"), or None
+    when the file ends inside it."""
+    rest = read(8)
+    if len(rest) < 8:
+        raise CaptureError("pcapng section header is truncated")
+    bom = rest[4:8]
+    if bom == _SHB_BOM_LE:
+        endian = "<"
+    elif bom == _SHB_BOM_BE:
+        endian = ">"
+    else:
+        raise CaptureError("pcapng section header has a bad byte-order magic; "
+                           "the file is corrupt")
+    length = struct.unpack(endian + "I", rest[:4])[0]
+    if length < 28 or length % 4 or length > MAX_RECORD:
+        raise CaptureError(f"pcapng section header length {length} is invalid")
+    body = read(length - 12)
+    if len(body) < length - 12:
+        stats.truncated = "section header cut short"
+        return None
+    return endian
+
+
+def _block_body(read: Callable[[int], bytes], endian: str, block_type: int, n: int,
+                stats: ReadStats) -> bytes | None:
+    """A block's body after its type (with the trailing length), or None when cut short."""
+    raw_len = read(4)
+    if len(raw_len) < 4:
+        stats.truncated = f"after frame {n}: block header cut short"
+        return None
+    length = struct.unpack(endian + "I", raw_len)[0]
+    if length < 12 or length % 4 or length > MAX_RECORD:
+        raise CaptureError(f"after frame {n}: pcapng block length {length} is impossible; "
+                           "the capture is corrupt from here on")
+    body = read(length - 8)
+    if len(body) < length - 8:
+        if block_type in (6, 3, 2):
+            stats.truncated = (f"frame {n + 1}: cut short ({len(body)} of {length - 8} "
+                               "block bytes); it was not analysed")
+        else:
+            stats.truncated = f"after frame {n}: last block cut short"
+        return None
+    return body
+
+
+def _packet(block_type: int, body: bytes, endian: str, interfaces: list[tuple[int, float]],
+            n: int) -> Frame:
+    """Frame ``n`` of an Enhanced (6), obsolete (2) or Simple (3) Packet Block."""
+    if block_type == 3:   # interface 0, no timestamp
+        if not interfaces or len(body) < 8:
+            raise CaptureError(f"frame {n}: simple packet block without an interface")
+        origlen = struct.unpack_from(endian + "I", body)[0]
+        return n, 0.0, interfaces[0][0], body[4:4 + min(origlen, len(body) - 8)], origlen
+    if len(body) < 24:   # 20 bytes of fields, 4 of trailing length
+        raise CaptureError(f"frame {n}: packet block too short")
+    if block_type == 6:
+        iface, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "IIIII", body)
+    else:
+        iface, _drops, ts_hi, ts_lo, caplen, origlen = struct.unpack_from(endian + "HHIIII",
+                                                                          body)
+    if iface >= len(interfaces) or caplen > len(body) - 24:
+        raise CaptureError(f"frame {n}: refers to interface {iface} or length "
+                           f"{caplen} that does not exist; the capture is corrupt")
+    linktype, unit = interfaces[iface]
+    return n, ((ts_hi << 32) | ts_lo) * unit, linktype, body[20:20 + caplen], origlen
 
 
 def _tsresol(options: bytes, endian: str) -> float:
@@ -461,164 +424,6 @@ def _tsresol(options: bytes, endian: str) -> float:
             return float(2 ** -(v & 0x7F)) if v & 0x80 else float(10 ** -v)
         i += 4 + ((length + 3) & ~3)
     return 1e-6
-
-
-# --- link layer ------------------------------------------------------------------------
-
-_ETH_VLAN = (0x8100, 0x88A8, 0x9100)      # 802.1Q, 802.1ad (QinQ outer tag), old QinQ
-ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
-ETHERTYPE_PPPOE_SESSION = 0x8864
-ETHERTYPE_MPLS = (0x8847, 0x8848)
-ETHERTYPE_TEB = 0x6558                     # transparent Ethernet bridging (GRE, GENEVE)
-ETHERTYPE_ERSPAN2, ETHERTYPE_ERSPAN3 = 0x88BE, 0x22EB
-PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
-PROTO_IPIP, PROTO_IPV6_IN_IP, PROTO_GRE, PROTO_UDP = 4, 41, 47, 17
-UDP_VXLAN, UDP_GENEVE = 4789, 6081
-MPLS_MAX_LABELS = 8
-NEST_MAX = 4                               # tunnels inside tunnels we follow
-
-
-def _ip_version_at(data: bytes, off: int) -> int:
-    return off if len(data) > off and data[off] >> 4 in (4, 6) else -1
-
-
-def _ppp_payload(data: bytes, off: int) -> int:
-    """Offset of IP in a PPP frame at ``off`` (address/control bytes optional, protocol
-    field compressed to one byte or not), or -1 (LCP, IPCP, CHAP ...)."""
-    if data[off:off + 2] == b"\xff\x03":
-        off += 2
-    if len(data) <= off:
-        return -1
-    if data[off] & 1:                      # a compressed (one-byte) protocol field
-        proto, off = data[off], off + 1
-    elif len(data) >= off + 2:
-        proto, off = (data[off] << 8) | data[off + 1], off + 2
-    else:
-        return -1
-    return _ip_version_at(data, off) if proto in (PPP_IPV4, PPP_IPV6) else -1
-
-
-def _pppoe_payload(data: bytes, off: int) -> int:
-    """A PPPoE session header (6 bytes: ver/type 0x11, code 0, session, length), then PPP."""
-    if len(data) < off + 8 or data[off] != 0x11 or data[off + 1] != 0:
-        return -1
-    return _ppp_payload(data, off + 6)
-
-
-def _after_ethertype(data: bytes, et: int, off: int) -> int:
-    """Offset of IP given the ethertype that announces what starts at ``off``."""
-    if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6):
-        return off if len(data) > off else -1
-    if et == ETHERTYPE_PPPOE_SESSION:
-        return _pppoe_payload(data, off)
-    if et in ETHERTYPE_MPLS:
-        for _ in range(MPLS_MAX_LABELS):
-            if len(data) < off + 4:
-                return -1
-            bottom = data[off + 2] & 1
-            off += 4
-            if bottom:
-                return _ip_version_at(data, off)
-        return -1
-    return -1
-
-
-def ethernet_ip(data: bytes, off: int = 0) -> int:
-    """Offset of IP in an Ethernet frame starting at ``off``: 802.1Q/QinQ tags, PPPoE
-    sessions and MPLS label stacks are stepped over; -1 when it carries no IP."""
-    if len(data) < off + 14:
-        return -1
-    et = (data[off + 12] << 8) | data[off + 13]
-    off += 14
-    while et in _ETH_VLAN and len(data) >= off + 4:
-        et = (data[off + 2] << 8) | data[off + 3]
-        off += 4
-    return _after_ethertype(data, et, off)
-
-
-def ip_offset(linktype: int, data: bytes) -> int:
-    """Offset of the IPv4/IPv6 header in a frame, or -1 if the frame carries no IP.
-
-    Tunnels inside IP (GRE, VXLAN, GENEVE, IP-in-IP) are opened by ``inner_ip``."""
-    if linktype == LINKTYPE_ETHERNET:
-        return ethernet_ip(data)
-    if linktype == LINKTYPE_LINUX_SLL:
-        if len(data) < 16:
-            return -1
-        return _after_ethertype(data, (data[14] << 8) | data[15], 16)
-    if linktype == LINKTYPE_LINUX_SLL2:
-        if len(data) < 20:
-            return -1
-        return _after_ethertype(data, (data[0] << 8) | data[1], 20)
-    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
-                    LINKTYPE_IPV6):
-        return 0
-    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
-        return 4 if len(data) > 4 and data[4] >> 4 in (4, 6) else -1
-    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
-        return _ppp_payload(data, 0)
-    if linktype == LINKTYPE_PPP_ETHER:
-        return _pppoe_payload(data, 0)
-    if linktype == LINKTYPE_C_HDLC:
-        if len(data) < 4:
-            return -1
-        return _after_ethertype(data, (data[2] << 8) | data[3], 4)
-    return -1
-
-
-def _gre_payload(data: bytes, off: int) -> int:
-    """GRE (RFC 2784/2890, version 0) at ``off``: IP, bridged Ethernet or ERSPAN II/III."""
-    if len(data) < off + 4 or data[off + 1] & 0x07:
-        return -1                          # version 1 is PPTP's enhanced GRE: not followed
-    flags = data[off]
-    proto = (data[off + 2] << 8) | data[off + 3]
-    off += 4 + 4 * (bool(flags & 0x80) + bool(flags & 0x20) + bool(flags & 0x10))
-    if proto == ETHERTYPE_TEB:
-        return ethernet_ip(data, off)
-    if proto == ETHERTYPE_ERSPAN2:
-        return ethernet_ip(data, off + 8)
-    if proto == ETHERTYPE_ERSPAN3:
-        if len(data) < off + 12:
-            return -1
-        return ethernet_ip(data, off + 12 + (8 if data[off + 11] & 1 else 0))
-    return _after_ethertype(data, proto, off)
-
-
-def _udp_payload(data: bytes, off: int) -> int:
-    """VXLAN (UDP 4789) and GENEVE (UDP 6081) at a UDP header at ``off``."""
-    if len(data) < off + 16:
-        return -1
-    dport = (data[off + 2] << 8) | data[off + 3]
-    off += 8
-    if dport == UDP_VXLAN and data[off] & 0x08:        # the I flag: a valid VNI
-        return ethernet_ip(data, off + 8)
-    if dport == UDP_GENEVE and data[off] >> 6 == 0:     # version 0
-        proto = (data[off + 2] << 8) | data[off + 3]
-        inner = off + 8 + (data[off] & 0x3F) * 4
-        return ethernet_ip(data, inner) if proto == ETHERTYPE_TEB else \
-            _after_ethertype(data, proto, inner)
-    return -1
-
-
-_ETHERTYPE_NAMES = {0x0806: "ARP", 0x88CC: "LLDP", 0x888E: "802.1X", 0x8863: "PPPoE discovery",
-                    0x8864: "PPPoE session without IP (LCP, IPCP, authentication)",
-                    0x8100: "802.1Q", 0x88A8: "802.1ad", 0x8847: "MPLS", 0x8848: "MPLS",
-                    0x0842: "Wake-on-LAN", 0x8809: "LACP/slow protocols", 0x88F7: "PTP",
-                    0x22F0: "AVTP", 0x9000: "Ethernet loopback"}
-KINDS_MAX = 8
-
-
-def frame_kind(linktype: int, data: bytes) -> str:
-    """What a frame without IP carries, in a few words (for the no-IP message)."""
-    if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        et = (data[12] << 8) | data[13]
-        if et < 0x0600:
-            return "802.3/LLC (STP, CDP, ...)"
-        return f"ethertype 0x{et:04x}" + (f" ({_ETHERTYPE_NAMES[et]})" if et in _ETHERTYPE_NAMES
-                                          else "")
-    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_PPP_ETHER):
-        return "PPP control (LCP, IPCP, authentication)"
-    return f"{linktype_name(linktype)} frames without IP"
 
 
 def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
@@ -637,34 +442,3 @@ def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET
     return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} frames ({kinds}) on "
                         f"{linktype_name(lt)}; {recapture_advice(lt)}")
-
-
-def inner_ip(data: bytes, off: int) -> int:
-    """Offset of the innermost IP header when the IP header at ``off`` carries a tunnel
-    (GRE, VXLAN, GENEVE, IPv4/IPv6 in IP), else -1. Outer fragments are not followed."""
-    found = -1
-    for _ in range(NEST_MAX):
-        if len(data) < off + 20:
-            break
-        v = data[off] >> 4
-        if v == 4:
-            if (data[off + 6] & 0x3F) or data[off + 7]:   # a fragment (MF or offset)
-                break
-            proto, hdr = data[off + 9], (data[off] & 0x0F) * 4
-        elif v == 6 and len(data) >= off + 40:
-            proto, hdr = data[off + 6], 40
-        else:
-            break
-        start = off + hdr
-        if proto == PROTO_GRE:
-            nxt = _gre_payload(data, start)
-        elif proto == PROTO_UDP:
-            nxt = _udp_payload(data, start)
-        elif proto in (PROTO_IPIP, PROTO_IPV6_IN_IP):
-            nxt = _ip_version_at(data, start)
-        else:
-            break
-        if nxt < 0:
-            break
-        found = off = nxt
-    return found

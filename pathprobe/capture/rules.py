@@ -9,10 +9,9 @@ live in ``pathprobe.render.evidence.capture``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pathprobe.capture.tracker import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
+from pathprobe.capture.conn import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Basis,
@@ -20,20 +19,16 @@ from pathprobe.model import (
     Direction,
     Evidence,
     HelloSizes,
-    IpVersion,
     Leg,
-    LegReport,
     Limit,
     Number,
     Step,
-    Verdict,
     VerdictCode,
 )
 from pathprobe.wire.hostport import parse_host
 
 FMC_UNSUPPORTED_SCHEMES = frozenset({"ntlm", "negotiate", "kerberos"})
 DEFAULT_STALL_S = 3.0
-EXAMPLE_PORTS = 8
 TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
 
 
@@ -79,10 +74,6 @@ def host_port(address: str, port: int) -> str:
 
 def _dir(d: int) -> Direction:
     return Direction.UP if d == UP else Direction.DOWN
-
-
-def _who(c: Conn, d: int) -> str:
-    return f"{c.client}:{c.cport}" if d == UP else f"{c.server}:{c.sport}"
 
 
 def conn_filter(c: Conn) -> str:
@@ -401,7 +392,7 @@ def _conn_icmp_findings(c: Conn, leg: Leg) -> tuple[list[Finding], set[int]]:
         s = c.side(d)
         ipf = "icmpv6.type==2" if c.family == 6 else "icmp.type==3 && icmp.code==4"
         evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first[0], router=first[3],
-                       mtu=first[2], size=first[4], sender=_who(c, d), count=len(recs))]
+                       mtu=first[2], size=first[4], sender=c.endpoint(d), count=len(recs))]
         delivered = s.max_delivered_ip or None
         # The router names the hop MTU; the capture proves it (and that PMTUD works)
         # once a packet of that size was acknowledged, else only the sizes acknowledged
@@ -425,7 +416,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         d, ip_len, payload, seg_frame, delay, rst_frame = c.rst_on_large
         s = c.side(d)
         evidence = [ev(CaptureFact.LARGE_SEGMENT, seg_frame, payload=payload, size=ip_len,
-                       sender=_who(c, d)),
+                       sender=c.endpoint(d)),
                     ev(CaptureFact.RST_AFTER_LARGE, rst_frame, delay_ms=round(delay * 1000))]
         if s.max_delivered_ip:
             evidence.append(ev(CaptureFact.RST_THRESHOLD_ABOVE, delivered=s.max_delivered_ip,
@@ -453,7 +444,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                 # connection lost packets, which says nothing about a path MTU.
                 continue
             evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, first_frame, payload=payload,
-                           size=ip_len, sender=_who(c, d), count=count)]
+                           size=ip_len, sender=c.endpoint(d), count=count)]
             if low:
                 evidence.append(ev(CaptureFact.BLACKHOLE_BRACKET, delivered=low, size=ip_len))
             limit = size_limit(low, ip_len)
@@ -472,7 +463,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             if end - start > LARGE_PAYLOAD and waited >= 0.5 \
                     and s.max_ip_len >= MIN_MTU.get(c.family, 576):
                 low = s.max_ip_len or None
-                evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=_who(c, d),
+                evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=c.endpoint(d),
                                missing=end - start, waited_s=round(waited, 1)),
                             ev(CaptureFact.SMALLER_ARRIVED, max_payload=s.max_payload)]
                 out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
@@ -571,124 +562,3 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                        evidence, Confidence.INFERRED, conn=c,
                        max_seg_down=c.down.max_payload, full_seg=full_segment(c))
     return None
-
-
-class Merger:
-    """Merges findings into one verdict per (code, leg, direction, key values), incrementally.
-
-    Only the first finding of each group and a few example client ports are kept,
-    so memory does not grow with the number of connections in the capture.
-    """
-
-    def __init__(self) -> None:
-        self.groups: dict[tuple[object, ...], tuple[Finding, list[int], list[int]]] = {}
-
-    def add(self, f: Finding) -> None:
-        g = self.groups.get(f.key())
-        if g is None:
-            self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)], [])
-            return
-        _first, counts, ports = g
-        counts[0] += 1
-        counts[1] += int(f.confidence is Confidence.MEASURED)
-        if len(ports) < EXAMPLE_PORTS and f.conn is not None:
-            ports.append(f.conn.cport)
-
-    def verdicts(self) -> list[Verdict]:
-        out: list[Verdict] = []
-        for first, (count, measured), ports in self.groups.values():
-            numbers: dict[str, Number] = dict(first.numbers)
-            evidence = list(first.evidence)
-            c = first.conn
-            if c is not None:
-                evidence.insert(0, ev(CaptureFact.CONNECTION, client=c.client, cport=c.cport,
-                                      server=c.server, sport=c.sport))
-            if count > 1:
-                evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
-                                   ports=", ".join(map(str, ports)),
-                                   unlisted=count - 1 - len(ports)))
-            numbers["connections"] = count
-            filt = numbers.pop("wireshark_filter", None)
-            if filt is not None:
-                numbers["wireshark_filter"] = filt
-            confidence = Confidence.MEASURED if measured else Confidence.INFERRED
-            out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
-                               confidence, numbers, limit=first.limit, basis=first.basis,
-                               ip_version=IpVersion(c.family) if c is not None else None,
-                               mss_received=first.mss_received, hello=first.hello,
-                               others_connected=first.others_connected,
-                               target_text=first.target_text,
-                               max_seg_down=first.max_seg_down, full_seg=first.full_seg,
-                               endpoints=(host_port(c.client, c.cport),
-                                          host_port(c.server, c.sport))
-                               if c is not None else None))
-        order = list(VerdictCode)
-        out.sort(key=lambda v: order.index(v.code))
-        return out
-
-
-def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
-             joined: tuple[str, int] | None = None) -> LegReport:
-    """One table row per connection (the legs table of the report); ``joined`` names the
-    leg-1 client and port whose request this proxy-to-upstream connection serves."""
-    last: Exchange | None = c.exchanges[-1] if c.exchanges else None
-    target = (f"{last.target} via {c.server}:{c.sport}" if last is not None
-              else f"{c.server}:{c.sport}")
-    if last is not None and last.method != "CONNECT":
-        target = f"{last.method} {target}"       # plain HTTP through the proxy
-    if c.server_name and last is None:
-        target = f"{c.server_name} at {target}"
-    if joined is not None:
-        target += f" for {joined[0]}:{joined[1]}"
-    if last is not None:
-        status: Number = last.status if last.status is not None else "none"
-    else:
-        status = "-"
-    tls = "-"
-    if c.client_hello is not None:
-        tls = "hello+server" if c.server_hello is not None else "hello, no server"
-    how = c.end[0] if c.end is not None else "open"
-    measurements: dict[str, Number] = {
-        "client_port": c.cport,
-        "status": status,
-        "mss_sent": c.up.mss,
-        "mss_received": c.down.mss,
-        "max_seg_up": c.up.max_payload,
-        "max_seg_down": c.down.max_payload,
-        "tls": tls,
-        "ended": how,
-    }
-    notes = [ev(CaptureFact.ROW_FINDING, code=f.code.value) for f in findings] \
-        or [ev(CaptureFact.ROW_OK)]
-    notes.append(Evidence(CaptureFact.ROW_FRAMES, Step.CAPTURE,
-                          {"first": c.first_frame, "last": c.last_frame},
-                          (c.first_frame, c.last_frame)))
-    if c.up.retransmits or c.down.retransmits:
-        notes.append(ev(CaptureFact.ROW_RETRANSMISSIONS, up=c.up.retransmits,
-                        down=c.down.retransmits))
-    idle_s, before, after = c.max_gap
-    if idle_s >= 1.0:
-        notes.append(Evidence(CaptureFact.ROW_IDLE, Step.CAPTURE,
-                              {"idle_s": round(idle_s, 1), "before": before, "after": after},
-                              (before, after)))
-    if c.up.wscale is not None or c.down.wscale is not None:
-        notes.append(ev(CaptureFact.ROW_WSCALE, up=c.up.wscale, down=c.down.wscale))
-    if c.up.syn_frame is not None:
-        notes.append(ev(CaptureFact.ROW_TIMESTAMPS,
-                        on=int(c.up.timestamps and c.down.timestamps)))
-        notes.append(ev(CaptureFact.ROW_SACK, on=int(c.up.sack and c.down.sack)))
-    if not c.saw_syn:
-        notes.append(ev(CaptureFact.ROW_NO_SYN))
-    if c.fragments:
-        notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
-    for d in (UP, DOWN):
-        hole = c.side(d).hole
-        if hole is not None and c.side(d).acked >= hole[1]:
-            notes.append(Evidence(CaptureFact.ROW_CAPTURE_LOSS, Step.CAPTURE,
-                                  {"frame": hole[2], "missing": hole[1] - hole[0],
-                                   "sender": _who(c, d)}, (hole[2],)))
-    biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
-    if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
-        notes.append(ev(CaptureFact.ROW_OFFLOAD))
-    return LegReport(leg, target, None, measurements, tuple(notes), step=Step.CAPTURE,
-                     ip_version=IpVersion(c.family))

@@ -23,10 +23,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pathprobe.capture.reader import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
+from pathprobe.capture.conn import LARGE_PAYLOAD
+from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK
+from pathprobe.capture.reader import Frame
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse
-from pathprobe.capture.tracker import LARGE_PAYLOAD
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact

@@ -13,9 +13,19 @@ import re
 import socket
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from pathprobe.compat import SLOTS
+from pathprobe.capture.conn import (
+    DOWN,
+    HALF,
+    LARGE_PAYLOAD,
+    MASK,
+    UP,
+    Conn,
+    Exchange,
+    InFlight,
+    Key,
+    Side,
+)
 from pathprobe.wire.headers import (
     TCP_ACK,
     TCP_FIN,
@@ -28,12 +38,8 @@ from pathprobe.wire.headers import (
 )
 from pathprobe.wire.tls import sniff_client_hello
 
-UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
-MASK = 0xFFFFFFFF
-HALF = 1 << 31
 INFLIGHT_MAX = 512        # unacknowledged segments remembered per direction
 RETX_MAX = 64             # distinct retransmitted large segments remembered per direction
-LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
 EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
@@ -41,126 +47,8 @@ HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
 LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
-# A connection table key: (packed source address, port, packed destination, port)
-Key = tuple[bytes, int, bytes, int]
 SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
-
-# Frame, timestamp, and the segment it belongs to; kept small as tuples.
-InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
-
-
-@dataclass
-class Exchange:
-    """One CONNECT request and the proxy's answer, if any."""
-
-    target: str
-    frame: int
-    ts: float
-    with_auth: bool
-    retransmits: int = 0
-    status: int | None = None
-    reason: str = ""
-    response_frame: int | None = None
-    schemes: tuple[str, ...] = ()
-    head_complete: bool = False
-    # "CONNECT", or the method of an absolute-form request (``GET http://host/...``): a
-    # plain-HTTP request through a proxy, answered by the proxy without a tunnel.
-    method: str = "CONNECT"
-
-
-@dataclass(**SLOTS)
-class Side:
-    """One direction of a connection (the bytes one endpoint sends)."""
-
-    isn: int | None = None
-    next_seq: int = 0           # highest relative sequence end seen
-    acked: int = 0              # highest relative ack the peer sent for these bytes
-    bytes: int = 0
-    max_payload: int = 0
-    max_payload_frame: int = 0
-    max_ip_len: int = 0
-    max_delivered_ip: int = 0
-    max_delivered_payload: int = 0
-    retransmits: int = 0
-    # Created on the first segment worth remembering: an empty deque is ~0.6 KB, most of
-    # a SYN-only connection's memory.
-    inflight: deque[InFlight] | None = None
-    # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
-    big_retx: dict[int, list[float]] = field(default_factory=dict)
-    hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
-    holes_filled: int = 0
-    fin_frame: int | None = None
-    rst_frame: int | None = None
-    syn_frame: int | None = None
-    syn_count: int = 0
-    mss: int | None = None
-    wscale: int | None = None
-    timestamps: bool = False
-    sack: bool = False
-
-    def rel(self, seq: int) -> int:
-        """Sequence number relative to the ISN, unwrapped around the highest seen."""
-        assert self.isn is not None
-        delta = (seq - self.isn - self.next_seq) & MASK
-        if delta >= HALF:
-            delta -= 1 << 32
-        return self.next_seq + delta
-
-
-@dataclass(**SLOTS)
-class Conn:
-    """Everything remembered about one TCP connection."""
-
-    index: int
-    family: int
-    client: str
-    cport: int
-    server: str
-    sport: int
-    first_frame: int
-    first_ts: float
-    saw_syn: bool
-    last_frame: int = 0
-    last_ts: float = 0.0
-    up: Side = field(default_factory=Side)
-    down: Side = field(default_factory=Side)
-    phase: str = "start"        # start | request | response | tunnel | other
-    exchanges: list[Exchange] = field(default_factory=list)
-    head: bytearray = field(default_factory=bytearray)
-    first_payload: str = ""     # what the client spoke first: connect, tls, http, other
-    client_hello: tuple[int, int] | None = None     # (frame, payload bytes)
-    hello_record: int = 0        # the ClientHello record's declared length (with its header)
-    hello_end: int = 0           # relative sequence number where that record ends
-    server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
-    server_hello: tuple[int, int] | None = None
-    tunnel_start: tuple[int, float] | None = None   # (frame, ts) of the 200
-    tunnel_up: int = 0
-    tunnel_down: int = 0
-    last_data_frame: int = 0
-    last_data_ts: float = 0.0
-    last_data_dir: int = UP
-    # Direction of the last large segment: who was transferring when data stopped (small
-    # late segments such as TLS session tickets do not count).
-    last_big_dir: int = UP
-    max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
-    max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
-    gap_dir: int = UP            # direction of the last large data before the longest gap
-    gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
-    after_gap: int = 0           # payload bytes (both directions) after the longest gap
-    end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
-    rst_on_large: tuple[int, int, int, int, float, int] | None = None
-    # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)
-    icmp: list[tuple[int, int, int, str, int]] = field(default_factory=list)
-    # ^ (frame, dir of quoted packet, mtu, router, quoted ip length)
-    fragments: int = 0
-    synack_rst: int | None = None   # frame of a RST answering the SYN
-    evicted_at: float | None = None   # capture time when it was judged while still open
-    keys: tuple[Key, Key] = ((b"", 0, b"", 0), (b"", 0, b"", 0))   # table keys (up, down)
-
-    def side(self, direction: int) -> Side:
-        return self.up if direction == UP else self.down
-
 
 _CONNECT_RE = re.compile(rb"CONNECT ([^\s]+) HTTP/1\.[01]")
 # An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2)
@@ -198,23 +86,25 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     return rank, c.last_ts
 
 
-def _remember(s: Side, seg: InFlight) -> None:
-    if s.inflight is None:
-        s.inflight = deque(maxlen=INFLIGHT_MAX)
-    s.inflight.append(seg)
-
-
 def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
     """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
     retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
-    if s.inflight is None:
-        s.inflight = deque(maxlen=INFLIGHT_MAX)
     q = s.inflight
+    if q is None:
+        q = s.inflight = deque(maxlen=INFLIGHT_MAX)
     start, end = seg[0], seg[1]
     kept = [e for e in q if e[1] <= start or e[0] >= end]
-    if keep:
-        kept.append(seg)
-    kept.sort(key=lambda e: e[1])
+    if not keep:
+        if len(kept) == len(q):
+            return          # it overlaps nothing remembered
+    else:
+        # The queue is sorted by end (segments are remembered as the highest sequence
+        # number grows, and replaced here in order): the copy goes after every segment
+        # that ends no later than it.
+        i, n = 0, len(kept)
+        while i < n and kept[i][1] <= end:
+            i += 1
+        kept.insert(i, seg)
     q.clear()
     q.extend(kept)
 
@@ -239,12 +129,18 @@ Request = tuple[float, int, str, int, str, int, str]
 REQUESTS_MAX = 4096
 
 
+# A connection table entry: (connection, direction, sending Side, the other Side)
+Entry = tuple[Conn, int, Side, Side]
+
+
 class Tracker:
     """Feeds packets into connections; call ``finish()`` to get them all."""
 
     def __init__(self, on_done: Callable[[Conn], None] | None = None,
                  max_connections: int = MAX_CONNECTIONS) -> None:
-        self.table: dict[Key, tuple[Conn, int]] = {}
+        # key -> (connection, direction of packets with this key, their sender's Side, the
+        # other Side): the reading loop unpacks it without a lookup of which side is which
+        self.table: dict[Key, Entry] = {}
         self.max_connections = max_connections
         self.shed_total = 0       # connections judged early because the table was full
         self.shed_syn_only = 0    # ... of which had sent only a SYN
@@ -280,8 +176,8 @@ class Tracker:
         if len(self.table) >= 2 * self.max_connections:
             self.shed(ts)
         self.count += 1
-        self.table[up_key] = (c, UP)
-        self.table[down_key] = (c, DOWN)
+        self.table[up_key] = (c, UP, c.up, c.down)
+        self.table[down_key] = (c, DOWN, c.down, c.up)
         return c
 
     def _src_is_client(self, src: bytes, sport: int, dst: bytes, dport: int, data: bytes,
@@ -316,7 +212,7 @@ class Tracker:
         """Judge connections silent for ``idle_s`` (capture time) so memory stays bounded."""
         stale: dict[int, Conn] = {}
         limit = now - idle_s
-        for c, _d in self.table.values():
+        for c, _d, _s, _o in self.table.values():
             if c.last_ts < limit:
                 stale[c.index] = c
         for index in sorted(stale):
@@ -336,7 +232,7 @@ class Tracker:
         the rest, each by last activity (LRU). A quarter at a time, so the scan over the
         table is paid once per ``max_connections / 4`` new connections; memory stays
         bounded whatever the capture holds (e.g. a SYN flood)."""
-        conns = [c for c, d in self.table.values() if d == UP]
+        conns = [e[0] for e in self.table.values() if e[1] == UP]
         target = len(conns) - max(1, self.max_connections // 4)
         if target < 0:
             return
@@ -351,7 +247,7 @@ class Tracker:
     def finish(self) -> list[Conn]:
         """Hand over the connections still open; returns ``done`` in order of appearance."""
         still_open: dict[int, Conn] = {}
-        for c, _d in self.table.values():
+        for c, _d, _s, _o in self.table.values():
             still_open[c.index] = c
         self.table.clear()
         for index in sorted(still_open):
@@ -373,11 +269,10 @@ class Tracker:
         key = (src, sport, dst, dport)
         entry = self.table.get(key)
         if entry is not None and not flags & 0x07:   # the common case: no SYN, FIN or RST
-            c, d = entry
+            c, d, s, o = entry
             c.last_frame = frame
             c.last_ts = ts
             if flags & TCP_ACK:
-                o = c.up if d else c.down
                 if o.isn is not None:   # _ack, inlined for the common case
                     nxt = o.next_seq
                     delta = (ack - o.isn - nxt) & MASK
@@ -389,39 +284,10 @@ class Tracker:
                 else:
                     self._ack(c, d, ack)
             if payload_len:
-                self._data(c, d, c.down if d else c.up, frame, ts, seq, payload_len, ip_len,
-                           data, payload_off)
+                self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
             return
         if flags & TCP_SYN:
-            if not flags & TCP_ACK:
-                if entry is not None:
-                    c, d = entry
-                    if d == UP and c.up.isn == seq:   # the same SYN again
-                        c.up.syn_count += 1
-                        c.last_frame, c.last_ts = frame, ts
-                        return
-                    self._retire(c)
-                c = self._new(frame, ts, family, src, sport, dst, dport, True, True)
-                d = UP
-            elif entry is None:
-                c = self._new(frame, ts, family, src, sport, dst, dport, False, False)
-                d = DOWN
-            else:
-                c, d = entry
-            if flags & TCP_ACK and len(self.listening) < LISTENERS_MAX:
-                self.listening.add((src, sport))
-            s = c.down if d else c.up
-            if s.syn_frame is None:
-                s.isn = seq
-                s.next_seq = 1
-                s.syn_frame = frame
-                if options is not None:
-                    s.mss, s.wscale, s.sack = options.mss, options.wscale, options.sack_permitted
-                    s.timestamps = options.timestamps is not None
-            s.syn_count += 1
-            c.last_frame, c.last_ts = frame, ts
-            if flags & TCP_ACK:
-                self._ack(c, d, ack)
+            self._syn(entry, frame, ts, family, src, dst, sport, dport, seq, ack, flags, options)
             return
         if entry is None:
             if not payload_len or key in self.retired:
@@ -433,7 +299,7 @@ class Tracker:
             c = self._new(frame, ts, family, src, sport, dst, dport, client_is_src, False)
             d = UP if client_is_src else DOWN
         else:
-            c, d = entry
+            c, d = entry[0], entry[1]
         c.last_frame, c.last_ts = frame, ts
         s = c.down if d else c.up
         if s.isn is None:
@@ -453,6 +319,40 @@ class Tracker:
                     c.end = ("client FIN" if d == UP else "server FIN", frame, ts)
             if c.up.fin_frame is not None and c.down.fin_frame is not None:
                 self._retire(c)
+
+    def _syn(self, entry: Entry | None, frame: int, ts: float, family: int, src: bytes,
+             dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
+             options: TcpOptions | None) -> None:
+        """A SYN (a new connection, or the same SYN again) or a SYN-ACK."""
+        if not flags & TCP_ACK:
+            if entry is not None:
+                c, d = entry[0], entry[1]
+                if d == UP and c.up.isn == seq:   # the same SYN again
+                    c.up.syn_count += 1
+                    c.last_frame, c.last_ts = frame, ts
+                    return
+                self._retire(c)
+            c = self._new(frame, ts, family, src, sport, dst, dport, True, True)
+            d = UP
+        elif entry is None:
+            c = self._new(frame, ts, family, src, sport, dst, dport, False, False)
+            d = DOWN
+        else:
+            c, d = entry[0], entry[1]
+        if flags & TCP_ACK and len(self.listening) < LISTENERS_MAX:
+            self.listening.add((src, sport))
+        s = c.down if d else c.up
+        if s.syn_frame is None:
+            s.isn = seq
+            s.next_seq = 1
+            s.syn_frame = frame
+            if options is not None:
+                s.mss, s.wscale, s.sack = options.mss, options.wscale, options.sack_permitted
+                s.timestamps = options.timestamps is not None
+        s.syn_count += 1
+        c.last_frame, c.last_ts = frame, ts
+        if flags & TCP_ACK:
+            self._ack(c, d, ack)
 
     def tcp_headers(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader,
                     payload: bytes = b"") -> None:
@@ -488,7 +388,7 @@ class Tracker:
         start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         end = start + length
         if length > s.max_payload:
-            s.max_payload, s.max_payload_frame = length, frame
+            s.max_payload = length
             if ip_len > s.max_ip_len:
                 s.max_ip_len = ip_len
         last = c.last_data_frame
@@ -503,13 +403,11 @@ class Tracker:
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
-        c.last_data_dir = d
         if length > LARGE_PAYLOAD:
             c.last_big_dir = d
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
-            s.holes_filled += 1
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             if end > s.acked:
@@ -535,14 +433,18 @@ class Tracker:
             # Only a segment larger than any delivered so far can teach us something
             # (a new largest delivered size, or the large segment a RST answers); in a
             # bulk transfer that keeps the queue empty once full-size segments got through.
-            _remember(s, (start, end, length, ip_len, frame, ts))
+            q = s.inflight
+            if q is None:   # created on the first segment worth remembering (memory)
+                q = s.inflight = deque(maxlen=INFLIGHT_MAX)
+            q.append((start, end, length, ip_len, frame, ts))
         phase = c.phase
         if phase == "tunnel":
             if d == UP:
                 c.tunnel_up += length
             else:
                 c.tunnel_down += length
-            if fresh and (c.client_hello is None or c.server_hello is None):
+            # (a tunnel's content is looked at only for the hello its sender owes)
+            if fresh and (c.client_hello if d == UP else c.server_hello) is None:
                 payload = data[payload_off:payload_off + PAYLOAD_PEEK]
                 if payload:
                     self._content(c, d, frame, ts, length, payload)
@@ -658,7 +560,7 @@ class Tracker:
         entry = self.table.get(key)
         if entry is None:
             return False
-        c, d = entry
+        c, d = entry[0], entry[1]
         if len(c.icmp) < 32:
             c.icmp.append((frame, d, mtu, router, quoted.total_length))
         return True

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.analysis import Analysis, fast_tcp, measure_first
-from pathprobe.capture.rules import EXAMPLE_PORTS, Merger, conn_findings, size_limit
+from pathprobe.capture.report import EXAMPLE_PORTS, Merger
+from pathprobe.capture.rules import conn_findings, size_limit
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.findings import finish

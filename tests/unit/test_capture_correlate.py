@@ -25,7 +25,7 @@ from pathprobe.capture.correlate import (
     localisation_evidence,
     matched_evidence,
 )
-from pathprobe.capture.reader import ip_offset
+from pathprobe.capture.linklayer import ip_offset
 from pathprobe.render.evidence import describe
 from tests.conftest import cli_env
 from tests.unit.test_capture_analysis import (
@@ -344,3 +344,29 @@ def test_the_log_forgets_clean_connections_first(tmp_path: Path,
         (b"\xc6\x12\x01\x02", 42000)].saw_syn        # the original log, never re-made
     assert f"{corr.forgotten} connections without a loss were not kept for matching" in \
         describe(matched_evidence(corr))
+
+
+def test_a_bad_second_capture_read_by_the_child_is_the_same_one_line(tmp_path: Path) -> None:
+    """The second capture is read in a child process: its error comes back as the same
+    one line and exit status as the first capture's would; standard input works there."""
+    f = Flow(cport=40011)
+    f.tunnel()
+    good = write(tmp_path, "good.pcap", f.frames)
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"\x00\x01not a capture at all\xff" * 8)
+    lines = []
+    for args in ([good, bad], [bad, good]):
+        proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze",
+                               *map(str, args), "--json"], capture_output=True,
+                              env=cli_env(), check=False, timeout=60, text=True)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert "bad.pcap: not a capture" in proc.stderr and "Traceback" not in proc.stderr
+        lines.append(proc.stderr)
+    assert lines[0] == lines[1]
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(good), "-",
+                           "--json"], capture_output=True, env=cli_env(), check=False,
+                          timeout=60, input=good.read_bytes())
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    assert any(n.startswith("good.pcap and -: 1 connection(s) seen in both")
+               for n in notes(doc)), notes(doc)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pathprobe.capture.reader import inner_ip, ip_offset
+from pathprobe.capture.linklayer import inner_ip, ip_offset
 from tests.conftest import cli_env
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"

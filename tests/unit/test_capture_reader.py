@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, ReadStats, analyze_capture, read_frames
-from pathprobe.capture.reader import ip_offset
+from pathprobe.capture.linklayer import ip_offset
 from pathprobe.cli import main
 from pathprobe.errors import CaptureError, UsageError
 from pathprobe.facts.capture import CaptureFact

@@ -230,3 +230,18 @@ def test_fin_flag_constant() -> None:
     tcp = parse_tcp(bytes.fromhex("9c0e0c389ed177c4e5a4e5ef8011003f8f4f0000"
                                   "0101080a51e8f44d5e8e3bf9"))
     assert tcp is not None and tcp.flags == TCP_FIN | TCP_ACK
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 255), st.integers(0, 0xFFFFFFFF),
+       st.integers(0, 0xFFFFFFFF))
+def test_linux_syn_options_read_at_once_agree_with_the_walk(mss: int, ws: int, tsval: int,
+                                                            tsecr: int) -> None:
+    """Linux's SYN layout (MSS, SACK permitted, timestamps, NOP, window scale) is read in one
+    step; the same bytes with an end-of-options byte after them take the walk."""
+    opts = (struct.pack("!BBH", 2, 4, mss) + b"\x04\x02" + struct.pack("!BBII", 8, 10, tsval,
+                                                                        tsecr)
+            + b"\x01\x03\x03" + bytes([ws]))
+    fast, walked = parse_tcp_options(opts), parse_tcp_options(opts + b"\x00")
+    assert fast == walked
+    assert (fast.mss, fast.wscale, fast.sack_permitted, fast.timestamps) == (
+        mss, ws, True, (tsval, tsecr))

@@ -1,0 +1,140 @@
+"""What the tracker remembers of one TCP connection: pure data, no logic beyond
+sequence arithmetic.
+
+``Conn`` holds both directions (``Side``), the CONNECT/HTTP exchanges seen on it and
+the evidence the rules of ``pathprobe.capture.rules`` cite (frame numbers, sizes,
+times). ``pathprobe.capture.tracker`` fills it packet by packet.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from pathprobe.compat import SLOTS
+
+UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
+MASK = 0xFFFFFFFF
+HALF = 1 << 31
+LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
+
+# A connection table key: (packed source address, port, packed destination, port)
+Key = tuple[bytes, int, bytes, int]
+
+# Frame, timestamp, and the segment it belongs to; kept small as tuples.
+InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
+
+
+
+
+@dataclass
+class Exchange:
+    """One CONNECT request and the proxy's answer, if any."""
+
+    target: str
+    frame: int
+    ts: float
+    with_auth: bool
+    retransmits: int = 0
+    status: int | None = None
+    reason: str = ""
+    response_frame: int | None = None
+    schemes: tuple[str, ...] = ()
+    head_complete: bool = False
+    # "CONNECT", or the method of an absolute-form request (``GET http://host/...``): a
+    # plain-HTTP request through a proxy, answered by the proxy without a tunnel.
+    method: str = "CONNECT"
+
+
+@dataclass(**SLOTS)
+class Side:
+    """One direction of a connection (the bytes one endpoint sends)."""
+
+    isn: int | None = None
+    next_seq: int = 0           # highest relative sequence end seen
+    acked: int = 0              # highest relative ack the peer sent for these bytes
+    bytes: int = 0
+    max_payload: int = 0
+    max_ip_len: int = 0
+    max_delivered_ip: int = 0
+    max_delivered_payload: int = 0
+    retransmits: int = 0
+    # Created on the first segment worth remembering: an empty deque is ~0.6 KB, most of
+    # a SYN-only connection's memory.
+    inflight: deque[InFlight] | None = None
+    # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
+    big_retx: dict[int, list[float]] = field(default_factory=dict)
+    hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
+    fin_frame: int | None = None
+    rst_frame: int | None = None
+    syn_frame: int | None = None
+    syn_count: int = 0
+    mss: int | None = None
+    wscale: int | None = None
+    timestamps: bool = False
+    sack: bool = False
+
+    def rel(self, seq: int) -> int:
+        """Sequence number relative to the ISN, unwrapped around the highest seen."""
+        assert self.isn is not None
+        delta = (seq - self.isn - self.next_seq) & MASK
+        if delta >= HALF:
+            delta -= 1 << 32
+        return self.next_seq + delta
+
+
+@dataclass(**SLOTS)
+class Conn:
+    """Everything remembered about one TCP connection."""
+
+    index: int
+    family: int
+    client: str
+    cport: int
+    server: str
+    sport: int
+    first_frame: int
+    first_ts: float
+    saw_syn: bool
+    last_frame: int = 0
+    last_ts: float = 0.0
+    up: Side = field(default_factory=Side)
+    down: Side = field(default_factory=Side)
+    phase: str = "start"        # start | request | response | tunnel | other
+    exchanges: list[Exchange] = field(default_factory=list)
+    head: bytearray = field(default_factory=bytearray)
+    first_payload: str = ""     # what the client spoke first: connect, tls, http, other
+    client_hello: tuple[int, int] | None = None     # (frame, payload bytes)
+    hello_record: int = 0        # the ClientHello record's declared length (with its header)
+    hello_end: int = 0           # relative sequence number where that record ends
+    server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
+    server_hello: tuple[int, int] | None = None
+    tunnel_start: tuple[int, float] | None = None   # (frame, ts) of the 200
+    tunnel_up: int = 0
+    tunnel_down: int = 0
+    last_data_frame: int = 0
+    last_data_ts: float = 0.0
+    # Direction of the last large segment: who was transferring when data stopped (small
+    # late segments such as TLS session tickets do not count).
+    last_big_dir: int = UP
+    max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
+    max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
+    gap_dir: int = UP            # direction of the last large data before the longest gap
+    gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
+    after_gap: int = 0           # payload bytes (both directions) after the longest gap
+    end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
+    rst_on_large: tuple[int, int, int, int, float, int] | None = None
+    # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)
+    icmp: list[tuple[int, int, int, str, int]] = field(default_factory=list)
+    # ^ (frame, dir of quoted packet, mtu, router, quoted ip length)
+    fragments: int = 0
+    synack_rst: int | None = None   # frame of a RST answering the SYN
+    evicted_at: float | None = None   # capture time when it was judged while still open
+    keys: tuple[Key, Key] = ((b"", 0, b"", 0), (b"", 0, b"", 0))   # table keys (up, down)
+
+    def side(self, direction: int) -> Side:
+        return self.up if direction == UP else self.down
+
+    def endpoint(self, direction: int) -> str:
+        """``address:port`` of the sender of ``direction`` (as evidence shows it)."""
+        return f"{self.client}:{self.cport}" if direction == UP else f"{self.server}:{self.sport}"

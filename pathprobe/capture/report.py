@@ -1,0 +1,148 @@
+"""The report's parts from judged connections: pure.
+
+Identical findings across connections become one verdict that counts them
+(``Merger``: a capture of 500 failing retries gives one verdict saying "500
+connections"), and each connection gets one row of the legs table (``conn_row``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pathprobe.capture.conn import DOWN, UP, Conn, Exchange
+from pathprobe.capture.rules import Finding, ev, host_port
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import (
+    Confidence,
+    Evidence,
+    IpVersion,
+    Leg,
+    LegReport,
+    Number,
+    Step,
+    Verdict,
+    VerdictCode,
+)
+
+EXAMPLE_PORTS = 8         # client ports named as examples of the other connections
+
+
+class Merger:
+    """Merges findings into one verdict per (code, leg, direction, key values), incrementally.
+
+    Only the first finding of each group and a few example client ports are kept,
+    so memory does not grow with the number of connections in the capture.
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[object, ...], tuple[Finding, list[int], list[int]]] = {}
+
+    def add(self, f: Finding) -> None:
+        g = self.groups.get(f.key())
+        if g is None:
+            self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)], [])
+            return
+        _first, counts, ports = g
+        counts[0] += 1
+        counts[1] += int(f.confidence is Confidence.MEASURED)
+        if len(ports) < EXAMPLE_PORTS and f.conn is not None:
+            ports.append(f.conn.cport)
+
+    def verdicts(self) -> list[Verdict]:
+        out: list[Verdict] = []
+        for first, (count, measured), ports in self.groups.values():
+            numbers: dict[str, Number] = dict(first.numbers)
+            evidence = list(first.evidence)
+            c = first.conn
+            if c is not None:
+                evidence.insert(0, ev(CaptureFact.CONNECTION, client=c.client, cport=c.cport,
+                                      server=c.server, sport=c.sport))
+            if count > 1:
+                evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
+                                   ports=", ".join(map(str, ports)),
+                                   unlisted=count - 1 - len(ports)))
+            numbers["connections"] = count
+            filt = numbers.pop("wireshark_filter", None)
+            if filt is not None:
+                numbers["wireshark_filter"] = filt
+            confidence = Confidence.MEASURED if measured else Confidence.INFERRED
+            out.append(Verdict(first.code, first.leg, first.direction, tuple(evidence),
+                               confidence, numbers, limit=first.limit, basis=first.basis,
+                               ip_version=IpVersion(c.family) if c is not None else None,
+                               mss_received=first.mss_received, hello=first.hello,
+                               others_connected=first.others_connected,
+                               target_text=first.target_text,
+                               max_seg_down=first.max_seg_down, full_seg=first.full_seg,
+                               endpoints=(host_port(c.client, c.cport),
+                                          host_port(c.server, c.sport))
+                               if c is not None else None))
+        order = list(VerdictCode)
+        out.sort(key=lambda v: order.index(v.code))
+        return out
+
+
+def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
+             joined: tuple[str, int] | None = None) -> LegReport:
+    """One table row per connection (the legs table of the report); ``joined`` names the
+    leg-1 client and port whose request this proxy-to-upstream connection serves."""
+    last: Exchange | None = c.exchanges[-1] if c.exchanges else None
+    target = (f"{last.target} via {c.server}:{c.sport}" if last is not None
+              else f"{c.server}:{c.sport}")
+    if last is not None and last.method != "CONNECT":
+        target = f"{last.method} {target}"       # plain HTTP through the proxy
+    if c.server_name and last is None:
+        target = f"{c.server_name} at {target}"
+    if joined is not None:
+        target += f" for {joined[0]}:{joined[1]}"
+    if last is not None:
+        status: Number = last.status if last.status is not None else "none"
+    else:
+        status = "-"
+    tls = "-"
+    if c.client_hello is not None:
+        tls = "hello+server" if c.server_hello is not None else "hello, no server"
+    how = c.end[0] if c.end is not None else "open"
+    measurements: dict[str, Number] = {
+        "client_port": c.cport,
+        "status": status,
+        "mss_sent": c.up.mss,
+        "mss_received": c.down.mss,
+        "max_seg_up": c.up.max_payload,
+        "max_seg_down": c.down.max_payload,
+        "tls": tls,
+        "ended": how,
+    }
+    notes = [ev(CaptureFact.ROW_FINDING, code=f.code.value) for f in findings] \
+        or [ev(CaptureFact.ROW_OK)]
+    notes.append(Evidence(CaptureFact.ROW_FRAMES, Step.CAPTURE,
+                          {"first": c.first_frame, "last": c.last_frame},
+                          (c.first_frame, c.last_frame)))
+    if c.up.retransmits or c.down.retransmits:
+        notes.append(ev(CaptureFact.ROW_RETRANSMISSIONS, up=c.up.retransmits,
+                        down=c.down.retransmits))
+    idle_s, before, after = c.max_gap
+    if idle_s >= 1.0:
+        notes.append(Evidence(CaptureFact.ROW_IDLE, Step.CAPTURE,
+                              {"idle_s": round(idle_s, 1), "before": before, "after": after},
+                              (before, after)))
+    if c.up.wscale is not None or c.down.wscale is not None:
+        notes.append(ev(CaptureFact.ROW_WSCALE, up=c.up.wscale, down=c.down.wscale))
+    if c.up.syn_frame is not None:
+        notes.append(ev(CaptureFact.ROW_TIMESTAMPS,
+                        on=int(c.up.timestamps and c.down.timestamps)))
+        notes.append(ev(CaptureFact.ROW_SACK, on=int(c.up.sack and c.down.sack)))
+    if not c.saw_syn:
+        notes.append(ev(CaptureFact.ROW_NO_SYN))
+    if c.fragments:
+        notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
+    for d in (UP, DOWN):
+        hole = c.side(d).hole
+        if hole is not None and c.side(d).acked >= hole[1]:
+            notes.append(Evidence(CaptureFact.ROW_CAPTURE_LOSS, Step.CAPTURE,
+                                  {"frame": hole[2], "missing": hole[1] - hole[0],
+                                   "sender": c.endpoint(d)}, (hole[2],)))
+    biggest_mss = max(c.up.mss or 0, c.down.mss or 0)
+    if biggest_mss and max(c.up.max_payload, c.down.max_payload) > biggest_mss:
+        notes.append(ev(CaptureFact.ROW_OFFLOAD))
+    return LegReport(leg, target, None, measurements, tuple(notes), step=Step.CAPTURE,
+                     ip_version=IpVersion(c.family))
