@@ -129,8 +129,6 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
             plen if plen > 0 else 0)
 
 
-# hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
-# measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
@@ -138,6 +136,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     """Run every frame of the capture through the tracker (the hot loop); ``tap``, when
     given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``);
     ICMP goes to ``icmp``; frames that hold no IP packet are counted in ``stats.not_ip``."""
+    # hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
+    # measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
     tracker = Tracker(on_done, max_connections)
     icmp = icmp if icmp is not None else IcmpLog()
     if isinstance(on_done, Collector):
