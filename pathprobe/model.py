@@ -273,7 +273,7 @@ class Verdict:
     max_seg_down: int | None = None   # a capture's stall: the largest segment down (bytes)
     full_seg: int | None = None       # ... and a full-size segment's payload there (bytes)
     # A capture verdict's first connection: (client, server), each "address:port".
-    endpoints: tuple[str, str] | None = None
+    endpoints: tuple[HostPort, HostPort] | None = None
 
 
 @dataclass(frozen=True)

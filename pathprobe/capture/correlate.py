@@ -23,11 +23,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pathprobe.capture.rules import ev, host_port
+from pathprobe.capture.rules import ev
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN
+from pathprobe.wire.hostport import HostPort
 
 MASK = 0xFFFFFFFF
 HALF = 1 << 31
@@ -362,8 +363,8 @@ class Localisation:
     order: Order
     near: str                    # the capture nearer the segment's sender
     far: str
-    sender: str                  # address:port as the near capture shows it
-    receiver: str
+    sender: HostPort             # as the near capture shows it
+    receiver: HostPort
     start: int                   # relative sequence number of the segment's first byte
     length: int
     copies_near: int
@@ -390,9 +391,9 @@ class Correlation:
     unlisted: int = 0            # connections with repeated or missing data not examined
 
 
-def _ep(family: int, e: Endpoint) -> str:
-    return host_port(socket.inet_ntop(socket.AF_INET6 if family == 6 else socket.AF_INET,
-                                      e[0]), e[1])
+def _ep(family: int, e: Endpoint) -> HostPort:
+    return HostPort(socket.inet_ntop(socket.AF_INET6 if family == 6 else socket.AF_INET,
+                                     e[0]), e[1])
 
 
 def match(first: SegmentLog, second: SegmentLog
@@ -483,7 +484,7 @@ def _shift(near: Flow, far: Flow) -> int:
     return d - (1 << 32) if d >= HALF else d
 
 
-Ctx = tuple[Order, str, str, str, str]
+Ctx = tuple[Order, str, str, HostPort, HostPort]
 
 
 def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
@@ -548,7 +549,8 @@ _FACT = {
 def localisation_evidence(loc: Localisation) -> Evidence:
     """The typed fact of one localisation; its frames are the near capture's."""
     return ev(_FACT[loc.where], loc.frame_near or None, near=loc.near, far=loc.far,
-              sender=loc.sender, receiver=loc.receiver, start=loc.start, length=loc.length,
+              sender=str(loc.sender), receiver=str(loc.receiver), start=loc.start,
+              length=loc.length,
               copies_near=loc.copies_near, copies_far=loc.copies_far,
               frame_far=loc.frame_far or None, ack_frame=loc.ack_frame or None,
               order=loc.order.value, far_quiet=int(loc.far_quiet))
@@ -563,7 +565,7 @@ def matched_evidence(corr: Correlation) -> Evidence:
               listed=len(corr.found))
 
 
-def _conn_of(v: Verdict) -> set[str]:
+def _conn_of(v: Verdict) -> set[HostPort]:
     """The endpoints (address:port) of the connection a verdict cites first."""
     return set(v.endpoints) if v.endpoints is not None else set()
 

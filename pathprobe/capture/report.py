@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Exchange
-from pathprobe.capture.rules import Finding, ev, host_port
+from pathprobe.capture.rules import Finding, ev
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Confidence,
@@ -23,6 +23,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
+from pathprobe.wire.hostport import HostPort
 
 EXAMPLE_PORTS = 8         # client ports named as examples of the other connections
 
@@ -73,8 +74,8 @@ class Merger:
                                others_connected=first.others_connected,
                                target_text=first.target_text,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
-                               endpoints=(host_port(c.client, c.cport),
-                                          host_port(c.server, c.sport))
+                               endpoints=(HostPort(c.client, c.cport),
+                                          HostPort(c.server, c.sport))
                                if c is not None else None))
         order = list(VerdictCode)
         out.sort(key=lambda v: order.index(v.code))

@@ -67,11 +67,6 @@ class Finding:
         return (self.code, self.leg, self.direction, self.key_values)
 
 
-def host_port(address: str, port: int) -> str:
-    """An endpoint as address:port (an IPv6 address in brackets)."""
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def _dir(d: int) -> Direction:
     return Direction.UP if d == UP else Direction.DOWN
 
