@@ -169,9 +169,6 @@ class Evidence:
     values: Mapping[str, Number] = field(default_factory=dict)
     frames: tuple[int, ...] = ()
 
-    def value(self, key: str) -> Number:
-        return self.values.get(key)
-
     def __hash__(self) -> int:
         # findings.merge de-duplicates evidence; the values dict itself is not hashable.
         return hash((self.fact, self.step, tuple(sorted(self.values.items())), self.frames))

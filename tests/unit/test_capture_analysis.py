@@ -191,7 +191,7 @@ def assert_renders(items: Sequence[Evidence]) -> None:
         assert e.step is Step.CAPTURE and isinstance(e.fact, CaptureFact)
         assert text and not PLACEHOLDER.search(text) and "None" not in text, (e, text)
         if e.frames:
-            assert e.value("frame") in (None, e.frames[0]), e
+            assert e.values.get("frame") in (None, e.frames[0]), e
 
 
 # --- recognisers on hand-built conversations ---------------------------------------------
@@ -219,8 +219,8 @@ def test_mss_in_syn_ack_lower_than_syn_is_clamped(tmp_path: Path) -> None:
                                                       Basis.CAPTURE_POINT, None)
     assert v.numbers["mss_sent"] == 1460 and v.numbers["mss_received"] == 1300
     syn, synack = fact(v, CaptureFact.SYN_MSS), fact(v, CaptureFact.SYNACK_MSS)
-    assert (syn.frames, syn.value("mss"), syn.value("sender")) == ((1,), 1460, FMC)
-    assert (synack.frames, synack.value("mss"), synack.value("sender")) == ((2,), 1300, PROXY)
+    assert (syn.frames, syn.values.get("mss"), syn.values.get("sender")) == ((1,), 1460, FMC)
+    assert (synack.frames, synack.values["mss"], synack.values["sender"]) == ((2,), 1300, PROXY)
     assert describe(syn) == f"frame 1: SYN from {FMC} carries MSS 1460"
     assert facts(v)[0] is CaptureFact.CONNECTION and CaptureFact.CLAMP_WHO_UNKNOWN in facts(v)
 
@@ -254,10 +254,10 @@ def test_proxy_refusals(tmp_path: Path, status: bytes, code: VerdictCode, leg: L
     assert v.numbers["status"] == int(status[:3])
     assert v.numbers["target"] == TARGET
     connect, answer = fact(v, CaptureFact.CONNECT_SENT), fact(v, CaptureFact.PROXY_ANSWERED)
-    assert connect.frames == (4,) and connect.value("target") == TARGET
-    assert answer.frames == (6,) and answer.value("status") == int(status[:3])
+    assert connect.frames == (4,) and connect.values.get("target") == TARGET
+    assert answer.frames == (6,) and answer.values.get("status") == int(status[:3])
     assert describe(answer) == f"frame 6: proxy answered {status.decode()}"
-    assert fact(v, why).value("target") == TARGET
+    assert fact(v, why).values.get("target") == TARGET
 
 
 def test_407_ntlm_only_is_unsupported(tmp_path: Path) -> None:
@@ -268,7 +268,7 @@ def test_407_ntlm_only_is_unsupported(tmp_path: Path) -> None:
     v = only(analyse(tmp_path, f), VerdictCode.PROXY_AUTH_UNSUPPORTED)
     assert v.numbers["schemes"] == "ntlm, negotiate"
     assert v.confidence is Confidence.MEASURED      # the whole head was captured
-    assert fact(v, CaptureFact.AUTH_SCHEMES).value("head_complete") == 1
+    assert fact(v, CaptureFact.AUTH_SCHEMES).values.get("head_complete") == 1
     assert CaptureFact.FMC_SCHEMES_UNSUPPORTED in facts(v)
 
 
@@ -278,7 +278,7 @@ def test_407_head_cut_by_the_snap_length_is_only_inferred() -> None:
     v = only(a.measurement.verdicts, VerdictCode.PROXY_AUTH_UNSUPPORTED)
     assert v.confidence is Confidence.INFERRED
     schemes = fact(v, CaptureFact.AUTH_SCHEMES)
-    assert schemes.value("head_complete") == 0
+    assert schemes.values.get("head_complete") == 0
     assert "not fully captured" in describe(schemes)
 
 
@@ -316,10 +316,10 @@ def test_connect_without_answer(tmp_path: Path) -> None:
     assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.PROXY_ANSWER)
     assert v.numbers["retransmits"] == 3
     connect = fact(v, CaptureFact.CONNECT_SENT)
-    assert connect.frames == (4,) and connect.value("retransmits") == 3
+    assert connect.frames == (4,) and connect.values.get("retransmits") == 3
     assert describe(connect).endswith("retransmitted 3 time(s)")
     ended = fact(v, CaptureFact.NO_HTTP_ANSWER)
-    assert (ended.value("ended"), ended.value("how")) == ("closed", "client FIN")
+    assert (ended.values.get("ended"), ended.values.get("how")) == ("closed", "client FIN")
     assert CaptureFact.CONNECT_NEVER_ACKED in facts(v)
 
 
@@ -333,7 +333,7 @@ def test_syn_never_answered_to_the_proxy_is_unreachable(tmp_path: Path) -> None:
              VerdictCode.PROXY_UNREACHABLE)
     assert v.numbers["syn_sent"] == 2 and v.basis is Basis.CAPTURE_POINT
     syn = fact(v, CaptureFact.SYN_UNANSWERED)
-    assert syn.frames == (1,) and syn.value("count") == 2 and syn.value("port") == 3128
+    assert syn.frames == (1,) and syn.values.get("count") == 2 and syn.values.get("port") == 3128
 
 
 def test_rst_right_after_a_large_segment(tmp_path: Path) -> None:
@@ -351,9 +351,9 @@ def test_rst_right_after_a_large_segment(tmp_path: Path) -> None:
     assert v.limit == Limit(pmtu_low=40 + len(CLIENT_HELLO), pmtu_high=40 + 1448 - 1,
                             exact=False)
     seg, rst = fact(v, CaptureFact.LARGE_SEGMENT), fact(v, CaptureFact.RST_AFTER_LARGE)
-    assert (seg.value("size"), seg.value("payload")) == (40 + 1448, 1448)
-    assert rst.frames[0] == seg.frames[0] + 1 and rst.value("delay_ms") in (0, 1)
-    assert fact(v, CaptureFact.RST_THRESHOLD_ABOVE).value("delivered") == 40 + len(CLIENT_HELLO)
+    assert (seg.values.get("size"), seg.values.get("payload")) == (40 + 1448, 1448)
+    assert rst.frames[0] == seg.frames[0] + 1 and rst.values.get("delay_ms") in (0, 1)
+    assert fact(v, CaptureFact.RST_THRESHOLD_ABOVE).values["delivered"] == 40 + len(CLIENT_HELLO)
     assert VerdictCode.PMTU_BLACKHOLE not in codes(verdicts)
 
 
@@ -385,11 +385,11 @@ def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -
     # Never over-report: the proven lower bound is the largest packet acknowledged.
     assert v.limit == Limit(pmtu_low=low, pmtu_high=40 + 1448 - 1, exact=False)
     retx = fact(v, CaptureFact.LARGE_RETRANSMITTED)
-    assert (retx.value("count"), retx.value("size"), retx.value("payload")) == (4, 1488, 1448)
+    assert (retx.values["count"], retx.values["size"], retx.values["payload"]) == (4, 1488, 1448)
     assert retx.frames == (11,)                  # the first retransmission
     assert "retransmitted 4 times" in describe(retx)
     bracket = fact(v, CaptureFact.BLACKHOLE_BRACKET)
-    assert (bracket.value("delivered"), bracket.value("size")) == (low, 1488)
+    assert (bracket.values.get("delivered"), bracket.values.get("size")) == (low, 1488)
 
 
 def test_black_hole_bracket_closed_is_exact(tmp_path: Path) -> None:
@@ -446,7 +446,7 @@ def test_icmp_frag_needed_quoting_the_connection(tmp_path: Path) -> None:
     assert (v.leg, v.direction, v.basis) == (Leg.FMC_PROXY, Direction.UP, Basis.CAPTURE_POINT)
     assert v.limit == Limit(mtu=1400) and v.numbers["router"] == R1
     icmp = fact(v, CaptureFact.ICMP_FRAG_NEEDED)
-    assert (icmp.value("mtu"), icmp.value("router"), icmp.value("size")) == (1400, R1, 1488)
+    assert (icmp.values["mtu"], icmp.values["router"], icmp.values["size"]) == (1400, R1, 1488)
     assert icmp.frames == (9,)
     assert describe(fact(v, CaptureFact.PMTUD_WORKS)).endswith("PMTUD works")
 
@@ -469,8 +469,8 @@ def test_tunnel_stall_after_clienthello(tmp_path: Path) -> None:
     assert v.confidence is Confidence.INFERRED and v.limit is None
     assert fact(v, CaptureFact.TUNNEL_OPEN).frames == (6,)
     hello = fact(v, CaptureFact.CLIENT_HELLO)
-    assert hello.frames == (8,) and hello.value("size") == len(CLIENT_HELLO)
-    assert fact(v, CaptureFact.NO_SERVER_HELLO).value("idle_s") == pytest.approx(29.9, abs=0.05)
+    assert hello.frames == (8,) and hello.values.get("size") == len(CLIENT_HELLO)
+    assert fact(v, CaptureFact.NO_SERVER_HELLO).values["idle_s"] == pytest.approx(29.9, abs=0.05)
     assert CaptureFact.HELLO_ACKED_ON_LEG1 in facts(v)
     assert "acknowledged on leg 1" in describe(fact(v, CaptureFact.HELLO_ACKED_ON_LEG1))
 
@@ -491,11 +491,11 @@ def test_tunnel_stall_mid_download_then_alert(tmp_path: Path) -> None:
     assert v.numbers["idle_s"] == pytest.approx(9.8, abs=0.05)
     assert v.numbers["bytes_down"] == len(SERVER_HELLO) + 14480
     last = fact(v, CaptureFact.LAST_DATA)
-    assert last.value("after") == 24 and last.value("until_frame") == last.frames[0] + 2
-    assert fact(v, CaptureFact.TUNNEL_BYTES).value("direction") == "down"
+    assert last.values.get("after") == 24 and last.values.get("until_frame") == last.frames[0] + 2
+    assert fact(v, CaptureFact.TUNNEL_BYTES).values.get("direction") == "down"
     # No timestamps in this handshake: a full segment carries 1460 bytes, more than came.
     none_full = fact(v, CaptureFact.NO_FULL_SEGMENT)
-    assert (none_full.value("max_seg_down"), none_full.value("full_seg")) == (1448, 1460)
+    assert (none_full.values.get("max_seg_down"), none_full.values.get("full_seg")) == (1448, 1460)
 
 
 def test_short_pause_with_data_resuming_is_not_a_stall(tmp_path: Path) -> None:
@@ -521,10 +521,10 @@ def test_same_problem_in_many_connections_is_one_verdict(tmp_path: Path) -> None
     v = only(analyse(tmp_path, *flows), VerdictCode.PROXY_DENIED)
     assert v.numbers["connections"] == 12
     first = fact(v, CaptureFact.CONNECTION)
-    assert (first.value("client"), first.value("cport")) == (FMC, 41000)
+    assert (first.values.get("client"), first.values.get("cport")) == (FMC, 41000)
     same = fact(v, CaptureFact.SAME_IN_OTHERS)
-    assert same.value("others") == 11 and same.value("unlisted") == 11 - EXAMPLE_PORTS
-    assert same.value("ports") == ", ".join(str(41001 + i) for i in range(EXAMPLE_PORTS))
+    assert same.values.get("others") == 11 and same.values.get("unlisted") == 11 - EXAMPLE_PORTS
+    assert same.values.get("ports") == ", ".join(str(41001 + i) for i in range(EXAMPLE_PORTS))
     assert describe(same).startswith("the same in 11 other connection(s)")
     assert describe(same).endswith(", ...)")
 
@@ -639,9 +639,9 @@ def test_ip_fragments_are_counted(tmp_path: Path) -> None:
     cap = write_pcap(tmp_path / "t.pcap", sorted(f.frames + extra, key=lambda x: x[0]))
     a = analyze_capture(cap, Filters())
     (seen,) = [n for n in a.notes if n.fact is CaptureFact.FRAGMENTS_SEEN]
-    assert seen.value("count") == len(frags) and seen.frames == (8,)
+    assert seen.values.get("count") == len(frags) and seen.frames == (8,)
     (row,) = [n for n in a.measurement.legs[0].notes if n.fact is CaptureFact.ROW_FRAGMENTS]
-    assert row.value("count") == len(frags)
+    assert row.values.get("count") == len(frags)
     assert describe(row) == f"{len(frags)} IP fragments"
 
 
@@ -663,7 +663,7 @@ def test_long_silent_connections_are_judged_and_forgotten(tmp_path: Path) -> Non
     cap = write_pcap(tmp_path / "t.pcap", frames)
     a = analyze_capture(cap, Filters())
     v = only(a.measurement.verdicts, VerdictCode.TUNNEL_STALL)
-    assert fact(v, CaptureFact.NO_SERVER_HELLO).value("ended") == "silent"
+    assert fact(v, CaptureFact.NO_SERVER_HELLO).values.get("ended") == "silent"
     assert v.numbers["idle_s"] == pytest.approx(EVICT_IDLE_S + 100, abs=5)
 
 
@@ -736,8 +736,8 @@ def test_bytes_missing_before_the_capture_point_are_an_inferred_black_hole(
     assert (v.direction, v.confidence) == (Direction.DOWN, Confidence.INFERRED)
     assert v.limit == Limit(pmtu_low=640, exact=False) and v.numbers["missing_bytes"] == 1448
     gap = fact(v, CaptureFact.DATA_AFTER_GAP)
-    assert gap.frames == (10,) and gap.value("missing") == 1448
-    assert fact(v, CaptureFact.SMALLER_ARRIVED).value("max_payload") == 600
+    assert gap.frames == (10,) and gap.values.get("missing") == 1448
+    assert fact(v, CaptureFact.SMALLER_ARRIVED).values.get("max_payload") == 600
 
 
 def test_bytes_acknowledged_but_not_captured_are_capture_loss(tmp_path: Path) -> None:
@@ -747,7 +747,7 @@ def test_bytes_acknowledged_but_not_captured_are_capture_loss(tmp_path: Path) ->
     a = analyze_capture(write_pcap(tmp_path / "t.pcap", frames), Filters())
     assert codes(a.measurement.verdicts) == [VerdictCode.HEALTHY]
     (loss,) = [n for n in a.notes if n.fact is CaptureFact.CAPTURE_LOSS]
-    assert (loss.value("connections"), loss.value("missing")) == (1, 1448)
+    assert (loss.values.get("connections"), loss.values.get("missing")) == (1, 1448)
     (row,) = [n for n in a.measurement.legs[0].notes if n.fact is CaptureFact.ROW_CAPTURE_LOSS]
     assert row.frames == (10,) and "capture loss" in describe(row)
 
@@ -798,13 +798,13 @@ def test_reader_notes_table_limit_and_unmatched_icmp(tmp_path: Path) -> None:
     assert_renders(all_evidence(result))
     notes = {n.fact: n for n in result.notes}
     limited = notes[CaptureFact.TABLE_LIMITED]
-    assert (limited.value("shown"), limited.value("chosen")) == (1, 2)
+    assert (limited.values.get("shown"), limited.values.get("chosen")) == (1, 2)
     assert len(result.measurement.legs) == 1
     # The ICMP quotes no connection of the capture: it is evidence on its own.
     v = only(result.measurement.verdicts, VerdictCode.PMTU_REDUCED)
     icmp_fact = fact(v, CaptureFact.ICMP_FRAG_NEEDED)
-    assert icmp_fact.frames == (len(frames),) and icmp_fact.value("mtu") == 1400
-    assert icmp_fact.value("router") == R1 and v.leg is Leg.FMC_PROXY
+    assert icmp_fact.frames == (len(frames),) and icmp_fact.values.get("mtu") == 1400
+    assert icmp_fact.values.get("router") == R1 and v.leg is Leg.FMC_PROXY
 
 
 # --- the report: findings.finish over the capture's Measurement -------------------------
@@ -827,7 +827,7 @@ def test_report_rates_and_keeps_one_verdict_per_finding(tmp_path: Path) -> None:
     assert {leg.measurements["client_port"] for leg in r.legs} == {40001, 40002}
     read = r.notes[0]
     assert read.fact is CaptureFact.CAPTURE_READ
-    assert (read.value("file"), read.value("chosen"), read.value("total")) == ("t.pcap", 2, 2)
+    assert (read.values["file"], read.values["chosen"], read.values["total"]) == ("t.pcap", 2, 2)
     assert describe(read).startswith("t.pcap: ")
 
 
@@ -919,7 +919,7 @@ def test_fixture_leg1_down_black_hole_is_not_pinned_on_leg2() -> None:
     seg = v.numbers["max_seg_down"]
     assert isinstance(seg, int) and seg < 1448
     none_full = fact(v, CaptureFact.NO_FULL_SEGMENT)
-    assert (none_full.value("max_seg_down"), none_full.value("full_seg")) == (seg, 1448)
+    assert (none_full.values.get("max_seg_down"), none_full.values.get("full_seg")) == (seg, 1448)
     assert "vanish on leg 1 downstream" in describe(none_full)
     advice, _rest = measure_first(a.measurement.verdicts, a.targets)
     assert [r.command for r in advice] == ["pathprobe diagnose --proxy http://198.18.2.2:3128"]
@@ -939,7 +939,7 @@ def test_fixture_table_row() -> None:
     assert m["max_seg_down"] == 1288          # 1300 - 12 bytes of timestamps
     assert m["tls"] == "hello+server" and m["ended"] == "client FIN"
     notes = {n.fact: n for n in row.notes}
-    assert notes[CaptureFact.ROW_FINDING].value("code") == "MSS_CLAMPED"
+    assert notes[CaptureFact.ROW_FINDING].values.get("code") == "MSS_CLAMPED"
     assert notes[CaptureFact.ROW_FRAMES].frames == (1, 39)
     assert describe(notes[CaptureFact.ROW_TIMESTAMPS]) == "timestamps on"
     assert a.targets == {Leg.FMC_PROXY: "198.18.2.2:3128", Leg.PROXY_UPSTREAM: TARGET}

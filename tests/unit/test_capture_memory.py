@@ -71,8 +71,8 @@ def test_the_typed_note_and_the_table_stay_within_the_cap(tmp_path: Path) -> Non
     cap = _capture(tmp_path)
     a = analyze_capture(cap, Filters(ports=frozenset({3128})), max_connections=10)
     (note,) = [n for n in a.notes if n.fact is CaptureFact.CONNECTIONS_SHED]
-    assert note.value("max_connections") == 10
-    assert note.value("syn_only") == note.value("count")
+    assert note.values.get("max_connections") == 10
+    assert note.values.get("syn_only") == note.values.get("count")
     seen: list[int] = []
     t = Tracker(lambda c: seen.append(c.index), max_connections=10)
     peak = 0

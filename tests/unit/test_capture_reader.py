@@ -354,7 +354,7 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     result = analyze_capture(path, Filters())
     assert [v.code for v in result.measurement.verdicts] == [VerdictCode.PROXY_DENIED]
     (skipped,) = [n for n in result.notes if n.fact is CaptureFact.UNSUPPORTED_FRAMES]
-    assert skipped.value("count") == 1
+    assert skipped.values.get("count") == 1
     assert describe(skipped) == "1 frame on interfaces of unsupported link types skipped"
 
 
