@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.collector import Collector, Filters
-from pathprobe.capture.conn import Conn
+from pathprobe.capture.conn import Conn, Key
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
@@ -127,6 +127,57 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
     plen = total - hdr - thl
     return (family, src, dst, sport, dport, seq, ack, flags, total, off + hdr + thl,
             plen if plen > 0 else 0)
+
+
+# (router address, next-hop MTU, the quoted packet's connection key, its IP length)
+FastTooBig = tuple[str, int, Key, int]
+
+
+def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
+    """An ICMP frag-needed / Packet Too Big quoting a TCP packet, read straight from the
+    bytes when both IP headers are plain (IPv4 without options or fragmentation, IPv6
+    without extension headers, the quotation of the same family); None when ``_slow``'s
+    shared parsers must decide.
+
+    The MTU story sends one per connection, and all the tracker needs is a table key;
+    the shared parsers build five frozen dataclasses for it (two IP headers, the ICMP
+    error, the quoted TCP header and its options). A property test checks that both
+    agree."""
+    n = len(data)
+    if n < off + 40:
+        return None
+    b0 = data[off]
+    if b0 == 0x45:
+        icmp = off + 20
+        if (data[off + 9] != PROTO_ICMP or data[off + 6] & 0x3F or data[off + 7]
+                or data[icmp] != 3 or data[icmp + 1] != 4):
+            return None
+        mtu = (data[icmp + 6] << 8) | data[icmp + 7]
+        q = icmp + 8
+        qihl = (data[q] & 0x0F) * 4
+        if (data[q] >> 4 != 4 or qihl < 20 or n < q + qihl + 4 or data[q + 9] != PROTO_TCP
+                or data[q + 6] & 0x1F or data[q + 7] or not mtu):
+            return None
+        ports = q + qihl
+        return (socket.inet_ntop(socket.AF_INET, data[off + 12:off + 16]), mtu,
+                (data[q + 12:q + 16], (data[ports] << 8) | data[ports + 1],
+                 data[q + 16:q + 20], (data[ports + 2] << 8) | data[ports + 3]),
+                (data[q + 2] << 8) | data[q + 3])
+    if b0 >> 4 == 6:
+        icmp = off + 40
+        q = icmp + 8
+        if (data[off + 6] != PROTO_ICMP6 or n < q + 44 or data[icmp] != 2
+                or data[q] >> 4 != 6 or data[q + 6] != PROTO_TCP):
+            return None
+        mtu = int.from_bytes(data[icmp + 4:icmp + 8], "big")
+        if not mtu:
+            return None
+        ports = q + 40
+        return (socket.inet_ntop(socket.AF_INET6, data[off + 8:off + 24]), mtu,
+                (data[q + 8:q + 24], (data[ports] << 8) | data[ports + 1],
+                 data[q + 24:q + 40], (data[ports + 2] << 8) | data[ports + 3]),
+                40 + ((data[q + 4] << 8) | data[q + 5]))
+    return None
 
 
 def track(path: Path, filters: Filters, stats: ReadStats,
@@ -301,6 +352,9 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
           hosts: set[bytes], tap: SegmentLog | None = None) -> bool:
     """Everything but plain TCP: fragments, ICMP, IPv6 extension headers, tunnels. False
     when the frame holds no IP packet after all."""
+    too_big = fast_too_big(data, off)
+    if too_big is not None and tracker.too_big(frame, ts, *too_big):
+        return True   # claimed by the connection it quotes (else decided below, as ever)
     inner = inner_ip(data, off)
     if inner >= 0:
         off = inner
@@ -338,12 +392,19 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
             icmp.echo(frame, ts, ip, body)
         elif (err.frag_needed and err.mtu and err.quoted_ip is not None
                 and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP
-                and tracker.icmp(frame, ts, ip.src, ip.version, err.mtu, err.quoted_ip,
-                                 err.quoted_tcp_ports)):
+                and tracker.too_big(frame, ts, ip.src, err.mtu,
+                                    _quoted_key(err.quoted_ip, af, err.quoted_tcp_ports),
+                                    err.quoted_ip.total_length)):
             pass   # claimed by the connection it quotes
         elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
             icmp.error(frame, ip, err)
     return True
+
+
+def _quoted_key(quoted: IpHeader, af: int, ports: tuple[int, int]) -> Key:
+    """The table key of a quoted packet (its addresses read as the ICMP message's family)."""
+    return (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
+            ports[1])
 
 
 def _quoted_addrs(quoted: IpHeader | None, ip: IpHeader) -> set[bytes]:

@@ -549,20 +549,18 @@ class Tracker:
                 c.rst_on_large = (1 - d, ip_len, payload, seg_frame, delay, frame)
         self._retire(c)
 
-    def icmp(self, frame: int, ts: float, router: str, family: int, mtu: int,
-             quoted: IpHeader, ports: tuple[int, int]) -> bool:
-        """An ICMP frag-needed / Packet Too Big quoting (quoted.src, ports) -> quoted.dst;
-        False when it quotes no connection the tracker follows."""
+    def too_big(self, frame: int, ts: float, router: str, mtu: int, quoted: Key,
+                quoted_len: int) -> bool:
+        """An ICMP frag-needed / Packet Too Big from ``router`` quoting a packet of
+        ``quoted_len`` bytes with the table key ``quoted``; False when it quotes no
+        connection the tracker follows."""
         self.capture_end = ts
-        af = socket.AF_INET6 if family == 6 else socket.AF_INET
-        key = (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
-               ports[1])
-        entry = self.table.get(key)
+        entry = self.table.get(quoted)
         if entry is None:
             return False
         c, d = entry[0], entry[1]
         if len(c.icmp) < 32:
-            c.icmp.append((frame, d, mtu, router, quoted.total_length))
+            c.icmp.append((frame, d, mtu, router, quoted_len))
         return True
 
     def fragment(self, frame: int, ip: IpHeader) -> None:

@@ -1013,6 +1013,66 @@ def test_fast_path_declines_what_it_does_not_handle() -> None:
     assert fast_tcp(bytes(IPv6() / IPv6ExtHdrHopByHop() / TCP()), 0) is None
 
 
+@settings(max_examples=300, deadline=None)
+@given(v6=st.booleans(), mtu=st.integers(0, 70000), sport=st.integers(0, 65535),
+       dport=st.integers(0, 65535), size=st.integers(0, 1500), cut=st.integers(0, 50),
+       kind=st.sampled_from(["plain", "tcp-options", "ip-options", "mf", "offset", "udp",
+                             "echo", "outer-options", "outer-mf", "ext-header", "other-code",
+                             "other-family"]))
+def test_fast_too_big_matches_headers_parsers(v6: bool, mtu: int, sport: int, dport: int,
+                                              size: int, cut: int, kind: str) -> None:
+    """fast_too_big, where it answers, says what _slow's shared parsers say; it answers
+    for the plain frag-needed / Packet Too Big quoting TCP (snap length permitting)."""
+    import socket
+
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
+    from scapy.layers.inet6 import IPv6ExtHdrHopByHop as HopByHop
+
+    from pathprobe.capture.analysis import fast_too_big
+    from pathprobe.wire.headers import parse_icmp_error
+
+    l4 = UDP(sport=sport, dport=dport) if kind == "udp" else TCP(
+        sport=sport, dport=dport, options=[("MSS", 1300)] if kind == "tcp-options" else [])
+    if v6 != (kind == "other-family"):
+        quoted = IPv6(src="2001:db8:1::2", dst="2001:db8:2::2", plen=size)
+        quoted = quoted / HopByHop() / l4 if kind == "ext-header" else quoted / l4
+    else:
+        quoted = IP(src=FMC, dst=PROXY, len=size, flags="MF" if kind == "mf" else 0,
+                    frag=3 if kind == "offset" else 0,
+                    options=b"\x01\x01\x01\x00" if kind == "ip-options" else b"") / l4
+    body = bytes(quoted)
+    body = body[:len(body) - cut]
+    if v6:
+        outer = IPv6(src="2001:db8:1::1", dst="2001:db8:1::2")
+        icmp = ICMPv6EchoRequest() if kind == "echo" else ICMPv6PacketTooBig(mtu=mtu)
+        raw = bytes((outer / HopByHop() if kind == "outer-options" else outer) / icmp / body)
+    else:
+        outer = IP(src=R1, dst=FMC, flags="MF" if kind == "outer-mf" else 0,
+                   options=b"\x01\x01\x01\x00" if kind == "outer-options" else b"")
+        icmp = ICMP(type=8) if kind == "echo" else ICMP(
+            type=3, code=1 if kind == "other-code" else 4, nexthopmtu=mtu % 65536)
+        raw = bytes(outer / icmp / body)
+    fast = fast_too_big(raw, 0)
+    ip = parse_ip(raw)
+    assert ip is not None
+    err = parse_icmp_error(raw[ip.header_length:], ip.version)
+    slow = None
+    if (err is not None and err.frag_needed and err.mtu and err.quoted_ip is not None
+            and err.quoted_tcp_ports is not None and err.quoted_ip.proto == 6
+            and not ip.more_fragments and not ip.frag_offset
+            and err.quoted_ip.version == ip.version):
+        af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+        q = err.quoted_ip
+        slow = (ip.src, err.mtu, (socket.inet_pton(af, q.src), err.quoted_tcp_ports[0],
+                                  socket.inet_pton(af, q.dst), err.quoted_tcp_ports[1]),
+                q.total_length)
+    if fast is not None:
+        assert fast == slow
+    elif kind in ("plain", "tcp-options", "mf") and slow is not None:
+        pytest.fail(f"fast_too_big declined a plain message: {slow}")
+
+
 # --- recommendations ---------------------------------------------------------------------
 
 def _size_verdict(code: VerdictCode, limit: Limit, leg: Leg = Leg.FMC_PROXY) -> Verdict:
