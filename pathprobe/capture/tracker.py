@@ -520,9 +520,10 @@ class Tracker:
         if room > 0:
             c.head += payload[:room]
         head_end = c.head.find(b"\r\n\r\n")
-        head = c.head if head_end < 0 else c.head[:head_end]
-        ex.schemes = tuple(dict.fromkeys(m.group(1).decode("latin-1").lower()
-                                         for m in _AUTH_RE.finditer(head)))
+        if ex.status == 407:   # the schemes matter only to a 407 (rules._proxy_findings)
+            head = c.head if head_end < 0 else c.head[:head_end]
+            ex.schemes = tuple(dict.fromkeys(m.group(1).decode("latin-1").lower()
+                                             for m in _AUTH_RE.finditer(head)))
         if head_end >= 0 or len(c.head) >= HEAD_MAX:
             ex.head_complete = head_end >= 0
             if ex.status == 200 and ex.method == "CONNECT":
