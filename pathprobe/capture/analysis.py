@@ -21,7 +21,7 @@ from pathlib import Path
 from pathprobe.capture.collector import Collector, Filters
 from pathprobe.capture.conn import Conn, Key
 from pathprobe.capture.correlate import SegmentLog
-from pathprobe.capture.icmp import IcmpLog, icmp_findings, icmp_notes
+from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
 from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import (
@@ -178,6 +178,15 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
                  data[q + 24:q + 40], (data[ports + 2] << 8) | data[ports + 3]),
                 40 + ((data[q + 4] << 8) | data[q + 5]))
     return None
+
+
+def _icmp6_noise(data: bytes, off: int) -> bool:
+    """An ICMPv6 informational message other than echo, without extension headers:
+    neighbour and router discovery, multicast listener reports, the background of every
+    IPv6 link. Nothing reads them (``IcmpLog`` keeps errors and echoes), so the shared
+    parsers need not build their dataclasses to find that out."""
+    return (len(data) >= off + 48 and data[off] >> 4 == 6 and data[off + 6] == PROTO_ICMP6
+            and data[off + 40] > ECHO_REPLY[6])
 
 
 def track(path: Path, filters: Filters, stats: ReadStats,
@@ -352,6 +361,8 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
           hosts: set[bytes], tap: SegmentLog | None = None) -> bool:
     """Everything but plain TCP: fragments, ICMP, IPv6 extension headers, tunnels. False
     when the frame holds no IP packet after all."""
+    if _icmp6_noise(data, off):
+        return True
     too_big = fast_too_big(data, off)
     if too_big is not None and tracker.too_big(frame, ts, *too_big):
         return True   # claimed by the connection it quotes (else decided below, as ever)

@@ -1073,6 +1073,30 @@ def test_fast_too_big_matches_headers_parsers(v6: bool, mtu: int, sport: int, dp
         pytest.fail(f"fast_too_big declined a plain message: {slow}")
 
 
+@settings(max_examples=200, deadline=None)
+@given(kind=st.integers(0, 255), body=st.binary(min_size=8, max_size=40))
+def test_icmp6_noise_is_what_nothing_reads(kind: int, body: bytes) -> None:
+    """What _icmp6_noise skips, the shared parsers and IcmpLog would have ignored too;
+    neighbour discovery is skipped, echo and errors are not."""
+    from scapy.layers.inet6 import IPv6
+
+    from pathprobe.capture.analysis import _icmp6_noise
+    from pathprobe.capture.icmp import IcmpLog
+    from pathprobe.wire.headers import parse_icmp_error
+
+    raw = bytes(IPv6(src="2001:db8:1::2", dst="2001:db8:2::2", nh=58) / (bytes([kind]) + body))
+    if not _icmp6_noise(raw, 0):
+        assert kind <= 129
+        return
+    ip = parse_ip(raw)
+    assert ip is not None and ip.proto == 58 and not ip.more_fragments
+    assert parse_icmp_error(raw[40:], 6) is None
+    log = IcmpLog()
+    log.echo(1, 0.0, ip, raw[40:])
+    assert log.empty()
+    assert _icmp6_noise(raw, 0) == (kind >= 130)
+
+
 # --- recommendations ---------------------------------------------------------------------
 
 def _size_verdict(code: VerdictCode, limit: Limit, leg: Leg = Leg.FMC_PROXY) -> Verdict:
