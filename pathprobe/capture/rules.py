@@ -423,9 +423,9 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                            evidence, key_values=(ip_len,),
                            limit=size_limit(s.max_delivered_ip or None, ip_len), conn=c))
     for d in (UP, DOWN):
-        if d in icmp_dirs:
-            continue
         s = c.side(d)
+        if d in icmp_dirs or (not s.big_retx and s.hole is None):
+            continue   # (most connections: nothing retransmitted, nothing missing)
         stuck = [v for v in s.big_retx.values() if v[3] >= 2]
         if stuck and c.rst_on_large is None:
             smallest = min(stuck, key=lambda v: v[1])
@@ -489,9 +489,26 @@ def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
     return out
 
 
+def _stall_opening(c: Conn) -> list[Evidence]:
+    """A stall's first evidence: the tunnel's 200 (or a direct TLS session), the hello."""
+    evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
+                else ev(CaptureFact.TLS_SESSION)]
+    hello = c.client_hello
+    if hello is not None:
+        evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
+    return evidence
+
+
+def _stall_numbers(c: Conn) -> dict[str, Number]:
+    """The tunnel's byte counts and segment sizes, for either kind of stall."""
+    return {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
+            "max_seg_down": c.down.max_payload, "full_seg": full_segment(c)}
+
+
 def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                    stall_s: float) -> Finding | None:
-    """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped."""
+    """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped. The evidence is
+    made once a stall is found (most tunnels judged here are healthy)."""
     proxied = conn_leg is Leg.FMC_PROXY
     if proxied and c.tunnel_start is None:
         return None
@@ -501,18 +518,12 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
-    evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
-                else ev(CaptureFact.TLS_SESSION)]
     hello = c.client_hello
-    if hello is not None:
-        evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
-    numbers: dict[str, Number] = {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
-                                  "max_seg_down": c.down.max_payload,
-                                  "full_seg": full_segment(c)}
     if hello is not None and c.server_hello is None:
         # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
         if idle < stall_s and (not proxied or c.end is None):
             return None
+        evidence = _stall_opening(c)
         evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                            **_ended(c, capture_end)))
         if hello_spans(c):
@@ -527,7 +538,7 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
                                else CaptureFact.HELLO_NOT_ACKED_ON_LEG1))
             evidence += _stall_context(c, None, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, None,
-                       {"idle_s": round(idle, 1), **numbers,
+                       {"idle_s": round(idle, 1), **_stall_numbers(c),
                         "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                             "tcp.flags.reset==1)"},
                        evidence, Confidence.INFERRED, conn=c,
@@ -541,6 +552,7 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     # A stall: a long silence after which (at most) a TLS alert and a close followed.
     if gap >= stall_s and gap_from and after <= TLS_GOODBYE_MAX and (
             c.tunnel_start is None or gap_from >= c.tunnel_start[0]):
+        evidence = _stall_opening(c)
         sh = c.server_hello
         if sh is not None:
             evidence.append(ev(CaptureFact.SERVER_HELLO, sh[0]))
@@ -552,7 +564,7 @@ def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
         if proxied:
             evidence += _stall_context(c, d, clear)
         return Finding(VerdictCode.TUNNEL_STALL, leg, direction,
-                       {"idle_s": round(gap, 1), **numbers,
+                       {"idle_s": round(gap, 1), **_stall_numbers(c),
                         "wireshark_filter": f"{base} && frame.number>={gap_from}"},
                        evidence, Confidence.INFERRED, conn=c,
                        max_seg_down=c.down.max_payload, full_seg=full_segment(c))
