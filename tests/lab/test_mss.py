@@ -93,6 +93,23 @@ def test_clamp_values_root(lab: Lab, clamp: int) -> None:
     assert any("198.18.1.1" in e for e in v["evidence"])
 
 
+def test_clamp_root_with_late_answers(lab: Lab) -> None:
+    """The MSS that TCP_REPAIR raises is in force only once the peer answers the window
+    probe leaving repair mode sends: one round trip later. With r1's packets toward the
+    FMC paced (their answers come late, as on any path with an RTT), segments must still
+    go beyond the clamp; read at once, every size above 1340 looked like our own limit
+    (and, when the answer came late once in the veth lab, 1499 instead of 1500)."""
+    lab.up("clamp", param=1300)
+    pace = lab.run(["tc", "qdisc", "add", "dev", topo.ifname("fmc"), "root", "tbf", "rate",
+                    "200kbit", "burst", "100", "limit", "100000"], node="r1")
+    assert pace.returncode == 0, pace.stderr
+    # No peer probe: the pacing's 100-byte bucket drops squid's full-size reply segments.
+    rc, out = mss(lab, PROXY, "--no-hops", "--no-http")
+    assert rc == 0 and codes(out) == ["MSS_CLAMPED"]
+    leg = out["legs"][0]
+    assert leg["segment_method"] == "tcp-repair" and leg["largest_acked"] == 1500, leg
+
+
 @pytest.mark.parametrize("clamp", [1220, 1300])
 def test_clamp_values_unprivileged(lab: Lab, clamp: int) -> None:
     lab.up("clamp", param=clamp)
