@@ -39,6 +39,12 @@ print(json.dumps({"codes": [v.code.value for v in m.verdicts],
 
 
 def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, Any]]:
+    rc, out, _ = mss_run(lab, *args, privileged=privileged)
+    return rc, out
+
+
+def mss_run(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, Any], str]:
+    """``mss`` plus its progress lines (each round's sizes not acknowledged, and why)."""
     argv = [sys.executable, "-m", "pathprobe", "mss", *args, "--json"]
     r = lab.run(argv if privileged else [*NO_CAPS, *argv], timeout=60)
     assert r.returncode in (0, 1, 3), r.stderr
@@ -50,7 +56,15 @@ def mss(lab: Lab, *args: str, privileged: bool = True) -> tuple[int, dict[str, A
         assert leg["mss_method"] == "syn-ack capture"
     else:
         assert leg["mss_method"] == "tcp_info"
-    return r.returncode, out
+    return r.returncode, out, r.stderr
+
+
+def route_state(lab: Lab, address: str) -> str:
+    """The FMC's route to ``address`` and its route cache (where a cached PMTU shows)."""
+    get = lab.run(["ip", "route", "get", address])
+    cache = lab.run(["ip", "-d", "route", "show", "cache"])
+    return (f"ip route get {address}: {get.stdout.strip()}\n"
+            f"route cache: {cache.stdout.strip() or 'empty'}")
 
 
 def verdict(out: dict[str, Any], code: str) -> dict[str, Any]:
@@ -78,7 +92,7 @@ def test_healthy(lab: Lab, privileged: bool) -> None:
 @pytest.mark.parametrize("clamp", [1200, 1300, 1380])
 def test_clamp_values_root(lab: Lab, clamp: int) -> None:
     lab.up("clamp", param=clamp)
-    rc, out = mss(lab, PROXY, "--leg", "fmc-upstream")
+    rc, out, log = mss_run(lab, PROXY, "--leg", "fmc-upstream")
     assert rc == 0 and codes(out) == ["MSS_CLAMPED"]   # a clamp with traffic flowing: info
     v = verdict(out, "MSS_CLAMPED")
     assert (v["mss_sent"], v["mss_received"], v["leg"]) == (1460, clamp, "fmc-upstream")
@@ -87,7 +101,9 @@ def test_clamp_values_root(lab: Lab, clamp: int) -> None:
     assert v["direction"] == "both" and v["mss_at_peer"] == clamp
     leg = out["legs"][0]
     # As root, segments go beyond the clamp (TCP_REPAIR): the path itself carries 1500.
-    assert leg["segment_method"] == "tcp-repair" and leg["largest_acked"] == 1500
+    # On failure: each probe round's failures and the kernel's cached PMTU say why.
+    assert leg["segment_method"] == "tcp-repair" and leg["largest_acked"] == 1500, \
+        f"{leg}\n{log}{route_state(lab, topo.PROXY_V4)}"
     assert any("not by the path MTU" in e for e in v["evidence"])
     # TTL-limited SYNs: r1 quotes our SYN unchanged (it clamps on forwarding).
     assert any("198.18.1.1" in e for e in v["evidence"])
