@@ -145,21 +145,28 @@ def search_segments(family: int, addr: tuple[str, int], hs: tcpprobe.Handshake, 
     search = SizeSearch(low, high, max_probes=60, max_rounds=10, retries=3,
                         parallel_retries=True, first=seeds)
     outcomes: dict[int, tcpprobe.SegmentOutcome] = {}
+    missed: list[str] = []   # this round's sizes not acknowledged, and why
 
     def probe(sizes: list[int]) -> list[ProbeResult]:
         results = send([s - overhead for s in sizes])
         fed: list[ProbeResult] = []
+        missed.clear()
         for size, r in zip(sizes, results):
             if outcomes.get(size) is not tcpprobe.SegmentOutcome.ACKED:
                 outcomes[size] = r.outcome
+            if r.outcome is not tcpprobe.SegmentOutcome.ACKED:
+                missed.append(f"{size} {r.outcome.value}" + (f" ({r.detail})" if r.detail else ""))
             hint = r.pmtu if r.outcome is tcpprobe.SegmentOutcome.ICMP_TOO_BIG else None
             fed.append(ProbeResult(size, _OUTCOME[r.outcome], hint))
         return fed
 
     def on_round(s: SizeSearch, sizes: list[int]) -> None:
         ok = s.largest_ok
+        # Each size that failed, and how: a surprising result then explains itself.
+        more = f" and {len(missed) - 4} more" if len(missed) > 4 else ""
+        failed = f"; not acknowledged: {', '.join(missed[:4])}{more}" if missed else ""
         progress(f"segments: probed {len(sizes)} sizes {sizes[0]}..{sizes[-1]} bytes, largest "
-                 f"acknowledged so far: {ok if ok is not None else 'none'}")
+                 f"acknowledged so far: {ok if ok is not None else 'none'}{failed}")
 
     result = drive(search, probe, budget_s=SEGMENT_BUDGET_S, clock=clock, on_round=on_round)
     return segment_view(result, outcomes, overhead=overhead, beyond_clamp=override)

@@ -272,6 +272,8 @@ def _segment_step(f: _Facts, leg: Leg, hs: HandshakeView, seg: SegmentView) -> N
         bounded = not seg.beyond_clamp and seg.high < hs.pmtu
         f.healthy.append(_ev(MssFact.SEGMENTS_ACKED, ok=ok, payload=seg.payload(ok),
                              bounded=bounded, high=seg.high))
+        if seg.failure is Failure.LOCAL:   # never sent: a floor, not a limit of the path
+            f.notes.append(_ev(MssFact.LOCAL_BOUND, ok=ok, bad=bad))
     if not seg.beyond_clamp and seg.high < hs.pmtu:
         f.notes.append(_ev(MssFact.NEGOTIATED_BOUND, high=seg.high))
 

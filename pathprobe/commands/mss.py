@@ -12,6 +12,7 @@ from pathprobe.commands.common import (
 )
 from pathprobe.errors import UsageError
 from pathprobe.model import Leg
+from pathprobe.timeouts import ACK_WAIT
 from pathprobe.wire.hostport import HostPort
 
 MSS_HELP = """Measure MSS clamping and the largest TCP segment that crosses the path to HOST:PORT.
@@ -68,7 +69,8 @@ def mss_command(
     ack_timeout: Annotated[Optional[float], typer.Option(
         "--ack-timeout", metavar="SECONDS", min=0.1, max=10.0,
         help="How long one segment may wait for its ACK before it counts as lost "
-        "(it is tried 3 times). Default: 0.4 s + 10 RTT, between 0.6 and 3 s.",
+        f"(it is tried 3 times). Default: {ACK_WAIT.factor:g} x the handshake's round trip "
+        f"+ {ACK_WAIT.slack:g} s, between {ACK_WAIT.floor:g} and {ACK_WAIT.ceiling:g} s.",
         show_default=False)] = None,
     *, out: Output,
 ) -> None:

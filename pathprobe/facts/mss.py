@@ -27,6 +27,7 @@ class MssFact(StrEnum):
     PMTUD_WORKS = "pmtud-works"
     SEGMENTS_ACKED = "segments-acked"        # up to {ok} (payload {payload}) acked
     NEGOTIATED_BOUND = "negotiated-bound"    # sizes tested up to {high}: the MSS bounds them
+    LOCAL_BOUND = "local-bound"              # {bad} and up refused by our stack: {ok} a floor
     CACHED_PMTU = "cached-pmtu"              # kernel caches {pmtu} < {interface_mtu}
     CACHED_PMTU_BOUNDS = "cached-pmtu-bounds"  # sizes above {pmtu} untestable until expiry
     # the peer's segments

@@ -32,6 +32,7 @@ TCP_SAVE_SYN = 27
 TCP_SAVED_SYN = 28
 TCPOPT_MSS = 2
 TCPI_OPT_TIMESTAMPS = 1
+TCP_ESTABLISHED = 1
 TCP_CLOSE = 7           # tcpi_state after a reset
 # linux/in.h
 IP_MTU_DISCOVER = 10

@@ -185,7 +185,8 @@ def override_peer_mss(s: socket.socket, mss: int) -> bool:
     """Raise the connection's send MSS to ``mss`` via TCP_REPAIR (CAP_NET_ADMIN).
 
     Only valid on an established connection that has sent no data. Returns
-    False when not permitted, leaving the connection untouched.
+    False when not permitted, leaving the connection untouched. The new MSS is
+    not in force on return: see :func:`override_pending`.
     """
     try:
         s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_REPAIR, 1)
@@ -199,6 +200,35 @@ def override_peer_mss(s: socket.socket, mss: int) -> bool:
         return False
     finally:
         s.setsockopt(socket.IPPROTO_TCP, kernel.TCP_REPAIR, 0)
+
+
+def override_pending(info: kernel.TcpInfo, payload: int, mss: int, family: int) -> bool:
+    """Whether ``payload`` will fit one segment once a raised MSS ``mss`` is in force, but
+    does not yet. Pure.
+
+    Leaving repair mode sends a window probe, and the kernel applies the raised MSS
+    only when it processes the peer's answer, one round trip later. Between the two
+    the send MSS is still the clamped one; a size read as too big for it then is not
+    our stack's limit. It never fits when ``mss`` itself or the cached PMTU is smaller.
+    """
+    if info.snd_mss >= payload or info.state != kernel.TCP_ESTABLISHED:
+        return False
+    return (overhead.mss_for_payload(payload, info.timestamps) <= mss
+            and overhead.mtu_for_payload(payload, family, info.timestamps) <= info.pmtu)
+
+
+def _await_override(s: socket.socket, family: int, payload: int, mss: int,
+                    timeout: float) -> tuple[kernel.TcpInfo, bool]:
+    """TCP_INFO once the raised MSS lets ``payload`` out in one segment, or at ``timeout``;
+    and whether it was still pending then (the peer never answered the window probe)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = tcp_info(s)
+        pending = override_pending(info, payload, mss, family)
+        now = time.monotonic()
+        if not pending or now >= deadline:
+            return info, pending
+        time.sleep(min(0.002, deadline - now))
 
 
 def can_override_mss(family: int, addr: tuple[str, int], mss: int, timeout: float) -> bool:
@@ -224,13 +254,19 @@ def probe_segment(family: int, addr: tuple[str, int], payload: int, *, override_
     except NotMeasuredError as exc:
         return SegmentProbe(payload, SegmentOutcome.NO_CONNECTION, detail=str(exc))
     try:
-        if override_mss is not None and not override_peer_mss(s, override_mss):
+        pending = False
+        if override_mss is None:
+            before = tcp_info(s)
+        elif override_peer_mss(s, override_mss):
+            before, pending = _await_override(s, family, payload, override_mss, ack_timeout)
+        else:
             return SegmentProbe(payload, SegmentOutcome.LOCAL_LIMIT,
                                 detail="TCP_REPAIR not permitted")
-        before = tcp_info(s)
         if payload > before.snd_mss:
+            late = (f" (the MSS {override_mss} set by TCP_REPAIR not in force after "
+                    f"{ack_timeout:g} s: no answer to its window probe)" if pending else "")
             return SegmentProbe(payload, SegmentOutcome.LOCAL_LIMIT, before.pmtu,
-                                f"send MSS is {before.snd_mss}")
+                                f"send MSS is {before.snd_mss}{late}")
         s.setblocking(False)
         try:
             s.send(_filler(payload))

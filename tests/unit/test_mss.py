@@ -38,7 +38,9 @@ from pathprobe.mss_rules import (
     locate_rewrite,
     mss_at_peer,
 )
+from pathprobe.probes import kernel
 from pathprobe.probes import tcp as tcpprobe
+from pathprobe.probes.kernel import TcpInfo
 from pathprobe.render.evidence import describe
 from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import FailedHow, SearchResult, StopReason
@@ -114,6 +116,17 @@ def test_clamp_unprivileged_segment_bound_noted() -> None:
     assert MssFact.PATH_CARRIED_MORE not in facts(m.verdicts[0].evidence)
     assert facts(m.legs[0].notes) == [MssFact.NEGOTIATED_BOUND]
     assert "negotiated" in texts(m.legs[0].notes)[0]
+
+
+def test_sizes_our_stack_refused_are_not_a_path_limit() -> None:
+    """1500 refused by our own stack (its send MSS), 1499 acked: the path was tested only up
+    to 1499, which the leg's notes say (a lower bound), never a failure of the path."""
+    m = classify(LEG, "t", HS_CLAMP, seg(1499, 1500, Failure.LOCAL), None)
+    assert codes(m) == [VerdictCode.MSS_CLAMPED]
+    assert facts(m.legs[0].notes) == [MssFact.LOCAL_BOUND]
+    assert texts(m.legs[0].notes) == [
+        "1500-byte packets and up were not sent: our own stack refused them (its send MSS or "
+        "cached PMTU), so the path is proven to carry 1499-byte packets, and may carry more"]
 
 
 def test_lower_bound_mss_is_not_a_clamp() -> None:
@@ -629,3 +642,35 @@ def test_nothing_acknowledged_is_not_measured() -> None:
         srv.close()
     assert [u.reason for u in m.unmeasured] == [UnmeasuredReason.NOTHING_ACKED]
     assert all(v.code is not VerdictCode.HEALTHY for v in m.verdicts)
+
+
+def _info(snd_mss: int, pmtu: int = 1500, state: int = kernel.TCP_ESTABLISHED) -> TcpInfo:
+    """TCP_INFO of a connection with timestamps after a TCP_REPAIR override to MSS 1460."""
+    return TcpInfo(state=state, retransmits=0, options=kernel.TCPI_OPT_TIMESTAMPS,
+                   snd_mss=snd_mss, rcv_mss=536, unacked=0, pmtu=pmtu, rtt_us=50,
+                   advmss=1448, total_retrans=0)
+
+
+@pytest.mark.parametrize(("info", "payload", "pending"), [
+    (_info(1288), 1448, True),     # still the clamp's MSS: the peer's answer is on its way
+    (_info(1288), 1288, False),    # fits already
+    (_info(1448), 1448, False),    # the raised MSS is in force
+    (_info(1288), 1449, False),    # above the MSS we set (1460 - 12): it never will fit
+    (_info(1288, pmtu=1400), 1400, False),   # above the cached PMTU's 1348: never
+    (_info(1288, pmtu=1400), 1348, True),
+    (_info(1288, state=kernel.TCP_CLOSE), 1448, False),   # reset: nothing to wait for
+])
+def test_override_pending(info: TcpInfo, payload: int, pending: bool) -> None:
+    """A size above the old clamp is our stack's limit only once the raised MSS is in force
+    (or can never be): before that, probe_segment waits (CI flake: 1499 for 1500)."""
+    assert tcpprobe.override_pending(info, payload, 1460, socket.AF_INET) is pending
+
+
+@given(st.integers(48, 9000), st.integers(1, 9000), st.integers(536, 9000),
+       st.integers(576, 9000))
+def test_override_pending_only_when_it_can_still_fit(snd_mss: int, payload: int, mss: int,
+                                                      pmtu: int) -> None:
+    pending = tcpprobe.override_pending(_info(snd_mss, pmtu=pmtu), payload, mss,
+                                        socket.AF_INET)
+    fits_later = payload + 12 <= mss and payload + 52 <= pmtu
+    assert pending is (payload > snd_mss and fits_later)

@@ -105,6 +105,9 @@ TEXT: dict[MssFact, Template] = {
     MssFact.NEGOTIATED_BOUND:
         "segment sizes tested up to {high}-byte packets: the negotiated MSS bounds them (root "
         "lifts the bound with TCP_REPAIR)",
+    MssFact.LOCAL_BOUND:
+        "{bad}-byte packets and up were not sent: our own stack refused them (its send MSS or "
+        "cached PMTU), so the path is proven to carry {ok}-byte packets, and may carry more",
     MssFact.CACHED_PMTU:
         "our kernel has a path MTU of {pmtu} cached for this target (interface MTU "
         "{interface_mtu}): an ICMP too-big arrived recently",
