@@ -404,7 +404,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
         elif (err.frag_needed and err.mtu and err.quoted_ip is not None
                 and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP
                 and tracker.too_big(frame, ts, ip.src, err.mtu,
-                                    _quoted_key(err.quoted_ip, af, err.quoted_tcp_ports),
+                                    _quoted_key(err.quoted_ip, err.quoted_tcp_ports),
                                     err.quoted_ip.total_length)):
             pass   # claimed by the connection it quotes
         elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
@@ -412,8 +412,10 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
     return True
 
 
-def _quoted_key(quoted: IpHeader, af: int, ports: tuple[int, int]) -> Key:
-    """The table key of a quoted packet (its addresses read as the ICMP message's family)."""
+def _quoted_key(quoted: IpHeader, ports: tuple[int, int]) -> Key:
+    """The table key of a quoted packet, by its own family (a garbled or crafted message
+    may quote the other family's packet)."""
+    af = socket.AF_INET6 if quoted.version == 6 else socket.AF_INET
     return (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
             ports[1])
 

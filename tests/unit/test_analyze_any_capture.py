@@ -337,6 +337,26 @@ def test_frag_needed_alone_is_a_path_mtu_finding(tmp_path: Path) -> None:
                    for e in v["evidence"])
 
 
+def test_frag_needed_quoting_the_other_family_is_read_not_an_internal_error(
+        tmp_path: Path) -> None:
+    """An ICMPv4 frag-needed quoting an IPv6 TCP packet (or ICMPv6 quoting IPv4): a crafted
+    or garbled message, told as what it says (exit 4 before: the quoted addresses were
+    read as the outer family's)."""
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
+
+    for v6 in (False, True):
+        quoted = bytes(IP(src=FMC, dst=UPSTREAM) / TCP(sport=40000, dport=443)) if v6 else \
+            bytes(IPv6(src=FMC6, dst=SERVER6) / TCP(sport=40000, dport=443))
+        err = (IPv6(src=ROUTER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1400) if v6
+               else IP(src=ROUTER, dst=FMC) / ICMP(type=3, code=4, nexthopmtu=1400)) / quoted
+        status, doc, _err = cli(tmp_path, [(0.0, ether(err))])
+        v = verdict(doc, "PMTU_REDUCED")
+        src, size = (FMC, 40) if v6 else (FMC6, 60)
+        assert status == 0 and v["pmtu_high"] == 1400
+        assert any(f"1400 for a {size}-byte packet from {src}" in e for e in v["evidence"])
+
+
 def _ping(ts: float, size: int, seq: int, answered: bool, dst: str = UPSTREAM
           ) -> list[tuple[float, bytes]]:
     from scapy.layers.inet import ICMP, IP
