@@ -116,7 +116,7 @@ def parse_time(text: str) -> float | None:
 
 
 def parse_port(text: str) -> int | None:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         v = int(text)
         return v if v < 65536 else None
     return SERVICES.get(text.lower())

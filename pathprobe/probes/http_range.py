@@ -120,8 +120,7 @@ def _read_answer(sock: socket.socket, first: int, last: int, t0: float, deadline
                 continue
             if head.status != 206:
                 return answer(Outcome.ANSWERED)   # the proxy's own answer, or no range
-            length = head.get("content-length")
-            expected = int(length) if length and length.isdigit() else None
+            expected = head.content_length()
             body = len(head.rest)
         else:
             body += len(piece)

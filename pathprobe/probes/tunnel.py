@@ -394,8 +394,7 @@ def download_over_tls(proxy: ProxyConfig, target: HostPort, auth: Authenticator,
                     answer = hc.parse_response_head(head)
                     if answer is None:
                         continue
-                    length = answer.get("content-length")
-                    expected = int(length) if length and length.isdigit() else None
+                    expected = answer.content_length()
                     received = len(answer.rest)
                 else:
                     received += len(piece)

@@ -54,6 +54,14 @@ class ConnectResponse:
         values = self.get_all(name)
         return values[0] if values else None
 
+    def content_length(self) -> int | None:
+        """The body's announced length, or None when absent or not plain ASCII digits: the
+        head is decoded as Latin-1, whose superscripts pass ``isdigit()`` and fail ``int()``."""
+        value = self.get("content-length")
+        if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
+            return None
+        return int(value)
+
 
 def connect_request(target: HostPort | str, authorization: str | None = None,
                     user_agent: str = USER_AGENT) -> bytes:

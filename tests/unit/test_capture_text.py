@@ -436,3 +436,13 @@ def test_snippets_printed_with_different_clocks_never_run_time_backwards(tmp_pat
     # The first snippet stops 20 ms after the hello: that is where the text ends, not a
     # tunnel that stalled (the later snippet's time is not its silence).
     assert b"TUNNEL_STALL" not in r.stdout and b"MSS_CLAMPED" in r.stdout, r.stdout[-3000:]
+
+
+def test_a_port_of_superscript_digits_is_no_port(tmp_path: Path) -> None:
+    # hypothesis found it: '¹80'.isdigit() is True, int('¹80') raises (exit 4)
+    path = tmp_path / "paste.txt"
+    path.write_text("11:30:12.713547 IP 198.18.1.2.48716 > 198.18.2.2.\u00b980: Flags [.], ack 40, "
+                    "win 64240, length 0\n", encoding="utf-8")
+    proc = analyze(str(path))
+    assert proc.returncode in (1, 2, 3), proc.stderr
+    assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr

@@ -172,3 +172,12 @@ def test_slow_drip_reaches_the_same_head(status: int, headers: list[tuple[str, s
 def test_challenge_parser_never_crashes(text: str) -> None:
     with contextlib.suppress(hc.MalformedResponse):
         hc.parse_challenges([text])
+
+
+@pytest.mark.parametrize("value, expected", [
+    (b"262144", 262144), (b"0", 0), (b"\xb9\xb2", None), (b"12\xb3", None), (b"-1", None),
+    (b"1e3", None), (b"", None), (b"9" * 19, None), (b" 42 ", 42)])
+def test_content_length_is_plain_ascii_digits_or_nothing(value: bytes,
+                                                         expected: int | None) -> None:
+    head = hc.parse_response_head(b"HTTP/1.1 200 OK\r\nContent-Length: " + value + b"\r\n\r\n")
+    assert head is not None and head.content_length() == expected

@@ -100,3 +100,18 @@ def test_a_stale_digest_nonce_is_answered_once_with_the_fresh_challenge() -> Non
     assert len(p.requests) == 2
     assert b'uri="http://tools.example.test/"' in p.requests[1]
     assert b"pw" not in b"".join(p.requests)
+
+
+def test_a_content_length_of_non_ascii_digits_is_no_length() -> None:
+    """Latin-1 holds digits Python's isdigit() accepts and int() refuses (b'\\xb9' is '¹'):
+    a proxy that sends one gets an answer without a known length (so, held open, it is
+    never known complete), never an internal error."""
+    def superscript(conn: socket.socket, request: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 206 Partial Content\r\nContent-Length: \xb9\xb2\r\n"
+                     b"Content-Range: bytes 0-99/262144\r\n\r\n" + b"x" * 100)
+        hold(conn, 2)
+    with HostileProxy(superscript) as p:
+        a = get(p)
+    assert not isinstance(a, ConnectError)
+    assert a.outcome is Outcome.STALLED and a.received == 100
+    assert a.head is not None and a.head.content_length() is None
