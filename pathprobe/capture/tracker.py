@@ -54,7 +54,8 @@ _CONNECT_RE = re.compile(rb"CONNECT ([^\s]+) HTTP/1\.[01]")
 # An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2)
 _ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) http://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
 _ORIGIN_RE = re.compile(rb"[A-Z]{3,7} /[^\s]* HTTP/1\.[01]\r?\n")
-_HOST_RE = re.compile(rb"(?im)^host:[ \t]*([A-Za-z0-9.:\[\]_-]+)")
+# (a userinfo before the host, invalid but sent by some clients, is skipped: a password)
+_HOST_RE = re.compile(rb"(?im)^host:[ \t]*(?:[^\s@/]*@)?([A-Za-z0-9.:\[\]_-]+)")
 _STATUS_RE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: ([^\r\n]*))?")
 _AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
 _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
@@ -110,10 +111,14 @@ def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
 
 
 def _proxy_request(payload: bytes) -> tuple[str, str] | None:
-    """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form."""
+    """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form.
+
+    A userinfo (``user:password@``) is never part of the target: RFC 9110 allows none in
+    either form, but clients that take a proxy URL for the target send one, and the
+    target is shown in every report."""
     m = _CONNECT_RE.match(payload)
     if m:
-        return "CONNECT", m.group(1).decode("latin-1")
+        return "CONNECT", m.group(1).decode("latin-1").rpartition("@")[2]
     m = _ABSOLUTE_RE.match(payload)
     if m is None:
         return None

@@ -227,6 +227,42 @@ def test_a_plain_http_request_refused_for_credentials(tmp_path: Path) -> None:
     assert f"frame 4: GET http://{NAME}:80/... (plain HTTP through the proxy)" in v["evidence"]
 
 
+def test_a_userinfo_sent_in_a_request_is_never_shown(tmp_path: Path) -> None:
+    """RFC 9110 allows no userinfo in a CONNECT target or a Host header; a client that takes
+    a proxy URL for the target sends one anyway. The target is in every report: the password
+    (or the user) must not be, in any format or encoding."""
+    import base64
+
+    connect = Conv()
+    connect.handshake(0.0)
+    connect.send(0.01, True, f"CONNECT alice:S3cretPw@{NAME}:443 HTTP/1.1\r\n"
+                 f"Host: alice:S3cretPw@{NAME}:443\r\n\r\n".encode())
+    connect.send(0.02, False, b"HTTP/1.1 200 Connection established\r\n\r\n")
+    connect.ack(0.03, True)
+    connect.close(0.1)
+    direct = Conv(server=UPSTREAM, cport=40001, sport=80)
+    direct.handshake(1.0)
+    direct.send(1.01, True, b"GET / HTTP/1.1\r\nHost: bob:Hunter22@www.example.test\r\n\r\n")
+    direct.send(1.02, False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    direct.ack(1.03, True)
+    direct.close(1.1)
+    cap = write_pcap(tmp_path / "t.pcap", sorted(connect.frames + direct.frames))
+    secrets = ["S3cretPw", "alice", "Hunter22", "bob:"]
+    secrets += [base64.b64encode(s.encode()).decode().rstrip("=") for s in
+                ("alice:S3cretPw", "bob:Hunter22")]
+    for fmt in (["--json"], [], ["--format", "markdown"], ["--format", "html"],
+                ["--format", "tsv"]):
+        r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(cap), *fmt],
+                           capture_output=True, text=True, env=cli_env(),
+                           timeout=120, check=False)
+        assert r.returncode == 0, r.stderr
+        if fmt == ["--json"]:   # (the other formats wrap the cells)
+            assert sorted(row["target"] for row in json.loads(r.stdout)["legs"]) == [
+                f"{NAME}:443 via {PROXY}:3128", f"www.example.test at {UPSTREAM}:80"]
+        for secret in secrets:
+            assert secret not in r.stdout + r.stderr, (fmt, secret)
+
+
 def test_a_request_the_capture_ends_with_is_not_unanswered(tmp_path: Path) -> None:
     """The capture stops right after a request (a one-packet capture): no verdict on an
     answer nobody could have seen; the same request with 5 s of silence after it is one."""

@@ -37,6 +37,8 @@ def test_sniffing_arbitrary_bytes_never_raises(data: bytes) -> None:
     (b"GET http://upstream.example/a?b HTTP/1.1\r\n", ("GET", "upstream.example:80")),
     (b"POST http://upstream.example:8080/x HTTP/1.0\r\n", ("POST", "upstream.example:8080")),
     (b"GET http://user:pw@upstream.example/ HTTP/1.1\r\n", ("GET", "upstream.example:80")),
+    (b"CONNECT user:pw@upstream.example:443 HTTP/1.1\r\n", ("CONNECT", "upstream.example:443")),
+    (b"CONNECT u:p@ss@[2001:db8::1]:443 HTTP/1.1\r\n", ("CONNECT", "[2001:db8::1]:443")),
     (b"GET http://[2001:db8::1]:8080/ HTTP/1.1\r\n", ("GET", "[2001:db8::1]:8080")),
     (b"GET http://[2001:db8::1]/ HTTP/1.1\r\n", ("GET", "[2001:db8::1]:80")),
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n", None),        # origin-form: to a server
