@@ -42,6 +42,7 @@ from pathprobe.capture.textpacket import (
     TextParse,
     content_of,
     ignorable,
+    number,
     parse_time,
     u32,
 )
@@ -97,7 +98,7 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     if m is None or ports is None or not m.group("proto").upper().startswith(_STREAM_PROTOCOLS):
         return None
     q = TextPacket(lineno, TextForm.PACKET_LIST, src, ports[0], dst, ports[1], TCP_PSH,
-                   parse_time(m.group("time")), frame_len=int(m.group("flen")),
+                   parse_time(m.group("time")), frame_len=number(m.group("flen")),
                    number=u32(m, m.re.groupindex["no"]))
     q.content = content_of(info)
     q.retx_mark = bool(RETX.search(info))

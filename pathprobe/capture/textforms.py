@@ -9,6 +9,7 @@ Pure, no I/O; ``pathprobe.capture.text.parse_text`` decides which form a line is
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Sequence
 
@@ -23,6 +24,7 @@ from pathprobe.capture.textpacket import (
     bare,
     content_of,
     ignorable,
+    number,
     parse_port,
     parse_time,
     u32,
@@ -107,9 +109,9 @@ _TD_FLAG_BITS = {"S": TCP_SYN, "F": TCP_FIN, "P": TCP_PSH, "R": TCP_RST, ".": TC
 def _td_options(p: TextPacket, opts: str) -> None:
     p.options_shown = True
     m = re.search(r"\bmss (\d+)", opts)
-    p.mss = int(m.group(1)) if m and int(m.group(1)) < 65536 else None
+    p.mss = number(m.group(1), 65536) if m else None
     m = re.search(r"\bwscale (\d+)", opts)
-    p.wscale = int(m.group(1)) if m and int(m.group(1)) < 256 else None
+    p.wscale = number(m.group(1), 256) if m else None
     p.sack = "sackOK" in opts
     p.tsopt = "TS val" in opts
 
@@ -215,8 +217,10 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     if len_m is not None:
         p.length = u32(len_m)
         p.content = content_of(len_m.group(2) or "")
-    elif seq_m is not None and seq_m.group(2) is not None and p.seq is not None:
-        p.length = max(0, int(seq_m.group(2)) - p.seq)
+    elif seq_m is not None and p.seq is not None:
+        end = number(seq_m.group(2))
+        if end is not None:
+            p.length = max(0, end - p.seq)
     if not p.content:
         p.content = content_of(rest[rest.rfind("(") + 1:rest.rfind(")")]) if ")" in rest else b""
     return p
@@ -261,11 +265,11 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
     flags = 0
     for word in re.split(r",\s*", tcp.group("flags")):
         flags |= _WS_FLAG_BITS.get(word, 0)
-    p = TextPacket(lineno, TextForm.PACKET_LIST, src, int(tcp.group("sport")), dst,
-                   int(tcp.group("dport")), flags, t, frame_len=int(m.group("flen")),
-                   number=u32(m, m.re.groupindex["no"]))
-    if p.sport > 65535 or p.dport > 65535:
+    sport, dport = number(tcp.group("sport"), 65536), number(tcp.group("dport"), 65536)
+    if sport is None or dport is None:
         return None
+    p = TextPacket(lineno, TextForm.PACKET_LIST, src, sport, dst, dport, flags, t,
+                   frame_len=number(m.group("flen")), number=u32(m, m.re.groupindex["no"]))
     p.seq = u32(re.search(r"\bSeq=(\d+)", info))
     p.ack = u32(re.search(r"\bAck=(\d+)", info))
     p.length = u32(re.search(r"\bLen=(\d+)", info))
@@ -305,12 +309,13 @@ def block_start(line: str) -> bool:
 def _detail_time(s: str, t: float | None) -> float | None:
     m = _EPOCH.search(s)
     if m is not None:
-        return float(m.group(1))
+        epoch = float(m.group(1))     # (digits only: a float, at worst inf)
+        return epoch if math.isfinite(epoch) else t
     m = _ARRIVAL.search(s)
-    if m is not None and t is None and m.group(1).lower() in MONTHS:
-        day = parse_time(f"{m.group(3)}-{MONTHS[m.group(1).lower()]:02d}-{int(m.group(2)):02d}"
-                         f" {m.group(4)}")
-        return day
+    day_of_month = number(m.group(2), 32) if m is not None else None
+    if m is not None and t is None and m.group(1).lower() in MONTHS and day_of_month:
+        return parse_time(f"{m.group(3)}-{MONTHS[m.group(1).lower()]:02d}-{day_of_month:02d}"
+                          f" {m.group(4)}")
     return t
 
 
@@ -327,9 +332,10 @@ def _detail_icmp(ip: re.Match[str], lines: list[str], t: float | None, lineno: i
         return None
     p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), 0, _addr(ip.group(3)), 0, 0, t,
                    int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
-    if qtcp is not None:
-        p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), int(qtcp.group(1)),
-                              _addr(qip.group(3)), int(qtcp.group(2)), 0)
+    qports = (number(qtcp.group(1), 65536), number(qtcp.group(2), 65536)) if qtcp else None
+    if qports is not None and qports[0] is not None and qports[1] is not None:
+        p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), qports[0],
+                              _addr(qip.group(3)), qports[1], 0)
         length = u32(re.search(r"(?m)^(?:Total Length|Payload Length): (\d+)", text))
         p.quoted_len = length + 40 if length is not None and qip.group(1) == "6" else length
     return p
@@ -378,11 +384,12 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
             opts.append(s)
     if ip is not None and icmp is not None:
         return j, _detail_icmp(ip, icmp, t, lineno)
-    if ip is None or tcp is None:
+    sport = number(tcp.group(1), 65536) if tcp is not None else None
+    dport = number(tcp.group(2), 65536) if tcp is not None else None
+    if ip is None or tcp is None or sport is None or dport is None:
         return j, None
-    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), int(tcp.group(1)),
-                   _addr(ip.group(3)), int(tcp.group(2)), int(fields.get("flags", "0"), 16) & 0xFF,
-                   t, int(ip.group(1)))
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), sport, _addr(ip.group(3)),
+                   dport, int(fields.get("flags", "0"), 16) & 0xFF, t, int(ip.group(1)))
     head = tcp.group(0) + tcp.string[tcp.end():]
     p.seq = u32(re.search(r"\bSeq: (\d+)", head))
     p.ack = u32(re.search(r"\bAck: (\d+)", head))
@@ -390,7 +397,7 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     joined = "\n".join(opts)
     p.mss = u32(re.search(r"Maximum segment size: (\d+) bytes", joined))
     ws = re.search(r"Window scale: (\d+) \(multiply", joined)
-    p.wscale = int(ws.group(1)) if ws and int(ws.group(1)) < 256 else None
+    p.wscale = number(ws.group(1), 256) if ws else None
     p.sack = "SACK permitted" in joined
     p.tsopt = "Timestamps: TSval" in joined
     p.options_shown = "Options:" in joined or p.mss is not None

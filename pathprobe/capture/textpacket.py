@@ -115,18 +115,25 @@ def parse_time(text: str) -> float | None:
     return secs
 
 
+def number(text: str | None, below: int = 1 << 32) -> int | None:
+    """A number as a paste writes it: ASCII digits, below ``below``; None for anything else.
+
+    The patterns' ``\\d+`` matches any run of digits, of any script: ``int()`` refuses more
+    than 4300 of them (an internal error on a pasted line) and reads Arabic-Indic ones, and
+    Latin-1 superscripts pass ``isdigit()`` but not ``int()``."""
+    if text is None or len(text) > 20 or not (text.isascii() and text.isdigit()):
+        return None
+    v = int(text)
+    return v if v < below else None
+
+
 def parse_port(text: str) -> int | None:
-    if text.isascii() and text.isdigit():
-        v = int(text)
-        return v if v < 65536 else None
-    return SERVICES.get(text.lower())
+    v = number(text, 65536)
+    return v if v is not None else SERVICES.get(text.lower())
 
 
 def u32(m: re.Match[str] | None, group: int = 1) -> int | None:
-    if m is None or m.group(group) is None:
-        return None
-    v = int(m.group(group))
-    return v if v < 1 << 32 else None
+    return number(m.group(group)) if m is not None else None
 
 
 # --- HTTP first lines ---------------------------------------------------------------------------

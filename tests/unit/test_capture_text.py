@@ -446,3 +446,49 @@ def test_a_port_of_superscript_digits_is_no_port(tmp_path: Path) -> None:
     proc = analyze(str(path))
     assert proc.returncode in (1, 2, 3), proc.stderr
     assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr
+
+
+_FORMS = ["healthy.tcpdump-n.txt", "healthy.tcpdump-v.txt", "healthy.tcpdump-A.txt",
+          "healthy.tcpdump-S.txt", "rst.tcpdump-names.txt", "rst.list.txt",
+          "rst.list-nonum.txt", "rst.tshark.txt", "rst.tshark-V.txt", "mtu.tcpdump-v.txt",
+          "mtu.tshark-V.txt.gz"]
+
+
+def _lines(name: str) -> list[str]:
+    raw = (TEXT / name).read_bytes()
+    return (gzip.decompress(raw) if name.endswith(".gz") else raw).decode().splitlines()
+
+
+@pytest.mark.parametrize("name", _FORMS)
+def test_any_number_in_any_line_may_be_absurd(name: str) -> None:
+    """Every run of digits of every line, in turn, written 5000 digits long or in another
+    script's digits: the parsers read it as no number (``int()`` refuses more than 4300
+    digits: an internal error, exit 4, before ``textpacket.number``)."""
+    lines = _lines(name)[:60]
+    absurd = ("9" * 5000, "\u0661\u0664\u0666\u0660", "\u00b9\u00b2")
+    for i, line in enumerate(lines):
+        for k, run in enumerate(re.finditer(r"\d+", line)):
+            forms = absurd if k % 3 == 0 else absurd[:1]  # (all forms on every 3rd: time)
+            for digits in forms:
+                mutated = line[:run.start()] + digits + line[run.end():]
+                text = parse_text(lines[max(0, i - 30):i] + [mutated] + lines[i + 1:i + 30])
+                for p in text.packets:
+                    for v in (p.sport, p.dport, p.seq, p.ack, p.length, p.mss, p.frame_len):
+                        assert v is None or 0 <= v < 1 << 32, (name, i, mutated[:80])
+
+
+def test_a_pasted_5000_digit_number_is_a_report_not_an_internal_error(tmp_path: Path) -> None:
+    nines = "9" * 5000
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        f"11:30:12.517129 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [S], seq {nines}, win 64240, "
+        f"options [mss 1460,sackOK,nop,wscale {nines},eol], length 0\n"
+        "11:30:12.536846 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [S.], seq 2882400001, ack "
+        f"3735928560, win 64240, options [mss {nines},sackOK,nop,wscale 7,eol], length 0\n"
+        f"11:30:12.536913 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [.], ack 1, win 64240, "
+        f"length {nines}\n", encoding="utf-8")
+    proc = analyze(str(path), "--json")
+    assert proc.returncode in (0, 1), proc.stderr
+    doc = json.loads(proc.stdout)
+    (row,) = doc["legs"]
+    assert (row["mss_sent"], row["mss_received"]) == (1460, None)
