@@ -82,8 +82,10 @@ def parse_host(text: str) -> tuple[str, int | None]:
     host = check_host(host)
     if not port_text:
         return host, None
-    # ASCII digits only: int() would also take fullwidth digits or '+443'.
-    port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
+    # ASCII digits only: int() would also take fullwidth digits or '+443' (and refuse more
+    # than 4300 digits with a message about Python, not about the port).
+    port = int(port_text) if (port_text.isascii() and port_text.isdigit()
+                              and len(port_text) <= 5) else -1
     if not 0 < port < 65536:
         raise ValueError(f"target {text!r} has no valid port")
     return host, port

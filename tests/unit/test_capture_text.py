@@ -471,7 +471,7 @@ def test_any_number_in_any_line_may_be_absurd(name: str) -> None:
             forms = absurd if k % 3 == 0 else absurd[:1]  # (all forms on every 3rd: time)
             for digits in forms:
                 mutated = line[:run.start()] + digits + line[run.end():]
-                text = parse_text(lines[max(0, i - 30):i] + [mutated] + lines[i + 1:i + 30])
+                text = parse_text([*lines[max(0, i - 30):i], mutated, *lines[i + 1:i + 30]])
                 for p in text.packets:
                     for v in (p.sport, p.dport, p.seq, p.ack, p.length, p.mss, p.frame_len):
                         assert v is None or 0 <= v < 1 << 32, (name, i, mutated[:80])

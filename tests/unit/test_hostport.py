@@ -134,6 +134,7 @@ def test_listen_rejects_with_the_flag_named(text: str) -> None:
 @pytest.mark.parametrize(("proxy", "said"), [
     ("198.18.2.2:0", "has no valid port"), ("[zz]:1", "is not an IPv6 address"),
     ("198.18.2.2:+1", "has no valid port"), ("proxy.example:3128", "wants an IP address"),
+    ("198.18.2.2:" + "9" * 5000, "has no valid port"),
 ])
 def test_analyze_proxy_is_one_usage_error(proxy: str, said: str) -> None:
     import subprocess
