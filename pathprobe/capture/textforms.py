@@ -84,7 +84,7 @@ def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
 
 _TD = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
+    r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
     r"(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
 TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
                        r"hlim|class).*\)\s*$")
@@ -94,13 +94,13 @@ _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?\S+ > \S+, .*\bether
                        r"(?P<et>IPv[46]|\w+) \(0x[0-9a-f]+\),(?: length \d+:)? (?P<rest>.*)$")
 _TD_ICMP = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?P<fam>IP6?\b)?\s*(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
+    r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag \(mtu (?P<mtu>\d+)\)|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
 _TD_VLEN = re.compile(r"\blength (\d+)\)\s*$")
-_TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
+_TD_FLAGS = re.compile(r"Flags \[([^\][]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
-_TD_OPTS = re.compile(r"options \[([^\]]*)\]")
+_TD_OPTS = re.compile(r"options \[([^\][]*)\]")
 _TD_LEN = re.compile(r"\blength (\d+)(?::?\s*(.*))?")
 _TD_FLAG_BITS = {"S": TCP_SYN, "F": TCP_FIN, "P": TCP_PSH, "R": TCP_RST, ".": TCP_ACK,
                  "U": TCP_URG, "E": TCP_ECE, "W": TCP_CWR}
@@ -232,7 +232,7 @@ ROW = re.compile(
     r"^\s*(?:(?P<no>\d+)\s+)?(?P<time>" + TIME + r")\s+(?P<src>[^\s\u2192]+)\s+"
     r"(?:(?:\u2192|->|>)\s+)?(?P<dst>[^\s\u2192]+)\s+(?P<proto>[A-Za-z][A-Za-z0-9./_-]*)\s+"
     r"(?P<flen>\d+)\s+(?P<info>.*)$")
-_INFO_TCP = re.compile(r"(?P<sport>\d+)\s*(?:\u2192|->|>|\?|\u00e2\S*)\s*(?P<dport>\d+)\s+"
+_INFO_TCP = re.compile(r"(?<!\d)(?P<sport>\d+)\s*(?:\u2192|->|>|\?|\u00e2\S*)\s*(?P<dport>\d+)\s+"
                        r"\[(?P<flags>[A-Z]{2,3}(?:, ?[A-Z]{2,3})*)\]")
 _WS_FLAG_BITS = {"SYN": TCP_SYN, "FIN": TCP_FIN, "PSH": TCP_PSH, "RST": TCP_RST,
                  "ACK": TCP_ACK, "URG": TCP_URG, "ECE": TCP_ECE, "ECN": TCP_ECE,

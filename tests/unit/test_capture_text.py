@@ -492,3 +492,23 @@ def test_a_pasted_5000_digit_number_is_a_report_not_an_internal_error(tmp_path: 
     doc = json.loads(proc.stdout)
     (row,) = doc["legs"]
     assert (row["mss_sent"], row["mss_received"]) == (1460, None)
+
+
+def test_long_lines_of_any_shape_are_read_in_linear_time(tmp_path: Path) -> None:
+    """Three shapes that made a line pattern backtrack quadratically (a 180 kB line took
+    9.5 s, a 1 MB one minutes): a row whose Info is a run of digits, a time followed by
+    whitespace, repeated 'options ['. Linear, the 3 MB paste takes well under a second;
+    the generous timeout only tells a hang from a result."""
+    mb = 1 << 20
+    path = tmp_path / "paste.txt"
+    path.write_text(
+        "11:30:12.517129 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [S], seq 1, win 64240, "
+        "options [mss 1460], length 0\n"
+        "1 0.000000 198.18.1.2 \u2192 198.18.2.2 TCP 74 48716 " + "1" * mb + "\n"
+        "11:30:12.617129 " + " \t" * (mb // 2) + "x\n"
+        "11:30:12.717129 IP 198.18.1.2.48716 > 198.18.2.2.80: Flags [S], seq 1, "
+        + "options [" * (mb // 9) + "\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+                          capture_output=True, env=cli_env(), check=False, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert json.loads(proc.stdout)["legs"], proc.stdout[:2000]
