@@ -5,11 +5,14 @@ proxy that echoes the login back (issue 23 item 6). Through the real CLI."""
 from __future__ import annotations
 
 import base64
+import re
 import subprocess
 import sys
 from urllib.parse import quote, unquote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pathprobe import sanitize
 from tests.conftest import cli_env
@@ -75,3 +78,35 @@ def test_mask_userinfo_uses_the_last_at() -> None:
     assert sanitize.mask_userinfo("http://u:p w@h:1", whole=True) == "http://u:********@h:1"
     assert sanitize.mask_userinfo("http://h:3128/ and http://u@h") == "http://h:3128/ and http://u@h"
     assert unquote("per%40cent") == "per@cent"
+
+
+_REFERENCE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(\S*)")
+
+
+def _reference_mask(text: str) -> str:
+    """The plain pattern (tried at every letter: quadratic on long words) as the reference."""
+    def one(m: re.Match[str]) -> str:
+        rest = m.group(2)
+        at = rest.rfind("@")
+        if at < 0:
+            return m.group(0)
+        user, colon, _ = rest[:at].partition(":")
+        return f"{m.group(1)}{user}{colon}{sanitize.MASK if colon else ''}@{rest[at + 1:]}"
+    return _REFERENCE.sub(one, text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab1+.-:/@ 'h\n", max_size=40))
+def test_masking_finds_every_url_the_plain_pattern_finds(text: str) -> None:
+    assert sanitize.mask_userinfo(text) == _reference_mask(text)
+
+
+def test_masking_a_long_word_is_linear() -> None:
+    # 2 MB without a URL: quadratic, this took more than an hour; linear, well under a second
+    code = ("from pathprobe.sanitize import mask_userinfo as m; "
+            "s = 'a1' * 1_000_000; assert m(s) == s and m(s, whole=True) == s; "
+            "print(m('x' * 99 + '1http://u:pw@h'))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "x" * 99 + "1http://u:" + sanitize.MASK + "@h"
