@@ -100,8 +100,22 @@ def looks_like_text(head: bytes) -> bool:
     return ascii_text >= 0.9 * len(head)
 
 
+# Text copied out of mail, chat or a web page: its blanks are often no-break or other
+# Unicode spaces, and invisible characters (zero-width spaces, joiners, soft hyphens,
+# direction marks) sit between the words. The patterns read ASCII blanks and nothing
+# between the letters of a word.
+_PASTED_BLANKS = {ord(c): " " for c in
+                  "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                  "\u2009\u200a\u202f\u205f\u3000"}
+_PASTED_INVISIBLE = {ord(c): None for c in
+                     "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
+                     "\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"}
+_PASTED = str.maketrans({**_PASTED_BLANKS, **_PASTED_INVISIBLE})
+
+
 def decode_text(data: bytes) -> list[str]:
-    """The lines of a text file, whatever its encoding (never raises)."""
+    """The lines of a text file, whatever its encoding, with pasted Unicode blanks made
+    spaces and invisible characters dropped (never raises)."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         text = data.decode("utf-16", "replace")
     else:
@@ -109,7 +123,7 @@ def decode_text(data: bytes) -> list[str]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = data.decode("latin-1")
-    return text.splitlines()
+    return text.translate(_PASTED).splitlines()
 
 
 class _Addresses:

@@ -512,3 +512,20 @@ def test_long_lines_of_any_shape_are_read_in_linear_time(tmp_path: Path) -> None
                           capture_output=True, env=cli_env(), check=False, timeout=60)
     assert proc.returncode in (0, 1), proc.stderr
     assert json.loads(proc.stdout)["legs"], proc.stdout[:2000]
+
+
+@pytest.mark.parametrize("form", ["tcpdump-n", "list", "tshark-V"])
+@pytest.mark.parametrize(("how", "blank", "invisible"), [
+    ("no-break spaces (mail, web)", "\u00a0", ""),
+    ("narrow no-break spaces", "\u202f", ""),
+    ("zero-width spaces before words (chat)", " ", "\u200b"),
+    ("direction marks and a soft hyphen", " ", "\u200e\u00ad"),
+])
+def test_text_copied_out_of_mail_or_chat_reads_as_typed(tmp_path: Path, form: str, how: str,
+                                                        blank: str, invisible: str) -> None:
+    story = "silence"
+    typed = (TEXT / f"{story}.{form}.txt").read_text(encoding="utf-8")
+    pasted = tmp_path / "pasted.txt"
+    pasted.write_text(typed.replace(" ", blank + invisible), encoding="utf-8")
+    assert report(str(pasted))[1]["verdicts"] == report(str(TEXT / f"{story}.{form}.txt"))[1][
+        "verdicts"], how
