@@ -21,6 +21,16 @@ installed tools themselves (nothing typed by hand):
 and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
 tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
 
+The format tcpdump printed before 4.0, which Cisco ASA and FTD (LINA) 'show capture'
+keep, has no tool here that prints it; this script renders it from the same pcaps,
+after the public examples of it (flags as letters, '.' for an ACK alone, first:end(length)
+for segments with data or SYN/FIN/RST, 'ack N', options in <...>):
+
+  STORY.classic.txt       old tcpdump: 'IP', sequence numbers relative after the SYN
+  STORY.asa.txt           'show capture NAME': numbered, absolute sequence numbers
+  STORY.asa-detail.txt    'show capture NAME detail': the link header on a line of its own
+  mtu.asa.txt             the ICMP story ("icmp: ... unreachable - need to frag (mtu N)")
+
     python scripts/make_text_captures.py
 """
 
@@ -182,8 +192,106 @@ def forms(pcap: Path) -> dict[str, str]:
     }
 
 
+def _classic_line(pkt: object, isn: dict[tuple[str, int], int], relative: bool,
+                  detail: bool) -> str:
+    """One packet as classic tcpdump / 'show capture' prints it (after the TIME)."""
+    from scapy.layers.inet import ICMP, IP, TCP, IPerror
+    from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
+
+    if IP not in pkt and IPv6 not in pkt:  # type: ignore[operator]
+        return f"{pkt.summary()}"  # type: ignore[attr-defined]
+    ip = pkt[IP] if IP in pkt else pkt[IPv6]  # type: ignore[index,operator]
+    if ICMPv6PacketTooBig in pkt:  # type: ignore[operator]
+        return f"{ip.src} > {ip.dst}: icmp6: too big {pkt[ICMPv6PacketTooBig].mtu}"  # type: ignore[index]
+    if ICMP in pkt:  # type: ignore[operator]
+        icmp = pkt[ICMP]  # type: ignore[index]
+        if icmp.type == 3 and icmp.code == 4:
+            return (f"{ip.src} > {ip.dst} icmp: {pkt[IPerror].dst} unreachable - need to "  # type: ignore[index]
+                    f"frag (mtu {icmp.nexthopmtu})")
+        return f"{ip.src} > {ip.dst} icmp: type {icmp.type}"
+    if TCP not in pkt:  # type: ignore[operator]
+        return f"{ip.src} > {ip.dst} {pkt.summary()}"  # type: ignore[attr-defined]
+    tcp = pkt[TCP]  # type: ignore[index]
+    flags = "".join(ch for bit, ch in ((0x02, "S"), (0x01, "F"), (0x08, "P"), (0x04, "R"))
+                    if tcp.flags & bit) or "."
+    # the size on the wire (the lab's captures keep only the first bytes of each frame)
+    size = (ip.len - ip.ihl * 4 if ip.version == 4 else ip.plen) - tcp.dataofs * 4
+    me, peer = (ip.src, tcp.sport), (ip.dst, tcp.dport)
+    if tcp.flags & 0x02:
+        isn[me] = tcp.seq
+    base = isn.get(me, 0) if relative and not tcp.flags & 0x02 else 0
+    out = f"{ip.src}.{tcp.sport} > {ip.dst}.{tcp.dport}: {flags}"
+    if detail:
+        out += " [tcp sum ok]"
+    if size or tcp.flags & 0x07:
+        first = (tcp.seq - base) & 0xFFFFFFFF
+        out += f" {first}:{(first + size) & 0xFFFFFFFF}({size})"
+    if tcp.flags & 0x10:
+        out += f" ack {(tcp.ack - (isn.get(peer, 0) if relative else 0)) & 0xFFFFFFFF}"
+    out += f" win {tcp.window}"
+    opts = []
+    for name, value in tcp.options:
+        if name == "Timestamp":
+            opts.append(f"timestamp {value[0]} {value[1]}")
+        elif name in ("MSS", "WScale"):
+            opts.append(f"{name.lower()} {value}")
+        else:
+            opts.append({"SAckOK": "sackOK", "NOP": "nop"}.get(name, name.lower()))
+    if opts:
+        out += " <" + ",".join(opts) + ">"
+    if detail and ip.version == 4:
+        out += (" (DF)" if ip.flags & 0x2 else "") + f" (ttl {ip.ttl}, id {ip.id})"
+    return out
+
+
+def classic(pcap: Path, form: str) -> str:
+    """``pcap`` as old tcpdump ('classic') or ASA/FTD 'show capture' ('asa', 'asa-detail')."""
+    import datetime
+
+    import scapy.layers.inet
+    import scapy.layers.inet6  # noqa: F401  (bound before reading: else frames stay Raw)
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap
+
+    packets = rdpcap(str(pcap))
+    isn: dict[tuple[str, int], int] = {}
+    lines = ([] if form == "classic" else
+             ["firepower# show capture CAPI" + (" detail" if form == "asa-detail" else ""),
+              "", f"{len(packets)} packets captured", ""])
+    for n, pkt in enumerate(packets, 1):
+        when = datetime.datetime.fromtimestamp(float(pkt.time), datetime.timezone.utc)
+        t = when.strftime("%H:%M:%S.%f")
+        text = _classic_line(pkt, isn, relative=form == "classic", detail=form == "asa-detail")
+        if form == "classic":
+            lines.append(f"{t} IP {text}")
+        elif form == "asa":
+            lines.append(f"{n:>4}: {t}       {text}")
+        else:
+            eth = pkt[Ether]
+            mac = [a.replace(":", "") for a in (eth.src, eth.dst)]
+            dotted = [".".join(m[i:i + 4] for i in (0, 4, 8)) for m in mac]
+            lines.append(f"{n:>4}: {t} {dotted[0]} {dotted[1]} 0x{eth.type:04x} "
+                         f"Length: {pkt.wirelen or len(bytes(pkt))}")
+            lines.append(f"      {text}")
+    if form != "classic":
+        lines.append(f"{len(packets)} packets shown")
+    return "\n".join(lines) + "\n"
+
+
+CLASSIC_FORMS = ("classic", "asa", "asa-detail")
+
+
 def main() -> int:
     from scapy.utils import PcapWriter
+
+    if "--classic-only" in sys.argv:     # (no tcpdump or tshark needed)
+        for name in [*STORIES, "mtu"]:
+            pcap = (REPO / "tests" / "fixtures" / "captures" / "mtu.pcap" if name == "mtu"
+                    else OUT / f"{name}.pcap")
+            for form in CLASSIC_FORMS if name != "mtu" else ("asa",):
+                (OUT / f"{name}.{form}.txt").write_text(classic(pcap, form))
+        print(f"wrote the {', '.join(CLASSIC_FORMS)} forms of {', '.join(STORIES)} and mtu")
+        return 0
 
     for tool in ("tcpdump", "tshark"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -197,12 +305,15 @@ def main() -> int:
                 w.write(frame)
         for form, text in forms(pcap).items():
             (OUT / f"{name}.{form}.txt").write_text(text)
+        for form in CLASSIC_FORMS:
+            (OUT / f"{name}.{form}.txt").write_text(classic(pcap, form))
         print(f"wrote {name}: pcap and {len(forms(pcap))} text forms")
     # The lab's ICMP story (frag-needed, MTU 1400) in the forms that show the MTU.
     lab = REPO / "tests" / "fixtures" / "captures" / "mtu.pcap"
     texts = forms(lab)
     for form in ("tcpdump-n", "tcpdump-v"):
         (OUT / f"mtu.{form}.txt").write_text(texts[form])
+    (OUT / "mtu.asa.txt").write_text(classic(lab, "asa"))
     # 300 KB of detail: kept gzip-compressed (analyze reads .gz text as it reads .gz pcaps)
     (OUT / "mtu.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
                                                             mtime=0))

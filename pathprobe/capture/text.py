@@ -29,6 +29,7 @@ from pathprobe.capture.textforms import (
     ROW,
     TD_VHEAD,
     block_start,
+    cisco_link_head,
     csv_row,
     detail_block,
     http_head,
@@ -51,8 +52,10 @@ from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN
 # --- the whole text --------------------------------------------------------------------
 
 _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |reading from file |"
-                    r"\d+ packets? (?:captured|received by filter|dropped by)|Running as user|"
-                    r"Capturing on )")
+                    r"\d+ packets? (?:captured|received by filter|dropped by|shown)|"
+                    r"Running as user|Capturing on |"
+                    # an ASA/FTD prompt and 'show capture', the list of captures
+                    r"\S*[#>]\s*show cap|capture \S+ type )")
 _STREAM_PROTOCOLS = ("HTTP", "TLS", "SSL", "TCP")
 Ends = tuple[str, int, str, int]
 
@@ -132,6 +135,11 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         vhead = TD_VHEAD.match(line)
         if vhead is not None:
             pending = (vhead.group("time"), vhead.group("fam"))
+            i += 1
+            continue
+        link_head = cisco_link_head(line)
+        if link_head is not None:
+            pending = link_head
             i += 1
             continue
         td = tcpdump_line(line, lineno, pending)

@@ -113,7 +113,62 @@ def _td_options(p: TextPacket, opts: str) -> None:
     m = re.search(r"\bwscale (\d+)", opts)
     p.wscale = number(m.group(1), 256) if m else None
     p.sack = "sackOK" in opts
-    p.tsopt = "TS val" in opts
+    p.tsopt = "TS val" in opts or "timestamp " in opts    # (the classic form's name)
+
+
+# --- Cisco ASA / FTD 'show capture', classic tcpdump ---------------------------------------
+# "   1: 11:30:12.517129 198.18.1.2.48716 > 198.18.2.2.3128: S 3735928559:3735928559(0) win
+# 64240 <mss 1460,sackOK,timestamp 2101234 0,nop,wscale 7>": the flags as letters ('.' for
+# none but ACK), first:end(length) when the segment has a sequence number worth showing,
+# 'ack N' when the ACK bit is set, the options in <...>. 'show capture NAME detail' puts the
+# link header on a line of its own first ("1: TIME MAC MAC 0x0800 Length: 74").
+_CISCO_NUMBER = re.compile(r"^\s*(\d{1,10}):\s+(?=\d)")
+_CLASSIC_FLAGS = re.compile(r"([SFPRWEU]{1,7}|\.)(?:\s|$)")
+_CLASSIC_SEQ = re.compile(r"(?<![\w:])(\d+):(\d+)\((\d+)\)")
+_CLASSIC_OPTS = re.compile(r"<([^<>]*)>")
+_CISCO_LINK_HEAD = re.compile(r"^\s*(?:\d{1,10}:\s+)?(?P<time>" + TIME + r")\s+\S+\s+\S+\s+"
+                              r"(?:\S+\s+)*?0x(?P<et>[0-9a-fA-F]{4})\s+Length:\s*\d+\s*$")
+_CLASSIC_ICMP = re.compile(
+    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>)(?P<src>[^\s>]+) > (?P<dst>[^\s>:]+):? "
+    r"(?:icmp: (?P<orig>\S+) unreachable - need to frag \(mtu (?P<mtu>\d+)\)"
+    r"|icmp6: (?:packet )?too big,? (?:mtu )?(?P<mtu6>\d+))")
+_CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
+
+
+def cisco_link_head(line: str) -> tuple[str, str] | None:
+    """(time, "IP" or "IP6") of a 'show capture detail' link-header line; the packet
+    follows on the next line."""
+    m = _CISCO_LINK_HEAD.match(line)
+    if m is None:
+        return None
+    return m.group("time"), "IP6" if m.group("et") == "86dd" else "IP"
+
+
+def _classic_packet(m: re.Match[str], flags_m: re.Match[str], lineno: int,
+                    time_s: str | None, fam: str | None, frame: int | None) -> TextPacket | None:
+    sport, dport = parse_port(m.group("sport")), parse_port(m.group("dport"))
+    if sport is None or dport is None:
+        return None
+    rest = m.group("rest")[flags_m.end():]
+    opts = _CLASSIC_OPTS.search(rest)
+    head = rest[:opts.start()] if opts is not None else rest
+    flags = 0
+    for ch in flags_m.group(1):
+        flags |= _TD_FLAG_BITS.get(ch, 0) if ch != "." else 0
+    ack = _TD_ACK.search(head)
+    if ack is not None:
+        flags |= TCP_ACK
+    p = TextPacket(lineno, TextForm.CLASSIC, m.group("src"), sport, m.group("dst"), dport,
+                   flags, parse_time(time_s) if time_s else None,
+                   6 if fam == "IP6" else 4 if fam == "IP" else 0, number=frame)
+    seq = _CLASSIC_SEQ.search(head)
+    if seq is not None:
+        p.seq, p.length = number(seq.group(1)), number(seq.group(3))
+    p.ack = u32(ack)
+    if opts is not None:
+        _td_options(p, opts.group(1))
+    p.content = content_of(rest)
+    return p
 
 
 _TD_FLOW = re.compile(r"(?<![\w.:])[0-9A-Za-z][\w.:-]*\.[\w-]+ > [0-9A-Za-z][\w.:-]*\.[\w-]+: "
@@ -142,15 +197,15 @@ def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
     return f"{time_s or ''} {fam} {line[last.start():]}".strip()
 
 
-def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None
-               ) -> TextPacket | None:
+def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None,
+               form: TextForm = TextForm.TCPDUMP) -> TextPacket | None:
     """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender."""
     mtu = u32(m, m.re.groupindex["mtu"]) or u32(m, m.re.groupindex["mtu6"])
     if mtu is None or mtu > 0xFFFF:
         return None
     time_s = m.group("time") or time_s
     family = 6 if m.group("mtu6") is not None or (m.group("fam") or fam) == "IP6" else 4
-    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), 0, m.group("dst"), 0, 0,
+    return TextPacket(lineno, form, m.group("src"), 0, m.group("dst"), 0, 0,
                       parse_time(time_s) if time_s else None, family, icmp_mtu=mtu,
                       icmp_orig=m.group("orig") or "")
 
@@ -177,6 +232,10 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     ``pending`` is (time, family) from a ``-v`` IP header line just above; ``depth`` counts
     the tunnels opened so far (a line whose inner packet is itself is not opened again)."""
     time_s, fam = pending
+    frame = None
+    cisco = _CISCO_NUMBER.match(line)
+    if cisco is not None:          # "   1: " before the time: ASA/FTD 'show capture'
+        frame, line = number(cisco.group(1)), line[cisco.end():]
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
         time_s = m_eth.group("time") or time_s
@@ -185,8 +244,18 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     icmp = _TD_ICMP.match(line)
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam)
+    icmp = _CLASSIC_ICMP.match(line)
+    if icmp is not None:
+        return _icmp_line(icmp, lineno, time_s, fam, TextForm.CLASSIC)
     m = _TD.match(line)
     flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
+    if m is not None and flags_m is None:
+        classic = _CLASSIC_FLAGS.match(m.group("rest"))
+        if classic is not None:
+            return _classic_packet(m, classic, lineno, m.group("time") or time_s,
+                                   m.group("fam") or fam, frame)
+    if _CLASSIC_OTHER.match(line):
+        return "other"
     if m is None or flags_m is None:
         inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
         if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:

@@ -23,6 +23,8 @@ class TextForm(StrEnum):
     """The forms of capture text we read (stable values: JSON facts)."""
 
     TCPDUMP = "tcpdump"
+    # tcpdump's format before 4.0, which Cisco ASA and FTD (LINA) 'show capture' keep
+    CLASSIC = "ASA/FTD show capture or classic tcpdump"
     PACKET_LIST = "Wireshark/tshark packet list"
     DETAIL = "tshark -V detail"
     HTTP = "decoded HTTP"

@@ -17,9 +17,9 @@ ANALYZE_HELP = """Diagnose a packet capture offline, in the live verdict vocabul
 Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Linux
 cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
 IPv6; .gz accepted) as a stream, or capture text recognised by its content
-(tcpdump/tcpdump -n lines, Wireshark/tshark packet lists, tshark -V
-detail, decoded HTTP heads; evidence then cites line numbers and says what
-text cannot prove), and analyses every TCP connection, inferring the roles
+(tcpdump/tcpdump -n lines, ASA/FTD 'show capture' and classic tcpdump,
+Wireshark/tshark packet lists, tshark -V detail, decoded HTTP heads;
+evidence then cites line numbers and says what text cannot prove), and analyses every TCP connection, inferring the roles
 from what it sees: a connection that sends CONNECT or an absolute-form
 request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
 on the proxy, the proxy's own connection to the requested host (by time,
@@ -75,7 +75,8 @@ def analyze_command(
     captures: Annotated[list[Path], typer.Argument(
         metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be gzip-compressed), "
         "e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
-        "into a case (tcpdump lines, a Wireshark/tshark packet list, tshark -V, HTTP heads); "
+        "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
+        "tshark -V, HTTP heads); "
         "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "
         "of the same connections taken elsewhere on the path (the proxy, the far side of a "
         "firewall; NAT allowed) says where each lost segment vanished; give the one nearest "

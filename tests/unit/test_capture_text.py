@@ -273,10 +273,11 @@ def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> Non
     assert "text holds no payload bytes" in notes and "retransmissions are known only" in notes
 
 
-@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V"])
+@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V", "asa"])
 def test_icmp_frag_needed_in_text(form: str) -> None:
-    """The lab's frag-needed capture as tcpdump (with and without -v's quotation) and tshark
-    -V (gzip-compressed text): PMTU_REDUCED with MTU 1400, as from the pcap."""
+    """The lab's frag-needed capture as tcpdump (with and without -v's quotation), tshark
+    -V (gzip-compressed text) and ASA/FTD 'show capture': PMTU_REDUCED with MTU 1400, as
+    from the pcap."""
     proxy = ("--proxy", "198.18.2.2:3128")   # tcpdump does not decode HTTP on 3128
     _status, doc = report(str(TEXT.parent / "captures" / "mtu.pcap"), *proxy)
     name = f"mtu.{form}.txt" + (".gz" if form == "tshark-V" else "")
@@ -285,7 +286,7 @@ def test_icmp_frag_needed_in_text(form: str) -> None:
     (v,) = text_doc["verdicts"]   # type: ignore[misc]
     assert (v["code"], v["mtu"], v["router"]) == ("PMTU_REDUCED", 1400, "198.18.1.1")
     unquoted = [n for n in text_doc["notes"] if "show no quoted packet" in n]  # type: ignore
-    assert bool(unquoted) == (form == "tcpdump-n")
+    assert bool(unquoted) == (form in ("tcpdump-n", "asa"))
 
 
 def test_icmp_lines() -> None:
@@ -451,7 +452,8 @@ def test_a_port_of_superscript_digits_is_no_port(tmp_path: Path) -> None:
 _FORMS = ["healthy.tcpdump-n.txt", "healthy.tcpdump-v.txt", "healthy.tcpdump-A.txt",
           "healthy.tcpdump-S.txt", "rst.tcpdump-names.txt", "rst.list.txt",
           "rst.list-nonum.txt", "rst.tshark.txt", "rst.tshark-V.txt", "mtu.tcpdump-v.txt",
-          "mtu.tshark-V.txt.gz"]
+          "mtu.tshark-V.txt.gz", "rst.classic.txt", "rst.asa.txt", "silence.asa-detail.txt",
+          "mtu.asa.txt"]
 
 
 def _lines(name: str) -> list[str]:
@@ -514,7 +516,7 @@ def test_long_lines_of_any_shape_are_read_in_linear_time(tmp_path: Path) -> None
     assert json.loads(proc.stdout)["legs"], proc.stdout[:2000]
 
 
-@pytest.mark.parametrize("form", ["tcpdump-n", "list", "tshark-V"])
+@pytest.mark.parametrize("form", ["tcpdump-n", "list", "tshark-V", "asa"])
 @pytest.mark.parametrize(("how", "blank", "invisible"), [
     ("no-break spaces (mail, web)", "\u00a0", ""),
     ("narrow no-break spaces", "\u202f", ""),
@@ -529,3 +531,76 @@ def test_text_copied_out_of_mail_or_chat_reads_as_typed(tmp_path: Path, form: st
     pasted.write_text(typed.replace(" ", blank + invisible), encoding="utf-8")
     assert report(str(pasted))[1]["verdicts"] == report(str(TEXT / f"{story}.{form}.txt"))[1][
         "verdicts"], how
+
+
+# --- ASA/FTD 'show capture' and classic tcpdump ------------------------------------------
+
+CLASSIC = ("classic", "asa", "asa-detail")
+
+
+def test_classic_and_show_capture_lines() -> None:
+    """The format of tcpdump before 4.0, kept by ASA/FTD 'show capture': flags as letters
+    ('.' for an ACK alone), first:end(length), 'ack N' sets the ACK bit, options in <...>."""
+    p = td("  28: 20:20:07.518924       198.18.1.2.33730 > 198.18.2.2.3128: S 2198057225:"
+           "2198057225(0) win 29200 <mss 1460,sackOK,timestamp 349841117 0,nop,wscale 7> "
+           "Drop-reason: (sp-security-failed) Slowpath security checks failed")
+    assert (p.form, p.number, p.src, p.sport, p.dst, p.dport, p.flags, p.seq, p.length) == (
+        TextForm.CLASSIC, 28, "198.18.1.2", 33730, "198.18.2.2", 3128, TCP_SYN, 2198057225, 0)
+    assert (p.mss, p.wscale, p.sack, p.tsopt, p.options_shown, p.ack) == (
+        1460, 7, True, True, True, None)
+    assert p.ts == pytest.approx(20 * 3600 + 20 * 60 + 7.518924)
+    p = td("03:36:36.013501 IP 198.18.1.2.60308 > 198.18.2.2.ftp: . ack 3176472963 win 229 "
+           "<nop,nop,timestamp 726852018 3049700>")
+    assert (p.family, p.dport, p.flags, p.seq, p.ack, p.length, p.mss) == (
+        4, 21, TCP_ACK, None, 3176472963, None, None)
+    p = td("03:36:36.021853 IP 198.18.1.2.60308 > 198.18.2.2.21: FP 7:1455(1448) ack 21 "
+           "win 229")
+    assert (p.flags, p.seq, p.length, p.ack, p.options_shown) == (
+        TCP_FIN | TCP_PSH | TCP_ACK, 7, 1448, 21, False)
+    p = td("   4: 11:30:12.536989 2001:db8:1::2.48717 > 2001:db8:2::2.3128: R 1000:1000(0) "
+           "win 0")
+    assert (p.src, p.sport, p.dst, p.flags, p.number) == (
+        "2001:db8:1::2", 48717, "2001:db8:2::2", TCP_RST, 4)
+    icmp = td("  17: 09:21:26.014704       198.18.1.1 > 198.18.1.2 icmp: 198.18.2.2 unreachable"
+              " - need to frag (mtu 1400)")
+    assert (icmp.form, icmp.icmp_mtu, icmp.icmp_orig, icmp.src) == (
+        TextForm.CLASSIC, 1400, "198.18.2.2", "198.18.1.1")
+    assert tcpdump_line("   6: 11:30:13.1 198.18.1.2 > 198.18.2.2 icmp: echo request", 1) == \
+        "other"
+    assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) == "other"
+
+
+def test_show_capture_detail_puts_the_link_header_above() -> None:
+    lines = ["> show capture CAPO detail", "", "2 packets captured", "",
+             "   1: 11:30:12.517129 0050.5687.1a2b 0050.5687.3c4d 0x86dd Length: 94",
+             "      2001:db8:1::2.48717 > 2001:db8:2::2.3128: S [tcp sum ok] 1000:1000(0) win "
+             "64800 <mss 1440> (ttl 64, id 0)",
+             "   2: 11:30:12.536846 0050.5687.3c4d 0050.5687.1a2b 0x86dd Length: 94",
+             "      2001:db8:2::2.3128 > 2001:db8:1::2.48717: S [tcp sum ok] 5000:5000(0) ack "
+             "1001 win 64800 <mss 1380>", "2 packets shown"]
+    text = parse_text(lines)
+    assert text.unparsed == 0 and text.forms == {TextForm.CLASSIC: 2}
+    syn, synack = text.packets
+    assert (syn.line, syn.family, syn.mss, synack.mss, synack.flags) == (
+        6, 6, 1440, 1380, TCP_SYN | TCP_ACK)
+    assert syn.ts == pytest.approx(11 * 3600 + 30 * 60 + 12.517129)
+
+
+@pytest.mark.parametrize("form", CLASSIC)
+@pytest.mark.parametrize("story", STORIES)
+def test_show_capture_gives_the_verdicts_of_the_pcap(story: str, form: str) -> None:
+    """No payload in this form: the proxy is named with --proxy (the CONNECT is not shown);
+    the verdicts, sizes, MSS and ends are the pcap's."""
+    proxy = ("--proxy", "198.18.2.2")
+    status, doc = report(str(TEXT / f"{story}.pcap"), *proxy)
+    text_status, text_doc = report(str(TEXT / f"{story}.{form}.txt"), *proxy)
+    assert text_status == status
+    assert summary(text_doc, False)[0] == summary(doc, False)[0]
+
+    def sizes(d: dict[str, object]) -> list[tuple[object, ...]]:
+        return [(leg["name"], leg["mss_sent"], leg["mss_received"], leg["max_seg_up"],
+                 leg["max_seg_down"], leg["ended"]) for leg in d["legs"]]  # type: ignore
+
+    assert sizes(text_doc) == sizes(doc)
+    notes = " | ".join(text_doc["notes"])   # type: ignore[arg-type]
+    assert "text (ASA/FTD show capture or classic tcpdump)" in notes
