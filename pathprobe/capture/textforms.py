@@ -135,6 +135,15 @@ _CLASSIC_ICMP = re.compile(
 _CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
 
 
+_TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
+                       r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
+
+
+def quiet_line(line: str) -> bool:
+    """A 'tcpdump -q' line ("IP a.1 > b.2: tcp 0"): no flags, sequence numbers or options."""
+    return _TD_QUIET.match(line) is not None
+
+
 def cisco_link_head(line: str) -> tuple[str, str] | None:
     """(time, "IP" or "IP6") of a 'show capture detail' link-header line; the packet
     follows on the next line."""

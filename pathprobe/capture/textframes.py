@@ -27,6 +27,7 @@ from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK
 from pathprobe.capture.reader import Frame
 from pathprobe.capture.text import parse_text
+from pathprobe.capture.textforms import quiet_line
 from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
@@ -428,6 +429,11 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
                          "capture; save the capture as pcap ('tcpdump -w FILE')")
     lines = decode_text(data)
     parsed = parse_text(lines)
+    if not parsed.packets and any(quiet_line(ln) for ln in lines[:1000]):
+        raise CaptureError(
+            f"{path_name}: 'tcpdump -q' lines show no TCP flags, sequence numbers or options, "
+            "which the analysis needs: print the capture without -q ('tcpdump -n -r FILE') "
+            "or give the pcap")
     if not parsed.packets:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])

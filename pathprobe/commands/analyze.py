@@ -19,11 +19,12 @@ cooked SLL/SLL2, raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and
 IPv6; .gz accepted) as a stream, or capture text recognised by its content
 (tcpdump/tcpdump -n lines, ASA/FTD 'show capture' and classic tcpdump,
 Wireshark/tshark packet lists, tshark -V detail, decoded HTTP heads;
-evidence then cites line numbers and says what text cannot prove), and analyses every TCP connection, inferring the roles
-from what it sees: a connection that sends CONNECT or an absolute-form
-request (GET http://host/...) goes to a proxy (leg 1); in a capture taken
-on the proxy, the proxy's own connection to the requested host (by time,
-SNI or Host, and port) is leg 2; anything else is a client talking
+evidence then cites line numbers and says what text cannot prove), and
+analyses every TCP connection, inferring the roles from what it sees: a
+connection that sends CONNECT or an absolute-form request (GET
+http://host/...) goes to a proxy (leg 1); in a capture taken on the proxy,
+the proxy's own connection to the requested host (by time, SNI or Host,
+and port) is leg 2; anything else is a client talking
 straight to a server. Connections whose start was not captured are
 analysed from where the capture starts. --host/--port/--proxy only narrow
 the view. Per connection it reports the MSS in SYN vs SYN-ACK, the request
