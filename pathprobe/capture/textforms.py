@@ -126,6 +126,7 @@ _CISCO_NUMBER = re.compile(r"^\s*(\d{1,10}):\s+(?=\d)")
 _CLASSIC_FLAGS = re.compile(r"([SFPRWEU]{1,7}|\.)(?:\s|$)")
 _CLASSIC_SEQ = re.compile(r"(?<![\w:])(\d+):(\d+)\((\d+)\)")
 _CLASSIC_OPTS = re.compile(r"<([^<>]*)>")
+_CISCO_DROP = re.compile(r"\bDrop-reason: *\((?P<code>[\w-]{1,64})\) *(?P<why>[^\r\n]{0,160})")
 _CISCO_LINK_HEAD = re.compile(r"^\s*(?:\d{1,10}:\s+)?(?P<time>" + TIME + r")\s+\S+\s+\S+\s+"
                               r"(?:\S+\s+)*?0x(?P<et>[0-9a-fA-F]{4})\s+Length:\s*\d+\s*$")
 _CLASSIC_ICMP = re.compile(
@@ -177,6 +178,10 @@ def _classic_packet(m: re.Match[str], flags_m: re.Match[str], lineno: int,
     if opts is not None:
         _td_options(p, opts.group(1))
     p.content = content_of(rest)
+    drop = _CISCO_DROP.search(rest)
+    if drop is not None:
+        why = drop.group("why").strip()
+        p.drop_reason = f"{drop.group('code')}: {why}" if why else drop.group("code")
     return p
 
 

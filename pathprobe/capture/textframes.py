@@ -32,7 +32,7 @@ from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Evidence, LegReport, Number, Step, Verdict
+from pathprobe.model import Confidence, Evidence, LegReport, Number, Step, Verdict
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 
 if TYPE_CHECKING:
@@ -474,6 +474,10 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                          line=parse.first_standalone))
     if parse.unparsed:
         notes.append(_ev(TextFact.UNPARSED, count=parse.unparsed, line=parse.first_unparsed))
+    dropped = [p for p in parse.packets if p.drop_reason]
+    if dropped:
+        notes.append(_ev(TextFact.FIREWALL_DROPS, count=len(dropped), line=dropped[0].line,
+                         reason=dropped[0].drop_reason))
     for line, payload, sender in info.unacked:
         notes.append(_ev(TextFact.ENDS_UNACKED, line, payload=payload, sender=sender))
     return notes
@@ -513,6 +517,20 @@ class _Relabel:
                                    notes=tuple(self.evidence(e) for e in leg.notes))
 
 
+def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
+    """A verdict that cites a packet the capturing ASA/FTD dropped itself (its asp-drop
+    capture says why) has a cause it did not measure away: the firewall. It says so and is
+    no longer 'measured'."""
+    cited = sorted({f for e in v.evidence for f in e.frames if f in dropped})
+    if not cited:
+        return v
+    line = cited[0]
+    why = Evidence(TextFact.CITED_DROPPED, Step.CAPTURE,
+                   {"frame": line, "reason": dropped[line], "unit": "line"}, (line,))
+    return dataclasses.replace(v, evidence=(*v.evidence, why),
+                               confidence=Confidence.INFERRED)
+
+
 def as_text_analysis(analysis: Analysis) -> Analysis:
     """The analysis of a text, told as such: the notes of ``text_notes`` instead of the
     capture-read line, names instead of stand-in addresses, 'line' instead of 'frame', and
@@ -525,8 +543,10 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     kept = [relabel.evidence(n) for n in m.notes if n.fact is not CaptureFact.CAPTURE_READ]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
                                                      analysis.tcp_connections)]
+    dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(relabel.verdict(v) for v in m.verdicts), notes=(*notes, *kept))
+        verdicts=tuple(_firewall_dropped(relabel.verdict(v), dropped) for v in m.verdicts),
+        notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
     return dataclasses.replace(analysis, measurement=measurement, targets=targets)

@@ -54,6 +54,9 @@ class TextPacket:
     options_shown: bool = False
     retx_mark: bool = False
     content: bytes = b""            # payload bytes the text spells out (HTTP head, TLS hello)
+    # An ASA/FTD asp-drop capture's "Drop-reason: (code) text" as "code: text": the
+    # firewall dropped it
+    drop_reason: str = ""
     number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
     # An ICMP frag-needed / Packet Too Big line: the MTU it names, the destination of the
     # packet it answers, and that packet when tcpdump -v quoted it (on the next lines).

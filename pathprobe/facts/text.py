@@ -24,3 +24,5 @@ class TextFact(StrEnum):
     UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
     ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote
+    FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
+    CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})

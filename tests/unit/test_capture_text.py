@@ -548,6 +548,7 @@ def test_classic_and_show_capture_lines() -> None:
         TextForm.CLASSIC, 28, "198.18.1.2", 33730, "198.18.2.2", 3128, TCP_SYN, 2198057225, 0)
     assert (p.mss, p.wscale, p.sack, p.tsopt, p.options_shown, p.ack) == (
         1460, 7, True, True, True, None)
+    assert p.drop_reason == "sp-security-failed: Slowpath security checks failed"
     assert p.ts == pytest.approx(20 * 3600 + 20 * 60 + 7.518924)
     p = td("03:36:36.013501 IP 198.18.1.2.60308 > 198.18.2.2.ftp: . ack 3176472963 win 229 "
            "<nop,nop,timestamp 726852018 3049700>")
@@ -617,3 +618,33 @@ def test_tcpdump_q_is_told_what_is_missing(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.decode().splitlines()
     assert "'tcpdump -q' lines show no TCP flags" in line and "tcpdump -n -r FILE" in line
+
+
+def test_segments_the_firewall_dropped_itself_are_not_a_measured_black_hole(
+        tmp_path: Path) -> None:
+    """An asp-drop capture names why the ASA/FTD dropped each packet. When the segments a
+    black hole rests on were dropped by the firewall itself (e.g. tcp-mss-exceeded), the
+    path is not measured: the verdict cites the drop and is only inferred."""
+    proxy = ("--proxy", "198.18.2.2")
+    plain = TEXT / "silence.asa.txt"
+    lines = plain.read_text().splitlines()
+    big = [i for i, ln in enumerate(lines) if "(1440)" in ln]
+    assert len(big) == 6          # the segment and its 5 retransmissions
+    for i in big:
+        lines[i] += " Drop-reason: (tcp-mss-exceeded) TCP data exceeded MSS"
+    dropped = tmp_path / "asp-drop.txt"
+    dropped.write_text("\n".join(lines) + "\n")
+
+    _s, doc = report(str(plain), *proxy)
+    (v,) = doc["verdicts"]  # type: ignore[misc]
+    assert (v["code"], v["confidence"]) == ("PMTU_BLACKHOLE", "measured")
+    assert not any("drop reason" in n for n in doc["notes"])  # type: ignore[union-attr]
+
+    _s, doc = report(str(dropped), *proxy)
+    (v,) = doc["verdicts"]  # type: ignore[misc]
+    assert (v["code"], v["confidence"]) == ("PMTU_BLACKHOLE", "inferred")
+    first_retransmission = big[1] + 1      # the line the black hole's evidence cites
+    assert (f"line {first_retransmission}, cited above, is a packet the ASA/FTD dropped "
+            "itself (tcp-mss-exceeded: TCP data exceeded MSS)") in " ".join(v["evidence"])
+    (note,) = [n for n in doc["notes"] if "drop reason" in n]  # type: ignore[union-attr]
+    assert note.startswith(f"6 packet line(s) show a drop reason (first: line {big[0] + 1}, ")

@@ -48,6 +48,13 @@ TEXT: dict[TextFact, Template] = {
     TextFact.ICMP_UNQUOTED:
         "{count} ICMP error line(s) show no quoted packet (first: line {line}): each was "
         "taken to answer the last packet its receiver sent there ('tcpdump -v' shows the quote)",
+    TextFact.FIREWALL_DROPS:
+        "{count} packet line(s) show a drop reason (first: line {line}, {reason}): the ASA/FTD "
+        "that took this capture dropped them itself, so their loss is not the path's; look at "
+        "that reason ('show asp drop') before any path MTU",
+    TextFact.CITED_DROPPED:
+        "line {frame}, cited above, is a packet the ASA/FTD dropped itself ({reason}): the "
+        "firewall, not the path, may be the cause",
     TextFact.ENDS_UNACKED:
         "line {frame}: {payload} bytes from {sender} are never acknowledged before the text "
         "ends; what followed (an answer, retransmissions, silence) is not in the text",
