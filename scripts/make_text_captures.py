@@ -17,6 +17,8 @@ installed tools themselves (nothing typed by hand):
   STORY.tcpdump-A.txt     tcpdump -n -A -r           STORY.list.txt        packet list, No. column
   STORY.tcpdump-S.txt     tcpdump -n -S -r           STORY.list-nonum.txt  no No., absolute times
   STORY.tcpdump-names.txt tcpdump -r with names for the addresses, comments, blank lines
+  STORY.tcpdump-X.txt     tcpdump -n -X -r: hex and ASCII from the IP header
+  STORY.tcpdump-xx.txt    tcpdump -n -xx -r: hex from the Ethernet header
 
 and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
 tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
@@ -184,6 +186,8 @@ def forms(pcap: Path) -> dict[str, str]:
         "tcpdump-v": go([*td, "-n", "-v"]),
         "tcpdump-A": go([*td, "-n", "-A"]),
         "tcpdump-S": go([*td, "-n", "-S"]),
+        "tcpdump-X": go([*td, "-n", "-X"]),
+        "tcpdump-xx": go([*td, "-n", "-xx"]),
         "tcpdump-names": names(go([*td, "-n"])),
         "tshark": go(ts),
         "tshark-V": go([*ts, "-V"]),

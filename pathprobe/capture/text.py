@@ -32,6 +32,8 @@ from pathprobe.capture.textforms import (
     cisco_link_head,
     csv_row,
     detail_block,
+    hex_dump,
+    hex_payload,
     http_head,
     packet_list_row,
     quotation,
@@ -47,7 +49,8 @@ from pathprobe.capture.textpacket import (
     parse_time,
     u32,
 )
-from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN
+from pathprobe.capture.tracker import PAYLOAD_PEEK
+from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN, parse_tcp_options
 
 # --- the whole text --------------------------------------------------------------------
 
@@ -108,6 +111,18 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     return q
 
 
+def _from_dump(p: TextPacket, options: bytes, payload: bytes) -> None:
+    """What a packet's hex dump adds to its line: the payload's first bytes and the TCP
+    options (so the header size is known, not assumed)."""
+    p.content = p.content or payload[:PAYLOAD_PEEK]
+    opts = parse_tcp_options(options)
+    p.options_shown = True
+    p.tsopt = opts.timestamps is not None
+    p.sack = p.sack or opts.sack_permitted
+    p.mss = p.mss if p.mss is not None else opts.mss
+    p.wscale = p.wscale if p.wscale is not None else opts.wscale
+
+
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out = TextParse(lines=len(lines))
@@ -150,6 +165,13 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 quote = quotation(lines, i) if td.icmp_mtu is not None else None
                 if quote is not None:
                     i, td.quoted, td.quoted_len = quote
+                dump = hex_dump(lines, i)
+                if dump is not None:
+                    i, raw = dump
+                    tcp = hex_payload(td, raw) if td.icmp_mtu is None else None
+                    if tcp is not None:
+                        _from_dump(td, *tcp)
+                        out.hex_payloads += 1
                 add(td)
             else:
                 out.other_protocols += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import socket
 from collections.abc import Sequence
 
 from pathprobe.capture.textpacket import (
@@ -134,6 +135,62 @@ _CLASSIC_ICMP = re.compile(
     r"(?:icmp: (?P<orig>\S+) unreachable - need to frag \(mtu (?P<mtu>\d+)\)"
     r"|icmp6: (?:packet )?too big,? (?:mtu )?(?P<mtu6>\d+))")
 _CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
+
+
+# tcpdump -x/-X (from the IP header) and -xx/-XX (from the link header), ASA/FTD 'show
+# capture NAME dump': "\t0x0010:  c612 0202 d574 0c38 ...  .....t.8" (the ASCII column after
+# two blanks); consecutive offsets make one packet's bytes.
+_HEX_LINE = re.compile(r"^\s*0x([0-9a-fA-F]{4})[:\s]\s*((?:[0-9a-fA-F]{2,4} ?){1,8})")
+HEX_MAX = 1 << 16             # bytes of one packet's dump read (an IP packet's most)
+_LINK_HEADERS = (0, 14, 18, 22, 16, 20)   # none, Ethernet, 802.1Q, QinQ, SLL, SLL2
+
+
+def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
+    """The bytes of a hex dump starting at line ``i`` (next line, bytes); None if none."""
+    raw = bytearray()
+    j = i
+    while j < len(lines) and len(raw) < HEX_MAX:
+        m = _HEX_LINE.match(lines[j])
+        if m is None or int(m.group(1), 16) != len(raw):
+            break
+        words = m.group(2).split()
+        if any(len(w) % 2 for w in words):
+            break
+        raw += bytes.fromhex("".join(words))
+        j += 1
+    return (j, bytes(raw)) if raw else None
+
+
+def _packed(address: str) -> bytes | None:
+    for af in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return socket.inet_pton(af, address)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def hex_payload(p: TextPacket, raw: bytes) -> tuple[bytes, bytes] | None:
+    """(TCP options, TCP payload) in a packet's dump: after whatever link header comes
+    first (the one after which an IP header with the line's addresses, or any IPv4/IPv6
+    TCP header when the line names hosts, starts), the IP and the TCP header. None when
+    it is no TCP packet of this line."""
+    src, dst = _packed(p.src), _packed(p.dst)
+    for off in _LINK_HEADERS:
+        ip = raw[off:]
+        if len(ip) >= 40 and ip[0] >> 4 == 4 and ip[9] == 6:
+            ihl, addrs = (ip[0] & 0x0F) * 4, (ip[12:16], ip[16:20])
+        elif len(ip) >= 60 and ip[0] >> 4 == 6 and ip[6] == 6:
+            ihl, addrs = 40, (ip[8:24], ip[24:40])
+        else:
+            continue
+        if src is not None and dst is not None and addrs != (src, dst):
+            continue
+        thl = (ip[ihl + 12] >> 4) * 4 if len(ip) >= ihl + 20 else 0
+        if thl < 20 or len(ip) < ihl + thl:
+            return None
+        return ip[ihl + 20:ihl + thl], ip[ihl + thl:]
+    return None
 
 
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "

@@ -458,7 +458,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     forms = ", ".join(f.value for f in TextForm if f in parse.forms)
     notes = [_ev(TextFact.TEXT_READ, file=info.file, forms=forms, packets=len(parse.packets),
                  lines=parse.lines, chosen=chosen, total=total),
-             _ev(TextFact.NO_PAYLOAD),
+             _ev(TextFact.HEX_PAYLOAD, count=parse.hex_payloads) if parse.hex_payloads
+             else _ev(TextFact.NO_PAYLOAD),
              _ev(TextFact.LOSS_UNKNOWN, marks=sum(p.retx_mark for p in parse.packets))]
     for fact, counter in ((TextFact.SEQ_INFERRED, info.seq_inferred),
                           (TextFact.LENGTH_ESTIMATED, info.length_estimated),

@@ -15,6 +15,7 @@ class TextFact(StrEnum):
 
     TEXT_READ = "text-read"                    # {file}: {forms}, {packets} packets, {lines}
     NO_PAYLOAD = "text-no-payload"             # content known only where a line names it
+    HEX_PAYLOAD = "text-hex-payload"           # {count} packets' bytes read from hex dumps
     LOSS_UNKNOWN = "text-loss-unknown"         # retransmissions only from seq numbers/marks
     SEQ_INFERRED = "text-seq-inferred"         # {count} lines without seq (first: {line})
     LENGTH_ESTIMATED = "text-length-estimated"  # {count} rows: Length - {overhead} bytes

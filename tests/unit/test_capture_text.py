@@ -29,9 +29,10 @@ TEXT = Path(__file__).resolve().parents[1] / "fixtures" / "text"
 ARTICLE = TEXT / "article"
 SEEDS = Path("/work/shared/seeds")
 STORIES = ("healthy", "rst", "silence")
-FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-A", "tcpdump-S", "tcpdump-names", "tshark",
-         "tshark-V", "list", "list-nonum")
-SHOWS_TLS = ("tshark", "tshark-V", "list", "list-nonum")   # tcpdump prints no TLS names
+FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-A", "tcpdump-S", "tcpdump-names", "tcpdump-X",
+         "tcpdump-xx", "tshark", "tshark-V", "list", "list-nonum")
+# tcpdump prints no TLS names, but its hex dumps hold the hellos' bytes
+SHOWS_TLS = ("tshark", "tshark-V", "list", "list-nonum", "tcpdump-X", "tcpdump-xx")
 
 
 # --- line vectors ------------------------------------------------------------------------
@@ -270,7 +271,12 @@ def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> Non
     assert summary(text_doc, form in SHOWS_TLS) == summary(doc, form in SHOWS_TLS)
     notes = " | ".join(text_doc["notes"])   # type: ignore[arg-type]
     assert f"{story}.{form}.txt: text (" in notes and "line numbers of the text" in notes
-    assert "text holds no payload bytes" in notes and "retransmissions are known only" in notes
+    assert "retransmissions are known only" in notes
+    if form in ("tcpdump-X", "tcpdump-xx"):   # the bytes are in the dump
+        assert "packet(s) come with a hex dump: what they carried" in notes
+        assert "text holds no payload bytes" not in notes and "may be up to" not in notes
+    else:
+        assert "text holds no payload bytes" in notes
 
 
 @pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V", "asa"])
@@ -648,3 +654,43 @@ def test_segments_the_firewall_dropped_itself_are_not_a_measured_black_hole(
             "itself (tcp-mss-exceeded: TCP data exceeded MSS)") in " ".join(v["evidence"])
     (note,) = [n for n in doc["notes"] if "drop reason" in n]  # type: ignore[union-attr]
     assert note.startswith(f"6 packet line(s) show a drop reason (first: line {big[0] + 1}, ")
+
+
+def _dump(raw: bytes, ascii_column: bool) -> list[str]:
+    """``raw`` as tcpdump -x / -X prints it: 16 bytes a line, words of 2 bytes."""
+    out = []
+    for off in range(0, len(raw), 16):
+        chunk = raw[off:off + 16]
+        words = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        out.append(f"\t0x{off:04x}:  {words:<39}" + (f"  {text}" if ascii_column else ""))
+    return out
+
+
+@pytest.mark.parametrize("link", ["", "ether", "vlan"])
+@pytest.mark.parametrize("v6", [False, True])
+@pytest.mark.parametrize("ascii_column", [False, True])
+def test_hex_dumps_give_the_payload_and_options(link: str, v6: bool, ascii_column: bool) -> None:
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Dot1Q, Ether
+
+    from pathprobe.capture.textforms import hex_dump, hex_payload
+
+    src, dst = ("2001:db8:1::2", "2001:db8:2::2") if v6 else ("198.18.1.2", "198.18.2.2")
+    body = b"CONNECT up.example:443 HTTP/1.1\r\nHost: up.example:443\r\n\r\n"
+    ip = (IPv6(src=src, dst=dst) if v6 else IP(src=src, dst=dst)) / TCP(
+        sport=40000, dport=3128, flags="PA", options=[("NOP", None), ("NOP", None),
+                                                      ("Timestamp", (1, 2))]) / body
+    pkt = {"": ip, "ether": Ether() / ip, "vlan": Ether() / Dot1Q(vlan=7) / ip}[link]
+    lines = ["11:30:12.1 IP x > y: Flags [P.]", *_dump(bytes(pkt), ascii_column), "next"]
+    dump = hex_dump(lines, 1)
+    assert dump is not None and dump[0] == len(lines) - 1 and dump[1] == bytes(pkt)
+    line = TextPacket(1, TextForm.TCPDUMP, src, 40000, dst, 3128, TCP_PSH)
+    found = hex_payload(line, dump[1])
+    assert found is not None
+    options, payload = found
+    assert payload == body and options == bytes(pkt[TCP])[20:32]
+    other = TextPacket(1, TextForm.TCPDUMP, dst, 3128, src, 40000, TCP_PSH)
+    assert hex_payload(other, dump[1]) is None            # not this line's packet
+    assert hex_dump(lines[:1] + lines[2:], 1) is None     # offsets must start at 0

@@ -22,6 +22,9 @@ TEXT: dict[TextFact, Template] = {
     TextFact.NO_PAYLOAD:
         "text holds no payload bytes: what a segment carried (an HTTP head, a TLS hello) is "
         "known only where a line names it, and header sizes only as far as the lines show them",
+    TextFact.HEX_PAYLOAD:
+        "{count} packet(s) come with a hex dump: what they carried (an HTTP head, a TLS hello) "
+        "was read from it",
     TextFact.LOSS_UNKNOWN: lambda v: (
         "retransmissions are known only from sequence numbers the lines repeat and Wireshark's "
         f"retransmission marks{_marks(v)}; a packet left out of the text cannot be told from "
