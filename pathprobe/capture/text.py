@@ -175,6 +175,8 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(td)
             else:
                 out.other_protocols += 1
+                dump = hex_dump(lines, i)     # (a UDP or ARP packet's bytes: nothing to read)
+                i = dump[0] if dump is not None else i
             continue
         if block_start(line):
             i, p = detail_block(lines, i, lineno)

@@ -193,6 +193,8 @@ def hex_payload(p: TextPacket, raw: bytes) -> tuple[bytes, bytes] | None:
     return None
 
 
+# A packet without ports (ICMP, ICMPv6 neighbour discovery, ARP ...): not TCP, but a packet
+_TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
 
@@ -332,7 +334,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
             return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:
-            return None
+            return "other" if _TD_NO_PORTS.match(line) else None
         return "other" if (m.group("time") or time_s or m.group("fam") or fam) else None
     time_s = m.group("time") or time_s
     fam = m.group("fam") or fam

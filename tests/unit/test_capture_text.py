@@ -694,3 +694,15 @@ def test_hex_dumps_give_the_payload_and_options(link: str, v6: bool, ascii_colum
     other = TextPacket(1, TextForm.TCPDUMP, dst, 3128, src, 40000, TCP_PSH)
     assert hex_payload(other, dump[1]) is None            # not this line's packet
     assert hex_dump(lines[:1] + lines[2:], 1) is None     # offsets must start at 0
+
+
+@pytest.mark.parametrize("line", [
+    "09:21:09.780825 IP6 2001:db8:1::2 > ff02::1:ff00:1: ICMP6, neighbor solicitation, who has "
+    "2001:db8:1::1, length 32",
+    "09:21:09.780825 IP 198.18.1.2 > 198.18.2.2: ICMP echo request, id 7, seq 1, length 64",
+    "09:21:09.780825 ARP, Request who-has 198.18.1.1 tell 198.18.1.2, length 28",
+])
+def test_packets_without_ports_are_other_protocols_not_unparsed(line: str) -> None:
+    dump = "\t0x0000:  4500 0054 0000 4000 4001 0000 c612 0102  E..T..@.@......."
+    text = parse_text([line, dump])
+    assert (text.other_protocols, text.unparsed, text.packets) == (1, 0, [])
