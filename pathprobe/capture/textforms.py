@@ -9,9 +9,9 @@ Pure, no I/O; ``pathprobe.capture.text.parse_text`` decides which form a line is
 from __future__ import annotations
 
 import csv
+import ipaddress
 import math
 import re
-import socket
 from collections.abc import Sequence
 
 from pathprobe.capture.textpacket import (
@@ -162,12 +162,10 @@ def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
 
 
 def _packed(address: str) -> bytes | None:
-    for af in (socket.AF_INET, socket.AF_INET6):
-        try:
-            return socket.inet_pton(af, address)
-        except (OSError, ValueError):
-            continue
-    return None
+    try:
+        return ipaddress.ip_address(address).packed
+    except ValueError:      # a host name: any address will do
+        return None
 
 
 def hex_payload(p: TextPacket, raw: bytes) -> tuple[bytes, bytes] | None:
