@@ -111,6 +111,26 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     return q
 
 
+def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | str) -> int:
+    """What the lines below a tcpdump packet line add to it (from line ``i``): the quoted
+    packet of an ICMP error ('-v'), its bytes ('-x', '-X'; of a UDP or ARP packet they are
+    only skipped). Returns the next line to read."""
+    if isinstance(td, TextPacket) and td.icmp_mtu is not None:
+        quote = quotation(lines, i)
+        if quote is not None:
+            i, td.quoted, td.quoted_len = quote
+    dump = hex_dump(lines, i)
+    if dump is None:
+        return i
+    i, raw = dump
+    if isinstance(td, TextPacket) and td.icmp_mtu is None:
+        tcp = hex_payload(td, raw)
+        if tcp is not None:
+            _from_dump(td, *tcp)
+            out.hex_payloads += 1
+    return i
+
+
 def _from_dump(p: TextPacket, options: bytes, payload: bytes) -> None:
     """What a packet's hex dump adds to its line: the payload's first bytes and the TCP
     options (so the header size is known, not assumed)."""
@@ -160,23 +180,11 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         td = tcpdump_line(line, lineno, pending)
         pending = (None, None)
         if td is not None:
-            i += 1
+            i = _lines_below(out, lines, i + 1, td)
             if isinstance(td, TextPacket):
-                quote = quotation(lines, i) if td.icmp_mtu is not None else None
-                if quote is not None:
-                    i, td.quoted, td.quoted_len = quote
-                dump = hex_dump(lines, i)
-                if dump is not None:
-                    i, raw = dump
-                    tcp = hex_payload(td, raw) if td.icmp_mtu is None else None
-                    if tcp is not None:
-                        _from_dump(td, *tcp)
-                        out.hex_payloads += 1
                 add(td)
             else:
                 out.other_protocols += 1
-                dump = hex_dump(lines, i)     # (a UDP or ARP packet's bytes: nothing to read)
-                i = dump[0] if dump is not None else i
             continue
         if block_start(line):
             i, p = detail_block(lines, i, lineno)
