@@ -98,13 +98,21 @@ _TD_ICMP = re.compile(
     r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag \(mtu (?P<mtu>\d+)\)|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
 _TD_VLEN = re.compile(r"\blength (\d+)\)\s*$")
-_TD_FLAGS = re.compile(r"Flags \[([^\][]*)\]")
+_TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
-_TD_OPTS = re.compile(r"options \[([^\][]*)\]")
 _TD_LEN = re.compile(r"\blength (\d+)(?::?\s*(.*))?")
 _TD_FLAG_BITS = {"S": TCP_SYN, "F": TCP_FIN, "P": TCP_PSH, "R": TCP_RST, ".": TCP_ACK,
                  "U": TCP_URG, "E": TCP_ECE, "W": TCP_CWR}
+
+
+def _td_options_span(rest: str) -> tuple[int, int] | None:
+    """Where the text of 'options [...]' lies: up to the first ']' (an option may hold
+    brackets of its own: "mptcp capable flags [H]", "scps[bad opt]", "[|tcp]"). Found
+    with two finds: a pattern tried at every 'options [' of a long line is quadratic."""
+    start = rest.find("options [")
+    end = rest.find("]", start + 9) if start >= 0 else -1
+    return (start + 9, end) if end >= 0 else None
 
 
 def _td_options(p: TextPacket, opts: str) -> None:
@@ -349,10 +357,10 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     seq_m = _TD_SEQ.search(rest)
     p.seq = u32(seq_m)
     p.ack = u32(_TD_ACK.search(rest))
-    opts = _TD_OPTS.search(rest)
+    opts = _td_options_span(rest)
     if opts is not None:
-        _td_options(p, opts.group(1))
-    tail = rest[opts.end():] if opts is not None else rest
+        _td_options(p, rest[opts[0]:opts[1]])
+    tail = rest[opts[1] + 1:] if opts is not None else rest
     len_m = _TD_LEN.search(tail)
     if len_m is not None:
         p.length = u32(len_m)

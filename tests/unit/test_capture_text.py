@@ -706,3 +706,15 @@ def test_packets_without_ports_are_other_protocols_not_unparsed(line: str) -> No
     dump = "\t0x0000:  4500 0054 0000 4000 4001 0000 c612 0102  E..T..@.@......."
     text = parse_text([line, dump])
     assert (text.other_protocols, text.unparsed, text.packets) == (1, 0, [])
+
+
+@pytest.mark.parametrize(("options", "mss"), [
+    ("mss 1460,sackOK,TS val 464494241 ecr 0,nop,wscale 8,mptcp 4 capable v1 flags [H]", 1460),
+    ("mss 1452,nop,wscale 2,nop,nop,scps[bad opt]", 1452),
+    ("mss 1380,unknown-48 0x3030 [|tcp]", 1380),
+])
+def test_options_that_hold_brackets_of_their_own(options: str, mss: int) -> None:
+    # shapes from tcpdump's own test outputs (MPTCP, SCPS, a cut option)
+    p = td(f"15:51:06.676845 IP 198.18.1.2.33306 > 198.18.2.2.10004: Flags [S], seq 1, "
+           f"win 65535, options [{options}], length 0")
+    assert (p.mss, p.options_shown, p.length) == (mss, True, 0)
