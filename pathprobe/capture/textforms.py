@@ -132,6 +132,8 @@ def _td_options(p: TextPacket, opts: str) -> None:
 # 'ack N' when the ACK bit is set, the options in <...>. 'show capture NAME detail' puts the
 # link header on a line of its own first ("1: TIME MAC MAC 0x0800 Length: 74").
 _CISCO_NUMBER = re.compile(r"^\s*(\d{1,10}):\s+(?=\d)")
+# a capture on a VLAN subinterface: "1: TIME 802.1Q vlan#10 P0 a.1 > b.2: S ..."
+_CISCO_VLAN = re.compile(r"(?<=\s)802\.1Q vlan#\d{1,4} P\d\s+")
 _CLASSIC_FLAGS = re.compile(r"([SFPRWEU]{1,7}|\.)(?:\s|$)")
 _CLASSIC_SEQ = re.compile(r"(?<![\w:])(\d+):(\d+)\((\d+)\)")
 _CLASSIC_OPTS = re.compile(r"<([^<>]*)>")
@@ -314,7 +316,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     frame = None
     cisco = _CISCO_NUMBER.match(line)
     if cisco is not None:          # "   1: " before the time: ASA/FTD 'show capture'
-        frame, line = number(cisco.group(1)), line[cisco.end():]
+        frame, line = number(cisco.group(1)), _CISCO_VLAN.sub("", line[cisco.end():], count=1)
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
         time_s = m_eth.group("time") or time_s

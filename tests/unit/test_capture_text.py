@@ -572,6 +572,10 @@ def test_classic_and_show_capture_lines() -> None:
               " - need to frag (mtu 1400)")
     assert (icmp.form, icmp.icmp_mtu, icmp.icmp_orig, icmp.src) == (
         TextForm.CLASSIC, 1400, "198.18.2.2", "198.18.1.1")
+    p = td("   9: 15:05:37.637394 802.1Q vlan#10 P0 198.18.1.2.48716 > 198.18.2.2.3128: P "
+           "100:1548(1448) ack 7 win 502")
+    assert (p.number, p.src, p.sport, p.seq, p.length, p.flags) == (
+        9, "198.18.1.2", 48716, 100, 1448, TCP_PSH | TCP_ACK)
     assert tcpdump_line("   6: 11:30:13.1 198.18.1.2 > 198.18.2.2 icmp: echo request", 1) == \
         "other"
     assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) == "other"
