@@ -157,6 +157,8 @@ _LINK_HEADERS = (0, 14, 18, 22, 16, 20)   # none, Ethernet, 802.1Q, QinQ, SLL, S
 
 def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
     """The bytes of a hex dump starting at line ``i`` (next line, bytes); None if none."""
+    if i >= len(lines) or not lines[i].lstrip().startswith("0x"):
+        return None             # (the common case, said without a pattern)
     raw = bytearray()
     j = i
     while j < len(lines) and len(raw) < HEX_MAX:
@@ -215,7 +217,7 @@ def quiet_line(line: str) -> bool:
 def cisco_link_head(line: str) -> tuple[str, str] | None:
     """(time, "IP" or "IP6") of a 'show capture detail' link-header line; the packet
     follows on the next line."""
-    m = _CISCO_LINK_HEAD.match(line)
+    m = _CISCO_LINK_HEAD.match(line) if "Length:" in line else None
     if m is None:
         return None
     return m.group("time"), "IP6" if m.group("et") == "86dd" else "IP"
@@ -325,7 +327,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     icmp = _TD_ICMP.match(line)
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam)
-    icmp = _CLASSIC_ICMP.match(line)
+    icmp = _CLASSIC_ICMP.match(line) if " icmp" in line else None
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam, TextForm.CLASSIC)
     m = _TD.match(line)
@@ -335,9 +337,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         if classic is not None:
             return _classic_packet(m, classic, lineno, m.group("time") or time_s,
                                    m.group("fam") or fam, frame)
-    if _CLASSIC_OTHER.match(line):
-        return "other"
     if m is None or flags_m is None:
+        if _CLASSIC_OTHER.match(line):
+            return "other"
         inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
         if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
             return tcpdump_line(inner, lineno, depth=depth + 1)
