@@ -50,7 +50,7 @@ from pathprobe.capture.textpacket import (
     u32,
 )
 from pathprobe.capture.tracker import PAYLOAD_PEEK
-from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN, parse_tcp_options
+from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN, TcpOptions
 
 # --- the whole text --------------------------------------------------------------------
 
@@ -131,11 +131,10 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
     return i
 
 
-def _from_dump(p: TextPacket, options: bytes, payload: bytes) -> None:
+def _from_dump(p: TextPacket, opts: TcpOptions, payload: bytes) -> None:
     """What a packet's hex dump adds to its line: the payload's first bytes and the TCP
     options (so the header size is known, not assumed)."""
     p.content = p.content or payload[:PAYLOAD_PEEK]
-    opts = parse_tcp_options(options)
     p.options_shown = True
     p.tsopt = opts.timestamps is not None
     p.sack = p.sack or opts.sack_permitted

@@ -14,6 +14,13 @@ import math
 import re
 from collections.abc import Sequence
 
+from pathprobe.capture.linklayer import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_RAW,
+    ip_offset,
+)
 from pathprobe.capture.textpacket import (
     HEADER_LINE,
     MONTHS,
@@ -30,7 +37,17 @@ from pathprobe.capture.textpacket import (
     parse_time,
     u32,
 )
-from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
+from pathprobe.wire.headers import (
+    PROTO_TCP,
+    TCP_ACK,
+    TCP_FIN,
+    TCP_PSH,
+    TCP_RST,
+    TCP_SYN,
+    TcpOptions,
+    parse_ip,
+    parse_tcp,
+)
 
 TCP_URG, TCP_ECE, TCP_CWR = 0x20, 0x40, 0x80
 STATUS_LOOKAHEAD = 6        # lines searched for the parts of an HTTP status broken over lines
@@ -141,18 +158,19 @@ _CISCO_DROP = re.compile(r"\bDrop-reason: *\((?P<code>[\w-]{1,64})\) *(?P<why>[^
 _CISCO_LINK_HEAD = re.compile(r"^\s*(?:\d{1,10}:\s+)?(?P<time>" + TIME + r")\s+\S+\s+\S+\s+"
                               r"(?:\S+\s+)*?0x(?P<et>[0-9a-fA-F]{4})\s+Length:\s*\d+\s*$")
 _CLASSIC_ICMP = re.compile(
-    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>)(?P<src>[^\s>]+) > (?P<dst>[^\s>:]+):? "
+    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<src>[^\s>]+) > (?P<dst>[^\s>:]+):? "
     r"(?:icmp: (?P<orig>\S+) unreachable - need to frag \(mtu (?P<mtu>\d+)\)"
     r"|icmp6: (?:packet )?too big,? (?:mtu )?(?P<mtu6>\d+))")
 _CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
 
 
-# tcpdump -x/-X (from the IP header) and -xx/-XX (from the link header), ASA/FTD 'show
-# capture NAME dump': "\t0x0010:  c612 0202 d574 0c38 ...  .....t.8" (the ASCII column after
-# two blanks); consecutive offsets make one packet's bytes.
+# tcpdump -x/-X (from the IP header) and -xx/-XX (from the link header): "\t0x0010:  c612
+# 0202 d574 0c38 ...  .....t.8" (the ASCII column after two blanks); consecutive offsets make
+# one packet's bytes.
 _HEX_LINE = re.compile(r"^\s*0x([0-9a-fA-F]{4})[:\s]\s*((?:[0-9a-fA-F]{2,4} ?){1,8})")
 HEX_MAX = 1 << 16             # bytes of one packet's dump read (an IP packet's most)
-_LINK_HEADERS = (0, 14, 18, 22, 16, 20)   # none, Ethernet, 802.1Q, QinQ, SLL, SLL2
+# What a dump may start with: the IP header (-x, -X), or a link header (-xx, -XX)
+_DUMP_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2)
 
 
 def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
@@ -173,33 +191,29 @@ def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
     return (j, bytes(raw)) if raw else None
 
 
-def _packed(address: str) -> bytes | None:
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(address).packed
+        return ipaddress.ip_address(text)
     except ValueError:      # a host name: any address will do
         return None
 
 
-def hex_payload(p: TextPacket, raw: bytes) -> tuple[bytes, bytes] | None:
-    """(TCP options, TCP payload) in a packet's dump: after whatever link header comes
-    first (the one after which an IP header with the line's addresses, or any IPv4/IPv6
-    TCP header when the line names hosts, starts), the IP and the TCP header. None when
-    it is no TCP packet of this line."""
-    src, dst = _packed(p.src), _packed(p.dst)
-    for off in _LINK_HEADERS:
-        ip = raw[off:]
-        if len(ip) >= 40 and ip[0] >> 4 == 4 and ip[9] == 6:
-            ihl, addrs = (ip[0] & 0x0F) * 4, (ip[12:16], ip[16:20])
-        elif len(ip) >= 60 and ip[0] >> 4 == 6 and ip[6] == 6:
-            ihl, addrs = 40, (ip[8:24], ip[24:40])
-        else:
+def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
+    """(TCP options, TCP payload) in a packet's dump: after the link header (none,
+    Ethernet with its tags, Linux cooked) behind which an IP header with the line's
+    addresses (any, when the line names hosts) carries TCP. None when it is no TCP packet
+    of this line."""
+    want = (_address(p.src), _address(p.dst))
+    for off in dict.fromkeys(ip_offset(linktype, raw) for linktype in _DUMP_LINKTYPES):
+        ip = parse_ip(raw[off:]) if off >= 0 else None
+        if ip is None or ip.proto != PROTO_TCP or (
+                None not in want and (_address(ip.src), _address(ip.dst)) != want):
             continue
-        if src is not None and dst is not None and addrs != (src, dst):
-            continue
-        thl = (ip[ihl + 12] >> 4) * 4 if len(ip) >= ihl + 20 else 0
-        if thl < 20 or len(ip) < ihl + thl:
+        start = off + ip.header_length
+        tcp = parse_tcp(raw[start:])
+        if tcp is None or len(raw) < start + tcp.header_length:
             return None
-        return ip[ihl + 20:ihl + thl], ip[ihl + thl:]
+        return tcp.options, raw[start + tcp.header_length:]
     return None
 
 
@@ -287,7 +301,8 @@ def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | Non
     if mtu is None or mtu > 0xFFFF:
         return None
     time_s = m.group("time") or time_s
-    family = 6 if m.group("mtu6") is not None or (m.group("fam") or fam) == "IP6" else 4
+    family = 6 if m.group("mtu6") is not None or (m.groupdict().get("fam") or fam) == "IP6" \
+        else 4
     return TextPacket(lineno, form, m.group("src"), 0, m.group("dst"), 0, 0,
                       parse_time(time_s) if time_s else None, family, icmp_mtu=mtu,
                       icmp_orig=m.group("orig") or "")
