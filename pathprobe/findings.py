@@ -16,7 +16,8 @@ typed limits, evidence and an attribution ``Basis``; this module
      inferred (ICMP seen in part, or only a cached route), an MSS clamp that
      still lets through segments larger than the leg carries, a proxy setting
      the FMC cannot use, one refused connection while others to the same server
-     succeeded (``others_connected``, from a capture);
+     succeeded (``others_connected``, from a capture), a capture's stall where
+     nothing was seen pending (``pending_unseen``: an idle session remains possible);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
@@ -254,7 +255,8 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
                   else Confidence.INFERRED)
     basis = next((v.basis for v in group if v.basis is not None), None)
     return replace(first, direction=direction, evidence=evidence, numbers=numbers,
-                   confidence=confidence, limit=_best_limit(group), basis=basis)
+                   confidence=confidence, limit=_best_limit(group), basis=basis,
+                   pending_unseen=all(v.pending_unseen for v in group))
 
 
 def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
@@ -313,6 +315,9 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
             v.others_connected or v.confidence is Confidence.INFERRED):
         # one refusal while other connections to it succeeded, or a lone SYN the capture
         # cannot tell from a capture gap: not proven to break traffic
+        return Severity.WARNING
+    if v.code is VerdictCode.TUNNEL_STALL and v.pending_unseen:
+        # nothing was seen pending when the data stopped: an idle session remains possible
         return Severity.WARNING
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL

@@ -21,15 +21,13 @@ from pathlib import Path
 from pathprobe.capture.collector import Collector, Filters
 from pathprobe.capture.conn import Conn, Key
 from pathprobe.capture.correlate import SegmentLog
+from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
 from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
-from pathprobe.capture.rules import (
-    DEFAULT_STALL_S,
-    Finding,
-    ev,
-)
+from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.textframes import as_text_analysis
+from pathprobe.capture.timeline import BACK_S, PAUSE_S, PAUSES_MAX, batch_pauses
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker, _delivered
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -213,7 +211,13 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     ts = 0.0
     eth, ipv4 = LINKTYPE_ETHERNET, b"\x08\x00"
     tap_rows = tap.table if tap is not None else {}
+    previous: tuple[int, float] | None = None
     for batch in read_batches(path, stats):
+        if previous is None or not -BACK_S <= batch[-1][1] - previous[1] <= PAUSE_S:
+            pauses = batch_pauses(batch, previous)
+            if pauses and len(tracker.pauses) < PAUSES_MAX:
+                tracker.pauses += tuple(pauses[:PAUSES_MAX - len(tracker.pauses)])
+        previous = (batch[-1][0], batch[-1][1])
         if batch[-1][0] >= next_sweep:    # judge idle connections, once per batch at most
             next_sweep = batch[-1][0] + EVICT_EVERY
             tracker.capture_end = batch[0][1]
@@ -292,6 +296,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     c, d, s, o = entry
                     c.last_frame = frame
                     c.last_ts = ts
+                    s.last_seq = seq
                     if flags & 0x10:
                         isn = o.isn
                         if isn is not None:
@@ -485,6 +490,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         syn_only=tracker.shed_syn_only, max_connections=tracker.max_connections))
     if collector.joined:
         notes.append(ev(CaptureFact.LEG2_JOINED, joined=collector.joined))
+    for before, after, t0, t1 in tracker.pauses[:3]:
+        notes.append(ev(CaptureFact.CAPTURE_PAUSED, before, after=after,
+                        seconds=round(t1 - t0, 1)))
     if collector.loss[0]:
         notes.append(ev(CaptureFact.CAPTURE_LOSS, connections=collector.loss[0],
                         missing=collector.loss[1]))

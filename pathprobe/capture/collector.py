@@ -174,7 +174,8 @@ class Collector:
         pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
         ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
                           full_crossed=self.crossed.get(path, 0),
-                          hello_answered=self.hellos.get(path, 0))
+                          hello_answered=self.hellos.get(path, 0),
+                          pauses=tracker.pauses if tracker is not None else ())
         findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
         if not findings and (c.server_hello is not None or c.down.bytes):
             self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)
@@ -184,6 +185,9 @@ class Collector:
             if side.hole is not None and side.acked >= side.hole[1]:
                 self.loss[0] += 1
                 self.loss[1] += side.hole[1] - side.hole[0]
+            elif side.acked > side.next_seq + 1:   # acknowledged past all it showed
+                self.loss[0] += 1
+                self.loss[1] += side.acked - side.next_seq - 1
         self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
                                 else f"{c.server}:{c.sport}")
         if c.exchanges and c.exchanges[-1].method == "CONNECT":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pathprobe.compat import SLOTS
 
+Bytes = bytes   # (a field of Side is called ``bytes``)
 UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
 MASK = 0xFFFFFFFF
 HALF = 1 << 31
@@ -73,6 +74,16 @@ class Side:
     wscale: int | None = None
     timestamps: bool = False
     sack: bool = False
+    # TLS record framing, followed from the hello on (``tracker.follow_records``): where
+    # the next record header starts (relative sequence number; None: not followed), the
+    # first bytes of a header split between segments, the record in progress.
+    rec_next: int | None = None
+    last_seq: int | None = None   # the sequence number of the last packet sent (any flags)
+    turn_start: int = 1           # relative sequence where this side last began to speak
+    retx_end: int = 0             # where the last retransmitted segment ended (relative)
+    rec_part: Bytes = b""   # (``bytes`` is a field name in here)
+    rec_len: int = 0
+    rec_frame: int = 0
 
     def rel(self, seq: int) -> int:
         """Sequence number relative to the ISN, unwrapped around the highest seen."""
@@ -81,6 +92,24 @@ class Side:
         if delta >= HALF:
             delta -= 1 << 32
         return self.next_seq + delta
+
+
+@dataclass(frozen=True, **SLOTS)
+class Owed:
+    """What one direction still owed its receiver at a moment: the difference between a
+    stalled session (data pending) and an idle one (everything delivered)."""
+
+    unacked: int        # bytes sent, not acknowledged and retransmitted: the sender waits
+    # Bytes not acknowledged, yet never retransmitted across the silence: a sender waiting
+    # for an ACK retransmits within a second or so, so the capture lacks packets here.
+    unacked_quiet: int
+    unseen: int         # bytes sent (the sender's sequence number says) that never arrived
+    record: tuple[int, int, int] | None   # a TLS record in progress: (frame, length, missing)
+    known: bool         # both were seen: ACKs for this direction, and its TLS framing
+
+    @property
+    def waiting(self) -> bool:
+        return self.unacked > 0 or self.unseen > 0 or self.record is not None
 
 
 @dataclass(**SLOTS)
@@ -117,11 +146,15 @@ class Conn:
     # Direction of the last large segment: who was transferring when data stopped (small
     # late segments such as TLS session tickets do not count).
     last_big_dir: int = UP
+    last_data_dir: int = UP      # direction of the last data segment of any size
     max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
     max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
     gap_dir: int = UP            # direction of the last large data before the longest gap
     gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
     after_gap: int = 0           # payload bytes (both directions) after the longest gap
+    gap_last_dir: int = UP       # direction of the last data before the longest gap
+    gap_owed: tuple[Owed, Owed] | None = None   # (up, down) when the longest gap began
+    gap_turn: int = 0            # bytes the last speaker had sent in its turn by then
     end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
     rst_on_large: tuple[int, int, int, int, float, int] | None = None
     # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pathprobe.capture.rules import ev
+from pathprobe.capture.finding import ev
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode

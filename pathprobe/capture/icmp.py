@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pathprobe.capture.rules import MIN_MTU, Finding, ev, size_limit
+from pathprobe.capture.finding import Finding, ev
+from pathprobe.capture.rules import MIN_MTU, size_limit
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Confidence, Direction, Evidence, Leg, Limit, VerdictCode
 from pathprobe.wire.headers import IcmpError, IpHeader

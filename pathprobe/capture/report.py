@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Exchange
-from pathprobe.capture.rules import Finding, ev
+from pathprobe.capture.finding import Finding, ev
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Confidence,
@@ -74,11 +74,12 @@ class Merger:
                                others_connected=first.others_connected,
                                target_text=first.target_text,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
+                               pending_unseen=first.pending_unseen,
                                endpoints=(HostPort(c.client, c.cport),
                                           HostPort(c.server, c.sport))
                                if c is not None else None))
         order = list(VerdictCode)
-        out.sort(key=lambda v: order.index(v.code))
+        out.sort(key=lambda v: (order.index(v.code), v.pending_unseen))
         return out
 
 

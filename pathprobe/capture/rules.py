@@ -9,66 +9,31 @@ live in ``pathprobe.render.evidence.capture``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pathprobe.capture.conn import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
+from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
+from pathprobe.capture.stall import (
+    answer_uncaptured,
+    hello_name,
+    hello_spans,
+    stall_finding,
+)
+from pathprobe.capture.timeline import Pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Basis,
     Confidence,
     Direction,
-    Evidence,
     HelloSizes,
     Leg,
     Limit,
     Number,
-    Step,
     VerdictCode,
 )
-from pathprobe.wire.hostport import parse_host
 
 FMC_UNSUPPORTED_SCHEMES = frozenset({"ntlm", "negotiate", "kerberos"})
 DEFAULT_STALL_S = 3.0
-TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
-
-
-def ev(fact: CaptureFact, frame: int | None = None, /, **values: Number) -> Evidence:
-    """A capture evidence item; a cited frame goes both into the values and ``frames``."""
-    if frame is None:
-        return Evidence(fact, Step.CAPTURE, values)
-    return Evidence(fact, Step.CAPTURE, {"frame": frame, **values}, (frame,))
-
-
-@dataclass
-class Finding:
-    """A verdict about one connection, before merging across connections."""
-
-    code: VerdictCode
-    leg: Leg
-    direction: Direction | None
-    numbers: dict[str, Number]
-    evidence: list[Evidence]
-    confidence: Confidence = Confidence.MEASURED
-    # the values that must match for two connections' findings to merge
-    key_values: tuple[Number, ...] = ()
-    limit: Limit | None = None
-    basis: Basis = Basis.CAPTURE_POINT
-    conn: Conn | None = field(default=None, repr=False)
-    mss_received: int | None = None   # MSS_CLAMPED: the SYN-ACK's MSS
-    # The facts the rules read, typed (``numbers`` holds them under their JSON names).
-    hello: HelloSizes | None = None
-    others_connected: int | None = None
-    target_text: str | None = None
-    max_seg_down: int | None = None
-    full_seg: int | None = None
-    pinged: str | None = None   # a DF ping sweep's destination
-
-    def key(self) -> tuple[object, ...]:
-        return (self.code, self.leg, self.direction, self.key_values)
-
-
-def _dir(d: int) -> Direction:
-    return Direction.UP if d == UP else Direction.DOWN
 
 
 def conn_filter(c: Conn) -> str:
@@ -96,6 +61,8 @@ class PathContext:
     full_crossed: int = 0
     # Largest ClientHello record the same client sent the same peer that was answered.
     hello_answered: int = 0
+    # Where the capture went quiet (``timeline``): silences across them prove nothing.
+    pauses: tuple[Pause, ...] = ()
 
 
 def size_limit(delivered: int | None, failing: int) -> Limit:
@@ -174,7 +141,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     # --- the tunnel after 200 (or a direct TLS session) ------------------------------------
     if not any(f.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
                for f in transport):
-        stall = _stall_finding(c, capture_end, leg, base, stall_s)
+        stall = stall_finding(c, capture_end, leg, base, stall_s, ctx.pauses)
         if stall is not None:
             out.append(stall)
     return out
@@ -194,24 +161,6 @@ def syn_failed(c: Conn, capture_end: float) -> bool:
     return c.synack_rst is not None or capture_end - c.first_ts >= SYN_WAIT_S
 
 
-def _hello_name(c: Conn) -> str:
-    """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
-    if c.server_name:
-        return c.server_name
-    if not c.exchanges:
-        return "-"
-    target = c.exchanges[-1].target
-    try:
-        return parse_host(target)[0]
-    except ValueError:
-        return target
-
-
-def hello_spans(c: Conn) -> bool:
-    """The ClientHello record is longer than the segment that starts it."""
-    return c.client_hello is not None and c.hello_record > c.client_hello[1]
-
-
 def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: float,
                   ctx: PathContext) -> Finding | None:
     """TLS_HELLO_DROPPED (inferred): a ClientHello spanning segments got no answer but
@@ -223,7 +172,8 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     had crossed to the same server. Either way not a path MTU: the same sizes cross.
     """
     hello = c.client_hello
-    if hello is None or not hello_spans(c) or c.server_hello is not None:
+    if hello is None or not hello_spans(c) or c.server_hello is not None \
+            or answer_uncaptured(c):
         return None
     frame, first = hello
     up = c.up
@@ -250,7 +200,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     # The verdict's vocabulary (as from `tunnel`): refused actively, or dropped.
     how = "drop" if reset is None and closed is None else "reset"
     evidence = [ev(CaptureFact.HELLO_SPANS, frame, record=c.hello_record, first=first,
-                   name=_hello_name(c))]
+                   name=hello_name(c))]
     if leg is Leg.FMC_PROXY:
         evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1))
     else:
@@ -264,7 +214,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
                            proxied=int(leg is Leg.FMC_PROXY)))
     else:
         evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(end_ts - c.last_data_ts, 1),
-                           **_ended(c, capture_end)))
+                           **ended_values(c, capture_end)))
     target_leg = Leg.PROXY_UPSTREAM if leg is Leg.FMC_PROXY else leg
     return Finding(VerdictCode.TLS_HELLO_DROPPED, target_leg, Direction.UP,
                    {"hello_dropped_from": c.hello_record, "first_segment": first,
@@ -279,16 +229,6 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
                    hello=HelloSizes(ctx.hello_answered
                                     if 0 < ctx.hello_answered < c.hello_record else None,
                                     c.hello_record))
-
-
-def _ended(c: Conn, capture_end: float) -> dict[str, Number]:
-    """How the connection ended, as values for the ``ended`` sentence."""
-    if c.end is None and c.evicted_at is not None:
-        return {"ended": "silent", "after_s": round(c.evicted_at - c.last_ts, 1)}
-    if c.end is None:
-        return {"ended": "open", "after_s": round(capture_end - c.last_ts, 1)}
-    how, frame, _ts = c.end
-    return {"ended": "closed", "how": how, "end_frame": frame}
 
 
 def _method(ex: Exchange) -> dict[str, Number]:
@@ -360,7 +300,7 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
         evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
                        with_auth=int(last.with_auth), retransmits=last.retransmits,
                        **_method(last)),
-                    ev(CaptureFact.NO_HTTP_ANSWER, **_ended(c, c.last_ts))]
+                    ev(CaptureFact.NO_HTTP_ANSWER, **ended_values(c, c.last_ts))]
         if c.up.acked < c.up.next_seq:
             evidence.append(ev(CaptureFact.CONNECT_NEVER_ACKED))
         out.append(Finding(VerdictCode.CONNECT_NO_RESPONSE, leg, Direction.UP,
@@ -398,7 +338,7 @@ def _conn_icmp_findings(c: Conn, leg: Leg) -> tuple[list[Finding], set[int]]:
         else:
             limit = Limit(pmtu_low=delivered if delivered is not None and delivered < mtu
                           else None, pmtu_high=mtu, exact=False)
-        out.append(Finding(VerdictCode.PMTU_REDUCED, leg, _dir(d),
+        out.append(Finding(VerdictCode.PMTU_REDUCED, leg, direction_of(d),
                            {"router": first[3],
                             "wireshark_filter": f"{ipf} && tcp.port=={c.cport}"},
                            evidence, key_values=(mtu,), limit=limit, conn=c))
@@ -416,7 +356,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         if s.max_delivered_ip:
             evidence.append(ev(CaptureFact.RST_THRESHOLD_ABOVE, delivered=s.max_delivered_ip,
                                size=ip_len))
-        out.append(Finding(VerdictCode.RST_ON_LARGE_SEGMENT, leg, _dir(d),
+        out.append(Finding(VerdictCode.RST_ON_LARGE_SEGMENT, leg, direction_of(d),
                            {"payload": payload,
                             "wireshark_filter": f"{base} && (tcp.flags.reset==1 || "
                                                 f"tcp.len>{max(s.max_delivered_payload, 0)})"},
@@ -443,7 +383,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             if low:
                 evidence.append(ev(CaptureFact.BLACKHOLE_BRACKET, delivered=low, size=ip_len))
             limit = size_limit(low, ip_len)
-            out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
+            out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, direction_of(d),
                                {"wireshark_filter": f"{base} && tcp.analysis.retransmission"
                                                     f" && tcp.len>{s.max_delivered_payload}"},
                                evidence, key_values=(limit.pmtu_low, limit.pmtu_high),
@@ -461,7 +401,7 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                 evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=c.endpoint(d),
                                missing=end - start, waited_s=round(waited, 1)),
                             ev(CaptureFact.SMALLER_ARRIVED, max_payload=s.max_payload)]
-                out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, _dir(d),
+                out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, direction_of(d),
                                    {"missing_bytes": end - start,
                                     "wireshark_filter": f"{base} && (tcp.analysis.lost_segment"
                                                         " || tcp.analysis.retransmission)"},
@@ -470,102 +410,3 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     return out
 
 
-def full_segment(c: Conn) -> int:
-    """The payload of a full-size segment from the server: the smaller MSS, minus timestamps."""
-    mss = min(c.up.mss or 1460, c.down.mss or 1460)
-    return mss - (12 if c.up.timestamps and c.down.timestamps else 0)
-
-
-def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
-    """What the capture on leg 1 says about where the data stopped (honestly: inferred)."""
-    out: list[Evidence] = []
-    if d == UP:
-        out.append(ev(CaptureFact.LEG1_ALL_ACKED if clear else CaptureFact.LEG1_SOME_UNACKED))
-    else:
-        full = full_segment(c)
-        out.append(ev(CaptureFact.FULL_SEGMENTS_ARRIVED if c.down.max_payload >= full
-                      else CaptureFact.NO_FULL_SEGMENT,
-                      max_seg_down=c.down.max_payload, full_seg=full))
-    return out
-
-
-def _stall_opening(c: Conn) -> list[Evidence]:
-    """A stall's first evidence: the tunnel's 200 (or a direct TLS session), the hello."""
-    evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
-                else ev(CaptureFact.TLS_SESSION)]
-    hello = c.client_hello
-    if hello is not None:
-        evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
-    return evidence
-
-
-def _stall_numbers(c: Conn) -> dict[str, Number]:
-    """The tunnel's byte counts and segment sizes, for either kind of stall."""
-    return {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
-            "max_seg_down": c.down.max_payload, "full_seg": full_segment(c)}
-
-
-def _stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
-                   stall_s: float) -> Finding | None:
-    """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped. The evidence is
-    made once a stall is found (most tunnels judged here are healthy)."""
-    proxied = conn_leg is Leg.FMC_PROXY
-    if proxied and c.tunnel_start is None:
-        return None
-    if not proxied and c.first_payload != "tls":
-        return None
-    leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
-    end_ts = (c.end[2] if c.end is not None else
-              c.evicted_at if c.evicted_at is not None else capture_end)
-    idle = end_ts - c.last_data_ts
-    hello = c.client_hello
-    if hello is not None and c.server_hello is None:
-        # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
-        if idle < stall_s and (not proxied or c.end is None):
-            return None
-        evidence = _stall_opening(c)
-        evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
-                           **_ended(c, capture_end)))
-        if hello_spans(c):
-            # Not TLS_HELLO_DROPPED only because nothing proved that segments of that
-            # size cross the path: both remain.
-            evidence.append(ev(CaptureFact.HELLO_SPANS, hello[0], record=c.hello_record,
-                               first=hello[1], name=_hello_name(c)))
-            evidence.append(ev(CaptureFact.HELLO_OR_SIZE))
-        if proxied:
-            clear = c.up.acked >= hello[1]
-            evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1 if clear
-                               else CaptureFact.HELLO_NOT_ACKED_ON_LEG1))
-            evidence += _stall_context(c, None, clear)
-        return Finding(VerdictCode.TUNNEL_STALL, leg, None,
-                       {"idle_s": round(idle, 1), **_stall_numbers(c),
-                        "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
-                                            "tcp.flags.reset==1)"},
-                       evidence, Confidence.INFERRED, conn=c,
-                       max_seg_down=c.down.max_payload, full_seg=full_segment(c))
-    gap, gap_from, gap_to = c.max_gap
-    if idle >= gap:   # the longest silence is the one at the end
-        gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
-        d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
-    else:
-        after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
-    # A stall: a long silence after which (at most) a TLS alert and a close followed.
-    if gap >= stall_s and gap_from and after <= TLS_GOODBYE_MAX and (
-            c.tunnel_start is None or gap_from >= c.tunnel_start[0]):
-        evidence = _stall_opening(c)
-        sh = c.server_hello
-        if sh is not None:
-            evidence.append(ev(CaptureFact.SERVER_HELLO, sh[0]))
-        direction = _dir(d)
-        evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
-                           until_frame=gap_to or None, after=after, **_ended(c, capture_end)))
-        evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
-                           bytes_down=c.tunnel_down, direction=direction.value))
-        if proxied:
-            evidence += _stall_context(c, d, clear)
-        return Finding(VerdictCode.TUNNEL_STALL, leg, direction,
-                       {"idle_s": round(gap, 1), **_stall_numbers(c),
-                        "wireshark_filter": f"{base} && frame.number>={gap_from}"},
-                       evidence, Confidence.INFERRED, conn=c,
-                       max_seg_down=c.down.max_payload, full_seg=full_segment(c))
-    return None

@@ -26,6 +26,8 @@ from pathprobe.capture.conn import (
     Key,
     Side,
 )
+from pathprobe.capture.framing import follow_records, owed
+from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
     TCP_ACK,
     TCP_FIN,
@@ -75,6 +77,17 @@ def _delivered(o: Side, rel: int) -> None:
             payload = int(o.big_retx.pop(start)[0])
             if payload > o.max_delivered_payload:
                 o.max_delivered_payload = payload
+
+
+def _longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
+    """The longest silence between data so far, and what was pending when it began."""
+    c.max_gap_s, c.max_gap = gap, (gap, before, after)
+    c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
+    c.gap_leg1_clear = c.up.acked >= c.up.next_seq
+    c.gap_owed = (owed(c.up), owed(c.down))
+    s = c.side(c.last_data_dir)
+    c.gap_turn = s.next_seq - s.turn_start
+    c.after_gap = 0
 
 
 def _syn_only(c: Conn) -> bool:
@@ -163,6 +176,7 @@ class Tracker:
         # (packed address, port) seen answering a SYN: a listener, so the server side of a
         # connection whose start the capture missed.
         self.listening: set[tuple[bytes, int]] = set()
+        self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
 
     # --- connection table ----------------------------------------------------------------
@@ -277,6 +291,7 @@ class Tracker:
             c, d, s, o = entry
             c.last_frame = frame
             c.last_ts = ts
+            s.last_seq = seq
             if flags & TCP_ACK:
                 if o.isn is not None:   # _ack, inlined for the common case
                     nxt = o.next_seq
@@ -310,6 +325,7 @@ class Tracker:
         if s.isn is None:
             s.isn = (seq - 1) & MASK
             s.next_seq = 1
+        s.last_seq = seq
         if flags & TCP_RST:
             self._rst(c, d, frame, ts)
             return
@@ -400,14 +416,13 @@ class Tracker:
         if last:
             gap = ts - c.last_data_ts
             if gap > c.max_gap_s:
-                c.max_gap_s = gap
-                c.max_gap = (gap, last, frame)
-                c.gap_dir = c.last_big_dir
-                c.gap_leg1_clear = c.up.acked >= c.up.next_seq
-                c.after_gap = 0
+                _longest_gap(c, gap, last, frame)
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
+        if d != c.last_data_dir:   # this side's turn begins (a request, an answer)
+            c.last_data_dir = d
+            s.turn_start = start
         if length > LARGE_PAYLOAD:
             c.last_big_dir = d
         hole = s.hole
@@ -415,6 +430,7 @@ class Tracker:
             s.hole = None
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
+            s.retx_end = end
             if end > s.acked:
                 _replace_inflight(s, (start, end, length, ip_len, frame, ts),
                                   length > s.max_delivered_payload)
@@ -457,6 +473,9 @@ class Tracker:
             payload = data[payload_off:payload_off + PAYLOAD_PEEK]
             if payload:
                 self._content(c, d, frame, ts, length, payload)
+        rec = s.rec_next
+        if rec is not None and rec < end:
+            follow_records(s, frame, start, end, data, payload_off)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
                  payload: bytes) -> None:
@@ -497,6 +516,7 @@ class Tracker:
             elif d == DOWN and c.server_hello is None and payload[:1] == b"\x16" \
                     and payload[5:6] == b"\x02":
                 c.server_hello = (frame, length)
+                c.down.rec_next = c.down.next_seq - length
 
     @staticmethod
     def _hello(c: Conn, frame: int, length: int, payload: bytes) -> bool:
@@ -508,6 +528,7 @@ class Tracker:
         c.client_hello = (frame, length)
         c.hello_record = hello[0]
         c.hello_end = c.up.next_seq - length + hello[0]
+        c.up.rec_next = c.up.next_seq - length
         if hello[1] and not c.server_name:
             c.server_name = hello[1]
         return True

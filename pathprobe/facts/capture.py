@@ -64,6 +64,15 @@ class CaptureFact(StrEnum):
     HELLO_ACKED_ON_LEG1 = "hello-acked-on-leg1"
     HELLO_NOT_ACKED_ON_LEG1 = "hello-not-acked-on-leg1"
     LAST_DATA = "last-data"                        # then {gap_s} s without data
+    RECORD_CUT = "record-cut"                      # a TLS record {missing} bytes short
+    UNACKED_AT_SILENCE = "unacked-at-silence"      # {unacked} bytes from {sender} unacked
+    SENT_NEVER_ARRIVED = "sent-never-arrived"      # {sender}'s seq: {unseen} bytes never came
+    TRANSFER_UNANSWERED = "transfer-unanswered"    # the client's last {size} bytes unanswered
+    # (a TUNNEL_STALL without proof of pending data is a warning: Verdict.pending_unseen)
+    UNANSWERED_OR_IDLE = "unanswered-or-idle"      # the client's last data, never answered
+    IDLE_OR_STALL = "idle-or-stall"                # all acked, TLS framing not followed
+    UNACKED_QUIET = "unacked-quiet"                # {unacked} never acked nor retransmitted
+    SERVER_UNSEEN = "server-unseen"                # no packet from the server captured
     TUNNEL_BYTES = "tunnel-bytes"                  # {bytes_up} up, {bytes_down} down
     LEG1_ALL_ACKED = "leg1-all-acked"              # so the data is stuck beyond the proxy
     LEG1_SOME_UNACKED = "leg1-some-unacked"
@@ -92,6 +101,7 @@ class CaptureFact(StrEnum):
     UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
+    CAPTURE_PAUSED = "capture-paused"              # no packet for a day, or time went back
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
@@ -105,3 +115,4 @@ class CaptureFact(StrEnum):
     LOST_AFTER_FAR = "lost-after-far"              # seen in both, never acknowledged
     ACK_LOST_BETWEEN = "ack-lost-between"          # acknowledged at {far}, ACK never at {near}
     FAR_CAPTURE_MISSED = "far-capture-missed"      # acknowledged, yet {far} never shows it
+

@@ -23,7 +23,8 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "mss_rules", "records", "serialize", "interception", "runner", "fleet", "render", "wire",
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
         "capture.textforms", "capture.correlate", "capture.linklayer", "capture.conn",
-        "capture.collector", "capture.report")
+        "capture.collector", "capture.report", "capture.finding", "capture.stall",
+        "capture.framing", "capture.timeline")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",
         "terminal", "pmtu", "mss", "tunnel", "tunnel_session", "tunnel_down", "hellos",

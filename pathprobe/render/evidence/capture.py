@@ -153,6 +153,25 @@ def _others_connected(v: Mapping[str, Number]) -> str:
             "servers)")
 
 
+def _capture_paused(v: Mapping[str, Number]) -> str:
+    seconds = _float(v, "seconds")
+    what = (f"time jumps back {-seconds:.0f} s" if seconds < 0 else
+            f"the capture holds no packet at all for {seconds:.0f} s")
+    return (f"between frames {v.get('frame')} and {v.get('after')} {what}: it stopped, or was "
+            "merged from pieces; a connection's silence across it is not read as a stall")
+
+
+def _record_cut(v: Mapping[str, Number]) -> str:
+    if not v.get("length"):
+        return (f"frame {v.get('frame')}: a TLS record header from {v.get('sender')} was cut "
+                f"short ({v.get('missing')} of its 5 bytes never came): {v.get('receiver')} "
+                "was waiting for the rest, so data was pending, not an idle session")
+    return (f"frame {v.get('frame')}: a {v.get('length')}-byte TLS record from "
+            f"{v.get('sender')} began; its last {v.get('missing')} bytes never came: "
+            f"{v.get('receiver')} was waiting for them, so data was pending, not an idle "
+            "session")
+
+
 def _none_dash(x: Number) -> str:
     return "-" if x is None else str(x)
 
@@ -246,6 +265,31 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.HELLO_ACKED_ON_LEG1: "the ClientHello reached the proxy (acknowledged on leg 1)",
     CaptureFact.HELLO_NOT_ACKED_ON_LEG1: "the ClientHello was never acknowledged on leg 1",
     CaptureFact.LAST_DATA: _last_data,
+    CaptureFact.RECORD_CUT: _record_cut,
+    CaptureFact.UNACKED_AT_SILENCE:
+        "{unacked} bytes from {sender} were not acknowledged when the data stopped, and were "
+        "retransmitted: data was pending, not an idle session",
+    CaptureFact.SENT_NEVER_ARRIVED:
+        "the sequence numbers of {sender} show {unseen} more bytes sent that never arrived "
+        "here and were never acknowledged: data was pending, not an idle session",
+    CaptureFact.TRANSFER_UNANSWERED:
+        "frame {frame}: the last data before the silence ended a {size}-byte transfer from "
+        "{sender} (an upload, not a request or a keep-alive); it was acknowledged and never "
+        "answered",
+    CaptureFact.UNANSWERED_OR_IDLE:
+        "the last data before the silence came from {sender} (frame {frame}), was "
+        "acknowledged and never answered: a request the far end left unanswered, or a "
+        "message that needs no answer (the capture cannot tell an idle session from a stall)",
+    CaptureFact.UNACKED_QUIET:
+        "{unacked} bytes from {sender} were never acknowledged, yet never retransmitted either "
+        "(a sender waiting for an ACK resends within seconds): the capture lacks this "
+        "connection's later packets, so an idle session and a stall remain",
+    CaptureFact.IDLE_OR_STALL:
+        "every byte was acknowledged, and the TLS record framing from {senders} could not be "
+        "followed (bytes the capture lacks, or not TLS): an idle session and a stall remain",
+    CaptureFact.SERVER_UNSEEN:
+        "not one packet from {server} was captured on this connection: a capture of one "
+        "direction only (a filter, asymmetric routing) and a server that never answered remain",
     CaptureFact.TUNNEL_BYTES:
         "{bytes_up} bytes up and {bytes_down} bytes down crossed the tunnel; the last large "
         "segments went {direction}",
@@ -285,6 +329,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_CAPTURE_LOSS:
         "frame {frame}: {missing} bytes from {sender} missing from the capture but "
         "acknowledged by the peer (capture loss, not network loss)",
+    CaptureFact.CAPTURE_PAUSED: _capture_paused,
     CaptureFact.CAPTURE_LOSS:
         "{connections} connection(s) with bytes the peer acknowledged that the capture never "
         "showed ({missing} bytes in all): the capture dropped packets (tcpdump -B, a larger "

@@ -1,0 +1,235 @@
+"""TUNNEL_STALL from one connection of a capture: the tunnel (or TLS session) opened and
+data stopped. Differential: a stall needs data owed when the silence began (bytes not
+acknowledged, a TLS record not finished, a ClientHello not answered); with everything
+delivered the silence is an idle session (keep-alive), and where the capture cannot tell
+(TLS framing not followed, the last word unanswered, the server never seen) the verdict
+says so and is a warning (``Verdict.pending_unseen``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pathprobe.capture.conn import DOWN, UP, Conn, Owed
+from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
+from pathprobe.capture.framing import owed
+from pathprobe.capture.timeline import Pause, first_pause
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
+from pathprobe.wire.hostport import parse_host
+
+TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
+# A client's last turn larger than the usual limit of an HTTP request head (8 KB: nginx,
+# Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
+TRANSFER_MIN = 8192
+
+def full_segment(c: Conn) -> int:
+    """The payload of a full-size segment from the server: the smaller MSS, minus timestamps."""
+    mss = min(c.up.mss or 1460, c.down.mss or 1460)
+    return mss - (12 if c.up.timestamps and c.down.timestamps else 0)
+
+
+def hello_spans(c: Conn) -> bool:
+    """The ClientHello record is longer than the segment that starts it."""
+    return c.client_hello is not None and c.hello_record > c.client_hello[1]
+
+
+def hello_name(c: Conn) -> str:
+    """The host a ClientHello is for: its SNI, or the CONNECT target's host."""
+    if c.server_name:
+        return c.server_name
+    if not c.exchanges:
+        return "-"
+    target = c.exchanges[-1].target
+    try:
+        return parse_host(target)[0]
+    except ValueError:
+        return target
+
+
+def answer_uncaptured(c: Conn) -> bool:
+    """The client acknowledged data from the server that the capture never showed (more
+    than a FIN's one sequence number): the server answered; the capture missed it."""
+    return c.down.acked > c.down.next_seq + 1
+
+
+def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
+    """What the capture on leg 1 says about where the data stopped (honestly: inferred)."""
+    out: list[Evidence] = []
+    if d == UP:
+        out.append(ev(CaptureFact.LEG1_ALL_ACKED if clear else CaptureFact.LEG1_SOME_UNACKED))
+    else:
+        full = full_segment(c)
+        out.append(ev(CaptureFact.FULL_SEGMENTS_ARRIVED if c.down.max_payload >= full
+                      else CaptureFact.NO_FULL_SEGMENT,
+                      max_seg_down=c.down.max_payload, full_seg=full))
+    return out
+
+
+def _stall_opening(c: Conn) -> list[Evidence]:
+    """A stall's first evidence: the tunnel's 200 (or a direct TLS session), the hello."""
+    evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
+                else ev(CaptureFact.TLS_SESSION)]
+    hello = c.client_hello
+    if hello is not None:
+        evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
+    return evidence
+
+
+def _stall_numbers(c: Conn) -> dict[str, Number]:
+    """The tunnel's byte counts and segment sizes, for either kind of stall."""
+    return {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
+            "max_seg_down": c.down.max_payload, "full_seg": full_segment(c)}
+
+
+def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
+                  stall_s: float, pauses: Sequence[Pause] = ()) -> Finding | None:
+    """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped. The evidence is
+    made once a stall is found (most tunnels judged here are healthy)."""
+    proxied = conn_leg is Leg.FMC_PROXY
+    if proxied and c.tunnel_start is None:
+        return None
+    if not proxied and c.first_payload != "tls":
+        return None
+    leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
+    end_ts = (c.end[2] if c.end is not None else
+              c.evicted_at if c.evicted_at is not None else capture_end)
+    idle = end_ts - c.last_data_ts
+    pause = first_pause(pauses, c.last_data_frame, c.end[1] if c.end is not None else None)
+    if pause is not None:   # only the silence while the capture demonstrably ran counts
+        idle = min(idle, pause[2] - c.last_data_ts)
+    if c.client_hello is not None and c.server_hello is None:
+        return _hello_unanswered(c, capture_end, leg, proxied, base, stall_s, idle)
+    gap_pause = first_pause(pauses, c.max_gap[1], c.max_gap[2])
+    return _silence(c, capture_end, leg, proxied, base, stall_s, idle, gap_pause is not None)
+
+
+def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
+                      stall_s: float, idle: float) -> Finding | None:
+    """A ClientHello that no ServerHello followed: the server's answer is owed."""
+    hello = c.client_hello
+    assert hello is not None
+    # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
+    if idle < stall_s and (not proxied or c.end is None):
+        return None
+    if answer_uncaptured(c):
+        return None     # the client acknowledged an answer the capture never showed
+    evidence = _stall_opening(c)
+    evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
+                       **ended_values(c, capture_end)))
+    unseen = not (c.down.syn_frame or c.up.acked or c.down.bytes or c.down.fin_frame
+                  or c.down.rst_frame)
+    if unseen:
+        evidence.append(ev(CaptureFact.SERVER_UNSEEN, server=c.endpoint(DOWN)))
+    if hello_spans(c):
+        # Not TLS_HELLO_DROPPED only because nothing proved that segments of that
+        # size cross the path: both remain.
+        evidence.append(ev(CaptureFact.HELLO_SPANS, hello[0], record=c.hello_record,
+                           first=hello[1], name=hello_name(c)))
+        evidence.append(ev(CaptureFact.HELLO_OR_SIZE))
+    if proxied:
+        clear = c.up.acked >= hello[1]
+        evidence.append(ev(CaptureFact.HELLO_ACKED_ON_LEG1 if clear
+                           else CaptureFact.HELLO_NOT_ACKED_ON_LEG1))
+        evidence += _stall_context(c, None, clear)
+    return Finding(VerdictCode.TUNNEL_STALL, leg, None,
+                   {"idle_s": round(idle, 1), **_stall_numbers(c),
+                    "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
+                                        "tcp.flags.reset==1)"},
+                   evidence, Confidence.INFERRED, key_values=(not unseen,), conn=c,
+                   pending_unseen=unseen,
+                   max_seg_down=c.down.max_payload, full_seg=full_segment(c))
+
+
+def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
+             stall_s: float, idle: float, gap_paused: bool) -> Finding | None:
+    """The longest silence after the handshake, if it is a stall: long, followed by at most
+    a TLS alert and a close, while data was owed (with everything delivered it is an idle
+    session, unless the capture cannot tell)."""
+    gap, gap_from, gap_to = c.max_gap
+    if gap_paused:
+        gap = 0.0       # the capture was not running all along: no evidence
+    if idle >= gap or c.gap_owed is None:   # the longest silence is the one at the end
+        gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
+        d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
+        last_dir, debts = c.last_data_dir, (owed(c.up), owed(c.down))
+        speaker = c.side(last_dir)
+        turn = speaker.next_seq - speaker.turn_start
+    else:
+        after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
+        last_dir, turn = c.gap_last_dir, c.gap_turn
+        # Sequence numbers seen after the silence (a FIN, an ACK) still tell what had been
+        # sent before it and never arrived.
+        debts = (_with_unseen(c.gap_owed[UP], owed(c.up)),
+                 _with_unseen(c.gap_owed[DOWN], owed(c.down)))
+    if gap < stall_s or not gap_from or after > TLS_GOODBYE_MAX or (
+            c.tunnel_start is not None and gap_from < c.tunnel_start[0]):
+        return None
+    waiting = [i for i in (UP, DOWN) if debts[i].waiting]
+    if not waiting and last_dir == UP and turn >= TRANSFER_MIN:
+        waiting = [UP]      # a transfer the server owes an answer to
+        proof: list[Evidence] | None = [ev(CaptureFact.TRANSFER_UNANSWERED, gap_from,
+                                           sender=c.endpoint(UP), size=turn)]
+    else:
+        proof = (_owed_evidence(c, debts) if waiting
+                 else _stall_unproven(c, last_dir, debts, gap_from))
+    if len(waiting) == 1:
+        d = waiting[0]
+    if proof is None:
+        return None
+    evidence = _stall_opening(c)
+    sh = c.server_hello
+    if sh is not None:
+        evidence.append(ev(CaptureFact.SERVER_HELLO, sh[0]))
+    direction = direction_of(d)
+    evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
+                       until_frame=gap_to or None, after=after, **ended_values(c, capture_end)))
+    evidence += proof
+    evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
+                       bytes_down=c.tunnel_down, direction=direction.value))
+    if proxied:
+        evidence += _stall_context(c, d, clear)
+    return Finding(VerdictCode.TUNNEL_STALL, leg, direction,
+                   {"idle_s": round(gap, 1), **_stall_numbers(c),
+                    "wireshark_filter": f"{base} && frame.number>={gap_from}"},
+                   evidence, Confidence.INFERRED, key_values=(bool(waiting),), conn=c,
+                   pending_unseen=not waiting,
+                   max_seg_down=c.down.max_payload, full_seg=full_segment(c))
+
+
+def _with_unseen(then: Owed, now: Owed) -> Owed:
+    return replace(then, unseen=now.unseen) if now.unseen > then.unseen else then
+
+
+def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
+    """What was pending when the data stopped: the proof that it is a stall."""
+    out: list[Evidence] = []
+    for d in (UP, DOWN):
+        o = debts[d]
+        if o.record is not None:
+            frame, length, missing = o.record
+            out.append(ev(CaptureFact.RECORD_CUT, frame, sender=c.endpoint(d),
+                          receiver=c.endpoint(1 - d), length=length, missing=missing))
+        if o.unacked:
+            out.append(ev(CaptureFact.UNACKED_AT_SILENCE, sender=c.endpoint(d),
+                          unacked=o.unacked))
+        if o.unseen:
+            out.append(ev(CaptureFact.SENT_NEVER_ARRIVED, sender=c.endpoint(d),
+                          unseen=o.unseen))
+    return out
+
+
+def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed],
+                    last_frame: int) -> list[Evidence] | None:
+    """Nothing was seen pending: an idle session (None), unless the capture cannot tell,
+    or the last word was the client's and went unanswered (stall and idle both remain)."""
+    quiet = [(d, debts[d].unacked_quiet) for d in (UP, DOWN) if debts[d].unacked_quiet]
+    if quiet:
+        d, size = quiet[0]
+        return [ev(CaptureFact.UNACKED_QUIET, sender=c.endpoint(d), unacked=size)]
+    if last_dir == UP:
+        return [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame, sender=c.endpoint(UP))]
+    unknown = [c.endpoint(d) for d in (UP, DOWN) if not debts[d].known]
+    if unknown:
+        return [ev(CaptureFact.IDLE_OR_STALL, senders=" and ".join(unknown))]
+    return None

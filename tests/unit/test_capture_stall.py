@@ -1,0 +1,249 @@
+"""A stall is a silence while data was owed; an idle session is not one (capture.stall,
+capture.framing, capture.timeline). Real captures (public collections of app traffic)
+are full of TLS sessions idle for seconds before a close_notify: none of them is a fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pathprobe.capture import Filters, analyze_capture
+from pathprobe.capture.conn import Side
+from pathprobe.capture.framing import RECORD_LOST, follow_records, owed
+from pathprobe.capture.timeline import PAUSE_S, batch_pauses, first_pause
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.findings import severity_of
+from pathprobe.model import Direction, Severity, Verdict, VerdictCode
+from tests.unit.test_capture_analysis import (
+    CLIENT_HELLO,
+    Flow,
+    all_evidence,
+    analyse,
+    assert_renders,
+    codes,
+    fact,
+    facts,
+    only,
+    write_pcap,
+)
+
+HELLO_DONE = b"\x16\x03\x03\x00\x7a\x02" + b"\x00" * 121       # one whole 127-byte record
+
+
+def rec(kind: int, size: int) -> bytes:
+    """One TLS record of ``size`` payload bytes."""
+    return bytes([kind, 3, 3]) + size.to_bytes(2, "big") + b"\xaa" * size
+
+
+def session(f: Flow) -> None:
+    """A tunnel with a finished TLS handshake and one request answered."""
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, HELLO_DONE + rec(23, 300))
+    f.send(0.12, True, rec(20, 1) + rec(23, 60))
+    f.send(0.13, True, rec(23, 200))                   # the request
+    f.ack(0.131, False)
+    f.send(0.14, False, rec(23, 900))                  # its answer, whole
+    f.ack(0.141, True)
+
+
+def severity(v: Verdict) -> Severity:
+    return severity_of(v, [v])
+
+
+def test_an_idle_session_closed_after_a_silence_is_healthy(tmp_path: Path) -> None:
+    f = Flow()
+    session(f)
+    f.send(30.0, True, rec(21, 26))                    # close_notify, 30 s later
+    f.ack(30.001, False)
+    f.close(30.01)
+    assert codes(analyse(tmp_path, f)) == [VerdictCode.HEALTHY]
+
+
+def test_a_record_cut_short_before_the_silence_is_a_stall(tmp_path: Path) -> None:
+    f = Flow()
+    session(f)
+    f.send(0.2, False, b"\x17\x03\x03\x3e\x80" + b"\xbb" * 1443)   # a 16000-byte record...
+    f.send(0.201, False, b"\xbb" * 1448)                           # ...of which 2891 come
+    f.ack(0.21, True)
+    f.send(30.0, True, rec(21, 26))
+    f.close(30.01)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    cut = fact(v, CaptureFact.RECORD_CUT)
+    assert cut.values["length"] == 16000 and cut.values["missing"] == 16000 + 5 - 2896
+    assert v.direction is Direction.DOWN and severity(v) is Severity.CRITICAL
+
+
+def test_a_silence_across_a_capture_pause_is_not_a_stall(tmp_path: Path) -> None:
+    f = Flow()
+    session(f)
+    f.send(0.2, False, b"\x17\x03\x03\x3e\x80" + b"\xbb" * 1443)
+    f.ack(0.21, True)
+    other = Flow(cport=40001)          # the capture's next piece, two days on
+    other.tunnel(ts=2 * 86400.0)
+    other.close(2 * 86400.0 + 0.5)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", sorted(f.frames + other.frames)),
+                        Filters())
+    assert VerdictCode.TUNNEL_STALL not in codes(a.measurement.verdicts)
+    paused = [n for n in a.notes if n.fact is CaptureFact.CAPTURE_PAUSED]
+    assert len(paused) == 1 and paused[0].values["seconds"] > PAUSE_S
+    assert_renders(all_evidence(a))
+
+
+def test_sequence_numbers_reveal_data_that_never_arrived(tmp_path: Path) -> None:
+    f = Flow()
+    session(f)
+    f.send(0.2, True, rec(23, 120))                    # a second request...
+    f.ack(0.201, False)
+    f.send(30.0, True, rec(21, 26))
+    f.fin(30.01, True)
+    f.sseq += 20000                                    # ...answered by 20000 bytes lost
+    f.ack(30.02, False)                                # the proxy's seq is 20000 ahead
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert fact(v, CaptureFact.SENT_NEVER_ARRIVED).values["unseen"] == 20000
+    assert severity(v) is Severity.CRITICAL
+
+
+def test_an_unanswered_upload_is_a_stall_an_unanswered_small_message_may_be_idle(
+        tmp_path: Path) -> None:
+    up = Flow()
+    session(up)
+    for i in range(4):
+        up.send(0.2 + i * 0.001, True, rec(23, 2500))  # a 10 KB upload, acknowledged
+    up.ack(0.21, False)
+    up.close(30.0)
+    v = only(analyse(tmp_path, up), VerdictCode.TUNNEL_STALL)
+    assert fact(v, CaptureFact.TRANSFER_UNANSWERED).values["size"] == 4 * 2505
+    assert v.direction is Direction.UP and severity(v) is Severity.CRITICAL
+
+    ping = Flow()
+    session(ping)
+    ping.send(0.2, True, rec(23, 40))                  # an HTTP/2 PING, say
+    ping.ack(0.21, False)
+    ping.close(30.0)
+    v = only(analyse(tmp_path, ping), VerdictCode.TUNNEL_STALL)
+    assert CaptureFact.UNANSWERED_OR_IDLE in facts(v)
+    assert v.pending_unseen and severity(v) is Severity.WARNING
+
+
+def test_without_tls_framing_an_idle_tunnel_is_only_a_warning(tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, b"SSH-2.0-OpenSSH_9.2\r\n")      # no TLS in the tunnel
+    f.send(0.11, False, b"SSH-2.0-OpenSSH_9.2\r\n" + b"\x00" * 1000)
+    f.ack(0.12, True)
+    f.close(30.0)
+    verdicts = analyse(tmp_path, f)
+    assert VerdictCode.TUNNEL_STALL not in codes(verdicts) or all(
+        severity(v) is Severity.WARNING for v in verdicts if v.code is VerdictCode.TUNNEL_STALL)
+
+
+def test_a_hello_whose_answer_the_capture_missed_is_no_stall(tmp_path: Path) -> None:
+    f = Flow()
+    f.handshake(0.0)
+    f.send(0.1, True, CLIENT_HELLO)
+    f.sseq += 4000                                     # the server's flight, not captured
+    f.ack(0.2, True)                                   # the client acknowledges it
+    f.close(30.0)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", f.frames), Filters())
+    assert VerdictCode.TUNNEL_STALL not in codes(a.measurement.verdicts)
+    assert CaptureFact.CAPTURE_LOSS in [n.fact for n in a.notes]
+
+
+def test_a_hello_from_a_server_never_seen_is_only_a_warning(tmp_path: Path) -> None:
+    g = Flow(sport=443)
+    g.send(0.0, True, CLIENT_HELLO)                    # mid-stream, one direction only
+    other = Flow(cport=40001, sport=80)                # the capture runs on: 10 s
+    other.handshake(9.0)
+    other.close(10.0)
+    v = only(analyse(tmp_path, g, other), VerdictCode.TUNNEL_STALL)
+    assert CaptureFact.SERVER_UNSEEN in facts(v) and severity(v) is Severity.WARNING
+
+
+# --- record framing, byte vectors ------------------------------------------------------
+
+def followed(*segments: bytes, snap: int = 65535) -> Side:
+    """A side whose records are followed from its first byte over ``segments``."""
+    s = Side(isn=0, next_seq=1, acked=1, rec_next=1)
+    start = 1
+    for seg in segments:
+        end = start + len(seg)
+        s.next_seq, s.bytes, s.last_seq = end, s.bytes + len(seg), start
+        follow_records(s, start, start, end, b"HDR" + seg[:snap], 3)
+        start = end
+    return s
+
+
+def test_records_are_followed_across_segments_and_split_headers() -> None:
+    data = rec(22, 10) + rec(23, 3000) + rec(23, 7)
+    s = followed(data[:15], data[15:18], data[18:2000], data[2000:])   # a header split 2+3
+    assert s.rec_next == 1 + len(data) and owed(s).record is None and owed(s).known
+    cut = followed(data[:2000])
+    assert cut.rec_len == 3000 and owed(cut).record == (1, 3000, 15 + 3005 - 2000)
+    half = followed(data[:17])                                          # 2 of 5 header bytes
+    assert half.rec_part == data[15:17] and owed(half).record == (1, 0, 3)
+
+
+def test_framing_is_lost_where_the_capture_lacks_a_header_and_found_again() -> None:
+    data = rec(23, 3000) + rec(23, 100)
+    lost = followed(data[:1448], data[1448:2896], data[2896:], snap=100)   # 2nd header unseen
+    assert lost.rec_next == RECORD_LOST and not owed(lost).known
+    again = followed(data[:1448], data[1448:2896], data[2896:], rec(23, 50), snap=100)
+    assert again.rec_next == 1 + len(data) + 55 and owed(again).known
+    noise = followed(b"\x17\x17\x17\x17\x17" + b"x" * 100)                # not TLS
+    assert noise.rec_next == RECORD_LOST
+
+
+def test_unacknowledged_and_unseen_bytes_are_owed() -> None:
+    s = Side(isn=0, next_seq=1001, acked=601, bytes=1000, last_seq=5001, retx_end=1001)
+    o = owed(s)
+    assert (o.unacked, o.unacked_quiet, o.unseen, o.waiting, o.known) == (400, 0, 4000, True,
+                                                                          False)
+    # never retransmitted: the sender was not waiting, or the capture lacks its packets
+    quiet = owed(Side(isn=0, next_seq=1001, acked=601, bytes=1000, retx_end=601))
+    assert (quiet.unacked, quiet.unacked_quiet, quiet.waiting) == (0, 400, False)
+    assert owed(Side(isn=0, next_seq=1001, acked=1001, bytes=1000, last_seq=1001)).unseen == 0
+    # the peer acknowledged what the capture missed: capture loss, not owed
+    assert owed(Side(isn=0, next_seq=1001, acked=5001, bytes=1000, last_seq=5001)).unseen == 0
+
+
+def test_pauses_are_found_between_and_within_batches() -> None:
+    day = 86400.0
+    frames = [(1, 10.0, 1, b"", 0), (2, 11.0, 1, b"", 0), (3, day + 20, 1, b"", 0),
+              (4, 3 * day, 1, b"", 0), (5, 3 * day + 3600, 1, b"", 0)]
+    assert batch_pauses(frames[:2], None) == []
+    assert batch_pauses(frames[3:], None) == []                 # a quiet hour is no pause
+    pauses = batch_pauses(frames, None)
+    assert pauses == [(2, 3, 11.0, day + 20), (3, 4, day + 20, 3 * day)]
+    assert batch_pauses(frames[2:3], (2, 11.0)) == [(2, 3, 11.0, day + 20)]
+    assert batch_pauses([(6, 3.0, 1, b"", 0)], (5, 100.0)) == [(5, 6, 100.0, 3.0)]   # back
+    assert batch_pauses([(6, 99.5, 1, b"", 0)], (5, 100.0)) == []   # reordered, not merged
+    assert first_pause(pauses, 1, None) == (2, 3, 11.0, day + 20)
+    assert first_pause(pauses, 3, None) == (3, 4, day + 20, 3 * day)
+    assert first_pause(pauses, 1, 2) is None
+
+
+def give_up(f: Flow, ts: float, unacked: int) -> None:
+    """The client closes without acknowledging the proxy's last ``unacked`` bytes."""
+    f.sseq -= unacked
+    f.fin(ts, True)
+    f.sseq += unacked
+
+
+def test_unacknowledged_data_is_pending_only_if_its_sender_resends_it(tmp_path: Path) -> None:
+    quiet = Flow()
+    session(quiet)
+    quiet.send(0.2, False, rec(23, 500))       # never acknowledged, never resent: the
+    give_up(quiet, 30.0, 505)                  # capture lacks the client's ACK
+    v = only(analyse(tmp_path, quiet), VerdictCode.TUNNEL_STALL)
+    assert fact(v, CaptureFact.UNACKED_QUIET).values["unacked"] == 505
+    assert severity(v) is Severity.WARNING
+
+    resent = Flow()
+    session(resent)
+    seq = resent.send(0.2, False, rec(23, 500))
+    resent.resend(1.2, False, seq, rec(23, 500))    # the proxy waits for an ACK
+    give_up(resent, 30.0, 505)
+    v = only(analyse(tmp_path, resent), VerdictCode.TUNNEL_STALL)
+    assert fact(v, CaptureFact.UNACKED_AT_SILENCE).values["unacked"] == 505
+    assert severity(v) is Severity.CRITICAL
+
