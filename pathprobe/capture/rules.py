@@ -15,6 +15,7 @@ from pathprobe.capture.conn import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
 from pathprobe.capture.stall import (
     answer_uncaptured,
+    full_segment,
     hello_name,
     hello_spans,
     stall_finding,
@@ -395,8 +396,11 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             waited = (c.last_ts if c.end is None else c.end[2]) - ts
             if s.acked >= end:
                 continue   # the peer acknowledged the bytes: the capture missed them
+            # Larger segments than those that arrived can vanish only if those were not
+            # already full-size: else the missing ones were no larger (loss, not size).
             if end - start > LARGE_PAYLOAD and waited >= 0.5 \
-                    and s.max_ip_len >= MIN_MTU.get(c.family, 576):
+                    and s.max_ip_len >= MIN_MTU.get(c.family, 576) \
+                    and s.max_payload < full_segment(c):
                 low = s.max_ip_len or None
                 evidence = [ev(CaptureFact.DATA_AFTER_GAP, frame, sender=c.endpoint(d),
                                missing=end - start, waited_s=round(waited, 1)),

@@ -247,3 +247,18 @@ def test_unacknowledged_data_is_pending_only_if_its_sender_resends_it(tmp_path: 
     assert fact(v, CaptureFact.UNACKED_AT_SILENCE).values["unacked"] == 505
     assert severity(v) is Severity.CRITICAL
 
+
+def test_full_size_segments_missing_among_full_size_ones_are_loss_not_size(
+        tmp_path: Path) -> None:
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, b"\x17" * 1460)               # a full segment (MSS 1460) arrived
+    before = f.sseq
+    f.sseq += 2 * 1460                                 # two more never did
+    f.send(0.12, False, b"\x17" * 1460)
+    f.sseq, after = before, f.sseq
+    f.ack(0.13, True)                                  # duplicate ACKs below the gap
+    f.ack(2.0, True)
+    f.sseq = after
+    assert VerdictCode.PMTU_BLACKHOLE not in codes(analyse(tmp_path, f))
