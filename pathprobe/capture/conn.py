@@ -17,6 +17,7 @@ Bytes = bytes   # (a field of Side is called ``bytes``)
 UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
 MASK = 0xFFFFFFFF
 HALF = 1 << 31
+STALL_MIN_S = 0.1         # the shortest silence a stall can be (analyze --stall-after's minimum)
 LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
 
 # A connection table key: (packed source address, port, packed destination, port)

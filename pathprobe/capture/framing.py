@@ -4,10 +4,13 @@ session (data pending) from an idle one (``capture.stall``). Pure."""
 
 from __future__ import annotations
 
+import struct
+
 from pathprobe.capture.conn import Owed, Side
 
 TLS_RECORD_MAX = (1 << 14) + 2048   # the largest TLSCiphertext (RFC 5246 6.2.3)
 RECORD_LOST = -1                    # Side.rec_next: framing lost, found again at a record start
+RECORD_TYPES = (b"\x14", b"\x15", b"\x16", b"\x17")   # a record's first byte, for resync
 
 
 def follow_records(s: Side, frame: int, start: int, end: int, data: bytes, off: int) -> None:
@@ -22,40 +25,64 @@ def follow_records(s: Side, frame: int, start: int, end: int, data: bytes, off: 
     ciphertext to look so)."""
     r = s.rec_next
     assert r is not None
+    base = off - start                   # data[base + x] holds relative sequence x
+    captured = min(end, len(data) - base)
     if r == RECORD_LOST:
-        head = data[off:off + 5]
-        if (len(head) < 5 or not 20 <= head[0] <= 23 or head[1] != 3 or head[2] not in (1, 3)
-                or ((head[3] << 8) | head[4]) > TLS_RECORD_MAX):
+        if captured - start < 5 or not _plausible(*_HEADER.unpack_from(data, off)):
             return
         r = start
         s.rec_part = b""
-    captured = min(end, start + len(data) - off)
     while r < end:
-        part = s.rec_part
-        first = r + len(part)            # the header's first byte not yet seen
-        if first < start:                # it lay in bytes the capture lacks
-            s.rec_next, s.rec_part = RECORD_LOST, b""
-            return
-        head = part + data[off + first - start:off + min(r + 5, captured) - start]
-        if len(head) < 5:
-            if r + 5 > end and captured == end:   # the header goes on in the next segment
-                if not part:
-                    s.rec_frame = frame
-                s.rec_part = head
-                s.rec_next = r
+        if s.rec_part or r + 5 > captured:      # a header split, or cut by the capture
+            after = _split_header(s, frame, r, start, end, captured, data, base)
+            if after is None:
                 return
-            s.rec_next, s.rec_part = RECORD_LOST, b""
+            r = after
+            continue
+        if r < start:                    # it lay in bytes the capture lacks
+            s.rec_next = RECORD_LOST
             return
-        length = (head[3] << 8) | head[4]
-        if not 20 <= head[0] <= 24 or head[1] != 3 or length > TLS_RECORD_MAX:
-            s.rec_next, s.rec_part = RECORD_LOST, b""
+        kind, major, _minor, length = _HEADER.unpack_from(data, base + r)
+        if not 20 <= kind <= 24 or major != 3 or length > TLS_RECORD_MAX:
+            s.rec_next = RECORD_LOST
             return
-        if not part:
-            s.rec_frame = frame
-        s.rec_part = b""
-        s.rec_len = length
+        s.rec_frame, s.rec_len = frame, length
         r += 5 + length
     s.rec_next = r
+
+
+_HEADER = struct.Struct(">BBBH")        # content type, version, length
+
+
+def _plausible(kind: int, major: int, minor: int, length: int) -> bool:
+    """A record header a segment may begin with: framing found again."""
+    return 20 <= kind <= 23 and major == 3 and minor in (1, 3) and length <= TLS_RECORD_MAX
+
+
+def _split_header(s: Side, frame: int, r: int, start: int, end: int, captured: int,
+                  data: bytes, base: int) -> int | None:
+    """The header at ``r`` continues past this segment (kept) or past the captured bytes
+    (lost): None; or its first bytes came in the last segment: where the next one starts."""
+    part = s.rec_part
+    first = r + len(part)                # the header's first byte not yet seen
+    head = part + data[base + first:base + min(r + 5, captured)] if first >= start else b""
+    if len(head) < 5:
+        if first >= start and r + 5 > end and captured == end:   # goes on in the next one
+            if not part:
+                s.rec_frame = frame
+            s.rec_part, s.rec_next = head, r
+        else:
+            s.rec_part, s.rec_next = b"", RECORD_LOST
+        return None
+    kind, major, _minor, length = _HEADER.unpack(head)
+    length = int(length)
+    if not 20 <= kind <= 24 or major != 3 or length > TLS_RECORD_MAX:
+        s.rec_part, s.rec_next = b"", RECORD_LOST
+        return None
+    if not part:
+        s.rec_frame = frame
+    s.rec_part, s.rec_len = b"", length
+    return r + 5 + length
 
 
 def owed(s: Side) -> Owed:

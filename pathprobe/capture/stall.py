@@ -95,10 +95,14 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
+    hello_pending = c.client_hello is not None and c.server_hello is None
+    if idle < stall_s and c.max_gap_s < stall_s and not (
+            hello_pending and proxied and c.end is not None):
+        return None     # (the common case: no silence long enough, nothing closed early)
     pause = first_pause(pauses, c.last_data_frame, c.end[1] if c.end is not None else None)
     if pause is not None:   # only the silence while the capture demonstrably ran counts
         idle = min(idle, pause[2] - c.last_data_ts)
-    if c.client_hello is not None and c.server_hello is None:
+    if hello_pending:
         return _hello_unanswered(c, capture_end, leg, proxied, base, stall_s, idle)
     gap_pause = first_pause(pauses, c.max_gap[1], c.max_gap[2])
     return _silence(c, capture_end, leg, proxied, base, stall_s, idle, gap_pause is not None)

@@ -19,6 +19,7 @@ from pathprobe.capture.conn import (
     HALF,
     LARGE_PAYLOAD,
     MASK,
+    STALL_MIN_S,
     UP,
     Conn,
     Exchange,
@@ -26,7 +27,7 @@ from pathprobe.capture.conn import (
     Key,
     Side,
 )
-from pathprobe.capture.framing import follow_records, owed
+from pathprobe.capture.framing import RECORD_TYPES, follow_records, owed
 from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
     TCP_ACK,
@@ -84,9 +85,10 @@ def _longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
     c.max_gap_s, c.max_gap = gap, (gap, before, after)
     c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
     c.gap_leg1_clear = c.up.acked >= c.up.next_seq
-    c.gap_owed = (owed(c.up), owed(c.down))
-    s = c.side(c.last_data_dir)
-    c.gap_turn = s.next_seq - s.turn_start
+    if gap >= STALL_MIN_S:   # what was pending matters only to a silence that may be a stall
+        c.gap_owed = (owed(c.up), owed(c.down))
+        s = c.side(c.last_data_dir)
+        c.gap_turn = s.next_seq - s.turn_start
     c.after_gap = 0
 
 
@@ -473,8 +475,9 @@ class Tracker:
             payload = data[payload_off:payload_off + PAYLOAD_PEEK]
             if payload:
                 self._content(c, d, frame, ts, length, payload)
-        rec = s.rec_next
-        if rec is not None and rec < end:
+        rec = s.rec_next   # (framing lost: only a segment starting like a record may resync)
+        if rec is not None and rec < end and (
+                rec >= 0 or data[payload_off:payload_off + 1] in RECORD_TYPES):
             follow_records(s, frame, start, end, data, payload_off)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
