@@ -46,6 +46,8 @@ class Exchange:
     # "CONNECT", or the method of an absolute-form request (``GET http://host/...``): a
     # plain-HTTP request through a proxy, answered by the proxy without a tunnel.
     method: str = "CONNECT"
+    # Data came back that is no HTTP status line: the far end answered, but is no proxy.
+    non_http: bool = False
 
 
 @dataclass(**SLOTS)

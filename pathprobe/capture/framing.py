@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from pathprobe.capture.conn import Owed, Side
+from pathprobe.capture.conn import STALL_MIN_S, Conn, Owed, Side
 
 TLS_RECORD_MAX = (1 << 14) + 2048   # the largest TLSCiphertext (RFC 5246 6.2.3)
 RECORD_LOST = -1                    # Side.rec_next: framing lost, found again at a record start
@@ -107,3 +107,15 @@ def owed(s: Side) -> Owed:
         return Owed(unacked, quiet, unseen, (s.rec_frame, s.rec_len, r - s.next_seq),
                     acks_seen)
     return Owed(unacked, quiet, unseen, None, acks_seen)
+
+
+def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
+    """The longest silence between data so far, and what was pending when it began."""
+    c.max_gap_s, c.max_gap = gap, (gap, before, after)
+    c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
+    c.gap_leg1_clear = c.up.acked >= c.up.next_seq
+    if gap >= STALL_MIN_S:   # what was pending matters only to a silence that may be a stall
+        c.gap_owed = (owed(c.up), owed(c.down))
+        s = c.side(c.last_data_dir)
+        c.gap_turn = s.next_seq - s.turn_start
+    c.after_gap = 0

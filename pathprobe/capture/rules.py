@@ -297,11 +297,11 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
     # Unanswered: the connection ended without an answer, or the capture went on long
     # enough after the request (a capture that simply ends after it proves nothing).
     waited = (c.evicted_at if c.evicted_at is not None else capture_end) - last.ts
-    if last.status is None and (c.end is not None or waited >= stall_s):
+    if last.status is None and not last.non_http and (c.end is not None or waited >= stall_s):
         evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
                        with_auth=int(last.with_auth), retransmits=last.retransmits,
                        **_method(last)),
-                    ev(CaptureFact.NO_HTTP_ANSWER, **ended_values(c, c.last_ts))]
+                    ev(CaptureFact.NO_HTTP_ANSWER, **ended_values(c, capture_end))]
         if c.up.acked < c.up.next_seq:
             evidence.append(ev(CaptureFact.CONNECT_NEVER_ACKED))
         out.append(Finding(VerdictCode.CONNECT_NO_RESPONSE, leg, Direction.UP,

@@ -19,7 +19,6 @@ from pathprobe.capture.conn import (
     HALF,
     LARGE_PAYLOAD,
     MASK,
-    STALL_MIN_S,
     UP,
     Conn,
     Exchange,
@@ -27,7 +26,7 @@ from pathprobe.capture.conn import (
     Key,
     Side,
 )
-from pathprobe.capture.framing import RECORD_TYPES, follow_records, owed
+from pathprobe.capture.framing import RECORD_TYPES, follow_records, longest_gap
 from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
     TCP_ACK,
@@ -78,18 +77,6 @@ def _delivered(o: Side, rel: int) -> None:
             payload = int(o.big_retx.pop(start)[0])
             if payload > o.max_delivered_payload:
                 o.max_delivered_payload = payload
-
-
-def _longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
-    """The longest silence between data so far, and what was pending when it began."""
-    c.max_gap_s, c.max_gap = gap, (gap, before, after)
-    c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
-    c.gap_leg1_clear = c.up.acked >= c.up.next_seq
-    if gap >= STALL_MIN_S:   # what was pending matters only to a silence that may be a stall
-        c.gap_owed = (owed(c.up), owed(c.down))
-        s = c.side(c.last_data_dir)
-        c.gap_turn = s.next_seq - s.turn_start
-    c.after_gap = 0
 
 
 def _syn_only(c: Conn) -> bool:
@@ -418,7 +405,7 @@ class Tracker:
         if last:
             gap = ts - c.last_data_ts
             if gap > c.max_gap_s:
-                _longest_gap(c, gap, last, frame)
+                longest_gap(c, gap, last, frame)
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
@@ -541,6 +528,7 @@ class Tracker:
         if ex.status is None:
             m = _STATUS_RE.match(payload)
             if m is None:
+                ex.non_http = True
                 return
             ex.status = int(m.group(1))
             ex.reason = (m.group(2) or b"").decode("latin-1")[:80]

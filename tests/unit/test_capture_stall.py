@@ -262,3 +262,26 @@ def test_full_size_segments_missing_among_full_size_ones_are_loss_not_size(
     f.ack(2.0, True)
     f.sseq = after
     assert VerdictCode.PMTU_BLACKHOLE not in codes(analyse(tmp_path, f))
+
+
+def test_a_request_answered_by_something_else_than_http_is_no_missing_answer(
+        tmp_path: Path) -> None:
+    """A client that speaks absolute-form HTTP to a server on port 80 that answers in its
+    own binary protocol (an app's sync channel, seen in public captures): answered."""
+    f = Flow(sport=80)
+    f.handshake(0.0)
+    f.send(0.01, True, b"POST http://sync.example.test/cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+    f.send(0.5, False, b"\xf3\x8a\x01\x00" * 20)
+    f.ack(0.51, True)
+    other = Flow(cport=40001, sport=443)              # the capture runs on for a minute
+    other.handshake(60.0)
+    verdicts = analyse(tmp_path, f, other)
+    assert VerdictCode.CONNECT_NO_RESPONSE not in codes(verdicts)
+
+    quiet = Flow(sport=80)                            # the same request, no answer at all
+    quiet.handshake(0.0)
+    quiet.send(0.01, True, b"POST http://sync.example.test/cgi HTTP/1.1\r\nHost: x\r\n\r\n")
+    quiet.ack(0.02, False)
+    v = only(analyse(tmp_path, quiet, other), VerdictCode.CONNECT_NO_RESPONSE)
+    ended = fact(v, CaptureFact.NO_HTTP_ANSWER).values
+    assert ended["ended"] == "open" and ended["after_s"] > 59     # not "0.0 s later"
