@@ -112,7 +112,10 @@ class Owed:
 
     @property
     def waiting(self) -> bool:
-        return self.unacked > 0 or self.unseen > 0 or self.record is not None
+        # (a record cut where the bytes that did arrive were never acknowledged nor resent:
+        # the capture lacks this flow's packets, perhaps the rest of the record too)
+        return self.unacked > 0 or self.unseen > 0 or (
+            self.record is not None and not self.unacked_quiet)
 
 
 @dataclass(**SLOTS)

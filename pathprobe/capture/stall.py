@@ -210,7 +210,7 @@ def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
     out: list[Evidence] = []
     for d in (UP, DOWN):
         o = debts[d]
-        if o.record is not None:
+        if o.record is not None and not o.unacked_quiet:
             frame, length, missing = o.record
             out.append(ev(CaptureFact.RECORD_CUT, frame, sender=c.endpoint(d),
                           receiver=c.endpoint(1 - d), length=length, missing=missing))

@@ -285,3 +285,14 @@ def test_a_request_answered_by_something_else_than_http_is_no_missing_answer(
     v = only(analyse(tmp_path, quiet, other), VerdictCode.CONNECT_NO_RESPONSE)
     ended = fact(v, CaptureFact.NO_HTTP_ANSWER).values
     assert ended["ended"] == "open" and ended["after_s"] > 59     # not "0.0 s later"
+
+
+def test_a_cut_record_whose_bytes_were_never_acknowledged_proves_nothing(
+        tmp_path: Path) -> None:
+    f = Flow()
+    session(f)
+    f.send(0.2, False, b"\x17\x03\x03\x3e\x80" + b"\xbb" * 1443)   # a record begins, and
+    give_up(f, 30.0, 1448)                   # neither an ACK nor a resend: packets missing
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert CaptureFact.RECORD_CUT not in facts(v) and CaptureFact.UNACKED_QUIET in facts(v)
+    assert severity(v) is Severity.WARNING
