@@ -96,7 +96,9 @@ def analyze_command(
              "connections on both legs.")] = None,
     stall: Annotated[float, typer.Option(
         "--stall-after", metavar="SECONDS", min=0.1,
-        help="Idle time after the last data that counts as a tunnel stall.")] = 3.0,
+        help="Idle time after the last data that counts as a tunnel stall (with data "
+             "owed: a TLS record cut short, bytes resent, an upload unanswered; an idle "
+             "session is none).")] = 3.0,
     max_rows: Annotated[int, typer.Option(
         "--max-rows", min=0, help="Connections shown in the table (problems first); "
         "0 shows all.")] = 200,
