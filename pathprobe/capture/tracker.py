@@ -315,11 +315,11 @@ class Tracker:
             s.isn = (seq - 1) & MASK
             s.next_seq = 1
         s.last_seq = seq
+        if flags & TCP_ACK:   # (before a reset: its ACK may cover the segment it answers)
+            self._ack(c, d, ack)
         if flags & TCP_RST:
             self._rst(c, d, frame, ts)
             return
-        if flags & TCP_ACK:
-            self._ack(c, d, ack)
         if payload_len:
             self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
         if flags & TCP_FIN:
@@ -559,7 +559,9 @@ class Tracker:
         if d == DOWN and c.down.syn_frame is None and c.up.syn_frame is not None:
             c.synack_rst = frame
         o = c.side(1 - d)
-        if c.rst_on_large is None and o.inflight:
+        # (a host that closed its side answers any data that still comes with a reset: its
+        # own close, not a reset of large segments)
+        if c.rst_on_large is None and o.inflight and s.fin_frame is None:
             _start, end, payload, ip_len, seg_frame, seg_ts = o.inflight[-1]
             delay = ts - seg_ts
             if (end > o.acked and payload > LARGE_PAYLOAD

@@ -296,3 +296,27 @@ def test_a_cut_record_whose_bytes_were_never_acknowledged_proves_nothing(
     v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
     assert CaptureFact.RECORD_CUT not in facts(v) and CaptureFact.UNACKED_QUIET in facts(v)
     assert severity(v) is Severity.WARNING
+
+
+def _large_then_reset(closed_first: bool, rst_acks: bool) -> Flow:
+    f = Flow()
+    session(f)
+    if closed_first:
+        f.fin(0.2, True)                               # the client closed its side ...
+    f.send(0.3, False, b"\x17" * 1400)                 # ... and data still comes
+    f._pkt(0.301, True, "RA" if rst_acks else "R")    # the client resets, 1 ms later
+    return f
+
+
+def test_a_reset_by_a_host_that_closed_or_that_acknowledged_the_segment_is_its_own(
+        tmp_path: Path) -> None:
+    """Public app captures: browsers reset connections they closed when data still comes
+    (reddit.pcap), or reset with an ACK covering the segment (waze.pcap): delivered, not a
+    reset of large segments by the path."""
+    assert VerdictCode.RST_ON_LARGE_SEGMENT not in codes(
+        analyse(tmp_path, _large_then_reset(closed_first=True, rst_acks=False)))
+    assert VerdictCode.RST_ON_LARGE_SEGMENT not in codes(
+        analyse(tmp_path, _large_then_reset(closed_first=False, rst_acks=True)))
+    v = only(analyse(tmp_path, _large_then_reset(closed_first=False, rst_acks=False)),
+             VerdictCode.RST_ON_LARGE_SEGMENT)    # a bare reset, no close: still one
+    assert v.direction is Direction.DOWN
