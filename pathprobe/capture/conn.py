@@ -82,7 +82,7 @@ class Side:
     # first bytes of a header split between segments, the record in progress.
     rec_next: int | None = None
     last_seq: int | None = None   # the sequence number of the last packet sent (any flags)
-    turn_start: int = 1           # relative sequence where this side last began to speak
+    turn_start: int = 1           # where this side began to send after the peer's large data
     retx_end: int = 0             # where the last retransmitted segment ended (relative)
     rec_part: Bytes = b""   # (``bytes`` is a field name in here)
     rec_len: int = 0
