@@ -160,7 +160,7 @@ class Conn:
     after_gap: int = 0           # payload bytes (both directions) after the longest gap
     gap_last_dir: int = UP       # direction of the last data before the longest gap
     gap_owed: tuple[Owed, Owed] | None = None   # (up, down) when the longest gap began
-    gap_turn: int = 0            # bytes the last speaker had sent in its turn by then
+    gap_turn: int = 0            # bytes the client had sent since the server's last large data
     end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
     rst_on_large: tuple[int, int, int, int, float, int] | None = None
     # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)

@@ -116,6 +116,5 @@ def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
     c.gap_leg1_clear = c.up.acked >= c.up.next_seq
     if gap >= STALL_MIN_S:   # what was pending matters only to a silence that may be a stall
         c.gap_owed = (owed(c.up), owed(c.down))
-        s = c.side(c.last_data_dir)
-        c.gap_turn = s.next_seq - s.turn_start
+        c.gap_turn = c.up.next_seq - c.up.turn_start
     c.after_gap = 0

@@ -157,8 +157,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
         d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
         last_dir, debts = c.last_data_dir, (owed(c.up), owed(c.down))
-        speaker = c.side(last_dir)
-        turn = speaker.next_seq - speaker.turn_start
+        turn = c.up.next_seq - c.up.turn_start
     else:
         after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
         last_dir, turn = c.gap_last_dir, c.gap_turn
@@ -170,10 +169,13 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
             c.tunnel_start is not None and gap_from < c.tunnel_start[0]):
         return None
     waiting = [i for i in (UP, DOWN) if debts[i].waiting]
-    if not waiting and last_dir == UP and turn >= TRANSFER_MIN:
-        waiting = [UP]      # a transfer the server owes an answer to
+    if not waiting and turn >= TRANSFER_MIN:
+        # A transfer the server owes an answer to: nothing large came back since it began
+        # (small records after it are TLS session tickets, or a short answer).
+        waiting = [UP]
         proof: list[Evidence] | None = [ev(CaptureFact.TRANSFER_UNANSWERED, gap_from,
-                                           sender=c.endpoint(UP), size=turn)]
+                                           sender=c.endpoint(UP), size=turn,
+                                           small_after=int(last_dir == DOWN))]
     else:
         proof = (_owed_evidence(c, debts) if waiting
                  else _stall_unproven(c, last_dir, debts, gap_from))

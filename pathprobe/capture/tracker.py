@@ -409,12 +409,12 @@ class Tracker:
             c.after_gap += length
         c.last_data_frame = frame
         c.last_data_ts = ts
-        c.last_data_dir = d
-        if length > LARGE_PAYLOAD and c.last_big_dir != d:
+        if length > LARGE_PAYLOAD and (c.last_big_dir != d or c.last_data_dir != d):
             # the other side's turn starts over (a session ticket is no answer to an upload)
             c.last_big_dir = d
             o = c.down if d == UP else c.up
             o.turn_start = o.next_seq
+        c.last_data_dir = d
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None

@@ -320,3 +320,29 @@ def test_a_reset_by_a_host_that_closed_or_that_acknowledged_the_segment_is_its_o
     v = only(analyse(tmp_path, _large_then_reset(closed_first=False, rst_acks=False)),
              VerdictCode.RST_ON_LARGE_SEGMENT)    # a bare reset, no close: still one
     assert v.direction is Direction.DOWN
+
+
+def test_session_tickets_after_an_upload_are_no_answer_to_it(tmp_path: Path) -> None:
+    """The lab's article capture, when the TLS 1.3 tickets come after the upload (a race):
+    small records back are no answer to a 10 KB upload; but large ones between requests
+    start the client's turn over (an app's small requests between large answers)."""
+    up = Flow()
+    session(up)
+    for i in range(4):
+        up.send(0.2 + i * 0.001, True, rec(23, 2500))
+    up.send(0.21, False, rec(23, 250))                  # a session ticket, after it
+    up.ack(0.22, True)
+    up.close(30.0)
+    v = only(analyse(tmp_path, up), VerdictCode.TUNNEL_STALL)
+    transfer = fact(v, CaptureFact.TRANSFER_UNANSWERED).values
+    assert (transfer["size"], transfer["small_after"]) == (4 * 2505, 1)
+    assert severity(v) is Severity.CRITICAL
+
+    chatty = Flow()
+    session(chatty)
+    for i in range(40):                                 # 40 small requests, each answered
+        chatty.send(0.2 + i * 0.01, True, rec(23, 300))
+        chatty.send(0.205 + i * 0.01, False, rec(23, 1200))
+    chatty.ack(0.7, True)
+    chatty.close(30.0)
+    assert codes(analyse(tmp_path, chatty)) == [VerdictCode.HEALTHY]

@@ -272,10 +272,12 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SENT_NEVER_ARRIVED:
         "the sequence numbers of {sender} show {unseen} more bytes sent that never arrived "
         "here and were never acknowledged: data was pending, not an idle session",
-    CaptureFact.TRANSFER_UNANSWERED:
-        "frame {frame}: the last data before the silence ended a {size}-byte transfer from "
-        "{sender} (an upload, not a request or a keep-alive); it was acknowledged and never "
-        "answered",
+    CaptureFact.TRANSFER_UNANSWERED: lambda v: (
+        f"by frame {v.get('frame')}, the last data before the silence, {v.get('sender')} had "
+        f"sent {v.get('size')} bytes (an upload, not a request or a keep-alive), all acknowledged, "
+        "and nothing large came back"
+        + (" (only small records: TLS session tickets, or a short answer)"
+           if v.get("small_after") else "")),
     CaptureFact.UNANSWERED_OR_IDLE:
         "the last data before the silence came from {sender} (frame {frame}), was "
         "acknowledged and never answered: a request the far end left unanswered, or a "
