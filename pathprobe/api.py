@@ -90,13 +90,15 @@ def analyze(*captures: str | Path, hosts: Sequence[str] = (), ports: Sequence[in
     Each capture is a pcap/pcapng file (gzip too) or capture text as pasted into a case.
     ``hosts``/``ports``/``proxy`` (addresses as the capture shows them) narrow the view.
     """
+    from pathprobe.capture.conn import STALL_MIN_S
     from pathprobe.capture.run import CaptureRun, check_captures, make_filters
     from pathprobe.runner import measure_report, utc_now_iso
 
     paths = [Path(c) for c in captures]
     check_captures(paths)
-    if stall_after < 0.1 or max_rows < 0 or max_connections < 1:
-        raise UsageError("stall_after must be >= 0.1, max_rows >= 0, max_connections >= 1")
+    if stall_after < STALL_MIN_S or max_rows < 0 or max_connections < 1:
+        raise UsageError(f"stall_after must be >= {STALL_MIN_S}, max_rows >= 0, "
+                         "max_connections >= 1")
     run = CaptureRun(paths, make_filters(hosts, ports, proxy, host_word="hosts",
                                          proxy_word="proxy"),
                      stall_after, max_rows, max_connections)

@@ -27,7 +27,7 @@ from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, 
 from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.textframes import as_text_analysis
-from pathprobe.capture.timeline import BACK_S, PAUSE_S, PAUSES_MAX, batch_pauses
+from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker, _delivered
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -213,10 +213,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     tap_rows = tap.table if tap is not None else {}
     previous: tuple[int, float] | None = None
     for batch in read_batches(path, stats):
-        if previous is None or not -BACK_S <= batch[-1][1] - previous[1] <= PAUSE_S:
-            pauses = batch_pauses(batch, previous)
-            if pauses and len(tracker.pauses) < PAUSES_MAX:
-                tracker.pauses += tuple(pauses[:PAUSES_MAX - len(tracker.pauses)])
+        pauses = batch_pauses(batch, previous)
+        if pauses:
+            tracker.pauses = (*tracker.pauses, *pauses)[:PAUSES_MAX]
         previous = (batch[-1][0], batch[-1][1])
         if batch[-1][0] >= next_sweep:    # judge idle connections, once per batch at most
             next_sweep = batch[-1][0] + EVICT_EVERY

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.capture.conn import Conn
+from pathprobe.capture.framing import uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings
 from pathprobe.capture.tracker import Request, Tracker
@@ -185,9 +186,9 @@ class Collector:
             if side.hole is not None and side.acked >= side.hole[1]:
                 self.loss[0] += 1
                 self.loss[1] += side.hole[1] - side.hole[0]
-            elif side.acked > side.next_seq + 1:   # acknowledged past all it showed
+            elif uncaptured(side):                 # acknowledged past all it showed
                 self.loss[0] += 1
-                self.loss[1] += side.acked - side.next_seq - 1
+                self.loss[1] += uncaptured(side)
         self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
                                 else f"{c.server}:{c.sport}")
         if c.exchanges and c.exchanges[-1].method == "CONNECT":

@@ -77,13 +77,13 @@ class Side:
     wscale: int | None = None
     timestamps: bool = False
     sack: bool = False
-    # TLS record framing, followed from the hello on (``tracker.follow_records``): where
-    # the next record header starts (relative sequence number; None: not followed), the
-    # first bytes of a header split between segments, the record in progress.
-    rec_next: int | None = None
     last_seq: int | None = None   # the sequence number of the last packet sent (any flags)
     turn_start: int = 1           # where this side began to send after the peer's large data
     retx_end: int = 0             # where the last retransmitted segment ended (relative)
+    # TLS record framing, followed from the hello on (``framing.follow_records``): where
+    # the next record header starts (relative sequence number; None: not followed, -1:
+    # lost), the first bytes of a header split between segments, the record in progress.
+    rec_next: int | None = None
     rec_part: Bytes = b""   # (``bytes`` is a field name in here)
     rec_len: int = 0
     rec_frame: int = 0

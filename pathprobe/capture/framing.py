@@ -109,6 +109,12 @@ def owed(s: Side) -> Owed:
     return Owed(unacked, quiet, unseen, None, acks_seen)
 
 
+def uncaptured(s: Side) -> int:
+    """Bytes of ``s`` the peer acknowledged but the capture never showed (beyond a FIN's
+    one sequence number): delivered, missed by the capture."""
+    return max(0, s.acked - s.next_seq - 1)
+
+
 def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
     """The longest silence between data so far, and what was pending when it began."""
     c.max_gap_s, c.max_gap = gap, (gap, before, after)

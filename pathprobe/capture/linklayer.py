@@ -8,6 +8,10 @@ inside IP (GRE, ERSPAN, VXLAN, GENEVE, IP-in-IP). The capture reader
 
 from __future__ import annotations
 
+# One frame as the reader hands it over: (frame number from 1, timestamp in seconds, link
+# type, captured bytes, wire length)
+Frame = tuple[int, float, int, bytes, int]
+
 # Link types (https://www.tcpdump.org/linktypes.html) we can find IP in.
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1

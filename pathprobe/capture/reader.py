@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from pathprobe.capture.linklayer import (
     LINKTYPE_ETHERNET,
     SUPPORTED_LINKTYPES,
+    Frame,
     frame_kind,
     linktype_name,
     recapture_advice,
@@ -46,9 +47,6 @@ _PCAP_MAGICS = {
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 _GZIP = b"\x1f\x8b"
-
-# One frame: (frame number from 1, timestamp in seconds, link type, captured bytes, wire length)
-Frame = tuple[int, float, int, bytes, int]
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """TUNNEL_STALL from one connection of a capture: the tunnel (or TLS session) opened and
-data stopped. Differential: a stall needs data owed when the silence began (bytes not
-acknowledged, a TLS record not finished, a ClientHello not answered); with everything
-delivered the silence is an idle session (keep-alive), and where the capture cannot tell
-(TLS framing not followed, the last word unanswered, the server never seen) the verdict
-says so and is a warning (``Verdict.pending_unseen``)."""
+data stopped. Differential: a stall needs data owed when the silence began (a ClientHello
+not answered, an upload nothing large answered, and what ``framing.owed`` finds: bytes
+not acknowledged and resent, a TLS record not finished, bytes sent that never arrived);
+with everything delivered the silence is an idle session (keep-alive), and where the
+capture cannot tell (TLS framing not followed, packets missing, the last word unanswered,
+the server never seen) the verdict says so and is a warning (``Verdict.pending_unseen``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import replace
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Owed
 from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
-from pathprobe.capture.framing import owed
+from pathprobe.capture.framing import owed, uncaptured
 from pathprobe.capture.timeline import Pause, first_pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
@@ -22,6 +23,7 @@ TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, 
 # A client's last turn larger than the usual limit of an HTTP request head (8 KB: nginx,
 # Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
 TRANSFER_MIN = 8192
+
 
 def full_segment(c: Conn) -> int:
     """The payload of a full-size segment from the server: the smaller MSS, minus timestamps."""
@@ -48,9 +50,9 @@ def hello_name(c: Conn) -> str:
 
 
 def answer_uncaptured(c: Conn) -> bool:
-    """The client acknowledged data from the server that the capture never showed (more
-    than a FIN's one sequence number): the server answered; the capture missed it."""
-    return c.down.acked > c.down.next_seq + 1
+    """The client acknowledged data from the server that the capture never showed: the
+    server answered; the capture missed it."""
+    return uncaptured(c.down) > 0
 
 
 def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:

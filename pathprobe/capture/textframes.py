@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.capture.conn import LARGE_PAYLOAD
-from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK
-from pathprobe.capture.reader import Frame
+from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textforms import quiet_line
 from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pathprobe.capture.linklayer import Frame
+
 PAUSE_S = 86400.0     # no packet at all for this long: the capture stopped (or was merged)
 BACK_S = 60.0         # time going back this far: merged (small steps back: queue reordering)
 PAUSES_MAX = 256      # pauses remembered (the first ones)
 
 # (frame before, frame after, time of the frame before, time of the frame after)
 Pause = tuple[int, int, float, float]
-# A reader's frame: (number, time, linktype, bytes, original length)
-Frame = tuple[int, float, int, bytes, int]
 
 
 def batch_pauses(batch: Sequence[Frame], previous: tuple[int, float] | None) -> list[Pause]:
