@@ -303,6 +303,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                             delta = (ack - isn - nxt) & 0xFFFFFFFF
                             rel = nxt + delta - 0x100000000 if delta >= 0x80000000 \
                                 else nxt + delta
+                            if o.hole is not None and rel == o.hole[0]:
+                                o.hole_acks += 1   # the receiver says it lacks them
                             if rel > o.acked:
                                 o.acked = rel
                                 if o.inflight or o.big_retx:
@@ -495,6 +497,11 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     if collector.loss[0]:
         notes.append(ev(CaptureFact.CAPTURE_LOSS, connections=collector.loss[0],
                         missing=collector.loss[1]))
+    if collector.one_way:
+        notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
+    if collector.unproven[0]:
+        notes.append(ev(CaptureFact.GAP_UNPROVEN, connections=collector.unproven[0],
+                        missing=collector.unproven[1]))
     rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
     if max_rows and len(rows) < collector.chosen:
         notes.append(ev(CaptureFact.TABLE_LIMITED, shown=len(rows), chosen=collector.chosen,

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.capture.conn import Conn
-from pathprobe.capture.framing import uncaptured
+from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings
 from pathprobe.capture.tracker import Request, Tracker
@@ -124,6 +124,8 @@ class Collector:
         self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
         self.joined = 0
         self.loss = [0, 0]                                # connections, bytes
+        self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
+        self.one_way = 0          # connections whose capture holds one side's packets only
 
     def role(self, c: Conn) -> tuple[Leg, Request | None]:
         """Client to proxy, proxy to upstream (joined to its request), or direct."""
@@ -183,9 +185,13 @@ class Collector:
         if c.server_hello is not None and c.hello_record:
             self.hellos[path] = max(self.hellos.get(path, 0), c.hello_record)
         for side in (c.up, c.down):
-            if side.hole is not None and side.acked >= side.hole[1]:
-                self.loss[0] += 1
-                self.loss[1] += side.hole[1] - side.hole[0]
+            hole, gap = side.hole, gap_of(side)
+            if hole is not None and gap in (Gap.CAPTURE_LOSS, Gap.UNPROVEN):
+                count = self.loss if gap is Gap.CAPTURE_LOSS else self.unproven
+                count[0] += 1
+                count[1] += hole[1] - hole[0]
+            elif side.last_seq is None and uncaptured(side):   # not one packet of its own
+                self.one_way += 1
             elif uncaptured(side):                 # acknowledged past all it showed
                 self.loss[0] += 1
                 self.loss[1] += uncaptured(side)

@@ -69,6 +69,7 @@ class Side:
     # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts]
     big_retx: dict[int, list[float]] = field(default_factory=dict)
     hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
+    hole_acks: int = 0   # the receiver's ACKs at the hole's start after it (it lacks them)
     fin_frame: int | None = None
     rst_frame: int | None = None
     syn_frame: int | None = None
@@ -80,6 +81,8 @@ class Side:
     last_seq: int | None = None   # the sequence number of the last packet sent (any flags)
     turn_start: int = 1           # where this side began to send after the peer's large data
     retx_end: int = 0             # where the last retransmitted segment ended (relative)
+    retx_ts: float = 0.0          # ... when it was sent, and how long after the data before
+    retx_wait: float = 0.0        # it (a bound on the sender's retransmission timer then)
     # TLS record framing, followed from the hello on (``framing.follow_records``): where
     # the next record header starts (relative sequence number; None: not followed, -1:
     # lost), the first bytes of a header split between segments, the record in progress.
@@ -109,13 +112,18 @@ class Owed:
     unseen: int         # bytes sent (the sender's sequence number says) that never arrived
     record: tuple[int, int, int] | None   # a TLS record in progress: (frame, length, missing)
     known: bool         # both were seen: ACKs for this direction, and its TLS framing
+    retx_ts: float = 0.0     # when the unacknowledged bytes were last retransmitted
+    retx_wait: float = 0.0   # the wait before that retransmission (its timer, at most)
+    # The capture dropped bytes of this direction that were acknowledged: what it never
+    # showed (``unseen``, the rest of ``record``) may be more of its own loss.
+    lossy: bool = False
 
     @property
     def waiting(self) -> bool:
         # (a record cut where the bytes that did arrive were never acknowledged nor resent:
         # the capture lacks this flow's packets, perhaps the rest of the record too)
-        return self.unacked > 0 or self.unseen > 0 or (
-            self.record is not None and not self.unacked_quiet)
+        return self.unacked > 0 or (not self.lossy and (self.unseen > 0 or (
+            self.record is not None and not self.unacked_quiet)))
 
 
 @dataclass(**SLOTS)

@@ -5,6 +5,7 @@ session (data pending) from an idle one (``capture.stall``). Pure."""
 from __future__ import annotations
 
 import struct
+from enum import Enum
 
 from pathprobe.capture.conn import STALL_MIN_S, Conn, Owed, Side
 
@@ -85,6 +86,34 @@ def _split_header(s: Side, frame: int, r: int, start: int, end: int, captured: i
     return r + 5 + length
 
 
+class Gap(Enum):
+    """What the capture says of bytes that never showed up between others that did."""
+
+    NONE = "none"
+    CAPTURE_LOSS = "capture-loss"   # the receiver acknowledged them: the capture missed them
+    UNPROVEN = "unproven"           # no ACK of the receiver's at them: capture or network loss
+    NETWORK_LOSS = "network-loss"   # the receiver kept acknowledging up to them: it lacks them
+
+
+HOLE_ACKS_MIN = 2   # one ACK at the hole's start may have left before the later data came
+
+
+def gap_of(s: Side) -> Gap:
+    """Who lost the bytes of ``s``'s hole: only the receiver's own ACKs can tell the
+    network's loss from the capture's (a one-way capture shows none of them)."""
+    if s.hole is None:
+        return Gap.NONE
+    if s.acked >= s.hole[1]:
+        return Gap.CAPTURE_LOSS
+    return Gap.NETWORK_LOSS if s.hole_acks >= HOLE_ACKS_MIN else Gap.UNPROVEN
+
+
+def uncaptured(s: Side) -> int:
+    """Bytes of ``s`` the peer acknowledged but the capture never showed (beyond a FIN's
+    one sequence number): delivered, missed by the capture."""
+    return max(0, s.acked - s.next_seq - 1)
+
+
 def owed(s: Side) -> Owed:
     """``s``'s debts now: bytes not acknowledged, bytes its sequence number says it sent that
     never arrived (nor were acknowledged: else the capture only missed them), an unfinished
@@ -95,24 +124,21 @@ def owed(s: Side) -> Owed:
     pending = s.next_seq - s.acked if acks_seen and s.acked < s.next_seq else 0
     retransmitted = pending and s.retx_end > s.acked
     unacked, quiet = (pending, 0) if retransmitted else (0, pending)
+    more = (s.retx_ts, s.retx_wait) if retransmitted else (0.0, 0.0)
+    lossy = uncaptured(s) > 0 or gap_of(s) is Gap.CAPTURE_LOSS
     # (a packet after a FIN carries its sequence number plus one)
     sent = s.rel(s.last_seq) - (s.fin_frame is not None) if s.last_seq is not None else 0
     unseen = sent - s.next_seq if sent > s.next_seq and sent > s.acked else 0
     r = s.rec_next
     if r is None or r == RECORD_LOST:
-        return Owed(unacked, quiet, unseen, None, False)
+        return Owed(unacked, quiet, unseen, None, False, *more, lossy)
     if s.rec_part:      # a header cut between segments: its length is unknown
-        return Owed(unacked, quiet, unseen, (s.rec_frame, 0, 5 - len(s.rec_part)), acks_seen)
+        return Owed(unacked, quiet, unseen, (s.rec_frame, 0, 5 - len(s.rec_part)), acks_seen,
+                    *more, lossy)
     if r > s.next_seq:
         return Owed(unacked, quiet, unseen, (s.rec_frame, s.rec_len, r - s.next_seq),
-                    acks_seen)
-    return Owed(unacked, quiet, unseen, None, acks_seen)
-
-
-def uncaptured(s: Side) -> int:
-    """Bytes of ``s`` the peer acknowledged but the capture never showed (beyond a FIN's
-    one sequence number): delivered, missed by the capture."""
-    return max(0, s.acked - s.next_seq - 1)
+                    acks_seen, *more, lossy)
+    return Owed(unacked, quiet, unseen, None, acks_seen, *more, lossy)
 
 
 def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:

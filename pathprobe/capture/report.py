@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Exchange
 from pathprobe.capture.finding import Finding, ev
+from pathprobe.capture.framing import Gap, gap_of
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
     Confidence,
@@ -26,6 +27,8 @@ from pathprobe.model import (
 from pathprobe.wire.hostport import HostPort
 
 EXAMPLE_PORTS = 8         # client ports named as examples of the other connections
+_ROW_GAPS = {Gap.CAPTURE_LOSS: CaptureFact.ROW_CAPTURE_LOSS,
+             Gap.UNPROVEN: CaptureFact.ROW_GAP_UNPROVEN}
 
 
 class Merger:
@@ -138,9 +141,9 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     if c.fragments:
         notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
     for d in (UP, DOWN):
-        hole = c.side(d).hole
-        if hole is not None and c.side(d).acked >= hole[1]:
-            notes.append(Evidence(CaptureFact.ROW_CAPTURE_LOSS, Step.CAPTURE,
+        hole, gap = c.side(d).hole, gap_of(c.side(d))
+        if hole is not None and gap in _ROW_GAPS:
+            notes.append(Evidence(_ROW_GAPS[gap], Step.CAPTURE,
                                   {"frame": hole[2], "missing": hole[1] - hole[0],
                                    "sender": c.endpoint(d)}, (hole[2],)))
     biggest_mss = max(c.up.mss or 0, c.down.mss or 0)

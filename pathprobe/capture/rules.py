@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pathprobe.capture.conn import DOWN, LARGE_PAYLOAD, UP, Conn, Exchange
 from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
+from pathprobe.capture.framing import Gap, gap_of
 from pathprobe.capture.stall import (
     answer_uncaptured,
     full_segment,
@@ -391,14 +392,14 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
                                limit=limit, conn=c))
             continue
         hole = s.hole
-        if hole is not None and c.rst_on_large is None:
+        # Only bytes the receiver itself said it lacks were lost on the way (a capture
+        # without its ACKs cannot tell); and larger segments than those that arrived can
+        # vanish only if the missing bytes could have been one (more than the largest that
+        # arrived) and those were not full-size already: else it is loss, not size.
+        if hole is not None and c.rst_on_large is None and gap_of(s) is Gap.NETWORK_LOSS:
             start, end, frame, ts = hole
             waited = (c.last_ts if c.end is None else c.end[2]) - ts
-            if s.acked >= end:
-                continue   # the peer acknowledged the bytes: the capture missed them
-            # Larger segments than those that arrived can vanish only if those were not
-            # already full-size: else the missing ones were no larger (loss, not size).
-            if end - start > LARGE_PAYLOAD and waited >= 0.5 \
+            if end - start > max(LARGE_PAYLOAD, s.max_payload) and waited >= 0.5 \
                     and s.max_ip_len >= MIN_MTU.get(c.family, 576) \
                     and s.max_payload < full_segment(c):
                 low = s.max_ip_len or None

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Owed
 from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
-from pathprobe.capture.framing import owed, uncaptured
+from pathprobe.capture.framing import Gap, gap_of, owed, uncaptured
 from pathprobe.capture.timeline import Pause, first_pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
@@ -22,6 +22,8 @@ from pathprobe.wire.hostport import parse_host
 TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
 # A client's last turn larger than the usual limit of an HTTP request head (8 KB: nginx,
 # Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
+RTO_MIN_S = 0.2    # Linux's shortest retransmission timeout
+RTO_MAX_S = 120.0  # ... and its longest: a sender still waiting resends at least this often
 TRANSFER_MIN = 8192
 
 
@@ -50,9 +52,9 @@ def hello_name(c: Conn) -> str:
 
 
 def answer_uncaptured(c: Conn) -> bool:
-    """The client acknowledged data from the server that the capture never showed: the
-    server answered; the capture missed it."""
-    return uncaptured(c.down) > 0
+    """The client acknowledged data from the server that the capture never showed (at the
+    end, or a gap before later data): the server answered; the capture missed it."""
+    return uncaptured(c.down) > 0 or gap_of(c.down) is Gap.CAPTURE_LOSS
 
 
 def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
@@ -170,6 +172,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     if gap < stall_s or not gap_from or after > TLS_GOODBYE_MAX or (
             c.tunnel_start is not None and gap_from < c.tunnel_start[0]):
         return None
+    debts = (_what_proves(debts[UP], gap), _what_proves(debts[DOWN], gap))
     waiting = [i for i in (UP, DOWN) if debts[i].waiting]
     if not waiting and turn >= TRANSFER_MIN:
         # A transfer the server owes an answer to: nothing large came back since it began
@@ -180,7 +183,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                                            small_after=int(last_dir == DOWN))]
     else:
         proof = (_owed_evidence(c, debts) if waiting
-                 else _stall_unproven(c, last_dir, debts, gap_from))
+                 else _stall_unproven(c, last_dir, debts, gap_from, gap))
     if len(waiting) == 1:
         d = waiting[0]
     if proof is None:
@@ -205,6 +208,19 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                    max_seg_down=c.down.max_payload, full_seg=full_segment(c))
 
 
+def _what_proves(o: Owed, silence_s: float) -> Owed:
+    """``o`` without the debts that prove nothing about this silence: retransmitted bytes
+    when no retransmission came in a silence longer than the sender's doubled timer allows
+    (a sender still waiting resends again and again: the capture lacks the ACK it got, or
+    its later packets), counted as quiet; and a few bytes only a later sequence number
+    shows, which may be the sender's own TLS alert, sent when the peer said goodbye."""
+    if o.unacked and silence_s > min(RTO_MAX_S, 4 * max(o.retx_wait, RTO_MIN_S)) + 1.0:
+        o = replace(o, unacked=0, unacked_quiet=o.unacked)
+    if 0 < o.unseen <= TLS_GOODBYE_MAX:
+        o = replace(o, unseen=0)
+    return o
+
+
 def _with_unseen(then: Owed, now: Owed) -> Owed:
     return replace(then, unseen=now.unseen) if now.unseen > then.unseen else then
 
@@ -214,27 +230,38 @@ def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
     out: list[Evidence] = []
     for d in (UP, DOWN):
         o = debts[d]
-        if o.record is not None and not o.unacked_quiet:
+        # (in a capture that drops this side's bytes, only its retransmissions prove)
+        if o.record is not None and not o.unacked_quiet and not o.lossy:
             frame, length, missing = o.record
             out.append(ev(CaptureFact.RECORD_CUT, frame, sender=c.endpoint(d),
                           receiver=c.endpoint(1 - d), length=length, missing=missing))
         if o.unacked:
             out.append(ev(CaptureFact.UNACKED_AT_SILENCE, sender=c.endpoint(d),
                           unacked=o.unacked))
-        if o.unseen:
+        if o.unseen and not o.lossy:
             out.append(ev(CaptureFact.SENT_NEVER_ARRIVED, sender=c.endpoint(d),
                           unseen=o.unseen))
     return out
 
 
 def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed],
-                    last_frame: int) -> list[Evidence] | None:
+                    last_frame: int, silence_s: float) -> list[Evidence] | None:
     """Nothing was seen pending: an idle session (None), unless the capture cannot tell,
     or the last word was the client's and went unanswered (stall and idle both remain)."""
-    quiet = [(d, debts[d].unacked_quiet) for d in (UP, DOWN) if debts[d].unacked_quiet]
+    quiet = [d for d in (UP, DOWN) if debts[d].unacked_quiet]
     if quiet:
-        d, size = quiet[0]
-        return [ev(CaptureFact.UNACKED_QUIET, sender=c.endpoint(d), unacked=size)]
+        o = debts[quiet[0]]
+        if o.retx_ts:
+            return [ev(CaptureFact.RESENDS_STOPPED, sender=c.endpoint(quiet[0]),
+                       unacked=o.unacked_quiet, silence_s=round(silence_s, 1))]
+        return [ev(CaptureFact.UNACKED_QUIET, sender=c.endpoint(quiet[0]),
+                   unacked=o.unacked_quiet)]
+    lossy = [d for d in (UP, DOWN)
+             if debts[d].lossy and (debts[d].unseen or debts[d].record is not None)]
+    if lossy:
+        o = debts[lossy[0]]
+        return [ev(CaptureFact.OWED_IN_LOSSY_CAPTURE, sender=c.endpoint(lossy[0]),
+                   unseen=o.unseen or (o.record[2] if o.record is not None else 0))]
     if last_dir == UP:
         return [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame, sender=c.endpoint(UP))]
     unknown = [c.endpoint(d) for d in (UP, DOWN) if not debts[d].known]

@@ -52,7 +52,7 @@ LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
 
-_CONNECT_RE = re.compile(rb"CONNECT ([^\s]+) HTTP/1\.[01]")
+_CONNECT_RE = re.compile(rb"CONNECT ([^\s/][^\s]*) HTTP/1\.[01]")   # authority-form only
 # An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2)
 _ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) http://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
 _ORIGIN_RE = re.compile(rb"[A-Z]{3,7} /[^\s]* HTTP/1\.[01]\r?\n")
@@ -286,6 +286,8 @@ class Tracker:
                     nxt = o.next_seq
                     delta = (ack - o.isn - nxt) & MASK
                     rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
+                    if o.hole is not None and rel == o.hole[0]:
+                        o.hole_acks += 1
                     if rel > o.acked:
                         o.acked = rel
                         if o.inflight or o.big_retx:
@@ -382,6 +384,8 @@ class Tracker:
         nxt = o.next_seq
         delta = (ack - o.isn - nxt) & MASK      # o.rel(ack), inlined: this runs per packet
         rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
+        if o.hole is not None and rel == o.hole[0]:
+            o.hole_acks += 1
         if rel <= o.acked:
             return
         o.acked = rel
@@ -389,6 +393,7 @@ class Tracker:
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
               ip_len: int, data: bytes, payload_off: int) -> None:
+        # hot loop: scripts/bench_analyze.py (306,861 calls: a helper call per segment costs)
         isn = s.isn
         if isn is None:                         # a side first seen mid-stream, with data
             isn = s.isn = (seq - 1) & MASK
@@ -402,25 +407,26 @@ class Tracker:
             if ip_len > s.max_ip_len:
                 s.max_ip_len = ip_len
         last = c.last_data_frame
+        gap = ts - c.last_data_ts
         if last:
-            gap = ts - c.last_data_ts
             if gap > c.max_gap_s:
                 longest_gap(c, gap, last, frame)
             c.after_gap += length
-        c.last_data_frame = frame
-        c.last_data_ts = ts
+        c.last_data_frame, c.last_data_ts = frame, ts
         if length > LARGE_PAYLOAD and (c.last_big_dir != d or c.last_data_dir != d):
             # the other side's turn starts over (a session ticket is no answer to an upload)
             c.last_big_dir = d
             o = c.down if d == UP else c.up
             o.turn_start = o.next_seq
+        elif length <= LARGE_PAYLOAD and d and c.up.acked >= c.up.next_seq and not c.exchanges:
+            c.up.turn_start = c.up.next_seq   # a server's short answer, once it had it all
         c.last_data_dir = d
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
-            s.retx_end = end
+            s.retx_end, s.retx_ts, s.retx_wait = end, ts, gap if last else 0.0
             if end > s.acked:
                 _replace_inflight(s, (start, end, length, ip_len, frame, ts),
                                   length > s.max_delivered_payload)
@@ -436,7 +442,7 @@ class Tracker:
                 c.exchanges[-1].retransmits += 1
             return
         if start > nxt and s.hole is None:
-            s.hole = (nxt, start, frame, ts)
+            s.hole, s.hole_acks = (nxt, start, frame, ts), 0
         fresh = start >= nxt
         s.next_seq = end
         s.bytes += length

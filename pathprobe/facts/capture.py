@@ -72,6 +72,8 @@ class CaptureFact(StrEnum):
     UNANSWERED_OR_IDLE = "unanswered-or-idle"      # the client's last data, never answered
     IDLE_OR_STALL = "idle-or-stall"                # all acked, TLS framing not followed
     UNACKED_QUIET = "unacked-quiet"                # {unacked} never acked nor retransmitted
+    RESENDS_STOPPED = "resends-stopped"            # {unacked} resent, then not in {silence_s}
+    OWED_IN_LOSSY_CAPTURE = "owed-in-lossy-capture"  # {unseen} owed; the capture drops bytes
     SERVER_UNSEEN = "server-unseen"                # no packet from the server captured
     TUNNEL_BYTES = "tunnel-bytes"                  # {bytes_up} up, {bytes_down} down
     LEG1_ALL_ACKED = "leg1-all-acked"              # so the data is stuck beyond the proxy
@@ -95,6 +97,7 @@ class CaptureFact(StrEnum):
     ROW_FRAGMENTS = "row-fragments"                # {count} IP fragments
     ROW_OFFLOAD = "row-offload"                    # segments larger than any MSS (TSO/GRO)
     ROW_CAPTURE_LOSS = "row-capture-loss"          # {missing} bytes acked but not captured
+    ROW_GAP_UNPROVEN = "row-gap-unproven"          # {missing} bytes unseen, no ACK says why
     # --- the reader and the analysis as a whole -----------------------------------------
     CAPTURE_READ = "capture-read"                  # {file}: {frames} frames, {chosen}/{total}
     CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
@@ -103,6 +106,8 @@ class CaptureFact(StrEnum):
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
     CAPTURE_PAUSED = "capture-paused"              # no packet for a day, or time went back
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
+    GAP_UNPROVEN = "gap-unproven"                  # {connections}: bytes unseen, no ACK says
+    ONE_WAY = "one-way"                            # {connections}: one side's packets only
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
     TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}

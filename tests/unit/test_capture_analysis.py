@@ -752,6 +752,44 @@ def test_bytes_acknowledged_but_not_captured_are_capture_loss(tmp_path: Path) ->
     assert row.frames == (10,) and "capture loss" in describe(row)
 
 
+def test_gap_in_a_one_way_capture_is_no_black_hole(tmp_path: Path) -> None:
+    """Issue 20 item 7 (PcapPlusPlus' unidirectional captures): without one packet of the
+    receiver's, bytes that never showed up may be the capture's loss as well as the
+    network's; a note says so, no PMTU verdict."""
+    f = _gap_flow(acked=False)
+    server = bytes(int(x) for x in f.server.split("."))
+    frames = sorted((fr for fr in f.frames if fr[1][26:30] == server), key=lambda x: x[0])
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", frames), Filters())
+    assert VerdictCode.PMTU_BLACKHOLE not in codes(a.measurement.verdicts)
+    (gap,) = [n for n in a.notes if n.fact is CaptureFact.GAP_UNPROVEN]
+    assert (gap.values.get("connections"), gap.values.get("missing")) == (1, 1448)
+    (one_way,) = [n for n in a.notes if n.fact is CaptureFact.ONE_WAY]
+    assert one_way.values.get("connections") == 1
+    assert not [n for n in a.notes if n.fact is CaptureFact.CAPTURE_LOSS]
+    (row,) = [n for n in a.measurement.legs[0].notes if n.fact is CaptureFact.ROW_GAP_UNPROVEN]
+    assert row.frames == (5,) and "capture loss or network loss" in describe(row)
+    assert_renders(all_evidence(a))
+
+
+def test_gap_no_larger_than_a_segment_that_arrived_is_loss_not_size(tmp_path: Path) -> None:
+    """The receiver lacks 1,100 bytes (duplicate ACKs), but 1,200-byte segments arrived:
+    whatever segments the gap held were no larger, so size cannot be why they vanished."""
+    f = Flow()
+    f.tunnel()
+    f.send(0.1, True, CLIENT_HELLO)
+    f.send(0.11, False, SERVER_HELLO)                 # 1,206 bytes: this size crosses
+    before = f.sseq
+    f.sseq += 1100                                     # never arrives
+    f.send(0.12, False, b"\x17" * 600)
+    f.sseq = before
+    f.ack(0.13, True)
+    f.ack(2.0, True)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", sorted(f.frames)), Filters())
+    assert VerdictCode.PMTU_BLACKHOLE not in codes(a.measurement.verdicts)
+    assert not [n for n in a.notes if n.fact in (CaptureFact.GAP_UNPROVEN,
+                                                 CaptureFact.CAPTURE_LOSS)]
+
+
 def test_direct_tls_session_without_server_hello_stalls_on_the_direct_leg(
         tmp_path: Path) -> None:
     f = Flow(server="198.18.3.2", sport=443)
@@ -1158,3 +1196,17 @@ def test_wireshark_filters_are_valid_and_select_the_problem(name: str) -> None:
         assert shown, filt
         cited = {frame for e in v.evidence for frame in e.frames}
         assert shown & cited, (filt, shown, cited)
+
+
+def test_connect_to_a_path_is_no_proxy_request(tmp_path: Path) -> None:
+    """Zeek's http/methods.pcap: a web server answers 'CONNECT /' with 400. A CONNECT
+    target is host:port (RFC 9110 9.3.6); a path makes it a request to an origin server,
+    whose refusal says nothing about a proxy's policy."""
+    f = Flow(server="198.18.3.2", sport=80)
+    f.handshake(0.0)
+    f.send(0.01, True, b"CONNECT / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+    f.send(0.02, False, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    f.close(0.03)
+    verdicts = analyse(tmp_path, f)
+    assert codes(verdicts) == [VerdictCode.HEALTHY]
+    assert verdicts[0].leg is Leg.FMC_UPSTREAM

@@ -13,6 +13,7 @@ from pathprobe.capture.timeline import PAUSE_S, batch_pauses, first_pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.findings import severity_of
 from pathprobe.model import Direction, Severity, Verdict, VerdictCode
+from pathprobe.render.evidence import describe
 from tests.unit.test_capture_analysis import (
     CLIENT_HELLO,
     Flow,
@@ -241,11 +242,30 @@ def test_unacknowledged_data_is_pending_only_if_its_sender_resends_it(tmp_path: 
     resent = Flow()
     session(resent)
     seq = resent.send(0.2, False, rec(23, 500))
-    resent.resend(1.2, False, seq, rec(23, 500))    # the proxy waits for an ACK
+    for ts in (1.2, 3.2, 7.2, 15.2):                # the proxy waits for an ACK, its
+        resent.resend(ts, False, seq, rec(23, 500))  # timer doubling
     give_up(resent, 30.0, 505)
     v = only(analyse(tmp_path, resent), VerdictCode.TUNNEL_STALL)
     assert fact(v, CaptureFact.UNACKED_AT_SILENCE).values["unacked"] == 505
     assert severity(v) is Severity.CRITICAL
+
+
+def test_resends_that_stop_long_before_the_silence_ends_prove_no_stall(
+        tmp_path: Path) -> None:
+    """PcapPlusPlus' tls2.pcap: 409 bytes resent once 49 ms later, then 62 s of nothing.
+    A sender still waiting resends again within twice its timer; it stopped, so it got the
+    ACK the capture lacks: stall and idle both remain (a warning)."""
+    f = Flow()
+    session(f)
+    seq = f.send(0.2, False, rec(23, 500))
+    f.resend(1.2, False, seq, rec(23, 500))
+    give_up(f, 30.0, 505)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    stopped = fact(v, CaptureFact.RESENDS_STOPPED)
+    assert (stopped.values["unacked"], stopped.values["silence_s"]) == (505, 28.8)
+    assert CaptureFact.UNACKED_AT_SILENCE not in facts(v)
+    assert severity(v) is Severity.WARNING
+    assert "not again in 28.8 s" in describe(stopped)
 
 
 def test_full_size_segments_missing_among_full_size_ones_are_loss_not_size(
@@ -346,3 +366,87 @@ def test_session_tickets_after_an_upload_are_no_answer_to_it(tmp_path: Path) -> 
     chatty.ack(0.7, True)
     chatty.close(30.0)
     assert codes(analyse(tmp_path, chatty)) == [VerdictCode.HEALTHY]
+
+
+def test_hello_answer_acknowledged_in_a_gap_of_the_capture_is_no_missing_server_hello(
+        tmp_path: Path) -> None:
+    """PcapPlusPlus' tls2.pcap: the server's hello flight is missing from the capture, but
+    the client acknowledged it and the server's later records are there: it answered."""
+    f = Flow(server="198.18.3.2", sport=443)
+    f.handshake(0.0)
+    f.send(0.01, True, CLIENT_HELLO)
+    f.sseq += 2900                                     # the hello flight, not captured
+    f.send(0.03, True, rec(20, 1) + rec(22, 40))       # the client's ACK covers it
+    f.send(0.04, False, rec(23, 60))                   # the server's next record
+    f.ack(0.05, True)
+    f.ack(20.0, True)                                  # then quiet: the capture goes on
+    a = analyse(tmp_path, f)
+    assert VerdictCode.TUNNEL_STALL not in codes(a)
+
+
+def _owed_after_silence(lossy: bool) -> Flow:
+    """After the session, the proxy's sequence numbers jump 5,000 bytes past what arrived
+    (its alert 20 s later says so); with ``lossy``, the capture had already dropped 1,000
+    bytes of the proxy's that the client acknowledged."""
+    f = Flow()
+    session(f)
+    if lossy:
+        f.sseq += 1000                                 # never captured ...
+        f.send(0.15, False, rec(23, 100))
+        f.ack(0.151, True)                             # ... yet acknowledged: delivered
+    f.sseq += 5000                                     # never captured, never acknowledged
+    f.send(20.0, False, rec(21, 26))
+    return f
+
+
+def test_bytes_owed_in_a_capture_that_drops_packets_prove_no_stall(tmp_path: Path) -> None:
+    """PcapPlusPlus' tls2.pcap: a capture that missed acknowledged bytes of this very
+    connection may have missed the owed ones too (and their ACKs): a warning."""
+    v = only(analyse(tmp_path, _owed_after_silence(lossy=False)), VerdictCode.TUNNEL_STALL)
+    assert fact(v, CaptureFact.SENT_NEVER_ARRIVED).values["unseen"] == 5000
+    assert severity(v) is Severity.CRITICAL
+    v = only(analyse(tmp_path, _owed_after_silence(lossy=True)), VerdictCode.TUNNEL_STALL)
+    owed_fact = fact(v, CaptureFact.OWED_IN_LOSSY_CAPTURE)
+    assert owed_fact.values["unseen"] == 5000
+    assert CaptureFact.SENT_NEVER_ARRIVED not in facts(v)
+    assert severity(v) is Severity.WARNING
+    assert "may be more of its loss" in describe(owed_fact)
+
+
+def test_short_answer_after_the_whole_upload_arrived_ends_the_clients_turn(
+        tmp_path: Path) -> None:
+    """Zeek's pppoe-over-qinq.pcap: a direct session uploads 10 KB, the server acknowledges
+    all of it and answers 522 bytes; 30 s later the client closes. Answered, then idle.
+    (Through a proxy the ACKs are the proxy's, so there small records prove no answer.)"""
+    f = Flow(server="198.18.3.2", sport=443)
+    f.handshake(0.0)
+    f.send(0.01, True, CLIENT_HELLO)
+    f.send(0.02, False, HELLO_DONE)
+    f.send(0.03, True, rec(20, 1))
+    for i in range(8):
+        f.send(0.04 + i * 0.001, True, rec(23, 1300))   # the upload
+    f.ack(0.05, False)                                   # the server has it all
+    f.send(0.06, False, rec(23, 517))                    # ... and answers, briefly
+    f.ack(0.07, True)
+    f.send(30.0, True, rec(21, 26))
+    f.close(30.01)
+    assert VerdictCode.TUNNEL_STALL not in codes(analyse(tmp_path, f))
+
+
+def test_a_goodbye_the_capture_missed_is_no_debt(tmp_path: Path) -> None:
+    """PcapPlusPlus' example2.pcap: a resumed session idles 5.5 s, the client sends its
+    alert and FIN; the server's FIN shows 27 bytes more (its own alert, not captured)."""
+    f = Flow(server="198.18.3.2", sport=443)
+    f.handshake(0.0)
+    f.send(0.01, True, CLIENT_HELLO)
+    f.send(0.02, False, HELLO_DONE)
+    f.send(0.03, True, rec(20, 1) + rec(22, 40))
+    f.ack(0.04, False)
+    f.send(5.5, True, rec(21, 22))                     # the client's close_notify ...
+    f.fin(5.5001, True)
+    f.ack(5.6, False)
+    f.sseq += 27                                       # ... the server's, never captured
+    f.fin(5.7, False)
+    v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
+    assert CaptureFact.SENT_NEVER_ARRIVED not in facts(v)   # (the client spoke last:
+    assert severity(v) is Severity.WARNING                  # unanswered, or idle)

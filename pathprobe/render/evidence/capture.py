@@ -286,6 +286,16 @@ TEXT: dict[CaptureFact, Template] = {
         "{unacked} bytes from {sender} were never acknowledged, yet never retransmitted either "
         "(a sender waiting for an ACK resends within seconds): the capture lacks this "
         "connection's later packets, so an idle session and a stall remain",
+    CaptureFact.RESENDS_STOPPED:
+        "{unacked} bytes from {sender} were never acknowledged and were retransmitted, but "
+        "not again in {silence_s} s of silence (a sender still waiting resends sooner, its "
+        "timer doubling up to 120 s): the capture lacks the ACK it got or its later packets, "
+        "so an idle session and a stall remain",
+    CaptureFact.OWED_IN_LOSSY_CAPTURE:
+        "{unseen} bytes from {sender} never showed up (its sequence numbers, or a TLS record "
+        "not finished, say they were sent), but the capture also dropped bytes of it that "
+        "were acknowledged: these may be more of its loss, so an idle session and a stall "
+        "remain",
     CaptureFact.IDLE_OR_STALL:
         "every byte was acknowledged, and the TLS record framing from {senders} could not be "
         "followed (bytes the capture lacks, or not TLS): an idle session and a stall remain",
@@ -331,11 +341,23 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_CAPTURE_LOSS:
         "frame {frame}: {missing} bytes from {sender} missing from the capture but "
         "acknowledged by the peer (capture loss, not network loss)",
+    CaptureFact.ROW_GAP_UNPROVEN:
+        "frame {frame}: {missing} bytes from {sender} never showed up, and no acknowledgement "
+        "of the receiver's after them is in the capture: capture loss or network loss",
     CaptureFact.CAPTURE_PAUSED: _capture_paused,
     CaptureFact.CAPTURE_LOSS:
         "{connections} connection(s) with bytes the peer acknowledged that the capture never "
         "showed ({missing} bytes in all): the capture dropped packets (tcpdump -B, a larger "
         "buffer, or a snap length of 400 helps), the network delivered them",
+    CaptureFact.ONE_WAY:
+        "{connections} connection(s) captured in one direction only: not one packet of the "
+        "other side, whose bytes the acknowledgements show were sent and delivered (a "
+        "capture filter, or routing that takes the other direction past another point)",
+    CaptureFact.GAP_UNPROVEN:
+        "{connections} connection(s) with bytes that never showed up ({missing} bytes in all) "
+        "and no acknowledgement of the receiver's after them in the capture: the capture "
+        "missed them or the network lost them, and nothing here tells which (a capture of "
+        "both directions does)",
     CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
     CaptureFact.LEG2_JOINED:
         "captured on the proxy: {joined} connection(s) from the proxy to the upstream joined "
