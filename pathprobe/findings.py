@@ -17,7 +17,8 @@ typed limits, evidence and an attribution ``Basis``; this module
      still lets through segments larger than the leg carries, a proxy setting
      the FMC cannot use, one refused connection while others to the same server
      succeeded (``others_connected``, from a capture), a capture's stall where
-     nothing was seen pending (``pending_unseen``: an idle session remains possible);
+     nothing was seen pending (``unproven``: an idle session remains possible), a
+     capture's black hole whose smaller later segments vanished too (``unproven``);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
@@ -256,7 +257,7 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     basis = next((v.basis for v in group if v.basis is not None), None)
     return replace(first, direction=direction, evidence=evidence, numbers=numbers,
                    confidence=confidence, limit=_best_limit(group), basis=basis,
-                   pending_unseen=all(v.pending_unseen for v in group))
+                   unproven=all(v.unproven for v in group))
 
 
 def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
@@ -316,8 +317,9 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
         # one refusal while other connections to it succeeded, or a lone SYN the capture
         # cannot tell from a capture gap: not proven to break traffic
         return Severity.WARNING
-    if v.code is VerdictCode.TUNNEL_STALL and v.pending_unseen:
-        # nothing was seen pending when the data stopped: an idle session remains possible
+    if v.code in (VerdictCode.TUNNEL_STALL, VerdictCode.PMTU_BLACKHOLE) and v.unproven:
+        # nothing was seen pending when the data stopped (an idle session remains
+        # possible), or smaller data vanished as well (a silent receiver or path remains)
         return Severity.WARNING
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL

@@ -269,8 +269,10 @@ class Verdict:
     target_text: str | None = None   # a capture's CONNECT target as sent (maybe no HOST:PORT)
     max_seg_down: int | None = None   # a capture's stall: the largest segment down (bytes)
     full_seg: int | None = None       # ... and a full-size segment's payload there (bytes)
-    # ... with nothing seen pending when the data stopped: an idle session remains possible
-    pending_unseen: bool = False
+    # A capture's cause not proven: a stall with nothing seen pending (an idle session
+    # remains possible), a black hole whose smaller later segments vanished too (a silent
+    # receiver or path remains). Such a verdict is a warning.
+    unproven: bool = False
     # A capture verdict's first connection: (client, server), each "address:port".
     endpoints: tuple[HostPort, HostPort] | None = None
 

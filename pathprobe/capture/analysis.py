@@ -23,12 +23,13 @@ from pathprobe.capture.conn import Conn, Key
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
+from pathprobe.capture.inflight import delivered as _delivered
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
 from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
-from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker, _delivered
+from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
@@ -309,6 +310,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                                 o.acked = rel
                                 if o.inflight or o.big_retx:
                                     delivered(o, rel)
+                            elif rel == o.acked and o.next_seq > rel:
+                                o.dup_acks += 1
                         else:
                             on_ack(c, d, ack)
                     if plen:
@@ -553,8 +556,9 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
     out: list[Recommendation] = []
     for v in verdicts:
         bracket = _bracket(v)
-        if (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
-                and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET):
+        wide = (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
+                and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET)
+        if wide or (v.code is VerdictCode.PMTU_BLACKHOLE and v.unproven):
             where = targets.get(v.leg, "PROXY:PORT")
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
@@ -562,7 +566,10 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 else f"pathprobe pmtu {_host_of(where)}",
                 f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
                 f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
-                "before lowering an MTU or MSS to the proven lower bound"))
+                "before lowering an MTU or MSS to the proven lower bound"
+                if bracket is not None else
+                f"large and smaller segments vanished alike on {v.leg.value}: measure "
+                "whether size is the cause before changing an MTU or MSS"))
         else:
             rest.append(v)
         seg, full = v.max_seg_down, v.full_seg

@@ -70,6 +70,9 @@ class Side:
     big_retx: dict[int, list[float]] = field(default_factory=dict)
     hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
     hole_acks: int = 0   # the receiver's ACKs at the hole's start after it (it lacks them)
+    # The receiver's ACKs that did not advance while more of these bytes were out: it is
+    # alive, and (after later, smaller segments) lacks what they follow.
+    dup_acks: int = 0
     fin_frame: int | None = None
     rst_frame: int | None = None
     syn_frame: int | None = None

@@ -51,7 +51,7 @@ class Finding:
     max_seg_down: int | None = None
     full_seg: int | None = None
     pinged: str | None = None   # a DF ping sweep's destination
-    pending_unseen: bool = False   # TUNNEL_STALL: nothing seen pending (idle remains)
+    unproven: bool = False   # its cause not proven (Verdict.unproven): a warning
 
     def key(self) -> tuple[object, ...]:
         return (self.code, self.leg, self.direction, self.key_values)

@@ -82,7 +82,10 @@ class IcmpLog:
         if kind == ECHO_REQUEST.get(ip.version):
             key = (ip.version, ip.src, ip.dst, ident, seq)
             if key not in self.pings and len(self.pings) < PINGS_MAX:
-                self.pings[key] = Ping(frame, ts, ip.total_length, ip.df)
+                # (a request its sender fragmented crossed as fragments that fit: its
+                # size says nothing about the path's MTU)
+                self.pings[key] = Ping(frame, ts, ip.total_length,
+                                       ip.df and not ip.more_fragments)
         elif kind == ECHO_REPLY.get(ip.version):
             ping = self.pings.get((ip.version, ip.dst, ip.src, ident, seq))
             if ping is not None and ping.reply_frame is None:
@@ -177,8 +180,9 @@ def _sweep_finding(family: int, src: str, dst: str, pings: list[Ping], leg_of: L
                   else Confidence.MEASURED)
     first_lost = min(too_big, key=lambda p: p.frame)
     later_ok = any(p.frame > first_lost.frame for p in answered)
-    if not later_ok:
-        confidence = Confidence.INFERRED   # the host may simply have gone away
+    if not later_ok or len(too_big) == 1:
+        # the host may simply have gone away; or one lost packet looks the same
+        confidence = Confidence.INFERRED
     limit = size_limit(passed, failing)
     biggest = max(answered, key=lambda p: p.size)
     evidence = [ev(CaptureFact.PING_ANSWERED, biggest.frame, size=passed, dst=dst,
@@ -188,6 +192,8 @@ def _sweep_finding(family: int, src: str, dst: str, pings: list[Ping], leg_of: L
                 ev(CaptureFact.PING_NO_ICMP)]
     if later_ok:
         evidence.append(ev(CaptureFact.PING_SMALL_LATER_OK))
+    if len(too_big) == 1:
+        evidence.append(ev(CaptureFact.PING_LARGER_ONCE))
     ipf = "ipv6.addr" if family == 6 else "ip.addr"
     echo = "icmpv6.type==128 || icmpv6.type==129" if family == 6 else "icmp.type==8 || " \
         "icmp.type==0"

@@ -77,12 +77,12 @@ class Merger:
                                others_connected=first.others_connected,
                                target_text=first.target_text,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
-                               pending_unseen=first.pending_unseen,
+                               unproven=first.unproven,
                                endpoints=(HostPort(c.client, c.cport),
                                           HostPort(c.server, c.sport))
                                if c is not None else None))
         order = list(VerdictCode)
-        out.sort(key=lambda v: (order.index(v.code), v.pending_unseen))
+        out.sort(key=lambda v: (order.index(v.code), v.unproven))
         return out
 
 

@@ -347,6 +347,41 @@ def _conn_icmp_findings(c: Conn, leg: Leg) -> tuple[list[Finding], set[int]]:
     return out, icmp_dirs
 
 
+def _stuck_finding(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, base: str
+                   ) -> Finding | None:
+    """PMTU_BLACKHOLE from the smallest large segment sent again and again, never
+    acknowledged, while smaller ones got through. If smaller data sent after it drew not
+    one ACK either (no duplicate), it vanished too: the receiver or the path may have gone
+    silent, so the size is not proven (a warning, no limit)."""
+    s = c.side(d)
+    start, (payload_f, ip_len_f, first_f, count_f, *_rest) = stuck
+    payload, ip_len, first_frame, count = int(payload_f), int(ip_len_f), int(first_f), \
+        int(count_f)
+    if payload <= s.max_delivered_payload:
+        return None   # same-size segments got through: loss, not a size limit
+    low = s.max_delivered_ip or None
+    if low is None or ip_len <= MIN_MTU.get(c.family, 576):
+        # Nothing smaller got through, or a size every path carries: the connection
+        # lost packets, which says nothing about a path MTU.
+        return None
+    evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, first_frame, payload=payload,
+                   size=ip_len, sender=c.endpoint(d), count=count)]
+    later = s.next_seq - (start + payload)
+    unproven = later > 0 and not s.dup_acks
+    if unproven:
+        evidence.append(ev(CaptureFact.LATER_DATA_UNANSWERED, sender=c.endpoint(d),
+                           receiver=c.endpoint(1 - d), later=later))
+    else:
+        evidence.append(ev(CaptureFact.BLACKHOLE_BRACKET, delivered=low, size=ip_len))
+    limit = size_limit(low, ip_len)
+    return Finding(VerdictCode.PMTU_BLACKHOLE, leg, direction_of(d),
+                   {"wireshark_filter": f"{base} && tcp.analysis.retransmission"
+                                        f" && tcp.len>{s.max_delivered_payload}"},
+                   evidence, Confidence.INFERRED if unproven else Confidence.MEASURED,
+                   key_values=(None, None) if unproven else (limit.pmtu_low, limit.pmtu_high),
+                   limit=None if unproven else limit, conn=c, unproven=unproven)
+
+
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     out, icmp_dirs = _conn_icmp_findings(c, leg) if c.icmp else ([], set())
     if c.rst_on_large is not None:
@@ -368,28 +403,11 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         s = c.side(d)
         if d in icmp_dirs or (not s.big_retx and s.hole is None):
             continue   # (most connections: nothing retransmitted, nothing missing)
-        stuck = [v for v in s.big_retx.values() if v[3] >= 2]
+        stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= 2]
         if stuck and c.rst_on_large is None:
-            smallest = min(stuck, key=lambda v: v[1])
-            payload, ip_len, first_frame, count = (int(smallest[0]), int(smallest[1]),
-                                                   int(smallest[2]), int(smallest[3]))
-            if payload <= s.max_delivered_payload:
-                continue   # same-size segments got through: loss, not a size limit
-            low = s.max_delivered_ip or None
-            if low is None or ip_len <= MIN_MTU.get(c.family, 576):
-                # Nothing smaller got through, or a size every path carries: the
-                # connection lost packets, which says nothing about a path MTU.
-                continue
-            evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, first_frame, payload=payload,
-                           size=ip_len, sender=c.endpoint(d), count=count)]
-            if low:
-                evidence.append(ev(CaptureFact.BLACKHOLE_BRACKET, delivered=low, size=ip_len))
-            limit = size_limit(low, ip_len)
-            out.append(Finding(VerdictCode.PMTU_BLACKHOLE, leg, direction_of(d),
-                               {"wireshark_filter": f"{base} && tcp.analysis.retransmission"
-                                                    f" && tcp.len>{s.max_delivered_payload}"},
-                               evidence, key_values=(limit.pmtu_low, limit.pmtu_high),
-                               limit=limit, conn=c))
+            found = _stuck_finding(c, d, min(stuck, key=lambda kv: kv[1][1]), leg, base)
+            if found is not None:
+                out.append(found)
             continue
         hole = s.hole
         # Only bytes the receiver itself said it lacks were lost on the way (a capture

@@ -4,7 +4,7 @@ not answered, an upload nothing large answered, and what ``framing.owed`` finds:
 not acknowledged and resent, a TLS record not finished, bytes sent that never arrived);
 with everything delivered the silence is an idle session (keep-alive), and where the
 capture cannot tell (TLS framing not followed, packets missing, the last word unanswered,
-the server never seen) the verdict says so and is a warning (``Verdict.pending_unseen``)."""
+the server never seen) the verdict says so and is a warning (``Verdict.unproven``)."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base
                     "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                         "tcp.flags.reset==1)"},
                    evidence, Confidence.INFERRED, key_values=(not unseen,), conn=c,
-                   pending_unseen=unseen,
+                   unproven=unseen,
                    max_seg_down=c.down.max_payload, full_seg=full_segment(c))
 
 
@@ -204,7 +204,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                    {"idle_s": round(gap, 1), **_stall_numbers(c),
                     "wireshark_filter": f"{base} && frame.number>={gap_from}"},
                    evidence, Confidence.INFERRED, key_values=(bool(waiting),), conn=c,
-                   pending_unseen=not waiting,
+                   unproven=not waiting,
                    max_seg_down=c.down.max_payload, full_seg=full_segment(c))
 
 

@@ -22,11 +22,11 @@ from pathprobe.capture.conn import (
     UP,
     Conn,
     Exchange,
-    InFlight,
     Key,
     Side,
 )
 from pathprobe.capture.framing import RECORD_TYPES, follow_records, longest_gap
+from pathprobe.capture.inflight import delivered, new_inflight, note_big_retx, replace_inflight
 from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
     TCP_ACK,
@@ -40,8 +40,6 @@ from pathprobe.wire.headers import (
 )
 from pathprobe.wire.tls import sniff_client_hello
 
-INFLIGHT_MAX = 512        # unacknowledged segments remembered per direction
-RETX_MAX = 64             # distinct retransmitted large segments remembered per direction
 EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
@@ -63,22 +61,6 @@ _AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-
 _HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
 
 
-def _delivered(o: Side, rel: int) -> None:
-    """The peer acknowledged o's bytes up to ``rel``: the segments below it got through."""
-    q = o.inflight
-    while q and q[0][1] <= rel:   # (None while nothing was remembered)
-        _start, _end, payload, ip_len, _f, _t = q.popleft()
-        if ip_len > o.max_delivered_ip:
-            o.max_delivered_ip = ip_len
-        if payload > o.max_delivered_payload:
-            o.max_delivered_payload = payload
-    if o.big_retx:
-        for start in [k for k, v in o.big_retx.items() if k + v[0] <= rel]:
-            payload = int(o.big_retx.pop(start)[0])
-            if payload > o.max_delivered_payload:
-                o.max_delivered_payload = payload
-
-
 def _syn_only(c: Conn) -> bool:
     return c.down.syn_frame is None and not c.up.bytes and not c.down.bytes
 
@@ -87,29 +69,6 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     """Which connections to judge first when the table is full (smallest first)."""
     rank = 0 if _syn_only(c) else 1 if c.end is not None else 2
     return rank, c.last_ts
-
-
-def _replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
-    """A retransmission replaces the segments it overlaps: when the ACK comes, it is the
-    retransmitted size (e.g. after PMTUD shrank it), not the original, that got through."""
-    q = s.inflight
-    if q is None:
-        q = s.inflight = deque(maxlen=INFLIGHT_MAX)
-    start, end = seg[0], seg[1]
-    kept = [e for e in q if e[1] <= start or e[0] >= end]
-    if not keep:
-        if len(kept) == len(q):
-            return          # it overlaps nothing remembered
-    else:
-        # The queue is sorted by end (segments are remembered as the highest sequence
-        # number grows, and replaced here in order): the copy goes after every segment
-        # that ends no later than it.
-        i, n = 0, len(kept)
-        while i < n and kept[i][1] <= end:
-            i += 1
-        kept.insert(i, seg)
-    q.clear()
-    q.extend(kept)
 
 
 def _proxy_request(payload: bytes) -> tuple[str, str] | None:
@@ -291,7 +250,9 @@ class Tracker:
                     if rel > o.acked:
                         o.acked = rel
                         if o.inflight or o.big_retx:
-                            _delivered(o, rel)
+                            delivered(o, rel)
+                    elif rel == o.acked and o.next_seq > rel:
+                        o.dup_acks += 1
                 else:
                     self._ack(c, d, ack)
             if payload_len:
@@ -387,13 +348,14 @@ class Tracker:
         if o.hole is not None and rel == o.hole[0]:
             o.hole_acks += 1
         if rel <= o.acked:
+            if rel == o.acked and o.next_seq > rel:
+                o.dup_acks += 1
             return
         o.acked = rel
-        _delivered(o, rel)
+        delivered(o, rel)
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
               ip_len: int, data: bytes, payload_off: int) -> None:
-        # hot loop: scripts/bench_analyze.py (306,861 calls: a helper call per segment costs)
         isn = s.isn
         if isn is None:                         # a side first seen mid-stream, with data
             isn = s.isn = (seq - 1) & MASK
@@ -428,16 +390,10 @@ class Tracker:
             s.retransmits += 1
             s.retx_end, s.retx_ts, s.retx_wait = end, ts, gap if last else 0.0
             if end > s.acked:
-                _replace_inflight(s, (start, end, length, ip_len, frame, ts),
-                                  length > s.max_delivered_payload)
-            if length > LARGE_PAYLOAD and end > s.acked:
-                r = s.big_retx.get(start)
-                if r is None:
-                    if len(s.big_retx) < RETX_MAX:
-                        s.big_retx[start] = [length, ip_len, frame, 1, frame, ts]
-                else:
-                    r[3] += 1
-                    r[4], r[5] = frame, ts
+                seg = (start, end, length, ip_len, frame, ts)
+                replace_inflight(s, seg, length > s.max_delivered_payload)
+                if length > LARGE_PAYLOAD:
+                    note_big_retx(s, seg)
             if d == UP and c.phase == "response" and c.exchanges:
                 c.exchanges[-1].retransmits += 1
             return
@@ -452,7 +408,7 @@ class Tracker:
             # bulk transfer that keeps the queue empty once full-size segments got through.
             q = s.inflight
             if q is None:   # created on the first segment worth remembering (memory)
-                q = s.inflight = deque(maxlen=INFLIGHT_MAX)
+                q = s.inflight = new_inflight()
             q.append((start, end, length, ip_len, frame, ts))
         phase = c.phase
         if phase == "tunnel":

@@ -46,6 +46,8 @@ class CaptureFact(StrEnum):
     PING_UNANSWERED = "ping-unanswered"            # DF pings from {size} bytes unanswered
     PING_NO_ICMP = "ping-no-icmp"                  # and no ICMP said why
     PING_SMALL_LATER_OK = "ping-small-later-ok"    # smaller ones answered afterwards
+    PING_LARGER_ONCE = "ping-larger-once"          # one larger ping only: loss remains
+    LATER_DATA_UNANSWERED = "later-data-unanswered"  # {later} bytes after it: no dup ACK
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it
     # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------
@@ -68,7 +70,7 @@ class CaptureFact(StrEnum):
     UNACKED_AT_SILENCE = "unacked-at-silence"      # {unacked} bytes from {sender} unacked
     SENT_NEVER_ARRIVED = "sent-never-arrived"      # {sender}'s seq: {unseen} bytes never came
     TRANSFER_UNANSWERED = "transfer-unanswered"    # the client's last {size} bytes unanswered
-    # (a TUNNEL_STALL without proof of pending data is a warning: Verdict.pending_unseen)
+    # (a TUNNEL_STALL without proof of pending data is a warning: Verdict.unproven)
     UNANSWERED_OR_IDLE = "unanswered-or-idle"      # the client's last data, never answered
     IDLE_OR_STALL = "idle-or-stall"                # all acked, TLS framing not followed
     UNACKED_QUIET = "unacked-quiet"                # {unacked} never acked nor retransmitted

@@ -50,6 +50,8 @@ def phrase(v: Verdict) -> str:
     payload = lim.max_payload if lim is not None else None
     code = v.code
     if code is VerdictCode.PMTU_BLACKHOLE:
+        if v.unproven:
+            return f"large packets{_dir_words(v)} never acknowledged, nor smaller ones after them"
         if not exact:
             return f"silently drops large packets{_dir_words(v)}{_bound(v)}"
         if mtu is not None:

@@ -416,6 +416,40 @@ def test_a_df_ping_sweep_shows_a_black_hole(tmp_path: Path) -> None:
     assert "frame 7: 2 DF ping(s) to 198.18.4.2 never answered, from 1450 bytes" in v["evidence"]
 
 
+def test_a_ping_its_sender_fragmented_says_nothing_of_the_path_mtu(tmp_path: Path) -> None:
+    """Suricata's ipv6-malformed-fragments-16: a 20 KB echo request sent as 1,486-byte
+    fragments, never answered, after a small answered ping, was a black hole 'between 58
+    and 1471'. Its fragments fit the link; only a ping that crossed whole tests a size."""
+    from scapy.layers.inet6 import (
+        ICMPv6EchoReply,
+        ICMPv6EchoRequest,
+        IPv6,
+        IPv6ExtHdrFragment,
+        fragment6,
+    )
+
+    frames = [(0.0, ether(IPv6(src=FMC6, dst=ROUTER6) / ICMPv6EchoRequest(id=7, seq=1))),
+              (0.01, ether(IPv6(src=ROUTER6, dst=FMC6) / ICMPv6EchoReply(id=7, seq=1)))]
+    big = IPv6(src=FMC6, dst=ROUTER6) / IPv6ExtHdrFragment() / ICMPv6EchoRequest(
+        id=7, seq=2, data=b"x" * 4000)
+    frames += [(1.0 + i * 0.001, ether(f)) for i, f in enumerate(fragment6(big, 1486))]
+    frames += [(2.0, ether(IPv6(src=FMC6, dst=ROUTER6) / ICMPv6EchoRequest(id=7, seq=3))),
+               (2.01, ether(IPv6(src=ROUTER6, dst=FMC6) / ICMPv6EchoReply(id=7, seq=3)))]
+    status, doc, err = cli(tmp_path, frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], (err, codes(doc))
+    assert any("IP fragments in the capture" in n for n in doc["notes"])
+
+
+def test_one_larger_ping_lost_is_only_inferred(tmp_path: Path) -> None:
+    """One unanswered ping of a size: a lost packet looks the same (ping -c 3 tells)."""
+    frames = [f for i, (size, ok) in enumerate([(1000, True), (1500, False), (1000, True)])
+              for f in _ping(float(i), size, i, ok)]
+    status, doc, _err = cli(tmp_path, frames)
+    v = verdict(doc, "PMTU_BLACKHOLE")
+    assert status == 1 and v["confidence"] == "inferred"
+    assert any("only one ping that large" in e for e in v["evidence"])
+
+
 def test_pings_lost_below_the_minimum_mtu_are_loss_not_a_path_mtu(tmp_path: Path) -> None:
     frames = [f for i, (size, ok) in enumerate([(100, True), (300, True), (500, False),
                                                  (100, True)])

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.capture.conn import InFlight, Side
-from pathprobe.capture.tracker import INFLIGHT_MAX, _replace_inflight
+from pathprobe.capture.inflight import INFLIGHT_MAX, replace_inflight
 
 
 def _reference(q: list[InFlight], seg: InFlight, keep: bool) -> list[InFlight]:
@@ -30,5 +30,5 @@ def test_replacing_matches_filter_and_sort(remembered: list[InFlight], seg: InFl
     ordered = sorted(remembered, key=lambda e: e[1])    # the tracker's queue is by end
     side = Side()
     side.inflight = deque(ordered, maxlen=INFLIGHT_MAX)
-    _replace_inflight(side, seg, keep)
+    replace_inflight(side, seg, keep)
     assert list(side.inflight) == _reference(ordered, seg, keep)

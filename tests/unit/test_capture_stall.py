@@ -123,7 +123,7 @@ def test_an_unanswered_upload_is_a_stall_an_unanswered_small_message_may_be_idle
     ping.close(30.0)
     v = only(analyse(tmp_path, ping), VerdictCode.TUNNEL_STALL)
     assert CaptureFact.UNANSWERED_OR_IDLE in facts(v)
-    assert v.pending_unseen and severity(v) is Severity.WARNING
+    assert v.unproven and severity(v) is Severity.WARNING
 
 
 def test_without_tls_framing_an_idle_tunnel_is_only_a_warning(tmp_path: Path) -> None:

@@ -234,6 +234,13 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.PING_ANSWERED: lambda v: _ping(v, "answered, up to"),
     CaptureFact.PING_UNANSWERED: lambda v: _ping(v, "never answered, from"),
     CaptureFact.PING_NO_ICMP: "no ICMP frag-needed / Packet Too Big said why",
+    CaptureFact.LATER_DATA_UNANSWERED:
+        "{later} bytes {sender} sent after it, in smaller segments, drew not one ACK from "
+        "{receiver} (no duplicate ACK): they vanished too, so the receiver or the path may "
+        "have gone silent; a size limit is not proven",
+    CaptureFact.PING_LARGER_ONCE:
+        "only one ping that large was sent: one lost packet looks the same (ping -M do -c 3 "
+        "at that size tells)",
     CaptureFact.PING_SMALL_LATER_OK:
         "smaller pings were answered after the first large one was lost: the host was up, "
         "only the large ones vanish",
