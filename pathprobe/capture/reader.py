@@ -218,6 +218,8 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
     for frame in text_frames(stats.text):
         stats.frames += 1
         yield frame
+    stats.frames += stats.text.parse.other_protocols   # (UDP, ARP ...: packets, not TCP)
+    stats.not_ip += stats.text.parse.not_ip
 
 
 def _guard(path: Path, batches: Iterator[list[Frame]], stats: ReadStats
@@ -435,6 +437,10 @@ def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
 
 def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     """The one line for a capture without any IP packet: what it holds, how to re-capture."""
+    if stats.text is not None:
+        return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} packet lines of "
+                                 "text (ARP and the like): paste the lines of the TCP "
+                                 "connections, or give the capture file")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats.not_ip_kinds.items(),
                                                        key=lambda kv: -kv[1]))
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET

@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 
 from pathprobe.capture.textforms import (
+    NOT_IP,
     RETX,
     ROW,
     TD_VHEAD,
@@ -184,6 +185,8 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(td)
             else:
                 out.other_protocols += 1
+                out.not_ip += td == NOT_IP
+                out.seen(TextForm.TCPDUMP)
             continue
         if block_start(line):
             i, p = detail_block(lines, i, lineno)
@@ -191,6 +194,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(p)
             else:
                 out.other_protocols += 1
+                out.seen(TextForm.DETAIL)
             continue
         row = packet_list_row(line, lineno)
         if row is not None:
@@ -199,6 +203,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(p)
             else:
                 out.other_protocols += 1
+                out.seen(TextForm.PACKET_LIST)
             i += 1
             continue
         head = http_head(lines, i)

@@ -433,7 +433,7 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
             f"{path_name}: 'tcpdump -q' lines show no TCP flags, sequence numbers or options, "
             "which the analysis needs: print the capture without -q ('tcpdump -n -r FILE') "
             "or give the pcap")
-    if not parsed.packets:
+    if not parsed.packets and not parsed.other_protocols:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
         raise CaptureError(
@@ -455,7 +455,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     """What the text showed and what it could not prove, as typed notes."""
     parse = info.parse
     forms = ", ".join(f.value for f in TextForm if f in parse.forms)
-    notes = [_ev(TextFact.TEXT_READ, file=info.file, forms=forms, packets=len(parse.packets),
+    notes = [_ev(TextFact.TEXT_READ, file=info.file, forms=forms,
+                 packets=len(parse.packets) + parse.other_protocols,
                  lines=parse.lines, chosen=chosen, total=total),
              _ev(TextFact.HEX_PAYLOAD, count=parse.hex_payloads) if parse.hex_payloads
              else _ev(TextFact.NO_PAYLOAD),

@@ -76,6 +76,7 @@ class TextParse:
     unparsed: int = 0
     first_unparsed: int = 0
     other_protocols: int = 0        # recognised lines of UDP, ICMP, ARP ...
+    not_ip: int = 0                 # ... of them, ARP and others that hold no IP packet
     hex_payloads: int = 0           # packets whose payload a hex dump (-x, -X) spells
     http_standalone: int = 0        # HTTP heads on lines of their own
     first_standalone: int = 0

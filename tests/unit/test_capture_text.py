@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.text import parse_text
-from pathprobe.capture.textforms import detail_block, http_head, packet_list_row, tcpdump_line
+from pathprobe.capture.textforms import (
+    NOT_IP,
+    OTHER_IP,
+    detail_block,
+    http_head,
+    packet_list_row,
+    tcpdump_line,
+)
 from pathprobe.capture.textframes import _Relabel, _resolve, _Side, looks_like_text
 from pathprobe.capture.textpacket import CLIENT_HELLO, TextForm, TextPacket, parse_time
 from pathprobe.errors import CaptureError, UsageError
@@ -71,7 +79,9 @@ def test_tcpdump_lines() -> None:
            "length 86: 2001:db8::1.1 > 2001:db8::2.2: Flags [S], seq 9, win 1, length 0")
     assert p.family == 6 and p.seq == 9
     assert tcpdump_line("12:00:00.1 IP 198.18.1.2.53 > 198.18.2.2.53: 1+ A? x. (17)", 1) \
-        == "other"
+        == OTHER_IP
+    assert tcpdump_line("12:00:00.1 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, "
+                        "length 28", 1) == NOT_IP
     assert tcpdump_line("we saw 1.2 > 3.4: nothing", 1) is None
     # -v: the addresses on the line after the IP header line
     p2 = tcpdump_line("    198.18.1.2.48716 > 198.18.2.2.80: Flags [S], cksum 0x1 (correct), "
@@ -577,8 +587,8 @@ def test_classic_and_show_capture_lines() -> None:
     assert (p.number, p.src, p.sport, p.seq, p.length, p.flags) == (
         9, "198.18.1.2", 48716, 100, 1448, TCP_PSH | TCP_ACK)
     assert tcpdump_line("   6: 11:30:13.1 198.18.1.2 > 198.18.2.2 icmp: echo request", 1) == \
-        "other"
-    assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) == "other"
+        OTHER_IP
+    assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) == OTHER_IP
 
 
 def test_show_capture_detail_puts_the_link_header_above() -> None:
@@ -722,3 +732,27 @@ def test_options_that_hold_brackets_of_their_own(options: str, mss: int) -> None
     p = td(f"15:51:06.676845 IP 198.18.1.2.33306 > 198.18.2.2.10004: Flags [S], seq 1, "
            f"win 65535, options [{options}], length 0")
     assert (p.mss, p.options_shown, p.length) == (mss, True, 0)
+
+
+def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> None:
+    """'tcpdump -n -r' of a capture without TCP (DHCP and DNS in Zeek's test traces) was
+    refused as 'not a capture' (exit 2), while the pcap itself gives a report (exit 0) that
+    says it holds no TCP. Text and pcap now agree; a TCP line whose flags cannot be read
+    still counts as unreadable, not as another protocol."""
+    path = tmp_path / "dhcp.txt"
+    path.write_text(
+        "19:14:02.323173 IP 0.0.0.0.68 > 255.255.255.255.67: BOOTP/DHCP, Request from "
+        "90:b1:1c:99:49:29, length 265\n"
+        "19:14:02.328120 IP 198.18.0.1.67 > 198.18.1.2.68: BOOTP/DHCP, Reply, length 367\n"
+        "08:08:44.199711 IP6 2001:db8::2.50101 > 2001:db8::53.53: 20970+ NAPTR? example. (59)\n"
+        "08:08:44.212000 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, length 28\n")
+    status, doc = report(str(path))
+    assert status == 0 and [v["code"] for v in doc["verdicts"]] == ["HEALTHY"]
+    notes = cast(list[str], doc["notes"])
+    assert "3 IP packets, no TCP connection in the capture" in notes     # (ARP is no IP)
+    assert any(n.startswith("dhcp.txt: text (tcpdump), 4 packets on 4 lines") for n in notes)
+    arp = tmp_path / "arp.txt"
+    arp.write_text("08:08:44.212000 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, "
+                   "length 28\n")
+    proc = analyze(str(arp), "--json")      # like a pcap of ARP only: no IP at all
+    assert proc.returncode == 3 and proc.stderr.count(b"\n") == 1, proc.stderr
