@@ -452,6 +452,7 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     stats = ReadStats()
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
+    collector.packets_left_out = lambda: stats.text is not None and stats.text.parse.ambiguous > 0
     icmp = IcmpLog()
     with no_cyclic_gc():
         tracker = track(path, filters, stats, collector, max_connections, tap, icmp)

@@ -10,7 +10,7 @@ size of the capture.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.capture.conn import Conn
@@ -124,6 +124,9 @@ class Collector:
         self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
         self.joined = 0
         self.loss = [0, 0]                                # connections, bytes
+        # Does the capture lack packets it is known to lack (text rows that fit several
+        # connections)? Asked as connections are judged; the reader knows.
+        self.packets_left_out: Callable[[], bool] = lambda: False
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
 
@@ -178,7 +181,8 @@ class Collector:
         ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
                           full_crossed=self.crossed.get(path, 0),
                           hello_answered=self.hellos.get(path, 0),
-                          pauses=tracker.pauses if tracker is not None else ())
+                          pauses=tracker.pauses if tracker is not None else (),
+                          packets_left_out=self.packets_left_out())
         findings = conn_findings(c, capture_end, leg, self.stall_s, ctx)
         if not findings and (c.server_hello is not None or c.down.bytes):
             self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)

@@ -65,6 +65,9 @@ class PathContext:
     hello_answered: int = 0
     # Where the capture went quiet (``timeline``): silences across them prove nothing.
     pauses: tuple[Pause, ...] = ()
+    # Packets the capture is known to lack (text rows left out): bytes never seen prove
+    # nothing either.
+    packets_left_out: bool = False
 
 
 def size_limit(delivered: int | None, failing: int) -> Limit:
@@ -143,7 +146,8 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     # --- the tunnel after 200 (or a direct TLS session) ------------------------------------
     if not any(f.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
                for f in transport):
-        stall = stall_finding(c, capture_end, leg, base, stall_s, ctx.pauses)
+        stall = stall_finding(c, capture_end, leg, base, stall_s, ctx.pauses,
+                              ctx.packets_left_out)
         if stall is not None:
             out.append(stall)
     return out

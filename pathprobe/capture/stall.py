@@ -87,7 +87,8 @@ def _stall_numbers(c: Conn) -> dict[str, Number]:
 
 
 def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
-                  stall_s: float, pauses: Sequence[Pause] = ()) -> Finding | None:
+                  stall_s: float, pauses: Sequence[Pause] = (), left_out: bool = False
+                  ) -> Finding | None:
     """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped. The evidence is
     made once a stall is found (most tunnels judged here are healthy)."""
     proxied = conn_leg is Leg.FMC_PROXY
@@ -107,13 +108,14 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     if pause is not None:   # only the silence while the capture demonstrably ran counts
         idle = min(idle, pause[2] - c.last_data_ts)
     if hello_pending:
-        return _hello_unanswered(c, capture_end, leg, proxied, base, stall_s, idle)
+        return _hello_unanswered(c, capture_end, leg, proxied, base, stall_s, idle, left_out)
     gap_pause = first_pause(pauses, c.max_gap[1], c.max_gap[2])
-    return _silence(c, capture_end, leg, proxied, base, stall_s, idle, gap_pause is not None)
+    return _silence(c, capture_end, leg, proxied, base, stall_s, idle, gap_pause is not None,
+                    left_out)
 
 
 def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
-                      stall_s: float, idle: float) -> Finding | None:
+                      stall_s: float, idle: float, left_out: bool = False) -> Finding | None:
     """A ClientHello that no ServerHello followed: the server's answer is owed."""
     hello = c.client_hello
     assert hello is not None
@@ -129,6 +131,8 @@ def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base
                   or c.down.rst_frame)
     if unseen:
         evidence.append(ev(CaptureFact.SERVER_UNSEEN, server=c.endpoint(DOWN)))
+    if left_out:
+        evidence.append(ev(CaptureFact.PACKETS_LEFT_OUT))
     if hello_spans(c):
         # Not TLS_HELLO_DROPPED only because nothing proved that segments of that
         # size cross the path: both remain.
@@ -144,13 +148,13 @@ def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base
                    {"idle_s": round(idle, 1), **_stall_numbers(c),
                     "wireshark_filter": f"{base} && (tls.handshake || tcp.flags.fin==1 || "
                                         "tcp.flags.reset==1)"},
-                   evidence, Confidence.INFERRED, key_values=(not unseen,), conn=c,
-                   unproven=unseen,
+                   evidence, Confidence.INFERRED, key_values=(not (unseen or left_out),),
+                   conn=c, unproven=unseen or left_out,
                    max_seg_down=c.down.max_payload, full_seg=full_segment(c))
 
 
 def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
-             stall_s: float, idle: float, gap_paused: bool) -> Finding | None:
+             stall_s: float, idle: float, gap_paused: bool, left_out: bool) -> Finding | None:
     """The longest silence after the handshake, if it is a stall: long, followed by at most
     a TLS alert and a close, while data was owed (with everything delivered it is an idle
     session, unless the capture cannot tell)."""
@@ -172,7 +176,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     if gap < stall_s or not gap_from or after > TLS_GOODBYE_MAX or (
             c.tunnel_start is not None and gap_from < c.tunnel_start[0]):
         return None
-    debts = (_what_proves(debts[UP], gap), _what_proves(debts[DOWN], gap))
+    debts = (_what_proves(debts[UP], gap, left_out), _what_proves(debts[DOWN], gap, left_out))
     waiting = [i for i in (UP, DOWN) if debts[i].waiting]
     if not waiting and turn >= TRANSFER_MIN:
         # A transfer the server owes an answer to: nothing large came back since it began
@@ -196,6 +200,8 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
                        until_frame=gap_to or None, after=after, **ended_values(c, capture_end)))
     evidence += proof
+    if left_out and not waiting:
+        evidence.append(ev(CaptureFact.PACKETS_LEFT_OUT))
     evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
                        bytes_down=c.tunnel_down, direction=direction.value))
     if proxied:
@@ -208,12 +214,16 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                    max_seg_down=c.down.max_payload, full_seg=full_segment(c))
 
 
-def _what_proves(o: Owed, silence_s: float) -> Owed:
+def _what_proves(o: Owed, silence_s: float, left_out: bool = False) -> Owed:
     """``o`` without the debts that prove nothing about this silence: retransmitted bytes
     when no retransmission came in a silence longer than the sender's doubled timer allows
     (a sender still waiting resends again and again: the capture lacks the ACK it got, or
     its later packets), counted as quiet; and a few bytes only a later sequence number
-    shows, which may be the sender's own TLS alert, sent when the peer said goodbye."""
+    shows, which may be the sender's own TLS alert, sent when the peer said goodbye.
+    Where the capture is known to lack packets (``left_out``), what it never showed may be
+    those (lossy)."""
+    if left_out and not o.lossy:
+        o = replace(o, lossy=True)
     if o.unacked and silence_s > min(RTO_MAX_S, 4 * max(o.retx_wait, RTO_MIN_S)) + 1.0:
         o = replace(o, unacked=0, unacked_quiet=o.unacked)
     if 0 < o.unseen <= TLS_GOODBYE_MAX:

@@ -51,7 +51,7 @@ from pathprobe.capture.textpacket import (
     u32,
 )
 from pathprobe.capture.tracker import PAYLOAD_PEEK
-from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN, TcpOptions
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
 
 # --- the whole text --------------------------------------------------------------------
 
@@ -62,6 +62,9 @@ _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |readin
                     r"\S*[#>]\s*show cap|capture \S+ type )")
 _STREAM_PROTOCOLS = ("HTTP", "TLS", "SSL", "TCP")
 Ends = tuple[str, int, str, int]
+OPEN_MAX = 64            # connections between two hosts remembered as active
+ACTIVE_S = 1.0           # a connection whose last row is this recent is active ...
+ACTIVE_LINES = 20        # ... or, in a text without times, this many lines back
 
 
 class _Conversations:
@@ -72,16 +75,35 @@ class _Conversations:
         self.ports: dict[tuple[str, str], tuple[int, int]] = {}
         self.client: dict[frozenset[tuple[str, int]], tuple[str, int]] = {}
         self.last: Ends | None = None
+        # the connections between two hosts not yet closed, with the line and time of
+        # their last row (a row naming no ports belongs to one of them: with several
+        # active, which one is a guess)
+        self.open: dict[frozenset[str], dict[frozenset[tuple[str, int]],
+                                             tuple[int, float | None]]] = {}
 
     def add(self, p: TextPacket) -> None:
         self.ports[(p.src, p.dst)] = (p.sport, p.dport)
         self.ports[(p.dst, p.src)] = (p.dport, p.sport)
         key = frozenset(((p.src, p.sport), (p.dst, p.dport)))
+        conns = self.open.setdefault(frozenset((p.src, p.dst)), {})
+        if p.flags & (TCP_FIN | TCP_RST):
+            conns.pop(key, None)
+        elif key in conns or len(conns) < OPEN_MAX:
+            conns[key] = (p.line, p.ts)
         if p.flags & TCP_SYN and not p.flags & TCP_ACK:
             self.client[key] = (p.src, p.sport)
         elif p.flags & TCP_SYN:
             self.client[key] = (p.dst, p.dport)
         self.last = (p.src, p.sport, p.dst, p.dport)
+
+    def ambiguous(self, src: str, dst: str, line: int, ts: float | None) -> bool:
+        """Were several connections between the two hosts active just before ``line``?"""
+        active = 0
+        for last_line, last_ts in self.open.get(frozenset((src, dst)), {}).values():
+            recent = (ts - last_ts <= ACTIVE_S if ts is not None and last_ts is not None
+                      else line - last_line <= ACTIVE_LINES)
+            active += recent
+        return active > 1
 
     def toward_server(self, ends: Ends, request: bool) -> Ends:
         """The ends of the last conversation oriented client->server for a request."""
@@ -200,6 +222,9 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         if row is not None:
             p = _row_packet(row, line, lineno, conv)
             if p is not None:
+                if row[0] is None and conv.ambiguous(p.src, p.dst, lineno, p.ts):
+                    out.ambiguous += 1
+                    out.first_ambiguous = out.first_ambiguous or lineno
                 add(p)
             else:
                 out.other_protocols += 1

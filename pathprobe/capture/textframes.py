@@ -224,10 +224,12 @@ def _ack(o: _Side, value: int) -> int:
 
 def link_header(packets: Sequence[TextPacket]) -> int:
     """Link-header bytes in Wireshark's Length column, learned from rows that show both it
-    and the TCP length (most common value; Ethernet when none does)."""
+    and the TCP length (most common value; Ethernet when none does). A row of no payload
+    counts when its frame is longer than Ethernet's 60-byte minimum (else it is padded)."""
     seen: Counter[int] = Counter()
     for p in packets:
-        if p.frame_len is not None and p.length and p.options_shown and not p.flags & TCP_SYN:
+        if p.frame_len is not None and p.length is not None and p.options_shown \
+                and (p.length or p.frame_len > 60) and not p.flags & TCP_SYN:
             ip = 40 if ":" in p.src else 20
             v = p.frame_len - p.length - ip - 20 - (12 if p.tsopt else 0)
             if 0 <= v <= 64:
@@ -473,6 +475,9 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     if parse.http_standalone:
         notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
                          line=parse.first_standalone))
+    if parse.ambiguous:
+        notes.append(_ev(TextFact.ROWS_AMBIGUOUS, count=parse.ambiguous,
+                         line=parse.first_ambiguous))
     if parse.unparsed:
         notes.append(_ev(TextFact.UNPARSED, count=parse.unparsed, line=parse.first_unparsed))
     dropped = [p for p in parse.packets if p.drop_reason]

@@ -23,6 +23,7 @@ class TextFact(StrEnum):
     NO_TIMES = "text-no-times"                 # {count} lines without a time
     HTTP_STANDALONE = "text-http-standalone"   # {count} HTTP heads on their own lines
     UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})
+    ROWS_AMBIGUOUS = "text-rows-ambiguous"     # {count} rows fit several: a guess
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
     ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself

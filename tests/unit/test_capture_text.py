@@ -756,3 +756,64 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
                    "length 28\n")
     proc = analyze(str(arp), "--json")      # like a pcap of ARP only: no IP at all
     assert proc.returncode == 3 and proc.stderr.count(b"\n") == 1, proc.stderr
+
+
+def test_link_header_learned_from_unpadded_rows_without_payload(tmp_path: Path) -> None:
+    """PcapPlusPlus' one_http_stream_rst as 'tshark -r' prints it: the HTTP rows show no TCP
+    length, only the Length column, and every row that does show one has none (70-byte
+    frames: a 30-byte link header, not Ethernet's 14). The estimate was 16 bytes too long,
+    so the client's ACK seemed not to cover the answer and its closing reset became
+    RST_ON_LARGE_SEGMENT."""
+    c, s = "198.18.1.2 → 198.18.3.2 ", "198.18.3.2 → 198.18.1.2 "
+    up, down = "5068 → 80 ", "80 → 5068 "
+    rows = [
+        (c, "TCP 82 " + up + "[SYN] Seq=0 Win=8192 Len=0 MSS=1440 WS=256 SACK_PERM"),
+        (s, "TCP 82 " + down + "[SYN, ACK] Seq=0 Ack=1 Win=14600 Len=0 MSS=1200 SACK_PERM"),
+        (c, "TCP 70 " + up + "[ACK] Seq=1 Ack=1 Win=65792 Len=0"),
+        (c, "HTTP 1106 GET /download.php?id=97853 HTTP/1.1"),
+        (s, "TCP 70 " + down + "[ACK] Seq=1 Ack=1037 Win=16768 Len=0"),
+        (s, "HTTP 670 HTTP/1.1 503 Service Temporarily Unavailable  (text/html)"),
+        (s, "TCP 70 " + down + "[FIN, ACK] Seq=601 Ack=1037 Win=16768 Len=0"),
+        (c, "TCP 70 " + up + "[ACK] Seq=1037 Ack=601 Win=65280 Len=0"),
+        (c, "TCP 70 " + up + "[ACK] Seq=1037 Ack=602 Win=65280 Len=0"),
+        (c, "TCP 70 " + up + "[RST, ACK] Seq=1037 Ack=602 Win=0 Len=0")]
+    text = "".join(f"{i:5d}   0.{i:06d} {who}{what}\n" for i, (who, what) in enumerate(rows, 1))
+    path = tmp_path / "rows.txt"
+    path.write_text(text, encoding="utf-8")
+    status, doc = report(str(path))
+    assert [v["code"] for v in doc["verdicts"]] == ["MSS_CLAMPED"] and status == 0
+    notes = cast(list[str], doc["notes"])
+    assert any("minus a 30-byte link header" in n for n in notes), notes
+
+
+def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
+    """A Wireshark list of two TLS connections between the same hosts (PcapPlusPlus'
+    example2 has six): rows naming no ports go to the last connection that showed ports,
+    a guess. One connection's hello answer went to the other, whose 'no ServerHello' was a
+    critical stall; it is a warning now, and the notes say rows were placed by guess."""
+    c, s = "198.18.1.2 → 198.18.3.2 ", "198.18.3.2 → 198.18.1.2 "
+    rows: list[tuple[str, str]] = []
+    for port in (50001, 50002):
+        rows += [(c, f"TCP 66 {port} → 443 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 SACK_PERM"),
+                 (s, f"TCP 66 443 → {port} [SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0 MSS=1460"),
+                 (c, f"TCP 54 {port} → 443 [ACK] Seq=1 Ack=1 Win=64256 Len=0")]
+    rows += [(c, "TLSv1.2 571 Client Hello (SNI=a.example)"),
+             (s, "TCP 54 443 → 50001 [ACK] Seq=1 Ack=518 Win=65535 Len=0"),
+             (s, "TLSv1.2 1200 Server Hello, Certificate"),
+             (c, "TCP 54 50002 → 443 [ACK] Seq=1 Ack=1 Win=64256 Len=0"),
+             (c, "TLSv1.2 1000 Application Data"),
+             (c, "TCP 54 50001 → 443 [ACK] Seq=1464 Ack=1147 Win=64256 Len=0")]
+    text = "".join(f"{i:5d} {i / 100:.6f} {who}{what}\n" for i, (who, what) in
+                   enumerate(rows, 1))
+    text += f"{len(rows) + 1:5d} 20.130000 {c}TCP 54 50001 → 443 [FIN, ACK] Seq=1464 Ack=1147 " \
+            "Win=64256 Len=0\n"
+    path = tmp_path / "two.txt"
+    path.write_text(text, encoding="utf-8")
+    _status, doc = report(str(path))
+    verdicts = cast(list[dict[str, object]], doc["verdicts"])
+    assert [(v["code"], v["severity"]) for v in verdicts] == [("TUNNEL_STALL", "warning")]
+    assert any("placed on a connection by guess" in e
+               for e in cast(list[str], verdicts[0]["evidence"]))
+    notes = cast(list[str], doc["notes"])
+    assert any(n.startswith("3 HTTP/TLS row(s) name no ports while several connections")
+               for n in notes), notes

@@ -298,6 +298,10 @@ TEXT: dict[CaptureFact, Template] = {
         "not again in {silence_s} s of silence (a sender still waiting resends sooner, its "
         "timer doubling up to 120 s): the capture lacks the ACK it got or its later packets, "
         "so an idle session and a stall remain",
+    CaptureFact.PACKETS_LEFT_OUT:
+        "rows of this text that name no ports were placed on a connection by guess (see the "
+        "notes): the answer that seems missing may be among them, so an idle session and a "
+        "stall remain",
     CaptureFact.OWED_IN_LOSSY_CAPTURE:
         "{unseen} bytes from {sender} never showed up (its sequence numbers, or a TLS record "
         "not finished, say they were sent), but the capture also dropped bytes of it that "

@@ -45,6 +45,11 @@ TEXT: dict[TextFact, Template] = {
     TextFact.HTTP_STANDALONE:
         "{count} HTTP head(s) stand on lines of their own (first: line {line}): each was taken "
         "as sent on the connection above it, as long as its text",
+    TextFact.ROWS_AMBIGUOUS:
+        "{count} HTTP/TLS row(s) name no ports while several connections between the same "
+        "two hosts were active (first: line {line}): each was taken as the last one's to "
+        "show ports, a guess, so bytes a connection seems to lack may be in them (the "
+        "capture file, or 'tcpdump -n -r FILE' lines, name the ports)",
     TextFact.UNPARSED:
         "{count} line(s) were neither packets nor HTTP heads and were skipped (first: line "
         "{line})",
