@@ -365,14 +365,22 @@ def test_rst_after_small_segment_is_not_blamed_on_size(tmp_path: Path) -> None:
     assert VerdictCode.RST_ON_LARGE_SEGMENT not in codes(analyse(tmp_path, f))
 
 
-def _black_hole(first: bytes) -> Flow:
-    """A tunnel whose ``first`` record is acknowledged, then a 1448-byte one never is."""
+def _black_hole(first: bytes, small_after: bool = False, dup_ack: bool = False) -> Flow:
+    """A tunnel whose ``first`` record is acknowledged, then a 1448-byte one never is;
+    with ``small_after``, 300 more bytes follow it, and with ``dup_ack`` the proxy
+    acknowledges (again) only what came before: it got the small segment, not the large."""
     f = Flow()
     f.tunnel()
     f.send(0.1, True, first)
     f.ack(0.11, False)
     big = b"\x17" * 1448
     seq = f.send(0.2, True, big)
+    if small_after:
+        f.send(0.21, True, b"\x17" * 300)
+    if dup_ack:
+        f.cseq, after = seq, f.cseq                  # (the ACK is at the large segment)
+        f.ack(0.22, False)
+        f.cseq = after
     for i in range(4):
         f.resend(0.4 * 2 ** i, True, seq, big)
     return f
@@ -392,33 +400,13 @@ def test_large_segments_retransmitted_unacked_are_a_black_hole(tmp_path: Path) -
     assert (bracket.values.get("delivered"), bracket.values.get("size")) == (low, 1488)
 
 
-def _black_hole_then_small(dup_ack: bool) -> Flow:
-    """The black hole above, with 300 more bytes sent after the large segment; with
-    ``dup_ack`` the proxy acknowledges (again) only what came before: it got the small
-    segment, not the large one."""
-    f = Flow()
-    f.tunnel()
-    f.send(0.1, True, CLIENT_HELLO)
-    f.ack(0.11, False)
-    big = b"\x17" * 1448
-    seq = f.send(0.2, True, big)
-    f.send(0.21, True, b"\x17" * 300)
-    if dup_ack:
-        f.cseq, after = seq, f.cseq                  # (the ACK is at the large segment)
-        f.ack(0.22, False)
-        f.cseq = after
-    for i in range(4):
-        f.resend(0.4 * 2 ** i, True, seq, big)
-    return f
-
-
 def test_black_hole_whose_smaller_later_data_vanished_too_is_unproven(
         tmp_path: Path) -> None:
     """Suricata's ssh-hassh-incomplete: a 1440-byte segment resent 7 times, and 528 bytes
     after it, drew not one ACK: everything vanished, not only the large. Size is not
     proven (a silent receiver or path remains): a warning without a size, no MTU advice."""
     a = analyze_capture(write_pcap(tmp_path / "t.pcap", sorted(
-        _black_hole_then_small(dup_ack=False).frames)), Filters())
+        _black_hole(CLIENT_HELLO, small_after=True).frames)), Filters())
     v = only(a.measurement.verdicts, VerdictCode.PMTU_BLACKHOLE)
     assert v.unproven and v.limit is None and v.confidence is Confidence.INFERRED
     later = fact(v, CaptureFact.LATER_DATA_UNANSWERED)
@@ -432,7 +420,7 @@ def test_black_hole_whose_smaller_later_data_vanished_too_is_unproven(
     (advice,) = a.recommender(r.verdicts, {})
     assert advice.command.startswith("pathprobe diagnose") and "vanished alike" in advice.why
     # The proxy's duplicate ACK says the small segment arrived: only the large one vanished.
-    v = only(analyse(tmp_path, _black_hole_then_small(dup_ack=True)),
+    v = only(analyse(tmp_path, _black_hole(CLIENT_HELLO, small_after=True, dup_ack=True)),
              VerdictCode.PMTU_BLACKHOLE)
     assert not v.unproven and v.limit is not None and v.limit.pmtu_high == 40 + 1448 - 1
     assert CaptureFact.BLACKHOLE_BRACKET in facts(v)
