@@ -194,11 +194,13 @@ class Collector:
                 count = self.loss if gap is Gap.CAPTURE_LOSS else self.unproven
                 count[0] += 1
                 count[1] += hole[1] - hole[0]
-            elif side.last_seq is None and uncaptured(side):   # not one packet of its own
+                continue
+            missed = uncaptured(side)              # acknowledged past all it showed
+            if missed and side.last_seq is None:   # not one packet of its own: one way
                 self.one_way += 1
-            elif uncaptured(side):                 # acknowledged past all it showed
+            elif missed:
                 self.loss[0] += 1
-                self.loss[1] += uncaptured(side)
+                self.loss[1] += missed
         self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
                                 else f"{c.server}:{c.sport}")
         if c.exchanges and c.exchanges[-1].method == "CONNECT":

@@ -187,7 +187,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                                            small_after=int(last_dir == DOWN))]
     else:
         proof = (_owed_evidence(c, debts) if waiting
-                 else _stall_unproven(c, last_dir, debts, gap_from, gap))
+                 else _stall_unproven(c, last_dir, debts, gap_from, gap, left_out))
     if len(waiting) == 1:
         d = waiting[0]
     if proof is None:
@@ -200,8 +200,6 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
                        until_frame=gap_to or None, after=after, **ended_values(c, capture_end)))
     evidence += proof
-    if left_out and not waiting:
-        evidence.append(ev(CaptureFact.PACKETS_LEFT_OUT))
     evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
                        bytes_down=c.tunnel_down, direction=direction.value))
     if proxied:
@@ -254,10 +252,20 @@ def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
     return out
 
 
-def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed],
-                    last_frame: int, silence_s: float) -> list[Evidence] | None:
+def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
+                    silence_s: float, left_out: bool = False) -> list[Evidence] | None:
     """Nothing was seen pending: an idle session (None), unless the capture cannot tell,
-    or the last word was the client's and went unanswered (stall and idle both remain)."""
+    or the last word was the client's and went unanswered (stall and idle both remain).
+    Where rows were placed by guess (``left_out``), that is said too, and it is what makes
+    bytes never seen prove nothing."""
+    out = _unproven_why(c, last_dir, debts, last_frame, silence_s, left_out)
+    if out is not None and left_out:
+        out.append(ev(CaptureFact.PACKETS_LEFT_OUT))
+    return out
+
+
+def _unproven_why(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
+                  silence_s: float, left_out: bool) -> list[Evidence] | None:
     quiet = [d for d in (UP, DOWN) if debts[d].unacked_quiet]
     if quiet:
         o = debts[quiet[0]]
@@ -268,6 +276,8 @@ def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed],
                    unacked=o.unacked_quiet)]
     lossy = [d for d in (UP, DOWN)
              if debts[d].lossy and (debts[d].unseen or debts[d].record is not None)]
+    if lossy and left_out:
+        return []        # (the guess is the reason, said by the caller)
     if lossy:
         o = debts[lossy[0]]
         return [ev(CaptureFact.OWED_IN_LOSSY_CAPTURE, sender=c.endpoint(lossy[0]),

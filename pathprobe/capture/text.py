@@ -25,10 +25,10 @@ import re
 from collections.abc import Sequence
 
 from pathprobe.capture.textforms import (
-    NOT_IP,
     RETX,
     ROW,
     TD_VHEAD,
+    NonTcp,
     block_start,
     cisco_link_head,
     csv_row,
@@ -134,7 +134,7 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     return q
 
 
-def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | str) -> int:
+def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | NonTcp) -> int:
     """What the lines below a tcpdump packet line add to it (from line ``i``): the quoted
     packet of an ICMP error ('-v'), its bytes ('-x', '-X'; of a UDP or ARP packet they are
     only skipped). Returns the next line to read."""
@@ -207,7 +207,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(td)
             else:
                 out.other_protocols += 1
-                out.not_ip += td == NOT_IP
+                out.not_ip += td is NonTcp.NOT_IP
                 out.seen(TextForm.TCPDUMP)
             continue
         if block_start(line):

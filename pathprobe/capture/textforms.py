@@ -13,6 +13,7 @@ import ipaddress
 import math
 import re
 from collections.abc import Sequence
+from enum import Enum
 
 from pathprobe.capture.linklayer import (
     LINKTYPE_ETHERNET,
@@ -218,7 +219,14 @@ def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
 
 
 # A packet without ports (ICMP, ICMPv6 neighbour discovery, ARP ...): not TCP, but a packet
-OTHER_IP, NOT_IP = "other-ip", "not-ip"   # what tcpdump_line says of such a line
+
+
+class NonTcp(Enum):
+    """What tcpdump_line says of a recognised line that holds no TCP segment."""
+
+    IP = "ip"              # UDP, ICMP ...: an IP packet all the same
+    NOT_IP = "not-ip"      # ARP ...: no IP packet at all
+
 _TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
@@ -325,9 +333,8 @@ def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None
 
 
 def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None),
-                 depth: int = 0) -> TextPacket | str | None:
-    """A tcpdump line: a packet, OTHER_IP (a recognised IP line, not TCP), NOT_IP (ARP),
-    or None.
+                 depth: int = 0) -> TextPacket | NonTcp | None:
+    """A tcpdump line: a packet, NonTcp (a recognised line of another protocol), or None.
 
     ``pending`` is (time, family) from a ``-v`` IP header line just above; ``depth`` counts
     the tunnels opened so far (a line whose inner packet is itself is not opened again)."""
@@ -356,16 +363,17 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
                                    m.group("fam") or fam, frame)
     if m is None or flags_m is None:
         if _CLASSIC_OTHER.match(line):
-            return OTHER_IP
+            return NonTcp.IP
         inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
         if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
             return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:
             known = _TD_NO_PORTS.match(line)
-            return None if known is None else NOT_IP if "ARP, " in known.group(0) else OTHER_IP
+            return (None if known is None else NonTcp.NOT_IP if "ARP, " in known.group(0)
+                    else NonTcp.IP)
         if m.group("rest").startswith("Flags"):
             return None     # a TCP line whose flags cannot be read: not another protocol
-        return OTHER_IP if (m.group("time") or time_s or m.group("fam") or fam) else None
+        return NonTcp.IP if (m.group("time") or time_s or m.group("fam") or fam) else None
     time_s = m.group("time") or time_s
     fam = m.group("fam") or fam
     rest = m.group("rest")

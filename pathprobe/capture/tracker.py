@@ -236,25 +236,12 @@ class Tracker:
         key = (src, sport, dst, dport)
         entry = self.table.get(key)
         if entry is not None and not flags & 0x07:   # the common case: no SYN, FIN or RST
-            c, d, s, o = entry
+            c, d, s, _o = entry
             c.last_frame = frame
             c.last_ts = ts
             s.last_seq = seq
             if flags & TCP_ACK:
-                if o.isn is not None:   # _ack, inlined for the common case
-                    nxt = o.next_seq
-                    delta = (ack - o.isn - nxt) & MASK
-                    rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
-                    if o.hole is not None and rel == o.hole[0]:
-                        o.hole_acks += 1
-                    if rel > o.acked:
-                        o.acked = rel
-                        if o.inflight or o.big_retx:
-                            delivered(o, rel)
-                    elif rel == o.acked and o.next_seq > rel:
-                        o.dup_acks += 1
-                else:
-                    self._ack(c, d, ack)
+                self._ack(c, d, ack)
             if payload_len:
                 self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
             return
@@ -380,7 +367,8 @@ class Tracker:
             c.last_big_dir = d
             o = c.down if d == UP else c.up
             o.turn_start = o.next_seq
-        elif length <= LARGE_PAYLOAD and d and c.up.acked >= c.up.next_seq and not c.exchanges:
+        elif length <= LARGE_PAYLOAD and d == DOWN and c.up.acked >= c.up.next_seq \
+                and not c.exchanges:
             c.up.turn_start = c.up.next_seq   # a server's short answer, once it had it all
         c.last_data_dir = d
         hole = s.hole

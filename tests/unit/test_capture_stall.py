@@ -450,3 +450,27 @@ def test_a_goodbye_the_capture_missed_is_no_debt(tmp_path: Path) -> None:
     v = only(analyse(tmp_path, f), VerdictCode.TUNNEL_STALL)
     assert CaptureFact.SENT_NEVER_ARRIVED not in facts(v)   # (the client spoke last:
     assert severity(v) is Severity.WARNING                  # unanswered, or idle)
+
+
+def test_bytes_never_seen_in_a_text_of_guessed_rows_prove_no_stall(tmp_path: Path) -> None:
+    """Where a text placed rows by guess (several parallel connections), bytes a connection
+    seems to lack may be in rows given to another: the sequence numbers prove nothing, and
+    the evidence says why (the guess), not that the capture dropped acknowledged bytes."""
+    from pathprobe.capture.analysis import track
+    from pathprobe.capture.reader import ReadStats
+    from pathprobe.capture.stall import stall_finding
+    from pathprobe.model import Leg
+
+    f = _owed_after_silence(lossy=False)
+    (c,) = track(write_pcap(tmp_path / "t.pcap", sorted(f.frames)), Filters(),
+                 ReadStats()).finish()
+    end = c.last_ts
+    proven = stall_finding(c, end, Leg.FMC_PROXY, "", 3.0)
+    assert proven is not None and not proven.unproven
+    assert CaptureFact.SENT_NEVER_ARRIVED in [e.fact for e in proven.evidence]
+    guessed = stall_finding(c, end, Leg.FMC_PROXY, "", 3.0, left_out=True)
+    assert guessed is not None and guessed.unproven
+    said = [e.fact for e in guessed.evidence]
+    assert CaptureFact.PACKETS_LEFT_OUT in said
+    assert CaptureFact.SENT_NEVER_ARRIVED not in said
+    assert CaptureFact.OWED_IN_LOSSY_CAPTURE not in said

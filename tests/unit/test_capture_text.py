@@ -20,8 +20,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textforms import (
-    NOT_IP,
-    OTHER_IP,
+    NonTcp,
     detail_block,
     http_head,
     packet_list_row,
@@ -79,9 +78,9 @@ def test_tcpdump_lines() -> None:
            "length 86: 2001:db8::1.1 > 2001:db8::2.2: Flags [S], seq 9, win 1, length 0")
     assert p.family == 6 and p.seq == 9
     assert tcpdump_line("12:00:00.1 IP 198.18.1.2.53 > 198.18.2.2.53: 1+ A? x. (17)", 1) \
-        == OTHER_IP
+        is NonTcp.IP
     assert tcpdump_line("12:00:00.1 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, "
-                        "length 28", 1) == NOT_IP
+                        "length 28", 1) is NonTcp.NOT_IP
     assert tcpdump_line("we saw 1.2 > 3.4: nothing", 1) is None
     # -v: the addresses on the line after the IP header line
     p2 = tcpdump_line("    198.18.1.2.48716 > 198.18.2.2.80: Flags [S], cksum 0x1 (correct), "
@@ -586,9 +585,9 @@ def test_classic_and_show_capture_lines() -> None:
            "100:1548(1448) ack 7 win 502")
     assert (p.number, p.src, p.sport, p.seq, p.length, p.flags) == (
         9, "198.18.1.2", 48716, 100, 1448, TCP_PSH | TCP_ACK)
-    assert tcpdump_line("   6: 11:30:13.1 198.18.1.2 > 198.18.2.2 icmp: echo request", 1) == \
-        OTHER_IP
-    assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) == OTHER_IP
+    assert tcpdump_line("   6: 11:30:13.1 198.18.1.2 > 198.18.2.2 icmp: echo request", 1) is \
+        NonTcp.IP
+    assert tcpdump_line("   7: 11:30:13.1 198.18.1.2.53 > 198.18.2.2.53: udp 40", 1) is NonTcp.IP
 
 
 def test_show_capture_detail_puts_the_link_header_above() -> None:
