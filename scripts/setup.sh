@@ -118,6 +118,10 @@ if [ "$mode" = "test" ]; then
 else
   pip_install "$VENV/bin/python" -e "$REPO"
 fi
+# Bytecode for pathprobe itself, as pip writes it for a regular install (an editable one
+# leaves the sources uncompiled; where PYTHONDONTWRITEBYTECODE is set, every run would then
+# compile ~150 modules again: 0.25 s of a 0.3 s `analyze` of a small capture).
+"$VENV/bin/python" -m compileall -q -j 0 "$REPO/pathprobe" >/dev/null
 chmod -R a+rX "$(dirname "$VENV")"
 link_step
 echo "setup.sh: ready: pathprobe ($BIN_DIR/pathprobe -> $VENV/bin/pathprobe), man pathprobe" >&2
