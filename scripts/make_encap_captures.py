@@ -43,6 +43,13 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
     def eth(ip: bytes) -> object:
         return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / inner(ip)
 
+    def wire_len(ip: bytes) -> int:
+        """The packet's length on the wire, by its IP header: the lab's captures are cut at
+        a snap length, and a PPPoE header says how long the packet was, not what was kept."""
+        if ip[0] >> 4 == 6:
+            return 40 + int.from_bytes(ip[4:6], "big")
+        return int.from_bytes(ip[2:4], "big")
+
     def outer() -> object:
         return Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02") / IP(
             src=OUTER_A, dst=OUTER_B, flags="DF", ttl=64)
@@ -53,8 +60,8 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
         "qinq": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
                  / Dot1AD(vlan=200) / Dot1Q(vlan=100) / inner(ip), 1),
         "pppoe": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
-                  / PPPoE(sessionid=0x1234) / PPP(proto=0x57 if ip[0] >> 4 == 6 else 0x21)
-                  / inner(ip), 1),
+                  / PPPoE(sessionid=0x1234, len=2 + wire_len(ip))
+                  / PPP(proto=0x57 if ip[0] >> 4 == 6 else 0x21) / inner(ip), 1),
         "ppp": (lambda ip: PPP(proto=0x57 if ip[0] >> 4 == 6 else 0x21) / inner(ip), 9),
         "gre": (lambda ip: outer() / GRE(proto=0x86DD if ip[0] >> 4 == 6 else 0x0800)
                 / inner(ip), 1),

@@ -24,7 +24,14 @@ from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.inflight import delivered as _delivered
-from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, LINKTYPE_TEXT_BREAK, inner_ip, ip_offset
+from pathprobe.capture.linklayer import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_PPP_ETHER,
+    LINKTYPE_TEXT_BREAK,
+    inner_ip,
+    ip_offset,
+    pppoe_ip_limit,
+)
 from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
 from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.textframes import as_text_analysis
@@ -268,6 +275,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
                         note_not_ip(stats, linktype, data)
                     continue
+                if off > 20 or linktype == LINKTYPE_PPP_ETHER:   # tags, PPPoE: bounded?
+                    limit = pppoe_ip_limit(linktype, data, off)
+                    if limit is not None and total > limit:
+                        total = limit
             if hosts and src not in hosts and dst not in hosts:
                 continue
             thl = (doff >> 4) * 4

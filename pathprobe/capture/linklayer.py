@@ -119,6 +119,29 @@ def _pppoe_payload(data: bytes, off: int) -> int:
     return _ppp_payload(data, off + 6)
 
 
+def pppoe_ip_limit(linktype: int, data: bytes, ip_off: int) -> int | None:
+    """The most bytes the IP packet at ``ip_off`` can hold by its PPPoE session header's
+    length, or None when the frame is no PPPoE session frame.
+
+    A stack that counts Ethernet padding into the IP total length (46 where the PPPoE
+    length leaves room for 40) would otherwise show padding as TCP data the peer never
+    acknowledges; tcpdump calls such a packet "truncated-ip"."""
+    if linktype == LINKTYPE_PPP_ETHER:
+        start = 0
+    elif linktype == LINKTYPE_ETHERNET and len(data) >= 14:
+        et, start = (data[12] << 8) | data[13], 14
+        while et in _ETH_VLAN and len(data) >= start + 4:
+            et = (data[start + 2] << 8) | data[start + 3]
+            start += 4
+        if et != ETHERTYPE_PPPOE_SESSION:
+            return None
+    else:
+        return None
+    if len(data) < start + 6 or ip_off < start + 6:
+        return None
+    return start + 6 + ((data[start + 4] << 8) | data[start + 5]) - ip_off
+
+
 def _after_ethertype(data: bytes, et: int, off: int) -> int:
     """Offset of IP given the ethertype that announces what starts at ``off``."""
     if et in (ETHERTYPE_IPV4, ETHERTYPE_IPV6):

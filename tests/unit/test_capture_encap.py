@@ -14,8 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pathprobe.capture.linklayer import inner_ip, ip_offset
+from pathprobe.capture.analysis import track
+from pathprobe.capture.collector import Filters
+from pathprobe.capture.linklayer import inner_ip, ip_offset, pppoe_ip_limit
+from pathprobe.capture.reader import ReadStats
 from tests.conftest import cli_env
+from tests.unit.test_capture_analysis import Flow, write_pcap
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 ENCAP = CAPTURES / "encap"
@@ -142,3 +146,48 @@ def test_generator_reproduces_the_fixtures() -> None:
     proc = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
                           text=True, env=cli_env(), check=False, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("linktype", "frame", "limit"), [
+    (1, ETH + b"\x88\x64\x11\x00\x12\x34\x00\x2a\x00\x21" + V4, 40),   # PPPoE: 42 - 2
+    (1, ETH + b"\x88\x64\x11\x00\x12\x34\x00\x24\x00\x21" + V4, 34),   # says less
+    (1, ETH + b"\x88\xa8\x00\xc8\x81\x00\x00\x64\x88\x64\x11\x00\x12\x34\x00\x2a"
+     b"\xff\x03\x00\x21" + V4, 38),                                     # QinQ, a/c bytes
+    (51, b"\x11\x00\x12\x34\x01\x02\x00\x21" + V4, 256),                # bare PPPoE
+    (1, ETH + b"\x08\x00" + V4, None), (1, ETH + b"\x81\x00\x00\x64\x08\x00" + V4, None),
+    (9, b"\xff\x03\x00\x21" + V4, None), (113, bytes(16) + V4, None),
+])
+def test_pppoe_length_bounds_the_ip_packet(linktype: int, frame: bytes,
+                                          limit: int | None) -> None:
+    assert pppoe_ip_limit(linktype, frame, ip_offset(linktype, frame)) == limit
+
+
+def _in_pppoe(frame: bytes, padding: int = 0) -> bytes:
+    """An Ethernet/IPv4 frame moved into a PPPoE session; ``padding`` zero bytes follow the
+    IP packet and are counted in its total length but not in the PPPoE length (the stack
+    in Zeek's pppoe-over-qinq.pcap)."""
+    ip = bytearray(frame[14:])
+    length = len(ip)
+    if padding:
+        ip[2:4] = (length + padding).to_bytes(2, "big")
+        ip += bytes(padding)
+    return (frame[:12] + b"\x88\x64\x11\x00\x0f\x07" + (length + 2).to_bytes(2, "big")
+            + b"\x00\x21" + bytes(ip))
+
+
+def test_padding_counted_in_the_ip_length_is_no_data_in_pppoe(tmp_path: Path) -> None:
+    """A pure ACK whose IP length says 46 in a PPPoE frame whose length leaves 40: tcpdump's
+    "truncated-ip - 6 bytes missing!". The 6 zero bytes after it are padding, not data the
+    peer never acknowledged (they made a TUNNEL_STALL warning of a healthy session)."""
+    f = Flow(server="198.18.3.2", sport=443)
+    f.handshake(0.0)
+    f.send(0.01, True, b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03")
+    f.send(0.02, False, b"\x16\x03\x03\x00\x05\x02\x00\x00\x01\x03")
+    f.ack(0.03, True)
+    f.ack(0.04, False)                                 # to be padded
+    f.close(0.05)
+    frames = [(ts, _in_pppoe(fr, 6 if i == 5 else 0)) for i, (ts, fr) in enumerate(f.frames)]
+    tracker = track(write_pcap(tmp_path / "p.pcap", frames), Filters(), ReadStats())
+    (conn,) = tracker.finish()
+    assert conn.down.bytes == 10 and conn.down.retransmits == 0
+    assert conn.up.bytes == 10
