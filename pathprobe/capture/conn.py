@@ -172,6 +172,7 @@ class Conn:
     gap_last_dir: int = UP       # direction of the last data before the longest gap
     gap_owed: tuple[Owed, Owed] | None = None   # (up, down) when the longest gap began
     gap_turn: int = 0            # bytes the client had sent since the server's last large data
+    gap_start_ts: float = 0.0    # when the longest silence began (its last data before)
     end: tuple[str, int, float] | None = None       # (how, frame, ts): first FIN/RST
     rst_on_large: tuple[int, int, int, int, float, int] | None = None
     # ^ (dir of large segment, ip_len, payload, frame of segment, delay s, frame of RST)

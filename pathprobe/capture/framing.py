@@ -144,6 +144,7 @@ def owed(s: Side) -> Owed:
 def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
     """The longest silence between data so far, and what was pending when it began."""
     c.max_gap_s, c.max_gap = gap, (gap, before, after)
+    c.gap_start_ts = c.last_data_ts
     c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
     c.gap_leg1_clear = c.up.acked >= c.up.next_seq
     if gap >= STALL_MIN_S:   # what was pending matters only to a silence that may be a stall

@@ -161,6 +161,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     gap, gap_from, gap_to = c.max_gap
     if gap_paused:
         gap = 0.0       # the capture was not running all along: no evidence
+    said_goodbye = False   # the client closed the session as the silence began
     if idle >= gap or c.gap_owed is None:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
         d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
@@ -169,6 +170,9 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     else:
         after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
         last_dir, turn = c.gap_last_dir, c.gap_turn
+        said_goodbye = (c.end is not None and c.end[0] == "client FIN"
+                        and gap_from < c.end[1] < gap_to
+                        and c.end[2] - c.gap_start_ts < stall_s)
         # Sequence numbers seen after the silence (a FIN, an ACK) still tell what had been
         # sent before it and never arrived.
         debts = (_with_unseen(c.gap_owed[UP], owed(c.up)),
@@ -187,7 +191,8 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
                                            small_after=int(last_dir == DOWN))]
     else:
         proof = (_owed_evidence(c, debts) if waiting
-                 else _stall_unproven(c, last_dir, debts, gap_from, gap, left_out))
+                 else _stall_unproven(c, last_dir, debts, gap_from, gap, left_out,
+                                      said_goodbye))
     if len(waiting) == 1:
         d = waiting[0]
     if proof is None:
@@ -253,19 +258,22 @@ def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
 
 
 def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
-                    silence_s: float, left_out: bool = False) -> list[Evidence] | None:
+                    silence_s: float, left_out: bool = False, said_goodbye: bool = False
+                    ) -> list[Evidence] | None:
     """Nothing was seen pending: an idle session (None), unless the capture cannot tell,
-    or the last word was the client's and went unanswered (stall and idle both remain).
+    or the last word was the client's and went unanswered (stall and idle both remain;
+    not when the client closed the session right after it: a goodbye awaits no answer).
     Where rows were placed by guess (``left_out``), that is said too, and it is what makes
     bytes never seen prove nothing."""
-    out = _unproven_why(c, last_dir, debts, last_frame, silence_s, left_out)
+    out = _unproven_why(c, last_dir, debts, last_frame, silence_s, left_out, said_goodbye)
     if out is not None and left_out:
         out.append(ev(CaptureFact.PACKETS_LEFT_OUT))
     return out
 
 
 def _unproven_why(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
-                  silence_s: float, left_out: bool) -> list[Evidence] | None:
+                  silence_s: float, left_out: bool, said_goodbye: bool
+                  ) -> list[Evidence] | None:
     quiet = [d for d in (UP, DOWN) if debts[d].unacked_quiet]
     if quiet:
         o = debts[quiet[0]]
@@ -283,7 +291,8 @@ def _unproven_why(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: 
         return [ev(CaptureFact.OWED_IN_LOSSY_CAPTURE, sender=c.endpoint(lossy[0]),
                    unseen=o.unseen or (o.record[2] if o.record is not None else 0))]
     if last_dir == UP:
-        return [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame, sender=c.endpoint(UP))]
+        return None if said_goodbye else [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame,
+                                             sender=c.endpoint(UP))]
     unknown = [c.endpoint(d) for d in (UP, DOWN) if not debts[d].known]
     if unknown:
         return [ev(CaptureFact.IDLE_OR_STALL, senders=" and ".join(unknown))]

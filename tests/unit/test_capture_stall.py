@@ -474,3 +474,27 @@ def test_bytes_never_seen_in_a_text_of_guessed_rows_prove_no_stall(tmp_path: Pat
     assert CaptureFact.PACKETS_LEFT_OUT in said
     assert CaptureFact.SENT_NEVER_ARRIVED not in said
     assert CaptureFact.OWED_IN_LOSSY_CAPTURE not in said
+
+
+def test_a_silence_after_the_clients_goodbye_is_no_stall(tmp_path: Path) -> None:
+    """Zeek's pppoe-over-qinq.pcap: the client sends its close_notify and FIN at once; the
+    server answers with its own alert and FIN 235 s later. The silence follows the client's
+    goodbye: nothing was left to answer (it was a warning, "unanswered or idle")."""
+    f = Flow()
+    session(f)
+    f.send(1.0, True, rec(21, 26))                     # the client's close_notify ...
+    f.fin(1.0001, True)                                # ... and FIN, at once
+    f.ack(1.1, False)
+    f.send(236.0, False, rec(21, 26))                  # the server's, much later
+    f.fin(236.001, False)
+    f.ack(236.002, True)
+    assert codes(analyse(tmp_path, f)) == [VerdictCode.HEALTHY]
+    late = Flow()                                      # the client gave up after 30 s:
+    session(late)                                      # that silence was the client's wait
+    late.send(1.0, True, rec(23, 40))
+    late.ack(1.1, False)
+    late.send(31.0, True, rec(21, 26))
+    late.fin(31.0001, True)
+    late.ack(31.1, False)
+    v = only(analyse(tmp_path, late), VerdictCode.TUNNEL_STALL)
+    assert CaptureFact.UNANSWERED_OR_IDLE in facts(v) and severity(v) is Severity.WARNING
