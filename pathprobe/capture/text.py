@@ -38,6 +38,7 @@ from pathprobe.capture.textforms import (
     http_head,
     packet_list_row,
     quotation,
+    row_without_ip,
     tcpdump_line,
 )
 from pathprobe.capture.textpacket import (
@@ -228,6 +229,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 add(p)
             else:
                 out.other_protocols += 1
+                out.not_ip += row_without_ip(line)
                 out.seen(TextForm.PACKET_LIST)
             i += 1
             continue

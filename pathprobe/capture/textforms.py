@@ -228,6 +228,12 @@ class NonTcp(Enum):
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
 
 _TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
+# How tcpdump starts the line of a frame that holds no IP packet (switch and link protocols,
+# as a capture on an access port is full of): after a time, so other text is not taken.
+_TD_LAYER2 = re.compile(
+    r"^\s*(?:" + TIME + r")\s+(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, "
+    r"|ES-IS, |DTPv\d|VTPv\d|UDLDv\d|AoE |EAPOL |EAP packet|Loopback, |CFMv\d|IPX |SLARP "
+    r"|PTPv2, )")
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
 
@@ -369,8 +375,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
             return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:
             known = _TD_NO_PORTS.match(line)
-            return (None if known is None else NonTcp.NOT_IP if "ARP, " in known.group(0)
-                    else NonTcp.IP)
+            if known is None:
+                return NonTcp.NOT_IP if _TD_LAYER2.match(line) else None
+            return NonTcp.NOT_IP if "ARP, " in known.group(0) else NonTcp.IP
         if m.group("rest").startswith("Flags"):
             return None     # a TCP line whose flags cannot be read: not another protocol
         return NonTcp.IP if (m.group("time") or time_s or m.group("fam") or fam) else None
@@ -418,6 +425,23 @@ _WS_FLAG_BITS = {"SYN": TCP_SYN, "FIN": TCP_FIN, "PSH": TCP_PSH, "RST": TCP_RST,
                  "ACK": TCP_ACK, "URG": TCP_URG, "ECE": TCP_ECE, "ECN": TCP_ECE,
                  "CWR": TCP_CWR}
 RETX = re.compile(r"(?:Fast |Spurious )?[Rr]etransmission")
+
+
+# Wireshark's Protocol column of frames that hold no IP packet, and a source that is a MAC
+# address (raw, or with the vendor's name: "Cisco_ea:b8:85"): a switch port's background.
+_LAYER2_PROTOCOLS = frozenset({
+    "ARP", "RARP", "STP", "RSTP", "MSTP", "CDP", "LLDP", "LACP", "LOOP", "DTP", "VTP", "PAGP",
+    "UDLD", "EAPOL", "EAP", "PPPOED", "IPX", "LLC", "ISIS", "IS-IS", "ESIS", "CFM", "SLOW",
+    "AOE", "ECTP", "802.11"})
+_MAC = re.compile(r"^(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$"
+                  r"|^[\w.-]+_[0-9a-f]{2}(?::[0-9a-f]{2}){2}$")
+
+
+def row_without_ip(line: str) -> bool:
+    """A packet-list row of a frame that holds no IP packet (STP, CDP, ARP ...)."""
+    m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
+    return m is not None and (m.group("proto").upper() in _LAYER2_PROTOCOLS
+                              or _MAC.match(m.group("src")) is not None)
 
 
 def csv_row(line: str) -> str:

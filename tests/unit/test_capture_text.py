@@ -757,6 +757,29 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     assert proc.returncode == 3 and proc.stderr.count(b"\n") == 1, proc.stderr
 
 
+@pytest.mark.parametrize("text", [
+    "10:00:00.000001 STP 802.1d, Config, Flags [none], bridge-id 8001.02:00:00:00:00:01.8005, "
+    "length 35\n"
+    "10:00:01.000001 CDPv2, ttl: 180s, Device-ID 'lab-switch'\n"
+    "10:00:02.000001 LLDP, length 200: lab-switch\n"
+    "10:00:03.000001 LACPv1, length 110\n",
+    "    1   0.000000 Vendor_00:00:01 \u2192 Spanning-tree-(for-bridges)_00 STP 60 Conf. "
+    "Root = 32768/1/02:00:00:00:00:01  Cost = 0  Port = 0x8005\n"
+    "    2   1.000000 02:00:00:00:00:01 \u2192 CDP/VTP/DTP/PAgP/UDLD CDP 400 Device ID: lab\n"
+    "    3   2.000000 Vendor_00:00:01 \u2192 LLDP_Multicast LLDP 200 NoS = 02:00:00:00:00:01\n",
+], ids=["tcpdump", "tshark"])
+def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
+    """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
+    their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
+    or, from tshark, a report of packets without TCP (exit 0) as if they were IP."""
+    path = tmp_path / "switch.txt"
+    path.write_text(text, encoding="utf-8")
+    proc = analyze(str(path), "--json")
+    assert proc.returncode == 3, proc.stderr
+    (line,) = proc.stderr.decode().splitlines()
+    assert "no IP packet in" in line and "STP, CDP, LLDP" in line
+
+
 def test_link_header_learned_from_unpadded_rows_without_payload(tmp_path: Path) -> None:
     """PcapPlusPlus' one_http_stream_rst as 'tshark -r' prints it: the HTTP rows show no TCP
     length, only the Length column, and every row that does show one has none (70-byte
