@@ -24,15 +24,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from pathprobe.capture.textdetail import block_start, detail_block
 from pathprobe.capture.textforms import (
     RETX,
     ROW,
     TD_VHEAD,
     NonTcp,
-    block_start,
     cisco_link_head,
     csv_row,
-    detail_block,
     hex_dump,
     hex_payload,
     http_head,

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.text import parse_text
+from pathprobe.capture.textdetail import detail_block
 from pathprobe.capture.textforms import (
     NonTcp,
-    detail_block,
     http_head,
     packet_list_row,
     tcpdump_line,

@@ -22,8 +22,8 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "pmtu_rules",
         "mss_rules", "records", "serialize", "interception", "runner", "fleet", "render", "wire",
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
-        "capture.textforms", "capture.correlate", "capture.linklayer", "capture.conn",
-        "capture.collector", "capture.report", "capture.finding", "capture.stall",
+        "capture.textforms", "capture.textdetail", "capture.correlate", "capture.linklayer",
+        "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.timeline", "capture.inflight")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",

@@ -1,0 +1,152 @@
+"""``tshark -V`` (and Wireshark's "Expand all" copy) detail blocks: one packet per block,
+from its "Frame N:" line to the next; what the IP and TCP subtrees show and nothing more.
+
+Pure, no I/O; ``pathprobe.capture.text.parse_text`` decides where a block starts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from pathprobe.capture.textpacket import (
+    HEADER_LINE,
+    MONTHS,
+    REQUEST_LINE,
+    STATUS_LINE,
+    TextForm,
+    TextPacket,
+    bare,
+    content_of,
+    number,
+    parse_time,
+    u32,
+)
+
+# --- tshark -V detail blocks -----------------------------------------------------------
+
+_MARK = re.compile(r"^\s*(?:[>v<\u25b8\u25be\u25b6\u25bc\u2023+]\s+)?")
+_FRAME = re.compile(r"^Frame (\d+): (\d+) bytes on wire")
+_IPV = re.compile(r"^Internet Protocol Version ([46]), Src: (.+?), Dst: (.+?)\s*$")
+_TCPV = re.compile(r"^Transmission Control Protocol, Src Port: (?:\S+ \()?(\d+)\)?, "
+                   r"Dst Port: (?:\S+ \()?(\d+)\)?")
+_ARRIVAL = re.compile(r"Arrival Time: (\w{3})\w* +(\d+), (\d{4}) (\d\d:\d\d:\d\d(?:\.\d+)?)")
+_EPOCH = re.compile(r"Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?)")
+_TCP_FLAGS = re.compile(r"^Flags: 0x([0-9a-fA-F]{1,4})\b")
+
+
+def _addr(text: str) -> str:
+    """'fmc.example.com (10.40.40.1)' -> the address; else the text as it is."""
+    m = re.search(r"\(([0-9a-fA-F:.]+)\)\s*$", text)
+    return m.group(1) if m else text.strip()
+
+
+def block_start(line: str) -> bool:
+    s = _MARK.sub("", line)
+    return bool(_FRAME.match(s) or _IPV.match(s) or _TCPV.match(s))
+
+
+def _detail_time(s: str, t: float | None) -> float | None:
+    m = _EPOCH.search(s)
+    if m is not None:
+        epoch = float(m.group(1))     # (digits only: a float, at worst inf)
+        return epoch if math.isfinite(epoch) else t
+    m = _ARRIVAL.search(s)
+    day_of_month = number(m.group(2), 32) if m is not None else None
+    if m is not None and t is None and m.group(1).lower() in MONTHS and day_of_month:
+        return parse_time(f"{m.group(3)}-{MONTHS[m.group(1).lower()]:02d}-{day_of_month:02d}"
+                          f" {m.group(4)}")
+    return t
+
+
+def _detail_icmp(ip: re.Match[str], lines: list[str], t: float | None, lineno: int
+                 ) -> TextPacket | None:
+    """A tshark -V ICMP frag-needed / ICMPv6 Packet Too Big and the packet it quotes."""
+    text = "\n".join(lines)
+    if "Fragmentation needed" not in text and "Packet Too Big" not in text:
+        return None
+    mtu = u32(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
+    qip = next((m for m in map(_IPV.match, lines) if m is not None), None)
+    qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
+    if mtu is None or mtu > 0xFFFF or qip is None:
+        return None
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), 0, _addr(ip.group(3)), 0, 0, t,
+                   int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
+    qports = (number(qtcp.group(1), 65536), number(qtcp.group(2), 65536)) if qtcp else None
+    if qports is not None and qports[0] is not None and qports[1] is not None:
+        p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), qports[0],
+                              _addr(qip.group(3)), qports[1], 0)
+        length = u32(re.search(r"(?m)^(?:Total Length|Payload Length): (\d+)", text))
+        p.quoted_len = length + 40 if length is not None and qip.group(1) == "6" else length
+    return p
+
+
+def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPacket | None]:
+    """A ``tshark -V`` frame from line ``i``: (next line, the TCP packet if it is one)."""
+    fields: dict[str, str] = {}
+    frame = _FRAME.match(_MARK.sub("", lines[i]).strip())
+    t: float | None = None
+    tcp: re.Match[str] | None = None
+    ip: re.Match[str] | None = None
+    http: list[str] = []
+    opts: list[str] = []
+    icmp: list[str] | None = None     # an ICMP error's lines, its quotation included
+    j = i
+    while j < len(lines):
+        raw = lines[j]
+        s = _MARK.sub("", raw).strip()
+        if j > i and (not s or _FRAME.match(s)
+                      or (ip is not None and icmp is None and _IPV.match(s))):
+            break
+        j += 1
+        if not s:
+            continue
+        if icmp is not None:
+            icmp.append(s)
+        elif ip is not None and tcp is None and s.startswith("Internet Control Message"):
+            icmp = [s]
+        elif ip is None and _IPV.match(s):
+            ip = _IPV.match(s)
+        elif tcp is None and _TCPV.match(s):
+            tcp = _TCPV.match(s)
+        elif tcp is None:
+            t = _detail_time(s, t)
+        elif _TCP_FLAGS.match(s) and "flags" not in fields:
+            fields["flags"] = _TCP_FLAGS.match(s).group(1)  # type: ignore[union-attr]
+        elif re.search(r"[Rr]etransmission", s):
+            fields["retx"] = "1"
+        elif "Handshake Type: Client Hello" in s or "Handshake Type: Server Hello" in s:
+            fields.setdefault("tls", s)
+        elif not s.startswith("[") and (REQUEST_LINE.match(bare(s)) or STATUS_LINE.match(bare(s))
+                                         or (http and HEADER_LINE.match(s))):
+            http.append(bare(s))
+        else:
+            opts.append(s)
+    if ip is not None and icmp is not None:
+        return j, _detail_icmp(ip, icmp, t, lineno)
+    sport = number(tcp.group(1), 65536) if tcp is not None else None
+    dport = number(tcp.group(2), 65536) if tcp is not None else None
+    if ip is None or tcp is None or sport is None or dport is None:
+        return j, None
+    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), sport, _addr(ip.group(3)),
+                   dport, int(fields.get("flags", "0"), 16) & 0xFF, t, int(ip.group(1)))
+    head = tcp.group(0) + tcp.string[tcp.end():]
+    p.seq = u32(re.search(r"\bSeq: (\d+)", head))
+    p.ack = u32(re.search(r"\bAck: (\d+)", head))
+    p.length = u32(re.search(r"\bLen: (\d+)", head))
+    joined = "\n".join(opts)
+    p.mss = u32(re.search(r"Maximum segment size: (\d+) bytes", joined))
+    ws = re.search(r"Window scale: (\d+) \(multiply", joined)
+    p.wscale = number(ws.group(1), 256) if ws else None
+    p.sack = "SACK permitted" in joined
+    p.tsopt = "Timestamps: TSval" in joined
+    p.options_shown = "Options:" in joined or p.mss is not None
+    p.retx_mark = "retx" in fields
+    if frame is not None:
+        p.number, p.frame_len = u32(frame), u32(frame, 2)
+    if http:
+        p.content = ("\r\n".join(http) + "\r\n\r\n").encode("latin-1", "replace")
+    elif "tls" in fields:
+        p.content = content_of(fields["tls"])
+    return j, p
