@@ -46,10 +46,12 @@ class Merger:
         if g is None:
             self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)], [])
             return
-        _first, counts, ports = g
+        first, counts, ports = g
         counts[0] += 1
         counts[1] += int(f.confidence is Confidence.MEASURED)
-        if len(ports) < EXAMPLE_PORTS and f.conn is not None:
+        # (distinct ports: a client that retries its SYN after a RST reuses its port)
+        if (len(ports) < EXAMPLE_PORTS and f.conn is not None and f.conn.cport not in ports
+                and (first.conn is None or f.conn.cport != first.conn.cport)):
             ports.append(f.conn.cport)
 
     def verdicts(self) -> list[Verdict]:
@@ -64,7 +66,8 @@ class Merger:
             if count > 1:
                 evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
                                    ports=", ".join(map(str, ports)),
-                                   unlisted=count - 1 - len(ports)))
+                                   unlisted=int(len(ports) >= EXAMPLE_PORTS
+                                                and count - 1 > len(ports))))
             numbers["connections"] = count
             filt = numbers.pop("wireshark_filter", None)
             if filt is not None:

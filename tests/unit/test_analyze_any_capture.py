@@ -472,6 +472,7 @@ def test_ttl_exceeded_hops_are_listed(tmp_path: Path) -> None:
 # (--port chooses the connections the same way before and after issue 20, so these tests
 # fail on the old rules, not on the old refusal of captures without a CONNECT)
 PORT443 = ("--port", "443")
+PORT80 = ("--port", "80")
 
 
 def test_a_gap_the_peer_acknowledged_is_capture_loss(tmp_path: Path) -> None:
@@ -571,6 +572,26 @@ def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
     assert status == 1 and v["severity"] == "critical" and v["leg"] == "fmc-upstream"
     assert doc["summary"] == "no TCP connection to the server"
     assert "proxy" not in json.dumps(doc["recommendations"]).lower()
+
+
+def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(
+        tmp_path: Path) -> None:
+    """A client that tries again after each RST from the same port (the Practical Packet
+    Analysis capture nowebaccess2): it said "2 other connection(s) (client ports 1074,
+    1074)"."""
+    again = Conv(server=UPSTREAM, sport=80, cport=40001)
+    for t in (0.0, 0.5, 1.0):
+        again.pkt(t, True, "S", options=[("MSS", 1460)])
+        again.pkt(t + 0.001, False, "RA", ack=again.cseq + 1)
+    other = Conv(server=UPSTREAM, sport=80, cport=40002)
+    other.pkt(1.5, True, "S", options=[("MSS", 1460)])
+    other.pkt(1.501, False, "RA", ack=other.cseq + 1)
+    _status, doc, _err = cli(tmp_path, again.frames, *PORT80)
+    evidence = verdict(doc, "PROXY_UNREACHABLE")["evidence"]
+    assert "the same in 2 more attempts from that client port" in evidence, evidence
+    _status, doc, _err = cli(tmp_path, again.frames + other.frames, *PORT80)
+    evidence = verdict(doc, "PROXY_UNREACHABLE")["evidence"]
+    assert "the same in 3 other connection(s) (client ports 40002)" in evidence, evidence
 
 
 def test_a_syn_the_capture_ends_with_or_whose_answer_it_missed_is_no_refusal(

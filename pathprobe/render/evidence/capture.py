@@ -119,6 +119,8 @@ def _last_data(v: Mapping[str, Number]) -> str:
 
 
 def _same_in_others(v: Mapping[str, Number]) -> str:
+    if not v.get("ports"):   # the client tried again from the same port (after a RST)
+        return f"the same in {counted(v.get('others'), 'more attempt')} from that client port"
     more = ", ..." if v.get("unlisted") else ""
     return (f"the same in {v.get('others')} other connection(s) (client ports "
             f"{v.get('ports')}{more})")
