@@ -514,6 +514,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         missing=collector.loss[1]))
     if collector.one_way:
         notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
+    if collector.peer_silent:
+        notes.append(ev(CaptureFact.PEER_SILENT, connections=collector.peer_silent))
     if collector.unproven[0]:
         notes.append(ev(CaptureFact.GAP_UNPROVEN, connections=collector.unproven[0],
                         missing=collector.unproven[1]))

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.capture.conn import Conn
+from pathprobe.capture.conn import Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings
@@ -94,6 +94,12 @@ def _join(c: Conn, requests: Sequence[Request], proxy_addrs: Mapping[str, None]
     return None
 
 
+def _silent(s: Side) -> bool:
+    """Not one packet from this side in the capture (ACKs, SYN, FIN, RST included)."""
+    return s.last_seq is None and s.syn_frame is None and s.fin_frame is None \
+        and s.rst_frame is None
+
+
 class Collector:
     """Receives each finished connection: role, filter, judge, merge, keep a bounded table.
 
@@ -129,6 +135,7 @@ class Collector:
         self.packets_left_out: Callable[[], bool] = lambda: False
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
+        self.peer_silent = 0      # ... healthy-looking, with data resent to a peer never seen
 
     def role(self, c: Conn) -> tuple[Leg, Request | None]:
         """Client to proxy, proxy to upstream (joined to its request), or direct."""
@@ -188,6 +195,9 @@ class Collector:
             self.crossed[path] = max(self.crossed.get(path, 0), c.up.max_delivered_payload)
         if c.server_hello is not None and c.hello_record:
             self.hellos[path] = max(self.hellos.get(path, 0), c.hello_record)
+        if not findings and any(s.retransmits and s.acked <= 0 and _silent(o)
+                                for s, o in ((c.up, c.down), (c.down, c.up))):
+            self.peer_silent += 1
         for side in (c.up, c.down):
             hole, gap = side.hole, gap_of(side)
             if hole is not None and gap in (Gap.CAPTURE_LOSS, Gap.UNPROVEN):

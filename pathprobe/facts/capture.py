@@ -111,6 +111,7 @@ class CaptureFact(StrEnum):
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
     GAP_UNPROVEN = "gap-unproven"                  # {connections}: bytes unseen, no ACK says
     ONE_WAY = "one-way"                            # {connections}: one side's packets only
+    PEER_SILENT = "peer-silent"                    # {connections}: resent, peer never seen
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
     TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}

@@ -805,6 +805,24 @@ def test_gap_in_a_one_way_capture_is_no_black_hole(tmp_path: Path) -> None:
     assert_renders(all_evidence(a))
 
 
+def test_data_resent_to_a_peer_never_seen_is_said_not_called_healthy_silently(
+        tmp_path: Path) -> None:
+    """Practical Packet Analysis' tcp_retransmissions: 648 bytes sent six times, the peer
+    never in the capture. No size verdict (nothing got through), but not a silent HEALTHY
+    either: a note says what the capture cannot tell."""
+    f = Flow(server="198.18.3.2", sport=1043)
+    seq = f.send(0.0, True, b"\x01" * 648)
+    for i, t in enumerate((0.2, 0.8, 2.0, 4.4, 9.2)):
+        f.resend(t + i * 0.001, True, seq, b"\x01" * 648)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", f.frames), Filters())
+    assert codes(a.measurement.verdicts) == [VerdictCode.HEALTHY]
+    (note,) = [n for n in a.notes if n.fact is CaptureFact.PEER_SILENT]
+    assert note.values.get("connections") == 1 and "one direction" in describe(note)
+    f.ack(9.3, False)                                  # the peer answers after all
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", f.frames), Filters())
+    assert not [n for n in a.notes if n.fact is CaptureFact.PEER_SILENT]
+
+
 def test_gap_no_larger_than_a_segment_that_arrived_is_loss_not_size(tmp_path: Path) -> None:
     """The receiver lacks 1,100 bytes (duplicate ACKs), but 1,200-byte segments arrived:
     whatever segments the gap held were no larger, so size cannot be why they vanished."""

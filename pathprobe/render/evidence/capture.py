@@ -366,6 +366,11 @@ TEXT: dict[CaptureFact, Template] = {
         "{connections} connection(s) captured in one direction only: not one packet of the "
         "other side, whose bytes the acknowledgements show were sent and delivered (a "
         "capture filter, or routing that takes the other direction past another point)",
+    CaptureFact.PEER_SILENT:
+        "{connections} connection(s) without a finding whose data was sent again and never "
+        "acknowledged, while the other side sent not one packet in this capture: a capture "
+        "of one direction, or a peer that is gone or cut off; this capture cannot tell which, "
+        "nor whether size has a part in it",
     CaptureFact.GAP_UNPROVEN:
         "{connections} connection(s) with bytes that never showed up ({missing} bytes in all) "
         "and no acknowledgement of the receiver's after them in the capture: the capture "
