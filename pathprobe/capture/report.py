@@ -66,8 +66,8 @@ class Merger:
             if count > 1:
                 evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
                                    ports=", ".join(map(str, ports)),
-                                   unlisted=int(len(ports) >= EXAMPLE_PORTS
-                                                and count - 1 > len(ports))))
+                                   unlisted=count - 1 - len(ports)
+                                   if len(ports) >= EXAMPLE_PORTS else 0))
             numbers["connections"] = count
             filt = numbers.pop("wireshark_filter", None)
             if filt is not None:
