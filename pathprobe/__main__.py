@@ -33,6 +33,11 @@ _PREVIOUS = _signal.signal(SIGINT, _exit_quietly)
 
 def run():  # type: () -> None
     """Run the CLI with the process's arguments and exit with its status."""
+    archive = getattr(globals().get("__loader__"), "archive", None)
+    if archive:   # the one-file build: its stored bytecode, where it fits this Python
+        from pathprobe.zipbytecode import use_archive_bytecode
+
+        use_archive_bytecode(archive)
     from pathprobe.cli import main
 
     _signal.signal(SIGINT, _PREVIOUS)

@@ -28,7 +28,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",
         "terminal", "pmtu", "mss", "tunnel", "tunnel_session", "tunnel_down", "hellos",
-        "diagnosis", "capture.reader",
+        "diagnosis", "capture.reader", "zipbytecode",
         "capture.analysis", "capture")
 # The command line on top: argument handling and the one error boundary.
 TOP = ("__init__", "__main__", "cli", "commands")
