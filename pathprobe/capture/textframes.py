@@ -74,6 +74,9 @@ class TextInfo:
     no_time: list[int] = field(default_factory=list)
     unacked: list[tuple[int, int, str]] = field(default_factory=list)
     icmp_unquoted: list[int] = field(default_factory=list)
+    # ICMP error lines without their quote -> whether a packet that could have drawn it
+    # (larger than the MTU named) was taken as the one it answers, or none was known
+    icmp_assumed: dict[int, bool] = field(default_factory=dict)
 
 
 def _count(counter: list[int], line: int) -> None:
@@ -391,8 +394,13 @@ def _icmp_bytes(p: TextPacket, addresses: _Addresses,
         _count(info.icmp_unquoted, p.line)
         last = sent.get(f"{p.dst}>{p.icmp_orig}" if p.icmp_orig else p.dst)
         qsrc = p.dst
+        # (a packet that fit the MTU named cannot have drawn the error: offloads print
+        # the segments before they were cut, and pings are not followed here)
+        info.icmp_assumed[p.line] = last is not None and last[3] > (p.icmp_mtu or 0)
         qdst, sport, dport, qlen = last if last is not None else (p.icmp_orig or p.src, 0, 0,
-                                                                  (p.icmp_mtu or 0) + 1)
+                                                                  0)
+        if not info.icmp_assumed[p.line]:
+            qlen = (p.icmp_mtu or 0) + 1   # (a stand-in: the report says the size is unknown)
     _f, qs = addresses.get(qsrc, family)
     _f, qd = addresses.get(qdst, family)
     ports = struct.pack("!HHI", sport, dport, 0)
@@ -537,6 +545,24 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
                                confidence=Confidence.INFERRED)
 
 
+def _unquoted(v: Verdict, assumed: Mapping[int, bool]) -> Verdict:
+    """ICMP evidence from lines that show no quoted packet says so: the packet taken as the
+    one it answers is an assumption; where none could be, nor its size is known."""
+    if not assumed:
+        return v
+    out = []
+    for e in v.evidence:
+        line = e.frames[0] if e.frames else -1
+        if line in assumed and e.fact is CaptureFact.ICMP_QUOTES:
+            e = Evidence(TextFact.ICMP_QUOTE_ASSUMED if assumed[line]
+                         else TextFact.ICMP_QUOTE_UNKNOWN, Step.CAPTURE, e.values, e.frames)
+        elif line in assumed and e.fact is CaptureFact.ICMP_FRAG_NEEDED and not assumed[line]:
+            e = dataclasses.replace(e, values={k: x for k, x in e.values.items()
+                                               if k != "size"})
+        out.append(e)
+    return dataclasses.replace(v, evidence=tuple(out))
+
+
 def as_text_analysis(analysis: Analysis) -> Analysis:
     """The analysis of a text, told as such: the notes of ``text_notes`` instead of the
     capture-read line, names instead of stand-in addresses, 'line' instead of 'frame', and
@@ -552,7 +578,8 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(_firewall_dropped(relabel.verdict(v), dropped) for v in m.verdicts),
+        verdicts=tuple(_unquoted(_firewall_dropped(relabel.verdict(v), dropped),
+                                 info.icmp_assumed) for v in m.verdicts),
         notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
     return dataclasses.replace(analysis, measurement=measurement, targets=targets)

@@ -26,5 +26,7 @@ class TextFact(StrEnum):
     ROWS_AMBIGUOUS = "text-rows-ambiguous"     # {count} rows fit several: a guess
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
     ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote
+    ICMP_QUOTE_ASSUMED = "text-icmp-quote-assumed"  # line {frame}: taken to answer {src} > {dst}
+    ICMP_QUOTE_UNKNOWN = "text-icmp-quote-unknown"  # line {frame}: what it answers is unknown
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})

@@ -90,6 +90,8 @@ def limit_text(v: Verdict) -> str:
                      else f"MTU between {lim.pmtu_low} and {lim.pmtu_high}")
     elif lim.pmtu_low is not None:
         parts.append(f"MTU {lim.pmtu_low}" if lim.exact else f"MTU at least {lim.pmtu_low}")
+    elif lim.pmtu_high is not None:   # (a router's ICMP named it; nothing smaller was seen)
+        parts.append(f"MTU at most {lim.pmtu_high}")
     text = ", ".join(parts) or "-"
     return text if lim.exact else f"{text} (not exact)"
 

@@ -64,6 +64,8 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PMTU_REDUCED:
         size = mtu if mtu is not None else low
         word = "" if exact else "at least "
+        if size is None and lim is not None and lim.pmtu_high is not None:
+            size, word = lim.pmtu_high, "at most "   # the router's word, nothing below it
         return (f"path MTU {word}{size if size is not None else '?'} "
                 "(ICMP signalled; PMTUD works)")
     if code is VerdictCode.MSS_CLAMPED:

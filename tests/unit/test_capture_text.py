@@ -839,3 +839,49 @@ def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
     notes = cast(list[str], doc["notes"])
     assert any(n.startswith("3 HTTP/TLS row(s) name no ports while several connections")
                for n in notes), notes
+
+
+PING_TOO_BIG = (
+    "12:15:41.607522 ens192 Out IP 198.18.1.2 > 198.18.3.2: ICMP echo request, id 1, seq 1, "
+    "length 1408\n"
+    "12:15:41.607813 ens192 In  IP 198.18.1.1 > 198.18.1.2: ICMP 198.18.3.2 unreachable - "
+    "need to frag (mtu 1000), length 556\n")
+SEGMENTS = (   # 'tcpdump -i any' on a server with segmentation offload: 7240-byte "packets"
+    "12:56:03.508188 ens192 In  IP 198.18.3.2.48888 > 198.18.1.2.80: Flags [S], seq 1000, "
+    "win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0\n"
+    "12:56:03.508244 ens192 Out IP 198.18.1.2.80 > 198.18.3.2.48888: Flags [S.], seq 5000, "
+    "ack 1001, win 65160, options [mss 1460,sackOK,TS val 2 ecr 1,nop,wscale 7], length 0\n"
+    "12:56:03.508734 ens192 In  IP 198.18.3.2.48888 > 198.18.1.2.80: Flags [P.], seq 1:78, "
+    "ack 1, win 502, options [nop,nop,TS val 3 ecr 2], length 77: HTTP: GET / HTTP/1.1\n"
+    "12:56:03.509033 ens192 Out IP 198.18.1.2.80 > 198.18.3.2.48888: Flags [P.], seq 1:7241, "
+    "ack 78, win 509, options [nop,nop,TS val 4 ecr 3], length 7240: HTTP: HTTP/1.1 200 OK\n"
+    "12:56:03.509107 ens192 Out IP 198.18.1.2.80 > 198.18.3.2.48888: Flags [P.], seq 7241:8026"
+    ", ack 78, win 509, options [nop,nop,TS val 4 ecr 3], length 785: HTTP\n"
+    "12:56:03.509453 ens192 In  IP 198.18.1.1 > 198.18.1.2: ICMP 198.18.3.2 unreachable - "
+    "need to frag (mtu 1000), length 556\n")
+
+
+@pytest.mark.parametrize(("text", "size"), [(PING_TOO_BIG, None), (SEGMENTS, None),
+                                            (SEGMENTS.replace("length 785", "length 1448")
+                                             .replace("7241:8026", "7241:8689"), 1500)],
+                         ids=["after-a-ping", "after-a-small-segment", "after-a-large-one"])
+def test_icmp_error_without_its_quote_claims_no_packet_size(
+        tmp_path: Path, text: str, size: int | None) -> None:
+    """tcpdump without -v shows no quoted packet (a blog's paste: 'ICMP 10.1.1.21
+    unreachable - need to frag (mtu 1000)'). The error was taken to answer the last packet
+    its receiver sent there: a 1001-byte TCP packet 'ports 0 > 0' after a ping, an 837-byte
+    one after a small segment (which fit the MTU: it cannot have drawn the error), and the
+    summary read 'path MTU at least ?'. Now the size is said only where it can be true."""
+    path = tmp_path / "paste.txt"
+    path.write_text(text)
+    _status, doc = report(str(path))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    assert v["code"] == "PMTU_REDUCED" and v["pmtu_high"] == 1000 and "mtu" not in v
+    assert doc["summary"] == ("fmc-upstream path MTU at most 1000 (ICMP signalled; PMTUD "
+                              "works) (info)")
+    words = " ".join(v["evidence"])
+    assert "ports 0 > 0" not in words and "1001" not in words and "837" not in words, words
+    if size is None:
+        assert "for a packet from 198.18.1.2" in words, words
+    else:
+        assert f"for a {size}-byte packet" in words, words

@@ -94,8 +94,9 @@ def _auth_schemes(v: Mapping[str, Number]) -> str:
 
 def _icmp(v: Mapping[str, Number]) -> str:
     count = v.get("count")
+    size = f"a {v.get('size')}-byte packet" if v.get("size") else "a packet"
     return (f"frame {v.get('frame')}: {v.get('router')} says the next hop MTU is {v.get('mtu')}"
-            f" for a {v.get('size')}-byte packet from {v.get('sender')}"
+            f" for {size} from {v.get('sender')}"
             + (f" ({count} such messages)" if isinstance(count, int) and count > 1 else ""))
 
 

@@ -55,7 +55,15 @@ TEXT: dict[TextFact, Template] = {
         "{line})",
     TextFact.ICMP_UNQUOTED:
         "{count} ICMP error line(s) show no quoted packet (first: line {line}): each was "
-        "taken to answer the last packet its receiver sent there ('tcpdump -v' shows the quote)",
+        "taken to answer the last packet its receiver sent there if that one was larger than "
+        "the MTU named, else the size it answers is unknown ('tcpdump -v' shows the quote)",
+    TextFact.ICMP_QUOTE_ASSUMED:
+        "line {frame} shows no quoted packet: it was taken to answer the last packet {src} > "
+        "{dst} sent before it ({size} bytes), an assumption ('tcpdump -v' shows the quote)",
+    TextFact.ICMP_QUOTE_UNKNOWN:
+        "line {frame} shows no quoted packet, and the last packet to {dst} the text shows "
+        "before it cannot have drawn it (there is none, or it fit that MTU): which packet did "
+        "not fit, and its size, are unknown ('tcpdump -v' shows the quote)",
     TextFact.FIREWALL_DROPS:
         "{count} packet line(s) show a drop reason (first: line {line}, {reason}): the ASA/FTD "
         "that took this capture dropped them itself, so their loss is not the path's; look at "
