@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathprobe.capture.conn import Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
-from pathprobe.capture.rules import PathContext, conn_findings
+from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
 from pathprobe.wire.hostport import parse_host
@@ -151,7 +151,7 @@ class Collector:
 
     def __call__(self, c: Conn) -> None:
         self.seen += 1
-        if c.down.syn_frame is not None:
+        if c.down.syn_frame is not None and not synack_ignored(c):
             pair = (min(c.client, c.server), max(c.client, c.server))
             for key in ((c.server, str(c.sport)), pair):
                 if key in self.connected or len(self.connected) < CONNECTED_MAX:

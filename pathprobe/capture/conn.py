@@ -180,6 +180,7 @@ class Conn:
     # ^ (frame, dir of quoted packet, mtu, router, quoted ip length)
     fragments: int = 0
     synack_rst: int | None = None   # frame of a RST answering the SYN
+    syn_after_synack: int | None = None   # frame of the client's SYN sent again after it
     evicted_at: float | None = None   # capture time when it was judged while still open
     keys: tuple[Key, Key] = ((b"", 0, b"", 0), (b"", 0, b"", 0))   # table keys (up, down)
 

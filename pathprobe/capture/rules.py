@@ -92,8 +92,12 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     # --- handshake ---------------------------------------------------------------------
     if up.syn_frame is not None and down.syn_frame is None and not syn_failed(c, capture_end):
         pass   # the capture missed the SYN-ACK, or ended before an answer could come
-    elif up.syn_frame is not None and down.syn_frame is None:
-        if c.synack_rst is not None:
+    elif up.syn_frame is not None and (down.syn_frame is None or synack_ignored(c)):
+        if down.syn_frame is not None:
+            evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
+                        ev(CaptureFact.SYNACK_IGNORED, down.syn_frame, count=up.syn_count,
+                           again=c.syn_after_synack or 0)]
+        elif c.synack_rst is not None:
             evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
                         ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
         else:
@@ -103,7 +107,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         # A client that got no answer sends its SYN again after about 1 s; one SYN and then
         # nothing, with capture time to spare, is as likely a capture that misses this
         # connection's later packets (one-way capture, filter) as a host that never answers.
-        retried = c.synack_rst is not None or up.syn_count >= 2
+        retried = c.synack_rst is not None or up.syn_count >= 2   # (SYN-ACK ignored: >= 2)
         if not retried:
             evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
                                after_s=round(capture_end - c.first_ts, 1)))
@@ -154,6 +158,15 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
 
 
 SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all
+
+
+def synack_ignored(c: Conn) -> bool:
+    """The server's SYN-ACK is in the capture, but the client sent its SYN again and never
+    acknowledged anything: the handshake failed on the client's side of this capture point."""
+    up, down = c.up, c.down
+    return (c.syn_after_synack is not None and not down.acked
+            and not up.bytes and not down.bytes and down.rst_frame is None
+            and up.rst_frame is None and up.fin_frame is None)
 
 
 def syn_failed(c: Conn, capture_end: float) -> bool:

@@ -290,6 +290,8 @@ class Tracker:
                 if d == UP and c.up.isn == seq:   # the same SYN again
                     c.up.syn_count += 1
                     c.last_frame, c.last_ts = frame, ts
+                    if c.down.syn_frame is not None and c.syn_after_synack is None:
+                        c.syn_after_synack = frame   # (the client did not take the SYN-ACK)
                     return
                 self._retire(c)
             c = self._new(frame, ts, family, src, sport, dst, dport, True, True)

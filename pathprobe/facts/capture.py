@@ -15,6 +15,7 @@ class CaptureFact(StrEnum):
     # --- the handshake ----------------------------------------------------------------
     SYN_SENT = "syn-sent"                          # frame: SYN to {server}:{port}
     SYN_ANSWERED_BY_RST = "syn-answered-by-rst"
+    SYNACK_IGNORED = "synack-ignored"              # {frame}: unacknowledged, SYN again {again}
     SYN_UNANSWERED = "syn-unanswered"              # sent {count} times, no SYN-ACK
     SYN_MSS = "syn-mss"                            # SYN from {sender} carries MSS {mss}
     SYNACK_MSS = "synack-mss"                      # SYN-ACK from {sender} carries MSS {mss}

@@ -594,6 +594,29 @@ def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(
     assert "the same in 3 other connection(s) (client ports 40002)" in evidence, evidence
 
 
+def test_a_syn_ack_the_client_never_takes_is_no_connection(tmp_path: Path) -> None:
+    """A tshark list pasted on Stack Overflow: SYN, SYN-ACK, and the client's SYN again a
+    second later, never an ACK. It was HEALTHY ('no refusal, stall ...'); the handshake
+    failed on the client's side of the capture point. A SYN sent again before a late
+    SYN-ACK, then acknowledged, is a connection as before."""
+    ignored = Conv(server=UPSTREAM, sport=443, cport=40001)
+    ignored.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    ignored.pkt(0.001, False, "SA", options=[("MSS", 1460)], ack=ignored.cseq + 1)
+    ignored.pkt(1.0, True, "S", options=[("MSS", 1460)])
+    status, doc, _err = cli(tmp_path, ignored.frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "critical", doc["verdicts"]
+    assert any("the SYN-ACK came back, yet the client never acknowledged it" in e
+               for e in v["evidence"]), v["evidence"]
+    late = Conv(server=UPSTREAM, sport=443, cport=40002)
+    late.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    late.pkt(1.0, True, "S", options=[("MSS", 1460)])
+    late.handshake(1.05)
+    del late.frames[2]      # (handshake() sent a SYN of its own: keep its SYN-ACK and ACK)
+    status, doc, _err = cli(tmp_path, late.frames, *PORT443)
+    assert "PROXY_UNREACHABLE" not in codes(doc), doc["verdicts"]
+
+
 def test_a_syn_the_capture_ends_with_or_whose_answer_it_missed_is_no_refusal(
         tmp_path: Path) -> None:
     last = Conv(server=UPSTREAM, sport=443, cport=40001)

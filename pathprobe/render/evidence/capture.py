@@ -185,6 +185,12 @@ def _on(v: Mapping[str, Number]) -> str:
 
 TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SYN_SENT: "frame {frame}: SYN to {server}:{port}",
+    CaptureFact.SYNACK_IGNORED:
+        "frame {frame}: the SYN-ACK came back, yet the client never acknowledged it and sent "
+        "its SYN again (frame {again}; {count} in all): the SYN-ACK did not reach the client's "
+        "TCP (lost past "
+        "this capture point, or dropped by the client's host: a local firewall, reverse-path "
+        "filtering, a bad checksum)",
     CaptureFact.SYN_ANSWERED_BY_RST:
         "frame {frame}: answered by RST (nothing listens there, or a firewall rejects it)",
     CaptureFact.SYN_UNANSWERED: _syn_unanswered,
