@@ -32,7 +32,13 @@ from pathprobe.capture.linklayer import (
     ip_offset,
     pppoe_ip_limit,
 )
-from pathprobe.capture.reader import ReadStats, no_ip_error, note_not_ip, read_batches
+from pathprobe.capture.reader import (
+    ReadStats,
+    no_ip_error,
+    note_not_ip,
+    read_batches,
+    unsupported_only_error,
+)
 from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
@@ -474,7 +480,10 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")
     if stats.frames == 0 and stats.truncated is None:
         raise CaptureUnreadable(f"{path}: the capture holds no packets")
-    if not collector.seen and stats.not_ip and stats.not_ip >= stats.frames:
+    if not collector.seen and stats.unsupported_frames >= stats.frames > 0:
+        raise unsupported_only_error(path, stats)
+    if not collector.seen and stats.not_ip and stats.not_ip + stats.unsupported_frames \
+            >= stats.frames:
         raise no_ip_error(path, stats)
     icmp_found = icmp_findings(icmp, collector.leg_between)
     if not collector.chosen and not icmp_found and filters.explicit:
@@ -496,7 +505,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
     if not collector.seen:
-        notes.append(ev(CaptureFact.NO_TCP, packets=stats.frames - stats.not_ip))
+        notes.append(ev(CaptureFact.NO_TCP,
+                        packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.unsupported_frames:

@@ -57,6 +57,7 @@ class ReadStats:
     linktypes: set[int] = field(default_factory=set)
     truncated: str | None = None        # the last frame was cut short (file ends mid-record)
     unsupported_frames: int = 0         # pcapng frames on interfaces of other link types
+    unsupported_linktypes: set[int] = field(default_factory=set)   # ... and those types
     compressed: bool = False
     not_ip: int = 0                     # frames of supported link types that carry no IP
     not_ip_kinds: dict[str, int] = field(default_factory=dict)   # what they carry instead
@@ -332,6 +333,7 @@ def _read_pcapng(f: BinaryIO, stats: ReadStats) -> Iterator[Frame]:
             stats.frames = n
             if frame[2] not in SUPPORTED_LINKTYPES:
                 stats.unsupported_frames += 1
+                stats.unsupported_linktypes.add(frame[2])
                 continue
             yield frame
         elif block_type == 1:  # Interface Description Block
@@ -433,6 +435,16 @@ def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
     kind = frame_kind(linktype, data)
     if kind in kinds or len(kinds) < KINDS_MAX:
         kinds[kind] = kinds.get(kind, 0) + 1
+
+
+def unsupported_only_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
+    """Every frame of a pcapng was on interfaces of link types that carry no IP pathprobe
+    can find (Wi-Fi with radiotap headers ...): as a pcap of that link type says (exit 3)."""
+    linktype = min(stats.unsupported_linktypes)
+    frames = f"all {stats.frames} frames are" if stats.frames > 1 else "its one frame is"
+    return CaptureUnreadable(f"{path}: {frames} on interfaces of link type "
+                             f"{linktype_name(linktype)}, which carries no IP pathprobe can "
+                             f"find; {recapture_advice(linktype)}")
 
 
 def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, ReadStats, analyze_capture, read_frames
 from pathprobe.capture.linklayer import ip_offset
 from pathprobe.cli import main
-from pathprobe.errors import CaptureError, UsageError
+from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import ExitStatus, VerdictCode
 from pathprobe.render.evidence import describe
@@ -356,6 +356,28 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     (skipped,) = [n for n in result.notes if n.fact is CaptureFact.UNSUPPORTED_FRAMES]
     assert skipped.values.get("count") == 1
     assert describe(skipped) == "1 frame on interfaces of unsupported link types skipped"
+
+
+def test_pcapng_of_wifi_frames_only_says_so_like_its_pcap(tmp_path: Path) -> None:
+    """Practical Packet Analysis' 802.11 captures (pcapng, radiotap): 'healthy, 12 IP
+    packets, no TCP connection' (exit 0), while a pcap of that link type says it carries no
+    IP and how to capture instead (exit 3). Now the same; and frames skipped beside IP ones
+    are not counted as IP packets."""
+    wifi = write_pcapng(tmp_path / "w", 127, [(0, i, b"\0" * 40, 40) for i in range(12)])
+    with pytest.raises(CaptureUnreadable) as err:
+        analyze_capture(wifi, Filters())
+    assert "all 12 frames are on interfaces of link type 802.11 radiotap" in str(err.value)
+    assert "wired side" in str(err.value)
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    udp = bytes(Ether() / IP(src="198.18.1.2", dst="198.18.0.53") / UDP(dport=53) / b"q")
+    mixed = tmp_path / "mixed.pcapng"
+    mixed.write_bytes(write_pcapng(tmp_path / "e", 1, [(0, 0, udp, len(udp))]).read_bytes()
+                      + wifi.read_bytes())
+    result = analyze_capture(mixed, Filters())
+    (no_tcp,) = [n for n in result.notes if n.fact is CaptureFact.NO_TCP]
+    assert no_tcp.values.get("packets") == 1
 
 
 def test_cli_ipv6_host_and_proxy_forms(capsys: pytest.CaptureFixture[str]) -> None:
