@@ -504,7 +504,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     """The verdicts, the table and the notes of what the reader and analysis noticed."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
-    if not collector.seen:
+    if not collector.seen and tracker.strays:
+        notes.append(ev(CaptureFact.TCP_STRAYS, count=tracker.strays))
+    elif not collector.seen:
         notes.append(ev(CaptureFact.NO_TCP,
                         packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:

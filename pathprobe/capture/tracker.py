@@ -126,6 +126,7 @@ class Tracker:
         self.listening: set[tuple[bytes, int]] = set()
         self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
+        self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
 
     # --- connection table ----------------------------------------------------------------
 
@@ -252,6 +253,7 @@ class Tracker:
             if not payload_len or key in self.retired:
                 # An ACK, FIN or RST of a connection we never saw start, or a straggler
                 # of one that just closed.
+                self.strays += 1
                 return
             # Mid-stream start: the capture is analysed from here, with the roles inferred.
             client_is_src = self._src_is_client(src, sport, dst, dport, data, payload_off)

@@ -114,6 +114,7 @@ class CaptureFact(StrEnum):
     ONE_WAY = "one-way"                            # {connections}: one side's packets only
     PEER_SILENT = "peer-silent"                    # {connections}: resent, peer never seen
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
+    TCP_STRAYS = "tcp-strays"                      # {count} TCP packets of no connection
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
     TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}
     CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)

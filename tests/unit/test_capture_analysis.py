@@ -823,6 +823,21 @@ def test_data_resent_to_a_peer_never_seen_is_said_not_called_healthy_silently(
     assert not [n for n in a.notes if n.fact is CaptureFact.PEER_SILENT]
 
 
+def test_a_teardown_alone_is_tcp_packets_without_a_connection(tmp_path: Path) -> None:
+    """Practical Packet Analysis' tcp_teardown: FIN, ACK, FIN, ACK of a connection whose
+    start the capture missed. It said '4 IP packets, no TCP connection in the capture'."""
+    f = Flow(server="198.18.3.2", sport=80)
+    f.fin(0.0, False)
+    f.ack(0.001, True)
+    f.fin(0.5, True)
+    f.ack(0.6, False)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", f.frames), Filters())
+    assert not [n for n in a.notes if n.fact is CaptureFact.NO_TCP]
+    (strays,) = [n for n in a.notes if n.fact is CaptureFact.TCP_STRAYS]
+    assert strays.values.get("count") == 4 and "the 4 TCP packets carry no data" in describe(
+        strays)
+
+
 def test_gap_no_larger_than_a_segment_that_arrived_is_loss_not_size(tmp_path: Path) -> None:
     """The receiver lacks 1,100 bytes (duplicate ACKs), but 1,200-byte segments arrived:
     whatever segments the gap held were no larger, so size cannot be why they vanished."""

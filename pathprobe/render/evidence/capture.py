@@ -384,6 +384,9 @@ TEXT: dict[CaptureFact, Template] = {
         "missed them or the network lost them, and nothing here tells which (a capture of "
         "both directions does)",
     CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
+    CaptureFact.TCP_STRAYS:
+        "no TCP connection to analyse: the {count:#TCP packet} carry no data and no SYN (ACKs, "
+        "FINs or resets of connections whose start the capture missed)",
     CaptureFact.LEG2_JOINED:
         "captured on the proxy: {joined} connection(s) from the proxy to the upstream joined "
         "to the client's request by time, requested host and port (leg 2 rows)",
