@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pathprobe.capture.advice import recommendations
 from pathprobe.capture.collector import Collector, Filters
 from pathprobe.capture.conn import Conn, Key
 from pathprobe.capture.correlate import SegmentLog
@@ -46,16 +47,13 @@ from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
-    Direction,
     Evidence,
     Leg,
     Measurement,
     Recommendation,
     Verdict,
-    VerdictCode,
     healthy_unless,
 )
-from pathprobe.recommend import recommend
 from pathprobe.wire.headers import (
     PROTO_TCP,
     TCP_SYN,
@@ -66,7 +64,6 @@ from pathprobe.wire.headers import (
     parse_tcp_options,
     tcp_payload_length,
 )
-from pathprobe.wire.hostport import parse_host
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
 
@@ -104,7 +101,6 @@ class Analysis:
 _V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
 _V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
 _ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 54: Ethernet + _V4TCP
-WIDE_BRACKET = 64        # bytes between proven-good and proven-bad sizes worth measuring first
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
 FastTcp = tuple[int, bytes, bytes, int, int, int, int, int, int, int, int]
@@ -550,70 +546,3 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         else Leg.FMC_UPSTREAM,
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))
-
-
-def _bracket(v: Verdict) -> tuple[int, int] | None:
-    """(largest size proven to pass, smallest size proven to fail) of a size verdict."""
-    lim = v.limit
-    if lim is None or lim.pmtu_low is None or lim.pmtu_high is None:
-        return None
-    return lim.pmtu_low, lim.pmtu_high + 1
-
-
-def _host_of(target: str) -> str:
-    """The host of a target text (the address recorded for a leg), by the one parser."""
-    try:
-        return parse_host(target)[0]
-    except ValueError:
-        return target
-
-
-def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
-                  ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
-    """The capture's own advice, and the verdicts left for the live commands' rules.
-
-    A capture only shows the sizes the FMC happened to send (say 569 passed, 1500
-    vanished); an MTU fix computed from such a lower bound is safe but needlessly
-    small, so for a wide bracket the advice is to measure the exact size first (and
-    the verdict gets no fix). A download stall without a full-size segment from the
-    proxy may be leg 1's black hole: measure before blaming leg 2.
-    """
-    rest: list[Verdict] = []
-    out: list[Recommendation] = []
-    for v in verdicts:
-        bracket = _bracket(v)
-        wide = (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
-                and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET)
-        if wide or (v.code is VerdictCode.PMTU_BLACKHOLE and v.unproven):
-            where = targets.get(v.leg, "PROXY:PORT")
-            out.append(Recommendation(
-                "the FMC (expert shell)", "pathprobe",
-                f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
-                else f"pathprobe pmtu {_host_of(where)}",
-                f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
-                f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
-                "before lowering an MTU or MSS to the proven lower bound"
-                if bracket is not None else
-                f"large and smaller segments vanished alike on {v.leg.value}: measure "
-                "whether size is the cause before changing an MTU or MSS"))
-        else:
-            rest.append(v)
-        seg, full = v.max_seg_down, v.full_seg
-        if (v.code is VerdictCode.TUNNEL_STALL and v.leg is Leg.PROXY_UPSTREAM
-                and v.direction is not Direction.UP
-                and isinstance(seg, int) and isinstance(full, int) and seg < full):
-            where = targets.get(Leg.FMC_PROXY, "PROXY:PORT")
-            out.append(Recommendation(
-                "the FMC (expert shell)", "pathprobe",
-                f"pathprobe diagnose --proxy http://{where}",
-                f"no full-size segment ({full} bytes) ever arrived from the proxy: measure "
-                "whether leg 1 drops large packets downstream before blaming leg 2"))
-    return tuple(out), tuple(rest)
-
-
-def recommendations(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
-                    ) -> tuple[Recommendation, ...]:
-    """The live commands' recommendations, except where the capture's bracket is wide
-    (``measure_first``). Signature of ``findings.Recommender``."""
-    advice, rest = measure_first(verdicts, targets)
-    return (*advice, *recommend(rest, targets))

@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
-from pathprobe.capture.analysis import Analysis, fast_tcp, measure_first
+from pathprobe.capture.advice import measure_first
+from pathprobe.capture.analysis import Analysis, fast_tcp
 from pathprobe.capture.report import EXAMPLE_PORTS, Merger
 from pathprobe.capture.rules import conn_findings, size_limit
 from pathprobe.errors import CaptureUnreadable

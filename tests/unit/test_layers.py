@@ -24,7 +24,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
         "capture.textforms", "capture.textdetail", "capture.correlate", "capture.linklayer",
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
-        "capture.framing", "capture.timeline", "capture.inflight")
+        "capture.framing", "capture.timeline", "capture.inflight", "capture.advice")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",
         "terminal", "pmtu", "mss", "tunnel", "tunnel_session", "tunnel_down", "hellos",
