@@ -129,10 +129,7 @@ def pppoe_ip_limit(linktype: int, data: bytes, ip_off: int) -> int | None:
     if linktype == LINKTYPE_PPP_ETHER:
         start = 0
     elif linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        et, start = (data[12] << 8) | data[13], 14
-        while et in _ETH_VLAN and len(data) >= start + 4:
-            et = (data[start + 2] << 8) | data[start + 3]
-            start += 4
+        et, start = _past_tags(data, 0)
         if et != ETHERTYPE_PPPOE_SESSION:
             return None
     else:
@@ -165,12 +162,19 @@ def ethernet_ip(data: bytes, off: int = 0) -> int:
     sessions and MPLS label stacks are stepped over; -1 when it carries no IP."""
     if len(data) < off + 14:
         return -1
+    et, off = _past_tags(data, off)
+    return _after_ethertype(data, et, off)
+
+
+def _past_tags(data: bytes, off: int) -> tuple[int, int]:
+    """The ethertype of the Ethernet header at ``off`` (at least 14 bytes) after any
+    802.1Q/QinQ tags, and where what it announces starts."""
     et = (data[off + 12] << 8) | data[off + 13]
     off += 14
     while et in _ETH_VLAN and len(data) >= off + 4:
         et = (data[off + 2] << 8) | data[off + 3]
         off += 4
-    return _after_ethertype(data, et, off)
+    return et, off
 
 
 def ip_offset(linktype: int, data: bytes) -> int:

@@ -64,10 +64,14 @@ class ReadStats:
     text: TextInfo | None = None        # the input was capture text, not a capture file
 
 
+def _no_ip_there(linktype: int) -> str:
+    return (f"{linktype_name(linktype)}, which carries no IP pathprobe can find; "
+            f"{recapture_advice(linktype)}")
+
+
 def _unsupported(linktype: int) -> CaptureError:
     """No IP traffic at all can come from this file: nothing to analyse (exit 3)."""
-    return CaptureUnreadable(f"the capture's link type is {linktype_name(linktype)}, which carries "
-                        f"no IP pathprobe can find; {recapture_advice(linktype)}")
+    return CaptureUnreadable(f"the capture's link type is {_no_ip_there(linktype)}")
 
 
 class GunzipStream:
@@ -440,11 +444,9 @@ def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
 def unsupported_only_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     """Every frame of a pcapng was on interfaces of link types that carry no IP pathprobe
     can find (Wi-Fi with radiotap headers ...): as a pcap of that link type says (exit 3)."""
-    linktype = min(stats.unsupported_linktypes)
     frames = f"all {stats.frames} frames are" if stats.frames > 1 else "its one frame is"
     return CaptureUnreadable(f"{path}: {frames} on interfaces of link type "
-                             f"{linktype_name(linktype)}, which carries no IP pathprobe can "
-                             f"find; {recapture_advice(linktype)}")
+                             f"{_no_ip_there(min(stats.unsupported_linktypes))}")
 
 
 def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
