@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from pathprobe.errors import Interrupted, UsageError
+from pathprobe.interrupts import first_interrupt
 from pathprobe.lab import topology as topo
 from pathprobe.model import Direction, ExitStatus
 
@@ -101,6 +102,7 @@ def lab_up(
             chosen = replace(chosen, intercept=True)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    first_interrupt()  # after the one that removes the lab, Ctrl-C cannot cut its message
     try:
         state = up(chosen, _prefix(), _say, fmcs=fmcs, ssh=ssh)
     except KeyboardInterrupt:
@@ -190,5 +192,6 @@ def lab_down() -> None:
     from pathprobe.lab.manager import down_shielded, require_root_and_tools
 
     require_root_and_tools()
+    first_interrupt()  # one Ctrl-C during the removal is reported; later ones change nothing
     removed = down_shielded(_prefix())
     _say(f"removed {len(removed)} resources" if removed else "nothing to remove")

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pathprobe.errors import LabError, MissingTool, PermissionNeeded, UsageError
-from pathprobe.interrupts import masked
+from pathprobe.interrupts import FirstInterrupt, masked
 from pathprobe.lab import squid
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns, write_sysctl
@@ -214,7 +214,9 @@ def shielded_from_ctrl_c(first_interrupts: bool = False) -> Iterator[None]:
     With ``first_interrupts`` the first Ctrl-C still interrupts the work inside (as
     KeyboardInterrupt) and only later ones are held back, so the cleanup that the
     first one triggers cannot be cut short; otherwise all are held back and one is
-    raised at the end. Only the main thread can do this (elsewhere: no shield).
+    raised at the end. A run's ``FirstInterrupt`` handler, put back afterwards, is
+    disarmed once a Ctrl-C came: a later one cannot cut the way out short. Only the
+    main thread can do this (elsewhere: no shield).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -231,6 +233,8 @@ def shielded_from_ctrl_c(first_interrupts: bool = False) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+        if pending and isinstance(previous, FirstInterrupt):
+            previous.disarm()  # the run's one interrupt was this one: later ones change nothing
     if pending and not first_interrupts:
         raise KeyboardInterrupt
 

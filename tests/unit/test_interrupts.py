@@ -150,3 +150,30 @@ def test_a_ctrl_c_python_wrapped_while_making_a_class_is_an_interrupt() -> None:
             raise RuntimeError("while handling it") from first
     except RuntimeError as unrelated:
         assert not interrupted_inside(unrelated)
+
+
+def test_after_the_ctrl_c_a_shield_took_the_runs_later_ones_change_nothing() -> None:
+    """CI caught it: 'lab up' interrupted twice 30 ms apart ended with exit 3 and no
+    message; the teardown was quicker than 30 ms, so the second Ctrl-C met the handler
+    put back after it and cut the 'the lab was removed' line short."""
+    from pathprobe.interrupts import first_interrupt, release
+    from pathprobe.lab.manager import shielded_from_ctrl_c
+
+    first_interrupt()
+    try:
+        with pytest.raises(KeyboardInterrupt), shielded_from_ctrl_c(first_interrupts=True):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)   # an armed handler would raise KeyboardInterrupt here
+    finally:
+        release()
+    first_interrupt()      # a run whose first Ctrl-C the shield did not see
+    try:
+        with shielded_from_ctrl_c(first_interrupts=True):
+            pass
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+    finally:
+        release()
