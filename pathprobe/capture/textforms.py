@@ -108,7 +108,8 @@ TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:to
 # -e: the link header first, perhaps with 802.1Q tags ("vlan 100, p 0, ethertype IPv4 ..."):
 # the last ethertype names what follows.
 _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?\S+ > \S+, .*\bethertype "
-                       r"(?P<et>IPv[46]|\w+) \(0x[0-9a-f]+\),(?: length \d+:)? (?P<rest>.*)$")
+                       r"(?P<et>IPv[46]|[\w.]+(?: \w+)?) \(0x[0-9a-f]+\),(?: length \d+:)? "
+                       r"(?P<rest>.*)$")
 _TD_ICMP = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
     r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
@@ -228,10 +229,16 @@ class NonTcp(Enum):
 _TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 # How tcpdump starts the line of a frame that holds no IP packet (switch and link protocols,
 # as a capture on an access port is full of): after a time, so other text is not taken.
-_TD_LAYER2 = re.compile(
-    r"^\s*(?:" + TIME + r")\s+(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, "
-    r"|ES-IS, |DTPv\d|VTPv\d|UDLDv\d|AoE |EAPOL |EAP packet|Loopback, |CFMv\d|IPX |SLARP "
-    r"|PTPv2, )")
+_LAYER2_BODY = (r"(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, |ES-IS, "
+                r"|DTPv\d|VTPv\d|UDLDv\d|AoE |EAPOL |EAP packet|Loopback, |CFMv\d|IPX |SLARP "
+                r"|PTPv2, |PPPoE PAD[IORST] )")
+# (after the time, 'tcpdump -i any' names the interface and the direction)
+_TD_LAYER2 = re.compile(r"^\s*(?:" + TIME + r")\s+(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+                        + _LAYER2_BODY)
+_TD_LAYER2_AFTER_LINK = re.compile(r"\s*" + _LAYER2_BODY)
+# -e: link headers whose ethertype announces no IP (PPPoE discovery is known by its body)
+_NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "Slow", "CFM",
+                                "Loopback", "PTP"})
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
 
@@ -349,9 +356,14 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         frame, line = number(cisco.group(1)), _CISCO_VLAN.sub("", line[cisco.end():], count=1)
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
+        if (m_eth.group("et") in _NOT_IP_ETHERTYPES
+                or _TD_LAYER2_AFTER_LINK.match(m_eth.group("rest"))):
+            return NonTcp.NOT_IP
         time_s = m_eth.group("time") or time_s
         fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
         line = m_eth.group("rest")
+        if m_eth.group("et") in ("IPv4", "IPv6"):   # as tcpdump prints it without -e
+            line = f"{fam} {line}"
     icmp = _TD_ICMP.match(line)
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam)

@@ -77,6 +77,13 @@ def test_tcpdump_lines() -> None:
     p = td("12:00:00.000001 02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype IPv6 (0x86dd), "
            "length 86: 2001:db8::1.1 > 2001:db8::2.2: Flags [S], seq 9, win 1, length 0")
     assert p.family == 6 and p.seq == 9
+    # -e lines of other IP protocols are IP packets, as without -e (tcpdump's PIM capture)
+    assert tcpdump_line("07:49:01.133910 00:00:3b:46:96:75 > c0:c1:ff:a0:00:04, ethertype IPv6 "
+                        "(0x86dd), length 70: 2001:db8::1 > 2001:db8::2: PIMv2, Register, "
+                        "length 30", 1) is NonTcp.IP
+    assert tcpdump_line("10:57:11.825552 6c:f0:49:b2:de:6e > ff:ff:ff:ff:ff:ff, ethertype ARP "
+                        "(0x0806), length 42: Request who-has 198.18.0.138 tell 198.18.0.1, "
+                        "length 28", 1) is NonTcp.NOT_IP
     assert tcpdump_line("12:00:00.1 IP 198.18.1.2.53 > 198.18.2.2.53: 1+ A? x. (17)", 1) \
         is NonTcp.IP
     assert tcpdump_line("12:00:00.1 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, "
@@ -767,7 +774,23 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "Root = 32768/1/02:00:00:00:00:01  Cost = 0  Port = 0x8005\n"
     "    2   1.000000 02:00:00:00:00:01 \u2192 CDP/VTP/DTP/PAgP/UDLD CDP 400 Device ID: lab\n"
     "    3   2.000000 Vendor_00:00:01 \u2192 LLDP_Multicast LLDP 200 NoS = 02:00:00:00:00:01\n",
-], ids=["tcpdump", "tshark"])
+    # PcapPlusPlus' test captures as tcpdump prints them: 'tcpdump -i any' names the
+    # interface and direction; PPPoE discovery; -e link headers of ARP, LLDP and an
+    # ethertype tcpdump does not know (their pcaps: "no IP packet", exit 3)
+    "13:58:46.046179 ifb1  M   STP 802.1w, Rapid STP, Flags [Proposal, Learn, Forward], "
+    "bridge-id 8000.e0:1c:fc:d3:b1:df.8002, length 43\n"
+    "13:43:26.780560 PPPoE PADI [Service-Name] [Host-Uniq 0x64138518]\n"
+    "13:43:29.011560 PPPoE PADS [ses 0x11] [Service-Name] [AC-Name \"BRAS\"]\n",
+    "13:43:26.780560 cc:05:0e:88:00:00 > ff:ff:ff:ff:ff:ff, ethertype PPPoE D (0x8863), "
+    "length 60: PPPoE PADI [Service-Name] [Host-Uniq 0x64138518]\n"
+    "10:57:11.825552 6c:f0:49:b2:de:6e > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), "
+    "length 42: Request who-has 198.18.0.138 tell 198.18.0.1, length 28\n"
+    "10:57:12.000001 02:00:00:00:00:01 > 01:80:c2:00:00:0e, ethertype LLDP (0x88cc), "
+    "length 200: LLDP, length 186: lab-switch\n"
+    "00:00:01.000002 06:07:08:09:0a:0b > 00:01:02:03:04:05, ethertype Unknown (0x0c0d), "
+    "length 16: \n"
+    "\t0x0000:  0e0f                                     ..\n",
+], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e"])
 def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
     """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
     their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
