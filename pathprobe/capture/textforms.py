@@ -227,11 +227,15 @@ class NonTcp(Enum):
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
 
 _TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
+# 802.11: a radio header (radiotap: rate, channel), or a management or control frame
+_WIFI = (r"|\d+us tsft |\d+(?:\.\d+)? Mb/s |\d{4} MHz |Beacon \(|Probe (?:Request|Response) "
+         r"|(?:Re)?Assoc(?:iation)? (?:Request|Response) |(?:De)?Authentication |Disassociation"
+         r"|Acknowledgment |Clear-To-Send |Request-To-Send ")
 # How tcpdump starts the line of a frame that holds no IP packet (switch and link protocols,
 # as a capture on an access port is full of): after a time, so other text is not taken.
 _LAYER2_BODY = (r"(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, |ES-IS, "
                 r"|DTPv\d|VTPv\d|UDLDv\d|AoE |EAPOL |EAP packet|Loopback, |CFMv\d|IPX |SLARP "
-                r"|PTPv2, |PPPoE PAD[IORST] )")
+                r"|PTPv2, |PPPoE PAD[IORST] " + _WIFI + ")")
 # (after the time, 'tcpdump -i any' names the interface and the direction)
 _TD_LAYER2 = re.compile(r"^\s*(?:" + TIME + r")\s+(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
                         + _LAYER2_BODY)
@@ -425,9 +429,13 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
 
 # --- Wireshark / tshark packet list ----------------------------------------------------
 
+# The Protocol column may name the protocol inside a tunnel ("GTP <TCP>"), or be the bare
+# ethertype Wireshark does not know ("0x0c0d"); a Linux cooked capture may show no
+# destination after the arrow (without an arrow, a destination is needed to be a row).
 ROW = re.compile(
     r"^\s*(?:(?P<no>\d+)\s+)?(?P<time>" + TIME + r")\s+(?P<src>[^\s\u2192]+)\s+"
-    r"(?:(?:\u2192|->|>)\s+)?(?P<dst>[^\s\u2192]+)\s+(?P<proto>[A-Za-z][A-Za-z0-9./_-]*)\s+"
+    r"(?:(?:\u2192|->|>)\s+(?:(?P<dst>[^\s\u2192]+)\s+)?|(?P<dst_plain>[^\s\u2192]+)\s+)"
+    r"(?P<proto>[A-Za-z][A-Za-z0-9./_-]*(?: <[A-Za-z0-9./_-]+>)?|0x[0-9a-fA-F]{4})\s+"
     r"(?P<flen>\d+)\s+(?P<info>.*)$")
 _INFO_TCP = re.compile(r"(?<!\d)(?P<sport>\d+)\s*(?:\u2192|->|>|\?|\u00e2\S*)\s*(?P<dport>\d+)\s+"
                        r"\[(?P<flags>[A-Z]{2,3}(?:, ?[A-Z]{2,3})*)\]")
@@ -471,10 +479,10 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
     if m is None:
         return None
     info = m.group("info")
-    src, dst = m.group("src"), m.group("dst")
+    src, dst = m.group("src"), m.group("dst") or m.group("dst_plain") or ""
     t = parse_time(m.group("time"))
     tcp = _INFO_TCP.search(info)
-    if tcp is None:
+    if tcp is None or not dst:
         return None, src, dst, info
     flags = 0
     for word in re.split(r",\s*", tcp.group("flags")):

@@ -790,7 +790,20 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "00:00:01.000002 06:07:08:09:0a:0b > 00:01:02:03:04:05, ethertype Unknown (0x0c0d), "
     "length 16: \n"
     "\t0x0000:  0e0f                                     ..\n",
-], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e"])
+    # tshark rows of PcapPlusPlus' captures: a Linux cooked STP frame (no destination after
+    # the arrow) and an ethertype Wireshark does not know (the Protocol column is its number)
+    "    1   0.000000 D-LinkIn_d3:b1:e1 \u2192              STP 66 RST. Root = "
+    "32768/0/4c:5e:0c:3e:c6:dd  Cost = 20024  Port = 0x8002\n"
+    "    2   0.000001 06:07:08:09:0a:0b \u2192 3Com_03:04:05 0x0c0d 16 Ethernet II\n",
+    # 802.11 (Practical Packet Analysis' Wi-Fi captures, tcpdump's radiotap tests): their
+    # pcaps' link types carry no IP pathprobe reads (exit 3)
+    "19:53:40.334931 1.0 Mb/s 2412 MHz 11b -17dBm signal -100dBm noise antenna 0 Beacon "
+    "(LABOFFICE) [1.0* 2.0* 5.5* 11.0* Mbit] ESS CH: 1, PRIVACY\n"
+    "12:59:13.707778 10016360us tsft 1.0 Mb/s 2412 MHz 11b -40dBm signal Probe Request () "
+    "[1.0 2.0 5.5 11.0 Mbit]\n"
+    "19:53:40.381431 Authentication (Shared Key)-1: Successful\n",
+], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e", "tshark-sll-unknown",
+        "tcpdump-wifi"])
 def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
     """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
     their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
@@ -801,6 +814,22 @@ def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text:
     assert proc.returncode == 3, proc.stderr
     (line,) = proc.stderr.decode().splitlines()
     assert "no IP packet in" in line and "STP, CDP, LLDP" in line
+
+
+def test_rows_of_packets_inside_a_tunnel_are_ip_packets(tmp_path: Path) -> None:
+    """tshark's list of a GTP capture (PcapPlusPlus' gtp-u) names the tunnelled protocol in
+    the Protocol column ("GTP <ICMP>"): IP packets, as its pcap says (exit 0), not 'not a
+    capture' (exit 2). An 802.11 radio line of tcpdump ("1.0 Mb/s 2412 MHz") stays no row."""
+    rows = "".join(
+        f"  {i}   0.{i:06d} 198.18.40.158 \u2192 198.18.41.178 GTP <ICMP> 138 Echo (ping) "
+        f"request  id=0x0000, seq={i}/256, ttl=64\n" for i in range(1, 4))
+    path = tmp_path / "gtp.txt"
+    path.write_text(rows, encoding="utf-8")
+    proc = analyze(str(path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 IP packets, no TCP connection in the capture" in json.loads(proc.stdout)["notes"]
+    assert packet_list_row("19:53:40.334931 1.0 Mb/s 2412 MHz 11b -50dBm signal antenna 1 "
+                           "Authentication (Open System)-1: Successful", 1) is None
 
 
 def test_link_header_learned_from_unpadded_rows_without_payload(tmp_path: Path) -> None:
