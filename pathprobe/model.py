@@ -267,6 +267,7 @@ class Verdict:
     our_mss: int | None = None   # tunnel down probes: the MSS we advertised on leg 1 (bytes)
     others_connected: int | None = None   # a capture's refusal: other connections that got in
     target_text: str | None = None   # a capture's CONNECT target as sent (maybe no HOST:PORT)
+    plain_http: bool = False   # ... asked for as plain HTTP (GET http://...), not CONNECT
     max_seg_down: int | None = None   # a capture's stall: the largest segment down (bytes)
     full_seg: int | None = None       # ... and a full-size segment's payload there (bytes)
     # A capture's cause not proven: a stall with nothing seen pending (an idle session

@@ -325,12 +325,13 @@ def _text_target(text: str | None) -> HostPort | None:
 def _no_numbers(code: VerdictCode, v: Verdict, leg2_target: str | None) -> list[Recommendation]:
     text = v.target_text if v.target_text is not None else leg2_target
     at = v.target or _text_target(text)
+    scheme, default = ("http", 80) if v.plain_http else ("https", 443)
     if at is not None:
         host, target = at.host, str(at)
-        url = f"https://{at.url_host}{'' if at.port == 443 else f':{at.port}'}/"
+        url = f"{scheme}://{at.url_host}{'' if at.port == default else f':{at.port}'}/"
     else:   # no target, or text that is no HOST:PORT (shown as it came, cleaned by render)
         host, target = text or "<TARGET>", text or "<TARGET:443>"
-        url = f"https://{host}/"
+        url = f"{scheme}://{host}/"
     fixed: dict[VerdictCode, list[Recommendation]] = {
         VerdictCode.PROXY_AUTH_UNSUPPORTED: [
             Recommendation(
@@ -403,11 +404,11 @@ _SERVER_FIXES: dict[VerdictCode, tuple[Recommendation, ...]] = {
         "no TCP connection to the server could be opened", "nothing to undo (a check)"),),
     VerdictCode.TUNNEL_STALL: (Recommendation(
         "server, or a firewall/IPS on the way", "any",
-        "review inspection, read timeouts and size/quota limits for the FMC's TLS "
-        "connections to the server",
-        "the TLS session opened but data stopped flowing: inspection delays, timeouts "
-        "for long transfers and file-size limits are the usual causes",
-        "restore the reviewed settings"),),
+        "review inspection (IPS, antivirus and file policies: their drop logs), read "
+        "timeouts and size/quota limits for the FMC's connections to the server",
+        "the connection opened but data stopped flowing: inspection that drops what it "
+        "matches or delays it, timeouts for long transfers and file-size limits are the "
+        "usual causes", "restore the reviewed settings"),),
 }
 
 

@@ -48,6 +48,7 @@ class Finding:
     hello: HelloSizes | None = None
     others_connected: int | None = None
     target_text: str | None = None
+    plain_http: bool = False
     max_seg_down: int | None = None
     full_seg: int | None = None
     pinged: str | None = None   # a DF ping sweep's destination

@@ -78,7 +78,7 @@ class Merger:
                                ip_version=IpVersion(c.family) if c is not None else None,
                                mss_received=first.mss_received, hello=first.hello,
                                others_connected=first.others_connected,
-                               target_text=first.target_text,
+                               target_text=first.target_text, plain_http=first.plain_http,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
                                unproven=first.unproven,
                                endpoints=(HostPort(c.client, c.cport),

@@ -148,8 +148,8 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     out.extend(transport)
 
     # --- the tunnel after 200 (or a direct TLS session) ------------------------------------
-    if not any(f.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
-               for f in transport):
+    if not any(f.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT,
+                          VerdictCode.TUNNEL_STALL) for f in transport):
         stall = stall_finding(c, capture_end, leg, base, stall_s, ctx.pauses,
                               ctx.packets_left_out)
         if stall is not None:
@@ -304,7 +304,8 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
                                {"status": status, "target": ex.target,
                                 "wireshark_filter": http}, evidence,
                                key_values=(status, ex.target), basis=Basis.PROXY_ANSWER,
-                               conn=c, target_text=ex.target))
+                               conn=c, target_text=ex.target,
+                               plain_http=ex.method != "CONNECT"))
         elif status >= 400:
             evidence.append(ev(CaptureFact.POLICY_REFUSES, target=ex.target))
             out.append(Finding(VerdictCode.PROXY_DENIED, leg, None,
@@ -399,6 +400,43 @@ def _stuck_finding(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
                    limit=None if unproven else limit, conn=c, unproven=unproven)
 
 
+DROPPED_AGAIN_MIN = 3   # retransmissions of one segment, never acknowledged: no bad luck
+
+
+def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, base: str
+                   ) -> Finding | None:
+    """TUNNEL_STALL from one segment sent again and again, never acknowledged, though
+    segments as large were acknowledged before: not a size (``_stuck_finding`` declined),
+    and, when the receiver still acknowledged later data, not a dead path either; what
+    remains is a box dropping it for its content (issue 20: drops by content, not size)."""
+    s = c.side(d)
+    start, (payload_f, ip_len_f, first_f, count_f, *_rest) = stuck
+    payload, count = int(payload_f), int(count_f)
+    if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload:
+        return None
+    later = s.next_seq - (start + payload)
+    alive = later > 0 and s.dup_acks > 0
+    evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
+                   size=int(ip_len_f), sender=c.endpoint(d), count=count),
+                ev(CaptureFact.SAME_SIZE_CROSSED, delivered=s.max_delivered_payload,
+                   sender=c.endpoint(d))]
+    if alive:
+        evidence.append(ev(CaptureFact.RECEIVER_ANSWERS, receiver=c.endpoint(1 - d),
+                           later=later))
+    elif later > 0:
+        evidence.append(ev(CaptureFact.LATER_DATA_UNANSWERED, sender=c.endpoint(d),
+                           receiver=c.endpoint(1 - d), later=later))
+    else:
+        evidence.append(ev(CaptureFact.NOTHING_AFTER))
+    evidence.append(ev(CaptureFact.DROPPED_FOR_CONTENT))
+    return Finding(VerdictCode.TUNNEL_STALL, leg, direction_of(d),
+                   {"retransmits": count, "payload": payload,
+                    "wireshark_filter": f"{base} && tcp.analysis.retransmission"
+                                        f" && tcp.len=={payload}"},
+                   evidence, Confidence.INFERRED, key_values=(alive,), conn=c,
+                   unproven=not alive)
+
+
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
     out, icmp_dirs = _conn_icmp_findings(c, leg) if c.icmp else ([], set())
     if c.rst_on_large is not None:
@@ -422,7 +460,9 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
             continue   # (most connections: nothing retransmitted, nothing missing)
         stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= 2]
         if stuck and c.rst_on_large is None:
-            found = _stuck_finding(c, d, min(stuck, key=lambda kv: kv[1][1]), leg, base)
+            chosen = min(stuck, key=lambda kv: kv[1][1])
+            found = (_stuck_finding(c, d, chosen, leg, base)
+                     or _dropped_again(c, d, chosen, leg, base))
             if found is not None:
                 out.append(found)
             continue

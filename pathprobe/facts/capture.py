@@ -49,6 +49,11 @@ class CaptureFact(StrEnum):
     PING_SMALL_LATER_OK = "ping-small-later-ok"    # smaller ones answered afterwards
     PING_LARGER_ONCE = "ping-larger-once"          # one larger ping only: loss remains
     LATER_DATA_UNANSWERED = "later-data-unanswered"  # {later} bytes after it: no dup ACK
+    # --- one segment dropped again and again, though its size crosses --------------------
+    SAME_SIZE_CROSSED = "same-size-crossed"        # {delivered}-byte segments acked before
+    RECEIVER_ANSWERS = "receiver-answers"          # {receiver} acked {later} later bytes: up
+    NOTHING_AFTER = "nothing-after"                # no later data: a silent path remains
+    DROPPED_FOR_CONTENT = "dropped-for-content"    # what it carries, not its size
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it
     # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------

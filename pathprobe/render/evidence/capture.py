@@ -247,6 +247,19 @@ TEXT: dict[CaptureFact, Template] = {
         "{later} bytes {sender} sent after it, in smaller segments, drew not one ACK from "
         "{receiver} (no duplicate ACK): they vanished too, so the receiver or the path may "
         "have gone silent; a size limit is not proven",
+    CaptureFact.SAME_SIZE_CROSSED:
+        "segments of up to {delivered} bytes from {sender} were acknowledged before it on "
+        "this connection: its size is not the problem",
+    CaptureFact.RECEIVER_ANSWERS:
+        "{receiver} kept acknowledging: {later} bytes sent after it drew duplicate ACKs that "
+        "still asked for it, so the path stayed up and this segment alone was lost each time",
+    CaptureFact.NOTHING_AFTER:
+        "nothing was sent after it, so nothing shows the path stayed up: a receiver or path "
+        "gone silent remains",
+    CaptureFact.DROPPED_FOR_CONTENT:
+        "a segment lost every time it is sent, while segments as large pass, is dropped for "
+        "what it carries (an IPS, antivirus or file policy that matched it) or corrupted on "
+        "the way each time: a capture before that box, or its drop log, tells",
     CaptureFact.PING_LARGER_ONCE:
         "only one ping that large was sent: one lost packet looks the same (ping -M do -c 3 "
         "at that size tells)",
