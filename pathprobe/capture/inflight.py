@@ -57,12 +57,13 @@ def replace_inflight(s: Side, seg: InFlight, keep: bool) -> None:
 
 
 def note_big_retx(s: Side, seg: InFlight) -> None:
-    """A large segment sent again, not yet acknowledged: how often, first and last."""
+    """A large segment sent again, not yet acknowledged: how often, first and last, and
+    the duplicate ACKs counted before the first resend (did the receiver speak after?)."""
     start, _end, length, ip_len, frame, ts = seg
     r = s.big_retx.get(start)
     if r is None:
         if len(s.big_retx) < RETX_MAX:
-            s.big_retx[start] = [length, ip_len, frame, 1, frame, ts]
+            s.big_retx[start] = [length, ip_len, frame, 1, frame, ts, s.dup_acks]
     else:
         r[3] += 1
         r[4], r[5] = frame, ts

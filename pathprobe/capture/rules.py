@@ -407,34 +407,27 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
                    ) -> Finding | None:
     """TUNNEL_STALL from one segment sent again and again, never acknowledged, though
     segments as large were acknowledged before: not a size (``_stuck_finding`` declined),
-    and, when the receiver still acknowledged later data, not a dead path either; what
-    remains is a box dropping it for its content (issue 20: drops by content, not size)."""
+    and, when the receiver kept sending duplicate ACKs after the resends began, not a dead
+    path either; what remains is a box dropping it for its content (issue 20)."""
     s = c.side(d)
-    start, (payload_f, ip_len_f, first_f, count_f, *_rest) = stuck
+    _start, (payload_f, ip_len_f, first_f, count_f, _last_f, _last_ts, dups_before) = stuck
     payload, count = int(payload_f), int(count_f)
     if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload:
         return None
-    later = s.next_seq - (start + payload)
-    alive = later > 0 and s.dup_acks > 0
+    dups_after = s.dup_acks - int(dups_before)
     evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
                    size=int(ip_len_f), sender=c.endpoint(d), count=count),
                 ev(CaptureFact.SAME_SIZE_CROSSED, delivered=s.max_delivered_payload,
-                   sender=c.endpoint(d))]
-    if alive:
-        evidence.append(ev(CaptureFact.RECEIVER_ANSWERS, receiver=c.endpoint(1 - d),
-                           later=later))
-    elif later > 0:
-        evidence.append(ev(CaptureFact.LATER_DATA_UNANSWERED, sender=c.endpoint(d),
-                           receiver=c.endpoint(1 - d), later=later))
-    else:
-        evidence.append(ev(CaptureFact.NOTHING_AFTER))
-    evidence.append(ev(CaptureFact.DROPPED_FOR_CONTENT))
+                   sender=c.endpoint(d)),
+                ev(CaptureFact.RECEIVER_ANSWERS if dups_after > 0 else CaptureFact.NOTHING_AFTER,
+                   receiver=c.endpoint(1 - d), dups=dups_after),
+                ev(CaptureFact.DROPPED_FOR_CONTENT, path_up=int(dups_after > 0))]
     return Finding(VerdictCode.TUNNEL_STALL, leg, direction_of(d),
                    {"retransmits": count, "payload": payload,
                     "wireshark_filter": f"{base} && tcp.analysis.retransmission"
                                         f" && tcp.len=={payload}"},
-                   evidence, Confidence.INFERRED, key_values=(alive,), conn=c,
-                   unproven=not alive)
+                   evidence, Confidence.INFERRED, key_values=(dups_after > 0,), conn=c,
+                   unproven=dups_after <= 0)
 
 
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:

@@ -51,8 +51,8 @@ class CaptureFact(StrEnum):
     LATER_DATA_UNANSWERED = "later-data-unanswered"  # {later} bytes after it: no dup ACK
     # --- one segment dropped again and again, though its size crosses --------------------
     SAME_SIZE_CROSSED = "same-size-crossed"        # {delivered}-byte segments acked before
-    RECEIVER_ANSWERS = "receiver-answers"          # {receiver} acked {later} later bytes: up
-    NOTHING_AFTER = "nothing-after"                # no later data: a silent path remains
+    RECEIVER_ANSWERS = "receiver-answers"          # {dups} dup ACKs after the resends: up
+    NOTHING_AFTER = "nothing-after"                # {receiver} silent since: path may be down
     DROPPED_FOR_CONTENT = "dropped-for-content"    # what it carries, not its size
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it

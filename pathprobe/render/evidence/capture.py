@@ -147,6 +147,16 @@ def _ping(v: Mapping[str, Number], what: str) -> str:
             f"{what} {v.get('size')} bytes")
 
 
+def _dropped_for_content(v: Mapping[str, Number]) -> str:
+    cause = ("dropped for what it carries (an IPS, antivirus or file policy that matched it) "
+             "or corrupted on the way each time")
+    if v.get("path_up"):
+        return (f"a segment lost every time it is sent, while segments as large pass and the "
+                f"path stays up, is {cause}: a capture before that box, or its drop log, tells")
+    return (f"if the path stayed up, the segment was {cause}; else the receiver or the path "
+            "went silent: a capture before that box, or its drop log, tells")
+
+
 def _others_connected(v: Mapping[str, Number]) -> str:
     where = (f"to {v.get('server')}:{v.get('port')}" if v.get("same_port", 1)
              else f"between the same two hosts (to {v.get('server')} or from it)")
@@ -251,15 +261,12 @@ TEXT: dict[CaptureFact, Template] = {
         "segments of up to {delivered} bytes from {sender} were acknowledged before it on "
         "this connection: its size is not the problem",
     CaptureFact.RECEIVER_ANSWERS:
-        "{receiver} kept acknowledging: {later} bytes sent after it drew duplicate ACKs that "
-        "still asked for it, so the path stayed up and this segment alone was lost each time",
+        "{receiver} kept answering after the resends began ({dups} duplicate ACKs still "
+        "asking for it): the path stayed up, and this segment alone was lost each time",
     CaptureFact.NOTHING_AFTER:
-        "nothing was sent after it, so nothing shows the path stayed up: a receiver or path "
-        "gone silent remains",
-    CaptureFact.DROPPED_FOR_CONTENT:
-        "a segment lost every time it is sent, while segments as large pass, is dropped for "
-        "what it carries (an IPS, antivirus or file policy that matched it) or corrupted on "
-        "the way each time: a capture before that box, or its drop log, tells",
+        "{receiver} sent nothing after the resends began: a receiver or path gone silent "
+        "remains (a size does not: segments as large crossed)",
+    CaptureFact.DROPPED_FOR_CONTENT: _dropped_for_content,
     CaptureFact.PING_LARGER_ONCE:
         "only one ping that large was sent: one lost packet looks the same (ping -M do -c 3 "
         "at that size tells)",
