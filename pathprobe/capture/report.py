@@ -49,6 +49,13 @@ class Merger:
         first, counts, ports = g
         counts[0] += 1
         counts[1] += int(f.confidence is Confidence.MEASURED)
+        if f.confidence is Confidence.MEASURED and first.confidence is not Confidence.MEASURED:
+            # The first measured member decides the group's confidence, so its evidence is
+            # the one shown (not a lone SYN's "not proven" under a measured verdict).
+            self.groups[f.key()] = (f, counts, ports)
+            f, first = first, f
+            if first.conn is not None and first.conn.cport in ports:
+                ports.remove(first.conn.cport)
         # (distinct ports: a client that retries its SYN after a RST reuses its port)
         if (len(ports) < EXAMPLE_PORTS and f.conn is not None and f.conn.cport not in ports
                 and (first.conn is None or f.conn.cport != first.conn.cport)):

@@ -774,3 +774,24 @@ def test_a_lone_syn_never_retried_is_no_proven_outage_but_retried_ones_are(
     assert (v["confidence"], v["severity"]) == ("measured", "critical")
     assert any("sent 3 times" in e for e in v["evidence"])
     assert not any("never sent that SYN again" in e for e in v["evidence"])
+
+
+def test_a_verdict_measured_by_a_later_connection_shows_that_connections_evidence(
+        tmp_path: Path) -> None:
+    """Suricata's kill_router6: a lone SYN (never retried) to a server, then a SYN to it
+    sent 4 times, both unanswered. Merged, the verdict is measured and critical (the
+    retried one proves it), but it showed the lone SYN's evidence ("not a proven one")."""
+    lone = Conv(server=UPSTREAM, sport=443, cport=54112)
+    lone.pkt(0.0, True, "S", options=[("MSS", 1440)])
+    retried = Conv(server=UPSTREAM, sport=443, cport=54114)
+    for t in (0.001, 1.0, 2.0, 3.0):
+        retried.pkt(t, True, "S", options=[("MSS", 1440)], seq=9000)
+    tail = Conv(server=UPSTREAM, sport=443, cport=54116, client="198.18.1.9")
+    tail.pkt(9.0, True, "S", options=[("MSS", 1440)])      # capture time after the retries
+    _status, doc, _err = cli(tmp_path, lone.frames + retried.frames + tail.frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert (v["confidence"], v["severity"]) == ("measured", "critical")
+    assert v["evidence"][0].endswith(":54114 -> " + UPSTREAM + ":443")
+    assert any("sent 4 times" in e for e in v["evidence"])
+    assert not any("never sent that SYN again" in e for e in v["evidence"])
+    assert any("client ports 54112" in e for e in v["evidence"]), v["evidence"]
