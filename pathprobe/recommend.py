@@ -404,8 +404,8 @@ _SERVER_FIXES: dict[VerdictCode, tuple[Recommendation, ...]] = {
         "no TCP connection to the server could be opened", "nothing to undo (a check)"),),
     VerdictCode.TUNNEL_STALL: (Recommendation(
         "server, or a firewall/IPS on the way", "any",
-        "review inspection (IPS, antivirus and file policies: their drop logs), read "
-        "timeouts and size/quota limits for the FMC's connections to the server",
+        "review inspection (IPS, antivirus and file policies: their drop logs),\n"
+        "read timeouts and size/quota limits for the FMC's connections to the server",
         "the connection opened but data stopped flowing: inspection that drops what it "
         "matches or delays it, timeouts for long transfers and file-size limits are the "
         "usual causes", "restore the reviewed settings"),),

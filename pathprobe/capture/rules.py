@@ -415,19 +415,21 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
     if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload:
         return None
     dups_after = s.dup_acks - int(dups_before)
+    path_up = dups_after > 0
+    receiver = c.endpoint(1 - d)
     evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
                    size=int(ip_len_f), sender=c.endpoint(d), count=count),
                 ev(CaptureFact.SAME_SIZE_CROSSED, delivered=s.max_delivered_payload,
                    sender=c.endpoint(d)),
-                ev(CaptureFact.RECEIVER_ANSWERS if dups_after > 0 else CaptureFact.NOTHING_AFTER,
-                   receiver=c.endpoint(1 - d), dups=dups_after),
-                ev(CaptureFact.DROPPED_FOR_CONTENT, path_up=int(dups_after > 0))]
+                ev(CaptureFact.RECEIVER_ANSWERS, receiver=receiver, dups=dups_after) if path_up
+                else ev(CaptureFact.NOTHING_AFTER, receiver=receiver),
+                ev(CaptureFact.DROPPED_FOR_CONTENT, path_up=int(path_up))]
     return Finding(VerdictCode.TUNNEL_STALL, leg, direction_of(d),
                    {"retransmits": count, "payload": payload,
                     "wireshark_filter": f"{base} && tcp.analysis.retransmission"
                                         f" && tcp.len=={payload}"},
-                   evidence, Confidence.INFERRED, key_values=(dups_after > 0,), conn=c,
-                   unproven=dups_after <= 0)
+                   evidence, Confidence.INFERRED, key_values=(path_up,), conn=c,
+                   unproven=not path_up)
 
 
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:

@@ -81,10 +81,10 @@ def phrase(v: Verdict) -> str:
             return f"resets segments above {payload} payload bytes{_dir_words(v)}"
         return f"resets large segments{_dir_words(v)}"
     if code is VerdictCode.TUNNEL_STALL:
-        if v.leg is Leg.FMC_UPSTREAM:   # no proxy, no tunnel: a TLS session to a server
-            if v.direction is None and v.limit is None:
+        if v.leg is Leg.FMC_UPSTREAM:   # no proxy, no tunnel: a connection to a server
+            if v.direction is None and v.limit is None:   # (a ClientHello left unanswered)
                 return "TLS session opens, but the server never answers"
-            return "TLS session stalls" + _dir_words(v)
+            return "connection to the server stalls" + _dir_words(v)
         if v.direction is None and v.limit is None:
             return "tunnel opens, but the far end never answers"
         return "tunnel stalls" + (f" above {payload} payload bytes" if payload else "") + (

@@ -1329,6 +1329,8 @@ def test_a_segment_lost_each_time_though_its_size_crosses_is_dropped_for_content
     assert [x.severity for x in report(a).verdicts] == [Severity.CRITICAL]
     (advice,) = a.recommender(report(a).verdicts, {})
     assert "drop logs" in advice.command and "TLS" not in advice.why
+    from pathprobe.render.summary import phrase
+    assert phrase(v) == "connection to the server stalls coming down (toward the FMC)"
     quiet = analyze_capture(write_pcap(tmp_path / "q.pcap", sorted(
         _dropped_again(5, answers=False).frames)), Filters())
     w = only(quiet.measurement.verdicts, VerdictCode.TUNNEL_STALL)
