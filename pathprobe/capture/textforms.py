@@ -107,9 +107,13 @@ TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:to
                        r"hlim|class).*\)\s*$")
 # -e: the link header first, perhaps with 802.1Q tags ("vlan 100, p 0, ethertype IPv4 ..."):
 # the last ethertype names what follows.
-_TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?\S+ > \S+, .*\bethertype "
-                       r"(?P<et>IPv[46]|[\w.]+(?: \w+)?) \(0x[0-9a-f]+\),(?: length \d+:)? "
-                       r"(?P<rest>.*)$")
+# -e: the link header, Ethernet ("MAC > MAC, [802.1Q ..., ]ethertype X (0x..)" or "802.3"
+# with LLC) or Linux cooked, as '-i any' gives ("[interface] In [ifindex N] [MAC] ...")
+_TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:\S+ > \S+, (?:.*\b)?"
+                       r"|(?:[\w.:-]+\s+)?(?:In|Out|B|M|P)\s+(?:ifindex \d+ )?"
+                       r"(?:[0-9a-f]{2}(?::[0-9a-f]{2})+ )?)"
+                       r"(?:ethertype (?P<et>IPv[46]|[\w.]+(?: \w+)?) \(0x[0-9a-f]+\)"
+                       r"|(?P<llc>802\.[23])),(?: length \d+:)? (?P<rest>.*)$")
 _TD_ICMP = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
     r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
@@ -361,7 +365,8 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
         if (m_eth.group("et") in _NOT_IP_ETHERTYPES
-                or _TD_LAYER2_AFTER_LINK.match(m_eth.group("rest"))):
+                or _TD_LAYER2_AFTER_LINK.match(m_eth.group("rest"))
+                or (m_eth.group("llc") and "ethertype IPv" not in m_eth.group("rest"))):
             return NonTcp.NOT_IP
         time_s = m_eth.group("time") or time_s
         fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"

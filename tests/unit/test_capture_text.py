@@ -84,6 +84,11 @@ def test_tcpdump_lines() -> None:
     assert tcpdump_line("10:57:11.825552 6c:f0:49:b2:de:6e > ff:ff:ff:ff:ff:ff, ethertype ARP "
                         "(0x0806), length 42: Request who-has 198.18.0.138 tell 198.18.0.1, "
                         "length 28", 1) is NonTcp.NOT_IP
+    # -e of 'tcpdump -i any' (Linux cooked v2): interface, direction, ifindex, address
+    p = td("09:21:11.661568 ifb0  Out ifindex 2 06:f9:c5:0e:ad:e1 ethertype IPv4 (0x0800), "
+           "length 80: 198.18.1.2.54776 > 198.18.2.2.3128: Flags [S], seq 943563791, win "
+           "64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 10], length 0")
+    assert p.src == "198.18.1.2" and p.dport == 3128 and p.mss == 1460 and p.ts is not None
     assert tcpdump_line("12:00:00.1 IP 198.18.1.2.53 > 198.18.2.2.53: 1+ A? x. (17)", 1) \
         is NonTcp.IP
     assert tcpdump_line("12:00:00.1 ARP, Request who-has 198.18.0.1 tell 198.18.1.2, "
@@ -790,6 +795,24 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "00:00:01.000002 06:07:08:09:0a:0b > 00:01:02:03:04:05, ethertype Unknown (0x0c0d), "
     "length 16: \n"
     "\t0x0000:  0e0f                                     ..\n",
+    # tcpdump -e of Linux cooked frames ('-i any': v2 with interface and ifindex, v1 with
+    # the direction only) and of an 802.3 frame: LLC (STP), ARP, LLDP. The SLL2 lines were
+    # read as a packet list (exit 0: "3 IP packets"), the others as no capture (exit 2)
+    "22:13:20.000000 ifb0  In  ifindex 2 00:11:22:33:44:55 802.2, length 63: LLC, dsap STP "
+    "(0x42) Individual, ssap STP (0x42) Command, ctrl 0x03: STP 802.1d, Config, Flags "
+    "[none], bridge-id 0000.00:00:00:00:00:00.0000, length 40\n"
+    "22:13:21.000000 ifb0  In  ifindex 2 00:11:22:33:44:55 ethertype ARP (0x0806), length "
+    "48: Request who-has 198.18.1.1 tell 198.18.1.2, length 28\n"
+    "22:13:22.000000 ifb0  In  ifindex 2 00:11:22:33:44:55 ethertype LLDP (0x88cc), length "
+    "43: LLDP, length 23\n",
+    "22:13:20.000000  In 00:11:22:33:44:55 802.2, length 59: LLC, dsap STP (0x42) "
+    "Individual, ssap STP (0x42) Command, ctrl 0x03: STP 802.1d, Config, Flags [none], "
+    "bridge-id 0000.00:00:00:00:00:00.0000, length 40\n"
+    "22:13:21.000000  In 00:11:22:33:44:55 ethertype ARP (0x0806), length 44: Request "
+    "who-has 198.18.1.1 tell 198.18.1.2, length 28\n"
+    "22:13:22.000000 00:11:22:33:44:55 > 01:80:c2:00:00:00, 802.3, length 43: LLC, dsap STP "
+    "(0x42) Individual, ssap STP (0x42) Command, ctrl 0x03: STP 802.1d, Config, Flags "
+    "[none], bridge-id 0000.00:00:00:00:00:00.0000, length 40\n",
     # tshark rows of PcapPlusPlus' captures: a Linux cooked STP frame (no destination after
     # the arrow) and an ethertype Wireshark does not know (the Protocol column is its number)
     "    1   0.000000 D-LinkIn_d3:b1:e1 \u2192              STP 66 RST. Root = "
@@ -802,8 +825,8 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "12:59:13.707778 10016360us tsft 1.0 Mb/s 2412 MHz 11b -40dBm signal Probe Request () "
     "[1.0 2.0 5.5 11.0 Mbit]\n"
     "19:53:40.381431 Authentication (Shared Key)-1: Successful\n",
-], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e", "tshark-sll-unknown",
-        "tcpdump-wifi"])
+], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e", "tcpdump-e-sll2",
+        "tcpdump-e-sll-8023", "tshark-sll-unknown", "tcpdump-wifi"])
 def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
     """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
     their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
