@@ -27,11 +27,11 @@ from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textforms import quiet_line
-from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse
+from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse, proxy_port_syn
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Confidence, Evidence, LegReport, Number, Step, Verdict
+from pathprobe.model import Confidence, Evidence, Leg, LegReport, Number, Step, Verdict
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 
 if TYPE_CHECKING:
@@ -575,6 +575,10 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     kept = [relabel.evidence(n) for n in m.notes if n.fact is not CaptureFact.CAPTURE_READ]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
                                                      analysis.tcp_connections)]
+    proxy = proxy_port_syn(info.parse.packets, info.names)
+    if proxy is not None and {r.name for r in m.legs} | {v.leg for v in m.verdicts} \
+            == {Leg.FMC_UPSTREAM}:   # (no CONNECT line and no --proxy: all of it 'direct')
+        notes.append(_ev(TextFact.PROXY_UNSEEN, proxy.line, server=proxy.dst, port=proxy.dport))
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),

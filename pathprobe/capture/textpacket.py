@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.compat import StrEnum
@@ -99,6 +100,20 @@ SERVICES = {"http": 80, "www": 80, "https": 443, "http-alt": 8080, "webcache": 8
             "squid": 3128, "ndl-aas": 3128, "socks": 1080, "ssh": 22, "domain": 53,
             "https-alt": 8443, "pcsync-https": 8443, "tproxy": 8081, "sunproxyadmin": 8081,
             "ftp": 21, "smtp": 25, "ldap": 389, "ldaps": 636, "imaps": 993, "submission": 587}
+
+
+# squid's port, and the other one explicit proxies usually listen on
+PROXY_PORTS = frozenset({3128, 8080})
+
+
+def proxy_port_syn(packets: Sequence[TextPacket], names: Container[str]) -> TextPacket | None:
+    """The first SYN to a port proxies usually listen on, sent to an address (not a name:
+    ``--proxy`` takes an address): text shows no CONNECT unless a line names it, so such
+    a proxy passes for the server itself."""
+    for p in packets:
+        if p.dport in PROXY_PORTS and p.flags & 0x12 == 0x02 and p.dst not in names:
+            return p
+    return None
 
 
 def parse_time(text: str) -> float | None:

@@ -30,3 +30,4 @@ class TextFact(StrEnum):
     ICMP_QUOTE_UNKNOWN = "text-icmp-quote-unknown"  # line {frame}: what it answers is unknown
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
+    PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

@@ -960,3 +960,47 @@ def test_icmp_error_without_its_quote_claims_no_packet_size(
         assert "for a packet from 198.18.1.2" in words, words
     else:
         assert f"for a {size}-byte packet" in words, words
+
+
+PROXIED_LINES = (
+    "09:21:11.661568 IP 198.18.1.2.54776 > 198.18.2.2.{port}: Flags [S], seq 943563791, "
+    "win 64240, options [mss 1460,sackOK,nop,wscale 10], length 0\n"
+    "09:21:11.661640 IP 198.18.2.2.{port} > 198.18.1.2.54776: Flags [S.], seq 4202147650, "
+    "ack 943563792, win 65160, options [mss 1460,sackOK,nop,wscale 10], length 0\n"
+    "09:21:11.661667 IP 198.18.1.2.54776 > 198.18.2.2.{port}: Flags [.], ack 1, win 63, "
+    "length 0\n"
+    "09:21:11.662078 IP 198.18.1.2.54776 > 198.18.2.2.{port}: Flags [P.], seq 1:139, ack 1, "
+    "win 63, length 138\n"
+    "09:21:11.662746 IP 198.18.2.2.{port} > 198.18.1.2.54776: Flags [P.], seq 1:40, ack 139, "
+    "win 64, length 39\n"
+    "09:21:11.662766 IP 198.18.1.2.54776 > 198.18.2.2.{port}: Flags [F.], seq 139, ack 40, "
+    "win 63, length 0\n"
+    "09:21:11.662800 IP 198.18.2.2.{port} > 198.18.1.2.54776: Flags [F.], seq 40, ack 140, "
+    "win 64, length 0\n"
+    "09:21:11.662900 IP 198.18.1.2.54776 > 198.18.2.2.{port}: Flags [.], ack 41, win 63, "
+    "length 0\n")
+
+
+def test_text_to_a_proxy_port_without_connect_line_says_how_to_name_the_proxy(
+        tmp_path: Path) -> None:
+    """'tcpdump -n' of the FMC's connection to its squid (port 3128) holds no CONNECT: the
+    report called it a direct connection to the server, and said nothing of the doubt. It
+    still does (a proxy is known by its request), and a note says so and how to name it."""
+    path = tmp_path / "fmc.txt"
+    path.write_text(PROXIED_LINES.format(port=3128), encoding="utf-8")
+    _code, doc = report(str(path))
+    hint = [n for n in cast(list[str], doc["notes"]) if "--proxy" in n]
+    assert hint == ["line 1: a connection to 198.18.2.2:3128, a port explicit proxies listen "
+                    "on, taken as one to the server itself: no line shows a CONNECT or other "
+                    "request to a proxy (text holds none unless a line names it); if "
+                    "198.18.2.2 is the proxy, say so with --proxy 198.18.2.2:3128, and the "
+                    "report names the legs"]
+    assert {v["leg"] for v in cast(list[dict[str, str]], doc["verdicts"])} == {"fmc-upstream"}
+    # named as the hint says: leg 1, and no hint
+    _code, doc = report(str(path), "--proxy", "198.18.2.2:3128")
+    assert {v["leg"] for v in cast(list[dict[str, str]], doc["verdicts"])} == {"fmc-proxy"}
+    assert not [n for n in cast(list[str], doc["notes"]) if "--proxy" in n]
+    # a server on 443 is no proxy's usual port: nothing to say
+    path.write_text(PROXIED_LINES.format(port=443), encoding="utf-8")
+    _code, doc = report(str(path))
+    assert not [n for n in cast(list[str], doc["notes"]) if "--proxy" in n]
