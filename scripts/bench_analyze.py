@@ -205,13 +205,14 @@ def main() -> int:
             if tshark:   # in turn with pathprobe: both under the same load
                 argvs.append([tshark, "-q", "-z", "conv,tcp", "-r", str(cap)])
             pp, *others = runs(argvs, args.repeat)
-            line = (f"  pathprobe analyze: {pp[0]:6.2f} s (best of {args.repeat}), "
-                    f"peak {pp[1] / 1024:6.1f} MiB, exit {pp[2]}")
+            line = (f"  pathprobe analyze: {pp[0]:6.2f} s (best of {args.repeat}; CPU "
+                    f"{pp[3]:.2f} s), peak {pp[1] / 1024:6.1f} MiB, exit {pp[2]}")
             if others:
                 ts = others[0]
-                line += (f"\n  tshark conv,tcp:   {ts[0]:6.2f} s, peak {ts[1] / 1024:6.1f} MiB,"
-                         f" exit {ts[2]}\n  ratio pathprobe/tshark: {pp[0] / ts[0]:.2f}x time "
-                         f"(target <= {TSHARK_TARGET}x), {pp[1] / ts[1]:.2f}x memory")
+                line += (f"\n  tshark conv,tcp:   {ts[0]:6.2f} s (CPU {ts[3]:.2f} s), peak "
+                         f"{ts[1] / 1024:6.1f} MiB, exit {ts[2]}\n  ratio pathprobe/tshark: "
+                         f"{pp[0] / ts[0]:.2f}x time (target <= {TSHARK_TARGET}x), "
+                         f"{pp[3] / ts[3]:.2f}x CPU, {pp[1] / ts[1]:.2f}x memory")
             print(line)
             results.append((frames, pp[1]))
         (f1, m1), (f2, m2) = results
