@@ -248,7 +248,9 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     first = group[0]
     directions = {v.direction for v in group}
     direction = Direction.BOTH if Direction.BOTH in directions else first.direction
-    evidence = tuple(dict.fromkeys(e for v in group for e in v.evidence))
+    # (a measured member's evidence first: it is what makes the whole measured)
+    ordered = sorted(group, key=lambda v: v.confidence is not Confidence.MEASURED)
+    evidence = tuple(dict.fromkeys(e for v in ordered for e in v.evidence))
     numbers: dict[str, Number] = {}
     for v in reversed(group):
         numbers.update(v.numbers)

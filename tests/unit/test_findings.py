@@ -289,6 +289,18 @@ def test_merge_prefers_an_exact_measured_limit_and_fills_in_from_agreeing_ones()
     assert only_bounds.limit.pmtu_low == 1040   # the smaller lower bound
 
 
+def test_merge_shows_the_measured_members_evidence_first() -> None:
+    """An inferred finding merged with a measured one of the same fault is measured; its
+    evidence led with the inferred member's when that came first (Suricata's
+    tls-subjectaltname: 'measured', yet first a lone SYN's 'not a proven one')."""
+    guess = Evidence(TunnelFact.NOT_EXACT, Step.TUNNEL, {"ok": 1200})
+    proof = Evidence(TunnelFact.PROXY_SOURCE, Step.TUNNEL, {"source": "--proxy"})
+    inferred = Verdict(HOLE, L2, UP, (guess,), confidence=Confidence.INFERRED)
+    (v,) = merge([inferred, Verdict(HOLE, L2, UP, (proof,))])
+    assert v.confidence is Confidence.MEASURED
+    assert v.evidence == (proof, guess)
+
+
 def test_merge_keeps_each_evidence_item_once() -> None:
     ev = Evidence(TunnelFact.NOT_EXACT, Step.TUNNEL, {"ok": 1200})
     (v,) = merge([Verdict(HOLE, L2, UP, (ev,)), Verdict(HOLE, L2, UP, (ev,))])
