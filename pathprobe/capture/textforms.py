@@ -105,10 +105,9 @@ _TD = re.compile(
     r"(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
 TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
                        r"hlim|class).*\)\s*$")
-# -e: the link header first, perhaps with 802.1Q tags ("vlan 100, p 0, ethertype IPv4 ..."):
-# the last ethertype names what follows.
-# -e: the link header, Ethernet ("MAC > MAC, [802.1Q ..., ]ethertype X (0x..)" or "802.3"
-# with LLC) or Linux cooked, as '-i any' gives ("[interface] In [ifindex N] [MAC] ...")
+# -e: the link header first: Ethernet ("MAC > MAC, ethertype X (0x..)", perhaps with 802.1Q
+# tags, "vlan 100, p 0, ethertype IPv4 ...": the last ethertype names what follows; or
+# "802.3" with LLC) or Linux cooked, as '-i any' gives ("[interface] In [ifindex N] [MAC] ...")
 _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:\S+ > \S+, (?:.*\b)?"
                        r"|(?:[\w.:-]+\s+)?(?:In|Out|B|M|P)\s+(?:ifindex \d+ )?"
                        r"(?:[0-9a-f]{2}(?::[0-9a-f]{2})+ )?)"

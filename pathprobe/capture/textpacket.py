@@ -14,6 +14,7 @@ from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.compat import StrEnum
+from pathprobe.wire.headers import TCP_ACK, TCP_SYN
 
 # TLS record starts the tracker recognises (content type 22, handshake type 1 or 2).
 CLIENT_HELLO = b"\x16\x03\x01\x02\x00\x01"
@@ -111,7 +112,8 @@ def proxy_port_syn(packets: Sequence[TextPacket], names: Container[str]) -> Text
     ``--proxy`` takes an address): text shows no CONNECT unless a line names it, so such
     a proxy passes for the server itself."""
     for p in packets:
-        if p.dport in PROXY_PORTS and p.flags & 0x12 == 0x02 and p.dst not in names:
+        if (p.dport in PROXY_PORTS and p.flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+                and p.dst not in names):
             return p
     return None
 
