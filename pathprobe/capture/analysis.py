@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pathprobe.capture.advice import recommendations
 from pathprobe.capture.collector import Collector, Filters
-from pathprobe.capture.conn import Conn, Key
+from pathprobe.capture.conn import Conn, Key, pack_key
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
@@ -97,18 +97,19 @@ class Analysis:
 # two frozen dataclasses and format both addresses per packet, which measured at over
 # half of the run time on 500k packets; they still do everything else (SYN options,
 # ICMP quotations, IP options, IPv6 extension chains, fragments), and a property test
-# checks that both agree on every field used here.
-_V4TCP = struct.Struct("!BxHxxHxBxx4s4sHHIIBB")   # 40 bytes: IPv4 (IHL 5) + TCP
-_V6TCP = struct.Struct("!4xHBx16s16sHHIIBB")      # 60 bytes: IPv6 + TCP
+# checks that both agree on every field used here. Addresses and ports come out as one
+# piece, the connection table's key (``conn.Key``).
+_V4TCP = struct.Struct("!BxHxxHxBxx12sIIBB")      # 40 bytes: IPv4 (IHL 5) + TCP
+_V6TCP = struct.Struct("!4xHBx36sIIBB")           # 60 bytes: IPv6 + TCP
 _ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 54: Ethernet + _V4TCP
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
-FastTcp = tuple[int, bytes, bytes, int, int, int, int, int, int, int, int]
+FastTcp = tuple[int, Key, int, int, int, int, int, int]
 
 
 def fast_tcp(data: bytes, off: int) -> FastTcp | None:
-    """(family, src, dst, sport, dport, seq, ack, flags, ip_len, payload_off, payload_len)
-    for plain IPv4/IPv6 TCP at ``off``; None when the slow path must decide.
+    """(family, key, seq, ack, flags, ip_len, payload_off, payload_len) for plain
+    IPv4/IPv6 TCP at ``off``; None when the slow path must decide.
 
     The loop in ``track`` inlines this same logic; this function is its reference
     for the tests."""
@@ -117,13 +118,12 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
         return None
     v = data[off] >> 4
     if v == 4 and n >= off + 40:
-        vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
-            _V4TCP.unpack_from(data, off)
+        vihl, total, frag, proto, key, seq, ack, doff, flags = _V4TCP.unpack_from(data, off)
         if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
             return None
         family, hdr = 4, 20
     elif v == 6 and n >= off + 60:
-        plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = _V6TCP.unpack_from(data, off)
+        plen, nxt, key, seq, ack, doff, flags = _V6TCP.unpack_from(data, off)
         if nxt != PROTO_TCP:
             return None
         family, hdr, total = 6, 40, 40 + plen
@@ -133,8 +133,7 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
     if thl < 20:
         return None
     plen = total - hdr - thl
-    return (family, src, dst, sport, dport, seq, ack, flags, total, off + hdr + thl,
-            plen if plen > 0 else 0)
+    return family, key, seq, ack, flags, total, off + hdr + thl, plen if plen > 0 else 0
 
 
 # (router address, next-hop MTU, the quoted packet's connection key, its IP length)
@@ -168,9 +167,7 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
             return None
         ports = q + qihl
         return (socket.inet_ntop(socket.AF_INET, data[off + 12:off + 16]), mtu,
-                (data[q + 12:q + 16], (data[ports] << 8) | data[ports + 1],
-                 data[q + 16:q + 20], (data[ports + 2] << 8) | data[ports + 3]),
-                (data[q + 2] << 8) | data[q + 3])
+                data[q + 12:q + 20] + data[ports:ports + 4], (data[q + 2] << 8) | data[q + 3])
     if b0 >> 4 == 6:
         icmp = off + 40
         q = icmp + 8
@@ -182,9 +179,7 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
             return None
         ports = q + 40
         return (socket.inet_ntop(socket.AF_INET6, data[off + 8:off + 24]), mtu,
-                (data[q + 8:q + 24], (data[ports] << 8) | data[ports + 1],
-                 data[q + 24:q + 40], (data[ports + 2] << 8) | data[ports + 3]),
-                40 + ((data[q + 4] << 8) | data[q + 5]))
+                data[q + 8:q + 40] + data[ports:ports + 4], 40 + ((data[q + 4] << 8) | data[q + 5]))
     return None
 
 
@@ -234,8 +229,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         for frame, ts, linktype, data, _orig in batch:
             # Ethernet, IPv4 without options or fragmentation, TCP: one unpack decides
             if linktype == eth and len(data) >= 54:
-                et, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
-                    ev4u(data, 0)
+                et, vihl, total, frag, proto, key, seq, ack, doff, flags = ev4u(data, 0)
                 if vihl != 0x45 or et != 0x0800 or proto != PROTO_TCP or frag & 0x3FFF:
                     et = 0
             else:
@@ -259,15 +253,14 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     continue
                 v = data[off] >> 4
                 if v == 4 and n >= off + 40:
-                    vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = \
-                        v4u(data, off)
+                    vihl, total, frag, proto, key, seq, ack, doff, flags = v4u(data, off)
                     if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
                         if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
                         continue
                     hdr = 20
                 elif v == 6 and n >= off + 60:
-                    plen, nxt, src, dst, sport, dport, seq, ack, doff, flags = v6u(data, off)
+                    plen, nxt, key, seq, ack, doff, flags = v6u(data, off)
                     if nxt != PROTO_TCP:
                         if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
@@ -281,8 +274,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     limit = pppoe_ip_limit(linktype, data, off)
                     if limit is not None and total > limit:
                         total = limit
-            if hosts and src not in hosts and dst not in hosts:
-                continue
+            if hosts:
+                alen = 4 if v == 4 else 16     # the key: source, destination, ports
+                if key[:alen] not in hosts and key[alen:2 * alen] not in hosts:
+                    continue
             thl = (doff >> 4) * 4
             if thl < 20:
                 continue
@@ -291,11 +286,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             if plen < 0:
                 plen = 0
             if tap is not None:     # SegmentLog's path for in-order plain ACKed segments
-                st = tap_rows.get((src, sport, dst, dport))
+                st = tap_rows.get(key)
                 if (st is None or flags & 0x17 != 0x10 or st[5] or st[0] is None
                         or (plen and seq != st[3])):
-                    tap(frame, ts, data, off, v, src, dst, sport, dport, seq, ack, flags, plen,
-                        start)
+                    tap(frame, ts, data, off, v, key, seq, ack, flags, plen, start)
                 else:   # NEXT, ACK, LAST_SEQ, LAST_FRAME, ACK_FRAME of correlate's row
                     st[4] = ack
                     st[8] = frame
@@ -304,7 +298,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         st[6] = seq
                         st[7] = frame
             if not flags & 0x07:     # no SYN, FIN or RST: Tracker.tcp's common case, inlined
-                entry = table_get((src, sport, dst, dport))
+                entry = table_get(key)
                 if entry is not None:
                     c, d, s, o = entry
                     c.last_frame = frame
@@ -331,11 +325,10 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         on_data(c, d, s, frame, ts, seq, plen, total, data, start)
                     continue
             if flags & syn:
-                on_tcp(frame, ts, v, src, dst, sport, dport, seq, ack, flags, total, plen,
-                       data, start, parse_tcp_options(data[off + hdr + 20:start]))
+                on_tcp(frame, ts, v, key, seq, ack, flags, total, plen, data, start,
+                       parse_tcp_options(data[off + hdr + 20:start]))
             else:
-                on_tcp(frame, ts, v, src, dst, sport, dport, seq, ack, flags, total, plen,
-                       data, start)
+                on_tcp(frame, ts, v, key, seq, ack, flags, total, plen, data, start)
     tracker.capture_end = ts
     if tap is not None:
         tap.end_ts = ts
@@ -365,17 +358,17 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     seg = fast_tcp(data, off)
     if seg is None:
         return False
-    family, src, dst, sport, dport, seq, ack, flags, total, poff, plen = seg
-    if hosts and src not in hosts and dst not in hosts:
+    family, key, seq, ack, flags, total, poff, plen = seg
+    alen = 4 if family == 4 else 16
+    if hosts and key[:alen] not in hosts and key[alen:2 * alen] not in hosts:
         return True
     options = None
     if flags & TCP_SYN:
         parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
         options = parsed.options if parsed is not None else None
     if tap is not None:
-        tap(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen, poff)
-    tracker.tcp(frame, ts, family, src, dst, sport, dport, seq, ack, flags, total, plen, data,
-                poff, options)
+        tap(frame, ts, data, off, family, key, seq, ack, flags, plen, poff)
+    tracker.tcp(frame, ts, family, key, seq, ack, flags, total, plen, data, poff, options)
     return True
 
 
@@ -407,17 +400,17 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
             and socket.inet_pton(af, ip.dst) not in hosts and proto == PROTO_TCP:
         return True
     if proto == PROTO_TCP:
-        src, dst = socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst)
         tcp = parse_tcp(mv[ip.header_length:])
         if tcp is None:
             return True
+        key = pack_key(socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst), tcp.sport,
+                       tcp.dport)
         start = ip.header_length + tcp.header_length
         if tap is not None:
-            tap(frame, ts, data, off, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq,
-                tcp.ack, tcp.flags, tcp_payload_length(ip, tcp), off + start)
-        tracker.tcp(frame, ts, ip.version, src, dst, tcp.sport, tcp.dport, tcp.seq, tcp.ack,
-                    tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), data, off + start,
-                    tcp.options)
+            tap(frame, ts, data, off, ip.version, key, tcp.seq, tcp.ack, tcp.flags,
+                tcp_payload_length(ip, tcp), off + start)
+        tracker.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
+                    tcp_payload_length(ip, tcp), data, off + start, tcp.options)
     elif proto in (PROTO_ICMP, PROTO_ICMP6):
         body = mv[ip.header_length:]
         err = parse_icmp_error(body, ip.version)
@@ -438,8 +431,7 @@ def _quoted_key(quoted: IpHeader, ports: tuple[int, int]) -> Key:
     """The table key of a quoted packet, by its own family (a garbled or crafted message
     may quote the other family's packet)."""
     af = socket.AF_INET6 if quoted.version == 6 else socket.AF_INET
-    return (socket.inet_pton(af, quoted.src), ports[0], socket.inet_pton(af, quoted.dst),
-            ports[1])
+    return pack_key(socket.inet_pton(af, quoted.src), socket.inet_pton(af, quoted.dst), *ports)
 
 
 def _quoted_addrs(quoted: IpHeader | None, ip: IpHeader) -> set[bytes]:

@@ -8,6 +8,7 @@ times). ``pathprobe.capture.tracker`` fills it packet by packet.
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -20,8 +21,30 @@ HALF = 1 << 31
 STALL_MIN_S = 0.1         # the shortest silence a stall can be (analyze --stall-after's minimum)
 LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
 
-# A connection table key: (packed source address, port, packed destination, port)
-Key = tuple[bytes, int, bytes, int]
+# A connection table key: the packed source and destination addresses, then the source
+# and destination ports, as an IP header and the TCP header after it hold them back to
+# back (12 bytes for IPv4, 36 for IPv6): the reading loop takes it from a packet in one
+# slice, and one short bytes object hashes faster than a tuple of four.
+Key = bytes
+_PORTS = struct.Struct("!HH")
+
+
+def pack_key(src: bytes, dst: bytes, sport: int, dport: int) -> Key:
+    """The table key of packets from ``src``:``sport`` to ``dst``:``dport``."""
+    return src + dst + _PORTS.pack(sport, dport)
+
+
+def key_parts(key: Key) -> tuple[bytes, bytes, int, int]:
+    """(packed source, packed destination, source port, destination port) of a key."""
+    n = (len(key) - 4) // 2
+    sport, dport = _PORTS.unpack_from(key, 2 * n)
+    return key[:n], key[n:2 * n], sport, dport
+
+
+def reverse_key(key: Key) -> Key:
+    """The key of the packets coming back."""
+    src, dst, sport, dport = key_parts(key)
+    return pack_key(dst, src, dport, sport)
 
 # Frame, timestamp, and the segment it belongs to; kept small as tuples.
 InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
@@ -183,7 +206,7 @@ class Conn:
     synack_rst: int | None = None   # frame of a RST answering the SYN
     syn_after_synack: int | None = None   # frame of the client's SYN sent again after it
     evicted_at: float | None = None   # capture time when it was judged while still open
-    keys: tuple[Key, Key] = ((b"", 0, b"", 0), (b"", 0, b"", 0))   # table keys (up, down)
+    keys: tuple[Key, Key] = (b"", b"")   # table keys (up, down)
 
     def side(self, direction: int) -> Side:
         return self.up if direction == UP else self.down

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pathprobe.capture.conn import Key, key_parts, pack_key
 from pathprobe.capture.finding import ev
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
@@ -151,18 +152,17 @@ class SegmentLog:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.table: dict[tuple[bytes, int, bytes, int], list[Any]] = {}
+        self.table: dict[Key, list[Any]] = {}
         self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
         self.forgotten = 0
         self.end_ts = 0.0       # the capture's last packet (the reading loop sets it)
 
     def __call__(self, frame: int, ts: float, data: bytes, ip_off: int, family: int,
-                 src: bytes, dst: bytes, sport: int, dport: int, seq: int, ack: int,
-                 flags: int, payload_len: int, payload_off: int) -> None:
-        row = self.table.get((src, sport, dst, dport))
+                 key: Key, seq: int, ack: int, flags: int, payload_len: int,
+                 payload_off: int) -> None:
+        row = self.table.get(key)
         if row is None or flags & TCP_SYN or row[FLOW] is None:
-            row = self._enter(row, frame, ts, data, ip_off, family, src, dst, sport, dport,
-                              seq, flags)
+            row = self._enter(row, frame, ts, data, ip_off, family, key, seq, flags)
         flow, peer = row[FLOW], row[PEER]
         _catch_up(row, _reverse(row))
         if flags & 0x05:                            # FIN or RST: may be forgotten first
@@ -201,9 +201,9 @@ class SegmentLog:
             _settle(log)
 
     def _enter(self, row: list[Any] | None, frame: int, ts: float, data: bytes, ip_off: int,
-               family: int, src: bytes, dst: bytes, sport: int, dport: int, seq: int,
-               flags: int) -> list[Any]:
+               family: int, key: Key, seq: int, flags: int) -> list[Any]:
         """A packet of a new connection, a SYN, or a direction's first packet."""
+        src, dst, sport, dport = key_parts(key)
         syn = bool(flags & TCP_SYN)
         if row is not None and syn and not flags & TCP_ACK and row[0] is not None \
                 and row[0].isn != seq:
@@ -231,8 +231,8 @@ class SegmentLog:
         log.entries = ([None, None, log, None, None, False, None, 0, 0],
                        [None, None, log, None, None, False, None, 0, 0])
         self.conns[(client, server) if client < server else (server, client)] = log
-        self.table[(*client, *server)] = log.entries[0]
-        self.table[(*server, *client)] = log.entries[1]
+        self.table[pack_key(client[0], server[0], client[1], server[1])] = log.entries[0]
+        self.table[pack_key(server[0], client[0], server[1], client[1])] = log.entries[1]
         return log.entries[0]
 
     def _forget(self) -> None:
@@ -248,8 +248,9 @@ class SegmentLog:
             clean = list(self.conns)[:half]
         for k in clean:
             log = self.conns.pop(k)
-            self.table.pop((*log.client, *log.server), None)
-            self.table.pop((*log.server, *log.client), None)
+            client, server = log.client, log.server
+            self.table.pop(pack_key(client[0], server[0], client[1], server[1]), None)
+            self.table.pop(pack_key(server[0], client[0], server[1], client[1]), None)
         self.forgotten += len(clean)
 
 

@@ -24,6 +24,8 @@ from pathprobe.capture.conn import (
     Exchange,
     Key,
     Side,
+    key_parts,
+    pack_key,
 )
 from pathprobe.capture.framing import RECORD_TYPES, follow_records, longest_gap
 from pathprobe.capture.inflight import delivered, new_inflight, note_big_retx, replace_inflight
@@ -130,16 +132,18 @@ class Tracker:
 
     # --- connection table ----------------------------------------------------------------
 
-    def _new(self, frame: int, ts: float, family: int, src: bytes, sport: int, dst: bytes,
-             dport: int, client_is_src: bool, saw_syn: bool) -> Conn:
+    def _new(self, frame: int, ts: float, family: int, key: Key, client_is_src: bool,
+             saw_syn: bool) -> Conn:
+        src, dst, sport, dport = key_parts(key)
         af = socket.AF_INET6 if family == 6 else socket.AF_INET
         a, b = socket.inet_ntop(af, src), socket.inet_ntop(af, dst)
+        back = pack_key(dst, src, dport, sport)
         if client_is_src:
             c = Conn(self.count, family, a, sport, b, dport, frame, ts, saw_syn)
-            up_key, down_key = (src, sport, dst, dport), (dst, dport, src, sport)
+            up_key, down_key = key, back
         else:
             c = Conn(self.count, family, b, dport, a, sport, frame, ts, saw_syn)
-            up_key, down_key = (dst, dport, src, sport), (src, sport, dst, dport)
+            up_key, down_key = back, key
         c.keys = (up_key, down_key)
         if len(self.table) >= 2 * self.max_connections:
             self.shed(ts)
@@ -148,10 +152,10 @@ class Tracker:
         self.table[down_key] = (c, DOWN, c.down, c.up)
         return c
 
-    def _src_is_client(self, src: bytes, sport: int, dst: bytes, dport: int, data: bytes,
-                       payload_off: int) -> bool:
+    def _src_is_client(self, key: Key, data: bytes, payload_off: int) -> bool:
         """Who is the client of a connection first seen mid-stream: the side that is not a
         known listener, that sends a request (not an answer), else the higher port."""
+        src, dst, sport, dport = key_parts(key)
         if (dst, dport) in self.listening:
             return True
         if (src, sport) in self.listening:
@@ -225,16 +229,16 @@ class Tracker:
 
     # --- packets ---------------------------------------------------------------------------
 
-    def tcp(self, frame: int, ts: float, family: int, src: bytes, dst: bytes, sport: int,
-            dport: int, seq: int, ack: int, flags: int, ip_len: int, payload_len: int,
-            data: bytes = b"", payload_off: int = 0, options: TcpOptions | None = None) -> None:
-        """One TCP segment (addresses packed; ``options`` needed for SYNs only).
+    def tcp(self, frame: int, ts: float, family: int, key: Key, seq: int, ack: int,
+            flags: int, ip_len: int, payload_len: int, data: bytes = b"",
+            payload_off: int = 0, options: TcpOptions | None = None) -> None:
+        """One TCP segment of the connection ``key`` (``conn.pack_key``; ``options``
+        needed for SYNs only).
 
         The captured payload is ``data[payload_off:]``; it is only sliced (at most
         PAYLOAD_PEEK bytes) while the connection waits for a CONNECT, an HTTP answer
         or a TLS hello, so bulk data is never copied.
         """
-        key = (src, sport, dst, dport)
         entry = self.table.get(key)
         if entry is not None and not flags & 0x07:   # the common case: no SYN, FIN or RST
             c, d, s, _o = entry
@@ -247,7 +251,7 @@ class Tracker:
                 self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
             return
         if flags & TCP_SYN:
-            self._syn(entry, frame, ts, family, src, dst, sport, dport, seq, ack, flags, options)
+            self._syn(entry, frame, ts, family, key, seq, ack, flags, options)
             return
         if entry is None:
             if not payload_len or key in self.retired:
@@ -256,8 +260,8 @@ class Tracker:
                 self.strays += 1
                 return
             # Mid-stream start: the capture is analysed from here, with the roles inferred.
-            client_is_src = self._src_is_client(src, sport, dst, dport, data, payload_off)
-            c = self._new(frame, ts, family, src, sport, dst, dport, client_is_src, False)
+            client_is_src = self._src_is_client(key, data, payload_off)
+            c = self._new(frame, ts, family, key, client_is_src, False)
             d = UP if client_is_src else DOWN
         else:
             c, d = entry[0], entry[1]
@@ -282,9 +286,8 @@ class Tracker:
             if c.up.fin_frame is not None and c.down.fin_frame is not None:
                 self._retire(c)
 
-    def _syn(self, entry: Entry | None, frame: int, ts: float, family: int, src: bytes,
-             dst: bytes, sport: int, dport: int, seq: int, ack: int, flags: int,
-             options: TcpOptions | None) -> None:
+    def _syn(self, entry: Entry | None, frame: int, ts: float, family: int, key: Key,
+             seq: int, ack: int, flags: int, options: TcpOptions | None) -> None:
         """A SYN (a new connection, or the same SYN again) or a SYN-ACK."""
         if not flags & TCP_ACK:
             if entry is not None:
@@ -296,14 +299,15 @@ class Tracker:
                         c.syn_after_synack = frame   # (the client did not take the SYN-ACK)
                     return
                 self._retire(c)
-            c = self._new(frame, ts, family, src, sport, dst, dport, True, True)
+            c = self._new(frame, ts, family, key, True, True)
             d = UP
         elif entry is None:
-            c = self._new(frame, ts, family, src, sport, dst, dport, False, False)
+            c = self._new(frame, ts, family, key, False, False)
             d = DOWN
         else:
             c, d = entry[0], entry[1]
         if flags & TCP_ACK and len(self.listening) < LISTENERS_MAX:
+            src, _dst, sport, _dport = key_parts(key)
             self.listening.add((src, sport))
         s = c.down if d else c.up
         if s.syn_frame is None:
@@ -323,10 +327,10 @@ class Tracker:
         """Convenience: feed a segment given as parsed ``pathprobe.wire.headers`` objects."""
         self.capture_end = ts
         af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-        self.tcp(frame, ts, ip.version, socket.inet_pton(af, ip.src),
-                 socket.inet_pton(af, ip.dst), tcp.sport, tcp.dport, tcp.seq, tcp.ack,
-                 tcp.flags, ip.total_length, tcp_payload_length(ip, tcp), payload, 0,
-                 tcp.options)
+        key = pack_key(socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst), tcp.sport,
+                       tcp.dport)
+        self.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
+                 tcp_payload_length(ip, tcp), payload, 0, tcp.options)
 
     def _ack(self, c: Conn, d: int, ack: int) -> None:
         o = c.up if d else c.down   # the bytes this ACK acknowledges

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.advice import measure_first
 from pathprobe.capture.analysis import Analysis, fast_tcp
+from pathprobe.capture.conn import key_parts
 from pathprobe.capture.report import EXAMPLE_PORTS, Merger
 from pathprobe.capture.rules import conn_findings, size_limit
 from pathprobe.errors import CaptureUnreadable
@@ -1097,7 +1098,8 @@ def test_fast_path_matches_headers_parsers(v6: bool, sport: int, dport: int, seq
     import socket
 
     af = socket.AF_INET6 if v6 else socket.AF_INET
-    family, src, dst, fsport, fdport, fseq, fack, fflags, ip_len, poff, plen = fast
+    family, key, fseq, fack, fflags, ip_len, poff, plen = fast
+    src, dst, fsport, fdport = key_parts(key)
     assert family == ip.version
     assert (socket.inet_ntop(af, src), socket.inet_ntop(af, dst)) == (ip.src, ip.dst)
     assert (fsport, fdport, fseq, fack, fflags) == (tcp.sport, tcp.dport, tcp.seq, tcp.ack,
@@ -1170,9 +1172,9 @@ def test_fast_too_big_matches_headers_parsers(v6: bool, mtu: int, sport: int, dp
             and err.quoted_ip.version == ip.version):
         af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
         q = err.quoted_ip
-        slow = (ip.src, err.mtu, (socket.inet_pton(af, q.src), err.quoted_tcp_ports[0],
-                                  socket.inet_pton(af, q.dst), err.quoted_tcp_ports[1]),
-                q.total_length)
+        key = (socket.inet_pton(af, q.src) + socket.inet_pton(af, q.dst)
+               + struct.pack("!HH", *err.quoted_tcp_ports))   # the table's key, as packed
+        slow = (ip.src, err.mtu, key, q.total_length)
     if fast is not None:
         assert fast == slow
     elif kind in ("plain", "tcp-options", "mf") and slow is not None:

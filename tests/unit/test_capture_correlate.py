@@ -285,9 +285,8 @@ def test_the_loops_in_order_shortcut_keeps_the_log_exact(fixture: str) -> None:
         t = fast_tcp(data, off) if off >= 0 else None
         if t is None:
             continue
-        family, src, dst, sport, dport, seq, ack, flags, _ip_len, poff, plen = t
-        every(frame, ts, data, off, family, src, dst, sport, dport, seq, ack, flags, plen,
-              poff)
+        family, key, seq, ack, flags, _ip_len, poff, plen = t
+        every(frame, ts, data, off, family, key, seq, ack, flags, plen, poff)
     assert _state(shortcut) == _state(every) and _state(every)
 
 
