@@ -13,10 +13,6 @@ constant in memory (one frame at a time), and measurably faster (see
 
 from __future__ import annotations
 
-import io
-import mmap
-import os
-import stat
 import struct
 import sys
 import zlib
@@ -44,8 +40,6 @@ KINDS_MAX = 8             # kinds of non-IP frames named in the no-IP message
 CHUNK = 1 << 20
 # No sane capture has a single record above this; a larger length means corruption.
 MAX_RECORD = 1 << 24
-PAGE = mmap.PAGESIZE
-_DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 
 _PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
@@ -259,11 +253,6 @@ def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[list[Fra
         raise _unsupported(linktype)
     stats.linktypes.add(linktype)
     unpack = struct.Struct(endian + "IIII").unpack_from
-    mapped = _mapped(f)
-    if mapped is not None:
-        with mapped:
-            yield from _pcap_mapped(mapped, f.tell(), unpack, linktype, resolution, stats)
-        return
     read = f.read
     # Read in large chunks and slice frames out of them: two read() calls per frame
     # cost more than the rest of the reader.
@@ -309,72 +298,6 @@ def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[list[Fra
                     stats.truncated = (f"frame {n + 1}: cut short ({avail - 16} of {incl} "
                                        "captured bytes); it was not analysed")
             return
-
-
-def _mapped(f: BinaryIO) -> mmap.mmap | None:
-    """A regular file, mapped read-only: frames are sliced straight out of the page cache,
-    without a read() copy and a buffer splice per chunk (a tenth of a large capture's
-    read time). None for pipes, stdin and gzip streams, which are read. (As with any
-    mapped file, one cut shorter while it is read, e.g. a ``tcpdump -W`` ring overwriting
-    it, ends the process with SIGBUS: analyse a copy of a file being written.)"""
-    if f is sys.stdin.buffer or not hasattr(f, "fileno"):
-        return None
-    try:
-        fd = f.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError, io.UnsupportedOperation):   # empty, or cannot be mapped
-        return None
-
-
-def _pcap_mapped(m: mmap.mmap, pos: int, unpack: Callable[[mmap.mmap, int], tuple[int, ...]],
-                 linktype: int, resolution: float, stats: ReadStats) -> Iterator[list[Frame]]:
-    """``_read_pcap`` over a mapped file, a chunk's worth of frames per list. The pages
-    read are given back after each list (MADV_DONTNEED), so memory stays that of a chunk
-    whatever the file's size."""
-    size = len(m)
-    n = 0
-    released = 0
-    while True:
-        batch: list[Frame] = []
-        append = batch.append
-        limit = min(size, pos + CHUNK)
-        # every record that ends within this chunk, without another check
-        while pos + 16 <= limit:
-            sec, frac, incl, orig = unpack(m, pos)
-            end = pos + 16 + incl
-            if end > limit:
-                break
-            n += 1
-            append((n, sec + frac * resolution, linktype, m[pos + 16:end], orig))
-            pos = end
-        stats.frames = n
-        if batch:
-            yield batch
-        page = pos - pos % PAGE
-        if page > released and _DONTNEED is not None:
-            m.madvise(_DONTNEED, released, page - released)
-            released = page
-        avail = size - pos
-        if avail < 16:
-            if avail:
-                stats.truncated = f"frame {n + 1}: record header cut short ({avail} of 16 bytes)"
-            return
-        incl = unpack(m, pos)[2]
-        if incl > MAX_RECORD:
-            raise CaptureError(f"frame {n + 1}: record length {incl} is impossible; "
-                               "the capture is corrupt from here on")
-        if avail - 16 < incl:
-            stats.truncated = (f"frame {n + 1}: cut short ({avail - 16} of {incl} "
-                               "captured bytes); it was not analysed")
-            return
-        if pos + 16 + incl > pos + CHUNK:   # one record larger than a chunk: a list of its own
-            n += 1
-            sec, frac, _incl, orig = unpack(m, pos)
-            stats.frames = n
-            yield [(n, sec + frac * resolution, linktype, m[pos + 16:pos + 16 + incl], orig)]
-            pos += 16 + incl
 
 
 _SHB_BOM_LE = b"\x4d\x3c\x2b\x1a"
