@@ -253,6 +253,57 @@ def test_impossible_record_length_is_corruption(tmp_path: Path) -> None:
         list(read_frames(path))
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(0, 700), min_size=1, max_size=40),
+       giant=st.sampled_from([None, 0, -1]), cut=st.integers(0, 40))
+def test_chunked_reading_keeps_every_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            sizes: list[int], giant: int | None,
+                                            cut: int) -> None:
+    """Frames are sliced out of chunks read from a file, or from a gzip stream: every
+    record comes out whole, in order and once, with the same truncation note, whether
+    records end on chunk borders, span them, or one is larger than a chunk (chunks made
+    tiny here)."""
+    from pathprobe.capture import reader
+    monkeypatch.setattr(reader, "CHUNK", 512)
+    if giant is not None:
+        sizes.insert(giant if giant >= 0 else len(sizes), 1500)   # three chunks in one record
+    records = [(i, i * 7, bytes([i % 251]) * n, n + 4) for i, n in enumerate(sizes)]
+    raw = write_pcap(tmp_path / "whole.pcap", 1, records).read_bytes()
+    cut %= 16 + len(records[-1][2])     # into the last record, never past it
+    raw = raw[:len(raw) - cut]
+    plain, packed = tmp_path / "x.pcap", tmp_path / "x.pcap.gz"
+    plain.write_bytes(raw)
+    packed.write_bytes(gzip.compress(raw))
+
+    def read(path: Path) -> tuple[list[object], str | None]:
+        stats = ReadStats()
+        frames = [(n, ts, data, orig) for n, ts, _lt, data, orig in read_frames(path, stats)]
+        return frames, stats.truncated
+
+    frames, truncated = read(plain)
+    assert (frames, truncated) == read(packed)
+    whole = len(records) - (1 if cut else 0)
+    assert [(n, data, orig) for n, _ts, data, orig in frames] == [
+        (i + 1, data, orig) for i, (_s, _u, data, orig) in enumerate(records[:whole])]
+    assert [ts for _n, ts, _d, _o in frames] == pytest.approx(
+        [sec + usec / 1e6 for sec, usec, _d, _o in records[:whole]])
+    assert (truncated is None) == (cut == 0)
+
+
+def test_impossible_record_length_in_a_file_long_enough(tmp_path: Path) -> None:
+    """A record length past any sane size is corruption, even when the file is long enough
+    to hold it, plain or compressed."""
+    raw = bytearray(ACL.read_bytes())
+    struct.pack_into("<I", raw, 24 + 8, (1 << 24) + 1)
+    raw += bytes((1 << 24) + 64)
+    for name, content in (("big.pcap", bytes(raw)), ("big.pcap.gz", gzip.compress(raw))):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(CaptureError, match=r"frame 1: record length 16777217 is impossible"):
+            list(read_frames(path))
+
+
 def test_missing_file_and_directory_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         list(read_frames(tmp_path / "nope.pcap"))
