@@ -29,13 +29,36 @@ MIN_COLUMN = 6
 
 
 def _width(text: str) -> int:
-    return max((max(wcswidth(line), 0) for line in text.split("\n")), default=0)
+    return max((_line_width(line) for line in text.split("\n")), default=0)
+
+
+def _line_width(line: str) -> int:
+    """Terminal columns of one line. Printable ASCII takes one a character: wcwidth's walk
+    over each character (in Python) only for the rest (a 200-row table: 60k characters)."""
+    if line.isascii() and line.isprintable():
+        return len(line)
+    return max(wcswidth(line), 0)
+
+
+def _fits_as_is(line: str) -> bool:
+    """A line textwrap leaves alone when it fits: printable ASCII (no tab to expand), not
+    blank, no trailing space to drop."""
+    return line.isascii() and line.isprintable() and not line.endswith(" ") and bool(
+        line.strip())
+
+
+def _plain(text: str) -> bool:
+    """Printable ASCII on every line: its width is its length."""
+    return text.isascii() and text.replace("\n", "").isprintable()
 
 
 def _wrap(text: str, width: int) -> str:
     """Wrap at spaces only (long tokens stay whole), keeping explicit line breaks."""
     out: list[str] = []
     for line in text.split("\n"):
+        if len(line) <= width and _fits_as_is(line):   # what textwrap would return
+            out.append(line)
+            continue
         indent = line[: len(line) - len(line.lstrip(" "))]
         pieces = textwrap.wrap(line, width=max(width, 1), break_long_words=False,
                                break_on_hyphens=False, subsequent_indent=indent,
@@ -87,8 +110,15 @@ def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str
     headers = [_wrap(h, widths[i]) for i, h in enumerate(table.headers)]
     rows = [[_wrap(cell, widths[i]) for i, cell in enumerate(row)] for row in table.rows]
     # imported here: 25 ms (wcwidth, importlib.metadata) that JSON output never needs
-    from tabulate import tabulate
-    text = str(tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
+    import tabulate
+    # tabulate measures every cell with wcwidth when it is installed; a table of plain
+    # ASCII (the usual one) is measured by length, as fast and the same.
+    wide, tabulate.WIDE_CHARS_MODE = tabulate.WIDE_CHARS_MODE, not (
+        all(_plain(h) for h in headers) and all(_plain(c) for row in rows for c in row))
+    try:
+        text = str(tabulate.tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
+    finally:
+        tabulate.WIDE_CHARS_MODE = wide
     if _width(text) <= width or not fallback:
         return text
     return records_text(table, width)

@@ -195,3 +195,54 @@ def test_two_steps_measuring_one_quantity_differently_are_each_named() -> None:
                                                               ("fmc-proxy", "up")]
     assert legs[0]["route_pmtu"] == 1500       # the step made to measure it
     assert [s["step"] for s in doc["steps"]] == ["local", "pmtu", "mss"]  # type: ignore[union-attr,index]
+
+
+# --- the text layout's shortcuts for plain ASCII ----------------------------------------
+
+_CELL_TEXT = st.text(st.sampled_from([*"ab xyz-:./0\t\n", "\u4e2d", "\u00e9", "\x1b"]),
+                     max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_CELL_TEXT, width=st.integers(1, 40))
+def test_wrapping_leaves_a_line_alone_only_where_textwrap_would(text: str, width: int) -> None:
+    """A line that fits is kept as it is without textwrap: only where textwrap keeps it."""
+    import textwrap
+
+    from pathprobe.render.text import _wrap
+
+    expected = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        expected += textwrap.wrap(line, width=width, break_long_words=False,
+                                  break_on_hyphens=False, subsequent_indent=indent,
+                                  drop_whitespace=True) or [""]
+    assert _wrap(text, width) == "\n".join(expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_CELL_TEXT)
+def test_a_lines_width_is_wcwidths(text: str) -> None:
+    from wcwidth import wcswidth
+
+    from pathprobe.render.text import _line_width
+
+    line = text.replace("\n", " ")
+    assert _line_width(line) == max(wcswidth(line), 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.lists(_CELL_TEXT, min_size=3, max_size=3), min_size=1, max_size=6),
+       fmt=st.sampled_from(["simple", "plain", "grid"]), width=st.integers(30, 120))
+def test_tables_are_laid_out_as_wcwidth_measures_them(cells: list[list[str]], fmt: str,
+                                                      width: int) -> None:
+    """An ASCII table is measured by length, not wcwidth: the same layout either way; a
+    table with wide or control characters is still measured by wcwidth."""
+    from pathprobe.render import text as text_module
+    from pathprobe.render.content import Table
+
+    table = Table(("one", "two words", "three"), tuple(tuple(row) for row in cells))
+    fast = text_module.table_text(table, fmt, width)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(text_module, "_plain", lambda _text: False)   # wcwidth for every cell
+        assert text_module.table_text(table, fmt, width) == fast
