@@ -359,16 +359,21 @@ def merge_legs(legs: Iterable[LegReport]) -> tuple[LegReport, ...]:
     same: dict[tuple[Leg, Direction | None, str, Step | None], list[int]] = {}
     for leg in legs:
         key = (leg.name, leg.direction, leg.target, leg.step)
+        measured = leg.measurements.items()
         for i in same.get(key, ()):
             row = rows[i]
-            if any(row.measurements.get(k, v) != v for k, v in leg.measurements.items()):
-                continue
-            rows[i] = replace(
-                row, measurements={**row.measurements, **leg.measurements},
-                notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
-                not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))),
-                ip_version=row.ip_version or leg.ip_version, sizes=row.sizes.merged(leg.sizes))
-            break
+            get = row.measurements.get
+            for k, v in measured:   # (a loop, not any(): this runs for every pair of rows)
+                if get(k, v) != v:
+                    break
+            else:
+                rows[i] = replace(
+                    row, measurements={**row.measurements, **leg.measurements},
+                    notes=tuple(dict.fromkeys((*row.notes, *leg.notes))),
+                    not_measured=tuple(dict.fromkeys((*row.not_measured, *leg.not_measured))),
+                    ip_version=row.ip_version or leg.ip_version,
+                    sizes=row.sizes.merged(leg.sizes))
+                break
         else:
             same.setdefault(key, []).append(len(rows))
             rows.append(leg)

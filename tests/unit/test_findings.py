@@ -321,6 +321,30 @@ def test_merge_legs_joins_steps_but_keeps_clashing_numbers_apart() -> None:
     assert len(merge_legs([pmtu, LegReport(L1, PROXY, UP, {"pmtu": 1400})])) == 2
 
 
+_LEG_ROWS = st.lists(st.tuples(
+    st.sampled_from([L1, L2]), st.sampled_from([None, UP]),
+    st.dictionaries(st.sampled_from(["pmtu", "probes", "mss_sent", "client_port"]),
+                    st.sampled_from([1, 2, 1400, "x", None]), max_size=3)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=_LEG_ROWS)
+def test_merge_legs_joins_each_row_into_the_first_that_agrees(
+        rows: list[tuple[Leg, Direction | None, dict[str, int | str | None]]]) -> None:
+    """Each row goes into the first earlier row of its leg, direction and target that gives
+    none of its quantities another value, or stands alone (a reference written plainly)."""
+    legs = [LegReport(leg, PROXY, d, m) for leg, d, m in rows]
+    expected: list[tuple[Leg, Direction | None, dict[str, object]]] = []
+    for leg, d, m in rows:
+        for i, (eleg, ed, em) in enumerate(expected):
+            if (eleg, ed) == (leg, d) and all(em.get(k, v) == v for k, v in m.items()):
+                expected[i] = (eleg, ed, {**em, **m})
+                break
+        else:
+            expected.append((leg, d, dict(m)))
+    assert [(r.name, r.direction, dict(r.measurements)) for r in merge_legs(legs)] == expected
+
+
 # --- peer MTU or clamp ---------------------------------------------------------------------
 
 def handshake_clamp(received: int, ip_version: int | None = None, hop: int | None = None
