@@ -9,9 +9,11 @@ the best of each), and prints the ratio and each one's peak memory (from wait4's
 rusage of the child). A second,
 smaller file shows whether memory depends on file size. Last, the large capture
 and a copy one router further (TTLs one lower) are analysed together, as two
-captures of the same connections, against the time of one.
+captures of the same connections, against the time of one. With --instructions, both
+tools' instruction counts on the smaller file too (valgrind): they do not drift with
+the machine's load as times do.
 
-    python scripts/bench_analyze.py [--packets 500000] [--keep DIR]
+    python scripts/bench_analyze.py [--packets 500000] [--keep DIR] [--instructions]
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import compileall
 import importlib.util
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -152,6 +155,33 @@ def two(cap: Path, repeat: int) -> None:
           f"{pp[3] / one[3]:.2f}x CPU")
 
 
+def instructions(cap: Path, tshark: str | None) -> None:
+    """Instructions each tool executes on ``cap`` (valgrind's cachegrind, no cache
+    simulation): unlike the clock on a shared VM (10-20% apart between runs), the same
+    count every run, so a change of 1% in pathprobe shows."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("instructions: valgrind is not installed (apt install valgrind)")
+        return
+    argvs = [("pathprobe analyze", [sys.executable, "-m", "pathprobe", "analyze", str(cap),
+                                    "--json"])]
+    if tshark:
+        argvs.append(("tshark conv,tcp", [tshark, "-q", "-z", "conv,tcp", "-r", str(cap)]))
+    counts = []
+    for name, argv in argvs:
+        proc = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no",
+                               "--cachegrind-out-file=/dev/null", *argv],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+        if found is None:
+            print(f"instructions: no count from valgrind for {name}")
+            return
+        counts.append(int(found.group(1).replace(",", "")))
+        print(f"  {name:18s} {counts[-1] / 1e9:6.3f} G instructions")
+    if len(counts) == 2:
+        print(f"  ratio pathprobe/tshark: {counts[0] / counts[1]:.2f}x instructions")
+
+
 def _copy_ttl_minus_one(src: Path, dst: Path) -> None:
     """The same pcap with the TTL (IPv4) / hop limit (IPv6) of every packet one lower,
     copied record by record (a copy in memory would inflate the children's peak RSS)."""
@@ -189,6 +219,9 @@ def main() -> int:
     ap.add_argument("--packets", type=int, default=500_000)
     ap.add_argument("--keep", type=Path, help="keep the generated captures in this directory")
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the best is shown")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count both tools' instructions on the smaller capture "
+                         "(valgrind, about a minute): a measure that does not drift")
     args = ap.parse_args()
     tshark = shutil.which("tshark")
     bytecode_ready()
@@ -215,6 +248,8 @@ def main() -> int:
                          f"{pp[3] / ts[3]:.2f}x CPU, {pp[1] / ts[1]:.2f}x memory")
             print(line)
             results.append((frames, pp[1]))
+            if args.instructions and packets == args.packets // 5:
+                instructions(cap, tshark)
         (f1, m1), (f2, m2) = results
         print(f"memory: {m1 / 1024:.1f} MiB for {f1} frames vs {m2 / 1024:.1f} MiB for {f2} "
               f"frames ({m2 / m1:.2f}x for {f2 / f1:.1f}x the packets)")
