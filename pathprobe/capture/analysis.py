@@ -277,6 +277,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             if hosts:
                 alen = 4 if v == 4 else 16     # the key: source, destination, ports
                 if key[:alen] not in hosts and key[alen:2 * alen] not in hosts:
+                    tracker.other_hosts += 1
                     continue
             thl = (doff >> 4) * 4
             if thl < 20:
@@ -361,6 +362,7 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     family, key, seq, ack, flags, total, poff, plen = seg
     alen = 4 if family == 4 else 16
     if hosts and key[:alen] not in hosts and key[alen:2 * alen] not in hosts:
+        tracker.other_hosts += 1
         return True
     options = None
     if flags & TCP_SYN:
@@ -398,6 +400,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
     af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
     if hosts and socket.inet_pton(af, ip.src) not in hosts \
             and socket.inet_pton(af, ip.dst) not in hosts and proto == PROTO_TCP:
+        tracker.other_hosts += 1
         return True
     if proto == PROTO_TCP:
         tcp = parse_tcp(mv[ip.header_length:])
@@ -475,9 +478,12 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         raise no_ip_error(path, stats)
     icmp_found = icmp_findings(icmp, collector.leg_between)
     if not collector.chosen and not icmp_found and filters.explicit:
+        # (without the count of what --host left out, "0 TCP connections" reads as none)
+        left_out = (f" ({tracker.other_hosts} TCP packets of other hosts left out)"
+                    if tracker.other_hosts else "")
         raise CaptureUnreadable(
-            f"{path}: {stats.frames} frames, {collector.seen} TCP connections, none matching "
-            "--host/--port/--proxy; leave them out to see every connection")
+            f"{path}: {stats.frames} frames, {collector.seen} TCP connections{left_out}, none "
+            "matching --host/--port/--proxy; leave them out to see every connection")
     for f in icmp_found:
         collector.merger.add(f)
         collector.legs.add(f.leg)

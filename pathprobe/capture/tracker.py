@@ -129,6 +129,7 @@ class Tracker:
         self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
         self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
+        self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
 
     # --- connection table ----------------------------------------------------------------
 

@@ -381,6 +381,20 @@ def test_cli_filters(capsys: pytest.CaptureFixture[str]) -> None:
     assert "none matching --host/--port" in capsys.readouterr().err
 
 
+def test_host_filter_says_what_it_left_out(capsys: pytest.CaptureFixture[str]) -> None:
+    """--host with an address the capture never shows: "0 TCP connections" alone reads as
+    a capture without TCP; the line also counts the TCP packets the filter left out."""
+    _linktype, records = pcap_records(ACL)
+    tcp = sum(1 for _s, _u, data, _o in records if data[12:14] == b"\x08\x00" and data[23] == 6)
+    assert tcp > 0
+    assert main(["analyze", str(ACL), "--host", "198.18.9.9"]) == ExitStatus.NOT_MEASURED
+    err = capsys.readouterr().err
+    assert f"0 TCP connections ({tcp} TCP packets of other hosts left out), none matching" \
+        in err and err.count("\n") == 1, err
+    assert main(["analyze", str(ACL), "--port", "81"]) == ExitStatus.NOT_MEASURED
+    assert "left out" not in capsys.readouterr().err   # (no --host: nothing left out by it)
+
+
 def test_help_teaches(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["analyze", "--help"]) == 0
     out = capsys.readouterr().out
