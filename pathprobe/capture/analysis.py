@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pathprobe.capture.advice import recommendations
 from pathprobe.capture.collector import Collector, Filters
-from pathprobe.capture.conn import Conn, Key, pack_key
+from pathprobe.capture.conn import Conn, Key, key_parts, pack_key
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
@@ -360,8 +360,7 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     if seg is None:
         return False
     family, key, seq, ack, flags, total, poff, plen = seg
-    alen = 4 if family == 4 else 16
-    if hosts and key[:alen] not in hosts and key[alen:2 * alen] not in hosts:
+    if hosts and not hosts.intersection(key_parts(key)[:2]):
         tracker.other_hosts += 1
         return True
     options = None

@@ -40,12 +40,6 @@ def key_parts(key: Key) -> tuple[bytes, bytes, int, int]:
     sport, dport = _PORTS.unpack_from(key, 2 * n)
     return key[:n], key[n:2 * n], sport, dport
 
-
-def reverse_key(key: Key) -> Key:
-    """The key of the packets coming back."""
-    src, dst, sport, dport = key_parts(key)
-    return pack_key(dst, src, dport, sport)
-
 # Frame, timestamp, and the segment it belongs to; kept small as tuples.
 InFlight = tuple[int, int, int, int, int, float]   # (start, end, payload, ip_len, frame, ts)
 

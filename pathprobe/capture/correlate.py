@@ -231,8 +231,8 @@ class SegmentLog:
         log.entries = ([None, None, log, None, None, False, None, 0, 0],
                        [None, None, log, None, None, False, None, 0, 0])
         self.conns[(client, server) if client < server else (server, client)] = log
-        self.table[pack_key(client[0], server[0], client[1], server[1])] = log.entries[0]
-        self.table[pack_key(server[0], client[0], server[1], client[1])] = log.entries[1]
+        up, down = _keys(client, server)
+        self.table[up], self.table[down] = log.entries
         return log.entries[0]
 
     def _forget(self) -> None:
@@ -248,10 +248,15 @@ class SegmentLog:
             clean = list(self.conns)[:half]
         for k in clean:
             log = self.conns.pop(k)
-            client, server = log.client, log.server
-            self.table.pop(pack_key(client[0], server[0], client[1], server[1]), None)
-            self.table.pop(pack_key(server[0], client[0], server[1], client[1]), None)
+            for key in _keys(log.client, log.server):
+                self.table.pop(key, None)
         self.forgotten += len(clean)
+
+
+def _keys(client: Endpoint, server: Endpoint) -> tuple[Key, Key]:
+    """The table keys of a connection's two directions, the client's first."""
+    return (pack_key(client[0], server[0], client[1], server[1]),
+            pack_key(server[0], client[0], server[1], client[1]))
 
 
 def _settle(log: ConnLog) -> None:

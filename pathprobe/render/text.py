@@ -32,24 +32,21 @@ def _width(text: str) -> int:
     return max((_line_width(line) for line in text.split("\n")), default=0)
 
 
+def _plain(text: str) -> bool:
+    """Printable ASCII on every line: its width is its length (wcwidth walks each
+    character in Python; a 200-row table is 60k of them)."""
+    return text.isascii() and text.replace("\n", "").isprintable()
+
+
 def _line_width(line: str) -> int:
-    """Terminal columns of one line. Printable ASCII takes one a character: wcwidth's walk
-    over each character (in Python) only for the rest (a 200-row table: 60k characters)."""
-    if line.isascii() and line.isprintable():
-        return len(line)
-    return max(wcswidth(line), 0)
+    """Terminal columns of one line."""
+    return len(line) if _plain(line) else max(wcswidth(line), 0)
 
 
 def _fits_as_is(line: str) -> bool:
-    """A line textwrap leaves alone when it fits: printable ASCII (no tab to expand), not
-    blank, no trailing space to drop."""
-    return line.isascii() and line.isprintable() and not line.endswith(" ") and bool(
-        line.strip())
-
-
-def _plain(text: str) -> bool:
-    """Printable ASCII on every line: its width is its length."""
-    return text.isascii() and text.replace("\n", "").isprintable()
+    """A line textwrap leaves alone when it fits: plain (no tab to expand), not blank,
+    no trailing space to drop."""
+    return _plain(line) and line.strip() != "" and not line.endswith(" ")
 
 
 def _wrap(text: str, width: int) -> str:
@@ -113,8 +110,9 @@ def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str
     import tabulate
     # tabulate measures every cell with wcwidth when it is installed; a table of plain
     # ASCII (the usual one) is measured by length, as fast and the same.
-    wide, tabulate.WIDE_CHARS_MODE = tabulate.WIDE_CHARS_MODE, not (
-        all(_plain(h) for h in headers) and all(_plain(c) for row in rows for c in row))
+    wide = tabulate.WIDE_CHARS_MODE
+    plain = all(_plain(h) for h in headers) and all(_plain(c) for row in rows for c in row)
+    tabulate.WIDE_CHARS_MODE = wide and not plain
     try:
         text = str(tabulate.tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
     finally:
