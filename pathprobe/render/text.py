@@ -26,6 +26,8 @@ from pathprobe.render.content import (
 from pathprobe.render.summary import summarize
 
 MIN_COLUMN = 6
+READABLE_COLUMN = 20   # narrower, a sentence beside a whole command reads a word a line
+SHORT_VALUE = 16   # a cell line this short is not wrapped while the headers can be
 
 
 def _width(text: str) -> int:
@@ -74,7 +76,8 @@ def _overhead(fmt: str, ncols: int) -> int:
 
 def column_widths(table: Table, width: int, fmt: str) -> list[int]:
     """Widths that fit ``width`` where possible: short columns keep their natural width,
-    command columns keep their longest line, the rest share what is left."""
+    command columns keep their longest line, short values ("1460 -> 1360") stay on one
+    line while their headers wrap, the rest share what is left."""
     ncols = len(table.headers)
     natural = [max([_width(h) for h in table.headers[i].split()] + [_width(table.headers[i])]
                    + [_width(r[i]) for r in table.rows]) for i in range(ncols)]
@@ -87,6 +90,11 @@ def column_widths(table: Table, width: int, fmt: str) -> list[int]:
     if sum(natural) <= avail:
         return natural
     widths = list(floor)
+    whole = [max([floor[i]] + [w for r in table.rows for w in map(_width, r[i].split("\n"))
+                               if w <= SHORT_VALUE]) for i in range(ncols)]
+    for i in sorted(range(ncols), key=lambda i: whole[i] - floor[i]):   # cheapest first
+        if sum(widths) + whole[i] - widths[i] <= avail:
+            widths[i] = whole[i]
     spare = avail - sum(widths)
     if spare <= 0:
         return widths
@@ -96,6 +104,17 @@ def column_widths(table: Table, width: int, fmt: str) -> list[int]:
         if total:
             widths[i] += min(wants[i], spare * wants[i] // total)
     return widths
+
+
+def _readable_beside_code(table: Table, width: int, fmt: str) -> bool:
+    """Whole commands leave the other columns readable: none is cut narrower than
+    READABLE_COLUMN (or its longest line), which would set it a word a line."""
+    widths = column_widths(table, width, fmt)
+    for i in range(len(table.headers)):
+        longest = max(_width(line) for row in table.rows for line in row[i].split("\n"))
+        if i not in table.code and widths[i] < min(longest, READABLE_COLUMN):
+            return False
+    return True
 
 
 def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str:
@@ -227,9 +246,9 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False,
                                      "     ", whole_tokens=True)
     lines += _block("Findings", findings)
     if report.recommendations:
-        table = table_text(recommendations_table(report, details=False), fmt, width,
-                           fallback=False)
-        commands_inline = _width(table) <= width
+        inline = recommendations_table(report, details=False)
+        table = table_text(inline, fmt, width, fallback=False)
+        commands_inline = _width(table) <= width and _readable_beside_code(inline, width, fmt)
         if not commands_inline:  # too narrow for whole commands: they go below, one a line
             table = table_text(_without_command(recommendations_table(report, False)), fmt,
                                width)

@@ -246,3 +246,36 @@ def test_tables_are_laid_out_as_wcwidth_measures_them(cells: list[list[str]], fm
     with pytest.MonkeyPatch.context() as m:
         m.setattr(text_module, "_plain", lambda _text: False)   # wcwidth for every cell
         assert text_module.table_text(table, fmt, width) == fast
+
+
+def test_short_values_stay_on_one_line_while_headers_wrap() -> None:
+    """'1460 -> 1360' split over two lines cannot be read at a glance; a header can."""
+    from pathprobe.render.content import Table
+    from pathprobe.render.text import table_text
+
+    table = Table(("client port", "target", "MSS sent -> received", "largest segment up / down"),
+                  (("54723", "ts01-b.cloudsink.net:443 via 10.9.8.7:8080 " * 2, "1460 -> 1360",
+                    "289 / 1360"),))
+    for width in (70, 80, 100):
+        lines = table_text(table, "simple", width).splitlines()
+        assert max(len(line) for line in lines) <= width
+        assert any("1460 -> 1360" in line and "289 / 1360" in line for line in lines), lines
+
+
+def test_a_sentence_beside_a_whole_command_is_not_set_a_word_a_line() -> None:
+    """Where a whole command leaves the 'where' column a few characters, commands go
+    below the table ("do:") and the table keeps its sentences readable."""
+    prose = Recommendation("network between the FMC and the server", "any",
+                           "check the server's address and port, the route and any ACL on "
+                           "the way", "no TCP connection to the server could be opened",
+                           "nothing to undo (a check)")
+    report = replace(denied(), recommendations=(prose,))
+    check_text(report, 100)
+    for fmt in (TableFormat.PLAIN, TableFormat.SIMPLE, TableFormat.GRID):
+        for width in (80, 100):
+            out = render(report, fmt, width=width)
+            recs = out.split("\nRecommendations\n")[1].split("\n\n")
+            assert "network between the FMC and the server" in recs[0], recs[0]
+            assert "   do:" in recs[1] and "any ACL" in recs[1], recs[1]
+        wide = render(report, fmt, width=160).split("\nRecommendations\n")[1].split("\n\n")
+        assert "any ACL on the way" in wide[0]    # room for both: the command stays inline
