@@ -4,7 +4,9 @@
 Each fixture of tests/fixtures/captures/encap/ is a lab recording of
 tests/fixtures/captures/ whose IP packets scapy puts into another frame:
 802.1Q, QinQ (802.1ad + 802.1Q), PPPoE session over Ethernet, PPP (link type 9),
-GRE, VXLAN (UDP 4789) and GENEVE (UDP 6081). The inner packets are unchanged,
+GRE, VXLAN (UDP 4789), GENEVE (UDP 6081), Frame Relay (link type 107, RFC 2427 and
+Cisco's encapsulation) and Linux NFLOG (link type 239; its bytes are built here from
+the kernel's layout, scapy has no NFLOG). The inner packets are unchanged,
 so `analyze` must give the same verdicts as on the original. `pppoe-1492` is the
 classic PPPoE story built here (1492-byte packets cross, 1500-byte ones vanish). Scapy builds the
 outer headers, not pathprobe's decoders: the two are independent.
@@ -16,6 +18,7 @@ outer headers, not pathprobe's decoders: the two are independent.
 from __future__ import annotations
 
 import argparse
+import struct
 import sys
 import tempfile
 from collections.abc import Callable
@@ -54,7 +57,31 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
         return Ether(src="02:00:00:00:01:01", dst="02:00:00:00:01:02") / IP(
             src=OUTER_A, dst=OUTER_B, flags="DF", ttl=64)
 
+    def v6(ip: bytes) -> bool:
+        return ip[0] >> 4 == 6
+
+    def raw(frame: bytes) -> object:
+        from scapy.packet import Raw
+        return Raw(frame)
+
+    def nflog(ip: bytes) -> object:
+        """Linux NFLOG as the kernel hands it to libpcap: family, version 0, group (big
+        endian); TLVs with length and type in the host's order (little endian here), each
+        padded to 4 bytes: packet header, prefix "pp", then the packet (type 9)."""
+        def tlv(kind: int, value: bytes) -> bytes:
+            body = struct.pack("<HH", 4 + len(value), kind) + value
+            return body + bytes(-len(body) % 4)
+        return raw(bytes([10 if v6(ip) else 2, 0]) + struct.pack(">H", 1)
+                   + tlv(1, struct.pack(">HBB", 0x86DD if v6(ip) else 0x0800, 3, 0))
+                   + tlv(10, b"pp\x00") + tlv(9, ip))
+
     return {
+        # Frame Relay (link type 107): a Q.922 address (DLCI 100), then RFC 2427's UI
+        # control byte and NLPID, or Cisco's encapsulation (an ethertype)
+        "frelay": (lambda ip: raw(b"\x18\x41\x03" + (b"\x8e" if v6(ip) else b"\xcc") + ip), 107),
+        "frelay-cisco": (lambda ip: raw(b"\x18\x41" + (b"\x86\xdd" if v6(ip) else b"\x08\x00")
+                                        + ip), 107),
+        "nflog": (nflog, 239),
         "vlan": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
                  / Dot1Q(vlan=100) / inner(ip), 1),
         "qinq": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
@@ -76,9 +103,10 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
 
 # (source fixture, wrappers applied to it)
 PLAN = {
-    "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve"),
-    "rst": ("pppoe", "ppp", "vxlan"),
-    "healthy-v6": ("qinq", "gre", "geneve"),
+    "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve",
+                       "frelay", "nflog"),
+    "rst": ("pppoe", "ppp", "vxlan", "frelay-cisco"),
+    "healthy-v6": ("qinq", "gre", "geneve", "frelay", "nflog"),
     "pppoe-1492": ("pppoe", "ppp"),
 }
 

@@ -1,7 +1,8 @@
 """Link layers and tunnels: where the IP header of a frame starts. Pure: bytes in, offsets out.
 
 Which link types carry IP we can find (and the names of those that do not, for the
-error that says how to re-capture), 802.1Q/QinQ tags, PPP/PPPoE, MPLS, and the tunnels
+error that says how to re-capture), 802.1Q/QinQ tags, PPP/PPPoE, MPLS, Frame Relay, Linux
+NFLOG, and the tunnels
 inside IP (GRE, ERSPAN, VXLAN, GENEVE, IP-in-IP). The capture reader
 (``pathprobe.capture.reader``) hands frames over; ``analysis.track`` asks here where IP is.
 """
@@ -22,10 +23,12 @@ LINKTYPE_RAW = 101
 LINKTYPE_PPP_HDLC = 50    # PPP in HDLC-like framing (0xFF 0x03 ...)
 LINKTYPE_PPP_ETHER = 51   # PPPoE session header, then PPP (no Ethernet header)
 LINKTYPE_C_HDLC = 104     # Cisco HDLC: address, control, then an ethertype
+LINKTYPE_FRELAY = 107     # Frame Relay: a Q.922 address, then RFC 2427's NLPID or an ethertype
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
+LINKTYPE_NFLOG = 239      # Linux NFLOG ('tcpdump -i nflog:N'): TLVs, one of them the packet
 LINKTYPE_LINUX_SLL2 = 276
 # Not a link type: pasted text's frame maker marks where one snippet ends and the next,
 # with a clock of its own, begins (capture/textframes.py). Never in a capture file.
@@ -37,7 +40,7 @@ LINKTYPE_NAMES = {
     LINKTYPE_LINUX_SLL: "Linux cooked (SLL)", LINKTYPE_IPV4: "raw IPv4",
     LINKTYPE_IPV6: "raw IPv6", LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
     LINKTYPE_PPP: "PPP", LINKTYPE_PPP_HDLC: "PPP in HDLC framing", LINKTYPE_PPP_ETHER: "PPPoE",
-    LINKTYPE_C_HDLC: "Cisco HDLC",
+    LINKTYPE_C_HDLC: "Cisco HDLC", LINKTYPE_FRELAY: "Frame Relay", LINKTYPE_NFLOG: "Linux NFLOG",
 }
 SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
 
@@ -51,9 +54,7 @@ OTHER_LINKTYPES: dict[int, tuple[str, str]] = {
     127: ("802.11 radiotap", _WIRELESS), 163: ("802.11 AVS", _WIRELESS),
     192: ("PPI", _WIRELESS), 143: ("DOCSIS", ""), 187: ("Bluetooth HCI", ""),
     195: ("IEEE 802.15.4", ""), 197: ("Endace ERF", ""), 201: ("Bluetooth", ""),
-    220: ("USB", ""), 239: ("Linux NFLOG", "capture on an interface ('tcpdump -i eth0') "
-                                          "instead of the nflog group"),
-    253: ("Linux netlink", ""),
+    220: ("USB", ""), 253: ("Linux netlink", ""),
 }
 
 
@@ -117,6 +118,50 @@ def _pppoe_payload(data: bytes, off: int) -> int:
     if len(data) < off + 8 or data[off] != 0x11 or data[off + 1] != 0:
         return -1
     return _ppp_payload(data, off + 6)
+
+
+def _frelay_payload(data: bytes) -> int:
+    """Frame Relay: a Q.922 address of 2 to 4 bytes (the last has its EA bit set), then
+    RFC 2427's UI control byte 0x03 and an NLPID (0xCC IPv4, 0x8E IPv6, 0x80 SNAP with an
+    ethertype, after an optional 0x00 pad), or Cisco's encapsulation: an ethertype."""
+    end = next((i for i in range(min(len(data), 4)) if data[i] & 1), -1)
+    if end < 1:
+        return -1
+    off = end + 1
+    if len(data) < off + 2:
+        return -1
+    if data[off] != 0x03:
+        return _after_ethertype(data, (data[off] << 8) | data[off + 1], off + 2)
+    off += 2 if data[off + 1] == 0 else 1
+    if len(data) <= off:
+        return -1
+    if data[off] in (0xCC, 0x8E):
+        return _ip_version_at(data, off + 1)
+    if data[off] == 0x80 and len(data) >= off + 6:
+        return _after_ethertype(data, (data[off + 4] << 8) | data[off + 5], off + 6)
+    return -1
+
+
+def _nflog_payload(data: bytes) -> int:
+    """Linux NFLOG: family, version 0, group; then TLVs whose length and type are in the
+    capturing host's byte order (little endian tried first), each padded to 4 bytes. The
+    TLV of type 9 (NFULA_PAYLOAD) is the packet; a log entry may carry none."""
+    n = len(data)
+    if n < 8 or data[1] != 0:
+        return -1
+    little = 4 <= (data[4] | data[5] << 8) <= n - 4
+    off = 4
+    while off + 4 <= n:
+        if little:
+            size, kind = data[off] | data[off + 1] << 8, data[off + 2] | data[off + 3] << 8
+        else:
+            size, kind = data[off] << 8 | data[off + 1], data[off + 2] << 8 | data[off + 3]
+        if size < 4:
+            return -1
+        if kind & 0x7FFF == 9:
+            return _ip_version_at(data, off + 4)
+        off += (size + 3) & ~3
+    return -1
 
 
 def pppoe_ip_limit(linktype: int, data: bytes, ip_off: int) -> int | None:
@@ -204,6 +249,10 @@ def ip_offset(linktype: int, data: bytes) -> int:
         if len(data) < 4:
             return -1
         return _after_ethertype(data, (data[2] << 8) | data[3], 4)
+    if linktype == LINKTYPE_FRELAY:
+        return _frelay_payload(data)
+    if linktype == LINKTYPE_NFLOG:
+        return _nflog_payload(data)
     return -1
 
 
@@ -258,6 +307,8 @@ def frame_kind(linktype: int, data: bytes) -> str:
                                           else "")
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_PPP_ETHER):
         return "PPP control (LCP, IPCP, authentication)"
+    if linktype == LINKTYPE_FRELAY:
+        return "Frame Relay frames without IP (Q.933 signalling, IS-IS, ES-IS ...)"
     return f"{linktype_name(linktype)} frames without IP"
 
 

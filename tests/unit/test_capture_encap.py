@@ -1,6 +1,6 @@
 """Encapsulations `analyze` opens (issue 20 item 8): 802.1Q/QinQ, PPPoE, PPP (link type 9),
-MPLS, GRE, VXLAN, GENEVE, IP-in-IP: byte vectors for the decoders, and the real CLI on
-lab captures that scapy re-wrapped (scripts/make_encap_captures.py)."""
+MPLS, GRE, VXLAN, GENEVE, IP-in-IP, Frame Relay, Linux NFLOG: byte vectors for the decoders,
+and the real CLI on lab captures that scapy re-wrapped (scripts/make_encap_captures.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,21 @@ def udp(dport: int, payload: bytes) -> bytes:
     (51, b"\x11\x00\x12\x34\x00\x2a\x00\x21" + V4, 8),                         # PPPoE, bare
     (104, b"\x0f\x00\x08\x00" + V4, 4),                                        # Cisco HDLC
     (9, b"\xff", -1), (51, b"\x11\x00", -1), (1, ETH + b"\x88\x64\x11", -1),   # cut short
+    # Frame Relay (107): Q.922 address, RFC 2427 (UI, NLPID; SNAP; a pad) or Cisco's
+    (107, b"\x18\x41\x03\xcc" + V4, 4), (107, b"\x18\x41\x03\x8e" + V6, 4),
+    (107, b"\x18\x41\x03\x00\xcc" + V4, 5),
+    (107, b"\x18\x41\x03\x80\x00\x00\x00\x08\x00" + V4, 9),
+    (107, b"\x18\x61\x08\x00" + V4, 4),                       # Arkime's icmp-frame-relay
+    (107, b"\x18\x00\x00\x41\x03\xcc" + V4, 6),               # a 4-byte address
+    (107, b"\x18\x41\x03\x08" + bytes(20), -1),               # Q.933 signalling, no IP
+    (107, b"\x19\x41\x03\xcc" + V4, -1), (107, b"\x18\x41", -1),   # no address; cut
+    # Linux NFLOG (239): header, TLVs (host order; length includes the 4, padded to 4)
+    (239, b"\x02\x00\x00\x01" + b"\x08\x00\x01\x00\x08\x00\x03\x00"
+     + b"\x07\x00\x0a\x00pp\x00\x00" + b"\x2c\x00\x09\x00" + V4, 24),
+    (239, b"\x0a\x00\x00\x01" + b"\x00\x08\x00\x01\x86\xdd\x03\x00"
+     + b"\x00\x3c\x00\x09" + V6, 16),                          # a big-endian host
+    (239, b"\x02\x00\x00\x01" + b"\x08\x00\x01\x00\x08\x00\x03\x00", -1),  # no packet
+    (239, b"\x02\x00\x00\x01" + b"\x02\x00\x09\x00" + V4, -1),        # a TLV too short
 ])
 def test_link_layer_offsets(linktype: int, frame: bytes, offset: int) -> None:
     assert ip_offset(linktype, frame) == offset
@@ -84,7 +99,8 @@ def test_tunnel_offsets(packet: bytes, offset: int) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(linktype=st.sampled_from([0, 1, 9, 50, 51, 104, 113, 276]), data=st.binary(max_size=120))
+@given(linktype=st.sampled_from([0, 1, 9, 50, 51, 104, 107, 113, 239, 276]),
+       data=st.binary(max_size=120))
 def test_offsets_never_raise_and_stay_inside(linktype: int, data: bytes) -> None:
     off = ip_offset(linktype, data)
     assert off == -1 or 0 <= off <= len(data)
@@ -191,3 +207,17 @@ def test_padding_counted_in_the_ip_length_is_no_data_in_pppoe(tmp_path: Path) ->
     (conn,) = tracker.finish()
     assert conn.down.bytes == 10 and conn.down.retransmits == 0
     assert conn.up.bytes == 10
+
+
+def test_frame_relay_without_ip_is_named(tmp_path: Path) -> None:
+    """The tcpdump project's isis_stlv_asan: IS-IS over Frame Relay, no IP at all (it was
+    'link type 107, which carries no IP pathprobe can find')."""
+    path = tmp_path / "fr.pcap"
+    frame = b"\x18\x41\x03\x83" + bytes(20)          # UI, NLPID 0x83: IS-IS
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 107)
+                     + struct.pack("<IIII", 0, 0, len(frame), len(frame)) + frame)
+    proc = analyze(path)
+    assert proc.returncode == 3
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no IP packet in 1 frames (1 Frame Relay frames without IP (Q.933 signalling, " \
+           "IS-IS" in line and "on Frame Relay" in line, line
