@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pathprobe.capture.advice import recommendations
@@ -47,11 +47,13 @@ from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import (
+    Confidence,
     Evidence,
     Leg,
     Measurement,
     Recommendation,
     Verdict,
+    VerdictCode,
     healthy_unless,
 )
 from pathprobe.wire.headers import (
@@ -541,5 +543,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         # no connection at all: no proxy either, so nothing is said about one
         legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY if legs_seen
         else Leg.FMC_UPSTREAM,
-        [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen)])
+        [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.chosen
+         else ev(CaptureFact.NOTHING_JUDGED)])
+    if not collector.chosen:   # nothing wrong seen, but nothing measured either
+        verdicts = tuple(replace(v, confidence=Confidence.INFERRED)
+                         if v.code is VerdictCode.HEALTHY else v for v in verdicts)
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))

@@ -459,6 +459,19 @@ def test_pings_lost_below_the_minimum_mtu_are_loss_not_a_path_mtu(tmp_path: Path
     assert f"frame 3: 3 DF ping(s) to {UPSTREAM} answered, up to 300 bytes" in doc["notes"]
 
 
+def test_pings_alone_answered_are_no_measured_health(tmp_path: Path) -> None:
+    """Arkime's icmp-frame-relay: ten small pings answered, no TCP. Nothing is wrong, but
+    no connection was judged: HEALTHY is inferred, and says so (it said '0 connection(s):
+    no refusal, stall, reset, black hole or MSS change seen', measured)."""
+    frames = [f for i in range(3) for f in _ping(float(i), 100, i, True)]
+    status, doc, _err = cli(tmp_path, frames)
+    (v,) = doc["verdicts"]
+    assert status == 0 and v["code"] == "HEALTHY" and v["confidence"] == "inferred"
+    assert v["evidence"] == ["no TCP connection to judge in the capture: nothing wrong seen in "
+                             "its other packets (pings and ICMP, if any, are in the notes)"]
+    assert f"frame 1: 3 DF ping(s) to {UPSTREAM} answered, up to 100 bytes" in doc["notes"]
+
+
 def test_ttl_exceeded_hops_are_listed(tmp_path: Path) -> None:
     from scapy.layers.inet import ICMP, IP, UDP
 

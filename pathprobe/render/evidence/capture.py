@@ -363,6 +363,9 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SAME_IN_OTHERS: _same_in_others,
     CaptureFact.NOTHING_WRONG:
         "{connections} connection(s): no refusal, stall, reset, black hole or MSS change seen",
+    CaptureFact.NOTHING_JUDGED:
+        "no TCP connection to judge in the capture: nothing wrong seen in its other packets "
+        "(pings and ICMP, if any, are in the notes)",
     CaptureFact.ROW_FINDING: "{code}",
     CaptureFact.ROW_OK: "ok",
     CaptureFact.ROW_FRAMES: "frames {first}-{last}",
