@@ -825,8 +825,16 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "12:59:13.707778 10016360us tsft 1.0 Mb/s 2412 MHz 11b -40dBm signal Probe Request () "
     "[1.0 2.0 5.5 11.0 Mbit]\n"
     "19:53:40.381431 Authentication (Shared Key)-1: Successful\n",
+    # without -e, tcpdump names the MAC addresses of 802.2 LLC frames it decodes no further
+    # (Arkime's xid.pcap, the tcpdump project's SNAP and I-frame tests): was 'not a capture'
+    "11:24:15.540774 6a:70:c5:af:f1:f9 > ff:ff:ff:ff:ff:ff Null Unnumbered, xid, Flags "
+    "[Response], length 6: 01 00\n"
+    "2008-06-18 11:46:11.550157 00:19:06:ea:b8:85 > 01:00:0c:00:00:00 SNAP, oui Cisco "
+    "(0x00000c), pid Unknown (0x0003), length 51\n"
+    "2006-11-10 14:27:00.832055 00:07:00:42:00:00 > 00:14:22:59:55:51 Null Information, "
+    "send seq 0, rcv seq 0, Flags [Command], length 12\n",
 ], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e", "tcpdump-e-sll2",
-        "tcpdump-e-sll-8023", "tshark-sll-unknown", "tcpdump-wifi"])
+        "tcpdump-e-sll-8023", "tshark-sll-unknown", "tcpdump-wifi", "tcpdump-llc"])
 def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
     """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
     their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
