@@ -234,7 +234,7 @@ _TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>
 _WIFI = (r"\d+us tsft |\d+(?:\.\d+)? Mb/s |\d{4} MHz |Beacon \(|Probe (?:Request|Response) "
          r"|(?:Re)?Assoc(?:iation)? (?:Request|Response) |(?:De)?Authentication |Disassociation"
          r"|Acknowledgment |Clear-To-Send |Request-To-Send ")
-_MAC = r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}"
+_TD_MAC = r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2}"     # as tcpdump prints one
 # How tcpdump starts the line of a frame that holds no IP packet (switch and link protocols,
 # as a capture on an access port is full of): after a time, so other text is not taken.
 _LAYER2_BODY = (r"(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, |ES-IS, "
@@ -242,7 +242,7 @@ _LAYER2_BODY = (r"(?:RARP, |STP 802\.1|CDPv\d|LLDP, |LACPv\d|MARKERv\d|IS-IS, |E
                 r"|PTPv2, |PPPoE PAD[IORST] |" + _WIFI
                 # without -e, tcpdump names the MAC addresses only of a frame it decodes no
                 # network layer of: 802.2 LLC ("Null Unnumbered, xid", "SNAP, oui ...", "LLC, ...")
-                + r"|" + _MAC + r" > " + _MAC + r" (?:Null |SNAP[ ,]|LLC[ ,])" + ")")
+                + r"|" + _TD_MAC + r" > " + _TD_MAC + r" (?:Null |SNAP[ ,]|LLC[ ,])" + ")")
 # (after the time, 'tcpdump -i any' names the interface and the direction)
 _TD_LAYER2 = re.compile(r"^\s*(?:" + TIME + r")\s+(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
                         + _LAYER2_BODY)
