@@ -5,8 +5,8 @@ Each fixture of tests/fixtures/captures/encap/ is a lab recording of
 tests/fixtures/captures/ whose IP packets scapy puts into another frame:
 802.1Q, QinQ (802.1ad + 802.1Q), PPPoE session over Ethernet, PPP (link type 9),
 GRE, VXLAN (UDP 4789), GENEVE (UDP 6081), Frame Relay (link type 107, RFC 2427 and
-Cisco's encapsulation) and Linux NFLOG (link type 239; its bytes are built here from
-the kernel's layout, scapy has no NFLOG). The inner packets are unchanged,
+Cisco's encapsulation), Linux NFLOG (link type 239; its bytes are built here from
+the kernel's layout, scapy has no NFLOG) and 802.11 data frames (radiotap, bare). The inner packets are unchanged,
 so `analyze` must give the same verdicts as on the original. `pppoe-1492` is the
 classic PPPoE story built here (1492-byte packets cross, 1500-byte ones vanish). Scapy builds the
 outer headers, not pathprobe's decoders: the two are independent.
@@ -38,6 +38,8 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
     from scapy.layers.inet6 import IPv6
     from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
     from scapy.layers.ppp import PPP, PPPoE
+    from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
+    from scapy.layers.l2 import LLC, SNAP
     from scapy.layers.vxlan import VXLAN
 
     def inner(ip: bytes) -> object:
@@ -75,7 +77,20 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
                    + tlv(1, struct.pack(">HBB", 0x86DD if v6(ip) else 0x0800, 3, 0))
                    + tlv(10, b"pp\x00") + tlv(9, ip))
 
+    def wifi(ip: bytes, qos: bool, ds: int) -> object:
+        """An 802.11 data frame (``ds``: 1 to the AP, 3 between two APs: four addresses),
+        LLC/SNAP, the packet: as an open network's monitor-mode capture shows it."""
+        frame = Dot11(type=2, subtype=8 if qos else 0, FCfield=ds, addr1="02:00:00:00:00:02",
+                      addr2="02:00:00:00:00:01", addr3="02:00:00:00:00:03",
+                      addr4="02:00:00:00:00:04")
+        return (frame / Dot11QoS() if qos else frame) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) \
+            / SNAP(OUI=0, code=0x86DD if v6(ip) else 0x0800) / inner(ip)
+
     return {
+        # 802.11 (Wi-Fi) data frames: with a radiotap header (link type 127, QoS data), and
+        # bare (105) between two access points (four addresses)
+        "radiotap": (lambda ip: RadioTap() / wifi(ip, True, 1), 127),
+        "wifi-wds": (lambda ip: wifi(ip, False, 3), 105),
         # Frame Relay (link type 107): a Q.922 address (DLCI 100), then RFC 2427's UI
         # control byte and NLPID, or Cisco's encapsulation (an ethertype)
         "frelay": (lambda ip: raw(b"\x18\x41\x03" + (b"\x8e" if v6(ip) else b"\xcc") + ip), 107),
@@ -105,8 +120,8 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
 PLAN = {
     "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve",
                        "frelay", "nflog"),
-    "rst": ("pppoe", "ppp", "vxlan", "frelay-cisco"),
-    "healthy-v6": ("qinq", "gre", "geneve", "frelay", "nflog"),
+    "rst": ("pppoe", "ppp", "vxlan", "frelay-cisco", "radiotap"),
+    "healthy-v6": ("qinq", "gre", "geneve", "frelay", "nflog", "wifi-wds"),
     "pppoe-1492": ("pppoe", "ppp"),
 }
 

@@ -24,6 +24,11 @@ LINKTYPE_PPP_HDLC = 50    # PPP in HDLC-like framing (0xFF 0x03 ...)
 LINKTYPE_PPP_ETHER = 51   # PPPoE session header, then PPP (no Ethernet header)
 LINKTYPE_C_HDLC = 104     # Cisco HDLC: address, control, then an ethertype
 LINKTYPE_FRELAY = 107     # Frame Relay: a Q.922 address, then RFC 2427's NLPID or an ethertype
+LINKTYPE_IEEE802_11 = 105   # 802.11 frames (Wi-Fi); the ones below put a radio header first
+LINKTYPE_PRISM = 119
+LINKTYPE_RADIOTAP = 127
+LINKTYPE_AVS = 163
+LINKTYPE_PPI = 192
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
@@ -41,18 +46,17 @@ LINKTYPE_NAMES = {
     LINKTYPE_IPV6: "raw IPv6", LINKTYPE_LINUX_SLL2: "Linux cooked v2 (SLL2)",
     LINKTYPE_PPP: "PPP", LINKTYPE_PPP_HDLC: "PPP in HDLC framing", LINKTYPE_PPP_ETHER: "PPPoE",
     LINKTYPE_C_HDLC: "Cisco HDLC", LINKTYPE_FRELAY: "Frame Relay", LINKTYPE_NFLOG: "Linux NFLOG",
+    LINKTYPE_IEEE802_11: "IEEE 802.11 (Wi-Fi)", LINKTYPE_PRISM: "802.11 Prism",
+    LINKTYPE_RADIOTAP: "802.11 radiotap", LINKTYPE_AVS: "802.11 AVS", LINKTYPE_PPI: "PPI",
 }
 SUPPORTED_LINKTYPES = frozenset(LINKTYPE_NAMES)
 
 
 # Link types seen in the wild that carry no IP we can find, named so the error says what
 # the file is (https://www.tcpdump.org/linktypes.html); the advice says where to capture.
-_WIRELESS = "capture on the wired side of the access point, or on the FMC's own interface"
 OTHER_LINKTYPES: dict[int, tuple[str, str]] = {
     6: ("Token Ring", ""), 8: ("SLIP", ""), 10: ("FDDI", ""),
-    105: ("IEEE 802.11 (Wi-Fi)", _WIRELESS), 119: ("802.11 Prism", _WIRELESS),
-    127: ("802.11 radiotap", _WIRELESS), 163: ("802.11 AVS", _WIRELESS),
-    192: ("PPI", _WIRELESS), 143: ("DOCSIS", ""), 187: ("Bluetooth HCI", ""),
+    143: ("DOCSIS", ""), 187: ("Bluetooth HCI", ""),
     195: ("IEEE 802.15.4", ""), 197: ("Endace ERF", ""), 201: ("Bluetooth", ""),
     220: ("USB", ""), 253: ("Linux netlink", ""),
 }
@@ -69,8 +73,17 @@ def linktype_name(linktype: int) -> str:
     return f"link type {linktype}"
 
 
+# A Wi-Fi capture shows IP only of open or decrypted networks: data frames of others are
+# encrypted, and what is left is management and control frames.
+_WIRELESS = "capture on the wired side of the access point, or on the FMC's own interface"
+_WIFI_LINKTYPES = frozenset({LINKTYPE_IEEE802_11, LINKTYPE_PRISM, LINKTYPE_RADIOTAP,
+                             LINKTYPE_AVS, LINKTYPE_PPI})
+
+
 def recapture_advice(linktype: int) -> str:
     """How to take a capture we can read instead."""
+    if linktype in _WIFI_LINKTYPES:
+        return _WIRELESS
     advice = OTHER_LINKTYPES.get(linktype, ("", ""))[1]
     return advice or ("re-capture with 'tcpdump -i any -w FILE' (Linux cooked) or on the "
                       "Ethernet interface ('tcpdump -i eth0 -w FILE')")
@@ -164,6 +177,66 @@ def _nflog_payload(data: bytes) -> int:
     return -1
 
 
+def _wifi_payload(data: bytes, off: int, pad: bool = False) -> int:
+    """An 802.11 data frame at ``off``: its header (24 bytes; a fourth address, QoS and HT
+    control add to it; ``pad``: aligned to 4, as the radio header said), then LLC/SNAP and
+    an ethertype. Management, control, null and encrypted (protected) frames hold no IP."""
+    if len(data) < off + 24:
+        return -1
+    fc0, fc1 = data[off], data[off + 1]
+    if (fc0 >> 2) & 3 != 2 or fc0 & 0x40 or fc1 & 0x40:   # not data; no body; protected
+        return -1
+    hdr = 30 if fc1 & 3 == 3 else 24
+    if fc0 & 0x80:                                          # a QoS data subtype
+        hdr += 6 if fc1 & 0x80 else 2                       # (+ HT control when ordered)
+    if pad:
+        hdr = (hdr + 3) & ~3
+    llc = off + hdr
+    if len(data) < llc + 8 or data[llc:llc + 3] != b"\xaa\xaa\x03":
+        return -1
+    return _after_ethertype(data, (data[llc + 6] << 8) | data[llc + 7], llc + 8)
+
+
+def _radiotap_payload(data: bytes) -> int:
+    """Radiotap: version 0, a length (little endian), the fields the present bitmaps name;
+    of those only Flags matters here (bit 0x20: the 802.11 header is padded to 4 bytes)."""
+    if len(data) < 8 or data[0] != 0:
+        return -1
+    length = data[2] | data[3] << 8
+    present = int.from_bytes(data[4:8], "little")
+    pos = 8
+    while int.from_bytes(data[pos - 4:pos], "little") & 0x80000000 and pos + 4 <= length:
+        pos += 4                                  # more present bitmaps follow
+    flags = 0
+    if present & 2:                               # Flags, after the TSFT (8 bytes, aligned)
+        if present & 1:
+            pos = ((pos + 7) & ~7) + 8
+        flags = data[pos] if pos < min(length, len(data)) else 0
+    return _wifi_payload(data, length, bool(flags & 0x20))
+
+
+def _wifi_radio_payload(linktype: int, data: bytes) -> int:
+    """802.11 behind the radio header of its link type (none, Prism, radiotap, AVS, PPI)."""
+    if linktype == LINKTYPE_IEEE802_11:
+        return _wifi_payload(data, 0)
+    if linktype == LINKTYPE_RADIOTAP:
+        return _radiotap_payload(data)
+    if len(data) < 8:
+        return -1
+    if linktype == LINKTYPE_PPI:                  # version, flags, length, inner link type
+        inner = int.from_bytes(data[4:8], "little")
+        start = data[2] | data[3] << 8
+        return _wifi_payload(data, start) if inner == LINKTYPE_IEEE802_11 else \
+            ethernet_ip(data, start) if inner == LINKTYPE_ETHERNET else -1
+    if data[:4] == b"\x80\x21\x10\x01":           # AVS (also found under the Prism type)
+        return _wifi_payload(data, int.from_bytes(data[4:8], "big"))
+    if linktype == LINKTYPE_PRISM:                # message code, length in host order
+        length = int.from_bytes(data[4:8], "little")
+        return _wifi_payload(data, length if length < len(data)
+                             else int.from_bytes(data[4:8], "big"))
+    return -1
+
+
 def pppoe_ip_limit(linktype: int, data: bytes, ip_off: int) -> int | None:
     """The most bytes the IP packet at ``ip_off`` can hold by its PPPoE session header's
     length, or None when the frame is no PPPoE session frame.
@@ -253,6 +326,8 @@ def ip_offset(linktype: int, data: bytes) -> int:
         return _frelay_payload(data)
     if linktype == LINKTYPE_NFLOG:
         return _nflog_payload(data)
+    if linktype in _WIFI_LINKTYPES:
+        return _wifi_radio_payload(linktype, data)
     return -1
 
 
@@ -309,6 +384,8 @@ def frame_kind(linktype: int, data: bytes) -> str:
         return "PPP control (LCP, IPCP, authentication)"
     if linktype == LINKTYPE_FRELAY:
         return "Frame Relay frames without IP (Q.933 signalling, IS-IS, ES-IS ...)"
+    if linktype in _WIFI_LINKTYPES:
+        return "802.11 management, control or encrypted frames"
     return f"{linktype_name(linktype)} frames without IP"
 
 

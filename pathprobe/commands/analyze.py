@@ -15,14 +15,15 @@ from pathprobe.commands.common import (
 ANALYZE_HELP = """Diagnose a packet capture offline, in the live verdict vocabulary.
 
 Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Cisco
-HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, raw IP; GRE, VXLAN
-and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted) as a stream, or
-capture text recognised by its content (tcpdump/tcpdump -n lines, ASA/FTD
-'show capture' and classic tcpdump, Wireshark/tshark packet lists, tshark
--V detail, decoded HTTP heads; evidence then cites line numbers and says
-what text cannot prove), and analyses every TCP connection, inferring the
-roles from what it sees: a connection that sends CONNECT or an absolute-form request (GET
-http://host/...) goes to a proxy (leg 1); in a capture taken on the proxy,
+HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 data frames,
+raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
+as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
+lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
+lists, tshark -V detail, decoded HTTP heads; evidence then cites line
+numbers and says what text cannot prove), and analyses every TCP
+connection, inferring the roles from what it sees: a connection that sends
+CONNECT or an absolute-form request (GET http://host/...) goes to a proxy
+(leg 1); in a capture taken on the proxy,
 the proxy's own connection to the requested host (by time, SNI or Host,
 and port) is leg 2; anything else is a client talking
 straight to a server. Connections whose start was not captured are

@@ -1,5 +1,5 @@
 """Encapsulations `analyze` opens (issue 20 item 8): 802.1Q/QinQ, PPPoE, PPP (link type 9),
-MPLS, GRE, VXLAN, GENEVE, IP-in-IP, Frame Relay, Linux NFLOG: byte vectors for the decoders,
+MPLS, GRE, VXLAN, GENEVE, IP-in-IP, Frame Relay, Linux NFLOG, 802.11: byte vectors for the decoders,
 and the real CLI on lab captures that scapy re-wrapped (scripts/make_encap_captures.py)."""
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ ENCAP = CAPTURES / "encap"
 V4 = bytes([0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]) + bytes([198, 18, 1, 2, 198, 18, 2, 2])
 V6 = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(32)
 ETH = b"\x02" * 12
+SNAP_V4, SNAP_V6 = b"\xaa\xaa\x03\x00\x00\x00\x08\x00", b"\xaa\xaa\x03\x00\x00\x00\x86\xdd"
+RADIOTAP = b"\x00\x00\x08\x00\x00\x00\x00\x00"     # version 0, length 8, no field
 
 
 def outer_v4(proto: int, payload: bytes) -> bytes:
@@ -69,6 +71,24 @@ def udp(dport: int, payload: bytes) -> bytes:
      + b"\x00\x3c\x00\x09" + V6, 16),                          # a big-endian host
     (239, b"\x02\x00\x00\x01" + b"\x08\x00\x01\x00\x08\x00\x03\x00", -1),  # no packet
     (239, b"\x02\x00\x00\x01" + b"\x02\x00\x09\x00" + V4, -1),        # a TLV too short
+    # 802.11 data frames (105 bare; 127 radiotap, 192 PPI, 163 AVS, 119 Prism first)
+    (105, b"\x08\x01" + bytes(22) + SNAP_V4 + V4, 32),                 # data, to the AP
+    (105, b"\x08\x03" + bytes(28) + SNAP_V6 + V6, 38),                 # four addresses
+    (105, b"\x88\x01" + bytes(24) + SNAP_V4 + V4, 34),                 # QoS data
+    (105, b"\x88\x81" + bytes(28) + SNAP_V4 + V4, 38),                 # QoS + HT control
+    (105, b"\x08\x41" + bytes(22) + SNAP_V4 + V4, -1),                 # protected
+    (105, b"\x48\x01" + bytes(22), -1), (105, b"\x80\x00" + bytes(40), -1),   # null; beacon
+    (127, RADIOTAP + b"\x88\x01" + bytes(24) + SNAP_V4 + V4, 42),
+    (127, b"\x00\x00\x0a\x00\x02\x00\x00\x00\x20\x00" + b"\x88\x01" + bytes(24)
+     + bytes(2) + SNAP_V4 + V4, 46),                                   # Flags: padded to 4
+    (127, b"\x00\x00\x18\x00\x03\x00\x00\x00" + bytes(8) + b"\x20" + bytes(7) + b"\x88\x01"
+     + bytes(24) + bytes(2) + SNAP_V4 + V4, 60),                       # TSFT, then Flags
+    (192, b"\x00\x00\x08\x00\x69\x00\x00\x00" + b"\x08\x01" + bytes(22) + SNAP_V4 + V4, 40),
+    (192, b"\x00\x00\x08\x00\x01\x00\x00\x00" + ETH + b"\x08\x00" + V4, 22),  # Ethernet
+    (163, b"\x80\x21\x10\x01\x00\x00\x00\x40" + bytes(56) + b"\x08\x01" + bytes(22)
+     + SNAP_V4 + V4, 96),
+    (119, b"\x41\x00\x00\x00\x90\x00\x00\x00" + bytes(136) + b"\x08\x01" + bytes(22)
+     + SNAP_V4 + V4, 176),
 ])
 def test_link_layer_offsets(linktype: int, frame: bytes, offset: int) -> None:
     assert ip_offset(linktype, frame) == offset
@@ -99,7 +119,8 @@ def test_tunnel_offsets(packet: bytes, offset: int) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(linktype=st.sampled_from([0, 1, 9, 50, 51, 104, 107, 113, 239, 276]),
+@given(linktype=st.sampled_from([0, 1, 9, 50, 51, 104, 105, 107, 113, 119, 127, 163, 192, 239,
+                                  276]),
        data=st.binary(max_size=120))
 def test_offsets_never_raise_and_stay_inside(linktype: int, data: bytes) -> None:
     off = ip_offset(linktype, data)
@@ -148,13 +169,30 @@ def test_no_ip_at_all_names_what_is_there_and_how_to_recapture() -> None:
 
 
 def test_unknown_link_type_is_named(tmp_path: Path) -> None:
-    path = tmp_path / "wifi.pcap"
-    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 105)
+    path = tmp_path / "docsis.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 143)
                      + struct.pack("<IIII", 0, 0, 40, 40) + bytes(40))
     proc = analyze(path)
     assert proc.returncode == 3
     (line,) = proc.stderr.strip().splitlines()
-    assert "IEEE 802.11 (Wi-Fi)" in line and "wired side" in line
+    assert "DOCSIS (link type 143)" in line and "tcpdump -i" in line, line
+
+
+@pytest.mark.parametrize("linktype", [105, 127])
+def test_wifi_without_ip_says_where_to_capture(tmp_path: Path, linktype: int) -> None:
+    """A beacon and an encrypted data frame: no IP to read (the tcpdump project's 200
+    radiotap captures of management frames); was refused by its link type alone."""
+    radio = b"\x00\x00\x08\x00\x00\x00\x00\x00" if linktype == 127 else b""
+    frames = [radio + b"\x80\x00" + bytes(40),
+              radio + b"\x08\x41" + bytes(22) + b"\xaa\xaa\x03\x00\x00\x00\x08\x00" + bytes(40)]
+    path = tmp_path / "wifi.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)
+                     + b"".join(struct.pack("<IIII", 0, 0, len(f), len(f)) + f for f in frames))
+    proc = analyze(path)
+    assert proc.returncode == 3
+    (line,) = proc.stderr.strip().splitlines()
+    assert "no IP packet in 2 frames (2 802.11 management, control or encrypted frames)" \
+        in line and "wired side of the access point" in line, line
 
 
 def test_generator_reproduces_the_fixtures() -> None:
