@@ -185,8 +185,8 @@ def test_non_ip_frames_are_skipped() -> None:
 
 
 def test_unsupported_link_type_is_one_clear_error(tmp_path: Path) -> None:
-    path = write_pcap(tmp_path / "x.pcap", 127, [(0, 0, b"\0" * 40, 40)])   # 802.11 radiotap
-    with pytest.raises(CaptureError, match=r"802.11 radiotap .link type 127.* no IP"):
+    path = write_pcap(tmp_path / "x.pcap", 187, [(0, 0, b"\0" * 40, 40)])   # Bluetooth HCI
+    with pytest.raises(CaptureError, match=r"Bluetooth HCI .link type 187.* no IP"):
         list(read_frames(path))
 
 
@@ -409,7 +409,7 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
     linktype, recs = pcap_records(ACL)
     first = write_pcapng(tmp_path / "a", linktype, recs[:6]).read_bytes()
     second = write_pcapng(tmp_path / "b", linktype, recs[6:], endian=">").read_bytes()
-    foreign = write_pcapng(tmp_path / "c", 127, [(0, 0, b"\0" * 40, 40)]).read_bytes()
+    foreign = write_pcapng(tmp_path / "c", 187, [(0, 0, b"\0" * 40, 40)]).read_bytes()
     path = tmp_path / "all.pcapng"
     path.write_bytes(first + foreign + second)
     stats = ReadStats()
@@ -426,12 +426,15 @@ def test_pcapng_sections_concatenated_and_foreign_interfaces(tmp_path: Path) -> 
 def test_pcapng_of_wifi_frames_only_says_so_like_its_pcap(tmp_path: Path) -> None:
     """Practical Packet Analysis' 802.11 captures (pcapng, radiotap): 'healthy, 12 IP
     packets, no TCP connection' (exit 0), while a pcap of that link type says it carries no
-    IP and how to capture instead (exit 3). Now the same; and frames skipped beside IP ones
-    are not counted as IP packets."""
-    wifi = write_pcapng(tmp_path / "w", 127, [(0, i, b"\0" * 40, 40) for i in range(12)])
+    IP and how to capture instead (exit 3). Now the same; and frames without IP beside IP
+    ones are not counted as IP packets. (Radiotap is read now: these frames hold none.)"""
+    radiotap = b"\x00\x00\x08\x00\x00\x00\x00\x00"
+    wifi = write_pcapng(tmp_path / "w", 127,
+                        [(0, i, radiotap + b"\x80\x00" + bytes(40), 50) for i in range(12)])
     with pytest.raises(CaptureUnreadable) as err:
         analyze_capture(wifi, Filters())
-    assert "all 12 frames are on interfaces of link type 802.11 radiotap" in str(err.value)
+    assert "no IP packet in 12 frames (12 802.11 management, control or encrypted frames) " \
+        "on 802.11 radiotap" in str(err.value)
     assert "wired side" in str(err.value)
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
