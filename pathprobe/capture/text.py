@@ -272,8 +272,16 @@ def _detail_of_listed(packets: list[TextPacket], d: TextPacket) -> bool:
 def _standalone(out: TextParse, conv: _Conversations, lineno: int, request: bool,
                 body: bytes) -> None:
     """An HTTP head on lines of its own: sent on the connection above it (or between an
-    unnamed client and proxy when the text shows no packet), with its text's length."""
-    ends = conv.last or ("client", 0, "proxy", 0)
+    unnamed client and proxy when the text shows no packet), with its text's length. An
+    answer before any packet or request answers nothing the text shows: only counted."""
+    ends = conv.last
+    if ends is None and not request:   # an answer to nothing the text shows: no connection
+        out.http_orphans += 1
+        out.first_orphan = out.first_orphan or lineno
+        return
+    if ends is None:   # heads only (curl -v): an unnamed client, an unnamed proxy
+        ends = ("client", 0, "proxy", 0)
+        conv.client[frozenset((("client", 0), ("proxy", 0)))] = ("client", 0)
     src, sport, dst, dport = conv.toward_server(ends, request)
     before = out.packets[-1] if out.packets else None
     p = TextPacket(lineno, TextForm.HTTP, src, sport, dst, dport, TCP_PSH,

@@ -443,6 +443,10 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
             f"{path_name}: 'tcpdump -q' lines show no TCP flags, sequence numbers or options, "
             "which the analysis needs: print the capture without -q ('tcpdump -n -r FILE') "
             "or give the pcap")
+    if not parsed.packets and not parsed.other_protocols and parsed.http_orphans:
+        raise CaptureError(f"{path_name}: HTTP answers only (first: line {parsed.first_orphan})"
+                           ", no request or packet line they answer: paste the request "
+                           "(CONNECT ...) or the packet lines with them")
     if not parsed.packets and not parsed.other_protocols:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
@@ -483,6 +487,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     if parse.http_standalone:
         notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
                          line=parse.first_standalone))
+    if parse.http_orphans:
+        notes.append(_ev(TextFact.HTTP_ORPHAN, count=parse.http_orphans, line=parse.first_orphan))
     if parse.ambiguous:
         notes.append(_ev(TextFact.ROWS_AMBIGUOUS, count=parse.ambiguous,
                          line=parse.first_ambiguous))

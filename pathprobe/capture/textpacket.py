@@ -84,6 +84,8 @@ class TextParse:
     hex_payloads: int = 0           # packets whose payload a hex dump (-x, -X) spells
     http_standalone: int = 0        # HTTP heads on lines of their own
     first_standalone: int = 0
+    http_orphans: int = 0           # ... answers with nothing before them they could answer
+    first_orphan: int = 0
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

@@ -22,6 +22,7 @@ class TextFact(StrEnum):
     SIZES_ASSUMED = "text-sizes-assumed"       # {count} data lines showed no TCP options
     NO_TIMES = "text-no-times"                 # {count} lines without a time
     HTTP_STANDALONE = "text-http-standalone"   # {count} HTTP heads on their own lines
+    HTTP_ORPHAN = "text-http-orphan"           # {count} answers before any request/packet
     UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})
     ROWS_AMBIGUOUS = "text-rows-ambiguous"     # {count} rows fit several: a guess
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked

@@ -1012,3 +1012,52 @@ def test_text_to_a_proxy_port_without_connect_line_says_how_to_name_the_proxy(
     path.write_text(PROXIED_LINES.format(port=443), encoding="utf-8")
     _code, doc = report(str(path))
     assert not [n for n in cast(list[str], doc["notes"]) if "--proxy" in n]
+
+
+@pytest.mark.parametrize(("answer", "code"), [
+    ("HTTP/1.1 407 Proxy Authentication Required\nProxy-Authenticate: Basic realm=\"x\"",
+     "PROXY_AUTH_REQUIRED"),
+    ("HTTP/1.1 403 Forbidden\nServer: squid", "PROXY_DENIED"),
+])
+def test_heads_alone_are_a_request_and_its_answer(tmp_path: Path, answer: str,
+                                                  code: str) -> None:
+    """What 'curl -v' shows, pasted with no packet line: CONNECT, then the proxy's answer.
+    The request was sent from the unnamed proxy to the unnamed client (ports 0 on both
+    ends: the higher port was taken for the client), so the answer was never seen: 'leg 1
+    healthy, answer none'."""
+    path = tmp_path / "curl.txt"
+    path.write_text("CONNECT tools.cisco.com:443 HTTP/1.1\nHost: tools.cisco.com:443\n\n"
+                    f"{answer}\n\n", encoding="utf-8")
+    proc = analyze(str(path), "--json")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    (v,) = doc["verdicts"]
+    assert (v["code"], v["leg"]) == (code, "fmc-proxy")
+    assert "connection client:0 -> proxy:0" in v["evidence"]
+    (row,) = doc["legs"]
+    assert row["target"] == "tools.cisco.com:443 via proxy:0"
+
+
+def test_an_answer_before_anything_it_answers_makes_no_connection(tmp_path: Path) -> None:
+    """The article quotes curl's 'HTTP/1.1 200 Connection established' before any packet:
+    it made a connection of its own ('client port 0, target client:0', fmc-upstream,
+    HEALTHY). It is counted in a note, and a text of such answers only is one clear line."""
+    lone = tmp_path / "lone.txt"
+    lone.write_text("HTTP/1.1 200 Connection established\n\n", encoding="utf-8")
+    proc = analyze(str(lone))
+    assert proc.returncode == 2
+    assert proc.stderr.decode().strip() == (
+        "pathprobe: error: lone.txt: HTTP answers only (first: line 1), no request or packet "
+        "line they answer: paste the request (CONNECT ...) or the packet lines with them")
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_text(
+        "HTTP/1.1 200 Connection established\n\n"
+        "10:00:00.000000 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 1, win 64240, "
+        "options [mss 1460], length 0\n"
+        "10:00:00.001000 IP 198.18.2.2.3128 > 198.18.1.2.40000: Flags [S.], seq 7, ack 2, "
+        "win 65160, options [mss 1460], length 0\n", encoding="utf-8")
+    _status, doc = report(str(mixed))
+    assert [(row["client_port"], row["target"]) for row in doc["legs"]] == [   # type: ignore
+        (40000, "198.18.2.2:3128")]
+    assert ("1 HTTP answer(s) come before any request or packet line (first: line 1): tied to "
+            "no connection, they were not analysed") in doc["notes"]   # type: ignore[operator]

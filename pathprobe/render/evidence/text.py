@@ -45,6 +45,9 @@ TEXT: dict[TextFact, Template] = {
     TextFact.HTTP_STANDALONE:
         "{count} HTTP head(s) stand on lines of their own (first: line {line}): each was taken "
         "as sent on the connection above it, as long as its text",
+    TextFact.HTTP_ORPHAN:
+        "{count} HTTP answer(s) come before any request or packet line (first: line {line}): "
+        "tied to no connection, they were not analysed",
     TextFact.ROWS_AMBIGUOUS:
         "{count} HTTP/TLS row(s) name no ports while several connections between the same "
         "two hosts were active (first: line {line}): each was taken as the last one's to "
