@@ -67,11 +67,12 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _overhead(fmt: str, ncols: int) -> int:
-    """Characters a table adds to its cells' widths: tabulate pads every column by 2
-    (its MIN_PADDING, with headers), then separators ("  "; grid: "| ", " |")."""
+    """Characters a table adds to its cells' widths: separators ("  "; grid: "| ", " | ",
+    " |"). tabulate's own padding of 2 per column (MIN_PADDING) is turned off: at 80
+    columns a six-column table would give 12 characters to blanks."""
     if fmt == "grid":
-        return 5 * ncols + 1
-    return 2 * ncols + 2 * (ncols - 1)
+        return 3 * ncols + 1
+    return 2 * (ncols - 1)
 
 
 def column_widths(table: Table, width: int, fmt: str) -> list[int]:
@@ -129,13 +130,14 @@ def table_text(table: Table, fmt: str, width: int, fallback: bool = True) -> str
     import tabulate
     # tabulate measures every cell with wcwidth when it is installed; a table of plain
     # ASCII (the usual one) is measured by length, as fast and the same.
-    wide = tabulate.WIDE_CHARS_MODE
+    wide, padding = tabulate.WIDE_CHARS_MODE, tabulate.MIN_PADDING
     plain = all(_plain(h) for h in headers) and all(_plain(c) for row in rows for c in row)
     tabulate.WIDE_CHARS_MODE = wide and not plain
+    tabulate.MIN_PADDING = 0
     try:
         text = str(tabulate.tabulate(rows, headers, tablefmt=fmt, disable_numparse=True))
     finally:
-        tabulate.WIDE_CHARS_MODE = wide
+        tabulate.WIDE_CHARS_MODE, tabulate.MIN_PADDING = wide, padding
     if _width(text) <= width or not fallback:
         return text
     return records_text(table, width)

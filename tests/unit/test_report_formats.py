@@ -84,7 +84,7 @@ def test_article_sections_in_order() -> None:
     assert titles == ["Context", "Path", "Summary", "Findings", "Recommendations",
                       "Measurements"]
     # One finding per fault, worst first, with its limit in words.
-    assert "critical    proxy-upstream  up" in text
+    assert "critical  proxy-upstream  up" in text
     assert "max payload 1348 B, MTU 1388..1428" in text
     assert "MSS 1460 -> 1300" in text
     # Internal numbers stay out of the default report.
