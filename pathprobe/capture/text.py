@@ -75,6 +75,7 @@ class _Conversations:
         self.ports: dict[tuple[str, str], tuple[int, int]] = {}
         self.client: dict[frozenset[tuple[str, int]], tuple[str, int]] = {}
         self.last: Ends | None = None
+        self.unnamed: Ends | None = None   # the ends of heads that no packet line shows
         # the connections between two hosts not yet closed, with the line and time of
         # their last row (a row naming no ports belongs to one of them: with several
         # active, which one is a guess)
@@ -165,10 +166,31 @@ def _from_dump(p: TextPacket, opts: TcpOptions, payload: bytes) -> None:
     p.wscale = p.wscale if p.wscale is not None else opts.wscale
 
 
+# 'curl -v' marks what it sends with "> " and what it receives with "< " (a mail quote, too,
+# with "> "); its "* Connected to" line names the proxy the heads went to.
+_QUOTED = re.compile(r"[<>](?: |$)")
+_CURL_CONNECTED = re.compile(r"\*\s+Connected to \S+ \(([0-9A-Fa-f.:]+)\) port (\d{1,5})\b")
+
+
+def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
+    """The lines without curl's (or a mail's) "> "/"< " marks, and the unnamed client's
+    connection to the proxy curl says it connected to (the ends of heads without packets)."""
+    if not any(_QUOTED.match(line) for line in lines[:2000]):
+        return lines, None
+    ends = None
+    for line in lines[:2000]:
+        m = _CURL_CONNECTED.match(line)
+        if m is not None and int(m.group(2)) <= 0xFFFF:
+            ends = ("client", 0, m.group(1), int(m.group(2)))
+            break
+    return [line[2:] if _QUOTED.match(line) else line for line in lines], ends
+
+
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out = TextParse(lines=len(lines))
     conv = _Conversations()
+    lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
     i = 0
@@ -279,9 +301,9 @@ def _standalone(out: TextParse, conv: _Conversations, lineno: int, request: bool
         out.http_orphans += 1
         out.first_orphan = out.first_orphan or lineno
         return
-    if ends is None:   # heads only (curl -v): an unnamed client, an unnamed proxy
-        ends = ("client", 0, "proxy", 0)
-        conv.client[frozenset((("client", 0), ("proxy", 0)))] = ("client", 0)
+    if ends is None:   # heads only (curl -v): an unnamed client, the proxy curl names or not
+        ends = conv.unnamed or ("client", 0, "proxy", 0)
+        conv.client[frozenset(((ends[0], ends[1]), (ends[2], ends[3])))] = ("client", 0)
     src, sport, dst, dport = conv.toward_server(ends, request)
     before = out.packets[-1] if out.packets else None
     p = TextPacket(lineno, TextForm.HTTP, src, sport, dst, dport, TCP_PSH,

@@ -19,7 +19,7 @@ HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 data frames,
 raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
-lists, tshark -V detail, decoded HTTP heads; evidence then cites line
+lists, tshark -V detail, decoded HTTP heads, curl -v; evidence then cites line
 numbers and says what text cannot prove), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends
 CONNECT or an absolute-form request (GET http://host/...) goes to a proxy

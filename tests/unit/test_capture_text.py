@@ -1061,3 +1061,56 @@ def test_an_answer_before_anything_it_answers_makes_no_connection(tmp_path: Path
         (40000, "198.18.2.2:3128")]
     assert ("1 HTTP answer(s) come before any request or packet line (first: line 1): tied to "
             "no connection, they were not analysed") in doc["notes"]   # type: ignore[operator]
+
+
+CURL_407 = """$ curl -v -x http://10.10.10.1:3128 https://tools.cisco.com
+*   Trying 10.10.10.1:3128...
+* Connected to 10.10.10.1 (10.10.10.1) port 3128 (#0)
+* Establish HTTP proxy tunnel to tools.cisco.com:443
+> CONNECT tools.cisco.com:443 HTTP/1.1
+> Host: tools.cisco.com:443
+> Proxy-Connection: Keep-Alive
+>
+< HTTP/1.1 407 Proxy Authentication Required
+< Server: squid/5.7
+< Proxy-Authenticate: Basic realm="Squid proxy"
+<
+* Received HTTP code 407 from proxy after CONNECT
+curl: (56) Received HTTP code 407 from proxy after CONNECT
+"""
+
+
+def test_curl_verbose_output_is_read(tmp_path: Path) -> None:
+    """'curl -v -x PROXY URL', what TAC asks for first: '> ' marks what curl sent, '< '
+    what it received, '* Connected to' names the proxy. It was 'not a capture' (exit 2)."""
+    path = tmp_path / "curl.txt"
+    path.write_text(CURL_407, encoding="utf-8")
+    status, doc = report(str(path))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    assert status == 1 and (v["code"], v["leg"]) == ("PROXY_AUTH_REQUIRED", "fmc-proxy")
+    assert "connection client:0 -> 10.10.10.1:3128" in v["evidence"]
+    assert "line 9: proxy answered 407 Proxy Authentication Required" in v["evidence"]
+    secret = "Zm1jdXNlcjpzM2NyZXQ="                     # fmcuser:s3cret
+    ok = CURL_407.replace("> Proxy-Connection: Keep-Alive",
+                          f"> Proxy-Authorization: Basic {secret}").replace(
+        "407 Proxy Authentication Required", "200 Connection established")
+    path.write_text(ok, encoding="utf-8")
+    for fmt in ("--json", "--format=simple", "--format=html", "--format=github"):
+        proc = analyze(str(path), fmt)
+        assert proc.returncode == 0, proc.stderr
+        assert secret.encode() not in proc.stdout and b"s3cret" not in proc.stdout
+
+
+def test_mail_quoted_tcpdump_lines_read_as_the_lines(tmp_path: Path) -> None:
+    """Lines quoted in a mail ("> 10:00:00 IP ...") are the lines themselves (as they were
+    before curl's marks were taken off: this guards that taking them off keeps it so)."""
+    lines = ("10:00:00.000000 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 1, "
+             "win 64240, options [mss 1460], length 0\n"
+             "10:00:00.001000 IP 198.18.2.2.3128 > 198.18.1.2.40000: Flags [S.], seq 7, "
+             "ack 2, win 65160, options [mss 1300], length 0\n")
+    plain, quoted = tmp_path / "plain.txt", tmp_path / "quoted.txt"
+    plain.write_text(lines, encoding="utf-8")
+    quoted.write_text("".join(f"> {line}\n" for line in lines.splitlines()), encoding="utf-8")
+    (_s1, want), (_s2, got) = report(str(plain)), report(str(quoted))
+    assert [v["code"] for v in got["verdicts"]] == ["MSS_CLAMPED"]   # type: ignore[index]
+    assert got["verdicts"] == want["verdicts"] and got["legs"] == want["legs"]
