@@ -6,10 +6,11 @@ tests/fixtures/captures/ whose IP packets scapy puts into another frame:
 802.1Q, QinQ (802.1ad + 802.1Q), PPPoE session over Ethernet, PPP (link type 9),
 GRE, VXLAN (UDP 4789), GENEVE (UDP 6081), Frame Relay (link type 107, RFC 2427 and
 Cisco's encapsulation), Linux NFLOG (link type 239; its bytes are built here from
-the kernel's layout, scapy has no NFLOG) and 802.11 data frames (radiotap, bare). The inner packets are unchanged,
-so `analyze` must give the same verdicts as on the original. `pppoe-1492` is the
-classic PPPoE story built here (1492-byte packets cross, 1500-byte ones vanish). Scapy builds the
-outer headers, not pathprobe's decoders: the two are independent.
+the kernel's layout, scapy has no NFLOG) and 802.11 data frames (radiotap, bare). The
+inner packets are unchanged, so `analyze` must give the same verdicts as on the original.
+`pppoe-1492` is the classic PPPoE story built here (1492-byte packets cross, 1500-byte ones
+vanish). Scapy builds the outer headers (the NFLOG and Frame Relay bytes follow their
+specifications), not pathprobe's decoders: the two are independent.
 
     python scripts/make_encap_captures.py            # writes the fixtures
     python scripts/make_encap_captures.py --check    # fails if a fixture differs
@@ -34,12 +35,11 @@ OUTER_A, OUTER_B = "198.18.100.1", "198.18.100.2"
 def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
     """name -> (IP packet bytes -> scapy frame, link type)."""
     from scapy.contrib.geneve import GENEVE
+    from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
     from scapy.layers.inet import GRE, IP, UDP
     from scapy.layers.inet6 import IPv6
-    from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+    from scapy.layers.l2 import LLC, SNAP, Dot1AD, Dot1Q, Ether
     from scapy.layers.ppp import PPP, PPPoE
-    from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
-    from scapy.layers.l2 import LLC, SNAP
     from scapy.layers.vxlan import VXLAN
 
     def inner(ip: bytes) -> object:
