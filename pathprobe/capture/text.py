@@ -174,8 +174,12 @@ _CURL_CONNECTED = re.compile(r"\*\s+Connected to \S+ \(([0-9A-Fa-f.:]+)\) port (
 
 def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     """The lines without curl's (or a mail's) "> "/"< " marks, and the unnamed client's
-    connection to the proxy curl says it connected to (the ends of heads without packets)."""
-    if not any(_QUOTED.match(line) for line in lines[:2000]):
+    connection to the proxy curl says it connected to (the ends of heads without packets).
+    Marks are taken off where curl's "< " shows or most lines are quoted, not for one
+    prompt ("ciscoasa> show capture")."""
+    head = [line for line in lines[:2000] if line.strip()]
+    quoted = [line for line in head if _QUOTED.match(line)]
+    if not any(line[0] == "<" for line in quoted) and 2 * len(quoted) <= len(head):
         return lines, None
     ends = None
     for line in lines[:2000]:
@@ -188,8 +192,7 @@ def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
 
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
-    out = TextParse(lines=len(lines))
-    conv = _Conversations()
+    out, conv = TextParse(lines=len(lines)), _Conversations()
     lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
