@@ -533,10 +533,11 @@ class Tracker:
                 quoted_len: int) -> bool:
         """An ICMP frag-needed / Packet Too Big from ``router`` quoting a packet of
         ``quoted_len`` bytes with the table key ``quoted``; False when it quotes no
-        connection the tracker follows."""
+        connection the tracker follows, or when the quoted packet fits that MTU (a message
+        no packet of this size can draw: ``IcmpLog`` notes it, no verdict rests on it)."""
         self.capture_end = ts
         entry = self.table.get(quoted)
-        if entry is None:
+        if entry is None or mtu >= quoted_len:
             return False
         c, d = entry[0], entry[1]
         if len(c.icmp) < 32:

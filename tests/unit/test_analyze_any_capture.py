@@ -382,15 +382,46 @@ def test_frag_needed_quoting_the_other_family_is_read_not_an_internal_error(
     from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
 
     for v6 in (False, True):
-        quoted = bytes(IP(src=FMC, dst=UPSTREAM) / TCP(sport=40000, dport=443)) if v6 else \
-            bytes(IPv6(src=FMC6, dst=SERVER6) / TCP(sport=40000, dport=443))
+        quoted = bytes(IP(src=FMC, dst=UPSTREAM) / TCP(sport=40000, dport=443) / (b"x" * 1460)
+                       ) if v6 else bytes(IPv6(src=FMC6, dst=SERVER6) / TCP(
+                           sport=40000, dport=443) / (b"x" * 1440))[:1200]
         err = (IPv6(src=ROUTER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1400) if v6
                else IP(src=ROUTER, dst=FMC) / ICMP(type=3, code=4, nexthopmtu=1400)) / quoted
         status, doc, _err = cli(tmp_path, [(0.0, ether(err))])
         v = verdict(doc, "PMTU_REDUCED")
-        src, size = (FMC, 40) if v6 else (FMC6, 60)
+        src = FMC if v6 else FMC6
         assert status == 0 and v["pmtu_high"] == 1400
-        assert any(f"1400 for a {size}-byte packet from {src}" in e for e in v["evidence"])
+        assert any(f"1400 for a 1500-byte packet from {src}" in e for e in v["evidence"])
+
+
+def test_a_too_big_message_for_a_packet_that_fits_proves_nothing(tmp_path: Path) -> None:
+    """pcap4j's IcmpV6PacketTooBigPacketTest: 'MTU 12345' for a 51-byte packet was
+    PMTU_REDUCED 'MTU at most 12345' (measured). A packet that fits the MTU named cannot
+    have drawn the message: it is noted and no verdict rests on it, alone or quoting a
+    connection of the capture."""
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
+
+    for v6 in (False, True):
+        src, dst, router = (FMC6, SERVER6, ROUTER6) if v6 else (FMC, UPSTREAM, ROUTER)
+        ip = IPv6 if v6 else IP
+        syn = ip(src=src, dst=dst) / TCP(sport=40000, dport=443, flags="S", seq=1)
+        synack = ip(src=dst, dst=src) / TCP(sport=443, dport=40000, flags="SA", seq=9, ack=2)
+        data = ip(src=src, dst=dst) / TCP(sport=40000, dport=443, flags="PA", seq=2, ack=10) \
+            / (b"x" * 100)
+        err = (IPv6(src=router, dst=src) / ICMPv6PacketTooBig(mtu=1400) if v6 else
+               IP(src=router, dst=src) / ICMP(type=3, code=4, nexthopmtu=1400)) / bytes(data)
+        lone = (IPv6(src=router, dst=src) / ICMPv6PacketTooBig(mtu=12345) if v6 else
+                IP(src=router, dst=src) / ICMP(type=3, code=4, nexthopmtu=1400)) / bytes(
+            ip(src=src, dst="198.18.9.9" if not v6 else "2001:db8:9::9") / TCP(dport=80))
+        frames = [(0.0, ether(syn)), (0.001, ether(synack)), (0.002, ether(data)),
+                  (0.003, ether(err)), (0.004, ether(lone))]
+        _status, doc, _err = cli(tmp_path, frames)
+        assert "PMTU_REDUCED" not in codes(doc), codes(doc)
+        note = next(n for n in doc["notes"] if "did not fit a next-hop MTU" in n)
+        size = 140 + (20 if v6 else 0)
+        assert note.startswith(f"frame 4: {router} says a {size}-byte packet did not fit a "
+                               "next-hop MTU of 1400; it fits") and "2 such message" in note
 
 
 def _ping(ts: float, size: int, seq: int, answered: bool, dst: str = UPSTREAM

@@ -227,6 +227,10 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.CONNECT_NEVER_ACKED:
         "the CONNECT was never acknowledged: it did not reach the proxy",
     CaptureFact.ICMP_FRAG_NEEDED: _icmp,
+    CaptureFact.ICMP_TOO_BIG_FITS:
+        "frame {frame}: {router} says a {size}-byte packet did not fit a next-hop MTU of {mtu}; "
+        "it fits, so the message proves nothing of the path (forged, or a broken router): "
+        "{count} such message(s) ignored",
     CaptureFact.PMTUD_WORKS:
         "afterwards packets of up to {delivered} bytes were acknowledged: PMTUD works",
     CaptureFact.LARGE_SEGMENT:
