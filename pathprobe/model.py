@@ -492,12 +492,13 @@ class Measurement:
 
 
 def healthy_unless(problems: Iterable[Verdict], leg: Leg, evidence: Iterable[Evidence],
-                   direction: Direction = Direction.BOTH) -> tuple[Verdict, ...]:
+                   direction: Direction = Direction.BOTH,
+                   confidence: Confidence = Confidence.MEASURED) -> tuple[Verdict, ...]:
     """The problems found, or a single HEALTHY verdict for ``leg`` when there are none."""
     found = tuple(problems)
     if found:
         return found
-    return (Verdict(VerdictCode.HEALTHY, leg, direction, tuple(evidence)),)
+    return (Verdict(VerdictCode.HEALTHY, leg, direction, tuple(evidence), confidence),)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
     from scapy.layers.l2 import LLC, SNAP, Dot1AD, Dot1Q, Ether
     from scapy.layers.ppp import PPP, PPPoE
     from scapy.layers.vxlan import VXLAN
+    from scapy.packet import Raw
 
     def inner(ip: bytes) -> object:
         return IPv6(ip) if ip[0] >> 4 == 6 else IP(ip)
@@ -63,7 +64,6 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
         return ip[0] >> 4 == 6
 
     def raw(frame: bytes) -> object:
-        from scapy.packet import Raw
         return Raw(frame)
 
     def nflog(ip: bytes) -> object:

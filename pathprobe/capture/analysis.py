@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pathprobe.capture.advice import recommendations
@@ -53,7 +53,6 @@ from pathprobe.model import (
     Measurement,
     Recommendation,
     Verdict,
-    VerdictCode,
     healthy_unless,
 )
 from pathprobe.wire.headers import (
@@ -543,9 +542,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         # no connection at all: no proxy either, so nothing is said about one
         legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY if legs_seen
         else Leg.FMC_UPSTREAM,
+        # (no connection judged: nothing wrong seen, but nothing measured either)
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.chosen
-         else ev(CaptureFact.NOTHING_JUDGED)])
-    if not collector.chosen:   # nothing wrong seen, but nothing measured either
-        verdicts = tuple(replace(v, confidence=Confidence.INFERRED)
-                         if v.code is VerdictCode.HEALTHY else v for v in verdicts)
+         else ev(CaptureFact.NOTHING_JUDGED)],
+        confidence=Confidence.MEASURED if collector.chosen else Confidence.INFERRED)
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))

@@ -61,8 +61,9 @@ class IcmpLog:
         # (family, src, dst, ident, seq) -> the request
         self.pings: dict[tuple[int, str, str, int, int], Ping] = {}
         self.hops: list[tuple[int, str, str]] = []    # (frame, router, quoted destination)
-        # too-big messages whose quoted packet fits the MTU they name: (the first, count)
-        self.fitting: tuple[TooBig, int] | None = None
+        # too-big messages whose quoted packet fits the MTU they name: the first, how many
+        self.fitting: TooBig | None = None
+        self.fitting_count = 0
 
     def error(self, frame: int, ip: IpHeader, err: IcmpError) -> None:
         """An ICMP error not matched to a TCP connection of the capture."""
@@ -70,9 +71,9 @@ class IcmpLog:
         if q is None:
             return
         if err.frag_needed and err.mtu and err.mtu >= q.total_length:
-            first = self.fitting[0] if self.fitting is not None else TooBig(
-                frame, ip.version, ip.src, err.mtu, q.src, q.dst, q.total_length, q.proto, None)
-            self.fitting = (first, self.fitting[1] + 1 if self.fitting is not None else 1)
+            self.fitting = self.fitting or TooBig(frame, ip.version, ip.src, err.mtu, q.src,
+                                                  q.dst, q.total_length, q.proto, None)
+            self.fitting_count += 1
         elif err.frag_needed and err.mtu and len(self.too_big) < TOO_BIG_MAX:
             self.too_big.append(TooBig(frame, ip.version, ip.src, err.mtu, q.src, q.dst,
                                        q.total_length, q.proto, err.quoted_tcp_ports))
@@ -154,10 +155,10 @@ def icmp_notes(log: IcmpLog, findings: list[Finding]) -> list[Evidence]:
                           count=len(answered)))
     for frame, router, dst in log.hops[:8]:
         out.append(ev(CaptureFact.TTL_EXCEEDED, frame, router=router, dst=dst))
-    if log.fitting is not None:
-        tb, count = log.fitting
+    tb = log.fitting
+    if tb is not None:
         out.append(ev(CaptureFact.ICMP_TOO_BIG_FITS, tb.frame, router=tb.router, mtu=tb.mtu,
-                      size=tb.size, count=count))
+                      size=tb.size, count=log.fitting_count))
     return out
 
 

@@ -2,8 +2,8 @@
 
 Which link types carry IP we can find (and the names of those that do not, for the
 error that says how to re-capture), 802.1Q/QinQ tags, PPP/PPPoE, MPLS, Frame Relay, Linux
-NFLOG, and the tunnels
-inside IP (GRE, ERSPAN, VXLAN, GENEVE, IP-in-IP). The capture reader
+NFLOG, 802.11 data frames behind their radio headers, and the tunnels inside IP (GRE,
+ERSPAN, VXLAN, GENEVE, IP-in-IP). The capture reader
 (``pathprobe.capture.reader``) hands frames over; ``analysis.track`` asks here where IP is.
 """
 
@@ -23,14 +23,14 @@ LINKTYPE_RAW = 101
 LINKTYPE_PPP_HDLC = 50    # PPP in HDLC-like framing (0xFF 0x03 ...)
 LINKTYPE_PPP_ETHER = 51   # PPPoE session header, then PPP (no Ethernet header)
 LINKTYPE_C_HDLC = 104     # Cisco HDLC: address, control, then an ethertype
+LINKTYPE_IEEE802_11 = 105   # 802.11 (Wi-Fi); Prism, radiotap, AVS and PPI put a radio header first
 LINKTYPE_FRELAY = 107     # Frame Relay: a Q.922 address, then RFC 2427's NLPID or an ethertype
-LINKTYPE_IEEE802_11 = 105   # 802.11 frames (Wi-Fi); the ones below put a radio header first
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
 LINKTYPE_PRISM = 119
 LINKTYPE_RADIOTAP = 127
 LINKTYPE_AVS = 163
 LINKTYPE_PPI = 192
-LINKTYPE_LOOP = 108
-LINKTYPE_LINUX_SLL = 113
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_NFLOG = 239      # Linux NFLOG ('tcpdump -i nflog:N'): TLVs, one of them the packet
@@ -200,9 +200,9 @@ def _wifi_payload(data: bytes, off: int, pad: bool = False) -> int:
 def _radiotap_payload(data: bytes) -> int:
     """Radiotap: version 0, a length (little endian), the fields the present bitmaps name;
     of those only Flags matters here (bit 0x20: the 802.11 header is padded to 4 bytes)."""
-    if len(data) < 8 or data[0] != 0:
+    length = data[2] | data[3] << 8 if len(data) >= 8 else 0
+    if length < 8 or data[0] != 0:
         return -1
-    length = data[2] | data[3] << 8
     present = int.from_bytes(data[4:8], "little")
     pos = 8
     while int.from_bytes(data[pos - 4:pos], "little") & 0x80000000 and pos + 4 <= length:

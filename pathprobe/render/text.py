@@ -91,8 +91,9 @@ def column_widths(table: Table, width: int, fmt: str) -> list[int]:
     if sum(natural) <= avail:
         return natural
     widths = list(floor)
-    whole = [max([floor[i]] + [w for r in table.rows for w in map(_width, r[i].split("\n"))
-                               if w <= SHORT_VALUE]) for i in range(ncols)]
+    whole = [max([floor[i]] + [w for r in table.rows
+                               for w in map(_line_width, r[i].split("\n")) if w <= SHORT_VALUE])
+             for i in range(ncols)]
     for i in sorted(range(ncols), key=lambda i: whole[i] - floor[i]):   # cheapest first
         if sum(widths) + whole[i] - widths[i] <= avail:
             widths[i] = whole[i]
@@ -112,7 +113,7 @@ def _readable_beside_code(table: Table, width: int, fmt: str) -> bool:
     READABLE_COLUMN (or its longest line), which would set it a word a line."""
     widths = column_widths(table, width, fmt)
     for i in range(len(table.headers)):
-        longest = max(_width(line) for row in table.rows for line in row[i].split("\n"))
+        longest = max(_width(row[i]) for row in table.rows)
         if i not in table.code and widths[i] < min(longest, READABLE_COLUMN):
             return False
     return True
@@ -252,8 +253,7 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False,
         table = table_text(inline, fmt, width, fallback=False)
         commands_inline = _width(table) <= width and _readable_beside_code(inline, width, fmt)
         if not commands_inline:  # too narrow for whole commands: they go below, one a line
-            table = table_text(_without_command(recommendations_table(report, False)), fmt,
-                               width)
+            table = table_text(_without_command(inline), fmt, width)
         recs = [table]
         for i, r in enumerate(report.recommendations, 1):
             recs.append("")
