@@ -19,7 +19,7 @@ from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
-from pathprobe.wire.hostport import parse_host
+from pathprobe.wire.hostport import host_port, parse_host
 
 
 @dataclass(frozen=True)
@@ -211,8 +211,7 @@ class Collector:
             elif missed:
                 self.loss[0] += 1
                 self.loss[1] += missed
-        self.targets.setdefault(leg, f"[{c.server}]:{c.sport}" if c.family == 6
-                                else f"{c.server}:{c.sport}")
+        self.targets.setdefault(leg, host_port(c.server, c.sport))
         if c.exchanges and c.exchanges[-1].method == "CONNECT":
             self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)
         for f in findings:

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from pathprobe.compat import SLOTS
+from pathprobe.wire.hostport import host_port
 
 Bytes = bytes   # (a field of Side is called ``bytes``)
 UP, DOWN = 0, 1           # up: client -> server (the side that sent the SYN); down: back
@@ -207,4 +208,5 @@ class Conn:
 
     def endpoint(self, direction: int) -> str:
         """``address:port`` of the sender of ``direction`` (as evidence shows it)."""
-        return f"{self.client}:{self.cport}" if direction == UP else f"{self.server}:{self.sport}"
+        return (host_port(self.client, self.cport) if direction == UP
+                else host_port(self.server, self.sport))

@@ -24,7 +24,7 @@ from pathprobe.model import (
     Verdict,
     VerdictCode,
 )
-from pathprobe.wire.hostport import HostPort
+from pathprobe.wire.hostport import HostPort, host_port
 
 EXAMPLE_PORTS = 8         # client ports named as examples of the other connections
 _ROW_GAPS = {Gap.CAPTURE_LOSS: CaptureFact.ROW_CAPTURE_LOSS,
@@ -101,14 +101,14 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     """One table row per connection (the legs table of the report); ``joined`` names the
     leg-1 client and port whose request this proxy-to-upstream connection serves."""
     last: Exchange | None = c.exchanges[-1] if c.exchanges else None
-    target = (f"{last.target} via {c.server}:{c.sport}" if last is not None
-              else f"{c.server}:{c.sport}")
+    proxy = host_port(c.server, c.sport)
+    target = f"{last.target} via {proxy}" if last is not None else proxy
     if last is not None and last.method != "CONNECT":
         target = f"{last.method} {target}"       # plain HTTP through the proxy
     if c.server_name and last is None:
         target = f"{c.server_name} at {target}"
     if joined is not None:
-        target += f" for {joined[0]}:{joined[1]}"
+        target += f" for {host_port(*joined)}"
     if last is not None:
         status: Number = last.status if last.status is not None else "none"
     else:

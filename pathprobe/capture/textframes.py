@@ -33,6 +33,7 @@ from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Confidence, Evidence, Leg, LegReport, Number, Step, Verdict
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
+from pathprobe.wire.hostport import host_port
 
 if TYPE_CHECKING:
     from pathprobe.capture.analysis import Analysis
@@ -214,7 +215,7 @@ def _seq(s: _Side, p: TextPacket, length: int, info: TextInfo) -> int:
         s.next = end
     if length:
         s.last_seg = (seq, length)
-        s.last_data = (p.line, length, f"{p.src}:{p.sport}")
+        s.last_data = (p.line, length, host_port(p.src, p.sport))
     return seq
 
 

@@ -91,6 +91,17 @@ def parse_host(text: str) -> tuple[str, int | None]:
     return host, port
 
 
+def url_host(host: str) -> str:
+    """``host`` as written before ':PORT' or in a URL: an IPv6 literal in brackets, so
+    that the port cannot be read as its last group."""
+    return f"[{host}]" if ":" in host else host
+
+
+def host_port(host: str, port: int) -> str:
+    """'HOST:PORT', '[v6]:PORT'."""
+    return f"{url_host(host)}:{port}"
+
+
 @dataclass(frozen=True)
 class HostPort:
     """A checked host (IDNA name or IP literal, IPv6 without brackets) and a port."""
@@ -117,10 +128,10 @@ class HostPort:
     @property
     def url_host(self) -> str:
         """The host as it is written before ':PORT' or in a URL (IPv6 in brackets)."""
-        return f"[{self.host}]" if self.is_ipv6 else self.host
+        return url_host(self.host)
 
     def __str__(self) -> str:
-        return f"{self.url_host}:{self.port}"
+        return host_port(self.host, self.port)
 
 
 __all__ = ["HostPort", "check_host", "parse_host"]

@@ -1053,8 +1053,12 @@ def test_fixture_table_row() -> None:
 
 
 def test_fixture_ipv6_target_is_bracketed() -> None:
+    """The leg's target and the row's target write an IPv6 proxy in brackets (the text
+    tests check a verdict's evidence)."""
     a = analyze_capture(FIXTURES / "healthy-v6.pcap", Filters())
-    assert (a.targets)[Leg.FMC_PROXY].startswith("[2001:db8:")
+    assert (a.targets)[Leg.FMC_PROXY] == "[2001:db8:2::2]:3128"
+    (row,) = a.measurement.legs
+    assert row.target is not None and row.target.endswith(" via [2001:db8:2::2]:3128")
 
 
 def test_rows_and_verdicts_carry_their_ip_version_and_clamp_typed() -> None:

@@ -1114,3 +1114,32 @@ def test_mail_quoted_tcpdump_lines_read_as_the_lines(tmp_path: Path) -> None:
     (_s1, want), (_s2, got) = report(str(plain)), report(str(quoted))
     assert [v["code"] for v in got["verdicts"]] == ["MSS_CLAMPED"]   # type: ignore[index]
     assert got["verdicts"] == want["verdicts"] and got["legs"] == want["legs"]
+
+
+def _as_ipv6(text: str) -> str:
+    """The lab's 198.18.N.M addresses of a tcpdump text as 2001:db8:N::M (ICMP lines dropped:
+    they quote IPv4)."""
+    v6 = re.sub(r"\b198\.18\.([12])\.([12])\.(\d+)\b", r"2001:db8:\1::\2.\3", text)
+    return "".join(line.replace(" IP ", " IP6 ", 1)
+                   for line in v6.splitlines(keepends=True) if "ICMP" not in line)
+
+
+def test_an_ipv6_address_before_a_port_is_in_brackets(tmp_path: Path) -> None:
+    """IPv6 ends of a text, everywhere a port follows: the row's target, the connection and
+    sender of a verdict's evidence, the --proxy advice of an unnamed proxy port."""
+    rst = tmp_path / "rst6.txt"
+    rst.write_text(_as_ipv6((TEXT / "rst.tcpdump-n.txt").read_text()))
+    _status, doc = report(str(rst))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    assert v["code"] == "RST_ON_LARGE_SEGMENT"
+    assert v["evidence"][0] == "connection [2001:db8:1::2]:48716 -> [2001:db8:2::2]:80"
+    assert any("from [2001:db8:1::2]:48716" in line for line in v["evidence"]), v
+    assert doc["legs"][0]["target"] == "tools.cisco.com:443 via [2001:db8:2::2]:80"  # type: ignore[index]
+    mtu = tmp_path / "mtu6.txt"
+    mtu.write_text(_as_ipv6((TEXT / "mtu.tcpdump-n.txt").read_text()))
+    _status, doc = report(str(mtu))
+    assert doc["legs"][0]["target"] == "[2001:db8:2::2]:3128"   # type: ignore[index]
+    notes = " ".join(doc["notes"])   # type: ignore[arg-type]
+    assert "a connection to [2001:db8:2::2]:3128, a port" in notes
+    assert "--proxy [2001:db8:2::2]:3128," in notes
+    assert not re.search(r"(?<!\[)2001:db8:[12]::[12]:\d", json.dumps(doc)), doc

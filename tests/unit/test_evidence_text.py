@@ -161,3 +161,24 @@ def test_a_count_of_one_is_singular(member: StrEnum) -> None:
     for many in (0, 3):
         text = describe(Evidence(member, Step.DIAGNOSE, {n: many for n in fields_of(template)}))
         assert " 3 round " not in f"{text} " and " 3 probe " not in f"{text} "
+
+
+ADDRESS_FIELDS = {"server", "client", "proxy", "host", "router", "dst", "src", "peer"}
+BARE_V6_BEFORE_PORT = re.compile(r"(?<!\[)2001:db8::7:\d")
+
+
+@pytest.mark.parametrize("member", ALL_FACTS, ids=lambda m: f"{type(m).__name__}.{m.name}")
+def test_an_ipv6_address_before_a_port_is_in_brackets(member: StrEnum) -> None:
+    """"[2001:db8::7]:3128", never "2001:db8::7:3128" (the port would read as the last
+    group of the address, and --proxy refuses it so written)."""
+    class V6(dict):  # type: ignore[type-arg]
+        def __missing__(self, key: str) -> object:
+            return "2001:db8::7" if key in ADDRESS_FIELDS else 3128
+
+        def get(self, key: str, default: object = None) -> object:
+            return self[key]
+
+    values = V6(method="icmp", same_port=1)
+    values.update({name: values[name] for name in fields_of(TEXT[member])})
+    text = describe(Evidence(member, Step.DIAGNOSE, values))
+    assert not BARE_V6_BEFORE_PORT.search(text), text

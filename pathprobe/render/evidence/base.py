@@ -7,6 +7,7 @@ from string import Formatter
 from typing import Union
 
 from pathprobe.model import Number
+from pathprobe.wire.hostport import url_host
 
 # A str.format template over the evidence values ("{size} bytes ..."), or a function of them
 # for sentences whose wording depends on the numbers.
@@ -27,9 +28,12 @@ def counted(n: Number, noun: str) -> str:
 
 class _Formatter(Formatter):
     """str.format, plus the spec ``#NOUN`` for a count: ``{rounds:#round}`` -> "1 round",
-    "3 rounds"."""
+    "3 rounds", and ``host`` for an address before ':PORT': ``{server:host}:{port}`` ->
+    "[2001:db8::1]:3128"."""
 
     def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec == "host":
+            return "?" if value is None else url_host(str(value))
         if format_spec.startswith("#"):
             return counted(value if isinstance(value, (int, float)) else "?", format_spec[1:])
         if value is None or (format_spec and isinstance(value, str)):

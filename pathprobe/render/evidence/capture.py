@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Number
 from pathprobe.render.evidence.base import Template, counted
+from pathprobe.wire.hostport import url_host
+
+
+def _host_port(v: Mapping[str, Number]) -> str:
+    """The evidence's server and port as 'HOST:PORT' ('[v6]:PORT')."""
+    return f"{url_host(str(v.get('server')))}:{v.get('port')}"
 
 
 def _float(v: Mapping[str, Number], key: str) -> float:
@@ -26,7 +32,7 @@ def ended(v: Mapping[str, Number]) -> str:
 
 def _syn_unanswered(v: Mapping[str, Number]) -> str:
     times = "once" if v.get("count") == 1 else f"{v.get('count')} times"
-    return (f"frame {v.get('frame')}: SYN to {v.get('server')}:{v.get('port')} sent "
+    return (f"frame {v.get('frame')}: SYN to {_host_port(v)} sent "
             f"{times}, never answered by a SYN-ACK in this capture")
 
 
@@ -158,7 +164,7 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
 
 
 def _others_connected(v: Mapping[str, Number]) -> str:
-    where = (f"to {v.get('server')}:{v.get('port')}" if v.get("same_port", 1)
+    where = (f"to {_host_port(v)}" if v.get("same_port", 1)
              else f"between the same two hosts (to {v.get('server')} or from it)")
     return (f"{v.get('count')} other connection(s) {where} in this capture succeeded: one "
             "refusal, not an unreachable server (a listener's backlog, a rate limit, a peer "
@@ -194,7 +200,7 @@ def _on(v: Mapping[str, Number]) -> str:
 
 
 TEXT: dict[CaptureFact, Template] = {
-    CaptureFact.SYN_SENT: "frame {frame}: SYN to {server}:{port}",
+    CaptureFact.SYN_SENT: "frame {frame}: SYN to {server:host}:{port}",
     CaptureFact.SYNACK_IGNORED:
         "frame {frame}: the SYN-ACK came back, yet the client never acknowledged it and sent "
         "its SYN again (frame {again}; {count} in all): the SYN-ACK did not reach the client's "
@@ -363,7 +369,7 @@ TEXT: dict[CaptureFact, Template] = {
         "{full_seg}): either the data stopped at or beyond the proxy, or its large segments "
         "vanish on leg 1 downstream (a black hole leaves no trace at the FMC); 'pathprobe "
         "diagnose' tells which",
-    CaptureFact.CONNECTION: "connection {client}:{cport} -> {server}:{sport}",
+    CaptureFact.CONNECTION: "connection {client:host}:{cport} -> {server:host}:{sport}",
     CaptureFact.SAME_IN_OTHERS: _same_in_others,
     CaptureFact.NOTHING_WRONG:
         "{connections} connection(s): no refusal, stall, reset, black hole or MSS change seen",

@@ -75,10 +75,10 @@ TEXT: dict[TextFact, Template] = {
         "line {frame}, cited above, is a packet the ASA/FTD dropped itself ({reason}): the "
         "firewall, not the path, may be the cause",
     TextFact.PROXY_UNSEEN:
-        "line {frame}: a connection to {server}:{port}, a port explicit proxies listen on, "
+        "line {frame}: a connection to {server:host}:{port}, a port explicit proxies listen on, "
         "taken as one to the server itself: no line shows a CONNECT or other request to a "
         "proxy (text holds none unless a line names it); if {server} is the proxy, say so "
-        "with --proxy {server}:{port}, and the report names the legs",
+        "with --proxy {server:host}:{port}, and the report names the legs",
     TextFact.ENDS_UNACKED:
         "line {frame}: {payload} bytes from {sender} are never acknowledged before the text "
         "ends; what followed (an answer, retransmissions, silence) is not in the text",
