@@ -21,6 +21,7 @@ a head without ports belongs to). The packet and the parsers every form shares a
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Sequence
 
@@ -172,6 +173,14 @@ _QUOTED = re.compile(r"[<>](?: |$)")
 _CURL_CONNECTED = re.compile(r"\*\s+Connected to \S+ \(([0-9A-Fa-f.:]+)\) port (\d{1,5})\b")
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     """The lines without curl's (or a mail's) "> "/"< " marks, and the unnamed client's
     connection to the proxy curl says it connected to (the ends of heads without packets).
@@ -181,10 +190,10 @@ def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     quoted = [line for line in head if _QUOTED.match(line)]
     if not any(line[0] == "<" for line in quoted) and 2 * len(quoted) <= len(head):
         return lines, None
-    ends = None
+    ends = None   # port 0: the client's port, which curl does not show (textlabel.py)
     for line in lines[:2000]:
         m = _CURL_CONNECTED.match(line)
-        if m is not None and int(m.group(2)) <= 0xFFFF:
+        if m is not None and 0 < int(m.group(2)) <= 0xFFFF and _is_address(m.group(1)):
             ends = ("client", 0, m.group(1), int(m.group(2)))
             break
     return [line[2:] if _QUOTED.match(line) else line for line in lines], ends
@@ -304,8 +313,8 @@ def _standalone(out: TextParse, conv: _Conversations, lineno: int, request: bool
         out.http_orphans += 1
         out.first_orphan = out.first_orphan or lineno
         return
-    if ends is None:   # heads only (curl -v): an unnamed client, the proxy curl names or not
-        ends = conv.unnamed or ("client", 0, "proxy", 0)
+    if ends is None:   # heads only (curl -v): an unnamed client, the proxy curl names or not;
+        ends = conv.unnamed or ("client", 0, "proxy", 0)   # port 0: not shown (textlabel)
         conv.client[frozenset(((ends[0], ends[1]), (ends[2], ends[3])))] = ("client", 0)
     src, sport, dst, dport = conv.toward_server(ends, request)
     before = out.packets[-1] if out.packets else None

@@ -27,11 +27,12 @@ from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textforms import quiet_line
+from pathprobe.capture.textlabel import Relabel
 from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse, proxy_port_syn
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Confidence, Evidence, Leg, LegReport, Number, Step, Verdict
+from pathprobe.model import Confidence, Evidence, Leg, Number, Step, Verdict
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 from pathprobe.wire.hostport import host_port
 
@@ -504,40 +505,6 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     return notes
 
 
-class _Relabel:
-    """Evidence of a text: stand-in addresses back to the names, frames called lines."""
-
-    def __init__(self, names: Mapping[str, str]) -> None:
-        self.names = names
-        keys = sorted(names, key=len, reverse=True)
-        self.pattern = (re.compile(r"(?<![0-9A-Za-z.:])(" + "|".join(map(re.escape, keys))
-                                   + r")(?![0-9A-Za-z]|\.\d)") if keys else None)
-
-    def text(self, s: str) -> str:
-        if self.pattern is None:
-            return s
-        return self.pattern.sub(lambda m: self.names[m.group(1)], s)
-
-    def values(self, values: Mapping[str, Number]) -> dict[str, Number]:
-        return {k: self.text(v) if isinstance(v, str) else v for k, v in values.items()}
-
-    def evidence(self, ev: Evidence) -> Evidence:
-        values = self.values(ev.values)
-        if ev.step is Step.CAPTURE:
-            values["unit"] = "line"
-        return dataclasses.replace(ev, values=values)
-
-    def verdict(self, v: Verdict) -> Verdict:
-        numbers = {k: n for k, n in self.values(v.numbers).items() if k != "wireshark_filter"}
-        return dataclasses.replace(v, evidence=tuple(self.evidence(e) for e in v.evidence),
-                                   numbers=numbers)
-
-    def leg(self, leg: LegReport) -> LegReport:
-        return dataclasses.replace(leg, target=self.text(leg.target),
-                                   measurements=self.values(leg.measurements),
-                                   notes=tuple(self.evidence(e) for e in leg.notes))
-
-
 def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
     """A verdict that cites a packet the capturing ASA/FTD dropped itself (its asp-drop
     capture says why) has a cause it did not measure away: the firewall. It says so and is
@@ -577,7 +544,7 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     info = analysis.stats.text
     if info is None:
         return analysis
-    relabel = _Relabel(info.names)
+    relabel = Relabel(info.names)
     m = analysis.measurement
     kept = [relabel.evidence(n) for n in m.notes if n.fact is not CaptureFact.CAPTURE_READ]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,

@@ -26,7 +26,8 @@ from pathprobe.capture.textforms import (
     packet_list_row,
     tcpdump_line,
 )
-from pathprobe.capture.textframes import _Relabel, _resolve, _Side, looks_like_text
+from pathprobe.capture.textframes import _resolve, _Side, looks_like_text
+from pathprobe.capture.textlabel import Relabel
 from pathprobe.capture.textpacket import CLIENT_HELLO, TextForm, TextPacket, parse_time
 from pathprobe.errors import CaptureError, UsageError
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
@@ -219,8 +220,13 @@ def test_sequence_numbers_relative_or_absolute() -> None:
 
 
 def test_relabel_names_only_whole_addresses() -> None:
-    r = _Relabel({"240.0.0.1": "fmc", "100::2": "proxy"})
-    assert r.text("240.0.0.1:54321 -> [100::2]:80") == "fmc:54321 -> [proxy]:80"
+    r = Relabel({"240.0.0.1": "fmc", "100::2": "proxy"})
+    # a name needs no brackets; a port 0 is one the text did not show
+    assert r.text("240.0.0.1:54321 -> [100::2]:80") == "fmc:54321 -> proxy:80"
+    assert r.text("240.0.0.1:0 -> [100::2]:0") == "fmc -> proxy"
+    assert r.text("240.0.0.1:05 -> [100::2]:10") == "fmc:05 -> proxy:10"
+    assert r.values({"cport": 0, "port": 0, "size": 0, "server": "[100::2]:0"}) == {
+        "cport": None, "port": None, "size": 0, "server": "proxy"}
     assert r.text("240.0.0.12 1240.0.0.1 240.0.0.1.5") == "240.0.0.12 1240.0.0.1 240.0.0.1.5"
 
 
@@ -1033,9 +1039,14 @@ def test_heads_alone_are_a_request_and_its_answer(tmp_path: Path, answer: str,
     doc = json.loads(proc.stdout)
     (v,) = doc["verdicts"]
     assert (v["code"], v["leg"]) == (code, "fmc-proxy")
-    assert "connection client:0 -> proxy:0" in v["evidence"]
+    # no line shows either end's port: none is written ('client:0 -> proxy:0', client
+    # port 0 in the table, before)
+    assert "connection client -> proxy" in v["evidence"]
     (row,) = doc["legs"]
-    assert row["target"] == "tools.cisco.com:443 via proxy:0"
+    assert (row["target"], row["client_port"]) == ("tools.cisco.com:443 via proxy", None)
+    text = analyze(str(path), "--width", "100").stdout.decode()
+    assert "- connection client -> proxy\n" in text and not re.search(r"(client|proxy):0", text)
+    assert re.search(r"^-\s+tools\.cisco\.com:443 via", text, re.M), text
 
 
 def test_an_answer_before_anything_it_answers_makes_no_connection(tmp_path: Path) -> None:
@@ -1088,8 +1099,13 @@ def test_curl_verbose_output_is_read(tmp_path: Path) -> None:
     status, doc = report(str(path))
     (v,) = doc["verdicts"]   # type: ignore[misc]
     assert status == 1 and (v["code"], v["leg"]) == ("PROXY_AUTH_REQUIRED", "fmc-proxy")
-    assert "connection client:0 -> 10.10.10.1:3128" in v["evidence"]
+    assert "connection client -> 10.10.10.1:3128" in v["evidence"]   # (curl: no client port)
     assert "line 9: proxy answered 407 Proxy Authentication Required" in v["evidence"]
+    assert doc["legs"][0]["client_port"] is None   # type: ignore[index]
+    for bad in ("10.10.10.300", "1.2.3", ":::::"):   # not an address: the proxy stays unnamed
+        path.write_text(CURL_407.replace("(10.10.10.1)", f"({bad})"), encoding="utf-8")
+        _status, doc = report(str(path))
+        assert "connection client -> proxy" in doc["verdicts"][0]["evidence"], bad  # type: ignore
     secret = "Zm1jdXNlcjpzM2NyZXQ="                     # fmcuser:s3cret
     ok = CURL_407.replace("> Proxy-Connection: Keep-Alive",
                           f"> Proxy-Authorization: Basic {secret}").replace(
@@ -1143,3 +1159,16 @@ def test_an_ipv6_address_before_a_port_is_in_brackets(tmp_path: Path) -> None:
     assert "a connection to [2001:db8:2::2]:3128, a port" in notes
     assert "--proxy [2001:db8:2::2]:3128," in notes
     assert not re.search(r"(?<!\[)2001:db8:[12]::[12]:\d", json.dumps(doc)), doc
+
+
+def test_named_ipv6_hosts_are_written_as_names(tmp_path: Path) -> None:
+    """tcpdump without -n names IPv6 hosts as it names IPv4 ones: the report writes the
+    names ('proxy.example.com:80'), not brackets around them as around an address."""
+    named = (TEXT / "rst.tcpdump-names.txt").read_text().replace(" IP ", " IP6 ")
+    path = tmp_path / "named6.txt"
+    path.write_text(named, encoding="utf-8")
+    _status, doc = report(str(path))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    assert v["evidence"][0] == "connection fmc.example.com:48716 -> proxy.example.com:80"
+    assert doc["legs"][0]["target"] == "tools.cisco.com:443 via proxy.example.com:80"  # type: ignore[index]
+    assert not re.search(r"\[(fmc|proxy)\.", json.dumps(doc)), doc

@@ -28,12 +28,15 @@ def counted(n: Number, noun: str) -> str:
 
 class _Formatter(Formatter):
     """str.format, plus the spec ``#NOUN`` for a count: ``{rounds:#round}`` -> "1 round",
-    "3 rounds", and ``host`` for an address before ':PORT': ``{server:host}:{port}`` ->
-    "[2001:db8::1]:3128"."""
+    "3 rounds", ``host`` for an address before ':PORT' and ``port`` for ':PORT' itself,
+    left out where no port is known (a pasted head's client): ``{server:host}{sport:port}``
+    -> "[2001:db8::1]:3128", "client"."""
 
     def format_field(self, value: object, format_spec: str) -> str:
         if format_spec == "host":
             return "?" if value is None else url_host(str(value))
+        if format_spec == "port":
+            return "" if value is None else f":{value}"
         if format_spec.startswith("#"):
             return counted(value if isinstance(value, (int, float)) else "?", format_spec[1:])
         if value is None or (format_spec and isinstance(value, str)):

@@ -369,7 +369,7 @@ TEXT: dict[CaptureFact, Template] = {
         "{full_seg}): either the data stopped at or beyond the proxy, or its large segments "
         "vanish on leg 1 downstream (a black hole leaves no trace at the FMC); 'pathprobe "
         "diagnose' tells which",
-    CaptureFact.CONNECTION: "connection {client:host}:{cport} -> {server:host}:{sport}",
+    CaptureFact.CONNECTION: "connection {client:host}{cport:port} -> {server:host}{sport:port}",
     CaptureFact.SAME_IN_OTHERS: _same_in_others,
     CaptureFact.NOTHING_WRONG:
         "{connections} connection(s): no refusal, stall, reset, black hole or MSS change seen",
