@@ -9,6 +9,7 @@ size of the capture.
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ class Filters:
 JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
 REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
+# A client that finds one address of a name refused (or silent) tries the next one at once
+# (getaddrinfo's order; Happy Eyeballs, RFC 8305, starts it 250 ms into a silent attempt).
+FALLBACK_S = 2.0
 
 
 @functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
@@ -125,6 +129,9 @@ class Collector:
         self.refused: list[Conn] = []
         # handshakes completed per (server, port) and per pair of hosts
         self.connected: dict[tuple[str, str], int] = {}
+        # successful handshakes per server port: (first SYN, server, client, IP version)
+        self.started: dict[int, list[tuple[float, str, str, int]]] = {}
+        self.started_count = 0
         self.crossed: dict[tuple[str, str], int] = {}    # (client, server) -> payload
         self.hellos: dict[tuple[str, str], int] = {}     # (client, server) -> hello answered
         self.proxy_addrs: dict[str, None] = {}           # the proxy's upstream-side addresses
@@ -156,6 +163,10 @@ class Collector:
             for key in ((c.server, str(c.sport)), pair):
                 if key in self.connected or len(self.connected) < CONNECTED_MAX:
                     self.connected[key] = self.connected.get(key, 0) + 1
+            if self.started_count < CONNECTED_MAX:
+                self.started_count += 1
+                self.started.setdefault(c.sport, []).append(
+                    (c.first_ts, c.server, c.client, c.family))
         elif c.up.syn_frame is not None and len(self.refused) < REFUSED_MAX:
             self.refused.append(c)      # judged in close(), against the successes
             return
@@ -163,6 +174,8 @@ class Collector:
 
     def close(self) -> None:
         """Judge the held-back failed handshakes, now that all successes are counted."""
+        for started in self.started.values():
+            started.sort()
         for c in self.refused:
             self.judge(c)
         self.refused.clear()
@@ -185,7 +198,10 @@ class Collector:
         path = (c.client, c.server)
         same_port = self.connected.get((c.server, str(c.sport)), 0)
         pair = self.connected.get((min(c.client, c.server), max(c.client, c.server)), 0)
+        fallback = self._fallback(c) if c.down.syn_frame is None or synack_ignored(c) \
+            else None
         ctx = PathContext(others_connected=same_port or pair, same_port=bool(same_port),
+                          fallback=fallback,
                           full_crossed=self.crossed.get(path, 0),
                           hello_answered=self.hellos.get(path, 0),
                           pauses=tracker.pauses if tracker is not None else (),
@@ -221,6 +237,20 @@ class Collector:
             row = conn_row(c, findings, leg, request[2:4] if request is not None else None)
             rows.append((c.index, row))
             self.legs.add(row.name)
+
+    def _fallback(self, c: Conn) -> tuple[str, str, float] | None:
+        """The first successful handshake to the same port on another address that the same
+        client began while this attempt was pending or within FALLBACK_S of its last packet
+        (another IP version counts as the same client: its address differs), with its
+        client and start after this one's (s): a client trying the next address of a name."""
+        started = self.started.get(c.sport, [])
+        i = bisect.bisect_left(started, (c.first_ts,))
+        for ts, server, client, family in started[i:]:
+            if ts > c.last_ts + FALLBACK_S:
+                break
+            if server != c.server and (client == c.client or family != c.family):
+                return server, client, ts - c.first_ts
+        return None
 
     def leg_between(self, src: str, dst: str) -> Leg:
         """The leg a (non-TCP) packet from ``src`` to ``dst`` travels, by known roles."""

@@ -39,12 +39,15 @@ class Merger:
     """
 
     def __init__(self) -> None:
-        self.groups: dict[tuple[object, ...], tuple[Finding, list[int], list[int]]] = {}
+        # per group: its first finding, (count, measured count), members per client port
+        self.groups: dict[tuple[object, ...], tuple[Finding, list[int], dict[int, int]]] = {}
 
     def add(self, f: Finding) -> None:
         g = self.groups.get(f.key())
+        port = f.conn.cport if f.conn is not None else None
         if g is None:
-            self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)], [])
+            self.groups[f.key()] = (f, [1, int(f.confidence is Confidence.MEASURED)],
+                                    {port: 1} if port is not None else {})
             return
         first, counts, ports = g
         counts[0] += 1
@@ -53,13 +56,9 @@ class Merger:
             # The first measured member decides the group's confidence, so its evidence is
             # the one shown (not a lone SYN's "not proven" under a measured verdict).
             self.groups[f.key()] = (f, counts, ports)
-            f, first = first, f
-            if first.conn is not None and first.conn.cport in ports:
-                ports.remove(first.conn.cport)
-        # (distinct ports: a client that retries its SYN after a RST reuses its port)
-        if (len(ports) < EXAMPLE_PORTS and f.conn is not None and f.conn.cport not in ports
-                and (first.conn is None or f.conn.cport != first.conn.cport)):
-            ports.append(f.conn.cport)
+        # (a client that retries its SYN after a RST reuses its port: counted per port)
+        if port is not None and (port in ports or len(ports) <= EXAMPLE_PORTS):
+            ports[port] = ports.get(port, 0) + 1
 
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
@@ -71,10 +70,11 @@ class Merger:
                 evidence.insert(0, ev(CaptureFact.CONNECTION, client=c.client, cport=c.cport,
                                       server=c.server, sport=c.sport))
             if count > 1:
-                evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1,
-                                   ports=", ".join(map(str, ports)),
-                                   unlisted=count - 1 - len(ports)
-                                   if len(ports) >= EXAMPLE_PORTS else 0))
+                again = ports.get(c.cport, 1) - 1 if c is not None else 0
+                listed = [p for p in ports if c is None or p != c.cport][:EXAMPLE_PORTS]
+                evidence.append(ev(CaptureFact.SAME_IN_OTHERS, others=count - 1, again=again,
+                                   ports=", ".join(map(str, listed)),
+                                   unlisted=count - 1 - again - sum(ports[p] for p in listed)))
             numbers["connections"] = count
             filt = numbers.pop("wireshark_filter", None)
             if filt is not None:

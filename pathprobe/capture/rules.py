@@ -58,6 +58,10 @@ class PathContext:
     # refuses while the other's connection succeeds).
     others_connected: int = 0
     same_port: bool = True
+    # A refused or unanswered handshake's fallback: the same client's successful handshake to
+    # the same port on another address, begun at once (address, its client, seconds after
+    # this SYN).
+    fallback: tuple[str, str, float] | None = None
     # Largest payload the same client sent to the same server that was acknowledged
     # and answered (so it crossed the whole path), before this connection was judged.
     full_crossed: int = 0
@@ -111,16 +115,25 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         if not retried:
             evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
                                after_s=round(capture_end - c.first_ts, 1)))
-        if ctx.others_connected:
+        others = ctx.others_connected
+        if others:
             # One refusal among successful connections: not "unreachable" (a warning).
             evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
-                               count=ctx.others_connected, same_port=int(ctx.same_port)))
-            numbers["others_connected"] = ctx.others_connected
+                               count=others, same_port=int(ctx.same_port)))
+        if ctx.fallback is not None:
+            # The client got in over another address at once (IPv6 refused, IPv4 taken)
+            server, client, after_s = ctx.fallback
+            evidence.append(ev(CaptureFact.FALLBACK_CONNECTED, server=server, port=c.sport,
+                               after_ms=round(after_s * 1000, 1),
+                               same_client=int(client == c.client)))
+            others += 1
+        if others:
+            numbers["others_connected"] = others
         numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
         out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
                            Confidence.MEASURED if retried else Confidence.INFERRED,
-                           key_values=(c.sport, ctx.others_connected > 0), conn=c,
-                           others_connected=ctx.others_connected or None))
+                           key_values=(c.sport, others > 0), conn=c,
+                           others_connected=others or None))
         return out
 
     if up.mss is not None and down.mss is not None and down.mss < up.mss:

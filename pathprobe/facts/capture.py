@@ -55,6 +55,7 @@ class CaptureFact(StrEnum):
     RECEIVER_ANSWERS = "receiver-answers"          # {dups} dup ACKs after the resends: up
     NOTHING_AFTER = "nothing-after"                # {receiver} silent since: path may be down
     DROPPED_FOR_CONTENT = "dropped-for-content"    # what it carries, not its size
+    FALLBACK_CONNECTED = "fallback-connected"      # to {server}:{port} {after_ms} ms later
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it
     # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------

@@ -618,6 +618,48 @@ def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
     assert "proxy" not in json.dumps(doc["recommendations"]).lower()
 
 
+def _refused(client: str, server: str, cport: int, ts: float = 0.0) -> Conv:
+    c = Conv(client=client, server=server, sport=443, cport=cport)
+    c.pkt(ts, True, "S", options=[("MSS", 1440)])
+    c.pkt(ts + 0.001, False, "RA", ack=c.cseq + 1)
+    return c
+
+
+def _served(client: str, server: str, cport: int, ts: float) -> Conv:
+    c = Conv(client=client, server=server, sport=443, cport=cport)
+    tls_session(c, ts)
+    return c
+
+
+def test_a_refusal_the_client_falls_back_from_at_once_is_a_warning(tmp_path: Path) -> None:
+    """Zeek's test captures (zip64, irc-353, redis ...): 'localhost' tried over IPv6, refused,
+    then over IPv4 at once, and the session worked. It was a critical PROXY_UNREACHABLE,
+    'measured'. The same for another address of a pool. A success to another address
+    seconds later, or from another client of the same IP version, is no fallback."""
+    v6 = _refused(FMC6, SERVER6, 40001)
+    status, doc, _err = cli(tmp_path, v6.frames + _served(FMC, UPSTREAM, 40002, 0.002).frames,
+                            *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and (v["severity"], v["others_connected"]) == ("warning", 1)
+    assert any(e.startswith("a client of the other IP version (this one, if both are one "
+                            f"host) connected to port 443 of {UPSTREAM} 2.0 ms after this SYN")
+               for e in v["evidence"]), v["evidence"]
+    pool = _refused(FMC, UPSTREAM, 40001).frames + _served(FMC, "198.18.4.3", 40002, 0.01).frames
+    _status, doc, _err = cli(tmp_path, pool, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert v["severity"] == "warning"
+    assert any(e.startswith("the same client connected to port 443 of 198.18.4.3 10.0 ms "
+                            "after this SYN: if both are addresses of one name") for e in
+               v["evidence"]), v["evidence"]
+    assert doc["summary"] == "no TCP connection to the server (once; others succeeded)"
+    for later in (_served(FMC, "198.18.4.3", 40002, 3.5),          # seconds later
+                  _served("198.18.1.3", "198.18.4.3", 40002, 0.01)):   # another client
+        _status, doc, _err = cli(tmp_path, _refused(FMC, UPSTREAM, 40001).frames
+                                 + later.frames, *PORT443)
+        v = verdict(doc, "PROXY_UNREACHABLE")
+        assert v["severity"] == "critical" and "others_connected" not in v, v
+
+
 def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(
         tmp_path: Path) -> None:
     """A client that tries again after each RST from the same port (the Practical Packet
@@ -635,7 +677,9 @@ def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(
     assert "the same in 2 more attempts from that client port" in evidence, evidence
     _status, doc, _err = cli(tmp_path, again.frames + other.frames, *PORT80)
     evidence = verdict(doc, "PROXY_UNREACHABLE")["evidence"]
-    assert "the same in 3 other connection(s) (client ports 40002)" in evidence, evidence
+    # (it said "3 other connection(s) (client ports 40002)": two of them came from 40001)
+    assert "the same in 3 more attempts: 2 from that client port, 1 from client ports 40002" \
+        in evidence, evidence
 
 
 def test_a_syn_ack_the_client_never_takes_is_no_connection(tmp_path: Path) -> None:

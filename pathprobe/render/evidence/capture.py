@@ -20,6 +20,11 @@ def _float(v: Mapping[str, Number], key: str) -> float:
     return float(x) if isinstance(x, (int, float)) else 0.0
 
 
+def _int(v: Mapping[str, Number], key: str) -> int:
+    x = v.get(key)
+    return int(x) if isinstance(x, (int, float)) else 0
+
+
 def ended(v: Mapping[str, Number]) -> str:
     """How a connection ended, from the ``ended``/``how``/``end_frame``/``after_s`` values."""
     kind = v.get("ended")
@@ -126,11 +131,15 @@ def _last_data(v: Mapping[str, Number]) -> str:
 
 
 def _same_in_others(v: Mapping[str, Number]) -> str:
-    if not v.get("ports"):   # the client tried again from the same port (after a RST)
+    again = _int(v, "again")   # attempts from the same client port again (after a RST)
+    if not v.get("ports") and not v.get("unlisted"):
         return f"the same in {counted(v.get('others'), 'more attempt')} from that client port"
     more = ", ..." if v.get("unlisted") else ""
-    return (f"the same in {v.get('others')} other connection(s) (client ports "
-            f"{v.get('ports')}{more})")
+    if not again:
+        return (f"the same in {v.get('others')} other connection(s) (client ports "
+                f"{v.get('ports')}{more})")
+    return (f"the same in {v.get('others')} more attempts: {again} from that client port, "
+            f"{_int(v, 'others') - again} from client ports {v.get('ports')}{more}")
 
 
 def _hello_spans(v: Mapping[str, Number]) -> str:
@@ -161,6 +170,16 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
                 f"path stays up, is {cause}: a capture before that box, or its drop log, tells")
     return (f"if the path stayed up, the segment was {cause}; else the receiver or the path "
             "went silent: a capture before that box, or its drop log, tells")
+
+
+def _fallback_connected(v: Mapping[str, Number]) -> str:
+    who = ("the same client" if v.get("same_client", 1)
+           else "a client of the other IP version (this one, if both are one host)")
+    return (f"{who} connected to port {v.get('port')} of {v.get('server')} "
+            f"{v.get('after_ms')} ms after this SYN: if both are addresses of one name "
+            "(IPv6 and IPv4, or a pool), the client fell back to the next one and got "
+            "through; this address still refuses (or drops) the connection, which delays "
+            "each new one")
 
 
 def _others_connected(v: Mapping[str, Number]) -> str:
@@ -284,6 +303,7 @@ TEXT: dict[CaptureFact, Template] = {
         "smaller pings were answered after the first large one was lost: the host was up, "
         "only the large ones vanish",
     CaptureFact.OTHERS_CONNECTED: _others_connected,
+    CaptureFact.FALLBACK_CONNECTED: _fallback_connected,
     CaptureFact.HELLO_SPANS: _hello_spans,
     CaptureFact.HELLO_RETRANSMITTED:
         "from frame {frame}: the segment starting the ClientHello was retransmitted {count} "
