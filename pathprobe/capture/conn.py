@@ -174,6 +174,10 @@ class Conn:
     hello_end: int = 0           # relative sequence number where that record ends
     server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
     server_hello: tuple[int, int] | None = None
+    # The server's first data after the ClientHello when it is no ServerHello: (frame,
+    # payload bytes, a TLS alert?). The path carried an answer; the handshake failed at
+    # the far end (its TLS policy, or no TLS server at all).
+    hello_answer: tuple[int, int, bool] | None = None
     tunnel_start: tuple[int, float] | None = None   # (frame, ts) of the 200
     tunnel_up: int = 0
     tunnel_down: int = 0

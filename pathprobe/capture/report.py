@@ -115,7 +115,8 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
         status = "-"
     tls = "-"
     if c.client_hello is not None:
-        tls = "hello+server" if c.server_hello is not None else "hello, no server"
+        tls = ("hello+server" if c.server_hello is not None else
+               "hello, answered" if c.hello_answer is not None else "hello, no server")
     how = c.end[0] if c.end is not None else "open"
     measurements: dict[str, Number] = {
         "client_port": c.cport,
@@ -150,6 +151,9 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
         notes.append(ev(CaptureFact.ROW_NO_SYN))
     if c.fragments:
         notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
+    if c.hello_answer is not None and c.server_hello is None:
+        frame, size, alert = c.hello_answer
+        notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))
     for d in (UP, DOWN):
         hole, gap = c.side(d).hole, gap_of(c.side(d))
         if hole is not None and gap in _ROW_GAPS:

@@ -205,7 +205,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     """
     hello = c.client_hello
     if hello is None or not hello_spans(c) or c.server_hello is not None \
-            or answer_uncaptured(c):
+            or c.hello_answer is not None or answer_uncaptured(c):
         return None
     frame, first = hello
     up = c.up

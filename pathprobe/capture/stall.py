@@ -100,6 +100,8 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
+    if c.server_hello is None and c.hello_answer is not None:
+        return None     # answered, not by TLS: the handshake failed beyond the path (a note)
     hello_pending = c.client_hello is not None and c.server_hello is None
     if idle < stall_s and c.max_gap_s < stall_s and not (
             hello_pending and proxied and c.end is not None):

@@ -463,10 +463,12 @@ class Tracker:
         elif phase == "tunnel":
             if d == UP and c.client_hello is None:
                 self._hello(c, frame, length, payload)
-            elif d == DOWN and c.server_hello is None and payload[:1] == b"\x16" \
-                    and payload[5:6] == b"\x02":
-                c.server_hello = (frame, length)
-                c.down.rec_next = c.down.next_seq - length
+            elif d == DOWN and c.server_hello is None:
+                if payload[:1] == b"\x16" and payload[5:6] == b"\x02":
+                    c.server_hello = (frame, length)
+                    c.down.rec_next = c.down.next_seq - length
+                elif c.client_hello is not None and c.hello_answer is None:
+                    c.hello_answer = (frame, length, payload[:1] == b"\x15")
 
     @staticmethod
     def _hello(c: Conn, frame: int, length: int, payload: bytes) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from pathprobe.schema import load_schema
 from tests.conftest import cli_env
@@ -658,6 +659,32 @@ def test_a_refusal_the_client_falls_back_from_at_once_is_a_warning(tmp_path: Pat
                                  + later.frames, *PORT443)
         v = verdict(doc, "PROXY_UNREACHABLE")
         assert v["severity"] == "critical" and "others_connected" not in v, v
+
+
+@pytest.mark.parametrize(("answer", "what"), [
+    (b"\x00\x01\x00\x00\x00\x03\x01\x81\x01", "data that is not TLS"),   # Modbus
+    (b"\x15\x03\x03\x00\x02\x02\x28", "a TLS alert"),                      # handshake_failure
+])
+def test_a_hello_answered_by_something_else_is_no_stall(tmp_path: Path, answer: bytes,
+                                                         what: str) -> None:
+    """Zeek's modbus-and-non-modbus-p502: a scanner's ClientHello to a Modbus server, which
+    answered 9 bytes of Modbus; the client closed a minute later. It was a critical
+    TUNNEL_STALL ('no ServerHello ... 59.8 s without data'): the answer came, the path
+    carried it; the handshake failed at the far end. The same for a TLS alert."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.ack(0.02, False)
+    c.send(0.03, False, answer)
+    c.ack(0.04, True)
+    c.close(60.0)
+    status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    (row,) = doc["legs"]
+    assert row["tls"] == "hello, answered"
+    assert (f"frame 6: the ClientHello was answered with {what} ({len(answer)} bytes), not a "
+            "ServerHello: the path carried the answer; the handshake failed at the far end "
+            "(its TLS policy, or no TLS server there)") in row["notes"], row["notes"]
 
 
 def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(

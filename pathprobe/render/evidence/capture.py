@@ -172,6 +172,13 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
             "went silent: a capture before that box, or its drop log, tells")
 
 
+def _hello_answered(v: Mapping[str, Number]) -> str:
+    what = "a TLS alert" if v.get("alert") else "data that is not TLS"
+    return (f"frame {v.get('frame')}: the ClientHello was answered with {what} "
+            f"({v.get('size')} bytes), not a ServerHello: the path carried the answer; the "
+            "handshake failed at the far end (its TLS policy, or no TLS server there)")
+
+
 def _fallback_connected(v: Mapping[str, Number]) -> str:
     who = ("the same client" if v.get("same_client", 1)
            else "a client of the other IP version (this one, if both are one host)")
@@ -408,6 +415,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_SACK: lambda v: f"SACK {_on(v)}",
     CaptureFact.ROW_NO_SYN: "capture started mid-connection (no SYN): MSS and options unknown",
     CaptureFact.ROW_FRAGMENTS: "{count:#IP fragment}",
+    CaptureFact.ROW_HELLO_ANSWERED: _hello_answered,
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
