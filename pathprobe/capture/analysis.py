@@ -542,8 +542,10 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         # no connection at all: no proxy either, so nothing is said about one
         legs_seen[0] if len(legs_seen) == 1 else Leg.FMC_PROXY if legs_seen
         else Leg.FMC_UPSTREAM,
-        # (no connection judged: nothing wrong seen, but nothing measured either)
-        [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.chosen
-         else ev(CaptureFact.NOTHING_JUDGED)],
-        confidence=Confidence.MEASURED if collector.chosen else Confidence.INFERRED)
+        # (no connection judged, or none with both ends seen (a lone SYN, a one-way
+        # capture): nothing wrong seen, but nothing measured either)
+        [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.two_way
+         else ev(CaptureFact.NOTHING_ANSWERED, connections=collector.chosen)
+         if collector.chosen else ev(CaptureFact.NOTHING_JUDGED)],
+        confidence=Confidence.MEASURED if collector.two_way else Confidence.INFERRED)
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))

@@ -123,6 +123,7 @@ class Collector:
         self.healthy_rows: list[tuple[int, LegReport]] = []
         self.seen = 0
         self.chosen = 0
+        self.two_way = 0          # ... of them with packets from both ends (a path measured)
         self.legs: set[Leg] = set()
         self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
@@ -185,6 +186,8 @@ class Collector:
         if not self.filters.wants(c, leg):
             return
         self.chosen += 1
+        if not _silent(c.up) and not _silent(c.down):
+            self.two_way += 1
         tracker = self.tracker
         capture_end = tracker.capture_end if tracker is not None else c.last_ts
         if tracker is not None and tracker.fragments:

@@ -95,6 +95,7 @@ class CaptureFact(StrEnum):
     CONNECTION = "connection"                      # {client}:{cport} -> {server}:{sport}
     SAME_IN_OTHERS = "same-in-others"              # in {others} other connections ({ports})
     NOTHING_WRONG = "nothing-wrong"                # {connections} connections, all fine
+    NOTHING_ANSWERED = "nothing-answered"          # {connections}, none seen from both ends
     NOTHING_JUDGED = "nothing-judged"              # no TCP connection to judge
     # --- one connection's row -----------------------------------------------------------
     ROW_FINDING = "row-finding"                    # {code}

@@ -687,6 +687,44 @@ def test_a_hello_answered_by_something_else_is_no_stall(tmp_path: Path, answer: 
             "(its TLS policy, or no TLS server there)") in row["notes"], row["notes"]
 
 
+def test_connections_never_seen_from_both_ends_measure_nothing(tmp_path: Path) -> None:
+    """Zeek's tcp/syn.pcap (one SYN), syn-then-rst (the client's SYN and its own RST),
+    one-sided-2745: HEALTHY 'measured' on '1 connection(s): no refusal, stall ...'. Nothing
+    crossed the path and came back: HEALTHY inferred, fact nothing-answered. One connection
+    seen from both ends beside them measures the path again."""
+    syn = Conv(server=UPSTREAM, sport=443, cport=40001)
+    syn.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    aborted = Conv(server=UPSTREAM, sport=443, cport=40002)
+    aborted.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    aborted.pkt(0.001, True, "R")
+    one_way = Conv(server=UPSTREAM, sport=443, cport=40003)
+    tls_session(one_way, 0.0)
+    up_only = [f for f, up in zip(one_way.frames, _directions(one_way)) if up]
+    sentence = ("{n} connection(s), none with packets from both ends in the capture (a SYN it "
+                "shows no answer to, or one direction captured): nothing wrong seen, and "
+                "nothing measured")
+    for frames, n in ((syn.frames, 1), (aborted.frames, 1), (up_only, 1),
+                      (syn.frames + aborted.frames + up_only, 3)):
+        status, doc, _err = cli(tmp_path, frames, *PORT443)
+        (v,) = doc["verdicts"]
+        assert status == 0 and (v["code"], v["confidence"]) == ("HEALTHY", "inferred"), v
+        assert v["evidence"] == [sentence.format(n=n)]
+    both = Conv(server=UPSTREAM, sport=443, cport=40004)
+    tls_session(both, 0.0)
+    late = Conv(server=UPSTREAM, sport=443, cport=40005)   # (last: no time for an answer)
+    late.pkt(0.5, True, "S", options=[("MSS", 1460)])
+    _status, doc, _err = cli(tmp_path, both.frames + late.frames, *PORT443)
+    (v,) = doc["verdicts"]
+    assert (v["code"], v["confidence"]) == ("HEALTHY", "measured"), v
+
+
+def _directions(c: Conv) -> list[bool]:
+    """For each frame of ``c``: sent by the client?"""
+    from scapy.layers.l2 import Ether
+
+    return [Ether(data).payload.src == c.client for _ts, data in c.frames]
+
+
 def test_syns_retried_from_the_same_port_are_more_attempts_not_other_ports(
         tmp_path: Path) -> None:
     """A client that tries again after each RST from the same port (the Practical Packet

@@ -400,6 +400,10 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.SAME_IN_OTHERS: _same_in_others,
     CaptureFact.NOTHING_WRONG:
         "{connections} connection(s): no refusal, stall, reset, black hole or MSS change seen",
+    CaptureFact.NOTHING_ANSWERED:
+        "{connections} connection(s), none with packets from both ends in the capture (a SYN "
+        "it shows no answer to, or one direction captured): nothing wrong seen, and nothing "
+        "measured",
     CaptureFact.NOTHING_JUDGED:
         "no TCP connection to judge in the capture: nothing wrong seen in its other packets "
         "(pings and ICMP, if any, are in the notes)",
