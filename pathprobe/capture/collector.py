@@ -52,9 +52,10 @@ class Filters:
 JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
 REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
-# A client that finds one address of a name refused (or silent) tries the next one at once
-# (getaddrinfo's order; Happy Eyeballs, RFC 8305, starts it 250 ms into a silent attempt).
-FALLBACK_S = 2.0
+# A client that finds one address of a name refused tries the next one at once (getaddrinfo's
+# order), and Happy Eyeballs (RFC 8305) starts it 250 ms into a silent attempt, while that
+# one is pending. A later success is a scanner's next probe or a user's retry, not a fallback.
+FALLBACK_S = 0.1
 
 
 @functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
@@ -243,7 +244,7 @@ class Collector:
 
     def _fallback(self, c: Conn) -> tuple[str, str, float] | None:
         """The first successful handshake to the same port on another address that the same
-        client began while this attempt was pending or within FALLBACK_S of its last packet
+        client began while this attempt was pending or within FALLBACK_S after its last packet
         (another IP version counts as the same client: its address differs), with its
         client and start after this one's (s): a client trying the next address of a name."""
         started = self.started.get(c.sport, [])

@@ -653,7 +653,18 @@ def test_a_refusal_the_client_falls_back_from_at_once_is_a_warning(tmp_path: Pat
                             "after this SYN: if both are addresses of one name") for e in
                v["evidence"]), v["evidence"]
     assert doc["summary"] == "no TCP connection to the server (once; others succeeded)"
-    for later in (_served(FMC, "198.18.4.3", 40002, 3.5),          # seconds later
+    # Happy Eyeballs: the IPv6 SYN unanswered (sent again after 1 s), IPv4 begun at 250 ms
+    silent = Conv(client=FMC6, server=SERVER6, sport=443, cport=40001)
+    for t in (0.0, 1.0):
+        silent.pkt(t, True, "S", options=[("MSS", 1440)])
+    he = silent.frames + _served(FMC, UPSTREAM, 40002, 0.25).frames
+    _status, doc, _err = cli(tmp_path, he, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert v["severity"] == "warning" and any(
+        f"connected to port 443 of {UPSTREAM} 250.0 ms after this SYN" in e
+        for e in v["evidence"]), v["evidence"]
+    for later in (_served(FMC, "198.18.4.3", 40002, 0.6),    # a scanner's next probe (nmap)
+                  _served(FMC, "198.18.4.3", 40002, 30.0),   # a user's retry (pop3)
                   _served("198.18.1.3", "198.18.4.3", 40002, 0.01)):   # another client
         _status, doc, _err = cli(tmp_path, _refused(FMC, UPSTREAM, 40001).frames
                                  + later.frames, *PORT443)
