@@ -38,7 +38,7 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
     from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
     from scapy.layers.inet import GRE, IP, UDP
     from scapy.layers.inet6 import IPv6
-    from scapy.layers.l2 import LLC, SNAP, Dot1AD, Dot1Q, Ether
+    from scapy.layers.l2 import LLC, SNAP, Dot1AD, Dot1Q, Dot3, Ether
     from scapy.layers.ppp import PPP, PPPoE
     from scapy.layers.vxlan import VXLAN
     from scapy.packet import Raw
@@ -97,6 +97,15 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
         "frelay-cisco": (lambda ip: raw(b"\x18\x41" + (b"\x86\xdd" if v6(ip) else b"\x08\x00")
                                         + ip), 107),
         "nflog": (nflog, 239),
+        # Cisco's VN-Tag (a Nexus 2000 FEX port's SPAN): ethertype 0x8926, 4 bytes of tag
+        # (destination VIF 0x33, source VIF 0x21), then an 802.1Q tag, then the packet
+        "vntag": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02",
+                                   type=0x8926) / raw(b"\x00\x33\x00\x21\x81\x00")
+                  / Dot1Q(vlan=250) / inner(ip), 1),
+        # an 802.3 frame (a length, not an ethertype) with LLC/SNAP (RFC 1042)
+        "snap": (lambda ip: Dot3(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                 / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
+                 / SNAP(OUI=0, code=0x86DD if v6(ip) else 0x0800) / inner(ip), 1),
         "vlan": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
                  / Dot1Q(vlan=100) / inner(ip), 1),
         "qinq": (lambda ip: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
@@ -120,8 +129,8 @@ def _wrappers() -> dict[str, tuple[Callable[[bytes], object], int]]:
 PLAN = {
     "blackhole-leg1": ("vlan", "qinq", "pppoe", "ppp", "gre", "gre-key-seq", "vxlan", "geneve",
                        "frelay", "nflog"),
-    "rst": ("pppoe", "ppp", "vxlan", "frelay-cisco", "radiotap"),
-    "healthy-v6": ("qinq", "gre", "geneve", "frelay", "nflog", "wifi-wds"),
+    "rst": ("pppoe", "ppp", "vxlan", "frelay-cisco", "radiotap", "snap"),
+    "healthy-v6": ("qinq", "gre", "geneve", "frelay", "nflog", "wifi-wds", "vntag"),
     "pppoe-1492": ("pppoe", "ppp"),
 }
 

@@ -93,7 +93,11 @@ def recapture_advice(linktype: int) -> str:
 
 # --- link layer ------------------------------------------------------------------------
 
-_ETH_VLAN = (0x8100, 0x88A8, 0x9100)      # 802.1Q, 802.1ad (QinQ outer tag), old QinQ
+# Tags before the next ethertype: TPID -> bytes after it. Cisco's VN-Tag (Nexus 2000 FEX,
+# UCS fabric interconnects: a SPAN of a FEX port shows it) and 802.1BR's E-Tag.
+_ETH_TAG_BYTES = {0x8100: 2, 0x88A8: 2, 0x9100: 2, 0x8926: 4, 0x893F: 6}
+# 802.2 LLC + SNAP with an ethertype (RFC 1042 OUI 0, 802.1H bridge-tunnel OUI 00-00-F8)
+_LLC_SNAP = (b"\xaa\xaa\x03\x00\x00\x00", b"\xaa\xaa\x03\x00\x00\xf8")
 ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0800, 0x86DD
 ETHERTYPE_PPPOE_SESSION = 0x8864
 ETHERTYPE_MPLS = (0x8847, 0x8848)
@@ -276,22 +280,28 @@ def _after_ethertype(data: bytes, et: int, off: int) -> int:
 
 
 def ethernet_ip(data: bytes, off: int = 0) -> int:
-    """Offset of IP in an Ethernet frame starting at ``off``: 802.1Q/QinQ tags, PPPoE
-    sessions and MPLS label stacks are stepped over; -1 when it carries no IP."""
+    """Offset of IP in an Ethernet frame starting at ``off``: 802.1Q/QinQ, VN-Tag and E-Tag
+    tags, an 802.3 frame's LLC/SNAP header, PPPoE sessions and MPLS label stacks are
+    stepped over; -1 when it carries no IP."""
     if len(data) < off + 14:
         return -1
     et, off = _past_tags(data, off)
+    if et < 0x0600 and data[off:off + 6] in _LLC_SNAP and len(data) >= off + 8:
+        et, off = (data[off + 6] << 8) | data[off + 7], off + 8
     return _after_ethertype(data, et, off)
 
 
 def _past_tags(data: bytes, off: int) -> tuple[int, int]:
     """The ethertype of the Ethernet header at ``off`` (at least 14 bytes) after any
-    802.1Q/QinQ tags, and where what it announces starts."""
+    802.1Q/QinQ, VN-Tag or E-Tag tags, and where what it announces starts."""
     et = (data[off + 12] << 8) | data[off + 13]
     off += 14
-    while et in _ETH_VLAN and len(data) >= off + 4:
-        et = (data[off + 2] << 8) | data[off + 3]
-        off += 4
+    while et in _ETH_TAG_BYTES:
+        n = _ETH_TAG_BYTES[et]
+        if len(data) < off + n + 2:
+            break
+        et = (data[off + n] << 8) | data[off + n + 1]
+        off += n + 2
     return et, off
 
 
@@ -368,6 +378,7 @@ def _udp_payload(data: bytes, off: int) -> int:
 _ETHERTYPE_NAMES = {0x0806: "ARP", 0x88CC: "LLDP", 0x888E: "802.1X", 0x8863: "PPPoE discovery",
                     0x8864: "PPPoE session without IP (LCP, IPCP, authentication)",
                     0x8100: "802.1Q", 0x88A8: "802.1ad", 0x8847: "MPLS", 0x8848: "MPLS",
+                    0x88E7: "802.1ah PBB",
                     0x0842: "Wake-on-LAN", 0x8809: "LACP/slow protocols", 0x88F7: "PTP",
                     0x22F0: "AVTP", 0x9000: "Ethernet loopback"}
 
@@ -375,11 +386,12 @@ _ETHERTYPE_NAMES = {0x0806: "ARP", 0x88CC: "LLDP", 0x888E: "802.1X", 0x8863: "PP
 def frame_kind(linktype: int, data: bytes) -> str:
     """What a frame without IP carries, in a few words (for the no-IP message)."""
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        et = (data[12] << 8) | data[13]
+        et, _off = _past_tags(data, 0)   # (what the tags carry: "ethertype 0x88e7 (tagged)")
+        tagged = " (tagged)" if et != (data[12] << 8) | data[13] else ""
         if et < 0x0600:
-            return "802.3/LLC (STP, CDP, ...)"
+            return "802.3/LLC (STP, CDP, ...)" + tagged
         return f"ethertype 0x{et:04x}" + (f" ({_ETHERTYPE_NAMES[et]})" if et in _ETHERTYPE_NAMES
-                                          else "")
+                                          else "") + tagged
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_PPP_ETHER):
         return "PPP control (LCP, IPCP, authentication)"
     if linktype == LINKTYPE_FRELAY:

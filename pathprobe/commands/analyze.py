@@ -14,8 +14,8 @@ from pathprobe.commands.common import (
 
 ANALYZE_HELP = """Diagnose a packet capture offline, in the live verdict vocabulary.
 
-Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, PPPoE or MPLS, PPP, Cisco
-HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 data frames,
+Reads pcap/pcapng (Ethernet with 802.1Q/QinQ, VN-Tag, LLC/SNAP, PPPoE or
+MPLS, PPP, Cisco HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 data frames,
 raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet

@@ -1,6 +1,7 @@
-"""Encapsulations `analyze` opens (issue 20 item 8): 802.1Q/QinQ, PPPoE, PPP (link type 9),
-MPLS, GRE, VXLAN, GENEVE, IP-in-IP, Frame Relay, Linux NFLOG, 802.11: byte vectors for the decoders,
-and the real CLI on lab captures that scapy re-wrapped (scripts/make_encap_captures.py)."""
+"""Encapsulations `analyze` opens (issue 20 item 8): 802.1Q/QinQ, VN-Tag, E-Tag, 802.3
+LLC/SNAP, PPPoE, PPP (link type 9), MPLS, GRE, VXLAN, GENEVE, IP-in-IP, Frame Relay, Linux
+NFLOG, 802.11: byte vectors for the decoders, and the real CLI on lab captures that scapy
+re-wrapped (scripts/make_encap_captures.py)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,17 @@ def udp(dport: int, payload: bytes) -> bytes:
     (1, ETH + b"\x88\x64\x11\x00\x12\x34\x00\x2a\xc0\x21" + bytes(20), -1),   # LCP, no IP
     (1, ETH + b"\x88\x63\x11\x09\x00\x00\x00\x00" + bytes(20), -1),           # discovery
     (1, ETH + b"\x88\x47" + b"\x00\x01\x00\x40" + b"\x00\x02\x01\x40" + V4, 22),  # MPLS x2
+    # Cisco VN-Tag (4 bytes after 0x8926), alone and between 802.1Q tags (Zeek's vntag and
+    # vntag_vlan_sandwich); 802.1BR E-Tag (6 bytes); cut short inside the tag
+    (1, ETH + b"\x89\x26\x00\x33\x00\x21\x08\x00" + V4, 20),
+    (1, ETH + b"\x81\x00\x00\xfa\x89\x26\x00\x00\x00\x33\x81\x00\x00\xfa\x86\xdd" + V6, 28),
+    (1, ETH + b"\x89\x3f" + bytes(6) + b"\x08\x00" + V4, 22),
+    (1, ETH + b"\x89\x26\x00\x33", -1),
+    # 802.3 length + LLC/SNAP (RFC 1042; 802.1H's bridge-tunnel OUI), one not IP (ARP)
+    (1, ETH + b"\x00\x30" + SNAP_V4 + V4, 22), (1, ETH + b"\x00\x40" + SNAP_V6 + V6, 22),
+    (1, ETH + b"\x00\x30\xaa\xaa\x03\x00\x00\xf8\x08\x00" + V4, 22),
+    (1, ETH + b"\x00\x30\xaa\xaa\x03\x00\x00\x00\x08\x06" + bytes(28), -1),
+    (1, ETH + b"\x00\x30\x42\x42\x03" + bytes(30), -1),                 # STP
     (9, b"\xff\x03\x00\x21" + V4, 4),                                          # PPP, HDLC a/c
     (9, b"\x00\x57" + V6, 2),                                                  # PPP, no a/c
     (9, b"\x21" + V4, 1),                                                      # compressed
@@ -166,6 +178,16 @@ def test_no_ip_at_all_names_what_is_there_and_how_to_recapture() -> None:
     assert proc.returncode == 3, proc.stderr
     (line,) = proc.stderr.strip().splitlines()
     assert "no IP packet in 3 frames" in line and "LLDP" in line and "tcpdump -i" in line
+
+
+def test_what_tags_carry_is_named(tmp_path: Path) -> None:
+    """A frame without IP behind tags is named by what the tags carry (Zeek's pbb.pcap:
+    802.1ah inside 802.1Q was '12 ethertype 0x8100 (802.1Q)')."""
+    frame = ETH + b"\x81\x00\x0f\xd3\x88\xe7\x00\x1e\xbb\x30" + bytes(40)
+    path = write_pcap(tmp_path / "pbb.pcap", [(1.0, frame), (2.0, frame)])
+    proc = analyze(path)
+    assert proc.returncode == 3
+    assert "no IP packet in 2 frames (2 ethertype 0x88e7 (802.1ah PBB) (tagged))" in proc.stderr
 
 
 def test_unknown_link_type_is_named(tmp_path: Path) -> None:
