@@ -53,8 +53,9 @@ SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
 
 _CONNECT_RE = re.compile(rb"CONNECT ([^\s/][^\s]*) HTTP/1\.[01]")   # authority-form only
-# An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2)
-_ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) http://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
+# An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2;
+# the scheme in any case, RFC 3986 3.1: Zeek's http/proxy.pcap sends "GET HTTP://bro.org/")
+_ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) [Hh][Tt][Tt][Pp]://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
 _ORIGIN_RE = re.compile(rb"[A-Z]{3,7} /[^\s]* HTTP/1\.[01]\r?\n")
 # (a userinfo before the host, invalid but sent by some clients, is skipped: a password)
 _HOST_RE = re.compile(rb"(?im)^host:[ \t]*(?:[^\s@/]*@)?([A-Za-z0-9.:\[\]_-]+)")

@@ -198,10 +198,10 @@ def test_host_and_port_narrow_the_view(tmp_path: Path) -> None:
 
 # --- item 2: plain-HTTP proxying --------------------------------------------------------------
 
-def _plain_http(status_line: bytes, headers: bytes = b"") -> Conv:
+def _plain_http(status_line: bytes, headers: bytes = b"", scheme: str = "http") -> Conv:
     c = Conv()
     c.handshake(0.0)
-    c.send(0.01, True, f"GET http://{NAME}/file HTTP/1.1\r\nHost: {NAME}\r\n\r\n".encode())
+    c.send(0.01, True, f"GET {scheme}://{NAME}/file HTTP/1.1\r\nHost: {NAME}\r\n\r\n".encode())
     c.send(0.02, False, b"HTTP/1.1 " + status_line + b"\r\n" + headers +
            b"Content-Length: 0\r\n\r\n")
     c.ack(0.03, True)
@@ -218,6 +218,11 @@ def test_a_plain_http_request_through_the_proxy_is_a_proxied_session(tmp_path: P
     # with --port, as the issue saw it, it stays a proxied session (not "direct")
     _s, doc, _e = cli(tmp_path, _plain_http(b"200 OK").frames, "--port", "3128")
     assert doc["legs"][0]["name"] == "fmc-proxy"
+    # a scheme in capitals is the same scheme (RFC 3986 3.1; Zeek's http/proxy.pcap sends
+    # "GET HTTP://bro.org/", which was a direct session)
+    _s, doc, _e = cli(tmp_path, _plain_http(b"200 OK", scheme="HTTP").frames)
+    assert [(r["name"], r["target"]) for r in doc["legs"]] == [
+        ("fmc-proxy", f"GET {NAME}:80 via {PROXY}:3128")]
 
 
 def test_a_plain_http_request_refused_for_credentials(tmp_path: Path) -> None:
