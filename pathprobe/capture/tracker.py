@@ -52,7 +52,9 @@ LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
 
-_CONNECT_RE = re.compile(rb"CONNECT ([^\s/][^\s]*) HTTP/1\.[01]")   # authority-form only
+# authority-form only, and the odd " / " some clients put before the version (Zeek's
+# http/connect-with-smtp.pcap: "CONNECT mailin03...:25 / HTTP/1.0", which the proxy took)
+_CONNECT_RE = re.compile(rb"CONNECT ([^\s/][^\s]*)(?: /)? HTTP/1\.[01]")
 # An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2;
 # the scheme in any case, RFC 3986 3.1: Zeek's http/proxy.pcap sends "GET HTTP://bro.org/")
 _ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) [Hh][Tt][Tt][Pp]://([^\s/?#]+)[^\s]* HTTP/1\.[01]")

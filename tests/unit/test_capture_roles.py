@@ -41,6 +41,9 @@ def test_sniffing_arbitrary_bytes_never_raises(data: bytes) -> None:
     (b"CONNECT u:p@ss@[2001:db8::1]:443 HTTP/1.1\r\n", ("CONNECT", "[2001:db8::1]:443")),
     (b"GET http://[2001:db8::1]:8080/ HTTP/1.1\r\n", ("GET", "[2001:db8::1]:8080")),
     (b"GET http://[2001:db8::1]/ HTTP/1.1\r\n", ("GET", "[2001:db8::1]:80")),
+    (b"GET HTTP://bro.org/ HTTP/1.1\r\n", ("GET", "bro.org:80")),        # Zeek's proxy.pcap
+    (b"CONNECT mx.example:25 / HTTP/1.0\r\n", ("CONNECT", "mx.example:25")),  # connect-with-smtp
+    (b"CONNECT mx.example:25 /x HTTP/1.0\r\n", None),
     (b"GET /index.html HTTP/1.1\r\nHost: a\r\n", None),        # origin-form: to a server
     (b"\x16\x03\x01\x02\x00\x01", None),
 ])
