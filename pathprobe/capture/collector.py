@@ -52,10 +52,12 @@ class Filters:
 JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
 REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
-# A client that finds one address of a name refused tries the next one at once (getaddrinfo's
-# order), and Happy Eyeballs (RFC 8305) starts it 250 ms into a silent attempt, while that
-# one is pending. A later success is a scanner's next probe or a user's retry, not a fallback.
+# A client refused on one address of a name tries the next one at once (getaddrinfo's
+# order); Happy Eyeballs (RFC 8305 5) starts the other IP version 100 ms to 2 s into a
+# silent attempt (250 ms recommended; curl 200, Chrome 300). Anything else is a scanner's
+# next probe, a user's retry or a browser's other tabs, not a fallback.
 FALLBACK_S = 0.1
+HAPPY_EYEBALLS_S = (0.1, 2.0)
 
 
 @functools.lru_cache(maxsize=4096)   # a proxy capture names the same targets again and again
@@ -243,16 +245,20 @@ class Collector:
             self.legs.add(row.name)
 
     def _fallback(self, c: Conn) -> tuple[str, str, float] | None:
-        """The first successful handshake to the same port on another address that the same
-        client began while this attempt was pending or within FALLBACK_S after its last packet
-        (another IP version counts as the same client: its address differs), with its
-        client and start after this one's (s): a client trying the next address of a name."""
+        """The first successful handshake to the same port on another address that the
+        same client began within FALLBACK_S after this attempt's refusal, or, for a silent
+        attempt, in the other IP version within HAPPY_EYEBALLS_S of its SYN (another IP
+        version counts as the same client: its address differs); with that client and its
+        start after this one's (s): a client trying the next address of a name."""
+        refused = c.synack_rst is not None
+        low, high = ((c.first_ts, c.last_ts + FALLBACK_S) if refused else
+                     (c.first_ts + HAPPY_EYEBALLS_S[0], c.first_ts + HAPPY_EYEBALLS_S[1]))
         started = self.started.get(c.sport, [])
-        i = bisect.bisect_left(started, (c.first_ts,))
-        for ts, server, client, family in started[i:]:
-            if ts > c.last_ts + FALLBACK_S:
+        for ts, server, client, family in started[bisect.bisect_left(started, (low,)):]:
+            if ts > high:
                 break
-            if server != c.server and (client == c.client or family != c.family):
+            if server != c.server and (family != c.family if not refused else
+                                       client == c.client or family != c.family):
                 return server, client, ts - c.first_ts
         return None
 

@@ -97,44 +97,7 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
     if up.syn_frame is not None and down.syn_frame is None and not syn_failed(c, capture_end):
         pass   # the capture missed the SYN-ACK, or ended before an answer could come
     elif up.syn_frame is not None and (down.syn_frame is None or synack_ignored(c)):
-        if down.syn_frame is not None:
-            evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
-                        ev(CaptureFact.SYNACK_IGNORED, down.syn_frame, count=up.syn_count,
-                           again=c.syn_after_synack or 0)]
-        elif c.synack_rst is not None:
-            evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
-                        ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
-        else:
-            evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
-                           port=c.sport, count=up.syn_count)]
-        numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
-        # A client that got no answer sends its SYN again after about 1 s; one SYN and then
-        # nothing, with capture time to spare, is as likely a capture that misses this
-        # connection's later packets (one-way capture, filter) as a host that never answers.
-        retried = c.synack_rst is not None or up.syn_count >= 2   # (SYN-ACK ignored: >= 2)
-        if not retried:
-            evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
-                               after_s=round(capture_end - c.first_ts, 1)))
-        others = ctx.others_connected
-        if others:
-            # One refusal among successful connections: not "unreachable" (a warning).
-            evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
-                               count=others, same_port=int(ctx.same_port)))
-        if ctx.fallback is not None:
-            # The client got in over another address at once (IPv6 refused, IPv4 taken)
-            server, client, after_s = ctx.fallback
-            evidence.append(ev(CaptureFact.FALLBACK_CONNECTED, server=server, port=c.sport,
-                               after_ms=round(after_s * 1000, 1),
-                               same_client=int(client == c.client)))
-            others += 1
-        if others:
-            numbers["others_connected"] = others
-        numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
-        out.append(Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
-                           Confidence.MEASURED if retried else Confidence.INFERRED,
-                           key_values=(c.sport, others > 0), conn=c,
-                           others_connected=others or None))
-        return out
+        return [_no_connection(c, leg, base, capture_end, ctx)]
 
     if up.mss is not None and down.mss is not None and down.mss < up.mss:
         out.append(Finding(
@@ -168,6 +131,49 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
         if stall is not None:
             out.append(stall)
     return out
+
+
+def _no_connection(c: Conn, leg: Leg, base: str, capture_end: float,
+                   ctx: PathContext) -> Finding:
+    """PROXY_UNREACHABLE: the SYN refused, unanswered, or its SYN-ACK never taken; weighed
+    against the other connections that got in (a warning then)."""
+    up, down = c.up, c.down
+    if down.syn_frame is not None:
+        evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
+                    ev(CaptureFact.SYNACK_IGNORED, down.syn_frame, count=up.syn_count,
+                       again=c.syn_after_synack or 0)]
+    elif c.synack_rst is not None:
+        evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
+                    ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
+    else:
+        evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
+                       port=c.sport, count=up.syn_count)]
+    numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
+    # A client that got no answer sends its SYN again after about 1 s; one SYN and then
+    # nothing, with capture time to spare, is as likely a capture that misses this
+    # connection's later packets (one-way capture, filter) as a host that never answers.
+    retried = c.synack_rst is not None or up.syn_count >= 2   # (SYN-ACK ignored: >= 2)
+    if not retried:
+        evidence.append(ev(CaptureFact.SYN_NEVER_RETRIED,
+                           after_s=round(capture_end - c.first_ts, 1)))
+    others = ctx.others_connected
+    if others:
+        # One refusal among successful connections: not "unreachable" (a warning).
+        evidence.append(ev(CaptureFact.OTHERS_CONNECTED, server=c.server, port=c.sport,
+                           count=others, same_port=int(ctx.same_port)))
+    if ctx.fallback is not None:
+        # The client got in over another address at once (IPv6 refused, IPv4 taken)
+        server, client, after_s = ctx.fallback
+        evidence.append(ev(CaptureFact.FALLBACK_CONNECTED, server=server, port=c.sport,
+                           after_ms=round(after_s * 1000, 1),
+                           same_client=int(client == c.client)))
+        others += 1
+    if others:
+        numbers["others_connected"] = others
+    numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
+    return Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
+                   Confidence.MEASURED if retried else Confidence.INFERRED,
+                   key_values=(c.sport, others > 0), conn=c, others_connected=others or None)
 
 
 SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all

@@ -668,6 +668,17 @@ def test_a_refusal_the_client_falls_back_from_at_once_is_a_warning(tmp_path: Pat
     assert v["severity"] == "warning" and any(
         f"connected to port 443 of {UPSTREAM} 250.0 ms after this SYN" in e
         for e in v["evidence"]), v["evidence"]
+    # a silent attempt and a browser's other connections on the same port (Suricata's
+    # base64-decode-5885, tls-subjectaltname): the same IP version 16 ms later, or the
+    # other one 2.3 s later, is no Happy Eyeballs
+    silent4 = Conv(server="198.18.4.9", sport=443, cport=40001)
+    for t in (0.0, 1.0):
+        silent4.pkt(t, True, "S", options=[("MSS", 1460)])
+    for frames in (silent4.frames + _served(FMC, "198.18.4.3", 40002, 0.016).frames,
+                   silent.frames + _served(FMC, UPSTREAM, 40002, 2.3).frames):
+        _status, doc, _err = cli(tmp_path, frames, *PORT443)
+        v = verdict(doc, "PROXY_UNREACHABLE")
+        assert v["severity"] == "critical" and "others_connected" not in v, v
     for later in (_served(FMC, "198.18.4.3", 40002, 0.6),    # a scanner's next probe (nmap)
                   _served(FMC, "198.18.4.3", 40002, 30.0),   # a user's retry (pop3)
                   _served("198.18.1.3", "198.18.4.3", 40002, 0.01)):   # another client

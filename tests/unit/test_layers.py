@@ -38,7 +38,7 @@ PURE_STDLIB = frozenset({
     "__future__", "collections", "collections.abc", "dataclasses", "enum", "typing", "re",
     "struct", "ipaddress", "functools", "itertools", "string", "textwrap", "unicodedata",
     "html", "json", "csv", "io", "base64", "binascii", "hashlib", "hmac", "math",
-    "urllib.parse", "datetime", "errno", "heapq", "array", "operator",
+    "urllib.parse", "datetime", "errno", "heapq", "bisect", "array", "operator",
 })
 # A pure module's few further imports, each with why.
 PURE_EXTRA: dict[str, frozenset[str]] = {
