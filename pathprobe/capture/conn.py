@@ -94,6 +94,9 @@ class Side:
     dup_acks: int = 0
     fin_frame: int | None = None
     rst_frame: int | None = None
+    # At this side's first FIN or RST: how many bytes its sequence number says were sent
+    # before it that the capture did not show (None: no close seen).
+    close_unseen: int | None = None
     syn_frame: int | None = None
     syn_count: int = 0
     mss: int | None = None

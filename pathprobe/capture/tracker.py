@@ -76,6 +76,14 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     return rank, c.last_ts
 
 
+def _close_seen(s: Side, seq: int) -> None:
+    """Note, at a side's first FIN or RST at sequence number ``seq``, the bytes it sent
+    before that the capture never showed."""
+    if s.close_unseen is None and s.isn is not None:
+        delta = (seq - s.isn - s.next_seq) & MASK
+        s.close_unseen = delta if delta < HALF else 0
+
+
 def _proxy_request(payload: bytes) -> tuple[str, str] | None:
     """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form.
 
@@ -278,11 +286,13 @@ class Tracker:
         if flags & TCP_ACK:   # (before a reset: its ACK may cover the segment it answers)
             self._ack(c, d, ack)
         if flags & TCP_RST:
+            _close_seen(s, seq)
             self._rst(c, d, frame, ts)
             return
         if payload_len:
             self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
         if flags & TCP_FIN:
+            _close_seen(s, seq + payload_len)
             if s.fin_frame is None:
                 s.fin_frame = frame
                 if c.end is None:

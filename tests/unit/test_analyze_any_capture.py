@@ -714,6 +714,34 @@ def test_a_hello_answered_by_something_else_is_no_stall(tmp_path: Path, answer: 
             "(its TLS policy, or no TLS server there)") in row["notes"], row["notes"]
 
 
+def test_a_hello_the_server_closes_unanswered_is_its_refusal_not_a_stall(
+        tmp_path: Path) -> None:
+    """Suricata's TLSv1-Extracted-MaliciousC2: a 104-byte ClientHello, acknowledged; 7 s
+    later the server's FIN, whose sequence number says it sent nothing. It was a critical
+    TUNNEL_STALL: the path carried both; the server refused. A FIN whose sequence number
+    shows bytes the capture never saw (a ServerHello lost on the way) stays a stall."""
+    def session(fin_after: int) -> Conv:
+        c = Conv(server=UPSTREAM, sport=443)
+        c.handshake(0.0)
+        c.send(0.01, True, CLIENT_HELLO)
+        c.ack(0.02, False)
+        c.pkt(7.2, False, "FA", seq=c.sseq + fin_after)
+        c.ack(7.21, True)
+        return c
+
+    status, doc, _err = cli(tmp_path, session(0).frames, *PORT443)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    (row,) = doc["legs"]
+    assert row["tls"] == "hello, closed"
+    assert ("frame 6: server FIN 7.2 s after the ClientHello, which the server had "
+            "acknowledged, without a ServerHello; its sequence number shows it sent nothing "
+            "before: the server refused the session (not a TLS server for that name, or its "
+            "policy), not the path") in row["notes"], row["notes"]
+    status, doc, _err = cli(tmp_path, session(2896).frames, *PORT443)
+    assert status == 1 and codes(doc) == ["TUNNEL_STALL"], codes(doc)
+    assert doc["legs"][0]["tls"] == "hello, no server"
+
+
 def test_connections_never_seen_from_both_ends_measure_nothing(tmp_path: Path) -> None:
     """Zeek's tcp/syn.pcap (one SYN), syn-then-rst (the client's SYN and its own RST),
     one-sided-2745: HEALTHY 'measured' on '1 connection(s): no refusal, stall ...'. Nothing

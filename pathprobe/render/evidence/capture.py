@@ -420,6 +420,11 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.ROW_NO_SYN: "capture started mid-connection (no SYN): MSS and options unknown",
     CaptureFact.ROW_FRAGMENTS: "{count:#IP fragment}",
     CaptureFact.ROW_HELLO_ANSWERED: _hello_answered,
+    CaptureFact.ROW_HELLO_CLOSED:
+        "frame {frame}: {how} {after_s} s after the ClientHello, which the server had "
+        "acknowledged, without a ServerHello; its sequence number shows it sent nothing "
+        "before: the server refused the session (not a TLS server for that name, or its "
+        "policy), not the path",
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
