@@ -192,11 +192,16 @@ def read_batches(path: Path, stats: ReadStats | None = None) -> Iterator[list[Fr
 
 def _batched(frames: Iterator[Frame], size: int = 1024) -> Iterator[list[Frame]]:
     batch: list[Frame] = []
-    for fr in frames:
-        batch.append(fr)
-        if len(batch) >= size:
+    try:
+        for fr in frames:
+            batch.append(fr)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    except CaptureError:   # the frames before a corrupt block still count (see _guard)
+        if batch:
             yield batch
-            batch = []
+        raise
     if batch:
         yield batch
 
@@ -229,9 +234,18 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
 
 def _guard(path: Path, batches: Iterator[list[Frame]], stats: ReadStats
            ) -> Iterator[list[Frame]]:
-    """Turn read and decompression errors into CaptureError."""
+    """Turn read and decompression errors into CaptureError. Corruption after some frames
+    (a capture copied while written, a transfer cut) ends the capture there, as for
+    tcpdump and tshark: the frames before it are analysed, and a note says where."""
+    given = 0
     try:
-        yield from batches
+        for batch in batches:
+            given += len(batch)
+            yield batch
+    except CaptureError as e:
+        if not given:
+            raise
+        stats.truncated = f"{e}; the {given} frames before it were analysed"
     except (OSError, zlib.error) as e:
         what = "compressed data" if stats.compressed else "data"
         error = CaptureError if stats.compressed or not isinstance(e, OSError) \

@@ -64,11 +64,12 @@ Examples:
   pathprobe analyze fmc.pcap proxy.pcap
 
 A missing file, or one that is neither a capture nor capture text, or a
-corrupt capture, is bad input: one error line, exit status 2. A file the
-system cannot read, or one with no packets, no IP packet, or no
-connection or ICMP matching the filters, is exit status 3 (the line names
-what the frames carry and how to re-capture). A truncated last packet is
-reported and the rest analysed.
+capture corrupt from its first frame, is bad input: one error line, exit
+status 2. A file the system cannot read, or one with no packets, no IP
+packet, or no connection or ICMP matching the filters, is exit status 3
+(the line names what the frames carry and how to re-capture). A capture
+cut short or corrupt after some frames is analysed up to there, as tcpdump
+and tshark read it, and a note says where it ends.
 """
 
 

@@ -304,6 +304,36 @@ def test_impossible_record_length_in_a_file_long_enough(tmp_path: Path) -> None:
             list(read_frames(path))
 
 
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_corruption_after_some_frames_ends_the_capture_there(tmp_path: Path,
+                                                             kind: str) -> None:
+    """Suricata's smtp-to-comma capture: 18 good frames, then a record length of 3925868813.
+    tcpdump and tshark show the 18 frames and stop; pathprobe refused the file (exit 2).
+    The frames before the corruption are analysed, and a note says where it began; a
+    corrupt first record is still an error."""
+    linktype, records = pcap_records(ACL)
+    if kind == "pcap":
+        path = write_pcap(tmp_path / "cut.pcap", linktype, records)
+        raw = path.read_bytes() + struct.pack("<IIII", 1, 0, 3925868813, 60) + bytes(60)
+        want = "frame 13: record length 3925868813 is impossible"
+    else:
+        path = write_pcapng(tmp_path / "cut.pcapng", linktype, records)
+        raw = path.read_bytes() + struct.pack("<II", 6, 0x7FFFFFF0) + bytes(40)
+        want = f"after frame {len(records)}: pcapng block length"
+    assert len(records) == 12
+    path.write_bytes(raw)
+    report, whole = analyze_capture(path, Filters()), analyze_capture(ACL, Filters())
+    assert report.measurement.verdicts == whole.measurement.verdicts
+    (note,) = [describe(n) for n in report.notes if n.fact is CaptureFact.CAPTURE_TRUNCATED]
+    assert note.startswith(f"capture truncated: {want}") and note.endswith(
+        "; the 12 frames before it were analysed"), note
+    first = raw[:24] + struct.pack("<IIII", 1, 0, 3925868813, 60) if kind == "pcap" else None
+    if first is not None:
+        path.write_bytes(first + bytes(60))
+        with pytest.raises(CaptureError, match="frame 1: record length 3925868813"):
+            analyze_capture(path, Filters())
+
+
 def test_missing_file_and_directory_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         list(read_frames(tmp_path / "nope.pcap"))
