@@ -480,7 +480,8 @@ class Tracker:
                 if payload[:1] == b"\x16" and payload[5:6] == b"\x02":
                     c.server_hello = (frame, length)
                     c.down.rec_next = c.down.next_seq - length
-                elif c.client_hello is not None and c.hello_answer is None:
+                elif (c.client_hello is not None and c.hello_answer is None
+                      and c.down.next_seq - length == 1):   # its first byte: no gap before
                     c.hello_answer = (frame, length, payload[:1] == b"\x15")
 
     @staticmethod

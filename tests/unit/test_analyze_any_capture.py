@@ -714,6 +714,23 @@ def test_a_hello_answered_by_something_else_is_no_stall(tmp_path: Path, answer: 
             "(its TLS policy, or no TLS server there)") in row["notes"], row["notes"]
 
 
+def test_a_server_hello_the_capture_missed_is_no_other_answer(tmp_path: Path) -> None:
+    """The ServerHello's first segment missing from the capture, its second seen (bytes of
+    a certificate): that is no answer 'that is not TLS'. Only the server's first byte
+    counts."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.sseq += 1448                                  # (the segment the capture lost)
+    c.send(0.03, False, b"\x30\x82" + bytes(398))
+    c.ack(0.04, True)
+    c.close(0.1)
+    _status, doc, _err = cli(tmp_path, c.frames, *PORT443)
+    (row,) = doc["legs"]
+    assert row["tls"] != "hello, answered" and not any(
+        "ClientHello was answered" in n for n in row["notes"]), row
+
+
 def test_a_hello_the_server_closes_unanswered_is_its_refusal_not_a_stall(
         tmp_path: Path) -> None:
     """Suricata's TLSv1-Extracted-MaliciousC2: a 104-byte ClientHello, acknowledged; 7 s
