@@ -254,12 +254,17 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     numbers: dict[str, Number] = {}
     for v in reversed(group):
         numbers.update(v.numbers)
+    # A refusal stays one (a warning) only if every member is one: a single connection that
+    # nothing else got past makes the whole unreachable.
+    others = min((v.others_connected or 0 for v in group), default=0) or None
+    if others is None:
+        numbers.pop("others_connected", None)
     confidence = (Confidence.MEASURED if any(v.confidence is Confidence.MEASURED for v in group)
                   else Confidence.INFERRED)
     basis = next((v.basis for v in group if v.basis is not None), None)
     return replace(first, direction=direction, evidence=evidence, numbers=numbers,
                    confidence=confidence, limit=_best_limit(group), basis=basis,
-                   unproven=all(v.unproven for v in group))
+                   unproven=all(v.unproven for v in group), others_connected=others)
 
 
 def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:

@@ -100,7 +100,7 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PROXY_UNREACHABLE:
         return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
                                                 else "proxy")
-                + (" (once; others succeeded)" if _num(v, "others_connected") else ""))
+                + (" (once; others succeeded)" if v.others_connected else ""))
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:

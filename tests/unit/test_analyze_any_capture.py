@@ -688,6 +688,21 @@ def test_a_refusal_the_client_falls_back_from_at_once_is_a_warning(tmp_path: Pat
         assert v["severity"] == "critical" and "others_connected" not in v, v
 
 
+def test_one_plain_refusal_keeps_a_folded_refusal_critical(tmp_path: Path) -> None:
+    """Zeek's nmap-vsn: refusals with a success right after (a fallback, or the scanner's
+    next probe) and refusals with nothing else got in fold into one PROXY_UNREACHABLE. It
+    took the first member's 'others succeeded': a warning, '(once; others succeeded)',
+    when one refusal nothing else got past makes the whole critical."""
+    frames = (_refused(FMC, UPSTREAM, 40001).frames
+              + _served(FMC, "198.18.4.3", 40002, 0.01).frames
+              + _refused(FMC, "198.18.4.9", 40003, 1.0).frames)
+    status, doc, _err = cli(tmp_path, frames, *PORT443)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "critical" and "others_connected" not in v, v
+    assert doc["summary"] == "no TCP connection to the server"
+    assert any("fell back" in e for e in v["evidence"]), v["evidence"]
+
+
 @pytest.mark.parametrize(("answer", "what"), [
     (b"\x00\x01\x00\x00\x00\x03\x01\x81\x01", "data that is not TLS"),   # Modbus
     (b"\x15\x03\x03\x00\x02\x02\x28", "a TLS alert"),                      # handshake_failure
