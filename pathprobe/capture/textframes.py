@@ -521,9 +521,15 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
 
 def _unquoted(v: Verdict, assumed: Mapping[int, bool]) -> Verdict:
     """ICMP evidence from lines that show no quoted packet says so: the packet taken as the
-    one it answers is an assumption; where none could be, nor its size is known."""
+    one it answers is an assumption; where none could be, nor its size is known, and a
+    verdict on such lines alone is inferred (the quote may fit the MTU: no proof, see
+    ``IcmpLog.fitting``)."""
     if not assumed:
         return v
+    lines = [e.frames[0] for e in v.evidence
+             if e.fact is CaptureFact.ICMP_FRAG_NEEDED and e.frames]
+    if lines and all(line in assumed and not assumed[line] for line in lines):
+        v = dataclasses.replace(v, confidence=Confidence.INFERRED)
     out = []
     for e in v.evidence:
         line = e.frames[0] if e.frames else -1

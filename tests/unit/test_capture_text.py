@@ -966,8 +966,10 @@ def test_icmp_error_without_its_quote_claims_no_packet_size(
     _status, doc = report(str(path))
     (v,) = doc["verdicts"]   # type: ignore[misc]
     assert v["code"] == "PMTU_REDUCED" and v["pmtu_high"] == 1000 and "mtu" not in v
+    # no packet the text shows can have drawn it: the MTU rests on the router's word (the
+    # quote may fit it), inferred
     assert doc["summary"] == ("fmc-upstream path MTU at most 1000 (ICMP signalled; PMTUD "
-                              "works) (info)")
+                              "works) " + ("(info)" if size else "(inferred)"))
     words = " ".join(v["evidence"])
     assert "ports 0 > 0" not in words and "1001" not in words and "837" not in words, words
     if size is None:
@@ -1172,3 +1174,21 @@ def test_named_ipv6_hosts_are_written_as_names(tmp_path: Path) -> None:
     assert v["evidence"][0] == "connection fmc.example.com:48716 -> proxy.example.com:80"
     assert doc["legs"][0]["target"] == "tools.cisco.com:443 via proxy.example.com:80"  # type: ignore[index]
     assert not re.search(r"\[(fmc|proxy)\.", json.dumps(doc)), doc
+
+
+def test_a_too_big_line_nothing_in_the_text_can_have_drawn_is_inferred(tmp_path: Path) -> None:
+    """Zeek's icmp6-toobig as 'tcpdump -n' text: one 'packet too big, mtu 1280' line and no
+    packet before it. The pcap shows the quoted packet (52 bytes: it fits, proof of
+    nothing); the line does not, so the MTU rests on the router's word alone: PMTU_REDUCED
+    inferred (was measured). A larger packet to that router's side before it keeps it
+    measured (the mtu fixture's forms)."""
+    path = tmp_path / "toobig.txt"
+    path.write_text("17:37:18.018052 IP6 2001:db8:1::1 > 2001:db8:1::2: ICMP6, packet too big, "
+                    "mtu 1280, length 60\n", encoding="utf-8")
+    _status, doc = report(str(path))
+    (v,) = doc["verdicts"]   # type: ignore[misc]
+    assert (v["code"], v["confidence"], v["severity"]) == ("PMTU_REDUCED", "inferred",
+                                                           "warning"), v
+    _status, doc = report(str(TEXT / "mtu.tcpdump-n.txt"), "--proxy", "198.18.2.2:3128")
+    assert [(v["code"], v["confidence"]) for v in doc["verdicts"]] == [   # type: ignore
+        ("PMTU_REDUCED", "measured")]
