@@ -166,11 +166,13 @@ def u32(m: re.Match[str] | None, group: int = 1) -> int | None:
 
 # --- HTTP first lines ---------------------------------------------------------------------------
 
+# (" / " before the version: a CONNECT some clients send, which capture.tracker takes too)
 REQUEST_LINE = re.compile(r"^[\x21-\x7e]*?\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) "
-                  r"\S+ HTTP/1\.[01])\s*$")
+                          r"\S+(?: /)? HTTP/1\.[01])\s*$")
 STATUS_LINE = re.compile(r"^[\x21-\x7e]*?(HTTP/1\.[01] \d{3}(?: [^\r\n]*)?)$")
 # The same, anywhere in a packet line's decoded summary ("length 122: HTTP: CONNECT ...").
-_REQ_IN = re.compile(r"\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) \S+ HTTP/1\.[01])")
+_REQ_IN = re.compile(r"\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) \S+(?: /)? "
+                     r"HTTP/1\.[01])")
 _STATUS_IN = re.compile(r"(?<![\w/])(HTTP/1\.[01] \d{3}(?: [^\r\n(]*)?)")
 HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:[ \t]*\S")
 _CRLF = re.compile(r"(?:\\r\\n|\\n)+$")

@@ -1192,3 +1192,14 @@ def test_a_too_big_line_nothing_in_the_text_can_have_drawn_is_inferred(tmp_path:
     _status, doc = report(str(TEXT / "mtu.tcpdump-n.txt"), "--proxy", "198.18.2.2:3128")
     assert [(v["code"], v["confidence"]) for v in doc["verdicts"]] == [   # type: ignore
         ("PMTU_REDUCED", "measured")]
+
+
+def test_a_connect_with_a_stray_slash_is_read_as_in_a_pcap(tmp_path: Path) -> None:
+    """'CONNECT mailin03...:25 / HTTP/1.0' (Zeek's connect-with-smtp: an open proxy answered
+    200) is a CONNECT in text as in a pcap."""
+    path = tmp_path / "heads.txt"
+    path.write_text("CONNECT mx.example:25 / HTTP/1.0\n\nHTTP/1.0 200 Connection established\n\n",
+                    encoding="utf-8")
+    _status, doc = report(str(path))
+    assert [(r["name"], r["target"], r["status"]) for r in doc["legs"]] == [   # type: ignore
+        ("fmc-proxy", "mx.example:25 via proxy", 200)]
