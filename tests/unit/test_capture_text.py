@@ -1203,3 +1203,38 @@ def test_a_connect_with_a_stray_slash_is_read_as_in_a_pcap(tmp_path: Path) -> No
     _status, doc = report(str(path))
     assert [(r["name"], r["target"], r["status"]) for r in doc["legs"]] == [   # type: ignore
         ("fmc-proxy", "mx.example:25 via proxy", 200)]
+
+
+def test_an_answer_the_client_acknowledged_but_the_text_lacks_is_an_answer(
+        tmp_path: Path) -> None:
+    """Suricata's bug-2512 as 'tcpdump -n' text: CONNECT, then the client acknowledges 95
+    bytes of the proxy's (its 200) that the capture lost, and the tunnel carries data. The
+    pcap was healthy (the tunnel's bytes are no HTTP); the text, which holds no payload, said
+    CONNECT_NO_RESPONSE, critical. The client's ACK proves an answer came."""
+    lines = [
+        "13:30:29.475188 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [S], seq 544287662, "
+        "win 4380, options [mss 1460,sackOK,eol], length 0",
+        "13:30:29.475284 IP 198.18.2.2.8080 > 198.18.1.2.62227: Flags [S.], seq 4164578277, "
+        "ack 544287663, win 14600, options [mss 1460,nop,nop,sackOK], length 0",
+        "13:30:29.475335 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [.], ack 1, win 4380, "
+        "length 0",
+        "13:30:29.475352 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [P.], seq 1:248, ack 1, "
+        "win 4380, length 247: HTTP: CONNECT upstream.example:443 HTTP/1.0",
+        "13:30:29.475390 IP 198.18.2.2.8080 > 198.18.1.2.62227: Flags [.], ack 248, win 15544, "
+        "length 0",
+        "13:30:29.725765 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [P.], seq 248:396, "
+        "ack 96, win 4475, length 148: HTTP",
+        "13:30:29.736126 IP 198.18.2.2.8080 > 198.18.1.2.62227: Flags [P.], seq 96:1556, "
+        "ack 396, win 16616, length 1460: HTTP",
+        "13:30:29.736132 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [.], ack 1556, win 5935, "
+        "length 0",
+        "13:30:40.000000 IP 198.18.1.2.62227 > 198.18.2.2.8080: Flags [F.], seq 396, ack 1556, "
+        "win 5935, length 0",
+    ]
+    path = tmp_path / "lost-answer.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status, doc = report(str(path))
+    assert "CONNECT_NO_RESPONSE" not in [v["code"] for v in doc["verdicts"]], doc["verdicts"]  # type: ignore
+    assert status == 0
+    assert any("acknowledged that the capture never showed" in n
+               for n in doc["notes"]), doc["notes"]   # type: ignore[union-attr]
