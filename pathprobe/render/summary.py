@@ -98,9 +98,11 @@ def phrase(v: Verdict) -> str:
     if code is VerdictCode.PROXY_UPSTREAM_ERROR:
         return f"proxy cannot reach the target ({_num(v, 'status') or 'error'})"
     if code is VerdictCode.PROXY_UNREACHABLE:
+        times = _num(v, "connections") or 1   # (a capture's refused handshakes, folded)
         return ("no TCP connection to the " + ("server" if v.leg is Leg.FMC_UPSTREAM
                                                 else "proxy")
-                + (" (once; others succeeded)" if v.others_connected else ""))
+                + (f" ({'once' if times == 1 else f'{times} times'}; others succeeded)"
+                   if v.others_connected else ""))
     if code is VerdictCode.CONNECT_NO_RESPONSE:
         return "CONNECT sent, no HTTP answer"
     if code is VerdictCode.PROXY_TLS_INTERCEPTED:

@@ -587,6 +587,13 @@ def test_one_refused_syn_among_successes_is_a_warning_and_says_server(tmp_path: 
     assert status == 0
     words = json.dumps([doc["summary"], doc["recommendations"], v["evidence"]])
     assert "server" in doc["summary"] and "proxy" not in words.lower()
+    assert doc["summary"] == "no TCP connection to the server (once; others succeeded)"
+    # two refusals among the successes are not 'once'
+    again = Conv(server=UPSTREAM, sport=443, cport=40009)
+    again.pkt(0.5, True, "S", options=[("MSS", 1460)])
+    again.pkt(0.501, False, "RA", ack=again.cseq + 1)
+    _status, doc, _err = cli(tmp_path, frames + again.frames, *PORT443)
+    assert doc["summary"] == "no TCP connection to the server (2 times; others succeeded)"
 
 
 def test_a_direct_session_s_words_name_the_server(tmp_path: Path) -> None:
