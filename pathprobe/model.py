@@ -15,7 +15,7 @@ from typing import ClassVar, Union
 
 from pathprobe.compat import StrEnum, ip_version
 from pathprobe.sanitize import MASK
-from pathprobe.wire.hostport import HostPort
+from pathprobe.wire.hostport import HostPort, host_port
 
 SCHEMA = "pathprobe/1"
 
@@ -528,5 +528,4 @@ class ProxyConfig:
 
     @property
     def display(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{host_port(self.host, self.port)}"

@@ -49,6 +49,7 @@ from pathprobe.probes.kernel import resolve, route_to
 from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import ProbeOutcome, ProbeResult, SearchResult, SizeSearch, drive
 from pathprobe.timeouts import ACK_WAIT, PEER_WAIT
+from pathprobe.wire.hostport import host_port
 from pathprobe.wire.http_get import get_request
 from pathprobe.wire.overhead import ip_tcp_overhead, mss_for_payload
 
@@ -233,8 +234,7 @@ def measure_mss(host: str, port: int, *, leg: Leg, segments: bool = True,
     try:
         resolved = resolve(host)
         family, addr = resolved.family, (resolved.address, port)
-        target = (f"[{addr[0]}]:{addr[1]}" if family == socket.AF_INET6
-                  else f"{addr[0]}:{addr[1]}")
+        target = host_port(*addr)
         progress(f"handshake with {target}")
         hs = tcpprobe.handshake(family, addr)
     except NotMeasuredError as e:

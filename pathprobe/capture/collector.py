@@ -257,8 +257,7 @@ class Collector:
         for ts, server, client, family in started[bisect.bisect_left(started, (low,)):]:
             if ts > high:
                 break
-            if server != c.server and (family != c.family if not refused else
-                                       client == c.client or family != c.family):
+            if server != c.server and (family != c.family or (refused and client == c.client)):
                 return server, client, ts - c.first_ts
         return None
 

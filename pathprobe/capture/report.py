@@ -118,7 +118,7 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     if c.client_hello is not None:
         tls = ("hello+server" if c.server_hello is not None else
                "hello, answered" if c.hello_answer is not None else
-               "hello, closed" if not c.exchanges and hello_closed(c) else "hello, no server")
+               "hello, closed" if hello_closed(c) else "hello, no server")
     how = c.end[0] if c.end is not None else "open"
     measurements: dict[str, Number] = {
         "client_port": c.cport,
@@ -156,7 +156,7 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     if c.hello_answer is not None and c.server_hello is None:
         frame, size, alert = c.hello_answer
         notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))
-    elif not c.exchanges and hello_closed(c) and c.end is not None:
+    elif hello_closed(c) and c.end is not None:
         notes.append(ev(CaptureFact.ROW_HELLO_CLOSED, c.end[1], how=c.end[0],
                         after_s=round(c.end[2] - c.last_data_ts, 1)))
     for d in (UP, DOWN):

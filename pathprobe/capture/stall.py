@@ -55,11 +55,13 @@ def hello_closed(c: Conn) -> bool:
     """The server acknowledged the whole ClientHello, sent nothing, and closed: its FIN's
     (or RST's) sequence number shows no byte the capture missed. Its refusal, not the
     path's loss (a ServerHello lost on the way would have moved that number on). On a
-    tunnel the proxy's close stands for the upstream's, which the capture cannot see."""
+    tunnel the proxy's close stands for the upstream's, which the capture cannot see: a
+    direct session only."""
     end = c.end
-    return (c.client_hello is not None and c.server_hello is None and end is not None
-            and end[0] in ("server FIN", "server RST") and not c.down.bytes
-            and c.down.close_unseen == 0 and c.up.acked >= c.hello_end > 0)
+    return (not c.exchanges and c.client_hello is not None and c.server_hello is None
+            and end is not None and end[0] in ("server FIN", "server RST")
+            and not c.down.bytes and c.down.close_unseen == 0
+            and c.up.acked >= c.hello_end > 0)
 
 
 def answer_uncaptured(c: Conn) -> bool:
@@ -111,8 +113,7 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
-    if c.server_hello is None and (c.hello_answer is not None or
-                                   (not proxied and hello_closed(c))):
+    if c.server_hello is None and (c.hello_answer is not None or hello_closed(c)):
         return None     # answered, not by TLS, or closed: the handshake failed beyond the path
     hello_pending = c.client_hello is not None and c.server_hello is None
     if idle < stall_s and c.max_gap_s < stall_s and not (

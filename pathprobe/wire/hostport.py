@@ -134,4 +134,4 @@ class HostPort:
         return host_port(self.host, self.port)
 
 
-__all__ = ["HostPort", "check_host", "parse_host"]
+__all__ = ["HostPort", "check_host", "host_port", "parse_host", "url_host"]
