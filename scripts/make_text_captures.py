@@ -23,6 +23,18 @@ installed tools themselves (nothing typed by hand):
 and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
 tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
 
+The pings an engineer sends by hand (FMC 198.18.1.2 -> 198.18.4.2, router 198.18.1.1),
+as pcaps and in the forms tcpdump-n, tcpdump-v, tshark, tshark-V (gzip-compressed) and
+list (IPv4 only: its address fields are):
+
+  ping-sweep     DF pings of 600-1500 bytes: up to 1400 answered, 1450 and 1500 not,
+                 then 1000 again answered (a black hole between 1400 and 1449)
+  ping-toobig    a 1500-byte DF ping answered by frag-needed (MTU 1400, quoting it),
+                 then a 1400-byte one answered (the path MTU is 1400)
+  ping-toobig6   the same over IPv6 (Packet Too Big)
+  ping-nomtu     frag-needed that names no MTU (0, a router before RFC 1191), then a
+                 1400-byte ping answered
+
 The format tcpdump printed before 4.0, which Cisco ASA and FTD (LINA) 'show capture'
 keep, has no tool here that prints it; this script renders it from the same pcaps,
 after the public examples of it (flags as letters, '.' for an ACK alone, first:end(length)
@@ -146,6 +158,60 @@ def silence() -> Conv:
 
 
 STORIES = {"healthy": healthy, "rst": rst, "silence": silence}
+
+
+PING_FMC, PING_DST, PING_ROUTER = FMC, "198.18.4.2", "198.18.1.1"
+PING6_FMC, PING6_DST, PING6_ROUTER = "2001:db8:1::2", "2001:db8:4::2", "2001:db8:1::1"
+
+
+def _pings(steps: list[tuple[int, str]], v6: bool = False) -> list[object]:
+    """Ethernet frames of pings, one step a second: (IP size, what came back: 'reply',
+    'lost', 'too-big MTU')."""
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
+    from scapy.layers.l2 import Ether
+
+    frames: list[object] = []
+    src, dst, router = (PING6_FMC, PING6_DST, PING6_ROUTER) if v6 else (PING_FMC, PING_DST,
+                                                                          PING_ROUTER)
+
+    def add(t: float, pkt: object) -> None:
+        frame = Ether(src="02:00:00:00:01:02", dst="02:00:00:00:01:01") / pkt  # type: ignore[operator]
+        frame.time = T0 + t
+        frames.append(frame)
+
+    for i, (size, back) in enumerate(steps):
+        if v6:
+            req = IPv6(src=src, dst=dst) / ICMPv6EchoRequest(id=9, seq=i + 1,
+                                                              data=b"p" * (size - 48))
+        else:
+            req = IP(src=src, dst=dst, flags="DF", id=100 + i) / ICMP(id=9, seq=i + 1) / (
+                b"p" * (size - 28))
+        add(float(i), req)
+        if back == "reply":
+            rep = (IPv6(src=dst, dst=src) / ICMPv6EchoReply(id=9, seq=i + 1,
+                                                            data=b"p" * (size - 48)) if v6 else
+                   IP(src=dst, dst=src, id=200 + i) / ICMP(type=0, id=9, seq=i + 1) / (
+                       b"p" * (size - 28)))
+            add(i + 0.012, rep)
+        elif back.startswith("too-big"):
+            mtu = int(back.split()[1])
+            err = (IPv6(src=router, dst=src) / ICMPv6PacketTooBig(mtu=mtu) / bytes(req)[:1232]
+                   if v6 else IP(src=router, dst=src, id=300 + i) / ICMP(
+                       type=3, code=4, nexthopmtu=mtu) / bytes(req)[:28])
+            add(i + 0.001, err)
+    return frames
+
+
+PING_STORIES = {
+    "ping-sweep": lambda: _pings([(600, "reply"), (1000, "reply"), (1400, "reply"),
+                                  (1450, "lost"), (1500, "lost"), (1450, "lost"),
+                                  (1000, "reply")]),
+    "ping-toobig": lambda: _pings([(1500, "too-big 1400"), (1400, "reply")]),
+    "ping-toobig6": lambda: _pings([(1500, "too-big 1400"), (1400, "reply")], v6=True),
+    "ping-nomtu": lambda: _pings([(1500, "too-big 0"), (1400, "reply")]),
+}
+PING_FORMS = ("tcpdump-n", "tcpdump-v", "tshark", "list")
 
 
 def run(argv: list[str]) -> str:
@@ -322,6 +388,18 @@ def main() -> int:
     (OUT / "mtu.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
                                                             mtime=0))
     print("wrote mtu: 3 text forms of tests/fixtures/captures/mtu.pcap")
+    for name, story in PING_STORIES.items():
+        pcap = OUT / f"{name}.pcap"
+        with PcapWriter(str(pcap), linktype=1, sync=True) as w:
+            for frame in story():
+                w.write(frame)
+        texts = forms(pcap)
+        for form in PING_FORMS:
+            if not (form == "list" and name.endswith("6")):   # (its fields are IPv4's)
+                (OUT / f"{name}.{form}.txt").write_text(texts[form])
+        (OUT / f"{name}.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
+                                                                    mtime=0))
+        print(f"wrote {name}: pcap and {len(PING_FORMS) + 1} text forms")
     return 0
 
 

@@ -34,7 +34,7 @@ class TooBig:
     frame: int
     family: int
     router: str
-    mtu: int
+    mtu: int | None         # None: the message names none (routers before RFC 1191 send 0)
     src: str                # the quoted packet's sender and receiver
     dst: str
     size: int               # the quoted packet's IP length
@@ -74,7 +74,10 @@ class IcmpLog:
             self.fitting = self.fitting or TooBig(frame, ip.version, ip.src, err.mtu, q.src,
                                                   q.dst, q.total_length, q.proto, None)
             self.fitting_count += 1
-        elif err.frag_needed and err.mtu and len(self.too_big) < TOO_BIG_MAX:
+        elif err.frag_needed and len(self.too_big) < TOO_BIG_MAX and (
+                err.mtu or q.total_length > MIN_MTU.get(q.version, 576)):
+            # (without an MTU, the quoted packet's size is the bound: one every path
+            # carries proves nothing)
             self.too_big.append(TooBig(frame, ip.version, ip.src, err.mtu, q.src, q.dst,
                                        q.total_length, q.proto, err.quoted_tcp_ports))
         elif err.time_exceeded and len(self.hops) < HOPS_MAX:
@@ -110,15 +113,22 @@ def icmp_findings(log: IcmpLog, leg_of: LegOf) -> list[Finding]:
     out: list[Finding] = []
     sweeps = _sweeps(log)
     signalled: set[tuple[str, str]] = set()
-    groups: dict[tuple[str, str, int], list[TooBig]] = {}
+    groups: dict[tuple[str, str, int | None], list[TooBig]] = {}
     for tb in log.too_big:
         groups.setdefault((tb.src, tb.dst, tb.mtu), []).append(tb)
-    for (src, dst, mtu), msgs in groups.items():
+    for (src, dst, named), msgs in groups.items():
         signalled.add((src, dst))
         first = msgs[0]
         what = PROTO_NAMES.get(first.proto, f"protocol {first.proto}")
-        evidence = [ev(CaptureFact.ICMP_FRAG_NEEDED, first.frame, router=first.router, mtu=mtu,
-                       size=first.size, sender=src, count=len(msgs)),
+        if named is None:   # no MTU named: less than the smallest packet that did not fit
+            mtu = min(tb.size for tb in msgs) - 1
+            said = ev(CaptureFact.ICMP_FRAG_NEEDED_NO_MTU, first.frame, router=first.router,
+                      size=mtu + 1, sender=src, count=len(msgs))
+        else:
+            mtu = named
+            said = ev(CaptureFact.ICMP_FRAG_NEEDED, first.frame, router=first.router, mtu=mtu,
+                      size=first.size, sender=src, count=len(msgs))
+        evidence = [said,
                     ev(CaptureFact.ICMP_QUOTES, first.frame, proto=what, src=src, dst=dst,
                        size=first.size,
                        ports=f"{first.ports[0]} > {first.ports[1]}" if first.ports else "-")]

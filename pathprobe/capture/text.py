@@ -205,6 +205,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
     lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
+    ip_head = ""      # the -v IP header line pending is from
     i = 0
 
     def add(p: TextPacket) -> None:
@@ -214,7 +215,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             return
         out.packets.append(p)
         out.seen(p.form)
-        if p.icmp_mtu is None:
+        if p.icmp_mtu is None and p.echo is None:
             conv.add(p)
             attach_to = p if p.length and not p.content else None
 
@@ -225,16 +226,16 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             continue
         vhead = TD_VHEAD.match(line)
         if vhead is not None:
-            pending = (vhead.group("time"), vhead.group("fam"))
+            pending, ip_head = (vhead.group("time"), vhead.group("fam")), line
             i += 1
             continue
         link_head = cisco_link_head(line)
         if link_head is not None:
-            pending = link_head
+            pending, ip_head = link_head, ""
             i += 1
             continue
-        td = tcpdump_line(line, lineno, pending)
-        pending = (None, None)
+        td = tcpdump_line(line, lineno, pending, head=ip_head)
+        pending, ip_head = (None, None), ""
         if td is not None:
             i = _lines_below(out, lines, i + 1, td)
             if isinstance(td, TextPacket):

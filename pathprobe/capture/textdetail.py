@@ -15,6 +15,7 @@ from pathprobe.capture.textpacket import (
     MONTHS,
     REQUEST_LINE,
     STATUS_LINE,
+    Echo,
     TextForm,
     TextPacket,
     bare,
@@ -60,25 +61,75 @@ def _detail_time(s: str, t: float | None) -> float | None:
     return t
 
 
-def _detail_icmp(ip: re.Match[str], lines: list[str], t: float | None, lineno: int
-                 ) -> TextPacket | None:
-    """A tshark -V ICMP frag-needed / ICMPv6 Packet Too Big and the packet it quotes."""
+_IP_LENGTH = re.compile(r"(?m)^(?:Total Length|Payload Length): (\d+)")
+_ECHO_TYPE = re.compile(r"(?m)^Type: .*\bEcho \(ping\) (request|reply)\b")
+_ECHO_ID = re.compile(r"(?m)^Identifier(?: \(BE\))?: (?:(\d+)|0x([0-9a-fA-F]{1,4}))\b")
+_ECHO_SEQ = re.compile(r"(?m)^Sequence(?: [Nn]umber)?(?: \(BE\))?: (\d+)\b")
+
+
+def _ip_length(family: str, text: str) -> int | None:
+    """The IP length a detail subtree shows (IPv6: its payload length and 40)."""
+    length = u32(_IP_LENGTH.search(text))
+    return length + 40 if length is not None and family == "6" else length
+
+
+_DF_BIT = re.compile(r"(?m)Don't [Ff]ragment: (Set|Not set)|^Flags: 0x[0-9a-fA-F]+(.*)$")
+
+
+def _df(ip_text: str) -> bool | None:
+    """The DF flag as an IPv4 subtree shows it: its bit line, else the Flags line, which
+    names the flags set ("Flags: 0x2, Don't fragment"; "(Don't Fragment)" before 1.12)."""
+    m = _DF_BIT.search(ip_text)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return m.group(1) == "Set"
+    return "don't fragment" in m.group(2).lower()
+
+
+def _detail_echo(src: str, dst: str, family: str, ip_text: str, icmp_text: str,
+                 t: float | None, lineno: int) -> TextPacket | None:
+    """A ping in a detail block (or quoted in an ICMP error): request or reply, its
+    identifier, sequence number, IP length and DF flag (IPv6: never fragmented)."""
+    kind, seq = _ECHO_TYPE.search(icmp_text), u32(_ECHO_SEQ.search(icmp_text))
+    ident = _ECHO_ID.search(icmp_text)
+    ip_len = _ip_length(family, ip_text)
+    if kind is None or seq is None or seq > 0xFFFF or ip_len is None:
+        return None
+    ident_v = (number(ident.group(1), 65536) if ident.group(1) else int(ident.group(2), 16)) \
+        if ident is not None else 0
+    df = True if family == "6" else _df(ip_text)
+    return TextPacket(lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t, int(family),
+                      echo=Echo(kind.group(1) == "request", ident_v or 0, seq), ip_len=ip_len,
+                      df=df)
+
+
+def _detail_icmp(ip: re.Match[str], ip_lines: list[str], lines: list[str], t: float | None,
+                 lineno: int) -> TextPacket | None:
+    """A tshark -V ping, or ICMP frag-needed / ICMPv6 Packet Too Big and the packet it quotes
+    (a TCP segment or a ping)."""
     text = "\n".join(lines)
+    src, dst = _addr(ip.group(2)), _addr(ip.group(3))
     if "Fragmentation needed" not in text and "Packet Too Big" not in text:
-        return None
+        return _detail_echo(src, dst, ip.group(1), "\n".join(ip_lines), text, t, lineno)
     mtu = u32(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
-    qip = next((m for m in map(_IPV.match, lines) if m is not None), None)
+    at = next((i for i, line in enumerate(lines) if _IPV.match(line)), None)
+    qip = _IPV.match(lines[at]) if at is not None else None
     qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
-    if mtu is None or mtu > 0xFFFF or qip is None:
+    if mtu is None or mtu > 0xFFFF or qip is None or at is None:
         return None
-    p = TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), 0, _addr(ip.group(3)), 0, 0, t,
+    p = TextPacket(lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t,
                    int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
     qports = (number(qtcp.group(1), 65536), number(qtcp.group(2), 65536)) if qtcp else None
+    quoted = "\n".join(lines[at + 1:])
     if qports is not None and qports[0] is not None and qports[1] is not None:
         p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), qports[0],
                               _addr(qip.group(3)), qports[1], 0)
-        length = u32(re.search(r"(?m)^(?:Total Length|Payload Length): (\d+)", text))
-        p.quoted_len = length + 40 if length is not None and qip.group(1) == "6" else length
+    else:
+        p.quoted = _detail_echo(_addr(qip.group(2)), _addr(qip.group(3)), qip.group(1),
+                                quoted, quoted, None, lineno)
+    if p.quoted is not None:
+        p.quoted_len = _ip_length(qip.group(1), quoted)
     return p
 
 
@@ -91,7 +142,8 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     ip: re.Match[str] | None = None
     http: list[str] = []
     opts: list[str] = []
-    icmp: list[str] | None = None     # an ICMP error's lines, its quotation included
+    icmp: list[str] | None = None     # an ICMP message's lines, an error's quotation included
+    ip_lines: list[str] = []          # the IP header's (its length, DF flag)
     j = i
     while j < len(lines):
         raw = lines[j]
@@ -112,6 +164,8 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
             tcp = _TCPV.match(s)
         elif tcp is None:
             t = _detail_time(s, t)
+            if ip is not None:
+                ip_lines.append(s)
         elif _TCP_FLAGS.match(s) and "flags" not in fields:
             fields["flags"] = _TCP_FLAGS.match(s).group(1)  # type: ignore[union-attr]
         elif re.search(r"[Rr]etransmission", s):
@@ -124,7 +178,7 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
         else:
             opts.append(s)
     if ip is not None and icmp is not None:
-        return j, _detail_icmp(ip, icmp, t, lineno)
+        return j, _detail_icmp(ip, ip_lines, icmp, t, lineno)
     sport = number(tcp.group(1), 65536) if tcp is not None else None
     dport = number(tcp.group(2), 65536) if tcp is not None else None
     if ip is None or tcp is None or sport is None or dport is None:

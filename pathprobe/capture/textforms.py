@@ -26,6 +26,7 @@ from pathprobe.capture.textpacket import (
     REQUEST_LINE,
     STATUS_LINE,
     TIME,
+    Echo,
     TextForm,
     TextPacket,
     bare,
@@ -116,8 +117,22 @@ _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:\S+ > \S+, (?:.*\
 _TD_ICMP = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
     r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
-    r"unreachable - need to frag \(mtu (?P<mtu>\d+)\)|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
-_TD_VLEN = re.compile(r"\blength (\d+)\)\s*$")
+    r"unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
+    r"|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
+_TD_VLEN = re.compile(r"\b(?:payload )?length:? (\d+)\)\s*$")
+# A ping: "ICMP echo request, id 9, seq 1, length 1480" ("ICMP6, echo request, ..."; the
+# length is the ICMP message's, without the IP header; older tcpdump shows no id)
+_TD_ECHO = re.compile(
+    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+    r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): ICMP(?P<six>6,)? echo "
+    r"(?P<kind>request|reply), (?:id (?P<id>\d+), )?seq (?P<seq>\d+)(?:, length (?P<len>\d+))?")
+# tcpdump -v prints an IPv6 header on the packet's own line: "IP6 (hlim 64, next-header
+# ICMPv6 (58) payload length: 1460) a > b: [icmp6 sum ok] ICMP6, ..."
+_TD_V6_INLINE = re.compile(
+    r"^(?P<pre>\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?IP6) "
+    r"\((?P<head>[^()]*(?:\([^()]*\)[^()]*)*)\) (?P<flow>[^\s>]+ > [^\s>]+: )"
+    r"(?:\[(?:icmp6 sum ok|bad icmp6 cksum [^\]]*)\] )?")
+_TD_DF = re.compile(r"\bflags \[([^\]]*)\]")
 _TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
@@ -162,7 +177,7 @@ _CISCO_LINK_HEAD = re.compile(r"^\s*(?:\d{1,10}:\s+)?(?P<time>" + TIME + r")\s+\
                               r"(?:\S+\s+)*?0x(?P<et>[0-9a-fA-F]{4})\s+Length:\s*\d+\s*$")
 _CLASSIC_ICMP = re.compile(
     r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<src>[^\s>]+) > (?P<dst>[^\s>:]+):? "
-    r"(?:icmp: (?P<orig>\S+) unreachable - need to frag \(mtu (?P<mtu>\d+)\)"
+    r"(?:icmp: (?P<orig>\S+) unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|icmp6: (?:packet )?too big,? (?:mtu )?(?P<mtu6>\d+))")
 _CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
 
@@ -259,6 +274,35 @@ def quiet_line(line: str) -> bool:
     return _TD_QUIET.match(line) is not None
 
 
+def vhead_ip(head: str) -> tuple[bool | None, int | None]:
+    """(DF set, IP length) as a tcpdump -v IP header shows them ("flags [DF]", "length
+    1500)"; an IPv6 header: "payload length: 1460)", never fragmented on the way)."""
+    if head.lstrip().startswith("IP6") or "hlim " in head:
+        length = u32(re.search(r"payload length: (\d+)", head))
+        return True, length + 40 if length is not None else None
+    flags = _TD_DF.search(head)
+    df = None if flags is None else "DF" in flags.group(1) and "+" not in flags.group(1)
+    return df, u32(_TD_VLEN.search(head))
+
+
+def _echo_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None,
+               head: str) -> TextPacket | NonTcp:
+    """A tcpdump ping line; ``head`` is the IP header tcpdump -v printed for it (its DF
+    flag and IP length), if any. Without a size a ping tests nothing: another protocol."""
+    family = 6 if m.group("six") or (m.group("fam") or fam) == "IP6" else 4
+    df, ip_len = vhead_ip(head) if head else (True if family == 6 else None, None)
+    icmp_len = u32(m, m.re.groupindex["len"])
+    if ip_len is None and icmp_len is not None:
+        ip_len = icmp_len + (40 if family == 6 else 20)
+    ident, seq = u32(m, m.re.groupindex["id"]) or 0, u32(m, m.re.groupindex["seq"])
+    if ip_len is None or ip_len > 0xFFFF + 40 or seq is None or ident > 0xFFFF or seq > 0xFFFF:
+        return NonTcp.IP
+    time_s = m.group("time") or time_s
+    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), 0, m.group("dst"), 0, 0,
+                      parse_time(time_s) if time_s else None, family,
+                      echo=Echo(m.group("kind") == "request", ident, seq), ip_len=ip_len, df=df)
+
+
 def cisco_link_head(line: str) -> tuple[str, str] | None:
     """(time, "IP" or "IP6") of a 'show capture detail' link-header line; the packet
     follows on the next line."""
@@ -327,8 +371,12 @@ def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
 
 def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None,
                form: TextForm = TextForm.TCPDUMP) -> TextPacket | None:
-    """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender."""
-    mtu = u32(m, m.re.groupindex["mtu"]) or u32(m, m.re.groupindex["mtu6"])
+    """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender
+    ('need to frag' alone: the router named no MTU, 0, as before RFC 1191)."""
+    if m.group("mtu") is None and m.group("mtu6") is None:
+        mtu: int | None = 0
+    else:
+        mtu = u32(m, m.re.groupindex["mtu" if m.group("mtu") is not None else "mtu6"])
     if mtu is None or mtu > 0xFFFF:
         return None
     time_s = m.group("time") or time_s
@@ -347,7 +395,7 @@ def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None
     head = TD_VHEAD.match(lines[i])
     if head is None:
         return None
-    q = tcpdump_line(lines[i + 1], i + 2, (None, head.group("fam")))
+    q = tcpdump_line(lines[i + 1], i + 2, (None, head.group("fam")), head=lines[i])
     if not isinstance(q, TextPacket) or q.icmp_mtu is not None:
         return None
     length = _TD_VLEN.search(lines[i])
@@ -355,12 +403,17 @@ def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None
 
 
 def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] = (None, None),
-                 depth: int = 0) -> TextPacket | NonTcp | None:
+                 depth: int = 0, head: str = "") -> TextPacket | NonTcp | None:
     """A tcpdump line: a packet, NonTcp (a recognised line of another protocol), or None.
 
-    ``pending`` is (time, family) from a ``-v`` IP header line just above; ``depth`` counts
-    the tunnels opened so far (a line whose inner packet is itself is not opened again)."""
+    ``pending`` is (time, family) from a ``-v`` IP header line just above, ``head`` that
+    line; ``depth`` counts the tunnels opened so far (a line whose inner packet is itself
+    is not opened again)."""
     time_s, fam = pending
+    inline = _TD_V6_INLINE.match(line) if "IP6 (" in line else None
+    if inline is not None:    # tcpdump -v's IPv6 header on the line: as without -v
+        head = inline.group("head")
+        line = f"{inline.group('pre')} {inline.group('flow')}{line[inline.end():]}"
     frame = None
     cisco = _CISCO_NUMBER.match(line)
     if cisco is not None:          # "   1: " before the time: ASA/FTD 'show capture'
@@ -379,6 +432,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     icmp = _TD_ICMP.match(line)
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam)
+    echo = _TD_ECHO.match(line) if " echo " in line else None
+    if echo is not None:
+        return _echo_line(echo, lineno, time_s, fam, head)
     icmp = _CLASSIC_ICMP.match(line) if " icmp" in line else None
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam, TextForm.CLASSIC)
@@ -479,6 +535,35 @@ def csv_row(line: str) -> str:
     return " ".join(c.strip() for c in cells)
 
 
+# "Echo (ping) request  id=0x0009, seq=1/256, ttl=64" (ICMPv6: "seq=1, hop limit=64")
+_INFO_ECHO = re.compile(r"^Echo \(ping\) (request|reply)\s+id=0x([0-9a-fA-F]{1,4}), "
+                        r"seq=(\d{1,5})\b")
+
+
+_INFO_TOO_BIG = re.compile(r"^(?:Destination unreachable \(Fragmentation needed\)|Packet Too "
+                           r"Big)(?!\S)")
+
+
+def _icmp_row(m: re.Match[str], lineno: int, src: str, dst: str, info: str, t: float | None
+              ) -> TextPacket | None:
+    """A ping row: its IP length is the Length column less the link header (known later,
+    ``textframes``); whether DF was set, a row does not say (IPv6: never fragmented). Or a
+    frag-needed / Packet Too Big row, which shows neither the MTU nor the quoted packet
+    (icmp_mtu 0: not shown)."""
+    six = m.group("proto").upper() == "ICMPV6"
+    if _INFO_TOO_BIG.match(info):
+        return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
+                          number=u32(m, m.re.groupindex["no"]), icmp_mtu=0)
+    echo = _INFO_ECHO.match(info)
+    seq = number(echo.group(3), 65536) if echo is not None else None
+    if echo is None or seq is None:
+        return None
+    return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
+                      frame_len=number(m.group("flen")), number=u32(m, m.re.groupindex["no"]),
+                      echo=Echo(echo.group(1) == "request", int(echo.group(2), 16), seq),
+                      df=True if six else None)
+
+
 def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str, str] | None:
     """A packet-list row: (packet or None when the row names no ports, src, dst, info)."""
     if line.lstrip().startswith('"'):
@@ -490,6 +575,11 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
     src, dst = m.group("src"), m.group("dst") or m.group("dst_plain") or ""
     t = parse_time(m.group("time"))
     tcp = _INFO_TCP.search(info)
+    if "," in src or "," in dst:   # tshark -e ip.src: every IP header's, the outer first
+        src, dst = (src.split(",")[-1], dst.split(",")[-1]) if tcp else (src.split(",")[0],
+                                                                          dst.split(",")[0])
+    if tcp is None and dst and m.group("proto").upper() in ("ICMP", "ICMPV6"):
+        return _icmp_row(m, lineno, src, dst, info, t), src, dst, info
     if tcp is None or not dst:
         return None, src, dst, info
     flags = 0

@@ -27,8 +27,16 @@ from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textforms import quiet_line
+from pathprobe.capture.texticmp import (
+    Sent,
+    df_unshown,
+    echo_bytes,
+    ping_ip_len,
+    too_big_bytes,
+    unquoted,
+)
 from pathprobe.capture.textlabel import Relabel
-from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse, proxy_port_syn
+from pathprobe.capture.textpacket import Echo, TextForm, TextPacket, TextParse, proxy_port_syn
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -79,6 +87,10 @@ class TextInfo:
     # ICMP error lines without their quote -> whether a packet that could have drawn it
     # (larger than the MTU named) was taken as the one it answers, or none was known
     icmp_assumed: dict[int, bool] = field(default_factory=dict)
+    ping_df_unshown: list[int] = field(default_factory=list)
+    df_unshown_lines: set[int] = field(default_factory=set)
+    ping_size_estimated: list[int] = field(default_factory=list)
+    mtu_unshown_lines: set[int] = field(default_factory=set)   # frag-needed rows (no MTU)
 
 
 def _count(counter: list[int], line: int) -> None:
@@ -305,14 +317,23 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     ts_conns: set[frozenset[tuple[str, int]]] = set()
     clock = _Clock()
     syn_ts: dict[frozenset[tuple[str, int]], int] = {}
-    sent: dict[str, tuple[str, int, int, int]] = {}    # src -> (dst, sport, dport, ip length)
+    sent: dict[str, Sent] = {}    # by sender, and by "sender>receiver"
     for p in packets:
         ts = clock.at(p, info)
         if clock.broke:     # what was open in the last snippet was seen until its end
             yield p.line, ts, LINKTYPE_TEXT_BREAK, b"", 0
         if p.icmp_mtu is not None:
-            data = _icmp_bytes(p, addresses, sent, info)
+            if p.form is TextForm.PACKET_LIST:
+                info.mtu_unshown_lines.add(p.line)
+            family, router, to = addresses.pair(p)
+            data = too_big_bytes(p, family, router, to, addresses.get, sent, info.icmp_unquoted,
+                                 info.icmp_assumed)
             yield p.line, ts, LINKTYPE_RAW, data, len(data)
+            continue
+        if p.echo is not None:
+            frame = _ping_frame(p, p.echo, addresses, info, sent)
+            if frame is not None:
+                yield p.line, ts, LINKTYPE_RAW, frame[0], frame[1]
             continue
         conn = frozenset(((p.src, p.sport), (p.dst, p.dport)))
         if p.flags & TCP_SYN:
@@ -345,9 +366,28 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             s.end_line = o.end_line = p.line
         family, src, dst = addresses.pair(p)
         data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
-        sent[p.src] = sent[f"{p.src}>{p.dst}"] = (p.dst, p.sport, p.dport, total)
+        sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, p.sport, p.dport, total)
         yield p.line, ts, LINKTYPE_RAW, data, total
     info.unacked = _ends_unacked(sides)
+
+
+def _ping_frame(p: TextPacket, echo: Echo, addresses: _Addresses, info: TextInfo,
+                sent: dict[str, Sent]) -> tuple[bytes, int] | None:
+    """A ping line as an IP frame (bytes, IP length), noted where the text hid its DF flag
+    or its size came from a row's Length; None when its size is unknown."""
+    ip_len = ping_ip_len(p, info.link_header)
+    if ip_len is None:
+        return None
+    if p.ip_len is None:
+        _count(info.ping_size_estimated, p.line)
+    family, src, dst = addresses.pair(p)
+    if family == 4 and p.df is None:
+        _count(info.ping_df_unshown, p.line)
+        info.df_unshown_lines.add(p.line)
+    if echo.request:
+        sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, 0, 0, ip_len, echo)
+    data = echo_bytes(p, echo, family, src, dst, ip_len)
+    return data, max(ip_len, len(data))
 
 
 class _Clock:
@@ -381,40 +421,6 @@ class _Clock:
             self.broke = True
         self.ts, self.started = t, True
         return self.ts
-
-
-def _icmp_bytes(p: TextPacket, addresses: _Addresses,
-                sent: Mapping[str, tuple[str, int, int, int]], info: TextInfo) -> bytes:
-    """An ICMP frag-needed / ICMPv6 Packet Too Big from the router to the sender, quoting
-    the packet tcpdump -v showed, or else the sender's last packet to that destination."""
-    family, router, to = addresses.pair(p)
-    q = p.quoted
-    if q is not None:
-        qsrc, qdst, sport, dport = q.src, q.dst, q.sport, q.dport
-        qlen = p.quoted_len or ((20 if family == 4 else 40) + 20 + (q.length or 0))
-    else:
-        _count(info.icmp_unquoted, p.line)
-        last = sent.get(f"{p.dst}>{p.icmp_orig}" if p.icmp_orig else p.dst)
-        qsrc = p.dst
-        # (a packet that fit the MTU named cannot have drawn the error: offloads print
-        # the segments before they were cut, and pings are not followed here)
-        info.icmp_assumed[p.line] = last is not None and last[3] > (p.icmp_mtu or 0)
-        qdst, sport, dport, qlen = last if last is not None else (p.icmp_orig or p.src, 0, 0,
-                                                                  0)
-        if not info.icmp_assumed[p.line]:
-            qlen = (p.icmp_mtu or 0) + 1   # (a stand-in: the report says the size is unknown)
-    _f, qs = addresses.get(qsrc, family)
-    _f, qd = addresses.get(qdst, family)
-    ports = struct.pack("!HHI", sport, dport, 0)
-    mtu = p.icmp_mtu or 0
-    if family == 4:
-        quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000, 64, 6, 0, qs, qd)
-        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quote + ports
-        return struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(icmp), 0, 0, 64, 1, 0,
-                           router, to) + icmp
-    quote = struct.pack("!IHBB16s16s", 6 << 28, max(qlen - 40, 0), 6, 64, qs, qd)
-    icmp = struct.pack("!BBHI", 2, 0, 0, mtu) + quote + ports
-    return struct.pack("!IHBB16s16s", 6 << 28, len(icmp), 58, 64, router, to) + icmp
 
 
 def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tuple[int, int, str]]:
@@ -481,10 +487,12 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.LENGTH_ESTIMATED, info.length_estimated),
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
                           (TextFact.NO_TIMES, info.no_time),
-                          (TextFact.ICMP_UNQUOTED, info.icmp_unquoted)):
+                          (TextFact.ICMP_UNQUOTED, info.icmp_unquoted),
+                          (TextFact.PING_DF_UNSHOWN, info.ping_df_unshown),
+                          (TextFact.PING_SIZE_ESTIMATED, info.ping_size_estimated)):
         if counter:
-            extra: dict[str, Number] = ({"overhead": info.link_header}
-                                        if fact is TextFact.LENGTH_ESTIMATED else {})
+            extra: dict[str, Number] = ({"overhead": info.link_header} if fact in (
+                TextFact.LENGTH_ESTIMATED, TextFact.PING_SIZE_ESTIMATED) else {})
             notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))
     if parse.http_standalone:
         notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
@@ -519,28 +527,10 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
                                confidence=Confidence.INFERRED)
 
 
-def _unquoted(v: Verdict, assumed: Mapping[int, bool]) -> Verdict:
-    """ICMP evidence from lines that show no quoted packet says so: the packet taken as the
-    one it answers is an assumption; where none could be, nor its size is known, and a
-    verdict on such lines alone is inferred (the quote may fit the MTU: no proof, see
-    ``IcmpLog.fitting``)."""
-    if not assumed:
-        return v
-    lines = [e.frames[0] for e in v.evidence
-             if e.fact is CaptureFact.ICMP_FRAG_NEEDED and e.frames]
-    if lines and all(line in assumed and not assumed[line] for line in lines):
-        v = dataclasses.replace(v, confidence=Confidence.INFERRED)
-    out = []
-    for e in v.evidence:
-        line = e.frames[0] if e.frames else -1
-        if line in assumed and e.fact is CaptureFact.ICMP_QUOTES:
-            e = Evidence(TextFact.ICMP_QUOTE_ASSUMED if assumed[line]
-                         else TextFact.ICMP_QUOTE_UNKNOWN, Step.CAPTURE, e.values, e.frames)
-        elif line in assumed and e.fact is CaptureFact.ICMP_FRAG_NEEDED and not assumed[line]:
-            e = dataclasses.replace(e, values={k: x for k, x in e.values.items()
-                                               if k != "size"})
-        out.append(e)
-    return dataclasses.replace(v, evidence=tuple(out))
+def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
+    """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags."""
+    v = unquoted(v, info.icmp_assumed, info.mtu_unshown_lines)
+    return df_unshown(v, info.df_unshown_lines, bool(info.ping_df_unshown))
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:
@@ -562,8 +552,8 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(_unquoted(_firewall_dropped(relabel.verdict(v), dropped),
-                                 info.icmp_assumed) for v in m.verdicts),
+        verdicts=tuple(_icmp_told(_firewall_dropped(relabel.verdict(v), dropped), info)
+                       for v in m.verdicts),
         notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
     return dataclasses.replace(analysis, measurement=measurement, targets=targets)

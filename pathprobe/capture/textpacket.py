@@ -34,7 +34,8 @@ class TextForm(StrEnum):
 
 @dataclass
 class TextPacket:
-    """One TCP segment as a line (or a detail block) shows it; None: not shown."""
+    """One TCP segment as a line (or a detail block) shows it, or an ICMP error or ping
+    (``icmp_mtu``, ``echo``); None: not shown."""
 
     line: int
     form: TextForm
@@ -60,12 +61,28 @@ class TextPacket:
     # firewall dropped it
     drop_reason: str = ""
     number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
-    # An ICMP frag-needed / Packet Too Big line: the MTU it names, the destination of the
-    # packet it answers, and that packet when tcpdump -v quoted it (on the next lines).
+    # An ICMP frag-needed / Packet Too Big line: the MTU it names (0: none, or a packet-list
+    # row, which does not show it), the destination of the packet it answers, and that
+    # packet when tcpdump -v quoted it (on the next lines).
     icmp_mtu: int | None = None
     icmp_orig: str = ""
     quoted: TextPacket | None = None
     quoted_len: int | None = None
+    # An ICMP/ICMPv6 echo line (a ping): request or reply, its identifier and sequence
+    # number, the IP length, and whether DF was set where the text shows it (None: not
+    # shown; an IPv6 ping is never fragmented on the way, so always True). Ports are 0.
+    echo: Echo | None = None
+    ip_len: int | None = None
+    df: bool | None = None
+
+
+@dataclass(frozen=True)
+class Echo:
+    """What a ping line shows of its ICMP echo header (request or reply)."""
+
+    request: bool
+    ident: int
+    seq: int
 
 
 @dataclass

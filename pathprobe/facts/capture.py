@@ -33,6 +33,7 @@ class CaptureFact(StrEnum):
     CONNECT_NEVER_ACKED = "connect-never-acked"
     # --- transport on the captured leg --------------------------------------------------
     ICMP_FRAG_NEEDED = "icmp-frag-needed"          # {router}: next hop MTU {mtu} for {size}
+    ICMP_FRAG_NEEDED_NO_MTU = "icmp-frag-needed-no-mtu"  # {router}: {size} did not fit
     ICMP_TOO_BIG_FITS = "icmp-too-big-fits"        # ... though {size} fits {mtu}: ignored
     PMTUD_WORKS = "pmtud-works"                    # packets up to {delivered} acknowledged
     LARGE_SEGMENT = "large-segment"                # {payload}-byte segment ({size} packet)

@@ -29,6 +29,10 @@ class TextFact(StrEnum):
     ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote
     ICMP_QUOTE_ASSUMED = "text-icmp-quote-assumed"  # line {frame}: taken to answer {src} > {dst}
     ICMP_QUOTE_UNKNOWN = "text-icmp-quote-unknown"  # line {frame}: what it answers is unknown
+    ICMP_MTU_UNSHOWN = "text-icmp-mtu-unshown"  # line {frame}: a frag-needed row, no MTU shown
+    PING_DF_UNSHOWN = "text-ping-df-unshown"   # {count} IPv4 pings without DF shown
+    PING_DF_ASSUMED = "text-ping-df-assumed"   # the verdict's pings taken as DF
+    PING_SIZE_ESTIMATED = "text-ping-size-estimated"  # {count} rows: Length - {overhead}
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

@@ -730,7 +730,7 @@ def test_hex_dumps_give_the_payload_and_options(link: str, v6: bool, ascii_colum
 @pytest.mark.parametrize("line", [
     "09:21:09.780825 IP6 2001:db8:1::2 > ff02::1:ff00:1: ICMP6, neighbor solicitation, who has "
     "2001:db8:1::1, length 32",
-    "09:21:09.780825 IP 198.18.1.2 > 198.18.2.2: ICMP echo request, id 7, seq 1, length 64",
+    "09:21:09.780825 IP 198.18.1.2 > 198.18.2.2: ICMP echo request, id 7, seq 1",  # no size
     "09:21:09.780825 ARP, Request who-has 198.18.1.1 tell 198.18.1.2, length 28",
 ])
 def test_packets_without_ports_are_other_protocols_not_unparsed(line: str) -> None:
@@ -950,7 +950,7 @@ SEGMENTS = (   # 'tcpdump -i any' on a server with segmentation offload: 7240-by
     "need to frag (mtu 1000), length 556\n")
 
 
-@pytest.mark.parametrize(("text", "size"), [(PING_TOO_BIG, None), (SEGMENTS, None),
+@pytest.mark.parametrize(("text", "size"), [(PING_TOO_BIG, 1428), (SEGMENTS, None),
                                             (SEGMENTS.replace("length 785", "length 1448")
                                              .replace("7241:8026", "7241:8689"), 1500)],
                          ids=["after-a-ping", "after-a-small-segment", "after-a-large-one"])
@@ -960,7 +960,8 @@ def test_icmp_error_without_its_quote_claims_no_packet_size(
     unreachable - need to frag (mtu 1000)'). The error was taken to answer the last packet
     its receiver sent there: a 1001-byte TCP packet 'ports 0 > 0' after a ping, an 837-byte
     one after a small segment (which fit the MTU: it cannot have drawn the error), and the
-    summary read 'path MTU at least ?'. Now the size is said only where it can be true."""
+    summary read 'path MTU at least ?'. Now the size is said only where it can be true: the
+    1428-byte ping before it (an ICMP echo, not TCP) or a segment larger than the MTU."""
     path = tmp_path / "paste.txt"
     path.write_text(text)
     _status, doc = report(str(path))

@@ -111,6 +111,14 @@ def _icmp(v: Mapping[str, Number]) -> str:
             + (f" ({count} such messages)" if isinstance(count, int) and count > 1 else ""))
 
 
+def _icmp_no_mtu(v: Mapping[str, Number]) -> str:
+    count = v.get("count")
+    return (f"frame {v.get('frame')}: {v.get('router')} says a {v.get('size')}-byte packet "
+            f"from {v.get('sender')} did not fit its next hop, and names no MTU (as routers "
+            "did before RFC 1191): the path MTU is smaller than that packet"
+            + (f" ({count} such messages)" if isinstance(count, int) and count > 1 else ""))
+
+
 def _data_after_gap(v: Mapping[str, Number]) -> str:
     gap = counted(v.get("missing"), "byte")
     return (f"frame {v.get('frame')}: data from {v.get('sender')} arrived after a gap of "
@@ -259,6 +267,7 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.CONNECT_NEVER_ACKED:
         "the CONNECT was never acknowledged: it did not reach the proxy",
     CaptureFact.ICMP_FRAG_NEEDED: _icmp,
+    CaptureFact.ICMP_FRAG_NEEDED_NO_MTU: _icmp_no_mtu,
     CaptureFact.ICMP_TOO_BIG_FITS:
         "frame {frame}: {router} says a {size}-byte packet did not fit a next-hop MTU of {mtu}; "
         "it fits, so the message proves nothing of the path (forged, or a broken router): "

@@ -62,11 +62,29 @@ TEXT: dict[TextFact, Template] = {
         "the MTU named, else the size it answers is unknown ('tcpdump -v' shows the quote)",
     TextFact.ICMP_QUOTE_ASSUMED:
         "line {frame} shows no quoted packet: it was taken to answer the last packet {src} > "
-        "{dst} sent before it ({size} bytes), an assumption ('tcpdump -v' shows the quote)",
+        "{dst} sent before it ({size} bytes), an assumption ('tcpdump -v' or 'tshark -V' "
+        "shows the quote)",
     TextFact.ICMP_QUOTE_UNKNOWN:
         "line {frame} shows no quoted packet, and the last packet to {dst} the text shows "
         "before it cannot have drawn it (there is none, or it fit that MTU): which packet did "
         "not fit, and its size, are unknown ('tcpdump -v' shows the quote)",
+    TextFact.ICMP_MTU_UNSHOWN:
+        "line {frame}: {router} says a packet from {sender} did not fit its next hop; the row "
+        "shows neither the MTU it names nor that packet ('tshark -V' or the capture file "
+        "shows both)",
+    TextFact.PING_DF_UNSHOWN:
+        "{count} IPv4 ping line(s) do not show whether DF was set (first: line {line}): "
+        "they were taken as DF pings, as Linux's ping sends them ('tcpdump -v' shows "
+        "flags [DF])",
+    TextFact.PING_DF_ASSUMED: lambda v: (
+        (f"line {v['frame']} and the other pings cited show no DF flag: taken as DF pings, "
+         "their sizes prove no path MTU" if "frame" in v else
+         f"pings answered up to {v.get('low')} bytes show no DF flag: they prove no lower "
+         "bound") + " (a ping sent without DF is fragmented where it does not fit, and "
+        "crosses or is lost as fragments); 'tcpdump -v' shows flags [DF]"),
+    TextFact.PING_SIZE_ESTIMATED:
+        "{count} ping row(s) (first: line {line}): the IP length was taken as the Length "
+        "column minus a {overhead}-byte link header",
     TextFact.FIREWALL_DROPS:
         "{count} packet line(s) show a drop reason (first: line {line}, {reason}): the ASA/FTD "
         "that took this capture dropped them itself, so their loss is not the path's; look at "
