@@ -19,8 +19,9 @@ MPLS, PPP, Cisco HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 d
 raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
-lists, tshark -V detail, decoded HTTP heads, curl -v; evidence then cites line
-numbers and says what text cannot prove), and analyses every TCP
+lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors;
+evidence then cites line numbers and says what text cannot prove, such as an
+IPv4 ping's DF flag without tcpdump -v), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends
 CONNECT or an absolute-form request (GET http://host/...) goes to a proxy
 (leg 1); in a capture taken on the proxy,
@@ -61,6 +62,7 @@ Examples:
   pathprobe analyze pings.pcap                                 # ICMP only
   pathprobe analyze fmc.pcapng.gz --port 8080 --json
   pathprobe analyze case-1234-tcpdump.txt
+  pathprobe analyze - < ping-sweep-as-pasted.txt               # tcpdump lines of pings
   pathprobe analyze fmc.pcap proxy.pcap
 
 A missing file, or one that is neither a capture nor capture text, or a
