@@ -132,6 +132,10 @@ _TD_V6_INLINE = re.compile(
     r"^(?P<pre>\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?IP6) "
     r"\((?P<head>[^()]*(?:\([^()]*\)[^()]*)*)\) (?P<flow>[^\s>]+ > [^\s>]+: )"
     r"(?:\[(?:icmp6 sum ok|bad icmp6 cksum [^\]]*)\] )?")
+# 802.11 with a radio header (radiotap): "TIME 1448501729us tsft -74dBm signal ... 5540 MHz
+# 11n ... IP a.1 > b.2: ..." (the header holds no '>'; what follows is as without it)
+_TD_RADIO = re.compile(r"^\s*(?P<time>" + TIME + r")\s+(?=[^>]*?(?:\d+us tsft|\d{4} MHz|"
+                       r"\d+(?:\.\d+)? Mb/s) )[^>]*? (?P<rest>IP6? [^\s>]+ > .*)$")
 _TD_DF = re.compile(r"\bflags \[([^\]]*)\]")
 _TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
@@ -418,6 +422,10 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     cisco = _CISCO_NUMBER.match(line)
     if cisco is not None:          # "   1: " before the time: ASA/FTD 'show capture'
         frame, line = number(cisco.group(1)), _CISCO_VLAN.sub("", line[cisco.end():], count=1)
+    if "MHz " in line or "us tsft " in line or "Mb/s " in line:
+        radio = _TD_RADIO.match(line)
+        if radio is not None:   # 802.11 with a radio header (-i on a monitor interface)
+            line = f"{radio.group('time')} {radio.group('rest')}"
     m_eth = _TD_ETHER.match(line)
     if m_eth is not None:
         if (m_eth.group("et") in _NOT_IP_ETHERTYPES

@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -1239,3 +1239,51 @@ def test_an_answer_the_client_acknowledged_but_the_text_lacks_is_an_answer(
     assert status == 0
     assert any("acknowledged that the capture never showed" in n
                for n in doc["notes"]), doc["notes"]   # type: ignore[union-attr]
+
+
+def test_tcpdump_lines_behind_a_radio_header_are_read(tmp_path: Path) -> None:
+    """tcpdump on a monitor interface prints the radio header first ("1448501729us tsft
+    -74dBm signal ... 5540 MHz 11n ... IP a.1 > b.2: ..."): a TCP line was found behind it,
+    but every other line (DNS, pings) was taken for an 802.11 frame without IP (Zeek's
+    radiotap.pcap as text: exit 3, "no IP packet"; the pcap: exit 0). The lines tcpdump
+    prints for a real radiotap capture now give the pcap's verdicts."""
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.dot11 import Dot11, RadioTap
+    from scapy.layers.inet import ICMP, IP, UDP
+    from scapy.layers.l2 import LLC, SNAP
+    from scapy.utils import wrpcap
+
+    def frame(t: float, ip: Any) -> Any:
+        f = (RadioTap(present="TSFT+Flags+Rate+Channel+dBm_AntSignal", Rate=12,
+                      ChannelFrequency=5540, dBm_AntSignal=-60)
+             / Dot11(type=2, addr1="02:00:00:00:00:02", addr2="02:00:00:00:00:01",
+                     addr3="02:00:00:00:00:03") / LLC() / SNAP() / ip)
+        f.time = 1700000000.0 + t
+        return f
+
+    fmc, server = "198.18.1.2", "198.18.4.2"
+    frames = [frame(0.0, IP(src=fmc, dst=server) / UDP(sport=5353, dport=53)
+                    / DNS(qd=DNSQR(qname="example.com")))]
+    for i, (size, answered) in enumerate([(1000, True), (1400, True), (1472, False),
+                                          (1472, False), (1000, True)]):
+        frames.append(frame(1.0 + i, IP(src=fmc, dst=server, flags="DF") / ICMP(id=3, seq=i)
+                            / (b"p" * (size - 28))))
+        if answered:
+            frames.append(frame(1.01 + i, IP(src=server, dst=fmc) / ICMP(type=0, id=3, seq=i)
+                                / (b"p" * (size - 28))))
+    pcap = tmp_path / "radio.pcap"
+    wrpcap(str(pcap), frames, linktype=127)
+    text = tmp_path / "radio.txt"
+    out = subprocess.run(["tcpdump", "-n", "-r", str(pcap)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert " MHz " in out and "tsft" in out, out      # the form this test is about
+    text.write_text(out)
+    _s, from_pcap = report(str(pcap))
+    _s, from_text = report(str(text))
+    verdicts = cast(list[dict[str, Any]], from_text["verdicts"])
+    assert [(v["code"], v["pmtu_low"], v["pmtu_high"]) for v in verdicts] == [
+        (v["code"], v["pmtu_low"], v["pmtu_high"])
+        for v in cast(list[dict[str, Any]], from_pcap["verdicts"])] == [
+        ("PMTU_BLACKHOLE", 1400, 1471)]
+    assert "9 IP packets, no TCP connection in the capture" in cast(list[str],
+                                                                     from_text["notes"])
