@@ -467,8 +467,9 @@ def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     """The one line for a capture without any IP packet: what it holds, how to re-capture."""
     if stats.text is not None:
         return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} packet lines of "
-                                 "text (ARP, STP, CDP, LLDP and the like): paste the lines of "
-                                 "the TCP connections, or give the capture file")
+                                 "text (ARP, STP, CDP, LLDP, IP headers tcpdump could not "
+                                 "read and the like): paste the lines of the TCP "
+                                 "connections, or give the capture file")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats.not_ip_kinds.items(),
                                                        key=lambda kv: -kv[1]))
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET

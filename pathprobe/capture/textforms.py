@@ -269,6 +269,13 @@ _TD_LAYER2_AFTER_LINK = re.compile(r"\s*" + _LAYER2_BODY)
 # -e: link headers whose ethertype announces no IP (PPPoE discovery is known by its body)
 _NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "Slow", "CFM",
                                 "Loopback", "PTP"})
+# An IP header tcpdump could not read: "IP bad-len 0", "IP  [|ip]", "IP  [remaining caplen(20)
+# < header length(60)]", "IP6 version error: 5 != 6" (no IP packet to analyse, as in a pcap);
+# or a packet cut short: "IP truncated-ip - 82 bytes missing! a > b: ip-proto-17" (an IP
+# packet; a TCP one is read all the same)
+_TD_BAD_IP = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+                        r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen|version error"
+                        r"|(?P<cut>truncated-ip6? - \d+ bytes missing! ?[^\s>]+ > ))")
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
 
@@ -461,6 +468,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
             return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:
             known = _TD_NO_PORTS.match(line)
+            bad = _TD_BAD_IP.match(line) if known is None else None
+            if bad is not None:   # (one whose addresses tcpdump read is an IP packet)
+                return NonTcp.IP if bad.group("cut") else NonTcp.NOT_IP
             if known is None:
                 return NonTcp.NOT_IP if _TD_LAYER2.match(line) else None
             return NonTcp.NOT_IP if "ARP, " in known.group(0) else NonTcp.IP

@@ -1287,3 +1287,28 @@ def test_tcpdump_lines_behind_a_radio_header_are_read(tmp_path: Path) -> None:
         ("PMTU_BLACKHOLE", 1400, 1471)]
     assert "9 IP packets, no TCP connection in the capture" in cast(list[str],
                                                                      from_text["notes"])
+
+
+@pytest.mark.parametrize(("line", "kind"), [
+    ("15:48:50.134967 IP bad-len 0", NonTcp.NOT_IP),
+    ("16:01:35.895421 IP  [|ip]", NonTcp.NOT_IP),
+    ("21:05:35.834163 IP  [remaining caplen(20) < header length(60)]", NonTcp.NOT_IP),
+    ("09:36:35.017573 IP6 version error: 5 != 6", NonTcp.NOT_IP),
+    ("09:36:35.817573 IP truncated-ip - 82 bytes missing! 1.127.0.0 > 6.3.0.0: ip-proto-17",
+     NonTcp.IP),
+])
+def test_ip_headers_tcpdump_could_not_read(line: str, kind: NonTcp) -> None:
+    """tcpdump's lines for a malformed or cut IP header (Zeek's trunc/ and quic test traces
+    as text) were no tcpdump line at all: a text of them was 'not a capture' (exit 2), the
+    pcap 'no IP packet' (exit 3). An unreadable header is no IP packet; one cut short whose
+    addresses tcpdump read is an IP packet."""
+    assert tcpdump_line(line, 1) is kind
+
+
+def test_a_text_of_unreadable_ip_headers_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "trunc.txt"
+    path.write_text("16:01:35.895421 IP  [|ip]\n15:48:50.134967 IP bad-len 0\n")
+    proc = analyze(str(path))
+    assert proc.returncode == 3 and proc.stderr.count(b"\n") == 1, proc.stderr
+    assert b"no IP packet in 2 packet lines of text" in proc.stderr
+    assert b"IP headers tcpdump could not read" in proc.stderr
