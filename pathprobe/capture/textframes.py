@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 MASK = 0xFFFFFFFF
 HALF = 1 << 31
-SMALL_BASE = 1 << 16      # sequence bases below this: the text numbers relatively throughout
+SMALL_BASE = 1 << 16      # sequence bases below this: the first number decides relative or not
 DEFAULT_LINK_HEADER = 14  # Ethernet, when no row tells otherwise
 TEXT_MAX = 64 << 20       # bytes of text read; more is no paste
 ENDS_UNACKED_MAX = 3
@@ -68,6 +68,7 @@ class _Side:
     last_seg: tuple[int, int] | None = None          # (seq, length) of the last data
     last_data: tuple[int, int, str] | None = None    # (line, length, sender)
     end_line: int = 0                                # last FIN or RST either way
+    relative: bool | None = None    # (a small base) are numbers shown relative to it?
 
 
 @dataclass
@@ -197,12 +198,18 @@ def _dist(a: int, b: int) -> int:
 def _resolve(side: _Side, value: int) -> int:
     """A shown sequence number as an absolute one: tcpdump prints the first packet of a
     connection absolute and later ones relative to it (unless -S); take whichever reading
-    lies nearer to where the connection is."""
+    lies nearer to where the connection is. A small base (an ISN below 65536: Wireshark's
+    relative 0, a crafted trace's) puts both readings close together, where one lost
+    segment can tip the choice: the first number after it decides for the whole side."""
     base = side.base
-    if base is None or base < SMALL_BASE:
+    if base is None or base == 0:
         return value
     expected = side.next if side.next is not None else base
     rel = (base + value) & MASK
+    if base < SMALL_BASE:
+        if side.relative is None:
+            side.relative = _dist(rel, expected) < _dist(value, expected)
+        return rel if side.relative else value
     return rel if _dist(rel, expected) < _dist(value, expected) else value
 
 

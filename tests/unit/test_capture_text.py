@@ -1312,3 +1312,49 @@ def test_a_text_of_unreadable_ip_headers_says_so(tmp_path: Path) -> None:
     assert proc.returncode == 3 and proc.stderr.count(b"\n") == 1, proc.stderr
     assert b"no IP packet in 2 packet lines of text" in proc.stderr
     assert b"IP headers tcpdump could not read" in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["-n", "-S"])
+def test_a_small_initial_sequence_number_is_no_retransmission(tmp_path: Path, flag: str) -> None:
+    """A connection whose ISNs are below 65536 (crafted traces, test tools): tcpdump prints
+    the SYN's number and then numbers relative to it, and every relative number was read
+    as absolute (the base was 'too small to tell'): the server's data 'retransmitted'.
+    The first number after the SYN now decides for the whole side, as tcpdump -S (all
+    absolute) or not prints them; text and pcap agree."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    fmc, server = "198.18.1.2", "198.18.4.2"
+    frames: list[Any] = []
+
+    def add(up: bool, flags: str, seq: int, ack: int, data: bytes = b"") -> None:
+        src, dst, sport, dport = (fmc, server, 40000, 443) if up else (server, fmc, 443, 40000)
+        f = Ether() / IP(src=src, dst=dst) / TCP(
+            sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+            options=[("MSS", 1460)] if "S" in flags else []) / data
+        f.time = 1700000000.0 + len(frames) * 0.01
+        frames.append(f)
+
+    add(True, "S", 1000, 0)
+    add(False, "SA", 2000, 1001)
+    add(True, "A", 1001, 2001)
+    add(True, "PA", 1001, 2001, b"x" * 1448)
+    add(True, "PA", 2449, 2001, b"x" * 1448)
+    add(False, "A", 2001, 3897)
+    add(False, "PA", 2001, 3897, b"y" * 1448)
+    add(False, "PA", 3449, 3897, b"y" * 1448)
+    add(True, "A", 3897, 4897)
+    add(True, "FA", 3897, 4897)
+    add(False, "FA", 4897, 3898)
+    add(True, "A", 3898, 4898)
+    pcap = tmp_path / "isn.pcap"
+    wrpcap(str(pcap), frames)
+    text = tmp_path / "isn.txt"
+    text.write_text(subprocess.run(["tcpdump", flag, "-n", "-r", str(pcap)], capture_output=True,
+                                   text=True, check=True, timeout=60).stdout)
+    _s, from_pcap = report(str(pcap))
+    _s, from_text = report(str(text))
+    legs = [cast(list[dict[str, Any]], doc["legs"])[0] for doc in (from_pcap, from_text)]
+    assert legs[1]["notes"] == [n.replace("frames", "lines") for n in legs[0]["notes"]], legs
+    assert not any("retransmission" in n for n in legs[1]["notes"])
