@@ -106,10 +106,12 @@ def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,
 def ping_ip_len(p: TextPacket, link_header: int) -> int | None:
     """A ping's IP length: as the line shows it, or a row's Length less the link header."""
     if p.ip_len is not None:
-        return p.ip_len
-    if p.frame_len is not None and p.frame_len > link_header:
-        return p.frame_len - link_header
-    return None
+        size: int | None = p.ip_len
+    elif p.frame_len is not None and p.frame_len > link_header:
+        size = p.frame_len - link_header
+    else:
+        size = None
+    return size if size is not None and size <= IP_MAX else None
 
 
 # --- what the report adds ----------------------------------------------------------------

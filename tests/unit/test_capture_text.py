@@ -486,7 +486,8 @@ _FORMS = ["healthy.tcpdump-n.txt", "healthy.tcpdump-v.txt", "healthy.tcpdump-A.t
           "healthy.tcpdump-S.txt", "rst.tcpdump-names.txt", "rst.list.txt",
           "rst.list-nonum.txt", "rst.tshark.txt", "rst.tshark-V.txt", "mtu.tcpdump-v.txt",
           "mtu.tshark-V.txt.gz", "rst.classic.txt", "rst.asa.txt", "silence.asa-detail.txt",
-          "mtu.asa.txt"]
+          "mtu.asa.txt", "ping-toobig.tcpdump-v.txt", "ping-toobig.list.txt",
+          "ping-toobig6.tcpdump-v.txt", "ping-nomtu.tshark-V.txt.gz"]
 
 
 def _lines(name: str) -> list[str]:
@@ -508,7 +509,8 @@ def test_any_number_in_any_line_may_be_absurd(name: str) -> None:
                 mutated = line[:run.start()] + digits + line[run.end():]
                 text = parse_text([*lines[max(0, i - 30):i], mutated, *lines[i + 1:i + 30]])
                 for p in text.packets:
-                    for v in (p.sport, p.dport, p.seq, p.ack, p.length, p.mss, p.frame_len):
+                    for v in (p.sport, p.dport, p.seq, p.ack, p.length, p.mss, p.frame_len,
+                              p.ip_len, p.icmp_mtu, p.quoted_len):
                         assert v is None or 0 <= v < 1 << 32, (name, i, mutated[:80])
 
 

@@ -149,3 +149,33 @@ def test_ping_lines_as_each_tool_prints_them() -> None:
     # a ping without a size tests nothing: another protocol, as before
     assert not isinstance(tcpdump_line("11:30:12.5 IP 198.18.1.2 > 198.18.4.2: ICMP echo "
                                        "request, id 9, seq 1", 1), TextPacket)
+
+
+@pytest.mark.parametrize("name", ["ping-toobig.tcpdump-v.txt", "ping-toobig.list.txt",
+                                  "ping-toobig6.tcpdump-v.txt", "ping-nomtu.tcpdump-n.txt",
+                                  "ping-toobig.tshark-V.txt.gz"])
+def test_any_number_of_a_ping_text_may_be_absurd(tmp_path: Path, name: str) -> None:
+    """Every run of digits of the ping texts, in turn, 5000 digits long, 0, or just above
+    what its field holds: the analysis reads each text to the end (a report, or a one-line
+    capture error), never an internal error."""
+    import contextlib
+    import gzip
+    import re
+
+    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.errors import CaptureError
+
+    raw = (TEXT / name).read_bytes()
+    lines = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode().splitlines()
+    lines = [ln for ln in lines if not re.match(r"^\d{4}  ", ln)][:120]   # (no hex rows)
+    path = tmp_path / "mutated.txt"
+    tried = 0
+    for i, line in enumerate(lines):
+        for run in re.finditer(r"\d+", line):
+            for digits in ("9" * 5000, "0", "65536", "4294967296"):
+                path.write_text("\n".join([*lines[:i], line[:run.start()] + digits +
+                                           line[run.end():], *lines[i + 1:]]) + "\n")
+                with contextlib.suppress(CaptureError):
+                    analyze_capture(path, Filters())
+                tried += 1
+    assert tried > 40
