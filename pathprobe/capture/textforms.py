@@ -270,12 +270,14 @@ _TD_LAYER2_AFTER_LINK = re.compile(r"\s*" + _LAYER2_BODY)
 _NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "Slow", "CFM",
                                 "Loopback", "PTP"})
 # An IP header tcpdump could not read: "IP bad-len 0", "IP  [|ip]", "IP  [remaining caplen(20)
-# < header length(60)]", "IP6 version error: 5 != 6" (no IP packet to analyse, as in a pcap);
-# or a packet cut short: "IP truncated-ip - 82 bytes missing! a > b: ip-proto-17" (an IP
-# packet; a TCP one is read all the same)
+# < header length(60)]", "IP6 version error: 5 != 6", or a frame cut before it: "TIME  [|ether]"
+# (no IP packet to analyse, as in a pcap); or a packet cut short after its IP header: "IP
+# truncated-ip - 82 bytes missing! a > b: ip-proto-17", "IP truncated-sctp - 8 bytes missing!"
+# (an IP packet; a TCP one is read all the same)
 _TD_BAD_IP = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
                         r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen|version error"
-                        r"|(?P<cut>truncated-ip6? - \d+ bytes missing! ?[^\s>]+ > ))")
+                        r"|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
+                        r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
 _TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
                        r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
 

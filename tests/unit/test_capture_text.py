@@ -1298,8 +1298,12 @@ def test_tcpdump_lines_behind_a_radio_header_are_read(tmp_path: Path) -> None:
     ("09:36:35.017573 IP6 version error: 5 != 6", NonTcp.NOT_IP),
     ("09:36:35.817573 IP truncated-ip - 82 bytes missing! 1.127.0.0 > 6.3.0.0: ip-proto-17",
      NonTcp.IP),
+    ("13:46:40.000000 IP truncated-sctp - 8 bytes missing!", NonTcp.IP),
+    ("17:21:26.981015  [|ether]", NonTcp.NOT_IP),
+    ("14:57:21.519125  [|ip6]", NonTcp.NOT_IP),
+    ("\t[|tcp]", None),        # (the end of a -v block's line: no packet of its own)
 ])
-def test_ip_headers_tcpdump_could_not_read(line: str, kind: NonTcp) -> None:
+def test_ip_headers_tcpdump_could_not_read(line: str, kind: NonTcp | None) -> None:
     """tcpdump's lines for a malformed or cut IP header (Zeek's trunc/ and quic test traces
     as text) were no tcpdump line at all: a text of them was 'not a capture' (exit 2), the
     pcap 'no IP packet' (exit 3). An unreadable header is no IP packet; one cut short whose
