@@ -225,6 +225,11 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             i += 1
             continue
         vhead = TD_VHEAD.match(line)
+        if vhead is None and i + 1 < len(lines) and line.rstrip().endswith(","):
+            joined = f"{line.rstrip()} {lines[i + 1].strip()}"   # (wrapped in a mail or page)
+            vhead = TD_VHEAD.match(joined)
+            if vhead is not None:
+                line, i = joined, i + 1
         if vhead is not None:
             pending, ip_head = (vhead.group("time"), vhead.group("fam")), line
             i += 1

@@ -1364,3 +1364,21 @@ def test_a_small_initial_sequence_number_is_no_retransmission(tmp_path: Path, fl
     legs = [cast(list[dict[str, Any]], doc["legs"])[0] for doc in (from_pcap, from_text)]
     assert legs[1]["notes"] == [n.replace("frames", "lines") for n in legs[0]["notes"]], legs
     assert not any("retransmission" in n for n in legs[1]["notes"])
+
+
+def test_a_v_header_wrapped_over_two_lines_is_one_header() -> None:
+    """tcpdump -v's IP header, wrapped after a comma where a web page or mail broke the long
+    line ("... flags [DF],\\nproto ICMP (1), length 84)"): its time and DF flag were lost
+    (the packet 'carried no time', its DF 'not shown')."""
+    text = parse_text([
+        "22:11:33.106964 IP (tos 0x0, ttl 56, id 59410, offset 0, flags [DF],",
+        "proto ICMP (1), length 84)",
+        "198.18.1.2 > 198.18.4.2: ICMP echo request, id 32123, seq 1, length 64",
+        "22:11:33.106973 IP (tos 0x0, ttl 64, id 2757, offset 0, flags [none],",
+        "proto ICMP (1), length 84)",
+        "198.18.4.2 > 198.18.1.2: ICMP echo reply, id 32123, seq 1, length 64",
+        "a sentence that ends with a comma,",
+        "(and goes on)"])
+    assert [(p.line, p.ts, p.df, p.ip_len) for p in text.packets] == [
+        (3, 79893.106964, True, 84), (6, 79893.106973, False, 84)]
+    assert text.unparsed == 2
