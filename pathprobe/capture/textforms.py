@@ -564,16 +564,21 @@ _INFO_TOO_BIG = re.compile(r"^(?:Destination unreachable \(Fragmentation needed\
                            r"Big)(?!\S)")
 
 
+_INFO_NEXT_HOP = re.compile(r"\bMTU(?: of next hop)?[:=] ?(\d{1,10})\b")
+
+
 def _icmp_row(m: re.Match[str], lineno: int, src: str, dst: str, info: str, t: float | None
               ) -> TextPacket | None:
     """A ping row: its IP length is the Length column less the link header (known later,
     ``textframes``); whether DF was set, a row does not say (IPv6: never fragmented). Or a
-    frag-needed / Packet Too Big row, which shows neither the MTU nor the quoted packet
+    frag-needed / Packet Too Big row, which shows no quoted packet and mostly no MTU
     (icmp_mtu 0: not shown)."""
     six = m.group("proto").upper() == "ICMPV6"
     if _INFO_TOO_BIG.match(info):
+        mtu = u32(_INFO_NEXT_HOP.search(info))   # (some versions show it: "[MTU of next hop: N]")
         return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
-                          number=u32(m, m.re.groupindex["no"]), icmp_mtu=0)
+                          number=u32(m, m.re.groupindex["no"]),
+                          icmp_mtu=mtu if mtu is not None and mtu <= 0xFFFF else 0)
     echo = _INFO_ECHO.match(info)
     seq = number(echo.group(3), 65536) if echo is not None else None
     if echo is None or seq is None:

@@ -330,7 +330,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
         if clock.broke:     # what was open in the last snippet was seen until its end
             yield p.line, ts, LINKTYPE_TEXT_BREAK, b"", 0
         if p.icmp_mtu is not None:
-            if p.form is TextForm.PACKET_LIST:
+            if p.form is TextForm.PACKET_LIST and not p.icmp_mtu:
                 info.mtu_unshown_lines.add(p.line)
             family, router, to = addresses.pair(p)
             data = too_big_bytes(p, family, router, to, addresses.get, sent, info.icmp_unquoted,

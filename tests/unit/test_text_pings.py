@@ -179,3 +179,17 @@ def test_any_number_of_a_ping_text_may_be_absurd(tmp_path: Path, name: str) -> N
                     analyze_capture(path, Filters())
                 tried += 1
     assert tried > 40
+
+
+def test_frag_needed_rows_with_and_without_the_mtu() -> None:
+    """Wireshark's row shows no MTU ('Destination unreachable (Fragmentation needed)', icmp_mtu
+    0: not shown), or, in some versions and profiles, '[MTU of next hop: 1446]' (a public
+    write-up's screenshot): then the MTU is the router's word, as in tcpdump's line."""
+    for info, mtu in (("Destination unreachable (Fragmentation needed)", 0),
+                      ("Destination unreachable (Fragmentation needed) [MTU of next hop: 1446]",
+                       1446),
+                      ("Packet Too Big", 0)):
+        proto = "ICMPv6" if "Too Big" in info else "ICMP"
+        row = packet_list_row(f"2 0.001 198.18.1.1 → 198.18.1.2 {proto} 70 {info}", 2)
+        assert row is not None and row[0] is not None, info
+        assert row[0].icmp_mtu == mtu and row[0].echo is None
