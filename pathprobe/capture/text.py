@@ -27,18 +27,13 @@ from collections.abc import Sequence
 
 from pathprobe.capture.textdetail import block_start, detail_block
 from pathprobe.capture.textforms import (
-    RETX,
-    ROW,
     TD_VHEAD,
     NonTcp,
     cisco_link_head,
-    csv_row,
     hex_dump,
     hex_payload,
     http_head,
-    packet_list_row,
     quotation,
-    row_without_ip,
     tcpdump_line,
 )
 from pathprobe.capture.textpacket import (
@@ -51,6 +46,7 @@ from pathprobe.capture.textpacket import (
     parse_time,
     u32,
 )
+from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
 from pathprobe.capture.tracker import PAYLOAD_PEEK
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
 
@@ -199,14 +195,23 @@ def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     return [line[2:] if _QUOTED.match(line) else line for line in lines], ends
 
 
+def _vhead(lines: Sequence[str], i: int) -> re.Match[str] | None:
+    """tcpdump -v's IP header line at line ``i``, also when a mail or web page wrapped it
+    after a comma (then the match is on both lines joined)."""
+    line = lines[i]
+    vhead = TD_VHEAD.match(line)
+    if vhead is None and i + 1 < len(lines) and line.rstrip().endswith(","):
+        vhead = TD_VHEAD.match(f"{line.rstrip()} {lines[i + 1].strip()}")
+    return vhead
+
+
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out, conv = TextParse(lines=len(lines)), _Conversations()
     lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
-    ip_head = ""      # the -v IP header line pending is from
-    i = 0
+    ip_head, i = "", 0      # (the -v IP header line pending is from)
 
     def add(p: TextPacket) -> None:
         nonlocal attach_to
@@ -224,15 +229,10 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1
             continue
-        vhead = TD_VHEAD.match(line)
-        if vhead is None and i + 1 < len(lines) and line.rstrip().endswith(","):
-            joined = f"{line.rstrip()} {lines[i + 1].strip()}"   # (wrapped in a mail or page)
-            vhead = TD_VHEAD.match(joined)
-            if vhead is not None:
-                line, i = joined, i + 1
+        vhead = _vhead(lines, i)
         if vhead is not None:
-            pending, ip_head = (vhead.group("time"), vhead.group("fam")), line
-            i += 1
+            pending, ip_head = (vhead.group("time"), vhead.group("fam")), vhead.string
+            i += 2 if vhead.string != line else 1
             continue
         link_head = cisco_link_head(line)
         if link_head is not None:

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from pathprobe.capture.text import parse_text
-from pathprobe.capture.textforms import packet_list_row, tcpdump_line
+from pathprobe.capture.textforms import tcpdump_line
 from pathprobe.capture.textpacket import Echo, TextPacket
+from pathprobe.capture.textrows import packet_list_row
 from tests.conftest import cli_env
 
 TEXT = Path(__file__).resolve().parents[1] / "fixtures" / "text"
