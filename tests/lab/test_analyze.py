@@ -243,3 +243,61 @@ def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
     assert v["segment_crossed"] == 1448 and isinstance(v["hello_max"], int)
     assert not any(str(r["command"]).startswith(("sysopt", "ip link", "ip route"))
                    for r in doc["recommendations"])
+
+
+PING_SIZES = (1200, 1400, 1428, 1500, 1200)    # IP packet sizes, in this order
+
+
+def ping_sweep(lab: Lab, capture: Path) -> None:
+    """Real DF pings of PING_SIZES from the fmc to the proxy (across r1), twice each,
+    captured on the fmc; a size that fails (lost, or refused locally once the kernel
+    learned the MTU) does not stop the sweep."""
+    with tcpdump(lab, capture, snaplen=200):
+        for size in PING_SIZES:
+            lab.run(["ping", "-n", "-M", "do", "-s", str(size - 28), "-c", "2", "-i", "0.2",
+                     "-W", "1", topo.PROXY_V4], timeout=15)
+
+
+def text_forms(capture: Path) -> dict[str, Path]:
+    """The capture as the real tools print it: tcpdump -n, tcpdump -n -v, tshark."""
+    out = {}
+    for form, argv in (("tcpdump-n", ["tcpdump", "-n", "-r"]),
+                       ("tcpdump-v", ["tcpdump", "-n", "-v", "-r"]),
+                       ("tshark", ["tshark", "-n", "-r"])):
+        text = subprocess.run([*argv, str(capture)], capture_output=True, text=True, check=True,
+                              timeout=60, env={**os.environ, "TZ": "UTC"}).stdout
+        assert text.count("\n") >= 4, (form, text)
+        out[form] = capture.with_name(f"{capture.stem}.{form}.txt")
+        out[form].write_text(text)
+    return out
+
+
+@pytest.mark.parametrize("scenario", ["mtu", "mtu-noicmp"])
+def test_a_ping_sweep_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
+                                                          scenario: str) -> None:
+    """Real pings (ping -M do) across r1's 1400-byte link: with frag-needed ('mtu') the path
+    MTU is 1400, exact where a 1400-byte DF ping came back; with frag-needed filtered
+    ('mtu-noicmp') the pings above 1400 vanish: a black hole between 1400 and 1427. The
+    capture, tcpdump -v and tshark -V show DF; tcpdump -n and tshark's rows do not, and
+    say so (the same bounds, the black hole inferred, no lower bound from the pings)."""
+    lab.up(scenario)
+    cap = tmp_path / f"{scenario}.pcap"
+    ping_sweep(lab, cap)
+    for form, path in {"pcap": cap, **text_forms(cap)}.items():
+        status, doc = analyze(lab, path)
+        codes = [v["code"] for v in verdicts(doc)]
+        shows_df = form in ("pcap", "tcpdump-v")
+        if scenario == "mtu":
+            v = by_code(doc, "PMTU_REDUCED")
+            assert str(v["router"]) == topo.R1_V4, (form, v)
+            if shows_df:
+                assert (v.get("mtu"), v["confidence"], status) == (1400, "measured", 0), form
+            elif form == "tcpdump-n":    # the quote assumed, the 1400-byte ping's DF unknown
+                assert (v.get("mtu"), v.get("pmtu_low"), v["pmtu_high"]) == (None, None, 1400)
+            else:                        # a row shows no MTU: below the ping it answered
+                assert v["confidence"] == "inferred" and v["pmtu_high"] == 1427, (form, v)
+        else:
+            assert codes == ["PMTU_BLACKHOLE"], (form, codes)
+            v = by_code(doc, "PMTU_BLACKHOLE")
+            assert (v["pmtu_low"], v["pmtu_high"], status) == (1400, 1427, 1), (form, v)
+            assert v["confidence"] == ("measured" if shows_df else "inferred"), (form, v)
