@@ -248,14 +248,15 @@ def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
 PING_SIZES = (1200, 1400, 1428, 1500, 1200)    # IP packet sizes, in this order
 
 
-def ping_sweep(lab: Lab, capture: Path) -> None:
+def ping_sweep(lab: Lab, capture: Path, v6: bool = False) -> None:
     """Real DF pings of PING_SIZES from the fmc to the proxy (across r1), twice each,
     captured on the fmc; a size that fails (lost, or refused locally once the kernel
     learned the MTU) does not stop the sweep."""
+    target, headers = (topo.PROXY_V6, 48) if v6 else (topo.PROXY_V4, 28)
     with tcpdump(lab, capture, snaplen=200):
         for size in PING_SIZES:
-            lab.run(["ping", "-n", "-M", "do", "-s", str(size - 28), "-c", "2", "-i", "0.2",
-                     "-W", "1", topo.PROXY_V4], timeout=15)
+            lab.run(["ping", "-6" if v6 else "-4", "-n", "-M", "do", "-s", str(size - headers),
+                     "-c", "2", "-i", "0.2", "-W", "1", target], timeout=15)
 
 
 def text_forms(capture: Path) -> dict[str, Path]:
@@ -272,7 +273,7 @@ def text_forms(capture: Path) -> dict[str, Path]:
     return out
 
 
-@pytest.mark.parametrize("scenario", ["mtu", "mtu-noicmp"])
+@pytest.mark.parametrize("scenario", ["mtu", "mtu-noicmp", "mtu-v6"])
 def test_a_ping_sweep_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
                                                           scenario: str) -> None:
     """Real pings (ping -M do) across r1's 1400-byte link: with frag-needed ('mtu') the path
@@ -280,14 +281,23 @@ def test_a_ping_sweep_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pa
     ('mtu-noicmp') the pings above 1400 vanish: a black hole between 1400 and 1427. The
     capture, tcpdump -v and tshark -V show DF; tcpdump -n and tshark's rows do not, and
     say so (the same bounds, the black hole inferred, no lower bound from the pings)."""
-    lab.up(scenario)
+    v6 = scenario.endswith("-v6")
+    lab.up(scenario.removesuffix("-v6"))
     cap = tmp_path / f"{scenario}.pcap"
-    ping_sweep(lab, cap)
+    ping_sweep(lab, cap, v6)
     for form, path in {"pcap": cap, **text_forms(cap)}.items():
         status, doc = analyze(lab, path)
         codes = [v["code"] for v in verdicts(doc)]
         shows_df = form in ("pcap", "tcpdump-v")
-        if scenario == "mtu":
+        if v6:    # (an IPv6 ping is never fragmented on the way: every form shows its size)
+            v = by_code(doc, "PMTU_REDUCED")
+            assert str(v["router"]).startswith("2001:db8:1::"), (form, v)
+            if form == "tshark":         # a row shows no MTU: below the ping it answered
+                assert (v["confidence"], v["pmtu_low"], v["pmtu_high"]) == (
+                    "inferred", 1400, 1427), (form, v)
+            else:
+                assert (v.get("mtu"), v["confidence"], status) == (1400, "measured", 0), form
+        elif scenario == "mtu":
             v = by_code(doc, "PMTU_REDUCED")
             assert str(v["router"]) == topo.R1_V4, (form, v)
             if shows_df:

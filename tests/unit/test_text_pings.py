@@ -107,6 +107,9 @@ def test_packet_too_big_answering_a_ping6(form: str) -> None:
     else:
         assert (status, v["confidence"], bounds(v)) == (0, "measured", (1400, None, None))
     assert not any("show no DF flag" in e for e in v["evidence"])
+    if form.startswith("tcpdump"):    # (it never prints an ICMPv6 error's quote, even -vvv)
+        assert any("'tshark -V' shows the quote; tcpdump does not print an ICMPv6 error's"
+                   in e for e in v["evidence"]), v["evidence"]
 
 
 @pytest.mark.parametrize("form", cases("ping-nomtu"))

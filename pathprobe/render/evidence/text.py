@@ -15,6 +15,13 @@ def _marks(v: Mapping[str, Number]) -> str:
             else " (none marked in the text)")
 
 
+def _shows_quote(v: Mapping[str, Number]) -> str:
+    """Which tool prints the packet an ICMP error quotes: tcpdump never does for ICMPv6."""
+    if ":" in str(v.get("dst", "")):
+        return "'tshark -V' shows the quote; tcpdump does not print an ICMPv6 error's"
+    return "'tcpdump -v' or 'tshark -V' shows the quote"
+
+
 TEXT: dict[TextFact, Template] = {
     TextFact.TEXT_READ:
         "{file}: text ({forms}), {packets:#packet} on {lines:#line}, {chosen} of "
@@ -59,15 +66,16 @@ TEXT: dict[TextFact, Template] = {
     TextFact.ICMP_UNQUOTED:
         "{count} ICMP error line(s) show no quoted packet (first: line {line}): each was "
         "taken to answer the last packet its receiver sent there if that one was larger than "
-        "the MTU named, else the size it answers is unknown ('tcpdump -v' shows the quote)",
-    TextFact.ICMP_QUOTE_ASSUMED:
-        "line {frame} shows no quoted packet: it was taken to answer the last packet {src} > "
-        "{dst} sent before it ({size} bytes), an assumption ('tcpdump -v' or 'tshark -V' "
-        "shows the quote)",
-    TextFact.ICMP_QUOTE_UNKNOWN:
-        "line {frame} shows no quoted packet, and the last packet to {dst} the text shows "
-        "before it cannot have drawn it (there is none, or it fit that MTU): which packet did "
-        "not fit, and its size, are unknown ('tcpdump -v' shows the quote)",
+        "the MTU named, else the size it answers is unknown ('tcpdump -v' shows an ICMPv4 "
+        "error's quote, 'tshark -V' any)",
+    TextFact.ICMP_QUOTE_ASSUMED: lambda v: (
+        f"line {v.get('frame')} shows no quoted packet: it was taken to answer the last "
+        f"packet {v.get('src')} > {v.get('dst')} sent before it ({v.get('size')} bytes), an "
+        f"assumption ({_shows_quote(v)})"),
+    TextFact.ICMP_QUOTE_UNKNOWN: lambda v: (
+        f"line {v.get('frame')} shows no quoted packet, and the last packet to {v.get('dst')} "
+        "the text shows before it cannot have drawn it (there is none, or it fit that MTU): "
+        f"which packet did not fit, and its size, are unknown ({_shows_quote(v)})"),
     TextFact.ICMP_MTU_UNSHOWN:
         "line {frame}: {router} says a packet from {sender} did not fit its next hop; the row "
         "shows neither the MTU it names nor that packet ('tshark -V' or the capture file "
