@@ -90,6 +90,7 @@ class TextInfo:
     icmp_assumed: dict[int, bool] = field(default_factory=dict)
     ping_df_unshown: list[int] = field(default_factory=list)
     df_unshown_lines: set[int] = field(default_factory=set)
+    df_unshown_dsts: set[str] = field(default_factory=set)    # ... the pings' destinations
     ping_size_estimated: list[int] = field(default_factory=list)
     mtu_unshown_lines: set[int] = field(default_factory=set)   # frag-needed rows (no MTU)
 
@@ -391,6 +392,7 @@ def _ping_frame(p: TextPacket, echo: Echo, addresses: _Addresses, info: TextInfo
     if family == 4 and p.df is None:
         _count(info.ping_df_unshown, p.line)
         info.df_unshown_lines.add(p.line)
+        info.df_unshown_dsts.add(p.dst)
     if echo.request:
         sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, 0, 0, ip_len, echo)
     data = echo_bytes(p, echo, family, src, dst, ip_len)
@@ -537,7 +539,7 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
 def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
     """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags."""
     v = unquoted(v, info.icmp_assumed, info.mtu_unshown_lines)
-    return df_unshown(v, info.df_unshown_lines, bool(info.ping_df_unshown))
+    return df_unshown(v, info.df_unshown_lines, info.df_unshown_dsts)
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:

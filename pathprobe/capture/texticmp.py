@@ -147,17 +147,18 @@ def unquoted(v: Verdict, assumed: Mapping[int, bool], mtu_unshown: Container[int
     return dataclasses.replace(v, evidence=tuple(out))
 
 
+_QUOTE_FACTS = frozenset({CaptureFact.ICMP_QUOTES, TextFact.ICMP_QUOTE_ASSUMED,
+                          TextFact.ICMP_QUOTE_UNKNOWN})
 _PING_FACTS = frozenset({CaptureFact.PING_ANSWERED, CaptureFact.PING_UNANSWERED,
                          CaptureFact.PING_AT_MTU_ANSWERED})
 
 
-def df_unshown(v: Verdict, lines: Container[int], any_unshown: bool) -> Verdict:
-    """A verdict on the sizes of pings whose DF flag the text does not show proves no size:
-    a ping sent without DF is fragmented where it does not fit and crosses (or its
-    fragments are dropped). A black hole from such a sweep is inferred; a frag-needed's
-    MTU stays an upper bound (pings answered up to it prove no lower one)."""
-    if not any_unshown:
-        return v
+def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str]) -> Verdict:
+    """A verdict on the sizes of pings whose DF flag the text does not show (on ``lines``,
+    to ``dsts``) proves no size: a ping sent without DF is fragmented where it does not fit
+    and crosses (or its fragments are dropped). A black hole from such a sweep is inferred;
+    a frag-needed's MTU for such a destination stays an upper bound (pings answered up to
+    it prove no lower one)."""
     cited = [e for e in v.evidence if e.fact in _PING_FACTS and e.frames and e.frames[0] in lines]
     if v.code is VerdictCode.PMTU_BLACKHOLE and cited:
         why = Evidence(TextFact.PING_DF_ASSUMED, Step.CAPTURE,
@@ -165,7 +166,9 @@ def df_unshown(v: Verdict, lines: Container[int], any_unshown: bool) -> Verdict:
         return dataclasses.replace(v, evidence=(*v.evidence, why),
                                    confidence=Confidence.INFERRED)
     limit = v.limit
-    if v.code is not VerdictCode.PMTU_REDUCED or limit is None:
+    quoted = next((e for e in v.evidence if e.fact in _QUOTE_FACTS), None)
+    if v.code is not VerdictCode.PMTU_REDUCED or limit is None or quoted is None \
+            or str(quoted.values.get("dst")) not in dsts:
         return v
     low = limit.mtu if limit.mtu is not None else limit.pmtu_low
     if low is None:

@@ -197,3 +197,18 @@ def test_frag_needed_rows_with_and_without_the_mtu() -> None:
         row = packet_list_row(f"2 0.001 198.18.1.1 → 198.18.1.2 {proto} 70 {info}", 2)
         assert row is not None and row[0] is not None, info
         assert row[0].icmp_mtu == mtu and row[0].echo is None
+
+
+def test_pings_whose_df_is_unshown_weaken_only_verdicts_on_their_own_destination(
+        tmp_path: Path) -> None:
+    """One paste, two sweeps: IPv4 pings to one host without their DF flag (tcpdump -n), and
+    IPv6 pings to another answered by Packet Too Big. The IPv4 pings' unknown DF made the
+    IPv6 MTU 'at most 1400' too; an IPv6 ping is never fragmented on the way: exact."""
+    path = tmp_path / "both.txt"
+    path.write_text((TEXT / "ping-sweep.tcpdump-n.txt").read_text()
+                    + (TEXT / "ping-toobig6.tcpdump-n.txt").read_text())
+    _status, doc = analyze(path)
+    by = {v["code"]: v for v in doc["verdicts"]}
+    assert (by["PMTU_REDUCED"].get("mtu"), by["PMTU_REDUCED"]["confidence"]) == (1400,
+                                                                                   "measured")
+    assert by["PMTU_BLACKHOLE"]["confidence"] == "inferred"
