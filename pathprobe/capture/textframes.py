@@ -91,6 +91,7 @@ class TextInfo:
     ping_df_unshown: list[int] = field(default_factory=list)
     df_unshown_lines: set[int] = field(default_factory=set)
     df_unshown_dsts: set[str] = field(default_factory=set)    # ... the pings' destinations
+    icmp_quoted_dst: dict[int, str] = field(default_factory=dict)  # error line -> quote to
     ping_size_estimated: list[int] = field(default_factory=list)
     mtu_unshown_lines: set[int] = field(default_factory=set)   # frag-needed rows (no MTU)
 
@@ -335,7 +336,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
                 info.mtu_unshown_lines.add(p.line)
             family, router, to = addresses.pair(p)
             data = too_big_bytes(p, family, router, to, addresses.get, sent, info.icmp_unquoted,
-                                 info.icmp_assumed)
+                                 info.icmp_assumed, info.icmp_quoted_dst)
             yield p.line, ts, LINKTYPE_RAW, data, len(data)
             continue
         if p.echo is not None:
@@ -539,7 +540,7 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
 def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
     """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags."""
     v = unquoted(v, info.icmp_assumed, info.mtu_unshown_lines)
-    return df_unshown(v, info.df_unshown_lines, info.df_unshown_dsts)
+    return df_unshown(v, info.df_unshown_lines, info.df_unshown_dsts, info.icmp_quoted_dst)
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:

@@ -48,12 +48,12 @@ def _l4_quote(family: int, echo: Echo | None, sport: int, dport: int) -> tuple[i
 
 def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pack,
                   sent: Mapping[str, Sent], unquoted: list[int],
-                  assumed: dict[int, bool]) -> bytes:
+                  assumed: dict[int, bool], quoted_dst: dict[int, str]) -> bytes:
     """An ICMP frag-needed / ICMPv6 Packet Too Big from the router to the sender, quoting
     the packet tcpdump -v or tshark -V showed (a TCP segment or a ping), or else the
     sender's last packet to that destination; ``unquoted`` counts the lines without a
-    quote ([count, first line]) and ``assumed`` says, per line, whether a packet that can
-    have drawn it was taken."""
+    quote ([count, first line]), ``assumed`` says, per line, whether a packet that can
+    have drawn it was taken, and ``quoted_dst`` where the quoted packet went."""
     q = p.quoted
     if q is not None:
         qsrc, qdst, sport, dport, echo = q.src, q.dst, q.sport, q.dport, q.echo
@@ -74,6 +74,7 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
             qdst, sport, dport, qlen, echo = p.icmp_orig or p.src, 0, 0, 0, None
         if not assumed[p.line]:
             qlen = (p.icmp_mtu or 0) + 1   # (a stand-in: the report says the size is unknown)
+    quoted_dst[p.line] = qdst
     _f, qs = pack(qsrc, family)
     _f, qd = pack(qdst, family)
     proto, l4 = _l4_quote(family, echo, sport, dport)
@@ -147,18 +148,19 @@ def unquoted(v: Verdict, assumed: Mapping[int, bool], mtu_unshown: Container[int
     return dataclasses.replace(v, evidence=tuple(out))
 
 
-_QUOTE_FACTS = frozenset({CaptureFact.ICMP_QUOTES, TextFact.ICMP_QUOTE_ASSUMED,
-                          TextFact.ICMP_QUOTE_UNKNOWN})
+_SAID_FACTS = _FRAG_FACTS | {TextFact.ICMP_MTU_UNSHOWN}   # (after ``unquoted``)
 _PING_FACTS = frozenset({CaptureFact.PING_ANSWERED, CaptureFact.PING_UNANSWERED,
                          CaptureFact.PING_AT_MTU_ANSWERED})
 
 
-def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str]) -> Verdict:
+def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str],
+               quoted_dst: Mapping[int, str]) -> Verdict:
     """A verdict on the sizes of pings whose DF flag the text does not show (on ``lines``,
     to ``dsts``) proves no size: a ping sent without DF is fragmented where it does not fit
     and crosses (or its fragments are dropped). A black hole from such a sweep is inferred;
-    a frag-needed's MTU for such a destination stays an upper bound (pings answered up to
-    it prove no lower one)."""
+    a frag-needed's MTU for such a destination (``quoted_dst``: per ICMP error line, the
+    destination of the packet it quotes) stays an upper bound (pings answered up to it
+    prove no lower one)."""
     cited = [e for e in v.evidence if e.fact in _PING_FACTS and e.frames and e.frames[0] in lines]
     if v.code is VerdictCode.PMTU_BLACKHOLE and cited:
         why = Evidence(TextFact.PING_DF_ASSUMED, Step.CAPTURE,
@@ -166,9 +168,9 @@ def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str]) -> Verdi
         return dataclasses.replace(v, evidence=(*v.evidence, why),
                                    confidence=Confidence.INFERRED)
     limit = v.limit
-    quoted = next((e for e in v.evidence if e.fact in _QUOTE_FACTS), None)
-    if v.code is not VerdictCode.PMTU_REDUCED or limit is None or quoted is None \
-            or str(quoted.values.get("dst")) not in dsts:
+    said = next((e.frames[0] for e in v.evidence if e.fact in _SAID_FACTS and e.frames), None)
+    if v.code is not VerdictCode.PMTU_REDUCED or limit is None or said is None \
+            or quoted_dst.get(said) not in dsts:
         return v
     low = limit.mtu if limit.mtu is not None else limit.pmtu_low
     if low is None:
