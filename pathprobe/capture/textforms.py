@@ -100,10 +100,13 @@ def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
 
 # --- tcpdump ---------------------------------------------------------------------------
 
+# How a tcpdump packet line starts: the time, and with '-i any' the interface and direction
+_TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+# ... then, for a packet without ports (ICMP), its family and addresses
+_TD_HOSTS = r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): "
 _TD = re.compile(
-    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+"
-    r"(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
+    _TD_START + r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?"
+    r"(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
 TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
                        r"hlim|class).*\)\s*$")
 # -e: the link header first: Ethernet ("MAC > MAC, ethertype X (0x..)", perhaps with 802.1Q
@@ -115,16 +118,14 @@ _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:\S+ > \S+, (?:.*\
                        r"(?:ethertype (?P<et>IPv[46]|[\w.]+(?: \w+)?) \(0x[0-9a-f]+\)"
                        r"|(?P<llc>802\.[23])),(?: length \d+:)? (?P<rest>.*)$")
 _TD_ICMP = re.compile(
-    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): (?:ICMP (?P<orig>\S+) "
+    _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
 _TD_VLEN = re.compile(r"\b(?:payload )?length:? (\d+)\)\s*$")
 # A ping: "ICMP echo request, id 9, seq 1, length 1480" ("ICMP6, echo request, ..."; the
 # length is the ICMP message's, without the IP header; older tcpdump shows no id)
 _TD_ECHO = re.compile(
-    r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-    r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): ICMP(?P<six>6,)? echo "
+    _TD_START + _TD_HOSTS + r"ICMP(?P<six>6,)? echo "
     r"(?P<kind>request|reply), (?:id (?P<id>\d+), )?seq (?P<seq>\d+)(?:, length (?P<len>\d+))?")
 # tcpdump -v prints an IPv6 header on the packet's own line: "IP6 (hlim 64, next-header
 # ICMPv6 (58) payload length: 1460) a > b: [icmp6 sum ok] ICMP6, ..."
