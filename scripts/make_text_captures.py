@@ -19,12 +19,13 @@ installed tools themselves (nothing typed by hand):
   STORY.tcpdump-names.txt tcpdump -r with names for the addresses, comments, blank lines
   STORY.tcpdump-X.txt     tcpdump -n -X -r: hex and ASCII from the IP header
   STORY.tcpdump-xx.txt    tcpdump -n -xx -r: hex from the Ethernet header
+  STORY.tcpdump-ev.txt    tcpdump -n -e -v -r: the link header before -v's IP header
 
-and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tshark-V.txt.gz from the lab's
+and mtu.tcpdump-n.txt, mtu.tcpdump-v.txt, mtu.tcpdump-ev.txt, mtu.tshark-V.txt.gz from the lab's
 tests/fixtures/captures/mtu.pcap (ICMP frag-needed, MTU 1400).
 
 The pings an engineer sends by hand (FMC 198.18.1.2 -> 198.18.4.2, router 198.18.1.1),
-as pcaps and in the forms tcpdump-n, tcpdump-v, tshark, tshark-V (gzip-compressed) and
+as pcaps and in the forms tcpdump-n, tcpdump-v, tcpdump-ev, tshark, tshark-V (gzip-compressed) and
 list (IPv4 only: its address fields are):
 
   ping-sweep     DF pings of 600-1500 bytes: up to 1400 answered, 1450 and 1500 not,
@@ -211,7 +212,7 @@ PING_STORIES = {
     "ping-toobig6": lambda: _pings([(1500, "too-big 1400"), (1400, "reply")], v6=True),
     "ping-nomtu": lambda: _pings([(1500, "too-big 0"), (1400, "reply")]),
 }
-PING_FORMS = ("tcpdump-n", "tcpdump-v", "tshark", "list")
+PING_FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-ev", "tshark", "list")
 
 
 def run(argv: list[str]) -> str:
@@ -250,6 +251,7 @@ def forms(pcap: Path) -> dict[str, str]:
     return {
         "tcpdump-n": go([*td, "-n"]),
         "tcpdump-v": go([*td, "-n", "-v"]),
+        "tcpdump-ev": go([*td, "-n", "-e", "-v"]),
         "tcpdump-A": go([*td, "-n", "-A"]),
         "tcpdump-S": go([*td, "-n", "-S"]),
         "tcpdump-X": go([*td, "-n", "-X"]),
@@ -381,13 +383,13 @@ def main() -> int:
     # The lab's ICMP story (frag-needed, MTU 1400) in the forms that show the MTU.
     lab = REPO / "tests" / "fixtures" / "captures" / "mtu.pcap"
     texts = forms(lab)
-    for form in ("tcpdump-n", "tcpdump-v"):
+    for form in ("tcpdump-n", "tcpdump-v", "tcpdump-ev"):
         (OUT / f"mtu.{form}.txt").write_text(texts[form])
     (OUT / "mtu.asa.txt").write_text(classic(lab, "asa"))
     # 300 KB of detail: kept gzip-compressed (analyze reads .gz text as it reads .gz pcaps)
     (OUT / "mtu.tshark-V.txt.gz").write_bytes(gzip.compress(texts["tshark-V"].encode(),
                                                             mtime=0))
-    print("wrote mtu: 3 text forms of tests/fixtures/captures/mtu.pcap")
+    print("wrote mtu: 4 text forms of tests/fixtures/captures/mtu.pcap")
     for name, story in PING_STORIES.items():
         pcap = OUT / f"{name}.pcap"
         with PcapWriter(str(pcap), linktype=1, sync=True) as w:

@@ -33,6 +33,7 @@ from pathprobe.capture.textforms import (
     hex_dump,
     hex_payload,
     http_head,
+    link_vhead,
     quotation,
     tcpdump_line,
 )
@@ -195,14 +196,18 @@ def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     return [line[2:] if _QUOTED.match(line) else line for line in lines], ends
 
 
-def _vhead(lines: Sequence[str], i: int) -> re.Match[str] | None:
-    """tcpdump -v's IP header line at line ``i``, also when a mail or web page wrapped it
-    after a comma (then the match is on both lines joined)."""
+def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
+    """tcpdump -v's IP header line at line ``i`` and how many lines it spans: also after
+    -e's link header, and when a mail or web page wrapped it after a comma (then the match
+    is on both lines joined)."""
     line = lines[i]
     vhead = TD_VHEAD.match(line)
+    if vhead is None and line.rstrip().endswith(")"):
+        plain = link_vhead(line)     # (tcpdump -e -v: the link header first)
+        vhead = TD_VHEAD.match(plain) if plain is not None else None
     if vhead is None and i + 1 < len(lines) and line.rstrip().endswith(","):
-        vhead = TD_VHEAD.match(f"{line.rstrip()} {lines[i + 1].strip()}")
-    return vhead
+        return TD_VHEAD.match(f"{line.rstrip()} {lines[i + 1].strip()}"), 2
+    return vhead, 1
 
 
 def parse_text(lines: Sequence[str]) -> TextParse:
@@ -229,10 +234,10 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1
             continue
-        vhead = _vhead(lines, i)
+        vhead, span = _vhead(lines, i)
         if vhead is not None:
             pending, ip_head = (vhead.group("time"), vhead.group("fam")), vhead.string
-            i += 2 if vhead.string != line else 1
+            i += span
             continue
         link_head = cisco_link_head(line)
         if link_head is not None:

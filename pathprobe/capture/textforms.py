@@ -121,6 +121,7 @@ _TD_ICMP = re.compile(
     _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
+_QUOTE_HEAD = re.compile(r"^\s*(?:(?P<fam>IP6?) )?\((?:tos|flowlabel|hlim|class).*\)\s*$")
 _TD_VLEN = re.compile(r"\b(?:payload )?length:? (\d+)\)\s*$")
 # A ping: "ICMP echo request, id 9, seq 1, length 1480" ("ICMP6, echo request, ..."; the
 # length is the ICMP message's, without the IP header; older tcpdump shows no id)
@@ -403,13 +404,15 @@ def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | Non
 
 def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None] | None:
     """tcpdump -v's quotation of the packet an ICMP error answers, at line ``i``: the IP
-    header line, then the TCP line. (next line, the quoted packet, its IP length)."""
+    header line (with -e, without its 'IP'), then the packet's line. (next line, the quoted
+    packet, its IP length)."""
     if i + 1 >= len(lines):
         return None
-    head = TD_VHEAD.match(lines[i])
+    head = _QUOTE_HEAD.match(lines[i])
     if head is None:
         return None
-    q = tcpdump_line(lines[i + 1], i + 2, (None, head.group("fam")), head=lines[i])
+    fam = head.group("fam") or ("IP6" if "hlim " in lines[i] else "IP")
+    q = tcpdump_line(lines[i + 1], i + 2, (None, fam), head=lines[i])
     if not isinstance(q, TextPacket) or q.icmp_mtu is not None:
         return None
     length = _TD_VLEN.search(lines[i])
@@ -429,14 +432,33 @@ def _icmp_any(line: str, lineno: int, time_s: str | None, fam: str | None, head:
     return _icmp_line(icmp, lineno, time_s, fam, TextForm.CLASSIC) if icmp is not None else None
 
 
+def _v6_inline(line: str, head: str) -> tuple[str, str]:
+    """(the line, the -v IP header) without an IPv6 header tcpdump -v printed on the
+    packet's own line."""
+    inline = _TD_V6_INLINE.match(line) if "IP6 (" in line else None
+    if inline is None:
+        return line, head
+    return f"{inline.group('pre')} {inline.group('flow')}{line[inline.end():]}", \
+        inline.group("head")
+
+
+def link_vhead(line: str) -> str | None:
+    """tcpdump -e -v's IP header after the link header ("TIME MAC > MAC, ethertype IPv4
+    (0x0800), length 614: (tos 0x0, ..., length 600)"), as the -v header line tcpdump
+    prints without -e; None for any other line."""
+    m_eth = _TD_ETHER.match(line) if "ethertype IPv" in line else None
+    if m_eth is None or m_eth.group("et") not in ("IPv4", "IPv6"):
+        return None
+    fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
+    plain = f"{m_eth.group('time') or ''} {fam} {m_eth.group('rest')}".strip()
+    return plain if TD_VHEAD.match(plain) else None
+
+
 def _plain(line: str, head: str) -> tuple[str, str, int | None]:
     """(the line as tcpdump prints a packet on its own, the -v IP header, the frame number
     'show capture' gave it): without an IPv6 header printed on the line (-v), the number
     and VLAN of ASA/FTD 'show capture', an 802.11 radio header."""
-    inline = _TD_V6_INLINE.match(line) if "IP6 (" in line else None
-    if inline is not None:
-        head = inline.group("head")
-        line = f"{inline.group('pre')} {inline.group('flow')}{line[inline.end():]}"
+    line, head = _v6_inline(line, head)
     frame = None
     cisco = _CISCO_NUMBER.match(line)
     if cisco is not None:          # "   1: " before the time
@@ -467,7 +489,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         fam = "IP6" if m_eth.group("et") == "IPv6" else "IP"
         line = m_eth.group("rest")
         if m_eth.group("et") in ("IPv4", "IPv6"):   # as tcpdump prints it without -e
-            line = f"{fam} {line}"
+            line, head = _v6_inline(f"{fam} {line}", head)
     icmp = _icmp_any(line, lineno, time_s, fam, head)
     if icmp is not None:
         return icmp

@@ -33,8 +33,8 @@ TEXT = Path(__file__).resolve().parents[1] / "fixtures" / "text"
 ARTICLE = TEXT / "article"
 SEEDS = Path("/work/shared/seeds")
 STORIES = ("healthy", "rst", "silence")
-FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-A", "tcpdump-S", "tcpdump-names", "tcpdump-X",
-         "tcpdump-xx", "tshark", "tshark-V", "list", "list-nonum")
+FORMS = ("tcpdump-n", "tcpdump-v", "tcpdump-ev", "tcpdump-A", "tcpdump-S", "tcpdump-names",
+         "tcpdump-X", "tcpdump-xx", "tshark", "tshark-V", "list", "list-nonum")
 # tcpdump prints no TLS names, but its hex dumps hold the hellos' bytes
 SHOWS_TLS = ("tshark", "tshark-V", "list", "list-nonum", "tcpdump-X", "tcpdump-xx")
 
@@ -295,6 +295,8 @@ def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> Non
     notes = " | ".join(text_doc["notes"])   # type: ignore[arg-type]
     assert f"{story}.{form}.txt: text (" in notes and "line numbers of the text" in notes
     assert "retransmissions are known only" in notes
+    assert "carry no time" not in notes, notes            # (-e -v lost them all)
+    assert ("were skipped" in notes) == (form == "tcpdump-A"), notes   # (-A: payload lines)
     if form in ("tcpdump-X", "tcpdump-xx"):   # the bytes are in the dump
         assert "packet(s) come with a hex dump: what they carried" in notes
         assert "text holds no payload bytes" not in notes and "may be up to" not in notes
@@ -302,7 +304,7 @@ def test_every_form_gives_the_verdicts_of_the_pcap(story: str, form: str) -> Non
         assert "text holds no payload bytes" in notes
 
 
-@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tshark-V", "asa"])
+@pytest.mark.parametrize("form", ["tcpdump-n", "tcpdump-v", "tcpdump-ev", "tshark-V", "asa"])
 def test_icmp_frag_needed_in_text(form: str) -> None:
     """The lab's frag-needed capture as tcpdump (with and without -v's quotation), tshark
     -V (gzip-compressed text) and ASA/FTD 'show capture': PMTU_REDUCED with MTU 1400, as

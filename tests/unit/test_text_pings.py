@@ -22,8 +22,9 @@ from pathprobe.capture.textrows import packet_list_row
 from tests.conftest import cli_env
 
 TEXT = Path(__file__).resolve().parents[1] / "fixtures" / "text"
-SHOWS_DF = ("pcap", "tcpdump-v.txt", "tshark-V.txt.gz")
-FORMS = ("pcap", "tcpdump-n.txt", "tcpdump-v.txt", "tshark.txt", "list.txt", "tshark-V.txt.gz")
+SHOWS_DF = ("pcap", "tcpdump-v.txt", "tcpdump-ev.txt", "tshark-V.txt.gz")
+FORMS = ("pcap", "tcpdump-n.txt", "tcpdump-v.txt", "tcpdump-ev.txt", "tshark.txt", "list.txt",
+         "tshark-V.txt.gz")
 # what tcpdump -n and -v show of the MTU and the quote, and a packet-list row does not
 ROW_FORMS = ("tshark.txt", "list.txt")
 
