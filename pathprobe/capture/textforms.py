@@ -107,8 +107,7 @@ _TD_HOSTS = r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): "
 _TD = re.compile(
     _TD_START + r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?"
     r"(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
-TD_VHEAD = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?P<fam>IP6?) \((?:tos|flowlabel|"
-                       r"hlim|class).*\)\s*$")
+TD_VHEAD = re.compile(_TD_START + r"(?P<fam>IP6?) \((?:tos|flowlabel|hlim|class).*\)\s*$")
 # -e: the link header first: Ethernet ("MAC > MAC, ethertype X (0x..)", perhaps with 802.1Q
 # tags, "vlan 100, p 0, ethertype IPv4 ...": the last ethertype names what follows; or
 # "802.3" with LLC) or Linux cooked, as '-i any' gives ("[interface] In [ifindex N] [MAC] ...")

@@ -1380,3 +1380,24 @@ def test_a_v_header_wrapped_over_two_lines_is_one_header() -> None:
     assert [(p.line, p.ts, p.df, p.ip_len) for p in text.packets] == [
         (3, 79893.106964, True, 84), (6, 79893.106973, False, 84)]
     assert text.unparsed == 2
+
+
+@pytest.mark.parametrize("flags", [["-n", "-v"], ["-n", "-e", "-v"], ["-n", "-v", "-v"]])
+def test_tcpdump_v_on_any_interface_keeps_every_time(tmp_path: Path, flags: list[str]) -> None:
+    """'tcpdump -i any -v' (how captures are taken on an FMC) prints the interface and the
+    direction before -v's IP header ("09:21:11.661568 ifb0  Out IP (tos 0x0, ...)"): that
+    line was not read as the header, so all 38 packets 'carried no time' and their headers
+    counted as skipped lines."""
+    cap = TEXT.parent / "captures" / "healthy-sll2.pcap"
+    text = tmp_path / "any.txt"
+    text.write_text(subprocess.run(["tcpdump", *flags, "-r", str(cap)], capture_output=True,
+                                   text=True, check=True, timeout=60).stdout)
+    proxy = ("--proxy", "198.18.2.2:3128")   # tcpdump does not decode HTTP on 3128
+    _s, from_pcap = report(str(cap), *proxy)
+    _s, from_text = report(str(text), *proxy)
+    pcap_verdicts, pcap_legs = summary(from_pcap, False)
+    text_verdicts, text_legs = summary(from_text, False)
+    assert text_verdicts == pcap_verdicts      # (the rows: no HTTP status in text on 3128)
+    assert [row[2:] for row in text_legs] == [row[2:] for row in pcap_legs]  # type: ignore
+    notes = " | ".join(cast(list[str], from_text["notes"]))
+    assert "carry no time" not in notes and "were skipped" not in notes, notes
