@@ -279,8 +279,7 @@ _TD_BAD_IP = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B
                         r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen|version error"
                         r"|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
                         r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
-_TD_QUIET = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6?\s+)?[^\s>]+\.[\w-]+ > "
-                       r"[^\s>]+\.[\w-]+: tcp \d+\s*$")
+_TD_QUIET = re.compile(_TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
 
 
 def quiet_line(line: str) -> bool:

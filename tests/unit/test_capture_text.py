@@ -644,13 +644,15 @@ def test_show_capture_gives_the_verdicts_of_the_pcap(story: str, form: str) -> N
     assert "text (ASA/FTD show capture or classic tcpdump)" in notes
 
 
-def test_tcpdump_q_is_told_what_is_missing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("iface", ["", "ifb0  Out ", "ens192 In  "])
+def test_tcpdump_q_is_told_what_is_missing(tmp_path: Path, iface: str) -> None:
     """'tcpdump -q' prints no flags, sequence numbers or options: one line that says so and
-    how to print it instead, not "not a capture"."""
+    how to print it instead, not "not a capture" (with -i any's interface and direction,
+    it was "0 TCP connections", exit 3)."""
     path = tmp_path / "quiet.txt"
-    path.write_text("11:30:12.517129 IP 198.18.1.2.48716 > 198.18.2.2.80: tcp 0\n"
-                    "11:30:12.536846 IP 198.18.2.2.80 > 198.18.1.2.48716: tcp 0\n"
-                    "11:30:12.536989 IP 198.18.1.2.48716 > 198.18.2.2.80: tcp 122\n")
+    path.write_text(f"11:30:12.517129 {iface}IP 198.18.1.2.48716 > 198.18.2.2.80: tcp 0\n"
+                    f"11:30:12.536846 {iface}IP 198.18.2.2.80 > 198.18.1.2.48716: tcp 0\n"
+                    f"11:30:12.536989 {iface}IP 198.18.1.2.48716 > 198.18.2.2.80: tcp 122\n")
     proc = analyze(str(path))
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.decode().splitlines()
