@@ -36,6 +36,7 @@ from pathprobe.capture.textforms import (
     link_vhead,
     quotation,
     tcpdump_line,
+    tunnel_head_time,
 )
 from pathprobe.capture.textpacket import (
     TextForm,
@@ -196,6 +197,23 @@ def _unquoted(lines: Sequence[str]) -> tuple[Sequence[str], Ends | None]:
     return [line[2:] if _QUOTED.match(line) else line for line in lines], ends
 
 
+def _tunnelled(lines: Sequence[str], i: int, td: TextPacket | NonTcp
+               ) -> tuple[int, TextPacket | NonTcp]:
+    """A VXLAN or Geneve packet whose inner frame tcpdump prints on the next line, without a
+    time ("... > b.4789: VXLAN, flags [I] (0x08), vni 123" / "IP c > d: ICMP echo ..."): one
+    packet, the inner one, at the outer line's time. Else the line's own packet."""
+    time_s = tunnel_head_time(lines[i]) if td is NonTcp.IP and i + 1 < len(lines) else None
+    if time_s is None:
+        return i, td
+    inner = tcpdump_line(lines[i + 1], i + 2)
+    if inner is None or (isinstance(inner, TextPacket) and inner.ts is not None):
+        return i, td
+    if isinstance(inner, TextPacket):
+        inner.ts = parse_time(time_s)
+        return i + 1, inner
+    return i + 1, NonTcp.IP     # (an inner ARP frame: still an IP packet on the wire)
+
+
 def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
     """tcpdump -v's IP header line at line ``i`` and how many lines it spans: also after
     -e's link header, and when a mail or web page wrapped it after a comma (then the match
@@ -241,12 +259,12 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             continue
         link_head = cisco_link_head(line)
         if link_head is not None:
-            pending, ip_head = link_head, ""
-            i += 1
+            pending, ip_head, i = link_head, "", i + 1
             continue
         td = tcpdump_line(line, lineno, pending, head=ip_head)
         pending, ip_head = (None, None), ""
         if td is not None:
+            i, td = _tunnelled(lines, i, td)
             i = _lines_below(out, lines, i + 1, td)
             if isinstance(td, TextPacket):
                 add(td)

@@ -440,6 +440,17 @@ def _v6_inline(line: str, head: str) -> tuple[str, str]:
         inline.group("head")
 
 
+# A VXLAN or Geneve header whose inner frame tcpdump prints on the next line
+_TUNNEL_HEAD = re.compile(_TD_START + r"IP6? \S+ > \S+: (?:\[[^\]]*\] )?(?:VXLAN(?:-GPE)?|Geneve), "
+                          r"[Ff]lags \[[^\]]*\][^:]*?\bvni \w+(?:, options \[[^\]]*\])?\s*$")
+
+
+def tunnel_head_time(line: str) -> str | None:
+    """The time of a VXLAN/Geneve line that shows no inner packet (it is on the next line)."""
+    m = _TUNNEL_HEAD.match(line) if "vni " in line else None
+    return m.group("time") if m is not None else None
+
+
 def link_vhead(line: str) -> str | None:
     """tcpdump -e -v's IP header after the link header ("TIME MAC > MAC, ethertype IPv4
     (0x0800), length 614: (tos 0x0, ..., length 600)"), as the -v header line tcpdump

@@ -1403,3 +1403,43 @@ def test_tcpdump_v_on_any_interface_keeps_every_time(tmp_path: Path, flags: list
     assert [row[2:] for row in text_legs] == [row[2:] for row in pcap_legs]  # type: ignore
     notes = " | ".join(cast(list[str], from_text["notes"]))
     assert "carry no time" not in notes and "were skipped" not in notes, notes
+
+
+def test_vxlan_inner_frames_on_the_next_line_are_one_packet(tmp_path: Path) -> None:
+    """tcpdump prints a VXLAN packet's inner frame on the line after the outer one, without
+    a time ("... > b.4789: VXLAN, flags [I] (0x08), vni 123" / "IP c.1 > d.2: Flags [S],
+    ..."): each was two packets, and every inner one 'carried no time' (Zeek's
+    tunnels/vxlan.pcap as text: 20 packets for its 10 frames)."""
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.vxlan import VXLAN
+    from scapy.utils import wrpcap
+
+    def wrap(t: float, inner: Any) -> Any:
+        f = (Ether() / IP(src="198.18.9.1", dst="198.18.9.2") / UDP(sport=40000, dport=4789)
+             / VXLAN(vni=123) / Ether() / inner)
+        f.time = 1700000000.0 + t
+        return f
+
+    fmc, server = "198.18.1.2", "198.18.4.2"
+    frames = [wrap(0.0, ARP(psrc=fmc, pdst=server)),
+              wrap(0.1, IP(src=fmc, dst=server) / TCP(sport=40000, dport=443, flags="S",
+                                                      seq=1000, options=[("MSS", 1460)])),
+              wrap(0.2, IP(src=server, dst=fmc) / TCP(sport=443, dport=40000, flags="SA",
+                                                      seq=5000, ack=1001,
+                                                      options=[("MSS", 1360)])),
+              wrap(0.3, IP(src=fmc, dst=server) / TCP(sport=40000, dport=443, flags="A",
+                                                      seq=1001, ack=5001))]
+    pcap = tmp_path / "vxlan.pcap"
+    wrpcap(str(pcap), frames)
+    out = subprocess.run(["tcpdump", "-n", "-r", str(pcap)], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert "VXLAN" in out and len(out.splitlines()) == 8, out   # (the form this is about)
+    text = tmp_path / "vxlan.txt"
+    text.write_text(out)
+    _s, from_pcap = report(str(pcap))
+    _s, from_text = report(str(text))
+    assert summary(from_text, False) == summary(from_pcap, False)
+    notes = " | ".join(cast(list[str], from_text["notes"]))
+    assert "vxlan.txt: text (tcpdump), 4 packets on 8 lines" in notes, notes
+    assert "carry no time" not in notes, notes
