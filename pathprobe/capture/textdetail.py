@@ -96,8 +96,8 @@ def _detail_echo(src: str, dst: str, family: str, ip_text: str, icmp_text: str,
     ip_len = _ip_length(family, ip_text)
     if kind is None or seq is None or seq > 0xFFFF or ip_len is None:
         return None
-    ident_v = (number(ident.group(1), 65536) if ident.group(1) else int(ident.group(2), 16)) \
-        if ident is not None else 0
+    ident_v = None if ident is None else (number(ident.group(1), 65536) if ident.group(1)
+                                          else int(ident.group(2), 16))
     df = True if family == "6" else _df(ip_text)
     return TextPacket(lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t, int(family),
                       echo=Echo(kind.group(1) == "request", ident_v or 0, seq), ip_len=ip_len,
@@ -113,10 +113,10 @@ def _detail_icmp(ip: re.Match[str], ip_lines: list[str], lines: list[str], t: fl
     if "Fragmentation needed" not in text and "Packet Too Big" not in text:
         return _detail_echo(src, dst, ip.group(1), "\n".join(ip_lines), text, t, lineno)
     mtu = u32(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
-    at = next((i for i, line in enumerate(lines) if _IPV.match(line)), None)
-    qip = _IPV.match(lines[at]) if at is not None else None
+    at, qip = next(((i, m) for i, m in enumerate(map(_IPV.match, lines)) if m is not None),
+                   (0, None))
     qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
-    if mtu is None or mtu > 0xFFFF or qip is None or at is None:
+    if mtu is None or mtu > 0xFFFF or qip is None:
         return None
     p = TextPacket(lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t,
                    int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))

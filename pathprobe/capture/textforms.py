@@ -130,7 +130,7 @@ _TD_ECHO = re.compile(
 # tcpdump -v prints an IPv6 header on the packet's own line: "IP6 (hlim 64, next-header
 # ICMPv6 (58) payload length: 1460) a > b: [icmp6 sum ok] ICMP6, ..."
 _TD_V6_INLINE = re.compile(
-    r"^(?P<pre>\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?IP6) "
+    r"(?P<pre>" + _TD_START + r"IP6) "
     r"\((?P<head>[^()]*(?:\([^()]*\)[^()]*)*)\) (?P<flow>[^\s>]+ > [^\s>]+: )"
     r"(?:\[(?:icmp6 sum ok|bad icmp6 cksum [^\]]*)\] )?")
 # 802.11 with a radio header (radiotap): "TIME 1448501729us tsft -74dBm signal ... 5540 MHz
@@ -275,9 +275,8 @@ _NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "S
 # (no IP packet to analyse, as in a pcap); or a packet cut short after its IP header: "IP
 # truncated-ip - 82 bytes missing! a > b: ip-proto-17", "IP truncated-sctp - 8 bytes missing!"
 # (an IP packet; a TCP one is read all the same)
-_TD_BAD_IP = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
-                        r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen|version error"
-                        r"|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
+_TD_BAD_IP = re.compile(_TD_START + r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen"
+                        r"|version error|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
                         r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
 _TD_QUIET = re.compile(_TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
 

@@ -32,6 +32,7 @@ from pathprobe.capture.texticmp import (
     df_unshown,
     echo_bytes,
     ping_ip_len,
+    pings_df_unshown,
     too_big_bytes,
     unquoted,
 )
@@ -88,12 +89,13 @@ class TextInfo:
     # ICMP error lines without their quote -> whether a packet that could have drawn it
     # (larger than the MTU named) was taken as the one it answers, or none was known
     icmp_assumed: dict[int, bool] = field(default_factory=dict)
-    ping_df_unshown: list[int] = field(default_factory=list)
-    df_unshown_lines: set[int] = field(default_factory=set)
-    df_unshown_dsts: set[str] = field(default_factory=set)    # ... the pings' destinations
     icmp_quoted_dst: dict[int, str] = field(default_factory=dict)  # error line -> quote to
     ping_size_estimated: list[int] = field(default_factory=list)
-    mtu_unshown_lines: set[int] = field(default_factory=set)   # frag-needed rows (no MTU)
+
+
+def _lines_of(packets: Sequence[TextPacket]) -> list[int]:
+    """[count, first line] of some packets, as the counters of ``TextInfo`` hold them."""
+    return [len(packets), packets[0].line] if packets else []
 
 
 def _count(counter: list[int], line: int) -> None:
@@ -332,8 +334,6 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
         if clock.broke:     # what was open in the last snippet was seen until its end
             yield p.line, ts, LINKTYPE_TEXT_BREAK, b"", 0
         if p.icmp_mtu is not None:
-            if p.form is TextForm.PACKET_LIST and not p.icmp_mtu:
-                info.mtu_unshown_lines.add(p.line)
             family, router, to = addresses.pair(p)
             data = too_big_bytes(p, family, router, to, addresses.get, sent, info.icmp_unquoted,
                                  info.icmp_assumed, info.icmp_quoted_dst)
@@ -382,18 +382,14 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
 
 def _ping_frame(p: TextPacket, echo: Echo, addresses: _Addresses, info: TextInfo,
                 sent: dict[str, Sent]) -> tuple[bytes, int] | None:
-    """A ping line as an IP frame (bytes, IP length), noted where the text hid its DF flag
-    or its size came from a row's Length; None when its size is unknown."""
+    """A ping line as an IP frame (bytes, IP length), noted where its size came from a row's
+    Length; None when its size is unknown."""
     ip_len = ping_ip_len(p, info.link_header)
     if ip_len is None:
         return None
     if p.ip_len is None:
         _count(info.ping_size_estimated, p.line)
     family, src, dst = addresses.pair(p)
-    if family == 4 and p.df is None:
-        _count(info.ping_df_unshown, p.line)
-        info.df_unshown_lines.add(p.line)
-        info.df_unshown_dsts.add(p.dst)
     if echo.request:
         sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, 0, 0, ip_len, echo)
     data = echo_bytes(p, echo, family, src, dst, ip_len)
@@ -498,7 +494,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
                           (TextFact.NO_TIMES, info.no_time),
                           (TextFact.ICMP_UNQUOTED, info.icmp_unquoted),
-                          (TextFact.PING_DF_UNSHOWN, info.ping_df_unshown),
+                          (TextFact.PING_DF_UNSHOWN, _lines_of(pings_df_unshown(
+                              parse.packets, info.link_header))),
                           (TextFact.PING_SIZE_ESTIMATED, info.ping_size_estimated)):
         if counter:
             extra: dict[str, Number] = ({"overhead": info.link_header} if fact in (
@@ -539,8 +536,11 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
 
 def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
     """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags."""
-    v = unquoted(v, info.icmp_assumed, info.mtu_unshown_lines)
-    return df_unshown(v, info.df_unshown_lines, info.df_unshown_dsts, info.icmp_quoted_dst)
+    packets = info.parse.packets
+    rows = {p.line for p in packets if p.form is TextForm.PACKET_LIST and p.icmp_mtu == 0}
+    v = unquoted(v, info.icmp_assumed, rows)
+    pings = pings_df_unshown(packets, info.link_header)
+    return df_unshown(v, {p.line for p in pings}, {p.dst for p in pings}, info.icmp_quoted_dst)
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:

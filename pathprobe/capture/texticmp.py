@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import NamedTuple
 
 from pathprobe.capture.textpacket import Echo, TextPacket
@@ -94,7 +94,7 @@ def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,
                ip_len: int) -> bytes:
     """The IP and ICMP echo headers of a ping line (the IP length says how long it was).
     An IPv4 ping whose DF flag the text does not show is taken as DF, as Linux's ping
-    sends them; ``df_unshown`` lines say so in the report."""
+    sends them; ``pings_df_unshown`` finds them for the report."""
     proto, l4 = _l4_quote(family, echo, 0, 0)
     if family == 4:
         frag = 0 if p.df is False else 0x4000
@@ -102,6 +102,12 @@ def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,
                            proto, 0, src, dst) + l4
     return struct.pack("!IHBB16s16s", 6 << 28, min(max(ip_len - 40, 8), IP_MAX), proto, 64,
                        src, dst) + l4
+
+
+def pings_df_unshown(packets: Iterable[TextPacket], link_header: int) -> list[TextPacket]:
+    """The IPv4 pings of known size whose DF flag the text does not show (taken as DF)."""
+    return [p for p in packets if p.echo is not None and p.family == 4 and p.df is None
+            and ping_ip_len(p, link_header) is not None]
 
 
 def ping_ip_len(p: TextPacket, link_header: int) -> int | None:
