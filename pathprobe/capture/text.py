@@ -48,6 +48,7 @@ from pathprobe.capture.textpacket import (
     parse_time,
     u32,
 )
+from pathprobe.capture.textping import PingOutput
 from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
 from pathprobe.capture.tracker import PAYLOAD_PEEK
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
@@ -230,7 +231,7 @@ def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
 
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
-    out, conv = TextParse(lines=len(lines)), _Conversations()
+    out, conv, ping = TextParse(lines=len(lines)), _Conversations(), PingOutput()
     lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
@@ -283,16 +284,9 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             continue
         row = packet_list_row(line, lineno)
         if row is not None:
-            p = _row_packet(row, line, lineno, conv)
+            p = _listed(out, conv, row, line, lineno)
             if p is not None:
-                if row[0] is None and conv.ambiguous(p.src, p.dst, lineno, p.ts):
-                    out.ambiguous += 1
-                    out.first_ambiguous = out.first_ambiguous or lineno
                 add(p)
-            else:
-                out.other_protocols += 1
-                out.not_ip += row_without_ip(line)
-                out.seen(TextForm.PACKET_LIST)
             i += 1
             continue
         head = http_head(lines, i)
@@ -304,10 +298,32 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             else:
                 _standalone(out, conv, lineno, kind == "request", body)
             continue
-        out.unparsed += 1
-        out.first_unparsed = out.first_unparsed or lineno
         i += 1
+        pinged = ping.feed(line, lineno)
+        if pinged is None:
+            out.unparsed += 1
+            out.first_unparsed = out.first_unparsed or lineno
+        for p in pinged or ():
+            add(p)
+    for p in ping.close(len(lines)):
+        add(p)
+    ping.finish(out)
     return out
+
+
+def _listed(out: TextParse, conv: _Conversations, row: tuple[TextPacket | None, str, str, str],
+            line: str, lineno: int) -> TextPacket | None:
+    """A packet-list row's packet (counting a guess at its ports), or None when it is of
+    another protocol (counted)."""
+    p = _row_packet(row, line, lineno, conv)
+    if p is None:
+        out.other_protocols += 1
+        out.not_ip += row_without_ip(line)
+        out.seen(TextForm.PACKET_LIST)
+    elif row[0] is None and conv.ambiguous(p.src, p.dst, lineno, p.ts):
+        out.ambiguous += 1
+        out.first_ambiguous = out.first_ambiguous or lineno
+    return p
 
 
 DETAIL_MATCH_BACK = 500   # packets looked back at for the row a detail block expands

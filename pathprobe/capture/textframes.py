@@ -38,6 +38,7 @@ from pathprobe.capture.texticmp import (
 )
 from pathprobe.capture.textlabel import Relabel
 from pathprobe.capture.textpacket import Echo, TextForm, TextPacket, TextParse, proxy_port_syn
+from pathprobe.capture.textping import ping_notes, ping_told
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -414,7 +415,8 @@ class _Clock:
 
     def at(self, p: TextPacket, info: TextInfo) -> float:
         if p.ts is None:
-            _count(info.no_time, p.line)
+            if p.form is not TextForm.PING:   # (a ping's output shows no times: no news)
+                _count(info.no_time, p.line)
             return self.ts
         self.broke = False
         t = p.ts + self.offset
@@ -461,13 +463,16 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
         raise CaptureError(f"{path_name}: HTTP answers only (first: line {parsed.first_orphan})"
                            ", no request or packet line they answer: paste the request "
                            "(CONNECT ...) or the packet lines with them")
+    if not parsed.packets and not parsed.other_protocols and parsed.ping_runs:
+        raise CaptureError(f"{path_name}: ping output without a reply, error or statistics "
+                           "line: nothing says how its pings fared; paste the whole output")
     if not parsed.packets and not parsed.other_protocols:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
         raise CaptureError(
             f"{path_name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
-            f"tshark or HTTP lines in {len(lines)} lines of text (first: {shown!r}); give a "
-            "capture file or paste the packet lines")
+            f"tshark, HTTP or ping lines in {len(lines)} lines of text (first: {shown!r}); "
+            "give a capture file or paste the packet lines")
     return TextInfo(path_name, parsed)
 
 
@@ -494,13 +499,15 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
                           (TextFact.NO_TIMES, info.no_time),
                           (TextFact.ICMP_UNQUOTED, info.icmp_unquoted),
-                          (TextFact.PING_DF_UNSHOWN, _lines_of(pings_df_unshown(
-                              parse.packets, info.link_header))),
+                          (TextFact.PING_DF_UNSHOWN, _lines_of([
+                              p for p in pings_df_unshown(parse.packets, info.link_header)
+                              if p.form is not TextForm.PING])),
                           (TextFact.PING_SIZE_ESTIMATED, info.ping_size_estimated)):
         if counter:
             extra: dict[str, Number] = ({"overhead": info.link_header} if fact in (
                 TextFact.LENGTH_ESTIMATED, TextFact.PING_SIZE_ESTIMATED) else {})
             notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))
+    notes += ping_notes(parse)
     if parse.http_standalone:
         notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
                          line=parse.first_standalone))
@@ -540,7 +547,9 @@ def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
     rows = {p.line for p in packets if p.form is TextForm.PACKET_LIST and p.icmp_mtu == 0}
     v = unquoted(v, info.icmp_assumed, rows)
     pings = pings_df_unshown(packets, info.link_header)
-    return df_unshown(v, {p.line for p in pings}, {p.dst for p in pings}, info.icmp_quoted_dst)
+    v = df_unshown(v, {p.line for p in pings}, {p.dst for p in pings}, info.icmp_quoted_dst,
+                   any(p.form is TextForm.PING for p in pings))
+    return ping_told(v, packets)
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:

@@ -15,10 +15,10 @@ import struct
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import NamedTuple
 
-from pathprobe.capture.textpacket import Echo, TextPacket
+from pathprobe.capture.textpacket import Echo, TextForm, TextPacket
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Confidence, Evidence, Limit, Step, Verdict, VerdictCode
+from pathprobe.model import Confidence, Evidence, Limit, Number, Step, Verdict, VerdictCode
 
 PROTO_TCP, PROTO_ICMP, PROTO_ICMP6 = 6, 1, 58
 IP_MAX = 0xFFFF
@@ -105,8 +105,10 @@ def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,
 
 
 def pings_df_unshown(packets: Iterable[TextPacket], link_header: int) -> list[TextPacket]:
-    """The IPv4 pings of known size whose DF flag the text does not show (taken as DF)."""
-    return [p for p in packets if p.echo is not None and p.family == 4 and p.df is None
+    """The pings of known size whose DF flag the text does not show (taken as DF): IPv4
+    packet lines, and any ping output (a host fragments its own IPv6 pings too)."""
+    return [p for p in packets if p.echo is not None and p.df is None
+            and (p.family == 4 or p.form is TextForm.PING)
             and ping_ip_len(p, link_header) is not None]
 
 
@@ -160,17 +162,19 @@ _PING_FACTS = frozenset({CaptureFact.PING_ANSWERED, CaptureFact.PING_UNANSWERED,
 
 
 def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str],
-               quoted_dst: Mapping[int, str]) -> Verdict:
+               quoted_dst: Mapping[int, str], output: bool = False) -> Verdict:
     """A verdict on the sizes of pings whose DF flag the text does not show (on ``lines``,
     to ``dsts``) proves no size: a ping sent without DF is fragmented where it does not fit
     and crosses (or its fragments are dropped). A black hole from such a sweep is inferred;
     a frag-needed's MTU for such a destination (``quoted_dst``: per ICMP error line, the
     destination of the packet it quotes) stays an upper bound (pings answered up to it
-    prove no lower one)."""
+    prove no lower one). ``output``: the pings are a ping program's output (its command
+    line would have shown DF)."""
+    told: dict[str, Number] = {"command": 1} if output else {}
     cited = [e for e in v.evidence if e.fact in _PING_FACTS and e.frames and e.frames[0] in lines]
     if v.code is VerdictCode.PMTU_BLACKHOLE and cited:
         why = Evidence(TextFact.PING_DF_ASSUMED, Step.CAPTURE,
-                       {"frame": cited[0].frames[0]}, cited[0].frames)
+                       {"frame": cited[0].frames[0], **told}, cited[0].frames)
         return dataclasses.replace(v, evidence=(*v.evidence, why),
                                    confidence=Confidence.INFERRED)
     limit = v.limit
@@ -181,7 +185,7 @@ def df_unshown(v: Verdict, lines: Container[int], dsts: Container[str],
     low = limit.mtu if limit.mtu is not None else limit.pmtu_low
     if low is None:
         return v
-    why = Evidence(TextFact.PING_DF_ASSUMED, Step.CAPTURE, {"low": low})
+    why = Evidence(TextFact.PING_DF_ASSUMED, Step.CAPTURE, {"low": low, **told})
     kept = tuple(e for e in v.evidence if e.fact is not CaptureFact.PING_AT_MTU_ANSWERED)
     high = limit.mtu if limit.mtu is not None else limit.pmtu_high
     return dataclasses.replace(v, evidence=(*kept, why), limit=Limit(pmtu_high=high, exact=False))

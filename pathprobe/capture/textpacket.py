@@ -30,6 +30,7 @@ class TextForm(StrEnum):
     PACKET_LIST = "Wireshark/tshark packet list"
     DETAIL = "tshark -V detail"
     HTTP = "decoded HTTP"
+    PING = "ping output"
 
 
 @dataclass
@@ -103,6 +104,11 @@ class TextParse:
     first_standalone: int = 0
     http_orphans: int = 0           # ... answers with nothing before them they could answer
     first_orphan: int = 0
+    # runs of the ping program's output that do not show DF, or show it was not set
+    ping_df_unshown: list[tuple[int, str]] = field(default_factory=list)  # (line, system)
+    ping_no_df: list[tuple[int, str]] = field(default_factory=list)
+    ping_refused: tuple[int, int, int] | None = None   # (count, first line, MTU)
+    ping_runs: int = 0
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

@@ -33,6 +33,11 @@ class TextFact(StrEnum):
     PING_DF_UNSHOWN = "text-ping-df-unshown"   # {count} IPv4 pings without DF shown
     PING_DF_ASSUMED = "text-ping-df-assumed"   # the verdict's pings taken as DF
     PING_SIZE_ESTIMATED = "text-ping-size-estimated"  # {count} rows: Length - {overhead}
+    PING_RUN_DF_UNSHOWN = "text-ping-run-df-unshown"  # {count} {system} ping runs, DF not shown
+    PING_RUN_NO_DF = "text-ping-run-no-df"     # {count} {system} ping runs sent without DF
+    PING_MTU_UNSHOWN = "text-ping-mtu-unshown"  # line {frame}: 'could not fragment', no MTU
+    PING_LOCAL_MTU = "text-ping-local-mtu"     # line {frame}: the sender refused it, mtu {mtu}
+    PING_REFUSED = "text-ping-refused"         # {count} pings the sender refused, as told
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

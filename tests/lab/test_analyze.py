@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -248,15 +249,20 @@ def test_a_post_quantum_hello_dropped_on_leg2_is_no_mtu_in_the_capture(
 PING_SIZES = (1200, 1400, 1428, 1500, 1200)    # IP packet sizes, in this order
 
 
-def ping_sweep(lab: Lab, capture: Path, v6: bool = False) -> None:
+def ping_sweep(lab: Lab, capture: Path, v6: bool = False) -> str:
     """Real DF pings of PING_SIZES from the fmc to the proxy (across r1), twice each,
     captured on the fmc; a size that fails (lost, or refused locally once the kernel
-    learned the MTU) does not stop the sweep."""
+    learned the MTU) does not stop the sweep. Returns what the terminal showed: each
+    command line at a prompt, and ping's output (stdout, then stderr)."""
     target, headers = (topo.PROXY_V6, 48) if v6 else (topo.PROXY_V4, 28)
+    shown = []
     with tcpdump(lab, capture, snaplen=200):
         for size in PING_SIZES:
-            lab.run(["ping", "-6" if v6 else "-4", "-n", "-M", "do", "-s", str(size - headers),
-                     "-c", "2", "-i", "0.2", "-W", "1", target], timeout=15)
+            argv = ["ping", "-6" if v6 else "-4", "-n", "-M", "do", "-s", str(size - headers),
+                    "-c", "2", "-i", "0.2", "-W", "1", target]
+            r = lab.run(argv, timeout=15)
+            shown.append(f"[admin@fmc ~]$ {shlex.join(argv)}\n{r.stdout}{r.stderr}")
+    return "".join(shown)
 
 
 def text_forms(capture: Path) -> dict[str, Path]:
@@ -280,15 +286,17 @@ def test_a_ping_sweep_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pa
     MTU is 1400, exact where a 1400-byte DF ping came back; with frag-needed filtered
     ('mtu-noicmp') the pings above 1400 vanish: a black hole between 1400 and 1427. The
     capture, tcpdump -v and tshark -V show DF; tcpdump -n and tshark's rows do not, and
-    say so (the same bounds, the black hole inferred, no lower bound from the pings)."""
+    say so (the same bounds, the black hole inferred, no lower bound from the pings). The
+    ping program's own output, pasted with its command lines, gives the capture's verdict."""
     v6 = scenario.endswith("-v6")
     lab.up(scenario.removesuffix("-v6"))
     cap = tmp_path / f"{scenario}.pcap"
-    ping_sweep(lab, cap, v6)
-    for form, path in {"pcap": cap, **text_forms(cap)}.items():
+    terminal = tmp_path / f"{scenario}.ping-output.txt"
+    terminal.write_text(ping_sweep(lab, cap, v6))
+    for form, path in {"pcap": cap, **text_forms(cap), "ping-output": terminal}.items():
         status, doc = analyze(lab, path)
         codes = [v["code"] for v in verdicts(doc)]
-        shows_df = form in ("pcap", "tcpdump-v")
+        shows_df = form in ("pcap", "tcpdump-v", "ping-output")   # (-M do on its command line)
         if v6:    # (an IPv6 ping is never fragmented on the way: every form shows its size)
             v = by_code(doc, "PMTU_REDUCED")
             assert str(v["router"]).startswith("2001:db8:1::"), (form, v)

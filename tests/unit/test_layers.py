@@ -22,8 +22,8 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "findings", "recommend", "tunnel_rules", "hello_rules", "range_rules", "pmtu_rules",
         "mss_rules", "records", "serialize", "interception", "runner", "fleet", "render", "wire",
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
-        "capture.textforms", "capture.textrows", "capture.texticmp", "capture.textdetail",
-        "capture.correlate", "capture.linklayer",
+        "capture.textforms", "capture.textrows", "capture.texticmp", "capture.textping",
+        "capture.textdetail", "capture.correlate", "capture.linklayer",
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.timeline", "capture.inflight", "capture.advice")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.

@@ -22,6 +22,19 @@ def _shows_quote(v: Mapping[str, Number]) -> str:
     return "'tcpdump -v' or 'tshark -V' shows the quote"
 
 
+def _ping_runs(v: Mapping[str, Number]) -> str:
+    """How a ping run whose DF flag its output does not show was taken, by system."""
+    runs = (f"{v.get('count')} {v.get('system')} ping run(s) show no command line that says "
+            f"whether DF was set (first: line {v.get('line')})")
+    if v.get("system") == "Windows":
+        return (f"{runs}: taken as sent without DF, as Windows' ping sends them unless given "
+                "-f, so their sizes prove no path MTU; paste the command line ('ping -f -l "
+                "SIZE' sets DF)")
+    return (f"{runs}: taken as DF pings, as Linux's ping sets DF on a packet that fits the MTU "
+            "it knows; by default (-M want) it fragments a larger one itself, which then "
+            "proves nothing; paste the command line ('ping -M do -s SIZE' sets DF)")
+
+
 TEXT: dict[TextFact, Template] = {
     TextFact.TEXT_READ:
         "{file}: text ({forms}), {packets:#packet} on {lines:#line}, {chosen} of "
@@ -89,7 +102,26 @@ TEXT: dict[TextFact, Template] = {
          "their sizes prove no path MTU" if "frame" in v else
          f"pings answered up to {v.get('low')} bytes show no DF flag: they prove no lower "
          "bound") + " (a ping sent without DF is fragmented where it does not fit, and "
-        "crosses or is lost as fragments); 'tcpdump -v' shows flags [DF]"),
+        "crosses or is lost as fragments); " + (
+            "the ping's command line shows it (Linux 'ping -M do', Windows 'ping -f', Cisco "
+            "'df-bit')" if v.get("command") else "'tcpdump -v' shows flags [DF]")),
+    TextFact.PING_RUN_DF_UNSHOWN: lambda v: _ping_runs(v),
+    TextFact.PING_RUN_NO_DF:
+        "{count} {system} ping run(s) were sent without DF (first: line {line}): a ping larger "
+        "than a link's MTU is fragmented and crosses, so their sizes prove no path MTU "
+        "(Linux 'ping -M do', Windows 'ping -f', Cisco 'df-bit' set DF)",
+    TextFact.PING_MTU_UNSHOWN:
+        "line {frame}: {router} answered a {size}-byte DF ping from {sender} with 'could not "
+        "fragment' (frag-needed): the path MTU is below that size; the ping's output does not "
+        "show the MTU the message names (a capture does)",
+    TextFact.PING_REFUSED:
+        "{count} ping(s) never left the pinging host (first: line {line}): it refused them "
+        "itself ('message too long, mtu={mtu}'), having learned that MTU from the router's "
+        "frag-needed; they are not counted as lost",
+    TextFact.PING_LOCAL_MTU:
+        "line {frame}: {sender} refused to send a {size}-byte DF ping itself ('message too "
+        "long, mtu={mtu}'): its route toward the destination has MTU {mtu}, learned from an "
+        "earlier frag-needed or set on its interface",
     TextFact.PING_SIZE_ESTIMATED:
         "{count} ping row(s) (first: line {line}): the IP length was taken as the Length "
         "column minus a {overhead}-byte link header",
