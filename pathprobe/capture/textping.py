@@ -37,6 +37,7 @@ class PingSystem(StrEnum):
     """Whose ping printed a run (stable values: JSON facts)."""
 
     LINUX = "Linux"
+    BSD = "macOS/BSD/BusyBox"        # 'PING host (addr): 56 data bytes'
     WINDOWS = "Windows"
     CISCO = "Cisco IOS/ASA"
 
@@ -44,15 +45,21 @@ class PingSystem(StrEnum):
 _TS = r"(?:\[(?P<ts>\d{9,10}\.\d+)\]\s*)?"
 _ADDR = r"(?:\S+ \((?P<addr>[^)\s]+)\)|(?P<bare>[^\s()]+?))"
 _L_HEAD = re.compile(r"^PING (?P<name>[^\s(]+) ?\((?P<addr>[^)\s]+)\)(?: from (?P<src>\S+)"
-                     r"(?: \S+)?)?:? (?P<data>\d+)(?:\((?P<ip>\d+)\))? "
+                     r"(?: [^\s:]+)?:|(?P<bsd>:))? (?P<data>\d+)(?:\((?P<ip>\d+)\))? "
                      r"(?:bytes of data|data bytes)")
 _L_REPLY = re.compile("^" + _TS + r"(?P<len>\d+) bytes from " + _ADDR
-                      + r":? (?:icmp_)?seq=(?P<seq>\d+)\b(?P<rest>.*)$")
-_L_FROM = re.compile("^" + _TS + r"From " + _ADDR + r":? icmp_seq=(?P<seq>\d+) (?P<what>.+)$")
+                      + r":? (?:icmp_seq|icmp_req|seq)=(?P<seq>\d+)\b(?P<rest>.*)$")
+_L_FROM = re.compile("^" + _TS + r"From " + _ADDR + r":? icmp_(?:seq|req)=(?P<seq>\d+) "
+                     r"(?P<what>.+)$")
 _L_TOO_BIG = re.compile(r"Frag needed and DF set \(mtu = (\d+)\)|Packet too big: mtu=(\d+)", re.I)
-_L_NO_ANSWER = re.compile("^" + _TS + r"no answer yet for icmp_seq=(?P<seq>\d+)")
+_L_NO_ANSWER = re.compile("^" + _TS + r"(?:no answer yet for icmp_seq=|Request timeout for "
+                          r"icmp_seq[= ])(?P<seq>\d+)")
+# macOS/BSD: a router's frag-needed (no sequence number), then the quoted IP header
+_B_TOO_BIG = re.compile(r"^\d+ bytes from (?P<router>[^\s:]+(?::[^\s:]+)*?): frag needed and "
+                        r"DF set \(MTU (?P<mtu>\d+)\)", re.I)
+_B_QUOTE = re.compile(r"^(?:Vr HL TOS\s+Len|\d\s+\d+\s+[0-9a-f]{2}\s+[0-9a-f]{4}\s)")
 _L_LOCAL = re.compile(r"^(?:ping6?: )?(?:local error: message too long, mtu[=:] ?(?P<mtu>\d+)"
-                      r"|sendmsg: message too long)", re.I)
+                      r"|send(?:msg|to): message too long)", re.I)
 _L_STATS = re.compile(r"^(?P<sent>\d+) packets transmitted, (?P<got>\d+) (?:packets )?received"
                       r"(?:, \+(?P<errors>\d+) errors)?")
 _W_HEAD = re.compile(r"^Pinging (?P<name>[^\s\[]+)(?: \[(?P<addr>[^\]\s]+)\])?(?: from \S+)? "
@@ -78,6 +85,7 @@ _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)\s+"
 _LINUX_PMTU = re.compile(r"(?<!\S)-M\s*(do|probe|want|dont)\b")
 _WINDOWS_DF = re.compile(r"(?<!\S)[-/]f(?!\S)")
 _CISCO_DF = re.compile(r"\bdf-bit\b")
+_BSD_DF = re.compile(r"(?<!\S)-[A-Za-z]*D")
 
 
 @dataclass
@@ -96,6 +104,7 @@ class _Run:
     ts: float | None = None
     seen: set[int] = field(default_factory=set)    # sequence numbers accounted for
     next_seq: int = 1                # Windows and Cisco number nothing: each answer is the next
+    next_first: int = 1              # the first number (BSD and BusyBox count from 0)
     errors_shown: int = 0            # error lines (frag-needed, unreachable, local refusals)
     refused: list[int] = field(default_factory=list)   # numbers kept for refusals printed late
     packets: list[TextPacket] = field(default_factory=list)
@@ -125,7 +134,12 @@ class PingOutput:
         run = self.run
         if run is None:
             return self._between(text, lineno)
-        if run.system == PingSystem.LINUX:
+        command = _COMMAND.match(text)
+        if command is not None:       # the next command: the run was cut short before it
+            out = self.close(lineno)
+            self.command = command.group("args")
+            return out
+        if run.system in (PingSystem.LINUX, PingSystem.BSD):
             return self._linux(run, text, lineno)
         if run.system == PingSystem.WINDOWS:
             return self._windows(run, text, lineno)
@@ -139,7 +153,7 @@ class PingOutput:
         if run is None:
             return []
         self.last = run
-        first = 0 if 0 in run.seen else 1      # (BusyBox and BSD count from 0)
+        first = 0 if 0 in run.seen else run.next_first
         total = sent if sent is not None else max(run.seen, default=0) + 1 - first
         missing = [s for s in range(first, first + min(total, RUN_MAX)) if s not in run.seen]
         later = min(max((errors or 0) - run.errors_shown, 0), len(missing))
@@ -181,7 +195,7 @@ class PingOutput:
                                                         and text.startswith(_TRAILERS)):
             return []
         local = _L_LOCAL.match(text)
-        if local is None or last is None or last.system != PingSystem.LINUX:
+        if local is None or last is None or last.system not in (PingSystem.LINUX, PingSystem.BSD):
             return None
         if last.refused and local.group("mtu") and int(local.group("mtu")) <= MTU_MAX:
             return self._too_big(last, last.refused.pop(0), lineno, SENDER,
@@ -195,6 +209,8 @@ class PingOutput:
         if system == PingSystem.LINUX:     # -M want (the default): DF while the packet fits
             pmtu = _LINUX_PMTU.search(args or "")      # the MTU the host knows
             df = {"do": True, "probe": True, "dont": False}.get(pmtu.group(1)) if pmtu else None
+        elif system == PingSystem.BSD:     # macOS/BSD -D; BusyBox has no such option
+            df = True if args and _BSD_DF.search(args) else None
         elif system == PingSystem.WINDOWS:
             df = bool(args and _WINDOWS_DF.search(args))
         else:
@@ -203,6 +219,8 @@ class PingOutput:
         family = 6 if ":" in dst else 4
         shown = df is not None and (system != PingSystem.WINDOWS or args is not None)
         self.run = _Run(system, lineno, self.runs & SEQ_MAX, src, dst, family, size, df, shown)
+        if system == PingSystem.BSD:
+            self.run.next_seq = self.run.next_first = 0
         self.command = None
         if not shown:
             self.df_unshown.append((lineno, system))
@@ -266,12 +284,15 @@ class PingOutput:
             run.seen.add(seq)         # unreachable, TTL exceeded ...: says nothing of size
             run.errors_shown += 1
             return []
+        m = _B_TOO_BIG.match(text)
+        if m is not None and int(m.group("mtu")) <= MTU_MAX:
+            return self._too_big(run, self._unseen(run), lineno, m.group("router"),
+                                 int(m.group("mtu")))
+        if _B_QUOTE.match(text):
+            return []
         m = _L_LOCAL.match(text)
         if m is not None:             # the sender's own route or interface refused it
-            seq = run.next_seq
-            while seq in run.seen:
-                seq += 1
-            run.next_seq = seq + 1
+            seq = self._unseen(run)
             if not m.group("mtu") or int(m.group("mtu")) > MTU_MAX:
                 run.seen.add(seq)
                 run.errors_shown += 1
@@ -333,6 +354,15 @@ class PingOutput:
         return None
 
     @staticmethod
+    def _unseen(run: _Run) -> int:
+        """The next request no line accounted for (a message that shows no number)."""
+        seq = run.next_seq
+        while seq in run.seen:
+            seq += 1
+        run.next_seq = seq + 1
+        return seq
+
+    @staticmethod
     def _next(run: _Run, taken: bool = True) -> int:
         """The next request of a system that numbers none (``taken``: no packet comes of it)."""
         seq = run.next_seq
@@ -350,7 +380,8 @@ def _head(text: str) -> tuple[str, str, str, int] | None:
         six = ":" in dst
         data = int(m.group("data"))
         size = int(m.group("ip")) if m.group("ip") else data + (48 if six else 28)
-        return PingSystem.LINUX, m.group("src") or SENDER, dst, size
+        system = PingSystem.BSD if m.group("bsd") else PingSystem.LINUX
+        return system, m.group("src") or SENDER, dst, size
     m = _W_HEAD.match(text)
     if m is not None:
         dst = m.group("addr") or m.group("name")

@@ -30,9 +30,13 @@ def _ping_runs(v: Mapping[str, Number]) -> str:
         return (f"{runs}: taken as sent without DF, as Windows' ping sends them unless given "
                 "-f, so their sizes prove no path MTU; paste the command line ('ping -f -l "
                 "SIZE' sets DF)")
-    return (f"{runs}: taken as DF pings, as Linux's ping sets DF on a packet that fits the MTU "
-            "it knows; by default (-M want) it fragments a larger one itself, which then "
-            "proves nothing; paste the command line ('ping -M do -s SIZE' sets DF)")
+    if v.get("system") == "Linux":
+        return (f"{runs}: taken as DF pings, as Linux's ping sets DF on a packet that fits the "
+                "MTU it knows; by default (-M want) it fragments a larger one itself, which then "
+                "proves nothing; paste the command line ('ping -M do -s SIZE' sets DF)")
+    return (f"{runs}: taken as DF pings, as BusyBox's ping on Linux sends them while they fit "
+            "the MTU the host knows; macOS and BSD set DF only with -D, so their sizes may "
+            "prove nothing; paste the command line ('ping -D -s SIZE' sets DF)")
 
 
 TEXT: dict[TextFact, Template] = {
