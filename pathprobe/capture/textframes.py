@@ -31,6 +31,7 @@ from pathprobe.capture.texticmp import (
     Sent,
     df_unshown,
     echo_bytes,
+    marked_df_unshown,
     ping_ip_len,
     pings_df_unshown,
     too_big_bytes,
@@ -547,8 +548,10 @@ def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
     rows = {p.line for p in packets if p.form is TextForm.PACKET_LIST and p.icmp_mtu == 0}
     v = unquoted(v, info.icmp_assumed, rows)
     pings = pings_df_unshown(packets, info.link_header)
-    v = df_unshown(v, {p.line for p in pings}, {p.dst for p in pings}, info.icmp_quoted_dst,
+    lines = {p.line for p in pings}
+    v = df_unshown(v, lines, {p.dst for p in pings}, info.icmp_quoted_dst,
                    any(p.form is TextForm.PING for p in pings))
+    v = dataclasses.replace(v, evidence=tuple(marked_df_unshown(e, lines) for e in v.evidence))
     return ping_told(v, packets)
 
 
@@ -561,7 +564,9 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
         return analysis
     relabel = Relabel(info.names)
     m = analysis.measurement
-    kept = [relabel.evidence(n) for n in m.notes if n.fact is not CaptureFact.CAPTURE_READ]
+    unshown = {p.line for p in pings_df_unshown(info.parse.packets, info.link_header)}
+    kept = [relabel.evidence(marked_df_unshown(n, unshown)) for n in m.notes
+            if n.fact is not CaptureFact.CAPTURE_READ]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
                                                      analysis.tcp_connections)]
     proxy = proxy_port_syn(info.parse.packets, info.names)

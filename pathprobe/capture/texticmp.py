@@ -156,6 +156,14 @@ def unquoted(v: Verdict, assumed: Mapping[int, bool], mtu_unshown: Container[int
     return dataclasses.replace(v, evidence=tuple(out))
 
 
+def marked_df_unshown(e: Evidence, lines: Container[int]) -> Evidence:
+    """A ping fact citing pings whose DF flag the text does not show says so (its sentence
+    does not call them DF pings)."""
+    if e.fact in _PING_FACTS and e.frames and e.frames[0] in lines:
+        return dataclasses.replace(e, values={**e.values, "df": "unshown"})
+    return e
+
+
 _SAID_FACTS = _FRAG_FACTS | {TextFact.ICMP_MTU_UNSHOWN}   # (after ``unquoted``)
 _PING_FACTS = frozenset({CaptureFact.PING_ANSWERED, CaptureFact.PING_UNANSWERED,
                          CaptureFact.PING_AT_MTU_ANSWERED})

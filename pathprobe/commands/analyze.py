@@ -19,9 +19,10 @@ MPLS, PPP, Cisco HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 d
 raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
-lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors;
-evidence then cites line numbers and says what text cannot prove, such as an
-IPv4 ping's DF flag without tcpdump -v), and analyses every TCP
+lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors,
+and the ping program's own output: Linux, Windows, Cisco IOS/ASA; evidence
+then cites line numbers and says what text cannot prove, such as an IPv4
+ping's DF flag without tcpdump -v or ping's command line), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends
 CONNECT or an absolute-form request (GET http://host/...) goes to a proxy
 (leg 1); in a capture taken on the proxy,
@@ -63,6 +64,7 @@ Examples:
   pathprobe analyze fmc.pcapng.gz --port 8080 --json
   pathprobe analyze case-1234-tcpdump.txt
   pathprobe analyze - < ping-sweep-as-pasted.txt               # tcpdump lines of pings
+  ping -M do -s 1472 -c 3 PROXY 2>&1 | pathprobe analyze -     # ping's own output
   pathprobe analyze fmc.pcap proxy.pcap
 
 A missing file, or one that is neither a capture nor capture text, or a
@@ -81,7 +83,7 @@ def analyze_command(
         metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be gzip-compressed), "
         "e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
         "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
-        "tshark -V, HTTP heads); "
+        "tshark -V, HTTP heads, ping's output); "
         "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "
         "of the same connections taken elsewhere on the path (the proxy, the far side of a "
         "firewall; NAT allowed) says where each lost segment vanished; give the one nearest "

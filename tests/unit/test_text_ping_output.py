@@ -57,6 +57,8 @@ EXPECTED = {
                            "a router (not shown)"),
     "cisco-ios.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured", "a router (not shown)"),
     "cisco-blackhole.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1499), "measured", None),
+    # macOS: -D sets DF; frag-needed shows no sequence number, then its quoted header
+    "macos.txt": (0, "PMTU_REDUCED", (1400, None, None), "measured", "198.18.1.1"),
 }
 
 
@@ -110,6 +112,8 @@ def test_linux_runs_without_their_command_line_are_inferred(tmp_path: Path) -> N
         else:
             assert (v.get("mtu"), v.get("pmtu_low"), v["pmtu_high"]) == (None, None, 1400), v
         assert any("Linux ping run(s) show no command line" in n for n in doc["notes"])
+        cited = [e for e in [*v["evidence"], *doc["notes"]] if "ping(s)" in e and "answered" in e]
+        assert cited and all("ping(s) (DF not shown, taken as set)" in e for e in cited), cited
 
 
 def feed(lines: list[str]) -> list[TextPacket]:
@@ -131,6 +135,8 @@ def test_reply_lines_in_each_form() -> None:
         "PING 2001:db8:2::2(2001:db8:2::2) 1352 data bytes",
         "1360 bytes from 2001:db8:2::2: icmp_seq=1 ttl=63 time=0.1 ms",
         "1000 bytes from 2001:db8:2::2: icmp_seq=2 ttl=63 time=0.1 ms (truncated)",
+        "PING 2001:db8:2::2(2001:db8:2::2) from 2001:db8:1::2 eth0: 56 data bytes",
+        "64 bytes from 2001:db8:2::2: icmp_req=1 ttl=64 time=1.43 ms",    # iputils before 2012
     ])
     assert all(p.form is TextForm.PING for p in packets)
     shown = [(p.line, p.src, p.dst, p.echo, p.ip_len) for p in packets]
@@ -144,6 +150,8 @@ def test_reply_lines_in_each_form() -> None:
         (10, "2001:db8:2::2", SENDER, Echo(False, 3, 1), 1400),
         (11, SENDER, "2001:db8:2::2", Echo(True, 3, 2), 1400),
         (11, "2001:db8:2::2", SENDER, Echo(False, 3, 2), 1400),   # truncated: the request's
+        (13, "2001:db8:1::2", "2001:db8:2::2", Echo(True, 4, 1), 104),   # the sender shown
+        (13, "2001:db8:2::2", "2001:db8:1::2", Echo(False, 4, 1), 104),
     ]
 
 
@@ -168,6 +176,12 @@ def test_a_command_line_decides_df_for_the_run_it_starts() -> None:
     assert df("R1#ping 198.18.2.2 size 1400 df-bit", cisco, "!") == [True]
     assert df(cisco, "Packet sent with the DF bit set", "!") == [True]
     assert df(cisco, "!") == [False]
+    # a run cut short (no statistics) by the next command line: that command is the next run's
+    assert df(head, reply, "$ ping 198.18.2.2 -c 1 -M dont -s 1372", head, reply) == [None, False]
+    bsd_head = "PING 198.18.2.2 (198.18.2.2): 1372 data bytes"
+    bsd_reply = "1380 bytes from 198.18.2.2: icmp_seq=0 ttl=63 time=1.2 ms"
+    assert df("mbp:~ admin$ ping -D -s 1372 198.18.2.2", bsd_head, bsd_reply) == [True]
+    assert df(bsd_head, bsd_reply) == [None]
 
 
 def test_a_refusal_printed_after_the_statistics_is_still_that_run() -> None:

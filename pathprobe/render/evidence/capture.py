@@ -166,7 +166,9 @@ def _icmp_quotes(v: Mapping[str, Number]) -> str:
 
 
 def _ping(v: Mapping[str, Number], what: str) -> str:
-    return (f"frame {v.get('frame')}: {v.get('count')} DF ping(s) to {v.get('dst')} "
+    kind = ("ping(s) (DF not shown, taken as set)" if v.get("df") == "unshown"
+            else "DF ping(s)")
+    return (f"frame {v.get('frame')}: {v.get('count')} {kind} to {v.get('dst')} "
             f"{what} {v.get('size')} bytes")
 
 
