@@ -254,3 +254,28 @@ def test_absurd_ping_output_through_the_cli(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path)],
                           capture_output=True, text=True, env=cli_env(), check=False, timeout=120)
     assert proc.returncode in (0, 1, 3) and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_windows_and_cisco_number_their_answers_in_order() -> None:
+    """Windows and Cisco show no sequence numbers: each answer is the next request. An
+    unreachable answer ('Destination host unreachable', Cisco 'U') is neither answered nor
+    lost; an IPv6 reply shows no size (the request's is taken)."""
+    packets = feed([
+        "Pinging 2001:db8:2::2 with 1352 bytes of data:",
+        "Reply from 2001:db8:2::2: time<1ms",
+        "Reply from 198.18.1.1: Destination host unreachable.",
+        "Request timed out.",
+        "Ping statistics for 2001:db8:2::2:",
+        "    Packets: Sent = 3, Received = 2, Lost = 1 (33% loss),",
+        "Sending 4, 1400-byte ICMP Echos to 198.18.2.2, timeout is 2 seconds:",
+        "!U.M",
+        "Success rate is 25 percent (1/4), round-trip min/avg/max = 1/1/1 ms",
+    ])
+    shown = [(p.line, p.icmp_mtu, p.echo, p.ip_len) for p in packets]
+    assert shown == [
+        (2, None, Echo(True, 1, 1), 1400), (2, None, Echo(False, 1, 1), 1400),
+        (4, None, Echo(True, 1, 3), 1400),                    # 2 was unreachable
+        (8, None, Echo(True, 2, 1), 1400), (8, None, Echo(False, 2, 1), 1400),
+        (8, None, Echo(True, 2, 3), 1400),                    # 2 was 'U'
+        (8, None, Echo(True, 2, 4), 1400), (8, 0, None, None),   # 'M': MTU not shown
+    ]
