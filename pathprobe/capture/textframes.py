@@ -464,6 +464,11 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
         raise CaptureError(f"{path_name}: HTTP answers only (first: line {parsed.first_orphan})"
                            ", no request or packet line they answer: paste the request "
                            "(CONNECT ...) or the packet lines with them")
+    if not parsed.packets and not parsed.other_protocols and parsed.ping_unsized:
+        line, count, sizes = parsed.ping_unsized[0]
+        raise CaptureError(f"{path_name}: line {line}: an IOS ping sweep of {count} pings over "
+                           f"{sizes} sizes: with a repeat count above 1 the output does not say "
+                           "which size each mark is; sweep with repeat count 1")
     if not parsed.packets and not parsed.other_protocols and parsed.ping_runs:
         raise CaptureError(f"{path_name}: ping output without a reply, error or statistics "
                            "line: nothing says how its pings fared; paste the whole output")

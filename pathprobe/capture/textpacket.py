@@ -109,6 +109,7 @@ class TextParse:
     ping_no_df: list[tuple[int, str]] = field(default_factory=list)
     ping_refused: tuple[int, int, int] | None = None   # (count, first line, MTU)
     ping_runs: int = 0
+    ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

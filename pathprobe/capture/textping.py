@@ -71,8 +71,15 @@ _W_LOST = re.compile(r"^Request timed out\.?$")
 _W_ERROR = re.compile(r"^(?:Reply from \S+?: )?(?:Destination (?:host|net|port|protocol) "
                       r"unreachable|TTL expired in transit|General failure)", re.I)
 _W_STATS = re.compile(r"^\s*Packets: Sent = (?P<sent>\d+), Received = (?P<got>\d+)")
-_C_HEAD = re.compile(r"^Sending (?P<count>\d+), (?P<size>\d+)-byte ICMP Echos? to "
-                     r"(?P<addr>[^\s,]+), timeout is")
+_C_HEAD = re.compile(r"^Sending (?P<count>\d+), (?:(?P<size>\d+)|\[(?P<min>\d+)\.\.(?P<max>\d+)\])"
+                     r"-byte ICMP Echo(?:e?s)? to (?P<addr>[^\s,]+), timeout")
+# IOS's extended ping asks before it sends: DF, and the step of a sweep of sizes
+_C_DIALOG = re.compile(r"^(?:Protocol|Target IP address|Repeat count|Datagram size|Timeout in "
+                       r"seconds|Extended commands|Source address or interface|Type of service|"
+                       r"Set DF bit in IP header\?|Validate reply data\?|Data pattern|Loose, "
+                       r"Strict, Record|Sweep range of sizes|Sweep min size|Sweep max size|"
+                       r"Sweep interval|Ingress ping|Use IPv6|Include DSCP|Include hop by hop)"
+                       r"[^:]*:\s*(?P<answer>\S*)")
 _C_DF = re.compile(r"^Packet sent with the DF bit set")
 _C_SOURCE = re.compile(r"^Packet sent with a source address of (?P<src>[^\s(]+)")
 _C_MARKS = re.compile(r"^[!.UQM?&]+$")
@@ -80,8 +87,8 @@ _C_RATE = re.compile(r"^Success rate is \d+ percent \((?P<got>\d+)/(?P<sent>\d+)
 # A command line at a prompt (or at a line's start): its DF options
 # What a run prints after its statistics line
 _TRAILERS = ("rtt ", "round-trip ", "Approximate round trip", "Minimum = ")
-_COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)\s+"
-                      r"(?P<args>[^|;&]+)$")
+_COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)(?:\s+"
+                      r"(?P<args>[^|;&]+))?$")
 _LINUX_PMTU = re.compile(r"(?<!\S)-M\s*(do|probe|want|dont)\b")
 _WINDOWS_DF = re.compile(r"(?<!\S)[-/]f(?!\S)")
 _CISCO_DF = re.compile(r"\bdf-bit\b")
@@ -108,6 +115,11 @@ class _Run:
     errors_shown: int = 0            # error lines (frag-needed, unreachable, local refusals)
     refused: list[int] = field(default_factory=list)   # numbers kept for refusals printed late
     packets: list[TextPacket] = field(default_factory=list)
+    sizes: list[int] | None = None   # an IOS sweep: each request's size, in order
+
+
+# (system, sender, destination, request IP length, an IOS sweep's (min, max, count))
+_Head = tuple[str, str, str, int, "tuple[int, int, int] | None"]
 
 
 @dataclass
@@ -118,10 +130,12 @@ class PingOutput:
     run: _Run | None = None
     last: _Run | None = None         # the run that ended last (stderr may come after it)
     command: str | None = None       # the arguments of the last command line, for the next run
+    sweep_step: int = 1              # (IOS extended ping: the step of its sweep of sizes)
     df_unshown: list[tuple[int, str]] = field(default_factory=list)   # (line, system)
     no_df: list[tuple[int, str]] = field(default_factory=list)        # runs shown without DF
     refused: tuple[int, int, int] | None = None     # (count, first line, MTU) of ``finish``
     lost: int = 0                    # unanswered requests made up so far
+    unsized: list[tuple[int, int, int]] = field(default_factory=list)  # IOS sweeps, see _start
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         """The packets a line shows, or None when it is no ping output."""
@@ -137,7 +151,7 @@ class PingOutput:
         command = _COMMAND.match(text)
         if command is not None:       # the next command: the run was cut short before it
             out = self.close(lineno)
-            self.command = command.group("args")
+            self.command, self.sweep_step = command.group("args") or "", 1
             return out
         if run.system in (PingSystem.LINUX, PingSystem.BSD):
             return self._linux(run, text, lineno)
@@ -165,7 +179,10 @@ class PingOutput:
     def finish(self, parse: TextParse) -> None:
         """What the parse keeps of the ping output: the runs without DF shown, and its
         packets without the pings the sender refused itself."""
-        parse.packets = self._without_refused(parse.packets)
+        parse.packets = [p for p in self._without_refused(parse.packets)
+                         if p.form is not TextForm.PING or p.ip_len is not None
+                         or p.icmp_mtu is not None]
+        parse.ping_unsized = self.unsized
         parse.ping_df_unshown, parse.ping_no_df = self.df_unshown, self.no_df
         parse.ping_refused, parse.ping_runs = self.refused, self.runs
 
@@ -188,7 +205,15 @@ class PingOutput:
         on stderr, pasted after its run's statistics."""
         m = _COMMAND.match(text)
         if m is not None:
-            self.command = m.group("args")
+            self.command, self.sweep_step = m.group("args") or "", 1
+            return []
+        m = _C_DIALOG.match(text)
+        if m is not None and self.command is not None:    # (after a bare 'ping' at a prompt)
+            answer = m.group("answer").lower()
+            if text.startswith("Set DF bit") and answer.startswith("y"):
+                self.command += " df-bit"
+            elif text.startswith("Sweep interval") and answer.isdigit() and int(answer):
+                self.sweep_step = int(answer)
             return []
         last = self.last
         if text.startswith("Type escape sequence") or (last is not None
@@ -202,8 +227,15 @@ class PingOutput:
                                  int(local.group("mtu")))
         return []
 
-    def _start(self, head: tuple[str, str, str, int], lineno: int) -> None:
-        system, src, dst, size = head
+    def _start(self, head: _Head, lineno: int) -> None:
+        system, src, dst, size, sweep = head
+        sizes: list[int] | None = None
+        if sweep is not None:         # an IOS sweep: its sizes, if its count says how they go
+            low, high, count = sweep
+            swept = range(low, high + 1, self.sweep_step)
+            sizes = list(swept) if len(swept) == count <= RUN_MAX else []
+            if not sizes:
+                self.unsized.append((lineno, count, len(swept)))
         args = self.command
         df: bool | None
         if system == PingSystem.LINUX:     # -M want (the default): DF while the packet fits
@@ -218,7 +250,8 @@ class PingOutput:
         self.runs += 1
         family = 6 if ":" in dst else 4
         shown = df is not None and (system != PingSystem.WINDOWS or args is not None)
-        self.run = _Run(system, lineno, self.runs & SEQ_MAX, src, dst, family, size, df, shown)
+        self.run = _Run(system, lineno, self.runs & SEQ_MAX, src, dst, family, size, df, shown,
+                        sizes=sizes)
         if system == PingSystem.BSD:
             self.run.next_seq = self.run.next_first = 0
         self.command = None
@@ -229,8 +262,11 @@ class PingOutput:
 
     def _request(self, run: _Run, seq: int, lineno: int) -> TextPacket:
         run.seen.add(seq)
+        size: int | None = run.size
+        if run.sizes is not None:     # a sweep: the seq-th size (none: the count did not fit)
+            size = run.sizes[seq - 1] if 0 < seq <= len(run.sizes) else None
         p = TextPacket(lineno, TextForm.PING, run.src, 0, run.dst, 0, 0, run.ts, run.family,
-                       echo=Echo(True, run.ident, seq & SEQ_MAX), ip_len=run.size, df=run.df)
+                       echo=Echo(True, run.ident, seq & SEQ_MAX), ip_len=size, df=run.df)
         run.packets.append(p)
         return p
 
@@ -241,7 +277,7 @@ class PingOutput:
         request = self._request(run, seq, lineno)
         reply = TextPacket(lineno, TextForm.PING, run.dst, 0, run.src, 0, 0, run.ts,
                            run.family, echo=Echo(False, run.ident, seq & SEQ_MAX),
-                           ip_len=ip_len or run.size, df=run.df)
+                           ip_len=ip_len or request.ip_len, df=run.df)
         return [request, reply]
 
     def _too_big(self, run: _Run, seq: int, lineno: int, router: str, mtu: int
@@ -254,7 +290,7 @@ class PingOutput:
         request = self._request(run, seq, lineno)
         error = TextPacket(lineno, TextForm.PING, router, 0, run.src, 0, 0, run.ts, run.family,
                            icmp_mtu=mtu, icmp_orig=run.dst, quoted=request,
-                           quoted_len=run.size)
+                           quoted_len=request.ip_len)
         return [request, error]
 
     def _df_proved(self, run: _Run) -> None:
@@ -372,8 +408,8 @@ class PingOutput:
         return seq
 
 
-def _head(text: str) -> tuple[str, str, str, int] | None:
-    """(system, sender, destination, request IP length) of a run's first line."""
+def _head(text: str) -> _Head | None:
+    """What a run's first line says (``_Head``)."""
     m = _L_HEAD.match(text)
     if m is not None:
         dst = m.group("addr")
@@ -381,14 +417,18 @@ def _head(text: str) -> tuple[str, str, str, int] | None:
         data = int(m.group("data"))
         size = int(m.group("ip")) if m.group("ip") else data + (48 if six else 28)
         system = PingSystem.BSD if m.group("bsd") else PingSystem.LINUX
-        return system, m.group("src") or SENDER, dst, size
+        return system, m.group("src") or SENDER, dst, size, None
     m = _W_HEAD.match(text)
     if m is not None:
         dst = m.group("addr") or m.group("name")
-        return PingSystem.WINDOWS, SENDER, dst, int(m.group("data")) + (48 if ":" in dst else 28)
+        return (PingSystem.WINDOWS, SENDER, dst, int(m.group("data")) + (48 if ":" in dst else 28),
+                None)
     m = _C_HEAD.match(text)
     if m is not None:
-        return PingSystem.CISCO, SENDER, m.group("addr"), int(m.group("size"))
+        if m.group("size"):
+            return PingSystem.CISCO, SENDER, m.group("addr"), int(m.group("size")), None
+        low, high = int(m.group("min")), int(m.group("max"))
+        return PingSystem.CISCO, SENDER, m.group("addr"), low, (low, high, int(m.group("count")))
     return None
 
 
@@ -405,6 +445,10 @@ def ping_notes(parse: TextParse) -> list[Evidence]:
             if lines:
                 out.append(Evidence(fact, Step.CAPTURE, {"count": len(lines), "line": lines[0],
                                                          "system": system.value}))
+    if parse.ping_unsized:
+        line, count, sizes = parse.ping_unsized[0]
+        out.append(Evidence(TextFact.PING_SWEEP_UNSIZED, Step.CAPTURE,
+                            {"line": line, "count": count, "sizes": sizes}))
     if parse.ping_refused is not None:
         count, line, mtu = parse.ping_refused
         out.append(Evidence(TextFact.PING_REFUSED, Step.CAPTURE,

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textframes import open_text, text_frames
 from pathprobe.capture.textpacket import Echo, TextForm, TextPacket
-from pathprobe.capture.textping import SENDER, PingOutput
+from pathprobe.capture.textping import SENDER, PingOutput, ping_notes
 from pathprobe.errors import CaptureError
+from pathprobe.facts.text import TextFact
 from tests.conftest import cli_env
 
 OUTPUT = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "ping-output"
@@ -57,6 +58,8 @@ EXPECTED = {
                            "a router (not shown)"),
     "cisco-ios.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured", "a router (not shown)"),
     "cisco-blackhole.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1499), "measured", None),
+    # IOS extended ping: DF asked in its dialog, a sweep of 1380-1500 bytes in steps of 10
+    "cisco-sweep.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1409), "inferred", None),
     # macOS: -D sets DF; frag-needed shows no sequence number, then its quoted header
     "macos.txt": (0, "PMTU_REDUCED", (1400, None, None), "measured", "198.18.1.1"),
 }
@@ -279,3 +282,30 @@ def test_windows_and_cisco_number_their_answers_in_order() -> None:
         (8, None, Echo(True, 2, 3), 1400),                    # 2 was 'U'
         (8, None, Echo(True, 2, 4), 1400), (8, 0, None, None),   # 'M': MTU not shown
     ]
+
+
+def test_an_ios_sweep_gives_each_request_its_size() -> None:
+    """'Sending 13, [1380..1500]-byte' with a sweep interval of 10: the n-th mark is the n-th
+    size. A count that is no whole sweep (a repeat count above 1) leaves the sizes unknown:
+    no ping of it has a size, so none proves one."""
+    dialog = ["R1#ping", "Set DF bit in IP header? [no]: y", "Sweep interval [1]: 10"]
+    packets = feed([*dialog, "Sending 13, [1380..1500]-byte ICMP Echos to 198.18.2.2, timeout "
+                    "is 2 seconds:", "!!!.........", "Success rate is 23 percent (3/13)"])
+    requests = [p for p in packets if p.echo is not None and p.echo.request]
+    assert [p.ip_len for p in requests] == list(range(1380, 1501, 10))
+    assert {p.df for p in requests} == {True}
+    unsized = parse_text([*dialog, "Sending 26, [1380..1500]-byte ICMP Echoes to 198.18.2.2, "
+                          "timeout is 2 seconds:", "!!!!!!......", "Success rate is 23 percent "
+                          "(6/26)"])
+    assert (unsized.packets, unsized.ping_unsized) == ([], [(4, 26, 13)])
+    assert TextFact.PING_SWEEP_UNSIZED in [e.fact for e in ping_notes(unsized)]
+
+
+def test_an_ios_sweep_of_unknown_sizes_alone_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "sweep.txt"
+    path.write_text("R1#ping\nSweep interval [1]: 10\nSending 26, [1380..1500]-byte ICMP Echos to "
+                    "198.18.2.2, timeout is 2 seconds:\n!!!!!!......\n")
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path)],
+                          capture_output=True, text=True, env=cli_env(), check=False, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "line 3: an IOS ping sweep of 26 pings over 13 sizes" in proc.stderr

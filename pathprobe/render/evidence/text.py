@@ -118,6 +118,10 @@ TEXT: dict[TextFact, Template] = {
         "line {frame}: {router} answered a {size}-byte DF ping from {sender} with 'could not "
         "fragment' (frag-needed): the path MTU is below that size; the ping's output does not "
         "show the MTU the message names (a capture does)",
+    TextFact.PING_SWEEP_UNSIZED:
+        "line {line}: an IOS ping sweep of {count} pings over {sizes} sizes was left out: with "
+        "a repeat count above 1 its output does not say which size each mark is (sweep with "
+        "repeat count 1)",
     TextFact.PING_REFUSED:
         "{count} ping(s) never left the pinging host (first: line {line}): it refused them "
         "itself ('message too long, mtu={mtu}'), having learned that MTU from the router's "
