@@ -33,6 +33,15 @@ class TextForm(StrEnum):
     PING = "ping output"
 
 
+class PingSystem(StrEnum):
+    """Whose ping printed a run of ping output (stable values: JSON facts)."""
+
+    LINUX = "Linux"
+    BSD = "macOS/BSD/BusyBox"        # 'PING host (addr): 56 data bytes'
+    WINDOWS = "Windows"
+    CISCO = "Cisco IOS/ASA"
+
+
 @dataclass
 class TextPacket:
     """One TCP segment as a line (or a detail block) shows it, or an ICMP error or ping
@@ -105,8 +114,8 @@ class TextParse:
     http_orphans: int = 0           # ... answers with nothing before them they could answer
     first_orphan: int = 0
     # runs of the ping program's output that do not show DF, or show it was not set
-    ping_df_unshown: list[tuple[int, str]] = field(default_factory=list)  # (line, system)
-    ping_no_df: list[tuple[int, str]] = field(default_factory=list)
+    ping_df_unshown: list[tuple[int, PingSystem]] = field(default_factory=list)  # (line, system)
+    ping_no_df: list[tuple[int, PingSystem]] = field(default_factory=list)
     ping_refused: tuple[int, int, int] | None = None   # (count, first line, MTU)
     ping_runs: int = 0
     ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)

@@ -1,7 +1,8 @@
-"""The ping program's output pasted as text: Linux (iputils, BusyBox), Windows and Cisco
-IOS/ASA. Each run becomes the echo requests and replies, and the frag-needed messages, of
-the ping lines of capture text, so the DF ping sweep and frag-needed rules of
-``pathprobe.capture.icmp`` judge them as they judge a capture (issue 20 items 5 and 6).
+"""The ping program's output pasted as text: Linux (iputils), macOS/BSD and BusyBox,
+Windows, and Cisco IOS/ASA (also IOS's extended ping and its sweep of sizes). Each run
+becomes the echo requests and replies, and the frag-needed messages, of the ping lines of
+capture text, so the DF ping sweep and frag-needed rules of ``pathprobe.capture.icmp``
+judge them as they judge a capture (issue 20 items 5 and 6).
 
 Pure, no I/O. A ping's output shows the answers, not the requests: the requests are
 counted from the run's sequence numbers and statistics, and a request that nothing
@@ -19,8 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pathprobe.capture.textpacket import Echo, TextForm, TextPacket, TextParse
-from pathprobe.compat import StrEnum
+from pathprobe.capture.textpacket import Echo, PingSystem, TextForm, TextPacket, TextParse
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Evidence, Step, Verdict
@@ -31,15 +31,6 @@ SEQ_MAX = 0xFFFF
 RUN_MAX = 4096                       # requests counted per run (statistics may claim more)
 MTU_MAX = 0xFFFF                     # an MTU the messages can carry (and a ping can test)
 LOST_MAX = 20000                     # unanswered requests made up in all (IcmpLog keeps 20000)
-
-
-class PingSystem(StrEnum):
-    """Whose ping printed a run (stable values: JSON facts)."""
-
-    LINUX = "Linux"
-    BSD = "macOS/BSD/BusyBox"        # 'PING host (addr): 56 data bytes'
-    WINDOWS = "Windows"
-    CISCO = "Cisco IOS/ASA"
 
 
 _TS = r"(?:\[(?P<ts>\d{9,10}\.\d+)\]\s*)?"
@@ -84,9 +75,9 @@ _C_DF = re.compile(r"^Packet sent with the DF bit set")
 _C_SOURCE = re.compile(r"^Packet sent with a source address of (?P<src>[^\s(]+)")
 _C_MARKS = re.compile(r"^[!.UQM?&]+$")
 _C_RATE = re.compile(r"^Success rate is \d+ percent \((?P<got>\d+)/(?P<sent>\d+)\)")
-# A command line at a prompt (or at a line's start): its DF options
 # What a run prints after its statistics line
 _TRAILERS = ("rtt ", "round-trip ", "Approximate round trip", "Minimum = ")
+# A command line at a prompt (or at a line's start), and its DF options
 _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)(?:\s+"
                       r"(?P<args>[^|;&]+))?$")
 _LINUX_PMTU = re.compile(r"(?<!\S)-M\s*(do|probe|want|dont)\b")
@@ -99,7 +90,7 @@ _BSD_DF = re.compile(r"(?<!\S)-[A-Za-z]*D")
 class _Run:
     """One run of the ping program: what its output showed so far."""
 
-    system: str
+    system: PingSystem
     line: int
     ident: int
     src: str
@@ -119,7 +110,7 @@ class _Run:
 
 
 # (system, sender, destination, request IP length, an IOS sweep's (min, max, count))
-_Head = tuple[str, str, str, int, "tuple[int, int, int] | None"]
+_Head = tuple[PingSystem, str, str, int, "tuple[int, int, int] | None"]
 
 
 @dataclass
@@ -131,8 +122,8 @@ class PingOutput:
     last: _Run | None = None         # the run that ended last (stderr may come after it)
     command: str | None = None       # the arguments of the last command line, for the next run
     sweep_step: int = 1              # (IOS extended ping: the step of its sweep of sizes)
-    df_unshown: list[tuple[int, str]] = field(default_factory=list)   # (line, system)
-    no_df: list[tuple[int, str]] = field(default_factory=list)        # runs shown without DF
+    df_unshown: list[tuple[int, PingSystem]] = field(default_factory=list)   # (line, system)
+    no_df: list[tuple[int, PingSystem]] = field(default_factory=list)  # runs shown without DF
     refused: tuple[int, int, int] | None = None     # (count, first line, MTU) of ``finish``
     lost: int = 0                    # unanswered requests made up so far
     unsized: list[tuple[int, int, int]] = field(default_factory=list)  # IOS sweeps, see _start
