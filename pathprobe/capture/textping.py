@@ -83,7 +83,7 @@ _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)(?:\s
 _LINUX_PMTU = re.compile(r"(?<!\S)-M\s*(do|probe|want|dont)\b")
 _WINDOWS_DF = re.compile(r"(?<!\S)[-/]f(?!\S)")
 _CISCO_DF = re.compile(r"\bdf-bit\b")
-_BSD_DF = re.compile(r"(?<!\S)-[A-Za-z]*D")
+_BSD_DF = re.compile(r"(?<!\S)-[A-Za-z]*D|\bdo-not-fragment\b")   # macOS/BSD; Junos
 
 
 @dataclass
@@ -232,7 +232,7 @@ class PingOutput:
         if system == PingSystem.LINUX:     # -M want (the default): DF while the packet fits
             pmtu = _LINUX_PMTU.search(args or "")      # the MTU the host knows
             df = {"do": True, "probe": True, "dont": False}.get(pmtu.group(1)) if pmtu else None
-        elif system == PingSystem.BSD:     # macOS/BSD -D; BusyBox has no such option
+        elif system == PingSystem.BSD:     # macOS/BSD -D, Junos do-not-fragment; not BusyBox
             df = True if args and _BSD_DF.search(args) else None
         elif system == PingSystem.WINDOWS:
             df = bool(args and _WINDOWS_DF.search(args))

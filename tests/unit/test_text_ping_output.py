@@ -185,6 +185,8 @@ def test_a_command_line_decides_df_for_the_run_it_starts() -> None:
     bsd_reply = "1380 bytes from 198.18.2.2: icmp_seq=0 ttl=63 time=1.2 ms"
     assert df("mbp:~ admin$ ping -D -s 1372 198.18.2.2", bsd_head, bsd_reply) == [True]
     assert df(bsd_head, bsd_reply) == [None]
+    assert df("admin@mx> ping 198.18.2.2 size 1372 do-not-fragment count 1", bsd_head,
+              bsd_reply) == [True]                     # Junos (FreeBSD's ping underneath)
 
 
 def test_a_refusal_printed_after_the_statistics_is_still_that_run() -> None:

@@ -36,7 +36,8 @@ def _ping_runs(v: Mapping[str, Number]) -> str:
                 "proves nothing; paste the command line ('ping -M do -s SIZE' sets DF)")
     return (f"{runs}: taken as DF pings, as BusyBox's ping on Linux sends them while they fit "
             "the MTU the host knows; macOS and BSD set DF only with -D, so their sizes may "
-            "prove nothing; paste the command line ('ping -D -s SIZE' sets DF)")
+            "prove nothing; paste the command line ('ping -D -s SIZE' sets DF, on Junos "
+            "'do-not-fragment')")
 
 
 TEXT: dict[TextFact, Template] = {
