@@ -30,7 +30,8 @@ ROUTER_UNSHOWN = "a router (not shown)"
 SEQ_MAX = 0xFFFF
 RUN_MAX = 4096                       # requests counted per run (statistics may claim more)
 MTU_MAX = 0xFFFF                     # an MTU the messages can carry (and a ping can test)
-LOST_MAX = 20000                     # unanswered requests made up in all (IcmpLog keeps 20000)
+LOST_MAX = 20000                     # requests made up from statistics in all (IcmpLog keeps
+                                     # 20000)
 
 
 _TS = r"(?:\[(?P<ts>\d{9,10}\.\d+)\]\s*)?"
@@ -104,6 +105,7 @@ class _Run:
     next_seq: int = 1                # Windows and Cisco number nothing: each answer is the next
     next_first: int = 1              # the first number (BSD and BusyBox count from 0)
     errors_shown: int = 0            # error lines (frag-needed, unreachable, local refusals)
+    answered: int = 0                # replies shown
     refused: list[int] = field(default_factory=list)   # numbers kept for refusals printed late
     packets: list[TextPacket] = field(default_factory=list)
     sizes: list[int] | None = None   # an IOS sweep: each request's size, in order
@@ -125,7 +127,7 @@ class PingOutput:
     df_unshown: list[tuple[int, PingSystem]] = field(default_factory=list)   # (line, system)
     no_df: list[tuple[int, PingSystem]] = field(default_factory=list)  # runs shown without DF
     refused: tuple[int, int, int] | None = None     # (count, first line, MTU) of ``finish``
-    lost: int = 0                    # unanswered requests made up so far
+    made: int = 0                    # requests made up from statistics so far
     unsized: list[tuple[int, int, int]] = field(default_factory=list)  # IOS sweeps, see _start
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
@@ -150,10 +152,12 @@ class PingOutput:
             return self._windows(run, text, lineno)
         return self._cisco(run, text, lineno)
 
-    def close(self, lineno: int, sent: int | None = None, errors: int | None = None
-              ) -> list[TextPacket]:
-        """End the current run: its requests that nothing answered, at ``lineno``; as many
-        as the statistics count errors that no line showed yet are kept for them."""
+    def close(self, lineno: int, sent: int | None = None, errors: int | None = None,
+              got: int | None = None) -> list[TextPacket]:
+        """End the current run at ``lineno``: the requests no line accounted for. As many as
+        the statistics count replies that no line showed (``ping -q`` prints none) were
+        answered; as many as they count errors no line showed yet are kept for them (stderr
+        may follow); the rest were lost."""
         run, self.run = self.run, None
         if run is None:
             return []
@@ -161,11 +165,15 @@ class PingOutput:
         first = 0 if 0 in run.seen else run.next_first
         total = sent if sent is not None else max(run.seen, default=0) + 1 - first
         missing = [s for s in range(first, first + min(total, RUN_MAX)) if s not in run.seen]
+        hidden = min(max((got or 0) - run.answered, 0), len(missing), LOST_MAX - self.made)
+        self.made += hidden
+        out = [p for seq in missing[:hidden] for p in self._answered(run, seq, lineno, None)]
+        missing = missing[hidden:]
         later = min(max((errors or 0) - run.errors_shown, 0), len(missing))
         run.refused = missing[len(missing) - later:]
-        lost = missing[:min(len(missing) - later, LOST_MAX - self.lost)]
-        self.lost += len(lost)
-        return [self._request(run, seq, lineno) for seq in lost]
+        lost = missing[:min(len(missing) - later, LOST_MAX - self.made)]
+        self.made += len(lost)
+        return out + [self._request(run, seq, lineno) for seq in lost]
 
     def finish(self, parse: TextParse) -> None:
         """What the parse keeps of the ping output: the runs without DF shown, and its
@@ -265,6 +273,7 @@ class PingOutput:
                   ) -> list[TextPacket]:
         if seq in run.seen:           # (DUP!) or a number seen before
             return []
+        run.answered += 1
         request = self._request(run, seq, lineno)
         reply = TextPacket(lineno, TextForm.PING, run.dst, 0, run.src, 0, 0, run.ts,
                            run.family, echo=Echo(False, run.ident, seq & SEQ_MAX),
@@ -329,7 +338,8 @@ class PingOutput:
         m = _L_STATS.match(text)
         if m is not None:
             errors = m.group("errors")
-            return self.close(lineno, int(m.group("sent")), int(errors) if errors else 0)
+            return self.close(lineno, int(m.group("sent")), int(errors) if errors else 0,
+                              int(m.group("got")))
         if text.startswith(("--- ", *_TRAILERS)) or not text:
             return []
         return None
@@ -348,7 +358,7 @@ class PingOutput:
             return [self._request(run, self._next(run, False), lineno)]
         m = _W_STATS.match(text)
         if m is not None:
-            return self.close(lineno, int(m.group("sent")))
+            return self.close(lineno, int(m.group("sent")), got=int(m.group("got")))
         if text.startswith(("Ping statistics", *_TRAILERS)) or not text:
             return []
         return None
@@ -375,7 +385,7 @@ class PingOutput:
             return out
         m = _C_RATE.match(text)
         if m is not None:
-            return self.close(lineno, int(m.group("sent")))
+            return self.close(lineno, int(m.group("sent")), got=int(m.group("got")))
         if text.startswith("Type escape sequence") or not text:
             return []
         return None

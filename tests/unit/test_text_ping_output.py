@@ -189,6 +189,26 @@ def test_a_command_line_decides_df_for_the_run_it_starts() -> None:
               bsd_reply) == [True]                     # Junos (FreeBSD's ping underneath)
 
 
+def test_replies_ping_q_does_not_print_are_counted_from_the_statistics() -> None:
+    """'ping -q' prints the statistics only: '5 received' are five answered pings, not five
+    lost ones (a sweep pasted that way was a black hole of pings that all came back)."""
+    packets = feed([
+        "$ ping -q -M do -s 1372 -c 3 198.18.2.2",
+        "PING 198.18.2.2 (198.18.2.2) 1372(1400) bytes of data.",
+        "",
+        "--- 198.18.2.2 ping statistics ---",
+        "3 packets transmitted, 2 received, 33.3333% packet loss, time 2003ms",
+    ])
+    requests = [p for p in packets if p.echo is not None and p.echo.request]
+    replies = [p for p in packets if p.echo is not None and not p.echo.request]
+    assert (len(requests), len(replies), {p.line for p in packets}) == (3, 2, {5})
+    made = PingOutput()
+    for n in range(1, 200):
+        made.feed("PING 198.18.2.2 (198.18.2.2) 56(84) bytes of data.", 2 * n)
+        made.feed("4096 packets transmitted, 4096 received", 2 * n + 1)
+    assert made.made == 20000       # (bounded in all: statistics may claim anything)
+
+
 def test_a_refusal_printed_after_the_statistics_is_still_that_run() -> None:
     """ping prints 'local error' on stderr: pasted after stdout, it comes after the run's
     statistics ('+2 errors'), and those two pings are no lost ones."""
