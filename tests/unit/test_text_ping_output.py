@@ -8,7 +8,6 @@ command line, the MTU a 'could not fragment' named). Through the real CLI."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -25,20 +24,9 @@ from pathprobe.capture.textping import SENDER, PingOutput, ping_notes
 from pathprobe.errors import CaptureError
 from pathprobe.facts.text import TextFact
 from tests.conftest import cli_env
+from tests.unit.test_text_pings import analyze, only_verdict
 
 OUTPUT = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "ping-output"
-
-
-def analyze(path: Path) -> tuple[int, dict[str, Any]]:
-    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
-                          capture_output=True, env=cli_env(), check=False, timeout=120)
-    assert proc.returncode in (0, 1), proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
-
-
-def verdict(doc: dict[str, Any]) -> dict[str, Any]:
-    (v,) = doc["verdicts"]
-    return v    # type: ignore[no-any-return]
 
 
 def facts(v: dict[str, Any]) -> list[str]:
@@ -70,7 +58,7 @@ def test_ping_output_gives_the_verdict_of_its_pings(name: str) -> None:
     """Each of these was 'not a capture' (exit 2) before."""
     status, doc = analyze(OUTPUT / name)
     want_status, code, bounds, confidence, router = EXPECTED[name]
-    v = verdict(doc)
+    v = only_verdict(doc)
     assert (status, v["code"], v["confidence"]) == (want_status, code, confidence), v
     assert (v.get("mtu"), v.get("pmtu_low"), v.get("pmtu_high")) == bounds, v
     assert v.get("router") == router, v
@@ -80,8 +68,8 @@ def test_ping_output_gives_the_verdict_of_its_pings(name: str) -> None:
 def test_what_the_ping_output_does_not_show_is_said() -> None:
     """A 'could not fragment' shows no MTU; the sender's own refusal is no router's; a
     refusal after the router's frag-needed of the same MTU is no lost ping."""
-    assert "text-ping-mtu-unshown" in facts(verdict(analyze(OUTPUT / "cisco-ios.txt")[1]))
-    assert "text-ping-local-mtu" in facts(verdict(analyze(OUTPUT / "linux-mtu-O-D.txt")[1]))
+    assert "text-ping-mtu-unshown" in facts(only_verdict(analyze(OUTPUT / "cisco-ios.txt")[1]))
+    assert "text-ping-local-mtu" in facts(only_verdict(analyze(OUTPUT / "linux-mtu-O-D.txt")[1]))
     _s, doc = analyze(OUTPUT / "linux-mtu.txt")
     assert any("3 ping(s) never left the pinging host" in n for n in doc["notes"]), doc["notes"]
 
@@ -107,7 +95,7 @@ def test_linux_runs_without_their_command_line_are_inferred(tmp_path: Path) -> N
         bare.write_text("".join(ln for ln in (OUTPUT / name).read_text().splitlines(True)
                                 if not ln.startswith("[admin@fmc")))
         _status, doc = analyze(bare)
-        v = verdict(doc)
+        v = only_verdict(doc)
         assert v["code"] == code, v
         assert "text-ping-df-assumed" in facts(v), v
         if code == "PMTU_BLACKHOLE":
