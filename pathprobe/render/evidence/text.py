@@ -120,7 +120,7 @@ TEXT: dict[TextFact, Template] = {
         "fragment' (frag-needed): the path MTU is below that size; the ping's output does not "
         "show the MTU the message names (a capture does)",
     TextFact.PING_SWEEP_UNSIZED:
-        "line {line}: an IOS ping sweep of {count} pings over {sizes} sizes was left out: with "
+        "line {line}: an IOS ping sweep of {count:#ping} over {sizes:#size} was left out: with "
         "a repeat count above 1 its output does not say which size each mark is (sweep with "
         "repeat count 1)",
     TextFact.PING_REFUSED:
