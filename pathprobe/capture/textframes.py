@@ -547,12 +547,12 @@ def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
                                confidence=Confidence.INFERRED)
 
 
-def _icmp_told(v: Verdict, info: TextInfo) -> Verdict:
-    """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags."""
+def _icmp_told(v: Verdict, info: TextInfo, pings: Sequence[TextPacket]) -> Verdict:
+    """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags (``pings``:
+    those whose DF it does not show)."""
     packets = info.parse.packets
     rows = {p.line for p in packets if p.form is TextForm.PACKET_LIST and p.icmp_mtu == 0}
     v = unquoted(v, info.icmp_assumed, rows)
-    pings = pings_df_unshown(packets, info.link_header)
     lines = {p.line for p in pings}
     v = df_unshown(v, lines, {p.dst for p in pings}, info.icmp_quoted_dst,
                    any(p.form is TextForm.PING for p in pings))
@@ -569,7 +569,8 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
         return analysis
     relabel = Relabel(info.names)
     m = analysis.measurement
-    unshown = {p.line for p in pings_df_unshown(info.parse.packets, info.link_header)}
+    pings = pings_df_unshown(info.parse.packets, info.link_header)
+    unshown = {p.line for p in pings}
     kept = [relabel.evidence(marked_df_unshown(n, unshown)) for n in m.notes
             if n.fact is not CaptureFact.CAPTURE_READ]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
@@ -581,7 +582,7 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(_icmp_told(_firewall_dropped(relabel.verdict(v), dropped), info)
+        verdicts=tuple(_icmp_told(_firewall_dropped(relabel.verdict(v), dropped), info, pings)
                        for v in m.verdicts),
         notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}

@@ -124,8 +124,9 @@ class PingOutput:
     last: _Run | None = None         # the run that ended last (stderr may come after it)
     command: str | None = None       # the arguments of the last command line, for the next run
     sweep_step: int = 1              # (IOS extended ping: the step of its sweep of sizes)
+    # settled runs (``_settle``) whose DF the output does not show, or shows was not set
     df_unshown: list[tuple[int, PingSystem]] = field(default_factory=list)   # (line, system)
-    no_df: list[tuple[int, PingSystem]] = field(default_factory=list)  # runs shown without DF
+    no_df: list[tuple[int, PingSystem]] = field(default_factory=list)
     refused: tuple[int, int, int] | None = None     # (count, first line, MTU) of ``finish``
     made: int = 0                    # requests made up from statistics so far
     unsized: list[tuple[int, int, int]] = field(default_factory=list)  # IOS sweeps, see _start
@@ -161,6 +162,7 @@ class PingOutput:
         run, self.run = self.run, None
         if run is None:
             return []
+        self._settle(self.last)
         self.last = run
         first = 0 if 0 in run.seen else run.next_first
         total = sent if sent is not None else max(run.seen, default=0) + 1 - first
@@ -178,12 +180,24 @@ class PingOutput:
     def finish(self, parse: TextParse) -> None:
         """What the parse keeps of the ping output: the runs without DF shown, and its
         packets without the pings the sender refused itself."""
+        self._settle(self.last)
+        self.last = None
         parse.packets = [p for p in self._without_refused(parse.packets)
                          if p.form is not TextForm.PING or p.ip_len is not None
                          or p.icmp_mtu is not None]
         parse.ping_unsized = self.unsized
         parse.ping_df_unshown, parse.ping_no_df = self.df_unshown, self.no_df
         parse.ping_refused, parse.ping_runs = self.refused, self.runs
+
+    def _settle(self, run: _Run | None) -> None:
+        """A run no later line can change (its stderr came, or the next run began): how its
+        DF showed, for the notes."""
+        if run is None:
+            return
+        if not run.df_shown:
+            self.df_unshown.append((run.line, run.system))
+        elif not run.df:
+            self.no_df.append((run.line, run.system))
 
     def _without_refused(self, packets: list[TextPacket]) -> list[TextPacket]:
         """``packets`` without the pings the sender refused itself ('message too long') for
@@ -254,10 +268,6 @@ class PingOutput:
         if system == PingSystem.BSD:
             self.run.next_seq = self.run.next_first = 0
         self.command = None
-        if not shown:
-            self.df_unshown.append((lineno, system))
-        elif not df:
-            self.no_df.append((lineno, system))
 
     def _request(self, run: _Run, seq: int, lineno: int) -> TextPacket:
         run.seen.add(seq)
@@ -297,8 +307,6 @@ class PingOutput:
         run.df, run.df_shown = True, True
         for p in run.packets:
             p.df = True
-        self.df_unshown = [(n, s) for n, s in self.df_unshown if n != run.line]
-        self.no_df = [(n, s) for n, s in self.no_df if n != run.line]
 
     def _linux(self, run: _Run, text: str, lineno: int) -> list[TextPacket] | None:
         m = _L_REPLY.match(text) or _L_FROM.match(text) or _L_NO_ANSWER.match(text)
