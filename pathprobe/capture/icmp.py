@@ -3,7 +3,9 @@
 A capture may hold no TCP at all and still prove a path MTU: a router's
 frag-needed / Packet Too Big (it names the next-hop MTU and quotes the packet
 that did not fit), DF pings of several sizes answered or not (the sweep an
-engineer does by hand), and TTL-exceeded messages (the routers on the way).
+engineer does by hand), a DF probe the destination's port-unreachable quotes
+(tracepath's and traceroute's last hop: that size crossed), and TTL-exceeded
+messages (the routers on the way).
 ``IcmpLog`` keeps a bounded record of these; ``icmp_findings`` turns it into
 verdicts in the vocabulary of ``pathprobe.capture.rules``.
 """
@@ -25,6 +27,7 @@ ECHO_REPLY = {4: 0, 6: 129}
 TOO_BIG_MAX = 256          # frag-needed messages remembered
 PINGS_MAX = 20000          # echo requests remembered
 HOPS_MAX = 64              # TTL-exceeded messages remembered
+REACHED_MAX = 256          # (sender, destination) pairs whose largest DF probe is remembered
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,15 @@ class Ping:
     reply_frame: int | None = None
 
 
+@dataclass(frozen=True)
+class Reached:
+    """The largest DF probe a destination's port-unreachable quoted: it got there whole."""
+
+    frame: int
+    size: int               # the quoted packet's IP length
+    proto: int
+
+
 class IcmpLog:
     """ICMP messages of the capture that no analysed TCP connection claimed."""
 
@@ -61,6 +73,7 @@ class IcmpLog:
         # (family, src, dst, ident, seq) -> the request
         self.pings: dict[tuple[int, str, str, int, int], Ping] = {}
         self.hops: list[tuple[int, str, str]] = []    # (frame, router, quoted destination)
+        self.reached: dict[tuple[int, str, str], Reached] = {}   # (family, src, dst) ->
         # too-big messages whose quoted packet fits the MTU they name: the first, how many
         self.fitting: TooBig | None = None
         self.fitting_count = 0
@@ -82,6 +95,17 @@ class IcmpLog:
                                        q.total_length, q.proto, err.quoted_tcp_ports))
         elif err.time_exceeded and len(self.hops) < HOPS_MAX:
             self.hops.append((frame, ip.src, q.dst))
+        elif err.port_unreachable and ip.src == q.dst and q.df and not q.more_fragments \
+                and not q.frag_offset:
+            self._reached(frame, q)
+
+    def _reached(self, frame: int, q: IpHeader) -> None:
+        """The destination itself answered a whole DF packet: that size crossed the path."""
+        key = (q.version, q.src, q.dst)
+        best = self.reached.get(key)
+        if (best is None and len(self.reached) < REACHED_MAX) or (
+                best is not None and q.total_length > best.size):
+            self.reached[key] = Reached(frame, q.total_length, q.proto)
 
     def echo(self, frame: int, ts: float, ip: IpHeader, icmp: bytes | memoryview) -> None:
         """An echo request or reply (``icmp`` starts at the ICMP type byte)."""
@@ -102,7 +126,7 @@ class IcmpLog:
                 ping.reply_frame = frame
 
     def empty(self) -> bool:
-        return not (self.too_big or self.pings or self.hops or self.fitting)
+        return not (self.too_big or self.pings or self.hops or self.fitting or self.reached)
 
 
 LegOf = Callable[[str, str], Leg]   # (sender, receiver) -> the leg a packet travels
@@ -134,11 +158,16 @@ def icmp_findings(log: IcmpLog, leg_of: LegOf) -> list[Finding]:
                        ports=f"{first.ports[0]} > {first.ports[1]}" if first.ports else "-")]
         answered = [p for p in sweeps.get((first.family, src, dst), []) if p.reply_frame]
         passed = max((p.size for p in answered if p.size <= mtu), default=None)
-        if passed == mtu:
+        probe = log.reached.get((first.family, src, dst))
+        if probe is not None and probe.size <= mtu and (passed is None or probe.size > passed):
+            passed = probe.size
+            evidence.append(ev(CaptureFact.PROBE_REACHED, probe.frame, size=probe.size,
+                               proto=PROTO_NAMES.get(probe.proto, f"protocol {probe.proto}"),
+                               dst=dst))
+        elif passed == mtu:
             evidence.append(ev(CaptureFact.PING_AT_MTU_ANSWERED, size=mtu))
-            limit = Limit(mtu=mtu)
-        else:
-            limit = Limit(pmtu_low=passed, pmtu_high=mtu, exact=False)
+        limit = Limit(mtu=mtu) if passed == mtu else Limit(pmtu_low=passed, pmtu_high=mtu,
+                                                                exact=False)
         ipf = "icmpv6.type==2" if first.family == 6 else "icmp.type==3 && icmp.code==4"
         out.append(Finding(VerdictCode.PMTU_REDUCED, leg_of(src, dst), Direction.UP,
                            {"router": first.router, "wireshark_filter": ipf},
@@ -163,6 +192,11 @@ def icmp_notes(log: IcmpLog, findings: list[Finding]) -> list[Evidence]:
             biggest = max(answered, key=lambda p: p.size)
             out.append(ev(CaptureFact.PING_ANSWERED, biggest.frame, size=biggest.size, dst=dst,
                           count=len(answered)))
+    cited = {e.frames for f in findings for e in f.evidence if e.fact is CaptureFact.PROBE_REACHED}
+    for (_family, _src, dst), probe in log.reached.items():
+        if (probe.frame,) not in cited:
+            out.append(ev(CaptureFact.PROBE_REACHED, probe.frame, size=probe.size, dst=dst,
+                          proto=PROTO_NAMES.get(probe.proto, f"protocol {probe.proto}")))
     for frame, router, dst in log.hops[:8]:
         out.append(ev(CaptureFact.TTL_EXCEEDED, frame, router=router, dst=dst))
     tb = log.fitting

@@ -50,6 +50,7 @@ from pathprobe.capture.textpacket import (
 )
 from pathprobe.capture.textping import PingOutput
 from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
+from pathprobe.capture.texttrace import TraceOutput
 from pathprobe.capture.tracker import PAYLOAD_PEEK
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
 
@@ -231,7 +232,7 @@ def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
 
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
-    out, conv, ping = TextParse(lines=len(lines)), _Conversations(), PingOutput()
+    out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
     lines, conv.unnamed = _unquoted(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
@@ -244,7 +245,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             return
         out.packets.append(p)
         out.seen(p.form)
-        if p.icmp_mtu is None and p.echo is None:
+        if p.tcp:
             conv.add(p)
             attach_to = p if p.length and not p.content else None
 
@@ -299,16 +300,35 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 _standalone(out, conv, lineno, kind == "request", body)
             continue
         i += 1
-        pinged = ping.feed(line, lineno)
+        pinged = programs.feed(line, lineno)
         if pinged is None:
             out.unparsed += 1
             out.first_unparsed = out.first_unparsed or lineno
         for p in pinged or ():
             add(p)
-    for p in ping.close(len(lines)):
+    for p in programs.close(len(lines)):
         add(p)
-    ping.finish(out)
+    programs.finish(out)
     return out
+
+
+class _Programs:
+    """The output of the programs engineers run by hand and paste with their captures:
+    ping's and tracepath's."""
+
+    def __init__(self) -> None:
+        self.ping, self.trace = PingOutput(), TraceOutput()
+
+    def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
+        got = self.ping.feed(line, lineno)
+        return got if got is not None else self.trace.feed(line, lineno)
+
+    def close(self, lineno: int) -> list[TextPacket]:
+        return [*self.ping.close(lineno), *self.trace.close()]
+
+    def finish(self, out: TextParse) -> None:
+        self.ping.finish(out)
+        self.trace.finish(out)
 
 
 def _listed(out: TextParse, conv: _Conversations, row: tuple[TextPacket | None, str, str, str],

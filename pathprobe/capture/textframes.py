@@ -31,15 +31,18 @@ from pathprobe.capture.texticmp import (
     Sent,
     df_unshown,
     echo_bytes,
+    error_bytes,
     marked_df_unshown,
     ping_ip_len,
     pings_df_unshown,
     too_big_bytes,
+    udp_bytes,
     unquoted,
 )
 from pathprobe.capture.textlabel import Relabel
 from pathprobe.capture.textpacket import Echo, TextForm, TextPacket, TextParse, proxy_port_syn
 from pathprobe.capture.textping import ping_notes, ping_told
+from pathprobe.capture.texttrace import trace_notes, trace_told
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -341,6 +344,12 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
                                  info.icmp_assumed, info.icmp_quoted_dst)
             yield p.line, ts, LINKTYPE_RAW, data, len(data)
             continue
+        if p.udp or p.icmp_kind is not None:     # tracepath's probes and their answers
+            family, src, dst = addresses.pair(p)
+            data = (udp_bytes(p, family, src, dst) if p.icmp_kind is None
+                    else error_bytes(p, p.icmp_kind, family, src, dst, addresses.get))
+            yield p.line, ts, LINKTYPE_RAW, data, max(len(data), p.ip_len or 0)
+            continue
         if p.echo is not None:
             frame = _ping_frame(p, p.echo, addresses, info, sent)
             if frame is not None:
@@ -416,7 +425,7 @@ class _Clock:
 
     def at(self, p: TextPacket, info: TextInfo) -> float:
         if p.ts is None:
-            if p.form is not TextForm.PING:   # (a ping's output shows no times: no news)
+            if p.form not in (TextForm.PING, TextForm.TRACEPATH):   # (they show none: no news)
                 _count(info.no_time, p.line)
             return self.ts
         self.broke = False
@@ -477,7 +486,8 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
         raise CaptureError(
             f"{path_name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
-            f"tshark, HTTP or ping lines in {len(lines)} lines of text (first: {shown!r}); "
+            f"tshark, HTTP, ping or tracepath lines in {len(lines)} lines of text (first: "
+            f"{shown!r}); "
             "give a capture file or paste the packet lines")
     return TextInfo(path_name, parsed)
 
@@ -513,7 +523,7 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
             extra: dict[str, Number] = ({"overhead": info.link_header} if fact in (
                 TextFact.LENGTH_ESTIMATED, TextFact.PING_SIZE_ESTIMATED) else {})
             notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))
-    notes += ping_notes(parse)
+    notes += ping_notes(parse) + trace_notes(parse)
     if parse.http_standalone:
         notes.append(_ev(TextFact.HTTP_STANDALONE, count=parse.http_standalone,
                          line=parse.first_standalone))
@@ -557,7 +567,7 @@ def _icmp_told(v: Verdict, info: TextInfo, pings: Sequence[TextPacket]) -> Verdi
     v = df_unshown(v, lines, {p.dst for p in pings}, info.icmp_quoted_dst,
                    any(p.form is TextForm.PING for p in pings))
     v = dataclasses.replace(v, evidence=tuple(marked_df_unshown(e, lines) for e in v.evidence))
-    return ping_told(v, packets)
+    return trace_told(ping_told(v, packets), packets)
 
 
 def as_text_analysis(analysis: Analysis) -> Analysis:

@@ -15,12 +15,12 @@ import struct
 from collections.abc import Callable, Container, Iterable, Mapping
 from typing import NamedTuple
 
-from pathprobe.capture.textpacket import Echo, TextForm, TextPacket
+from pathprobe.capture.textpacket import Echo, IcmpKind, TextForm, TextPacket
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Confidence, Evidence, Limit, Number, Step, Verdict, VerdictCode
 
-PROTO_TCP, PROTO_ICMP, PROTO_ICMP6 = 6, 1, 58
+PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMP6 = 6, 17, 1, 58
 IP_MAX = 0xFFFF
 Pack = Callable[[str, int], tuple[int, bytes]]     # (text, family) -> (family, address)
 
@@ -36,9 +36,12 @@ class Sent(NamedTuple):
     echo: Echo | None = None
 
 
-def _l4_quote(family: int, echo: Echo | None, sport: int, dport: int) -> tuple[int, bytes]:
-    """(protocol, the first 8 bytes after the quoted IP header): a ping's echo header, or
-    a TCP segment's ports."""
+def _l4_quote(family: int, echo: Echo | None, sport: int, dport: int, udp: int = 0
+              ) -> tuple[int, bytes]:
+    """(protocol, the first 8 bytes after the quoted IP header): a ping's echo header, a
+    UDP header (``udp``: its length), or a TCP segment's ports."""
+    if udp:
+        return PROTO_UDP, struct.pack("!HHHH", sport, dport, min(udp, IP_MAX), 0)
     if echo is not None:
         kind = (128 if family == 6 else 8) if echo.request else (129 if family == 6 else 0)
         return (PROTO_ICMP6 if family == 6 else PROTO_ICMP,
@@ -55,9 +58,11 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
     quote ([count, first line]), ``assumed`` says, per line, whether a packet that can
     have drawn it was taken, and ``quoted_dst`` where the quoted packet went."""
     q = p.quoted
+    udp = 0
     if q is not None:
         qsrc, qdst, sport, dport, echo = q.src, q.dst, q.sport, q.dport, q.echo
         qlen = p.quoted_len or q.ip_len or ((20 if family == 4 else 40) + 20 + (q.length or 0))
+        udp = max(qlen - (20 if family == 4 else 40), 8) if q.udp else 0
     else:
         if unquoted:
             unquoted[0] += 1
@@ -77,17 +82,53 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
     quoted_dst[p.line] = qdst
     _f, qs = pack(qsrc, family)
     _f, qd = pack(qdst, family)
-    proto, l4 = _l4_quote(family, echo, sport, dport)
-    mtu = p.icmp_mtu or 0
-    qlen = min(qlen, IP_MAX)
+    proto, l4 = _l4_quote(family, echo, sport, dport, udp)
+    head = (3, 4, p.icmp_mtu or 0) if family == 4 else (2, 0, p.icmp_mtu or 0)
+    return _icmp_error(family, head, router, to, qs, qd, min(qlen, IP_MAX), proto, l4)
+
+
+# (type, code) of the other errors tracepath's output shows, per family
+_KINDS = {(IcmpKind.TTL_EXCEEDED, 4): (11, 0), (IcmpKind.TTL_EXCEEDED, 6): (3, 0),
+          (IcmpKind.PORT_UNREACHABLE, 4): (3, 3), (IcmpKind.PORT_UNREACHABLE, 6): (1, 4)}
+
+
+def error_bytes(p: TextPacket, kind: IcmpKind, family: int, router: bytes, to: bytes,
+                pack: Pack) -> bytes:
+    """A TTL exceeded or port unreachable from ``router`` quoting the UDP probe ``p``
+    answers (tracepath's output: the probe is always known)."""
+    q = p.quoted
+    assert q is not None and q.ip_len is not None
+    _f, qs = pack(q.src, family)
+    _f, qd = pack(q.dst, family)
+    proto, l4 = _l4_quote(family, None, q.sport, q.dport, max(q.ip_len - (20 if family == 4
+                                                                           else 40), 8))
+    return _icmp_error(family, (*_KINDS[(kind, family)], 0), router, to, qs, qd,
+                       min(q.ip_len, IP_MAX), proto, l4)
+
+
+def _icmp_error(family: int, head: tuple[int, int, int], router: bytes, to: bytes, qs: bytes,
+                qd: bytes, qlen: int, proto: int, l4: bytes) -> bytes:
+    """An ICMP/ICMPv6 error (type, code, the MTU field) quoting a DF packet's IP header
+    and first 8 bytes."""
+    kind, code, mtu = head
     if family == 4:
         quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000, 64, proto, 0, qs, qd)
-        icmp = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quote + l4
+        icmp = struct.pack("!BBHHH", kind, code, 0, 0, mtu) + quote + l4
         return struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(icmp), 0, 0, 64, PROTO_ICMP,
                            0, router, to) + icmp
     quote = struct.pack("!IHBB16s16s", 6 << 28, max(qlen - 40, 0), proto, 64, qs, qd)
-    icmp = struct.pack("!BBHI", 2, 0, 0, mtu) + quote + l4
+    icmp = struct.pack("!BBHI", kind, code, 0, mtu) + quote + l4
     return struct.pack("!IHBB16s16s", 6 << 28, len(icmp), PROTO_ICMP6, 64, router, to) + icmp
+
+
+def udp_bytes(p: TextPacket, family: int, src: bytes, dst: bytes) -> bytes:
+    """The IP and UDP headers of a DF probe of ``p.ip_len`` bytes (IPv6: never fragmented)."""
+    ip_len = min(max(p.ip_len or 0, 28 if family == 4 else 48), IP_MAX)
+    if family == 4:
+        return struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, ip_len, 0, 0x4000, 64, PROTO_UDP, 0,
+                           src, dst, p.sport, p.dport, ip_len - 20, 0)
+    return struct.pack("!IHBB16s16sHHHH", 6 << 28, ip_len - 40, PROTO_UDP, 64, src, dst,
+                       p.sport, p.dport, ip_len - 40, 0)
 
 
 def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,

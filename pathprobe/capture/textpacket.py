@@ -31,6 +31,7 @@ class TextForm(StrEnum):
     DETAIL = "tshark -V detail"
     HTTP = "decoded HTTP"
     PING = "ping output"
+    TRACEPATH = "tracepath output"
 
 
 class PingSystem(StrEnum):
@@ -40,6 +41,13 @@ class PingSystem(StrEnum):
     BSD = "macOS/BSD/BusyBox"        # 'PING host (addr): 56 data bytes'
     WINDOWS = "Windows"
     CISCO = "Cisco IOS/ASA"
+
+
+class IcmpKind(StrEnum):
+    """An ICMP error other than frag-needed, as tracepath's output shows it."""
+
+    TTL_EXCEEDED = "TTL exceeded"
+    PORT_UNREACHABLE = "port unreachable"
 
 
 @dataclass
@@ -84,6 +92,15 @@ class TextPacket:
     echo: Echo | None = None
     ip_len: int | None = None
     df: bool | None = None
+    # tracepath's probes (UDP datagrams: ports, ``ip_len``, ``df``) and the other ICMP
+    # errors that answer them (``quoted``: the probe)
+    udp: bool = False
+    icmp_kind: IcmpKind | None = None
+
+    @property
+    def tcp(self) -> bool:
+        return (self.icmp_mtu is None and self.echo is None and not self.udp
+                and self.icmp_kind is None)
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,9 @@ class TextParse:
     ping_refused: tuple[int, int, int] | None = None   # (count, first line, MTU)
     ping_runs: int = 0
     ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)
+    trace_runs: int = 0             # runs of tracepath's output
+    # ... that nothing answered from a hop on: (line, hop, probe size, hops)
+    trace_silent: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

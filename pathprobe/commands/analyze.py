@@ -20,7 +20,7 @@ raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
 lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors,
-and the ping program's own output: Linux, Windows, Cisco IOS/ASA; evidence
+the ping program's own output (Linux, Windows, Cisco IOS/ASA) and tracepath's; evidence
 then cites line numbers and says what text cannot prove, such as an IPv4
 ping's DF flag without tcpdump -v or ping's command line), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends
@@ -38,7 +38,8 @@ segment, large ClientHellos dropped while full-size segments cross
 (TLS_HELLO_DROPPED), ICMP frag-needed / Packet Too Big, fragments, idle
 stalls, and how it ended. ICMP alone is evidence too: frag-needed /
 Packet Too Big (router, MTU, the quoted packet), DF pings of each size
-answered or not, TTL-exceeded hops. Bytes the peer acknowledged but the
+answered or not, a DF probe the destination's port unreachable quotes
+(tracepath's 'reached': that size crossed), TTL-exceeded hops. Bytes the peer acknowledged but the
 capture lacks are capture loss (a note), never a black hole; no path MTU
 below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
 among successful connections is a warning. Every verdict cites frame
@@ -65,6 +66,7 @@ Examples:
   pathprobe analyze case-1234-tcpdump.txt
   pathprobe analyze - < ping-sweep-as-pasted.txt               # tcpdump lines of pings
   ping -M do -s 1472 -c 3 PROXY 2>&1 | pathprobe analyze -     # ping's own output
+  tracepath -n PROXY | pathprobe analyze -                     # tracepath's output
   pathprobe analyze fmc.pcap proxy.pcap
 
 A missing file, or one that is neither a capture nor capture text, or a
@@ -83,7 +85,7 @@ def analyze_command(
         metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be gzip-compressed), "
         "e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
         "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
-        "tshark -V, HTTP heads, ping's output); "
+        "tshark -V, HTTP heads, ping's or tracepath's output); "
         "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "
         "of the same connections taken elsewhere on the path (the proxy, the far side of a "
         "firewall; NAT allowed) says where each lost segment vanished; give the one nearest "

@@ -50,6 +50,7 @@ class CaptureFact(StrEnum):
     PING_NO_ICMP = "ping-no-icmp"                  # and no ICMP said why
     PING_SMALL_LATER_OK = "ping-small-later-ok"    # smaller ones answered afterwards
     PING_LARGER_ONCE = "ping-larger-once"          # one larger ping only: loss remains
+    PROBE_REACHED = "probe-reached"                # a {size}-byte DF probe got to {dst}
     LATER_DATA_UNANSWERED = "later-data-unanswered"  # {later} bytes after it: no dup ACK
     # --- one segment dropped again and again, though its size crosses --------------------
     SAME_SIZE_CROSSED = "same-size-crossed"        # {delivered}-byte segments acked before

@@ -39,6 +39,8 @@ class TextFact(StrEnum):
     PING_LOCAL_MTU = "text-ping-local-mtu"     # line {frame}: the sender refused it, mtu {mtu}
     PING_REFUSED = "text-ping-refused"         # {count} pings the sender refused, as told
     PING_SWEEP_UNSIZED = "text-ping-sweep-unsized"  # line {line}: {count} pings, {sizes} sizes
+    TRACE_LOCAL_MTU = "text-trace-local-mtu"   # line {frame}: [LOCALHOST] pmtu {mtu}
+    TRACE_NO_REPLY = "text-trace-no-reply"     # line {line}: no reply from hop {hop} on
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

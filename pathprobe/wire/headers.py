@@ -45,9 +45,11 @@ PROTO_TCP = 6
 PROTO_UDP = 17
 
 ICMP_DEST_UNREACH = 3
+ICMP_PORT_UNREACH = 3         # code of ICMP_DEST_UNREACH: no listener on the UDP port
 ICMP_FRAG_NEEDED = 4          # code of ICMP_DEST_UNREACH carrying a next-hop MTU
 ICMP_TIME_EXCEEDED = 11
 ICMP6_DEST_UNREACH = 1
+ICMP6_PORT_UNREACH = 4        # code of ICMP6_DEST_UNREACH
 ICMP6_PACKET_TOO_BIG = 2
 ICMP6_TIME_EXCEEDED = 3
 
@@ -274,6 +276,13 @@ class IcmpError:
     @property
     def time_exceeded(self) -> bool:
         return self.type == (ICMP_TIME_EXCEEDED if self.family == 4 else ICMP6_TIME_EXCEEDED)
+
+    @property
+    def port_unreachable(self) -> bool:
+        """The answer of a host with no listener on a UDP port (traceroute's last hop)."""
+        if self.family == 4:
+            return self.type == ICMP_DEST_UNREACH and self.code == ICMP_PORT_UNREACH
+        return self.type == ICMP6_DEST_UNREACH and self.code == ICMP6_PORT_UNREACH
 
 
 def parse_icmp_error(data: bytes | memoryview, family: int) -> IcmpError | None:

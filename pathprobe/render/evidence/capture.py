@@ -300,6 +300,10 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.PING_ANSWERED: lambda v: _ping(v, "answered, up to"),
     CaptureFact.PING_UNANSWERED: lambda v: _ping(v, "never answered, from"),
     CaptureFact.PING_NO_ICMP: "no ICMP frag-needed / Packet Too Big said why",
+    CaptureFact.PROBE_REACHED:
+        "frame {frame}: a {size}-byte DF probe ({proto}) reached {dst} (its port-unreachable "
+        "answer quotes the probe whole): packets of that size cross the path (proven lower "
+        "bound)",
     CaptureFact.LATER_DATA_UNANSWERED:
         "{later} bytes {sender} sent after it, in smaller segments, drew not one ACK from "
         "{receiver} (no duplicate ACK): they vanished too, so the receiver or the path may "

@@ -123,6 +123,15 @@ TEXT: dict[TextFact, Template] = {
         "line {line}: an IOS ping sweep of {count:#ping} over {sizes:#size} was left out: with "
         "a repeat count above 1 its output does not say which size each mark is (sweep with "
         "repeat count 1)",
+    TextFact.TRACE_LOCAL_MTU:
+        "line {frame}: {sender} refused tracepath's first probe itself (its first 'pmtu "
+        "{mtu}', [LOCALHOST]): its route toward the destination has MTU {mtu}, set on its "
+        "interface or learned from an earlier frag-needed (no router's message is shown)",
+    TextFact.TRACE_NO_REPLY:
+        "line {line}: from hop {hop} on, nothing answered tracepath's {size}-byte DF probes "
+        "({count:#hop}): a link that drops packets of that size without a frag-needed, and "
+        "routers and a destination that do not answer, look the same here; tracepath sends "
+        "one size at a time, so a DF ping sweep (ping -M do -s N) tells them apart",
     TextFact.PING_REFUSED:
         "{count} ping(s) never left the pinging host (first: line {line}): it refused them "
         "itself ('message too long, mtu={mtu}'), having learned that MTU from the router's "

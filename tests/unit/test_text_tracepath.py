@@ -1,0 +1,209 @@
+"""tracepath's output pasted as text, and the probes of a tracepath capture (issue 20 items
+5 and 6). The fixtures of tests/fixtures/text/tracepath/ without 'hand-' are real: iputils
+tracepath 20221126 from the lab's fmc to the proxy or the upstream, across r1's 1400-byte
+link ('mtu'), with frag-needed filtered ('mtu-noicmp') and without ('healthy'), captured
+on the fmc while it ran; the output is what the terminal showed (twice in a row where the
+text has two runs: the second starts at the MTU the kernel learned). The 'hand-' ones are
+written in older tracepath's formats. Through the real CLI, the capture and the text give
+the same verdict."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture.icmp import IcmpLog
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.textpacket import IcmpKind, TextForm
+from pathprobe.capture.texttrace import DEST_UNSHOWN, FIRST_PROBE, TRACER, TraceOutput, _arguments
+from pathprobe.wire.headers import parse_icmp_error, parse_ip
+from tests.unit.test_text_pings import analyze, only_verdict
+
+TRACES = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "tracepath"
+
+
+def verdict(doc: dict[str, Any]) -> tuple[Any, ...]:
+    v = only_verdict(doc)
+    return (v["code"], v["confidence"], v.get("mtu"), v.get("pmtu_low"), v.get("pmtu_high"),
+            v.get("router"))
+
+
+def facts(doc: dict[str, Any]) -> list[str]:
+    return [f["fact"] for v in doc["verdicts"] for f in v["facts"]]
+
+
+# capture -> (exit status, its verdict)
+EXPECTED = {
+    "mtu-up": (0, ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1")),
+    "mtu6-px": (0, ("PMTU_REDUCED", "measured", 1400, None, None, "2001:db8:1::1")),
+    "healthy-up": (0, ("HEALTHY", "inferred", None, None, None, None)),
+    "healthy6-px": (0, ("HEALTHY", "inferred", None, None, None, None)),
+    # frag-needed filtered: no reply past r1, which a size black hole and silent routers
+    # both explain; tracepath tried one size, so no size verdict
+    "mtu-noicmp-up": (0, ("HEALTHY", "inferred", None, None, None, None)),
+    "mtu-noicmp6-px": (0, ("HEALTHY", "inferred", None, None, None, None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("form", ["pcap", "txt"])
+def test_tracepath_as_captured_and_as_pasted_gives_one_verdict(name: str, form: str) -> None:
+    """The text was 'not a capture' (exit 2) before; the capture of a path with a 1400-byte
+    link said 'at most 1400' though a 1400-byte probe reached the destination."""
+    status, doc = analyze(TRACES / f"{name}.{form}")
+    assert (status, verdict(doc)) == EXPECTED[name], doc["verdicts"]
+    if form == "txt":
+        assert "tracepath output" in doc["notes"][0]
+
+
+def test_a_probe_the_destination_answered_makes_the_mtu_exact() -> None:
+    """The probe at the MTU a router named reached the destination: its port unreachable
+    quotes it whole, which proves that size crosses."""
+    _s, doc = analyze(TRACES / "mtu-up.pcap")
+    assert "probe-reached" in facts(doc)
+    _s, doc = analyze(TRACES / "healthy-up.pcap")        # (no verdict rests on it: a note)
+    assert any("a 1500-byte DF probe (UDP) reached 198.18.4.2" in n for n in doc["notes"])
+
+
+def test_the_mtu_the_tracing_host_knew_is_its_own() -> None:
+    """A second run starts at the MTU the kernel learned ('[LOCALHOST] pmtu 1400') and no
+    router speaks: the host's own route is the bound, and the probe that reached makes it
+    exact. So does an interface below Ethernet's 1500 (PPPoE's 1492, hand-written)."""
+    for name, mtu in (("mtu-up-cached.txt", 1400), ("hand-pppoe.txt", 1492)):
+        status, doc = analyze(TRACES / name)
+        assert (status, verdict(doc)) == (0, ("PMTU_REDUCED", "measured", mtu, None, None,
+                                              TRACER)), name
+        assert "text-trace-local-mtu" in facts(doc) and "icmp-quotes" not in facts(doc)
+
+
+def test_older_formats_and_names_only() -> None:
+    """Before [LOCALHOST], the kernel's refusal of the first probe showed an address; it is
+    no router's message. Without -n and -b only names show: they stand for addresses."""
+    _s, doc = analyze(TRACES / "hand-old-format.txt")
+    assert verdict(doc) == ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.2.2")
+    assert "198.18.1.2" not in str(doc["verdicts"])
+    status, doc = analyze(TRACES / "hand-names.txt")
+    assert (status, verdict(doc)[0]) == (0, "HEALTHY")
+    reached = "1500-byte DF probe (UDP) reached upstream.pathprobe.test"
+    assert any(reached in n for n in doc["notes"])
+
+
+def test_no_reply_to_the_end_names_what_remains() -> None:
+    _s, doc = analyze(TRACES / "mtu-noicmp-up.txt")
+    (note,) = [n for n in doc["notes"] if "nothing answered tracepath" in n]
+    assert "line 5: from hop 2 on" in note and "1500-byte" in note and "5 hops" in note
+    assert "ping -M do" in note
+
+
+def test_lines_like_hops_are_no_tracepath_without_its_start() -> None:
+    """'1: lo: <LOOPBACK,UP>' (ip addr) is no hop: a run starts at tracepath's command line,
+    [LOCALHOST] or a first hop that names an MTU."""
+    parse = parse_text(["1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue",
+                        " 2:  198.18.1.1    0.083ms", " 3:  no reply"])
+    assert not parse.packets and parse.unparsed == 3
+
+
+# --- line vectors ------------------------------------------------------------------------
+
+def run(lines: list[str]) -> list[Any]:
+    t = TraceOutput()
+    out = []
+    for n, line in enumerate(lines, 1):
+        got = t.feed(line, n)
+        assert got is not None, line
+        out += got
+    return out + t.close()
+
+
+def test_each_hop_becomes_its_probe_and_answer() -> None:
+    packets = run(["$ tracepath -n -l 1500 -p 33434 198.18.4.2",
+                   " 1:  198.18.1.1          0.048ms asymm  2",
+                   " 2:  198.18.1.1          0.007ms pmtu 1400",
+                   " 3:  198.18.3.1          !H",
+                   " 3:  send failed",
+                   " 3:  no reply",
+                   " 4:  198.18.4.2          0.014ms reached",
+                   "     Resume: pmtu 1400 hops 4 back 4 "])
+    shown = [(p.line, p.src, p.dst, p.udp, p.ip_len, p.icmp_mtu, p.icmp_kind) for p in packets]
+    assert shown == [
+        (2, TRACER, "198.18.4.2", True, 1500, None, None),
+        (2, "198.18.1.1", TRACER, False, None, None, IcmpKind.TTL_EXCEEDED),
+        (3, TRACER, "198.18.4.2", True, 1500, None, None),
+        (3, "198.18.1.1", TRACER, False, None, 1400, None),
+        (6, TRACER, "198.18.4.2", True, 1400, None, None),
+        (7, TRACER, "198.18.4.2", True, 1400, None, None),
+        (7, "198.18.4.2", TRACER, False, None, None, IcmpKind.PORT_UNREACHABLE)]
+    assert all(p.form is TextForm.TRACEPATH and (p.udp or p.quoted.udp) for p in packets)
+
+
+def test_the_destination_is_what_reached_else_the_command_else_a_stand_in() -> None:
+    assert run(["tracepath host.example", " 1?: [LOCALHOST]  pmtu 1500",
+                " 1:  r (198.18.1.1)  1.0ms", " 2:  host.example (198.18.4.2)  2.0ms reached"]
+               )[0].dst == "198.18.4.2"
+    assert run(["tracepath host.example", " 1:  198.18.1.1  1.0ms"])[0].dst == "host.example"
+    assert run([" 1?: [LOCALHOST]  pmtu 1500", " 1:  198.18.1.1  1.0ms"])[0].dst == DEST_UNSHOWN
+
+
+@pytest.mark.parametrize(("args", "want"), [
+    ("-n 198.18.4.2", ("198.18.4.2", None, False)),
+    ("-6 -l 1400 -m 6 h", ("h", 1400, True)),
+    ("-nl1400 h", ("h", 1400, False)),
+    ("-m6 h", ("h", None, False)),            # (-m's value, not -6)
+    ("-b -p 33434 h", ("h", None, False)),
+    ("-l 99999 h", ("h", None, False)),        # (no size a packet can have)
+    ("", (None, None, False)),
+])
+def test_arguments(args: str, want: tuple[Any, ...]) -> None:
+    assert _arguments(args.split(), False) == want
+    assert _arguments([], True) == (None, None, True)      # tracepath6
+    assert FIRST_PROBE == 0xFFFF
+
+
+def _unreachable(src: bytes, dst: bytes, router: bytes, frag: int, code: int = 3) -> bytes:
+    quote = struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, 1400, 0, frag, 1, 17, 0, src, dst,
+                        40000, 44444, 1380, 0)
+    icmp = struct.pack("!BBHI", 3, code, 0, 0) + quote
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, router,
+                       src) + icmp
+
+
+@pytest.mark.parametrize(("router", "frag", "code", "reached"), [
+    (b"\xc6\x12\x04\x02", 0x4000, 3, True),     # the destination itself, DF: it got there
+    (b"\xc6\x12\x01\x01", 0x4000, 3, False),    # a router's port unreachable: not there
+    (b"\xc6\x12\x04\x02", 0x0000, 3, False),    # not DF: it may have crossed in fragments
+    (b"\xc6\x12\x04\x02", 0x4000, 1, False),    # host unreachable: not there
+])
+def test_only_the_destinations_port_unreachable_of_a_df_probe_proves_its_size(
+        router: bytes, frag: int, code: int, reached: bool) -> None:
+    data = _unreachable(b"\xc6\x12\x01\x02", b"\xc6\x12\x04\x02", router, frag, code)
+    ip = parse_ip(data)
+    assert ip is not None
+    err = parse_icmp_error(data[20:], 4)
+    assert err is not None
+    log = IcmpLog()
+    log.error(7, ip, err)
+    got = log.reached.get((4, "198.18.1.2", "198.18.4.2"))
+    assert (got is not None and (got.frame, got.size, got.proto) == (7, 1400, 17)) == reached
+
+
+_LINES = [ln for p in sorted(TRACES.glob("*.txt")) for ln in p.read_text().splitlines()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_LINES), st.text(max_size=40),
+                          st.tuples(st.sampled_from(_LINES), st.integers(0, 60),
+                                    st.text(max_size=6)).map(
+                              lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])), max_size=30))
+def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
+    """Every probe has a size a packet can have, and every answer quotes its probe."""
+    parse = parse_text(lines)
+    for p in parse.packets:
+        if p.form is TextForm.TRACEPATH:
+            probe = p if p.udp else p.quoted
+            assert probe is not None and probe.ip_len is not None
+            assert 0 < probe.ip_len <= 0xFFFF
