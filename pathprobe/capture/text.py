@@ -50,7 +50,7 @@ from pathprobe.capture.textpacket import (
 )
 from pathprobe.capture.textping import PingOutput
 from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
-from pathprobe.capture.texttrace import TraceOutput
+from pathprobe.capture.texttrace import TraceOutput, quote_probes
 from pathprobe.capture.tracker import PAYLOAD_PEEK
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
 
@@ -140,7 +140,7 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
     """What the lines below a tcpdump packet line add to it (from line ``i``): the quoted
     packet of an ICMP error ('-v'), its bytes ('-x', '-X'; of a UDP or ARP packet they are
     only skipped). Returns the next line to read."""
-    if isinstance(td, TextPacket) and td.icmp_mtu is not None:
+    if isinstance(td, TextPacket) and (td.icmp_mtu is not None or td.icmp_kind is not None):
         quote = quotation(lines, i)
         if quote is not None:
             i, td.quoted, td.quoted_len = quote
@@ -148,7 +148,7 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
     if dump is None:
         return i
     i, raw = dump
-    if isinstance(td, TextPacket) and td.icmp_mtu is None:
+    if isinstance(td, TextPacket) and td.tcp:
         tcp = hex_payload(td, raw)
         if tcp is not None:
             _from_dump(td, *tcp)
@@ -329,6 +329,9 @@ class _Programs:
     def finish(self, out: TextParse) -> None:
         self.ping.finish(out)
         self.trace.finish(out)
+        shown = len(out.packets)
+        out.packets = quote_probes(out.packets)
+        out.other_protocols += shown - len(out.packets)   # (answers to nothing shown)
 
 
 def _listed(out: TextParse, conv: _Conversations, row: tuple[TextPacket | None, str, str, str],

@@ -26,6 +26,7 @@ from pathprobe.capture.textpacket import (
     STATUS_LINE,
     TIME,
     Echo,
+    IcmpKind,
     TextForm,
     TextPacket,
     bare,
@@ -120,6 +121,15 @@ _TD_ICMP = re.compile(
     _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
+# The probes of tracepath and traceroute, and what answers them: a UDP datagram tcpdump does
+# not decode, a port unreachable (it names the probe's destination and port), TTL exceeded
+_TD_UDP = re.compile(_TD_START + r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+)\.(?P<sport>\d+) > "
+                     r"(?P<dst>[^\s>]+)\.(?P<dport>\d+): (?:\[[^\]]*\] )?UDP, length "
+                     r"(?P<len>\d+)\s*$")
+_TD_ICMP_OTHER = re.compile(
+    _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) udp port (?P<port>\d+) unreachable|ICMP6, "
+    r"destination unreachable, unreachable port, (?P<orig6>\S+) udp port (?P<port6>\d+)"
+    r"|(?P<ttl>ICMP6?,? time exceeded in-transit)(?: for (?P<for>[^\s,]+))?)")
 _QUOTE_HEAD = re.compile(r"^\s*(?:(?P<fam>IP6?) )?\((?:tos|flowlabel|hlim|class).*\)\s*$")
 _TD_VLEN = re.compile(r"\b(?:payload )?length:? (\d+)\)\s*$")
 # A ping: "ICMP echo request, id 9, seq 1, length 1480" ("ICMP6, echo request, ..."; the
@@ -249,7 +259,7 @@ class NonTcp(Enum):
     IP = "ip"              # UDP, ICMP ...: an IP packet all the same
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
 
-_TD_NO_PORTS = re.compile(r"^\s*(?:(?:" + TIME + r")\s+)?(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
+_TD_NO_PORTS = re.compile(_TD_START + r"(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 # 802.11: a radio header (radiotap: rate, channel), or a management or control frame
 _WIFI = (r"\d+us tsft |\d+(?:\.\d+)? Mb/s |\d{4} MHz |Beacon \(|Probe (?:Request|Response) "
          r"|(?:Re)?Assoc(?:iation)? (?:Request|Response) |(?:De)?Authentication |Disassociation"
@@ -313,6 +323,23 @@ def _echo_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | Non
     return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), 0, m.group("dst"), 0, 0,
                       parse_time(time_s) if time_s else None, family,
                       echo=Echo(m.group("kind") == "request", ident, seq), ip_len=ip_len, df=df)
+
+
+def _probe_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None, head: str
+                ) -> TextPacket | NonTcp:
+    """A UDP datagram tcpdump did not decode (a probe): its size and, with -v, DF."""
+    family = 6 if (m.group("fam") or fam) == "IP6" else 4
+    df, ip_len = vhead_ip(head) if head else (True if family == 6 else None, None)
+    udp_len = u32(m, m.re.groupindex["len"])
+    sport, dport = number(m.group("sport"), 0x10000), number(m.group("dport"), 0x10000)
+    if ip_len is None and udp_len is not None:
+        ip_len = udp_len + 8 + (40 if family == 6 else 20)
+    if ip_len is None or ip_len > 0xFFFF + 40 or sport is None or dport is None:
+        return NonTcp.IP
+    time_s = m.group("time") or time_s
+    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"), dport, 0,
+                      parse_time(time_s) if time_s else None, family, ip_len=ip_len, df=df,
+                      udp=True)
 
 
 def cisco_link_head(line: str) -> tuple[str, str] | None:
@@ -418,10 +445,25 @@ def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None
 
 def _icmp_any(line: str, lineno: int, time_s: str | None, fam: str | None, head: str
               ) -> TextPacket | NonTcp | None:
-    """An ICMP error line (frag-needed, Packet Too Big; classic tcpdump's too) or a ping."""
+    """An ICMP error line (frag-needed, Packet Too Big; classic tcpdump's too), a ping, or
+    a probe (UDP) and the port unreachable or TTL exceeded that answered it."""
     icmp = _TD_ICMP.match(line)
     if icmp is not None:
         return _icmp_line(icmp, lineno, time_s, fam)
+    probe = _TD_UDP.match(line) if "UDP, length" in line else None
+    if probe is not None:
+        return _probe_line(probe, lineno, time_s, fam, head)
+    other = _TD_ICMP_OTHER.match(line) if "ICMP" in line else None
+    if other is not None:
+        time_s = other.group("time") or time_s
+        six = (other.group("fam") or fam) == "IP6" or "ICMP6" in other.group(0)
+        g = other.group
+        return TextPacket(lineno, TextForm.TCPDUMP, g("src"), 0, g("dst"),
+                          number(g("port") or g("port6"), 0x10000) or 0, 0,
+                          parse_time(time_s) if time_s else None, 6 if six else 4,
+                          icmp_kind=IcmpKind.TTL_EXCEEDED if g("ttl") else
+                          IcmpKind.PORT_UNREACHABLE, icmp_orig=g("orig") or g("orig6")
+                          or g("for") or "")
     echo = _TD_ECHO.match(line) if " echo " in line else None
     if echo is not None:
         return _echo_line(echo, lineno, time_s, fam, head)

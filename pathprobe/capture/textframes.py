@@ -40,7 +40,14 @@ from pathprobe.capture.texticmp import (
     unquoted,
 )
 from pathprobe.capture.textlabel import Relabel
-from pathprobe.capture.textpacket import Echo, TextForm, TextPacket, TextParse, proxy_port_syn
+from pathprobe.capture.textpacket import (
+    Echo,
+    TextForm,
+    TextPacket,
+    TextParse,
+    deltas_to_times,
+    proxy_port_syn,
+)
 from pathprobe.capture.textping import ping_notes, ping_told
 from pathprobe.capture.texttrace import trace_notes, trace_told
 from pathprobe.errors import CaptureError
@@ -308,21 +315,6 @@ def _length(p: TextPacket, info: TextInfo, ts_conns: set[frozenset[tuple[str, in
     return len(p.content)
 
 
-def deltas_to_times(packets: Sequence[TextPacket]) -> None:
-    """tcpdump -ttt prints the time since the previous packet ("00:00:00.000046", the first
-    one 00:00:00.000000): when the times start at zero and go backwards, add them up."""
-    times = [p.ts for p in packets if p.ts is not None]
-    if not times or times[0] != 0.0 or max(times) >= 3600.0:
-        return
-    if all(b >= a for a, b in zip(times, times[1:])):
-        return
-    total = 0.0
-    for p in packets:
-        if p.ts is not None:
-            total += p.ts
-            p.ts = total
-
-
 def text_frames(info: TextInfo) -> Iterator[Frame]:
     """Each packet of the text as a raw IP frame numbered by its line."""
     packets = info.parse.packets
@@ -348,6 +340,9 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             family, src, dst = addresses.pair(p)
             data = (udp_bytes(p, family, src, dst) if p.icmp_kind is None
                     else error_bytes(p, p.icmp_kind, family, src, dst, addresses.get))
+            if p.udp:
+                sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, p.sport, p.dport,
+                                                              p.ip_len or 0, udp=True)
             yield p.line, ts, LINKTYPE_RAW, data, max(len(data), p.ip_len or 0)
             continue
         if p.echo is not None:

@@ -34,6 +34,7 @@ class Sent(NamedTuple):
     dport: int
     ip_len: int
     echo: Echo | None = None
+    udp: bool = False
 
 
 def _l4_quote(family: int, echo: Echo | None, sport: int, dport: int, udp: int = 0
@@ -74,7 +75,8 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
         # the segments before they were cut)
         assumed[p.line] = last is not None and last.ip_len > (p.icmp_mtu or 0)
         if last is not None:
-            qdst, sport, dport, qlen, echo = last
+            qdst, sport, dport, qlen, echo = last[:5]
+            udp = max(qlen - (20 if family == 4 else 40), 8) if last.udp else 0
         else:
             qdst, sport, dport, qlen, echo = p.icmp_orig or p.src, 0, 0, 0, None
         if not assumed[p.line]:
@@ -103,16 +105,17 @@ def error_bytes(p: TextPacket, kind: IcmpKind, family: int, router: bytes, to: b
     proto, l4 = _l4_quote(family, None, q.sport, q.dport, max(q.ip_len - (20 if family == 4
                                                                            else 40), 8))
     return _icmp_error(family, (*_KINDS[(kind, family)], 0), router, to, qs, qd,
-                       min(q.ip_len, IP_MAX), proto, l4)
+                       min(q.ip_len, IP_MAX), proto, l4, bool(q.df))
 
 
 def _icmp_error(family: int, head: tuple[int, int, int], router: bytes, to: bytes, qs: bytes,
-                qd: bytes, qlen: int, proto: int, l4: bytes) -> bytes:
-    """An ICMP/ICMPv6 error (type, code, the MTU field) quoting a DF packet's IP header
-    and first 8 bytes."""
+                qd: bytes, qlen: int, proto: int, l4: bytes, df: bool = True) -> bytes:
+    """An ICMP/ICMPv6 error (type, code, the MTU field) quoting a packet's IP header and
+    first 8 bytes (``df``: the IPv4 header's DF flag, which the text showed)."""
     kind, code, mtu = head
     if family == 4:
-        quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000, 64, proto, 0, qs, qd)
+        quote = struct.pack("!BBHHHBBH4s4s", 0x45, 0, qlen, 0, 0x4000 if df else 0, 64, proto,
+                            0, qs, qd)
         icmp = struct.pack("!BBHHH", kind, code, 0, 0, mtu) + quote + l4
         return struct.pack("!BBHHHBBH4s4s", 0x45, 0xC0, 20 + len(icmp), 0, 0, 64, PROTO_ICMP,
                            0, router, to) + icmp
@@ -122,10 +125,12 @@ def _icmp_error(family: int, head: tuple[int, int, int], router: bytes, to: byte
 
 
 def udp_bytes(p: TextPacket, family: int, src: bytes, dst: bytes) -> bytes:
-    """The IP and UDP headers of a DF probe of ``p.ip_len`` bytes (IPv6: never fragmented)."""
+    """The IP and UDP headers of a probe of ``p.ip_len`` bytes (IPv4: DF where the text
+    shows it; IPv6: never fragmented on the way)."""
     ip_len = min(max(p.ip_len or 0, 28 if family == 4 else 48), IP_MAX)
     if family == 4:
-        return struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, ip_len, 0, 0x4000, 64, PROTO_UDP, 0,
+        return struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, ip_len, 0, 0x4000 if p.df else 0, 64,
+                           PROTO_UDP, 0,
                            src, dst, p.sport, p.dport, ip_len - 20, 0)
     return struct.pack("!IHBB16s16sHHHH", 6 << 28, ip_len - 40, PROTO_UDP, 64, src, dst,
                        p.sport, p.dport, ip_len - 40, 0)

@@ -144,6 +144,21 @@ class TextParse:
         self.forms[form] = self.forms.get(form, 0) + 1
 
 
+def deltas_to_times(packets: Sequence[TextPacket]) -> None:
+    """tcpdump -ttt prints the time since the previous packet ("00:00:00.000046", the first
+    one 00:00:00.000000): when the times start at zero and go backwards, add them up."""
+    times = [p.ts for p in packets if p.ts is not None]
+    if not times or times[0] != 0.0 or max(times) >= 3600.0:
+        return
+    if all(b >= a for a, b in zip(times, times[1:])):
+        return
+    total = 0.0
+    for p in packets:
+        if p.ts is not None:
+            total += p.ts
+            p.ts = total
+
+
 # --- small parsers ---------------------------------------------------------------------
 
 TIME = (r"(?:\d{4}-\d\d-\d\d[ T]|[A-Z][a-z]{2} {1,2}\d{1,2}, \d{4} )?"

@@ -181,13 +181,41 @@ def _answer(probe: TextPacket, who: str, kind: IcmpKind | None, mtu: int | None)
                       quoted_len=probe.ip_len)
 
 
+def quote_probes(packets: list[TextPacket]) -> list[TextPacket]:
+    """``packets`` with each port unreachable and TTL exceeded that shows no quote (tcpdump
+    without -v, ICMPv6 always) given the probe it answers: the last UDP datagram from the
+    prober to the port a port unreachable names (to the destination TTL exceeded names, else
+    to anywhere). One nothing can have drawn is left out."""
+    last: dict[tuple[str, str, int], TextPacket] = {}   # (sender, receiver, port); port 0: any
+    out = []
+    for p in packets:
+        if p.udp:
+            last[(p.src, p.dst, p.dport)] = last[(p.src, p.dst, 0)] = last[(p.src, "", 0)] = p
+        elif p.icmp_kind is not None and p.quoted is None:
+            p.quoted = last.get((p.dst, p.icmp_orig, p.dport) if p.icmp_orig else (p.dst, "", 0))
+            if p.quoted is None or not p.quoted.udp:
+                continue
+            p.quoted_len = p.quoted.ip_len
+        elif p.icmp_kind is not None and p.quoted is not None and not p.quoted.udp:
+            continue   # (quoting a ping or a TCP SYN: traceroute -I, -T)
+        out.append(p)
+    return out
+
+
 # --- what the report adds ----------------------------------------------------------------
 
 def trace_notes(parse: TextParse) -> list[Evidence]:
-    """The runs that nothing answered from some hop on: why that proves no size."""
-    return [Evidence(TextFact.TRACE_NO_REPLY, Step.CAPTURE,
-                     {"line": line, "hop": hop, "size": size, "count": count})
-            for line, hop, size, count in parse.trace_silent[:4]]
+    """The runs that nothing answered from some hop on, and the probes that reached their
+    destination with no DF flag shown: why they prove no size."""
+    out = [Evidence(TextFact.TRACE_NO_REPLY, Step.CAPTURE,
+                    {"line": line, "hop": hop, "size": size, "count": count})
+           for line, hop, size, count in parse.trace_silent[:4]]
+    unshown = [p.line for p in parse.packets if p.icmp_kind is IcmpKind.PORT_UNREACHABLE
+               and p.quoted is not None and p.quoted.df is None]
+    if unshown:
+        out.append(Evidence(TextFact.PROBE_DF_UNSHOWN, Step.CAPTURE,
+                            {"count": len(unshown), "line": unshown[0]}))
+    return out
 
 
 def trace_told(v: Verdict, packets: Sequence[TextPacket]) -> Verdict:

@@ -41,6 +41,7 @@ class TextFact(StrEnum):
     PING_SWEEP_UNSIZED = "text-ping-sweep-unsized"  # line {line}: {count} pings, {sizes} sizes
     TRACE_LOCAL_MTU = "text-trace-local-mtu"   # line {frame}: [LOCALHOST] pmtu {mtu}
     TRACE_NO_REPLY = "text-trace-no-reply"     # line {line}: no reply from hop {hop} on
+    PROBE_DF_UNSHOWN = "text-probe-df-unshown"  # {count} probes reached, DF not shown
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

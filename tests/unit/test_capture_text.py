@@ -122,7 +122,7 @@ def test_tcpdump_lines_of_encapsulated_packets(line: str, family: int) -> None:
 
 
 def test_tcpdump_ttt_deltas_are_added_up() -> None:
-    from pathprobe.capture.textframes import deltas_to_times
+    from pathprobe.capture.textpacket import deltas_to_times
 
     packets = [td(f" 00:00:0{t} IP a.1 > b.2: Flags [.], ack 1, win 1, length 0")
                for t in ("0.000000", "1.500000", "0.250000")]

@@ -132,6 +132,10 @@ TEXT: dict[TextFact, Template] = {
         "({count:#hop}): a link that drops packets of that size without a frag-needed, and "
         "routers and a destination that do not answer, look the same here; tracepath sends "
         "one size at a time, so a DF ping sweep (ping -M do -s N) tells them apart",
+    TextFact.PROBE_DF_UNSHOWN:
+        "{count} UDP probe(s) reached their destination (first answered on line {line}) but "
+        "the text shows no DF flag: sent without it, a probe may cross in fragments, so "
+        "their sizes prove no path MTU ('tcpdump -v' shows flags [DF])",
     TextFact.PING_REFUSED:
         "{count} ping(s) never left the pinging host (first: line {line}): it refused them "
         "itself ('message too long, mtu={mtu}'), having learned that MTU from the router's "
