@@ -136,6 +136,7 @@ class TextParse:
     ping_refused: tuple[int, int, int] | None = None   # (count, first line, MTU)
     ping_runs: int = 0
     ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)
+    ping_unread: list[int] = field(default_factory=list)   # first unread line of such runs
     trace_runs: int = 0             # runs of tracepath's output
     # ... that nothing answered from a hop on: (line, hop, probe size, hops)
     trace_silent: list[tuple[int, int, int, int]] = field(default_factory=list)

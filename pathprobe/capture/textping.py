@@ -54,15 +54,37 @@ _L_LOCAL = re.compile(r"^(?:ping6?: )?(?:local error: message too long, mtu[=:] 
                       r"|send(?:msg|to): message too long)", re.I)
 _L_STATS = re.compile(r"^(?P<sent>\d+) packets transmitted, (?P<got>\d+) (?:packets )?received"
                       r"(?:, \+(?P<errors>\d+) errors)?")
-_W_HEAD = re.compile(r"^Pinging (?P<name>[^\s\[]+)(?: \[(?P<addr>[^\]\s]+)\])?(?: from \S+)? "
-                     r"with (?P<data>\d+) bytes of data:")
-_W_REPLY = re.compile(r"^Reply from (?P<addr>[^\s]+?): (?:bytes=|time[<=])")
-_W_TOO_BIG = re.compile(r"^(?:Reply from (?P<addr>[^\s]+?): )?Packet needs to be fragmented but "
-                        r"DF set")
-_W_LOST = re.compile(r"^Request timed out\.?$")
-_W_ERROR = re.compile(r"^(?:Reply from \S+?: )?(?:Destination (?:host|net|port|protocol) "
-                      r"unreachable|TTL expired in transit|General failure)", re.I)
-_W_STATS = re.compile(r"^\s*Packets: Sent = (?P<sent>\d+), Received = (?P<got>\d+)")
+# Windows, in the languages its ping speaks (English, German, Spanish, French, Japanese,
+# Chinese, Portuguese): the first line, an answer, frag-needed, a loss, other errors, and
+# the statistics. (An answer from an address: "Reply from A:", "A からの応答:", "来自 A 的回复:")
+_W_NAME = r"(?P<name>[^\s\[]+?)(?: ?\[(?P<addr>[^\]\s]+)\])?"
+_W_HEADS = tuple(re.compile(head.replace("NAME", _W_NAME), re.I) for head in (
+    r"^Pinging NAME(?: from \S+)? with (?P<data>\d+) bytes of data:",
+    r"^Ping wird ausgeführt für NAME mit (?P<data>\d+) Bytes Daten:",
+    r"^Haciendo ping a NAME con (?P<data>\d+) bytes de datos:",
+    r"^Envoi d'une requête 'ping'\s+(?:sur )?NAME avec (?P<data>\d+) octets de données ?:",
+    r"^NAME ?に ping を送信しています (?P<data>\d+) バイトのデータ:",
+    r"^正在 Ping NAME 具有 (?P<data>\d+) 字节的数据:",
+    r"^Disparando NAME com (?P<data>\d+) bytes de dados:"))
+_W_FROM = (r"(?:(?:Reply from|Antwort von|Respuesta desde|Réponse de|Resposta de) "
+           r"(?P<addr>[^\s]+?) ?:|(?P<ja>[^\s]+?) からの応答:|来自 (?P<zh>[^\s]+?) 的回复:) ?")
+_W_REPLY = re.compile("^" + _W_FROM + r"(?:(?:bytes|octets|バイト数|字节) ?=|(?:time|Zeit|tiempo"
+                      r"|temps|tempo|時間|时间) ?[<=])", re.I)
+_W_TOO_BIG = re.compile("^(?:" + _W_FROM + r")?(?:Packet needs to be fragmented but DF set|Paket "
+                        r"müsste fragmentiert werden, DF-Flag ist jedoch gesetzt|Es necesario "
+                        r"fragmentar el paquete pero se especificó DF|パケットの断片化が必要で"
+                        r"すが、DF が設定されています|需要拆分数据包但是设置 ?DF)")
+_W_LOST = re.compile(r"^(?:Request timed out|Zeitüberschreitung der Anforderung|Tiempo de espera "
+                     r"agotado para esta solicitud|Délai d'attente de la demande dépassé|要求がタイ"
+                     r"ムアウトしました|请求超时|Esgotado o tempo limite do pedido)[.。]?$")
+_W_ERROR = re.compile("^(?:" + _W_FROM + r")?(?:Destination (?:host|net|port|protocol) "
+                      r"unreachable|TTL expired in transit|General failure|Ziel(?:host|netz) nicht "
+                      r"erreichbar|Die Gültigkeitsdauer wurde bei der Übertragung überschritten)",
+                      re.I)
+_W_STATS = re.compile(r"^\s*(?:Packets|Pakete|Paquetes|Paquets|Pacotes|パケット数|数据包) ?: ?"
+                      r"\S+ = (?P<sent>\d+)[,\u3001\uff0c] ?\S+ = (?P<got>\d+)", re.I)
+_W_STATS_HEAD = re.compile(r"^(?:Ping statistics|Ping-Statistik|Estadísticas de ping|Statistiques "
+                           r"Ping|Estatísticas do Ping|.+ の ping 統計|.+ 的 Ping 统计信息)", re.I)
 _C_HEAD = re.compile(r"^Sending (?P<count>\d+), (?:(?P<size>\d+)|\[(?P<min>\d+)\.\.(?P<max>\d+)\])"
                      r"-byte ICMP Echo(?:e?s)? to (?P<addr>[^\s,]+), timeout")
 # IOS's extended ping asks before it sends: DF, and the step of a sweep of sizes
@@ -77,7 +99,9 @@ _C_SOURCE = re.compile(r"^Packet sent with a source address of (?P<src>[^\s(]+)"
 _C_MARKS = re.compile(r"^[!.UQM?&]+$")
 _C_RATE = re.compile(r"^Success rate is \d+ percent \((?P<got>\d+)/(?P<sent>\d+)\)")
 # What a run prints after its statistics line
-_TRAILERS = ("rtt ", "round-trip ", "Approximate round trip", "Minimum = ")
+_TRAILERS = ("rtt ", "round-trip ", "Approximate round trip", "Minimum = ", "(", "Ca. Zeitangaben",
+             "Tiempos aproximados", "Durée approximative", "Aproximar um", "ラウンド トリップ",
+             "往返行程", "最小 = ", "最短 = ", "Mínimo = ")
 # A command line at a prompt (or at a line's start), and its DF options
 _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?(?:ping6?|ping system)(?:\s+"
                       r"(?P<args>[^|;&]+))?$")
@@ -106,6 +130,7 @@ class _Run:
     next_first: int = 1              # the first number (BSD and BusyBox count from 0)
     errors_shown: int = 0            # error lines (frag-needed, unreachable, local refusals)
     answered: int = 0                # replies shown
+    unread: int = 0                  # lines inside the run not understood
     refused: list[int] = field(default_factory=list)   # numbers kept for refusals printed late
     packets: list[TextPacket] = field(default_factory=list)
     sizes: list[int] | None = None   # an IOS sweep: each request's size, in order
@@ -130,6 +155,7 @@ class PingOutput:
     refused: tuple[int, int, int] | None = None     # (count, first line, MTU) of ``finish``
     made: int = 0                    # requests made up from statistics so far
     unsized: list[tuple[int, int, int]] = field(default_factory=list)  # IOS sweeps, see _start
+    unread: list[int] = field(default_factory=list)   # per run with one, its first unread line
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         """The packets a line shows, or None when it is no ping output."""
@@ -147,11 +173,13 @@ class PingOutput:
             out = self.close(lineno)
             self.command, self.sweep_step = command.group("args") or "", 1
             return out
-        if run.system in (PingSystem.LINUX, PingSystem.BSD):
-            return self._linux(run, text, lineno)
-        if run.system == PingSystem.WINDOWS:
-            return self._windows(run, text, lineno)
-        return self._cisco(run, text, lineno)
+        read = (self._linux if run.system in (PingSystem.LINUX, PingSystem.BSD)
+                else self._windows if run.system == PingSystem.WINDOWS else self._cisco)
+        shown = read(run, text, lineno)
+        if shown is None:              # (a line of the run not understood: see ``close``)
+            self.unread += [] if run.unread else [lineno]
+            run.unread += 1
+        return shown
 
     def close(self, lineno: int, sent: int | None = None, errors: int | None = None,
               got: int | None = None) -> list[TextPacket]:
@@ -173,7 +201,8 @@ class PingOutput:
         missing = missing[hidden:]
         later = min(max((errors or 0) - run.errors_shown, 0), len(missing))
         run.refused = missing[len(missing) - later:]
-        lost = missing[:min(len(missing) - later, LOST_MAX - self.made)]
+        # (a line not understood may be the answer to any of them: none is taken as lost)
+        lost = [] if run.unread else missing[:min(len(missing) - later, LOST_MAX - self.made)]
         self.made += len(lost)
         return out + [self._request(run, seq, lineno) for seq in lost]
 
@@ -188,6 +217,7 @@ class PingOutput:
         parse.ping_unsized = self.unsized
         parse.ping_df_unshown, parse.ping_no_df = self.df_unshown, self.no_df
         parse.ping_refused, parse.ping_runs = self.refused, self.runs
+        parse.ping_unread = self.unread
 
     def _settle(self, run: _Run | None) -> None:
         """A run no later line can change (its stderr came, or the next run began): how its
@@ -355,8 +385,8 @@ class PingOutput:
     def _windows(self, run: _Run, text: str, lineno: int) -> list[TextPacket] | None:
         m = _W_TOO_BIG.match(text)
         if m is not None:
-            return self._too_big(run, self._next(run), lineno,
-                                 m.group("addr") or ROUTER_UNSHOWN, 0)
+            return self._too_big(run, self._next(run), lineno, m.group("addr") or m.group("ja")
+                                 or m.group("zh") or ROUTER_UNSHOWN, 0)
         if _W_ERROR.match(text):
             self._next(run)
             return []
@@ -367,7 +397,7 @@ class PingOutput:
         m = _W_STATS.match(text)
         if m is not None:
             return self.close(lineno, int(m.group("sent")), got=int(m.group("got")))
-        if text.startswith(("Ping statistics", *_TRAILERS)) or not text:
+        if _W_STATS_HEAD.match(text) or text.startswith(_TRAILERS) or not text:
             return []
         return None
 
@@ -427,7 +457,7 @@ def _head(text: str) -> _Head | None:
         size = int(m.group("ip")) if m.group("ip") else data + (48 if six else 28)
         system = PingSystem.BSD if m.group("bsd") else PingSystem.LINUX
         return system, m.group("src") or SENDER, dst, size, None
-    m = _W_HEAD.match(text)
+    m = next((m for m in (head.match(text) for head in _W_HEADS) if m is not None), None)
     if m is not None:
         dst = m.group("addr") or m.group("name")
         return (PingSystem.WINDOWS, SENDER, dst, int(m.group("data")) + (48 if ":" in dst else 28),
@@ -458,6 +488,9 @@ def ping_notes(parse: TextParse) -> list[Evidence]:
         line, count, sizes = parse.ping_unsized[0]
         out.append(Evidence(TextFact.PING_SWEEP_UNSIZED, Step.CAPTURE,
                             {"line": line, "count": count, "sizes": sizes}))
+    if parse.ping_unread:
+        out.append(Evidence(TextFact.PING_RUN_UNREAD, Step.CAPTURE,
+                            {"count": len(parse.ping_unread), "line": parse.ping_unread[0]}))
     if parse.ping_refused is not None:
         count, line, mtu = parse.ping_refused
         out.append(Evidence(TextFact.PING_REFUSED, Step.CAPTURE,

@@ -39,6 +39,7 @@ class TextFact(StrEnum):
     PING_LOCAL_MTU = "text-ping-local-mtu"     # line {frame}: the sender refused it, mtu {mtu}
     PING_REFUSED = "text-ping-refused"         # {count} pings the sender refused, as told
     PING_SWEEP_UNSIZED = "text-ping-sweep-unsized"  # line {line}: {count} pings, {sizes} sizes
+    PING_RUN_UNREAD = "text-ping-run-unread"   # {count} runs with lines not read (first {line})
     TRACE_LOCAL_MTU = "text-trace-local-mtu"   # line {frame}: [LOCALHOST] pmtu {mtu}
     TRACE_NO_REPLY = "text-trace-no-reply"     # line {line}: no reply from hop {hop} on
     PROBE_DF_UNSHOWN = "text-probe-df-unshown"  # {count} probes reached, DF not shown

@@ -36,9 +36,10 @@ def summary(doc: dict[str, object]) -> list[tuple[object, ...]]:
 def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
                                                          scenario: str) -> None:
     """Across r1's 1400-byte link ('mtu') the path MTU is 1400, exact: the probe of 1400
-    bytes reached the upstream (tcpdump -v's text of the capture says the same). With frag-needed filtered ('mtu-noicmp') nothing answers
-    past r1 and tracepath tried one size: no size verdict, and the text says why. The
-    second run alone starts at the 1400 the kernel learned: the host's own bound."""
+    bytes reached the upstream (tcpdump -v's text of the capture says the same). With
+    frag-needed filtered ('mtu-noicmp') nothing answers past r1 and tracepath tried one
+    size: no size verdict, and the text says why. The second run alone starts at the 1400
+    the kernel learned: the host's own bound."""
     v6 = scenario.endswith("-v6")
     lab.up(scenario.removesuffix("-v6"))
     cap = tmp_path / f"{scenario}.pcap"

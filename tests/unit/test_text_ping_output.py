@@ -48,6 +48,13 @@ EXPECTED = {
     "cisco-blackhole.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1499), "measured", None),
     # IOS extended ping: DF asked in its dialog, a sweep of 1380-1500 bytes in steps of 10
     "cisco-sweep.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1409), "inferred", None),
+    # Windows in other languages (written from public pastes of each): a sweep, frag-needed
+    # from the sending host or, where the line names it, a router
+    **{f"windows-{lang}-sweep.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1427), "measured", None)
+       for lang in ("de", "es", "fr", "ja", "zh", "pt")},
+    **{f"windows-{lang}-toobig.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured",
+                                      "198.18.1.1" if lang in ("de", "ja") else
+                                      "a router (not shown)") for lang in ("de", "es", "ja", "zh")},
     # macOS: -D sets DF; frag-needed shows no sequence number, then its quoted header
     "macos.txt": (0, "PMTU_REDUCED", (1400, None, None), "measured", "198.18.1.1"),
 }
@@ -72,6 +79,16 @@ def test_what_the_ping_output_does_not_show_is_said() -> None:
     assert "text-ping-local-mtu" in facts(only_verdict(analyze(OUTPUT / "linux-mtu-O-D.txt")[1]))
     _s, doc = analyze(OUTPUT / "linux-mtu.txt")
     assert any("3 ping(s) never left the pinging host" in n for n in doc["notes"]), doc["notes"]
+
+
+def test_a_run_with_lines_not_read_makes_up_no_lost_pings() -> None:
+    """A French run whose two answers are a message not known here (perhaps the router's
+    frag-needed in a wording this version lacks): its statistics say 2 sent, 0 received,
+    but those 2 are not lost pings, so the 1372-byte answers below make no black hole (it
+    was PMTU_BLACKHOLE, measured)."""
+    status, doc = analyze(OUTPUT / "windows-fr-unread.txt")
+    assert (status, only_verdict(doc)["code"]) == (0, "HEALTHY")
+    assert any("1 ping run with lines not read (first: line 4" in n for n in doc["notes"])
 
 
 @pytest.mark.parametrize("name", ["windows-nodf.txt", "cisco-nodf.txt", "windows-nocommand.txt"])

@@ -123,6 +123,10 @@ TEXT: dict[TextFact, Template] = {
         "line {line}: an IOS ping sweep of {count:#ping} over {sizes:#size} was left out: with "
         "a repeat count above 1 its output does not say which size each mark is (sweep with "
         "repeat count 1)",
+    TextFact.PING_RUN_UNREAD:
+        "{count:#ping run} with lines not read (first: line {line}; a message in a language "
+        "or form not known here, perhaps a router's): pings the statistics count and no line "
+        "shows are not taken as lost",
     TextFact.TRACE_LOCAL_MTU:
         "line {frame}: {sender} refused tracepath's first probe itself (its first 'pmtu "
         "{mtu}', [LOCALHOST]): its route toward the destination has MTU {mtu}, set on its "
