@@ -100,7 +100,10 @@ class IcmpLog:
             self._reached(frame, q)
 
     def _reached(self, frame: int, q: IpHeader) -> None:
-        """The destination itself answered a whole DF packet: that size crossed the path."""
+        """The destination itself answered a whole DF packet: that size crossed the path
+        (one every path carries, a DNS query say, proves nothing)."""
+        if q.total_length <= MIN_MTU.get(q.version, 576):
+            return
         key = (q.version, q.src, q.dst)
         best = self.reached.get(key)
         if (best is None and len(self.reached) < REACHED_MAX) or (

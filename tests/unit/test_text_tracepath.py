@@ -193,23 +193,25 @@ def test_arguments(args: str, want: tuple[Any, ...]) -> None:
     assert FIRST_PROBE == 0xFFFF
 
 
-def _unreachable(src: bytes, dst: bytes, router: bytes, frag: int, code: int = 3) -> bytes:
-    quote = struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, 1400, 0, frag, 1, 17, 0, src, dst,
-                        40000, 44444, 1380, 0)
+def _unreachable(src: bytes, dst: bytes, router: bytes, frag: int, code: int = 3,
+                 size: int = 1400) -> bytes:
+    quote = struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, size, 0, frag, 1, 17, 0, src, dst,
+                        40000, 44444, size - 20, 0)
     icmp = struct.pack("!BBHI", 3, code, 0, 0) + quote
     return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0, 64, 1, 0, router,
                        src) + icmp
 
 
-@pytest.mark.parametrize(("router", "frag", "code", "reached"), [
-    (b"\xc6\x12\x04\x02", 0x4000, 3, True),     # the destination itself, DF: it got there
-    (b"\xc6\x12\x01\x01", 0x4000, 3, False),    # a router's port unreachable: not there
-    (b"\xc6\x12\x04\x02", 0x0000, 3, False),    # not DF: it may have crossed in fragments
-    (b"\xc6\x12\x04\x02", 0x4000, 1, False),    # host unreachable: not there
+@pytest.mark.parametrize(("router", "frag", "code", "size", "reached"), [
+    (b"\xc6\x12\x04\x02", 0x4000, 3, 1400, True),   # the destination itself, DF: it got there
+    (b"\xc6\x12\x01\x01", 0x4000, 3, 1400, False),  # a router's port unreachable: not there
+    (b"\xc6\x12\x04\x02", 0x0000, 3, 1400, False),  # not DF: it may have crossed in fragments
+    (b"\xc6\x12\x04\x02", 0x4000, 1, 1400, False),  # host unreachable: not there
+    (b"\xc6\x12\x04\x02", 0x4000, 3, 576, False),   # every path carries that (a DNS query)
 ])
 def test_only_the_destinations_port_unreachable_of_a_df_probe_proves_its_size(
-        router: bytes, frag: int, code: int, reached: bool) -> None:
-    data = _unreachable(b"\xc6\x12\x01\x02", b"\xc6\x12\x04\x02", router, frag, code)
+        router: bytes, frag: int, code: int, size: int, reached: bool) -> None:
+    data = _unreachable(b"\xc6\x12\x01\x02", b"\xc6\x12\x04\x02", router, frag, code, size)
     ip = parse_ip(data)
     assert ip is not None
     err = parse_icmp_error(data[20:], 4)
@@ -217,7 +219,7 @@ def test_only_the_destinations_port_unreachable_of_a_df_probe_proves_its_size(
     log = IcmpLog()
     log.error(7, ip, err)
     got = log.reached.get((4, "198.18.1.2", "198.18.4.2"))
-    assert (got is not None and (got.frame, got.size, got.proto) == (7, 1400, 17)) == reached
+    assert (got is not None and (got.frame, got.size, got.proto) == (7, size, 17)) == reached
 
 
 _LINES = [ln for p in sorted(TRACES.glob("*.txt")) for ln in p.read_text().splitlines()]
