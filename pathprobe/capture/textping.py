@@ -385,8 +385,10 @@ class PingOutput:
     def _windows(self, run: _Run, text: str, lineno: int) -> list[TextPacket] | None:
         m = _W_TOO_BIG.match(text)
         if m is not None:
+            # (without 'Reply from ROUTER:' it is the sending host's own refusal: the packet
+            # never left, and a capture on that host shows nothing)
             return self._too_big(run, self._next(run), lineno, m.group("addr") or m.group("ja")
-                                 or m.group("zh") or ROUTER_UNSHOWN, 0)
+                                 or m.group("zh") or SENDER, 0)
         if _W_ERROR.match(text):
             self._next(run)
             return []
@@ -510,9 +512,13 @@ def ping_told(v: Verdict, packets: Sequence[TextPacket]) -> Verdict:
     out = []
     for e in v.evidence:
         line = e.frames[0] if e.frames else -1
-        if line in unshown and e.fact is CaptureFact.ICMP_FRAG_NEEDED_NO_MTU:
+        if line in unshown - local and e.fact is CaptureFact.ICMP_FRAG_NEEDED_NO_MTU:
             e = Evidence(TextFact.PING_MTU_UNSHOWN, Step.CAPTURE, e.values, e.frames)
         elif line in local and e.fact is CaptureFact.ICMP_FRAG_NEEDED:
             e = Evidence(TextFact.PING_LOCAL_MTU, Step.CAPTURE, e.values, e.frames)
+        elif line in local and e.fact is CaptureFact.ICMP_FRAG_NEEDED_NO_MTU:
+            e = Evidence(TextFact.PING_LOCAL_REFUSED, Step.CAPTURE, e.values, e.frames)
+        elif line in local and e.fact is CaptureFact.ICMP_QUOTES:
+            continue                  # (no message came: the host kept the ping)
         out.append(e)
     return dataclasses.replace(v, evidence=tuple(out))

@@ -37,6 +37,7 @@ class TextFact(StrEnum):
     PING_RUN_NO_DF = "text-ping-run-no-df"     # {count} {system} ping runs sent without DF
     PING_MTU_UNSHOWN = "text-ping-mtu-unshown"  # line {frame}: 'could not fragment', no MTU
     PING_LOCAL_MTU = "text-ping-local-mtu"     # line {frame}: the sender refused it, mtu {mtu}
+    PING_LOCAL_REFUSED = "text-ping-local-refused"  # line {frame}: so did Windows', no MTU shown
     PING_REFUSED = "text-ping-refused"         # {count} pings the sender refused, as told
     PING_SWEEP_UNSIZED = "text-ping-sweep-unsized"  # line {line}: {count} pings, {sizes} sizes
     PING_RUN_UNREAD = "text-ping-run-unread"   # {count} runs with lines not read (first {line})

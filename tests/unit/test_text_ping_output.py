@@ -42,8 +42,9 @@ EXPECTED = {
     # only the sender's own refusals ('message too long, mtu=1400'): at most 1400
     "linux-mtu-O-D.txt": (0, "PMTU_REDUCED", (None, None, 1400), "measured", SENDER),
     "windows-sweep.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1427), "measured", None),
-    "windows-toobig.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured",
-                           "a router (not shown)"),
+    # Windows' 'Packet needs to be fragmented but DF set.' without 'Reply from ROUTER:': the
+    # sending host refused it (a capture there shows nothing), no MTU shown
+    "windows-toobig.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured", SENDER),
     "cisco-ios.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured", "a router (not shown)"),
     "cisco-blackhole.txt": (1, "PMTU_BLACKHOLE", (None, 1400, 1499), "measured", None),
     # IOS extended ping: DF asked in its dialog, a sweep of 1380-1500 bytes in steps of 10
@@ -54,7 +55,7 @@ EXPECTED = {
        for lang in ("de", "es", "fr", "ja", "zh", "pt")},
     **{f"windows-{lang}-toobig.txt": (0, "PMTU_REDUCED", (None, 1400, 1499), "measured",
                                       "198.18.1.1" if lang in ("de", "ja") else
-                                      "a router (not shown)") for lang in ("de", "es", "ja", "zh")},
+                                      SENDER) for lang in ("de", "es", "ja", "zh")},
     # macOS: -D sets DF; frag-needed shows no sequence number, then its quoted header
     "macos.txt": (0, "PMTU_REDUCED", (1400, None, None), "measured", "198.18.1.1"),
 }
@@ -70,6 +71,15 @@ def test_ping_output_gives_the_verdict_of_its_pings(name: str) -> None:
     assert (v.get("mtu"), v.get("pmtu_low"), v.get("pmtu_high")) == bounds, v
     assert v.get("router") == router, v
     assert "ping output" in doc["notes"][0]
+
+
+def test_windows_own_refusal_is_the_senders_not_a_routers() -> None:
+    """It was 'a router (not shown) answered ... with could not fragment', with the quote of
+    a message that never came."""
+    v = only_verdict(analyze(OUTPUT / "windows-toobig.txt")[1])
+    assert "text-ping-local-refused" in facts(v) and "icmp-quotes" not in facts(v)
+    v = only_verdict(analyze(OUTPUT / "windows-ja-toobig.txt")[1])   # 'ROUTER からの応答:'
+    assert "text-ping-mtu-unshown" in facts(v) and v["router"] == "198.18.1.1"
 
 
 def test_what_the_ping_output_does_not_show_is_said() -> None:

@@ -295,8 +295,8 @@ TEXT: dict[CaptureFact, Template] = {
         "the capture point",
     CaptureFact.ICMP_QUOTES: _icmp_quotes,
     CaptureFact.PING_AT_MTU_ANSWERED:
-        "a DF ping of {size} bytes (the MTU the router named) was answered: PMTU discovery "
-        "works at that size",
+        "a DF ping of {size} bytes (the upper bound above) was answered: the path MTU is "
+        "exactly that, and PMTU discovery works at that size",
     CaptureFact.PING_ANSWERED: lambda v: _ping(v, "answered, up to"),
     CaptureFact.PING_UNANSWERED: lambda v: _ping(v, "never answered, from"),
     CaptureFact.PING_NO_ICMP: "no ICMP frag-needed / Packet Too Big said why",

@@ -148,6 +148,11 @@ TEXT: dict[TextFact, Template] = {
         "line {frame}: {sender} refused to send a {size}-byte DF ping itself ('message too "
         "long, mtu={mtu}'): its route toward the destination has MTU {mtu}, learned from an "
         "earlier frag-needed or set on its interface",
+    TextFact.PING_LOCAL_REFUSED:
+        "line {frame}: {sender} refused to send a {size}-byte DF ping itself (Windows' 'Packet "
+        "needs to be fragmented but DF set.' with no 'Reply from' a router): its route toward "
+        "the destination has an MTU below that size, set on its interface or learned from an "
+        "earlier frag-needed; the packet never left",
     TextFact.PING_SIZE_ESTIMATED:
         "{count} ping row(s) (first: line {line}): the IP length was taken as the Length "
         "column minus a {overhead}-byte link header",
