@@ -410,7 +410,8 @@ def test_the_article_itself(seed: Path) -> None:
 # --- garbage -----------------------------------------------------------------------------
 
 _FRAGMENTS = [ln for p in [*sorted(TEXT.glob("*.txt")), *sorted(ARTICLE.glob("*.txt")),
-                            *sorted((TEXT / "ping-output").glob("*.txt"))]
+                            *sorted((TEXT / "ping-output").glob("*.txt")),
+                            *sorted((TEXT / "tracepath").glob("*.txt"))]
               for ln in p.read_text().splitlines()[:40]]
 
 
