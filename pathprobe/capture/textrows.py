@@ -9,7 +9,16 @@ from __future__ import annotations
 import csv
 import re
 
-from pathprobe.capture.textpacket import TIME, Echo, TextForm, TextPacket, number, parse_time, u32
+from pathprobe.capture.textpacket import (
+    TIME,
+    Echo,
+    IcmpKind,
+    TextForm,
+    TextPacket,
+    number,
+    parse_time,
+    u32,
+)
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
 
 TCP_URG, TCP_ECE, TCP_CWR = 0x20, 0x40, 0x80
@@ -65,6 +74,13 @@ _INFO_TOO_BIG = re.compile(r"^(?:Destination unreachable \(Fragmentation needed\
                            r"Big)(?!\S)")
 
 
+# The probes of tracepath and traceroute ("34162 → 44444 Len=1472", the UDP payload), and
+# what answers them
+_INFO_UDP = re.compile(r"^(?P<sport>\d+)\s*(?:\u2192|->|>)\s*(?P<dport>\d+)\s+Len=(?P<len>\d+)\s*$")
+_INFO_ANSWER = re.compile(r"^(?:(?P<ttl>Time-to-live exceeded|Time Exceeded)|Destination "
+                          r"[Uu]nreachable \(Port unreachable\))")
+
+
 _INFO_NEXT_HOP = re.compile(r"\bMTU(?: of next hop)?[:=] ?(\d{1,10})\b")
 
 
@@ -80,6 +96,12 @@ def _icmp_row(m: re.Match[str], lineno: int, src: str, dst: str, info: str, t: f
         return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
                           number=u32(m, m.re.groupindex["no"]),
                           icmp_mtu=mtu if mtu is not None and mtu <= 0xFFFF else 0)
+    answer = _INFO_ANSWER.match(info)
+    if answer is not None:   # (a port unreachable comes from the probe's destination)
+        return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
+                          number=u32(m, m.re.groupindex["no"]), icmp_orig="" if answer.group(
+                              "ttl") else src, icmp_kind=IcmpKind.TTL_EXCEEDED if answer.group(
+                              "ttl") else IcmpKind.PORT_UNREACHABLE)
     echo = _INFO_ECHO.match(info)
     seq = number(echo.group(3), 65536) if echo is not None else None
     if echo is None or seq is None:
@@ -88,6 +110,20 @@ def _icmp_row(m: re.Match[str], lineno: int, src: str, dst: str, info: str, t: f
                       frame_len=number(m.group("flen")), number=u32(m, m.re.groupindex["no"]),
                       echo=Echo(echo.group(1) == "request", int(echo.group(2), 16), seq),
                       df=True if six else None)
+
+
+def _udp_row(m: re.Match[str], udp: re.Match[str], lineno: int, src: str, dst: str,
+             t: float | None) -> TextPacket | None:
+    """A UDP row Wireshark decoded no further (a probe): its size from the UDP length;
+    whether DF was set, a row does not say (IPv6: never fragmented on the way)."""
+    six = ":" in src
+    sport, dport = number(udp.group("sport"), 65536), number(udp.group("dport"), 65536)
+    length = number(udp.group("len"), 0x10000)
+    if sport is None or dport is None or length is None:
+        return None
+    return TextPacket(lineno, TextForm.PACKET_LIST, src, sport, dst, dport, 0, t, 6 if six else 4,
+                      number=u32(m, m.re.groupindex["no"]), ip_len=length + (48 if six else 28),
+                      df=True if six else None, udp=True)
 
 
 def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str, str] | None:
@@ -106,6 +142,9 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
                                                                           dst.split(",")[0])
     if tcp is None and dst and m.group("proto").upper() in ("ICMP", "ICMPV6"):
         return _icmp_row(m, lineno, src, dst, info, t), src, dst, info
+    udp = _INFO_UDP.match(info) if tcp is None and m.group("proto") == "UDP" else None
+    if udp is not None and dst:
+        return _udp_row(m, udp, lineno, src, dst, t), src, dst, info
     if tcp is None or not dst:
         return None, src, dst, info
     flags = 0

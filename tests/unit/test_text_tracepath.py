@@ -61,23 +61,27 @@ def test_tracepath_as_captured_and_as_pasted_gives_one_verdict(name: str, form: 
         assert "tracepath output" in doc["notes"][0]
 
 
-# tcpdump's lines of the same captures: -v shows IPv4's DF flag and ICMPv4's quotes; without
-# it a port unreachable names the probe's destination and port, and an IPv4 probe's DF is
-# unknown (its size proves nothing); IPv6 is never fragmented on the way
+# tcpdump's lines and tshark's rows of the same captures: -v shows IPv4's DF flag and
+# ICMPv4's quotes; without it a port unreachable names the probe's destination and port, and
+# an IPv4 probe's DF is unknown (its size proves nothing); IPv6 is never fragmented on the
+# way. A row shows no MTU: below the probe the frag-needed answered, inferred
 TCPDUMP = {
     "mtu-up.tcpdump-v.txt": ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1"),
     "mtu-up.tcpdump-n.txt": ("PMTU_REDUCED", "measured", None, None, 1400, "198.18.1.1"),
     "mtu6-px.tcpdump-n.txt": ("PMTU_REDUCED", "measured", 1400, None, None, "2001:db8:1::1"),
     "healthy-up.tcpdump-v.txt": ("HEALTHY", "inferred", None, None, None, None),
     "healthy-up.tcpdump-n.txt": ("HEALTHY", "inferred", None, None, None, None),
+    "mtu-up.tshark.txt": ("PMTU_REDUCED", "inferred", None, None, 1499, "198.18.1.1"),
+    "mtu6-px.tshark.txt": ("PMTU_REDUCED", "inferred", None, 1400, 1499, "2001:db8:1::1"),
+    "healthy-up.tshark.txt": ("HEALTHY", "inferred", None, None, None, None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(TCPDUMP))
-def test_the_probes_as_tcpdump_prints_them(name: str) -> None:
+def test_the_probes_as_tcpdump_and_tshark_print_them(name: str) -> None:
     """tcpdump's UDP lines were 'other protocols' and its port unreachable and TTL exceeded
     lines unread: the -v form said 'at most 1400', without -v the frag-needed's quote was
-    unknown (inferred)."""
+    unknown (inferred); tshark's rows gave HEALTHY."""
     _s, doc = analyze(TRACES / name)
     assert verdict(doc) == TCPDUMP[name], doc["verdicts"]
     notes = " ".join(doc["notes"])
@@ -85,6 +89,8 @@ def test_the_probes_as_tcpdump_prints_them(name: str) -> None:
     unshown = "UDP probe(s) reached their destination" in notes
     assert (reached, unshown) == {"healthy-up.tcpdump-v.txt": (True, False),
                                   "healthy-up.tcpdump-n.txt": (False, True),
+                                  "healthy-up.tshark.txt": (False, True),
+                                  "mtu-up.tshark.txt": (False, True),
                                   "mtu-up.tcpdump-n.txt": (False, True)}.get(name,
                                                                              (False, False))
     assert "were skipped" not in notes       # (-i any's multicast lines are IP packets)
