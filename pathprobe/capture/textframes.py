@@ -505,6 +505,8 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
              _ev(TextFact.HEX_PAYLOAD, count=parse.hex_payloads) if parse.hex_payloads
              else _ev(TextFact.NO_PAYLOAD),
              _ev(TextFact.LOSS_UNKNOWN, marks=sum(p.retx_mark for p in parse.packets))]
+    if not any(p.tcp for p in parse.packets):
+        del notes[1:]     # (what text cannot show of TCP: no news for pings and probes)
     for fact, counter in ((TextFact.SEQ_INFERRED, info.seq_inferred),
                           (TextFact.LENGTH_ESTIMATED, info.length_estimated),
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),

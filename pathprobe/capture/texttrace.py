@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from pathprobe.capture.rules import MIN_MTU
 from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket, TextParse, number
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -211,7 +212,8 @@ def trace_notes(parse: TextParse) -> list[Evidence]:
                     {"line": line, "hop": hop, "size": size, "count": count})
            for line, hop, size, count in parse.trace_silent[:4]]
     unshown = [p.line for p in parse.packets if p.icmp_kind is IcmpKind.PORT_UNREACHABLE
-               and p.quoted is not None and p.quoted.df is None]
+               and p.quoted is not None and p.quoted.df is None
+               and (p.quoted.ip_len or 0) > MIN_MTU[4]]   # (a DNS query proves nothing anyway)
     if unshown:
         out.append(Evidence(TextFact.PROBE_DF_UNSHOWN, Step.CAPTURE,
                             {"count": len(unshown), "line": unshown[0]}))

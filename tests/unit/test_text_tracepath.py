@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from pathprobe.capture.icmp import IcmpLog
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textpacket import IcmpKind, TextForm
-from pathprobe.capture.texttrace import DEST_UNSHOWN, FIRST_PROBE, TRACER, TraceOutput, _arguments
+from pathprobe.capture.texttrace import (
+    DEST_UNSHOWN,
+    FIRST_PROBE,
+    TRACER,
+    TraceOutput,
+    _arguments,
+    trace_notes,
+)
 from pathprobe.wire.headers import parse_icmp_error, parse_ip
 from tests.unit.test_text_pings import analyze, only_verdict
 
@@ -94,6 +101,18 @@ def test_the_probes_as_tcpdump_and_tshark_print_them(name: str) -> None:
                                   "mtu-up.tcpdump-n.txt": (False, True)}.get(name,
                                                                              (False, False))
     assert "were skipped" not in notes       # (-i any's multicast lines are IP packets)
+
+
+def test_what_text_cannot_show_of_tcp_is_not_said_of_probes() -> None:
+    """A text of pings and probes got the notes on TCP payloads and retransmissions; a DNS
+    query's port unreachable is no probe whose DF matters."""
+    _s, doc = analyze(TRACES / "mtu-up.txt")
+    assert not any("payload bytes" in n or "retransmissions" in n for n in doc["notes"])
+    parse = parse_text(["IP 198.18.1.2.5353 > 198.18.4.2.53: UDP, length 33",
+                        "IP 198.18.4.2 > 198.18.1.2: ICMP 198.18.4.2 udp port 53 unreachable, "
+                        "length 97"])
+    assert [p.icmp_kind for p in parse.packets] == [None, IcmpKind.PORT_UNREACHABLE]
+    assert trace_notes(parse) == []
 
 
 def test_a_probe_the_destination_answered_makes_the_mtu_exact() -> None:
