@@ -60,7 +60,10 @@ _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |readin
                     r"\d+ packets? (?:captured|received by filter|dropped by|shown)|"
                     r"Running as user|Capturing on |"
                     # an ASA/FTD prompt and 'show capture', the list of captures
-                    r"\S*[#>]\s*show cap|capture \S+ type )")
+                    r"\S*[#>]\s*show cap|capture \S+ type |"
+                    # the bytes tshark -V prints below a frame ("0000  45 00 05 dc ...  E..."),
+                    # and then as its Data field
+                    r"[0-9a-f]{4}  (?:[0-9a-f]{2} ){1,16}|Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
 _STREAM_PROTOCOLS = ("HTTP", "TLS", "SSL", "TCP")
 Ends = tuple[str, int, str, int]
 OPEN_MAX = 64            # connections between two hosts remembered as active

@@ -16,6 +16,7 @@ from pathprobe.capture.textpacket import (
     REQUEST_LINE,
     STATUS_LINE,
     Echo,
+    IcmpKind,
     TextForm,
     TextPacket,
     bare,
@@ -32,6 +33,12 @@ _FRAME = re.compile(r"^Frame (\d+): (\d+) bytes on wire")
 _IPV = re.compile(r"^Internet Protocol Version ([46]), Src: (.+?), Dst: (.+?)\s*$")
 _TCPV = re.compile(r"^Transmission Control Protocol, Src Port: (?:\S+ \()?(\d+)\)?, "
                    r"Dst Port: (?:\S+ \()?(\d+)\)?")
+_UDPV = re.compile(r"^User Datagram Protocol, Src Port: (?:\S+ \()?(\d+)\)?, "
+                   r"Dst Port: (?:\S+ \()?(\d+)\)?")
+# the other errors a probe draws: "Type: 11 (Time-to-live exceeded)", "Type: Time Exceeded
+# (3)"; "Code: 3 (Port unreachable)" (ICMPv6: "Code: 4 (Port unreachable)")
+_ANSWER = re.compile(r"(?m)^(?:Type: .*(?P<ttl>Time-to-live exceeded|Time Exceeded)|Code: \d+ "
+                     r"\(Port unreachable\))")
 _ARRIVAL = re.compile(r"Arrival Time: (\w{3})\w* +(\d+), (\d{4}) (\d\d:\d\d:\d\d(?:\.\d+)?)")
 _EPOCH = re.compile(r"Epoch (?:Arrival )?Time: (\d+(?:\.\d+)?)")
 _TCP_FLAGS = re.compile(r"^Flags: 0x([0-9a-fA-F]{1,4})\b")
@@ -110,19 +117,29 @@ def _detail_icmp(ip: re.Match[str], ip_lines: list[str], lines: list[str], t: fl
     (a TCP segment or a ping)."""
     text = "\n".join(lines)
     src, dst = _addr(ip.group(2)), _addr(ip.group(3))
-    if "Fragmentation needed" not in text and "Packet Too Big" not in text:
+    answer = _ANSWER.search(text)
+    if "Fragmentation needed" not in text and "Packet Too Big" not in text and answer is None:
         return _detail_echo(src, dst, ip.group(1), "\n".join(ip_lines), text, t, lineno)
     mtu = u32(re.search(r"(?m)^(?:MTU of next hop|MTU): (\d+)", text))
     at, qip = next(((i, m) for i, m in enumerate(map(_IPV.match, lines)) if m is not None),
                    (0, None))
     qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
+    quoted = "\n".join(lines[at + 1:])
+    if answer is not None and qip is not None:   # (TTL exceeded, port unreachable: of a probe)
+        probe = _detail_udp(qip, lines[at + 1:], None, lineno)
+        return None if probe is None else TextPacket(
+            lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t, int(ip.group(1)),
+            icmp_kind=IcmpKind.TTL_EXCEEDED if answer.group("ttl") else IcmpKind.PORT_UNREACHABLE,
+            icmp_orig=probe.dst, quoted=probe, quoted_len=probe.ip_len)
     if mtu is None or mtu > 0xFFFF or qip is None:
         return None
     p = TextPacket(lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t,
                    int(ip.group(1)), icmp_mtu=mtu, icmp_orig=_addr(qip.group(3)))
     qports = (number(qtcp.group(1), 65536), number(qtcp.group(2), 65536)) if qtcp else None
-    quoted = "\n".join(lines[at + 1:])
-    if qports is not None and qports[0] is not None and qports[1] is not None:
+    probe = _detail_udp(qip, lines[at + 1:], None, lineno) if qtcp is None else None
+    if probe is not None:
+        p.quoted = probe
+    elif qports is not None and qports[0] is not None and qports[1] is not None:
         p.quoted = TextPacket(lineno, TextForm.DETAIL, _addr(qip.group(2)), qports[0],
                               _addr(qip.group(3)), qports[1], 0)
     else:
@@ -131,6 +148,23 @@ def _detail_icmp(ip: re.Match[str], ip_lines: list[str], lines: list[str], t: fl
     if p.quoted is not None:
         p.quoted_len = _ip_length(qip.group(1), quoted)
     return p
+
+
+def _detail_udp(ip: re.Match[str], ip_lines: list[str], t: float | None, lineno: int
+                ) -> TextPacket | None:
+    """A UDP datagram in a detail block (or quoted in an ICMP error): a probe, with the IP
+    length and DF flag its IP subtree shows (IPv6: never fragmented on the way)."""
+    text = "\n".join(ip_lines)
+    udp = next((m for m in map(_UDPV.match, ip_lines) if m is not None), None)
+    ip_len = _ip_length(ip.group(1), text)
+    if udp is None or ip_len is None:
+        return None
+    sport, dport = number(udp.group(1), 65536), number(udp.group(2), 65536)
+    if sport is None or dport is None:
+        return None
+    return TextPacket(lineno, TextForm.DETAIL, _addr(ip.group(2)), sport, _addr(ip.group(3)),
+                      dport, 0, t, int(ip.group(1)), ip_len=ip_len,
+                      df=True if ip.group(1) == "6" else _df(text), udp=True)
 
 
 def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPacket | None]:
@@ -179,6 +213,8 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
             opts.append(s)
     if ip is not None and icmp is not None:
         return j, _detail_icmp(ip, ip_lines, icmp, t, lineno)
+    if ip is not None and tcp is None:
+        return j, _detail_udp(ip, ip_lines, t, lineno)
     sport = number(tcp.group(1), 65536) if tcp is not None else None
     dport = number(tcp.group(2), 65536) if tcp is not None else None
     if ip is None or tcp is None or sport is None or dport is None:

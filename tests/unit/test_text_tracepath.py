@@ -81,6 +81,10 @@ TCPDUMP = {
     "mtu-up.tshark.txt": ("PMTU_REDUCED", "inferred", None, None, 1499, "198.18.1.1"),
     "mtu6-px.tshark.txt": ("PMTU_REDUCED", "inferred", None, 1400, 1499, "2001:db8:1::1"),
     "healthy-up.tshark.txt": ("HEALTHY", "inferred", None, None, None, None),
+    # tshark -V shows all a pcap does: the same verdicts
+    "mtu-up.tshark-V.txt.gz": ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1"),
+    "mtu6-px.tshark-V.txt.gz": ("PMTU_REDUCED", "measured", 1400, None, None, "2001:db8:1::1"),
+    "healthy-up.tshark-V.txt.gz": ("HEALTHY", "inferred", None, None, None, None),
 }
 
 
@@ -88,13 +92,15 @@ TCPDUMP = {
 def test_the_probes_as_tcpdump_and_tshark_print_them(name: str) -> None:
     """tcpdump's UDP lines were 'other protocols' and its port unreachable and TTL exceeded
     lines unread: the -v form said 'at most 1400', without -v the frag-needed's quote was
-    unknown (inferred); tshark's rows gave HEALTHY."""
+    unknown (inferred); tshark's rows gave HEALTHY, its -V detail 'at most 1400' (inferred)
+    and 1125 lines of the frames' bytes skipped."""
     _s, doc = analyze(TRACES / name)
     assert verdict(doc) == TCPDUMP[name], doc["verdicts"]
     notes = " ".join(doc["notes"])
     reached = "1500-byte DF probe (UDP) reached 198.18.4.2" in notes
     unshown = "UDP probe(s) reached their destination" in notes
     assert (reached, unshown) == {"healthy-up.tcpdump-v.txt": (True, False),
+                                  "healthy-up.tshark-V.txt.gz": (True, False),
                                   "healthy-up.tcpdump-n.txt": (False, True),
                                   "healthy-up.tshark.txt": (False, True),
                                   "mtu-up.tshark.txt": (False, True),
