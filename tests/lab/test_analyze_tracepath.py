@@ -4,6 +4,7 @@ own output, pasted as text, give one verdict (issue 20 items 5 and 6)."""
 from __future__ import annotations
 
 import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def summary(doc: dict[str, object]) -> list[tuple[object, ...]]:
 def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
                                                          scenario: str) -> None:
     """Across r1's 1400-byte link ('mtu') the path MTU is 1400, exact: the probe of 1400
-    bytes reached the upstream (tcpdump -v's text of the capture says the same). With
+    bytes reached the upstream (tcpdump -v's and tshark -V's text of the capture say the same). With
     frag-needed filtered ('mtu-noicmp') nothing answers past r1 and tracepath tried one
     size: no size verdict, and the text says why. The second run alone starts at the 1400
     the kernel learned: the host's own bound."""
@@ -51,6 +52,10 @@ def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pat
     assert (text_status, summary(from_text)) == (status, summary(from_capture))
     if not v6:   # (tcpdump -v quotes ICMPv4 errors; the capture holds no UDP to match ICMPv6's)
         assert summary(analyze(lab, text_forms(cap)["tcpdump-v"])[1]) == summary(from_capture)
+    detail = tmp_path / f"{scenario}.tshark-V.txt"    # (tshark -V quotes both families' errors)
+    detail.write_text(subprocess.run(["tshark", "-n", "-V", "-r", str(cap)], capture_output=True,
+                                     text=True, check=True, timeout=60).stdout)
+    assert summary(analyze(lab, detail)[1]) == summary(from_capture)
     assert "tracepath output" in str(from_text["notes"])
     if scenario.startswith("mtu-noicmp"):
         assert summary(from_text) == [("HEALTHY", "inferred", None, None, None, None)]
