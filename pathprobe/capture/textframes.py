@@ -476,6 +476,9 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
     if not parsed.packets and not parsed.other_protocols and parsed.ping_runs:
         raise CaptureError(f"{path_name}: ping output without a reply, error or statistics "
                            "line: nothing says how its pings fared; paste the whole output")
+    if not parsed.packets and not parsed.other_protocols and parsed.trace_runs:
+        raise CaptureError(f"{path_name}: tracepath output without a hop that says how its "
+                           "probes fared; paste the whole output")
     if not parsed.packets and not parsed.other_protocols:
         first = next((ln.strip() for ln in lines if ln.strip()), "")
         shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])

@@ -59,7 +59,6 @@ class _Hop:
 
 @dataclass
 class _Run:
-    line: int
     target: str | None               # the command line's destination
     size: int                        # the size of the next probe
     six: bool
@@ -95,7 +94,7 @@ class TraceOutput:
                 return None           # ('1: lo: <LOOPBACK,UP>' and the like are no hops)
             target, size, six = self.command or (None, None, False)
             self.runs += 1
-            run = self.run = _Run(lineno, target, size or FIRST_PROBE, six)
+            run = self.run = _Run(target, size or FIRST_PROBE, six)
             self.command = None
         if len(run.hops) >= HOPS_MAX:
             return []
@@ -125,10 +124,10 @@ class TraceOutput:
         family = 6 if run.six or ":" in dst or any(":" in (h.who or "") for h in run.hops) else 4
         out: list[TextPacket] = []
         named: set[int] = set()
-        for h in run.hops:
+        for n, h in enumerate(run.hops):   # (tracepath's ports go up by one a probe)
             probe = TextPacket(h.line, TextForm.TRACEPATH, TRACER, PROBE_SPORT, dst,
-                               PROBE_DPORT + len(out) % 1000, 0, family=family, ip_len=h.size,
-                               df=True, udp=True)
+                               PROBE_DPORT + n, 0, family=family, ip_len=h.size, df=True,
+                               udp=True)
             if h.who == TRACER:       # the host refused it: only a low MTU of its own counts
                 if h.pmtu and h.pmtu < ETHERNET_MTU and h.pmtu not in named:
                     out += [probe, _answer(probe, TRACER, None, h.pmtu)]

@@ -10,6 +10,8 @@ the same verdict."""
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ from pathprobe.capture.texttrace import (
     trace_notes,
 )
 from pathprobe.wire.headers import parse_icmp_error, parse_ip
+from tests.conftest import cli_env
 from tests.unit.test_text_pings import analyze, only_verdict
 
 TRACES = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "tracepath"
@@ -158,6 +161,16 @@ def test_no_reply_to_the_end_names_what_remains() -> None:
     (note,) = [n for n in doc["notes"] if "nothing answered tracepath" in n]
     assert "line 5: from hop 2 on" in note and "1500-byte" in note and "5 hops" in note
     assert "ping -M do" in note
+
+
+def test_a_run_without_a_hop_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """Only the host's own MTU: it was 'not a capture: no ... tracepath lines'."""
+    paste = tmp_path / "paste.txt"
+    paste.write_text("$ tracepath -n 198.18.4.2\n 1?: [LOCALHOST]      pmtu 1500\n")
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(paste)],
+                          capture_output=True, text=True, env=cli_env(), check=False, timeout=60)
+    assert proc.returncode == 2 and not proc.stdout, proc
+    assert proc.stderr.count("\n") == 1 and "tracepath output without a hop" in proc.stderr
 
 
 def test_lines_like_hops_are_no_tracepath_without_its_start() -> None:
