@@ -49,6 +49,7 @@ from pathprobe.capture.textpacket import (
     u32,
 )
 from pathprobe.capture.textping import PingOutput
+from pathprobe.capture.textroute import RouteOutput
 from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
 from pathprobe.capture.texttrace import TraceOutput, quote_probes
 from pathprobe.capture.tracker import PAYLOAD_PEEK
@@ -320,18 +321,20 @@ class _Programs:
     ping's and tracepath's."""
 
     def __init__(self) -> None:
-        self.ping, self.trace = PingOutput(), TraceOutput()
+        self.ping, self.trace, self.route = PingOutput(), TraceOutput(), RouteOutput()
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         got = self.ping.feed(line, lineno)
-        return got if got is not None else self.trace.feed(line, lineno)
+        got = got if got is not None else self.trace.feed(line, lineno)
+        return got if got is not None else self.route.feed(line, lineno)
 
     def close(self, lineno: int) -> list[TextPacket]:
-        return [*self.ping.close(lineno), *self.trace.close()]
+        return [*self.ping.close(lineno), *self.trace.close(), *self.route.close()]
 
     def finish(self, out: TextParse) -> None:
         self.ping.finish(out)
         self.trace.finish(out)
+        out.trace_silent += self.route.silent
         shown = len(out.packets)
         out.packets = quote_probes(out.packets)
         out.other_protocols += shown - len(out.packets)   # (answers to nothing shown)

@@ -49,7 +49,7 @@ from pathprobe.capture.textpacket import (
     proxy_port_syn,
 )
 from pathprobe.capture.textping import ping_notes, ping_told
-from pathprobe.capture.texttrace import trace_notes, trace_told
+from pathprobe.capture.texttrace import TRACE_FORMS, trace_notes, trace_told
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -420,7 +420,7 @@ class _Clock:
 
     def at(self, p: TextPacket, info: TextInfo) -> float:
         if p.ts is None:
-            if p.form not in (TextForm.PING, TextForm.TRACEPATH):   # (they show none: no news)
+            if p.form is not TextForm.PING and p.form not in TRACE_FORMS:  # (they show none)
                 _count(info.no_time, p.line)
             return self.ts
         self.broke = False

@@ -32,6 +32,7 @@ class TextForm(StrEnum):
     HTTP = "decoded HTTP"
     PING = "ping output"
     TRACEPATH = "tracepath output"
+    TRACEROUTE = "traceroute output"
 
 
 class PingSystem(StrEnum):
@@ -138,8 +139,9 @@ class TextParse:
     ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)
     ping_unread: list[int] = field(default_factory=list)   # first unread line of such runs
     trace_runs: int = 0             # runs of tracepath's output
-    # ... that nothing answered from a hop on: (line, hop, probe size, hops)
-    trace_silent: list[tuple[int, int, int, int]] = field(default_factory=list)
+    # ... and traceroute's that nothing answered from a hop on: (line, hop, probe size,
+    # hops, which program)
+    trace_silent: list[tuple[int, int, int, int, str]] = field(default_factory=list)
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

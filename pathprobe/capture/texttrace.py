@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 
 from pathprobe.capture.rules import MIN_MTU
 from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket, TextParse, number
+from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Evidence, Step, Verdict
 
 TRACER = "the tracing host"          # the sender, which tracepath does not show
+TRACE_FORMS = frozenset({TextForm.TRACEPATH, TextForm.TRACEROUTE})
 DEST_UNSHOWN = "the traced host"     # the destination, when nothing shows it
 ETHERNET_MTU = 1500                  # a host's own MTU below this is itself a reduced path MTU
 FIRST_PROBE = 0xFFFF                 # tracepath's first size (without -l): any MTU refuses it
@@ -46,7 +48,7 @@ _OPTION_VALUE = frozenset("lmp")     # options of tracepath that take a value
 
 
 @dataclass
-class _Hop:
+class Hop:
     """What one hop line showed (``who``: None for no reply, TRACER for [LOCALHOST])."""
 
     line: int
@@ -58,11 +60,15 @@ class _Hop:
 
 
 @dataclass
-class _Run:
+class Run:
+    """One run of tracepath or traceroute: what its hop lines showed so far."""
+
     target: str | None               # the command line's destination
     size: int                        # the size of the next probe
     six: bool
-    hops: list[_Hop] = field(default_factory=list)
+    df: bool | None = True           # tracepath's probes are DF; traceroute's only with -F
+    form: TextForm = TextForm.TRACEPATH
+    hops: list[Hop] = field(default_factory=list)
 
 
 @dataclass
@@ -70,10 +76,9 @@ class TraceOutput:
     """Reads a text's tracepath output line by line (``feed``), yielding TextPackets."""
 
     runs: int = 0
-    run: _Run | None = None
+    run: Run | None = None
     command: tuple[str | None, int | None, bool] | None = None   # (target, -l, -6)
-    # runs that ended in no reply from a hop on: (line, hop, probe size, hops)
-    silent: list[tuple[int, int, int, int]] = field(default_factory=list)
+    silent: list[Silent] = field(default_factory=list)   # see ``run_packets``
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         """The packets a line shows, or None when it is no tracepath output."""
@@ -94,7 +99,7 @@ class TraceOutput:
                 return None           # ('1: lo: <LOOPBACK,UP>' and the like are no hops)
             target, size, six = self.command or (None, None, False)
             self.runs += 1
-            run = self.run = _Run(target, size or FIRST_PROBE, six)
+            run = self.run = Run(target, size or FIRST_PROBE, six)
             self.command = None
         if len(run.hops) >= HOPS_MAX:
             return []
@@ -107,49 +112,56 @@ class TraceOutput:
                 else hop.group("addr") or hop.group("bare"))
         if who == "send failed" or rest.group("error") or (rest.group("pmtu") and not pmtu):
             return []                 # (unreachable marks say nothing of size)
-        run.hops.append(_Hop(lineno, number(hop.group("hop")) or 1, name, run.size, pmtu,
-                             bool(rest.group("reached"))))
+        run.hops.append(Hop(lineno, number(hop.group("hop")) or 1, name, run.size, pmtu,
+                            bool(rest.group("reached"))))
         if pmtu:
             run.size = pmtu
         return []
 
     def close(self) -> list[TextPacket]:
-        """End the current run: its probes and answers, now that its destination is known
-        (the address 'reached' shows, else the command line's, else a stand-in)."""
+        """End the current run: its probes and answers (``run_packets``)."""
         run, self.run = self.run, None
-        if run is None:
-            return []
-        reached = next((h.who for h in run.hops if h.reached and h.who), None)
-        dst = reached or run.target or DEST_UNSHOWN
-        family = 6 if run.six or ":" in dst or any(":" in (h.who or "") for h in run.hops) else 4
-        out: list[TextPacket] = []
-        named: set[int] = set()
-        for n, h in enumerate(run.hops):   # (tracepath's ports go up by one a probe)
-            probe = TextPacket(h.line, TextForm.TRACEPATH, TRACER, PROBE_SPORT, dst,
-                               PROBE_DPORT + n, 0, family=family, ip_len=h.size, df=True,
-                               udp=True)
-            if h.who == TRACER:       # the host refused it: only a low MTU of its own counts
-                if h.pmtu and h.pmtu < ETHERNET_MTU and h.pmtu not in named:
-                    out += [probe, _answer(probe, TRACER, None, h.pmtu)]
-                continue
-            out.append(probe)
-            if h.who is None:
-                continue
-            if h.pmtu:
-                named.add(h.pmtu)
-                out.append(_answer(probe, h.who, None, h.pmtu))
-            else:
-                kind = IcmpKind.PORT_UNREACHABLE if h.reached else IcmpKind.TTL_EXCEEDED
-                out.append(_answer(probe, h.who, kind, None))
-        last = max((i for i, h in enumerate(run.hops) if h.who is not None), default=-1)
-        tail = run.hops[last + 1:]    # no reply from there to the end
-        if tail and reached is None:
-            self.silent.append((tail[0].line, tail[0].hop, tail[0].size, len(tail)))
-        return out
+        return run_packets(run, self.silent) if run is not None else []
 
     def finish(self, parse: TextParse) -> None:
         parse.trace_runs, parse.trace_silent = self.runs, self.silent
 
+
+# (line, hop, probe size, hops, the program) of a run nothing answered from a hop on
+Silent = tuple[int, int, int, int, str]
+
+
+def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
+    """A run's probes and the answers its hop lines show, now that its destination is
+    known (the address that answered as the destination, else the command line's, else a
+    stand-in); a run that nothing answered from some hop on is added to ``silent``."""
+    reached = next((h.who for h in run.hops if h.reached and h.who), None)
+    dst = reached or run.target or DEST_UNSHOWN
+    family = 6 if run.six or ":" in dst or any(":" in (h.who or "") for h in run.hops) else 4
+    out: list[TextPacket] = []
+    named: set[int] = set()
+    for n, h in enumerate(run.hops):   # (tracepath's ports go up by one a probe)
+        probe = TextPacket(h.line, run.form, TRACER, PROBE_SPORT, dst, PROBE_DPORT + n, 0,
+                           family=family, ip_len=h.size, df=True if family == 6 else run.df,
+                           udp=True)
+        if h.who == TRACER:       # the host refused it: only a low MTU of its own counts
+            if h.pmtu and h.pmtu < ETHERNET_MTU and h.pmtu not in named:
+                out += [probe, _answer(probe, TRACER, None, h.pmtu)]
+            continue
+        out.append(probe)
+        if h.who is None:
+            continue
+        if h.pmtu:
+            named.add(h.pmtu)
+            out.append(_answer(probe, h.who, None, h.pmtu))
+        else:
+            kind = IcmpKind.PORT_UNREACHABLE if h.reached else IcmpKind.TTL_EXCEEDED
+            out.append(_answer(probe, h.who, kind, None))
+    last = max((i for i, h in enumerate(run.hops) if h.who is not None), default=-1)
+    tail = run.hops[last + 1:]    # no reply from there to the end
+    if tail and reached is None and (run.df or family == 6) and tail[0].size > MIN_MTU[family]:
+        silent.append((tail[0].line, tail[0].hop, tail[0].size, len(tail), run.form.value))
+    return out
 
 def _arguments(args: Sequence[str], six: bool) -> tuple[str | None, int | None, bool]:
     """(destination, first probe size from -l, -6) of tracepath's arguments."""
@@ -176,7 +188,7 @@ def _arguments(args: Sequence[str], six: bool) -> tuple[str | None, int | None, 
 
 def _answer(probe: TextPacket, who: str, kind: IcmpKind | None, mtu: int | None) -> TextPacket:
     """The ICMP message ``who`` sent back for ``probe`` (``mtu``: a frag-needed)."""
-    return TextPacket(probe.line, TextForm.TRACEPATH, who, 0, TRACER, 0, 0, family=probe.family,
+    return TextPacket(probe.line, probe.form, who, 0, TRACER, 0, 0, family=probe.family,
                       icmp_mtu=mtu, icmp_kind=kind, icmp_orig=probe.dst, quoted=probe,
                       quoted_len=probe.ip_len)
 
@@ -208,8 +220,8 @@ def trace_notes(parse: TextParse) -> list[Evidence]:
     """The runs that nothing answered from some hop on, and the probes that reached their
     destination with no DF flag shown: why they prove no size."""
     out = [Evidence(TextFact.TRACE_NO_REPLY, Step.CAPTURE,
-                    {"line": line, "hop": hop, "size": size, "count": count})
-           for line, hop, size, count in parse.trace_silent[:4]]
+                    {"line": line, "hop": hop, "size": size, "count": count, "tool": tool})
+           for line, hop, size, count, tool in parse.trace_silent[:4]]
     unshown = [p.line for p in parse.packets if p.icmp_kind is IcmpKind.PORT_UNREACHABLE
                and p.quoted is not None and p.quoted.df is None
                and (p.quoted.ip_len or 0) > MIN_MTU[4]]   # (a DNS query proves nothing anyway)
@@ -220,19 +232,23 @@ def trace_notes(parse: TextParse) -> list[Evidence]:
 
 
 def trace_told(v: Verdict, packets: Sequence[TextPacket]) -> Verdict:
-    """Evidence from tracepath's output: its [LOCALHOST] line is the host's own MTU, not a
-    router's message, and the ports it quotes are stand-ins (the output shows none)."""
-    traced = {p.line: p for p in packets if p.form is TextForm.TRACEPATH and p.quoted}
-    if not traced:
+    """Evidence from tracepath's and traceroute's output: the host's own MTU is no router's
+    message, traceroute's F= change names no router, and the ports quoted are stand-ins
+    (the output shows none)."""
+    too_big = {p.line: p for p in packets if p.form in TRACE_FORMS and p.icmp_mtu is not None}
+    if not too_big:
         return v
     out = []
     for e in v.evidence:
-        p = traced.get(e.frames[0]) if e.frames else None
-        if p is not None and p.src == TRACER and e.fact is CaptureFact.ICMP_FRAG_NEEDED:
-            e = Evidence(TextFact.TRACE_LOCAL_MTU, Step.CAPTURE, e.values, e.frames)
+        p = too_big.get(e.frames[0]) if e.frames else None
+        if p is not None and e.fact is CaptureFact.ICMP_FRAG_NEEDED and p.src in _TOLD:
+            e = Evidence(_TOLD[p.src], Step.CAPTURE, e.values, e.frames)
         elif p is not None and e.fact is CaptureFact.ICMP_QUOTES:
             if p.src == TRACER:
-                continue              # (the refused probe's size is tracepath's, not the path's)
+                continue              # (the refused probe's size is the program's, not the path's)
             e = dataclasses.replace(e, values={**e.values, "ports": "-"})
         out.append(e)
     return dataclasses.replace(v, evidence=tuple(out))
+
+
+_TOLD = {TRACER: TextFact.TRACE_LOCAL_MTU, ROUTER_UNSHOWN: TextFact.TRACE_MTU_CHANGE}

@@ -20,8 +20,8 @@ raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
 lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors,
-the ping program's own output (Linux, Windows in 7 languages, Cisco IOS/ASA) and
-tracepath's; evidence
+the ping program's own output (Linux, Windows in 7 languages, Cisco IOS/ASA),
+tracepath's and Linux traceroute's; evidence
 then cites line numbers and says what text cannot prove, such as an IPv4
 ping's DF flag without tcpdump -v or ping's command line), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends

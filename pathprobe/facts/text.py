@@ -43,6 +43,7 @@ class TextFact(StrEnum):
     PING_RUN_UNREAD = "text-ping-run-unread"   # {count} runs with lines not read (first {line})
     TRACE_LOCAL_MTU = "text-trace-local-mtu"   # line {frame}: [LOCALHOST] pmtu {mtu}
     TRACE_NO_REPLY = "text-trace-no-reply"     # line {line}: no reply from hop {hop} on
+    TRACE_MTU_CHANGE = "text-trace-mtu-change"  # line {frame}: traceroute's F={mtu}
     PROBE_DF_UNSHOWN = "text-probe-df-unshown"  # {count} probes reached, DF not shown
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})

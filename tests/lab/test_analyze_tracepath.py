@@ -59,7 +59,7 @@ def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pat
     assert "tracepath output" in str(from_text["notes"])
     if scenario.startswith("mtu-noicmp"):
         assert summary(from_text) == [("HEALTHY", "inferred", None, None, None, None)]
-        assert "from hop 2 on, nothing answered tracepath's 1500-byte DF probes" in str(
+        assert "from hop 2 on, nothing answered the 1500-byte DF probes of tracepath" in str(
             from_text["notes"])
         return
     if scenario == "healthy":

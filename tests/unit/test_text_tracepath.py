@@ -158,7 +158,7 @@ def test_older_formats_and_names_only() -> None:
 
 def test_no_reply_to_the_end_names_what_remains() -> None:
     _s, doc = analyze(TRACES / "mtu-noicmp-up.txt")
-    (note,) = [n for n in doc["notes"] if "nothing answered tracepath" in n]
+    (note,) = [n for n in doc["notes"] if "nothing answered the" in n]
     assert "line 5: from hop 2 on" in note and "1500-byte" in note and "5 hops" in note
     assert "ping -M do" in note
 

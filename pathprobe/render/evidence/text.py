@@ -128,14 +128,19 @@ TEXT: dict[TextFact, Template] = {
         "or form not known here, perhaps a router's): pings the statistics count and no line "
         "shows are not taken as lost",
     TextFact.TRACE_LOCAL_MTU:
-        "line {frame}: {sender} refused tracepath's first probe itself (its first 'pmtu "
-        "{mtu}', [LOCALHOST]): its route toward the destination has MTU {mtu}, set on its "
-        "interface or learned from an earlier frag-needed (no router's message is shown)",
+        "line {frame}: {sender} refused the trace's first probe itself (the first MTU it "
+        "printed, {mtu}: tracepath's [LOCALHOST] or traceroute's first F=): its route toward "
+        "the destination has MTU {mtu}, set on its interface or learned from an earlier "
+        "frag-needed (no router's message is shown)",
+    TextFact.TRACE_MTU_CHANGE:
+        "line {frame}: traceroute went down to F={mtu} from {size} bytes: a router said "
+        "{size} did not fit (frag-needed, next hop MTU {mtu}); the output does not name it "
+        "(normally the hop before)",
     TextFact.TRACE_NO_REPLY:
-        "line {line}: from hop {hop} on, nothing answered tracepath's {size}-byte DF probes "
-        "({count:#hop}): a link that drops packets of that size without a frag-needed, and "
-        "routers and a destination that do not answer, look the same here; tracepath sends "
-        "one size at a time, so a DF ping sweep (ping -M do -s N) tells them apart",
+        "line {line}: from hop {hop} on, nothing answered the {size}-byte DF probes of "
+        "{tool} ({count:#hop}): a link that drops packets of that size without a "
+        "frag-needed, and routers and a destination that do not answer, look the same here; "
+        "it sends one size at a time, so a DF ping sweep (ping -M do -s N) tells them apart",
     TextFact.PROBE_DF_UNSHOWN:
         "{count} UDP probe(s) reached their destination (first answered on line {line}) but "
         "the text shows no DF flag: sent without it, a probe may cross in fragments, so "

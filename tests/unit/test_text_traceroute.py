@@ -1,0 +1,145 @@
+"""Linux traceroute's output pasted as text (issue 20 items 5 and 6): its UDP probes and
+the answers each hop line shows, judged as a capture of the same run. The fixtures of
+tests/fixtures/text/traceroute/ without 'hand-' are real: traceroute 2.1.2 in the lab from
+the fmc to the upstream across r1's 1400-byte link ('mtu'), with frag-needed filtered
+('mtu-noicmp') and without the link ('healthy'), as -n, -F with 1500-byte packets, and
+--mtu; each with the capture taken on the fmc while it ran. 'hand-' ones follow public
+pastes' formats with the lab's addresses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.textpacket import IcmpKind, TextForm
+from pathprobe.capture.textping import ROUTER_UNSHOWN
+from pathprobe.capture.textroute import RouteOutput, _arguments, _Command, _probes
+from pathprobe.capture.texttrace import TRACER
+from tests.unit.test_text_pings import analyze, only_verdict
+
+ROUTES = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "traceroute"
+
+
+def verdict(doc: dict[str, Any]) -> tuple[Any, ...]:
+    v = only_verdict(doc)
+    return (v["code"], v["confidence"], v.get("mtu"), v.get("pmtu_low"), v.get("pmtu_high"),
+            v.get("router"))
+
+
+def facts(doc: dict[str, Any]) -> list[str]:
+    return [f["fact"] for v in doc["verdicts"] for f in v["facts"]]
+
+
+def test_mtu_changes_make_the_path_mtu_exact_where_the_destination_answered() -> None:
+    """--mtu across links of 1370 and 1350 bytes (a public paste's numbers): each F= below
+    the last size is a frag-needed from a router the output does not name; the probe of
+    1350 bytes reached the destination, so the path MTU is 1350. It was 'not a capture'."""
+    status, doc = analyze(ROUTES / "hand-mtu-two-links.txt")
+    assert (status, verdict(doc)) == (0, ("PMTU_REDUCED", "measured", 1350, None, None,
+                                          ROUTER_UNSHOWN))
+    assert facts(doc).count("text-trace-mtu-change") == 2 and "probe-reached" in facts(doc)
+    assert "traceroute output" in doc["notes"][0]
+
+
+# --- line vectors ------------------------------------------------------------------------
+
+def run(lines: list[str]) -> list[Any]:
+    r = RouteOutput()
+    out = []
+    for n, line in enumerate(lines, 1):
+        got = r.feed(line, n)
+        assert got is not None, line
+        out += got
+    return out + r.close()
+
+
+def test_each_probe_becomes_a_probe_and_its_answer() -> None:
+    packets = run(["$ traceroute -n -F -q 2 198.18.4.2 1500",
+                   "traceroute to 198.18.4.2 (198.18.4.2), 30 hops max, 1500 byte packets",
+                   " 1  198.18.1.1  0.052 ms  0.011 ms",
+                   " 2  198.18.1.1  0.040 ms !F-1400  *",
+                   " 3  * 198.18.3.1  0.036 ms !H",
+                   " 4  198.18.4.2  0.042 ms  198.18.4.9  0.030 ms"])
+    shown = [(p.line, p.src, p.udp, p.ip_len, p.df, p.icmp_mtu, p.icmp_kind) for p in packets]
+    assert shown == [
+        (3, TRACER, True, 1500, True, None, None),
+        (3, "198.18.1.1", False, None, None, None, IcmpKind.TTL_EXCEEDED),
+        (3, TRACER, True, 1500, True, None, None),
+        (3, "198.18.1.1", False, None, None, None, IcmpKind.TTL_EXCEEDED),
+        (4, TRACER, True, 1500, True, None, None),
+        (4, "198.18.1.1", False, None, None, 1400, None),
+        (4, TRACER, True, 1500, True, None, None),
+        (5, TRACER, True, 1500, True, None, None),
+        (6, TRACER, True, 1500, True, None, None),
+        (6, "198.18.4.2", False, None, None, None, IcmpKind.PORT_UNREACHABLE),
+        (6, TRACER, True, 1500, True, None, None),
+        (6, "198.18.4.9", False, None, None, None, IcmpKind.TTL_EXCEEDED)]
+    assert all(p.form is TextForm.TRACEROUTE for p in packets)
+
+
+def test_without_minus_f_an_ipv4_probe_is_not_df() -> None:
+    """traceroute sets DF only with -F or --mtu: its 60-byte probes prove nothing, and a
+    paste without the command line does not say (None)."""
+    for command, df in (("$ traceroute -n 198.18.4.2", False), ("", None)):
+        packets = run([*([command] if command else []),
+                       "traceroute to 198.18.4.2 (198.18.4.2), 30 hops max, 60 byte packets",
+                       " 1  198.18.4.2  0.042 ms"])
+        assert [(p.ip_len, p.df) for p in packets if p.udp] == [(60, df)]
+
+
+def test_a_header_sent_to_stderr_is_not_needed() -> None:
+    """'traceroute x | pathprobe analyze -' loses the header (stderr): the command line
+    says the destination and the size."""
+    packets = run(["$ traceroute -n 198.18.4.2 1400", " 1  198.18.4.2  0.042 ms"])
+    assert [(p.dst, p.ip_len) for p in packets if p.udp] == [("198.18.4.2", 1400)]
+
+
+@pytest.mark.parametrize(("rest", "want"), [
+    ("198.18.1.1  0.052 ms  0.011 ms  0.009 ms",
+     [(False, "198.18.1.1", ""), (False, "198.18.1.1", ""), (False, "198.18.1.1", "")]),
+    ("* * *", [(True, None, ""), (True, None, ""), (True, None, "")]),
+    ("r1 (198.18.1.1)  0.088 ms F=1500  0.074 ms",
+     [(False, "198.18.1.1", " F=1500"), (False, "198.18.1.1", "")]),
+    ("192.168.1.11 [*]  0.429 ms F=1500  0.384 ms",          # -A: the AS
+     [(False, "192.168.1.11", " F=1500"), (False, "192.168.1.11", "")]),
+    ("72.14.209.210 [AS15169] '-5'  2.605 ms *  5.514 ms",
+     [(False, "72.14.209.210", ""), (True, "72.14.209.210", ""), (False, "72.14.209.210", "")]),
+    ("lo: <LOOPBACK,UP,LOWER_UP> mtu 65536", None),          # (ip addr: no hop)
+    ("0.042 ms", None),                                     # (a time, nobody named)
+])
+def test_probes_of_a_hop_line(rest: str, want: list[tuple[bool, str | None, str]] | None
+                              ) -> None:
+    assert _probes(rest) == want
+
+
+@pytest.mark.parametrize(("args", "want"), [
+    ("-n 198.18.4.2", _Command("198.18.4.2", None, False, False)),
+    ("-F -n 198.18.4.2 1500", _Command("198.18.4.2", 1500, True, False)),
+    ("--mtu -6 h", _Command("h", None, True, True, True)),
+    ("-nF -q 2 -m6 h 1400", _Command("h", 1400, True, False)),
+    ("-w 1 --port 33434 h", _Command("h", None, False, False)),
+    ("-I h 99999", _Command("h", None, False, False)),     # (no size a packet can have)
+])
+def test_arguments(args: str, want: _Command) -> None:
+    assert _arguments(args.split(), False) == want
+
+
+_LINES = [ln for p in sorted(ROUTES.glob("*.txt")) for ln in p.read_text().splitlines()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_LINES), st.text(max_size=40),
+                          st.tuples(st.sampled_from(_LINES), st.integers(0, 80),
+                                    st.text(max_size=6)).map(
+                              lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])), max_size=30))
+def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
+    for p in parse_text(lines).packets:
+        if p.form is TextForm.TRACEROUTE:
+            probe = p if p.udp else p.quoted
+            assert probe is not None and probe.ip_len is not None
+            assert 0 < probe.ip_len <= 0xFFFF
