@@ -25,10 +25,11 @@ APT_PACKAGES=(squid-openssl nftables iproute2 ethtool openssl kmod util-linux py
               python3-venv man-db)
 # squid-openssl: Debian's squid built with ssl-bump (the lab's 'intercept'); it conflicts with
 # the 'squid' package and replaces it (same /usr/sbin/squid).
-# What only the tests use: captures and their cross-check, ping/tracepath/scamper as peers,
-# curl through the lab proxy, a real browser for the HTML report, an sshd per lab FMC (the
-# Ansible playbook's test), sudo (the quick start's `sudo pathprobe`).
-TEST_PACKAGES=(tcpdump tshark iputils-ping iputils-tracepath scamper curl chromium
+# What only the tests use: captures and their cross-check, ping/tracepath/scamper as peers
+# (and traceroute, whose output analyze reads), curl through the lab proxy, a real browser
+# for the HTML report, an sshd per lab FMC (the Ansible playbook's test), sudo (the quick
+# start's `sudo pathprobe`).
+TEST_PACKAGES=(tcpdump tshark iputils-ping iputils-tracepath traceroute scamper curl chromium
                fonts-dejavu-core openssh-server openssh-client sudo)
 
 TEST_PACKAGES+=(poppler-utils)  # pdftotext, pdftoppm: the HTML report printed to PDF is checked
