@@ -160,7 +160,9 @@ def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
     last = max((i for i, h in enumerate(run.hops) if h.who is not None), default=-1)
     tail = run.hops[last + 1:]    # no reply from there to the end
     if tail and reached is None and (run.df or family == 6) and tail[0].size > MIN_MTU[family]:
-        silent.append((tail[0].line, tail[0].hop, tail[0].size, len(tail), run.form.value))
+        program = "traceroute" if run.form is TextForm.TRACEROUTE else "tracepath"
+        silent.append((tail[0].line, tail[0].hop, tail[0].size, len({h.hop for h in tail}),
+                       program))
     return out
 
 def _arguments(args: Sequence[str], six: bool) -> tuple[str | None, int | None, bool]:

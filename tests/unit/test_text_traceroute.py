@@ -35,6 +35,41 @@ def facts(doc: dict[str, Any]) -> list[str]:
     return [f["fact"] for v in doc["verdicts"] for f in v["facts"]]
 
 
+# run -> (the capture's verdict, the text's router where the output cannot name it)
+EXPECTED = {
+    # -F with 1500-byte packets: r1's frag-needed, '!F-1400'; traceroute gives up there
+    "mtu-F1500": ("PMTU_REDUCED", "measured", None, None, 1400, "198.18.1.1"),
+    "mtu6-F1500": ("PMTU_REDUCED", "measured", None, None, 1400, "2001:db8:1::1"),
+    # --mtu: F=1400 at hop 2, then the upstream answered 1400 bytes: exact
+    "mtu-mtu": ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1"),
+    "mtu6-mtu": ("PMTU_REDUCED", "measured", 1400, None, None, "2001:db8:1::1"),
+    # frag-needed filtered: nothing past r1 answers 1500 bytes; one size, no size verdict
+    "mtu-noicmp-F1500": ("HEALTHY", "inferred", None, None, None, None),
+    "healthy-F1500": ("HEALTHY", "inferred", None, None, None, None),
+    "healthy6-mtu": ("HEALTHY", "inferred", None, None, None, None),
+    # 60-byte probes without DF: nothing about size
+    "mtu-dflt": ("HEALTHY", "inferred", None, None, None, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("form", ["pcap", "txt"])
+def test_traceroute_as_captured_and_as_pasted_gives_one_verdict(name: str, form: str) -> None:
+    """The text was 'not a capture' (exit 2) before. --mtu's output does not name the
+    router whose frag-needed lowered the size: 'a router (not shown)'."""
+    status, doc = analyze(ROUTES / f"{name}.{form}")
+    want = EXPECTED[name]
+    if form == "txt" and name.endswith("-mtu") and want[0] == "PMTU_REDUCED":
+        want = (*want[:5], ROUTER_UNSHOWN)
+    assert (status, verdict(doc)) == (0, want), doc["verdicts"]
+
+
+def test_no_answer_to_the_end_names_what_remains() -> None:
+    _s, doc = analyze(ROUTES / "mtu-noicmp-F1500.txt")
+    (note,) = [n for n in doc["notes"] if "nothing answered" in n]
+    assert "from hop 2 on" in note and "1500-byte DF probes of traceroute (5 hops)" in note
+
+
 def test_mtu_changes_make_the_path_mtu_exact_where_the_destination_answered() -> None:
     """--mtu across links of 1370 and 1350 bytes (a public paste's numbers): each F= below
     the last size is a frag-needed from a router the output does not name; the probe of

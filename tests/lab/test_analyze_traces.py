@@ -1,5 +1,5 @@
-"""Real tracepath runs in the lab, captured while they ran: the capture and tracepath's
-own output, pasted as text, give one verdict (issue 20 items 5 and 6)."""
+"""Real tracepath and traceroute runs in the lab, captured while they ran: the capture and
+the program's own output, pasted as text, give one verdict (issue 20 items 5 and 6)."""
 
 from __future__ import annotations
 
@@ -75,3 +75,31 @@ def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pat
     (v,) = verdicts(doc)
     assert (v["code"], v.get("mtu")) == ("PMTU_REDUCED", 1400), v
     assert "text-trace-local-mtu" in [f["fact"] for f in v["facts"]]   # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("scenario", "how"), [("mtu", "-F"), ("mtu", "--mtu"),
+                                               ("mtu-noicmp", "-F"), ("healthy", "--mtu")])
+def test_a_traceroute_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
+                                                          scenario: str, how: str) -> None:
+    """Real Linux traceroute runs, DF probes of 1500 bytes (-F) or sized down by --mtu:
+    its output and the capture give one verdict, but for the router, which --mtu's output
+    does not name."""
+    lab.up(scenario)
+    cap = tmp_path / f"{scenario}.pcap"
+    argv = ["traceroute", "-4", "-n", how, "-m", "5", "-w", "1", "-q", "2", topo.UPSTREAM_V4,
+            *(["1500"] if how == "-F" else [])]
+    with tcpdump(lab, cap, snaplen=200):
+        r = lab.run(argv, timeout=60)
+    assert r.returncode == 0, r.stderr
+    text = tmp_path / f"{scenario}.traceroute.txt"
+    text.write_text(f"[admin@fmc ~]$ {shlex.join(argv)}\n{r.stderr}{r.stdout}")
+    status, from_capture = analyze(lab, cap)
+    text_status, from_text = analyze(lab, text)
+    want = summary(from_capture)
+    if how == "--mtu" and want[0][0] == "PMTU_REDUCED":
+        want = [(*want[0][:5], "a router (not shown)")]
+    assert (text_status, summary(from_text)) == (status, want)
+    if scenario == "mtu":
+        assert summary(from_capture)[0][:2] == ("PMTU_REDUCED", "measured")
+        assert summary(from_capture)[0][2:5] == ((1400, None, None) if how == "--mtu"
+                                                 else (None, None, 1400))
