@@ -13,7 +13,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from pathprobe.capture.icmp import IcmpLog
 from pathprobe.capture.text import parse_text
-from pathprobe.capture.textpacket import IcmpKind, TextForm
+from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket
 from pathprobe.capture.texttrace import (
     DEST_UNSHOWN,
     FIRST_PROBE,
@@ -183,14 +183,24 @@ def test_lines_like_hops_are_no_tracepath_without_its_start() -> None:
 
 # --- line vectors ------------------------------------------------------------------------
 
-def run(lines: list[str]) -> list[Any]:
-    t = TraceOutput()
+class Reader(Protocol):
+    def feed(self, line: str, lineno: int) -> list[TextPacket] | None: ...
+
+    def close(self) -> list[TextPacket]: ...
+
+
+def read_lines(reader: Reader, lines: list[str]) -> list[TextPacket]:
+    """The packets a trace program's reader makes of ``lines``, each of which it must read."""
     out = []
     for n, line in enumerate(lines, 1):
-        got = t.feed(line, n)
+        got = reader.feed(line, n)
         assert got is not None, line
         out += got
-    return out + t.close()
+    return out + reader.close()
+
+
+def run(lines: list[str]) -> list[TextPacket]:
+    return read_lines(TraceOutput(), lines)
 
 
 def test_each_hop_becomes_its_probe_and_answer() -> None:
@@ -266,19 +276,25 @@ def test_only_the_destinations_port_unreachable_of_a_df_probe_proves_its_size(
     assert (got is not None and (got.frame, got.size, got.proto) == (7, size, 17)) == reached
 
 
-_LINES = [ln for p in sorted(TRACES.glob("*.txt")) for ln in p.read_text().splitlines()]
+def mixes(folder: Path) -> st.SearchStrategy[list[str]]:
+    """Lists of a folder's fixture lines, some cut with junk, and junk."""
+    lines = [ln for p in sorted(folder.glob("*.txt")) for ln in p.read_text().splitlines()]
+    return st.lists(st.one_of(st.sampled_from(lines), st.text(max_size=40),
+                              st.tuples(st.sampled_from(lines), st.integers(0, 80),
+                                        st.text(max_size=6)).map(
+                                  lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])), max_size=30)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(_LINES), st.text(max_size=40),
-                          st.tuples(st.sampled_from(_LINES), st.integers(0, 60),
-                                    st.text(max_size=6)).map(
-                              lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])), max_size=30))
-def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
+def assert_probes_sized(lines: list[str], form: TextForm) -> None:
     """Every probe has a size a packet can have, and every answer quotes its probe."""
-    parse = parse_text(lines)
-    for p in parse.packets:
-        if p.form is TextForm.TRACEPATH:
+    for p in parse_text(lines).packets:
+        if p.form is form:
             probe = p if p.udp else p.quoted
             assert probe is not None and probe.ip_len is not None
             assert 0 < probe.ip_len <= 0xFFFF
+
+
+@settings(max_examples=300, deadline=None)
+@given(mixes(TRACES))
+def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
+    assert_probes_sized(lines, TextForm.TRACEPATH)

@@ -9,30 +9,18 @@ pastes' formats with the lab's addresses."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from pathprobe.capture.text import parse_text
-from pathprobe.capture.textpacket import IcmpKind, TextForm
+from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.capture.textroute import RouteOutput, _arguments, _Command, _probes
 from pathprobe.capture.texttrace import TRACER
-from tests.unit.test_text_pings import analyze, only_verdict
+from tests.unit.test_text_pings import analyze
+from tests.unit.test_text_tracepath import assert_probes_sized, facts, mixes, read_lines, verdict
 
 ROUTES = Path(__file__).resolve().parents[1] / "fixtures" / "text" / "traceroute"
-
-
-def verdict(doc: dict[str, Any]) -> tuple[Any, ...]:
-    v = only_verdict(doc)
-    return (v["code"], v["confidence"], v.get("mtu"), v.get("pmtu_low"), v.get("pmtu_high"),
-            v.get("router"))
-
-
-def facts(doc: dict[str, Any]) -> list[str]:
-    return [f["fact"] for v in doc["verdicts"] for f in v["facts"]]
 
 
 # run -> (the capture's verdict, the text's router where the output cannot name it)
@@ -83,14 +71,8 @@ def test_mtu_changes_make_the_path_mtu_exact_where_the_destination_answered() ->
 
 # --- line vectors ------------------------------------------------------------------------
 
-def run(lines: list[str]) -> list[Any]:
-    r = RouteOutput()
-    out = []
-    for n, line in enumerate(lines, 1):
-        got = r.feed(line, n)
-        assert got is not None, line
-        out += got
-    return out + r.close()
+def run(lines: list[str]) -> list[TextPacket]:
+    return read_lines(RouteOutput(), lines)
 
 
 def test_each_probe_becomes_a_probe_and_its_answer() -> None:
@@ -164,17 +146,7 @@ def test_arguments(args: str, want: _Command) -> None:
     assert _arguments(args.split(), False) == want
 
 
-_LINES = [ln for p in sorted(ROUTES.glob("*.txt")) for ln in p.read_text().splitlines()]
-
-
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(_LINES), st.text(max_size=40),
-                          st.tuples(st.sampled_from(_LINES), st.integers(0, 80),
-                                    st.text(max_size=6)).map(
-                              lambda t: t[0][:t[1]] + t[2] + t[0][t[1]:])), max_size=30))
+@given(mixes(ROUTES))
 def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
-    for p in parse_text(lines).packets:
-        if p.form is TextForm.TRACEROUTE:
-            probe = p if p.udp else p.quoted
-            assert probe is not None and probe.ip_len is not None
-            assert 0 < probe.ip_len <= 0xFFFF
+    assert_probes_sized(lines, TextForm.TRACEROUTE)
