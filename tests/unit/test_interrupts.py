@@ -82,11 +82,14 @@ def test_ctrl_c_at_any_moment_is_quiet_and_consistent() -> None:
         where = f"SIGINT after {delay:.3f} s: {proc.returncode} {stderr[-600:]!r}"
         assert not ours_after_start(stderr), where
         if "Traceback" in stderr or "init_import_site" in stderr:
-            # Python's own start: either it stops, or (a Ctrl-C inside site's .pth
-            # processing is reported and swallowed by site itself) the run goes on whole.
+            # Python's own start: either it stops, or the Ctrl-C is reported and swallowed
+            # and the run goes on whole: by site, inside its .pth processing, or by the
+            # interpreter, when it lands in a callback ('Exception ignored in: <function
+            # _get_module_lock.<locals>.cb ...>': importlib's lock cleanup; CI saw it once)
             kind = "interpreter start"
             if stdout:
-                assert "Remainder of file ignored" in stderr, where
+                assert ("Remainder of file ignored" in stderr
+                        or "Exception ignored in" in stderr), where
                 assert proc.returncode == full.returncode, where
                 assert json.loads(stdout)["partial"] is False, where
         elif proc.returncode in (130, -signal.SIGINT):  # ours, or before Python had a handler
