@@ -318,7 +318,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
 
 class _Programs:
     """The output of the programs engineers run by hand and paste with their captures:
-    ping's and tracepath's."""
+    ping's, tracepath's and traceroute's."""
 
     def __init__(self) -> None:
         self.ping, self.trace, self.route = PingOutput(), TraceOutput(), RouteOutput()
@@ -334,7 +334,7 @@ class _Programs:
     def finish(self, out: TextParse) -> None:
         self.ping.finish(out)
         self.trace.finish(out)
-        out.trace_silent += self.route.silent
+        self.route.finish(out)
         shown = len(out.packets)
         out.packets = quote_probes(out.packets)
         out.other_protocols += shown - len(out.packets)   # (answers to nothing shown)

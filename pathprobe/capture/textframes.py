@@ -336,7 +336,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
                                  info.icmp_assumed, info.icmp_quoted_dst)
             yield p.line, ts, LINKTYPE_RAW, data, len(data)
             continue
-        if p.udp or p.icmp_kind is not None:     # tracepath's probes and their answers
+        if p.udp or p.icmp_kind is not None:     # probes and the answers to them
             family, src, dst = addresses.pair(p)
             data = (udp_bytes(p, family, src, dst) if p.icmp_kind is None
                     else error_bytes(p, p.icmp_kind, family, src, dst, addresses.get))

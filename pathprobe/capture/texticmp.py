@@ -63,7 +63,7 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
     if q is not None:
         qsrc, qdst, sport, dport, echo = q.src, q.dst, q.sport, q.dport, q.echo
         qlen = p.quoted_len or q.ip_len or ((20 if family == 4 else 40) + 20 + (q.length or 0))
-        udp = max(qlen - (20 if family == 4 else 40), 8) if q.udp else 0
+        udp = _udp_length(qlen, family) if q.udp else 0
     else:
         if unquoted:
             unquoted[0] += 1
@@ -76,7 +76,7 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
         assumed[p.line] = last is not None and last.ip_len > (p.icmp_mtu or 0)
         if last is not None:
             qdst, sport, dport, qlen, echo = last[:5]
-            udp = max(qlen - (20 if family == 4 else 40), 8) if last.udp else 0
+            udp = _udp_length(qlen, family) if last.udp else 0
         else:
             qdst, sport, dport, qlen, echo = p.icmp_orig or p.src, 0, 0, 0, None
         if not assumed[p.line]:
@@ -89,7 +89,12 @@ def too_big_bytes(p: TextPacket, family: int, router: bytes, to: bytes, pack: Pa
     return _icmp_error(family, head, router, to, qs, qd, min(qlen, IP_MAX), proto, l4)
 
 
-# (type, code) of the other errors tracepath's output shows, per family
+def _udp_length(ip_len: int, family: int) -> int:
+    """The UDP length of a datagram of ``ip_len`` bytes (its header at least)."""
+    return max(ip_len - (20 if family == 4 else 40), 8)
+
+
+# (type, code) of the other errors that answer a probe, per family
 _KINDS = {(IcmpKind.TTL_EXCEEDED, 4): (11, 0), (IcmpKind.TTL_EXCEEDED, 6): (3, 0),
           (IcmpKind.PORT_UNREACHABLE, 4): (3, 3), (IcmpKind.PORT_UNREACHABLE, 6): (1, 4)}
 
@@ -97,13 +102,12 @@ _KINDS = {(IcmpKind.TTL_EXCEEDED, 4): (11, 0), (IcmpKind.TTL_EXCEEDED, 6): (3, 0
 def error_bytes(p: TextPacket, kind: IcmpKind, family: int, router: bytes, to: bytes,
                 pack: Pack) -> bytes:
     """A TTL exceeded or port unreachable from ``router`` quoting the UDP probe ``p``
-    answers (tracepath's output: the probe is always known)."""
+    answers (``quote_probes`` kept only answers whose probe is known)."""
     q = p.quoted
     assert q is not None and q.ip_len is not None
     _f, qs = pack(q.src, family)
     _f, qd = pack(q.dst, family)
-    proto, l4 = _l4_quote(family, None, q.sport, q.dport, max(q.ip_len - (20 if family == 4
-                                                                           else 40), 8))
+    proto, l4 = _l4_quote(family, None, q.sport, q.dport, _udp_length(q.ip_len, family))
     return _icmp_error(family, (*_KINDS[(kind, family)], 0), router, to, qs, qd,
                        min(q.ip_len, IP_MAX), proto, l4, bool(q.df))
 
@@ -128,12 +132,12 @@ def udp_bytes(p: TextPacket, family: int, src: bytes, dst: bytes) -> bytes:
     """The IP and UDP headers of a probe of ``p.ip_len`` bytes (IPv4: DF where the text
     shows it; IPv6: never fragmented on the way)."""
     ip_len = min(max(p.ip_len or 0, 28 if family == 4 else 48), IP_MAX)
+    udp = _udp_length(ip_len, family)
     if family == 4:
         return struct.pack("!BBHHHBBH4s4sHHHH", 0x45, 0, ip_len, 0, 0x4000 if p.df else 0, 64,
-                           PROTO_UDP, 0,
-                           src, dst, p.sport, p.dport, ip_len - 20, 0)
-    return struct.pack("!IHBB16s16sHHHH", 6 << 28, ip_len - 40, PROTO_UDP, 64, src, dst,
-                       p.sport, p.dport, ip_len - 40, 0)
+                           PROTO_UDP, 0, src, dst, p.sport, p.dport, udp, 0)
+    return struct.pack("!IHBB16s16sHHHH", 6 << 28, udp, PROTO_UDP, 64, src, dst, p.sport,
+                       p.dport, udp, 0)
 
 
 def echo_bytes(p: TextPacket, echo: Echo, family: int, src: bytes, dst: bytes,

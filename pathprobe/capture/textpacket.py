@@ -45,7 +45,7 @@ class PingSystem(StrEnum):
 
 
 class IcmpKind(StrEnum):
-    """An ICMP error other than frag-needed, as tracepath's output shows it."""
+    """An ICMP error other than frag-needed that answers a probe (tracepath, traceroute)."""
 
     TTL_EXCEEDED = "TTL exceeded"
     PORT_UNREACHABLE = "port unreachable"
@@ -93,8 +93,8 @@ class TextPacket:
     echo: Echo | None = None
     ip_len: int | None = None
     df: bool | None = None
-    # tracepath's probes (UDP datagrams: ports, ``ip_len``, ``df``) and the other ICMP
-    # errors that answer them (``quoted``: the probe)
+    # a UDP datagram (tracepath's and traceroute's probes: ports, ``ip_len``, ``df``) and
+    # the other ICMP errors that answer one (``quoted``: the probe)
     udp: bool = False
     icmp_kind: IcmpKind | None = None
 

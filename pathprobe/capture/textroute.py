@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pathprobe.capture.textpacket import TextForm, TextPacket, number
+from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse, number
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.capture.texttrace import (
     HOPS_MAX,
@@ -66,32 +66,31 @@ class RouteOutput:
             self.command = _arguments(m.group("args").split(), bool(m.group("six")))
             return out
         hop = _HOP.match(text) if self.run is not None or self.command is not None else None
-        if hop is None:
+        probes = _probes(hop.group("rest")) if hop is not None else None
+        if hop is None or probes is None:
             return None
-        if self.run is None and self.command is not None:   # (the header went to stderr)
-            self._start(self.command.target, self.command.target, None)
-        if self.run is None:
-            return None
-        probes = _probes(hop.group("rest"))
-        if probes is None:
-            return None
+        # (no run yet: the header went to stderr, the command line says what it would)
+        run = self.run if self.run is not None else self._start(None, None, None)
         n = number(hop.group("hop")) or 1
         for star, who, marks in probes:
-            if len(self.run.hops) < HOPS_MAX:
-                self._probe(self.run, lineno, n, None if star else who, marks)
+            if len(run.hops) < HOPS_MAX:
+                self._probe(run, lineno, n, None if star else who, marks)
         return []
 
-    def _start(self, name: str | None, addr: str | None, size: int | None) -> None:
-        """A run, from its header (or its command line when the header is not pasted)."""
+    def _start(self, name: str | None, addr: str | None, size: int | None) -> Run:
+        """A run, from its header, else from the command line before it."""
         c = self.command or _Command(None, None, None, False)
+        name, addr = name or c.target, addr or c.target
         six = c.six or ":" in (addr or "")
         default = 65000 if c.mtu else 80 if six else 60
         self.dst, self.mtu_seen, self.command = addr or "", False, None
         self.run = Run(name, c.size or size or default, six, c.df, TextForm.TRACEROUTE)
+        return self.run
 
     def _probe(self, run: Run, lineno: int, hop: int, who: str | None, marks: str) -> None:
         """One probe's answer (``who`` None: none came), after the size its F= says."""
-        for mark in _MARK.finditer(marks):
+        found = list(_MARK.finditer(marks))
+        for mark in found:
             f = number(mark.group("f"), 0x10000)
             if f and not self.mtu_seen:   # the host's own MTU (it refused 65000 bytes)
                 run.hops.append(Hop(lineno, hop, TRACER, run.size, f, False))
@@ -99,20 +98,22 @@ class RouteOutput:
             elif f and f < run.size:      # a router said the last size did not fit
                 run.hops.append(Hop(lineno, hop, ROUTER_UNSHOWN, run.size, f, False))
                 run.size = f
-        errors = [m for m in _MARK.finditer(marks) if m.group("error") is not None]
-        too_big = next((m for m in _MARK.finditer(marks) if m.group(0).startswith("!F")), None)
+        too_big = next((m for m in found if m.group(0).startswith("!F")), None)
         if too_big is not None and who is not None:
             mtu = number(too_big.group("mtu"), 0x10000)
             if mtu:   # (a bare '!F' names no MTU: it says nothing this reading can use)
                 run.hops.append(Hop(lineno, hop, who, run.size, mtu, False))
             return
-        if errors:
+        if any(m.group("error") is not None for m in found):
             return                        # (unreachable marks say nothing of size)
         run.hops.append(Hop(lineno, hop, who, run.size, None, who == self.dst))
 
     def close(self) -> list[TextPacket]:
         run, self.run = self.run, None
         return run_packets(run, self.silent) if run is not None else []
+
+    def finish(self, parse: TextParse) -> None:
+        parse.trace_silent += self.silent
 
 
 def _probes(rest: str) -> list[tuple[bool, str | None, str]] | None:

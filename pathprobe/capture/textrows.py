@@ -98,10 +98,10 @@ def _icmp_row(m: re.Match[str], lineno: int, src: str, dst: str, info: str, t: f
                           icmp_mtu=mtu if mtu is not None and mtu <= 0xFFFF else 0)
     answer = _INFO_ANSWER.match(info)
     if answer is not None:   # (a port unreachable comes from the probe's destination)
+        ttl = answer.group("ttl") is not None
         return TextPacket(lineno, TextForm.PACKET_LIST, src, 0, dst, 0, 0, t, 6 if six else 4,
-                          number=u32(m, m.re.groupindex["no"]), icmp_orig="" if answer.group(
-                              "ttl") else src, icmp_kind=IcmpKind.TTL_EXCEEDED if answer.group(
-                              "ttl") else IcmpKind.PORT_UNREACHABLE)
+                          number=u32(m, m.re.groupindex["no"]), icmp_orig="" if ttl else src,
+                          icmp_kind=IcmpKind.TTL_EXCEEDED if ttl else IcmpKind.PORT_UNREACHABLE)
     echo = _INFO_ECHO.match(info)
     seq = number(echo.group(3), 65536) if echo is not None else None
     if echo is None or seq is None:

@@ -1,4 +1,5 @@
-"""tracepath's output pasted as text (iputils; tracepath6 and older versions too). Each
+"""tracepath's output pasted as text (iputils; tracepath6 and older versions too), and the
+run model and quotes traceroute's reader (``textroute``) and tcpdump's lines share. Each
 hop line becomes the DF UDP probe it answers and the ICMP message that answered it: a
 router's TTL exceeded, a frag-needed / Packet Too Big ('pmtu N'), or the destination's
 port unreachable ('reached'). The rules of ``pathprobe.capture.icmp`` then judge them
