@@ -187,7 +187,7 @@ def _greet_reflector(s: Session, run: Run, reflector: HostPort, use_tls: bool) -
     """Ask the reflector how the proxy's SYN arrived; without a valid greeting the run
     goes on without it (an error says why)."""
     tls_name = reflector.host if use_tls else None
-    raw = io.reflector_hello(s.proxy, reflector, io.Authenticator(s.credentials, reflector),
+    raw = io.reflector_hello(s.proxy, reflector, s.auth.for_target(reflector),
                              s.token, CONNECT_TIMEOUT_S, tls_name)
     if isinstance(raw, ConnectError):
         run.not_measured(UnmeasuredReason.REFLECTOR_UNREACHABLE, target=str(reflector),
@@ -268,12 +268,8 @@ def _hello_threshold(s: Session, run: Run, found: Verdict) -> None:
     low, high = found.hello.answered, found.hello.dropped_from
     if low is None or high is None or low >= high:
         return
-    auth = io.Authenticator(s.credentials, s.target)
-    if s.auth.challenge is not None:
-        auth.learn([s.auth.challenge])
-
     def probe(n: int, t: float) -> SizedProbe:
-        return io.probe_client_hello(s.proxy, s.target, auth, n, s.host, t, s.leg1_payload)
+        return io.probe_client_hello(s.proxy, s.target, s.auth, n, s.host, t, s.leg1_payload)
     hello = search_direction(probe, low, high, s.progress, "ClientHello sizes", s.round1_timeout(),
                     s.first.snd_mss)
     r = hello.result

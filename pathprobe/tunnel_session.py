@@ -199,11 +199,8 @@ class Session:
         return self.reflector or self.target
 
     def far_auth(self) -> io.Authenticator:
-        """An authenticator for the far end that reuses the proxy's first challenge."""
-        auth = io.Authenticator(self.credentials, self.far)
-        if self.auth.challenge is not None:
-            auth.learn([self.auth.challenge])
-        return auth
+        """An authenticator for the far end that shares the proxy's nonce and its count."""
+        return self.auth.for_target(self.far)
 
     def round1_timeout(self) -> float:
         """The first round's wait: from the check's answer when the target answered it (as

@@ -60,11 +60,11 @@ def range_get(proxy: ProxyConfig, auth: Authenticator, host: str, port: int, fir
     if isinstance(answer, ConnectError) or answer.head is None or answer.head.status != 407 \
             or auth.credentials is None:
         return answer
-    own = Authenticator(auth.credentials, auth.target)
     challenges: list[hc.Challenge] = []
     with contextlib.suppress(hc.MalformedResponse):
         challenges = hc.parse_challenges(answer.head.get_all("Proxy-Authenticate"))
-    if not own.learn(challenges):
+    own = auth.answering(challenges)
+    if own is None:
         return answer
     return _range_once(proxy, own.header("GET", url), host, port, first, last, timeout,
                        maxseg, path, connect_timeout)

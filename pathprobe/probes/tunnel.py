@@ -149,28 +149,38 @@ def _connect_once(proxy: ProxyConfig, target: HostPort, authorization: str | Non
 
 def open_tunnel(proxy: ProxyConfig, target: HostPort, auth: Authenticator, *,
                 timeout: float = 5.0, maxseg: int | None = None) -> Tunnel | ConnectError:
-    """Open a CONNECT tunnel, answering at most two 407s (challenge, then stale nonce)."""
-    result = _connect_once(proxy, target, auth.header(), timeout, maxseg)
+    """Open a CONNECT tunnel, answering at most two 407s (challenge, then stale nonce).
+
+    Each answer uses the 407's own challenge privately (``Authenticator.answering``): a
+    retry that shared the nonce could lose the same race again with parallel probes. Once
+    through, ``auth`` adopts that nonce for the probes after it."""
+    failed = auth.challenge
+    sender = auth
+    result = _connect_once(proxy, target, sender.header(), timeout, maxseg)
     for _ in range(2):
         if not (isinstance(result, ConnectError) and result.response is not None
                 and result.response.status == 407):
             break
-        tried = auth.scheme
+        tried = sender.scheme
         stale = any(c.params.get("stale", "").lower() == "true" for c in result.challenges)
         if tried is not None and not stale and tried != "digest":
             result.auth_tried = tried
             break  # Basic credentials rejected: asking again will not help
-        if tried == "digest" and not stale and auth.challenge is not None:
+        if tried == "digest" and not stale and sender.challenge is not None:
             fresh = next((c for c in result.challenges if c.scheme == "digest"), None)
-            if fresh is None or fresh.params.get("nonce") == auth.challenge.params.get("nonce"):
+            if fresh is None or fresh.params.get("nonce") == sender.challenge.params.get("nonce"):
                 result.auth_tried = tried
                 break
-        if not auth.learn(result.challenges):
+        own = auth.answering(result.challenges)
+        if own is None:
             result.auth_tried = tried
             break
-        result = _connect_once(proxy, target, auth.header(), timeout, maxseg)
+        sender = own
+        result = _connect_once(proxy, target, own.header(), timeout, maxseg)
         if isinstance(result, ConnectError):
-            result.auth_tried = auth.scheme
+            result.auth_tried = own.scheme
+        else:
+            auth.adopt(own, failed)
     return result
 
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from pathprobe.facts.tunnel import ConnectError
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns
+from pathprobe.model import Credentials, ProxyConfig
+from pathprobe.probes import tunnel as io
 from pathprobe.schema import load_schema
+from pathprobe.wire.hostport import HostPort
 from tests.conftest import Lab
 
 PROXY = topo.PROXY_URL
@@ -291,6 +297,39 @@ def test_proxy_verdicts(lab: Lab, scenario: str, target: str, code: str, leg_nam
         assert v["offered"] == "ntlm" and any("NTLM" in e for e in v["evidence"])
     if code == "PROXY_AUTH_REQUIRED":
         assert any("no credentials" in e for e in v["evidence"])
+
+
+def test_digest_tunnels_to_two_targets_count_on_one_nonce(lab: Lab) -> None:
+    # The far end's and the proxy target's CONNECTs answer one challenge. squid counts per
+    # nonce: a second counter starting at 1 again made it refuse the nonce (407, stale) for
+    # every CONNECT after it, and once in ~900 runs a probe ran out of retries.
+    state = lab.up("auth-digest")
+    log = Path(state.workdir) / "access.log"
+    creds = Credentials(topo.LAB_USER, topo.LAB_PASSWORD)
+    proxy = ProxyConfig(topo.PROXY_V4, topo.PROXY_PORT, "--proxy")
+    near = HostPort(topo.UPSTREAM_V4, topo.UPSTREAM_TLS_PORT)
+    far = HostPort(topo.UPSTREAM_V4, topo.REFLECTOR_PORT)
+
+    def connects() -> list[int | str]:
+        auth = io.Authenticator(creds, near)
+        by_target = {near: auth, far: auth.for_target(far)}
+        statuses: list[int | str] = []
+        for target in [near, far] * 4:
+            t = io.open_tunnel(proxy, target, by_target[target], timeout=5)
+            if isinstance(t, ConnectError):
+                statuses.append(t.status or t.detail)
+            else:
+                statuses.append(t.response.status)
+                t.sock.close()
+        return statuses
+
+    before = log.read_text().count("/407 ") if log.exists() else 0
+    assert run_in_netns(lab.ns("fmc"), connects) == [200] * 8
+    deadline = time.monotonic() + 5
+    while log.read_text().count(" CONNECT ") - before < 9 and time.monotonic() < deadline:
+        time.sleep(0.1)   # squid writes its log line after the answer
+    refused = log.read_text().count("/407 ") - before
+    assert refused == 1, log.read_text()[-3000:]   # the first challenge only
 
 
 @pytest.mark.parametrize("scenario", ["auth-basic", "auth-digest"])

@@ -80,3 +80,46 @@ def test_basic_and_no_credentials() -> None:
 def test_default_cnonce_is_fresh_hex() -> None:
     a, b = random_cnonce(), random_cnonce()
     assert a != b and len(a) == 24 and int(a, 16) >= 0
+
+
+def _nc(header: str | None) -> str:
+    return (header or "").split("nc=")[1][:8]
+
+
+def test_one_nonce_one_count_across_targets() -> None:
+    # The proxy counts per nonce: a second counter on it (the reflector's or the far end's
+    # authenticator) would send nc=00000001 again, and squid then refuses that nonce for
+    # every probe still on its way (seen as a flake in the lab: CONNECT refused as stale).
+    auth = Authenticator(Credentials("fmc", "pw"), "h:443", cnonce=lambda: "c")
+    auth.learn(hc.parse_challenges(['Digest realm="r", nonce="n", qop="auth"']))
+    far = auth.for_target("reflector:7007")
+    headers = [auth.header(), far.header(), auth.header(), far.header()]
+    assert [_nc(h) for h in headers] == ["00000001", "00000002", "00000003", "00000004"]
+    assert ['uri="h:443"' in (h or "") for h in headers] == [True, False, True, False]
+    assert 'uri="reflector:7007"' in (headers[1] or "")
+    auth.learn(hc.parse_challenges(['Digest realm="r", nonce="m", qop="auth"']))
+    assert far.challenge is auth.challenge and _nc(far.header()) == "00000001"
+
+
+def test_a_retry_answers_its_own_challenge_and_shares_it_only_in_place_of_the_failed_one(
+        ) -> None:
+    shared = Authenticator(Credentials("fmc", "pw"), "h:443", cnonce=lambda: "c")
+    shared.learn(hc.parse_challenges(['Digest realm="r", nonce="n1", qop="auth"']))
+    failed = shared.challenge
+    assert _nc(shared.header()) == "00000001"
+    stale = hc.parse_challenges(['Digest realm="r", nonce="n2", qop="auth", stale=true'])
+    own = shared.answering(stale)
+    assert own is not None and own.target == "h:443"
+    mine = own.header() or ""
+    assert 'nonce="n2"' in mine and _nc(mine) == "00000001"      # no one else counts on n2
+    assert 'nonce="n1"' in (shared.header() or "")                # the shared one untouched
+    shared.adopt(own, failed)                                      # the retry went through
+    after = shared.header() or ""
+    assert 'nonce="n2"' in after and _nc(after) == "00000002"     # counts on from the retry's
+    # another probe's retry, later: the shared nonce is no longer the one that failed it
+    other = shared.answering(hc.parse_challenges(['Digest realm="r", nonce="n3", qop="auth"']))
+    assert other is not None
+    other.header()
+    shared.adopt(other, failed)
+    assert 'nonce="n2"' in (shared.header() or "")
+    assert Authenticator(None, "h:443").answering(stale) is None  # nothing to answer with

@@ -384,6 +384,44 @@ def test_digest_stale_nonce_is_retried_once_then_tunnel_opens() -> None:
     assert b"pw" not in seen[1] and b"pw" not in seen[2]  # Digest never sends the password
 
 
+def test_a_stale_nonce_retry_keeps_to_its_own_nonce_while_other_probes_move_on() -> None:
+    # Parallel probes share one nonce; when it goes stale, each in flight gets its own 407.
+    # Here another probe learns a newer nonce while this one waits for its 407: the retry
+    # answers its own challenge (n2, nc 1, used by no one else) and leaves the other's.
+    chal = 'Digest realm="r", nonce="{}", qop="auth", algorithm=MD5{}'
+    auth = io.Authenticator(Credentials("fmc", "pw"), "h:443")
+    auth.learn(hc.parse_challenges([chal.format("n1", "")]))
+    rival = hc.parse_challenges([chal.format("n9", "")])
+    seen: list[bytes] = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def run() -> None:
+        for i, answer in enumerate((
+                f"HTTP/1.1 407 A\r\nProxy-Authenticate: {chal.format('n2', ', stale=true')}"
+                "\r\n\r\n".encode(), b"HTTP/1.1 200 Connection established\r\n\r\n")):
+            conn, _ = srv.accept()
+            with conn:
+                seen.append(conn.recv(4096))
+                if i == 0:
+                    auth.learn(rival)   # another probe's retry, meanwhile
+                    auth.header()
+                conn.sendall(answer)
+    threading.Thread(target=run, daemon=True).start()
+    try:
+        proxy = ProxyConfig("127.0.0.1", srv.getsockname()[1], "--proxy")
+        t = io.open_tunnel(proxy, HostPort("h", 443), auth, timeout=3)
+        assert isinstance(t, io.Tunnel) and t.response.status == 200
+        t.sock.close()
+    finally:
+        srv.close()
+    assert b'nonce="n1"' in seen[0]
+    assert b'nonce="n2"' in seen[1] and b"nc=00000001" in seen[1]
+    assert auth.challenge is rival[0]
+    assert 'nc=00000002' in (auth.header() or "")
+
+
 def test_inconsistent_answers_give_a_lower_bound_only() -> None:
     from pathprobe.tunnel_rules import consistent
 
