@@ -15,7 +15,6 @@ into the names.
 from __future__ import annotations
 
 import dataclasses
-import re
 import socket
 import struct
 from collections import Counter
@@ -26,7 +25,6 @@ from typing import TYPE_CHECKING
 from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
 from pathprobe.capture.text import parse_text
-from pathprobe.capture.textforms import quiet_line
 from pathprobe.capture.texticmp import (
     Sent,
     df_unshown,
@@ -49,6 +47,7 @@ from pathprobe.capture.textpacket import (
     proxy_port_syn,
 )
 from pathprobe.capture.textping import ping_notes, ping_told
+from pathprobe.capture.textrefuse import no_packet_error
 from pathprobe.capture.texttrace import TRACE_FORMS, trace_notes, trace_told
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
@@ -459,34 +458,9 @@ def open_text(path_name: str, data: bytes) -> TextInfo:
                          "capture; save the capture as pcap ('tcpdump -w FILE')")
     lines = decode_text(data)
     parsed = parse_text(lines)
-    if not parsed.packets and any(quiet_line(ln) for ln in lines[:1000]):
-        raise CaptureError(
-            f"{path_name}: 'tcpdump -q' lines show no TCP flags, sequence numbers or options, "
-            "which the analysis needs: print the capture without -q ('tcpdump -n -r FILE') "
-            "or give the pcap")
-    if not parsed.packets and not parsed.other_protocols and parsed.http_orphans:
-        raise CaptureError(f"{path_name}: HTTP answers only (first: line {parsed.first_orphan})"
-                           ", no request or packet line they answer: paste the request "
-                           "(CONNECT ...) or the packet lines with them")
-    if not parsed.packets and not parsed.other_protocols and parsed.ping_unsized:
-        line, count, sizes = parsed.ping_unsized[0]
-        raise CaptureError(f"{path_name}: line {line}: an IOS ping sweep of {count} pings over "
-                           f"{sizes} sizes: with a repeat count above 1 the output does not say "
-                           "which size each mark is; sweep with repeat count 1")
-    if not parsed.packets and not parsed.other_protocols and parsed.ping_runs:
-        raise CaptureError(f"{path_name}: ping output without a reply, error or statistics "
-                           "line: nothing says how its pings fared; paste the whole output")
-    if not parsed.packets and not parsed.other_protocols and parsed.trace_runs:
-        raise CaptureError(f"{path_name}: tracepath output without a hop that says how its "
-                           "probes fared; paste the whole output")
-    if not parsed.packets and not parsed.other_protocols:
-        first = next((ln.strip() for ln in lines if ln.strip()), "")
-        shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
-        raise CaptureError(
-            f"{path_name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
-            f"tshark, HTTP, ping or tracepath lines in {len(lines)} lines of text (first: "
-            f"{shown!r}); "
-            "give a capture file or paste the packet lines")
+    error = no_packet_error(path_name, lines, parsed)
+    if error is not None:
+        raise CaptureError(error)
     return TextInfo(path_name, parsed)
 
 

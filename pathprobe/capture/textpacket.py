@@ -138,8 +138,8 @@ class TextParse:
     ping_runs: int = 0
     ping_unsized: list[tuple[int, int, int]] = field(default_factory=list)  # (line, count, sizes)
     ping_unread: list[int] = field(default_factory=list)   # first unread line of such runs
-    trace_runs: int = 0             # runs of tracepath's output
-    # ... and traceroute's that nothing answered from a hop on: (line, hop, probe size,
+    trace_runs: int = 0             # runs of tracepath's and traceroute's output
+    # ... those that nothing answered from a hop on: (line, hop, probe size,
     # hops, which program)
     trace_silent: list[tuple[int, int, int, int, str]] = field(default_factory=list)
 

@@ -50,6 +50,7 @@ class RouteOutput:
     dst: str = ""                     # the header's address (who answers it: the end)
     command: _Command | None = None   # the last command line's arguments
     mtu_seen: bool = False            # an F= came before in this run (the first: the host's)
+    runs: int = 0
     silent: list[Silent] = field(default_factory=list)
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
@@ -84,6 +85,7 @@ class RouteOutput:
         six = c.six or ":" in (addr or "")
         default = 65000 if c.mtu else 80 if six else 60
         self.dst, self.mtu_seen, self.command = addr or "", False, None
+        self.runs += 1
         self.run = Run(name, c.size or size or default, six, c.df, TextForm.TRACEROUTE)
         return self.run
 
@@ -113,6 +115,7 @@ class RouteOutput:
         return run_packets(run, self.silent) if run is not None else []
 
     def finish(self, parse: TextParse) -> None:
+        parse.trace_runs += self.runs
         parse.trace_silent += self.silent
 
 

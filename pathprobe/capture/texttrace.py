@@ -125,7 +125,8 @@ class TraceOutput:
         return run_packets(run, self.silent) if run is not None else []
 
     def finish(self, parse: TextParse) -> None:
-        parse.trace_runs, parse.trace_silent = self.runs, self.silent
+        parse.trace_runs += self.runs
+        parse.trace_silent += self.silent
 
 
 # (line, hop, probe size, hops, the program) of a run nothing answered from a hop on

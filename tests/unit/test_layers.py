@@ -23,7 +23,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "mss_rules", "records", "serialize", "interception", "runner", "fleet", "render", "wire",
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
         "capture.textforms", "capture.textrows", "capture.texticmp", "capture.textping",
-        "capture.texttrace", "capture.textroute",
+        "capture.texttrace", "capture.textroute", "capture.textrefuse",
         "capture.textdetail", "capture.correlate", "capture.linklayer",
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.timeline", "capture.inflight", "capture.advice")
