@@ -142,7 +142,7 @@ def measure_tunnel(proxy: ProxyConfig, target: HostPort, *,
     if isinstance(first, ConnectError):
         fail = connect_verdict(first, proxy, target, credentials)
         leg = LegReport(Leg.FMC_PROXY, proxy.display, None,
-                        {"connect_status": first.status, "auth": auth.scheme},
+                        {"connect_status": first.status, "auth": first.auth_tried or auth.scheme},
                         notes=(source,), step=Step.TUNNEL)
         return Measurement((leg,), (fail,))
     first.sock.close()

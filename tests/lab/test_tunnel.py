@@ -347,6 +347,7 @@ def test_auth_with_right_and_wrong_password_never_leaks(lab: Lab, scenario: str)
                               env={"PATHPROBE_PROXY_PASSWORD": wrong})
     assert status == 1 and codes(rep) == ["PROXY_AUTH_REQUIRED"]
     assert any("rejected" in e for e in rep["verdicts"][0]["evidence"])
+    assert leg(rep, "fmc-proxy", None, with_key="auth")["auth"] == scheme  # type: ignore[arg-type]
     # Text output and a password inside HTTPS_PROXY: still never printed.
     url = f"http://{topo.LAB_USER}:{topo.LAB_PASSWORD}@{topo.PROXY_V4}:{topo.PROXY_PORT}"
     r = lab.cli("tunnel", "--target", TARGET, "--direction", "up", env={"HTTPS_PROXY": url})
