@@ -465,13 +465,14 @@ def unsupported_only_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
 
 def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     """The one line for a capture without any IP packet: what it holds, how to re-capture."""
+    n, s = stats.frames, "" if stats.frames == 1 else "s"
     if stats.text is not None:
-        return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} packet lines of "
+        return CaptureUnreadable(f"{path}: no IP packet in {n} packet line{s} of "
                                  "text (ARP, STP, CDP, LLDP, IP headers tcpdump could not "
                                  "read and the like): paste the lines of the TCP "
                                  "connections, or give the capture file")
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats.not_ip_kinds.items(),
                                                        key=lambda kv: -kv[1]))
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET
-    return CaptureUnreadable(f"{path}: no IP packet in {stats.frames} frames ({kinds}) on "
+    return CaptureUnreadable(f"{path}: no IP packet in {n} frame{s} ({kinds}) on "
                         f"{linktype_name(lt)}; {recapture_advice(lt)}")

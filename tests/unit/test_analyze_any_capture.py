@@ -177,7 +177,7 @@ def test_ip_without_tcp_is_a_report_and_no_ip_at_all_is_exit_3(tmp_path: Path) -
     arp = [(0.0, ether(ARP(psrc=FMC, pdst=ROUTER)))]
     status, doc, err = cli(tmp_path, arp)
     assert status == 3 and not doc
-    assert "no IP packet in 1 frames" in err and len(err.strip().splitlines()) == 1
+    assert "no IP packet in 1 frame " in err and len(err.strip().splitlines()) == 1
 
 
 def test_host_and_port_narrow_the_view(tmp_path: Path) -> None:

@@ -279,5 +279,5 @@ def test_frame_relay_without_ip_is_named(tmp_path: Path) -> None:
     proc = analyze(path)
     assert proc.returncode == 3
     (line,) = proc.stderr.strip().splitlines()
-    assert "no IP packet in 1 frames (1 Frame Relay frames without IP (Q.933 signalling, " \
+    assert "no IP packet in 1 frame (1 Frame Relay frames without IP (Q.933 signalling, " \
            "IS-IS" in line and "on Frame Relay" in line, line

@@ -1,6 +1,6 @@
 """Texts that show no packet get one line on stderr, exit 2, and what to paste instead:
 Windows tracert and mtr (whose probes say nothing of sizes), a traceroute header alone, and
-any other text. The mtr fixtures are real runs in the lab (mtr 0.95): with -s 1472 through
+any other text (exit 3 when its packet lines hold no IP packet). The mtr fixtures are real runs in the lab (mtr 0.95): with -s 1472 through
 the lab's 1400-byte link every hop answered, the probes fragmented rather than refused."""
 
 from __future__ import annotations
@@ -91,3 +91,14 @@ def test_mtr_and_tracert_lines_beside_packets_change_nothing(tmp_path: Path) -> 
 def test_which_tool_a_text_without_packets_came_from(lines: list[str], wanted: str) -> None:
     error = no_packet_error("t.txt", lines, parse_text(lines))
     assert error is not None and error.startswith(f"t.txt: {wanted}"), error
+
+
+def test_a_text_of_one_packet_line_without_ip_says_line(tmp_path: Path) -> None:
+    paste = tmp_path / "paste.txt"
+    paste.write_text("12:00:00.000000 ARP, Request who-has 198.18.1.1 tell 198.18.1.2, "
+                     "length 28\n")
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(paste)],
+                          capture_output=True, text=True, env=cli_env(), check=False,
+                          timeout=60)
+    assert proc.returncode == 3 and proc.stderr.count("\n") == 1, proc
+    assert "no IP packet in 1 packet line of text (ARP" in proc.stderr
