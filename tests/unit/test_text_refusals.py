@@ -1,7 +1,8 @@
 """Texts that show no packet get one line on stderr, exit 2, and what to paste instead:
 Windows tracert and mtr (whose probes say nothing of sizes), a traceroute header alone, and
-any other text (exit 3 when its packet lines hold no IP packet). The mtr fixtures are real runs in the lab (mtr 0.95): with -s 1472 through
-the lab's 1400-byte link every hop answered, the probes fragmented rather than refused."""
+any other text (exit 3 when its packet lines hold no IP packet). The mtr fixtures are real
+runs in the lab (mtr 0.95): with -s 1472 through the lab's 1400-byte link every hop
+answered, the probes fragmented rather than refused."""
 
 from __future__ import annotations
 
