@@ -101,13 +101,14 @@ _KINDS = {(IcmpKind.TTL_EXCEEDED, 4): (11, 0), (IcmpKind.TTL_EXCEEDED, 6): (3, 0
 
 def error_bytes(p: TextPacket, kind: IcmpKind, family: int, router: bytes, to: bytes,
                 pack: Pack) -> bytes:
-    """A TTL exceeded or port unreachable from ``router`` quoting the UDP probe ``p``
-    answers (``quote_probes`` kept only answers whose probe is known)."""
+    """A TTL exceeded or port unreachable from ``router`` quoting the probe ``p`` answers,
+    a UDP datagram or a ping (``quote_probes`` kept only answers whose probe is known)."""
     q = p.quoted
     assert q is not None and q.ip_len is not None
     _f, qs = pack(q.src, family)
     _f, qd = pack(q.dst, family)
-    proto, l4 = _l4_quote(family, None, q.sport, q.dport, _udp_length(q.ip_len, family))
+    proto, l4 = _l4_quote(family, q.echo, q.sport, q.dport,
+                          _udp_length(q.ip_len, family) if q.udp else 0)
     return _icmp_error(family, (*_KINDS[(kind, family)], 0), router, to, qs, qd,
                        min(q.ip_len, IP_MAX), proto, l4, bool(q.df))
 

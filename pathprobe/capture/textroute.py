@@ -7,8 +7,9 @@ Pure, no I/O. Sizes: the header's 'N byte packets', and with --mtu each 'F=N', t
 the hop needed (the first one is the host's own MTU; each later one means a router, which
 the output does not name, said the previous size was too big). DF: set with -F and
 --mtu (and IPv6 is never fragmented on the way); without them an IPv4 probe proves no
-size. Probes sent some other way (-I, -T, -M) are taken as UDP stand-ins: only their
-sizes and answers count.
+size. -I's probes are pings, answered by the destination's echo replies of their size;
+other probes (-T's SYNs, -M, -P) count only for the routers' answers. Without a command
+line the output does not show which, and UDP is assumed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathprobe.capture.texttrace import (
     HOPS_MAX,
     TRACER,
     Hop,
+    Probe,
     Run,
     Silent,
     run_packets,
@@ -86,7 +88,9 @@ class RouteOutput:
         default = 65000 if c.mtu else 80 if six else 60
         self.dst, self.mtu_seen, self.command = addr or "", False, None
         self.runs += 1
-        self.run = Run(name, c.size or size or default, six, c.df, TextForm.TRACEROUTE)
+        # (the header's size is the one sent: -T sends 60 bytes whatever the command said)
+        self.run = Run(name, size or c.size or default, six, c.df, TextForm.TRACEROUTE,
+                       c.probe, self.runs & 0xFFFF)
         return self.run
 
     def _probe(self, run: Run, lineno: int, hop: int, who: str | None, marks: str) -> None:
@@ -147,35 +151,51 @@ class _Command:
     df: bool | None                   # -F or --mtu (None: no command line shown)
     six: bool
     mtu: bool = False                 # --mtu: sizes from 65000 down, F= at each change
+    probe: Probe = Probe.UDP          # -I: pings; -T, -M, -P: others
 
 
 _LONG_VALUE = frozenset({"port", "sport", "fwmark", "sim-queries", "first", "max-hops",
                          "queries", "wait", "tos", "interface", "gateway", "source",
                          "sendwait", "module", "protocol"})
+_LONG_PROBE = {"icmp": Probe.ECHO, "tcp": Probe.OTHER, "udp": Probe.UDP}
+# -M's (--module's) methods: 'default' and 'udp' send UDP, 'icmp' pings
+_MODULE = {"default": Probe.UDP, "udp": Probe.UDP, "icmp": Probe.ECHO}
 
 
 def _arguments(args: Sequence[str], six: bool) -> _Command:
     """traceroute's arguments: DF with -F or --mtu; the length is the argument after the
-    host."""
+    host; the kind of probe from -I, -T, -U, -M and -P."""
     df = mtu = False
+    probe = Probe.UDP
     positional: list[str] = []
     i = 0
     while i < len(args):
         a = args[i]
+        name, _eq, value = a[2:].partition("=")
         if a in ("--mtu", "--dont-fragment"):
             df, mtu = True, mtu or a == "--mtu"
         elif a.startswith("--"):
-            if "=" not in a and a[2:] in _LONG_VALUE:
+            probe = _LONG_PROBE.get(name, probe)
+            if name in _LONG_VALUE and not _eq:
+                value = args[i + 1] if i + 1 < len(args) else ""
                 i += 1                    # (its value is the next word)
+            if name == "module":
+                probe = _MODULE.get(value, Probe.OTHER)
+            elif name == "protocol":
+                probe = Probe.OTHER
         elif a.startswith("-") and len(a) > 1:
             for k, c in enumerate(a[1:]):
                 if c in _OPTION_VALUE:    # the value: the rest of the word, or the next one
+                    value = a[k + 2:] or (args[i + 1] if i + 1 < len(args) else "")
                     i += 0 if a[k + 2:] else 1
+                    if c in "MP":
+                        probe = _MODULE.get(value, Probe.OTHER) if c == "M" else Probe.OTHER
                     break
                 df = df or c == "F"
                 six = six or c == "6"
+                probe = {"I": Probe.ECHO, "T": Probe.OTHER, "U": Probe.UDP}.get(c, probe)
         else:
             positional.append(a)
         i += 1
     size = number(positional[1], 0x10000) if len(positional) > 1 else None
-    return _Command(positional[0] if positional else None, size, df, six, mtu)
+    return _Command(positional[0] if positional else None, size, df, six, mtu, probe)

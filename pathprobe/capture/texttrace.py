@@ -16,12 +16,13 @@ the destination's: stand-ins name them.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pathprobe.capture.rules import MIN_MTU
-from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket, TextParse, number
+from pathprobe.capture.textpacket import Echo, IcmpKind, TextForm, TextPacket, TextParse, number
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -60,6 +61,14 @@ class Hop:
     reached: bool
 
 
+class Probe(enum.Enum):
+    """What a run's probes are, which decides what the destination's answer proves."""
+
+    UDP = "udp"              # answered by a port unreachable that quotes the probe
+    ECHO = "echo"            # traceroute -I: pings, answered by echo replies of their size
+    OTHER = "other"          # -T (SYNs), -M/-P: routers' answers count, the destination's not
+
+
 @dataclass
 class Run:
     """One run of tracepath or traceroute: what its hop lines showed so far."""
@@ -69,6 +78,8 @@ class Run:
     six: bool
     df: bool | None = True           # tracepath's probes are DF; traceroute's only with -F
     form: TextForm = TextForm.TRACEPATH
+    probe: Probe = Probe.UDP
+    ident: int = 0                   # the echo identifier of -I's pings (a stand-in)
     hops: list[Hop] = field(default_factory=list)
 
 
@@ -143,9 +154,7 @@ def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
     out: list[TextPacket] = []
     named: set[int] = set()
     for n, h in enumerate(run.hops):   # (tracepath's ports go up by one a probe)
-        probe = TextPacket(h.line, run.form, TRACER, PROBE_SPORT, dst, PROBE_DPORT + n, 0,
-                           family=family, ip_len=h.size, df=True if family == 6 else run.df,
-                           udp=True)
+        probe = _probe(run, h, n, dst, family)
         if h.who == TRACER:       # the host refused it: only a low MTU of its own counts
             if h.pmtu and h.pmtu < ETHERNET_MTU and h.pmtu not in named:
                 out += [probe, _answer(probe, TRACER, None, h.pmtu)]
@@ -156,9 +165,13 @@ def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
         if h.pmtu:
             named.add(h.pmtu)
             out.append(_answer(probe, h.who, None, h.pmtu))
-        else:
-            kind = IcmpKind.PORT_UNREACHABLE if h.reached else IcmpKind.TTL_EXCEEDED
-            out.append(_answer(probe, h.who, kind, None))
+        elif not h.reached:
+            out.append(_answer(probe, h.who, IcmpKind.TTL_EXCEEDED, None))
+        elif probe.echo is not None:    # an echo reply of the ping's size
+            out.append(dataclasses.replace(probe, src=h.who, dst=TRACER, echo=Echo(
+                False, probe.echo.ident, probe.echo.seq)))
+        elif run.probe is Probe.UDP:    # (a SYN's answer, or another's, is not modelled)
+            out.append(_answer(probe, h.who, IcmpKind.PORT_UNREACHABLE, None))
     last = max((i for i, h in enumerate(run.hops) if h.who is not None), default=-1)
     tail = run.hops[last + 1:]    # no reply from there to the end
     if tail and reached is None and (run.df or family == 6) and tail[0].size > MIN_MTU[family]:
@@ -190,6 +203,16 @@ def _arguments(args: Sequence[str], six: bool) -> tuple[str | None, int | None, 
     return target, size, six
 
 
+def _probe(run: Run, h: Hop, n: int, dst: str, family: int) -> TextPacket:
+    """The ``n``-th probe of a run: a UDP datagram (or its stand-in), or -I's ping."""
+    df = True if family == 6 else run.df
+    if run.probe is Probe.ECHO:
+        return TextPacket(h.line, run.form, TRACER, 0, dst, 0, 0, family=family,
+                          echo=Echo(True, run.ident, n & 0xFFFF), ip_len=h.size, df=df)
+    return TextPacket(h.line, run.form, TRACER, PROBE_SPORT, dst, PROBE_DPORT + n, 0,
+                      family=family, ip_len=h.size, df=df, udp=True)
+
+
 def _answer(probe: TextPacket, who: str, kind: IcmpKind | None, mtu: int | None) -> TextPacket:
     """The ICMP message ``who`` sent back for ``probe`` (``mtu``: a frag-needed)."""
     return TextPacket(probe.line, probe.form, who, 0, TRACER, 0, 0, family=probe.family,
@@ -212,8 +235,8 @@ def quote_probes(packets: list[TextPacket]) -> list[TextPacket]:
             if p.quoted is None or not p.quoted.udp:
                 continue
             p.quoted_len = p.quoted.ip_len
-        elif p.icmp_kind is not None and p.quoted is not None and not p.quoted.udp:
-            continue   # (quoting a ping or a TCP SYN: traceroute -I, -T)
+        elif p.icmp_kind is not None and p.quoted is not None and p.quoted.tcp:
+            continue   # (quoting a TCP SYN: traceroute -T)
         out.append(p)
     return out
 

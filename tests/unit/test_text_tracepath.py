@@ -287,10 +287,11 @@ def mixes(folder: Path) -> st.SearchStrategy[list[str]]:
 
 
 def assert_probes_sized(lines: list[str], form: TextForm) -> None:
-    """Every probe has a size a packet can have, and every answer quotes its probe."""
+    """Every probe (and -I's echo reply) has a size a packet can have, and every ICMP error
+    quotes its probe."""
     for p in parse_text(lines).packets:
         if p.form is form:
-            probe = p if p.udp else p.quoted
+            probe = p if p.udp or p.echo is not None else p.quoted
             assert probe is not None and probe.ip_len is not None
             assert 0 < probe.ip_len <= 0xFFFF
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.capture.textroute import RouteOutput, _arguments, _Command, _probes
-from pathprobe.capture.texttrace import TRACER
+from pathprobe.capture.texttrace import TRACER, Probe
 from tests.unit.test_text_pings import analyze
 from tests.unit.test_text_tracepath import assert_probes_sized, facts, mixes, read_lines, verdict
 
@@ -37,6 +37,11 @@ EXPECTED = {
     "healthy6-mtu": ("HEALTHY", "inferred", None, None, None, None),
     # 60-byte probes without DF: nothing about size
     "mtu-dflt": ("HEALTHY", "inferred", None, None, None, None),
+    # -I: the probes are pings, answered by echo replies (-F 1500; --mtu; IPv6)
+    "mtu-I-F": ("PMTU_REDUCED", "measured", None, None, 1400, "198.18.1.1"),
+    "mtu-I-mtu": ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1"),
+    "mtu6-I": ("PMTU_REDUCED", "measured", None, None, 1400, "2001:db8:1::1"),
+    "healthy-I-F": ("HEALTHY", "inferred", None, None, None, None),
 }
 
 
@@ -50,6 +55,36 @@ def test_traceroute_as_captured_and_as_pasted_gives_one_verdict(name: str, form:
     if form == "txt" and name.endswith("-mtu") and want[0] == "PMTU_REDUCED":
         want = (*want[:5], ROUTER_UNSHOWN)
     assert (status, verdict(doc)) == (0, want), doc["verdicts"]
+
+
+@pytest.mark.parametrize("name", ["healthy-I-F", "mtu-I-mtu"])
+def test_minus_i_probes_are_pings_answered_as_in_the_capture(name: str) -> None:
+    """traceroute -I sends pings: the destination's echo replies prove their size, as the
+    capture of the run says; they were 'DF probes (UDP)' answered by a port unreachable
+    that never came."""
+    notes = {form: [n for n in analyze(ROUTES / f"{name}.{form}")[1]["notes"]
+                    if "answered" in n or "reached" in n] for form in ("txt", "pcap")}
+    size = 1500 if name.startswith("healthy") else 1400
+    assert any(f"DF ping(s) to 198.18.4.2 answered, up to {size} bytes" in n
+               for n in notes["txt"]), notes
+    assert any(f"answered, up to {size} bytes" in n for n in notes["pcap"]), notes
+    assert not any("UDP" in n or "port-unreachable" in n for n in notes["txt"]), notes
+    if name == "mtu-I-mtu":
+        doc = analyze(ROUTES / f"{name}.txt")[1]
+        assert "ping-at-mtu-answered" in facts(doc) and "probe-reached" not in facts(doc)
+        quotes = [e for v in doc["verdicts"] for e in v["evidence"] if "quotes the" in e]
+        assert quotes and all("quotes the ICMP packet" in e for e in quotes), quotes
+
+
+def test_minus_t_sends_60_bytes_whatever_the_command_line_asked() -> None:
+    """'traceroute -T ... 1500' sends 60-byte SYNs (its header says so): the destination's
+    answer proves no size. The command line's 1500 made 'a 1500-byte DF probe (UDP)
+    reached 198.18.4.2 ... (proven lower bound)', a size never sent."""
+    status, doc = analyze(ROUTES / "mtu-T-F-p.txt")
+    assert (status, verdict(doc)) == (0, ("HEALTHY", "inferred", None, None, None, None))
+    assert not any("reached" in n or "1500" in n for n in doc["notes"]), doc["notes"]
+    assert "probe-reached" not in facts(doc)
+    assert any("TTL exceeded at 198.18.3.1" in n for n in doc["notes"])
 
 
 def test_no_answer_to_the_end_names_what_remains() -> None:
@@ -140,7 +175,15 @@ def test_probes_of_a_hop_line(rest: str, want: list[tuple[bool, str | None, str]
     ("--mtu -6 h", _Command("h", None, True, True, True)),
     ("-nF -q 2 -m6 h 1400", _Command("h", 1400, True, False)),
     ("-w 1 --port 33434 h", _Command("h", None, False, False)),
-    ("-I h 99999", _Command("h", None, False, False)),     # (no size a packet can have)
+    ("-I h 99999", _Command("h", None, False, False, probe=Probe.ECHO)),   # (no such size)
+    ("-T -p 443 -F h 1500", _Command("h", 1500, True, False, probe=Probe.OTHER)),
+    ("-M icmp h", _Command("h", None, False, False, probe=Probe.ECHO)),
+    ("-Mtcp h", _Command("h", None, False, False, probe=Probe.OTHER)),
+    ("--module=default h", _Command("h", None, False, False)),
+    ("--module udplite h", _Command("h", None, False, False, probe=Probe.OTHER)),
+    ("-P 47 h", _Command("h", None, False, False, probe=Probe.OTHER)),
+    ("--icmp -U h", _Command("h", None, False, False)),    # (the last one counts)
+    ("--tcp --port=443 h", _Command("h", None, False, False, probe=Probe.OTHER)),
 ])
 def test_arguments(args: str, want: _Command) -> None:
     assert _arguments(args.split(), False) == want
