@@ -78,16 +78,17 @@ def test_a_tracepath_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pat
 
 
 @pytest.mark.parametrize(("scenario", "how"), [("mtu", "-F"), ("mtu", "--mtu"),
-                                               ("mtu-noicmp", "-F"), ("healthy", "--mtu")])
+                                               ("mtu-noicmp", "-F"), ("healthy", "--mtu"),
+                                               ("mtu", "-I --mtu"), ("healthy", "-I -F")])
 def test_a_traceroute_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Path,
                                                           scenario: str, how: str) -> None:
-    """Real Linux traceroute runs, DF probes of 1500 bytes (-F) or sized down by --mtu:
-    its output and the capture give one verdict, but for the router, which --mtu's output
-    does not name."""
+    """Real Linux traceroute runs, DF probes of 1500 bytes (-F) or sized down by --mtu, as
+    UDP or (-I) as pings: its output and the capture give one verdict, but for the router,
+    which --mtu's output does not name."""
     lab.up(scenario)
     cap = tmp_path / f"{scenario}.pcap"
-    argv = ["traceroute", "-4", "-n", how, "-m", "5", "-w", "1", "-q", "2", topo.UPSTREAM_V4,
-            *(["1500"] if how == "-F" else [])]
+    argv = ["traceroute", "-4", "-n", *how.split(), "-m", "5", "-w", "1", "-q", "2",
+            topo.UPSTREAM_V4, *(["1500"] if "-F" in how.split() else [])]
     with tcpdump(lab, cap, snaplen=200):
         r = lab.run(argv, timeout=60)
     assert r.returncode == 0, r.stderr
@@ -96,10 +97,15 @@ def test_a_traceroute_pasted_as_text_reads_as_its_capture(lab: Lab, tmp_path: Pa
     status, from_capture = analyze(lab, cap)
     text_status, from_text = analyze(lab, text)
     want = summary(from_capture)
-    if how == "--mtu" and want[0][0] == "PMTU_REDUCED":
+    if "--mtu" in how and want[0][0] == "PMTU_REDUCED":
         want = [(*want[0][:5], "a router (not shown)")]
     assert (text_status, summary(from_text)) == (status, want)
     if scenario == "mtu":
         assert summary(from_capture)[0][:2] == ("PMTU_REDUCED", "measured")
-        assert summary(from_capture)[0][2:5] == ((1400, None, None) if how == "--mtu"
+        assert summary(from_capture)[0][2:5] == ((1400, None, None) if "--mtu" in how
                                                  else (None, None, 1400))
+    if "-I" in how:   # pings: the destination's echo replies, in both
+        size = 1400 if scenario == "mtu" else 1500
+        for doc in (from_capture, from_text):
+            assert any(f"DF ping(s) to {topo.UPSTREAM_V4} answered, up to {size} bytes" in n
+                       for n in doc["notes"]), doc["notes"]
