@@ -1,5 +1,5 @@
 """Linux traceroute's output pasted as text (Dmitry Butskoy's, which most distributions
-ship; traceroute6 too). Each probe a hop line shows becomes the UDP probe and the ICMP
+ship; traceroute6 too; BusyBox's prints the same). Each probe a hop line shows becomes the UDP probe and the ICMP
 message that answered it, as tracepath's do (``pathprobe.capture.texttrace``): a
 router's TTL exceeded, the destination's port unreachable, a frag-needed ('!F-1400').
 

@@ -42,6 +42,11 @@ EXPECTED = {
     "mtu-I-mtu": ("PMTU_REDUCED", "measured", 1400, None, None, "198.18.1.1"),
     "mtu6-I": ("PMTU_REDUCED", "measured", None, None, 1400, "2001:db8:1::1"),
     "healthy-I-F": ("HEALTHY", "inferred", None, None, None, None),
+    # BusyBox 1.35's traceroute (-F ... 1500), which prints as Linux's does
+    "busybox-mtu-F": ("PMTU_REDUCED", "measured", None, None, 1400, "198.18.1.1"),
+    "busybox-healthy-F": ("HEALTHY", "inferred", None, None, None, None),
+    "busybox-healthy6-F": ("HEALTHY", "inferred", None, None, None, None),
+    "busybox-mtu-noicmp-F": ("HEALTHY", "inferred", None, None, None, None),
 }
 
 
@@ -85,6 +90,18 @@ def test_minus_t_sends_60_bytes_whatever_the_command_line_asked() -> None:
     assert not any("reached" in n or "1500" in n for n in doc["notes"]), doc["notes"]
     assert "probe-reached" not in facts(doc)
     assert any("TTL exceeded at 198.18.3.1" in n for n in doc["notes"])
+
+
+def test_busybox_over_ipv6_prints_no_packet_too_big_so_its_text_proves_no_size() -> None:
+    """BusyBox's traceroute -6 shows '*' where r1's Packet Too Big came (the capture of the
+    run has it, MTU 1400): its text says only that nothing answered from hop 2 on, which
+    a silent black hole and silent routers share; no size verdict is made up."""
+    assert verdict(analyze(ROUTES / "busybox-mtu6-F.pcap")[1])[:5] == (
+        "PMTU_REDUCED", "measured", None, None, 1400)
+    status, doc = analyze(ROUTES / "busybox-mtu6-F.txt")
+    assert (status, verdict(doc)) == (0, ("HEALTHY", "inferred", None, None, None, None))
+    (note,) = [n for n in doc["notes"] if "nothing answered" in n]
+    assert "from hop 2 on" in note and "1500-byte DF probes of traceroute" in note
 
 
 def test_no_answer_to_the_end_names_what_remains() -> None:
