@@ -1,7 +1,8 @@
 """Linux traceroute's output pasted as text (Dmitry Butskoy's, which most distributions
-ship; traceroute6 too; BusyBox's prints the same). Each probe a hop line shows becomes the UDP probe and the ICMP
-message that answered it, as tracepath's do (``pathprobe.capture.texttrace``): a
-router's TTL exceeded, the destination's port unreachable, a frag-needed ('!F-1400').
+ship; traceroute6 too; BusyBox's prints the same). Each probe a hop line shows becomes the
+UDP probe and the ICMP message that answered it, as tracepath's do
+(``pathprobe.capture.texttrace``): a router's TTL exceeded, the destination's port
+unreachable, a frag-needed ('!F-1400').
 
 Pure, no I/O. Sizes: the header's 'N byte packets', and with --mtu each 'F=N', the size
 the hop needed (the first one is the host's own MTU; each later one means a router, which
