@@ -12,12 +12,15 @@ from collections.abc import Sequence
 
 from pathprobe.capture.textforms import quiet_line
 from pathprobe.capture.textpacket import TextParse
+from pathprobe.capture.textroute import CISCO_HEAD
 
 # Windows tracert: "Tracing route to NAME [ADDR]", "  1    <1 ms    <1 ms    <1 ms  10.0.2.4"
 # (the three times before the address; Linux traceroute prints the address first)
 _TRACERT = re.compile(r"^\s*(?:\S*>\s*)?tracert(?:\.exe)?(?:\s+[-/]\w\b(?:\s+\d+)?)*\s+\S+\s*$"
                       r"|^\s*Tracing route to\s", re.I)
 _TRACERT_HOP = re.compile(r"^\s*\d{1,3}\s+(?:(?:<?\d+\s?ms|\*)\s+){3}\S")
+# Cisco IOS, ASA and FTD traceroute: "Tracing the route to ADDR", "  1 10.0.1.1 1 msec 1 msec *"
+_CISCO_HOP = re.compile(r"^\s*\d{1,3}\s+\S+.*\d+ msec\b")
 # mtr: its command, its report's header "HOST: fmc  Loss%  Snt ...", a hop "  1.|-- 10.0.0.1"
 _MTR = re.compile(r"^(?:.*?[$#>]\s*(?:sudo\s+)?mtr\s|\s*(?:sudo\s+)?mtr\s+-)"
                   r"|^\s*HOST:\s+\S+\s+Loss%|^\s*\d{1,3}\.\|--\s")
@@ -52,14 +55,19 @@ def no_packet_error(name: str, lines: Sequence[str], parsed: TextParse) -> str |
 
 
 def _sizeless_trace(name: str, lines: Sequence[str]) -> str | None:
-    """tracert's and mtr's output: read, they would say nothing of sizes (their probes are
-    not DF, or of one small size), so the error names what does."""
+    """tracert's, Cisco's traceroute's and mtr's output: read, they would say nothing of
+    sizes (their probes are not DF, or of one small size), so the error names what does."""
     head = lines[:1000]
     if any(_TRACERT.match(ln) or _TRACERT_HOP.match(ln) for ln in head):
         return (f"{name}: Windows tracert output: its probes are small pings of one fixed "
                 "size, so it shows which hops answer, not which sizes pass; paste a DF ping "
                 "sweep instead ('ping -f -l 1472 HOST', then smaller sizes until one is "
                 "answered) or a capture")
+    if any(CISCO_HEAD.match(ln) or _CISCO_HOP.match(ln) for ln in head):
+        return (f"{name}: Cisco traceroute output: its probes are small packets of one "
+                "size, so it shows which hops answer, not which sizes pass; paste an "
+                "extended ping with the DF bit set and a sweep of sizes (repeat count 1) "
+                "instead, or a capture")
     if any(_MTR.match(ln) for ln in head):
         return (f"{name}: mtr output: it shows loss and delay per hop, not which sizes pass "
                 "(its probes are not DF: a large one is fragmented, not refused); paste "

@@ -36,6 +36,8 @@ _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?traceroute(?P<six>6)?(?P<ar
 _HEAD = re.compile(r"^traceroute6? to (?P<name>\S+) \((?P<addr>[^)\s]+)\), \d+ hops max, "
                    r"(?P<size>\d+) byte packets")
 _HOP = re.compile(r"^(?P<hop>\d{1,3})\s+(?P<rest>\S.*)$")
+# Cisco IOS/ASA/FTD traceroute's header: the 'traceroute' command before it is not Linux's
+CISCO_HEAD = re.compile(r"^\s*Tracing the route to\s")
 # one probe: a star, or (who answered, if not the last one named) its time and marks; -A
 # adds '[AS...]', -e "'-5'" and the like
 _PROBE = re.compile(r"\s*(?:(?P<star>\*)|(?:(?P<who>[^\s()*\[]+)(?: \((?P<addr>[^)\s]+)\))?"
@@ -69,6 +71,9 @@ class RouteOutput:
             out = self.close()
             self.command = _arguments(m.group("args").split(), bool(m.group("six")))
             return out
+        if CISCO_HEAD.match(text) and self.run is None:
+            self.command = None           # (its probes are Cisco's: textrefuse says so)
+            return None
         hop = _HOP.match(text) if self.run is not None or self.command is not None else None
         probes = _probes(hop.group("rest")) if hop is not None else None
         if hop is None or probes is None:

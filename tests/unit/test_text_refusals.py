@@ -1,8 +1,8 @@
 """Texts that show no packet get one line on stderr, exit 2, and what to paste instead:
-Windows tracert and mtr (whose probes say nothing of sizes), a traceroute header alone, and
-any other text (exit 3 when its packet lines hold no IP packet). The mtr fixtures are real
-runs in the lab (mtr 0.95): with -s 1472 through the lab's 1400-byte link every hop
-answered, the probes fragmented rather than refused."""
+Windows tracert, Cisco traceroute and mtr (whose probes say nothing of sizes), a
+traceroute header alone, and any other text (exit 3 when its packet lines hold no IP
+packet). The mtr fixtures are real runs in the lab (mtr 0.95): with -s 1472 through the
+lab's 1400-byte link every hop answered, the probes fragmented rather than refused."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def test_mtr_output_names_what_shows_sizes(name: str) -> None:
 def test_windows_tracert_output_names_the_df_ping_sweep(name: str) -> None:
     err = refused(TEXT / "tracert" / f"{name}.txt")
     assert "Windows tracert output" in err and "ping -f -l 1472 HOST" in err
+
+
+def test_cisco_traceroute_output_names_the_extended_ping_sweep(tmp_path: Path) -> None:
+    """IOS/ASA/FTD traceroute (the format of public pastes): no size, no DF."""
+    paste = tmp_path / "paste.txt"
+    paste.write_text("ciscoasa# traceroute 198.18.4.2\n\nType escape sequence to abort.\n"
+                     "Tracing the route to 198.18.4.2\n\n 1 198.18.1.1 0 msec 0 msec 0 msec\n"
+                     " 2  *  *  *\n 3 198.18.4.2 10 msec 0 msec 10 msec\n")
+    err = refused(paste)
+    assert "Cisco traceroute output" in err and "DF bit set and a sweep of sizes" in err
 
 
 def test_a_traceroute_header_alone_asks_for_the_whole_output(tmp_path: Path) -> None:
@@ -85,6 +95,9 @@ def test_mtr_and_tracert_lines_beside_packets_change_nothing(tmp_path: Path) -> 
     (["Tracing route to example.com [198.18.4.2]"], "Windows tracert output"),
     (["C:\\>tracert 198.18.4.2"], "Windows tracert output"),
     ([" 1  198.18.1.1  0.101 ms  0.080 ms  0.076 ms"], "not a capture"),   # traceroute's order
+    (["Type escape sequence to abort.", "Tracing the route to 198.18.4.2"],
+     "Cisco traceroute output"),
+    (["  2 198.18.2.2 [AS 65001] 1 msec *  0 msec"], "Cisco traceroute output"),
     (["mtr is a tool"], "not a capture"),
     (["tracert is a tool too"], "not a capture"),
     (["tracert -d -h 20 198.18.4.2"], "Windows tracert output"),
