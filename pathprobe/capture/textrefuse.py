@@ -14,10 +14,10 @@ from pathprobe.capture.textforms import quiet_line
 from pathprobe.capture.textpacket import TextParse
 from pathprobe.capture.textroute import CISCO_HEAD
 
-# Windows tracert: "Tracing route to NAME [ADDR]", "  1    <1 ms    <1 ms    <1 ms  10.0.2.4"
-# (the three times before the address; Linux traceroute prints the address first)
-_TRACERT = re.compile(r"^\s*(?:\S*>\s*)?tracert(?:\.exe)?(?:\s+[-/]\w\b(?:\s+\d+)?)*\s+\S+\s*$"
-                      r"|^\s*Tracing route to\s", re.I)
+# Windows tracert (and pathping): "Tracing route to NAME [ADDR]", "  1    <1 ms    <1 ms
+# <1 ms  10.0.2.4" (the three times before the address; Linux traceroute prints it first)
+_TRACERT = re.compile(r"^\s*(?:\S*>\s*)?(?:tracert|pathping)(?:\.exe)?"
+                      r"(?:\s+[-/]\w\b(?:\s+\d+)?)*\s+\S+\s*$|^\s*Tracing route to\s", re.I)
 _TRACERT_HOP = re.compile(r"^\s*\d{1,3}\s+(?:(?:<?\d+\s?ms|\*)\s+){3}\S")
 # Cisco IOS, ASA and FTD traceroute: "Tracing the route to ADDR", "  1 10.0.1.1 1 msec 1 msec *"
 _CISCO_HOP = re.compile(r"^\s*\d{1,3}\s+\S+.*\d+ msec\b")
@@ -59,8 +59,9 @@ def _sizeless_trace(name: str, lines: Sequence[str]) -> str | None:
     sizes (their probes are not DF, or of one small size), so the error names what does."""
     head = lines[:1000]
     if any(_TRACERT.match(ln) or _TRACERT_HOP.match(ln) for ln in head):
-        return (f"{name}: Windows tracert output: its probes are small pings of one fixed "
-                "size, so it shows which hops answer, not which sizes pass; paste a DF ping "
+        return (f"{name}: Windows tracert (or pathping) output: its probes are small pings "
+                "of one fixed size, so it shows which hops answer, not which sizes pass; "
+                "paste a DF ping "
                 "sweep instead ('ping -f -l 1472 HOST', then smaller sizes until one is "
                 "answered) or a capture")
     if any(CISCO_HEAD.match(ln) or _CISCO_HOP.match(ln) for ln in head):

@@ -39,7 +39,7 @@ def test_mtr_output_names_what_shows_sizes(name: str) -> None:
 @pytest.mark.parametrize("name", ["hand-en", "hand-de"])
 def test_windows_tracert_output_names_the_df_ping_sweep(name: str) -> None:
     err = refused(TEXT / "tracert" / f"{name}.txt")
-    assert "Windows tracert output" in err and "ping -f -l 1472 HOST" in err
+    assert "Windows tracert (or pathping) output" in err and "ping -f -l 1472 HOST" in err
 
 
 def test_cisco_traceroute_output_names_the_extended_ping_sweep(tmp_path: Path) -> None:
@@ -91,16 +91,17 @@ def test_mtr_and_tracert_lines_beside_packets_change_nothing(tmp_path: Path) -> 
     (["  1.|-- 198.18.1.1   0.0%     3    0.1   0.1   0.1   0.1   0.0"], "mtr output"),
     (["HOST: fmc     Loss%   Snt   Last   Avg  Best  Wrst StDev"], "mtr output"),
     (["$ sudo mtr -rw example.com"], "mtr output"),
-    (["  3     *        *        *     Request timed out."], "Windows tracert output"),
-    (["Tracing route to example.com [198.18.4.2]"], "Windows tracert output"),
-    (["C:\\>tracert 198.18.4.2"], "Windows tracert output"),
+    (["  3     *        *        *     Request timed out."], "Windows tracert"),
+    (["Tracing route to example.com [198.18.4.2]"], "Windows tracert"),
+    (["C:\\>tracert 198.18.4.2"], "Windows tracert"),
     ([" 1  198.18.1.1  0.101 ms  0.080 ms  0.076 ms"], "not a capture"),   # traceroute's order
     (["Type escape sequence to abort.", "Tracing the route to 198.18.4.2"],
      "Cisco traceroute output"),
     (["  2 198.18.2.2 [AS 65001] 1 msec *  0 msec"], "Cisco traceroute output"),
     (["mtr is a tool"], "not a capture"),
     (["tracert is a tool too"], "not a capture"),
-    (["tracert -d -h 20 198.18.4.2"], "Windows tracert output"),
+    (["tracert -d -h 20 198.18.4.2"], "Windows tracert"),
+    (["C:\\Users\\admin>pathping -n 198.18.4.2"], "Windows tracert (or pathping)"),
 ])
 def test_which_tool_a_text_without_packets_came_from(lines: list[str], wanted: str) -> None:
     error = no_packet_error("t.txt", lines, parse_text(lines))
