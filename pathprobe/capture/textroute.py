@@ -163,6 +163,7 @@ class _Command:
 _LONG_VALUE = frozenset({"port", "sport", "fwmark", "sim-queries", "first", "max-hops",
                          "queries", "wait", "tos", "interface", "gateway", "source",
                          "sendwait", "module", "protocol"})
+_SHORT_PROBE = {"I": Probe.ECHO, "T": Probe.OTHER, "U": Probe.UDP}
 _LONG_PROBE = {"icmp": Probe.ECHO, "tcp": Probe.OTHER, "udp": Probe.UDP}
 # -M's (--module's) methods: 'default' and 'udp' send UDP, 'icmp' pings
 _MODULE = {"default": Probe.UDP, "udp": Probe.UDP, "icmp": Probe.ECHO}
@@ -199,7 +200,7 @@ def _arguments(args: Sequence[str], six: bool) -> _Command:
                     break
                 df = df or c == "F"
                 six = six or c == "6"
-                probe = {"I": Probe.ECHO, "T": Probe.OTHER, "U": Probe.UDP}.get(c, probe)
+                probe = _SHORT_PROBE.get(c, probe)
         else:
             positional.append(a)
         i += 1
