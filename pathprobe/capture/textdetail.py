@@ -126,7 +126,11 @@ def _detail_icmp(ip: re.Match[str], ip_lines: list[str], lines: list[str], t: fl
     qtcp = next((m for m in map(_TCPV.match, lines) if m is not None), None)
     quoted = "\n".join(lines[at + 1:])
     if answer is not None and qip is not None:   # (TTL exceeded, port unreachable: of a probe)
-        probe = _detail_udp(qip, lines[at + 1:], None, lineno)
+        probe = _detail_udp(qip, lines[at + 1:], None, lineno) or _detail_echo(
+            _addr(qip.group(2)), _addr(qip.group(3)), qip.group(1), quoted, quoted, None,
+            lineno)                                  # (a UDP probe, or traceroute -I's ping)
+        if probe is not None and probe.echo is not None and not probe.echo.request:
+            probe = None
         return None if probe is None else TextPacket(
             lineno, TextForm.DETAIL, src, 0, dst, 0, 0, t, int(ip.group(1)),
             icmp_kind=IcmpKind.TTL_EXCEEDED if answer.group("ttl") else IcmpKind.PORT_UNREACHABLE,

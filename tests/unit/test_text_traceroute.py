@@ -9,6 +9,7 @@ pastes' formats with the lab's addresses."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -79,6 +80,20 @@ def test_minus_i_probes_are_pings_answered_as_in_the_capture(name: str) -> None:
         assert "ping-at-mtu-answered" in facts(doc) and "probe-reached" not in facts(doc)
         quotes = [e for v in doc["verdicts"] for e in v["evidence"] if "quotes the" in e]
         assert quotes and all("quotes the ICMP packet" in e for e in quotes), quotes
+
+
+@pytest.mark.parametrize("form", ["tcpdump-v.txt", "tshark-V.txt.gz"])
+def test_a_minus_i_capture_as_text_quotes_its_pings_in_the_ttl_exceeded(form: str) -> None:
+    """tcpdump -v's and tshark -V's text of the -I run: each TTL exceeded quotes a ping,
+    and is read as the pcap reads it (8 hops); they were left out (0)."""
+    def ttl_notes(doc: dict[str, Any]) -> list[str]:
+        return [n for n in doc["notes"] if "TTL exceeded at" in n]
+
+    _s, pcap = analyze(ROUTES / "mtu-I-mtu.pcap")
+    status, text = analyze(ROUTES / f"mtu-I-mtu.{form}")
+    assert (status, verdict(text)) == (0, verdict(pcap))
+    assert len(ttl_notes(text)) == len(ttl_notes(pcap)) == 8
+    assert "ping-at-mtu-answered" in facts(text)
 
 
 def test_minus_t_sends_60_bytes_whatever_the_command_line_asked() -> None:
