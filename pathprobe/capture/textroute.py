@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pathprobe.capture.textpacket import TextForm, TextPacket, TextParse, number
+from pathprobe.capture.textpacket import TextForm, TextPacket, number
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.capture.texttrace import (
     HOPS_MAX,
@@ -27,8 +27,7 @@ from pathprobe.capture.texttrace import (
     Hop,
     Probe,
     Run,
-    Silent,
-    run_packets,
+    RunReader,
 )
 
 _COMMAND = re.compile(r"^(?:.*?[$#>]\s*)?(?:sudo\s+)?traceroute(?P<six>6)?(?P<args>(?:\s+\S+)*)"
@@ -48,15 +47,12 @@ _OPTION_VALUE = frozenset("fgimNptlwqszMOP")   # options of traceroute that take
 
 
 @dataclass
-class RouteOutput:
+class RouteOutput(RunReader):
     """Reads a text's traceroute output line by line (``feed``), yielding TextPackets."""
 
-    run: Run | None = None
     dst: str = ""                     # the header's address (who answers it: the end)
     command: _Command | None = None   # the last command line's arguments
     mtu_seen: bool = False            # an F= came before in this run (the first: the host's)
-    runs: int = 0
-    silent: list[Silent] = field(default_factory=list)
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         """The packets a line shows, or None when it is no traceroute output."""
@@ -120,14 +116,6 @@ class RouteOutput:
             return                        # (unreachable marks say nothing of size)
         run.hops.append(Hop(lineno, hop, who, run.size, None, who == self.dst))
 
-    def close(self) -> list[TextPacket]:
-        run, self.run = self.run, None
-        return run_packets(run, self.silent) if run is not None else []
-
-    def finish(self, parse: TextParse) -> None:
-        parse.trace_runs += self.runs
-        parse.trace_silent += self.silent
-
 
 def _probes(rest: str) -> list[tuple[bool, str | None, str]] | None:
     """(no answer?, who answered, marks) of each probe of a hop line; None when the line is
@@ -178,10 +166,10 @@ def _arguments(args: Sequence[str], six: bool) -> _Command:
     i = 0
     while i < len(args):
         a = args[i]
-        name, _eq, value = a[2:].partition("=")
         if a in ("--mtu", "--dont-fragment"):
             df, mtu = True, mtu or a == "--mtu"
         elif a.startswith("--"):
+            name, _eq, value = a[2:].partition("=")
             probe = _LONG_PROBE.get(name, probe)
             if name in _LONG_VALUE and not _eq:
                 value = args[i + 1] if i + 1 < len(args) else ""

@@ -83,14 +83,34 @@ class Run:
     hops: list[Hop] = field(default_factory=list)
 
 
+# (line, hop, probe size, hops, the program) of a run nothing answered from a hop on
+Silent = tuple[int, int, int, int, str]
+
+
 @dataclass
-class TraceOutput:
-    """Reads a text's tracepath output line by line (``feed``), yielding TextPackets."""
+class RunReader:
+    """What tracepath's and traceroute's readers share: the run being read, how many
+    began, and those nothing answered from some hop on (see ``run_packets``)."""
 
     runs: int = 0
     run: Run | None = None
+    silent: list[Silent] = field(default_factory=list)
+
+    def close(self) -> list[TextPacket]:
+        """End the current run: its probes and answers (``run_packets``)."""
+        run, self.run = self.run, None
+        return run_packets(run, self.silent) if run is not None else []
+
+    def finish(self, parse: TextParse) -> None:
+        parse.trace_runs += self.runs
+        parse.trace_silent += self.silent
+
+
+@dataclass
+class TraceOutput(RunReader):
+    """Reads a text's tracepath output line by line (``feed``), yielding TextPackets."""
+
     command: tuple[str | None, int | None, bool] | None = None   # (target, -l, -6)
-    silent: list[Silent] = field(default_factory=list)   # see ``run_packets``
 
     def feed(self, line: str, lineno: int) -> list[TextPacket] | None:
         """The packets a line shows, or None when it is no tracepath output."""
@@ -130,19 +150,6 @@ class TraceOutput:
             run.size = pmtu
         return []
 
-    def close(self) -> list[TextPacket]:
-        """End the current run: its probes and answers (``run_packets``)."""
-        run, self.run = self.run, None
-        return run_packets(run, self.silent) if run is not None else []
-
-    def finish(self, parse: TextParse) -> None:
-        parse.trace_runs += self.runs
-        parse.trace_silent += self.silent
-
-
-# (line, hop, probe size, hops, the program) of a run nothing answered from a hop on
-Silent = tuple[int, int, int, int, str]
-
 
 def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
     """A run's probes and the answers its hop lines show, now that its destination is
@@ -167,7 +174,7 @@ def run_packets(run: Run, silent: list[Silent]) -> list[TextPacket]:
             out.append(_answer(probe, h.who, None, h.pmtu))
         elif not h.reached:
             out.append(_answer(probe, h.who, IcmpKind.TTL_EXCEEDED, None))
-        elif probe.echo is not None:    # an echo reply of the ping's size
+        elif probe.echo is not None:    # -I: an echo reply of the ping's size
             out.append(dataclasses.replace(probe, src=h.who, dst=TRACER, echo=Echo(
                 False, probe.echo.ident, probe.echo.seq)))
         elif run.probe is Probe.UDP:    # (a SYN's answer, or another's, is not modelled)
