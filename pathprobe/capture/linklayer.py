@@ -130,6 +130,13 @@ def _ppp_payload(data: bytes, off: int) -> int:
     return _ip_version_at(data, off) if proto in (PPP_IPV4, PPP_IPV6) else -1
 
 
+def _cisco_hdlc(data: bytes) -> bool:
+    """A Cisco HDLC frame (address 0x0F unicast or 0x8F broadcast, control 0, ethertype)
+    where PPP was declared: libpcap allows it in LINKTYPE_PPP_HDLC, routers write it in
+    LINKTYPE_PPP too, and no PPP protocol field starts so (its first byte is even)."""
+    return len(data) >= 4 and data[0] in (0x0F, 0x8F) and data[1] == 0
+
+
 def _pppoe_payload(data: bytes, off: int) -> int:
     """A PPPoE session header (6 bytes: ver/type 0x11, code 0, session, length), then PPP."""
     if len(data) < off + 8 or data[off] != 0x11 or data[off + 1] != 0:
@@ -325,6 +332,8 @@ def ip_offset(linktype: int, data: bytes) -> int:
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         return 4 if len(data) > 4 and data[4] >> 4 in (4, 6) else -1
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
+        if _cisco_hdlc(data):
+            return _after_ethertype(data, (data[2] << 8) | data[3], 4)
         return _ppp_payload(data, 0)
     if linktype == LINKTYPE_PPP_ETHER:
         return _pppoe_payload(data, 0)
@@ -392,6 +401,8 @@ def frame_kind(linktype: int, data: bytes) -> str:
             return "802.3/LLC (STP, CDP, ...)" + tagged
         return f"ethertype 0x{et:04x}" + (f" ({_ETHERTYPE_NAMES[et]})" if et in _ETHERTYPE_NAMES
                                           else "") + tagged
+    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC) and _cisco_hdlc(data):
+        return "Cisco HDLC frames without IP (SLARP keepalives, CDP ...)"
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_PPP_ETHER):
         return "PPP control (LCP, IPCP, authentication)"
     if linktype == LINKTYPE_FRELAY:
