@@ -27,7 +27,7 @@ from pathprobe.capture.conn import (
     key_parts,
     pack_key,
 )
-from pathprobe.capture.framing import RECORD_TYPES, follow_records, longest_gap
+from pathprobe.capture.framing import RECORD_LOST, RECORD_TYPES, follow_records, longest_gap
 from pathprobe.capture.inflight import delivered, new_inflight, note_big_retx, replace_inflight
 from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
@@ -47,6 +47,8 @@ RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
+# bytes filling the hole before a later segment this soon after it: reordered, not resent (a
+REORDER_S = 0.003   # resend takes a round trip; Wireshark's out-of-order threshold without one)
 LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
 SNIFF_PHASES = ("start", "request", "response")
@@ -396,6 +398,11 @@ class Tracker:
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
+            if start == hole[0] and end <= nxt:   # bytes not seen before, sent before
+                reordered = ts - hole[3] <= REORDER_S
+                self._late(c, d, s, frame, ts, start, length, data, payload_off, reordered)
+                if reordered:
+                    return
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             s.retx_end, s.retx_ts, s.retx_wait = end, ts, gap if last else 0.0
@@ -430,19 +437,39 @@ class Tracker:
             if fresh and (c.client_hello if d == UP else c.server_hello) is None:
                 payload = data[payload_off:payload_off + PAYLOAD_PEEK]
                 if payload:
-                    self._content(c, d, frame, ts, length, payload)
-        elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request"):
+                    self._content(c, d, frame, ts, start, length, payload)
+        elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request") and (
+                start == 1 or phase != "start"):   # (what a client says first, said first)
             payload = data[payload_off:payload_off + PAYLOAD_PEEK]
             if payload:
-                self._content(c, d, frame, ts, length, payload)
+                self._content(c, d, frame, ts, start, length, payload)
         rec = s.rec_next   # (framing lost: only a segment starting like a record may resync)
         if rec is not None and rec < end and (
                 rec >= 0 or data[payload_off:payload_off + 1] in RECORD_TYPES):
             follow_records(s, frame, start, end, data, payload_off)
 
-    def _content(self, c: Conn, d: int, frame: int, ts: float, length: int,
+    def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, start: int,
+              length: int, data: bytes, payload_off: int, reordered: bool) -> None:
+        """Bytes the capture sees after those that follow them: reordered on the way, or
+        resent. A side's first segment holds what it says first (a request, an answer, a
+        hello): read then; the TLS framing went by unfollowed, found again at a record."""
+        if reordered:   # (a resend is counted as one by the caller)
+            s.bytes += length
+            if c.phase == "tunnel":
+                up, down = (length, 0) if d == UP else (0, length)
+                c.tunnel_up, c.tunnel_down = c.tunnel_up + up, c.tunnel_down + down
+        if start != 1 or not (c.phase in SNIFF_PHASES or c.phase == "tunnel"):
+            return
+        payload = data[payload_off:payload_off + PAYLOAD_PEEK]
+        if payload:
+            self._content(c, d, frame, ts, start, length, payload)
+            if s.rec_next is not None:
+                s.rec_next, s.rec_part = RECORD_LOST, b""
+
+    def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,
                  payload: bytes) -> None:
-        """Recognise CONNECT, absolute-form requests, the proxy's answer and TLS hellos."""
+        """Recognise CONNECT, absolute-form requests, the proxy's answer and TLS hellos in
+        the segment at ``start`` (relative sequence number)."""
         phase = c.phase
         if d == UP and phase in ("start", "request"):
             request = _proxy_request(payload)
@@ -458,7 +485,7 @@ class Tracker:
                 if not c.first_payload:
                     c.first_payload = "connect" if method == "CONNECT" else "http-proxy"
             elif phase == "start":
-                if self._hello(c, frame, length, payload):
+                if self._hello(c, frame, start, payload, length):
                     c.first_payload = "tls"
                     c.phase = "tunnel"
                 elif payload[:1].isalpha():
@@ -475,17 +502,17 @@ class Tracker:
             self._response(c, frame, ts, payload)
         elif phase == "tunnel":
             if d == UP and c.client_hello is None:
-                self._hello(c, frame, length, payload)
+                self._hello(c, frame, start, payload, length)
             elif d == DOWN and c.server_hello is None:
                 if payload[:1] == b"\x16" and payload[5:6] == b"\x02":
                     c.server_hello = (frame, length)
-                    c.down.rec_next = c.down.next_seq - length
+                    c.down.rec_next = start
                 elif (c.client_hello is not None and c.hello_answer is None
-                      and c.down.next_seq - length == 1):   # its first byte: no gap before
+                      and start == 1):   # its first byte: no gap before
                     c.hello_answer = (frame, length, payload[:1] == b"\x15")
 
     @staticmethod
-    def _hello(c: Conn, frame: int, length: int, payload: bytes) -> bool:
+    def _hello(c: Conn, frame: int, start: int, payload: bytes, length: int) -> bool:
         """Note a ClientHello starting this segment (its record length, SNI, where it ends)."""
         # Inside a CONNECT tunnel the request already names the host: no SNI walk.
         hello = sniff_client_hello(payload, name=not c.exchanges)
@@ -493,8 +520,8 @@ class Tracker:
             return False
         c.client_hello = (frame, length)
         c.hello_record = hello[0]
-        c.hello_end = c.up.next_seq - length + hello[0]
-        c.up.rec_next = c.up.next_seq - length
+        c.hello_end = start + hello[0]
+        c.up.rec_next = start
         if hello[1] and not c.server_name:
             c.server_name = hello[1]
         return True

@@ -14,8 +14,47 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import cli_env
-from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, codes
-from tests.unit.test_capture_analysis import write_pcap
+from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes
+from tests.unit.test_capture_analysis import CLIENT_HELLO, SERVER_HELLO, write_pcap
+
+APP_DATA = b"\x17\x03\x03\x00\x40" + b"\x00" * 64
+
+
+def _hello_in_two(late_by: float) -> Conv:
+    """A direct TLS session whose ServerHello segment reaches the capture ``late_by``
+    seconds after the segment that follows it; the session then goes on and idles."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    first = c.sseq
+    c.pkt(0.03, False, "PA", APP_DATA, seq=first + len(SERVER_HELLO))   # the second, first
+    c.pkt(0.03 + late_by, False, "PA", SERVER_HELLO, seq=first)
+    c.sseq += len(SERVER_HELLO) + len(APP_DATA)
+    c.ack(0.031 + late_by, True)
+    c.send(0.04 + late_by, True, APP_DATA)
+    c.send(0.05 + late_by, False, APP_DATA)
+    c.ack(0.051 + late_by, True)
+    other = Conv(server="198.18.4.9", sport=443, cport=40001)   # the capture runs on
+    other.handshake(16.0)
+    c.frames += other.frames
+    return c
+
+
+def test_a_server_hello_reordered_behind_its_next_segment_is_read(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _hello_in_two(0.00003).frames)
+    assert "TUNNEL_STALL" not in codes(doc), json.dumps(doc["verdicts"])[:600]
+    assert status == 0, codes(doc)
+    row = next(r for r in doc["legs"] if r["client_port"] == 40000)
+    assert row["tls"] == "hello+server", row
+
+
+def test_a_server_hello_resent_after_a_loss_before_the_capture_is_read(tmp_path: Path) -> None:
+    """Lost before the capture point and resent 0.3 s later: the client got it then."""
+    _status, doc, _err = cli(tmp_path, _hello_in_two(0.3).frames)
+    row = next(r for r in doc["legs"] if r["client_port"] == 40000)
+    assert row["tls"] == "hello+server", row
+    assert not any(v["code"] == "TUNNEL_STALL" and v["severity"] == "critical"
+                   for v in doc["verdicts"]), codes(doc)
 
 
 def _chdlc_frames(kind: str) -> list[tuple[float, bytes]]:
