@@ -254,6 +254,10 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     numbers: dict[str, Number] = {}
     for v in reversed(group):
         numbers.update(v.numbers)
+    # (a capture's groups of one fault, e.g. refused and unanswered connections: all counted)
+    counts = [v.numbers.get("connections") for v in group]
+    if len(group) > 1 and len(directions) == 1 and all(isinstance(n, int) for n in counts):
+        numbers["connections"] = sum(n for n in counts if isinstance(n, int))
     # A refusal stays one (a warning) only if every member is one: a single connection that
     # nothing else got past makes the whole unreachable.
     others = min((v.others_connected or 0 for v in group), default=0) or None

@@ -139,15 +139,16 @@ def _no_connection(c: Conn, leg: Leg, base: str, capture_end: float,
     against the other connections that got in (a warning then)."""
     up, down = c.up, c.down
     if down.syn_frame is not None:
+        how = CaptureFact.SYNACK_IGNORED
         evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
-                    ev(CaptureFact.SYNACK_IGNORED, down.syn_frame, count=up.syn_count,
-                       again=c.syn_after_synack or 0)]
+                    ev(how, down.syn_frame, count=up.syn_count, again=c.syn_after_synack or 0)]
     elif c.synack_rst is not None:
+        how = CaptureFact.SYN_ANSWERED_BY_RST
         evidence = [ev(CaptureFact.SYN_SENT, up.syn_frame, server=c.server, port=c.sport),
-                    ev(CaptureFact.SYN_ANSWERED_BY_RST, c.synack_rst)]
+                    ev(how, c.synack_rst)]
     else:
-        evidence = [ev(CaptureFact.SYN_UNANSWERED, up.syn_frame, server=c.server,
-                       port=c.sport, count=up.syn_count)]
+        how = CaptureFact.SYN_UNANSWERED
+        evidence = [ev(how, up.syn_frame, server=c.server, port=c.sport, count=up.syn_count)]
     numbers: dict[str, Number] = {"port": c.sport, "syn_sent": up.syn_count}
     # A client that got no answer sends its SYN again after about 1 s; one SYN and then
     # nothing, with capture time to spare, is as likely a capture that misses this
@@ -173,7 +174,10 @@ def _no_connection(c: Conn, leg: Leg, base: str, capture_end: float,
     numbers["wireshark_filter"] = f"{base} && tcp.flags.syn==1"
     return Finding(VerdictCode.PROXY_UNREACHABLE, leg, None, numbers, evidence,
                    Confidence.MEASURED if retried else Confidence.INFERRED,
-                   key_values=(c.sport, others > 0), conn=c, others_connected=others or None)
+                   # (refused, unanswered and ignored are told apart: "the same in N other
+                   # connections" under a reset must not count silent ones)
+                   key_values=(c.sport, others > 0, how), conn=c,
+                   others_connected=others or None)
 
 
 SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all

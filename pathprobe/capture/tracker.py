@@ -285,7 +285,9 @@ class Tracker:
             s.isn = (seq - 1) & MASK
             s.next_seq = 1
         s.last_seq = seq
-        if flags & TCP_ACK:   # (before a reset: its ACK may cover the segment it answers)
+        # (before a reset: its ACK may cover the segment it answers; but not a reset's ACK
+        # of a peer never seen: a client abandoning its unanswered SYN may send ACK 0)
+        if flags & TCP_ACK and not (flags & TCP_RST and (c.up if d else c.down).isn is None):
             self._ack(c, d, ack)
         if flags & TCP_RST:
             _close_seen(s, seq)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import cli_env
-from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes
+from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes, verdict
 from tests.unit.test_capture_analysis import CLIENT_HELLO, SERVER_HELLO, write_pcap
 
 APP_DATA = b"\x17\x03\x03\x00\x40" + b"\x00" * 64
@@ -55,6 +55,43 @@ def test_a_server_hello_resent_after_a_loss_before_the_capture_is_read(tmp_path:
     assert row["tls"] == "hello+server", row
     assert not any(v["code"] == "TUNNEL_STALL" and v["severity"] == "critical"
                    for v in doc["verdicts"]), codes(doc)
+
+
+def _abandoned(cport: int, server: str = UPSTREAM) -> Conv:
+    """Three SYNs without an answer, then the client's reset: RST+ACK with ACK 0."""
+    c = Conv(server=server, sport=8080, cport=cport)
+    for ts in (0.0, 1.0, 3.0):
+        c.pkt(ts, True, "S", options=[("MSS", 1460)])
+    c.pkt(40.0, True, "RA", seq=c.cseq + 1, ack=0)
+    return c
+
+
+def test_a_client_abandoning_its_unanswered_syn_with_a_reset_got_no_connection(
+        tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _abandoned(40200).frames)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["confidence"] == "measured", v
+    assert "frame 1: SYN to 198.18.4.2:8080 sent 3 times, never answered by a SYN-ACK in this " \
+        "capture" in v["evidence"], v["evidence"]
+
+
+def test_refused_and_unanswered_connections_are_told_apart(tmp_path: Path) -> None:
+    """Two refused by a reset, one never answered: "the same in 1 other" under the reset's
+    evidence (it said 2, counting the silent one), the silent one cited on its own, and
+    the verdict counts all 3 (it said 2: its first group's count)."""
+    frames = _abandoned(40200).frames
+    for cport, server in ((38391, "198.18.4.7"), (38392, "198.18.4.8")):
+        refused = Conv(server=server, sport=8080, cport=cport)
+        refused.pkt(0.5, True, "S", options=[("MSS", 1460)])
+        refused.pkt(0.501, False, "RA", seq=0, ack=refused.cseq + 1)
+        frames += refused.frames
+    _status, doc, _err = cli(tmp_path, frames)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    facts = [(f["fact"], f["values"].get("others")) for f in v["facts"]
+             if f["fact"] in ("syn-answered-by-rst", "syn-unanswered", "same-in-others")]
+    assert sorted(facts, key=str) == [("same-in-others", 1), ("syn-answered-by-rst", None),
+                                      ("syn-unanswered", None)], facts
+    assert v["connections"] == 3, v["connections"]
 
 
 def _chdlc_frames(kind: str) -> list[tuple[float, bytes]]:
