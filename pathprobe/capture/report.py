@@ -157,8 +157,13 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
         frame, size, alert = c.hello_answer
         notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))
     elif hello_closed(c) and c.end is not None:
-        notes.append(ev(CaptureFact.ROW_HELLO_CLOSED, c.end[1], how=c.end[0],
-                        after_s=round(c.end[2] - c.last_data_ts, 1)))
+        how, frame, ts = c.end
+        after_s = round(ts - c.last_data_ts, 1)
+        if how.startswith("server"):
+            notes.append(ev(CaptureFact.ROW_HELLO_CLOSED, frame, how=how, after_s=after_s))
+        else:   # the client gave up first; the server's close then shows what it had sent
+            notes.append(ev(CaptureFact.ROW_HELLO_LEFT, frame, how=how, after_s=after_s,
+                            server_close=c.down.fin_frame or c.down.rst_frame))
     for d in (UP, DOWN):
         hole, gap = c.side(d).hole, gap_of(c.side(d))
         if hole is not None and gap in _ROW_GAPS:

@@ -52,15 +52,13 @@ def hello_name(c: Conn) -> str:
 
 
 def hello_closed(c: Conn) -> bool:
-    """The server acknowledged the whole ClientHello, sent nothing, and closed: its FIN's
-    (or RST's) sequence number shows no byte the capture missed. Its refusal, not the
-    path's loss (a ServerHello lost on the way would have moved that number on). On a
-    tunnel the proxy's close stands for the upstream's, which the capture cannot see: a
-    direct session only."""
-    end = c.end
+    """The server acknowledged the whole ClientHello, sent nothing, and closed (first, or
+    after the client gave up): its FIN's (or RST's) sequence number shows no byte the
+    capture missed. Its refusal, not the path's loss (a ServerHello lost on the way would
+    have moved that number on). On a tunnel the proxy's close stands for the upstream's,
+    which the capture cannot see: a direct session only."""
     return (not c.exchanges and c.client_hello is not None and c.server_hello is None
-            and end is not None and end[0] in ("server FIN", "server RST")
-            and not c.down.bytes and c.down.close_unseen == 0
+            and c.end is not None and c.down.close_unseen == 0 and not c.down.bytes
             and c.up.acked >= c.hello_end > 0)
 
 

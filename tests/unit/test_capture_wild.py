@@ -129,3 +129,29 @@ def test_a_ppp_capture_of_cisco_hdlc_keepalives_alone_says_so(tmp_path: Path) ->
     assert status == 3, err
     assert "3 Cisco HDLC frames without IP (SLARP keepalives, CDP ...)" in err, err
     assert "PPP control" not in err, err
+
+
+def test_a_hello_the_server_never_answered_and_closed_after_the_client_is_not_the_path(
+        tmp_path: Path) -> None:
+    """nDPI's webex.pcap: 12 sessions whose 63-byte ClientHello the server acknowledged and
+    never answered; the client closed 5.3 s later and the server's FIN, at its first
+    sequence number, shows it had sent nothing. A critical stall said; the path carried all."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.ack(0.02, False)
+    c.close(5.3)                     # the client's FIN, then the server's at its own seq
+    status, doc, _err = cli(tmp_path, c.frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    (row,) = doc["legs"]
+    assert row["tls"] == "hello, closed", row
+    assert ("frame 6: client FIN 5.3 s after the ClientHello, which the server had "
+            "acknowledged and never answered; the server's own close (frame 7) shows by its "
+            "sequence number that it sent nothing: the server left the session unanswered "
+            "(not a TLS server for that name, a protocol it does not speak, or its policy), "
+            "not the path") in row["notes"], row["notes"]
+    c.frames.pop(-2)                 # no FIN of the server's: nothing shows what it sent
+    c.frames.pop(-1)
+    status, doc, _err = cli(tmp_path, c.frames)
+    assert status == 1 and codes(doc) == ["TUNNEL_STALL"], codes(doc)
+

@@ -440,6 +440,12 @@ TEXT: dict[CaptureFact, Template] = {
         "acknowledged, without a ServerHello; its sequence number shows it sent nothing "
         "before: the server refused the session (not a TLS server for that name, or its "
         "policy), not the path",
+    CaptureFact.ROW_HELLO_LEFT:
+        "frame {frame}: {how} {after_s} s after the ClientHello, which the server had "
+        "acknowledged and never answered; the server's own close (frame {server_close}) shows "
+        "by its sequence number that it sent nothing: the server left the session unanswered "
+        "(not a TLS server for that name, a protocol it does not speak, or its policy), not "
+        "the path",
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
