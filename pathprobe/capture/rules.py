@@ -435,10 +435,10 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
     and, when the receiver kept sending duplicate ACKs after the resends began, not a dead
     path either; what remains is a box dropping it for its content (issue 20)."""
     s = c.side(d)
-    _start, (payload_f, ip_len_f, first_f, count_f, _last_f, _last_ts, dups_before) = stuck
+    start, (payload_f, ip_len_f, first_f, count_f, _last_f, _last_ts, dups_before) = stuck
     payload, count = int(payload_f), int(count_f)
-    if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload:
-        return None
+    if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload or s.acked > start:
+        return None   # (its first bytes acknowledged: not dropped whole, e.g. a GRO frame)
     dups_after = s.dup_acks - int(dups_before)
     path_up = dups_after > 0
     receiver = c.endpoint(1 - d)

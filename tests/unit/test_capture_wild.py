@@ -155,3 +155,31 @@ def test_a_hello_the_server_never_answered_and_closed_after_the_client_is_not_th
     status, doc, _err = cli(tmp_path, c.frames)
     assert status == 1 and codes(doc) == ["TUNNEL_STALL"], codes(doc)
 
+
+def test_a_resent_segment_whose_first_bytes_arrive_is_not_dropped_for_content(
+        tmp_path: Path) -> None:
+    """nDPI's ultrasurf.pcap: a capture with segmentation offload (2576-byte frames) of a
+    lossy transfer; one such frame resent 3 times while the receiver's ACK had moved into
+    it (its first 1288 bytes arrived): 'lost every time ... dropped for what it carries',
+    critical. A segment partly acknowledged was not dropped whole."""
+    c = Conv(server=UPSTREAM, sport=443)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.send(0.02, False, SERVER_HELLO)
+    c.ack(0.03, True)
+    big = b"\x17" * 2576                      # a GRO frame: two segments on the wire
+    c.send(0.04, False, big)
+    c.ack(0.05, True)
+    stuck = c.send(0.06, False, big)
+    c.send(0.061, False, big)                 # after it: the receiver says it lacks it
+    for i in range(3):
+        c.pkt(0.07 + i * 0.001, True, "A", ack=stuck)
+    c.pkt(0.3, False, "A", big, seq=stuck)
+    c.pkt(0.301, True, "A", ack=stuck)
+    c.pkt(0.9, False, "A", big, seq=stuck)
+    c.pkt(0.901, True, "A", ack=stuck + 1288)   # its first half arrived
+    c.pkt(2.1, False, "A", big, seq=stuck)
+    c.pkt(2.101, True, "A", ack=stuck + 1288)
+    _status, doc, _err = cli(tmp_path, c.frames)
+    assert not any(v["code"] == "TUNNEL_STALL" and v["severity"] == "critical"
+                   for v in doc["verdicts"]), json.dumps(doc["verdicts"])[:800]
