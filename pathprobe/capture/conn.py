@@ -66,6 +66,9 @@ class Exchange:
     method: str = "CONNECT"
     # Data came back that is no HTTP status line: the far end answered, but is no proxy.
     non_http: bool = False
+    # The answer's first data came after bytes the capture lacks (its head among them):
+    # (the frame that showed it, the bytes before it not seen); its status is unknown.
+    head_unseen: tuple[int, int] | None = None
 
 
 @dataclass(**SLOTS)

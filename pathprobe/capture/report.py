@@ -111,7 +111,8 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
     if joined is not None:
         target += f" for {host_port(*joined)}"
     if last is not None:
-        status: Number = last.status if last.status is not None else "none"
+        status: Number = (last.status if last.status is not None else
+                          "unseen" if last.head_unseen is not None else "none")
     else:
         status = "-"
     tls = "-"
@@ -153,6 +154,9 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
         notes.append(ev(CaptureFact.ROW_NO_SYN))
     if c.fragments:
         notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
+    if last is not None and last.status is None and last.head_unseen is not None:
+        frame, missing = last.head_unseen
+        notes.append(ev(CaptureFact.ROW_ANSWER_HEAD_UNSEEN, frame, missing=missing))
     if c.hello_answer is not None and c.server_hello is None:
         frame, size, alert = c.hello_answer
         notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))

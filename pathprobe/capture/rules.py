@@ -340,8 +340,8 @@ def _proxy_findings(c: Conn, leg: Leg, base: str, capture_end: float,
     # enough after the request (a capture that simply ends after it proves nothing); and
     # the client acknowledged no answer the capture lost (text shows no payload to tell).
     waited = (c.evicted_at if c.evicted_at is not None else capture_end) - last.ts
-    if last.status is None and not last.non_http and (c.end is not None or waited >= stall_s) \
-            and not answer_uncaptured(c):
+    if last.status is None and not last.non_http and last.head_unseen is None and (
+            c.end is not None or waited >= stall_s) and not answer_uncaptured(c):
         evidence = [ev(CaptureFact.CONNECT_SENT, last.frame, target=last.target,
                        with_auth=int(last.with_auth), retransmits=last.retransmits,
                        **_method(last)),

@@ -103,9 +103,8 @@ def _proxy_request(payload: bytes) -> tuple[str, str] | None:
     return m.group(1).decode("latin-1"), authority if has_port else authority + ":80"
 
 
-# One proxied request as the tracker saw it, for joining the proxy's own connection
-# upstream (leg 2) in a capture taken on the proxy:
-# (ts, frame, client address, client port, proxy address, proxy port, target "host:port")
+# A proxied request, to join the proxy's own connection upstream (leg 2) in a capture on the
+# proxy: (ts, frame, client address, client port, proxy address, proxy port, "host:port")
 Request = tuple[float, int, str, int, str, int, str]
 REQUESTS_MAX = 4096
 
@@ -140,11 +139,9 @@ class Tracker:
         # connection whose start the capture missed.
         self.listening: set[tuple[bytes, int]] = set()
         self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
-        self.fragments: dict[tuple[str, str], list[int]] = {}       # (src,dst) -> [count, first]
+        self.fragments: dict[tuple[str, str], list[int]] = {}   # (src,dst) -> [count, first]
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
-
-    # --- connection table ----------------------------------------------------------------
 
     def _new(self, frame: int, ts: float, family: int, key: Key, client_is_src: bool,
              saw_syn: bool) -> Conn:
@@ -240,8 +237,6 @@ class Tracker:
             self.on_done(still_open[index])
         self.done.sort(key=lambda c: c.index)
         return self.done
-
-    # --- packets ---------------------------------------------------------------------------
 
     def tcp(self, frame: int, ts: float, family: int, key: Key, seq: int, ack: int,
             flags: int, ip_len: int, payload_len: int, data: bytes = b"",
@@ -440,11 +435,14 @@ class Tracker:
                 payload = data[payload_off:payload_off + PAYLOAD_PEEK]
                 if payload:
                     self._content(c, d, frame, ts, start, length, payload)
-        elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request") and (
-                start == 1 or phase != "start"):   # (what a client says first, said first)
-            payload = data[payload_off:payload_off + PAYLOAD_PEEK]
-            if payload:
-                self._content(c, d, frame, ts, start, length, payload)
+        elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request"):
+            if start > nxt and phase != "request":   # a first word, in bytes not captured
+                if phase == "response" and d == DOWN and c.exchanges[-1].head_unseen is None:
+                    c.exchanges[-1].head_unseen = (frame, start - nxt)
+            else:
+                payload = data[payload_off:payload_off + PAYLOAD_PEEK]
+                if payload:
+                    self._content(c, d, frame, ts, start, length, payload)
         rec = s.rec_next   # (framing lost: only a segment starting like a record may resync)
         if rec is not None and rec < end and (
                 rec >= 0 or data[payload_off:payload_off + 1] in RECORD_TYPES):
@@ -452,20 +450,20 @@ class Tracker:
 
     def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, start: int,
               length: int, data: bytes, payload_off: int, reordered: bool) -> None:
-        """Bytes the capture sees after those that follow them: reordered on the way, or
-        resent. A side's first segment holds what it says first (a request, an answer, a
-        hello): read then; the TLS framing went by unfollowed, found again at a record."""
+        """Bytes seen after those that follow them (reordered, or resent): what a side says
+        first (request, answer, hello) is read in them; TLS framing is found again later."""
         if reordered:   # (a resend is counted as one by the caller)
             s.bytes += length
             if c.phase == "tunnel":
-                up, down = (length, 0) if d == UP else (0, length)
-                c.tunnel_up, c.tunnel_down = c.tunnel_up + up, c.tunnel_down + down
-        if start != 1 or not (c.phase in SNIFF_PHASES or c.phase == "tunnel"):
+                c.tunnel_up += length if d == UP else 0
+                c.tunnel_down += 0 if d == UP else length
+        if not (c.phase in SNIFF_PHASES or c.phase == "tunnel"):
             return
         payload = data[payload_off:payload_off + PAYLOAD_PEEK]
         if payload:
+            followed = s.rec_next
             self._content(c, d, frame, ts, start, length, payload)
-            if s.rec_next is not None:
+            if s.rec_next != followed:
                 s.rec_next, s.rec_part = RECORD_LOST, b""
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,

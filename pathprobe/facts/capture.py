@@ -113,6 +113,7 @@ class CaptureFact(StrEnum):
     ROW_HELLO_ANSWERED = "row-hello-answered"      # {size} bytes, no ServerHello (alert?)
     ROW_HELLO_CLOSED = "row-hello-closed"          # the server closed, having sent nothing
     ROW_HELLO_LEFT = "row-hello-left"              # ... closed after the client, ditto
+    ROW_ANSWER_HEAD_UNSEEN = "row-answer-head-unseen"  # an answer after {missing} unseen bytes
     ROW_OFFLOAD = "row-offload"                    # segments larger than any MSS (TSO/GRO)
     ROW_CAPTURE_LOSS = "row-capture-loss"          # {missing} bytes acked but not captured
     ROW_GAP_UNPROVEN = "row-gap-unproven"          # {missing} bytes unseen, no ACK says why

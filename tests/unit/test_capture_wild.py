@@ -183,3 +183,41 @@ def test_a_resent_segment_whose_first_bytes_arrive_is_not_dropped_for_content(
     _status, doc, _err = cli(tmp_path, c.frames)
     assert not any(v["code"] == "TUNNEL_STALL" and v["severity"] == "critical"
                    for v in doc["verdicts"]), json.dumps(doc["verdicts"])[:800]
+
+
+def _answer_after_a_gap() -> Conv:
+    """A plain-HTTP request through the proxy whose answer's first 1400 bytes (the status
+    line among them) the capture lacks; its last 89 bytes are there (nDPI's quickplay)."""
+    c = Conv(server="198.18.2.2", sport=80, cport=54883)
+    c.send(19.66, True, b"POST http://upstream.pathprobe.test/sync HTTP/1.1\r\nHost: "
+                        b"upstream.pathprobe.test\r\n\r\n")
+    c.pkt(21.74, False, "PA", b"\x00" * 89, seq=c.sseq + 1400)
+    c.pkt(360.0, True, "A", seq=c.cseq, ack=c.sseq)   # the capture runs on
+    return c
+
+
+def test_an_answer_whose_head_the_capture_lacks_is_no_missing_answer(tmp_path: Path) -> None:
+    """The text showed 'length 89: HTTP' with no status line: a critical CONNECT_NO_RESPONSE
+    ('no HTTP answer from the proxy'); the pcap took the 89 bytes for 'no HTTP'. The far end
+    answered; which status, the capture cannot tell."""
+    status, doc, _err = cli(tmp_path, _answer_after_a_gap().frames)
+    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), codes(doc)
+    (row,) = doc["legs"]
+    assert row["status"] == "unseen", row
+    assert ("frame 2: the answer came after 1400 bytes the capture lacks, its first line "
+            "among them: the far end answered; with what status, the capture cannot tell"
+            ) in row["notes"], row["notes"]
+    text = tmp_path / "quickplay.txt"
+    text.write_text(
+        "08:27:30.062079 IP 198.18.1.2.54883 > 198.18.2.2.80: Flags [P.], seq 3405870249:"
+        "3405870789, ack 2075347623, win 110, length 540: HTTP: POST http://upstream.pathprobe"
+        ".test/sync HTTP/1.1\n"
+        "08:27:31.366980 IP 198.18.1.2.54883 > 198.18.2.2.80: Flags [P.], seq 0:540, ack 1, "
+        "win 110, length 540: HTTP: POST http://upstream.pathprobe.test/sync HTTP/1.1\n"
+        "08:27:32.145575 IP 198.18.2.2.80 > 198.18.1.2.54883: Flags [P.], seq 1401:1490, "
+        "ack 540, win 2082, length 89: HTTP\n"
+        "08:33:10.000000 IP 198.18.1.2.54883 > 198.18.2.2.80: Flags [.], ack 1, win 110, "
+        "length 0\n")
+    status, doc, err = _analyze(text)
+    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
+    assert doc["legs"][0]["status"] == "unseen", doc["legs"][0]

@@ -446,6 +446,9 @@ TEXT: dict[CaptureFact, Template] = {
         "by its sequence number that it sent nothing: the server left the session unanswered "
         "(not a TLS server for that name, a protocol it does not speak, or its policy), not "
         "the path",
+    CaptureFact.ROW_ANSWER_HEAD_UNSEEN:
+        "frame {frame}: the answer came after {missing:#byte} the capture lacks, its first "
+        "line among them: the far end answered; with what status, the capture cannot tell",
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
