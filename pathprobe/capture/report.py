@@ -97,6 +97,27 @@ class Merger:
         return out
 
 
+def _answer_notes(c: Conn, last: Exchange | None) -> list[Evidence]:
+    """What the row says of an answer the capture cannot show: a proxy's whose head it
+    lacks, a hello answered by no ServerHello, or left unanswered until a close."""
+    notes: list[Evidence] = []
+    if last is not None and last.status is None and last.head_unseen is not None:
+        frame, missing = last.head_unseen
+        notes.append(ev(CaptureFact.ROW_ANSWER_HEAD_UNSEEN, frame, missing=missing))
+    if c.hello_answer is not None and c.server_hello is None:
+        frame, size, alert = c.hello_answer
+        notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))
+    elif hello_closed(c) and c.end is not None:
+        how, frame, ts = c.end
+        after_s = round(ts - c.last_data_ts, 1)
+        if how.startswith("server"):
+            notes.append(ev(CaptureFact.ROW_HELLO_CLOSED, frame, how=how, after_s=after_s))
+        else:   # the client gave up first; the server's close then shows what it had sent
+            notes.append(ev(CaptureFact.ROW_HELLO_LEFT, frame, how=how, after_s=after_s,
+                            server_close=c.down.fin_frame or c.down.rst_frame))
+    return notes
+
+
 def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
              joined: tuple[str, int] | None = None) -> LegReport:
     """One table row per connection (the legs table of the report); ``joined`` names the
@@ -154,20 +175,7 @@ def conn_row(c: Conn, findings: Sequence[Finding], leg: Leg,
         notes.append(ev(CaptureFact.ROW_NO_SYN))
     if c.fragments:
         notes.append(ev(CaptureFact.ROW_FRAGMENTS, count=c.fragments))
-    if last is not None and last.status is None and last.head_unseen is not None:
-        frame, missing = last.head_unseen
-        notes.append(ev(CaptureFact.ROW_ANSWER_HEAD_UNSEEN, frame, missing=missing))
-    if c.hello_answer is not None and c.server_hello is None:
-        frame, size, alert = c.hello_answer
-        notes.append(ev(CaptureFact.ROW_HELLO_ANSWERED, frame, size=size, alert=int(alert)))
-    elif hello_closed(c) and c.end is not None:
-        how, frame, ts = c.end
-        after_s = round(ts - c.last_data_ts, 1)
-        if how.startswith("server"):
-            notes.append(ev(CaptureFact.ROW_HELLO_CLOSED, frame, how=how, after_s=after_s))
-        else:   # the client gave up first; the server's close then shows what it had sent
-            notes.append(ev(CaptureFact.ROW_HELLO_LEFT, frame, how=how, after_s=after_s,
-                            server_close=c.down.fin_frame or c.down.rst_frame))
+    notes += _answer_notes(c, last)
     for d in (UP, DOWN):
         hole, gap = c.side(d).hole, gap_of(c.side(d))
         if hole is not None and gap in _ROW_GAPS:

@@ -47,8 +47,7 @@ RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
-# bytes filling the hole before a later segment this soon after it: reordered, not resent (a
-REORDER_S = 0.003   # resend takes a round trip; Wireshark's out-of-order threshold without one)
+REORDER_S = 0.003         # a hole filled this soon was reordered: a resend takes a round trip
 LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
 SNIFF_PHASES = ("start", "request", "response")
@@ -395,11 +394,9 @@ class Tracker:
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None
-            if start == hole[0] and end <= nxt:   # bytes not seen before, sent before
-                reordered = ts - hole[3] <= REORDER_S
-                self._late(c, d, s, frame, ts, start, length, data, payload_off, reordered)
-                if reordered:
-                    return
+            if start == hole[0] and end <= nxt and self._late(  # not seen before, sent before
+                    c, d, s, frame, ts, hole[3], start, length, data, payload_off):
+                return
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
             s.retx_end, s.retx_ts, s.retx_wait = end, ts, gap if last else 0.0
@@ -436,35 +433,41 @@ class Tracker:
                 if payload:
                     self._content(c, d, frame, ts, start, length, payload)
         elif fresh and phase in SNIFF_PHASES and (d == UP or phase != "request"):
-            if start > nxt and phase != "request":   # a first word, in bytes not captured
-                if phase == "response" and d == DOWN and c.exchanges[-1].head_unseen is None:
-                    c.exchanges[-1].head_unseen = (frame, start - nxt)
-            else:
-                payload = data[payload_off:payload_off + PAYLOAD_PEEK]
-                if payload:
-                    self._content(c, d, frame, ts, start, length, payload)
+            self._first_words(c, d, frame, ts, start, start - nxt, length, data, payload_off)
         rec = s.rec_next   # (framing lost: only a segment starting like a record may resync)
         if rec is not None and rec < end and (
                 rec >= 0 or data[payload_off:payload_off + 1] in RECORD_TYPES):
             follow_records(s, frame, start, end, data, payload_off)
 
-    def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, start: int,
-              length: int, data: bytes, payload_off: int, reordered: bool) -> None:
-        """Bytes seen after those that follow them (reordered, or resent): what a side says
-        first (request, answer, hello) is read in them; TLS framing is found again later."""
-        if reordered:   # (a resend is counted as one by the caller)
+    def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, since: float,
+              start: int, length: int, data: bytes, payload_off: int) -> bool:
+        """Bytes seen after those that follow them (seen at ``since``): reordered (True) or
+        resent (the caller counts it). A first word in them is read; TLS framing found later."""
+        reordered = ts - since <= REORDER_S
+        if reordered:
             s.bytes += length
             if c.phase == "tunnel":
                 c.tunnel_up += length if d == UP else 0
                 c.tunnel_down += 0 if d == UP else length
-        if not (c.phase in SNIFF_PHASES or c.phase == "tunnel"):
-            return
         payload = data[payload_off:payload_off + PAYLOAD_PEEK]
-        if payload:
+        if payload and c.phase != "other":   # (sniffing phases and the tunnel)
             followed = s.rec_next
             self._content(c, d, frame, ts, start, length, payload)
             if s.rec_next != followed:
                 s.rec_next, s.rec_part = RECORD_LOST, b""
+        return reordered
+
+    def _first_words(self, c: Conn, d: int, frame: int, ts: float, start: int, unseen: int,
+                     length: int, data: bytes, payload_off: int) -> None:
+        """A request, an answer, a hello: read where a side begins to speak; past ``unseen``
+        bytes the capture lacks, they are among those (an answer's head: its status unknown)."""
+        if unseen > 0 and c.phase != "request":
+            if c.phase == "response" and d == DOWN and c.exchanges[-1].head_unseen is None:
+                c.exchanges[-1].head_unseen = (frame, unseen)
+            return
+        if payload_off < len(data):   # (a short snap length may hold none)
+            peek = payload_off + PAYLOAD_PEEK
+            self._content(c, d, frame, ts, start, length, data[payload_off:peek])
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,
                  payload: bytes) -> None:
