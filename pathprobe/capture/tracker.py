@@ -228,9 +228,7 @@ class Tracker:
 
     def finish(self) -> list[Conn]:
         """Hand over the connections still open; returns ``done`` in order of appearance."""
-        still_open: dict[int, Conn] = {}
-        for c, _d, _s, _o in self.table.values():
-            still_open[c.index] = c
+        still_open = {c.index: c for c, _d, _s, _o in self.table.values()}
         self.table.clear()
         for index in sorted(still_open):
             self.on_done(still_open[index])
@@ -460,14 +458,15 @@ class Tracker:
     def _first_words(self, c: Conn, d: int, frame: int, ts: float, start: int, unseen: int,
                      length: int, data: bytes, payload_off: int) -> None:
         """A request, an answer, a hello: read where a side begins to speak; past ``unseen``
-        bytes the capture lacks, they are among those (an answer's head: its status unknown)."""
+        bytes the capture lacks, they are among those, but for a proxy's request line."""
+        payload = data[payload_off:payload_off + PAYLOAD_PEEK]
         if unseen > 0 and c.phase != "request":
             if c.phase == "response" and d == DOWN and c.exchanges[-1].head_unseen is None:
-                c.exchanges[-1].head_unseen = (frame, unseen)
-            return
-        if payload_off < len(data):   # (a short snap length may hold none)
-            peek = payload_off + PAYLOAD_PEEK
-            self._content(c, d, frame, ts, start, length, data[payload_off:peek])
+                c.exchanges[-1].head_unseen = (frame, unseen)   # (its status unknown)
+            if c.phase != "start" or d != UP or _proxy_request(payload) is None:
+                return
+        if payload:   # (a short snap length may hold none)
+            self._content(c, d, frame, ts, start, length, payload)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,
                  payload: bytes) -> None:

@@ -221,3 +221,21 @@ def test_an_answer_whose_head_the_capture_lacks_is_no_missing_answer(tmp_path: P
     status, doc, err = _analyze(text)
     assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
     assert doc["legs"][0]["status"] == "unseen", doc["legs"][0]
+
+
+def test_a_proxy_request_after_bytes_the_capture_lacks_still_names_the_proxy(
+        tmp_path: Path) -> None:
+    """What a client says first is read from its first byte only; but a request line to a
+    proxy that follows bytes the capture lacks (a keep-alive connection's next request)
+    still shows that the server is a proxy."""
+    c = Conv(server="198.18.2.2", sport=3128)
+    c.handshake(0.0)
+    c.cseq += 120                             # the first request: not in the capture
+    c.send(0.5, True, b"GET http://upstream.pathprobe.test/b HTTP/1.1\r\nHost: "
+                      b"upstream.pathprobe.test\r\n\r\n")
+    c.send(0.51, False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    c.ack(0.52, True)
+    c.close(0.6)
+    _status, doc, _err = cli(tmp_path, c.frames)
+    (row,) = doc["legs"]
+    assert row["name"] == "fmc-proxy" and row["status"] == 200, row
