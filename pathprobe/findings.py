@@ -18,7 +18,8 @@ typed limits, evidence and an attribution ``Basis``; this module
      the FMC cannot use, one refused connection while others to the same server
      succeeded (``others_connected``, from a capture), a capture's stall where
      nothing was seen pending (``unproven``: an idle session remains possible), a
-     capture's black hole whose smaller later segments vanished too (``unproven``);
+     capture's black hole whose smaller later segments vanished too, or a reset of the
+     first data seen, nothing smaller delivered before it (``unproven``);
    - info: observed and harmless - an MSS lowered while traffic flows, a
      reduced path MTU with working PMTUD (ICMP answered and the size below it
      delivered), healthy legs;
@@ -328,9 +329,11 @@ def severity_of(v: Verdict, verdicts: Sequence[Verdict]) -> Severity:
         # one refusal while other connections to it succeeded, or a lone SYN the capture
         # cannot tell from a capture gap: not proven to break traffic
         return Severity.WARNING
-    if v.code in (VerdictCode.TUNNEL_STALL, VerdictCode.PMTU_BLACKHOLE) and v.unproven:
+    if v.code in (VerdictCode.TUNNEL_STALL, VerdictCode.PMTU_BLACKHOLE,
+                  VerdictCode.RST_ON_LARGE_SEGMENT) and v.unproven:
         # nothing was seen pending when the data stopped (an idle session remains
-        # possible), or smaller data vanished as well (a silent receiver or path remains)
+        # possible), smaller data vanished as well (a silent receiver or path remains), or
+        # a reset answered the first data seen (a socket closed before the capture)
         return Severity.WARNING
     if v.code in CRITICAL_CODES:
         return Severity.CRITICAL

@@ -47,7 +47,8 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
         bracket = _bracket(v)
         wide = (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
                 and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET)
-        if wide or (v.code is VerdictCode.PMTU_BLACKHOLE and v.unproven):
+        if wide or (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
+                    and v.unproven):
             where = targets.get(v.leg, "PROXY:PORT")
             out.append(Recommendation(
                 "the FMC (expert shell)", "pathprobe",
@@ -58,7 +59,10 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 "before lowering an MTU or MSS to the proven lower bound"
                 if bracket is not None else
                 f"large and smaller segments vanished alike on {v.leg.value}: measure "
-                "whether size is the cause before changing an MTU or MSS"))
+                "whether size is the cause before changing an MTU or MSS"
+                if v.code is VerdictCode.PMTU_BLACKHOLE else
+                f"a reset answered the first data seen on {v.leg.value}: measure whether "
+                "size is the cause before changing an MTU or MSS"))
         else:
             rest.append(v)
         seg, full = v.max_seg_down, v.full_seg

@@ -465,15 +465,20 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         evidence = [ev(CaptureFact.LARGE_SEGMENT, seg_frame, payload=payload, size=ip_len,
                        sender=c.endpoint(d)),
                     ev(CaptureFact.RST_AFTER_LARGE, rst_frame, delay_ms=round(delay * 1000))]
-        if s.max_delivered_ip:
-            evidence.append(ev(CaptureFact.RST_THRESHOLD_ABOVE, delivered=s.max_delivered_ip,
-                               size=ip_len))
+        # Without a smaller segment of the sender's delivered first, the reset may answer
+        # any data (a socket closed before the capture began): size is not proven.
+        proven = s.max_delivered_ip > 0
+        evidence.append(ev(CaptureFact.RST_THRESHOLD_ABOVE, delivered=s.max_delivered_ip,
+                           size=ip_len) if proven
+                        else ev(CaptureFact.RST_NOTHING_SMALLER, sender=c.endpoint(d)))
         out.append(Finding(VerdictCode.RST_ON_LARGE_SEGMENT, leg, direction_of(d),
                            {"payload": payload,
                             "wireshark_filter": f"{base} && (tcp.flags.reset==1 || "
                                                 f"tcp.len>{max(s.max_delivered_payload, 0)})"},
-                           evidence, key_values=(ip_len,),
-                           limit=size_limit(s.max_delivered_ip or None, ip_len), conn=c))
+                           evidence, Confidence.MEASURED if proven else Confidence.INFERRED,
+                           key_values=(ip_len if proven else None,),
+                           limit=size_limit(s.max_delivered_ip, ip_len) if proven else None,
+                           conn=c, unproven=not proven))
     for d in (UP, DOWN):
         s = c.side(d)
         if d in icmp_dirs or (not s.big_retx and s.hole is None):

@@ -39,6 +39,7 @@ class CaptureFact(StrEnum):
     LARGE_SEGMENT = "large-segment"                # {payload}-byte segment ({size} packet)
     RST_AFTER_LARGE = "rst-after-large"            # RST {delay_ms} ms later, before any ACK
     RST_THRESHOLD_ABOVE = "rst-threshold-above"    # up to {delivered} acked, threshold <= {size}
+    RST_NOTHING_SMALLER = "rst-nothing-smaller"    # no smaller segment of {sender} acked first
     LARGE_RETRANSMITTED = "large-retransmitted"    # retransmitted {count} times, never acked
     BLACKHOLE_BRACKET = "blackhole-bracket"        # {delivered} <= path MTU < {size}
     DATA_AFTER_GAP = "data-after-gap"              # {missing} bytes never showed up

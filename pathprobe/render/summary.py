@@ -73,6 +73,8 @@ def phrase(v: Verdict) -> str:
         return (f"MSS clamped {sent if sent is not None else '?'}->"
                 f"{got if got is not None else '?'}{_dir_words(v)}")
     if code is VerdictCode.RST_ON_LARGE_SEGMENT:
+        if v.unproven:
+            return f"a reset answered the first large segment seen{_dir_words(v)}"
         if not exact:
             return f"resets large segments{_dir_words(v)}{_bound(v)}"
         if mtu is not None:

@@ -239,3 +239,20 @@ def test_a_proxy_request_after_bytes_the_capture_lacks_still_names_the_proxy(
     _status, doc, _err = cli(tmp_path, c.frames)
     (row,) = doc["legs"]
     assert row["name"] == "fmc-proxy" and row["status"] == 200, row
+
+
+def test_a_reset_of_the_first_data_seen_proves_no_size(tmp_path: Path) -> None:
+    """nDPI's teams.pcap as a Wireshark list: a connection seen mid-stream, 1102 bytes from
+    the server and the client's reset at once (its socket closed before the capture): a
+    critical RST_ON_LARGE_SEGMENT, 'MTU at most 1141'. Nothing smaller was delivered first:
+    the reset may answer any data; a warning without a size."""
+    c = Conv(server=UPSTREAM, sport=443, cport=60512)
+    c.send(7.874, False, b"\x17\x03\x03\x04\x49" + b"\x00" * 1097)
+    c.pkt(7.8745, True, "R", seq=c.cseq)
+    status, doc, _err = cli(tmp_path, c.frames)
+    v = verdict(doc, "RST_ON_LARGE_SEGMENT")
+    assert status == 1 and v["severity"] == "warning" and v["confidence"] == "inferred", v
+    assert "mtu" not in v and "pmtu_high" not in v, v
+    assert any("so size is not proven" in e for e in v["evidence"]), v["evidence"]
+    assert doc["recommendations"][0]["command"] == f"pathprobe pmtu {UPSTREAM}", doc
+

@@ -283,6 +283,10 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.RST_THRESHOLD_ABOVE:
         "smaller packets (up to {delivered} bytes) were acknowledged: packets of that size pass "
         "(proven lower bound); the reset threshold lies above it, at most {size}",
+    CaptureFact.RST_NOTHING_SMALLER:
+        "no smaller segment from {sender} was acknowledged before it in this capture: a host "
+        "that closed its socket before the capture began resets any data, so size is not "
+        "proven",
     CaptureFact.LARGE_RETRANSMITTED:
         "from frame {frame}: a {payload}-byte segment ({size}-byte packet) from {sender} "
         "retransmitted {count:#time}, never acknowledged, no ICMP seen",
