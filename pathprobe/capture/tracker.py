@@ -460,12 +460,13 @@ class Tracker:
         """A request, an answer, a hello: read where a side begins to speak; past ``unseen``
         bytes the capture lacks, they are among those, but for a proxy's request line."""
         payload = data[payload_off:payload_off + PAYLOAD_PEEK]
-        if unseen > 0 and c.phase != "request":
-            if c.phase == "response" and d == DOWN and c.exchanges[-1].head_unseen is None:
-                c.exchanges[-1].head_unseen = (frame, unseen)   # (its status unknown)
-            if c.phase != "start" or d != UP or _proxy_request(payload) is None:
-                return
-        if payload:   # (a short snap length may hold none)
+        blind = unseen > 0 and c.phase != "request"
+        if (blind or not payload) and c.phase == "response" and d == DOWN \
+                and c.exchanges[-1].head_unseen is None:   # (its status unknown)
+            c.exchanges[-1].head_unseen = (frame, unseen)
+        if blind and (c.phase != "start" or _proxy_request(payload) is None):
+            return
+        if payload:   # (text, or a short snap length, may hold none)
             self._content(c, d, frame, ts, start, length, payload)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,

@@ -256,3 +256,23 @@ def test_a_reset_of_the_first_data_seen_proves_no_size(tmp_path: Path) -> None:
     assert any("so size is not proven" in e for e in v["evidence"]), v["evidence"]
     assert doc["recommendations"][0]["command"] == f"pathprobe pmtu {UPSTREAM}", doc
 
+
+def test_an_answer_the_text_shows_no_bytes_of_is_no_missing_answer(tmp_path: Path) -> None:
+    """tcpdump text names no payload unless it decodes it: a proxy's 206-byte answer shown
+    as 'length 206' alone was a critical CONNECT_NO_RESPONSE; the far end answered."""
+    text = tmp_path / "answer.txt"
+    text.write_text(
+        "10:00:00.003000 IP 198.18.1.2.40000 > 198.18.2.2.80: Flags [P.], seq 1:61, ack 1, "
+        "win 502, length 60: HTTP: GET http://upstream.pathprobe.test/ HTTP/1.1\n"
+        "10:00:00.050000 IP 198.18.2.2.80 > 198.18.1.2.40000: Flags [P.], seq 1:207, ack 61, "
+        "win 502, length 206\n"
+        "10:00:00.051000 IP 198.18.1.2.40000 > 198.18.2.2.80: Flags [.], ack 207, win 502, "
+        "length 0\n"
+        "10:00:05.000000 IP 198.18.2.2.80 > 198.18.1.2.40000: Flags [F.], seq 207, ack 61, "
+        "win 502, length 0\n")
+    status, doc, err = _analyze(text)
+    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
+    (row,) = doc["legs"]
+    assert row["status"] == "unseen", row
+    assert ("line 2: the answer shows no bytes (text without payload, or a short snap length):"
+            " the far end answered; with what status, the capture cannot tell") in row["notes"]

@@ -182,6 +182,14 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
             "went silent: a capture before that box, or its drop log, tells")
 
 
+def _answer_head_unseen(v: Mapping[str, Number]) -> str:
+    missing = v.get("missing")
+    where = (f"came after {counted(missing, 'byte')} the capture lacks, its first line among them"
+             if missing else "shows no bytes (text without payload, or a short snap length)")
+    return (f"frame {v.get('frame')}: the answer {where}: the far end answered; with what "
+            "status, the capture cannot tell")
+
+
 def _hello_answered(v: Mapping[str, Number]) -> str:
     what = "a TLS alert" if v.get("alert") else "data that is not TLS"
     return (f"frame {v.get('frame')}: the ClientHello was answered with {what} "
@@ -450,9 +458,7 @@ TEXT: dict[CaptureFact, Template] = {
         "by its sequence number that it sent nothing: the server left the session unanswered "
         "(not a TLS server for that name, a protocol it does not speak, or its policy), not "
         "the path",
-    CaptureFact.ROW_ANSWER_HEAD_UNSEEN:
-        "frame {frame}: the answer came after {missing:#byte} the capture lacks, its first "
-        "line among them: the far end answered; with what status, the capture cannot tell",
+    CaptureFact.ROW_ANSWER_HEAD_UNSEEN: _answer_head_unseen,
     CaptureFact.ROW_OFFLOAD:
         "segments larger than any MSS: captured before segmentation offload (TSO/GRO); wire "
         "sizes were smaller (ethtool -K IFACE tso off gro off)",
