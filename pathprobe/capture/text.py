@@ -57,6 +57,7 @@ from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, 
 
 # --- the whole text --------------------------------------------------------------------
 
+_ICMP_ERROR = re.compile(r"\bICMP6?\b.*\b(?:unreachable|exceeded|too big|parameter problem)")
 _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |reading from file |"
                     r"\d+ packets? (?:captured|received by filter|dropped by|shown)|"
                     r"Running as user|Capturing on |"
@@ -148,6 +149,11 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
         quote = quotation(lines, i)
         if quote is not None:
             i, td.quoted, td.quoted_len = quote
+    elif td is NonTcp.IP and i < len(lines) and lines[i][:1].isspace() \
+            and _ICMP_ERROR.search(lines[i - 1]):
+        quote = quotation(lines, i)   # another error's quotation: no packet of the capture
+        if quote is not None:
+            i = quote[0]
     dump = hex_dump(lines, i)
     if dump is None:
         return i

@@ -276,3 +276,22 @@ def test_an_answer_the_text_shows_no_bytes_of_is_no_missing_answer(tmp_path: Pat
     assert row["status"] == "unseen", row
     assert ("line 2: the answer shows no bytes (text without payload, or a short snap length):"
             " the far end answered; with what status, the capture cannot tell") in row["notes"]
+
+
+def test_a_tcp_syn_quoted_by_an_icmp_unreachable_is_no_syn_of_the_capture(
+        tmp_path: Path) -> None:
+    """nDPI's instagram.pcap as 'tcpdump -nn -v' text: the host's own port unreachables
+    quote the SYNs they refuse, indented under them; those quotations were read as SYNs
+    sent twice and never answered, a critical PROXY_UNREACHABLE the pcap does not have."""
+    icmp = ("17:08:28.46475{n} IP (tos 0xc0, ttl 64, id 48407, offset 0, flags [none], proto "
+            "ICMP (1), length 88)\n"
+            "    198.18.1.2 > 198.18.1.2: ICMP 198.18.4.2 tcp port 443 unreachable, length 68\n"
+            "\tIP (tos 0x0, ttl 64, id 22969, offset 0, flags [DF], proto TCP (6), length 60)\n"
+            "    198.18.1.2.49400 > 198.18.4.2.443: Flags [S], cksum 0x9714 (incorrect -> "
+            "0x1652), seq 4174100418, win 14600, options [mss 1460,sackOK,TS val 257659 ecr "
+            "0,nop,wscale 6], length 0\n")
+    text = tmp_path / "quoted.txt"
+    text.write_text(icmp.format(n=4) + icmp.format(n=8))
+    status, doc, err = _analyze(text)
+    assert "PROXY_UNREACHABLE" not in codes(doc), (codes(doc), err)
+    assert not doc.get("legs"), doc.get("legs")
