@@ -256,9 +256,11 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     for v in reversed(group):
         numbers.update(v.numbers)
     # (a capture's groups of one fault, e.g. refused and unanswered connections: all counted)
-    counts = [v.numbers.get("connections") for v in group]
-    if len(group) > 1 and len(directions) == 1 and all(isinstance(n, int) for n in counts):
-        numbers["connections"] = sum(n for n in counts if isinstance(n, int))
+    counts = [v.connections for v in group if v.connections is not None]
+    connections = sum(counts) if len(counts) == len(group) and len(directions) == 1 \
+        else first.connections
+    if connections is not None:
+        numbers["connections"] = connections
     # A refusal stays one (a warning) only if every member is one: a single connection that
     # nothing else got past makes the whole unreachable.
     others = min((v.others_connected or 0 for v in group), default=0) or None
@@ -269,7 +271,8 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     basis = next((v.basis for v in group if v.basis is not None), None)
     return replace(first, direction=direction, evidence=evidence, numbers=numbers,
                    confidence=confidence, limit=_best_limit(group), basis=basis,
-                   unproven=all(v.unproven for v in group), others_connected=others)
+                   unproven=all(v.unproven for v in group), others_connected=others,
+                   connections=connections)
 
 
 def merge(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:

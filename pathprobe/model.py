@@ -266,13 +266,14 @@ class Verdict:
     hello: HelloSizes | None = None    # TLS_HELLO_DROPPED: the hello sizes answered and lost
     our_mss: int | None = None   # tunnel down probes: the MSS we advertised on leg 1 (bytes)
     others_connected: int | None = None   # a capture's refusal: other connections that got in
+    connections: int | None = None   # a capture's verdict: the connections it stands for
     target_text: str | None = None   # a capture's CONNECT target as sent (maybe no HOST:PORT)
     plain_http: bool = False   # ... asked for as plain HTTP (GET http://...), not CONNECT
     max_seg_down: int | None = None   # a capture's stall: the largest segment down (bytes)
     full_seg: int | None = None       # ... and a full-size segment's payload there (bytes)
     # A capture's cause not proven: a stall with nothing seen pending (an idle session
     # remains possible), a black hole whose smaller later segments vanished too (a silent
-    # receiver or path remains). Such a verdict is a warning.
+    # receiver or path remains), a reset of the first data seen. Such a verdict is a warning.
     unproven: bool = False
     # A capture verdict's first connection: (client, server), each "address:port".
     endpoints: tuple[HostPort, HostPort] | None = None

@@ -85,7 +85,7 @@ class Merger:
                                confidence, numbers, limit=first.limit, basis=first.basis,
                                ip_version=IpVersion(c.family) if c is not None else None,
                                mss_received=first.mss_received, hello=first.hello,
-                               others_connected=first.others_connected,
+                               others_connected=first.others_connected, connections=count,
                                target_text=first.target_text, plain_http=first.plain_http,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
                                unproven=first.unproven,
