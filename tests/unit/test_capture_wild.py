@@ -196,6 +196,15 @@ def _answer_after_a_gap() -> Conv:
     return c
 
 
+def _answered_unseen(text: Path) -> dict[str, Any]:
+    """`analyze TEXT`: no missing answer, and the one connection's answer status unseen."""
+    status, doc, err = _analyze(text)
+    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
+    (row,) = doc["legs"]
+    assert row["status"] == "unseen", row
+    return dict(row)
+
+
 def test_an_answer_whose_head_the_capture_lacks_is_no_missing_answer(tmp_path: Path) -> None:
     """The text showed 'length 89: HTTP' with no status line: a critical CONNECT_NO_RESPONSE
     ('no HTTP answer from the proxy'); the pcap took the 89 bytes for 'no HTTP'. The far end
@@ -218,9 +227,7 @@ def test_an_answer_whose_head_the_capture_lacks_is_no_missing_answer(tmp_path: P
         "ack 540, win 2082, length 89: HTTP\n"
         "08:33:10.000000 IP 198.18.1.2.54883 > 198.18.2.2.80: Flags [.], ack 1, win 110, "
         "length 0\n")
-    status, doc, err = _analyze(text)
-    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
-    assert doc["legs"][0]["status"] == "unseen", doc["legs"][0]
+    _answered_unseen(text)
 
 
 def test_a_proxy_request_after_bytes_the_capture_lacks_still_names_the_proxy(
@@ -270,10 +277,7 @@ def test_an_answer_the_text_shows_no_bytes_of_is_no_missing_answer(tmp_path: Pat
         "length 0\n"
         "10:00:05.000000 IP 198.18.2.2.80 > 198.18.1.2.40000: Flags [F.], seq 207, ack 61, "
         "win 502, length 0\n")
-    status, doc, err = _analyze(text)
-    assert status == 0 and "CONNECT_NO_RESPONSE" not in codes(doc), (codes(doc), err)
-    (row,) = doc["legs"]
-    assert row["status"] == "unseen", row
+    row = _answered_unseen(text)
     assert ("line 2: the answer shows no bytes (text without payload, or a short snap length):"
             " the far end answered; with what status, the capture cannot tell") in row["notes"]
 
