@@ -331,16 +331,15 @@ def ip_offset(linktype: int, data: bytes) -> int:
         return 0
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         return 4 if len(data) > 4 and data[4] >> 4 in (4, 6) else -1
-    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
-        if _cisco_hdlc(data):
-            return _after_ethertype(data, (data[2] << 8) | data[3], 4)
-        return _ppp_payload(data, 0)
-    if linktype == LINKTYPE_PPP_ETHER:
-        return _pppoe_payload(data, 0)
-    if linktype == LINKTYPE_C_HDLC:
+    if linktype == LINKTYPE_C_HDLC or (linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC)
+                                       and _cisco_hdlc(data)):
         if len(data) < 4:
             return -1
         return _after_ethertype(data, (data[2] << 8) | data[3], 4)
+    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
+        return _ppp_payload(data, 0)
+    if linktype == LINKTYPE_PPP_ETHER:
+        return _pppoe_payload(data, 0)
     if linktype == LINKTYPE_FRELAY:
         return _frelay_payload(data)
     if linktype == LINKTYPE_NFLOG:

@@ -279,7 +279,7 @@ class Tracker:
         s.last_seq = seq
         # (before a reset: its ACK may cover the segment it answers; but not a reset's ACK
         # of a peer never seen: a client abandoning its unanswered SYN may send ACK 0)
-        if flags & TCP_ACK and not (flags & TCP_RST and (c.up if d else c.down).isn is None):
+        if flags & TCP_ACK and not (flags & TCP_RST and c.side(1 - d).isn is None):
             self._ack(c, d, ack)
         if flags & TCP_RST:
             _close_seen(s, seq)
@@ -488,7 +488,7 @@ class Tracker:
                 if not c.first_payload:
                     c.first_payload = "connect" if method == "CONNECT" else "http-proxy"
             elif phase == "start":
-                if self._hello(c, frame, start, payload, length):
+                if self._hello(c, frame, start, length, payload):
                     c.first_payload = "tls"
                     c.phase = "tunnel"
                 elif payload[:1].isalpha():
@@ -505,7 +505,7 @@ class Tracker:
             self._response(c, frame, ts, payload)
         elif phase == "tunnel":
             if d == UP and c.client_hello is None:
-                self._hello(c, frame, start, payload, length)
+                self._hello(c, frame, start, length, payload)
             elif d == DOWN and c.server_hello is None:
                 if payload[:1] == b"\x16" and payload[5:6] == b"\x02":
                     c.server_hello = (frame, length)
@@ -515,7 +515,7 @@ class Tracker:
                     c.hello_answer = (frame, length, payload[:1] == b"\x15")
 
     @staticmethod
-    def _hello(c: Conn, frame: int, start: int, payload: bytes, length: int) -> bool:
+    def _hello(c: Conn, frame: int, start: int, length: int, payload: bytes) -> bool:
         """Note a ClientHello starting this segment (its record length, SNI, where it ends)."""
         # Inside a CONNECT tunnel the request already names the host: no SNI walk.
         hello = sniff_client_hello(payload, name=not c.exchanges)
