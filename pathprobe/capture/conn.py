@@ -102,6 +102,7 @@ class Side:
     close_unseen: int | None = None
     syn_frame: int | None = None
     syn_count: int = 0
+    isn_other: int | None = None   # a second SYN(-ACK)'s own initial sequence number
     mss: int | None = None
     wscale: int | None = None
     timestamps: bool = False
@@ -126,6 +127,22 @@ class Side:
         if delta >= HALF:
             delta -= 1 << 32
         return self.next_seq + delta
+
+    def close_seen(self, seq: int) -> None:
+        """Note, at this side's first FIN or RST at sequence number ``seq``, the bytes it
+        sent before that the capture never showed."""
+        if self.close_unseen is None and self.isn is not None:
+            delta = (seq - self.isn - self.next_seq) & MASK
+            self.close_unseen = delta if delta < HALF else 0
+
+    def renumber(self, seq: int) -> int:
+        """A side that answered twice with two initial sequence numbers (a SYN-ACK resent
+        by another box; Wireshark's list renumbers from the second) sends from the one its
+        peer took: its first data, before its SYN or just past the other one, says which.
+        Returns that data's relative start."""
+        self.isn = (seq - 1) & MASK
+        self.acked, self.dup_acks = min(self.acked, 1), 0
+        return 1
 
 
 @dataclass(frozen=True, **SLOTS)

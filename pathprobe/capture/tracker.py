@@ -77,14 +77,6 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     return rank, c.last_ts
 
 
-def _close_seen(s: Side, seq: int) -> None:
-    """Note, at a side's first FIN or RST at sequence number ``seq``, the bytes it sent
-    before that the capture never showed."""
-    if s.close_unseen is None and s.isn is not None:
-        delta = (seq - s.isn - s.next_seq) & MASK
-        s.close_unseen = delta if delta < HALF else 0
-
-
 def _proxy_request(payload: bytes) -> tuple[str, str] | None:
     """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form.
 
@@ -282,13 +274,13 @@ class Tracker:
         if flags & TCP_ACK and not (flags & TCP_RST and c.side(1 - d).isn is None):
             self._ack(c, d, ack)
         if flags & TCP_RST:
-            _close_seen(s, seq)
+            s.close_seen(seq)
             self._rst(c, d, frame, ts)
             return
         if payload_len:
             self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
         if flags & TCP_FIN:
-            _close_seen(s, seq + payload_len)
+            s.close_seen(seq + payload_len)
             if s.fin_frame is None:
                 s.fin_frame = frame
                 if c.end is None:
@@ -327,6 +319,8 @@ class Tracker:
             if options is not None:
                 s.mss, s.wscale, s.sack = options.mss, options.wscale, options.sack_permitted
                 s.timestamps = options.timestamps is not None
+        elif seq != s.isn:
+            s.isn_other = seq
         s.syn_count += 1
         c.last_frame, c.last_ts = frame, ts
         if flags & TCP_ACK:
@@ -368,6 +362,9 @@ class Tracker:
         nxt = s.next_seq
         delta = (seq - isn - nxt) & MASK        # s.rel(seq), inlined: this runs per segment
         start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
+        if start != nxt and nxt == 1 and not s.bytes and s.syn_count > 1 and (
+                start < 0 or (seq - 1) & MASK == s.isn_other):
+            start = s.renumber(seq)
         end = start + length
         if length > s.max_payload:
             s.max_payload = length

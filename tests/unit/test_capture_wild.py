@@ -299,3 +299,67 @@ def test_a_tcp_syn_quoted_by_an_icmp_unreachable_is_no_syn_of_the_capture(
     status, doc, err = _analyze(text)
     assert status == 0 and codes(doc) == ["HEALTHY"], (codes(doc), err)
     assert not doc["legs"], doc["legs"]
+
+
+def _two_synacks(taken: int) -> Conv:
+    """A plain-HTTP request through the proxy whose SYN was answered twice, with two
+    initial sequence numbers (nDPI's KakaoTalk_talk.pcap); the client takes the
+    SYN-ACK ``taken`` (0: the first, 1: the second) and the answer follows that one."""
+    c = Conv(server="198.18.2.2", sport=80, cport=48489)
+    c.pkt(19.3, True, "S", options=[("MSS", 1400)])
+    c.cseq += 1
+    isns = (c.sseq, c.sseq + 16_081_090)
+    for i, isn in enumerate(isns):
+        c.pkt(21.743 + i * 0.001, False, "SA", seq=isn, options=[("MSS", 1400)])
+    c.sseq = isns[taken] + 1
+    c.ack(21.751, True)
+    c.send(21.771, True, b"POST http://upstream.pathprobe.test/report HTTP/1.1\r\nHost: "
+                         b"upstream.pathprobe.test\r\nContent-Length: 0\r\n\r\n")
+    c.send(23.078, False, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    c.pkt(23.079, False, "FA")
+    c.sseq += 1
+    c.ack(23.084, True)
+    return c
+
+
+def test_the_syn_ack_a_client_takes_of_two_is_the_one_its_peer_numbers_from(
+        tmp_path: Path) -> None:
+    """Answered by the second of two SYN-ACKs, the proxy's answer lay 16 MB past the
+    first one's numbers: the capture was said to lack 16 MB and the answer was not read."""
+    for taken in (0, 1):
+        status, doc, _err = cli(tmp_path, _two_synacks(taken).frames)
+        (row,) = doc["legs"]
+        assert status == 0 and codes(doc) == ["HEALTHY"], (taken, codes(doc))
+        assert row["status"] == 200, (taken, row)
+        assert not any("lacks" in n for n in doc["notes"]), (taken, doc["notes"])
+
+
+def test_a_wireshark_list_renumbered_by_a_second_syn_ack_is_no_missing_answer(
+        tmp_path: Path) -> None:
+    """KakaoTalk_talk.pcap as Wireshark's packet list: Wireshark numbers the server's bytes
+    from the second SYN-ACK ('port numbers reused'), so the answer the client had taken from
+    the first lies 16 MB before it (Seq=4278886207): a critical CONNECT_NO_RESPONSE."""
+    text = tmp_path / "kakao.txt"
+    rows = [
+        "19.335998 198.18.1.2 → 198.18.2.2 TCP 76 48489 → 80 [SYN] Seq=0 Win=14000 Len=0 "
+        "MSS=1400",
+        "21.743957 198.18.2.2 → 198.18.1.2 TCP 60 80 → 48489 [SYN, ACK] Seq=0 Ack=1 Win=4380 "
+        "Len=0 MSS=1400",
+        "21.744690 198.18.2.2 → 198.18.1.2 TCP 60 [TCP Previous segment not captured] [TCP "
+        "Port numbers reused] 80 → 48489 [SYN, ACK] Seq=0 Ack=1 Win=4380 Len=0 MSS=1400",
+        "21.751922 198.18.1.2 → 198.18.2.2 TCP 56 48489 → 80 [ACK] Seq=1 Ack=4278886207 "
+        "Win=14000 Len=0",
+        "21.771759 198.18.1.2 → 198.18.2.2 HTTP 665 POST http://upstream.pathprobe.test/report "
+        "HTTP/1.1 ",
+        "23.010284 198.18.2.2 → 198.18.1.2 TCP 56 80 → 48489 [ACK] Seq=4278886207 Ack=610 "
+        "Win=65535 Len=0",
+        "23.078430 198.18.2.2 → 198.18.1.2 TCP 262 [TCP Retransmission] 80 → 48489 [PSH, ACK] "
+        "Seq=4278886207 Ack=610 Win=65535 Len=206",
+        "23.078613 198.18.2.2 → 198.18.1.2 TCP 56 [TCP Retransmission] 80 → 48489 [FIN, ACK] "
+        "Seq=4278886413 Ack=610 Win=65535 Len=0",
+        "23.084686 198.18.1.2 → 198.18.2.2 TCP 56 48489 → 80 [ACK] Seq=610 Ack=4278886413 "
+        "Win=15008 Len=0",
+    ]
+    text.write_text("".join(f"{i + 1:5d} {r}\n" for i, r in enumerate(rows)))
+    row = _answered_unseen(text)
+    assert row["name"] == "fmc-proxy", row
