@@ -73,6 +73,12 @@ ACTIVE_S = 1.0           # a connection whose last row is this recent is active 
 ACTIVE_LINES = 20        # ... or, in a text without times, this many lines back
 
 
+def _hello_of(content: bytes) -> int:
+    """1 for a TLS ClientHello, 2 for a ServerHello (a record's first bytes), else 0."""
+    return content[5] if len(content) > 5 and content[0] == 0x16 and content[5] in (1, 2) \
+        else 0
+
+
 class _Conversations:
     """Which ports two addresses last talked on, and who opened each connection (for rows
     and HTTP heads that name no ports)."""
@@ -87,14 +93,19 @@ class _Conversations:
         # active, which one is a guess)
         self.open: dict[frozenset[str], dict[frozenset[tuple[str, int]],
                                              tuple[int, float | None]]] = {}
+        self.hellos: dict[frozenset[tuple[str, int]], int] = {}   # TLS hellos each has shown
 
     def add(self, p: TextPacket) -> None:
         self.ports[(p.src, p.dst)] = (p.sport, p.dport)
         self.ports[(p.dst, p.src)] = (p.dport, p.sport)
         key = frozenset(((p.src, p.sport), (p.dst, p.dport)))
         conns = self.open.setdefault(frozenset((p.src, p.dst)), {})
+        hello = _hello_of(p.content)
+        if hello:
+            self.hellos[key] = self.hellos.get(key, 0) | hello
         if p.flags & (TCP_FIN | TCP_RST):
             conns.pop(key, None)
+            self.hellos.pop(key, None)
         elif key in conns or len(conns) < OPEN_MAX:
             conns[key] = (p.line, p.ts)
         if p.flags & TCP_SYN and not p.flags & TCP_ACK:
@@ -111,6 +122,24 @@ class _Conversations:
                       else line - last_line <= ACTIVE_LINES)
             active += recent
         return active > 1
+
+    def owing(self, src: str, dst: str, content: bytes) -> tuple[int, int] | None:
+        """The ports (from ``src``, to ``dst``) of the open connection between the two hosts
+        that owes this hello, a client's before any, a server's after the client's: the
+        last one named if it does, else the most recent that does; None if none does."""
+        hello = _hello_of(content)
+        fits = []
+        for key, (line, _ts) in self.open.get(frozenset((src, dst)), {}).items() if hello \
+                else ():
+            client = self.client.get(key)
+            if client is None or (client[0] == src) != (hello == 1) or len(key) != 2 \
+                    or self.hellos.get(key, 0) != hello - 1:
+                continue
+            server = next(end for end in key if end != client)
+            fits.append((line, (client[1], server[1]) if hello == 1 else (server[1], client[1])))
+        last = self.ports.get((src, dst))
+        return last if any(ports == last for _l, ports in fits) else max(fits)[1] if fits \
+            else None
 
     def toward_server(self, ends: Ends, request: bool) -> Ends:
         """The ends of the last conversation oriented client->server for a request."""
@@ -130,13 +159,14 @@ def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno:
     if p is not None:
         return p
     m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
-    ports = conv.ports.get((src, dst))
+    content = content_of(info)   # (a hello goes to the connection that owes it)
+    ports = conv.owing(src, dst, content) or conv.ports.get((src, dst))
     if m is None or ports is None or not m.group("proto").upper().startswith(_STREAM_PROTOCOLS):
         return None
     q = TextPacket(lineno, TextForm.PACKET_LIST, src, ports[0], dst, ports[1], TCP_PSH,
                    parse_time(m.group("time")), frame_len=number(m.group("flen")),
                    number=u32(m, m.re.groupindex["no"]))
-    q.content = content_of(info)
+    q.content = content
     q.retx_mark = bool(RETX.search(info))
     return q
 

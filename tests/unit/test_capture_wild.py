@@ -363,3 +363,50 @@ def test_a_wireshark_list_renumbered_by_a_second_syn_ack_is_no_missing_answer(
     text.write_text("".join(f"{i + 1:5d} {r}\n" for i, r in enumerate(rows)))
     row = _answered_unseen(text)
     assert row["name"] == "fmc-proxy", row
+
+
+def test_a_hello_row_without_ports_goes_to_the_connection_waiting_for_it(
+        tmp_path: Path) -> None:
+    """KakaoTalk_chat.pcap as Wireshark's packet list: rows of TLS name no ports, and a
+    ServerHello row was put on the connection between the two hosts last named, an idle one
+    that had its hello long before; the one waiting for it looked stalled (a warning whose
+    evidence counted 99 MB 'never acknowledged'). A hello goes where one is owed."""
+    text = tmp_path / "chat.txt"
+    c, s = "198.18.1.2", "198.18.4.2"
+    rows = [
+        f"0.000000 {c} → {s} TCP 76 35503 → 443 [SYN] Seq=0 Win=14600 Len=0 MSS=1400",
+        f"0.040000 {s} → {c} TCP 60 443 → 35503 [SYN, ACK] Seq=0 Ack=1 Win=4380 Len=0 MSS=1400",
+        f"0.041000 {c} → {s} TCP 56 35503 → 443 [ACK] Seq=1 Ack=1 Win=14600 Len=0",
+        f"0.042000 {c} → {s} TLSv1 240 Client Hello",
+        f"0.090000 {s} → {c} TLSv1 1336 Server Hello",
+        f"0.091000 {c} → {s} TCP 56 35503 → 443 [ACK] Seq=185 Ack=1281 Win=16640 Len=0",
+        f"0.092000 {c} → {s} TLSv1 182 Client Key Exchange, Change Cipher Spec, Finished",
+        f"0.130000 {s} → {c} TLSv1 103 Change Cipher Spec, Encrypted Handshake Message",
+        f"0.131000 {s} → {c} TCP 56 443 → 35503 [ACK] Seq=1328 Ack=311 Win=41611 Len=0",
+        f"0.140000 {c} → {s} TLSv1 150 Application Data",
+        f"0.180000 {s} → {c} TLSv1 200 Application Data",
+        f"0.181000 {c} → {s} TCP 56 35503 → 443 [ACK] Seq=405 Ack=1472 Win=16640 Len=0",
+        f"9.000000 {c} → {s} TCP 76 35511 → 443 [SYN] Seq=0 Win=14600 Len=0 MSS=1400",
+        f"9.040000 {s} → {c} TCP 60 443 → 35511 [SYN, ACK] Seq=0 Ack=1 Win=4380 Len=0 MSS=1400",
+        f"9.041000 {c} → {s} TCP 56 35511 → 443 [ACK] Seq=1 Ack=1 Win=14600 Len=0",
+        f"9.042000 {c} → {s} TLSv1 240 Client Hello",
+        f"9.300000 {s} → {c} TCP 83 443 → 35503 [PSH, ACK] Seq=1472 Ack=405 Win=41611 Len=27",
+        f"9.303000 {c} → {s} TCP 56 35503 → 443 [ACK] Seq=405 Ack=1499 Win=21760 Len=0",
+        f"9.310000 {s} → {c} TLSv1 1336 Server Hello",
+        f"9.311000 {c} → {s} TCP 56 35511 → 443 [ACK] Seq=185 Ack=1281 Win=16640 Len=0",
+        f"9.312000 {c} → {s} TLSv1 182 Client Key Exchange, Change Cipher Spec, Finished",
+        f"9.350000 {s} → {c} TLSv1 103 Change Cipher Spec, Encrypted Handshake Message",
+        f"9.351000 {s} → {c} TCP 56 443 → 35511 [ACK] Seq=1328 Ack=311 Win=41611 Len=0",
+        f"9.360000 {c} → {s} TLSv1 150 Application Data",
+        f"9.400000 {s} → {c} TLSv1 200 Application Data",
+        f"50.000000 {c} → {s} TCP 56 35511 → 443 [ACK] Seq=405 Ack=1472 Win=16640 Len=0",
+    ]
+    text.write_text("".join(f"{i + 1:5d} {r}\n" for i, r in enumerate(rows)))
+    _status, doc, _err = _analyze(text)
+    assert {r["client_port"]: r["tls"] for r in doc["legs"]} == {
+        35503: "hello+server", 35511: "hello+server"}, doc["legs"]
+    # (other rows without ports still fit both: a stall is at most a warning, said to rest
+    # on that guess, and no byte is owed)
+    for v in doc["verdicts"]:
+        assert v["severity"] != "critical", v
+        assert not any("never acknowledged" in e for e in v["evidence"]), v["evidence"]
