@@ -275,6 +275,9 @@ class Verdict:
     # remains possible), a black hole whose smaller later segments vanished too (a silent
     # receiver or path remains), a reset of the first data seen. Such a verdict is a warning.
     unproven: bool = False
+    # A capture's stall whose data (this many bytes) was never acknowledged with nothing
+    # smaller crossing first: size is one cause that remains (measure before changing MTUs).
+    size_untested: int | None = None
     # A capture verdict's first connection: (client, server), each "address:port".
     endpoints: tuple[HostPort, HostPort] | None = None
 

@@ -31,6 +31,14 @@ def _host_of(target: str) -> str:
         return target
 
 
+def _measure(v: Verdict, targets: Mapping[Leg, str], why: str) -> Recommendation:
+    """Measure the leg of ``v`` with pathprobe (on the FMC) before changing anything."""
+    where = targets.get(v.leg, "PROXY:PORT")
+    return Recommendation("the FMC (expert shell)", "pathprobe",
+                          f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
+                          else f"pathprobe pmtu {_host_of(where)}", why)
+
+
 def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                   ) -> tuple[tuple[Recommendation, ...], tuple[Verdict, ...]]:
     """The capture's own advice, and the verdicts left for the live commands' rules.
@@ -49,11 +57,8 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 and bracket is not None and bracket[1] - bracket[0] > WIDE_BRACKET)
         if wide or (v.code in (VerdictCode.PMTU_BLACKHOLE, VerdictCode.RST_ON_LARGE_SEGMENT)
                     and v.unproven):
-            where = targets.get(v.leg, "PROXY:PORT")
-            out.append(Recommendation(
-                "the FMC (expert shell)", "pathprobe",
-                f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
-                else f"pathprobe pmtu {_host_of(where)}",
+            out.append(_measure(
+                v, targets,
                 f"the capture proves only {bracket[0]} <= limit < {bracket[1]} bytes on "
                 f"{v.leg.value} (the FMC sent no sizes in between); measure the exact limit "
                 "before lowering an MTU or MSS to the proven lower bound"
@@ -63,6 +68,12 @@ def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                 if v.code is VerdictCode.PMTU_BLACKHOLE else
                 f"a reset answered the first data seen on {v.leg.value}: measure whether "
                 "size is the cause before changing an MTU or MSS"))
+        elif v.code is VerdictCode.TUNNEL_STALL and v.size_untested is not None:
+            out.append(_measure(v, targets,
+                                f"a {v.size_untested}-byte segment went unacknowledged on "
+                                f"{v.leg.value} with nothing smaller crossing first: measure "
+                                "whether size is the cause before changing an MTU or MSS (if "
+                                "small packets fail too, the peer or the path is down)"))
         else:
             rest.append(v)
         seg, full = v.max_seg_down, v.full_seg

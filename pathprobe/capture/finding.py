@@ -53,6 +53,7 @@ class Finding:
     full_seg: int | None = None
     pinged: str | None = None   # a DF ping sweep's destination
     unproven: bool = False   # its cause not proven (Verdict.unproven): a warning
+    size_untested: int | None = None   # Verdict.size_untested
 
     def key(self) -> tuple[object, ...]:
         return (self.code, self.leg, self.direction, self.key_values)

@@ -63,7 +63,7 @@ def note_big_retx(s: Side, seg: InFlight) -> None:
     r = s.big_retx.get(start)
     if r is None:
         if len(s.big_retx) < RETX_MAX:
-            s.big_retx[start] = [length, ip_len, frame, 1, frame, ts, s.dup_acks]
+            s.big_retx[start] = [length, ip_len, frame, 1, frame, ts, s.dup_acks, ts]
     else:
         r[3] += 1
         r[4], r[5] = frame, ts

@@ -88,7 +88,7 @@ class Merger:
                                others_connected=first.others_connected, connections=count,
                                target_text=first.target_text, plain_http=first.plain_http,
                                max_seg_down=first.max_seg_down, full_seg=first.full_seg,
-                               unproven=first.unproven,
+                               unproven=first.unproven, size_untested=first.size_untested,
                                endpoints=(HostPort(c.client, c.cport),
                                           HostPort(c.server, c.sport))
                                if c is not None else None))

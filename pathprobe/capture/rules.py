@@ -435,7 +435,7 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
     and, when the receiver kept sending duplicate ACKs after the resends began, not a dead
     path either; what remains is a box dropping it for its content (issue 20)."""
     s = c.side(d)
-    start, (payload_f, ip_len_f, first_f, count_f, _last_f, _last_ts, dups_before) = stuck
+    start, (payload_f, ip_len_f, first_f, count_f, _last_f, _last_ts, dups_before, _t) = stuck
     payload, count = int(payload_f), int(count_f)
     if count < DROPPED_AGAIN_MIN or payload > s.max_delivered_payload or s.acked > start:
         return None   # (its first bytes acknowledged: not dropped whole, e.g. a GRO frame)
@@ -455,6 +455,38 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
                                         f" && tcp.len=={payload}"},
                    evidence, Confidence.INFERRED, key_values=(path_up,), conn=c,
                    unproven=not path_up)
+
+
+RESENDING_MIN_S = 1.0   # resends this long apart: a retransmission timer, not duplicates
+
+
+def _never_acknowledged(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, base: str
+                        ) -> Finding | None:
+    """TUNNEL_STALL from a large segment resent for seconds and never acknowledged, when
+    nothing the sender sent was acknowledged and the receiver said nothing since (PPA's
+    tcp_retransmissions: a one-way capture was 'healthy'). The resends prove the sender
+    heard no ACK, whatever the capture shows of the other way; a receiver or path gone, its
+    ACKs lost, and a size limit (nothing smaller crossed) remain: a warning, measure first."""
+    s = c.side(d)
+    start, (payload_f, ip_len_f, first_f, count_f, _last_f, last_ts, dups_before,
+            first_ts) = stuck
+    count, payload = int(count_f), int(payload_f)
+    if (count < DROPPED_AGAIN_MIN or s.max_delivered_payload or s.acked > start
+            or last_ts - first_ts < RESENDING_MIN_S or s.dup_acks > dups_before):
+        return None
+    sender, receiver = c.endpoint(d), c.endpoint(1 - d)
+    evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
+                   size=int(ip_len_f), sender=sender, count=count),
+                ev(CaptureFact.RESENDS_UNHEARD, sender=sender,
+                   span_s=round(last_ts - first_ts, 1)),
+                ev(CaptureFact.NOTHING_ACKNOWLEDGED, sender=sender, receiver=receiver,
+                   seen=int(c.side(1 - d).last_seq is not None
+                            or c.side(1 - d).syn_frame is not None))]
+    return Finding(VerdictCode.TUNNEL_STALL, leg, direction_of(d),
+                   {"retransmits": count, "payload": payload,
+                    "wireshark_filter": f"{base} && tcp.analysis.retransmission"},
+                   evidence, Confidence.INFERRED, key_values=("unacknowledged",), conn=c,
+                   unproven=True, size_untested=payload)
 
 
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
@@ -487,7 +519,8 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         if stuck and c.rst_on_large is None:
             chosen = min(stuck, key=lambda kv: kv[1][1])
             found = (_stuck_finding(c, d, chosen, leg, base)
-                     or _dropped_again(c, d, chosen, leg, base))
+                     or _dropped_again(c, d, chosen, leg, base)
+                     or _never_acknowledged(c, d, chosen, leg, base))
             if found is not None:
                 out.append(found)
             continue

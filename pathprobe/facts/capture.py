@@ -58,6 +58,9 @@ class CaptureFact(StrEnum):
     RECEIVER_ANSWERS = "receiver-answers"          # {dups} dup ACKs after the resends: up
     NOTHING_AFTER = "nothing-after"                # {receiver} silent since: path may be down
     DROPPED_FOR_CONTENT = "dropped-for-content"    # what it carries, not its size
+    # --- a segment resent for seconds, nothing of the sender's ever acknowledged ----------
+    RESENDS_UNHEARD = "resends-unheard"            # resent for {span_s} s: no ACK reached it
+    NOTHING_ACKNOWLEDGED = "nothing-acknowledged"  # ... and {receiver} silent (seen or not)
     FALLBACK_CONNECTED = "fallback-connected"      # to {server}:{port} {after_ms} ms later
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it

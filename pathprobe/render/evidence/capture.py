@@ -182,6 +182,14 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
             "went silent: a capture before that box, or its drop log, tells")
 
 
+def _nothing_acknowledged(v: Mapping[str, Number]) -> str:
+    silent = "sent nothing after the resends began" if v.get("seen") \
+        else "sent not one packet in this capture"
+    return (f"nothing from {v.get('sender')} was acknowledged, and {v.get('receiver')} {silent}:"
+            " a receiver gone or cut off, its ACKs lost on the way back, and a size limit "
+            "(nothing smaller crossed to rule it out) all remain")
+
+
 def _answer_head_unseen(v: Mapping[str, Number]) -> str:
     missing = v.get("missing")
     where = (f"came after {counted(missing, 'byte')} the capture lacks, its first line among them"
@@ -330,6 +338,10 @@ TEXT: dict[CaptureFact, Template] = {
         "{receiver} sent nothing after the resends began: a receiver or path gone silent "
         "remains (a size does not: segments as large crossed)",
     CaptureFact.DROPPED_FOR_CONTENT: _dropped_for_content,
+    CaptureFact.RESENDS_UNHEARD:
+        "{sender} kept resending it for {span_s} s: no ACK reached it (a sender that gets one "
+        "stops), which a capture that only lacks the other direction does not explain",
+    CaptureFact.NOTHING_ACKNOWLEDGED: _nothing_acknowledged,
     CaptureFact.PING_LARGER_ONCE:
         "only one ping that large was sent: one lost packet looks the same (ping -M do -c 3 "
         "at that size tells)",

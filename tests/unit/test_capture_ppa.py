@@ -1,0 +1,55 @@
+"""`analyze` on the captures of Chris Sanders' Practical Packet Analysis (3rd ed., public on
+GitHub: chrissanders/packets), whose stories the book tells: tcp_retransmissions.pcapng, a
+client resending 648 bytes for 9 s to a server that never answers, was "healthy" (exit 0).
+The captures here are our own, built to the same shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes, verdict
+
+REQUEST = b"POST /upload HTTP/1.1\r\nHost: upstream.pathprobe.test\r\n\r\n" + b"x" * 592
+BACKOFF = (0.0, 0.206, 0.806, 2.006, 4.406, 9.211)   # the book's capture: the timer doubling
+
+
+def _resent(times: tuple[float, ...], handshake: bool) -> Conv:
+    """648 bytes to the server, sent at ``times``, never acknowledged."""
+    c = Conv(server=UPSTREAM, sport=1043, cport=1048)
+    if handshake:
+        c.handshake(-0.05)
+    for ts in times:
+        c.pkt(ts, True, "PA", REQUEST)
+    return c
+
+
+def test_a_segment_resent_for_seconds_to_a_silent_peer_is_a_stall(tmp_path: Path) -> None:
+    """Only the sender's packets: a capture of one direction would show no ACK either, but
+    then the sender would have stopped resending. Nothing smaller crossed, so size is one
+    cause that remains: a warning, and the advice is to measure."""
+    status, doc, _err = cli(tmp_path, _resent(BACKOFF, handshake=False).frames)
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "warning" and v["confidence"] == "inferred", v
+    assert v["direction"] == "up" and "mtu" not in v, v
+    assert ("198.18.1.2:1048 kept resending it for 9.0 s: no ACK reached it (a sender that "
+            "gets one stops), which a capture that only lacks the other direction does not "
+            "explain") in v["evidence"], v["evidence"]
+    assert ("nothing from 198.18.1.2:1048 was acknowledged, and 198.18.4.2:1043 sent not one "
+            "packet in this capture: a receiver gone or cut off, its ACKs lost on the way "
+            "back, and a size limit (nothing smaller crossed to rule it out) all remain"
+            ) in v["evidence"], v["evidence"]
+    (rec,) = doc["recommendations"]
+    assert rec["command"] == f"pathprobe pmtu {UPSTREAM}", rec
+    assert "a 648-byte segment went unacknowledged" in rec["why"], rec
+    # the same copies within half a second: duplicates (two capture points), no timer
+    status, doc, _err = cli(tmp_path, _resent((0.0, 0.1, 0.2, 0.3, 0.4), False).frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+
+
+def test_the_first_large_segment_after_a_handshake_never_acknowledged(tmp_path: Path) -> None:
+    """The handshake crossed, then the first 648 bytes were resent for 9 s and the server
+    said nothing more: a stall (size remains a cause), not 'healthy'."""
+    status, doc, _err = cli(tmp_path, _resent(BACKOFF, handshake=True).frames)
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "warning", v
+    assert any("sent nothing after the resends began" in e for e in v["evidence"]), v
