@@ -93,7 +93,8 @@ class _Conversations:
         # active, which one is a guess)
         self.open: dict[frozenset[str], dict[frozenset[tuple[str, int]],
                                              tuple[int, float | None]]] = {}
-        self.hellos: dict[frozenset[tuple[str, int]], int] = {}   # TLS hellos each has shown
+        # the TLS hellos each has shown (1 client, 2 server) and the line of the first
+        self.hellos: dict[frozenset[tuple[str, int]], tuple[int, int]] = {}
 
     def add(self, p: TextPacket) -> None:
         self.ports[(p.src, p.dst)] = (p.sport, p.dport)
@@ -102,7 +103,8 @@ class _Conversations:
         conns = self.open.setdefault(frozenset((p.src, p.dst)), {})
         hello = _hello_of(p.content)
         if hello:
-            self.hellos[key] = self.hellos.get(key, 0) | hello
+            said, since = self.hellos.get(key, (0, p.line))
+            self.hellos[key] = (said | hello, since)
         if p.flags & (TCP_FIN | TCP_RST):
             conns.pop(key, None)
             self.hellos.pop(key, None)
@@ -125,21 +127,26 @@ class _Conversations:
 
     def owing(self, src: str, dst: str, content: bytes) -> tuple[int, int] | None:
         """The ports (from ``src``, to ``dst``) of the open connection between the two hosts
-        that owes this hello, a client's before any, a server's after the client's: the
-        last one named if it does, else the most recent that does; None if none does."""
+        that owes this hello, a client's before any (of several, the last named or the
+        newest: a client sends it as its handshake ends), a server's after the client's (of
+        several, the one that has owed it longest: servers answer in turn); None if none."""
         hello = _hello_of(content)
         fits = []
         for key, (line, _ts) in self.open.get(frozenset((src, dst)), {}).items() if hello \
                 else ():
             client = self.client.get(key)
+            said, since = self.hellos.get(key, (0, line))
             if client is None or (client[0] == src) != (hello == 1) or len(key) != 2 \
-                    or self.hellos.get(key, 0) != hello - 1:
+                    or said != hello - 1:
                 continue
             server = next(end for end in key if end != client)
-            fits.append((line, (client[1], server[1]) if hello == 1 else (server[1], client[1])))
+            fits.append((since, (client[1], server[1]) if hello == 1 else (server[1], client[1])))
+        if not fits:
+            return None
         last = self.ports.get((src, dst))
-        return last if any(ports == last for _l, ports in fits) else max(fits)[1] if fits \
-            else None
+        if hello == 1:   # sent as soon as its handshake ends: the last named, or the newest
+            return last if any(ports == last for _l, ports in fits) else max(fits)[1]
+        return min(fits)[1]
 
     def toward_server(self, ends: Ends, request: bool) -> Ends:
         """The ends of the last conversation oriented client->server for a request."""
