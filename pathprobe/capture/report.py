@@ -8,6 +8,7 @@ connections"), and each connection gets one row of the legs table (``conn_row``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Exchange
 from pathprobe.capture.finding import Finding, ev
@@ -28,6 +29,7 @@ from pathprobe.model import (
 from pathprobe.wire.hostport import HostPort, host_port
 
 EXAMPLE_PORTS = 8         # client ports named as examples of the other connections
+GROUPS_SHOWN = 6          # groups of one fault (other servers, ports) itemised in its evidence
 _ROW_GAPS = {Gap.CAPTURE_LOSS: CaptureFact.ROW_CAPTURE_LOSS,
              Gap.UNPROVEN: CaptureFact.ROW_GAP_UNPROVEN}
 
@@ -94,7 +96,33 @@ class Merger:
                                if c is not None else None))
         order = list(VerdictCode)
         out.sort(key=lambda v: (order.index(v.code), v.unproven))
-        return out
+        return _itemised(out)
+
+
+def _itemised(verdicts: list[Verdict]) -> list[Verdict]:
+    """At most GROUPS_SHOWN groups of one fault (code and leg) itemised in its evidence, the
+    rest counted in one line: a port scan makes a group per port (PPA's synscan.pcapng: a
+    report of 5,395 lines). Their typed facts stay, so severity and counts do not change."""
+    by_fault: dict[tuple[VerdictCode, Leg], list[int]] = {}
+    for i, v in enumerate(verdicts):
+        by_fault.setdefault((v.code, v.leg), []).append(i)
+    for members in by_fault.values():
+        if len(members) <= GROUPS_SHOWN:
+            continue
+        # the members that decide the verdict first: measured ones, refusals nothing else
+        # got past (``findings._fold`` shows measured members' evidence first)
+        members.sort(key=lambda i: (verdicts[i].confidence is not Confidence.MEASURED,
+                                    verdicts[i].others_connected is not None, i))
+        shown = sorted(members[:GROUPS_SHOWN],
+                       key=lambda i: (verdicts[i].confidence is not Confidence.MEASURED, i))
+        hidden = members[GROUPS_SHOWN:]
+        more = ev(CaptureFact.MORE_GROUPS, groups=len(hidden),
+                  connections=sum(verdicts[i].connections or 1 for i in hidden))
+        last = verdicts[shown[-1]]
+        verdicts[shown[-1]] = replace(last, evidence=(*last.evidence, more))
+        for i in hidden:
+            verdicts[i] = replace(verdicts[i], evidence=())
+    return verdicts
 
 
 def _answer_notes(c: Conn, last: Exchange | None) -> list[Evidence]:

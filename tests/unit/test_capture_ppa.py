@@ -53,3 +53,27 @@ def test_the_first_large_segment_after_a_handshake_never_acknowledged(tmp_path: 
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "warning", v
     assert any("sent nothing after the resends began" in e for e in v["evidence"]), v
+
+
+def test_a_port_scan_is_one_verdict_of_a_few_examples_and_a_count(tmp_path: Path) -> None:
+    """synscan.pcapng: a refusal per port made a group per port, each itemised in the one
+    verdict: 998 connections cited, a report of 5,395 lines. Six are shown, the rest
+    counted; the severity and the count of connections stay those of all of them."""
+    frames = []
+    for port in range(1000, 1040):
+        c = Conv(server=UPSTREAM, sport=port, cport=36050)
+        c.pkt(port / 1000, True, "S", options=[("MSS", 1460)])
+        c.pkt(port / 1000 + 0.0005, False, "RA", seq=0, ack=c.cseq + 1)
+        frames += c.frames
+    ok = Conv(server=UPSTREAM, sport=443, cport=36051)
+    ok.handshake(2.0)
+    ok.close(2.1)
+    status, doc, _err = cli(tmp_path, frames + ok.frames)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "warning" and v["connections"] == 40, v
+    cited = [e for e in v["evidence"] if e.startswith("connection ")]
+    assert cited == [f"connection 198.18.1.2:36050 -> {UPSTREAM}:{p}"
+                     for p in range(1000, 1006)], cited
+    assert v["evidence"][-1] == ("the same fault toward 34 more servers or ports (34 "
+                                 "connection(s)), not listed one by one: --host and --port "
+                                 "narrow the view to them"), v["evidence"][-3:]

@@ -342,6 +342,9 @@ TEXT: dict[CaptureFact, Template] = {
         "{sender} kept resending it for {span_s} s: no ACK reached it (a sender that gets one "
         "stops), which a capture that only lacks the other direction does not explain",
     CaptureFact.NOTHING_ACKNOWLEDGED: _nothing_acknowledged,
+    CaptureFact.MORE_GROUPS:
+        "the same fault toward {groups} more servers or ports ({connections} connection(s)), "
+        "not listed one by one: --host and --port narrow the view to them",
     CaptureFact.PING_LARGER_ONCE:
         "only one ping that large was sent: one lost packet looks the same (ping -M do -c 3 "
         "at that size tells)",
