@@ -87,8 +87,9 @@ class Side:
     # Created on the first segment worth remembering: an empty deque is ~0.6 KB, most of
     # a SYN-only connection's memory.
     inflight: deque[InFlight] | None = None
-    # start -> [payload, ip_len, first_retx_frame, count, last_frame, last_ts,
-    #           dup_acks before the first resend, first_retx_ts]
+    # Large segments resent (and any while nothing got through): start -> [payload, ip_len,
+    # first_retx_frame, count, last_frame, last_ts, dup_acks before the first resend,
+    # first_retx_ts]
     big_retx: dict[int, list[float]] = field(default_factory=dict)
     hole: tuple[int, int, int, float] | None = None   # (start, end, frame, ts) unseen bytes
     hole_acks: int = 0   # the receiver's ACKs at the hole's start after it (it lacks them)

@@ -130,6 +130,9 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
                               ctx.packets_left_out)
         if stall is not None:
             out.append(stall)
+    if all(f.code is VerdictCode.MSS_CLAMPED for f in out):   # (nothing else explains it)
+        out.extend(f for f in map(lambda d: _never_acknowledged(c, d, leg, base), (UP, DOWN))
+                   if f is not None)
     return out
 
 
@@ -460,19 +463,21 @@ def _dropped_again(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, ba
 RESENDING_MIN_S = 1.0   # resends this long apart: a retransmission timer, not duplicates
 
 
-def _never_acknowledged(c: Conn, d: int, stuck: tuple[int, list[float]], leg: Leg, base: str
-                        ) -> Finding | None:
-    """TUNNEL_STALL from a large segment resent for seconds and never acknowledged, when
-    nothing the sender sent was acknowledged and the receiver said nothing since (PPA's
-    tcp_retransmissions: a one-way capture was 'healthy'). The resends prove the sender
-    heard no ACK, whatever the capture shows of the other way; a receiver or path gone, its
-    ACKs lost, and a size limit (nothing smaller crossed) remain: a warning, measure first."""
+def _never_acknowledged(c: Conn, d: int, leg: Leg, base: str) -> Finding | None:
+    """TUNNEL_STALL from a segment resent for seconds and never acknowledged, when nothing
+    the sender sent was acknowledged, the receiver said nothing since, and no other finding
+    explains the connection (PPA's tcp_retransmissions: a one-way capture was 'healthy').
+    The resends prove the sender heard no ACK, whatever the capture shows of the other way;
+    a receiver or path gone, its ACKs lost, and a size limit (nothing smaller crossed)
+    remain: a warning, measure first."""
     s = c.side(d)
+    stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= DROPPED_AGAIN_MIN]
+    if not stuck or s.max_delivered_payload or c.rst_on_large is not None:
+        return None
     start, (payload_f, ip_len_f, first_f, count_f, _last_f, last_ts, dups_before,
-            first_ts) = stuck
+            first_ts) = min(stuck, key=lambda kv: kv[1][2])   # the first resent
     count, payload = int(count_f), int(payload_f)
-    if (count < DROPPED_AGAIN_MIN or s.max_delivered_payload or s.acked > start
-            or last_ts - first_ts < RESENDING_MIN_S or s.dup_acks > dups_before):
+    if s.acked > start or last_ts - first_ts < RESENDING_MIN_S or s.dup_acks > dups_before:
         return None
     sender, receiver = c.endpoint(d), c.endpoint(1 - d)
     evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
@@ -519,11 +524,11 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         if stuck and c.rst_on_large is None:
             chosen = min(stuck, key=lambda kv: kv[1][1])
             found = (_stuck_finding(c, d, chosen, leg, base)
-                     or _dropped_again(c, d, chosen, leg, base)
-                     or _never_acknowledged(c, d, chosen, leg, base))
+                     or _dropped_again(c, d, chosen, leg, base))
             if found is not None:
                 out.append(found)
-            continue
+            if found is not None or any(v[0] > LARGE_PAYLOAD for _k, v in stuck):
+                continue
         hole = s.hole
         # Only bytes the receiver itself said it lacks were lost on the way (a capture
         # without its ACKs cannot tell); and larger segments than those that arrived can

@@ -398,8 +398,8 @@ class Tracker:
             if end > s.acked:
                 seg = (start, end, length, ip_len, frame, ts)
                 replace_inflight(s, seg, length > s.max_delivered_payload)
-                if length > LARGE_PAYLOAD:
-                    note_big_retx(s, seg)
+                if length > LARGE_PAYLOAD or not s.max_delivered_payload:
+                    note_big_retx(s, seg)   # (any size while nothing got through)
             if d == UP and c.phase == "response" and c.exchanges:
                 c.exchanges[-1].retransmits += 1
             return

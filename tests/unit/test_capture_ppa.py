@@ -46,6 +46,18 @@ def test_a_segment_resent_for_seconds_to_a_silent_peer_is_a_stall(tmp_path: Path
     assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
 
 
+def test_a_small_segment_resent_for_seconds_is_a_stall_too(tmp_path: Path) -> None:
+    """A 120-byte request, resent for 9 s to a peer never seen: not only large segments.
+    The advice is still to measure (size is not ruled out by what the capture shows)."""
+    c = Conv(server=UPSTREAM, sport=1043, cport=1048)
+    for ts in BACKOFF:
+        c.pkt(ts, True, "PA", REQUEST[:120])
+    status, doc, _err = cli(tmp_path, c.frames)
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "warning" and v["retransmits"] == 5, v
+    assert any(e.startswith("from frame 2: a 120-byte segment") for e in v["evidence"]), v
+
+
 def test_the_first_large_segment_after_a_handshake_never_acknowledged(tmp_path: Path) -> None:
     """The handshake crossed, then the first 648 bytes were resent for 9 s and the server
     said nothing more: a stall (size remains a cause), not 'healthy'."""
