@@ -22,6 +22,7 @@ from pathprobe.capture.advice import recommendations
 from pathprobe.capture.collector import Collector, Filters
 from pathprobe.capture.conn import Conn, Key, key_parts, pack_key
 from pathprobe.capture.correlate import SegmentLog
+from pathprobe.capture.dns import DnsLog, dns_notes
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.inflight import delivered as _delivered
@@ -57,6 +58,7 @@ from pathprobe.model import (
 )
 from pathprobe.wire.headers import (
     PROTO_TCP,
+    PROTO_UDP,
     TCP_SYN,
     IpHeader,
     parse_icmp_error,
@@ -67,6 +69,7 @@ from pathprobe.wire.headers import (
 )
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
+DNS_PEEK = 300     # bytes of a UDP datagram read for a DNS question (header and one name)
 
 
 @dataclass(frozen=True)
@@ -196,14 +199,16 @@ def _icmp6_noise(data: bytes, off: int) -> bool:
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
-          icmp: IcmpLog | None = None) -> Tracker:
+          icmp: IcmpLog | None = None, dns: DnsLog | None = None) -> Tracker:
     """Run every frame of the capture through the tracker (the hot loop); ``tap``, when
     given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``);
-    ICMP goes to ``icmp``; frames that hold no IP packet are counted in ``stats.not_ip``."""
+    ICMP goes to ``icmp``, DNS to ``dns``; frames that hold no IP packet are counted in
+    ``stats.not_ip``."""
     # hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
     # measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
     tracker = Tracker(on_done, max_connections)
     icmp = icmp if icmp is not None else IcmpLog()
+    dns = dns if dns is not None else DnsLog()
     if isinstance(on_done, Collector):
         on_done.tracker = tracker
     hosts = {socket.inet_pton(socket.AF_INET6 if ":" in h else socket.AF_INET, h)
@@ -256,19 +261,19 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 if v == 4 and n >= off + 40:
                     vihl, total, frag, proto, key, seq, ack, doff, flags = v4u(data, off)
                     if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
-                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                        if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
                         continue
                     hdr = 20
                 elif v == 6 and n >= off + 60:
                     plen, nxt, key, seq, ack, doff, flags = v6u(data, off)
                     if nxt != PROTO_TCP:
-                        if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                        if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
                         continue
                     hdr, total = 40, 40 + plen
                 else:
-                    if not _slow(tracker, icmp, frame, ts, data, off, hosts, tap):
+                    if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
                         note_not_ip(stats, linktype, data)
                     continue
                 if off > 20 or linktype == LINKTYPE_PPP_ETHER:   # tags, PPPoE: bounded?
@@ -374,8 +379,8 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     return True
 
 
-def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, off: int,
-          hosts: set[bytes], tap: SegmentLog | None = None) -> bool:
+def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, data: bytes,
+          off: int, hosts: set[bytes], tap: SegmentLog | None = None) -> bool:
     """Everything but plain TCP: fragments, ICMP, IPv6 extension headers, tunnels. False
     when the frame holds no IP packet after all."""
     if _icmp6_noise(data, off):
@@ -414,6 +419,10 @@ def _slow(tracker: Tracker, icmp: IcmpLog, frame: int, ts: float, data: bytes, o
                 tcp_payload_length(ip, tcp), off + start)
         tracker.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
                     tcp_payload_length(ip, tcp), data, off + start, tcp.options)
+    elif proto == PROTO_UDP:
+        if not hosts or socket.inet_pton(af, ip.src) in hosts \
+                or socket.inet_pton(af, ip.dst) in hosts:
+            dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
     elif proto in (PROTO_ICMP, PROTO_ICMP6):
         body = mv[ip.header_length:]
         err = parse_icmp_error(body, ip.version)
@@ -461,9 +470,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     t0 = time.monotonic()
     collector = Collector(filters, stall_s, max_rows)
     collector.packets_left_out = lambda: stats.text is not None and stats.text.parse.ambiguous > 0
-    icmp = IcmpLog()
+    icmp, dns = IcmpLog(), DnsLog()
     with no_cyclic_gc():
-        tracker = track(path, filters, stats, collector, max_connections, tap, icmp)
+        tracker = track(path, filters, stats, collector, max_connections, tap, icmp, dns)
         tracker.finish()
         collector.close()
     elapsed = time.monotonic() - t0
@@ -487,14 +496,16 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     for f in icmp_found:
         collector.merger.add(f)
         collector.legs.add(f.leg)
-    measurement = _measurement(path, stats, collector, tracker, icmp, icmp_found, max_rows)
+    measurement = _measurement(path, stats, collector, tracker, (icmp, dns), icmp_found,
+                               max_rows)
     # A capture read from text is told as such (lines, names, what text cannot prove).
     return as_text_analysis(Analysis(measurement, stats, collector.chosen, collector.seen,
                                      dict(collector.targets)))
 
 
 def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,
-                 icmp: IcmpLog, icmp_found: list[Finding], max_rows: int) -> Measurement:
+                 logs: tuple[IcmpLog, DnsLog], icmp_found: list[Finding], max_rows: int
+                 ) -> Measurement:
     """The verdicts, the table and the notes of what the reader and analysis noticed."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
@@ -531,7 +542,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         max_rows=max_rows))
     rows = rows if max_rows else sorted(rows)
     legs = tuple(r for _i, r in rows)
+    icmp, dns = logs
     notes += icmp_notes(icmp, icmp_found)
+    notes += dns_notes(dns)
     frags = sum(v[0] for v in tracker.fragments.values())
     if frags:
         notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),

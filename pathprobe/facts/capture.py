@@ -100,6 +100,8 @@ class CaptureFact(StrEnum):
     # --- merging across connections -----------------------------------------------------
     CONNECTION = "connection"                      # {client}:{cport} -> {server}:{sport}
     SAME_IN_OTHERS = "same-in-others"              # in {others} other connections ({ports})
+    DNS_UNANSWERED = "dns-unanswered"              # {count} queries ({names}) got no answer
+    DNS_FAILED = "dns-failed"                      # answered {rcode} for {names}
     MORE_GROUPS = "more-groups"                    # {groups} more ({connections}), not listed
     NOTHING_WRONG = "nothing-wrong"                # {connections} connections, all fine
     NOTHING_ANSWERED = "nothing-answered"          # {connections}, none seen from both ends

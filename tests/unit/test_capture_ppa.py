@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes, verdict
+from tests.unit.test_analyze_any_capture import (
+    FMC,
+    NAME,
+    UPSTREAM,
+    Conv,
+    cli,
+    codes,
+    ether,
+    verdict,
+)
 
 REQUEST = b"POST /upload HTTP/1.1\r\nHost: upstream.pathprobe.test\r\n\r\n" + b"x" * 592
 BACKOFF = (0.0, 0.206, 0.806, 2.006, 4.406, 9.211)   # the book's capture: the timer doubling
@@ -89,3 +98,50 @@ def test_a_port_scan_is_one_verdict_of_a_few_examples_and_a_count(tmp_path: Path
     assert v["evidence"][-1] == ("the same fault toward 34 more servers or ports (34 "
                                  "connection(s)), not listed one by one: --host and --port "
                                  "narrow the view to them"), v["evidence"][-3:]
+
+
+def _dns(ts: float, server: str, txid: int, name: str, answer: int | None = None
+         ) -> tuple[float, bytes]:
+    """A query from the FMC (``answer`` None) or the server's answer with that RCODE."""
+    from scapy.layers.dns import DNS, DNSQR
+    from scapy.layers.inet import IP, UDP
+
+    if answer is None:
+        pkt = IP(src=FMC, dst=server) / UDP(sport=53412, dport=53) / DNS(
+            id=txid, rd=1, qd=DNSQR(qname=name))
+    else:
+        pkt = IP(src=server, dst=FMC) / UDP(sport=53, dport=53412) / DNS(
+            id=txid, qr=1, rcode=answer, qd=DNSQR(qname=name))
+    return ts, ether(pkt)
+
+
+def test_dns_queries_never_answered_are_said(tmp_path: Path) -> None:
+    """nowebaccess1.pcapng: one name asked of two servers seven times over 8 s, no answer,
+    no TCP: 'healthy' and '7 IP packets'. A note now says which name went unanswered;
+    stranded_branchdns.pcapng's SERVFAIL is said too. An answered query says nothing."""
+    frames = [_dns(t, "198.18.0.53" if i % 2 else "198.18.0.54", 0x80D1, NAME)
+              for i, t in enumerate((0.0, 1.0, 2.0, 4.0, 8.0))]
+    frames += [_dns(8.1, "198.18.0.53", 0x1234, "other.pathprobe.test"),
+               _dns(8.2, "198.18.0.53", 0x1234, "other.pathprobe.test", answer=2),
+               _dns(8.3, "198.18.0.53", 0x2345, "ok.pathprobe.test"),
+               _dns(8.4, "198.18.0.53", 0x2345, "ok.pathprobe.test", answer=0),
+               _dns(11.0, "198.18.0.53", 0x3456, "late.pathprobe.test")]   # (capture ends)
+    status, doc, _err = cli(tmp_path, frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    notes = [n for n in doc["notes"] if "DNS" in n]
+    assert notes == [
+        f"frame 1: 1 DNS query for {NAME} got no answer (sent 5 times to 198.18.0.54, "
+        "198.18.0.53; 2 other(s) were answered): a name that does not resolve stops a "
+        "connection before its SYN, a proxy set by name included",
+        "DNS answers said SERVFAIL for other.pathprobe.test: the resolver failed to resolve "
+        "them"], notes
+
+
+def test_a_dns_question_name_is_read_or_said_unreadable() -> None:
+    from pathprobe.capture.dns import question_name
+
+    assert question_name(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01") == "www.example.com"
+    assert question_name(b"\x00") == "."
+    assert question_name(b"\x03www\xc0\x0c") == "?"           # compression: not followed
+    assert question_name(b"\x07exa") == "?"                   # cut short
+    assert question_name(b"\x06a\x1b[2Jb\x00") == "ab"     # (a terminal control sequence removed)

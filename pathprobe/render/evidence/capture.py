@@ -182,6 +182,19 @@ def _dropped_for_content(v: Mapping[str, Number]) -> str:
             "went silent: a capture before that box, or its drop log, tells")
 
 
+def _dns_unanswered(v: Mapping[str, Number]) -> str:
+    more = v.get("more_names") or 0
+    names = f"{v.get('names')}" + (f" and {more} more" if more else "")
+    answered = v.get("answered") or 0
+    count = v.get("count")
+    queries = "1 DNS query" if count == 1 else f"{count} DNS queries"
+    others = f"{answered} other(s) were" if answered else "no query in the capture was"
+    return (f"frame {v.get('frame')}: {queries} for {names} got no answer (sent "
+            f"{counted(v.get('sends'), 'time')} to {v.get('servers')}; {others} answered): a "
+            "name that does not resolve stops a connection before its SYN, a proxy set by name "
+            "included")
+
+
 def _nothing_acknowledged(v: Mapping[str, Number]) -> str:
     silent = "sent nothing after the resends began" if v.get("seen") \
         else "sent not one packet in this capture"
@@ -447,8 +460,8 @@ TEXT: dict[CaptureFact, Template] = {
         "it shows no answer to, or one direction captured): nothing wrong seen, and nothing "
         "measured",
     CaptureFact.NOTHING_JUDGED:
-        "no TCP connection to judge in the capture: nothing wrong seen in its other packets "
-        "(pings and ICMP, if any, are in the notes)",
+        "no TCP connection to judge in the capture: what its pings, ICMP messages and DNS "
+        "queries show, if it holds any, is in the notes",
     CaptureFact.ROW_FINDING: "{code}",
     CaptureFact.ROW_OK: "ok",
     CaptureFact.ROW_FRAMES: "frames {first}-{last}",
@@ -503,6 +516,9 @@ TEXT: dict[CaptureFact, Template] = {
         "missed them or the network lost them, and nothing here tells which (a capture of "
         "both directions does)",
     CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
+    CaptureFact.DNS_UNANSWERED: _dns_unanswered,
+    CaptureFact.DNS_FAILED:
+        "DNS answers said {rcode} for {names}: the resolver failed to resolve them",
     CaptureFact.TCP_STRAYS:
         "no TCP connection to analyse: the {count:#TCP packet} carry no data and no SYN (ACKs, "
         "FINs or resets of connections whose start the capture missed)",
