@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 
 from pathprobe.capture.textdetail import block_start, detail_block
+from pathprobe.capture.textdns import dns_line, dns_row
 from pathprobe.capture.textforms import (
     TD_VHEAD,
     NonTcp,
@@ -161,11 +162,13 @@ class _Conversations:
 def _row_packet(row: tuple[TextPacket | None, str, str, str], line: str, lineno: int,
                 conv: _Conversations) -> TextPacket | None:
     """A packet-list row of HTTP or TLS, which names no ports: on the addresses' last
-    connection, its length estimated later from the Length column."""
+    connection, its length estimated later from the Length column (or a DNS row)."""
     p, src, dst, info = row
     if p is not None:
         return p
     m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
+    if m is not None and m.group("proto").upper() == "DNS":
+        return dns_row(src, dst, info, lineno, m.group("time"))
     content = content_of(info)   # (a hello goes to the connection that owes it)
     ports = conv.owing(src, dst, content) or conv.ports.get((src, dst))
     if m is None or ports is None or not m.group("proto").upper().startswith(_STREAM_PROTOCOLS):
@@ -277,6 +280,14 @@ def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
     return vhead, 1
 
 
+def _tcpdump_packet(line: str, lineno: int, pending: tuple[str | None, str | None], head: str
+                    ) -> TextPacket | NonTcp | None:
+    """``tcpdump_line``, with a DNS query or answer among its other IP packets read as the
+    datagram it was (for the DNS notes)."""
+    td = tcpdump_line(line, lineno, pending, head=head)
+    return (dns_line(line, lineno, pending[0]) or td) if td is NonTcp.IP else td
+
+
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
@@ -310,7 +321,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         if link_head is not None:
             pending, ip_head, i = link_head, "", i + 1
             continue
-        td = tcpdump_line(line, lineno, pending, head=ip_head)
+        td = _tcpdump_packet(line, lineno, pending, ip_head)
         pending, ip_head = (None, None), ""
         if td is not None:
             i, td = _tunnelled(lines, i, td)

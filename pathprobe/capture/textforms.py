@@ -102,13 +102,13 @@ def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
 # --- tcpdump ---------------------------------------------------------------------------
 
 # How a tcpdump packet line starts: the time, and with '-i any' the interface and direction
-_TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
 # ... then, for a packet without ports (ICMP), its family and addresses
 _TD_HOSTS = r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): "
 _TD = re.compile(
-    _TD_START + r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?"
+    TD_START + r"(?:PPPoE\s+\[[^\]]*\]\s+)?(?:(?P<fam>IP6?\b)\s*)?"
     r"(?P<src>[^\s>]+)\.(?P<sport>[\w-]+)\s+>\s+(?P<dst>[^\s>]+)\.(?P<dport>[\w-]+):\s*(?P<rest>.*)$")
-TD_VHEAD = re.compile(_TD_START + r"(?P<fam>IP6?) \((?:tos|flowlabel|hlim|class).*\)\s*$")
+TD_VHEAD = re.compile(TD_START + r"(?P<fam>IP6?) \((?:tos|flowlabel|hlim|class).*\)\s*$")
 # -e: the link header first: Ethernet ("MAC > MAC, ethertype X (0x..)", perhaps with 802.1Q
 # tags, "vlan 100, p 0, ethertype IPv4 ...": the last ethertype names what follows; or
 # "802.3" with LLC) or Linux cooked, as '-i any' gives ("[interface] In [ifindex N] [MAC] ...")
@@ -118,16 +118,16 @@ _TD_ETHER = re.compile(r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:\S+ > \S+, (?:.*\
                        r"(?:ethertype (?P<et>IPv[46]|[\w.]+(?: \w+)?) \(0x[0-9a-f]+\)"
                        r"|(?P<llc>802\.[23])),(?: length \d+:)? (?P<rest>.*)$")
 _TD_ICMP = re.compile(
-    _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) "
+    TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) "
     r"unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|ICMP6, packet too big, mtu (?P<mtu6>\d+))")
 # The probes of tracepath and traceroute, and what answers them: a UDP datagram tcpdump does
 # not decode, a port unreachable (it names the probe's destination and port), TTL exceeded
-_TD_UDP = re.compile(_TD_START + r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+)\.(?P<sport>\d+) > "
+_TD_UDP = re.compile(TD_START + r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+)\.(?P<sport>\d+) > "
                      r"(?P<dst>[^\s>]+)\.(?P<dport>\d+): (?:\[[^\]]*\] )?UDP, length "
                      r"(?P<len>\d+)\s*$")
 _TD_ICMP_OTHER = re.compile(
-    _TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) udp port (?P<port>\d+) unreachable|ICMP6, "
+    TD_START + _TD_HOSTS + r"(?:ICMP (?P<orig>\S+) udp port (?P<port>\d+) unreachable|ICMP6, "
     r"destination unreachable, unreachable port, (?P<orig6>\S+) udp port (?P<port6>\d+)"
     r"|(?P<ttl>ICMP6?,? time exceeded in-transit)(?: for (?P<for>[^\s,]+))?)")
 _QUOTE_HEAD = re.compile(r"^\s*(?:(?P<fam>IP6?) )?\((?:tos|flowlabel|hlim|class).*\)\s*$")
@@ -135,12 +135,12 @@ _TD_VLEN = re.compile(r"\b(?:payload )?length:? (\d+)\)\s*$")
 # A ping: "ICMP echo request, id 9, seq 1, length 1480" ("ICMP6, echo request, ..."; the
 # length is the ICMP message's, without the IP header; older tcpdump shows no id)
 _TD_ECHO = re.compile(
-    _TD_START + _TD_HOSTS + r"ICMP(?P<six>6,)? echo "
+    TD_START + _TD_HOSTS + r"ICMP(?P<six>6,)? echo "
     r"(?P<kind>request|reply), (?:id (?P<id>\d+), )?seq (?P<seq>\d+)(?:, length (?P<len>\d+))?")
 # tcpdump -v prints an IPv6 header on the packet's own line: "IP6 (hlim 64, next-header
 # ICMPv6 (58) payload length: 1460) a > b: [icmp6 sum ok] ICMP6, ..."
 _TD_V6_INLINE = re.compile(
-    r"(?P<pre>" + _TD_START + r"IP6) "
+    r"(?P<pre>" + TD_START + r"IP6) "
     r"\((?P<head>[^()]*(?:\([^()]*\)[^()]*)*)\) (?P<flow>[^\s>]+ > [^\s>]+: )"
     r"(?:\[(?:icmp6 sum ok|bad icmp6 cksum [^\]]*)\] )?")
 # 802.11 with a radio header (radiotap): "TIME 1448501729us tsft -74dBm signal ... 5540 MHz
@@ -259,7 +259,7 @@ class NonTcp(Enum):
     IP = "ip"              # UDP, ICMP ...: an IP packet all the same
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
 
-_TD_NO_PORTS = re.compile(_TD_START + r"(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
+_TD_NO_PORTS = re.compile(TD_START + r"(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 # 802.11: a radio header (radiotap: rate, channel), or a management or control frame
 _WIFI = (r"\d+us tsft |\d+(?:\.\d+)? Mb/s |\d{4} MHz |Beacon \(|Probe (?:Request|Response) "
          r"|(?:Re)?Assoc(?:iation)? (?:Request|Response) |(?:De)?Authentication |Disassociation"
@@ -285,10 +285,10 @@ _NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "S
 # (no IP packet to analyse, as in a pcap); or a packet cut short after its IP header: "IP
 # truncated-ip - 82 bytes missing! a > b: ip-proto-17", "IP truncated-sctp - 8 bytes missing!"
 # (an IP packet; a TCP one is read all the same)
-_TD_BAD_IP = re.compile(_TD_START + r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen"
+_TD_BAD_IP = re.compile(TD_START + r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen"
                         r"|version error|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
                         r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
-_TD_QUIET = re.compile(_TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
+_TD_QUIET = re.compile(TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
 
 
 def quiet_line(line: str) -> bool:
@@ -482,7 +482,7 @@ def _v6_inline(line: str, head: str) -> tuple[str, str]:
 
 
 # A VXLAN or Geneve header whose inner frame tcpdump prints on the next line
-_TUNNEL_HEAD = re.compile(_TD_START + r"IP6? \S+ > \S+: (?:\[[^\]]*\] )?(?:VXLAN(?:-GPE)?|Geneve), "
+_TUNNEL_HEAD = re.compile(TD_START + r"IP6? \S+ > \S+: (?:\[[^\]]*\] )?(?:VXLAN(?:-GPE)?|Geneve), "
                           r"[Ff]lags \[[^\]]*\][^:]*?\bvni \w+(?:, options \[[^\]]*\])?\s*$")
 
 

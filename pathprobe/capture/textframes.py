@@ -337,7 +337,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
             continue
         if p.udp or p.icmp_kind is not None:     # probes and the answers to them
             family, src, dst = addresses.pair(p)
-            data = (udp_bytes(p, family, src, dst) if p.icmp_kind is None
+            data = (udp_bytes(p, family, src, dst) + p.content if p.icmp_kind is None
                     else error_bytes(p, p.icmp_kind, family, src, dst, addresses.get))
             if p.udp:
                 sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, p.sport, p.dport,

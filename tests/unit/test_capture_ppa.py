@@ -5,8 +5,13 @@ The captures here are our own, built to the same shape."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+from tests.conftest import cli_env
 from tests.unit.test_analyze_any_capture import (
     FMC,
     NAME,
@@ -145,3 +150,44 @@ def test_a_dns_question_name_is_read_or_said_unreadable() -> None:
     assert question_name(b"\x03www\xc0\x0c") == "?"           # compression: not followed
     assert question_name(b"\x07exa") == "?"                   # cut short
     assert question_name(b"\x06a\x1b[2Jb\x00") == "ab"     # (a terminal control sequence removed)
+
+
+def _analyze_text(tmp_path: Path, name: str, text: str) -> tuple[int, dict[str, Any]]:
+    path = tmp_path / name
+    path.write_text(text)
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+                       capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_dns_lines_of_pasted_text_are_read_as_the_capture_would_be(tmp_path: Path) -> None:
+    """The same two stories as tcpdump lines (with and without -n) and as Wireshark's list:
+    the same notes, with line numbers."""
+    texts = {
+        "td.txt": "11:32:21.445750 IP 198.18.1.2.55870 > 198.18.0.54.53: 32977+ A? "
+                  f"{NAME}. (32)\n"
+                  "11:32:22.444925 IP 198.18.1.2.55870 > 198.18.0.53.53: 32977+ A? "
+                  f"{NAME}. (32)\n"
+                  "11:32:29.445000 IP fmc.pathprobe.test.56779 > dns.pathprobe.test.domain: "
+                  "3+ [1au] A? appserver. (38)\n"
+                  "11:32:29.445100 IP dns.pathprobe.test.domain > fmc.pathprobe.test.56779: "
+                  "3 ServFail- 0/0/1 (38)\n",
+        "ws.txt": "    1   0.000000 198.18.1.2 → 198.18.0.54 DNS 74 Standard query 0x80d1 A "
+                  f"{NAME}\n"
+                  "    2   0.999000 198.18.1.2 → 198.18.0.53 DNS 74 Standard query 0x80d1 A "
+                  f"{NAME}\n"
+                  "    3   8.000000 198.18.1.2 → 198.18.0.53 DNS 69 Standard query 0x0003 A "
+                  "appserver\n"
+                  "    4   8.000100 198.18.0.53 → 198.18.1.2 DNS 69 Standard query response "
+                  "0x0003 Server failure A appserver\n",
+    }
+    for name, text in texts.items():
+        status, doc = _analyze_text(tmp_path, name, text)
+        notes = [n for n in doc["notes"] if "DNS" in n]
+        assert status == 0 and notes == [
+            f"line 1: 1 DNS query for {NAME} got no answer (sent 2 times to 198.18.0.54, "
+            "198.18.0.53; 1 other(s) were answered): a name that does not resolve stops a "
+            "connection before its SYN, a proxy set by name included",
+            "DNS answers said SERVFAIL for appserver: the resolver failed to resolve them"
+        ], (name, doc["notes"])
