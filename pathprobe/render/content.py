@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from pathprobe.facts.capture import CaptureFact
 from pathprobe.findings import PROXY_CODES
 from pathprobe.model import (
     Direction,
@@ -243,6 +244,29 @@ def measurements_table(report: Report, verbose: bool = False) -> Table:
             if verbose or note.step is Step.DIAGNOSE:
                 rows.append((name, direction, "note", describe(note)))
     return Table(("leg", "direction", "quantity", "value"), tuple(dict.fromkeys(rows)))
+
+
+# Row notes that explain a cell of the connections table (an answer "unseen", a hello
+# "closed", a segment larger than the MSS, bytes the capture lacks): shown under the table.
+# The rest (frames, options, resends, idle time) stay in the JSON rows.
+EXPLAINS_A_CELL = frozenset({
+    CaptureFact.ROW_ANSWER_HEAD_UNSEEN, CaptureFact.ROW_HELLO_ANSWERED,
+    CaptureFact.ROW_HELLO_CLOSED, CaptureFact.ROW_HELLO_LEFT, CaptureFact.ROW_OFFLOAD,
+    CaptureFact.ROW_CAPTURE_LOSS, CaptureFact.ROW_GAP_UNPROVEN})
+CONNECTION_NOTES_MAX = 20
+
+
+def connection_notes(report: Report) -> list[str]:
+    """analyze: what explains a cell of the connections table, one line per note
+    ("client port N: ..."), at most CONNECTION_NOTES_MAX (then how many more the JSON has)."""
+    if report.command != "analyze":
+        return []
+    out = [f"client port {leg.measurements.get('client_port', '-')}: {describe(note)}"
+           for leg in report.legs for note in leg.notes if note.fact in EXPLAINS_A_CELL]
+    if len(out) > CONNECTION_NOTES_MAX:
+        more = len(out) - CONNECTION_NOTES_MAX
+        out = [*out[:CONNECTION_NOTES_MAX], f"... and {more} more (the JSON report's rows)"]
+    return out
 
 
 def connections_table(report: Report) -> Table:

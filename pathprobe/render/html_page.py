@@ -13,6 +13,7 @@ from pathprobe.model import Leg, Report
 from pathprobe.render.content import (
     Segment,
     Table,
+    connection_notes,
     context_rows,
     evidence_blocks,
     findings_table,
@@ -216,6 +217,10 @@ def render_html(report: Report, verbose: bool = False) -> str:
     measured = measurements_table(report, verbose)
     if measured.rows:
         body += ["<h2>Measurements</h2>", table_html(measured)]
+    explained = connection_notes(report)
+    if explained:
+        body += ["<h2>Connection notes</h2>",
+                 "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in explained) + "</ul>"]
     if report.notes:
         from pathprobe.render.evidence import describe
 

@@ -12,6 +12,7 @@ import re
 from pathprobe.model import Report
 from pathprobe.render.content import (
     Table,
+    connection_notes,
     context_rows,
     evidence_blocks,
     findings_table,
@@ -109,6 +110,10 @@ def render_markdown(report: Report, verbose: bool = False) -> str:
     if measured.rows:
         lines += ["", "## Measurements", ""]
         lines += table_md(measured)
+    explained = connection_notes(report)
+    if explained:
+        lines += ["", "## Connection notes", ""]
+        lines += [f"- {paragraph_md(line)}" for line in explained]
     if report.notes:
         from pathprobe.render.evidence import describe
 

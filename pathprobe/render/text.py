@@ -16,6 +16,7 @@ from wcwidth import wcswidth
 from pathprobe.model import Report, VerdictCode
 from pathprobe.render.content import (
     Table,
+    connection_notes,
     context_rows,
     evidence_blocks,
     findings_table,
@@ -268,6 +269,11 @@ def render_text(report: Report, fmt: str, width: int, verbose: bool = False,
     measured = measurements_table(report, verbose)
     if measured.rows:
         lines += _block("Measurements", [table_text(measured, fmt, width)])
+    explained = connection_notes(report)
+    if explained:
+        lines += _block("Connection notes", [wrapped for line in explained
+                                             for wrapped in indent_wrap(line, width, "  - ",
+                                                                        "    ")])
     if report.notes:
         from pathprobe.render.evidence import describe
 

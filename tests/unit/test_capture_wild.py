@@ -410,3 +410,33 @@ def test_a_hello_row_without_ports_goes_to_the_connection_waiting_for_it(
     for v in doc["verdicts"]:
         assert v["severity"] != "critical", v
         assert not any("never acknowledged" in e for e in v["evidence"]), v["evidence"]
+
+
+def test_the_notes_that_explain_a_cell_are_shown_under_the_connections_table(
+        tmp_path: Path) -> None:
+    """An answer 'unseen' was explained only in the JSON row: the text, Markdown and HTML
+    reports showed the word without its reason."""
+    from markdown_it import MarkdownIt
+
+    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.findings import finish
+    from pathprobe.formats import TableFormat
+    from pathprobe.render import render
+    from tests.reports import check_all
+
+    a = analyze_capture(write_pcap(tmp_path / "q.pcap", _answer_after_a_gap().frames),
+                        Filters())
+    report = finish([a.measurement], command="analyze", started="2026-12-05T00:00:00+00:00",
+                    duration_s=0.1, recommender=a.recommender)
+    check_all(report)
+    said = ("client port 54883: frame 2: the answer came after 1400 bytes the capture lacks, "
+            "its first line among them: the far end answered; with what status, the capture "
+            "cannot tell")
+    text = render(report, TableFormat.PLAIN, width=400)
+    assert f"Connection notes\n  - {said}\n" in text, text
+    tokens = MarkdownIt("commonmark").parse(render(report, TableFormat.GITHUB))
+    heads = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert heads.index("Connection notes") == heads.index("Measurements") + 1, heads
+    assert any(t.type == "inline" and t.content == said for t in tokens)
+    page = render(report, TableFormat.HTML)
+    assert f"<h2>Connection notes</h2>\n<ul><li>{said}</li>" in page

@@ -122,3 +122,23 @@ def test_commands_keep_their_lines_on_screen(tmp_path: Path) -> None:
             "return p.getBoundingClientRect().height>p.textContent.split('\\n').length*lh+2;"
             "}).length"), viewport)
         assert wrapped == "0", viewport
+
+
+def test_an_analyze_page_with_connection_notes_fits_a_phone(tmp_path: Path) -> None:
+    """The notes under the connections table (a long sentence per row) wrap at 390 px."""
+    from pathprobe.capture import Filters, analyze_capture
+    from pathprobe.findings import finish
+    from tests.unit.test_capture_analysis import write_pcap
+    from tests.unit.test_capture_wild import _answer_after_a_gap
+
+    a = analyze_capture(write_pcap(tmp_path / "q.pcap", _answer_after_a_gap().frames),
+                        Filters())
+    report = finish([a.measurement], command="analyze", started="2026-12-05T00:00:00+00:00",
+                    duration_s=0.1, recommender=a.recommender)
+    page = tmp_path / "analyze.html"
+    page.write_text(render(report, TableFormat.HTML), encoding="utf-8")
+    assert "<h2>Connection notes</h2>" in page.read_text()
+    for viewport in (PHONE, 1280):
+        assert page_width(page, viewport=viewport) <= viewport
+    shot = screenshot(page, tmp_path / "analyze.png", width=PHONE, height=2400)
+    assert png_colours(shot) >= 4
