@@ -476,22 +476,24 @@ def _never_acknowledged(c: Conn, d: int, leg: Leg, base: str) -> Finding | None:
         return None
     start, (payload_f, ip_len_f, first_f, count_f, _last_f, last_ts, dups_before,
             first_ts) = min(stuck, key=lambda kv: kv[1][2])   # the first resent
-    count, payload = int(count_f), int(payload_f)
+    count, payload, ip_len = int(count_f), int(payload_f), int(ip_len_f)
     if s.acked > start or last_ts - first_ts < RESENDING_MIN_S or s.dup_acks > dups_before:
         return None
     sender, receiver = c.endpoint(d), c.endpoint(1 - d)
+    fits = ip_len <= MIN_MTU.get(c.family, 576)   # a size every path carries: not a size
     evidence = [ev(CaptureFact.LARGE_RETRANSMITTED, int(first_f), payload=payload,
-                   size=int(ip_len_f), sender=sender, count=count),
+                   size=ip_len, sender=sender, count=count),
                 ev(CaptureFact.RESENDS_UNHEARD, sender=sender,
                    span_s=round(last_ts - first_ts, 1)),
                 ev(CaptureFact.NOTHING_ACKNOWLEDGED, sender=sender, receiver=receiver,
                    seen=int(c.side(1 - d).last_seq is not None
-                            or c.side(1 - d).syn_frame is not None))]
+                            or c.side(1 - d).syn_frame is not None),
+                   fits=ip_len if fits else 0)]
     return Finding(VerdictCode.TUNNEL_STALL, leg, direction_of(d),
                    {"retransmits": count, "payload": payload,
                     "wireshark_filter": f"{base} && tcp.analysis.retransmission"},
-                   evidence, Confidence.INFERRED, key_values=("unacknowledged",), conn=c,
-                   unproven=True, size_untested=payload)
+                   evidence, Confidence.INFERRED, key_values=("unacknowledged", fits), conn=c,
+                   unproven=True, size_untested=None if fits else payload)
 
 
 def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:

@@ -62,7 +62,9 @@ def test_a_segment_resent_for_seconds_to_a_silent_peer_is_a_stall(tmp_path: Path
 
 def test_a_small_segment_resent_for_seconds_is_a_stall_too(tmp_path: Path) -> None:
     """A 120-byte request, resent for 9 s to a peer never seen: not only large segments.
-    The advice is still to measure (size is not ruled out by what the capture shows)."""
+    A 160-byte packet fits every path (576 bytes at least): size is ruled out, and the
+    advice is not to measure one (nDPI's conncheck.pcap: a 280-byte GET said a size limit
+    remained)."""
     c = Conv(server=UPSTREAM, sport=1043, cport=1048)
     for ts in BACKOFF:
         c.pkt(ts, True, "PA", REQUEST[:120])
@@ -70,6 +72,9 @@ def test_a_small_segment_resent_for_seconds_is_a_stall_too(tmp_path: Path) -> No
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "warning" and v["retransmits"] == 5, v
     assert any(e.startswith("from frame 2: a 120-byte segment") for e in v["evidence"]), v
+    assert v["evidence"][-1].endswith("its ACKs lost on the way back, remain (a 160-byte "
+                                      "packet fits every path: not a size)"), v["evidence"]
+    assert not any("pmtu" in r["command"] for r in doc["recommendations"]), doc
 
 
 def test_the_first_large_segment_after_a_handshake_never_acknowledged(tmp_path: Path) -> None:

@@ -198,9 +198,12 @@ def _dns_unanswered(v: Mapping[str, Number]) -> str:
 def _nothing_acknowledged(v: Mapping[str, Number]) -> str:
     silent = "sent nothing after the resends began" if v.get("seen") \
         else "sent not one packet in this capture"
-    return (f"nothing from {v.get('sender')} was acknowledged, and {v.get('receiver')} {silent}:"
-            " a receiver gone or cut off, its ACKs lost on the way back, and a size limit "
-            "(nothing smaller crossed to rule it out) all remain")
+    head = f"nothing from {v.get('sender')} was acknowledged, and {v.get('receiver')} {silent}"
+    if v.get("fits"):
+        return (f"{head}: a receiver gone or cut off, or its ACKs lost on the way back, remain "
+                f"(a {v.get('fits')}-byte packet fits every path: not a size)")
+    return (f"{head}: a receiver gone or cut off, its ACKs lost on the way back, and a size "
+            "limit (nothing smaller crossed to rule it out) all remain")
 
 
 def _answer_head_unseen(v: Mapping[str, Number]) -> str:
