@@ -504,8 +504,8 @@ def test_pings_alone_answered_are_no_measured_health(tmp_path: Path) -> None:
     status, doc, _err = cli(tmp_path, frames)
     (v,) = doc["verdicts"]
     assert status == 0 and v["code"] == "HEALTHY" and v["confidence"] == "inferred"
-    assert v["evidence"] == ["no TCP connection to judge in the capture: nothing wrong seen in "
-                             "its other packets (pings and ICMP, if any, are in the notes)"]
+    assert v["evidence"] == ["no TCP connection to judge in the capture: what its pings, ICMP "
+                             "messages and DNS queries show, if it holds any, is in the notes"]
     assert f"frame 1: 3 DF ping(s) to {UPSTREAM} answered, up to 100 bytes" in doc["notes"]
 
 
