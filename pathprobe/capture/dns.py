@@ -10,13 +10,14 @@ show. Plain DNS over UDP port 53 only.
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from dataclasses import dataclass, field
 
 from pathprobe.capture.finding import ev
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence
-from pathprobe.sanitize import clean
+from pathprobe.sanitize import clean, shorten
 
 DNS_PORT = 53
 PENDING_MAX = 4096        # queries waiting for an answer remembered
@@ -25,6 +26,8 @@ NAMES_SHOWN = 3
 # the answers that say the resolver failed (RFC 1035 4.1.1), by RCODE
 FAILED = {2: "SERVFAIL", 5: "REFUSED"}
 _HEAD = struct.Struct("!HHHHHHH")   # UDP ports, length, checksum; DNS id, flags
+_BROADCAST = ipaddress.ip_address("255.255.255.255")
+NAME_SHOWN = 64           # characters of a name shown (a DNS tunnel's names run to 250)
 
 
 @dataclass
@@ -64,7 +67,7 @@ class DnsLog:
                 if len(names) < NAMES_SHOWN and q.name not in names:
                     names.append(q.name)
             return True
-        if flags & 0x8000 or dport != DNS_PORT or not qdcount:
+        if flags & 0x8000 or dport != DNS_PORT or not qdcount or _to_many(dst):
             return dport == DNS_PORT or sport == DNS_PORT
         key = (src, sport, txid)
         q = self.pending.get(key)
@@ -77,6 +80,16 @@ class DnsLog:
         return True
 
 
+def _to_many(address: str) -> bool:
+    """A broadcast or multicast destination: a discovery query (a wireless controller's
+    name asked of 255.255.255.255), which no resolver is bound to answer."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_multicast or (ip.version == 4 and ip == _BROADCAST)
+
+
 def question_name(body: bytes) -> str:
     """The first question's name (labels up to a zero length), control characters removed;
     '?' when the labels run past the datagram or point elsewhere (compression)."""
@@ -85,7 +98,7 @@ def question_name(body: bytes) -> str:
     while i < len(body) and len(labels) < 128:
         n = body[i]
         if n == 0:
-            return clean(".".join(labels)) or "."
+            return shorten(clean(".".join(labels)), NAME_SHOWN) or "."
         if n & 0xC0 or i + 1 + n > len(body):
             return "?"
         labels.append(body[i + 1:i + 1 + n].decode("ascii", "replace"))

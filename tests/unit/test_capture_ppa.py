@@ -196,3 +196,18 @@ def test_dns_lines_of_pasted_text_are_read_as_the_capture_would_be(tmp_path: Pat
             "connection before its SYN, a proxy set by name included",
             "DNS answers said SERVFAIL for appserver: the resolver failed to resolve them"
         ], (name, doc["notes"])
+
+
+def test_a_broadcast_query_awaits_no_answer_and_a_long_name_is_cut(tmp_path: Path) -> None:
+    """Seen in the tcpdump project's texts: an access point asking 255.255.255.255 for its
+    controller (no resolver answers that) was 'a name that does not resolve', and a DNS
+    tunnel's 230-character names filled the note."""
+    tunnel = ".".join(["a" * 60] * 3) + ".pathprobe.test"
+    frames = [_dns(0.0, "255.255.255.255", 0x0101, "CISCO-CAPWAP-CONTROLLER"),
+              _dns(0.1, "198.18.0.53", 0x0202, tunnel),
+              _dns(0.2, "198.18.0.53", 0x0202, tunnel, answer=2),
+              _dns(5.0, "198.18.0.53", 0x0303, "ok.pathprobe.test")]
+    _status, doc, _err = cli(tmp_path, frames)
+    notes = [n for n in doc["notes"] if "DNS" in n]
+    assert notes == [f"DNS answers said SERVFAIL for {'a' * 60}.aaa...(133 more characters): "
+                     "the resolver failed to resolve them"], notes
