@@ -40,7 +40,10 @@ segment, large ClientHellos dropped while full-size segments cross
 stalls, and how it ended. ICMP alone is evidence too: frag-needed /
 Packet Too Big (router, MTU, the quoted packet), DF pings of each size
 answered or not, a DF probe the destination's port unreachable quotes
-(tracepath's 'reached': that size crossed), TTL-exceeded hops. Bytes the peer acknowledged but the
+(tracepath's 'reached': that size crossed), TTL-exceeded hops. DNS queries
+never answered, and SERVFAIL/REFUSED answers, are notes. Data resent for
+seconds and never acknowledged is a stall (warning) even in a one-way
+capture: the resends prove no ACK came. Bytes the peer acknowledged but the
 capture lacks are capture loss (a note), never a black hole; no path MTU
 below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
 among successful connections is a warning. Every verdict cites frame
