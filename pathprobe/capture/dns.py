@@ -27,6 +27,7 @@ NAMES_SHOWN = 3
 FAILED = {2: "SERVFAIL", 5: "REFUSED"}
 _HEAD = struct.Struct("!HHHHHHH")   # UDP ports, length, checksum; DNS id, flags
 _BROADCAST = ipaddress.ip_address("255.255.255.255")
+UNREADABLE = "?"
 NAME_SHOWN = 64           # characters of a name shown (a DNS tunnel's names run to 250)
 
 
@@ -98,12 +99,12 @@ def question_name(body: bytes) -> str:
     while i < len(body) and len(labels) < 128:
         n = body[i]
         if n == 0:
-            return shorten(clean(".".join(labels)), NAME_SHOWN) or "."
+            return shorten(clean(".".join(labels)), NAME_SHOWN) or "<root>"
         if n & 0xC0 or i + 1 + n > len(body):
-            return "?"
+            return UNREADABLE
         labels.append(body[i + 1:i + 1 + n].decode("ascii", "replace"))
         i += 1 + n
-    return "?"
+    return UNREADABLE
 
 
 def dns_notes(log: DnsLog) -> list[Evidence]:
@@ -113,7 +114,9 @@ def dns_notes(log: DnsLog) -> list[Evidence]:
     waited = [q for q in log.pending.values() if log.end_ts - q.ts >= ANSWER_WITHIN_S]
     if waited:
         first = min(waited, key=lambda q: q.frame)
-        names = list(dict.fromkeys(q.name for q in waited))
+        # (names the labels do not spell, '?', are counted, not listed)
+        names = [n for n in dict.fromkeys(q.name for q in waited) if n != UNREADABLE] or \
+            ["names the capture cannot read"]
         servers = list(dict.fromkeys(s for q in waited for s in q.servers))
         out.append(ev(CaptureFact.DNS_UNANSWERED, first.frame, count=len(waited),
                       sends=sum(q.sends for q in waited),

@@ -151,7 +151,7 @@ def test_a_dns_question_name_is_read_or_said_unreadable() -> None:
     from pathprobe.capture.dns import question_name
 
     assert question_name(b"\x03www\x07example\x03com\x00\x00\x01\x00\x01") == "www.example.com"
-    assert question_name(b"\x00") == "."
+    assert question_name(b"\x00") == "<root>"
     assert question_name(b"\x03www\xc0\x0c") == "?"           # compression: not followed
     assert question_name(b"\x07exa") == "?"                   # cut short
     assert question_name(b"\x06a\x1b[2Jb\x00") == "ab"     # (a terminal control sequence removed)
