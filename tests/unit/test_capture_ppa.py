@@ -211,3 +211,14 @@ def test_a_broadcast_query_awaits_no_answer_and_a_long_name_is_cut(tmp_path: Pat
     notes = [n for n in doc["notes"] if "DNS" in n]
     assert notes == [f"DNS answers said SERVFAIL for {'a' * 60}.aaa...(133 more characters): "
                      "the resolver failed to resolve them"], notes
+
+
+def test_a_capture_with_no_dns_answer_at_all_says_what_that_leaves(tmp_path: Path) -> None:
+    """None of its queries answered: a resolver down, or a capture of one direction."""
+    frames = [_dns(t, "198.18.0.53", 0x0404, NAME) for t in (0.0, 1.0, 3.0)]
+    _status, doc, _err = cli(tmp_path, frames)
+    assert [n for n in doc["notes"] if "DNS" in n] == [
+        f"frame 1: 1 DNS query for {NAME} got no answer (sent 3 times to 198.18.0.53; no query "
+        "in the capture was answered: a resolver down or cut off, or a capture of one "
+        "direction): a name that does not resolve stops a connection before its SYN, a proxy "
+        "set by name included"], doc["notes"]

@@ -188,9 +188,10 @@ def _dns_unanswered(v: Mapping[str, Number]) -> str:
     answered = v.get("answered") or 0
     count = v.get("count")
     queries = "1 DNS query" if count == 1 else f"{count} DNS queries"
-    others = f"{answered} other(s) were" if answered else "no query in the capture was"
+    others = (f"{answered} other(s) were answered" if answered else "no query in the capture "
+              "was answered: a resolver down or cut off, or a capture of one direction")
     return (f"frame {v.get('frame')}: {queries} for {names} got no answer (sent "
-            f"{counted(v.get('sends'), 'time')} to {v.get('servers')}; {others} answered): a "
+            f"{counted(v.get('sends'), 'time')} to {v.get('servers')}; {others}): a "
             "name that does not resolve stops a connection before its SYN, a proxy set by name "
             "included")
 
