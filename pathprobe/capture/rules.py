@@ -130,7 +130,8 @@ def conn_findings(c: Conn, capture_end: float, leg: Leg,
                               ctx.packets_left_out)
         if stall is not None:
             out.append(stall)
-    if all(f.code is VerdictCode.MSS_CLAMPED for f in out):   # (nothing else explains it)
+    # --- data resent and never acknowledged, where nothing else explains the connection ---
+    if (up.big_retx or down.big_retx) and all(f.code is VerdictCode.MSS_CLAMPED for f in out):
         out.extend(f for f in map(lambda d: _never_acknowledged(c, d, leg, base), (UP, DOWN))
                    if f is not None)
     return out
