@@ -531,6 +531,11 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         missing=collector.loss[1]))
     if collector.one_way:
         notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
+    if collector.worst_loss is not None:
+        share, sender, resent, carried = collector.worst_loss
+        notes.append(ev(CaptureFact.LOSSY_TRANSFERS, connections=collector.lossy,
+                        sender=sender, resent=resent, carried=carried,
+                        percent=round(100 * share, 1)))
     if collector.peer_silent:
         notes.append(ev(CaptureFact.PEER_SILENT, connections=collector.peer_silent))
     if collector.unproven[0]:

@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pathprobe.capture.conn import Conn, Side
+from pathprobe.capture.conn import DOWN, UP, Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
@@ -49,6 +49,8 @@ class Filters:
         return self.proxy_port is None or c.sport == self.proxy_port
 
 
+LOSSY_MIN = 100_000      # bytes a transfer carries before its share resent says something
+LOSSY_SHARE = 0.02       # ... and the share of them sent again that slows it down
 JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
 REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
@@ -146,6 +148,10 @@ class Collector:
         self.packets_left_out: Callable[[], bool] = lambda: False
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
+        # connections without a finding that resent much of what they carried, and the worst:
+        # (share resent, sender, bytes resent, bytes carried)
+        self.lossy = 0
+        self.worst_loss: tuple[float, str, int, int] | None = None
         self.peer_silent = 0      # ... healthy-looking, with data resent to a peer never seen
 
     def role(self, c: Conn) -> tuple[Leg, Request | None]:
@@ -220,6 +226,8 @@ class Collector:
         if not findings and any(s.retransmits and s.acked <= 0 and _silent(o)
                                 for s, o in ((c.up, c.down), (c.down, c.up))):
             self.peer_silent += 1
+        if not findings and (c.up.retx_bytes or c.down.retx_bytes):
+            self._loss(c)
         for side in (c.up, c.down):
             hole, gap = side.hole, gap_of(side)
             if hole is not None and gap in (Gap.CAPTURE_LOSS, Gap.UNPROVEN):
@@ -243,6 +251,18 @@ class Collector:
             row = conn_row(c, findings, leg, request[2:4] if request is not None else None)
             rows.append((c.index, row))
             self.legs.add(row.name)
+
+    def _loss(self, c: Conn) -> None:
+        """Count a connection that resent LOSSY_SHARE or more of a transfer of at least
+        LOSSY_MIN bytes: loss slows it down, though everything arrived in the end."""
+        for d in (UP, DOWN):
+            s = c.side(d)
+            share = s.retx_bytes / (s.bytes + s.retx_bytes) if s.bytes else 0.0
+            if s.bytes >= LOSSY_MIN and share >= LOSSY_SHARE:
+                self.lossy += 1
+                if self.worst_loss is None or share > self.worst_loss[0]:
+                    self.worst_loss = (share, c.endpoint(d), s.retx_bytes, s.bytes)
+                return
 
     def _fallback(self, c: Conn) -> tuple[str, str, float] | None:
         """The first successful handshake to the same port on another address that the

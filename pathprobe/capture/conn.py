@@ -84,6 +84,7 @@ class Side:
     max_delivered_ip: int = 0
     max_delivered_payload: int = 0
     retransmits: int = 0
+    retx_bytes: int = 0         # payload bytes sent again (loss on the path, or resends)
     # Created on the first segment worth remembering: an empty deque is ~0.6 KB, most of
     # a SYN-only connection's memory.
     inflight: deque[InFlight] | None = None

@@ -394,6 +394,7 @@ class Tracker:
                 return
         if end <= nxt:   # everything in it was seen before: a retransmission
             s.retransmits += 1
+            s.retx_bytes += length
             s.retx_end, s.retx_ts, s.retx_wait = end, ts, gap if last else 0.0
             if end > s.acked:
                 seg = (start, end, length, ip_len, frame, ts)

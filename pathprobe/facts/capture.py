@@ -132,6 +132,7 @@ class CaptureFact(StrEnum):
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
     CAPTURE_PAUSED = "capture-paused"              # no packet for a day, or time went back
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
+    LOSSY_TRANSFERS = "lossy-transfers"            # {connections} resent >= 2% (worst: ...)
     GAP_UNPROVEN = "gap-unproven"                  # {connections}: bytes unseen, no ACK says
     ONE_WAY = "one-way"                            # {connections}: one side's packets only
     PEER_SILENT = "peer-silent"                    # {connections}: resent, peer never seen

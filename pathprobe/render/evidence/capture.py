@@ -505,6 +505,11 @@ TEXT: dict[CaptureFact, Template] = {
         "{connections} connection(s) with bytes the peer acknowledged that the capture never "
         "showed ({missing} bytes in all): the capture dropped packets (tcpdump -B, a larger "
         "buffer, or a snap length of 400 helps), the network delivered them",
+    CaptureFact.LOSSY_TRANSFERS:
+        "{connections} connection(s) without a finding resent 2% or more of what they carried "
+        "(the most: {sender}, {resent} of {carried} bytes, {percent}%): loss on the path, which "
+        "slows transfers down but is no size (the same segments arrived in the end), or a "
+        "capture that shows some packets twice",
     CaptureFact.ONE_WAY:
         "{connections} connection(s) captured in one direction only: not one packet of the "
         "other side, whose bytes the acknowledgements show were sent and delivered (a "
