@@ -549,7 +549,7 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     legs = tuple(r for _i, r in rows)
     icmp, dns = logs
     notes += icmp_notes(icmp, icmp_found)
-    notes += dns_notes(dns)
+    notes += dns_notes(dns, tracker.capture_end)
     frags = sum(v[0] for v in tracker.fragments.values())
     if frags:
         notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),

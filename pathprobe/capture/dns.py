@@ -49,14 +49,12 @@ class DnsLog:
     pending: dict[tuple[str, int, int], Query] = field(default_factory=dict)
     answered: int = 0
     failed: dict[str, list[str]] = field(default_factory=dict)   # RCODE -> names (bounded)
-    end_ts: float = 0.0
 
     def packet(self, frame: int, ts: float, src: str, dst: str, udp: bytes) -> bool:
         """A UDP datagram (from its header on); False when it is no DNS query or answer."""
         if len(udp) < _HEAD.size:
             return False
         sport, dport, _length, _sum, txid, flags, qdcount = map(int, _HEAD.unpack_from(udp))
-        self.end_ts = max(self.end_ts, ts)
         if flags & 0x8000 and sport == DNS_PORT:            # an answer
             q = self.pending.pop((dst, dport, txid), None)
             if q is None:
@@ -107,11 +105,11 @@ def question_name(body: bytes) -> str:
     return UNREADABLE
 
 
-def dns_notes(log: DnsLog) -> list[Evidence]:
+def dns_notes(log: DnsLog, capture_end: float) -> list[Evidence]:
     """Queries the capture shows no answer to (where it ran on long enough after the first
     send for one), and answers that said the resolver failed."""
     out: list[Evidence] = []
-    waited = [q for q in log.pending.values() if log.end_ts - q.ts >= ANSWER_WITHIN_S]
+    waited = [q for q in log.pending.values() if capture_end - q.ts >= ANSWER_WITHIN_S]
     if waited:
         first = min(waited, key=lambda q: q.frame)
         # (names the labels do not spell, '?', are counted, not listed)

@@ -249,3 +249,14 @@ def test_a_transfer_that_resent_much_of_what_it_carried_is_said(tmp_path: Path) 
             "that shows some packets twice") in doc["notes"], doc["notes"]
     _status, doc, _err = cli(tmp_path, download(75).frames)
     assert not [n for n in doc["notes"] if "resent 2%" in n], doc["notes"]
+
+
+def test_a_query_is_judged_by_how_long_the_capture_ran_after_it(tmp_path: Path) -> None:
+    """The last DNS packet is the query itself, but the capture runs on (TCP to another
+    server 5 s later): it had time for an answer."""
+    ok = Conv(server=UPSTREAM, sport=443, cport=40500)
+    ok.handshake(5.0)
+    ok.close(5.1)
+    _status, doc, _err = cli(tmp_path, [_dns(0.0, "198.18.0.53", 0x0505, NAME), *ok.frames])
+    assert any(n.startswith(f"frame 1: 1 DNS query for {NAME} got no answer")
+               for n in doc["notes"]), doc["notes"]
