@@ -33,7 +33,7 @@ NAME_SHOWN = 64           # characters of a name shown (a DNS tunnel's names run
 
 @dataclass
 class Query:
-    """One query (its resends with the same id counted, to any server) and its answer."""
+    """One query waiting for its answer (resends with the same id counted, to any server)."""
 
     frame: int
     ts: float
@@ -50,24 +50,24 @@ class DnsLog:
     answered: int = 0
     failed: dict[str, list[str]] = field(default_factory=dict)   # RCODE -> names (bounded)
 
-    def packet(self, frame: int, ts: float, src: str, dst: str, udp: bytes) -> bool:
-        """A UDP datagram (from its header on); False when it is no DNS query or answer."""
+    def packet(self, frame: int, ts: float, src: str, dst: str, udp: bytes) -> None:
+        """A UDP datagram (from its header on): a query, an answer, or nothing to note."""
         if len(udp) < _HEAD.size:
-            return False
+            return
         sport, dport, _length, _sum, txid, flags, qdcount = map(int, _HEAD.unpack_from(udp))
         if flags & 0x8000 and sport == DNS_PORT:            # an answer
             q = self.pending.pop((dst, dport, txid), None)
             if q is None:
-                return True
+                return
             self.answered += 1
             rcode = FAILED.get(flags & 0x0F)
             if rcode is not None:
                 names = self.failed.setdefault(rcode, [])
                 if len(names) < NAMES_SHOWN and q.name not in names:
                     names.append(q.name)
-            return True
+            return
         if flags & 0x8000 or dport != DNS_PORT or not qdcount or _to_many(dst):
-            return dport == DNS_PORT or sport == DNS_PORT
+            return
         key = (src, sport, txid)
         q = self.pending.get(key)
         if q is not None:            # the same query again (a resolver library's retry)
@@ -76,7 +76,6 @@ class DnsLog:
                 q.servers.append(dst)
         elif len(self.pending) < PENDING_MAX:
             self.pending[key] = Query(frame, ts, question_name(udp[20:]), [dst])
-        return True
 
 
 def _to_many(address: str) -> bool:

@@ -39,33 +39,43 @@ def dns_line(line: str, lineno: int, time_s: str | None) -> TextPacket | None:
     query = _QUERY.match(m.group("rest")) if dport == 53 else None
     answer = _ANSWER.match(m.group("rest")) if sport == 53 and query is None else None
     if query is not None:
-        content = struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + _qname(query.group("name")) \
-            + struct.pack("!HH", 1, 1)
+        content = _query(txid, query.group("name"))
     elif answer is not None and (answer.group("rcode") is None
                                  or answer.group("rcode") in RCODES):
-        content = struct.pack("!HHHHHH", txid, 0x8180 | RCODES.get(answer.group("rcode") or "", 0),
-                              0, 0, 0, 0)
+        content = _answer(txid, RCODES.get(answer.group("rcode") or "", 0))
     else:
         return None
-    family = 6 if m.group("fam") == "IP6" or ":" in m.group("src") else 4
     time_s = m.group("time") or time_s
-    return TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"), dport, 0,
-                      parse_time(time_s) if time_s else None, family,
-                      ip_len=(20 if family == 4 else 40) + 8 + len(content), udp=True,
-                      content=content)
+    return _datagram(TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"),
+                                dport, 0, parse_time(time_s) if time_s else None,
+                                6 if m.group("fam") == "IP6" else 0), content)
 
 
 def _port(text: str) -> int | None:
     return 53 if text == "domain" else number(text, 0x10000)
 
 
-def _qname(name: str) -> bytes:
-    """A name as DNS labels; a label too long or not ASCII is cut (the name is only shown)."""
-    out = b""
+def _query(txid: int, name: str) -> bytes:
+    """A query's DNS header and question; a label too long or not ASCII is cut (the name
+    is only shown)."""
+    labels = b""
     for label in name.rstrip(".").split(".") if name.rstrip(".") else ():
         raw = label.encode("ascii", "replace")[:63]
-        out += bytes([len(raw)]) + raw
-    return out + b"\x00"
+        labels += bytes([len(raw)]) + raw
+    return struct.pack("!HHHHHH", txid, 0x0100, 1, 0, 0, 0) + labels + b"\x00\x00\x01\x00\x01"
+
+
+def _answer(txid: int, rcode: int) -> bytes:
+    """An answer's DNS header (what the DNS notes read of it: its id and RCODE)."""
+    return struct.pack("!HHHHHH", txid, 0x8180 | rcode, 0, 0, 0, 0)
+
+
+def _datagram(p: TextPacket, content: bytes) -> TextPacket:
+    """``p`` as the UDP datagram that carries ``content`` (family from the text or the
+    addresses)."""
+    p.family = p.family or (6 if ":" in p.src else 4)
+    p.ip_len, p.udp, p.content = (20 if p.family == 4 else 40) + 8 + len(content), True, content
+    return p
 
 
 # Wireshark's Info column of a DNS row (epan/dissectors/packet-dns.c): the query's id and
@@ -83,17 +93,11 @@ def dns_row(src: str, dst: str, info: str, lineno: int, time_s: str) -> TextPack
     taken as 0 on both, which keeps a query and its answer together), else None."""
     query, answer = _ROW_QUERY.match(info), _ROW_ANSWER.match(info)
     if query is not None:
-        content = struct.pack("!HHHHHH", int(query.group("id"), 16), 0x0100, 1, 0, 0, 0) \
-            + _qname(query.group("name")) + struct.pack("!HH", 1, 1)
-        sport, dport = 0, 53
+        content, sport, dport = _query(int(query.group("id"), 16), query.group("name")), 0, 53
     elif answer is not None:
-        flags = 0x8180 | ROW_RCODES.get(answer.group("rcode") or "", 0)
-        content = struct.pack("!HHHHHH", int(answer.group("id"), 16), flags, 0, 0, 0, 0)
-        sport, dport = 53, 0
+        rcode = ROW_RCODES.get(answer.group("rcode") or "", 0)
+        content, sport, dport = _answer(int(answer.group("id"), 16), rcode), 53, 0
     else:
         return None
-    family = 6 if ":" in src else 4
-    return TextPacket(lineno, TextForm.PACKET_LIST, src, sport, dst, dport, 0,
-                      parse_time(time_s), family,
-                      ip_len=(20 if family == 4 else 40) + 8 + len(content), udp=True,
-                      content=content)
+    return _datagram(TextPacket(lineno, TextForm.PACKET_LIST, src, sport, dst, dport, 0,
+                                parse_time(time_s)), content)
