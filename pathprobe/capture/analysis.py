@@ -69,6 +69,7 @@ from pathprobe.wire.headers import (
 )
 
 PROTO_ICMP, PROTO_ICMP6 = 1, 58
+SIZES_CROSSED = (CaptureFact.PING_ANSWERED, CaptureFact.PROBE_REACHED)   # ICMP's own health
 DNS_PEEK = 300     # bytes of a UDP datagram read for a DNS question (header and one name)
 
 
@@ -564,6 +565,7 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         # capture): nothing wrong seen, but nothing measured either)
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.two_way
          else ev(CaptureFact.NOTHING_ANSWERED, connections=collector.chosen)
-         if collector.chosen else ev(CaptureFact.NOTHING_JUDGED)],
+         if collector.chosen else ev(CaptureFact.NOTHING_JUDGED,   # (pings that crossed?)
+                                     icmp=sum(n.fact in SIZES_CROSSED for n in notes))],
         confidence=Confidence.MEASURED if collector.two_way else Confidence.INFERRED)
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))

@@ -137,11 +137,13 @@ class Side:
             delta = (seq - self.isn - self.next_seq) & MASK
             self.close_unseen = delta if delta < HALF else 0
 
-    def renumber(self, seq: int) -> int:
+    def renumbered(self, seq: int, start: int) -> int:
         """A side that answered twice with two initial sequence numbers (a SYN-ACK resent
         by another box; Wireshark's list renumbers from the second) sends from the one its
         peer took: its first data, before its SYN or just past the other one, says which.
-        Returns that data's relative start."""
+        Returns that data's relative start (``start`` when it follows the first)."""
+        if start >= 0 and (seq - 1) & MASK != self.isn_other:
+            return start
         self.isn = (seq - 1) & MASK
         self.acked, self.dup_acks = min(self.acked, 1), 0
         return 1

@@ -362,9 +362,8 @@ class Tracker:
         nxt = s.next_seq
         delta = (seq - isn - nxt) & MASK        # s.rel(seq), inlined: this runs per segment
         start = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
-        if start != nxt and nxt == 1 and not s.bytes and s.syn_count > 1 and (
-                start < 0 or (seq - 1) & MASK == s.isn_other):
-            start = s.renumber(seq)
+        if start != nxt and nxt == 1 and not s.bytes and s.syn_count > 1:
+            start = s.renumbered(seq, start)
         end = start + length
         if length > s.max_payload:
             s.max_payload = length

@@ -368,8 +368,16 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
                     text = f"{measured}; {text} (info)"
                 out.append(Segment(leg, d, state, text))
                 continue
-            healthy = any(v.leg is leg and v.code is VerdictCode.HEALTHY
-                          and _dir_matches(v, d) for v in report.verdicts)
+            healthy_verdicts = [v for v in report.verdicts if v.leg is leg and _dir_matches(v, d)
+                                and v.code is VerdictCode.HEALTHY]
+            if measured is None and any(e.fact is CaptureFact.NOTHING_JUDGED
+                                        and not e.values.get("icmp")
+                                        for v in healthy_verdicts for e in v.evidence):
+                # a capture without TCP, or pings that crossed: not "healthy", for nothing
+                # was judged
+                out.append(Segment(leg, d, "not measured", "no TCP connection to judge"))
+                continue
+            healthy = bool(healthy_verdicts)
             # A step measured this way and found nothing wrong (e.g. a large answer came).
             clean = any(x.name is leg and x.direction in (d, None) and not x.not_measured
                         and any(x.measurements.get(k) is not None for k in SIZE_KEYS)

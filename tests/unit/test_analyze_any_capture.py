@@ -507,6 +507,7 @@ def test_pings_alone_answered_are_no_measured_health(tmp_path: Path) -> None:
     assert v["evidence"] == ["no TCP connection to judge in the capture: what its pings, ICMP "
                              "messages and DNS queries show, if it holds any, is in the notes"]
     assert f"frame 1: 3 DF ping(s) to {UPSTREAM} answered, up to 100 bytes" in doc["notes"]
+    assert doc["summary"] == "fmc-upstream healthy"   # (what the pings crossed is measured)
 
 
 def test_ttl_exceeded_hops_are_listed(tmp_path: Path) -> None:

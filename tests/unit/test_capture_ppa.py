@@ -138,6 +138,7 @@ def test_dns_queries_never_answered_are_said(tmp_path: Path) -> None:
                _dns(11.0, "198.18.0.53", 0x3456, "late.pathprobe.test")]   # (capture ends)
     status, doc, _err = cli(tmp_path, frames)
     assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    assert doc["summary"] == "nothing could be measured", doc["summary"]   # (not "healthy")
     notes = [n for n in doc["notes"] if "DNS" in n]
     assert notes == [
         f"frame 1: 1 DNS query for {NAME} got no answer (sent 5 times to 198.18.0.54, "
