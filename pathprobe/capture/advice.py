@@ -32,11 +32,15 @@ def _host_of(target: str) -> str:
 
 
 def _measure(v: Verdict, targets: Mapping[Leg, str], why: str) -> Recommendation:
-    """Measure the leg of ``v`` with pathprobe (on the FMC) before changing anything."""
-    where = targets.get(v.leg, "PROXY:PORT")
+    """Measure the leg of ``v`` with pathprobe (on the FMC) before changing anything: toward
+    the server of the verdict's own connection (two captures name their rows' targets with
+    the file, "b.pcap: ADDR:PORT", no address), else the leg's."""
+    server = v.endpoints[1] if v.endpoints is not None else None
+    where = str(server) if server is not None else targets.get(v.leg, "PROXY:PORT")
+    host = server.host if server is not None else _host_of(where)
     return Recommendation("the FMC (expert shell)", "pathprobe",
                           f"pathprobe diagnose --proxy http://{where}" if v.leg is Leg.FMC_PROXY
-                          else f"pathprobe pmtu {_host_of(where)}", why)
+                          else f"pathprobe pmtu {host}", why)
 
 
 def measure_first(verdicts: Sequence[Verdict], targets: Mapping[Leg, str]

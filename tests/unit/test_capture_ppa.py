@@ -261,3 +261,20 @@ def test_a_query_is_judged_by_how_long_the_capture_ran_after_it(tmp_path: Path) 
     _status, doc, _err = cli(tmp_path, [_dns(0.0, "198.18.0.53", 0x0505, NAME), *ok.frames])
     assert any(n.startswith(f"frame 1: 1 DNS query for {NAME} got no answer")
                for n in doc["notes"]), doc["notes"]
+
+
+def test_two_captures_advise_measuring_toward_the_server_itself(tmp_path: Path) -> None:
+    """With two captures, the rows' targets name their file ('b.pcap: ADDR:PORT'): the
+    advice to measure said 'pathprobe pmtu b.pcap: 198.18.4.2:1043', no command at all."""
+    from tests.unit.test_capture_analysis import write_pcap
+
+    first = write_pcap(tmp_path / "a.pcap", [_dns(0.0, "198.18.0.53", 0x0606, NAME),
+                                             _dns(3.0, "198.18.0.53", 0x0607, NAME)])
+    second = write_pcap(tmp_path / "b.pcap", _resent(BACKOFF, handshake=False).frames)
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(first), str(second),
+                        "--json"], capture_output=True, text=True, env=cli_env(), timeout=120,
+                       check=False)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1 and codes(doc) == ["TUNNEL_STALL"], (codes(doc), r.stderr)
+    assert [rec["command"] for rec in doc["recommendations"]] == [
+        f"pathprobe pmtu {UPSTREAM}"], doc["recommendations"]
