@@ -470,7 +470,7 @@ def _never_acknowledged(c: Conn, d: int, leg: Leg, base: str) -> Finding | None:
     explains the connection (PPA's tcp_retransmissions: a one-way capture was 'healthy').
     The resends prove the sender heard no ACK, whatever the capture shows of the other way;
     a receiver or path gone, its ACKs lost, and a size limit (nothing smaller crossed)
-    remain: a warning, measure first."""
+    remain: a warning, measure first (unless the packet fits every path: then no size)."""
     s = c.side(d)
     stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= DROPPED_AGAIN_MIN]
     if not stuck or s.max_delivered_payload or c.rst_on_large is not None:
