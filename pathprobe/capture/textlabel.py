@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 
 from pathprobe.model import Evidence, LegReport, Number, Step, Verdict
+from pathprobe.wire.hostport import HostPort
 
 # Values that hold a port: 0 there is a port the text did not show (see text.py's
 # unnamed ends; TCP has no port 0 on the wire).
@@ -51,8 +52,12 @@ class Relabel:
 
     def verdict(self, v: Verdict) -> Verdict:
         numbers = {k: n for k, n in self.values(v.numbers).items() if k != "wireshark_filter"}
+        ends = v.endpoints   # (the advice to measure names the server: its name, not a stand-in)
+        if ends is not None:
+            ends = (HostPort(self.names.get(ends[0].host, ends[0].host), ends[0].port),
+                    HostPort(self.names.get(ends[1].host, ends[1].host), ends[1].port))
         return dataclasses.replace(v, evidence=tuple(self.evidence(e) for e in v.evidence),
-                                   numbers=numbers)
+                                   numbers=numbers, endpoints=ends)
 
     def leg(self, leg: LegReport) -> LegReport:
         return dataclasses.replace(leg, target=self.text(leg.target),
