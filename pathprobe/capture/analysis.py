@@ -404,8 +404,9 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
             return True
     proto = ip.proto
     af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    if hosts and socket.inet_pton(af, ip.src) not in hosts \
-            and socket.inet_pton(af, ip.dst) not in hosts and proto == PROTO_TCP:
+    elsewhere = bool(hosts) and socket.inet_pton(af, ip.src) not in hosts \
+        and socket.inet_pton(af, ip.dst) not in hosts     # (--host names neither end)
+    if elsewhere and proto == PROTO_TCP:
         tracker.other_hosts += 1
         return True
     if proto == PROTO_TCP:
@@ -420,10 +421,8 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
                 tcp_payload_length(ip, tcp), off + start)
         tracker.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
                     tcp_payload_length(ip, tcp), data, off + start, tcp.options)
-    elif proto == PROTO_UDP:
-        if not hosts or socket.inet_pton(af, ip.src) in hosts \
-                or socket.inet_pton(af, ip.dst) in hosts:
-            dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
+    elif proto == PROTO_UDP and not elsewhere:
+        dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
     elif proto in (PROTO_ICMP, PROTO_ICMP6):
         body = mv[ip.header_length:]
         err = parse_icmp_error(body, ip.version)
@@ -497,15 +496,14 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     for f in icmp_found:
         collector.merger.add(f)
         collector.legs.add(f.leg)
-    measurement = _measurement(path, stats, collector, tracker, (icmp, dns), icmp_found,
-                               max_rows)
+    measurement = _measurement(path, stats, collector, tracker, icmp, dns, icmp_found, max_rows)
     # A capture read from text is told as such (lines, names, what text cannot prove).
     return as_text_analysis(Analysis(measurement, stats, collector.chosen, collector.seen,
                                      dict(collector.targets)))
 
 
 def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,
-                 logs: tuple[IcmpLog, DnsLog], icmp_found: list[Finding], max_rows: int
+                 icmp: IcmpLog, dns: DnsLog, icmp_found: list[Finding], max_rows: int
                  ) -> Measurement:
     """The verdicts, the table and the notes of what the reader and analysis noticed."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
@@ -548,7 +546,6 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         max_rows=max_rows))
     rows = rows if max_rows else sorted(rows)
     legs = tuple(r for _i, r in rows)
-    icmp, dns = logs
     notes += icmp_notes(icmp, icmp_found)
     notes += dns_notes(dns, tracker.capture_end)
     frags = sum(v[0] for v in tracker.fragments.values())

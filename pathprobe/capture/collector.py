@@ -257,8 +257,10 @@ class Collector:
         LOSSY_MIN bytes: loss slows it down, though everything arrived in the end."""
         for d in (UP, DOWN):
             s = c.side(d)
-            share = s.retx_bytes / (s.bytes + s.retx_bytes) if s.bytes else 0.0
-            if s.bytes >= LOSSY_MIN and share >= LOSSY_SHARE:
+            if s.bytes < LOSSY_MIN:
+                continue
+            share = s.retx_bytes / (s.bytes + s.retx_bytes)
+            if share >= LOSSY_SHARE:
                 self.lossy += 1
                 if self.worst_loss is None or share > self.worst_loss[0]:
                     self.worst_loss = (share, c.endpoint(d), s.retx_bytes, s.bytes)

@@ -523,15 +523,16 @@ def _transport_findings(c: Conn, leg: Leg, base: str) -> list[Finding]:
         s = c.side(d)
         if d in icmp_dirs or (not s.big_retx and s.hole is None):
             continue   # (most connections: nothing retransmitted, nothing missing)
-        stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= 2]
+        # (the size rules read large segments only; smaller ones are remembered while
+        # nothing got through, for ``_never_acknowledged``)
+        stuck = [(k, v) for k, v in s.big_retx.items() if v[3] >= 2 and v[0] > LARGE_PAYLOAD]
         if stuck and c.rst_on_large is None:
             chosen = min(stuck, key=lambda kv: kv[1][1])
             found = (_stuck_finding(c, d, chosen, leg, base)
                      or _dropped_again(c, d, chosen, leg, base))
             if found is not None:
                 out.append(found)
-            if found is not None or any(v[0] > LARGE_PAYLOAD for _k, v in stuck):
-                continue
+            continue
         hole = s.hole
         # Only bytes the receiver itself said it lacks were lost on the way (a capture
         # without its ACKs cannot tell); and larger segments than those that arrived can

@@ -132,9 +132,10 @@ class _Conversations:
         newest: a client sends it as its handshake ends), a server's after the client's (of
         several, the one that has owed it longest: servers answer in turn); None if none."""
         hello = _hello_of(content)
+        if not hello:
+            return None
         fits = []
-        for key, (line, _ts) in self.open.get(frozenset((src, dst)), {}).items() if hello \
-                else ():
+        for key, (line, _ts) in self.open.get(frozenset((src, dst)), {}).items():
             client = self.client.get(key)
             said, since = self.hellos.get(key, (0, line))
             if client is None or (client[0] == src) != (hello == 1) or len(key) != 2 \

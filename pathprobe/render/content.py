@@ -373,8 +373,8 @@ def path_segments(report: Report) -> tuple[Segment, ...]:
             if measured is None and any(e.fact is CaptureFact.NOTHING_JUDGED
                                         and not e.values.get("icmp")
                                         for v in healthy_verdicts for e in v.evidence):
-                # a capture without TCP, or pings that crossed: not "healthy", for nothing
-                # was judged
+                # no TCP connection, and no ping or probe that crossed: nothing was judged,
+                # so not "healthy"
                 out.append(Segment(leg, d, "not measured", "no TCP connection to judge"))
                 continue
             healthy = bool(healthy_verdicts)
