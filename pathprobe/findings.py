@@ -249,8 +249,14 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     first = group[0]
     directions = {v.direction for v in group}
     direction = Direction.BOTH if Direction.BOTH in directions else first.direction
-    # (a measured member's evidence first: it is what makes the whole measured)
-    ordered = sorted(group, key=lambda v: v.confidence is not Confidence.MEASURED)
+    # A member measured with nothing else connected is what makes a refusal critical on its
+    # own: its evidence leads, then a measured member's (what makes the whole measured).
+    # Without one, the others count and the confidence come from members that say both
+    # (a refusal among successes, a lone SYN unproven): the fold is no stronger than they.
+    decisive = {id(v) for v in group
+                if v.confidence is Confidence.MEASURED and not v.others_connected}
+    ordered = sorted(group, key=lambda v: (id(v) not in decisive,
+                                           v.confidence is not Confidence.MEASURED))
     evidence = tuple(dict.fromkeys(e for v in ordered for e in v.evidence))
     numbers: dict[str, Number] = {}
     for v in reversed(group):
@@ -261,11 +267,12 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
         else first.connections
     if connections is not None:
         numbers["connections"] = connections
-    # A refusal stays one (a warning) only if every member is one: a single connection that
-    # nothing else got past makes the whole unreachable.
-    others = min((v.others_connected or 0 for v in group), default=0) or None
+    others = None if decisive else min(
+        (v.others_connected for v in group if v.others_connected), default=None)
     if others is None:
         numbers.pop("others_connected", None)
+    else:
+        numbers["others_connected"] = others
     confidence = (Confidence.MEASURED if any(v.confidence is Confidence.MEASURED for v in group)
                   else Confidence.INFERRED)
     basis = next((v.basis for v in group if v.basis is not None), None)

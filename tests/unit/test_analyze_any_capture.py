@@ -711,6 +711,29 @@ def test_one_plain_refusal_keeps_a_folded_refusal_critical(tmp_path: Path) -> No
     assert any("fell back" in e for e in v["evidence"]), v["evidence"]
 
 
+def test_two_refusals_neither_critical_alone_fold_into_a_warning(tmp_path: Path) -> None:
+    """Cisco mercury's emix.pcap and smb.pcap: a refusal while others to the same server got
+    in (measured, a warning alone) and a lone SYN never sent again (inferred, a warning
+    alone) folded into one PROXY_UNREACHABLE. The fold took 'nothing else got in' from the
+    one and 'measured' from the other: a critical that no member proves. The member that
+    decides the severity leads the evidence."""
+    lone = Conv(server="198.18.4.9", sport=8443, cport=40005)
+    lone.pkt(0.0, True, "S", options=[("MSS", 1460)])
+    frames = (lone.frames + _refused(FMC, UPSTREAM, 40001, 1.0).frames
+              + _served(FMC, UPSTREAM, 40002, 5.0).frames
+              + _served(FMC, "198.18.4.3", 40003, 9.0).frames)
+    status, doc, _err = cli(tmp_path, frames)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert status == 1 and v["severity"] == "warning", v
+    assert v["confidence"] == "measured" and v["others_connected"] == 1, v
+    # with a refusal nothing else got past, that one leads and makes the whole critical
+    alone = _refused(FMC, "198.18.4.7", 40004, 2.0).frames
+    _status, doc, _err = cli(tmp_path, frames + alone)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert v["severity"] == "critical" and "others_connected" not in v, v
+    assert v["evidence"][0] == "connection 198.18.1.2:40004 -> 198.18.4.7:443", v["evidence"]
+
+
 @pytest.mark.parametrize(("answer", "what"), [
     (b"\x00\x01\x00\x00\x00\x03\x01\x81\x01", "data that is not TLS"),   # Modbus
     (b"\x15\x03\x03\x00\x02\x02\x28", "a TLS alert"),                      # handshake_failure
