@@ -18,6 +18,7 @@ from pathprobe.capture.conn import DOWN, UP, Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
+from pathprobe.capture.timeline import first_pause
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
 from pathprobe.wire.hostport import host_port, parse_host
@@ -199,6 +200,10 @@ class Collector:
             self.two_way += 1
         tracker = self.tracker
         capture_end = tracker.capture_end if tracker is not None else c.last_ts
+        pause = first_pause(tracker.pauses, c.last_frame, None) if tracker is not None else None
+        if pause is not None:   # (merged pieces: its waits end there, not years later)
+            c.paused = (pause[0], pause[2])
+            capture_end, c.evicted_at = pause[2], None   # (an eviction across it: no wait)
         if tracker is not None and tracker.fragments:
             for key in ((c.client, c.server), (c.server, c.client)):
                 frag = tracker.fragments.get(key)

@@ -232,6 +232,9 @@ class Conn:
     synack_rst: int | None = None   # frame of a RST answering the SYN
     syn_after_synack: int | None = None   # frame of the client's SYN sent again after it
     evicted_at: float | None = None   # capture time when it was judged while still open
+    # (frame, time) of the last packet before the capture's first pause after this
+    # connection's last one (``timeline``): the capture watched it no longer
+    paused: tuple[int, float] | None = None
     keys: tuple[Key, Key] = (b"", b"")   # table keys (up, down)
 
     def side(self, direction: int) -> Side:

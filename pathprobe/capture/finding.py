@@ -65,6 +65,9 @@ def direction_of(d: int) -> Direction:
 
 def ended_values(c: Conn, capture_end: float) -> dict[str, Number]:
     """How the connection ended, as values for the ``ended`` sentence."""
+    if c.end is None and c.paused is not None:
+        return {"ended": "paused", "after_s": round(c.paused[1] - c.last_ts, 1),
+                "end_frame": c.paused[0]}
     if c.end is None and c.evicted_at is not None:
         return {"ended": "silent", "after_s": round(c.evicted_at - c.last_ts, 1)}
     if c.end is None:

@@ -32,6 +32,10 @@ def ended(v: Mapping[str, Number]) -> str:
         return f"silent for {_float(v, 'after_s'):.0f} s (no FIN or RST seen by then)"
     if kind == "open":
         return f"still open when the capture ended ({_float(v, 'after_s'):.1f} s later)"
+    if kind == "paused":
+        return (f"still open where the capture breaks off after frame {v.get('end_frame')} "
+                f"({_float(v, 'after_s'):.1f} s later: a pause, or another capture's packets, "
+                "follows)")
     return f"{v.get('how')} at frame {v.get('end_frame')}"
 
 
@@ -133,8 +137,8 @@ def _no_server_hello(v: Mapping[str, Number]) -> str:
 def _last_data(v: Mapping[str, Number]) -> str:
     until, after = v.get("until_frame"), v.get("after")
     alert = f", then only {counted(after, 'byte')} (a TLS alert?)" if after else ""
-    then = f"until frame {until}{alert}" if until else ""
-    return (f"frame {v.get('frame')}: last data, then {_float(v, 'gap_s'):.1f} s without data "
+    then = f" until frame {until}{alert}" if until else ""
+    return (f"frame {v.get('frame')}: last data, then {_float(v, 'gap_s'):.1f} s without data"
             f"{then}; connection {ended(v)}")
 
 
