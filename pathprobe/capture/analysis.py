@@ -530,6 +530,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                         missing=collector.loss[1]))
     if collector.one_way:
         notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
+    if collector.unresent:
+        notes.append(ev(CaptureFact.UNRESENT_ONE_WAY, connections=collector.unresent))
     if collector.worst_loss is not None:
         share, sender, resent, carried = collector.worst_loss
         notes.append(ev(CaptureFact.LOSSY_TRANSFERS, connections=collector.lossy,

@@ -18,6 +18,7 @@ from pathprobe.capture.conn import DOWN, UP, Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
+from pathprobe.capture.stall import unresent_one_way
 from pathprobe.capture.timeline import first_pause
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
@@ -149,6 +150,7 @@ class Collector:
         self.packets_left_out: Callable[[], bool] = lambda: False
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
+        self.unresent = 0         # ... proven by data never resent (stall.unresent_one_way)
         # connections without a finding that resent much of what they carried, and the worst:
         # (share resent, sender, bytes resent, bytes carried)
         self.lossy = 0
@@ -233,6 +235,7 @@ class Collector:
             self.peer_silent += 1
         if not findings and (c.up.retx_bytes or c.down.retx_bytes):
             self._loss(c)
+        one_way = self.one_way
         for side in (c.up, c.down):
             hole, gap = side.hole, gap_of(side)
             if hole is not None and gap in (Gap.CAPTURE_LOSS, Gap.UNPROVEN):
@@ -246,6 +249,10 @@ class Collector:
             elif missed:
                 self.loss[0] += 1
                 self.loss[1] += missed
+        if not findings and one_way == self.one_way and unresent_one_way(
+                c, (c.end[2] if c.end is not None else c.evicted_at if c.evicted_at is not None
+                    else capture_end) - c.last_data_ts):
+            self.unresent += 1
         self.targets.setdefault(leg, host_port(c.server, c.sport))
         if c.exchanges and c.exchanges[-1].method == "CONNECT":
             self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)

@@ -24,6 +24,7 @@ TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, 
 # Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
 RTO_MIN_S = 0.2    # Linux's shortest retransmission timeout
 RTO_MAX_S = 120.0  # ... and its longest: a sender still waiting resends at least this often
+RESEND_PROOF_S = 3.0   # a sender without an ACK resends within this (1 s; 3 s on old stacks)
 TRANSFER_MIN = 8192
 
 
@@ -66,6 +67,16 @@ def answer_uncaptured(c: Conn) -> bool:
     """The client acknowledged data from the server that the capture never showed (at the
     end, or a gap before later data): the server answered; the capture missed it."""
     return uncaptured(c.down) > 0 or gap_of(c.down) is Gap.CAPTURE_LOSS
+
+
+def unresent_one_way(c: Conn, silence_s: float) -> bool:
+    """Data from one side only, never sent again in ``silence_s`` >= RESEND_PROOF_S after
+    it, not one packet of the other side captured: the sender got an ACK the capture lacks
+    (a capture of one direction), so it cannot show what came back."""
+    for s, o in ((c.up, c.down), (c.down, c.up)):
+        if s.bytes and o.last_seq is None and o.syn_frame is None:
+            return not s.retransmits and silence_s >= RESEND_PROOF_S
+    return False
 
 
 def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
@@ -135,8 +146,9 @@ def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base
     # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
     if idle < stall_s and (not proxied or c.end is None):
         return None
-    if answer_uncaptured(c):
-        return None     # the client acknowledged an answer the capture never showed
+    if answer_uncaptured(c) or unresent_one_way(c, idle):
+        return None     # the client acknowledged an answer the capture never showed, or
+        #               got an ACK it never showed (no resend: the collector's note)
     evidence = _stall_opening(c)
     evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                        **ended_values(c, capture_end)))

@@ -49,17 +49,19 @@ def test_a_hello_before_a_merged_piece_ends_where_the_capture_breaks_off(
         tmp_path: Path) -> None:
     """mercury's emix.pcap: a ClientHello, the server never seen, 99.8 s of other traffic,
     then a piece four years later. It read 'still open when the capture ended (125211092.3 s
-    later)'. The silence it watched is the warning's; the years are not."""
+    later)'. Here the hello is resent (so no ACK came: a stall, not a one-way capture); the
+    silence it watched is the warning's, the years are not."""
     c = Conv(server=UPSTREAM, sport=443, cport=40001)
-    c.pkt(0.0, True, "PA", CLIENT_HELLO)
+    for t in (0.0, 1.0, 3.0):
+        c.pkt(t, True, "PA", CLIENT_HELLO)
     frames = c.frames + _later_piece(99.8, 40002) + _later_piece(4 * 365 * DAY)
     status, doc, _err = cli(tmp_path, frames)
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "warning", v
     said = [e for e in v["evidence"] if e.startswith("no ServerHello")]
     assert said == ["no ServerHello; connection still open where the capture breaks off after "
-                    "frame 11 (99.9 s later: a pause, or another capture's packets, follows) "
-                    "after 99.9 s without data"], v["evidence"]
+                    "frame 13 (96.9 s later: a pause, or another capture's packets, follows) "
+                    "after 96.9 s without data"], v["evidence"]
     assert not any("126144" in e for e in v["evidence"]), v["evidence"]
 
 
@@ -81,3 +83,34 @@ def test_a_silence_before_a_merged_piece_ends_where_the_capture_breaks_off(
     assert last == ["frame 6: last data, then 8.6 s without data; connection still open where "
                     "the capture breaks off after frame 17 (8.6 s later: a pause, or another "
                     "capture's packets, follows)"], v["evidence"]
+
+
+def _hello_alone(server: str, cport: int, ts: float, resends: tuple[float, ...] = ()) -> Conv:
+    """A connection the capture shows by its ClientHello only (no SYN, no server packet)."""
+    c = Conv(server=server, sport=443, cport=cport)
+    for t in (ts, *resends):
+        c.pkt(t, True, "PA", CLIENT_HELLO)
+    return c
+
+
+def test_hellos_never_resent_with_the_server_unseen_are_a_one_way_capture(
+        tmp_path: Path) -> None:
+    """FoxIO's ja4 tls-sni.pcapng: only the ClientHellos of 42 connections (an export
+    filtered to them), no SYN, no server packet, none resent in the 21 s that followed. It
+    was a TUNNEL_STALL warning, 'the server never answers'. A sender without an ACK resends
+    within seconds: each got its ACK, so the capture lacks the servers' packets and cannot
+    tell whether a ServerHello came. A note says so; a hello resent stays a stall."""
+    frames = [f for i in range(5)
+              for f in _hello_alone(f"198.18.4.{10 + i}", 40010 + i, i * 0.5).frames]
+    frames += [f for f in _later_piece(20.0, 40030)]
+    status, doc, _err = cli(tmp_path, frames)
+    assert status == 0 and [v["code"] for v in doc["verdicts"]] == ["HEALTHY"], doc["verdicts"]
+    assert ("5 connection(s) whose data was never sent again although not one packet of the "
+            "other side was captured in the 3 s or more that followed: a sender without an "
+            "ACK resends within seconds, so each got one; the capture lacks that direction "
+            "(a filter, or routing past another point) and cannot show what came back"
+            ) in doc["notes"], doc["notes"]
+    resent = _hello_alone(UPSTREAM, 40001, 0.0, resends=(1.0, 3.0, 7.0)).frames
+    status, doc, _err = cli(tmp_path, resent + _later_piece(20.0, 40030))
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1, v

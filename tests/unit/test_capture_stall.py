@@ -151,13 +151,24 @@ def test_a_hello_whose_answer_the_capture_missed_is_no_stall(tmp_path: Path) -> 
 
 
 def test_a_hello_from_a_server_never_seen_is_only_a_warning(tmp_path: Path) -> None:
+    """Resent, so no ACK came: the server never answered, or the capture lacks its side.
+    Never resent in the 10 s that followed, the hello got its ACK: the capture lacks the
+    server's side (a note), and says nothing of a ServerHello."""
     g = Flow(sport=443)
-    g.send(0.0, True, CLIENT_HELLO)                    # mid-stream, one direction only
+    seq = g.send(0.0, True, CLIENT_HELLO)              # mid-stream, one direction only
+    g.resend(1.0, True, seq, CLIENT_HELLO)
     other = Flow(cport=40001, sport=80)                # the capture runs on: 10 s
     other.handshake(9.0)
     other.close(10.0)
     v = only(analyse(tmp_path, g, other), VerdictCode.TUNNEL_STALL)
     assert CaptureFact.SERVER_UNSEEN in facts(v) and severity(v) is Severity.WARNING
+    once = Flow(sport=443)
+    once.send(0.0, True, CLIENT_HELLO)
+    a = analyze_capture(write_pcap(tmp_path / "t.pcap", sorted(once.frames + other.frames)),
+                        Filters())
+    assert codes(a.measurement.verdicts) == [VerdictCode.HEALTHY]
+    assert [n.values for n in a.notes if n.fact is CaptureFact.UNRESENT_ONE_WAY] == [
+        {"connections": 1}]
 
 
 # --- record framing, byte vectors ------------------------------------------------------

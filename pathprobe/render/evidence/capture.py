@@ -518,6 +518,11 @@ TEXT: dict[CaptureFact, Template] = {
         "{connections} connection(s) captured in one direction only: not one packet of the "
         "other side, whose bytes the acknowledgements show were sent and delivered (a "
         "capture filter, or routing that takes the other direction past another point)",
+    CaptureFact.UNRESENT_ONE_WAY:
+        "{connections} connection(s) whose data was never sent again although not one packet "
+        "of the other side was captured in the 3 s or more that followed: a sender without an "
+        "ACK resends within seconds, so each got one; the capture lacks that direction (a "
+        "filter, or routing past another point) and cannot show what came back",
     CaptureFact.PEER_SILENT:
         "{connections} connection(s) without a finding whose data was sent again and never "
         "acknowledged, while the other side sent not one packet in this capture: a capture "
