@@ -251,8 +251,9 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
     direction = Direction.BOTH if Direction.BOTH in directions else first.direction
     # A member measured with nothing else connected is what makes a refusal critical on its
     # own: its evidence leads, then a measured member's (what makes the whole measured).
-    # Without one, the others count and the confidence come from members that say both
-    # (a refusal among successes, a lone SYN unproven): the fold is no stronger than they.
+    # Without one, a fold is no stronger than its members (a refusal among successes, a
+    # lone SYN unproven): "others connected" only if every member says so, and measured
+    # then only if one is.
     decisive = {id(v) for v in group
                 if v.confidence is Confidence.MEASURED and not v.others_connected}
     ordered = sorted(group, key=lambda v: (id(v) not in decisive,
@@ -267,13 +268,12 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
         else first.connections
     if connections is not None:
         numbers["connections"] = connections
-    others = None if decisive else min(
-        (v.others_connected for v in group if v.others_connected), default=None)
+    others = None if decisive else min((v.others_connected or 0 for v in group),
+                                       default=0) or None
     if others is None:
         numbers.pop("others_connected", None)
-    else:
-        numbers["others_connected"] = others
-    confidence = (Confidence.MEASURED if any(v.confidence is Confidence.MEASURED for v in group)
+    measured = any(v.confidence is Confidence.MEASURED for v in group)
+    confidence = (Confidence.MEASURED if decisive or (measured and others is not None)
                   else Confidence.INFERRED)
     basis = next((v.basis for v in group if v.basis is not None), None)
     return replace(first, direction=direction, evidence=evidence, numbers=numbers,
