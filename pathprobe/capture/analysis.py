@@ -104,16 +104,16 @@ class Analysis:
 # ICMP quotations, IP options, IPv6 extension chains, fragments), and a property test
 # checks that both agree on every field used here. Addresses and ports come out as one
 # piece, the connection table's key (``conn.Key``).
-_V4TCP = struct.Struct("!BxHxxHxBxx12sIIBB")      # 40 bytes: IPv4 (IHL 5) + TCP
-_V6TCP = struct.Struct("!4xHBx36sIIBB")           # 60 bytes: IPv6 + TCP
-_ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 54: Ethernet + _V4TCP
+_V4TCP = struct.Struct("!BxHxxHxBxx12sIIBBH")     # 36 bytes: IPv4 (IHL 5) + TCP to window
+_V6TCP = struct.Struct("!4xHBx36sIIBBH")          # 56 bytes: IPv6 + TCP to window
+_ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 50: Ethernet + _V4TCP
 EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
-FastTcp = tuple[int, Key, int, int, int, int, int, int]
+FastTcp = tuple[int, Key, int, int, int, int, int, int, int]
 
 
 def fast_tcp(data: bytes, off: int) -> FastTcp | None:
-    """(family, key, seq, ack, flags, ip_len, payload_off, payload_len) for plain
+    """(family, key, seq, ack, flags, ip_len, payload_off, payload_len, window) for plain
     IPv4/IPv6 TCP at ``off``; None when the slow path must decide.
 
     The loop in ``track`` inlines this same logic; this function is its reference
@@ -123,12 +123,13 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
         return None
     v = data[off] >> 4
     if v == 4 and n >= off + 40:
-        vihl, total, frag, proto, key, seq, ack, doff, flags = _V4TCP.unpack_from(data, off)
+        vihl, total, frag, proto, key, seq, ack, doff, flags, win = _V4TCP.unpack_from(data,
+                                                                                   off)
         if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
             return None
         family, hdr = 4, 20
     elif v == 6 and n >= off + 60:
-        plen, nxt, key, seq, ack, doff, flags = _V6TCP.unpack_from(data, off)
+        plen, nxt, key, seq, ack, doff, flags, win = _V6TCP.unpack_from(data, off)
         if nxt != PROTO_TCP:
             return None
         family, hdr, total = 6, 40, 40 + plen
@@ -138,7 +139,7 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
     if thl < 20:
         return None
     plen = total - hdr - thl
-    return family, key, seq, ack, flags, total, off + hdr + thl, plen if plen > 0 else 0
+    return family, key, seq, ack, flags, total, off + hdr + thl, plen if plen > 0 else 0, win
 
 
 # (router address, next-hop MTU, the quoted packet's connection key, its IP length)
@@ -236,7 +237,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
         for frame, ts, linktype, data, _orig in batch:
             # Ethernet, IPv4 without options or fragmentation, TCP: one unpack decides
             if linktype == eth and len(data) >= 54:
-                et, vihl, total, frag, proto, key, seq, ack, doff, flags = ev4u(data, 0)
+                et, vihl, total, frag, proto, key, seq, ack, doff, flags, win = ev4u(data, 0)
                 if vihl != 0x45 or et != 0x0800 or proto != PROTO_TCP or frag & 0x3FFF:
                     et = 0
             else:
@@ -260,14 +261,14 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     continue
                 v = data[off] >> 4
                 if v == 4 and n >= off + 40:
-                    vihl, total, frag, proto, key, seq, ack, doff, flags = v4u(data, off)
+                    vihl, total, frag, proto, key, seq, ack, doff, flags, win = v4u(data, off)
                     if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
                         if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
                         continue
                     hdr = 20
                 elif v == 6 and n >= off + 60:
-                    plen, nxt, key, seq, ack, doff, flags = v6u(data, off)
+                    plen, nxt, key, seq, ack, doff, flags, win = v6u(data, off)
                     if nxt != PROTO_TCP:
                         if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
                             note_not_ip(stats, linktype, data)
@@ -312,6 +313,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     c.last_frame = frame
                     c.last_ts = ts
                     s.last_seq = seq
+                    if not win and s.window != 0:
+                        s.zero_since = ts    # its receive window closed
+                    s.window = win
                     if flags & 0x10:
                         isn = o.isn
                         if isn is not None:
@@ -334,9 +338,9 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                     continue
             if flags & syn:
                 on_tcp(frame, ts, v, key, seq, ack, flags, total, plen, data, start,
-                       parse_tcp_options(data[off + hdr + 20:start]))
+                       parse_tcp_options(data[off + hdr + 20:start]), win)
             else:
-                on_tcp(frame, ts, v, key, seq, ack, flags, total, plen, data, start)
+                on_tcp(frame, ts, v, key, seq, ack, flags, total, plen, data, start, None, win)
     tracker.capture_end = ts
     if tap is not None:
         tap.end_ts = ts
@@ -366,7 +370,7 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     seg = fast_tcp(data, off)
     if seg is None:
         return False
-    family, key, seq, ack, flags, total, poff, plen = seg
+    family, key, seq, ack, flags, total, poff, plen, win = seg
     if hosts and not hosts.intersection(key_parts(key)[:2]):
         tracker.other_hosts += 1
         return True
@@ -376,7 +380,7 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
         options = parsed.options if parsed is not None else None
     if tap is not None:
         tap(frame, ts, data, off, family, key, seq, ack, flags, plen, poff)
-    tracker.tcp(frame, ts, family, key, seq, ack, flags, total, plen, data, poff, options)
+    tracker.tcp(frame, ts, family, key, seq, ack, flags, total, plen, data, poff, options, win)
     return True
 
 
@@ -420,7 +424,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
             tap(frame, ts, data, off, ip.version, key, tcp.seq, tcp.ack, tcp.flags,
                 tcp_payload_length(ip, tcp), off + start)
         tracker.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
-                    tcp_payload_length(ip, tcp), data, off + start, tcp.options)
+                    tcp_payload_length(ip, tcp), data, off + start, tcp.options, tcp.window)
     elif proto == PROTO_UDP and not elsewhere:
         dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
     elif proto in (PROTO_ICMP, PROTO_ICMP6):
@@ -532,6 +536,10 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
     if collector.unresent:
         notes.append(ev(CaptureFact.UNRESENT_ONE_WAY, connections=collector.unresent))
+    if collector.worst_zero is not None:
+        seconds, receiver, sender = collector.worst_zero
+        notes.append(ev(CaptureFact.ZERO_WINDOW, connections=collector.zero_windows,
+                        receiver=receiver, sender=sender, seconds=round(seconds, 1)))
     if collector.worst_loss is not None:
         share, sender, resent, carried = collector.worst_loss
         notes.append(ev(CaptureFact.LOSSY_TRANSFERS, connections=collector.lossy,

@@ -18,7 +18,7 @@ from pathprobe.capture.conn import DOWN, UP, Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
-from pathprobe.capture.stall import unresent_one_way
+from pathprobe.capture.stall import closed_window, unresent_one_way
 from pathprobe.capture.timeline import first_pause
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
@@ -151,6 +151,8 @@ class Collector:
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
         self.unresent = 0         # ... proven by data never resent (stall.unresent_one_way)
+        self.zero_windows = 0     # connections whose receiver ended with its window closed
+        self.worst_zero: tuple[float, str, str] | None = None   # (s, receiver, sender)
         # connections without a finding that resent much of what they carried, and the worst:
         # (share resent, sender, bytes resent, bytes carried)
         self.lossy = 0
@@ -249,10 +251,14 @@ class Collector:
             elif missed:
                 self.loss[0] += 1
                 self.loss[1] += missed
+        watched = (c.end[2] if c.end is not None else c.evicted_at
+                   if c.evicted_at is not None else capture_end)
         if not findings and one_way == self.one_way and unresent_one_way(
-                c, (c.end[2] if c.end is not None else c.evicted_at if c.evicted_at is not None
-                    else capture_end) - c.last_data_ts):
+                c, watched - c.last_data_ts):
             self.unresent += 1
+        closed = closed_window(c)
+        if not findings and closed is not None:
+            self._zero_window(c, closed, watched)
         self.targets.setdefault(leg, host_port(c.server, c.sport))
         if c.exchanges and c.exchanges[-1].method == "CONNECT":
             self.targets.setdefault(Leg.PROXY_UPSTREAM, c.exchanges[-1].target)
@@ -263,6 +269,15 @@ class Collector:
             row = conn_row(c, findings, leg, request[2:4] if request is not None else None)
             rows.append((c.index, row))
             self.legs.add(row.name)
+
+    def _zero_window(self, c: Conn, d: int, watched: float) -> None:
+        """Count a connection whose receiver of ``d`` ended with its window closed; keep
+        the longest."""
+        self.zero_windows += 1
+        receiver = c.side(1 - d)
+        seconds = max(0.0, watched - receiver.zero_since)
+        if self.worst_zero is None or seconds > self.worst_zero[0]:
+            self.worst_zero = (seconds, c.endpoint(1 - d), c.endpoint(d))
 
     def _loss(self, c: Conn) -> None:
         """Count a connection that resent LOSSY_SHARE or more of a transfer of at least

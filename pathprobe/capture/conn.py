@@ -110,6 +110,10 @@ class Side:
     timestamps: bool = False
     sack: bool = False
     last_seq: int | None = None   # the sequence number of the last packet sent (any flags)
+    # The receive window this side last advertised (unscaled; None: not known), and since
+    # when it has been zero: a receiver whose application stopped reading.
+    window: int | None = None
+    zero_since: float = 0.0
     turn_start: int = 1           # where this side began to send after the peer's large data
     retx_end: int = 0             # where the last retransmitted segment ended (relative)
     retx_ts: float = 0.0          # ... when it was sent, and how long after the data before
@@ -121,6 +125,15 @@ class Side:
     rec_part: Bytes = b""   # (``bytes`` is a field name in here)
     rec_len: int = 0
     rec_frame: int = 0
+
+    def advertised(self, window: int | None, ts: float) -> None:
+        """The receive window of this side's packet at ``ts``, if known (the hot loop
+        inlines it)."""
+        if window is None:
+            return
+        if not window and self.window != 0:
+            self.zero_since = ts
+        self.window = window
 
     def rel(self, seq: int) -> int:
         """Sequence number relative to the ISN, unwrapped around the highest seen."""

@@ -79,6 +79,17 @@ def unresent_one_way(c: Conn, silence_s: float) -> bool:
     return False
 
 
+def closed_window(c: Conn) -> int | None:
+    """The direction whose receiver last advertised a zero window (``None``: neither): its
+    sender may not send, so a silence is the receiver's (its application stopped
+    reading), not the path's."""
+    if c.up.window == 0:
+        return DOWN
+    if c.down.window == 0:
+        return UP
+    return None
+
+
 def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
     """What the capture on leg 1 says about where the data stopped (honestly: inferred)."""
     out: list[Evidence] = []
@@ -116,6 +127,8 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     proxied = conn_leg is Leg.FMC_PROXY
     if proxied and c.tunnel_start is None:
         return None
+    if closed_window(c) is not None:
+        return None     # a receiver that stopped reading (the collector's note)
     if not proxied and c.first_payload != "tls":
         return None
     leg = Leg.PROXY_UPSTREAM if proxied else conn_leg

@@ -229,9 +229,10 @@ class Tracker:
 
     def tcp(self, frame: int, ts: float, family: int, key: Key, seq: int, ack: int,
             flags: int, ip_len: int, payload_len: int, data: bytes = b"",
-            payload_off: int = 0, options: TcpOptions | None = None) -> None:
+            payload_off: int = 0, options: TcpOptions | None = None,
+            window: int | None = None) -> None:
         """One TCP segment of the connection ``key`` (``conn.pack_key``; ``options``
-        needed for SYNs only).
+        needed for SYNs only; ``window`` the receive window it advertises, when known).
 
         The captured payload is ``data[payload_off:]``; it is only sliced (at most
         PAYLOAD_PEEK bytes) while the connection waits for a CONNECT, an HTTP answer
@@ -243,6 +244,7 @@ class Tracker:
             c.last_frame = frame
             c.last_ts = ts
             s.last_seq = seq
+            s.advertised(window, ts)
             if flags & TCP_ACK:
                 self._ack(c, d, ack)
             if payload_len:
@@ -269,6 +271,7 @@ class Tracker:
             s.isn = (seq - 1) & MASK
             s.next_seq = 1
         s.last_seq = seq
+        s.advertised(None if flags & TCP_RST else window, ts)   # (a reset's means nothing)
         # (before a reset: its ACK may cover the segment it answers; but not a reset's ACK
         # of a peer never seen: a client abandoning its unanswered SYN may send ACK 0)
         if flags & TCP_ACK and not (flags & TCP_RST and c.side(1 - d).isn is None):

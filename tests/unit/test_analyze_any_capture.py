@@ -43,7 +43,7 @@ class Conv:
 
     def pkt(self, ts: float, up: bool, flags: str, payload: bytes = b"",
             seq: int | None = None, ack: int | None = None,
-            options: Sequence[tuple[str, object]] = ()) -> None:
+            options: Sequence[tuple[str, object]] = (), window: int = 502) -> None:
         from scapy.layers.inet import IP, TCP
         from scapy.layers.inet6 import IPv6
         from scapy.layers.l2 import Ether
@@ -54,7 +54,7 @@ class Conv:
         theirs = self.sseq if up else self.cseq
         tcp = TCP(sport=sp, dport=dp, flags=flags, seq=mine if seq is None else seq,
                   ack=(theirs if ack is None else ack) if "A" in flags else 0,
-                  options=list(options), window=502)
+                  options=list(options), window=window)
         ip = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst, flags="DF")
         pkt = Ether() / ip / tcp
         if payload:

@@ -1084,16 +1084,17 @@ def test_rows_and_verdicts_carry_their_ip_version_and_clamp_typed() -> None:
        seq=st.integers(0, 2**32 - 1), ack=st.integers(0, 2**32 - 1),
        flags=st.integers(0, 255), payload=st.binary(max_size=64),
        opts=st.sampled_from([[], [("MSS", 1300)], [("Timestamp", (1, 2)), ("NOP", None)]]),
-       cut=st.integers(0, 120))
+       cut=st.integers(0, 120), win=st.integers(0, 65535))
 def test_fast_path_matches_headers_parsers(v6: bool, sport: int, dport: int, seq: int,
                                            ack: int, flags: int, payload: bytes,
-                                           opts: list[tuple[str, object]], cut: int) -> None:
+                                           opts: list[tuple[str, object]], cut: int,
+                                           win: int) -> None:
     from scapy.layers.inet import IP, TCP
     from scapy.layers.inet6 import IPv6
 
     l3 = IPv6(src="2001:db8:1::2", dst="2001:db8:2::2") if v6 else IP(src=FMC, dst=PROXY)
     raw = bytes(l3 / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
-                         options=opts) / payload)
+                         options=opts, window=win) / payload)
     raw = raw[:len(raw) - min(cut, len(payload))]   # a snap length shorter than the packet
     fast = fast_tcp(raw, 0)
     ip = parse_ip(raw)
@@ -1103,12 +1104,13 @@ def test_fast_path_matches_headers_parsers(v6: bool, sport: int, dport: int, seq
     import socket
 
     af = socket.AF_INET6 if v6 else socket.AF_INET
-    family, key, fseq, fack, fflags, ip_len, poff, plen = fast
+    family, key, fseq, fack, fflags, ip_len, poff, plen, window = fast
     src, dst, fsport, fdport = key_parts(key)
     assert family == ip.version
     assert (socket.inet_ntop(af, src), socket.inet_ntop(af, dst)) == (ip.src, ip.dst)
-    assert (fsport, fdport, fseq, fack, fflags) == (tcp.sport, tcp.dport, tcp.seq, tcp.ack,
-                                                   tcp.flags)
+    assert (fsport, fdport, fseq, fack, fflags, window) == (
+        tcp.sport, tcp.dport, tcp.seq, tcp.ack, tcp.flags, tcp.window)
+    assert window == win
     assert ip_len == ip.total_length
     assert plen == tcp_payload_length(ip, tcp) == len(payload)
     assert poff == ip.header_length + tcp.header_length

@@ -285,7 +285,7 @@ def test_the_loops_in_order_shortcut_keeps_the_log_exact(fixture: str) -> None:
         t = fast_tcp(data, off) if off >= 0 else None
         if t is None:
             continue
-        family, key, seq, ack, flags, _ip_len, poff, plen = t
+        family, key, seq, ack, flags, _ip_len, poff, plen, _win = t
         every(frame, ts, data, off, family, key, seq, ack, flags, plen, poff)
     assert _state(shortcut) == _state(every) and _state(every)
 

@@ -22,6 +22,7 @@ from tests.unit.test_analyze_any_capture import (
     ether,
     verdict,
 )
+from tests.unit.test_capture_analysis import CLIENT_HELLO, SERVER_HELLO
 
 REQUEST = b"POST /upload HTTP/1.1\r\nHost: upstream.pathprobe.test\r\n\r\n" + b"x" * 592
 BACKOFF = (0.0, 0.206, 0.806, 2.006, 4.406, 9.211)   # the book's capture: the timer doubling
@@ -278,3 +279,38 @@ def test_two_captures_advise_measuring_toward_the_server_itself(tmp_path: Path) 
     assert r.returncode == 1 and codes(doc) == ["TUNNEL_STALL"], (codes(doc), r.stderr)
     assert [rec["command"] for rec in doc["recommendations"]] == [
         f"pathprobe pmtu {UPSTREAM}"], doc["recommendations"]
+
+
+def _reading_stopped(window_after: int) -> Conv:
+    """A TLS session whose client stops reading in the middle of a 16000-byte record: its
+    ACK of the first 2 segments advertises ``window_after``; the server probes the window
+    (a keep-alive below its next byte) 3 times over 24 s, answered with the same window."""
+    c = Conv(server=UPSTREAM, sport=443, cport=40001)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.send(0.02, False, SERVER_HELLO)
+    c.send(0.03, True, b"\x17\x03\x03\x00\x40" + bytes(64))       # the request
+    c.send(0.05, False, b"\x17\x03\x03\x3e\x80" + bytes(1443))    # a 16000-byte record...
+    c.send(0.051, False, bytes(1448))                             # ...of which 2896 come
+    c.pkt(0.06, True, "A", window=window_after)
+    for t in (3.4, 10.2, 23.7):
+        c.pkt(t, False, "A", seq=c.sseq - 1)
+        c.pkt(t + 0.001, True, "A", window=window_after)
+    return c
+
+
+def test_a_receiver_that_stopped_reading_is_no_stall(tmp_path: Path) -> None:
+    """tcp_zerowindowdead.pcapng: a client advertising a window of 0 for 24 s, the server
+    probing it. A TLS record cut short there was a critical TUNNEL_STALL blamed on 'the
+    server, or a firewall/IPS': the server may not send into a closed window. It is a note
+    naming the receiver; with the window open, the same silence stays a stall."""
+    status, doc, _err = cli(tmp_path, _reading_stopped(0).frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], codes(doc)
+    assert ("1 connection(s) ended with the receiver's window closed (a window of 0: its "
+            "application stopped reading, so the sender could not send; the longest, "
+            f"{FMC}:40001, for 23.6 s toward {UPSTREAM}:443): a silence there is the "
+            "receiver's, not the path's, and not judged a stall") in doc["notes"], doc["notes"]
+    status, doc, _err = cli(tmp_path, _reading_stopped(502).frames)
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "critical", v
+    assert not any("window" in n for n in doc["notes"]), doc["notes"]

@@ -523,6 +523,11 @@ TEXT: dict[CaptureFact, Template] = {
         "of the other side was captured in the 3 s or more that followed: a sender without an "
         "ACK resends within seconds, so each got one; the capture lacks that direction (a "
         "filter, or routing past another point) and cannot show what came back",
+    CaptureFact.ZERO_WINDOW:
+        "{connections} connection(s) ended with the receiver's window closed (a window of 0: "
+        "its application stopped reading, so the sender could not send; the longest, "
+        "{receiver}, for {seconds} s toward {sender}): a silence there is the receiver's, "
+        "not the path's, and not judged a stall",
     CaptureFact.PEER_SILENT:
         "{connections} connection(s) without a finding whose data was sent again and never "
         "acknowledged, while the other side sent not one packet in this capture: a capture "
