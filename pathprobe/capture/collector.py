@@ -256,7 +256,7 @@ class Collector:
         if not findings and one_way == self.one_way and unresent_one_way(
                 c, watched - c.last_data_ts):
             self.unresent += 1
-        closed = closed_window(c)
+        closed = closed_window(c, watched)
         if not findings and closed is not None:
             self._zero_window(c, closed, watched)
         self.targets.setdefault(leg, host_port(c.server, c.sport))

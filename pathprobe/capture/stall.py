@@ -24,6 +24,7 @@ TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, 
 # Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
 RTO_MIN_S = 0.2    # Linux's shortest retransmission timeout
 RTO_MAX_S = 120.0  # ... and its longest: a sender still waiting resends at least this often
+ZERO_WINDOW_S = 1.0    # a window closed this long, from the end of the data on: not reading
 RESEND_PROOF_S = 3.0   # a sender without an ACK resends within this (1 s; 3 s on old stacks)
 TRANSFER_MIN = 8192
 
@@ -79,14 +80,15 @@ def unresent_one_way(c: Conn, silence_s: float) -> bool:
     return False
 
 
-def closed_window(c: Conn) -> int | None:
-    """The direction whose receiver last advertised a zero window (``None``: neither): its
-    sender may not send, so a silence is the receiver's (its application stopped
-    reading), not the path's."""
-    if c.up.window == 0:
-        return DOWN
-    if c.down.window == 0:
-        return UP
+def closed_window(c: Conn, until: float) -> int | None:
+    """The direction whose receiver advertised a zero window from the end of the data on
+    (within ZERO_WINDOW_S) until ``until``, ZERO_WINDOW_S or more (``None``: neither): its
+    sender may not send, so the silence is the receiver's (its application stopped
+    reading), not the path's. A window closed for a moment is flow control."""
+    for d, receiver in ((DOWN, c.up), (UP, c.down)):
+        if (receiver.window == 0 and receiver.zero_since - c.last_data_ts <= ZERO_WINDOW_S
+                and until - receiver.zero_since >= ZERO_WINDOW_S):
+            return d
     return None
 
 
@@ -127,14 +129,14 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     proxied = conn_leg is Leg.FMC_PROXY
     if proxied and c.tunnel_start is None:
         return None
-    if closed_window(c) is not None:
-        return None     # a receiver that stopped reading (the collector's note)
     if not proxied and c.first_payload != "tls":
         return None
     leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
     end_ts = (c.end[2] if c.end is not None else
               c.evicted_at if c.evicted_at is not None else capture_end)
     idle = end_ts - c.last_data_ts
+    if closed_window(c, end_ts) is not None:
+        return None     # a receiver that stopped reading (the collector's note)
     if c.server_hello is None and (c.hello_answer is not None or hello_closed(c)):
         return None     # answered, not by TLS, or closed: the handshake failed beyond the path
     hello_pending = c.client_hello is not None and c.server_hello is None

@@ -230,6 +230,7 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     p.ack = u32(re.search(r"\bAck: (\d+)", head))
     p.length = u32(re.search(r"\bLen: (\d+)", head))
     joined = "\n".join(opts)
+    p.window = u32(re.search(r"^\s*Window(?: size value)?: (\d+)", joined, re.M))
     p.mss = u32(re.search(r"Maximum segment size: (\d+) bytes", joined))
     ws = re.search(r"Window scale: (\d+) \(multiply", joined)
     p.wscale = number(ws.group(1), 256) if ws else None

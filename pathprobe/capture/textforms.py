@@ -151,6 +151,7 @@ _TD_DF = re.compile(r"\bflags \[([^\]]*)\]")
 _TD_FLAGS = re.compile(r"Flags \[([^\]]*)\]")
 _TD_SEQ = re.compile(r"\bseq (\d+)(?::(\d+))?")
 _TD_ACK = re.compile(r"\back (\d+)")
+_TD_WIN = re.compile(r"\bwin (\d+)")
 _TD_LEN = re.compile(r"\blength (\d+)(?::?\s*(.*))?")
 _TD_FLAG_BITS = {"S": TCP_SYN, "F": TCP_FIN, "P": TCP_PSH, "R": TCP_RST, ".": TCP_ACK,
                  "U": TCP_URG, "E": TCP_ECE, "W": TCP_CWR}
@@ -371,7 +372,7 @@ def _classic_packet(m: re.Match[str], flags_m: re.Match[str], lineno: int,
     seq = _CLASSIC_SEQ.search(head)
     if seq is not None:
         p.seq, p.length = number(seq.group(1)), number(seq.group(3))
-    p.ack = u32(ack)
+    p.ack, p.window = u32(ack), u32(_TD_WIN.search(head))
     if opts is not None:
         _td_options(p, opts.group(1))
     p.content = content_of(rest)
@@ -581,7 +582,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
                    6 if fam == "IP6" else 4 if fam == "IP" else 0)
     seq_m = _TD_SEQ.search(rest)
     p.seq = u32(seq_m)
-    p.ack = u32(_TD_ACK.search(rest))
+    p.ack, p.window = u32(_TD_ACK.search(rest)), u32(_TD_WIN.search(rest))
     opts = _td_options_span(rest)
     if opts is not None:
         _td_options(p, rest[opts[0]:opts[1]])

@@ -295,8 +295,9 @@ def packet_bytes(family: int, src: bytes, dst: bytes, p: TextPacket, seq: int, a
     opts = _options(p)
     thl = 20 + len(opts)
     total = min((20 if family == 4 else 40) + thl + length, 0xFFFF)
+    window = 0xFFFF if p.window is None else min(p.window, 0xFFFF)   # (scaled in rows)
     tcp = struct.pack("!HHIIBBHHH", p.sport, p.dport, seq, ack, (thl // 4) << 4, flags,
-                      0xFFFF, 0, 0) + opts
+                      window, 0, 0) + opts
     if family == 4:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0, src, dst)
     else:

@@ -71,6 +71,7 @@ class TextPacket:
     frame_len: int | None = None    # Wireshark's Length column (link header included)
     mss: int | None = None
     wscale: int | None = None
+    window: int | None = None       # the receive window shown (a zero one: not reading)
     sack: bool = False
     tsopt: bool = False
     options_shown: bool = False

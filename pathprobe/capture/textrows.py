@@ -157,6 +157,7 @@ def packet_list_row(line: str, lineno: int) -> tuple[TextPacket | None, str, str
                    frame_len=number(m.group("flen")), number=u32(m, m.re.groupindex["no"]))
     p.seq = u32(re.search(r"\bSeq=(\d+)", info))
     p.ack = u32(re.search(r"\bAck=(\d+)", info))
+    p.window = u32(re.search(r"\bWin=(\d+)", info))
     p.length = u32(re.search(r"\bLen=(\d+)", info))
     p.mss = u32(re.search(r"\bMSS=(\d+)", info))
     ws = u32(re.search(r"\bWS=(\d+)", info))

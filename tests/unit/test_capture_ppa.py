@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import cli_env
 from tests.unit.test_analyze_any_capture import (
     FMC,
@@ -314,3 +316,28 @@ def test_a_receiver_that_stopped_reading_is_no_stall(tmp_path: Path) -> None:
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "critical", v
     assert not any("window" in n for n in doc["notes"]), doc["notes"]
+    # a window that closes only at the end, long after the data stopped, explains nothing
+    late = _reading_stopped(502)
+    late.pkt(23.8, True, "A", window=0)
+    late.pkt(25.0, False, "A", seq=late.sseq - 1)
+    status, doc, _err = cli(tmp_path, late.frames)
+    assert status == 1 and verdict(doc, "TUNNEL_STALL")["severity"] == "critical"
+    assert not any("window" in n for n in doc["notes"]), doc["notes"]
+
+
+@pytest.mark.parametrize("tool", [["tcpdump", "-n", "-r"], ["tshark", "-n", "-r"],
+                                  ["tshark", "-n", "-V", "-r"]])
+def test_a_closed_window_is_read_from_text_too(tmp_path: Path, tool: list[str]) -> None:
+    """The same story pasted as tcpdump lines ('win 0'), Wireshark's packet list ('Win=0')
+    or tshark -V ('Window: 0'): text spelled every window 65535 before."""
+    from tests.unit.test_capture_analysis import write_pcap
+
+    cap = write_pcap(tmp_path / "zw.pcap", sorted(_reading_stopped(0).frames))
+    text = tmp_path / "zw.txt"
+    text.write_text(subprocess.run([*tool, str(cap)], capture_output=True, text=True,
+                                   check=True, timeout=60).stdout)
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(text), "--json"],
+                       capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
+    doc: dict[str, Any] = json.loads(r.stdout)
+    assert any(n.startswith("1 connection(s) ended with the receiver's window closed")
+               for n in doc["notes"]), doc["notes"]
