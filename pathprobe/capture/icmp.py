@@ -25,6 +25,9 @@ PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
 ECHO_REQUEST = {4: 8, 6: 128}
 ECHO_REPLY = {4: 0, 6: 129}
 TOO_BIG_MAX = 256          # frag-needed messages remembered
+# The least MTU any link has (RFC 791, RFC 8200): hosts do not lower a path MTU below it
+# (RFC 1191, RFC 8201), so a message naming less lowers nothing
+LINK_MIN_MTU = {4: 68, 6: 1280}
 PINGS_MAX = 20000          # echo requests remembered
 HOPS_MAX = 64              # TTL-exceeded messages remembered
 REACHED_MAX = 256          # (sender, destination) pairs whose largest DF probe is remembered
@@ -77,6 +80,9 @@ class IcmpLog:
         # too-big messages whose quoted packet fits the MTU they name: the first, how many
         self.fitting: TooBig | None = None
         self.fitting_count = 0
+        # ... and those naming an MTU below the least link MTU: the first, how many
+        self.below_min: TooBig | None = None
+        self.below_min_count = 0
 
     def error(self, frame: int, ip: IpHeader, err: IcmpError) -> None:
         """An ICMP error not matched to a TCP connection of the capture."""
@@ -87,6 +93,11 @@ class IcmpLog:
             self.fitting = self.fitting or TooBig(frame, ip.version, ip.src, err.mtu, q.src,
                                                   q.dst, q.total_length, q.proto, None)
             self.fitting_count += 1
+        elif err.frag_needed and err.mtu and err.mtu < LINK_MIN_MTU.get(ip.version, 68):
+            self.below_min = self.below_min or TooBig(frame, ip.version, ip.src, err.mtu,
+                                                      q.src, q.dst, q.total_length, q.proto,
+                                                      None)
+            self.below_min_count += 1
         elif err.frag_needed and len(self.too_big) < TOO_BIG_MAX and (
                 err.mtu or q.total_length > MIN_MTU.get(q.version, 576)):
             # (without an MTU, the quoted packet's size is the bound: one every path
@@ -206,6 +217,11 @@ def icmp_notes(log: IcmpLog, findings: list[Finding]) -> list[Evidence]:
     if tb is not None:
         out.append(ev(CaptureFact.ICMP_TOO_BIG_FITS, tb.frame, router=tb.router, mtu=tb.mtu,
                       size=tb.size, count=log.fitting_count))
+    tb = log.below_min
+    if tb is not None:
+        out.append(ev(CaptureFact.ICMP_MTU_BELOW_LINK_MIN, tb.frame, router=tb.router,
+                      mtu=tb.mtu, family=tb.family, minimum=LINK_MIN_MTU[tb.family],
+                      count=log.below_min_count))
     return out
 
 

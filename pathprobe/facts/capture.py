@@ -35,6 +35,7 @@ class CaptureFact(StrEnum):
     ICMP_FRAG_NEEDED = "icmp-frag-needed"          # {router}: next hop MTU {mtu} for {size}
     ICMP_FRAG_NEEDED_NO_MTU = "icmp-frag-needed-no-mtu"  # {router}: {size} did not fit
     ICMP_TOO_BIG_FITS = "icmp-too-big-fits"        # ... though {size} fits {mtu}: ignored
+    ICMP_MTU_BELOW_LINK_MIN = "icmp-mtu-below-link-min"  # {mtu} < {minimum}: lowers nothing
     PMTUD_WORKS = "pmtud-works"                    # packets up to {delivered} acknowledged
     LARGE_SEGMENT = "large-segment"                # {payload}-byte segment ({size} packet)
     RST_AFTER_LARGE = "rst-after-large"            # RST {delay_ms} ms later, before any ACK

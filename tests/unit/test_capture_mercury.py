@@ -114,3 +114,37 @@ def test_hellos_never_resent_with_the_server_unseen_are_a_one_way_capture(
     status, doc, _err = cli(tmp_path, resent + _later_piece(20.0, 40030))
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1, v
+
+
+def test_a_too_big_below_the_least_link_mtu_lowers_nothing(tmp_path: Path) -> None:
+    """Suricata's ipv6-atomic-fragments-toobig: a Packet Too Big naming MTU 1200 for a
+    1201-byte packet was PMTU_REDUCED 'MTU at most 1200 ... PMTUD works'. No IPv6 link has
+    less than 1280 bytes; hosts do not lower a path MTU below it (RFC 8201), nor below 68
+    for IPv4 (RFC 1191): a note, no verdict. The same for a TCP connection it quotes."""
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, ICMPv6PacketTooBig, IPv6
+
+    from tests.unit.test_analyze_any_capture import FMC, FMC6, ROUTER, ROUTER6, SERVER6, ether
+
+    ping6 = IPv6(src=FMC6, dst=SERVER6) / ICMPv6EchoRequest(id=7, seq=1) / (b"p" * 1153)
+    err6 = IPv6(src=ROUTER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1200) / bytes(ping6)
+    ping4 = IP(src=FMC, dst=UPSTREAM, flags="DF") / ICMP(id=7, seq=1) / (b"p" * 472)
+    err4 = IP(src=ROUTER, dst=FMC) / ICMP(type=3, code=4, nexthopmtu=60) / bytes(ping4)[:28]
+    for ping, err, said in (
+            (ping6, err6, f"frame 2: {ROUTER6} says the next hop MTU is 1200, below the least "
+                          "any IPv6 link has (1280)"),
+            (ping4, err4, f"frame 2: {ROUTER} says the next hop MTU is 60, below the least any "
+                          "IPv4 link has (68)")):
+        status, doc, _err = cli(tmp_path, [(0.0, ether(ping)), (0.05, ether(err))])
+        assert status == 0 and [v["code"] for v in doc["verdicts"]] == ["HEALTHY"], doc
+        assert any(n.startswith(said) for n in doc["notes"]), doc["notes"]
+    c = Conv(client=FMC6, server=SERVER6, sport=443, cport=40001)
+    c.handshake(0.0)
+    seg = IPv6(src=FMC6, dst=SERVER6) / TCP(sport=40001, dport=443, flags="PA",
+                                              seq=c.cseq, ack=c.sseq) / (b"x" * 1400)
+    c.send(0.01, True, b"x" * 1400)
+    tb = IPv6(src=ROUTER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1200) / bytes(seg)[:1232]
+    status, doc, _err = cli(tmp_path, [*c.frames, (0.02, ether(tb))])
+    assert "PMTU_REDUCED" not in [v["code"] for v in doc["verdicts"]], doc["verdicts"]
+    assert any(n.startswith(f"frame 5: {ROUTER6} says the next hop MTU is 1200") for n in
+               doc["notes"]), doc["notes"]

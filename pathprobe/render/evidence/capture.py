@@ -311,6 +311,11 @@ TEXT: dict[CaptureFact, Template] = {
         "frame {frame}: {router} says a {size}-byte packet did not fit a next-hop MTU of {mtu}; "
         "it fits, so the message proves nothing of the path (forged, or a broken router): "
         "{count} such message(s) ignored",
+    CaptureFact.ICMP_MTU_BELOW_LINK_MIN:
+        "frame {frame}: {router} says the next hop MTU is {mtu}, below the least any "
+        "IPv{family} link has ({minimum}): hosts do not lower a path MTU below it (RFC 1191, "
+        "RFC 8201), so it lowers nothing (a broken router, or a forged message: the IPv6 "
+        "atomic-fragment attack of RFC 8021); {count} such message(s) ignored",
     CaptureFact.PMTUD_WORKS:
         "afterwards packets of up to {delivered} bytes were acknowledged: PMTUD works",
     CaptureFact.LARGE_SEGMENT:
