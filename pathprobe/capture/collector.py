@@ -257,7 +257,7 @@ class Collector:
                 c, watched - c.last_data_ts):
             self.unresent += 1
         closed = closed_window(c, watched)
-        if not findings and closed is not None:
+        if closed is not None:   # (whatever else it shows: an MSS clamp)
             self._zero_window(c, closed, watched)
         self.targets.setdefault(leg, host_port(c.server, c.sport))
         if c.exchanges and c.exchanges[-1].method == "CONNECT":

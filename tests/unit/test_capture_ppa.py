@@ -283,12 +283,12 @@ def test_two_captures_advise_measuring_toward_the_server_itself(tmp_path: Path) 
         f"pathprobe pmtu {UPSTREAM}"], doc["recommendations"]
 
 
-def _reading_stopped(window_after: int) -> Conv:
+def _reading_stopped(window_after: int, peer_mss: int = 1460) -> Conv:
     """A TLS session whose client stops reading in the middle of a 16000-byte record: its
     ACK of the first 2 segments advertises ``window_after``; the server probes the window
     (a keep-alive below its next byte) 3 times over 24 s, answered with the same window."""
     c = Conv(server=UPSTREAM, sport=443, cport=40001)
-    c.handshake(0.0)
+    c.handshake(0.0, peer_mss=peer_mss)
     c.send(0.01, True, CLIENT_HELLO)
     c.send(0.02, False, SERVER_HELLO)
     c.send(0.03, True, b"\x17\x03\x03\x00\x40" + bytes(64))       # the request
@@ -312,6 +312,9 @@ def test_a_receiver_that_stopped_reading_is_no_stall(tmp_path: Path) -> None:
             "application stopped reading, so the sender could not send; the longest, "
             f"{FMC}:40001, for 23.6 s toward {UPSTREAM}:443): a silence there is the "
             "receiver's, not the path's, and not judged a stall") in doc["notes"], doc["notes"]
+    # the note, whatever else the connection shows (an MSS clamp)
+    _status, doc, _err = cli(tmp_path, _reading_stopped(0, peer_mss=1360).frames)
+    assert codes(doc) == ["MSS_CLAMPED"] and any("window closed" in n for n in doc["notes"])
     status, doc, _err = cli(tmp_path, _reading_stopped(502).frames)
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "critical", v
