@@ -95,6 +95,7 @@ class TextInfo:
     length_estimated: list[int] = field(default_factory=list)
     sizes_assumed: list[int] = field(default_factory=list)
     no_time: list[int] = field(default_factory=list)
+    time_outliers: list[int] = field(default_factory=list)
     unacked: list[tuple[int, int, str]] = field(default_factory=list)
     icmp_unquoted: list[int] = field(default_factory=list)
     # ICMP error lines without their quote -> whether a packet that could have drawn it
@@ -320,6 +321,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     packets = info.parse.packets
     info.link_header = link_header(packets)
     deltas_to_times(packets)
+    _settle_outliers(packets, info)
     addresses = _Addresses(info.names)
     sides: dict[tuple[str, int, str, int], _Side] = {}
     ts_conns: set[frozenset[tuple[str, int]]] = set()
@@ -400,6 +402,17 @@ def _ping_frame(p: TextPacket, echo: Echo, addresses: _Addresses, info: TextInfo
         sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, 0, 0, ip_len, echo)
     data = echo_bytes(p, echo, family, src, dst, ip_len)
     return data, max(ip_len, len(data))
+
+
+def _settle_outliers(packets: Sequence[TextPacket], info: TextInfo) -> None:
+    """A line whose time is more than a day from both neighbours' while they agree (test
+    captures hold such crafted times) takes the time of the line before: it starts no
+    snippet of its own, which would cut its connection in two."""
+    timed = [(p, p.ts) for p in packets if p.ts is not None]
+    for (_b, before), (p, ts), (_a, after) in zip(timed, timed[1:], timed[2:]):
+        if abs(ts - before) > DAY and abs(after - before) <= SNIPPET_SLACK:
+            p.ts = before
+            _count(info.time_outliers, p.line)
 
 
 class _Clock:
@@ -489,6 +502,7 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.LENGTH_ESTIMATED, info.length_estimated),
                           (TextFact.SIZES_ASSUMED, info.sizes_assumed),
                           (TextFact.NO_TIMES, info.no_time),
+                          (TextFact.TIME_OUTLIERS, info.time_outliers),
                           (TextFact.ICMP_UNQUOTED, info.icmp_unquoted),
                           (TextFact.PING_DF_UNSHOWN, _lines_of([
                               p for p in pings_df_unshown(parse.packets, info.link_header)

@@ -21,6 +21,7 @@ class TextFact(StrEnum):
     LENGTH_ESTIMATED = "text-length-estimated"  # {count} rows: Length - {overhead} bytes
     SIZES_ASSUMED = "text-sizes-assumed"       # {count} data lines showed no TCP options
     NO_TIMES = "text-no-times"                 # {count} lines without a time
+    TIME_OUTLIERS = "text-time-outliers"       # {count} lines a day off both neighbours
     HTTP_STANDALONE = "text-http-standalone"   # {count} HTTP heads on their own lines
     HTTP_ORPHAN = "text-http-orphan"           # {count} answers before any request/packet
     UNPARSED = "text-unparsed"                 # {count} lines skipped (first: {line})

@@ -6,6 +6,7 @@ The captures here are our own, built to the same shapes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, tls_session, verdict
@@ -148,3 +149,33 @@ def test_a_too_big_below_the_least_link_mtu_lowers_nothing(tmp_path: Path) -> No
     assert "PMTU_REDUCED" not in [v["code"] for v in doc["verdicts"]], doc["verdicts"]
     assert any(n.startswith(f"frame 5: {ROUTER6} says the next hop MTU is 1200") for n in
                doc["notes"]), doc["notes"]
+
+
+def test_a_row_whose_time_alone_is_far_off_is_no_other_snippet(tmp_path: Path) -> None:
+    """mercury's imap2.pcap and PcapPlusPlus's pcapng-example as Wireshark lists: the
+    SYN-ACK's row alone says 1538646470.98 s, its neighbours 0.000000 and 0.000064. It
+    started a pasted snippet of its own, so the SYN was 'sent once, never answered'. A time
+    far from both neighbours, which agree, is garbled: the line takes its predecessor's."""
+    import re
+    import subprocess
+    import sys
+
+    from tests.conftest import cli_env
+    from tests.unit.test_capture_analysis import write_pcap
+
+    c = Conv(server=UPSTREAM, sport=443, cport=40001)
+    tls_session(c, 0.0)
+    cap = write_pcap(tmp_path / "s.pcap", sorted(c.frames))
+    rows = subprocess.run(["tshark", "-n", "-r", str(cap)], capture_output=True, text=True,
+                          check=True, timeout=60).stdout.splitlines()
+    rows[1] = re.sub(r"^(\s*2\s+)\S+", r"\g<1>1538646470.976976", rows[1])
+    text = tmp_path / "s.txt"
+    text.write_text("\n".join(rows) + "\n")
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(text), "--json"],
+                       capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and [v["code"] for v in doc["verdicts"]] == ["HEALTHY"], doc
+    assert "1 of 1 TCP connection analysed" in doc["notes"][0], doc["notes"][0]
+    assert ("1 line(s) with a time more than a day from both neighbours', which agree (first: "
+            "line 2): a crafted or garbled time, taken as the line before's, not as the start "
+            "of another snippet") in doc["notes"], doc["notes"]

@@ -67,6 +67,10 @@ TEXT: dict[TextFact, Template] = {
     TextFact.NO_TIMES:
         "{count} packet line(s) carry no time (first: line {line}): delays, idle times and "
         "stalls involving them are not measured",
+    TextFact.TIME_OUTLIERS:
+        "{count} line(s) with a time more than a day from both neighbours', which agree "
+        "(first: line {line}): a crafted or garbled time, taken as the line before's, not as "
+        "the start of another snippet",
     TextFact.HTTP_STANDALONE:
         "{count} HTTP head(s) stand on lines of their own (first: line {line}): each was taken "
         "as sent on the connection above it, as long as its text",
