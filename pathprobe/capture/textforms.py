@@ -38,6 +38,7 @@ from pathprobe.capture.textpacket import (
     u32,
 )
 from pathprobe.capture.textrows import ROW
+from pathprobe.capture.texttunnel import MAX_TUNNEL_DEPTH, inner_icmp, inner_tcp
 from pathprobe.wire.headers import (
     PROTO_TCP,
     TCP_ACK,
@@ -383,32 +384,6 @@ def _classic_packet(m: re.Match[str], flags_m: re.Match[str], lineno: int,
     return p
 
 
-_TD_FLOW = re.compile(r"(?<![\w.:])[0-9A-Za-z][\w.:-]*\.[\w-]+ > [0-9A-Za-z][\w.:-]*\.[\w-]+: "
-                      r"Flags \[")
-_TD_TIME_AT_START = re.compile(r"^\s*(" + TIME + r")\s")
-
-
-# Tunnels inside tunnels a line may show (GRE in GRE ...); deeper ones are not opened.
-MAX_TUNNEL_DEPTH = 8
-
-
-def _inner(line: str, time_s: str | None, fam: str | None) -> str | None:
-    """The innermost TCP packet of a line that shows an outer one first ('IP a > b: GREv0,
-    length 194: IP c.1 > d.2: Flags ...'), as a line of its own; None if there is none."""
-    flows = list(_TD_FLOW.finditer(line))
-    last = flows[-1] if flows else None
-    if last is None or last.start() == 0:
-        return None
-    before = line[:last.start()]
-    if re.search(r"\bIP6\b|\bIPv6\b|0x86dd|\(0x0057\)", before.rsplit(":", 2)[-1]):
-        fam = "IP6"
-    elif fam is None:
-        fam = "IP"
-    start = _TD_TIME_AT_START.match(before)
-    time_s = start.group(1) if start is not None else time_s
-    return f"{time_s or ''} {fam} {line[last.start():]}".strip()
-
-
 def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | None,
                form: TextForm = TextForm.TCPDUMP) -> TextPacket | None:
     """ICMP 'need to frag (mtu N)' / ICMP6 'packet too big, mtu N', from router to sender
@@ -544,6 +519,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     icmp = _icmp_any(line, lineno, time_s, fam, head)
     if icmp is not None:
         return icmp
+    nested = inner_icmp(line, time_s) if depth < MAX_TUNNEL_DEPTH else None
+    if nested is not None:   # (6in4: an ICMPv6 message inside IPv4)
+        return tcpdump_line(nested, lineno, depth=depth + 1)
     m = _TD.match(line)
     flags_m = _TD_FLAGS.match(m.group("rest")) if m is not None else None
     if m is not None and flags_m is None:
@@ -554,7 +532,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     if m is None or flags_m is None:
         if _CLASSIC_OTHER.match(line):
             return NonTcp.IP
-        inner = _inner(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
+        inner = inner_tcp(line, time_s, fam)   # a packet inside a tunnel (GRE) or PPP(oE)
         if inner is not None and inner != line.strip() and depth < MAX_TUNNEL_DEPTH:
             return tcpdump_line(inner, lineno, depth=depth + 1)
         if m is None:

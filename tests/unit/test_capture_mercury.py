@@ -179,3 +179,49 @@ def test_a_row_whose_time_alone_is_far_off_is_no_other_snippet(tmp_path: Path) -
     assert ("1 line(s) with a time more than a day from both neighbours', which agree (first: "
             "line 2): a crafted or garbled time, taken as the line before's, not as the start "
             "of another snippet") in doc["notes"], doc["notes"]
+
+
+def test_a_packet_too_big_inside_6in4_is_read_from_tcpdump_lines(tmp_path: Path) -> None:
+    """nDPI's 6in4tunnel.pcap: a Hurricane Electric tunnel whose far end sends 'IP a > b: IP6
+    c > d: ICMP6, packet too big, mtu 1460' inside IPv4. The pcap says PMTU_REDUCED 1460;
+    as tcpdump lines the message was not read at all (a tunnel's TCP was, its ICMP not)."""
+    import subprocess
+    import sys
+
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6
+
+    from tests.conftest import cli_env
+    from tests.unit.test_analyze_any_capture import FMC, FMC6, SERVER6, ether
+    from tests.unit.test_capture_analysis import write_pcap
+
+    tunnel = ("198.18.9.1", FMC)      # the tunnel's far end, and the FMC (6in4: proto 41)
+    seg = IPv6(src=FMC6, dst=SERVER6) / TCP(sport=40001, dport=443, flags="PA") / (b"x" * 1440)
+    ptb = IPv6(src=SERVER6, dst=FMC6) / ICMPv6PacketTooBig(mtu=1460) / bytes(seg)[:1232]
+    frames = [(0.0, ether(IP(src=tunnel[1], dst=tunnel[0]) / seg)),
+              (0.01, ether(IP(src=tunnel[0], dst=tunnel[1]) / ptb))]
+    cap = write_pcap(tmp_path / "t.pcap", frames)
+    lines = subprocess.run(["tcpdump", "-n", "-r", str(cap)], capture_output=True, text=True,
+                           check=True, timeout=60).stdout
+    assert "IP6" in lines and "packet too big, mtu 1460" in lines, lines
+    text = tmp_path / "t.txt"
+    text.write_text(lines)
+    for source in (cap, text):
+        r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(source), "--json"],
+                           capture_output=True, text=True, env=cli_env(), timeout=120,
+                           check=False)
+        doc = json.loads(r.stdout)
+        found = [v for v in doc["verdicts"] if v["code"] == "PMTU_REDUCED"]
+        assert len(found) == 1 and found[0]["pmtu_high"] == 1460, (source, doc["verdicts"])
+
+
+def test_the_innermost_icmp_of_a_line_is_a_line_of_its_own() -> None:
+    from pathprobe.capture.texttunnel import inner_icmp
+
+    nested = ("16:55:01.251002 IP 198.18.9.1 > 198.18.1.2: IP6 2001:db8:4::2 > 2001:db8:1::2: "
+              "ICMP6, packet too big, mtu 1460, length 1240")
+    assert inner_icmp(nested, None) == ("16:55:01.251002 IP6 2001:db8:4::2 > 2001:db8:1::2: "
+                                        "ICMP6, packet too big, mtu 1460, length 1240")
+    assert inner_icmp(nested.split(" ", 1)[1], "10:00:00.5").startswith("10:00:00.5 IP6 ")
+    plain = "16:55:01.251002 IP6 2001:db8:4::2 > 2001:db8:1::2: ICMP6, packet too big, mtu 1460"
+    assert inner_icmp(plain, None) is None

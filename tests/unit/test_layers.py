@@ -24,7 +24,8 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "schema", "capture.tracker", "capture.rules", "capture.text", "capture.textpacket",
         "capture.textforms", "capture.textrows", "capture.texticmp", "capture.textping",
         "capture.texttrace", "capture.textroute", "capture.textrefuse",
-        "capture.textdetail", "capture.textdns", "capture.correlate", "capture.linklayer",
+        "capture.textdetail", "capture.textdns", "capture.texttunnel", "capture.correlate",
+        "capture.linklayer",
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.timeline", "capture.inflight", "capture.advice", "capture.dns")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
