@@ -24,13 +24,7 @@ from pathprobe.capture.conn import Conn, Key, key_parts, pack_key
 from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.dns import DnsLog, dns_notes
 from pathprobe.capture.finding import Finding, ev
-from pathprobe.capture.icmp import (
-    ECHO_REPLY,
-    LINK_MIN_MTU,
-    IcmpLog,
-    icmp_findings,
-    icmp_notes,
-)
+from pathprobe.capture.icmp import ECHO_REPLY, IcmpLog, icmp_findings, icmp_notes
 from pathprobe.capture.inflight import delivered as _delivered
 from pathprobe.capture.linklayer import (
     LINKTYPE_ETHERNET,
@@ -175,7 +169,7 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
         q = icmp + 8
         qihl = (data[q] & 0x0F) * 4
         if (data[q] >> 4 != 4 or qihl < 20 or n < q + qihl + 4 or data[q + 9] != PROTO_TCP
-                or data[q + 6] & 0x1F or data[q + 7] or mtu < LINK_MIN_MTU[4]):
+                or data[q + 6] & 0x1F or data[q + 7] or not mtu):
             return None
         ports = q + qihl
         return (socket.inet_ntop(socket.AF_INET, data[off + 12:off + 16]), mtu,
@@ -187,8 +181,8 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
                 or data[q] >> 4 != 6 or data[q + 6] != PROTO_TCP):
             return None
         mtu = int.from_bytes(data[icmp + 4:icmp + 8], "big")
-        if mtu < LINK_MIN_MTU[6]:
-            return None     # (IcmpLog notes it: it lowers nothing)
+        if not mtu:
+            return None
         ports = q + 40
         return (socket.inet_ntop(socket.AF_INET6, data[off + 8:off + 24]), mtu,
                 data[q + 8:q + 40] + data[ports:ports + 4], 40 + ((data[q + 4] << 8) | data[q + 5]))
@@ -439,7 +433,6 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         if err is None:
             icmp.echo(frame, ts, ip, body)
         elif (err.frag_needed and err.mtu and err.quoted_ip is not None
-                and err.mtu >= LINK_MIN_MTU.get(ip.version, 68)
                 and err.quoted_tcp_ports is not None and err.quoted_ip.proto == PROTO_TCP
                 and tracker.too_big(frame, ts, ip.src, err.mtu,
                                     _quoted_key(err.quoted_ip, err.quoted_tcp_ports),

@@ -251,8 +251,7 @@ class Collector:
             elif missed:
                 self.loss[0] += 1
                 self.loss[1] += missed
-        watched = (c.end[2] if c.end is not None else c.evicted_at
-                   if c.evicted_at is not None else capture_end)
+        watched = c.seen_until(capture_end)
         if not findings and one_way == self.one_way and unresent_one_way(
                 c, watched - c.last_data_ts):
             self.unresent += 1

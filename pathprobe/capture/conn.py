@@ -21,6 +21,9 @@ MASK = 0xFFFFFFFF
 HALF = 1 << 31
 STALL_MIN_S = 0.1         # the shortest silence a stall can be (analyze --stall-after's minimum)
 LARGE_PAYLOAD = 536       # a segment larger than the classic default MSS counts as "large"
+# The least MTU any link has (RFC 791, RFC 8200): hosts do not lower a path MTU below it
+# (RFC 1191, RFC 8201), so a frag-needed / Packet Too Big naming less lowers nothing
+LINK_MIN_MTU = {4: 68, 6: 1280}
 
 # A connection table key: the packed source and destination addresses, then the source
 # and destination ports, as an IP header and the TCP header after it hold them back to
@@ -249,6 +252,13 @@ class Conn:
     # connection's last one (``timeline``): the capture watched it no longer
     paused: tuple[int, float] | None = None
     keys: tuple[Key, Key] = (b"", b"")   # table keys (up, down)
+
+    def seen_until(self, capture_end: float) -> float:
+        """When the capture last watched it: its first FIN or RST, its judging while still
+        open (eviction), else the capture's end."""
+        if self.end is not None:
+            return self.end[2]
+        return self.evicted_at if self.evicted_at is not None else capture_end
 
     def side(self, direction: int) -> Side:
         return self.up if direction == UP else self.down

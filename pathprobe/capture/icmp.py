@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pathprobe.capture.conn import LINK_MIN_MTU
 from pathprobe.capture.finding import Finding, ev
 from pathprobe.capture.rules import MIN_MTU, size_limit
 from pathprobe.facts.capture import CaptureFact
@@ -25,9 +26,6 @@ PROTO_NAMES = {1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPv6"}
 ECHO_REQUEST = {4: 8, 6: 128}
 ECHO_REPLY = {4: 0, 6: 129}
 TOO_BIG_MAX = 256          # frag-needed messages remembered
-# The least MTU any link has (RFC 791, RFC 8200): hosts do not lower a path MTU below it
-# (RFC 1191, RFC 8201), so a message naming less lowers nothing
-LINK_MIN_MTU = {4: 68, 6: 1280}
 PINGS_MAX = 20000          # echo requests remembered
 HOPS_MAX = 64              # TTL-exceeded messages remembered
 REACHED_MAX = 256          # (sender, destination) pairs whose largest DF probe is remembered
@@ -93,8 +91,8 @@ class IcmpLog:
             self.fitting = self.fitting or TooBig(frame, ip.version, ip.src, err.mtu, q.src,
                                                   q.dst, q.total_length, q.proto, None)
             self.fitting_count += 1
-        elif err.frag_needed and err.mtu and err.mtu < LINK_MIN_MTU.get(ip.version, 68):
-            self.below_min = self.below_min or TooBig(frame, ip.version, ip.src, err.mtu,
+        elif err.frag_needed and err.mtu and err.mtu < LINK_MIN_MTU.get(q.version, 68):
+            self.below_min = self.below_min or TooBig(frame, q.version, ip.src, err.mtu,
                                                       q.src, q.dst, q.total_length, q.proto,
                                                       None)
             self.below_min_count += 1

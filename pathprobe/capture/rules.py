@@ -239,8 +239,7 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     first_end = c.end[0] if c.end is not None else ""
     reset = c.down.rst_frame if first_end == "server RST" else None
     closed = c.down.fin_frame if first_end == "server FIN" else None
-    end_ts = (c.end[2] if c.end is not None else
-              c.evicted_at if c.evicted_at is not None else capture_end)
+    end_ts = c.seen_until(capture_end)
     if reset is None and closed is None and end_ts - c.last_data_ts < stall_s:
         return None
     # The verdict's vocabulary (as from `tunnel`): refused actively, or dropped.

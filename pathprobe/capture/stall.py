@@ -132,8 +132,7 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     if not proxied and c.first_payload != "tls":
         return None
     leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
-    end_ts = (c.end[2] if c.end is not None else
-              c.evicted_at if c.evicted_at is not None else capture_end)
+    end_ts = c.seen_until(capture_end)
     idle = end_ts - c.last_data_ts
     if closed_window(c, end_ts) is not None:
         return None     # a receiver that stopped reading (the collector's note)

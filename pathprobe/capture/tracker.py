@@ -18,6 +18,7 @@ from pathprobe.capture.conn import (
     DOWN,
     HALF,
     LARGE_PAYLOAD,
+    LINK_MIN_MTU,
     MASK,
     UP,
     Conn,
@@ -116,9 +117,8 @@ class Tracker:
         self.shed_total = 0       # connections judged early because the table was full
         self.shed_syn_only = 0    # ... of which had sent only a SYN
         self.done: list[Conn] = []
-        # Called with each connection once it is over (FIN both ways, RST, or end of
-        # capture); the default keeps them in ``done``. A streaming consumer passes its
-        # own and the tracker then holds only open connections.
+        # Called with each connection once it is over (FIN both ways, RST, end of capture);
+        # the default keeps them in ``done``; a streaming consumer's holds only open ones.
         self.on_done: Callable[[Conn], None] = on_done or self.done.append
         # Recently closed connections: their stray packets must not start new ones.
         self.retired: dict[Key, None] = {}
@@ -579,11 +579,11 @@ class Tracker:
                 quoted_len: int) -> bool:
         """An ICMP frag-needed / Packet Too Big from ``router`` quoting a packet of
         ``quoted_len`` bytes with the table key ``quoted``; False when it quotes no
-        connection the tracker follows, or when the quoted packet fits that MTU (a message
-        no packet of this size can draw: ``IcmpLog`` notes it, no verdict rests on it)."""
+        connection the tracker follows, when that packet fits the MTU, or when no link has so
+        small an MTU (a message that proves or lowers nothing: ``IcmpLog`` notes it)."""
         self.capture_end = ts
         entry = self.table.get(quoted)
-        if entry is None or mtu >= quoted_len:
+        if entry is None or not LINK_MIN_MTU[4 if len(quoted) == 12 else 6] <= mtu < quoted_len:
             return False
         c, d = entry[0], entry[1]
         if len(c.icmp) < 32:
