@@ -9,7 +9,6 @@ memory grows with the number of connections, never with the number of packets.
 from __future__ import annotations
 
 import heapq
-import re
 import socket
 from collections import deque
 from collections.abc import Callable
@@ -28,7 +27,21 @@ from pathprobe.capture.conn import (
     key_parts,
     pack_key,
 )
-from pathprobe.capture.framing import RECORD_LOST, RECORD_TYPES, follow_records, longest_gap
+from pathprobe.capture.framing import (
+    RECORD_LOST,
+    RECORD_TYPES,
+    follow_records,
+    longest_gap,
+)
+from pathprobe.capture.httpsniff import (
+    AUTH_RE,
+    HAS_AUTHZ,
+    HEAD_MAX,
+    HOST_RE,
+    ORIGIN_RE,
+    STATUS_RE,
+    proxy_request,
+)
 from pathprobe.capture.inflight import delivered, new_inflight, note_big_retx, replace_inflight
 from pathprobe.capture.timeline import Pause
 from pathprobe.wire.headers import (
@@ -46,27 +59,12 @@ from pathprobe.wire.tls import sniff_client_hello
 EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
 MAX_CONNECTIONS = 50_000  # open connections tracked at once (~2 KB each); see Tracker.shed
-HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
 RST_AFTER_LARGE_S = 2.0   # a reset this soon after an unacknowledged large segment answers it
 REORDER_S = 0.003         # a hole filled this soon was reordered: a resend takes a round trip
 LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
 SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
-
-# authority-form only, and the odd " / " some clients put before the version (Zeek's
-# http/connect-with-smtp.pcap: "CONNECT mailin03...:25 / HTTP/1.0", which the proxy took)
-_CONNECT_RE = re.compile(rb"CONNECT ([^\s/][^\s]*)(?: /)? HTTP/1\.[01]")
-# An absolute-form request: what a client sends to a proxy for plain HTTP (RFC 9112 3.2.2;
-# the scheme in any case, RFC 3986 3.1: Zeek's http/proxy.pcap sends "GET HTTP://bro.org/")
-_ABSOLUTE_RE = re.compile(rb"([A-Z]{3,7}) [Hh][Tt][Tt][Pp]://([^\s/?#]+)[^\s]* HTTP/1\.[01]")
-_ORIGIN_RE = re.compile(rb"[A-Z]{3,7} /[^\s]* HTTP/1\.[01]\r?\n")
-# (a userinfo before the host, invalid but sent by some clients, is skipped: a password)
-_HOST_RE = re.compile(rb"(?im)^host:[ \t]*(?:[^\s@/]*@)?([A-Za-z0-9.:\[\]_-]+)")
-_STATUS_RE = re.compile(rb"HTTP/1\.[01] (\d{3})(?: ([^\r\n]*))?")
-_AUTH_RE = re.compile(rb"(?im)^proxy-authenticate:[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)")
-_HAS_AUTHZ = re.compile(rb"(?im)^proxy-authorization:")
-
 
 def _syn_only(c: Conn) -> bool:
     return c.down.syn_frame is None and not c.up.bytes and not c.down.bytes
@@ -76,23 +74,6 @@ def _shed_order(c: Conn) -> tuple[int, float]:
     """Which connections to judge first when the table is full (smallest first)."""
     rank = 0 if _syn_only(c) else 1 if c.end is not None else 2
     return rank, c.last_ts
-
-
-def _proxy_request(payload: bytes) -> tuple[str, str] | None:
-    """(method, target host:port) of a request only a proxy is sent: CONNECT or absolute-form.
-
-    A userinfo (``user:password@``) is never part of the target: RFC 9110 allows none in
-    either form, but clients that take a proxy URL for the target send one, and the
-    target is shown in every report."""
-    m = _CONNECT_RE.match(payload)
-    if m:
-        return "CONNECT", m.group(1).decode("latin-1").rpartition("@")[2]
-    m = _ABSOLUTE_RE.match(payload)
-    if m is None:
-        return None
-    authority = m.group(2).decode("latin-1").rpartition("@")[2]
-    has_port = authority.rpartition("]")[2].count(":") == 1
-    return m.group(1).decode("latin-1"), authority if has_port else authority + ":80"
 
 
 # A proxied request, to join the proxy's own connection upstream (leg 2) in a capture on the
@@ -165,8 +146,8 @@ class Tracker:
         head = data[payload_off:payload_off + 8]
         if head.startswith(b"HTTP/1."):
             return False
-        if _proxy_request(data[payload_off:payload_off + PAYLOAD_PEEK]) is not None \
-                or _ORIGIN_RE.match(data[payload_off:payload_off + 256]):
+        if proxy_request(data[payload_off:payload_off + PAYLOAD_PEEK]) is not None \
+                or ORIGIN_RE.match(data[payload_off:payload_off + 256]):
             return True
         if (sport < 1024) != (dport < 1024):
             return dport < 1024
@@ -464,7 +445,7 @@ class Tracker:
         if (blind or not payload) and c.phase == "response" and d == DOWN \
                 and c.exchanges[-1].head_unseen is None:   # (its status unknown)
             c.exchanges[-1].head_unseen = (frame, unseen)
-        if blind and (c.phase != "start" or _proxy_request(payload) is None):
+        if blind and (c.phase != "start" or proxy_request(payload) is None):
             return
         if payload:   # (text, or a short snap length, may hold none)
             self._content(c, d, frame, ts, start, length, payload)
@@ -475,11 +456,11 @@ class Tracker:
         the segment at ``start`` (relative sequence number)."""
         phase = c.phase
         if d == UP and phase in ("start", "request"):
-            request = _proxy_request(payload)
+            request = proxy_request(payload)
             if request is not None:
                 method, target = request
                 c.exchanges.append(Exchange(target, frame, ts,
-                                            bool(_HAS_AUTHZ.search(payload[:HEAD_MAX])),
+                                            bool(HAS_AUTHZ.search(payload[:HEAD_MAX])),
                                             method=method))
                 self.requests.append((ts, frame, c.client, c.cport, c.server, c.sport, target))
                 self.proxies[(c.server, c.sport)] = None
@@ -494,8 +475,8 @@ class Tracker:
                 elif payload[:1].isalpha():
                     c.first_payload = "http"
                     c.phase = "other"
-                    if _ORIGIN_RE.match(payload):
-                        m = _HOST_RE.search(payload[:HEAD_MAX])
+                    if ORIGIN_RE.match(payload):
+                        m = HOST_RE.search(payload[:HEAD_MAX])
                         if m:
                             c.server_name = m.group(1).decode("latin-1")
                 else:
@@ -532,7 +513,7 @@ class Tracker:
     def _response(self, c: Conn, frame: int, ts: float, payload: bytes) -> None:
         ex = c.exchanges[-1]
         if ex.status is None:
-            m = _STATUS_RE.match(payload)
+            m = STATUS_RE.match(payload)
             if m is None:
                 ex.non_http = True
                 return
@@ -546,7 +527,7 @@ class Tracker:
         if ex.status == 407:   # the schemes matter only to a 407 (rules._proxy_findings)
             head = c.head if head_end < 0 else c.head[:head_end]
             ex.schemes = tuple(dict.fromkeys(m.group(1).decode("latin-1").lower()
-                                             for m in _AUTH_RE.finditer(head)))
+                                             for m in AUTH_RE.finditer(head)))
         if head_end >= 0 or len(c.head) >= HEAD_MAX:
             ex.head_complete = head_end >= 0
             if ex.status == 200 and ex.method == "CONNECT":

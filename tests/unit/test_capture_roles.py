@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pathprobe.capture.httpsniff import proxy_request
 from pathprobe.capture.icmp import IcmpLog, Ping, icmp_findings
-from pathprobe.capture.tracker import _proxy_request
 from pathprobe.model import Leg, VerdictCode
 from pathprobe.wire.tls import client_hello, sniff_client_hello
 
@@ -48,7 +48,7 @@ def test_sniffing_arbitrary_bytes_never_raises(data: bytes) -> None:
     (b"\x16\x03\x01\x02\x00\x01", None),
 ])
 def test_what_only_a_proxy_is_sent(payload: bytes, expected: tuple[str, str] | None) -> None:
-    assert _proxy_request(payload) == expected
+    assert proxy_request(payload) == expected
 
 
 def _log(pings: list[tuple[int, bool]]) -> IcmpLog:
