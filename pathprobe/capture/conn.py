@@ -217,6 +217,7 @@ class Conn:
     hello_end: int = 0           # relative sequence number where that record ends
     server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
     server_hello: tuple[int, int] | None = None
+    tls_version: int | None = None   # what the ServerHello selected, when its bytes tell
     # The server's first data after the ClientHello when it is no ServerHello: (frame,
     # payload bytes, a TLS alert?). The path carried an answer; the handshake failed at
     # the far end (its TLS policy, or no TLS server at all).
@@ -236,6 +237,9 @@ class Conn:
     gap_leg1_clear: bool = False  # everything sent up was acknowledged when the gap began
     after_gap: int = 0           # payload bytes (both directions) after the longest gap
     gap_last_dir: int = UP       # direction of the last data before the longest gap
+    # The TLS content type of the record that ended the longest gap when the other side
+    # sent it, in order, at a record boundary: an answer (23) or a goodbye (21); else 0.
+    gap_reply: int = 0
     gap_owed: tuple[Owed, Owed] | None = None   # (up, down) when the longest gap began
     gap_turn: int = 0            # bytes the client had sent since the server's last large data
     gap_start_ts: float = 0.0    # when the longest silence began (its last data before)

@@ -141,9 +141,20 @@ def owed(s: Side) -> Owed:
     return Owed(unacked, quiet, unseen, None, acks_seen, *more, lossy)
 
 
-def longest_gap(c: Conn, gap: float, before: int, after: int) -> None:
-    """The longest silence between data so far, and what was pending when it began."""
+def record_opened(c: Conn, d: int, s: Side, start: int, data: bytes, off: int) -> int:
+    """The content type of the TLS record that a segment of ``s`` (direction ``d``) at
+    relative sequence ``start`` begins, when it answers the other side's last data and
+    begins a record where the last one ended, in order; else 0."""
+    if d == c.last_data_dir or not start == s.next_seq == s.rec_next or len(data) <= off:
+        return 0
+    return data[off]
+
+
+def longest_gap(c: Conn, gap: float, before: int, after: int, reply: int) -> None:
+    """The longest silence between data so far, what was pending when it began, and the
+    record type the other side broke it with (``reply``, 0 when it did not)."""
     c.max_gap_s, c.max_gap = gap, (gap, before, after)
+    c.gap_reply = reply
     c.gap_start_ts = c.last_data_ts
     c.gap_dir, c.gap_last_dir = c.last_big_dir, c.last_data_dir
     c.gap_leg1_clear = c.up.acked >= c.up.next_seq

@@ -18,6 +18,7 @@ from pathprobe.capture.timeline import Pause, first_pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
 from pathprobe.wire.hostport import parse_host
+from pathprobe.wire.tls import CONTENT_APPLICATION_DATA, TLS13
 
 TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
 # A client's last turn larger than the usual limit of an HTTP request head (8 KB: nginx,
@@ -78,6 +79,14 @@ def unresent_one_way(c: Conn, silence_s: float) -> bool:
         if s.bytes and o.last_seq is None and o.syn_frame is None:
             return not s.retransmits and silence_s >= RESEND_PROOF_S
     return False
+
+
+def answered_late(c: Conn) -> bool:
+    """The longest silence was broken by the other side's application data, in a TLS
+    version that shows an alert as an alert (before 1.3, which encrypts its alerts as
+    application data): an answer after a pause, not a goodbye after a stall."""
+    return (c.gap_reply == CONTENT_APPLICATION_DATA and c.tls_version is not None
+            and c.tls_version < TLS13)
 
 
 def closed_window(c: Conn, until: float) -> int | None:
@@ -200,7 +209,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     gap, gap_from, gap_to = c.max_gap
     if gap_paused:
         gap = 0.0       # the capture was not running all along: no evidence
-    said_goodbye = False   # the client closed the session as the silence began
+    settled = False   # the client's last word awaited no answer, or got one late
     if idle >= gap or c.gap_owed is None:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
         d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
@@ -209,9 +218,9 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     else:
         after, d, clear = c.after_gap, c.gap_dir, c.gap_leg1_clear
         last_dir, turn = c.gap_last_dir, c.gap_turn
-        said_goodbye = (c.end is not None and c.end[0] == "client FIN"
-                        and gap_from < c.end[1] < gap_to
-                        and c.end[2] - c.gap_start_ts < stall_s)
+        settled = (c.end is not None and c.end[0] == "client FIN"      # a goodbye
+                   and gap_from < c.end[1] < gap_to
+                   and c.end[2] - c.gap_start_ts < stall_s) or answered_late(c)
         # Sequence numbers seen after the silence (a FIN, an ACK) still tell what had been
         # sent before it and never arrived.
         debts = (_with_unseen(c.gap_owed[UP], owed(c.up)),
@@ -231,7 +240,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     else:
         proof = (_owed_evidence(c, debts) if waiting
                  else _stall_unproven(c, last_dir, debts, gap_from, gap, left_out,
-                                      said_goodbye))
+                                      settled))
     if len(waiting) == 1:
         d = waiting[0]
     if proof is None:
@@ -297,21 +306,22 @@ def _owed_evidence(c: Conn, debts: tuple[Owed, Owed]) -> list[Evidence]:
 
 
 def _stall_unproven(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
-                    silence_s: float, left_out: bool = False, said_goodbye: bool = False
+                    silence_s: float, left_out: bool = False, settled: bool = False
                     ) -> list[Evidence] | None:
     """Nothing was seen pending: an idle session (None), unless the capture cannot tell,
     or the last word was the client's and went unanswered (stall and idle both remain;
-    not when the client closed the session right after it: a goodbye awaits no answer).
+    not when it is ``settled``: the client closed the session right after it, as a goodbye
+    awaits no answer, or the server answered it after the silence).
     Where rows were placed by guess (``left_out``), that is said too, and it is what makes
     bytes never seen prove nothing."""
-    out = _unproven_why(c, last_dir, debts, last_frame, silence_s, left_out, said_goodbye)
+    out = _unproven_why(c, last_dir, debts, last_frame, silence_s, left_out, settled)
     if out is not None and left_out:
         out.append(ev(CaptureFact.PACKETS_LEFT_OUT))
     return out
 
 
 def _unproven_why(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: int,
-                  silence_s: float, left_out: bool, said_goodbye: bool
+                  silence_s: float, left_out: bool, settled: bool
                   ) -> list[Evidence] | None:
     quiet = [d for d in (UP, DOWN) if debts[d].unacked_quiet]
     if quiet:
@@ -330,7 +340,7 @@ def _unproven_why(c: Conn, last_dir: int, debts: tuple[Owed, Owed], last_frame: 
         return [ev(CaptureFact.OWED_IN_LOSSY_CAPTURE, sender=c.endpoint(lossy[0]),
                    unseen=o.unseen or (o.record[2] if o.record is not None else 0))]
     if last_dir == UP:
-        return None if said_goodbye else [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame,
+        return None if settled else [ev(CaptureFact.UNANSWERED_OR_IDLE, last_frame,
                                              sender=c.endpoint(UP))]
     unknown = [c.endpoint(d) for d in (UP, DOWN) if not debts[d].known]
     if unknown:

@@ -32,6 +32,7 @@ from pathprobe.capture.framing import (
     RECORD_TYPES,
     follow_records,
     longest_gap,
+    record_opened,
 )
 from pathprobe.capture.httpsniff import (
     AUTH_RE,
@@ -54,7 +55,7 @@ from pathprobe.wire.headers import (
     TcpOptions,
     tcp_payload_length,
 )
-from pathprobe.wire.tls import sniff_client_hello
+from pathprobe.wire.tls import sniff_client_hello, sniff_server_version
 
 EVICT_IDLE_S = 300.0      # a connection silent this long (capture time) is judged as it is
 RETIRED_MAX = 4096        # closed connections whose stragglers are recognised
@@ -357,7 +358,7 @@ class Tracker:
         gap = ts - c.last_data_ts
         if last:
             if gap > c.max_gap_s:
-                longest_gap(c, gap, last, frame)
+                longest_gap(c, gap, last, frame, record_opened(c, d, s, start, data, payload_off))
             c.after_gap += length
         c.last_data_frame, c.last_data_ts = frame, ts
         if length > LARGE_PAYLOAD and (c.last_big_dir != d or c.last_data_dir != d):
@@ -490,6 +491,7 @@ class Tracker:
             elif d == DOWN and c.server_hello is None:
                 if payload[:1] == b"\x16" and payload[5:6] == b"\x02":
                     c.server_hello = (frame, length)
+                    c.tls_version = sniff_server_version(payload)
                     c.down.rec_next = start
                 elif (c.client_hello is not None and c.hello_answer is None
                       and start == 1):   # its first byte: no gap before

@@ -20,6 +20,8 @@ MAX_FRAGMENT = 1 << 14  # RFC 8446 5.1: a record's plaintext is at most 2^14 byt
 
 CONTENT_ALERT = 21
 CONTENT_HANDSHAKE = 22
+CONTENT_APPLICATION_DATA = 23
+TLS13 = 0x0304
 HANDSHAKE_CLIENT_HELLO = 1
 HANDSHAKE_SERVER_HELLO = 2
 ALERT_HANDSHAKE_FAILURE = 40
@@ -375,6 +377,36 @@ def sniff_client_hello(data: bytes, name: bool = True) -> tuple[int, str | None]
         return None
     record = int.from_bytes(data[3:5], "big") + 5
     return record, _sniff_sni(memoryview(data)[9:]) if name else None
+
+
+def sniff_server_version(data: bytes) -> int | None:
+    """The version a ServerHello that a TCP payload starts with selects: TLS 1.3's
+    supported_versions extension, else its legacy version field (which says 1.2 in 1.3
+    too). None when the bytes end before that is known (a snap length, a hello split over
+    segments)."""
+    if len(data) < 11 or data[0] != CONTENT_HANDSHAKE or data[5] != HANDSHAKE_SERVER_HELLO:
+        return None
+    declared = int.from_bytes(data[6:9], "big")
+    body = memoryview(data)[9:9 + declared]
+    have = len(body)
+    legacy = int.from_bytes(body[:2], "big")
+    pos = 2 + 32
+    if pos >= have:
+        return None
+    pos += 1 + body[pos] + 3              # session id, then cipher suite and compression
+    if pos == declared:                   # no extensions at all: before TLS 1.3
+        return legacy if have == declared else None
+    if pos + 2 > have:
+        return None
+    end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
+    pos += 2
+    while pos + 4 <= min(end, have):
+        kind = int.from_bytes(body[pos:pos + 2], "big")
+        elen = int.from_bytes(body[pos + 2:pos + 4], "big")
+        if kind == EXT_SUPPORTED_VERSIONS:
+            return int.from_bytes(body[pos + 4:pos + 6], "big") if pos + 6 <= have else None
+        pos += 4 + elen
+    return legacy if pos == end <= have else None
 
 
 def _sniff_sni(body: memoryview) -> str | None:
