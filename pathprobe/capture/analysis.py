@@ -127,7 +127,7 @@ def fast_tcp(data: bytes, off: int) -> FastTcp | None:
                                                                                    off)
         if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
             return None
-        family, hdr = 4, 20
+        family, hdr, total = 4, 20, total or n - off    # (0: TSO, as parse_ip reads it)
     elif v == 6 and n >= off + 60:
         plen, nxt, key, seq, ack, doff, flags, win = _V6TCP.unpack_from(data, off)
         if nxt != PROTO_TCP:
@@ -293,7 +293,14 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             start = off + hdr + thl
             plen = total - hdr - thl
             if plen < 0:
-                plen = 0
+                if not total and v == 4:    # sent before segmentation offload (parse_ip)
+                    total = len(data) - off
+                    plen = max(total - hdr - thl, 0)
+                    offloaded = tracker.offloaded
+                    offloaded[0] += 1
+                    offloaded[1] = offloaded[1] or frame
+                else:
+                    plen = 0
             if tap is not None:     # SegmentLog's path for in-order plain ACKed segments
                 st = tap_rows.get(key)
                 if (st is None or flags & 0x17 != 0x10 or st[5] or st[0] is None
@@ -562,6 +569,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
     if frags:
         notes.append(ev(CaptureFact.FRAGMENTS_SEEN, min(v[1] for v in tracker.fragments.values()),
                         count=frags))
+    if tracker.offloaded[0]:
+        notes.append(ev(CaptureFact.TSO_LENGTHS, tracker.offloaded[1],
+                        count=tracker.offloaded[0]))
     legs_seen = sorted(collector.legs)
     verdicts = healthy_unless(
         collector.merger.verdicts(),

@@ -114,6 +114,8 @@ class Tracker:
         self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
         self.fragments: dict[tuple[str, str], list[int]] = {}   # (src,dst) -> [count, first]
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
+        # IPv4 packets of total length 0, read at their captured length (TSO): [count, first]
+        self.offloaded = [0, 0]
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
 
     def _new(self, frame: int, ts: float, family: int, key: Key, client_is_src: bool,

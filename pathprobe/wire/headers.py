@@ -181,7 +181,9 @@ def parse_ip(data: bytes | memoryview) -> IpHeader | None:
         ihl = (vihl & 0x0F) * 4
         if ihl < 20 or ihl > n:
             return None
-        return IpHeader(4, _addr(src), _addr(dst), proto, total, ihl, ttl,
+        # A total length of 0: captured on the sender before segmentation offload (TSO/LSO)
+        # filled it in, as Wireshark presumes; the bytes captured are the packet.
+        return IpHeader(4, _addr(src), _addr(dst), proto, total or n, ihl, ttl,
                         bool(frag & 0x4000), ident, (frag & 0x1FFF) * 8, bool(frag & 0x2000))
     if version == 6:
         if n < 40:

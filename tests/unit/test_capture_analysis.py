@@ -1084,15 +1084,19 @@ def test_rows_and_verdicts_carry_their_ip_version_and_clamp_typed() -> None:
        seq=st.integers(0, 2**32 - 1), ack=st.integers(0, 2**32 - 1),
        flags=st.integers(0, 255), payload=st.binary(max_size=64),
        opts=st.sampled_from([[], [("MSS", 1300)], [("Timestamp", (1, 2)), ("NOP", None)]]),
-       cut=st.integers(0, 120), win=st.integers(0, 65535))
+       cut=st.integers(0, 120), win=st.integers(0, 65535), tso=st.booleans())
 def test_fast_path_matches_headers_parsers(v6: bool, sport: int, dport: int, seq: int,
                                            ack: int, flags: int, payload: bytes,
                                            opts: list[tuple[str, object]], cut: int,
-                                           win: int) -> None:
+                                           win: int, tso: bool) -> None:
+    """(``tso``: an IPv4 total length of 0, as captured before segmentation offload: both
+    read the packet at its captured length.)"""
     from scapy.layers.inet import IP, TCP
     from scapy.layers.inet6 import IPv6
 
-    l3 = IPv6(src="2001:db8:1::2", dst="2001:db8:2::2") if v6 else IP(src=FMC, dst=PROXY)
+    tso = tso and not v6
+    l3 = (IPv6(src="2001:db8:1::2", dst="2001:db8:2::2") if v6
+          else IP(src=FMC, dst=PROXY, len=0) if tso else IP(src=FMC, dst=PROXY))
     raw = bytes(l3 / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
                          options=opts, window=win) / payload)
     raw = raw[:len(raw) - min(cut, len(payload))]   # a snap length shorter than the packet
@@ -1112,7 +1116,8 @@ def test_fast_path_matches_headers_parsers(v6: bool, sport: int, dport: int, seq
         tcp.sport, tcp.dport, tcp.seq, tcp.ack, tcp.flags, tcp.window)
     assert window == win
     assert ip_len == ip.total_length
-    assert plen == tcp_payload_length(ip, tcp) == len(payload)
+    assert ip_len == (len(raw) if tso else len(raw) + min(cut, len(payload)))
+    assert plen == tcp_payload_length(ip, tcp) == (len(raw) - poff if tso else len(payload))
     assert poff == ip.header_length + tcp.header_length
     assert raw[poff:] == payload[:len(raw) - poff]
 

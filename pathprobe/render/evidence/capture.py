@@ -564,6 +564,11 @@ TEXT: dict[CaptureFact, Template] = {
         "table shows {shown} of {chosen:#connection} (up to {max_rows} with problems and "
         "{max_rows} healthy; --max-rows 0 shows all)",
     CaptureFact.FRAGMENTS_SEEN: "{count:#IP fragment} in the capture (first at frame {frame})",
+    CaptureFact.TSO_LENGTHS:
+        "{count:#IPv4 packet} with a total length of 0 (first at frame {frame}): captured on "
+        "the sender before segmentation offload (TSO/LSO) filled it in, so read at the length "
+        "captured; on the wire the NIC cut them to the MSS (ethtool -K IFACE tso off gso off "
+        "to capture wire sizes)",
     CaptureFact.IN_CAPTURE: "in capture {file}",
     CaptureFact.CAPTURES_MATCHED: _captures_matched,
     CaptureFact.LOST_BETWEEN: lambda v: _segment(v) + (
