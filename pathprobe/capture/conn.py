@@ -231,6 +231,9 @@ class Conn:
     # late segments such as TLS session tickets do not count).
     last_big_dir: int = UP
     last_data_dir: int = UP      # direction of the last data segment of any size
+    # Where the last turn began: (frame, seconds since the other side's data, relative
+    # sequence number) of the first data after the other side's.
+    turn: tuple[int, float, int] = (0, 0.0, 0)
     max_gap: tuple[float, int, int] = (0.0, 0, 0)    # (seconds, frame before, frame after)
     max_gap_s: float = 0.0       # max_gap[0], kept apart: compared for every segment
     gap_dir: int = UP            # direction of the last large data before the longest gap

@@ -20,6 +20,7 @@ from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
 from pathprobe.wire.hostport import parse_host
 from pathprobe.wire.tls import CONTENT_APPLICATION_DATA, TLS13
 
+ECHO_S = 0.5              # a record the peer's size sent this soon after it echoes it
 TLS_GOODBYE_MAX = 128     # bytes after a silence that are only an alert/close, not resumed data
 # A client's last turn larger than the usual limit of an HTTP request head (8 KB: nginx,
 # Apache) carries a body, a transfer, not a request or a keep-alive: it is owed an answer.
@@ -79,6 +80,19 @@ def unresent_one_way(c: Conn, silence_s: float) -> bool:
         if s.bytes and o.last_seq is None and o.syn_frame is None:
             return not s.retransmits and silence_s >= RESEND_PROOF_S
     return False
+
+
+def echoed(c: Conn) -> bool:
+    """The client's last data was one TLS record the size of the server's last, sent
+    within ``ECHO_S`` of it: an echo such as HTTP/2's PING ACK (the same 8 bytes back),
+    which awaits no answer. (A request sized like the record it follows, by chance and at
+    once, would pass for one: the session is then called idle.)"""
+    frame, after_s, start = c.turn
+    up, down = c.up, c.down
+    return (c.last_data_dir == UP and frame == c.last_data_frame and after_s <= ECHO_S
+            and up.rec_frame == frame and up.rec_next == up.next_seq
+            and up.next_seq - start == 5 + up.rec_len == 5 + down.rec_len
+            and down.rec_next == down.next_seq)
 
 
 def answered_late(c: Conn) -> bool:
@@ -213,6 +227,7 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     if idle >= gap or c.gap_owed is None:   # the longest silence is the one at the end
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
         d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
+        settled = echoed(c)
         last_dir, debts = c.last_data_dir, (owed(c.up), owed(c.down))
         turn = c.up.next_seq - c.up.turn_start
     else:

@@ -353,9 +353,7 @@ class Tracker:
             start = s.renumbered(seq, start)
         end = start + length
         if length > s.max_payload:
-            s.max_payload = length
-            if ip_len > s.max_ip_len:
-                s.max_ip_len = ip_len
+            s.max_payload, s.max_ip_len = length, max(ip_len, s.max_ip_len)
         last = c.last_data_frame
         gap = ts - c.last_data_ts
         if last:
@@ -371,7 +369,8 @@ class Tracker:
         elif length <= LARGE_PAYLOAD and d == DOWN and c.up.acked >= c.up.next_seq \
                 and not c.exchanges:
             c.up.turn_start = c.up.next_seq   # a server's short answer, once it had it all
-        c.last_data_dir = d
+        if c.last_data_dir != d:   # the other side speaks: how soon, where (stall.echoed)
+            c.last_data_dir, c.turn = d, (frame, gap, start)
         hole = s.hole
         if hole is not None and start <= hole[0] < end:
             s.hole = None

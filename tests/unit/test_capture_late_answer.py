@@ -1,11 +1,20 @@
-"""A TLS session whose server answers a request after a pause (fkie-cad/pcapFS's
+"""Silences after the client's last word that are no stall, from public captures nobody
+here made.
+
+A TLS session whose server answers a request after a pause (fkie-cad/pcapFS's
 tests/crypto/all_ciphers test_all_ciphers.pcap, a public capture nobody here made: openssl
 s_client and s_server typed into by hand, 57 bytes each way, 3.3 s apart, then a clean
 close). It was a `TUNNEL_STALL` warning, "a request the far end left unanswered", because a
 few bytes after a silence may be the server's TLS alert as it gives up. Before TLS 1.3 an
 alert says so in its record type: application data after the silence is the answer.
 
-The captures are our own, built to the same shape."""
+An idle HTTP/2 session whose client's last record echoes the server's (its PING ACK to
+the server's PING: the same 8 bytes back, a record of the same size within a millisecond)
+in Cisco mercury's tlsv1_3.pcap and test_decrypt.pcap, nDPI's protonvpn.pcap, Suricata's
+base64-decode-5885, PcapPlusPlus's example2.pcap. Each was a `TUNNEL_STALL` warning, "a
+request the far end left unanswered".
+
+The captures are our own, built to the same shapes."""
 
 from __future__ import annotations
 
@@ -115,4 +124,52 @@ def test_an_answer_after_bytes_never_seen_is_not_read(tmp_path: Path) -> None:
     """The reply begins 100 bytes past the last the capture showed: what begins there is
     no record header one can trust."""
     status, doc, _err = cli(tmp_path, _session(TLS12_HELLO, record(23, 52), unseen=100))
+    assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
+
+
+# --- an echo awaits no answer ---------------------------------------------------------------
+
+def _idle_h2(last: list[tuple[float, bytes]]) -> list[tuple[float, bytes]]:
+    """An HTTP/2 session over TLS 1.3: a response, then the server's SETTINGS ACK and PING
+    (31- and 39-byte records) in one segment at 0.37 s; ``last``, the client's data after
+    it; then 8 s of silence and the client's FIN (mercury's tlsv1_3.pcap)."""
+    c = Conv(server=UPSTREAM, sport=443, cport=61509)
+    c.handshake(0.0)
+    c.send(0.03, True, CLIENT_HELLO)
+    c.send(0.11, False, TLS13_HELLO + record(23, 3000))
+    c.send(0.12, True, record(23, 58) + record(23, 340))        # Finished, the request
+    c.send(0.366, False, record(23, 433))                       # the response
+    c.send(0.3705, False, record(23, 26) + record(23, 34))      # SETTINGS ACK, PING
+    c.ack(0.3706, True)
+    for ts, payload in last:
+        c.send(ts, True, payload)
+    c.ack(0.395, False)
+    c.close(8.4)
+    return c.frames
+
+
+def test_a_record_that_echoes_the_servers_at_once_awaits_no_answer(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _idle_h2([(0.3709, record(23, 34))]))   # PING ACK
+    assert status == 0 and codes(doc) == ["HEALTHY"], doc["verdicts"]
+
+
+def test_a_record_of_another_size_may_be_a_request_left_unanswered(tmp_path: Path) -> None:
+    """A small request right after the response (HTTP/2 HEADERS, compressed): stall and
+    idle both remain."""
+    status, doc, _err = cli(tmp_path, _idle_h2([(0.3709, record(23, 52))]))
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "warning", v
+    assert any("never answered" in e for e in v["evidence"]), v["evidence"]
+
+
+def test_the_same_size_long_after_is_no_echo(tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _idle_h2([(2.0, record(23, 34))]))
+    assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
+
+
+def test_an_echo_followed_by_more_is_no_echo(tmp_path: Path) -> None:
+    """mercury's test_decrypt.pcap, 10.0.2.15:39256: after the PING ACK a window update
+    (another record, another segment): the client's turn is no longer the echo alone."""
+    status, doc, _err = cli(tmp_path, _idle_h2([(0.3709, record(23, 34)),
+                                                (0.3710, record(23, 30))]))
     assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
