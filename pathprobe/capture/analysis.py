@@ -173,7 +173,8 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
             return None
         ports = q + qihl
         return (socket.inet_ntop(socket.AF_INET, data[off + 12:off + 16]), mtu,
-                data[q + 12:q + 20] + data[ports:ports + 4], (data[q + 2] << 8) | data[q + 3])
+                data[q + 12:q + 20] + data[ports:ports + 4],
+                (data[q + 2] << 8) | data[q + 3] or n - q)    # (0: as parse_ip reads it)
     if b0 >> 4 == 6:
         icmp = off + 40
         q = icmp + 8
