@@ -544,6 +544,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
     if collector.unresent:
         notes.append(ev(CaptureFact.UNRESENT_ONE_WAY, connections=collector.unresent))
+    if collector.cut_off:
+        notes.append(ev(CaptureFact.CUT_OFF, connections=collector.cut_off))
     if collector.worst_zero is not None:
         seconds, receiver, sender = collector.worst_zero
         notes.append(ev(CaptureFact.ZERO_WINDOW, connections=collector.zero_windows,

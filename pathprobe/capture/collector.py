@@ -18,7 +18,7 @@ from pathprobe.capture.conn import DOWN, UP, Conn, Side
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
-from pathprobe.capture.stall import closed_window, unresent_one_way
+from pathprobe.capture.stall import closed_window, cut_off, unresent_one_way
 from pathprobe.capture.timeline import first_pause
 from pathprobe.capture.tracker import Request, Tracker
 from pathprobe.model import Leg, LegReport
@@ -151,6 +151,7 @@ class Collector:
         self.unproven = [0, 0]    # gaps without the receiver's word: connections, bytes
         self.one_way = 0          # connections whose capture holds one side's packets only
         self.unresent = 0         # ... proven by data never resent (stall.unresent_one_way)
+        self.cut_off = 0          # connections that went on beyond the capture (stall.cut_off)
         self.zero_windows = 0     # connections whose receiver ended with its window closed
         self.worst_zero: tuple[float, str, str] | None = None   # (s, receiver, sender)
         # connections without a finding that resent much of what they carried, and the worst:
@@ -255,6 +256,8 @@ class Collector:
         if not findings and one_way == self.one_way and unresent_one_way(
                 c, watched - c.last_data_ts):
             self.unresent += 1
+        elif cut_off(c, watched - c.last_data_ts):   # (whatever else it shows)
+            self.cut_off += 1
         closed = closed_window(c, watched)
         if closed is not None:   # (whatever else it shows: an MSS clamp)
             self._zero_window(c, closed, watched)

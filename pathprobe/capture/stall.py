@@ -82,6 +82,18 @@ def unresent_one_way(c: Conn, silence_s: float) -> bool:
     return False
 
 
+def cut_off(c: Conn, silence_s: float) -> bool:
+    """The connection's last packet in the capture is data its receiver never acknowledged
+    and its sender never resent in ``silence_s`` >= RESEND_PROOF_S after it: the sender got
+    an ACK the capture lacks, and the connection went on beyond the capture (flows cut to
+    their first packets, a capture filter, packets the capture dropped). Its silence
+    proves nothing."""
+    if c.last_frame != c.last_data_frame or silence_s < RESEND_PROOF_S:
+        return False
+    s = c.side(c.last_data_dir)
+    return 0 < s.acked < s.next_seq and s.retx_end <= s.acked
+
+
 def echoed(c: Conn) -> bool:
     """The client's last data was one TLS record the size of the server's last, sent
     within ``ECHO_S`` of it: an echo such as HTTP/2's PING ACK (the same 8 bytes back),
@@ -225,6 +237,8 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
         gap = 0.0       # the capture was not running all along: no evidence
     settled = False   # the client's last word awaited no answer, or got one late
     if idle >= gap or c.gap_owed is None:   # the longest silence is the one at the end
+        if cut_off(c, idle):
+            return None     # (the collector's note)
         gap, gap_from, gap_to, after = idle, c.last_data_frame, 0, 0
         d, clear = c.last_big_dir, c.up.acked >= c.up.next_seq
         settled = echoed(c)

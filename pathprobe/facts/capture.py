@@ -139,6 +139,7 @@ class CaptureFact(StrEnum):
     ONE_WAY = "one-way"                            # {connections}: one side's packets only
     PEER_SILENT = "peer-silent"                    # {connections}: resent, peer never seen
     UNRESENT_ONE_WAY = "unresent-one-way"          # {connections}: never resent, peer unseen
+    CUT_OFF = "cut-off"                            # {connections} end unacked, never resent
     ZERO_WINDOW = "zero-window"                    # {connections} ended with a window of 0
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     TCP_STRAYS = "tcp-strays"                      # {count} TCP packets of no connection

@@ -1,5 +1,4 @@
-"""Silences after the client's last word that are no stall, from public captures nobody
-here made.
+"""Silences that are no stall, from public captures nobody here made.
 
 A TLS session whose server answers a request after a pause (fkie-cad/pcapFS's
 tests/crypto/all_ciphers test_all_ciphers.pcap, a public capture nobody here made: openssl
@@ -14,6 +13,12 @@ in Cisco mercury's tlsv1_3.pcap and test_decrypt.pcap, nDPI's protonvpn.pcap, Su
 base64-decode-5885, PcapPlusPlus's example2.pcap. Each was a `TUNNEL_STALL` warning, "a
 request the far end left unanswered".
 
+A connection whose last captured packet is data never acknowledged and never resent, 37
+to 549 s before the capture ends (nDPI's ookla.pcap, tor.pcap, emotet.pcap: flows cut to
+their first packets; mercury's geneve.pcap). It was a `TUNNEL_STALL` warning "idle
+session and stall remain"; a sender without an ACK resends within seconds, so it got one:
+the connection went on beyond the capture.
+
 The captures are our own, built to the same shapes."""
 
 from __future__ import annotations
@@ -24,7 +29,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pathprobe.wire.tls import sniff_server_version
-from tests.unit.test_analyze_any_capture import UPSTREAM, Conv, cli, codes, verdict
+from tests.unit.test_analyze_any_capture import (
+    UPSTREAM,
+    Conv,
+    cli,
+    codes,
+    tls_session,
+    verdict,
+)
 from tests.unit.test_capture_analysis import CLIENT_HELLO
 
 
@@ -173,3 +185,54 @@ def test_an_echo_followed_by_more_is_no_echo(tmp_path: Path) -> None:
     status, doc, _err = cli(tmp_path, _idle_h2([(0.3709, record(23, 34)),
                                                 (0.3710, record(23, 30))]))
     assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
+
+
+# --- a connection that went on beyond the capture -------------------------------------------
+
+def _cut(after: list[tuple[float, bool, bytes]]) -> list[tuple[float, bytes]]:
+    """A TLS 1.2 session whose server's 521 bytes at 0.2 s are never acknowledged in the
+    capture; ``after``: (ts, from the client?, payload) of that connection's later packets
+    (an empty payload: a bare ACK that does not cover them); another connection 37 s on."""
+    c = Conv(server=UPSTREAM, sport=443, cport=48854)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    c.send(0.02, False, TLS12_HELLO)
+    c.ack(0.03, True)
+    c.send(0.1, True, record(23, 394))
+    c.ack(0.11, False)
+    unacked = c.send(0.2, False, record(23, 516))
+    for ts, up, payload in after:
+        if payload:
+            c.pkt(ts, up, "PA", payload, seq=unacked)
+        else:
+            c.pkt(ts, up, "A", ack=unacked)
+    later = Conv(server=UPSTREAM, sport=443, cport=48900)
+    tls_session(later, 37.3)
+    return c.frames + later.frames
+
+
+def test_data_never_acknowledged_nor_resent_at_the_end_is_beyond_the_capture(
+        tmp_path: Path) -> None:
+    status, doc, _err = cli(tmp_path, _cut([]))
+    assert status == 0 and codes(doc) == ["HEALTHY"], doc["verdicts"]
+    assert any(n.startswith("1 connection(s) whose last captured packet is data never "
+                            "acknowledged and never sent again") for n in doc["notes"]), \
+        doc["notes"]
+
+
+def test_data_resent_is_not_beyond_the_capture(tmp_path: Path) -> None:
+    """The server resends it, unacknowledged: it is waiting (a stall)."""
+    status, doc, _err = cli(tmp_path, _cut([(1.2, False, record(23, 516)),
+                                            (3.2, False, record(23, 516))]))
+    assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
+    assert not any("beyond the capture" in n for n in doc["notes"]), doc["notes"]
+
+
+def test_a_receiver_that_speaks_after_without_acknowledging_it_is_not_cut_off(
+        tmp_path: Path) -> None:
+    """The client's ACK after it does not cover it: the capture holds the connection's later
+    packets, and they say the data never arrived (stall and idle remain)."""
+    status, doc, _err = cli(tmp_path, _cut([(20.0, True, b"")]))
+    v = verdict(doc, "TUNNEL_STALL")
+    assert status == 1 and v["severity"] == "warning", v
+    assert not any("beyond the capture" in n for n in doc["notes"]), doc["notes"]

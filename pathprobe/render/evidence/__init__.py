@@ -8,6 +8,7 @@ from pathprobe.compat import StrEnum
 from pathprobe.model import Evidence
 from pathprobe.render.evidence import (
     capture,
+    capture_notes,
     diagnose,
     hello,
     http_range,
@@ -48,8 +49,9 @@ class _Texts(dict[StrEnum, Template]):
 
 
 TEXT = _Texts()
-for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, diagnose.TEXT, search.TEXT,
-               interception.TEXT, proxyconf.TEXT, hello.TEXT, http_range.TEXT, text.TEXT):
+for _table in (pmtu.TEXT, mss.TEXT, tunnel.TEXT, capture.TEXT, capture_notes.TEXT,
+               diagnose.TEXT, search.TEXT, interception.TEXT, proxyconf.TEXT, hello.TEXT,
+               http_range.TEXT, text.TEXT):
     for _fact, _template in _table.items():
         TEXT.add(_fact, _template)
 
