@@ -901,11 +901,7 @@ def test_link_header_learned_from_unpadded_rows_without_payload(tmp_path: Path) 
     assert any("minus a 30-byte link header" in n for n in notes), notes
 
 
-def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
-    """A Wireshark list of two TLS connections between the same hosts (PcapPlusPlus'
-    example2 has six): rows naming no ports go to the last connection that showed ports,
-    a guess. One connection's hello answer went to the other, whose 'no ServerHello' was a
-    critical stall; it is a warning now, and the notes say rows were placed by guess."""
+def _two_connections(server_ack: bool) -> str:
     c, s = "198.18.1.2 → 198.18.3.2 ", "198.18.3.2 → 198.18.1.2 "
     rows: list[tuple[str, str]] = []
     for port in (50001, 50002):
@@ -920,10 +916,23 @@ def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
              (c, "TCP 54 50001 → 443 [ACK] Seq=1464 Ack=1147 Win=64256 Len=0")]
     text = "".join(f"{i:5d} {i / 100:.6f} {who}{what}\n" for i, (who, what) in
                    enumerate(rows, 1))
-    text += f"{len(rows) + 1:5d} 20.130000 {c}TCP 54 50001 → 443 [FIN, ACK] Seq=1464 Ack=1147 " \
-            "Win=64256 Len=0\n"
+    n = len(rows) + 1
+    if server_ack:    # 50002's server speaks later, without acknowledging the data
+        text += f"{n:5d} 10.000000 {s}TCP 54 443 → 50002 [ACK] Seq=1147 Ack=518 Win=65535 Len=0\n"
+        n += 1
+    return text + (f"{n:5d} 20.130000 {c}TCP 54 50001 → 443 [FIN, ACK] Seq=1464 Ack=1147 "
+                   "Win=64256 Len=0\n")
+
+
+def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
+    """A Wireshark list of two TLS connections between the same hosts (PcapPlusPlus'
+    example2 has six): rows naming no ports go to the last connection that showed ports,
+    a guess. One connection's hello answer went to the other, whose 'no ServerHello' was a
+    critical stall; it is a warning, and the notes say rows were placed by guess. Where the
+    guessed data is the connection's last packet, never acknowledged nor resent, it went on
+    beyond the text: no stall at all."""
     path = tmp_path / "two.txt"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(_two_connections(server_ack=True), encoding="utf-8")
     _status, doc = report(str(path))
     verdicts = cast(list[dict[str, object]], doc["verdicts"])
     assert [(v["code"], v["severity"]) for v in verdicts] == [("TUNNEL_STALL", "warning")]
@@ -931,6 +940,15 @@ def test_rows_placed_by_guess_prove_no_stall(tmp_path: Path) -> None:
                for e in cast(list[str], verdicts[0]["evidence"]))
     notes = cast(list[str], doc["notes"])
     assert any(n.startswith("3 HTTP/TLS row(s) name no ports while several connections")
+               for n in notes), notes
+
+    path.write_text(_two_connections(server_ack=False), encoding="utf-8")
+    _status, doc = report(str(path))
+    verdicts = cast(list[dict[str, object]], doc["verdicts"])
+    assert [v["code"] for v in verdicts] == ["HEALTHY"], verdicts
+    notes = cast(list[str], doc["notes"])
+    assert any(n.startswith("3 HTTP/TLS row(s) name no ports") for n in notes), notes
+    assert any(n.startswith("1 connection(s) whose last captured packet is data never")
                for n in notes), notes
 
 
