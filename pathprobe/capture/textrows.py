@@ -23,13 +23,15 @@ from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN
 
 TCP_URG, TCP_ECE, TCP_CWR = 0x20, 0x40, 0x80
 
-# The Protocol column may name the protocol inside a tunnel ("GTP <TCP>"), or be the bare
-# ethertype Wireshark does not know ("0x0c0d"); a Linux cooked capture may show no
-# destination after the arrow (without an arrow, a destination is needed to be a row).
+# The Protocol column may name the protocol inside a tunnel ("GTP <TCP>"), be the bare
+# ethertype Wireshark does not know ("0x0c0d"), a PPP control protocol ("PPP LCP": a PPPoE
+# link's echo) or Wi-Fi ("802.11"); a Linux cooked capture may show no destination after
+# the arrow (without an arrow, a destination is needed to be a row).
 ROW = re.compile(
     r"^\s*(?:(?P<no>\d+)\s+)?(?P<time>" + TIME + r")\s+(?P<src>[^\s\u2192]+)\s+"
     r"(?:(?:\u2192|->|>)\s+(?:(?P<dst>[^\s\u2192]+)\s+)?|(?P<dst_plain>[^\s\u2192]+)\s+)"
-    r"(?P<proto>[A-Za-z][A-Za-z0-9./_-]*(?: <[A-Za-z0-9./_-]+>)?|0x[0-9a-fA-F]{4})\s+"
+    r"(?P<proto>[A-Za-z][A-Za-z0-9./_-]*(?: <[A-Za-z0-9./_-]+>)?|PPP [A-Z0-9]{2,6}|802\.11"
+    r"|0x[0-9a-fA-F]{4})\s+"
     r"(?P<flen>\d+)\s+(?P<info>.*)$")
 _INFO_TCP = re.compile(r"(?<!\d)(?P<sport>\d+)\s*(?:\u2192|->|>|\?|\u00e2\S*)\s*(?P<dport>\d+)\s+"
                        r"\[(?P<flags>[A-Z]{2,3}(?:, ?[A-Z]{2,3})*)\]")
@@ -53,6 +55,7 @@ def row_without_ip(line: str) -> bool:
     """A packet-list row of a frame that holds no IP packet (STP, CDP, ARP ...)."""
     m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
     return m is not None and (m.group("proto").upper() in _LAYER2_PROTOCOLS
+                              or m.group("proto").startswith("PPP ")
                               or _MAC.match(m.group("src")) is not None)
 
 

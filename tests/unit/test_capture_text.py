@@ -843,8 +843,15 @@ def test_text_of_other_protocols_only_reads_like_its_pcap(tmp_path: Path) -> Non
     "(0x00000c), pid Unknown (0x0003), length 51\n"
     "2006-11-10 14:27:00.832055 00:07:00:42:00:00 > 00:14:22:59:55:51 Null Information, "
     "send seq 0, rcv seq 0, Flags [Command], length 12\n",
+    # tshark rows whose Protocol column is two words or begins with a digit: a PPP control
+    # protocol (packetnet's l2tp.pcap, a PPPoE link's echo) and Wi-Fi (packetnet's 802.11
+    # captures): was 'not a capture' (exit 2)
+    "    1   0.000000   198.18.6.72 \u2192 198.18.7.99 PPP LCP 74 Echo Request\n"
+    "    2   0.000100 Netgear_f8:d7:06 \u2192 Broadcast    802.11 292 Beacon frame, SN=2892, "
+    "FN=0, Flags=........C, BI=100, SSID=\"lab\"\n",
 ], ids=["tcpdump", "tshark", "tcpdump-any-pppoe", "tcpdump-e", "tcpdump-e-sll2",
-        "tcpdump-e-sll-8023", "tshark-sll-unknown", "tcpdump-wifi", "tcpdump-llc"])
+        "tcpdump-e-sll-8023", "tshark-sll-unknown", "tcpdump-wifi", "tcpdump-llc",
+        "tshark-ppp-wifi"])
 def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text: str) -> None:
     """tcpdump lines and tshark rows of STP, CDP, LLDP, LACP (a capture on an access port):
     their pcap says there is no IP packet (exit 3); the text was 'not a capture' (exit 2),
@@ -855,6 +862,27 @@ def test_text_of_switch_protocols_only_reads_like_its_pcap(tmp_path: Path, text:
     assert proc.returncode == 3, proc.stderr
     (line,) = proc.stderr.decode().splitlines()
     assert "no IP packet in" in line and "STP, CDP, LLDP" in line
+
+
+def test_ppp_echo_rows_among_tcp_rows_are_packets_not_skipped_lines(tmp_path: Path) -> None:
+    """A Wireshark list of a PPPoE link (the 1492-byte MTU case): its LCP echo rows are
+    packets without IP, not lines to skip."""
+    path = tmp_path / "pppoe.txt"
+    path.write_text(
+        "    1   0.000000 198.18.1.2 \u2192 198.18.4.2   TCP 74 40000 \u2192 443 [SYN] Seq=0 "
+        "Win=64240 Len=0 MSS=1452\n"
+        "    2   0.020000 198.18.4.2 \u2192 198.18.1.2   TCP 74 443 \u2192 40000 [SYN, ACK] Seq=0 "
+        "Ack=1 Win=65535 Len=0 MSS=1452\n"
+        "    3   0.020100 198.18.1.2 \u2192 198.18.4.2   TCP 66 40000 \u2192 443 [ACK] Seq=1 Ack=1 "
+        "Win=64256 Len=0\n"
+        "    4   5.000000 Cisco_ea:b8:85 \u2192 Broadcast  PPP LCP 60 Echo Request\n"
+        "    5   5.000100 Cisco_ea:b8:86 \u2192 Cisco_ea:b8:85  PPP LCP 60 Echo Reply\n",
+        encoding="utf-8")
+    status, doc = report(str(path))
+    notes = cast(list[str], doc["notes"])
+    assert status == 0 and notes[0].startswith("pppoe.txt: text (Wireshark/tshark packet "
+                                               "list), 5 packets on 5 lines"), notes
+    assert not any("skipped" in n for n in notes), notes
 
 
 def test_rows_of_packets_inside_a_tunnel_are_ip_packets(tmp_path: Path) -> None:
