@@ -61,8 +61,8 @@ def test_a_hello_before_a_merged_piece_ends_where_the_capture_breaks_off(
     assert status == 1 and v["severity"] == "warning", v
     said = [e for e in v["evidence"] if e.startswith("no ServerHello")]
     assert said == ["no ServerHello; connection still open where the capture breaks off after "
-                    "frame 13 (96.9 s later: a pause, or another capture's packets, follows) "
-                    "after 96.9 s without data"], v["evidence"]
+                    "frame 13 (96.9 s after its last packet: a pause, or another capture's "
+                    "packets, follows) after 96.9 s without data"], v["evidence"]
     assert not any("126144" in e for e in v["evidence"]), v["evidence"]
 
 
@@ -82,8 +82,8 @@ def test_a_silence_before_a_merged_piece_ends_where_the_capture_breaks_off(
     v = verdict(doc, "TUNNEL_STALL")
     last = [e for e in v["evidence"] if ": last data, then " in e]
     assert last == ["frame 6: last data, then 8.6 s without data; connection still open where "
-                    "the capture breaks off after frame 17 (8.6 s later: a pause, or another "
-                    "capture's packets, follows)"], v["evidence"]
+                    "the capture breaks off after frame 17 (8.6 s after its last packet: a pause, "
+                    "or another capture's packets, follows)"], v["evidence"]
 
 
 def _hello_alone(server: str, cport: int, ts: float, resends: tuple[float, ...] = ()) -> Conv:

@@ -31,11 +31,12 @@ def ended(v: Mapping[str, Number]) -> str:
     if kind == "silent":
         return f"silent for {_float(v, 'after_s'):.0f} s (no FIN or RST seen by then)"
     if kind == "open":
-        return f"still open when the capture ended ({_float(v, 'after_s'):.1f} s later)"
+        return (f"still open when the capture ended ({_float(v, 'after_s'):.1f} s after its "
+                "last packet)")
     if kind == "paused":
         return (f"still open where the capture breaks off after frame {v.get('end_frame')} "
-                f"({_float(v, 'after_s'):.1f} s later: a pause, or another capture's packets, "
-                "follows)")
+                f"({_float(v, 'after_s'):.1f} s after its last packet: a pause, or another "
+                "capture's packets, follows)")
     return f"{v.get('how')} at frame {v.get('end_frame')}"
 
 
