@@ -272,6 +272,8 @@ def _fold(group: Sequence[Verdict]) -> Verdict:
                                        default=0) or None
     if others is None:
         numbers.pop("others_connected", None)
+    else:
+        numbers["others_connected"] = others
     measured = any(v.confidence is Confidence.MEASURED for v in group)
     confidence = (Confidence.MEASURED if decisive or (measured and others is not None)
                   else Confidence.INFERRED)

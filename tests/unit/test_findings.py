@@ -301,6 +301,15 @@ def test_merge_shows_the_measured_members_evidence_first() -> None:
     assert v.evidence == (proof, guess)
 
 
+def test_a_fold_of_refusals_among_successes_says_the_fewest_others_everywhere() -> None:
+    """Two captured refusals, one while 3 other connections got in, one while 1 did: the
+    fold says what holds for both (1), in its field and in the numbers JSON shows."""
+    refused = [Verdict(VerdictCode.PROXY_UNREACHABLE, L1, None, (), numbers={
+        "others_connected": n}, others_connected=n) for n in (3, 1)]
+    (v,) = merge(refused)
+    assert v.others_connected == v.numbers["others_connected"] == 1
+
+
 def test_merge_keeps_each_evidence_item_once() -> None:
     ev = Evidence(TunnelFact.NOT_EXACT, Step.TUNNEL, {"ok": 1200})
     (v,) = merge([Verdict(HOLE, L2, UP, (ev,)), Verdict(HOLE, L2, UP, (ev,))])
