@@ -236,3 +236,22 @@ def test_a_receiver_that_speaks_after_without_acknowledging_it_is_not_cut_off(
     v = verdict(doc, "TUNNEL_STALL")
     assert status == 1 and v["severity"] == "warning", v
     assert not any("beyond the capture" in n for n in doc["notes"]), doc["notes"]
+
+
+def test_a_hello_never_acknowledged_nor_resent_at_the_end_is_beyond_the_capture(
+        tmp_path: Path) -> None:
+    """The same for a ClientHello: the capture's last packet of its connection, 30 s
+    before the capture ends, neither acknowledged nor resent. It was a critical
+    `TUNNEL_STALL` "no ServerHello" beside the note that its silence proves nothing."""
+    c = Conv(server=UPSTREAM, sport=443, cport=40001)
+    c.handshake(0.0)
+    c.send(0.01, True, CLIENT_HELLO)
+    later = Conv(server=UPSTREAM, sport=443, cport=40009)
+    tls_session(later, 30.0)
+    status, doc, _err = cli(tmp_path, c.frames + later.frames)
+    assert status == 0 and codes(doc) == ["HEALTHY"], doc["verdicts"]
+    assert any("beyond the capture" in n for n in doc["notes"]), doc["notes"]
+    # acknowledged and still unanswered: the server owes the answer (a stall)
+    c.ack(0.05, False)
+    status, doc, _err = cli(tmp_path, c.frames + later.frames)
+    assert status == 1 and "TUNNEL_STALL" in codes(doc), doc["verdicts"]
