@@ -34,6 +34,7 @@ from pathprobe.capture.linklayer import (
     ip_offset,
     pppoe_ip_limit,
 )
+from pathprobe.capture.overall import overall_notes
 from pathprobe.capture.reader import (
     ReadStats,
     no_ip_error,
@@ -258,7 +259,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         continue
                 # fast_tcp, inlined (a call per packet is measurable here)
                 n = len(data)
-                if n <= off:
+                if n <= off:   # (nothing of the IP header kept: a snap length)
+                    note_not_ip(stats, linktype, data)
                     continue
                 v = data[off] >> 4
                 if v == 4 and n >= off + 40:
@@ -423,7 +425,10 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         return True
     if proto == PROTO_TCP:
         tcp = parse_tcp(mv[ip.header_length:])
-        if tcp is None:
+        if tcp is None:   # (a snap length, or a damaged frame)
+            cut = tracker.header_cut
+            cut[0] += 1
+            cut[1] = cut[1] or frame
             return True
         key = pack_key(socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst), tcp.sport,
                        tcp.dport)
@@ -518,48 +523,7 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
                  icmp: IcmpLog, dns: DnsLog, icmp_found: list[Finding], max_rows: int
                  ) -> Measurement:
     """The verdicts, the table and the notes of what the reader and analysis noticed."""
-    notes = [ev(CaptureFact.CAPTURE_READ, file=path.name, frames=stats.frames,
-                chosen=collector.chosen, total=collector.seen)]
-    if not collector.seen and tracker.strays:
-        notes.append(ev(CaptureFact.TCP_STRAYS, count=tracker.strays))
-    elif not collector.seen:
-        notes.append(ev(CaptureFact.NO_TCP,
-                        packets=stats.frames - stats.not_ip - stats.unsupported_frames))
-    if stats.truncated:
-        notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
-    if stats.unsupported_frames:
-        notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
-    if tracker.shed_total:
-        notes.append(ev(CaptureFact.CONNECTIONS_SHED, count=tracker.shed_total,
-                        syn_only=tracker.shed_syn_only, max_connections=tracker.max_connections))
-    if collector.joined:
-        notes.append(ev(CaptureFact.LEG2_JOINED, joined=collector.joined))
-    for before, after, t0, t1 in tracker.pauses[:3]:
-        notes.append(ev(CaptureFact.CAPTURE_PAUSED, before, after=after,
-                        seconds=round(t1 - t0, 1)))
-    if collector.loss[0]:
-        notes.append(ev(CaptureFact.CAPTURE_LOSS, connections=collector.loss[0],
-                        missing=collector.loss[1]))
-    if collector.one_way:
-        notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
-    if collector.unresent:
-        notes.append(ev(CaptureFact.UNRESENT_ONE_WAY, connections=collector.unresent))
-    if collector.cut_off:
-        notes.append(ev(CaptureFact.CUT_OFF, connections=collector.cut_off))
-    if collector.worst_zero is not None:
-        seconds, receiver, sender = collector.worst_zero
-        notes.append(ev(CaptureFact.ZERO_WINDOW, connections=collector.zero_windows,
-                        receiver=receiver, sender=sender, seconds=round(seconds, 1)))
-    if collector.worst_loss is not None:
-        share, sender, resent, carried = collector.worst_loss
-        notes.append(ev(CaptureFact.LOSSY_TRANSFERS, connections=collector.lossy,
-                        sender=sender, resent=resent, carried=carried,
-                        percent=round(100 * share, 1)))
-    if collector.peer_silent:
-        notes.append(ev(CaptureFact.PEER_SILENT, connections=collector.peer_silent))
-    if collector.unproven[0]:
-        notes.append(ev(CaptureFact.GAP_UNPROVEN, connections=collector.unproven[0],
-                        missing=collector.unproven[1]))
+    notes = overall_notes(path.name, stats, collector, tracker)
     rows = sorted(collector.problem_rows) + sorted(collector.healthy_rows)
     if max_rows and len(rows) < collector.chosen:
         notes.append(ev(CaptureFact.TABLE_LIMITED, shown=len(rows), chosen=collector.chosen,

@@ -216,6 +216,7 @@ class Conn:
     hello_record: int = 0        # the ClientHello record's declared length (with its header)
     hello_end: int = 0           # relative sequence number where that record ends
     server_name: str = ""        # SNI of the ClientHello, or Host of an origin-form request
+    unread: bool = False         # a first message went unread, its payload cut (snap length)
     server_hello: tuple[int, int] | None = None
     tls_version: int | None = None   # what the ServerHello selected, when its bytes tell
     # The server's first data after the ClientHello when it is no ServerHello: (frame,

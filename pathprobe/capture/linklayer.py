@@ -391,11 +391,17 @@ _ETHERTYPE_NAMES = {0x0806: "ARP", 0x88CC: "LLDP", 0x888E: "802.1X", 0x8863: "PP
                     0x22F0: "AVTP", 0x9000: "Ethernet loopback"}
 
 
+# ethertype -> (name, bytes of its header without options)
+_IP_HEADER_MIN = {ETHERTYPE_IPV4: ("IPv4", 20), ETHERTYPE_IPV6: ("IPv6", 40)}
+
+
 def frame_kind(linktype: int, data: bytes) -> str:
     """What a frame without IP carries, in a few words (for the no-IP message)."""
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        et, _off = _past_tags(data, 0)   # (what the tags carry: "ethertype 0x88e7 (tagged)")
+        et, off = _past_tags(data, 0)   # (what the tags carry: "ethertype 0x88e7 (tagged)")
         tagged = " (tagged)" if et != (data[12] << 8) | data[13] else ""
+        if et in _IP_HEADER_MIN and len(data) < off + _IP_HEADER_MIN[et][1]:
+            return f"{_IP_HEADER_MIN[et][0]} (header cut short)" + tagged
         if et < 0x0600:
             return "802.3/LLC (STP, CDP, ...)" + tagged
         return f"ethertype 0x{et:04x}" + (f" ({_ETHERTYPE_NAMES[et]})" if et in _ETHERTYPE_NAMES

@@ -114,6 +114,8 @@ class Tracker:
         self.pauses: tuple[Pause, ...] = ()     # where the capture went quiet (timeline)
         self.fragments: dict[tuple[str, str], list[int]] = {}   # (src,dst) -> [count, first]
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
+        self.header_cut = [0, 0]   # TCP packets whose TCP header is cut short: [count, first]
+        self.unread_cut = [0, 0]   # connections with first words cut (_unread): [count, first]
         # IPv4 packets of total length 0, read at their captured length (TSO): [count, first]
         self.offloaded = [0, 0]
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
@@ -449,8 +451,10 @@ class Tracker:
             c.exchanges[-1].head_unseen = (frame, unseen)
         if blind and (c.phase != "start" or proxy_request(payload) is None):
             return
-        if payload:   # (text, or a short snap length, may hold none)
+        if payload:
             self._content(c, d, frame, ts, start, length, payload)
+        else:   # (text holds none; a short snap length may keep none)
+            self._unread(c, frame)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,
                  payload: bytes) -> None:
@@ -484,8 +488,10 @@ class Tracker:
                 else:
                     c.first_payload = "other"
                     c.phase = "other"
+                if len(payload) < min(length, PAYLOAD_PEEK):   # (it may have been one)
+                    self._unread(c, frame)
         elif d == DOWN and phase == "response":
-            self._response(c, frame, ts, payload)
+            self._response(c, frame, ts, payload, length)
         elif phase == "tunnel":
             if d == UP and c.client_hello is None:
                 self._hello(c, frame, start, length, payload)
@@ -513,11 +519,21 @@ class Tracker:
             c.server_name = hello[1]
         return True
 
-    def _response(self, c: Conn, frame: int, ts: float, payload: bytes) -> None:
+    def _unread(self, c: Conn, frame: int) -> None:
+        """First words not recognised in a payload the capture cut short (snap length)."""
+        if not c.unread:
+            c.unread = True
+            unread = self.unread_cut
+            unread[0] += 1
+            unread[1] = unread[1] or frame
+
+    def _response(self, c: Conn, frame: int, ts: float, payload: bytes, length: int) -> None:
         ex = c.exchanges[-1]
         if ex.status is None:
             m = STATUS_RE.match(payload)
             if m is None:
+                if not ex.non_http and len(payload) < min(length, PAYLOAD_PEEK):
+                    self._unread(c, frame)
                 ex.non_http = True
                 return
             ex.status = int(m.group(1))

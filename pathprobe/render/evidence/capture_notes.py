@@ -80,6 +80,15 @@ TEXT: dict[CaptureFact, Template] = {
         "{receiver}, for {seconds} s toward {sender}): a silence there is the receiver's, "
         "not the path's, and not judged a stall",
     CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
+    CaptureFact.TCP_HEADER_CUT:
+        "{count:#TCP packet} whose TCP header is cut short (first at frame {frame}): a snap "
+        "length too small for it, or damaged frames; they are not analysed",
+    CaptureFact.SNAP_CUT:
+        "{count} connection(s) whose first words (a request, a proxy's answer, a TLS hello; "
+        "first at frame {frame}) could not be read, cut short by the capture's snap length "
+        "({frames:#frame} kept to at most {kept} bytes): roles and targets there are inferred "
+        "from SYNs and ports; sizes come from the IP headers and stand (tcpdump -s 0 keeps "
+        "whole frames)",
     CaptureFact.TCP_STRAYS:
         "no TCP connection to analyse: the {count:#TCP packet} carry no data and no SYN (ACKs, "
         "FINs or resets of connections whose start the capture missed)",

@@ -1,0 +1,66 @@
+"""The notes on a capture as a whole: what the reader counted (frames, cuts, what it could
+not read) and what the collector found across connections (loss the capture shows, one-way
+captures, idle receivers), as typed evidence in the order a report lists them."""
+
+from __future__ import annotations
+
+from pathprobe.capture.collector import Collector
+from pathprobe.capture.finding import ev
+from pathprobe.capture.reader import ReadStats
+from pathprobe.capture.tracker import Tracker
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import Evidence
+
+
+def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tracker
+                  ) -> list[Evidence]:
+    """The reader's and the collector's notes on the capture named ``file``."""
+    notes = [ev(CaptureFact.CAPTURE_READ, file=file, frames=stats.frames,
+                chosen=collector.chosen, total=collector.seen)]
+    if tracker.header_cut[0]:
+        notes.append(ev(CaptureFact.TCP_HEADER_CUT, tracker.header_cut[1],
+                        count=tracker.header_cut[0]))
+    if not collector.seen and tracker.strays:
+        notes.append(ev(CaptureFact.TCP_STRAYS, count=tracker.strays))
+    elif not collector.seen and not tracker.header_cut[0]:
+        notes.append(ev(CaptureFact.NO_TCP,
+                        packets=stats.frames - stats.not_ip - stats.unsupported_frames))
+    if stats.truncated:
+        notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
+    if stats.cut[0] and tracker.unread_cut[0]:   # (a cut that hid nothing read is no news)
+        notes.append(ev(CaptureFact.SNAP_CUT, tracker.unread_cut[1],
+                        count=tracker.unread_cut[0], frames=stats.cut[0], kept=stats.cut[2]))
+    if stats.unsupported_frames:
+        notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
+    if tracker.shed_total:
+        notes.append(ev(CaptureFact.CONNECTIONS_SHED, count=tracker.shed_total,
+                        syn_only=tracker.shed_syn_only, max_connections=tracker.max_connections))
+    if collector.joined:
+        notes.append(ev(CaptureFact.LEG2_JOINED, joined=collector.joined))
+    for before, after, t0, t1 in tracker.pauses[:3]:
+        notes.append(ev(CaptureFact.CAPTURE_PAUSED, before, after=after,
+                        seconds=round(t1 - t0, 1)))
+    if collector.loss[0]:
+        notes.append(ev(CaptureFact.CAPTURE_LOSS, connections=collector.loss[0],
+                        missing=collector.loss[1]))
+    if collector.one_way:
+        notes.append(ev(CaptureFact.ONE_WAY, connections=collector.one_way))
+    if collector.unresent:
+        notes.append(ev(CaptureFact.UNRESENT_ONE_WAY, connections=collector.unresent))
+    if collector.cut_off:
+        notes.append(ev(CaptureFact.CUT_OFF, connections=collector.cut_off))
+    if collector.worst_zero is not None:
+        seconds, receiver, sender = collector.worst_zero
+        notes.append(ev(CaptureFact.ZERO_WINDOW, connections=collector.zero_windows,
+                        receiver=receiver, sender=sender, seconds=round(seconds, 1)))
+    if collector.worst_loss is not None:
+        share, sender, resent, carried = collector.worst_loss
+        notes.append(ev(CaptureFact.LOSSY_TRANSFERS, connections=collector.lossy,
+                        sender=sender, resent=resent, carried=carried,
+                        percent=round(100 * share, 1)))
+    if collector.peer_silent:
+        notes.append(ev(CaptureFact.PEER_SILENT, connections=collector.peer_silent))
+    if collector.unproven[0]:
+        notes.append(ev(CaptureFact.GAP_UNPROVEN, connections=collector.unproven[0],
+                        missing=collector.unproven[1]))
+    return notes

@@ -1,0 +1,114 @@
+"""`analyze` on captures taken with a short snap length (`tcpdump -s 60`, an appliance's
+capture cut to its first bytes): every record says the frame was longer than what was
+kept. Without saying so, a CONNECT cut away made the proxy "the server" with no word of
+why, TCP headers cut away became "36 IP packets, no TCP connection", and IP headers cut
+away became "no IP packet ... re-capture with 'tcpdump -i any'", advice that changes
+nothing. The captures are our own lab fixtures, cut here as `editcap -s N` cuts them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pathprobe.model import ExitStatus
+from tests.conftest import cli_env
+from tests.unit.test_capture_reader import pcap_records, write_pcap, write_pcapng
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+
+
+def _cut(path: Path, fixture: str, snap: int, pcapng: bool = False) -> Path:
+    """The fixture with every frame kept to its first ``snap`` bytes (its original length
+    still recorded), as a pcap or a pcapng."""
+    linktype, recs = pcap_records(FIXTURES / fixture)
+    cut = [(sec, usec, data[:snap], orig) for sec, usec, data, orig in recs]
+    return (write_pcapng if pcapng else write_pcap)(path, linktype, cut)
+
+
+def _analyze(path: Path) -> tuple[int, dict[str, object], str]:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+                       capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
+    assert "Traceback" not in r.stderr, r.stderr
+    return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {}, r.stderr
+
+
+def _notes(doc: dict[str, object]) -> list[str]:
+    notes = doc["notes"]
+    assert isinstance(notes, list)
+    return [str(n) for n in notes]
+
+
+def _first_payload_frame(fixture: str) -> int:
+    """The number of the fixture's first frame that carries TCP payload (the CONNECT)."""
+    from scapy.layers.inet import TCP
+    from scapy.layers.l2 import Ether
+
+    for n, (_s, _u, data, _o) in enumerate(pcap_records(FIXTURES / fixture)[1], 1):
+        pkt = Ether(data)
+        if TCP in pkt and bytes(pkt[TCP].payload):
+            return n
+    raise AssertionError("no payload in " + fixture)
+
+
+@pytest.mark.parametrize("pcapng", [False, True])
+def test_first_words_cut_away_are_said_with_the_length_kept(tmp_path: Path,
+                                                             pcapng: bool) -> None:
+    """-s 60: the handshake and MSS are read; the CONNECT is not, and the note says why,
+    where, and how to keep it."""
+    path = _cut(tmp_path / ("s.pcapng" if pcapng else "s.pcap"), "clamp.pcap", 60, pcapng)
+    status, doc, _err = _analyze(path)
+    assert status == ExitStatus.HEALTHY, doc
+    (row,) = doc["legs"]   # type: ignore[misc]
+    assert (row["mss_sent"], row["mss_received"]) == (1460, 1300), row
+    longer = sum(len(d) > 60 for _s, _u, d, _o in pcap_records(FIXTURES / "clamp.pcap")[1])
+    first = _first_payload_frame("clamp.pcap")
+    (snap,) = [n for n in _notes(doc) if "snap length" in n]
+    assert snap.startswith(f"1 connection(s) whose first words (a request, a proxy's answer, "
+                           f"a TLS hello; first at frame {first}) could not be read"), snap
+    assert f"({longer} frames kept to at most 60 bytes)" in snap, snap
+    assert "tcpdump -s 0" in snap, snap
+
+
+@pytest.mark.parametrize("snap", [200, 400, 65535])
+def test_a_snap_length_that_hid_nothing_read_goes_unsaid(tmp_path: Path, snap: int) -> None:
+    """The lab's own captures keep 400 bytes a frame: requests, answers and hellos are read
+    whole; the note would be noise. The proxy and its CONNECT are seen as uncut."""
+    status, doc, _err = _analyze(_cut(tmp_path / "s.pcap", "healthy.pcap", snap))
+    assert status == ExitStatus.HEALTHY, doc
+    assert not any("snap length" in n for n in _notes(doc)), doc["notes"]
+    (row,) = doc["legs"]   # type: ignore[misc]
+    assert row["target"] != "-" and row["name"] == "fmc-proxy", row
+
+
+@pytest.mark.parametrize("snap", [34, 40, 53])
+def test_tcp_headers_cut_away_are_named_not_called_no_tcp(tmp_path: Path, snap: int) -> None:
+    status, doc, _err = _analyze(_cut(tmp_path / "s.pcap", "healthy.pcap", snap))
+    assert status == ExitStatus.HEALTHY, doc
+    notes = _notes(doc)
+    frames = len(pcap_records(FIXTURES / "healthy.pcap")[1])
+    assert any(n.startswith(f"{frames} TCP packets whose TCP header is cut short (first at "
+                            "frame 1)") for n in notes), notes
+    assert not any("no TCP connection in the capture" in n for n in notes), notes
+
+
+@pytest.mark.parametrize("snap", [14, 20, 33])
+def test_ip_headers_cut_away_advise_a_larger_snap_length(tmp_path: Path, snap: int) -> None:
+    status, doc, err = _analyze(_cut(tmp_path / "s.pcap", "healthy.pcap", snap))
+    assert status == ExitStatus.NOT_MEASURED and not doc, err
+    frames = len(pcap_records(FIXTURES / "healthy.pcap")[1])
+    assert f"no IP packet in {frames} frames ({frames} IPv4 (header cut short))" in err, err
+    assert (f"every frame was kept to at most {snap} bytes (the capture's snap length); "
+            "re-capture with 'tcpdump -s 0 -w FILE'") in err, err
+    assert "tcpdump -i any" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_frames_without_ip_that_are_whole_keep_the_link_advice(tmp_path: Path) -> None:
+    """ARP frames kept whole: nothing was cut, so the advice stays the link's."""
+    arp = b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + b"\0" * 28
+    status, _doc, err = _analyze(write_pcap(tmp_path / "a.pcap", 1, [(0, 0, arp, len(arp))]))
+    assert status == ExitStatus.NOT_MEASURED, err
+    assert "ARP" in err and "snap length" not in err and "tcpdump -i any" in err, err
