@@ -289,6 +289,16 @@ def _tcpdump_packet(line: str, lineno: int, pending: tuple[str | None, str | Non
     return (dns_line(line, lineno, pending[0]) or td) if td is NonTcp.IP else td
 
 
+def _count_other(out: TextParse, td: NonTcp, lineno: int) -> None:
+    """A tcpdump line of another protocol, or of TCP whose header it could not print."""
+    out.other_protocols += 1
+    out.not_ip += td is NonTcp.NOT_IP
+    if td is NonTcp.TCP_CUT:
+        out.tcp_cut[0] += 1
+        out.tcp_cut[1] = out.tcp_cut[1] or lineno
+    out.seen(TextForm.TCPDUMP)
+
+
 def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
@@ -330,9 +340,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             if isinstance(td, TextPacket):
                 add(td)
             else:
-                out.other_protocols += 1
-                out.not_ip += td is NonTcp.NOT_IP
-                out.seen(TextForm.TCPDUMP)
+                _count_other(out, td, lineno)
             continue
         if block_start(line):
             i, p = detail_block(lines, i, lineno)

@@ -260,6 +260,7 @@ class NonTcp(Enum):
 
     IP = "ip"              # UDP, ICMP ...: an IP packet all the same
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
+    TCP_CUT = "tcp-cut"    # TCP whose header tcpdump could not print ("[|tcp]": snap length)
 
 _TD_NO_PORTS = re.compile(TD_START + r"(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 # 802.11: a radio header (radiotap: rate, channel), or a management or control frame
@@ -543,8 +544,9 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
             if known is None:
                 return NonTcp.NOT_IP if _TD_LAYER2.match(line) else None
             return NonTcp.NOT_IP if "ARP, " in known.group(0) else NonTcp.IP
-        if m.group("rest").startswith("Flags"):
-            return None     # a TCP line whose flags cannot be read: not another protocol
+        rest = m.group("rest").lstrip()   # (TCP whose flags cannot be read, or cut short)
+        if rest.startswith(("Flags", "[|tcp]")):
+            return NonTcp.TCP_CUT if rest[0] == "[" else None
         return NonTcp.IP if (m.group("time") or time_s or m.group("fam") or fam) else None
     time_s = m.group("time") or time_s
     fam = m.group("fam") or fam
@@ -558,8 +560,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
     p = TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"), dport,
                    flags, parse_time(time_s) if time_s else None,
                    6 if fam == "IP6" else 4 if fam == "IP" else 0)
-    seq_m = _TD_SEQ.search(rest)
-    p.seq = u32(seq_m)
+    p.seq = u32(seq_m := _TD_SEQ.search(rest))
     p.ack, p.window = u32(_TD_ACK.search(rest)), u32(_TD_WIN.search(rest))
     opts = _td_options_span(rest)
     if opts is not None:

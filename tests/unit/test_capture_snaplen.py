@@ -112,3 +112,21 @@ def test_frames_without_ip_that_are_whole_keep_the_link_advice(tmp_path: Path) -
     status, _doc, err = _analyze(write_pcap(tmp_path / "a.pcap", 1, [(0, 0, arp, len(arp))]))
     assert status == ExitStatus.NOT_MEASURED, err
     assert "ARP" in err and "snap length" not in err and "tcpdump -i any" in err, err
+
+
+def test_tcpdump_text_of_cut_headers_names_them_too(tmp_path: Path) -> None:
+    """What `tcpdump -n -r` prints of such a capture: '[|tcp]' where the flags would be."""
+    text = tmp_path / "cut.txt"
+    text.write_text("\n".join([
+        "# tcpdump -n -r s.pcap (taken with -s 40)",
+        "09:21:07.621535 IP 198.18.1.2.54644 > 198.18.2.2.3128:  [|tcp]",
+        "09:21:07.621616 IP 198.18.2.2.3128 > 198.18.1.2.54644:  [|tcp]",
+        "09:21:07.621645 IP 198.18.1.2.54644 > 198.18.2.2.3128:  [|tcp]",
+        "09:21:07.621700 IP 198.18.1.2.5353 > 198.18.2.2.53: 1+ A? example.test. (30)",
+    ]) + "\n")
+    status, doc, _err = _analyze(text)
+    assert status == ExitStatus.HEALTHY, doc
+    notes = _notes(doc)
+    assert any(n.startswith("3 TCP packets whose TCP header is cut short (first at line 2)")
+               for n in notes), notes
+    assert not any("no TCP connection in the capture" in n for n in notes), notes
