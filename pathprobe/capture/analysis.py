@@ -425,6 +425,8 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         return True
     if proto == PROTO_TCP:
         tcp = parse_tcp(mv[ip.header_length:])
+        if tcp is None and ip.more_fragments:   # (the rest of it is in the next fragment)
+            return True
         if tcp is None:   # (a snap length, or a damaged frame)
             cut = tracker.header_cut
             cut[0] += 1

@@ -130,3 +130,22 @@ def test_tcpdump_text_of_cut_headers_names_them_too(tmp_path: Path) -> None:
     assert any(n.startswith("3 TCP packets whose TCP header is cut short (first at line 2)")
                for n in notes), notes
     assert not any("no TCP connection in the capture" in n for n in notes), notes
+
+
+def test_a_tcp_header_split_over_fragments_is_no_cut_header(tmp_path: Path) -> None:
+    """A SYN whose first fragment holds 8 bytes of its TCP header (as suricata-verify's
+    defrag captures): the rest is in the next fragment, which the fragment note counts."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+
+    syn = bytes(TCP(sport=40000, dport=3128, flags="S", seq=1000, options=[("MSS", 1460)]))
+    first = Ether() / IP(src="198.18.1.2", dst="198.18.2.2", proto=6, id=7, flags="MF",
+                         frag=0) / syn[:8]
+    rest = Ether() / IP(src="198.18.1.2", dst="198.18.2.2", proto=6, id=7, frag=1) / syn[8:]
+    recs = [(0, 0, bytes(first), len(first)), (0, 1000, bytes(rest), len(rest))]
+    status, doc, _err = _analyze(write_pcap(tmp_path / "frag.pcap", 1, recs))
+    assert status in (ExitStatus.HEALTHY, ExitStatus.PROBLEM), doc
+    notes = _notes(doc)
+    assert any(n.startswith("2 IP fragments in the capture (first at frame 1)")
+               for n in notes), notes
+    assert not any("header is cut short" in n for n in notes), notes
