@@ -395,6 +395,16 @@ _ETHERTYPE_NAMES = {0x0806: "ARP", 0x88CC: "LLDP", 0x888E: "802.1X", 0x8863: "PP
 _IP_HEADER_MIN = {ETHERTYPE_IPV4: ("IPv4", 20), ETHERTYPE_IPV6: ("IPv6", 40)}
 
 
+def ip_header_cut(linktype: int, data: bytes) -> bool:
+    """The frame announces IP (its ethertype, a raw IP link) but ends inside the IP header:
+    a snap length too short for it, or a damaged frame."""
+    if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
+        et, off = _past_tags(data, 0)
+        return et in _IP_HEADER_MIN and len(data) < off + _IP_HEADER_MIN[et][1]
+    return linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
+                        LINKTYPE_IPV6) and len(data) < 20
+
+
 def frame_kind(linktype: int, data: bytes) -> str:
     """What a frame without IP carries, in a few words (for the no-IP message)."""
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
@@ -406,6 +416,8 @@ def frame_kind(linktype: int, data: bytes) -> str:
             return "802.3/LLC (STP, CDP, ...)" + tagged
         return f"ethertype 0x{et:04x}" + (f" ({_ETHERTYPE_NAMES[et]})" if et in _ETHERTYPE_NAMES
                                           else "") + tagged
+    if ip_header_cut(linktype, data):
+        return "IP (header cut short)"
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC) and _cisco_hdlc(data):
         return "Cisco HDLC frames without IP (SLARP keepalives, CDP ...)"
     if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC, LINKTYPE_PPP_ETHER):

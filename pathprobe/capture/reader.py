@@ -26,6 +26,7 @@ from pathprobe.capture.linklayer import (
     SUPPORTED_LINKTYPES,
     Frame,
     frame_kind,
+    ip_header_cut,
     linktype_name,
     recapture_advice,
 )
@@ -64,6 +65,7 @@ class ReadStats:
     text: TextInfo | None = None        # the input was capture text, not a capture file
     # frames kept shorter than they were (the snap length): [count, first frame, most kept]
     cut: list[int] = field(default_factory=lambda: [0, 0, 0])
+    ip_cut: int = 0                     # of the frames without IP, those cut inside its header
 
 
 def _no_ip_there(linktype: int) -> str:
@@ -463,6 +465,7 @@ def note_cut(stats: ReadStats, frame: int, kept: int) -> None:
 def note_not_ip(stats: ReadStats, linktype: int, data: bytes) -> None:
     """Count a frame that carries no IP, and remember what it carries (a few kinds)."""
     stats.not_ip += 1
+    stats.ip_cut += ip_header_cut(linktype, data)
     kinds = stats.not_ip_kinds
     kind = frame_kind(linktype, data)
     if kind in kinds or len(kinds) < KINDS_MAX:
@@ -488,9 +491,11 @@ def no_ip_error(path: Path, stats: ReadStats) -> CaptureUnreadable:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(stats.not_ip_kinds.items(),
                                                        key=lambda kv: -kv[1]))
     lt = min(stats.linktypes) if stats.linktypes else LINKTYPE_ETHERNET
-    cut, kept = stats.cut[0], stats.cut[2]
-    advice = (f"every frame was kept to at most {kept} bytes (the capture's snap length); "
-              "re-capture with 'tcpdump -s 0 -w FILE' to keep whole frames"
-              if cut >= n else recapture_advice(lt))
+    kept = stats.cut[2]
+    # (IP headers the capture cut short: its snap length, not the link, is to blame)
+    advice = (f"every frame was kept to at most {kept} byte{'' if kept == 1 else 's'} (the "
+              "capture's snap length), too few for the IP header; re-capture with "
+              "'tcpdump -s 0 -w FILE' to keep whole frames"
+              if stats.cut[0] >= n and stats.ip_cut >= n else recapture_advice(lt))
     return CaptureUnreadable(f"{path}: no IP packet in {n} frame{s} ({kinds}) on "
                              f"{linktype_name(lt)}; {advice}")

@@ -101,17 +101,30 @@ def test_ip_headers_cut_away_advise_a_larger_snap_length(tmp_path: Path, snap: i
     assert status == ExitStatus.NOT_MEASURED and not doc, err
     frames = len(pcap_records(FIXTURES / "healthy.pcap")[1])
     assert f"no IP packet in {frames} frames ({frames} IPv4 (header cut short))" in err, err
-    assert (f"every frame was kept to at most {snap} bytes (the capture's snap length); "
-            "re-capture with 'tcpdump -s 0 -w FILE'") in err, err
+    assert (f"every frame was kept to at most {snap} bytes (the capture's snap length), too "
+            "few for the IP header; re-capture with 'tcpdump -s 0 -w FILE'") in err, err
     assert "tcpdump -i any" not in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_frames_without_ip_that_are_whole_keep_the_link_advice(tmp_path: Path) -> None:
-    """ARP frames kept whole: nothing was cut, so the advice stays the link's."""
+@pytest.mark.parametrize("kept", [42, 30])
+def test_frames_without_ip_keep_the_link_advice_cut_or_not(tmp_path: Path, kept: int) -> None:
+    """ARP frames, kept whole or cut: no IP header was lost, so the advice stays the link's
+    (tcpdump's own test captures cut Wi-Fi, Frame Relay and LLDP frames)."""
     arp = b"\xff" * 6 + b"\x02" * 6 + b"\x08\x06" + b"\0" * 28
-    status, _doc, err = _analyze(write_pcap(tmp_path / "a.pcap", 1, [(0, 0, arp, len(arp))]))
+    path = write_pcap(tmp_path / "a.pcap", 1, [(0, 0, arp[:kept], len(arp))])
+    status, _doc, err = _analyze(path)
     assert status == ExitStatus.NOT_MEASURED, err
     assert "ARP" in err and "snap length" not in err and "tcpdump -i any" in err, err
+
+
+def test_raw_ip_cut_inside_its_header_is_named(tmp_path: Path) -> None:
+    """A raw IP link (DLT_RAW) whose frames kept 12 bytes: the same advice."""
+    _linktype, recs = pcap_records(FIXTURES / "healthy.pcap")
+    cut = [(sec, usec, data[14:26], orig - 14) for sec, usec, data, orig in recs]
+    status, _doc, err = _analyze(write_pcap(tmp_path / "raw.pcap", 101, cut))
+    assert status == ExitStatus.NOT_MEASURED, err
+    assert f"({len(recs)} IP (header cut short)) on raw IP; every frame was kept to at most " \
+           "12 bytes" in err, err
 
 
 def test_tcpdump_text_of_cut_headers_names_them_too(tmp_path: Path) -> None:
