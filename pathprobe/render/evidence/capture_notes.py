@@ -82,7 +82,8 @@ TEXT: dict[CaptureFact, Template] = {
     CaptureFact.NO_TCP: "{packets} IP packets, no TCP connection in the capture",
     CaptureFact.TCP_HEADER_CUT:
         "{count:#TCP packet} whose TCP header is cut short (first at frame {frame}): a snap "
-        "length too small for it, or damaged packets; they are not analysed",
+        "length too small for it, damaged packets, or (in text, which does not show it) a "
+        "first IP fragment that holds only part of it; they are not analysed",
     CaptureFact.SNAP_CUT:
         "{count} connection(s) whose first words (a request, a proxy's answer, a TLS hello; "
         "first at frame {frame}) could not be read, cut short by the capture's snap length "
