@@ -236,7 +236,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
             next_sweep = batch[-1][0] + EVICT_EVERY
             tracker.capture_end = batch[0][1]
             tracker.evict(batch[0][1])
-        for frame, ts, linktype, data, _orig in batch:
+        for frame, ts, linktype, data, orig in batch:
             # Ethernet, IPv4 without options or fragmentation, TCP: one unpack decides
             if linktype == eth and len(data) >= 54:
                 et, vihl, total, frag, proto, key, seq, ack, doff, flags, win = ev4u(data, 0)
@@ -255,31 +255,31 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                         if linktype == LINKTYPE_TEXT_BREAK:
                             tracker.end_observation(ts)
                         else:
-                            note_not_ip(stats, linktype, data)
+                            note_not_ip(stats, linktype, data, orig)
                         continue
                 # fast_tcp, inlined (a call per packet is measurable here)
                 n = len(data)
                 if n <= off:   # (nothing of the IP header kept: a snap length)
-                    note_not_ip(stats, linktype, data)
+                    note_not_ip(stats, linktype, data, orig)
                     continue
                 v = data[off] >> 4
                 if v == 4 and n >= off + 40:
                     vihl, total, frag, proto, key, seq, ack, doff, flags, win = v4u(data, off)
                     if vihl != 0x45 or proto != PROTO_TCP or frag & 0x3FFF:
                         if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
-                            note_not_ip(stats, linktype, data)
+                            note_not_ip(stats, linktype, data, orig)
                         continue
                     hdr = 20
                 elif v == 6 and n >= off + 60:
                     plen, nxt, key, seq, ack, doff, flags, win = v6u(data, off)
                     if nxt != PROTO_TCP:
                         if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
-                            note_not_ip(stats, linktype, data)
+                            note_not_ip(stats, linktype, data, orig)
                         continue
                     hdr, total = 40, 40 + plen
                 else:
                     if not _slow(tracker, icmp, dns, frame, ts, data, off, hosts, tap):
-                        note_not_ip(stats, linktype, data)
+                        note_not_ip(stats, linktype, data, orig)
                     continue
                 if off > 20 or linktype == LINKTYPE_PPP_ETHER:   # tags, PPPoE: bounded?
                     limit = pppoe_ip_limit(linktype, data, off)

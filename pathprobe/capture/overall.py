@@ -28,9 +28,10 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
                         packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
-    if stats.cut[0] and tracker.unread_cut[0]:   # (a cut that hid nothing read is no news)
-        notes.append(ev(CaptureFact.SNAP_CUT, tracker.unread_cut[1],
-                        count=tracker.unread_cut[0], frames=stats.cut[0], kept=stats.cut[2]))
+    first = tracker.unread_first   # (text holds no payload: nothing there was cut)
+    if first is not None and stats.text is None:
+        notes.append(ev(CaptureFact.SNAP_CUT, first[0], count=tracker.unread_cut,
+                        kept=first[1], length=first[2]))
     if stats.unsupported_frames:
         notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
     if tracker.shed_total:

@@ -115,7 +115,8 @@ class Tracker:
         self.fragments: dict[tuple[str, str], list[int]] = {}   # (src,dst) -> [count, first]
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
         self.header_cut = [0, 0]   # TCP packets whose TCP header is cut short: [count, first]
-        self.unread_cut = [0, 0]   # connections with first words cut (_unread): [count, first]
+        self.unread_cut = 0   # connections whose first words went unread (_unread) ...
+        self.unread_first: tuple[int, int, int] | None = None   # ... (frame, kept, length)
         # IPv4 packets of total length 0, read at their captured length (TSO): [count, first]
         self.offloaded = [0, 0]
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
@@ -454,7 +455,7 @@ class Tracker:
         if payload:
             self._content(c, d, frame, ts, start, length, payload)
         else:   # (text holds none; a short snap length may keep none)
-            self._unread(c, frame)
+            self._unread(c, frame, 0, length)
 
     def _content(self, c: Conn, d: int, frame: int, ts: float, start: int, length: int,
                  payload: bytes) -> None:
@@ -489,7 +490,7 @@ class Tracker:
                     c.first_payload = "other"
                     c.phase = "other"
                 if len(payload) < min(length, PAYLOAD_PEEK):   # (it may have been one)
-                    self._unread(c, frame)
+                    self._unread(c, frame, len(payload), length)
         elif d == DOWN and phase == "response":
             self._response(c, frame, ts, payload, length)
         elif phase == "tunnel":
@@ -519,13 +520,12 @@ class Tracker:
             c.server_name = hello[1]
         return True
 
-    def _unread(self, c: Conn, frame: int) -> None:
-        """First words not recognised in a payload the capture cut short (snap length)."""
+    def _unread(self, c: Conn, frame: int, kept: int, length: int) -> None:
+        """First words unread in a payload cut short (snap length): ``kept`` of ``length``."""
         if not c.unread:
             c.unread = True
-            unread = self.unread_cut
-            unread[0] += 1
-            unread[1] = unread[1] or frame
+            self.unread_cut += 1
+            self.unread_first = self.unread_first or (frame, kept, length)
 
     def _response(self, c: Conn, frame: int, ts: float, payload: bytes, length: int) -> None:
         ex = c.exchanges[-1]
@@ -533,7 +533,7 @@ class Tracker:
             m = STATUS_RE.match(payload)
             if m is None:
                 if not ex.non_http and len(payload) < min(length, PAYLOAD_PEEK):
-                    self._unread(c, frame)
+                    self._unread(c, frame, len(payload), length)
                 ex.non_http = True
                 return
             ex.status = int(m.group(1))

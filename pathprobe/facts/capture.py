@@ -144,7 +144,7 @@ class CaptureFact(StrEnum):
     NO_TCP = "no-tcp"                              # {packets} IP packets, no TCP connection
     TCP_STRAYS = "tcp-strays"                      # {count} TCP packets of no connection
     TCP_HEADER_CUT = "tcp-header-cut"              # {count} TCP headers cut short, at {frame}
-    SNAP_CUT = "snap-cut"                          # {count} conns: first words cut, unread
+    SNAP_CUT = "snap-cut"                          # {count} conns: first words cut
     LEG2_JOINED = "leg2-joined"                    # {joined} proxy->upstream connections
     TTL_EXCEEDED = "ttl-exceeded"                  # {router} on the way to {dst}
     CONNECTIONS_SHED = "connections-shed"          # {count} judged early ({syn_only} SYN-only)

@@ -42,35 +42,38 @@ def _notes(doc: dict[str, object]) -> list[str]:
     return [str(n) for n in notes]
 
 
-def _first_payload_frame(fixture: str) -> int:
-    """The number of the fixture's first frame that carries TCP payload (the CONNECT)."""
-    from scapy.layers.inet import TCP
+def _first_payload(fixture: str) -> tuple[int, int, int]:
+    """(frame number, where its TCP payload starts, its length) of the fixture's first
+    frame that carries TCP payload (the CONNECT)."""
+    from scapy.layers.inet import IP, TCP
     from scapy.layers.l2 import Ether
 
     for n, (_s, _u, data, _o) in enumerate(pcap_records(FIXTURES / fixture)[1], 1):
         pkt = Ether(data)
         if TCP in pkt and bytes(pkt[TCP].payload):
-            return n
+            start = 14 + pkt[IP].ihl * 4 + pkt[TCP].dataofs * 4
+            return n, start, pkt[IP].len - (start - 14)
     raise AssertionError("no payload in " + fixture)
 
 
-@pytest.mark.parametrize("pcapng", [False, True])
-def test_first_words_cut_away_are_said_with_the_length_kept(tmp_path: Path,
-                                                             pcapng: bool) -> None:
-    """-s 60: the handshake and MSS are read; the CONNECT is not, and the note says why,
-    where, and how to keep it."""
-    path = _cut(tmp_path / ("s.pcapng" if pcapng else "s.pcap"), "clamp.pcap", 60, pcapng)
+@pytest.mark.parametrize(("pcapng", "into_payload"), [(False, 0), (True, 0), (False, 6)])
+def test_first_words_cut_away_are_said_with_the_bytes_kept(tmp_path: Path, pcapng: bool,
+                                                           into_payload: int) -> None:
+    """-s 60 (headers only) or 6 bytes into the CONNECT: the handshake and MSS are read;
+    the CONNECT is not, and the note says why, where, and how to keep it."""
+    first, start, length = _first_payload("clamp.pcap")
+    snap = 60 if not into_payload else start + into_payload
+    path = _cut(tmp_path / ("s.pcapng" if pcapng else "s.pcap"), "clamp.pcap", snap, pcapng)
     status, doc, _err = _analyze(path)
     assert status == ExitStatus.HEALTHY, doc
     (row,) = doc["legs"]   # type: ignore[misc]
     assert (row["mss_sent"], row["mss_received"]) == (1460, 1300), row
-    longer = sum(len(d) > 60 for _s, _u, d, _o in pcap_records(FIXTURES / "clamp.pcap")[1])
-    first = _first_payload_frame("clamp.pcap")
-    (snap,) = [n for n in _notes(doc) if "snap length" in n]
-    assert snap.startswith(f"1 connection(s) whose first words (a request, a proxy's answer, "
-                           f"a TLS hello; first at frame {first}) could not be read"), snap
-    assert f"({longer} frames kept to at most 60 bytes)" in snap, snap
-    assert "tcpdump -s 0" in snap, snap
+    (note,) = [n for n in _notes(doc) if "snap length" in n]
+    assert note.startswith("1 connection(s) whose first words (a request, a proxy's answer, "
+                           "a TLS hello) could not be read, cut short by the capture's snap "
+                           f"length (the first at frame {first}: {into_payload} of its "
+                           f"{length} payload bytes kept)"), note
+    assert "tcpdump -s 0" in note, note
 
 
 @pytest.mark.parametrize("snap", [200, 400, 65535])

@@ -85,11 +85,11 @@ TEXT: dict[CaptureFact, Template] = {
         "length too small for it, damaged packets, or (in text, which does not show it) a "
         "first IP fragment that holds only part of it; they are not analysed",
     CaptureFact.SNAP_CUT:
-        "{count} connection(s) whose first words (a request, a proxy's answer, a TLS hello; "
-        "first at frame {frame}) could not be read, cut short by the capture's snap length "
-        "({frames:#frame} kept to at most {kept} bytes): roles and targets there are inferred "
-        "from SYNs and ports; sizes come from the IP headers and stand (tcpdump -s 0 keeps "
-        "whole frames)",
+        "{count} connection(s) whose first words (a request, a proxy's answer, a TLS hello) "
+        "could not be read, cut short by the capture's snap length (the first at frame "
+        "{frame}: {kept} of its {length} payload bytes kept): roles and targets there are "
+        "inferred from SYNs and ports; sizes come from the IP headers and stand (tcpdump -s 0 "
+        "keeps whole frames)",
     CaptureFact.TCP_STRAYS:
         "no TCP connection to analyse: the {count:#TCP packet} carry no data and no SYN (ACKs, "
         "FINs or resets of connections whose start the capture missed)",
