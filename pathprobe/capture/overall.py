@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathprobe.capture.collector import Collector
 from pathprobe.capture.finding import ev
 from pathprobe.capture.reader import ReadStats
+from pathprobe.capture.textpacket import PROXY_PORTS
 from pathprobe.capture.tracker import Tracker
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence
+from pathprobe.wire.hostport import host_port
 
 
 def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tracker
@@ -30,8 +32,11 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     first = tracker.unread_first   # (text holds no payload: nothing there was cut)
     if first is not None and stats.text is None:
-        notes.append(ev(CaptureFact.SNAP_CUT, first[0], count=tracker.unread_cut,
-                        kept=first[1], length=first[2]))
+        frame, kept, length, c = first   # (at a proxy's usual port: --proxy says what it is)
+        guess = c.sport in PROXY_PORTS and not collector.filters.is_proxy(c)
+        proxy = host_port(c.server, c.sport) if guess else ""
+        notes.append(ev(CaptureFact.SNAP_CUT, frame, count=tracker.unread_cut, kept=kept,
+                        length=length, proxy=proxy))
     if stats.unsupported_frames:
         notes.append(ev(CaptureFact.UNSUPPORTED_FRAMES, count=stats.unsupported_frames))
     if tracker.shed_total:

@@ -29,8 +29,9 @@ def _cut(path: Path, fixture: str, snap: int, pcapng: bool = False) -> Path:
     return (write_pcapng if pcapng else write_pcap)(path, linktype, cut)
 
 
-def _analyze(path: Path) -> tuple[int, dict[str, object], str]:
-    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+def _analyze(path: Path, *args: str) -> tuple[int, dict[str, object], str]:
+    r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json",
+                        *args],
                        capture_output=True, text=True, env=cli_env(), timeout=120, check=False)
     assert "Traceback" not in r.stderr, r.stderr
     return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {}, r.stderr
@@ -69,11 +70,19 @@ def test_first_words_cut_away_are_said_with_the_bytes_kept(tmp_path: Path, pcapn
     (row,) = doc["legs"]   # type: ignore[misc]
     assert (row["mss_sent"], row["mss_received"]) == (1460, 1300), row
     (note,) = [n for n in _notes(doc) if "snap length" in n]
-    assert note.startswith("1 connection(s) whose first words (a request, a proxy's answer, "
+    assert note.startswith("1 connection whose first words (a request, a proxy's answer, "
                            "a TLS hello) could not be read, cut short by the capture's snap "
                            f"length (the first at frame {first}: {into_payload} of its "
                            f"{length} payload bytes kept)"), note
     assert "tcpdump -s 0" in note, note
+    # (squid's port: the proxy passes for the server; --proxy puts it right)
+    proxy = f"{row['target']}"
+    assert proxy.endswith(":3128") and f"say so with --proxy {proxy} " in note, (row, note)
+    status, doc, _err = _analyze(path, "--proxy", proxy)
+    (row,) = doc["legs"]   # type: ignore[misc]
+    assert status == ExitStatus.HEALTHY and row["name"] == "fmc-proxy", row
+    (note,) = [n for n in _notes(doc) if "snap length" in n]
+    assert "--proxy" not in note, note
 
 
 @pytest.mark.parametrize("snap", [200, 400, 65535])

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Number
-from pathprobe.render.evidence.base import Template
+from pathprobe.render.evidence.base import Template, counted
 
 
 def _seconds(v: Mapping[str, Number]) -> float:
@@ -22,6 +22,20 @@ def _capture_paused(v: Mapping[str, Number]) -> str:
             f"the capture holds no packet at all for {seconds:.0f} s")
     return (f"between frames {v.get('frame')} and {v.get('after')} {what}: it stopped, or was "
             "merged from pieces; a connection's silence across it is not read as a stall")
+
+
+def _snap_cut(v: Mapping[str, Number]) -> str:
+    proxy = v.get("proxy")
+    hint = (f"; if {proxy} is a proxy, say so with --proxy {proxy} and the report names "
+            "the legs" if proxy else "")
+    count = v.get("count")
+    conns = counted(count if isinstance(count, int) else 0, "connection")
+    return (f"{conns} whose first words (a request, a proxy's answer, a TLS hello) could "
+            "not be read, cut short by the capture's snap length (the "
+            f"first at frame {v.get('frame')}: {v.get('kept')} of its {v.get('length')} "
+            "payload bytes kept): roles and targets there are inferred from SYNs and ports"
+            f"{hint}; sizes come from the IP headers and stand (tcpdump -s 0 keeps whole "
+            "frames)")
 
 
 TEXT: dict[CaptureFact, Template] = {
@@ -84,12 +98,7 @@ TEXT: dict[CaptureFact, Template] = {
         "{count:#TCP packet} whose TCP header is cut short (first at frame {frame}): a snap "
         "length too small for it, damaged packets, or (in text, which does not show it) a "
         "first IP fragment that holds only part of it; they are not analysed",
-    CaptureFact.SNAP_CUT:
-        "{count} connection(s) whose first words (a request, a proxy's answer, a TLS hello) "
-        "could not be read, cut short by the capture's snap length (the first at frame "
-        "{frame}: {kept} of its {length} payload bytes kept): roles and targets there are "
-        "inferred from SYNs and ports; sizes come from the IP headers and stand (tcpdump -s 0 "
-        "keeps whole frames)",
+    CaptureFact.SNAP_CUT: _snap_cut,
     CaptureFact.TCP_STRAYS:
         "no TCP connection to analyse: the {count:#TCP packet} carry no data and no SYN (ACKs, "
         "FINs or resets of connections whose start the capture missed)",
