@@ -43,7 +43,6 @@ from pathprobe.capture.reader import (
     unsupported_only_error,
 )
 from pathprobe.capture.rules import DEFAULT_STALL_S
-from pathprobe.capture.textframes import as_text_analysis
 from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
@@ -516,9 +515,14 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
         collector.merger.add(f)
         collector.legs.add(f.leg)
     measurement = _measurement(path, stats, collector, tracker, icmp, dns, icmp_found, max_rows)
-    # A capture read from text is told as such (lines, names, what text cannot prove).
-    return as_text_analysis(Analysis(measurement, stats, collector.chosen, collector.seen,
-                                     dict(collector.targets)))
+    analysis = Analysis(measurement, stats, collector.chosen, collector.seen,
+                        dict(collector.targets))
+    if stats.text is None:
+        return analysis
+    # A capture read from text is told as such (lines, names, what text cannot prove); the
+    # text modules are imported only then (their regexes take a tenth of the start-up).
+    from pathprobe.capture.textframes import as_text_analysis
+    return as_text_analysis(analysis)
 
 
 def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tracker,

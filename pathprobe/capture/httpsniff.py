@@ -7,6 +7,9 @@ from __future__ import annotations
 import re
 
 HEAD_MAX = 4096           # bytes of an HTTP head kept for parsing
+# squid's port, and the other one explicit proxies usually listen on: where a proxy whose
+# requests are unseen (text, a short snap length) passes for the server
+PROXY_PORTS = frozenset({3128, 8080})
 
 # authority-form only, and the odd " / " some clients put before the version (Zeek's
 # http/connect-with-smtp.pcap: "CONNECT mailin03...:25 / HTTP/1.0", which the proxy took)

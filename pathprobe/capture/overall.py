@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathprobe.capture.collector import Collector
 from pathprobe.capture.finding import ev
+from pathprobe.capture.httpsniff import PROXY_PORTS
 from pathprobe.capture.reader import ReadStats
-from pathprobe.capture.textpacket import PROXY_PORTS
 from pathprobe.capture.tracker import Tracker
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence

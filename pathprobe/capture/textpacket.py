@@ -13,6 +13,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
+from pathprobe.capture.httpsniff import PROXY_PORTS
 from pathprobe.compat import StrEnum
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN
 
@@ -178,8 +179,6 @@ SERVICES = {"http": 80, "www": 80, "https": 443, "http-alt": 8080, "webcache": 8
             "ftp": 21, "smtp": 25, "ldap": 389, "ldaps": 636, "imaps": 993, "submission": 587}
 
 
-# squid's port, and the other one explicit proxies usually listen on
-PROXY_PORTS = frozenset({3128, 8080})
 
 
 def proxy_port_syn(packets: Sequence[TextPacket], names: Container[str]) -> TextPacket | None:
