@@ -19,13 +19,15 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
     """The reader's and the collector's notes on the capture named ``file``."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=file, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
-    # TCP headers cut short: in frames, or in tcpdump's text of them ('[|tcp]')
+    # TCP headers cut short: in frames, or in tcpdump's text of them ('[|tcp]'); and the
+    # text's segments from before offload ('IP bad-len 0'), which its own note counts
     header_cut = stats.text.parse.tcp_cut if stats.text is not None else tracker.header_cut
+    unprinted = stats.text.parse.offloaded[0] if stats.text is not None else 0
     if header_cut[0]:
         notes.append(ev(CaptureFact.TCP_HEADER_CUT, header_cut[1], count=header_cut[0]))
     if not collector.seen and tracker.strays:
         notes.append(ev(CaptureFact.TCP_STRAYS, count=tracker.strays))
-    elif not collector.seen and not header_cut[0]:
+    elif not collector.seen and not header_cut[0] and not unprinted:
         notes.append(ev(CaptureFact.NO_TCP,
                         packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:

@@ -293,9 +293,11 @@ def _count_other(out: TextParse, td: NonTcp, lineno: int) -> None:
     """A tcpdump line of another protocol, or of TCP whose header it could not print."""
     out.other_protocols += 1
     out.not_ip += td is NonTcp.NOT_IP
-    if td is NonTcp.TCP_CUT:
-        out.tcp_cut[0] += 1
-        out.tcp_cut[1] = out.tcp_cut[1] or lineno
+    counter = (out.tcp_cut if td is NonTcp.TCP_CUT else out.offloaded
+               if td is NonTcp.OFFLOADED else None)
+    if counter is not None:
+        counter[0] += 1
+        counter[1] = counter[1] or lineno
     out.seen(TextForm.TCPDUMP)
 
 

@@ -261,6 +261,7 @@ class NonTcp(Enum):
     IP = "ip"              # UDP, ICMP ...: an IP packet all the same
     NOT_IP = "not-ip"      # ARP ...: no IP packet at all
     TCP_CUT = "tcp-cut"    # TCP whose header tcpdump could not print ("[|tcp]": snap length)
+    OFFLOADED = "offloaded"   # "IP bad-len 0": IPv4 length 0, captured before TSO (unprinted)
 
 _TD_NO_PORTS = re.compile(TD_START + r"(?:IP6? [^\s>]+ > [^\s>]+: \S|ARP, )")
 # 802.11: a radio header (radiotap: rate, channel), or a management or control frame
@@ -283,14 +284,17 @@ _TD_LAYER2_AFTER_LINK = re.compile(r"\s*" + _LAYER2_BODY)
 # -e: link headers whose ethertype announces no IP (PPPoE discovery is known by its body)
 _NOT_IP_ETHERTYPES = frozenset({"ARP", "Reverse", "Unknown", "LLDP", "EAPOL", "Slow", "CFM",
                                 "Loopback", "PTP"})
-# An IP header tcpdump could not read: "IP bad-len 0", "IP  [|ip]", "IP  [remaining caplen(20)
+# An IP header tcpdump could not read: "IP bad-len 0" (alone: an IPv4 length of 0, from
+# before segmentation offload: NonTcp.OFFLOADED), "IP  [|ip]", "IP  [remaining caplen(20)
 # < header length(60)]", "IP6 version error: 5 != 6", or a frame cut before it: "TIME  [|ether]"
 # (no IP packet to analyse, as in a pcap); or a packet cut short after its IP header: "IP
 # truncated-ip - 82 bytes missing! a > b: ip-proto-17", "IP truncated-sctp - 8 bytes missing!"
 # (an IP packet; a TCP one is read all the same)
-_TD_BAD_IP = re.compile(TD_START + r"IP6?\s+(?:bad-len \d|\[\|ip6?\]|\[remaining caplen"
-                        r"|version error|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
+_TD_BAD_IP = re.compile(TD_START + r"IP6?\s+(?:(?P<tso>bad-len 0\s*$)|bad-len \d|\[\|ip6?\]"
+                        r"|\[remaining caplen|version error"
+                        r"|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
                         r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
+_BAD_IP_KIND = {True: NonTcp.IP, False: NonTcp.NOT_IP}   # (cut short after the header?)
 _TD_QUIET = re.compile(TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
 
 
@@ -540,7 +544,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
             known = _TD_NO_PORTS.match(line)
             bad = _TD_BAD_IP.match(line) if known is None else None
             if bad is not None:   # (one whose addresses tcpdump read is an IP packet)
-                return NonTcp.IP if bad.group("cut") else NonTcp.NOT_IP
+                return NonTcp.OFFLOADED if bad.group("tso") else _BAD_IP_KIND[bool(bad["cut"])]
             if known is None:
                 return NonTcp.NOT_IP if _TD_LAYER2.match(line) else None
             return NonTcp.NOT_IP if "ARP, " in known.group(0) else NonTcp.IP

@@ -504,6 +504,7 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                           (TextFact.NO_TIMES, info.no_time),
                           (TextFact.TIME_OUTLIERS, info.time_outliers),
                           (TextFact.ICMP_UNQUOTED, info.icmp_unquoted),
+                          (TextFact.OFFLOAD_UNPRINTED, parse.offloaded),
                           (TextFact.PING_DF_UNSHOWN, _lines_of([
                               p for p in pings_df_unshown(parse.packets, info.link_header)
                               if p.form is not TextForm.PING])),
@@ -570,8 +571,11 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
     m = analysis.measurement
     pings = pings_df_unshown(info.parse.packets, info.link_header)
     unshown = {p.line for p in pings}
+    # (bytes in 'IP bad-len 0' lines were sent before offload, not lost: OFFLOAD_UNPRINTED)
+    unsaid = {CaptureFact.CAPTURE_READ} | ({CaptureFact.CAPTURE_LOSS} if info.parse.offloaded[0]
+                                           else set())
     kept = [relabel.evidence(marked_df_unshown(n, unshown)) for n in m.notes
-            if n.fact is not CaptureFact.CAPTURE_READ]
+            if n.fact not in unsaid]
     notes = [relabel.evidence(n) for n in text_notes(info, analysis.connections,
                                                      analysis.tcp_connections)]
     proxy = proxy_port_syn(info.parse.packets, info.names)

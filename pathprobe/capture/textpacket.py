@@ -127,6 +127,7 @@ class TextParse:
     other_protocols: int = 0        # recognised lines of UDP, ICMP, ARP ...
     not_ip: int = 0                 # ... of them, ARP and others that hold no IP packet
     tcp_cut: list[int] = field(default_factory=lambda: [0, 0])   # '[|tcp]': [count, first line]
+    offloaded: list[int] = field(default_factory=lambda: [0, 0])   # 'IP bad-len 0': the same
     ambiguous: int = 0              # rows without ports that fit several (a guess)
     first_ambiguous: int = 0
     hex_payloads: int = 0           # packets whose payload a hex dump (-x, -X) spells

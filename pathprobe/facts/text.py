@@ -28,6 +28,7 @@ class TextFact(StrEnum):
     ROWS_AMBIGUOUS = "text-rows-ambiguous"     # {count} rows fit several: a guess
     ENDS_UNACKED = "text-ends-unacked"         # {payload} bytes from {sender} never acked
     ICMP_UNQUOTED = "text-icmp-unquoted"       # {count} ICMP errors without their quote
+    OFFLOAD_UNPRINTED = "text-offload-unprinted"   # {count} 'IP bad-len 0' lines (TSO)
     ICMP_QUOTE_ASSUMED = "text-icmp-quote-assumed"  # line {frame}: taken to answer {src} > {dst}
     ICMP_QUOTE_UNKNOWN = "text-icmp-quote-unknown"  # line {frame}: what it answers is unknown
     ICMP_MTU_UNSHOWN = "text-icmp-mtu-unshown"  # line {frame}: a frag-needed row, no MTU shown

@@ -55,3 +55,36 @@ def test_a_lone_offloaded_segment_is_a_connection_from_mid_stream(tmp_path: Path
     (row,) = doc["legs"]
     assert (row["client_port"], row["max_seg_up"]) == (50534, 5808), row
     assert not any("carry no data" in n for n in doc["notes"]), doc["notes"]
+
+
+def test_tcpdump_text_of_offloaded_segments_is_no_capture_loss(tmp_path: Path) -> None:
+    """What `tcpdump -n` prints of such a capture (Zeek's kerberos_tso.pcapng): 'IP bad-len
+    0', without addresses or bytes. The bytes the peer then acknowledges were those, not
+    packets the capture dropped, which is what the capture-loss note said."""
+    from tests.unit.test_capture_snaplen import _analyze, _notes
+
+    text = tmp_path / "tso.txt"
+    text.write_text("\n".join([
+        "10:00:00.000000 IP 198.18.1.2.50534 > 198.18.3.3.80: Flags [S], seq 1000, win 64240, "
+        "options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0",
+        "10:00:00.001000 IP 198.18.3.3.80 > 198.18.1.2.50534: Flags [S.], seq 7000, ack 1001, "
+        "win 65160, options [mss 1460,sackOK,TS val 2 ecr 1,nop,wscale 7], length 0",
+        "10:00:00.002000 IP 198.18.1.2.50534 > 198.18.3.3.80: Flags [.], ack 1, win 502, "
+        "length 0",
+        "10:00:00.010000 IP bad-len 0",
+        "10:00:00.050000 IP 198.18.3.3.80 > 198.18.1.2.50534: Flags [.], ack 5809, win 500, "
+        "length 0",
+        "10:00:00.060000 IP 198.18.3.3.80 > 198.18.1.2.50534: Flags [P.], seq 1:20, ack 5809, "
+        "win 500, length 19",
+        "10:00:00.070000 IP 198.18.1.2.50534 > 198.18.3.3.80: Flags [F.], seq 5809, ack 20, "
+        "win 502, length 0",
+        "10:00:00.080000 IP 198.18.3.3.80 > 198.18.1.2.50534: Flags [F.], seq 20, ack 5810, "
+        "win 500, length 0",
+    ]) + "\n")
+    status, doc, _err = _analyze(text)
+    assert status == 0, doc
+    notes = _notes(doc)
+    assert any(n.startswith("1 line(s) 'IP bad-len 0' (first: line 4): IPv4 packets of total "
+                            "length 0, captured on the sender before segmentation offload")
+               for n in notes), notes
+    assert not any("the capture dropped packets" in n for n in notes), notes

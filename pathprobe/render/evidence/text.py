@@ -67,6 +67,12 @@ TEXT: dict[TextFact, Template] = {
     TextFact.NO_TIMES:
         "{count} packet line(s) carry no time (first: line {line}): delays, idle times and "
         "stalls involving them are not measured",
+    TextFact.OFFLOAD_UNPRINTED:
+        "{count} line(s) 'IP bad-len 0' (first: line {line}): IPv4 packets of total length 0, "
+        "captured on the sender before segmentation offload (TSO/LSO) filled it in; tcpdump "
+        "prints neither their addresses nor their bytes, so what they carried is missing "
+        "here: bytes acknowledged but never shown are theirs, not packets the capture dropped "
+        "(analyze the capture file itself: it reads them)",
     TextFact.TIME_OUTLIERS:
         "{count} line(s) with a time more than a day from both neighbours', which agree "
         "(first: line {line}): a crafted or garbled time, taken as the line before's, not as "
