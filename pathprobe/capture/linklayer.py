@@ -38,6 +38,9 @@ LINKTYPE_LINUX_SLL2 = 276
 # Not a link type: pasted text's frame maker marks where one snippet ends and the next,
 # with a clock of its own, begins (capture/textframes.py). Never in a capture file.
 LINKTYPE_TEXT_BREAK = -1
+# links whose frames are the IP packet itself
+RAW_IP_LINKTYPES = frozenset({LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
+                              LINKTYPE_IPV6})
 
 LINKTYPE_NAMES = {
     LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet", LINKTYPE_RAW_OLD: "raw IP",
@@ -326,8 +329,7 @@ def ip_offset(linktype: int, data: bytes) -> int:
         if len(data) < 20:
             return -1
         return _after_ethertype(data, (data[0] << 8) | data[1], 20)
-    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
-                    LINKTYPE_IPV6):
+    if linktype in RAW_IP_LINKTYPES:
         return 0
     if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         return 4 if len(data) > 4 and data[4] >> 4 in (4, 6) else -1
@@ -401,16 +403,15 @@ def ip_header_cut(linktype: int, data: bytes) -> bool:
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
         et, off = _past_tags(data, 0)
         return et in _IP_HEADER_MIN and len(data) < off + _IP_HEADER_MIN[et][1]
-    return linktype in (LINKTYPE_RAW, LINKTYPE_RAW_OLD, LINKTYPE_RAW_OBSD, LINKTYPE_IPV4,
-                        LINKTYPE_IPV6) and len(data) < 20
+    return linktype in RAW_IP_LINKTYPES and len(data) < 20
 
 
 def frame_kind(linktype: int, data: bytes) -> str:
     """What a frame without IP carries, in a few words (for the no-IP message)."""
     if linktype == LINKTYPE_ETHERNET and len(data) >= 14:
-        et, off = _past_tags(data, 0)   # (what the tags carry: "ethertype 0x88e7 (tagged)")
+        et, _off = _past_tags(data, 0)   # (what the tags carry: "ethertype 0x88e7 (tagged)")
         tagged = " (tagged)" if et != (data[12] << 8) | data[13] else ""
-        if et in _IP_HEADER_MIN and len(data) < off + _IP_HEADER_MIN[et][1]:
+        if ip_header_cut(linktype, data):
             return f"{_IP_HEADER_MIN[et][0]} (header cut short)" + tagged
         if et < 0x0600:
             return "802.3/LLC (STP, CDP, ...)" + tagged

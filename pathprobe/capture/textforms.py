@@ -294,7 +294,15 @@ _TD_BAD_IP = re.compile(TD_START + r"IP6?\s+(?:(?P<tso>bad-len 0\s*$)|bad-len \d
                         r"|\[remaining caplen|version error"
                         r"|(?P<cut>truncated-[\w-]+ - \d+ bytes missing!))"
                         r"|^\s*(?:" + TIME + r")\s+\[\|[\w-]+\]\s*$")
-_BAD_IP_KIND = {True: NonTcp.IP, False: NonTcp.NOT_IP}   # (cut short after the header?)
+
+
+def _bad_ip_kind(bad: re.Match[str]) -> NonTcp:
+    """A line of _TD_BAD_IP: a segment from before offload, an IP packet cut short after its
+    header, or no IP packet to analyse."""
+    return (NonTcp.OFFLOADED if bad.group("tso") else NonTcp.IP if bad.group("cut")
+            else NonTcp.NOT_IP)
+
+
 _TD_QUIET = re.compile(TD_START + r"(?:IP6?\s+)?[^\s>]+\.[\w-]+ > [^\s>]+\.[\w-]+: tcp \d+\s*$")
 
 
@@ -544,7 +552,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
             known = _TD_NO_PORTS.match(line)
             bad = _TD_BAD_IP.match(line) if known is None else None
             if bad is not None:   # (one whose addresses tcpdump read is an IP packet)
-                return NonTcp.OFFLOADED if bad.group("tso") else _BAD_IP_KIND[bool(bad["cut"])]
+                return _bad_ip_kind(bad)
             if known is None:
                 return NonTcp.NOT_IP if _TD_LAYER2.match(line) else None
             return NonTcp.NOT_IP if "ARP, " in known.group(0) else NonTcp.IP

@@ -116,7 +116,7 @@ class Tracker:
         self.strays = 0   # TCP packets of no connection: no data, no SYN, start never seen
         self.header_cut = [0, 0]   # TCP packets whose TCP header is cut short: [count, first]
         self.unread_cut = 0   # connections whose first words went unread (_unread) ...
-        self.unread_first: tuple[int, int, int, Conn] | None = None   # (frame, kept, length)
+        self.unread_first: tuple[int, int, int, Conn] | None = None   # (frame, kept, length, c)
         # IPv4 packets of total length 0, read at their captured length (TSO): [count, first]
         self.offloaded = [0, 0]
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
