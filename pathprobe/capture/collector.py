@@ -15,13 +15,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pathprobe.capture.conn import DOWN, UP, Conn, Side
+from pathprobe.capture.finding import ev
 from pathprobe.capture.framing import Gap, gap_of, uncaptured
 from pathprobe.capture.report import Merger, conn_row
 from pathprobe.capture.rules import PathContext, conn_findings, synack_ignored
 from pathprobe.capture.stall import closed_window, cut_off, unresent_one_way
 from pathprobe.capture.timeline import first_pause
 from pathprobe.capture.tracker import Request, Tracker
-from pathprobe.model import Leg, LegReport
+from pathprobe.facts.capture import CaptureFact
+from pathprobe.model import Leg, LegReport, VerdictCode
 from pathprobe.wire.hostport import host_port, parse_host
 
 
@@ -55,6 +57,7 @@ LOSSY_MIN = 100_000      # bytes a transfer carries before its share resent says
 LOSSY_SHARE = 0.02       # ... and the share of them sent again that slows it down
 JOIN_S = 30.0          # a proxy opens its upstream connection this soon after the request
 REFUSED_MAX = 10000    # failed handshakes held back until the end (to compare with successes)
+SENDERS_MAX = 1000     # distinct senders of unanswered SYNs counted
 CONNECTED_MAX = 65536  # servers whose successful handshakes are counted
 # A client refused on one address of a name tries the next one at once (getaddrinfo's
 # order); Happy Eyeballs (RFC 8305 5) starts the other IP version 100 ms to 2 s into a
@@ -135,6 +138,8 @@ class Collector:
         self.targets: dict[Leg, str] = {}   # leg -> an address on it (IPv4/IPv6 overheads)
         self.tracker: Tracker | None = None
         self.refused: list[Conn] = []
+        self.syn_senders: dict[str, None] = {}   # clients whose SYNs got nothing back
+        self.any_two_way = False   # a connection with packets from both ends (any, filtered)
         # handshakes completed per (server, port) and per pair of hosts
         self.connected: dict[tuple[str, str], int] = {}
         # successful handshakes per server port: (first SYN, server, client, IP version)
@@ -183,18 +188,31 @@ class Collector:
                 self.started_count += 1
                 self.started.setdefault(c.sport, []).append(
                     (c.first_ts, c.server, c.client, c.family))
-        elif c.up.syn_frame is not None and len(self.refused) < REFUSED_MAX:
-            self.refused.append(c)      # judged in close(), against the successes
-            return
+        elif c.up.syn_frame is not None:
+            if _silent(c.down) and len(self.syn_senders) < SENDERS_MAX:
+                self.syn_senders.setdefault(c.client, None)
+            if len(self.refused) < REFUSED_MAX:
+                self.refused.append(c)      # judged in close(), against the successes
+                return
+        if not self.any_two_way:
+            self.any_two_way = not _silent(c.up) and not _silent(c.down)
         self.judge(c)
 
     def close(self) -> None:
-        """Judge the held-back failed handshakes, now that all successes are counted."""
+        """Judge the held-back failed handshakes, now that all successes are counted; then
+        weigh the unanswered SYNs against the shape of the whole capture."""
         for started in self.started.values():
             started.sort()
         for c in self.refused:
+            self.any_two_way = self.any_two_way or not _silent(c.down)
             self.judge(c)
         self.refused.clear()
+        if not self.any_two_way and len(self.syn_senders) > 1:
+            # Unanswered SYNs from many hosts, and nothing ever seen coming back: the
+            # capture may hold one direction only (or a flood): not a proven unreachable.
+            self.merger.doubt(VerdictCode.PROXY_UNREACHABLE, CaptureFact.SYN_UNANSWERED,
+                              ev(CaptureFact.SYNS_ONE_WAY, senders=len(self.syn_senders),
+                                 more=int(len(self.syn_senders) >= SENDERS_MAX)))
 
     def judge(self, c: Conn) -> None:
         leg, request = self.role(c)

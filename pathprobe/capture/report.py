@@ -63,6 +63,15 @@ class Merger:
         if port is not None and (port in ports or len(ports) <= EXAMPLE_PORTS):
             ports[port] = ports.get(port, 0) + 1
 
+    def doubt(self, code: VerdictCode, how: CaptureFact, why: Evidence) -> None:
+        """Lower to inferred the groups of ``code`` whose finding was ``how``, and say
+        ``why``: a fact of the whole capture that leaves another explanation open."""
+        for key, (first, counts, ports) in self.groups.items():
+            if first.code is code and how in first.key_values:
+                doubted = replace(first, evidence=[*first.evidence, why],
+                                  confidence=Confidence.INFERRED)
+                self.groups[key] = (doubted, [counts[0], 0], ports)
+
     def verdicts(self) -> list[Verdict]:
         out: list[Verdict] = []
         for first, (count, measured), ports in self.groups.values():

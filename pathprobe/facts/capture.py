@@ -65,6 +65,7 @@ class CaptureFact(StrEnum):
     FALLBACK_CONNECTED = "fallback-connected"      # to {server}:{port} {after_ms} ms later
     OTHERS_CONNECTED = "others-connected"          # {count} other connections succeeded
     SYN_NEVER_RETRIED = "syn-never-retried"        # one SYN, {after_s} s of capture after it
+    SYNS_ONE_WAY = "syns-one-way"                  # {senders} senders, no two-way connection
     # --- a ClientHello dropped for its content (TLS_HELLO_DROPPED) -----------------------
     HELLO_SPANS = "hello-spans"                    # {record}-byte hello, {first} in 1st segment
     HELLO_RETRANSMITTED = "hello-retransmitted"    # its first segment resent {count} times

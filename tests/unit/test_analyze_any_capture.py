@@ -632,6 +632,43 @@ def test_a_refused_syn_alone_is_critical(tmp_path: Path) -> None:
     assert "proxy" not in json.dumps(doc["recommendations"]).lower()
 
 
+def _unanswered(client: str, cport: int) -> Conv:
+    """A SYN to the upstream, sent again 1 s later, and nothing back."""
+    c = Conv(client=client, server=UPSTREAM, sport=443, cport=cport)
+    for t in (0.0, 1.0):
+        c.pkt(t + cport / 1000, True, "S", options=[("MSS", 1460)])
+    return c
+
+
+def test_unanswered_syns_from_many_hosts_in_a_one_way_capture_are_a_warning(
+        tmp_path: Path) -> None:
+    """StopDDoS's captures (a SYN flood from 37,586 spoofed addresses, a tap of one way):
+    every SYN resent, nothing ever came back, and it was a critical PROXY_UNREACHABLE,
+    'measured'. With not one connection seen from both ends, a capture of one direction
+    looks the same as a dead server: said, and a warning."""
+    flood = [f for i in range(3) for f in _unanswered(f"198.18.1.{10 + i}", 40001 + i).frames]
+    status, doc, _err = cli(tmp_path, flood)
+    v = verdict(doc, "PROXY_UNREACHABLE")
+    assert (status, v["severity"], v["confidence"]) == (1, "warning", "inferred"), v
+    assert v["connections"] == 3 and "others_connected" not in v, v
+    assert "unanswered SYNs came from 3 different addresses, and not one TCP connection " \
+        "analysed has packets from both ends: a capture of one direction (a tap or SPAN " \
+        "session of one way) or a SYN flood looks the same as a server that never " \
+        "answers" in " ".join(v["evidence"]), v["evidence"]
+    assert doc["summary"] == "no TCP connection to the server (inferred)"
+    status, _doc, _err = cli(tmp_path, flood, "--fail-on", "critical")
+    assert status == 0
+    # One client (the FMC's own capture: its interface sees both ways), or any connection
+    # seen from both ends (the capture holds the way back): unreachable, critical.
+    other = _served("198.18.1.20", "198.18.4.3", 40009, 5.0).frames
+    for frames in (_unanswered(FMC, 40001).frames + _unanswered(FMC, 40002).frames,
+                   flood + other):
+        status, doc, _err = cli(tmp_path, frames)
+        v = verdict(doc, "PROXY_UNREACHABLE")
+        assert (status, v["severity"], v["confidence"]) == (1, "critical", "measured"), v
+        assert not any("different addresses" in e for e in v["evidence"]), v["evidence"]
+
+
 def _refused(client: str, server: str, cport: int, ts: float = 0.0) -> Conv:
     c = Conv(client=client, server=server, sport=443, cport=cport)
     c.pkt(ts, True, "S", options=[("MSS", 1440)])
@@ -1058,8 +1095,10 @@ def test_a_verdict_measured_by_a_later_connection_shows_that_connections_evidenc
     retried = Conv(server=UPSTREAM, sport=443, cport=54114)
     for t in (0.001, 1.0, 2.0, 3.0):
         retried.pkt(t, True, "S", options=[("MSS", 1440)], seq=9000)
-    tail = Conv(server=UPSTREAM, sport=443, cport=54116, client="198.18.1.9")
-    tail.pkt(9.0, True, "S", options=[("MSS", 1440)])      # capture time after the retries
+    # capture time after the retries (from the same client: SYNs of several clients and
+    # nothing back would leave a one-way capture open)
+    tail = Conv(server=UPSTREAM, sport=443, cport=54116)
+    tail.pkt(9.0, True, "S", options=[("MSS", 1440)])
     _status, doc, _err = cli(tmp_path, lone.frames + retried.frames + tail.frames, *PORT443)
     v = verdict(doc, "PROXY_UNREACHABLE")
     assert (v["confidence"], v["severity"]) == ("measured", "critical")

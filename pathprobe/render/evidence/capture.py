@@ -53,6 +53,15 @@ def _syn_never_retried(v: Mapping[str, Number]) -> str:
             "client gave up; an unreachable server is one explanation, not a proven one")
 
 
+def _syns_one_way(v: Mapping[str, Number]) -> str:
+    senders = f"{v.get('senders')}{' or more' if v.get('more') else ''}"
+    return (f"unanswered SYNs came from {senders} different addresses, and not one TCP "
+            "connection analysed has packets from both ends: a capture of one "
+            "direction (a tap or SPAN session of one way) or a SYN flood looks the same as a "
+            "server that never answers; capture both directions, or on one client, to tell "
+            "them apart")
+
+
 def _segment(v: Mapping[str, Number]) -> str:
     """The start of a two-capture localisation: which segment, and how the order is known."""
     how = ("higher TTL there" if v.get("order") == "ttl" else
@@ -277,6 +286,7 @@ TEXT: dict[CaptureFact, Template] = {
         "frame {frame}: answered by RST (nothing listens there, or a firewall rejects it)",
     CaptureFact.SYN_UNANSWERED: _syn_unanswered,
     CaptureFact.SYN_NEVER_RETRIED: _syn_never_retried,
+    CaptureFact.SYNS_ONE_WAY: _syns_one_way,
     CaptureFact.SYN_MSS: "frame {frame}: SYN from {sender} carries MSS {mss}",
     CaptureFact.SYNACK_MSS: "frame {frame}: SYN-ACK from {sender} carries MSS {mss}",
     CaptureFact.CLAMP_WHO_UNKNOWN:
