@@ -46,7 +46,9 @@ seconds and never acknowledged is a stall (warning) even in a one-way
 capture: the resends prove no ACK came. Bytes the peer acknowledged but the
 capture lacks are capture loss (a note), never a black hole; no path MTU
 below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
-among successful connections is a warning. Every verdict cites frame
+among successful connections is a warning, and so are unanswered SYNs from
+several clients in a capture where no connection shows both ends (one
+direction captured, or a SYN flood). Every verdict cites frame
 numbers and a Wireshark display filter. A capture on the FMC sees leg 1
 only: trouble beyond the proxy shows as TUNNEL_STALL (inferred), never as
 a leg-1 MTU.
