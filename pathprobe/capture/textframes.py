@@ -509,7 +509,7 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
                               p for p in pings_df_unshown(parse.packets, info.link_header)
                               if p.form is not TextForm.PING])),
                           (TextFact.PING_SIZE_ESTIMATED, info.ping_size_estimated)):
-        if counter:
+        if counter and counter[0]:   # (empty, or [0, 0] for the parser's own counters)
             extra: dict[str, Number] = ({"overhead": info.link_header} if fact in (
                 TextFact.LENGTH_ESTIMATED, TextFact.PING_SIZE_ESTIMATED) else {})
             notes.append(_ev(fact, count=counter[0], line=counter[1], **extra))

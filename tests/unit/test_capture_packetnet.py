@@ -88,3 +88,8 @@ def test_tcpdump_text_of_offloaded_segments_is_no_capture_loss(tmp_path: Path) -
                             "length 0, captured on the sender before segmentation offload")
                for n in notes), notes
     assert not any("the capture dropped packets" in n for n in notes), notes
+    # without such a line, no word of them (it said "0 line(s) 'IP bad-len 0'" of any text)
+    text.write_text(text.read_text().replace("10:00:00.010000 IP bad-len 0\n", ""))
+    status, doc, _err = _analyze(text)
+    assert not any("bad-len" in n for n in _notes(doc)), _notes(doc)
+    assert any("the capture dropped packets" in n for n in _notes(doc)), _notes(doc)
