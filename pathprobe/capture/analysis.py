@@ -225,12 +225,14 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     ts = 0.0
     eth, ipv4 = LINKTYPE_ETHERNET, b"\x08\x00"
     tap_rows = tap.table if tap is not None else {}
+    recent = tracker.recent
     previous: tuple[int, float] | None = None
     for batch in read_batches(path, stats):
         pauses = batch_pauses(batch, previous)
         if pauses:
             tracker.pauses = (*tracker.pauses, *pauses)[:PAUSES_MAX]
         previous = (batch[-1][0], batch[-1][1])
+        recent.push(batch)
         if batch[-1][0] >= next_sweep:    # judge idle connections, once per batch at most
             next_sweep = batch[-1][0] + EVICT_EVERY
             tracker.capture_end = batch[0][1]
@@ -307,7 +309,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 st = tap_rows.get(key)
                 if (st is None or flags & 0x17 != 0x10 or st[5] or st[0] is None
                         or (plen and seq != st[3])):
-                    tap(frame, ts, data, off, v, key, seq, ack, flags, plen, start)
+                    if not (plen and recent.copy_of(frame - 1, frame)):   # (not twice)
+                        tap(frame, ts, data, off, v, key, seq, ack, flags, plen, start)
                 else:   # NEXT, ACK, LAST_SEQ, LAST_FRAME, ACK_FRAME of correlate's row
                     st[4] = ack
                     st[8] = frame
@@ -332,16 +335,18 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                             delta = (ack - isn - nxt) & 0xFFFFFFFF
                             rel = nxt + delta - 0x100000000 if delta >= 0x80000000 \
                                 else nxt + delta
-                            if o.hole is not None and rel == o.hole[0]:
+                            if o.hole is not None and rel == o.hole[0] \
+                                    and not recent.copy_of(frame - 1, frame):
                                 o.hole_acks += 1   # the receiver says it lacks them
                             if rel > o.acked:
                                 o.acked = rel
                                 if o.inflight or o.big_retx:
                                     delivered(o, rel)
-                            elif rel == o.acked and o.next_seq > rel:
-                                o.dup_acks += 1
+                            elif rel == o.acked and o.next_seq > rel \
+                                    and not recent.copy_of(frame - 1, frame):
+                                o.dup_acks += 1   # (not an ACK captured twice)
                         else:
-                            on_ack(c, d, ack)
+                            on_ack(c, d, ack, frame)
                     if plen:
                         on_data(c, d, s, frame, ts, seq, plen, total, data, start)
                     continue

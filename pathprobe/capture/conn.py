@@ -275,3 +275,14 @@ class Conn:
         """``address:port`` of the sender of ``direction`` (as evidence shows it)."""
         return (host_port(self.client, self.cport) if direction == UP
                 else host_port(self.server, self.sport))
+
+
+def syn_only(c: Conn) -> bool:
+    """Nothing but a SYN (and its resends) in the capture."""
+    return c.down.syn_frame is None and not c.up.bytes and not c.down.bytes
+
+
+def shed_order(c: Conn) -> tuple[int, float]:
+    """Which connections to judge first when the tracker's table is full (smallest first)."""
+    rank = 0 if syn_only(c) else 1 if c.end is not None else 2
+    return rank, c.last_ts

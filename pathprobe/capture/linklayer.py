@@ -9,6 +9,8 @@ ERSPAN, VXLAN, GENEVE, IP-in-IP). The capture reader
 
 from __future__ import annotations
 
+import struct
+
 # One frame as the reader hands it over: (frame number from 1, timestamp in seconds, link
 # type, captured bytes, wire length)
 Frame = tuple[int, float, int, bytes, int]
@@ -313,6 +315,14 @@ def _past_tags(data: bytes, off: int) -> tuple[int, int]:
         et = (data[off + n] << 8) | data[off + n + 1]
         off += n + 2
     return et, off
+
+
+def on_interface(index: int, family: int, packet: bytes) -> tuple[int, bytes]:
+    """An IP packet as 'tcpdump -i any' captures it on interface ``index``: (Linux cooked
+    v2 link type, frame)."""
+    header = struct.pack("!HHIHBB8s", 0x86DD if family == 6 else 0x0800, 0, index, 1, 0, 0,
+                         b"")
+    return LINKTYPE_LINUX_SLL2, header + packet
 
 
 def ip_offset(linktype: int, data: bytes) -> int:

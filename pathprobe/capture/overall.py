@@ -32,6 +32,9 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
                         packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
+    if tracker.recent.count:
+        notes.append(ev(CaptureFact.PACKETS_TWICE, tracker.recent.first,
+                        count=tracker.recent.count))
     first = tracker.unread_first   # (text holds no payload: nothing there was cut)
     if first is not None and stats.text is None:
         frame, kept, length, c = first   # (at a proxy's usual port: --proxy says what it is)

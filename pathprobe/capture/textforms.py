@@ -103,7 +103,7 @@ def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
 # --- tcpdump ---------------------------------------------------------------------------
 
 # How a tcpdump packet line starts: the time, and with '-i any' the interface and direction
-TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:[\w.:-]+\s+(?:In|Out|B|M|P)\s+)?"
+TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:(?P<iface>[\w.:-]+)\s+(?:In|Out|B|M|P)\s+)?"
 # ... then, for a packet without ports (ICMP), its family and addresses
 _TD_HOSTS = r"(?:(?P<fam>IP6?\b)\s*)?(?P<src>[^\s>]+) > (?P<dst>[^\s>]+): "
 _TD = re.compile(
@@ -571,7 +571,7 @@ def tcpdump_line(line: str, lineno: int, pending: tuple[str | None, str | None] 
         flags |= _TD_FLAG_BITS.get(ch, 0)
     p = TextPacket(lineno, TextForm.TCPDUMP, m.group("src"), sport, m.group("dst"), dport,
                    flags, parse_time(time_s) if time_s else None,
-                   6 if fam == "IP6" else 4 if fam == "IP" else 0)
+                   6 if fam == "IP6" else 4 if fam == "IP" else 0, iface=m.group("iface") or "")
     p.seq = u32(seq_m := _TD_SEQ.search(rest))
     p.ack, p.window = u32(_TD_ACK.search(rest)), u32(_TD_WIN.search(rest))
     opts = _td_options_span(rest)

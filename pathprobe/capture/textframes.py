@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pathprobe.capture.conn import LARGE_PAYLOAD
-from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame
+from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame, on_interface
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.texticmp import (
     Sent,
@@ -328,6 +328,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     clock = _Clock()
     syn_ts: dict[frozenset[tuple[str, int]], int] = {}
     sent: dict[str, Sent] = {}    # by sender, and by "sender>receiver"
+    ifaces: dict[str, int] = {}
     for p in packets:
         ts = clock.at(p, info)
         if clock.broke:     # what was open in the last snippet was seen until its end
@@ -384,7 +385,10 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
         family, src, dst = addresses.pair(p)
         data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
         sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, p.sport, p.dport, total)
-        yield p.line, ts, LINKTYPE_RAW, data, total
+        # (the interface 'tcpdump -i any' names: a packet on two is one seen twice)
+        link, data = (LINKTYPE_RAW, data) if not p.iface else on_interface(
+            ifaces.setdefault(p.iface, len(ifaces) + 1), family, data)
+        yield p.line, ts, link, data, total
     info.unacked = _ends_unacked(sides)
 
 

@@ -66,6 +66,7 @@ class TextPacket:
     flags: int
     ts: float | None = None
     family: int = 0                 # 4 or 6 when the text says; 0: from the addresses
+    iface: str = ""                 # the interface 'tcpdump -i any' names
     seq: int | None = None
     ack: int | None = None
     length: int | None = None       # TCP payload bytes

@@ -26,7 +26,10 @@ from pathprobe.capture.conn import (
     Side,
     key_parts,
     pack_key,
+    shed_order,
+    syn_only,
 )
+from pathprobe.capture.duplicate import DUPLICATE_S, RecentFrames
 from pathprobe.capture.framing import (
     RECORD_LOST,
     RECORD_TYPES,
@@ -51,9 +54,7 @@ from pathprobe.wire.headers import (
     TCP_RST,
     TCP_SYN,
     IpHeader,
-    TcpHeader,
     TcpOptions,
-    tcp_payload_length,
 )
 from pathprobe.wire.tls import sniff_client_hello, sniff_server_version
 
@@ -66,16 +67,6 @@ LISTENERS_MAX = 65536     # (address, port) pairs remembered as answering SYNs
 
 SNIFF_PHASES = ("start", "request", "response")
 PAYLOAD_PEEK = 1024       # payload bytes looked at for CONNECT / HTTP / TLS recognition
-
-def _syn_only(c: Conn) -> bool:
-    return c.down.syn_frame is None and not c.up.bytes and not c.down.bytes
-
-
-def _shed_order(c: Conn) -> tuple[int, float]:
-    """Which connections to judge first when the table is full (smallest first)."""
-    rank = 0 if _syn_only(c) else 1 if c.end is not None else 2
-    return rank, c.last_ts
-
 
 # A proxied request, to join the proxy's own connection upstream (leg 2) in a capture on the
 # proxy: (ts, frame, client address, client port, proxy address, proxy port, "host:port")
@@ -120,6 +111,7 @@ class Tracker:
         # IPv4 packets of total length 0, read at their captured length (TSO): [count, first]
         self.offloaded = [0, 0]
         self.other_hosts = 0   # TCP packets left out by --host (neither address is one)
+        self.recent = RecentFrames()   # the frames read last: copies are no resends
 
     def _new(self, frame: int, ts: float, family: int, key: Key, client_is_src: bool,
              saw_syn: bool) -> Conn:
@@ -197,9 +189,9 @@ class Tracker:
         target = len(conns) - max(1, self.max_connections // 4)
         if target < 0:
             return
-        victims = heapq.nsmallest(len(conns) - target, conns, key=_shed_order)
+        victims = heapq.nsmallest(len(conns) - target, conns, key=shed_order)
         for c in sorted(victims, key=lambda c: c.index):
-            if _syn_only(c):
+            if syn_only(c):
                 self.shed_syn_only += 1
             self.shed_total += 1
             c.evicted_at = now
@@ -233,7 +225,7 @@ class Tracker:
             s.last_seq = seq
             s.advertised(window, ts)
             if flags & TCP_ACK:
-                self._ack(c, d, ack)
+                self._ack(c, d, ack, frame)
             if payload_len:
                 self._data(c, d, s, frame, ts, seq, payload_len, ip_len, data, payload_off)
             return
@@ -262,7 +254,7 @@ class Tracker:
         # (before a reset: its ACK may cover the segment it answers; but not a reset's ACK
         # of a peer never seen: a client abandoning its unanswered SYN may send ACK 0)
         if flags & TCP_ACK and not (flags & TCP_RST and c.side(1 - d).isn is None):
-            self._ack(c, d, ack)
+            self._ack(c, d, ack, frame)
         if flags & TCP_RST:
             s.close_seen(seq)
             self._rst(c, d, frame, ts)
@@ -284,7 +276,9 @@ class Tracker:
         if not flags & TCP_ACK:
             if entry is not None:
                 c, d = entry[0], entry[1]
-                if d == UP and c.up.isn == seq:   # the same SYN again
+                if d == UP and c.up.isn == seq:   # the same SYN again (or its copy)
+                    if self.recent.copy_of(c.last_frame, frame):
+                        return
                     c.up.syn_count += 1
                     c.last_frame, c.last_ts = frame, ts
                     if c.down.syn_frame is not None and c.syn_after_synack is None:
@@ -311,22 +305,14 @@ class Tracker:
                 s.timestamps = options.timestamps is not None
         elif seq != s.isn:
             s.isn_other = seq
+        elif self.recent.copy_of(c.last_frame, frame):   # (the same SYN-ACK captured twice)
+            return
         s.syn_count += 1
         c.last_frame, c.last_ts = frame, ts
         if flags & TCP_ACK:
-            self._ack(c, d, ack)
+            self._ack(c, d, ack, frame)
 
-    def tcp_headers(self, frame: int, ts: float, ip: IpHeader, tcp: TcpHeader,
-                    payload: bytes = b"") -> None:
-        """Convenience: feed a segment given as parsed ``pathprobe.wire.headers`` objects."""
-        self.capture_end = ts
-        af = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-        key = pack_key(socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst), tcp.sport,
-                       tcp.dport)
-        self.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
-                 tcp_payload_length(ip, tcp), payload, 0, tcp.options)
-
-    def _ack(self, c: Conn, d: int, ack: int) -> None:
+    def _ack(self, c: Conn, d: int, ack: int, frame: int) -> None:
         o = c.up if d else c.down   # the bytes this ACK acknowledges
         if o.isn is None:
             o.isn = (ack - 1) & MASK
@@ -334,10 +320,12 @@ class Tracker:
         nxt = o.next_seq
         delta = (ack - o.isn - nxt) & MASK      # o.rel(ack), inlined: this runs per packet
         rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
-        if o.hole is not None and rel == o.hole[0]:
+        # (a repeated ACK captured twice is no word of the receiver's: duplicate.py)
+        copy = self.recent.copy_of
+        if o.hole is not None and rel == o.hole[0] and not copy(frame - 1, frame):
             o.hole_acks += 1
         if rel <= o.acked:
-            if rel == o.acked and o.next_seq > rel:
+            if rel == o.acked and o.next_seq > rel and not copy(frame - 1, frame):
                 o.dup_acks += 1
             return
         o.acked = rel
@@ -355,10 +343,11 @@ class Tracker:
         if start != nxt and nxt == 1 and not s.bytes and s.syn_count > 1:
             start = s.renumbered(seq, start)
         end = start + length
+        last, gap = c.last_data_frame, ts - c.last_data_ts
+        if end <= nxt and self._copy(s, frame, end, nxt, gap, last):
+            return   # the same packet captured twice (duplicate.py): no resend
         if length > s.max_payload:
             s.max_payload, s.max_ip_len = length, max(ip_len, s.max_ip_len)
-        last = c.last_data_frame
-        gap = ts - c.last_data_ts
         if last:
             if gap > c.max_gap_s:
                 longest_gap(c, gap, last, frame, record_opened(c, d, s, start, data, payload_off))
@@ -422,6 +411,11 @@ class Tracker:
         if rec is not None and rec < end and (
                 rec >= 0 or data[payload_off:payload_off + 1] in RECORD_TYPES):
             follow_records(s, frame, start, end, data, payload_off)
+
+    def _copy(self, s: Side, frame: int, end: int, nxt: int, gap: float, last: int) -> bool:
+        """Data seen before, and a copy of the last data frame: ending where that one did
+        (the highest byte seen, or the last resend's end), within DUPLICATE_S of it."""
+        return end in (nxt, s.retx_end) and gap <= DUPLICATE_S and self.recent.copy_of(last, frame)
 
     def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, since: float,
               start: int, length: int, data: bytes, payload_off: int) -> bool:

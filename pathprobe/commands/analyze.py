@@ -43,7 +43,10 @@ answered or not, a DF probe the destination's port unreachable quotes
 (tracepath's 'reached': that size crossed), TTL-exceeded hops. DNS queries
 never answered, and SERVFAIL/REFUSED answers, are notes. Data resent for
 seconds and never acknowledged is a stall (warning) even in a one-way
-capture: the resends prove no ACK came. Bytes the peer acknowledged but the
+capture: the resends prove no ACK came. A packet captured twice (tcpdump -i
+any over a bridge or VLAN, a SPAN of both ways: the same bytes within 1 ms,
+with the same IPv4 ID or through another interface) is one packet, not a
+resend. Bytes the peer acknowledged but the
 capture lacks are capture loss (a note), never a black hole; no path MTU
 below 576 (IPv4) / 1280 (IPv6) without ICMP saying so; one refused SYN
 among successful connections is a warning, and so are unanswered SYNs from

@@ -133,6 +133,7 @@ class CaptureFact(StrEnum):
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}
     TSO_LENGTHS = "tso-lengths"                    # {count} IPv4 lengths 0, first at {frame}
+    PACKETS_TWICE = "packets-twice"                # {count} packets captured twice
     CAPTURE_PAUSED = "capture-paused"              # no packet for a day, or time went back
     CAPTURE_LOSS = "capture-loss"                  # {connections}: bytes acked, not captured
     LOSSY_TRANSFERS = "lossy-transfers"            # {connections} resent >= 2% (worst: ...)

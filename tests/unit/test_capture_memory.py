@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import inspect
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from pathprobe.capture import Filters, analyze_capture
+from pathprobe.capture.conn import pack_key
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.commands.analyze import analyze_command
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import VerdictCode
-from pathprobe.wire.headers import parse_ip, parse_tcp
+from pathprobe.wire.headers import parse_ip, parse_tcp, tcp_payload_length
 from tests.conftest import cli_env
 from tests.unit.test_capture_analysis import CLIENT_HELLO, Flow, write_pcap
 
@@ -83,7 +85,11 @@ def test_the_typed_note_and_the_table_stay_within_the_cap(tmp_path: Path) -> Non
         assert ip is not None
         tcp = parse_tcp(frame[14 + ip.header_length:])
         assert tcp is not None
-        t.tcp_headers(len(seen), ts, ip, tcp)
+        key = pack_key(socket.inet_pton(socket.AF_INET, ip.src),
+                       socket.inet_pton(socket.AF_INET, ip.dst), tcp.sport, tcp.dport)
+        t.capture_end = ts
+        t.tcp(len(seen), ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
+              tcp_payload_length(ip, tcp), b"", 0, tcp.options)
         peak = max(peak, len(t.table) // 2)
 
     for i in range(100):

@@ -53,6 +53,13 @@ TEXT: dict[CaptureFact, Template] = {
         "the sender before segmentation offload (TSO/LSO) filled it in, so read at the length "
         "captured; on the wire the NIC cut them to the MSS (ethtool -K IFACE tso off gso off "
         "to capture wire sizes)",
+    CaptureFact.PACKETS_TWICE:
+        "{count:#packet} captured twice, where a copy would pass for a resend (the first "
+        "copy at frame {frame}): the same IP packet again within 1 ms, byte for byte but for "
+        "the hop count, with the same IPv4 identification or through another interface, as "
+        "a capture on two interfaces of one path records it ('tcpdump -i any' where a "
+        "bridge or VLAN interface carries it, a SPAN session of both directions) or a tool "
+        "that sends one packet over and over; each was counted once, not as a retransmission",
     CaptureFact.CAPTURE_PAUSED: _capture_paused,
     CaptureFact.CAPTURE_LOSS:
         "{connections} connection(s) with bytes the peer acknowledged that the capture never "

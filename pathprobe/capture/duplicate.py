@@ -1,0 +1,111 @@
+"""One packet captured twice: pure.
+
+``tcpdump -i any`` on a host whose interface sits in a bridge or carries VLAN
+sub-interfaces (the management bridge of an FTD, a proxy with containers), or a SPAN
+session that mirrors both directions of a link, captures each packet twice, microseconds
+apart. Counted as a retransmission, the copy inflates resend counts and can turn a healthy
+connection into a black hole. Alike bytes alone prove no copy: some senders repeat a
+segment within a millisecond, dup ACKs read alike, and text shows no identification. A
+copy is the same IP packet within a millisecond that also carries the same IPv4
+identification, or comes through another capture point (``seen_twice``).
+
+The tracker asks only where it would otherwise count a resend (data seen before, a SYN
+or SYN-ACK again, an ACK that repeats), and the reading loop where the two-capture log
+would count one: nothing per in-order packet. ICMP messages are not asked about: a copy
+of one counts twice in its evidence ("N such messages") and changes no verdict, and
+comparing each with the frame before cost 1% of the reading loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, Frame, ip_offset
+
+DUPLICATE_S = 0.001   # a copy follows the first within this (a resend: a round trip later)
+
+
+class RecentFrames:
+    """The frames of the reading loop's last two batches, found by frame number, and the
+    count of copies found among them."""
+
+    __slots__ = ("batches", "count", "first", "last")
+
+    def __init__(self) -> None:
+        self.batches: tuple[Sequence[Frame], Sequence[Frame]] = ((), ())
+        self.count = 0    # packets found to be copies of an earlier frame
+        self.first = 0    # ... the first of them
+        self.last = 0     # ... the last (asked again for its ACK and for its data)
+
+    def push(self, batch: Sequence[Frame]) -> None:
+        """The next batch: the one before it stays findable (a copy may straddle them)."""
+        self.batches = (batch, self.batches[0])
+
+    def frame(self, number: int) -> Frame | None:
+        for batch in self.batches:
+            if batch and batch[0][0] <= number <= batch[-1][0]:
+                at = number - batch[0][0]    # (pcap frames are numbered without gaps)
+                if at < len(batch) and batch[at][0] == number:
+                    return batch[at]
+                return next((f for f in batch if f[0] == number), None)   # (text lines)
+        return None
+
+    def copy_of(self, earlier: int, number: int) -> bool:
+        """Whether frame ``number`` carries the packet of frame ``earlier`` again, within
+        DUPLICATE_S, and something shows it was not sent twice (``seen_twice``); counted
+        when it does."""
+        if number == self.last:
+            return True
+        a, b = self.frame(earlier), self.frame(number)
+        if a is None or b is None or earlier == number or not 0 <= b[1] - a[1] <= DUPLICATE_S:
+            return False
+        size = len(a[3]) - len(b[3])   # (link headers differ by a few bytes at most; tiny
+        if not -8 <= size <= 8 and len(a[3]) >= 64 <= len(b[3]):   # frames may be padded)
+            return False
+        oa, ob = _ip_at(a[2], a[3]), _ip_at(b[2], b[3])
+        if not _same(a[3], oa, b[3], ob) or not _seen_twice(a, oa, b, ob):
+            return False
+        self.count += 1
+        self.first = self.first or number
+        self.last = number
+        return True
+
+
+def _ip_at(link: int, data: bytes) -> int:
+    """``ip_offset``, with Ethernet's common case first."""
+    if link == LINKTYPE_ETHERNET and data[12:14] in (b"\x08\x00", b"\x86\xdd"):
+        return 14
+    return ip_offset(link, data)
+
+
+def _seen_twice(a: Frame, oa: int, b: Frame, ob: int) -> bool:
+    """What tells one packet seen twice from a packet sent twice alike (some senders repeat
+    a segment within a millisecond; dup ACKs read alike): the same IPv4 identification
+    (not 0), which a second send changes, or two capture points (another link type or
+    link header: an interface index, a VLAN tag, other MAC addresses). tcpdump text shows
+    neither, but for the interface 'tcpdump -i any' names."""
+    if a[2] != b[2] or a[3][:oa] != b[3][:ob]:
+        return True
+    ip = b[3][ob:ob + 6]
+    return len(ip) == 6 and ip[0] >> 4 == 4 and ip[4:6] != b"\0\0"
+
+
+def same_packet(link_a: int, a: bytes, link_b: int, b: bytes) -> bool:
+    """Whether two frames carry the same IP packet, byte for byte but for the hop count and
+    the IPv4 header checksum (a router between two capture points changes both); link
+    headers, VLAN tags and Ethernet padding aside."""
+    return _same(a, _ip_at(link_a, a), b, _ip_at(link_b, b))
+
+
+def _same(a: bytes, oa: int, b: bytes, ob: int) -> bool:
+    if oa < 0 or ob < 0 or len(a) <= oa or len(b) <= ob or a[oa] >> 4 != b[ob] >> 4:
+        return False
+    if a[oa] >> 4 == 4:   # (length and identification first: they tell most apart)
+        end = int.from_bytes(a[oa + 2:oa + 4], "big") or len(a) - oa   # (0: before TSO)
+        return (a[oa + 2:oa + 6] == b[ob + 2:ob + 6] and a[oa:oa + 2] == b[ob:ob + 2]
+                and a[oa + 6:oa + 8] == b[ob + 6:ob + 8] and a[oa + 9:oa + 10] == b[ob + 9:ob + 10]
+                and a[oa + 12:oa + end] == b[ob + 12:ob + end])
+    if a[oa] >> 4 == 6:
+        end = 40 + int.from_bytes(a[oa + 4:oa + 6], "big")
+        return a[oa:oa + 7] == b[ob:ob + 7] and a[oa + 8:oa + end] == b[ob + 8:ob + end]
+    return False
