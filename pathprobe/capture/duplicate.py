@@ -7,7 +7,7 @@ apart. Counted as a retransmission, the copy inflates resend counts and can turn
 connection into a black hole. Alike bytes alone prove no copy: some senders repeat a
 segment within a millisecond, dup ACKs read alike, and text shows no identification. A
 copy is the same IP packet within a millisecond that also carries the same IPv4
-identification, or comes through another capture point (``seen_twice``).
+identification, or comes through another capture point (``_seen_twice``).
 
 The tracker asks only where it would otherwise count a resend (data seen before, a SYN
 or SYN-ACK again, an ACK that repeats), and the reading loop where the two-capture log
@@ -52,18 +52,13 @@ class RecentFrames:
 
     def copy_of(self, earlier: int, number: int) -> bool:
         """Whether frame ``number`` carries the packet of frame ``earlier`` again, within
-        DUPLICATE_S, and something shows it was not sent twice (``seen_twice``); counted
+        DUPLICATE_S, and something shows it was not sent twice (``_seen_twice``); counted
         when it does."""
         if number == self.last:
             return True
         a, b = self.frame(earlier), self.frame(number)
-        if a is None or b is None or earlier == number or not 0 <= b[1] - a[1] <= DUPLICATE_S:
-            return False
-        size = len(a[3]) - len(b[3])   # (link headers differ by a few bytes at most; tiny
-        if not -8 <= size <= 8 and len(a[3]) >= 64 <= len(b[3]):   # frames may be padded)
-            return False
-        oa, ob = _ip_at(a[2], a[3]), _ip_at(b[2], b[3])
-        if not _same(a[3], oa, b[3], ob) or not _seen_twice(a, oa, b, ob):
+        if a is None or b is None or earlier == number or not 0 <= b[1] - a[1] <= DUPLICATE_S \
+                or not same_packet(a[2], a[3], b[2], b[3]) or not _seen_twice(a, b):
             return False
         self.count += 1
         self.first = self.first or number
@@ -78,12 +73,13 @@ def _ip_at(link: int, data: bytes) -> int:
     return ip_offset(link, data)
 
 
-def _seen_twice(a: Frame, oa: int, b: Frame, ob: int) -> bool:
+def _seen_twice(a: Frame, b: Frame) -> bool:
     """What tells one packet seen twice from a packet sent twice alike (some senders repeat
     a segment within a millisecond; dup ACKs read alike): the same IPv4 identification
     (not 0), which a second send changes, or two capture points (another link type or
     link header: an interface index, a VLAN tag, other MAC addresses). tcpdump text shows
     neither, but for the interface 'tcpdump -i any' names."""
+    oa, ob = _ip_at(a[2], a[3]), _ip_at(b[2], b[3])
     if a[2] != b[2] or a[3][:oa] != b[3][:ob]:
         return True
     ip = b[3][ob:ob + 6]
@@ -94,10 +90,7 @@ def same_packet(link_a: int, a: bytes, link_b: int, b: bytes) -> bool:
     """Whether two frames carry the same IP packet, byte for byte but for the hop count and
     the IPv4 header checksum (a router between two capture points changes both); link
     headers, VLAN tags and Ethernet padding aside."""
-    return _same(a, _ip_at(link_a, a), b, _ip_at(link_b, b))
-
-
-def _same(a: bytes, oa: int, b: bytes, ob: int) -> bool:
+    oa, ob = _ip_at(link_a, a), _ip_at(link_b, b)
     if oa < 0 or ob < 0 or len(a) <= oa or len(b) <= ob or a[oa] >> 4 != b[ob] >> 4:
         return False
     if a[oa] >> 4 == 4:   # (length and identification first: they tell most apart)

@@ -321,11 +321,10 @@ class Tracker:
         delta = (ack - o.isn - nxt) & MASK      # o.rel(ack), inlined: this runs per packet
         rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
         # (a repeated ACK captured twice is no word of the receiver's: duplicate.py)
-        copy = self.recent.copy_of
-        if o.hole is not None and rel == o.hole[0] and not copy(frame - 1, frame):
+        if o.hole is not None and rel == o.hole[0] and not self.recent.copy_of(frame - 1, frame):
             o.hole_acks += 1
         if rel <= o.acked:
-            if rel == o.acked and o.next_seq > rel and not copy(frame - 1, frame):
+            if rel == o.acked and o.next_seq > rel and not self.recent.copy_of(frame - 1, frame):
                 o.dup_acks += 1
             return
         o.acked = rel
