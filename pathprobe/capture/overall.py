@@ -19,6 +19,10 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
     """The reader's and the collector's notes on the capture named ``file``."""
     notes = [ev(CaptureFact.CAPTURE_READ, file=file, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
+    if stats.unpacked is not None:
+        u = stats.unpacked
+        notes.append(ev(CaptureFact.UNPACKED, member=u.member, kind=u.kind,
+                        archive=file, others=u.others))
     # TCP headers cut short: in frames, or in tcpdump's text of them ('[|tcp]'); and the
     # text's segments from before offload ('IP bad-len 0'), which its own note counts
     header_cut = stats.text.parse.tcp_cut if stats.text is not None else tracker.header_cut

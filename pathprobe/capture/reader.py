@@ -1,4 +1,5 @@
-"""Streaming pcap/pcapng reader (optionally gzip-compressed) that yields raw frames.
+"""Streaming pcap/pcapng reader (also compressed or in an archive: packing.py) that
+yields raw frames.
 
 Why our own reader and not scapy's ``RawPcapReader``/``RawPcapNgReader``: both
 build a namedtuple of metadata per packet and scapy's pcapng reader parses every
@@ -30,6 +31,18 @@ from pathprobe.capture.linklayer import (
     linktype_name,
     recapture_advice,
 )
+from pathprobe.capture.packing import (
+    TAR_BLOCK,
+    Compression,
+    Decompressing,
+    Unpacked,
+    compression_of,
+    foreign,
+    is_tar,
+    is_zip,
+    open_tar,
+    open_zip,
+)
 from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 
 if TYPE_CHECKING:
@@ -47,7 +60,6 @@ _PCAP_MAGICS = {
     b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
 }
 _PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
-_GZIP = b"\x1f\x8b"
 
 
 @dataclass
@@ -60,6 +72,7 @@ class ReadStats:
     unsupported_frames: int = 0         # pcapng frames on interfaces of other link types
     unsupported_linktypes: set[int] = field(default_factory=set)   # ... and those types
     compressed: bool = False
+    unpacked: Unpacked | None = None    # the capture was read out of an archive
     not_ip: int = 0                     # frames of supported link types that carry no IP
     not_ip_kinds: dict[str, int] = field(default_factory=dict)   # what they carry instead
     text: TextInfo | None = None        # the input was capture text, not a capture file
@@ -81,54 +94,6 @@ def _unsupported(linktype: int) -> CaptureError:
     return CaptureUnreadable(f"the capture's link type is {_no_ip_there(linktype)}")
 
 
-class GunzipStream:
-    """Gzip decompression as a forward-only stream (pipes, FIFOs, stdin: no seek).
-
-    Unlike ``gzip.GzipFile``, a stream cut short is not an EOFError that loses the
-    last chunk: ``read`` returns every byte that decompressed and then b"", and
-    ``truncated`` says the end-of-stream marker never came. Concatenated gzip
-    members are read one after another, as gunzip does.
-    """
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self._buf = b""
-        self._eof = False
-        self.truncated = False
-        self.position = 0   # decompressed bytes handed out so far
-
-    def read(self, n: int = -1) -> bytes:
-        want = CHUNK if n < 0 else n
-        while len(self._buf) < want and not self._eof:
-            data = self._z.unconsumed_tail or self._raw.read(CHUNK)
-            if not data:
-                self._eof = True
-                self.truncated = not self._z.eof
-                self._buf += self._z.flush()
-                break
-            self._buf += self._z.decompress(data, want)
-            if self._z.eof:
-                rest = self._z.unused_data
-                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                if rest.strip(b"\0"):   # another member follows (trailing zeros are padding)
-                    self._buf += self._z.decompress(rest, want)
-                else:
-                    self._eof = not self._raw_has_more()
-        out, self._buf = self._buf[:want], self._buf[want:]
-        self.position += len(out)
-        return out
-
-    def _raw_has_more(self) -> bool:
-        more = self._raw.read(CHUNK)
-        if more:
-            self._buf += self._z.decompress(more, CHUNK)
-        return bool(more)
-
-    def close(self) -> None:
-        self._raw.close()
-
-
 def _open_raw(path: Path) -> BinaryIO:
     if str(path) == "-":
         return sys.stdin.buffer
@@ -142,18 +107,44 @@ def _open_raw(path: Path) -> BinaryIO:
         raise CaptureUnreadable(f"{path}: cannot open: {e.strerror or e}") from None
 
 
-def open_capture(path: Path) -> tuple[BinaryIO, bool]:
-    """Open a capture ('-' is stdin), gunzipping when it starts with the gzip magic;
-    (stream, compressed). Reads forward only: pipes, FIFOs and /dev/stdin work."""
+def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | None]:
+    """Open a capture ('-' is stdin), decompressing it (gzip, bzip2, xz) and taking it out
+    of a zip or tar archive as its first bytes say; (stream, compression, which member of
+    which archive). Reads forward only: pipes, FIFOs and /dev/stdin work (archives need
+    a path)."""
     raw = _open_raw(path)
     try:
-        head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
+        head = raw.peek(TAR_BLOCK) if hasattr(raw, "peek") else b""
     except OSError as e:
         raw.close()
         raise CaptureUnreadable(f"{path}: cannot read: {e.strerror or e}") from None
-    if head == _GZIP:
-        return GunzipStream(raw), True  # type: ignore[return-value]
-    return raw, False
+    named = str(path) != "-"
+    kind = compression_of(head)
+    if named and (is_zip(head) or (kind is None and is_tar(head))):
+        raw.close()
+        from pathprobe.capture.textframes import looks_like_text
+        stream, unpacked = (open_zip(path, looks_like_text) if is_zip(head) else
+                            open_tar(path, None, looks_like_text))
+        return stream, None, unpacked
+    if kind is None:
+        return raw, None, None
+    unpacking = Decompressing(raw, kind)
+    if named:
+        try:
+            first = unpacking.read(TAR_BLOCK)
+        except OSError as e:
+            unpacking.close()
+            raise CaptureUnreadable(f"{path}: cannot read: {e.strerror or e}") from None
+        except CaptureError:
+            unpacking.close()
+            raise
+        if is_tar(first):   # a tar.gz, tar.bz2, tar.xz
+            unpacking.close()
+            from pathprobe.capture.textframes import looks_like_text
+            stream, unpacked = open_tar(path, kind, looks_like_text)
+            return stream, None, unpacked
+        unpacking.unread(first)
+    return unpacking, kind, None  # type: ignore[return-value]
 
 
 def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
@@ -171,12 +162,13 @@ def read_batches(path: Path, stats: ReadStats | None = None) -> Iterator[list[Fr
     """``read_frames`` in lists of consecutive frames (up to a read chunk's worth): the
     hot loop of ``analyze`` iterates a list far faster than it resumes a generator."""
     stats = stats if stats is not None else ReadStats()
-    f, stats.compressed = open_capture(path)
+    f, compression, stats.unpacked = open_capture(path)
+    stats.compressed = compression is not None
     try:
         try:
             magic = f.read(4)
         except (OSError, EOFError, zlib.error) as e:
-            what = "gzip file" if stats.compressed else "file"
+            what = f"{compression.value} file" if compression is not None else "file"
             # the system could not read it (exit 3) vs the bytes are no capture (exit 2)
             error = CaptureError if stats.compressed or not isinstance(e, OSError) \
                 else CaptureUnreadable
@@ -187,7 +179,7 @@ def read_batches(path: Path, stats: ReadStats | None = None) -> Iterator[list[Fr
             yield from _guard(path, _batched(_read_pcapng(f, stats)), stats)
         else:
             yield from _batched(_read_other(path, f, magic, stats))
-        if isinstance(f, GunzipStream) and f.truncated:
+        if isinstance(f, Decompressing) and f.truncated:
             cut = f" ({stats.truncated})" if stats.truncated else ""
             stats.truncated = (f"the compressed data ends early, after {f.position} "
                                f"uncompressed bytes: {stats.frames} complete frames were "
@@ -223,6 +215,9 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
     from pathprobe.capture.textframes import TEXT_MAX, looks_like_text, open_text, text_frames
     if len(head.strip()) < 4:
         raise CaptureError(f"{path}: empty or too short to be a capture file or capture text")
+    what = foreign(head, str(path))
+    if what is not None:
+        raise CaptureError(f"{path}: {what}")
     if not looks_like_text(head):
         raise CaptureError(f"{path}: not a capture: neither pcap/pcapng (starts with "
                          f"{magic.hex()}) nor text; save it with 'tcpdump -w' or as pcapng, "

@@ -128,6 +128,7 @@ class CaptureFact(StrEnum):
     ROW_GAP_UNPROVEN = "row-gap-unproven"          # {missing} bytes unseen, no ACK says why
     # --- the reader and the analysis as a whole -----------------------------------------
     CAPTURE_READ = "capture-read"                  # {file}: {frames} frames, {chosen}/{total}
+    UNPACKED = "unpacked"                          # {member} read out of {kind} {archive}
     CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
     UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections

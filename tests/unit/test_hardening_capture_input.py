@@ -10,12 +10,12 @@ import os
 import subprocess
 import sys
 import threading
-import zlib
 from pathlib import Path
 
 import pytest
 
-from pathprobe.capture.reader import GunzipStream, ReadStats, read_frames
+from pathprobe.capture.packing import Compression, Decompressing, UnpackError
+from pathprobe.capture.reader import ReadStats, read_frames
 from tests.conftest import cli_env
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
@@ -38,7 +38,7 @@ def analyze(arg: str, stdin: bytes | None = None) -> subprocess.CompletedProcess
 def test_gunzip_stream_matches_gzip_and_handles_members() -> None:
     data = os.urandom(50_000) + bytes(300_000)
     packed = gzip.compress(data[:1000]) + gzip.compress(data[1000:])
-    stream = GunzipStream(io.BytesIO(packed))
+    stream = Decompressing(io.BytesIO(packed), Compression.GZIP)
     out = b"".join(iter(lambda: stream.read(7777), b""))
     assert out == data and not stream.truncated
 
@@ -46,12 +46,12 @@ def test_gunzip_stream_matches_gzip_and_handles_members() -> None:
 def test_gunzip_stream_keeps_the_intact_part_of_a_cut_stream() -> None:
     data = os.urandom(20_000) * 10
     packed = gzip.compress(data)
-    stream = GunzipStream(io.BytesIO(packed[: len(packed) // 2]))
+    stream = Decompressing(io.BytesIO(packed[: len(packed) // 2]), Compression.GZIP)
     out = b"".join(iter(lambda: stream.read(4096), b""))
     assert stream.truncated
     assert 0 < len(out) < len(data) and data.startswith(out)
-    with pytest.raises(zlib.error):
-        GunzipStream(io.BytesIO(b"\x1f\x8b" + os.urandom(100))).read()
+    with pytest.raises(UnpackError):
+        Decompressing(io.BytesIO(b"\x1f\x8b" + os.urandom(100)), Compression.GZIP).read()
 
 
 def test_truncated_gz_analyses_the_frames_that_are_there(tmp_path: Path) -> None:

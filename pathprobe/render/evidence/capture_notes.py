@@ -38,9 +38,17 @@ def _snap_cut(v: Mapping[str, Number]) -> str:
             "frames)")
 
 
+def _unpacked(v: Mapping[str, Number]) -> str:
+    others = v.get("others")
+    left = (f" (the {counted(others, 'other file')} in it left unread)"
+            if isinstance(others, int) and others else "")
+    return f"{v.get('member')} read out of the {v.get('kind')} archive {v.get('archive')}{left}"
+
+
 TEXT: dict[CaptureFact, Template] = {
     CaptureFact.CAPTURE_READ:
         "{file}: {frames:#frame}, {chosen} of {total:#TCP connection} analysed",
+    CaptureFact.UNPACKED: _unpacked,
     CaptureFact.CAPTURE_TRUNCATED: "capture truncated: {detail}",
     CaptureFact.UNSUPPORTED_FRAMES:
         "{count:#frame} on interfaces of unsupported link types skipped",
