@@ -223,6 +223,8 @@ class Collector:
             self.two_way += 1
         tracker = self.tracker
         capture_end = tracker.capture_end if tracker is not None else c.last_ts
+        if c.evicted_at is not None:   # judged while open (idle, a full table, a snippet's
+            capture_end = c.evicted_at  # end), perhaps held back: watched until then only
         pause = first_pause(tracker.pauses, c.last_frame, None) if tracker is not None else None
         if pause is not None:   # (merged pieces: its waits end there, not years later)
             c.paused = (pause[0], pause[2])

@@ -49,10 +49,11 @@ from pathprobe.capture.textpacket import (
 from pathprobe.capture.textping import ping_notes, ping_told
 from pathprobe.capture.textrefuse import no_packet_error
 from pathprobe.capture.texttrace import TRACE_FORMS, trace_notes, trace_told
+from pathprobe.capture.textverdict import firewall_dropped, rst_untimed
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Confidence, Evidence, Leg, Number, Step, Verdict
+from pathprobe.model import Evidence, Leg, Number, Step, Verdict
 from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 from pathprobe.wire.hostport import host_port
 
@@ -537,20 +538,6 @@ def text_notes(info: TextInfo, chosen: int, total: int) -> list[Evidence]:
     return notes
 
 
-def _firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
-    """A verdict that cites a packet the capturing ASA/FTD dropped itself (its asp-drop
-    capture says why) has a cause it did not measure away: the firewall. It says so and is
-    no longer 'measured'."""
-    cited = sorted({f for e in v.evidence for f in e.frames if f in dropped})
-    if not cited:
-        return v
-    line = cited[0]
-    why = Evidence(TextFact.CITED_DROPPED, Step.CAPTURE,
-                   {"frame": line, "reason": dropped[line], "unit": "line"}, (line,))
-    return dataclasses.replace(v, evidence=(*v.evidence, why),
-                               confidence=Confidence.INFERRED)
-
-
 def _icmp_told(v: Verdict, info: TextInfo, pings: Sequence[TextPacket]) -> Verdict:
     """What the text hid of the ICMP a verdict rests on: quotes, pings' DF flags (``pings``:
     those whose DF it does not show)."""
@@ -587,10 +574,11 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
             == {Leg.FMC_UPSTREAM}:   # (no CONNECT line and no --proxy: all of it 'direct')
         notes.append(_ev(TextFact.PROXY_UNSEEN, proxy.line, server=proxy.dst, port=proxy.dport))
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
+    untimed = {p.line for p in info.parse.packets if p.ts is None}
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(_icmp_told(_firewall_dropped(relabel.verdict(v), dropped), info, pings)
-                       for v in m.verdicts),
+        verdicts=tuple(_icmp_told(rst_untimed(firewall_dropped(relabel.verdict(v), dropped),
+                                              untimed), info, pings) for v in m.verdicts),
         notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
     return dataclasses.replace(analysis, measurement=measurement, targets=targets)

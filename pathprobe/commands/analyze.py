@@ -91,8 +91,9 @@ and tshark read it, and a note says where it ends.
 @output_options()
 def analyze_command(
     captures: Annotated[list[Path], typer.Argument(
-        metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be compressed: gzip, bzip2, xz; or "
-        "the one capture in a zip or tar archive, as cases attach them), e.g. from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
+        metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be compressed: gzip, "
+        "bzip2, xz; or the one capture in a zip or tar archive, as cases attach them), e.g. "
+        "from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
         "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
         "tshark -V, HTTP heads, ping's or tracepath's output); "
         "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "

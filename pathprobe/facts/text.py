@@ -48,5 +48,6 @@ class TextFact(StrEnum):
     TRACE_MTU_CHANGE = "text-trace-mtu-change"  # line {frame}: traceroute's F={mtu}
     PROBE_DF_UNSHOWN = "text-probe-df-unshown"  # {count} probes reached, DF not shown
     FIREWALL_DROPS = "text-firewall-drops"     # {count} shown dropped by the ASA/FTD itself
+    RST_UNTIMED = "text-rst-untimed"           # line {frame}: RST next, no time shown
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct

@@ -472,6 +472,60 @@ def test_snippets_printed_with_different_clocks_never_run_time_backwards(tmp_pat
     assert b"TUNNEL_STALL" not in r.stdout and b"MSS_CLAMPED" in r.stdout, r.stdout[-3000:]
 
 
+def test_a_syn_at_a_snippets_end_is_watched_only_to_that_end(tmp_path: Path) -> None:
+    """A SYN 50 ms before its snippet ends, then a snippet whose clock starts a minute
+    earlier (one capture pasted twice, or two captures): the SYN was watched for 50 ms,
+    too short to miss a SYN-ACK, not for the 40 s the later snippet runs (PPA's
+    ftp-crack as tcpdump text: 'never sent that SYN again in the 44.6 s that followed')."""
+    def conn(t: str, port: int, seq: int) -> str:
+        return (f"{t}0.000000 IP 198.18.1.2.{port} > 198.18.2.2.21: Flags [S], seq {seq}, "
+                "win 64240, options [mss 1460], length 0\n"
+                f"{t}0.001000 IP 198.18.2.2.21 > 198.18.1.2.{port}: Flags [S.], seq 500, "
+                f"ack {seq + 1}, win 65535, options [mss 1460], length 0\n"
+                f"{t}0.002000 IP 198.18.1.2.{port} > 198.18.2.2.21: Flags [.], ack 501, "
+                "win 502, length 0\n")
+    first = (conn("10:00:0", 40000, 100)
+             + "10:00:00.900000 IP 198.18.1.2.40001 > 198.18.2.2.21: Flags [S], seq 900, "
+             "win 64240, options [mss 1460], length 0\n"
+             "10:00:00.950000 IP 198.18.2.2.21 > 198.18.1.2.40000: Flags [P.], seq 501:521, "
+             "ack 101, win 502, length 20\n")
+    second = (conn("09:59:0", 40002, 1)
+              + "09:59:20.000000 IP 198.18.2.2.21 > 198.18.1.2.40002: Flags [P.], "
+              "seq 501:521, ack 2, win 502, length 20\n"
+              "09:59:40.000000 IP 198.18.1.2.40002 > 198.18.2.2.21: Flags [.], ack 521, "
+              "win 502, length 0\n")
+    path = tmp_path / "paste.txt"
+    path.write_text(first + second)
+    r = analyze(str(path), "--json")
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert [v["code"] for v in json.loads(r.stdout)["verdicts"]] == ["HEALTHY"]
+    # ... while the same SYN with 40 s of its own snippet after it is one refusal
+    path.write_text(first.replace("10:00:00.950000", "10:00:40.950000"))
+    r = analyze(str(path), "--json")
+    refused = [v for v in json.loads(r.stdout)["verdicts"] if v["code"] == "PROXY_UNREACHABLE"]
+    assert refused and "40.0 s" in json.dumps(refused[0]["evidence"]), r.stdout[-2000:]
+
+
+@pytest.mark.parametrize("stamp", ["", "[Error converting time] "])
+def test_a_reset_on_untimed_lines_is_not_said_to_come_soon(tmp_path: Path, stamp: str) -> None:
+    """tcpdump -t, or '[Error converting time]' (a capture with a timestamp its libc cannot
+    convert; ITI's m-send-req.mms, whose RST came 413 s after the segment): the lines read
+    as 0 ms apart, and 'RST 0 ms later' was said and 'measured'."""
+    timed = (TEXT / "rst.tcpdump-n.txt").read_text()
+    path = tmp_path / "rst.txt"
+    path.write_text(re.sub(r"(?m)^[0-9:.]+ ", stamp, timed))
+    facts = {}
+    for text in (TEXT / "rst.tcpdump-n.txt", path):
+        _code, doc = report(str(text))
+        v = cast(list[dict[str, Any]], doc["verdicts"])[0]
+        assert v["code"] == "RST_ON_LARGE_SEGMENT", v
+        facts[text] = (v["confidence"], [f["fact"] for f in v["facts"]])
+    assert facts[TEXT / "rst.tcpdump-n.txt"][0] == "measured"
+    assert "rst-after-large" in facts[TEXT / "rst.tcpdump-n.txt"][1]
+    confidence, said = facts[path]
+    assert confidence == "inferred" and "text-rst-untimed" in said and "rst-after-large" not in said
+
+
 def test_a_port_of_superscript_digits_is_no_port(tmp_path: Path) -> None:
     # hypothesis found it: '¹80'.isdigit() is True, int('¹80') raises (exit 4)
     path = tmp_path / "paste.txt"

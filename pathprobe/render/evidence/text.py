@@ -175,6 +175,10 @@ TEXT: dict[TextFact, Template] = {
         "{count} packet line(s) show a drop reason (first: line {line}, {reason}): the ASA/FTD "
         "that took this capture dropped them itself, so their loss is not the path's; look at "
         "that reason ('show asp drop') before any path MTU",
+    TextFact.RST_UNTIMED:
+        "line {frame}: RST from the other side next, before any ACK of it; the text shows no "
+        "time there, so how soon is unknown (a reset long after the segment answers an idle "
+        "connection, not its size)",
     TextFact.CITED_DROPPED:
         "line {frame}, cited above, is a packet the ASA/FTD dropped itself ({reason}): the "
         "firewall, not the path, may be the cause",
