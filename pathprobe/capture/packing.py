@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 CHUNK = 1 << 20           # compressed bytes read at a time
-MEMBER_PEEK = 4096        # bytes of each archive member looked at to find the capture
+MEMBER_PEEK = 512         # bytes of each archive member looked at to find the capture
+MEMBERS_MAX = 20_000      # files an archive may hold (an appliance's whole log bundle: fewer)
 NAMES_SHOWN = 5           # member names listed in an error
 
 PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
@@ -310,6 +311,8 @@ def open_zip(path: Path, is_text: Callable[[bytes], bool]) -> tuple[BinaryIO, Un
                            "in transfer? copy it again") from None
     try:
         infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > MEMBERS_MAX:
+            raise _too_many(path, "zip")
         members = [Member(i.filename, i.file_size, _zip_head(zf, i, path)) for i in infos]
         chosen = choose_member(str(path), "zip", members, is_text)
         info = infos[members.index(chosen)]
@@ -352,9 +355,11 @@ def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bo
     try:
         for info in tf:
             if info.isfile():
+                if len(members) >= MEMBERS_MAX:
+                    raise _too_many(path, "tar")
                 f = tf.extractfile(info)
                 members.append(Member(info.name, info.size, f.read(MEMBER_PEEK) if f else b""))
-    except (tarfile.TarError, OSError, EOFError) as e:   # (UnpackError too)
+    except (tarfile.TarError, OSError, EOFError, UnpackError) as e:
         if not members:
             raise UnpackError(f"{path}: the tar archive is corrupt or cut short "
                               f"({e})") from None
@@ -375,6 +380,11 @@ def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bo
     return (_inner_stream(_MemberStream(stream, _Both(tf, raw), f"{path}: {clean(chosen.name)}"),
                           chosen),
             Unpacked(str(path), "tar", clean(chosen.name), len(members) - 1))
+
+
+def _too_many(path: Path, kind: str) -> CaptureError:
+    return CaptureError(f"{path}: a {kind} archive of more than {MEMBERS_MAX} files: unpack it "
+                        "and name the capture")
 
 
 def _tar_stream(path: Path, kind: Compression | None) -> tuple[Any, Any]:

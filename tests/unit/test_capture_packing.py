@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pathprobe.capture import packing
 from pathprobe.capture.packing import (
     Compression,
     Decompressing,
@@ -161,6 +162,19 @@ def test_an_archive_without_one_capture_says_what_it_holds(
     for w in words:
         assert w in line, line
     assert "\x1b" not in line
+
+
+@pytest.mark.parametrize("packed", [_zip({f"log{i}.txt": b"x\n" for i in range(6)}),
+                                    _tar({f"log{i}.txt": b"x\n" for i in range(6)}, "w:gz")])
+def test_an_archive_of_too_many_files_is_refused_early(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, packed: bytes) -> None:
+    """An appliance's whole log bundle: the heads of its files are not all kept."""
+    monkeypatch.setattr(packing, "MEMBERS_MAX", 5)
+    path = tmp_path / "bundle.bin"
+    path.write_bytes(packed)
+    with pytest.raises(CaptureError, match="more than 5 files"):
+        for _ in read_frames(path):
+            pass
 
 
 def test_an_encrypted_member_is_named(tmp_path: Path) -> None:
@@ -307,3 +321,27 @@ def test_decompressing_keeps_what_came_before_a_cut(kind: Compression) -> None:
     assert stream.truncated and data.startswith(out)
     with pytest.raises(UnpackError):
         Decompressing(io.BytesIO(packed[:12] + bytes(range(200))), kind).read()
+
+
+MAGICS = [b"PK\x03\x04", b"PK\x05\x06", b"BZh9", b"\xfd7zXZ\x00", b"\x1f\x8b\x08\x00"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(magic=st.sampled_from(MAGICS), body=st.binary(max_size=3000),
+       tar=st.booleans(), seed=st.sampled_from([b"", PCAP[:600], _zip({"a.pcap": PCAP[:600]})]))
+def test_any_bytes_after_a_packing_magic_are_a_capture_error_at_worst(
+        tmp_path_factory: pytest.TempPathFactory, magic: bytes, body: bytes, tar: bool,
+        seed: bytes) -> None:
+    """Random, cut or spliced archives: frames, or a CaptureError (one line, exit 2 or 3),
+    never another exception (a traceback, exit 4)."""
+    data = bytearray(magic + seed[len(magic):] + body)
+    if tar and len(data) >= 262:
+        data[257:262] = b"ustar"
+    path = tmp_path_factory.mktemp("fuzz") / "x.bin"
+    path.write_bytes(bytes(data))
+    try:
+        for _ in read_frames(path):
+            pass
+    except CaptureError:
+        pass
+
