@@ -152,13 +152,19 @@ class TextParse:
         self.forms[form] = self.forms.get(form, 0) + 1
 
 
+DELTAS_BACK = 10          # times go back at least once in this many steps: they are deltas
+
+
 def deltas_to_times(packets: Sequence[TextPacket]) -> None:
     """tcpdump -ttt prints the time since the previous packet ("00:00:00.000046", the first
-    one 00:00:00.000000): when the times start at zero and go backwards, add them up."""
+    one 00:00:00.000000), as Wireshark's delta column does: when the times start at zero and
+    go backwards often (one step in ten or more), add them up. Times since the first packet
+    go back rarely: where a capture pasted or saved twice starts over (PPA's ftp-crack)."""
     times = [p.ts for p in packets if p.ts is not None]
     if not times or times[0] != 0.0 or max(times) >= 3600.0:
         return
-    if all(b >= a for a, b in zip(times, times[1:])):
+    backwards = sum(b < a for a, b in zip(times, times[1:]))
+    if not backwards or backwards * DELTAS_BACK < len(times) - 1:
         return
     total = 0.0
     for p in packets:

@@ -128,6 +128,22 @@ def test_tcpdump_ttt_deltas_are_added_up() -> None:
                for t in ("0.000000", "1.500000", "0.250000")]
     deltas_to_times(packets)
     assert [p.ts for p in packets] == [0.0, 1.5, 1.75]
+    steady = [td(f" 00:00:0{t} IP a.1 > b.2: Flags [.], ack 1, win 1, length 0")   # a ping
+              for t in ("0.000000", "1.000012", "0.999987", "1.000003", "0.999990")]
+    deltas_to_times(steady)
+    assert [round(p.ts, 6) for p in steady] == [0.0, 1.000012, 1.999999, 3.000002, 3.999992]
+
+
+def test_times_since_the_first_packet_that_start_over_are_no_deltas() -> None:
+    """A packet list saved twice in one file (PPA's ftp-crack.pcap, as tshark rows): 0 to
+    44.6 s, then 0 to 44.6 s again. Read as deltas, the times added up to 358,615 s and a
+    SYN was 'never sent again in the 77180.8 s of capture that followed'."""
+    from pathprobe.capture.textpacket import deltas_to_times
+
+    times = [i * 0.5 for i in range(30)] * 2 + [14.4999, 14.5]   # (and one step back)
+    packets = [td(f"{t:.6f} IP a.1 > b.2: Flags [.], ack 1, win 1, length 0") for t in times]
+    deltas_to_times(packets)
+    assert [p.ts for p in packets] == times
 
 
 def test_packet_list_rows() -> None:
