@@ -153,19 +153,26 @@ class Decompressing:
         try:
             while len(self._buf) < want and not self._eof:
                 self._step(want)
-        except (zlib.error, OSError, EOFError, ValueError) as e:
-            if not isinstance(e, OSError) or self.kind is Compression.BZIP2:
-                raise UnpackError(f"{self.kind.value} data corrupt after {self.position} "
-                                  f"uncompressed bytes ({e})") from None
-            raise
-        except Exception as e:   # lzma.LZMAError, without importing lzma for gzip
-            if type(e).__name__ != "LZMAError":
+        except Exception as e:
+            if not self._corrupt(e):
                 raise
-            raise UnpackError(f"xz data corrupt after {self.position} uncompressed "
-                              f"bytes ({e})") from None
+            raise UnpackError(f"{self.kind.value} data corrupt after {self.position} "
+                              f"uncompressed bytes ({e})") from None
         out, self._buf = self._buf[:want], self._buf[want:]
         self.position += len(out)
         return out
+
+    def _corrupt(self, e: Exception) -> bool:
+        """Is ``e`` the decompressor's word that the data is bad? (A read error of the file
+        under it stays an OSError: exit 3, not 2; bz2 says 'Invalid data stream' as one.)"""
+        if isinstance(e, (zlib.error, EOFError)):
+            return True
+        if self.kind is Compression.BZIP2:
+            return isinstance(e, OSError)
+        if self.kind is Compression.XZ:
+            import lzma
+            return isinstance(e, lzma.LZMAError)
+        return False
 
     def _step(self, want: int) -> None:
         z: Any = self._z
@@ -204,7 +211,8 @@ class MemberKind(Enum):
 
 @dataclass(frozen=True)
 class Member:
-    """A file in an archive, with its first bytes (decompressed when it is compressed)."""
+    """A file in an archive, with its first bytes as stored (``inflated_head`` opens them
+    when the file itself is compressed)."""
 
     name: str
     size: int

@@ -219,8 +219,8 @@ def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: flo
     """
     hello = c.client_hello
     if hello is None or not hello_spans(c) or c.server_hello is not None \
-            or c.hello_answer is not None or answer_uncaptured(c):
-        return None
+            or c.hello_answer is not None or c.tunnel_down or answer_uncaptured(c):
+        return None     # (answered: by a ServerHello, or by bytes nothing could read)
     frame, first = hello
     up = c.up
     start = c.hello_end - c.hello_record

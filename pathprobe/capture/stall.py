@@ -173,7 +173,12 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
         return None     # a receiver that stopped reading (the collector's note)
     if c.server_hello is None and (c.hello_answer is not None or hello_closed(c)):
         return None     # answered, not by TLS, or closed: the handshake failed beyond the path
-    hello_pending = c.client_hello is not None and c.server_hello is None
+    hello_owed = c.client_hello is not None and c.server_hello is None
+    if hello_owed and answer_uncaptured(c):
+        return None     # the client acknowledged an answer the capture never showed
+    # (bytes from the server after the hello that nothing could read, as in text or cut
+    # short by the snap length, answered it: no 'no ServerHello')
+    hello_pending = hello_owed and not c.tunnel_down
     if idle < stall_s and c.max_gap_s < stall_s and not (
             hello_pending and proxied and c.end is not None):
         return None     # (the common case: no silence long enough, nothing closed early)

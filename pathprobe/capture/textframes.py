@@ -45,6 +45,7 @@ from pathprobe.capture.textpacket import (
     TextParse,
     deltas_to_times,
     proxy_port_syn,
+    sized_hello,
 )
 from pathprobe.capture.textping import ping_notes, ping_told
 from pathprobe.capture.textrefuse import no_packet_error
@@ -384,6 +385,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
         if flags & (TCP_FIN | TCP_RST):
             s.end_line = o.end_line = p.line
         family, src, dst = addresses.pair(p)
+        p.content = sized_hello(p.content, length)
         data, total = packet_bytes(family, src, dst, p, seq, ack, flags, length)
         sent[p.src] = sent[f"{p.src}>{p.dst}"] = Sent(p.dst, p.sport, p.dport, total)
         # (the interface 'tcpdump -i any' names: a packet on two is one seen twice)
