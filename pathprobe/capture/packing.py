@@ -77,10 +77,10 @@ _FOREIGN: tuple[tuple[bytes, int, str, str], ...] = (
     (b"TRSNIFF data", 0, "a Sniffer capture", _EDITCAP),
     (b"\xa1\xb2\xcd\x34", 0, "a modified pcap (old Red Hat tcpdump)", _EDITCAP),
     (b"\x34\xcd\xb2\xa1", 0, "a modified pcap (old Red Hat tcpdump)", _EDITCAP),
-    (b"ustar", TAR_MAGIC_AT, "a tar archive on standard input",
-     "give the archive's path instead of '-', or unpack it first"),
-    (b"PK\x03\x04", 0, "a zip archive on standard input",
-     "give the archive's path instead of '-', or unpack it first"),
+    (b"ustar", TAR_MAGIC_AT, "a tar archive in a stream (standard input, a pipe)",
+     "give the archive's file instead, or unpack it first"),
+    (b"PK\x03\x04", 0, "a zip archive in a stream (standard input, a pipe)",
+     "give the archive's file instead, or unpack it first"),
 )
 
 

@@ -118,7 +118,7 @@ def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | N
     except OSError as e:
         raw.close()
         raise CaptureUnreadable(f"{path}: cannot read: {e.strerror or e}") from None
-    named = str(path) != "-"
+    named = str(path) != "-" and path.is_file()   # (an archive is read twice: not a pipe)
     kind = compression_of(head)
     if named and (is_zip(head) or (kind is None and is_tar(head))):
         raw.close()

@@ -11,11 +11,13 @@ import gzip
 import io
 import json
 import lzma
+import os
 import random
 import struct
 import subprocess
 import sys
 import tarfile
+import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -206,7 +208,19 @@ def test_what_we_cannot_read_is_named_with_its_tool(tmp_path: Path, head: bytes,
 @pytest.mark.parametrize("packed", [_zip({"rst.pcap": PCAP}), _tar({"rst.pcap": PCAP}),
                                     _tar({"rst.pcap": PCAP}, "w:gz")])
 def test_an_archive_on_stdin_asks_for_its_path(packed: bytes) -> None:
-    assert "give the archive's path" in one_line_error(analyze("-", packed))
+    assert "give the archive's file" in one_line_error(analyze("-", packed))
+
+
+def test_an_archive_in_a_fifo_is_one_line(tmp_path: Path) -> None:
+    """A named pipe is read once, as a stream: an archive there cannot be listed first."""
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(_zip({"rst.pcap": PCAP})),
+                              daemon=True)
+    writer.start()
+    line = one_line_error(analyze(fifo))
+    writer.join(5)
+    assert "zip archive in a stream" in line, line
 
 
 @pytest.mark.parametrize("kind", [bz2.compress, lzma.compress])
