@@ -28,7 +28,11 @@ MEMBER_PEEK = 512         # bytes of each archive member looked at to find the c
 MEMBERS_MAX = 20_000      # files an archive may hold (an appliance's whole log bundle: fewer)
 NAMES_SHOWN = 5           # member names listed in an error
 
-PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+# pcap's magics: (byte order, seconds per timestamp fraction); and pcapng's section header
+PCAP_MAGICS = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
+}
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 TAR_MAGIC_AT = 257        # "ustar" (POSIX and GNU tar) in the first header block
 TAR_BLOCK = 512
@@ -57,10 +61,14 @@ def is_zip(head: bytes) -> bool:
     return head[:4] in (b"PK\x03\x04", b"PK\x05\x06")
 
 
+def is_capture(head: bytes) -> bool:
+    """pcap or pcapng, by the first bytes."""
+    return head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC
+
+
 def is_tar(head: bytes) -> bool:
     """A tar header block (not a capture whose first packet holds "ustar" just there)."""
-    return (head[TAR_MAGIC_AT:TAR_MAGIC_AT + 5] == b"ustar" and head[:4] not in PCAP_MAGICS
-            and head[:4] != PCAPNG_MAGIC)
+    return head[TAR_MAGIC_AT:TAR_MAGIC_AT + 5] == b"ustar" and not is_capture(head)
 
 
 # Files people send for a capture that we cannot read: (magic, offset, what it is, what
@@ -230,9 +238,9 @@ def inflated_head(head: bytes) -> bytes:
             return b""
         z: Any = _decompressor(kind)
         return z.decompress(head, TAR_BLOCK)  # type: ignore[no-any-return]
-    except Exception as e:   # zlib.error, lzma.LZMAError: not what it seemed
-        if isinstance(e, (KeyboardInterrupt, MemoryError)):
-            raise
+    except MemoryError:
+        raise
+    except Exception:   # zlib.error, lzma.LZMAError: not what it seemed
         return b""
 
 
@@ -244,7 +252,7 @@ def member_kind(m: Member, is_text: Callable[[bytes], bool]) -> MemberKind:
             or base == ".DS_Store":   # (a Mac's zip adds resource forks and folder state)
         return MemberKind.OTHER
     head = inflated_head(m.head)
-    if head[:4] in PCAP_MAGICS or head[:4] == PCAPNG_MAGIC:
+    if is_capture(head):
         return MemberKind.CAPTURE
     return MemberKind.TEXT if head is m.head and is_text(head) else MemberKind.OTHER
 
@@ -291,22 +299,22 @@ class Unpacked:
 
 class _MemberStream:
     """An archive member's bytes as a stream: its library's errors as UnpackError, and
-    closing it closes the archive."""
+    closing it closes what lies under it (the archive, its file)."""
 
-    def __init__(self, inner: Any, archive: Any, what: str) -> None:
-        self._inner, self._archive, self._what = inner, archive, what
+    def __init__(self, inner: Any, what: str, *under: Any) -> None:
+        self._inner, self._what, self._under = inner, what, under
 
     def read(self, n: int = -1) -> bytes:
         try:
             return self._inner.read(n)   # type: ignore[no-any-return]
+        except MemoryError:
+            raise
         except Exception as e:   # zipfile.BadZipFile (CRC), EOFError, tarfile.ReadError ...
-            if isinstance(e, (KeyboardInterrupt, MemoryError)):
-                raise
             raise UnpackError(f"{self._what}: {type(e).__name__}: {e}") from None
 
     def close(self) -> None:
-        self._inner.close()
-        self._archive.close()
+        for f in (self._inner, *self._under):
+            f.close()
 
 
 def open_zip(path: Path, is_text: Callable[[bytes], bool]) -> tuple[BinaryIO, Unpacked]:
@@ -328,7 +336,7 @@ def open_zip(path: Path, is_text: Callable[[bytes], bool]) -> tuple[BinaryIO, Un
     except BaseException:
         zf.close()
         raise
-    return (_inner_stream(_MemberStream(stream, zf, f"{path}: {clean(chosen.name)}"), chosen),
+    return (_inner_stream(_MemberStream(stream, f"{path}: {clean(chosen.name)}", zf), chosen),
             Unpacked(str(path), "zip", clean(chosen.name), len(members) - 1))
 
 
@@ -345,9 +353,9 @@ def _zip_head(zf: Any, info: Any, path: Path) -> bytes:
         raise CaptureError(f"{path}: {clean(info.filename)} is compressed with a method Python "
                            "cannot read (Windows uses Deflate64 for large files): unzip it "
                            "first") from None
+    except MemoryError:
+        raise
     except Exception as e:   # (a corrupt member)
-        if isinstance(e, (KeyboardInterrupt, MemoryError)):
-            raise
         raise UnpackError(f"{path}: {clean(info.filename)}: {type(e).__name__}: {e}") from None
 
 
@@ -385,7 +393,7 @@ def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bo
         tf.close()
         raw.close()
         raise
-    return (_inner_stream(_MemberStream(stream, _Both(tf, raw), f"{path}: {clean(chosen.name)}"),
+    return (_inner_stream(_MemberStream(stream, f"{path}: {clean(chosen.name)}", tf, raw),
                           chosen),
             Unpacked(str(path), "tar", clean(chosen.name), len(members) - 1))
 
@@ -408,17 +416,6 @@ def _tar_stream(path: Path, kind: Compression | None) -> tuple[Any, Any]:
             raise CaptureError(f"{path}: a tar archive that cannot be read ({e}): cut short "
                                "in transfer? copy it again") from None
         raise
-
-
-class _Both:
-    """Closes the tar archive and the file under it."""
-
-    def __init__(self, tf: Any, raw: Any) -> None:
-        self._tf, self._raw = tf, raw
-
-    def close(self) -> None:
-        self._tf.close()
-        self._raw.close()
 
 
 def _inner_stream(stream: _MemberStream, chosen: Member) -> BinaryIO:

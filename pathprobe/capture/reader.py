@@ -32,6 +32,8 @@ from pathprobe.capture.linklayer import (
     recapture_advice,
 )
 from pathprobe.capture.packing import (
+    PCAP_MAGICS,
+    PCAPNG_MAGIC,
     TAR_BLOCK,
     Compression,
     Decompressing,
@@ -55,11 +57,6 @@ CHUNK = 1 << 20
 # No sane capture has a single record above this; a larger length means corruption.
 MAX_RECORD = 1 << 24
 
-_PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1": ("<", 1e-6), b"\xa1\xb2\xc3\xd4": (">", 1e-6),
-    b"\x4d\x3c\xb2\xa1": ("<", 1e-9), b"\xa1\xb2\x3c\x4d": (">", 1e-9),
-}
-_PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 
 @dataclass
@@ -122,10 +119,7 @@ def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | N
     kind = compression_of(head)
     if named and (is_zip(head) or (kind is None and is_tar(head))):
         raw.close()
-        from pathprobe.capture.textframes import looks_like_text
-        stream, unpacked = (open_zip(path, looks_like_text) if is_zip(head) else
-                            open_tar(path, None, looks_like_text))
-        return stream, None, unpacked
+        return _from_archive(path, None, zipped=is_zip(head))
     if kind is None:
         return raw, None, None
     unpacking = Decompressing(raw, kind)
@@ -140,11 +134,18 @@ def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | N
             raise
         if is_tar(first):   # a tar.gz, tar.bz2, tar.xz
             unpacking.close()
-            from pathprobe.capture.textframes import looks_like_text
-            stream, unpacked = open_tar(path, kind, looks_like_text)
-            return stream, None, unpacked
+            return _from_archive(path, kind, zipped=False)
         unpacking.unread(first)
     return unpacking, kind, None  # type: ignore[return-value]
+
+
+def _from_archive(path: Path, kind: Compression | None, zipped: bool
+                  ) -> tuple[BinaryIO, None, Unpacked]:
+    """The capture in the zip or (``kind``-compressed) tar archive at ``path``."""
+    from pathprobe.capture.textframes import looks_like_text
+    stream, unpacked = (open_zip(path, looks_like_text) if zipped else
+                        open_tar(path, kind, looks_like_text))
+    return stream, None, unpacked
 
 
 def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
@@ -173,9 +174,9 @@ def read_batches(path: Path, stats: ReadStats | None = None) -> Iterator[list[Fr
             error = CaptureError if stats.compressed or not isinstance(e, OSError) \
                 else CaptureUnreadable
             raise error(f"{path}: not a readable {what} ({e})") from None
-        if magic in _PCAP_MAGICS:
+        if magic in PCAP_MAGICS:
             yield from _guard(path, _read_pcap(f, magic, stats), stats)
-        elif magic == _PCAPNG_SHB:
+        elif magic == PCAPNG_MAGIC:
             yield from _guard(path, _batched(_read_pcapng(f, stats)), stats)
         else:
             yield from _batched(_read_other(path, f, magic, stats))
@@ -259,7 +260,7 @@ def _guard(path: Path, batches: Iterator[list[Frame]], stats: ReadStats
 
 def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[list[Frame]]:
     """Classic pcap, one list of frames per chunk read."""
-    endian, resolution = _PCAP_MAGICS[magic]
+    endian, resolution = PCAP_MAGICS[magic]
     header = f.read(20)
     if len(header) < 20:
         raise CaptureError("pcap file header is truncated: not a usable capture")

@@ -200,9 +200,9 @@ def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base
     # Silence shorter than a stall is no stall, unless the proxy closed the tunnel.
     if idle < stall_s and (not proxied or c.end is None):
         return None
-    if answer_uncaptured(c) or unresent_one_way(c, idle) or cut_off(c, idle):
-        return None     # the client acknowledged an answer the capture never showed, or
-        #               got an ACK it never showed (no resend: the collector's notes)
+    if unresent_one_way(c, idle) or cut_off(c, idle):
+        return None     # the client got an ACK the capture never showed (no resend: the
+        #               collector's notes); an answer never shown: stall_finding
     evidence = _stall_opening(c)
     evidence.append(ev(CaptureFact.NO_SERVER_HELLO, idle_s=round(idle, 1),
                        **ended_values(c, capture_end)))

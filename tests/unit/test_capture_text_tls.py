@@ -52,11 +52,7 @@ def _session(path: Path, tls_answer: bool) -> Path:
     f.send(100.05, True, _record(20, 6) + _record(22, 320))
     f.send(100.07, False, _record(23, 59))
     f.ack(100.08, True)
-    f._pkt(117.6, True, "FA")
-    f.cseq += 1
-    f._pkt(117.61, False, "FA")
-    f.sseq += 1
-    f._pkt(117.62, True, "A")
+    f.close(117.6)
     return write_pcap(path, f.frames)
 
 
