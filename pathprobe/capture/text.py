@@ -38,6 +38,7 @@ from pathprobe.capture.textforms import (
     quotation,
     tcpdump_line,
     tunnel_head_time,
+    unnumbered,
 )
 from pathprobe.capture.textpacket import (
     TextForm,
@@ -305,6 +306,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
     lines, conv.unnamed = _unquoted(lines)
+    lines = unnumbered(lines)
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
     ip_head, i = "", 0      # (the -v IP header line pending is from)

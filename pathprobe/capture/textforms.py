@@ -475,6 +475,19 @@ _TUNNEL_HEAD = re.compile(TD_START + r"IP6? \S+ > \S+: (?:\[[^\]]*\] )?(?:VXLAN(
                           r"[Ff]lags \[[^\]]*\][^:]*?\bvni \w+(?:, options \[[^\]]*\])?\s*$")
 
 
+# tcpdump -#: the packet's number in the capture (right-aligned, two spaces) before the
+# time, or before the packet itself with -t; not a packet-list row's number ("1 0.000 a → b")
+_TD_NUMBERED = re.compile(r"^\s*\d{1,10}  (?=(?:(?:" + TIME + r") )?(?:IP6? |ARP, |PPPoE |"
+                          r"(?:[0-9a-f]{2}:){5}[0-9a-f]{2} > |[\w.:-]+\s+(?:In|Out|B|M|P)\s))")
+
+
+def unnumbered(lines: Sequence[str]) -> list[str]:
+    """The lines without tcpdump -#'s packet numbers: everything else reads them as tcpdump
+    prints a packet without them (a number before the time lost the time, and ICMP lines)."""
+    return [line[m.end():] if (m := _TD_NUMBERED.match(line)) is not None else line
+            for line in lines]
+
+
 def tunnel_head_time(line: str) -> str | None:
     """The time of a VXLAN/Geneve line that shows no inner packet (it is on the next line)."""
     m = _TUNNEL_HEAD.match(line) if "vni " in line else None

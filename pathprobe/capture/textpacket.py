@@ -246,8 +246,9 @@ def u32(m: re.Match[str] | None, group: int = 1) -> int | None:
 
 # --- HTTP first lines ---------------------------------------------------------------------------
 
-# (" / " before the version: a CONNECT some clients send, which capture.tracker takes too)
-REQUEST_LINE = re.compile(r"^[\x21-\x7e]*?\b((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) "
+# (" / " before the version: a CONNECT some clients send, which capture.tracker takes too;
+# tcpdump -A prints the IP and TCP headers before it, as dots and any letter or digit)
+REQUEST_LINE = re.compile(r"^[\x21-\x7e]*?((?:CONNECT|GET|POST|PUT|HEAD|DELETE|OPTIONS|PATCH) "
                           r"\S+(?: /)? HTTP/1\.[01])\s*$")
 STATUS_LINE = re.compile(r"^[\x21-\x7e]*?(HTTP/1\.[01] \d{3}(?: [^\r\n]*)?)$")
 # The same, anywhere in a packet line's decoded summary ("length 122: HTTP: CONNECT ...").
