@@ -551,6 +551,9 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         notes.append(ev(CaptureFact.TSO_LENGTHS, tracker.offloaded[1],
                         count=tracker.offloaded[0]))
     legs_seen = sorted(collector.legs)
+    # (what connections said unseen, 'nothing wrong' proves nothing about what they said)
+    unseen = [ev(CaptureFact.CONTENT_UNSEEN, tracker.unread_first[0], count=tracker.unread_cut,
+                 text=int(stats.text is not None))] if tracker.unread_first else []
     verdicts = healthy_unless(
         collector.merger.verdicts(),
         # no connection at all: no proxy either, so nothing is said about one
@@ -561,6 +564,8 @@ def _measurement(path: Path, stats: ReadStats, collector: Collector, tracker: Tr
         [ev(CaptureFact.NOTHING_WRONG, connections=collector.chosen) if collector.two_way
          else ev(CaptureFact.NOTHING_ANSWERED, connections=collector.chosen)
          if collector.chosen else ev(CaptureFact.NOTHING_JUDGED,   # (pings that crossed?)
-                                     icmp=sum(n.fact in SIZES_CROSSED for n in notes))],
-        confidence=Confidence.MEASURED if collector.two_way else Confidence.INFERRED)
+                                     icmp=sum(n.fact in SIZES_CROSSED for n in notes)),
+         *unseen],
+        confidence=Confidence.MEASURED if collector.two_way and not unseen
+        else Confidence.INFERRED)
     return Measurement(legs=legs, verdicts=verdicts, notes=tuple(notes))

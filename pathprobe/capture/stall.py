@@ -143,16 +143,26 @@ def _stall_context(c: Conn, d: int | None, clear: bool) -> list[Evidence]:
 def _stall_opening(c: Conn) -> list[Evidence]:
     """A stall's first evidence: the tunnel's 200 (or a direct TLS session), the hello."""
     evidence = [ev(CaptureFact.TUNNEL_OPEN, c.tunnel_start[0]) if c.tunnel_start
-                else ev(CaptureFact.TLS_SESSION)]
+                else ev(CaptureFact.TLS_SESSION) if c.first_payload == "tls"
+                else ev(CaptureFact.CONTENT_UNKNOWN)]
     hello = c.client_hello
     if hello is not None:
         evidence.append(ev(CaptureFact.CLIENT_HELLO, hello[0], size=hello[1]))
     return evidence
 
 
+def _carried(c: Conn) -> tuple[int, int]:
+    """The bytes up and down in the tunnel (or the TLS session); all of them where what the
+    connection carried is unknown (no tunnel was seen to open)."""
+    if c.tunnel_start is None and c.first_payload != "tls":
+        return c.up.bytes, c.down.bytes
+    return c.tunnel_up, c.tunnel_down
+
+
 def _stall_numbers(c: Conn) -> dict[str, Number]:
     """The tunnel's byte counts and segment sizes, for either kind of stall."""
-    return {"bytes_up": c.tunnel_up, "bytes_down": c.tunnel_down,
+    up, down = _carried(c)
+    return {"bytes_up": up, "bytes_down": down,
             "max_seg_down": c.down.max_payload, "full_seg": full_segment(c)}
 
 
@@ -164,7 +174,10 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     proxied = conn_leg is Leg.FMC_PROXY
     if proxied and c.tunnel_start is None:
         return None
-    if not proxied and c.first_payload != "tls":
+    # (the first words never shown, as in text without payload or cut by the snap length:
+    # it may have been TLS, so its silences are judged)
+    unknown = not c.first_payload and c.unread
+    if not proxied and c.first_payload != "tls" and not unknown:
         return None
     leg = Leg.PROXY_UPSTREAM if proxied else conn_leg
     end_ts = c.seen_until(capture_end)
@@ -188,8 +201,14 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     if hello_pending:
         return _hello_unanswered(c, capture_end, leg, proxied, base, stall_s, idle, left_out)
     gap_pause = first_pause(pauses, c.max_gap[1], c.max_gap[2])
-    return _silence(c, capture_end, leg, proxied, base, stall_s, idle, gap_pause is not None,
-                    left_out)
+    found = _silence(c, capture_end, leg, proxied, base, stall_s, idle,
+                     gap_pause is not None, left_out)
+    if found is None or not unknown:
+        return found
+    # What it carried unknown, only bytes owed (unacknowledged, never seen, an upload left
+    # unanswered) make a silence worth a word, and no proven stall: an idle session of any
+    # protocol ends on an acknowledged last word (an FTP banner, a keep-alive).
+    return None if found.unproven else replace(found, unproven=True)
 
 
 def _hello_unanswered(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
@@ -287,8 +306,9 @@ def _silence(c: Conn, capture_end: float, leg: Leg, proxied: bool, base: str,
     evidence.append(ev(CaptureFact.LAST_DATA, gap_from, gap_s=round(gap, 1),
                        until_frame=gap_to or None, after=after, **ended_values(c, capture_end)))
     evidence += proof
-    evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=c.tunnel_up,
-                       bytes_down=c.tunnel_down, direction=direction.value))
+    up, down = _carried(c)
+    evidence.append(ev(CaptureFact.TUNNEL_BYTES, bytes_up=up, bytes_down=down,
+                       direction=direction.value))
     if proxied:
         evidence += _stall_context(c, d, clear)
     return Finding(VerdictCode.TUNNEL_STALL, leg, direction,

@@ -93,6 +93,8 @@ class CaptureFact(StrEnum):
     RESENDS_STOPPED = "resends-stopped"            # {unacked} resent, then not in {silence_s}
     OWED_IN_LOSSY_CAPTURE = "owed-in-lossy-capture"  # {unseen} owed; the capture drops bytes
     PACKETS_LEFT_OUT = "packets-left-out"          # text rows placed by guess: it may be them
+    CONTENT_UNKNOWN = "content-unknown"            # its first words never shown: TLS or not?
+    CONTENT_UNSEEN = "content-unseen"              # {count} conns' first words unseen
     SERVER_UNSEEN = "server-unseen"                # no packet from the server captured
     TUNNEL_BYTES = "tunnel-bytes"                  # {bytes_up} up, {bytes_down} down
     LEG1_ALL_ACKED = "leg1-all-acked"              # so the data is stuck beyond the proxy

@@ -439,6 +439,20 @@ TEXT: dict[CaptureFact, Template] = {
         "rows of this text that name no ports were placed on a connection by guess (see the "
         "notes): the answer that seems missing may be among them, so an idle session and a "
         "stall remain",
+    CaptureFact.CONTENT_UNKNOWN:
+        "what this connection carried is not shown (no payload in text, or a snap length "
+        "that cut it off): whether it was a TLS session cannot be told, so an idle session "
+        "and a stall remain",
+    CaptureFact.CONTENT_UNSEEN: lambda v: (
+        f"{v.get('count')} connection(s) never show what they carried (first: frame "
+        f"{v.get('frame')}"
+        + ("; the text holds no payload): " if v.get("text") else
+           "; the snap length cut it off): ")
+        + "a refusal or error page (HTTP 403, 407, 5xx), a TLS handshake that failed or a "
+        "session that stalled look like a healthy one there; "
+        + ("print the payload too (tcpdump -A or -X, Wireshark's packet list or -V), or give "
+           "the pcap" if v.get("text") else "capture again with the full snap length "
+           "(tcpdump -s 0)")),
     CaptureFact.OWED_IN_LOSSY_CAPTURE:
         "{unseen} bytes from {sender} never showed up (its sequence numbers, or a TLS record "
         "not finished, say they were sent), but the capture also dropped bytes of it that "
