@@ -57,6 +57,8 @@ from pathprobe.model import (
     healthy_unless,
 )
 from pathprobe.wire.headers import (
+    PROTO_ICMP,
+    PROTO_ICMP6,
     PROTO_TCP,
     PROTO_UDP,
     TCP_SYN,
@@ -68,7 +70,6 @@ from pathprobe.wire.headers import (
     tcp_payload_length,
 )
 
-PROTO_ICMP, PROTO_ICMP6 = 1, 58
 SIZES_CROSSED = (CaptureFact.PING_ANSWERED, CaptureFact.PROBE_REACHED)   # ICMP's own health
 DNS_PEEK = 300     # bytes of a UDP datagram read for a DNS question (header and one name)
 

@@ -21,9 +21,10 @@ a head without ports belongs to). The packet and the parsers every form shares a
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pathprobe.capture.textdetail import block_start, detail_block
 from pathprobe.capture.textdns import dns_line, dns_row
@@ -31,8 +32,6 @@ from pathprobe.capture.textforms import (
     TD_VHEAD,
     NonTcp,
     cisco_link_head,
-    hex_dump,
-    hex_payload,
     http_head,
     link_vhead,
     quotation,
@@ -40,6 +39,7 @@ from pathprobe.capture.textforms import (
     tunnel_head_time,
     unnumbered,
 )
+from pathprobe.capture.texthex import dumped_packet, hex_dump, hex_payload
 from pathprobe.capture.textpacket import (
     TextForm,
     TextPacket,
@@ -65,9 +65,12 @@ _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |readin
                     r"Running as user|Capturing on |"
                     # an ASA/FTD prompt and 'show capture', the list of captures
                     r"\S*[#>]\s*show cap|capture \S+ type |"
-                    # the bytes tshark -V prints below a frame ("0000  45 00 05 dc ...  E..."),
-                    # and then as its Data field
-                    r"[0-9a-f]{4}  (?:[0-9a-f]{2} ){1,16}|Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
+                    # the label over a frame's bytes where tshark -x shows more than one
+                    # source of them ("Frame (291 bytes):"); -V's Data field
+                    r"Frame \(\d+ bytes\):\s*$|Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
+# ... and the label over bytes that are no frame (below it: "Reassembled TCP (3000 bytes):",
+# "Decompressed ...", "Decrypted TLS ...")
+_DATA_SOURCE = re.compile(r"^(?!Frame )[A-Z][\w .,/()-]{0,80} \(\d+ bytes\):\s*$")
 _STREAM_PROTOCOLS = ("HTTP", "TLS", "SSL", "TCP")
 Ends = tuple[str, int, str, int]
 OPEN_MAX = 64            # connections between two hosts remembered as active
@@ -196,14 +199,72 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
         quote = quotation(lines, i)   # another error's quotation: no packet of the capture
         if quote is not None:
             i = quote[0]
+    return _dump_below(out, lines, i, td)
+
+
+def _row_dump(out: TextParse, lines: Sequence[str], i: int, p: TextPacket | None
+              ) -> tuple[TextPacket | None, int]:
+    """A packet-list row with the frame's bytes below it (tshark -P -x): the packet as its
+    bytes show it (sequence numbers, lengths, options, an ICMP error's MTU and quote), at the
+    row's time and with Wireshark's marks. (The row's packet, the next line to read.)"""
+    j = i + 1 if i < len(lines) and not lines[i].strip() else i
+    dump = hex_dump(lines, j) if p is not None else None
+    dumped = dumped_packet(dump[1], p.line) if dump is not None and p is not None else None
+    if dump is None or p is None or dumped is None or (dumped.src, dumped.dst) != (p.src, p.dst):
+        return p, _dump_below(out, lines, i, p)    # (names for addresses: bytes read in)
+    out.hex_payloads += dumped.tcp
+    return dataclasses.replace(dumped, form=p.form, ts=p.ts, retx_mark=p.retx_mark,
+                               number=p.number), dump[0]
+
+
+def _detail_at(out: TextParse, add: Callable[[TextPacket], None], lines: Sequence[str],
+               i: int) -> int:
+    """A tshark -V detail block at line ``i``, and the bytes -x shows below it; the next
+    line to read."""
+    i, p = detail_block(lines, i, i + 1)
+    if p is not None:
+        add(p)
+    else:
+        out.other_protocols += 1
+        out.seen(TextForm.DETAIL)
+    return _dump_below(out, lines, i, p)
+
+
+def _bytes_alone(out: TextParse, add: Callable[[TextPacket], None], lines: Sequence[str],
+                 i: int) -> int | None:
+    """A hex dump on its own at line ``i`` (tshark -x, Wireshark's 'Copy as Hex Dump'): a
+    packet but its time, or one of another protocol; or bytes that are no frame, skipped
+    with their label. The next line to read; None when line ``i`` starts neither. (A dump
+    below a packet's line was read with it.)"""
+    if _DATA_SOURCE.match(lines[i]):
+        return _dump_below(out, lines, i + 1, None)
     dump = hex_dump(lines, i)
+    if dump is None:
+        return None
+    p = dumped_packet(dump[1], i + 1)
+    if p is not None:
+        add(p)
+        out.hex_payloads += p.tcp
+    else:
+        out.other_protocols += 1
+        out.seen(TextForm.HEX)
+    return dump[0]
+
+
+def _dump_below(out: TextParse, lines: Sequence[str], i: int,
+                p: TextPacket | NonTcp | None) -> int:
+    """A hex dump below a packet's line (tcpdump -x; tshark -P -x and -V -x after a blank
+    line), read into it; of another packet it is only skipped. Returns the next line to
+    read."""
+    j = i + 1 if i < len(lines) and not lines[i].strip() else i
+    dump = hex_dump(lines, j)
     if dump is None:
         return i
     i, raw = dump
-    if isinstance(td, TextPacket) and td.tcp:
-        tcp = hex_payload(td, raw)
+    if isinstance(p, TextPacket) and p.tcp:
+        tcp = hex_payload(p, raw)
         if tcp is not None:
-            _from_dump(td, *tcp)
+            _from_dump(p, *tcp)
             out.hex_payloads += 1
     return i
 
@@ -327,6 +388,10 @@ def parse_text(lines: Sequence[str]) -> TextParse:
         if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1
             continue
+        after = _bytes_alone(out, add, lines, i)
+        if after is not None:
+            i = after
+            continue
         vhead, span = _vhead(lines, i)
         if vhead is not None:
             pending, ip_head = (vhead.group("time"), vhead.group("fam")), vhead.string
@@ -347,19 +412,13 @@ def parse_text(lines: Sequence[str]) -> TextParse:
                 _count_other(out, td, lineno)
             continue
         if block_start(line):
-            i, p = detail_block(lines, i, lineno)
-            if p is not None:
-                add(p)
-            else:
-                out.other_protocols += 1
-                out.seen(TextForm.DETAIL)
+            i = _detail_at(out, add, lines, i)
             continue
         row = packet_list_row(line, lineno)
         if row is not None:
-            p = _listed(out, conv, row, line, lineno)
+            p, i = _row_dump(out, lines, i + 1, _listed(out, conv, row, line, lineno))
             if p is not None:
                 add(p)
-            i += 1
             continue
         head = http_head(lines, i)
         if head is not None:

@@ -8,18 +8,10 @@ Pure, no I/O; ``pathprobe.capture.text.parse_text`` decides which form a line is
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Sequence
 from enum import Enum
 
-from pathprobe.capture.linklayer import (
-    LINKTYPE_ETHERNET,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_LINUX_SLL2,
-    LINKTYPE_RAW,
-    ip_offset,
-)
 from pathprobe.capture.textpacket import (
     HEADER_LINE,
     REQUEST_LINE,
@@ -40,15 +32,11 @@ from pathprobe.capture.textpacket import (
 from pathprobe.capture.textrows import ROW
 from pathprobe.capture.texttunnel import MAX_TUNNEL_DEPTH, inner_icmp, inner_tcp
 from pathprobe.wire.headers import (
-    PROTO_TCP,
     TCP_ACK,
     TCP_FIN,
     TCP_PSH,
     TCP_RST,
     TCP_SYN,
-    TcpOptions,
-    parse_ip,
-    parse_tcp,
 )
 
 TCP_URG, TCP_ECE, TCP_CWR = 0x20, 0x40, 0x80
@@ -197,59 +185,6 @@ _CLASSIC_ICMP = re.compile(
     r"(?:icmp: (?P<orig>\S+) unreachable - need to frag(?: \(mtu (?P<mtu>\d+)\))?"
     r"|icmp6: (?:packet )?too big,? (?:mtu )?(?P<mtu6>\d+))")
 _CLASSIC_OTHER = re.compile(r"^\s*(?:" + TIME + r")\s+[^\s>]+ > [^\s>:]+:? (?:icmp6?|udp|igmp)\b")
-
-
-# tcpdump -x/-X (from the IP header) and -xx/-XX (from the link header): "\t0x0010:  c612
-# 0202 d574 0c38 ...  .....t.8" (the ASCII column after two blanks); consecutive offsets make
-# one packet's bytes.
-_HEX_LINE = re.compile(r"^\s*0x([0-9a-fA-F]{4})[:\s]\s*((?:[0-9a-fA-F]{2,4} ?){1,8})")
-HEX_MAX = 1 << 16             # bytes of one packet's dump read (an IP packet's most)
-# What a dump may start with: the IP header (-x, -X), or a link header (-xx, -XX)
-_DUMP_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2)
-
-
-def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
-    """The bytes of a hex dump starting at line ``i`` (next line, bytes); None if none."""
-    if i >= len(lines) or not lines[i].lstrip().startswith("0x"):
-        return None             # (the common case, said without a pattern)
-    raw = bytearray()
-    j = i
-    while j < len(lines) and len(raw) < HEX_MAX:
-        m = _HEX_LINE.match(lines[j])
-        if m is None or int(m.group(1), 16) != len(raw):
-            break
-        words = m.group(2).split()
-        if any(len(w) % 2 for w in words):
-            break
-        raw += bytes.fromhex("".join(words))
-        j += 1
-    return (j, bytes(raw)) if raw else None
-
-
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:      # a host name: any address will do
-        return None
-
-
-def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
-    """(TCP options, TCP payload) in a packet's dump: after the link header (none,
-    Ethernet with its tags, Linux cooked) behind which an IP header with the line's
-    addresses (any, when the line names hosts) carries TCP. None when it is no TCP packet
-    of this line."""
-    want = (_address(p.src), _address(p.dst))
-    for off in dict.fromkeys(ip_offset(linktype, raw) for linktype in _DUMP_LINKTYPES):
-        ip = parse_ip(raw[off:]) if off >= 0 else None
-        if ip is None or ip.proto != PROTO_TCP or (
-                None not in want and (_address(ip.src), _address(ip.dst)) != want):
-            continue
-        start = off + ip.header_length
-        tcp = parse_tcp(raw[start:])
-        if tcp is None or len(raw) < start + tcp.header_length:
-            return None
-        return tcp.options, raw[start + tcp.header_length:]
-    return None
 
 
 # A packet without ports (ICMP, ICMPv6 neighbour discovery, ARP ...): not TCP, but a packet

@@ -50,7 +50,7 @@ from pathprobe.capture.textpacket import (
 from pathprobe.capture.textping import ping_notes, ping_told
 from pathprobe.capture.textrefuse import no_packet_error
 from pathprobe.capture.texttrace import TRACE_FORMS, trace_notes, trace_told
-from pathprobe.capture.textverdict import firewall_dropped, rst_untimed
+from pathprobe.capture.textverdict import firewall_dropped, rst_untimed, untimed_healthy
 from pathprobe.errors import CaptureError
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
@@ -577,10 +577,12 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
         notes.append(_ev(TextFact.PROXY_UNSEEN, proxy.line, server=proxy.dst, port=proxy.dport))
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     untimed = {p.line for p in info.parse.packets if p.ts is None}
+    untimed_tcp = [p.line for p in info.parse.packets if p.ts is None and p.tcp]
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
-        verdicts=tuple(_icmp_told(rst_untimed(firewall_dropped(relabel.verdict(v), dropped),
-                                              untimed), info, pings) for v in m.verdicts),
+        verdicts=tuple(untimed_healthy(_icmp_told(rst_untimed(firewall_dropped(
+            relabel.verdict(v), dropped), untimed), info, pings), untimed_tcp)
+            for v in m.verdicts),
         notes=(*notes, *kept))
     targets = {leg: relabel.text(t) for leg, t in analysis.targets.items()}
     return dataclasses.replace(analysis, measurement=measurement, targets=targets)

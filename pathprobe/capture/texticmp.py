@@ -19,8 +19,8 @@ from pathprobe.capture.textpacket import Echo, IcmpKind, TextForm, TextPacket
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
 from pathprobe.model import Confidence, Evidence, Limit, Number, Step, Verdict, VerdictCode
+from pathprobe.wire.headers import PROTO_ICMP, PROTO_ICMP6, PROTO_TCP, PROTO_UDP
 
-PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMP6 = 6, 17, 1, 58
 IP_MAX = 0xFFFF
 Pack = Callable[[str, int], tuple[int, bytes]]     # (text, family) -> (family, address)
 

@@ -30,6 +30,7 @@ class TextForm(StrEnum):
     CLASSIC = "ASA/FTD show capture or classic tcpdump"
     PACKET_LIST = "Wireshark/tshark packet list"
     DETAIL = "tshark -V detail"
+    HEX = "hex dump"
     HTTP = "decoded HTTP"
     PING = "ping output"
     TRACEPATH = "tracepath output"

@@ -82,6 +82,6 @@ def _not_a_capture(name: str, lines: Sequence[str]) -> str:
     shown = re.sub(r"[^\x20-\x7e]", "?", first[:60])
     count = len(lines)
     return (f"{name}: not a capture: no pcap/pcapng header and no tcpdump, Wireshark, "
-            f"tshark, HTTP, ping, tracepath or traceroute lines in {count} "
+            f"tshark, hex dump, HTTP, ping, tracepath or traceroute lines in {count} "
             f"line{'' if count == 1 else 's'} of text (first: {shown!r}); give a capture file "
             "or paste the packet lines")

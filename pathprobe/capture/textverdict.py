@@ -1,14 +1,15 @@
 """What a verdict read from text cannot claim that the same verdict from a pcap can: the
-lines it cites were dropped by the firewall that printed them, or carry no time. Pure."""
+lines it cites were dropped by the firewall that printed them, or carry no time; nothing
+wrong seen where no time shows whether data stopped. Pure."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.facts.text import TextFact
-from pathprobe.model import Confidence, Evidence, Step, Verdict
+from pathprobe.model import Confidence, Evidence, Step, Verdict, VerdictCode
 
 
 def firewall_dropped(v: Verdict, dropped: Mapping[int, str]) -> Verdict:
@@ -45,3 +46,14 @@ def rst_untimed(v: Verdict, untimed: Set[int]) -> Verdict:
     if not changed:
         return v
     return dataclasses.replace(v, evidence=tuple(evidence), confidence=Confidence.INFERRED)
+
+
+def untimed_healthy(v: Verdict, untimed_tcp: Sequence[int]) -> Verdict:
+    """HEALTHY from TCP lines without a time (a hex dump on its own, tcpdump -t): a stall is
+    data that stops for seconds, which they cannot show. The evidence says how many, and
+    the verdict is no longer 'measured'."""
+    if v.code is not VerdictCode.HEALTHY or not untimed_tcp:
+        return v
+    why = Evidence(TextFact.HEALTHY_UNTIMED, Step.CAPTURE,
+                   {"count": len(untimed_tcp), "line": min(untimed_tcp)})
+    return dataclasses.replace(v, evidence=(*v.evidence, why), confidence=Confidence.INFERRED)

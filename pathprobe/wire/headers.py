@@ -41,8 +41,10 @@ __all__ = [
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
+PROTO_ICMP = 1
 PROTO_TCP = 6
 PROTO_UDP = 17
+PROTO_ICMP6 = 58
 
 ICMP_DEST_UNREACH = 3
 ICMP_PORT_UNREACH = 3         # code of ICMP_DEST_UNREACH: no listener on the UDP port

@@ -780,7 +780,7 @@ def test_hex_dumps_give_the_payload_and_options(link: str, v6: bool, ascii_colum
     from scapy.layers.inet6 import IPv6
     from scapy.layers.l2 import Dot1Q, Ether
 
-    from pathprobe.capture.textforms import hex_dump, hex_payload
+    from pathprobe.capture.texthex import hex_dump, hex_payload
 
     src, dst = ("2001:db8:1::2", "2001:db8:2::2") if v6 else ("198.18.1.2", "198.18.2.2")
     body = b"CONNECT up.example:443 HTTP/1.1\r\nHost: up.example:443\r\n\r\n"

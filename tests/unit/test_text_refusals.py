@@ -63,8 +63,8 @@ def test_any_other_text_is_one_line_that_counts_in_the_singular(tmp_path: Path) 
     paste = tmp_path / "paste.txt"
     paste.write_text("hello\n")
     err = refused(paste)
-    assert "tcpdump, Wireshark, tshark, HTTP, ping, tracepath or traceroute lines in 1 line " \
-        "of text (first: 'hello')" in err
+    assert "tcpdump, Wireshark, tshark, hex dump, HTTP, ping, tracepath or traceroute lines in 1 " \
+        "line of text (first: 'hello')" in err
     paste.write_text("hello\nworld\n")
     assert "in 2 lines of text" in refused(paste)
 

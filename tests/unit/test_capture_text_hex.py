@@ -1,0 +1,144 @@
+"""Hex dumps as text: the lab's captures printed by the real tshark with -x (the frames'
+bytes alone, as Wireshark's 'Copy as Hex Dump' and text2pcap's input), -P -x (each row and
+its bytes) and -V -x, analysed through the CLI against the same capture as a pcap.
+
+- tshark -x was "not a capture" (its lines were taken for -V's noise); below -V's detail
+  they were skipped, and with them the payload that -V's fields do not spell out.
+- tshark -P -x was read as rows alone: the bytes below each row, which hold every
+  sequence number, length, option and an ICMP error's MTU, were skipped; the MTU story
+  was a warning 'the row shows neither the MTU nor the packet'.
+- Bytes without a time cannot show a stall: 'HEALTHY (measured)' said too much."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.texthex import dumped_packet, hex_dump
+from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN
+from tests.conftest import cli_env
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+STORIES = ("healthy", "acl", "mtu", "rst", "blackhole-leg1", "blackhole-leg2", "stall",
+           "healthy-sll2", "healthy-v6", "auth-ntlm", "clamp", "upstream-down", "no-response")
+# what a time shows: a stall, an unanswered CONNECT; without times they look healthy
+NEEDS_TIME = ("blackhole-leg2", "stall", "no-response")
+
+
+def _report(path: Path) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
+                          capture_output=True, env=cli_env(), check=False, timeout=120)
+    assert proc.returncode in (0, 1) and not proc.stderr, proc.stderr
+    doc: dict[str, Any] = json.loads(proc.stdout)
+    return doc
+
+
+def _tshark(tmp_path: Path, story: str, *flags: str) -> Path:
+    text = tmp_path / f"{story}{''.join(flags)}.txt"
+    text.write_text(subprocess.run(["tshark", "-r", str(CAPTURES / f"{story}.pcap"), *flags],
+                                   capture_output=True, text=True, check=True,
+                                   timeout=60).stdout)
+    return text
+
+
+def _verdicts(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(v["code"], v["leg"], v["direction"], v["severity"], v.get("pmtu_low"),
+             v.get("pmtu_high"), v.get("mtu")) for v in doc["verdicts"]]
+
+
+def _legs(doc: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(leg["name"], leg["mss_sent"], leg["mss_received"], leg["max_seg_up"],
+             leg["max_seg_down"], leg["ended"], leg["tls"]) for leg in doc["legs"]]
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_rows_with_their_bytes_read_as_the_capture(tmp_path: Path, story: str) -> None:
+    pcap = _report(CAPTURES / f"{story}.pcap")
+    text = _report(_tshark(tmp_path, story, "-P", "-x"))
+    assert _verdicts(text) == _verdicts(pcap)
+    assert _legs(text) == _legs(pcap)
+    assert "hex dump" in " ".join(text["notes"])
+    detail = _report(_tshark(tmp_path, story, "-V", "-x"))   # (its bytes make no packets)
+    assert _verdicts(detail) == _verdicts(pcap)
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_bytes_alone_read_as_the_capture_but_its_times(tmp_path: Path, story: str) -> None:
+    pcap = _report(CAPTURES / f"{story}.pcap")
+    for text in (_tshark(tmp_path, story, "-x"), _wireshark_copy(tmp_path, story)):
+        doc = _report(text)
+        notes = " ".join(doc["notes"])
+        assert "text (hex dump)" in notes and "carry no time" in notes, notes
+        if story in NEEDS_TIME:
+            assert [v[0] for v in _verdicts(doc)] == ["HEALTHY"]
+            facts = [f["fact"] for v in doc["verdicts"] for f in v["facts"]]
+            assert doc["verdicts"][0]["confidence"] == "inferred"
+            assert "text-healthy-untimed" in facts, facts
+            continue
+        assert _verdicts(doc) == _verdicts(pcap)
+        assert [leg[:5] for leg in _legs(doc)] == [leg[:5] for leg in _legs(pcap)]
+
+
+def _wireshark_copy(tmp_path: Path, story: str) -> Path:
+    """As Wireshark's 'Copy as Hex Dump' lays the bytes out: three blanks after the offset."""
+    lines = _tshark(tmp_path, story, "-x").read_text().splitlines()
+    out = tmp_path / f"{story}-copied.txt"
+    out.write_text("\n".join(ln[:4] + " " + ln[4:] if ln[:4].isalnum() else ln for ln in lines))
+    return out
+
+
+def _hex(data: bytes) -> list[str]:
+    return [f"{off:04x}  " + " ".join(f"{b:02x}" for b in data[off:off + 16]) + "   ascii"
+            for off in range(0, len(data), 16)]
+
+
+def _segment(payload: bytes = b"", flags: int = TCP_ACK | TCP_PSH) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", 40000, 3128, 1000, 2000, 0x60, flags, 501, 0, 0) \
+        + b"\x02\x04\x05\xb4"
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 1, 0x4000, 64, 6,
+                     0, bytes([198, 18, 1, 2]), bytes([198, 18, 2, 2]))
+    return ip + tcp + payload
+
+
+def test_a_dump_is_one_packet_behind_any_link_header() -> None:
+    segment = _segment(b"CONNECT a.test:443 HTTP/1.1\r\n\r\n", TCP_SYN)
+    ether = b"\x02" * 12 + b"\x08\x00"
+    sll2 = b"\x08\x00\x00\x00" + b"\x00" * 16
+    for frame in (ether + segment, segment, sll2 + segment, ether + segment[:60]):
+        dump = hex_dump(_hex(frame), 0)
+        assert dump is not None and dump[1] == frame
+        p = dumped_packet(dump[1], 3)
+        assert p is not None
+        assert (p.line, p.src, p.sport, p.dst, p.dport, p.seq, p.ack, p.mss, p.ts) == (
+            3, "198.18.1.2", 40000, "198.18.2.2", 3128, 1000, 2000, 1460, None)
+        assert p.length == 31 and p.flags == TCP_SYN
+    assert hex_dump(_hex(segment)[1:], 0) is None          # an offset must start at 0
+    assert dumped_packet(b"\x02" * 12 + b"\x08\x06" + bytes(28), 1) is None   # ARP
+
+
+def test_a_frag_needed_dump_names_its_mtu_and_the_packet_it_quotes() -> None:
+    quoted = _segment(bytes(1448))[:28]
+    icmp = b"\x03\x04\x00\x00\x00\x00\x05\x78" + quoted
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                     bytes([198, 18, 1, 1]), bytes([198, 18, 1, 2]))
+    p = dumped_packet(ip + icmp, 9)
+    assert p is not None and p.icmp_mtu == 1400 and p.quoted_len == 1492
+    assert p.quoted is not None and (p.quoted.src, p.quoted.dport) == ("198.18.1.2", 3128)
+
+
+def test_bytes_that_are_no_frame_are_skipped_with_their_label() -> None:
+    """tshark -x shows reassembled or decrypted bytes below a frame's, under a label: no
+    packet, even when they look like one."""
+    frame = b"\x02" * 12 + b"\x08\x00" + _segment(b"x" * 10)
+    lines = ["Frame (64 bytes):", *_hex(frame), "Reassembled TCP (54 bytes):",
+             *_hex(_segment(b"y" * 10)), ""]
+    parsed = parse_text(lines)
+    assert [(p.line, p.length) for p in parsed.packets] == [(2, 10)]
+    assert parsed.unparsed == 0 and parsed.other_protocols == 0
