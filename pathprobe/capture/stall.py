@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathprobe.capture.conn import DOWN, UP, Conn, Owed
 from pathprobe.capture.finding import Finding, direction_of, ended_values, ev
 from pathprobe.capture.framing import Gap, gap_of, owed, uncaptured
+from pathprobe.capture.httpsniff import PROXY_PORTS
 from pathprobe.capture.timeline import Pause, first_pause
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Confidence, Evidence, Leg, Number, VerdictCode
@@ -29,6 +30,9 @@ RTO_MAX_S = 120.0  # ... and its longest: a sender still waiting resends at leas
 ZERO_WINDOW_S = 1.0    # a window closed this long, from the end of the data on: not reading
 RESEND_PROOF_S = 3.0   # a sender without an ACK resends within this (1 s; 3 s on old stacks)
 TRANSFER_MIN = 8192
+# A connection whose first words are unseen may have been a TLS session on these server
+# ports (HTTPS, and an explicit proxy's, whose tunnels carry it)
+TLS_LIKELY_PORTS = frozenset({443, 8443}) | PROXY_PORTS
 
 
 def full_segment(c: Conn) -> int:
@@ -172,11 +176,13 @@ def stall_finding(c: Conn, capture_end: float, conn_leg: Leg, base: str,
     """TUNNEL_STALL: the tunnel (or TLS session) opened but data stopped. The evidence is
     made once a stall is found (most tunnels judged here are healthy)."""
     proxied = conn_leg is Leg.FMC_PROXY
-    if proxied and c.tunnel_start is None:
+    # The first words never shown (text without payload, cut by the snap length) of a
+    # connection seen from its SYN: through the proxy, or to a port of TLS, it may have been
+    # a TLS session, so its silences are judged.
+    unknown = not c.first_payload and c.unread and c.up.syn_frame is not None and (
+        proxied or c.sport in TLS_LIKELY_PORTS)
+    if proxied and c.tunnel_start is None and not unknown:
         return None
-    # (the first words never shown, as in text without payload or cut by the snap length:
-    # it may have been TLS, so its silences are judged)
-    unknown = not c.first_payload and c.unread
     if not proxied and c.first_payload != "tls" and not unknown:
         return None
     leg = Leg.PROXY_UPSTREAM if proxied else conn_leg

@@ -39,7 +39,7 @@ from pathprobe.capture.textforms import (
     tunnel_head_time,
     unnumbered,
 )
-from pathprobe.capture.texthex import dumped_packet, hex_dump, hex_payload
+from pathprobe.capture.texthex import dumped_packet, hex_dump, hex_payload, holds_ip
 from pathprobe.capture.textpacket import (
     TextForm,
     TextPacket,
@@ -247,6 +247,7 @@ def _bytes_alone(out: TextParse, add: Callable[[TextPacket], None], lines: Seque
         out.hex_payloads += p.tcp
     else:
         out.other_protocols += 1
+        out.not_ip += not holds_ip(dump[1])
         out.seen(TextForm.HEX)
     return dump[0]
 

@@ -577,7 +577,7 @@ def as_text_analysis(analysis: Analysis) -> Analysis:
         notes.append(_ev(TextFact.PROXY_UNSEEN, proxy.line, server=proxy.dst, port=proxy.dport))
     dropped = {p.line: p.drop_reason for p in info.parse.packets if p.drop_reason}
     untimed = {p.line for p in info.parse.packets if p.ts is None}
-    untimed_tcp = [p.line for p in info.parse.packets if p.ts is None and p.tcp]
+    untimed_tcp = [p.line for p in info.parse.packets if p.ts is None and p.tcp and p.length]
     measurement = dataclasses.replace(
         m, legs=tuple(relabel.leg(leg) for leg in m.legs),
         verdicts=tuple(untimed_healthy(_icmp_told(rst_untimed(firewall_dropped(

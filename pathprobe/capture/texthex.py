@@ -44,6 +44,8 @@ _DUMP_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE
 # start with the frame), an IP header last (a MAC address may start with 0x45)
 _ALONE_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, LINKTYPE_LINUX_SLL, LINKTYPE_RAW)
 ECHO_TYPES = {(4, 8): True, (4, 0): False, (6, 128): True, (6, 129): False}
+# what an IPv6 header may lead to: TCP, UDP, ICMPv6, the extension headers, ESP, AH, none
+_V6_NEXT = frozenset({6, 17, 58, 0, 43, 44, 60, 50, 51, 59, 135, 139, 140})
 
 
 def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
@@ -92,15 +94,34 @@ def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
 
 def _ip_in(raw: bytes) -> tuple[int, IpHeader] | None:
     """Where the IP packet of a dump on its own starts, and its header: behind the first
-    link header that leads to an IP header (a raw IP packet's length is at least the
-    dump's: it has no padding, and a snap length may have cut it)."""
+    link header that leads to a plausible IP header (an IPv6 next header we know of).
+    Without a link header only bytes that cannot be chance: an IPv4 header whose checksum
+    holds (802.15.4 frames read as IPv4 with a header of 32 bytes, of protocol 0), an
+    IPv6 packet of exactly the dump's length."""
     for linktype in _ALONE_LINKTYPES:
         off = ip_offset(linktype, raw)
         ip = parse_ip(raw[off:]) if off >= 0 else None
-        if ip is not None and ip.total_length >= ip.header_length and (
-                linktype != LINKTYPE_RAW or ip.total_length >= len(raw)):
+        if ip is None or ip.total_length < ip.header_length or (
+                ip.version == 6 and ip.proto not in _V6_NEXT):
+            continue
+        if linktype != LINKTYPE_RAW or (_checksum_holds(raw) if ip.version == 4
+                                        else ip.total_length == len(raw)):
             return off, ip
     return None
+
+
+def _checksum_holds(raw: bytes) -> bool:
+    """Does the IPv4 header at the start of ``raw`` sum to its checksum (RFC 1071)?"""
+    header = raw[:(raw[0] & 0x0F) * 4]
+    total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header), 2))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total == 0xFFFF
+
+
+def holds_ip(raw: bytes) -> bool:
+    """Is there an IP packet in this dump on its own, behind a link header we read?"""
+    return _ip_in(raw) is not None
 
 
 def dumped_packet(raw: bytes, lineno: int) -> TextPacket | None:

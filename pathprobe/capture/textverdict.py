@@ -49,9 +49,9 @@ def rst_untimed(v: Verdict, untimed: Set[int]) -> Verdict:
 
 
 def untimed_healthy(v: Verdict, untimed_tcp: Sequence[int]) -> Verdict:
-    """HEALTHY from TCP lines without a time (a hex dump on its own, tcpdump -t): a stall is
-    data that stops for seconds, which they cannot show. The evidence says how many, and
-    the verdict is no longer 'measured'."""
+    """HEALTHY from TCP lines with data but without a time (a hex dump on its own, tcpdump
+    -t): a stall is data that stops for seconds, which they cannot show. The evidence says
+    how many, and the verdict is no longer 'measured'."""
     if v.code is not VerdictCode.HEALTHY or not untimed_tcp:
         return v
     why = Evidence(TextFact.HEALTHY_UNTIMED, Step.CAPTURE,

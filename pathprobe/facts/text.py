@@ -51,4 +51,4 @@ class TextFact(StrEnum):
     RST_UNTIMED = "text-rst-untimed"           # line {frame}: RST next, no time shown
     CITED_DROPPED = "text-cited-dropped"       # line {frame}, cited, was one of those ({reason})
     PROXY_UNSEEN = "text-proxy-unseen"         # line {frame}: {server}:{port} taken as direct
-    HEALTHY_UNTIMED = "text-healthy-untimed"   # {count} TCP lines without a time: no stall seen
+    HEALTHY_UNTIMED = "text-healthy-untimed"   # {count} data lines without a time: no stall seen

@@ -97,7 +97,7 @@ def test_healthy_is_not_measured_where_what_was_said_is_unseen(tmp_path: Path,
         unseen = [f for v in doc["verdicts"] for f in v["facts"] if f["fact"] == "content-unseen"]
         assert unseen and unseen[0]["values"]["count"] == 1, doc["verdicts"]
         said = " ".join(e for v in doc["verdicts"] for e in v["evidence"])
-        assert "403" in said and ("tcpdump -A" in said) == seen.name.endswith(".txt"), said
+        assert "403" in said and ("tcpdump -X" in said) == seen.name.endswith(".txt"), said
     if story == "healthy":
         for shown in (_tcpdump(tmp_path, story, "-n", "-A"), CAPTURES / "healthy.pcap"):
             doc = _report(shown)
@@ -120,3 +120,35 @@ def test_an_unanswered_upload_without_content_is_a_stall_warning(tmp_path: Path)
         ("TUNNEL_STALL", "critical", "inferred")]
     for seen in (_tcpdump(tmp_path, "stall", "-n"), _cut(tmp_path, "stall")):
         assert [c for c, _s, _k in _verdicts(_report(seen))] == ["HEALTHY"], seen
+
+
+def _upload_then_silence(port: int, syn: bool) -> str:
+    """tcpdump -n lines: a 10 KB upload to ``port``, acknowledged, 10 s of silence, a FIN."""
+    c, s = "198.18.1.2.40000", f"198.18.2.2.{port}"
+    lines = [f"10:00:00.000000 IP {c} > {s}: Flags [S], seq 100, win 64240, "
+             "options [mss 1460], length 0",
+             f"10:00:00.001000 IP {s} > {c}: Flags [S.], seq 500, ack 101, win 65160, "
+             "options [mss 1460], length 0"] if syn else []
+    seq = 101
+    for i in range(8):
+        lines.append(f"10:00:00.{10 + i:03d}000 IP {c} > {s}: Flags [.], seq {seq}:{seq + 1400}, "
+                     "ack 501, win 502, length 1400")
+        seq += 1400
+    lines += [f"10:00:00.030000 IP {s} > {c}: Flags [.], ack {seq}, win 502, length 0",
+              f"10:00:10.030000 IP {c} > {s}: Flags [F.], seq {seq}, ack 501, win 502, length 0"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(("port", "syn", "stall"), [(443, True, True), (3128, True, True),
+                                                    (1433, True, False), (443, False, False)])
+def test_an_unseen_upload_is_judged_where_tls_is_likely(tmp_path: Path, port: int, syn: bool,
+                                                        stall: bool) -> None:
+    """nDPI's mssql, bitcoin and elf captures as tcpdump -n text: an upload that needs no
+    answer (a file pushed, a database write) looked like a stalled TLS upload. Only from its
+    SYN, to a port of TLS or of a proxy, is it one that may have been."""
+    text = tmp_path / "upload.txt"
+    text.write_text(_upload_then_silence(port, syn))
+    doc = _report(text)
+    assert [c for c, _s, _k in _verdicts(doc)] == (["TUNNEL_STALL"] if stall else ["HEALTHY"])
+    if stall:
+        assert _verdicts(doc)[0][1] == "warning" and "content-unknown" in _facts(doc)

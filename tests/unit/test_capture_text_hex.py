@@ -99,12 +99,19 @@ def _hex(data: bytes) -> list[str]:
             for off in range(0, len(data), 16)]
 
 
+def _ipv4(proto: int, src: bytes, dst: bytes, body: bytes) -> bytes:
+    """An IPv4 header (DF, its checksum right) and ``body``."""
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0x4000, 64, proto, 0,
+                         src, dst)
+    total = sum(struct.unpack("!10H", header))
+    total = (total & 0xFFFF) + (total >> 16)
+    return header[:10] + struct.pack("!H", ~total & 0xFFFF) + header[12:] + body
+
+
 def _segment(payload: bytes = b"", flags: int = TCP_ACK | TCP_PSH) -> bytes:
     tcp = struct.pack("!HHIIBBHHH", 40000, 3128, 1000, 2000, 0x60, flags, 501, 0, 0) \
         + b"\x02\x04\x05\xb4"
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 1, 0x4000, 64, 6,
-                     0, bytes([198, 18, 1, 2]), bytes([198, 18, 2, 2]))
-    return ip + tcp + payload
+    return _ipv4(6, bytes([198, 18, 1, 2]), bytes([198, 18, 2, 2]), tcp + payload)
 
 
 def test_a_dump_is_one_packet_behind_any_link_header() -> None:
@@ -121,14 +128,16 @@ def test_a_dump_is_one_packet_behind_any_link_header() -> None:
         assert p.length == 31 and p.flags == TCP_SYN
     assert hex_dump(_hex(segment)[1:], 0) is None          # an offset must start at 0
     assert dumped_packet(b"\x02" * 12 + b"\x08\x06" + bytes(28), 1) is None   # ARP
+    # 802.15.4 bytes that read as an IPv4 header of the dump's length, its checksum wrong
+    assert dumped_packet(bytes.fromhex("480200004d2c1e7d2803000000072000ffffda1c00001660")
+                         + bytes(25), 1) is None
+    assert dumped_packet(segment[:10] + b"\x00\x00" + segment[12:], 1) is None
 
 
 def test_a_frag_needed_dump_names_its_mtu_and_the_packet_it_quotes() -> None:
     quoted = _segment(bytes(1448))[:28]
     icmp = b"\x03\x04\x00\x00\x00\x00\x05\x78" + quoted
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
-                     bytes([198, 18, 1, 1]), bytes([198, 18, 1, 2]))
-    p = dumped_packet(ip + icmp, 9)
+    p = dumped_packet(_ipv4(1, bytes([198, 18, 1, 1]), bytes([198, 18, 1, 2]), icmp), 9)
     assert p is not None and p.icmp_mtu == 1400 and p.quoted_len == 1492
     assert p.quoted is not None and (p.quoted.src, p.quoted.dport) == ("198.18.1.2", 3128)
 

@@ -450,9 +450,8 @@ TEXT: dict[CaptureFact, Template] = {
            "; the snap length cut it off): ")
         + "a refusal or error page (HTTP 403, 407, 5xx), a TLS handshake that failed or a "
         "session that stalled look like a healthy one there; "
-        + ("print the payload too (tcpdump -A or -X, Wireshark's packet list or -V), or give "
-           "the pcap" if v.get("text") else "capture again with the full snap length "
-           "(tcpdump -s 0)")),
+        + ("print the bytes too (tcpdump -X, tshark -P -x or -V -x), or give the pcap"
+           if v.get("text") else "capture again with the full snap length (tcpdump -s 0)")),
     CaptureFact.OWED_IN_LOSSY_CAPTURE:
         "{unseen} bytes from {sender} never showed up (its sequence numbers, or a TLS record "
         "not finished, say they were sent), but the capture also dropped bytes of it that "

@@ -188,9 +188,9 @@ TEXT: dict[TextFact, Template] = {
         "proxy (text holds none unless a line names it); if {server} is the proxy, say so "
         "with --proxy {server:host}:{port}, and the report names the legs",
     TextFact.HEALTHY_UNTIMED:
-        "{count} TCP packet line(s) carry no time (first: line {line}): data that stopped for "
-        "seconds (a stall) looks the same as data that flowed here; print the times too "
-        "(tcpdump's lines, tshark -P -x) or give the pcap",
+        "{count} TCP packet line(s) with data carry no time (first: line {line}): data that "
+        "stopped for seconds (a stall) looks the same as data that flowed there; print the "
+        "times too (tcpdump's lines, tshark -P -x) or give the pcap",
     TextFact.ENDS_UNACKED:
         "line {frame}: {payload} bytes from {sender} are never acknowledged before the text "
         "ends; what followed (an answer, retransmissions, silence) is not in the text",
