@@ -17,6 +17,7 @@ from pathprobe.capture.linklayer import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
     LINKTYPE_LINUX_SLL2,
+    LINKTYPE_NULL,
     LINKTYPE_RAW,
     ip_offset,
 )
@@ -41,8 +42,12 @@ HEX_MAX = 1 << 16             # bytes of one packet's dump read (an IP packet's 
 # What a dump may start with: the IP header (-x, -X), or a link header (-xx, -XX, tshark)
 _DUMP_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2)
 # ... and the order a dump on its own is tried in: a link header first (tshark's dumps
-# start with the frame), an IP header last (a MAC address may start with 0x45)
-_ALONE_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, LINKTYPE_LINUX_SLL, LINKTYPE_RAW)
+# start with the frame), an IP header last (a MAC address may start with 0x45); BSD
+# loopback's (Npcap's on Windows) names the address family, in either byte order
+_ALONE_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, LINKTYPE_LINUX_SLL, LINKTYPE_NULL,
+                    LINKTYPE_RAW)
+_LOOPBACK_FAMILIES = frozenset(f.to_bytes(4, order) for f in (2, 24, 28, 30)
+                               for order in ("little", "big"))
 ECHO_TYPES = {(4, 8): True, (4, 0): False, (6, 128): True, (6, 129): False}
 # what an IPv6 header may lead to: TCP, UDP, ICMPv6, the extension headers, ESP, AH, none
 _V6_NEXT = frozenset({6, 17, 58, 0, 43, 44, 60, 50, 51, 59, 135, 139, 140})
@@ -102,7 +107,8 @@ def _ip_in(raw: bytes) -> tuple[int, IpHeader] | None:
         off = ip_offset(linktype, raw)
         ip = parse_ip(raw[off:]) if off >= 0 else None
         if ip is None or ip.total_length < ip.header_length or (
-                ip.version == 6 and ip.proto not in _V6_NEXT):
+                ip.version == 6 and ip.proto not in _V6_NEXT) or (
+                linktype == LINKTYPE_NULL and raw[:4] not in _LOOPBACK_FAMILIES):
             continue
         if linktype != LINKTYPE_RAW or (_checksum_holds(raw) if ip.version == 4
                                         else ip.total_length == len(raw)):
