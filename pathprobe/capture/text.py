@@ -202,19 +202,22 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
     return _dump_below(out, lines, i, td)
 
 
-def _row_dump(out: TextParse, lines: Sequence[str], i: int, p: TextPacket | None
-              ) -> tuple[TextPacket | None, int]:
-    """A packet-list row with the frame's bytes below it (tshark -P -x): the packet as its
-    bytes show it (sequence numbers, lengths, options, an ICMP error's MTU and quote), at the
-    row's time and with Wireshark's marks. (The row's packet, the next line to read.)"""
+def _row_bytes(lines: Sequence[str], i: int, row: tuple[TextPacket | None, str, str, str],
+               line: str) -> tuple[TextPacket | None, int]:
+    """The packet of a packet-list row with the frame's bytes below it (tshark -P -x), as its
+    bytes show it (sequence numbers, lengths, options, an ICMP error's MTU and quote; a row
+    of a protocol over TCP that names no ports), at the row's time and with Wireshark's
+    marks; (None, i) when no bytes of the row's addresses follow (names for addresses: the
+    row is read, and its bytes into it)."""
     j = i + 1 if i < len(lines) and not lines[i].strip() else i
-    dump = hex_dump(lines, j) if p is not None else None
-    dumped = dumped_packet(dump[1], p.line) if dump is not None and p is not None else None
-    if dump is None or p is None or dumped is None or (dumped.src, dumped.dst) != (p.src, p.dst):
-        return p, _dump_below(out, lines, i, p)    # (names for addresses: bytes read in)
-    out.hex_payloads += dumped.tcp
-    return dataclasses.replace(dumped, form=p.form, ts=p.ts, retx_mark=p.retx_mark,
-                               number=p.number), dump[0]
+    dump = hex_dump(lines, j)
+    dumped = dumped_packet(dump[1], i) if dump is not None else None
+    m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
+    if dump is None or dumped is None or m is None or (dumped.src, dumped.dst) != row[1:3]:
+        return None, i
+    return dataclasses.replace(dumped, form=TextForm.PACKET_LIST, ts=parse_time(m.group("time")),
+                               retx_mark=bool(RETX.search(row[3])),
+                               number=u32(m, m.re.groupindex["no"])), dump[0]
 
 
 def _detail_at(out: TextParse, add: Callable[[TextPacket], None], lines: Sequence[str],
@@ -417,9 +420,12 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             continue
         row = packet_list_row(line, lineno)
         if row is not None:
-            p, i = _row_dump(out, lines, i + 1, _listed(out, conv, row, line, lineno))
+            dumped, after = _row_bytes(lines, i + 1, row, line)   # (tshark -P -x)
+            p = dumped if dumped is not None else _listed(out, conv, row, line, lineno)
             if p is not None:
                 add(p)
+            out.hex_payloads += dumped is not None and dumped.tcp
+            i = after if dumped is not None else _dump_below(out, lines, i + 1, p)
             continue
         head = http_head(lines, i)
         if head is not None:

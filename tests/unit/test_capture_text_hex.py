@@ -154,3 +154,30 @@ def test_bytes_that_are_no_frame_are_skipped_with_their_label() -> None:
     parsed = parse_text(lines)
     assert [(p.line, p.length) for p in parsed.packets] == [(2, 10)]
     assert parsed.unparsed == 0 and parsed.other_protocols == 0
+
+
+def test_rows_of_a_protocol_that_names_no_ports_are_read_from_their_bytes(
+        tmp_path: Path) -> None:
+    """A row of a protocol over TCP that shows no ports ("Modbus/TCP ... Query: Trans: 1")
+    was of 'another protocol', and its bytes were skipped with it: our Modbus exchange as
+    tshark -P -x carried no data at all (largest segments 0 / 0); ICS-Security-Tools'
+    EIP-FirmwareChange (CIP rows) became a stall whose receiver 'sent not one packet'."""
+    from tests.unit.test_capture_analysis import Flow, write_pcap
+
+    flow = Flow(server="198.18.2.2", sport=502)
+    flow.handshake(0.0)
+    t = 0.01
+    for i in range(1, 6):
+        flow.send(t, True, struct.pack("!HHHBBHH", i, 0, 6, 1, 3, 0, 1))
+        flow.send(t + 0.002, False, struct.pack("!HHHBBBH", i, 0, 5, 1, 3, 2, 42))
+        flow.ack(t + 0.004, True)
+        t += 1
+    flow.close(t)
+    pcap = write_pcap(tmp_path / "modbus.pcap", flow.frames)
+    text = tmp_path / "modbus.txt"
+    text.write_text(subprocess.run(["tshark", "-r", str(pcap), "-P", "-x"], capture_output=True,
+                                   text=True, check=True, timeout=60).stdout)
+    assert "Modbus/TCP" in text.read_text()
+    from_pcap, from_text = _report(pcap), _report(text)
+    assert _verdicts(from_text) == _verdicts(from_pcap)
+    assert _legs(from_text) == _legs(from_pcap) and _legs(from_text)[0][3:5] == (12, 11)
