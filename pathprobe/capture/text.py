@@ -65,9 +65,10 @@ _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |readin
                     r"Running as user|Capturing on |"
                     # an ASA/FTD prompt and 'show capture', the list of captures
                     r"\S*[#>]\s*show cap|capture \S+ type |"
-                    # the label over a frame's bytes where tshark -x shows more than one
-                    # source of them ("Frame (291 bytes):"); -V's Data field
-                    r"Frame \(\d+ bytes\):\s*$|Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
+                    # -V's Data field
+                    r"Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
+# The label over a frame's bytes where tshark -x shows more than one source of them
+_FRAME_LABEL = re.compile(r"^Frame \(\d+ bytes\):\s*$")
 # ... and the label over bytes that are no frame (below it: "Reassembled TCP (3000 bytes):",
 # "Decompressed ...", "Decrypted TLS ...")
 _DATA_SOURCE = re.compile(r"^(?!Frame )[A-Z][\w .,/()-]{0,80} \(\d+ bytes\):\s*$")
@@ -202,6 +203,14 @@ def _lines_below(out: TextParse, lines: Sequence[str], i: int, td: TextPacket | 
     return _dump_below(out, lines, i, td)
 
 
+def _bytes_start(lines: Sequence[str], i: int) -> int:
+    """Where the bytes below a packet's line start: after a blank line (tshark) and the
+    label tshark puts over a frame's bytes when it shows more than one source of them
+    ("Frame (487 bytes):")."""
+    j = i + 1 if i < len(lines) and not lines[i].strip() else i
+    return j + 1 if j < len(lines) and _FRAME_LABEL.match(lines[j]) else j
+
+
 def _row_bytes(lines: Sequence[str], i: int, row: tuple[TextPacket | None, str, str, str],
                line: str) -> tuple[TextPacket | None, int]:
     """The packet of a packet-list row with the frame's bytes below it (tshark -P -x), as its
@@ -209,8 +218,7 @@ def _row_bytes(lines: Sequence[str], i: int, row: tuple[TextPacket | None, str, 
     of a protocol over TCP that names no ports), at the row's time and with Wireshark's
     marks; (None, i) when no bytes of the row's addresses follow (names for addresses: the
     row is read, and its bytes into it)."""
-    j = i + 1 if i < len(lines) and not lines[i].strip() else i
-    dump = hex_dump(lines, j)
+    dump = hex_dump(lines, _bytes_start(lines, i))
     dumped = dumped_packet(dump[1], i) if dump is not None else None
     m = ROW.match(csv_row(line) if line.lstrip().startswith('"') else line)
     if dump is None or dumped is None or m is None or (dumped.src, dumped.dst) != row[1:3]:
@@ -260,8 +268,7 @@ def _dump_below(out: TextParse, lines: Sequence[str], i: int,
     """A hex dump below a packet's line (tcpdump -x; tshark -P -x and -V -x after a blank
     line), read into it; of another packet it is only skipped. Returns the next line to
     read."""
-    j = i + 1 if i < len(lines) and not lines[i].strip() else i
-    dump = hex_dump(lines, j)
+    dump = hex_dump(lines, _bytes_start(lines, i))
     if dump is None:
         return i
     i, raw = dump
@@ -389,7 +396,8 @@ def parse_text(lines: Sequence[str]) -> TextParse:
 
     while i < len(lines):
         line, lineno = lines[i], i + 1
-        if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
+        if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line) \
+                or _FRAME_LABEL.match(line):
             i += 1
             continue
         after = _bytes_alone(out, add, lines, i)

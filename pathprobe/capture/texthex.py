@@ -54,21 +54,24 @@ _V6_NEXT = frozenset({6, 17, 58, 0, 43, 44, 60, 50, 51, 59, 135, 139, 140})
 
 
 def hex_dump(lines: Sequence[str], i: int) -> tuple[int, bytes] | None:
-    """The bytes of a hex dump starting at line ``i`` (next line, bytes); None if none."""
+    """The bytes of a hex dump starting at line ``i`` (next line, bytes; past HEX_MAX the
+    lines are passed over, unread); None if none."""
     if i >= len(lines) or not _HEX_START.match(lines[i]):
         return None
     raw = bytearray()
-    j = i
-    while j < len(lines) and len(raw) < HEX_MAX:
+    j, offset = i, 0
+    while j < len(lines):
         m = _HEX_LINE.match(lines[j])
-        if m is None or int(m.group(1), 16) != len(raw):
+        if m is None or int(m.group(1), 16) != offset:
             break
         words = m.group(2).split()
         if any(len(w) % 2 for w in words):
             break
-        raw += bytes.fromhex("".join(words))
+        offset += sum(len(w) for w in words) // 2
+        if len(raw) < HEX_MAX:
+            raw += bytes.fromhex("".join(words))
         j += 1
-    return (j, bytes(raw)) if raw else None
+    return (j, bytes(raw[:HEX_MAX])) if raw else None
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -135,8 +138,8 @@ def dumped_packet(raw: bytes, lineno: int) -> TextPacket | None:
     segment with its options and first bytes, an ICMP frag-needed / Packet Too Big with
     the packet it quotes, or a ping. None for any other packet."""
     found = _ip_in(raw)
-    if found is None:
-        return None
+    if found is None or found[1].frag_offset or found[1].more_fragments:
+        return None     # (a fragment: the first one's TCP header counts no length)
     off, ip = found
     family, start = ip.version, off + ip.header_length
     if ip.proto == PROTO_TCP:

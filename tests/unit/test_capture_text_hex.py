@@ -147,13 +147,29 @@ def test_a_frag_needed_dump_names_its_mtu_and_the_packet_it_quotes() -> None:
 
 def test_bytes_that_are_no_frame_are_skipped_with_their_label() -> None:
     """tshark -x shows reassembled or decrypted bytes below a frame's, under a label: no
-    packet, even when they look like one."""
-    frame = b"\x02" * 12 + b"\x08\x00" + _segment(b"x" * 10)
-    lines = ["Frame (64 bytes):", *_hex(frame), "Reassembled TCP (54 bytes):",
-             *_hex(_segment(b"y" * 10)), ""]
+    packet, even when they look like one, and however long (offsets past 0xffff). Below a
+    row, the frame's own label comes first (tcpflow's jpegs.cap as tshark -P -x: the row
+    and its bytes were two packets, one without a time, and 7,891 lines of a reassembled
+    body were 'skipped'); an IP fragment's bytes hold no TCP header (its payload read as
+    one made connections that were never there)."""
+    ether = b"\x02" * 12 + b"\x08\x00"
+    frame = ether + _segment(b"x" * 10)
+    body = _segment(b"y" * 10) + b"y" * 70000     # (looks like a packet, then goes on)
+    lines = ["Frame (64 bytes):", *_hex(frame), "Reassembled TCP (70044 bytes):",
+             *_hex(body), ""]
     parsed = parse_text(lines)
     assert [(p.line, p.length) for p in parsed.packets] == [(2, 10)]
     assert parsed.unparsed == 0 and parsed.other_protocols == 0
+    row = "    7   0.250000   198.18.1.2 → 198.18.2.2   HTTP 64 CONNECT a.test:443 HTTP/1.1"
+    parsed = parse_text([row, "", *lines])
+    assert [(p.line, p.length, p.ts, p.form.value) for p in parsed.packets] == [
+        (1, 10, 0.25, "Wireshark/tshark packet list")]
+    assert parsed.unparsed == 0 and parsed.other_protocols == 0
+    fragment = bytearray(_segment(b"z" * 40))
+    fragment[6:8] = (0x2000 | 93).to_bytes(2, "big")      # more fragments, at 744 bytes
+    assert dumped_packet(ether + bytes(fragment), 1) is None
+    assert dumped_packet(ether + bytes(fragment[:6]) + b"\x00\x5d" + bytes(fragment[8:]),
+                         1) is None
 
 
 def test_rows_of_a_protocol_that_names_no_ports_are_read_from_their_bytes(
