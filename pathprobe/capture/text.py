@@ -65,9 +65,9 @@ _NOISE = re.compile(r"^\s*(?:No\.\s+Time\s+Source|tcpdump: |listening on |readin
                     r"Running as user|Capturing on |"
                     # an ASA/FTD prompt and 'show capture', the list of captures
                     r"\S*[#>]\s*show cap|capture \S+ type |"
-                    # -V's Data field
-                    r"Data: [0-9a-f]+|\[Length: \d+\]\s*$)")
-# The label over a frame's bytes where tshark -x shows more than one source of them
+                    # -V's Data field; the label over a frame's bytes where tshark -x
+                    # shows more than one source of them (_FRAME_LABEL)
+                    r"Data: [0-9a-f]+|\[Length: \d+\]\s*$|Frame \(\d+ bytes\):\s*$)")
 _FRAME_LABEL = re.compile(r"^Frame \(\d+ bytes\):\s*$")
 # ... and the label over bytes that are no frame (below it: "Reassembled TCP (3000 bytes):",
 # "Decompressed ...", "Decrypted TLS ...")
@@ -396,8 +396,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
 
     while i < len(lines):
         line, lineno = lines[i], i + 1
-        if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line) \
-                or _FRAME_LABEL.match(line):
+        if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1
             continue
         after = _bytes_alone(out, add, lines, i)
