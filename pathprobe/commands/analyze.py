@@ -19,7 +19,8 @@ MPLS, PPP, Cisco HDLC, Frame Relay, Linux cooked SLL/SLL2, Linux NFLOG, 802.11 d
 raw IP; GRE, VXLAN and GENEVE tunnels opened; IPv4 and IPv6; .gz accepted)
 as a stream, or capture text recognised by its content (tcpdump/tcpdump -n
 lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
-lists, tshark -V detail, decoded HTTP heads, curl -v, pings and ICMP errors,
+lists, tshark -V detail, hex dumps (tshark -x, -P -x; Wireshark's 'Copy as Hex
+Dump'), decoded HTTP heads, curl -v, pings and ICMP errors,
 the ping program's own output (Linux, Windows in 7 languages, Cisco IOS/ASA),
 tracepath's and Linux traceroute's; evidence
 then cites line numbers and says what text cannot prove, such as an IPv4
@@ -95,7 +96,7 @@ def analyze_command(
         "bzip2, xz; or the one capture in a zip or tar archive, as cases attach them), e.g. "
         "from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
         "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
-        "tshark -V, HTTP heads, ping's or tracepath's output); "
+        "tshark -V, hex dumps, HTTP heads, ping's or tracepath's output); "
         "'-' reads standard input, and pipes and FIFOs are read as streams. A second capture "
         "of the same connections taken elsewhere on the path (the proxy, the far side of a "
         "firewall; NAT allowed) says where each lost segment vanished; give the one nearest "
