@@ -1,12 +1,13 @@
 """Capture text as people paste it into support cases, parsed into packets: pure, no I/O.
 
-Four forms are recognised line by line, and may be mixed in one text:
+Five forms are recognised line by line, and may be mixed in one text:
 ``tcpdump``/``tcpdump -n`` lines (names or addresses, ``-v`` continuation
-lines, ``-e`` link headers, ``-A`` payload lines), Wireshark/tshark packet-list
-rows (with or without the number column, CSV export too), ``tshark -V``
+lines, ``-e`` link headers, ``-A`` payload lines, ``-#`` numbers), Wireshark/tshark
+packet-list rows (with or without the number column, CSV export too), ``tshark -V``
 detail blocks (also as copied from Wireshark's detail pane, with its ``>``/``<``
-markers) and decoded HTTP heads, possibly broken over lines. Anything else
-(prose, prompts, comments, blank lines) is skipped and counted.
+markers), hex dumps (below any of those, or on their own: ``pathprobe.capture.texthex``)
+and decoded HTTP heads, possibly broken over lines. Anything else (prose, prompts,
+comments, blank lines) is skipped and counted.
 
 Each packet keeps what the line shows and nothing more: a missing sequence
 number or length stays None here and is filled in, said as such, by
