@@ -29,6 +29,7 @@ CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 
 
 def _report(path: Path) -> dict[str, Any]:
+    """``analyze PATH --json`` through the CLI (also for test_capture_text_hex)."""
     proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
                           capture_output=True, env=cli_env(), check=False, timeout=120)
     assert proc.returncode in (0, 1) and not proc.stderr, proc.stderr

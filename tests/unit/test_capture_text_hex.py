@@ -11,10 +11,8 @@ its bytes) and -V -x, analysed through the CLI against the same capture as a pca
 
 from __future__ import annotations
 
-import json
 import struct
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +21,12 @@ import pytest
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.texthex import dumped_packet, hex_dump
 from pathprobe.wire.headers import TCP_ACK, TCP_PSH, TCP_SYN
-from tests.conftest import cli_env
+from tests.unit.test_capture_content_unseen import CAPTURES, _report
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 STORIES = ("healthy", "acl", "mtu", "rst", "blackhole-leg1", "blackhole-leg2", "stall",
            "healthy-sll2", "healthy-v6", "auth-ntlm", "clamp", "upstream-down", "no-response")
 # what a time shows: a stall, an unanswered CONNECT; without times they look healthy
 NEEDS_TIME = ("blackhole-leg2", "stall", "no-response")
-
-
-def _report(path: Path) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(path), "--json"],
-                          capture_output=True, env=cli_env(), check=False, timeout=120)
-    assert proc.returncode in (0, 1) and not proc.stderr, proc.stderr
-    doc: dict[str, Any] = json.loads(proc.stdout)
-    return doc
 
 
 def _tshark(tmp_path: Path, story: str, *flags: str) -> Path:
