@@ -197,14 +197,16 @@ def synack_ignored(c: Conn) -> bool:
 
 
 def syn_failed(c: Conn, capture_end: float) -> bool:
-    """The client's SYN got no SYN-ACK: a reset came, or the capture went on long enough
-    after it; and the client never acknowledged anything from the server (else the
-    capture only missed the SYN-ACK)."""
+    """The client's SYN got no SYN-ACK: a reset came, the capture went on long enough
+    after it, or the client sent it again (its timer ran out: also where no time is shown,
+    as in a hex dump); and the client never acknowledged anything from the server (else
+    the capture only missed the SYN-ACK)."""
     if c.up.syn_frame is None or c.down.syn_frame is not None:
         return False
     if c.down.acked or c.up.bytes or c.down.bytes:
         return False
-    return c.synack_rst is not None or capture_end - c.first_ts >= SYN_WAIT_S
+    return (c.synack_rst is not None or c.up.syn_count >= 2
+            or capture_end - c.first_ts >= SYN_WAIT_S)
 
 
 def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: float,

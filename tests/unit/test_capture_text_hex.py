@@ -186,3 +186,27 @@ def test_rows_of_a_protocol_that_names_no_ports_are_read_from_their_bytes(
     from_pcap, from_text = _report(pcap), _report(text)
     assert _verdicts(from_text) == _verdicts(from_pcap)
     assert _legs(from_text) == _legs(from_pcap) and _legs(from_text)[0][3:5] == (12, 11)
+
+
+def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
+    """A SYN its client sent three times, never answered (PPA's ftp-client-denied): the
+    resends prove the client waited for an answer, time shown or not. As tshark -x it was
+    'nothing measured' (the rule asked for a second of capture after it); one SYN alone
+    still proves nothing without a time."""
+    from tests.unit.test_capture_analysis import Flow, write_pcap
+
+    flow = Flow(server="198.18.2.2", sport=21)
+    for t in (0.0, 3.0, 9.0):
+        flow._pkt(t, True, "S", options=[("MSS", 1460)])
+    pcap = write_pcap(tmp_path / "denied.pcap", flow.frames)
+    once = write_pcap(tmp_path / "once.pcap", flow.frames[:1])
+    for capture, want in ((pcap, [("PROXY_UNREACHABLE", "critical")]),
+                          (once, [("HEALTHY", "info")])):
+        text = tmp_path / f"{capture.stem}.txt"
+        text.write_text(subprocess.run(["tshark", "-r", str(capture), "-x"],
+                                       capture_output=True, text=True, check=True,
+                                       timeout=60).stdout)
+        doc = _report(text)
+        assert [(v[0], v[3]) for v in _verdicts(doc)] == want, doc["verdicts"]
+    assert [(v[0], v[3]) for v in _verdicts(_report(pcap))] == [("PROXY_UNREACHABLE",
+                                                                "critical")]
