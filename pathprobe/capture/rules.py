@@ -185,6 +185,7 @@ def _no_connection(c: Conn, leg: Leg, base: str, capture_end: float,
 
 
 SYN_WAIT_S = 1.0   # the first SYN retransmission timer: an answer comes sooner or not at all
+SYN_SENDS_UNTIMED = 3   # sends of one SYN that prove a wait without a time (not a copy)
 
 
 def synack_ignored(c: Conn) -> bool:
@@ -198,14 +199,15 @@ def synack_ignored(c: Conn) -> bool:
 
 def syn_failed(c: Conn, capture_end: float) -> bool:
     """The client's SYN got no SYN-ACK: a reset came, the capture went on long enough
-    after it, or the client sent it again (its timer ran out: also where no time is shown,
-    as in a hex dump); and the client never acknowledged anything from the server (else
-    the capture only missed the SYN-ACK)."""
+    after it, or the client sent it three times (its timer ran out twice: also where no
+    time is shown, as in a hex dump, where twice may be one SYN in a capture saved twice);
+    and the client never acknowledged anything from the server (else the capture only
+    missed the SYN-ACK)."""
     if c.up.syn_frame is None or c.down.syn_frame is not None:
         return False
     if c.down.acked or c.up.bytes or c.down.bytes:
         return False
-    return (c.synack_rst is not None or c.up.syn_count >= 2
+    return (c.synack_rst is not None or c.up.syn_count >= SYN_SENDS_UNTIMED
             or capture_end - c.first_ts >= SYN_WAIT_S)
 
 

@@ -191,8 +191,8 @@ def test_rows_of_a_protocol_that_names_no_ports_are_read_from_their_bytes(
 def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
     """A SYN its client sent three times, never answered (PPA's ftp-client-denied): the
     resends prove the client waited for an answer, time shown or not. As tshark -x it was
-    'nothing measured' (the rule asked for a second of capture after it); one SYN alone
-    still proves nothing without a time."""
+    'nothing measured' (the rule asked for a second of capture after it). Once proves
+    nothing without a time, and twice may be one capture saved twice (PPA's ftp-crack)."""
     from tests.unit.test_capture_analysis import Flow, write_pcap
 
     flow = Flow(server="198.18.2.2", sport=21)
@@ -200,8 +200,9 @@ def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
         flow._pkt(t, True, "S", options=[("MSS", 1460)])
     pcap = write_pcap(tmp_path / "denied.pcap", flow.frames)
     once = write_pcap(tmp_path / "once.pcap", flow.frames[:1])
+    twice = write_pcap(tmp_path / "twice.pcap", flow.frames[:2])   # (or one capture, twice)
     for capture, want in ((pcap, [("PROXY_UNREACHABLE", "critical")]),
-                          (once, [("HEALTHY", "info")])):
+                          (once, [("HEALTHY", "info")]), (twice, [("HEALTHY", "info")])):
         text = tmp_path / f"{capture.stem}.txt"
         text.write_text(subprocess.run(["tshark", "-r", str(capture), "-x"],
                                        capture_output=True, text=True, check=True,
