@@ -199,16 +199,18 @@ def synack_ignored(c: Conn) -> bool:
 
 def syn_failed(c: Conn, capture_end: float) -> bool:
     """The client's SYN got no SYN-ACK: a reset came, the capture went on long enough
-    after it, or the client sent it three times (its timer ran out twice: also where no
-    time is shown, as in a hex dump, where twice may be one SYN in a capture saved twice);
+    after it, or, where no time is shown (a hex dump: no time passes), the client sent it
+    three times (its timer ran out twice; twice may be one SYN in a capture saved twice);
     and the client never acknowledged anything from the server (else the capture only
-    missed the SYN-ACK)."""
+    missed the SYN-ACK). Where times are shown, sends a few ms apart are no timer's (test
+    captures crafted with scapy)."""
     if c.up.syn_frame is None or c.down.syn_frame is not None:
         return False
     if c.down.acked or c.up.bytes or c.down.bytes:
         return False
-    return (c.synack_rst is not None or c.up.syn_count >= SYN_SENDS_UNTIMED
-            or capture_end - c.first_ts >= SYN_WAIT_S)
+    waited = capture_end - c.first_ts
+    return (c.synack_rst is not None or waited >= SYN_WAIT_S
+            or (not waited and c.up.syn_count >= SYN_SENDS_UNTIMED))
 
 
 def hello_dropped(c: Conn, leg: Leg, base: str, capture_end: float, stall_s: float,
