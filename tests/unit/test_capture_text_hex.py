@@ -213,6 +213,9 @@ def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
                                                                 "critical")]
     # Where times show three sends a millisecond apart, no timer ran out: crafted (the
     # tcpdump project's detect-ipopts and bgp-shutdown captures), no verdict
-    crafted = write_pcap(tmp_path / "crafted.pcap",
-                         [(0.001 * i, frame) for i, (_t, frame) in enumerate(flow.frames)])
+    flow.frames.clear()
+    for i, options in enumerate(([("MSS", 1460)], [("MSS", 1460), ("NOP", None)],
+                                 [("MSS", 1460), ("SAckOK", b"")])):
+        flow._pkt(0.001 * i, True, "S", options=options)   # (each its own: no copies)
+    crafted = write_pcap(tmp_path / "crafted.pcap", flow.frames)
     assert [(v[0], v[3]) for v in _verdicts(_report(crafted))] == [("HEALTHY", "info")]
