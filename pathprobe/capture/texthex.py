@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
+from pathprobe.capture.icmp import ECHO_REPLY, ECHO_REQUEST
 from pathprobe.capture.linklayer import (
     LINKTYPE_ETHERNET,
     LINKTYPE_LINUX_SLL,
@@ -28,6 +29,7 @@ from pathprobe.wire.headers import (
     PROTO_TCP,
     IpHeader,
     TcpOptions,
+    internet_checksum,
     parse_icmp_error,
     parse_ip,
     parse_tcp,
@@ -48,7 +50,6 @@ _ALONE_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL2, LINKTYPE_LINUX_SLL, 
                     LINKTYPE_RAW)
 _LOOPBACK_FAMILIES = frozenset(f.to_bytes(4, order) for f in (2, 24, 28, 30)
                                for order in ("little", "big"))
-ECHO_TYPES = {(4, 8): True, (4, 0): False, (6, 128): True, (6, 129): False}
 # what an IPv6 header may lead to: TCP, UDP, ICMPv6, the extension headers, ESP, AH, none
 _V6_NEXT = frozenset({6, 17, 58, 0, 43, 44, 60, 50, 51, 59, 135, 139, 140})
 
@@ -113,19 +114,10 @@ def _ip_in(raw: bytes) -> tuple[int, IpHeader] | None:
                 ip.version == 6 and ip.proto not in _V6_NEXT) or (
                 linktype == LINKTYPE_NULL and raw[:4] not in _LOOPBACK_FAMILIES):
             continue
-        if linktype != LINKTYPE_RAW or (_checksum_holds(raw) if ip.version == 4
-                                        else ip.total_length == len(raw)):
+        if linktype != LINKTYPE_RAW or (not internet_checksum(raw[:ip.header_length])
+                                        if ip.version == 4 else ip.total_length == len(raw)):
             return off, ip
     return None
-
-
-def _checksum_holds(raw: bytes) -> bool:
-    """Does the IPv4 header at the start of ``raw`` sum to its checksum (RFC 1071)?"""
-    header = raw[:(raw[0] & 0x0F) * 4]
-    total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header), 2))
-    while total > 0xFFFF:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total == 0xFFFF
 
 
 def holds_ip(raw: bytes) -> bool:
@@ -158,10 +150,10 @@ def dumped_packet(raw: bytes, lineno: int) -> TextPacket | None:
     if ip.proto not in (PROTO_ICMP, PROTO_ICMP6) or len(raw) < start + 8:
         return None
     icmp = raw[start:off + ip.total_length]
-    echo = ECHO_TYPES.get((family, icmp[0]))
-    if echo is not None:
+    if icmp[0] in (ECHO_REQUEST[family], ECHO_REPLY[family]):
         return TextPacket(lineno, TextForm.HEX, ip.src, 0, ip.dst, 0, 0, None, family,
-                          echo=Echo(echo, int.from_bytes(icmp[4:6], "big"),
+                          echo=Echo(icmp[0] == ECHO_REQUEST[family],
+                                    int.from_bytes(icmp[4:6], "big"),
                                     int.from_bytes(icmp[6:8], "big")),
                           ip_len=ip.total_length, df=ip.df)
     error = parse_icmp_error(icmp, family)

@@ -39,7 +39,7 @@ from pathprobe.probes import kernel
 from pathprobe.probes.kernel import ErrQueueEntry, read_errqueue
 from pathprobe.search import ProbeOutcome, ProbeResult
 from pathprobe.wire import overhead
-from pathprobe.wire.headers import parse_icmp_error, parse_ip
+from pathprobe.wire.headers import internet_checksum, parse_icmp_error, parse_ip
 
 _ECHO = struct.Struct("!BBHHH")  # type, code, checksum, id, seq
 
@@ -107,16 +107,6 @@ def set_probe_mode(sock: socket.socket, family: int, recverr: bool) -> None:
     kernel.set_dont_fragment(sock, family, ignore_cached_pmtu=True)
     if recverr:
         kernel.enable_recverr(sock, family)
-
-
-def _checksum(data: bytes) -> int:
-    """RFC 1071 checksum for raw ICMPv4 (the kernel fills it for ICMPv6 and ping sockets)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return int(~total & 0xFFFF)
 
 
 def mtu_hint(mtu: int, sent: int, family: int) -> int | None:
@@ -194,7 +184,8 @@ class IcmpProber(Prober):
         payload = (b"pathprobe" * ((size // 9) + 1))[: size - self.overhead]
         head = _ECHO.pack(8 if v4 else 128, 0, 0, self.ident, seq)
         if v4 and self.raw:
-            head = _ECHO.pack(8, 0, _checksum(head + payload), self.ident, seq)
+            # (raw ICMPv4: the kernel fills the checksum for ICMPv6 and ping sockets)
+            head = _ECHO.pack(8, 0, internet_checksum(head + payload), self.ident, seq)
         return head + payload
 
     def probe(self, sizes: Sequence[int]) -> list[ProbeResult]:

@@ -289,6 +289,17 @@ class IcmpError:
         return self.type == ICMP6_DEST_UNREACH and self.code == ICMP6_PORT_UNREACH
 
 
+def internet_checksum(data: bytes) -> int:
+    """The RFC 1071 checksum of ``data``: what an ICMPv4 header carries, and 0 over an IPv4
+    header whose checksum holds."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total = (total >> 16) + (total & 0xFFFF)
+    total += total >> 16
+    return int(~total & 0xFFFF)
+
+
 def parse_icmp_error(data: bytes | memoryview, family: int) -> IcmpError | None:
     """Parse an ICMP/ICMPv6 error message (starting at its type byte) and its quotation.
 

@@ -46,6 +46,7 @@ from pathprobe.probes.kernel import resolve
 from pathprobe.render.evidence import describe
 from pathprobe.render.unmeasured import unmeasured_sentence
 from pathprobe.search import FailedHow, ProbeOutcome, ProbeResult, SearchResult, StopReason
+from pathprobe.wire.headers import internet_checksum
 
 REPO = Path(__file__).resolve().parents[2]
 ROUTE = RouteInfo("198.18.1.2", "to-r1", 1500, 1500)
@@ -255,11 +256,11 @@ def test_measure_unresolvable_is_a_result_not_an_exception() -> None:
 def test_icmp_checksum_vector() -> None:
     # Echo request id 0x1234 seq 1, payload "abcd", checksum by hand (RFC 1071).
     head = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1)
-    csum = l3._checksum(head + b"abcd")
+    csum = internet_checksum(head + b"abcd")
     assert csum == 0x2104  # ~(0x0800 + 0x1234 + 0x0001 + 0x6162 + 0x6364)
     full = struct.pack("!BBHHH", 8, 0, csum, 0x1234, 1) + b"abcd"
-    assert l3._checksum(full) == 0  # a correct checksum sums to zero
-    assert l3._checksum(b"\x00\x01\xf2") == (~(0x0001 + 0xF200) & 0xFFFF)
+    assert internet_checksum(full) == 0  # a correct checksum sums to zero
+    assert internet_checksum(b"\x00\x01\xf2") == (~(0x0001 + 0xF200) & 0xFFFF)
 
 
 def test_hint_validity() -> None:
