@@ -203,11 +203,12 @@ def _icmp6_noise(data: bytes, off: int) -> bool:
 def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
-          icmp: IcmpLog | None = None, dns: DnsLog | None = None) -> Tracker:
-    """Run every frame of the capture through the tracker (the hot loop); ``tap``, when
-    given, also sees every TCP segment (two-capture matching, ``correlate.SegmentLog``);
-    ICMP goes to ``icmp``, DNS to ``dns``; frames that hold no IP packet are counted in
-    ``stats.not_ip``."""
+          icmp: IcmpLog | None = None, dns: DnsLog | None = None,
+          pair_member: int | None = None) -> Tracker:
+    """Run every frame of the capture (``pair_member``: that one of an archive's two)
+    through the tracker (the hot loop); ``tap``, when given, also sees every TCP segment
+    (two-capture matching, ``correlate.SegmentLog``); ICMP goes to ``icmp``, DNS to
+    ``dns``; frames that hold no IP packet are counted in ``stats.not_ip``."""
     # hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
     # measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
     tracker = Tracker(on_done, max_connections)
@@ -228,7 +229,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     tap_rows = tap.table if tap is not None else {}
     recent = tracker.recent
     previous: tuple[int, float] | None = None
-    for batch in read_batches(path, stats):
+    for batch in read_batches(path, stats, pair_member):
         pauses = batch_pauses(batch, previous)
         if pauses:
             tracker.pauses = (*tracker.pauses, *pauses)[:PAUSES_MAX]
@@ -484,8 +485,10 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     max_rows: int = 200,
                     progress: Callable[[str], None] | None = None,
                     max_connections: int = MAX_CONNECTIONS,
-                    tap: SegmentLog | None = None) -> Analysis:
-    """Read ``path`` and say, per connection and overall, what went wrong.
+                    tap: SegmentLog | None = None, pair_member: int | None = None
+                    ) -> Analysis:
+    """Read ``path`` (``pair_member``: that one of the two captures in the archive) and say,
+    per connection and overall, what went wrong.
 
     Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
     CaptureUnreadable (exit status 3) when it holds no packets, no IP packet at all, or
@@ -496,7 +499,8 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     collector.packets_left_out = lambda: stats.text is not None and stats.text.parse.ambiguous > 0
     icmp, dns = IcmpLog(), DnsLog()
     with no_cyclic_gc():
-        tracker = track(path, filters, stats, collector, max_connections, tap, icmp, dns)
+        tracker = track(path, filters, stats, collector, max_connections, tap, icmp, dns,
+                        pair_member)
         tracker.finish()
         collector.close()
     elapsed = time.monotonic() - t0

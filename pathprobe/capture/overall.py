@@ -17,10 +17,11 @@ from pathprobe.wire.hostport import host_port
 def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tracker
                   ) -> list[Evidence]:
     """The reader's and the collector's notes on the capture named ``file``."""
-    notes = [ev(CaptureFact.CAPTURE_READ, file=file, frames=stats.frames,
+    u = stats.unpacked
+    notes = [ev(CaptureFact.CAPTURE_READ, file=u.member if u and u.paired else file,
+                frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
-    if stats.unpacked is not None:
-        u = stats.unpacked
+    if u is not None:
         notes.append(ev(CaptureFact.UNPACKED, member=u.member, kind=u.kind,
                         archive=file, others=u.others))
     # TCP headers cut short: in frames, or in tcpdump's text of them ('[|tcp]'); and the

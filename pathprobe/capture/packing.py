@@ -106,6 +106,16 @@ class UnpackError(CaptureError):
     some frames, the capture ends there with a note, as for a cut pcap)."""
 
 
+class ArchivePair(CaptureError):
+    """An archive holding two captures (or, with none, two capture texts): the two sides of
+    one story as a support case sends them (fmc.pcap and proxy.pcap, zipped). A run of
+    this archive alone reads each, by its place in the archive, as one of two captures."""
+
+    def __init__(self, message: str, members: tuple[tuple[int, str], ...]) -> None:
+        super().__init__(message)
+        self.members = members    # (place among the archive's files, name to show)
+
+
 class _Decompressor(Protocol):
     @property
     def eof(self) -> bool: ...
@@ -264,23 +274,38 @@ def _names(members: Sequence[Member]) -> str:
 
 
 def choose_member(archive: str, kind: str, members: Sequence[Member],
-                  is_text: Callable[[bytes], bool]) -> Member:
-    """The one capture in the archive, else its one capture text; a CaptureError that
-    names what is there when that is not one file."""
+                  is_text: Callable[[bytes], bool], pair_member: int | None = None) -> int:
+    """The place of the one capture in the archive, else of its one capture text;
+    ``pair_member``: that one of an ``ArchivePair``. A CaptureError that names what is
+    there when that is not one file (``ArchivePair`` for two)."""
+    if pair_member is not None:
+        if pair_member >= len(members):
+            raise CaptureError(f"{archive}: the {kind} archive changed while it was read")
+        return pair_member
     kinds = [(m, member_kind(m, is_text)) for m in members]
-    captures = [m for m, k in kinds if k is MemberKind.CAPTURE]
-    texts = [m for m, k in kinds if k is MemberKind.TEXT]
+    captures = [i for i, (_m, k) in enumerate(kinds) if k is MemberKind.CAPTURE]
+    texts = [i for i, (_m, k) in enumerate(kinds) if k is MemberKind.TEXT]
     if len(captures) == 1:
         return captures[0]
-    if len(captures) > 1:
+    if len(captures) == 2 or (not captures and len(texts) == 2):
+        two = captures or texts
+        what = "captures" if captures else "capture texts"
+        raise ArchivePair(
+            f"{archive}: a {kind} archive holding two {what} "
+            f"({_names([members[i] for i in two])}): give it alone to analyse them as two "
+            "captures of the same connections, or unpack it and name one",
+            tuple((i, shorten(clean(members[i].name), 80)) for i in two))
+    if captures:
+        chosen = [members[i] for i in captures]
         raise CaptureError(
-            f"{archive}: a {kind} archive holding {len(captures)} captures ({_names(captures)}): "
+            f"{archive}: a {kind} archive holding {len(captures)} captures ({_names(chosen)}): "
             "unpack it and name one (or two of the same connections, for where packets vanish)")
     if len(texts) == 1:
         return texts[0]
     if texts:
+        named = [members[i] for i in texts]
         raise CaptureError(f"{archive}: a {kind} archive with no pcap/pcapng in it, and "
-                           f"{len(texts)} text files ({_names(texts)}): unpack it and name the "
+                           f"{len(texts)} text files ({_names(named)}): unpack it and name the "
                            "one that holds capture text")
     files = [m for m in members if m.size]
     raise CaptureError(f"{archive}: a {kind} archive with no capture in it" + (
@@ -295,6 +320,7 @@ class Unpacked:
     kind: str
     member: str
     others: int     # files in the archive left unread
+    paired: bool = False   # one of an ArchivePair's two
 
 
 class _MemberStream:
@@ -317,8 +343,9 @@ class _MemberStream:
             f.close()
 
 
-def open_zip(path: Path, is_text: Callable[[bytes], bool]) -> tuple[BinaryIO, Unpacked]:
-    """The capture in a zip archive, streamed from it."""
+def open_zip(path: Path, is_text: Callable[[bytes], bool], pair_member: int | None = None
+             ) -> tuple[BinaryIO, Unpacked]:
+    """The capture in a zip archive (``pair_member``: that one of two), streamed from it."""
     import zipfile
     try:
         zf = zipfile.ZipFile(path)
@@ -330,14 +357,15 @@ def open_zip(path: Path, is_text: Callable[[bytes], bool]) -> tuple[BinaryIO, Un
         if len(infos) > MEMBERS_MAX:
             raise _too_many(path, "zip")
         members = [Member(i.filename, i.file_size, _zip_head(zf, i, path)) for i in infos]
-        chosen = choose_member(str(path), "zip", members, is_text)
-        info = infos[members.index(chosen)]
+        place = choose_member(str(path), "zip", members, is_text, pair_member)
+        chosen, info = members[place], infos[place]
         stream = zf.open(info)
     except BaseException:
         zf.close()
         raise
     return (_inner_stream(_MemberStream(stream, f"{path}: {clean(chosen.name)}", zf), chosen),
-            Unpacked(str(path), "zip", clean(chosen.name), len(members) - 1))
+            Unpacked(str(path), "zip", clean(chosen.name), _unread(members, pair_member),
+                     pair_member is not None))
 
 
 def _zip_head(zf: Any, info: Any, path: Path) -> bytes:
@@ -359,8 +387,8 @@ def _zip_head(zf: Any, info: Any, path: Path) -> bytes:
         raise UnpackError(f"{path}: {clean(info.filename)}: {type(e).__name__}: {e}") from None
 
 
-def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bool]
-             ) -> tuple[BinaryIO, Unpacked]:
+def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bool],
+             pair_member: int | None = None) -> tuple[BinaryIO, Unpacked]:
     """The capture in a tar archive (plain, or ``kind``-compressed), streamed from it: a
     first pass reads what it holds (as far as it goes: cut short, the files before the cut
     count), a second opens the chosen file. Our own decompression, not tarfile's: it keeps
@@ -382,11 +410,12 @@ def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bo
     finally:
         tf.close()
         raw.close()
-    chosen = choose_member(str(path), "tar", members, is_text)
+    place = choose_member(str(path), "tar", members, is_text, pair_member)
+    chosen = members[place]
     tf, raw = _tar_stream(path, kind)
     try:
         files = (i for i in tf if i.isfile())
-        for _ in range(members.index(chosen)):
+        for _ in range(place):
             next(files)
         stream = tf.extractfile(next(files))
     except BaseException:
@@ -395,7 +424,13 @@ def open_tar(path: Path, kind: Compression | None, is_text: Callable[[bytes], bo
         raise
     return (_inner_stream(_MemberStream(stream, f"{path}: {clean(chosen.name)}", tf, raw),
                           chosen),
-            Unpacked(str(path), "tar", clean(chosen.name), len(members) - 1))
+            Unpacked(str(path), "tar", clean(chosen.name), _unread(members, pair_member),
+                     pair_member is not None))
+
+
+def _unread(members: Sequence[Member], pair_member: int | None) -> int:
+    """The archive's files that no capture of the run is read from."""
+    return len(members) - (1 if pair_member is None else 2)
 
 
 def _too_many(path: Path, kind: str) -> CaptureError:

@@ -104,10 +104,12 @@ def _open_raw(path: Path) -> BinaryIO:
         raise CaptureUnreadable(f"{path}: cannot open: {e.strerror or e}") from None
 
 
-def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | None]:
+def open_capture(path: Path, pair_member: int | None = None
+                 ) -> tuple[BinaryIO, Compression | None, Unpacked | None]:
     """Open a capture ('-' is stdin), decompressing it (gzip, bzip2, xz) and taking it out
-    of a zip or tar archive as its first bytes say; (stream, compression, which member of
-    which archive). Reads forward only: pipes, FIFOs and /dev/stdin work (archives need
+    of a zip or tar archive as its first bytes say (``pair_member``: that one of the two
+    captures an ``ArchivePair`` named); (stream, compression, which member of which
+    archive). Reads forward only: pipes, FIFOs and /dev/stdin work (archives need
     a path)."""
     raw = _open_raw(path)
     try:
@@ -119,7 +121,7 @@ def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | N
     kind = compression_of(head)
     if named and (is_zip(head) or (kind is None and is_tar(head))):
         raw.close()
-        return _from_archive(path, None, zipped=is_zip(head))
+        return _from_archive(path, None, is_zip(head), pair_member)
     if kind is None:
         return raw, None, None
     unpacking = Decompressing(raw, kind)
@@ -134,17 +136,17 @@ def open_capture(path: Path) -> tuple[BinaryIO, Compression | None, Unpacked | N
             raise
         if is_tar(first):   # a tar.gz, tar.bz2, tar.xz
             unpacking.close()
-            return _from_archive(path, kind, zipped=False)
+            return _from_archive(path, kind, False, pair_member)
         unpacking.unread(first)
     return unpacking, kind, None  # type: ignore[return-value]
 
 
-def _from_archive(path: Path, kind: Compression | None, zipped: bool
-                  ) -> tuple[BinaryIO, None, Unpacked]:
+def _from_archive(path: Path, kind: Compression | None, zipped: bool,
+                  pair_member: int | None) -> tuple[BinaryIO, None, Unpacked]:
     """The capture in the zip or (``kind``-compressed) tar archive at ``path``."""
     from pathprobe.capture.textframes import looks_like_text
-    stream, unpacked = (open_zip(path, looks_like_text) if zipped else
-                        open_tar(path, kind, looks_like_text))
+    stream, unpacked = (open_zip(path, looks_like_text, pair_member) if zipped else
+                        open_tar(path, kind, looks_like_text, pair_member))
     return stream, None, unpacked
 
 
@@ -159,11 +161,12 @@ def read_frames(path: Path, stats: ReadStats | None = None) -> Iterator[Frame]:
         yield from batch
 
 
-def read_batches(path: Path, stats: ReadStats | None = None) -> Iterator[list[Frame]]:
+def read_batches(path: Path, stats: ReadStats | None = None, pair_member: int | None = None
+                 ) -> Iterator[list[Frame]]:
     """``read_frames`` in lists of consecutive frames (up to a read chunk's worth): the
     hot loop of ``analyze`` iterates a list far faster than it resumes a generator."""
     stats = stats if stats is not None else ReadStats()
-    f, compression, stats.unpacked = open_capture(path)
+    f, compression, stats.unpacked = open_capture(path, pair_member)
     stats.compressed = compression is not None
     try:
         try:
@@ -227,7 +230,9 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
         data = head + f.read(TEXT_MAX + 1 - len(head))
     except (OSError, EOFError, zlib.error) as e:
         raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
-    stats.text = open_text(path.name if str(path) != "-" else "stdin", data)
+    u = stats.unpacked
+    name = u.member if u and u.paired else path.name if str(path) != "-" else "stdin"
+    stats.text = open_text(name, data)
     for frame in text_frames(stats.text):
         stats.frames += 1
         yield frame

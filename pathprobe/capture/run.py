@@ -16,9 +16,14 @@ from pathprobe.capture.analysis import Analysis, analyze_capture, no_cyclic_gc
 from pathprobe.capture.beside import Beside
 from pathprobe.capture.collector import Filters
 from pathprobe.capture.correlate import SegmentLog
-from pathprobe.errors import UsageError
+from pathprobe.capture.packing import ArchivePair
+from pathprobe.errors import CaptureError, UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
 from pathprobe.wire.hostport import parse_host
+
+# One capture of a run: its file, its place in the archive it is read out of (an
+# ArchivePair's), the name the report gives it.
+Source = tuple[Path, "int | None", str]
 
 
 def capture_address(value: str, what: str) -> str:
@@ -75,28 +80,33 @@ class CaptureRun:
     def measure(self, progress: Progress) -> list[Measurement]:
         check_captures(self.captures)
         if len(self.captures) == 2:
-            return [self._two(progress)]
-        self.done.append(analyze_capture(self.captures[0], self.filters, stall_s=self.stall_s,
-                                         max_rows=self.max_rows, progress=progress,
-                                         max_connections=self.max_connections))
+            return [self._two(progress, [(p, None, p.name) for p in self.captures])]
+        path = self.captures[0]
+        try:
+            self.done.append(analyze_capture(path, self.filters, stall_s=self.stall_s,
+                                             max_rows=self.max_rows, progress=progress,
+                                             max_connections=self.max_connections))
+        except ArchivePair as pair:   # (fmc.pcap and proxy.pcap zipped: one story)
+            return [self._two(progress, [(path, i, name) for i, name in pair.members])]
         return [self.done[0].measurement]
 
     def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                     ) -> tuple[Recommendation, ...]:
         return self.done[0].recommender(verdicts, targets) if self.done else ()
 
-    def _two(self, progress: Progress) -> Measurement:
+    def _two(self, progress: Progress, sources: Sequence[Source]) -> Measurement:
         """Both captures analysed on their own, then matched: one report."""
         from pathprobe.capture.correlate import combine, correlate
 
-        names = [p.name for p in self.captures]
+        names = [name for _p, _m, name in sources]
         if names[0] == names[1]:
-            names = [str(p) for p in self.captures]
+            names = [f"{n} ({i})" if member is not None else str(p)
+                     for i, (p, member, n) in enumerate(sources, 1)]
         # The second capture is read in a child process while this one reads the first
         # (two cores: about the time of one); the same work done in turn without fork.
-        second = Beside(lambda: self._one(self.captures[1], SegmentLog(names[1])))
+        second = Beside(lambda: self._one(sources[1], SegmentLog(names[1])))
         try:
-            results = [self._one(self.captures[0], SegmentLog(names[0])), second.result()]
+            results = [self._one(sources[0], SegmentLog(names[0])), second.result()]
         finally:
             second.cancel()
         parts = []
@@ -112,12 +122,20 @@ class CaptureRun:
             other.release()
         return combine(parts, corr)
 
-    def _one(self, path: Path, log: SegmentLog) -> tuple[Analysis, SegmentLog, list[str]]:
+    def _one(self, source: Source, log: SegmentLog) -> tuple[Analysis, SegmentLog, list[str]]:
         """One of two captures, with the log that matches it to the other; what it would
         have said as progress is returned (a child process must not draw on the terminal)."""
         said: list[str] = []
-        a = analyze_capture(path, self.filters, stall_s=self.stall_s, max_rows=self.max_rows,
-                            progress=said.append, max_connections=self.max_connections,
-                            tap=log)
+        path, member, name = source
+        try:
+            a = analyze_capture(path, self.filters, stall_s=self.stall_s,
+                                max_rows=self.max_rows, progress=said.append,
+                                max_connections=self.max_connections, tap=log,
+                                pair_member=member)
+        except CaptureError as e:
+            if member is None:
+                raise
+            said_of = str(e).removeprefix(f"{path}: ").removeprefix(f"{name}: ")
+            raise type(e)(f"{path}: {name}: {said_of}") from None   # (which of the two)
         log.table.clear()    # only the reading loop needs it: less to hand over
         return a, log, said

@@ -65,6 +65,9 @@ segment is localised: lost between the two capture points, lost after
 the farther one, its acknowledgement lost on the way back, or missed by
 one capture only (capture loss). The sender's TTL tells which capture is
 nearer; with equal TTLs the first capture is taken as nearest the client.
+A zip or tar archive given alone that holds two captures (or, with none,
+two capture texts), as a case attaches fmc.pcap and proxy.pcap, is read as
+these two, in the archive's order.
 
 \b
 Examples:
@@ -78,6 +81,7 @@ Examples:
   ping -M do -s 1472 -c 3 PROXY 2>&1 | pathprobe analyze -     # ping's own output
   tracepath -n PROXY | pathprobe analyze -                     # tracepath's output
   pathprobe analyze fmc.pcap proxy.pcap
+  pathprobe analyze case-1234.zip              # fmc.pcap and proxy.pcap in it
 
 A missing file, or one that is neither a capture nor capture text, or a
 capture corrupt from its first frame, is bad input: one error line, exit
@@ -93,7 +97,8 @@ and tshark read it, and a note says where it ends.
 def analyze_command(
     captures: Annotated[list[Path], typer.Argument(
         metavar="CAPTURE [CAPTURE2]", help="pcap or pcapng file (may be compressed: gzip, "
-        "bzip2, xz; or the one capture in a zip or tar archive, as cases attach them), e.g. "
+        "bzip2, xz; or the one capture in a zip or tar archive, as cases attach them, or "
+        "its two captures of the same connections), e.g. "
         "from 'tcpdump -i eth0 -s 0 -w fmc.pcap host PROXY', or capture text as pasted "
         "into a case (tcpdump lines, ASA/FTD 'show capture', a Wireshark/tshark packet list, "
         "tshark -V, hex dumps, HTTP heads, ping's or tracepath's output); "

@@ -369,3 +369,103 @@ def test_a_bad_second_capture_read_by_the_child_is_the_same_one_line(tmp_path: P
     doc = json.loads(proc.stdout)
     assert any(n.startswith("good.pcap and -: 1 connection(s) seen in both")
                for n in notes(doc)), notes(doc)
+
+
+def _packed(tmp_path: Path, name: str, members: dict[str, bytes] | list[tuple[str, bytes]]
+            ) -> Path:
+    """A zip, or a tar.gz, of ``members`` in that order, as a case attaches them."""
+    pairs = list(members.items()) if isinstance(members, dict) else members
+    import io
+    import tarfile
+    import zipfile
+    path = tmp_path / name
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for member, data in pairs:
+                zf.writestr(member, data)
+        return path
+    with tarfile.open(path, "w:gz") as tf:
+        for member, data in pairs:
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _told(doc: dict[str, object]) -> str:
+    """What the report finds (its context and times aside), less the archive's notes."""
+    kept = {k: doc[k] for k in ("summary", "partial", "legs", "verdicts", "recommendations")}
+    return json.dumps([kept, [n for n in notes(doc) if "read out of" not in n]], sort_keys=True)
+
+
+@pytest.mark.parametrize("archive", ["case.zip", "case.tar.gz"])
+def test_an_archive_of_two_captures_is_read_as_the_two(tmp_path: Path, archive: str) -> None:
+    """fmc.pcap and proxy.pcap zipped (and a note beside them): the report of the two
+    captures given by name, each read out of the archive, the loss localised."""
+    f, big = black_hole(40012)
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(f.frames))
+    b = write(tmp_path, "proxy.pcap", as_seen_at_b(f.frames, lambda i, _f: i in big))
+    packed = _packed(tmp_path, archive, {"README.txt": b"taken on the FMC and on the proxy\n",
+                                         "fmc.pcap": a.read_bytes(),
+                                         "proxy.pcap": b.read_bytes()})
+    status, doc = cli(packed)
+    by_name = cli(a, b)
+    assert (status, _told(doc)) == (by_name[0], _told(by_name[1])) and status == 1
+    kind = "zip" if archive.endswith("zip") else "tar"
+    assert [n for n in notes(doc) if "read out of" in n] == [
+        f"{name} read out of the {kind} archive {archive} (the 1 other file in it left unread)"
+        for name in ("fmc.pcap", "proxy.pcap")]
+    assert any("left fmc.pcap" in n and "never reached proxy.pcap" in n for n in notes(doc))
+
+
+def test_an_archive_of_two_capture_texts_is_read_as_the_two(tmp_path: Path) -> None:
+    """Both sides as tcpdump printed them (no pcap in the archive): as the two texts."""
+    f, _big = black_hole(40013)
+    texts = {}
+    for name, frames in (("fmc", as_seen_at_a(f.frames)), ("proxy", as_seen_at_b(f.frames))):
+        pcap = write(tmp_path, f"{name}.pcap", frames)
+        texts[f"{name}.txt"] = subprocess.run(
+            ["tcpdump", "-nr", str(pcap)], capture_output=True, check=True).stdout
+        (tmp_path / f"{name}.txt").write_bytes(texts[f"{name}.txt"])
+    status, doc = cli(_packed(tmp_path, "case.zip", texts))
+    by_name = cli(tmp_path / "fmc.txt", tmp_path / "proxy.txt")
+    assert (status, _told(doc)) == (by_name[0], _told(by_name[1]))
+    assert any(n.startswith("fmc.txt: text (tcpdump)") for n in notes(doc)), notes(doc)
+
+
+def test_two_captures_of_one_name_are_told_apart(tmp_path: Path) -> None:
+    """A tar may hold a name twice (appended to): the report numbers them."""
+    f, big = black_hole(40014)
+    a = write(tmp_path, "a.pcap", as_seen_at_a(f.frames)).read_bytes()
+    b = write(tmp_path, "b.pcap", as_seen_at_b(f.frames, lambda i, _f: i in big)).read_bytes()
+    _status, doc = cli(_packed(tmp_path, "case.tar.gz", [("x/c.pcap", a), ("x/c.pcap", b)]))
+    assert any("left x/c.pcap (1)" in n and "never reached x/c.pcap (2)" in n
+               for n in notes(doc)), notes(doc)
+
+
+def test_an_archive_of_two_given_with_another_capture_is_one_line(tmp_path: Path) -> None:
+    f = Flow(cport=40015)
+    f.tunnel()
+    a = write(tmp_path, "a.pcap", f.frames)
+    packed = _packed(tmp_path, "case.zip", {"fmc.pcap": a.read_bytes(),
+                                            "proxy.pcap": a.read_bytes()})
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(packed), str(a)],
+                          capture_output=True, env=cli_env(), check=False, timeout=60, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert "holding two captures (fmc.pcap, proxy.pcap): give it alone" in proc.stderr
+
+
+def test_a_bad_capture_of_the_two_in_an_archive_is_named_in_one_line(tmp_path: Path) -> None:
+    """Read in the child or here, the one that is no capture is named with its archive."""
+    f = Flow(cport=40016)
+    f.tunnel()
+    text = subprocess.run(["tcpdump", "-nr", str(write(tmp_path, "a.pcap", f.frames))],
+                          capture_output=True, check=True).stdout
+    for members in ({"notes.txt": b"nothing here\n", "fmc.txt": text},
+                    {"fmc.txt": text, "notes.txt": b"nothing here\n"}):
+        packed = _packed(tmp_path, "case.zip", members)
+        proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(packed)],
+                              capture_output=True, env=cli_env(), check=False, timeout=60,
+                              text=True)
+        assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+        assert proc.stderr.startswith(f"pathprobe: error: {packed}: notes.txt: not a capture")

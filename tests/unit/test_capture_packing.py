@@ -1,7 +1,8 @@
 """`analyze` reads captures as they are sent: compressed (gzip, bzip2, xz) or in a zip or tar
 archive (also compressed, also holding a compressed capture or capture text); what it
-cannot read (7-Zip, RAR, zstd, other capture formats, archives on stdin, two captures in
-one archive) is one line, exit 2, naming what to do. Through the CLI, against the plain
+cannot read (7-Zip, RAR, zstd, other capture formats, archives on stdin, three captures in
+one archive) is one line, exit 2, naming what to do (two are read as two captures of the
+same connections: test_capture_correlate). Through the CLI, against the plain
 capture's report."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 from pathprobe.capture import packing
 from pathprobe.capture.packing import (
+    ArchivePair,
     Compression,
     Decompressing,
     Member,
@@ -149,12 +151,15 @@ def test_a_capture_beats_text_beside_it(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("members", "words"), [
-    ({"fmc.pcap": PCAP, "proxy.pcap": PCAP}, ["2 captures", "fmc.pcap", "proxy.pcap"]),
-    ({"a.txt": b"tcpdump lines\n", "b.txt": b"more lines\n"}, ["2 text files", "a.txt"]),
+    ({"fmc.pcap": PCAP, "proxy.pcap": PCAP, "asa.pcap": PCAP},
+     ["3 captures", "fmc.pcap", "proxy.pcap"]),
+    ({"a.txt": b"tcpdump lines\n", "b.txt": b"more lines\n", "c.txt": b"x\n"},
+     ["3 text files", "a.txt"]),
     ({"report.bin": bytes(range(256)) * 4}, ["no capture in it", "report.bin"]),
     ({}, ["no capture in it", "no file"]),
     ({f"x{i}.pcap": PCAP for i in range(8)}, ["8 captures", "x4.pcap and 3 more"]),
-    ({"evil\x1b[31m\x07.pcap": PCAP, "b.pcap": PCAP}, ["evil.pcap, b.pcap"]),
+    ({"evil\x1b[31m\x07.pcap": PCAP, "b.pcap": PCAP, "c.pcap": PCAP},
+     ["evil.pcap, b.pcap, c.pcap"]),
 ])
 def test_an_archive_without_one_capture_says_what_it_holds(
         tmp_path: Path, members: dict[str, bytes], words: list[str]) -> None:
@@ -301,11 +306,26 @@ def test_choose_member_prefers_one_capture_then_one_text() -> None:
     fork = Member("__MACOSX/a/._b.pcap", 100, PCAP[:100])
     empty = Member("empty.pcap", 0, b"")
     gz = Member("c.pcap.gz", 50, gzip.compress(PCAP[:100]))
-    assert choose_member("x.zip", "zip", [text, fork, cap, empty], looks_like_text) is cap
-    assert choose_member("x.zip", "zip", [text, fork], looks_like_text) is text
-    assert choose_member("x.zip", "zip", [text, gz], looks_like_text) is gz
-    with pytest.raises(CaptureError, match="2 captures"):
-        choose_member("x.zip", "zip", [cap, gz], looks_like_text)
+    assert choose_member("x.zip", "zip", [text, fork, cap, empty], looks_like_text) == 2
+    assert choose_member("x.zip", "zip", [text, fork], looks_like_text) == 0
+    assert choose_member("x.zip", "zip", [text, gz], looks_like_text) == 1
+    with pytest.raises(CaptureError, match="3 captures"):
+        choose_member("x.zip", "zip", [cap, gz, cap], looks_like_text)
+
+
+def test_choose_member_two_captures_or_two_texts_are_a_pair() -> None:
+    """Two captures (a text beside them is a note), or two texts and no capture: an
+    ArchivePair naming their places, also when both files are alike."""
+    cap = Member("fmc/b.pcap", len(PCAP), PCAP[:4096])
+    text = Member("notes.txt", 20, b"12:00:00.000 IP a > b\n")
+    with pytest.raises(ArchivePair, match="two captures") as two:
+        choose_member("x.zip", "zip", [text, cap, cap], looks_like_text)
+    assert two.value.members == ((1, "fmc/b.pcap"), (2, "fmc/b.pcap"))
+    with pytest.raises(ArchivePair, match="two capture texts") as texts:
+        choose_member("x.tar", "tar", [text, Member("\x1b[2Jb.txt", 20, text.head)],
+                      looks_like_text)
+    assert texts.value.members == ((0, "notes.txt"), (1, "b.txt"))
+    assert choose_member("x.zip", "zip", [text, cap, cap], looks_like_text, 2) == 2
 
 
 @settings(max_examples=40, deadline=None)
