@@ -316,8 +316,22 @@ def _classic_line(pkt: object, isn: dict[tuple[str, int], int], relative: bool,
     return out
 
 
+def _asa_dump(frame: bytes) -> list[str]:
+    """A frame's bytes as 'show capture NAME dump' prints them below its line (the layout
+    public converters of that output read: "0x0000", a tab, eight groups of four digits,
+    a tab, the ASCII)."""
+    out = []
+    for off in range(0, len(frame), 16):
+        chunk = frame[off:off + 16]
+        groups = " ".join(chunk[i:i + 2].hex() for i in range(0, len(chunk), 2))
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        out.append(f"0x{off:04x}\t {groups:<39}\t{text}")
+    return out
+
+
 def classic(pcap: Path, form: str) -> str:
-    """``pcap`` as old tcpdump ('classic') or ASA/FTD 'show capture' ('asa', 'asa-detail')."""
+    """``pcap`` as old tcpdump ('classic') or ASA/FTD 'show capture' ('asa', 'asa-detail',
+    'asa-dump')."""
     import datetime
 
     import scapy.layers.inet
@@ -328,7 +342,8 @@ def classic(pcap: Path, form: str) -> str:
     packets = rdpcap(str(pcap))
     isn: dict[tuple[str, int], int] = {}
     lines = ([] if form == "classic" else
-             ["firepower# show capture CAPI" + (" detail" if form == "asa-detail" else ""),
+             ["firepower# show capture CAPI" + {"asa-detail": " detail",
+                                                "asa-dump": " dump"}.get(form, ""),
               "", f"{len(packets)} packets captured", ""])
     for n, pkt in enumerate(packets, 1):
         when = datetime.datetime.fromtimestamp(float(pkt.time), datetime.timezone.utc)
@@ -336,8 +351,9 @@ def classic(pcap: Path, form: str) -> str:
         text = _classic_line(pkt, isn, relative=form == "classic", detail=form == "asa-detail")
         if form == "classic":
             lines.append(f"{t} IP {text}")
-        elif form == "asa":
+        elif form in ("asa", "asa-dump"):
             lines.append(f"{n:>4}: {t}       {text}")
+            lines.extend(_asa_dump(bytes(pkt)) if form == "asa-dump" else ())
         else:
             eth = pkt[Ether]
             mac = [a.replace(":", "") for a in (eth.src, eth.dst)]

@@ -56,7 +56,7 @@ from pathprobe.capture.textroute import RouteOutput
 from pathprobe.capture.textrows import RETX, ROW, csv_row, packet_list_row, row_without_ip
 from pathprobe.capture.texttrace import TraceOutput, quote_probes
 from pathprobe.capture.tracker import PAYLOAD_PEEK
-from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpOptions
+from pathprobe.wire.headers import TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TcpHeader
 
 # --- the whole text --------------------------------------------------------------------
 
@@ -281,9 +281,13 @@ def _dump_below(out: TextParse, lines: Sequence[str], i: int,
     return i
 
 
-def _from_dump(p: TextPacket, opts: TcpOptions, payload: bytes) -> None:
-    """What a packet's hex dump adds to its line: the payload's first bytes and the TCP
-    options (so the header size is known, not assumed)."""
+def _from_dump(p: TextPacket, tcp: TcpHeader, payload: bytes) -> None:
+    """What a packet's hex dump adds to its line: the payload's first bytes, the TCP
+    options (so the header size is known, not assumed) and the sequence number a pure ACK's
+    line leaves out (a jump in it shows bytes sent that never arrived; the absolute number
+    is told from a relative one as for any line's)."""
+    opts = tcp.options
+    p.seq = p.seq if p.seq is not None else tcp.seq
     p.content = p.content or payload[:PAYLOAD_PEEK]
     p.options_shown = True
     p.tsopt = opts.timestamps is not None

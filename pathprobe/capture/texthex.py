@@ -28,7 +28,7 @@ from pathprobe.wire.headers import (
     PROTO_ICMP6,
     PROTO_TCP,
     IpHeader,
-    TcpOptions,
+    TcpHeader,
     internet_checksum,
     parse_icmp_error,
     parse_ip,
@@ -82,11 +82,11 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
-    """(TCP options, TCP payload) in a packet's dump: after the link header (none,
-    Ethernet with its tags, Linux cooked) behind which an IP header with the line's
-    addresses (any, when the line names hosts) carries TCP. None when it is no TCP packet
-    of this line."""
+def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpHeader, bytes] | None:
+    """(TCP header, TCP payload) in a packet's dump: after the link header (none, Ethernet
+    with its tags, Linux cooked) behind which an IP header with the line's addresses (any,
+    when the line names hosts) carries TCP with the line's ports. None when it is no TCP
+    packet of this line."""
     want = (_address(p.src), _address(p.dst))
     for off in dict.fromkeys(ip_offset(linktype, raw) for linktype in _DUMP_LINKTYPES):
         ip = parse_ip(raw[off:]) if off >= 0 else None
@@ -95,9 +95,10 @@ def hex_payload(p: TextPacket, raw: bytes) -> tuple[TcpOptions, bytes] | None:
             continue
         start = off + ip.header_length
         tcp = parse_tcp(raw[start:])
-        if tcp is None or len(raw) < start + tcp.header_length:
+        if tcp is None or len(raw) < start + tcp.header_length or (
+                (p.sport, p.dport) != (tcp.sport, tcp.dport) and p.sport and p.dport):
             return None
-        return tcp.options, raw[start + tcp.header_length:]
+        return tcp, raw[start + tcp.header_length:]
     return None
 
 

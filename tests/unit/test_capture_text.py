@@ -794,8 +794,8 @@ def test_hex_dumps_give_the_payload_and_options(link: str, v6: bool, ascii_colum
     line = TextPacket(1, TextForm.TCPDUMP, src, 40000, dst, 3128, TCP_PSH)
     found = hex_payload(line, dump[1])
     assert found is not None
-    options, payload = found
-    assert payload == body and options.timestamps == (1, 2)
+    tcp, payload = found
+    assert payload == body and tcp.options.timestamps == (1, 2) and tcp.sport == 40000
     other = TextPacket(1, TextForm.TCPDUMP, dst, 3128, src, 40000, TCP_PSH)
     assert hex_payload(other, dump[1]) is None            # not this line's packet
     assert hex_dump(lines[:1] + lines[2:], 1) is None     # offsets must start at 0

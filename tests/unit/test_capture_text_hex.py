@@ -219,3 +219,37 @@ def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
         flow._pkt(0.001 * i, True, "S", options=options)   # (each its own: no copies)
     crafted = write_pcap(tmp_path / "crafted.pcap", flow.frames)
     assert [(v[0], v[3]) for v in _verdicts(_report(crafted))] == [("HEALTHY", "info")]
+
+
+def _asa_dump(tmp_path: Path, story: str) -> Path:
+    """The capture as ASA/FTD 'show capture NAME dump' prints it (scripts/make_text_captures)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "make_text_captures", Path(__file__).resolve().parents[2] / "scripts" /
+        "make_text_captures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = tmp_path / f"{story}.asa-dump.txt"
+    text.write_text(module.classic(CAPTURES / f"{story}.pcap", "asa-dump"))
+    return text
+
+
+@pytest.mark.parametrize("story", (*STORIES, "blackhole-leg1-down"))
+def test_lines_with_their_bytes_read_as_the_capture(tmp_path: Path, story: str) -> None:
+    """tcpdump -x, -XX, -S -x and ASA/FTD 'show capture NAME dump': a line and its bytes
+    below. A pure ACK's line shows no sequence number; its bytes do. In blackhole-leg1-down
+    the proxy's last ACK is 20,233 bytes ahead of what arrived (data sent, never seen here):
+    TUNNEL_STALL from the pcap, HEALTHY from these texts on 112b9c3."""
+    pcap = _report(CAPTURES / f"{story}.pcap")
+    texts = [_asa_dump(tmp_path, story)] if story != "healthy-sll2" else []   # (Ethernet)
+    for flags in ("-nx", "-nXX", "-nSx"):
+        text = tmp_path / f"{story}{flags}.txt"
+        text.write_text(subprocess.run(["tcpdump", flags, "-r", str(CAPTURES / f"{story}.pcap")],
+                                       capture_output=True, text=True, check=True,
+                                       timeout=60).stdout)
+        texts.append(text)
+    for text in texts:
+        doc = _report(text)
+        assert _verdicts(doc) == _verdicts(pcap), text.name
+        assert _legs(doc) == _legs(pcap), text.name
