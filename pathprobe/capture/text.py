@@ -33,6 +33,7 @@ from pathprobe.capture.textforms import (
     TD_VHEAD,
     NonTcp,
     cisco_link_head,
+    filled,
     http_head,
     link_vhead,
     quotation,
@@ -41,6 +42,7 @@ from pathprobe.capture.textforms import (
     unnumbered,
 )
 from pathprobe.capture.texthex import dumped_packet, hex_dump, hex_payload, holds_ip
+from pathprobe.capture.textjoin import unwrapped
 from pathprobe.capture.textpacket import (
     TextForm,
     TextPacket,
@@ -336,13 +338,14 @@ def _tunnelled(lines: Sequence[str], i: int, td: TextPacket | NonTcp
     time_s = tunnel_head_time(lines[i]) if td is NonTcp.IP and i + 1 < len(lines) else None
     if time_s is None:
         return i, td
-    inner = tcpdump_line(lines[i + 1], i + 2)
+    j = filled(lines, i + 1)
+    inner = tcpdump_line(lines[j], j + 1)
     if inner is None or (isinstance(inner, TextPacket) and inner.ts is not None):
         return i, td
     if isinstance(inner, TextPacket):
         inner.ts = parse_time(time_s)
-        return i + 1, inner
-    return i + 1, NonTcp.IP     # (an inner ARP frame: still an IP packet on the wire)
+        return j, inner
+    return j, NonTcp.IP     # (an inner ARP frame: still an IP packet on the wire)
 
 
 def _vhead(lines: Sequence[str], i: int) -> tuple[re.Match[str] | None, int]:
@@ -383,7 +386,7 @@ def parse_text(lines: Sequence[str]) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1)."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
     lines, conv.unnamed = _unquoted(lines)
-    lines = unnumbered(lines)
+    lines, starts = unwrapped(unnumbered(lines))
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
     ip_head, i = "", 0      # (the -v IP header line pending is from)
@@ -458,6 +461,15 @@ def parse_text(lines: Sequence[str]) -> TextParse:
     for p in programs.close(len(lines)):
         add(p)
     programs.finish(out)
+    return _first_lines(out, starts)
+
+
+def _first_lines(out: TextParse, starts: dict[int, int]) -> TextParse:
+    """A packet whose line was broken over several cites the first of them."""
+    for p in out.packets if starts else ():
+        p.line = starts.get(p.line, p.line)
+        if p.quoted is not None:
+            p.quoted.line = starts.get(p.quoted.line, p.quoted.line)
     return out
 
 

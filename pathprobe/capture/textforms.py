@@ -90,6 +90,8 @@ def http_head(lines: Sequence[str], i: int) -> tuple[int, str, bytes] | None:
 
 # --- tcpdump ---------------------------------------------------------------------------
 
+BLANKS_LEFT = 8     # blank lines a broken line may leave before the line it is (textjoin)
+
 # How a tcpdump packet line starts: the time, and with '-i any' the interface and direction
 TD_START = r"^\s*(?:(?P<time>" + TIME + r")\s+)?(?:(?P<iface>[\w.:-]+)\s+(?:In|Out|B|M|P)\s+)?"
 # ... then, for a packet without ports (ICMP), its family and addresses
@@ -350,21 +352,31 @@ def _icmp_line(m: re.Match[str], lineno: int, time_s: str | None, fam: str | Non
                       icmp_orig=m.group("orig") or "")
 
 
+def filled(lines: Sequence[str], i: int) -> int:
+    """Line ``i``, or past the blank lines there that a broken line left (textjoin)."""
+    for j in range(i, min(i + BLANKS_LEFT, len(lines))):
+        if lines[j].strip():
+            return j
+    return i
+
+
 def quotation(lines: Sequence[str], i: int) -> tuple[int, TextPacket, int | None] | None:
     """tcpdump -v's quotation of the packet an ICMP error answers, at line ``i``: the IP
     header line (with -e, without its 'IP'), then the packet's line. (next line, the quoted
     packet, its IP length)."""
+    i = filled(lines, i)
     if i + 1 >= len(lines):
         return None
     head = _QUOTE_HEAD.match(lines[i])
     if head is None:
         return None
     fam = head.group("fam") or ("IP6" if "hlim " in lines[i] else "IP")
-    q = tcpdump_line(lines[i + 1], i + 2, (None, fam), head=lines[i])
+    j = filled(lines, i + 1)
+    q = tcpdump_line(lines[j], j + 1, (None, fam), head=lines[i])
     if not isinstance(q, TextPacket) or q.icmp_mtu is not None:
         return None
     length = _TD_VLEN.search(lines[i])
-    return i + 2, q, u32(length)
+    return j + 1, q, u32(length)
 
 
 def _icmp_any(line: str, lineno: int, time_s: str | None, fam: str | None, head: str

@@ -22,7 +22,8 @@ lines, ASA/FTD 'show capture' and classic tcpdump, Wireshark/tshark packet
 lists, tshark -V detail, hex dumps (tshark -x, -P -x; Wireshark's 'Copy as Hex
 Dump'), decoded HTTP heads, curl -v, pings and ICMP errors,
 the ping program's own output (Linux, Windows in 7 languages, Cisco IOS/ASA),
-tracepath's and Linux traceroute's; evidence
+tracepath's and Linux traceroute's; lines a mail client or terminal broke
+are joined again; evidence
 then cites line numbers and says what text cannot prove, such as an IPv4
 ping's DF flag without tcpdump -v or ping's command line), and analyses every TCP
 connection, inferring the roles from what it sees: a connection that sends

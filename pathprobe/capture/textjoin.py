@@ -1,0 +1,219 @@
+"""Packet lines broken over two or more lines, as mail and case tools wrap pasted text:
+joined again before the text is read. Pure, no I/O.
+
+A mailer wraps at 72 to 78 columns, at a space (kept at the end of the line, or dropped);
+a terminal or ``fold -w`` breaks every long line at one column, anywhere, a number too.
+Read as they come, the pieces of a tcpdump or ASA/FTD line lose what follows the break:
+its length, options, an ICMP error's MTU; the lab's reset story wrapped at 76 columns
+read as healthy. A packet line is joined with the lines below it that start nothing of
+their own while it reads cut short (a tcpdump line without its ``length N``, an ASA line
+without its window, a bracket left open) or while each piece filled the column a fold
+broke every long line at; it is kept if it then reads whole, or a fold broke it.
+
+Whether a mailer dropped the space at the breaks is read off the text: joined both ways,
+the way whose fields read better wins. Where the text cannot tell, the pieces are joined
+as they are: two words glued lose a field, a space put into a number would change it.
+The pieces become blank lines above the joined line, so what lies below it (a hex dump,
+a quoted packet) follows it as before; its packet cites the first piece's line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from pathprobe.capture.textforms import BLANKS_LEFT, TD_START
+
+JOIN_MAX = BLANKS_LEFT   # pieces one packet line may have been broken into
+WHOLE_READS = 3     # what a line that reads whole counts for, against its fields read
+# A line that starts a packet: tcpdump's (IP addresses, -v's IP header line or the
+# quoted packet's, indented; -e's link header) and ASA/FTD 'show capture' (numbered, then the time)
+_OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |" + TD_START[1:]
+                    + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:"
+                    r"|(?:IP6? )?\S+\.[\w-]+ > \S+\.[\w-]+:|\S+ > \S+ (?:icmp6?|udp):? "
+                    r"|(?P<link>(?:ifindex \d+ )?[0-9a-f]{2}(?::[0-9a-f]{2}){5}[ ,]))")
+_ASA_OPENS = re.compile(r"^\s*\d{1,10}: \d{1,2}:\d\d:\d\d\.\d+\s+\S+ > \S+?:?(?: |$)")
+_VHEAD = re.compile(TD_START + r"(?:IP6? )?\((?:tos|flowlabel|hlim|class) ")
+_TD_WHOLE = re.compile(r", length \d+(?:$|(?=[\s,)])|: \S)|\[\|\w+\]|\btcp \d+\s*$"
+                       r"|ICMP6, (?:echo (?:request|reply), id \d+, seq \d+"
+                       r"|packet too big, mtu \d+)\s*$")
+# ... an HTTP line tcpdump decoded, cut before its version or status (the CONNECT target)
+_TD_HTTP_CUT = re.compile(r": HTTP:(?: [A-Z]+(?: \S+)?| HTTP/\d\.\d(?: \d{3})?)?\s*$")
+_LINK_LENGTH = re.compile(r", length \d+:(?: |$)")
+_LINK_LENGTH_END = re.compile(r", length \d+:$")
+_ASA_WHOLE = re.compile(r"\bwin \d+\b|\budp \d+|\bicmp6?: (?:echo|time|.*\bunreachable"
+                        r"(?:.*\(mtu \d+\))?\s*$)")
+# ... and what may follow a line that looks whole: its options, an MTU, its IP header
+_ASA_TAIL = ("<", "- need to frag", "(mtu ", "(DF)", "(ttl ")
+# A packet line's fields, tcpdump's and ASA/FTD's; and a span of sequence numbers with its
+# length ("seq 1:139, ... length 138"; "1:139(138)")
+_FIELDS = tuple(re.compile(f) for f in (
+    r"Flags \[[^\]\s]*\]", r"\b(?:seq|ack|win|length|mss|mtu|wscale|ttl|hlim|id) \d+\b",
+    r"\bTS val \d+ ecr \d+\b", r"\btimestamp \d+ \d+\b", r"\b(?:sackOK|nop)\b",
+    r" \(mtu \d+\)", r"\b(?:need to frag|unreachable|echo (?:request|reply))\b",
+    r"ethertype IPv[46] \(", r"payload length: \d", r"\), length \d",
+    r"\], (?:proto|seq|ack|win|length|options|cksum)\b",
+    r"\) \S+ > \S+: ", r"\b(?:sum ok|cksum 0x[0-9a-f]+|ethertype IPv[46])\b", r"\] \w"))
+_SPANS = re.compile(r"\bseq (\d+):(\d+)\b.*?\blength (\d+)\b|\b(\d+):(\d+)\((\d+)\)")
+# tcpdump -A's payload below a packet line: its IP header's bytes as text ("E..<")
+_A_PAYLOAD = re.compile(r"^[E-O`]\.")
+# What starts a line of its own: a time, an ASA/FTD packet number, a hex dump's offset
+_OWN_LINE = re.compile(r"^\s*(?:(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d:\d\d\b|\d{9,10}\.\d+\s"
+                       r"|\d{1,10}: \d|0x[0-9a-f]{4}(?::\s|\t)|[0-9a-f]{4}  [0-9a-f]{2} )")
+
+
+def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
+    """``lines`` with each broken packet line whole again (where it then reads whole, or a
+    fold broke it) where its last piece was (what lies below it, a hex dump or a quoted
+    packet, follows it as before) and blank lines where its other pieces were; and for
+    each joined line, its number -> the number of its first piece, which packets cite."""
+    out = list(lines)
+    starts: dict[int, int] = {}
+    width, spaced = _breaks(out)
+    i = 0
+    while i < len(out):
+        if not _opens(out[i]):
+            i += 1
+            continue
+        joined, j = out[i], i + 1
+        while j < len(out) and j - i < JOIN_MAX:
+            folded = len(out[j - 1]) == width    # (the piece above filled the column)
+            if not (folded or _cut_short(joined) or _classic_tail(joined, out[j])
+                    or _header_only(joined)) or not (
+                    _piece(out[j], folded) or _link_only(joined, out[j])):
+                break
+            joined = _join(joined, out[j], spaced)
+            j += 1
+        if j > i + 1 and (not _cut_short(joined) or len(out[j - 2]) == width):
+            out[i:j] = [""] * (j - i - 1) + [joined]
+            starts[j] = i + 1
+        i = max(j, i + 1)
+    return out, starts
+
+
+def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
+    """How the text was broken: (the column a terminal or fold broke every long line at,
+    else 0; whether a mailer dropped the space at each break). Whether to put a space
+    back is read off the lines: joined both ways, the way whose fields read better
+    ("Flags[S]" and "val1497457704" read as nothing; "length 13 8" as the wrong length).
+    A fold leaves every packet line it broke exactly as wide, and no line wider."""
+    broken = [i for i in range(len(lines) - 1) if _opens(lines[i])
+              and _piece(lines[i + 1], True) and not _A_PAYLOAD.match(lines[i + 1])]
+    as_is = with_space = 0
+    middles: set[int] = set()    # the widths of pieces that go on below them
+    for i in broken:
+        direct = spaced = lines[i]
+        pieces: list[int] = []
+        for piece in lines[i + 1:i + JOIN_MAX]:
+            if not _piece(piece, True) or _A_PAYLOAD.match(piece) or (
+                    pieces and not (_cut_short(direct) and _cut_short(spaced))):
+                break
+            direct, spaced = _join(direct, piece, False), _join(spaced, piece, True)
+            pieces.append(len(piece))
+        middles.update(pieces[:-1])
+        as_is += _reads(direct) + WHOLE_READS * (not _cut_short(direct))
+        with_space += _reads(spaced) + WHOLE_READS * (not _cut_short(spaced))
+    # (a fold may break a line that looks whole, in its last number: "length 14" / "48")
+    widths = Counter(len(lines[i]) for i in broken)
+    width, count = widths.most_common(1)[0] if widths else (0, 0)
+    if count < 2 or 2 * count < len(broken) or with_space > as_is or middles - {width} or any(
+            len(lines[i]) != width for i in broken if _cut_short(lines[i])) or any(
+            len(x) > width for x in lines):
+        width = 0
+    return width, with_space > as_is
+
+
+def _reads(line: str) -> int:
+    """How many of a packet line's fields read, and a point more for each length that
+    agrees with the sequence numbers around it."""
+    n = sum(len(f.findall(line)) for f in _FIELDS)
+    for m in _SPANS.finditer(line):
+        start, end, length = (int(g) for g in m.groups() if g is not None)
+        n += 2 * (end - start == length)
+    return n
+
+
+def _opens(line: str) -> bool:
+    return _OPENS.match(line) is not None or _ASA_OPENS.match(line) is not None
+
+
+def _classic(line: str) -> bool:
+    """An ASA/FTD 'show capture' line, or old tcpdump's (no "Flags", no ", length")."""
+    return _ASA_OPENS.match(line) is not None or (
+        _OPENS.match(line) is not None and "Flags" not in line and ", length" not in line
+        and _VHEAD.match(line) is None)
+
+
+def _cut_short(line: str) -> bool:
+    """A packet line that lacks its end: a tcpdump line its length (after -e's link
+    header, the packet's), an ASA/FTD line its window or protocol, any a bracket it opened
+    (options, -v's IP header, an MTU)."""
+    if _classic(line):
+        whole = _ASA_WHOLE.search(line) is not None
+    elif (m := _OPENS.match(line)) is not None:
+        rest = _after_link(line) if m.group("link") else line
+        if _VHEAD.match(line):   # (-v: an IPv6 header on the packet's line)
+            rest = _after_header(line)
+        whole = (_TD_WHOLE.search(rest) is not None and not _TD_HTTP_CUT.search(rest)) or (
+            not rest and _VHEAD.match(line) is not None)
+    else:
+        return False
+    shut = line.count(">") - line.count(" > ")     # (not the arrow between the addresses)
+    return not whole or line.count("(") > line.count(")") or \
+        line.count("[") > line.count("]") or line.count("<") > shut
+
+
+def _after_link(line: str) -> str:
+    """What follows -e's link header ("..., length 74: "): the packet; "" if not there."""
+    link = _LINK_LENGTH.search(line)
+    return line[link.end():] if link is not None else ""
+
+
+def _after_header(line: str) -> str:
+    """What follows -v's IP header in parentheses (an IPv6 packet's line); "" if nothing
+    (or the header is not closed)."""
+    depth = 0
+    for k, ch in enumerate(line):
+        depth += (ch == "(") - (ch == ")")
+        if ch == ")" and depth == 0:
+            return line[k + 1:].strip()
+    return ""
+
+
+def _header_only(line: str) -> bool:
+    """-v's IP header, closed, and nothing after it on the line: an IPv6 packet's line
+    broken there (an IPv4 packet's follows on an indented line of its own)."""
+    return _VHEAD.match(line) is not None and line.rstrip().endswith(")") \
+        and not _after_header(line)
+
+
+def _classic_tail(line: str, piece: str) -> bool:
+    """An ASA/FTD line that looked whole, and below it its TCP options, an ICMP error's
+    MTU or the IP header's flags, broken off."""
+    return piece.lstrip().startswith(_ASA_TAIL) and _classic(line)
+
+
+def _link_only(line: str, below: str) -> bool:
+    """-e's link header broken off its packet, which starts the line below."""
+    m = _OPENS.match(line)
+    return m is not None and bool(m.group("link")) and not _after_link(line) \
+        and _LINK_LENGTH.search(line) is not None and _OPENS.match(below) is not None \
+        and not _OWN_LINE.match(below)
+
+
+def _piece(line: str, folded: bool) -> bool:
+    """A line that may continue the one above: not blank, nothing that starts a line of
+    its own; indented (as tcpdump's own continuation lines are) only below a line that
+    filled the terminal's column."""
+    return bool(line.strip()) and not _OWN_LINE.match(line) and not _opens(line) \
+        and (folded or not line.startswith(("\t", "  ")))
+
+
+def _join(line: str, piece: str, spaced: bool) -> str:
+    """Two pieces of a line: as they are, or with the space a mailer dropped between two
+    words (``spaced``; always after -e's link length, which tcpdump follows by one)."""
+    if (spaced or _LINK_LENGTH_END.search(line)) and not line[-1:].isspace() \
+            and not piece[:1].isspace():
+        return line + " " + piece
+    return line + piece

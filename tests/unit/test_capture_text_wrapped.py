@@ -1,0 +1,169 @@
+"""Capture text as mail and terminals break it (issue 20, item 6: the text people paste):
+a tcpdump or ASA/FTD packet line broken over several lines is read whole again
+(capture.textjoin).
+
+On 112b9c3 the pieces were read as they came: what followed a break was lost. The lab's
+reset story printed by tcpdump and broken by coreutils' fold at 76 columns read as
+HEALTHY, its ICMP frag-needed story lost its MTU, the clamp story its MSS. Here the real
+tcpdump prints the lab's captures, the real fold breaks them (at a column, and at spaces),
+and a mailer's wrap drops the space at each break; each must give the report of the text
+as printed."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from pathprobe.capture.text import parse_text
+from pathprobe.capture.textjoin import unwrapped
+from tests.unit.test_capture_content_unseen import CAPTURES, _report
+
+TEXTS = Path(__file__).resolve().parents[1] / "fixtures" / "text"
+STORIES = ("rst", "mtu", "clamp", "blackhole-leg1")
+
+
+def _asa(story: str, form: str) -> str:
+    spec = importlib.util.spec_from_file_location(
+        "make_text_captures", Path(__file__).resolve().parents[2] / "scripts" /
+        "make_text_captures.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.classic(CAPTURES / f"{story}.pcap", form))
+
+
+def _tcpdump(story: str, flags: str) -> str:
+    return subprocess.run(["tcpdump", flags, "-r", str(CAPTURES / f"{story}.pcap")],
+                          capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def _fold(text: str, *flags: str) -> str:
+    return subprocess.run(["fold", *flags], input=text, capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+
+
+def _mailer(text: str, width: int = 72) -> str:
+    """A mail client's wrap: at spaces, the space at each break dropped."""
+    return "\n".join(part for line in text.splitlines()
+                     for part in (textwrap.wrap(line, width, break_long_words=False,
+                                                break_on_hyphens=False) or [""])) + "\n"
+
+
+WRAPS: dict[str, Callable[[str], str]] = {
+    "fold -w 76": lambda t: _fold(t, "-w", "76"),
+    "fold -s -w 72": lambda t: _fold(t, "-s", "-w", "72"),
+    "mailer 72": _mailer,
+}
+
+
+def _told(doc: dict[str, Any]) -> list[Any]:
+    return [[(v["code"], v["leg"], v["direction"], v["severity"], v.get("pmtu_low"),
+              v.get("pmtu_high"), v.get("mtu")) for v in doc["verdicts"]],
+            [(leg["mss_sent"], leg["mss_received"], leg["max_seg_up"], leg["max_seg_down"],
+              leg["ended"], leg["status"], leg["tls"]) for leg in doc["legs"]]]
+
+
+@pytest.mark.parametrize("story", STORIES)
+def test_broken_lines_read_as_the_text_printed(tmp_path: Path, story: str) -> None:
+    texts = {flags: _tcpdump(story, flags) for flags in ("-n", "-nv", "-ne", "-nx")}
+    texts.update({form: _asa(story, form) for form in ("asa", "asa-detail")})
+    for form, text in texts.items():
+        printed = tmp_path / f"{story}{form}.txt"
+        printed.write_text(text)
+        want = _told(_report(printed))
+        for name, wrap in WRAPS.items():
+            broken = tmp_path / f"{story}{form}-{name.replace(' ', '')}.txt"
+            broken.write_text(wrap(text))
+            assert _told(_report(broken)) == want, (form, name)
+
+
+def test_a_fold_inside_the_last_number_is_joined() -> None:
+    """fold breaks "length 1448" as "length 14" / "48": the first piece looks whole; that
+    every broken line is as wide as the others, and none wider, tells a fold."""
+    lines = [
+        "12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [.], seq 1:1449, ack 1, "
+        "win 63, length 1448",
+        "12:00:00.000002 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [.], seq 1449:2897, ack "
+        "1, win 63, length 1448"]
+    width = len(lines[0]) - 2
+    broken = [part for line in lines for part in (line[:width], line[width:])]
+    joined, starts = unwrapped(broken)
+    assert [x for x in joined if x] == lines and starts == {2: 1, 4: 3}
+    assert [(p.line, p.length) for p in parse_text(broken).packets] == [(1, 1448), (3, 1448)]
+
+
+def test_a_mailers_dropped_space_is_put_back() -> None:
+    lines = ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags",
+             "[S], seq 7, win 64240, options [mss 1460,sackOK,TS val",
+             "1 ecr 0,nop,wscale 7], length 0",
+             "12:00:00.000002 IP 198.18.2.2.3128 > 198.18.1.2.40000: Flags",
+             "[S.], seq 9, ack 8, win 64240, options [mss 1300,sackOK,TS val",
+             "2 ecr 1,nop,wscale 7], length 0"]
+    packets = parse_text(lines).packets
+    assert [(p.line, p.mss, p.tsopt, p.seq) for p in packets] == [(1, 1460, True, 7),
+                                                                 (4, 1300, True, 9)]
+
+
+@pytest.mark.parametrize("lines", [
+    # tcpdump -A: the payload below a whole line is no piece of it
+    ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [P.], seq 1:40, ack 1, "
+     "win 63, length 39", "E..[..@.@.........", "CONNECT up.example:443 HTTP/1.1"],
+    # -v: the packet's own line, indented, below the IP header's
+    ["12:00:00.000001 IP (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), "
+     "length 60)", "    198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 7, win 64240, "
+     "length 0"],
+    # -x: a hex dump below the line; ASA/FTD 'show capture NAME dump'
+    ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 7, win 6",
+     "\t0x0000:  4500 003c 0001 4000 4006 0000 c612 0102"],
+    ["   1: 12:00:00.000001 198.18.1.2.40000 > 198.18.2.2.3128: S 7:7(0) win",
+     "0x0000\t 4500 003c 0001 4000 4006 0000 c612 0102\t..."],
+    # a line cut short, then the next packet's: nothing to join
+    ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 7, win 6",
+     "12:00:00.000002 IP 198.18.2.2.3128 > 198.18.1.2.40000: Flags [R.], seq 0, ack 8, "
+     "win 0, length 0"],
+])
+def test_lines_that_start_their_own_are_left_alone(lines: list[str]) -> None:
+    assert unwrapped(lines) == (lines, {})
+
+
+def _wrap(lines: list[str], width: int, how: str) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+        elif how == "fold":
+            out += [line[i:i + width] for i in range(0, len(line), width)]
+        else:
+            out += textwrap.wrap(line, width, drop_whitespace=how == "mailer",
+                                 break_long_words=False, break_on_hyphens=False)
+    return out
+
+
+def _read(lines: list[str]) -> list[tuple[Any, ...]]:
+    return [(p.src, p.sport, p.dst, p.dport, p.flags, p.seq, p.ack, p.length, p.mss,
+             p.icmp_mtu, p.ts) for p in parse_text(lines).packets]
+
+
+_FORMS = sorted(p for p in TEXTS.glob("*.txt") if p.name.endswith((
+    "tcpdump-n.txt", "tcpdump-S.txt", "tcpdump-v.txt", "tcpdump-ev.txt", ".asa.txt",
+    "asa-detail.txt", "classic.txt")))
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.sampled_from(_FORMS), width=st.integers(72, 140),
+       how=st.sampled_from(["fold", "mailer keeping spaces", "mailer"]))
+def test_any_break_reads_as_the_text_printed(text: Path, width: int, how: str) -> None:
+    """The fixtures' tcpdump and ASA forms, broken at any column from 72 on, by a fold or
+    a mailer (keeping or dropping the spaces), read as printed: the same packets, sizes,
+    options, MTUs and times. (A fold is told by two or more lines broken alike.)"""
+    lines = text.read_text().splitlines()
+    assume(sum(len(line) > width for line in lines) >= 2)
+    assert _read(_wrap(lines, width, how)) == _read(lines)
