@@ -30,10 +30,11 @@ WHOLE_READS = 3     # what a line that reads whole counts for, against its field
 # A line that starts a packet: tcpdump's (IP addresses, -v's IP header line or the
 # quoted packet's, indented; -e's link header) and ASA/FTD 'show capture' (numbered, then the time)
 _OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |" + TD_START[1:]
-                    + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:"
+                    + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:|IP6? \S+(?: >)?\s*$"
                     r"|(?:IP6? )?\S+\.[\w-]+ > \S+\.[\w-]+:|\S+ > \S+ (?:icmp6?|udp):? "
                     r"|(?P<link>(?:ifindex \d+ )?[0-9a-f]{2}(?::[0-9a-f]{2}){5}[ ,]))")
-_ASA_OPENS = re.compile(r"^\s*\d{1,10}: \d{1,2}:\d\d:\d\d\.\d+\s+\S+ > \S+?:?(?: |$)")
+_ASA_OPENS = re.compile(r"^\s*\d{1,10}: \d{1,2}:\d\d:\d\d\.\d+\s+\S+"
+                        r"(?: > \S+?:?(?: |$)|(?: >)?\s*$)")
 _VHEAD = re.compile(TD_START + r"(?:IP6? )?\((?:tos|flowlabel|hlim|class) ")
 _TD_WHOLE = re.compile(r", length \d+(?:$|(?=[\s,)])|: \S)|\[\|\w+\]|\btcp \d+\s*$"
                        r"|ICMP6, (?:echo (?:request|reply), id \d+, seq \d+"
@@ -44,6 +45,7 @@ _LINK_LENGTH = re.compile(r", length \d+:(?: |$)")
 _LINK_LENGTH_END = re.compile(r", length \d+:$")
 _ASA_WHOLE = re.compile(r"\bwin \d+\b|\budp \d+|\bicmp6?: (?:echo|time|.*\bunreachable"
                         r"(?:.*\(mtu \d+\))?\s*$)")
+_CLASSIC = re.compile(r"\d: (?:[SFPRWEU]{1,7}|\.)(?: \[[^\]]*\])?(?: \d| ack \d|\s*$)| icmp6?: ")
 # ... and what may follow a line that looks whole: its options, an MTU, its IP header
 _ASA_TAIL = ("<", "- need to frag", "(mtu ", "(DF)", "(ttl ")
 # A packet line's fields, tcpdump's and ASA/FTD's; and a span of sequence numbers with its
@@ -54,13 +56,15 @@ _FIELDS = tuple(re.compile(f) for f in (
     r" \(mtu \d+\)", r"\b(?:need to frag|unreachable|echo (?:request|reply))\b",
     r"ethertype IPv[46] \(", r"payload length: \d", r"\), length \d",
     r"\], (?:proto|seq|ack|win|length|options|cksum)\b",
-    r"\) \S+ > \S+: ", r"\b(?:sum ok|cksum 0x[0-9a-f]+|ethertype IPv[46])\b", r"\] \w"))
-_SPANS = re.compile(r"\bseq (\d+):(\d+)\b.*?\blength (\d+)\b|\b(\d+):(\d+)\((\d+)\)")
+    r"\) \S+ > \S+: ", r"\S > \S", r"\b(?:sum ok|cksum 0x[0-9a-f]+|ethertype IPv[46])\b", r"\] \w"))
+_SPANS = re.compile(r"\bseq (\d{1,10}):(\d{1,10})\b.*?\blength (\d{1,10})\b"
+                    r"|\b(\d{1,10}):(\d{1,10})\((\d{1,10})\)")
 # tcpdump -A's payload below a packet line: its IP header's bytes as text ("E..<")
 _A_PAYLOAD = re.compile(r"^[E-O`]\.")
 # What starts a line of its own: a time, an ASA/FTD packet number, a hex dump's offset
 _OWN_LINE = re.compile(r"^\s*(?:(?:\d{4}-\d\d-\d\d[ T])?\d{1,2}:\d\d:\d\d\b|\d{9,10}\.\d+\s"
-                       r"|\d{1,10}: \d|0x[0-9a-f]{4}(?::\s|\t)|[0-9a-f]{4}  [0-9a-f]{2} )")
+                       r"|\d{1,10}: \d|0x[0-9a-f]{4}(?::\s|\t)|[0-9a-f]{4}  [0-9a-f]{2} "
+                       r"|\[Error converting time\])")
 
 
 def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
@@ -85,7 +89,7 @@ def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
                 break
             joined = _join(joined, out[j], spaced)
             j += 1
-        if j > i + 1 and (not _cut_short(joined) or len(out[j - 2]) == width):
+        if j > i + 1 and (_whole(joined) or (_opens(joined) and len(out[j - 2]) == width)):
             out[i:j] = [""] * (j - i - 1) + [joined]
             starts[j] = i + 1
         i = max(j, i + 1)
@@ -107,13 +111,13 @@ def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
         pieces: list[int] = []
         for piece in lines[i + 1:i + JOIN_MAX]:
             if not _piece(piece, True) or _A_PAYLOAD.match(piece) or (
-                    pieces and not (_cut_short(direct) and _cut_short(spaced))):
+                    pieces and (_whole(direct) or _whole(spaced))):
                 break
             direct, spaced = _join(direct, piece, False), _join(spaced, piece, True)
             pieces.append(len(piece))
         middles.update(pieces[:-1])
-        as_is += _reads(direct) + WHOLE_READS * (not _cut_short(direct))
-        with_space += _reads(spaced) + WHOLE_READS * (not _cut_short(spaced))
+        as_is += _reads(direct) + WHOLE_READS * _whole(direct)
+        with_space += _reads(spaced) + WHOLE_READS * _whole(spaced)
     # (a fold may break a line that looks whole, in its last number: "length 14" / "48")
     widths = Counter(len(lines[i]) for i in broken)
     width, count = widths.most_common(1)[0] if widths else (0, 0)
@@ -138,11 +142,17 @@ def _opens(line: str) -> bool:
     return _OPENS.match(line) is not None or _ASA_OPENS.match(line) is not None
 
 
+def _whole(line: str) -> bool:
+    """A packet line, and not cut short."""
+    return _opens(line) and not _cut_short(line)
+
+
 def _classic(line: str) -> bool:
-    """An ASA/FTD 'show capture' line, or old tcpdump's (no "Flags", no ", length")."""
+    """An ASA/FTD 'show capture' line, or old tcpdump's ("S 1:1(0) win ...", ". ack 1",
+    "icmp: ..."): whole at its window, not at a length."""
     return _ASA_OPENS.match(line) is not None or (
-        _OPENS.match(line) is not None and "Flags" not in line and ", length" not in line
-        and _VHEAD.match(line) is None)
+        _OPENS.match(line) is not None and _CLASSIC.search(line) is not None
+        and "Flags" not in line and ", length" not in line and _VHEAD.match(line) is None)
 
 
 def _cut_short(line: str) -> bool:

@@ -453,10 +453,10 @@ def test_a_line_whose_inner_packet_is_itself_is_not_opened_forever(tmp_path: Pat
     # hypothesis found it: a control character in the flags made the tunnel opener rebuild
     # the same line again and again (RecursionError, exit 4).
     path = tmp_path / "paste.txt"
+    # (read as a broken line, the two pieces the CR leaves make one pure ACK: textjoin)
     path.write_text("11:30:12.569756 IP 198.18.2.2.80 > 198.18.1.2.48716: Flags [\r.], ack 123, "
                     "win 64240, length 0\n")
-    with pytest.raises(CaptureError):
-        analyze_capture(path, Filters())
+    assert analyze_capture(path, Filters()).stats.frames == 1
 
 
 def test_snippets_printed_with_different_clocks_never_run_time_backwards(tmp_path: Path) -> None:

@@ -167,3 +167,24 @@ def test_any_break_reads_as_the_text_printed(text: Path, width: int, how: str) -
     lines = text.read_text().splitlines()
     assume(sum(len(line) > width for line in lines) >= 2)
     assert _read(_wrap(lines, width, how)) == _read(lines)
+
+
+_PIECES = st.sampled_from([
+    "12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags", "[S], seq 7, win 6",
+    "4240, length 0", "   1: 12:00:00.000001 198.18.1.2.40000 > 198.18.2.2.3128: S", "<mss",
+    "1460>", "    (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length",
+    "\t0x0000:  4500", "", " ", "length 9" + "9" * 5000, "(((", "]]]<<<", "E..<"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.one_of(_PIECES, st.text(max_size=120)), max_size=40))
+def test_joining_keeps_every_line_in_its_place(lines: list[str]) -> None:
+    """Any lines: as many come back; a joined line stands where its last piece stood, with
+    only blank lines above it back to its first, and is made of the pieces in order."""
+    out, starts = unwrapped(lines)
+    assert len(out) == len(lines)
+    for last, first in starts.items():
+        assert 1 <= first < last <= len(lines) and not any(out[first - 1:last - 1])
+        assert "".join(out[last - 1].split()) == "".join("".join(lines[first - 1:last]).split())
+    assert all(out[k] == lines[k] for k in range(len(lines))
+               if not any(first <= k + 1 <= last for last, first in starts.items()))
