@@ -77,7 +77,9 @@ def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
     width, spaced = _breaks(out)
     i = 0
     while i < len(out):
-        if not _opens(out[i]):
+        below = out[i + 1] if i + 1 < len(out) else ""
+        # (most lines: the next line starts one of its own; only then is this one looked at)
+        if not (_piece(below, True) or out[i].rstrip().endswith(":")) or not _opens(out[i]):
             i += 1
             continue
         joined, j = out[i], i + 1
@@ -102,8 +104,8 @@ def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
     back is read off the lines: joined both ways, the way whose fields read better
     ("Flags[S]" and "val1497457704" read as nothing; "length 13 8" as the wrong length).
     A fold leaves every packet line it broke exactly as wide, and no line wider."""
-    broken = [i for i in range(len(lines) - 1) if _opens(lines[i])
-              and _piece(lines[i + 1], True) and not _A_PAYLOAD.match(lines[i + 1])]
+    broken = [i for i in range(len(lines) - 1) if _piece(lines[i + 1], True)
+              and not _A_PAYLOAD.match(lines[i + 1]) and _opens(lines[i])]
     as_is = with_space = 0
     middles: set[int] = set()    # the widths of pieces that go on below them
     for i in broken:
