@@ -112,8 +112,8 @@ def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
         direct = spaced = lines[i]
         pieces: list[int] = []
         for piece in lines[i + 1:i + JOIN_MAX]:
-            if not _piece(piece, True) or _A_PAYLOAD.match(piece) or (
-                    pieces and (_whole(direct) or _whole(spaced))):
+            if not _piece(piece, True) or _A_PAYLOAD.match(piece) or (pieces and (
+                    _whole(direct) or _whole(spaced)) and not _header_only(spaced)):
                 break
             direct, spaced = _join(direct, piece, False), _join(spaced, piece, True)
             pieces.append(len(piece))
@@ -171,9 +171,10 @@ def _cut_short(line: str) -> bool:
             not rest and _VHEAD.match(line) is not None)
     else:
         return False
-    shut = line.count(">") - line.count(" > ")     # (not the arrow between the addresses)
+    # (not the arrow between the addresses, nor tcpdump's "caplen(24) < header length")
+    angles = line.count("<") - line.count(" < ") - line.count(">") + line.count(" > ")
     return not whole or line.count("(") > line.count(")") or \
-        line.count("[") > line.count("]") or line.count("<") > shut
+        line.count("[") > line.count("]") or angles > 0
 
 
 def _after_link(line: str) -> str:
