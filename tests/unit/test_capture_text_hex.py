@@ -221,8 +221,9 @@ def test_a_syn_sent_again_is_unanswered_without_times(tmp_path: Path) -> None:
     assert [(v[0], v[3]) for v in _verdicts(_report(crafted))] == [("HEALTHY", "info")]
 
 
-def _asa_dump(tmp_path: Path, story: str) -> Path:
-    """The capture as ASA/FTD 'show capture NAME dump' prints it (scripts/make_text_captures)."""
+def classic_text(story: str, form: str) -> str:
+    """The lab capture as ASA/FTD 'show capture' prints it in ``form`` ('asa', 'asa-detail',
+    'asa-dump'; scripts/make_text_captures; also for test_capture_text_wrapped)."""
     import importlib.util
     spec = importlib.util.spec_from_file_location(
         "make_text_captures", Path(__file__).resolve().parents[2] / "scripts" /
@@ -230,8 +231,12 @@ def _asa_dump(tmp_path: Path, story: str) -> Path:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return str(module.classic(CAPTURES / f"{story}.pcap", form))
+
+
+def _asa_dump(tmp_path: Path, story: str) -> Path:
     text = tmp_path / f"{story}.asa-dump.txt"
-    text.write_text(module.classic(CAPTURES / f"{story}.pcap", "asa-dump"))
+    text.write_text(classic_text(story, "asa-dump"))
     return text
 
 

@@ -11,7 +11,6 @@ as printed."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import textwrap
 from collections.abc import Callable
@@ -25,19 +24,10 @@ from hypothesis import strategies as st
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textjoin import unwrapped
 from tests.unit.test_capture_content_unseen import CAPTURES, _report
+from tests.unit.test_capture_text_hex import classic_text
 
 TEXTS = Path(__file__).resolve().parents[1] / "fixtures" / "text"
 STORIES = ("rst", "mtu", "clamp", "blackhole-leg1")
-
-
-def _asa(story: str, form: str) -> str:
-    spec = importlib.util.spec_from_file_location(
-        "make_text_captures", Path(__file__).resolve().parents[2] / "scripts" /
-        "make_text_captures.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.classic(CAPTURES / f"{story}.pcap", form))
 
 
 def _tcpdump(story: str, flags: str) -> str:
@@ -74,7 +64,7 @@ def _told(doc: dict[str, Any]) -> list[Any]:
 @pytest.mark.parametrize("story", STORIES)
 def test_broken_lines_read_as_the_text_printed(tmp_path: Path, story: str) -> None:
     texts = {flags: _tcpdump(story, flags) for flags in ("-n", "-nv", "-ne", "-nx")}
-    texts.update({form: _asa(story, form) for form in ("asa", "asa-detail")})
+    texts.update({form: classic_text(story, form) for form in ("asa", "asa-detail")})
     for form, text in texts.items():
         printed = tmp_path / f"{story}{form}.txt"
         printed.write_text(text)
