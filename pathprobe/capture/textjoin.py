@@ -28,8 +28,10 @@ from pathprobe.capture.textforms import BLANKS_LEFT, TD_START
 JOIN_MAX = BLANKS_LEFT   # pieces one packet line may have been broken into
 WHOLE_READS = 3     # what a line that reads whole counts for, against its fields read
 # A line that starts a packet: tcpdump's (IP addresses, -v's IP header line or the
-# quoted packet's, indented; -e's link header) and ASA/FTD 'show capture' (numbered, then the time)
-_OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |" + TD_START[1:]
+# quoted packet's, indented; -e's link header; a time it could not print) and ASA/FTD
+# 'show capture' (numbered, then the time)
+_OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |(?:\[Error converting time\] )?"
+                    + TD_START[1:]
                     + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:|IP6? \S+(?: >)?\s*$"
                     r"|(?:IP6? )?\S+\.[\w-]+ > \S+\.[\w-]+:|\S+ > \S+ (?:icmp6?|udp):? "
                     r"|(?P<link>(?:ifindex \d+ )?[0-9a-f]{2}(?::[0-9a-f]{2}){5}[ ,]))")

@@ -178,3 +178,14 @@ def test_joining_keeps_every_line_in_its_place(lines: list[str]) -> None:
         assert "".join(out[last - 1].split()) == "".join("".join(lines[first - 1:last]).split())
     assert all(out[k] == lines[k] for k in range(len(lines))
                if not any(first <= k + 1 <= last for last, first in starts.items()))
+
+
+def test_a_time_tcpdump_could_not_print_still_starts_a_line() -> None:
+    """tcpdump prints "[Error converting time]" for a timestamp it cannot convert
+    (Lekensteyn's loopback TLS captures): such a line, broken, is joined too (its SYN-ACK's
+    MSS was lost)."""
+    line = ("[Error converting time] IP 127.0.0.1.4433 > 127.0.0.1.37174: Flags [S.], seq 1, "
+            "ack 2, win 43690, options [mss 65495,sackOK,TS val 6 ecr 6,nop,wscale 7], length 0")
+    lines = ["21:39:14.921858 IP 127.0.0.1.37174 > 127.0.0.1.4433: Flags [S], seq 1, win 43690, "
+             "options [mss 65495,nop,wscale 7], length 0", line[:80], line[80:]]
+    assert [p.mss for p in parse_text(lines).packets] == [65495, 65495]
