@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ from tests.conftest import Lab
 
 URL = f"https://{topo.UPSTREAM_NAME}"
 PROXY_V6_URL = f"http://[{topo.PROXY_V6}]:{topo.PROXY_PORT}"
+
+
+CAPTURE_DRAIN_S = 0.3      # time tcpdump gets to write what it was given before SIGINT
 
 
 @contextmanager
@@ -42,6 +46,9 @@ def tcpdump(lab: Lab, out: Path, snaplen: int = 400, node: str = "fmc",
         assert "listening" in line, line
         yield
     finally:
+        # (tcpdump stops reading at SIGINT: what the kernel still holds for it, an ICMP
+        # answer that came last, would be lost on a loaded machine)
+        time.sleep(CAPTURE_DRAIN_S)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
 
