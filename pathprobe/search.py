@@ -93,6 +93,7 @@ class SearchResult:
     low: int = 0                # the searched range
     high: int = 0
     retracted: tuple[int, ...] = ()   # deliveries withdrawn: a smaller size failed
+    unrepeated: tuple[int, ...] = ()  # answered once, then failed or not repeated: not trusted
     duration_s: float = 0.0     # wall time, when a driver ran it
 
 
@@ -116,6 +117,13 @@ class SizeSearch:
     would not cross whole (a proxy relaying leg 1's segments as they come),
     so delivery is weaker evidence than failure.
 
+    With ``confirm_above`` the answer, when above that size (e.g. leg 1's
+    segment, so the write reached the proxy in pieces), must be delivered
+    ``confirmations`` more times before the bracket counts as closed: one
+    answer may be a race in the proxy's reads that relayed the pieces as they
+    came. A repeat that fails withdraws the delivery (a failure outranks it)
+    and the search goes on below.
+
     ``first`` are sizes another measurement points at (e.g. a path MTU a previous
     step proved, and the size above it): probed in the first round, before the
     plateaus (with ``parallel_retries``, every attempt at once), so a limit
@@ -126,11 +134,13 @@ class SizeSearch:
                  first: Sequence[int] = (),
                  max_probes: int = 100, max_rounds: int = 12, retries: int = 3,
                  batch: int = 16, parallel_retries: bool = False,
-                 retract_conflicts: bool = False) -> None:
+                 retract_conflicts: bool = False, confirm_above: int | None = None,
+                 confirmations: int = 2) -> None:
         if low < 1 or high < low:
             raise ValueError(f"need 1 <= low <= high, got low={low} high={high}")
-        if batch < 2 or max_probes < 1 or max_rounds < 1 or retries < 1:
-            raise ValueError("batch >= 2, max_probes >= 1, max_rounds >= 1, retries >= 1")
+        if batch < 2 or max_probes < 1 or max_rounds < 1 or retries < 1 or confirmations < 0:
+            raise ValueError("batch >= 2, max_probes >= 1, max_rounds >= 1, retries >= 1, "
+                             "confirmations >= 0")
         self.low = low
         self.high = high
         self.plateaus = tuple(sorted({p for p in plateaus if low < p <= high}))
@@ -141,8 +151,12 @@ class SizeSearch:
         self.batch = batch
         self.parallel_retries = parallel_retries
         self.retract_conflicts = retract_conflicts
+        self.confirm_above = confirm_above
+        self.confirmations = confirmations
         self._retracted: set[int] = set()
+        self._unrepeated: set[int] = set()     # answered, then failed when probed again
         self._ok: set[int] = set()
+        self._answers: dict[int, int] = {}     # size -> times delivered
         self._bad: dict[int, FailedHow] = {}         # size -> how it was proven failing
         self._lost: dict[int, int] = {}        # size -> losses counted in live rounds
         self._low_losses = 0                   # losses of `low` in any round (target silent?)
@@ -175,11 +189,24 @@ class SizeSearch:
     def _hint_covers(self, size: int) -> bool:
         return any(h < size for h in self._valid_hints())
 
-    def _closed(self) -> bool:
+    def _needs_confirming(self, size: int) -> bool:
+        return self.confirm_above is not None and size > self.confirm_above
+
+    def _repeats_missing(self) -> int:
+        """Deliveries the answer still needs before it is trusted (0: none)."""
+        ok = self.largest_ok
+        if ok is None or not self._needs_confirming(ok):
+            return 0
+        return max(0, 1 + self.confirmations - self._answers.get(ok, 0))
+
+    def _bracketed(self) -> bool:
         ok, bad = self.largest_ok, self._smallest_bad()
         if ok is None:
             return bad is not None and bad <= self.low
         return ok >= self.high or (bad is not None and bad == ok + 1)
+
+    def _closed(self) -> bool:
+        return self._bracketed() and self._repeats_missing() == 0
 
     @property
     def done(self) -> bool:
@@ -233,13 +260,18 @@ class SizeSearch:
             copies = self.retries - self._low_losses if self.parallel_retries else 1
             return [self.low] * max(1, min(copies, budget))
 
+        if ok is not None and self._bracketed():
+            return self._confirmation_batch(ok, budget)
         lo = ok if ok is not None else self.low
         bad = self._smallest_bad()
         hi = bad if bad is not None else self.high + 1
         pending = sorted(s for s in self._lost if lo < s < hi and s not in self._bad)
         edge = pending[0] if pending else hi
 
-        picks: list[int] = [lo]  # `low` in round 1, the control probe afterwards
+        trusted = self._trusted_ok()
+        # `low` in round 1, the control probe afterwards: a size already trusted, so that a
+        # round whose other probes all fail still counts.
+        picks: list[int] = [trusted if trusted is not None else lo]
         room = min(self.batch, budget) - 1
         # ICMP hints: probe the claimed MTU and the size just above it.
         for h in sorted(set(self._valid_hints())):
@@ -266,6 +298,13 @@ class SizeSearch:
             return []
         return sorted(picks[: max(1, budget)])
 
+    def _confirmation_batch(self, ok: int, budget: int) -> list[int]:
+        """The answer again, beside a control probe below it that keeps the round live."""
+        control = self._trusted_ok()
+        picks = [control] if control is not None and control < ok else []
+        picks += [ok] * min(self._repeats_missing(), max(1, budget - len(picks)))
+        return sorted(picks[: max(1, budget)])
+
     # -- results ---------------------------------------------------------------------
 
     def feed(self, results: Iterable[ProbeResult]) -> None:
@@ -274,10 +313,20 @@ class SizeSearch:
         self._rounds += 1
         self._probes += len(batch)
         live = any(r.outcome is ProbeOutcome.DELIVERED for r in batch)
+        # A failed repeat outranks an answer (this round's or an earlier one).
+        answered = {r.size for r in batch if r.outcome is ProbeOutcome.DELIVERED} | set(
+            self._answers)
+        failed = {r.size for r in batch if r.outcome is not ProbeOutcome.DELIVERED
+                  and (live or r.outcome is not ProbeOutcome.LOST)
+                  and self._needs_confirming(r.size) and r.size in answered}
+        self._ok -= failed
+        self._unrepeated |= failed
         for r in batch:
             if r.outcome is ProbeOutcome.DELIVERED:
-                self._ok.add(r.size)
-                self._lost.pop(r.size, None)
+                self._answers[r.size] = self._answers.get(r.size, 0) + 1
+                if r.size not in failed:
+                    self._ok.add(r.size)
+                    self._lost.pop(r.size, None)
             elif r.outcome is ProbeOutcome.TOO_BIG:
                 hint = r.next_hop_mtu
                 if hint is not None and 0 < hint < r.size:
@@ -316,20 +365,35 @@ class SizeSearch:
         """End the search early (time budget, a broken tunnel ...); result() says why."""
         self._stop = why
 
+    def _trusted_ok(self) -> int | None:
+        """The largest delivery that needs no repeat or had its repeats (never one answer
+        that might have crossed in the proxy's pieces)."""
+        if self._repeats_missing() == 0:
+            return self.largest_ok
+        kept = [s for s in self._ok if not self._needs_confirming(s)
+                or self._answers.get(s, 0) > self.confirmations]
+        return max(kept) if kept else None
+
     def result(self) -> SearchResult:
-        ok, bad = self.largest_ok, self._smallest_bad()
+        ok = self._trusted_ok()
+        floor = ok
+        bad_above = [s for s in self._bad if floor is None or s > floor]
+        bad = min(bad_above) if bad_above else None
         hints = self._valid_hints()
         icmp_mtu = min(hints) if hints else None
         how = self._bad[bad] if bad is not None else None
         signalled = bad is not None and (
             how is _ICMP or (how is _LOST and self._hint_covers(bad)))
         exact = self._closed() and ok is not None
+        unrepeated = (self._unrepeated - self._ok) | {s for s in self._ok
+                                                      if ok is None or s > ok}
         return SearchResult(largest_ok=ok, smallest_bad=bad, exact=exact, icmp_mtu=icmp_mtu,
                             signalled=signalled, probes=self._probes, rounds=self._rounds,
                             stop=self._stop_reason(ok, bad), failed_how=how,
                             losses=self._lost.get(bad, self.retries) if bad is not None else 0,
                             low=self.low, high=self.high,
-                            retracted=tuple(sorted(self._retracted - self._ok)))
+                            retracted=tuple(sorted(self._retracted - self._ok - unrepeated)),
+                            unrepeated=tuple(sorted(unrepeated)))
 
     def _stop_reason(self, ok: int | None, bad: int | None) -> StopReason:
         if ok is None:
@@ -338,9 +402,10 @@ class SizeSearch:
             if self._low_losses:
                 return StopReason.TARGET_SILENT
             return self._stop or StopReason.NOT_STARTED
-        if ok >= self.high:
+        confirmed = ok == self.largest_ok and self._repeats_missing() == 0
+        if ok >= self.high and confirmed:
             return StopReason.HIGH_DELIVERED
-        if bad is not None and bad == ok + 1:
+        if bad is not None and bad == ok + 1 and confirmed:
             return StopReason.CLOSED
         if self._stop is not None:
             return self._stop

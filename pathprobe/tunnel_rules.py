@@ -382,6 +382,9 @@ def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
     if f.search.retracted:
         notes.append(Evidence(TunnelFact.SPLIT_NOT_TRUSTED, Step.TUNNEL, {
             "sizes": ", ".join(map(str, f.search.retracted))}))
+    if f.search.unrepeated:
+        notes.append(Evidence(TunnelFact.ANSWER_NOT_REPEATED, Step.TUNNEL, {
+            "sizes": ", ".join(map(str, f.search.unrepeated))}))
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))

@@ -70,9 +70,11 @@ class SearchOutcome:
 
 def search_direction(prober: Prober, low: int, high: int, progress: Progress, label: str,
             timeout: float, leg1_segment: int | None = None) -> SearchOutcome:
-    """Bisect one direction with ``search.drive``; the tunnel breaking aborts it."""
+    """Bisect one direction with ``search.drive``; the tunnel breaking aborts it. An answer
+    above leg 1's segment reached the proxy in pieces, so it is repeated before it is
+    trusted (the proxy may have relayed the pieces as they came, once)."""
     s = SizeSearch(low, high, retries=1, batch=BATCH, max_probes=MAX_PROBES,
-                   max_rounds=MAX_ROUNDS, retract_conflicts=True)
+                   max_rounds=MAX_ROUNDS, retract_conflicts=True, confirm_above=leg1_segment)
     answered: list[float] = []
     delivered: set[int] = set()
     segments: list[int] = []

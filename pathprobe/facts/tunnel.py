@@ -39,6 +39,7 @@ class TunnelFact(StrEnum):
     DOWN_COMPLETE = "down-complete"
     PROXY_SOURCE = "proxy-source"                # leg note: where the proxy setting came from
     SPLIT_NOT_TRUSTED = "split-not-trusted"
+    ANSWER_NOT_REPEATED = "answer-not-repeated"
     REASSEMBLED = "reassembled"
     SYN_AS_ARRIVED = "syn-as-arrived"
     GET_RESULT = "get-result"

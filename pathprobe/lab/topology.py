@@ -167,6 +167,7 @@ class FaultKind(StrEnum):
     STALL = "stall"
     HELLO_DROP = "hello-drop"
     HELLO_RST = "hello-rst"
+    DROP_ONCE = "drop-once"
 
 
 FAULT_HELP = {
@@ -179,6 +180,8 @@ FAULT_HELP = {
     FaultKind.HELLO_DROP: "segments to port 443 starting a TLS ClientHello record longer than N "
                           "bytes are dropped (a hello-inspecting middlebox; sizes alone pass)",
     FaultKind.HELLO_RST: "the same ClientHello records are answered by a TCP reset",
+    FaultKind.DROP_ONCE: "the first TCP packet of exactly N bytes is dropped, once (a lost piece "
+                         "of a write: the proxy relays the pieces apart)",
 }
 
 
@@ -248,6 +251,7 @@ SIZE_LIMITS = {
     FaultKind.STALL: (1, 1 << 30),
     FaultKind.HELLO_DROP: (100, 16384),
     FaultKind.HELLO_RST: (100, 16384),
+    FaultKind.DROP_ONCE: (60, 1500),
 }
 # A segment to the TLS port that starts a handshake record (type 22) carrying a ClientHello
 # (type 1) whose record length (bytes 3-4) exceeds N: nftables 1.0.6 raw payload after the
@@ -516,6 +520,11 @@ def nft_ruleset(faults: Sequence[Fault], table: str = "pathprobe") -> str:
                 action = "drop" if f.kind is FaultKind.HELLO_DROP else "reject with tcp reset"
                 match = _HELLO_MATCH.format(port=UPSTREAM_TLS_PORT, n=n)
                 filt.append(f"{iif}{match} {action}")
+            elif f.kind is FaultKind.DROP_ONCE:  # each rule's quota drops one packet
+                filt.append(f"{iif}meta l4proto tcp ip length {n} quota until {n + 1} bytes "
+                            "drop")
+                filt.append(f"{iif}meta l4proto tcp ip6 length {max(n - IPV6_HEADER, 0)} "
+                            f"quota until {n + 1} bytes drop")
         if f.kind is FaultKind.MTU_NOICMP:
             for oif in _icmp_out_match(f):
                 output.append(f"{oif}icmp type destination-unreachable icmp code frag-needed "

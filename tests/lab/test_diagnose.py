@@ -79,6 +79,22 @@ def test_article_blames_leg2_not_leg1_and_recommends_within_the_limit(lab: Lab) 
                    for r in doc["recommendations"])  # lowering the FMC MTU would not help
 
 
+def test_a_write_relayed_once_in_leg1s_pieces_does_not_raise_leg2s_limit(lab: Lab) -> None:
+    """Leg 1 (clamped to 1300: 1288-byte pieces) loses the 41-byte second piece of the
+    1329-byte ClientHello once (a 93-byte IPv4 packet); squid relays the first piece alone and
+    the late one after it, so that write crosses leg 2 in two segments and is answered. A
+    fresh-clone CI run on a loaded machine saw the same race and reported 1329."""
+    lab.up("article", faults=["drop-once:1:up:93"])
+    status, doc, err = diagnose(lab)
+    assert status == 1, err
+    (hole,) = verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
+    assert (hole["max_payload"], hole["direction"], hole["confidence"]) == (1328, "up",
+                                                                          "measured")
+    row = next(r for r in doc["legs"] if r["name"] == "proxy-upstream" and r["direction"] == "up")
+    assert row["max_payload"] == 1328
+    assert [n for n in row["notes"] if n.startswith("not trusted: 1329 answered once")], row
+
+
 def test_leg1_black_hole_is_not_blamed_on_leg2(lab: Lab) -> None:
     lab.up("blackhole")  # r1 silently drops packets > 1372 bytes, both directions
     status, doc, err = diagnose(lab)

@@ -13,6 +13,7 @@ import pytest
 
 from pathprobe.lab import topology as topo
 from pathprobe.lab.netns import run_in_netns
+from pathprobe.probes import kernel
 from tests.conftest import Lab
 
 PROXY = topo.PROXY_URL
@@ -253,3 +254,28 @@ def test_no_route_leaves_the_lab(lab: Lab) -> None:
     assert r.returncode != 0 and "unreachable" in r.stderr
     routes = lab.run(["ip", "-4", "route", "show"], node="r1").stdout
     assert "default" not in routes
+
+
+def _retransmissions_of_three_writes(packet_size: int) -> int:
+    """Open a TCP connection to the proxy, send three writes that each make one IP packet of
+    ``packet_size`` bytes, wait until all are acknowledged: how many segments were resent."""
+    with socket.create_connection((topo.PROXY_V4, topo.PROXY_PORT), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        overhead = 40 + (12 if kernel.tcp_info(s).timestamps else 0)
+        for _ in range(3):
+            s.sendall(b"x" * (packet_size - overhead))
+            time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while kernel.tcp_info(s).unacked and time.monotonic() < deadline:
+            time.sleep(0.02)
+        info = kernel.tcp_info(s)
+        assert info.unacked == 0, "the proxy never acknowledged the writes"
+        return info.total_retrans
+
+
+def test_drop_once_loses_one_packet_of_that_size_and_no_other(lab: Lab) -> None:
+    lab.up("healthy", faults=["drop-once:1:up:200"])
+    fmc = lab.ns("fmc")
+    assert run_in_netns(fmc, lambda: _retransmissions_of_three_writes(201)) == 0
+    assert run_in_netns(fmc, lambda: _retransmissions_of_three_writes(200)) >= 1
+    assert run_in_netns(fmc, lambda: _retransmissions_of_three_writes(200)) == 0

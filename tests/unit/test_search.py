@@ -356,6 +356,90 @@ def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: se
         assert (r.largest_ok, r.smallest_bad) == (limit, limit + 1) or r.largest_ok in splits
 
 
+LEG1_SEGMENT = 1288   # a write above this reached the proxy in pieces (leg 1 clamped to 1300)
+
+
+def test_an_answer_above_leg1s_segment_is_repeated_and_a_failed_repeat_withdraws_it() -> None:
+    """The article's lab on a loaded machine: the proxy relayed a 1329-byte write in
+    leg 1's pieces once, so it was answered; sent again it fails, and 1328 is the limit."""
+    s = SizeSearch(536, 1460, retries=1, batch=12, retract_conflicts=True,
+                   confirm_above=LEG1_SEGMENT)
+    d, lost = ProbeOutcome.DELIVERED, ProbeOutcome.LOST
+    _feed(s, {536: d, 1300: d, 1329: d, 1330: lost})
+    assert not s.done, "one answer above leg 1's segment is not trusted"
+    assert s.next_batch() == [536, 1329, 1329]   # a trusted control probe, then the repeats
+    limit = 1328
+    while sizes := s.next_batch():
+        s.feed(ProbeResult(n, d if n <= limit else lost) for n in sizes)
+    r = s.result()
+    assert (r.largest_ok, r.smallest_bad, r.exact, r.stop) == (1328, 1329, True,
+                                                              StopReason.CLOSED)
+    assert (r.unrepeated, r.retracted) == ((1329,), ())
+
+
+def test_a_repeated_answer_closes_the_bracket_and_sizes_below_need_no_repeat() -> None:
+    d, lost = ProbeOutcome.DELIVERED, ProbeOutcome.LOST
+    s = SizeSearch(536, 1460, retries=1, batch=12, confirm_above=LEG1_SEGMENT)
+    _feed(s, {536: d, 1328: d, 1329: lost})
+    assert s.next_batch() == [536, 1328, 1328]
+    _feed(s, {536: d, 1328: d})   # the two repeats: one size, one result each
+    s.feed([ProbeResult(536, d), ProbeResult(1328, d), ProbeResult(1328, d)])
+    assert s.done and s.result().exact and s.result().unrepeated == ()
+    below = SizeSearch(536, 1460, retries=1, batch=12, confirm_above=LEG1_SEGMENT)
+    _feed(below, {536: d, 1200: d, 1201: lost})
+    assert below.done and below.result().exact
+
+
+def test_a_repeat_lost_in_a_dead_round_proves_nothing() -> None:
+    d, lost = ProbeOutcome.DELIVERED, ProbeOutcome.LOST
+    s = SizeSearch(536, 1460, retries=1, batch=12, confirm_above=LEG1_SEGMENT)
+    _feed(s, {536: d, 1328: d, 1329: lost})
+    s.feed([ProbeResult(536, lost), ProbeResult(1328, lost), ProbeResult(1328, lost)])
+    assert s.largest_ok == 1328 and not s.done
+    assert s.next_batch() == [536, 1328, 1328]   # the same repeats: nothing was counted
+
+
+def test_an_answer_not_repeated_in_time_is_not_reported() -> None:
+    """Never over-report: when the rounds run out first, the largest trusted size is the
+    (lower-bound) answer and the lone answer above it is named."""
+    d, lost = ProbeOutcome.DELIVERED, ProbeOutcome.LOST
+    s = SizeSearch(536, 1460, retries=1, batch=12, max_rounds=1, confirm_above=LEG1_SEGMENT)
+    _feed(s, {536: d, 1200: d, 1460: d})
+    r = s.result()
+    assert s.done and (r.largest_ok, r.exact, r.stop) == (1200, False, StopReason.ROUND_LIMIT)
+    assert r.unrepeated == (1460,)
+    s2 = SizeSearch(536, 1460, retries=1, batch=12, max_rounds=2, confirm_above=LEG1_SEGMENT)
+    _feed(s2, {536: d, 1460: d})
+    s2.feed([ProbeResult(536, d), ProbeResult(1460, d), ProbeResult(1460, lost)])
+    r2 = s2.result()
+    assert (r2.largest_ok, r2.smallest_bad, r2.unrepeated) == (536, 1460, (1460,))
+
+
+@given(st.integers(600, 1459), st.sets(st.integers(LEG1_SEGMENT + 1, 1460), max_size=30),
+       st.integers(4, 16))
+@settings(max_examples=300)
+def test_one_split_answer_never_raises_the_limit(limit: int, splits: set[int],
+                                                 batch: int) -> None:
+    """Any size above leg 1's segment may be answered once (relayed in pieces); with
+    repeats the engine never reports more than the limit, and a closed bracket is exact."""
+    s = SizeSearch(536, 1460, retries=1, batch=batch, max_rounds=12, max_probes=100,
+                   retract_conflicts=True, confirm_above=LEG1_SEGMENT)
+    tried: set[int] = set()
+    while sizes := s.next_batch():
+        out = []
+        for n in sizes:
+            fluke = n in splits and n not in tried
+            tried.add(n)
+            out.append(ProbeResult(n, ProbeOutcome.DELIVERED if n <= limit or fluke
+                                   else ProbeOutcome.LOST))
+        s.feed(out)
+    r = s.result()
+    assert r.largest_ok is not None and r.largest_ok <= limit, (r, limit)
+    if r.exact:
+        assert (r.largest_ok, r.smallest_bad) == (limit, limit + 1)
+    assert all(n in splits or n <= limit for n in r.unrepeated)   # a fluke, or not yet repeated
+
+
 # -- the one search driver ------------------------------------------------------------------
 
 class FakeClock:

@@ -83,6 +83,10 @@ TEXT: dict[TunnelFact, Template] = {
     TunnelFact.SPLIT_NOT_TRUSTED:
         "not trusted: {sizes} answered although a smaller size failed (the proxy can relay a "
         "write in the pieces leg 1 carried it in)",
+    TunnelFact.ANSWER_NOT_REPEATED:
+        "not trusted: {sizes} answered once but not when sent again, or not sent again in time "
+        "(the proxy can relay a write in the pieces leg 1 carried it in, when they reach it "
+        "apart)",
     TunnelFact.REASSEMBLED:
         "sizes above {snd_mss} crossed leg 1 in two segments; the proxy re-assembled them",
     TunnelFact.SYN_AS_ARRIVED: "SYN as it arrived at the reflector",
