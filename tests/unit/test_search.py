@@ -331,14 +331,9 @@ def test_a_failure_below_every_delivery_retracts_nothing() -> None:
     assert s.largest_ok == 1460 and s.result().retracted == ()
 
 
-@given(st.integers(600, 1459), st.sets(st.integers(601, 1460), max_size=30),
-       st.integers(4, 16))
-@settings(max_examples=200)
-def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: set[int],
-                                                          batch: int) -> None:
-    """Sizes above the limit may be answered once (relayed in pieces); whatever the
-    engine then concludes, it never keeps a delivery above a failure it proved."""
-    s = SizeSearch(536, 1460, retries=1, batch=batch, max_rounds=12, retract_conflicts=True)
+def _run_with_flukes(s: SizeSearch, limit: int, splits: set[int]) -> SearchResult:
+    """Sizes up to ``limit`` cross; each size in ``splits`` is answered the first time it is
+    sent (relayed in leg 1's pieces), lost afterwards."""
     tried: set[int] = set()
     while sizes := s.next_batch():
         out = []
@@ -348,7 +343,18 @@ def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: se
             out.append(ProbeResult(n, ProbeOutcome.DELIVERED if n <= limit or fluke
                                    else ProbeOutcome.LOST))
         s.feed(out)
-    r = s.result()
+    return s.result()
+
+
+@given(st.integers(600, 1459), st.sets(st.integers(601, 1460), max_size=30),
+       st.integers(4, 16))
+@settings(max_examples=200)
+def test_retraction_keeps_every_answer_below_the_failures(limit: int, splits: set[int],
+                                                          batch: int) -> None:
+    """Sizes above the limit may be answered once (relayed in pieces); whatever the
+    engine then concludes, it never keeps a delivery above a failure it proved."""
+    s = SizeSearch(536, 1460, retries=1, batch=batch, max_rounds=12, retract_conflicts=True)
+    r = _run_with_flukes(s, limit, splits)
     assert r.largest_ok is not None
     if r.smallest_bad is not None:
         assert r.largest_ok < r.smallest_bad
@@ -424,16 +430,7 @@ def test_one_split_answer_never_raises_the_limit(limit: int, splits: set[int],
     repeats the engine never reports more than the limit, and a closed bracket is exact."""
     s = SizeSearch(536, 1460, retries=1, batch=batch, max_rounds=12, max_probes=100,
                    retract_conflicts=True, confirm_above=LEG1_SEGMENT)
-    tried: set[int] = set()
-    while sizes := s.next_batch():
-        out = []
-        for n in sizes:
-            fluke = n in splits and n not in tried
-            tried.add(n)
-            out.append(ProbeResult(n, ProbeOutcome.DELIVERED if n <= limit or fluke
-                                   else ProbeOutcome.LOST))
-        s.feed(out)
-    r = s.result()
+    r = _run_with_flukes(s, limit, splits)
     assert r.largest_ok is not None and r.largest_ok <= limit, (r, limit)
     if r.exact:
         assert (r.largest_ok, r.smallest_bad) == (limit, limit + 1)
