@@ -15,15 +15,26 @@ the way whose fields read better wins. Where the text cannot tell, the pieces ar
 as they are: two words glued lose a field, a space put into a number would change it.
 The pieces become blank lines above the joined line, so what lies below it (a hex dump,
 a quoted packet) follows it as before; its packet cites the first piece's line.
+
+A Wireshark/tshark packet-list row is joined the same way: while a fold broke it (every
+broken row as wide, counted in characters or, as coreutils' fold counts, in bytes: the
+arrows are three), while it reads cut short (a TCP row without its ``Len=``, a bracket
+left open, a request without its version), while the next line reads as the rest of its
+Info column (``MSS=1460``, ``SACK_PERM``, ``[TCP ...]``, ``HTTP/1.1``), or while the next
+line's first word would not have fitted on the line above within the text's widest line
+(a mailer's break). A mailer breaks rows at spaces, so a space it dropped is put back.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pathprobe.capture.textforms import BLANKS_LEFT, TD_START
+from pathprobe.capture.textpacket import TIME
+from pathprobe.capture.textrows import ROW
 
 JOIN_MAX = BLANKS_LEFT   # pieces one packet line may have been broken into
 WHOLE_READS = 3     # what a line that reads whole counts for, against its fields read
@@ -97,6 +108,7 @@ def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
             out[i:j] = [""] * (j - i - 1) + [joined]
             starts[j] = i + 1
         i = max(j, i + 1)
+    _rows_unwrapped(out, starts)
     return out, starts
 
 
@@ -232,3 +244,110 @@ def _join(line: str, piece: str, spaced: bool) -> str:
             and not piece[:1].isspace():
         return line + " " + piece
     return line + piece
+
+
+# --- Wireshark/tshark packet-list rows -----------------------------------------------------
+
+_ROW_START = re.compile(r"^\s*(?:\d+\s+)?(?:" + TIME + r")\s")
+_ROW_HEADER = re.compile(r"^\s*(?:No\.\s+)?Time\s+Source\b")
+# What may follow a row that looks whole: its TCP options, a bracketed note, the version of
+# a request
+_ROW_TAIL = re.compile(r"^\s*(?:[A-Za-z_][\w.]*=\S|SACK_PERM\b|\[|HTTP/\d)")
+_ROW_FIELDS = tuple(re.compile(f) for f in (
+    r"\b(?:Seq|Ack|Win|Len|MSS|WS|TSval|TSecr|SLE|SRE)=\d+\b", r"\[(?:[A-Z]{3}(?:, |\]))+",
+    r"\bSACK_PERM\b", r"\bHTTP/\d\.\d\b", r"\d\s*(?:\u2192|->|>)\s*\d+\s+\[[A-Z]"))
+_ROW_CUT = re.compile(r"\[[^\]]*$|=$|^(?:CONNECT|GET|POST|HEAD|PUT|OPTIONS|DELETE)(?: \S+)?\s*$")
+
+
+def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
+    """Join, in ``out``, the packet-list rows broken over lines (as ``unwrapped``)."""
+    broken = [i for i in range(len(out) - 1) if _row_piece(out[i + 1]) and _row(out[i])]
+    if not broken:
+        return
+    width, measure = _row_fold(out, broken)
+    widest = max(map(_chars, out))
+    spaced = bool(width) and _rows_spaced(out, broken)
+    done = 0
+    for i in broken:
+        if i < done:
+            continue
+        joined, j = out[i], i + 1
+        while j < len(out) and j - i < JOIN_MAX and _row_piece(out[j]):
+            folded = bool(width) and measure(out[j - 1]) == width
+            if not (folded or _row_cut(joined) or _ROW_TAIL.match(out[j])
+                    or _overflows(out[j - 1], out[j], widest)):
+                break
+            glued = (folded and not spaced) or joined[-1:].isspace() or out[j][:1].isspace()
+            joined = joined + out[j] if glued else joined + " " + out[j]
+            j += 1
+        if j > i + 1 and _row(joined):
+            out[i:j] = [""] * (j - i - 1) + [joined]
+            starts[j] = i + 1
+        done = j
+
+
+def _rows_spaced(out: Sequence[str], broken: Sequence[int]) -> bool:
+    """Rows all broken at one column may still be a mailer's (rows alike, broken alike):
+    the pieces joined both ways, whether the fields read better with a space put back
+    ("Seq=766Ack=1240" reads as nothing; "MSS=14 60" and "MSS=1460" read alike)."""
+    glued = spaced = 0
+    for i in broken:
+        pieces = list(itertools.takewhile(_row_piece, out[i + 1:i + JOIN_MAX]))
+        glued += _row_reads("".join([out[i], *pieces]))
+        spaced += _row_reads(" ".join([out[i], *pieces]))
+    return spaced > glued
+
+
+def _row_reads(row: str) -> int:
+    return sum(len(f.findall(row)) for f in _ROW_FIELDS)
+
+
+def _row(line: str) -> re.Match[str] | None:
+    """A row, or one broken right after its Length column (the Info on the next line)."""
+    return ROW.match(line) or ROW.match(line + " ")
+
+
+def _chars(line: str) -> int:
+    return len(line.expandtabs())
+
+
+def _bytes(line: str) -> int:
+    return len(line.expandtabs().encode())
+
+
+def _row_fold(out: Sequence[str], broken: Sequence[int]) -> tuple[int, Callable[[str], int]]:
+    """The column a fold broke every long row at (0: none), in the measure it counted in
+    (the one more broken rows agree on: columns, bytes as coreutils' fold counts them, or
+    characters with a tab as one): most broken rows exactly that wide, none wider."""
+    best: tuple[int, int, Callable[[str], int]] = (0, 0, _chars)
+    measures: tuple[Callable[[str], int], ...] = (_chars, _bytes, len)
+    for measure in measures:
+        width, count = Counter(measure(out[i]) for i in broken).most_common(1)[0]
+        if count > best[1] and count >= 2 and 2 * count >= len(broken) and not any(
+                measure(x) > width for x in out):
+            best = (width, count, measure)
+    return best[0], best[2]
+
+
+def _overflows(line: str, piece: str, widest: int) -> bool:
+    """The piece's first word would not have fitted on the line: a mailer's break (a line of
+    the widest, followed by no line of its own, is taken for one too)."""
+    return _chars(line.rstrip()) + 1 + _chars(piece.split()[0]) > widest
+
+
+def _row_piece(line: str) -> bool:
+    """A line that may continue a row: not blank, nothing that starts a line of its own."""
+    return bool(line.strip()) and not _ROW_START.match(line) and not _OWN_LINE.match(line) \
+        and not _ROW_HEADER.match(line) and not _opens(line)
+
+
+def _row_cut(row: str) -> bool:
+    """A row that lacks its end: a TCP row its ``Len=``, any a bracket it opened, a request
+    its version."""
+    m = _row(row)
+    if m is None:
+        return False
+    info = m.group("info")
+    if not info:
+        return True
+    return (m.group("proto") == "TCP" and "Len=" not in info) or _ROW_CUT.search(info) is not None

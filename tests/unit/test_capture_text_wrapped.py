@@ -163,7 +163,10 @@ _PIECES = st.sampled_from([
     "12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags", "[S], seq 7, win 6",
     "4240, length 0", "   1: 12:00:00.000001 198.18.1.2.40000 > 198.18.2.2.3128: S", "<mss",
     "1460>", "    (tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6), length",
-    "\t0x0000:  4500", "", " ", "length 9" + "9" * 5000, "(((", "]]]<<<", "E..<"])
+    "\t0x0000:  4500", "", " ", "length 9" + "9" * 5000, "(((", "]]]<<<", "E..<",
+    "    1   0.000000   198.18.1.2 \u2192 198.18.2.2   TCP 66 48716 \u2192 80 [SYN, A",
+    "CK] Seq=0 Win=64240 Len=0", "MSS=1460 SACK_PERM", "No.\tTime\tSource",
+    "2\t0.01\t198.18.2.2\t198.18.1.2\tHTTP\t90\tCONNECT a:443"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -189,3 +192,82 @@ def test_a_time_tcpdump_could_not_print_still_starts_a_line() -> None:
     lines = ["21:39:14.921858 IP 127.0.0.1.37174 > 127.0.0.1.4433: Flags [S], seq 1, win 43690, "
              "options [mss 65495,nop,wscale 7], length 0", line[:80], line[80:]]
     assert [p.mss for p in parse_text(lines).packets] == [65495, 65495]
+
+
+# --- Wireshark/tshark packet-list rows ------------------------------------------------------
+
+ROW_STORIES = ("healthy", "rst", "silence")
+ROW_FORMS = ("tshark", "list", "list-nonum")
+
+
+def _fold_bytes(text: bytes, *flags: str) -> bytes:
+    """coreutils' fold counts bytes: it may break a row inside an arrow's three."""
+    return subprocess.run(["fold", *flags], input=text, capture_output=True, check=True,
+                          timeout=60).stdout
+
+
+ROW_WRAPS: dict[str, Callable[[bytes], bytes]] = {
+    "fold -w 76": lambda t: _fold_bytes(t, "-w", "76"),
+    "fold -w 80": lambda t: _fold_bytes(t, "-w", "80"),
+    "fold -s -w 72": lambda t: _fold_bytes(t, "-s", "-w", "72"),
+    "mailer 72": lambda t: _mailer(t.decode()).encode(),
+}
+
+
+@pytest.mark.parametrize("story", ROW_STORIES)
+def test_broken_rows_read_as_the_rows_printed(tmp_path: Path, story: str) -> None:
+    """tshark's rows and Wireshark's packet list (with and without the No. column), broken
+    by the real fold (which counts bytes: an arrow is three) and by a mailer. On c9d9c9f
+    every one of these lost what followed a break: the healthy story's clamp (MSS 1300)
+    read as HEALTHY, the silence story's black hole as HEALTHY or TUNNEL_STALL."""
+    for form in ROW_FORMS:
+        printed = TEXTS / f"{story}.{form}.txt"
+        want = _told(_report(printed))
+        for name, wrap in ROW_WRAPS.items():
+            broken = tmp_path / f"{story}.{form}-{name.replace(' ', '')}.txt"
+            broken.write_bytes(wrap(printed.read_bytes()))
+            assert _told(_report(broken)) == want, (form, name)
+
+
+_ROW_TEXTS = sorted(TEXTS / f"{story}.{form}.txt" for story in ROW_STORIES for form in ROW_FORMS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.sampled_from(_ROW_TEXTS), width=st.integers(72, 140),
+       how=st.sampled_from(["fold", "mailer keeping spaces", "mailer"]))
+def test_any_break_of_rows_reads_as_the_rows_printed(text: Path, width: int, how: str) -> None:
+    lines = text.read_text().splitlines()
+    assume(sum(len(line) > width for line in lines) >= 2)
+    assert _read(_wrap(lines, width, how)) == _read(lines)
+
+
+@pytest.mark.parametrize("lines", [
+    # a remark below a row narrower than the text's widest, a header below a row: no
+    # pieces of it
+    ["  5   0.052627   198.18.2.2 \u2192 198.18.1.2   TCP 54 80 \u2192 48716 [ACK] Seq=1 "
+     "Ack=123 Win=8222720 Len=0", "this is where it hangs",
+     "  6   0.196364   198.18.2.2 \u2192 198.18.1.2   TCP 66 80 \u2192 48716 [SYN, ACK] Seq=0 "
+     "Ack=1 Win=64240 Len=0 MSS=1300 SACK_PERM WS=128"],
+    ["  5   0.052627   198.18.2.2 \u2192 198.18.1.2   TCP 54 80 \u2192 48716 [ACK] Seq=1 "
+     "Ack=123 Win=8222720 Len=0", "No.     Time           Source                Destination"],
+    # a row cut short, then the next row: nothing to join
+    ["1\t0.000000\t198.18.1.2\t198.18.2.2\tTCP\t66\t48716 \u2192 80 [SYN] Seq=0",
+     "2\t0.019717\t198.18.2.2\t198.18.1.2\tTCP\t66\t80 \u2192 48716 [SYN, ACK] Seq=0 "
+     "Ack=1 Win=64240 Len=0 MSS=1300"],
+])
+def test_rows_that_start_their_own_are_left_alone(lines: list[str]) -> None:
+    assert unwrapped(lines) == (lines, {})
+
+
+def test_a_row_broken_inside_its_flags_by_a_mailer_gets_its_space_back_only_between_words(
+        ) -> None:
+    rows = ["    2   0.019717   198.18.2.2 \u2192 198.18.1.2   TCP 66 80 \u2192 48716 [SYN, ACK]",
+            "Seq=0 Ack=1 Win=64240 Len=0", "MSS=1300 SACK_PERM WS=128",
+            "    4   0.019860   198.18.1.2 \u2192 198.18.2.2   HTTP 176 CONNECT "
+            "tools.cisco.com:443",
+            "HTTP/1.1"]
+    out, starts = unwrapped(rows)
+    assert out[2].endswith("[SYN, ACK] Seq=0 Ack=1 Win=64240 Len=0 MSS=1300 SACK_PERM WS=128")
+    assert out[4].endswith("CONNECT tools.cisco.com:443 HTTP/1.1") and starts == {3: 1, 5: 4}
+    (synack,) = [p for p in parse_text(rows).packets if p.flags & 0x02]
+    assert (synack.line, synack.mss, synack.sack) == (1, 1300, True)
