@@ -260,8 +260,11 @@ _ROW_CUT = re.compile(r"\[[^\]]*$|=$|^(?:CONNECT|GET|POST|HEAD|PUT|OPTIONS|DELET
 
 
 def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
-    """Join, in ``out``, the packet-list rows broken over lines (as ``unwrapped``)."""
-    broken = [i for i in range(len(out) - 1) if _row_piece(out[i + 1]) and _row(out[i])]
+    """Join, in ``out``, the packet-list rows broken over lines (as ``unwrapped``); a row
+    broken before its Protocol column (long IPv6 addresses) is joined where a fold or a
+    mailer's break shows, and kept only if it then reads as a row."""
+    broken = [i for i in range(len(out) - 1) if _row_piece(out[i + 1]) and (
+        _row(out[i]) or (_ROW_START.match(out[i]) and not _opens(out[i])))]
     if not broken:
         return
     width, measure = _row_fold(out, broken)
@@ -274,8 +277,8 @@ def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
         joined, j = out[i], i + 1
         while j < len(out) and j - i < JOIN_MAX and _row_piece(out[j]):
             folded = bool(width) and measure(out[j - 1]) == width
-            if not (folded or _row_cut(joined) or _ROW_TAIL.match(out[j])
-                    or _overflows(out[j - 1], out[j], widest)):
+            if not (folded or _overflows(out[j - 1], out[j], widest) or (
+                    _row(joined) and (_row_cut(joined) or _ROW_TAIL.match(out[j])))):
                 break
             glued = (folded and not spaced) or joined[-1:].isspace() or out[j][:1].isspace()
             joined = joined + out[j] if glued else joined + " " + out[j]

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textjoin import unwrapped
+from pathprobe.capture.textrows import ROW
 from tests.unit.test_capture_content_unseen import CAPTURES, _report
 from tests.unit.test_capture_text_hex import classic_text
 
@@ -271,3 +272,22 @@ def test_a_row_broken_inside_its_flags_by_a_mailer_gets_its_space_back_only_betw
     assert out[4].endswith("CONNECT tools.cisco.com:443 HTTP/1.1") and starts == {3: 1, 5: 4}
     (synack,) = [p for p in parse_text(rows).packets if p.flags & 0x02]
     assert (synack.line, synack.mss, synack.sack) == (1, 1300, True)
+
+
+def test_a_row_broken_before_its_protocol_column_is_joined() -> None:
+    """Long IPv6 addresses put the Protocol column past 72-80 columns: a fold or a mailer
+    breaks the row there, so its first piece is no row at all (simsong's tcpflow test4, as
+    tshark prints it, read as "not a capture" after fold -w 80 or a mailer's wrap at 72)."""
+    rows = ["    1   0.000000 2001:db8::53aa:64c:422:2ece:a29c:9cf6 \u2192 2001:db8:1220:809::93e5:"
+            "916 TCP 80 51391 \u2192 80 [SYN] Seq=0 Win=4880 Len=0 MSS=1220 SACK_PERM "
+            "TSval=7487540 TSecr=0 WS=128",
+            "    2   0.081671 2001:db8:1220:809::93e5:916 \u2192 2001:db8::53aa:64c:422:2ece:a29c:"
+            "9cf6 TCP 80 80 \u2192 51391 [SYN, ACK] Seq=0 Ack=1 Win=65535 Len=0 MSS=1200 WS=16 "
+            "SACK_PERM TSval=1963605515 TSecr=7487540"]
+    want = [(1, 1220, True, 80), (2, 1200, True, 51391)]
+    assert [(p.line, p.mss, p.sack, p.dport) for p in parse_text(rows).packets] == want
+    for how in ("fold", "mailer"):
+        broken = _wrap(rows, 80 if how == "fold" else 72, how)
+        assert not any(ROW.match(line) for line in broken), broken   # (no piece is a row)
+        assert [(p.mss, p.sack, p.dport) for p in parse_text(broken).packets] == [
+            w[1:] for w in want], how
