@@ -171,8 +171,8 @@ class SizeSearch:
     def largest_ok(self) -> int | None:
         return max(self._ok) if self._ok else None
 
-    def _smallest_bad(self) -> int | None:
-        floor = self.largest_ok
+    def _smallest_bad(self, floor: int | None) -> int | None:
+        """The smallest size proven failing above ``floor`` (a delivery)."""
         bad = [s for s in self._bad if floor is None or s > floor]
         return min(bad) if bad else None
 
@@ -200,7 +200,8 @@ class SizeSearch:
         return max(0, 1 + self.confirmations - self._answers.get(ok, 0))
 
     def _bracketed(self) -> bool:
-        ok, bad = self.largest_ok, self._smallest_bad()
+        ok = self.largest_ok
+        bad = self._smallest_bad(ok)
         if ok is None:
             return bad is not None and bad <= self.low
         return ok >= self.high or (bad is not None and bad == ok + 1)
@@ -263,7 +264,7 @@ class SizeSearch:
         if ok is not None and self._bracketed():
             return self._confirmation_batch(ok, budget)
         lo = ok if ok is not None else self.low
-        bad = self._smallest_bad()
+        bad = self._smallest_bad(ok)
         hi = bad if bad is not None else self.high + 1
         pending = sorted(s for s in self._lost if lo < s < hi and s not in self._bad)
         edge = pending[0] if pending else hi
@@ -376,9 +377,7 @@ class SizeSearch:
 
     def result(self) -> SearchResult:
         ok = self._trusted_ok()
-        floor = ok
-        bad_above = [s for s in self._bad if floor is None or s > floor]
-        bad = min(bad_above) if bad_above else None
+        bad = self._smallest_bad(ok)
         hints = self._valid_hints()
         icmp_mtu = min(hints) if hints else None
         how = self._bad[bad] if bad is not None else None

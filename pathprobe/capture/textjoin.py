@@ -135,13 +135,23 @@ def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
         as_is += _reads(direct) + WHOLE_READS * _whole(direct)
         with_space += _reads(spaced) + WHOLE_READS * _whole(spaced)
     # (a fold may break a line that looks whole, in its last number: "length 14" / "48")
-    widths = Counter(len(lines[i]) for i in broken)
-    width, count = widths.most_common(1)[0] if widths else (0, 0)
-    if count < 2 or 2 * count < len(broken) or with_space > as_is or middles - {width} or any(
-            len(lines[i]) != width for i in broken if _cut_short(lines[i])) or any(
-            len(x) > width for x in lines):
+    width, _ = _fold_width(lines, broken, len)
+    if with_space > as_is or middles - {width} or any(
+            len(lines[i]) != width for i in broken if _cut_short(lines[i])):
         width = 0
     return width, with_space > as_is
+
+
+def _fold_width(lines: Sequence[str], broken: Sequence[int],
+                measure: Callable[[str], int]) -> tuple[int, int]:
+    """The width most broken lines share and no line exceeds, in ``measure``, and how many
+    share it (two at least); (0, 0) when there is none: a fold breaks every long line at
+    one column."""
+    widths = Counter(measure(lines[i]) for i in broken)
+    width, count = widths.most_common(1)[0] if widths else (0, 0)
+    if count < 2 or 2 * count < len(broken) or any(measure(x) > width for x in lines):
+        return 0, 0
+    return width, count
 
 
 def _reads(line: str) -> int:
@@ -280,8 +290,7 @@ def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
             if not (folded or _overflows(out[j - 1], out[j], widest) or (
                     _row(joined) and (_row_cut(joined) or _ROW_TAIL.match(out[j])))):
                 break
-            glued = (folded and not spaced) or joined[-1:].isspace() or out[j][:1].isspace()
-            joined = joined + out[j] if glued else joined + " " + out[j]
+            joined = _join(joined, out[j], spaced or not folded)
             j += 1
         if j > i + 1 and _row(joined):
             out[i:j] = [""] * (j - i - 1) + [joined]
@@ -325,9 +334,8 @@ def _row_fold(out: Sequence[str], broken: Sequence[int]) -> tuple[int, Callable[
     best: tuple[int, int, Callable[[str], int]] = (0, 0, _chars)
     measures: tuple[Callable[[str], int], ...] = (_chars, _bytes, len)
     for measure in measures:
-        width, count = Counter(measure(out[i]) for i in broken).most_common(1)[0]
-        if count > best[1] and count >= 2 and 2 * count >= len(broken) and not any(
-                measure(x) > width for x in out):
+        width, count = _fold_width(out, broken, measure)
+        if count > best[1]:
             best = (width, count, measure)
     return best[0], best[2]
 
