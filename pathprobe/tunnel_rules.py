@@ -267,6 +267,8 @@ def size_verdict(f: SizeFinding, leg1_version: int | None = None) -> Verdict | N
     if r.retracted:
         ev.append(Evidence(TunnelFact.RETRACTED, Step.TUNNEL, {
             "sizes": ", ".join(map(str, r.retracted)), "bad": bad}))
+    if r.unrepeated:
+        ev.append(_unrepeated(r))
     code = (VerdictCode.RST_ON_LARGE_SEGMENT if kind in (Outcome.RESET, Outcome.CLOSED)
             else VerdictCode.PMTU_BLACKHOLE)
     numbers: dict[str, Number] = {"write_failed": bad}
@@ -377,14 +379,18 @@ def consistent(r: SearchResult, delivered: set[int], failures: dict[int, Outcome
                                                             if n > lowest_fail)})))
 
 
+def _unrepeated(r: SearchResult) -> Evidence:
+    return Evidence(TunnelFact.ANSWER_NOT_REPEATED, Step.TUNNEL, {
+        "sizes": ", ".join(map(str, r.unrepeated))})
+
+
 def size_leg(target: str, f: SizeFinding, snd_mss: int | None) -> LegReport:
     notes = [search_evidence(f.search, Step.TUNNEL, f.method)]
     if f.search.retracted:
         notes.append(Evidence(TunnelFact.SPLIT_NOT_TRUSTED, Step.TUNNEL, {
             "sizes": ", ".join(map(str, f.search.retracted))}))
     if f.search.unrepeated:
-        notes.append(Evidence(TunnelFact.ANSWER_NOT_REPEATED, Step.TUNNEL, {
-            "sizes": ", ".join(map(str, f.search.unrepeated))}))
+        notes.append(_unrepeated(f.search))
     if snd_mss is not None and f.search.smallest_bad is not None and \
             f.search.smallest_bad > snd_mss and f.direction is Direction.UP:
         notes.append(Evidence(TunnelFact.REASSEMBLED, Step.TUNNEL, {"snd_mss": snd_mss}))

@@ -90,6 +90,7 @@ def test_a_write_relayed_once_in_leg1s_pieces_does_not_raise_leg2s_limit(lab: La
     (hole,) = verdicts(doc, "PMTU_BLACKHOLE", "proxy-upstream")
     assert (hole["max_payload"], hole["direction"], hole["confidence"]) == (1328, "up",
                                                                           "measured")
+    assert [e for e in hole["evidence"] if e.startswith("not trusted: 1329 answered once")]
     row = next(r for r in doc["legs"] if r["name"] == "proxy-upstream" and r["direction"] == "up")
     assert row["max_payload"] == 1328
     assert [n for n in row["notes"] if n.startswith("not trusted: 1329 answered once")], row
