@@ -144,7 +144,7 @@ def open_capture(path: Path, pair_member: int | None = None
 def _from_archive(path: Path, kind: Compression | None, zipped: bool,
                   pair_member: int | None) -> tuple[BinaryIO, None, Unpacked]:
     """The capture in the zip or (``kind``-compressed) tar archive at ``path``."""
-    from pathprobe.capture.textframes import looks_like_text
+    from pathprobe.capture.textdecode import looks_like_text
     stream, unpacked = (open_zip(path, looks_like_text, pair_member) if zipped else
                         open_tar(path, kind, looks_like_text, pair_member))
     return stream, None, unpacked
@@ -216,7 +216,8 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
         head = magic + f.read(TEXT_PEEK)
     except (OSError, EOFError, zlib.error) as e:
         raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
-    from pathprobe.capture.textframes import TEXT_MAX, looks_like_text, open_text, text_frames
+    from pathprobe.capture.textdecode import looks_like_text
+    from pathprobe.capture.textframes import TEXT_MAX, open_text, text_frames
     if len(head.strip()) < 4:
         raise CaptureError(f"{path}: empty or too short to be a capture file or capture text")
     what = foreign(head, str(path))

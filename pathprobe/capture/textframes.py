@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame, on_interface
 from pathprobe.capture.text import parse_text
+from pathprobe.capture.textdecode import decode_text
 from pathprobe.capture.texticmp import (
     Sent,
     df_unshown,
@@ -117,49 +118,6 @@ def _count(counter: list[int], line: int) -> None:
         counter[0] += 1
     else:
         counter.extend((1, line))
-
-
-def looks_like_text(head: bytes) -> bool:
-    """Is this the start of a text file (UTF-8, Latin-1 or UTF-16 with its mark)?"""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return True
-    if not head or b"\0" in head:
-        return False
-    try:
-        head.decode("utf-8")
-        return True
-    except UnicodeDecodeError as e:
-        if e.start >= len(head) - 3 and e.reason == "unexpected end of data":
-            return True
-    # Latin-1 or another 8-bit code page: mostly ASCII all the same.
-    ascii_text = sum(1 for b in head if 0x20 <= b < 0x7F or b in (9, 10, 13))
-    return ascii_text >= 0.9 * len(head)
-
-
-# Text copied out of mail, chat or a web page: its blanks are often no-break or other
-# Unicode spaces, and invisible characters (zero-width spaces, joiners, soft hyphens,
-# direction marks) sit between the words. The patterns read ASCII blanks and nothing
-# between the letters of a word.
-_PASTED_BLANKS = {ord(c): " " for c in
-                  "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-                  "\u2009\u200a\u202f\u205f\u3000"}
-_PASTED_INVISIBLE = {ord(c): None for c in
-                     "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
-                     "\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"}
-_PASTED = str.maketrans({**_PASTED_BLANKS, **_PASTED_INVISIBLE})
-
-
-def decode_text(data: bytes) -> list[str]:
-    """The lines of a text file, whatever its encoding, with pasted Unicode blanks made
-    spaces and invisible characters dropped (never raises)."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        text = data.decode("utf-16", "replace")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-    return text.translate(_PASTED).splitlines()
 
 
 class _Addresses:

@@ -32,6 +32,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from pathprobe.capture.textdecode import ESCAPED_BYTES, mended
 from pathprobe.capture.textforms import BLANKS_LEFT, TD_START
 from pathprobe.capture.textpacket import TIME
 from pathprobe.capture.textrows import ROW
@@ -109,7 +110,7 @@ def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
             starts[j] = i + 1
         i = max(j, i + 1)
     _rows_unwrapped(out, starts)
-    return out, starts
+    return [mended(x) if ESCAPED_BYTES.search(x) else x for x in out], starts
 
 
 def _breaks(lines: Sequence[str]) -> tuple[int, bool]:
@@ -249,9 +250,10 @@ def _piece(line: str, folded: bool) -> bool:
 
 def _join(line: str, piece: str, spaced: bool) -> str:
     """Two pieces of a line: as they are, or with the space a mailer dropped between two
-    words (``spaced``; always after -e's link length, which tcpdump follows by one)."""
+    words (``spaced``; always after -e's link length, which tcpdump follows by one); never
+    inside a character cut in two (only a fold counting bytes cuts one)."""
     if (spaced or _LINK_LENGTH_END.search(line)) and not line[-1:].isspace() \
-            and not piece[:1].isspace():
+            and not piece[:1].isspace() and not ESCAPED_BYTES.match(piece):
         return line + " " + piece
     return line + piece
 
@@ -324,19 +326,23 @@ def _chars(line: str) -> int:
 
 
 def _bytes(line: str) -> int:
-    return len(line.expandtabs().encode())
+    return len(line.expandtabs().encode("utf-8", "surrogateescape"))
+
 
 
 def _row_fold(out: Sequence[str], broken: Sequence[int]) -> tuple[int, Callable[[str], int]]:
     """The column a fold broke every long row at (0: none), in the measure it counted in
     (the one more broken rows agree on: columns, bytes as coreutils' fold counts them, or
-    characters with a tab as one): most broken rows exactly that wide, none wider."""
-    best: tuple[int, int, Callable[[str], int]] = (0, 0, _chars)
+    characters with a tab as one): most broken rows exactly that wide, none wider. When
+    first pieces agree in more than one measure (no whole arrow in them), the one in which
+    more lines of all are that wide (the middle pieces too) is the fold's."""
+    best: tuple[int, tuple[int, int], Callable[[str], int]] = (0, (0, 0), _chars)
     measures: tuple[Callable[[str], int], ...] = (_chars, _bytes, len)
     for measure in measures:
         width, count = _fold_width(out, broken, measure)
-        if count > best[1]:
-            best = (width, count, measure)
+        score = (count, sum(measure(x) == width for x in out) if count else 0)
+        if score > best[1]:
+            best = (width, score, measure)
     return best[0], best[2]
 
 

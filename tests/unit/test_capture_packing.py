@@ -39,7 +39,7 @@ from pathprobe.capture.packing import (
     foreign,
 )
 from pathprobe.capture.reader import read_frames
-from pathprobe.capture.textframes import looks_like_text
+from pathprobe.capture.textdecode import looks_like_text
 from pathprobe.errors import CaptureError
 from tests.conftest import cli_env
 

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from pathprobe.capture import Filters, analyze_capture
 from pathprobe.capture.text import parse_text
+from pathprobe.capture.textdecode import looks_like_text
 from pathprobe.capture.textdetail import detail_block
 from pathprobe.capture.textforms import NonTcp, http_head, tcpdump_line
-from pathprobe.capture.textframes import _resolve, _Side, looks_like_text
+from pathprobe.capture.textframes import _resolve, _Side
 from pathprobe.capture.textlabel import Relabel
 from pathprobe.capture.textpacket import CLIENT_HELLO, TextForm, TextPacket, parse_time
 from pathprobe.capture.textrows import packet_list_row

@@ -22,6 +22,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pathprobe.capture.text import parse_text
+from pathprobe.capture.textdecode import decode_text
 from pathprobe.capture.textjoin import unwrapped
 from pathprobe.capture.textrows import ROW
 from tests.unit.test_capture_content_unseen import CAPTURES, _report
@@ -291,3 +292,64 @@ def test_a_row_broken_before_its_protocol_column_is_joined() -> None:
         assert not any(ROW.match(line) for line in broken), broken   # (no piece is a row)
         assert [(p.mss, p.sack, p.dport) for p in parse_text(broken).packets] == [
             w[1:] for w in want], how
+
+
+# --- characters a byte-counting fold cut in two ----------------------------------------------
+
+def _arrow_split_widths(data: bytes) -> list[int]:
+    """The widths at which the real fold cuts one of the text's arrows in two."""
+    widths = []
+    for width in range(60, 141):
+        try:
+            _fold_bytes(data, "-w", str(width)).decode()
+        except UnicodeDecodeError:
+            widths.append(width)
+    return widths
+
+
+def test_rows_whose_arrow_a_fold_cut_in_two_read_as_the_rows_printed(tmp_path: Path) -> None:
+    """fold counts bytes, so at some widths it breaks tshark's rows inside an arrow; the
+    file is then no valid UTF-8. Read as Latin-1, every arrow in it was lost and the text
+    refused as "not a capture" (the silence story at 84 columns on fe34215; 30 of 425
+    public captures' rows at 80)."""
+    printed = TEXTS / "silence.tshark.txt"
+    widths = _arrow_split_widths(printed.read_bytes())
+    assert 84 in widths
+    want = _told(_report(printed))
+    broken = tmp_path / "silence.tshark-fold84.txt"
+    broken.write_bytes(_fold_bytes(printed.read_bytes(), "-w", "84"))
+    assert _told(_report(broken)) == want
+
+
+@pytest.mark.parametrize("text", _ROW_TEXTS, ids=lambda p: p.name)
+def test_rows_read_alike_at_every_width_that_cuts_an_arrow(text: Path) -> None:
+    data = text.read_bytes()
+    want = _read(decode_text(data))
+    widths = _arrow_split_widths(data)
+    assert widths
+    for width in widths:
+        assert _read(decode_text(_fold_bytes(data, "-w", str(width)))) == want, width
+
+
+@pytest.mark.parametrize(("data", "want"), [
+    # an arrow cut after its first or second byte, at a line break: kept, and mended where
+    # the pieces are joined
+    (b"a \xe2\n\x86\x92 b\n", ["a \udce2", "\udc86\udc92 b"]),
+    (b"a \xe2\x86\r\n\x92 b", ["a \udce2\udc86", "\udc92 b"]),
+    # Latin-1 (or any 8-bit code page): its bytes stand inside the lines
+    (b"caf\xe9 au lait\n\xe2\x86\x92\n", ["caf\xe9 au lait", "\xe2\x86\x92"]),
+    (b"end \xe9\nna\xefve\n", ["end \xe9", "na\xefve"]),
+    # four bad bytes in a row are no character cut in two
+    (b"x \xe2\x86\x92 \xfc\xfd\xfe\xff\nrest", ["x \xe2\x86\x92 \xfc\xfd\xfe\xff", "rest"]),
+])
+def test_text_with_bytes_that_are_no_utf8(data: bytes, want: list[str]) -> None:
+    assert decode_text(data) == want
+
+
+def test_joined_rows_get_their_arrows_back_and_a_lone_piece_becomes_a_replacement() -> None:
+    printed = (TEXTS / "silence.tshark.txt").read_bytes()
+    lines = decode_text(_fold_bytes(printed, "-w", "84"))
+    assert any("\udce2" in line for line in lines)
+    out, _ = unwrapped([*lines, "", "a remark cut short \udce2"])
+    assert [line for line in out if line] == [*printed.decode().splitlines(),
+                                              "a remark cut short \ufffd"]

@@ -29,7 +29,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.httpsniff", "capture.timeline", "capture.inflight",
         "capture.advice", "capture.dns", "capture.duplicate", "capture.textverdict",
-        "capture.texthex", "capture.icmp", "capture.textjoin")
+        "capture.texthex", "capture.icmp", "capture.textjoin", "capture.textdecode")
 # The edges: sockets, scapy, files, processes, the environment, the terminal.
 EDGE = ("api", "probes", "lab", "reflector", "proxyconf", "outfile", "infile", "interrupts",
         "terminal", "pmtu", "mss", "tunnel", "tunnel_session", "tunnel_down", "hellos",
