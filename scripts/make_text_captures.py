@@ -16,6 +16,7 @@ installed tools themselves (nothing typed by hand):
   STORY.tcpdump-v.txt     tcpdump -n -v -r           STORY.tshark-V.txt    tshark -n -V -r
   STORY.tcpdump-A.txt     tcpdump -n -A -r           STORY.list.txt        packet list, No. column
   STORY.tcpdump-S.txt     tcpdump -n -S -r           STORY.list-nonum.txt  no No., absolute times
+                                                     STORY.csv.txt         the list exported as CSV
   STORY.tcpdump-names.txt tcpdump -r with names for the addresses, comments, blank lines
   STORY.tcpdump-X.txt     tcpdump -n -X -r: hex and ASCII from the IP header
   STORY.tcpdump-xx.txt    tcpdump -n -xx -r: hex from the Ethernet header
@@ -261,6 +262,10 @@ def forms(pcap: Path) -> dict[str, str]:
         "tshark-V": go([*ts, "-V"]),
         "list": "No.\tTime\tSource\tDestination\tProtocol\tLength\tInfo\n" + listing,
         "list-nonum": go([*ts, "-t", "ad", *fields]).replace("\t", " "),
+        # Wireshark's File > Export Packet Dissections > As CSV: every field quoted
+        "csv": '"No.","Time","Source","Destination","Protocol","Length","Info"\n' + go(
+            [*ts, "-T", "fields", "-E", "separator=,", "-E", "quote=d", "-e", "frame.number",
+             *fields[4:]]),
     }
 
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathprobe.capture.textdecode import ESCAPED_BYTES, mended
 from pathprobe.capture.textforms import BLANKS_LEFT, TD_START
 from pathprobe.capture.textpacket import TIME
-from pathprobe.capture.textrows import ROW
+from pathprobe.capture.textrows import ROW, csv_row
 
 JOIN_MAX = BLANKS_LEFT   # pieces one packet line may have been broken into
 WHOLE_READS = 3     # what a line that reads whole counts for, against its fields read
@@ -110,6 +110,7 @@ def unwrapped(lines: Sequence[str]) -> tuple[list[str], dict[int, int]]:
             starts[j] = i + 1
         i = max(j, i + 1)
     _rows_unwrapped(out, starts)
+    _csv_unwrapped(out, starts)
     return [mended(x) if ESCAPED_BYTES.search(x) else x for x in out], starts
 
 
@@ -266,7 +267,7 @@ _ROW_HEADER = re.compile(r"^\s*(?:No\.\s+)?Time\s+Source\b")
 # a request
 _ROW_TAIL = re.compile(r"^\s*(?:[A-Za-z_][\w.]*=\S|SACK_PERM\b|\[|HTTP/\d)")
 _ROW_FIELDS = tuple(re.compile(f) for f in (
-    r"\b(?:Seq|Ack|Win|Len|MSS|WS|TSval|TSecr|SLE|SRE)=\d+\b", r"\[(?:[A-Z]{3}(?:, |\]))+",
+    r"\b(?:Seq|Ack|Win|Len|MSS|WS|TSval|TSecr|SLE|SRE)=\d+\b", r"\[(?:[A-Z]{3}, )*[A-Z]{3}\]",
     r"\bSACK_PERM\b", r"\bHTTP/\d\.\d\b", r"\d\s*(?:\u2192|->|>)\s*\d+\s+\[[A-Z]"))
 _ROW_CUT = re.compile(r"\[[^\]]*$|=$|^(?:CONNECT|GET|POST|HEAD|PUT|OPTIONS|DELETE)(?: \S+)?\s*$")
 
@@ -281,7 +282,7 @@ def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
         return
     width, measure = _row_fold(out, broken)
     widest = max(map(_chars, out))
-    spaced = bool(width) and _rows_spaced(out, broken)
+    spaced = bool(width) and _rows_spaced(out, broken, _row_pieces)
     done = 0
     for i in broken:
         if i < done:
@@ -300,16 +301,21 @@ def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
         done = j
 
 
-def _rows_spaced(out: Sequence[str], broken: Sequence[int]) -> bool:
+def _rows_spaced(out: Sequence[str], broken: Sequence[int],
+                 pieces_of: Callable[[Sequence[str], int], list[str]]) -> bool:
     """Rows all broken at one column may still be a mailer's (rows alike, broken alike):
     the pieces joined both ways, whether the fields read better with a space put back
     ("Seq=766Ack=1240" reads as nothing; "MSS=14 60" and "MSS=1460" read alike)."""
     glued = spaced = 0
     for i in broken:
-        pieces = list(itertools.takewhile(_row_piece, out[i + 1:i + JOIN_MAX]))
+        pieces = pieces_of(out, i)
         glued += _row_reads("".join([out[i], *pieces]))
         spaced += _row_reads(" ".join([out[i], *pieces]))
     return spaced > glued
+
+
+def _row_pieces(out: Sequence[str], i: int) -> list[str]:
+    return list(itertools.takewhile(_row_piece, out[i + 1:i + JOIN_MAX]))
 
 
 def _row_reads(row: str) -> int:
@@ -368,3 +374,57 @@ def _row_cut(row: str) -> bool:
     if not info:
         return True
     return (m.group("proto") == "TCP" and "Len=" not in info) or _ROW_CUT.search(info) is not None
+
+
+# --- the packet list exported as CSV ---------------------------------------------------------
+
+_CSV_START = re.compile(r'^\s*"\d')               # a row, or a piece that starts with a field
+_CSV_ROW_START = re.compile(r'^\s*"\d+","\d')   # a row with its No. and Time
+
+
+def _csv_open(line: str, below: str) -> bool:
+    """A CSV row cut short: a quoted field left open, a comma last, or one first below."""
+    return line.count('"') % 2 == 1 or line.rstrip().endswith(",") or below.startswith(",")
+
+
+def _csv_pieces(out: Sequence[str], i: int) -> list[str]:
+    """The lines below ``out[i]`` that it takes in while it is cut short."""
+    pieces: list[str] = []
+    row = out[i]
+    for line in out[i + 1:i + JOIN_MAX]:
+        if not _csv_open(row, line) or not line.strip() or _CSV_ROW_START.match(line):
+            break
+        row += line
+        pieces.append(line)
+    return pieces
+
+
+def _csv_unwrapped(out: list[str], starts: dict[int, int]) -> None:
+    """Join, in ``out``, the rows of Wireshark's CSV export broken over lines (every field is
+    quoted, so a row cut short shows it). Within a field, a space goes back where a mailer
+    dropped it: where the row's fields read better with it, or (alike both ways) where the
+    piece above did not fill the fold's column, unless the row then reads as none (a fold
+    inside an address). Between fields there is none to put back."""
+    broken = [i for i in range(len(out) - 1)
+              if _CSV_START.match(out[i]) and _csv_open(out[i], out[i + 1])]
+    if not broken:
+        return
+    width, measure = _row_fold(out, broken)
+    done = 0
+    for i in broken:
+        if i < done:
+            continue
+        pieces = _csv_pieces(out, i)
+        j = i + 1 + len(pieces)
+        glued = _row_reads("".join([out[i], *pieces])) - _row_reads(" ".join([out[i], *pieces]))
+        for tie_spaced in (True, False) if not glued else (glued < 0,):
+            joined = out[i]
+            for k, piece in enumerate(pieces):
+                folded = bool(width) and measure(out[i + k]) == width
+                spaced = glued < 0 or (not glued and tie_spaced and not folded)
+                joined = _join(joined, piece, spaced and joined.count('"') % 2 == 1)
+            if pieces and ROW.match(csv_row(joined)):
+                out[i:j] = [""] * (j - i - 1) + [joined]
+                starts[j] = i + 1
+                break
+        done = j
