@@ -39,18 +39,23 @@ from pathprobe.capture.textrows import ROW, csv_row
 
 JOIN_MAX = BLANKS_LEFT   # pieces one packet line may have been broken into
 WHOLE_READS = 3     # what a line that reads whole counts for, against its fields read
+# What tcpdump may print before a packet's addresses: MPLS labels, an IP packet cut short
+_TD_PREFIX = r"(?:MPLS \([^()]*\) )*(?:IP truncated-[\w-]+ - \d+ bytes missing! )?"
 # A line that starts a packet: tcpdump's (IP addresses, -v's IP header line or the
 # quoted packet's, indented; -e's link header; a time it could not print) and ASA/FTD
 # 'show capture' (numbered, then the time)
 _OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |(?:\[Error converting time\] )?"
-                    + TD_START[1:]
-                    + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:|IP6? \S+(?: >)?\s*$"
-                    r"|(?:IP6? )?\S+\.[\w-]+ > \S+\.[\w-]+:|\S+ > \S+ (?:icmp6?|udp):? "
+                    + TD_START[1:] + _TD_PREFIX
+                    + r"(?:IP6? \((?:tos|flowlabel|hlim|class) |IP6? \S+ > \S+:"
+                    r"|(?:IP6? |(?<=missing! ))\S+(?: >)?\s*$"
+                    r"|(?:IP6? )?\S+\.[\w-]+ >(?: \S+\.[\w-]+:|\s*[\w.:-]*$)"
+                    r"|\S+ > \S+ (?:icmp6?|udp):? "
                     r"|(?P<link>(?:ifindex \d+ )?[0-9a-f]{2}(?::[0-9a-f]{2}){5}[ ,]))")
 _ASA_OPENS = re.compile(r"^\s*\d{1,10}: \d{1,2}:\d\d:\d\d\.\d+\s+\S+"
                         r"(?: > \S+?:?(?: |$)|(?: >)?\s*$)")
 _VHEAD = re.compile(TD_START + r"(?:IP6? )?\((?:tos|flowlabel|hlim|class) ")
 _TD_WHOLE = re.compile(r", length \d+(?:$|(?=[\s,)])|: \S)|\[\|\w+\]|\btcp \d+\s*$"
+                       r"|\[bad opt\]\]?\s*$"     # (tcpdump stops at options it cannot read)
                        r"|ICMP6, (?:echo (?:request|reply), id \d+, seq \d+"
                        r"|packet too big, mtu \d+)\s*$")
 # ... an HTTP line tcpdump decoded, cut before its version or status (the CONNECT target)

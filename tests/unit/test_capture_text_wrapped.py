@@ -391,3 +391,32 @@ def test_a_csv_row_cut_short_does_not_take_in_the_next_row() -> None:
             '"2","0.019717","198.18.2.2","198.18.1.2","TCP","66","80 \u2192 48716 [SYN, ACK] '
             'Seq=0 Ack=1 Win=64240 Len=0 MSS=1300"']
     assert unwrapped(rows) == (rows, {})
+
+
+@pytest.mark.parametrize(("lines", "want"), [
+    # an IP packet cut short ('truncated-ip'), broken by a mailer before and after '>'
+    # (the tcpdump project's kday4, at 72 columns)
+    (["23:52:05.672232 IP truncated-ip - 768 bytes missing! 198.18.51.132.50079",
+      "> 198.18.54.80.22: Flags [.], seq 0:768, ack 1, win 4094, options",
+      "[nop,nop,TS val 941371775 ecr 4294967242], length 768 [|ssh]"], (768, 0x10, None)),
+    (["03:20:48.999999 IP truncated-ip - 12 bytes missing! 198.18.128.20.323 >",
+      "198.18.6.127.49600: Flags [P.], seq 2684354563:2684354585, win 28672,",
+      "length 22, RPKI-RTR"], (22, 0x18, None)),
+    # behind MPLS labels, broken by a fold inside the destination (lspping-fec-ldp at 80)
+    (["10:17:05.850284 MPLS (label 100656, tc 6, [S], ttl 64) IP 198.18.4.4.4100 > 198.18.8",
+      ".8.179: Flags [P.], seq 1860641958:1860641977, ack 2969468967, win 16384, length 19"
+      ": BGP"], (19, 0x18, None)),
+    # options tcpdump could not read end the line ('[bad opt]', no length: scps_invalid)
+    (["19:37:40.000000 IP 198.18.202.230.52750 > 198.18.102.83.63764: Flags",
+      "[S], seq 3757264999, win 8192, options [mss 1452,nop,wscale",
+      "2,nop,nop,scps[bad opt]]"], (None, 0x02, 1452)),
+])
+def test_tcpdump_lines_with_what_comes_before_their_addresses_are_joined(
+        lines: list[str], want: tuple[int | None, int, int | None]) -> None:
+    """Lines that tcpdump starts with MPLS labels or 'IP truncated-ip - N bytes missing!',
+    or ends at options it cannot read, were not taken for packet lines: their pieces were
+    read apart (cc9a0ee), and the packet lost its flags, length or MSS."""
+    out, starts = unwrapped(lines)
+    assert out[:-1] == [""] * (len(lines) - 1) and starts == {len(lines): 1}
+    (p,) = parse_text(lines).packets
+    assert (p.line, p.length, p.flags, p.mss) == (1, *want)
