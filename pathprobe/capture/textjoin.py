@@ -295,7 +295,8 @@ def _rows_unwrapped(out: list[str], starts: dict[int, int]) -> None:
         joined, j = out[i], i + 1
         while j < len(out) and j - i < JOIN_MAX and _row_piece(out[j]):
             folded = bool(width) and measure(out[j - 1]) == width
-            if not (folded or _overflows(out[j - 1], out[j], widest) or (
+            if not (folded or (_overflows(out[j - 1], out[j], widest)
+                               and not _remark_below(joined, out[j])) or (
                     _row(joined) and (_row_cut(joined) or _ROW_TAIL.match(out[j])))):
                 break
             joined = _join(joined, out[j], spaced or not folded)
@@ -379,6 +380,15 @@ def _row_cut(row: str) -> bool:
     if not info:
         return True
     return (m.group("proto") == "TCP" and "Len=" not in info) or _ROW_CUT.search(info) is not None
+
+
+def _remark_below(row: str, line: str) -> bool:
+    """A line below a TCP row that reads whole, with nothing of a row in it: a remark typed
+    below the widest row, not the rest of that row."""
+    m = _row(row)
+    return (m is not None and m.group("proto") == "TCP" and not _row_cut(row)
+            and not _ROW_TAIL.match(line) and not _row_reads(line)
+            and not line.lstrip()[:1].isdigit())
 
 
 # --- the packet list exported as CSV ---------------------------------------------------------

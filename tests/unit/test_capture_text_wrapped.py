@@ -259,6 +259,13 @@ def test_any_break_of_rows_reads_as_the_rows_printed(text: Path, width: int, how
      "Ack=1 Win=64240 Len=0 MSS=1300 SACK_PERM WS=128"],
     ["  5   0.052627   198.18.2.2 \u2192 198.18.1.2   TCP 54 80 \u2192 48716 [ACK] Seq=1 "
      "Ack=123 Win=8222720 Len=0", "No.     Time           Source                Destination"],
+    # a remark below the widest row (on fe34215 taken for the rest of its Info)
+    ["  5   0.052627   198.18.2.2 \u2192 198.18.1.2   TCP 54 80 \u2192 48716 [ACK] Seq=1 "
+     "Ack=123 Win=8222720 Len=0",
+     "   15   1.725862   198.18.1.2 \u2192 198.18.2.2   TCP 1494 [TCP Retransmission] 48716 "
+     "\u2192 80 [PSH, ACK] Seq=766 Ack=1240 Win=8222720 Len=1440", "this is where it hangs",
+     "   16   2.145862   198.18.1.2 \u2192 198.18.2.2   TCP 1494 [TCP Retransmission] 48716 "
+     "\u2192 80 [PSH, ACK] Seq=766 Ack=1240 Win=822 Len=1440"],
     # a row cut short, then the next row: nothing to join
     ["1\t0.000000\t198.18.1.2\t198.18.2.2\tTCP\t66\t48716 \u2192 80 [SYN] Seq=0",
      "2\t0.019717\t198.18.2.2\t198.18.1.2\tTCP\t66\t80 \u2192 48716 [SYN, ACK] Seq=0 "
