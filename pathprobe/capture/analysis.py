@@ -338,15 +338,17 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                             rel = nxt + delta - 0x100000000 if delta >= 0x80000000 \
                                 else nxt + delta
                             if o.hole is not None and rel == o.hole[0] \
-                                    and not recent.copy_of(frame - 1, frame):
+                                    and not recent.copy_of(o.ack_frame, frame):
                                 o.hole_acks += 1   # the receiver says it lacks them
                             if rel > o.acked:
                                 o.acked = rel
+                                o.ack_frame = frame
                                 if o.inflight or o.big_retx:
                                     delivered(o, rel)
                             elif rel == o.acked and o.next_seq > rel \
-                                    and not recent.copy_of(frame - 1, frame):
+                                    and not recent.copy_of(o.ack_frame, frame):
                                 o.dup_acks += 1   # (not an ACK captured twice)
+                                o.ack_frame = frame
                         else:
                             on_ack(c, d, ack, frame)
                     if plen:

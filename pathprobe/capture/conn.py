@@ -100,6 +100,9 @@ class Side:
     # The receiver's ACKs that did not advance while more of these bytes were out: it is
     # alive, and (after later, smaller segments) lacks what they follow.
     dup_acks: int = 0
+    # The frame of the last ACK that raised ``acked`` or repeated it (a duplicate ACK): what
+    # an ACK captured twice is a copy of, whatever frames lie between the two.
+    ack_frame: int = 0
     fin_frame: int | None = None
     rst_frame: int | None = None
     # At this side's first FIN or RST: how many bytes its sequence number says were sent

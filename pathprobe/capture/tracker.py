@@ -320,14 +320,17 @@ class Tracker:
         nxt = o.next_seq
         delta = (ack - o.isn - nxt) & MASK      # o.rel(ack), inlined: this runs per packet
         rel = nxt + delta - (1 << 32) if delta >= HALF else nxt + delta
-        # (a repeated ACK captured twice is no word of the receiver's: duplicate.py)
-        if o.hole is not None and rel == o.hole[0] and not self.recent.copy_of(frame - 1, frame):
+        # (a repeated ACK captured twice is no word of the receiver's: duplicate.py; its
+        # copy is of the last ACK that gave the same number)
+        if o.hole is not None and rel == o.hole[0] and not self.recent.copy_of(o.ack_frame, frame):
             o.hole_acks += 1
         if rel <= o.acked:
-            if rel == o.acked and o.next_seq > rel and not self.recent.copy_of(frame - 1, frame):
+            if rel == o.acked and o.next_seq > rel and not self.recent.copy_of(o.ack_frame, frame):
                 o.dup_acks += 1
+                o.ack_frame = frame
             return
         o.acked = rel
+        o.ack_frame = frame
         delivered(o, rel)
 
     def _data(self, c: Conn, d: int, s: Side, frame: int, ts: float, seq: int, length: int,
