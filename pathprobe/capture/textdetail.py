@@ -68,6 +68,21 @@ def _detail_time(s: str, t: float | None) -> float | None:
     return t
 
 
+_STREAM_TS = re.compile(r"(?m)^\[Time since first frame in this TCP stream: (\d{1,9}(?:\.\d+)?) "
+                        r"seconds\]")
+_STREAM = re.compile(r"(?m)^\[Stream index: (\d+)\]")
+
+
+def stream_times(packets: Sequence[TextPacket]) -> None:
+    """``tshark -O tcp`` shows no frame times, only each packet's time since its TCP stream's
+    first frame: the text's times when it shows one stream alone (several streams' clocks
+    start apart, by how much nothing says)."""
+    if packets and all(p.ts is None and p.stream_ts is not None for p in packets) \
+            and len({p.stream for p in packets}) == 1:
+        for p in packets:
+            p.ts = p.stream_ts
+
+
 _IP_LENGTH = re.compile(r"(?m)^(?:Total Length|Payload Length): (\d+)")
 _ECHO_TYPE = re.compile(r"(?m)^Type: .*\bEcho \(ping\) (request|reply)\b")
 _ECHO_ID = re.compile(r"(?m)^Identifier(?: \(BE\))?: (?:(\d+)|0x([0-9a-fA-F]{1,4}))\b")
@@ -238,6 +253,9 @@ def detail_block(lines: Sequence[str], i: int, lineno: int) -> tuple[int, TextPa
     p.tsopt = "Timestamps: TSval" in joined
     p.options_shown = "Options:" in joined or p.mss is not None
     p.retx_mark = "retx" in fields
+    since = _STREAM_TS.search(joined)
+    p.stream_ts = float(since.group(1)) if since else None
+    p.stream = u32(_STREAM.search(joined))
     if frame is not None:
         p.number, p.frame_len = u32(frame), u32(frame, 2)
     if http:

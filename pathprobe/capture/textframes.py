@@ -26,6 +26,7 @@ from pathprobe.capture.conn import LARGE_PAYLOAD
 from pathprobe.capture.linklayer import LINKTYPE_RAW, LINKTYPE_TEXT_BREAK, Frame, on_interface
 from pathprobe.capture.text import parse_text
 from pathprobe.capture.textdecode import decode_text
+from pathprobe.capture.textdetail import stream_times
 from pathprobe.capture.texticmp import (
     Sent,
     df_unshown,
@@ -281,6 +282,7 @@ def text_frames(info: TextInfo) -> Iterator[Frame]:
     packets = info.parse.packets
     info.link_header = link_header(packets)
     deltas_to_times(packets)
+    stream_times(packets)
     _settle_outliers(packets, info)
     addresses = _Addresses(info.names)
     sides: dict[tuple[str, int, str, int], _Side] = {}

@@ -84,6 +84,10 @@ class TextPacket:
     # firewall dropped it
     drop_reason: str = ""
     number: int | None = None       # the frame number the text gives (No. column, 'Frame N')
+    # tshark -O tcp: no frame time, but the time since the first frame of the TCP stream
+    # and that stream's index ('[Stream index: N]')
+    stream_ts: float | None = None
+    stream: int | None = None
     # An ICMP frag-needed / Packet Too Big line: the MTU it names (0: none, or a packet-list
     # row, which does not show it), the destination of the packet it answers, and that
     # packet when tcpdump -v quoted it (on the next lines).
