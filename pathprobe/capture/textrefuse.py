@@ -21,6 +21,9 @@ _TRACERT = re.compile(r"^\s*(?:\S*>\s*)?(?:tracert|pathping)(?:\.exe)?"
 _TRACERT_HOP = re.compile(r"^\s*\d{1,3}\s+(?:(?:<?\d+\s?ms|\*)\s+){3}\S")
 # Cisco IOS, ASA and FTD traceroute: "Tracing the route to ADDR", "  1 10.0.1.1 1 msec 1 msec *"
 _CISCO_HOP = re.compile(r"^\s*\d{1,3}\s+\S+.*\d+ msec\b")
+# Linux traceroute's hops without its first line: "  1  gw (10.0.0.1)  0.512 ms  0.430 ms *"
+_LINUX_HOP = re.compile(r"^\s*\d{1,3}\s+\S+(?: \([^)\s]+\))?\s+(?:\d+(?:\.\d+)? ms\s+|\*\s+)*"
+                        r"\d+(?:\.\d+)? ms\b")
 # mtr: its command, its report's header "HOST: fmc  Loss%  Snt ...", a hop "  1.|-- 10.0.0.1"
 _MTR = re.compile(r"^(?:.*?[$#>]\s*(?:sudo\s+)?mtr\s|\s*(?:sudo\s+)?mtr\s+-)"
                   r"|^\s*HOST:\s+\S+\s+Loss%|^\s*\d{1,3}\.\|--\s")
@@ -69,6 +72,12 @@ def _sizeless_trace(name: str, lines: Sequence[str]) -> str | None:
                 "size, so it shows which hops answer, not which sizes pass; paste an "
                 "extended ping with the DF bit set and a sweep of sizes (repeat count 1) "
                 "instead, or a capture")
+    if sum(1 for ln in head if _LINUX_HOP.match(ln)) >= 2:
+        return (f"{name}: traceroute hop lines without the first line, which says the size "
+                "of the probes ('traceroute to HOST (ADDR), 30 hops max, 60 byte packets'): "
+                "they show which hops answer, not which sizes pass; paste the whole output "
+                "of a DF traceroute ('traceroute -F -n HOST 1500', then smaller sizes) or a "
+                "capture")
     if any(_MTR.match(ln) for ln in head):
         return (f"{name}: mtr output: it shows loss and delay per hop, not which sizes pass "
                 "(its probes are not DF: a large one is fragmented, not refused); paste "

@@ -8,6 +8,8 @@ pastes' formats with the lab's addresses."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from pathprobe.capture.textpacket import IcmpKind, TextForm, TextPacket
 from pathprobe.capture.textping import ROUTER_UNSHOWN
 from pathprobe.capture.textroute import RouteOutput, _arguments, _Command, _probes
 from pathprobe.capture.texttrace import TRACER, Probe
+from tests.conftest import cli_env
 from tests.unit.test_text_pings import analyze
 from tests.unit.test_text_tracepath import assert_probes_sized, facts, mixes, read_lines, verdict
 
@@ -225,3 +228,23 @@ def test_arguments(args: str, want: _Command) -> None:
 @given(mixes(ROUTES))
 def test_any_mix_of_lines_reads_without_error(lines: list[str]) -> None:
     assert_probes_sized(lines, TextForm.TRACEROUTE)
+
+
+@pytest.mark.parametrize("name", ["mtu-F1500", "mtu-dflt", "healthy-F1500", "busybox-mtu-F"])
+def test_hop_lines_without_the_lines_that_say_the_size_are_refused_by_name(
+        tmp_path: Path, name: str) -> None:
+    """Without its command and first line a traceroute's hops show no probe size. On
+    b8ce0a1 such text was 'not a capture: no ... traceroute lines', which they are; now
+    the error says what is missing and what to paste instead (exit 2: bad input)."""
+    lines = (ROUTES / f"{name}.txt").read_text().splitlines()
+    hops = [line for line in lines if line[:4].strip().isdigit()]
+    assert len(hops) >= 2
+    text = tmp_path / "hops.txt"
+    text.write_text("\n".join(hops) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(text)],
+                          capture_output=True, text=True, env=cli_env(), check=False,
+                          timeout=60)
+    assert proc.returncode == 2 and not proc.stdout
+    assert proc.stderr.startswith("pathprobe: error: hops.txt: traceroute hop lines without "
+                                  "the first line, which says the size of the probes"), proc.stderr
+    assert proc.stderr.count("\n") == 1
