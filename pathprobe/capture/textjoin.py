@@ -54,7 +54,7 @@ _OPENS = re.compile(r"^\s+\((?:tos|flowlabel|hlim|class) |(?:\[Error converting 
 _ASA_OPENS = re.compile(r"^\s*\d{1,10}: \d{1,2}:\d\d:\d\d\.\d+\s+\S+"
                         r"(?: > \S+?:?(?: |$)|(?: >)?\s*$)")
 _VHEAD = re.compile(TD_START + r"(?:IP6? )?\((?:tos|flowlabel|hlim|class) ")
-_TD_WHOLE = re.compile(r", length \d+(?:$|(?=[\s,)])|: \S)|\[\|\w+\]|\btcp \d+\s*$"
+_TD_WHOLE = re.compile(r", length \d+(?:$|(?=[\s,)A-Z])|: \S)|\[\|\w+\]|\btcp \d+\s*$"
                        r"|\[bad opt\]\]?\s*$"     # (tcpdump stops at options it cannot read)
                        r"|ICMP6, (?:echo (?:request|reply), id \d+, seq \d+"
                        r"|packet too big, mtu \d+)\s*$")

@@ -427,3 +427,17 @@ def test_tcpdump_lines_with_what_comes_before_their_addresses_are_joined(
     assert out[:-1] == [""] * (len(lines) - 1) and starts == {len(lines): 1}
     (p,) = parse_text(lines).packets
     assert (p.line, p.length, p.flags, p.mss) == (1, *want)
+
+
+def test_a_line_whose_decoder_follows_its_length_without_a_space_is_whole() -> None:
+    """tcpdump prints some decoders right after the length ('length 32LDP, ...': the
+    tcpdump project's ldp-common-session); broken by a mailer, the line was never taken
+    for whole (53b1931), so its pieces were read apart and the segment was lost."""
+    lines = ["12:23:59.828062 IP 198.18.0.2.58320 > 198.18.0.1.646: Flags [P.], seq",
+             "96201:96233, ack 83737, win 2990, length 32LDP, Label-Space-ID:",
+             "198.18.0.2:0, pdu-length: 28"]
+    out, starts = unwrapped(lines)
+    assert out[0] == "" and out[1].endswith("win 2990, length 32LDP, Label-Space-ID:")
+    assert starts == {2: 1}     # (the decoder's rest holds nothing of TCP)
+    (p,) = parse_text(lines).packets
+    assert (p.line, p.seq, p.length) == (1, 96201, 32)
