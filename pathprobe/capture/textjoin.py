@@ -341,7 +341,6 @@ def _bytes(line: str) -> int:
     return len(line.expandtabs().encode("utf-8", "surrogateescape"))
 
 
-
 def _row_fold(out: Sequence[str], broken: Sequence[int]) -> tuple[int, Callable[[str], int]]:
     """The column a fold broke every long row at (0: none), in the measure it counted in
     (the one more broken rows agree on: columns, bytes as coreutils' fold counts them, or
@@ -432,7 +431,7 @@ def _csv_unwrapped(out: list[str], starts: dict[int, int]) -> None:
         pieces = _csv_pieces(out, i)
         j = i + 1 + len(pieces)
         glued = _row_reads("".join([out[i], *pieces])) - _row_reads(" ".join([out[i], *pieces]))
-        for tie_spaced in (True, False) if not glued else (glued < 0,):
+        for tie_spaced in (True, False) if not glued else (True,):   # (a tie: tried both)
             joined = out[i]
             for k, piece in enumerate(pieces):
                 folded = bool(width) and measure(out[i + k]) == width

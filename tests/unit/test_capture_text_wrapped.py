@@ -104,7 +104,8 @@ def test_a_mailers_dropped_space_is_put_back() -> None:
                                                                  (4, 1300, True, 9)]
 
 
-@pytest.mark.parametrize("lines", [
+# packet lines that start their own: nothing to join
+_LINES_ALONE = [
     # tcpdump -A: the payload below a whole line is no piece of it
     ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [P.], seq 1:40, ack 1, "
      "win 63, length 39", "E..[..@.@.........", "CONNECT up.example:443 HTTP/1.1"],
@@ -121,9 +122,7 @@ def test_a_mailers_dropped_space_is_put_back() -> None:
     ["12:00:00.000001 IP 198.18.1.2.40000 > 198.18.2.2.3128: Flags [S], seq 7, win 6",
      "12:00:00.000002 IP 198.18.2.2.3128 > 198.18.1.2.40000: Flags [R.], seq 0, ack 8, "
      "win 0, length 0"],
-])
-def test_lines_that_start_their_own_are_left_alone(lines: list[str]) -> None:
-    assert unwrapped(lines) == (lines, {})
+]
 
 
 def _wrap(lines: list[str], width: int, how: str) -> list[str]:
@@ -250,7 +249,7 @@ def test_any_break_of_rows_reads_as_the_rows_printed(text: Path, width: int, how
     assert _read(_wrap(lines, width, how)) == _read(lines)
 
 
-@pytest.mark.parametrize("lines", [
+_ROWS_ALONE = [
     # a remark below a row narrower than the text's widest, a header below a row: no
     # pieces of it
     ["  5   0.052627   198.18.2.2 \u2192 198.18.1.2   TCP 54 80 \u2192 48716 [ACK] Seq=1 "
@@ -270,8 +269,11 @@ def test_any_break_of_rows_reads_as_the_rows_printed(text: Path, width: int, how
     ["1\t0.000000\t198.18.1.2\t198.18.2.2\tTCP\t66\t48716 \u2192 80 [SYN] Seq=0",
      "2\t0.019717\t198.18.2.2\t198.18.1.2\tTCP\t66\t80 \u2192 48716 [SYN, ACK] Seq=0 "
      "Ack=1 Win=64240 Len=0 MSS=1300"],
-])
-def test_rows_that_start_their_own_are_left_alone(lines: list[str]) -> None:
+]
+
+
+@pytest.mark.parametrize("lines", [*_LINES_ALONE, *_ROWS_ALONE])
+def test_lines_that_start_their_own_are_left_alone(lines: list[str]) -> None:
     assert unwrapped(lines) == (lines, {})
 
 
