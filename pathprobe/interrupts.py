@@ -10,7 +10,9 @@ program happens to be):
   cannot kill them either) and taken back afterwards (``masked``);
 - after the report is complete: its exit status stands (``report_done``);
 - a run that builds something (``demo``): only the first Ctrl-C interrupts it
-  (``first_interrupt``), and its cleanup runs ``masked``.
+  (``first_interrupt``), and its cleanup runs ``masked``;
+- a long read of a capture (``analyze``): Ctrl-C asks the reading to stop at its next
+  safe point, so what was read is still analysed (``stop_on_interrupt``).
 """
 
 from __future__ import annotations
@@ -105,3 +107,43 @@ def masked() -> Iterator[Masked]:
             signal.sigwait({signum})  # pending, so this returns at once and consumes it
         seen.interrupted = signal.SIGINT in pending or signal.SIGTERM in pending
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class StopAsked(KeyboardInterrupt):
+    """Ctrl-C while a ``Stop`` waited for input: that wait ends here (a KeyboardInterrupt
+    still, should it escape: the run then ends as any interrupted one)."""
+
+
+class Stop:
+    """Ctrl-C as a request: a long loop checks ``asked`` where stopping is safe (between
+    batches of frames, never inside one). Only while ``waiting`` (for input that may never
+    come: a pipe whose writer lives on) does Ctrl-C raise, as StopAsked, to end the wait."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.waiting = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.asked:      # (later ones change nothing, as with FirstInterrupt)
+            return
+        self.asked = True
+        if self.waiting:
+            raise StopAsked
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[Stop | None]:
+    """Ctrl-C asks the block to stop (``Stop``) instead of interrupting it wherever it is;
+    that Ctrl-C was the run's first, so the guard it would have tripped is disarmed. None
+    where a signal handler cannot be set (not the main thread) or Ctrl-C is ignored."""
+    if not _main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield None
+        return
+    stop = Stop()
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if stop.asked and isinstance(previous, FirstInterrupt):
+            previous.disarm()

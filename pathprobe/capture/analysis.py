@@ -14,7 +14,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,11 +42,13 @@ from pathprobe.capture.reader import (
     read_batches,
     unsupported_only_error,
 )
+from pathprobe.capture.reading import Reading
 from pathprobe.capture.rules import DEFAULT_STALL_S
 from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
+from pathprobe.interrupts import stop_on_interrupt
 from pathprobe.model import (
     Confidence,
     Evidence,
@@ -204,11 +206,12 @@ def track(path: Path, filters: Filters, stats: ReadStats,
           on_done: Callable[[Conn], None] | None = None,
           max_connections: int = MAX_CONNECTIONS, tap: SegmentLog | None = None,
           icmp: IcmpLog | None = None, dns: DnsLog | None = None,
-          pair_member: int | None = None) -> Tracker:
+          pair_member: int | None = None, reading: Reading | None = None) -> Tracker:
     """Run every frame of the capture (``pair_member``: that one of an archive's two)
     through the tracker (the hot loop); ``tap``, when given, also sees every TCP segment
     (two-capture matching, ``correlate.SegmentLog``); ICMP goes to ``icmp``, DNS to
-    ``dns``; frames that hold no IP packet are counted in ``stats.not_ip``."""
+    ``dns``; frames that hold no IP packet are counted in ``stats.not_ip``; ``reading``
+    (the command line's): progress, and Ctrl-C that ends the reading between batches."""
     # hot loop: scripts/bench_analyze.py (500k frames; a call per packet or per frame is
     # measurable, so the fast paths of fast_tcp and Tracker.tcp are inlined and it stays whole)
     tracker = Tracker(on_done, max_connections)
@@ -229,7 +232,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     tap_rows = tap.table if tap is not None else {}
     recent = tracker.recent
     previous: tuple[int, float] | None = None
-    for batch in read_batches(path, stats, pair_member):
+    batches = read_batches(path, stats, pair_member)
+    for batch in reading.batches(batches) if reading is not None else batches:
         pauses = batch_pauses(batch, previous)
         if pauses:
             tracker.pauses = (*tracker.pauses, *pauses)[:PAUSES_MAX]
@@ -487,10 +491,12 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     max_rows: int = 200,
                     progress: Callable[[str], None] | None = None,
                     max_connections: int = MAX_CONNECTIONS,
-                    tap: SegmentLog | None = None, pair_member: int | None = None
-                    ) -> Analysis:
+                    tap: SegmentLog | None = None, pair_member: int | None = None,
+                    interactive: bool = False) -> Analysis:
     """Read ``path`` (``pair_member``: that one of the two captures in the archive) and say,
-    per connection and overall, what went wrong.
+    per connection and overall, what went wrong. ``interactive`` (one capture, from the
+    command line): progress while reading, and Ctrl-C stops the reading there and
+    analyses what was read (``stats.stopped``).
 
     Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
     CaptureUnreadable (exit status 3) when it holds no packets, no IP packet at all, or
@@ -500,11 +506,14 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     collector = Collector(filters, stall_s, max_rows)
     collector.packets_left_out = lambda: stats.text is not None and stats.text.parse.ambiguous > 0
     icmp, dns = IcmpLog(), DnsLog()
-    with no_cyclic_gc():
+    with no_cyclic_gc(), stop_on_interrupt() if interactive else nullcontext() as stop:
+        reading = Reading(path.name, stats, progress, stop) if interactive else None
         tracker = track(path, filters, stats, collector, max_connections, tap, icmp, dns,
-                        pair_member)
+                        pair_member, reading)
         tracker.finish()
         collector.close()
+    if stats.stopped and not stats.frames:
+        raise KeyboardInterrupt   # (stopped before a frame was read: nothing to analyse)
     elapsed = time.monotonic() - t0
     if progress and elapsed >= 2.0:   # only worth saying for big captures
         progress(f"read {stats.frames} frames in {elapsed:.1f} s")

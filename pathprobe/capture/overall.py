@@ -37,6 +37,10 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
                         packets=stats.frames - stats.not_ip - stats.unsupported_frames))
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
+    if stats.stopped:   # (bytes: -1 where the reading could not say how far it got)
+        notes.append(ev(CaptureFact.READING_STOPPED, frames=stats.frames,
+                        read=stats.stopped_at if stats.stopped_at is not None else -1,
+                        size=stats.size or -1))
     if tracker.recent.count:
         notes.append(ev(CaptureFact.PACKETS_TWICE, tracker.recent.first,
                         count=tracker.recent.count))

@@ -159,6 +159,10 @@ class Decompressing:
         self.truncated = False
         self.position = 0   # decompressed bytes handed out so far
 
+    def compressed_position(self) -> int:
+        """How far into the compressed file the reading got (for progress)."""
+        return self._raw.tell()
+
     def _input(self) -> bytes:
         """Compressed bytes to give the decompressor next (b"": it still holds some)."""
         z: Any = self._z

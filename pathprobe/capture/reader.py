@@ -79,6 +79,12 @@ class ReadStats:
     not_ip_cut: int = 0
     not_ip_kept: int = 0
     ip_cut: int = 0
+    # For the progress of a long read: the file's size on disk and how far into it the
+    # reading got (a plain or compressed file; not a pipe or an archive's member).
+    size: int | None = None
+    where: Callable[[], int] | None = None
+    stopped: bool = False   # Ctrl-C stopped the reading early: the frames before were read
+    stopped_at: int | None = None   # ... this many bytes into the file, when it can say
 
 
 def _no_ip_there(linktype: int) -> str:
@@ -168,6 +174,7 @@ def read_batches(path: Path, stats: ReadStats | None = None, pair_member: int | 
     stats = stats if stats is not None else ReadStats()
     f, compression, stats.unpacked = open_capture(path, pair_member)
     stats.compressed = compression is not None
+    _mark_progress(path, f, stats)
     try:
         try:
             magic = f.read(4)
@@ -191,6 +198,19 @@ def read_batches(path: Path, stats: ReadStats | None = None, pair_member: int | 
     finally:
         if f is not sys.stdin.buffer:
             f.close()
+
+
+def _mark_progress(path: Path, f: BinaryIO, stats: ReadStats) -> None:
+    """Where a long read can tell how far it got: a file on disk, plain or compressed."""
+    if stats.unpacked is not None or str(path) == "-":
+        return
+    try:
+        if not path.is_file():   # (a FIFO, /dev/stdin: no size, no position)
+            return
+        stats.size = path.stat().st_size
+    except OSError:
+        return
+    stats.where = f.compressed_position if isinstance(f, Decompressing) else f.tell
 
 
 def _batched(frames: Iterator[Frame], size: int = 1024) -> Iterator[list[Frame]]:
@@ -276,9 +296,11 @@ def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[list[Fra
         raise _unsupported(linktype)
     stats.linktypes.add(linktype)
     unpack = struct.Struct(endian + "IIII").unpack_from
-    read = f.read
     # Read in large chunks and slice frames out of them: two read() calls per frame
-    # cost more than the rest of the reader.
+    # cost more than the rest of the reader. One raw read a chunk (read1): a file gives a
+    # whole chunk, a pipe what it holds now, so a live capture's frames are analysed as
+    # they come (and a Ctrl-C reports them), not once a megabyte of them piled up.
+    read: Callable[[int], bytes] = getattr(f, "read1", None) or f.read
     buf = read(CHUNK)
     pos = 0
     n = 0

@@ -8,7 +8,7 @@ them (``--host`` on the command line, ``hosts`` in the API).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from pathprobe.capture.correlate import SegmentLog
 from pathprobe.capture.packing import ArchivePair
 from pathprobe.errors import CaptureError, UsageError
 from pathprobe.model import Leg, Measurement, Progress, Recommendation, Verdict
+from pathprobe.runner import InterruptedDuring
 from pathprobe.wire.hostport import parse_host
 
 # One capture of a run: its file, its place in the archive it is read out of (an
@@ -75,20 +76,29 @@ class CaptureRun:
     stall_s: float
     max_rows: int
     max_connections: int
+    # The command line's run: progress while one capture is read, and Ctrl-C that stops
+    # the reading and reports what was read (two captures: Ctrl-C ends the run, as the
+    # reading of both cannot stop at the same point of their story)
+    interactive: bool = False
     done: list[Analysis] = field(default_factory=list)
 
-    def measure(self, progress: Progress) -> list[Measurement]:
+    def measure(self, progress: Progress) -> Iterator[Measurement]:
         check_captures(self.captures)
         if len(self.captures) == 2:
-            return [self._two(progress, [(p, None, p.name) for p in self.captures])]
+            yield self._two(progress, [(p, None, p.name) for p in self.captures])
+            return
         path = self.captures[0]
         try:
             self.done.append(analyze_capture(path, self.filters, stall_s=self.stall_s,
                                              max_rows=self.max_rows, progress=progress,
-                                             max_connections=self.max_connections))
+                                             max_connections=self.max_connections,
+                                             interactive=self.interactive))
         except ArchivePair as pair:   # (fmc.pcap and proxy.pcap zipped: one story)
-            return [self._two(progress, [(path, i, name) for i, name in pair.members])]
-        return [self.done[0].measurement]
+            yield self._two(progress, [(path, i, name) for i, name in pair.members])
+            return
+        yield self.done[0].measurement
+        if self.done[0].stats.stopped:   # (the report: partial, what was read)
+            raise InterruptedDuring("reading the capture")
 
     def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                     ) -> tuple[Recommendation, ...]:

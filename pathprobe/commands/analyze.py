@@ -91,6 +91,14 @@ packet, or no connection or ICMP matching the filters, is exit status 3
 (the line names what the frames carry and how to re-capture). A capture
 cut short or corrupt after some frames is analysed up to there, as tcpdump
 and tshark read it, and a note says where it ends.
+
+A long read (a capture of gigabytes, or one still being written to a pipe
+or FIFO) says how far it got every 3 s on stderr. Ctrl-C stops the reading:
+the frames read so far are analysed and reported, marked partial (a note
+says after which frame), with the exit status of what they show: 1 for a
+finding, else 3. Frames from a pipe are analysed as they arrive. (With two
+captures, Ctrl-C ends the run: their reading cannot stop at the same moment
+of the story.)
 """
 
 
@@ -138,7 +146,7 @@ def analyze_command(
 
     check_captures(captures)
     run = CaptureRun(captures, make_filters(host or (), port or (), proxy), stall, max_rows,
-                     max_connections)
+                     max_connections, interactive=True)
     run_measuring("analyze", run.measure, out,
                   context=make_context(target=" + ".join(map(str, captures))),
                   recommender=run.recommender)

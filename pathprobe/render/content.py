@@ -108,8 +108,15 @@ def context_rows(report: Report) -> tuple[tuple[str, str], ...]:
     if c.target:
         rows.append(("capture" if report.command == "analyze" else "target", c.target))
     if report.partial:
-        rows.append(("partial", "yes: interrupted before every step ran"))
+        rows.append(("partial", f"yes: {partial_words(report)}"))
     return tuple(rows)
+
+
+def partial_words(report: Report) -> str:
+    """What a partial report lacks: steps, or (analyze) the rest of the capture."""
+    if report.command == "analyze":
+        return "interrupted before the whole capture was read"
+    return "interrupted before every step ran"
 
 
 def findings_table(report: Report) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathprobe.findings import NO_TUNNEL, PROXY_CODES, SIZE_CODES
 from pathprobe.model import Confidence, Direction, Leg, Report, Verdict, VerdictCode
-from pathprobe.render.content import Segment, path_legs, path_segments
+from pathprobe.render.content import Segment, partial_words, path_legs, path_segments
 
 LEG_LABEL = {
     Leg.FMC_PROXY: "leg 1 (fmc-proxy)",
@@ -182,5 +182,5 @@ def summarize(report: Report) -> str:
     if errors and not problems:
         line += f" ({len(errors)} step{'s' if len(errors) != 1 else ''} not measured)"
     if report.partial:
-        line += " (PARTIAL: interrupted before every step ran)"
+        line += f" (PARTIAL: {partial_words(report)})"
     return line

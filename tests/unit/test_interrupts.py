@@ -1,4 +1,5 @@
-"""Ctrl-C while `analyze` reads a stream that has not ended: exit 3 with the partial report."""
+"""Ctrl-C while `analyze` reads: the reading stops, what was read is analysed and reported
+(partial); progress while a long read goes on."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from pathprobe.capture.reader import read_frames
 from tests.conftest import REPO, cli_env
+from tests.unit.test_capture_analysis import CLIENT_HELLO, Flow
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "acl.pcap"
 
@@ -38,10 +43,110 @@ def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path, presses: int) -> None
         os.close(writer)
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 3, stderr
+    # what was read is analysed: the fixture's refused CONNECT (a finding: exit 1)
+    assert proc.returncode == 1, stderr
     doc = json.loads(stdout)
-    assert doc["partial"] is True and any("interrupted" in e for e in doc["errors"])
+    assert doc["partial"] is True, doc
+    assert doc["errors"] == ["interrupted during: reading the capture"], doc["errors"]
+    assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED"], doc["verdicts"]
+    frames = sum(1 for _ in read_frames(FIXTURE))
+    assert f"Ctrl-C stopped the reading after frame {frames}: " in doc["notes"][1], doc["notes"]
+    assert doc["notes"][0].startswith(f"live.pcap: {frames} frames"), doc["notes"]
     assert "Traceback" not in stderr
+
+
+def _tunnels(copies: int) -> tuple[bytes, int]:
+    """A pcap of ``copies`` tunnels, one after the other (distinct client ports): the first
+    a reset answering a large segment, the others healthy downloads; and its frame count."""
+    rst = Flow()
+    rst.tunnel()
+    rst.send(0.1, True, CLIENT_HELLO)
+    rst.ack(0.11, False)
+    rst.send(0.2, True, b"\x17" * 1448)
+    rst.rst(0.2005, False)
+    ok = Flow(cport=40001)
+    ok.tunnel()
+    ok.send(0.1, True, CLIENT_HELLO)
+    for i in range(6):
+        ok.send(0.11 + i * 0.001, False, b"\x17" * 1400)
+    ok.ack(0.12, True)
+    ok.close(0.13)
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    frames = 0
+    for k in range(copies):
+        flow = rst if k == 0 else ok
+        for ts, data in flow.frames:
+            b = bytearray(data)
+            for pos in (34, 36):      # the client port, either side (Ethernet, IPv4, TCP)
+                if b[pos:pos + 2] == flow.cport.to_bytes(2, "big"):
+                    b[pos:pos + 2] = (20000 + k).to_bytes(2, "big")
+            t = 1_700_000_000 + k * 0.2 + ts
+            out.append(struct.pack("<IIII", int(t), round((t % 1) * 1e6), len(b), len(b)))
+            out.append(bytes(b))
+            frames += 1
+    return b"".join(out), frames
+
+
+def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
+        tmp_path: Path) -> None:
+    """A capture that keeps coming (a FIFO fed 2 MB/s): a progress line every few seconds,
+    then Ctrl-C: the reading stops, and the connections read so far are judged."""
+    data, total = _tunnels(1000)
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(fifo), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
+                            text=True)
+    fed = threading.Event()
+
+    def feed() -> None:
+        try:
+            with open(fifo, "wb", buffering=0) as w:
+                for at in range(0, len(data), 1 << 18):
+                    w.write(data[at:at + (1 << 18)])
+                    time.sleep(0.125)
+        except BrokenPipeError:   # (analyze stopped reading, as asked)
+            pass
+        fed.set()
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()           # the first line comes after 3 s of reading
+        assert re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames, \d+ s \(Ctrl-C "
+                            r"stops here and reports what was read\)\n", line), line
+        assert not fed.is_set()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr      # the reset story came first: a finding
+    assert "Traceback" not in stderr
+    doc = json.loads(stdout)
+    assert doc["partial"] is True and [v["code"] for v in doc["verdicts"]] == [
+        "RST_ON_LARGE_SEGMENT"], doc["verdicts"]
+    read = re.match(r"live\.pcap: (\d+) frames, (\d+) of \2 TCP connections", doc["notes"][0])
+    assert read is not None, doc["notes"]
+    frames, connections = int(read[1]), int(read[2])
+    assert 0 < frames < total and 1 < connections < 1000, (frames, total, connections)
+    assert doc["notes"][1].startswith(f"Ctrl-C stopped the reading after frame {frames}: ")
+
+
+def test_the_progress_line_says_the_share_of_a_file_read() -> None:
+    from pathprobe.capture.reader import ReadStats
+    from pathprobe.capture.reading import Reading
+
+    now = [100.0]
+    stats = ReadStats(size=137_428_937, where=lambda: 68_714_469)
+    reading = Reading("big.pcap", stats, None, None, clock=lambda: now[0])
+    reading.handed = 250_027
+    now[0] = 104.6
+    assert reading.line() == ("reading big.pcap: 250,027 frames, 50% of 137 MB, 5 s (Ctrl-C "
+                              "stops here and reports what was read)")
+    stats.where = None       # a pipe: how far is unknown
+    assert reading.line().startswith("reading big.pcap: 250,027 frames, 5 s ")
 
 
 # Moments from the interpreter's start to well after the report (analyze of a small

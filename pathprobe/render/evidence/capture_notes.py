@@ -45,7 +45,18 @@ def _unpacked(v: Mapping[str, Number]) -> str:
     return f"{v.get('member')} read out of the {v.get('kind')} archive {v.get('archive')}{left}"
 
 
+def _reading_stopped(v: Mapping[str, Number]) -> str:
+    read, size = v.get("read"), v.get("size")
+    how_far = (f" ({read / 1e6:,.0f} of its {size / 1e6:,.0f} MB)"
+               if isinstance(read, int) and isinstance(size, int) and read >= 0 and size > 0
+               else "")
+    return (f"Ctrl-C stopped the reading after frame {v.get('frames')}{how_far}: this "
+            "report covers the frames before it; connections still open there were judged "
+            "as they stood (as at the end of a capture)")
+
+
 TEXT: dict[CaptureFact, Template] = {
+    CaptureFact.READING_STOPPED: _reading_stopped,
     CaptureFact.CAPTURE_READ:
         "{file}: {frames:#frame}, {chosen} of {total:#TCP connection} analysed",
     CaptureFact.UNPACKED: _unpacked,
