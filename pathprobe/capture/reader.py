@@ -196,6 +196,7 @@ def read_batches(path: Path, stats: ReadStats | None = None, pair_member: int | 
                                f"uncompressed bytes: {stats.frames} complete frames were "
                                f"analysed{cut}")
     finally:
+        stats.where = None    # (no position once closed; and the stats must pickle: beside.py)
         if f is not sys.stdin.buffer:
             f.close()
 
