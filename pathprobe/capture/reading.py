@@ -17,7 +17,8 @@ from pathprobe.capture.reader import ReadStats
 from pathprobe.interrupts import Stop, StopAsked
 from pathprobe.model import Progress
 
-SAY_EVERY_S = 3.0     # between two lines of progress (a pipe or a log gets each one)
+FIRST_SAY_S = 1.0     # the first line of progress (a smaller capture is read by then)
+SAY_EVERY_S = 3.0     # between two (a pipe or a log gets each one)
 MB = 1_000_000
 
 
@@ -33,7 +34,7 @@ class Reading:
         self.stop = stop
         self.clock = clock
         self.started = clock()
-        self.next_say = self.started + SAY_EVERY_S
+        self.next_say = self.started + FIRST_SAY_S
         self.stopped = False
         self.handed = 0      # the last frame handed on, whose batch was analysed
 
@@ -55,14 +56,15 @@ class Reading:
             if batch is None or (stop is not None and stop.asked):
                 self._end(source, stop is not None and stop.asked)
                 return
+            # (said only with more to read: a capture read in one go says nothing)
+            if self.progress is not None and self.handed and self.clock() >= self.next_say:
+                self.next_say = self.clock() + SAY_EVERY_S
+                self.progress(self.line())
             yield batch
             self.handed = batch[-1][0]
             if stop is not None and stop.asked:
                 self._end(source, True)
                 return
-            if self.progress is not None and self.clock() >= self.next_say:
-                self.next_say = self.clock() + SAY_EVERY_S
-                self.progress(self.line())
 
     def _end(self, source: Iterator[list[Frame]], stopped: bool) -> None:
         if stopped:
@@ -74,15 +76,14 @@ class Reading:
                 close()     # the file is closed now, not when the generator is collected
 
     def line(self) -> str:
-        """How far the reading got, as a progress line."""
-        seconds = self.clock() - self.started
+        """How far the reading got, as a progress line (the display shows the seconds)."""
         where = self._where()
         part = ""
         if where is not None and self.stats.size:
             share = min(100, 100 * where // self.stats.size)
             part = f", {share}% of {self.stats.size / MB:,.0f} MB"
-        return (f"reading {self.name}: {self.handed:,} frames{part}, {seconds:.0f} s "
-                "(Ctrl-C stops here and reports what was read)")
+        return (f"reading {self.name}: {self.handed:,} frames{part} "
+                "(Ctrl-C: stop, report what was read)")
 
     def _where(self) -> int | None:
         where = self.stats.where

@@ -12,10 +12,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pathprobe.capture.linklayer import Frame
 from pathprobe.capture.reader import read_frames
 from tests.conftest import REPO, cli_env
 from tests.unit.test_capture_analysis import CLIENT_HELLO, Flow
@@ -89,8 +91,9 @@ def _tunnels(copies: int) -> tuple[bytes, int]:
 
 def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
         tmp_path: Path) -> None:
-    """A capture that keeps coming (a FIFO fed 2 MB/s): a progress line every few seconds,
-    then Ctrl-C: the reading stops, and the connections read so far are judged."""
+    """A capture that keeps coming (a FIFO fed 1 MB/s, 9 s in all): a progress line after
+    1 s, another 3 s later, then Ctrl-C: the reading stops, and the connections read so far
+    are judged."""
     data, total = _tunnels(1000)
     fifo = tmp_path / "live.pcap"
     os.mkfifo(fifo)
@@ -104,7 +107,7 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
             with open(fifo, "wb", buffering=0) as w:
                 for at in range(0, len(data), 1 << 18):
                     w.write(data[at:at + (1 << 18)])
-                    time.sleep(0.125)
+                    time.sleep(0.25)
         except BrokenPipeError:   # (analyze stopped reading, as asked)
             pass
         fed.set()
@@ -113,9 +116,10 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
     writer.start()
     try:
         assert proc.stderr is not None
-        line = proc.stderr.readline()           # the first line comes after 3 s of reading
-        assert re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames, \d+ s \(Ctrl-C "
-                            r"stops here and reports what was read\)\n", line), line
+        lines = [proc.stderr.readline() for _ in range(2)]   # after 1 s, then 3 s more
+        for line in lines:
+            assert re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames \(Ctrl-C: "
+                                r"stop, report what was read\)\n", line), lines
         assert not fed.is_set()
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=30)
@@ -134,19 +138,45 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
     assert doc["notes"][1].startswith(f"Ctrl-C stopped the reading after frame {frames}: ")
 
 
-def test_the_progress_line_says_the_share_of_a_file_read() -> None:
+def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     from pathprobe.capture.reader import ReadStats
     from pathprobe.capture.reading import Reading
 
-    now = [100.0]
+    now = [0.0]
+    said: list[str] = []
     stats = ReadStats(size=137_428_937, where=lambda: 68_714_469)
-    reading = Reading("big.pcap", stats, None, None, clock=lambda: now[0])
-    reading.handed = 250_027
-    now[0] = 104.6
-    assert reading.line() == ("reading big.pcap: 250,027 frames, 50% of 137 MB, 5 s (Ctrl-C "
-                              "stops here and reports what was read)")
+    reading = Reading("big.pcap", stats, said.append, None, clock=lambda: now[0])
+
+    def source() -> Iterator[list[Frame]]:
+        for n in range(1, 11):     # a batch of two frames every 0.5 s
+            now[0] = n * 0.5
+            yield [(2 * n - 1, now[0], 1, b"", 0), (2 * n, now[0], 1, b"", 0)]
+
+    assert [batch[-1][0] for batch in reading.batches(source())] == list(range(2, 21, 2))
+    line = "reading big.pcap: {} frames, 50% of 137 MB (Ctrl-C: stop, report what was read)"
+    # as the batches read at 1.0 s and 4.0 s come (not 7.0 s): the frames before them
+    assert said == [line.format(2), line.format(14)]
     stats.where = None       # a pipe: how far is unknown
-    assert reading.line().startswith("reading big.pcap: 250,027 frames, 5 s ")
+    assert reading.line() == "reading big.pcap: 20 frames (Ctrl-C: stop, report what was read)"
+    assert not reading.stopped
+
+
+def test_a_capture_read_in_one_batch_says_nothing_however_long_it_took() -> None:
+    from pathprobe.capture.reader import ReadStats
+    from pathprobe.capture.reading import Reading
+
+    now = [0.0]
+    said: list[str] = []
+    reading = Reading("small.pcap", ReadStats(), said.append, None, clock=lambda: now[0])
+
+    def source() -> Iterator[list[Frame]]:
+        now[0] = 30.0              # (a loaded machine)
+        yield [(1, 0.0, 1, b"", 0)]
+        now[0] = 60.0
+
+    assert len(list(reading.batches(source()))) == 1
+    assert said == []
+
 
 
 # Moments from the interpreter's start to well after the report (analyze of a small
