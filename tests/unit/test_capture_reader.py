@@ -291,6 +291,65 @@ def test_chunked_reading_keeps_every_record(tmp_path: Path, monkeypatch: pytest.
     assert (truncated is None) == (cut == 0)
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])
+@given(records=st.lists(st.tuples(st.integers(0, 700), st.sampled_from([6, 6, 6, 3, 2]),
+                                  st.booleans()), min_size=1, max_size=30),
+       endians=st.lists(st.sampled_from(["<", ">"]), min_size=1, max_size=2),
+       chunk=st.sampled_from([64, 97, 256, 1 << 20]), cut=st.integers(0, 60))
+def test_chunked_pcapng_reading_keeps_every_block(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        records: list[tuple[int, int, bool]], endians: list[str], chunk: int, cut: int) -> None:
+    """pcapng's Enhanced Packet Blocks are sliced out of the chunk read in one loop, every
+    other block (or one across a chunk's end) read one at a time: whatever the chunk size,
+    every frame comes out whole, numbered as Wireshark does (frames on an interface of an
+    unsupported link type counted, not handed on), with the same truncation note; sections
+    of either byte order, one after the other."""
+    from pathprobe.capture import reader
+    parts, expected, n = [], [], 0
+    per_section = -(-len(records) // len(endians))
+    for s, endian in enumerate(endians):
+        mine = records[s * per_section:(s + 1) * per_section]
+        if not mine:
+            continue
+        body = b"".join(
+            _block(endian, kind, struct.pack(endian + "I", size) + bytes([size % 251]) * size)
+            if kind == 3 else   # (a simple packet block has no captured length: it is whole)
+            _block(endian, kind, struct.pack(endian + ("IIIII" if kind == 6 else "HHIIII"),
+                                             *((1 if foreign else 0, 0, 5, size, size + 4)
+                                               if kind == 6 else
+                                               (1 if foreign else 0, 0, 0, 5, size, size + 4)))
+                   + bytes([size % 251]) * size)
+            for size, kind, foreign in mine)
+        head = write_pcapng(tmp_path / f"s{s}", 1, [], endian=endian).read_bytes()
+        other_if = _block(endian, 1, struct.pack(endian + "HHI", 187, 0, 65535))
+        parts.append(head + other_if + body)
+        for size, kind, foreign in mine:
+            n += 1
+            if not (foreign and kind != 3):   # (a simple packet block is interface 0's)
+                expected.append((n, bytes([size % 251]) * size, size if kind == 3 else size + 4))
+    raw = b"".join(parts)
+    raw = raw[:len(raw) - cut % len(raw)] if cut else raw
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(raw)
+
+    def read(size: int) -> tuple[list[tuple[int, bytes, int]], str | None, int]:
+        monkeypatch.setattr(reader, "CHUNK", size)
+        stats = ReadStats()
+        try:
+            frames = [(n, data, orig) for n, _ts, _lt, data, orig in read_frames(path, stats)]
+        except CaptureError as e:
+            return [], str(e), -1
+        return frames, stats.truncated, stats.unsupported_frames
+
+    got, whole = read(chunk), read(1 << 20)
+    assert got == whole
+    if not cut:
+        assert got[0] == expected and got[1] is None
+    else:   # a prefix of them, whole ones only
+        assert got[0] == expected[:len(got[0])]
+
+
 def test_impossible_record_length_in_a_file_long_enough(tmp_path: Path) -> None:
     """A record length past any sane size is corruption, even when the file is long enough
     to hold it, plain or compressed."""
