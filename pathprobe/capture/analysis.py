@@ -44,7 +44,13 @@ from pathprobe.capture.reader import (
 )
 from pathprobe.capture.reading import Reading
 from pathprobe.capture.rules import DEFAULT_STALL_S
-from pathprobe.capture.timeline import PAUSES_MAX, batch_pauses
+from pathprobe.capture.timeline import (
+    PAUSES_MAX,
+    SWEEP_EVERY,
+    batch_pauses,
+    next_sweep,
+    sweep_aligned,
+)
 from pathprobe.capture.tracker import MAX_CONNECTIONS, Tracker
 from pathprobe.errors import CaptureUnreadable
 from pathprobe.facts.capture import CaptureFact
@@ -110,7 +116,6 @@ class Analysis:
 _V4TCP = struct.Struct("!BxHxxHxBxx12sIIBBH")     # 36 bytes: IPv4 (IHL 5) + TCP to window
 _V6TCP = struct.Struct("!4xHBx36sIIBBH")          # 56 bytes: IPv6 + TCP to window
 _ETH_V4TCP = struct.Struct("!12xH" + _V4TCP.format[1:])   # 50: Ethernet + _V4TCP
-EVICT_EVERY = 16384                               # frames between sweeps of idle connections
 
 FastTcp = tuple[int, Key, int, int, int, int, int, int, int]
 
@@ -225,22 +230,22 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     table_get = tracker.table.get
     delivered = _delivered
     v4u, v6u, ev4u = _V4TCP.unpack_from, _V6TCP.unpack_from, _ETH_V4TCP.unpack_from
-    next_sweep = EVICT_EVERY
+    sweep_at = SWEEP_EVERY + 1
     syn = TCP_SYN
     ts = 0.0
     eth, ipv4 = LINKTYPE_ETHERNET, b"\x08\x00"
     tap_rows = tap.table if tap is not None else {}
     recent = tracker.recent
     previous: tuple[int, float] | None = None
-    batches = read_batches(path, stats, pair_member)
+    batches = sweep_aligned(read_batches(path, stats, pair_member))
     for batch in reading.batches(batches) if reading is not None else batches:
         pauses = batch_pauses(batch, previous)
         if pauses:
             tracker.pauses = (*tracker.pauses, *pauses)[:PAUSES_MAX]
         previous = (batch[-1][0], batch[-1][1])
         recent.push(batch)
-        if batch[-1][0] >= next_sweep:    # judge idle connections, once per batch at most
-            next_sweep = batch[-1][0] + EVICT_EVERY
+        if batch[0][0] >= sweep_at:   # judge idle connections, at a span's first frame
+            sweep_at = next_sweep(batch[0][0])
             tracker.capture_end = batch[0][1]
             tracker.evict(batch[0][1])
         for frame, ts, linktype, data, orig in batch:

@@ -1,14 +1,17 @@
-"""Where the capture itself was not running: no packet at all for a day, or time jumping
-back by more than a minute (pieces merged from different captures, as public collections
-hold: jumps of days to decades). A connection's silence across such a pause is no evidence
-of a stall. A quiet hour is not a pause: a filtered capture of one stuck connection is
-quiet. Pure."""
+"""The reading loop's moments in a capture's time. Where the capture itself was not
+running: no packet at all for a day, or time jumping back by more than a minute (pieces
+merged from different captures, as public collections hold: jumps of days to decades). A
+connection's silence across such a pause is no evidence of a stall. A quiet hour is not a
+pause: a filtered capture of one stuck connection is quiet. And where idle connections
+are swept: at fixed frames, whatever batches the reader made. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from pathprobe.capture.linklayer import Frame
+
+SWEEP_EVERY = 16384   # frames between two sweeps of idle connections (Tracker.evict)
 
 PAUSE_S = 86400.0     # no packet at all for this long: the capture stopped (or was merged)
 BACK_S = 60.0         # time going back this far: merged (small steps back: queue reordering)
@@ -43,3 +46,27 @@ def first_pause(pauses: Sequence[Pause], after_frame: int, until_frame: int | No
         if p[0] >= after_frame and (until_frame is None or p[1] <= until_frame):
             return p
     return None
+
+
+def next_sweep(frame: int) -> int:
+    """The first frame of the span of SWEEP_EVERY frames after the one ``frame`` is in."""
+    return (frame - 1) // SWEEP_EVERY * SWEEP_EVERY + SWEEP_EVERY + 1
+
+
+def sweep_aligned(batches: Iterable[list[Frame]]) -> Iterator[list[Frame]]:
+    """``batches`` cut where a span of SWEEP_EVERY frames begins, so that the reading loop,
+    which sweeps before a batch that starts a span, sweeps at the same frames and times
+    whatever batches the reader made: a file's chunks, a pipe's pieces as they came, pcap
+    or pcapng. (Swept elsewhere, an idle connection is judged at another time, or not yet
+    when its next packet comes: the same capture would tell two stories.)"""
+    border = SWEEP_EVERY + 1
+    for batch in batches:
+        while batch and batch[-1][0] >= border:
+            at = border - batch[0][0]     # (pcap frames are numbered without gaps; text not)
+            if not (0 <= at < len(batch) and batch[at][0] == border):
+                at = next(i for i, f in enumerate(batch) if f[0] >= border)
+            if at:
+                yield batch[:at]
+                batch = batch[at:]
+            border = next_sweep(batch[0][0])
+        yield batch
