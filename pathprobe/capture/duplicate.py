@@ -18,28 +18,39 @@ comparing each with the frame before cost 1% of the reading loop.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 from pathprobe.capture.linklayer import LINKTYPE_ETHERNET, Frame, ip_offset
 
 DUPLICATE_S = 0.001   # a copy follows the first within this (a resend: a round trip later)
+# How far back (in frames) a copy's first is looked for: a millisecond of a busy link, and
+# a fixed number, so that whatever batches the reader made (a file's chunks, a pipe's
+# pieces as they came) the same copies are found.
+WINDOW = 8192
 
 
 class RecentFrames:
-    """The frames of the reading loop's last two batches, found by frame number, and the
-    count of copies found among them."""
+    """The frames of the reading loop's last batches, at least WINDOW of them, found by
+    frame number, and the count of copies found among them."""
 
-    __slots__ = ("batches", "count", "first", "last")
+    __slots__ = ("batches", "count", "first", "held", "last")
 
     def __init__(self) -> None:
-        self.batches: tuple[Sequence[Frame], Sequence[Frame]] = ((), ())
+        self.batches: deque[Sequence[Frame]] = deque()   # the newest first
+        self.held = 0     # frames in them
         self.count = 0    # packets found to be copies of an earlier frame
         self.first = 0    # ... the first of them
         self.last = 0     # ... the last (asked again for its ACK and for its data)
 
     def push(self, batch: Sequence[Frame]) -> None:
-        """The next batch: the one before it stays findable (a copy may straddle them)."""
-        self.batches = (batch, self.batches[0])
+        """The next batch: those before it stay findable as long as the others hold fewer
+        than WINDOW frames before it (a copy may straddle batches; a pipe's are small)."""
+        batches = self.batches
+        batches.appendleft(batch)
+        self.held += len(batch)
+        while self.held - len(batches[-1]) - len(batch) >= WINDOW:
+            self.held -= len(batches.pop())
 
     def frame(self, number: int) -> Frame | None:
         for batch in self.batches:
@@ -56,6 +67,8 @@ class RecentFrames:
         when it does."""
         if number == self.last:
             return True
+        if number - earlier > WINDOW:
+            return False
         a, b = self.frame(earlier), self.frame(number)
         if a is None or b is None or earlier == number or not 0 <= b[1] - a[1] <= DUPLICATE_S \
                 or not same_packet(a[2], a[3], b[2], b[3]) or not _seen_twice(a, b):

@@ -1,5 +1,7 @@
-"""Idle connections are swept at the same frames whatever batches the reader made: the same
-capture as pcap, as pcapng, or through a pipe in pieces as they came tells one story."""
+"""What the reading loop decides across batches is decided alike whatever batches the
+reader made: idle connections are swept at the same frames, and packets captured twice
+are found as far back; the same capture as pcap, as pcapng, or through a pipe in pieces
+as they came tells one story."""
 
 from __future__ import annotations
 
@@ -104,21 +106,27 @@ def _pcapng(frames: list[tuple[float, bytes]]) -> bytes:
     return b"".join(out)
 
 
-def _report(argv: list[str], stdin: bytes | None = None, pieces: int = 0) -> dict[str, object]:
+def _report(argv: list[str], stdin: bytes | None = None, pieces: int = 0,
+            status: int = 1) -> dict[str, object]:
+    """The JSON report (less its times and context, the capture's name CAPTURE); ``pieces``
+    1: standard input fed in pieces of odd sizes, 2: a frame at a time, slowly."""
     proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", *argv, "--json",
                              "--max-rows", "0"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env())
     assert proc.stdin is not None
 
-    def feed() -> None:    # in pieces of odd sizes, a pause now and then: batches vary
+    def feed() -> None:    # in pieces, a pause now and then: batches vary
         assert proc.stdin is not None
         data, at, k = stdin or b"", 0, 0
         while at < len(data):
-            size = (7919, 1021, 65537, 333)[k % 4] if pieces else len(data)
+            if pieces == 2:    # (the header, then a frame at a time)
+                size = 24 if at == 0 else 16 + struct.unpack_from("<I", data, at + 8)[0]
+            else:
+                size = (7919, 1021, 65537, 333)[k % 4] if pieces else len(data)
             proc.stdin.write(data[at:at + size])
             proc.stdin.flush()
             at, k = at + size, k + 1
-            if pieces and k % 50 == 0:
+            if pieces == 2 or (pieces and k % 50 == 0):
                 time.sleep(0.002)
         proc.stdin.close()
 
@@ -129,7 +137,7 @@ def _report(argv: list[str], stdin: bytes | None = None, pieces: int = 0) -> dic
     stderr = proc.stderr.read()
     proc.wait(timeout=300)
     writer.join()
-    assert proc.returncode == 1, stderr
+    assert proc.returncode == status, stderr
     doc: dict[str, object] = json.loads(stdout)
     for key in ("started", "duration_s", "context"):
         doc.pop(key)
@@ -149,3 +157,26 @@ def test_the_same_capture_tells_one_story_as_pcap_pcapng_or_a_pipe(tmp_path: Pat
     assert "connection silent for 410 s" in json.dumps(from_file)
     assert _report([str(ng)]) == from_file
     assert _report(["-"], stdin=pcap.read_bytes(), pieces=1) == from_file
+
+
+def test_copies_are_found_as_far_back_through_a_pipe_frame_by_frame(tmp_path: Path) -> None:
+    """``tcpdump -i any`` piped live: each segment of a download captured twice, its copy
+    four frames later (another connection's frames between). Read as they trickle in, a
+    frame or two a batch, the copies are still copies, not resends: the report is the
+    file's."""
+    ack, psh = 0x10, 0x18
+    frames: list[tuple[float, bytes]] = []
+    for i in range(20):
+        t = 1.0 + i * 0.01
+        seg = _frame(PROXY, FMC, 3128, 40000, psh, 1 + 1000 * i, 1, bytes([i]) * 1000)
+        frames.append((t, seg))
+        for k in range(3):   # another connection's ACKs in between
+            frames.append((t + 0.0001 * (k + 1), _frame(FMC, "198.18.3.3", 20000, 80, ack,
+                                                        1, 1 + k + 3 * i)))
+        frames.append((t + 0.0005, seg))
+        frames.append((t + 0.002, _frame(FMC, PROXY, 40000, 3128, ack, 1, 1001 + 1000 * i)))
+    pcap = tmp_path / "twice.pcap"
+    pcap.write_bytes(_pcap(frames))
+    from_file = _report([str(pcap)], status=0)
+    assert "20 packets captured twice" in json.dumps(from_file), from_file["notes"]
+    assert _report(["-"], stdin=pcap.read_bytes(), pieces=2, status=0) == from_file
