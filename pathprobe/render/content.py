@@ -159,7 +159,9 @@ QUANTITIES: tuple[tuple[str, str, str], ...] = (
     ("pmtu_low", "path MTU at least", "B"),
     ("pmtu_high", "path MTU at most", "B"),
     ("max_payload", "largest payload per segment", "B"),
-    ("max_payload_at_least", "largest payload per segment, at least", "B"),
+    # (a write proven to cross, perhaps in pieces: the proxy may relay what leg 1 carried
+    # in two segments as two; only max_payload and max_segment speak of one segment)
+    ("max_payload_at_least", "largest write that crossed, at least", "B"),
     ("max_segment", "largest segment seen by the reflector", "B"),
     ("mss_sent", "MSS sent", "B"),
     ("mss_received", "MSS received", "B"),

@@ -133,6 +133,19 @@ def test_a_lower_bound_is_marked_in_the_table() -> None:
         " cross)" in " ".join(text.split())
 
 
+def test_a_write_that_crossed_is_not_called_a_segment() -> None:
+    """Every size up to a full segment crossed leg 2 (no reflector): a write of 1460 bytes
+    came through, but leg 1 may have carried it in two segments and the proxy relayed
+    them as they came; the row says what is proven."""
+    leg = LegReport(Leg.PROXY_UPSTREAM, "x:443", Direction.UP,
+                    {"max_payload_at_least": 1460, "pmtu_method": "tunnel"})
+    text = render(Report("tunnel", "t", 0, (leg,)), TableFormat.PLAIN)
+    row = next(line for line in text.splitlines()
+               if line.startswith("proxy-upstream") and "1460 B" in line)
+    assert "largest write that crossed, at least" in row and "segment" not in row, row
+    assert "payload at least 1460 B" in text      # (the path's line: no segment either)
+
+
 def test_partial_and_not_measured_are_visible() -> None:
     leg = LegReport(Leg.PROXY_UPSTREAM, "x:443", not_measured=("proxy refused CONNECT",))
     rep = Report("diagnose", "t", 0, (leg,), (BLACKHOLE,), partial=True, errors=("no root",))
