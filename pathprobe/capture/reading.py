@@ -78,8 +78,8 @@ class Reading:
     def line(self) -> str:
         """How far the reading got, as a progress line (the display shows the seconds)."""
         where = self._where()
-        part = ""
-        if where is not None and self.stats.size:
+        part = ""   # (text is read whole before its first packet: its share says nothing)
+        if where is not None and self.stats.size and self.stats.text is None:
             share = min(100, 100 * where // self.stats.size)
             part = f", {share}% of {self.stats.size / MB:,.0f} MB"
         return (f"reading {self.name}: {self.handed:,} frames{part} "

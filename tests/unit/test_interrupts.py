@@ -161,6 +161,21 @@ def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     assert not reading.stopped
 
 
+def test_capture_text_says_no_share_read(tmp_path: Path) -> None:
+    """Text is read whole before its first packet is handed on: 100% of the file would
+    say nothing of how far the analysis got."""
+    from pathprobe.capture.reader import ReadStats
+    from pathprobe.capture.reading import Reading
+    from pathprobe.capture.textframes import open_text
+
+    stats = ReadStats(size=16_000_000, where=lambda: 16_000_000)
+    stats.text = open_text("big.txt", b"12:00:00.000000 IP 198.18.1.2.40000 > 198.18.2.2.3128: "
+                                      b"Flags [S], seq 1, win 64240, length 0\n")
+    reading = Reading("big.txt", stats, None, None)
+    reading.handed = 1024
+    assert reading.line() == "reading big.txt: 1,024 frames (Ctrl-C: stop, report what was read)"
+
+
 def test_a_capture_read_in_one_batch_says_nothing_however_long_it_took() -> None:
     from pathprobe.capture.reader import ReadStats
     from pathprobe.capture.reading import Reading
