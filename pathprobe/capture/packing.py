@@ -158,6 +158,8 @@ class Decompressing:
         self._eof = False
         self.truncated = False
         self.position = 0   # decompressed bytes handed out so far
+        # one read of what lies under it: a pipe's bytes as they come (a file's: a chunk)
+        self._raw_read: Callable[[int], bytes] = getattr(raw, "read1", None) or raw.read
 
     def compressed_position(self) -> int:
         """How far into the compressed file the reading got (for progress)."""
@@ -167,13 +169,21 @@ class Decompressing:
         """Compressed bytes to give the decompressor next (b"": it still holds some)."""
         z: Any = self._z
         if self.kind is Compression.GZIP:
-            return z.unconsumed_tail or self._raw.read(CHUNK)   # type: ignore[no-any-return]
-        return self._raw.read(CHUNK) if z.needs_input else b""   # type: ignore[no-any-return]
+            return z.unconsumed_tail or self._raw_read(CHUNK)   # type: ignore[no-any-return]
+        return self._raw_read(CHUNK) if z.needs_input else b""   # type: ignore[no-any-return]
 
     def read(self, n: int = -1) -> bytes:
-        want = CHUNK if n < 0 else n
+        """Up to ``n`` bytes: fewer only at the end."""
+        return self._take(CHUNK if n < 0 else n, whole=True)
+
+    def read1(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes of what has come so far (at least one, b"" only at the end), as a
+        BufferedReader's read1: a compressed pipe's frames are analysed as they come."""
+        return self._take(CHUNK if n < 0 else n, whole=False)
+
+    def _take(self, want: int, whole: bool) -> bytes:
         try:
-            while len(self._buf) < want and not self._eof:
+            while (len(self._buf) < want if whole else not self._buf) and not self._eof:
                 self._step(want)
         except Exception as e:
             if not self._corrupt(e):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,17 +26,24 @@ from tests.unit.test_capture_analysis import CLIENT_HELLO, Flow
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "acl.pcap"
 
 
-@pytest.mark.parametrize("presses", [1, 2, 6])
-def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path, presses: int) -> None:
-    """Also pressed again and again (issue 23 item 4): the partial report still comes."""
+@pytest.mark.parametrize(("presses", "gzipped"), [(1, False), (2, False), (6, False),
+                                                  (1, True)])
+def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path, presses: int,
+                                           gzipped: bool) -> None:
+    """Also pressed again and again (issue 23 item 4): the partial report still comes;
+    and of a gzip stream still being written (flushed so far), what came is read too."""
     fifo = tmp_path / "live.pcap"
     os.mkfifo(fifo)
     proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(fifo), "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
                             text=True)
     writer = os.open(fifo, os.O_WRONLY)   # a capture that is still being written
+    data = FIXTURE.read_bytes()
+    if gzipped:
+        packer = zlib.compressobj(wbits=31)    # (gzip's own format, flushed, not ended)
+        data = packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
     try:
-        os.write(writer, FIXTURE.read_bytes())
+        os.write(writer, data)
         time.sleep(1.0)                   # analyze is now waiting for more
         for _ in range(presses):
             proc.send_signal(signal.SIGINT)
