@@ -136,11 +136,12 @@ class LiveDisplay(Display):
 
 
 def display_for(*, quiet: bool, verbose: bool, json_out: bool,
-                redact: Callable[[str], str] = str) -> Display | None:
+                redact: Callable[[str], str] = str, live: bool = True) -> Display | None:
     """The progress display a run gets: none with -q, the live line on a terminal (not with
-    --json or NO_COLOR), else plain lines."""
+    --json or NO_COLOR, nor ``live`` False: the user types on that terminal), else plain
+    lines."""
     if quiet:
         return None
-    if not json_out and styled(sys.stderr):
+    if live and not json_out and styled(sys.stderr):
         return LiveDisplay(verbose=verbose, redact=redact)
     return Display(verbose=verbose, redact=redact)

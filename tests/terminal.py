@@ -21,10 +21,11 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def run_on_pty(args: Sequence[str], *, env: dict[str, str] | None = None, columns: int = 80,
-               prefix: Sequence[str] = (), stdout_pipe: bool = False, timeout: float = 120
-               ) -> tuple[int, str, str]:
+               prefix: Sequence[str] = (), stdout_pipe: bool = False, timeout: float = 120,
+               typed: bytes | None = None, typed_after: bytes = b"") -> tuple[int, str, str]:
     """(exit status, what the terminal got, stdout when it was a pipe) of ``pathprobe
-    ARGS`` with stderr (and stdout unless ``stdout_pipe``) on a terminal ``columns`` wide."""
+    ARGS`` with stderr (and stdout unless ``stdout_pipe``) on a terminal ``columns`` wide;
+    ``typed``: lines typed (pasted) on it once it showed ``typed_after``, then one Ctrl-D."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     full = cli_env({"TERM": "xterm", **(env or {})})
@@ -37,6 +38,11 @@ def run_on_pty(args: Sequence[str], *, env: dict[str, str] | None = None, column
     got = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if typed is not None and typed_after in got:
+            for line in typed.splitlines(keepends=True):   # (a line at a time, as pasted)
+                os.write(master, line)
+            os.write(master, b"\x04")
+            typed = None
         ready, _, _ = select.select([master], [], [], 0.2)
         if ready:
             try:
@@ -48,6 +54,8 @@ def run_on_pty(args: Sequence[str], *, env: dict[str, str] | None = None, column
             got += data
         elif proc.poll() is not None:
             break
+    if proc.poll() is None:   # (out of time: a hang fails the test, not the whole run)
+        proc.kill()
     piped = proc.stdout.read().decode() if stdout_pipe and proc.stdout else ""
     proc.wait(timeout=10)
     os.close(master)

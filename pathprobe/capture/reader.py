@@ -233,8 +233,10 @@ def _batched(frames: Iterator[Frame], size: int = 1024) -> Iterator[list[Frame]]
 def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[Frame]:
     """Capture text (tcpdump lines, Wireshark rows ...), or a one-line CaptureError: a file
     that is no capture at all is bad input (exit 2)."""
+    # (a read that came back short met the end: on a terminal another would wait for a
+    # second Ctrl-D, as the end of what is typed there is no lasting state)
     try:
-        head = magic + f.read(TEXT_PEEK)
+        head = magic + f.read(TEXT_PEEK) if len(magic) == 4 else magic
     except (OSError, EOFError, zlib.error) as e:
         raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
     from pathprobe.capture.textdecode import looks_like_text
@@ -249,7 +251,8 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
                          f"{magic.hex()}) nor text; save it with 'tcpdump -w' or as pcapng, "
                          "or paste the tcpdump/Wireshark lines as text")
     try:
-        data = head + f.read(TEXT_MAX + 1 - len(head))
+        data = head + f.read(TEXT_MAX + 1 - len(head)) if len(head) == 4 + TEXT_PEEK \
+            else head
     except (OSError, EOFError, zlib.error) as e:
         raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
     u = stats.unpacked

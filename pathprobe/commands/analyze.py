@@ -1,5 +1,6 @@
 """`pathprobe analyze CAPTURE`: diagnose a pcap/pcapng taken on the FMC, offline."""
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +10,7 @@ from pathprobe.commands.common import (
     Output,
     make_context,
     output_options,
+    progress_to_stderr,
     run_measuring,
 )
 
@@ -143,13 +145,20 @@ def analyze_command(
     *, out: Output,
 ) -> None:
     from pathprobe.capture.run import CaptureRun, check_captures, make_filters
+    from pathprobe.terminal import is_terminal
 
     check_captures(captures)
     run = CaptureRun(captures, make_filters(host or (), port or (), proxy), stall, max_rows,
                      max_connections, interactive=True)
+    # '-' on a terminal: the user pastes the text there. Say how to end it, and keep the
+    # progress line still (redrawn, it would run through what they paste).
+    typing = any(str(c) == "-" for c in captures) and is_terminal(sys.stdin)
+    if typing and not out.quiet:
+        progress_to_stderr("reading the capture text pasted here (tcpdump lines, a "
+                           "Wireshark list ...); end it with Ctrl-D on a line of its own")
     run_measuring("analyze", run.measure, out,
                   context=make_context(target=" + ".join(map(str, captures))),
-                  recommender=run.recommender)
+                  recommender=run.recommender, live=not typing)
 
 
 analyze_command.__doc__ = ANALYZE_HELP

@@ -181,7 +181,7 @@ class Output:
 def run_measuring(command: str, measure: Measure, out: Output, *,
                   context: Context | None = None, leg2_target: str | None = None,
                   notes: Sequence[Evidence] = (),
-                  recommender: Recommender | None = None) -> NoReturn:
+                  recommender: Recommender | None = None, live: bool = True) -> NoReturn:
     """The one runner of the measuring commands: check the output path, measure
     (``runner.measure_report``: timing, Ctrl-C as a partial report, the findings, the
     hints naming this command's flags), render, write, exit with the status of
@@ -194,7 +194,7 @@ def run_measuring(command: str, measure: Measure, out: Output, *,
         check_output_path(out.output)
     # one updating line on a terminal, plain lines elsewhere, nothing with -q
     display = display_for(quiet=out.quiet, verbose=out.verbose, json_out=out.resolved()[1],
-                          redact=out.redactor.redact)
+                          redact=out.redactor.redact, live=live)
     first_interrupt()  # a second Ctrl-C cannot cut the partial report short
     try:
         report = measure_report(command, measure, started=utc_now_iso(),

@@ -43,3 +43,17 @@ def test_quiet_prints_no_progress_and_verbose_each_steps_time() -> None:
     lines = [line for line in visible_lines(screen) if line.strip()]
     assert any(re.fullmatch(r"pathprobe: step 1: \d+\.\d\d s", line) for line in lines), lines
     assert lines[-1].startswith("pathprobe: analyze: ") and lines[-1].endswith(" s")
+
+
+def test_text_pasted_on_the_terminal_ends_with_one_ctrl_d() -> None:
+    """'analyze -' with the terminal as its input: a line says how to end the paste, no
+    progress line is redrawn through it, and one Ctrl-D ends it (a second read would have
+    waited for another)."""
+    text = (CAPTURES.parent / "text" / "rst.tcpdump-n.txt").read_bytes()
+    status, terminal, report = run_on_pty(["analyze", "-"], stdout_pipe=True, timeout=20,
+                                          typed=text, typed_after=b"Ctrl-D")
+    assert status == 1, terminal
+    assert "pathprobe: reading the capture text pasted here (tcpdump lines, a Wireshark " \
+        "list ...); end it with Ctrl-D on a line of its own" in terminal
+    assert "[step 1," not in terminal and "\x1b[K" not in terminal
+    assert "RST_ON_LARGE_SEGMENT" in report
