@@ -82,8 +82,8 @@ class Reading:
         if where is not None and self.stats.size and self.stats.text is None:
             share = min(100, 100 * where // self.stats.size)
             part = f", {share}% of {self.stats.size / MB:,.0f} MB"
-        return (f"reading {self.name}: {self.handed:,} frames{part} "
-                "(Ctrl-C: stop, report what was read)")
+        hint = " (Ctrl-C: stop, report what was read)" if self.stop is not None else ""
+        return f"reading {self.name}: {self.handed:,} frames{part}{hint}"
 
     def _where(self) -> int | None:
         where = self.stats.where

@@ -115,8 +115,9 @@ class CaptureRun:
         # The second capture is read in a child process while this one reads the first
         # (two cores: about the time of one); the same work done in turn without fork.
         second = Beside(lambda: self._one(sources[1], SegmentLog(names[1])))
-        try:
-            results = [self._one(sources[0], SegmentLog(names[0])), second.result()]
+        try:   # (how far the first one got is said here; the child must not draw)
+            results = [self._one(sources[0], SegmentLog(names[0]),
+                                 progress if self.interactive else None), second.result()]
         finally:
             second.cancel()
         parts = []
@@ -132,16 +133,18 @@ class CaptureRun:
             other.release()
         return combine(parts, corr)
 
-    def _one(self, source: Source, log: SegmentLog) -> tuple[Analysis, SegmentLog, list[str]]:
+    def _one(self, source: Source, log: SegmentLog, live: Progress | None = None
+             ) -> tuple[Analysis, SegmentLog, list[str]]:
         """One of two captures, with the log that matches it to the other; what it would
-        have said as progress is returned (a child process must not draw on the terminal)."""
+        have said as progress is returned (a child process must not draw on the terminal),
+        but for how far its reading got, said to ``live`` as it goes (the parent's)."""
         said: list[str] = []
         path, member, name = source
         try:
             a = analyze_capture(path, self.filters, stall_s=self.stall_s,
                                 max_rows=self.max_rows, progress=said.append,
                                 max_connections=self.max_connections, tap=log,
-                                pair_member=member)
+                                pair_member=member, reading_progress=live)
         except CaptureError as e:
             if member is None:
                 raise

@@ -146,14 +146,43 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
     assert doc["notes"][1].startswith(f"Ctrl-C stopped the reading after frame {frames}: ")
 
 
+def test_two_captures_say_how_far_the_first_got(tmp_path: Path) -> None:
+    """Two captures: the first is read here and says how far it got (the second, read by a
+    child process, must not draw on the terminal); the report is whole."""
+    data, _total = _tunnels(300)
+    fifo, second = tmp_path / "live.pcap", tmp_path / "far.pcap"
+    second.write_bytes(data)
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(fifo),
+                             str(second), "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=cli_env(), text=True)
+    try:
+        with open(fifo, "wb", buffering=0) as w:   # 1 MB/s, about 3 s in all
+            for at in range(0, len(data), 1 << 18):
+                w.write(data[at:at + (1 << 18)])
+                time.sleep(0.25)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    lines = stderr.splitlines()
+    # (no Ctrl-C hint: with two captures, Ctrl-C ends the run)
+    assert any(re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames", line)
+               for line in lines), lines
+    assert not any("far.pcap: " in line and "reading" in line for line in lines), lines
+    assert json.loads(stdout)["partial"] is False
+
+
 def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     from pathprobe.capture.reader import ReadStats
     from pathprobe.capture.reading import Reading
+    from pathprobe.interrupts import Stop
 
     now = [0.0]
     said: list[str] = []
     stats = ReadStats(size=137_428_937, where=lambda: 68_714_469)
-    reading = Reading("big.pcap", stats, said.append, None, clock=lambda: now[0])
+    reading = Reading("big.pcap", stats, said.append, Stop(), clock=lambda: now[0])
 
     def source() -> Iterator[list[Frame]]:
         for n in range(1, 11):     # a batch of two frames every 0.5 s
@@ -167,6 +196,8 @@ def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     stats.where = None       # a pipe: how far is unknown
     assert reading.line() == "reading big.pcap: 20 frames (Ctrl-C: stop, report what was read)"
     assert not reading.stopped
+    reading.stop = None      # (Ctrl-C does not stop it: no such hint)
+    assert reading.line() == "reading big.pcap: 20 frames"
 
 
 def test_capture_text_says_no_share_read(tmp_path: Path) -> None:
@@ -175,11 +206,12 @@ def test_capture_text_says_no_share_read(tmp_path: Path) -> None:
     from pathprobe.capture.reader import ReadStats
     from pathprobe.capture.reading import Reading
     from pathprobe.capture.textframes import open_text
+    from pathprobe.interrupts import Stop
 
     stats = ReadStats(size=16_000_000, where=lambda: 16_000_000)
     stats.text = open_text("big.txt", b"12:00:00.000000 IP 198.18.1.2.40000 > 198.18.2.2.3128: "
                                       b"Flags [S], seq 1, win 64240, length 0\n")
-    reading = Reading("big.txt", stats, None, None)
+    reading = Reading("big.txt", stats, None, Stop())
     reading.handed = 1024
     assert reading.line() == "reading big.txt: 1,024 frames (Ctrl-C: stop, report what was read)"
 
