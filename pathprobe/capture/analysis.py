@@ -497,13 +497,12 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     progress: Callable[[str], None] | None = None,
                     max_connections: int = MAX_CONNECTIONS,
                     tap: SegmentLog | None = None, pair_member: int | None = None,
-                    interactive: bool = False,
-                    reading_progress: Callable[[str], None] | None = None) -> Analysis:
+                    reading_progress: Callable[[str], None] | None = None,
+                    stoppable: bool = False) -> Analysis:
     """Read ``path`` (``pair_member``: that one of the two captures in the archive) and say,
-    per connection and overall, what went wrong. ``interactive`` (one capture, from the
-    command line): progress while reading, and Ctrl-C stops the reading there and
-    analyses what was read (``stats.stopped``); ``reading_progress`` alone: progress only
-    (the first of two captures).
+    per connection and overall, what went wrong. ``reading_progress``: how far the reading
+    got, as it goes; ``stoppable`` (one capture, from the command line): Ctrl-C stops the
+    reading and what was read is analysed (``stats.stopped``).
 
     Raises CaptureError (one line, exit status 2) for a file that is no usable capture,
     CaptureUnreadable (exit status 3) when it holds no packets, no IP packet at all, or
@@ -513,9 +512,9 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
     collector = Collector(filters, stall_s, max_rows)
     collector.packets_left_out = lambda: stats.text is not None and stats.text.parse.ambiguous > 0
     icmp, dns = IcmpLog(), DnsLog()
-    with no_cyclic_gc(), stop_on_interrupt() if interactive else nullcontext() as stop:
-        live = progress if interactive else reading_progress
-        reading = Reading(path.name, stats, live, stop) if live or stop else None
+    with no_cyclic_gc(), stop_on_interrupt() if stoppable else nullcontext() as stop:
+        reading = Reading(path.name, stats, reading_progress, stop) \
+            if reading_progress or stop else None
         tracker = track(path, filters, stats, collector, max_connections, tap, icmp, dns,
                         pair_member, reading)
         tracker.finish()

@@ -141,6 +141,12 @@ def _decompressor(kind: Compression) -> _Decompressor:
                            f"decompress it first") from None
 
 
+def read_once(f: BinaryIO) -> Callable[[int], bytes]:
+    """One read of what lies under ``f`` (read1 where it has one): a pipe's bytes as they
+    come, a file's up to the size asked; b"" only at the end."""
+    return getattr(f, "read1", None) or f.read
+
+
 class Decompressing:
     """gzip, bzip2 or xz decompression as a forward-only stream (pipes, FIFOs, stdin: no
     seek), in bounded memory.
@@ -158,8 +164,7 @@ class Decompressing:
         self._eof = False
         self.truncated = False
         self.position = 0   # decompressed bytes handed out so far
-        # one read of what lies under it: a pipe's bytes as they come (a file's: a chunk)
-        self._raw_read: Callable[[int], bytes] = getattr(raw, "read1", None) or raw.read
+        self._raw_read = read_once(raw)
 
     def compressed_position(self) -> int:
         """How far into the compressed file the reading got (for progress)."""

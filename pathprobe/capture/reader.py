@@ -44,6 +44,7 @@ from pathprobe.capture.packing import (
     is_zip,
     open_tar,
     open_zip,
+    read_once,
 )
 from pathprobe.errors import CaptureError, CaptureUnreadable, UsageError
 
@@ -304,7 +305,7 @@ def _read_pcap(f: BinaryIO, magic: bytes, stats: ReadStats) -> Iterator[list[Fra
     # cost more than the rest of the reader. One raw read a chunk (read1): a file gives a
     # whole chunk, a pipe what it holds now, so a live capture's frames are analysed as
     # they come (and a Ctrl-C reports them), not once a megabyte of them piled up.
-    read: Callable[[int], bytes] = getattr(f, "read1", None) or f.read
+    read = read_once(f)
     buf = read(CHUNK)
     pos = 0
     n = 0
@@ -363,7 +364,7 @@ class _Chunks:
     loop of ``_read_pcapng`` slices blocks straight out of ``buf`` from ``pos``."""
 
     def __init__(self, f: BinaryIO) -> None:
-        self._read: Callable[[int], bytes] = getattr(f, "read1", None) or f.read
+        self._read = read_once(f)
         self.buf = b""
         self.pos = 0
 

@@ -24,7 +24,7 @@ MB = 1_000_000
 
 class Reading:
     """Feeds the batches of a capture on, saying how far it got, until the end or Ctrl-C
-    (``stopped``; ``stats.frames`` then counts the frames handed on, all of them read)."""
+    (``stats.stopped``; ``stats.frames`` then counts the frames handed on, all read)."""
 
     def __init__(self, name: str, stats: ReadStats, progress: Progress | None,
                  stop: Stop | None, clock: Callable[[], float] = time.monotonic) -> None:
@@ -35,7 +35,6 @@ class Reading:
         self.clock = clock
         self.started = clock()
         self.next_say = self.started + FIRST_SAY_S
-        self.stopped = False
         self.handed = 0      # the last frame handed on, whose batch was analysed
 
     def batches(self, source: Iterator[list[Frame]]) -> Iterator[list[Frame]]:
@@ -51,8 +50,6 @@ class Reading:
                     stop.waiting = False
             except StopAsked:   # (nothing of the batch it waited for was handed on)
                 batch = None
-            if stop is not None:
-                stop.waiting = False
             if batch is None or (stop is not None and stop.asked):
                 self._end(source, stop is not None and stop.asked)
                 return
@@ -68,7 +65,7 @@ class Reading:
 
     def _end(self, source: Iterator[list[Frame]], stopped: bool) -> None:
         if stopped:
-            self.stopped = self.stats.stopped = True
+            self.stats.stopped = True
             self.stats.frames = self.handed    # (a reader may have counted a batch it built)
             self.stats.stopped_at = self._where()
             close = getattr(source, "close", None)

@@ -92,13 +92,18 @@ class CaptureRun:
             self.done.append(analyze_capture(path, self.filters, stall_s=self.stall_s,
                                              max_rows=self.max_rows, progress=progress,
                                              max_connections=self.max_connections,
-                                             interactive=self.interactive))
+                                             reading_progress=self._live(progress),
+                                             stoppable=self.interactive))
         except ArchivePair as pair:   # (fmc.pcap and proxy.pcap zipped: one story)
             yield self._two(progress, [(path, i, name) for i, name in pair.members])
             return
         yield self.done[0].measurement
         if self.done[0].stats.stopped:   # (the report: partial, what was read)
             raise InterruptedDuring("reading the capture")
+
+    def _live(self, progress: Progress) -> Progress | None:
+        """Where this process says how far its reading got (the command line's run only)."""
+        return progress if self.interactive else None
 
     def recommender(self, verdicts: Sequence[Verdict], targets: Mapping[Leg, str]
                     ) -> tuple[Recommendation, ...]:
@@ -116,8 +121,8 @@ class CaptureRun:
         # (two cores: about the time of one); the same work done in turn without fork.
         second = Beside(lambda: self._one(sources[1], SegmentLog(names[1])))
         try:   # (how far the first one got is said here; the child must not draw)
-            results = [self._one(sources[0], SegmentLog(names[0]),
-                                 progress if self.interactive else None), second.result()]
+            results = [self._one(sources[0], SegmentLog(names[0]), self._live(progress)),
+                       second.result()]
         finally:
             second.cancel()
         parts = []

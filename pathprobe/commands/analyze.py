@@ -98,9 +98,9 @@ A long read (a capture of gigabytes, or one still being written to a pipe
 or FIFO) says how far it got on stderr (after 1 s, then every 3 s). Ctrl-C
 stops the reading: the frames read so far are analysed and reported,
 marked partial (a note says after which frame), with the exit status of
-what they show: 1 for a finding, else 3. Frames from a pipe are analysed as they arrive. (With two
-captures, Ctrl-C ends the run: their reading cannot stop at the same moment
-of the story.)
+what they show: 1 for a finding, else 3. Frames from a pipe are analysed
+as they arrive. (With two captures, Ctrl-C ends the run: their reading
+cannot stop at the same moment of the story.)
 """
 
 

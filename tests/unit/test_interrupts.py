@@ -195,7 +195,7 @@ def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     assert said == [line.format(2), line.format(14)]
     stats.where = None       # a pipe: how far is unknown
     assert reading.line() == "reading big.pcap: 20 frames (Ctrl-C: stop, report what was read)"
-    assert not reading.stopped
+    assert not stats.stopped
     reading.stop = None      # (Ctrl-C does not stop it: no such hint)
     assert reading.line() == "reading big.pcap: 20 frames"
 
