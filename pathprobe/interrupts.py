@@ -141,6 +141,9 @@ def stop_on_interrupt() -> Iterator[Stop | None]:
         return
     stop = Stop()
     previous = signal.signal(signal.SIGINT, stop)
+    # (a Stop it replaces took a Ctrl-C already: that of a child process, which only notes
+    # one until its reading begins, ``beside``)
+    stop.asked = isinstance(previous, Stop) and previous.asked
     try:
         yield stop
     finally:

@@ -501,7 +501,7 @@ def analyze_capture(path: Path, filters: Filters, stall_s: float = DEFAULT_STALL
                     stoppable: bool = False) -> Analysis:
     """Read ``path`` (``pair_member``: that one of the two captures in the archive) and say,
     per connection and overall, what went wrong. ``reading_progress``: how far the reading
-    got, as it goes; ``stoppable`` (one capture, from the command line): Ctrl-C stops the
+    got, as it goes; ``stoppable`` (from the command line): Ctrl-C stops the
     reading and what was read is analysed (``stats.stopped``).
 
     Raises CaptureError (one line, exit status 2) for a file that is no usable capture,

@@ -8,6 +8,10 @@ parent may hold a lock at the moment of the fork), so its progress messages come
 with the result. Where ``os.fork`` is missing or only one CPU is available, or the child
 cannot hand over its result (unpicklable, killed), the parent does the work itself:
 never a different answer, at worst the time of doing both in turn.
+
+Ctrl-C (the terminal sends it to both processes) is the parent's to act on: the child
+only notes it (a ``Stop``), so that a reading of its own that may stop
+(``stop_on_interrupt``) stops, and its result, whole or partial, is still handed over.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast
 
 from pathprobe.capture.analysis import no_cyclic_gc
+from pathprobe.interrupts import Stop
 
 T = TypeVar("T")
 
@@ -32,6 +37,7 @@ class Beside(Generic[T]):
         self.work = work
         self.pid = 0
         self.fd = -1
+        self.forked = False   # a child does the work (else ``result`` does it here, in turn)
         if hasattr(os, "fork") and sys.platform.startswith("linux") and _cpus() > 1:
             self._start()
 
@@ -45,9 +51,10 @@ class Beside(Generic[T]):
             return
         if pid == 0:   # the child: work, hand over, leave without running any cleanup
             os.close(r)
+            signal.signal(signal.SIGINT, Stop())
             _child(self.work, w)
         os.close(w)
-        self.pid, self.fd = pid, r
+        self.pid, self.fd, self.forked = pid, r, True
 
     def result(self) -> T:
         """The child's result (its exception raised here), or the work done here."""

@@ -18,8 +18,8 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
                   ) -> list[Evidence]:
     """The reader's and the collector's notes on the capture named ``file``."""
     u = stats.unpacked
-    notes = [ev(CaptureFact.CAPTURE_READ, file=u.member if u and u.paired else file,
-                frames=stats.frames,
+    name = u.member if u and u.paired else file   # (one of two captures in an archive)
+    notes = [ev(CaptureFact.CAPTURE_READ, file=name, frames=stats.frames,
                 chosen=collector.chosen, total=collector.seen)]
     if u is not None:
         notes.append(ev(CaptureFact.UNPACKED, member=u.member, kind=u.kind,
@@ -38,7 +38,8 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.stopped:   # (bytes: -1 where the reading could not say how far it got)
-        notes.append(ev(CaptureFact.READING_STOPPED, frames=stats.frames,
+        notes.append(ev(CaptureFact.READING_STOPPED, file=name,
+                        frames=stats.frames,
                         read=stats.stopped_at if stats.stopped_at is not None else -1,
                         size=stats.size or -1))
     if tracker.recent.count:

@@ -76,9 +76,9 @@ class CaptureRun:
     stall_s: float
     max_rows: int
     max_connections: int
-    # The command line's run: progress while one capture is read, and Ctrl-C that stops
-    # the reading and reports what was read (two captures: Ctrl-C ends the run, as the
-    # reading of both cannot stop at the same point of their story)
+    # The command line's run: progress while a capture is read, and Ctrl-C that stops the
+    # reading and reports what was read (of two captures read at once, each as far as it
+    # got: the matching takes each one's end as where it stopped looking)
     interactive: bool = False
     done: list[Analysis] = field(default_factory=list)
 
@@ -86,6 +86,7 @@ class CaptureRun:
         check_captures(self.captures)
         if len(self.captures) == 2:
             yield self._two(progress, [(p, None, p.name) for p in self.captures])
+            self._stopped("reading the captures")
             return
         path = self.captures[0]
         try:
@@ -96,10 +97,15 @@ class CaptureRun:
                                              stoppable=self.interactive))
         except ArchivePair as pair:   # (fmc.pcap and proxy.pcap zipped: one story)
             yield self._two(progress, [(path, i, name) for i, name in pair.members])
+            self._stopped("reading the captures")
             return
         yield self.done[0].measurement
-        if self.done[0].stats.stopped:   # (the report: partial, what was read)
-            raise InterruptedDuring("reading the capture")
+        self._stopped("reading the capture")
+
+    def _stopped(self, what: str) -> None:
+        """Ctrl-C stopped a reading: the report (yielded) is partial, what was read."""
+        if any(a.stats.stopped for a in self.done):
+            raise InterruptedDuring(what)
 
     def _live(self, progress: Progress) -> Progress | None:
         """Where this process says how far its reading got (the command line's run only)."""
@@ -119,9 +125,13 @@ class CaptureRun:
                      for i, (p, member, n) in enumerate(sources, 1)]
         # The second capture is read in a child process while this one reads the first
         # (two cores: about the time of one); the same work done in turn without fork.
-        second = Beside(lambda: self._one(sources[1], SegmentLog(names[1])))
+        # Ctrl-C stops both readings where they got; read in turn, it ends the run (the
+        # second would not be read at all)
+        second = Beside(lambda: self._one(sources[1], SegmentLog(names[1]),
+                                          stoppable=self.interactive))
         try:   # (how far the first one got is said here; the child must not draw)
-            results = [self._one(sources[0], SegmentLog(names[0]), self._live(progress)),
+            results = [self._one(sources[0], SegmentLog(names[0]), self._live(progress),
+                                 stoppable=self.interactive and second.forked),
                        second.result()]
         finally:
             second.cancel()
@@ -138,18 +148,20 @@ class CaptureRun:
             other.release()
         return combine(parts, corr)
 
-    def _one(self, source: Source, log: SegmentLog, live: Progress | None = None
-             ) -> tuple[Analysis, SegmentLog, list[str]]:
+    def _one(self, source: Source, log: SegmentLog, live: Progress | None = None,
+             stoppable: bool = False) -> tuple[Analysis, SegmentLog, list[str]]:
         """One of two captures, with the log that matches it to the other; what it would
         have said as progress is returned (a child process must not draw on the terminal),
-        but for how far its reading got, said to ``live`` as it goes (the parent's)."""
+        but for how far its reading got, said to ``live`` as it goes (the parent's);
+        ``stoppable``: Ctrl-C stops its reading (in a child too: ``beside``)."""
         said: list[str] = []
         path, member, name = source
         try:
             a = analyze_capture(path, self.filters, stall_s=self.stall_s,
                                 max_rows=self.max_rows, progress=said.append,
                                 max_connections=self.max_connections, tap=log,
-                                pair_member=member, reading_progress=live)
+                                pair_member=member, reading_progress=live,
+                                stoppable=stoppable)
         except CaptureError as e:
             if member is None:
                 raise

@@ -99,8 +99,9 @@ or FIFO) says how far it got on stderr (after 1 s, then every 3 s). Ctrl-C
 stops the reading: the frames read so far are analysed and reported,
 marked partial (a note says after which frame), with the exit status of
 what they show: 1 for a finding, else 3. Frames from a pipe are analysed
-as they arrive. (With two captures, Ctrl-C ends the run: their reading
-cannot stop at the same moment of the story.)
+as they arrive. With two captures, each reading stops where it got (a note
+for each); the matching takes where each one stopped as its end, as for
+two captures that ended at different times.
 """
 
 

@@ -132,7 +132,7 @@ class CaptureFact(StrEnum):
     CAPTURE_READ = "capture-read"                  # {file}: {frames} frames, {chosen}/{total}
     UNPACKED = "unpacked"                          # {member} read out of {kind} {archive}
     CAPTURE_TRUNCATED = "capture-truncated"        # {detail} (the reader's words)
-    READING_STOPPED = "reading-stopped"            # Ctrl-C after {frames}; {read} of {size} B
+    READING_STOPPED = "reading-stopped"            # Ctrl-C: {file} after {frames}; {read}/{size} B
     UNSUPPORTED_FRAMES = "unsupported-frames"      # {count} frames skipped
     TABLE_LIMITED = "table-limited"                # shows {shown} of {chosen} connections
     FRAGMENTS_SEEN = "fragments-seen"              # {count} fragments, first at {frame}

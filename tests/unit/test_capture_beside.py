@@ -80,9 +80,10 @@ def test_two_captures_give_the_same_report_with_or_without_the_child(
         seen.append(1)
         return fork()
 
-    def counted_one(self: CaptureRun, source: Any, log: Any, live: Any = None) -> Any:
+    def counted_one(self: CaptureRun, source: Any, log: Any, live: Any = None,
+                    stoppable: bool = False) -> Any:
         read_here.append(source[2])      # (the child's own calls stay in the child)
-        return one(self, source, log, live)
+        return one(self, source, log, live, stoppable)
 
     monkeypatch.setattr(os, "fork", counted_fork)
     monkeypatch.setattr(CaptureRun, "_one", counted_one)

@@ -60,7 +60,8 @@ def test_ctrl_c_while_analyze_reads_a_fifo(tmp_path: Path, presses: int,
     assert doc["errors"] == ["interrupted during: reading the capture"], doc["errors"]
     assert [v["code"] for v in doc["verdicts"]] == ["PROXY_DENIED"], doc["verdicts"]
     frames = sum(1 for _ in read_frames(FIXTURE))
-    assert f"Ctrl-C stopped the reading after frame {frames}: " in doc["notes"][1], doc["notes"]
+    assert f"Ctrl-C stopped the reading of live.pcap after frame {frames}: " in doc["notes"][1], \
+        doc["notes"]
     assert doc["notes"][0].startswith(f"live.pcap: {frames} frames"), doc["notes"]
     assert "Traceback" not in stderr
 
@@ -143,7 +144,8 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
     assert read is not None, doc["notes"]
     frames, connections = int(read[1]), int(read[2])
     assert 0 < frames < total and 1 < connections < 1000, (frames, total, connections)
-    assert doc["notes"][1].startswith(f"Ctrl-C stopped the reading after frame {frames}: ")
+    assert doc["notes"][1].startswith(f"Ctrl-C stopped the reading of live.pcap after frame "
+                                      f"{frames}: ")
 
 
 def test_two_captures_say_how_far_the_first_got(tmp_path: Path) -> None:
@@ -167,11 +169,59 @@ def test_two_captures_say_how_far_the_first_got(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 1, stderr
     lines = stderr.splitlines()
-    # (no Ctrl-C hint: with two captures, Ctrl-C ends the run)
-    assert any(re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames", line)
-               for line in lines), lines
+    assert any(re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames \(Ctrl-C: stop, "
+                            r"report what was read\)", line) for line in lines), lines
     assert not any("far.pcap: " in line and "reading" in line for line in lines), lines
     assert json.loads(stdout)["partial"] is False
+
+
+def test_ctrl_c_while_two_captures_are_read_reports_what_each_one_read(tmp_path: Path) -> None:
+    """Ctrl-C from the terminal (to the process group: the parent, which reads the first
+    capture, and the child that reads the second): each reading stops where it got, and
+    one report covers what both read, matched, partial."""
+    data, total = _tunnels(1000)
+    fifos = [tmp_path / "near.pcap", tmp_path / "far.pcap"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", *map(str, fifos),
+                             "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=cli_env(), text=True, start_new_session=True)
+
+    def feed(fifo: Path) -> None:   # 1 MB/s each, 9 s in all
+        try:
+            with open(fifo, "wb", buffering=0) as w:
+                for at in range(0, len(data), 1 << 18):
+                    w.write(data[at:at + (1 << 18)])
+                    time.sleep(0.25)
+        except BrokenPipeError:   # (analyze stopped reading, as asked)
+            pass
+
+    for fifo in fifos:
+        threading.Thread(target=feed, args=(fifo,), daemon=True).start()
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()    # after 1 s
+        assert re.fullmatch(r"pathprobe: reading near\.pcap: [\d,]+ frames \(Ctrl-C: stop, "
+                            r"report what was read\)\n", line), line
+        os.killpg(proc.pid, signal.SIGINT)     # as the terminal's Ctrl-C
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr      # the reset story came first: a finding
+    assert "Traceback" not in stderr
+    doc = json.loads(stdout)
+    assert doc["partial"] is True, doc
+    assert doc["errors"] == ["interrupted during: reading the captures"], doc["errors"]
+    assert "RST_ON_LARGE_SEGMENT" in {v["code"] for v in doc["verdicts"]}, doc["verdicts"]
+    # each capture's own note (they may stop at the same frame: the notes must still differ)
+    stopped = [re.match(r"Ctrl-C stopped the reading of (\w+)\.pcap after frame (\d+)", n)
+               for n in doc["notes"]]
+    frames = {m[1]: int(m[2]) for m in stopped if m is not None}
+    assert sorted(frames) == ["far", "near"], doc["notes"]
+    assert all(0 < n < total for n in frames.values()), (frames, doc["notes"])
+    matched = next(n for n in doc["notes"] if n.startswith("near.pcap and far.pcap: "))
+    assert re.match(r"near\.pcap and far\.pcap: [1-9]\d* connection\(s\) seen in both", matched)
 
 
 def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
@@ -375,3 +425,21 @@ def test_after_the_ctrl_c_a_shield_took_the_runs_later_ones_change_nothing() -> 
             time.sleep(0.05)
     finally:
         release()
+
+
+def test_a_reading_begun_after_a_noted_ctrl_c_stops_at_once() -> None:
+    """A child process notes a Ctrl-C that comes before its reading begins (``beside``):
+    that reading must stop at once, not read the whole capture."""
+    from pathprobe.interrupts import Stop, stop_on_interrupt
+
+    noted = Stop()
+    previous = signal.signal(signal.SIGINT, noted)
+    try:
+        with stop_on_interrupt() as fresh:
+            assert fresh is not None and not fresh.asked
+        noted(signal.SIGINT, None)
+        with stop_on_interrupt() as stop:
+            assert stop is not None and stop.asked
+        assert signal.getsignal(signal.SIGINT) is noted
+    finally:
+        signal.signal(signal.SIGINT, previous)

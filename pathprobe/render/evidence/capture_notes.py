@@ -50,7 +50,8 @@ def _reading_stopped(v: Mapping[str, Number]) -> str:
     how_far = (f" ({read / 1e6:,.0f} of its {size / 1e6:,.0f} MB)"
                if isinstance(read, int) and isinstance(size, int) and read >= 0 and size > 0
                else "")
-    return (f"Ctrl-C stopped the reading after frame {v.get('frames')}{how_far}: this "
+    return (f"Ctrl-C stopped the reading of {v.get('file')} after frame {v.get('frames')}"
+            f"{how_far}: this "
             "report covers the frames before it; connections still open there were judged "
             "as they stood (as at the end of a capture)")
 
