@@ -25,6 +25,7 @@ from typing import Any
 
 from pathprobe.capture.conn import Key, key_parts, pack_key
 from pathprobe.capture.finding import ev
+from pathprobe.capture.matching import MatchBy, began_outside, clock_offset, match
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode
@@ -155,7 +156,12 @@ class SegmentLog:
         self.table: dict[Key, list[Any]] = {}
         self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
         self.forgotten = 0
+        self.start_ts: float | None = None   # the first connection's first packet
         self.end_ts = 0.0       # the capture's last packet (the reading loop sets it)
+
+    def span(self) -> tuple[float, float] | None:
+        """The time this capture covers: its first connection's start to its last packet."""
+        return None if self.start_ts is None else (self.start_ts, self.end_ts)
 
     def __call__(self, frame: int, ts: float, data: bytes, ip_off: int, family: int,
                  key: Key, seq: int, ack: int, flags: int, payload_len: int,
@@ -228,6 +234,8 @@ class SegmentLog:
         if len(self.conns) >= LOGS_MAX:
             self._forget()
         log = ConnLog(client, server, family, ts)
+        if self.start_ts is None or ts < self.start_ts:
+            self.start_ts = ts
         log.entries = ([None, None, log, None, None, False, None, 0, 0],
                        [None, None, log, None, None, False, None, 0, 0])
         self.conns[(client, server) if client < server else (server, client)] = log
@@ -355,12 +363,6 @@ def _merged(runs: list[list[int]]) -> list[list[int]]:
 
 # --- matching and localising ------------------------------------------------------------
 
-class MatchBy(StrEnum):
-    ADDRESSES = "addresses"      # the same addresses and ports in both captures
-    ISN = "isn"                  # NAT: the client's initial sequence number and server port
-    PAYLOAD = "payload"          # NAT and ISN rewriting: the first payload bytes
-
-
 @dataclass(frozen=True)
 class Localisation:
     """One lost segment (or ACK) and the stretch of path where it vanished."""
@@ -395,6 +397,9 @@ class Correlation:
     unprovable: int              # directions with too many holes to say 'never seen'
     forgotten: int = 0           # connections without loss dropped from a log (bounded memory)
     unlisted: int = 0            # connections with repeated or missing data not examined
+    # of those only in one capture, how many began while the other was not capturing
+    outside_first: int = 0
+    outside_second: int = 0
 
 
 def _ep(family: int, e: Endpoint) -> HostPort:
@@ -402,40 +407,10 @@ def _ep(family: int, e: Endpoint) -> HostPort:
                                      e[0]), e[1])
 
 
-def match(first: SegmentLog, second: SegmentLog
-          ) -> tuple[list[tuple[ConnLog, ConnLog, MatchBy]], int, int]:
-    """Pairs of the same connection in both logs; (pairs, unmatched in first, in second)."""
-    by_isn: dict[tuple[int, int], ConnLog] = {}
-    by_payload: dict[tuple[int, int, int], ConnLog] = {}
-    for log in second.conns.values():
-        c, s = log.flows.get(log.client), log.flows.get(log.server)
-        if c is not None and c.saw_syn:
-            by_isn.setdefault((c.isn, log.server[1]), log)
-        if c is not None and c.fingerprint:
-            by_payload.setdefault((c.fingerprint, s.fingerprint if s else 0, log.server[1]),
-                                  log)
-    pairs: list[tuple[ConnLog, ConnLog, MatchBy]] = []
-    used: set[int] = set()
-    unmatched = 0
-    for key, log in first.conns.items():
-        c, s = log.flows.get(log.client), log.flows.get(log.server)
-        other, how = second.conns.get(key), MatchBy.ADDRESSES
-        if other is None and c is not None and c.saw_syn:
-            other, how = by_isn.get((c.isn, log.server[1])), MatchBy.ISN
-        if other is None and c is not None and c.fingerprint:
-            other = by_payload.get((c.fingerprint, s.fingerprint if s else 0, log.server[1]))
-            how = MatchBy.PAYLOAD
-        if other is None or id(other) in used:
-            unmatched += 1
-            continue
-        used.add(id(other))
-        pairs.append((log, other, how))
-    return pairs, unmatched, len(second.conns) - len(used)
-
-
 def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correlation:
     """Match the two captures' connections and localise every loss (at most ``limit``)."""
     pairs, only_first, only_second = match(first, second)
+    ahead = clock_offset([(a.first_ts, b.first_ts) for a, b, _how in pairs])
     matched = {m: 0 for m in MatchBy}
     found: list[Localisation] = []
     unprovable = unlisted = 0
@@ -469,9 +444,12 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
                    _ep(near_log.family, receiver))
             unprovable += int(far.overflow)
             found.extend(_localise(near, far, shift, ctx, far_end)[:PER_CONN_MAX])
-    return Correlation(first.name, second.name, matched, only_first, only_second,
-                       tuple(found[:limit]), unprovable, first.forgotten + second.forgotten,
-                       unlisted)
+    return Correlation(
+        first.name, second.name, matched, len(only_first), len(only_second),
+        tuple(found[:limit]), unprovable, first.forgotten + second.forgotten, unlisted,
+        began_outside((c.first_ts for c in only_first), second.span(), ahead),
+        began_outside((c.first_ts for c in only_second), first.span(),
+                      None if ahead is None else -ahead))
 
 
 def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
@@ -567,6 +545,7 @@ def matched_evidence(corr: Correlation) -> Evidence:
               matched=sum(corr.matched.values()), by_addresses=corr.matched[MatchBy.ADDRESSES],
               by_isn=corr.matched[MatchBy.ISN], by_payload=corr.matched[MatchBy.PAYLOAD],
               only_first=corr.only_first, only_second=corr.only_second,
+              outside_first=corr.outside_first, outside_second=corr.outside_second,
               unprovable=corr.unprovable, forgotten=corr.forgotten, unlisted=corr.unlisted,
               listed=len(corr.found))
 

@@ -469,3 +469,27 @@ def test_a_bad_capture_of_the_two_in_an_archive_is_named_in_one_line(tmp_path: P
                               text=True)
         assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
         assert proc.stderr.startswith(f"pathprobe: error: {packed}: notes.txt: not a capture")
+
+
+def test_connections_only_in_one_capture_say_which_began_while_the_other_was_not_capturing(
+        tmp_path: Path) -> None:
+    """The proxy's capture covers the FMC's first 10 s only, on a clock 100 s ahead: the
+    connection that began at 20 s is in one capture because of when they were taken; the
+    one at 5 s (left out by the proxy's capture filter) is not. Without the clocks'
+    offset both would look outside."""
+    first, left_out, later = Flow(cport=40021), Flow(cport=40023), Flow(cport=40022)
+    first.tunnel(ts=0.0)
+    left_out.tunnel(ts=5.0)
+    later.tunnel(ts=20.0)
+    a = write(tmp_path, "fmc.pcap", as_seen_at_a(first.frames + left_out.frames
+                                                 + later.frames), until=30.0)
+    b = write(tmp_path, "proxy.pcap", [(t + 100, f) for t, f in as_seen_at_b(first.frames)],
+              until=110.0)
+    corr = correlate(*logs(a, b))
+    assert (corr.only_first, corr.outside_first, corr.only_second) == (2, 1, 0)
+    _status, doc = cli(a, b)
+    assert any("2 only in fmc.pcap (1 of them began outside the time proxy.pcap covers), "
+               "0 only in proxy.pcap" in n for n in notes(doc)), notes(doc)
+    _status, doc = cli(b, a)      # (the other way round: the same, on the other clock)
+    assert any("0 only in proxy.pcap, 2 only in fmc.pcap (1 of them began outside the time "
+               "proxy.pcap covers)" in n for n in notes(doc)), notes(doc)

@@ -25,6 +25,7 @@ PURE = ("model", "facts", "errors", "compat", "formats", "sanitize", "search", "
         "capture.textforms", "capture.textrows", "capture.texticmp", "capture.textping",
         "capture.texttrace", "capture.textroute", "capture.textrefuse",
         "capture.textdetail", "capture.textdns", "capture.texttunnel", "capture.correlate",
+        "capture.matching",
         "capture.linklayer",
         "capture.conn", "capture.collector", "capture.report", "capture.finding", "capture.stall",
         "capture.framing", "capture.httpsniff", "capture.timeline", "capture.inflight",

@@ -79,13 +79,24 @@ def _quiet(v: Mapping[str, Number]) -> str:
             "then on (capture with a steady ping running to prove it ran)")
 
 
+def _outside(alone: Number | None, outside: Number | None, other: Number | None) -> str:
+    """Of the connections only in one capture, those that began while the other was not
+    capturing (taken at other times, or its reading stopped): no sign of the path."""
+    if not outside:
+        return ""
+    which = "all" if outside == alone else f"{outside} of them"
+    return f" ({which} began outside the time {other} covers)"
+
+
 def _captures_matched(v: Mapping[str, Number]) -> str:
     ways = ", ".join(f"{v.get(k)} by {w}" for k, w in (
         ("by_addresses", "addresses and ports"), ("by_isn", "initial sequence number (NAT)"),
         ("by_payload", "first payload bytes (NAT)")) if v.get(k))
     return (f"{v.get('first')} and {v.get('second')}: {v.get('matched')} connection(s) seen in "
-            f"both ({ways or 'none'}); {v.get('only_first')} only in {v.get('first')}, "
+            f"both ({ways or 'none'}); {v.get('only_first')} only in {v.get('first')}"
+            f"{_outside(v.get('only_first'), v.get('outside_first'), v.get('second'))}, "
             f"{v.get('only_second')} only in {v.get('second')}"
+            f"{_outside(v.get('only_second'), v.get('outside_second'), v.get('first'))}"
             + (f"; {v.get('unprovable')} flows had too many holes to prove a segment never "
                "arrived" if v.get("unprovable") else "")
             + (f"; {counted(v.get('forgotten'), 'connection')} without a loss "
