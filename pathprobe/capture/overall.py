@@ -38,10 +38,7 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
     if stats.truncated:
         notes.append(ev(CaptureFact.CAPTURE_TRUNCATED, detail=stats.truncated))
     if stats.stopped:   # (bytes: -1 where the reading could not say how far it got)
-        notes.append(ev(CaptureFact.READING_STOPPED, file=name,
-                        frames=stats.frames,
-                        read=stats.stopped_at if stats.stopped_at is not None else -1,
-                        size=stats.size or -1))
+        notes.append(_stopped(name, stats))
     if tracker.recent.count:
         notes.append(ev(CaptureFact.PACKETS_TWICE, tracker.recent.first,
                         count=tracker.recent.count))
@@ -86,3 +83,16 @@ def overall_notes(file: str, stats: ReadStats, collector: Collector, tracker: Tr
         notes.append(ev(CaptureFact.GAP_UNPROVEN, connections=collector.unproven[0],
                         missing=collector.unproven[1]))
     return notes
+
+
+def _stopped(name: str, stats: ReadStats) -> Evidence:
+    """Where Ctrl-C stopped the reading: after which frame, how far into the file; for a
+    text, after which of its lines (read whole: no share of the file)."""
+    if stats.text is None:
+        return ev(CaptureFact.READING_STOPPED, file=name, frames=stats.frames,
+                  read=stats.stopped_at if stats.stopped_at is not None else -1,
+                  size=stats.size or -1)
+    cut = stats.text.parse.stopped_at    # (the parse itself was stopped: its last line)
+    return ev(CaptureFact.READING_STOPPED, file=name,
+              frames=cut - 1 if cut is not None else stats.frames,
+              read=-1, size=-1, lines=stats.text.parse.lines)

@@ -84,6 +84,9 @@ class ReadStats:
     # reading got (a plain or compressed file; not a pipe or an archive's member).
     size: int | None = None
     where: Callable[[], int] | None = None
+    # A text's parse, every few thousand lines: (line, lines) -> go on? (``Reading``: how
+    # far it got, and Ctrl-C that ends it there); cleared once the parse is done
+    parsing: Callable[[int, int], bool] | None = None
     stopped: bool = False   # Ctrl-C stopped the reading early: the frames before were read
     stopped_at: int | None = None   # ... this many bytes into the file, when it can say
 
@@ -258,7 +261,8 @@ def _read_other(path: Path, f: BinaryIO, magic: bytes, stats: ReadStats) -> Iter
         raise CaptureUnreadable(f"{path}: cannot read: {e}") from None
     u = stats.unpacked
     name = u.member if u and u.paired else path.name if str(path) != "-" else "stdin"
-    stats.text = open_text(name, data)
+    parsing, stats.parsing = stats.parsing, None    # (an analysis is handed over pickled)
+    stats.text = open_text(name, data, parsing)
     for frame in text_frames(stats.text):
         stats.frames += 1
         yield frame

@@ -36,6 +36,8 @@ class Reading:
         self.started = clock()
         self.next_say = self.started + FIRST_SAY_S
         self.handed = 0      # the last frame handed on, whose batch was analysed
+        self.parse_cut = False   # Ctrl-C ended a text's parse: all it parsed is analysed
+        stats.parsing = self._parsing
 
     def batches(self, source: Iterator[list[Frame]]) -> Iterator[list[Frame]]:
         """``source``'s batches, each once the one before was analysed; Ctrl-C ends them
@@ -50,7 +52,7 @@ class Reading:
                     stop.waiting = False
             except StopAsked:   # (nothing of the batch it waited for was handed on)
                 batch = None
-            if batch is None or (stop is not None and stop.asked):
+            if batch is None or (stop is not None and stop.asked and not self.parse_cut):
                 self._end(source, stop is not None and stop.asked)
                 return
             # (said only with more to read: a capture read in one go says nothing)
@@ -59,7 +61,7 @@ class Reading:
                 self.progress(self.line())
             yield batch
             self.handed = batch[-1][0]
-            if stop is not None and stop.asked:
+            if stop is not None and stop.asked and not self.parse_cut:
                 self._end(source, True)
                 return
 
@@ -72,6 +74,23 @@ class Reading:
             if close is not None:
                 close()     # the file is closed now, not when the generator is collected
 
+    def _parsing(self, line: int, lines: int) -> bool:
+        """A text's parse at ``line`` of ``lines``: says how far it got; False (parse no
+        further) once Ctrl-C asked to stop, and then what it parsed is analysed whole."""
+        stop = self.stop
+        if stop is not None:
+            stop.waiting = False    # (no wait for input now: Ctrl-C asks, as for frames)
+            if stop.asked:
+                self.parse_cut = True
+                return False
+        if self.progress is not None and line and self.clock() >= self.next_say:
+            self.next_say = self.clock() + SAY_EVERY_S
+            self.progress(f"parsing {self.name}: line {line:,} of {lines:,}{self._hint()}")
+        return True
+
+    def _hint(self) -> str:
+        return " (Ctrl-C: stop, report what was read)" if self.stop is not None else ""
+
     def line(self) -> str:
         """How far the reading got, as a progress line (the display shows the seconds)."""
         where = self._where()
@@ -79,8 +98,7 @@ class Reading:
         if where is not None and self.stats.size and self.stats.text is None:
             share = min(100, 100 * where // self.stats.size)
             part = f", {share}% of {self.stats.size / MB:,.0f} MB"
-        hint = " (Ctrl-C: stop, report what was read)" if self.stop is not None else ""
-        return f"reading {self.name}: {self.handed:,} frames{part}{hint}"
+        return f"reading {self.name}: {self.handed:,} frames{part}{self._hint()}"
 
     def _where(self) -> int | None:
         where = self.stats.where

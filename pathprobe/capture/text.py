@@ -78,6 +78,7 @@ _DATA_SOURCE = re.compile(r"^(?!Frame )[A-Z][\w .,/()-]{0,80} \(\d+ bytes\):\s*$
 _STREAM_PROTOCOLS = ("HTTP", "TLS", "SSL", "TCP")
 Ends = tuple[str, int, str, int]
 OPEN_MAX = 64            # connections between two hosts remembered as active
+CHECK_EVERY = 4096       # lines parsed between two asks whether to go on (progress)
 ACTIVE_S = 1.0           # a connection whose last row is this recent is active ...
 ACTIVE_LINES = 20        # ... or, in a text without times, this many lines back
 
@@ -382,14 +383,18 @@ def _count_other(out: TextParse, td: NonTcp, lineno: int) -> None:
     out.seen(TextForm.TCPDUMP)
 
 
-def parse_text(lines: Sequence[str]) -> TextParse:
-    """Every packet the text shows, in order, with the line it is on (from 1)."""
+def parse_text(lines: Sequence[str],
+               keep_going: Callable[[int, int], bool] | None = None) -> TextParse:
+    """Every packet the text shows, in order, with the line it is on (from 1);
+    ``keep_going(line, lines)``, asked every CHECK_EVERY lines, may end the parse there (a
+    text of 64 MiB takes seconds: progress, and Ctrl-C that keeps what was parsed)."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
     lines, conv.unnamed = _unquoted(lines)
     lines, starts = unwrapped(unnumbered(lines))
     attach_to: TextPacket | None = None     # a packet whose payload lines may follow
     pending: tuple[str | None, str | None] = (None, None)
     ip_head, i = "", 0      # (the -v IP header line pending is from)
+    check_at = 0
 
     def add(p: TextPacket) -> None:
         nonlocal attach_to
@@ -403,6 +408,11 @@ def parse_text(lines: Sequence[str]) -> TextParse:
             attach_to = p if p.length and not p.content else None
 
     while i < len(lines):
+        if keep_going is not None and i >= check_at:
+            check_at = i + CHECK_EVERY
+            if not keep_going(i, len(lines)):
+                out.stopped_at = i + 1
+                break
         line, lineno = lines[i], i + 1
         if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1

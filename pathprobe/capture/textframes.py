@@ -18,7 +18,7 @@ import dataclasses
 import socket
 import struct
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -432,14 +432,16 @@ def _ends_unacked(sides: Mapping[tuple[str, int, str, int], _Side]) -> list[tupl
     return sorted(out)[:ENDS_UNACKED_MAX]
 
 
-def open_text(path_name: str, data: bytes) -> TextInfo:
-    """Parse a capture text; CaptureError (bad input, exit 2) when it shows no packet."""
+def open_text(path_name: str, data: bytes,
+              keep_going: Callable[[int, int], bool] | None = None) -> TextInfo:
+    """Parse a capture text; CaptureError (bad input, exit 2) when it shows no packet
+    (but where ``keep_going`` ended the parse: ``parse_text``)."""
     if len(data) > TEXT_MAX:
         raise CaptureError(f"{path_name}: a text of over {TEXT_MAX >> 20} MiB is no pasted "
                          "capture; save the capture as pcap ('tcpdump -w FILE')")
     lines = decode_text(data)
-    parsed = parse_text(lines)
-    error = no_packet_error(path_name, lines, parsed)
+    parsed = parse_text(lines, keep_going)
+    error = no_packet_error(path_name, lines, parsed) if parsed.stopped_at is None else None
     if error is not None:
         raise CaptureError(error)
     return TextInfo(path_name, parsed)

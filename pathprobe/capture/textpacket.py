@@ -152,6 +152,7 @@ class TextParse:
     # ... those that nothing answered from a hop on: (line, hop, probe size,
     # hops, which program)
     trace_silent: list[tuple[int, int, int, int, str]] = field(default_factory=list)
+    stopped_at: int | None = None   # Ctrl-C ended the parse before this line (none after read)
 
     def seen(self, form: TextForm) -> None:
         self.forms[form] = self.forms.get(form, 0) + 1

@@ -1563,3 +1563,25 @@ def test_vxlan_inner_frames_on_the_next_line_are_one_packet(tmp_path: Path) -> N
     notes = " | ".join(cast(list[str], from_text["notes"]))
     assert "vxlan.txt: text (tcpdump), 4 packets on 8 lines" in notes, notes
     assert "carry no time" not in notes, notes
+
+
+def test_a_parse_asked_to_stop_keeps_the_packets_of_the_lines_before() -> None:
+    """``keep_going`` is asked every CHECK_EVERY lines; False ends the parse there (Ctrl-C
+    on a long text): the packets of the lines before are kept, none after."""
+    from pathprobe.capture.text import CHECK_EVERY, parse_text
+
+    lines = [f"12:00:{i // 1000:02d}.{i % 1000:03d}000 IP 198.18.1.2.{40000 + i % 20000} > "
+             f"198.18.2.2.3128: Flags [S], seq {i}, win 64240, length 0"
+             for i in range(3 * CHECK_EVERY)]
+    asked: list[tuple[int, int]] = []
+
+    def keep_going(line: int, total: int) -> bool:
+        asked.append((line, total))
+        return line < 2 * CHECK_EVERY
+
+    parsed = parse_text(lines, keep_going)
+    assert asked == [(0, len(lines)), (CHECK_EVERY, len(lines)), (2 * CHECK_EVERY, len(lines))]
+    assert parsed.stopped_at == 2 * CHECK_EVERY + 1
+    assert [p.line for p in parsed.packets] == list(range(1, 2 * CHECK_EVERY + 1))
+    whole = parse_text(lines)
+    assert whole.stopped_at is None and len(whole.packets) == len(lines)

@@ -224,6 +224,44 @@ def test_ctrl_c_while_two_captures_are_read_reports_what_each_one_read(tmp_path:
     assert re.match(r"near\.pcap and far\.pcap: [1-9]\d* connection\(s\) seen in both", matched)
 
 
+def test_ctrl_c_while_a_long_text_is_parsed_reports_the_lines_parsed(tmp_path: Path) -> None:
+    """A text of 100k+ tcpdump lines takes seconds to parse: a line says how far the parse
+    got, and Ctrl-C then ends the parse where it got; what it parsed is analysed whole
+    (not only a first batch), the note says after which of the text's lines."""
+    data, _frames = _tunnels(6000)      # (120k lines: 3-4 s of parsing here)
+    pcap, text = tmp_path / "big.pcap", tmp_path / "big.txt"
+    pcap.write_bytes(data)
+    lines = subprocess.run(["tcpdump", "-n", "-r", str(pcap)], capture_output=True,
+                           check=True).stdout
+    text.write_bytes(lines)
+    total = lines.count(b"\n")
+    proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", str(text), "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
+                            text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()    # after 1 s
+        said = re.fullmatch(r"pathprobe: parsing big\.txt: line ([\d,]+) of ([\d,]+) \(Ctrl-C: "
+                            r"stop, report what was read\)\n", line)
+        assert said is not None and int(said[2].replace(",", "")) == total, line
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr      # the reset story came first: a finding
+    doc = json.loads(stdout)
+    assert doc["partial"] is True and doc["errors"] == [
+        "interrupted during: reading the capture"], doc["errors"]
+    assert "RST_ON_LARGE_SEGMENT" in {v["code"] for v in doc["verdicts"]}, doc["verdicts"]
+    stopped = [re.match(rf"Ctrl-C stopped the reading of big\.txt after line (\d+) of {total}: "
+                        r"this report covers the lines before it", n) for n in doc["notes"]]
+    (cut,) = [int(m[1]) for m in stopped if m is not None]
+    assert 0 < cut < total, (cut, total)
+    read = re.match(r"big\.txt: text \(tcpdump\), (\d+) packets on", doc["notes"][0])
+    assert read is not None and int(read[1]) == cut, doc["notes"][0]   # (a packet a line)
+
+
 def test_progress_after_a_second_then_every_three_with_the_share_read() -> None:
     from pathprobe.capture.reader import ReadStats
     from pathprobe.capture.reading import Reading

@@ -50,8 +50,10 @@ def _reading_stopped(v: Mapping[str, Number]) -> str:
     how_far = (f" ({read / 1e6:,.0f} of its {size / 1e6:,.0f} MB)"
                if isinstance(read, int) and isinstance(size, int) and read >= 0 and size > 0
                else "")
+    lines = v.get("lines")   # (a text: 'frame' reads 'line' there)
+    of = f" of {lines}" if isinstance(lines, int) and lines > 0 else ""
     return (f"Ctrl-C stopped the reading of {v.get('file')} after frame {v.get('frames')}"
-            f"{how_far}: this "
+            f"{of}{how_far}: this "
             "report covers the frames before it; connections still open there were judged "
             "as they stood (as at the end of a capture)")
 
