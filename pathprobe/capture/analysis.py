@@ -236,6 +236,8 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     eth, ipv4 = LINKTYPE_ETHERNET, b"\x08\x00"
     tap_rows = tap.table if tap is not None else {}
     recent = tracker.recent
+    if tap is not None:
+        tap.recent = recent
     previous: tuple[int, float] | None = None
     batches = sweep_aligned(read_batches(path, stats, pair_member))
     for batch in reading.batches(batches) if reading is not None else batches:
@@ -320,7 +322,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
                 st = tap_rows.get(key)
                 if (st is None or flags & 0x17 != 0x10 or st[5] or st[0] is None
                         or (plen and seq != st[3])):
-                    if not (plen and recent.copy_of(frame - 1, frame)):   # (not twice)
+                    if not (plen and tap.copied(key, seq, frame)):   # (not twice)
                         tap(frame, ts, data, off, v, key, seq, ack, flags, plen, start)
                 else:   # NEXT, ACK, LAST_SEQ, LAST_FRAME, ACK_FRAME of correlate's row
                     st[4] = ack
@@ -371,6 +373,7 @@ def track(path: Path, filters: Filters, stats: ReadStats,
     tracker.capture_end = ts
     if tap is not None:
         tap.end_ts = ts
+        tap.recent = None    # (the frames read last: not handed over with the log)
     return tracker
 
 
@@ -405,7 +408,7 @@ def _tunnelled_tcp(tracker: Tracker, frame: int, ts: float, data: bytes, off: in
     if flags & TCP_SYN:
         parsed = parse_tcp(memoryview(data)[off + (20 if family == 4 else 40):])
         options = parsed.options if parsed is not None else None
-    if tap is not None:
+    if tap is not None and not (plen and tap.copied(key, seq, frame)):
         tap(frame, ts, data, off, family, key, seq, ack, flags, plen, poff)
     tracker.tcp(frame, ts, family, key, seq, ack, flags, total, plen, data, poff, options, win)
     return True
@@ -452,11 +455,12 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         key = pack_key(socket.inet_pton(af, ip.src), socket.inet_pton(af, ip.dst), tcp.sport,
                        tcp.dport)
         start = ip.header_length + tcp.header_length
-        if tap is not None:
-            tap(frame, ts, data, off, ip.version, key, tcp.seq, tcp.ack, tcp.flags,
-                tcp_payload_length(ip, tcp), off + start)
+        length = tcp_payload_length(ip, tcp)
+        if tap is not None and not (length and tap.copied(key, tcp.seq, frame)):
+            tap(frame, ts, data, off, ip.version, key, tcp.seq, tcp.ack, tcp.flags, length,
+                off + start)
         tracker.tcp(frame, ts, ip.version, key, tcp.seq, tcp.ack, tcp.flags, ip.total_length,
-                    tcp_payload_length(ip, tcp), data, off + start, tcp.options, tcp.window)
+                    length, data, off + start, tcp.options, tcp.window)
     elif proto == PROTO_UDP and not elsewhere:
         dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
     elif proto in (PROTO_ICMP, PROTO_ICMP6):

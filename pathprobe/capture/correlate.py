@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pathprobe.capture.conn import Key, key_parts, pack_key
+from pathprobe.capture.duplicate import RecentFrames
 from pathprobe.capture.finding import ev
 from pathprobe.capture.matching import MatchBy, began_outside, clock_offset, match
 from pathprobe.compat import SLOTS, StrEnum
@@ -135,8 +136,10 @@ class ConnLog:
 
 
 # A SegmentLog table row, one per direction of a connection (a list: the reading loop
-# updates the last five slots in place for in-order packets, without calling the log).
-FLOW, PEER, LOG, NEXT, ACK, WATCH, LAST_SEQ, LAST_FRAME, ACK_FRAME = range(9)
+# updates NEXT to ACK_FRAME in place for in-order packets, without calling the log); SENT_SEQ
+# and SENT_FRAME: the last data segment the log was called for (a resend, say: its copy)
+FLOW, PEER, LOG, NEXT, ACK, WATCH, LAST_SEQ, LAST_FRAME, ACK_FRAME, SENT_SEQ, SENT_FRAME = \
+    range(11)
 
 
 class SegmentLog:
@@ -157,7 +160,29 @@ class SegmentLog:
         self.conns: dict[tuple[Endpoint, Endpoint], ConnLog] = {}
         self.forgotten = 0
         self.start_ts: float | None = None   # the first connection's first packet
+        # The reading loop's recent frames, while it reads (``analysis.track``): a copy
+        # (a packet captured twice) is no second send
+        self.recent: RecentFrames | None = None
         self.end_ts = 0.0       # the capture's last packet (the reading loop sets it)
+
+    def copied(self, key: Key, seq: int, frame: int) -> bool:
+        """Whether this data segment is one captured twice (``duplicate``): a copy of the
+        last frame that carried the same sequence number (the last in-order segment, the
+        last the log was called for, a first copy its flow remembers), else of the frame
+        before it."""
+        if self.recent is None:
+            return False
+        row = self.table.get(key)
+        earlier = frame - 1
+        if row is not None and row[FLOW] is not None:
+            if row[LAST_FRAME] and seq == row[LAST_SEQ]:
+                earlier = row[LAST_FRAME]
+            elif row[SENT_FRAME] and seq == row[SENT_SEQ]:
+                earlier = row[SENT_FRAME]
+            else:
+                flow: Flow = row[FLOW]
+                earlier = flow.first_frame(flow.rel(seq)) or earlier
+        return self.recent.copy_of(earlier, frame)
 
     def span(self) -> tuple[float, float] | None:
         """The time this capture covers: its first connection's start to its last packet."""
@@ -178,6 +203,7 @@ class SegmentLog:
             if peer is not None:
                 _ack(peer, ack, frame, row)
         if payload_len and not flags & TCP_SYN:
+            row[SENT_SEQ], row[SENT_FRAME] = seq, frame
             end = flow.max_end
             d = (seq - flow.isn - end) & MASK
             if d == 0:                              # the next bytes
@@ -236,8 +262,8 @@ class SegmentLog:
         log = ConnLog(client, server, family, ts)
         if self.start_ts is None or ts < self.start_ts:
             self.start_ts = ts
-        log.entries = ([None, None, log, None, None, False, None, 0, 0],
-                       [None, None, log, None, None, False, None, 0, 0])
+        log.entries = ([None, None, log, None, None, False, None, 0, 0, None, 0],
+                       [None, None, log, None, None, False, None, 0, 0, None, 0])
         self.conns[(client, server) if client < server else (server, client)] = log
         up, down = _keys(client, server)
         self.table[up], self.table[down] = log.entries

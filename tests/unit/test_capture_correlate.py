@@ -5,6 +5,7 @@ lower for the FMC's packets, one higher for the server's), minus what was lost b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
@@ -493,3 +494,18 @@ def test_connections_only_in_one_capture_say_which_began_while_the_other_was_not
     _status, doc = cli(b, a)      # (the other way round: the same, on the other clock)
     assert any("0 only in proxy.pcap, 2 only in fmc.pcap (1 of them began outside the time "
                "proxy.pcap covers)" in n for n in notes(doc)), notes(doc)
+
+
+@pytest.mark.parametrize("where", [Where.SOME_BETWEEN, Where.AFTER_FAR, Where.ACK_BETWEEN])
+def test_a_far_frame_the_log_did_not_keep_is_not_cited(where: Where) -> None:
+    """The far capture's log keeps the first frames of segments it had to look at, not of
+    every one that came in order: such a frame is left out, never 'frame None'."""
+    from pathprobe.capture.correlate import Localisation
+    from pathprobe.wire.hostport import HostPort
+
+    loc = Localisation(where, Order.TTL, "fmc.pcap", "proxy.pcap", HostPort(FMC, 40001),
+                       HostPort("198.18.2.2", 3128), 1, 1400, 3, 1, 12, 0, 15)
+    text = describe(localisation_evidence(loc))
+    assert "None" not in text and "proxy.pcap" in text, text
+    kept = describe(localisation_evidence(dataclasses.replace(loc, frame_far=7)))
+    assert "frame 7" in kept, kept

@@ -326,3 +326,33 @@ def test_dup_acks_alike_without_an_ip_identification_are_no_copies(tmp_path: Pat
         (conn,) = tracker.finish()
         assert (conn.up.dup_acks, tracker.recent.count) == (2, 0), path
 
+
+
+@pytest.mark.parametrize("fixture", ["healthy.pcap", "stall.pcap", "blackhole-leg1.pcap"])
+@pytest.mark.parametrize("spread", [_twice, _twice_apart])
+def test_copies_in_one_of_two_captures_were_not_lost_between_them(
+        tmp_path: Path, fixture: str, spread: Callable[[list[Record]], list[Record]]) -> None:
+    """Two captures of the same connections, the FMC's seeing every packet twice: each copy
+    passed for a second send that the far capture 'saw only once' ('the other copies were
+    lost between the two capture points' for every segment of a healthy connection) when
+    another packet came between a packet and its copy, or the copy was of a resend. The
+    verdicts and localisations are those without copies, frame numbers aside."""
+    linktype, records = pcap_records(FIXTURES / fixture)
+    (tmp_path / "once").mkdir()
+    (tmp_path / "twice").mkdir()
+    stories = []
+    for folder, near in (("once", records), ("twice", spread(records))):
+        fmc = write_pcap(tmp_path / folder / "fmc.pcap", linktype, near)
+        far = [(sec, usec, _copy(data, hop=False), orig) for sec, usec, data, orig in records]
+        proxy = write_pcap(tmp_path / folder / "proxy.pcap", linktype, far)
+        r = subprocess.run([sys.executable, "-m", "pathprobe", "analyze", str(fmc), str(proxy),
+                            "--json"], capture_output=True, text=True, env=cli_env(),
+                           timeout=120, check=False)
+        assert "Traceback" not in r.stderr, r.stderr
+        doc = json.loads(r.stdout)
+        where = [re.sub(r"\bframes? \d+", "frame N", n) for n in doc["notes"]
+                 if "fmc.pcap" in n and "proxy.pcap" in n and "seen in both" not in n]
+        stories.append((r.returncode, [(v["code"], v["severity"]) for v in doc["verdicts"]],
+                        where))
+    assert stories[1] == stories[0]
+    assert not any("other copies were lost" in n for n in stories[1][2]), stories[1][2]

@@ -88,6 +88,13 @@ def _outside(alone: Number | None, outside: Number | None, other: Number | None)
     return f" ({which} began outside the time {other} covers)"
 
 
+def _at_frame(v: Mapping[str, Number], words: str) -> str:
+    """The far capture's frame of a segment, where it is known (its log keeps the first
+    frames of the segments it had to look at, not of every one that came in order)."""
+    frame = v.get("frame_far")
+    return words.format(frame) if frame else ""
+
+
 def _captures_matched(v: Mapping[str, Number]) -> str:
     ways = ", ".join(f"{v.get(k)} by {w}" for k, w in (
         ("by_addresses", "addresses and ports"), ("by_isn", "initial sequence number (NAT)"),
@@ -547,15 +554,17 @@ TEXT: dict[CaptureFact, Template] = {
         + _quiet(v),
     CaptureFact.SOME_LOST_BETWEEN: lambda v: _segment(v) + (
         f" passed {v.get('near')} {counted(v.get('copies_near'), 'time')} (first at frame "
-        f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')} (first at frame "
-        f"{v.get('frame_far')}): the other copies were lost between the two capture points")
+        f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')}"
+        f"{_at_frame(v, ' (first at frame {})')}: the other copies were lost between the two "
+        "capture points")
         + _quiet(v),
     CaptureFact.LOST_AFTER_FAR: lambda v: _segment(v) + (
-        f" passed {v.get('near')} (frame {v.get('frame')}) and {v.get('far')} (frame "
-        f"{v.get('frame_far')}), {v.get('copies_far')} time(s), and was never acknowledged: "
-        f"lost after {v.get('far')}, between it and {v.get('receiver')}") + _quiet(v),
+        f" passed {v.get('near')} (frame {v.get('frame')}) and {v.get('far')}"
+        f"{_at_frame(v, ' (frame {})')}, {v.get('copies_far')} time(s), and was never "
+        f"acknowledged: lost after {v.get('far')}, between it and {v.get('receiver')}")
+        + _quiet(v),
     CaptureFact.ACK_LOST_BETWEEN: lambda v: _segment(v) + (
-        f" reached {v.get('far')} (frame {v.get('frame_far')}) and {v.get('receiver')} "
+        f" reached {v.get('far')}{_at_frame(v, ' (frame {})')} and {v.get('receiver')} "
         f"acknowledged it there (frame {v.get('ack_frame')} in {v.get('far')}); that ACK "
         f"never reached {v.get('near')}: the acknowledgement was lost between the two capture "
         "points"),
