@@ -383,36 +383,57 @@ def _count_other(out: TextParse, td: NonTcp, lineno: int) -> None:
     out.seen(TextForm.TCPDUMP)
 
 
+class _Packets:
+    """Where the parse puts each packet it found (``add``), and the last one whose payload
+    lines (an HTTP head below it) may still follow."""
+
+    def __init__(self, out: TextParse, conv: _Conversations) -> None:
+        self.out, self.conv = out, conv
+        self.attach_to: TextPacket | None = None
+
+    def add(self, p: TextPacket) -> None:
+        if p.form is TextForm.DETAIL and _detail_of_listed(self.out.packets, p):
+            self.out.seen(p.form)
+            return
+        self.out.packets.append(p)
+        self.out.seen(p.form)
+        if p.tcp:
+            self.conv.add(p)
+            self.attach_to = p if p.length and not p.content else None
+
+
+class _Asking:
+    """``keep_going(line, lines)`` asked every CHECK_EVERY lines (a text of 64 MiB takes
+    seconds: progress, and Ctrl-C that keeps what was parsed); ``stop`` once it says no."""
+
+    def __init__(self, keep_going: Callable[[int, int], bool] | None, out: TextParse,
+                 lines: int) -> None:
+        self.keep_going, self.out, self.lines, self.next = keep_going, out, lines, 0
+
+    def stop(self, i: int) -> bool:
+        if self.keep_going is None or i < self.next:
+            return False
+        self.next = i + CHECK_EVERY
+        if self.keep_going(i, self.lines):
+            return False
+        self.out.stopped_at = i + 1     # (the lines from this one on are not read)
+        return True
+
+
 def parse_text(lines: Sequence[str],
                keep_going: Callable[[int, int], bool] | None = None) -> TextParse:
     """Every packet the text shows, in order, with the line it is on (from 1);
-    ``keep_going(line, lines)``, asked every CHECK_EVERY lines, may end the parse there (a
-    text of 64 MiB takes seconds: progress, and Ctrl-C that keeps what was parsed)."""
+    ``keep_going``: ``_Asking``."""
     out, conv, programs = TextParse(lines=len(lines)), _Conversations(), _Programs()
     lines, conv.unnamed = _unquoted(lines)
     lines, starts = unwrapped(unnumbered(lines))
-    attach_to: TextPacket | None = None     # a packet whose payload lines may follow
+    packets, asking = _Packets(out, conv), _Asking(keep_going, out, len(lines))
+    add = packets.add
     pending: tuple[str | None, str | None] = (None, None)
     ip_head, i = "", 0      # (the -v IP header line pending is from)
-    check_at = 0
-
-    def add(p: TextPacket) -> None:
-        nonlocal attach_to
-        if p.form is TextForm.DETAIL and _detail_of_listed(out.packets, p):
-            out.seen(p.form)
-            return
-        out.packets.append(p)
-        out.seen(p.form)
-        if p.tcp:
-            conv.add(p)
-            attach_to = p if p.length and not p.content else None
-
     while i < len(lines):
-        if keep_going is not None and i >= check_at:
-            check_at = i + CHECK_EVERY
-            if not keep_going(i, len(lines)):
-                out.stopped_at = i + 1
-                break
+        if asking.stop(i):
+            break
         line, lineno = lines[i], i + 1
         if ignorable(line) or line.lstrip().startswith("#") or _NOISE.match(line):
             i += 1
@@ -455,9 +476,9 @@ def parse_text(lines: Sequence[str],
         head = http_head(lines, i)
         if head is not None:
             i, kind, body = head
-            if attach_to is not None:
-                attach_to.content = body
-                attach_to = None
+            if packets.attach_to is not None:
+                packets.attach_to.content = body
+                packets.attach_to = None
             else:
                 _standalone(out, conv, lineno, kind == "request", body)
             continue
