@@ -23,18 +23,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pathprobe.capture.conn import Key, key_parts, pack_key
+from pathprobe.capture.conn import HALF, MASK, Key, key_parts, pack_key
 from pathprobe.capture.duplicate import RecentFrames
 from pathprobe.capture.finding import ev
-from pathprobe.capture.matching import MatchBy, began_outside, clock_offset, match
+from pathprobe.capture.matching import MatchBy, match, outside, seq_shift, shortfall
 from pathprobe.compat import SLOTS, StrEnum
 from pathprobe.facts.capture import CaptureFact
 from pathprobe.model import Evidence, Measurement, Verdict, VerdictCode
 from pathprobe.wire.headers import TCP_ACK, TCP_SYN
 from pathprobe.wire.hostport import HostPort
 
-MASK = 0xFFFFFFFF
-HALF = 1 << 31
 INTERVALS_MAX = 256      # disjoint seen ranges kept per direction (holes are rare)
 COPIES_MAX = 256         # retransmitted segments remembered per direction
 RECENT_MAX = 16          # first-copy frames remembered per direction (to cite the original)
@@ -80,7 +78,8 @@ class Flow:
     seen: list[list[int]] = field(default_factory=list)   # earlier [start, end) runs
     overflow: bool = False           # more holes than INTERVALS_MAX: 'never seen' unprovable
     # start -> [end, copies, first frame, last frame, frame of the first ACK covering it,
-    #           time of the first repetition, time of the last copy]
+    #           time of the first repetition, time of the last copy, end of the longest]
+    # (copies cut anew, at other lengths: ``end`` is where the shortest ended)
     copies: dict[int, list[Any]] = field(default_factory=dict)
     unacked_copies: int = 0
     # start, frame, start, frame ... of the latest first copies, cyclic (no per-packet
@@ -346,14 +345,15 @@ def _data(f: Flow, frame: int, ts: float, start: int, length: int) -> None:
     end = start + length
     if f.covered(start, end):                  # a retransmission
         c = f.copies.get(start)
-        if c is not None:
+        if c is not None:   # (cut anew: the bytes every copy carried, and any one)
+            c[0], c[7] = min(c[0], end), max(c[7], end)
             c[1] += 1
             c[3] = frame
             c[6] = ts
         elif len(f.copies) < COPIES_MAX:
             acked = f.ack_frame if end <= f.acked else 0   # (already acknowledged)
             # the first copy's frame when still remembered, else this repetition's
-            f.copies[start] = [end, 2, f.first_frame(start) or frame, frame, acked, ts, ts]
+            f.copies[start] = [end, 2, f.first_frame(start) or frame, frame, acked, ts, ts, end]
             f.unacked_copies += not acked
         return
     if start > f.max_end and f.max_end <= f.base:  # nothing seen yet: the run starts here
@@ -436,7 +436,6 @@ def _ep(family: int, e: Endpoint) -> HostPort:
 def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correlation:
     """Match the two captures' connections and localise every loss (at most ``limit``)."""
     pairs, only_first, only_second = match(first, second)
-    ahead = clock_offset([(a.first_ts, b.first_ts) for a, b, _how in pairs])
     matched = {m: 0 for m in MatchBy}
     found: list[Localisation] = []
     unprovable = unlisted = 0
@@ -463,7 +462,7 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
                        - (far_log.first_ts - near_log.first_ts) - LATE_S)
             near_name, far_name = ((first.name, second.name) if near_is_first
                                    else (second.name, first.name))
-            shift = _shift(near, far)
+            shift = seq_shift(near, far)
             sender = sender_a if near_is_first else sender_b
             receiver = near_log.server if sender == near_log.client else near_log.client
             ctx = (order, near_name, far_name, _ep(near_log.family, sender),
@@ -473,9 +472,7 @@ def correlate(first: SegmentLog, second: SegmentLog, limit: int = 50) -> Correla
     return Correlation(
         first.name, second.name, matched, len(only_first), len(only_second),
         tuple(found[:limit]), unprovable, first.forgotten + second.forgotten, unlisted,
-        began_outside((c.first_ts for c in only_first), second.span(), ahead),
-        began_outside((c.first_ts for c in only_second), first.span(),
-                      None if ahead is None else -ahead))
+        *outside(pairs, only_first, only_second, first, second))
 
 
 def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
@@ -483,15 +480,6 @@ def _order(fa: Flow, fb: Flow, client_sends: bool) -> tuple[bool, Order]:
     if fa.ttl != fb.ttl:
         return fa.ttl > fb.ttl, Order.TTL
     return client_sends, Order.ARGUMENTS
-
-
-def _shift(near: Flow, far: Flow) -> int:
-    """Add to a far relative sequence number to get the near one (0 when both saw the SYN,
-    whatever a middlebox did to the ISN; else the raw ISN difference)."""
-    if near.saw_syn and far.saw_syn:
-        return 0
-    d = (far.isn - near.isn) & MASK
-    return d - (1 << 32) if d >= HALF else d
 
 
 Ctx = tuple[Order, str, str, HostPort, HostPort]
@@ -510,7 +498,7 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
                                 end - start, n_near, n_far, f_near, f_far, ack_frame,
                                 quiet and where is not Where.ACK_BETWEEN))
 
-    for start, (end, n, frame0, last, acked_at, early_ts, last_ts) in sorted(
+    for start, (end, n, frame0, last, acked_at, early_ts, last_ts, _reach) in sorted(
             near.copies.items()):
         # the far capture shows no packet at all from when these copies could have got
         # there: it may have stopped capturing (the other explanation, said with the claim)
@@ -521,7 +509,7 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
         # while at the near one no ACK came before the sender repeated it: the ACK was lost
         acked_early_far = c is not None and 0 < c[4] < c[3]
         acked_early_near = 0 < acked_at < last
-        n_far = c[1] if c is not None else 1 if far.covered(fs, fe) else 0
+        n, n_far = shortfall(near, far, start, end, shift)
         f_far = (c[2] if c is not None else far.first_frame(fs)) if n_far else 0
         if n_far == 0:
             if far.overflow:

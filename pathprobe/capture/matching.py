@@ -1,5 +1,5 @@
-"""Which connections of two captures are the same, and of those seen in only one, which
-began while the other was not capturing: pure.
+"""Which connections of two captures are the same, of those seen in only one which began
+while the other was not capturing, and how many times repeated bytes passed each: pure.
 
 The same connection is found by its addresses and ports, or behind NAT by the client's
 initial sequence number, or (NAT and ISN rewriting) by its first payload bytes.
@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from pathprobe.capture.conn import HALF, MASK
 from pathprobe.compat import StrEnum
 
 if TYPE_CHECKING:   # (correlate imports this module: its types are for annotations only)
-    from pathprobe.capture.correlate import ConnLog, SegmentLog
+    from pathprobe.capture.correlate import ConnLog, Flow, SegmentLog
 
 
 class MatchBy(StrEnum):
@@ -80,3 +81,51 @@ def began_outside(starts: Iterable[float], span: tuple[float, float] | None,
         return 0
     first, last = span
     return sum(1 for t in starts if not first <= t - ahead <= last)
+
+
+def outside(pairs: Sequence[tuple[ConnLog, ConnLog, MatchBy]], only_first: Sequence[ConnLog],
+            only_second: Sequence[ConnLog], first: SegmentLog, second: SegmentLog
+            ) -> tuple[int, int]:
+    """Of the connections only in the first capture, and only in the second, how many
+    began while the other was not capturing (on its clock, as the pairs align the two)."""
+    ahead = clock_offset([(a.first_ts, b.first_ts) for a, b, _how in pairs])
+    return (began_outside((c.first_ts for c in only_first), second.span(), ahead),
+            began_outside((c.first_ts for c in only_second), first.span(),
+                          None if ahead is None else -ahead))
+
+
+def seq_shift(near: Flow, far: Flow) -> int:
+    """Add to a far relative sequence number to get the near one (0 when both saw the SYN,
+    whatever a middlebox did to the ISN; else the raw ISN difference)."""
+    if near.saw_syn and far.saw_syn:
+        return 0
+    d = (far.isn - near.isn) & MASK
+    return d - (1 << 32) if d >= HALF else d
+
+
+def times_seen(f: Flow, at: int, most: bool) -> int:
+    """How many times the byte ``at`` passed a capture: once where it was seen, plus each
+    repetition of a segment over it (``Flow.copies``: start -> [end, count, ..., longest
+    end]); where repetitions at one start had other lengths, at least (``most`` False:
+    only where all of them ended) or at most (True: where the longest ended)."""
+    if not f.covered(at, at + 1):
+        return 0
+    reach = 7 if most else 0
+    return 1 + sum(int(c[1]) - 1 for s, c in f.copies.items() if s <= at < c[reach])
+
+
+def shortfall(near: Flow, far: Flow, start: int, end: int, shift: int) -> tuple[int, int]:
+    """How many times the bytes [start, end) the sender repeated passed the near capture
+    and the far one (``shift``: far's sequence numbers are near's minus it), where the far
+    one saw the fewest of them: a byte at a time, whatever bounds the segments had at each
+    (TSO or GRO where one capture was taken, a middlebox that cut them anew). Counted by
+    segment start, a 1448-byte resend inside a 2896-byte one was 'seen only once' there,
+    its other copy 'lost between the two capture points'."""
+    cuts = {start}
+    for flow, moved in ((near, 0), (far, shift)):
+        for s, c in flow.copies.items():
+            cuts.update(x + moved for x in (s, c[0], c[7]) if start < x + moved < end)
+    # (at least at the near capture, at most at the far one: no loss claimed unproven)
+    counts = [(times_seen(near, x, False), times_seen(far, x - shift, True))
+              for x in sorted(cuts)]
+    return max(counts, key=lambda nf: (nf[0] - nf[1], nf[0]))

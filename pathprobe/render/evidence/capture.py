@@ -88,10 +88,10 @@ def _outside(alone: Number | None, outside: Number | None, other: Number | None)
     return f" ({which} began outside the time {other} covers)"
 
 
-def _at_frame(v: Mapping[str, Number], words: str) -> str:
-    """The far capture's frame of a segment, where it is known (its log keeps the first
-    frames of the segments it had to look at, not of every one that came in order)."""
-    frame = v.get("frame_far")
+def _at_frame(v: Mapping[str, Number], words: str, key: str = "frame_far") -> str:
+    """A capture's frame of a segment, where it is known (its log keeps the first frames
+    of the segments it had to look at, not of every one that came in order)."""
+    frame = v.get(key)
     return words.format(frame) if frame else ""
 
 
@@ -553,14 +553,15 @@ TEXT: dict[CaptureFact, Template] = {
         f"time(s)) and never reached {v.get('far')}: lost between the two capture points")
         + _quiet(v),
     CaptureFact.SOME_LOST_BETWEEN: lambda v: _segment(v) + (
-        f" passed {v.get('near')} {counted(v.get('copies_near'), 'time')} (first at frame "
-        f"{v.get('frame')}), {v.get('far')} saw only {v.get('copies_far')}"
+        f" passed {v.get('near')} {counted(v.get('copies_near'), 'time')}"
+        f"{_at_frame(v, ' (first at frame {})', 'frame')}, {v.get('far')} saw only "
+        f"{v.get('copies_far')}"
         f"{_at_frame(v, ' (first at frame {})')}: the other copies were lost between the two "
         "capture points")
         + _quiet(v),
     CaptureFact.LOST_AFTER_FAR: lambda v: _segment(v) + (
-        f" passed {v.get('near')} (frame {v.get('frame')}) and {v.get('far')}"
-        f"{_at_frame(v, ' (frame {})')}, {v.get('copies_far')} time(s), and was never "
+        f" passed {v.get('near')}{_at_frame(v, ' (frame {})', 'frame')} and {v.get('far')}"
+        f"{_at_frame(v, ' (frame {})')}, {v.get('copies_near')} time(s), and was never "
         f"acknowledged: lost after {v.get('far')}, between it and {v.get('receiver')}")
         + _quiet(v),
     CaptureFact.ACK_LOST_BETWEEN: lambda v: _segment(v) + (
@@ -569,7 +570,8 @@ TEXT: dict[CaptureFact, Template] = {
         f"never reached {v.get('near')}: the acknowledgement was lost between the two capture "
         "points"),
     CaptureFact.FAR_CAPTURE_MISSED: lambda v: _segment(v) + (
-        f" passed {v.get('near')} (frame {v.get('frame')}); {v.get('far')} never shows it, yet "
+        f" passed {v.get('near')}{_at_frame(v, ' (frame {})', 'frame')}; {v.get('far')} never "
+        "shows it, yet "
         f"{v.get('receiver')} acknowledged it (frame {v.get('ack_frame')} in {v.get('far')}): "
         f"{v.get('far')} missed it (capture loss, not network loss)"),
 }
