@@ -30,7 +30,6 @@ class MatchBy(StrEnum):
     PAYLOAD = "payload"          # NAT and ISN rewriting: the first payload bytes
 
 
-
 def match(first: SegmentLog, second: SegmentLog
           ) -> tuple[list[tuple[ConnLog, ConnLog, MatchBy]], list[ConnLog], list[ConnLog]]:
     """Pairs of the same connection in both logs; (pairs, only in first, only in second)."""
@@ -103,29 +102,31 @@ def seq_shift(near: Flow, far: Flow) -> int:
     return d - (1 << 32) if d >= HALF else d
 
 
-def times_seen(f: Flow, at: int, most: bool) -> int:
-    """How many times the byte ``at`` passed a capture: once where it was seen, plus each
-    repetition of a segment over it (``Flow.copies``: start -> [end, count, ..., longest
-    end]); where repetitions at one start had other lengths, at least (``most`` False:
-    only where all of them ended) or at most (True: where the longest ended)."""
-    if not f.covered(at, at + 1):
-        return 0
+def _repeats(f: Flow, start: int, end: int, moved: int, most: bool
+             ) -> list[tuple[int, int, int]]:
+    """(start, end, repetitions) of the segments ``f``'s sender repeated over [start, end),
+    numbered as there (``moved`` added). ``Flow.copies`` keeps one entry per start: where
+    its copies had other lengths, the bytes all of them carried (``most`` False) or any
+    one did (True: the longest's end)."""
     reach = 7 if most else 0
-    return 1 + sum(int(c[1]) - 1 for s, c in f.copies.items() if s <= at < c[reach])
+    return [(s + moved, c[reach] + moved, int(c[1]) - 1) for s, c in f.copies.items()
+            if s + moved < end and c[reach] + moved > start]
 
 
 def shortfall(near: Flow, far: Flow, start: int, end: int, shift: int) -> tuple[int, int]:
     """How many times the bytes [start, end) the sender repeated passed the near capture
     and the far one (``shift``: far's sequence numbers are near's minus it), where the far
     one saw the fewest of them: a byte at a time, whatever bounds the segments had at each
-    (TSO or GRO where one capture was taken, a middlebox that cut them anew). Counted by
-    segment start, a 1448-byte resend inside a 2896-byte one was 'seen only once' there,
-    its other copy 'lost between the two capture points'."""
-    cuts = {start}
-    for flow, moved in ((near, 0), (far, shift)):
-        for s, c in flow.copies.items():
-            cuts.update(x + moved for x in (s, c[0], c[7]) if start < x + moved < end)
-    # (at least at the near capture, at most at the far one: no loss claimed unproven)
-    counts = [(times_seen(near, x, False), times_seen(far, x - shift, True))
-              for x in sorted(cuts)]
+    (TSO or GRO where one capture was taken, a middlebox that cut them anew): once where
+    seen, plus each repetition over it. Counted by segment start, a 1448-byte resend inside
+    a 2896-byte one was 'seen only once' there, its other copy 'lost between the two
+    capture points'. At least at the near capture, at most at the far one: no loss is
+    claimed that the two do not prove."""
+    mine, theirs = _repeats(near, start, end, 0, False), _repeats(far, start, end, shift, True)
+    cuts = sorted({start, *(x for s, e, _r in (*mine, *theirs) for x in (s, e) if start < x < end)})
+
+    def times(f: Flow, at: int, over: list[tuple[int, int, int]]) -> int:
+        return (1 + sum(r for s, e, r in over if s <= at < e)) if f.covered(at, at + 1) else 0
+
+    counts = [(times(near, x, mine), times(far, x - shift, theirs)) for x in cuts]
     return max(counts, key=lambda nf: (nf[0] - nf[1], nf[0]))
