@@ -28,6 +28,7 @@ DUPLICATE_S = 0.001   # a copy follows the first within this (a resend: a round 
 # a fixed number, so that whatever batches the reader made (a file's chunks, a pipe's
 # pieces as they came) the same copies are found.
 WINDOW = 8192
+NEARBY = 512  # frames looked back at (within DUPLICATE_S) for a copy's first, at most
 
 
 class RecentFrames:
@@ -61,6 +62,30 @@ class RecentFrames:
                 return next((f for f in batch if f[0] == number), None)   # (text lines)
         return None
 
+    def copy_nearby(self, number: int) -> bool:
+        """Whether frame ``number`` is a copy of any of the NEARBY frames before it within
+        DUPLICATE_S: a SPAN session's copies trail their packets by a fixed delay, so in a
+        burst a copy follows other packets of the same connection, not its own first."""
+        b = self.frame(number)
+        if b is None:
+            return False
+        looked = 0
+        for batch in self.batches:    # (the newest first; each one's frames backwards)
+            if not batch or batch[0][0] >= number:
+                continue
+            at = min(number - batch[0][0], len(batch))   # (pcap: number's own place)
+            while at > 0 and batch[at - 1][0] >= number:  # (text lines: numbered with gaps)
+                at -= 1
+            for i in range(at - 1, -1, -1):
+                a = batch[i]
+                looked += 1
+                if looked > NEARBY or b[1] - a[1] > DUPLICATE_S:
+                    return False
+                if b[1] >= a[1] and same_packet(a[2], a[3], b[2], b[3]) and _seen_twice(a, b):
+                    self._found(number)
+                    return True
+        return False
+
     def copy_of(self, earlier: int, number: int) -> bool:
         """Whether frame ``number`` carries the packet of frame ``earlier`` again, within
         DUPLICATE_S, and something shows it was not sent twice (``_seen_twice``); counted
@@ -73,10 +98,13 @@ class RecentFrames:
         if a is None or b is None or earlier == number or not 0 <= b[1] - a[1] <= DUPLICATE_S \
                 or not same_packet(a[2], a[3], b[2], b[3]) or not _seen_twice(a, b):
             return False
+        self._found(number)
+        return True
+
+    def _found(self, number: int) -> None:
         self.count += 1
         self.first = self.first or number
         self.last = number
-        return True
 
 
 def _ip_at(link: int, data: bytes) -> int:

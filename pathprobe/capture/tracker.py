@@ -277,7 +277,7 @@ class Tracker:
             if entry is not None:
                 c, d = entry[0], entry[1]
                 if d == UP and c.up.isn == seq:   # the same SYN again (or its copy)
-                    if self.recent.copy_of(c.last_frame, frame):
+                    if self.recent.copy_of(c.last_frame, frame) or self.recent.copy_nearby(frame):
                         return
                     c.up.syn_count += 1
                     c.last_frame, c.last_ts = frame, ts
@@ -305,7 +305,7 @@ class Tracker:
                 s.timestamps = options.timestamps is not None
         elif seq != s.isn:
             s.isn_other = seq
-        elif self.recent.copy_of(c.last_frame, frame):   # (the same SYN-ACK captured twice)
+        elif self.recent.copy_of(c.last_frame, frame) or self.recent.copy_nearby(frame):
             return
         s.syn_count += 1
         c.last_frame, c.last_ts = frame, ts
@@ -415,9 +415,13 @@ class Tracker:
             follow_records(s, frame, start, end, data, payload_off)
 
     def _copy(self, s: Side, frame: int, end: int, nxt: int, gap: float, last: int) -> bool:
-        """Data seen before, and a copy of the last data frame: ending where that one did
-        (the highest byte seen, or the last resend's end), within DUPLICATE_S of it."""
-        return end in (nxt, s.retx_end) and gap <= DUPLICATE_S and self.recent.copy_of(last, frame)
+        """Data seen before, within DUPLICATE_S of the connection's last data (its first can
+        be no earlier): a copy of that frame when it ended where this one does (the highest
+        byte seen, or the last resend's end), else of a frame just before (a burst)."""
+        if gap > DUPLICATE_S:
+            return False
+        return (end in (nxt, s.retx_end) and self.recent.copy_of(last, frame)) \
+            or self.recent.copy_nearby(frame)
 
     def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, since: float,
               start: int, length: int, data: bytes, payload_off: int) -> bool:
