@@ -384,3 +384,31 @@ def test_copies_in_one_of_two_captures_were_not_lost_between_them(
                         where))
     assert stories[1] == stories[0]
     assert not any("other copies were lost" in n for n in stories[1][2]), stories[1][2]
+
+
+def test_a_copy_is_found_behind_other_frames_within_a_millisecond() -> None:
+    """``copy_nearby`` on byte vectors: the packet 300 us and three frames before (a copy
+    one VLAN-tagged hop further), not one more than 1 ms before, not one with another IPv4
+    identification on the same link (a resend), not beyond NEARBY frames."""
+    from pathprobe.capture.duplicate import NEARBY, RecentFrames
+
+    other = ETH4 + IPV4[:12] + bytes([198, 18, 9, 9]) + IPV4[16:]
+    resend = ETH4 + IPV4[:4] + b"\x1c\x47" + IPV4[6:]
+
+    def frames(gap: int, first: bytes, copy: bytes) -> RecentFrames:
+        recent = RecentFrames()
+        batch = [(1, 0.0, LINKTYPE_ETHERNET, first, len(first))]
+        batch += [(n, 0.0001, LINKTYPE_ETHERNET, other, len(other)) for n in range(2, 2 + gap)]
+        batch.append((2 + gap, 0.0003, LINKTYPE_ETHERNET, copy, len(copy)))
+        recent.push(batch)
+        return recent
+
+    found = frames(3, ETH4 + IPV4, VLAN4 + _hop(IPV4))
+    assert found.copy_nearby(5) and (found.count, found.first) == (1, 5)
+    assert not frames(3, ETH4 + IPV4, resend).copy_nearby(5)
+    late = RecentFrames()
+    late.push([(1, 0.0, LINKTYPE_ETHERNET, ETH4 + IPV4, 0),
+               (2, 0.0012, LINKTYPE_ETHERNET, VLAN4 + _hop(IPV4), 0)])
+    assert not late.copy_nearby(2)
+    assert not frames(NEARBY, ETH4 + IPV4, VLAN4 + _hop(IPV4)).copy_nearby(NEARBY + 2)
+    assert frames(NEARBY - 1, ETH4 + IPV4, VLAN4 + _hop(IPV4)).copy_nearby(NEARBY + 1)
