@@ -181,7 +181,8 @@ class SegmentLog:
             else:
                 flow: Flow = row[FLOW]
                 earlier = flow.first_frame(flow.rel(seq)) or earlier
-        return self.recent.copy_of(earlier, frame) or self.recent.copy_nearby(frame)
+        return self.recent.copy_of(earlier, frame) or (
+            self.recent.count > 0 and self.recent.copy_nearby(frame))   # (duplicate.py)
 
     def span(self) -> tuple[float, float] | None:
         """The time this capture covers: its first connection's start to its last packet."""

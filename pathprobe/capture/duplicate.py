@@ -11,9 +11,15 @@ identification, or comes through another capture point (``_seen_twice``).
 
 The tracker asks only where it would otherwise count a resend (data seen before, a SYN
 or SYN-ACK again, an ACK that repeats), and the reading loop where the two-capture log
-would count one: nothing per in-order packet. ICMP messages are not asked about: a copy
-of one counts twice in its evidence ("N such messages") and changes no verdict, and
-comparing each with the frame before cost 1% of the reading loop.
+would count one: nothing per in-order packet. A copy is the frame's twin right where it
+is expected (the connection's last data frame, last ACK ...); failing that, one of the
+frames of the millisecond before (``copy_nearby``: a SPAN session's copies trail their
+packets, other packets of the connection between). For data that search waits until a
+first copy was found: a resend of data seen within the millisecond is common (PMTUD
+resends at once), and searching behind each one cost 9% of a capture without copies;
+a SYN or SYN-ACK again (a trailing copy's first sign) is always searched. ICMP messages
+are not asked about: a copy of one counts twice in its evidence ("N such messages") and
+changes no verdict, and comparing each with the frame before cost 1% of the reading loop.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ DUPLICATE_S = 0.001   # a copy follows the first within this (a resend: a round 
 # pieces as they came) the same copies are found.
 WINDOW = 8192
 NEARBY = 512  # frames looked back at (within DUPLICATE_S) for a copy's first, at most
+HEAD = 96     # bytes of a frame's head that hold its IP header's start, whatever the link
 
 
 class RecentFrames:
@@ -67,8 +74,12 @@ class RecentFrames:
         DUPLICATE_S: a SPAN session's copies trail their packets by a fixed delay, so in a
         burst a copy follows other packets of the same connection, not its own first."""
         b = self.frame(number)
-        if b is None:
+        ob = _ip_at(b[2], b[3]) if b is not None else -1
+        if b is None or ob < 0:
             return False
+        # (what a copy repeats where its link header ends: IPv4 length and identification,
+        # the first six bytes of IPv6; found in a frame's head before the full comparison)
+        key = b[3][ob + 2:ob + 6] if b[3][ob] >> 4 == 4 else b[3][ob:ob + 6]
         looked = 0
         for batch in self.batches:    # (the newest first; each one's frames backwards)
             if not batch or batch[0][0] >= number:
@@ -81,7 +92,8 @@ class RecentFrames:
                 looked += 1
                 if looked > NEARBY or b[1] - a[1] > DUPLICATE_S:
                     return False
-                if b[1] >= a[1] and same_packet(a[2], a[3], b[2], b[3]) and _seen_twice(a, b):
+                if a[3].find(key, 0, HEAD) >= 0 and b[1] >= a[1] \
+                        and same_packet(a[2], a[3], b[2], b[3]) and _seen_twice(a, b):
                     self._found(number)
                     return True
         return False
