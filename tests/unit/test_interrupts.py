@@ -15,6 +15,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,6 +99,43 @@ def _tunnels(copies: int) -> tuple[bytes, int]:
     return b"".join(out), frames
 
 
+def _feed(fifo: Path, data: bytes, fed: threading.Event | None = None) -> None:
+    """A capture still being written: ``data`` into ``fifo`` at 1 MB/s (256 KiB every
+    0.25 s), until all was written or analyze stopped reading, as asked; then ``fed``."""
+    try:
+        with open(fifo, "wb", buffering=0) as w:
+            for at in range(0, len(data), 1 << 18):
+                w.write(data[at:at + (1 << 18)])
+                time.sleep(0.25)
+    except BrokenPipeError:
+        pass
+    if fed is not None:
+        fed.set()
+
+
+def _ctrl_c(proc: subprocess.Popen[str], timeout: float = 30, group: bool = False
+            ) -> tuple[str, str]:
+    """Ctrl-C to the run (``group``: to its process group, as a terminal sends it: a child
+    process gets it too), and what the run wrote."""
+    if group:
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGINT)
+    return proc.communicate(timeout=timeout)
+
+
+def _stopped_after_a_finding(proc: subprocess.Popen[str], stdout: str, stderr: str,
+                             during: str = "reading the capture") -> dict[str, Any]:
+    """The report of a run whose reading Ctrl-C stopped once what it read showed a finding
+    (the reset story comes first): status 1, partial, the reset, no traceback."""
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    doc: dict[str, Any] = json.loads(stdout)
+    assert doc["partial"] is True and doc["errors"] == [f"interrupted during: {during}"], doc
+    assert "RST_ON_LARGE_SEGMENT" in {v["code"] for v in doc["verdicts"]}, doc["verdicts"]
+    return doc
+
+
 def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
         tmp_path: Path) -> None:
     """A capture that keeps coming (a FIFO fed 1 MB/s, 9 s in all): a progress line after
@@ -110,19 +148,7 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
                             text=True)
     fed = threading.Event()
-
-    def feed() -> None:
-        try:
-            with open(fifo, "wb", buffering=0) as w:
-                for at in range(0, len(data), 1 << 18):
-                    w.write(data[at:at + (1 << 18)])
-                    time.sleep(0.25)
-        except BrokenPipeError:   # (analyze stopped reading, as asked)
-            pass
-        fed.set()
-
-    writer = threading.Thread(target=feed, daemon=True)
-    writer.start()
+    threading.Thread(target=_feed, args=(fifo, data, fed), daemon=True).start()
     try:
         assert proc.stderr is not None
         lines = [proc.stderr.readline() for _ in range(2)]   # after 1 s, then 3 s more
@@ -130,16 +156,12 @@ def test_a_long_read_says_how_far_it_got_and_ctrl_c_reports_what_was_read(
             assert re.fullmatch(r"pathprobe: reading live\.pcap: [\d,]+ frames \(Ctrl-C: "
                                 r"stop, report what was read\)\n", line), lines
         assert not fed.is_set()
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, stderr = _ctrl_c(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 1, stderr      # the reset story came first: a finding
-    assert "Traceback" not in stderr
-    doc = json.loads(stdout)
-    assert doc["partial"] is True and [v["code"] for v in doc["verdicts"]] == [
-        "RST_ON_LARGE_SEGMENT"], doc["verdicts"]
+    doc = _stopped_after_a_finding(proc, stdout, stderr)
+    assert [v["code"] for v in doc["verdicts"]] == ["RST_ON_LARGE_SEGMENT"], doc["verdicts"]
     read = re.match(r"live\.pcap: (\d+) frames, (\d+) of \2 TCP connections", doc["notes"][0])
     assert read is not None, doc["notes"]
     frames, connections = int(read[1]), int(read[2])
@@ -159,10 +181,7 @@ def test_two_captures_say_how_far_the_first_got(tmp_path: Path) -> None:
                              str(second), "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=cli_env(), text=True)
     try:
-        with open(fifo, "wb", buffering=0) as w:   # 1 MB/s, about 3 s in all
-            for at in range(0, len(data), 1 << 18):
-                w.write(data[at:at + (1 << 18)])
-                time.sleep(0.25)
+        _feed(fifo, data)    # (about 3 s)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -186,34 +205,18 @@ def test_ctrl_c_while_two_captures_are_read_reports_what_each_one_read(tmp_path:
     proc = subprocess.Popen([sys.executable, "-m", "pathprobe", "analyze", *map(str, fifos),
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=cli_env(), text=True, start_new_session=True)
-
-    def feed(fifo: Path) -> None:   # 1 MB/s each, 9 s in all
-        try:
-            with open(fifo, "wb", buffering=0) as w:
-                for at in range(0, len(data), 1 << 18):
-                    w.write(data[at:at + (1 << 18)])
-                    time.sleep(0.25)
-        except BrokenPipeError:   # (analyze stopped reading, as asked)
-            pass
-
-    for fifo in fifos:
-        threading.Thread(target=feed, args=(fifo,), daemon=True).start()
+    for fifo in fifos:   # (9 s each)
+        threading.Thread(target=_feed, args=(fifo, data), daemon=True).start()
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()    # after 1 s
         assert re.fullmatch(r"pathprobe: reading near\.pcap: [\d,]+ frames \(Ctrl-C: stop, "
                             r"report what was read\)\n", line), line
-        os.killpg(proc.pid, signal.SIGINT)     # as the terminal's Ctrl-C
-        stdout, stderr = proc.communicate(timeout=30)
+        stdout, stderr = _ctrl_c(proc, group=True)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 1, stderr      # the reset story came first: a finding
-    assert "Traceback" not in stderr
-    doc = json.loads(stdout)
-    assert doc["partial"] is True, doc
-    assert doc["errors"] == ["interrupted during: reading the captures"], doc["errors"]
-    assert "RST_ON_LARGE_SEGMENT" in {v["code"] for v in doc["verdicts"]}, doc["verdicts"]
+    doc = _stopped_after_a_finding(proc, stdout, stderr, "reading the captures")
     # each capture's own note (they may stop at the same frame: the notes must still differ)
     stopped = [re.match(r"Ctrl-C stopped the reading of (\w+)\.pcap after frame (\d+)", n)
                for n in doc["notes"]]
@@ -244,16 +247,11 @@ def test_ctrl_c_while_a_long_text_is_parsed_reports_the_lines_parsed(tmp_path: P
         said = re.fullmatch(r"pathprobe: parsing big\.txt: line ([\d,]+) of ([\d,]+) \(Ctrl-C: "
                             r"stop, report what was read\)\n", line)
         assert said is not None and int(said[2].replace(",", "")) == total, line
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
+        stdout, stderr = _ctrl_c(proc, 60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 1, stderr      # the reset story came first: a finding
-    doc = json.loads(stdout)
-    assert doc["partial"] is True and doc["errors"] == [
-        "interrupted during: reading the capture"], doc["errors"]
-    assert "RST_ON_LARGE_SEGMENT" in {v["code"] for v in doc["verdicts"]}, doc["verdicts"]
+    doc = _stopped_after_a_finding(proc, stdout, stderr)
     stopped = [re.match(rf"Ctrl-C stopped the reading of big\.txt after line (\d+) of {total}: "
                         r"this report covers the lines before it", n) for n in doc["notes"]]
     (cut,) = [int(m[1]) for m in stopped if m is not None]
