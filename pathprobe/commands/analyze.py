@@ -101,7 +101,9 @@ marked partial (a note says after which frame), with the exit status of
 what they show: 1 for a finding, else 3. Frames from a pipe are analysed
 as they arrive. With two captures, each reading stops where it got (a note
 for each); the matching takes where each one stopped as its end, as for
-two captures that ended at different times.
+two captures that ended at different times. A capture text is parsed whole
+before its packets are analysed: the parse says how far it got, and Ctrl-C
+ends it at that line (the lines before are analysed).
 """
 
 
