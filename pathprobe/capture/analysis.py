@@ -158,12 +158,8 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
     """An ICMP frag-needed / Packet Too Big quoting a TCP packet, read straight from the
     bytes when both IP headers are plain (IPv4 without options or fragmentation, IPv6
     without extension headers, the quotation of the same family); None when ``_slow``'s
-    shared parsers must decide.
-
-    The MTU story sends one per connection, and all the tracker needs is a table key;
-    the shared parsers build five frozen dataclasses for it (two IP headers, the ICMP
-    error, the quoted TCP header and its options). A property test checks that both
-    agree."""
+    shared parsers must decide. The tracker needs only a table key; the shared parsers
+    build five frozen dataclasses for it. A property test checks that both agree."""
     n = len(data)
     if n < off + 40:
         return None
@@ -199,10 +195,9 @@ def fast_too_big(data: bytes, off: int) -> FastTooBig | None:
 
 
 def _icmp6_noise(data: bytes, off: int) -> bool:
-    """An ICMPv6 informational message other than echo, without extension headers:
-    neighbour and router discovery, multicast listener reports, the background of every
-    IPv6 link. Nothing reads them (``IcmpLog`` keeps errors and echoes), so the shared
-    parsers need not build their dataclasses to find that out."""
+    """An ICMPv6 informational message other than echo, without extension headers (the
+    background of every IPv6 link: neighbour discovery ...): nothing reads them (``IcmpLog``
+    keeps errors and echoes), so the shared parsers need not build their dataclasses."""
     return (len(data) >= off + 48 and data[off] >> 4 == 6 and data[off + 6] == PROTO_ICMP6
             and data[off + 40] > ECHO_REPLY[6])
 
@@ -421,7 +416,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
     if _icmp6_noise(data, off):
         return True
     too_big = fast_too_big(data, off)
-    if too_big is not None and tracker.too_big(frame, ts, *too_big):
+    if too_big is not None and (_copied(tracker, frame) or tracker.too_big(frame, ts, *too_big)):
         return True   # claimed by the connection it quotes (else decided below, as ever)
     inner = inner_ip(data, off)
     if inner >= 0:
@@ -463,7 +458,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
                     length, data, off + start, tcp.options, tcp.window)
     elif proto == PROTO_UDP and not elsewhere:
         dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
-    elif proto in (PROTO_ICMP, PROTO_ICMP6):
+    elif proto in (PROTO_ICMP, PROTO_ICMP6) and not _copied(tracker, frame):
         body = mv[ip.header_length:]
         err = parse_icmp_error(body, ip.version)
         if err is None:
@@ -477,6 +472,11 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
             icmp.error(frame, ip, err)
     return True
+
+
+def _copied(tracker: Tracker, frame: int) -> bool:
+    """An ICMP message captured twice, once a first copy was found (``duplicate``)."""
+    return tracker.recent.count > 0 and tracker.recent.copy_nearby(frame)
 
 
 def _quoted_key(quoted: IpHeader, ports: tuple[int, int]) -> Key:

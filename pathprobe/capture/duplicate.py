@@ -18,8 +18,9 @@ packets, other packets of the connection between). For data that search waits un
 first copy was found: a resend of data seen within the millisecond is common (PMTUD
 resends at once), and searching behind each one cost 9% of a capture without copies;
 a SYN or SYN-ACK again (a trailing copy's first sign) is always searched. ICMP messages
-are not asked about: a copy of one counts twice in its evidence ("N such messages") and
-changes no verdict, and comparing each with the frame before cost 1% of the reading loop.
+are searched for once a first copy was found too (``analysis._copied``): before, a copy
+of one counted twice in its evidence ("22 such messages" for 11); comparing each with the
+frame before in every capture cost 1% of the reading loop.
 """
 
 from __future__ import annotations
