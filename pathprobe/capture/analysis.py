@@ -416,7 +416,9 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
     if _icmp6_noise(data, off):
         return True
     too_big = fast_too_big(data, off)
-    if too_big is not None and (_copied(tracker, frame) or tracker.too_big(frame, ts, *too_big)):
+    recent = tracker.recent   # (an ICMP message captured twice counts once: duplicate.py)
+    if too_big is not None and (recent.copy_once_seen(frame)
+                                or tracker.too_big(frame, ts, *too_big)):
         return True   # claimed by the connection it quotes (else decided below, as ever)
     inner = inner_ip(data, off)
     if inner >= 0:
@@ -458,7 +460,7 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
                     length, data, off + start, tcp.options, tcp.window)
     elif proto == PROTO_UDP and not elsewhere:
         dns.packet(frame, ts, ip.src, ip.dst, bytes(mv[ip.header_length:][:DNS_PEEK]))
-    elif proto in (PROTO_ICMP, PROTO_ICMP6) and not _copied(tracker, frame):
+    elif proto in (PROTO_ICMP, PROTO_ICMP6) and not recent.copy_once_seen(frame):
         body = mv[ip.header_length:]
         err = parse_icmp_error(body, ip.version)
         if err is None:
@@ -472,11 +474,6 @@ def _slow(tracker: Tracker, icmp: IcmpLog, dns: DnsLog, frame: int, ts: float, d
         elif not hosts or hosts & _quoted_addrs(err.quoted_ip, ip):
             icmp.error(frame, ip, err)
     return True
-
-
-def _copied(tracker: Tracker, frame: int) -> bool:
-    """An ICMP message captured twice, once a first copy was found (``duplicate``)."""
-    return tracker.recent.count > 0 and tracker.recent.copy_nearby(frame)
 
 
 def _quoted_key(quoted: IpHeader, ports: tuple[int, int]) -> Key:

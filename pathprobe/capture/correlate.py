@@ -181,8 +181,7 @@ class SegmentLog:
             else:
                 flow: Flow = row[FLOW]
                 earlier = flow.first_frame(flow.rel(seq)) or earlier
-        return self.recent.copy_of(earlier, frame) or (
-            self.recent.count > 0 and self.recent.copy_nearby(frame))   # (duplicate.py)
+        return self.recent.copy_of(earlier, frame) or self.recent.copy_once_seen(frame)
 
     def span(self) -> tuple[float, float] | None:
         """The time this capture covers: its first connection's start to its last packet."""
@@ -499,7 +498,7 @@ def _localise(near: Flow, far: Flow, shift: int, ctx: Ctx, far_end: float
                                 end - start, n_near, n_far, f_near, f_far, ack_frame,
                                 quiet and where is not Where.ACK_BETWEEN))
 
-    for start, (end, n, frame0, last, acked_at, early_ts, last_ts, _reach) in sorted(
+    for start, (end, _n, frame0, last, acked_at, early_ts, last_ts, _reach) in sorted(
             near.copies.items()):
         # the far capture shows no packet at all from when these copies could have got
         # there: it may have stopped capturing (the other explanation, said with the claim)

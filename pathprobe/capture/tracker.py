@@ -421,7 +421,7 @@ class Tracker:
         if gap > DUPLICATE_S:
             return False
         return (end in (nxt, s.retx_end) and self.recent.copy_of(last, frame)) \
-            or (self.recent.count > 0 and self.recent.copy_nearby(frame))   # (duplicate.py)
+            or self.recent.copy_once_seen(frame)
 
     def _late(self, c: Conn, d: int, s: Side, frame: int, ts: float, since: float,
               start: int, length: int, data: bytes, payload_off: int) -> bool:
